@@ -1,0 +1,53 @@
+# 常州一网通办 — two commands for a newcomer: `make run` and `make test`.
+# Everything they need is installed here: Python packages into .venv from the lock, and
+# Debian's chromium for the browser tests (through apt-get when running as root).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCK := requirements/lock.txt
+STAMP := $(VENV)/.installed
+CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
+
+.PHONY: run test lint lock setup db chromium
+
+run: setup db
+	$(VENV)/bin/honcho start -f Procfile
+
+test: setup chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# The lock pins exact versions of everything pyproject.toml asks for, so next month's install
+# is the one we tested. Regenerate after editing pyproject.toml, then commit both.
+lock:
+	$(VENV)/bin/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o $(LOCK) pyproject.toml
+
+setup: $(STAMP)
+
+$(STAMP): $(LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	@touch $(STAMP)
+
+# Migrate and load the demo data (both idempotent), starting the embedded database if needed.
+db: setup
+	$(PY) -m app migrate
+	$(PY) -m app seed
+
+chromium:
+	@if [ -x "$(CHROME)" ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (or set CHROME_PATH)"; exit 1; \
+	fi
+

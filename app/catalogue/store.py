@@ -1,0 +1,235 @@
+"""SQL for the catalogue: read paths for pages and forms, upserts for the seed loader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.catalogue.models import (
+    Guide,
+    ItemField,
+    ItemSearchHit,
+    LifeEvent,
+    LifeEventItem,
+    Material,
+    Region,
+    ResultCertificate,
+    ServiceItem,
+    TimeLimit,
+)
+from db.pool import DB
+
+_ITEM_COLUMNS = """
+    i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
+    i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
+    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate
+"""
+
+
+def _service_item(row: Any) -> ServiceItem:
+    result = row["result_certificate"]
+    return ServiceItem(
+        code=row["code"],
+        name=row["name"],
+        item_type=row["item_type"],
+        department_code=row["department_code"],
+        department_name=row["department_name"],
+        level=row["level"],
+        subject=row["subject"],
+        legal_limit=TimeLimit(row["legal_limit_value"], row["legal_limit_unit"]),
+        promised_limit=TimeLimit(row["promised_limit_value"], row["promised_limit_unit"]),
+        kind=row["kind"],
+        visits=row["visits"],
+        guide=msgspec.convert(row["guide"], Guide),
+        fields=msgspec.convert(row["fields"], list[ItemField]),
+        materials=msgspec.convert(row["materials"], list[Material]),
+        result_certificate=msgspec.convert(result, ResultCertificate) if result else None,
+    )
+
+
+async def get_service_item(db: DB, code: str) -> ServiceItem | None:
+    row = await db.fetchrow(
+        f"SELECT {_ITEM_COLUMNS} FROM service_items i JOIN departments d ON d.code = i.department_code "
+        "WHERE i.code = $1",
+        code,
+    )
+    return _service_item(row) if row else None
+
+
+async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]:
+    rows = await db.fetch(
+        f"SELECT {_ITEM_COLUMNS} FROM life_event_items le "
+        "JOIN service_items i ON i.code = le.item_code JOIN departments d ON d.code = i.department_code "
+        "WHERE le.life_event_code = $1 ORDER BY le.position",
+        life_event_code,
+    )
+    return [_service_item(r) for r in rows]
+
+
+_LIFE_EVENTS = """
+    SELECT e.code, e.name, e.summary, e.promise, e.icon,
+           coalesce(json_agg(json_build_object(
+               'code', i.code, 'name', i.name, 'department', d.code, 'department_name', d.short_name,
+               'promised_limit', json_build_object('value', i.promised_limit_value, 'unit', i.promised_limit_unit))
+               ORDER BY le.position) FILTER (WHERE i.code IS NOT NULL), '[]') AS items
+    FROM life_events e
+    LEFT JOIN life_event_items le ON le.life_event_code = e.code
+    LEFT JOIN service_items i ON i.code = le.item_code
+    LEFT JOIN departments d ON d.code = i.department_code
+"""
+
+
+def _life_event(row: Any) -> LifeEvent:
+    return LifeEvent(
+        code=row["code"],
+        name=row["name"],
+        summary=row["summary"],
+        promise=row["promise"],
+        icon=row["icon"],
+        items=msgspec.convert(row["items"], list[LifeEventItem]),
+    )
+
+
+async def list_life_events(db: DB) -> list[LifeEvent]:
+    rows = await db.fetch(_LIFE_EVENTS + " GROUP BY e.code ORDER BY e.position")
+    return [_life_event(r) for r in rows]
+
+
+async def get_life_event(db: DB, code: str) -> LifeEvent | None:
+    row = await db.fetchrow(_LIFE_EVENTS + " WHERE e.code = $1 GROUP BY e.code", code)
+    return _life_event(row) if row else None
+
+
+def _abbreviation_pattern(query: str) -> str:
+    """`社保` should find 社会保障卡: match the query's characters in order with anything between them."""
+    escaped = [ch.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for ch in query if not ch.isspace()]
+    return "%" + "%".join(escaped) + "%"
+
+
+async def search_items(db: DB, query: str, limit: int = 20) -> list[ItemSearchHit]:
+    # Twenty-odd items: a pattern match over names and departments is all the index this needs.
+    rows = await db.fetch(
+        "SELECT i.code, i.name, d.short_name AS department_name FROM service_items i "
+        "JOIN departments d ON d.code = i.department_code "
+        "WHERE i.name ILIKE $1 OR d.name ILIKE $1 OR d.short_name ILIKE $1 ORDER BY i.code LIMIT $2",
+        _abbreviation_pattern(query),
+        limit,
+    )
+    return [ItemSearchHit(r["code"], r["name"], r["department_name"]) for r in rows]
+
+
+async def child_regions(db: DB, parent_code: str | None) -> list[Region]:
+    if parent_code is None:
+        rows = await db.fetch("SELECT code, name, level FROM regions WHERE parent_code IS NULL ORDER BY code")
+    else:
+        rows = await db.fetch(
+            "SELECT code, name, level FROM regions WHERE parent_code = $1 ORDER BY code", parent_code
+        )
+    return [Region(r["code"], r["name"], r["level"]) for r in rows]
+
+
+async def region_exists(db: DB, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM regions WHERE code = $1", code))
+
+
+# --- upserts used by the seed loader -------------------------------------------------------------
+
+
+async def upsert_region(db: DB, code: str, name: str, level: str, parent: str | None, demo: bool) -> None:
+    await db.execute(
+        "INSERT INTO regions (code, name, level, parent_code, is_demo) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (code) DO UPDATE SET name = $2, level = $3, parent_code = $4, is_demo = $5",
+        code,
+        name,
+        level,
+        parent,
+        demo,
+    )
+
+
+async def upsert_department(db: DB, code: str, name: str, short_name: str) -> None:
+    await db.execute(
+        "INSERT INTO departments (code, name, short_name) VALUES ($1, $2, $3) "
+        "ON CONFLICT (code) DO UPDATE SET name = $2, short_name = $3",
+        code,
+        name,
+        short_name,
+    )
+
+
+async def upsert_form_section(db: DB, key: str, title: str, position: int) -> None:
+    await db.execute(
+        "INSERT INTO form_sections (key, title, position) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key) DO UPDATE SET title = $2, position = $3",
+        key,
+        title,
+        position,
+    )
+
+
+async def upsert_form_field(db: DB, field: dict[str, Any]) -> None:
+    await db.execute(
+        "INSERT INTO form_fields (key, label, type, section_key, options, prefill, help, max_length) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET label = $2, type = $3, "
+        "section_key = $4, options = $5, prefill = $6, help = $7, max_length = $8",
+        field["key"],
+        field["label"],
+        field["type"],
+        field["section"],
+        field.get("options"),
+        field.get("prefill"),
+        field.get("help"),
+        field.get("max_length"),
+    )
+
+
+async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
+    guide = {
+        k: item[k]
+        for k in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint")
+    }
+    await db.execute(
+        """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
+               legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
+               guide, fields, materials, result_certificate)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
+               subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
+               promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
+               materials = $15, result_certificate = $16""",
+        item["code"],
+        item["name"],
+        item["item_type"],
+        item["department"],
+        item["level"],
+        item["subject"],
+        item["legal_limit"]["value"],
+        item["legal_limit"]["unit"],
+        item["promised_limit"]["value"],
+        item["promised_limit"]["unit"],
+        item["kind"],
+        item["visits"],
+        guide,
+        item["fields"],
+        item["materials"],
+        item.get("result_certificate"),
+    )
+
+
+async def upsert_life_event(db: DB, event: dict[str, Any], position: int) -> None:
+    await db.execute(
+        "INSERT INTO life_events (code, name, summary, promise, icon, position) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (code) DO UPDATE SET name = $2, summary = $3, promise = $4, icon = $5, position = $6",
+        event["code"],
+        event["name"],
+        event["summary"],
+        event["promise"],
+        event["icon"],
+        position,
+    )
+    await db.execute("DELETE FROM life_event_items WHERE life_event_code = $1", event["code"])
+    await db.executemany(
+        "INSERT INTO life_event_items (life_event_code, item_code, position) VALUES ($1, $2, $3)",
+        [(event["code"], code, n) for n, code in enumerate(event["items"])],
+    )

@@ -1,0 +1,105 @@
+"""The composition root: the only place that wires settings, database, templates and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app.catalogue.routes import CatalogueApi, CataloguePages
+from app.database import resolve_database_url
+from app.health import healthz
+from app.settings import Settings, load_settings
+from app.web import errors
+from app.web.assets import STATIC_DIR, StaticAssets
+from app.web.security import security_headers_middleware
+from auth.access import access_guard, public
+from auth.pii import PiiCipher
+from db.pool import create_pool
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
+
+
+def _provide_db(state: State) -> asyncpg.Pool:
+    return state.pool
+
+
+def _provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def _provide_cipher(state: State) -> PiiCipher:
+    return state.cipher
+
+
+def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["static_url"] = assets.url
+        engine.engine.globals["public_url"] = settings.public_url
+
+    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
+
+
+def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:
+    """Build the app. Tests pass their own settings and pool; production reads the environment."""
+    settings = settings or load_settings()
+    assets = StaticAssets()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        if pool is not None:  # the caller (a test) owns the pool and its event loop
+            yield
+            return
+        app.state.pool = await create_pool(await resolve_database_url(settings))
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        opt=public(),
+        # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Litestar(
+        route_handlers=[healthz, CataloguePages, CatalogueApi, static],
+        guards=[access_guard],
+        dependencies={
+            "db": Provide(_provide_db, sync_to_thread=False),
+            "settings": Provide(_provide_settings, sync_to_thread=False),
+            "cipher": Provide(_provide_cipher, sync_to_thread=False),
+        },
+        lifespan=[database],
+        state=State({"settings": settings, "cipher": PiiCipher(settings.secret_key), "assets": assets, "pool": pool}),
+        template_config=_template_engine(settings, assets),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        middleware=[security_headers_middleware],
+        exception_handlers={
+            NotFoundException: errors.not_found_handler,
+            ValidationException: errors.validation_exception_handler,
+            HTTPException: errors.http_exception_handler,
+            Exception: errors.internal_error_handler,
+        },
+        openapi_config=OpenAPIConfig(
+            title="常州一网通办 API",
+            version="1",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=public()),
+        ),
+    )

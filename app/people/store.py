@@ -1,0 +1,70 @@
+"""SQL for the population register. Callers pass the ID number's hash and ciphertext, never clear text."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from app.people.models import Person
+from db.pool import DB
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        id_number_masked=row["id_number_masked"],
+        phone=row["phone"],
+        region_code=row["region_code"],
+        birth_date=row["birth_date"],
+        sex=row["sex"],
+    )
+
+
+async def upsert_person(
+    db: DB,
+    *,
+    id_number_hash: bytes,
+    id_number_enc: bytes,
+    id_number_masked: str,
+    name: str,
+    phone: str | None,
+    region_code: str | None,
+    birth_date: date,
+    sex: str,
+) -> bool:
+    """Insert or update by the number's hash; True when a new person was added."""
+    return await db.fetchval(
+        """INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, phone, region_code,
+                               birth_date, sex)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (id_number_hash) DO UPDATE SET name = $4, phone = $5, region_code = $6,
+               updated_at = now()
+           RETURNING (xmax = 0)""",
+        id_number_hash,
+        id_number_enc,
+        id_number_masked,
+        name,
+        phone,
+        region_code,
+        birth_date,
+        sex,
+    )
+
+
+async def find_person_by_hash(db: DB, id_number_hash: bytes) -> Person | None:
+    row = await db.fetchrow("SELECT * FROM people WHERE id_number_hash = $1", id_number_hash)
+    return _person(row) if row else None
+
+
+async def get_person(db: DB, person_id: int) -> Person | None:
+    row = await db.fetchrow("SELECT * FROM people WHERE id = $1", person_id)
+    return _person(row) if row else None
+
+
+async def encrypted_id_number(db: DB, person_id: int) -> bytes | None:
+    return await db.fetchval("SELECT id_number_enc FROM people WHERE id = $1", person_id)
+
+
+async def known_region_codes(db: DB) -> set[str]:
+    return {r["code"] for r in await db.fetch("SELECT code FROM regions")}

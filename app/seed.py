@@ -1,0 +1,94 @@
+"""Demo seed data (`python -m app seed`): idempotent, safe to run on every start.
+
+The data lives in db/seed/ as JSON and CSV; this loader only maps it onto the stores.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from app.catalogue import store as catalogue_store
+from app.certificates import store as certificate_store
+from app.people import store as people_store
+from app.people.identity import normalize_id_number
+from app.people.register import import_register
+from auth.pii import PiiCipher
+from db.pool import DB
+
+SEED_DIR = Path(__file__).resolve().parent.parent / "db" / "seed"
+
+
+class SeedReport(msgspec.Struct, frozen=True):
+    regions: int
+    departments: int
+    fields: int
+    items: int
+    life_events: int
+    people: int
+    certificates: int
+
+
+def _load(name: str) -> Any:
+    return json.loads((SEED_DIR / name).read_text(encoding="utf-8"))
+
+
+async def seed_catalogue(db: DB) -> tuple[int, int, int, int, int]:
+    regions = _load("regions.json")
+    # Parents first, whatever order the file lists them in.
+    level_order = {"city": 0, "district": 1, "town": 2, "village": 3}
+    for region in sorted(regions, key=lambda r: level_order[r["level"]]):
+        await catalogue_store.upsert_region(
+            db, region["code"], region["name"], region["level"], region["parent"], region["demo"]
+        )
+    departments = _load("departments.json")
+    for dept in departments:
+        await catalogue_store.upsert_department(db, dept["code"], dept["name"], dept["short_name"])
+    form = _load("form.json")
+    for section in form["sections"]:
+        await catalogue_store.upsert_form_section(db, section["key"], section["title"], section["order"])
+    for field in form["fields"]:
+        await catalogue_store.upsert_form_field(db, field)
+    items = _load("items.json")
+    for item in items:
+        await catalogue_store.upsert_service_item(db, item)
+    events = _load("life_events.json")
+    for position, event in enumerate(events):
+        await catalogue_store.upsert_life_event(db, event, position)
+    return len(regions), len(departments), len(form["fields"]), len(items), len(events)
+
+
+async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
+    certificates = _load("certificates.json")
+    for cert in certificates:
+        holder = await people_store.find_person_by_hash(
+            db, cipher.lookup_hash(normalize_id_number(cert["holder_id_number"]))
+        )
+        if holder is None:
+            raise ValueError(f"certificate {cert['number']}: holder is not in the demo register")
+        await certificate_store.upsert_person_certificate(
+            db,
+            person_id=holder.id,
+            kind=cert["kind"],
+            title=cert["title"],
+            number=cert["number"],
+            issued_by=cert["issued_by"],
+            issued_on=date.fromisoformat(cert["issued_on"]),
+            data=cert.get("data", {}),
+        )
+    return len(certificates)
+
+
+async def seed_demo_data(db: DB, cipher: PiiCipher) -> SeedReport:
+    regions, departments, fields, items, events = await seed_catalogue(db)
+    report = await import_register(db, cipher, (SEED_DIR / "population.csv").read_text(encoding="utf-8"))
+    if report.problems:
+        raise ValueError(f"demo population.csv line {report.problems[0].line}: {report.problems[0].message}")
+    certificates = await seed_certificates(db, cipher)
+    return SeedReport(
+        regions, departments, fields, items, events, report.added + report.updated, certificates
+    )

@@ -1,0 +1,152 @@
+"""Settings read once from the environment into one msgspec Struct.
+
+A bad value stops start-up with one line naming the variable (SettingsError), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+# The browser vendors' push services; tests add 127.0.0.1.
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.notify.windows.com",
+)
+
+
+class SettingsError(ValueError):
+    """A setting with a bad value; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None
+    host: str
+    port: int
+    public_url: str
+    data_dir: Path
+    secret_key: str
+    push_allowed_hosts: tuple[str, ...]
+    vapid_subject: str
+    resident_idle_minutes: int
+    staff_idle_minutes: int
+    helper_idle_minutes: int
+    session_max_hours: int
+    web_workers: int
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn relying-party id: the host of PUBLIC_URL."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _public_url(env: Mapping[str, str], port: int) -> str:
+    raw = env.get("PUBLIC_URL", "").strip() or f"http://localhost:{port}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"PUBLIC_URL: expected an origin like https://ywtb.example.cn, got {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(f"PUBLIC_URL: must be an origin without a path, got {raw!r}")
+    # WebAuthn allows plain http only on localhost, so anything else must be https.
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1"):
+        raise SettingsError(f"PUBLIC_URL: passkeys need https except on localhost, got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in ("postgres", "postgresql"):
+        raise SettingsError(
+            f"DATABASE_URL: expected postgresql://user:password@host:port/db, got scheme of {raw[:20]!r}"
+        )
+    return raw
+
+
+def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("PUSH_ALLOWED_HOSTS")
+    if raw is None or not raw.strip():
+        return DEFAULT_PUSH_HOSTS
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    for host in hosts:
+        bare = host.removeprefix("*.")
+        if not bare or "/" in bare or ":" in bare or "*" in bare:
+            raise SettingsError(
+                f"PUSH_ALLOWED_HOSTS: {host!r} is not a host name (comma-separated, *.suffix allowed)"
+            )
+    return hosts
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
+    raw = env.get("SECRET_KEY", "").strip()
+    if raw:
+        if len(raw) < 32:
+            raise SettingsError("SECRET_KEY: must be at least 32 characters")
+        return raw
+    # Generated once and kept beside the data, so encrypted ID numbers stay readable across restarts.
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"DATA_DIR: cannot write {key_file}: {exc.strerror}") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    port = _int(env, "PORT", 8000, 1, 65535)
+    data_dir = Path(env.get("DATA_DIR", "").strip() or "var").resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SettingsError(f"DATA_DIR: {data_dir} exists and is not a folder")
+    subject = env.get("VAPID_SUBJECT", "").strip() or "mailto:ywtb@changzhou.gov.cn.example"
+    if not subject.startswith(("mailto:", "https://")):
+        raise SettingsError(f"VAPID_SUBJECT: must start with mailto: or https://, got {subject!r}")
+    host = env.get("HOST", "").strip() or "127.0.0.1"
+    return Settings(
+        database_url=_database_url(env),
+        host=host,
+        port=port,
+        public_url=_public_url(env, port),
+        data_dir=data_dir,
+        secret_key=_secret_key(env, data_dir),
+        push_allowed_hosts=_push_hosts(env),
+        vapid_subject=subject,
+        resident_idle_minutes=_int(env, "RESIDENT_IDLE_MINUTES", 30, 1, 24 * 60),
+        staff_idle_minutes=_int(env, "STAFF_IDLE_MINUTES", 15, 1, 24 * 60),
+        helper_idle_minutes=_int(env, "HELPER_IDLE_MINUTES", 10, 1, 24 * 60),
+        session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
+        web_workers=_int(env, "WEB_WORKERS", os.cpu_count() or 1, 1, 64),
+    )

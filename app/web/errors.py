@@ -1,0 +1,70 @@
+"""Errors answer in Chinese: JSON for the API, a page for a person. Never a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("app.errors")
+
+_DEFAULT_TEXT = {
+    400: "请求有误，请检查后重试",
+    401: "请先登录",
+    403: "您没有权限执行此操作",
+    404: "页面不存在或已被删除",
+    405: "不支持该操作",
+    409: "状态已变化，请刷新后重试",
+    429: "操作过于频繁，请稍后再试",
+    500: "系统繁忙，请稍后再试",
+}
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    if _wants_json(request):
+        body = {"status_code": status, "detail": message, **(extra or {})}
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Template(
+        "error.html", context={"status": status, "message": message}, status_code=status, headers=headers
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    message = exc.detail if exc.detail and not exc.detail.isascii() else _DEFAULT_TEXT.get(status, exc.detail)
+    extra = exc.extra if isinstance(exc.extra, dict) else None
+    return _problem(request, status, message, extra, exc.headers)
+
+
+def validation_exception_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    # Litestar's own decoding errors (a malformed body, a wrong type): name the field where we can.
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    fields = {}
+    for error in errors:
+        if isinstance(error, dict):
+            key = str(error.get("key") or "body")
+            fields[key] = "格式不正确"
+    return _problem(request, HTTP_400_BAD_REQUEST, "提交的内容格式不正确", {"errors": fields})
+
+
+def not_found_handler(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    return http_exception_handler(request, exc)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, _DEFAULT_TEXT[500])

@@ -1,0 +1,60 @@
+"""Who may call a route: every handler declares it in `opt["access"]`, one app-wide guard enforces it.
+
+A handler without a declared rule is refused (fail closed), and tests/test_access_rules.py lists
+every route so that a new one without a rule fails the suite before it can ship.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+ACCESS_KEY: Final = "access"
+PUBLIC: Final = "public"
+SIGNED_IN: Final = "signed_in"
+ROLES: Final = frozenset({"resident", "clerk", "approver", "helper", "admin"})
+
+
+def public() -> dict[str, Any]:
+    """opt for a route anyone may call, signed in or not."""
+    return {ACCESS_KEY: PUBLIC}
+
+
+def signed_in() -> dict[str, Any]:
+    """opt for a route any signed-in account may call."""
+    return {ACCESS_KEY: SIGNED_IN}
+
+
+def roles(*names: str) -> dict[str, Any]:
+    """opt for a route only the named roles may call."""
+    unknown = set(names) - ROLES
+    if unknown or not names:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return {ACCESS_KEY: frozenset(names)}
+
+
+def declared_access(handler: BaseRouteHandler) -> Any:
+    return handler.opt.get(ACCESS_KEY)
+
+
+def _caller_roles(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str] | None:
+    user = connection.scope.get("user")
+    return getattr(user, "roles", None) if user is not None else None
+
+
+async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    rule = declared_access(handler)
+    if rule == PUBLIC:
+        return
+    if rule is None:
+        raise PermissionDeniedException("此功能未声明访问规则，已拒绝")
+    caller = _caller_roles(connection)
+    if caller is None:
+        raise NotAuthorizedException("请先登录")
+    if rule == SIGNED_IN:
+        return
+    if not (caller & rule):
+        raise PermissionDeniedException("您没有权限执行此操作")

@@ -1,0 +1,37 @@
+"""Personal data at rest: the ID number encrypted with AES-GCM and found again by a keyed hash.
+
+Both keys are derived from SECRET_KEY with HKDF under different labels, so one secret in the
+environment serves both purposes without reusing a key for two jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_NONCE_BYTES = 12
+
+
+def _derive(secret_key: str, label: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(secret_key.encode())
+
+
+class PiiCipher:
+    def __init__(self, secret_key: str) -> None:
+        self._aead = AESGCM(_derive(secret_key, b"ywtb/id-number/encryption/v1"))
+        self._lookup_key = _derive(secret_key, b"ywtb/id-number/lookup/v1")
+
+    def encrypt(self, plaintext: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), b"id_number")
+
+    def decrypt(self, blob: bytes) -> str:
+        return self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], b"id_number").decode()
+
+    def lookup_hash(self, plaintext: str) -> bytes:
+        return hmac.new(self._lookup_key, plaintext.encode(), hashlib.sha256).digest()

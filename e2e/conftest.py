@@ -1,0 +1,175 @@
+"""Browser tests: the app served by `python -m app serve` on a free port, driven by Debian's Chromium.
+
+Any console error or uncaught page error fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+
+from db.embedded import with_database
+from tests.database_fixtures import TEST_SECRET_KEY, drop_database, make_database
+
+ROOT = Path(__file__).resolve().parent.parent
+PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 1024, "height": 768}
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(ROOT / "e2e"):
+            item.add_marker(pytest.mark.e2e)
+
+
+def chromium_executable() -> str:
+    path = os.environ.get("CHROME_PATH") or "/usr/bin/chromium"
+    # Debian's /usr/bin/chromium is a shell wrapper; Playwright wants the browser binary itself.
+    real = Path("/usr/lib/chromium/chromium")
+    if path == "/usr/bin/chromium" and real.exists():
+        return str(real)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the app did not become healthy in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+class LiveServer:
+    def __init__(self, url: str, database_url: str, env: dict[str, str]) -> None:
+        self.url = url
+        self.database_url = database_url
+        self.env = env
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    pg_server_dsn: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    port = _free_port()
+    database = make_database(pg_server_dsn, template_database)
+    database_url = with_database(pg_server_dsn, database)
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    url = f"http://localhost:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUBLIC_URL": url,
+        "PUSH_ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_WORKERS": "1",
+    }
+    log = data_dir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_healthy(url, process, log)
+        yield LiveServer(url, database_url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        drop_database(pg_server_dsn, database)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    args = list(CHROMIUM_ARGS)
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium's sandbox refuses to run as root
+    browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True, args=args)
+    yield browser
+    browser.close()
+
+
+class ConsoleWatch:
+    """Collects console errors and uncaught exceptions of every page in a context."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def attach(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} @ {message.location}")
+
+
+def _context(
+    browser: Browser, live_server: LiveServer, viewport: dict[str, int]
+) -> tuple[BrowserContext, ConsoleWatch]:
+    context = browser.new_context(
+        base_url=live_server.url, viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
+        has_touch=viewport["width"] < 768, is_mobile=viewport["width"] < 768,
+    )
+    watch = ConsoleWatch()
+    context.on("page", watch.attach)
+    return context, watch
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a fresh phone-sized context (360×740); console errors fail the test."""
+    context, watch = _context(browser, live_server, PHONE)
+    page = context.new_page()
+    yield page
+    context.close()
+    assert watch.errors == [], "browser console errors"
+
+
+@pytest.fixture
+def tablet(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a fresh tablet-sized context (1024×768); console errors fail the test."""
+    context, watch = _context(browser, live_server, TABLET)
+    page = context.new_page()
+    yield page
+    context.close()
+    assert watch.errors == [], "browser console errors"

@@ -1,0 +1,114 @@
+"""A real PostgreSQL for the tests: TEST_DATABASE_URL if set, else the embedded server in a temp folder.
+
+One template database is built per run from the migrations and the demo seed; every test gets its
+own copy (CREATE DATABASE … TEMPLATE), so tests are isolated and nothing leaks between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+
+from app.seed import seed_demo_data
+from app.settings import Settings, load_settings
+from auth.pii import PiiCipher
+from db.embedded import start_embedded_server, with_database
+from db.migrate import apply_migrations
+from db.pool import create_pool, prepare_connection
+
+# Fixed for the run: the template's encrypted ID numbers must be readable by every test's app.
+T = TypeVar("T")
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 40
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even where a loop is already running
+    (Playwright's sync API keeps one in the main thread)."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
+async def _admin(server_dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _build_template(server_dsn: str, name: str) -> None:
+    await _admin(server_dsn, f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(with_database(server_dsn, name))
+    try:
+        await apply_migrations(conn)
+        await prepare_connection(conn)
+        await seed_demo_data(conn, PiiCipher(TEST_SECRET_KEY))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return external
+    return start_embedded_server(tmp_path_factory.mktemp("pg-data"))
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server_dsn: str) -> Iterator[str]:
+    name = f"ywtb_template_{secrets.token_hex(4)}"
+    run_sync(_build_template(pg_server_dsn, name))
+    yield name
+    run_sync(_admin(pg_server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_database(server_dsn: str, template: str) -> str:
+    name = f"ywtb_test_{secrets.token_hex(6)}"
+    run_sync(_admin(server_dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    return name
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    run_sync(_admin(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(pg_server_dsn: str, template_database: str) -> Iterator[str]:
+    """A fresh database for one test: migrated and seeded with the demo data."""
+    name = make_database(pg_server_dsn, template_database)
+    yield with_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
+
+
+def settings_for(database_url: str, data_dir: Path, **env: str) -> Settings:
+    return load_settings(
+        {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "PUSH_ALLOWED_HOSTS": "127.0.0.1,fcm.googleapis.com",
+            **env,
+        }
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return settings_for(database_url, tmp_path / "data")
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    assert settings.database_url
+    pool = await create_pool(settings.database_url, min_size=1, max_size=10)
+    yield pool
+    await pool.close()

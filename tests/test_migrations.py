@@ -1,0 +1,80 @@
+import asyncio
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from db.embedded import with_database
+from db.migrate import apply_migrations, discover
+from tests.database_fixtures import drop_database, run_sync
+
+
+@pytest.fixture
+def empty_database(pg_server_dsn: str) -> Iterator[str]:
+    name = f"ywtb_empty_{secrets.token_hex(4)}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_server_dsn)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    run_sync(create())
+    yield with_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
+
+
+def test_migration_files_are_numbered_in_order() -> None:
+    migrations = discover()
+    assert [m.version for m in migrations] == sorted(m.version for m in migrations)
+    assert migrations[0].version == 1
+
+
+async def test_running_twice_is_a_no_op(empty_database: str) -> None:
+    conn = await asyncpg.connect(empty_database)
+    try:
+        first = await apply_migrations(conn)
+        second = await apply_migrations(conn)
+        assert first == [m.name for m in discover()]
+        assert second == []
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(first)
+    finally:
+        await conn.close()
+
+
+async def test_two_processes_at_once_apply_each_migration_once(empty_database: str) -> None:
+    conns = [await asyncpg.connect(empty_database) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(apply_migrations(c) for c in conns))
+        applied = [name for result in results for name in result]
+        assert sorted(applied) == sorted(m.name for m in discover())
+        assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == len(applied)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def test_an_edited_applied_migration_is_refused(empty_database: str, tmp_path: Path) -> None:
+    (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id int);")
+    conn = await asyncpg.connect(empty_database)
+    try:
+        assert await apply_migrations(conn, tmp_path) == ["0001_first"]
+        (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id bigint);")
+        with pytest.raises(RuntimeError, match="changed after it was applied"):
+            await apply_migrations(conn, tmp_path)
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_migration_leaves_no_trace(empty_database: str, tmp_path: Path) -> None:
+    (tmp_path / "0001_ok.sql").write_text("CREATE TABLE ok_table (id int);")
+    (tmp_path / "0002_broken.sql").write_text("CREATE TABLE half (id int); SELECT no_such_function();")
+    conn = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(asyncpg.UndefinedFunctionError):
+            await apply_migrations(conn, tmp_path)
+        assert await conn.fetchval("SELECT to_regclass('half')") is None
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+    finally:
+        await conn.close()

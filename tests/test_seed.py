@@ -1,0 +1,56 @@
+import asyncpg
+
+from app.seed import seed_demo_data
+from auth.pii import PiiCipher
+from tests.database_fixtures import TEST_SECRET_KEY
+
+COUNTED_TABLES = ("regions", "departments", "form_fields", "service_items", "life_events", "life_event_items",
+                  "people", "e_certificates")
+
+
+async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
+    return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in COUNTED_TABLES}
+
+
+async def test_seeding_again_changes_nothing(pool: asyncpg.Pool) -> None:
+    before = await _counts(pool)
+    async with pool.acquire() as conn:
+        await seed_demo_data(conn, PiiCipher(TEST_SECRET_KEY))
+    assert await _counts(pool) == before
+
+
+async def test_demo_catalogue_meets_the_plan(pool: asyncpg.Pool) -> None:
+    districts = await pool.fetch("SELECT code, name FROM regions WHERE level = 'district' ORDER BY code")
+    assert {(r["code"], r["name"]) for r in districts} == {
+        ("320402", "天宁区"), ("320404", "钟楼区"), ("320411", "新北区"),
+        ("320412", "武进区"), ("320413", "金坛区"), ("320481", "溧阳市"),
+    }
+    assert not await pool.fetchval("SELECT bool_or(is_demo) FROM regions WHERE level IN ('city', 'district')")
+    assert await pool.fetchval("SELECT bool_and(is_demo) FROM regions WHERE level IN ('town', 'village')")
+    assert await pool.fetchval("SELECT count(*) FROM service_items") >= 20
+    bundles = await pool.fetch(
+        "SELECT e.name, count(*) AS items, count(DISTINCT i.department_code) AS departments FROM life_events e "
+        "JOIN life_event_items le ON le.life_event_code = e.code JOIN service_items i ON i.code = le.item_code "
+        "GROUP BY e.name"
+    )
+    assert {r["name"] for r in bundles} >= {"新生儿出生", "企业开办", "退休", "公民身后"}
+    assert all(r["items"] >= 3 and r["departments"] >= 2 for r in bundles)
+
+
+async def test_every_item_has_a_full_guide_with_units(pool: asyncpg.Pool) -> None:
+    rows = await pool.fetch("SELECT code, guide, legal_limit_unit, promised_limit_unit FROM service_items")
+    for row in rows:
+        assert row["legal_limit_unit"] in ("工作日", "日历日")
+        for key in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint"):
+            assert row["guide"][key], (row["code"], key)
+
+
+async def test_register_holds_no_clear_id_numbers(pool: asyncpg.Pool) -> None:
+    cipher = PiiCipher(TEST_SECRET_KEY)
+    row = await pool.fetchrow("SELECT * FROM people ORDER BY id LIMIT 1")
+    clear = cipher.decrypt(row["id_number_enc"])
+    assert len(clear) == 18
+    assert clear.encode() not in row["id_number_enc"]
+    assert row["id_number_hash"] == cipher.lookup_hash(clear)
+    assert row["id_number_masked"] == clear[:6] + "*" * 8 + clear[-4:]
+    assert await pool.fetchval("SELECT count(*) FROM e_certificates WHERE person_id IS NOT NULL") > 0

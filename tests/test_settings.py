@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from app.settings import DEFAULT_PUSH_HOSTS, SettingsError, load_settings
+
+
+def test_defaults_give_a_localhost_origin_and_generate_a_kept_secret(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "data")}
+    first = load_settings(env)
+    assert first.port == 8000
+    assert first.public_url == "http://localhost:8000"
+    assert first.database_url is None
+    assert first.push_allowed_hosts == DEFAULT_PUSH_HOSTS
+    assert len(first.secret_key) >= 32
+    key_file = tmp_path / "data" / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert load_settings(env).secret_key == first.secret_key
+
+
+def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path), "PORT": "9001"})
+    assert settings.public_url == "http://localhost:9001"
+    assert settings.rp_id == "localhost"
+    assert not settings.secure_cookies
+    https = load_settings({"DATA_DIR": str(tmp_path), "PUBLIC_URL": "https://ywtb.changzhou.example/"})
+    assert https.public_url == "https://ywtb.changzhou.example"
+    assert https.secure_cookies
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("PUBLIC_URL", "ftp://example.com"),
+        ("PUBLIC_URL", "https://example.com/app"),
+        ("PUBLIC_URL", "http://example.com"),
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("SECRET_KEY", "short"),
+        ("PUSH_ALLOWED_HOSTS", "https://fcm.googleapis.com/x"),
+        ("VAPID_SUBJECT", "someone"),
+        ("STAFF_IDLE_MINUTES", "0"),
+    ],
+)
+def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATA_DIR": str(tmp_path), name: value})
+    assert str(caught.value).startswith(f"{name}:")
+    assert "\n" not in str(caught.value)
+
+
+def test_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SettingsError, match=r"^DATA_DIR:"):
+        load_settings({"DATA_DIR": str(tmp_path / "file")})
+
+
+def test_push_hosts_are_parsed_from_a_comma_list(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path), "PUSH_ALLOWED_HOSTS": "127.0.0.1, *.notify.windows.com"})
+    assert settings.push_allowed_hosts == ("127.0.0.1", "*.notify.windows.com")
