@@ -10,18 +10,29 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
+from app.accounts import store as accounts_store
+from app.accounts.service import STAFF_ROLES, staff_problem
 from app.database import resolve_database_url
+from app.people import store as people_store
+from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
 from app.settings import Settings, SettingsError, load_settings
+from auth import enrollment
+from auth.audit import audit
+from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
 from db.migrate import apply_migrations
 from db.pool import create_pool
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
@@ -60,10 +71,60 @@ def _import_population(settings: Settings, path: Path) -> Callable[[asyncpg.Conn
         report = await import_register(conn, PiiCipher(settings.secret_key), text)
         for problem in report.problems:
             print(f"line {problem.line}: {problem.message}", file=sys.stderr)
-        print(
-            f"imported: {report.added} added, {report.updated} updated, {len(report.problems)} rows refused"
-        )
+        print(f"imported: {report.added} added, {report.updated} updated, {len(report.problems)} rows refused")
         return 1 if report.problems and not (report.added or report.updated) else 0
+
+    return work
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
+
+
+def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    async def work(conn: asyncpg.Connection) -> int:
+        if problem := id_number_problem(raw_number):
+            print(f"公民身份号码：{problem}", file=sys.stderr)
+            return 2
+        cipher = PiiCipher(settings.secret_key)
+        number = normalize_id_number(raw_number)
+        person = await people_store.find_person_by_hash(conn, cipher.lookup_hash(number))
+        if person is None:
+            print(f"{mask_id_number(number)} is not in the population register", file=sys.stderr)
+            return 1
+        async with conn.transaction():
+            code, expires_at = await enrollment.issue(conn, settings.secret_key, person_id=person.id, issued_by="cli")
+            await audit(conn, None, "enrollment_code.issue", "ok", subject=f"person:{person.id}", actor="cli")
+        print(f"enrollment code for {person.name} ({person.id_number_masked}), valid until {_local(expires_at)}:")
+        print(code)
+        return 0
+
+    return work
+
+
+def _staff_add(
+    settings: Settings, name: str, role: str, department: str | None, region: str
+) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    async def work(conn: asyncpg.Connection) -> int:
+        problem = await staff_problem(conn, name=name, role=role, department=department, region=region)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+        async with conn.transaction():
+            account_id = await accounts_store.create_staff_account(
+                conn,
+                name=name,
+                role=role,
+                department_code=department,
+                region_code=region,
+                user_handle=new_user_handle(),
+            )
+            code, expires_at = await enrollment.issue(conn, settings.secret_key, account_id=account_id, issued_by="cli")
+            await audit(conn, None, "staff.add", "ok", subject=f"account:{account_id}", actor="cli", role=role)
+        print(f"staff account {account_id} ({name}, {role}) created; register a passkey at /register with this")
+        print(f"enrollment code and the same name, before {_local(expires_at)}:")
+        print(code)
+        return 0
 
     return work
 
@@ -97,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="load the demo data (idempotent)")
     importer = commands.add_parser("import-population", help="load the population register from CSV")
     importer.add_argument("file", type=Path)
+    code = commands.add_parser("enroll-code", help="issue a one-time enrollment code for a resident")
+    code.add_argument("--id-number", required=True)
+    staff = commands.add_parser("staff-add", help="create a staff account and print its enrollment code")
+    staff.add_argument("--name", required=True)
+    staff.add_argument("--role", required=True, choices=sorted(STAFF_ROLES))
+    staff.add_argument("--department", help="department code (not for helpers)")
+    staff.add_argument("--region", required=True, help="region code of the hall, or the village for helpers")
     return parser
 
 
@@ -118,4 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no such file: {args.file}", file=sys.stderr)
             return 2
         return asyncio.run(_with_connection(settings, _import_population(settings, args.file)))
+    if args.command == "enroll-code":
+        return asyncio.run(_with_connection(settings, _enroll_code(settings, args.id_number)))
+    if args.command == "staff-add":
+        work = _staff_add(settings, args.name.strip(), args.role, args.department, args.region)
+        return asyncio.run(_with_connection(settings, work))
     raise AssertionError(args.command)

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -19,6 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.database import resolve_database_url
 from app.health import healthz
@@ -28,6 +30,8 @@ from app.web.assets import STATIC_DIR, StaticAssets
 from app.web.security import security_headers_middleware
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
+from auth.session_store import PostgresSessionStore
+from auth.sessions import SessionPolicy, current_user_middleware, session_config
 from db.pool import create_pool
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
@@ -58,12 +62,17 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     settings = settings or load_settings()
     assets = StaticAssets()
 
+    session_store = PostgresSessionStore()
+    if pool is not None:
+        session_store.bind(pool)
+
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         if pool is not None:  # the caller (a test) owns the pool and its event loop
             yield
             return
         app.state.pool = await create_pool(await resolve_database_url(settings))
+        session_store.bind(app.state.pool)
         try:
             yield
         finally:
@@ -78,7 +87,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return Litestar(
-        route_handlers=[healthz, CataloguePages, CatalogueApi, static],
+        route_handlers=[healthz, CataloguePages, CatalogueApi, AuthApi, MeApi, AccountPages, static],
         guards=[access_guard],
         dependencies={
             "db": Provide(_provide_db, sync_to_thread=False),
@@ -86,10 +95,35 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
         },
         lifespan=[database],
-        state=State({"settings": settings, "cipher": PiiCipher(settings.secret_key), "assets": assets, "pool": pool}),
+        state=State(
+            {
+                "settings": settings,
+                "cipher": PiiCipher(settings.secret_key),
+                "assets": assets,
+                "pool": pool,
+                "session_policy": SessionPolicy(
+                    resident_idle=settings.resident_idle_minutes,
+                    staff_idle=settings.staff_idle_minutes,
+                    helper_idle=settings.helper_idle_minutes,
+                    max_hours=settings.session_max_hours,
+                ),
+            }
+        ),
+        stores={"sessions": session_store},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+        ),
         template_config=_template_engine(settings, assets),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
-        middleware=[security_headers_middleware],
+        middleware=[
+            security_headers_middleware,
+            session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
+            current_user_middleware,
+        ],
         exception_handlers={
             NotFoundException: errors.not_found_handler,
             ValidationException: errors.validation_exception_handler,

@@ -51,8 +51,8 @@ async def seed_catalogue(db: DB) -> tuple[int, int, int, int, int]:
     form = _load("form.json")
     for section in form["sections"]:
         await catalogue_store.upsert_form_section(db, section["key"], section["title"], section["order"])
-    for field in form["fields"]:
-        await catalogue_store.upsert_form_field(db, field)
+    for position, field in enumerate(form["fields"]):
+        await catalogue_store.upsert_form_field(db, field, position)
     items = _load("items.json")
     for item in items:
         await catalogue_store.upsert_service_item(db, item)

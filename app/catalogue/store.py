@@ -168,11 +168,11 @@ async def upsert_form_section(db: DB, key: str, title: str, position: int) -> No
     )
 
 
-async def upsert_form_field(db: DB, field: dict[str, Any]) -> None:
+async def upsert_form_field(db: DB, field: dict[str, Any], position: int) -> None:
     await db.execute(
-        "INSERT INTO form_fields (key, label, type, section_key, options, prefill, help, max_length) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET label = $2, type = $3, "
-        "section_key = $4, options = $5, prefill = $6, help = $7, max_length = $8",
+        "INSERT INTO form_fields (key, label, type, section_key, options, prefill, help, max_length, position) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO UPDATE SET label = $2, type = $3, "
+        "section_key = $4, options = $5, prefill = $6, help = $7, max_length = $8, position = $9",
         field["key"],
         field["label"],
         field["type"],
@@ -181,6 +181,7 @@ async def upsert_form_field(db: DB, field: dict[str, Any]) -> None:
         field.get("prefill"),
         field.get("help"),
         field.get("max_length"),
+        position,
     )
 
 

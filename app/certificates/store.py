@@ -22,7 +22,7 @@ async def upsert_person_certificate(
     await db.execute(
         """INSERT INTO e_certificates (person_id, kind, title, number, issued_by, issued_on, data)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (kind, number) DO UPDATE SET person_id = $1, title = $3, issued_by = $5,
+           ON CONFLICT (person_id, kind, number) WHERE person_id IS NOT NULL DO UPDATE SET title = $3, issued_by = $5,
                issued_on = $6, data = $7""",
         person_id,
         kind,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("app.errors")
@@ -45,6 +46,9 @@ def _problem(
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status == 401 and not _wants_json(request) and request.method == "GET":
+        # A person opening a page that needs sign-in is taken to sign in, then brought back.
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
     message = exc.detail if exc.detail and not exc.detail.isascii() else _DEFAULT_TEXT.get(status, exc.detail)
     extra = exc.extra if isinstance(exc.extra, dict) else None
     return _problem(request, status, message, extra, exc.headers)
@@ -68,3 +72,13 @@ def not_found_handler(request: Request[Any, Any, Any], exc: NotFoundException) -
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, _DEFAULT_TEXT[500])
+
+
+class FieldErrors(HTTPException):
+    """400 with one Chinese message per field: {"detail": …, "errors": {field: message}}."""
+
+    status_code = HTTP_400_BAD_REQUEST
+
+    def __init__(self, errors: dict[str, str], detail: str = "请检查标出的内容") -> None:
+        super().__init__(detail=detail, extra={"errors": errors})
+        self.errors = errors

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class RegisterStart(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """Residents: name + ID number (+ phone, + enrollment code for an existing account).
+    Staff: name + the enrollment code printed by `staff-add`."""
+
+    name: str = ""
+    id_number: str | None = None
+    phone: str | None = None
+    enrollment_code: str | None = None
+
+
+class CredentialBody(msgspec.Struct, kw_only=True):
+    credential: dict[str, Any]
+
+
+class LoginStart(msgspec.Struct, kw_only=True):
+    pass
+
+
+class RegionRef(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class Me(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    id_number_masked: str | None
+    roles: list[str]
+    region: RegionRef | None
+    department: str | None = None
+
+
+class RenameBody(msgspec.Struct, kw_only=True):
+    name: str
+
+
+class PendingRegistration(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Kept with the challenge between options and verify; nothing in it comes back from the browser."""
+
+    kind: str  # 'resident' (new or existing account), 'staff', or 'add' (signed-in user adds a passkey)
+    name: str
+    user_handle: str  # hex
+    person_id: int | None = None
+    account_id: int | None = None
+    phone: str | None = None
+    region_code: str | None = None
+    enrollment_code_id: int | None = None

@@ -1,0 +1,62 @@
+"""SQL for accounts (residents and staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.pool import DB
+
+
+async def resident_account_of(db: DB, person_id: int) -> Any:
+    return await db.fetchrow(
+        "SELECT id, name, user_handle FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
+    )
+
+
+async def get_account(db: DB, account_id: int) -> Any:
+    return await db.fetchrow(
+        "SELECT a.*, r.name AS region_name, d.short_name AS department_name, p.id_number_masked "
+        "FROM accounts a LEFT JOIN regions r ON r.code = a.region_code "
+        "LEFT JOIN departments d ON d.code = a.department_code LEFT JOIN people p ON p.id = a.person_id "
+        "WHERE a.id = $1",
+        account_id,
+    )
+
+
+async def create_resident_account(
+    db: DB, *, person_id: int, name: str, region_code: str | None, user_handle: bytes
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO accounts (kind, person_id, name, roles, region_code, user_handle) "
+        "VALUES ('resident', $1, $2, ARRAY['resident'], $3, $4) RETURNING id",
+        person_id,
+        name,
+        region_code,
+        user_handle,
+    )
+
+
+async def create_staff_account(
+    db: DB, *, name: str, role: str, department_code: str | None, region_code: str, user_handle: bytes
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO accounts (kind, name, roles, department_code, region_code, user_handle) "
+        "VALUES ('staff', $1, ARRAY[$2], $3, $4, $5) RETURNING id",
+        name,
+        role,
+        department_code,
+        region_code,
+        user_handle,
+    )
+
+
+async def update_phone(db: DB, person_id: int, phone: str) -> None:
+    await db.execute("UPDATE people SET phone = $2, updated_at = now() WHERE id = $1", person_id, phone)
+
+
+async def department_exists(db: DB, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
+
+
+async def region_level(db: DB, code: str) -> str | None:
+    return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)

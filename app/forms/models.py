@@ -1,0 +1,98 @@
+"""The merged form of a life event (一表申请): its fields, the materials it needs, and what we prefill."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+
+
+class Option(msgspec.Struct, frozen=True, kw_only=True):
+    value: str
+    label: str
+
+
+class FormField(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One canonical field (`child.name`, `mother.id_number` …), asked once however many items need it."""
+
+    key: str
+    label: str
+    type: str
+    section: str
+    required: bool = False
+    options: list[Option] | None = None
+    prefill_source: str | None = None  # profile.name | profile.id_number | profile.phone | certificate:<kind>.<key>
+    help: str | None = None
+    max_length: int | None = None
+
+
+class FormSection(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    title: str
+    fields: list[FormField]
+
+
+class CatalogueSection(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    title: str
+
+
+class FieldCatalogue(msgspec.Struct, frozen=True, kw_only=True):
+    """Every canonical field (none of them required by itself), in the order forms show them."""
+
+    sections: list[CatalogueSection]
+    fields: list[FormField]
+
+
+class MaterialNeed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    code: str  # item_code + ":" + the item's material code
+    item_code: str
+    item_name: str
+    name: str
+    required: bool
+    certificate_kind: str | None = None
+    note: str | None = None
+    # Every item of the life event that asked for this material (it is listed once for all of them).
+    item_codes: list[str] = msgspec.field(default_factory=list)
+    # Another item of the same life event whose result is this certificate: it is issued along the way,
+    # so nobody has to upload it (出生医学证明 for the 户口登记 of the same birth, for instance).
+    issued_by_item: str | None = None
+
+
+class MergedForm(msgspec.Struct, frozen=True, kw_only=True):
+    life_event: str
+    checksum: str
+    sections: list[FormSection]
+    materials: list[MaterialNeed]
+
+    def fields(self) -> list[FormField]:
+        return [field for section in self.sections for field in section.fields]
+
+
+class Prefill(msgspec.Struct, frozen=True, kw_only=True):
+    value: str
+    source: str  # where the value came from, as the resident reads it: 人口基础库, 个人资料, 电子证照：居民户口簿
+
+
+class ECertificate(msgspec.Struct, frozen=True, kw_only=True):
+    """A document in the person's e-certificate library (电子证照)."""
+
+    kind: str
+    title: str
+    number: str
+    issued_by: str
+    issued_on: date
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):
+    """A material the library already holds: attached automatically, shown as 无需提交."""
+
+    code: str
+    name: str
+    certificate_kind: str
+    certificate_title: str
+    number_masked: str
+    issued_by: str
+    issued_on: date

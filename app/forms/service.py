@@ -1,0 +1,354 @@
+"""Rules of the merged form (一表申请): merging items' fields, prefilling, 免提交 materials, validation.
+
+The same `validate` serves the HTML form and the JSON API, so both give the same answer for the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from app.catalogue.models import ServiceItem
+from app.forms.models import (
+    ECertificate,
+    FieldCatalogue,
+    FormField,
+    FormSection,
+    HeldMaterial,
+    MaterialNeed,
+    MergedForm,
+    Prefill,
+)
+from app.people.identity import (
+    credit_code_problem,
+    id_number_problem,
+    mask_id_number,
+    mobile_problem,
+    normalize_credit_code,
+    normalize_id_number,
+    normalize_mobile,
+)
+
+
+class FormConfigurationError(ValueError):
+    """The catalogue and the service items disagree: a bug in configuration, not in what a resident typed."""
+
+
+# --- merging ---------------------------------------------------------------------------------------------
+
+
+_PROFILE_SOURCES = {"profile.name": "人口基础库", "profile.id_number": "人口基础库", "profile.phone": "个人资料"}
+_CERTIFICATE_SOURCE = re.compile(r"certificate:([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)")
+
+
+def merge_form(life_event_code: str, items: Sequence[ServiceItem], catalogue: FieldCatalogue) -> MergedForm:
+    """One form for all the items of a life event: each canonical field asked once, required if any item needs it."""
+    catalogue_fields = {field.key: field for field in catalogue.fields}
+    section_keys = {section.key for section in catalogue.sections}
+    required: dict[str, bool] = {}
+    for item in items:
+        for item_field in item.fields:
+            field = catalogue_fields.get(item_field.key)
+            if field is None:
+                raise FormConfigurationError(
+                    f"service item {item.code} asks for field {item_field.key!r}, which the form catalogue lacks"
+                )
+            if field.section not in section_keys:
+                raise FormConfigurationError(f"field {field.key!r} belongs to unknown section {field.section!r}")
+            if field.prefill_source is not None and not _is_known_prefill_source(field.prefill_source):
+                raise FormConfigurationError(f"field {field.key!r} has unknown prefill source {field.prefill_source!r}")
+            required[field.key] = required.get(field.key, False) or item_field.required
+
+    sections = []
+    for section in catalogue.sections:
+        fields = [
+            msgspec.structs.replace(field, required=required[field.key])
+            for field in catalogue.fields
+            if field.section == section.key and field.key in required
+        ]
+        if fields:
+            sections.append(FormSection(key=section.key, title=section.title, fields=fields))
+
+    materials = _merge_materials(items)
+    return MergedForm(
+        life_event=life_event_code,
+        checksum=form_checksum(sections, materials),
+        sections=sections,
+        materials=materials,
+    )
+
+
+def form_checksum(sections: Sequence[FormSection], materials: Sequence[MaterialNeed]) -> str:
+    """Changes whenever a field, option, required flag or material changes; drafts remember it."""
+    # msgspec encodes Struct fields in declaration order, so the bytes are the same in every process.
+    return hashlib.sha256(msgspec.json.encode([list(sections), list(materials)])).hexdigest()
+
+
+def _merge_materials(items: Sequence[ServiceItem]) -> list[MaterialNeed]:
+    issuers: dict[str, list[str]] = {}
+    for item in items:
+        if item.result_certificate is not None:
+            issuers.setdefault(item.result_certificate.kind, []).append(item.code)
+
+    merged: dict[tuple[str, ...], MaterialNeed] = {}
+    for item in items:
+        for material in item.materials:
+            kind = material.certificate_kind
+            issued_by = next((code for code in issuers.get(kind or "", []) if code != item.code), None)
+            # The same certificate for the same purpose is fetched once for all items that need it. The seed
+            # reuses a material code for two documents of one kind (户口登记 wants the parents' 户口簿, 医保参保
+            # the newborn's, which 户口登记 issues), so whether another item issues it is part of the purpose.
+            # A document without a certificate kind is each item's own (an item-specific form or proof).
+            identity = ("certificate", kind, material.code, issued_by or "") if kind else (item.code, material.code)
+            earlier = merged.get(identity)
+            if earlier is None:
+                merged[identity] = MaterialNeed(
+                    code=f"{item.code}:{material.code}",
+                    item_code=item.code,
+                    item_name=item.name,
+                    name=material.name,
+                    required=material.required,
+                    certificate_kind=kind,
+                    note=material.note,
+                    item_codes=[item.code],
+                    issued_by_item=issued_by,
+                )
+            elif item.code not in earlier.item_codes:
+                merged[identity] = msgspec.structs.replace(
+                    earlier,
+                    required=earlier.required or material.required,
+                    note=earlier.note or material.note,
+                    item_codes=[*earlier.item_codes, item.code],
+                )
+    return list(merged.values())
+
+
+# --- prefill and 免提交 --------------------------------------------------------------------------------------
+
+
+def _is_known_prefill_source(source: str) -> bool:
+    return source in _PROFILE_SOURCES or _CERTIFICATE_SOURCE.fullmatch(source) is not None
+
+
+def _latest_by_kind(certificates: Sequence[ECertificate]) -> dict[str, ECertificate]:
+    latest: dict[str, ECertificate] = {}
+    for certificate in certificates:
+        held = latest.get(certificate.kind)
+        if held is None or certificate.issued_on > held.issued_on:
+            latest[certificate.kind] = certificate
+    return latest
+
+
+def prefill(
+    form: MergedForm,
+    person_name: str,
+    person_phone: str | None,
+    id_number: str,
+    certificates: Sequence[ECertificate],
+) -> dict[str, Prefill]:
+    """Values we already know for the signed-in person, each with where it came from."""
+    profile = {"profile.name": person_name, "profile.id_number": id_number, "profile.phone": person_phone}
+    latest = _latest_by_kind(certificates)
+    values: dict[str, Prefill] = {}
+    for field in form.fields():
+        source = field.prefill_source
+        if source is None:
+            continue
+        if source in _PROFILE_SOURCES:
+            value = profile[source]
+            if value:
+                values[field.key] = Prefill(value=value, source=_PROFILE_SOURCES[source])
+            continue
+        match = _CERTIFICATE_SOURCE.fullmatch(source)
+        certificate = latest.get(match.group(1)) if match else None
+        if match and certificate is not None:
+            value = certificate.data.get(match.group(2))
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                values[field.key] = Prefill(value=str(value).strip(), source=f"电子证照：{certificate.title}")
+    return values
+
+
+def split_materials(
+    form: MergedForm, certificates: Sequence[ECertificate]
+) -> tuple[list[tuple[MaterialNeed, ECertificate]], list[MaterialNeed]]:
+    """(held, to_upload): a material whose certificate the library holds is attached, never asked for again.
+
+    A material another item of this life event issues (`issued_by_item`) is in neither list: the resident
+    cannot upload a certificate that does not exist yet, and one of the same kind they already hold
+    (an older child's 出生医学证明) would be the wrong document.
+    """
+    latest = _latest_by_kind(certificates)
+    held: list[tuple[MaterialNeed, ECertificate]] = []
+    to_upload: list[MaterialNeed] = []
+    for need in form.materials:
+        if need.issued_by_item is not None:
+            continue
+        # Limitation of this version: the library is the applicant's own, and any certificate of the right
+        # kind satisfies the need. Items that want somebody else's document (mother_id_card and
+        # father_id_card are both id_card, so is deceased_id_card) are satisfied by the applicant's own.
+        certificate = latest.get(need.certificate_kind) if need.certificate_kind else None
+        if certificate is not None:
+            held.append((need, certificate))
+        else:
+            to_upload.append(need)
+    return held, to_upload
+
+
+def held_material(need: MaterialNeed, certificate: ECertificate) -> HeldMaterial:
+    return HeldMaterial(
+        code=need.code,
+        name=need.name,
+        certificate_kind=certificate.kind,
+        certificate_title=certificate.title,
+        number_masked=mask_certificate_number(certificate),
+        issued_by=certificate.issued_by,
+        issued_on=certificate.issued_on,
+    )
+
+
+def mask_certificate_number(certificate: ECertificate) -> str:
+    if certificate.kind == "id_card":
+        return mask_id_number(certificate.number)
+    number = certificate.number
+    shown = 4 if len(number) > 4 else 0
+    return "*" * (len(number) - shown) + number[len(number) - shown :]
+
+
+# --- validation ----------------------------------------------------------------------------------------------
+
+TEXT_MAX_LENGTH = 200
+TEXTAREA_MAX_LENGTH = 2000
+_NUMBER_MAX_LENGTH = 30
+_BANK_ACCOUNT_LENGTH = range(12, 31)
+_TRUE_VALUES = frozenset({"true", "on", "1"})
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL = re.compile(r"([0-9]+)(\.[0-9]+)?")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+# Nested lists never come from a browser or our JS; a few levels are plenty and keep a hostile value cheap.
+_MAX_LIST_DEPTH = 8
+
+
+def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[dict[str, Any], dict[str, str]]:
+    """(clean values, errors by field key): never raises, whatever arrives. Keys the form lacks are dropped."""
+    if not isinstance(data, Mapping):
+        data = {}
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in form.fields():
+        raw = data.get(field.key)
+        if field.type == "checkbox":
+            checked = (_scalar_text(raw) or "").strip().lower() in _TRUE_VALUES
+            if field.required and not checked:
+                errors[field.key] = f"请勾选{field.label}"
+            else:
+                clean[field.key] = checked
+            continue
+        text = _scalar_text(raw)
+        text = text.strip() if text is not None else ""
+        if not text:
+            if field.required:
+                errors[field.key] = f"请选择{field.label}" if field.type == "select" else f"请填写{field.label}"
+            continue
+        value, problem = _check(field, text, today)
+        if problem is not None:
+            errors[field.key] = problem
+        else:
+            clean[field.key] = value
+    return clean, errors
+
+
+def drop_stale_fields(form: MergedForm, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A draft saved against an older form keeps only the answers the current form still asks."""
+    if not isinstance(data, Mapping):
+        return {}
+    keys = {field.key for field in form.fields()}
+    return {key: value for key, value in data.items() if key in keys}
+
+
+def _scalar_text(raw: Any) -> str | None:
+    """The one value a field holds: HTML forms may repeat a name (a hidden default before a checkbox)."""
+    for _ in range(_MAX_LIST_DEPTH):
+        if not isinstance(raw, list | tuple):
+            break
+        if not raw:
+            return None
+        raw = raw[-1]
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        try:
+            return str(raw)
+        except ValueError:  # an int too long to print (sys.set_int_max_str_digits)
+            return None
+    if isinstance(raw, str):
+        return raw.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    return None
+
+
+def _check(field: FormField, text: str, today: date) -> tuple[Any, str | None]:
+    label = field.label
+    match field.type:
+        case "id_number":
+            return normalize_id_number(text), id_number_problem(text, today)
+        case "mobile":
+            return normalize_mobile(text), mobile_problem(text)
+        case "credit_code":
+            # credit_code_warning never blocks: the page may show it, validation does not.
+            return normalize_credit_code(text), credit_code_problem(text)
+        case "date" | "past_date":
+            return _check_date(field, text, today)
+        case "select":
+            if field.options is None or text not in {option.value for option in field.options}:
+                return None, f"{label}的选项无效，请从列表中重新选择"
+            return text, None
+        case "number":
+            return _check_number(label, text)
+        case "bank_account":
+            digits = "".join(text.split()).translate(_FULL_WIDTH)
+            if not digits.isascii() or not digits.isdigit():
+                return None, f"{label}只能包含数字，请对照银行卡或存折核对"
+            if len(digits) not in _BANK_ACCOUNT_LENGTH:
+                return None, f"{label}应为12至30位数字，您输入了{len(digits)}位，请对照银行卡或存折核对"
+            return digits, None
+        case _:  # text, textarea
+            if field.type == "textarea":
+                text = text.replace("\r\n", "\n")
+                limit = field.max_length or TEXTAREA_MAX_LENGTH
+            else:
+                limit = field.max_length or TEXT_MAX_LENGTH
+            if len(text) > limit:
+                return None, f"{label}最多{limit}个字，您输入了{len(text)}个字，请精简后再提交"
+            return text, None
+
+
+def _check_date(field: FormField, text: str, today: date) -> tuple[str | None, str | None]:
+    text = text.translate(_FULL_WIDTH)
+    if not _ISO_DATE.fullmatch(text):
+        return None, f"{field.label}请按“年-月-日”格式填写，例如 2024-03-15"
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        return None, f"{field.label}不是有效的日期，请核对月份和日期"
+    if field.type == "past_date" and value > today:
+        return None, f"{field.label}不能晚于今天，请核对"
+    return value.isoformat(), None
+
+
+def _check_number(label: str, text: str) -> tuple[str | None, str | None]:
+    number = "".join(text.split()).translate(_FULL_WIDTH)
+    match = _DECIMAL.fullmatch(number.removeprefix("-"))
+    if match is None:
+        return None, f"{label}只能填写数字（可带小数点），例如 3250"
+    if number.startswith("-") and Decimal(match.group(0)) != 0:
+        return None, f"{label}不能为负数，请核对"
+    if len(number) > _NUMBER_MAX_LENGTH:
+        return None, f"{label}数值过大，请核对"
+    whole, fraction = match.group(1).lstrip("0") or "0", match.group(2) or ""
+    # Kept as text: exact for money (万元), JSON-safe, and the same after validating again.
+    return whole + fraction, None

@@ -1,0 +1,52 @@
+"""SQL for the merged form: the canonical field catalogue and the e-certificates a person holds."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.forms.models import CatalogueSection, ECertificate, FieldCatalogue, FormField, Option
+from db.pool import DB
+
+
+async def load_catalogue(db: DB) -> FieldCatalogue:
+    sections = await db.fetch("SELECT key, title FROM form_sections ORDER BY position, key")
+    # form_fields has no position column yet, so within a section the key is the only stable order.
+    rows = await db.fetch(
+        "SELECT f.key, f.label, f.type, f.section_key, f.options, f.prefill, f.help, f.max_length "
+        "FROM form_fields f JOIN form_sections s ON s.key = f.section_key ORDER BY s.position, f.position, f.key"
+    )
+    return FieldCatalogue(
+        sections=[CatalogueSection(key=r["key"], title=r["title"]) for r in sections],
+        fields=[
+            FormField(
+                key=r["key"],
+                label=r["label"],
+                type=r["type"],
+                section=r["section_key"],
+                options=msgspec.convert(r["options"], list[Option]) if r["options"] is not None else None,
+                prefill_source=r["prefill"],
+                help=r["help"],
+                max_length=r["max_length"],
+            )
+            for r in rows
+        ],
+    )
+
+
+async def person_certificates(db: DB, person_id: int) -> list[ECertificate]:
+    rows = await db.fetch(
+        "SELECT kind, title, number, issued_by, issued_on, data FROM e_certificates "
+        "WHERE person_id = $1 ORDER BY kind, issued_on DESC, number",
+        person_id,
+    )
+    return [
+        ECertificate(
+            kind=r["kind"],
+            title=r["title"],
+            number=r["number"],
+            issued_by=r["issued_by"],
+            issued_on=r["issued_on"],
+            data=r["data"] or {},
+        )
+        for r in rows
+    ]

@@ -1,0 +1,48 @@
+"""The audit trail: who did what to whom, from where, with what outcome.
+
+ID numbers never reach it in clear: subjects are account ids, person ids or masked numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+
+from auth import store
+from auth.models import CurrentUser
+from db.pool import DB
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    client = connection.client
+    return client.host if client else None
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    user = connection.scope.get("user")
+    if isinstance(user, CurrentUser):
+        return f"account:{user.account_id}"
+    return "anonymous"
+
+
+async def audit(
+    db: DB,
+    connection: ASGIConnection[Any, Any, Any, Any] | None,
+    action: str,
+    outcome: str,
+    *,
+    subject: str | None = None,
+    actor: str | None = None,
+    **detail: Any,
+) -> None:
+    await store.append_audit(
+        db,
+        actor=actor or (actor_of(connection) if connection else "system"),
+        action=action,
+        subject=subject,
+        outcome=outcome,
+        ip=client_ip(connection) if connection else None,
+        user_agent=(connection.headers.get("user-agent", "")[:300] or None) if connection else None,
+        detail=detail,
+    )

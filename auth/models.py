@@ -1,0 +1,48 @@
+"""What auth keeps about a caller and their passkeys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
+    """The signed-in account, put in scope["user"] by the session middleware."""
+
+    account_id: int
+    kind: str
+    name: str
+    roles: frozenset[str]
+    person_id: int | None
+    department_code: str | None
+    region_code: str | None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+class StoredCredential(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    account_id: int
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    user_handle: bytes
+
+
+class CredentialListing(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool
+
+
+class EnrollmentGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """A valid, unused enrollment code: for a resident's person or a staff account."""
+
+    id: int
+    person_id: int | None
+    account_id: int | None

@@ -1,0 +1,39 @@
+"""Failed sign-in attempts are limited per IP and per credential (等保: limit attempts, lock out)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from litestar.exceptions import TooManyRequestsException
+
+from auth import store
+from db.pool import DB
+
+WINDOW = timedelta(minutes=15)
+LIMITS = {"ip": 20, "credential": 5}
+
+
+def ip_subject(ip: str | None) -> str:
+    return f"ip:{ip or 'unknown'}"
+
+
+def credential_subject(credential_id: bytes) -> str:
+    return f"credential:{credential_id.hex()}"
+
+
+async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
+    for subject in subjects:
+        limit = LIMITS[subject.split(":", 1)[0]]
+        count, oldest = await store.recent_failures(db, subject, WINDOW)
+        if count >= limit and oldest is not None:
+            retry_after = max(1, int((oldest + WINDOW - datetime.now(UTC)).total_seconds()))
+            minutes = -(-retry_after // 60)
+            raise TooManyRequestsException(
+                f"尝试次数过多，请{minutes}分钟后再试",
+                headers={"Retry-After": str(retry_after)},
+                extra={"retry_after": retry_after},
+            )
+
+
+async def record_failure(db: DB, subjects: list[str]) -> None:
+    await store.record_failure(db, subjects)

@@ -1,0 +1,60 @@
+import { ceremonyMessage, getPasskey, passkeysSupported, postJSON } from "./passkeys.js";
+import { setBusy, showErrors } from "./forms.js";
+
+const form = document.querySelector("#login-form");
+const button = form.querySelector("button[type=submit]");
+const next = form.dataset.next || "/";
+let conditional = null;
+
+async function finish(credential) {
+  const done = await postJSON("/api/v1/auth/login/verify", { credential });
+  if (!done.ok) {
+    showErrors(form, {}, done.data?.detail || "登录失败，请重试");
+    return;
+  }
+  window.location.assign(next);
+}
+
+// Passkey autofill: the browser offers the passkey in the field's suggestions, no button needed.
+async function startAutofill() {
+  if (!passkeysSupported() || !(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
+  const start = await postJSON("/api/v1/auth/login/options", {});
+  if (!start.ok) return;
+  conditional = new AbortController();
+  try {
+    await finish(await getPasskey(start.data, { mediation: "conditional", signal: conditional.signal }));
+  } catch {
+    // Aborted for the button, or no passkey offered: the button remains the way in.
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!passkeysSupported()) {
+    showErrors(form, {}, "此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理");
+    return;
+  }
+  conditional?.abort();
+  setBusy(button, true, "请在手机上确认…");
+  try {
+    const start = await postJSON("/api/v1/auth/login/options", {});
+    if (!start.ok) {
+      showErrors(form, {}, start.data?.detail || "登录失败，请重试");
+      return;
+    }
+    let credential;
+    try {
+      credential = await getPasskey(start.data);
+    } catch (error) {
+      showErrors(form, {}, ceremonyMessage(error));
+      return;
+    }
+    await finish(credential);
+  } catch {
+    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+  } finally {
+    setBusy(button, false);
+  }
+});
+
+startAutofill();
