@@ -9,11 +9,13 @@ PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 STAMP := $(VENV)/.installed
 CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
+# honcho hands each process its own PORT (5000 by default): start from ours.
+PORT ?= 8000
 
 .PHONY: run test lint lock setup db chromium
 
 run: setup db
-	$(VENV)/bin/honcho start -f Procfile
+	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 test: setup chromium
 	$(VENV)/bin/ruff check .
