@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from app.health import healthz
 from app.settings import Settings, load_settings
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets
+from app.web.logging import configure_logging
 from app.web.security import security_headers_middleware
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=CacheControlHeader(max_age=31_536_000, public=True),
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     return Litestar(
         route_handlers=[healthz, CataloguePages, CatalogueApi, AuthApi, MeApi, AccountPages, static],
         guards=[access_guard],
