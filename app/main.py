@@ -22,6 +22,7 @@ from litestar.template import TemplateConfig
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.database import resolve_database_url
+from app.forms.routes import FormApi
 from app.health import healthz
 from app.settings import Settings, load_settings
 from app.web import errors
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     configure_logging()
     return Litestar(
-        route_handlers=[healthz, CataloguePages, CatalogueApi, AuthApi, MeApi, AccountPages, static],
+        route_handlers=[healthz, CataloguePages, CatalogueApi, FormApi, AuthApi, MeApi, AccountPages, static],
         guards=[access_guard],
         dependencies={
             "db": Provide(_provide_db, sync_to_thread=False),

@@ -1,0 +1,38 @@
+"""The merged form as the API answers it (contract: checksum, sections with fields carrying their
+prefill, materials held / to upload / issued within the case)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.forms.models import HeldMaterial, MaterialNeed, Option, Prefill
+
+
+class FieldAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    key: str
+    label: str
+    type: str
+    required: bool
+    prefill: Prefill | None = None
+    options: list[Option] | None = None
+    help: str | None = None
+    max_length: int | None = None
+
+
+class SectionAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    title: str
+    fields: list[FieldAnswer]
+
+
+class MaterialsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    held: list[HeldMaterial]
+    to_upload: list[MaterialNeed]
+    issued_in_case: list[MaterialNeed]
+
+
+class FormAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    life_event: str
+    checksum: str
+    sections: list[SectionAnswer]
+    materials: MaterialsAnswer

@@ -1,0 +1,31 @@
+"""The merged form over HTTP: each shared field once, prefill for the signed-in resident, held materials."""
+
+import httpx
+
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_up
+
+
+async def test_anonymous_form_asks_each_field_once_without_prefill(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/life-events/birth/form")
+    assert response.status_code == 200
+    form = response.json()
+    keys = [f["key"] for s in form["sections"] for f in s["fields"]]
+    assert len(keys) == len(set(keys)) and "child.name" in keys
+    assert all("prefill" not in f for s in form["sections"] for f in s["fields"])
+    assert len(form["checksum"]) == 64
+
+
+async def test_signed_in_form_is_prefilled_and_held_materials_are_not_asked(client: httpx.AsyncClient) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    form = (await client.get("/api/v1/life-events/birth/form")).json()
+    fields = {f["key"]: f for s in form["sections"] for f in s["fields"]}
+    assert fields["applicant.name"]["prefill"]["value"] == "张伟"
+    assert fields["household.address"]["prefill"]["source"].startswith("电子证照")
+    assert ZHANG_WEI["id_number"] not in str(form)
+    held_kinds = {m["certificate_kind"] for m in form["materials"]["held"]}
+    assert {"id_card", "marriage"} <= held_kinds
+    assert not held_kinds & {m.get("certificate_kind") for m in form["materials"]["to_upload"]}
+
+
+async def test_an_unknown_life_event_form_is_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/life-events/nope/form")).status_code == 404
