@@ -26,6 +26,7 @@ from app.people.register import import_register
 from app.seed import seed_demo_data
 from app.settings import Settings, SettingsError, load_settings
 from auth import enrollment
+from auth import store as auth_store
 from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
@@ -33,6 +34,8 @@ from db.migrate import apply_migrations
 from db.pool import create_pool
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# 等保 level 3 keeps audit records at least six months.
+AUDIT_RETENTION_DAYS = 184
 
 
 async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
@@ -129,6 +132,17 @@ def _staff_add(
     return work
 
 
+async def _purge(conn: asyncpg.Connection) -> int:
+    """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
+    async with conn.transaction():
+        await auth_store.purge_expired_sessions(conn)
+        await auth_store.purge_old_challenges(conn)
+        await auth_store.purge_old_failures(conn)
+        removed = await auth_store.purge_audit_before_retention(conn, AUDIT_RETENTION_DAYS)
+    print(f"purged expired sessions and challenges; {removed} audit rows older than {AUDIT_RETENTION_DAYS} days")
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -158,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="load the demo data (idempotent)")
     importer = commands.add_parser("import-population", help="load the population register from CSV")
     importer.add_argument("file", type=Path)
+    commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
     code = commands.add_parser("enroll-code", help="issue a one-time enrollment code for a resident")
     code.add_argument("--id-number", required=True)
     staff = commands.add_parser("staff-add", help="create a staff account and print its enrollment code")
@@ -186,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no such file: {args.file}", file=sys.stderr)
             return 2
         return asyncio.run(_with_connection(settings, _import_population(settings, args.file)))
+    if args.command == "purge":
+        return asyncio.run(_with_connection(settings, _purge))
     if args.command == "enroll-code":
         return asyncio.run(_with_connection(settings, _enroll_code(settings, args.id_number)))
     if args.command == "staff-add":

@@ -122,9 +122,7 @@ async def rename_credential(db: DB, account_id: int, credential_row_id: int, nam
 async def remove_credential_unless_last(db: DB, account_id: int, credential_row_id: int) -> str:
     """'removed', 'last' (refused: it is the only one) or 'missing'. Locks the account's rows so
     two removals at once cannot leave it with none."""
-    rows = await db.fetch(
-        "SELECT id FROM credentials WHERE account_id = $1 ORDER BY id FOR UPDATE", account_id
-    )
+    rows = await db.fetch("SELECT id FROM credentials WHERE account_id = $1 ORDER BY id FOR UPDATE", account_id)
     ids = [r["id"] for r in rows]
     if credential_row_id not in ids:
         return "missing"
@@ -245,6 +243,10 @@ async def purge_expired_sessions(db: DB) -> None:
     await db.execute("DELETE FROM sessions WHERE expires_at < now()")
 
 
+async def purge_old_failures(db: DB) -> None:
+    await db.execute("DELETE FROM auth_failures WHERE at < now() - interval '1 day'")
+
+
 # --- failed attempts ------------------------------------------------------------------------------
 
 
@@ -293,7 +295,5 @@ async def purge_audit_before_retention(db: DB, retention_days: int) -> int:
     """Delete audit rows older than retention. Must run inside a transaction (SET LOCAL)."""
     await db.execute("SET LOCAL ywtb.audit_purge = 'on'")
     await db.execute(f"SET LOCAL ywtb.audit_retention_days = '{int(retention_days)}'")
-    status = await db.execute(
-        "DELETE FROM audit_log WHERE at < now() - make_interval(days => $1)", retention_days
-    )
+    status = await db.execute("DELETE FROM audit_log WHERE at < now() - make_interval(days => $1)", retention_days)
     return int(status.split()[-1])

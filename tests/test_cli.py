@@ -116,3 +116,19 @@ def test_staff_add_refuses_what_does_not_fit(
     result = run_cli(database_url, tmp_path, "staff-add", "--name", "某人", *args)
     assert result.returncode == 2
     assert result.stderr.startswith(complaint)
+
+
+async def test_purge_removes_only_audit_rows_past_retention(
+    database_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    # Rows are written with an old timestamp directly: the trigger guards UPDATE, not INSERT.
+    await pool.execute(
+        "INSERT INTO audit_log (at, actor, action, outcome) VALUES (now() - interval '200 days', 't', 'old', 'ok')"
+    )
+    await pool.execute(
+        "INSERT INTO audit_log (at, actor, action, outcome) VALUES (now() - interval '100 days', 't', 'recent', 'ok')"
+    )
+    result = run_cli(database_url, tmp_path, "purge")
+    assert result.returncode == 0, result.stderr
+    assert "1 audit rows" in result.stdout
+    assert [r["action"] for r in await pool.fetch("SELECT action FROM audit_log ORDER BY at")] == ["recent"]
