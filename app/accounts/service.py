@@ -42,6 +42,13 @@ async def registration_options(
     db: asyncpg.Pool, settings: Settings, cipher: PiiCipher, conn: Connection, owner: str, body: RegisterStart
 ) -> dict[str, Any]:
     pending = await _pending_registration(db, settings, cipher, conn, body)
+    return await _start_registration(db, settings, owner, pending)
+
+
+async def _start_registration(
+    db: asyncpg.Pool, settings: Settings, owner: str, pending: PendingRegistration
+) -> dict[str, Any]:
+    """Creation options for a pending registration; the pending data waits server-side with the challenge."""
     existing = await auth_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
     challenge, options = passkeys.registration_options(
         rp_id=settings.rp_id,
@@ -138,22 +145,7 @@ async def adding_passkey_options(db: asyncpg.Pool, settings: Settings, owner: st
     pending = PendingRegistration(
         kind="add", name=account["name"], user_handle=account["user_handle"].hex(), account_id=account_id
     )
-    challenge, options = passkeys.registration_options(
-        rp_id=settings.rp_id,
-        user_handle=account["user_handle"],
-        user_name=account["name"],
-        display_name=account["name"],
-        exclude=await auth_store.credential_ids_of(db, account_id),
-    )
-    await auth_store.save_challenge(
-        db,
-        challenge=challenge,
-        owner=owner,
-        purpose="register",
-        payload=msgspec.to_builtins(pending),
-        ttl=passkeys.CHALLENGE_TTL,
-    )
-    return options
+    return await _start_registration(db, settings, owner, pending)
 
 
 async def _refuse(
