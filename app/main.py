@@ -12,7 +12,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -126,7 +126,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             current_user_middleware,
         ],
         exception_handlers={
-            NotFoundException: errors.not_found_handler,
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
             Exception: errors.internal_error_handler,

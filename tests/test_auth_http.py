@@ -11,6 +11,7 @@ from app.settings import Settings
 from auth import enrollment
 from auth.pii import PiiCipher
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_in, sign_out, sign_up
+from tests.database_fixtures import TEST_SECRET_KEY
 
 Client = httpx.AsyncClient
 pytestmark = pytest.mark.anyio
@@ -21,8 +22,6 @@ async def _audit(pool: asyncpg.Pool, action: str, outcome: str) -> list[asyncpg.
 
 
 async def _person_id(pool: asyncpg.Pool, id_number: str) -> int:
-    from tests.database_fixtures import TEST_SECRET_KEY
-
     return await pool.fetchval(
         "SELECT id FROM people WHERE id_number_hash = $1", PiiCipher(TEST_SECRET_KEY).lookup_hash(id_number)
     )
@@ -89,8 +88,6 @@ async def test_wrongly_typed_json_is_a_400_not_a_500(client: Client) -> None:
 
 
 async def test_lower_case_x_is_accepted(client: Client, pool: asyncpg.Pool, settings: Settings) -> None:
-    from tests.database_fixtures import TEST_SECRET_KEY
-
     await pool.execute(
         "INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, birth_date, sex) "
         "VALUES ($1, $2, '110105********002X', '测试', '1949-12-31', 'F')",

@@ -30,6 +30,14 @@ def _user(request: AnyRequest) -> CurrentUser:
     return user
 
 
+def _signed_out(request: AnyRequest) -> Response[None]:
+    """Sign out; a plain form post (the profile page without JS) goes home, the API gets 204."""
+    sign_out(request)
+    if "text/html" in request.headers.get("accept", ""):
+        return Redirect("/", status_code=303)  # type: ignore[return-value]
+    return Response(None, status_code=HTTP_204_NO_CONTENT)
+
+
 class AuthApi(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
@@ -71,20 +79,14 @@ class AuthApi(Controller):
         user = request.scope.get("user")
         if isinstance(user, CurrentUser):
             await audit(db, request, "signout", "ok", subject=f"account:{user.account_id}")
-        sign_out(request)
-        if "text/html" in request.headers.get("accept", ""):
-            return Redirect("/", status_code=303)  # type: ignore[return-value]
-        return Response(None, status_code=HTTP_204_NO_CONTENT)
+        return _signed_out(request)
 
     @post("/logout-everywhere", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Sign out on every device")
     async def logout_everywhere(self, request: AnyRequest, db: Db) -> Response[None]:
         user = _user(request)
         await auth_store.void_all_sessions(db, user.account_id)
         await audit(db, request, "signout.everywhere", "ok", subject=f"account:{user.account_id}")
-        sign_out(request)
-        if "text/html" in request.headers.get("accept", ""):
-            return Redirect("/", status_code=303)  # type: ignore[return-value]
-        return Response(None, status_code=HTTP_204_NO_CONTENT)
+        return _signed_out(request)
 
 
 class MeApi(Controller):

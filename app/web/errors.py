@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -39,9 +39,7 @@ def _problem(
     if _wants_json(request):
         body = {"status_code": status, "detail": message, **(extra or {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
-    return Template(
-        "error.html", context={"status": status, "message": message}, status_code=status, headers=headers
-    )
+    return Template("error.html", context={"status": status, "message": message}, status_code=status, headers=headers)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -63,10 +61,6 @@ def validation_exception_handler(request: Request[Any, Any, Any], exc: Validatio
             key = str(error.get("key") or "body")
             fields[key] = "格式不正确"
     return _problem(request, HTTP_400_BAD_REQUEST, "提交的内容格式不正确", {"errors": fields})
-
-
-def not_found_handler(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
-    return http_exception_handler(request, exc)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
