@@ -20,8 +20,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app.accounts.routes import AccountPages, AuthApi, MeApi
+from app.cases.pages import CasePages
+from app.cases.routes import CasesApi, TrackingPages
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.database import resolve_database_url
+from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.settings import Settings, load_settings
@@ -88,7 +91,18 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     configure_logging()
     return Litestar(
-        route_handlers=[healthz, CataloguePages, CatalogueApi, FormApi, AuthApi, MeApi, AccountPages, static],
+        route_handlers=[
+            healthz,
+            CataloguePages,
+            CatalogueApi,
+            FormApi,
+            AuthApi,
+            MeApi,
+            AccountPages,
+            CasesApi,
+            TrackingPages,
+            static,
+        ],
         guards=[access_guard],
         dependencies={
             "db": Provide(_provide_db, sync_to_thread=False),

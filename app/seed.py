@@ -89,6 +89,4 @@ async def seed_demo_data(db: DB, cipher: PiiCipher) -> SeedReport:
     if report.problems:
         raise ValueError(f"demo population.csv line {report.problems[0].line}: {report.problems[0].message}")
     certificates = await seed_certificates(db, cipher)
-    return SeedReport(
-        regions, departments, fields, items, events, report.added + report.updated, certificates
-    )
+    return SeedReport(regions, departments, fields, items, events, report.added + report.updated, certificates)

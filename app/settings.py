@@ -96,9 +96,7 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
     for host in hosts:
         bare = host.removeprefix("*.")
         if not bare or "/" in bare or ":" in bare or "*" in bare:
-            raise SettingsError(
-                f"PUSH_ALLOWED_HOSTS: {host!r} is not a host name (comma-separated, *.suffix allowed)"
-            )
+            raise SettingsError(f"PUSH_ALLOWED_HOSTS: {host!r} is not a host name (comma-separated, *.suffix allowed)")
     return hosts
 
 

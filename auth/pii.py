@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,3 +37,12 @@ class PiiCipher:
 
     def lookup_hash(self, plaintext: str) -> bytes:
         return hmac.new(self._lookup_key, plaintext.encode(), hashlib.sha256).digest()
+
+    def encrypt_document(self, document: dict[str, Any]) -> bytes:
+        """A whole JSON document (a form's answers) sealed as one blob."""
+        nonce = os.urandom(_NONCE_BYTES)
+        plaintext = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return nonce + self._aead.encrypt(nonce, plaintext, b"document")
+
+    def decrypt_document(self, blob: bytes) -> dict[str, Any]:
+        return json.loads(self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], b"document"))

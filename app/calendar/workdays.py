@@ -60,9 +60,7 @@ class YearOverride(msgspec.Struct, frozen=True):
             raise ValueError(f"以下日期不能既放假又上班：{_format_days(in_both)}")
         weekday_workdays = sorted(day for day in self.workdays if not _is_weekend(day))
         if weekday_workdays:
-            raise ValueError(
-                f"调休上班日应为周六或周日，以下日期本来就是工作日：{_format_days(weekday_workdays)}"
-            )
+            raise ValueError(f"调休上班日应为周六或周日，以下日期本来就是工作日：{_format_days(weekday_workdays)}")
 
 
 class Deadline(msgspec.Struct, frozen=True):
@@ -180,9 +178,7 @@ def parse_year_override(text: str) -> YearOverride:
                 "workday 只用于调到周六或周日上班的日子"
             )
         if day in kinds:
-            raise ValueError(
-                _repeated_day_message(line_number, day, kind, kinds[day], first_seen_on_line[day])
-            )
+            raise ValueError(_repeated_day_message(line_number, day, kind, kinds[day], first_seen_on_line[day]))
         kinds[day] = kind
         first_seen_on_line[day] = line_number
     if year is None:
@@ -214,9 +210,7 @@ def _parse_entry(content: str, line_number: int) -> tuple[date, DayKind]:
     return day, kind
 
 
-def _repeated_day_message(
-    line_number: int, day: date, kind: DayKind, earlier_kind: DayKind, earlier_line: int
-) -> str:
+def _repeated_day_message(line_number: int, day: date, kind: DayKind, earlier_kind: DayKind, earlier_line: int) -> str:
     if kind == earlier_kind:
         return f"第{line_number}行：{day} 与第{earlier_line}行重复，请删去其中一行"
     return (

@@ -123,9 +123,7 @@ async def child_regions(db: DB, parent_code: str | None) -> list[Region]:
     if parent_code is None:
         rows = await db.fetch("SELECT code, name, level FROM regions WHERE parent_code IS NULL ORDER BY code")
     else:
-        rows = await db.fetch(
-            "SELECT code, name, level FROM regions WHERE parent_code = $1 ORDER BY code", parent_code
-        )
+        rows = await db.fetch("SELECT code, name, level FROM regions WHERE parent_code = $1 ORDER BY code", parent_code)
     return [Region(r["code"], r["name"], r["level"]) for r in rows]
 
 
@@ -187,8 +185,7 @@ async def upsert_form_field(db: DB, field: dict[str, Any], position: int) -> Non
 
 async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
     guide = {
-        k: item[k]
-        for k in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint")
+        k: item[k] for k in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint")
     }
     await db.execute(
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,

@@ -182,8 +182,7 @@ def credit_code_warning(raw: str) -> str | None:
     organisation_code = normalize_credit_code(raw)[_ORGANISATION_CODE]
     if _organisation_code_check_char(organisation_code[:8]) != organisation_code[8]:
         return (
-            "统一社会信用代码第9至17位（组织机构代码）校验未通过。"
-            "早期赋码的单位可能如此；请对照营业执照确认无误后继续"
+            "统一社会信用代码第9至17位（组织机构代码）校验未通过。早期赋码的单位可能如此；请对照营业执照确认无误后继续"
         )
     return None
 
@@ -193,9 +192,7 @@ def _organisation_code_check_char(first8: str) -> str:
     def value(char: str) -> int:
         return int(char) if char in _ASCII_DIGITS else ord(char) - ord("A") + 10
 
-    weighted_sum = sum(
-        value(char) * weight for char, weight in zip(first8, _ORGANISATION_CODE_WEIGHTS, strict=True)
-    )
+    weighted_sum = sum(value(char) * weight for char, weight in zip(first8, _ORGANISATION_CODE_WEIGHTS, strict=True))
     check = 11 - weighted_sum % 11
     return {10: "X", 11: "0"}.get(check, str(check))
 

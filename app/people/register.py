@@ -46,9 +46,7 @@ def parse_register_csv(
     return entries, problems
 
 
-def _entry(
-    row: dict[str, str | None], known_regions: set[str]
-) -> tuple[RegisterEntry, None] | tuple[None, str]:
+def _entry(row: dict[str, str | None], known_regions: set[str]) -> tuple[RegisterEntry, None] | tuple[None, str]:
     raw_number = (row.get("id_number") or "").strip()
     name = (row.get("name") or "").strip()
     phone = (row.get("phone") or "").strip() or None

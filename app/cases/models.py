@@ -1,0 +1,119 @@
+"""What the case API takes and answers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+
+class CaseSubmission(msgspec.Struct, kw_only=True):
+    life_event: str
+    data: dict[str, Any]
+    idempotency_key: str
+    on_behalf_of: str | None = None
+    uploads: list[str] = msgspec.field(default_factory=list)  # tokens from POST /api/v1/uploads
+
+
+class CaseCreated(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    tracking_token: str
+    tracking_url: str
+
+
+class TaskView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    item_code: str
+    item_name: str
+    department: str
+    department_name: str
+    status: str
+    status_label: str
+    due_on: date | None
+    due_provisional: bool
+
+
+class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    status: str
+    title: str
+    department_name: str | None
+    task_id: int | None
+    note: str | None = None
+
+
+class CaseView(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    life_event: str
+    life_event_name: str
+    status: str
+    status_label: str
+    channel: str
+    filed_as: str
+    created_at: datetime
+    tracking_url: str
+    tasks: list[TaskView]
+    timeline: list[TimelineEntry]
+
+
+class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    life_event: str
+    life_event_name: str
+    status: str
+    status_label: str
+    created_at: datetime
+    task_count: int
+
+
+class TrackStep(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    title: str
+    department_name: str | None
+
+
+class TrackTask(msgspec.Struct, frozen=True, kw_only=True):
+    item_name: str
+    department_name: str
+    status: str
+    status_label: str
+    due_on: date | None
+    due_provisional: bool
+    steps: list[TrackStep]
+
+
+class TrackView(msgspec.Struct, frozen=True, kw_only=True):
+    """Public progress: no names, no ID numbers, no addresses."""
+
+    case_no: str
+    life_event_name: str
+    status: str
+    status_label: str
+    submitted_at: datetime
+    tasks: list[TrackTask]
+    steps: list[TrackStep]  # case-level steps (submitted …)
+
+
+class DraftBody(msgspec.Struct, kw_only=True):
+    data: dict[str, Any]
+    version: int
+    form_checksum: str
+
+
+class DraftView(msgspec.Struct, frozen=True, kw_only=True):
+    data: dict[str, Any]
+    version: int
+    form_checksum: str
+
+
+class DraftSaved(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+
+
+class UploadView(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    material_code: str
+    filename: str
+    content_type: str
+    size: int

@@ -1,0 +1,151 @@
+"""Cases over HTTP: submit, list, read, receipt QR, drafts, uploads, and public tracking."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import Template
+from litestar.status_codes import HTTP_201_CREATED
+
+from app.cases import qr, service, store
+from app.cases.models import (
+    CaseCreated,
+    CaseSubmission,
+    CaseSummary,
+    CaseView,
+    DraftBody,
+    DraftSaved,
+    DraftView,
+    TrackView,
+    UploadView,
+)
+from app.web.errors import FieldErrors
+from app.web.params import AppSettings, Cipher, Db
+from auth.access import public, roles
+from auth.models import CurrentUser
+
+AnyRequest = Request[Any, Any, Any]
+RESIDENT = roles("resident")
+
+
+def _user(request: AnyRequest) -> CurrentUser:
+    user = request.scope.get("user")
+    assert isinstance(user, CurrentUser)
+    return user
+
+
+class CasesApi(Controller):
+    path = "/api/v1"
+    tags = ["cases"]
+
+    @post(
+        "/cases", opt=RESIDENT, status_code=HTTP_201_CREATED, summary="Submit a life event: one case, a task per item"
+    )
+    async def submit(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        data: Annotated[CaseSubmission, Body(media_type=RequestEncodingType.JSON)],
+    ) -> CaseCreated:
+        return await service.submit_case(db, cipher, settings, _user(request), data)
+
+    @get("/cases", opt=RESIDENT, summary="The caller's cases")
+    async def list_cases(self, request: AnyRequest, db: Db) -> list[CaseSummary]:
+        return await service.cases_for_resident(db, _user(request))
+
+    @get("/cases/{case_no:str}", opt=RESIDENT, summary="One of the caller's cases with tasks and timeline")
+    async def read_case(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> CaseView:
+        return await service.case_for_resident(db, settings, _user(request), case_no)
+
+    @get("/cases/{case_no:str}/qr.svg", opt=RESIDENT, summary="Receipt QR (SVG) encoding the tracking URL")
+    async def qr_svg(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Response[bytes]:
+        case = await service.case_for_resident(db, settings, _user(request), case_no)
+        return Response(qr.qr_svg(case.tracking_url), media_type="image/svg+xml")
+
+    @get("/cases/{case_no:str}/qr.png", opt=RESIDENT, summary="Receipt QR (PNG) encoding the tracking URL")
+    async def qr_png(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Response[bytes]:
+        case = await service.case_for_resident(db, settings, _user(request), case_no)
+        return Response(qr.qr_png(case.tracking_url), media_type="image/png")
+
+    @get("/track/{token:str}", opt=public(), summary="Public progress by tracking token: no personal data")
+    async def track(self, db: Db, token: FromPath[str]) -> TrackView:
+        return await service.track(db, token)
+
+    @get("/drafts/{life_event_code:str}", opt=RESIDENT, summary="The caller's server draft of a merged form")
+    async def get_draft(self, request: AnyRequest, db: Db, cipher: Cipher, life_event_code: FromPath[str]) -> DraftView:
+        return await service.get_draft(db, cipher, _user(request), life_event_code)
+
+    @put("/drafts/{life_event_code:str}", opt=RESIDENT, summary="Save a draft; 409 with the current one when stale")
+    async def put_draft(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        life_event_code: FromPath[str],
+        data: Annotated[DraftBody, Body(media_type=RequestEncodingType.JSON)],
+    ) -> Response[Any]:
+        try:
+            version = await service.save_draft(db, cipher, _user(request), life_event_code, data)
+        except service.StaleDraft as stale:
+            return Response(
+                {"status_code": 409, "detail": "草稿已在其他设备上更新，请选择保留哪一份", "current": stale.current},
+                status_code=409,
+            )
+        return Response(DraftSaved(version=version))
+
+    @post(
+        "/uploads",
+        opt=RESIDENT,
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=11 * 1024 * 1024,
+        summary="Upload a material (PDF, JPEG or PNG, ≤ 10 MB; the type is checked by content)",
+    )
+    async def upload(
+        self,
+        request: AnyRequest,
+        db: Db,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> UploadView:
+        file = data.get("file")
+        if not isinstance(file, UploadFile):
+            raise FieldErrors({"file": "请选择要上传的文件"})
+        content = await file.read(service.UPLOAD_MAX_BYTES + 1)
+        return await service.store_upload(
+            db,
+            _user(request),
+            str(data.get("life_event", "")),
+            str(data.get("material_code", "")),
+            file.filename or "upload",
+            content,
+        )
+
+    @get("/uploads/{token:str}", opt=RESIDENT, summary="An uploaded material, to the person who uploaded it")
+    async def download(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
+
+        row = await store.upload_for_account(db, token, _user(request).account_id)
+        if row is None:
+            raise NotFoundException("没有找到该文件")
+        return Response(
+            row["content"],
+            media_type=row["content_type"],
+            headers={"Content-Disposition": "inline", "Cache-Control": "private, no-store"},
+        )
+
+
+class TrackingPages(Controller):
+    include_in_schema = False
+
+    @get("/t/{token:str}", opt=public())
+    async def tracking_page(self, db: Db, token: FromPath[str]) -> Template:
+        return Template("track.html", context={"track": await service.track(db, token)})

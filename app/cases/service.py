@@ -1,0 +1,393 @@
+"""Rules for cases: submit once (idempotently), one task per item with its promised date, drafts,
+uploads, and the views a resident and the public get."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from app.calendar.store import load_calendar
+from app.calendar.workdays import Deadline, HolidayCalendar
+from app.cases import store
+from app.cases.models import (
+    CaseCreated,
+    CaseSubmission,
+    CaseSummary,
+    CaseView,
+    DraftBody,
+    DraftView,
+    TaskView,
+    TimelineEntry,
+    TrackStep,
+    TrackTask,
+    TrackView,
+    UploadView,
+)
+from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from app.catalogue import store as catalogue_store
+from app.catalogue.models import ServiceItem
+from app.forms import service as forms
+from app.forms import store as form_store
+from app.forms.models import MergedForm
+from app.people import store as people_store
+from app.settings import Settings
+from app.web.errors import FieldErrors
+from auth.models import CurrentUser
+from auth.pii import PiiCipher
+
+CHINA = ZoneInfo("Asia/Shanghai")
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
+DRAFT_MAX_BYTES = 64 * 1024
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+def tracking_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_url}/t/{token}"
+
+
+async def merged_form_of(
+    db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
+) -> tuple[MergedForm, list[ServiceItem]]:
+    items = await catalogue_store.items_of_life_event(db, life_event_code)
+    if not items:
+        raise NotFoundException("没有找到这件事")
+    return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
+
+
+def promised_date(calendar: HolidayCalendar, item: ServiceItem, start: date) -> Deadline:
+    """The item's promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
+    limit = item.promised_limit
+    if limit.unit == "日历日":
+        return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
+    return calendar.add_working_days(start, limit.value)
+
+
+def _resident(user: CurrentUser) -> int:
+    if user.person_id is None:
+        raise PermissionDeniedException("工作人员请在办事窗口为群众代为申请")
+    return user.person_id
+
+
+async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
+    """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
+    person = await people_store.get_person(db, person_id)
+    assert person is not None
+    encrypted = await people_store.encrypted_id_number(db, person_id)
+    assert encrypted is not None
+    return {"profile.name": person.name, "profile.id_number": cipher.decrypt(encrypted)}
+
+
+def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:
+    merged = dict(data)
+    for field in form.fields():
+        if field.prefill_source in applicant:
+            merged[field.key] = applicant[field.prefill_source]
+    return merged
+
+
+async def submit_case(
+    db: asyncpg.Pool, cipher: PiiCipher, settings: Settings, user: CurrentUser, body: CaseSubmission
+) -> CaseCreated:
+    if body.on_behalf_of is not None:
+        # 代办 needs a live delegation checked here in the server; none can exist until delegations ship.
+        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
+    person_id = _resident(user)
+    if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
+        raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
+    async with db.acquire() as tx, tx.transaction():
+        await store.lock_submission(tx, user.account_id, body.idempotency_key)
+        existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
+        if existing is not None:  # a retry of a submission that already became a case
+            return CaseCreated(
+                case_no=existing["case_no"],
+                tracking_token=existing["tracking_token"],
+                tracking_url=tracking_url(settings, existing["tracking_token"]),
+            )
+        if await catalogue_store.get_life_event(tx, body.life_event) is None:
+            raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
+        form, items = await merged_form_of(tx, body.life_event)
+        data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
+        clean, errors = forms.validate(form, data, today_in_china())
+        certificates = await form_store.person_certificates(tx, person_id)
+        _held, to_upload = forms.split_materials(form, certificates)
+        uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
+        uploaded = {u["material_code"] for u in uploads}
+        for need in to_upload:
+            if need.required and need.code not in uploaded:
+                errors[f"materials.{need.code}"] = f"请上传“{need.name}”"
+        if errors:
+            raise FieldErrors(errors)
+        created = await _create(tx, cipher, settings, user, person_id, body, form, items, clean)
+        await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
+        await store.delete_draft(tx, user.account_id, body.life_event, person_id)
+        return created[1]
+
+
+async def _create(
+    tx: asyncpg.Connection,
+    cipher: PiiCipher,
+    settings: Settings,
+    user: CurrentUser,
+    person_id: int,
+    body: CaseSubmission,
+    form: MergedForm,
+    items: list[ServiceItem],
+    clean: dict[str, Any],
+) -> tuple[int, CaseCreated]:
+    today = today_in_china()
+    case_no = f"CZ{today:%Y%m%d}{await store.next_case_sequence(tx, today):06d}"
+    token = secrets.token_urlsafe(24)  # 192 random bits, the only key to the public tracking page
+    case_id = await store.insert_case(
+        tx,
+        case_no=case_no,
+        tracking_token=token,
+        life_event_code=body.life_event,
+        applicant_person_id=person_id,
+        filed_by_account_id=user.account_id,
+        filed_as="self",
+        channel="online",
+        data_enc=cipher.encrypt_document(clean),
+        form_checksum=form.checksum,
+        idempotency_key=body.idempotency_key,
+    )
+    calendar = await load_calendar(tx)
+    for position, item in enumerate(items):
+        deadline = promised_date(calendar, item, today)
+        await store.insert_task(
+            tx,
+            case_id=case_id,
+            item_code=item.code,
+            department_code=item.department_code,
+            position=position,
+            due_on=deadline.due_on,
+            provisional=deadline.provisional,
+        )
+    await store.append_event(
+        tx,
+        case_id=case_id,
+        status="submitted",
+        title=f"申请已提交，共{len(items)}个事项，已分送各部门",
+        actor_account_id=user.account_id,
+    )
+    return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
+
+
+def _task_views(rows: list[Any]) -> list[TaskView]:
+    return [
+        TaskView(
+            id=r["id"],
+            item_code=r["item_code"],
+            item_name=r["item_name"],
+            department=r["department_code"],
+            department_name=r["department_name"],
+            status=r["status"],
+            status_label=TASK_STATUS_LABELS[r["status"]],
+            due_on=r["due_on"],
+            due_provisional=r["due_provisional"],
+        )
+        for r in rows
+    ]
+
+
+async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
+    head = await store.case_for_person(db, case_no, _resident(user)) if user.person_id else None
+    if head is None:
+        raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
+    tasks = _task_views(await store.tasks_of(db, head["id"]))
+    status = derive_case_status(t.status for t in tasks)
+    return CaseView(
+        case_no=head["case_no"],
+        life_event=head["life_event_code"],
+        life_event_name=head["life_event_name"],
+        status=status,
+        status_label=CASE_STATUS_LABELS[status],
+        channel=head["channel"],
+        filed_as=head["filed_as"],
+        created_at=head["created_at"],
+        tracking_url=tracking_url(settings, head["tracking_token"]),
+        tasks=tasks,
+        timeline=[
+            TimelineEntry(
+                at=e["at"],
+                status=e["status"],
+                title=e["title"],
+                department_name=e["department_name"],
+                task_id=e["task_id"],
+                note=e["note"],
+            )
+            for e in await store.timeline_of(db, head["id"])
+        ],
+    )
+
+
+async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
+    if user.person_id is None:
+        return []
+    summaries = []
+    for row in await store.cases_of_person(db, user.person_id):
+        status = derive_case_status(row["task_statuses"])
+        summaries.append(
+            CaseSummary(
+                case_no=row["case_no"],
+                life_event=row["life_event_code"],
+                life_event_name=row["life_event_name"],
+                status=status,
+                status_label=CASE_STATUS_LABELS[status],
+                created_at=row["created_at"],
+                task_count=len(row["task_statuses"]),
+            )
+        )
+    return summaries
+
+
+async def track(db: asyncpg.Pool, token: str) -> TrackView:
+    head = await store.case_by_token(db, token) if 16 <= len(token) <= 64 else None
+    if head is None:
+        raise NotFoundException("没有找到该办件，请核对二维码或链接")
+    await store.count_scan(db, head["id"])
+    tasks = await store.tasks_of(db, head["id"])
+    events = await store.timeline_of(db, head["id"])
+
+    def steps(task_id: int | None) -> list[TrackStep]:
+        # Only the public title and department: notes may name people, so they never leave here.
+        return [
+            TrackStep(at=e["at"], title=e["title"], department_name=e["department_name"])
+            for e in events
+            if e["task_id"] == task_id
+        ]
+
+    status = derive_case_status(t["status"] for t in tasks)
+    return TrackView(
+        case_no=head["case_no"],
+        life_event_name=head["life_event_name"],
+        status=status,
+        status_label=CASE_STATUS_LABELS[status],
+        submitted_at=head["created_at"],
+        tasks=[
+            TrackTask(
+                item_name=t["item_name"],
+                department_name=t["department_name"],
+                status=t["status"],
+                status_label=TASK_STATUS_LABELS[t["status"]],
+                due_on=t["due_on"],
+                due_provisional=t["due_provisional"],
+                steps=steps(t["id"]),
+            )
+            for t in tasks
+        ],
+        steps=steps(None),
+    )
+
+
+# --- drafts ---------------------------------------------------------------------------------------
+
+
+def _draft_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Drafts are partial and unvalidated, but only plain short values are kept."""
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or (isinstance(value, str) and len(value) <= 2000):
+            kept[key] = value
+        elif isinstance(value, int | float):
+            kept[key] = str(value)
+    return kept
+
+
+async def get_draft(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str) -> DraftView:
+    person_id = _resident(user)
+    form, _ = await merged_form_of(db, life_event_code)
+    row = await store.get_draft(db, user.account_id, life_event_code, person_id)
+    if row is None:
+        return DraftView(data={}, version=0, form_checksum=form.checksum)
+    data = cipher.decrypt_document(row["data_enc"])
+    if row["form_checksum"] != form.checksum:
+        data = forms.drop_stale_fields(form, data)  # the form changed since: keep what still exists
+    return DraftView(data=data, version=row["version"], form_checksum=form.checksum)
+
+
+class StaleDraft(Exception):
+    def __init__(self, current: DraftView) -> None:
+        self.current = current
+
+
+async def save_draft(
+    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, body: DraftBody
+) -> int:
+    person_id = _resident(user)
+    form, _ = await merged_form_of(db, life_event_code)
+    data = forms.drop_stale_fields(form, _draft_values(body.data))
+    if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
+        raise FieldErrors({"data": "草稿内容过长"})
+    saved = await store.save_draft(
+        db,
+        account_id=user.account_id,
+        life_event_code=life_event_code,
+        person_id=person_id,
+        expected_version=body.version,
+        data_enc=cipher.encrypt_document(data),
+        form_checksum=form.checksum,
+    )
+    if saved is None:
+        raise StaleDraft(await get_draft(db, cipher, user, life_event_code))
+    return saved
+
+
+# --- uploads --------------------------------------------------------------------------------------
+
+
+def sniff_content_type(content: bytes) -> str | None:
+    """The type by the file's first bytes, not its name: only PDF, JPEG and PNG are accepted."""
+    for signature, content_type in _SIGNATURES:
+        if content.startswith(signature):
+            return content_type
+    return None
+
+
+async def store_upload(
+    db: asyncpg.Pool, user: CurrentUser, life_event_code: str, material_code: str, filename: str, content: bytes
+) -> UploadView:
+    person_id = _resident(user)
+    form, _ = await merged_form_of(db, life_event_code)
+    if material_code not in {m.code for m in form.materials}:
+        raise FieldErrors({"material_code": "该材料不属于这件事"})
+    if not content:
+        raise FieldErrors({"file": "文件是空的，请重新选择"})
+    if len(content) > UPLOAD_MAX_BYTES:
+        raise FieldErrors({"file": "文件不能超过10MB，请压缩后重新上传"})
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise FieldErrors({"file": "只能上传 PDF、JPG 或 PNG 文件"})
+    token = secrets.token_urlsafe(18)
+    clean_name = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", filename)[-100:] or "upload"
+    await store.insert_upload(
+        db,
+        token=token,
+        account_id=user.account_id,
+        person_id=person_id,
+        life_event_code=life_event_code,
+        material_code=material_code,
+        filename=clean_name,
+        content_type=content_type,
+        content=content,
+        sha256=hashlib.sha256(content).digest(),
+    )
+    return UploadView(
+        token=token, material_code=material_code, filename=clean_name, content_type=content_type, size=len(content)
+    )

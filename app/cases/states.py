@@ -1,0 +1,45 @@
+"""Task states as a resident reads them, and the case status derived from its tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+TASK_STATUS_LABELS = {
+    "submitted": "已申办",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "supplement_requested": "待补正",
+    "resubmitted": "已补正",
+    "in_review": "审核中",
+    "approved": "已批准",
+    "denied": "未予批准",
+    "completed": "已办结",
+    "delivered": "已出件",
+}
+
+CASE_STATUS_LABELS = {
+    "submitted": "已提交",
+    "in_progress": "办理中",
+    "supplement_requested": "待补正",
+    "completed": "已办结",
+    "delivered": "已出件",
+    "closed": "已结束",
+}
+
+_ENDED = {"rejected", "denied"}
+
+
+def derive_case_status(task_statuses: Iterable[str]) -> str:
+    """One status for the case: what the resident most needs to know about all its tasks."""
+    statuses = list(task_statuses)
+    if not statuses:
+        return "submitted"
+    if "supplement_requested" in statuses:
+        return "supplement_requested"  # the resident has something to do: say that first
+    if all(s == "submitted" for s in statuses):
+        return "submitted"
+    if all(s == "delivered" or s in _ENDED for s in statuses):
+        return "closed" if all(s in _ENDED for s in statuses) else "delivered"
+    if all(s in ("completed", "delivered") or s in _ENDED for s in statuses):
+        return "completed"
+    return "in_progress"

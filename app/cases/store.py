@@ -1,0 +1,262 @@
+"""SQL for cases, tasks, the timeline, drafts and uploads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from db.pool import DB
+
+
+async def lock_submission(db: DB, account_id: int, idempotency_key: str) -> None:
+    """Serialise submissions that share an idempotency key (held until the transaction ends)."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{account_id}:{idempotency_key}")
+
+
+async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str) -> Any:
+    return await db.fetchrow(
+        "SELECT case_no, tracking_token FROM cases WHERE filed_by_account_id = $1 AND idempotency_key = $2",
+        account_id,
+        idempotency_key,
+    )
+
+
+async def next_case_sequence(db: DB, day: date) -> int:
+    return await db.fetchval(
+        "INSERT INTO case_number_days (day, last_seq) VALUES ($1, 1) "
+        "ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1 RETURNING last_seq",
+        day,
+    )
+
+
+async def insert_case(
+    db: DB,
+    *,
+    case_no: str,
+    tracking_token: str,
+    life_event_code: str,
+    applicant_person_id: int,
+    filed_by_account_id: int,
+    filed_as: str,
+    channel: str,
+    data_enc: bytes,
+    form_checksum: str,
+    idempotency_key: str,
+) -> int:
+    return await db.fetchval(
+        """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                              filed_as, channel, data_enc, form_checksum, idempotency_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+        case_no,
+        tracking_token,
+        life_event_code,
+        applicant_person_id,
+        filed_by_account_id,
+        filed_as,
+        channel,
+        data_enc,
+        form_checksum,
+        idempotency_key,
+    )
+
+
+async def insert_task(
+    db: DB, *, case_id: int, item_code: str, department_code: str, position: int, due_on: date, provisional: bool
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        case_id,
+        item_code,
+        department_code,
+        position,
+        due_on,
+        provisional,
+    )
+
+
+async def append_event(
+    db: DB,
+    *,
+    case_id: int,
+    status: str,
+    title: str,
+    task_id: int | None = None,
+    department_code: str | None = None,
+    actor_account_id: int | None = None,
+    note: str | None = None,
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO timeline_events (case_id, task_id, status, title, department_code, actor_account_id, note) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        case_id,
+        task_id,
+        status,
+        title,
+        department_code,
+        actor_account_id,
+        note,
+    )
+
+
+_CASE_HEAD = """
+    SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
+           c.created_at, c.applicant_person_id
+    FROM cases c JOIN life_events e ON e.code = c.life_event_code
+"""
+
+
+async def case_for_person(db: DB, case_no: str, person_id: int) -> Any:
+    return await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
+
+
+async def case_by_token(db: DB, token: str) -> Any:
+    return await db.fetchrow(_CASE_HEAD + " WHERE c.tracking_token = $1", token)
+
+
+async def count_scan(db: DB, case_id: int) -> None:
+    await db.execute("UPDATE cases SET scan_count = scan_count + 1 WHERE id = $1", case_id)
+
+
+async def tasks_of(db: DB, case_id: int) -> list[Any]:
+    return await db.fetch(
+        "SELECT t.id, t.item_code, i.name AS item_name, t.department_code, d.short_name AS department_name, "
+        "t.status, t.due_on, t.due_provisional FROM tasks t JOIN service_items i ON i.code = t.item_code "
+        "JOIN departments d ON d.code = t.department_code WHERE t.case_id = $1 ORDER BY t.position",
+        case_id,
+    )
+
+
+async def timeline_of(db: DB, case_id: int) -> list[Any]:
+    return await db.fetch(
+        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name "
+        "FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code "
+        "WHERE ev.case_id = $1 ORDER BY ev.at, ev.id",
+        case_id,
+    )
+
+
+async def cases_of_person(db: DB, person_id: int) -> list[Any]:
+    return await db.fetch(
+        "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.applicant_person_id = $1 GROUP BY c.id, e.name ORDER BY c.created_at DESC",
+        person_id,
+    )
+
+
+# --- drafts ---------------------------------------------------------------------------------------
+
+
+async def get_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> Any:
+    return await db.fetchrow(
+        "SELECT data_enc, version, form_checksum FROM drafts "
+        "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
+        account_id,
+        life_event_code,
+        person_id,
+    )
+
+
+async def save_draft(
+    db: DB,
+    *,
+    account_id: int,
+    life_event_code: str,
+    person_id: int,
+    expected_version: int,
+    data_enc: bytes,
+    form_checksum: str,
+) -> int | None:
+    """Write version expected+1; None when someone else saved in between (the caller answers 409)."""
+    if expected_version == 0:
+        return await db.fetchval(
+            "INSERT INTO drafts (account_id, life_event_code, subject_person_id, data_enc, version, form_checksum) "
+            "VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING RETURNING version",
+            account_id,
+            life_event_code,
+            person_id,
+            data_enc,
+            form_checksum,
+        )
+    return await db.fetchval(
+        "UPDATE drafts SET data_enc = $4, version = version + 1, form_checksum = $5, updated_at = now() "
+        "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3 AND version = $6 "
+        "RETURNING version",
+        account_id,
+        life_event_code,
+        person_id,
+        data_enc,
+        form_checksum,
+        expected_version,
+    )
+
+
+async def delete_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> None:
+    await db.execute(
+        "DELETE FROM drafts WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
+        account_id,
+        life_event_code,
+        person_id,
+    )
+
+
+# --- uploads --------------------------------------------------------------------------------------
+
+
+async def insert_upload(
+    db: DB,
+    *,
+    token: str,
+    account_id: int,
+    person_id: int,
+    life_event_code: str,
+    material_code: str,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    sha256: bytes,
+) -> None:
+    await db.execute(
+        "INSERT INTO uploads (token, account_id, subject_person_id, life_event_code, material_code, filename, "
+        "content_type, size, sha256, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        token,
+        account_id,
+        person_id,
+        life_event_code,
+        material_code,
+        filename,
+        content_type,
+        len(content),
+        sha256,
+        content,
+    )
+
+
+async def pending_uploads(
+    db: DB, account_id: int, person_id: int, life_event_code: str, tokens: list[str]
+) -> list[Any]:
+    return await db.fetch(
+        "SELECT token, material_code FROM uploads WHERE token = ANY($1::text[]) AND account_id = $2 "
+        "AND subject_person_id = $3 AND life_event_code = $4 AND case_id IS NULL",
+        tokens,
+        account_id,
+        person_id,
+        life_event_code,
+    )
+
+
+async def attach_uploads(db: DB, case_id: int, tokens: list[str]) -> None:
+    await db.execute(
+        "UPDATE uploads SET case_id = $1 WHERE token = ANY($2::text[]) AND case_id IS NULL", case_id, tokens
+    )
+
+
+async def upload_for_account(db: DB, token: str, account_id: int) -> Any:
+    return await db.fetchrow(
+        "SELECT u.filename, u.content_type, u.content FROM uploads u LEFT JOIN cases c ON c.id = u.case_id "
+        "WHERE u.token = $1 AND (u.account_id = $2 OR c.filed_by_account_id = $2)",
+        token,
+        account_id,
+    )

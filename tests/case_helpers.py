@@ -1,0 +1,64 @@
+"""Valid answers for any merged form, derived from its field definitions (as a careful resident would type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.auth_helpers import csrf
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082"
+)
+
+SAMPLE_BY_TYPE = {
+    "text": "演示内容",
+    "textarea": "演示说明",
+    "id_number": "320402199506180126",
+    "mobile": "13800000002",
+    "date": "2026-11-20",
+    "past_date": "2026-11-20",
+    "number": "3",
+    "bank_account": "6222 0210 0112 3456 789",
+    "credit_code": "91350100M000100Y43",
+    "checkbox": True,
+}
+
+
+def answers_for(form: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for section in form["sections"]:
+        for field in section["fields"]:
+            if field["type"] == "select":
+                data[field["key"]] = field["options"][0]["value"]
+            else:
+                data[field["key"]] = SAMPLE_BY_TYPE[field["type"]]
+    return data
+
+
+async def upload_required_materials(client: httpx.AsyncClient, life_event: str, form: dict[str, Any]) -> list[str]:
+    tokens = []
+    for material in form["materials"]["to_upload"]:
+        if not material["required"]:
+            continue
+        response = await client.post(
+            "/api/v1/uploads",
+            data={"life_event": life_event, "material_code": material["code"]},
+            files={"file": ("scan.png", PNG_1X1, "image/png")},
+            headers=await csrf(client),
+        )
+        assert response.status_code == 201, response.text
+        tokens.append(response.json()["token"])
+    return tokens
+
+
+async def submission_for(client: httpx.AsyncClient, life_event: str, key: str) -> dict[str, Any]:
+    form = (await client.get(f"/api/v1/life-events/{life_event}/form")).json()
+    return {
+        "life_event": life_event,
+        "data": answers_for(form),
+        "idempotency_key": key,
+        "uploads": await upload_required_materials(client, life_event, form),
+    }

@@ -1,0 +1,157 @@
+"""Submitting a life event over HTTP: one case, a task per item, idempotent, private, trackable."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+import httpx
+import pytest
+import zxingcpp
+
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_out, sign_up
+from tests.case_helpers import PNG_1X1, submission_for
+
+pytestmark = pytest.mark.anyio
+Client = httpx.AsyncClient
+
+
+async def _submit(client: Client, key: str = "key-0000001", life_event: str = "birth") -> httpx.Response:
+    return await post(client, "/api/v1/cases", await submission_for(client, life_event, key))
+
+
+async def test_a_submission_makes_one_case_with_a_task_per_item(client: Client, pool: asyncpg.Pool) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    response = await _submit(client)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert re.fullmatch(r"CZ\d{8}\d{6}", created["case_no"])
+    assert len(created["tracking_token"]) >= 22  # ≥ 128 bits in base64url
+    assert created["tracking_url"] == f"http://localhost:8000/t/{created['tracking_token']}"
+    case = (await client.get(f"/api/v1/cases/{created['case_no']}")).json()
+    events = (await client.get("/api/v1/life-events")).json()
+    birth_items = next(e for e in events if e["code"] == "birth")["items"]
+    assert [t["item_code"] for t in case["tasks"]] == [i["code"] for i in birth_items]
+    assert all(t["department"] == i["department"] for t, i in zip(case["tasks"], birth_items, strict=True))
+    assert all(t["status"] == "submitted" and t["due_on"] for t in case["tasks"])
+    assert case["timeline"][0]["status"] == "submitted"
+    # The answers are stored encrypted: no ID number in clear anywhere in the row.
+    row = await pool.fetchrow("SELECT data_enc FROM cases")
+    assert b"320402" not in row["data_enc"]
+    listed = (await client.get("/api/v1/cases")).json()
+    assert [c["case_no"] for c in listed] == [created["case_no"]]
+
+
+async def test_case_numbers_follow_a_daily_sequence(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    first = (await _submit(client, "key-first-1")).json()["case_no"]
+    second = (await _submit(client, "key-second-2")).json()["case_no"]
+    assert second[:10] == first[:10] and int(second[10:]) == int(first[10:]) + 1
+
+
+async def test_two_concurrent_submissions_with_one_key_make_one_case(client: Client, pool: asyncpg.Pool) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    body = await submission_for(client, "birth", "same-key-123")
+    headers = await csrf(client)
+    responses = await asyncio.gather(*(client.post("/api/v1/cases", json=body, headers=headers) for _ in range(5)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["case_no"] for r in responses}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM cases") == 1
+
+
+async def test_bad_answers_are_400_with_errors_per_field(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    body = await submission_for(client, "birth", "key-bad-0001")
+    body["data"].update({"mother.id_number": "320402199506180127", "mother.phone": "1234", "child.birth_date": "2099-01-01"})
+    del body["data"]["child.name"]
+    body["uploads"] = []
+    response = await post(client, "/api/v1/cases", body)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert {"mother.id_number", "mother.phone", "child.birth_date", "child.name"} <= set(errors)
+    assert any(key.startswith("materials.") for key in errors)
+    for junk in ({"life_event": "birth", "data": [], "idempotency_key": "k" * 10}, {"life_event": "nope", "data": {}, "idempotency_key": "key-12345"}, {"life_event": "birth", "data": {}, "idempotency_key": "x"}):
+        assert (await post(client, "/api/v1/cases", junk)).status_code in (400, 404)
+
+
+async def test_held_materials_are_never_requested(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    form = (await client.get("/api/v1/life-events/birth/form")).json()
+    held = {m["certificate_kind"] for m in form["materials"]["held"]}
+    asked = {m.get("certificate_kind") for m in form["materials"]["to_upload"]}
+    assert "marriage" in held and not held & asked
+
+
+async def test_another_resident_gets_404_for_my_case(client: Client, app) -> None:  # type: ignore[no-untyped-def]
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case_no = (await _submit(client)).json()["case_no"]
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50010))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as other:
+        await sign_up(other, new_authenticator(), LI_NA)
+        for path in ("", "/qr.svg", "/qr.png"):
+            assert (await other.get(f"/api/v1/cases/{case_no}{path}")).status_code == 404
+
+
+async def test_tracking_shows_progress_without_personal_data(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = (await _submit(client)).json()
+    await sign_out(client)
+    response = await client.get(f"/api/v1/track/{created['tracking_token']}")
+    assert response.status_code == 200
+    text = response.text
+    for personal in ("张伟", "李娜", "320402199403150119", "320402199506180126", "0119", "丽华", "13800000002"):
+        assert personal not in text
+    assert response.json()["tasks"][0]["steps"] == [] and response.json()["steps"][0]["title"].startswith("申请已提交")
+    page = await client.get(f"/t/{created['tracking_token']}")
+    assert page.status_code == 200 and "张伟" not in page.text and created["case_no"] in page.text
+    missing = await client.get("/t/" + "x" * 32)
+    assert missing.status_code == 404 and "没有找到" in missing.text
+
+
+async def test_the_receipt_qr_png_decodes_to_the_tracking_url(client: Client) -> None:
+    from PIL import Image  # noqa: F401  (zxing-cpp reads PIL images or numpy arrays)
+
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = (await _submit(client)).json()
+    png = await client.get(f"/api/v1/cases/{created['case_no']}/qr.png")
+    assert png.headers["content-type"] == "image/png"
+    import io
+
+    from PIL import Image as PilImage
+
+    results = zxingcpp.read_barcodes(PilImage.open(io.BytesIO(png.content)))
+    assert [r.text for r in results] == [created["tracking_url"]]
+    svg = await client.get(f"/api/v1/cases/{created['case_no']}/qr.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+
+
+async def test_uploads_are_checked_by_content_not_name(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    form = (await client.get("/api/v1/life-events/birth/form")).json()
+    code = form["materials"]["to_upload"][0]["code"]
+    fake = await client.post(
+        "/api/v1/uploads", data={"life_event": "birth", "material_code": code},
+        files={"file": ("photo.png", b"MZ\x90\x00 not an image", "image/png")}, headers=await csrf(client),
+    )
+    assert fake.status_code == 400 and "PDF" in fake.json()["errors"]["file"]
+    good = await client.post(
+        "/api/v1/uploads", data={"life_event": "birth", "material_code": code},
+        files={"file": ("scan.bin", PNG_1X1, "application/octet-stream")}, headers=await csrf(client),
+    )
+    assert good.status_code == 201 and good.json()["content_type"] == "image/png"
+    assert (await client.get(f"/api/v1/uploads/{good.json()['token']}")).content == PNG_1X1
+
+
+async def test_drafts_keep_a_version_and_refuse_a_stale_write(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    empty = (await client.get("/api/v1/drafts/birth")).json()
+    assert empty["version"] == 0 and empty["data"] == {}
+    headers = await csrf(client)
+    body = {"data": {"child.name": "张小宝", "no.such.field": "x"}, "version": 0, "form_checksum": empty["form_checksum"]}
+    saved = await client.put("/api/v1/drafts/birth", json=body, headers=headers)
+    assert saved.status_code == 200 and saved.json() == {"version": 1}
+    stale = await client.put("/api/v1/drafts/birth", json=body, headers=headers)
+    assert stale.status_code == 409 and stale.json()["current"]["data"] == {"child.name": "张小宝"}
+    draft = (await client.get("/api/v1/drafts/birth")).json()
+    assert draft["version"] == 1 and draft["data"] == {"child.name": "张小宝"}
