@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             AccountPages,
             CasesApi,
             TrackingPages,
+            CasePages,
+            ApplyPages,
             static,
         ],
         guards=[access_guard],

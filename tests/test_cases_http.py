@@ -63,7 +63,9 @@ async def test_two_concurrent_submissions_with_one_key_make_one_case(client: Cli
 async def test_bad_answers_are_400_with_errors_per_field(client: Client) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     body = await submission_for(client, "birth", "key-bad-0001")
-    body["data"].update({"mother.id_number": "320402199506180127", "mother.phone": "1234", "child.birth_date": "2099-01-01"})
+    body["data"].update(
+        {"mother.id_number": "320402199506180127", "mother.phone": "1234", "child.birth_date": "2099-01-01"}
+    )
     del body["data"]["child.name"]
     body["uploads"] = []
     response = await post(client, "/api/v1/cases", body)
@@ -71,7 +73,11 @@ async def test_bad_answers_are_400_with_errors_per_field(client: Client) -> None
     errors = response.json()["errors"]
     assert {"mother.id_number", "mother.phone", "child.birth_date", "child.name"} <= set(errors)
     assert any(key.startswith("materials.") for key in errors)
-    for junk in ({"life_event": "birth", "data": [], "idempotency_key": "k" * 10}, {"life_event": "nope", "data": {}, "idempotency_key": "key-12345"}, {"life_event": "birth", "data": {}, "idempotency_key": "x"}):
+    for junk in (
+        {"life_event": "birth", "data": [], "idempotency_key": "k" * 10},
+        {"life_event": "nope", "data": {}, "idempotency_key": "key-12345"},
+        {"life_event": "birth", "data": {}, "idempotency_key": "x"},
+    ):
         assert (await post(client, "/api/v1/cases", junk)).status_code in (400, 404)
 
 
@@ -131,13 +137,17 @@ async def test_uploads_are_checked_by_content_not_name(client: Client) -> None:
     form = (await client.get("/api/v1/life-events/birth/form")).json()
     code = form["materials"]["to_upload"][0]["code"]
     fake = await client.post(
-        "/api/v1/uploads", data={"life_event": "birth", "material_code": code},
-        files={"file": ("photo.png", b"MZ\x90\x00 not an image", "image/png")}, headers=await csrf(client),
+        "/api/v1/uploads",
+        data={"life_event": "birth", "material_code": code},
+        files={"file": ("photo.png", b"MZ\x90\x00 not an image", "image/png")},
+        headers=await csrf(client),
     )
     assert fake.status_code == 400 and "PDF" in fake.json()["errors"]["file"]
     good = await client.post(
-        "/api/v1/uploads", data={"life_event": "birth", "material_code": code},
-        files={"file": ("scan.bin", PNG_1X1, "application/octet-stream")}, headers=await csrf(client),
+        "/api/v1/uploads",
+        data={"life_event": "birth", "material_code": code},
+        files={"file": ("scan.bin", PNG_1X1, "application/octet-stream")},
+        headers=await csrf(client),
     )
     assert good.status_code == 201 and good.json()["content_type"] == "image/png"
     assert (await client.get(f"/api/v1/uploads/{good.json()['token']}")).content == PNG_1X1
@@ -148,7 +158,11 @@ async def test_drafts_keep_a_version_and_refuse_a_stale_write(client: Client) ->
     empty = (await client.get("/api/v1/drafts/birth")).json()
     assert empty["version"] == 0 and empty["data"] == {}
     headers = await csrf(client)
-    body = {"data": {"child.name": "张小宝", "no.such.field": "x"}, "version": 0, "form_checksum": empty["form_checksum"]}
+    body = {
+        "data": {"child.name": "张小宝", "no.such.field": "x"},
+        "version": 0,
+        "form_checksum": empty["form_checksum"],
+    }
     saved = await client.put("/api/v1/drafts/birth", json=body, headers=headers)
     assert saved.status_code == 200 and saved.json() == {"version": 1}
     stale = await client.put("/api/v1/drafts/birth", json=body, headers=headers)
