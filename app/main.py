@@ -23,6 +23,7 @@ from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.catalogue.routes import CatalogueApi, CataloguePages
+from app.console.routes import ConsoleApi
 from app.database import resolve_database_url
 from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             CasesApi,
             TrackingPages,
             CasePages,
+            ConsoleApi,
             ApplyPages,
             static,
         ],

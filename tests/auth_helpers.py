@@ -45,3 +45,28 @@ async def sign_in(client: httpx.AsyncClient, authenticator: SoftAuthenticator, *
 async def sign_out(client: httpx.AsyncClient) -> None:
     response = await post(client, "/api/v1/auth/logout")
     assert response.status_code == 204
+
+
+async def staff_client_sign_up(
+    client: httpx.AsyncClient,
+    pool: Any,
+    secret_key: str,
+    *,
+    name: str,
+    role: str,
+    region: str,
+    department: str | None = None,
+) -> SoftAuthenticator:
+    """Create a staff account as `staff-add` does and register its passkey over HTTP."""
+    from app.accounts import store as accounts_store
+    from auth import enrollment
+    from auth.passkeys import new_user_handle
+
+    account_id = await accounts_store.create_staff_account(
+        pool, name=name, role=role, department_code=department, region_code=region, user_handle=new_user_handle()
+    )
+    code, _ = await enrollment.issue(pool, secret_key, account_id=account_id, issued_by="test")
+    authenticator = new_authenticator()
+    response = await sign_up(client, authenticator, {"name": name}, enrollment_code=code)
+    assert response.status_code == 201, response.text
+    return authenticator

@@ -33,7 +33,7 @@ from app.cases.models import (
 )
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from app.catalogue import store as catalogue_store
-from app.catalogue.models import ServiceItem
+from app.catalogue.models import ServiceItem, TimeLimit
 from app.forms import service as forms
 from app.forms import store as form_store
 from app.forms.models import MergedForm
@@ -71,9 +71,8 @@ async def merged_form_of(
     return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
 
 
-def promised_date(calendar: HolidayCalendar, item: ServiceItem, start: date) -> Deadline:
-    """The item's promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
-    limit = item.promised_limit
+def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
+    """A promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
     if limit.unit == "日历日":
         return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
     return calendar.add_working_days(start, limit.value)
@@ -169,7 +168,7 @@ async def _create(
     )
     calendar = await load_calendar(tx)
     for position, item in enumerate(items):
-        deadline = promised_date(calendar, item, today)
+        deadline = promised_date(calendar, item.promised_limit, today)
         await store.insert_task(
             tx,
             case_id=case_id,

@@ -1,0 +1,54 @@
+"""The task state machine: every allowed (state, action, role) in one table. Routes only call this.
+
+申办 submitted → 受理 accepted | 不予受理 rejected → 补正告知 supplement_requested ⇄ resubmitted →
+承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class Transition(NamedTuple):
+    to: str
+    roles: frozenset[str]
+    label: str  # the public step title, e.g. "已受理"
+
+
+_CLERK = frozenset({"clerk"})
+_APPROVER = frozenset({"approver"})
+_STAFF = frozenset({"clerk", "approver"})
+_SUPPLEMENT = frozenset({"resident", "clerk"})  # the resident uploads it, or the window records it
+
+# (state, action) → where it goes, who may do it.
+TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
+    ("submitted", "accept"): Transition("accepted", _CLERK, "已受理"),
+    ("submitted", "reject"): Transition("rejected", _CLERK, "不予受理"),
+    ("submitted", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
+    ("accepted", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
+    ("in_review", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
+    ("supplement_requested", "resubmit"): Transition("resubmitted", _SUPPLEMENT, "已补正材料"),
+    ("resubmitted", "accept"): Transition("accepted", _CLERK, "已受理"),
+    ("resubmitted", "reject"): Transition("rejected", _CLERK, "不予受理"),
+    ("resubmitted", "review"): Transition("in_review", _APPROVER, "审核中"),
+    ("accepted", "review"): Transition("in_review", _APPROVER, "审核中"),
+    ("in_review", "approve"): Transition("approved", _APPROVER, "已批准"),
+    ("in_review", "deny"): Transition("denied", _APPROVER, "未予批准"),
+    ("approved", "complete"): Transition("completed", _APPROVER, "已办结"),
+    ("completed", "deliver"): Transition("delivered", _CLERK, "已出件"),
+}
+
+ACTIONS: Final = frozenset(action for _, action in TRANSITIONS)
+STATES: Final = frozenset([state for state, _ in TRANSITIONS] + [t.to for t in TRANSITIONS.values()])
+# Actions whose note the resident must read (补正告知 lists what is missing; a refusal gives the reason).
+NOTE_REQUIRED: Final = frozenset({"reject", "request_supplement", "deny"})
+
+
+def allowed_actions(state: str, roles: frozenset[str]) -> list[str]:
+    return sorted(action for (s, action), t in TRANSITIONS.items() if s == state and t.roles & roles)
+
+
+def transition(state: str, action: str, roles: frozenset[str]) -> Transition | None:
+    """The transition if this role may take this action from this state, else None."""
+    found = TRANSITIONS.get((state, action))
+    return found if found is not None and found.roles & roles else None

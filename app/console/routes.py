@@ -1,0 +1,43 @@
+"""The back office API: task queues and transitions (staff only, within department and region)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from app.console import service
+from app.console.models import ConsoleTask, TransitionBody
+from app.web.params import Db
+from auth.access import roles
+from auth.models import CurrentUser
+
+STAFF = roles("clerk", "approver")
+
+
+def _user(request: Request[Any, Any, Any]) -> CurrentUser:
+    user = request.scope.get("user")
+    assert isinstance(user, CurrentUser)
+    return user
+
+
+class ConsoleApi(Controller):
+    path = "/api/v1/console"
+    tags = ["console"]
+
+    @get("/tasks", opt=STAFF, summary="The caller's queue: clerks by region, approvers by department, by deadline")
+    async def tasks(self, request: Request[Any, Any, Any], db: Db) -> list[ConsoleTask]:
+        return await service.task_queue(db, _user(request))
+
+    @post(
+        "/tasks/{task_id:int}/transition",
+        opt=STAFF,
+        status_code=HTTP_200_OK,
+        summary="Move a task; 409 names the allowed actions when the action is not allowed now",
+    )
+    async def transition(
+        self, request: Request[Any, Any, Any], db: Db, task_id: FromPath[int], data: JSONBody[TransitionBody]
+    ) -> ConsoleTask:
+        return await service.move_task(db, request, _user(request), task_id, data.action, data.note)

@@ -1,0 +1,166 @@
+"""The back office rules: who sees which task, and moving a task through the state machine with its
+timeline event in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+
+from app.calendar.store import load_calendar
+from app.calendar.workdays import Deadline, HolidayCalendar
+from app.cases import store as case_store
+from app.cases.service import promised_date, today_in_china
+from app.cases.states import TASK_STATUS_LABELS
+from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
+from app.catalogue.models import TimeLimit
+from app.certificates import store as certificate_store
+from app.console import store
+from app.console.models import ConsoleTask
+from app.web.errors import FieldErrors
+from auth.audit import audit
+from auth.models import CurrentUser
+
+DUE_SOON_WORKING_DAYS = 2
+NOTE_MAX = 1000
+# What each role's queue shows: work waiting for them, then what they may still need to act on.
+QUEUE_STATUSES = {
+    "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted"],
+    "approver": ["accepted", "resubmitted", "in_review", "approved"],
+}
+
+
+class _OutOfScope(Exception):
+    pass
+
+
+def _staff_roles(user: CurrentUser) -> frozenset[str]:
+    return user.roles & {"clerk", "approver"}
+
+
+def in_scope(user: CurrentUser, task: Any) -> bool:
+    """Staff act only within their region (the hall's area) and, for approvers, their department."""
+    region_ok = bool(user.region_code) and task["applicant_region"].startswith(user.region_code or "")
+    if "approver" in user.roles and "clerk" not in user.roles:
+        return region_ok and task["department_code"] == user.department_code
+    return region_ok and "clerk" in user.roles
+
+
+def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) -> ConsoleTask:
+    due = task["due_on"]
+    return ConsoleTask(
+        id=task["id"],
+        case_no=task["case_no"],
+        life_event_name=task["life_event_name"],
+        item_code=task["item_code"],
+        item_name=task["item_name"],
+        department=task["department_code"],
+        department_name=task["department_name"],
+        status=task["status"],
+        status_label=TASK_STATUS_LABELS[task["status"]],
+        due_on=due,
+        due_provisional=task["due_provisional"],
+        overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
+        due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
+        submitted_at=task["submitted_at"],
+        allowed_actions=allowed_actions(task["status"], _staff_roles(user)),
+    )
+
+
+async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
+    role = "clerk" if "clerk" in user.roles else "approver"
+    rows = await store.queue(
+        db,
+        statuses=QUEUE_STATUSES[role],
+        region_prefix=user.region_code or "-",
+        department=user.department_code if role == "approver" else None,
+    )
+    calendar, today = await load_calendar(db), today_in_china()
+    return [_view(r, user, calendar, today) for r in rows]
+
+
+def _deadline_after(
+    action: str, task: Any, calendar: HolidayCalendar, today: date, paused_since: date | None
+) -> Deadline:
+    """SLA: counted from acceptance; a supplement pauses it for the working days the resident took."""
+    current = Deadline(due_on=task["due_on"], provisional=task["due_provisional"])
+    if action == "accept" and task["status"] == "submitted":
+        limit = TimeLimit(task["promised_limit_value"], task["promised_limit_unit"])
+        return promised_date(calendar, limit, today)
+    if action == "resubmit" and paused_since is not None and current.due_on is not None:
+        paused = calendar.working_days_between(paused_since, today)
+        extended = calendar.add_working_days(current.due_on, paused)
+        return Deadline(due_on=extended.due_on, provisional=current.provisional or extended.provisional)
+    return current
+
+
+async def move_task(
+    db: asyncpg.Pool,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    task_id: int,
+    action: str,
+    note: str | None,
+) -> ConsoleTask:
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
+    if action in NOTE_REQUIRED and not note:
+        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
+    try:
+        async with db.acquire() as tx, tx.transaction():
+            task = await store.lock_task(tx, task_id)
+            if task is None:
+                raise NotFoundException("没有找到该事项")
+            if not in_scope(user, task):
+                raise _OutOfScope
+            roles = _staff_roles(user)
+            step = transition(task["status"], action, roles)
+            if step is None:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
+                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                )
+            calendar, today = await load_calendar(tx), today_in_china()
+            paused_since = (
+                await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+            )
+            deadline = _deadline_after(action, task, calendar, today, paused_since)
+            await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+            await case_store.append_event(
+                tx,
+                case_id=task["case_id"],
+                task_id=task_id,
+                status=step.to,
+                title=f"{task['item_name']}：{step.label}",
+                department_code=task["department_code"],
+                actor_account_id=user.account_id,
+                note=note,
+            )
+            if step.to == "completed" and task["result_certificate"]:
+                await _issue_result(tx, task)
+            moved = await store.get_task(tx, task_id)
+            return _view(moved, user, calendar, today)
+    except _OutOfScope:
+        # Audited outside the rolled-back transaction, so the record of the attempt survives.
+        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
+        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+
+
+async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
+    """办结 puts the result into the e-certificate library, so no later form asks for it again."""
+    result = task["result_certificate"]
+    await certificate_store.upsert_person_certificate(
+        tx,
+        person_id=task["applicant_person_id"],
+        kind=result["kind"],
+        title=result["title"],
+        number=f"{task['case_no']}-{task['item_code']}",
+        issued_by=task["department_full_name"],
+        issued_on=today_in_china(),
+        data={"case_no": task["case_no"], "item_code": task["item_code"]},
+    )

@@ -1,0 +1,62 @@
+"""Every (state, action, role) of the task state machine: the table is the rule."""
+
+import itertools
+
+import pytest
+
+from app.cases.states import TASK_STATUS_LABELS
+from app.cases.transitions import ACTIONS, STATES, TRANSITIONS, allowed_actions, transition
+
+ROLES = ["resident", "clerk", "approver", "helper", "admin"]
+EXPECTED = {
+    ("submitted", "accept"): ("accepted", {"clerk"}),
+    ("submitted", "reject"): ("rejected", {"clerk"}),
+    ("submitted", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
+    ("accepted", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
+    ("in_review", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
+    ("supplement_requested", "resubmit"): ("resubmitted", {"resident", "clerk"}),
+    ("resubmitted", "accept"): ("accepted", {"clerk"}),
+    ("resubmitted", "reject"): ("rejected", {"clerk"}),
+    ("resubmitted", "review"): ("in_review", {"approver"}),
+    ("accepted", "review"): ("in_review", {"approver"}),
+    ("in_review", "approve"): ("approved", {"approver"}),
+    ("in_review", "deny"): ("denied", {"approver"}),
+    ("approved", "complete"): ("completed", {"approver"}),
+    ("completed", "deliver"): ("delivered", {"clerk"}),
+}
+
+
+def test_states_are_the_ones_the_database_and_labels_know() -> None:
+    assert set(TASK_STATUS_LABELS) == STATES
+    assert {
+        "accept",
+        "reject",
+        "request_supplement",
+        "resubmit",
+        "review",
+        "approve",
+        "deny",
+        "complete",
+        "deliver",
+    } == ACTIONS
+
+
+@pytest.mark.parametrize(("state", "action", "role"), list(itertools.product(sorted(STATES), sorted(ACTIONS), ROLES)))
+def test_every_state_action_role(state: str, action: str, role: str) -> None:
+    expected = EXPECTED.get((state, action))
+    found = transition(state, action, frozenset({role}))
+    if expected and role in expected[1]:
+        assert found is not None and found.to == expected[0]
+        assert action in allowed_actions(state, frozenset({role}))
+    else:
+        assert found is None
+        assert action not in allowed_actions(state, frozenset({role}))
+
+
+def test_the_table_has_nothing_beyond_the_expected() -> None:
+    assert {k: (v.to, set(v.roles)) for k, v in TRANSITIONS.items()} == EXPECTED
+
+
+def test_final_states_allow_nothing() -> None:
+    for state in ("rejected", "denied", "delivered"):
+        assert allowed_actions(state, frozenset(ROLES)) == []
