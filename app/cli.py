@@ -19,6 +19,8 @@ import msgspec
 
 from app.accounts import store as accounts_store
 from app.accounts.service import STAFF_ROLES, staff_problem
+from app.calendar.store import save_year
+from app.calendar.workdays import parse_year_override
 from app.database import resolve_database_url
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
@@ -132,6 +134,26 @@ def _staff_add(
     return work
 
 
+def _load_holidays(path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    text = path.read_text(encoding="utf-8-sig")
+
+    async def work(conn: asyncpg.Connection) -> int:
+        try:
+            override = parse_year_override(text)
+        except ValueError as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            return 2
+        await save_year(conn, override)
+        await audit(conn, None, "holidays.load", "ok", subject=str(override.year), actor="cli")
+        print(
+            f"{override.year}: {len(override.holidays)} holidays and {len(override.workdays)} make-up workdays loaded; "
+            "deadlines in that year are now exact"
+        )
+        return 0
+
+    return work
+
+
 async def _purge(conn: asyncpg.Connection) -> int:
     """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
     async with conn.transaction():
@@ -172,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="load the demo data (idempotent)")
     importer = commands.add_parser("import-population", help="load the population register from CSV")
     importer.add_argument("file", type=Path)
+    holidays = commands.add_parser("load-holidays", help="load next year's holidays and make-up workdays")
+    holidays.add_argument("file", type=Path, help="lines 'YYYY-MM-DD holiday' or 'YYYY-MM-DD workday'")
     commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
     code = commands.add_parser("enroll-code", help="issue a one-time enrollment code for a resident")
     code.add_argument("--id-number", required=True)
@@ -201,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no such file: {args.file}", file=sys.stderr)
             return 2
         return asyncio.run(_with_connection(settings, _import_population(settings, args.file)))
+    if args.command == "load-holidays":
+        if not args.file.is_file():
+            print(f"no such file: {args.file}", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_connection(settings, _load_holidays(args.file)))
     if args.command == "purge":
         return asyncio.run(_with_connection(settings, _purge))
     if args.command == "enroll-code":

@@ -29,3 +29,11 @@ async def test_signed_in_form_is_prefilled_and_held_materials_are_not_asked(clie
 
 async def test_an_unknown_life_event_form_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/v1/life-events/nope/form")).status_code == 404
+
+
+async def test_certificates_lists_what_the_library_holds_with_masked_numbers(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/certificates")).status_code == 401
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    held = (await client.get("/api/v1/certificates")).json()
+    assert {"id_card", "hukou", "marriage"} <= {c["kind"] for c in held}
+    assert ZHANG_WEI["id_number"] not in str(held)
