@@ -24,6 +24,7 @@ from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
+from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.database import resolve_database_url
 from app.forms.pages import ApplyPages
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             TrackingPages,
             CasePages,
             ConsoleApi,
+            ConsolePages,
             my_certificates,
             ApplyPages,
             static,

@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     helper_idle_minutes: int
     session_max_hours: int
     web_workers: int
+    track_scans_per_minute: int
 
     @property
     def rp_id(self) -> str:
@@ -147,4 +148,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         helper_idle_minutes=_int(env, "HELPER_IDLE_MINUTES", 10, 1, 24 * 60),
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
         web_workers=_int(env, "WEB_WORKERS", os.cpu_count() or 1, 1, 64),
+        track_scans_per_minute=_int(env, "TRACK_SCANS_PER_MINUTE", 120, 0, 1_000_000),
     )

@@ -26,3 +26,27 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
 class TransitionBody(msgspec.Struct, kw_only=True):
     action: str
     note: str | None = None
+
+
+class AnswerRow(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    label: str
+    value: str
+    sensitive: bool  # an ID number: shown masked until the member of staff asks (and that is audited)
+
+
+class AnswerSection(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    rows: list[AnswerRow]
+
+
+class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    life_event_name: str
+    submitted_at: datetime
+    channel: str
+    applicant_name: str
+    applicant_id_masked: str
+    tasks: list[ConsoleTask]
+    answers: list[AnswerSection]
+    uploads: list[dict[str, str | int]]

@@ -13,16 +13,19 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from app.calendar.store import load_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as case_store
-from app.cases.service import promised_date, today_in_china
+from app.cases.service import merged_form_of, promised_date, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import store as certificate_store
 from app.console import store
-from app.console.models import ConsoleTask
+from app.console.models import AnswerRow, AnswerSection, ConsoleTask, StaffCase
+from app.forms.models import FormField
+from app.people.identity import mask_id_number
 from app.web.errors import FieldErrors
 from auth.audit import audit
 from auth.models import CurrentUser
+from auth.pii import PiiCipher
 
 DUE_SOON_WORKING_DAYS = 2
 NOTE_MAX = 1000
@@ -164,3 +167,91 @@ async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
         issued_on=today_in_china(),
         data={"case_no": task["case_no"], "item_code": task["item_code"]},
     )
+
+
+def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
+    if not user.region_code or not head["applicant_region"].startswith(user.region_code):
+        return False
+    if "clerk" in user.roles:
+        return True
+    return any(t["department_code"] == user.department_code for t in tasks)
+
+
+async def _case_for_staff(
+    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+) -> tuple[Any, list[Any]]:
+    head = await store.case_head(db, case_no.strip().upper())
+    if head is None:
+        raise NotFoundException("没有找到该办件，请核对办件编号")
+    tasks = await store.tasks_of_case(db, head["id"])
+    if not _case_in_scope(user, head, tasks):
+        await audit(db, conn, "case.open", "forbidden", subject=f"case:{head['case_no']}")
+        raise PermissionDeniedException("该办件不在您的办理范围内")
+    return head, tasks
+
+
+async def case_for_staff(
+    db: asyncpg.Pool, cipher: PiiCipher, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+) -> StaffCase:
+    head, tasks = await _case_for_staff(db, conn, user, case_no)
+    form, _ = await merged_form_of(db, head["life_event_code"])
+    data = cipher.decrypt_document(head["data_enc"])
+    calendar, today = await load_calendar(db), today_in_china()
+    return StaffCase(
+        case_no=head["case_no"],
+        life_event_name=head["life_event_name"],
+        submitted_at=head["created_at"],
+        channel=head["channel"],
+        applicant_name=head["applicant_name"],
+        applicant_id_masked=head["applicant_id_masked"],
+        tasks=[_view(t, user, calendar, today) for t in tasks],
+        answers=[
+            AnswerSection(
+                title=section.title,
+                rows=[_answer_row(field, data.get(field.key)) for field in section.fields if field.key in data],
+            )
+            for section in form.sections
+        ],
+        uploads=[dict(u) for u in await store.uploads_of_case(db, head["id"])],
+    )
+
+
+def _answer_row(field: FormField, value: Any) -> AnswerRow:
+    if field.type == "id_number" and isinstance(value, str):
+        return AnswerRow(key=field.key, label=field.label, value=mask_id_number(value), sensitive=True)
+    if field.type == "checkbox":
+        text = "是" if value is True else "否"
+    elif field.options:
+        text = next((o.label for o in field.options if o.value == value), str(value))
+    else:
+        text = str(value)
+    return AnswerRow(key=field.key, label=field.label, value=text, sensitive=False)
+
+
+async def reveal_id_number(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    case_no: str,
+    key: str,
+) -> str:
+    """The full ID number of one answer, for a member of staff who pressed "show": always audited."""
+    head, _ = await _case_for_staff(db, conn, user, case_no)
+    value = cipher.decrypt_document(head["data_enc"]).get(key)
+    form, _ = await merged_form_of(db, head["life_event_code"])
+    field = next((f for f in form.fields() if f.key == key), None)
+    if field is None or field.type != "id_number" or not isinstance(value, str):
+        raise NotFoundException("没有该项内容")
+    await audit(db, conn, "pii.read", "ok", subject=f"case:{head['case_no']}", field=key)
+    return value
+
+
+async def upload_for_staff(
+    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, token: str
+) -> Any:
+    row = await store.upload_of_case(db, token)
+    if row is None:
+        raise NotFoundException("没有找到该文件")
+    await _case_for_staff(db, conn, user, row["case_no"])
+    return row

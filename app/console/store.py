@@ -58,3 +58,33 @@ async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: 
         region_prefix,
         department,
     )
+
+
+async def case_head(db: DB, case_no: str) -> Any:
+    return await db.fetchrow(
+        "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
+        "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
+        "WHERE c.case_no = $1",
+        case_no,
+    )
+
+
+async def tasks_of_case(db: DB, case_id: int) -> list[Any]:
+    return await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)
+
+
+async def uploads_of_case(db: DB, case_id: int) -> list[Any]:
+    return await db.fetch(
+        "SELECT token, material_code, filename, content_type, size FROM uploads WHERE case_id = $1 ORDER BY id",
+        case_id,
+    )
+
+
+async def upload_of_case(db: DB, token: str) -> Any:
+    return await db.fetchrow(
+        "SELECT u.filename, u.content_type, u.content, c.case_no FROM uploads u JOIN cases c ON c.id = u.case_id "
+        "WHERE u.token = $1",
+        token,
+    )
