@@ -63,7 +63,15 @@ async def test_clerk_accepts_and_approver_completes_issuing_the_certificate(
     for action in ("review", "approve", "complete"):
         response = await _act(approver, health_task["id"], action, "材料齐全")
         assert response.status_code == 200, response.text
-    assert (await _act(clerk, health_task["id"], "deliver")).json()["status"] == "delivered"
+    no_method = await _act(clerk, health_task["id"], "deliver")
+    assert no_method.status_code == 400 and "delivery_method" in no_method.json()["errors"]
+    posted = await post(
+        clerk,
+        f"/api/v1/console/tasks/{health_task['id']}/transition",
+        {"action": "deliver", "delivery_method": "post", "delivery_ref": "SF1234567890"},
+    )
+    assert posted.json()["status"] == "delivered"
+    assert await pool.fetchval("SELECT delivery_ref FROM tasks WHERE id = $1", health_task["id"]) == "SF1234567890"
 
     resident_view = (await client.get(f"/api/v1/cases/{case['case_no']}")).json()
     statuses = [e["status"] for e in resident_view["timeline"] if e["task_id"] == health_task["id"]]
@@ -156,3 +164,36 @@ async def test_a_supplement_pauses_the_deadline_and_the_resubmission_returns_to_
     back = (await _act(clerk, task["id"], "resubmit", "窗口收到补正材料")).json()
     assert back["status"] == "resubmitted" and back["due_on"] >= accepted["due_on"]
     assert task["id"] in {t["id"] for t in (await clerk.get("/api/v1/console/tasks")).json()}
+
+
+async def test_a_clerk_files_a_walk_in_case_for_a_resident_at_the_window(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    await staff_client_sign_up(
+        client, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    form = (await client.get("/api/v1/life-events/retirement/form")).json()
+    from tests.case_helpers import answers_for
+
+    body = {
+        "life_event": "retirement",
+        "data": answers_for(form),
+        "idempotency_key": "walk-in-0001",
+        "on_behalf_of": "320412196608080133",
+    }
+    created = await post(client, "/api/v1/cases", body)
+    assert created.status_code == 201, created.text
+    row = await pool.fetchrow("SELECT channel, filed_as, applicant_person_id FROM cases")
+    assert (row["channel"], row["filed_as"]) == ("window", "clerk")
+    assert await pool.fetchval("SELECT name FROM people WHERE id = $1", row["applicant_person_id"]) == "王建国"
+    unknown = await post(
+        client, "/api/v1/cases", {**body, "idempotency_key": "walk-in-0002", "on_behalf_of": "11010519491231002X"}
+    )
+    assert unknown.status_code == 400 and "on_behalf_of" in unknown.json()["errors"]
+
+
+async def test_a_resident_cannot_file_on_behalf_of_someone(client: httpx.AsyncClient) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    body = await submission_for(client, "birth", "behalf-0001")
+    response = await post(client, "/api/v1/cases", {**body, "on_behalf_of": "320412196608080133"})
+    assert response.status_code == 403

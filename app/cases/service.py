@@ -38,6 +38,7 @@ from app.forms import service as forms
 from app.forms import store as form_store
 from app.forms.models import MergedForm
 from app.people import store as people_store
+from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
 from app.web.errors import FieldErrors
 from auth.models import CurrentUser
@@ -101,13 +102,35 @@ def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str,
     return merged
 
 
+class Filing(msgspec.Struct, frozen=True, kw_only=True):
+    """Whose case it is and how it came in."""
+
+    person_id: int
+    filed_as: str  # self | clerk | helper
+    channel: str  # online | window | helper
+
+
+async def resolve_filing(
+    db: asyncpg.Connection, cipher: PiiCipher, user: CurrentUser, on_behalf_of: str | None
+) -> Filing:
+    """The applicant: the resident themself, or — decided here in the server, never by the page — the person
+    a clerk files for at the window after checking the ID card."""
+    if on_behalf_of is None:
+        return Filing(person_id=_resident(user), filed_as="self", channel="online")
+    if "clerk" not in user.roles:
+        # 代办 by a village helper needs a live delegation; none can exist until delegations ship.
+        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
+    if problem := id_number_problem(on_behalf_of):
+        raise FieldErrors({"on_behalf_of": problem})
+    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
+    if person is None:
+        raise FieldErrors({"on_behalf_of": "人口库中没有该公民身份号码，请核对身份证"})
+    return Filing(person_id=person.id, filed_as="clerk", channel="window")
+
+
 async def submit_case(
     db: asyncpg.Pool, cipher: PiiCipher, settings: Settings, user: CurrentUser, body: CaseSubmission
 ) -> CaseCreated:
-    if body.on_behalf_of is not None:
-        # 代办 needs a live delegation checked here in the server; none can exist until delegations ship.
-        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
-    person_id = _resident(user)
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
     async with db.acquire() as tx, tx.transaction():
@@ -121,6 +144,8 @@ async def submit_case(
             )
         if await catalogue_store.get_life_event(tx, body.life_event) is None:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
+        filing = await resolve_filing(tx, cipher, user, body.on_behalf_of)
+        person_id = filing.person_id
         form, items = await merged_form_of(tx, body.life_event)
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
@@ -129,11 +154,12 @@ async def submit_case(
         uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
         uploaded = {u["material_code"] for u in uploads}
         for need in to_upload:
-            if need.required and need.code not in uploaded:
+            # At a window the clerk has checked the paper originals in person.
+            if filing.channel != "window" and need.required and need.code not in uploaded:
                 errors[f"materials.{need.code}"] = f"请上传“{need.name}”"
         if errors:
             raise FieldErrors(errors)
-        created = await _create(tx, cipher, settings, user, person_id, body, form, items, clean)
+        created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
         await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
         await store.delete_draft(tx, user.account_id, body.life_event, person_id)
         return created[1]
@@ -144,7 +170,7 @@ async def _create(
     cipher: PiiCipher,
     settings: Settings,
     user: CurrentUser,
-    person_id: int,
+    filing: Filing,
     body: CaseSubmission,
     form: MergedForm,
     items: list[ServiceItem],
@@ -158,10 +184,10 @@ async def _create(
         case_no=case_no,
         tracking_token=token,
         life_event_code=body.life_event,
-        applicant_person_id=person_id,
+        applicant_person_id=filing.person_id,
         filed_by_account_id=user.account_id,
-        filed_as="self",
-        channel="online",
+        filed_as=filing.filed_as,
+        channel=filing.channel,
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,

@@ -26,6 +26,24 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
 class TransitionBody(msgspec.Struct, kw_only=True):
     action: str
     note: str | None = None
+    # Only for `deliver`: window | post | electronic, and the post's tracking number.
+    delivery_method: str | None = None
+    delivery_ref: str | None = None
+
+
+class EnrollmentRequest(msgspec.Struct, kw_only=True):
+    """A clerk has checked the ID card in person and issues a code for a new phone."""
+
+    id_number: str
+    name: str
+    identity_checked: bool = False
+
+
+class EnrollmentIssued(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    expires_at: datetime
+    name: str
+    id_number_masked: str
 
 
 class AnswerRow(msgspec.Struct, frozen=True, kw_only=True):

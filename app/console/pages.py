@@ -74,7 +74,16 @@ class ConsolePages(Controller):
     ) -> Template | Redirect:
         case_no = str(data.get("case_no", ""))
         try:
-            await service.move_task(db, request, _user(request), task_id, str(data.get("action", "")), data.get("note"))
+            await service.move_task(
+                db,
+                request,
+                _user(request),
+                task_id,
+                str(data.get("action", "")),
+                data.get("note"),
+                data.get("delivery_method"),
+                data.get("delivery_ref"),
+            )
         except FieldErrors as exc:
             return await self._render_case(request, db, cipher, case_no, "；".join(exc.errors.values()), 400)
         except (PermissionDeniedException, NotFoundException):

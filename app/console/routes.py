@@ -40,4 +40,6 @@ class ConsoleApi(Controller):
     async def transition(
         self, request: Request[Any, Any, Any], db: Db, task_id: FromPath[int], data: JSONBody[TransitionBody]
     ) -> ConsoleTask:
-        return await service.move_task(db, request, _user(request), task_id, data.action, data.note)
+        return await service.move_task(
+            db, request, _user(request), task_id, data.action, data.note, data.delivery_method, data.delivery_ref
+        )

@@ -100,6 +100,20 @@ def _deadline_after(
     return current
 
 
+DELIVERY_LABELS = {"window": "窗口领取", "post": "邮寄", "electronic": "电子证照"}
+
+
+def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, str | None] | None:
+    if action != "deliver":
+        return None
+    if method not in DELIVERY_LABELS:
+        raise FieldErrors({"delivery_method": "请选择出件方式：窗口领取、邮寄或电子证照"})
+    ref = (ref or "").strip() or None
+    if method == "post" and not (ref and len(ref) <= 40):
+        raise FieldErrors({"delivery_ref": "邮寄出件请填写快递单号"})
+    return method, ref
+
+
 async def move_task(
     db: asyncpg.Pool,
     conn: ASGIConnection[Any, Any, Any, Any],
@@ -107,6 +121,8 @@ async def move_task(
     task_id: int,
     action: str,
     note: str | None,
+    delivery_method: str | None = None,
+    delivery_ref: str | None = None,
 ) -> ConsoleTask:
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX:
@@ -128,18 +144,25 @@ async def move_task(
                     detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
                     extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
                 )
+            delivery = _delivery(action, delivery_method, delivery_ref)
             calendar, today = await load_calendar(tx), today_in_china()
             paused_since = (
                 await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
             )
             deadline = _deadline_after(action, task, calendar, today, paused_since)
             await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+            title = f"{task['item_name']}：{step.label}"
+            if delivery is not None:
+                await store.record_delivery(tx, task_id, *delivery)
+                title += f"（{DELIVERY_LABELS[delivery[0]]}）"
+                if delivery[1]:
+                    note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
             await case_store.append_event(
                 tx,
                 case_id=task["case_id"],
                 task_id=task_id,
                 status=step.to,
-                title=f"{task['item_name']}：{step.label}",
+                title=title,
                 department_code=task["department_code"],
                 actor_account_id=user.account_id,
                 note=note,

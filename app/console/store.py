@@ -42,6 +42,10 @@ async def set_task_status(db: DB, task_id: int, status: str, due_on: date | None
     )
 
 
+async def record_delivery(db: DB, task_id: int, method: str, ref: str | None) -> None:
+    await db.execute("UPDATE tasks SET delivery_method = $2, delivery_ref = $3 WHERE id = $1", task_id, method, ref)
+
+
 async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     return await db.fetchval(
         "SELECT (max(at) AT TIME ZONE 'Asia/Shanghai')::date FROM timeline_events WHERE task_id = $1 AND status = $2",
