@@ -34,6 +34,7 @@ from app.settings import Settings, load_settings
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets
 from app.web.logging import configure_logging
+from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "settings": settings,
                 "cipher": PiiCipher(settings.secret_key),
                 "assets": assets,
+                "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute),
                 "pool": pool,
                 "session_policy": SessionPolicy(
                     resident_idle=settings.resident_idle_minutes,

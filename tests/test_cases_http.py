@@ -169,3 +169,11 @@ async def test_drafts_keep_a_version_and_refuse_a_stale_write(client: Client) ->
     assert stale.status_code == 409 and stale.json()["current"]["data"] == {"child.name": "张小宝"}
     draft = (await client.get("/api/v1/drafts/birth")).json()
     assert draft["version"] == 1 and draft["data"] == {"child.name": "张小宝"}
+
+
+async def test_public_tracking_is_rate_limited_per_address(client: Client, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.scan_limiter.per_minute = 3
+    statuses = [(await client.get("/api/v1/track/" + "y" * 32)).status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    limited = await client.get("/t/" + "y" * 32)
+    assert limited.status_code == 429 and "秒后再试" in limited.text

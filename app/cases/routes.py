@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.params import Body, FromPath
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
@@ -33,6 +33,16 @@ AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
 FILERS = roles("resident", "clerk", "helper")
+
+
+def _limit_scans(request: AnyRequest) -> None:
+    """Public tracking is unauthenticated: a per-address limit keeps token guessing and scraping slow."""
+    client = request.client.host if request.client else "unknown"
+    retry_after = request.app.state.scan_limiter.retry_after(client)
+    if retry_after:
+        raise TooManyRequestsException(
+            f"查询过于频繁，请{retry_after}秒后再试", headers={"Retry-After": str(retry_after)}
+        )
 
 
 def _user(request: AnyRequest) -> CurrentUser:
@@ -79,7 +89,8 @@ class CasesApi(Controller):
         return Response(qr.qr_png(case.tracking_url), media_type="image/png")
 
     @get("/track/{token:str}", opt=public(), summary="Public progress by tracking token: no personal data")
-    async def track(self, db: Db, token: FromPath[str]) -> TrackView:
+    async def track(self, request: AnyRequest, db: Db, token: FromPath[str]) -> TrackView:
+        _limit_scans(request)
         return await service.track(db, token)
 
     @get("/drafts/{life_event_code:str}", opt=RESIDENT, summary="The caller's server draft of a merged form")
@@ -147,5 +158,6 @@ class TrackingPages(Controller):
     include_in_schema = False
 
     @get("/t/{token:str}", opt=public())
-    async def tracking_page(self, db: Db, token: FromPath[str]) -> Template:
+    async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template:
+        _limit_scans(request)
         return Template("track.html", context={"track": await service.track(db, token), "tz": service.CHINA})
