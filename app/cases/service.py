@@ -32,6 +32,7 @@ from app.cases.models import (
     UploadView,
 )
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from app.cases.timeline import record_event
 from app.catalogue import store as catalogue_store
 from app.catalogue.models import ServiceItem, TimeLimit
 from app.forms import service as forms
@@ -204,7 +205,7 @@ async def _create(
             due_on=deadline.due_on,
             provisional=deadline.provisional,
         )
-    await store.append_event(
+    await record_event(
         tx,
         case_id=case_id,
         status="submitted",

@@ -12,9 +12,9 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 
 from app.calendar.store import load_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
-from app.cases import store as case_store
 from app.cases.service import merged_form_of, promised_date, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
+from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import store as certificate_store
@@ -157,7 +157,7 @@ async def move_task(
                 title += f"（{DELIVERY_LABELS[delivery[0]]}）"
                 if delivery[1]:
                     note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
-            await case_store.append_event(
+            await record_event(
                 tx,
                 case_id=task["case_id"],
                 task_id=task_id,

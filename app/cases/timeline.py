@@ -1,0 +1,32 @@
+"""Every timeline event of a case is written here, and only here, inside the caller's transaction —
+so whatever must happen with an event (the notifications to the resident's devices) happens once,
+atomically with it."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from app.cases import store
+
+
+async def record_event(
+    tx: asyncpg.Connection,
+    *,
+    case_id: int,
+    status: str,
+    title: str,
+    task_id: int | None = None,
+    department_code: str | None = None,
+    actor_account_id: int | None = None,
+    note: str | None = None,
+) -> int:
+    return await store.append_event(
+        tx,
+        case_id=case_id,
+        status=status,
+        title=title,
+        task_id=task_id,
+        department_code=department_code,
+        actor_account_id=actor_account_id,
+        note=note,
+    )
