@@ -81,3 +81,21 @@ async def test_a_clerk_outside_the_region_cannot_open_the_case(
         await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'case.open' AND outcome = 'forbidden'") == 1
     )
     assert (await client.get(f"/console/cases/{case_no}", follow_redirects=False)).status_code == 403
+
+
+async def test_a_clerk_issues_an_enrollment_code_after_checking_the_id_card(
+    client: httpx.AsyncClient, clerk: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    unchecked = await clerk.post("/console/enrollment-codes", data={**ZHANG_WEI}, headers=await csrf(clerk))
+    assert unchecked.status_code == 400 and "核验" in unchecked.text
+    issued = await post(clerk, "/api/v1/console/enrollment-codes", {**ZHANG_WEI, "identity_checked": True})
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["code"]
+    assert issued.json()["id_number_masked"] == "320402********0119"
+    response = await sign_up(client, new_authenticator(), ZHANG_WEI, enrollment_code=code)
+    assert response.status_code == 201
+    assert (
+        await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'enrollment_code.issue' AND outcome = 'ok'")
+        == 1
+    )

@@ -12,7 +12,8 @@ from litestar.response import Redirect, Template
 from app.console import service
 from app.console.routes import STAFF
 from app.web.errors import FieldErrors
-from app.web.params import Cipher, Db
+from app.web.params import AppSettings, Cipher, Db
+from auth.access import roles
 from auth.models import CurrentUser
 
 AnyRequest = Request[Any, Any, Any]
@@ -51,8 +52,32 @@ class ConsolePages(Controller):
                 "tasks": tasks,
                 "overdue": [t for t in tasks if t.overdue],
                 "labels": ACTION_LABELS,
+                "is_clerk": "clerk" in _user(request).roles,
+                "errors": {},
+                "form": {},
             },
         )
+
+    @post("/enrollment-codes", opt=roles("clerk"))
+    async def enrollment_code(
+        self, request: AnyRequest, db: Db, cipher: Cipher, settings: AppSettings, data: URLEncodedBody[dict[str, str]]
+    ) -> Template:
+        try:
+            issued = await service.issue_enrollment_code(
+                db,
+                cipher,
+                settings.secret_key,
+                request,
+                _user(request),
+                str(data.get("id_number", "")),
+                str(data.get("name", "")),
+                data.get("identity_checked") == "true",
+            )
+        except FieldErrors as exc:
+            return Template(
+                "partials/console_enrollment.html", context={"errors": exc.errors, "form": data}, status_code=400
+            )
+        return Template("partials/console_enrollment.html", context={"issued": issued, "errors": {}, "form": {}})
 
     @get("/cases/{case_no:str}", opt=STAFF)
     async def case_page(self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str]) -> Template:

@@ -9,8 +9,8 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from app.console import service
-from app.console.models import ConsoleTask, TransitionBody
-from app.web.params import Db
+from app.console.models import ConsoleTask, EnrollmentIssued, EnrollmentRequest, TransitionBody
+from app.web.params import AppSettings, Cipher, Db
 from auth.access import roles
 from auth.models import CurrentUser
 
@@ -21,6 +21,9 @@ def _user(request: Request[Any, Any, Any]) -> CurrentUser:
     user = request.scope.get("user")
     assert isinstance(user, CurrentUser)
     return user
+
+
+CLERK = roles("clerk")
 
 
 class ConsoleApi(Controller):
@@ -42,4 +45,17 @@ class ConsoleApi(Controller):
     ) -> ConsoleTask:
         return await service.move_task(
             db, request, _user(request), task_id, data.action, data.note, data.delivery_method, data.delivery_ref
+        )
+
+    @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
+    async def enrollment_code(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        data: JSONBody[EnrollmentRequest],
+    ) -> EnrollmentIssued:
+        return await service.issue_enrollment_code(
+            db, cipher, settings.secret_key, request, _user(request), data.id_number, data.name, data.identity_checked
         )

@@ -19,10 +19,12 @@ from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import store as certificate_store
 from app.console import store
-from app.console.models import AnswerRow, AnswerSection, ConsoleTask, StaffCase
+from app.console.models import AnswerRow, AnswerSection, ConsoleTask, EnrollmentIssued, StaffCase
 from app.forms.models import FormField
-from app.people.identity import mask_id_number
+from app.people import store as people_store
+from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.web.errors import FieldErrors
+from auth import enrollment
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -278,3 +280,39 @@ async def upload_for_staff(
         raise NotFoundException("没有找到该文件")
     await _case_for_staff(db, conn, user, row["case_no"])
     return row
+
+
+async def issue_enrollment_code(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    secret_key: str,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    id_number: str,
+    name: str,
+    identity_checked: bool,
+) -> EnrollmentIssued:
+    """A resident lost their phone: after checking the ID card in person, the clerk issues a one-time code."""
+    errors: dict[str, str] = {}
+    if problem := id_number_problem(id_number):
+        errors["id_number"] = problem
+    if not name.strip():
+        errors["name"] = "请填写姓名"
+    if not identity_checked:
+        errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
+    if errors:
+        raise FieldErrors(errors)
+    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(id_number)))
+    if person is None or person.name != " ".join(name.split()):
+        await audit(
+            db, conn, "enrollment_code.issue", "refused", subject=mask_id_number(normalize_id_number(id_number))
+        )
+        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+    async with db.acquire() as tx, tx.transaction():
+        code, expires_at = await enrollment.issue(
+            tx, secret_key, person_id=person.id, issued_by=f"account:{user.account_id}"
+        )
+        await audit(tx, conn, "enrollment_code.issue", "ok", subject=f"person:{person.id}", identity_checked=True)
+    return EnrollmentIssued(
+        code=code, expires_at=expires_at, name=person.name, id_number_masked=person.id_number_masked
+    )
