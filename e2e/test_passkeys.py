@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import ConsoleWatch
-
-
-def add_virtual_authenticator(page: Page) -> tuple[Any, str]:
-    """Chromium's virtual platform authenticator (CDP), with user verification, like a phone's."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    result = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "ctap2Version": "ctap2_1",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, result["authenticatorId"]
+from e2e.helpers import add_virtual_authenticator
 
 
 def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page) -> None:

@@ -1,0 +1,75 @@
+"""Shared steps for browser tests: a virtual authenticator, the CLI against the live server, API calls
+from inside a signed-in browser context."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import ROOT, LiveServer
+
+
+def add_virtual_authenticator(page: Page) -> tuple[Any, str]:
+    """Chromium's virtual platform authenticator (CDP), with user verification, like a phone's."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "ctap2Version": "ctap2_1",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, result["authenticatorId"]
+
+
+def cli(live_server: LiveServer, *args: str) -> str:
+    """Run `python -m app …` against the live server's database; returns stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=live_server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def register_resident(page: Page, name: str, id_number: str) -> None:
+    add_virtual_authenticator(page)
+    page.goto("/register")
+    page.get_by_label("姓名").fill(name)
+    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_role("button", name="创建通行密钥并注册").click()
+    expect(page).to_have_url("/me")
+
+
+def register_staff(page: Page, live_server: LiveServer, name: str, *staff_args: str) -> None:
+    code = cli(live_server, "staff-add", "--name", name, *staff_args).strip().splitlines()[-1]
+    add_virtual_authenticator(page)
+    page.goto("/register")
+    page.get_by_label("姓名").fill(name)
+    page.get_by_text("已有账户、换了新手机？填写开户码").click()
+    page.get_by_label("开户码").fill(code)
+    page.get_by_role("button", name="创建通行密钥并注册").click()
+    expect(page).to_have_url("/me")
+
+
+def api(page: Page, method: str, path: str, **kwargs: Any) -> Any:
+    """Call our API with the page's cookies and the CSRF header, as our own JS does."""
+    token = next((c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"), "")
+    response = page.request.fetch(path, method=method, headers={"X-CSRFToken": token}, **kwargs)
+    assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+    return response.json()

@@ -1,0 +1,80 @@
+"""One window in front, departments behind: a clerk accepts on a tablet, an approver completes, and the
+resident and the public tracking page see every step."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from e2e.conftest import TABLET, LiveServer
+from e2e.helpers import api, register_resident, register_staff
+from tests.case_helpers import PNG_1X1, answers_for
+
+RESIDENT = ("王建国", "320412196608080133")
+
+
+def _file_retirement(phone: Page) -> dict:
+    form = api(phone, "GET", "/api/v1/life-events/retirement/form")
+    tokens = [
+        api(
+            phone,
+            "POST",
+            "/api/v1/uploads",
+            multipart={
+                "life_event": "retirement",
+                "material_code": m["code"],
+                "file": {"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1},
+            },
+        )["token"]
+        for m in form["materials"]["to_upload"]
+        if m["required"]
+    ]
+    body = {
+        "life_event": "retirement",
+        "data": answers_for(form),
+        "idempotency_key": "e2e-console-1",
+        "uploads": tokens,
+    }
+    return api(phone, "POST", "/api/v1/cases", data=body)
+
+
+def test_clerk_accepts_approver_completes_and_everyone_sees_each_step(
+    phone: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    register_resident(phone, *RESIDENT)
+    created = _file_retirement(phone)
+    case_no = created["case_no"]
+
+    clerk_context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN")
+    clerk = clerk_context.new_page()
+    register_staff(clerk, live_server, "武进窗口", "--role", "clerk", "--department", "hrss", "--region", "320412")
+    clerk.goto("/console")
+    clerk.get_by_label("办件编号").fill(case_no)
+    clerk.get_by_role("button", name="查找办件").click()
+    expect(clerk.get_by_role("heading", level=1)).to_have_text("退休")
+    pension = clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")
+    pension.get_by_role("button", name="受理", exact=True).click()
+    expect(clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")).to_contain_text("已受理")
+
+    approver_context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN")
+    approver = approver_context.new_page()
+    register_staff(
+        approver, live_server, "人社审批", "--role", "approver", "--department", "hrss", "--region", "320412"
+    )
+    approver.goto("/console")
+    approver.get_by_role("link", name=case_no).first.click()
+    for button, label in (("开始审核", "审核中"), ("批准", "已批准"), ("办结", "已办结")):
+        card = approver.locator(".task-card", has_text="企业职工基本养老保险退休申请")
+        card.get_by_role("button", name=button, exact=True).click()
+        expect(approver.locator(".task-card", has_text="企业职工基本养老保险退休申请")).to_contain_text(label)
+
+    phone.goto(f"/cases/{case_no}")
+    for step in ("已受理", "审核中", "已批准", "已办结"):
+        expect(phone.get_by_text(f"企业职工基本养老保险退休申请：{step}").first).to_be_visible()
+    phone.goto(created["tracking_url"].replace(live_server.url, ""))
+    expect(phone.get_by_text(case_no).first).to_be_visible()
+    expect(phone.get_by_text("企业职工基本养老保险退休申请：已办结").first).to_be_visible()
+    assert RESIDENT[0] not in phone.content()
+    held = api(phone, "GET", "/api/v1/certificates")
+    assert "retirement_approval" in {c["kind"] for c in held}
+    clerk_context.close()
+    approver_context.close()
