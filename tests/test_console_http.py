@@ -197,3 +197,44 @@ async def test_a_resident_cannot_file_on_behalf_of_someone(client: httpx.AsyncCl
     body = await submission_for(client, "birth", "behalf-0001")
     response = await post(client, "/api/v1/cases", {**body, "on_behalf_of": "320412196608080133"})
     assert response.status_code == 403
+
+
+async def test_the_resident_answers_a_supplement_request_and_the_task_returns_to_the_queue(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    from tests.case_helpers import PNG_1X1
+
+    case = await _resident_case(client)
+    task = case["tasks"][0]
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    await _act(clerk, task["id"], "request_supplement", "请补交新生儿照片")
+    page = await client.get(f"/cases/{case['case_no']}")
+    assert "需要您补正" in page.text and "请补交新生儿照片" in page.text
+    bad = await client.post(
+        f"/cases/{case['case_no']}/tasks/{task['id']}/supplement",
+        data={"note": "x"},
+        files={"file": ("a.png", b"not an image", "image/png")},
+        headers=await csrf(client),
+    )
+    assert bad.status_code == 400 and "PDF" in bad.text
+    done = await client.post(
+        f"/cases/{case['case_no']}/tasks/{task['id']}/supplement",
+        data={"note": "照片已补"},
+        files={"file": ("photo.png", PNG_1X1, "image/png")},
+        headers=await csrf(client),
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task["id"]) == "resubmitted"
+    assert await pool.fetchval("SELECT count(*) FROM uploads WHERE material_code = $1", f"supplement:{task['id']}") == 1
+    assert task["id"] in {t["id"] for t in (await clerk.get("/api/v1/console/tasks")).json()}
+    again = await client.post(
+        f"/cases/{case['case_no']}/tasks/{task['id']}/supplement",
+        data={"note": "again"},
+        files={"file": ("photo.png", PNG_1X1, "image/png")},
+        headers=await csrf(client),
+    )
+    assert again.status_code == 409

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, MultipartBody
+from litestar.response import Redirect, Template
 
 from app.cases import qr, service
+from app.console import service as console
+from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Db
 from auth.access import roles
 from auth.models import CurrentUser
@@ -29,6 +33,33 @@ def _user(request: AnyRequest) -> CurrentUser:
 class CasePages(Controller):
     include_in_schema = False
 
+    @post("/cases/{case_no:str}/tasks/{task_id:int}/supplement", opt=RESIDENT, request_max_body_size=11 * 1024 * 1024)
+    async def supplement(
+        self,
+        request: AnyRequest,
+        db: Db,
+        settings: AppSettings,
+        case_no: FromPath[str],
+        task_id: FromPath[int],
+        data: MultipartBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue."""
+        user = _user(request)
+        try:
+            files = data.get("file")
+            for file in files if isinstance(files, list) else [files]:
+                if isinstance(file, UploadFile) and file.filename:
+                    content = await file.read(service.UPLOAD_MAX_BYTES + 1)
+                    await service.store_supplement(db, user, case_no, task_id, file.filename, content)
+            await console.move_task(db, request, user, task_id, "resubmit", str(data.get("note") or "") or None)
+        except FieldErrors as exc:
+            return await self._case(request, db, settings, case_no, "；".join(exc.errors.values()), 400)
+        except HTTPException as exc:
+            if exc.status_code == 409:
+                return await self._case(request, db, settings, case_no, str(exc.detail), 409)
+            raise
+        return Redirect(f"/cases/{case_no}", status_code=303)
+
     @get("/cases", opt=RESIDENT)
     async def my_cases(self, request: AnyRequest, db: Db) -> Template:
         cases = await service.cases_for_resident(db, _user(request))
@@ -36,7 +67,22 @@ class CasePages(Controller):
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
     async def case_page(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> Template:
+        return await self._case(request, db, settings, case_no)
+
+    async def _case(
+        self,
+        request: AnyRequest,
+        db: Db,
+        settings: AppSettings,
+        case_no: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Template:
         case = await service.case_for_resident(db, settings, _user(request), case_no)
+        # What each task waiting for a supplement asks for: the latest 补正告知 note on that task.
+        notices = {
+            e.task_id: e.note for e in case.timeline if e.status == "supplement_requested" and e.task_id is not None
+        }
         return Template(
             "case.html",
             context={
@@ -46,7 +92,10 @@ class CasePages(Controller):
                 "item_names": {task.id: task.item_name for task in case.tasks},
                 "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
                 "filed_as_label": FILED_AS_LABELS.get(case.filed_as, case.filed_as),
+                "supplements": [(t, notices.get(t.id)) for t in case.tasks if t.status == "supplement_requested"],
+                "error": error,
             },
+            status_code=status,
         )
 
     @get("/cases/{case_no:str}/receipt", opt=RESIDENT)

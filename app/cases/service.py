@@ -393,15 +393,8 @@ async def store_upload(
     form, _ = await merged_form_of(db, life_event_code)
     if material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})
-    if not content:
-        raise FieldErrors({"file": "文件是空的，请重新选择"})
-    if len(content) > UPLOAD_MAX_BYTES:
-        raise FieldErrors({"file": "文件不能超过10MB，请压缩后重新上传"})
-    content_type = sniff_content_type(content)
-    if content_type is None:
-        raise FieldErrors({"file": "只能上传 PDF、JPG 或 PNG 文件"})
+    content_type, clean_name = _checked_file(filename, content)
     token = secrets.token_urlsafe(18)
-    clean_name = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", filename)[-100:] or "upload"
     await store.insert_upload(
         db,
         token=token,
@@ -416,4 +409,39 @@ async def store_upload(
     )
     return UploadView(
         token=token, material_code=material_code, filename=clean_name, content_type=content_type, size=len(content)
+    )
+
+
+def _checked_file(filename: str, content: bytes) -> tuple[str, str]:
+    """(content type, safe file name) of an upload, or FieldErrors saying what is wrong with it."""
+    if not content:
+        raise FieldErrors({"file": "文件是空的，请重新选择"})
+    if len(content) > UPLOAD_MAX_BYTES:
+        raise FieldErrors({"file": "文件不能超过10MB，请压缩后重新上传"})
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise FieldErrors({"file": "只能上传 PDF、JPG 或 PNG 文件"})
+    return content_type, re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", filename)[-100:] or "upload"
+
+
+async def store_supplement(
+    db: asyncpg.Pool, user: CurrentUser, case_no: str, task_id: int, filename: str, content: bytes
+) -> None:
+    """A file answering a 补正告知, attached straight to the resident's own case."""
+    head = await store.case_for_person(db, case_no, _resident(user))
+    if head is None:
+        raise NotFoundException("没有找到该办件")
+    content_type, clean_name = _checked_file(filename, content)
+    await store.insert_supplement(
+        db,
+        token=secrets.token_urlsafe(18),
+        account_id=user.account_id,
+        person_id=head["applicant_person_id"],
+        case_id=head["id"],
+        life_event_code=head["life_event_code"],
+        task_id=task_id,
+        filename=clean_name,
+        content_type=content_type,
+        content=content,
+        sha256=hashlib.sha256(content).digest(),
     )

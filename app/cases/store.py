@@ -234,6 +234,37 @@ async def insert_upload(
     )
 
 
+async def insert_supplement(
+    db: DB,
+    *,
+    token: str,
+    account_id: int,
+    person_id: int,
+    case_id: int,
+    life_event_code: str,
+    task_id: int,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    sha256: bytes,
+) -> None:
+    await db.execute(
+        "INSERT INTO uploads (token, account_id, subject_person_id, life_event_code, material_code, case_id, "
+        "filename, content_type, size, sha256, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        token,
+        account_id,
+        person_id,
+        life_event_code,
+        f"supplement:{task_id}",
+        case_id,
+        filename,
+        content_type,
+        len(content),
+        sha256,
+        content,
+    )
+
+
 async def pending_uploads(
     db: DB, account_id: int, person_id: int, life_event_code: str, tokens: list[str]
 ) -> list[Any]:

@@ -42,12 +42,16 @@ class _OutOfScope(Exception):
     pass
 
 
-def _staff_roles(user: CurrentUser) -> frozenset[str]:
-    return user.roles & {"clerk", "approver"}
+def _acting_roles(user: CurrentUser) -> frozenset[str]:
+    """The roles that take part in the task state machine (a resident only answers a supplement request)."""
+    return user.roles & {"clerk", "approver", "resident"}
 
 
 def in_scope(user: CurrentUser, task: Any) -> bool:
-    """Staff act only within their region (the hall's area) and, for approvers, their department."""
+    """A resident acts on their own case only; staff within their region (the hall's area) and, for
+    approvers, their department."""
+    if user.kind == "resident":
+        return user.person_id is not None and task["applicant_person_id"] == user.person_id
     region_ok = bool(user.region_code) and task["applicant_region"].startswith(user.region_code or "")
     if "approver" in user.roles and "clerk" not in user.roles:
         return region_ok and task["department_code"] == user.department_code
@@ -71,7 +75,7 @@ def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) 
         overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
         submitted_at=task["submitted_at"],
-        allowed_actions=allowed_actions(task["status"], _staff_roles(user)),
+        allowed_actions=allowed_actions(task["status"], _acting_roles(user)),
     )
 
 
@@ -138,7 +142,7 @@ async def move_task(
                 raise NotFoundException("没有找到该事项")
             if not in_scope(user, task):
                 raise _OutOfScope
-            roles = _staff_roles(user)
+            roles = _acting_roles(user)
             step = transition(task["status"], action, roles)
             if step is None:
                 raise HTTPException(
