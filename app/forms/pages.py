@@ -1,9 +1,183 @@
-"""The merged form page: /life-events/{code}/apply."""
+"""The merged form page: /life-events/{code}/apply.
+
+It works without JavaScript (one long form posted as multipart, uploads and all); with it, pwa/static/js/apply.js
+shows one section per step, uploads each file as it is chosen, keeps a server draft and submits to the JSON API.
+Either way the answers meet the same rules: app.forms.service.validate via app.cases.service.submit_case.
+"""
 
 from __future__ import annotations
 
-from litestar import Controller
+import re
+import secrets
+from typing import Any
+
+import asyncpg
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
+
+from app.cases import service as cases
+from app.cases.models import CaseSubmission
+from app.catalogue import store as catalogue_store
+from app.forms import presenter
+from app.forms import service as forms
+from app.forms.models import MergedForm
+from app.forms.presenter import UploadedMaterial
+from app.web.errors import FieldErrors
+from app.web.params import AppSettings, Cipher, Db
+from auth.access import roles
+from auth.models import CurrentUser
+
+AnyRequest = Request[Any, Any, Any]
+RESIDENT = roles("resident")
+# The page holds the resident's personal data: no shared or back-button cache keeps it.
+NO_STORE = {"Cache-Control": "no-store"}
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# Without JavaScript every file arrives in one request: room for several materials at their 10 MB limit.
+_FORM_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _user(request: AnyRequest) -> CurrentUser:
+    user = request.scope.get("user")
+    assert isinstance(user, CurrentUser)
+    return user
+
+
+def _text(raw: Any) -> str:
+    """One posted value as text: a repeated name arrives as a list (the last one counts, as in validate)."""
+    if isinstance(raw, list):
+        raw = raw[-1] if raw else ""
+    return raw if isinstance(raw, str) else ""
+
+
+async def _view(
+    db: asyncpg.Pool,
+    user: CurrentUser,
+    code: str,
+    *,
+    idempotency_key: str | None = None,
+    posted: dict[str, str] | None = None,
+    uploaded: dict[str, UploadedMaterial] | None = None,
+    errors: dict[str, str] | None = None,
+) -> presenter.ApplyView:
+    event = await catalogue_store.get_life_event(db, code)
+    if event is None:
+        raise NotFoundException("没有找到这件事，请返回首页重新选择")
+    form, items = await cases.merged_form_of(db, code)
+    prefills, certificates = await presenter.personal_sources(db, user, form)
+    return presenter.apply_view(
+        event,
+        form,
+        {item.code: item.name for item in items},
+        prefills,
+        certificates,
+        # Made when the page is rendered, so posting the same page twice (a double tap, a retry) is one case.
+        idempotency_key=idempotency_key or secrets.token_urlsafe(18),
+        today=cases.today_in_china().isoformat(),
+        posted=posted,
+        uploaded=uploaded,
+        errors=errors,
+    )
+
+
+async def _store_files(
+    db: asyncpg.Pool, user: CurrentUser, form: MergedForm, data: dict[str, Any]
+) -> tuple[dict[str, UploadedMaterial], dict[str, str]]:
+    """(uploads by material code, errors by material key) of a form posted without JavaScript."""
+    uploaded: dict[str, UploadedMaterial] = {}
+    errors: dict[str, str] = {}
+    for need in form.materials:
+        # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
+        token = _text(data.get(f"uploaded.{need.code}"))
+        if _TOKEN.fullmatch(token):
+            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
+            uploaded[need.code] = UploadedMaterial(token=token, filename=name)
+        file = data.get(presenter.material_key(need.code))
+        if not isinstance(file, UploadFile):  # no file chosen for this material
+            continue
+        content = await file.read(cases.UPLOAD_MAX_BYTES + 1)
+        try:
+            stored = await cases.store_upload(db, user, form.life_event, need.code, file.filename, content)
+        except FieldErrors as problem:
+            uploaded.pop(need.code, None)  # the resident meant to replace it
+            errors[presenter.material_key(need.code)] = next(iter(problem.errors.values()))
+        else:
+            uploaded[need.code] = UploadedMaterial(token=stored.token, filename=stored.filename)
+    return uploaded, errors
+
+
+def _page(view: presenter.ApplyView, status_code: int = HTTP_200_OK) -> Template:
+    return Template(
+        "apply.html",
+        context={
+            "page": view,
+            "dom_id": presenter.dom_id,
+            "material_key": presenter.material_key,
+            "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
 
 
 class ApplyPages(Controller):
     include_in_schema = False
+
+    @get("/life-events/{code:str}/apply", opt=RESIDENT)
+    async def apply_page(self, request: AnyRequest, db: Db, code: FromPath[str]) -> Template:
+        return _page(await _view(db, _user(request), code))
+
+    @post("/life-events/{code:str}/check", opt=RESIDENT, status_code=HTTP_200_OK)
+    async def check_field(
+        self, db: Db, code: FromPath[str], field: FromQuery[str], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template:
+        """One field's error slot, for htmx: the same rules as a submission, applied to that field alone."""
+        form, _ = await cases.merged_form_of(db, code)
+        if field not in {f.key for f in form.fields()}:
+            raise NotFoundException("表单中没有这一项")
+        _clean, errors = forms.validate(form, {field: data.get(field)}, cases.today_in_china())
+        return Template(
+            "partials/apply_field_error.html",
+            context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
+        )
+
+    @post("/life-events/{code:str}/apply", opt=RESIDENT, request_max_body_size=_FORM_MAX_BYTES)
+    async def submit_form(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        code: FromPath[str],
+        data: MultipartBody[dict[str, Any]],
+    ) -> Redirect | Template:
+        """The form posted without JavaScript: store the chosen files, then submit like the JSON API does."""
+        user = _user(request)
+        form, _ = await cases.merged_form_of(db, code)
+        answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
+        key = _text(data.get("idempotency_key"))
+        key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
+
+        uploaded, errors = await _store_files(db, user, form, data)
+        if errors:
+            # Never submit past a file that was refused, even an optional one; show the answers' errors too.
+            _clean, field_errors = forms.validate(form, answers, cases.today_in_china())
+            read_only = presenter.account_fields(form)
+            errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
+        else:
+            submission = CaseSubmission(
+                life_event=code, data=answers, idempotency_key=key, uploads=[u.token for u in uploaded.values()]
+            )
+            try:
+                created = await cases.submit_case(db, cipher, settings, user, submission)
+            except FieldErrors as problem:
+                errors = problem.errors
+            else:
+                return Redirect(f"/cases/{created.case_no}/receipt", status_code=303)
+
+        view = await _view(db, user, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors)
+        return _page(view, HTTP_400_BAD_REQUEST)

@@ -1,0 +1,139 @@
+"""The merged form as a resident sees it: prefilled for them, with its materials sorted into held / to upload /
+issued within the case. The JSON API (`FormAnswer`) and the HTML page (`ApplyView`) are built from the same parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from app.catalogue.models import LifeEvent
+from app.forms import service
+from app.forms import store as form_store
+from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
+from app.forms.models import ECertificate, MergedForm, Prefill
+from app.people import store as people_store
+from auth.models import CurrentUser
+from db.pool import DB
+
+# A case takes these from the account, whatever the page sends (app.cases.service), so the page never lets
+# the resident edit them: an edit would be silently replaced.
+ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
+
+
+async def personal_sources(
+    db: DB, user: CurrentUser | None, form: MergedForm
+) -> tuple[dict[str, Prefill], list[ECertificate]]:
+    if user is None or user.person_id is None:
+        return {}, []
+    person = await people_store.get_person(db, user.person_id)
+    if person is None:
+        return {}, []
+    certificates = await form_store.person_certificates(db, person.id)
+    # The form shows the applicant's own number masked; the case takes it from the account, not the page.
+    values = service.prefill(form, person.name, person.phone, person.id_number_masked, certificates)
+    return values, certificates
+
+
+def form_answer(form: MergedForm, values: dict[str, Prefill], certificates: list[ECertificate]) -> FormAnswer:
+    held, to_upload = service.split_materials(form, certificates)
+    return FormAnswer(
+        life_event=form.life_event,
+        checksum=form.checksum,
+        sections=[
+            SectionAnswer(
+                key=section.key,
+                title=section.title,
+                fields=[
+                    FieldAnswer(
+                        key=f.key,
+                        label=f.label,
+                        type=f.type,
+                        required=f.required,
+                        prefill=values.get(f.key),
+                        options=f.options,
+                        help=f.help,
+                        max_length=f.max_length,
+                    )
+                    for f in section.fields
+                ],
+            )
+            for section in form.sections
+        ],
+        materials=MaterialsAnswer(
+            held=[service.held_material(need, cert) for need, cert in held],
+            to_upload=to_upload,
+            issued_in_case=[m for m in form.materials if m.issued_by_item is not None],
+        ),
+    )
+
+
+def account_fields(form: MergedForm) -> frozenset[str]:
+    return frozenset(f.key for f in form.fields() if f.prefill_source in ACCOUNT_SOURCES)
+
+
+def dom_id(key: str) -> str:
+    """`child.name` → `child-name`; its error slot is `child-name-error` (what pwa/static/js/forms.js looks for)."""
+    return key.replace(".", "-")
+
+
+def material_key(material_code: str) -> str:
+    """The input name and error key of a material to upload (`materials.CZ-GA-001:hukou`)."""
+    return f"materials.{material_code}"
+
+
+class UploadedMaterial(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    filename: str
+
+
+class ApplyView(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything /life-events/{code}/apply renders: the form, the values to show, and what went wrong."""
+
+    event: LifeEvent
+    form: FormAnswer
+    values: dict[str, str]  # what each input shows: prefill, or what the resident posted
+    read_only: frozenset[str]
+    uploaded: dict[str, UploadedMaterial]  # by material code
+    errors: dict[str, str]  # in the order of the form
+    targets: frozenset[str]  # error keys with an input on the page to link to
+    issuers: dict[str, str]  # item code → item name, for materials issued within the case
+    idempotency_key: str
+    today: str
+    steps: int
+
+
+def apply_view(
+    event: LifeEvent,
+    form: MergedForm,
+    item_names: Mapping[str, str],
+    prefills: dict[str, Prefill],
+    certificates: list[ECertificate],
+    *,
+    idempotency_key: str,
+    today: str,
+    posted: Mapping[str, str] | None = None,
+    uploaded: Mapping[str, UploadedMaterial] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> ApplyView:
+    answer = form_answer(form, prefills, certificates)
+    read_only = account_fields(form)
+    values = {key: prefill.value for key, prefill in prefills.items()}
+    if posted is not None:
+        values.update({f.key: posted.get(f.key, "") for f in form.fields() if f.key not in read_only})
+    targets = [f.key for f in form.fields()] + [material_key(m.code) for m in answer.materials.to_upload]
+    order = {key: position for position, key in enumerate(targets)}
+    ordered = dict(sorted((errors or {}).items(), key=lambda item: order.get(item[0], len(order))))
+    return ApplyView(
+        event=event,
+        form=answer,
+        values=values,
+        read_only=read_only,
+        uploaded=dict(uploaded or {}),
+        errors=ordered,
+        targets=frozenset(targets),
+        issuers=dict(item_names),
+        idempotency_key=idempotency_key,
+        today=today,
+        steps=len(answer.sections) + 1,  # the materials are the last step
+    )
