@@ -27,6 +27,7 @@ from app.certificates.routes import my_certificates
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.database import resolve_database_url
+from app.delegations.routes import DelegationsApi
 from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             TrackingPages,
             CasePages,
             ConsoleApi,
+            DelegationsApi,
             ConsolePages,
             my_certificates,
             ApplyPages,

@@ -42,8 +42,12 @@ async def issue(
 ) -> tuple[str, datetime]:
     code = new_code()
     expires_at = await store.insert_enrollment_code(
-        db, code_hash=hash_code(secret_key, code), person_id=person_id, account_id=account_id,
-        issued_by=issued_by, ttl=ttl,
+        db,
+        code_hash=hash_code(secret_key, code),
+        person_id=person_id,
+        account_id=account_id,
+        issued_by=issued_by,
+        ttl=ttl,
     )
     return code, expires_at
 

@@ -78,10 +78,14 @@ def registration_options(
     return options.challenge, json.loads(options_to_json(options))
 
 
-def authentication_options(*, rp_id: str) -> tuple[bytes, dict[str, Any]]:
-    # No allowCredentials: discoverable credentials, so nobody types a user name.
+def authentication_options(*, rp_id: str, allow: list[bytes] | None = None) -> tuple[bytes, dict[str, Any]]:
+    # Sign-in lists no credentials (discoverable: nobody types a user name); an elder's consent on a
+    # helper's tablet lists the elder's own, so only their passkey can answer.
     options = generate_authentication_options(
-        rp_id=rp_id, timeout=TIMEOUT_MS, user_verification=UserVerificationRequirement.REQUIRED
+        rp_id=rp_id,
+        timeout=TIMEOUT_MS,
+        user_verification=UserVerificationRequirement.REQUIRED,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in allow or []],
     )
     return options.challenge, json.loads(options_to_json(options))
 

@@ -65,9 +65,7 @@ def ceremony_owner(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 def sign_in(connection: ASGIConnection[Any, Any, Any, Any], account_id: int) -> None:
     now = time.time()
     # A fresh owner too: challenges issued before sign-in cannot be used after it.
-    connection.set_session(
-        {OWNER: secrets.token_urlsafe(24), ACCOUNT: account_id, SIGNED_IN_AT: now, SEEN_AT: now}
-    )
+    connection.set_session({OWNER: secrets.token_urlsafe(24), ACCOUNT: account_id, SIGNED_IN_AT: now, SEEN_AT: now})
     connection.scope["user"] = None
 
 

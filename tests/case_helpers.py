@@ -38,14 +38,17 @@ def answers_for(form: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-async def upload_required_materials(client: httpx.AsyncClient, life_event: str, form: dict[str, Any]) -> list[str]:
+async def upload_required_materials(
+    client: httpx.AsyncClient, life_event: str, form: dict[str, Any], on_behalf_of: str | None = None
+) -> list[str]:
     tokens = []
+    extra = {"on_behalf_of": on_behalf_of} if on_behalf_of else {}
     for material in form["materials"]["to_upload"]:
         if not material["required"]:
             continue
         response = await client.post(
             "/api/v1/uploads",
-            data={"life_event": life_event, "material_code": material["code"]},
+            data={"life_event": life_event, "material_code": material["code"], **extra},
             files={"file": ("scan.png", PNG_1X1, "image/png")},
             headers=await csrf(client),
         )

@@ -221,9 +221,7 @@ class SoftAuthenticator:
             sign_count=self.sign_count_start if self.use_counter else 0,
         )
         # A discoverable credential replaces any earlier one for the same (rp, user handle).
-        self.credentials = [
-            c for c in self.credentials if not (c.rp_id == rp_id and c.user_handle == cred.user_handle)
-        ]
+        self.credentials = [c for c in self.credentials if not (c.rp_id == rp_id and c.user_handle == cred.user_handle)]
         self.credentials.append(cred)
 
         auth_data = (
@@ -295,9 +293,7 @@ class SoftAuthenticator:
         else:
             counter = 0
 
-        auth_data = (
-            hashlib.sha256(rp_id.encode()).digest() + bytes([self._flags()]) + counter.to_bytes(4, "big")
-        )
+        auth_data = hashlib.sha256(rp_id.encode()).digest() + bytes([self._flags()]) + counter.to_bytes(4, "big")
         client_data = _client_data_json(
             "webauthn.get",
             challenge if challenge_override is None else challenge_override,

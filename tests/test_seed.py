@@ -4,8 +4,16 @@ from app.seed import seed_demo_data
 from auth.pii import PiiCipher
 from tests.database_fixtures import TEST_SECRET_KEY
 
-COUNTED_TABLES = ("regions", "departments", "form_fields", "service_items", "life_events", "life_event_items",
-                  "people", "e_certificates")
+COUNTED_TABLES = (
+    "regions",
+    "departments",
+    "form_fields",
+    "service_items",
+    "life_events",
+    "life_event_items",
+    "people",
+    "e_certificates",
+)
 
 
 async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
@@ -22,8 +30,12 @@ async def test_seeding_again_changes_nothing(pool: asyncpg.Pool) -> None:
 async def test_demo_catalogue_meets_the_plan(pool: asyncpg.Pool) -> None:
     districts = await pool.fetch("SELECT code, name FROM regions WHERE level = 'district' ORDER BY code")
     assert {(r["code"], r["name"]) for r in districts} == {
-        ("320402", "天宁区"), ("320404", "钟楼区"), ("320411", "新北区"),
-        ("320412", "武进区"), ("320413", "金坛区"), ("320481", "溧阳市"),
+        ("320402", "天宁区"),
+        ("320404", "钟楼区"),
+        ("320411", "新北区"),
+        ("320412", "武进区"),
+        ("320413", "金坛区"),
+        ("320481", "溧阳市"),
     }
     assert not await pool.fetchval("SELECT bool_or(is_demo) FROM regions WHERE level IN ('city', 'district')")
     assert await pool.fetchval("SELECT bool_and(is_demo) FROM regions WHERE level IN ('town', 'village')")

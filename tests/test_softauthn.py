@@ -133,9 +133,7 @@ def test_create_accepts_dict_and_string_options():
 
 def test_registration_wrong_origin_rejected():
     options = registration_options()
-    response = SoftAuthenticator(RP_ID, ORIGIN).create(
-        options_to_json(options), origin="http://evil.example:8000"
-    )
+    response = SoftAuthenticator(RP_ID, ORIGIN).create(options_to_json(options), origin="http://evil.example:8000")
     with pytest.raises(InvalidRegistrationResponse, match="origin"):
         verify_reg(response, options.challenge)
 

@@ -35,9 +35,7 @@ def test_case_accepted_before_national_day_2026_is_due_after_the_golden_week() -
     # for 2026): 中秋 25–27 Sep off; 国庆 1–7 Oct off, with Sun 20 Sep and
     # Sat 10 Oct worked. From Wed 30 Sep the five working days are therefore
     # Thu 8, Fri 9, Sat 10 (调休上班), Mon 12 and Tue 13 October.
-    assert PACKAGE_ONLY.add_working_days(date(2026, 9, 30), 5) == Deadline(
-        due_on=date(2026, 10, 13), provisional=False
-    )
+    assert PACKAGE_ONLY.add_working_days(date(2026, 9, 30), 5) == Deadline(due_on=date(2026, 10, 13), provisional=False)
 
 
 def test_2026_make_up_saturday_counts_as_a_working_day() -> None:
@@ -59,9 +57,7 @@ def test_one_working_day_limit_is_due_on_the_next_working_day() -> None:
 
 
 def test_zero_day_limit_is_due_the_same_day() -> None:
-    assert PACKAGE_ONLY.add_working_days(date(2026, 10, 3), 0) == Deadline(
-        due_on=date(2026, 10, 3), provisional=False
-    )
+    assert PACKAGE_ONLY.add_working_days(date(2026, 10, 3), 0) == Deadline(due_on=date(2026, 10, 3), provisional=False)
 
 
 def test_negative_limit_is_refused() -> None:
@@ -78,9 +74,7 @@ def test_year_without_any_schedule_falls_back_to_weekends_and_is_provisional() -
 
 def test_deadline_running_into_an_unknown_year_is_provisional() -> None:
     # 2027-01-01 is very likely 元旦, but without a schedule it counts as a Friday.
-    assert PACKAGE_ONLY.add_working_days(date(2026, 12, 31), 1) == Deadline(
-        due_on=date(2027, 1, 1), provisional=True
-    )
+    assert PACKAGE_ONLY.add_working_days(date(2026, 12, 31), 1) == Deadline(due_on=date(2027, 1, 1), provisional=True)
 
 
 def test_deadline_within_a_known_year_is_not_provisional() -> None:
@@ -90,13 +84,9 @@ def test_deadline_within_a_known_year_is_not_provisional() -> None:
 def test_admin_override_for_2027_gives_exact_deadlines() -> None:
     calendar = HolidayCalendar({2027: parse_year_override(SAMPLE_2027_OVERRIDE_TEXT)})
     assert calendar.has_data_for(2027)
-    assert calendar.add_working_days(date(2026, 12, 31), 1) == Deadline(
-        due_on=date(2027, 1, 4), provisional=False
-    )
+    assert calendar.add_working_days(date(2026, 12, 31), 1) == Deadline(due_on=date(2027, 1, 4), provisional=False)
     # Fri 5 Feb, then the make-up Saturday, then the 8–10 Feb holidays.
-    assert calendar.add_working_days(date(2027, 2, 4), 3) == Deadline(
-        due_on=date(2027, 2, 11), provisional=False
-    )
+    assert calendar.add_working_days(date(2027, 2, 4), 3) == Deadline(due_on=date(2027, 2, 11), provisional=False)
 
 
 def test_admin_override_replaces_the_package_schedule_for_its_year() -> None:
@@ -119,9 +109,7 @@ def test_inconsistent_override_from_the_database_is_refused() -> None:
     with pytest.raises(ValueError, match="其他年份"):
         YearOverride(year=2027, holidays=frozenset({date(2028, 1, 1)}), workdays=frozenset())
     with pytest.raises(ValueError, match="既放假又上班"):
-        YearOverride(
-            year=2027, holidays=frozenset({date(2027, 2, 6)}), workdays=frozenset({date(2027, 2, 6)})
-        )
+        YearOverride(year=2027, holidays=frozenset({date(2027, 2, 6)}), workdays=frozenset({date(2027, 2, 6)}))
 
 
 def test_parsed_override_has_the_listed_days() -> None:

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -64,7 +64,7 @@ class CasesApi(Controller):
         settings: AppSettings,
         data: Annotated[CaseSubmission, Body(media_type=RequestEncodingType.JSON)],
     ) -> CaseCreated:
-        return await service.submit_case(db, cipher, settings, _user(request), data)
+        return await service.submit_case(db, cipher, settings, _user(request), data, request)
 
     @get("/cases", opt=RESIDENT, summary="The caller's cases")
     async def list_cases(self, request: AnyRequest, db: Db) -> list[CaseSummary]:
@@ -93,11 +93,20 @@ class CasesApi(Controller):
         _limit_scans(request)
         return await service.track(db, token)
 
-    @get("/drafts/{life_event_code:str}", opt=RESIDENT, summary="The caller's server draft of a merged form")
-    async def get_draft(self, request: AnyRequest, db: Db, cipher: Cipher, life_event_code: FromPath[str]) -> DraftView:
-        return await service.get_draft(db, cipher, _user(request), life_event_code)
+    @get("/drafts/{life_event_code:str}", opt=FILERS, summary="The caller's server draft of a merged form")
+    async def get_draft(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        life_event_code: FromPath[str],
+        on_behalf_of: FromQuery[str | None] = None,
+    ) -> DraftView:
+        user = _user(request)
+        person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
+        return await service.get_draft(db, cipher, user, life_event_code, person)
 
-    @put("/drafts/{life_event_code:str}", opt=RESIDENT, summary="Save a draft; 409 with the current one when stale")
+    @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
     async def put_draft(
         self,
         request: AnyRequest,
@@ -105,9 +114,12 @@ class CasesApi(Controller):
         cipher: Cipher,
         life_event_code: FromPath[str],
         data: Annotated[DraftBody, Body(media_type=RequestEncodingType.JSON)],
+        on_behalf_of: FromQuery[str | None] = None,
     ) -> Response[Any]:
         try:
-            version = await service.save_draft(db, cipher, _user(request), life_event_code, data)
+            user = _user(request)
+            person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
+            version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(
                 {"status_code": 409, "detail": "草稿已在其他设备上更新，请选择保留哪一份", "current": stale.current},
@@ -117,7 +129,7 @@ class CasesApi(Controller):
 
     @post(
         "/uploads",
-        opt=RESIDENT,
+        opt=FILERS,
         status_code=HTTP_201_CREATED,
         request_max_body_size=11 * 1024 * 1024,
         summary="Upload a material (PDF, JPEG or PNG, ≤ 10 MB; the type is checked by content)",
@@ -126,19 +138,18 @@ class CasesApi(Controller):
         self,
         request: AnyRequest,
         db: Db,
+        cipher: Cipher,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> UploadView:
         file = data.get("file")
         if not isinstance(file, UploadFile):
             raise FieldErrors({"file": "请选择要上传的文件"})
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
+        user, life_event = _user(request), str(data.get("life_event", ""))
+        on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
+        person = await service.subject_person(db, cipher, user, on_behalf_of, life_event, request)
         return await service.store_upload(
-            db,
-            _user(request),
-            str(data.get("life_event", "")),
-            str(data.get("material_code", "")),
-            file.filename or "upload",
-            content,
+            db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
         )
 
     @get("/uploads/{token:str}", opt=RESIDENT, summary="An uploaded material, to the person who uploaded it")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.calendar.store import load_calendar
@@ -42,6 +43,7 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 
@@ -109,31 +111,47 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     person_id: int
     filed_as: str  # self | clerk | helper
     channel: str  # online | window | helper
+    delegation_id: int | None = None
 
 
 async def resolve_filing(
-    db: asyncpg.Connection, cipher: PiiCipher, user: CurrentUser, on_behalf_of: str | None
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    on_behalf_of: str | None,
+    life_event_code: str,
+    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
 ) -> Filing:
-    """The applicant: the resident themself, or — decided here in the server, never by the page — the person
-    a clerk files for at the window after checking the ID card."""
+    """The applicant, decided here in the server, never by the page: the resident themself; the person a
+    clerk files for at the window after checking the ID card; or a village helper's client under a live
+    delegation covering this life event."""
     if on_behalf_of is None:
         return Filing(person_id=_resident(user), filed_as="self", channel="online")
-    if "clerk" not in user.roles:
-        # 代办 by a village helper needs a live delegation; none can exist until delegations ship.
+    if not user.roles & {"clerk", "helper"}:
         raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
     person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
     if person is None:
         raise FieldErrors({"on_behalf_of": "人口库中没有该公民身份号码，请核对身份证"})
-    return Filing(person_id=person.id, filed_as="clerk", channel="window")
+    if "clerk" in user.roles:
+        return Filing(person_id=person.id, filed_as="clerk", channel="window")
+    delegation_id = await require_delegation(db, conn, user, person.id, person.region_code, life_event_code)
+    return Filing(person_id=person.id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
 
 async def submit_case(
-    db: asyncpg.Pool, cipher: PiiCipher, settings: Settings, user: CurrentUser, body: CaseSubmission
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    settings: Settings,
+    user: CurrentUser,
+    body: CaseSubmission,
+    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
 ) -> CaseCreated:
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
+    # Outside the transaction, so a refusal is audited even though nothing else is written.
+    filing = await resolve_filing(db, cipher, user, body.on_behalf_of, body.life_event, conn)
     async with db.acquire() as tx, tx.transaction():
         await store.lock_submission(tx, user.account_id, body.idempotency_key)
         existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
@@ -145,7 +163,6 @@ async def submit_case(
             )
         if await catalogue_store.get_life_event(tx, body.life_event) is None:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
-        filing = await resolve_filing(tx, cipher, user, body.on_behalf_of)
         person_id = filing.person_id
         form, items = await merged_form_of(tx, body.life_event)
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
@@ -205,14 +222,21 @@ async def _create(
             due_on=deadline.due_on,
             provisional=deadline.provisional,
         )
+    title, note = _submitted_step(filing, user, len(items))
     await record_event(
-        tx,
-        case_id=case_id,
-        status="submitted",
-        title=f"申请已提交，共{len(items)}个事项，已分送各部门",
-        actor_account_id=user.account_id,
+        tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note
     )
     return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
+
+
+def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, str | None]:
+    """The first timeline step: a public title (no names) and a note the resident sees."""
+    routed = f"共{item_count}个事项，已分送各部门"
+    if filing.channel == "window":
+        return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", None
+    if filing.channel == "helper":
+        return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
+    return f"申请已提交，{routed}", None
 
 
 def _task_views(rows: list[Any]) -> list[TaskView]:
@@ -336,8 +360,22 @@ def _draft_values(data: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-async def get_draft(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str) -> DraftView:
-    person_id = _resident(user)
+async def subject_person(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    on_behalf_of: str | None,
+    life_event_code: str,
+    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
+) -> int:
+    """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
+    return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id
+
+
+async def get_draft(
+    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, person_id: int | None = None
+) -> DraftView:
+    person_id = person_id if person_id is not None else _resident(user)
     form, _ = await merged_form_of(db, life_event_code)
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
@@ -354,9 +392,14 @@ class StaleDraft(Exception):
 
 
 async def save_draft(
-    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, body: DraftBody
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    life_event_code: str,
+    body: DraftBody,
+    person_id: int | None = None,
 ) -> int:
-    person_id = _resident(user)
+    person_id = person_id if person_id is not None else _resident(user)
     form, _ = await merged_form_of(db, life_event_code)
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
@@ -371,7 +414,7 @@ async def save_draft(
         form_checksum=form.checksum,
     )
     if saved is None:
-        raise StaleDraft(await get_draft(db, cipher, user, life_event_code))
+        raise StaleDraft(await get_draft(db, cipher, user, life_event_code, person_id))
     return saved
 
 
@@ -387,9 +430,15 @@ def sniff_content_type(content: bytes) -> str | None:
 
 
 async def store_upload(
-    db: asyncpg.Pool, user: CurrentUser, life_event_code: str, material_code: str, filename: str, content: bytes
+    db: asyncpg.Pool,
+    user: CurrentUser,
+    life_event_code: str,
+    material_code: str,
+    filename: str,
+    content: bytes,
+    person_id: int | None = None,
 ) -> UploadView:
-    person_id = _resident(user)
+    person_id = person_id if person_id is not None else _resident(user)
     form, _ = await merged_form_of(db, life_event_code)
     if material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})

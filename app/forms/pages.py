@@ -68,7 +68,7 @@ async def _view(
     if event is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
     form, items = await cases.merged_form_of(db, code)
-    prefills, certificates = await presenter.personal_sources(db, user, form)
+    prefills, certificates = await presenter.personal_sources(db, user.person_id, form)
     return presenter.apply_view(
         event,
         form,

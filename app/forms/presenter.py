@@ -13,7 +13,6 @@ from app.forms import store as form_store
 from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
 from app.forms.models import ECertificate, MergedForm, Prefill
 from app.people import store as people_store
-from auth.models import CurrentUser
 from db.pool import DB
 
 # A case takes these from the account, whatever the page sends (app.cases.service), so the page never lets
@@ -22,11 +21,12 @@ ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
 
 
 async def personal_sources(
-    db: DB, user: CurrentUser | None, form: MergedForm
+    db: DB, person_id: int | None, form: MergedForm
 ) -> tuple[dict[str, Prefill], list[ECertificate]]:
-    if user is None or user.person_id is None:
+    """Prefill and held certificates of the person the form is for (the caller, or a helper's client)."""
+    if person_id is None:
         return {}, []
-    person = await people_store.get_person(db, user.person_id)
+    person = await people_store.get_person(db, person_id)
     if person is None:
         return {}, []
     certificates = await form_store.person_certificates(db, person.id)

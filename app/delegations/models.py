@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+
+class Consent(msgspec.Struct, kw_only=True):
+    method: str  # signature | passkey
+    signature_png: str | None = None  # base64 (data URL allowed) of the signature drawn on the tablet
+    credential: dict[str, Any] | None = None  # the elder's passkey assertion, for method "passkey"
+
+
+class DelegationRequest(msgspec.Struct, kw_only=True):
+    client_id_number: str
+    client_name: str
+    scope: str | list[str]  # "all" or life-event codes
+    expires_on: date
+    identity_check: str
+    consent: Consent
+
+
+class ConsentOptionsRequest(msgspec.Struct, kw_only=True):
+    client_id_number: str
+    client_name: str
+
+
+class DelegationCreated(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+
+
+class DelegationView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    helper_name: str
+    client_name: str
+    client_id_number_masked: str
+    scope: list[str] | None  # None: all life events
+    scope_label: str
+    expires_on: date
+    identity_check: str
+    consent_method: str
+    created_at: datetime
+    status: str  # active | expired | revoked
+    open_cases: list[str] = msgspec.field(default_factory=list)

@@ -1,0 +1,229 @@
+"""代办授权: recorded with the elder present (identity checked in person, consent by signature or the
+elder's own passkey), seen and revoked by the elder, the helper or staff, enforced on every use."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from app.accounts import store as accounts_store
+from app.cases.service import today_in_china
+from app.catalogue import store as catalogue_store
+from app.delegations import store
+from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
+from app.people import store as people_store
+from app.people.identity import id_number_problem, normalize_id_number
+from app.people.models import Person
+from app.settings import Settings
+from app.web.errors import FieldErrors
+from auth import passkeys
+from auth import store as auth_store
+from auth.audit import audit
+from auth.models import CurrentUser
+from auth.passkeys import PasskeyError
+from auth.pii import PiiCipher
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+MAX_DAYS = 366
+SIGNATURE_MAX_BYTES = 300 * 1024
+IDENTITY_CHECKS = {
+    "id_card": "当面核验居民身份证",
+    "id_card_reader": "身份证读卡器核验",
+    "household_register": "核验居民户口簿及本人",
+}
+
+
+async def _client(
+    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, helper: CurrentUser, raw: str, name: str
+) -> Person:
+    if problem := id_number_problem(raw):
+        raise FieldErrors({"client_id_number": problem})
+    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(raw)))
+    if person is None or person.name != " ".join(name.split()):
+        raise FieldErrors({"client_id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+    if not helper.region_code or person.region_code != helper.region_code:
+        await audit(db, conn, "delegation.create", "forbidden", subject=f"person:{person.id}", reason="outside village")
+        raise PermissionDeniedException("该居民不在您服务的村（社区），不能为其办理代办授权")
+    return person
+
+
+def _scope(db_codes: set[str], scope: str | list[str]) -> list[str] | None:
+    if scope == "all":
+        return None
+    if isinstance(scope, list) and scope and set(scope) <= db_codes:
+        return sorted(set(scope))
+    raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+
+
+def _expiry(expires_on: date, today: date) -> date:
+    if not today < expires_on <= today + timedelta(days=MAX_DAYS):
+        raise FieldErrors({"expires_on": "授权有效期须在今天之后、一年以内"})
+    return expires_on
+
+
+def _signature(consent: Consent) -> bytes:
+    raw = (consent.signature_png or "").split(",", 1)[-1]  # a canvas data URL or bare base64
+    try:
+        png = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        png = b""
+    if not png.startswith(b"\x89PNG\r\n\x1a\n") or not 100 < len(png) <= SIGNATURE_MAX_BYTES:
+        raise FieldErrors({"consent": "请老人在平板上签名确认"})
+    return png
+
+
+async def consent_options(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    settings: Settings,
+    conn: Connection,
+    owner: str,
+    helper: CurrentUser,
+    body: ConsentOptionsRequest,
+) -> dict[str, Any]:
+    """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
+    person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
+    account = await accounts_store.resident_account_of(db, person.id)
+    credentials = await auth_store.credential_ids_of(db, account["id"]) if account else []
+    if not credentials:
+        raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
+    challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
+    await auth_store.save_challenge(
+        db,
+        challenge=challenge,
+        owner=owner,
+        purpose="consent",
+        payload={"person_id": person.id},
+        ttl=passkeys.CHALLENGE_TTL,
+    )
+    return options
+
+
+async def _passkey_consent(
+    db: asyncpg.Pool, settings: Settings, conn: Connection, owner: str, person: Person, credential: dict[str, Any]
+) -> int:
+    try:
+        challenge = passkeys.challenge_of(credential)
+        credential_id = passkeys.credential_id_of(credential)
+    except PasskeyError as exc:
+        raise FieldErrors({"consent": exc.message}) from exc
+    payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
+    stored = await auth_store.find_credential(db, credential_id)
+    account = await accounts_store.resident_account_of(db, person.id)
+    if (
+        payload is None
+        or payload.get("person_id") != person.id
+        or stored is None
+        or account is None
+        or stored.account_id != account["id"]
+    ):
+        await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}")
+        raise FieldErrors({"consent": "老人的通行密钥确认无效，请重新确认"})
+    try:
+        new_count = passkeys.verify_authentication(
+            credential,
+            challenge=challenge,
+            rp_id=settings.rp_id,
+            origin=settings.public_url,
+            public_key=stored.public_key,
+            sign_count=stored.sign_count,
+        )
+    except PasskeyError as exc:
+        await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}", reason=exc.reason)
+        raise FieldErrors({"consent": exc.message}) from exc
+    await auth_store.record_credential_use(db, stored.id, stored.sign_count, new_count)
+    return account["id"]
+
+
+async def create(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    settings: Settings,
+    conn: Connection,
+    owner: str,
+    helper: CurrentUser,
+    body: DelegationRequest,
+) -> int:
+    person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
+    events = {e.code for e in await catalogue_store.list_life_events(db)}
+    scope = _scope(events, body.scope)
+    expires_on = _expiry(body.expires_on, today_in_china())
+    if body.identity_check not in IDENTITY_CHECKS:
+        raise FieldErrors({"identity_check": "请选择核验身份的方式"})
+    signature, consent_account = None, None
+    if body.consent.method == "signature":
+        signature = _signature(body.consent)
+    elif body.consent.method == "passkey" and body.consent.credential:
+        consent_account = await _passkey_consent(db, settings, conn, owner, person, body.consent.credential)
+    else:
+        raise FieldErrors({"consent": "请选择老人确认的方式：手写签名或本人通行密钥"})
+    assert helper.region_code is not None
+    delegation_id = await store.insert(
+        db,
+        helper_account_id=helper.account_id,
+        client_person_id=person.id,
+        scope=scope,
+        expires_on=expires_on,
+        identity_check=IDENTITY_CHECKS[body.identity_check],
+        consent_method=body.consent.method,
+        consent_signature=signature,
+        consent_account_id=consent_account,
+        region_code=helper.region_code,
+    )
+    await audit(
+        db,
+        conn,
+        "delegation.create",
+        "ok",
+        subject=f"person:{person.id}",
+        delegation=delegation_id,
+        consent=body.consent.method,
+    )
+    return delegation_id
+
+
+def _view(row: Any, today: date) -> DelegationView:
+    status = "revoked" if row["revoked_at"] else "expired" if row["expires_on"] < today else "active"
+    return DelegationView(
+        id=row["id"],
+        helper_name=row["helper_name"],
+        client_name=row["client_name"],
+        client_id_number_masked=row["client_id_number_masked"],
+        scope=row["scope"],
+        scope_label="全部事项" if row["scope"] is None else "、".join(row["scope"]),
+        expires_on=row["expires_on"],
+        identity_check=row["identity_check"],
+        consent_method=row["consent_method"],
+        created_at=row["created_at"],
+        status=status,
+        open_cases=list(row["open_cases"]) if status == "active" else [],
+    )
+
+
+async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
+    """A helper's roster, or the delegations a resident has given."""
+    today = today_in_china()
+    if "helper" in user.roles:
+        return [_view(r, today) for r in await store.of_helper(db, user.account_id)]
+    if user.person_id is not None:
+        return [_view(r, today) for r in await store.of_client(db, user.person_id)]
+    return []
+
+
+async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:
+    row = await store.get(db, delegation_id)
+    allowed = row is not None and (
+        row["helper_account_id"] == user.account_id
+        or (user.person_id is not None and row["client_person_id"] == user.person_id)
+        or (bool(user.roles & {"clerk", "admin"}) and row["region_code"].startswith(user.region_code or "-"))
+    )
+    if not allowed:
+        raise NotFoundException("没有找到该授权")
+    await store.revoke(db, delegation_id, f"account:{user.account_id}")
+    await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")

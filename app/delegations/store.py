@@ -1,0 +1,71 @@
+"""SQL for delegations (代办授权)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from db.pool import DB
+
+_VIEW = """
+    SELECT d.id, d.scope, d.expires_on, d.identity_check, d.consent_method, d.created_at, d.revoked_at,
+           d.helper_account_id, d.client_person_id, h.name AS helper_name, p.name AS client_name,
+           p.id_number_masked AS client_id_number_masked, d.region_code,
+           (SELECT coalesce(array_agg(c.case_no ORDER BY c.created_at DESC), '{}') FROM cases c
+             WHERE c.applicant_person_id = d.client_person_id
+               AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id
+                           AND t.status NOT IN ('delivered', 'rejected', 'denied'))) AS open_cases
+    FROM delegations d JOIN accounts h ON h.id = d.helper_account_id JOIN people p ON p.id = d.client_person_id
+"""
+
+
+async def insert(
+    db: DB,
+    *,
+    helper_account_id: int,
+    client_person_id: int,
+    scope: list[str] | None,
+    expires_on: date,
+    identity_check: str,
+    consent_method: str,
+    consent_signature: bytes | None,
+    consent_account_id: int | None,
+    region_code: str,
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO delegations (helper_account_id, client_person_id, scope, expires_on, identity_check, "
+        "consent_method, consent_signature, consent_account_id, region_code) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        helper_account_id,
+        client_person_id,
+        scope,
+        expires_on,
+        identity_check,
+        consent_method,
+        consent_signature,
+        consent_account_id,
+        region_code,
+    )
+
+
+async def of_helper(db: DB, helper_account_id: int) -> list[Any]:
+    return await db.fetch(
+        _VIEW + " WHERE d.helper_account_id = $1 ORDER BY d.revoked_at NULLS FIRST, p.name", helper_account_id
+    )
+
+
+async def of_client(db: DB, person_id: int) -> list[Any]:
+    return await db.fetch(_VIEW + " WHERE d.client_person_id = $1 ORDER BY d.created_at DESC", person_id)
+
+
+async def get(db: DB, delegation_id: int) -> Any:
+    return await db.fetchrow(_VIEW + " WHERE d.id = $1", delegation_id)
+
+
+async def revoke(db: DB, delegation_id: int, by: str) -> bool:
+    status = await db.execute(
+        "UPDATE delegations SET revoked_at = now(), revoked_by = $2 WHERE id = $1 AND revoked_at IS NULL",
+        delegation_id,
+        by,
+    )
+    return status == "UPDATE 1"
