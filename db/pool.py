@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -13,12 +14,33 @@ async def prepare_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def _no_session_reset(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's default reset query on release (one round trip per acquire, i.e. per statement
+    through the pool). Our code leaves no session state behind: no LISTEN on pooled connections,
+    advisory locks only transaction-scoped (the migration lock is released explicitly), SET only LOCAL.
+    asyncpg still rolls back an unfinished transaction before calling this."""
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> asyncpg.Pool:
+    """on_connect runs after our own set-up on every new connection (tests use it to count queries)."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await prepare_connection(conn)
+        if on_connect is not None:
+            await on_connect(conn)
+
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=prepare_connection,
+        init=init,
+        reset=_no_session_reset,
         command_timeout=30,
         server_settings={"application_name": "ywtb", "timezone": "Asia/Shanghai"},
     )
