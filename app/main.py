@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +24,7 @@ from litestar.template import TemplateConfig
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
+from app.cases.scans import ScanCounter
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
 from app.console.pages import ConsolePages
@@ -31,6 +34,7 @@ from app.delegations.routes import DelegationsApi
 from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
+from app.notifications.routes import NotificationPages, NotificationsApi, PushApi, service_worker
 from app.settings import Settings, load_settings
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets
@@ -42,6 +46,7 @@ from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SessionPolicy, current_user_middleware, session_config
 from db.pool import create_pool
+from push.keys import load_or_create as load_vapid_keys
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 
@@ -77,15 +82,18 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        if pool is not None:  # the caller (a test) owns the pool and its event loop
-            yield
-            return
-        app.state.pool = await create_pool(await resolve_database_url(settings))
-        session_store.bind(app.state.pool)
+        if pool is None:
+            app.state.pool = await create_pool(await resolve_database_url(settings))
+            session_store.bind(app.state.pool)
+        flusher = asyncio.create_task(app.state.scans.run(app.state.pool))
         try:
             yield
         finally:
-            await app.state.pool.close()
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            if pool is None:  # a caller's (a test's) pool is theirs to close
+                await app.state.pool.close()
 
     static = create_static_files_router(
         path="/static",
@@ -112,6 +120,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsolePages,
             my_certificates,
             ApplyPages,
+            PushApi,
+            NotificationsApi,
+            NotificationPages,
+            service_worker,
             static,
         ],
         guards=[access_guard],
@@ -127,6 +139,9 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "cipher": PiiCipher(settings.secret_key),
                 "assets": assets,
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute),
+                "scans": ScanCounter(),
+                # Generated on first start; only the public half is kept in the web process.
+                "vapid_public_key": load_vapid_keys(settings.data_dir).public_key,
                 "pool": pool,
                 "session_policy": SessionPolicy(
                     resident_idle=settings.resident_idle_minutes,

@@ -177,3 +177,14 @@ async def test_public_tracking_is_rate_limited_per_address(client: Client, app) 
     assert statuses == [404, 404, 404, 429]
     limited = await client.get("/t/" + "y" * 32)
     assert limited.status_code == 429 and "秒后再试" in limited.text
+
+
+async def test_scans_are_counted_and_flushed_in_one_write(client: Client, app, pool: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    token = (await _submit(client)).json()["tracking_token"]
+    for _ in range(3):
+        assert (await client.get(f"/api/v1/track/{token}")).status_code == 200
+    assert (await client.get(f"/t/{token}")).status_code == 200
+    assert await pool.fetchval("SELECT scan_count FROM cases") == 0  # not yet: no write per scan
+    assert await app.state.scans.flush(pool) == 4
+    assert await pool.fetchval("SELECT scan_count FROM cases") == 4

@@ -91,7 +91,7 @@ class CasesApi(Controller):
     @get("/track/{token:str}", opt=public(), summary="Public progress by tracking token: no personal data")
     async def track(self, request: AnyRequest, db: Db, token: FromPath[str]) -> TrackView:
         _limit_scans(request)
-        return await service.track(db, token)
+        return await service.track(db, token, request.app.state.scans)
 
     @get("/drafts/{life_event_code:str}", opt=FILERS, summary="The caller's server draft of a merged form")
     async def get_draft(
@@ -171,4 +171,7 @@ class TrackingPages(Controller):
     @get("/t/{token:str}", opt=public())
     async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template:
         _limit_scans(request)
-        return Template("track.html", context={"track": await service.track(db, token), "tz": service.CHINA})
+        return Template(
+            "track.html",
+            context={"track": await service.track(db, token, request.app.state.scans), "tz": service.CHINA},
+        )

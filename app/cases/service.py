@@ -32,6 +32,7 @@ from app.cases.models import (
     TrackView,
     UploadView,
 )
+from app.cases.scans import ScanCounter
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from app.cases.timeline import record_event
 from app.catalogue import store as catalogue_store
@@ -307,11 +308,11 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
     return summaries
 
 
-async def track(db: asyncpg.Pool, token: str) -> TrackView:
+async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> TrackView:
     head = await store.case_by_token(db, token) if 16 <= len(token) <= 64 else None
     if head is None:
         raise NotFoundException("没有找到该办件，请核对二维码或链接")
-    await store.count_scan(db, head["id"])
+    scans.add(head["id"])
     tasks = await store.tasks_of(db, head["id"])
     events = await store.timeline_of(db, head["id"])
 

@@ -114,8 +114,13 @@ async def case_by_token(db: DB, token: str) -> Any:
     return await db.fetchrow(_CASE_HEAD + " WHERE c.tracking_token = $1", token)
 
 
-async def count_scan(db: DB, case_id: int) -> None:
-    await db.execute("UPDATE cases SET scan_count = scan_count + 1 WHERE id = $1", case_id)
+async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
+    await db.execute(
+        "UPDATE cases SET scan_count = scan_count + s.n FROM unnest($1::bigint[], $2::int[]) AS s(id, n) "
+        "WHERE cases.id = s.id",
+        [case_id for case_id, _ in counts],
+        [n for _, n in counts],
+    )
 
 
 async def tasks_of(db: DB, case_id: int) -> list[Any]:

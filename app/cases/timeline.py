@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from app.cases import store
+from app.notifications.service import notify_event
 
 
 async def record_event(
@@ -20,7 +21,7 @@ async def record_event(
     actor_account_id: int | None = None,
     note: str | None = None,
 ) -> int:
-    return await store.append_event(
+    event_id = await store.append_event(
         tx,
         case_id=case_id,
         status=status,
@@ -30,3 +31,6 @@ async def record_event(
         actor_account_id=actor_account_id,
         note=note,
     )
+    # The inbox entries and one push job per recipient device, committed (or not) with the event.
+    await notify_event(tx, case_id=case_id, event_id=event_id, status=status, title=title)
+    return event_id
