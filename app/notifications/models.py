@@ -1,0 +1,48 @@
+"""The inbox as the API answers it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
+    """How the push to one device went."""
+
+    push_service: str
+    status: str
+    attempts: int
+    delivered_at: datetime | None
+
+
+class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    event_id: int
+    case_no: str
+    title: str
+    body: str
+    url: str
+    needs_action: bool
+    created_at: datetime
+    read: bool
+    deliveries: list[DeliveryView]
+
+
+class Inbox(msgspec.Struct, frozen=True, kw_only=True):
+    unread: int
+    items: list[InboxEntry]
+
+
+class MarkRead(msgspec.Struct, frozen=True, kw_only=True):
+    """Entries to mark read; without ids, all of them."""
+
+    ids: list[int] | None = None
+
+
+class Subscribed(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+
+
+class PublicKey(msgspec.Struct, frozen=True, kw_only=True):
+    public_key: str

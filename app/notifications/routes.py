@@ -1,0 +1,138 @@
+"""消息 over HTTP: the VAPID key, device subscriptions, the inbox (JSON and pages), and /sw.js."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.notifications import service
+from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
+from app.web.params import AppSettings, Db
+from auth.access import public, signed_in
+from auth.models import CurrentUser
+from push.models import Device, SubscriptionBody, UnsubscribeBody
+
+AnyRequest = Request[Any, Any, Any]
+SERVICE_WORKER = Path(__file__).resolve().parents[2] / "pwa" / "sw.js"
+
+
+def _user(request: AnyRequest) -> CurrentUser:
+    user = request.scope.get("user")
+    assert isinstance(user, CurrentUser)  # the access guard let only signed-in callers through
+    return user
+
+
+def _is_htmx(request: AnyRequest) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+class PushApi(Controller):
+    path = "/api/v1/push"
+    tags = ["push"]
+
+    @get("/key", opt=public(), summary="The VAPID public key (base64url, uncompressed P-256 point)")
+    async def key(self, request: AnyRequest) -> PublicKey:
+        return PublicKey(public_key=request.app.state.vapid_public_key)
+
+    @post("/subscriptions", opt=signed_in(), status_code=HTTP_201_CREATED, summary="Notify this device")
+    async def subscribe(
+        self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[SubscriptionBody]
+    ) -> Subscribed:
+        return await service.subscribe(db, settings, _user(request), data, request.headers.get("user-agent", ""))
+
+    @delete("/subscriptions", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Stop notifying a device")
+    async def unsubscribe(self, request: AnyRequest, db: Db, data: JSONBody[UnsubscribeBody]) -> None:
+        # Idempotent: a device already removed (here or by a 410 from its push service) is not an error.
+        await service.unsubscribe(db, _user(request), data.endpoint)
+
+    @get("/subscriptions", opt=signed_in(), summary="The caller's notified devices")
+    async def devices(self, request: AnyRequest, db: Db) -> list[Device]:
+        return await service.devices_of(db, _user(request))
+
+
+class NotificationsApi(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+
+    @get("", opt=signed_in(), summary="The caller's inbox: every notification, newest first, with push statuses")
+    async def inbox(self, request: AnyRequest, db: Db) -> Inbox:
+        return await service.inbox_of(db, _user(request))
+
+    @post("/read", opt=signed_in(), status_code=200, summary="Mark entries read (all without ids)")
+    async def mark_read(self, request: AnyRequest, db: Db, data: JSONBody[MarkRead]) -> dict[str, int]:
+        user = _user(request)
+        await service.mark_read(db, user, data.ids)
+        return {"unread": await service.unread_count(db, user)}
+
+
+class NotificationPages(Controller):
+    include_in_schema = False
+
+    @get("/notifications", opt=signed_in())
+    async def inbox_page(self, request: AnyRequest, db: Db) -> Template:
+        inbox = await service.inbox_of(db, _user(request))
+        return Template(
+            "notifications.html",
+            context={
+                "nav": "notifications",
+                "inbox": inbox,
+                "tz": service.CHINA,
+                "words": service.DELIVERY_WORDS,
+                "service_name": service.push_service_name,
+            },
+        )
+
+    @get("/notifications/{entry_id:int}", opt=signed_in())
+    async def open_entry(self, request: AnyRequest, db: Db, entry_id: FromPath[int]) -> Redirect:
+        url = await service.open_entry(db, _user(request), entry_id)
+        if url is None:
+            raise NotFoundException("没有找到这条消息")
+        return Redirect(url, status_code=303)
+
+    @post("/notifications/read-all", opt=signed_in())
+    async def read_all(self, request: AnyRequest, db: Db) -> Redirect:
+        await service.mark_read(db, _user(request), None)
+        return Redirect("/notifications", status_code=303)
+
+    @get("/notifications/badge", opt=signed_in(), cache_control=CacheControlHeader(no_store=True))
+    async def badge(self, request: AnyRequest, db: Db) -> Template:
+        """The header's unread count, fetched by htmx on load and whenever a push arrives."""
+        return Template("partials/inbox_badge.html", context={"unread": await service.unread_count(db, _user(request))})
+
+    @get("/me/devices", opt=signed_in())
+    async def devices_fragment(self, request: AnyRequest, db: Db) -> Template:
+        return await self._devices(request, db, None)
+
+    @post("/me/devices/{device_id:int}/remove", opt=signed_in())
+    async def remove_device(self, request: AnyRequest, db: Db, device_id: FromPath[int]) -> Template | Redirect:
+        if not await service.remove_device(db, _user(request), device_id):
+            raise NotFoundException("没有找到该设备")
+        if not _is_htmx(request):
+            return Redirect("/me", status_code=303)
+        return await self._devices(request, db, "已移除，这台设备不会再收到提醒")
+
+    async def _devices(self, request: AnyRequest, db: Db, notice: str | None) -> Template:
+        devices = await service.devices_of(db, _user(request))
+        return Template(
+            "partials/push_devices.html",
+            context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": service.CHINA},
+        )
+
+
+@get(
+    "/sw.js",
+    opt=public(),
+    include_in_schema=False,
+    media_type="text/javascript",
+    # Browsers look for a new service worker on every navigation: never let a cache hide it.
+    cache_control=CacheControlHeader(no_cache=True),
+)
+async def service_worker() -> Response[bytes]:
+    return Response(SERVICE_WORKER.read_bytes(), headers={"Service-Worker-Allowed": "/"})

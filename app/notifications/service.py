@@ -1,0 +1,173 @@
+"""What a timeline event tells the resident, their inbox, and the devices they allowed to be notified."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+
+from app.notifications import store
+from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
+from app.settings import Settings
+from app.web.errors import FieldErrors
+from auth.models import CurrentUser
+from db.pool import DB
+from push import outbox
+from push import store as push_store
+from push.models import Device, Message, SubscriptionBody
+from push.subscriptions import endpoint_problem, keys_problem
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
+NEEDS_ACTION = frozenset({"supplement_requested"})
+USER_AGENT_MAX = 300
+INBOX_LIMIT = 100
+
+# A notification's status (DESIGN: Notification) as the resident reads it.
+DELIVERY_WORDS = {
+    "created": "等待推送",
+    "sending": "正在推送",
+    "delivered": "已推送",
+    "temporary-failure": "推送未成功，稍后重试",
+    "permanent-failure": "设备已失效",
+    "technical-failure": "推送失败",
+}
+# Names people know the push services by, for the device list on 我的.
+PUSH_SERVICE_NAMES = {
+    "fcm.googleapis.com": "Chrome / 安卓",
+    "updates.push.services.mozilla.com": "Firefox",
+    "web.push.apple.com": "Safari / iPhone",
+}
+
+
+def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: int, status: str, title: str) -> Message:
+    """The words of one event, for the lock screen and the inbox. Only the public step title goes
+    out, never the staff's note: a lock screen is seen by others, and the note is one tap away."""
+    needs_action = status in NEEDS_ACTION
+    if needs_action:
+        heading = f"请补正材料：{life_event_name}"
+        body = f"{title}。请打开办件查看需要补正的内容并重新提交（办件编号 {case_no}）"
+    else:
+        heading = f"办件进度：{life_event_name}"
+        body = f"{title}（办件编号 {case_no}）"
+    return Message(
+        case_id=case_id,
+        case_no=case_no,
+        event_id=event_id,
+        title=heading,
+        body=body,
+        url=f"/cases/{case_no}",
+        needs_action=needs_action,
+    )
+
+
+async def notify_event(tx: asyncpg.Connection, *, case_id: int, event_id: int, status: str, title: str) -> None:
+    """Called by app.cases.timeline.record_event for every event, inside its transaction."""
+    audience = await store.case_audience(tx, case_id)
+    message = message_for(
+        case_id=case_id,
+        case_no=audience["case_no"],
+        life_event_name=audience["life_event_name"],
+        event_id=event_id,
+        status=status,
+        title=title,
+    )
+    await outbox.enqueue(tx, message, list(audience["account_ids"]))
+
+
+def _entry(row: Any) -> InboxEntry:
+    return InboxEntry(
+        id=row["id"],
+        event_id=row["event_id"],
+        case_no=row["case_no"],
+        title=row["title"],
+        body=row["body"],
+        url=row["url"],
+        needs_action=row["needs_action"],
+        created_at=row["created_at"],
+        read=row["read_at"] is not None,
+        deliveries=msgspec.convert(row["deliveries"], list[DeliveryView]),
+    )
+
+
+async def inbox_of(db: DB, user: CurrentUser, limit: int = INBOX_LIMIT) -> Inbox:
+    rows = await store.entries_of(db, user.account_id, limit)
+    return Inbox(unread=await store.unread_count(db, user.account_id), items=[_entry(r) for r in rows])
+
+
+async def unread_count(db: DB, user: CurrentUser) -> int:
+    return await store.unread_count(db, user.account_id)
+
+
+async def mark_read(db: DB, user: CurrentUser, ids: list[int] | None) -> int:
+    return await store.mark_read(db, user.account_id, ids)
+
+
+async def open_entry(db: DB, user: CurrentUser, entry_id: int) -> str | None:
+    return await store.open_entry(db, user.account_id, entry_id)
+
+
+# --- devices ----------------------------------------------------------------------------------------
+
+
+async def subscribe(
+    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
+) -> Subscribed:
+    problems = keys_problem(body.keys)
+    if problem := endpoint_problem(body.endpoint, settings.push_allowed_hosts):
+        problems["endpoint"] = problem
+    if problems:
+        raise FieldErrors(problems, detail="无法开启提醒：" + "；".join(problems.values()))
+    subscription_id = await push_store.save_subscription(
+        db,
+        account_id=user.account_id,
+        endpoint=body.endpoint,
+        push_service=(urlsplit(body.endpoint).hostname or "").lower(),
+        p256dh=body.keys.p256dh,
+        auth=body.keys.auth,
+        user_agent=user_agent[:USER_AGENT_MAX],
+    )
+    return Subscribed(id=subscription_id)
+
+
+async def unsubscribe(db: DB, user: CurrentUser, endpoint: str) -> bool:
+    return await push_store.delete_subscription_by_endpoint(db, user.account_id, endpoint)
+
+
+async def remove_device(db: DB, user: CurrentUser, device_id: int) -> bool:
+    return await push_store.delete_subscription(db, user.account_id, device_id)
+
+
+async def devices_of(db: DB, user: CurrentUser) -> list[Device]:
+    return await push_store.devices_of(db, user.account_id)
+
+
+def push_service_name(host: str) -> str:
+    """The browser family behind a push service, e.g. 「Chrome / 安卓」."""
+    if host.endswith(".notify.windows.com"):
+        return "Edge / Windows"
+    return PUSH_SERVICE_NAMES.get(host, host)
+
+
+def _platform(user_agent: str) -> str | None:
+    for marker, name in (
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "安卓手机"),
+        ("Windows", "Windows 电脑"),
+        ("Macintosh", "Mac 电脑"),
+        ("Linux", "Linux 电脑"),
+    ):
+        if marker in user_agent:
+            return name
+    return None
+
+
+def device_name(device: Device) -> str:
+    """How the owner recognises a device in the list on 我的: 「安卓手机 · Chrome / 安卓」."""
+    service = push_service_name(device.push_service)
+    platform = _platform(device.user_agent)
+    return f"{platform} · {service}" if platform else service

@@ -1,0 +1,71 @@
+"""What push reads and writes: browser subscriptions, the message of one event, a send's outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class SubscriptionKeys(msgspec.Struct, frozen=True):
+    p256dh: str
+    auth: str
+
+
+class SubscriptionBody(msgspec.Struct, frozen=True, kw_only=True):
+    """A browser's `PushSubscription.toJSON()`."""
+
+    endpoint: str
+    keys: SubscriptionKeys
+    expirationTime: int | float | None = None
+
+
+class UnsubscribeBody(msgspec.Struct, frozen=True, kw_only=True):
+    """`PushSubscription.toJSON()` again, or just its endpoint."""
+
+    endpoint: str
+    keys: SubscriptionKeys | None = None
+    expirationTime: int | float | None = None
+
+
+class Device(msgspec.Struct, frozen=True, kw_only=True):
+    """A subscribed device as its owner sees it (never the endpoint or keys)."""
+
+    id: int
+    push_service: str
+    user_agent: str
+    created_at: datetime
+    last_success_at: datetime | None
+    failures: int
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    """One timeline event as a recipient reads it, in the inbox and on the lock screen."""
+
+    case_id: int
+    case_no: str
+    event_id: int
+    title: str
+    body: str
+    url: str
+    needs_action: bool = False
+
+    @property
+    def topic(self) -> str:
+        # RFC 8030 Topic (≤ 32 URL-safe characters): a newer step of the same case replaces an older
+        # one still waiting on the push service for an offline device.
+        return f"case-{self.case_no}"[:32]
+
+    @property
+    def urgency(self) -> str:
+        return "high" if self.needs_action else "normal"
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True):
+    """The JSON the service worker receives (encrypted end to end; kept well under 3 KB)."""
+
+    title: str
+    body: str
+    url: str
+    case_no: str
+    event_id: int

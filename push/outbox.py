@@ -1,0 +1,24 @@
+"""The notification outbox: what one timeline event leaves behind, inside the event's own transaction.
+
+Every recipient gets an inbox entry (shown in 消息 whether or not push works on their phone), and every
+device of theirs a notification with a pgqueuer job that sends it. Written with the event or not at
+all: a rolled-back transition notifies no one, and a committed one cannot be lost.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from push import store
+from push.models import Message
+
+
+async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[int]) -> list[int]:
+    """Record `message` for the recipients; returns the ids of the notifications queued for sending."""
+    if not account_ids:
+        return []
+    await store.insert_inbox_entries(tx, message, account_ids)
+    notification_ids = await store.insert_notifications(tx, message)
+    # Steps the resident must act on jump the queue when a backlog builds up.
+    await store.enqueue_sends(tx, notification_ids, priority=1 if message.needs_action else 0)
+    return notification_ids

@@ -1,0 +1,172 @@
+"""SQL for push: devices (subscriptions), inbox entries, notifications and their send jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
+
+from db.pool import DB
+from push.models import Device, Message
+
+SEND_ENTRYPOINT = "push.send"
+# pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
+# back with the event; Queries.enqueue is not used there because it passes job headers as JSON text,
+# which our connections' jsonb codec (db/pool.py) would encode a second time.
+_ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
+
+
+# --- devices --------------------------------------------------------------------------------------
+
+
+async def save_subscription(
+    db: DB, *, account_id: int, endpoint: str, push_service: str, p256dh: str, auth: str, user_agent: str
+) -> int:
+    """Store a device; the same endpoint again (a re-subscribe, or another account signing in on a
+    shared phone) updates its keys and owner."""
+    return await db.fetchval(
+        """INSERT INTO push_subscriptions (account_id, endpoint, push_service, p256dh, auth, user_agent)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (endpoint) DO UPDATE SET account_id = EXCLUDED.account_id, p256dh = EXCLUDED.p256dh,
+               auth = EXCLUDED.auth, user_agent = EXCLUDED.user_agent, failures = 0
+           RETURNING id""",
+        account_id,
+        endpoint,
+        push_service,
+        p256dh,
+        auth,
+        user_agent,
+    )
+
+
+async def delete_subscription_by_endpoint(db: DB, account_id: int, endpoint: str) -> bool:
+    deleted = await db.execute(
+        "DELETE FROM push_subscriptions WHERE account_id = $1 AND endpoint = $2", account_id, endpoint
+    )
+    return deleted != "DELETE 0"
+
+
+async def delete_subscription(db: DB, account_id: int, subscription_id: int) -> bool:
+    deleted = await db.execute(
+        "DELETE FROM push_subscriptions WHERE account_id = $1 AND id = $2", account_id, subscription_id
+    )
+    return deleted != "DELETE 0"
+
+
+async def devices_of(db: DB, account_id: int) -> list[Device]:
+    rows = await db.fetch(
+        "SELECT id, push_service, user_agent, created_at, last_success_at, failures FROM push_subscriptions "
+        "WHERE account_id = $1 ORDER BY created_at, id",
+        account_id,
+    )
+    return [Device(**dict(r)) for r in rows]
+
+
+# --- the outbox: written inside the event's transaction ---------------------------------------------
+
+
+async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int]) -> None:
+    await tx.execute(
+        """INSERT INTO inbox_entries (account_id, event_id, case_id, title, body, url, needs_action)
+           SELECT a, $2, $3, $4, $5, $6, $7 FROM unnest($1::bigint[]) AS a
+           ON CONFLICT (account_id, event_id) DO NOTHING""",
+        account_ids,
+        message.event_id,
+        message.case_id,
+        message.title,
+        message.body,
+        message.url,
+        message.needs_action,
+    )
+
+
+async def insert_notifications(tx: DB, message: Message) -> list[int]:
+    """One notification per device of every recipient of the event."""
+    rows = await tx.fetch(
+        """INSERT INTO notifications (inbox_entry_id, subscription_id, push_service, urgency, topic)
+           SELECT i.id, s.id, s.push_service, $2, $3
+           FROM inbox_entries i JOIN push_subscriptions s ON s.account_id = i.account_id
+           WHERE i.event_id = $1
+           ORDER BY s.id
+           RETURNING id""",
+        message.event_id,
+        message.urgency,
+        message.topic,
+    )
+    return [r["id"] for r in rows]
+
+
+async def enqueue_sends(tx: DB, notification_ids: list[int], priority: int) -> None:
+    count = len(notification_ids)
+    if not count:
+        return
+    await tx.fetch(
+        _ENQUEUE,
+        [priority] * count,
+        [SEND_ENTRYPOINT] * count,
+        [str(n).encode() for n in notification_ids],
+        [timedelta(0)] * count,
+        # One live job per notification, however often it is enqueued.
+        [f"notification:{n}" for n in notification_ids],
+        [None] * count,
+    )
+
+
+# --- sending ----------------------------------------------------------------------------------------
+
+
+async def claim(db: DB, notification_id: int) -> Any:
+    """Mark a notification as being sent and return what sending needs; None once it has reached a final
+    state. A `sending` row is claimed again: its worker died mid-send and the job came back."""
+    return await db.fetchrow(
+        """WITH claimed AS (
+               UPDATE notifications SET status = 'sending', attempts = attempts + 1, sent_at = clock_timestamp()
+               WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')
+               RETURNING id, inbox_entry_id, subscription_id, urgency, topic, attempts)
+           SELECT c.id, c.subscription_id, c.urgency, c.topic, c.attempts,
+                  s.endpoint, s.p256dh, s.auth, i.title, i.body, i.url, i.event_id, k.case_no
+           FROM claimed c
+           JOIN inbox_entries i ON i.id = c.inbox_entry_id
+           JOIN cases k ON k.id = i.case_id
+           LEFT JOIN push_subscriptions s ON s.id = c.subscription_id""",
+        notification_id,
+    )
+
+
+async def mark_delivered(db: DB, notification_id: int) -> None:
+    await db.execute(
+        """WITH done AS (
+               UPDATE notifications SET status = 'delivered', delivered_at = clock_timestamp(), last_error = NULL,
+                   latency_ms = round(extract(epoch FROM clock_timestamp() - created_at) * 1000)
+               WHERE id = $1 RETURNING subscription_id)
+           UPDATE push_subscriptions SET last_success_at = clock_timestamp(), failures = 0
+           WHERE id = (SELECT subscription_id FROM done)""",
+        notification_id,
+    )
+
+
+async def mark_failed(db: DB, notification_id: int, status: str, error: str) -> None:
+    """A failed try: `temporary-failure` (a retry is due) or a final failure; the device's count grows."""
+    await db.execute(
+        """WITH failed AS (
+               UPDATE notifications SET status = $2, last_error = $3 WHERE id = $1 RETURNING subscription_id)
+           UPDATE push_subscriptions SET failures = failures + 1, last_failure_at = clock_timestamp()
+           WHERE id = (SELECT subscription_id FROM failed)""",
+        notification_id,
+        status,
+        error,
+    )
+
+
+async def mark_device_gone(pool: Any, notification_id: int, subscription_id: int | None, error: str) -> None:
+    """404/410: the browser dropped the subscription, so we drop the device (its other pending
+    notifications then end as permanent failures too)."""
+    async with pool.acquire() as tx, tx.transaction():
+        await tx.execute(
+            "UPDATE notifications SET status = 'permanent-failure', last_error = $2 WHERE id = $1",
+            notification_id,
+            error,
+        )
+        if subscription_id is not None:
+            await tx.execute("DELETE FROM push_subscriptions WHERE id = $1", subscription_id)

@@ -1,0 +1,147 @@
+"""`python -m push.worker`: sends queued push notifications. Run as many as you like, on any machines.
+
+pgqueuer hands each job to one worker (FOR UPDATE SKIP LOCKED), so two workers never send the same
+notification at once. A worker that dies mid-send stops its heartbeat; after `--heartbeat-seconds`
+another worker picks the job up again, so nothing is lost (the device may then get the message twice,
+and its service worker drops the repeated event id).
+
+This module is the worker process's composition root, as app/main.py is the web's: it reads the
+app's settings (DATABASE_URL, DATA_DIR for the VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+
+import asyncpg
+import msgspec
+from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager
+from pgqueuer.types import QueueExecutionMode
+
+from app.settings import Settings, SettingsError, load_settings
+from db.embedded import embedded_database_url
+from db.migrate import apply_migrations
+from db.pool import create_pool
+from push.delivery import RetryPolicy, deliver
+from push.keys import load_or_create
+from push.sender import PushSender
+from push.store import SEND_ENTRYPOINT
+
+log = logging.getLogger("push.worker")
+
+
+class WorkerOptions(msgspec.Struct, frozen=True, kw_only=True):
+    concurrency: int = 50  # notifications in flight at once in this process
+    batch_size: int = 10  # jobs taken from the queue per round trip
+    heartbeat_seconds: float = 30.0  # a job silent this long belongs to a dead worker and is taken again
+    # Look at the queue this often even without a NOTIFY: how soon a dead worker's job is noticed.
+    idle_poll_seconds: float = 10.0
+
+
+class PushWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        queue_connection: asyncpg.Connection,
+        sender: PushSender,
+        policy: RetryPolicy | None = None,
+        options: WorkerOptions | None = None,
+    ) -> None:
+        """`queue_connection` is pgqueuer's own (it LISTENs on it) and must be a plain asyncpg
+        connection; `pool` is ours, with the app's codecs, for reading and updating notifications."""
+        self.options = options or WorkerOptions()
+        policy = policy or RetryPolicy()
+        self.sent = 0
+        self._queue = QueueManager(Queries(AsyncpgDriver(queue_connection)))
+
+        @self._queue.entrypoint(SEND_ENTRYPOINT)
+        async def send(job: Job) -> None:
+            assert job.payload is not None
+            if await deliver(pool, sender, policy, int(job.payload)) == "delivered":
+                self.sent += 1
+
+    async def run(self, *, drain: bool = False) -> None:
+        """Send until stop(); with drain=True, return once the queue is empty (tests, the bench)."""
+        options = self.options
+        await self._queue.run(
+            dequeue_timeout=timedelta(seconds=options.idle_poll_seconds),
+            batch_size=options.batch_size,
+            mode=QueueExecutionMode.drain if drain else QueueExecutionMode.continuous,
+            max_concurrent_tasks=max(options.concurrency, 2 * options.batch_size),
+            heartbeat_timeout=timedelta(seconds=options.heartbeat_seconds),
+        )
+
+    def stop(self) -> None:
+        self._queue.shutdown.set()
+
+
+async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = False) -> None:
+    database_url = settings.database_url or await embedded_database_url(settings.data_dir)
+    queue_connection = await asyncpg.connect(database_url, server_settings={"application_name": "ywtb-push"})
+    pool = await create_pool(database_url, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
+    try:
+        # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
+        await apply_migrations(queue_connection)
+        keys = load_or_create(settings.data_dir)
+        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
+            worker = PushWorker(pool, queue_connection, sender, RetryPolicy(), options)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, worker.stop)
+            log.info("push worker started (public key %s…), %s at once", keys.public_key[:12], options.concurrency)
+            await worker.run(drain=drain)
+            log.info("push worker stopped after delivering %s notifications", worker.sent)
+    finally:
+        await pool.close()
+        await queue_connection.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m push.worker", description="send queued push notifications")
+    defaults = WorkerOptions()
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="sends in flight at once")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="jobs taken per round trip")
+    parser.add_argument(
+        "--heartbeat-seconds",
+        type=float,
+        default=defaults.heartbeat_seconds,
+        help="after this long without a heartbeat, a job is taken from its (dead) worker",
+    )
+    parser.add_argument(
+        "--idle-poll-seconds",
+        type=float,
+        default=defaults.idle_poll_seconds,
+        help="look at the queue this often when no new job is announced",
+    )
+    parser.add_argument("--drain", action="store_true", help="exit once the queue is empty")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if min(args.concurrency, args.batch_size, args.heartbeat_seconds, args.idle_poll_seconds) <= 0:
+        print("--concurrency, --batch-size and the --…-seconds options must be positive", file=sys.stderr)
+        return 2
+    options = WorkerOptions(
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        heartbeat_seconds=args.heartbeat_seconds,
+        idle_poll_seconds=args.idle_poll_seconds,
+    )
+    asyncio.run(serve(settings, options, drain=args.drain))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+// Push on our pages: registers the service worker, offers 开启办理进度提醒 where a page has
+// [data-push-optin], and refreshes the inbox badge when a push arrives.
+// The browser's permission prompt appears only after a click on that button, never on load.
+
+const swSupported = "serviceWorker" in navigator;
+const pushSupported = swSupported && "PushManager" in window && "Notification" in window;
+
+// Self-contained on purpose: this module is on every page, and an import would be cached unversioned.
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function b64urlBytes(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+function sameKey(buffer, bytes) {
+  if (!buffer) return false;
+  const current = new Uint8Array(buffer);
+  return current.length === bytes.length && current.every((b, i) => b === bytes[i]);
+}
+
+function announce(eventName) {
+  document.body.dispatchEvent(new CustomEvent(eventName, { bubbles: true }));
+}
+
+async function sendJSON(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function register() {
+  // updateViaCache "none": the imported sw-push.js is re-checked with sw.js, never taken from the HTTP cache.
+  return navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" });
+}
+
+function listenToServiceWorker() {
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const message = event.data || {};
+    if (message.type === "push-received") {
+      announce("inbox-changed");
+    } else if (message.type === "open-url" && typeof message.url === "string") {
+      const target = new URL(message.url, window.location.origin);
+      if (target.origin === window.location.origin) window.location.assign(target.href);
+    }
+  });
+  navigator.serviceWorker.startMessages();
+}
+
+function isIOS() {
+  return /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+}
+
+class OptIn {
+  constructor(box, ready) {
+    this.box = box;
+    this.ready = ready;
+    this.status = box.querySelector("[data-push-status]");
+    this.button = box.querySelector("[data-push-toggle]");
+    this.subscribed = false;
+  }
+
+  say(text) { this.status.textContent = text; }
+
+  show(subscribed) {
+    this.subscribed = subscribed;
+    this.button.textContent = subscribed ? "关闭这台设备的提醒" : "开启办理进度提醒";
+    this.button.classList.toggle("primary", !subscribed);
+  }
+
+  async start() {
+    this.box.hidden = false;
+    if (!pushSupported) {
+      this.button.remove();
+      this.say(isIOS()
+        ? "iPhone 需先在 Safari 中点“分享”→“添加到主屏幕”，再从主屏幕打开本站，才能开启提醒。办件的每一步仍会显示在“消息”里。"
+        : "这个浏览器不支持推送提醒。办件的每一步仍会显示在“消息”里。");
+      return;
+    }
+    const registration = await this.ready;
+    if (!registration) {
+      this.button.remove();
+      this.say("暂时无法开启提醒，请刷新页面重试。办件的每一步仍会显示在“消息”里。");
+      return;
+    }
+    this.button.addEventListener("click", () => (this.subscribed ? this.unsubscribe() : this.subscribe()));
+    const subscription = await registration.pushManager.getSubscription();
+    this.show(Boolean(subscription));
+    if (subscription) this.say("这台设备已开启办理进度提醒。");
+    else if (Notification.permission === "denied") this.say("您之前拒绝了本站的通知。如需提醒，请先在浏览器的网站设置里允许通知，再点下面的按钮。");
+  }
+
+  async subscribe() {
+    this.button.disabled = true;
+    this.say("正在开启…");
+    try {
+      const permission = await Notification.requestPermission();
+      if (permission !== "granted") {
+        this.say("没有获得通知权限，未开启提醒。办件的每一步仍会显示在“消息”里。");
+        return;
+      }
+      const key = await fetch("/api/v1/push/key", { headers: { Accept: "application/json" } }).then((r) => r.json());
+      const serverKey = b64urlBytes(key.public_key);
+      const registration = await this.ready;
+      let subscription = await registration.pushManager.getSubscription();
+      if (subscription && !sameKey(subscription.options.applicationServerKey, serverKey)) {
+        await subscription.unsubscribe();  // made for another server key: it could never reach us
+        subscription = null;
+      }
+      subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: serverKey });
+      const saved = await sendJSON("POST", "/api/v1/push/subscriptions", subscription.toJSON());
+      if (!saved.ok) {
+        this.say(saved.data?.detail || "开启失败，请稍后重试");
+        return;
+      }
+      this.show(true);
+      this.say("已开启：办件的每一步都会通知这台设备。");
+      announce("push-devices-changed");
+    } catch {
+      this.say("开启失败：无法连接推送服务，请检查网络后重试");
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+
+  async unsubscribe() {
+    this.button.disabled = true;
+    try {
+      const registration = await this.ready;
+      const subscription = await registration.pushManager.getSubscription();
+      if (subscription) {
+        await sendJSON("DELETE", "/api/v1/push/subscriptions", { endpoint: subscription.endpoint });
+        await subscription.unsubscribe();
+      }
+      this.show(false);
+      this.say("已关闭这台设备的提醒。办件的每一步仍会显示在“消息”里。");
+      announce("push-devices-changed");
+    } catch {
+      this.say("关闭失败，请稍后重试");
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+}
+
+let ready = Promise.resolve(null);
+if (swSupported) {
+  listenToServiceWorker();
+  ready = register().then(() => navigator.serviceWorker.ready).catch(() => null);
+}
+for (const box of document.querySelectorAll("[data-push-optin]")) new OptIn(box, ready).start();
