@@ -30,6 +30,7 @@ from app.certificates.routes import my_certificates
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.database import resolve_database_url
+from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             CasePages,
             ConsoleApi,
             DelegationsApi,
+            HelperPages,
             ConsolePages,
             my_certificates,
             ApplyPages,

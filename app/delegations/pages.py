@@ -1,0 +1,124 @@
+"""The helper's tablet pages (帮办代办): the roster, recording a delegation with the elder present, choosing the
+client to work for (kept in the session, see app.delegations.current) and ending it.
+
+Filing for the client happens on the ordinary apply page (app.forms.pages), which takes the client from the
+session and checks it like any request on someone's behalf; the receipt is at /helper/cases/{case_no}/receipt
+(app.cases.pages).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from app.cases.service import today_in_china
+from app.catalogue import store as catalogue_store
+from app.delegations import current, service
+from app.web.params import Db
+from auth.access import roles
+from auth.models import CurrentUser
+
+AnyRequest = Request[Any, Any, Any]
+HELPER = roles("helper")
+# The roster and the client page name the helper's clients: never kept by a shared or back-button cache.
+NO_STORE = {"Cache-Control": "no-store"}
+STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已撤销"}
+CONSENT_LABELS = {"signature": "手写签名", "passkey": "本人通行密钥"}
+NOTICES = {
+    "created": "已记录代办授权。可以点“为TA办事”开始办理。",
+    "revoked": "已撤销该授权。",
+    "ended": "已结束本次代办，平板上不再保留该居民的填写内容。",
+    "choose": "请先在名单中选择为哪位居民办事。",
+    "switched": "办理对象已切换，之前那位居民的表单没有提交，请重新填写。",
+}
+
+
+def _user(request: AnyRequest) -> CurrentUser:
+    user = request.scope.get("user")
+    assert isinstance(user, CurrentUser)
+    return user
+
+
+def one_year_after(day: date) -> date:
+    """The longest expiry a delegation may have (29 February falls back to the 28th)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+class HelperPages(Controller):
+    path = "/helper"
+    include_in_schema = False
+
+    @get("", opt=HELPER)
+    async def roster(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
+        """The residents of the helper's village who have authorised them, with each one's open cases."""
+        events = {e.code: e.name for e in await catalogue_store.list_life_events(db)}
+        chosen = current.peek(request)
+        return Template(
+            "helper.html",
+            context={
+                "nav": "helper",
+                "delegations": await service.listing(db, _user(request)),
+                "event_names": events,
+                "status_labels": STATUS_LABELS,
+                "consent_labels": CONSENT_LABELS,
+                "current_id": chosen.delegation_id if chosen else None,
+                "notice": NOTICES.get(notice),
+            },
+            headers=NO_STORE,
+        )
+
+    @get("/delegations/new", opt=HELPER)
+    async def new_delegation(self, db: Db) -> Template:
+        today = today_in_china()
+        return Template(
+            "helper_delegation.html",
+            context={
+                "nav": "helper",
+                "events": await catalogue_store.list_life_events(db),
+                "identity_checks": service.IDENTITY_CHECKS,
+                "min_expiry": today + timedelta(days=1),
+                "max_expiry": one_year_after(today),
+            },
+            headers=NO_STORE,
+        )
+
+    @post("/delegations/{delegation_id:int}/revoke", opt=HELPER)
+    async def revoke(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
+        await service.revoke(db, request, _user(request), delegation_id)
+        chosen = current.peek(request)
+        if chosen and chosen.delegation_id == delegation_id:
+            current.forget(request)
+        return Redirect("/helper?notice=revoked", status_code=303)
+
+    @post("/clients/{delegation_id:int}/select", opt=HELPER)
+    async def select(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
+        """为TA办事: from now on the tablet works for this client, and for no one else."""
+        await current.choose(db, request, _user(request), delegation_id)
+        return Redirect("/helper/client", status_code=303)
+
+    @get("/client", opt=HELPER)
+    async def client(self, request: AnyRequest, db: Db) -> Template | Redirect:
+        """The current client: the life events their delegation covers, and their open cases."""
+        chosen = await current.live(db, request, _user(request))
+        if chosen is None:
+            return Redirect("/helper?notice=choose", status_code=303)
+        client, delegation = chosen
+        events = await catalogue_store.list_life_events(db)
+        covered = [e for e in events if delegation.scope is None or e.code in delegation.scope]
+        return Template(
+            "helper_client.html",
+            context={"nav": "helper", "client": client, "delegation": delegation, "events": covered},
+            headers=NO_STORE,
+        )
+
+    @post("/client/end", opt=HELPER)
+    async def end(self, request: AnyRequest) -> Redirect:
+        current.forget(request)
+        return Redirect("/helper?notice=ended", status_code=303)

@@ -1,0 +1,94 @@
+// 新增代办授权: the elder's details, scope, expiry and how identity was checked, then the elder's consent —
+// a signature drawn on the tablet, or the elder's own passkey (consent-options, then navigator.credentials.get
+// with the elder's credentials). The server checks everything and answers per field; we only show it.
+import { ceremonyMessage, getPasskey, passkeysSupported, postJSON } from "./passkeys.js";
+import { clearErrors, setBusy, showErrors } from "./forms.js";
+import { signaturePad } from "./signature.js";
+
+const form = document.querySelector("#delegation-form");
+const button = form.querySelector("button[type=submit]");
+const events = form.querySelector("#scope-events");
+const signaturePanel = form.querySelector("#signature-panel");
+const passkeyPanel = form.querySelector("#passkey-panel");
+const pad = signaturePad(form.querySelector("#signature-pad"), {
+  clearButton: form.querySelector("#signature-clear"),
+  status: form.querySelector("#signature-status"),
+});
+
+const value = (name) => form.elements.namedItem(name).value;
+const consentMethod = () => form.querySelector("input[name=consent]:checked")?.value || "";
+
+function showChoices() {
+  events.hidden = value("scope") !== "some";
+  const signature = consentMethod() === "signature";
+  signaturePanel.hidden = !signature;
+  passkeyPanel.hidden = signature;
+  if (signature) pad.refit();
+}
+form.addEventListener("change", (event) => {
+  if (event.target.matches("input[name=scope], input[name=consent]")) showChoices();
+});
+showChoices();
+
+function scope() {
+  if (value("scope") === "all") return "all";
+  return [...form.querySelectorAll("input[name=scope_events]:checked")].map((input) => input.value);
+}
+
+// The elder's own passkey, asked for this delegation only: it does not sign them in on this tablet.
+async function passkeyConsent(client) {
+  if (!passkeysSupported()) {
+    showErrors(form, { consent: "此平板的浏览器不支持通行密钥，请改用手写签名确认" });
+    return null;
+  }
+  const options = await postJSON("/api/v1/delegations/consent-options", client);
+  if (!options.ok) {
+    showErrors(form, options.data?.errors, options.data?.detail || "无法发起通行密钥确认，请重试");
+    return null;
+  }
+  try {
+    return { method: "passkey", credential: await getPasskey(options.data) };
+  } catch (error) {
+    showErrors(form, { consent: ceremonyMessage(error) });
+    return null;
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  setBusy(button, true, "正在记录…");
+  try {
+    const client = { client_name: value("client_name").trim(), client_id_number: value("client_id_number").trim() };
+    const expires = value("expires_on");
+    if (!expires) {
+      // An empty date cannot travel as a date at all: say so in the server's own words.
+      showErrors(form, { expires_on: "授权有效期须在今天之后、一年以内" });
+      return;
+    }
+    let consent;
+    if (consentMethod() === "passkey") {
+      consent = await passkeyConsent(client);
+      if (!consent) return;
+    } else {
+      consent = { method: "signature", signature_png: pad.isEmpty() ? null : pad.toDataURL() };
+    }
+    const result = await postJSON("/api/v1/delegations", {
+      ...client,
+      scope: scope(),
+      expires_on: expires,
+      identity_check: value("identity_check"),
+      consent,
+    });
+    if (result.ok) {
+      window.location.assign("/helper?notice=created");
+      return;
+    }
+    const fallback = result.status === 401 ? "登录已过期，请重新登录后再记录" : result.data?.detail;
+    showErrors(form, result.data?.errors, fallback || "记录失败，请稍后重试");
+  } catch {
+    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+  } finally {
+    setBusy(button, false);
+  }
+});
