@@ -21,6 +21,7 @@ OWNER = "owner"  # random id that WebAuthn challenges are bound to, before and a
 ACCOUNT = "account_id"
 SIGNED_IN_AT = "signed_in_at"  # epoch seconds
 SEEN_AT = "seen_at"  # epoch seconds
+SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precision is plenty
 
 
 class SessionPolicy:
@@ -100,5 +101,7 @@ async def _load_user(scope: Scope, session: dict[str, Any]) -> None:
         # Keep nothing of the old sign-in; the next page asks to sign in again.
         session.clear()
         return
-    session[SEEN_AT] = now
+    if now - float(session.get(SEEN_AT, 0)) > SEEN_AT_GRANULARITY:
+        # Touched at most once a minute: an unchanged session is not written back (see the store).
+        session[SEEN_AT] = now
     scope["user"] = user  # type: ignore[typeddict-unknown-key]

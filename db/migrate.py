@@ -56,8 +56,7 @@ async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATION
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
         done = {
-            r["version"]: r["checksum"]
-            for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
+            r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
         }
         for migration in discover(directory):
             if migration.version in done:

@@ -27,8 +27,6 @@ from app.cases.models import (
     DraftView,
     TaskView,
     TimelineEntry,
-    TrackStep,
-    TrackTask,
     TrackView,
     UploadView,
 )
@@ -261,6 +259,18 @@ async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentU
     head = await store.case_for_person(db, case_no, _resident(user)) if user.person_id else None
     if head is None:
         raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
+    return await _case_view(db, settings, head)
+
+
+async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
+    """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
+    head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
+    if head is None:
+        raise NotFoundException("没有找到该办件")
+    return await _case_view(db, settings, head)
+
+
+async def _case_view(db: asyncpg.Pool, settings: Settings, head: Any) -> CaseView:
     tasks = _task_views(await store.tasks_of(db, head["id"]))
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
@@ -309,42 +319,38 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
 
 
 async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> TrackView:
-    head = await store.case_by_token(db, token) if 16 <= len(token) <= 64 else None
-    if head is None:
+    row = await store.tracking_row(db, token) if 16 <= len(token) <= 64 else None
+    if row is None:
         raise NotFoundException("没有找到该办件，请核对二维码或链接")
-    scans.add(head["id"])
-    tasks = await store.tasks_of(db, head["id"])
-    events = await store.timeline_of(db, head["id"])
+    scans.add(row["id"])
+    tasks, events = row["tasks"], row["events"]
 
-    def steps(task_id: int | None) -> list[TrackStep]:
-        # Only the public title and department: notes may name people, so they never leave here.
+    def steps(task_id: int | None) -> list[dict[str, Any]]:
         return [
-            TrackStep(at=e["at"], title=e["title"], department_name=e["department_name"])
+            {"at": e["at"], "title": e["title"], "department_name": e["department_name"]}
             for e in events
             if e["task_id"] == task_id
         ]
 
     status = derive_case_status(t["status"] for t in tasks)
-    return TrackView(
-        case_no=head["case_no"],
-        life_event_name=head["life_event_name"],
-        status=status,
-        status_label=CASE_STATUS_LABELS[status],
-        submitted_at=head["created_at"],
-        tasks=[
-            TrackTask(
-                item_name=t["item_name"],
-                department_name=t["department_name"],
-                status=t["status"],
-                status_label=TASK_STATUS_LABELS[t["status"]],
-                due_on=t["due_on"],
-                due_provisional=t["due_provisional"],
-                steps=steps(t["id"]),
-            )
+    view = {
+        "case_no": row["case_no"],
+        "life_event_name": row["life_event_name"],
+        "status": status,
+        "status_label": CASE_STATUS_LABELS[status],
+        "submitted_at": row["created_at"],
+        "tasks": [
+            {
+                **{k: t[k] for k in ("item_name", "department_name", "status", "due_on", "due_provisional")},
+                "status_label": TASK_STATUS_LABELS[t["status"]],
+                "steps": steps(t["id"]),
+            }
             for t in tasks
         ],
-        steps=steps(None),
-    )
+        "steps": steps(None),
+    }
+    # JSON from PostgreSQL carries times as ISO strings; convert() parses them into the Struct's types.
+    return msgspec.convert(view, TrackView, strict=False)
 
 
 # --- drafts ---------------------------------------------------------------------------------------

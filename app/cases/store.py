@@ -110,6 +110,40 @@ async def case_for_person(db: DB, case_no: str, person_id: int) -> Any:
     return await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
 
 
+async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> Any:
+    """A case the helper filed for someone who had authorised them (代办授权) before it was filed."""
+    return await db.fetchrow(
+        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper' "
+        "AND EXISTS (SELECT 1 FROM delegations d WHERE d.helper_account_id = c.filed_by_account_id "
+        "AND d.client_person_id = c.applicant_person_id AND d.created_at <= c.created_at)",
+        case_no,
+        helper_account_id,
+    )
+
+
+async def tracking_row(db: DB, token: str) -> Any:
+    """Everything the public tracking view shows, in one round trip (the hottest read there is).
+    Only public columns: no names, no notes."""
+    return await db.fetchrow(
+        """
+        SELECT c.id, c.case_no, c.created_at, e.name AS life_event_name,
+               (SELECT coalesce(json_agg(json_build_object(
+                           'id', t.id, 'item_name', i.name, 'department_name', d.short_name, 'status', t.status,
+                           'due_on', t.due_on, 'due_provisional', t.due_provisional) ORDER BY t.position), '[]')
+                  FROM tasks t JOIN service_items i ON i.code = t.item_code
+                  JOIN departments d ON d.code = t.department_code WHERE t.case_id = c.id) AS tasks,
+               (SELECT coalesce(json_agg(json_build_object(
+                           'at', ev.at, 'title', ev.title, 'task_id', ev.task_id, 'department_name', d.short_name)
+                           ORDER BY ev.at, ev.id), '[]')
+                  FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
+                  WHERE ev.case_id = c.id) AS events
+        FROM cases c JOIN life_events e ON e.code = c.life_event_code
+        WHERE c.tracking_token = $1
+        """,
+        token,
+    )
+
+
 async def case_by_token(db: DB, token: str) -> Any:
     return await db.fetchrow(_CASE_HEAD + " WHERE c.tracking_token = $1", token)
 
