@@ -1,4 +1,5 @@
-"""Pages of a resident's cases: 我的办件, one case, the receipt (受理回执)."""
+"""Pages of a resident's cases: 我的办件, one case, the receipt (受理回执); and the receipt of a case a village
+helper filed for a client."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
 from app.cases import qr, service
+from app.cases.models import CaseView
 from app.console import service as console
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Db
@@ -102,14 +104,31 @@ class CasePages(Controller):
     async def receipt_page(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
     ) -> Template:
-        case = await service.case_for_resident(db, settings, _user(request), case_no)
-        return Template(
-            "receipt.html",
-            context={
-                "nav": "cases",
-                "tz": service.CHINA,
-                "case": case,
-                # segno's own SVG of our tracking URL: markup we generate, never user input.
-                "qr_svg": qr.qr_svg_inline(case.tracking_url),
-            },
-        )
+        return _receipt(await service.case_for_resident(db, settings, _user(request), case_no), for_helper=False)
+
+    @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
+    async def helper_receipt_page(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Template:
+        """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
+        the case without an account. Only cases this helper filed under a delegation from the applicant."""
+        return _receipt(await service.case_for_helper(db, settings, _user(request), case_no), for_helper=True)
+
+
+def _receipt(case: CaseView, *, for_helper: bool) -> Template:
+    submitted = next((e for e in case.timeline if e.status == "submitted"), None)
+    return Template(
+        "receipt.html",
+        context={
+            "nav": "helper" if for_helper else "cases",
+            "tz": service.CHINA,
+            "case": case,
+            "for_helper": for_helper,
+            # "由帮办员 X 代办": the note on the first step of a case a helper filed.
+            "filed_by": submitted.note if submitted and case.filed_as == "helper" else None,
+            # segno's own SVG of our tracking URL: markup we generate, never user input.
+            "qr_svg": qr.qr_svg_inline(case.tracking_url),
+        },
+        # A helper's receipt is printed on a shared tablet: no back-button copy of it is kept.
+        headers={"Cache-Control": "no-store"} if for_helper else None,
+    )

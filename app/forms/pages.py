@@ -3,6 +3,10 @@
 It works without JavaScript (one long form posted as multipart, uploads and all); with it, pwa/static/js/apply.js
 shows one section per step, uploads each file as it is chosen, keeps a server draft and submits to the JSON API.
 Either way the answers meet the same rules: app.forms.service.validate via app.cases.service.submit_case.
+
+A village helper uses the same page for the client chosen on the roster (app.delegations.current, kept in the
+session): prefill and held materials are the client's, the page carries the client's number as `on_behalf_of`
+for every request, and each of those requests is checked against a live delegation in the server.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
+from app.delegations import current
 from app.forms import presenter
 from app.forms import service as forms
 from app.forms.models import MergedForm
@@ -30,9 +35,11 @@ from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from auth.access import roles
 from auth.models import CurrentUser
+from auth.pii import PiiCipher
 
 AnyRequest = Request[Any, Any, Any]
-RESIDENT = roles("resident")
+# Residents fill it for themselves; village helpers for the client they work for.
+FILERS = roles("resident", "helper")
 # The page holds the resident's personal data: no shared or back-button cache keeps it.
 NO_STORE = {"Cache-Control": "no-store"}
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -56,7 +63,7 @@ def _text(raw: Any) -> str:
 
 async def _view(
     db: asyncpg.Pool,
-    user: CurrentUser,
+    person_id: int | None,
     code: str,
     *,
     idempotency_key: str | None = None,
@@ -68,7 +75,7 @@ async def _view(
     if event is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
     form, items = await cases.merged_form_of(db, code)
-    prefills, certificates = await presenter.personal_sources(db, user.person_id, form)
+    prefills, certificates = await presenter.personal_sources(db, person_id, form)
     return presenter.apply_view(
         event,
         form,
@@ -85,7 +92,7 @@ async def _view(
 
 
 async def _store_files(
-    db: asyncpg.Pool, user: CurrentUser, form: MergedForm, data: dict[str, Any]
+    db: asyncpg.Pool, user: CurrentUser, person_id: int | None, form: MergedForm, data: dict[str, Any]
 ) -> tuple[dict[str, UploadedMaterial], dict[str, str]]:
     """(uploads by material code, errors by material key) of a form posted without JavaScript."""
     uploaded: dict[str, UploadedMaterial] = {}
@@ -101,7 +108,7 @@ async def _store_files(
             continue
         content = await file.read(cases.UPLOAD_MAX_BYTES + 1)
         try:
-            stored = await cases.store_upload(db, user, form.life_event, need.code, file.filename, content)
+            stored = await cases.store_upload(db, user, form.life_event, need.code, file.filename, content, person_id)
         except FieldErrors as problem:
             uploaded.pop(need.code, None)  # the resident meant to replace it
             errors[presenter.material_key(need.code)] = next(iter(problem.errors.values()))
@@ -110,7 +117,35 @@ async def _store_files(
     return uploaded, errors
 
 
-def _page(view: presenter.ApplyView, status_code: int = HTTP_200_OK) -> Template:
+class _ChooseClient(Exception):
+    """A helper opened the form without choosing whom it is for."""
+
+
+async def _subject(
+    request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, code: str
+) -> current.Subject | None:
+    """A helper's client (checked), or None: a resident fills the form for themself."""
+    if "helper" not in user.roles:
+        return None
+    chosen = await current.live(db, request, user)
+    if chosen is None:
+        raise _ChooseClient
+    if await catalogue_store.get_life_event(db, code) is None:
+        raise NotFoundException("没有找到这件事，请返回首页重新选择")
+    return await current.subject_for(db, cipher, request, user, chosen[0], code)
+
+
+def _person_id(user: CurrentUser, subject: current.Subject | None) -> int | None:
+    return subject.person_id if subject else user.person_id
+
+
+def _receipt(subject: current.Subject | None, case_no: str) -> str:
+    return f"/helper/cases/{case_no}/receipt" if subject else f"/cases/{case_no}/receipt"
+
+
+def _page(
+    view: presenter.ApplyView, subject: current.Subject | None = None, status_code: int = HTTP_200_OK
+) -> Template:
     return Template(
         "apply.html",
         context={
@@ -118,6 +153,9 @@ def _page(view: presenter.ApplyView, status_code: int = HTTP_200_OK) -> Template
             "dom_id": presenter.dom_id,
             "material_key": presenter.material_key,
             "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
+            "subject": subject,
+            "receipt_prefix": "/helper/cases/" if subject else "/cases/",
+            "read_only_hint": f"{subject.client.name}本人的信息，取自代办授权，不能修改" if subject else None,
         },
         status_code=status_code,
         headers=NO_STORE,
@@ -127,11 +165,16 @@ def _page(view: presenter.ApplyView, status_code: int = HTTP_200_OK) -> Template
 class ApplyPages(Controller):
     include_in_schema = False
 
-    @get("/life-events/{code:str}/apply", opt=RESIDENT)
-    async def apply_page(self, request: AnyRequest, db: Db, code: FromPath[str]) -> Template:
-        return _page(await _view(db, _user(request), code))
+    @get("/life-events/{code:str}/apply", opt=FILERS)
+    async def apply_page(self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str]) -> Template | Redirect:
+        user = _user(request)
+        try:
+            subject = await _subject(request, db, cipher, user, code)
+        except _ChooseClient:
+            return Redirect("/helper?notice=choose", status_code=303)
+        return _page(await _view(db, _person_id(user, subject), code), subject)
 
-    @post("/life-events/{code:str}/check", opt=RESIDENT, status_code=HTTP_200_OK)
+    @post("/life-events/{code:str}/check", opt=FILERS, status_code=HTTP_200_OK)
     async def check_field(
         self, db: Db, code: FromPath[str], field: FromQuery[str], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
@@ -145,7 +188,7 @@ class ApplyPages(Controller):
             context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
         )
 
-    @post("/life-events/{code:str}/apply", opt=RESIDENT, request_max_body_size=_FORM_MAX_BYTES)
+    @post("/life-events/{code:str}/apply", opt=FILERS, request_max_body_size=_FORM_MAX_BYTES)
     async def submit_form(
         self,
         request: AnyRequest,
@@ -157,12 +200,20 @@ class ApplyPages(Controller):
     ) -> Redirect | Template:
         """The form posted without JavaScript: store the chosen files, then submit like the JSON API does."""
         user = _user(request)
+        try:
+            subject = await _subject(request, db, cipher, user, code)
+        except _ChooseClient:
+            return Redirect("/helper?notice=choose", status_code=303)
+        if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
+            # Filled for the client before a switch: never file one person's answers for another.
+            return Redirect("/helper?notice=switched", status_code=303)
+        person_id = _person_id(user, subject)
         form, _ = await cases.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         key = _text(data.get("idempotency_key"))
         key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
 
-        uploaded, errors = await _store_files(db, user, form, data)
+        uploaded, errors = await _store_files(db, user, person_id, form, data)
         if errors:
             # Never submit past a file that was refused, even an optional one; show the answers' errors too.
             _clean, field_errors = forms.validate(form, answers, cases.today_in_china())
@@ -170,14 +221,18 @@ class ApplyPages(Controller):
             errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
         else:
             submission = CaseSubmission(
-                life_event=code, data=answers, idempotency_key=key, uploads=[u.token for u in uploaded.values()]
+                life_event=code,
+                data=answers,
+                idempotency_key=key,
+                on_behalf_of=subject.on_behalf_of if subject else None,
+                uploads=[u.token for u in uploaded.values()],
             )
             try:
-                created = await cases.submit_case(db, cipher, settings, user, submission)
+                created = await cases.submit_case(db, cipher, settings, user, submission, request)
             except FieldErrors as problem:
                 errors = problem.errors
             else:
-                return Redirect(f"/cases/{created.case_no}/receipt", status_code=303)
+                return Redirect(_receipt(subject, created.case_no), status_code=303)
 
-        view = await _view(db, user, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors)
-        return _page(view, HTTP_400_BAD_REQUEST)
+        view = await _view(db, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors)
+        return _page(view, subject, HTTP_400_BAD_REQUEST)

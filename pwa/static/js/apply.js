@@ -3,16 +3,22 @@
 // - uploads: each file goes to the API when chosen; its token lives in the hidden inputs a no-JS re-render fills;
 // - drafts: saved to the server a second after the last change, restored on load (over the server's prefill);
 // - submit: JSON to /api/v1/cases with one idempotency key per fill, kept so that a retry makes no second case.
+// A village helper fills it for a client: every request then carries the client's number (on_behalf_of), which
+// the server checks against a live delegation, and what this tab keeps is keyed by the client too, so that
+// helper.js can drop it when the tablet switches to someone else.
 import { csrfToken, postJSON } from "./passkeys.js";
 import { clearErrors, setBusy, showErrors } from "./forms.js";
 
 const form = document.querySelector("#apply-form");
 const lifeEvent = form.dataset.lifeEvent;
+const onBehalfOf = form.elements.namedItem("on_behalf_of")?.value || null;
+const client = form.dataset.client || null;
 const SAVE_DELAY_MS = 1000;
 
-// Per life event, for this tab only. Private modes may refuse storage: the page works without it.
+// Per life event (and client, for a helper), for this tab only. Private modes may refuse storage: the page works
+// without it.
 const session = {
-  name: (key) => `apply:${lifeEvent}:${key}`,
+  name: (key) => (client ? `apply:${lifeEvent}:client-${client}:${key}` : `apply:${lifeEvent}:${key}`),
   get(key) {
     try { return JSON.parse(sessionStorage.getItem(this.name(key))); } catch { return null; }
   },
@@ -151,6 +157,7 @@ function setupUploads() {
     const body = new FormData();
     body.append("life_event", lifeEvent);
     body.append("material_code", input.dataset.material);
+    if (onBehalfOf) body.append("on_behalf_of", onBehalfOf);
     body.append("file", file);
     try {
       const response = await fetch("/api/v1/uploads", {
@@ -192,7 +199,8 @@ function setupUploads() {
 // --- server drafts ----------------------------------------------------------------------------------------
 
 function setupDrafts() {
-  const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}`;
+  const query = onBehalfOf ? `?${new URLSearchParams({ on_behalf_of: onBehalfOf })}` : "";
+  const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}${query}`;
   const status = form.querySelector("#draft-status");
   const conflict = form.querySelector("#draft-conflict");
   let version = 0;
@@ -308,12 +316,13 @@ form.addEventListener("submit", async (event) => {
       data: answers(),
       idempotency_key: idempotencyKey(),
       uploads: uploads.tokens(),
+      ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}),
     });
     if (result.ok) {
       leaving = true;
       session.remove("idempotency-key");
       uploads.forget();
-      window.location.assign(`/cases/${encodeURIComponent(result.data.case_no)}/receipt`);
+      window.location.assign(`${form.dataset.receiptPrefix}${encodeURIComponent(result.data.case_no)}/receipt`);
       return;
     }
     const fallback = result.status === 401 ? "登录已过期，请重新登录后再提交" : result.data?.detail;
