@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 
 from app.cases import qr
-from app.cases.store import append_event
+from app.cases.timeline import record_event
 from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_out, sign_up
 from tests.case_helpers import submission_for
 
@@ -59,15 +59,16 @@ async def test_tracking_page_never_shows_staff_notes_but_the_residents_case_page
         case["case_no"],
     )
     await pool.execute("UPDATE tasks SET status = 'supplement_requested' WHERE id = $1", row["task_id"])
-    await append_event(
-        pool,
-        case_id=row["case_id"],
-        task_id=row["task_id"],
-        department_code=row["department_code"],
-        status="supplement_requested",
-        title="请补正材料",
-        note="张伟的出生医学证明照片不清晰，请重新上传",
-    )
+    async with pool.acquire() as conn, conn.transaction():
+        await record_event(
+            conn,
+            case_id=row["case_id"],
+            task_id=row["task_id"],
+            department_code=row["department_code"],
+            status="supplement_requested",
+            title="请补正材料",
+            note="张伟的出生医学证明照片不清晰，请重新上传",
+        )
     mine = (await client.get(f"/cases/{case['case_no']}")).text
     assert "请补正材料" in mine and "出生医学证明照片不清晰" in mine and "待补正" in mine
     listed = (await client.get("/cases")).text

@@ -188,3 +188,16 @@ async def test_scans_are_counted_and_flushed_in_one_write(client: Client, app, p
     assert await pool.fetchval("SELECT scan_count FROM cases") == 0  # not yet: no write per scan
     assert await app.state.scans.flush(pool) == 4
     assert await pool.fetchval("SELECT scan_count FROM cases") == 4
+
+
+async def test_a_case_without_a_tracking_snapshot_gets_one_on_its_first_scan(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = (await _submit(client)).json()
+    before = (await client.get(f"/api/v1/track/{created['tracking_token']}")).json()
+    await pool.execute("UPDATE cases SET tracking_json = NULL")
+    after = await client.get(f"/api/v1/track/{created['tracking_token']}")
+    assert after.headers["content-type"].startswith("application/json")
+    assert after.json() == before
+    assert await pool.fetchval("SELECT tracking_json IS NOT NULL FROM cases")

@@ -8,11 +8,12 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from app.cases import qr, service, store
+from app.cases import qr, service, store, tracking
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -88,10 +89,17 @@ class CasesApi(Controller):
         case = await service.case_for_resident(db, settings, _user(request), case_no)
         return Response(qr.qr_png(case.tracking_url), media_type="image/png")
 
-    @get("/track/{token:str}", opt=public(), summary="Public progress by tracking token: no personal data")
-    async def track(self, request: AnyRequest, db: Db, token: FromPath[str]) -> TrackView:
+    @get(
+        "/track/{token:str}",
+        opt=public(),
+        summary="Public progress by tracking token: no personal data",
+        responses={200: ResponseSpec(data_container=TrackView, description="The case's public progress")},
+    )
+    async def track(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
         _limit_scans(request)
-        return await service.track(db, token, request.app.state.scans)
+        # The stored snapshot is already this answer's JSON: sent as it is.
+        snapshot = await service.track(db, token, request.app.state.scans)
+        return Response(snapshot, media_type="application/json")
 
     @get("/drafts/{life_event_code:str}", opt=FILERS, summary="The caller's server draft of a merged form")
     async def get_draft(
@@ -173,5 +181,8 @@ class TrackingPages(Controller):
         _limit_scans(request)
         return Template(
             "track.html",
-            context={"track": await service.track(db, token, request.app.state.scans), "tz": service.CHINA},
+            context={
+                "track": tracking.decode(await service.track(db, token, request.app.state.scans)),
+                "tz": service.CHINA,
+            },
         )

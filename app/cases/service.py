@@ -17,7 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.calendar.store import load_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
-from app.cases import store
+from app.cases import store, tracking
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -27,7 +27,6 @@ from app.cases.models import (
     DraftView,
     TaskView,
     TimelineEntry,
-    TrackView,
     UploadView,
 )
 from app.cases.scans import ScanCounter
@@ -318,39 +317,14 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
     return summaries
 
 
-async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> TrackView:
-    row = await store.tracking_row(db, token) if 16 <= len(token) <= 64 else None
-    if row is None:
+async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
+    """The public tracking JSON for a receipt's token (no personal data), counted as a scan."""
+    found = await tracking.snapshot_for(db, token)
+    if found is None:
         raise NotFoundException("没有找到该办件，请核对二维码或链接")
-    scans.add(row["id"])
-    tasks, events = row["tasks"], row["events"]
-
-    def steps(task_id: int | None) -> list[dict[str, Any]]:
-        return [
-            {"at": e["at"], "title": e["title"], "department_name": e["department_name"]}
-            for e in events
-            if e["task_id"] == task_id
-        ]
-
-    status = derive_case_status(t["status"] for t in tasks)
-    view = {
-        "case_no": row["case_no"],
-        "life_event_name": row["life_event_name"],
-        "status": status,
-        "status_label": CASE_STATUS_LABELS[status],
-        "submitted_at": row["created_at"],
-        "tasks": [
-            {
-                **{k: t[k] for k in ("item_name", "department_name", "status", "due_on", "due_provisional")},
-                "status_label": TASK_STATUS_LABELS[t["status"]],
-                "steps": steps(t["id"]),
-            }
-            for t in tasks
-        ],
-        "steps": steps(None),
-    }
-    # JSON from PostgreSQL carries times as ISO strings; convert() parses them into the Struct's types.
-    return msgspec.convert(view, TrackView, strict=False)
+    case_id, snapshot = found
+    scans.add(case_id)
+    return snapshot
 
 
 # --- drafts ---------------------------------------------------------------------------------------

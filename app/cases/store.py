@@ -121,11 +121,7 @@ async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> 
     )
 
 
-async def tracking_row(db: DB, token: str) -> Any:
-    """Everything the public tracking view shows, in one round trip (the hottest read there is).
-    Only public columns: no names, no notes."""
-    return await db.fetchrow(
-        """
+_TRACKING = """
         SELECT c.id, c.case_no, c.created_at, e.name AS life_event_name,
                (SELECT coalesce(json_agg(json_build_object(
                            'id', t.id, 'item_name', i.name, 'department_name', d.short_name, 'status', t.status,
@@ -138,10 +134,20 @@ async def tracking_row(db: DB, token: str) -> Any:
                   FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
                   WHERE ev.case_id = c.id) AS events
         FROM cases c JOIN life_events e ON e.code = c.life_event_code
-        WHERE c.tracking_token = $1
-        """,
-        token,
-    )
+"""
+
+
+async def tracking_source(db: DB, case_id: int) -> Any:
+    """Everything the public tracking view shows, in one round trip. Only public columns: no names, no notes."""
+    return await db.fetchrow(_TRACKING + " WHERE c.id = $1", case_id)
+
+
+async def tracking_snapshot(db: DB, token: str) -> Any:
+    return await db.fetchrow("SELECT id, tracking_json FROM cases WHERE tracking_token = $1", token)
+
+
+async def save_tracking_snapshot(db: DB, case_id: int, snapshot: bytes) -> None:
+    await db.execute("UPDATE cases SET tracking_json = $2 WHERE id = $1", case_id, snapshot)
 
 
 async def case_by_token(db: DB, token: str) -> Any:

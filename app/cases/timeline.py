@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from app.cases import store
+from app.cases import store, tracking
 from app.notifications.service import notify_event
 
 
@@ -31,6 +31,8 @@ async def record_event(
         actor_account_id=actor_account_id,
         note=note,
     )
+    # The public tracking snapshot now shows this step too.
+    await tracking.refresh(tx, case_id)
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
     await notify_event(tx, case_id=case_id, event_id=event_id, status=status, title=title)
     return event_id

@@ -1,0 +1,72 @@
+"""The public tracking view (跟踪办) as a ready-made JSON snapshot per case.
+
+It is rebuilt inside the transaction of every timeline event (app.cases.timeline), so a receipt scan
+reads one indexed row and sends the bytes as they are. A case without a snapshot yet (made before this
+existed) gets one on its first scan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.cases import store
+from app.cases.models import TrackView
+from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from db.pool import DB
+
+_encoder = msgspec.json.Encoder()
+
+
+def _view(row: Any) -> TrackView:
+    tasks, events = row["tasks"], row["events"]
+
+    def steps(task_id: int | None) -> list[dict[str, Any]]:
+        # Only the public title and department: notes may name people, so they never leave here.
+        return [
+            {"at": e["at"], "title": e["title"], "department_name": e["department_name"]}
+            for e in events
+            if e["task_id"] == task_id
+        ]
+
+    status = derive_case_status(t["status"] for t in tasks)
+    view = {
+        "case_no": row["case_no"],
+        "life_event_name": row["life_event_name"],
+        "status": status,
+        "status_label": CASE_STATUS_LABELS[status],
+        "submitted_at": row["created_at"],
+        "tasks": [
+            {
+                **{k: t[k] for k in ("item_name", "department_name", "status", "due_on", "due_provisional")},
+                "status_label": TASK_STATUS_LABELS[t["status"]],
+                "steps": steps(t["id"]),
+            }
+            for t in tasks
+        ],
+        "steps": steps(None),
+    }
+    # JSON from PostgreSQL carries times as ISO strings; convert() parses them into the Struct's types.
+    return msgspec.convert(view, TrackView, strict=False)
+
+
+async def refresh(db: DB, case_id: int) -> bytes:
+    """Rebuild and store the case's snapshot; returns its JSON."""
+    row = await store.tracking_source(db, case_id)
+    snapshot = _encoder.encode(_view(row))
+    await store.save_tracking_snapshot(db, case_id, snapshot)
+    return snapshot
+
+
+async def snapshot_for(db: DB, token: str) -> tuple[int, bytes] | None:
+    """(case id, the tracking JSON) for a token, or None for an unknown token."""
+    if not 16 <= len(token) <= 64:
+        return None
+    row = await store.tracking_snapshot(db, token)
+    if row is None:
+        return None
+    return row["id"], row["tracking_json"] or await refresh(db, row["id"])
+
+
+def decode(snapshot: bytes) -> TrackView:
+    return msgspec.json.decode(snapshot, type=TrackView)
