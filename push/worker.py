@@ -20,7 +20,8 @@ from datetime import timedelta
 
 import asyncpg
 import msgspec
-from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager
+from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Queries, QueueManager
+from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
 from app.settings import Settings, SettingsError, load_settings
@@ -33,6 +34,15 @@ from push.sender import PushSender
 from push.store import SEND_ENTRYPOINT
 
 log = logging.getLogger("push.worker")
+
+
+def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
+    """The push service's answers are handled in push.delivery; this is for the unexpected (the
+    database gone for a moment): the job is retried with backoff, and after ten failures it is kept
+    as `failed` in the queue table (on_failure="hold") rather than dropped, for someone to look at."""
+    return DatabaseRetryEntrypointExecutor(
+        parameters=parameters, max_attempts=10, initial_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5)
+    )
 
 
 class WorkerOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,7 +69,7 @@ class PushWorker:
         self.sent = 0
         self._queue = QueueManager(Queries(AsyncpgDriver(queue_connection)))
 
-        @self._queue.entrypoint(SEND_ENTRYPOINT)
+        @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
         async def send(job: Job) -> None:
             assert job.payload is not None
             if await deliver(pool, sender, policy, int(job.payload)) == "delivered":

@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from app.cases.timeline import record_event
 from app.settings import Settings
+from push import store as push_store
 from tests.auth_helpers import post, staff_client_sign_up
 from tests.push_helpers import (
     QUICK_RETRIES,
@@ -236,3 +237,27 @@ async def test_a_rolled_back_event_notifies_no_one(
     assert await pool.fetchval("SELECT count(*) FROM pgqueuer") == before
     assert await pool.fetchval("SELECT count(*) FROM inbox_entries") == 1
     assert await pool.fetchval("SELECT count(*) FROM notifications") == 1
+
+
+async def test_an_unexpected_error_in_the_worker_is_retried_not_lost(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    phone = await resident_with_device(client, push_service)
+    await file_case(client)
+    real_claim, failures = push_store.claim, []
+
+    async def claim_failing_once(db: object, notification_id: int) -> object:
+        if not failures:
+            failures.append(notification_id)
+            raise ConnectionResetError("the database went away for a moment")
+        return await real_claim(db, notification_id)
+
+    monkeypatch.setattr(push_store, "claim", claim_failing_once)
+    await run_worker(pool, database_url, settings)
+    assert failures and len(push_service.pushes_to(phone)) == 1
+    assert await _statuses(pool) == [("delivered", 1)]
