@@ -11,6 +11,8 @@ from litestar.stores.base import Store
 
 from auth import store
 
+EMPTY_SESSION = b"{}"
+
 
 def _delta(value: int | timedelta | None) -> timedelta | None:
     if value is None:
@@ -46,6 +48,12 @@ class PostgresSessionStore(Store):
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
+        if data == EMPTY_SESSION:
+            # Litestar stores every visitor's empty session under a fresh id: a write per anonymous
+            # page view. Nothing to keep; an emptied session we had read is removed instead.
+            if key in self._last_seen:
+                await self.delete(key)
+            return
         if self._last_seen.get(key) == hashlib.blake2b(data, digest_size=16).digest():
             return
         await store.session_set(self.pool, key, data, _delta(expires_in))

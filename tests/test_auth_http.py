@@ -328,3 +328,13 @@ async def test_audit_log_refuses_update_and_delete(pool: asyncpg.Pool) -> None:
         await pool.execute("DELETE FROM audit_log")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await pool.execute("TRUNCATE audit_log")
+
+
+async def test_anonymous_visits_write_no_sessions(client: Client, pool: asyncpg.Pool) -> None:
+    for path in ("/", "/life-events/birth", "/api/v1/life-events"):
+        assert (await client.get(path)).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM sessions") == 0
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    assert await pool.fetchval("SELECT count(*) FROM sessions") == 1
+    await sign_out(client)
+    assert await pool.fetchval("SELECT count(*) FROM sessions") == 0
