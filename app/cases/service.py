@@ -15,7 +15,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.calendar.store import load_calendar
+from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store, tracking
 from app.cases.models import (
@@ -40,6 +40,7 @@ from app.forms.models import MergedForm
 from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
+from app.web.cache import TtlCache
 from app.web.errors import FieldErrors
 from auth.delegation import require_delegation
 from auth.models import CurrentUser
@@ -64,13 +65,24 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
+# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS.
+FORM_TTL_SECONDS = 30.0
+_forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
+
+
 async def merged_form_of(
     db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
 ) -> tuple[MergedForm, list[ServiceItem]]:
-    items = await catalogue_store.items_of_life_event(db, life_event_code)
-    if not items:
+    async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
+        items = await catalogue_store.items_of_life_event(db, life_event_code)
+        if not items:
+            return None
+        return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
+
+    found = await _forms.get(life_event_code, build)
+    if found is None:
         raise NotFoundException("没有找到这件事")
-    return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
+    return found
 
 
 def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
@@ -208,7 +220,7 @@ async def _create(
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
     )
-    calendar = await load_calendar(tx)
+    calendar = await current_calendar(tx)
     for position, item in enumerate(items):
         deadline = promised_date(calendar, item.promised_limit, today)
         await store.insert_task(

@@ -10,7 +10,7 @@ import asyncpg
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
-from app.calendar.store import load_calendar
+from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases.service import merged_form_of, promised_date, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
@@ -87,7 +87,7 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
         region_prefix=user.region_code or "-",
         department=user.department_code if role == "approver" else None,
     )
-    calendar, today = await load_calendar(db), today_in_china()
+    calendar, today = await current_calendar(db), today_in_china()
     return [_view(r, user, calendar, today) for r in rows]
 
 
@@ -151,7 +151,7 @@ async def move_task(
                     extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
                 )
             delivery = _delivery(action, delivery_method, delivery_ref)
-            calendar, today = await load_calendar(tx), today_in_china()
+            calendar, today = await current_calendar(tx), today_in_china()
             paused_since = (
                 await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
             )
@@ -225,7 +225,7 @@ async def case_for_staff(
     head, tasks = await _case_for_staff(db, conn, user, case_no)
     form, _ = await merged_form_of(db, head["life_event_code"])
     data = cipher.decrypt_document(head["data_enc"])
-    calendar, today = await load_calendar(db), today_in_china()
+    calendar, today = await current_calendar(db), today_in_china()
     return StaffCase(
         case_no=head["case_no"],
         life_event_name=head["life_event_name"],

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from app.cases import service as cases
-from app.catalogue import store as catalogue_store
-from app.forms import presenter, service
-from app.forms import store as form_store
+from app.forms import presenter
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db
 from auth.access import public
@@ -31,10 +28,7 @@ class FormApi(Controller):
         code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
     ) -> FormAnswer:
-        items = await catalogue_store.items_of_life_event(db, code)
-        if not items:
-            raise NotFoundException("没有找到这件事")
-        form = service.merge_form(code, items, await form_store.load_catalogue(db))
+        form, _ = await cases.merged_form_of(db, code)
         user = request.scope.get("user")
         person_id = None
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
