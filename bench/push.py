@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -50,6 +51,15 @@ WORKER_ARGS: list[str] = ["--concurrency", str(CONCURRENCY)]
 
 def log(message: str) -> None:
     print(f"[bench push {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -110,6 +120,7 @@ async def drain_backlog(
     processes = await asyncio.gather(*(WorkerProcess.start(env, *WORKER_ARGS) for _ in range(workers)))
     try:
         await wait_delivered(pool, total)
+        cpu = [cpu_seconds(p.process.pid) for p in processes]
     finally:
         for process in processes:
             await process.stop()
@@ -117,12 +128,15 @@ async def drain_backlog(
         "SELECT extract(epoch FROM max(delivered_at) - min(sent_at)) FROM notifications WHERE status = 'delivered'"
     )
     shares = [p.delivered for p in processes]
+    used = None if None in cpu else sum(c for c in cpu if c is not None)
     return {
         "workers": workers,
         "notifications": total,
         "seconds": float(span),
         "shares": shares,
         "per_worker_per_s": total / float(span) / workers,
+        # Includes start-up (imports, connecting): an upper bound on the CPU one notification costs.
+        "worker_cpu_ms_per_notification": None if used is None else used * 1000 / total,
     }
 
 
@@ -221,9 +235,12 @@ def report(results: dict[str, Any]) -> None:
     )
     print(f"  baseline  pywebpush alone, {CONCURRENCY} in flight, no queue:  {results['baseline_per_s']:7.0f} sends/s")
     for row in results["backlog"]:
+        cpu = row["worker_cpu_ms_per_notification"]
         print(
             f"  backlog   {row['notifications']:,} queued, {row['workers']} worker(s): {row['seconds']:.2f} s → "
-            f"{row['per_worker_per_s']:7.0f} notifications/s per worker (shares {row['shares']})"
+            f"{row['per_worker_per_s']:7.0f} notifications/s per worker (shares {row['shares']}"
+            + (f"; worker CPU {cpu:.2f} ms per notification" if cpu is not None else "")
+            + ")"
         )
     lat = results["latency"]
     print(
