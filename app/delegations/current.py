@@ -36,7 +36,7 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def peek(conn: Connection) -> CurrentClient | None:
-    """The client named in the session, unchecked: for the banner only."""
+    """The client named in the session, unchecked: for display (the banner, the roster) only."""
     session = conn.scope.get("session")
     raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
     if not isinstance(raw, dict):
