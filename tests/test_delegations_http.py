@@ -212,3 +212,21 @@ async def test_the_form_is_prefilled_from_the_clients_data_not_the_helpers(
     assert draft.status_code == 200
     other = await helper.get("/api/v1/drafts/retirement", params={"on_behalf_of": NEIGHBOUR["id_number"]})
     assert other.status_code == 403  # no delegation from the neighbour: no access to anything of theirs
+
+
+async def test_the_elder_sees_and_revokes_delegations_on_the_profile_page(
+    helper: httpx.AsyncClient, client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    assert (await post(helper, "/api/v1/delegations", delegation_body(ELDER, scope=["retirement"]))).status_code == 201
+    await sign_up(client, new_authenticator(), ELDER)
+    page = await client.get("/me")
+    assert "帮办员 陈帮办" in page.text and "退休" in page.text and "有效" in page.text
+    delegation_id = await pool.fetchval("SELECT id FROM delegations")
+    revoked = await client.post(
+        f"/me/delegations/{delegation_id}/revoke",
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert await pool.fetchval("SELECT revoked_at IS NOT NULL FROM delegations")
+    assert "已撤销" in (await client.get("/me")).text

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from app.accounts import service
 from app.accounts.models import CredentialBody, Me, RegisterStart, RenameBody
+from app.delegations import service as delegations
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from auth import store as auth_store
@@ -149,8 +150,15 @@ class AccountPages(Controller):
                 "nav": "me",
                 "me": await service.me(db, user.account_id),
                 "passkeys": await auth_store.list_credentials(db, user.account_id),
+                # The delegations this resident has given to village helpers, to see and revoke.
+                "delegations": await delegations.listing(db, user) if user.person_id is not None else [],
             },
         )
+
+    @post("/me/delegations/{delegation_id:int}/revoke", opt=signed_in())
+    async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
+        await delegations.revoke(db, request, _user(request), delegation_id)
+        return Redirect("/me#delegations-heading", status_code=303)
 
     @post("/me/passkeys/{passkey_id:int}/rename", opt=signed_in())
     async def rename_form(

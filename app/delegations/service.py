@@ -188,7 +188,7 @@ async def create(
     return delegation_id
 
 
-def _view(row: Any, today: date) -> DelegationView:
+def _view(row: Any, today: date, event_names: dict[str, str]) -> DelegationView:
     status = "revoked" if row["revoked_at"] else "expired" if row["expires_on"] < today else "active"
     return DelegationView(
         id=row["id"],
@@ -196,7 +196,7 @@ def _view(row: Any, today: date) -> DelegationView:
         client_name=row["client_name"],
         client_id_number_masked=row["client_id_number_masked"],
         scope=row["scope"],
-        scope_label="全部事项" if row["scope"] is None else "、".join(row["scope"]),
+        scope_label="全部事项" if row["scope"] is None else "、".join(event_names.get(c, c) for c in row["scope"]),
         expires_on=row["expires_on"],
         identity_check=row["identity_check"],
         consent_method=row["consent_method"],
@@ -210,10 +210,13 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
     """A helper's roster, or the delegations a resident has given."""
     today = today_in_china()
     if "helper" in user.roles:
-        return [_view(r, today) for r in await store.of_helper(db, user.account_id)]
-    if user.person_id is not None:
-        return [_view(r, today) for r in await store.of_client(db, user.person_id)]
-    return []
+        rows = await store.of_helper(db, user.account_id)
+    elif user.person_id is not None:
+        rows = await store.of_client(db, user.person_id)
+    else:
+        return []
+    names = {e.code: e.name for e in await catalogue_store.list_life_events(db)} if rows else {}
+    return [_view(r, today, names) for r in rows]
 
 
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:
