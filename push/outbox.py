@@ -18,7 +18,7 @@ async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[in
     if not account_ids:
         return []
     await store.insert_inbox_entries(tx, message, account_ids)
-    notification_ids = await store.insert_notifications(tx, message)
+    notification_ids = await store.insert_notifications(tx, message, account_ids)
     # Steps the resident must act on jump the queue when a backlog builds up.
     await store.enqueue_sends(tx, notification_ids, priority=1 if message.needs_action else 0)
     return notification_ids

@@ -81,18 +81,19 @@ async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int])
     )
 
 
-async def insert_notifications(tx: DB, message: Message) -> list[int]:
-    """One notification per device of every recipient of the event."""
+async def insert_notifications(tx: DB, message: Message, account_ids: list[int]) -> list[int]:
+    """One notification per device of each of these recipients of the event."""
     rows = await tx.fetch(
         """INSERT INTO notifications (inbox_entry_id, subscription_id, push_service, urgency, topic)
            SELECT i.id, s.id, s.push_service, $2, $3
            FROM inbox_entries i JOIN push_subscriptions s ON s.account_id = i.account_id
-           WHERE i.event_id = $1
+           WHERE i.event_id = $1 AND i.account_id = ANY($4::bigint[])
            ORDER BY s.id
            RETURNING id""",
         message.event_id,
         message.urgency,
         message.topic,
+        account_ids,
     )
     return [r["id"] for r in rows]
 

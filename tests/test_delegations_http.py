@@ -230,3 +230,19 @@ async def test_the_elder_sees_and_revokes_delegations_on_the_profile_page(
     assert revoked.status_code == 303
     assert await pool.fetchval("SELECT revoked_at IS NOT NULL FROM delegations")
     assert "已撤销" in (await client.get("/me")).text
+
+
+async def test_the_helper_follows_the_clients_case_in_their_inbox_while_authorised(
+    helper: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    assert (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).status_code == 201
+    case_no = (await _file_retirement(helper, ELDER, "deleg-inbox-1")).json()["case_no"]
+    inbox = (await helper.get("/api/v1/notifications")).json()
+    assert [item["url"] for item in inbox["items"]] == [f"/helper/cases/{case_no}/receipt"]
+    await pool.execute("UPDATE delegations SET revoked_at = now()")
+    case_id = await pool.fetchval("SELECT id FROM cases")
+    async with pool.acquire() as conn, conn.transaction():
+        from app.cases.timeline import record_event
+
+        await record_event(conn, case_id=case_id, status="accepted", title="测试步骤")
+    assert len((await helper.get("/api/v1/notifications")).json()["items"]) == 1  # no longer told

@@ -76,6 +76,10 @@ async def notify_event(tx: asyncpg.Connection, *, case_id: int, event_id: int, s
         title=title,
     )
     await outbox.enqueue(tx, message, list(audience["account_ids"]))
+    if audience["helper_account_id"] is not None:
+        # The helper follows the client's case too; their page for it is the printable receipt.
+        helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience['case_no']}/receipt")
+        await outbox.enqueue(tx, helper_message, [audience["helper_account_id"]])
 
 
 def _entry(row: Any) -> InboxEntry:

@@ -8,11 +8,17 @@ from db.pool import DB
 
 
 async def case_audience(db: DB, case_id: int) -> Any:
-    """The case's number and life event, and the accounts to notify: the applicant's own account.
-    (People acting for the applicant under a delegation join here when delegations notify.)"""
+    """The case's number and life event, and the accounts to notify: the applicant's own account, and
+    the village helper who filed it while the applicant's delegation to them is still live."""
     return await db.fetchrow(
         """SELECT c.case_no, e.name AS life_event_name,
-                  coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}') AS account_ids
+                  coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}') AS account_ids,
+                  CASE WHEN c.filed_as = 'helper' AND EXISTS (
+                           SELECT 1 FROM delegations d
+                           WHERE d.helper_account_id = c.filed_by_account_id
+                             AND d.client_person_id = c.applicant_person_id AND d.revoked_at IS NULL
+                             AND d.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date)
+                       THEN c.filed_by_account_id END AS helper_account_id
            FROM cases c
            JOIN life_events e ON e.code = c.life_event_code
            LEFT JOIN accounts a ON a.person_id = c.applicant_person_id AND a.kind = 'resident'
