@@ -33,6 +33,7 @@ from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
 from db.migrate import apply_migrations
+from push import store as push_store
 from db.pool import create_pool
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -161,7 +162,11 @@ async def _purge(conn: asyncpg.Connection) -> int:
         await auth_store.purge_old_challenges(conn)
         await auth_store.purge_old_failures(conn)
         removed = await auth_store.purge_audit_before_retention(conn, AUDIT_RETENTION_DAYS)
-    print(f"purged expired sessions and challenges; {removed} audit rows older than {AUDIT_RETENTION_DAYS} days")
+        deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
+    print(
+        f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
+        f"older than {AUDIT_RETENTION_DAYS} days"
+    )
     return 0
 
 

@@ -171,3 +171,14 @@ async def mark_device_gone(pool: Any, notification_id: int, subscription_id: int
         )
         if subscription_id is not None:
             await tx.execute("DELETE FROM push_subscriptions WHERE id = $1", subscription_id)
+
+
+async def purge_delivery_records(db: DB, retention_days: int) -> int:
+    """The queue's own log after a week; finished notifications (the inbox keeps the step) after retention."""
+    await db.execute("DELETE FROM pgqueuer_log WHERE created < now() - interval '7 days'")
+    status = await db.execute(
+        "DELETE FROM notifications WHERE status IN ('delivered', 'permanent-failure', 'technical-failure') "
+        "AND created_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    return int(status.split()[-1])
