@@ -33,8 +33,8 @@ from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
 from db.migrate import apply_migrations
-from push import store as push_store
 from db.pool import create_pool
+from push import store as push_store
 
 CHINA = ZoneInfo("Asia/Shanghai")
 # 等保 level 3 keeps audit records at least six months.
