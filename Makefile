@@ -12,7 +12,7 @@ CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium
+.PHONY: run test lint lock setup db chromium bench wrk
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
@@ -20,6 +20,20 @@ run: setup db
 test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Benchmarks (about 5 minutes): the app as in production beside a minimal baseline, figures in
+# bench/results/latest.json. Not part of `make test`.
+bench: setup wrk
+	$(PY) -m bench
+
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing Debian's wrk for the benchmarks"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+		echo "The benchmarks need wrk: run 'sudo apt-get install wrk'"; exit 1; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check .

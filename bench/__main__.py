@@ -1,0 +1,456 @@
+"""`make bench`: the app as in production (granian, workers = cores) on the embedded PostgreSQL with
+≥ 100,000 cases across ≥ 20,000 residents, measured with wrk beside a minimal baseline app.
+
+Prints one table, writes bench/results/latest.json and ends with one line of key ratios."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from app.cases import tracking
+from app.people.identity import check_char, mask_id_number
+from app.seed import seed_demo_data
+from auth.pii import PiiCipher
+from bench import store
+from db.embedded import ensure_database, start_embedded_server
+from db.migrate import apply_migrations
+from db.pool import create_pool
+from tests.case_helpers import answers_for
+from tests.softauthn import SoftAuthenticator
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "wrk"
+RESULTS = ROOT / "bench" / "results"
+CASES = int(os.environ.get("BENCH_CASES", "100000"))
+RESIDENTS = int(os.environ.get("BENCH_RESIDENTS", "20000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = 64
+WORKERS = os.cpu_count() or 1
+SECRET = "bench-secret-" + "b" * 40
+TARGETS = {"status_ratio": 0.5, "status_p99_ms": 50.0, "submit_per_s": 200.0, "home_kb": 60.0}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华玉兰桂英建国志"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def bench_people(count: int, villages: list[str]) -> list[tuple[str, str, str]]:
+    rng, numbers, people = random.Random(2026), set(), []
+    while len(people) < count:
+        village = rng.choice(villages)
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
+        first17 = f"{village[:6]}{born:%Y%m%d}{rng.randrange(1000):03d}"
+        number = first17 + check_char(first17)
+        if number in numbers:
+            continue
+        numbers.add(number)
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        people.append((number, name, village))
+    return people
+
+
+async def build_data(dsn: str) -> dict[str, Any]:
+    cipher = PiiCipher(SECRET)
+    pool = await create_pool(dsn, max_size=2)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+        await seed_demo_data(conn, cipher)
+        villages = [r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE level = 'village'")]
+        people = bench_people(RESIDENTS, villages)
+        log(f"encrypting and loading {len(people):,} residents")
+        await store.copy_people(
+            conn,
+            [
+                (
+                    cipher.lookup_hash(n),
+                    cipher.encrypt(n),
+                    mask_id_number(n),
+                    name,
+                    f"199{i:08d}",
+                    village,
+                    date(int(n[6:10]), int(n[10:12]), int(n[12:14])),
+                    "M" if int(n[16]) % 2 else "F",
+                )
+                for i, (n, name, village) in enumerate(people)
+            ],
+        )
+        await store.create_accounts_for_bench_people(conn)
+        log(f"creating {CASES:,} cases with tasks and timelines")
+        sample = {
+            "child.name": "王小宝",
+            "mother.id_number": people[0][0],
+            "household.address": "常州市天宁区演示路1号",
+        }
+        await store.create_cases(conn, CASES, cipher.encrypt_document(sample), "bench")
+        tokens = await store.sample_tokens(conn, 5000)
+        # Cases made by the app get their tracking snapshot with their first event; these bulk ones get
+        # it on first scan. Build them now so the run measures steady state, not first scans.
+        for case_id in await store.case_ids(conn, tokens):
+            await tracking.refresh(conn, case_id)
+        cases, residents = await store.counts(conn)
+    await pool.close()
+    return {"tokens": tokens, "cases": cases, "residents": residents, "id_numbers": [p[0] for p in people[:2000]]}
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log_path: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code in (200, 404):
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+
+    def worker_peak_rss_mb(self) -> float:
+        """Peak resident memory (VmHWM) of the busiest worker process."""
+        peaks = []
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                status = Path(f"/proc/{child.pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                peaks.append(int(match.group(1)) / 1024)
+        return max(peaks, default=0.0)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+def wrk(url: str, script: str, env: dict[str, str], connections: int = CONNECTIONS, seconds: int = SECONDS) -> dict:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA / script), url],
+        env={**os.environ, "BENCH_LUA_DIR": str(LUA), **env},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("{")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{result.stdout}\n{result.stderr}")
+    figures = json.loads(line)
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    return figures
+
+
+# --- a signed-in resident and a clerk, through the real passkey ceremonies ----------------------------
+
+
+def signed_in(url: str, body: dict[str, str]) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=30)
+    client.get("/")
+    headers = {"X-CSRFToken": client.cookies["csrftoken"]}
+    options = client.post("/api/v1/auth/register/options", json=body, headers=headers)
+    options.raise_for_status()
+    authenticator = SoftAuthenticator("localhost", url.replace("127.0.0.1", "localhost"))
+    credential = authenticator.create(options.json())
+    client.post("/api/v1/auth/register/verify", json={"credential": credential}, headers=headers).raise_for_status()
+    return client
+
+
+def cookie_header(client: httpx.Client) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+# --- page weight ----------------------------------------------------------------------------------
+
+
+def page_weight_kb(client: httpx.Client, path: str) -> float:
+    """Compressed bytes of the page, its stylesheets and scripts (icons excluded), as a first visit."""
+    page = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js)\?v=[^"]+)"', page.text)
+    total = len(gzip.compress(page.content)) if page.headers.get("content-encoding") != "gzip" else 0
+    total = total or int(page.headers.get("content-length") or len(gzip.compress(page.content)))
+    for asset in assets:
+        response = client.get(asset, headers={"Accept-Encoding": "gzip"})
+        encoded = response.headers.get("content-encoding") == "gzip"
+        total += int(response.headers.get("content-length", 0)) if encoded else len(response.content)
+    return total / 1024
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("make bench needs wrk: run 'sudo apt-get install wrk'", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="ywtb-bench-"))
+    server_dsn = start_embedded_server(work, keep_running=False)
+    dsn = asyncio.run(ensure_database(server_dsn, "ywtb_bench"))
+    log(f"PostgreSQL ready; building {CASES:,} cases across {RESIDENTS:,} residents")
+    data = asyncio.run(build_data(dsn))
+    log(f"data: {data['cases']:,} cases, {data['residents']:,} residents in cases")
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "SECRET_KEY": SECRET,
+        "DATA_DIR": str(work / "data"),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "PUBLIC_URL": f"http://localhost:{port}",
+        "WEB_WORKERS": str(WORKERS),
+        "TRACK_SCANS_PER_MINUTE": "0",
+    }  # one load generator is one address
+    tokens_file = work / "tokens.txt"
+    tokens_file.write_text("\n".join(f"/api/v1/track/{t}" for t in data["tokens"]))
+    pages_file = work / "pages.txt"
+    pages_file.write_text("\n".join(f"/t/{t}" for t in data["tokens"]))
+    results: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "data": {"cases": data["cases"], "residents": data["residents"]},
+    }
+
+    app = Server([sys.executable, "-m", "app", "serve"], env, port, work / "app.log")
+    try:
+        resident = signed_in(app.url, {"name": "张伟", "id_number": "320402199403150119"})
+        person = asyncio.run(_person_id(dsn, "320402199403150119"))
+        case_nos = asyncio.run(_give_cases(dsn, person, 5))
+        case_file = work / "case.txt"
+        case_file.write_text("\n".join(f"/cases/{n}" for n in case_nos))
+        log("status check (JSON, page, signed-in case page)")
+        results["status_json"] = wrk(app.url, "paths.lua", {"PATHS": str(tokens_file)})
+        results["status_page"] = wrk(app.url, "paths.lua", {"PATHS": str(pages_file)})
+        results["case_page"] = wrk(app.url, "paths.lua", {"PATHS": str(case_file), "COOKIE": cookie_header(resident)})
+        log("submission (window clerk filing 新生儿出生 walk-in cases)")
+        code = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "app",
+                    "staff-add",
+                    "--name",
+                    "压测窗口",
+                    "--role",
+                    "clerk",
+                    "--department",
+                    "police",
+                    "--region",
+                    "320400",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        clerk = signed_in(app.url, {"name": "压测窗口", "enrollment_code": code})
+        form = clerk.get("/api/v1/life-events/birth/form").json()
+        body_file, ids_file = work / "body.json", work / "ids.txt"
+        body_file.write_text(
+            json.dumps(
+                {
+                    "life_event": "birth",
+                    "data": answers_for(form),
+                    "idempotency_key": "__KEY__",
+                    "on_behalf_of": "__ID__",
+                },
+                ensure_ascii=False,
+            )
+        )
+        ids_file.write_text("\n".join(data["id_numbers"]))
+        results["submit"] = wrk(
+            app.url,
+            "submit.lua",
+            {
+                "BODY": str(body_file),
+                "IDS": str(ids_file),
+                "COOKIE": cookie_header(clerk),
+                "CSRF": clerk.cookies["csrftoken"],
+            },
+            connections=16,
+        )
+        results["memory_peak_rss_mb_per_worker"] = app.worker_peak_rss_mb()
+        log("page weight")
+        anonymous = httpx.Client(base_url=app.url)
+        results["page_weight_kb"] = {
+            "home": page_weight_kb(anonymous, "/"),
+            "birth_form": page_weight_kb(resident, "/life-events/birth/apply"),
+        }
+    finally:
+        app.stop()
+
+    base_port = free_port()
+    baseline = Server(
+        [sys.executable, "-m", "bench.serve_baseline"],
+        {**env, "PORT": str(base_port)},
+        base_port,
+        work / "baseline.log",
+    )
+    try:
+        rows_file = work / "rows.txt"
+        rows_file.write_text("\n".join(f"/row/{t}" for t in data["tokens"]))
+        log("baseline: one indexed row as JSON, same server and workers")
+        results["baseline"] = wrk(baseline.url, "paths.lua", {"PATHS": str(rows_file)})
+        results["baseline_memory_peak_rss_mb_per_worker"] = baseline.worker_peak_rss_mb()
+    finally:
+        baseline.stop()
+
+    results["push"] = _push_figures()
+    results["seconds"] = round(time.monotonic() - started, 1)
+    report(results)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+async def _person_id(dsn: str, id_number: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            "SELECT id FROM people WHERE id_number_hash = $1", PiiCipher(SECRET).lookup_hash(id_number)
+        )
+    finally:
+        await conn.close()
+
+
+async def _give_cases(dsn: str, person_id: int, how_many: int) -> list[str]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await store.give_cases_to(conn, person_id, how_many)
+    finally:
+        await conn.close()
+
+
+def _push_figures() -> dict[str, Any] | None:
+    """The push fan-out figures from bench/push.py, run in its own process (it starts its own workers)."""
+    script = ROOT / "bench" / "push.py"
+    if not script.exists():
+        return None
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.push", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith("{")), None)
+    return json.loads(line) if line else {"error": (result.stderr or result.stdout)[-500:]}
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def report(results: dict[str, Any]) -> None:
+    status, base = results["status_json"], results["baseline"]
+    ratio = status["rps"] / base["rps"] if base["rps"] else 0.0
+    rows = [
+        (
+            "status check JSON /api/v1/track",
+            f"{status['rps']:.0f} req/s",
+            f"p99 {status['p99_ms']:.1f} ms",
+            f"≥0.5× baseline, p99 ≤50 ms: {_verdict(ratio >= TARGETS['status_ratio'] and status['p99_ms'] <= 50)}",
+        ),
+        ("baseline: one row as JSON", f"{base['rps']:.0f} req/s", f"p99 {base['p99_ms']:.1f} ms", ""),
+        (
+            "status page /t/{token}",
+            f"{results['status_page']['rps']:.0f} req/s",
+            f"p99 {results['status_page']['p99_ms']:.1f} ms",
+            "",
+        ),
+        (
+            "signed-in case page",
+            f"{results['case_page']['rps']:.0f} req/s",
+            f"p99 {results['case_page']['p99_ms']:.1f} ms",
+            "",
+        ),
+        (
+            "submission POST /api/v1/cases",
+            f"{results['submit']['rps']:.0f} cases/s",
+            f"errors {results['submit']['errors']}",
+            f"≥200/s, 0 errors: {_verdict(results['submit']['rps'] >= 200 and results['submit']['errors'] == 0)}",
+        ),
+        (
+            "page weight: home (gzip, no icons)",
+            f"{results['page_weight_kb']['home']:.1f} KB",
+            "",
+            f"≤60 KB: {_verdict(results['page_weight_kb']['home'] <= 60)}",
+        ),
+        ("page weight: 新生儿出生 form", f"{results['page_weight_kb']['birth_form']:.1f} KB", "", ""),
+        (
+            "peak RSS per web worker",
+            f"{results['memory_peak_rss_mb_per_worker']:.0f} MB",
+            f"baseline {results['baseline_memory_peak_rss_mb_per_worker']:.0f} MB",
+            "",
+        ),
+    ]
+    push = results.get("push")
+    if push and "error" not in push:
+        rows.append(
+            (
+                "push fan-out per worker",
+                f"{push.get('per_worker_per_s', 0):.0f} notif/s",
+                f"p95 {push.get('p95_ms', 0):.0f} ms",
+                "≥500/s, p95 ≤1 s: "
+                + _verdict(push.get("per_worker_per_s", 0) >= 500 and push.get("p95_ms", 1e9) <= 1000),
+            )
+        )
+    elif push:
+        rows.append(("push fan-out", "failed", push["error"][:60], "MISSED"))
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure':<{width}}  {'figure':>14}  {'detail':>18}  target")
+    for name, figure, detail, target in rows:
+        print(f"{name:<{width}}  {figure:>14}  {detail:>18}  {target}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print()
+    print(
+        f"ratios: status/baseline {ratio:.2f}x · status p99 {status['p99_ms']:.1f} ms · "
+        f"submissions {results['submit']['rps']:.0f}/s · home {results['page_weight_kb']['home']:.1f} KB · "
+        f"run {results['seconds']:.0f} s on {results['machine']['cores']} cores"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+-- POST /api/v1/cases: the body file has __KEY__ and __ID__ placeholders; each request a new key,
+-- applicants cycled from the ID-number file (a window clerk filing walk-in cases).
+local template = io.open(os.getenv("BODY")):read("*a")
+local ids = {}
+for line in io.lines(os.getenv("IDS")) do ids[#ids + 1] = line end
+local counter = 0
+local thread_tag = tostring(math.random(1000000000))
+
+request = function()
+  counter = counter + 1
+  local body = template:gsub("__KEY__", "bench-" .. thread_tag .. "-" .. counter)
+    :gsub("__ID__", ids[(counter % #ids) + 1])
+  return wrk.format("POST", "/api/v1/cases", {
+    ["Content-Type"] = "application/json",
+    ["Cookie"] = os.getenv("COOKIE"),
+    ["X-CSRFToken"] = os.getenv("CSRF"),
+  }, body)
+end
