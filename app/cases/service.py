@@ -100,11 +100,9 @@ def _resident(user: CurrentUser) -> int:
 
 async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
-    person = await people_store.get_person(db, person_id)
-    assert person is not None
-    encrypted = await people_store.encrypted_id_number(db, person_id)
-    assert encrypted is not None
-    return {"profile.name": person.name, "profile.id_number": cipher.decrypt(encrypted)}
+    row = await people_store.name_and_encrypted_number(db, person_id)
+    assert row is not None
+    return {"profile.name": row["name"], "profile.id_number": cipher.decrypt(row["id_number_enc"])}
 
 
 def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:
@@ -171,10 +169,11 @@ async def submit_case(
                 tracking_token=existing["tracking_token"],
                 tracking_url=tracking_url(settings, existing["tracking_token"]),
             )
-        if await catalogue_store.get_life_event(tx, body.life_event) is None:
-            raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
         person_id = filing.person_id
-        form, items = await merged_form_of(tx, body.life_event)
+        try:
+            form, items = await merged_form_of(tx, body.life_event)
+        except NotFoundException:
+            raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
         certificates = await form_store.person_certificates(tx, person_id)
@@ -188,7 +187,8 @@ async def submit_case(
         if errors:
             raise FieldErrors(errors)
         created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
-        await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
+        if uploads:
+            await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
         await store.delete_draft(tx, user.account_id, body.life_event, person_id)
         return created[1]
 
@@ -221,17 +221,15 @@ async def _create(
         idempotency_key=body.idempotency_key,
     )
     calendar = await current_calendar(tx)
-    for position, item in enumerate(items):
-        deadline = promised_date(calendar, item.promised_limit, today)
-        await store.insert_task(
-            tx,
-            case_id=case_id,
-            item_code=item.code,
-            department_code=item.department_code,
-            position=position,
-            due_on=deadline.due_on,
-            provisional=deadline.provisional,
-        )
+    deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
+    await store.insert_tasks(
+        tx,
+        case_id=case_id,
+        tasks=[
+            (item.code, item.department_code, position, d.due_on, d.provisional)
+            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
+        ],
+    )
     title, note = _submitted_step(filing, user, len(items))
     await record_event(
         tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note

@@ -62,6 +62,10 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return _person(row) if row else None
 
 
+async def name_and_encrypted_number(db: DB, person_id: int) -> Any:
+    return await db.fetchrow("SELECT name, id_number_enc FROM people WHERE id = $1", person_id)
+
+
 async def encrypted_id_number(db: DB, person_id: int) -> bytes | None:
     return await db.fetchval("SELECT id_number_enc FROM people WHERE id = $1", person_id)
 
