@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         directories=[STATIC_DIR],
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
-        cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
     )
     configure_logging()
     return Litestar(

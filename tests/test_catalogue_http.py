@@ -90,4 +90,5 @@ async def test_static_files_are_cached_for_a_year_and_compressed(client: Client)
     response = await client.get(css_url, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert "max-age=31536000" in response.headers["cache-control"]
+    assert "immutable" in response.headers["cache-control"]
     assert response.headers.get("content-encoding") == "gzip"
