@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.web.errors import FieldErrors
 from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
+from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
@@ -299,20 +300,11 @@ async def complete_login(
             db, conn, "signin", "user handle mismatch", "通行密钥验证失败，请重试", [ip, cred_subject], subject
         )
     try:
-        new_count = passkeys.verify_authentication(
-            credential,
-            challenge=challenge,
-            rp_id=settings.rp_id,
-            origin=settings.public_url,
-            public_key=stored.public_key,
-            sign_count=stored.sign_count,
+        await check_assertion(
+            db, stored, credential, challenge=challenge, rp_id=settings.rp_id, origin=settings.public_url
         )
     except PasskeyError as exc:
         raise await _refuse(db, conn, "signin", exc.reason, exc.message, [ip, cred_subject], subject) from exc
-    if not await auth_store.record_credential_use(db, stored.id, stored.sign_count, new_count):
-        raise await _refuse(
-            db, conn, "signin", "sign counter raced", "通行密钥验证失败，请重试", [ip, cred_subject], subject
-        )
     await audit(db, conn, "signin", "ok", subject=subject, actor=subject)
     return stored.account_id
 

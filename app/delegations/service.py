@@ -24,6 +24,7 @@ from app.settings import Settings
 from app.web.errors import FieldErrors
 from auth import passkeys
 from auth import store as auth_store
+from auth.assertions import check_assertion
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
@@ -126,18 +127,12 @@ async def _passkey_consent(
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}")
         raise FieldErrors({"consent": "老人的通行密钥确认无效，请重新确认"})
     try:
-        new_count = passkeys.verify_authentication(
-            credential,
-            challenge=challenge,
-            rp_id=settings.rp_id,
-            origin=settings.public_url,
-            public_key=stored.public_key,
-            sign_count=stored.sign_count,
+        await check_assertion(
+            db, stored, credential, challenge=challenge, rp_id=settings.rp_id, origin=settings.public_url
         )
     except PasskeyError as exc:
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}", reason=exc.reason)
         raise FieldErrors({"consent": exc.message}) from exc
-    await auth_store.record_credential_use(db, stored.id, stored.sign_count, new_count)
     return account["id"]
 
 
