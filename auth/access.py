@@ -12,6 +12,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from auth.models import CurrentUser
+
 ACCESS_KEY: Final = "access"
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
@@ -58,3 +60,11 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         return
     if not (caller & rule):
         raise PermissionDeniedException("您没有权限执行此操作")
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    """The signed-in account of a request that the guard let through as signed in (or a role)."""
+    user = connection.scope.get("user")
+    if not isinstance(user, CurrentUser):
+        raise NotAuthorizedException("请先登录")
+    return user

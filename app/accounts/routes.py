@@ -16,19 +16,13 @@ from app.delegations import service as delegations
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from auth import store as auth_store
-from auth.access import public, signed_in
+from auth.access import caller, public, signed_in
 from auth.audit import audit
 from auth.models import CredentialListing, CurrentUser
 from auth.sessions import ceremony_owner, sign_in, sign_out
 
 AnyRequest = Request[Any, Any, Any]
 PASSKEY_NAME_MAX = 40
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)  # the access guard let only signed-in callers through
-    return user
 
 
 def _signed_out(request: AnyRequest) -> Response[None]:
@@ -61,7 +55,7 @@ class AuthApi(Controller):
 
     @post("/passkeys/options", opt=signed_in(), status_code=HTTP_200_OK, summary="Add a passkey on this device")
     async def add_passkey_options(self, request: AnyRequest, db: Db, settings: AppSettings) -> dict[str, Any]:
-        return await service.adding_passkey_options(db, settings, ceremony_owner(request), _user(request).account_id)
+        return await service.adding_passkey_options(db, settings, ceremony_owner(request), caller(request).account_id)
 
     @post("/login/options", opt=public(), status_code=HTTP_200_OK, summary="Start a discoverable passkey sign-in")
     async def login_options(self, request: AnyRequest, db: Db, settings: AppSettings) -> dict[str, Any]:
@@ -84,7 +78,7 @@ class AuthApi(Controller):
 
     @post("/logout-everywhere", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Sign out on every device")
     async def logout_everywhere(self, request: AnyRequest, db: Db) -> Response[None]:
-        user = _user(request)
+        user = caller(request)
         await auth_store.void_all_sessions(db, user.account_id)
         await audit(db, request, "signout.everywhere", "ok", subject=f"account:{user.account_id}")
         return _signed_out(request)
@@ -96,19 +90,19 @@ class MeApi(Controller):
 
     @get("", opt=signed_in(), summary="The signed-in person (ID number masked)")
     async def me(self, request: AnyRequest, db: Db) -> Me:
-        return await service.me(db, _user(request).account_id)
+        return await service.me(db, caller(request).account_id)
 
     @get("/passkeys", opt=signed_in(), summary="The caller's passkeys")
     async def passkeys(self, request: AnyRequest, db: Db) -> list[CredentialListing]:
-        return await auth_store.list_credentials(db, _user(request).account_id)
+        return await auth_store.list_credentials(db, caller(request).account_id)
 
     @patch("/passkeys/{passkey_id:int}", opt=signed_in(), summary="Rename a passkey")
     async def rename(self, request: AnyRequest, db: Db, passkey_id: FromPath[int], data: JSONBody[RenameBody]) -> None:
-        await _rename(db, _user(request), passkey_id, data.name)
+        await _rename(db, caller(request), passkey_id, data.name)
 
     @delete("/passkeys/{passkey_id:int}", opt=signed_in(), summary="Remove a passkey (never the last one)")
     async def remove(self, request: AnyRequest, db: Db, passkey_id: FromPath[int]) -> None:
-        await _remove(db, request, _user(request), passkey_id)
+        await _remove(db, request, caller(request), passkey_id)
 
 
 async def _rename(db: Db, user: CurrentUser, passkey_id: int, name: str) -> None:
@@ -143,7 +137,7 @@ class AccountPages(Controller):
 
     @get("/me", opt=signed_in())
     async def me_page(self, request: AnyRequest, db: Db) -> Template:
-        user = _user(request)
+        user = caller(request)
         return Template(
             "me.html",
             context={
@@ -157,7 +151,7 @@ class AccountPages(Controller):
 
     @post("/me/delegations/{delegation_id:int}/revoke", opt=signed_in())
     async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
-        await delegations.revoke(db, request, _user(request), delegation_id)
+        await delegations.revoke(db, request, caller(request), delegation_id)
         return Redirect("/me#delegations-heading", status_code=303)
 
     @post("/me/passkeys/{passkey_id:int}/rename", opt=signed_in())
@@ -168,16 +162,16 @@ class AccountPages(Controller):
         passkey_id: FromPath[int],
         data: URLEncodedBody[dict[str, str]],
     ) -> Template | Redirect:
-        await _rename(db, _user(request), passkey_id, str(data.get("name", "")))
+        await _rename(db, caller(request), passkey_id, str(data.get("name", "")))
         return await self._passkeys_fragment(request, db, "已重命名")
 
     @post("/me/passkeys/{passkey_id:int}/remove", opt=signed_in())
     async def remove_form(self, request: AnyRequest, db: Db, passkey_id: FromPath[int]) -> Template | Redirect:
-        await _remove(db, request, _user(request), passkey_id)
+        await _remove(db, request, caller(request), passkey_id)
         return await self._passkeys_fragment(request, db, "已删除")
 
     async def _passkeys_fragment(self, request: AnyRequest, db: Db, notice: str) -> Template | Redirect:
         if request.headers.get("hx-request") != "true":
             return Redirect("/me", status_code=303)
-        passkeys = await auth_store.list_credentials(db, _user(request).account_id)
+        passkeys = await auth_store.list_credentials(db, caller(request).account_id)
         return Template("partials/passkeys.html", context={"passkeys": passkeys, "notice": notice})

@@ -16,20 +16,13 @@ from app.cases.models import CaseView
 from app.console import service as console
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Db
-from auth.access import roles
-from auth.models import CurrentUser
+from auth.access import caller, roles
 
 AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # How a resident reads where a case came from; unknown codes are shown as they are.
 CHANNEL_LABELS = {"online": "网上申请", "window": "窗口申请", "helper": "帮办代办"}
 FILED_AS_LABELS = {"self": "本人申请", "helper": "帮办员代为申请", "clerk": "窗口代为申请"}
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)  # the access guard let only residents through
-    return user
 
 
 class CasePages(Controller):
@@ -46,7 +39,7 @@ class CasePages(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> Template | Redirect:
         """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue."""
-        user = _user(request)
+        user = caller(request)
         try:
             files = data.get("file")
             for file in files if isinstance(files, list) else [files]:
@@ -64,7 +57,7 @@ class CasePages(Controller):
 
     @get("/cases", opt=RESIDENT)
     async def my_cases(self, request: AnyRequest, db: Db) -> Template:
-        cases = await service.cases_for_resident(db, _user(request))
+        cases = await service.cases_for_resident(db, caller(request))
         return Template("cases.html", context={"nav": "cases", "tz": service.CHINA, "cases": cases})
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
@@ -80,7 +73,7 @@ class CasePages(Controller):
         error: str | None = None,
         status: int = 200,
     ) -> Template:
-        case = await service.case_for_resident(db, settings, _user(request), case_no)
+        case = await service.case_for_resident(db, settings, caller(request), case_no)
         # What each task waiting for a supplement asks for: the latest 补正告知 note on that task.
         notices = {
             e.task_id: e.note for e in case.timeline if e.status == "supplement_requested" and e.task_id is not None
@@ -104,7 +97,7 @@ class CasePages(Controller):
     async def receipt_page(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
     ) -> Template:
-        return _receipt(await service.case_for_resident(db, settings, _user(request), case_no), for_helper=False)
+        return _receipt(await service.case_for_resident(db, settings, caller(request), case_no), for_helper=False)
 
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
     async def helper_receipt_page(
@@ -112,7 +105,7 @@ class CasePages(Controller):
     ) -> Template:
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
-        return _receipt(await service.case_for_helper(db, settings, _user(request), case_no), for_helper=True)
+        return _receipt(await service.case_for_helper(db, settings, caller(request), case_no), for_helper=True)
 
 
 def _receipt(case: CaseView, *, for_helper: bool) -> Template:

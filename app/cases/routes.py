@@ -27,8 +27,7 @@ from app.cases.models import (
 )
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import public, roles
-from auth.models import CurrentUser
+from auth.access import caller, public, roles
 
 AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
@@ -46,12 +45,6 @@ def _limit_scans(request: AnyRequest) -> None:
         )
 
 
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
-
-
 class CasesApi(Controller):
     path = "/api/v1"
     tags = ["cases"]
@@ -65,28 +58,28 @@ class CasesApi(Controller):
         settings: AppSettings,
         data: Annotated[CaseSubmission, Body(media_type=RequestEncodingType.JSON)],
     ) -> CaseCreated:
-        return await service.submit_case(db, cipher, settings, _user(request), data, request)
+        return await service.submit_case(db, cipher, settings, caller(request), data, request)
 
     @get("/cases", opt=RESIDENT, summary="The caller's cases")
     async def list_cases(self, request: AnyRequest, db: Db) -> list[CaseSummary]:
-        return await service.cases_for_resident(db, _user(request))
+        return await service.cases_for_resident(db, caller(request))
 
     @get("/cases/{case_no:str}", opt=RESIDENT, summary="One of the caller's cases with tasks and timeline")
     async def read_case(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> CaseView:
-        return await service.case_for_resident(db, settings, _user(request), case_no)
+        return await service.case_for_resident(db, settings, caller(request), case_no)
 
     @get("/cases/{case_no:str}/qr.svg", opt=RESIDENT, summary="Receipt QR (SVG) encoding the tracking URL")
     async def qr_svg(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
     ) -> Response[bytes]:
-        case = await service.case_for_resident(db, settings, _user(request), case_no)
+        case = await service.case_for_resident(db, settings, caller(request), case_no)
         return Response(qr.qr_svg(case.tracking_url), media_type="image/svg+xml")
 
     @get("/cases/{case_no:str}/qr.png", opt=RESIDENT, summary="Receipt QR (PNG) encoding the tracking URL")
     async def qr_png(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
     ) -> Response[bytes]:
-        case = await service.case_for_resident(db, settings, _user(request), case_no)
+        case = await service.case_for_resident(db, settings, caller(request), case_no)
         return Response(qr.qr_png(case.tracking_url), media_type="image/png")
 
     @get(
@@ -110,7 +103,7 @@ class CasesApi(Controller):
         life_event_code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
     ) -> DraftView:
-        user = _user(request)
+        user = caller(request)
         person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
@@ -125,7 +118,7 @@ class CasesApi(Controller):
         on_behalf_of: FromQuery[str | None] = None,
     ) -> Response[Any]:
         try:
-            user = _user(request)
+            user = caller(request)
             person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
@@ -153,7 +146,7 @@ class CasesApi(Controller):
         if not isinstance(file, UploadFile):
             raise FieldErrors({"file": "请选择要上传的文件"})
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
-        user, life_event = _user(request), str(data.get("life_event", ""))
+        user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
         person = await service.subject_person(db, cipher, user, on_behalf_of, life_event, request)
         return await service.store_upload(
@@ -163,7 +156,7 @@ class CasesApi(Controller):
     @get("/uploads/{token:str}", opt=RESIDENT, summary="An uploaded material, to the person who uploaded it")
     async def download(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
 
-        row = await store.upload_for_account(db, token, _user(request).account_id)
+        row = await store.upload_for_account(db, token, caller(request).account_id)
         if row is None:
             raise NotFoundException("没有找到该文件")
         return Response(

@@ -11,8 +11,7 @@ from litestar import Request, get
 from app.forms import store as form_store
 from app.forms.service import mask_certificate_number
 from app.web.params import Db
-from auth.access import roles
-from auth.models import CurrentUser
+from auth.access import caller, roles
 
 
 class HeldCertificate(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,8 +24,7 @@ class HeldCertificate(msgspec.Struct, frozen=True, kw_only=True):
 
 @get("/api/v1/certificates", opt=roles("resident"), tags=["certificates"], summary="The caller's e-certificates")
 async def my_certificates(request: Request[Any, Any, Any], db: Db) -> list[HeldCertificate]:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
+    user = caller(request)
     if user.person_id is None:
         return []
     return [

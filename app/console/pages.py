@@ -13,8 +13,7 @@ from app.console import service
 from app.console.routes import STAFF
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import roles
-from auth.models import CurrentUser
+from auth.access import caller, roles
 
 AnyRequest = Request[Any, Any, Any]
 ACTION_LABELS = {
@@ -30,12 +29,6 @@ ACTION_LABELS = {
 }
 
 
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
-
-
 class ConsolePages(Controller):
     path = "/console"
     include_in_schema = False
@@ -44,7 +37,7 @@ class ConsolePages(Controller):
     async def home(self, request: AnyRequest, db: Db, q: FromQuery[str] = "") -> Template | Redirect:
         if q.strip():
             return Redirect(f"/console/cases/{q.strip().upper()}", status_code=303)
-        tasks = await service.task_queue(db, _user(request))
+        tasks = await service.task_queue(db, caller(request))
         return Template(
             "console.html",
             context={
@@ -52,7 +45,7 @@ class ConsolePages(Controller):
                 "tasks": tasks,
                 "overdue": [t for t in tasks if t.overdue],
                 "labels": ACTION_LABELS,
-                "is_clerk": "clerk" in _user(request).roles,
+                "is_clerk": "clerk" in caller(request).roles,
                 "errors": {},
                 "form": {},
             },
@@ -68,7 +61,7 @@ class ConsolePages(Controller):
                 cipher,
                 settings.secret_key,
                 request,
-                _user(request),
+                caller(request),
                 str(data.get("id_number", "")),
                 str(data.get("name", "")),
                 data.get("identity_checked") == "true",
@@ -86,7 +79,7 @@ class ConsolePages(Controller):
     async def _render_case(
         self, request: AnyRequest, db: Db, cipher: Cipher, case_no: str, error: str | None = None, status: int = 200
     ) -> Template:
-        case = await service.case_for_staff(db, cipher, request, _user(request), case_no)
+        case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
         return Template(
             "console_case.html",
             context={"nav": "console", "case": case, "labels": ACTION_LABELS, "error": error},
@@ -102,7 +95,7 @@ class ConsolePages(Controller):
             await service.move_task(
                 db,
                 request,
-                _user(request),
+                caller(request),
                 task_id,
                 str(data.get("action", "")),
                 data.get("note"),
@@ -121,12 +114,12 @@ class ConsolePages(Controller):
     async def reveal(
         self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str], key: FromPath[str]
     ) -> Template:
-        value = await service.reveal_id_number(db, cipher, request, _user(request), case_no, key)
+        value = await service.reveal_id_number(db, cipher, request, caller(request), case_no, key)
         return Template("partials/console_revealed.html", context={"value": value})
 
     @get("/uploads/{token:str}", opt=STAFF)
     async def upload(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
-        row = await service.upload_for_staff(db, request, _user(request), token)
+        row = await service.upload_for_staff(db, request, caller(request), token)
         return Response(
             row["content"],
             media_type=row["content_type"],

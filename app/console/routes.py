@@ -11,16 +11,9 @@ from litestar.status_codes import HTTP_200_OK
 from app.console import service
 from app.console.models import ConsoleTask, EnrollmentIssued, EnrollmentRequest, TransitionBody
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import roles
-from auth.models import CurrentUser
+from auth.access import caller, roles
 
 STAFF = roles("clerk", "approver")
-
-
-def _user(request: Request[Any, Any, Any]) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
 
 
 CLERK = roles("clerk")
@@ -32,7 +25,7 @@ class ConsoleApi(Controller):
 
     @get("/tasks", opt=STAFF, summary="The caller's queue: clerks by region, approvers by department, by deadline")
     async def tasks(self, request: Request[Any, Any, Any], db: Db) -> list[ConsoleTask]:
-        return await service.task_queue(db, _user(request))
+        return await service.task_queue(db, caller(request))
 
     @post(
         "/tasks/{task_id:int}/transition",
@@ -44,7 +37,7 @@ class ConsoleApi(Controller):
         self, request: Request[Any, Any, Any], db: Db, task_id: FromPath[int], data: JSONBody[TransitionBody]
     ) -> ConsoleTask:
         return await service.move_task(
-            db, request, _user(request), task_id, data.action, data.note, data.delivery_method, data.delivery_ref
+            db, request, caller(request), task_id, data.action, data.note, data.delivery_method, data.delivery_ref
         )
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
@@ -57,5 +50,5 @@ class ConsoleApi(Controller):
         data: JSONBody[EnrollmentRequest],
     ) -> EnrollmentIssued:
         return await service.issue_enrollment_code(
-            db, cipher, settings.secret_key, request, _user(request), data.id_number, data.name, data.identity_checked
+            db, cipher, settings.secret_key, request, caller(request), data.id_number, data.name, data.identity_checked
         )

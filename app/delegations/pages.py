@@ -19,8 +19,7 @@ from app.cases.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import current, service
 from app.web.params import Db
-from auth.access import roles
-from auth.models import CurrentUser
+from auth.access import caller, roles
 
 AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
@@ -35,12 +34,6 @@ NOTICES = {
     "choose": "请先在名单中选择为哪位居民办事。",
     "switched": "办理对象已切换，之前那位居民的表单没有提交，请重新填写。",
 }
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
 
 
 def one_year_after(day: date) -> date:
@@ -64,7 +57,7 @@ class HelperPages(Controller):
             "helper.html",
             context={
                 "nav": "helper",
-                "delegations": await service.listing(db, _user(request)),
+                "delegations": await service.listing(db, caller(request)),
                 "event_names": events,
                 "status_labels": STATUS_LABELS,
                 "consent_labels": CONSENT_LABELS,
@@ -91,7 +84,7 @@ class HelperPages(Controller):
 
     @post("/delegations/{delegation_id:int}/revoke", opt=HELPER)
     async def revoke(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
-        await service.revoke(db, request, _user(request), delegation_id)
+        await service.revoke(db, request, caller(request), delegation_id)
         chosen = current.peek(request)
         if chosen and chosen.delegation_id == delegation_id:
             current.forget(request)
@@ -100,13 +93,13 @@ class HelperPages(Controller):
     @post("/clients/{delegation_id:int}/select", opt=HELPER)
     async def select(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
         """为TA办事: from now on the tablet works for this client, and for no one else."""
-        await current.choose(db, request, _user(request), delegation_id)
+        await current.choose(db, request, caller(request), delegation_id)
         return Redirect("/helper/client", status_code=303)
 
     @get("/client", opt=HELPER)
     async def client(self, request: AnyRequest, db: Db) -> Template | Redirect:
         """The current client: the life events their delegation covers, and their open cases."""
-        chosen = await current.live(db, request, _user(request))
+        chosen = await current.live(db, request, caller(request))
         if chosen is None:
             return Redirect("/helper?notice=choose", status_code=303)
         client, delegation = chosen

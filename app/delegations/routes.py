@@ -11,18 +11,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from app.delegations import service
 from app.delegations.models import ConsentOptionsRequest, DelegationCreated, DelegationRequest, DelegationView
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import roles, signed_in
-from auth.models import CurrentUser
+from auth.access import caller, roles, signed_in
 from auth.sessions import ceremony_owner
 
 AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
 
 
 class DelegationsApi(Controller):
@@ -31,7 +24,7 @@ class DelegationsApi(Controller):
 
     @get("", opt=signed_in(), summary="A helper's roster, or the delegations a resident has given")
     async def listing(self, request: AnyRequest, db: Db) -> list[DelegationView]:
-        return await service.listing(db, _user(request))
+        return await service.listing(db, caller(request))
 
     @post(
         "",
@@ -43,7 +36,7 @@ class DelegationsApi(Controller):
         self, request: AnyRequest, db: Db, cipher: Cipher, settings: AppSettings, data: JSONBody[DelegationRequest]
     ) -> DelegationCreated:
         delegation_id = await service.create(
-            db, cipher, settings, request, ceremony_owner(request), _user(request), data
+            db, cipher, settings, request, ceremony_owner(request), caller(request), data
         )
         return DelegationCreated(id=delegation_id)
 
@@ -57,9 +50,9 @@ class DelegationsApi(Controller):
         data: JSONBody[ConsentOptionsRequest],
     ) -> dict[str, Any]:
         return await service.consent_options(
-            db, cipher, settings, request, ceremony_owner(request), _user(request), data
+            db, cipher, settings, request, ceremony_owner(request), caller(request), data
         )
 
     @delete("/{delegation_id:int}", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Revoke a delegation")
     async def revoke(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> None:
-        await service.revoke(db, request, _user(request), delegation_id)
+        await service.revoke(db, request, caller(request), delegation_id)

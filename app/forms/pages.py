@@ -33,7 +33,7 @@ from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import roles
+from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 
@@ -46,12 +46,6 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # Without JavaScript every file arrives in one request: room for several materials at their 10 MB limit.
 _FORM_MAX_BYTES = 64 * 1024 * 1024
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)
-    return user
 
 
 def _text(raw: Any) -> str:
@@ -167,7 +161,7 @@ class ApplyPages(Controller):
 
     @get("/life-events/{code:str}/apply", opt=FILERS)
     async def apply_page(self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str]) -> Template | Redirect:
-        user = _user(request)
+        user = caller(request)
         try:
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient:
@@ -199,7 +193,7 @@ class ApplyPages(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> Redirect | Template:
         """The form posted without JavaScript: store the chosen files, then submit like the JSON API does."""
-        user = _user(request)
+        user = caller(request)
         try:
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient:

@@ -15,18 +15,11 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.params import AppSettings, Db
-from auth.access import public, signed_in
-from auth.models import CurrentUser
+from auth.access import caller, public, signed_in
 from push.models import Device, SubscriptionBody, UnsubscribeBody
 
 AnyRequest = Request[Any, Any, Any]
 SERVICE_WORKER = Path(__file__).resolve().parents[2] / "pwa" / "sw.js"
-
-
-def _user(request: AnyRequest) -> CurrentUser:
-    user = request.scope.get("user")
-    assert isinstance(user, CurrentUser)  # the access guard let only signed-in callers through
-    return user
 
 
 def _is_htmx(request: AnyRequest) -> bool:
@@ -45,16 +38,16 @@ class PushApi(Controller):
     async def subscribe(
         self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[SubscriptionBody]
     ) -> Subscribed:
-        return await service.subscribe(db, settings, _user(request), data, request.headers.get("user-agent", ""))
+        return await service.subscribe(db, settings, caller(request), data, request.headers.get("user-agent", ""))
 
     @delete("/subscriptions", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Stop notifying a device")
     async def unsubscribe(self, request: AnyRequest, db: Db, data: JSONBody[UnsubscribeBody]) -> None:
         # Idempotent: a device already removed (here or by a 410 from its push service) is not an error.
-        await service.unsubscribe(db, _user(request), data.endpoint)
+        await service.unsubscribe(db, caller(request), data.endpoint)
 
     @get("/subscriptions", opt=signed_in(), summary="The caller's notified devices")
     async def devices(self, request: AnyRequest, db: Db) -> list[Device]:
-        return await service.devices_of(db, _user(request))
+        return await service.devices_of(db, caller(request))
 
 
 class NotificationsApi(Controller):
@@ -63,11 +56,11 @@ class NotificationsApi(Controller):
 
     @get("", opt=signed_in(), summary="The caller's inbox: every notification, newest first, with push statuses")
     async def inbox(self, request: AnyRequest, db: Db) -> Inbox:
-        return await service.inbox_of(db, _user(request))
+        return await service.inbox_of(db, caller(request))
 
     @post("/read", opt=signed_in(), status_code=200, summary="Mark entries read (all without ids)")
     async def mark_read(self, request: AnyRequest, db: Db, data: JSONBody[MarkRead]) -> dict[str, int]:
-        user = _user(request)
+        user = caller(request)
         await service.mark_read(db, user, data.ids)
         return {"unread": await service.unread_count(db, user)}
 
@@ -77,7 +70,7 @@ class NotificationPages(Controller):
 
     @get("/notifications", opt=signed_in())
     async def inbox_page(self, request: AnyRequest, db: Db) -> Template:
-        inbox = await service.inbox_of(db, _user(request))
+        inbox = await service.inbox_of(db, caller(request))
         return Template(
             "notifications.html",
             context={
@@ -91,20 +84,22 @@ class NotificationPages(Controller):
 
     @get("/notifications/{entry_id:int}", opt=signed_in())
     async def open_entry(self, request: AnyRequest, db: Db, entry_id: FromPath[int]) -> Redirect:
-        url = await service.open_entry(db, _user(request), entry_id)
+        url = await service.open_entry(db, caller(request), entry_id)
         if url is None:
             raise NotFoundException("没有找到这条消息")
         return Redirect(url, status_code=303)
 
     @post("/notifications/read-all", opt=signed_in())
     async def read_all(self, request: AnyRequest, db: Db) -> Redirect:
-        await service.mark_read(db, _user(request), None)
+        await service.mark_read(db, caller(request), None)
         return Redirect("/notifications", status_code=303)
 
     @get("/notifications/badge", opt=signed_in(), cache_control=CacheControlHeader(no_store=True))
     async def badge(self, request: AnyRequest, db: Db) -> Template:
         """The header's unread count, fetched by htmx on load and whenever a push arrives."""
-        return Template("partials/inbox_badge.html", context={"unread": await service.unread_count(db, _user(request))})
+        return Template(
+            "partials/inbox_badge.html", context={"unread": await service.unread_count(db, caller(request))}
+        )
 
     @get("/me/devices", opt=signed_in())
     async def devices_fragment(self, request: AnyRequest, db: Db) -> Template:
@@ -112,14 +107,14 @@ class NotificationPages(Controller):
 
     @post("/me/devices/{device_id:int}/remove", opt=signed_in())
     async def remove_device(self, request: AnyRequest, db: Db, device_id: FromPath[int]) -> Template | Redirect:
-        if not await service.remove_device(db, _user(request), device_id):
+        if not await service.remove_device(db, caller(request), device_id):
             raise NotFoundException("没有找到该设备")
         if not _is_htmx(request):
             return Redirect("/me", status_code=303)
         return await self._devices(request, db, "已移除，这台设备不会再收到提醒")
 
     async def _devices(self, request: AnyRequest, db: Db, notice: str | None) -> Template:
-        devices = await service.devices_of(db, _user(request))
+        devices = await service.devices_of(db, caller(request))
         return Template(
             "partials/push_devices.html",
             context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": service.CHINA},
