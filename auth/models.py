@@ -17,6 +17,8 @@ class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
     person_id: int | None
     department_code: str | None
     region_code: str | None
+    # 长辈版 as chosen on this account; None: never chosen here, so the device's choice applies.
+    elder_mode: bool | None = None
 
     @property
     def is_staff(self) -> bool:

@@ -15,7 +15,7 @@ from db.pool import DB
 async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
     """The account behind a session, unless it was signed out everywhere since."""
     row = await db.fetchrow(
-        "SELECT id, kind, name, roles, person_id, department_code, region_code FROM accounts "
+        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode FROM accounts "
         "WHERE id = $1 AND sessions_valid_after <= $2",
         account_id,
         signed_in_at,
@@ -30,6 +30,7 @@ async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentU
         person_id=row["person_id"],
         department_code=row["department_code"],
         region_code=row["region_code"],
+        elder_mode=row["elder_mode"],
     )
 
 

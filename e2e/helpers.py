@@ -73,3 +73,26 @@ def api(page: Page, method: str, path: str, **kwargs: Any) -> Any:
     response = page.request.fetch(path, method=method, headers={"X-CSRFToken": token}, **kwargs)
     assert response.ok, f"{method} {path}: {response.status} {response.text()}"
     return response.json()
+
+
+def file_retirement(page: Page, key: str) -> dict[str, Any]:
+    """The signed-in resident files 退休 through the API (valid answers, a small PNG per required material)."""
+    from tests.case_helpers import PNG_1X1, answers_for
+
+    form = api(page, "GET", "/api/v1/life-events/retirement/form")
+    uploads = [
+        api(
+            page,
+            "POST",
+            "/api/v1/uploads",
+            multipart={
+                "life_event": "retirement",
+                "material_code": m["code"],
+                "file": {"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1},
+            },
+        )["token"]
+        for m in form["materials"]["to_upload"]
+        if m["required"]
+    ]
+    body = {"life_event": "retirement", "data": answers_for(form), "idempotency_key": key, "uploads": uploads}
+    return api(page, "POST", "/api/v1/cases", data=body)

@@ -1,8 +1,127 @@
-/* The app's service worker, served at /sw.js (scope /, Cache-Control: no-cache).
-   Push notifications and their clicks come from sw-push.js; caching and the offline page belong here
-   too, as the PWA grows. Pages register it with updateViaCache: "none", so a change to an imported
-   script is picked up as soon as this file is checked. */
-importScripts("/static/js/sw-push.js");
+/* The app's service worker, served at /sw.js (scope /, Cache-Control: no-cache) by app/shell: the server puts a
+   first line before this file, `const SHELL = {version, precache, imports}`, where the version is a hash of
+   everything precached and of this code. Any change to the shell is therefore a new worker.
 
-self.addEventListener("install", () => self.skipWaiting());
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+   - The app shell (layout CSS, JS modules, htmx, icons, /offline, the manifest) is precached per version.
+   - Pages: network first; without a network, the copy kept of a page the server marked `Ywtb-Offline: keep`
+     (a resident's own case, receipt and form pages), else the offline page.
+   - Static files with ?v=<content hash>: cache first (their content never changes under that name). Without
+     ?v= (modules imported by modules): network first, revalidated, the cached copy when offline.
+   - Everything else (the API, htmx fragments) goes to the network and is never cached: it holds personal data.
+   - A new version waits until the page's "有新版本，点击更新" is pressed; old caches go when it takes over.
+   - Background Sync sends the submissions queued offline (local-data.js), for the account signed in now only.
+   Push notifications and their clicks come from sw-push.js. */
+importScripts(...SHELL.imports);
+
+const SHELL_CACHE = `ywtb-shell-${SHELL.version}`;
+const STATIC_CACHE = "ywtb-static";
+const PAGES_CACHE = self.ywtbLocal.PAGES_CACHE;
+const OFFLINE_PAGE = "/offline";
+
+self.addEventListener("install", (event) => {
+  // cache: "reload": never fill the precache from the HTTP cache (an unversioned module may be stale there).
+  const requests = SHELL.precache.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" }));
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(requests)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        // Older shells go; so do the static files met at run time under older names.
+        if ((name.startsWith("ywtb-shell-") && name !== SHELL_CACHE) || name === STATIC_CACHE) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (message.type === "skip-waiting") self.skipWaiting();
+  else if (message.type === "version" && event.ports[0]) event.ports[0].postMessage({ version: SHELL.version });
+});
+
+async function fromNetworkOrOffline(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok && response.headers.get("Ywtb-Offline") === "keep") {
+      const copy = response.clone();
+      await caches.open(PAGES_CACHE).then((cache) => cache.put(pageKey(request.url), copy));
+    }
+    return response;
+  } catch (error) {
+    const kept = await caches.match(pageKey(request.url), { cacheName: PAGES_CACHE, ignoreVary: true });
+    if (kept) return kept;
+    const shell = await caches.match(OFFLINE_PAGE, { cacheName: SHELL_CACHE, ignoreVary: true });
+    if (shell) return shell;
+    throw error;
+  }
+}
+
+// A page is kept under its address without the fragment.
+function pageKey(url) {
+  const u = new URL(url);
+  u.hash = "";
+  return u.href;
+}
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request, { ignoreVary: true });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) {
+    const copy = response.clone();
+    await caches.open(STATIC_CACHE).then((cache) => cache.put(request, copy));
+  }
+  return response;
+}
+
+async function networkFirst(request) {
+  try {
+    return await fetch(request, { cache: "no-cache" });
+  } catch (error) {
+    const cached = await caches.match(request, { ignoreVary: true });
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(fromNetworkOrOffline(request));
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(url.searchParams.has("v") ? cacheFirst(request) : networkFirst(request));
+  } else if (url.pathname === "/manifest.webmanifest" || url.pathname === OFFLINE_PAGE) {
+    event.respondWith(networkFirst(request));
+  }
+  // Anything else (the API, fragments) is left to the network: nothing personal is cached by accident.
+});
+
+// --- submissions queued offline -----------------------------------------------------------------------------
+
+async function csrfFromCookie() {
+  const cookie = self.cookieStore ? await self.cookieStore.get("csrftoken") : null;
+  return cookie ? cookie.value : "";
+}
+
+async function flushOutbox() {
+  // Without the Cookie Store API the worker cannot send the CSRF token: the pages send when they next open.
+  if (!self.cookieStore) return;
+  const me = await fetch("/api/v1/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!me.ok) return; // signed out: sent once the resident signs in again, never under someone else's account
+  const account = await me.json();
+  const outcome = await self.ywtbLocal.flush(account.local_key, csrfFromCookie);
+  for (const client of await self.clients.matchAll({ type: "window" })) {
+    client.postMessage({ type: "outbox-changed", ...outcome });
+  }
+  if (outcome.pending) throw new Error("some submissions are still waiting"); // the browser tries again later
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === self.ywtbLocal.SYNC_TAG) event.waitUntil(flushOutbox());
+});

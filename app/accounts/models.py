@@ -36,6 +36,13 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     department: str | None = None
 
 
+class MeOnDevice(Me, frozen=True, kw_only=True):
+    """GET /api/v1/me: also the name of this account's data on a device (offline drafts, queued submissions),
+    so that the service worker sends a queued submission only for the account signed in now."""
+
+    local_key: str
+
+
 class RenameBody(msgspec.Struct, kw_only=True):
     name: str
 

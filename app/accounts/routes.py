@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
@@ -11,8 +12,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.accounts import service
-from app.accounts.models import CredentialBody, Me, RegisterStart, RenameBody
+from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody
 from app.delegations import service as delegations
+from app.shell import service as shell
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from auth import store as auth_store
@@ -89,8 +91,10 @@ class MeApi(Controller):
     tags = ["auth"]
 
     @get("", opt=signed_in(), summary="The signed-in person (ID number masked)")
-    async def me(self, request: AnyRequest, db: Db) -> Me:
-        return await service.me(db, caller(request).account_id)
+    async def me(self, request: AnyRequest, db: Db, settings: AppSettings) -> MeOnDevice:
+        account_id = caller(request).account_id
+        me = msgspec.structs.asdict(await service.me(db, account_id))
+        return MeOnDevice(**me, local_key=shell.local_key(settings.secret_key, account_id))
 
     @get("/passkeys", opt=signed_in(), summary="The caller's passkeys")
     async def passkeys(self, request: AnyRequest, db: Db) -> list[CredentialListing]:

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from app.cases import qr, service
 from app.cases.models import CaseView
 from app.console import service as console
+from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Db
 from auth.access import caller, roles
@@ -91,6 +92,8 @@ class CasePages(Controller):
                 "error": error,
             },
             status_code=status,
+            # The resident's own case page is kept by our service worker for reading offline (wiped at sign-out).
+            headers=OFFLINE_COPY if status == 200 else None,
         )
 
     @get("/cases/{case_no:str}/receipt", opt=RESIDENT)
@@ -123,5 +126,5 @@ def _receipt(case: CaseView, *, for_helper: bool) -> Template:
             "qr_svg": qr.qr_svg_inline(case.tracking_url),
         },
         # A helper's receipt is printed on a shared tablet: no back-button copy of it is kept.
-        headers={"Cache-Control": "no-store"} if for_helper else None,
+        headers={"Cache-Control": "no-store"} if for_helper else OFFLINE_COPY,
     )

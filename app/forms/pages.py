@@ -31,6 +31,7 @@ from app.forms import presenter
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
+from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from auth.access import caller, roles
@@ -40,7 +41,8 @@ from auth.pii import PiiCipher
 AnyRequest = Request[Any, Any, Any]
 # Residents fill it for themselves; village helpers for the client they work for.
 FILERS = roles("resident", "helper")
-# The page holds the resident's personal data: no shared or back-button cache keeps it.
+# The page holds the resident's personal data: no shared or back-button cache keeps it. Our service worker keeps
+# a resident's own form (not a helper's client's) so that it opens offline; it is wiped from the device at sign-out.
 NO_STORE = {"Cache-Control": "no-store"}
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -152,7 +154,7 @@ def _page(
             "read_only_hint": f"{subject.client.name}本人的信息，取自代办授权，不能修改" if subject else None,
         },
         status_code=status_code,
-        headers=NO_STORE,
+        headers=NO_STORE if subject or status_code != HTTP_200_OK else {**NO_STORE, **OFFLINE_COPY},
     )
 
 

@@ -1,11 +1,10 @@
-"""消息 over HTTP: the VAPID key, device subscriptions, the inbox (JSON and pages), and /sw.js."""
+"""消息 over HTTP: the VAPID key, device subscriptions and the inbox (JSON and pages)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
@@ -19,7 +18,6 @@ from auth.access import caller, public, signed_in
 from push.models import Device, SubscriptionBody, UnsubscribeBody
 
 AnyRequest = Request[Any, Any, Any]
-SERVICE_WORKER = Path(__file__).resolve().parents[2] / "pwa" / "sw.js"
 
 
 def _is_htmx(request: AnyRequest) -> bool:
@@ -119,15 +117,3 @@ class NotificationPages(Controller):
             "partials/push_devices.html",
             context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": service.CHINA},
         )
-
-
-@get(
-    "/sw.js",
-    opt=public(),
-    include_in_schema=False,
-    media_type="text/javascript",
-    # Browsers look for a new service worker on every navigation: never let a cache hide it.
-    cache_control=CacheControlHeader(no_cache=True),
-)
-async def service_worker() -> Response[bytes]:
-    return Response(SERVICE_WORKER.read_bytes(), headers={"Service-Worker-Allowed": "/"})

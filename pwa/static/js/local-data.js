@@ -1,0 +1,203 @@
+/* What this device keeps for a signed-in account, in IndexedDB: the merged form's drafts and the submissions
+   waiting for a connection (the outbox), plus the outbox's answers not yet shown (sent).
+
+   A classic script on purpose: pages load it with <script defer> and the service worker with importScripts, and
+   both use self.ywtbLocal. Everything is keyed by the account's local key (data-local-key on <body>, `local_key`
+   in /api/v1/me), and by whom a form is filed for ("self", or "client-<delegation id>" on a helper's tablet).
+
+   A queued submission is sent with its idempotency key and the CSRF token read at send time; one sender at a
+   time per origin (Web Locks), and the server makes one case per key whatever happens. */
+(function (scope) {
+  "use strict";
+
+  const DB_NAME = "ywtb-local";
+  const DRAFTS = "drafts";
+  const OUTBOX = "outbox";
+  const SENT = "sent";
+  const STORES = [DRAFTS, OUTBOX, SENT];
+  // Pages the service worker keeps for reading offline (a resident's own case, receipt and form pages).
+  const PAGES_CACHE = "ywtb-pages";
+  const SYNC_TAG = "ywtb-outbox";
+
+  let opening = null;
+
+  function open() {
+    opening ??= new Promise((resolve, reject) => {
+      const request = scope.indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        for (const name of STORES) {
+          const store = db.createObjectStore(name, { keyPath: name === DRAFTS ? "key" : "id" });
+          store.createIndex("user", "user");
+        }
+      };
+      request.onsuccess = () => {
+        const db = request.result;
+        // Another tab upgrading (a newer version of this script) must not be blocked by us.
+        db.onversionchange = () => { db.close(); opening = null; };
+        resolve(db);
+      };
+      request.onerror = () => { opening = null; reject(request.error); };
+      request.onblocked = () => { opening = null; reject(new Error("IndexedDB blocked")); };
+    });
+    return opening;
+  }
+
+  // Runs work(stores) in one transaction; resolves with what work returned (a request's result, or a value)
+  // once the transaction has committed.
+  async function transact(names, mode, work) {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(names, mode);
+      const stores = Object.fromEntries(names.map((n) => [n, tx.objectStore(n)]));
+      let outcome;
+      const result = work(stores);
+      tx.oncomplete = () => resolve(outcome);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+      if (result && typeof result === "object" && "onsuccess" in result) {
+        result.onsuccess = () => { outcome = result.result; };
+      } else {
+        outcome = result;
+      }
+    });
+  }
+
+  const byUser = (name, user) => transact([name], "readonly", (s) => s[name].index("user").getAll(user));
+
+  const draftKey = (user, lifeEvent, subject) => `${user}|${lifeEvent}|${subject}`;
+
+  function getDraft(key) {
+    return transact([DRAFTS], "readonly", (s) => s[DRAFTS].get(key));
+  }
+
+  function putDraft(record) {
+    return transact([DRAFTS], "readwrite", (s) => { s[DRAFTS].put({ ...record, savedAt: Date.now() }); });
+  }
+
+  function deleteDraft(key) {
+    return transact([DRAFTS], "readwrite", (s) => { s[DRAFTS].delete(key); });
+  }
+
+  // entry: {id: idempotency key, user, lifeEvent, subject, body (the POST /api/v1/cases body), receiptPrefix}
+  function enqueue(entry) {
+    return transact([OUTBOX], "readwrite", (s) => {
+      s[OUTBOX].put({ ...entry, state: "pending", errors: null, queuedAt: Date.now() });
+    });
+  }
+
+  const queued = (user) => byUser(OUTBOX, user);
+  const sent = (user) => byUser(SENT, user);
+  const drafts = (user) => byUser(DRAFTS, user);
+
+  function forgetSent(id) {
+    return transact([SENT], "readwrite", (s) => { s[SENT].delete(id); });
+  }
+
+  function dropQueued(id) {
+    return transact([OUTBOX], "readwrite", (s) => { s[OUTBOX].delete(id); });
+  }
+
+  // Removes an account's drafts, queued and sent entries: all of them (sign-out), or, on a helper's tablet,
+  // those for anyone but the client worked for now (keepSubject; "self" entries are never a client's).
+  async function wipe(user, keepSubject) {
+    const doomed = (record) =>
+      record.user === user && (keepSubject === undefined || (record.subject !== keepSubject && record.subject !== "self"));
+    await transact(STORES, "readwrite", (s) => {
+      for (const name of STORES) {
+        s[name].index("user").openCursor(IDBKeyRange.only(user)).onsuccess = (event) => {
+          const cursor = event.target.result;
+          if (!cursor) return;
+          if (doomed(cursor.value)) cursor.delete();
+          cursor.continue();
+        };
+      }
+    });
+  }
+
+  // Pages kept for reading offline belong to whoever was signed in: gone at sign-out and when someone else signs in.
+  async function forgetPages() {
+    if (scope.caches) await scope.caches.delete(PAGES_CACHE);
+  }
+
+  // Sends one queued submission. "sent", "refused" (the server answered why: the resident must change something),
+  // or "later" (no connection, signed out, the server busy): tried again on the next occasion.
+  async function sendOne(entry, csrf, fetchImpl) {
+    let response;
+    try {
+      response = await fetchImpl("/api/v1/cases", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": await csrf() },
+        body: JSON.stringify(entry.body),
+      });
+    } catch {
+      return "offline";
+    }
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    if (response.ok && data && data.case_no) {
+      await transact([OUTBOX, SENT, DRAFTS], "readwrite", (s) => {
+        s[OUTBOX].delete(entry.id);
+        s[DRAFTS].delete(draftKey(entry.user, entry.lifeEvent, entry.subject));
+        s[SENT].put({
+          id: entry.id,
+          user: entry.user,
+          lifeEvent: entry.lifeEvent,
+          subject: entry.subject,
+          caseNo: data.case_no,
+          receipt: `${entry.receiptPrefix}${encodeURIComponent(data.case_no)}/receipt`,
+          sentAt: Date.now(),
+        });
+      });
+      return "sent";
+    }
+    if (response.status === 400 || response.status === 404) {
+      await transact([OUTBOX], "readwrite", (s) => {
+        s[OUTBOX].put({ ...entry, state: "refused", errors: data?.errors || {}, detail: data?.detail || null });
+      });
+      return "refused";
+    }
+    return "later";
+  }
+
+  // Sends the account's pending submissions, oldest first. csrf: a (possibly async) function read per request.
+  // Returns {sent, refused, pending} counts.
+  async function flush(user, csrf, fetchImpl) {
+    const send = fetchImpl || scope.fetch.bind(scope);
+    const run = async () => {
+      const outcome = { sent: 0, refused: 0, pending: 0 };
+      const entries = (await queued(user)).filter((e) => e.state === "pending").sort((a, b) => a.queuedAt - b.queuedAt);
+      let stopped = false;
+      for (const entry of entries) {
+        const result = stopped ? "later" : await sendOne(entry, csrf, send);
+        if (result === "offline") stopped = true;
+        if (result === "sent") outcome.sent += 1;
+        else if (result === "refused") outcome.refused += 1;
+        else outcome.pending += 1;
+      }
+      return outcome;
+    };
+    if (!user) return { sent: 0, refused: 0, pending: 0 };
+    const locks = scope.navigator && scope.navigator.locks;
+    return locks ? locks.request(SYNC_TAG, run) : run();
+  }
+
+  scope.ywtbLocal = {
+    SYNC_TAG,
+    PAGES_CACHE,
+    draftKey,
+    getDraft,
+    putDraft,
+    deleteDraft,
+    drafts,
+    enqueue,
+    queued,
+    dropQueued,
+    sent,
+    forgetSent,
+    wipe,
+    forgetPages,
+    flush,
+  };
+})(self);

@@ -1,0 +1,56 @@
+// The offline page (the app shell shown for a page that cannot be reached): what this device keeps for reading
+// offline and the forms saved on it, for the account signed in last. Back online, the page asked for opens.
+
+const local = self.ywtbLocal;
+
+function item(href, text) {
+  const li = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = href;
+  link.textContent = text;
+  li.append(link);
+  return li;
+}
+
+async function keptPages() {
+  if (!("caches" in window) || !local) return;
+  const cache = await caches.open(local.PAGES_CACHE);
+  const list = document.querySelector("[data-offline-pages]");
+  for (const request of await cache.keys()) {
+    const response = await cache.match(request);
+    const title = new DOMParser().parseFromString(await response.text(), "text/html").title;
+    const url = new URL(request.url);
+    list.append(item(url.pathname + url.search, title.replace(/ · 常州一网通办$/, "") || url.pathname));
+  }
+  document.querySelector("[data-offline-kept]").hidden = !list.childElementCount;
+}
+
+async function savedForms() {
+  let user = null;
+  try { user = JSON.parse(localStorage.getItem("ywtb:last-user")); } catch { user = null; }
+  if (!user || !local) return;
+  const list = document.querySelector("[data-offline-draft-list]");
+  const [drafts, queued] = await Promise.all([local.drafts(user), local.queued(user)]);
+  const waiting = new Set(queued.filter((e) => e.state === "pending").map((e) => `${e.lifeEvent}|${e.subject}`));
+  for (const draft of drafts) {
+    if (draft.subject !== "self") continue; // a helper's client forms open from the roster, online
+    const state = waiting.has(`${draft.lifeEvent}|${draft.subject}`) ? "待发送" : "已保存到本机";
+    list.append(item(`/life-events/${encodeURIComponent(draft.lifeEvent)}/apply`, `${draft.title || draft.lifeEvent}（${state}）`));
+  }
+  document.querySelector("[data-offline-drafts]").hidden = !list.childElementCount;
+}
+
+// The page asked for opens again once the server answers: on the online event (which a flaky connection may send
+// too early, or not at all) and every few seconds.
+const RETRY_MS = 4000;
+async function reopenWhenReachable() {
+  try {
+    const response = await fetch("/healthz", { cache: "no-store" });
+    if (response.ok) window.location.reload();
+  } catch { /* still offline */ }
+}
+document.querySelector("[data-offline-retry]")?.addEventListener("click", () => window.location.reload());
+window.addEventListener("online", reopenWhenReachable);
+setInterval(reopenWhenReachable, RETRY_MS);
+keptPages().catch(() => {});
+savedForms().catch(() => {});

@@ -1,0 +1,250 @@
+// The app shell on every page: 长辈版 and its text size, the offline note, "有新版本，点击更新", the submissions
+// waiting to be sent (待发送), and wiping this account's data from the device at sign-out.
+// Self-contained (no imports): it is on every page, and an imported module would be fetched unversioned.
+
+const html = document.documentElement;
+const local = self.ywtbLocal; // local-data.js, loaded before this module (absent only if that script failed)
+const user = document.body.dataset.localKey || "";
+const TEXT_STEPS = 5;
+const DISPLAY_KEY = "ywtb:display";
+const LAST_USER_KEY = "ywtb:last-user";
+const PREFERENCE_MAX_AGE = 400 * 24 * 3600;
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+const storage = {
+  get(key) { try { return JSON.parse(localStorage.getItem(key)); } catch { return null; } },
+  set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* private mode */ } },
+};
+
+// --- 长辈版 -------------------------------------------------------------------------------------------------
+
+function rendered() {
+  const step = [...html.classList].map((c) => /^text-(\d)$/.exec(c)).find(Boolean);
+  return { elder: html.classList.contains("elder"), textStep: step ? Number(step[1]) : 0 };
+}
+
+function draw({ elder, textStep }) {
+  html.classList.toggle("elder", elder);
+  for (let i = 1; i < TEXT_STEPS; i += 1) html.classList.toggle(`text-${i}`, elder && textStep === i);
+  for (const form of document.querySelectorAll("[data-display-switch]")) {
+    const toggle = form.querySelector("[data-elder-toggle]");
+    toggle.textContent = elder ? "退出长辈版" : "长辈版";
+    toggle.value = elder ? "0" : "1";
+    const controls = form.querySelector("[data-text-controls]");
+    if (controls) controls.hidden = !elder;
+    for (const button of form.querySelectorAll("[data-text-step]")) {
+      const next = textStep + Number(button.dataset.textStep);
+      button.value = String(Math.min(Math.max(next, 0), TEXT_STEPS - 1));
+      button.disabled = next < 0 || next >= TEXT_STEPS;
+    }
+  }
+}
+
+// Remembered on this device twice: a cookie for the server's first paint, localStorage for the offline shell.
+function remember({ elder, textStep }) {
+  storage.set(DISPLAY_KEY, { elder, textStep });
+  const secure = window.location.protocol === "https:" ? "; secure" : "";
+  for (const [name, value] of [["ywtb_elder", elder ? "1" : "0"], ["ywtb_text", String(textStep)]]) {
+    document.cookie = `${name}=${value}; path=/; max-age=${PREFERENCE_MAX_AGE}; samesite=lax${secure}`;
+  }
+}
+
+async function save(display) {
+  draw(display);
+  remember(display);
+  try {
+    // Kept on the account too when signed in; offline, this device's choice still holds.
+    await fetch("/api/v1/preferences", {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ elder_mode: display.elder, text_step: display.textStep }),
+    });
+  } catch { /* offline */ }
+}
+
+function setupDisplay() {
+  if (html.dataset.display === "device") {
+    // The offline shell is the same for everyone: draw it as this device remembers.
+    const kept = storage.get(DISPLAY_KEY);
+    if (kept) draw({ elder: Boolean(kept.elder), textStep: Number(kept.textStep) || 0 });
+  } else {
+    remember(rendered());
+  }
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("[data-display-switch]");
+    if (!form) return;
+    event.preventDefault();
+    const button = event.submitter;
+    const now = rendered();
+    if (button?.matches("[data-elder-toggle]")) save({ elder: button.value === "1", textStep: now.textStep });
+    else if (button?.matches("[data-text-step]")) save({ elder: now.elder, textStep: Number(button.value) });
+  });
+}
+
+// --- offline note and new versions ------------------------------------------------------------------------
+
+function setupConnection() {
+  const note = document.querySelector("#app-offline");
+  const show = () => { if (note) note.hidden = navigator.onLine; };
+  window.addEventListener("online", show);
+  window.addEventListener("offline", show);
+  show();
+}
+
+function setupUpdates() {
+  if (!("serviceWorker" in navigator)) return;
+  const offer = document.querySelector("#app-update");
+  const button = offer?.querySelector("[data-app-update]");
+  if (!offer || !button) return;
+  let updating = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (updating) window.location.reload();
+  });
+  navigator.serviceWorker.ready.then((registration) => {
+    // Only when a version is already in charge: the very first install needs no asking.
+    const waiting = () => {
+      if (registration.waiting && navigator.serviceWorker.controller) offer.hidden = false;
+    };
+    waiting();
+    registration.addEventListener("updatefound", () => {
+      const worker = registration.installing;
+      worker?.addEventListener("statechange", () => { if (worker.state === "installed") waiting(); });
+    });
+    button.addEventListener("click", () => {
+      if (!registration.waiting) return;
+      updating = true;
+      button.disabled = true;
+      button.textContent = "正在更新…";
+      registration.waiting.postMessage({ type: "skip-waiting" });
+    });
+  });
+}
+
+// --- submissions waiting to be sent (待发送) ------------------------------------------------------------------
+
+const outboxBox = document.querySelector("#app-outbox");
+const onApplyPage = Boolean(document.querySelector("#apply-form"));
+
+async function showOutbox() {
+  if (!local || !user || !outboxBox) return;
+  const [waiting, done] = await Promise.all([local.queued(user), local.sent(user)]);
+  outboxBox.textContent = "";
+  const pending = waiting.filter((e) => e.state === "pending").length;
+  const refused = waiting.filter((e) => e.state === "refused");
+  if (pending && !onApplyPage) {
+    const p = document.createElement("p");
+    p.textContent = `待发送：${pending}份申请保存在本机，联网后会自动发送，不会重复办理。`;
+    outboxBox.append(p);
+  }
+  for (const entry of refused) {
+    if (onApplyPage) break; // the form shows its own
+    const p = document.createElement("p");
+    const link = document.createElement("a");
+    link.href = `/life-events/${encodeURIComponent(entry.lifeEvent)}/apply`;
+    link.textContent = "打开申请表修改";
+    p.append(`一份离线提交的申请未被受理：${entry.detail || "请检查标出的内容"}。`, link);
+    outboxBox.append(p);
+  }
+  // apply.js shows (and forgets) the answer to its own form.
+  for (const entry of onApplyPage ? [] : done) {
+    const p = document.createElement("p");
+    const link = document.createElement("a");
+    link.href = entry.receipt;
+    link.textContent = "查看受理回执";
+    p.append(`您离线时提交的申请已发送，办件编号 ${entry.caseNo}。`, link);
+    outboxBox.append(p);
+    forgetFillKey(entry.id);
+    await local.forgetSent(entry.id);
+  }
+  outboxBox.hidden = !outboxBox.childElementCount;
+}
+
+// The form's idempotency key (apply.js keeps it per tab) belongs to the submission just sent: a new fill needs its own.
+function forgetFillKey(id) {
+  try {
+    for (const key of Object.keys(sessionStorage)) {
+      if (key.startsWith("apply:") && key.endsWith(":idempotency-key") && JSON.parse(sessionStorage.getItem(key)) === id) {
+        sessionStorage.removeItem(key);
+      }
+    }
+  } catch { /* storage refused */ }
+}
+
+let flushing = null;
+let retry = null;
+const RETRY_MS = 10_000;
+// Tried on every occasion, not only when the browser says it is online (a flaky connection may say otherwise);
+// while something is still waiting, again every little while.
+async function flushOutbox() {
+  if (!local || !user) return;
+  flushing ??= local
+    .flush(user, csrfToken)
+    .then((outcome) => {
+      document.dispatchEvent(new CustomEvent("ywtb:outbox", { detail: outcome }));
+      if (outcome.pending) retry ??= setTimeout(() => { retry = null; flushOutbox(); }, RETRY_MS);
+      return showOutbox();
+    })
+    .catch(() => {})
+    .finally(() => { flushing = null; });
+  await flushing;
+}
+
+function setupOutbox() {
+  if (!local || !user) return;
+  window.addEventListener("online", flushOutbox);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") flushOutbox(); });
+  document.addEventListener("ywtb:queued", () => { showOutbox(); });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data?.type === "outbox-changed") {
+        document.dispatchEvent(new CustomEvent("ywtb:outbox", { detail: event.data }));
+        showOutbox();
+      }
+    });
+  }
+  showOutbox().then(flushOutbox).catch(() => {});
+}
+
+// --- whose data this device keeps ----------------------------------------------------------------------------
+
+function forgetTabData() {
+  for (const store of [window.sessionStorage, window.localStorage]) {
+    try {
+      for (const key of Object.keys(store)) if (key.startsWith("apply:")) store.removeItem(key);
+    } catch { /* storage refused: nothing was kept */ }
+  }
+}
+
+function setupSignOut() {
+  // Someone else signed in since (a session that timed out, then another account): the pages kept for
+  // reading offline were the previous account's.
+  const last = storage.get(LAST_USER_KEY);
+  if (user && last && last !== user && local) local.forgetPages().catch(() => {});
+  if (user) storage.set(LAST_USER_KEY, user);
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("[data-signout]");
+    if (!form || form.dataset.wiped) return;
+    event.preventDefault();
+    // Anything still waiting goes first if it can; then nothing of this account stays on the device.
+    try {
+      await flushOutbox();
+      if (local && user) await Promise.all([local.wipe(user), local.forgetPages()]);
+    } catch { /* storage unavailable: nothing to wipe */ }
+    forgetTabData();
+    try { localStorage.removeItem(LAST_USER_KEY); } catch { /* private mode */ }
+    form.dataset.wiped = "true";
+    form.submit();
+  });
+}
+
+setupDisplay();
+setupConnection();
+setupUpdates();
+setupSignOut();
+setupOutbox();
