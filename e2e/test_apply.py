@@ -80,8 +80,8 @@ def test_a_resident_fills_the_birth_form_in_steps_and_gets_a_receipt_and_trackin
     page.get_by_label("出生日期").fill((date.today() - timedelta(days=3)).isoformat())
     page.get_by_label("分娩医院").fill("常州市妇幼保健院")
     page.get_by_label("出生体重（克）（选填）").fill("3250")
-    # Saved as a server draft a second after the last change.
-    expect(page.locator("#draft-status")).to_contain_text("已保存", timeout=5000)
+    # Kept on the phone at once, and as a server draft a second after the last change.
+    expect(page.locator("#draft-status")).to_contain_text("已同步", timeout=5000)
 
     _next(page, 3)
     page.get_by_label("母亲姓名").fill("李娜")
@@ -218,14 +218,18 @@ def test_a_draft_saved_meanwhile_on_another_device_is_offered_not_overwritten(
     page.get_by_label("新生儿姓名").fill("张本机")
     notice = page.locator("#draft-conflict")
     expect(notice).to_be_visible(timeout=5000)
-    expect(page.locator("#draft-status")).not_to_contain_text("已保存")
+    expect(page.locator("#draft-status")).not_to_contain_text("已同步")
+    # Both are shown, field by field, before the resident chooses.
+    expect(notice).to_contain_text("本页：张本机")
+    expect(notice).to_contain_text("另一设备：张另一")
+    expect(notice).to_contain_text("另一设备：中国银行")
     notice.get_by_role("button", name="使用另一设备的草稿").click()
     expect(notice).to_be_hidden()
     expect(page.get_by_label("新生儿姓名")).to_have_value("张另一")
 
     # With the server's version taken, the next change saves, and a reload restores it over the prefill.
     page.get_by_label("分娩医院").fill("常州市第一人民医院")
-    expect(page.locator("#draft-status")).to_contain_text("已保存", timeout=5000)
+    expect(page.locator("#draft-status")).to_contain_text("已同步", timeout=5000)
     page.reload()
     expect(page.locator("#draft-status")).to_have_text("已恢复上次保存的草稿")
     expect(page.get_by_label("分娩医院")).to_have_value("常州市第一人民医院")

@@ -94,6 +94,13 @@ def _client_keys(page: Page) -> list[str]:
     )
 
 
+def _device_drafts(page: Page) -> list[str]:
+    """Whom the drafts this tablet keeps in IndexedDB (local-data.js) are for."""
+    return page.evaluate(
+        "async () => (await self.ywtbLocal.drafts(document.body.dataset.localKey)).map((d) => d.subject)"
+    )
+
+
 def test_a_helper_files_for_an_elder_switches_client_and_the_elder_sees_the_case(
     tablet: Page, browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
 ) -> None:
@@ -144,7 +151,8 @@ def test_a_helper_files_for_an_elder_switches_client_and_the_elder_sees_the_case
     while not employer.is_visible():
         page.get_by_role("button", name="下一步").click()
     employer.fill(EMPLOYER)
-    expect(page.locator("#draft-status")).to_contain_text("已保存", timeout=5000)
+    expect(page.locator("#draft-status")).to_contain_text("已同步", timeout=5000)
+    assert _device_drafts(page) == [f"client-{banner.get_attribute('data-client')}"], "kept on the tablet for him"
     while not page.get_by_role("button", name="提交申请").is_visible():
         page.get_by_role("button", name="下一步").click()
     page.locator("input[type=file]").first.set_input_files(
@@ -164,6 +172,7 @@ def test_a_helper_files_for_an_elder_switches_client_and_the_elder_sees_the_case
     _work_for(page, NEIGHBOUR[0])
     expect(banner).to_contain_text("正在为 潘玉兰（320481********212X）办理")
     assert _client_keys(page) == []  # the previous client's local drafts are gone
+    assert _device_drafts(page) == []  # from IndexedDB too
     _open_retirement(page)
     expect(page.get_by_label("申请人姓名")).to_have_value("潘玉兰")
     expect(page.get_by_label("申请人公民身份号码")).to_have_value("320481********212X")

@@ -1,0 +1,200 @@
+"""The installable app with a bad connection (Chromium): installable by Chromium's own check, an offline reload
+shows the app shell, a draft typed offline survives a reload and reaches the server when the connection returns,
+a submission made offline becomes exactly one case, and signing out leaves nothing of the account on the device."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Playwright, expect
+
+from e2e.conftest import CHROMIUM_ARGS, ConsoleWatch, LiveServer, chromium_executable
+from e2e.helpers import api, register_resident
+from tests.case_helpers import PNG_1X1, SAMPLE_BY_TYPE
+
+APPLY = "/life-events/retirement/apply"
+DRAFTER = ("张建华", "320402196810012553")
+SUBMITTER = ("钱志刚", "320412196505051575")
+EMPLOYER = "常州市钟楼区某某机械厂"
+# What Chromium logs for requests made while offline (the inbox badge, the draft, the push key).
+OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest", "Failed to fetch")
+
+LOCAL_STATE = """async () => {
+  const user = document.body.dataset.localKey;
+  const [drafts, queued] = await Promise.all([self.ywtbLocal.drafts(user), self.ywtbLocal.queued(user)]);
+  return { drafts: drafts.length, queued: queued.length, pages: await caches.has(self.ywtbLocal.PAGES_CACHE) };
+}"""
+
+
+@pytest.fixture
+def offline_ok(console_watch: ConsoleWatch) -> ConsoleWatch:
+    for noise in OFFLINE_NOISE:
+        console_watch.allow(noise)
+    return console_watch
+
+
+def _under_service_worker(page: Page) -> None:
+    """Waits until our service worker (its app shell precached) controls the page. A page whose navigation was
+    under way while the worker took over stays uncontrolled (Chromium): it is loaded again."""
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
+
+
+def _step_to(page: Page, locator: Any) -> None:
+    while not locator.is_visible():
+        page.get_by_role("button", name="下一步").click()
+
+
+def _fill_everything(page: Page, form: dict[str, Any]) -> None:
+    for section in form["sections"]:
+        for field in section["fields"]:
+            control = page.locator(f"[id='{field['key'].replace('.', '-')}']")
+            if not field["required"] or control.get_attribute("readonly") is not None:
+                continue
+            _step_to(page, control)
+            if field["key"] == "retirement.employer":
+                control.fill(EMPLOYER)
+            elif field["type"] == "select":
+                control.select_option(index=1)
+            elif field["type"] == "checkbox":
+                control.check()
+            elif not control.input_value():
+                control.fill(str(SAMPLE_BY_TYPE[field["type"]]))
+    submit = page.get_by_role("button", name="提交申请")
+    _step_to(page, submit)
+    for material in form["materials"]["to_upload"]:
+        if material["required"]:
+            upload = page.locator(f"[id='materials-{material['code']}']")
+            upload.set_input_files({"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1})
+            expect(page.locator(f"[id='materials-{material['code']}-status']")).to_have_text("已上传：scan.png")
+
+
+@pytest.fixture
+def persistent_page(playwright: Playwright, live_server: LiveServer, tmp_path: Path) -> Iterator[Page]:
+    """A page in a persistent profile: Chromium never finds an app installable in an incognito context."""
+    args = list(CHROMIUM_ARGS)
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=chromium_executable(),
+        headless=True,
+        args=args,
+        base_url=live_server.url,
+        locale="zh-CN",
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    yield page
+    context.close()
+
+
+def test_chromium_finds_the_app_installable(persistent_page: Page) -> None:
+    page = persistent_page
+    page.goto("/")
+    _under_service_worker(page)
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/manifest.webmanifest")
+    assert manifest["errors"] == []
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+
+
+def test_after_one_visit_an_offline_reload_shows_the_app_shell(phone: Page, offline_ok: ConsoleWatch) -> None:
+    page = phone
+    page.goto("/")
+    _under_service_worker(page)
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("当前没有网络")
+    nav = page.get_by_role("navigation", name="主导航")
+    for link in ("首页", "我的办件", "扫码"):
+        expect(nav.get_by_role("link", name=link, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="长辈版")).to_be_visible()
+    expect(page.locator("#app-offline")).to_be_visible()
+    # The layout's stylesheet came from the precache.
+    header = page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+    assert header == "rgb(11, 87, 164)"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # A page never opened is the shell too; back online, the page asked for opens by itself.
+    page.goto("/life-events/birth")
+    expect(page).to_have_url(re.compile(r"/life-events/birth$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("当前没有网络")
+    page.context.set_offline(False)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("新生儿出生")
+    expect(page).to_have_url(re.compile(r"/life-events/birth$"))
+
+
+def test_a_draft_typed_offline_survives_a_reload_and_reaches_the_server(phone: Page, offline_ok: ConsoleWatch) -> None:
+    page = phone
+    register_resident(page, *DRAFTER)
+    _under_service_worker(page)
+    page.goto(APPLY)  # opened once online: kept for reading offline
+    page.wait_for_load_state("networkidle")
+
+    page.context.set_offline(True)
+    employer = page.locator("#retirement-employer")
+    _step_to(page, employer)
+    employer.fill(EMPLOYER)
+    status = page.locator("#draft-status")
+    expect(status).to_contain_text("已保存到本机")
+    expect(status).not_to_contain_text("已同步")
+
+    page.reload()  # still offline: the form comes from the service worker, the answers from IndexedDB
+    expect(page.get_by_role("heading", level=1)).to_contain_text("退休")
+    expect(status).to_have_text("已恢复本机保存的内容")
+    expect(employer).to_have_value(EMPLOYER)
+    assert api(page, "GET", "/api/v1/drafts/retirement")["data"].get("retirement.employer") is None
+
+    page.context.set_offline(False)
+    expect(status).to_contain_text("已同步", timeout=10_000)
+    assert api(page, "GET", "/api/v1/drafts/retirement")["data"]["retirement.employer"] == EMPLOYER
+
+    # Signing out leaves nothing of the account on the device: no drafts, no pages kept for reading offline.
+    assert page.evaluate(LOCAL_STATE) == {"drafts": 1, "queued": 0, "pages": True}
+    key = page.evaluate("document.body.dataset.localKey")
+    page.goto("/me")
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url("/")
+    left = page.evaluate(
+        """async (user) => ({ drafts: (await self.ywtbLocal.drafts(user)).length,
+                              pages: await caches.has(self.ywtbLocal.PAGES_CACHE) })""",
+        key,
+    )
+    assert left == {"drafts": 0, "pages": False}
+
+
+def test_a_submission_made_offline_becomes_exactly_one_case(phone: Page, offline_ok: ConsoleWatch) -> None:
+    page = phone
+    register_resident(page, *SUBMITTER)
+    _under_service_worker(page)
+    page.goto(APPLY)
+    form = api(page, "GET", "/api/v1/life-events/retirement/form")
+    _fill_everything(page, form)
+    assert api(page, "GET", "/api/v1/cases") == []
+
+    page.context.set_offline(True)
+    page.get_by_role("button", name="提交申请").click()
+    outbox = page.locator("#outbox-status")
+    expect(outbox).to_contain_text("待发送")
+    page.reload()  # still waiting after a reload; nothing reached the server
+    expect(outbox).to_contain_text("待发送")
+    assert page.evaluate(LOCAL_STATE)["queued"] == 1
+    assert api(page, "GET", "/api/v1/cases") == []
+
+    page.context.set_offline(False)  # the online event, Background Sync and the next page load all try to send
+    expect(page).to_have_url(re.compile(r"/cases/CZ\d{14}/receipt$"), timeout=15_000)
+    case_no = re.search(r"/cases/(CZ\d{14})/receipt", page.url).group(1)
+    expect(page.get_by_text(case_no).first).to_be_visible()
+    page.goto("/cases")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    cases = api(page, "GET", "/api/v1/cases")
+    assert [c["case_no"] for c in cases] == [case_no]
+    assert page.evaluate(LOCAL_STATE)["queued"] == 0
