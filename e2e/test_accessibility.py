@@ -1,0 +1,64 @@
+"""axe-core (vendored in e2e/vendor/, never served) finds no serious or critical violation on the pages people
+use most: home, the merged form, the receipt, the public tracking page, the inbox and the console; in 长辈版 too."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import LiveServer
+from e2e.helpers import file_retirement, register_resident, register_staff
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
+RESIDENT = ("黄磊", "320411198309093113")
+RUN_AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+    }));
+}"""
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    """Serious and critical axe violations of the page as it is now. The page's CSP allows our scripts only:
+    DevTools evaluation is not bound by it."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate(RUN_AXE)
+
+
+def _check(page: Page, path: str) -> None:
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    assert violations(page) == [], path
+
+
+def test_resident_pages_have_no_serious_accessibility_violations(phone: Page, live_server: LiveServer) -> None:
+    page = phone
+    _check(page, "/")
+    register_resident(page, *RESIDENT)
+    created = file_retirement(page, "axe-check-key-1")
+    tracking = re.sub(r"^https?://[^/]+", "", created["tracking_url"])
+    pages = ["/", "/life-events/birth/apply", f"/cases/{created['case_no']}/receipt", tracking, "/notifications"]
+    for path in pages:
+        _check(page, path)
+    # Every step of the form, and 长辈版.
+    page.goto("/life-events/birth/apply")
+    while page.get_by_role("button", name="下一步").is_visible():
+        page.get_by_role("button", name="下一步").click()
+        assert violations(page) == [], page.locator("#step-progress").inner_text()
+    page.get_by_role("button", name="长辈版").first.click()
+    expect(page.locator("html")).to_have_class("elder")
+    for path in pages:
+        _check(page, path)
+
+
+def test_the_console_has_no_serious_accessibility_violations(tablet: Page, live_server: LiveServer) -> None:
+    register_staff(tablet, live_server, "无障碍窗口", "--role", "clerk", "--department", "hrss", "--region", "320411")
+    _check(tablet, "/console")
+    _check(tablet, "/scan")
