@@ -36,6 +36,8 @@ def _check(page: Page, path: str) -> None:
     page.goto(path)
     page.wait_for_load_state("networkidle")
     assert violations(page) == [], path
+    # Phone (360 px) and tablet layouts never scroll sideways.
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), path
 
 
 def test_resident_pages_have_no_serious_accessibility_violations(phone: Page, live_server: LiveServer) -> None:
@@ -62,3 +64,8 @@ def test_the_console_has_no_serious_accessibility_violations(tablet: Page, live_
     register_staff(tablet, live_server, "无障碍窗口", "--role", "clerk", "--department", "hrss", "--region", "320411")
     _check(tablet, "/console")
     _check(tablet, "/scan")
+    # The tablet layout from 768 px: the life events in more than one column.
+    tablet.set_viewport_size({"width": 768, "height": 1024})
+    _check(tablet, "/")
+    columns = tablet.evaluate("getComputedStyle(document.querySelector('.event-grid')).gridTemplateColumns")
+    assert len(columns.split()) >= 2

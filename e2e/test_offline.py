@@ -192,9 +192,37 @@ def test_a_submission_made_offline_becomes_exactly_one_case(phone: Page, offline
     expect(page).to_have_url(re.compile(r"/cases/CZ\d{14}/receipt$"), timeout=15_000)
     case_no = re.search(r"/cases/(CZ\d{14})/receipt", page.url).group(1)
     expect(page.get_by_text(case_no).first).to_be_visible()
+    # The receipt the resident opened can be read offline, QR code and all.
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_text(case_no).first).to_be_visible()
+    expect(page.locator(".receipt-qr svg")).to_be_visible()
+    page.context.set_offline(False)
     page.goto("/cases")
     page.reload()
     page.wait_for_load_state("networkidle")
     cases = api(page, "GET", "/api/v1/cases")
     assert [c["case_no"] for c in cases] == [case_no]
     assert page.evaluate(LOCAL_STATE)["queued"] == 0
+
+
+def test_a_new_version_waits_until_the_resident_chooses_to_update(phone: Page) -> None:
+    page = phone
+    page.goto("/")
+    _under_service_worker(page)
+    update = page.get_by_role("button", name="有新版本，点击更新")
+    expect(update).to_be_hidden()
+    page.evaluate("() => caches.open('ywtb-shell-000000000000').then(() => true)")  # as an older version left it
+    # A new worker as a deploy brings one (another script URL is another worker for the browser): it installs
+    # and waits; the page keeps running under the old one until asked.
+    page.evaluate(
+        """() => navigator.serviceWorker.register("/sw.js?release=next", { scope: "/", updateViaCache: "none" })"""
+    )
+    expect(update).to_be_visible()
+    assert page.evaluate("() => navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+    update.click()
+    page.wait_for_load_state()  # reloaded under the new version
+    page.wait_for_function("() => navigator.serviceWorker.controller?.scriptURL.endsWith('release=next')")
+    expect(page.get_by_role("heading", level=1)).to_have_text("一件事，一次办")
+    shells = page.evaluate("async () => (await caches.keys()).filter((name) => name.startsWith('ywtb-shell-'))")
+    assert len(shells) == 1 and shells != ["ywtb-shell-000000000000"]  # older versions' caches are gone
