@@ -39,6 +39,9 @@ class SessionPolicy:
         return self.staff_idle if user.is_staff else self.resident_idle
 
 
+SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/"]
+
+
 def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
     return ServerSideSessionConfig(
         key=SESSION_COOKIE,
@@ -47,7 +50,9 @@ def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
         samesite="lax",
         secure=secure,
         store="sessions",
-        exclude=["^/static/", "^/healthz$"],
+        # No session for static files, health checks and the public status JSON (scanned by anyone,
+        # read by other systems): nothing there depends on who asks.
+        exclude=SESSIONLESS_PATHS,
     )
 
 

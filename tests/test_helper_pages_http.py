@@ -13,6 +13,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from app.cases.service import today_in_china
 from app.delegations.pages import one_year_after
 from app.settings import Settings
 from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up
@@ -119,7 +120,7 @@ async def test_the_new_delegation_page_offers_scope_expiry_identity_checks_and_b
         assert f'<option value="{code}">{label}</option>' in html
     for code in await pool.fetch("SELECT code FROM life_events"):
         assert f'name="scope_events" value="{code["code"]}"' in html
-    latest = one_year_after(date.today())
+    latest = one_year_after(today_in_china())  # the page counts in Beijing time, as every deadline does
     assert f'value="{latest.isoformat()}"' in html and f'max="{latest.isoformat()}"' in html
     assert '<canvas id="signature-pad"' in html and ">清除</button>" in html
     assert 'value="passkey"' in html and "js/delegation.js" in html
