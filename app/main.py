@@ -36,10 +36,12 @@ from app.delegations.routes import DelegationsApi
 from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
-from app.notifications.routes import NotificationPages, NotificationsApi, PushApi, service_worker
+from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
 from app.settings import Settings, load_settings
+from app.shell import service as shell
+from app.shell.routes import PreferencesApi, ShellPages
 from app.web import errors
-from app.web.assets import STATIC_DIR, StaticAssets
+from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.logging import configure_logging
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
@@ -69,6 +71,12 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["static_url"] = assets.url
         engine.engine.globals["public_url"] = settings.public_url
+        # 长辈版 and its text size, drawn by the server so the first paint is already right.
+        engine.engine.globals["display_for"] = lambda request: shell.display_of(
+            request.scope.get("user") if request else None, request.cookies if request else {}
+        )
+        # The name under which the device keeps the signed-in account's drafts and queued submissions.
+        engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -130,7 +138,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             PushApi,
             NotificationsApi,
             NotificationPages,
-            service_worker,
+            ShellPages,
+            PreferencesApi,
             static,
         ],
         guards=[access_guard],
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "settings": settings,
                 "cipher": PiiCipher(settings.secret_key),
                 "assets": assets,
+                "service_worker": shell.ServiceWorker(assets),
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute),
                 "scans": ScanCounter(),
                 # Generated on first start; only the public half is kept in the web process.
@@ -172,6 +182,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         middleware=[
             security_headers_middleware,
+            unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             current_user_middleware,
         ],
