@@ -151,6 +151,13 @@ def test_a_draft_typed_offline_survives_a_reload_and_reaches_the_server(phone: P
     expect(status).to_have_text("已恢复本机保存的内容")
     expect(employer).to_have_value(EMPLOYER)
     assert api(page, "GET", "/api/v1/drafts/retirement")["data"].get("retirement.employer") is None
+    # The offline shell lists what the device keeps: the form opened online, and the answers saved here.
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("当前没有网络")
+    expect(page.get_by_role("link", name="退休 · 填写申请")).to_be_visible()
+    expect(page.get_by_role("link", name="退休（已保存到本机）")).to_be_visible()
+    page.get_by_role("link", name="退休（已保存到本机）").click()
+    expect(employer).to_have_value(EMPLOYER)
 
     page.context.set_offline(False)
     expect(status).to_contain_text("已同步", timeout=10_000)
