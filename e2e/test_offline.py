@@ -20,6 +20,7 @@ from tests.case_helpers import PNG_1X1, SAMPLE_BY_TYPE
 APPLY = "/life-events/retirement/apply"
 DRAFTER = ("张建华", "320402196810012553")
 SUBMITTER = ("钱志刚", "320412196505051575")
+CHOOSER = ("王美芳", "320402197005202623")
 EMPLOYER = "常州市钟楼区某某机械厂"
 # What Chromium logs for requests made while offline (the inbox badge, the draft, the push key).
 OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest", "Failed to fetch")
@@ -233,3 +234,34 @@ def test_a_new_version_waits_until_the_resident_chooses_to_update(phone: Page) -
     expect(page.get_by_role("heading", level=1)).to_have_text("一件事，一次办")
     shells = page.evaluate("async () => (await caches.keys()).filter((name) => name.startsWith('ywtb-shell-'))")
     assert len(shells) == 1 and shells != ["ywtb-shell-000000000000"]  # older versions' caches are gone
+
+
+def test_answers_typed_offline_and_a_draft_changed_elsewhere_are_both_shown(
+    phone: Page, offline_ok: ConsoleWatch
+) -> None:
+    offline_ok.allow("status of 409 (Conflict)")
+    page = phone
+    register_resident(page, *CHOOSER)
+    _under_service_worker(page)
+    page.goto(APPLY)
+    page.wait_for_load_state("networkidle")
+    page.context.set_offline(True)
+    employer = page.locator("#retirement-employer")
+    _step_to(page, employer)
+    employer.fill(EMPLOYER)
+    expect(page.locator("#draft-status")).to_contain_text("已保存到本机")
+
+    # Meanwhile another device of hers saves a draft on the server.
+    draft = api(page, "GET", "/api/v1/drafts/retirement")
+    body = {"data": {"retirement.employer": "另一台设备填的单位"}, "version": draft["version"]}
+    api(page, "PUT", "/api/v1/drafts/retirement", data={**body, "form_checksum": draft["form_checksum"]})
+
+    page.context.set_offline(False)
+    page.reload()
+    notice = page.locator("#draft-conflict")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(f"本页：{EMPLOYER}")
+    expect(notice).to_contain_text("另一设备：另一台设备填的单位")
+    notice.get_by_role("button", name="保留本页填写的内容").click()
+    expect(page.locator("#draft-status")).to_contain_text("已同步", timeout=10_000)
+    assert api(page, "GET", "/api/v1/drafts/retirement")["data"]["retirement.employer"] == EMPLOYER
