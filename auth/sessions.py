@@ -1,5 +1,9 @@
 """Sessions: Litestar's server-side sessions in PostgreSQL, and the middleware that turns a session
-into the current user, enforcing idle time-outs (per role) and the absolute lifetime."""
+into the current user, enforcing idle time-outs (per role) and the absolute lifetime.
+
+Signing in moves the session to a new id (against session fixation): an id handed out, planted or
+seen before sign-in never carries the account. Litestar keeps an id for as long as the browser sends
+it back and has no call to change it, hence the backend below."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
 
 from auth import store
 from auth.models import CurrentUser
@@ -22,6 +26,9 @@ ACCOUNT = "account_id"
 SIGNED_IN_AT = "signed_in_at"  # epoch seconds
 SEEN_AT = "seen_at"  # epoch seconds
 SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precision is plenty
+# Scope keys for moving the session to a new id within one request (see RotatingSessionBackend).
+_ROTATE = "ywtb.session.rotate"
+_FRESH_ID = "ywtb.session.fresh_id"
 
 
 class SessionPolicy:
@@ -42,8 +49,32 @@ class SessionPolicy:
 SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/"]
 
 
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side backend, except that a session marked by `sign_in` is saved under a new id:
+    the row under the id the browser came with is deleted and the browser is sent the new id."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        fresh = connection.scope.get(_FRESH_ID)
+        return fresh if isinstance(fresh, str) else super().get_session_id(connection)
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> None:
+        scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
+        if scope.pop(_ROTATE, False):
+            old_id = connection.cookies.get(self.config.key)
+            if old_id and old_id != "null":  # Litestar's value for a cleared session
+                await self.delete(old_id, store=self.config.get_store_from_app(scope["app"]))
+            scope[_FRESH_ID] = self.generate_session_id()
+        await super().store_in_message(scope_session, message, connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
 def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
-    return ServerSideSessionConfig(
+    return RotatingSessionConfig(
         key=SESSION_COOKIE,
         max_age=max_hours * 3600,
         httponly=True,
@@ -69,9 +100,12 @@ def ceremony_owner(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 def sign_in(connection: ASGIConnection[Any, Any, Any, Any], account_id: int) -> None:
+    """Start a signed-in session under a new id. Nothing of the session before is kept: ceremony state
+    and whatever an earlier sign-in was working on. Display preferences are cookies of their own."""
     now = time.time()
     # A fresh owner too: challenges issued before sign-in cannot be used after it.
     connection.set_session({OWNER: secrets.token_urlsafe(24), ACCOUNT: account_id, SIGNED_IN_AT: now, SEEN_AT: now})
+    connection.scope[_ROTATE] = True  # type: ignore[literal-required]
     connection.scope["user"] = None
 
 
