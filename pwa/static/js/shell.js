@@ -1,5 +1,6 @@
 // The app shell on every page: 长辈版 and its text size, the offline note, "有新版本，点击更新", the submissions
-// waiting to be sent (待发送), and wiping this account's data from the device at sign-out.
+// waiting to be sent (待发送), and signing out: what still waits is sent first or kept unless the resident chooses
+// to delete it, then this account's data is wiped from the device.
 // Self-contained (no imports): it is on every page, and an imported module would be fetched unversioned.
 
 const html = document.documentElement;
@@ -129,10 +130,20 @@ function setupUpdates() {
 
 const outboxBox = document.querySelector("#app-outbox");
 const onApplyPage = Boolean(document.querySelector("#apply-form"));
+const announced = []; // sent while this page was open
 
 async function showOutbox() {
   if (!local || !user || !outboxBox) return;
   const [waiting, done] = await Promise.all([local.queued(user), local.sent(user)]);
+  // apply.js shows (and forgets) the answer to its own form. Forgotten on the device once read, an answer stays on
+  // this page: the page and the service worker may both have just sent, and each redraws.
+  const answers = onApplyPage ? [] : done;
+  for (const entry of answers) {
+    if (!announced.some((a) => a.id === entry.id)) announced.push(entry);
+    forgetFillKey(entry.id);
+  }
+  await Promise.all(answers.map((entry) => local.forgetSent(entry.id)));
+  // Drawn in one go, after the last wait: two redraws at once cannot mix.
   outboxBox.textContent = "";
   const pending = waiting.filter((e) => e.state === "pending").length;
   const refused = waiting.filter((e) => e.state === "refused");
@@ -150,16 +161,13 @@ async function showOutbox() {
     p.append(`一份离线提交的申请未被受理：${entry.detail || "请检查标出的内容"}。`, link);
     outboxBox.append(p);
   }
-  // apply.js shows (and forgets) the answer to its own form.
-  for (const entry of onApplyPage ? [] : done) {
+  for (const entry of announced) {
     const p = document.createElement("p");
     const link = document.createElement("a");
     link.href = entry.receipt;
     link.textContent = "查看受理回执";
     p.append(`您离线时提交的申请已发送，办件编号 ${entry.caseNo}。`, link);
     outboxBox.append(p);
-    forgetFillKey(entry.id);
-    await local.forgetSent(entry.id);
   }
   outboxBox.hidden = !outboxBox.childElementCount;
 }
@@ -220,6 +228,79 @@ function forgetTabData() {
   }
 }
 
+// Submissions still waiting on the device (待发送, or refused and waiting for a change) are applications the
+// resident has not delivered yet: sign-out sends them first, and what cannot be sent is never deleted unasked.
+const SEND_WAIT_MS = 20_000;
+const REACH_RETRY_MS = 4000;
+const signoutStatus = document.querySelector("#signout-status");
+
+function saySignout(text) {
+  if (signoutStatus) signoutStatus.textContent = text;
+}
+
+async function unsent() {
+  if (!local || !user) return [];
+  try { return await local.queued(user); } catch { return []; }
+}
+
+// The same sending as on any other occasion (one sender at a time, each with its idempotency key), given a while.
+async function sendWaiting() {
+  const timeout = new Promise((resolve) => { setTimeout(resolve, SEND_WAIT_MS); });
+  await Promise.race([(async () => { await flushing; await flushOutbox(); })(), timeout]);
+}
+
+// Resolves "stay" or "discard": the first question defaults to staying; deleting needs a second, explicit answer.
+// Escape, or no dialog on the page, means staying.
+function askAboutUnsent(entries, reason) {
+  const first = document.querySelector("#signout-unsent");
+  const second = document.querySelector("#signout-discard");
+  if (!first?.showModal || !second?.showModal) return Promise.resolve("stay");
+  const refused = entries.filter((e) => e.state === "refused").length;
+  for (const dialog of [first, second]) {
+    for (const count of dialog.querySelectorAll("[data-unsent-count]")) count.textContent = String(entries.length);
+  }
+  first.querySelector("[data-refused-count]").textContent = String(refused);
+  for (const line of first.querySelectorAll("[data-unsent-reason]")) {
+    const which = line.dataset.unsentReason;
+    line.hidden = which === "refused" ? !refused : which !== reason || refused === entries.length;
+  }
+  const answer = (dialog) => new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+    dialog.showModal();
+  });
+  return answer(first).then((choice) => (choice === "discard" ? answer(second) : choice))
+    .then((choice) => (choice === "discard" ? "discard" : "stay"));
+}
+
+async function reachable() {
+  try { return (await fetch("/healthz", { cache: "no-store" })).ok; } catch { return false; }
+}
+
+// Nothing of this account stays on the device; then the server ends the session. Without a connection the session
+// can only end once one returns: the form is sent then, by itself.
+async function wipeAndSignOut(form) {
+  try {
+    if (local && user) await Promise.all([local.wipe(user), local.forgetPages()]);
+  } catch { /* storage unavailable: nothing to wipe */ }
+  forgetTabData();
+  try { localStorage.removeItem(LAST_USER_KEY); } catch { /* private mode */ }
+  form.dataset.wiped = "true";
+  if (await reachable()) {
+    form.submit();
+    return;
+  }
+  saySignout("这台设备上的申请和草稿已删除。当前没有网络，还没有退出登录；联网后会自动完成退出。");
+  let leaving = false;
+  const leave = async () => {
+    if (leaving || !(await reachable())) return;
+    leaving = true;
+    form.submit();
+  };
+  window.addEventListener("online", leave);
+  setInterval(leave, REACH_RETRY_MS);
+}
+
 function setupSignOut() {
   // Someone else signed in since (a session that timed out, then another account): the pages kept for
   // reading offline were the previous account's.
@@ -227,19 +308,40 @@ function setupSignOut() {
   if (user && last && last !== user && local) local.forgetPages().catch(() => {});
   if (user) storage.set(LAST_USER_KEY, user);
 
+  // Once the device is wiped the session ends as soon as it can: no second question, no second sign-out.
+  let signingOut = false;
   document.addEventListener("submit", async (event) => {
     const form = event.target.closest("[data-signout]");
     if (!form || form.dataset.wiped) return;
     event.preventDefault();
-    // Anything still waiting goes first if it can; then nothing of this account stays on the device.
+    if (signingOut) return;
+    signingOut = true;
+    const pressed = event.submitter || form.querySelector("button");
     try {
-      await flushOutbox();
-      if (local && user) await Promise.all([local.wipe(user), local.forgetPages()]);
-    } catch { /* storage unavailable: nothing to wipe */ }
-    forgetTabData();
-    try { localStorage.removeItem(LAST_USER_KEY); } catch { /* private mode */ }
-    form.dataset.wiped = "true";
-    form.submit();
+      let waiting = await unsent();
+      const pending = waiting.filter((e) => e.state === "pending").length;
+      if (pending) {
+        if (navigator.onLine) saySignout(`正在发送${pending}份待发送的申请，发送后再退出，请稍候…`);
+        await sendWaiting();
+        waiting = await unsent();
+      }
+      if (waiting.length) {
+        saySignout("");
+        const choice = await askAboutUnsent(waiting, navigator.onLine ? "later" : "offline");
+        if (choice === "stay") {
+          saySignout(`已保持登录。${waiting.length}份申请仍保存在这台设备上。`);
+          signingOut = false;
+          pressed?.focus();
+          return;
+        }
+      } else if (pending) {
+        saySignout("申请已发送，重新登录后可在“我的办件”查看。正在退出…");
+      }
+    } catch {
+      signingOut = false; // something unexpected: nothing is deleted, the resident stays signed in
+      return;
+    }
+    await wipeAndSignOut(form);
   });
 }
 
