@@ -45,6 +45,7 @@ from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middlewa
 from app.web.logging import configure_logging
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
+from auth import walk_in
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
@@ -77,6 +78,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         )
         # The name under which the device keeps the signed-in account's drafts and queued submissions.
         engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
+        # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
+        engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 

@@ -96,3 +96,43 @@ def file_retirement(page: Page, key: str) -> dict[str, Any]:
     ]
     body = {"life_event": "retirement", "data": answers_for(form), "idempotency_key": key, "uploads": uploads}
     return api(page, "POST", "/api/v1/cases", data=body)
+
+
+def step_to(page: Page, locator: Any) -> None:
+    """Press 下一步 until the merged form's step holding `locator` is shown."""
+    while not locator.is_visible():
+        page.get_by_role("button", name="下一步").click()
+
+
+def fill_required_fields(page: Page, form: dict[str, Any], employer: str) -> None:
+    """Every required field of the merged form that is not prefilled, step by step (`employer` for 退休's
+    工作单位), then on to the last step with 提交申请."""
+    from tests.case_helpers import SAMPLE_BY_TYPE
+
+    for section in form["sections"]:
+        for field in section["fields"]:
+            control = page.locator(f"[id='{field['key'].replace('.', '-')}']")
+            if not field["required"] or control.get_attribute("readonly") is not None:
+                continue
+            step_to(page, control)
+            if field["key"] == "retirement.employer":
+                control.fill(employer)
+            elif field["type"] == "select":
+                control.select_option(index=1)
+            elif field["type"] == "checkbox":
+                control.check()
+            elif not control.input_value():
+                control.fill(str(SAMPLE_BY_TYPE[field["type"]]))
+    step_to(page, page.get_by_role("button", name="提交申请"))
+
+
+def upload_required_materials(page: Page, form: dict[str, Any]) -> None:
+    """A small PNG for each required material, through the form's own file inputs."""
+    from tests.case_helpers import PNG_1X1
+
+    for material in form["materials"]["to_upload"]:
+        if not material["required"]:
+            continue
+        upload = page.locator(f"[id='materials-{material['code']}']")
+        upload.set_input_files({"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1})
+        expect(page.locator(f"[id='materials-{material['code']}-status']")).to_have_text("已上传：scan.png")

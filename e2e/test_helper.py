@@ -5,14 +5,20 @@ elder later signs up on a phone and sees the case."""
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import quote
 
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import PHONE, ConsoleWatch, LiveServer
-from e2e.helpers import add_virtual_authenticator, api, register_resident, register_staff
-from tests.case_helpers import PNG_1X1, SAMPLE_BY_TYPE
+from e2e.helpers import (
+    add_virtual_authenticator,
+    api,
+    fill_required_fields,
+    register_resident,
+    register_staff,
+    upload_required_materials,
+)
+from tests.case_helpers import PNG_1X1
 
 VILLAGE = "320481002002"
 ELDER = ("史永生", "320481194702282050")
@@ -55,30 +61,6 @@ def _open_retirement(page: Page) -> None:
     page.locator(".event-card", has_text="退休").click()
     expect(page).to_have_url("/life-events/retirement/apply")
     expect(page.locator("#step-progress")).to_contain_text("第1步")
-
-
-def _fill_retirement(page: Page, form: dict[str, Any]) -> None:
-    """Every required field not already prefilled, step by step, then a small PNG for each required material."""
-    for section in form["sections"]:
-        for field in section["fields"]:
-            control = page.locator(f"[id='{field['key'].replace('.', '-')}']")
-            if not field["required"] or control.get_attribute("readonly") is not None:
-                continue
-            if field["key"] == "retirement.employer":
-                control.fill(EMPLOYER)
-            elif field["type"] == "select":
-                control.select_option(index=1)
-            elif field["type"] == "checkbox":
-                control.check()
-            elif not control.input_value():
-                control.fill(str(SAMPLE_BY_TYPE[field["type"]]))
-        page.get_by_role("button", name="下一步").click()
-    for material in form["materials"]["to_upload"]:
-        if not material["required"]:
-            continue
-        upload = page.locator(f"[id='materials-{material['code']}']")
-        upload.set_input_files({"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1})
-        expect(page.locator(f"[id='materials-{material['code']}-status']")).to_have_text("已上传：scan.png")
 
 
 def _date_in_days(page: Page, days: int) -> str:
@@ -135,7 +117,8 @@ def test_a_helper_files_for_an_elder_switches_client_and_the_elder_sees_the_case
     expect(banner).to_contain_text("史永生")
     expect(page.get_by_label("申请人姓名")).to_have_value("史永生")
     form = api(page, "GET", f"/api/v1/life-events/retirement/form?on_behalf_of={quote(ELDER[1])}")
-    _fill_retirement(page, form)
+    fill_required_fields(page, form, EMPLOYER)
+    upload_required_materials(page, form)
     page.get_by_role("button", name="提交申请").click()
     expect(page).to_have_url(re.compile(r"/helper/cases/CZ\d{14}/receipt$"))
     case_no = re.search(r"/helper/cases/(CZ\d{14})/receipt", page.url).group(1)

@@ -14,8 +14,7 @@ import pytest
 from playwright.sync_api import Page, Playwright, expect
 
 from e2e.conftest import CHROMIUM_ARGS, ConsoleWatch, LiveServer, chromium_executable
-from e2e.helpers import api, register_resident
-from tests.case_helpers import PNG_1X1, SAMPLE_BY_TYPE
+from e2e.helpers import api, fill_required_fields, register_resident, step_to, upload_required_materials
 
 APPLY = "/life-events/retirement/apply"
 DRAFTER = ("张建华", "320402196810012553")
@@ -48,33 +47,9 @@ def _under_service_worker(page: Page) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
 
 
-def _step_to(page: Page, locator: Any) -> None:
-    while not locator.is_visible():
-        page.get_by_role("button", name="下一步").click()
-
-
 def _fill_everything(page: Page, form: dict[str, Any]) -> None:
-    for section in form["sections"]:
-        for field in section["fields"]:
-            control = page.locator(f"[id='{field['key'].replace('.', '-')}']")
-            if not field["required"] or control.get_attribute("readonly") is not None:
-                continue
-            _step_to(page, control)
-            if field["key"] == "retirement.employer":
-                control.fill(EMPLOYER)
-            elif field["type"] == "select":
-                control.select_option(index=1)
-            elif field["type"] == "checkbox":
-                control.check()
-            elif not control.input_value():
-                control.fill(str(SAMPLE_BY_TYPE[field["type"]]))
-    submit = page.get_by_role("button", name="提交申请")
-    _step_to(page, submit)
-    for material in form["materials"]["to_upload"]:
-        if material["required"]:
-            upload = page.locator(f"[id='materials-{material['code']}']")
-            upload.set_input_files({"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1})
-            expect(page.locator(f"[id='materials-{material['code']}-status']")).to_have_text("已上传：scan.png")
+    fill_required_fields(page, form, EMPLOYER)
+    upload_required_materials(page, form)
 
 
 @pytest.fixture
@@ -141,7 +116,7 @@ def test_a_draft_typed_offline_survives_a_reload_and_reaches_the_server(phone: P
 
     page.context.set_offline(True)
     employer = page.locator("#retirement-employer")
-    _step_to(page, employer)
+    step_to(page, employer)
     employer.fill(EMPLOYER)
     status = page.locator("#draft-status")
     expect(status).to_contain_text("已保存到本机")
@@ -247,7 +222,7 @@ def test_answers_typed_offline_and_a_draft_changed_elsewhere_are_both_shown(
     page.wait_for_load_state("networkidle")
     page.context.set_offline(True)
     employer = page.locator("#retirement-employer")
-    _step_to(page, employer)
+    step_to(page, employer)
     employer.fill(EMPLOYER)
     expect(page.locator("#draft-status")).to_contain_text("已保存到本机")
 

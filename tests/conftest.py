@@ -7,7 +7,7 @@ through a blocking portal on another thread's loop, where a pool made here canno
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
@@ -41,3 +41,19 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
         yield client
+
+
+@pytest.fixture
+async def another_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
+    """More browsers on the same app (a clerk, an approver, another resident), each from its own address."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50100 + len(clients)))
+        made = httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
+        clients.append(made)
+        return made
+
+    yield make
+    for made in clients:
+        await made.aclose()

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import asyncpg
 import httpx
 import pytest
-from litestar import Litestar
 
 from app.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def another_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make() -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50100 + len(clients)))
-        client = httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
 
 
 async def _resident_case(client: httpx.AsyncClient) -> dict:
@@ -170,7 +154,7 @@ async def test_a_clerk_files_a_walk_in_case_for_a_resident_at_the_window(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     await staff_client_sign_up(
-        client, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+        client, pool, settings.secret_key, name="王窗口", role="clerk", region="320400", department="police"
     )
     form = (await client.get("/api/v1/life-events/retirement/form")).json()
     from tests.case_helpers import answers_for
@@ -181,6 +165,15 @@ async def test_a_clerk_files_a_walk_in_case_for_a_resident_at_the_window(
         "idempotency_key": "walk-in-0001",
         "on_behalf_of": "320412196608080133",
     }
+    # Filing for someone needs the in-person ID check first (窗口收件), for that very person.
+    refused = await post(client, "/api/v1/cases", body)
+    assert refused.status_code == 403 and await pool.fetchval("SELECT count(*) FROM cases") == 0
+    started = await post(
+        client,
+        "/api/v1/console/walk-ins",
+        {"name": "王建国", "id_number": "320412196608080133", "identity_checked": True},
+    )
+    assert started.status_code == 201, started.text
     created = await post(client, "/api/v1/cases", body)
     assert created.status_code == 201, created.text
     row = await pool.fetchrow("SELECT channel, filed_as, applicant_person_id FROM cases")
@@ -190,6 +183,10 @@ async def test_a_clerk_files_a_walk_in_case_for_a_resident_at_the_window(
         client, "/api/v1/cases", {**body, "idempotency_key": "walk-in-0002", "on_behalf_of": "11010519491231002X"}
     )
     assert unknown.status_code == 400 and "on_behalf_of" in unknown.json()["errors"]
+    someone_else = await post(
+        client, "/api/v1/cases", {**body, "idempotency_key": "walk-in-0003", "on_behalf_of": "320402199403150119"}
+    )
+    assert someone_else.status_code == 403
 
 
 async def test_a_resident_cannot_file_on_behalf_of_someone(client: httpx.AsyncClient) -> None:

@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 
 from app.cases.timeline import record_event
 from app.settings import Settings
@@ -17,7 +16,6 @@ from push import store as push_store
 from tests.auth_helpers import post, staff_client_sign_up
 from tests.push_helpers import (
     QUICK_RETRIES,
-    another_client_factory,
     file_case,
     local_push_service,
     resident_with_device,
@@ -26,14 +24,6 @@ from tests.push_helpers import (
 from tests.push_service import LocalPushService
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def another_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
-    make, clients = another_client_factory(app)
-    yield make
-    for client in clients:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Pages of a resident's cases: 我的办件, one case, the receipt (受理回执); and the receipt of a case a village
-helper filed for a client."""
+helper filed for a client. A window clerk's receipt (app.console.pages) is rendered by receipt_page too."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class CasePages(Controller):
     async def receipt_page(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
     ) -> Template:
-        return _receipt(await service.case_for_resident(db, settings, caller(request), case_no), for_helper=False)
+        return receipt_page(await service.case_for_resident(db, settings, caller(request), case_no), filed_for="self")
 
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
     async def helper_receipt_page(
@@ -108,23 +108,25 @@ class CasePages(Controller):
     ) -> Template:
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
-        return _receipt(await service.case_for_helper(db, settings, caller(request), case_no), for_helper=True)
+        return receipt_page(await service.case_for_helper(db, settings, caller(request), case_no), filed_for="helper")
 
 
-def _receipt(case: CaseView, *, for_helper: bool) -> Template:
+def receipt_page(case: CaseView, *, filed_for: str) -> Template:
+    """受理回执. `filed_for`: "self" (the resident's own page), "helper" (printed on a village helper's tablet) or
+    "window" (printed at the clerk's window for the resident to take home)."""
     submitted = next((e for e in case.timeline if e.status == "submitted"), None)
     return Template(
         "receipt.html",
         context={
-            "nav": "helper" if for_helper else "cases",
+            "nav": {"self": "cases", "helper": "helper", "window": "console"}[filed_for],
             "tz": service.CHINA,
             "case": case,
-            "for_helper": for_helper,
-            # "由帮办员 X 代办": the note on the first step of a case a helper filed.
-            "filed_by": submitted.note if submitted and case.filed_as == "helper" else None,
+            "filed_for": filed_for,
+            # "由帮办员 X 代办" / "由综合窗口 X 当面收件": the note on the first step of a case filed for someone.
+            "filed_by": submitted.note if submitted and case.filed_as in ("helper", "clerk") else None,
             # segno's own SVG of our tracking URL: markup we generate, never user input.
             "qr_svg": qr.qr_svg_inline(case.tracking_url),
         },
-        # A helper's receipt is printed on a shared tablet: no back-button copy of it is kept.
-        headers={"Cache-Control": "no-store"} if for_helper else OFFLINE_COPY,
+        # Printed on a shared tablet or a window's computer: no back-button copy of it is kept there.
+        headers=OFFLINE_COPY if filed_for == "self" else {"Cache-Control": "no-store"},
     )

@@ -45,6 +45,7 @@ from app.web.errors import FieldErrors
 from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from auth.walk_in import require_walk_in
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
@@ -131,8 +132,8 @@ async def resolve_filing(
     conn: ASGIConnection[Any, Any, Any, Any] | None = None,
 ) -> Filing:
     """The applicant, decided here in the server, never by the page: the resident themself; the person a
-    clerk files for at the window after checking the ID card; or a village helper's client under a live
-    delegation covering this life event."""
+    clerk receives at the window after checking their ID card in person (auth.walk_in); or a village helper's
+    client under a live delegation covering this life event."""
     if on_behalf_of is None:
         return Filing(person_id=_resident(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
@@ -143,6 +144,7 @@ async def resolve_filing(
     if person is None:
         raise FieldErrors({"on_behalf_of": "人口库中没有该公民身份号码，请核对身份证"})
     if "clerk" in user.roles:
+        await require_walk_in(db, conn, user, person.id, person.region_code)
         return Filing(person_id=person.id, filed_as="clerk", channel="window")
     delegation_id = await require_delegation(db, conn, user, person.id, person.region_code, life_event_code)
     return Filing(person_id=person.id, filed_as="helper", channel="helper", delegation_id=delegation_id)
@@ -241,7 +243,7 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
     """The first timeline step: a public title (no names) and a note the resident sees."""
     routed = f"共{item_count}个事项，已分送各部门"
     if filing.channel == "window":
-        return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", None
+        return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
     if filing.channel == "helper":
         return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
     return f"申请已提交，{routed}", None
@@ -274,6 +276,14 @@ async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentU
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
+    if head is None:
+        raise NotFoundException("没有找到该办件")
+    return await _case_view(db, settings, head)
+
+
+async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
+    """A case this clerk filed at the window, so they can print its receipt for the resident."""
+    head = await store.case_filed_at_window(db, case_no, user.account_id) if "clerk" in user.roles else None
     if head is None:
         raise NotFoundException("没有找到该办件")
     return await _case_view(db, settings, head)

@@ -120,6 +120,15 @@ async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> 
     )
 
 
+async def case_filed_at_window(db: DB, case_no: str, clerk_account_id: int) -> Any:
+    """A case this clerk filed at the window for a walk-in resident."""
+    return await db.fetchrow(
+        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'clerk'",
+        case_no,
+        clerk_account_id,
+    )
+
+
 _TRACKING = """
         SELECT c.id, c.case_no, c.created_at, e.name AS life_event_name,
                (SELECT coalesce(json_agg(json_build_object(

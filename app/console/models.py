@@ -31,12 +31,28 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     delivery_ref: str | None = None
 
 
-class EnrollmentRequest(msgspec.Struct, kw_only=True):
-    """A clerk has checked the ID card in person and issues a code for a new phone."""
+class InPersonCheck(msgspec.Struct, kw_only=True):
+    """A clerk has checked this ID card in person: to issue a code for a new phone, or to file at the window."""
 
     id_number: str
     name: str
     identity_checked: bool = False
+
+
+class WalkInView(msgspec.Struct, frozen=True, kw_only=True):
+    """The resident a clerk is receiving at the window (窗口收件)."""
+
+    visit: str
+    name: str
+    id_number_masked: str
+    checked_at: datetime
+    expires_at: datetime
+
+
+class WalkInCase(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    life_event_name: str
+    created_at: datetime
 
 
 class EnrollmentIssued(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,11 +9,16 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from app.cases import service as case_service
+from app.cases.pages import receipt_page
+from app.catalogue import store as catalogue_store
 from app.console import service
-from app.console.routes import STAFF
+from app.console.models import InPersonCheck
+from app.console.routes import CLERK, STAFF
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
-from auth.access import caller, roles
+from auth import walk_in
+from auth.access import caller
 
 AnyRequest = Request[Any, Any, Any]
 ACTION_LABELS = {
@@ -27,6 +32,25 @@ ACTION_LABELS = {
     "complete": "办结",
     "deliver": "出件",
 }
+
+
+WALK_IN_NOTICES = {
+    "started": "已核验身份，请选择要办理的事。",
+    "ended": "已结束接待，本机不再保留该居民的填写内容。",
+    "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
+    "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
+}
+# The walk-in page names the resident at the window: never kept by a shared or back-button cache.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _in_person_check(data: dict[str, Any]) -> InPersonCheck:
+    """The clerk's ID-card check as posted by a form (the box ticked sends "true")."""
+    return InPersonCheck(
+        id_number=str(data.get("id_number", "")),
+        name=str(data.get("name", "")),
+        identity_checked=data.get("identity_checked") == "true",
+    )
 
 
 class ConsolePages(Controller):
@@ -51,26 +75,75 @@ class ConsolePages(Controller):
             },
         )
 
-    @post("/enrollment-codes", opt=roles("clerk"))
+    @post("/enrollment-codes", opt=CLERK)
     async def enrollment_code(
         self, request: AnyRequest, db: Db, cipher: Cipher, settings: AppSettings, data: URLEncodedBody[dict[str, str]]
     ) -> Template:
         try:
             issued = await service.issue_enrollment_code(
-                db,
-                cipher,
-                settings.secret_key,
-                request,
-                caller(request),
-                str(data.get("id_number", "")),
-                str(data.get("name", "")),
-                data.get("identity_checked") == "true",
+                db, cipher, settings.secret_key, request, caller(request), _in_person_check(data)
             )
         except FieldErrors as exc:
             return Template(
                 "partials/console_enrollment.html", context={"errors": exc.errors, "form": data}, status_code=400
             )
         return Template("partials/console_enrollment.html", context={"issued": issued, "errors": {}, "form": {}})
+
+    @get("/walk-in", opt=CLERK)
+    async def walk_in_page(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
+        """窗口收件: check the ID card of the resident at the window, then fill a life event's merged form for them."""
+        return await self._render_walk_in(request, db, notice=WALK_IN_NOTICES.get(notice))
+
+    async def _render_walk_in(
+        self,
+        request: AnyRequest,
+        db: Db,
+        *,
+        notice: str | None = None,
+        errors: dict[str, str] | None = None,
+        form: dict[str, Any] | None = None,
+    ) -> Template:
+        started = walk_in.peek(request)
+        user = caller(request)
+        return Template(
+            "console_walk_in.html",
+            context={
+                "nav": "console",
+                "walk_in": service.walk_in_view(started) if started else None,
+                "events": await catalogue_store.list_life_events(db) if started else [],
+                "filed": await service.walk_in_cases(db, user, started) if started else [],
+                "minutes": walk_in.WALK_IN_MINUTES,
+                "tz": case_service.CHINA,
+                "notice": notice,
+                "errors": errors or {},
+                "form": form or {},
+            },
+            status_code=400 if errors else 200,
+            # Names the resident at the window: no shared or back-button copy.
+            headers=NO_STORE,
+        )
+
+    @post("/walk-in", opt=CLERK)
+    async def start_walk_in(
+        self, request: AnyRequest, db: Db, cipher: Cipher, data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        try:
+            await service.start_walk_in(db, cipher, request, caller(request), _in_person_check(data))
+        except FieldErrors as exc:
+            form = {"name": data.get("name", ""), "id_number": data.get("id_number", "")}
+            return await self._render_walk_in(request, db, errors=exc.errors, form=form)
+        return Redirect("/console/walk-in?notice=started", status_code=303)
+
+    @post("/walk-in/end", opt=CLERK)
+    async def end_walk_in(self, request: AnyRequest) -> Redirect:
+        walk_in.forget(request)
+        return Redirect("/console/walk-in?notice=ended", status_code=303)
+
+    @get("/cases/{case_no:str}/receipt", opt=CLERK)
+    async def receipt(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> Template:
+        """The receipt of a case this clerk filed at the window, printed for the resident to take home."""
+        case = await case_service.case_for_window(db, settings, caller(request), case_no)
+        return receipt_page(case, filed_for="window")
 
     @get("/cases/{case_no:str}", opt=STAFF)
     async def case_page(self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str]) -> Template:

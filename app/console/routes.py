@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.console import service
-from app.console.models import ConsoleTask, EnrollmentIssued, EnrollmentRequest, TransitionBody
+from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, TransitionBody, WalkInView
 from app.web.params import AppSettings, Cipher, Db
+from auth import walk_in
 from auth.access import caller, roles
 
 STAFF = roles("clerk", "approver")
@@ -47,8 +49,28 @@ class ConsoleApi(Controller):
         db: Db,
         cipher: Cipher,
         settings: AppSettings,
-        data: JSONBody[EnrollmentRequest],
+        data: JSONBody[InPersonCheck],
     ) -> EnrollmentIssued:
-        return await service.issue_enrollment_code(
-            db, cipher, settings.secret_key, request, caller(request), data.id_number, data.name, data.identity_checked
-        )
+        return await service.issue_enrollment_code(db, cipher, settings.secret_key, request, caller(request), data)
+
+    @post(
+        "/walk-ins",
+        opt=CLERK,
+        status_code=HTTP_201_CREATED,
+        summary="窗口收件: after an in-person ID check, file for this resident (on_behalf_of) for the next 30 minutes",
+    )
+    async def start_walk_in(
+        self, request: Request[Any, Any, Any], db: Db, cipher: Cipher, data: JSONBody[InPersonCheck]
+    ) -> WalkInView:
+        return service.walk_in_view(await service.start_walk_in(db, cipher, request, caller(request), data))
+
+    @get("/walk-ins/current", opt=CLERK, summary="The resident being received at this clerk's window, if any")
+    async def current_walk_in(self, request: Request[Any, Any, Any]) -> WalkInView:
+        started = walk_in.peek(request)
+        if started is None:
+            raise NotFoundException("当前没有正在接待的来办群众")
+        return service.walk_in_view(started)
+
+    @delete("/walk-ins/current", opt=CLERK, summary="End receiving the resident at the window")
+    async def end_walk_in(self, request: Request[Any, Any, Any]) -> None:
+        walk_in.forget(request)

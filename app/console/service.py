@@ -3,7 +3,8 @@ timeline event in one transaction."""
 
 from __future__ import annotations
 
-from datetime import date
+import secrets
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -12,22 +13,34 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
-from app.cases.service import merged_form_of, promised_date, today_in_china
+from app.cases.service import merged_form_of, promised_date, subject_person, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import store as certificate_store
 from app.console import store
-from app.console.models import AnswerRow, AnswerSection, ConsoleTask, EnrollmentIssued, StaffCase
+from app.console.models import (
+    AnswerRow,
+    AnswerSection,
+    ConsoleTask,
+    EnrollmentIssued,
+    InPersonCheck,
+    StaffCase,
+    WalkInCase,
+    WalkInView,
+)
 from app.forms.models import FormField
+from app.forms.subject import Subject
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
+from app.people.models import Person
 from app.web.errors import FieldErrors
-from auth import enrollment
+from auth import enrollment, walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from auth.scope import region_prefix, serves
 
 DUE_SOON_WORKING_DAYS = 2
 NOTE_MAX = 1000
@@ -52,7 +65,7 @@ def in_scope(user: CurrentUser, task: Any) -> bool:
     approvers, their department."""
     if user.kind == "resident":
         return user.person_id is not None and task["applicant_person_id"] == user.person_id
-    region_ok = bool(user.region_code) and task["applicant_region"].startswith(user.region_code or "")
+    region_ok = serves(user.region_code, task["applicant_region"])
     if "approver" in user.roles and "clerk" not in user.roles:
         return region_ok and task["department_code"] == user.department_code
     return region_ok and "clerk" in user.roles
@@ -84,7 +97,7 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     rows = await store.queue(
         db,
         statuses=QUEUE_STATUSES[role],
-        region_prefix=user.region_code or "-",
+        region_prefix=region_prefix(user.region_code) if user.region_code else "-",
         department=user.department_code if role == "approver" else None,
     )
     calendar, today = await current_calendar(db), today_in_china()
@@ -199,7 +212,7 @@ async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
 
 
 def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
-    if not user.region_code or not head["applicant_region"].startswith(user.region_code):
+    if not serves(user.region_code, head["applicant_region"]):
         return False
     if "clerk" in user.roles:
         return True
@@ -286,32 +299,42 @@ async def upload_for_staff(
     return row
 
 
+async def check_in_person(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    action: str,
+    check: InPersonCheck,
+) -> Person:
+    """The person whose ID card the clerk has just checked at the window: the number's checksum, the name as
+    registered, and the clerk's confirmation, each refused with its own message. A mismatch is audited."""
+    errors: dict[str, str] = {}
+    if problem := id_number_problem(check.id_number):
+        errors["id_number"] = problem
+    if not check.name.strip():
+        errors["name"] = "请填写姓名"
+    if not check.identity_checked:
+        errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
+    if errors:
+        raise FieldErrors(errors)
+    number = normalize_id_number(check.id_number)
+    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(number))
+    if person is None or person.name != " ".join(check.name.split()):
+        await audit(db, conn, action, "refused", subject=mask_id_number(number))
+        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+    return person
+
+
 async def issue_enrollment_code(
     db: asyncpg.Pool,
     cipher: PiiCipher,
     secret_key: str,
     conn: ASGIConnection[Any, Any, Any, Any],
     user: CurrentUser,
-    id_number: str,
-    name: str,
-    identity_checked: bool,
+    check: InPersonCheck,
 ) -> EnrollmentIssued:
     """A resident lost their phone: after checking the ID card in person, the clerk issues a one-time code."""
-    errors: dict[str, str] = {}
-    if problem := id_number_problem(id_number):
-        errors["id_number"] = problem
-    if not name.strip():
-        errors["name"] = "请填写姓名"
-    if not identity_checked:
-        errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
-    if errors:
-        raise FieldErrors(errors)
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(id_number)))
-    if person is None or person.name != " ".join(name.split()):
-        await audit(
-            db, conn, "enrollment_code.issue", "refused", subject=mask_id_number(normalize_id_number(id_number))
-        )
-        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+    person = await check_in_person(db, cipher, conn, "enrollment_code.issue", check)
     async with db.acquire() as tx, tx.transaction():
         code, expires_at = await enrollment.issue(
             tx, secret_key, person_id=person.id, issued_by=f"account:{user.account_id}"
@@ -319,4 +342,71 @@ async def issue_enrollment_code(
         await audit(tx, conn, "enrollment_code.issue", "ok", subject=f"person:{person.id}", identity_checked=True)
     return EnrollmentIssued(
         code=code, expires_at=expires_at, name=person.name, id_number_masked=person.id_number_masked
+    )
+
+
+async def start_walk_in(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    check: InPersonCheck,
+) -> walk_in.WalkIn:
+    """窗口收件: the clerk has checked this resident's ID card in person and files for them from now on (replacing
+    whoever was at the window before), for walk_in.WALK_IN_MINUTES. The check is audited."""
+    person = await check_in_person(db, cipher, conn, "walk_in.start", check)
+    if not walk_in.in_region(user, person.region_code):
+        await audit(db, conn, "walk_in.start", "forbidden", subject=f"person:{person.id}", reason="outside region")
+        raise FieldErrors({"id_number": "该居民的户籍不在本大厅的受理区域，请引导其到户籍所在地的综合窗口办理"})
+    started = walk_in.WalkIn(
+        visit=secrets.token_urlsafe(9),
+        person_id=person.id,
+        name=person.name,
+        id_number_masked=person.id_number_masked,
+        checked_at=walk_in.now(),
+    )
+    walk_in.remember(conn, started)
+    await audit(db, conn, "walk_in.start", "ok", subject=f"person:{person.id}", identity_checked=True)
+    return started
+
+
+def walk_in_view(started: walk_in.WalkIn) -> WalkInView:
+    return WalkInView(
+        visit=started.visit,
+        name=started.name,
+        id_number_masked=started.id_number_masked,
+        checked_at=datetime.fromtimestamp(started.checked_at, UTC),
+        expires_at=datetime.fromtimestamp(started.expires_at, UTC),
+    )
+
+
+async def walk_in_cases(db: asyncpg.Pool, user: CurrentUser, started: walk_in.WalkIn) -> list[WalkInCase]:
+    """What this clerk has filed for the person at the window since checking their ID card: receipts to print."""
+    rows = await store.cases_filed_at_window(
+        db, user.account_id, started.person_id, datetime.fromtimestamp(started.checked_at, UTC)
+    )
+    return [
+        WalkInCase(case_no=r["case_no"], life_event_name=r["life_event_name"], created_at=r["created_at"]) for r in rows
+    ]
+
+
+async def walk_in_subject(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    started: walk_in.WalkIn,
+    life_event: str,
+) -> Subject:
+    """The resident at the window, checked like every request for them (app.cases.service.subject_person: a live
+    walk-in for this very person, in the hall's region). The full number the page then holds is released to the
+    clerk only after that check, and each release is audited."""
+    encrypted = await people_store.encrypted_id_number(db, started.person_id)
+    if encrypted is None:
+        raise NotFoundException("人口库中没有该居民")
+    on_behalf_of = cipher.decrypt(encrypted)
+    person_id = await subject_person(db, cipher, user, on_behalf_of, life_event, conn)
+    await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
+    return Subject(
+        person_id=person_id, on_behalf_of=on_behalf_of, name=started.name, key=f"w{started.visit}", channel="window"
     )

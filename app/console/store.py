@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from db.pool import DB
@@ -91,4 +91,17 @@ async def upload_of_case(db: DB, token: str) -> Any:
         "SELECT u.filename, u.content_type, u.content, c.case_no FROM uploads u JOIN cases c ON c.id = u.case_id "
         "WHERE u.token = $1",
         token,
+    )
+
+
+async def cases_filed_at_window(db: DB, clerk_account_id: int, person_id: int, since: datetime) -> list[Any]:
+    """Cases one clerk filed at the window for one resident since a moment (the in-person ID check)."""
+    return await db.fetch(
+        "SELECT c.case_no, c.created_at, e.name AS life_event_name FROM cases c "
+        "JOIN life_events e ON e.code = c.life_event_code "
+        "WHERE c.applicant_person_id = $1 AND c.created_at >= $2 AND c.filed_by_account_id = $3 "
+        "AND c.filed_as = 'clerk' ORDER BY c.created_at",
+        person_id,
+        since,
+        clerk_account_id,
     )

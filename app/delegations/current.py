@@ -20,6 +20,7 @@ from app.cases import service as cases
 from app.delegations import service
 from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
+from app.forms.subject import Subject
 from app.people import store as people_store
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -85,14 +86,6 @@ async def live(db: asyncpg.Pool, conn: Connection, helper: CurrentUser) -> tuple
     return client, delegation
 
 
-class Subject(msgspec.Struct, frozen=True, kw_only=True):
-    """The person a helper's form is for, as the server checked it."""
-
-    person_id: int
-    on_behalf_of: str  # the client's full number: the helper's page sends it with every request for them
-    client: CurrentClient
-
-
 async def subject_for(
     db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, helper: CurrentUser, client: CurrentClient, life_event: str
 ) -> Subject:
@@ -108,4 +101,10 @@ async def subject_for(
     await audit(
         db, conn, "delegation.use", "ok", subject=f"person:{person_id}", delegation=row["id"], life_event=life_event
     )
-    return Subject(person_id=person_id, on_behalf_of=on_behalf_of, client=client)
+    return Subject(
+        person_id=person_id,
+        on_behalf_of=on_behalf_of,
+        name=client.name,
+        key=str(client.delegation_id),
+        channel="helper",
+    )

@@ -29,6 +29,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
+from auth.scope import serves
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 MAX_DAYS = 366
@@ -219,7 +220,7 @@ async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegati
     allowed = row is not None and (
         row["helper_account_id"] == user.account_id
         or (user.person_id is not None and row["client_person_id"] == user.person_id)
-        or (bool(user.roles & {"clerk", "admin"}) and row["region_code"].startswith(user.region_code or "-"))
+        or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row["region_code"]))
     )
     if not allowed:
         raise NotFoundException("没有找到该授权")

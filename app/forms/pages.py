@@ -5,8 +5,9 @@ shows one section per step, uploads each file as it is chosen, keeps a server dr
 Either way the answers meet the same rules: app.forms.service.validate via app.cases.service.submit_case.
 
 A village helper uses the same page for the client chosen on the roster (app.delegations.current, kept in the
-session): prefill and held materials are the client's, the page carries the client's number as `on_behalf_of`
-for every request, and each of those requests is checked against a live delegation in the server.
+session), and a window clerk for the resident whose ID card they checked (auth.walk_in, started on
+/console/walk-in): prefill and held materials are that person's, the page carries their number as `on_behalf_of`
+for every request, and each of those requests is checked again in the server.
 """
 
 from __future__ import annotations
@@ -26,21 +27,27 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
+from app.console import service as console
 from app.delegations import current
 from app.forms import presenter
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
+from app.forms.subject import Subject
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from auth import walk_in
 from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 
 AnyRequest = Request[Any, Any, Any]
-# Residents fill it for themselves; village helpers for the client they work for.
-FILERS = roles("resident", "helper")
+# Residents fill it for themselves; village helpers for the client they work for; window clerks for the resident
+# whose ID card they have just checked (窗口收件).
+FILERS = roles("resident", "helper", "clerk")
+HELPER_HOME = "/helper"
+WALK_IN_HOME = "/console/walk-in"
 # The page holds the resident's personal data: no shared or back-button cache keeps it. Our service worker keeps
 # a resident's own form (not a helper's client's) so that it opens offline; it is wiped from the device at sign-out.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -114,34 +121,55 @@ async def _store_files(
 
 
 class _ChooseClient(Exception):
-    """A helper opened the form without choosing whom it is for."""
+    """A helper or a clerk opened the form without choosing whom it is for: `home` is where they choose."""
+
+    def __init__(self, home: str) -> None:
+        super().__init__(home)
+        self.home = home
+
+
+def _home(user: CurrentUser) -> str:
+    """Where a helper or a clerk chooses whom they file for."""
+    return WALK_IN_HOME if "clerk" in user.roles else HELPER_HOME
 
 
 async def _subject(
     request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, code: str
-) -> current.Subject | None:
-    """A helper's client (checked), or None: a resident fills the form for themself."""
-    if "helper" not in user.roles:
+) -> Subject | None:
+    """A helper's client or the resident at a clerk's window (checked), or None: a resident fills it for themself."""
+    if not user.roles & {"helper", "clerk"}:
         return None
-    chosen = await current.live(db, request, user)
-    if chosen is None:
-        raise _ChooseClient
     if await catalogue_store.get_life_event(db, code) is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
+    if "clerk" in user.roles:
+        started = walk_in.peek(request)
+        if started is None:
+            raise _ChooseClient(WALK_IN_HOME)
+        return await console.walk_in_subject(db, cipher, request, user, started, code)
+    chosen = await current.live(db, request, user)
+    if chosen is None:
+        raise _ChooseClient(HELPER_HOME)
     return await current.subject_for(db, cipher, request, user, chosen[0], code)
 
 
-def _person_id(user: CurrentUser, subject: current.Subject | None) -> int | None:
+def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
     return subject.person_id if subject else user.person_id
 
 
-def _receipt(subject: current.Subject | None, case_no: str) -> str:
-    return f"/helper/cases/{case_no}/receipt" if subject else f"/cases/{case_no}/receipt"
+def _receipt_prefix(subject: Subject | None) -> str:
+    if subject is None:
+        return "/cases/"
+    return "/console/cases/" if subject.at_window else "/helper/cases/"
 
 
-def _page(
-    view: presenter.ApplyView, subject: current.Subject | None = None, status_code: int = HTTP_200_OK
-) -> Template:
+def _read_only_hint(subject: Subject | None) -> str | None:
+    if subject is None:
+        return None
+    source = "人口库（已当面核验身份证）" if subject.at_window else "代办授权"
+    return f"{subject.name}本人的信息，取自{source}，不能修改"
+
+
+def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code: int = HTTP_200_OK) -> Template:
     return Template(
         "apply.html",
         context={
@@ -150,8 +178,8 @@ def _page(
             "material_key": presenter.material_key,
             "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
             "subject": subject,
-            "receipt_prefix": "/helper/cases/" if subject else "/cases/",
-            "read_only_hint": f"{subject.client.name}本人的信息，取自代办授权，不能修改" if subject else None,
+            "receipt_prefix": _receipt_prefix(subject),
+            "read_only_hint": _read_only_hint(subject),
         },
         status_code=status_code,
         headers=NO_STORE if subject or status_code != HTTP_200_OK else {**NO_STORE, **OFFLINE_COPY},
@@ -166,8 +194,8 @@ class ApplyPages(Controller):
         user = caller(request)
         try:
             subject = await _subject(request, db, cipher, user, code)
-        except _ChooseClient:
-            return Redirect("/helper?notice=choose", status_code=303)
+        except _ChooseClient as choose:
+            return Redirect(f"{choose.home}?notice=choose", status_code=303)
         return _page(await _view(db, _person_id(user, subject), code), subject)
 
     @post("/life-events/{code:str}/check", opt=FILERS, status_code=HTTP_200_OK)
@@ -198,11 +226,11 @@ class ApplyPages(Controller):
         user = caller(request)
         try:
             subject = await _subject(request, db, cipher, user, code)
-        except _ChooseClient:
-            return Redirect("/helper?notice=choose", status_code=303)
+        except _ChooseClient as choose:
+            return Redirect(f"{choose.home}?notice=choose", status_code=303)
         if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
             # Filled for the client before a switch: never file one person's answers for another.
-            return Redirect("/helper?notice=switched", status_code=303)
+            return Redirect(f"{_home(user)}?notice=switched", status_code=303)
         person_id = _person_id(user, subject)
         form, _ = await cases.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
@@ -228,7 +256,7 @@ class ApplyPages(Controller):
             except FieldErrors as problem:
                 errors = problem.errors
             else:
-                return Redirect(_receipt(subject, created.case_no), status_code=303)
+                return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
 
         view = await _view(db, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors)
         return _page(view, subject, HTTP_400_BAD_REQUEST)

@@ -1,6 +1,7 @@
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
 -- POST /api/v1/cases: the body file has __KEY__ and __ID__ placeholders; each request a new key,
--- applicants cycled from the ID-number file (a window clerk filing walk-in cases).
+-- applicants cycled from the ID-number file (a window clerk filing walk-in cases: the bench files for the one
+-- resident whose ID check the clerk recorded, as a window does).
 local template = io.open(os.getenv("BODY")):read("*a")
 local ids = {}
 for line in io.lines(os.getenv("IDS")) do ids[#ids + 1] = line end

@@ -1,0 +1,103 @@
+"""The check behind every request a window clerk makes for a walk-in resident (窗口收件).
+
+A clerk files for someone only after checking their ID card in person. That check is recorded (audited) when the
+clerk starts receiving the person (app.console.walk_in), and kept in the clerk's server session for
+WALK_IN_MINUTES: the form, drafts, uploads and the submission for that person are allowed only while it is there,
+names the same person, and the person lives in the hall's region. Decided here from the session and the
+database, never from what the page says.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+
+from auth.audit import audit
+from auth.models import CurrentUser
+from auth.scope import serves
+from db.pool import DB
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+SESSION_KEY = "walk_in"
+# Long enough to fill a merged form at the window; short enough that a forgotten session does not serve the next
+# person in the queue.
+WALK_IN_MINUTES = 30
+
+
+class WalkIn(msgspec.Struct, frozen=True, kw_only=True):
+    """The resident at the window, as the clerk checked them."""
+
+    visit: str  # random: names this visit in what the browser keeps (drafts, the banner)
+    person_id: int
+    name: str
+    id_number_masked: str
+    checked_at: float  # when the ID card was checked in person (Unix seconds)
+
+    @property
+    def expires_at(self) -> float:
+        return self.checked_at + WALK_IN_MINUTES * 60
+
+    def live(self) -> bool:
+        return now() < self.expires_at
+
+
+def now() -> float:
+    """The clock walk-ins are timed by (Unix seconds); tests move it forward."""
+    return time.time()
+
+
+def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
+    """The hall serves the residents of its region (its queue and case pages are scoped the same way)."""
+    return serves(clerk.region_code, person_region)
+
+
+def peek(conn: Connection) -> WalkIn | None:
+    """The session's walk-in while it is live; an expired one is dropped."""
+    session = conn.scope.get("session")
+    raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        walk_in = msgspec.convert(raw, WalkIn)
+    except msgspec.ValidationError:
+        walk_in = None
+    if walk_in is None or not walk_in.live():
+        forget(conn)
+        return None
+    return walk_in
+
+
+def remember(conn: Connection, walk_in: WalkIn) -> None:
+    """Receive this person from now on, replacing whoever was at the window before."""
+    session = conn.scope.get("session")
+    kept = {k: v for k, v in session.items() if k != SESSION_KEY} if isinstance(session, dict) else {}
+    conn.set_session({**kept, SESSION_KEY: msgspec.to_builtins(walk_in)})
+
+
+def forget(conn: Connection) -> None:
+    session = conn.scope.get("session")
+    if isinstance(session, dict) and SESSION_KEY in session:
+        conn.set_session({k: v for k, v in session.items() if k != SESSION_KEY})
+
+
+async def require_walk_in(
+    db: DB, conn: Connection | None, clerk: CurrentUser, person_id: int, person_region: str | None
+) -> WalkIn:
+    """The live walk-in for this person, or 403 (audited)."""
+    walk_in = peek(conn) if conn is not None else None
+    if "clerk" not in clerk.roles:
+        reason = "not a clerk"
+    elif not in_region(clerk, person_region):
+        reason = "resident outside the hall's region"
+    elif walk_in is None:
+        reason = "no live in-person ID check"
+    elif walk_in.person_id != person_id:
+        reason = "in-person ID check was for someone else"
+    else:
+        return walk_in
+    await audit(db, conn, "walk_in.check", "forbidden", subject=f"person:{person_id}", reason=reason)
+    raise PermissionDeniedException("请先在“窗口收件”中当面核验来办人的居民身份证，再为其办理")
