@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+# The longest push endpoint we accept; real ones are a few hundred characters.
+ENDPOINT_MAX = 2048
 
 
 class SubscriptionKeys(msgspec.Struct, frozen=True):
@@ -18,6 +22,18 @@ class SubscriptionBody(msgspec.Struct, frozen=True, kw_only=True):
     endpoint: str
     keys: SubscriptionKeys
     expirationTime: int | float | None = None
+
+
+class ReplaceSubscriptionBody(msgspec.Struct, frozen=True, kw_only=True):
+    """The service worker's report that the browser replaced this device's subscription.
+
+    The old endpoint and its auth secret are known only to the device and to us, so presenting both is
+    what entitles the caller to move that device to `subscription` (no session or CSRF token needed).
+    """
+
+    old_endpoint: Annotated[str, msgspec.Meta(min_length=1, max_length=ENDPOINT_MAX)]
+    old_auth: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    subscription: SubscriptionBody
 
 
 class UnsubscribeBody(msgspec.Struct, frozen=True, kw_only=True):

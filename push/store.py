@@ -40,6 +40,34 @@ async def save_subscription(
     )
 
 
+async def subscription_at(tx: DB, endpoint: str) -> Any:
+    """The device at this endpoint (id, owner, auth secret), locked until the transaction ends; None if
+    there is none."""
+    return await tx.fetchrow(
+        "SELECT id, account_id, auth FROM push_subscriptions WHERE endpoint = $1 FOR UPDATE", endpoint
+    )
+
+
+async def move_subscription(
+    tx: DB, subscription_id: int, *, endpoint: str, push_service: str, p256dh: str, auth: str
+) -> None:
+    """Point a device at the subscription its browser replaced the old one with. The row, its owner and
+    its pending notifications stay: their next try goes to the new endpoint."""
+    await tx.execute(
+        """UPDATE push_subscriptions SET endpoint = $2, push_service = $3, p256dh = $4, auth = $5, failures = 0
+           WHERE id = $1""",
+        subscription_id,
+        endpoint,
+        push_service,
+        p256dh,
+        auth,
+    )
+
+
+async def delete_subscription_by_id(tx: DB, subscription_id: int) -> None:
+    await tx.execute("DELETE FROM push_subscriptions WHERE id = $1", subscription_id)
+
+
 async def delete_subscription_by_endpoint(db: DB, account_id: int, endpoint: str) -> bool:
     deleted = await db.execute(
         "DELETE FROM push_subscriptions WHERE account_id = $1 AND endpoint = $2", account_id, endpoint

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from push.models import SubscriptionKeys
+from push.models import ENDPOINT_MAX, SubscriptionKeys
 
-ENDPOINT_MAX = 2048
 # Hosts where plain http is tolerated: a push service on this machine (tests, the bench).
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -69,3 +69,9 @@ def keys_problem(keys: SubscriptionKeys) -> dict[str, str]:
     except (ValueError, binascii.Error):
         problems["keys.auth"] = "设备认证密钥不正确"
     return problems
+
+
+def same_auth_secret(stored: str, presented: str) -> bool:
+    """Whether a presented auth secret is the stored one: compared in constant time, padding aside, since
+    it is what a device proves itself with when its subscription is replaced."""
+    return hmac.compare_digest(stored.rstrip("=").encode(), presented.rstrip("=").encode())

@@ -10,7 +10,7 @@
    - Everything else (the API, htmx fragments) goes to the network and is never cached: it holds personal data.
    - A new version waits until the page's "有新版本，点击更新" is pressed; old caches go when it takes over.
    - Background Sync sends the submissions queued offline (local-data.js), for the account signed in now only.
-   Push notifications and their clicks come from sw-push.js. */
+   Push notifications, their clicks and replaced subscriptions (pushsubscriptionchange) come from sw-push.js. */
 importScripts(...SHELL.imports);
 
 const SHELL_CACHE = `ywtb-shell-${SHELL.version}`;

@@ -9,13 +9,14 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.params import AppSettings, Db
 from auth.access import caller, public, signed_in
-from push.models import Device, SubscriptionBody, UnsubscribeBody
+from auth.audit import client_ip
+from push.models import Device, ReplaceSubscriptionBody, SubscriptionBody, UnsubscribeBody
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -37,6 +38,19 @@ class PushApi(Controller):
         self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[SubscriptionBody]
     ) -> Subscribed:
         return await service.subscribe(db, settings, caller(request), data, request.headers.get("user-agent", ""))
+
+    @post(
+        "/subscriptions/replace",
+        # Public and without CSRF: the service worker calls it with no token and maybe no session. It acts on
+        # no cookie; the body's old endpoint and auth secret are the credential (a forged request has none).
+        opt={**public(), "exclude_from_csrf": True},
+        status_code=HTTP_200_OK,
+        summary="The browser replaced this device's subscription: move the device to the new one",
+    )
+    async def replace(
+        self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[ReplaceSubscriptionBody]
+    ) -> Subscribed:
+        return await service.replace_subscription(db, settings, data, client_ip(request))
 
     @delete("/subscriptions", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Stop notifying a device")
     async def unsubscribe(self, request: AnyRequest, db: Db, data: JSONBody[UnsubscribeBody]) -> None:

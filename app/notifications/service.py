@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+from litestar.exceptions import HTTPException, PermissionDeniedException, TooManyRequestsException
 
 from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from auth import ratelimit
+from auth import store as auth_store
 from auth.models import CurrentUser
 from db.pool import DB
 from push import outbox
 from push import store as push_store
-from push.models import Device, Message, SubscriptionBody
-from push.subscriptions import endpoint_problem, keys_problem
+from push.models import Device, Message, ReplaceSubscriptionBody, SubscriptionBody
+from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
 CHINA = ZoneInfo("Asia/Shanghai")
 # Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
 NEEDS_ACTION = frozenset({"supplement_requested"})
 USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
+# Failed proofs of an old subscription from one address within auth.ratelimit.WINDOW before the next
+# attempts are refused. Counted apart from sign-in failures: many phones share one carrier address.
+REPLACE_FAILURES_PER_ADDRESS = 20
+NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
 DELIVERY_WORDS = {
@@ -117,24 +125,95 @@ async def open_entry(db: DB, user: CurrentUser, entry_id: int) -> str | None:
 # --- devices ----------------------------------------------------------------------------------------
 
 
-async def subscribe(
-    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
-) -> Subscribed:
+def _subscription_problems(body: SubscriptionBody, settings: Settings, prefix: str = "") -> dict[str, str]:
+    """Per-field reasons (in Chinese) to refuse a subscription: its keys, and an endpoint we may POST to."""
     problems = keys_problem(body.keys)
     if problem := endpoint_problem(body.endpoint, settings.push_allowed_hosts):
         problems["endpoint"] = problem
-    if problems:
+    return {prefix + name: text for name, text in problems.items()}
+
+
+def _push_service(endpoint: str) -> str:
+    """The endpoint's host, which names the push service on the device list."""
+    return (urlsplit(endpoint).hostname or "").lower()
+
+
+async def subscribe(
+    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
+) -> Subscribed:
+    if problems := _subscription_problems(body, settings):
         raise FieldErrors(problems, detail="无法开启提醒：" + "；".join(problems.values()))
     subscription_id = await push_store.save_subscription(
         db,
         account_id=user.account_id,
         endpoint=body.endpoint,
-        push_service=(urlsplit(body.endpoint).hostname or "").lower(),
+        push_service=_push_service(body.endpoint),
         p256dh=body.keys.p256dh,
         auth=body.keys.auth,
         user_agent=user_agent[:USER_AGENT_MAX],
     )
     return Subscribed(id=subscription_id)
+
+
+async def replace_subscription(
+    db: DB, settings: Settings, body: ReplaceSubscriptionBody, address: str | None
+) -> Subscribed:
+    """The browser replaced a device's subscription (the service worker's `pushsubscriptionchange`): move
+    that device, for the same account, to the new subscription.
+
+    The caller is whoever presents the old endpoint with its auth secret, which only the device and we
+    know; no session is needed. The new subscription passes the same checks as on subscribing. Failed
+    proofs are counted per address and refused for a while past REPLACE_FAILURES_PER_ADDRESS."""
+    subject = f"push-replace:{address or 'unknown'}"
+    await _refuse_after_too_many_failures(db, subject)
+    if problems := _subscription_problems(body.subscription, settings, prefix="subscription."):
+        raise FieldErrors(problems, detail="无法更新提醒：" + "；".join(problems.values()))
+    try:
+        return await _move_device(db, body)
+    except PermissionDeniedException:
+        await auth_store.record_failure(db, [subject])
+        raise
+
+
+async def _refuse_after_too_many_failures(db: DB, subject: str) -> None:
+    count, oldest = await auth_store.recent_failures(db, subject, ratelimit.WINDOW)
+    if count >= REPLACE_FAILURES_PER_ADDRESS and oldest is not None:
+        retry_after = max(1, int((oldest + ratelimit.WINDOW - datetime.now(UTC)).total_seconds()))
+        raise TooManyRequestsException(
+            f"尝试次数过多，请{-(-retry_after // 60)}分钟后再试", headers={"Retry-After": str(retry_after)}
+        )
+
+
+async def _move_device(db: DB, body: ReplaceSubscriptionBody) -> Subscribed:
+    new = body.subscription
+    async with db.acquire() as tx, tx.transaction():
+        old = await push_store.subscription_at(tx, body.old_endpoint)
+        if old is None or not same_auth_secret(old["auth"], body.old_auth):
+            # The same report sent again after its answer was lost: the device already holds the new
+            # subscription's secret, which proves it just as well; nothing changes.
+            current = await push_store.subscription_at(tx, new.endpoint)
+            if current is not None and same_auth_secret(current["auth"], new.keys.auth):
+                return Subscribed(id=current["id"])
+            # One answer for an unknown endpoint and a wrong secret: nothing tells which endpoints exist.
+            raise PermissionDeniedException(NOT_PROVEN)
+        if new.endpoint != body.old_endpoint:
+            taken = await push_store.subscription_at(tx, new.endpoint)
+            if taken is not None and taken["account_id"] != old["account_id"]:
+                # Proving the old subscription says nothing about someone else's device.
+                raise HTTPException(status_code=409, detail="这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
+            if taken is not None:
+                # A page of the same account saved the new subscription first: that device row stays.
+                await push_store.delete_subscription_by_id(tx, old["id"])
+                return Subscribed(id=taken["id"])
+        await push_store.move_subscription(
+            tx,
+            old["id"],
+            endpoint=new.endpoint,
+            push_service=_push_service(new.endpoint),
+            p256dh=new.keys.p256dh,
+            auth=new.keys.auth,
+        )
+        return Subscribed(id=old["id"])
 
 
 async def unsubscribe(db: DB, user: CurrentUser, endpoint: str) -> bool:

@@ -1,5 +1,6 @@
 // Push on our pages: registers the service worker, offers 开启办理进度提醒 where a page has
-// [data-push-optin], and refreshes the inbox badge when a push arrives.
+// [data-push-optin], refreshes the inbox badge when a push arrives and the device list when the browser
+// replaced this device's subscription, and asks the worker to send a replacement it still holds.
 // The browser's permission prompt appears only after a click on that button, never on load.
 
 const swSupported = "serviceWorker" in navigator;
@@ -48,12 +49,16 @@ function listenToServiceWorker() {
     const message = event.data || {};
     if (message.type === "push-received") {
       announce("inbox-changed");
+    } else if (message.type === "push-subscription-changed") {
+      announce("push-devices-changed");  // the browser replaced this device's subscription; the list follows
     } else if (message.type === "open-url" && typeof message.url === "string") {
       const target = new URL(message.url, window.location.origin);
       if (target.origin === window.location.origin) window.location.assign(target.href);
     }
   });
   navigator.serviceWorker.startMessages();
+  // A replaced subscription the worker could not report yet (offline then) goes out now that a page is open.
+  if (navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({ type: "push-resend" });
 }
 
 function isIOS() {

@@ -5,6 +5,15 @@
    one on the lock screen. A click focuses a window of ours (taking it to the case) or opens one.
    Open pages hear about each push ({type: "push-received"}) and refresh their inbox badge.
 
+   When the browser or its push service replaces the subscription (`pushsubscriptionchange`), the device
+   would silently stop hearing from us. The worker takes the new subscription (event.newSubscription, or
+   subscribes again with the old one's applicationServerKey, else the server's) and reports it to
+   POST /api/v1/push/subscriptions/replace. That report needs no session or CSRF token: it proves itself
+   with the old endpoint and its auth secret, which only this device and our server know. Without a
+   provable old subscription nothing is reported and nothing is subscribed: the page then offers
+   开启办理进度提醒 again, which is the truth. A report that could not be sent (offline, server busy) is
+   kept in IndexedDB and sent again by Background Sync or when one of our pages next opens.
+
    Loaded into a page (as the browser tests do), it only defines self.ywtbPush: the decisions below
    are plain functions the tests can call. */
 (function (scope) {
@@ -13,9 +22,14 @@
   const ICON = "/static/icons/icon-192.png";
   const BADGE = "/static/icons/badge-96.png";
   const INBOX = "/notifications";
-  const SEEN_DB = "ywtb-push";
+  const PUSH_DB = "ywtb-push";
   const SEEN_STORE = "seen-events";
   const SEEN_KEEP = 500;
+  const PENDING_STORE = "pending-report"; // at most one: the replacement not yet accepted by the server
+  const PENDING_KEY = "report";
+  const REPLACE_URL = "/api/v1/push/subscriptions/replace";
+  const KEY_URL = "/api/v1/push/key";
+  const RESEND_TAG = "push-subscription-report";
 
   // Where a click should lead, given the URLs of our open windows (in clients.matchAll order):
   // {action: "focus", index} a window already showing it, {action: "navigate", index, url} another
@@ -60,14 +74,74 @@
     };
   }
 
-  scope.ywtbPush = { clickTarget, notificationFor };
+  function asJSON(subscription) {
+    if (!subscription) return null;
+    return typeof subscription.toJSON === "function" ? subscription.toJSON() : subscription;
+  }
+
+  // What proves the subscription our server knows for this device: a report still waiting to be sent (the
+  // server has not moved yet, so a second change builds on it), else the old subscription itself.
+  function proofOf(old, waiting) {
+    if (waiting && waiting.old_endpoint && waiting.old_auth) {
+      return { endpoint: waiting.old_endpoint, auth: waiting.old_auth };
+    }
+    const before = asJSON(old);
+    if (before && before.endpoint && before.keys && before.keys.auth) {
+      return { endpoint: before.endpoint, auth: before.keys.auth };
+    }
+    return null;
+  }
+
+  // The body of POST /api/v1/push/subscriptions/replace that moves our server to `fresh`; null when there
+  // is nothing to prove it with or nothing changed.
+  function reportFor(old, fresh, waiting) {
+    const proof = proofOf(old, waiting);
+    const after = asJSON(fresh);
+    if (!proof || !after || !after.endpoint || !after.keys || !after.keys.auth) return null;
+    if (proof.endpoint === after.endpoint && proof.auth === after.keys.auth) return null;
+    return {
+      old_endpoint: proof.endpoint,
+      old_auth: proof.auth,
+      subscription: { endpoint: after.endpoint, expirationTime: after.expirationTime ?? null, keys: after.keys },
+    };
+  }
+
+  // What an answer means: "done"; "retry" later (offline, too many tries, server trouble); or "refused"
+  // for good (the old subscription is unknown or the new one not acceptable): the page's button starts over.
+  function outcomeOf(status) {
+    if (status >= 200 && status < 300) return "done";
+    if (status === 0 || status === 408 || status === 429 || status >= 500) return "retry";
+    return "refused";
+  }
+
+  // credentials "omit": the report is its own proof; it must not lean on whoever is signed in now.
+  async function sendReport(report) {
+    let response;
+    try {
+      response = await fetch(REPLACE_URL, {
+        method: "POST",
+        credentials: "omit",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(report),
+      });
+    } catch {
+      return "retry";
+    }
+    return outcomeOf(response.status);
+  }
+
+  scope.ywtbPush = { clickTarget, notificationFor, reportFor, outcomeOf };
 
   if (typeof ServiceWorkerGlobalScope === "undefined" || !(scope instanceof ServiceWorkerGlobalScope)) return;
 
-  function openSeen() {
+  function openPushDb() {
     return new Promise((resolve, reject) => {
-      const request = indexedDB.open(SEEN_DB, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(SEEN_STORE, { keyPath: "id" });
+      const request = indexedDB.open(PUSH_DB, 2);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(SEEN_STORE)) db.createObjectStore(SEEN_STORE, { keyPath: "id" });
+        if (!db.objectStoreNames.contains(PENDING_STORE)) db.createObjectStore(PENDING_STORE);
+      };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
@@ -76,7 +150,7 @@
   // True the first time an event id is seen on this device. Event ids grow over time, so the oldest
   // keys are dropped first when the store passes SEEN_KEEP.
   async function firstSighting(eventId) {
-    const db = await openSeen();
+    const db = await openPushDb();
     try {
       return await new Promise((resolve, reject) => {
         const tx = db.transaction(SEEN_STORE, "readwrite");
@@ -147,6 +221,93 @@
     }
   }
 
+  // The report waiting to be sent lives under one key; `change(store)` reads or writes it in one transaction.
+  async function withPending(mode, change) {
+    const db = await openPushDb();
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction(PENDING_STORE, mode);
+        let result;
+        const request = change(tx.objectStore(PENDING_STORE));
+        request.onsuccess = () => (result = request.result);
+        tx.oncomplete = () => resolve(result);
+        tx.onerror = () => reject(tx.error);
+      });
+    } finally {
+      db.close();
+    }
+  }
+
+  const waitingReport = () => withPending("readonly", (store) => store.get(PENDING_KEY));
+  const keepReport = (report) => withPending("readwrite", (store) => store.put(report, PENDING_KEY));
+  const forgetReport = () => withPending("readwrite", (store) => store.delete(PENDING_KEY));
+
+  async function serverKey() {
+    const answer = await fetch(KEY_URL, { credentials: "omit", headers: { Accept: "application/json" } });
+    if (!answer.ok) throw new Error(`push key: ${answer.status}`);
+    const text = (await answer.json()).public_key;
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+
+  // The subscription the browser moved this device to: the one it made (newSubscription, or one already in
+  // place), else a new one for the same application server key.
+  async function currentSubscription(event) {
+    if (event.newSubscription) return event.newSubscription;
+    const manager = scope.registration.pushManager;
+    const old = event.oldSubscription;
+    const existing = await manager.getSubscription();
+    if (existing && (!old || existing.endpoint !== old.endpoint)) return existing;
+    const key = (old && old.options && old.options.applicationServerKey) || (await serverKey());
+    return manager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  }
+
+  // Send a report; keep it for later when it could not be, forget it once answered for good.
+  async function settle(report) {
+    const outcome = await sendReport(report);
+    if (outcome === "retry") {
+      await keepReport(report);
+      if (scope.registration.sync) await scope.registration.sync.register(RESEND_TAG).catch(() => {});
+    } else {
+      await forgetReport();
+    }
+    if (outcome === "done") {
+      for (const client of await windows()) client.postMessage({ type: "push-subscription-changed" });
+    }
+    return outcome;
+  }
+
+  // The outcome, for the browser tests: "done", "retry", "refused", "unprovable" or "unchanged".
+  async function onSubscriptionChange(event) {
+    const waiting = await waitingReport().catch(() => undefined);
+    const old = event.oldSubscription;
+    if (!proofOf(old, waiting)) return "unprovable";
+    const report = reportFor(old, await currentSubscription(event), waiting);
+    return report ? settle(report) : "unchanged";
+  }
+
+  async function resendPending({ throwIfStillWaiting }) {
+    const report = await waitingReport();
+    if (!report) return "none";
+    const outcome = await settle(report);
+    // In a sync event, a throw tells the browser to try again later.
+    if (outcome === "retry" && throwIfStillWaiting) throw new Error("the subscription report is still waiting");
+    return outcome;
+  }
+
+  // For the browser tests: the real handler, given an event-like object (Chromium cannot be made to fire one).
+  scope.ywtbPush.subscriptionChanged = onSubscriptionChange;
+
+  scope.addEventListener("pushsubscriptionchange", (event) => {
+    event.waitUntil(onSubscriptionChange(event).catch(() => "failed"));
+  });
+  scope.addEventListener("sync", (event) => {
+    if (event.tag === RESEND_TAG) event.waitUntil(resendPending({ throwIfStillWaiting: true }));
+  });
+  scope.addEventListener("message", (event) => {
+    if ((event.data || {}).type !== "push-resend") return;
+    event.waitUntil(resendPending({ throwIfStillWaiting: false }).catch(() => "failed"));
+  });
   scope.addEventListener("push", (event) => event.waitUntil(onPush(event)));
   scope.addEventListener("notificationclick", (event) => {
     event.notification.close();
