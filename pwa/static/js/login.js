@@ -5,6 +5,9 @@ const form = document.querySelector("#login-form");
 const button = form.querySelector("button[type=submit]");
 const next = form.dataset.next || "/";
 let conditional = null;
+// The autofill's sign-in once the browser has handed over a passkey: a click on the button meanwhile would start
+// a second ceremony, replacing the challenge the autofill's answer is checked against, and fail both.
+let finishing = null;
 
 async function finish(credential) {
   const done = await postJSON("/api/v1/auth/login/verify", { credential });
@@ -22,7 +25,11 @@ async function startAutofill() {
   if (!start.ok) return;
   conditional = new AbortController();
   try {
-    await finish(await getPasskey(start.data, { mediation: "conditional", signal: conditional.signal }));
+    const credential = await getPasskey(start.data, { mediation: "conditional", signal: conditional.signal });
+    finishing = finish(credential).finally(() => {
+      finishing = null;
+    });
+    await finishing;
   } catch {
     // Aborted for the button, or no passkey offered: the button remains the way in.
   }
@@ -30,6 +37,7 @@ async function startAutofill() {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (finishing) return; // already signing in with the passkey chosen from the suggestions
   if (!passkeysSupported()) {
     showErrors(form, {}, "此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理");
     return;
