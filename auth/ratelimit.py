@@ -1,4 +1,5 @@
-"""Failed sign-in attempts are limited per IP and per credential (等保: limit attempts, lock out)."""
+"""Failed attempts are limited (等保: limit attempts, lock out): sign-ins per IP and per credential, and proofs of
+an old push subscription per IP (counted apart from sign-ins: many phones share one carrier address)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from auth import store
 from db.pool import DB
 
 WINDOW = timedelta(minutes=15)
-LIMITS = {"ip": 20, "credential": 5}
+LIMITS = {"ip": 20, "credential": 5, "push-replace": 20}
 
 
 def ip_subject(ip: str | None) -> str:
@@ -19,6 +20,10 @@ def ip_subject(ip: str | None) -> str:
 
 def credential_subject(credential_id: bytes) -> str:
     return f"credential:{credential_id.hex()}"
+
+
+def push_replace_subject(ip: str | None) -> str:
+    return f"push-replace:{ip or 'unknown'}"
 
 
 async def refuse_if_limited(db: DB, subjects: list[str]) -> None:

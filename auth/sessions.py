@@ -46,7 +46,9 @@ class SessionPolicy:
         return self.staff_idle if user.is_staff else self.resident_idle
 
 
-SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/"]
+# No session (nor CSRF) for these: static files, health checks, the public tracking JSON, and the service worker's
+# report of a replaced push subscription (it proves itself with the old subscription's secret, not a session).
+SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/", "^/api/v1/push/subscriptions/replace$"]
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):

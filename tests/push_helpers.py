@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -77,18 +77,6 @@ async def run_worker(
             return worker.sent
     finally:
         await queue_connection.close()
-
-
-def another_client_factory(app: object) -> tuple[Callable[[], httpx.AsyncClient], list[httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make() -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50200 + len(clients)))  # type: ignore[arg-type]
-        client = httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
-        clients.append(client)
-        return client
-
-    return make, clients
 
 
 def worker_env(database_url: str, data_dir: Path) -> dict[str, str]:

@@ -10,12 +10,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from litestar import Litestar
 
-from app.notifications.service import REPLACE_FAILURES_PER_ADDRESS
 from app.settings import Settings
+from auth.ratelimit import LIMITS
 from tests.auth_helpers import LI_NA, new_authenticator, post, sign_up
-from tests.push_helpers import another_client_factory, file_case, local_push_service, resident_with_device, run_worker
+from tests.push_helpers import file_case, local_push_service, resident_with_device, run_worker
 from tests.push_service import FakeDevice, LocalPushService, b64url
 
 pytestmark = pytest.mark.anyio
@@ -28,14 +27,6 @@ NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的
 async def push_service(client: httpx.AsyncClient) -> AsyncIterator[LocalPushService]:
     async with local_push_service(client) as service:
         yield service
-
-
-@pytest.fixture
-async def another_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
-    make, clients = another_client_factory(app)
-    yield make
-    for client in clients:
-        await client.aclose()
 
 
 @pytest.fixture
@@ -115,7 +106,7 @@ async def test_guessing_is_refused_for_a_while_after_too_many_failures_from_one_
     old = await resident_with_device(client, push_service)
     before = await devices(pool)
     renewed = push_service.device("phone-renewed")
-    for n in range(REPLACE_FAILURES_PER_ADDRESS):
+    for n in range(LIMITS["push-replace"]):
         guess = b64url(n.to_bytes(16, "big"))
         assert (await worker_sw.post(REPLACE, json=report(old, renewed, old_auth=guess))).status_code == 403
 

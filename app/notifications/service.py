@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
-from litestar.exceptions import HTTPException, PermissionDeniedException, TooManyRequestsException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 
 from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
 from app.settings import Settings
 from app.web.errors import FieldErrors
 from auth import ratelimit
-from auth import store as auth_store
 from auth.models import CurrentUser
 from db.pool import DB
 from push import outbox
@@ -29,9 +27,6 @@ CHINA = ZoneInfo("Asia/Shanghai")
 NEEDS_ACTION = frozenset({"supplement_requested"})
 USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
-# Failed proofs of an old subscription from one address within auth.ratelimit.WINDOW before the next
-# attempts are refused. Counted apart from sign-in failures: many phones share one carrier address.
-REPLACE_FAILURES_PER_ADDRESS = 20
 NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
@@ -163,25 +158,16 @@ async def replace_subscription(
 
     The caller is whoever presents the old endpoint with its auth secret, which only the device and we
     know; no session is needed. The new subscription passes the same checks as on subscribing. Failed
-    proofs are counted per address and refused for a while past REPLACE_FAILURES_PER_ADDRESS."""
-    subject = f"push-replace:{address or 'unknown'}"
-    await _refuse_after_too_many_failures(db, subject)
+    proofs are counted per address and refused for a while past auth.ratelimit's limit."""
+    subject = ratelimit.push_replace_subject(address)
+    await ratelimit.refuse_if_limited(db, [subject])
     if problems := _subscription_problems(body.subscription, settings, prefix="subscription."):
         raise FieldErrors(problems, detail="无法更新提醒：" + "；".join(problems.values()))
     try:
         return await _move_device(db, body)
     except PermissionDeniedException:
-        await auth_store.record_failure(db, [subject])
+        await ratelimit.record_failure(db, [subject])
         raise
-
-
-async def _refuse_after_too_many_failures(db: DB, subject: str) -> None:
-    count, oldest = await auth_store.recent_failures(db, subject, ratelimit.WINDOW)
-    if count >= REPLACE_FAILURES_PER_ADDRESS and oldest is not None:
-        retry_after = max(1, int((oldest + ratelimit.WINDOW - datetime.now(UTC)).total_seconds()))
-        raise TooManyRequestsException(
-            f"尝试次数过多，请{-(-retry_after // 60)}分钟后再试", headers={"Retry-After": str(retry_after)}
-        )
 
 
 async def _move_device(db: DB, body: ReplaceSubscriptionBody) -> Subscribed:
