@@ -156,6 +156,18 @@ def console_watch() -> ConsoleWatch:
     return ConsoleWatch()
 
 
+# What Chromium logs for requests made while offline (the inbox badge, the draft, the push key).
+OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest", "Failed to fetch")
+
+
+@pytest.fixture
+def offline_ok(console_watch: ConsoleWatch) -> ConsoleWatch:
+    """The console watch, for a test that takes the browser offline on purpose."""
+    for noise in OFFLINE_NOISE:
+        console_watch.allow(noise)
+    return console_watch
+
+
 def _page(browser: Browser, live_server: LiveServer, viewport: dict[str, int], watch: ConsoleWatch) -> Iterator[Page]:
     context: BrowserContext = browser.new_context(
         base_url=live_server.url,

@@ -136,3 +136,12 @@ def upload_required_materials(page: Page, form: dict[str, Any]) -> None:
         upload = page.locator(f"[id='materials-{material['code']}']")
         upload.set_input_files({"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1})
         expect(page.locator(f"[id='materials-{material['code']}-status']")).to_have_text("已上传：scan.png")
+
+
+def under_service_worker(page: Page) -> None:
+    """Waits until our service worker (its app shell precached) controls the page. A page whose navigation was
+    under way while the worker took over stays uncontrolled (Chromium): it is loaded again."""
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")

@@ -8,48 +8,31 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Playwright, expect
 
 from e2e.conftest import CHROMIUM_ARGS, ConsoleWatch, LiveServer, chromium_executable
-from e2e.helpers import api, fill_required_fields, register_resident, step_to, upload_required_materials
+from e2e.helpers import (
+    api,
+    fill_required_fields,
+    register_resident,
+    step_to,
+    under_service_worker,
+    upload_required_materials,
+)
 
 APPLY = "/life-events/retirement/apply"
 DRAFTER = ("张建华", "320402196810012553")
 SUBMITTER = ("钱志刚", "320412196505051575")
 CHOOSER = ("王美芳", "320402197005202623")
 EMPLOYER = "常州市钟楼区某某机械厂"
-# What Chromium logs for requests made while offline (the inbox badge, the draft, the push key).
-OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest", "Failed to fetch")
 
 LOCAL_STATE = """async () => {
   const user = document.body.dataset.localKey;
   const [drafts, queued] = await Promise.all([self.ywtbLocal.drafts(user), self.ywtbLocal.queued(user)]);
   return { drafts: drafts.length, queued: queued.length, pages: await caches.has(self.ywtbLocal.PAGES_CACHE) };
 }"""
-
-
-@pytest.fixture
-def offline_ok(console_watch: ConsoleWatch) -> ConsoleWatch:
-    for noise in OFFLINE_NOISE:
-        console_watch.allow(noise)
-    return console_watch
-
-
-def _under_service_worker(page: Page) -> None:
-    """Waits until our service worker (its app shell precached) controls the page. A page whose navigation was
-    under way while the worker took over stays uncontrolled (Chromium): it is loaded again."""
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
-
-
-def _fill_everything(page: Page, form: dict[str, Any]) -> None:
-    fill_required_fields(page, form, EMPLOYER)
-    upload_required_materials(page, form)
 
 
 @pytest.fixture
@@ -74,7 +57,7 @@ def persistent_page(playwright: Playwright, live_server: LiveServer, tmp_path: P
 def test_chromium_finds_the_app_installable(persistent_page: Page) -> None:
     page = persistent_page
     page.goto("/")
-    _under_service_worker(page)
+    under_service_worker(page)
     cdp = page.context.new_cdp_session(page)
     manifest = cdp.send("Page.getAppManifest")
     assert manifest["url"].endswith("/manifest.webmanifest")
@@ -85,7 +68,7 @@ def test_chromium_finds_the_app_installable(persistent_page: Page) -> None:
 def test_after_one_visit_an_offline_reload_shows_the_app_shell(phone: Page, offline_ok: ConsoleWatch) -> None:
     page = phone
     page.goto("/")
-    _under_service_worker(page)
+    under_service_worker(page)
     page.context.set_offline(True)
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("当前没有网络")
@@ -110,7 +93,7 @@ def test_after_one_visit_an_offline_reload_shows_the_app_shell(phone: Page, offl
 def test_a_draft_typed_offline_survives_a_reload_and_reaches_the_server(phone: Page, offline_ok: ConsoleWatch) -> None:
     page = phone
     register_resident(page, *DRAFTER)
-    _under_service_worker(page)
+    under_service_worker(page)
     page.goto(APPLY)  # opened once online: kept for reading offline
     page.wait_for_load_state("networkidle")
 
@@ -156,10 +139,11 @@ def test_a_draft_typed_offline_survives_a_reload_and_reaches_the_server(phone: P
 def test_a_submission_made_offline_becomes_exactly_one_case(phone: Page, offline_ok: ConsoleWatch) -> None:
     page = phone
     register_resident(page, *SUBMITTER)
-    _under_service_worker(page)
+    under_service_worker(page)
     page.goto(APPLY)
     form = api(page, "GET", "/api/v1/life-events/retirement/form")
-    _fill_everything(page, form)
+    fill_required_fields(page, form, EMPLOYER)
+    upload_required_materials(page, form)
     assert api(page, "GET", "/api/v1/cases") == []
 
     page.context.set_offline(True)
@@ -192,7 +176,7 @@ def test_a_submission_made_offline_becomes_exactly_one_case(phone: Page, offline
 def test_a_new_version_waits_until_the_resident_chooses_to_update(phone: Page) -> None:
     page = phone
     page.goto("/")
-    _under_service_worker(page)
+    under_service_worker(page)
     update = page.get_by_role("button", name="有新版本，点击更新")
     expect(update).to_be_hidden()
     page.evaluate("() => caches.open('ywtb-shell-000000000000').then(() => true)")  # as an older version left it
@@ -217,7 +201,7 @@ def test_answers_typed_offline_and_a_draft_changed_elsewhere_are_both_shown(
     offline_ok.allow("status of 409 (Conflict)")
     page = phone
     register_resident(page, *CHOOSER)
-    _under_service_worker(page)
+    under_service_worker(page)
     page.goto(APPLY)
     page.wait_for_load_state("networkidle")
     page.context.set_offline(True)

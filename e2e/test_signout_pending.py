@@ -12,13 +12,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.conftest import ConsoleWatch
-from e2e.helpers import api, register_resident
-from e2e.test_offline import APPLY, OFFLINE_NOISE, _fill_everything, _under_service_worker
+from e2e.helpers import api, fill_required_fields, register_resident, under_service_worker, upload_required_materials
 
 STAYER = ("刘桂芳", "320412196802141227")
 DISCARDER = ("顾建明", "320404196207161856")
@@ -31,22 +29,17 @@ DEVICE_STATE = """async (user) => ({
 })"""
 
 
-@pytest.fixture
-def offline_ok(console_watch: ConsoleWatch) -> ConsoleWatch:
-    for noise in OFFLINE_NOISE:
-        console_watch.allow(noise)
-    return console_watch
-
-
 def _one_application_waiting(page: Page, resident: tuple[str, str]) -> str:
     """Signs the resident up (the page stays on /me), submits 退休 offline in a second tab and closes it. Leaves the
     phone offline; returns the account's local key."""
     register_resident(page, *resident)
-    _under_service_worker(page)
+    under_service_worker(page)
     expect(page).to_have_url("/me")
     form_tab = page.context.new_page()
-    form_tab.goto(APPLY)
-    _fill_everything(form_tab, api(form_tab, "GET", "/api/v1/life-events/retirement/form"))
+    form_tab.goto("/life-events/retirement/apply")
+    form = api(form_tab, "GET", "/api/v1/life-events/retirement/form")
+    fill_required_fields(form_tab, form, "常州市钟楼区某某机械厂")
+    upload_required_materials(form_tab, form)
     page.context.set_offline(True)
     form_tab.get_by_role("button", name="提交申请").click()
     expect(form_tab.locator("#outbox-status")).to_contain_text("待发送")
