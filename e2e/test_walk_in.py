@@ -13,7 +13,7 @@ from e2e.conftest import PHONE, ConsoleWatch, LiveServer
 from e2e.helpers import api, fill_required_fields, register_resident, register_staff
 from e2e.test_accessibility import violations
 
-RESIDENT = ("刘桂芳", "320412196802141227")  # lives in 武进区 (320412)
+RESIDENT = ("周丽华", "320412196801221647")  # lives in 武进区 (320412); no other e2e test uses her
 EMPLOYER = "武进湖塘织布厂"
 
 
@@ -54,7 +54,7 @@ def test_a_clerk_files_for_a_walk_in_resident_who_then_finds_the_case(
     expect(page).to_have_url("/console/walk-in?notice=started")
     expect(page.get_by_role("heading", name=f"正在接待：{RESIDENT[0]}")).to_be_visible()
     banner = page.locator("#helper-banner")
-    expect(banner).to_contain_text(f"窗口收件：正在为 {RESIDENT[0]}（320412********1227）办理")
+    expect(banner).to_contain_text(f"窗口收件：正在为 {RESIDENT[0]}（320412********1647）办理")
     assert RESIDENT[1] not in page.content()
 
     # The merged form, filled for her: her identity from the population register, paper originals at the window.
@@ -62,7 +62,7 @@ def test_a_clerk_files_for_a_walk_in_resident_who_then_finds_the_case(
     expect(page).to_have_url("/life-events/retirement/apply")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"退休：为{RESIDENT[0]}填写申请表")
     expect(page.get_by_label("申请人姓名")).to_have_value(RESIDENT[0])
-    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320412********1227")
+    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320412********1647")
     form = api(page, "GET", f"/api/v1/life-events/retirement/form?on_behalf_of={quote(RESIDENT[1])}")
     fill_required_fields(page, form, EMPLOYER)
     expect(page.get_by_text("纸质材料（窗口核验）")).to_be_visible()
@@ -92,7 +92,7 @@ def test_a_clerk_files_for_a_walk_in_resident_who_then_finds_the_case(
     page.goto("/console")
     expect(page.get_by_role("link", name=case_no).first).to_be_visible()
 
-    # 刘桂芳 signs up on her phone and finds the case the window filed for her.
+    # 周丽华 signs up on her phone and finds the case the window filed for her.
     phone_context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
     phone_context.on("page", console_watch.attach)
     phone = phone_context.new_page()
