@@ -226,3 +226,30 @@ async def test_the_walk_in_api_starts_shows_and_ends_a_visit(clerk: Client) -> N
     ended = await clerk.delete("/api/v1/console/walk-ins/current", headers=await csrf(clerk))
     assert ended.status_code == 204
     assert (await clerk.get("/api/v1/console/walk-ins/current")).status_code == 404
+
+
+async def _save_draft(clerk: Client, id_number: str) -> None:
+    form = (await clerk.get("/api/v1/life-events/retirement/form", params={"on_behalf_of": id_number})).json()
+    saved = await clerk.put(
+        "/api/v1/drafts/retirement",
+        params={"on_behalf_of": id_number},
+        json={"data": {"bank.name": "常州农商行"}, "version": 0, "form_checksum": form["checksum"]},
+        headers=await csrf(clerk),
+    )
+    assert saved.status_code == 200, saved.text
+
+
+async def test_a_visit_that_ends_leaves_no_draft_of_the_resident_on_the_server(
+    clerk: Client, pool: asyncpg.Pool
+) -> None:
+    await _start(clerk)
+    await _save_draft(clerk, WANG["id_number"])
+    await _start(clerk)  # the same card checked again: the visit goes on, the draft too
+    assert await pool.fetchval("SELECT count(*) FROM drafts") == 1
+    await clerk.post("/console/walk-in/end", headers=await csrf(clerk))
+    assert await pool.fetchval("SELECT count(*) FROM drafts") == 0
+
+    await _start(clerk)
+    await _save_draft(clerk, WANG["id_number"])
+    await _start(clerk, name="刘桂芳", id_number="320412196802141227")  # the next person in the queue
+    assert await pool.fetchval("SELECT count(*) FROM drafts") == 0

@@ -255,6 +255,11 @@ async def delete_draft(db: DB, account_id: int, life_event_code: str, person_id:
     )
 
 
+async def delete_drafts_for_person(db: DB, account_id: int, person_id: int) -> None:
+    """Every draft one account keeps for one person (a clerk's, when the resident leaves the window)."""
+    await db.execute("DELETE FROM drafts WHERE account_id = $1 AND subject_person_id = $2", account_id, person_id)
+
+
 # --- uploads --------------------------------------------------------------------------------------
 
 

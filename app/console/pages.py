@@ -135,8 +135,8 @@ class ConsolePages(Controller):
         return Redirect("/console/walk-in?notice=started", status_code=303)
 
     @post("/walk-in/end", opt=CLERK)
-    async def end_walk_in(self, request: AnyRequest) -> Redirect:
-        walk_in.forget(request)
+    async def end_walk_in(self, request: AnyRequest, db: Db) -> Redirect:
+        await service.end_walk_in(db, request, caller(request))
         return Redirect("/console/walk-in?notice=ended", status_code=303)
 
     @get("/cases/{case_no:str}/receipt", opt=CLERK)

@@ -72,5 +72,5 @@ class ConsoleApi(Controller):
         return service.walk_in_view(started)
 
     @delete("/walk-ins/current", opt=CLERK, summary="End receiving the resident at the window")
-    async def end_walk_in(self, request: Request[Any, Any, Any]) -> None:
-        walk_in.forget(request)
+    async def end_walk_in(self, request: Request[Any, Any, Any], db: Db) -> None:
+        await service.end_walk_in(db, request, caller(request))

@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
+from app.cases import store as cases_store
 from app.cases.service import merged_form_of, promised_date, subject_person, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
@@ -358,6 +359,7 @@ async def start_walk_in(
     if not walk_in.in_region(user, person.region_code):
         await audit(db, conn, "walk_in.start", "forbidden", subject=f"person:{person.id}", reason="outside region")
         raise FieldErrors({"id_number": "该居民的户籍不在本大厅的受理区域，请引导其到户籍所在地的综合窗口办理"})
+    await end_walk_in(db, conn, user, next_person_id=person.id)  # whoever was at the window before
     started = walk_in.WalkIn(
         visit=secrets.token_urlsafe(9),
         person_id=person.id,
@@ -368,6 +370,21 @@ async def start_walk_in(
     walk_in.remember(conn, started)
     await audit(db, conn, "walk_in.start", "ok", subject=f"person:{person.id}", identity_checked=True)
     return started
+
+
+async def end_walk_in(
+    db: asyncpg.Pool,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    next_person_id: int | None = None,
+) -> None:
+    """结束接待 (or the next person is received): the resident leaves the window. Forms the clerk started for them
+    and did not send are not kept on the server under the clerk's account either (the window's browser drops
+    its copy, helper.js). Checking the same person's card again keeps them."""
+    ending = walk_in.peek(conn)
+    walk_in.forget(conn)
+    if ending is not None and ending.person_id != next_person_id:
+        await cases_store.delete_drafts_for_person(db, user.account_id, ending.person_id)
 
 
 def walk_in_view(started: walk_in.WalkIn) -> WalkInView:
