@@ -1,17 +1,15 @@
-"""Litestar's session Store interface over our `sessions` table, so all workers share sessions."""
+"""Litestar's session Store interface over our `sessions` table, so all workers share sessions, plus the two
+writes the session backend (auth/sessions.py) uses instead of a blind upsert: create only if absent, and
+replace only if the row still holds what the request read."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from datetime import timedelta
 
 import asyncpg
 from litestar.stores.base import Store
 
 from auth import store
-
-EMPTY_SESSION = b"{}"
 
 
 def _delta(value: int | timedelta | None) -> timedelta | None:
@@ -21,20 +19,8 @@ def _delta(value: int | timedelta | None) -> timedelta | None:
 
 
 class PostgresSessionStore(Store):
-    """Litestar writes the session back after every response; most are unchanged, and a write per page
-    view would put an fsync on every signed-in request. So an unchanged session is not written again."""
-
-    _REMEMBERED = 10_000
-
     def __init__(self) -> None:
         self._pool: asyncpg.Pool | None = None
-        self._last_seen: OrderedDict[str, bytes] = OrderedDict()  # key → digest of the stored value
-
-    def _remember(self, key: str, value: bytes) -> None:
-        self._last_seen[key] = hashlib.blake2b(value, digest_size=16).digest()
-        self._last_seen.move_to_end(key)
-        if len(self._last_seen) > self._REMEMBERED:
-            self._last_seen.popitem(last=False)
 
     def bind(self, pool: asyncpg.Pool) -> None:
         """The pool exists only once the app has started; the store is made before that."""
@@ -48,29 +34,23 @@ class PostgresSessionStore(Store):
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        if data == EMPTY_SESSION:
-            # Litestar stores every visitor's empty session under a fresh id: a write per anonymous
-            # page view. Nothing to keep; an emptied session we had read is removed instead.
-            if key in self._last_seen:
-                await self.delete(key)
-            return
-        if self._last_seen.get(key) == hashlib.blake2b(data, digest_size=16).digest():
-            return
         await store.session_set(self.pool, key, data, _delta(expires_in))
-        self._remember(key, data)
+
+    async def create(self, key: str, value: bytes, expires_in: int | None) -> bool:
+        """Store a new session; False when a row under `key` exists already (nothing is changed then)."""
+        return await store.session_create(self.pool, key, value, _delta(expires_in))
+
+    async def replace(self, key: str, expected: bytes, value: bytes, expires_in: int | None) -> bool:
+        """Store `value` only if the row still holds `expected`; False when it changed or is gone."""
+        return await store.session_replace(self.pool, key, expected, value, _delta(expires_in))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        value = await store.session_get(self.pool, key, _delta(renew_for))
-        if value is not None:
-            self._remember(key, value)
-        return value
+        return await store.session_get(self.pool, key, _delta(renew_for))
 
     async def delete(self, key: str) -> None:
-        self._last_seen.pop(key, None)
         await store.session_delete(self.pool, key)
 
     async def delete_all(self) -> None:
-        self._last_seen.clear()
         await store.session_delete_all(self.pool)
 
     async def exists(self, key: str) -> bool:

@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
+from litestar.utils.dataclass import extract_dataclass_items
 
 from auth import store
 from auth.models import CurrentUser
+from auth.session_store import PostgresSessionStore
 
 SESSION_COOKIE = "ywtb_session"
 # Keys in the session dict.
@@ -26,9 +29,12 @@ ACCOUNT = "account_id"
 SIGNED_IN_AT = "signed_in_at"  # epoch seconds
 SEEN_AT = "seen_at"  # epoch seconds
 SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precision is plenty
-# Scope keys for moving the session to a new id within one request (see RotatingSessionBackend).
+# Scope keys for moving the session to a new id within one request, and for what the request read (SessionBackend).
 _ROTATE = "ywtb.session.rotate"
 _FRESH_ID = "ywtb.session.fresh_id"
+_LOADED = "ywtb.session.loaded"
+_WRITE_ATTEMPTS = 5
+EMPTY_SESSION = b"{}"
 
 
 class SessionPolicy:
@@ -51,32 +57,96 @@ class SessionPolicy:
 SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/", "^/api/v1/push/subscriptions/replace$"]
 
 
-class RotatingSessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side backend, except that a session marked by `sign_in` is saved under a new id:
-    the row under the id the browser came with is deleted and the browser is sent the new id."""
+class SessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side backend with two changes.
+
+    Rotation: a session marked by `sign_in` is saved under a new id; the row under the id the browser came with
+    is deleted and the browser is sent the new id.
+
+    Concurrency: Litestar writes every request's session back when its response starts, so a slow request (a
+    draft autosave) that read the session before a faster one changed it (结束接待, switching client, sign-out)
+    would put the old value back. Here a request writes only what it changed itself, key by key, onto the row
+    as it is now; a session deleted meanwhile (signed out) is not brought back, and nothing is written when
+    the request changed nothing (most page views)."""
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key)
+        data = await self.get(session_id, store=self._store(connection)) if session_id else None
+        connection.scope[_LOADED] = data  # type: ignore[literal-required]
+        return self.deserialize_data(data) if data is not None else {}
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         fresh = connection.scope.get(_FRESH_ID)
         return fresh if isinstance(fresh, str) else super().get_session_id(connection)
 
+    def _store(self, connection: ASGIConnection[Any, Any, Any, Any]) -> PostgresSessionStore:
+        found = self.config.get_store_from_app(connection.scope["app"])
+        assert isinstance(found, PostgresSessionStore)
+        return found
+
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
+        sessions = self._store(connection)
+        loaded: bytes | None = scope.get(_LOADED)
         if scope.pop(_ROTATE, False):
             old_id = connection.cookies.get(self.config.key)
             if old_id and old_id != "null":  # Litestar's value for a cleared session
-                await self.delete(old_id, store=self.config.get_store_from_app(scope["app"]))
+                await sessions.delete(old_id)
             scope[_FRESH_ID] = self.generate_session_id()
-        await super().store_in_message(scope_session, message, connection)
+            loaded = None
+        session_id = self.get_session_id(connection)
+        headers = MutableScopeHeaders.from_message(message)
+        cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        data = None if scope_session is Empty else self.serialize_data(scope_session, scope)
+        if data is None or data == EMPTY_SESSION:
+            # Signed out, or a visitor with nothing to keep: no row (and no write per anonymous page view).
+            if loaded is not None:
+                await sessions.delete(session_id)
+                headers.add(
+                    "Set-Cookie", Cookie(value="null", key=self.config.key, expires=0, **cookie).to_header(header="")
+                )
+            return
+        if data != loaded and not await self._write(sessions, session_id, loaded, data):
+            return  # the session was deleted meanwhile (signed out elsewhere): keep it that way
+        headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
+
+    async def _write(self, sessions: PostgresSessionStore, session_id: str, loaded: bytes | None, data: bytes) -> bool:
+        """Store this request's changes; False when there is no session to store them in any more."""
+        max_age = int(self.config.max_age)
+        if loaded is None and await sessions.create(session_id, data, max_age):
+            return True
+        # Otherwise the row changed since this request read it (or appeared under the browser's id meanwhile).
+        mine = self.deserialize_data(data)
+        before = self.deserialize_data(loaded) if loaded is not None else {}
+        for _attempt in range(_WRITE_ATTEMPTS):
+            current = await sessions.get(session_id)
+            if current is None:
+                return False
+            merged = _merge(before, mine, self.deserialize_data(current))
+            if await sessions.replace(session_id, current, self.serialize_data(merged), max_age):
+                return True
+        return False  # kept changing under us: the other writers' version stands
 
 
-class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend
+def _merge(before: dict[str, Any], mine: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """`current` with the keys this request changed (from `before` to `mine`) applied."""
+    merged = dict(current)
+    for key in before.keys() | mine.keys():
+        if key not in mine:
+            merged.pop(key, None)
+        elif key not in before or before[key] != mine[key]:
+            merged[key] = mine[key]
+    return merged
+
+
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = SessionBackend
 
 
 def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
-    return RotatingSessionConfig(
+    return SessionConfig(
         key=SESSION_COOKIE,
         max_age=max_hours * 3600,
         httponly=True,

@@ -226,6 +226,31 @@ async def session_set(db: DB, key: str, value: bytes, expires_in: timedelta | No
     )
 
 
+async def session_create(db: DB, key: str, value: bytes, expires_in: timedelta | None) -> bool:
+    status = await db.execute(
+        "INSERT INTO sessions (key, value, expires_at) VALUES ($1, $2, now() + $3::interval) "
+        # An expired row under the key is as good as none.
+        "ON CONFLICT (key) DO UPDATE SET value = $2, expires_at = now() + $3::interval "
+        "WHERE sessions.expires_at IS NOT NULL AND sessions.expires_at <= now()",
+        key,
+        value,
+        expires_in,
+    )
+    return status == "INSERT 0 1"
+
+
+async def session_replace(db: DB, key: str, expected: bytes, value: bytes, expires_in: timedelta | None) -> bool:
+    status = await db.execute(
+        "UPDATE sessions SET value = $3, expires_at = now() + $4::interval "
+        "WHERE key = $1 AND value = $2 AND (expires_at IS NULL OR expires_at > now())",
+        key,
+        expected,
+        value,
+        expires_in,
+    )
+    return status == "UPDATE 1"
+
+
 async def session_delete(db: DB, key: str) -> None:
     await db.execute("DELETE FROM sessions WHERE key = $1", key)
 
