@@ -173,6 +173,9 @@ async def _purge(conn: asyncpg.Connection) -> int:
 def _serve(settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LOGGING_CONFIG
+
+    from app.web.logging import masking
 
     # Start (or find) the database once here, so the workers only connect to it.
     database_url = asyncio.run(resolve_database_url(settings))
@@ -187,6 +190,8 @@ def _serve(settings: Settings) -> int:
         address=settings.host,
         port=settings.port,
         workers=settings.web_workers,
+        # Its access log, when turned on, has URLs (?on_behalf_of=…): masked like every other log line.
+        log_dictconfig=masking(LOGGING_CONFIG),
     ).serve()
     return 0
 

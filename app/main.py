@@ -42,7 +42,7 @@ from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
-from app.web.logging import configure_logging
+from app.web.logging import logging_config
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
 from auth import walk_in
@@ -119,7 +119,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
     )
-    configure_logging()
     return Litestar(
         route_handlers=[
             healthz,
@@ -152,6 +151,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
         },
         lifespan=[database],
+        # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages).
+        logging_config=logging_config(),
         state=State(
             {
                 "settings": settings,

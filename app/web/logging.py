@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+from typing import Any
+
+from litestar.logging.config import LoggingConfig, default_handlers
 
 # 6-digit area, 8-digit birth date, 3-digit sequence, check character; not part of a longer number.
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
@@ -26,8 +30,21 @@ class MaskIdNumbers(logging.Filter):
         return True
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, MaskIdNumbers) for f in handler.filters):
-            handler.addFilter(MaskIdNumbers())
+def logging_config() -> LoggingConfig:
+    """What Litestar configures logging with (dictConfig, when the app is built): its own handlers, each masking
+    ID numbers. Records of every other logger (granian, asyncpg, ours) propagate to the root's handler."""
+    handlers = {name: {**handler, "filters": ["mask_id_numbers"]} for name, handler in default_handlers.items()}
+    return LoggingConfig(
+        filters={"mask_id_numbers": {"()": MaskIdNumbers}},
+        handlers=handlers,
+        root={"level": "INFO", "handlers": ["queue_listener"]},
+    )
+
+
+def masking(config: dict[str, Any]) -> dict[str, Any]:
+    """A logging dictConfig (granian's, for its server and access logs) with every handler masking ID numbers."""
+    masked = copy.deepcopy(config)
+    masked.setdefault("filters", {})["mask_id_numbers"] = {"()": MaskIdNumbers}
+    for handler in masked.get("handlers", {}).values():
+        handler["filters"] = [*handler.get("filters", []), "mask_id_numbers"]
+    return masked
