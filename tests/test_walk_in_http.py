@@ -253,3 +253,21 @@ async def test_a_visit_that_ends_leaves_no_draft_of_the_resident_on_the_server(
     await _save_draft(clerk, WANG["id_number"])
     await _start(clerk, name="刘桂芳", id_number="320412196802141227")  # the next person in the queue
     assert await pool.fetchval("SELECT count(*) FROM drafts") == 0
+
+
+async def test_our_pages_name_the_person_in_a_header_not_the_url(clerk: Client) -> None:
+    await _start(clerk)
+    header = {"X-On-Behalf-Of": WANG["id_number"]}
+    form = (await clerk.get("/api/v1/life-events/retirement/form", headers=header)).json()
+    fields = {f["key"]: f for s in form["sections"] for f in s["fields"]}
+    assert fields["applicant.name"]["prefill"]["value"] == "王建国"
+    draft = await clerk.get("/api/v1/drafts/retirement", headers=header)
+    assert draft.status_code == 200
+    saved = await clerk.put(
+        "/api/v1/drafts/retirement",
+        json={"data": {"bank.name": "常州农商行"}, "version": 0, "form_checksum": form["checksum"]},
+        headers={**header, **await csrf(clerk)},
+    )
+    assert saved.status_code == 200
+    someone_else = await clerk.get("/api/v1/drafts/retirement", headers={"X-On-Behalf-Of": "320402199403150119"})
+    assert someone_else.status_code == 403

@@ -26,7 +26,7 @@ from app.cases.models import (
     UploadView,
 )
 from app.web.errors import FieldErrors
-from app.web.params import AppSettings, Cipher, Db
+from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
 from auth.access import caller, public, roles
 
 AnyRequest = Request[Any, Any, Any]
@@ -102,9 +102,11 @@ class CasesApi(Controller):
         cipher: Cipher,
         life_event_code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
+        on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> DraftView:
         user = caller(request)
-        person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
+        behalf = behalf_of(on_behalf_of, on_behalf_of_header)
+        person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
@@ -116,10 +118,12 @@ class CasesApi(Controller):
         life_event_code: FromPath[str],
         data: Annotated[DraftBody, Body(media_type=RequestEncodingType.JSON)],
         on_behalf_of: FromQuery[str | None] = None,
+        on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> Response[Any]:
         try:
             user = caller(request)
-            person = await service.subject_person(db, cipher, user, on_behalf_of, life_event_code, request)
+            behalf = behalf_of(on_behalf_of, on_behalf_of_header)
+            person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from app.cases import service as cases
 from app.forms import presenter
 from app.forms.answers import FormAnswer
-from app.web.params import Cipher, Db
+from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
 from auth.access import public
 from auth.models import CurrentUser
 
@@ -27,10 +27,12 @@ class FormApi(Controller):
         cipher: Cipher,
         code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
+        on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> FormAnswer:
         form, _ = await cases.merged_form_of(db, code)
         user = request.scope.get("user")
         person_id = None
+        on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
             person_id = await cases.subject_person(db, cipher, user, on_behalf_of, code, request)

@@ -37,6 +37,8 @@ const session = {
 // GET and PUT; POST goes through passkeys.js's postJSON. Never throws for HTTP errors.
 async function requestJSON(method, path, body) {
   const headers = { Accept: "application/json" };
+  // The person filed for travels in a header, never in the URL (logs, proxies, history).
+  if (onBehalfOf) headers["X-On-Behalf-Of"] = onBehalfOf;
   if (body !== undefined) Object.assign(headers, { "Content-Type": "application/json", "X-CSRFToken": csrfToken() });
   const response = await fetch(path, {
     method,
@@ -254,8 +256,7 @@ function labelOf(input) {
 }
 
 function setupDrafts() {
-  const query = onBehalfOf ? `?${new URLSearchParams({ on_behalf_of: onBehalfOf })}` : "";
-  const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}${query}`;
+  const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}`;
   const status = form.querySelector("#draft-status");
   const conflict = form.querySelector("#draft-conflict");
   const diff = form.querySelector("#draft-conflict-diff");
