@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -35,9 +35,18 @@ class PushApi(Controller):
 
     @post("/subscriptions", opt=signed_in(), status_code=HTTP_201_CREATED, summary="Notify this device")
     async def subscribe(
-        self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[SubscriptionBody]
+        self,
+        request: AnyRequest,
+        db: Db,
+        settings: AppSettings,
+        data: JSONBody[SubscriptionBody],
+        resync: FromQuery[bool] = False,
     ) -> Subscribed:
-        return await service.subscribe(db, settings, caller(request), data, request.headers.get("user-agent", ""))
+        """`?resync=true`: a page confirming, without a click, the subscription its browser already holds."""
+        user_agent = request.headers.get("user-agent", "")
+        if resync:
+            return await service.resync(db, settings, caller(request), data, user_agent)
+        return await service.subscribe(db, settings, caller(request), data, user_agent)
 
     @post(
         "/subscriptions/replace",

@@ -28,6 +28,7 @@ NEEDS_ACTION = frozenset({"supplement_requested"})
 USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
 NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
+OTHER_ACCOUNT = "这台设备的提醒目前发给另一个账号，点“开启办理进度提醒”可改为提醒您"
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
 DELIVERY_WORDS = {
@@ -133,11 +134,12 @@ def _push_service(endpoint: str) -> str:
     return (urlsplit(endpoint).hostname or "").lower()
 
 
-async def subscribe(
-    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
-) -> Subscribed:
+def _refuse_if_unusable(body: SubscriptionBody, settings: Settings) -> None:
     if problems := _subscription_problems(body, settings):
         raise FieldErrors(problems, detail="无法开启提醒：" + "；".join(problems.values()))
+
+
+async def _save(db: DB, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
     subscription_id = await push_store.save_subscription(
         db,
         account_id=user.account_id,
@@ -148,6 +150,30 @@ async def subscribe(
         user_agent=user_agent[:USER_AGENT_MAX],
     )
     return Subscribed(id=subscription_id)
+
+
+async def subscribe(
+    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
+) -> Subscribed:
+    """The resident turned reminders on for this device (a click): stored, or taken over from another account
+    that subscribed the same browser before."""
+    _refuse_if_unusable(body, settings)
+    return await _save(db, user, body, user_agent)
+
+
+async def resync(db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
+    """A page confirming, without a click, the subscription its browser holds: this account's device as it is
+    (nothing written, so its failure count stays), refreshed, or stored again if we lost it (removed after a
+    410, cleared from another device, a restored database). A device of another account, signed in on the same
+    browser before, is left alone (409): taking it over needs the resident's click on 开启办理进度提醒."""
+    _refuse_if_unusable(body, settings)
+    async with db.acquire() as tx, tx.transaction():
+        held = await push_store.subscription_at(tx, body.endpoint)
+        if held is not None and held["account_id"] != user.account_id:
+            raise HTTPException(status_code=409, detail=OTHER_ACCOUNT)
+        if held is not None and same_auth_secret(held["auth"], body.keys.auth):
+            return Subscribed(id=held["id"])
+        return await _save(tx, user, body, user_agent)
 
 
 async def replace_subscription(
