@@ -7,6 +7,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +27,7 @@ from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
+from app.cases.service import CHINA
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
 from app.console.pages import ConsolePages
@@ -80,6 +82,10 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
+        # When that visit ends, in Beijing time.
+        engine.engine.globals["walk_in_until"] = lambda visit: datetime.fromtimestamp(visit.expires_at, CHINA).strftime(
+            "%H:%M"
+        )
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 

@@ -18,14 +18,17 @@ async def require_delegation(
     db: DB,
     conn: ASGIConnection[Any, Any, Any, Any] | None,
     helper: CurrentUser,
-    client_person_id: int,
+    client_person_id: int | None,
     client_region: str | None,
     life_event_code: str | None,
 ) -> int:
-    """The delegation id, or 403 (audited) when there is none that is live, in scope and in the village."""
+    """The delegation id, or 403 (audited) when there is none that is live, in scope and in the village
+    (`client_person_id` None: a number not in the register)."""
     reason = None
     if "helper" not in helper.roles:
         reason = "not a helper"
+    elif client_person_id is None:
+        reason = "not in the population register"
     elif not helper.region_code or client_region != helper.region_code:
         reason = "client outside the helper's village"
     else:
@@ -38,7 +41,7 @@ async def require_delegation(
         conn,
         "delegation.check",
         "forbidden",
-        subject=f"person:{client_person_id}",
+        subject=f"person:{client_person_id or '-'}",
         reason=reason,
         life_event=life_event_code,
     )

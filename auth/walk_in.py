@@ -85,12 +85,14 @@ def forget(conn: Connection) -> None:
 
 
 async def require_walk_in(
-    db: DB, conn: Connection | None, clerk: CurrentUser, person_id: int, person_region: str | None
+    db: DB, conn: Connection | None, clerk: CurrentUser, person_id: int | None, person_region: str | None
 ) -> WalkIn:
-    """The live walk-in for this person, or 403 (audited)."""
+    """The live walk-in for this person (None: a number not in the register), or 403 (audited)."""
     walk_in = peek(conn) if conn is not None else None
     if "clerk" not in clerk.roles:
         reason = "not a clerk"
+    elif person_id is None:
+        reason = "not in the population register"
     elif not in_region(clerk, person_region):
         reason = "resident outside the hall's region"
     elif walk_in is None:
@@ -99,5 +101,5 @@ async def require_walk_in(
         reason = "in-person ID check was for someone else"
     else:
         return walk_in
-    await audit(db, conn, "walk_in.check", "forbidden", subject=f"person:{person_id}", reason=reason)
+    await audit(db, conn, "walk_in.check", "forbidden", subject=f"person:{person_id or '-'}", reason=reason)
     raise PermissionDeniedException("请先在“窗口收件”中当面核验来办人的居民身份证，再为其办理")

@@ -212,6 +212,8 @@ async def test_the_form_is_prefilled_from_the_clients_data_not_the_helpers(
     assert draft.status_code == 200
     other = await helper.get("/api/v1/drafts/retirement", params={"on_behalf_of": NEIGHBOUR["id_number"]})
     assert other.status_code == 403  # no delegation from the neighbour: no access to anything of theirs
+    unknown = await helper.get("/api/v1/drafts/retirement", params={"on_behalf_of": "11010519491231002X"})
+    assert unknown.status_code == 403  # not in the register: refused the same way, so no register oracle
 
 
 async def test_the_elder_sees_and_revokes_delegations_on_the_profile_page(

@@ -271,3 +271,13 @@ async def test_our_pages_name_the_person_in_a_header_not_the_url(clerk: Client) 
     assert saved.status_code == 200
     someone_else = await clerk.get("/api/v1/drafts/retirement", headers={"X-On-Behalf-Of": "320402199403150119"})
     assert someone_else.status_code == 403
+
+
+async def test_while_someone_is_at_the_window_no_answer_is_cached(clerk: Client) -> None:
+    before = await clerk.get("/")
+    assert before.headers.get("cache-control") != "no-store"
+    await _start(clerk)
+    for path in ("/", "/console", "/me", "/life-events/retirement", "/api/v1/console/walk-ins/current"):
+        response = await clerk.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-store", path

@@ -141,13 +141,16 @@ async def resolve_filing(
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
     person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
-    if person is None:
-        raise FieldErrors({"on_behalf_of": "人口库中没有该公民身份号码，请核对身份证"})
+    # A number not in the register is refused like any other person the caller may not act for (and audited
+    # the same way), so these calls cannot be used to find out who is registered.
+    person_id, region = (person.id, person.region_code) if person else (None, None)
     if "clerk" in user.roles:
-        await require_walk_in(db, conn, user, person.id, person.region_code)
-        return Filing(person_id=person.id, filed_as="clerk", channel="window")
-    delegation_id = await require_delegation(db, conn, user, person.id, person.region_code, life_event_code)
-    return Filing(person_id=person.id, filed_as="helper", channel="helper", delegation_id=delegation_id)
+        await require_walk_in(db, conn, user, person_id, region)
+        assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
+        return Filing(person_id=person_id, filed_as="clerk", channel="window")
+    delegation_id = await require_delegation(db, conn, user, person_id, region, life_event_code)
+    assert person_id is not None
+    return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
 
 async def submit_case(
@@ -283,7 +286,8 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
 
 async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this clerk filed at the window, so they can print its receipt for the resident."""
-    head = await store.case_filed_at_window(db, case_no, user.account_id) if "clerk" in user.roles else None
+    number = case_no.strip().upper()  # typed at the window as often as followed from a link
+    head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
         raise NotFoundException("没有找到该办件")
     return await _case_view(db, settings, head)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.delegations import current
+from auth import walk_in
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -31,6 +34,16 @@ _HEADERS = {
 }
 
 
+# While a shared device serves someone (a helper's client, the resident at a clerk's window) every answer may name
+# them (the banner, prefilled forms): none is kept by a cache or for the back button after the next person comes.
+_SERVING_SOMEONE = (current.SESSION_KEY, walk_in.SESSION_KEY)
+
+
+def _serving_someone(scope: Scope) -> bool:
+    session = scope.get("session")
+    return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
+
+
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +56,8 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
                 for name, value in _HEADERS.items():
                     if name not in headers:
                         headers[name] = value
+                if _serving_someone(scope):
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await app(scope, receive, send_with_headers)
