@@ -1,15 +1,32 @@
-// The shared tablet (帮办代办). Loaded on every page: the banner (partials/helper_banner.html) names the client the
-// session works for, and nothing the browser kept for any other client may outlive a switch.
-// - apply.js keeps a helper's local state under keys containing ":client-<delegation id>:" and its drafts and queued
-//   submissions in IndexedDB under the subject "client-<delegation id>"; any of a client other than the current one
-//   (or of every client, when there is none) is removed on each page load;
-// - choosing another client or ending (forms marked data-helper-switch) removes them all before the form is sent;
-// - a page restored from the back/forward cache is reloaded, so it shows the session's client, not an old one;
+// The shared device (a village helper's tablet, a window clerk's computer). Loaded on every page: the banner
+// (partials/helper_banner.html) names the person the session works for, and nothing the browser kept for anyone
+// else may outlive a switch — except what was already submitted.
+// - apply.js keeps local state under keys containing ":client-<key>:" and its drafts and queued submissions in
+//   IndexedDB under the subject "client-<key>" (a delegation id, or "w<visit>" at a window); the tab's keys and the
+//   drafts of anyone other than the current person (or of everyone, when there is none) are removed on each page
+//   load;
+// - choosing another person or ending (forms marked data-helper-switch) removes them all before the form is sent;
+// - a submission someone pressed 提交申请 for and that still waits for a connection (待发送) is never removed by a
+//   switch: shell.js sends it whoever is served by then, and the server checks the delegation or visit again. The
+//   helper is told on the next page that it still waits. At a window that visit ends with 结束接待 (or the next
+//   person's check), and the server would refuse the submission after it: the clerk is asked first;
+// - a page restored from the back/forward cache is reloaded, so it shows the session's person, not an old one;
 // - forms marked data-confirm ask first (revoking a delegation).
 
 const banner = document.querySelector("#helper-banner");
 const current = banner?.dataset.client || "";
+const currentName = banner?.querySelector("strong")?.textContent.trim() || "";
+const atWindow = current.startsWith("w");
+const local = self.ywtbLocal; // local-data.js (a deferred classic script: run before this module)
+const user = document.body.dataset.localKey || "";
+const shared = Boolean(local && user && document.body.dataset.helper === "true");
 const CLIENT_KEY = /:client-([^:]+):/;
+// Receiving the next person at the window (console_walk_in.html). Not a data-helper-switch form: the current
+// person's data stays until the next one's check succeeds; but their unsent submission is asked about first.
+const NEXT_VISIT = "form[action='/console/walk-in']";
+// What the next page tells the helper about the person just left (sessionStorage, read and removed at once).
+const HANDOVER_KEY = "ywtb:handover";
+const SEND_WAIT_MS = 8000;
 
 function sweep(keep) {
   for (const storage of [window.sessionStorage, window.localStorage]) {
@@ -22,28 +39,142 @@ function sweep(keep) {
   }
 }
 
-// The helper's drafts and queued submissions on this device (local-data.js), for clients other than `keep`.
+// The drafts on this device (local-data.js) of anyone but `keep`.
 async function sweepDevice(keep) {
-  const user = document.body.dataset.localKey;
-  if (!self.ywtbLocal || !user || document.body.dataset.helper !== "true") return;
+  if (!shared) return;
   try {
-    await self.ywtbLocal.wipe(user, keep ? `client-${keep}` : "");
+    await local.forgetOtherClients(user, keep ? `client-${keep}` : "");
   } catch { /* IndexedDB unavailable: nothing was kept there */ }
 }
 
+// Submissions for `subject` still waiting to be sent.
+async function waitingFor(subject) {
+  if (!shared || !subject) return 0;
+  try {
+    return (await local.queued(user)).filter((e) => e.subject === subject && e.state === "pending").length;
+  } catch {
+    return 0;
+  }
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+// One more try before a clerk's visit ends (the same sending as shell.js's, one sender at a time), given a while.
+async function sendNow() {
+  const timeout = new Promise((resolve) => { setTimeout(resolve, SEND_WAIT_MS); });
+  try {
+    await Promise.race([local.flush(user, csrfToken), timeout]);
+  } catch { /* nothing sent: still waiting */ }
+  document.dispatchEvent(new CustomEvent("ywtb:outbox-changed"));
+}
+
+// --- what the page says: the status line under the banner, the clerk's question -------------------------------
+
+const handover = document.querySelector("#helper-handover");
+
+function say(text) {
+  if (!handover) return;
+  handover.textContent = "";
+  if (!text) return;
+  const p = document.createElement("p");
+  p.className = "app-offline";
+  p.textContent = text;
+  handover.append(p);
+}
+
+function helperNote(name, count) {
+  return `为${name || "上一位"}提交的${count}份申请还没有发送，已保存在本机，联网后会自动发送，不会重复办理。`;
+}
+
+function clerkNote(name, count) {
+  return `为${name || "上一位"}提交的${count}份申请还没有发送，接待已结束，服务器将不再接收。` +
+    "如TA还在窗口，请重新核验身份（开始接待）后在提示中点“重新发送”。";
+}
+
+// The next page names the person just left while something of theirs still waits, and takes the line away once
+// it has been sent (shell.js then says 已发送 with the case number).
+async function showHandover() {
+  let kept = null;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(HANDOVER_KEY));
+    sessionStorage.removeItem(HANDOVER_KEY);
+  } catch { kept = null; }
+  if (!kept?.subject) return;
+  const refresh = async () => {
+    const count = await waitingFor(kept.subject);
+    say(count ? (kept.window ? clerkNote(kept.name, count) : helperNote(kept.name, count)) : "");
+    return count;
+  };
+  if (!(await refresh())) return;
+  document.addEventListener("ywtb:outbox", refresh);
+  document.addEventListener("ywtb:outbox-changed", refresh);
+}
+
+function rememberHandover(count) {
+  try {
+    sessionStorage.setItem(HANDOVER_KEY, JSON.stringify({ subject: `client-${current}`, name: currentName,
+      window: atWindow, count }));
+  } catch { /* storage refused: the outbox line (shell.js) still says what waits */ }
+}
+
+// Resolves "stay" or "leave"; staying is the default (Escape, Enter, no dialog on the page).
+function askClerk(count, next) {
+  const dialog = document.querySelector("#walk-in-unsent");
+  if (!dialog?.showModal) return Promise.resolve("stay");
+  for (const slot of dialog.querySelectorAll("[data-unsent-count]")) slot.textContent = String(count);
+  for (const line of dialog.querySelectorAll("[data-leaving]")) line.hidden = line.dataset.leaving !== (next ? "next" : "end");
+  const leave = dialog.querySelector("button[value=leave]");
+  leave.textContent = next ? leave.dataset.nextLabel : leave.dataset.endLabel;
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "leave" ? "leave" : "stay"), { once: true });
+    dialog.showModal();
+  });
+}
+
+// --- switching -------------------------------------------------------------------------------------------------
+
 sweep(current);
 sweepDevice(current);
+showHandover();
 
+let switching = false;
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
     event.preventDefault();
     return;
   }
-  if (!form.matches("[data-helper-switch]") || form.dataset.swept) return;
+  const ends = form.matches("[data-helper-switch]");
+  const next = atWindow && form.matches(NEXT_VISIT);
+  if ((!ends && !next) || form.dataset.swept) return;
   event.preventDefault();
-  sweep(null);
-  await sweepDevice(null);
+  if (switching) return;
+  switching = true;
+  const pressed = event.submitter || form.querySelector("button");
+  try {
+    let count = await waitingFor(`client-${current}`);
+    if (count && atWindow) {
+      say(`正在发送为${currentName}提交的${count}份申请，请稍候…`);
+      await sendNow();
+      count = await waitingFor(`client-${current}`);
+      say("");
+      if (count && (await askClerk(count, next)) === "stay") {
+        say(`已继续接待${currentName}。${count}份申请保存在本机，联网后会自动发送，发送后再结束接待。`);
+        switching = false;
+        pressed?.focus();
+        return;
+      }
+    }
+    if (count) rememberHandover(count);
+  } catch { /* the question could not be asked: the switch goes on, what waits stays on the device */ }
+  if (ends) {
+    sweep(null);
+    await sweepDevice(null);
+  }
   form.dataset.swept = "true";
   form.submit();
 });

@@ -6,7 +6,10 @@
    in /api/v1/me), and by whom a form is filed for ("self", or "client-<delegation id>" on a helper's tablet).
 
    A queued submission is sent with its idempotency key and the CSRF token read at send time; one sender at a
-   time per origin (Web Locks), and the server makes one case per key whatever happens. */
+   time per origin (Web Locks), and the server makes one case per key whatever happens.
+
+   On a shared device (a helper's tablet, a window's computer) a submission someone pressed 提交申请 for stays until it
+   is sent or a person deletes it, whoever is served next: switching person drops only the drafts. */
 (function (scope) {
   "use strict";
 
@@ -98,13 +101,32 @@
     return transact([OUTBOX], "readwrite", (s) => { s[OUTBOX].delete(id); });
   }
 
-  // Removes an account's drafts, queued and sent entries: all of them (sign-out), or, on a helper's tablet,
-  // those for anyone but the client worked for now (keepSubject; "self" entries are never a client's).
-  async function wipe(user, keepSubject) {
-    const doomed = (record) =>
-      record.user === user && (keepSubject === undefined || (record.subject !== keepSubject && record.subject !== "self"));
-    await transact(STORES, "readwrite", (s) => {
-      for (const name of STORES) {
+  // A submission the server would not take from this account for that person (403: the visit at the window ended,
+  // the delegation lapsed) is tried again only when a person asks: e.g. after checking the resident's ID again.
+  function resend(id) {
+    return transact([OUTBOX], "readwrite", (s) => {
+      const request = s[OUTBOX].get(id);
+      request.onsuccess = () => {
+        if (request.result) s[OUTBOX].put({ ...request.result, state: "pending", detail: null });
+      };
+    });
+  }
+
+  // Removes every record of an account from the device: sign-out.
+  async function wipe(user) {
+    await deleteWhere(STORES, user, () => true);
+  }
+
+  // On a shared device, when another person is served (or nobody): the drafts of anyone but keepSubject (a client's
+  // "client-<key>", or "" for nobody; "self" drafts are never a client's). Never the submissions waiting to be
+  // sent nor their answers (outbox, sent): those were filed already.
+  async function forgetOtherClients(user, keepSubject) {
+    await deleteWhere([DRAFTS], user, (record) => record.subject !== keepSubject && record.subject !== "self");
+  }
+
+  function deleteWhere(names, user, doomed) {
+    return transact(names, "readwrite", (s) => {
+      for (const name of names) {
         s[name].index("user").openCursor(IDBKeyRange.only(user)).onsuccess = (event) => {
           const cursor = event.target.result;
           if (!cursor) return;
@@ -115,13 +137,20 @@
     });
   }
 
+  // How a person filed for is named wherever the device lists their submissions: like the banner, 320481********2050.
+  function maskedNumber(idNumber) {
+    const n = String(idNumber || "");
+    return n.length > 10 ? `${n.slice(0, 6)}${"*".repeat(n.length - 10)}${n.slice(-4)}` : "";
+  }
+
   // Pages kept for reading offline belong to whoever was signed in: gone at sign-out and when someone else signs in.
   async function forgetPages() {
     if (scope.caches) await scope.caches.delete(PAGES_CACHE);
   }
 
   // Sends one queued submission. "sent", "refused" (the server answered why: the resident must change something),
-  // or "later" (no connection, signed out, the server busy): tried again on the next occasion.
+  // "forbidden" (filed for someone this account may no longer act for: kept, and shown with a way to delete it), or
+  // "later"/"offline" (no connection, signed out, the server busy): tried again on the next occasion.
   async function sendOne(entry, csrf, fetchImpl) {
     let response;
     try {
@@ -145,6 +174,7 @@
           user: entry.user,
           lifeEvent: entry.lifeEvent,
           subject: entry.subject,
+          person: maskedNumber(entry.body?.on_behalf_of),
           caseNo: data.case_no,
           receipt: `${entry.receiptPrefix}${encodeURIComponent(data.case_no)}/receipt`,
           sentAt: Date.now(),
@@ -158,15 +188,25 @@
       });
       return "refused";
     }
+    // The server checks each time whether this account may still file for that person (a helper's delegation; a
+    // clerk's visit, which lives in the session and ends at 结束接待): trying again by itself would only be refused
+    // again, so the submission waits for a person to decide.
+    if (response.status === 403 && entry.body?.on_behalf_of) {
+      await transact([OUTBOX], "readwrite", (s) => {
+        s[OUTBOX].put({ ...entry, state: "forbidden", detail: data?.detail || null });
+      });
+      return "forbidden";
+    }
     return "later";
   }
 
   // Sends the account's pending submissions, oldest first. csrf: a (possibly async) function read per request.
-  // Returns {sent, refused, pending} counts.
+  // Returns {sent, refused, forbidden, pending} counts. Whoever each was filed for: on a shared device the person
+  // served before is sent too (the server checks each again).
   async function flush(user, csrf, fetchImpl) {
     const send = fetchImpl || scope.fetch.bind(scope);
     const run = async () => {
-      const outcome = { sent: 0, refused: 0, pending: 0 };
+      const outcome = { sent: 0, refused: 0, forbidden: 0, pending: 0 };
       const entries = (await queued(user)).filter((e) => e.state === "pending").sort((a, b) => a.queuedAt - b.queuedAt);
       let stopped = false;
       for (const entry of entries) {
@@ -174,11 +214,12 @@
         if (result === "offline") stopped = true;
         if (result === "sent") outcome.sent += 1;
         else if (result === "refused") outcome.refused += 1;
+        else if (result === "forbidden") outcome.forbidden += 1;
         else outcome.pending += 1;
       }
       return outcome;
     };
-    if (!user) return { sent: 0, refused: 0, pending: 0 };
+    if (!user) return { sent: 0, refused: 0, forbidden: 0, pending: 0 };
     const locks = scope.navigator && scope.navigator.locks;
     return locks ? locks.request(SYNC_TAG, run) : run();
   }
@@ -194,9 +235,12 @@
     enqueue,
     queued,
     dropQueued,
+    resend,
     sent,
     forgetSent,
     wipe,
+    forgetOtherClients,
+    maskedNumber,
     forgetPages,
     flush,
   };

@@ -129,47 +129,131 @@ function setupUpdates() {
 // --- submissions waiting to be sent (待发送) ------------------------------------------------------------------
 
 const outboxBox = document.querySelector("#app-outbox");
-const onApplyPage = Boolean(document.querySelector("#apply-form"));
+const applyForm = document.querySelector("#apply-form");
 const announced = []; // sent while this page was open
+const said = []; // what a button here just did (删除), until the page is left
+// Whom this page works for: a shared device's current person ("client-<key>", named by the banner), else the
+// account's own ("self"). Submissions for anyone else are named by their masked number and offer what can be done.
+const bannerClient = document.querySelector("#helper-banner")?.dataset.client;
+const currentSubject = bannerClient ? `client-${bannerClient}` : "self";
+const atWindow = (entry) => entry.subject.startsWith("client-w");
+// The apply page shows its own form's submission itself (apply.js); the rest are listed here as on any page.
+const formsOwn = (entry) =>
+  Boolean(applyForm) && entry.lifeEvent === applyForm.dataset.lifeEvent &&
+  entry.subject === (applyForm.dataset.client ? `client-${applyForm.dataset.client}` : "self");
+
+function forWhom(entry) {
+  const person = entry.person || local.maskedNumber(entry.body?.on_behalf_of);
+  return entry.subject === "self" || !person ? "" : `为 ${person} `;
+}
+
+function outboxButton(label, action, entry, className) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  button.textContent = label;
+  button.dataset.outboxAction = action;
+  button.dataset.outboxId = entry.id;
+  return button;
+}
+
+// 未能发送: the server no longer lets this account file for that person. What the device can do: send again once it
+// may (the resident's ID checked again at the window, the delegation renewed), or delete it, asked first.
+function forbiddenNote(entry) {
+  const p = document.createElement("p");
+  const reason = atWindow(entry)
+    ? "这次窗口接待已结束，不能再以TA的名义发送。如TA还在窗口，请重新核验身份（开始接待）后点“重新发送”；否则请删除，并请TA重新办理。"
+    : `${entry.detail || "没有有效的代办授权"}。如已重新授权，请点“重新发送”；否则请删除。`;
+  const strong = document.createElement("strong");
+  strong.textContent = "未能发送：";
+  p.append(strong, `${forWhom(entry)}提交的1份申请未被服务器接收。${reason}`, " ",
+    outboxButton("重新发送", "resend", entry, ""), " ",
+    outboxButton("删除这份申请", "discard", entry, "danger"));
+  return p;
+}
+
+function refusedNote(entry) {
+  const p = document.createElement("p");
+  p.append(`${forWhom(entry)}离线提交的一份申请未被受理：${entry.detail || "请检查标出的内容"}。`);
+  if (entry.subject === currentSubject) {
+    const link = document.createElement("a");
+    link.href = `/life-events/${encodeURIComponent(entry.lifeEvent)}/apply`;
+    link.textContent = "打开申请表修改";
+    p.append(link);
+  } else {
+    // Its form here would be the current person's: it is corrected when working for that person again.
+    p.append("请为TA办理时打开申请表修改，或 ", outboxButton("删除这份申请", "discard", entry, "danger"));
+  }
+  return p;
+}
 
 async function showOutbox() {
   if (!local || !user || !outboxBox) return;
   const [waiting, done] = await Promise.all([local.queued(user), local.sent(user)]);
   // apply.js shows (and forgets) the answer to its own form. Forgotten on the device once read, an answer stays on
   // this page: the page and the service worker may both have just sent, and each redraws.
-  const answers = onApplyPage ? [] : done;
+  const answers = applyForm ? [] : done;
   for (const entry of answers) {
     if (!announced.some((a) => a.id === entry.id)) announced.push(entry);
     forgetFillKey(entry.id);
   }
   await Promise.all(answers.map((entry) => local.forgetSent(entry.id)));
-  // Drawn in one go, after the last wait: two redraws at once cannot mix.
+  // Drawn in one go, after the last wait: two redraws at once cannot mix. A button that had the focus has it again.
+  const focused = outboxBox.contains(document.activeElement) ? document.activeElement.dataset : null;
   outboxBox.textContent = "";
-  const pending = waiting.filter((e) => e.state === "pending").length;
-  const refused = waiting.filter((e) => e.state === "refused");
-  if (pending && !onApplyPage) {
+  const listed = waiting.filter((e) => !formsOwn(e));
+  const pending = listed.filter((e) => e.state === "pending").length;
+  if (pending) {
     const p = document.createElement("p");
     p.textContent = `待发送：${pending}份申请保存在本机，联网后会自动发送，不会重复办理。`;
     outboxBox.append(p);
   }
-  for (const entry of refused) {
-    if (onApplyPage) break; // the form shows its own
-    const p = document.createElement("p");
-    const link = document.createElement("a");
-    link.href = `/life-events/${encodeURIComponent(entry.lifeEvent)}/apply`;
-    link.textContent = "打开申请表修改";
-    p.append(`一份离线提交的申请未被受理：${entry.detail || "请检查标出的内容"}。`, link);
-    outboxBox.append(p);
+  for (const entry of listed) {
+    if (entry.state === "refused") outboxBox.append(refusedNote(entry));
+    else if (entry.state === "forbidden") outboxBox.append(forbiddenNote(entry));
   }
   for (const entry of announced) {
     const p = document.createElement("p");
     const link = document.createElement("a");
     link.href = entry.receipt;
     link.textContent = "查看受理回执";
-    p.append(`您离线时提交的申请已发送，办件编号 ${entry.caseNo}。`, link);
+    const who = forWhom(entry);
+    p.append(`${who ? `${who}离线提交` : "您离线时提交"}的申请已发送，办件编号 ${entry.caseNo}。`, link);
+    outboxBox.append(p);
+  }
+  for (const text of said) {
+    const p = document.createElement("p");
+    p.textContent = text;
     outboxBox.append(p);
   }
   outboxBox.hidden = !outboxBox.childElementCount;
+  if (focused?.outboxId) {
+    const again = [...outboxBox.querySelectorAll("[data-outbox-id]")].find(
+      (b) => b.dataset.outboxId === focused.outboxId && b.dataset.outboxAction === focused.outboxAction,
+    );
+    (again || document.querySelector("#main"))?.focus();
+  }
+}
+
+const DISCARD_QUESTION = "删除后，政务服务中心收不到这份申请，也无法恢复；需要办理时请重新填写提交。确定删除吗？";
+
+async function onOutboxButton(event) {
+  const button = event.target.closest("[data-outbox-action]");
+  if (!button) return;
+  const { outboxAction: action, outboxId: id } = button.dataset;
+  if (action === "discard") {
+    if (!window.confirm(DISCARD_QUESTION)) return;
+    await local.dropQueued(id);
+    said.push("已从本机删除这份申请。");
+    await showOutbox();
+    document.querySelector("#main")?.focus();
+  } else if (action === "resend") {
+    button.disabled = true;
+    button.textContent = "正在发送…";
+    await local.resend(id);
+    await flushing;
+    await flushOutbox();
+  }
 }
 
 // The form's idempotency key (apply.js keeps it per tab) belongs to the submission just sent: a new fill needs its own.
@@ -206,7 +290,10 @@ function setupOutbox() {
   if (!local || !user) return;
   window.addEventListener("online", flushOutbox);
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") flushOutbox(); });
+  // apply.js queued a submission; helper.js sent what waited for the person served before switching.
   document.addEventListener("ywtb:queued", () => { showOutbox(); });
+  document.addEventListener("ywtb:outbox-changed", () => { showOutbox(); });
+  outboxBox?.addEventListener("click", (event) => { onOutboxButton(event).catch(() => {}); });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.addEventListener("message", (event) => {
       if (event.data?.type === "outbox-changed") {
