@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -12,24 +13,23 @@ from playwright.sync_api import Page, expect
 from e2e.conftest import ROOT, LiveServer
 
 
-def add_virtual_authenticator(page: Page) -> tuple[Any, str]:
-    """Chromium's virtual platform authenticator (CDP), with user verification, like a phone's."""
+def add_virtual_authenticator(page: Page, *, synced: bool = False) -> tuple[Any, str]:
+    """Chromium's virtual platform authenticator (CDP), with user verification, like a phone's; `synced`:
+    its passkeys are backed up (as most phones' are), so 我的 shows 已同步备份."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
-    result = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "ctap2Version": "ctap2_1",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    options = {
+        "protocol": "ctap2",
+        "ctap2Version": "ctap2_1",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    if synced:
+        options |= {"defaultBackupEligibility": True, "defaultBackupState": True}
+    result = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
     return cdp, result["authenticatorId"]
 
 
@@ -145,3 +145,12 @@ def under_service_worker(page: Page) -> None:
     if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
         page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller?.state === 'activated'")
+
+
+def wait_until(page: Page, condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
+    """Waits for something the test's route handlers record (they run while the page waits)."""
+    waited = 0
+    while not condition():
+        assert waited < timeout_ms, "timed out"
+        page.wait_for_timeout(100)
+        waited += 100

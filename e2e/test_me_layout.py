@@ -12,7 +12,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import PHONE
-from e2e.helpers import api
+from e2e.helpers import add_virtual_authenticator, api
 from tests.push_service import FakeDevice
 
 RESIDENT = ("唐文杰", "320413199705163459")
@@ -50,20 +50,7 @@ MEASURE = """(width) => {
 def _sign_up_with_a_synced_passkey(page: Page) -> None:
     """As e2e.helpers.register_resident, but the phone's passkey is backed up (synced), as most are, so 我的
     shows its 已同步备份 tag."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    options = {
-        "protocol": "ctap2",
-        "ctap2Version": "ctap2_1",
-        "transport": "internal",
-        "hasResidentKey": True,
-        "hasUserVerification": True,
-        "isUserVerified": True,
-        "automaticPresenceSimulation": True,
-        "defaultBackupEligibility": True,
-        "defaultBackupState": True,
-    }
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    add_virtual_authenticator(page, synced=True)
     page.goto("/register")
     page.get_by_label("姓名").fill(RESIDENT[0])
     page.get_by_label("公民身份号码").fill(RESIDENT[1])

@@ -17,7 +17,14 @@ from urllib.parse import quote
 from playwright.sync_api import Dialog, Page, Route, expect
 
 from e2e.conftest import ConsoleWatch, LiveServer
-from e2e.helpers import api, fill_required_fields, register_staff, under_service_worker, upload_required_materials
+from e2e.helpers import (
+    api,
+    fill_required_fields,
+    register_staff,
+    under_service_worker,
+    upload_required_materials,
+    wait_until,
+)
 from e2e.test_helper import _client_keys, _device_drafts, _draw_signature, _fill_client, _open_retirement, _work_for
 
 # No other e2e test registers, receives or delegates any of these residents.
@@ -53,14 +60,6 @@ class FlakyConnection:
         self.page.context.unroute("**/api/v1/cases", self._fail)
 
 
-def _until(page: Page, condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
-    waited = 0
-    while not condition():
-        assert waited < timeout_ms, "timed out"
-        page.wait_for_timeout(100)
-        waited += 100
-
-
 def _submit_offline_then_connection_flaky(page: Page) -> FlakyConnection:
     """Presses 提交申请 offline; the connection then returns, but no submission gets through yet."""
     page.context.set_offline(True)
@@ -68,7 +67,7 @@ def _submit_offline_then_connection_flaky(page: Page) -> FlakyConnection:
     expect(page.locator("#outbox-status")).to_contain_text("待发送")
     flaky = FlakyConnection(page)
     page.context.set_offline(False)
-    _until(page, lambda: flaky.tries >= 1)  # the device tried by itself as the connection returned
+    wait_until(page, lambda: flaky.tries >= 1)  # the device tried by itself as the connection returned
     return flaky
 
 
@@ -204,7 +203,7 @@ def test_a_clerk_is_asked_before_a_visit_ends_with_a_submission_unsent_and_may_d
     expect(page).to_have_url("/console/walk-in?notice=started")
     expect(page.get_by_role("heading", name=f"正在接待：{NEXT_AT_WINDOW[0]}")).to_be_visible()
     assert page.evaluate(OUTBOX) == [{"subject": f"client-{visit}", "state": "pending"}]
-    _until(page, lambda: f"client-{visit}" not in _device_drafts(page))  # swept as the page loaded
+    wait_until(page, lambda: f"client-{visit}" not in _device_drafts(page))  # swept as the page loaded
 
     # Sent once the connection holds, the server refuses it (that visit is over): kept and shown, not retried.
     flaky.restore()
@@ -228,7 +227,7 @@ def test_a_clerk_is_asked_before_a_visit_ends_with_a_submission_unsent_and_may_d
 
     page.once("dialog", answer(False))
     note.get_by_role("button", name="删除这份申请").click()
-    _until(page, lambda: len(questions) == 1)
+    wait_until(page, lambda: len(questions) == 1)
     assert "删除后，政务服务中心收不到这份申请" in questions[0]
     assert len(page.evaluate(OUTBOX)) == 1
     page.once("dialog", answer(True))

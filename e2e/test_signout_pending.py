@@ -8,7 +8,6 @@ application waits on the phone, and she goes back to /me to sign out."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +15,14 @@ from playwright.sync_api import Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.conftest import ConsoleWatch
-from e2e.helpers import api, fill_required_fields, register_resident, under_service_worker, upload_required_materials
+from e2e.helpers import (
+    api,
+    fill_required_fields,
+    register_resident,
+    under_service_worker,
+    upload_required_materials,
+    wait_until,
+)
 
 STAYER = ("刘桂芳", "320412196802141227")
 DISCARDER = ("顾建明", "320404196207161856")
@@ -160,14 +166,14 @@ def test_online_sign_out_sends_the_waiting_application_first(phone: Page, offlin
 
     page.context.route("**/api/v1/cases", service)
     page.context.set_offline(False)
-    _until(page, lambda: len(busy) >= 1)  # the phone tried by itself as the connection returned
+    wait_until(page, lambda: len(busy) >= 1)  # the phone tried by itself as the connection returned
     expect(page.locator("#app-outbox")).to_contain_text("待发送：1份申请")
     assert page.evaluate(DEVICE_STATE, key)["queued"] == 1
 
     phase["now"] = "hold"
     page.get_by_role("button", name="退出登录").click()
     expect(page.locator("#signout-status")).to_have_text("正在发送1份待发送的申请，发送后再退出，请稍候…")
-    _until(page, lambda: len(held) == 1)
+    wait_until(page, lambda: len(held) == 1)
     expect(page).to_have_url("/me")  # not before it is sent
     held[0].continue_()
     page.context.unroute("**/api/v1/cases")
@@ -180,12 +186,3 @@ def test_online_sign_out_sends_the_waiting_application_first(phone: Page, offlin
     _sign_in_again(page)
     cases: list[dict[str, Any]] = api(page, "GET", "/api/v1/cases")
     assert len(cases) == 1 and cases[0]["life_event"] == "retirement"
-
-
-def _until(page: Page, condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
-    """Waits for something the route handlers record (they run while the page waits)."""
-    waited = 0
-    while not condition():
-        assert waited < timeout_ms, "timed out"
-        page.wait_for_timeout(100)
-        waited += 100
