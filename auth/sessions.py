@@ -96,6 +96,9 @@ class SessionBackend(ServerSideSessionBackend):
                 await sessions.delete(old_id)
             scope[_FRESH_ID] = self.generate_session_id()
             loaded = None
+        elif loaded is None and scope_session is not Empty:
+            # A new session never takes the id the browser offered (planted, or of an expired row): ours only.
+            scope[_FRESH_ID] = self.generate_session_id()
         session_id = self.get_session_id(connection)
         headers = MutableScopeHeaders.from_message(message)
         cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
@@ -110,16 +113,21 @@ class SessionBackend(ServerSideSessionBackend):
             return
         if data != loaded and not await self._write(sessions, session_id, loaded, data):
             return  # the session was deleted meanwhile (signed out elsewhere): keep it that way
-        headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
+        if loaded is None:
+            # Only a new id is sent: a slow request answering after a sign-in must not set the browser back to
+            # the id it came with (its row is gone). The cookie's max-age is the session's whole lifetime.
+            headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
 
     async def _write(self, sessions: PostgresSessionStore, session_id: str, loaded: bytes | None, data: bytes) -> bool:
         """Store this request's changes; False when there is no session to store them in any more."""
         max_age = int(self.config.max_age)
-        if loaded is None and await sessions.create(session_id, data, max_age):
+        if loaded is None:
+            return await sessions.create(session_id, data, max_age)  # under an id we just generated
+        if await sessions.replace(session_id, loaded, data, max_age):
             return True
-        # Otherwise the row changed since this request read it (or appeared under the browser's id meanwhile).
+        # The row changed since this request read it: apply this request's own changes to it as it is now.
         mine = self.deserialize_data(data)
-        before = self.deserialize_data(loaded) if loaded is not None else {}
+        before = self.deserialize_data(loaded)
         for _attempt in range(_WRITE_ATTEMPTS):
             current = await sessions.get(session_id)
             if current is None:
@@ -131,11 +139,13 @@ class SessionBackend(ServerSideSessionBackend):
 
 
 def _merge(before: dict[str, Any], mine: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """`current` with the keys this request changed (from `before` to `mine`) applied."""
+    """`current` with the keys this request changed (from `before` to `mine`) applied. A key it removed stays
+    if another request has set it anew meanwhile (a walk-in started while a slow request saw the old one end)."""
     merged = dict(current)
     for key in before.keys() | mine.keys():
         if key not in mine:
-            merged.pop(key, None)
+            if current.get(key) == before.get(key):
+                merged.pop(key, None)
         elif key not in before or before[key] != mine[key]:
             merged[key] = mine[key]
     return merged

@@ -43,3 +43,8 @@ def test_granians_server_and_access_logs_mask_too() -> None:
     assert {"console", "access"} <= set(config["handlers"])
     assert all("mask_id_numbers" in h["filters"] for h in config["handlers"].values())
     assert "filters" not in LOGGING_CONFIG["handlers"]["access"]  # granian's own dict is left as it was
+
+
+def test_a_malformed_log_call_is_not_the_callers_problem() -> None:
+    record = logging.LogRecord("app.probe", logging.WARNING, __file__, 1, "bad %d", ("x",), None)
+    assert MaskIdNumbers().filter(record)  # logging reports the bad call itself; nothing raises here

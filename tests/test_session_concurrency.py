@@ -113,3 +113,32 @@ def test_a_request_writes_only_the_keys_it_changed_onto_the_session_as_it_is_now
     }
     # A key the request added is kept; keys it did not touch come from the current row.
     assert _merge({}, {"owner": "x"}, {"account_id": 2}) == {"account_id": 2, "owner": "x"}
+
+
+def test_a_key_removed_by_a_slow_request_stays_when_another_set_it_anew() -> None:
+    # A slow request saw the walk-in expire; meanwhile the clerk started the next one: that one stays.
+    assert _merge({"walk_in": 1}, {}, {"walk_in": 2}) == {"walk_in": 2}
+
+
+async def test_a_session_id_the_browser_offers_is_never_used_for_a_new_session(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    client.cookies.set("ywtb_session", "attacker-chosen", domain="localhost")
+    response = await post(client, "/api/v1/auth/login/options", {})
+    assert response.status_code == 200
+    keys = [r["key"] for r in await pool.fetch("SELECT key FROM sessions")]
+    assert len(keys) == 1 and keys[0] != "attacker-chosen"
+    assert f"ywtb_session={keys[0]}" in response.headers["set-cookie"]
+
+
+async def test_a_slow_request_that_changed_nothing_sends_no_cookie(
+    clerk: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a slow answer arriving after a sign-in cannot set the browser back to the id it came with."""
+    held = HeldDraftRead(monkeypatch)
+
+    async def meanwhile() -> None:
+        assert (await clerk.get("/api/v1/me")).status_code == 200
+
+    slow = await held.around(clerk, meanwhile)
+    assert slow.status_code == 200 and "ywtb_session" not in slow.headers.get("set-cookie", "")

@@ -19,7 +19,10 @@ def mask_id_numbers(text: str) -> str:
 
 class MaskIdNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: the handler reports it as logging does, never the caller
+            return True
         masked = mask_id_numbers(message)
         if masked != message:
             record.msg, record.args = masked, None
