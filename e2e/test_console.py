@@ -6,42 +6,16 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import TABLET, LiveServer
-from e2e.helpers import api, register_resident, register_staff
-from tests.case_helpers import PNG_1X1, answers_for
+from e2e.helpers import api, file_retirement, register_resident, register_staff
 
 RESIDENT = ("王建国", "320412196608080133")
-
-
-def _file_retirement(phone: Page) -> dict:
-    form = api(phone, "GET", "/api/v1/life-events/retirement/form")
-    tokens = [
-        api(
-            phone,
-            "POST",
-            "/api/v1/uploads",
-            multipart={
-                "life_event": "retirement",
-                "material_code": m["code"],
-                "file": {"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1},
-            },
-        )["token"]
-        for m in form["materials"]["to_upload"]
-        if m["required"]
-    ]
-    body = {
-        "life_event": "retirement",
-        "data": answers_for(form),
-        "idempotency_key": "e2e-console-1",
-        "uploads": tokens,
-    }
-    return api(phone, "POST", "/api/v1/cases", data=body)
 
 
 def test_clerk_accepts_approver_completes_and_everyone_sees_each_step(
     phone: Page, browser: Browser, live_server: LiveServer
 ) -> None:
     register_resident(phone, *RESIDENT)
-    created = _file_retirement(phone)
+    created = file_retirement(phone, "e2e-console-1")
     case_no = created["case_no"]
 
     clerk_context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN")

@@ -13,8 +13,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.helpers import api, register_resident
-from tests.case_helpers import PNG_1X1, answers_for
+from e2e.helpers import api, file_retirement, register_resident
 
 RESIDENT = ("赵敏", "320411199004271366")
 NOTIFICATIONS = """async () => {
@@ -22,26 +21,6 @@ NOTIFICATIONS = """async () => {
   const shown = await registration.getNotifications();
   return shown.map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, data: n.data }));
 }"""
-
-
-def _file_retirement(page: Page, key: str) -> dict[str, Any]:
-    form = api(page, "GET", "/api/v1/life-events/retirement/form")
-    uploads = [
-        api(
-            page,
-            "POST",
-            "/api/v1/uploads",
-            multipart={
-                "life_event": "retirement",
-                "material_code": m["code"],
-                "file": {"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1},
-            },
-        )["token"]
-        for m in form["materials"]["to_upload"]
-        if m["required"]
-    ]
-    body = {"life_event": "retirement", "data": answers_for(form), "idempotency_key": key, "uploads": uploads}
-    return api(page, "POST", "/api/v1/cases", data=body)
 
 
 def _registration_id(page: Page, cdp: Any, scope: str) -> str:
@@ -88,7 +67,7 @@ def test_a_push_shows_the_notification_once_and_the_open_page_updates_its_badge(
     expect(phone.locator("#inbox-badge")).to_have_text("")
 
     # A real event: the submission writes the inbox entry; the push carries what the worker would send.
-    case_no = _file_retirement(phone, "e2e-push-0001")["case_no"]
+    case_no = file_retirement(phone, "e2e-push-0001")["case_no"]
     entry = api(phone, "GET", "/api/v1/notifications")["items"][0]
     payload = {key: entry[key] for key in ("title", "body", "url", "case_no", "event_id")}
     assert payload["case_no"] == case_no
