@@ -17,6 +17,7 @@ from app.delegations import service as delegations
 from app.shell import service as shell
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.redirects import local_path
 from auth import store as auth_store
 from auth.access import caller, public, signed_in
 from auth.audit import audit
@@ -136,8 +137,7 @@ class AccountPages(Controller):
 
     @get("/login", opt=public())
     async def login_page(self, request: AnyRequest, next: FromQuery[str] = "/") -> Template:
-        target = next if next.startswith("/") and not next.startswith("//") else "/"
-        return Template("login.html", context={"nav": "me", "next": target})
+        return Template("login.html", context={"nav": "me", "next": local_path(next)})
 
     @get("/me", opt=signed_in())
     async def me_page(self, request: AnyRequest, db: Db) -> Template:

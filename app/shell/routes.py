@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from app.shell import service, store
 from app.shell.models import Preferences, PreferencesBody
 from app.web.params import AppSettings, Db
+from app.web.redirects import local_path
 from auth.access import public
 from auth.models import CurrentUser
 
@@ -25,11 +26,6 @@ NO_CACHE = CacheControlHeader(no_cache=True)
 def _user(request: AnyRequest) -> CurrentUser | None:
     user = request.scope.get("user")
     return user if isinstance(user, CurrentUser) else None
-
-
-def _local_path(raw: str) -> str:
-    """Where a form may send the browser back to: a path on this site, never another host."""
-    return raw if raw.startswith("/") and not raw.startswith("//") and "\\" not in raw else "/"
 
 
 class ShellPages(Controller):
@@ -103,7 +99,7 @@ class PreferencesApi(Controller):
         step = data.get("text_step", current.text_step)
         saved = await _save(request, db, elder, service.text_step_of(step))
         return Redirect(
-            _local_path(str(data.get("next", "/"))), status_code=303, cookies=_cookies(saved, settings.secure_cookies)
+            local_path(data.get("next")), status_code=303, cookies=_cookies(saved, settings.secure_cookies)
         )
 
 

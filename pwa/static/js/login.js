@@ -1,10 +1,18 @@
 import { ceremonyMessage, getPasskey, passkeysSupported, postJSON } from "./passkeys.js";
 import { setBusy, showErrors } from "./forms.js";
 
+// The server already keeps only a path of this site (app/web/redirects.py); checked again where it is used.
+function localPath(raw) {
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || /[\\\u0000-\u001f\u007f]/.test(raw)) return "/";
+  const target = new URL(raw, window.location.origin);
+  return target.origin === window.location.origin ? target.pathname + target.search + target.hash : "/";
+}
+
 const form = document.querySelector("#login-form");
 const button = form.querySelector("button[type=submit]");
-const next = form.dataset.next || "/";
+const next = localPath(form.dataset.next);
 let conditional = null;
+
 // The autofill's sign-in once the browser has handed over a passkey: a click on the button meanwhile would start
 // a second ceremony, replacing the challenge the autofill's answer is checked against, and fail both.
 let finishing = null;
