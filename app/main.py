@@ -45,6 +45,7 @@ from app.shell.routes import PreferencesApi, ShellPages
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.logging import logging_config
+from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
 from auth import walk_in
@@ -191,6 +192,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         template_config=_template_engine(settings, assets),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         middleware=[
+            # First: every later layer (sessions, audit, limits) sees the client's own address.
+            forwarded_client_middleware(settings.trusted_proxies),
             security_headers_middleware,
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,

@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable (SettingsError), ne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -41,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_max_hours: int
     web_workers: int
     track_scans_per_minute: int
+    # The reverse proxies (TLS terminators, load balancers) whose X-Forwarded-For is believed.
+    # (CIDRs as text: the settings travel through msgspec, which does not take ipaddress types.)
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def rp_id(self) -> str:
@@ -101,6 +105,21 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
     return hosts
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("TRUSTED_PROXIES", "")
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES: {part!r} is not an address or CIDR (comma-separated, e.g. 10.0.0.0/8,::1)"
+            ) from None
+    return tuple(networks)
+
+
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     raw = env.get("SECRET_KEY", "").strip()
     if raw:
@@ -149,4 +168,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
         web_workers=_int(env, "WEB_WORKERS", os.cpu_count() or 1, 1, 64),
         track_scans_per_minute=_int(env, "TRACK_SCANS_PER_MINUTE", 120, 0, 1_000_000),
+        trusted_proxies=_trusted_proxies(env),
     )

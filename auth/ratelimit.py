@@ -1,5 +1,13 @@
-"""Failed attempts are limited (等保: limit attempts, lock out): sign-ins per IP and per credential, and proofs of
-an old push subscription per IP (counted apart from sign-ins: many phones share one carrier address)."""
+"""Failed attempts are limited (等保: limit attempts, lock out), counted in PostgreSQL so every web host shares them.
+
+- Sign-in: every failure counts against the client's address (`ip:`); a failure *after* the challenge was found
+  valid (a wrong signature, a foreign user handle) also counts against the pair of that address and the credential
+  (`credential:`). Never against the credential alone: its id is no secret, and anyone's junk naming it would
+  otherwise lock its owner out everywhere.
+- Proofs of an old push subscription per address (`push-replace:`), apart from sign-ins: many phones share one
+  carrier address.
+
+Addresses are the client's own (TRUSTED_PROXIES, app/web/proxies.py), not a proxy's."""
 
 from __future__ import annotations
 
@@ -18,8 +26,8 @@ def ip_subject(ip: str | None) -> str:
     return f"ip:{ip or 'unknown'}"
 
 
-def credential_subject(credential_id: bytes) -> str:
-    return f"credential:{credential_id.hex()}"
+def credential_subject(ip: str | None, credential_id: bytes) -> str:
+    return f"credential:{ip or 'unknown'}:{credential_id.hex()}"
 
 
 def push_replace_subject(ip: str | None) -> str:

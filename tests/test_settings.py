@@ -41,6 +41,8 @@ def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
         ("PUSH_ALLOWED_HOSTS", "https://fcm.googleapis.com/x"),
         ("VAPID_SUBJECT", "someone"),
         ("STAFF_IDLE_MINUTES", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "proxy.internal"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -59,3 +61,9 @@ def test_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
 def test_push_hosts_are_parsed_from_a_comma_list(tmp_path: Path) -> None:
     settings = load_settings({"DATA_DIR": str(tmp_path), "PUSH_ALLOWED_HOSTS": "127.0.0.1, *.notify.windows.com"})
     assert settings.push_allowed_hosts == ("127.0.0.1", "*.notify.windows.com")
+
+
+def test_trusted_proxies_are_a_comma_list_of_addresses_and_networks(tmp_path: Path) -> None:
+    assert load_settings({"DATA_DIR": str(tmp_path)}).trusted_proxies == ()
+    settings = load_settings({"DATA_DIR": str(tmp_path), "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5 ,::1"})
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.1.5/32", "::1/128")

@@ -270,7 +270,8 @@ async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dic
 async def complete_login(
     db: asyncpg.Pool, settings: Settings, conn: Connection, owner: str, credential: dict[str, Any]
 ) -> int:
-    ip = ratelimit.ip_subject(client_ip(conn))
+    address = client_ip(conn)
+    ip = ratelimit.ip_subject(address)
     await ratelimit.refuse_if_limited(db, [ip])
     try:
         challenge = passkeys.challenge_of(credential)
@@ -278,16 +279,13 @@ async def complete_login(
         user_handle = passkeys.user_handle_of(credential)
     except PasskeyError as exc:
         raise await _refuse(db, conn, "signin", exc.reason, exc.message, [ip]) from exc
-    cred_subject = ratelimit.credential_subject(credential_id)
+    # Backs off guesses at one credential from one address; its owner elsewhere signs in as usual.
+    cred_subject = ratelimit.credential_subject(address, credential_id)
     await ratelimit.refuse_if_limited(db, [cred_subject])
     if await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
+        # Junk or a replay: nothing about the credential is known yet, so it counts against the address only.
         raise await _refuse(
-            db,
-            conn,
-            "signin",
-            "unknown, used, expired or foreign challenge",
-            "验证已过期或无效，请重新登录",
-            [ip, cred_subject],
+            db, conn, "signin", "unknown, used, expired or foreign challenge", "验证已过期或无效，请重新登录", [ip]
         )
     stored = await auth_store.find_credential(db, credential_id)
     if stored is None:
