@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from db.embedded import with_database
-from db.migrate import apply_migrations, discover
+from db.migrate import MissingDataStep, apply_migrations, discover
 from tests.database_fixtures import drop_database, run_sync
 
 
@@ -76,5 +76,67 @@ async def test_a_failing_migration_leaves_no_trace(empty_database: str, tmp_path
             await apply_migrations(conn, tmp_path)
         assert await conn.fetchval("SELECT to_regclass('half')") is None
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+    finally:
+        await conn.close()
+
+
+# A data step: Python work between one file and the next (0002 drops the column the step reads).
+STEP_FIRST = "-- data step: fill_upper\nCREATE TABLE t (name text, upper_name text); INSERT INTO t VALUES ('a', NULL);"
+STEP_NEXT = "ALTER TABLE t DROP COLUMN name;"
+
+
+def _files_with_a_data_step(directory: Path) -> None:
+    (directory / "0001_with_step.sql").write_text(STEP_FIRST)
+    (directory / "0002_after_step.sql").write_text(STEP_NEXT)
+
+
+async def test_a_data_step_runs_once_between_its_migration_and_the_next(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+    calls: list[str] = []
+
+    async def fill_upper(conn: asyncpg.Connection) -> None:
+        calls.append("fill_upper")
+        await conn.execute("UPDATE t SET upper_name = upper(name)")
+
+    conn = await asyncpg.connect(empty_database)
+    try:
+        steps = {"fill_upper": fill_upper}
+        assert await apply_migrations(conn, tmp_path, data_steps=steps) == ["0001_with_step", "0002_after_step"]
+        assert await apply_migrations(conn, tmp_path, data_steps=steps) == []
+        assert calls == ["fill_upper"]
+        assert await conn.fetchval("SELECT upper_name FROM t") == "A"
+        assert await conn.fetchval("SELECT name FROM schema_data_steps WHERE version = 1") == "fill_upper"
+    finally:
+        await conn.close()
+
+
+async def test_without_its_data_step_the_runner_stops_before_the_next_file(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(MissingDataStep, match=r"0001_with_step.*fill_upper.*python -m app migrate"):
+            await apply_migrations(conn, tmp_path)
+        assert await conn.fetchval("SELECT array_agg(version) FROM schema_migrations") == [1]
+        assert await conn.fetchval("SELECT count(*) FROM schema_data_steps") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_data_step_that_failed_runs_again_next_time(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+
+    async def crashes(conn: asyncpg.Connection) -> None:
+        raise ConnectionResetError("the process died")
+
+    async def fill_upper(conn: asyncpg.Connection) -> None:
+        await conn.execute("UPDATE t SET upper_name = upper(name)")
+
+    conn = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(ConnectionResetError):
+            await apply_migrations(conn, tmp_path, data_steps={"fill_upper": crashes})
+        assert await conn.fetchval("SELECT to_regclass('t') IS NOT NULL AND count(*) = 0 FROM schema_data_steps")
+        assert await apply_migrations(conn, tmp_path, data_steps={"fill_upper": fill_upper}) == ["0002_after_step"]
+        assert await conn.fetchval("SELECT upper_name FROM t") == "A"
     finally:
         await conn.close()
