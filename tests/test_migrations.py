@@ -6,9 +6,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from app.database import migrate_database
+from auth.pii import PiiCipher
 from db.embedded import with_database
 from db.migrate import MissingDataStep, apply_migrations, discover
-from tests.database_fixtures import drop_database, run_sync
+from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync
+
+CIPHER = PiiCipher(TEST_SECRET_KEY)
 
 
 @pytest.fixture
@@ -34,8 +38,8 @@ def test_migration_files_are_numbered_in_order() -> None:
 async def test_running_twice_is_a_no_op(empty_database: str) -> None:
     conn = await asyncpg.connect(empty_database)
     try:
-        first = await apply_migrations(conn)
-        second = await apply_migrations(conn)
+        first = await migrate_database(conn, CIPHER)
+        second = await migrate_database(conn, CIPHER)
         assert first == [m.name for m in discover()]
         assert second == []
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(first)
@@ -46,7 +50,7 @@ async def test_running_twice_is_a_no_op(empty_database: str) -> None:
 async def test_two_processes_at_once_apply_each_migration_once(empty_database: str) -> None:
     conns = [await asyncpg.connect(empty_database) for _ in range(4)]
     try:
-        results = await asyncio.gather(*(apply_migrations(c) for c in conns))
+        results = await asyncio.gather(*(migrate_database(c, CIPHER) for c in conns))
         applied = [name for result in results for name in result]
         assert sorted(applied) == sorted(m.name for m in discover())
         assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == len(applied)
