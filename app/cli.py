@@ -21,7 +21,7 @@ from app.accounts import store as accounts_store
 from app.accounts.service import STAFF_ROLES, staff_problem
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
-from app.database import resolve_database_url
+from app.database import migrate_database, resolve_database_url
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -32,7 +32,6 @@ from auth import store as auth_store
 from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
-from db.migrate import apply_migrations
 from db.pool import create_pool
 from push import store as push_store
 
@@ -50,15 +49,18 @@ async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connectio
         await pool.close()
 
 
-async def _migrate(conn: asyncpg.Connection) -> int:
-    applied = await apply_migrations(conn)
-    print(f"migrations applied: {', '.join(applied)}" if applied else "migrations: already up to date")
-    return 0
+def _migrate(settings: Settings) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+    async def work(conn: asyncpg.Connection) -> int:
+        applied = await migrate_database(conn, PiiCipher(settings.secret_key))
+        print(f"migrations applied: {', '.join(applied)}" if applied else "migrations: already up to date")
+        return 0
+
+    return work
 
 
 def _seed(settings: Settings) -> Callable[[asyncpg.Connection], Awaitable[int]]:
     async def work(conn: asyncpg.Connection) -> int:
-        await apply_migrations(conn)
+        await migrate_database(conn, PiiCipher(settings.secret_key))
         async with conn.transaction():
             report = await seed_demo_data(conn, PiiCipher(settings.secret_key))
         print(
@@ -179,7 +181,8 @@ def _serve(settings: Settings) -> int:
 
     # Start (or find) the database once here, so the workers only connect to it.
     database_url = asyncio.run(resolve_database_url(settings))
-    asyncio.run(_with_connection(msgspec.structs.replace(settings, database_url=database_url), _migrate))
+    settings = msgspec.structs.replace(settings, database_url=database_url)
+    asyncio.run(_with_connection(settings, _migrate(settings)))
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DATA_DIR", str(settings.data_dir))
     print(f"serving on {settings.public_url} ({settings.web_workers} workers)", flush=True)
@@ -227,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":
-        return asyncio.run(_with_connection(settings, _migrate))
+        return asyncio.run(_with_connection(settings, _migrate(settings)))
     if args.command == "seed":
         return asyncio.run(_with_connection(settings, _seed(settings)))
     if args.command == "import-population":

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from app.catalogue import store as catalogue_store
-from app.certificates import store as certificate_store
+from app.certificates import service as certificate_service
 from app.people import store as people_store
 from app.people.identity import normalize_id_number
 from app.people.register import import_register
@@ -69,9 +69,10 @@ async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
             db, cipher.lookup_hash(normalize_id_number(cert["holder_id_number"]))
         )
         if holder is None:
-            raise ValueError(f"certificate {cert['number']}: holder is not in the demo register")
-        await certificate_store.upsert_person_certificate(
+            raise ValueError(f"certificate {cert['kind']}/{cert['title']}: holder is not in the demo register")
+        await certificate_service.issue_to_person(
             db,
+            cipher,
             person_id=holder.id,
             kind=cert["kind"],
             title=cert["title"],

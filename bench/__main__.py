@@ -26,12 +26,12 @@ import httpx
 import psutil
 
 from app.cases import tracking
+from app.database import migrate_database
 from app.people.identity import check_char, mask_id_number
 from app.seed import seed_demo_data
 from auth.pii import PiiCipher
 from bench import store
 from db.embedded import ensure_database, start_embedded_server
-from db.migrate import apply_migrations
 from db.pool import create_pool
 from tests.case_helpers import answers_for
 from tests.softauthn import SoftAuthenticator
@@ -82,7 +82,7 @@ async def build_data(dsn: str) -> dict[str, Any]:
     cipher = PiiCipher(SECRET)
     pool = await create_pool(dsn, max_size=2)
     async with pool.acquire() as conn:
-        await apply_migrations(conn)
+        await migrate_database(conn, cipher)
         await seed_demo_data(conn, cipher)
         villages = [r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE level = 'village'")]
         people = bench_people(RESIDENTS, villages)

@@ -31,12 +31,12 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.cases.timeline import record_event
+from app.database import migrate_database
 from app.main import create_app
 from app.seed import seed_demo_data
 from app.settings import load_settings
 from auth.pii import PiiCipher
 from db.embedded import ensure_database, start_embedded_server
-from db.migrate import apply_migrations
 from db.pool import create_pool, prepare_connection
 from push.keys import load_or_create
 from push.sender import PushSender, Target
@@ -183,7 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     conn = await asyncpg.connect(database_url)
     try:
-        await apply_migrations(conn)
+        await migrate_database(conn, PiiCipher(SECRET))
         await prepare_connection(conn)
         await seed_demo_data(conn, PiiCipher(SECRET))
     finally:

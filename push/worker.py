@@ -24,9 +24,10 @@ from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Querie
 from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
+from app.database import migrate_database
 from app.settings import Settings, SettingsError, load_settings
+from auth.pii import PiiCipher
 from db.embedded import embedded_database_url
-from db.migrate import apply_migrations
 from db.pool import create_pool
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
@@ -96,7 +97,7 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
     pool = await create_pool(database_url, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
     try:
         # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
-        await apply_migrations(queue_connection)
+        await migrate_database(queue_connection, PiiCipher(settings.secret_key))
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
             worker = PushWorker(pool, queue_connection, sender, RetryPolicy(), options)

@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from app.database import migrate_database
 from app.seed import seed_demo_data
 from app.settings import Settings, load_settings
 from auth.pii import PiiCipher
 from db.embedded import start_embedded_server, with_database
-from db.migrate import apply_migrations
 from db.pool import create_pool, prepare_connection
 
 # Fixed for the run: the template's encrypted ID numbers must be readable by every test's app.
@@ -49,7 +49,7 @@ async def _build_template(server_dsn: str, name: str) -> None:
     await _admin(server_dsn, f'CREATE DATABASE "{name}"')
     conn = await asyncpg.connect(with_database(server_dsn, name))
     try:
-        await apply_migrations(conn)
+        await migrate_database(conn, PiiCipher(TEST_SECRET_KEY))
         await prepare_connection(conn)
         await seed_demo_data(conn, PiiCipher(TEST_SECRET_KEY))
     finally:

@@ -65,7 +65,9 @@ async def test_clerk_accepts_and_approver_completes_issuing_the_certificate(
     ).json()
     tracked = next(t for t in track["tasks"] if t["item_name"] == health_task["item_name"])
     assert len(tracked["steps"]) == 5 and "材料齐全" not in str(track)
-    kinds = await pool.fetch("SELECT kind FROM e_certificates WHERE data->>'case_no' = $1", case["case_no"])
+    kinds = await pool.fetch(
+        "SELECT e.kind FROM e_certificates e JOIN cases c ON c.id = e.case_id WHERE c.case_no = $1", case["case_no"]
+    )
     assert [r["kind"] for r in kinds] == ["birth_medical"]
 
 

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from app.catalogue import store as catalogue_store
 from app.catalogue.models import ItemField, Material, ServiceItem
+from app.certificates import service as certificates_service
+from app.certificates.models import ECertificate
 from app.forms import store
 from app.forms.models import (
     CatalogueSection,
-    ECertificate,
     FieldCatalogue,
     FormField,
     FormSection,
@@ -91,9 +92,18 @@ def _items_from_seed() -> list[ServiceItem]:
 
 
 def _certificates_from_seed(holder_id_number: str) -> list[ECertificate]:
+    """As held_with_contents reads them back: the number masked, the contents decrypted."""
     return [
-        msgspec.convert({k: v for k, v in c.items() if k != "holder_id_number"}, ECertificate, strict=False)
-        for c in _seed("certificates.json")
+        ECertificate(
+            id=position,
+            kind=c["kind"],
+            title=c["title"],
+            number_masked=certificates_service.mask_certificate_number(c["kind"], c["number"]),
+            issued_by=c["issued_by"],
+            issued_on=date.fromisoformat(c["issued_on"]),
+            data=c["data"],
+        )
+        for position, c in enumerate(_seed("certificates.json"))
         if c["holder_id_number"] == holder_id_number
     ]
 
@@ -310,7 +320,7 @@ def test_prefill_leaves_out_what_the_person_has_no_source_for() -> None:
 async def test_prefill_reads_the_certificate_library_in_the_database(pool: asyncpg.Pool) -> None:
     # Both spouses hold the household's 居民户口簿: one number, a row per holder.
     person_id, name, phone = await _person_id(pool, LI_NA)
-    certificates = await store.person_certificates(pool, person_id)
+    certificates = await certificates_service.held_with_contents(pool, PiiCipher(TEST_SECRET_KEY), person_id)
     values = prefill(_seeded_form("birth"), name, phone, LI_NA, certificates)
     assert values["household.head_name"] == Prefill(value="张伟", source="电子证照：居民户口簿")
     assert values["household.address"].value == "江苏省常州市天宁区雕庄街道丽华新村18幢2单元302室"
@@ -319,14 +329,38 @@ async def test_prefill_reads_the_certificate_library_in_the_database(pool: async
 
 async def test_prefill_for_zhang_wei_comes_from_his_seeded_hukou(pool: asyncpg.Pool) -> None:
     person_id, name, phone = await _person_id(pool, ZHANG_WEI)
-    certificates = await store.person_certificates(pool, person_id)
+    certificates = await certificates_service.held_with_contents(pool, PiiCipher(TEST_SECRET_KEY), person_id)
     values = prefill(_seeded_form("birth"), name, phone, ZHANG_WEI, certificates)
     assert values["household.head_name"] == Prefill(value="张伟", source="电子证照：居民户口簿")
 
 
+async def test_a_spouse_id_number_is_prefilled_from_the_sealed_marriage_certificate(pool: asyncpg.Pool) -> None:
+    # Stored sealed (tests/test_certificates_sealed.py); decrypted on the server for the holder's own form.
+    spouse = FormField(
+        key="spouse.id_number",
+        label="配偶公民身份号码",
+        type="id_number",
+        section="spouse",
+        prefill_source="certificate:marriage.spouse_id_number",
+    )
+    form = MergedForm(
+        life_event="any",
+        checksum="x",
+        sections=[FormSection(key="spouse", title="配偶", fields=[spouse])],
+        materials=[],
+    )
+    person_id, name, phone = await _person_id(pool, ZHANG_WEI)
+    certificates = await certificates_service.held_with_contents(pool, PiiCipher(TEST_SECRET_KEY), person_id)
+    assert prefill(form, name, phone, ZHANG_WEI, certificates) == {
+        "spouse.id_number": Prefill(value=LI_NA, source="电子证照：结婚证")
+    }
+    # What is listed and attached carries no contents at all.
+    assert all(c.data == {} for c in await certificates_service.held_by(pool, person_id))
+
+
 async def test_held_certificates_are_attached_and_not_asked_for_again(pool: asyncpg.Pool) -> None:
     person_id, _, _ = await _person_id(pool, ZHANG_WEI)
-    certificates = await store.person_certificates(pool, person_id)
+    certificates = await certificates_service.held_by(pool, person_id)
     assert "id_card" in {c.kind for c in certificates}
     form = _seeded_form("birth")
     held, to_upload = split_materials(form, certificates)
@@ -344,7 +378,8 @@ async def test_held_certificates_are_attached_and_not_asked_for_again(pool: asyn
 @given(item_combinations, st.sets(st.sampled_from(CERTIFICATE_KINDS)))
 def test_every_material_is_held_or_uploaded_or_issued_along_the_way(items: list[ServiceItem], kinds: set[str]) -> None:
     certificates = [
-        ECertificate(kind=kind, title=kind, number=f"N-{kind}", issued_by="常州", issued_on=TODAY) for kind in kinds
+        ECertificate(id=i, kind=kind, title=kind, number_masked="****", issued_by="常州", issued_on=TODAY)
+        for i, kind in enumerate(kinds)
     ]
     form = merge_form("any", items, CATALOGUE)
     held, to_upload = split_materials(form, certificates)

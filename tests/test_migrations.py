@@ -6,9 +6,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from app.database import migrate_database
+from auth.pii import PiiCipher
 from db.embedded import with_database
-from db.migrate import apply_migrations, discover
-from tests.database_fixtures import drop_database, run_sync
+from db.migrate import MissingDataStep, apply_migrations, discover
+from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync
+
+CIPHER = PiiCipher(TEST_SECRET_KEY)
 
 
 @pytest.fixture
@@ -34,8 +38,8 @@ def test_migration_files_are_numbered_in_order() -> None:
 async def test_running_twice_is_a_no_op(empty_database: str) -> None:
     conn = await asyncpg.connect(empty_database)
     try:
-        first = await apply_migrations(conn)
-        second = await apply_migrations(conn)
+        first = await migrate_database(conn, CIPHER)
+        second = await migrate_database(conn, CIPHER)
         assert first == [m.name for m in discover()]
         assert second == []
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(first)
@@ -46,7 +50,7 @@ async def test_running_twice_is_a_no_op(empty_database: str) -> None:
 async def test_two_processes_at_once_apply_each_migration_once(empty_database: str) -> None:
     conns = [await asyncpg.connect(empty_database) for _ in range(4)]
     try:
-        results = await asyncio.gather(*(apply_migrations(c) for c in conns))
+        results = await asyncio.gather(*(migrate_database(c, CIPHER) for c in conns))
         applied = [name for result in results for name in result]
         assert sorted(applied) == sorted(m.name for m in discover())
         assert await conns[0].fetchval("SELECT count(*) FROM schema_migrations") == len(applied)
@@ -76,5 +80,67 @@ async def test_a_failing_migration_leaves_no_trace(empty_database: str, tmp_path
             await apply_migrations(conn, tmp_path)
         assert await conn.fetchval("SELECT to_regclass('half')") is None
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == 1
+    finally:
+        await conn.close()
+
+
+# A data step: Python work between one file and the next (0002 drops the column the step reads).
+STEP_FIRST = "-- data step: fill_upper\nCREATE TABLE t (name text, upper_name text); INSERT INTO t VALUES ('a', NULL);"
+STEP_NEXT = "ALTER TABLE t DROP COLUMN name;"
+
+
+def _files_with_a_data_step(directory: Path) -> None:
+    (directory / "0001_with_step.sql").write_text(STEP_FIRST)
+    (directory / "0002_after_step.sql").write_text(STEP_NEXT)
+
+
+async def test_a_data_step_runs_once_between_its_migration_and_the_next(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+    calls: list[str] = []
+
+    async def fill_upper(conn: asyncpg.Connection) -> None:
+        calls.append("fill_upper")
+        await conn.execute("UPDATE t SET upper_name = upper(name)")
+
+    conn = await asyncpg.connect(empty_database)
+    try:
+        steps = {"fill_upper": fill_upper}
+        assert await apply_migrations(conn, tmp_path, data_steps=steps) == ["0001_with_step", "0002_after_step"]
+        assert await apply_migrations(conn, tmp_path, data_steps=steps) == []
+        assert calls == ["fill_upper"]
+        assert await conn.fetchval("SELECT upper_name FROM t") == "A"
+        assert await conn.fetchval("SELECT name FROM schema_data_steps WHERE version = 1") == "fill_upper"
+    finally:
+        await conn.close()
+
+
+async def test_without_its_data_step_the_runner_stops_before_the_next_file(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(MissingDataStep, match=r"0001_with_step.*fill_upper.*python -m app migrate"):
+            await apply_migrations(conn, tmp_path)
+        assert await conn.fetchval("SELECT array_agg(version) FROM schema_migrations") == [1]
+        assert await conn.fetchval("SELECT count(*) FROM schema_data_steps") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_data_step_that_failed_runs_again_next_time(empty_database: str, tmp_path: Path) -> None:
+    _files_with_a_data_step(tmp_path)
+
+    async def crashes(conn: asyncpg.Connection) -> None:
+        raise ConnectionResetError("the process died")
+
+    async def fill_upper(conn: asyncpg.Connection) -> None:
+        await conn.execute("UPDATE t SET upper_name = upper(name)")
+
+    conn = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(ConnectionResetError):
+            await apply_migrations(conn, tmp_path, data_steps={"fill_upper": crashes})
+        assert await conn.fetchval("SELECT to_regclass('t') IS NOT NULL AND count(*) = 0 FROM schema_data_steps")
+        assert await apply_migrations(conn, tmp_path, data_steps={"fill_upper": fill_upper}) == ["0002_after_step"]
+        assert await conn.fetchval("SELECT upper_name FROM t") == "A"
     finally:
         await conn.close()

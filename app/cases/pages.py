@@ -16,7 +16,7 @@ from app.cases.models import CaseView
 from app.console import service as console
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
-from app.web.params import AppSettings, Db
+from app.web.params import AppSettings, Cipher, Db
 from auth.access import caller, roles
 
 AnyRequest = Request[Any, Any, Any]
@@ -34,6 +34,7 @@ class CasePages(Controller):
         self,
         request: AnyRequest,
         db: Db,
+        cipher: Cipher,
         settings: AppSettings,
         case_no: FromPath[str],
         task_id: FromPath[int],
@@ -47,7 +48,8 @@ class CasePages(Controller):
                 if isinstance(file, UploadFile) and file.filename:
                     content = await file.read(service.UPLOAD_MAX_BYTES + 1)
                     await service.store_supplement(db, user, case_no, task_id, file.filename, content)
-            await console.move_task(db, request, user, task_id, "resubmit", str(data.get("note") or "") or None)
+            note = str(data.get("note") or "") or None
+            await console.move_task(db, cipher, request, user, task_id, "resubmit", note)
         except FieldErrors as exc:
             return await self._case(request, db, settings, case_no, "；".join(exc.errors.values()), 400)
         except HTTPException as exc:

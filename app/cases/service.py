@@ -34,6 +34,7 @@ from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case
 from app.cases.timeline import record_event
 from app.catalogue import store as catalogue_store
 from app.catalogue.models import ServiceItem, TimeLimit
+from app.certificates import service as certificates
 from app.forms import service as forms
 from app.forms import store as form_store
 from app.forms.models import MergedForm
@@ -181,8 +182,7 @@ async def submit_case(
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
-        certificates = await form_store.person_certificates(tx, person_id)
-        _held, to_upload = forms.split_materials(form, certificates)
+        _held, to_upload = forms.split_materials(form, await certificates.held_by(tx, person_id))
         uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
         uploaded = {u["material_code"] for u in uploads}
         for need in to_upload:

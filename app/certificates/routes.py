@@ -8,18 +8,19 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from app.forms import store as form_store
-from app.forms.service import mask_certificate_number
+from app.certificates import service
 from app.web.params import Db
 from auth.access import caller, roles
 
 
-class HeldCertificate(msgspec.Struct, frozen=True, kw_only=True):
+class HeldCertificate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    id: int
     kind: str
     title: str
     number_masked: str
     issued_by: str
     issued_on: date
+    case_no: str | None = None  # the case that issued it
 
 
 @get("/api/v1/certificates", opt=roles("resident"), tags=["certificates"], summary="The caller's e-certificates")
@@ -29,11 +30,13 @@ async def my_certificates(request: Request[Any, Any, Any], db: Db) -> list[HeldC
         return []
     return [
         HeldCertificate(
+            id=c.id,
             kind=c.kind,
             title=c.title,
-            number_masked=mask_certificate_number(c),
+            number_masked=c.number_masked,
             issued_by=c.issued_by,
             issued_on=c.issued_on,
+            case_no=c.case_no,
         )
-        for c in await form_store.person_certificates(db, user.person_id)
+        for c in await service.held_by(db, user.person_id)
     ]

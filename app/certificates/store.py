@@ -1,10 +1,11 @@
-"""SQL for the e-certificate library (电子证照)."""
+"""SQL for the e-certificate library (电子证照). Callers pass numbers and contents sealed, never in clear."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from typing import Any
 
+from app.certificates.models import ClearRow, ECertificate, SealedCertificate, StoredCertificate
 from db.pool import DB
 
 
@@ -14,21 +15,85 @@ async def upsert_person_certificate(
     person_id: int,
     kind: str,
     title: str,
-    number: str,
+    sealed: SealedCertificate,
     issued_by: str,
     issued_on: date,
-    data: dict[str, Any],
+    case_id: int | None = None,
 ) -> None:
+    """One row per holder, kind and number (found by the number's keyed hash): issued again, it is updated."""
     await db.execute(
-        """INSERT INTO e_certificates (person_id, kind, title, number, issued_by, issued_on, data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (person_id, kind, number) WHERE person_id IS NOT NULL DO UPDATE SET title = $3, issued_by = $5,
-               issued_on = $6, data = $7""",
+        """INSERT INTO e_certificates (person_id, kind, title, number_hash, number_enc, number_masked, issued_by,
+                                       issued_on, data_enc, case_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (person_id, kind, number_hash) WHERE person_id IS NOT NULL DO UPDATE SET title = $3,
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
         person_id,
         kind,
         title,
-        number,
+        sealed.number_hash,
+        sealed.number_enc,
+        sealed.number_masked,
         issued_by,
         issued_on,
-        data,
+        sealed.data_enc,
+        case_id,
     )
+
+
+async def person_certificates(db: DB, person_id: int) -> list[StoredCertificate]:
+    rows = await db.fetch(
+        "SELECT e.id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no "
+        "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+        "WHERE e.person_id = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
+        person_id,
+    )
+    return [
+        StoredCertificate(
+            certificate=ECertificate(
+                id=r["id"],
+                kind=r["kind"],
+                title=r["title"],
+                number_masked=r["number_masked"],
+                issued_by=r["issued_by"],
+                issued_on=r["issued_on"],
+                case_no=r["case_no"],
+            ),
+            data_enc=r["data_enc"],
+        )
+        for r in rows
+    ]
+
+
+# --- sealing the rows written in clear before migration 0012 ------------------------------------------------------
+
+
+async def lock_clear_rows(db: DB, limit: int) -> list[ClearRow]:
+    """The next rows still in clear, locked until the caller's transaction ends."""
+    # `data` read as text: the migration runner's connection may have no JSON codec.
+    rows = await db.fetch(
+        "SELECT id, kind, number, data::text AS data FROM e_certificates WHERE number_enc IS NULL "
+        "ORDER BY id LIMIT $1 FOR UPDATE",
+        limit,
+    )
+    return [ClearRow(id=r["id"], kind=r["kind"], number=r["number"], data=json.loads(r["data"])) for r in rows]
+
+
+async def store_sealed(db: DB, rows: list[tuple[int, SealedCertificate]]) -> None:
+    """The sealed columns written and the clear ones emptied, in one statement per row."""
+    await db.executemany(
+        """UPDATE e_certificates SET number_hash = $2, number_enc = $3, number_masked = $4, data_enc = $5,
+               number = NULL, data = '{}'::jsonb
+           WHERE id = $1""",
+        [(row_id, s.number_hash, s.number_enc, s.number_masked, s.data_enc) for row_id, s in rows],
+    )
+
+
+async def validate_sealed(db: DB) -> None:
+    """Every row, old ones included, is held to e_certificates_sealed (0012) from now on."""
+    await db.execute("ALTER TABLE e_certificates VALIDATE CONSTRAINT e_certificates_sealed")
+
+
+async def rewrite_table(db: DB) -> None:
+    """Rewrite the table's files, so the old row versions with clear numbers are gone from disk too.
+    VACUUM cannot run in a transaction: call it on a connection outside one."""
+    await db.execute("VACUUM (FULL) e_certificates")

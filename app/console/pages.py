@@ -167,6 +167,7 @@ class ConsolePages(Controller):
         try:
             await service.move_task(
                 db,
+                cipher,
                 request,
                 caller(request),
                 task_id,

@@ -36,10 +36,23 @@ class ConsoleApi(Controller):
         summary="Move a task; 409 names the allowed actions when the action is not allowed now",
     )
     async def transition(
-        self, request: Request[Any, Any, Any], db: Db, task_id: FromPath[int], data: JSONBody[TransitionBody]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        cipher: Cipher,
+        task_id: FromPath[int],
+        data: JSONBody[TransitionBody],
     ) -> ConsoleTask:
         return await service.move_task(
-            db, request, caller(request), task_id, data.action, data.note, data.delivery_method, data.delivery_ref
+            db,
+            cipher,
+            request,
+            caller(request),
+            task_id,
+            data.action,
+            data.note,
+            data.delivery_method,
+            data.delivery_ref,
         )
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")

@@ -19,7 +19,7 @@ from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
 from app.catalogue.models import TimeLimit
-from app.certificates import store as certificate_store
+from app.certificates import service as certificates
 from app.console import store
 from app.console.models import (
     AnswerRow,
@@ -136,6 +136,7 @@ def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, st
 
 async def move_task(
     db: asyncpg.Pool,
+    cipher: PiiCipher,
     conn: ASGIConnection[Any, Any, Any, Any],
     user: CurrentUser,
     task_id: int,
@@ -188,7 +189,7 @@ async def move_task(
                 note=note,
             )
             if step.to == "completed" and task["result_certificate"]:
-                await _issue_result(tx, task)
+                await _issue_result(tx, cipher, task)
             moved = await store.get_task(tx, task_id)
             return _view(moved, user, calendar, today)
     except _OutOfScope:
@@ -197,11 +198,12 @@ async def move_task(
         raise PermissionDeniedException("该办件不在您的办理范围内") from None
 
 
-async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
+async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: Any) -> None:
     """办结 puts the result into the e-certificate library, so no later form asks for it again."""
     result = task["result_certificate"]
-    await certificate_store.upsert_person_certificate(
+    await certificates.issue_to_person(
         tx,
+        cipher,
         person_id=task["applicant_person_id"],
         kind=result["kind"],
         title=result["title"],
@@ -209,6 +211,7 @@ async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
         issued_by=task["department_full_name"],
         issued_on=today_in_china(),
         data={"case_no": task["case_no"], "item_code": task["item_code"]},
+        case_id=task["case_id"],
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import msgspec
 
@@ -73,17 +72,6 @@ class MergedForm(msgspec.Struct, frozen=True, kw_only=True):
 class Prefill(msgspec.Struct, frozen=True, kw_only=True):
     value: str
     source: str  # where the value came from, as the resident reads it: 人口基础库, 个人资料, 电子证照：居民户口簿
-
-
-class ECertificate(msgspec.Struct, frozen=True, kw_only=True):
-    """A document in the person's e-certificate library (电子证照)."""
-
-    kind: str
-    title: str
-    number: str
-    issued_by: str
-    issued_on: date
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):

@@ -66,6 +66,7 @@ def _text(raw: Any) -> str:
 
 async def _view(
     db: asyncpg.Pool,
+    cipher: PiiCipher,
     person_id: int | None,
     code: str,
     *,
@@ -78,7 +79,7 @@ async def _view(
     if event is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
     form, items = await cases.merged_form_of(db, code)
-    prefills, certificates = await presenter.personal_sources(db, person_id, form)
+    prefills, certificates = await presenter.personal_sources(db, cipher, person_id, form)
     return presenter.apply_view(
         event,
         form,
@@ -196,7 +197,7 @@ class ApplyPages(Controller):
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient as choose:
             return Redirect(f"{choose.home}?notice=choose", status_code=303)
-        return _page(await _view(db, _person_id(user, subject), code), subject)
+        return _page(await _view(db, cipher, _person_id(user, subject), code), subject)
 
     @post("/life-events/{code:str}/check", opt=FILERS, status_code=HTTP_200_OK)
     async def check_field(
@@ -258,5 +259,7 @@ class ApplyPages(Controller):
             else:
                 return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
 
-        view = await _view(db, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors)
+        view = await _view(
+            db, cipher, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors
+        )
         return _page(view, subject, HTTP_400_BAD_REQUEST)

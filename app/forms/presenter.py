@@ -8,11 +8,13 @@ from collections.abc import Mapping
 import msgspec
 
 from app.catalogue.models import LifeEvent
+from app.certificates import service as certificate_service
+from app.certificates.models import ECertificate
 from app.forms import service
-from app.forms import store as form_store
 from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
-from app.forms.models import ECertificate, MergedForm, Prefill
+from app.forms.models import MergedForm, Prefill
 from app.people import store as people_store
+from auth.pii import PiiCipher
 from db.pool import DB
 
 # A case takes these from the account, whatever the page sends (app.cases.service), so the page never lets
@@ -21,18 +23,19 @@ ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
 
 
 async def personal_sources(
-    db: DB, person_id: int | None, form: MergedForm
+    db: DB, cipher: PiiCipher, person_id: int | None, form: MergedForm
 ) -> tuple[dict[str, Prefill], list[ECertificate]]:
-    """Prefill and held certificates of the person the form is for (the caller, or a helper's client)."""
+    """Prefill and held certificates of the person the form is for (the caller, or a helper's client). The
+    certificates' contents are decrypted here, on the server, for the prefill of this person's own form."""
     if person_id is None:
         return {}, []
     person = await people_store.get_person(db, person_id)
     if person is None:
         return {}, []
-    certificates = await form_store.person_certificates(db, person.id)
+    held = await certificate_service.held_with_contents(db, cipher, person.id)
     # The form shows the applicant's own number masked; the case takes it from the account, not the page.
-    values = service.prefill(form, person.name, person.phone, person.id_number_masked, certificates)
-    return values, certificates
+    values = service.prefill(form, person.name, person.phone, person.id_number_masked, held)
+    return values, held
 
 
 def form_answer(form: MergedForm, values: dict[str, Prefill], certificates: list[ECertificate]) -> FormAnswer:

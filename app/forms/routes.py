@@ -36,5 +36,5 @@ class FormApi(Controller):
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
             person_id = await cases.subject_person(db, cipher, user, on_behalf_of, code, request)
-        values, certificates = await presenter.personal_sources(db, person_id, form)
+        values, certificates = await presenter.personal_sources(db, cipher, person_id, form)
         return presenter.form_answer(form, values, certificates)

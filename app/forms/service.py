@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from app.catalogue.models import ServiceItem
+from app.certificates.models import ECertificate
 from app.forms.models import (
-    ECertificate,
     FieldCatalogue,
     FormField,
     FormSection,
@@ -28,7 +28,6 @@ from app.forms.models import (
 from app.people.identity import (
     credit_code_problem,
     id_number_problem,
-    mask_id_number,
     mobile_problem,
     normalize_credit_code,
     normalize_id_number,
@@ -206,18 +205,10 @@ def held_material(need: MaterialNeed, certificate: ECertificate) -> HeldMaterial
         name=need.name,
         certificate_kind=certificate.kind,
         certificate_title=certificate.title,
-        number_masked=mask_certificate_number(certificate),
+        number_masked=certificate.number_masked,
         issued_by=certificate.issued_by,
         issued_on=certificate.issued_on,
     )
-
-
-def mask_certificate_number(certificate: ECertificate) -> str:
-    if certificate.kind == "id_card":
-        return mask_id_number(certificate.number)
-    number = certificate.number
-    shown = 4 if len(number) > 4 else 0
-    return "*" * (len(number) - shown) + number[len(number) - shown :]
 
 
 # --- validation ----------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""SQL for the merged form: the canonical field catalogue and the e-certificates a person holds."""
+"""SQL for the merged form: the canonical field catalogue."""
 
 from __future__ import annotations
 
 import msgspec
 
-from app.forms.models import CatalogueSection, ECertificate, FieldCatalogue, FormField, Option
+from app.forms.models import CatalogueSection, FieldCatalogue, FormField, Option
 from db.pool import DB
 
 
@@ -31,22 +31,3 @@ async def load_catalogue(db: DB) -> FieldCatalogue:
             for r in rows
         ],
     )
-
-
-async def person_certificates(db: DB, person_id: int) -> list[ECertificate]:
-    rows = await db.fetch(
-        "SELECT kind, title, number, issued_by, issued_on, data FROM e_certificates "
-        "WHERE person_id = $1 ORDER BY kind, issued_on DESC, number",
-        person_id,
-    )
-    return [
-        ECertificate(
-            kind=r["kind"],
-            title=r["title"],
-            number=r["number"],
-            issued_by=r["issued_by"],
-            issued_on=r["issued_on"],
-            data=r["data"] or {},
-        )
-        for r in rows
-    ]
