@@ -23,17 +23,18 @@ MAX_SIDE = 2048
 # Ink: a pixel at least this far (of 255) from the background's grey level. The background is the commonest
 # level, so a blank pad, a transparent image and a solid fill of any colour all have none.
 INK_CONTRAST = 64
-MIN_INK_SHARE = 0.001  # a third of the least a real signature leaves; a tap or a short dash leaves less
-MIN_INK_PIXELS = 50
+MIN_INK_SHARE = 0.001  # about a third of the least a real signature inked; a tap or a short dash inks less
+MIN_INK_PIXELS = 50  # on the smallest image taken, 0.1 % would be 20 pixels: a dot
 MAX_INK_SHARE = 0.25  # a pad nearly filled in, or noise, is not a signature
 
 NOT_SIGNED = "请老人在平板上签名确认"
-UNREADABLE = "签名图片无法识别，请点“清除”后请老人在签名框内重新签名"
+UNREADABLE = "签名图片无法识别，请点“清除”，再请老人在签名框内重新签名"
 WRONG_SIZE = (
-    f"签名图片尺寸不对（应在 {MIN_WIDTH}×{MIN_HEIGHT} 至 {MAX_SIDE}×{MAX_SIDE} 像素之间），请在本页的签名框内重新签名"
+    f"签名图片尺寸不对（应在 {MIN_WIDTH}×{MIN_HEIGHT} 至 {MAX_SIDE}×{MAX_SIDE} 像素之间），"
+    "请刷新本页，再请老人在签名框内重新签名"
 )
-TOO_LITTLE_INK = "签名太少，看不清是签名，请点“清除”后请老人在框内重新写下自己的名字"
-TOO_MUCH_INK = "签名框几乎被涂满，看不清是签名，请点“清除”后请老人重新签名"
+TOO_LITTLE_INK = "签名笔画太少，看不出是签名，请点“清除”，再请老人在框内重新写下自己的名字"
+TOO_MUCH_INK = "签名框几乎被涂满，看不出是签名，请点“清除”，再请老人重新签名"
 
 
 class SignatureProblem(ValueError):
@@ -65,10 +66,10 @@ def check_drawn(png: bytes) -> None:
     width, height = _verified_size(png)
     if not (MIN_WIDTH <= width <= MAX_SIDE and MIN_HEIGHT <= height <= MAX_SIDE):
         raise SignatureProblem(WRONG_SIZE)
-    share = _ink_share(png, width * height)
-    if share * width * height < MIN_INK_PIXELS or share < MIN_INK_SHARE:
+    ink = _ink_pixels(png)
+    if ink < max(MIN_INK_PIXELS, MIN_INK_SHARE * width * height):
         raise SignatureProblem(TOO_LITTLE_INK)
-    if share > MAX_INK_SHARE:
+    if ink > MAX_INK_SHARE * width * height:
         raise SignatureProblem(TOO_MUCH_INK)
 
 
@@ -86,8 +87,8 @@ def _verified_size(png: bytes) -> tuple[int, int]:
     return size
 
 
-def _ink_share(png: bytes, pixels: int) -> float:
-    """The share of the image's pixels that differ from its background."""
+def _ink_pixels(png: bytes) -> int:
+    """How many of the image's pixels differ from its background."""
     try:
         with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
             image.load()
@@ -95,8 +96,7 @@ def _ink_share(png: bytes, pixels: int) -> float:
     except Exception as exc:  # an image data stream that is cut off or does not decode
         raise SignatureProblem(UNREADABLE) from exc
     background = max(range(256), key=levels.__getitem__)
-    ink = sum(count for level, count in enumerate(levels) if abs(level - background) >= INK_CONTRAST)
-    return ink / pixels
+    return sum(count for level, count in enumerate(levels) if abs(level - background) >= INK_CONTRAST)
 
 
 def _on_white_paper(image: Image.Image) -> Image.Image:
