@@ -21,15 +21,25 @@ _ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
 
 
 async def save_subscription(
-    db: DB, *, account_id: int, endpoint: str, push_service: str, p256dh: str, auth: str, user_agent: str
-) -> int:
-    """Store a device; the same endpoint again (a re-subscribe, or another account signing in on a
-    shared phone) updates its keys and owner."""
+    db: DB,
+    *,
+    account_id: int,
+    endpoint: str,
+    push_service: str,
+    p256dh: str,
+    auth: str,
+    user_agent: str,
+    take_over: bool = False,
+) -> int | None:
+    """Store a device; the same endpoint again (a re-subscribe) updates its keys. Another account's device
+    changes owner only with `take_over` (its auth secret was proven): otherwise None and nothing changes,
+    even when that account stored the endpoint a moment ago, after the caller looked."""
     return await db.fetchval(
         """INSERT INTO push_subscriptions (account_id, endpoint, push_service, p256dh, auth, user_agent)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (endpoint) DO UPDATE SET account_id = EXCLUDED.account_id, p256dh = EXCLUDED.p256dh,
                auth = EXCLUDED.auth, user_agent = EXCLUDED.user_agent, failures = 0
+           WHERE push_subscriptions.account_id = EXCLUDED.account_id OR $7
            RETURNING id""",
         account_id,
         endpoint,
@@ -37,6 +47,7 @@ async def save_subscription(
         p256dh,
         auth,
         user_agent,
+        take_over,
     )
 
 

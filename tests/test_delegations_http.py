@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import io
+import random
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFile, PngImagePlugin
 
 from app.settings import Settings
 from tests.auth_helpers import new_authenticator, post, sign_in, sign_out, sign_up, staff_client_sign_up
@@ -24,12 +28,36 @@ ELSEWHERE = {"name": "瞿秀珍", "id_number": "320481195003082345"}
 VILLAGE = "320481002002"
 
 
-def signature_png() -> str:
-    image = Image.new("RGB", (240, 90), "white")
-    ImageDraw.Draw(image).line([(10, 60), (80, 20), (150, 70), (230, 30)], fill="black", width=4)
+# Short, shaky signatures (two small characters) drawn with signature.js on the 1024×768 tablet and exported by
+# canvas.toDataURL, as the delegation page sends them: at one pixel per CSS pixel, and at two in 长辈版 with the
+# largest text, where the same hand inks the smallest share of the pad.
+CAPTURED_SIGNATURES = {
+    "captured on the tablet": Path(__file__).parent / "data" / "signature-shaky-tablet.png",
+    "captured on the tablet in 长辈版": Path(__file__).parent / "data" / "signature-shaky-tablet-elder.png",
+}
+
+
+def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def drawn_signature() -> bytes:
+    """A signature drawn with lines on a pad of the tablet's size (636×204 at one pixel per CSS pixel)."""
+    image = Image.new("RGB", (636, 204), "white")
+    draw = ImageDraw.Draw(image)
+    draw.line([(40, 120), (90, 60), (120, 140), (170, 70), (210, 130)], fill="#111", width=4, joint="curve")
+    draw.line([(240, 80), (300, 80), (270, 50), (270, 150), (320, 140)], fill="#111", width=4, joint="curve")
+    return png_bytes(image)
+
+
+def signature_png() -> str:
+    return data_url(drawn_signature())
 
 
 def delegation_body(client: dict[str, str], **overrides: object) -> dict[str, object]:
@@ -160,6 +188,110 @@ async def test_bad_delegations_are_400_per_field(
     response = await post(helper, "/api/v1/delegations", delegation_body(ELDER, **overrides))
     assert response.status_code == 400, response.text
     assert field in response.json()["errors"]
+
+
+def _with_corrupt_chunk(png: bytes) -> bytes:
+    """One byte of the image data changed, its chunk's checksum left as it was."""
+    at = png.index(b"IDAT") + 4 + 10
+    return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1 :]
+
+
+def _dot() -> bytes:
+    image = Image.new("RGB", (636, 204), "white")
+    ImageDraw.Draw(image).ellipse([(300, 100), (304, 104)], fill="#111")  # a tap on the pad
+    return png_bytes(image)
+
+
+def _noise() -> bytes:
+    return png_bytes(Image.frombytes("L", (636, 204), bytes(random.Random(1).randrange(256) for _ in range(636 * 204))))
+
+
+def _one_pixel() -> bytes:
+    """A 1×1 PNG, carrying a text chunk so that it is not refused for its length alone."""
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "签名" * 40)
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), "black").save(buffer, format="PNG", pnginfo=text)
+    return buffer.getvalue()
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(drawn_signature())).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+NOT_SIGNATURES = {
+    "a PNG header and junk": b"\x89PNG\r\n\x1a\n" + bytes(random.Random(2).randrange(256) for _ in range(600)),
+    "a blank pad": png_bytes(Image.new("RGB", (636, 204), "white")),
+    "a transparent image": png_bytes(Image.new("RGBA", (636, 204), (0, 0, 0, 0))),
+    "a solid fill": png_bytes(Image.new("RGB", (636, 204), "#111")),
+    "a single dot": _dot(),
+    "noise": _noise(),
+    "a 1×1 image": _one_pixel(),
+    "a thin strip": png_bytes(Image.new("RGB", (636, 20), "white")),
+    "a corrupt chunk": _with_corrupt_chunk(drawn_signature()),
+    "a cut-off file": drawn_signature()[:-200],
+    "a JPEG": _jpeg(),
+}
+
+
+async def _delegations(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM delegations")
+
+
+@pytest.mark.parametrize("png", NOT_SIGNATURES.values(), ids=NOT_SIGNATURES.keys())
+async def test_a_signature_must_be_a_drawn_png_with_ink_on_it(
+    helper: httpx.AsyncClient, pool: asyncpg.Pool, png: bytes
+) -> None:
+    body = delegation_body(ELDER, consent={"method": "signature", "signature_png": data_url(png)})
+    response = await post(helper, "/api/v1/delegations", body)
+    assert response.status_code == 400, response.text
+    message = response.json()["errors"]["consent"]
+    assert "签名" in message and "重新" in message  # says what to do: sign again
+    assert await _delegations(pool) == 0
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A small file whose header declares a huge image: decoding it would take width × height × 4 bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + width * 4), 9)  # its first row only: the file stays tiny
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+async def test_a_decompression_bomb_is_refused_from_its_header_without_decoding_it(
+    helper: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def decoding(*_: object) -> None:
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoding)
+    for width, height in ((30000, 30000), (100000, 204), (636, 100000)):
+        body = delegation_body(
+            ELDER, consent={"method": "signature", "signature_png": data_url(_png_declaring(width, height))}
+        )
+        response = await post(helper, "/api/v1/delegations", body)
+        assert response.status_code == 400, response.text
+        assert "尺寸" in response.json()["errors"]["consent"]
+    assert await _delegations(pool) == 0
+
+
+@pytest.mark.parametrize(
+    "png",
+    [drawn_signature(), *(path.read_bytes() for path in CAPTURED_SIGNATURES.values())],
+    ids=["drawn with lines", *CAPTURED_SIGNATURES],
+)
+async def test_a_drawn_signature_is_kept_with_the_delegation(
+    helper: httpx.AsyncClient, pool: asyncpg.Pool, png: bytes
+) -> None:
+    body = delegation_body(ELDER, consent={"method": "signature", "signature_png": data_url(png)})
+    created = await post(helper, "/api/v1/delegations", body)
+    assert created.status_code == 201, created.text
+    assert await pool.fetchval("SELECT consent_signature FROM delegations") == png
 
 
 async def test_the_elders_own_passkey_can_give_consent(

@@ -17,7 +17,7 @@ from app.cases.service import today_in_china
 from app.delegations.pages import one_year_after
 from app.settings import Settings
 from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up
-from tests.case_helpers import PNG_1X1, answers_for, submission_for
+from tests.case_helpers import PNG_1X1, answers_for, submission_for, upload_required_materials
 from tests.test_delegations_http import ELDER, NEIGHBOUR, VILLAGE, delegation_body
 
 pytestmark = pytest.mark.anyio
@@ -253,8 +253,8 @@ async def test_the_helper_receipt_is_only_for_cases_the_helper_filed(
     await sign_up(client, new_authenticator(), ELDER)
     own = await post(client, "/api/v1/cases", await submission_for(client, "retirement", "elder-own-0001"))
     assert own.status_code == 201, own.text
-    # The elder's own case appears among the open cases, but its receipt is not the helper's to open.
-    assert own.json()["case_no"] in (await helper.get("/helper")).text
+    # The elder's own case is not the helper's business: not on the roster, and its receipt not theirs to open.
+    assert own.json()["case_no"] not in (await helper.get("/helper")).text
     assert (await helper.get(f"/helper/cases/{own.json()['case_no']}/receipt")).status_code == 404
     assert (await helper.get("/helper/cases/CZ20260101000001/receipt")).status_code == 404
 
@@ -310,3 +310,54 @@ async def test_a_delegation_that_expires_while_chosen_drops_the_client(helper: C
     response = await helper.get("/life-events/retirement/apply")
     assert response.status_code == 303 and response.headers["location"] == "/helper?notice=choose"
     assert BANNER not in (await helper.get("/helper")).text
+
+
+async def _file(client: Client, life_event: str, key: str, on_behalf_of: str | None = None) -> str:
+    """File a case through the API; `key` also marks its answers, so no two filings are the same."""
+    params = {"on_behalf_of": on_behalf_of} if on_behalf_of else {}
+    form = (await client.get(f"/api/v1/life-events/{life_event}/form", params=params)).json()
+    data = {k: f"{v}{key}" if v == "演示内容" else v for k, v in answers_for(form).items()}
+    body: dict[str, Any] = {
+        "life_event": life_event,
+        "data": data,
+        "idempotency_key": key,
+        "uploads": await upload_required_materials(client, life_event, form, on_behalf_of),
+    }
+    if on_behalf_of:
+        body["on_behalf_of"] = on_behalf_of
+    filed = await post(client, "/api/v1/cases", body)
+    assert filed.status_code == 201, filed.text
+    return filed.json()["case_no"]
+
+
+async def test_the_roster_lists_only_the_cases_this_helper_filed_within_the_delegations_scope(
+    app: Litestar, helper: Client, client: Client, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    # Under an earlier delegation for everything, this helper filed 公民身后 for the elder; it was revoked and the
+    # elder now authorises 退休 only.
+    earlier = await _delegate(helper, ELDER)
+    out_of_scope = await _file(helper, "death", "roster-scope-0001", ELDER["id_number"])
+    await helper.delete(f"/api/v1/delegations/{earlier}", headers=await csrf(helper))
+    current = await _delegate(helper, ELDER, scope=["retirement"])
+    own_filing = await _file(helper, "retirement", "roster-scope-0002", ELDER["id_number"])
+    # The elder files for himself, and another helper of the village files for him under a delegation of their own.
+    await sign_up(client, new_authenticator(), ELDER)
+    elders_own = await _file(client, "retirement", "roster-scope-0003")
+    async with _client_for(app, 50403) as other:
+        await staff_client_sign_up(other, pool, settings.secret_key, name="李帮办", role="helper", region=VILLAGE)
+        theirs = await _delegate(other, ELDER)
+        others = await _file(other, "retirement", "roster-scope-0004", ELDER["id_number"])
+        assert [d["open_cases"] for d in (await other.get("/api/v1/delegations")).json()] == [[others]]
+
+    listed = {d["id"]: d["open_cases"] for d in (await helper.get("/api/v1/delegations")).json()}
+    assert listed == {current: [own_filing], earlier: []}
+    for page in ("/helper", "/helper/client"):
+        if page == "/helper/client":
+            await _choose(helper, current)
+        html = (await helper.get(page)).text
+        assert own_filing in html, page
+        for not_theirs in (out_of_scope, elders_own, others):
+            assert not_theirs not in html, page
+    # The elder sees, for each delegation, what was filed under it.
+    given = {d["id"]: d["open_cases"] for d in (await client.get("/api/v1/delegations")).json()}
+    assert given == {current: [own_filing], earlier: [], theirs: [others]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -12,11 +13,13 @@ import pytest
 
 from app.main import create_app
 from app.settings import DEFAULT_PUSH_HOSTS, Settings
+from auth.ratelimit import LIMITS
+from push import store as push_store
 from push.keys import KEY_FILE
 from push.subscriptions import endpoint_problem
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_out, sign_up
 from tests.push_helpers import file_case, local_push_service, resident_with_device, subscribe
-from tests.push_service import FakeDevice
+from tests.push_service import FakeDevice, b64url
 
 pytestmark = pytest.mark.anyio
 
@@ -96,6 +99,104 @@ async def test_a_device_is_stored_once_listed_without_its_endpoint_and_removable
         )
         assert removed.status_code == 204
         assert await pool.fetchval("SELECT count(*) FROM push_subscriptions") == 0
+
+
+async def _device_row(pool: asyncpg.Pool, endpoint: str) -> dict:
+    row = await pool.fetchrow(
+        "SELECT s.id, a.name AS owner, s.p256dh, s.auth FROM push_subscriptions s "
+        "JOIN accounts a ON a.id = s.account_id WHERE s.endpoint = $1",
+        endpoint,
+    )
+    return dict(row)
+
+
+async def test_an_endpoint_of_another_account_moves_only_with_its_auth_secret(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    phone = FakeDevice(name="phone", endpoint="https://fcm.googleapis.com/fcm/send/victims-phone")
+    assert (await post(client, "/api/v1/push/subscriptions", phone.subscription())).status_code == 201
+    before = await _device_row(pool, phone.endpoint)
+
+    # Someone who learnt the endpoint URL, with keys of their own, signed in as themselves: refused, audited, counted.
+    attacker = another_client()
+    await sign_up(attacker, new_authenticator(), LI_NA)
+    forged = FakeDevice(name="attacker", endpoint=phone.endpoint).subscription()
+    refused = await post(attacker, "/api/v1/push/subscriptions", forged)
+    assert refused.status_code == 403, refused.text
+    assert "另一个账号" in refused.json()["detail"]
+    assert await _device_row(pool, phone.endpoint) == before  # still 张伟's, with its own keys
+    assert (await attacker.get("/api/v1/push/subscriptions")).json() == []
+    audited = await pool.fetch("SELECT subject, detail FROM audit_log WHERE action = 'push.subscribe'")
+    assert [(r["subject"], r["detail"]["reason"]) for r in audited] == [
+        (f"push_subscription:{before['id']}", "auth secret differs")
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM auth_failures WHERE subject LIKE 'push-replace:%'") == 1
+
+    # The browser that holds the subscription holds its secret too (a phone shared by two people): it moves.
+    moved = await post(attacker, "/api/v1/push/subscriptions", phone.subscription())
+    assert moved.status_code == 201, moved.text
+    assert await _device_row(pool, phone.endpoint) == {**before, "owner": LI_NA["name"]}
+    assert (await client.get("/api/v1/push/subscriptions")).json() == []
+
+
+async def test_the_same_account_resubscribing_an_endpoint_with_new_keys_keeps_it(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    phone = FakeDevice(name="phone", endpoint="https://fcm.googleapis.com/fcm/send/rekeyed")
+    first = await post(client, "/api/v1/push/subscriptions", phone.subscription())
+    rekeyed = FakeDevice(name="phone", endpoint=phone.endpoint)  # the browser rotated the keys
+    again = await post(client, "/api/v1/push/subscriptions", rekeyed.subscription())
+    assert again.status_code == 201 and again.json() == first.json()
+    row = await _device_row(pool, phone.endpoint)
+    assert row["auth"].rstrip("=") == b64url(rekeyed.auth_secret).rstrip("=")
+
+
+async def test_storing_a_device_never_changes_its_owner_unless_told_to(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    """The last word is the database's: a subscription another account stored after the service looked (a race
+    with its check) keeps its owner and keys."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    phone = FakeDevice(name="phone", endpoint="https://fcm.googleapis.com/fcm/send/raced")
+    assert (await post(client, "/api/v1/push/subscriptions", phone.subscription())).status_code == 201
+    before = await _device_row(pool, phone.endpoint)
+    await sign_up(another_client(), new_authenticator(), LI_NA)
+    other = await pool.fetchval("SELECT id FROM accounts WHERE name = $1", LI_NA["name"])
+    keys = FakeDevice(name="other", endpoint=phone.endpoint).subscription()["keys"]
+    fields = {"endpoint": phone.endpoint, "push_service": "fcm.googleapis.com", "user_agent": ""}
+    assert await push_store.save_subscription(pool, account_id=other, **keys, **fields) is None
+    assert await _device_row(pool, phone.endpoint) == before
+    assert await push_store.save_subscription(pool, account_id=other, **keys, **fields, take_over=True) == before["id"]
+
+
+async def test_takeover_guesses_share_the_push_proof_limit_and_a_new_device_is_still_accepted(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    phone = FakeDevice(name="phone", endpoint="https://fcm.googleapis.com/fcm/send/guessed")
+    assert (await post(client, "/api/v1/push/subscriptions", phone.subscription())).status_code == 201
+    before = await _device_row(pool, phone.endpoint)
+    attacker = another_client()
+    await sign_up(attacker, new_authenticator(), LI_NA)
+    for _ in range(LIMITS["push-replace"]):
+        guess = FakeDevice(name="guess", endpoint=phone.endpoint).subscription()
+        assert (await post(attacker, "/api/v1/push/subscriptions", guess)).status_code == 403
+
+    limited = await post(attacker, "/api/v1/push/subscriptions", phone.subscription())  # even the right secret
+    assert limited.status_code == 429 and limited.json()["detail"].startswith("尝试次数过多")
+    assert await _device_row(pool, phone.endpoint) == before
+    # The same count guards /replace, which proves a subscription the same way.
+    report = {
+        "old_endpoint": phone.endpoint,
+        "old_auth": phone.subscription()["keys"]["auth"],
+        "subscription": _device("https://fcm.googleapis.com/fcm/send/renewed"),
+    }
+    assert (await another_client().post("/api/v1/push/subscriptions/replace", json=report)).status_code == 429
+    # Nobody is locked out of turning on a device of their own by someone's guessing from a shared address.
+    own = await post(attacker, "/api/v1/push/subscriptions", _device("https://fcm.googleapis.com/fcm/send/hers"))
+    assert own.status_code == 201
 
 
 async def test_someone_else_cannot_remove_my_device(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:

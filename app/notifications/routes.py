@@ -46,7 +46,7 @@ class PushApi(Controller):
         user_agent = request.headers.get("user-agent", "")
         if resync:
             return await service.resync(db, settings, caller(request), data, user_agent)
-        return await service.subscribe(db, settings, caller(request), data, user_agent)
+        return await service.subscribe(db, settings, request, caller(request), data, user_agent)
 
     @post(
         "/subscriptions/replace",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, PermissionDeniedException
 
 from app.notifications import store
@@ -15,6 +16,7 @@ from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
 from app.settings import Settings
 from app.web.errors import FieldErrors
 from auth import ratelimit
+from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from db.pool import DB
 from push import outbox
@@ -22,6 +24,7 @@ from push import store as push_store
 from push.models import Device, Message, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
+Connection = ASGIConnection[Any, Any, Any, Any]
 CHINA = ZoneInfo("Asia/Shanghai")
 # Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
 NEEDS_ACTION = frozenset({"supplement_requested"})
@@ -29,6 +32,11 @@ USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
 NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
 OTHER_ACCOUNT = "这台设备的提醒目前发给另一个账号，点“开启办理进度提醒”可改为提醒您"
+NOT_THIS_DEVICE = (
+    "这个推送地址已登记在另一个账号下，且无法确认是同一台设备，未能改为提醒您。"
+    "请在浏览器的网站设置里关闭本站通知，再重新允许并点“开启办理进度提醒”"
+)
+CHANGED_MEANWHILE = "这台设备的提醒刚被另一个账号开启，请刷新页面后再试"
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
 DELIVERY_WORDS = {
@@ -139,7 +147,9 @@ def _refuse_if_unusable(body: SubscriptionBody, settings: Settings) -> None:
         raise FieldErrors(problems, detail="无法开启提醒：" + "；".join(problems.values()))
 
 
-async def _save(db: DB, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
+async def _save(
+    db: DB, user: CurrentUser, body: SubscriptionBody, user_agent: str, *, take_over: bool = False
+) -> Subscribed:
     subscription_id = await push_store.save_subscription(
         db,
         account_id=user.account_id,
@@ -148,17 +158,48 @@ async def _save(db: DB, user: CurrentUser, body: SubscriptionBody, user_agent: s
         p256dh=body.keys.p256dh,
         auth=body.keys.auth,
         user_agent=user_agent[:USER_AGENT_MAX],
+        take_over=take_over,
     )
+    if subscription_id is None:  # another account stored this endpoint between our look and our write
+        raise HTTPException(status_code=409, detail=CHANGED_MEANWHILE)
     return Subscribed(id=subscription_id)
 
 
 async def subscribe(
-    db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
+    db: DB, settings: Settings, conn: Connection, user: CurrentUser, body: SubscriptionBody, user_agent: str
 ) -> Subscribed:
-    """The resident turned reminders on for this device (a click): stored, or taken over from another account
-    that subscribed the same browser before."""
+    """The resident turned reminders on for this device (a click): stored, re-keyed, or taken over from another
+    account that subscribed the same browser before (a shared phone).
+
+    Taking a device over needs its auth secret, as /replace does: only the browser that holds the subscription
+    knows it, whereas an endpoint URL may leak (a log, a proxy), and knowing one must not redirect someone's
+    notifications. A wrong secret is refused, audited and counted with /replace's failed proofs (per address;
+    only takeovers are held back once the limit is reached, so a shared address never stops anyone turning on
+    a device of their own)."""
     _refuse_if_unusable(body, settings)
-    return await _save(db, user, body, user_agent)
+    limit = ratelimit.push_replace_subject(client_ip(conn))
+    async with db.acquire() as tx, tx.transaction():
+        held = await push_store.subscription_at(tx, body.endpoint)
+        if held is None or held["account_id"] == user.account_id:
+            return await _save(tx, user, body, user_agent)
+        await ratelimit.refuse_if_limited(tx, [limit])
+        if same_auth_secret(held["auth"], body.keys.auth):
+            moved = await _save(tx, user, body, user_agent, take_over=True)
+            await audit(
+                tx,
+                conn,
+                "push.subscribe",
+                "ok",
+                subject=f"push_subscription:{held['id']}",
+                reason="taken over with its auth secret",
+                previous_account=held["account_id"],
+            )
+            return moved
+    await ratelimit.record_failure(db, [limit])
+    await audit(
+        db, conn, "push.subscribe", "forbidden", subject=f"push_subscription:{held['id']}", reason="auth secret differs"
+    )
+    raise PermissionDeniedException(NOT_THIS_DEVICE)
 
 
 async def resync(db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:

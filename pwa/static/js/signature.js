@@ -3,6 +3,9 @@
 // the PNG reads on paper and on screen alike.
 
 const INK = "#111";
+// The most pixels a side of the drawing may have (the server takes up to 2048): a wide pad in 长辈版 on a
+// high-density screen would otherwise pass 3000.
+const MAX_SIDE = 1600;
 
 export function signaturePad(canvas, { clearButton, status, onChange } = {}) {
   const context = canvas.getContext("2d");
@@ -15,9 +18,9 @@ export function signaturePad(canvas, { clearButton, status, onChange } = {}) {
     onChange?.(hasInk);
   }
 
-  // The drawing buffer follows the displayed size and the screen's pixel density, for a crisp line.
+  // The drawing buffer follows the displayed size and the screen's pixel density, for a crisp line, up to MAX_SIDE.
   function resize() {
-    const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    const ratio = Math.min(window.devicePixelRatio || 1, 2, MAX_SIDE / canvas.clientWidth, MAX_SIDE / canvas.clientHeight);
     const width = Math.round(canvas.clientWidth * ratio);
     const height = Math.round(canvas.clientHeight * ratio);
     if (!width || !height || (canvas.width === width && canvas.height === height)) return;
