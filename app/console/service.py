@@ -4,6 +4,8 @@ timeline event in one transaction."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,10 +16,11 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
-from app.cases.service import merged_form_of, promised_date, subject_person, today_in_china
+from app.cases.models import CheckedFile
+from app.cases.service import merged_form_of, promised_date, store_supplement, subject_person, today_in_china
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
-from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
+from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import store as certificate_store
 from app.console import store
@@ -134,6 +137,51 @@ def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, st
     return method, ref
 
 
+def _checked_note(action: str, note: str | None) -> str | None:
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
+    if action in NOTE_REQUIRED and not note:
+        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
+    return note
+
+
+@asynccontextmanager
+async def _task_to_move(
+    db: asyncpg.Pool,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    task_id: int,
+    action: str,
+    case_no: str | None = None,
+) -> AsyncIterator[tuple[asyncpg.Connection, Any, Transition]]:
+    """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
+    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
+    writes commits with the move, or not at all."""
+    try:
+        async with db.acquire() as tx, tx.transaction():
+            task = await store.lock_task(tx, task_id)
+            if task is None:
+                raise NotFoundException("没有找到该事项")
+            if not in_scope(user, task):
+                raise _OutOfScope
+            if case_no is not None and task["case_no"] != case_no:
+                raise NotFoundException("该办件中没有这个事项")
+            roles = _acting_roles(user)
+            step = transition(task["status"], action, roles)
+            if step is None:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
+                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                )
+            yield tx, task, step
+    except _OutOfScope:
+        # Audited outside the rolled-back transaction, so the record of the attempt survives.
+        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
+        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+
+
 async def move_task(
     db: asyncpg.Pool,
     conn: ASGIConnection[Any, Any, Any, Any],
@@ -144,57 +192,73 @@ async def move_task(
     delivery_method: str | None = None,
     delivery_ref: str | None = None,
 ) -> ConsoleTask:
-    note = (note or "").strip() or None
-    if note and len(note) > NOTE_MAX:
-        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
-    if action in NOTE_REQUIRED and not note:
-        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
-    try:
-        async with db.acquire() as tx, tx.transaction():
-            task = await store.lock_task(tx, task_id)
-            if task is None:
-                raise NotFoundException("没有找到该事项")
-            if not in_scope(user, task):
-                raise _OutOfScope
-            roles = _acting_roles(user)
-            step = transition(task["status"], action, roles)
-            if step is None:
-                raise HTTPException(
-                    status_code=409,
-                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
-                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
-                )
-            delivery = _delivery(action, delivery_method, delivery_ref)
-            calendar, today = await current_calendar(tx), today_in_china()
-            paused_since = (
-                await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
-            )
-            deadline = _deadline_after(action, task, calendar, today, paused_since)
-            await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
-            title = f"{task['item_name']}：{step.label}"
-            if delivery is not None:
-                await store.record_delivery(tx, task_id, *delivery)
-                title += f"（{DELIVERY_LABELS[delivery[0]]}）"
-                if delivery[1]:
-                    note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
-            await record_event(
-                tx,
-                case_id=task["case_id"],
-                task_id=task_id,
-                status=step.to,
-                title=title,
-                department_code=task["department_code"],
-                actor_account_id=user.account_id,
-                note=note,
-            )
-            if step.to == "completed" and task["result_certificate"]:
-                await _issue_result(tx, task)
-            moved = await store.get_task(tx, task_id)
-            return _view(moved, user, calendar, today)
-    except _OutOfScope:
-        # Audited outside the rolled-back transaction, so the record of the attempt survives.
-        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+    note = _checked_note(action, note)
+    async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
+        delivery = _delivery(action, delivery_method, delivery_ref)
+        return await _apply_move(tx, user, task, action, step, note, delivery)
+
+
+async def answer_supplement(
+    db: asyncpg.Pool,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    case_no: str,
+    task_id: int,
+    note: str | None,
+    files: list[CheckedFile],
+) -> ConsoleTask:
+    """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
+    Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
+    are stored in the transaction that moves it, so a refused answer stores nothing."""
+    note = _checked_note("resubmit", note)
+    async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
+        await store_supplement(
+            tx,
+            user,
+            case_id=task["case_id"],
+            person_id=task["applicant_person_id"],
+            life_event_code=task["life_event_code"],
+            task_id=task_id,
+            files=files,
+        )
+        return await _apply_move(tx, user, task, "resubmit", step, note, None)
+
+
+async def _apply_move(
+    tx: asyncpg.Connection,
+    user: CurrentUser,
+    task: Any,
+    action: str,
+    step: Transition,
+    note: str | None,
+    delivery: tuple[str, str | None] | None,
+) -> ConsoleTask:
+    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
+    task_id = task["id"]
+    calendar, today = await current_calendar(tx), today_in_china()
+    paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+    deadline = _deadline_after(action, task, calendar, today, paused_since)
+    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+    title = f"{task['item_name']}：{step.label}"
+    if delivery is not None:
+        await store.record_delivery(tx, task_id, *delivery)
+        title += f"（{DELIVERY_LABELS[delivery[0]]}）"
+        if delivery[1]:
+            note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
+    await record_event(
+        tx,
+        case_id=task["case_id"],
+        task_id=task_id,
+        status=step.to,
+        title=title,
+        department_code=task["department_code"],
+        actor_account_id=user.account_id,
+        note=note,
+    )
+    if step.to == "completed" and task["result_certificate"]:
+        await _issue_result(tx, task)
+    moved = await store.get_task(tx, task_id)
+    return _view(moved, user, calendar, today)
 
 
 async def _issue_result(tx: asyncpg.Connection, task: Any) -> None:
