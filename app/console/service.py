@@ -1,5 +1,6 @@
-"""The back office rules: who sees which task, and moving a task through the state machine with its
-timeline event in one transaction."""
+"""The back office rules: who sees which task and which part of a case (the window clerk all of it, a
+department's approver their own items' answers and materials), and moving a task through the state machine with
+its timeline event in one transaction (a resident's answer to a 补正告知 too, with its files)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
@@ -17,7 +19,14 @@ from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
 from app.cases.models import CheckedFile
-from app.cases.service import merged_form_of, promised_date, store_supplement, subject_person, today_in_china
+from app.cases.service import (
+    merged_form_of,
+    promised_date,
+    store_supplement,
+    subject_person,
+    supplement_task,
+    today_in_china,
+)
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
@@ -31,10 +40,12 @@ from app.console.models import (
     EnrollmentIssued,
     InPersonCheck,
     StaffCase,
+    StaffUpload,
     WalkInCase,
     WalkInView,
 )
-from app.forms.models import FormField
+from app.forms import service as forms
+from app.forms.models import FormField, FormPart, MergedForm
 from app.forms.subject import Subject
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
@@ -75,7 +86,8 @@ def in_scope(user: CurrentUser, task: Any) -> bool:
     return region_ok and "clerk" in user.roles
 
 
-def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) -> ConsoleTask:
+def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True) -> ConsoleTask:
+    """A task as staff see it; `acts`: whether the caller may act on it (else it lists no actions)."""
     due = task["due_on"]
     return ConsoleTask(
         id=task["id"],
@@ -92,7 +104,7 @@ def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) 
         overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
         submitted_at=task["submitted_at"],
-        allowed_actions=allowed_actions(task["status"], _acting_roles(user)),
+        allowed_actions=allowed_actions(task["status"], _acting_roles(user)) if acts else [],
     )
 
 
@@ -297,13 +309,57 @@ async def _case_for_staff(
     return head, tasks
 
 
+class _Share(msgspec.Struct, frozen=True, kw_only=True):
+    """What of one case a member of staff may see. The window clerk (一窗受理) receives the whole case; a
+    department's approver works on their own items only, so sees the answers and materials those items ask for
+    (a field shared with another department's item too) and the files answering their own tasks' 补正告知."""
+
+    whole: bool
+    own_tasks: frozenset[int]
+    part: FormPart
+
+    def shows_field(self, key: str) -> bool:
+        return self.whole or key in self.part.field_keys
+
+    def shows_upload(self, material_code: str) -> bool:
+        if self.whole:
+            return True
+        task_id = supplement_task(material_code)
+        return task_id in self.own_tasks if task_id is not None else material_code in self.part.material_codes
+
+
+class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
+    head: Any
+    tasks: list[Any]
+    form: MergedForm
+    share: _Share
+
+
+async def _open_case(
+    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+) -> _OpenCase:
+    """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
+    head, tasks = await _case_for_staff(db, conn, user, case_no)
+    form, items = await merged_form_of(db, head["life_event_code"])
+    own = [t for t in tasks if in_scope(user, t)]
+    share = _Share(
+        whole="clerk" in user.roles,
+        own_tasks=frozenset(t["id"] for t in own),
+        part=forms.part_for_items(form, items, {t["item_code"] for t in own}),
+    )
+    return _OpenCase(head=head, tasks=tasks, form=form, share=share)
+
+
 async def case_for_staff(
     db: asyncpg.Pool, cipher: PiiCipher, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
 ) -> StaffCase:
-    head, tasks = await _case_for_staff(db, conn, user, case_no)
-    form, _ = await merged_form_of(db, head["life_event_code"])
+    case = await _open_case(db, conn, user, case_no)
+    head, share = case.head, case.share
     data = cipher.decrypt_document(head["data_enc"])
     calendar, today = await current_calendar(db), today_in_china()
+    uploads = [StaffUpload(**dict(u)) for u in await store.uploads_of_case(db, head["id"])]
+    shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
+    others = [t for t in case.tasks if t["id"] not in share.own_tasks]
     return StaffCase(
         case_no=head["case_no"],
         life_event_name=head["life_event_name"],
@@ -311,16 +367,28 @@ async def case_for_staff(
         channel=head["channel"],
         applicant_name=head["applicant_name"],
         applicant_id_masked=head["applicant_id_masked"],
-        tasks=[_view(t, user, calendar, today) for t in tasks],
+        # Every task with its progress; actions only on the caller's own.
+        tasks=[_view(t, user, calendar, today, acts=t["id"] in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
                 title=section.title,
-                rows=[_answer_row(field, data.get(field.key)) for field in section.fields if field.key in data],
+                rows=[
+                    _answer_row(field, data[field.key])
+                    for field in section.fields
+                    if field.key in data and share.shows_field(field.key)
+                ],
             )
-            for section in form.sections
+            for section in case.form.sections
         ],
-        uploads=[dict(u) for u in await store.uploads_of_case(db, head["id"])],
+        uploads=shown_uploads,
+        shown_department=None if share.whole else _department_name(case.tasks, user),
+        withheld_departments=[] if share.whole else list(dict.fromkeys(t["department_name"] for t in others)),
+        withheld_uploads=len(uploads) - len(shown_uploads),
     )
+
+
+def _department_name(tasks: list[Any], user: CurrentUser) -> str | None:
+    return next((t["department_name"] for t in tasks if t["department_code"] == user.department_code), None)
 
 
 def _answer_row(field: FormField, value: Any) -> AnswerRow:
@@ -343,24 +411,36 @@ async def reveal_id_number(
     case_no: str,
     key: str,
 ) -> str:
-    """The full ID number of one answer, for a member of staff who pressed "show": always audited."""
-    head, _ = await _case_for_staff(db, conn, user, case_no)
-    value = cipher.decrypt_document(head["data_enc"]).get(key)
-    form, _ = await merged_form_of(db, head["life_event_code"])
-    field = next((f for f in form.fields() if f.key == key), None)
-    if field is None or field.type != "id_number" or not isinstance(value, str):
+    """The full ID number of one answer, for a member of staff who pressed "show": always audited, and refused
+    (audited too) for an answer only another department's items ask for."""
+    case = await _open_case(db, conn, user, case_no)
+    subject = f"case:{case.head['case_no']}"
+    field = next((f for f in case.form.fields() if f.key == key), None)
+    if field is None or field.type != "id_number":
         raise NotFoundException("没有该项内容")
-    await audit(db, conn, "pii.read", "ok", subject=f"case:{head['case_no']}", field=key)
+    if not case.share.shows_field(key):
+        await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
+        raise PermissionDeniedException("这一项属于其他部门办理的事项，不向您显示")
+    value = cipher.decrypt_document(case.head["data_enc"]).get(key)
+    if not isinstance(value, str):
+        raise NotFoundException("没有该项内容")
+    await audit(db, conn, "pii.read", "ok", subject=subject, field=key)
     return value
 
 
 async def upload_for_staff(
     db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, token: str
 ) -> Any:
+    """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await store.upload_of_case(db, token)
     if row is None:
         raise NotFoundException("没有找到该文件")
-    await _case_for_staff(db, conn, user, row["case_no"])
+    case = await _open_case(db, conn, user, row["case_no"])
+    if not case.share.shows_upload(row["material_code"]):
+        await audit(
+            db, conn, "upload.read", "forbidden", subject=f"case:{row['case_no']}", material=row["material_code"]
+        )
+        raise PermissionDeniedException("该材料属于其他部门办理的事项，不向您显示")
     return row
 
 

@@ -89,8 +89,8 @@ async def uploads_of_case(db: DB, case_id: int) -> list[Any]:
 
 async def upload_of_case(db: DB, token: str) -> Any:
     return await db.fetchrow(
-        "SELECT u.filename, u.content_type, u.content, c.case_no FROM uploads u JOIN cases c ON c.id = u.case_id "
-        "WHERE u.token = $1",
+        "SELECT u.filename, u.content_type, u.content, u.material_code, c.case_no "
+        "FROM uploads u JOIN cases c ON c.id = u.case_id WHERE u.token = $1",
         token,
     )
 
