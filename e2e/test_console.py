@@ -25,6 +25,7 @@ def test_clerk_accepts_approver_completes_and_everyone_sees_each_step(
     clerk.get_by_label("办件编号").fill(case_no)
     clerk.get_by_role("button", name="查找办件").click()
     expect(clerk.get_by_role("heading", level=1)).to_have_text("退休")
+    expect(clerk.locator(".scope-note")).to_have_count(0)  # the window clerk sees the whole case
     pension = clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")
     pension.get_by_role("button", name="受理", exact=True).click()
     expect(clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")).to_contain_text("已受理")
@@ -36,6 +37,16 @@ def test_clerk_accepts_approver_completes_and_everyone_sees_each_step(
     )
     approver.goto("/console")
     approver.get_by_role("link", name=case_no).first.click()
+    # The approver is told which part of the case is theirs, rather than finding holes in it.
+    expect(approver.locator(".scope-note")).to_contain_text("本页只显示人社办理的事项内容")
+    expect(approver.locator(".task-card", has_text="住房公积金封存及退休提取")).to_contain_text("不向您显示")
+    # 显示完整号码 is a small form posted with the CSRF token; htmx puts the number in place of the masked one.
+    number = approver.locator("dd", has=approver.get_by_role("button", name="显示完整号码")).first
+    expect(number).to_contain_text("320412********0133")
+    number.get_by_role("button", name="显示完整号码").click()
+    expect(approver.locator(".revealed")).to_have_text(RESIDENT[1])
+    expect(approver.get_by_role("button", name="显示完整号码")).to_have_count(0)
+    expect(approver.get_by_role("heading", level=1)).to_have_text("退休")  # swapped in place, not a new page
     for button, label in (("开始审核", "审核中"), ("批准", "已批准"), ("办结", "已办结")):
         card = approver.locator(".task-card", has_text="企业职工基本养老保险退休申请")
         card.get_by_role("button", name=button, exact=True).click()

@@ -60,11 +60,12 @@ async def test_showing_a_full_id_number_is_audited(
     client: httpx.AsyncClient, clerk: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     case_no = await _case_no(client)
-    revealed = await clerk.get(f"/console/cases/{case_no}/reveal/mother.id_number")
+    reveal = f"/console/cases/{case_no}/reveal"
+    revealed = await clerk.post(f"{reveal}/mother.id_number", headers={**await csrf(clerk), "HX-Request": "true"})
     assert revealed.status_code == 200 and "320402199506180126" in revealed.text
     rows = await pool.fetch("SELECT actor, detail FROM audit_log WHERE action = 'pii.read'")
     assert len(rows) == 1 and rows[0]["detail"]["field"] == "mother.id_number"
-    assert (await clerk.get(f"/console/cases/{case_no}/reveal/child.name")).status_code == 404
+    assert (await clerk.post(f"{reveal}/child.name", headers=await csrf(clerk))).status_code == 404
 
 
 async def test_a_clerk_outside_the_region_cannot_open_the_case(

@@ -111,6 +111,14 @@ class DraftSaved(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
+class CheckedFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A file whose type (by its content), size and name were checked, not yet stored."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
 class UploadView(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     material_code: str

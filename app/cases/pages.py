@@ -40,18 +40,17 @@ class CasePages(Controller):
         task_id: FromPath[int],
         data: MultipartBody[dict[str, Any]],
     ) -> Template | Redirect:
-        """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue."""
+        """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue. The
+        files are checked first, then the task (app.console.service.answer_supplement) before any is stored."""
         user = caller(request)
         try:
-            files = data.get("file")
-            for file in files if isinstance(files, list) else [files]:
-                if isinstance(file, UploadFile) and file.filename:
-                    content = await file.read(service.UPLOAD_MAX_BYTES + 1)
-                    await service.store_supplement(db, user, case_no, task_id, file.filename, content)
-            note = str(data.get("note") or "") or None
-            await console.move_task(db, cipher, request, user, task_id, "resubmit", note)
+            files = service.checked_supplement_files(await _posted_files(data.get("file")))
+            await console.answer_supplement(
+                db, cipher, request, user, case_no, task_id, str(data.get("note") or "") or None, files
+            )
         except FieldErrors as exc:
-            return await self._case(request, db, settings, case_no, "；".join(exc.errors.values()), 400)
+            errors = "；".join(exc.errors.values())
+            return await self._case(request, db, settings, case_no, errors, 400, {task_id: exc.errors})
         except HTTPException as exc:
             if exc.status_code == 409:
                 return await self._case(request, db, settings, case_no, str(exc.detail), 409)
@@ -75,6 +74,7 @@ class CasePages(Controller):
         case_no: str,
         error: str | None = None,
         status: int = 200,
+        field_errors: dict[int, dict[str, str]] | None = None,
     ) -> Template:
         case = await service.case_for_resident(db, settings, caller(request), case_no)
         # What each task waiting for a supplement asks for: the latest 补正告知 note on that task.
@@ -91,7 +91,10 @@ class CasePages(Controller):
                 "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
                 "filed_as_label": FILED_AS_LABELS.get(case.filed_as, case.filed_as),
                 "supplements": [(t, notices.get(t.id)) for t in case.tasks if t.status == "supplement_requested"],
+                "files_max": service.SUPPLEMENT_FILES_MAX,
                 "error": error,
+                # task id → field → message, shown beside that field of that task's supplement form.
+                "field_errors": field_errors or {},
             },
             status_code=status,
             # The resident's own case page is kept by our service worker for reading offline (wiped at sign-out).
@@ -111,6 +114,16 @@ class CasePages(Controller):
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
         return receipt_page(await service.case_for_helper(db, settings, caller(request), case_no), filed_for="helper")
+
+
+async def _posted_files(posted: Any) -> list[tuple[str, bytes]]:
+    """(name, content) of each file a form posted under one name: none, one, or several (multiple)."""
+    files = posted if isinstance(posted, list) else [posted]
+    return [
+        (file.filename, await file.read(service.UPLOAD_MAX_BYTES + 1))
+        for file in files
+        if isinstance(file, UploadFile) and file.filename
+    ]
 
 
 def receipt_page(case: CaseView, *, filed_for: str) -> Template:

@@ -23,6 +23,7 @@ from app.cases.models import (
     CaseSubmission,
     CaseSummary,
     CaseView,
+    CheckedFile,
     DraftBody,
     DraftView,
     TaskView,
@@ -478,24 +479,63 @@ def _checked_file(filename: str, content: bytes) -> tuple[str, str]:
     return content_type, re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", filename)[-100:] or "upload"
 
 
+# --- supplements (补正) --------------------------------------------------------------------------------
+
+SUPPLEMENT_FILES_MAX = 20
+_SUPPLEMENT_PREFIX = "supplement:"
+
+
+def supplement_material(task_id: int) -> str:
+    """The material code of a file that answers a 补正告知 on one task."""
+    return f"{_SUPPLEMENT_PREFIX}{task_id}"
+
+
+def supplement_task(material_code: str) -> int | None:
+    """The task a supplement file answers; None for a material the merged form asked for."""
+    number = material_code.removeprefix(_SUPPLEMENT_PREFIX)
+    return int(number) if number != material_code and number.isdigit() else None
+
+
+def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
+    """Every file of one answer to a 补正告知, checked before any of them is stored: one bad file refuses them
+    all, so the resident never wonders which ones arrived."""
+    if len(files) > SUPPLEMENT_FILES_MAX:
+        raise FieldErrors(
+            {"file": f"一次补正最多上传{SUPPLEMENT_FILES_MAX}个文件，请把多页材料合并成一个PDF后重新提交"}
+        )
+    checked = []
+    for filename, content in files:
+        try:
+            content_type, clean_name = _checked_file(filename, content)
+        except FieldErrors as exc:
+            raise FieldErrors({"file": f"“{filename}”：{exc.errors['file']}"}) from None
+        checked.append(CheckedFile(filename=clean_name, content_type=content_type, content=content))
+    return checked
+
+
 async def store_supplement(
-    db: asyncpg.Pool, user: CurrentUser, case_no: str, task_id: int, filename: str, content: bytes
+    tx: asyncpg.Connection,
+    user: CurrentUser,
+    *,
+    case_id: int,
+    person_id: int,
+    life_event_code: str,
+    task_id: int,
+    files: list[CheckedFile],
 ) -> None:
-    """A file answering a 补正告知, attached straight to the resident's own case."""
-    head = await store.case_for_person(db, case_no, _resident(user))
-    if head is None:
-        raise NotFoundException("没有找到该办件")
-    content_type, clean_name = _checked_file(filename, content)
-    await store.insert_supplement(
-        db,
-        token=secrets.token_urlsafe(18),
-        account_id=user.account_id,
-        person_id=head["applicant_person_id"],
-        case_id=head["id"],
-        life_event_code=head["life_event_code"],
-        task_id=task_id,
-        filename=clean_name,
-        content_type=content_type,
-        content=content,
-        sha256=hashlib.sha256(content).digest(),
-    )
+    """Files answering a 补正告知, attached straight to the case, in the transaction that moves the task: called
+    only once every check on the task and case has passed, and rolled back with a refused move."""
+    for file in files:
+        await store.insert_supplement(
+            tx,
+            token=secrets.token_urlsafe(18),
+            account_id=user.account_id,
+            person_id=person_id,
+            case_id=case_id,
+            life_event_code=life_event_code,
+            material_code=supplement_material(task_id),
+            filename=file.filename,
+            content_type=file.content_type,
+            content=file.content,
+            sha256=hashlib.sha256(file.content).digest(),
+        )

@@ -74,7 +74,18 @@ class AnswerSection(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[AnswerRow]
 
 
+class StaffUpload(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    material_code: str  # the merged form's material, or supplement:<task id> for a file answering a 补正告知
+    filename: str
+    content_type: str
+    size: int
+
+
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
+    """One case as a member of staff sees it: the window clerk the whole case; a department's approver every task
+    (with actions on their own) but only the answers and materials their own department's items ask for."""
+
     case_no: str
     life_event_name: str
     submitted_at: datetime
@@ -83,4 +94,9 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     applicant_id_masked: str
     tasks: list[ConsoleTask]
     answers: list[AnswerSection]
-    uploads: list[dict[str, str | int]]
+    uploads: list[StaffUpload]
+    # An approver's view: their department (whose part is shown), the other departments on the case whose
+    # answers and materials are not shown to them, and how many files that leaves out. None / [] / 0 for a clerk.
+    shown_department: str | None = None
+    withheld_departments: list[str] = msgspec.field(default_factory=list)
+    withheld_uploads: int = 0

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK
 
 from app.cases import service as case_service
 from app.cases.pages import receipt_page
@@ -16,6 +17,7 @@ from app.console import service
 from app.console.models import InPersonCheck
 from app.console.routes import CLERK, STAFF
 from app.web.errors import FieldErrors
+from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from auth import walk_in
 from auth.access import caller
@@ -40,7 +42,7 @@ WALK_IN_NOTICES = {
     "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
     "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
 }
-# The walk-in page names the resident at the window: never kept by a shared or back-button cache.
+# Pages naming a resident (the walk-in page, a case): never kept by a shared or back-button cache.
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -150,13 +152,28 @@ class ConsolePages(Controller):
         return await self._render_case(request, db, cipher, case_no)
 
     async def _render_case(
-        self, request: AnyRequest, db: Db, cipher: Cipher, case_no: str, error: str | None = None, status: int = 200
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        case_no: str,
+        error: str | None = None,
+        status: int = 200,
+        revealed: dict[str, str] | None = None,
     ) -> Template:
         case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
         return Template(
             "console_case.html",
-            context={"nav": "console", "case": case, "labels": ACTION_LABELS, "error": error},
+            context={
+                "nav": "console",
+                "case": case,
+                "labels": ACTION_LABELS,
+                "error": error,
+                "revealed": revealed or {},
+            },
             status_code=status,
+            # A resident's answers (and, once asked for, a full ID number): no shared or back-button copy.
+            headers=NO_STORE,
         )
 
     @post("/tasks/{task_id:int}/transition", opt=STAFF)
@@ -184,12 +201,17 @@ class ConsolePages(Controller):
             return await self._render_case(request, db, cipher, case_no, str(exc.detail), exc.status_code)
         return Redirect(f"/console/cases/{case_no}", status_code=303)
 
-    @get("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF)
+    @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)
     async def reveal(
         self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str], key: FromPath[str]
     ) -> Template:
+        """显示完整号码 (audited): a POST carrying the CSRF token, never a link that a prefetch, a crawler or an
+        image tag on another site could follow. With htmx the number replaces the masked one in place; without
+        JavaScript the case page comes back with that number shown."""
         value = await service.reveal_id_number(db, cipher, request, caller(request), case_no, key)
-        return Template("partials/console_revealed.html", context={"value": value})
+        if is_htmx(request):
+            return Template("partials/console_revealed.html", context={"value": value}, headers=NO_STORE)
+        return await self._render_case(request, db, cipher, case_no, revealed={key: value})
 
     @get("/uploads/{token:str}", opt=STAFF)
     async def upload(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.console import service
-from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, TransitionBody, WalkInView
+from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, StaffCase, TransitionBody, WalkInView
 from app.web.params import AppSettings, Cipher, Db
 from auth import walk_in
 from auth.access import caller, roles
@@ -28,6 +29,15 @@ class ConsoleApi(Controller):
     @get("/tasks", opt=STAFF, summary="The caller's queue: clerks by region, approvers by department, by deadline")
     async def tasks(self, request: Request[Any, Any, Any], db: Db) -> list[ConsoleTask]:
         return await service.task_queue(db, caller(request))
+
+    @get(
+        "/cases/{case_no:str}",
+        opt=STAFF,
+        cache_control=CacheControlHeader(no_store=True),
+        summary="One case as the caller may see it: an approver only their own department's answers and materials",
+    )
+    async def case(self, request: Request[Any, Any, Any], db: Db, cipher: Cipher, case_no: FromPath[str]) -> StaffCase:
+        return await service.case_for_staff(db, cipher, request, caller(request), case_no)
 
     @post(
         "/tasks/{task_id:int}/transition",

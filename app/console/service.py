@@ -1,23 +1,35 @@
-"""The back office rules: who sees which task, and moving a task through the state machine with its
-timeline event in one transaction."""
+"""The back office rules: who sees which task and which part of a case (the window clerk all of it, a
+department's approver their own items' answers and materials), and moving a task through the state machine with
+its timeline event in one transaction (a resident's answer to a 补正告知 too, with its files)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
-from app.cases.service import merged_form_of, promised_date, subject_person, today_in_china
+from app.cases.models import CheckedFile
+from app.cases.service import (
+    merged_form_of,
+    promised_date,
+    store_supplement,
+    subject_person,
+    supplement_task,
+    today_in_china,
+)
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
-from app.cases.transitions import NOTE_REQUIRED, allowed_actions, transition
+from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
 from app.catalogue.models import TimeLimit
 from app.certificates import service as certificates
 from app.console import store
@@ -28,10 +40,12 @@ from app.console.models import (
     EnrollmentIssued,
     InPersonCheck,
     StaffCase,
+    StaffUpload,
     WalkInCase,
     WalkInView,
 )
-from app.forms.models import FormField
+from app.forms import service as forms
+from app.forms.models import FormField, FormPart, MergedForm
 from app.forms.subject import Subject
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
@@ -72,7 +86,8 @@ def in_scope(user: CurrentUser, task: Any) -> bool:
     return region_ok and "clerk" in user.roles
 
 
-def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) -> ConsoleTask:
+def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True) -> ConsoleTask:
+    """A task as staff see it; `acts`: whether the caller may act on it (else it lists no actions)."""
     due = task["due_on"]
     return ConsoleTask(
         id=task["id"],
@@ -89,7 +104,7 @@ def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date) 
         overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
         submitted_at=task["submitted_at"],
-        allowed_actions=allowed_actions(task["status"], _acting_roles(user)),
+        allowed_actions=allowed_actions(task["status"], _acting_roles(user)) if acts else [],
     )
 
 
@@ -134,6 +149,51 @@ def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, st
     return method, ref
 
 
+def _checked_note(action: str, note: str | None) -> str | None:
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
+    if action in NOTE_REQUIRED and not note:
+        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
+    return note
+
+
+@asynccontextmanager
+async def _task_to_move(
+    db: asyncpg.Pool,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    task_id: int,
+    action: str,
+    case_no: str | None = None,
+) -> AsyncIterator[tuple[asyncpg.Connection, Any, Transition]]:
+    """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
+    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
+    writes commits with the move, or not at all."""
+    try:
+        async with db.acquire() as tx, tx.transaction():
+            task = await store.lock_task(tx, task_id)
+            if task is None:
+                raise NotFoundException("没有找到该事项")
+            if not in_scope(user, task):
+                raise _OutOfScope
+            if case_no is not None and task["case_no"] != case_no:
+                raise NotFoundException("该办件中没有这个事项")
+            roles = _acting_roles(user)
+            step = transition(task["status"], action, roles)
+            if step is None:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
+                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                )
+            yield tx, task, step
+    except _OutOfScope:
+        # Audited outside the rolled-back transaction, so the record of the attempt survives.
+        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
+        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+
+
 async def move_task(
     db: asyncpg.Pool,
     cipher: PiiCipher,
@@ -145,57 +205,75 @@ async def move_task(
     delivery_method: str | None = None,
     delivery_ref: str | None = None,
 ) -> ConsoleTask:
-    note = (note or "").strip() or None
-    if note and len(note) > NOTE_MAX:
-        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
-    if action in NOTE_REQUIRED and not note:
-        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
-    try:
-        async with db.acquire() as tx, tx.transaction():
-            task = await store.lock_task(tx, task_id)
-            if task is None:
-                raise NotFoundException("没有找到该事项")
-            if not in_scope(user, task):
-                raise _OutOfScope
-            roles = _acting_roles(user)
-            step = transition(task["status"], action, roles)
-            if step is None:
-                raise HTTPException(
-                    status_code=409,
-                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
-                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
-                )
-            delivery = _delivery(action, delivery_method, delivery_ref)
-            calendar, today = await current_calendar(tx), today_in_china()
-            paused_since = (
-                await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
-            )
-            deadline = _deadline_after(action, task, calendar, today, paused_since)
-            await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
-            title = f"{task['item_name']}：{step.label}"
-            if delivery is not None:
-                await store.record_delivery(tx, task_id, *delivery)
-                title += f"（{DELIVERY_LABELS[delivery[0]]}）"
-                if delivery[1]:
-                    note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
-            await record_event(
-                tx,
-                case_id=task["case_id"],
-                task_id=task_id,
-                status=step.to,
-                title=title,
-                department_code=task["department_code"],
-                actor_account_id=user.account_id,
-                note=note,
-            )
-            if step.to == "completed" and task["result_certificate"]:
-                await _issue_result(tx, cipher, task)
-            moved = await store.get_task(tx, task_id)
-            return _view(moved, user, calendar, today)
-    except _OutOfScope:
-        # Audited outside the rolled-back transaction, so the record of the attempt survives.
-        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+    note = _checked_note(action, note)
+    async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
+        delivery = _delivery(action, delivery_method, delivery_ref)
+        return await _apply_move(tx, cipher, user, task, action, step, note, delivery)
+
+
+async def answer_supplement(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: ASGIConnection[Any, Any, Any, Any],
+    user: CurrentUser,
+    case_no: str,
+    task_id: int,
+    note: str | None,
+    files: list[CheckedFile],
+) -> ConsoleTask:
+    """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
+    Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
+    are stored in the transaction that moves it, so a refused answer stores nothing."""
+    note = _checked_note("resubmit", note)
+    async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
+        await store_supplement(
+            tx,
+            user,
+            case_id=task["case_id"],
+            person_id=task["applicant_person_id"],
+            life_event_code=task["life_event_code"],
+            task_id=task_id,
+            files=files,
+        )
+        return await _apply_move(tx, cipher, user, task, "resubmit", step, note, None)
+
+
+async def _apply_move(
+    tx: asyncpg.Connection,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    task: Any,
+    action: str,
+    step: Transition,
+    note: str | None,
+    delivery: tuple[str, str | None] | None,
+) -> ConsoleTask:
+    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
+    task_id = task["id"]
+    calendar, today = await current_calendar(tx), today_in_china()
+    paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+    deadline = _deadline_after(action, task, calendar, today, paused_since)
+    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+    title = f"{task['item_name']}：{step.label}"
+    if delivery is not None:
+        await store.record_delivery(tx, task_id, *delivery)
+        title += f"（{DELIVERY_LABELS[delivery[0]]}）"
+        if delivery[1]:
+            note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
+    await record_event(
+        tx,
+        case_id=task["case_id"],
+        task_id=task_id,
+        status=step.to,
+        title=title,
+        department_code=task["department_code"],
+        actor_account_id=user.account_id,
+        note=note,
+    )
+    if step.to == "completed" and task["result_certificate"]:
+        await _issue_result(tx, cipher, task)
+    moved = await store.get_task(tx, task_id)
+    return _view(moved, user, calendar, today)
 
 
 async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: Any) -> None:
@@ -236,13 +314,57 @@ async def _case_for_staff(
     return head, tasks
 
 
+class _Share(msgspec.Struct, frozen=True, kw_only=True):
+    """What of one case a member of staff may see. The window clerk (一窗受理) receives the whole case; a
+    department's approver works on their own items only, so sees the answers and materials those items ask for
+    (a field shared with another department's item too) and the files answering their own tasks' 补正告知."""
+
+    whole: bool
+    own_tasks: frozenset[int]
+    part: FormPart
+
+    def shows_field(self, key: str) -> bool:
+        return self.whole or key in self.part.field_keys
+
+    def shows_upload(self, material_code: str) -> bool:
+        if self.whole:
+            return True
+        task_id = supplement_task(material_code)
+        return task_id in self.own_tasks if task_id is not None else material_code in self.part.material_codes
+
+
+class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
+    head: Any
+    tasks: list[Any]
+    form: MergedForm
+    share: _Share
+
+
+async def _open_case(
+    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+) -> _OpenCase:
+    """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
+    head, tasks = await _case_for_staff(db, conn, user, case_no)
+    form, items = await merged_form_of(db, head["life_event_code"])
+    own = [t for t in tasks if in_scope(user, t)]
+    share = _Share(
+        whole="clerk" in user.roles,
+        own_tasks=frozenset(t["id"] for t in own),
+        part=forms.part_for_items(form, items, {t["item_code"] for t in own}),
+    )
+    return _OpenCase(head=head, tasks=tasks, form=form, share=share)
+
+
 async def case_for_staff(
     db: asyncpg.Pool, cipher: PiiCipher, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
 ) -> StaffCase:
-    head, tasks = await _case_for_staff(db, conn, user, case_no)
-    form, _ = await merged_form_of(db, head["life_event_code"])
+    case = await _open_case(db, conn, user, case_no)
+    head, share = case.head, case.share
     data = cipher.decrypt_document(head["data_enc"])
     calendar, today = await current_calendar(db), today_in_china()
+    uploads = [StaffUpload(**dict(u)) for u in await store.uploads_of_case(db, head["id"])]
+    shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
+    others = [t for t in case.tasks if t["id"] not in share.own_tasks]
     return StaffCase(
         case_no=head["case_no"],
         life_event_name=head["life_event_name"],
@@ -250,16 +372,28 @@ async def case_for_staff(
         channel=head["channel"],
         applicant_name=head["applicant_name"],
         applicant_id_masked=head["applicant_id_masked"],
-        tasks=[_view(t, user, calendar, today) for t in tasks],
+        # Every task with its progress; actions only on the caller's own.
+        tasks=[_view(t, user, calendar, today, acts=t["id"] in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
                 title=section.title,
-                rows=[_answer_row(field, data.get(field.key)) for field in section.fields if field.key in data],
+                rows=[
+                    _answer_row(field, data[field.key])
+                    for field in section.fields
+                    if field.key in data and share.shows_field(field.key)
+                ],
             )
-            for section in form.sections
+            for section in case.form.sections
         ],
-        uploads=[dict(u) for u in await store.uploads_of_case(db, head["id"])],
+        uploads=shown_uploads,
+        shown_department=None if share.whole else _department_name(case.tasks, user),
+        withheld_departments=[] if share.whole else list(dict.fromkeys(t["department_name"] for t in others)),
+        withheld_uploads=len(uploads) - len(shown_uploads),
     )
+
+
+def _department_name(tasks: list[Any], user: CurrentUser) -> str | None:
+    return next((t["department_name"] for t in tasks if t["department_code"] == user.department_code), None)
 
 
 def _answer_row(field: FormField, value: Any) -> AnswerRow:
@@ -282,24 +416,36 @@ async def reveal_id_number(
     case_no: str,
     key: str,
 ) -> str:
-    """The full ID number of one answer, for a member of staff who pressed "show": always audited."""
-    head, _ = await _case_for_staff(db, conn, user, case_no)
-    value = cipher.decrypt_document(head["data_enc"]).get(key)
-    form, _ = await merged_form_of(db, head["life_event_code"])
-    field = next((f for f in form.fields() if f.key == key), None)
-    if field is None or field.type != "id_number" or not isinstance(value, str):
+    """The full ID number of one answer, for a member of staff who pressed "show": always audited, and refused
+    (audited too) for an answer only another department's items ask for."""
+    case = await _open_case(db, conn, user, case_no)
+    subject = f"case:{case.head['case_no']}"
+    field = next((f for f in case.form.fields() if f.key == key), None)
+    if field is None or field.type != "id_number":
         raise NotFoundException("没有该项内容")
-    await audit(db, conn, "pii.read", "ok", subject=f"case:{head['case_no']}", field=key)
+    if not case.share.shows_field(key):
+        await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
+        raise PermissionDeniedException("这一项属于其他部门办理的事项，不向您显示")
+    value = cipher.decrypt_document(case.head["data_enc"]).get(key)
+    if not isinstance(value, str):
+        raise NotFoundException("没有该项内容")
+    await audit(db, conn, "pii.read", "ok", subject=subject, field=key)
     return value
 
 
 async def upload_for_staff(
     db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, token: str
 ) -> Any:
+    """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await store.upload_of_case(db, token)
     if row is None:
         raise NotFoundException("没有找到该文件")
-    await _case_for_staff(db, conn, user, row["case_no"])
+    case = await _open_case(db, conn, user, row["case_no"])
+    if not case.share.shows_upload(row["material_code"]):
+        await audit(
+            db, conn, "upload.read", "forbidden", subject=f"case:{row['case_no']}", material=row["material_code"]
+        )
+        raise PermissionDeniedException("该材料属于其他部门办理的事项，不向您显示")
     return row
 
 

@@ -11,7 +11,8 @@ _TASK = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
            d.short_name AS department_name, d.name AS department_full_name,
-           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, e.name AS life_event_name,
+           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
+           e.name AS life_event_name,
            coalesce(p.region_code, '') AS applicant_region
     FROM tasks t
     JOIN cases c ON c.id = t.case_id
@@ -88,8 +89,8 @@ async def uploads_of_case(db: DB, case_id: int) -> list[Any]:
 
 async def upload_of_case(db: DB, token: str) -> Any:
     return await db.fetchrow(
-        "SELECT u.filename, u.content_type, u.content, c.case_no FROM uploads u JOIN cases c ON c.id = u.case_id "
-        "WHERE u.token = $1",
+        "SELECT u.filename, u.content_type, u.content, u.material_code, c.case_no "
+        "FROM uploads u JOIN cases c ON c.id = u.case_id WHERE u.token = $1",
         token,
     )
 

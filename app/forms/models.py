@@ -69,6 +69,13 @@ class MergedForm(msgspec.Struct, frozen=True, kw_only=True):
         return [field for section in self.sections for field in section.fields]
 
 
+class FormPart(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields and materials of a merged form that some of its items ask for (a department's part of a case)."""
+
+    field_keys: frozenset[str]
+    material_codes: frozenset[str]
+
+
 class Prefill(msgspec.Struct, frozen=True, kw_only=True):
     value: str
     source: str  # where the value came from, as the resident reads it: 人口基础库, 个人资料, 电子证照：居民户口簿

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from app.certificates.models import ECertificate
 from app.forms.models import (
     FieldCatalogue,
     FormField,
+    FormPart,
     FormSection,
     HeldMaterial,
     MaterialNeed,
@@ -126,6 +127,16 @@ def _merge_materials(items: Sequence[ServiceItem]) -> list[MaterialNeed]:
                     item_codes=[*earlier.item_codes, item.code],
                 )
     return list(merged.values())
+
+
+def part_for_items(form: MergedForm, items: Sequence[ServiceItem], item_codes: Collection[str]) -> FormPart:
+    """What of a merged form the given items ask for. A field or material shared with other items (asked once on
+    the form) is part of each item that asks for it."""
+    wanted = set(item_codes)
+    return FormPart(
+        field_keys=frozenset(field.key for item in items if item.code in wanted for field in item.fields),
+        material_codes=frozenset(need.code for need in form.materials if wanted.intersection(need.item_codes)),
+    )
 
 
 # --- prefill and 免提交 --------------------------------------------------------------------------------------

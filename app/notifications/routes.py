@@ -13,16 +13,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
+from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Db
 from auth.access import caller, public, signed_in
 from auth.audit import client_ip
 from push.models import Device, ReplaceSubscriptionBody, SubscriptionBody, UnsubscribeBody
 
 AnyRequest = Request[Any, Any, Any]
-
-
-def _is_htmx(request: AnyRequest) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 class PushApi(Controller):
@@ -130,7 +127,7 @@ class NotificationPages(Controller):
     async def remove_device(self, request: AnyRequest, db: Db, device_id: FromPath[int]) -> Template | Redirect:
         if not await service.remove_device(db, caller(request), device_id):
             raise NotFoundException("没有找到该设备")
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return Redirect("/me", status_code=303)
         return await self._devices(request, db, "已移除，这台设备不会再收到提醒")
 
