@@ -98,9 +98,7 @@ class PreferencesApi(Controller):
         elder = data["elder_mode"] == "1" if "elder_mode" in data else current.elder
         step = data.get("text_step", current.text_step)
         saved = await _save(request, db, elder, service.text_step_of(step))
-        return Redirect(
-            local_path(data.get("next")), status_code=303, cookies=_cookies(saved, settings.secure_cookies)
-        )
+        return Redirect(local_path(data.get("next")), status_code=303, cookies=_cookies(saved, settings.secure_cookies))
 
 
 async def _save(request: AnyRequest, db: Db, elder: bool, text_step: int | None) -> Preferences:
