@@ -17,12 +17,14 @@ import httpx
 import pytest
 
 from app.cases.timeline import record_event
+from app.main import create_app
 from app.settings import Settings
 from auth.sessions import SEEN_AT
 from db.embedded import with_database
+from db.pool import create_pool
 from tests.app_process import AppServer, serve_env
 from tests.auth_helpers import csrf
-from tests.database_fixtures import build_database
+from tests.database_fixtures import build_database, settings_for
 from tests.private_postgres import PrivatePostgres, private_postgres
 from tests.push_helpers import (
     WorkerProcess,
@@ -192,6 +194,37 @@ async def test_a_stopped_database_answers_503_and_the_same_process_serves_again_
     log = server.log_text()
     assert "database unavailable, answering 503" in log
     assert "unhandled error" not in log, log[-3000:]
+
+
+async def test_a_push_worker_rides_out_a_database_restart(own_postgres: PrivatePostgres, tmp_path: Path) -> None:
+    await build_database(own_postgres.dsn, "ywtb")
+    database_url = with_database(own_postgres.dsn, "ywtb")
+    settings = settings_for(database_url, tmp_path / "data")
+    pool = await create_pool(database_url)
+    transport = httpx.ASGITransport(app=create_app(settings, pool=pool), client=("127.0.0.1", 50000))
+    try:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client,
+            local_push_service(client) as service,
+        ):
+            await resident_with_device(client, service)
+            worker = await WorkerProcess.start(worker_env(database_url, settings.data_dir), *QUICK_RECOVERY)
+            try:
+                case = await file_case(client)
+                await service.wait_for(1)
+                await anyio.to_thread.run_sync(own_postgres.stop)
+                await asyncio.sleep(3)  # long enough for the worker to notice and fail to connect again
+                await anyio.to_thread.run_sync(own_postgres.start)
+                await _record_steps(pool, case["case_no"], 1)
+                await service.wait_for(2, within=30)
+                assert worker.process.returncode is None, "the worker died with the database"
+            finally:
+                assert await worker.stop() == 0
+            assert any("connected to the database again" in line for line in worker.lines), worker.lines[-20:]
+            assert worker.delivered >= 1
+            assert service.rejected == []
+    finally:
+        await pool.close()
 
 
 # --- the web process killed mid-submission -----------------------------------------------------------------

@@ -13,14 +13,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
-import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import ServiceUnavailableException
 
 from app.web import errors
+from db.pool import database_unavailable
 
 log = logging.getLogger("app.unavailable")
 
@@ -29,42 +28,7 @@ RETRY_AFTER_SECONDS = 10
 # While the database is away every request fails the same way: one log line per this many seconds says so.
 LOG_EVERY_SECONDS = 5.0
 
-# The server is gone, going or not there yet: connection exceptions (SQLSTATE class 08, e.g. a connection
-# cut mid-query), shutdown by an administrator or a crash (57P01, 57P02), still starting (57P03), or full.
-_SERVER_AWAY: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-
 Handler = Callable[[Request[Any, Any, Any], Exception], Response[Any]]
-
-
-def _raised_in_asyncpg(traceback: TracebackType | None) -> bool:
-    while traceback is not None:
-        if str(traceback.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
-            return True
-        traceback = traceback.tb_next
-    return False
-
-
-def database_unavailable(exc: BaseException | None) -> BaseException | None:
-    """The error, `exc` or one it was raised from, that says the database cannot be reached; else None."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, _SERVER_AWAY):
-            return exc
-        # Statements on a connection the server has closed (asyncpg has no class of its own for it).
-        if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
-            return exc
-        # No server to connect to (refused, no socket file, timed out): plain OSErrors, raised inside asyncpg.
-        if isinstance(exc, OSError) and _raised_in_asyncpg(exc.__traceback__):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 class _Throttle:
