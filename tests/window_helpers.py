@@ -42,5 +42,6 @@ async def receive_walk_in(client: httpx.AsyncClient) -> dict[str, Any]:
     return {"life_event": LIFE_EVENT, "data": answers_for(form.json()), "on_behalf_of": WANG["id_number"]}
 
 
-async def file_walk_in(client: httpx.AsyncClient, body: dict[str, Any], key: str) -> httpx.Response:
-    return await client.post("/api/v1/cases", json={**body, "idempotency_key": key}, headers=await csrf(client))
+async def file_walk_in(client: httpx.AsyncClient, body: dict[str, Any], key: str, *, at: str = "") -> httpx.Response:
+    """POST /api/v1/cases with this key, to the client's own host or the one `at` names (its URL)."""
+    return await client.post(f"{at}/api/v1/cases", json={**body, "idempotency_key": key}, headers=await csrf(client))
