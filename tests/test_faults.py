@@ -37,7 +37,7 @@ from tests.push_helpers import (
 )
 from tests.window_helpers import clerk_signs_in, file_walk_in, receive_walk_in
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 # --- the push worker killed mid-send -------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from tests.private_postgres import PrivatePostgres, private_folder
 from tests.softauthn import SoftAuthenticator
 from tests.window_helpers import WANG, clerk_signs_in, file_walk_in, receive_walk_in
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 # Both hosts answer for one origin, as behind the TLS proxy: passkeys are bound to it.
 PUBLIC_URL = "http://localhost:8000"
