@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import get
-from litestar.exceptions import ServiceUnavailableException
+from litestar import Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.web.params import Db
 from auth.access import public
@@ -14,9 +14,10 @@ class Health(msgspec.Struct, frozen=True):
 
 
 @get("/healthz", opt=public(), tags=["ops"], summary="Liveness and database check")
-async def healthz(db: Db) -> Health:
+async def healthz(db: Db) -> Response[Health]:
+    """JSON either way, for load balancers and orchestrators: 200 `ok`, or 503 while the database is away."""
     try:
         await db.fetchval("SELECT 1")
-    except Exception as exc:  # any database failure means "not healthy", whatever its type
-        raise ServiceUnavailableException("数据库不可用") from exc
-    return Health(status="ok", db="ok")
+    except Exception:  # any database failure means "not healthy", whatever its type
+        return Response(Health(status="unavailable", db="unavailable"), status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(Health(status="ok", db="ok"), status_code=HTTP_200_OK)

@@ -42,7 +42,7 @@ from app.notifications.routes import NotificationPages, NotificationsApi, PushAp
 from app.settings import Settings, load_settings
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
-from app.web import errors
+from app.web import errors, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.logging import logging_config
 from app.web.proxies import forwarded_client_middleware
@@ -202,7 +202,9 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         exception_handlers={
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
-            Exception: errors.internal_error_handler,
+            # The database out of reach is a 503 wherever it shows (a route, the session middleware); anything
+            # else unexpected is a logged 500.
+            Exception: unavailable.unless_database_unavailable(errors.internal_error_handler),
         },
         openapi_config=OpenAPIConfig(
             title="常州一网通办 API",

@@ -6,11 +6,8 @@ Any console error or uncaught page error fails the test that caused it.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from db.embedded import with_database
+from tests.app_process import free_port, wait_until_healthy
 from tests.database_fixtures import TEST_SECRET_KEY, drop_database, make_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,26 +46,6 @@ def chromium_executable() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the app did not become healthy in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 class LiveServer:
     def __init__(self, url: str, database_url: str, env: dict[str, str]) -> None:
         self.url = url
@@ -79,7 +57,7 @@ class LiveServer:
 def live_server(
     pg_server_dsn: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    port = _free_port()
+    port = free_port()
     database = make_database(pg_server_dsn, template_database)
     database_url = with_database(pg_server_dsn, database)
     data_dir = tmp_path_factory.mktemp("e2e-data")
@@ -101,7 +79,7 @@ def live_server(
             [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         yield LiveServer(url, database_url, env)
     finally:
         process.terminate()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -28,13 +29,15 @@ from app.database import migrate_database
 from app.settings import Settings, SettingsError, load_settings
 from auth.pii import PiiCipher
 from db.embedded import embedded_database_url
-from db.pool import create_pool
+from db.pool import create_pool, database_unavailable
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
 from push.store import SEND_ENTRYPOINT
 
 log = logging.getLogger("push.worker")
+# How long a worker that lost the database waits before connecting again.
+RECONNECT_SECONDS = 2.0
 
 
 def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
@@ -91,25 +94,95 @@ class PushWorker:
         self._queue.shutdown.set()
 
 
+class Reconnecting:
+    """A PushWorker per connection to the database: when the database goes away (a restart, a fail-over) it is
+    waited for and connected to again. Jobs cut off meanwhile come back after `--heartbeat-seconds`, as after
+    a crash."""
+
+    def __init__(
+        self,
+        database_url: str,
+        pool: asyncpg.Pool,
+        cipher: PiiCipher,
+        sender: PushSender,
+        public_key: str,
+        options: WorkerOptions,
+    ) -> None:
+        self.database_url = database_url
+        self.cipher = cipher  # for the migrations' data steps
+        self.pool = pool
+        self.sender = sender
+        self.public_key = public_key
+        self.options = options
+        self.workers: list[PushWorker] = []  # the live one last
+        self.stopping = asyncio.Event()
+
+    @property
+    def sent(self) -> int:
+        return sum(w.sent for w in self.workers)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for worker in self.workers:
+            worker.stop()
+
+    async def run(self, *, drain: bool) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self._run_connected(drain=drain)
+                return
+            except Exception as exc:
+                cause = database_unavailable(exc)
+                if cause is None:
+                    raise
+                log.warning(
+                    "database unavailable (%s: %s); connecting again in %.0f s",
+                    type(cause).__name__,
+                    cause,
+                    RECONNECT_SECONDS,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), RECONNECT_SECONDS)
+
+    async def _run_connected(self, *, drain: bool) -> None:
+        """Until stopped or drained; raises when the connection is lost. pgqueuer LISTENs on its own connection."""
+        connection = await asyncpg.connect(self.database_url, server_settings={"application_name": "ywtb-push"})
+        try:
+            if not self.workers:
+                # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
+                await migrate_database(connection, self.cipher)
+            worker = PushWorker(self.pool, connection, self.sender, RetryPolicy(), self.options)
+            self.workers.append(worker)
+            if self.stopping.is_set():  # asked to stop while connecting
+                return
+            log.info(
+                "push worker %s (public key %s…), %s at once",
+                "started" if len(self.workers) == 1 else "connected to the database again",
+                self.public_key[:12],
+                self.options.concurrency,
+            )
+            await worker.run(drain=drain)
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)
+
+
 async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = False) -> None:
     database_url = settings.database_url or await embedded_database_url(settings.data_dir)
-    queue_connection = await asyncpg.connect(database_url, server_settings={"application_name": "ywtb-push"})
     pool = await create_pool(database_url, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
     try:
-        # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
-        await migrate_database(queue_connection, PiiCipher(settings.secret_key))
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = PushWorker(pool, queue_connection, sender, RetryPolicy(), options)
+            worker = Reconnecting(database_url, pool, PiiCipher(settings.secret_key), sender, keys.public_key, options)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, worker.stop)
-            log.info("push worker started (public key %s…), %s at once", keys.public_key[:12], options.concurrency)
-            await worker.run(drain=drain)
-            log.info("push worker stopped after delivering %s notifications", worker.sent)
+            try:
+                await worker.run(drain=drain)
+            finally:
+                log.info("push worker stopped after delivering %s notifications", worker.sent)
     finally:
         await pool.close()
-        await queue_connection.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

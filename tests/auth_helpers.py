@@ -56,8 +56,10 @@ async def staff_client_sign_up(
     role: str,
     region: str,
     department: str | None = None,
+    authenticator: SoftAuthenticator | None = None,
 ) -> SoftAuthenticator:
-    """Create a staff account as `staff-add` does and register its passkey over HTTP."""
+    """Create a staff account as `staff-add` does and register its passkey over HTTP (with `authenticator`, for
+    an app served elsewhere than ORIGIN)."""
     from app.accounts import store as accounts_store
     from auth import enrollment
     from auth.passkeys import new_user_handle
@@ -66,7 +68,7 @@ async def staff_client_sign_up(
         pool, name=name, role=role, department_code=department, region_code=region, user_handle=new_user_handle()
     )
     code, _ = await enrollment.issue(pool, secret_key, account_id=account_id, issued_by="test")
-    authenticator = new_authenticator()
+    authenticator = authenticator or new_authenticator()
     response = await sign_up(client, authenticator, {"name": name}, enrollment_code=code)
     assert response.status_code == 201, response.text
     return authenticator

@@ -45,7 +45,8 @@ async def _admin(server_dsn: str, sql: str) -> None:
         await conn.close()
 
 
-async def _build_template(server_dsn: str, name: str) -> None:
+async def build_database(server_dsn: str, name: str) -> None:
+    """Create `name` on the server, migrated and seeded with the demo data."""
     await _admin(server_dsn, f'CREATE DATABASE "{name}"')
     conn = await asyncpg.connect(with_database(server_dsn, name))
     try:
@@ -69,7 +70,7 @@ def pg_server_dsn() -> str:
 @pytest.fixture(scope="session")
 def template_database(pg_server_dsn: str) -> Iterator[str]:
     name = f"ywtb_template_{secrets.token_hex(4)}"
-    run_sync(_build_template(pg_server_dsn, name))
+    run_sync(build_database(pg_server_dsn, name))
     yield name
     run_sync(_admin(pg_server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
