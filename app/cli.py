@@ -21,7 +21,7 @@ from app.accounts import store as accounts_store
 from app.accounts.service import STAFF_ROLES, staff_problem
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
-from app.database import resolve_database_url
+from app.database import resolve_database_url, resolve_direct_database_url
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -42,7 +42,9 @@ AUDIT_RETENTION_DAYS = 184
 
 
 async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
-    pool = await create_pool(await resolve_database_url(settings), min_size=1, max_size=2)
+    # The direct connection: migrations hold a session advisory lock, which PgBouncer's transaction
+    # pooling would take on one server connection and try to release on another.
+    pool = await create_pool(await resolve_direct_database_url(settings), min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
             return await work(conn)

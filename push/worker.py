@@ -6,7 +6,8 @@ another worker picks the job up again, so nothing is lost (the device may then g
 and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
-app's settings (DATABASE_URL, DATA_DIR for the VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
+app's settings (DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the VAPID key,
+VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Querie
 from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
+from app.database import open_pool, resolve_direct_database_url
 from app.settings import Settings, SettingsError, load_settings
-from db.embedded import embedded_database_url
 from db.migrate import apply_migrations
-from db.pool import create_pool
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -91,9 +91,12 @@ class PushWorker:
 
 
 async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = False) -> None:
-    database_url = settings.database_url or await embedded_database_url(settings.data_dir)
-    queue_connection = await asyncpg.connect(database_url, server_settings={"application_name": "ywtb-push"})
-    pool = await create_pool(database_url, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
+    # pgqueuer LISTENs on its connection, a session that PgBouncer's transaction pooling cannot keep:
+    # it is the direct one. Reading and updating notifications goes through the pool like the web's.
+    queue_connection = await asyncpg.connect(
+        await resolve_direct_database_url(settings), server_settings={"application_name": "ywtb-push"}
+    )
+    pool = await open_pool(settings, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
     try:
         # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
         await apply_migrations(queue_connection)
