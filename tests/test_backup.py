@@ -25,7 +25,7 @@ import pytest
 from app import cli
 from app.main import create_app
 from app.seed import seed_demo_data
-from app.settings import load_settings
+from app.settings import Settings, load_settings
 from auth.pii import PiiCipher
 from db.embedded import embedded_bin_dir, embedded_database_url, with_database
 from db.migrate import apply_migrations
@@ -76,7 +76,7 @@ def fresh_data_dir() -> Iterator[Callable[[], Path]]:
 
 
 @asynccontextmanager
-async def browser_on(data_dir: Path, *, seed: bool = False) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
+async def browser_on(data_dir: Path, *, seed: bool = False) -> AsyncIterator[httpx.AsyncClient]:
     """The app in this process on DATA_DIR's embedded database (started if needed), and a browser."""
     settings = load_settings(host_env(data_dir, PUSH_ALLOWED_HOSTS="127.0.0.1"))
     database_url = await embedded_database_url(data_dir)
@@ -93,7 +93,7 @@ async def browser_on(data_dir: Path, *, seed: bool = False) -> AsyncIterator[tup
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
-            yield client, pool
+            yield client
     finally:
         await pool.close()
 
@@ -142,7 +142,7 @@ async def test_a_backup_restored_into_a_fresh_data_dir_serves_every_case_upload_
     old, new = fresh_data_dir(), fresh_data_dir()
     resident = new_authenticator()
     uploads: dict[str, bytes] = {}
-    async with browser_on(old, seed=True) as (client, _):
+    async with browser_on(old, seed=True) as client:
         assert (await sign_up(client, resident, ZHANG_WEI)).status_code == 201
         cases = [await _file_birth_case(client, f"backup-key-{n}", uploads) for n in range(2)]
         draft = await _save_a_draft(client)
@@ -175,7 +175,7 @@ async def test_a_backup_restored_into_a_fresh_data_dir_serves_every_case_upload_
     forced = run_cli(host_env(new), "restore", "--force", str(backup))
     assert forced.returncode == 0, forced.stderr
 
-    async with browser_on(new) as (client, _):
+    async with browser_on(new) as client:
         await _everything_is_there(client, resident, cases, uploads, draft)
 
 
@@ -202,39 +202,36 @@ async def _everything_is_there(
     assert newer["case_no"] not in {c["case_no"] for c in cases}
 
 
-def _empty_database(server_dsn: str) -> str:
-    name = make_database(server_dsn, "template0")
-    return with_database(server_dsn, name)
+@pytest.fixture
+def empty_database(pg_server_dsn: str) -> Iterator[str]:
+    """A database just created on the test server, as a DBA hands one over for a restore."""
+    name = make_database(pg_server_dsn, "template0")
+    yield with_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
 
 
 async def test_a_backup_through_database_url_uses_the_client_on_path_and_restores_elsewhere(
-    database_url: str, pg_server_dsn: str, client: httpx.AsyncClient, tmp_path: Path, pool: asyncpg.Pool
+    database_url: str, empty_database: str, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     uploads: dict[str, bytes] = {}
     await _file_birth_case(client, "url-key-1", uploads)
     # PostgreSQL's client programs of the server's version first on PATH, as an installed postgresql-client-18.
     path = f"{embedded_bin_dir()}{os.pathsep}{os.environ['PATH']}"
+    host = {"SECRET_KEY": TEST_SECRET_KEY, "PATH": path}
     backup = tmp_path / "ywtb.tar"
-    made = run_cli(
-        host_env(tmp_path, DATABASE_URL=database_url, SECRET_KEY=TEST_SECRET_KEY, PATH=path), "backup", str(backup)
-    )
+    made = run_cli(host_env(settings.data_dir, DATABASE_URL=database_url, **host), "backup", str(backup))
     assert made.returncode == 0, made.stderr
-    assert "with pg_dump" in made.stdout and str(embedded_bin_dir()) in made.stdout
-    target = _empty_database(pg_server_dsn)
+    assert f"({embedded_bin_dir() / 'pg_dump'})" in made.stdout  # the one on PATH
+    restored = run_cli(host_env(settings.data_dir, DATABASE_URL=empty_database, **host), "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    conn = await asyncpg.connect(empty_database)
     try:
-        env = host_env(tmp_path, DATABASE_URL=target, SECRET_KEY=TEST_SECRET_KEY, PATH=path)
-        restored = run_cli(env, "restore", "--new-vapid-key", str(backup))
-        assert restored.returncode == 0, restored.stderr
-        conn = await asyncpg.connect(target)
-        try:
-            for token, content in uploads.items():
-                assert await conn.fetchval("SELECT content FROM uploads WHERE token = $1", token) == content
-            assert await conn.fetchval("SELECT count(*) FROM cases") == 1
-        finally:
-            await conn.close()
+        for token, content in uploads.items():
+            assert await conn.fetchval("SELECT content FROM uploads WHERE token = $1", token) == content
+        assert await conn.fetchval("SELECT count(*) FROM cases") == 1
     finally:
-        drop_database(pg_server_dsn, target.rsplit("/", 1)[1].split("?")[0])
+        await conn.close()
 
 
 def _older_client_than(major: int) -> Path | None:
