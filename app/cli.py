@@ -229,12 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     holidays = commands.add_parser("load-holidays", help="load next year's holidays and make-up workdays")
     holidays.add_argument("file", type=Path, help="lines 'YYYY-MM-DD holiday' or 'YYYY-MM-DD workday'")
     commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
-    dump = commands.add_parser("backup", help="write the whole database (uploads included) to one file")
-    dump.add_argument("file", type=Path, help="e.g. /backups/ywtb-2026-11-27.tar (overwritten when it exists)")
-    load = commands.add_parser("restore", help="restore a backup into an empty database")
-    load.add_argument("file", type=Path)
-    load.add_argument("--force", action="store_true", help="drop and re-create a database that is not empty")
-    load.add_argument(
+    saver = commands.add_parser("backup", help="write the whole database (uploads included) to one file")
+    saver.add_argument("file", type=Path, help="e.g. /backups/ywtb-2026-11-27.tar (overwritten when it exists)")
+    restorer = commands.add_parser("restore", help="restore a backup into an empty database")
+    restorer.add_argument("file", type=Path)
+    restorer.add_argument("--force", action="store_true", help="drop and re-create a database that is not empty")
+    restorer.add_argument(
         "--new-vapid-key",
         action="store_true",
         help="restore although DATA_DIR lacks the backup's VAPID key (every device must subscribe again)",

@@ -40,7 +40,8 @@ async def create_pool(
     sends its Parse again together with the Bind that runs it, so no query depends on the server connection
     of an earlier round trip (executemany too; we use no cursors or conn.prepare). That works with any
     PgBouncer, also Debian 12's 1.18, which predates protocol-level prepared statements (1.21,
-    max_prepared_statements); the cost is one more round trip and a parse per query outside a cache."""
+    max_prepared_statements), whatever max_prepared_statements is set to. The cost: every query is
+    parsed again and described in a round trip of its own, instead of once per connection."""
 
     async def init(conn: asyncpg.Connection) -> None:
         await prepare_connection(conn)
