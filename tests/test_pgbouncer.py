@@ -248,12 +248,16 @@ async def test_the_push_worker_hears_new_jobs_on_its_direct_connection(
     async with local_push_service(client) as service:
         phone = await resident_with_device(client, service)
         env = {**worker_env(database_url, settings.data_dir), **_through_pgbouncer(database_url, pgbouncer)}
-        # The queue is looked at only every two minutes: a prompt delivery means the worker's LISTEN heard it.
+        # The queue is looked at unasked only every two minutes: once the worker has sent the first case's
+        # push (and waits again), a prompt push for the second means its LISTEN heard the new job.
         worker = await WorkerProcess.start(env, "--idle-poll-seconds", "120")
         try:
-            case = await file_case(client)
+            first = await file_case(client, "pgbouncer-push-1")
             await service.wait_for(1, within=20)
+            second = await file_case(client, "pgbouncer-push-2")
+            await service.wait_for(2, within=20)
         finally:
             assert await worker.stop() == 0
-        assert case["case_no"] in service.pushes_to(phone)[0].payload["body"]
-        assert await pool.fetchval("SELECT status FROM notifications") == "delivered"
+        bodies = [p.payload["body"] for p in service.pushes_to(phone)]
+        assert first["case_no"] in bodies[0] and second["case_no"] in bodies[1]
+        assert await pool.fetchval("SELECT count(*) FROM notifications WHERE status = 'delivered'") == 2
