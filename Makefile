@@ -1,6 +1,7 @@
 # 常州一网通办 — two commands for a newcomer: `make run` and `make test`.
 # Everything they need is installed here: Python packages into .venv from the lock, and
-# Debian's chromium for the browser tests (through apt-get when running as root).
+# Debian's chromium for the browser tests and pgbouncer for the pooling test (through apt-get when
+# running as root).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,12 +13,12 @@ CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium bench wrk
+.PHONY: run test lint lock setup db chromium pgbouncer bench wrk
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
-test: setup chromium
+test: setup chromium pgbouncer
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -67,3 +68,13 @@ chromium:
 		echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (or set CHROME_PATH)"; exit 1; \
 	fi
 
+
+# The app through PgBouncer in transaction mode (tests/test_pgbouncer.py). Debian puts it in /usr/sbin.
+pgbouncer:
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing Debian's pgbouncer for the connection-pooling test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	else \
+		echo "tests/test_pgbouncer.py is skipped until PgBouncer is installed: run 'sudo apt-get install pgbouncer'"; \
+	fi

@@ -1,4 +1,4 @@
-"""`python -m app COMMAND`: serve, migrate, seed, import-population.
+"""`python -m app COMMAND`: serve, migrate, seed, import-population, backup, restore ….
 
 Commands print short human lines; a bad setting stops with one line naming the variable.
 """
@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
+from app import backup
 from app.accounts import store as accounts_store
 from app.accounts.service import STAFF_ROLES, staff_problem
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
-from app.database import migrate_database, resolve_database_url
+from app.database import migrate_database, resolve_database_url, resolve_direct_database_url
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -32,6 +33,7 @@ from auth import store as auth_store
 from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
+from db.dump import DumpError
 from db.pool import create_pool
 from push import store as push_store
 
@@ -41,7 +43,9 @@ AUDIT_RETENTION_DAYS = 184
 
 
 async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
-    pool = await create_pool(await resolve_database_url(settings), min_size=1, max_size=2)
+    # The direct connection: migrations hold a session advisory lock, which PgBouncer's transaction
+    # pooling would take on one server connection and try to release on another.
+    pool = await create_pool(await resolve_direct_database_url(settings), min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
             return await work(conn)
@@ -172,6 +176,24 @@ async def _purge(conn: asyncpg.Connection) -> int:
     return 0
 
 
+def _backup(settings: Settings, path: Path) -> int:
+    try:
+        asyncio.run(backup.backup(settings, path))
+    except (backup.BackupError, DumpError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _restore(settings: Settings, path: Path, *, force: bool, new_vapid_key: bool) -> int:
+    try:
+        asyncio.run(backup.restore(settings, path, force=force, new_vapid_key=new_vapid_key))
+    except (backup.BackupError, DumpError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -210,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     holidays = commands.add_parser("load-holidays", help="load next year's holidays and make-up workdays")
     holidays.add_argument("file", type=Path, help="lines 'YYYY-MM-DD holiday' or 'YYYY-MM-DD workday'")
     commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
+    saver = commands.add_parser("backup", help="write the whole database (uploads included) to one file")
+    saver.add_argument("file", type=Path, help="e.g. /backups/ywtb-2026-11-27.tar (overwritten when it exists)")
+    restorer = commands.add_parser("restore", help="restore a backup into an empty database")
+    restorer.add_argument("file", type=Path)
+    restorer.add_argument("--force", action="store_true", help="drop and re-create a database that is not empty")
+    restorer.add_argument(
+        "--new-vapid-key",
+        action="store_true",
+        help="restore although DATA_DIR lacks the backup's VAPID key (every device must subscribe again)",
+    )
     code = commands.add_parser("enroll-code", help="issue a one-time enrollment code for a resident")
     code.add_argument("--id-number", required=True)
     staff = commands.add_parser("staff-add", help="create a staff account and print its enrollment code")
@@ -245,6 +277,21 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_connection(settings, _load_holidays(args.file)))
     if args.command == "purge":
         return asyncio.run(_with_connection(settings, _purge))
+    if args.command == "backup":
+        if args.file.is_dir():
+            print(
+                f"FILE: {args.file} is a folder: name the file to write, e.g. {args.file / 'ywtb.tar'}", file=sys.stderr
+            )
+            return 2
+        if not args.file.parent.is_dir():
+            print(f"FILE: no such folder: {args.file.parent}", file=sys.stderr)
+            return 2
+        return _backup(settings, args.file)
+    if args.command == "restore":
+        if not args.file.is_file():
+            print(f"no such file: {args.file}", file=sys.stderr)
+            return 2
+        return _restore(settings, args.file, force=args.force, new_vapid_key=args.new_vapid_key)
     if args.command == "enroll-code":
         return asyncio.run(_with_connection(settings, _enroll_code(settings, args.id_number)))
     if args.command == "staff-add":

@@ -32,7 +32,7 @@ from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
-from app.database import resolve_database_url
+from app.database import open_pool
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.forms.pages import ApplyPages
@@ -53,7 +53,6 @@ from auth.access import access_guard, public
 from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
-from db.pool import create_pool
 from push.keys import load_or_create as load_vapid_keys
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
@@ -103,7 +102,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         if pool is None:
-            app.state.pool = await create_pool(await resolve_database_url(settings))
+            app.state.pool = await open_pool(settings)
             session_store.bind(app.state.pool)
         flusher = asyncio.create_task(app.state.scans.run(app.state.pool))
         # Everything loaded at start-up lives as long as the worker: keep it out of the garbage

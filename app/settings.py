@@ -27,8 +27,17 @@ class SettingsError(ValueError):
     """A setting with a bad value; the message names the variable."""
 
 
+# How DATABASE_URL hands out server connections: `session` (PostgreSQL itself, or PgBouncer in session
+# mode) or `transaction` (PgBouncer in transaction mode: a server connection for one transaction only).
+DATABASE_POOLING_MODES = ("session", "transaction")
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None
+    # Straight to PostgreSQL, for what needs a session of its own: the migration lock, the push worker's
+    # LISTEN, pg_dump. None: DATABASE_URL is direct already.
+    database_direct_url: str | None
+    database_pooling: str
     host: str
     port: int
     public_url: str
@@ -45,6 +54,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The reverse proxies (TLS terminators, load balancers) whose X-Forwarded-For is believed.
     # (CIDRs as text: the settings travel through msgspec, which does not take ipaddress types.)
     trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def transaction_pooling(self) -> bool:
+        return self.database_pooling == "transaction"
 
     @property
     def rp_id(self) -> str:
@@ -82,15 +95,29 @@ def _public_url(env: Mapping[str, str], port: int) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _database_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("DATABASE_URL", "").strip()
+def _database_url(env: Mapping[str, str], name: str = "DATABASE_URL") -> str | None:
+    raw = env.get(name, "").strip()
     if not raw:
         return None
     if urlsplit(raw).scheme not in ("postgres", "postgresql"):
-        raise SettingsError(
-            f"DATABASE_URL: expected postgresql://user:password@host:port/db, got scheme of {raw[:20]!r}"
-        )
+        raise SettingsError(f"{name}: expected postgresql://user:password@host:port/db, got scheme of {raw[:20]!r}")
     return raw
+
+
+def _database_pooling(env: Mapping[str, str], database_url: str | None, direct_url: str | None) -> str:
+    pooling = env.get("DATABASE_POOLING", "").strip().lower() or "session"
+    if pooling not in DATABASE_POOLING_MODES:
+        raise SettingsError(
+            f"DATABASE_POOLING: expected session or transaction (PgBouncer's pool_mode), got {pooling!r}"
+        )
+    if direct_url and not database_url:
+        raise SettingsError("DATABASE_DIRECT_URL: set only beside DATABASE_URL (the embedded server is always direct)")
+    if pooling == "transaction" and not direct_url:
+        raise SettingsError(
+            "DATABASE_DIRECT_URL: needed with DATABASE_POOLING=transaction (migrations and the push worker "
+            "need a session of their own, straight to PostgreSQL)"
+        )
+    return pooling
 
 
 def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -153,8 +180,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not subject.startswith(("mailto:", "https://")):
         raise SettingsError(f"VAPID_SUBJECT: must start with mailto: or https://, got {subject!r}")
     host = env.get("HOST", "").strip() or "127.0.0.1"
+    database_url = _database_url(env)
+    direct_url = _database_url(env, "DATABASE_DIRECT_URL")
     return Settings(
-        database_url=_database_url(env),
+        database_url=database_url,
+        database_direct_url=direct_url,
+        database_pooling=_database_pooling(env, database_url, direct_url),
         host=host,
         port=port,
         public_url=_public_url(env, port),

