@@ -23,12 +23,12 @@ import httpx
 import pytest
 
 from app import cli
+from app.database import migrate_database
 from app.main import create_app
 from app.seed import seed_demo_data
 from app.settings import Settings, load_settings
 from auth.pii import PiiCipher
 from db.embedded import embedded_bin_dir, embedded_database_url, with_database
-from db.migrate import apply_migrations
 from db.pool import create_pool, prepare_connection
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_in, sign_up
 from tests.case_helpers import PNG_1X1, answers_for
@@ -83,7 +83,7 @@ async def browser_on(data_dir: Path, *, seed: bool = False) -> AsyncIterator[htt
     if seed:  # as `python -m app seed` does, with this DATA_DIR's generated SECRET_KEY
         conn = await asyncpg.connect(database_url)
         try:
-            await apply_migrations(conn)
+            await migrate_database(conn, PiiCipher(settings.secret_key))
             await prepare_connection(conn)
             await seed_demo_data(conn, PiiCipher(settings.secret_key))
         finally:
