@@ -11,6 +11,7 @@ import asyncpg
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
+from app.accounts import service as accounts
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
@@ -37,7 +38,7 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
 from app.web.errors import FieldErrors
-from auth import enrollment, walk_in
+from auth import walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -336,11 +337,9 @@ async def issue_enrollment_code(
 ) -> EnrollmentIssued:
     """A resident lost their phone: after checking the ID card in person, the clerk issues a one-time code."""
     person = await check_in_person(db, cipher, conn, "enrollment_code.issue", check)
+    issuer = await accounts.clerk_issuer(db, user)
     async with db.acquire() as tx, tx.transaction():
-        code, expires_at = await enrollment.issue(
-            tx, secret_key, person_id=person.id, issued_by=f"account:{user.account_id}"
-        )
-        await audit(tx, conn, "enrollment_code.issue", "ok", subject=f"person:{person.id}", identity_checked=True)
+        code, expires_at = await accounts.issue_enrollment_code(tx, secret_key, conn, person.id, issuer)
     return EnrollmentIssued(
         code=code, expires_at=expires_at, name=person.name, id_number_masked=person.id_number_masked
     )
