@@ -30,6 +30,7 @@ from app.cases.scans import ScanCounter
 from app.cases.service import CHINA
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
+from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.database import resolve_database_url
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DelegationsApi,
             HelperPages,
             ConsolePages,
+            EnrollmentPages,
             my_certificates,
             ApplyPages,
             PushApi,

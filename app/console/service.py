@@ -335,8 +335,16 @@ async def issue_enrollment_code(
     user: CurrentUser,
     check: InPersonCheck,
 ) -> EnrollmentIssued:
-    """A resident lost their phone: after checking the ID card in person, the clerk issues a one-time code."""
+    """A resident lost their phone (or has none on the register): after checking the ID card in person, the clerk
+    issues a one-time code — for a resident of the hall's region, as for a walk-in."""
     person = await check_in_person(db, cipher, conn, "enrollment_code.issue", check)
+    if not walk_in.in_region(user, person.region_code):
+        await audit(
+            db, conn, "enrollment_code.issue", "forbidden", subject=f"person:{person.id}", reason="outside region"
+        )
+        raise FieldErrors(
+            {"id_number": "该居民的户籍不在本大厅的服务区域，请引导其到户籍所在地的政务服务窗口领取开户码"}
+        )
     issuer = await accounts.clerk_issuer(db, user)
     async with db.acquire() as tx, tx.transaction():
         code, expires_at = await accounts.issue_enrollment_code(tx, secret_key, conn, person.id, issuer)
