@@ -153,7 +153,7 @@ class AccountPages(Controller):
 
     @get("/register", opt=public())
     async def register_page(self, request: AnyRequest) -> Template:
-        return Template("register.html", context={"nav": "me"})
+        return Template("register.html", context={"nav": "me", "sms_sent": service.SMS_SENT})
 
     @get("/login", opt=public())
     async def login_page(self, request: AnyRequest, next: FromQuery[str] = "/") -> Template:
