@@ -69,13 +69,18 @@ def texted_code(since: int, timeout_s: float = 15) -> str:
     raise AssertionError("no sign-up code was texted (SMS line in the server log)")
 
 
-def sign_up_on_page(page: Page, name: str, id_number: str) -> None:
+def sign_up_on_page(
+    page: Page, name: str, id_number: str, at_the_code_step: Callable[[Page], None] | None = None
+) -> None:
     """The register page's two steps: details, then the texted code and the passkey."""
     page.goto("/register")
     page.get_by_label("姓名").fill(name)
     page.get_by_label("公民身份号码").fill(id_number)
     since = server_log_size()
     page.get_by_role("button", name="获取短信验证码").click()
+    expect(page.get_by_label("短信验证码")).to_be_focused()
+    if at_the_code_step is not None:
+        at_the_code_step(page)
     page.get_by_label("短信验证码").fill(texted_code(since))
     page.get_by_role("button", name="创建通行密钥并注册").click()
     expect(page).to_have_url("/me")
