@@ -149,11 +149,12 @@ async def _send_sms_code(
     match = person if person is not None and person.name == name else None
     account = await store.resident_account_of(db, match.id if match else 0)
     code = f"{secrets.randbelow(10**SMS_CODE_DIGITS):0{SMS_CODE_DIGITS}d}"
-    texted = match is not None and match.phone is not None and account is None
+    texted = match if match is not None and match.phone is not None and account is None else None
+    # A row for every start (the same work whatever the pair); only a texted one names the person it proves.
     await store.insert_signup_code(
         db,
         pair_hash=_pair_hash(settings.secret_key, id_number, name),
-        person_id=match.id if texted and match else None,
+        person_id=texted.id if texted else None,
         code_hash=_code_hash(settings.secret_key, code),
         ttl=SMS_CODE_TTL,
     )
