@@ -41,6 +41,8 @@ def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
         ("PUSH_ALLOWED_HOSTS", "https://fcm.googleapis.com/x"),
         ("VAPID_SUBJECT", "someone"),
         ("STAFF_IDLE_MINUTES", "0"),
+        ("SMS_BACKEND", "aliyun"),
+        ("SIGNUP_STARTS_PER_ADDRESS", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -59,3 +61,9 @@ def test_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
 def test_push_hosts_are_parsed_from_a_comma_list(tmp_path: Path) -> None:
     settings = load_settings({"DATA_DIR": str(tmp_path), "PUSH_ALLOWED_HOSTS": "127.0.0.1, *.notify.windows.com"})
     assert settings.push_allowed_hosts == ("127.0.0.1", "*.notify.windows.com")
+
+
+def test_texts_go_to_the_server_log_unless_told_otherwise(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path)})
+    assert settings.sms_backend == "log" and settings.signup_starts_per_address == 20
+    assert load_settings({"DATA_DIR": str(tmp_path), "SMS_BACKEND": " LOG "}).sms_backend == "log"
