@@ -300,3 +300,24 @@ async def test_a_person_with_no_phone_signs_up_with_a_code_from_the_window(
     await sign_out(client)
     again = await post(client, REGISTER_START, {**NO_PHONE, "enrollment_code": code})
     assert again.status_code == 400  # single use
+
+
+async def test_two_app_processes_on_one_database_share_the_limits(
+    settings: Settings, from_address: Callable[[int], Client]
+) -> None:
+    """Another host (its own app and pool on the same database) counts the same asks for the same number."""
+    assert settings.database_url
+    other_pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+    other_host = create_app(settings, pool=other_pool)
+    transport = httpx.ASGITransport(app=other_host, client=("127.0.0.3", 50700))
+    try:
+        async with (
+            from_address(50701) as here,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as there,
+        ):
+            for browser in (here, there, here, there, here):
+                assert (await post(browser, REGISTER_START, ZHANG_WEI)).status_code == 202
+            assert (await post(there, REGISTER_START, ZHANG_WEI)).status_code == 429
+            assert (await post(here, REGISTER_START, ZHANG_WEI)).status_code == 429
+    finally:
+        await other_pool.close()
