@@ -19,7 +19,7 @@ import msgspec
 
 from app import backup
 from app.accounts import store as accounts_store
-from app.accounts.service import STAFF_ROLES, staff_problem
+from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
 from app.database import migrate_database, resolve_database_url, resolve_direct_database_url
@@ -105,8 +105,7 @@ def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Conne
             print(f"{mask_id_number(number)} is not in the population register", file=sys.stderr)
             return 1
         async with conn.transaction():
-            code, expires_at = await enrollment.issue(conn, settings.secret_key, person_id=person.id, issued_by="cli")
-            await audit(conn, None, "enrollment_code.issue", "ok", subject=f"person:{person.id}", actor="cli")
+            code, expires_at = await issue_enrollment_code(conn, settings.secret_key, None, person.id, CLI_ISSUER)
         print(f"enrollment code for {person.name} ({person.id_number_masked}), valid until {_local(expires_at)}:")
         print(code)
         return 0
@@ -167,6 +166,8 @@ async def _purge(conn: asyncpg.Connection) -> int:
         await auth_store.purge_expired_sessions(conn)
         await auth_store.purge_old_challenges(conn)
         await auth_store.purge_old_failures(conn)
+        await auth_store.purge_old_attempts(conn)
+        await accounts_store.purge_old_signup_codes(conn)
         removed = await auth_store.purge_audit_before_retention(conn, AUDIT_RETENTION_DAYS)
         deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
     print(

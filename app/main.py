@@ -30,6 +30,7 @@ from app.cases.scans import ScanCounter
 from app.cases.service import CHINA
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
+from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.database import open_pool
@@ -42,6 +43,7 @@ from app.notifications.routes import NotificationPages, NotificationsApi, PushAp
 from app.settings import Settings, load_settings
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
+from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.logging import logging_config
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DelegationsApi,
             HelperPages,
             ConsolePages,
+            EnrollmentPages,
             my_certificates,
             ApplyPages,
             PushApi,
@@ -167,6 +170,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "service_worker": shell.ServiceWorker(assets),
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute),
                 "scans": ScanCounter(),
+                # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
+                "sms": sms_backend_named(settings.sms_backend),
                 # Generated on first start; only the public half is kept in the web process.
                 "vapid_public_key": load_vapid_keys(settings.data_dir).public_key,
                 "pool": pool,

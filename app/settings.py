@@ -21,6 +21,9 @@ DEFAULT_PUSH_HOSTS = (
     "web.push.apple.com",
     "*.notify.windows.com",
 )
+# How text messages leave (app/sms): `log` writes each one as a line of the server log. Gateways' SDKs arrive
+# with the data-exchange issue, each as another backend name here.
+SMS_BACKENDS = ("log",)
 
 
 class SettingsError(ValueError):
@@ -54,6 +57,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The reverse proxies (TLS terminators, load balancers) whose X-Forwarded-For is believed.
     # (CIDRs as text: the settings travel through msgspec, which does not take ipaddress types.)
     trusted_proxies: tuple[str, ...] = ()
+
+    sms_backend: str = "log"
+    # Sign-up codes one address may ask for in an hour (many phones can share a carrier's address).
+    signup_starts_per_address: int = 20
 
     @property
     def transaction_pooling(self) -> bool:
@@ -147,6 +154,13 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _sms_backend(env: Mapping[str, str]) -> str:
+    raw = env.get("SMS_BACKEND", "").strip().lower() or "log"
+    if raw not in SMS_BACKENDS:
+        raise SettingsError(f"SMS_BACKEND: expected one of {', '.join(SMS_BACKENDS)}, got {raw!r}")
+    return raw
+
+
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     raw = env.get("SECRET_KEY", "").strip()
     if raw:
@@ -200,4 +214,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_workers=_int(env, "WEB_WORKERS", os.cpu_count() or 1, 1, 64),
         track_scans_per_minute=_int(env, "TRACK_SCANS_PER_MINUTE", 120, 0, 1_000_000),
         trusted_proxies=_trusted_proxies(env),
+        sms_backend=_sms_backend(env),
+        signup_starts_per_address=_int(env, "SIGNUP_STARTS_PER_ADDRESS", 20, 1, 1_000_000),
     )

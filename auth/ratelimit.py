@@ -6,6 +6,8 @@
   otherwise lock its owner out everywhere.
 - Proofs of an old push subscription per address (`push-replace:`), apart from sign-ins: many phones share one
   carrier address.
+- Some attempts are limited whether or not they fail (count_attempt): asking for a sign-up code, per address and
+  per ID number, because its answer is the same for a right and a wrong name and number.
 
 Addresses are the client's own (TRUSTED_PROXIES, app/web/proxies.py), not a proxy's."""
 
@@ -13,13 +15,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from litestar.exceptions import TooManyRequestsException
 
 from auth import store
 from db.pool import DB
 
 WINDOW = timedelta(minutes=15)
-LIMITS = {"ip": 20, "credential": 5, "push-replace": 20}
+LIMITS = {"ip": 20, "credential": 5, "push-replace": 20, "enrollment": 10}
+# Attempts (not failures) are counted per hour.
+ATTEMPT_WINDOW = timedelta(hours=1)
+# Sign-up codes asked for one ID number in an hour, whatever name came with it (counting only right pairs
+# would make the 429 itself tell a right pair from a wrong one).
+SIGNUP_CODES_PER_NUMBER = 5
 
 
 def ip_subject(ip: str | None) -> str:
@@ -32,6 +40,20 @@ def credential_subject(ip: str | None, credential_id: bytes) -> str:
 
 def push_replace_subject(ip: str | None) -> str:
     return f"push-replace:{ip or 'unknown'}"
+
+
+def enrollment_subject(ip: str | None) -> str:
+    """Wrong enrollment codes from one address (a code is its own proof: no oracle, and no endless trying)."""
+    return f"enrollment:{ip or 'unknown'}"
+
+
+def signup_address_subject(ip: str | None) -> str:
+    return f"signup-ip:{ip or 'unknown'}"
+
+
+def signup_number_subject(id_number_hash: bytes) -> str:
+    """Keyed by the number's lookup hash (auth.pii), never the number."""
+    return f"signup-number:{id_number_hash.hex()}"
 
 
 async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
@@ -50,3 +72,21 @@ async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
 
 async def record_failure(db: DB, subjects: list[str]) -> None:
     await store.record_failure(db, subjects)
+
+
+async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timedelta = ATTEMPT_WINDOW) -> None:
+    """Count one attempt against each subject, or refuse with 429 (请N分钟后再试, Retry-After) — counting nothing —
+    when any of them has reached its limit within the window. Atomic across app processes on one database."""
+    async with db.acquire() as tx, tx.transaction():
+        await store.lock_attempt_subjects(tx, list(limits))
+        for subject, limit in limits.items():
+            count, oldest = await store.recent_attempts(tx, subject, window)
+            if count >= limit and oldest is not None:
+                retry_after = max(1, int((oldest + window - datetime.now(UTC)).total_seconds()))
+                minutes = -(-retry_after // 60)
+                raise TooManyRequestsException(
+                    f"请求过于频繁，请{minutes}分钟后再试",
+                    headers={"Retry-After": str(retry_after)},
+                    extra={"retry_after": retry_after},
+                )
+        await store.record_attempts(tx, list(limits))

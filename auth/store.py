@@ -200,6 +200,35 @@ async def use_enrollment_code(db: DB, code_id: int) -> bool:
     return status == "UPDATE 1"
 
 
+# --- attempts counted whether or not they fail (auth.ratelimit.count_attempt) ------------------------
+
+
+async def lock_attempt_subjects(tx: DB, subjects: list[str]) -> None:
+    """Serialise counting for these subjects until the transaction ends, across every app process (sorted, so
+    two requests never wait on each other crosswise)."""
+    for subject in sorted(subjects):
+        await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", subject)
+
+
+async def recent_attempts(db: DB, subject: str, window: timedelta) -> tuple[int, datetime | None]:
+    """How many attempts in the window, and when the oldest of them was made."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS n, min(at) AS oldest FROM rate_limit_attempts "
+        "WHERE subject = $1 AND at > now() - $2::interval",
+        subject,
+        window,
+    )
+    return row["n"], row["oldest"]
+
+
+async def record_attempts(db: DB, subjects: list[str]) -> None:
+    await db.execute("INSERT INTO rate_limit_attempts (subject) SELECT unnest($1::text[])", subjects)
+
+
+async def purge_old_attempts(db: DB) -> None:
+    await db.execute("DELETE FROM rate_limit_attempts WHERE at < now() - interval '1 day'")
+
+
 # --- sessions (the Litestar store) ----------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from auth.pii import PiiCipher
 from bench import store
 from db.embedded import ensure_database, start_embedded_server
 from db.pool import create_pool
+from tests.auth_helpers import texted_codes
 from tests.case_helpers import answers_for
 from tests.softauthn import SoftAuthenticator
 
@@ -180,10 +181,28 @@ def wrk(url: str, script: str, env: dict[str, str], connections: int = CONNECTIO
 # --- a signed-in resident and a clerk, through the real passkey ceremonies ----------------------------
 
 
-def signed_in(url: str, body: dict[str, str]) -> httpx.Client:
+def texted_code(server_log: Path, since: int) -> str:
+    """The sign-up code the SMS `log` backend wrote to the server's log after `since`."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with server_log.open("rb") as text:
+            text.seek(since)
+            if codes := texted_codes(text.read().decode("utf-8", "replace")):
+                return codes[0]
+        time.sleep(0.1)
+    raise RuntimeError(f"no sign-up code texted in {server_log}")
+
+
+def signed_in(url: str, body: dict[str, str], server_log: Path) -> httpx.Client:
+    """Sign up through the real ceremonies: the code texted to the register's phone (read from the server's log),
+    or an enrollment code, then the passkey."""
     client = httpx.Client(base_url=url, timeout=30)
     client.get("/")
     headers = {"X-CSRFToken": client.cookies["csrftoken"]}
+    if "enrollment_code" not in body:
+        since = server_log.stat().st_size
+        client.post("/api/v1/auth/register/options", json=body, headers=headers).raise_for_status()
+        body = {**body, "sms_code": texted_code(server_log, since)}
     options = client.post("/api/v1/auth/register/options", json=body, headers=headers)
     options.raise_for_status()
     authenticator = SoftAuthenticator("localhost", url.replace("127.0.0.1", "localhost"))
@@ -250,7 +269,7 @@ def main() -> int:
 
     app = Server([sys.executable, "-m", "app", "serve"], env, port, work / "app.log")
     try:
-        resident = signed_in(app.url, {"name": "张伟", "id_number": "320402199403150119"})
+        resident = signed_in(app.url, {"name": "张伟", "id_number": "320402199403150119"}, work / "app.log")
         person = asyncio.run(_person_id(dsn, "320402199403150119"))
         case_nos = asyncio.run(_give_cases(dsn, person, 5))
         case_file = work / "case.txt"
@@ -285,7 +304,7 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
-        clerk = signed_in(app.url, {"name": "压测窗口", "enrollment_code": code})
+        clerk = signed_in(app.url, {"name": "压测窗口", "enrollment_code": code}, work / "app.log")
         # A clerk files for the resident whose ID card they checked at the window (窗口收件), one at a time.
         clerk.post(
             "/api/v1/console/walk-ins",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import ROOT, LiveServer
+from tests.auth_helpers import texted_codes
 
 
 def add_virtual_authenticator(page: Page, *, synced: bool = False) -> tuple[Any, str]:
@@ -47,13 +49,46 @@ def cli(live_server: LiveServer, *args: str) -> str:
     return result.stdout
 
 
-def register_resident(page: Page, name: str, id_number: str) -> None:
-    add_virtual_authenticator(page)
+def server_log_size() -> int:
+    """Where the live server's log ends now: texts sent after this are read from here on."""
+    assert LiveServer.running is not None, "needs the live_server fixture"
+    return LiveServer.running.log.stat().st_size
+
+
+def texted_code(since: int, timeout_s: float = 15) -> str:
+    """The sign-up code the SMS `log` backend wrote to the live server's log after `since` (as a developer reads it
+    in the `make run` output)."""
+    assert LiveServer.running is not None, "needs the live_server fixture"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with LiveServer.running.log.open("rb") as log:
+            log.seek(since)
+            if codes := texted_codes(log.read().decode("utf-8", "replace")):
+                return codes[0]
+        time.sleep(0.1)
+    raise AssertionError("no sign-up code was texted (SMS line in the server log)")
+
+
+def sign_up_on_page(
+    page: Page, name: str, id_number: str, at_the_code_step: Callable[[Page], None] | None = None
+) -> None:
+    """The register page's two steps: details, then the texted code and the passkey."""
     page.goto("/register")
     page.get_by_label("姓名").fill(name)
     page.get_by_label("公民身份号码").fill(id_number)
+    since = server_log_size()
+    page.get_by_role("button", name="获取短信验证码").click()
+    expect(page.get_by_label("短信验证码")).to_be_focused()
+    if at_the_code_step is not None:
+        at_the_code_step(page)
+    page.get_by_label("短信验证码").fill(texted_code(since))
     page.get_by_role("button", name="创建通行密钥并注册").click()
     expect(page).to_have_url("/me")
+
+
+def register_resident(page: Page, name: str, id_number: str) -> None:
+    add_virtual_authenticator(page)
+    sign_up_on_page(page, name, id_number)
 
 
 def register_staff(page: Page, live_server: LiveServer, name: str, *staff_args: str) -> None:
@@ -61,9 +96,9 @@ def register_staff(page: Page, live_server: LiveServer, name: str, *staff_args: 
     add_virtual_authenticator(page)
     page.goto("/register")
     page.get_by_label("姓名").fill(name)
-    page.get_by_text("已有账户、换了新手机？填写开户码").click()
+    page.get_by_text("有开户码？").click()
     page.get_by_label("开户码").fill(code)
-    page.get_by_role("button", name="创建通行密钥并注册").click()
+    page.get_by_role("button", name="凭开户码创建通行密钥").click()
     expect(page).to_have_url("/me")
 
 

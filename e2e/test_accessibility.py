@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.helpers import file_retirement, register_resident, register_staff
+from e2e.helpers import add_virtual_authenticator, file_retirement, register_staff, sign_up_on_page
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 RESIDENT = ("黄磊", "320411198309093113")
@@ -32,6 +32,10 @@ def violations(page: Page) -> list[dict[str, Any]]:
     return page.evaluate(RUN_AXE)
 
 
+def _no_violations(page: Page, where: str) -> None:
+    assert violations(page) == [], where
+
+
 def _check(page: Page, path: str) -> None:
     page.goto(path)
     page.wait_for_load_state("networkidle")
@@ -46,7 +50,9 @@ def _check(page: Page, path: str) -> None:
 def test_resident_pages_have_no_serious_accessibility_violations(phone: Page, live_server: LiveServer) -> None:
     page = phone
     _check(page, "/")
-    register_resident(page, *RESIDENT)
+    _check(page, "/register")
+    add_virtual_authenticator(page)
+    sign_up_on_page(page, *RESIDENT, at_the_code_step=lambda step: _no_violations(step, "/register (code)"))
     created = file_retirement(page, "axe-check-key-1")
     tracking = re.sub(r"^https?://[^/]+", "", created["tracking_url"])
     pages = ["/", "/life-events/birth/apply", f"/cases/{created['case_no']}/receipt", tracking, "/notifications"]
@@ -67,6 +73,13 @@ def test_the_console_has_no_serious_accessibility_violations(tablet: Page, live_
     register_staff(tablet, live_server, "无障碍窗口", "--role", "clerk", "--department", "hrss", "--region", "320411")
     _check(tablet, "/console")
     _check(tablet, "/scan")
+    _check(tablet, "/console/enrollment")
+    tablet.get_by_label("姓名").fill(RESIDENT[0])
+    tablet.get_by_label("公民身份号码").fill(RESIDENT[1])
+    tablet.get_by_label("已当面核验本人居民身份证原件").check()
+    tablet.get_by_role("button", name="生成开户码").click()
+    expect(tablet.get_by_role("heading", name="开户码（只显示这一次）")).to_be_visible()
+    _no_violations(tablet, "/console/enrollment (issued)")
     # The tablet layout from 768 px: the life events in more than one column.
     tablet.set_viewport_size({"width": 768, "height": 1024})
     _check(tablet, "/")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import PHONE, ConsoleWatch, LiveServer
-from e2e.test_passkeys import add_virtual_authenticator
+from e2e.helpers import add_virtual_authenticator, sign_up_on_page
 from tests.case_helpers import PNG_1X1
 
 APPLY = "/life-events/birth/apply"
@@ -25,11 +25,7 @@ def zhang_wei(browser: Browser, live_server: LiveServer) -> dict[str, Any]:
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
     page = context.new_page()
     add_virtual_authenticator(page)
-    page.goto("/register")
-    page.get_by_label("姓名").fill(ZHANG_WEI["name"])
-    page.get_by_label("公民身份号码").fill(ZHANG_WEI["id_number"])
-    page.get_by_role("button", name="创建通行密钥并注册").click()
-    expect(page).to_have_url("/me")
+    sign_up_on_page(page, ZHANG_WEI["name"], ZHANG_WEI["id_number"])
     state = context.storage_state()
     context.close()
     return state

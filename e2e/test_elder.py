@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from e2e.helpers import register_resident
+from e2e.helpers import add_virtual_authenticator, register_resident
+from e2e.test_passkeys import SCREENSHOTS
 
 RESIDENT = ("孙浩", "320402198501302695")
 
@@ -129,3 +130,20 @@ def test_elder_mode_on_a_residents_own_pages_and_form(phone: Page) -> None:
     while page.get_by_role("button", name="下一步").is_visible():
         page.get_by_role("button", name="下一步").click()
         assert _measured(page, 24) == [], page.locator("#step-progress").inner_text()
+
+
+def test_elder_mode_on_both_steps_of_sign_up(phone: Page) -> None:
+    page = phone
+    add_virtual_authenticator(page)
+    page.goto("/register")
+    page.get_by_role("button", name="长辈版").click()
+    expect(page.locator("html")).to_have_class("elder")
+    page.get_by_text("有开户码？").click()
+    assert _measured(page, 24) == []
+    page.get_by_label("姓名").fill("蒋根林")
+    page.get_by_label("公民身份号码").fill("320413194507191915")
+    page.get_by_role("button", name="获取短信验证码").click()
+    expect(page.get_by_label("短信验证码")).to_be_focused()
+    assert _measured(page, 24) == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "register-sms-elder-360.png"), full_page=True)

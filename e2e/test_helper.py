@@ -16,6 +16,7 @@ from e2e.helpers import (
     fill_required_fields,
     register_resident,
     register_staff,
+    sign_up_on_page,
     upload_required_materials,
 )
 from tests.case_helpers import PNG_1X1
@@ -192,11 +193,7 @@ def test_an_elder_with_her_own_passkey_confirms_the_delegation_with_it(
     phone_context.on("page", console_watch.attach)
     phone = phone_context.new_page()
     phone_cdp, phone_authenticator = add_virtual_authenticator(phone)
-    phone.goto("/register")
-    phone.get_by_label("姓名").fill(NEIGHBOUR[0])
-    phone.get_by_label("公民身份号码").fill(NEIGHBOUR[1])
-    phone.get_by_role("button", name="创建通行密钥并注册").click()
-    expect(phone).to_have_url("/me")
+    sign_up_on_page(phone, NEIGHBOUR[0], NEIGHBOUR[1])
     [credential] = phone_cdp.send("WebAuthn.getCredentials", {"authenticatorId": phone_authenticator})["credentials"]
     phone_context.close()
 

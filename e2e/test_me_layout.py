@@ -12,7 +12,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import PHONE
-from e2e.helpers import add_virtual_authenticator, api
+from e2e.helpers import add_virtual_authenticator, api, sign_up_on_page
 from tests.push_service import FakeDevice
 
 RESIDENT = ("唐文杰", "320413199705163459")
@@ -51,11 +51,7 @@ def _sign_up_with_a_synced_passkey(page: Page) -> None:
     """As e2e.helpers.register_resident, but the phone's passkey is backed up (synced), as most are, so 我的
     shows its 已同步备份 tag."""
     add_virtual_authenticator(page, synced=True)
-    page.goto("/register")
-    page.get_by_label("姓名").fill(RESIDENT[0])
-    page.get_by_label("公民身份号码").fill(RESIDENT[1])
-    page.get_by_role("button", name="创建通行密钥并注册").click()
-    expect(page).to_have_url("/me")
+    sign_up_on_page(page, RESIDENT[0], RESIDENT[1])
 
 
 def _loaded(page: Page, path: str) -> None:

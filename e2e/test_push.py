@@ -110,3 +110,12 @@ def test_a_click_focuses_our_window_or_opens_the_case(phone: Page, live_server: 
     assert target(None, ["https://elsewhere.example/"]) == {"action": "open", "url": f"{origin}/notifications"}
     shown = phone.evaluate("window.ywtbPush.notificationFor({title: 't', body: 'b', case_no: 'CZ1', event_id: 7})")
     assert shown["options"]["tag"] == "case-CZ1" and shown["options"]["badge"] == "/static/icons/badge-96.png"
+    # An account notice (a passkey added, a code issued): its own tag, and never mistaken for a case step seen before.
+    notice = phone.evaluate(
+        "window.ywtbPush.notificationFor({title: '账户安全', body: 'b', url: '/me#passkeys-heading', notice_id: 7})"
+    )
+    assert notice["options"]["tag"] == "notice-7"
+    data = {"url": "/me#passkeys-heading", "case_no": None, "event_id": None, "notice_id": 7}
+    assert notice["options"]["data"] == data
+    keys = phone.evaluate("[window.ywtbPush.sightingKey({event_id: 7}), window.ywtbPush.sightingKey({notice_id: 7})]")
+    assert keys == [7, "notice-7"]

@@ -17,7 +17,7 @@ from typing import Any
 from playwright.sync_api import Page, Route, expect
 
 from e2e.conftest import ConsoleWatch, LiveServer
-from e2e.helpers import api, register_resident
+from e2e.helpers import api, register_resident, sign_up_on_page
 from tests.push_service import FakeDevice
 
 # One resident per test: the browser tests share one database.
@@ -135,11 +135,7 @@ def test_a_device_another_account_turned_on_is_taken_over_only_by_a_click(
     expect(page.get_by_role("link", name="登录")).to_be_visible()
 
     # Someone else signs up on the same phone: the reminders still go to the first account.
-    page.goto("/register")  # the phone's passkey provider keeps both people's passkeys
-    page.get_by_label("姓名").fill(second[0])
-    page.get_by_label("公民身份号码").fill(second[1])
-    page.get_by_role("button", name="创建通行密钥并注册").click()
-    expect(page).to_have_url("/me")
+    sign_up_on_page(page, second[0], second[1])  # the phone's passkey provider keeps both people's passkeys
     expect(status).to_have_text(re.compile("另一个账号"))
     expect(page.get_by_role("button", name="开启办理进度提醒")).to_be_enabled()
     assert _devices(page) == []

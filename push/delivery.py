@@ -48,7 +48,12 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 def payload_of(row: Any) -> bytes:
     """The JSON the service worker reads; the body is shortened if it would pass 3 KB."""
     payload = Payload(
-        title=row["title"], body=row["body"], url=row["url"], case_no=row["case_no"], event_id=row["event_id"]
+        title=row["title"],
+        body=row["body"],
+        url=row["url"],
+        case_no=row["case_no"],
+        event_id=row["event_id"],
+        notice_id=row["notice_id"],
     )
     encoded = msgspec.json.encode(payload)
     while len(encoded) > PAYLOAD_MAX_BYTES and payload.body:

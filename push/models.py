@@ -77,11 +77,22 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
         return "high" if self.needs_action else "normal"
 
 
-class Payload(msgspec.Struct, frozen=True, kw_only=True):
-    """The JSON the service worker receives (encrypted end to end; kept well under 3 KB)."""
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice about the account itself (a passkey added, an enrollment code issued, a delegation recorded),
+    as the owner reads it in the inbox and on the lock screen: no case, no timeline event."""
 
     title: str
     body: str
     url: str
-    case_no: str
-    event_id: int
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The JSON the service worker receives (encrypted end to end; kept well under 3 KB): a case step names
+    its case and event, an account notice its own id."""
+
+    title: str
+    body: str
+    url: str
+    case_no: str | None = None
+    event_id: int | None = None
+    notice_id: int | None = None

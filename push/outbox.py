@@ -1,4 +1,4 @@
-"""The notification outbox: what one timeline event leaves behind, inside the event's own transaction.
+"""The notification outbox: what one timeline event (or account notice) leaves behind, inside its own transaction.
 
 Every recipient gets an inbox entry (shown in 消息 whether or not push works on their phone), and every
 device of theirs a notification with a pgqueuer job that sends it. Written with the event or not at
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncpg
 
 from push import store
-from push.models import Message
+from push.models import Message, Notice
 
 
 async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[int]) -> list[int]:
@@ -21,4 +21,13 @@ async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[in
     notification_ids = await store.insert_notifications(tx, message, account_ids)
     # Steps the resident must act on jump the queue when a backlog builds up.
     await store.enqueue_sends(tx, notification_ids, priority=1 if message.needs_action else 0)
+    return notification_ids
+
+
+async def enqueue_notice(tx: asyncpg.Connection, notice: Notice, account_id: int) -> list[int]:
+    """Record an account notice for its owner, in the transaction of what it reports; returns the ids of the
+    notifications queued for their devices."""
+    entry_id = await store.insert_notice(tx, notice, account_id)
+    notification_ids = await store.insert_notice_notifications(tx, entry_id)
+    await store.enqueue_sends(tx, notification_ids, priority=0)
     return notification_ids

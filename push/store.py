@@ -8,7 +8,7 @@ from typing import Any
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
 from db.pool import DB
-from push.models import Device, Message
+from push.models import Device, Message, Notice
 
 SEND_ENTRYPOINT = "push.send"
 # pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
@@ -120,6 +120,33 @@ async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int])
     )
 
 
+async def insert_notice(tx: DB, notice: Notice, account_id: int) -> int:
+    """An account notice: an inbox entry of its own, with no case or event."""
+    return await tx.fetchval(
+        "INSERT INTO inbox_entries (account_id, kind, title, body, url) VALUES ($1, 'account', $2, $3, $4) "
+        "RETURNING id",
+        account_id,
+        notice.title,
+        notice.body,
+        notice.url,
+    )
+
+
+async def insert_notice_notifications(tx: DB, entry_id: int) -> list[int]:
+    """One notification per device of the notice's owner. Each notice is its own Topic: an offline device
+    gets every one of them, not only the latest."""
+    rows = await tx.fetch(
+        """INSERT INTO notifications (inbox_entry_id, subscription_id, push_service, urgency, topic)
+           SELECT i.id, s.id, s.push_service, 'normal', 'notice-' || i.id
+           FROM inbox_entries i JOIN push_subscriptions s ON s.account_id = i.account_id
+           WHERE i.id = $1
+           ORDER BY s.id
+           RETURNING id""",
+        entry_id,
+    )
+    return [r["id"] for r in rows]
+
+
 async def insert_notifications(tx: DB, message: Message, account_ids: list[int]) -> list[int]:
     """One notification per device of each of these recipients of the event."""
     rows = await tx.fetch(
@@ -165,10 +192,11 @@ async def claim(db: DB, notification_id: int) -> Any:
                WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')
                RETURNING id, inbox_entry_id, subscription_id, urgency, topic, attempts)
            SELECT c.id, c.subscription_id, c.urgency, c.topic, c.attempts,
-                  s.endpoint, s.p256dh, s.auth, i.title, i.body, i.url, i.event_id, k.case_no
+                  s.endpoint, s.p256dh, s.auth, i.title, i.body, i.url, i.event_id, k.case_no,
+                  CASE WHEN i.kind = 'account' THEN i.id END AS notice_id
            FROM claimed c
            JOIN inbox_entries i ON i.id = c.inbox_entry_id
-           JOIN cases k ON k.id = i.case_id
+           LEFT JOIN cases k ON k.id = i.case_id
            LEFT JOIN push_subscriptions s ON s.id = c.subscription_id""",
         notification_id,
     )

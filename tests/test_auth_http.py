@@ -10,7 +10,18 @@ import pytest
 from app.settings import Settings
 from auth import enrollment
 from auth.pii import PiiCipher
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_in, sign_out, sign_up
+from tests.auth_helpers import (
+    LI_NA,
+    ZHANG_WEI,
+    creation_options,
+    csrf,
+    new_authenticator,
+    post,
+    sign_in,
+    sign_out,
+    sign_up,
+    sms_outbox,
+)
 from tests.database_fixtures import TEST_SECRET_KEY
 
 Client = httpx.AsyncClient
@@ -63,8 +74,7 @@ async def test_sign_in_without_typing_anything_after_sign_out(client: Client) ->
         ({"name": "张伟", "id_number": "320402199403150118"}, "id_number"),  # checksum
         ({"name": "张伟", "id_number": "32040219940315011"}, "id_number"),  # length
         ({"name": "张伟", "id_number": "320402209913150116"}, "id_number"),  # impossible / future date
-        ({"name": "李四", "id_number": "320402199403150119"}, "id_number"),  # name does not match
-        ({"name": "张伟", "id_number": "11010519491231002X"}, "id_number"),  # valid but not in the register
+        ({"name": "张伟", "id_number": "320402199403150119", "sms_code": "12345"}, "sms_code"),
         ({"name": "张伟", "id_number": "320402199403150119", "phone": "12345"}, "phone"),
         ({"name": "张伟"}, "id_number"),
     ],
@@ -89,8 +99,8 @@ async def test_wrongly_typed_json_is_a_400_not_a_500(client: Client) -> None:
 
 async def test_lower_case_x_is_accepted(client: Client, pool: asyncpg.Pool, settings: Settings) -> None:
     await pool.execute(
-        "INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, birth_date, sex) "
-        "VALUES ($1, $2, '110105********002X', '测试', '1949-12-31', 'F')",
+        "INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, phone, birth_date, sex) "
+        "VALUES ($1, $2, '110105********002X', '测试', '13800009999', '1949-12-31', 'F')",
         PiiCipher(TEST_SECRET_KEY).lookup_hash("11010519491231002X"),
         PiiCipher(TEST_SECRET_KEY).encrypt("11010519491231002X"),
     )
@@ -109,10 +119,12 @@ async def test_second_account_for_same_id_needs_enrollment_code(
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     await sign_out(client)
-    refused = await post(client, "/api/v1/auth/register/options", ZHANG_WEI)
-    assert refused.status_code == 400
-    assert "开户码" in refused.json()["errors"]["enrollment_code"]
-    assert len(await _audit(pool, "signup", "refused")) == 1
+    # The page answers as for anyone (no oracle); the phone on the register is told to sign in instead.
+    with sms_outbox() as outbox:
+        started = await post(client, "/api/v1/auth/register/options", ZHANG_WEI)
+    assert started.status_code == 202 and started.json() == {"verification": "sms"}
+    assert outbox.last_code() is None and "您已开通账户" in outbox.lines[0]
+    assert len(await _audit(pool, "signup.sms_code", "refused")) == 1
 
     # A clerk checks the ID card and issues a code: the new phone gets a passkey on the same account.
     code, _ = await enrollment.issue(
@@ -174,7 +186,7 @@ async def test_wrong_origin_is_refused(client: Client, pool: asyncpg.Pool) -> No
 
 
 async def test_wrong_origin_at_sign_up_is_refused(client: Client) -> None:
-    options = await post(client, "/api/v1/auth/register/options", ZHANG_WEI)
+    options = await creation_options(client, ZHANG_WEI)
     credential = new_authenticator().create(options.json(), origin="https://evil.example")
     response = await post(client, "/api/v1/auth/register/verify", {"credential": credential})
     assert response.status_code == 400
@@ -226,7 +238,7 @@ async def test_a_sign_counter_going_backwards_is_refused(client: Client, pool: a
 
 async def test_an_unknown_credential_is_refused(client: Client, pool: asyncpg.Pool) -> None:
     stranger = new_authenticator()
-    options = await post(client, "/api/v1/auth/register/options", LI_NA)
+    options = await creation_options(client, LI_NA)
     stranger.create(options.json())  # made on the device, never sent to the server
     response = await sign_in(client, stranger)
     assert response.status_code == 400

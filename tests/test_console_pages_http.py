@@ -88,7 +88,7 @@ async def test_a_clerk_issues_an_enrollment_code_after_checking_the_id_card(
     client: httpx.AsyncClient, clerk: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    unchecked = await clerk.post("/console/enrollment-codes", data={**ZHANG_WEI}, headers=await csrf(clerk))
+    unchecked = await clerk.post("/console/enrollment", data={**ZHANG_WEI}, headers=await csrf(clerk))
     assert unchecked.status_code == 400 and "核验" in unchecked.text
     issued = await post(clerk, "/api/v1/console/enrollment-codes", {**ZHANG_WEI, "identity_checked": True})
     assert issued.status_code == 201, issued.text

@@ -17,7 +17,16 @@ from app.settings import Settings
 from auth import enrollment
 from auth.passkeys import new_user_handle
 from auth.sessions import SESSION_COOKIE
-from tests.auth_helpers import ORIGIN, ZHANG_WEI, new_authenticator, post, sign_in, sign_out, sign_up
+from tests.auth_helpers import (
+    ORIGIN,
+    ZHANG_WEI,
+    creation_options,
+    new_authenticator,
+    post,
+    sign_in,
+    sign_out,
+    sign_up,
+)
 
 Client = httpx.AsyncClient
 pytestmark = pytest.mark.anyio
@@ -82,7 +91,7 @@ async def test_signing_in_again_while_signed_in_moves_the_session_again(
 async def test_resident_sign_up_moves_the_session_to_a_new_id(
     client: Client, pool: asyncpg.Pool, app: Litestar
 ) -> None:
-    options = await post(client, "/api/v1/auth/register/options", ZHANG_WEI)
+    options = await creation_options(client, ZHANG_WEI)
     before = _session_id(client)
 
     response = await post(

@@ -44,6 +44,8 @@ def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
         ("STAFF_IDLE_MINUTES", "0"),
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
         ("TRUSTED_PROXIES", "proxy.internal"),
+        ("SMS_BACKEND", "aliyun"),
+        ("SIGNUP_STARTS_PER_ADDRESS", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -82,3 +84,9 @@ def test_transaction_pooling_needs_a_direct_url_for_what_needs_a_session(tmp_pat
     direct = "postgresql://ywtb@db-primary:5432/ywtb"
     settings = load_settings({**pooled, "DATABASE_POOLING": "transaction", "DATABASE_DIRECT_URL": direct})
     assert settings.transaction_pooling and settings.database_direct_url == direct
+
+
+def test_texts_go_to_the_server_log_unless_told_otherwise(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path)})
+    assert settings.sms_backend == "log" and settings.signup_starts_per_address == 20
+    assert load_settings({"DATA_DIR": str(tmp_path), "SMS_BACKEND": " LOG "}).sms_backend == "log"

@@ -6,13 +6,31 @@ import msgspec
 
 
 class RegisterStart(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """Residents: name + ID number (+ phone, + enrollment code for an existing account).
-    Staff: name + the enrollment code printed by `staff-add`."""
+    """Residents: name + ID number (+ phone), first without a code (a code is texted to the register's
+    phone), then again with `sms_code`; or with an enrollment code from the window instead (a second phone,
+    no phone on the register). Staff: name + the enrollment code printed by `staff-add`."""
 
     name: str = ""
     id_number: str | None = None
     phone: str | None = None
     enrollment_code: str | None = None
+    sms_code: str | None = None
+
+
+class VerificationSent(msgspec.Struct, frozen=True, kw_only=True):
+    """202 to every well-formed sign-up start: a code went to the register's phone if the name and number
+    belong together, there is a phone and no account yet; the answer never says which."""
+
+    verification: str = "sms"
+
+
+class SignupCode(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest code asked for a (number, name); person_id only where one was texted."""
+
+    id: int
+    person_id: int | None
+    code_hash: bytes
+    live: bool
 
 
 class CredentialBody(msgspec.Struct, kw_only=True):
@@ -58,3 +76,4 @@ class PendingRegistration(msgspec.Struct, kw_only=True, omit_defaults=True):
     phone: str | None = None
     region_code: str | None = None
     enrollment_code_id: int | None = None
+    signup_code_id: int | None = None

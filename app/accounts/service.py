@@ -6,6 +6,10 @@ FieldErrors (400, per field, Chinese) or HTTP errors that say what to do next.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,20 +19,41 @@ from litestar.exceptions import ClientException, HTTPException
 
 from app.accounts import store
 from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
+from app.notifications.service import beijing_time, notify_account
 from app.people import store as people_store
-from app.people.identity import id_number_problem, mask_id_number, mobile_problem, normalize_id_number
+from app.people.identity import (
+    id_number_problem,
+    mask_id_number,
+    mobile_problem,
+    normalize_id_number,
+    normalize_mobile,
+)
 from app.settings import Settings
+from app.sms import service as sms
 from app.web.errors import FieldErrors
 from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
+from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 NAME_MAX = 50
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
+# Where the resident sees and removes their passkeys.
+PASSKEYS_ON_ME = "/me#passkeys-heading"
+SMS_CODE_DIGITS = 6
+SMS_CODE_TTL = timedelta(minutes=sms.CODE_MINUTES)
+SMS_CODE_TRIES = 5
+# What the register page says after every start, whoever asked (the answer itself is only {"verification": "sms"}).
+SMS_SENT = "若信息无误，验证码已发送至登记手机；未收到请携身份证到政务服务窗口办理"
+WRONG_SMS_CODE = "验证码不正确或已失效，请核对短信中的6位数字，或点“重新获取验证码”"
+ENROLLMENT_MISMATCH = (
+    "开户码无效、已使用、已过期，或与姓名、身份号码不符；请核对后重试，或凭身份证到政务服务窗口重新领取"
+)
+ACCOUNT_EXISTS = "该身份号码已开通账户，请直接登录；在新手机上使用，请凭身份证到政务服务窗口领取开户码"
 
 
 class CeremonyRefused(ClientException):
@@ -39,11 +64,178 @@ def _clean_name(raw: str) -> str:
     return " ".join(raw.split())
 
 
+class Sms(msgspec.Struct, frozen=True, kw_only=True):
+    """A text to send once the answer has gone (app.sms), so that sending never shows in its timing."""
+
+    phone: str
+    text: str
+
+
+class RegistrationStep(msgspec.Struct, frozen=True, kw_only=True):
+    """What a sign-up call leads to: the passkey creation options, or (a start) perhaps a text to send."""
+
+    options: dict[str, Any] | None = None
+    sms: Sms | None = None
+
+
 async def registration_options(
     db: asyncpg.Pool, settings: Settings, cipher: PiiCipher, conn: Connection, owner: str, body: RegisterStart
-) -> dict[str, Any]:
-    pending = await _pending_registration(db, settings, cipher, conn, body)
-    return await _start_registration(db, settings, owner, pending)
+) -> RegistrationStep:
+    """One call, three uses. Without a code: start (202 for every well-formed request; a code is texted to the
+    register's phone only if the name and number belong together and no account exists). With `sms_code` or an
+    enrollment code: the passkey creation options, once the code proves possession."""
+    name = _clean_name(body.name or "")
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "请填写姓名"
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"姓名不能超过{NAME_MAX}个字"
+    if body.id_number is None or not body.id_number.strip():
+        if body.enrollment_code:
+            if errors:
+                raise FieldErrors(errors)
+            pending = await _pending_staff(db, settings, conn, name, body.enrollment_code)
+            return RegistrationStep(options=await _start_registration(db, settings, owner, pending))
+        errors["id_number"] = "请填写公民身份号码"
+    elif problem := id_number_problem(body.id_number):
+        errors["id_number"] = problem
+    phone = normalize_mobile(body.phone or "") or None
+    if phone and (problem := mobile_problem(phone)):
+        errors["phone"] = problem
+    sms_code = (body.sms_code or "").strip() or None
+    if sms_code is not None and not (len(sms_code) == SMS_CODE_DIGITS and sms_code.isascii() and sms_code.isdigit()):
+        errors["sms_code"] = "请填写短信中的6位数字验证码"
+    if errors:
+        raise FieldErrors(errors)
+    assert body.id_number is not None
+    id_number = normalize_id_number(body.id_number)
+    if body.enrollment_code:
+        pending = await _pending_with_enrollment_code(
+            db, settings, cipher, conn, name, id_number, phone, body.enrollment_code
+        )
+    elif sms_code is not None:
+        pending = await _pending_with_sms_code(db, settings, conn, name, id_number, phone, sms_code)
+    else:
+        return RegistrationStep(sms=await _send_sms_code(db, settings, cipher, conn, name, id_number))
+    return RegistrationStep(options=await _start_registration(db, settings, owner, pending))
+
+
+def _pair_hash(secret_key: str, id_number: str, name: str) -> bytes:
+    """Names the (number, name) a code was asked for: the code is found only with the same pair."""
+    message = b"signup-pair:" + id_number.encode() + b"\x00" + name.encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+
+
+def _code_hash(secret_key: str, code: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"signup-code:" + code.encode(), hashlib.sha256).digest()
+
+
+async def _send_sms_code(
+    db: asyncpg.Pool, settings: Settings, cipher: PiiCipher, conn: Connection, name: str, id_number: str
+) -> Sms | None:
+    """Start a sign-up: the same statements run, and the same answer goes back, for a right pair, a wrong one, an
+    existing account and a person with no phone on the register. Only a right pair with a phone and no account
+    is texted a code (to the register's phone, never one typed in the form); an account holder is texted that
+    they have one. Limited per address and per number, counting wrong pairs alike."""
+    number_hash = cipher.lookup_hash(id_number)
+    await ratelimit.count_attempt(
+        db,
+        {
+            ratelimit.signup_address_subject(client_ip(conn)): settings.signup_starts_per_address,
+            ratelimit.signup_number_subject(number_hash): ratelimit.SIGNUP_CODES_PER_NUMBER,
+        },
+    )
+    person = await people_store.find_person_by_hash(db, number_hash)
+    match = person if person is not None and person.name == name else None
+    account = await store.resident_account_of(db, match.id if match else 0)
+    code = f"{secrets.randbelow(10**SMS_CODE_DIGITS):0{SMS_CODE_DIGITS}d}"
+    texted = match if match is not None and match.phone is not None and account is None else None
+    # A row for every start (the same work whatever the pair); only a texted one names the person it proves.
+    await store.insert_signup_code(
+        db,
+        pair_hash=_pair_hash(settings.secret_key, id_number, name),
+        person_id=texted.id if texted else None,
+        code_hash=_code_hash(settings.secret_key, code),
+        ttl=SMS_CODE_TTL,
+    )
+    if match is None:
+        reason = "name and number do not match the register"
+    elif match.phone is None:
+        reason = "no phone on the register"
+    elif account is not None:
+        reason = "account exists"
+    else:
+        reason = "code sent"
+    subject = f"person:{match.id}" if match else mask_id_number(id_number)
+    await audit(db, conn, "signup.sms_code", "ok" if texted else "refused", subject=subject, reason=reason)
+    if match is None or match.phone is None:
+        return None
+    return Sms(phone=match.phone, text=sms.verification_code_text(code) if texted else sms.account_exists_text())
+
+
+async def _pending_with_sms_code(
+    db: asyncpg.Pool, settings: Settings, conn: Connection, name: str, id_number: str, phone: str | None, code: str
+) -> PendingRegistration:
+    """The texted code proves possession of the register's phone. One answer for a wrong code, an expired or
+    spent one, and a pair that was never texted one."""
+    issued = await store.latest_signup_code(db, _pair_hash(settings.secret_key, id_number, name))
+    right = (
+        issued is not None
+        and await store.take_try(db, issued.id, SMS_CODE_TRIES)
+        and hmac.compare_digest(issued.code_hash, _code_hash(settings.secret_key, code))
+        and issued.live
+        and issued.person_id is not None
+    )
+    person = await people_store.get_person(db, issued.person_id) if right and issued and issued.person_id else None
+    if person is None or issued is None:
+        await audit(db, conn, "signup.sms_code_check", "refused", subject=mask_id_number(id_number))
+        raise FieldErrors({"sms_code": WRONG_SMS_CODE})
+    if await store.resident_account_of(db, person.id) is not None:
+        # An account was opened meanwhile (another phone): the caller has proved the phone, so they may know.
+        raise FieldErrors({"enrollment_code": ACCOUNT_EXISTS})
+    return PendingRegistration(
+        kind="resident",
+        name=person.name,
+        user_handle=passkeys.new_user_handle().hex(),
+        person_id=person.id,
+        phone=phone,
+        region_code=person.region_code,
+        signup_code_id=issued.id,
+    )
+
+
+async def _pending_with_enrollment_code(
+    db: asyncpg.Pool,
+    settings: Settings,
+    cipher: PiiCipher,
+    conn: Connection,
+    name: str,
+    id_number: str,
+    phone: str | None,
+    code: str,
+) -> PendingRegistration:
+    """A code from the window (a second phone for an existing account, or no phone on the register) is its own
+    proof. Every mismatch — a bad or spent code, a wrong pair, someone else's code — gets one answer, and is
+    counted against the address."""
+    subject = ratelimit.enrollment_subject(client_ip(conn))
+    await ratelimit.refuse_if_limited(db, [subject])
+    grant = await enrollment.find_valid(db, settings.secret_key, code)
+    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(id_number))
+    account = await store.resident_account_of(db, person.id if person else 0)
+    if grant is None or person is None or grant.person_id != person.id or person.name != name:
+        await audit(db, conn, "signup", "refused", subject=mask_id_number(id_number), reason="enrollment code mismatch")
+        await ratelimit.record_failure(db, [subject])
+        raise FieldErrors({"enrollment_code": ENROLLMENT_MISMATCH})
+    return PendingRegistration(
+        kind="resident",
+        name=person.name,
+        user_handle=(account["user_handle"] if account else passkeys.new_user_handle()).hex(),
+        person_id=person.id,
+        account_id=account["id"] if account else None,
+        phone=phone,
+        region_code=person.region_code,
+        enrollment_code_id=grant.id,
+    )
 
 
 async def _start_registration(
@@ -68,60 +260,6 @@ async def _start_registration(
         ttl=passkeys.CHALLENGE_TTL,
     )
     return options
-
-
-async def _pending_registration(
-    db: asyncpg.Pool, settings: Settings, cipher: PiiCipher, conn: Connection, body: RegisterStart
-) -> PendingRegistration:
-    name = _clean_name(body.name or "")
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "请填写姓名"
-    elif len(name) > NAME_MAX:
-        errors["name"] = f"姓名不能超过{NAME_MAX}个字"
-    if body.id_number is None or not body.id_number.strip():
-        if body.enrollment_code:
-            if errors:
-                raise FieldErrors(errors)
-            return await _pending_staff(db, settings, conn, name, body.enrollment_code)
-        errors["id_number"] = "请填写公民身份号码"
-    elif problem := id_number_problem(body.id_number):
-        errors["id_number"] = problem
-    phone = (body.phone or "").strip() or None
-    if phone and (problem := mobile_problem(phone)):
-        errors["phone"] = problem
-    if errors:
-        raise FieldErrors(errors)
-    assert body.id_number is not None
-    id_number = normalize_id_number(body.id_number)
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(id_number))
-    if person is None or person.name != name:
-        # One message for both cases: the register must not confirm whose number this is.
-        await audit(db, conn, "signup", "refused", subject=mask_id_number(id_number), reason="not in register")
-        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记，请核对后重试"})
-    account = await store.resident_account_of(db, person.id)
-    code_id = None
-    if account is not None:
-        grant = await enrollment.find_valid(db, settings.secret_key, body.enrollment_code or "")
-        if grant is None or grant.person_id != person.id:
-            await audit(db, conn, "signup", "refused", subject=f"person:{person.id}", reason="account exists")
-            message = (
-                "开户码无效或已过期，请到政务服务窗口重新领取"
-                if body.enrollment_code
-                else "该身份号码已开通账户。在新手机上使用，请凭身份证到政务服务窗口领取开户码后填写"
-            )
-            raise FieldErrors({"enrollment_code": message})
-        code_id = grant.id
-    return PendingRegistration(
-        kind="resident",
-        name=person.name,
-        user_handle=(account["user_handle"] if account else passkeys.new_user_handle()).hex(),
-        person_id=person.id,
-        account_id=account["id"] if account else None,
-        phone=phone,
-        region_code=person.region_code,
-        enrollment_code_id=code_id,
-    )
 
 
 async def _pending_staff(
@@ -193,10 +331,16 @@ async def complete_registration(
         raise await _refuse(db, conn, "passkey.register", exc.reason, exc.message, [ip]) from exc
     async with db.acquire() as tx, tx.transaction():
         account_id = await _account_for(tx, pending)
+        # An account that already had a passkey gets another: its owner hears of it (unless it was them, they
+        # remove it on 我的) — a takeover through a code or a borrowed phone is never silent.
+        had_passkeys = pending.account_id is not None and bool(await auth_store.credential_ids_of(tx, account_id))
         if pending.enrollment_code_id is not None and not await auth_store.use_enrollment_code(
             tx, pending.enrollment_code_id
         ):
             raise FieldErrors({"enrollment_code": "开户码已被使用或已过期，请重新领取"})
+        if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
+            raise FieldErrors({"sms_code": "验证码已使用或已过期，请重新获取"})
+        passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
             await auth_store.add_credential(
                 tx,
@@ -208,7 +352,7 @@ async def complete_registration(
                 aaguid=verified.aaguid,
                 device_type=verified.device_type,
                 backed_up=verified.backed_up,
-                name=_device_name(conn.headers.get("user-agent", "")),
+                name=passkey_name,
             )
         except asyncpg.UniqueViolationError as exc:
             raise HTTPException(status_code=409, detail="该通行密钥已经登记过") from exc
@@ -224,7 +368,72 @@ async def complete_registration(
             subject=f"account:{account_id}",
             actor=f"account:{account_id}",
         )
+        if had_passkeys:
+            how = "凭政务服务窗口签发的开户码登记" if pending.enrollment_code_id is not None else "在已登录的设备上添加"
+            await notify_account(
+                tx,
+                account_id,
+                title="账户安全：新增了通行密钥",
+                body=(
+                    f"{beijing_time(datetime.now(UTC))}，您的账户新增了通行密钥“{passkey_name}”（{how}）。"
+                    "如不是您本人操作，请立即在“我的”中删除这个通行密钥，并到政务服务窗口咨询"
+                ),
+                url=PASSKEYS_ON_ME,
+            )
     return account_id
+
+
+class CodeIssuer(msgspec.Struct, frozen=True, kw_only=True):
+    """Who issued an enrollment code, as the audit log and the resident's notice name them."""
+
+    actor: str  # 'cli' or 'account:<id>'
+    described: str  # 系统管理员（命令行） / 窗口工作人员 王窗口
+    hall: str | None = None  # the clerk's region and department: 天宁区 · 公安
+
+
+CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
+
+
+async def clerk_issuer(db: asyncpg.Pool | asyncpg.Connection, clerk: CurrentUser) -> CodeIssuer:
+    account = await store.get_account(db, clerk.account_id)
+    hall = " · ".join(part for part in (account["region_name"], account["department_name"]) if part)
+    return CodeIssuer(
+        actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account['name']}", hall=hall or None
+    )
+
+
+async def issue_enrollment_code(
+    tx: asyncpg.Connection, secret_key: str, conn: Connection | None, person_id: int, issuer: CodeIssuer
+) -> tuple[str, datetime]:
+    """A one-time code for a resident, after their ID card was checked in person (a clerk at the window, or an
+    administrator on the command line). Audited; and, in the same transaction, the account holder (if there is
+    one) is told who issued it, in which hall and when — a code that could add a passkey is never silent."""
+    code, expires_at = await enrollment.issue(tx, secret_key, person_id=person_id, issued_by=issuer.actor)
+    await audit(
+        tx,
+        conn,
+        "enrollment_code.issue",
+        "ok",
+        subject=f"person:{person_id}",
+        actor=issuer.actor,
+        identity_checked=True,
+        hall=issuer.hall,
+    )
+    account = await store.resident_account_of(tx, person_id)
+    if account is not None:
+        where = f"（{issuer.hall}）" if issuer.hall else ""
+        await notify_account(
+            tx,
+            account["id"],
+            title="账户安全：已为您签发开户码",
+            body=(
+                f"{beijing_time(datetime.now(UTC))}，{issuer.described}{where}为您的账户签发了开户码，"
+                f"{beijing_time(expires_at)}前有效，可在新手机上登记通行密钥。如不是您本人到窗口申请，"
+                "请勿把开户码告诉他人，并在“我的”中查看、删除不认识的通行密钥"
+            ),
+            url=PASSKEYS_ON_ME,
+        )
+    return code, expires_at
 
 
 async def _account_for(tx: asyncpg.Connection, pending: PendingRegistration) -> int:
@@ -241,7 +450,7 @@ async def _account_for(tx: asyncpg.Connection, pending: PendingRegistration) -> 
         )
     except asyncpg.UniqueViolationError as exc:
         # Two sign-ups for one number raced: the second needs an enrollment code like any other.
-        raise FieldErrors({"enrollment_code": "该身份号码已开通账户，请凭身份证到窗口领取开户码"}) from exc
+        raise FieldErrors({"enrollment_code": ACCOUNT_EXISTS}) from exc
 
 
 def _device_name(user_agent: str) -> str:

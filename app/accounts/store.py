@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from app.accounts.models import SignupCode
 from db.pool import DB
 
 
@@ -60,3 +62,47 @@ async def department_exists(db: DB, code: str) -> bool:
 
 async def region_level(db: DB, code: str) -> str | None:
     return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)
+
+
+# --- sign-up codes (texted to the register's phone) ------------------------------------------------
+
+
+async def insert_signup_code(
+    db: DB, *, pair_hash: bytes, person_id: int | None, code_hash: bytes, ttl: timedelta
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO signup_codes (pair_hash, person_id, code_hash, expires_at) "
+        "VALUES ($1, $2, $3, now() + $4::interval) RETURNING id",
+        pair_hash,
+        person_id,
+        code_hash,
+        ttl,
+    )
+
+
+async def latest_signup_code(db: DB, pair_hash: bytes) -> SignupCode | None:
+    """The newest code asked for this (number, name): asking again replaces the code before it."""
+    row = await db.fetchrow(
+        "SELECT id, person_id, code_hash, expires_at > now() AND used_at IS NULL AS live "
+        "FROM signup_codes WHERE pair_hash = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        pair_hash,
+    )
+    return SignupCode(**dict(row)) if row else None
+
+
+async def take_try(db: DB, code_id: int, tries: int) -> bool:
+    """Count one try at this code; False once `tries` have been spent (counted before comparing, so that
+    guesses sent all at once cannot outnumber the tries)."""
+    status = await db.execute("UPDATE signup_codes SET tries = tries + 1 WHERE id = $1 AND tries < $2", code_id, tries)
+    return status == "UPDATE 1"
+
+
+async def use_signup_code(db: DB, code_id: int) -> bool:
+    status = await db.execute(
+        "UPDATE signup_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL AND expires_at > now()", code_id
+    )
+    return status == "UPDATE 1"
+
+
+async def purge_old_signup_codes(db: DB) -> None:
+    await db.execute("DELETE FROM signup_codes WHERE expires_at < now() - interval '1 day'")

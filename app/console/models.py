@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 
@@ -37,6 +38,15 @@ class InPersonCheck(msgspec.Struct, kw_only=True):
     id_number: str
     name: str
     identity_checked: bool = False
+
+    @classmethod
+    def from_form(cls, data: dict[str, Any]) -> InPersonCheck:
+        """As posted by a page's form (the ticked box sends "true")."""
+        return cls(
+            id_number=str(data.get("id_number", "")),
+            name=str(data.get("name", "")),
+            identity_checked=data.get("identity_checked") == "true",
+        )
 
 
 class WalkInView(msgspec.Struct, frozen=True, kw_only=True):

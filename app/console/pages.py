@@ -46,15 +46,6 @@ WALK_IN_NOTICES = {
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _in_person_check(data: dict[str, Any]) -> InPersonCheck:
-    """The clerk's ID-card check as posted by a form (the box ticked sends "true")."""
-    return InPersonCheck(
-        id_number=str(data.get("id_number", "")),
-        name=str(data.get("name", "")),
-        identity_checked=data.get("identity_checked") == "true",
-    )
-
-
 class ConsolePages(Controller):
     path = "/console"
     include_in_schema = False
@@ -76,20 +67,6 @@ class ConsolePages(Controller):
                 "form": {},
             },
         )
-
-    @post("/enrollment-codes", opt=CLERK)
-    async def enrollment_code(
-        self, request: AnyRequest, db: Db, cipher: Cipher, settings: AppSettings, data: URLEncodedBody[dict[str, str]]
-    ) -> Template:
-        try:
-            issued = await service.issue_enrollment_code(
-                db, cipher, settings.secret_key, request, caller(request), _in_person_check(data)
-            )
-        except FieldErrors as exc:
-            return Template(
-                "partials/console_enrollment.html", context={"errors": exc.errors, "form": data}, status_code=400
-            )
-        return Template("partials/console_enrollment.html", context={"issued": issued, "errors": {}, "form": {}})
 
     @get("/walk-in", opt=CLERK)
     async def walk_in_page(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
@@ -130,7 +107,7 @@ class ConsolePages(Controller):
         self, request: AnyRequest, db: Db, cipher: Cipher, data: URLEncodedBody[dict[str, str]]
     ) -> Template | Redirect:
         try:
-            await service.start_walk_in(db, cipher, request, caller(request), _in_person_check(data))
+            await service.start_walk_in(db, cipher, request, caller(request), InPersonCheck.from_form(data))
         except FieldErrors as exc:
             form = {"name": data.get("name", ""), "id_number": data.get("id_number", "")}
             return await self._render_walk_in(request, db, errors=exc.errors, form=form)

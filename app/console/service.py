@@ -15,6 +15,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
+from app.accounts import service as accounts
 from app.calendar.service import current_calendar
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
@@ -51,7 +52,7 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
 from app.web.errors import FieldErrors
-from auth import enrollment, walk_in
+from auth import walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -483,13 +484,19 @@ async def issue_enrollment_code(
     user: CurrentUser,
     check: InPersonCheck,
 ) -> EnrollmentIssued:
-    """A resident lost their phone: after checking the ID card in person, the clerk issues a one-time code."""
+    """A resident lost their phone (or has none on the register): after checking the ID card in person, the clerk
+    issues a one-time code — for a resident of the hall's region, as for a walk-in."""
     person = await check_in_person(db, cipher, conn, "enrollment_code.issue", check)
-    async with db.acquire() as tx, tx.transaction():
-        code, expires_at = await enrollment.issue(
-            tx, secret_key, person_id=person.id, issued_by=f"account:{user.account_id}"
+    if not walk_in.in_region(user, person.region_code):
+        await audit(
+            db, conn, "enrollment_code.issue", "forbidden", subject=f"person:{person.id}", reason="outside region"
         )
-        await audit(tx, conn, "enrollment_code.issue", "ok", subject=f"person:{person.id}", identity_checked=True)
+        raise FieldErrors(
+            {"id_number": "该居民的户籍不在本大厅的服务区域，请引导其到户籍所在地的政务服务窗口领取开户码"}
+        )
+    issuer = await accounts.clerk_issuer(db, user)
+    async with db.acquire() as tx, tx.transaction():
+        code, expires_at = await accounts.issue_enrollment_code(tx, secret_key, conn, person.id, issuer)
     return EnrollmentIssued(
         code=code, expires_at=expires_at, name=person.name, id_number_masked=person.id_number_masked
     )

@@ -17,6 +17,7 @@ from app.catalogue import store as catalogue_store
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
+from app.notifications.service import notify_account
 from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.people.models import Person
@@ -159,28 +160,55 @@ async def create(
     else:
         raise FieldErrors({"consent": "请选择老人确认的方式：手写签名或本人通行密钥"})
     assert helper.region_code is not None
-    delegation_id = await store.insert(
-        db,
-        helper_account_id=helper.account_id,
-        client_person_id=person.id,
-        scope=scope,
-        expires_on=expires_on,
-        identity_check=IDENTITY_CHECKS[body.identity_check],
-        consent_method=body.consent.method,
-        consent_signature=signature,
-        consent_account_id=consent_account,
-        region_code=helper.region_code,
-    )
-    await audit(
-        db,
-        conn,
-        "delegation.create",
-        "ok",
-        subject=f"person:{person.id}",
-        delegation=delegation_id,
-        consent=body.consent.method,
-    )
+    async with db.acquire() as tx, tx.transaction():
+        delegation_id = await store.insert(
+            tx,
+            helper_account_id=helper.account_id,
+            client_person_id=person.id,
+            scope=scope,
+            expires_on=expires_on,
+            identity_check=IDENTITY_CHECKS[body.identity_check],
+            consent_method=body.consent.method,
+            consent_signature=signature,
+            consent_account_id=consent_account,
+            region_code=helper.region_code,
+        )
+        await audit(
+            tx,
+            conn,
+            "delegation.create",
+            "ok",
+            subject=f"person:{person.id}",
+            delegation=delegation_id,
+            consent=body.consent.method,
+        )
+        await _tell_the_elder(tx, person.id, helper.name, scope, expires_on)
     return delegation_id
+
+
+async def _tell_the_elder(
+    tx: asyncpg.Connection, person_id: int, helper_name: str, scope: list[str] | None, expires_on: date
+) -> None:
+    """The elder hears of every delegation recorded in their name (inbox, and push on their devices) if they
+    have an account — one recorded against their will is revoked on 我的."""
+    account = await accounts_store.resident_account_of(tx, person_id)
+    if account is None:
+        return
+    if scope is None:
+        matters = "全部事项"
+    else:
+        names = {e.code: e.name for e in await catalogue_store.list_life_events(tx)}
+        matters = "、".join(names.get(code, code) for code in scope)
+    await notify_account(
+        tx,
+        account["id"],
+        title="代办授权：您已授权帮办员代办",
+        body=(
+            f"您已授权帮办员 {helper_name} 为您代办{matters}，至 {expires_on.isoformat()}；"
+            "如非本人意愿，可在“我的”中撤销"
+        ),
+        url="/me#delegations-heading",
+    )
 
 
 def _view(row: Any, today: date, event_names: dict[str, str]) -> DelegationView:

@@ -17,9 +17,13 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A case step (`kind` "case", with its case and event) or a notice about the account itself ("account":
+    a passkey added, an enrollment code issued, a delegation recorded)."""
+
     id: int
-    event_id: int
-    case_no: str
+    kind: str
+    event_id: int | None
+    case_no: str | None
     title: str
     body: str
     url: str

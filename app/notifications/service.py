@@ -1,7 +1,9 @@
-"""What a timeline event tells the resident, their inbox, and the devices they allowed to be notified."""
+"""What a timeline event (or a notice about the account) tells the resident, their inbox, and the devices they
+allowed to be notified."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -21,7 +23,7 @@ from auth.models import CurrentUser
 from db.pool import DB
 from push import outbox
 from push import store as push_store
-from push.models import Device, Message, ReplaceSubscriptionBody, SubscriptionBody
+from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
 Connection = ASGIConnection[Any, Any, Any, Any]
@@ -94,9 +96,25 @@ async def notify_event(tx: asyncpg.Connection, *, case_id: int, event_id: int, s
         await outbox.enqueue(tx, helper_message, [audience["helper_account_id"]])
 
 
+async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str, body: str, url: str) -> None:
+    """Tell the owner of an account about something that happened to the account itself rather than to a case:
+    an inbox entry, and a push to each of their devices. Call it inside the transaction of what it reports, so
+    that a notice is never sent for something rolled back, nor lost for something committed.
+
+    The words go to a lock screen too: name the account's own events, staff and halls, never the holder's ID
+    number, address or anything a case step would not show."""
+    await outbox.enqueue_notice(tx, Notice(title=title, body=body, url=url), account_id)
+
+
+def beijing_time(moment: datetime) -> str:
+    """「2026-11-29 10:31（北京时间）」: how a notice names a moment, whatever the server's time zone."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
+
+
 def _entry(row: Any) -> InboxEntry:
     return InboxEntry(
         id=row["id"],
+        kind=row["kind"],
         event_id=row["event_id"],
         case_no=row["case_no"],
         title=row["title"],

@@ -29,12 +29,12 @@ async def case_audience(db: DB, case_id: int) -> Any:
 
 
 _ENTRY = """
-    SELECT i.id, i.event_id, k.case_no, i.title, i.body, i.url, i.needs_action, i.created_at, i.read_at,
+    SELECT i.id, i.kind, i.event_id, k.case_no, i.title, i.body, i.url, i.needs_action, i.created_at, i.read_at,
            coalesce(json_agg(json_build_object('push_service', n.push_service, 'status', n.status,
                                                'attempts', n.attempts, 'delivered_at', n.delivered_at)
                              ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS deliveries
     FROM inbox_entries i
-    JOIN cases k ON k.id = i.case_id
+    LEFT JOIN cases k ON k.id = i.case_id
     LEFT JOIN notifications n ON n.inbox_entry_id = i.id
 """
 

@@ -220,3 +220,12 @@ def mobile_problem(raw: str) -> str | None:
     if not _MAINLAND_MOBILE.fullmatch(mobile):
         return "手机号码应以13至19开头，请核对"
     return None
+
+
+def mask_mobile(mobile: str) -> str:
+    """`138****0011`: the first three and last four digits, as carriers print a number; anything shorter than a
+    mobile number keeps only its last two."""
+    digits = normalize_mobile(mobile)
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 2) + digits[-2:]

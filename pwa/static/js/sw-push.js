@@ -2,7 +2,8 @@
 
    A push shows one notification per timeline event: a worker that died mid-send may deliver an event
    twice, so an event id seen before is dropped. The tag is per case, so a newer step replaces the older
-   one on the lock screen. A click focuses a window of ours (taking it to the case) or opens one.
+   one on the lock screen. A notice about the account itself (a passkey added, an enrollment code issued,
+   a delegation recorded) carries a notice_id instead: deduplicated the same way, each with its own tag. A click focuses a window of ours (taking it to the case) or opens one.
    Open pages hear about each push ({type: "push-received"}) and refresh their inbox badge.
 
    When the browser or its push service replaces the subscription (`pushsubscriptionchange`), the device
@@ -56,20 +57,37 @@
     return { action: "open", url: href };
   }
 
-  // What showNotification gets for a payload {title, body, url, case_no, event_id}.
+  // The key a repeat of the same push is recognised by: the event id of a case step, "notice-<id>" for an
+  // account notice; null when the payload names neither.
+  function sightingKey(payload) {
+    if (payload && Number.isInteger(payload.event_id)) return payload.event_id;
+    if (payload && Number.isInteger(payload.notice_id)) return `notice-${payload.notice_id}`;
+    return null;
+  }
+
+  // What showNotification gets for a payload {title, body, url, case_no, event_id} or {title, body, url, notice_id}.
   function notificationFor(payload) {
     const data = payload && typeof payload === "object" ? payload : {};
     const title = typeof data.title === "string" && data.title ? data.title : "常州一网通办";
+    const notice = Number.isInteger(data.notice_id) ? data.notice_id : null;
+    let tag = "ywtb";
+    if (data.case_no) tag = `case-${data.case_no}`;
+    else if (notice !== null) tag = `notice-${notice}`;
     return {
       title,
       options: {
-        body: typeof data.body === "string" ? data.body : "您的办件有新进度，点按查看",
+        body: typeof data.body === "string" ? data.body : "您有一条新消息，点按查看",
         icon: ICON,
         badge: BADGE,
-        tag: data.case_no ? `case-${data.case_no}` : "ywtb",
+        tag,
         renotify: true,
         lang: "zh-CN",
-        data: { url: data.url || INBOX, case_no: data.case_no || null, event_id: data.event_id ?? null },
+        data: {
+          url: data.url || INBOX,
+          case_no: data.case_no || null,
+          event_id: data.event_id ?? null,
+          notice_id: notice,
+        },
       },
     };
   }
@@ -130,7 +148,7 @@
     return outcomeOf(response.status);
   }
 
-  scope.ywtbPush = { clickTarget, notificationFor, reportFor, outcomeOf };
+  scope.ywtbPush = { clickTarget, notificationFor, sightingKey, reportFor, outcomeOf };
 
   if (typeof ServiceWorkerGlobalScope === "undefined" || !(scope instanceof ServiceWorkerGlobalScope)) return;
 
@@ -147,8 +165,8 @@
     });
   }
 
-  // True the first time an event id is seen on this device. Event ids grow over time, so the oldest
-  // keys are dropped first when the store passes SEEN_KEEP.
+  // True the first time an event id (or notice key) is seen on this device. Event ids grow over time, so the
+  // oldest keys are dropped first when the store passes SEEN_KEEP (numbers sort before the notice keys).
   async function firstSighting(eventId) {
     const db = await openPushDb();
     try {
@@ -194,9 +212,10 @@
       payload = null;
     }
     const eventId = payload && Number.isInteger(payload.event_id) ? payload.event_id : null;
-    if (eventId !== null) {
+    const seenKey = sightingKey(payload);
+    if (seenKey !== null) {
       // Without IndexedDB (a private window) showing a repeat beats losing a step.
-      const fresh = await firstSighting(eventId).catch(() => true);
+      const fresh = await firstSighting(seenKey).catch(() => true);
       if (!fresh) return;
     }
     const { title, options } = notificationFor(payload);
