@@ -3,16 +3,36 @@ from inside a signed-in browser context."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.conftest import ROOT, LiveServer
 from tests.auth_helpers import texted_codes
+
+
+def sign_in_with_passkey(page: Page, target: str = "/me") -> None:
+    """/login?next=target with a passkey already on the virtual authenticator. Passkey autofill (conditional
+    mediation) may sign in by itself at any moment, else the button does: a click that lands while the autofill
+    is navigating away misses the button, so wait and click again until the target is reached."""
+    page.goto(f"/login?next={target}")
+    button = page.get_by_role("button", name="使用通行密钥登录")
+    deadline = time.monotonic() + 30
+    while urlsplit(page.url).path != target and time.monotonic() < deadline:
+        try:
+            page.wait_for_url(lambda url: urlsplit(url).path == target, timeout=1500)
+        except PlaywrightTimeoutError:
+            with contextlib.suppress(PlaywrightError):
+                button.click(timeout=2000)
+    expect(page).to_have_url(target)
 
 
 def add_virtual_authenticator(page: Page, *, synced: bool = False) -> tuple[Any, str]:

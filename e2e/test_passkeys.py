@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import ConsoleWatch, LiveServer
-from e2e.helpers import add_virtual_authenticator, server_log_size, texted_code
+from e2e.helpers import add_virtual_authenticator, server_log_size, sign_in_with_passkey, texted_code
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 SENT = "若信息无误，验证码已发送至登记手机；未收到请携身份证到政务服务窗口办理"
@@ -44,13 +44,7 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
     phone.get_by_role("button", name="退出登录").click()
     expect(phone.get_by_role("link", name="登录")).to_be_visible()
 
-    phone.goto("/login?next=/me")
-    # Passkey autofill (conditional mediation) may sign in by itself; the button is the way otherwise.
-    button = phone.get_by_role("button", name="使用通行密钥登录")
-    phone.wait_for_timeout(300)
-    if "/login" in phone.url:
-        button.click()
-    expect(phone).to_have_url("/me")
+    sign_in_with_passkey(phone, "/me")
     expect(phone.get_by_role("heading", name="我的", exact=True)).to_be_visible()
     expect(phone.get_by_text("李娜").first).to_be_visible()
 

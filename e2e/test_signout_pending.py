@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Route, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.conftest import ConsoleWatch
 from e2e.helpers import (
     api,
     fill_required_fields,
     register_resident,
+    sign_in_with_passkey,
     under_service_worker,
     upload_required_materials,
     wait_until,
@@ -57,13 +56,7 @@ def _one_application_waiting(page: Page, resident: tuple[str, str]) -> str:
 
 
 def _sign_in_again(page: Page) -> None:
-    page.goto("/login?next=/me")
-    # Passkey autofill (conditional mediation) may sign in by itself; else the button, never both at once.
-    try:
-        page.wait_for_url(lambda url: urlsplit(url).path == "/me", timeout=3000)
-    except PlaywrightTimeoutError:
-        page.get_by_role("button", name="使用通行密钥登录").click()
-        expect(page).to_have_url("/me")
+    sign_in_with_passkey(page, "/me")
 
 
 def _signed_in(page: Page) -> bool:
