@@ -44,6 +44,7 @@ from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.web import errors
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
+from app.web.input_checks import refuse_unstorable_input
 from app.web.logging import logging_config
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers_middleware
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             static,
         ],
         guards=[access_guard],
+        # NUL characters, integers past bigint and deep JSON: a 400 naming the field, for every route.
+        before_request=refuse_unstorable_input,
         dependencies={
             "db": Provide(_provide_db, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
