@@ -47,7 +47,7 @@ from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middlewa
 from app.web.input_checks import refuse_unstorable_input
 from app.web.logging import logging_config
 from app.web.ratelimit import SlidingWindowLimiter
-from app.web.security import security_headers_middleware
+from app.web.security import security_headers
 from auth import walk_in
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
@@ -193,8 +193,9 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         ),
         template_config=_template_engine(settings, assets),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        # On every answer, including those Litestar makes before routing or from an exception.
+        before_send=[security_headers(https=settings.secure_cookies)],
         middleware=[
-            security_headers_middleware,
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             current_user_middleware,

@@ -40,8 +40,6 @@ WALK_IN_NOTICES = {
     "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
     "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
 }
-# The walk-in page names the resident at the window: never kept by a shared or back-button cache.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _in_person_check(data: dict[str, Any]) -> InPersonCheck:
@@ -119,8 +117,6 @@ class ConsolePages(Controller):
                 "form": form or {},
             },
             status_code=400 if errors else 200,
-            # Names the resident at the window: no shared or back-button copy.
-            headers=NO_STORE,
         )
 
     @post("/walk-in", opt=CLERK)

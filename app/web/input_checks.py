@@ -74,9 +74,8 @@ def _declared_body(handler: HTTPRouteHandler) -> str | None:
 
 async def _check_body(request: Request[Any, Any, Any], errors: dict[str, str]) -> None:
     kind = _declared_body(request.route_handler)
-    if kind is None or not await request.body():
-        return
     if kind in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
+        # The form as parsed (and kept on the request) by the CSRF check already: its stream is read only once.
         form = await request.form()
         for name, value in form.multi_items():
             if "\x00" in name:
@@ -86,7 +85,7 @@ async def _check_body(request: Request[Any, Any, Any], errors: dict[str, str]) -
             else:
                 _check_scalar(errors, name, value)
         return
-    if kind != RequestEncodingType.JSON:
+    if kind != RequestEncodingType.JSON or not await request.body():
         return
     try:
         decoded = await request.json()
