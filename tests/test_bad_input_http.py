@@ -73,6 +73,7 @@ async def test_nul_in_a_json_key_is_a_400(client: Client) -> None:
 async def test_nul_in_a_query_parameter_is_a_400_naming_it(client: Client) -> None:
     assert_names_field(await client.get("/api/v1/regions", params={"parent": "3204\x00"}), "parent")
     assert_names_field(await client.get("/api/v1/items/search", params={"q": "出生\x00"}), "q")
+    assert_names_field(await client.get("/api/v1/regions?par%00ent=320400"), "parent")  # in the name itself
     # A page: the error page, naming the parameter.
     assert_error_page_names_field(await client.get("/scan/case", params={"no": "CZ\x00"}), "no")
 
@@ -103,7 +104,7 @@ async def test_nul_in_a_multipart_field_or_file_name_is_a_400_naming_it(client: 
     form = (await client.get("/api/v1/life-events/birth/form")).json()
     material = form["materials"]["to_upload"][0]["code"].encode()
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"life_event\"\r\n\r\nbirth\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="life_event"\r\n\r\nbirth\r\n'
         b'--b\r\nContent-Disposition: form-data; name="material_code"\r\n\r\n' + material + b"\r\n"
         b'--b\r\nContent-Disposition: form-data; name="file"; filename="scan\x00.png"\r\n'
         b"Content-Type: image/png\r\n\r\n" + PNG_1X1 + b"\r\n--b--\r\n"

@@ -42,7 +42,7 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
     for name, value in request.path_params.items():
         _check_scalar(errors, name, value)
     for name, value in request.query_params.multi_items():
-        _check_scalar(errors, _shown(name), name if "\x00" in name else value)
+        _check_named(errors, name, value, where="query")
     if not errors:
         await _check_body(request, errors)
     if errors:
@@ -58,9 +58,12 @@ def _check_scalar(errors: dict[str, str], field: str, value: Any) -> None:
         errors.setdefault(field, RANGE_MESSAGE)
 
 
-def _shown(name: str) -> str:
-    """A parameter's name as we can show it back: a NUL in the name itself is left out."""
-    return name.replace("\x00", "") or BODY
+def _check_named(errors: dict[str, str], name: str, value: Any, *, where: str) -> None:
+    """A query parameter or form field: its name (shown back without a NUL it holds), then its value."""
+    if "\x00" in name:
+        errors.setdefault(name.replace("\x00", "") or where, NUL_MESSAGE)
+    else:
+        _check_scalar(errors, name, value.filename if isinstance(value, UploadFile) else value)
 
 
 def _declared_body(handler: HTTPRouteHandler) -> str | None:
@@ -78,12 +81,7 @@ async def _check_body(request: Request[Any, Any, Any], errors: dict[str, str]) -
         # The form as parsed (and kept on the request) by the CSRF check already: its stream is read only once.
         form = await request.form()
         for name, value in form.multi_items():
-            if "\x00" in name:
-                errors.setdefault(_shown(name), NUL_MESSAGE)
-            elif isinstance(value, UploadFile):
-                _check_scalar(errors, name, value.filename)
-            else:
-                _check_scalar(errors, name, value)
+            _check_named(errors, name, value, where=BODY)
         return
     if kind != RequestEncodingType.JSON or not await request.body():
         return
