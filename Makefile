@@ -13,7 +13,7 @@ CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium pgbouncer bench wrk
+.PHONY: run test lint lock setup db chromium pgbouncer bench wrk fuzz
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
@@ -26,6 +26,13 @@ test: setup chromium pgbouncer
 # bench/results/latest.json. Not part of `make test`.
 bench: setup wrk
 	$(PY) -m bench
+
+# A long fuzz of the API (about 10 minutes): schemathesis against /schema/openapi.json as an anonymous visitor, a
+# resident and a clerk, every phase, FUZZ_EXAMPLES cases per operation and caller, a new seed each run (FUZZ_SEED=…
+# repeats one). Prints the number of requests and of server errors; fails on any 5xx. `make test` runs a short one.
+FUZZ_EXAMPLES ?= 500
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py -q
 
 wrk:
 	@if command -v wrk >/dev/null; then :; \

@@ -46,10 +46,11 @@ from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
+from app.web.input_checks import refuse_unstorable_input
 from app.web.logging import logging_config
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
-from app.web.security import security_headers_middleware
+from app.web.security import security_headers
 from auth import walk_in
 from auth.access import access_guard, public
 from auth.pii import PiiCipher
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             static,
         ],
         guards=[access_guard],
+        # NUL characters, integers past bigint and deep JSON: a 400 naming the field, for every route.
+        before_request=refuse_unstorable_input,
         dependencies={
             "db": Provide(_provide_db, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
@@ -195,10 +198,11 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         ),
         template_config=_template_engine(settings, assets),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        # On every answer, including those Litestar makes before routing or from an exception.
+        before_send=[security_headers(https=settings.secure_cookies)],
         middleware=[
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
-            security_headers_middleware,
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             current_user_middleware,

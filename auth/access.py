@@ -18,11 +18,13 @@ ACCESS_KEY: Final = "access"
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
 ROLES: Final = frozenset({"resident", "clerk", "approver", "helper", "admin"})
+PERSONAL_KEY: Final = "personal"
 
 
-def public() -> dict[str, Any]:
-    """opt for a route anyone may call, signed in or not."""
-    return {ACCESS_KEY: PUBLIC}
+def public(*, personal: bool = False) -> dict[str, Any]:
+    """opt for a route anyone may call, signed in or not. `personal`: its answer to a signed-in caller holds their
+    own data (a form prefilled for them), so it is never stored by a cache, as every non-public route's answer."""
+    return {ACCESS_KEY: PUBLIC, PERSONAL_KEY: True} if personal else {ACCESS_KEY: PUBLIC}
 
 
 def signed_in() -> dict[str, Any]:
@@ -40,6 +42,12 @@ def roles(*names: str) -> dict[str, Any]:
 
 def declared_access(handler: BaseRouteHandler) -> Any:
     return handler.opt.get(ACCESS_KEY)
+
+
+def answers_personal_data(handler: BaseRouteHandler) -> bool:
+    """Whether a route's answers may hold someone's data: every route only signed-in callers may call (even its
+    redirects and errors), and the public ones declared personal. app/web/security.py marks them no-store."""
+    return declared_access(handler) != PUBLIC or bool(handler.opt.get(PERSONAL_KEY))
 
 
 def _caller_roles(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str] | None:

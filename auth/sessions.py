@@ -35,6 +35,7 @@ _FRESH_ID = "ywtb.session.fresh_id"
 _LOADED = "ywtb.session.loaded"
 _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
+_HEX = frozenset("0123456789abcdef")
 
 
 class SessionPolicy:
@@ -69,8 +70,17 @@ class SessionBackend(ServerSideSessionBackend):
     as it is now; a session deleted meanwhile (signed out) is not brought back, and nothing is written when
     the request changed nothing (most page views)."""
 
+    def offered_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        """The session id the browser sent, if it is shaped like the ids we make (generate_session_id: hex).
+        Anything else (a NUL, which PostgreSQL refuses; a megabyte of junk) was never ours: no session."""
+        offered = connection.cookies.get(self.config.key)
+        length = 2 * self.config.session_id_bytes
+        if offered and len(offered) == length and all(c in _HEX for c in offered):
+            return offered
+        return None
+
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
-        session_id = connection.cookies.get(self.config.key)
+        session_id = self.offered_id(connection)
         data = await self.get(session_id, store=self._store(connection)) if session_id else None
         connection.scope[_LOADED] = data  # type: ignore[literal-required]
         return self.deserialize_data(data) if data is not None else {}
@@ -91,8 +101,8 @@ class SessionBackend(ServerSideSessionBackend):
         sessions = self._store(connection)
         loaded: bytes | None = scope.get(_LOADED)
         if scope.pop(_ROTATE, False):
-            old_id = connection.cookies.get(self.config.key)
-            if old_id and old_id != "null":  # Litestar's value for a cleared session
+            old_id = self.offered_id(connection)  # never Litestar's "null" of a cleared session
+            if old_id:
                 await sessions.delete(old_id)
             scope[_FRESH_ID] = self.generate_session_id()
             loaded = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -97,7 +97,8 @@ class TrackView(msgspec.Struct, frozen=True, kw_only=True):
 
 class DraftBody(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
-    version: int
+    # drafts.version is an integer (32-bit) column.
+    version: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
     form_checksum: str
 
 

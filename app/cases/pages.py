@@ -142,6 +142,7 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
             # segno's own SVG of our tracking URL: markup we generate, never user input.
             "qr_svg": qr.qr_svg_inline(case.tracking_url),
         },
-        # Printed on a shared tablet or a window's computer: no back-button copy of it is kept there.
-        headers=OFFLINE_COPY if filed_for == "self" else {"Cache-Control": "no-store"},
+        # The resident's own receipt is kept to read offline; one printed on a shared tablet or a window's computer
+        # is not (and, as every signed-in answer, none is in an HTTP cache: app/web/security.py).
+        headers=OFFLINE_COPY if filed_for == "self" else None,
     )

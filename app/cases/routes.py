@@ -86,7 +86,12 @@ class CasesApi(Controller):
         "/track/{token:str}",
         opt=public(),
         summary="Public progress by tracking token: no personal data",
-        responses={200: ResponseSpec(data_container=TrackView, description="The case's public progress")},
+        # No generated examples: they are random on every start (an unstable, meaningless document).
+        responses={
+            200: ResponseSpec(
+                data_container=TrackView, description="The case's public progress", generate_examples=False
+            )
+        },
     )
     async def track(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
         _limit_scans(request)
@@ -166,7 +171,7 @@ class CasesApi(Controller):
         return Response(
             row["content"],
             media_type=row["content_type"],
-            headers={"Content-Disposition": "inline", "Cache-Control": "private, no-store"},
+            headers={"Content-Disposition": "inline"},
         )
 
 

@@ -27,8 +27,6 @@ from auth.access import caller
 from auth.enrollment import DEFAULT_TTL
 
 AnyRequest = Request[Any, Any, Any]
-# A page with an enrollment code (or the name and number being typed) is never kept by a cache or the back button.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _page(
@@ -48,7 +46,6 @@ def _page(
             "hours": int(DEFAULT_TTL.total_seconds() // 3600),
         },
         status_code=400 if errors else 200,
-        headers=NO_STORE,
     )
 
 

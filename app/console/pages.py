@@ -42,8 +42,6 @@ WALK_IN_NOTICES = {
     "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
     "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
 }
-# Pages naming a resident (the walk-in page, a case): never kept by a shared or back-button cache.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class ConsolePages(Controller):
@@ -98,8 +96,6 @@ class ConsolePages(Controller):
                 "form": form or {},
             },
             status_code=400 if errors else 200,
-            # Names the resident at the window: no shared or back-button copy.
-            headers=NO_STORE,
         )
 
     @post("/walk-in", opt=CLERK)
@@ -149,8 +145,6 @@ class ConsolePages(Controller):
                 "revealed": revealed or {},
             },
             status_code=status,
-            # A resident's answers (and, once asked for, a full ID number): no shared or back-button copy.
-            headers=NO_STORE,
         )
 
     @post("/tasks/{task_id:int}/transition", opt=STAFF)
@@ -187,7 +181,7 @@ class ConsolePages(Controller):
         JavaScript the case page comes back with that number shown."""
         value = await service.reveal_id_number(db, cipher, request, caller(request), case_no, key)
         if is_htmx(request):
-            return Template("partials/console_revealed.html", context={"value": value}, headers=NO_STORE)
+            return Template("partials/console_revealed.html", context={"value": value})
         return await self._render_case(request, db, cipher, case_no, revealed={key: value})
 
     @get("/uploads/{token:str}", opt=STAFF)
@@ -196,5 +190,5 @@ class ConsolePages(Controller):
         return Response(
             row["content"],
             media_type=row["content_type"],
-            headers={"Content-Disposition": "inline", "Cache-Control": "private, no-store"},
+            headers={"Content-Disposition": "inline"},
         )

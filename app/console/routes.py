@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -33,7 +32,6 @@ class ConsoleApi(Controller):
     @get(
         "/cases/{case_no:str}",
         opt=STAFF,
-        cache_control=CacheControlHeader(no_store=True),
         summary="One case as the caller may see it: an approver only their own department's answers and materials",
     )
     async def case(self, request: Request[Any, Any, Any], db: Db, cipher: Cipher, case_no: FromPath[str]) -> StaffCase:

@@ -23,8 +23,6 @@ from auth.access import caller, roles
 
 AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
-# The roster and the client page name the helper's clients: never kept by a shared or back-button cache.
-NO_STORE = {"Cache-Control": "no-store"}
 STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已撤销"}
 CONSENT_LABELS = {"signature": "手写签名", "passkey": "本人通行密钥"}
 NOTICES = {
@@ -64,7 +62,6 @@ class HelperPages(Controller):
                 "current_id": chosen.delegation_id if chosen else None,
                 "notice": NOTICES.get(notice),
             },
-            headers=NO_STORE,
         )
 
     @get("/delegations/new", opt=HELPER)
@@ -79,7 +76,6 @@ class HelperPages(Controller):
                 "min_expiry": today + timedelta(days=1),
                 "max_expiry": one_year_after(today),
             },
-            headers=NO_STORE,
         )
 
     @post("/delegations/{delegation_id:int}/revoke", opt=HELPER)
@@ -108,7 +104,6 @@ class HelperPages(Controller):
         return Template(
             "helper_client.html",
             context={"nav": "helper", "client": client, "delegation": delegation, "events": covered},
-            headers=NO_STORE,
         )
 
     @post("/client/end", opt=HELPER)

@@ -48,9 +48,6 @@ AnyRequest = Request[Any, Any, Any]
 FILERS = roles("resident", "helper", "clerk")
 HELPER_HOME = "/helper"
 WALK_IN_HOME = "/console/walk-in"
-# The page holds the resident's personal data: no shared or back-button cache keeps it. Our service worker keeps
-# a resident's own form (not a helper's client's) so that it opens offline; it is wiped from the device at sign-out.
-NO_STORE = {"Cache-Control": "no-store"}
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # Without JavaScript every file arrives in one request: room for several materials at their 10 MB limit.
@@ -183,7 +180,9 @@ def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code
             "read_only_hint": _read_only_hint(subject),
         },
         status_code=status_code,
-        headers=NO_STORE if subject or status_code != HTTP_200_OK else {**NO_STORE, **OFFLINE_COPY},
+        # Never in an HTTP cache (app/web/security.py); our service worker keeps a resident's own form (not a helper's
+        # client's) so that it opens offline; it is wiped from the device at sign-out.
+        headers=None if subject or status_code != HTTP_200_OK else OFFLINE_COPY,
     )
 
 

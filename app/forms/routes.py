@@ -19,7 +19,11 @@ class FormApi(Controller):
     path = "/api/v1/life-events"
     tags = ["forms"]
 
-    @get("/{code:str}/form", opt=public(), summary="The merged form of a life event (prefilled when signed in)")
+    @get(
+        "/{code:str}/form",
+        opt=public(personal=True),
+        summary="The merged form of a life event (prefilled when signed in)",
+    )
     async def merged_form(
         self,
         request: Request[Any, Any, Any],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
@@ -112,7 +111,7 @@ class NotificationPages(Controller):
         await service.mark_read(db, caller(request), None)
         return Redirect("/notifications", status_code=303)
 
-    @get("/notifications/badge", opt=signed_in(), cache_control=CacheControlHeader(no_store=True))
+    @get("/notifications/badge", opt=signed_in())
     async def badge(self, request: AnyRequest, db: Db) -> Template:
         """The header's unread count, fetched by htmx on load and whenever a push arrives."""
         return Template(

@@ -1,12 +1,14 @@
-"""Security headers on every answer: a strict CSP (no inline script, no CDN) and friends."""
+"""Security headers on every answer: a strict CSP (no inline script, no CDN) and friends, HSTS over https, and
+`Cache-Control: no-store` on every answer that may hold someone's data."""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from app.delegations import current
 from auth import walk_in
+from auth.access import answers_personal_data
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -34,6 +36,10 @@ _HEADERS = {
 }
 
 
+HSTS = "max-age=63072000; includeSubDomains"  # two years: only ever sent when PUBLIC_URL is https
+NO_STORE = "no-store"
+
+
 # While a shared device serves someone (a helper's client, the resident at a clerk's window) every answer may name
 # them (the banner, prefilled forms): none is kept by a cache or for the back button after the next person comes.
 _SERVING_SOMEONE = (current.SESSION_KEY, walk_in.SESSION_KEY)
@@ -44,22 +50,25 @@ def _serving_someone(scope: Scope) -> bool:
     return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
+def _personal(scope: Scope) -> bool:
+    """Whether this answer may hold someone's data: the route says so by its access rule (auth/access.py)."""
+    handler = scope.get("route_handler")
+    return (handler is not None and answers_personal_data(handler)) or _serving_someone(scope)
+
+
+def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
+    """Litestar's before_send hook, so the headers are on every answer: those of routes and of their middleware, and
+    those Litestar makes before routing (404, 405) or from an exception raised anywhere (the error pages, a 500)."""
+    fixed = {**_HEADERS, "Strict-Transport-Security": HSTS} if https else dict(_HEADERS)
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
             return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed.items():
+            if name not in headers:
+                headers[name] = value
+        if _personal(scope) and NO_STORE not in headers.get("Cache-Control", ""):
+            headers["Cache-Control"] = NO_STORE
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in _HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                if _serving_someone(scope):
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+    return add_headers
