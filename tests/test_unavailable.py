@@ -38,7 +38,7 @@ async def test_pages_api_and_health_answer_503_without_a_database(no_database: h
 
 
 async def test_a_session_that_cannot_be_read_is_a_503_too(no_database: httpx.AsyncClient) -> None:
-    no_database.cookies.set("ywtb_session", "a-session-id-the-browser-holds")
+    no_database.cookies.set("ywtb_session", "ab" * 32)  # shaped like our ids: the store is asked
     page = await no_database.get("/me")
     assert page.status_code == 503 and "系统维护中" in page.text
     api = await no_database.get("/api/v1/me")

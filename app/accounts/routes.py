@@ -53,7 +53,11 @@ class AuthApi(Controller):
             "phone on the population register if the name and number belong together and no account exists. "
             "The same call with `sms_code` (or an `enrollment_code` from the window) answers the creation options."
         ),
-        responses={202: ResponseSpec(VerificationSent, description="a code was texted if the details are right")},
+        responses={
+            202: ResponseSpec(
+                VerificationSent, description="a code was texted if the details are right", generate_examples=False
+            )
+        },
     )
     async def register_options(
         self, request: AnyRequest, db: Db, settings: AppSettings, cipher: Cipher, data: JSONBody[RegisterStart]
