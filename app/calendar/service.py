@@ -1,15 +1,30 @@
-"""The working-day calendar as the app uses it: the package's data plus admin-loaded years, cached briefly."""
+"""The calendar as the app uses it: the day and time in China whatever the server's time zone, and the working-day
+calendar (the package's data plus admin-loaded years, cached briefly)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from app.calendar import store
 from app.calendar.workdays import HolidayCalendar
 from app.web.cache import TtlCache
 from db.pool import DB
 
+# Deadlines, case numbers and every time shown are in Beijing time; servers usually run in UTC.
+CHINA = ZoneInfo("Asia/Shanghai")
 # A schedule loaded with `load-holidays` reaches every worker within this many seconds.
 CALENDAR_TTL_SECONDS = 30.0
 _calendar: TtlCache[HolidayCalendar] = TtlCache(CALENDAR_TTL_SECONDS)
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+def china_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as read in China (北京时间), whatever the server's time zone."""
+    return moment.astimezone(CHINA).strftime(fmt)
 
 
 async def current_calendar(db: DB) -> HolidayCalendar:

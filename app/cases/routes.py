@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
+from app.calendar.service import CHINA
 from app.cases import qr, service, store, tracking
 from app.cases.models import (
     CaseCreated,
@@ -180,6 +181,6 @@ class TrackingPages(Controller):
             "track.html",
             context={
                 "track": tracking.decode(await service.track(db, token, request.app.state.scans)),
-                "tz": service.CHINA,
+                "tz": CHINA,
             },
         )

@@ -6,16 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.calendar.service import current_calendar
+from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store, tracking
 from app.cases.models import (
@@ -49,7 +48,6 @@ from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import require_walk_in
 
-CHINA = ZoneInfo("Asia/Shanghai")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -58,10 +56,6 @@ _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
 
 
 def tracking_url(settings: Settings, token: str) -> str:

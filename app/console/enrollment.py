@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import URLEncodedBody
 from litestar.response import Template
 
-from app.cases.service import CHINA
+from app.calendar.service import CHINA
 from app.console import service
 from app.console.models import EnrollmentIssued, InPersonCheck
 

@@ -16,7 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
-from app.calendar.service import current_calendar
+from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
 from app.cases.models import CheckedFile
@@ -26,7 +26,6 @@ from app.cases.service import (
     store_supplement,
     subject_person,
     supplement_task,
-    today_in_china,
 )
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event

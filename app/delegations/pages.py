@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.cases.service import today_in_china
+from app.calendar.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import current, service
 from app.web.params import Db

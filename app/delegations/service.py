@@ -12,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import store as accounts_store
-from app.cases.service import today_in_china
+from app.calendar.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView

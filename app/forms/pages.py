@@ -24,6 +24,7 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 
+from app.calendar.service import today_in_china
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
@@ -88,7 +89,7 @@ async def _view(
         certificates,
         # Made when the page is rendered, so posting the same page twice (a double tap, a retry) is one case.
         idempotency_key=idempotency_key or secrets.token_urlsafe(18),
-        today=cases.today_in_china().isoformat(),
+        today=today_in_china().isoformat(),
         posted=posted,
         uploaded=uploaded,
         errors=errors,
@@ -207,7 +208,7 @@ class ApplyPages(Controller):
         form, _ = await cases.merged_form_of(db, code)
         if field not in {f.key for f in form.fields()}:
             raise NotFoundException("表单中没有这一项")
-        _clean, errors = forms.validate(form, {field: data.get(field)}, cases.today_in_china())
+        _clean, errors = forms.validate(form, {field: data.get(field)}, today_in_china())
         return Template(
             "partials/apply_field_error.html",
             context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
@@ -241,7 +242,7 @@ class ApplyPages(Controller):
         uploaded, errors = await _store_files(db, user, person_id, form, data)
         if errors:
             # Never submit past a file that was refused, even an optional one; show the answers' errors too.
-            _clean, field_errors = forms.validate(form, answers, cases.today_in_china())
+            _clean, field_errors = forms.validate(form, answers, today_in_china())
             read_only = presenter.account_fields(form)
             errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
         else:

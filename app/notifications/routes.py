@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.calendar.service import CHINA
 from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.htmx import is_htmx
@@ -94,7 +95,7 @@ class NotificationPages(Controller):
             context={
                 "nav": "notifications",
                 "inbox": inbox,
-                "tz": service.CHINA,
+                "tz": CHINA,
                 "words": service.DELIVERY_WORDS,
                 "service_name": service.push_service_name,
             },
@@ -135,5 +136,5 @@ class NotificationPages(Controller):
         devices = await service.devices_of(db, caller(request))
         return Template(
             "partials/push_devices.html",
-            context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": service.CHINA},
+            context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": CHINA},
         )
