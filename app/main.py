@@ -84,6 +84,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
+        # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
+        engine.engine.filters["china_time"] = china_time
         # When that visit ends, in Beijing time.
         engine.engine.globals["walk_in_until"] = lambda visit: china_time(
             datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"

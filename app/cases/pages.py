@@ -11,7 +11,6 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
-from app.calendar.service import CHINA
 from app.cases import qr, service
 from app.cases.models import CaseView
 from app.console import service as console
@@ -61,7 +60,7 @@ class CasePages(Controller):
     @get("/cases", opt=RESIDENT)
     async def my_cases(self, request: AnyRequest, db: Db) -> Template:
         cases = await service.cases_for_resident(db, caller(request))
-        return Template("cases.html", context={"nav": "cases", "tz": CHINA, "cases": cases})
+        return Template("cases.html", context={"nav": "cases", "cases": cases})
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
     async def case_page(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> Template:
@@ -86,7 +85,6 @@ class CasePages(Controller):
             "case.html",
             context={
                 "nav": "cases",
-                "tz": CHINA,
                 "case": case,
                 "item_names": {task.id: task.item_name for task in case.tasks},
                 "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
@@ -135,7 +133,6 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
         "receipt.html",
         context={
             "nav": {"self": "cases", "helper": "helper", "window": "console"}[filed_for],
-            "tz": CHINA,
             "case": case,
             "filed_for": filed_for,
             # "由帮办员 X 代办" / "由综合窗口 X 当面收件": the note on the first step of a case filed for someone.

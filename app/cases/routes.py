@@ -13,7 +13,6 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from app.calendar.service import CHINA
 from app.cases import qr, service, store, tracking
 from app.cases.models import (
     CaseCreated,
@@ -179,8 +178,5 @@ class TrackingPages(Controller):
         _limit_scans(request)
         return Template(
             "track.html",
-            context={
-                "track": tracking.decode(await service.track(db, token, request.app.state.scans)),
-                "tz": CHINA,
-            },
+            context={"track": tracking.decode(await service.track(db, token, request.app.state.scans))},
         )

@@ -15,7 +15,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import URLEncodedBody
 from litestar.response import Template
 
-from app.calendar.service import CHINA
 from app.console import service
 from app.console.models import EnrollmentIssued, InPersonCheck
 
@@ -44,7 +43,6 @@ def _page(
             "issued": issued,
             "errors": errors or {},
             "form": form or {},
-            "tz": CHINA,
             "hours": int(DEFAULT_TTL.total_seconds() // 3600),
         },
         status_code=400 if errors else 200,

@@ -10,7 +10,6 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
-from app.calendar.service import CHINA
 from app.cases import service as case_service
 from app.cases.pages import receipt_page
 from app.catalogue import store as catalogue_store
@@ -93,7 +92,6 @@ class ConsolePages(Controller):
                 "events": await catalogue_store.list_life_events(db) if started else [],
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
                 "minutes": walk_in.WALK_IN_MINUTES,
-                "tz": CHINA,
                 "notice": notice,
                 "errors": errors or {},
                 "form": form or {},

@@ -11,7 +11,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.calendar.service import CHINA
 from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.htmx import is_htmx
@@ -95,7 +94,6 @@ class NotificationPages(Controller):
             context={
                 "nav": "notifications",
                 "inbox": inbox,
-                "tz": CHINA,
                 "words": service.DELIVERY_WORDS,
                 "service_name": service.push_service_name,
             },
@@ -136,5 +134,5 @@ class NotificationPages(Controller):
         devices = await service.devices_of(db, caller(request))
         return Template(
             "partials/push_devices.html",
-            context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": CHINA},
+            context={"devices": devices, "notice": notice, "name_of": service.device_name},
         )
