@@ -3,11 +3,12 @@ calendar (the package's data plus admin-loaded years, cached briefly)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.calendar import store
-from app.calendar.workdays import HolidayCalendar
+from app.calendar.workdays import Deadline, HolidayCalendar
+from app.catalogue.models import TimeLimit
 from app.web.cache import TtlCache
 from db.pool import DB
 
@@ -25,6 +26,13 @@ def today_in_china() -> date:
 def china_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A moment as read in China (北京时间), whatever the server's time zone."""
     return moment.astimezone(CHINA).strftime(fmt)
+
+
+def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
+    """A promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
+    if limit.unit == "日历日":
+        return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
+    return calendar.add_working_days(start, limit.value)
 
 
 async def current_calendar(db: DB) -> HolidayCalendar:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -14,8 +13,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.calendar.service import current_calendar, today_in_china
-from app.calendar.workdays import Deadline, HolidayCalendar
+from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.cases import store, tracking
 from app.cases.models import (
     CaseCreated,
@@ -33,7 +31,7 @@ from app.cases.scans import ScanCounter
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from app.cases.timeline import record_event
 from app.catalogue import store as catalogue_store
-from app.catalogue.models import ServiceItem, TimeLimit
+from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
 from app.forms import service as forms
 from app.forms import store as form_store
@@ -80,13 +78,6 @@ async def merged_form_of(
     if found is None:
         raise NotFoundException("没有找到这件事")
     return found
-
-
-def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
-    """A promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
-    if limit.unit == "日历日":
-        return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
-    return calendar.add_working_days(start, limit.value)
 
 
 def _resident(user: CurrentUser) -> int:

@@ -16,13 +16,12 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
-from app.calendar.service import current_calendar, today_in_china
+from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
 from app.cases.models import CheckedFile
 from app.cases.service import (
     merged_form_of,
-    promised_date,
     store_supplement,
     subject_person,
     supplement_task,
