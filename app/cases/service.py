@@ -30,16 +30,13 @@ from app.cases.models import (
 from app.cases.scans import ScanCounter
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from app.cases.timeline import record_event
-from app.catalogue import store as catalogue_store
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
 from app.forms import service as forms
-from app.forms import store as form_store
 from app.forms.models import MergedForm
 from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
-from app.web.cache import TtlCache
 from app.web.errors import FieldErrors
 from auth.delegation import require_delegation
 from auth.models import CurrentUser
@@ -58,26 +55,6 @@ _SIGNATURES = (
 
 def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
-
-
-# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS.
-FORM_TTL_SECONDS = 30.0
-_forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
-
-
-async def merged_form_of(
-    db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
-) -> tuple[MergedForm, list[ServiceItem]]:
-    async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
-        items = await catalogue_store.items_of_life_event(db, life_event_code)
-        if not items:
-            return None
-        return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
-
-    found = await _forms.get(life_event_code, build)
-    if found is None:
-        raise NotFoundException("没有找到这件事")
-    return found
 
 
 def _resident(user: CurrentUser) -> int:
@@ -163,7 +140,7 @@ async def submit_case(
             )
         person_id = filing.person_id
         try:
-            form, items = await merged_form_of(tx, body.life_event)
+            form, items = await forms.merged_form_of(tx, body.life_event)
         except NotFoundException:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
@@ -367,7 +344,7 @@ async def get_draft(
     db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, person_id: int | None = None
 ) -> DraftView:
     person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
         return DraftView(data={}, version=0, form_checksum=form.checksum)
@@ -391,7 +368,7 @@ async def save_draft(
     person_id: int | None = None,
 ) -> int:
     person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
         raise FieldErrors({"data": "草稿内容过长"})
@@ -430,7 +407,7 @@ async def store_upload(
     person_id: int | None = None,
 ) -> UploadView:
     person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     if material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})
     content_type, clean_name = _checked_file(filename, content)

@@ -21,7 +21,6 @@ from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store as cases_store
 from app.cases.models import CheckedFile
 from app.cases.service import (
-    merged_form_of,
     store_supplement,
     subject_person,
     supplement_task,
@@ -344,7 +343,7 @@ async def _open_case(
 ) -> _OpenCase:
     """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
     head, tasks = await _case_for_staff(db, conn, user, case_no)
-    form, items = await merged_form_of(db, head["life_event_code"])
+    form, items = await forms.merged_form_of(db, head["life_event_code"])
     own = [t for t in tasks if in_scope(user, t)]
     share = _Share(
         whole="clerk" in user.roles,

@@ -79,7 +79,7 @@ async def _view(
     event = await catalogue_store.get_life_event(db, code)
     if event is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
-    form, items = await cases.merged_form_of(db, code)
+    form, items = await forms.merged_form_of(db, code)
     prefills, certificates = await presenter.personal_sources(db, cipher, person_id, form)
     return presenter.apply_view(
         event,
@@ -205,7 +205,7 @@ class ApplyPages(Controller):
         self, db: Db, code: FromPath[str], field: FromQuery[str], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
         """One field's error slot, for htmx: the same rules as a submission, applied to that field alone."""
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await forms.merged_form_of(db, code)
         if field not in {f.key for f in form.fields()}:
             raise NotFoundException("表单中没有这一项")
         _clean, errors = forms.validate(form, {field: data.get(field)}, today_in_china())
@@ -234,7 +234,7 @@ class ApplyPages(Controller):
             # Filled for the client before a switch: never file one person's answers for another.
             return Redirect(f"{_home(user)}?notice=switched", status_code=303)
         person_id = _person_id(user, subject)
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         key = _text(data.get("idempotency_key"))
         key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)

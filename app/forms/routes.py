@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath, FromQuery
 
 from app.cases import service as cases
-from app.forms import presenter
+from app.forms import presenter, service
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
 from auth.access import public
@@ -29,7 +29,7 @@ class FormApi(Controller):
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> FormAnswer:
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await service.merged_form_of(db, code)
         user = request.scope.get("user")
         person_id = None
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
