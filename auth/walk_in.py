@@ -19,6 +19,7 @@ from litestar.exceptions import PermissionDeniedException
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import serves
+from auth.sessions import drop_from_session, keep_in_session, session_value
 from db.pool import DB
 
 Connection = ASGIConnection[Any, Any, Any, Any]
@@ -56,15 +57,8 @@ def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
 
 
 def peek(conn: Connection) -> WalkIn | None:
-    """The session's walk-in while it is live; an expired one is dropped."""
-    session = conn.scope.get("session")
-    raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        walk_in = msgspec.convert(raw, WalkIn)
-    except msgspec.ValidationError:
-        walk_in = None
+    """The session's walk-in while it is live; an expired (or unreadable) one is dropped."""
+    walk_in = session_value(conn, SESSION_KEY, WalkIn)
     if walk_in is None or not walk_in.live():
         forget(conn)
         return None
@@ -73,15 +67,11 @@ def peek(conn: Connection) -> WalkIn | None:
 
 def remember(conn: Connection, walk_in: WalkIn) -> None:
     """Receive this person from now on, replacing whoever was at the window before."""
-    session = conn.scope.get("session")
-    kept = {k: v for k, v in session.items() if k != SESSION_KEY} if isinstance(session, dict) else {}
-    conn.set_session({**kept, SESSION_KEY: msgspec.to_builtins(walk_in)})
+    keep_in_session(conn, SESSION_KEY, walk_in)
 
 
 def forget(conn: Connection) -> None:
-    session = conn.scope.get("session")
-    if isinstance(session, dict) and SESSION_KEY in session:
-        conn.set_session({k: v for k, v in session.items() if k != SESSION_KEY})
+    drop_from_session(conn, SESSION_KEY)
 
 
 async def require_walk_in(

@@ -25,6 +25,7 @@ from app.people import store as people_store
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from auth.sessions import drop_from_session, keep_in_session, session_value
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 SESSION_KEY = "helper_client"
@@ -38,20 +39,11 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
 
 def peek(conn: Connection) -> CurrentClient | None:
     """The client named in the session, unchecked: for display (the banner, the roster) only."""
-    session = conn.scope.get("session")
-    raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return msgspec.convert(raw, CurrentClient)
-    except msgspec.ValidationError:
-        return None
+    return session_value(conn, SESSION_KEY, CurrentClient)
 
 
 def forget(conn: Connection) -> None:
-    session = conn.scope.get("session")
-    if isinstance(session, dict) and SESSION_KEY in session:
-        conn.set_session({k: v for k, v in session.items() if k != SESSION_KEY})
+    drop_from_session(conn, SESSION_KEY)
 
 
 async def _own_delegation(db: asyncpg.Pool, helper: CurrentUser, delegation_id: int) -> DelegationView | None:
@@ -68,9 +60,7 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )
-    session = conn.scope.get("session")
-    kept = {k: v for k, v in session.items() if k != SESSION_KEY} if isinstance(session, dict) else {}
-    conn.set_session({**kept, SESSION_KEY: msgspec.to_builtins(client)})
+    keep_in_session(conn, SESSION_KEY, client)
     return client
 
 
