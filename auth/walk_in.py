@@ -22,7 +22,6 @@ from auth.scope import serves
 from auth.sessions import drop_from_session, keep_in_session, session_value
 from db.pool import DB
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 SESSION_KEY = "walk_in"
 # Long enough to fill a merged form at the window; short enough that a forgotten session does not serve the next
 # person in the queue.
@@ -56,7 +55,7 @@ def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
     return serves(clerk.region_code, person_region)
 
 
-def peek(conn: Connection) -> WalkIn | None:
+def peek(conn: ASGIConnection[Any, Any, Any, Any]) -> WalkIn | None:
     """The session's walk-in while it is live; an expired (or unreadable) one is dropped."""
     walk_in = session_value(conn, SESSION_KEY, WalkIn)
     if walk_in is None or not walk_in.live():
@@ -65,17 +64,21 @@ def peek(conn: Connection) -> WalkIn | None:
     return walk_in
 
 
-def remember(conn: Connection, walk_in: WalkIn) -> None:
+def remember(conn: ASGIConnection[Any, Any, Any, Any], walk_in: WalkIn) -> None:
     """Receive this person from now on, replacing whoever was at the window before."""
     keep_in_session(conn, SESSION_KEY, walk_in)
 
 
-def forget(conn: Connection) -> None:
+def forget(conn: ASGIConnection[Any, Any, Any, Any]) -> None:
     drop_from_session(conn, SESSION_KEY)
 
 
 async def require_walk_in(
-    db: DB, conn: Connection | None, clerk: CurrentUser, person_id: int | None, person_region: str | None
+    db: DB,
+    conn: ASGIConnection[Any, Any, Any, Any] | None,
+    clerk: CurrentUser,
+    person_id: int | None,
+    person_region: str | None,
 ) -> WalkIn:
     """The live walk-in for this person (None: a number not in the register), or 403 (audited)."""
     walk_in = peek(conn) if conn is not None else None

@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, HTTPException
 
 from app.accounts import store
@@ -31,6 +30,7 @@ from app.people.identity import (
 from app.settings import Settings
 from app.sms import service as sms
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
 from auth.assertions import check_assertion
@@ -39,7 +39,6 @@ from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 NAME_MAX = 50
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
 # Where the resident sees and removes their passkeys.

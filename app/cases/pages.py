@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody
@@ -17,9 +17,9 @@ from app.console import service as console
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles
 
-AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # How a resident reads where a case came from; unknown codes are shown as they are.
 CHANNEL_LABELS = {"online": "网上申请", "window": "窗口申请", "helper": "帮办代办"}

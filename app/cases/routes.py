@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
@@ -27,9 +27,9 @@ from app.cases.models import (
 )
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.types import AnyRequest
 from auth.access import caller, public, roles
 
-AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
 FILERS = roles("resident", "clerk", "helper")

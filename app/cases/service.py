@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
@@ -38,6 +37,7 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -93,7 +93,7 @@ async def resolve_filing(
     user: CurrentUser,
     on_behalf_of: str | None,
     life_event_code: str,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
+    conn: Connection | None = None,
 ) -> Filing:
     """The applicant, decided here in the server, never by the page: the resident themself; the person a
     clerk receives at the window after checking their ID card in person (auth.walk_in); or a village helper's
@@ -123,7 +123,7 @@ async def submit_case(
     settings: Settings,
     user: CurrentUser,
     body: CaseSubmission,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
+    conn: Connection | None = None,
 ) -> CaseCreated:
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
@@ -334,7 +334,7 @@ async def subject_person(
     user: CurrentUser,
     on_behalf_of: str | None,
     life_event_code: str,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
+    conn: Connection | None = None,
 ) -> int:
     """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
     return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id

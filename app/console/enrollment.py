@@ -9,9 +9,7 @@ printable, and never cached.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import URLEncodedBody
 from litestar.response import Template
 
@@ -22,10 +20,10 @@ from app.console.models import EnrollmentIssued, InPersonCheck
 from app.console.routes import CLERK
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth.access import caller
 from auth.enrollment import DEFAULT_TTL
 
-AnyRequest = Request[Any, Any, Any]
 # A page with an enrollment code (or the name and number being typed) is never kept by a cache or the back button.
 NO_STORE = {"Cache-Control": "no-store"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -19,10 +19,10 @@ from app.console.routes import CLERK, STAFF
 from app.web.errors import FieldErrors
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller
 
-AnyRequest = Request[Any, Any, Any]
 ACTION_LABELS = {
     "accept": "受理",
     "reject": "不予受理",

@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
@@ -49,6 +48,7 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -159,7 +159,7 @@ def _checked_note(action: str, note: str | None) -> str | None:
 @asynccontextmanager
 async def _task_to_move(
     db: asyncpg.Pool,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     task_id: int,
     action: str,
@@ -195,7 +195,7 @@ async def _task_to_move(
 async def move_task(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     task_id: int,
     action: str,
@@ -212,7 +212,7 @@ async def move_task(
 async def answer_supplement(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     case_no: str,
     task_id: int,
@@ -299,9 +299,7 @@ def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
     return any(t["department_code"] == user.department_code for t in tasks)
 
 
-async def _case_for_staff(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
-) -> tuple[Any, list[Any]]:
+async def _case_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> tuple[Any, list[Any]]:
     head = await store.case_head(db, case_no.strip().upper())
     if head is None:
         raise NotFoundException("没有找到该办件，请核对办件编号")
@@ -338,9 +336,7 @@ class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
     share: _Share
 
 
-async def _open_case(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
-) -> _OpenCase:
+async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> _OpenCase:
     """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
     head, tasks = await _case_for_staff(db, conn, user, case_no)
     form, items = await forms.merged_form_of(db, head["life_event_code"])
@@ -354,7 +350,7 @@ async def _open_case(
 
 
 async def case_for_staff(
-    db: asyncpg.Pool, cipher: PiiCipher, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, case_no: str
 ) -> StaffCase:
     case = await _open_case(db, conn, user, case_no)
     head, share = case.head, case.share
@@ -409,7 +405,7 @@ def _answer_row(field: FormField, value: Any) -> AnswerRow:
 async def reveal_id_number(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     case_no: str,
     key: str,
@@ -431,9 +427,7 @@ async def reveal_id_number(
     return value
 
 
-async def upload_for_staff(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, token: str
-) -> Any:
+async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, token: str) -> Any:
     """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await store.upload_of_case(db, token)
     if row is None:
@@ -450,7 +444,7 @@ async def upload_for_staff(
 async def check_in_person(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     action: str,
     check: InPersonCheck,
 ) -> Person:
@@ -477,7 +471,7 @@ async def issue_enrollment_code(
     db: asyncpg.Pool,
     cipher: PiiCipher,
     secret_key: str,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     check: InPersonCheck,
 ) -> EnrollmentIssued:
@@ -502,7 +496,7 @@ async def issue_enrollment_code(
 async def start_walk_in(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     check: InPersonCheck,
 ) -> walk_in.WalkIn:
@@ -527,7 +521,7 @@ async def start_walk_in(
 
 async def end_walk_in(
     db: asyncpg.Pool,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     next_person_id: int | None = None,
 ) -> None:
@@ -563,7 +557,7 @@ async def walk_in_cases(db: asyncpg.Pool, user: CurrentUser, started: walk_in.Wa
 async def walk_in_subject(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     started: walk_in.WalkIn,
     life_event: str,

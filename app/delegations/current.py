@@ -9,11 +9,8 @@ drop it with the rest of the session value.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.cases import service as cases
@@ -22,12 +19,12 @@ from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
 from app.forms.subject import Subject
 from app.people import store as people_store
+from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.sessions import drop_from_session, keep_in_session, session_value
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 SESSION_KEY = "helper_client"
 
 

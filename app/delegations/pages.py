@@ -9,9 +9,8 @@ session and checks it like any request on someone's behalf; the receipt is at /h
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -19,9 +18,9 @@ from app.calendar.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import current, service
 from app.web.params import Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles
 
-AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
 # The roster and the client page name the helper's clients: never kept by a shared or back-button cache.
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import store as accounts_store
@@ -23,6 +22,7 @@ from app.people.identity import id_number_problem, normalize_id_number
 from app.people.models import Person
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import passkeys
 from auth import store as auth_store
 from auth.assertions import check_assertion
@@ -32,7 +32,6 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 MAX_DAYS = 366
 IDENTITY_CHECKS = {
     "id_card": "当面核验居民身份证",

@@ -17,7 +17,7 @@ import secrets
 from typing import Any
 
 import asyncpg
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
@@ -38,12 +38,12 @@ from app.forms.subject import Subject
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 
-AnyRequest = Request[Any, Any, Any]
 # Residents fill it for themselves; village helpers for the client they work for; window clerks for the resident
 # whose ID card they have just checked (窗口收件).
 FILERS = roles("resident", "helper", "clerk")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
 from app.cases import service as cases
 from app.forms import presenter, service
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.types import AnyRequest
 from auth.access import public
 from auth.models import CurrentUser
 
@@ -22,7 +21,7 @@ class FormApi(Controller):
     @get("/{code:str}/form", opt=public(), summary="The merged form of a life event (prefilled when signed in)")
     async def merged_form(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         cipher: Cipher,
         code: FromPath[str],

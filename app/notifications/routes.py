@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -15,11 +13,10 @@ from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Db
+from app.web.types import AnyRequest
 from auth.access import caller, public, signed_in
 from auth.audit import client_ip
 from push.models import Device, ReplaceSubscriptionBody, SubscriptionBody, UnsubscribeBody
-
-AnyRequest = Request[Any, Any, Any]
 
 
 class PushApi(Controller):

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, PermissionDeniedException
 
 from app.calendar.service import china_time
@@ -17,6 +16,7 @@ from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
@@ -26,7 +26,6 @@ from push import store as push_store
 from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 # Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
 NEEDS_ACTION = frozenset({"supplement_requested"})
 USER_AGENT_MAX = 300
