@@ -25,6 +25,7 @@ from app.cases.models import (
     TrackView,
     UploadView,
 )
+from app.filing import service as filing
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
 from app.web.types import AnyRequest
@@ -106,7 +107,7 @@ class CasesApi(Controller):
     ) -> DraftView:
         user = caller(request)
         behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-        person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
+        person = await filing.subject_person(db, cipher, user, behalf, life_event_code, request)
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
@@ -123,7 +124,7 @@ class CasesApi(Controller):
         try:
             user = caller(request)
             behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-            person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
+            person = await filing.subject_person(db, cipher, user, behalf, life_event_code, request)
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(
@@ -152,7 +153,7 @@ class CasesApi(Controller):
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
         user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
-        person = await service.subject_person(db, cipher, user, on_behalf_of, life_event, request)
+        person = await filing.subject_person(db, cipher, user, on_behalf_of, life_event, request)
         return await service.store_upload(
             db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
         )

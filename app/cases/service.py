@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.cases import store, tracking
@@ -31,17 +31,16 @@ from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
+from app.filing.models import Filing
+from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import store as people_store
-from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
 from app.web.errors import FieldErrors
 from app.web.types import Connection
-from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.walk_in import require_walk_in
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -57,12 +56,6 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
-def _resident(user: CurrentUser) -> int:
-    if user.person_id is None:
-        raise PermissionDeniedException("工作人员请在办事窗口为群众代为申请")
-    return user.person_id
-
-
 async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
     row = await people_store.name_and_encrypted_number(db, person_id)
@@ -76,45 +69,6 @@ def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str,
         if field.prefill_source in applicant:
             merged[field.key] = applicant[field.prefill_source]
     return merged
-
-
-class Filing(msgspec.Struct, frozen=True, kw_only=True):
-    """Whose case it is and how it came in."""
-
-    person_id: int
-    filed_as: str  # self | clerk | helper
-    channel: str  # online | window | helper
-    delegation_id: int | None = None
-
-
-async def resolve_filing(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    on_behalf_of: str | None,
-    life_event_code: str,
-    conn: Connection | None = None,
-) -> Filing:
-    """The applicant, decided here in the server, never by the page: the resident themself; the person a
-    clerk receives at the window after checking their ID card in person (auth.walk_in); or a village helper's
-    client under a live delegation covering this life event."""
-    if on_behalf_of is None:
-        return Filing(person_id=_resident(user), filed_as="self", channel="online")
-    if not user.roles & {"clerk", "helper"}:
-        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
-    if problem := id_number_problem(on_behalf_of):
-        raise FieldErrors({"on_behalf_of": problem})
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
-    # A number not in the register is refused like any other person the caller may not act for (and audited
-    # the same way), so these calls cannot be used to find out who is registered.
-    person_id, region = (person.id, person.region_code) if person else (None, None)
-    if "clerk" in user.roles:
-        await require_walk_in(db, conn, user, person_id, region)
-        assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
-        return Filing(person_id=person_id, filed_as="clerk", channel="window")
-    delegation_id = await require_delegation(db, conn, user, person_id, region, life_event_code)
-    assert person_id is not None
-    return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
 
 async def submit_case(
@@ -233,7 +187,7 @@ def _task_views(rows: list[Any]) -> list[TaskView]:
 
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
-    head = await store.case_for_person(db, case_no, _resident(user)) if user.person_id else None
+    head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
     if head is None:
         raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
@@ -328,22 +282,10 @@ def _draft_values(data: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-async def subject_person(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    on_behalf_of: str | None,
-    life_event_code: str,
-    conn: Connection | None = None,
-) -> int:
-    """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
-    return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id
-
-
 async def get_draft(
     db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, person_id: int | None = None
 ) -> DraftView:
-    person_id = person_id if person_id is not None else _resident(user)
+    person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
@@ -367,7 +309,7 @@ async def save_draft(
     body: DraftBody,
     person_id: int | None = None,
 ) -> int:
-    person_id = person_id if person_id is not None else _resident(user)
+    person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
@@ -406,7 +348,7 @@ async def store_upload(
     content: bytes,
     person_id: int | None = None,
 ) -> UploadView:
-    person_id = person_id if person_id is not None else _resident(user)
+    person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
     if material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})

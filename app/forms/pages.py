@@ -30,11 +30,11 @@ from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
 from app.console import service as console
 from app.delegations import current
+from app.filing.models import Subject
 from app.forms import presenter
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
-from app.forms.subject import Subject
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
-from app.cases import service as cases
+from app.filing import service as filing
 from app.forms import presenter, service
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
@@ -34,6 +34,6 @@ class FormApi(Controller):
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
-            person_id = await cases.subject_person(db, cipher, user, on_behalf_of, code, request)
+            person_id = await filing.subject_person(db, cipher, user, on_behalf_of, code, request)
         values, certificates = await presenter.personal_sources(db, cipher, person_id, form)
         return presenter.form_answer(form, values, certificates)
