@@ -40,8 +40,6 @@ from app.console.models import (
     WalkInCase,
     WalkInView,
 )
-from app.filing import service as filing
-from app.filing.models import Subject
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
 from app.people import store as people_store
@@ -552,25 +550,3 @@ async def walk_in_cases(db: asyncpg.Pool, user: CurrentUser, started: walk_in.Wa
     return [
         WalkInCase(case_no=r["case_no"], life_event_name=r["life_event_name"], created_at=r["created_at"]) for r in rows
     ]
-
-
-async def walk_in_subject(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    conn: Connection,
-    user: CurrentUser,
-    started: walk_in.WalkIn,
-    life_event: str,
-) -> Subject:
-    """The resident at the window, checked like every request for them (app.filing.service.subject_person: a live
-    walk-in for this very person, in the hall's region). The full number the page then holds is released to the
-    clerk only after that check, and each release is audited."""
-    encrypted = await people_store.encrypted_id_number(db, started.person_id)
-    if encrypted is None:
-        raise NotFoundException("人口库中没有该居民")
-    on_behalf_of = cipher.decrypt(encrypted)
-    person_id = await filing.subject_person(db, cipher, user, on_behalf_of, life_event, conn)
-    await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
-    return Subject(
-        person_id=person_id, on_behalf_of=on_behalf_of, name=started.name, key=f"w{started.visit}", channel="window"
-    )

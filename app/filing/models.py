@@ -14,6 +14,17 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     delegation_id: int | None = None
 
 
+class Served(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom a shared device serves now, as the session names them (not yet checked): the client a village helper
+    chose on the roster (app.delegations.current), or the resident at a clerk's window (auth.walk_in)."""
+
+    person_id: int
+    name: str
+    key: str  # as Subject.key
+    channel: str  # helper | window
+    delegation_id: int | None = None  # the helper's delegation from this client
+
+
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
     """The person a form is filled for when it is not the caller: a village helper's client, or the resident a window
     clerk is receiving. The apply page, its drafts, uploads and the submission all carry this person's number as

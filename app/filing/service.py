@@ -13,17 +13,18 @@ chooses between stay in auth/: each reads only the session and the database, and
 from __future__ import annotations
 
 import asyncpg
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.filing.models import Filing
+from app.filing.models import Filing, Served, Subject
 from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
 from app.web.errors import FieldErrors
 from app.web.types import Connection
+from auth.audit import audit
 from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.walk_in import require_walk_in
+from auth.walk_in import WalkIn, require_walk_in
 
 
 def own_person_id(user: CurrentUser) -> int:
@@ -73,3 +74,37 @@ async def subject_person(
 ) -> int:
     """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
     return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id
+
+
+def at_window(started: WalkIn) -> Served:
+    """The resident a clerk checked in at the window (窗口收件)."""
+    return Served(person_id=started.person_id, name=started.name, key=f"w{started.visit}", channel="window")
+
+
+async def subject_for(
+    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, served: Served, life_event: str
+) -> Subject:
+    """The person a helper's tablet or a clerk's window serves now, checked like every request for them
+    (subject_person: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
+    in the hall's region; else 403, audited). The full number the page then holds is released to the helper or
+    clerk only after that check, and each release is audited."""
+    encrypted = await people_store.encrypted_id_number(db, served.person_id)
+    if encrypted is None:
+        raise NotFoundException("人口库中没有该居民")
+    on_behalf_of = cipher.decrypt(encrypted)
+    person_id = await subject_person(db, cipher, user, on_behalf_of, life_event, conn)
+    if served.channel == "window":
+        await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
+    else:
+        await audit(
+            db,
+            conn,
+            "delegation.use",
+            "ok",
+            subject=f"person:{person_id}",
+            delegation=served.delegation_id,
+            life_event=life_event,
+        )
+    return Subject(
+        person_id=person_id, on_behalf_of=on_behalf_of, name=served.name, key=served.key, channel=served.channel
+    )

@@ -28,8 +28,8 @@ from app.calendar.service import today_in_china
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
-from app.console import service as console
 from app.delegations import current
+from app.filing import service as filing
 from app.filing.models import Subject
 from app.forms import presenter
 from app.forms import service as forms
@@ -147,11 +147,13 @@ async def _subject(
         started = walk_in.peek(request)
         if started is None:
             raise _ChooseClient(WALK_IN_HOME)
-        return await console.walk_in_subject(db, cipher, request, user, started, code)
-    chosen = await current.live(db, request, user)
-    if chosen is None:
-        raise _ChooseClient(HELPER_HOME)
-    return await current.subject_for(db, cipher, request, user, chosen[0], code)
+        served = filing.at_window(started)
+    else:
+        chosen = await current.live(db, request, user)
+        if chosen is None:
+            raise _ChooseClient(HELPER_HOME)
+        served = await current.served(db, user, chosen[0])
+    return await filing.subject_for(db, cipher, request, user, served, code)
 
 
 def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
