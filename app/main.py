@@ -25,6 +25,7 @@ from litestar.template import TemplateConfig
 
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
+from app.cases.apply import ApplyPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
@@ -36,7 +37,6 @@ from app.console.routes import ConsoleApi
 from app.database import open_pool
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
-from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi

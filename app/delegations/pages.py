@@ -1,7 +1,7 @@
 """The helper's tablet pages (帮办代办): the roster, recording a delegation with the elder present, choosing the
 client to work for (kept in the session, see app.delegations.current) and ending it.
 
-Filing for the client happens on the ordinary apply page (app.forms.pages), which takes the client from the
+Filing for the client happens on the ordinary apply page (app.cases.apply), which takes the client from the
 session and checks it like any request on someone's behalf; the receipt is at /helper/cases/{case_no}/receipt
 (app.cases.pages).
 """
