@@ -106,7 +106,7 @@ def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, 
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     role = "clerk" if "clerk" in user.roles else "approver"
-    rows = await store.queue(
+    rows = await cases_store.queue(
         db,
         statuses=QUEUE_STATUSES[role],
         region_prefix=region_prefix(user.region_code) if user.region_code else "-",
@@ -168,7 +168,7 @@ async def _task_to_move(
     writes commits with the move, or not at all."""
     try:
         async with db.acquire() as tx, tx.transaction():
-            task = await store.lock_task(tx, task_id)
+            task = await cases_store.lock_task(tx, task_id)
             if task is None:
                 raise NotFoundException("没有找到该事项")
             if not in_scope(user, task):
@@ -247,12 +247,14 @@ async def _apply_move(
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
     task_id = task["id"]
     calendar, today = await current_calendar(tx), today_in_china()
-    paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+    paused_since = (
+        await cases_store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+    )
     deadline = _deadline_after(action, task, calendar, today, paused_since)
-    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+    await cases_store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
     title = f"{task['item_name']}：{step.label}"
     if delivery is not None:
-        await store.record_delivery(tx, task_id, *delivery)
+        await cases_store.record_delivery(tx, task_id, *delivery)
         title += f"（{DELIVERY_LABELS[delivery[0]]}）"
         if delivery[1]:
             note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
@@ -268,7 +270,7 @@ async def _apply_move(
     )
     if step.to == "completed" and task["result_certificate"]:
         await _issue_result(tx, cipher, task)
-    moved = await store.get_task(tx, task_id)
+    moved = await cases_store.get_task(tx, task_id)
     return _view(moved, user, calendar, today)
 
 
@@ -301,7 +303,7 @@ async def _case_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser,
     head = await store.case_head(db, case_no.strip().upper())
     if head is None:
         raise NotFoundException("没有找到该办件，请核对办件编号")
-    tasks = await store.tasks_of_case(db, head["id"])
+    tasks = await cases_store.tasks_of_case(db, head["id"])
     if not _case_in_scope(user, head, tasks):
         await audit(db, conn, "case.open", "forbidden", subject=f"case:{head['case_no']}")
         raise PermissionDeniedException("该办件不在您的办理范围内")
