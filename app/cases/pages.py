@@ -11,9 +11,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
-from app.cases import qr, service
+from app.cases import qr, service, workflow
 from app.cases.models import CaseView
-from app.console import service as console
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
@@ -41,11 +40,11 @@ class CasePages(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> Template | Redirect:
         """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue. The
-        files are checked first, then the task (app.console.service.answer_supplement) before any is stored."""
+        files are checked first, then the task (app.cases.workflow.answer_supplement) before any is stored."""
         user = caller(request)
         try:
             files = service.checked_supplement_files(await _posted_files(data.get("file")))
-            await console.answer_supplement(
+            await workflow.answer_supplement(
                 db, cipher, request, user, case_no, task_id, str(data.get("note") or "") or None, files
             )
         except FieldErrors as exc:

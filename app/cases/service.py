@@ -386,18 +386,6 @@ def _checked_file(filename: str, content: bytes) -> tuple[str, str]:
 # --- supplements (补正) --------------------------------------------------------------------------------
 
 SUPPLEMENT_FILES_MAX = 20
-_SUPPLEMENT_PREFIX = "supplement:"
-
-
-def supplement_material(task_id: int) -> str:
-    """The material code of a file that answers a 补正告知 on one task."""
-    return f"{_SUPPLEMENT_PREFIX}{task_id}"
-
-
-def supplement_task(material_code: str) -> int | None:
-    """The task a supplement file answers; None for a material the merged form asked for."""
-    number = material_code.removeprefix(_SUPPLEMENT_PREFIX)
-    return int(number) if number != material_code and number.isdigit() else None
 
 
 def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
@@ -415,31 +403,3 @@ def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile
             raise FieldErrors({"file": f"“{filename}”：{exc.errors['file']}"}) from None
         checked.append(CheckedFile(filename=clean_name, content_type=content_type, content=content))
     return checked
-
-
-async def store_supplement(
-    tx: asyncpg.Connection,
-    user: CurrentUser,
-    *,
-    case_id: int,
-    person_id: int,
-    life_event_code: str,
-    task_id: int,
-    files: list[CheckedFile],
-) -> None:
-    """Files answering a 补正告知, attached straight to the case, in the transaction that moves the task: called
-    only once every check on the task and case has passed, and rolled back with a refused move."""
-    for file in files:
-        await store.insert_supplement(
-            tx,
-            token=secrets.token_urlsafe(18),
-            account_id=user.account_id,
-            person_id=person_id,
-            case_id=case_id,
-            life_event_code=life_event_code,
-            material_code=supplement_material(task_id),
-            filename=file.filename,
-            content_type=file.content_type,
-            content=file.content,
-            sha256=hashlib.sha256(file.content).digest(),
-        )
