@@ -12,8 +12,8 @@ import asyncpg
 import msgspec
 from litestar.exceptions import NotFoundException
 
-from app.calendar.service import current_calendar, promised_date, today_in_china
-from app.cases import store, tracking
+from app.calendar.service import today_in_china
+from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -142,16 +142,7 @@ async def _create(
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
     )
-    calendar = await current_calendar(tx)
-    deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
-    await store.insert_tasks(
-        tx,
-        case_id=case_id,
-        tasks=[
-            (item.code, item.department_code, position, d.due_on, d.provisional)
-            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
-        ],
-    )
+    await workflow.open_tasks(tx, case_id, items, today)
     title, note = _submitted_step(filing, user, len(items))
     await record_event(
         tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note

@@ -1,7 +1,7 @@
-"""The task workflow: the table in app.cases.transitions applied. Who may move which task (scope), each move with
-its deadline and its timeline event (inbox, push) in one transaction, the files of a resident's answer to a
-补正告知, and the result certificate at 办结. The console's pages and API and the resident's case page move tasks
-only through here.
+"""The task workflow: the table in app.cases.transitions applied. A new case's tasks and their promised dates, who
+may move which task (scope), each move with its deadline and its timeline event (inbox, push) in one transaction,
+the files of a resident's answer to a 补正告知, and the result certificate at 办结. The console's pages and API and
+the resident's case page move tasks only through here; the due date is computed only here.
 
 It lives in app/cases because every move writes the case's own records (its tasks, its timeline, its tracking
 snapshot) and the resident's case page calls it: a package of its own would import cases and be imported by it.
@@ -26,7 +26,7 @@ from app.cases.models import CheckedFile
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
-from app.catalogue.models import TimeLimit
+from app.catalogue.models import ServiceItem, TimeLimit
 from app.certificates import service as certificates
 from app.web.errors import FieldErrors
 from app.web.types import Connection
@@ -64,6 +64,21 @@ def in_scope(user: CurrentUser, task: Any) -> bool:
 
 
 # --- deadlines ------------------------------------------------------------------------------------
+
+
+async def open_tasks(tx: asyncpg.Connection, case_id: int, items: list[ServiceItem], today: date) -> None:
+    """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
+    submission; 受理 counts it again from that day (_deadline_after)."""
+    calendar = await current_calendar(tx)
+    deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
+    await store.insert_tasks(
+        tx,
+        case_id=case_id,
+        tasks=[
+            (item.code, item.department_code, position, d.due_on, d.provisional)
+            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
+        ],
+    )
 
 
 def _deadline_after(
