@@ -33,7 +33,7 @@ from app.console.models import (
 )
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
-from app.people import store as people_store
+from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
 from app.web.errors import FieldErrors
@@ -270,10 +270,9 @@ async def check_in_person(
         errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
     if errors:
         raise FieldErrors(errors)
-    number = normalize_id_number(check.id_number)
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(number))
-    if person is None or person.name != " ".join(check.name.split()):
-        await audit(db, conn, action, "refused", subject=mask_id_number(number))
+    person = await people.registered_person(db, cipher, check.id_number, check.name)
+    if person is None:
+        await audit(db, conn, action, "refused", subject=mask_id_number(normalize_id_number(check.id_number)))
         raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
     return person
 
