@@ -37,8 +37,3 @@ def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> D
 
 async def current_calendar(db: DB) -> HolidayCalendar:
     return await _calendar.get("calendar", lambda: store.load_calendar(db))
-
-
-def forget_calendar() -> None:
-    """After loading a schedule in this process (the CLI, tests), use it at once."""
-    _calendar.clear()

@@ -158,10 +158,6 @@ async def save_tracking_snapshot(db: DB, case_id: int, snapshot: bytes) -> None:
     await db.execute("UPDATE cases SET tracking_json = $2 WHERE id = $1", case_id, snapshot)
 
 
-async def case_by_token(db: DB, token: str) -> Any:
-    return await db.fetchrow(_CASE_HEAD + " WHERE c.tracking_token = $1", token)
-
-
 async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
     await db.execute(
         "UPDATE cases SET scan_count = scan_count + s.n FROM unnest($1::bigint[], $2::int[]) AS s(id, n) "
