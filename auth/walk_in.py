@@ -1,7 +1,7 @@
 """The check behind every request a window clerk makes for a walk-in resident (窗口收件).
 
 A clerk files for someone only after checking their ID card in person. That check is recorded (audited) when the
-clerk starts receiving the person (app.console.walk_in), and kept in the clerk's server session for
+clerk starts receiving the person (app.console.service.start_walk_in), and kept in the clerk's server session for
 WALK_IN_MINUTES: the form, drafts, uploads and the submission for that person are allowed only while it is there,
 names the same person, and the person lives in the hall's region. Decided here from the session and the
 database, never from what the page says.
