@@ -107,7 +107,7 @@ class CasesApi(Controller):
     ) -> DraftView:
         user = caller(request)
         behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-        person = await filing.subject_person(db, cipher, user, behalf, life_event_code, request)
+        person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
@@ -124,7 +124,7 @@ class CasesApi(Controller):
         try:
             user = caller(request)
             behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-            person = await filing.subject_person(db, cipher, user, behalf, life_event_code, request)
+            person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(
@@ -153,7 +153,7 @@ class CasesApi(Controller):
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
         user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
-        person = await filing.subject_person(db, cipher, user, on_behalf_of, life_event, request)
+        person = (await filing.resolve_filing(db, cipher, user, on_behalf_of, life_event, request)).person_id
         return await service.store_upload(
             db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
         )

@@ -42,9 +42,9 @@ async def resolve_filing(
     life_event_code: str,
     conn: Connection | None = None,
 ) -> Filing:
-    """The applicant, decided here in the server, never by the page: the resident themself; the person a
-    clerk receives at the window after checking their ID card in person (auth.walk_in); or a village helper's
-    client under a live delegation covering this life event."""
+    """Whose form, draft, upload or case this is, decided here in the server, never by the page: the resident
+    themself; the person a clerk receives at the window after checking their ID card in person (auth.walk_in); or a
+    village helper's client under a live delegation covering this life event."""
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
@@ -64,18 +64,6 @@ async def resolve_filing(
     return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
 
-async def subject_person(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    on_behalf_of: str | None,
-    life_event_code: str,
-    conn: Connection | None = None,
-) -> int:
-    """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
-    return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id
-
-
 def at_window(started: WalkIn) -> Served:
     """The resident a clerk checked in at the window (窗口收件)."""
     return Served(person_id=started.person_id, name=started.name, key=f"w{started.visit}", channel="window")
@@ -85,14 +73,14 @@ async def subject_for(
     db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, served: Served, life_event: str
 ) -> Subject:
     """The person a helper's tablet or a clerk's window serves now, checked like every request for them
-    (subject_person: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
+    (resolve_filing: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
     in the hall's region; else 403, audited). The full number the page then holds is released to the helper or
     clerk only after that check, and each release is audited."""
     encrypted = await people_store.encrypted_id_number(db, served.person_id)
     if encrypted is None:
         raise NotFoundException("人口库中没有该居民")
     on_behalf_of = cipher.decrypt(encrypted)
-    person_id = await subject_person(db, cipher, user, on_behalf_of, life_event, conn)
+    person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
     else:

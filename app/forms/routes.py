@@ -34,6 +34,6 @@ class FormApi(Controller):
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
-            person_id = await filing.subject_person(db, cipher, user, on_behalf_of, code, request)
+            person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
         values, certificates = await presenter.personal_sources(db, cipher, person_id, form)
         return presenter.form_answer(form, values, certificates)
