@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from app.cases import service as case_service
+from app.cases import workflow
 from app.cases.pages import receipt_page
 from app.catalogue import store as catalogue_store
 from app.console import service
@@ -158,7 +159,7 @@ class ConsolePages(Controller):
     ) -> Template | Redirect:
         case_no = str(data.get("case_no", ""))
         try:
-            await service.move_task(
+            await workflow.move_task(
                 db,
                 cipher,
                 request,

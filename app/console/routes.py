@@ -8,6 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from app.cases import workflow
 from app.console import service
 from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, StaffCase, TransitionBody, WalkInView
 from app.web.params import AppSettings, Cipher, Db
@@ -52,17 +53,11 @@ class ConsoleApi(Controller):
         task_id: FromPath[int],
         data: JSONBody[TransitionBody],
     ) -> ConsoleTask:
-        return await service.move_task(
-            db,
-            cipher,
-            request,
-            caller(request),
-            task_id,
-            data.action,
-            data.note,
-            data.delivery_method,
-            data.delivery_ref,
+        user = caller(request)
+        moved = await workflow.move_task(
+            db, cipher, request, user, task_id, data.action, data.note, data.delivery_method, data.delivery_ref
         )
+        return await service.task_view(db, user, moved)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(

@@ -86,20 +86,9 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     return [_view(r, user, calendar, today) for r in rows]
 
 
-async def move_task(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    conn: Connection,
-    user: CurrentUser,
-    task_id: int,
-    action: str,
-    note: str | None,
-    delivery_method: str | None = None,
-    delivery_ref: str | None = None,
-) -> ConsoleTask:
-    """A task moved by a member of staff (app.cases.workflow), as the console shows it now."""
-    moved = await workflow.move_task(db, cipher, conn, user, task_id, action, note, delivery_method, delivery_ref)
-    return _view(moved, user, await current_calendar(db), today_in_china())
+async def task_view(db: asyncpg.Pool, user: CurrentUser, task: Any) -> ConsoleTask:
+    """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
+    return _view(task, user, await current_calendar(db), today_in_china())
 
 
 def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
