@@ -26,7 +26,7 @@ import asyncpg
 import msgspec
 from cryptography.exceptions import InvalidTag
 
-from app.cases.service import CHINA
+from app.calendar.service import china_time
 from app.database import resolve_direct_database_url
 from app.people import store as people_store
 from app.settings import Settings
@@ -252,7 +252,7 @@ async def restore(settings: Settings, path: Path, *, force: bool, new_vapid_key:
         member = archive.getmember(DATABASE)
         stream = archive.extractfile(member)
         assert stream is not None
-        taken = datetime.fromisoformat(manifest.created_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        taken = china_time(datetime.fromisoformat(manifest.created_at))
         say(f"restoring the backup of {taken} (北京时间): {_headline(manifest.row_counts)}, with {tool}")
         await dump.restore_from(tool, dsn, _chunks(stream), _Progress(say, "restored", member.size))
     conn = await asyncpg.connect(dsn)

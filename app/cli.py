@@ -12,7 +12,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -20,6 +19,7 @@ import msgspec
 from app import backup
 from app.accounts import store as accounts_store
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
+from app.calendar.service import china_time
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
 from app.database import migrate_database, resolve_database_url, resolve_direct_database_url
@@ -37,7 +37,6 @@ from db.dump import DumpError
 from db.pool import create_pool
 from push import store as push_store
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # 等保 level 3 keeps audit records at least six months.
 AUDIT_RETENTION_DAYS = 184
 
@@ -90,7 +89,7 @@ def _import_population(settings: Settings, path: Path) -> Callable[[asyncpg.Conn
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
+    return china_time(moment) + " (北京时间)"
 
 
 def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Connection], Awaitable[int]]:

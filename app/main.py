@@ -7,7 +7,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,10 +24,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app.accounts.routes import AccountPages, AuthApi, MeApi
+from app.calendar.service import china_time
+from app.cases.apply import ApplyPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
-from app.cases.service import CHINA
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates
 from app.console.enrollment import EnrollmentPages
@@ -36,7 +37,6 @@ from app.console.routes import ConsoleApi
 from app.database import open_pool
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
-from app.forms.pages import ApplyPages
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
@@ -85,9 +85,11 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
+        # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
+        engine.engine.filters["china_time"] = china_time
         # When that visit ends, in Beijing time.
-        engine.engine.globals["walk_in_until"] = lambda visit: datetime.fromtimestamp(visit.expires_at, CHINA).strftime(
-            "%H:%M"
+        engine.engine.globals["walk_in_until"] = lambda visit: china_time(
+            datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"
         )
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
@@ -36,6 +37,7 @@ _LOADED = "ywtb.session.loaded"
 _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
 _HEX = frozenset("0123456789abcdef")
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 class SessionPolicy:
@@ -204,6 +206,32 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], account_id: int) -> 
 def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.clear_session()
     connection.scope["user"] = None
+
+
+def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind: type[T]) -> T | None:
+    """What a feature keeps in the session under `key` (whom a shared device serves now), or None when there is
+    nothing there or it no longer reads as `kind`."""
+    session = connection.scope.get("session")
+    raw = session.get(key) if isinstance(session, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError:
+        return None
+
+
+def keep_in_session(connection: ASGIConnection[Any, Any, Any, Any], key: str, value: msgspec.Struct) -> None:
+    """Keep `value` under `key`, replacing what was there; the rest of the session stays as it is."""
+    session = connection.scope.get("session")
+    kept = {k: v for k, v in session.items() if k != key} if isinstance(session, dict) else {}
+    connection.set_session({**kept, key: msgspec.to_builtins(value)})
+
+
+def drop_from_session(connection: ASGIConnection[Any, Any, Any, Any], key: str) -> None:
+    session = connection.scope.get("session")
+    if isinstance(session, dict) and key in session:
+        connection.set_session({k: v for k, v in session.items() if k != key})
 
 
 def current_user_middleware(app: ASGIApp) -> ASGIApp:

@@ -1,7 +1,7 @@
 """The check behind every request a window clerk makes for a walk-in resident (窗口收件).
 
 A clerk files for someone only after checking their ID card in person. That check is recorded (audited) when the
-clerk starts receiving the person (app.console.walk_in), and kept in the clerk's server session for
+clerk starts receiving the person (app.console.service.start_walk_in), and kept in the clerk's server session for
 WALK_IN_MINUTES: the form, drafts, uploads and the submission for that person are allowed only while it is there,
 names the same person, and the person lives in the hall's region. Decided here from the session and the
 database, never from what the page says.
@@ -19,9 +19,9 @@ from litestar.exceptions import PermissionDeniedException
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import serves
+from auth.sessions import drop_from_session, keep_in_session, session_value
 from db.pool import DB
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 SESSION_KEY = "walk_in"
 # Long enough to fill a merged form at the window; short enough that a forgotten session does not serve the next
 # person in the queue.
@@ -55,37 +55,30 @@ def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
     return serves(clerk.region_code, person_region)
 
 
-def peek(conn: Connection) -> WalkIn | None:
-    """The session's walk-in while it is live; an expired one is dropped."""
-    session = conn.scope.get("session")
-    raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        walk_in = msgspec.convert(raw, WalkIn)
-    except msgspec.ValidationError:
-        walk_in = None
+def peek(conn: ASGIConnection[Any, Any, Any, Any]) -> WalkIn | None:
+    """The session's walk-in while it is live; an expired (or unreadable) one is dropped."""
+    walk_in = session_value(conn, SESSION_KEY, WalkIn)
     if walk_in is None or not walk_in.live():
         forget(conn)
         return None
     return walk_in
 
 
-def remember(conn: Connection, walk_in: WalkIn) -> None:
+def remember(conn: ASGIConnection[Any, Any, Any, Any], walk_in: WalkIn) -> None:
     """Receive this person from now on, replacing whoever was at the window before."""
-    session = conn.scope.get("session")
-    kept = {k: v for k, v in session.items() if k != SESSION_KEY} if isinstance(session, dict) else {}
-    conn.set_session({**kept, SESSION_KEY: msgspec.to_builtins(walk_in)})
+    keep_in_session(conn, SESSION_KEY, walk_in)
 
 
-def forget(conn: Connection) -> None:
-    session = conn.scope.get("session")
-    if isinstance(session, dict) and SESSION_KEY in session:
-        conn.set_session({k: v for k, v in session.items() if k != SESSION_KEY})
+def forget(conn: ASGIConnection[Any, Any, Any, Any]) -> None:
+    drop_from_session(conn, SESSION_KEY)
 
 
 async def require_walk_in(
-    db: DB, conn: Connection | None, clerk: CurrentUser, person_id: int | None, person_region: str | None
+    db: DB,
+    conn: ASGIConnection[Any, Any, Any, Any] | None,
+    clerk: CurrentUser,
+    person_id: int | None,
+    person_region: str | None,
 ) -> WalkIn:
     """The live walk-in for this person (None: a number not in the register), or 403 (audited)."""
     walk_in = peek(conn) if conn is not None else None

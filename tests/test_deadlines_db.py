@@ -6,8 +6,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from app.calendar.service import promised_date
 from app.calendar.store import load_calendar
-from app.cases.service import promised_date
 from app.catalogue.models import TimeLimit
 from tests.test_cli import run_cli
 

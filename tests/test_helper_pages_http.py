@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from app.cases.service import today_in_china
+from app.calendar.service import today_in_china
 from app.delegations.pages import one_year_after
 from app.settings import Settings
 from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up

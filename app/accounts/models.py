@@ -37,10 +37,6 @@ class CredentialBody(msgspec.Struct, kw_only=True):
     credential: dict[str, Any]
 
 
-class LoginStart(msgspec.Struct, kw_only=True):
-    pass
-
-
 class RegionRef(msgspec.Struct, frozen=True):
     code: str
     name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,13 +21,13 @@ from app.sms import service as sms
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
+from app.web.types import AnyRequest
 from auth import store as auth_store
 from auth.access import caller, public, signed_in
 from auth.audit import audit
 from auth.models import CredentialListing, CurrentUser
 from auth.sessions import ceremony_owner, sign_in, sign_out
 
-AnyRequest = Request[Any, Any, Any]
 PASSKEY_NAME_MAX = 40
 
 

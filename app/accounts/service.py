@@ -14,12 +14,12 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, HTTPException
 
 from app.accounts import store
 from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
 from app.notifications.service import beijing_time, notify_account
+from app.people import service as people
 from app.people import store as people_store
 from app.people.identity import (
     id_number_problem,
@@ -31,6 +31,7 @@ from app.people.identity import (
 from app.settings import Settings
 from app.sms import service as sms
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
 from auth.assertions import check_assertion
@@ -39,7 +40,6 @@ from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 NAME_MAX = 50
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
 # Where the resident sees and removes their passkeys.
@@ -145,8 +145,7 @@ async def _send_sms_code(
             ratelimit.signup_number_subject(number_hash): ratelimit.SIGNUP_CODES_PER_NUMBER,
         },
     )
-    person = await people_store.find_person_by_hash(db, number_hash)
-    match = person if person is not None and person.name == name else None
+    match = await people.registered_person(db, cipher, id_number, name)
     account = await store.resident_account_of(db, match.id if match else 0)
     code = f"{secrets.randbelow(10**SMS_CODE_DIGITS):0{SMS_CODE_DIGITS}d}"
     texted = match if match is not None and match.phone is not None and account is None else None
@@ -220,9 +219,9 @@ async def _pending_with_enrollment_code(
     subject = ratelimit.enrollment_subject(client_ip(conn))
     await ratelimit.refuse_if_limited(db, [subject])
     grant = await enrollment.find_valid(db, settings.secret_key, code)
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(id_number))
+    person = await people.registered_person(db, cipher, id_number, name)
     account = await store.resident_account_of(db, person.id if person else 0)
-    if grant is None or person is None or grant.person_id != person.id or person.name != name:
+    if grant is None or person is None or grant.person_id != person.id:
         await audit(db, conn, "signup", "refused", subject=mask_id_number(id_number), reason="enrollment code mismatch")
         await ratelimit.record_failure(db, [subject])
         raise FieldErrors({"enrollment_code": ENROLLMENT_MISMATCH})

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
-from app.cases import qr, service
+from app.cases import qr, service, workflow
 from app.cases.models import CaseView
-from app.console import service as console
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles
 
-AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # How a resident reads where a case came from; unknown codes are shown as they are.
 CHANNEL_LABELS = {"online": "网上申请", "window": "窗口申请", "helper": "帮办代办"}
@@ -41,11 +40,11 @@ class CasePages(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> Template | Redirect:
         """The resident answers a 补正告知: files (optional) and a note; the task goes back into the queue. The
-        files are checked first, then the task (app.console.service.answer_supplement) before any is stored."""
+        files are checked first, then the task (app.cases.workflow.answer_supplement) before any is stored."""
         user = caller(request)
         try:
             files = service.checked_supplement_files(await _posted_files(data.get("file")))
-            await console.answer_supplement(
+            await workflow.answer_supplement(
                 db, cipher, request, user, case_no, task_id, str(data.get("note") or "") or None, files
             )
         except FieldErrors as exc:
@@ -60,7 +59,7 @@ class CasePages(Controller):
     @get("/cases", opt=RESIDENT)
     async def my_cases(self, request: AnyRequest, db: Db) -> Template:
         cases = await service.cases_for_resident(db, caller(request))
-        return Template("cases.html", context={"nav": "cases", "tz": service.CHINA, "cases": cases})
+        return Template("cases.html", context={"nav": "cases", "cases": cases})
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
     async def case_page(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> Template:
@@ -85,7 +84,6 @@ class CasePages(Controller):
             "case.html",
             context={
                 "nav": "cases",
-                "tz": service.CHINA,
                 "case": case,
                 "item_names": {task.id: task.item_name for task in case.tasks},
                 "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
@@ -134,7 +132,6 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
         "receipt.html",
         context={
             "nav": {"self": "cases", "helper": "helper", "window": "console"}[filed_for],
-            "tz": service.CHINA,
             "case": case,
             "filed_for": filed_for,
             # "由帮办员 X 代办" / "由综合窗口 X 当面收件": the note on the first step of a case filed for someone.

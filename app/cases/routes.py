@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
@@ -25,11 +25,12 @@ from app.cases.models import (
     TrackView,
     UploadView,
 )
+from app.filing import service as filing
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.types import AnyRequest
 from auth.access import caller, public, roles
 
-AnyRequest = Request[Any, Any, Any]
 RESIDENT = roles("resident")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
 FILERS = roles("resident", "clerk", "helper")
@@ -111,7 +112,7 @@ class CasesApi(Controller):
     ) -> DraftView:
         user = caller(request)
         behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-        person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
+        person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
@@ -128,7 +129,7 @@ class CasesApi(Controller):
         try:
             user = caller(request)
             behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-            person = await service.subject_person(db, cipher, user, behalf, life_event_code, request)
+            person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(
@@ -157,7 +158,7 @@ class CasesApi(Controller):
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
         user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
-        person = await service.subject_person(db, cipher, user, on_behalf_of, life_event, request)
+        person = (await filing.resolve_filing(db, cipher, user, on_behalf_of, life_event, request)).person_id
         return await service.store_upload(
             db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
         )
@@ -183,8 +184,5 @@ class TrackingPages(Controller):
         _limit_scans(request)
         return Template(
             "track.html",
-            context={
-                "track": tracking.decode(await service.track(db, token, request.app.state.scans)),
-                "tz": service.CHINA,
-            },
+            context={"track": tracking.decode(await service.track(db, token, request.app.state.scans))},
         )

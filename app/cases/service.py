@@ -6,18 +6,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 
-from app.calendar.service import current_calendar
-from app.calendar.workdays import Deadline, HolidayCalendar
-from app.cases import store, tracking
+from app.calendar.service import today_in_china
+from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -33,23 +29,19 @@ from app.cases.models import (
 from app.cases.scans import ScanCounter
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from app.cases.timeline import record_event
-from app.catalogue import store as catalogue_store
-from app.catalogue.models import ServiceItem, TimeLimit
+from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
+from app.filing.models import Filing
+from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
-from app.forms import store as form_store
 from app.forms.models import MergedForm
 from app.people import store as people_store
-from app.people.identity import id_number_problem, normalize_id_number
 from app.settings import Settings
-from app.web.cache import TtlCache
 from app.web.errors import FieldErrors
-from auth.delegation import require_delegation
+from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.walk_in import require_walk_in
 
-CHINA = ZoneInfo("Asia/Shanghai")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -60,45 +52,8 @@ _SIGNATURES = (
 )
 
 
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
-
-
 def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
-
-
-# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS.
-FORM_TTL_SECONDS = 30.0
-_forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
-
-
-async def merged_form_of(
-    db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
-) -> tuple[MergedForm, list[ServiceItem]]:
-    async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
-        items = await catalogue_store.items_of_life_event(db, life_event_code)
-        if not items:
-            return None
-        return forms.merge_form(life_event_code, items, await form_store.load_catalogue(db)), items
-
-    found = await _forms.get(life_event_code, build)
-    if found is None:
-        raise NotFoundException("没有找到这件事")
-    return found
-
-
-def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
-    """A promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
-    if limit.unit == "日历日":
-        return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
-    return calendar.add_working_days(start, limit.value)
-
-
-def _resident(user: CurrentUser) -> int:
-    if user.person_id is None:
-        raise PermissionDeniedException("工作人员请在办事窗口为群众代为申请")
-    return user.person_id
 
 
 async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
@@ -116,52 +71,13 @@ def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str,
     return merged
 
 
-class Filing(msgspec.Struct, frozen=True, kw_only=True):
-    """Whose case it is and how it came in."""
-
-    person_id: int
-    filed_as: str  # self | clerk | helper
-    channel: str  # online | window | helper
-    delegation_id: int | None = None
-
-
-async def resolve_filing(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    on_behalf_of: str | None,
-    life_event_code: str,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
-) -> Filing:
-    """The applicant, decided here in the server, never by the page: the resident themself; the person a
-    clerk receives at the window after checking their ID card in person (auth.walk_in); or a village helper's
-    client under a live delegation covering this life event."""
-    if on_behalf_of is None:
-        return Filing(person_id=_resident(user), filed_as="self", channel="online")
-    if not user.roles & {"clerk", "helper"}:
-        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
-    if problem := id_number_problem(on_behalf_of):
-        raise FieldErrors({"on_behalf_of": problem})
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
-    # A number not in the register is refused like any other person the caller may not act for (and audited
-    # the same way), so these calls cannot be used to find out who is registered.
-    person_id, region = (person.id, person.region_code) if person else (None, None)
-    if "clerk" in user.roles:
-        await require_walk_in(db, conn, user, person_id, region)
-        assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
-        return Filing(person_id=person_id, filed_as="clerk", channel="window")
-    delegation_id = await require_delegation(db, conn, user, person_id, region, life_event_code)
-    assert person_id is not None
-    return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
-
-
 async def submit_case(
     db: asyncpg.Pool,
     cipher: PiiCipher,
     settings: Settings,
     user: CurrentUser,
     body: CaseSubmission,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
+    conn: Connection | None = None,
 ) -> CaseCreated:
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
@@ -178,7 +94,7 @@ async def submit_case(
             )
         person_id = filing.person_id
         try:
-            form, items = await merged_form_of(tx, body.life_event)
+            form, items = await forms.merged_form_of(tx, body.life_event)
         except NotFoundException:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
@@ -226,16 +142,7 @@ async def _create(
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
     )
-    calendar = await current_calendar(tx)
-    deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
-    await store.insert_tasks(
-        tx,
-        case_id=case_id,
-        tasks=[
-            (item.code, item.department_code, position, d.due_on, d.provisional)
-            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
-        ],
-    )
+    await workflow.open_tasks(tx, case_id, items, today)
     title, note = _submitted_step(filing, user, len(items))
     await record_event(
         tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note
@@ -271,7 +178,7 @@ def _task_views(rows: list[Any]) -> list[TaskView]:
 
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
-    head = await store.case_for_person(db, case_no, _resident(user)) if user.person_id else None
+    head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
     if head is None:
         raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
@@ -366,23 +273,11 @@ def _draft_values(data: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-async def subject_person(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    on_behalf_of: str | None,
-    life_event_code: str,
-    conn: ASGIConnection[Any, Any, Any, Any] | None = None,
-) -> int:
-    """Whose form this is: the caller's own, or (checked like a submission) the person filed for."""
-    return (await resolve_filing(db, cipher, user, on_behalf_of, life_event_code, conn)).person_id
-
-
 async def get_draft(
     db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, person_id: int | None = None
 ) -> DraftView:
-    person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    person_id = person_id if person_id is not None else own_person_id(user)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
         return DraftView(data={}, version=0, form_checksum=form.checksum)
@@ -405,8 +300,8 @@ async def save_draft(
     body: DraftBody,
     person_id: int | None = None,
 ) -> int:
-    person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    person_id = person_id if person_id is not None else own_person_id(user)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
         raise FieldErrors({"data": "草稿内容过长"})
@@ -444,8 +339,8 @@ async def store_upload(
     content: bytes,
     person_id: int | None = None,
 ) -> UploadView:
-    person_id = person_id if person_id is not None else _resident(user)
-    form, _ = await merged_form_of(db, life_event_code)
+    person_id = person_id if person_id is not None else own_person_id(user)
+    form, _ = await forms.merged_form_of(db, life_event_code)
     if material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})
     content_type, clean_name = _checked_file(filename, content)
@@ -482,18 +377,6 @@ def _checked_file(filename: str, content: bytes) -> tuple[str, str]:
 # --- supplements (补正) --------------------------------------------------------------------------------
 
 SUPPLEMENT_FILES_MAX = 20
-_SUPPLEMENT_PREFIX = "supplement:"
-
-
-def supplement_material(task_id: int) -> str:
-    """The material code of a file that answers a 补正告知 on one task."""
-    return f"{_SUPPLEMENT_PREFIX}{task_id}"
-
-
-def supplement_task(material_code: str) -> int | None:
-    """The task a supplement file answers; None for a material the merged form asked for."""
-    number = material_code.removeprefix(_SUPPLEMENT_PREFIX)
-    return int(number) if number != material_code and number.isdigit() else None
 
 
 def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
@@ -511,31 +394,3 @@ def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile
             raise FieldErrors({"file": f"“{filename}”：{exc.errors['file']}"}) from None
         checked.append(CheckedFile(filename=clean_name, content_type=content_type, content=content))
     return checked
-
-
-async def store_supplement(
-    tx: asyncpg.Connection,
-    user: CurrentUser,
-    *,
-    case_id: int,
-    person_id: int,
-    life_event_code: str,
-    task_id: int,
-    files: list[CheckedFile],
-) -> None:
-    """Files answering a 补正告知, attached straight to the case, in the transaction that moves the task: called
-    only once every check on the task and case has passed, and rolled back with a refused move."""
-    for file in files:
-        await store.insert_supplement(
-            tx,
-            token=secrets.token_urlsafe(18),
-            account_id=user.account_id,
-            person_id=person_id,
-            case_id=case_id,
-            life_event_code=life_event_code,
-            material_code=supplement_material(task_id),
-            filename=file.filename,
-            content_type=file.content_type,
-            content=file.content,
-            sha256=hashlib.sha256(file.content).digest(),
-        )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import msgspec
-from litestar import Request, get
+from litestar import get
 
 from app.certificates import service
 from app.web.params import Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles
 
 
@@ -24,7 +24,7 @@ class HeldCertificate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
 
 
 @get("/api/v1/certificates", opt=roles("resident"), tags=["certificates"], summary="The caller's e-certificates")
-async def my_certificates(request: Request[Any, Any, Any], db: Db) -> list[HeldCertificate]:
+async def my_certificates(request: AnyRequest, db: Db) -> list[HeldCertificate]:
     user = caller(request)
     if user.person_id is None:
         return []

@@ -9,13 +9,10 @@ printable, and never cached.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import URLEncodedBody
 from litestar.response import Template
 
-from app.cases.service import CHINA
 from app.console import service
 from app.console.models import EnrollmentIssued, InPersonCheck
 
@@ -23,10 +20,9 @@ from app.console.models import EnrollmentIssued, InPersonCheck
 from app.console.routes import CLERK
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth.access import caller
 from auth.enrollment import DEFAULT_TTL
-
-AnyRequest = Request[Any, Any, Any]
 
 
 def _page(
@@ -42,7 +38,6 @@ def _page(
             "issued": issued,
             "errors": errors or {},
             "form": form or {},
-            "tz": CHINA,
             "hours": int(DEFAULT_TTL.total_seconds() // 3600),
         },
         status_code=400 if errors else 200,

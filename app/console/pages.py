@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from app.cases import service as case_service
+from app.cases import workflow
 from app.cases.pages import receipt_page
 from app.catalogue import store as catalogue_store
 from app.console import service
@@ -19,10 +20,10 @@ from app.console.routes import CLERK, STAFF
 from app.web.errors import FieldErrors
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller
 
-AnyRequest = Request[Any, Any, Any]
 ACTION_LABELS = {
     "accept": "受理",
     "reject": "不予受理",
@@ -90,7 +91,6 @@ class ConsolePages(Controller):
                 "events": await catalogue_store.list_life_events(db) if started else [],
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
                 "minutes": walk_in.WALK_IN_MINUTES,
-                "tz": case_service.CHINA,
                 "notice": notice,
                 "errors": errors or {},
                 "form": form or {},
@@ -153,7 +153,7 @@ class ConsolePages(Controller):
     ) -> Template | Redirect:
         case_no = str(data.get("case_no", ""))
         try:
-            await service.move_task(
+            await workflow.move_task(
                 db,
                 cipher,
                 request,

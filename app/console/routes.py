@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from app.cases import workflow
 from app.console import service
 from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, StaffCase, TransitionBody, WalkInView
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller, roles
 
@@ -26,7 +26,7 @@ class ConsoleApi(Controller):
     tags = ["console"]
 
     @get("/tasks", opt=STAFF, summary="The caller's queue: clerks by region, approvers by department, by deadline")
-    async def tasks(self, request: Request[Any, Any, Any], db: Db) -> list[ConsoleTask]:
+    async def tasks(self, request: AnyRequest, db: Db) -> list[ConsoleTask]:
         return await service.task_queue(db, caller(request))
 
     @get(
@@ -34,7 +34,7 @@ class ConsoleApi(Controller):
         opt=STAFF,
         summary="One case as the caller may see it: an approver only their own department's answers and materials",
     )
-    async def case(self, request: Request[Any, Any, Any], db: Db, cipher: Cipher, case_no: FromPath[str]) -> StaffCase:
+    async def case(self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str]) -> StaffCase:
         return await service.case_for_staff(db, cipher, request, caller(request), case_no)
 
     @post(
@@ -45,28 +45,22 @@ class ConsoleApi(Controller):
     )
     async def transition(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         cipher: Cipher,
         task_id: FromPath[int],
         data: JSONBody[TransitionBody],
     ) -> ConsoleTask:
-        return await service.move_task(
-            db,
-            cipher,
-            request,
-            caller(request),
-            task_id,
-            data.action,
-            data.note,
-            data.delivery_method,
-            data.delivery_ref,
+        user = caller(request)
+        moved = await workflow.move_task(
+            db, cipher, request, user, task_id, data.action, data.note, data.delivery_method, data.delivery_ref
         )
+        return await service.task_view(db, user, moved)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         cipher: Cipher,
         settings: AppSettings,
@@ -81,17 +75,17 @@ class ConsoleApi(Controller):
         summary="窗口收件: after an in-person ID check, file for this resident (on_behalf_of) for the next 30 minutes",
     )
     async def start_walk_in(
-        self, request: Request[Any, Any, Any], db: Db, cipher: Cipher, data: JSONBody[InPersonCheck]
+        self, request: AnyRequest, db: Db, cipher: Cipher, data: JSONBody[InPersonCheck]
     ) -> WalkInView:
         return service.walk_in_view(await service.start_walk_in(db, cipher, request, caller(request), data))
 
     @get("/walk-ins/current", opt=CLERK, summary="The resident being received at this clerk's window, if any")
-    async def current_walk_in(self, request: Request[Any, Any, Any]) -> WalkInView:
+    async def current_walk_in(self, request: AnyRequest) -> WalkInView:
         started = walk_in.peek(request)
         if started is None:
             raise NotFoundException("当前没有正在接待的来办群众")
         return service.walk_in_view(started)
 
     @delete("/walk-ins/current", opt=CLERK, summary="End receiving the resident at the window")
-    async def end_walk_in(self, request: Request[Any, Any, Any], db: Db) -> None:
+    async def end_walk_in(self, request: AnyRequest, db: Db) -> None:
         await service.end_walk_in(db, request, caller(request))

@@ -1,38 +1,24 @@
 """The back office rules: who sees which task and which part of a case (the window clerk all of it, a
-department's approver their own items' answers and materials), and moving a task through the state machine with
-its timeline event in one transaction (a resident's answer to a 补正告知 too, with its files)."""
+department's approver their own items' answers and materials), receiving a resident at the window (窗口收件) and
+issuing enrollment codes. Tasks move through app.cases.workflow."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
-from app.calendar.service import current_calendar
-from app.calendar.workdays import Deadline, HolidayCalendar
+from app.calendar.service import current_calendar, today_in_china
+from app.calendar.workdays import HolidayCalendar
 from app.cases import store as cases_store
-from app.cases.models import CheckedFile
-from app.cases.service import (
-    merged_form_of,
-    promised_date,
-    store_supplement,
-    subject_person,
-    supplement_task,
-    today_in_china,
-)
+from app.cases import workflow
 from app.cases.states import TASK_STATUS_LABELS
-from app.cases.timeline import record_event
-from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
-from app.catalogue.models import TimeLimit
-from app.certificates import service as certificates
+from app.cases.transitions import allowed_actions
 from app.console import store
 from app.console.models import (
     AnswerRow,
@@ -47,11 +33,11 @@ from app.console.models import (
 )
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
-from app.forms.subject import Subject
-from app.people import store as people_store
+from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -59,32 +45,11 @@ from auth.pii import PiiCipher
 from auth.scope import region_prefix, serves
 
 DUE_SOON_WORKING_DAYS = 2
-NOTE_MAX = 1000
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
     "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted"],
     "approver": ["accepted", "resubmitted", "in_review", "approved"],
 }
-
-
-class _OutOfScope(Exception):
-    pass
-
-
-def _acting_roles(user: CurrentUser) -> frozenset[str]:
-    """The roles that take part in the task state machine (a resident only answers a supplement request)."""
-    return user.roles & {"clerk", "approver", "resident"}
-
-
-def in_scope(user: CurrentUser, task: Any) -> bool:
-    """A resident acts on their own case only; staff within their region (the hall's area) and, for
-    approvers, their department."""
-    if user.kind == "resident":
-        return user.person_id is not None and task["applicant_person_id"] == user.person_id
-    region_ok = serves(user.region_code, task["applicant_region"])
-    if "approver" in user.roles and "clerk" not in user.roles:
-        return region_ok and task["department_code"] == user.department_code
-    return region_ok and "clerk" in user.roles
 
 
 def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True) -> ConsoleTask:
@@ -105,13 +70,13 @@ def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, 
         overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
         submitted_at=task["submitted_at"],
-        allowed_actions=allowed_actions(task["status"], _acting_roles(user)) if acts else [],
+        allowed_actions=allowed_actions(task["status"], workflow.acting_roles(user)) if acts else [],
     )
 
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     role = "clerk" if "clerk" in user.roles else "approver"
-    rows = await store.queue(
+    rows = await cases_store.queue(
         db,
         statuses=QUEUE_STATUSES[role],
         region_prefix=region_prefix(user.region_code) if user.region_code else "-",
@@ -121,177 +86,9 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     return [_view(r, user, calendar, today) for r in rows]
 
 
-def _deadline_after(
-    action: str, task: Any, calendar: HolidayCalendar, today: date, paused_since: date | None
-) -> Deadline:
-    """SLA: counted from acceptance; a supplement pauses it for the working days the resident took."""
-    current = Deadline(due_on=task["due_on"], provisional=task["due_provisional"])
-    if action == "accept" and task["status"] == "submitted":
-        limit = TimeLimit(task["promised_limit_value"], task["promised_limit_unit"])
-        return promised_date(calendar, limit, today)
-    if action == "resubmit" and paused_since is not None and current.due_on is not None:
-        paused = calendar.working_days_between(paused_since, today)
-        extended = calendar.add_working_days(current.due_on, paused)
-        return Deadline(due_on=extended.due_on, provisional=current.provisional or extended.provisional)
-    return current
-
-
-DELIVERY_LABELS = {"window": "窗口领取", "post": "邮寄", "electronic": "电子证照"}
-
-
-def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, str | None] | None:
-    if action != "deliver":
-        return None
-    if method not in DELIVERY_LABELS:
-        raise FieldErrors({"delivery_method": "请选择出件方式：窗口领取、邮寄或电子证照"})
-    ref = (ref or "").strip() or None
-    if method == "post" and not (ref and len(ref) <= 40):
-        raise FieldErrors({"delivery_ref": "邮寄出件请填写快递单号"})
-    return method, ref
-
-
-def _checked_note(action: str, note: str | None) -> str | None:
-    note = (note or "").strip() or None
-    if note and len(note) > NOTE_MAX:
-        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
-    if action in NOTE_REQUIRED and not note:
-        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
-    return note
-
-
-@asynccontextmanager
-async def _task_to_move(
-    db: asyncpg.Pool,
-    conn: ASGIConnection[Any, Any, Any, Any],
-    user: CurrentUser,
-    task_id: int,
-    action: str,
-    case_no: str | None = None,
-) -> AsyncIterator[tuple[asyncpg.Connection, Any, Transition]]:
-    """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
-    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
-    writes commits with the move, or not at all."""
-    try:
-        async with db.acquire() as tx, tx.transaction():
-            task = await store.lock_task(tx, task_id)
-            if task is None:
-                raise NotFoundException("没有找到该事项")
-            if not in_scope(user, task):
-                raise _OutOfScope
-            if case_no is not None and task["case_no"] != case_no:
-                raise NotFoundException("该办件中没有这个事项")
-            roles = _acting_roles(user)
-            step = transition(task["status"], action, roles)
-            if step is None:
-                raise HTTPException(
-                    status_code=409,
-                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
-                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
-                )
-            yield tx, task, step
-    except _OutOfScope:
-        # Audited outside the rolled-back transaction, so the record of the attempt survives.
-        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise PermissionDeniedException("该办件不在您的办理范围内") from None
-
-
-async def move_task(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
-    user: CurrentUser,
-    task_id: int,
-    action: str,
-    note: str | None,
-    delivery_method: str | None = None,
-    delivery_ref: str | None = None,
-) -> ConsoleTask:
-    note = _checked_note(action, note)
-    async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
-        delivery = _delivery(action, delivery_method, delivery_ref)
-        return await _apply_move(tx, cipher, user, task, action, step, note, delivery)
-
-
-async def answer_supplement(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
-    user: CurrentUser,
-    case_no: str,
-    task_id: int,
-    note: str | None,
-    files: list[CheckedFile],
-) -> ConsoleTask:
-    """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
-    Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
-    are stored in the transaction that moves it, so a refused answer stores nothing."""
-    note = _checked_note("resubmit", note)
-    async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
-        await store_supplement(
-            tx,
-            user,
-            case_id=task["case_id"],
-            person_id=task["applicant_person_id"],
-            life_event_code=task["life_event_code"],
-            task_id=task_id,
-            files=files,
-        )
-        return await _apply_move(tx, cipher, user, task, "resubmit", step, note, None)
-
-
-async def _apply_move(
-    tx: asyncpg.Connection,
-    cipher: PiiCipher,
-    user: CurrentUser,
-    task: Any,
-    action: str,
-    step: Transition,
-    note: str | None,
-    delivery: tuple[str, str | None] | None,
-) -> ConsoleTask:
-    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
-    task_id = task["id"]
-    calendar, today = await current_calendar(tx), today_in_china()
-    paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
-    deadline = _deadline_after(action, task, calendar, today, paused_since)
-    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
-    title = f"{task['item_name']}：{step.label}"
-    if delivery is not None:
-        await store.record_delivery(tx, task_id, *delivery)
-        title += f"（{DELIVERY_LABELS[delivery[0]]}）"
-        if delivery[1]:
-            note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
-    await record_event(
-        tx,
-        case_id=task["case_id"],
-        task_id=task_id,
-        status=step.to,
-        title=title,
-        department_code=task["department_code"],
-        actor_account_id=user.account_id,
-        note=note,
-    )
-    if step.to == "completed" and task["result_certificate"]:
-        await _issue_result(tx, cipher, task)
-    moved = await store.get_task(tx, task_id)
-    return _view(moved, user, calendar, today)
-
-
-async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: Any) -> None:
-    """办结 puts the result into the e-certificate library, so no later form asks for it again."""
-    result = task["result_certificate"]
-    await certificates.issue_to_person(
-        tx,
-        cipher,
-        person_id=task["applicant_person_id"],
-        kind=result["kind"],
-        title=result["title"],
-        number=f"{task['case_no']}-{task['item_code']}",
-        issued_by=task["department_full_name"],
-        issued_on=today_in_china(),
-        data={"case_no": task["case_no"], "item_code": task["item_code"]},
-        case_id=task["case_id"],
-    )
+async def task_view(db: asyncpg.Pool, user: CurrentUser, task: Any) -> ConsoleTask:
+    """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
+    return _view(task, user, await current_calendar(db), today_in_china())
 
 
 def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
@@ -302,13 +99,11 @@ def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
     return any(t["department_code"] == user.department_code for t in tasks)
 
 
-async def _case_for_staff(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
-) -> tuple[Any, list[Any]]:
+async def _case_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> tuple[Any, list[Any]]:
     head = await store.case_head(db, case_no.strip().upper())
     if head is None:
         raise NotFoundException("没有找到该办件，请核对办件编号")
-    tasks = await store.tasks_of_case(db, head["id"])
+    tasks = await cases_store.tasks_of_case(db, head["id"])
     if not _case_in_scope(user, head, tasks):
         await audit(db, conn, "case.open", "forbidden", subject=f"case:{head['case_no']}")
         raise PermissionDeniedException("该办件不在您的办理范围内")
@@ -330,7 +125,7 @@ class _Share(msgspec.Struct, frozen=True, kw_only=True):
     def shows_upload(self, material_code: str) -> bool:
         if self.whole:
             return True
-        task_id = supplement_task(material_code)
+        task_id = workflow.supplement_task(material_code)
         return task_id in self.own_tasks if task_id is not None else material_code in self.part.material_codes
 
 
@@ -341,13 +136,11 @@ class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
     share: _Share
 
 
-async def _open_case(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
-) -> _OpenCase:
+async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> _OpenCase:
     """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
     head, tasks = await _case_for_staff(db, conn, user, case_no)
-    form, items = await merged_form_of(db, head["life_event_code"])
-    own = [t for t in tasks if in_scope(user, t)]
+    form, items = await forms.merged_form_of(db, head["life_event_code"])
+    own = [t for t in tasks if workflow.in_scope(user, t)]
     share = _Share(
         whole="clerk" in user.roles,
         own_tasks=frozenset(t["id"] for t in own),
@@ -357,7 +150,7 @@ async def _open_case(
 
 
 async def case_for_staff(
-    db: asyncpg.Pool, cipher: PiiCipher, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, case_no: str
+    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, case_no: str
 ) -> StaffCase:
     case = await _open_case(db, conn, user, case_no)
     head, share = case.head, case.share
@@ -412,7 +205,7 @@ def _answer_row(field: FormField, value: Any) -> AnswerRow:
 async def reveal_id_number(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     case_no: str,
     key: str,
@@ -434,9 +227,7 @@ async def reveal_id_number(
     return value
 
 
-async def upload_for_staff(
-    db: asyncpg.Pool, conn: ASGIConnection[Any, Any, Any, Any], user: CurrentUser, token: str
-) -> Any:
+async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, token: str) -> Any:
     """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await store.upload_of_case(db, token)
     if row is None:
@@ -453,7 +244,7 @@ async def upload_for_staff(
 async def check_in_person(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     action: str,
     check: InPersonCheck,
 ) -> Person:
@@ -468,10 +259,9 @@ async def check_in_person(
         errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
     if errors:
         raise FieldErrors(errors)
-    number = normalize_id_number(check.id_number)
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(number))
-    if person is None or person.name != " ".join(check.name.split()):
-        await audit(db, conn, action, "refused", subject=mask_id_number(number))
+    person = await people.registered_person(db, cipher, check.id_number, check.name)
+    if person is None:
+        await audit(db, conn, action, "refused", subject=mask_id_number(normalize_id_number(check.id_number)))
         raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
     return person
 
@@ -480,7 +270,7 @@ async def issue_enrollment_code(
     db: asyncpg.Pool,
     cipher: PiiCipher,
     secret_key: str,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     check: InPersonCheck,
 ) -> EnrollmentIssued:
@@ -505,7 +295,7 @@ async def issue_enrollment_code(
 async def start_walk_in(
     db: asyncpg.Pool,
     cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     check: InPersonCheck,
 ) -> walk_in.WalkIn:
@@ -530,7 +320,7 @@ async def start_walk_in(
 
 async def end_walk_in(
     db: asyncpg.Pool,
-    conn: ASGIConnection[Any, Any, Any, Any],
+    conn: Connection,
     user: CurrentUser,
     next_person_id: int | None = None,
 ) -> None:
@@ -561,25 +351,3 @@ async def walk_in_cases(db: asyncpg.Pool, user: CurrentUser, started: walk_in.Wa
     return [
         WalkInCase(case_no=r["case_no"], life_event_name=r["life_event_name"], created_at=r["created_at"]) for r in rows
     ]
-
-
-async def walk_in_subject(
-    db: asyncpg.Pool,
-    cipher: PiiCipher,
-    conn: ASGIConnection[Any, Any, Any, Any],
-    user: CurrentUser,
-    started: walk_in.WalkIn,
-    life_event: str,
-) -> Subject:
-    """The resident at the window, checked like every request for them (app.cases.service.subject_person: a live
-    walk-in for this very person, in the hall's region). The full number the page then holds is released to the
-    clerk only after that check, and each release is audited."""
-    encrypted = await people_store.encrypted_id_number(db, started.person_id)
-    if encrypted is None:
-        raise NotFoundException("人口库中没有该居民")
-    on_behalf_of = cipher.decrypt(encrypted)
-    person_id = await subject_person(db, cipher, user, on_behalf_of, life_event, conn)
-    await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
-    return Subject(
-        person_id=person_id, on_behalf_of=on_behalf_of, name=started.name, key=f"w{started.visit}", channel="window"
-    )

@@ -1,68 +1,11 @@
-"""SQL for the back office: task queues, locking a task to move it, issuing results."""
+"""SQL for the back office: a case as staff open it, its uploads, and the cases a clerk filed at the window."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from db.pool import DB
-
-_TASK = """
-    SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.item_code, t.department_code,
-           i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
-           d.short_name AS department_name, d.name AS department_full_name,
-           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
-           e.name AS life_event_name,
-           coalesce(p.region_code, '') AS applicant_region
-    FROM tasks t
-    JOIN cases c ON c.id = t.case_id
-    JOIN life_events e ON e.code = c.life_event_code
-    JOIN people p ON p.id = c.applicant_person_id
-    JOIN service_items i ON i.code = t.item_code
-    JOIN departments d ON d.code = t.department_code
-"""
-
-
-async def lock_task(db: DB, task_id: int) -> Any:
-    """The task row locked for this transaction: a second actor waits, then sees the new state."""
-    return await db.fetchrow(_TASK + " WHERE t.id = $1 FOR UPDATE OF t", task_id)
-
-
-async def get_task(db: DB, task_id: int) -> Any:
-    return await db.fetchrow(_TASK + " WHERE t.id = $1", task_id)
-
-
-async def set_task_status(db: DB, task_id: int, status: str, due_on: date | None, provisional: bool) -> None:
-    await db.execute(
-        "UPDATE tasks SET status = $2, due_on = $3, due_provisional = $4, version = version + 1, updated_at = now() "
-        "WHERE id = $1",
-        task_id,
-        status,
-        due_on,
-        provisional,
-    )
-
-
-async def record_delivery(db: DB, task_id: int, method: str, ref: str | None) -> None:
-    await db.execute("UPDATE tasks SET delivery_method = $2, delivery_ref = $3 WHERE id = $1", task_id, method, ref)
-
-
-async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
-    return await db.fetchval(
-        "SELECT (max(at) AT TIME ZONE 'Asia/Shanghai')::date FROM timeline_events WHERE task_id = $1 AND status = $2",
-        task_id,
-        status,
-    )
-
-
-async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[Any]:
-    return await db.fetch(
-        _TASK + " WHERE t.status = ANY($1::text[]) AND coalesce(p.region_code, '') LIKE $2 || '%' "
-        "AND ($3::text IS NULL OR t.department_code = $3) ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
-        statuses,
-        region_prefix,
-        department,
-    )
 
 
 async def case_head(db: DB, case_no: str) -> Any:
@@ -74,10 +17,6 @@ async def case_head(db: DB, case_no: str) -> Any:
         "WHERE c.case_no = $1",
         case_no,
     )
-
-
-async def tasks_of_case(db: DB, case_id: int) -> list[Any]:
-    return await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)
 
 
 async def uploads_of_case(db: DB, case_id: int) -> list[Any]:

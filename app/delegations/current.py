@@ -3,30 +3,24 @@
 Choosing a client (为TA办事) puts the delegation's id, the client's name and masked number in the session: the
 banner on every page reads them from there, and the apply page takes the client from there rather than from
 the URL. It is a convenience only: every request for the client is still checked against a live delegation
-by app.cases.service.subject_person. Signing out, the idle time-out and ending or switching the client all
+by app.filing.service.resolve_filing. Signing out, the idle time-out and ending or switching the client all
 drop it with the rest of the session value.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.cases import service as cases
 from app.delegations import service
 from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
-from app.forms.subject import Subject
-from app.people import store as people_store
-from auth.audit import audit
+from app.filing.models import Served
+from app.web.types import Connection
 from auth.models import CurrentUser
-from auth.pii import PiiCipher
+from auth.sessions import drop_from_session, keep_in_session, session_value
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 SESSION_KEY = "helper_client"
 
 
@@ -38,20 +32,11 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
 
 def peek(conn: Connection) -> CurrentClient | None:
     """The client named in the session, unchecked: for display (the banner, the roster) only."""
-    session = conn.scope.get("session")
-    raw = session.get(SESSION_KEY) if isinstance(session, dict) else None
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return msgspec.convert(raw, CurrentClient)
-    except msgspec.ValidationError:
-        return None
+    return session_value(conn, SESSION_KEY, CurrentClient)
 
 
 def forget(conn: Connection) -> None:
-    session = conn.scope.get("session")
-    if isinstance(session, dict) and SESSION_KEY in session:
-        conn.set_session({k: v for k, v in session.items() if k != SESSION_KEY})
+    drop_from_session(conn, SESSION_KEY)
 
 
 async def _own_delegation(db: asyncpg.Pool, helper: CurrentUser, delegation_id: int) -> DelegationView | None:
@@ -68,9 +53,7 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )
-    session = conn.scope.get("session")
-    kept = {k: v for k, v in session.items() if k != SESSION_KEY} if isinstance(session, dict) else {}
-    conn.set_session({**kept, SESSION_KEY: msgspec.to_builtins(client)})
+    keep_in_session(conn, SESSION_KEY, client)
     return client
 
 
@@ -86,25 +69,16 @@ async def live(db: asyncpg.Pool, conn: Connection, helper: CurrentUser) -> tuple
     return client, delegation
 
 
-async def subject_for(
-    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, helper: CurrentUser, client: CurrentClient, life_event: str
-) -> Subject:
-    """The client of the session's delegation, checked like every request for them (app.cases.service.subject_person:
-    live, in scope, in the helper's village; 403 and audited otherwise). The full number the page then holds
-    is released to the helper only after that check, and each release is audited."""
+async def served(db: asyncpg.Pool, helper: CurrentUser, client: CurrentClient) -> Served:
+    """The client of the session's delegation, to be checked like every request for them
+    (app.filing.service.subject_for) before the page may hold their number."""
     row = await delegations_store.get(db, client.delegation_id)
-    encrypted = await people_store.encrypted_id_number(db, row["client_person_id"]) if row else None
-    if row is None or row["helper_account_id"] != helper.account_id or encrypted is None:
+    if row is None or row["helper_account_id"] != helper.account_id:
         raise NotFoundException("没有找到该授权")
-    on_behalf_of = cipher.decrypt(encrypted)
-    person_id = await cases.subject_person(db, cipher, helper, on_behalf_of, life_event, conn)
-    await audit(
-        db, conn, "delegation.use", "ok", subject=f"person:{person_id}", delegation=row["id"], life_event=life_event
-    )
-    return Subject(
-        person_id=person_id,
-        on_behalf_of=on_behalf_of,
+    return Served(
+        person_id=row["client_person_id"],
         name=client.name,
         key=str(client.delegation_id),
         channel="helper",
+        delegation_id=row["id"],
     )

@@ -1,7 +1,7 @@
 """The helper's tablet pages (帮办代办): the roster, recording a delegation with the elder present, choosing the
 client to work for (kept in the session, see app.delegations.current) and ending it.
 
-Filing for the client happens on the ordinary apply page (app.forms.pages), which takes the client from the
+Filing for the client happens on the ordinary apply page (app.cases.apply), which takes the client from the
 session and checks it like any request on someone's behalf; the receipt is at /helper/cases/{case_no}/receipt
 (app.cases.pages).
 """
@@ -9,19 +9,18 @@ session and checks it like any request on someone's behalf; the receipt is at /h
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.cases.service import today_in_china
+from app.calendar.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import current, service
 from app.web.params import Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles
 
-AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
 STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已撤销"}
 CONSENT_LABELS = {"signature": "手写签名", "passkey": "本人通行密钥"}

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.delegations import service
 from app.delegations.models import ConsentOptionsRequest, DelegationCreated, DelegationRequest, DelegationView
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
 from auth.sessions import ceremony_owner
 
-AnyRequest = Request[Any, Any, Any]
 HELPER = roles("helper")
 
 

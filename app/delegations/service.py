@@ -8,21 +8,21 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import store as accounts_store
-from app.cases.service import today_in_china
+from app.calendar.service import today_in_china
 from app.catalogue import store as catalogue_store
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
 from app.notifications.service import notify_account
-from app.people import store as people_store
-from app.people.identity import id_number_problem, normalize_id_number
+from app.people import service as people
+from app.people.identity import id_number_problem
 from app.people.models import Person
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import passkeys
 from auth import store as auth_store
 from auth.assertions import check_assertion
@@ -32,7 +32,6 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
 
-Connection = ASGIConnection[Any, Any, Any, Any]
 MAX_DAYS = 366
 IDENTITY_CHECKS = {
     "id_card": "当面核验居民身份证",
@@ -46,8 +45,8 @@ async def _client(
 ) -> Person:
     if problem := id_number_problem(raw):
         raise FieldErrors({"client_id_number": problem})
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(raw)))
-    if person is None or person.name != " ".join(name.split()):
+    person = await people.registered_person(db, cipher, raw, name)
+    if person is None:
         raise FieldErrors({"client_id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
     if not helper.region_code or person.region_code != helper.region_code:
         await audit(db, conn, "delegation.create", "forbidden", subject=f"person:{person.id}", reason="outside village")

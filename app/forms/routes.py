@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
-from app.cases import service as cases
-from app.forms import presenter
+from app.filing import service as filing
+from app.forms import presenter, service
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.types import AnyRequest
 from auth.access import public
 from auth.models import CurrentUser
 
@@ -26,19 +25,19 @@ class FormApi(Controller):
     )
     async def merged_form(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         db: Db,
         cipher: Cipher,
         code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> FormAnswer:
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await service.merged_form_of(db, code)
         user = request.scope.get("user")
         person_id = None
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
         if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
-            person_id = await cases.subject_person(db, cipher, user, on_behalf_of, code, request)
+            person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
         values, certificates = await presenter.personal_sources(db, cipher, person_id, form)
         return presenter.form_answer(form, values, certificates)

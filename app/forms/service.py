@@ -1,4 +1,5 @@
-"""Rules of the merged form (一表申请): merging items' fields, prefilling, 免提交 materials, validation.
+"""Rules of the merged form (一表申请): merging items' fields (cached per life event), prefilling, 免提交 materials,
+validation.
 
 The same `validate` serves the HTML form and the JSON API, so both give the same answer for the same input.
 """
@@ -12,10 +13,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import msgspec
+from litestar.exceptions import NotFoundException
 
+from app.catalogue import store as catalogue_store
 from app.catalogue.models import ServiceItem
 from app.certificates.models import ECertificate
+from app.forms import store
 from app.forms.models import (
     FieldCatalogue,
     FormField,
@@ -34,6 +39,7 @@ from app.people.identity import (
     normalize_id_number,
     normalize_mobile,
 )
+from app.web.cache import TtlCache
 
 
 class FormConfigurationError(ValueError):
@@ -82,6 +88,26 @@ def merge_form(life_event_code: str, items: Sequence[ServiceItem], catalogue: Fi
         sections=sections,
         materials=materials,
     )
+
+
+# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS.
+FORM_TTL_SECONDS = 30.0
+_forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
+
+
+async def merged_form_of(
+    db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
+) -> tuple[MergedForm, list[ServiceItem]]:
+    async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
+        items = await catalogue_store.items_of_life_event(db, life_event_code)
+        if not items:
+            return None
+        return merge_form(life_event_code, items, await store.load_catalogue(db)), items
+
+    found = await _forms.get(life_event_code, build)
+    if found is None:
+        raise NotFoundException("没有找到这件事")
+    return found
 
 
 def form_checksum(sections: Sequence[FormSection], materials: Sequence[MaterialNeed]) -> str:

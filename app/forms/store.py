@@ -10,7 +10,6 @@ from db.pool import DB
 
 async def load_catalogue(db: DB) -> FieldCatalogue:
     sections = await db.fetch("SELECT key, title FROM form_sections ORDER BY position, key")
-    # form_fields has no position column yet, so within a section the key is the only stable order.
     rows = await db.fetch(
         "SELECT f.key, f.label, f.type, f.section_key, f.options, f.prefill, f.help, f.max_length "
         "FROM form_fields f JOIN form_sections s ON s.key = f.section_key ORDER BY s.position, f.position, f.key"

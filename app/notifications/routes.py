@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
@@ -14,11 +12,10 @@ from app.notifications import service
 from app.notifications.models import Inbox, MarkRead, PublicKey, Subscribed
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Db
+from app.web.types import AnyRequest
 from auth.access import caller, public, signed_in
 from auth.audit import client_ip
 from push.models import Device, ReplaceSubscriptionBody, SubscriptionBody, UnsubscribeBody
-
-AnyRequest = Request[Any, Any, Any]
 
 
 class PushApi(Controller):
@@ -93,7 +90,6 @@ class NotificationPages(Controller):
             context={
                 "nav": "notifications",
                 "inbox": inbox,
-                "tz": service.CHINA,
                 "words": service.DELIVERY_WORDS,
                 "service_name": service.push_service_name,
             },
@@ -134,5 +130,5 @@ class NotificationPages(Controller):
         devices = await service.devices_of(db, caller(request))
         return Template(
             "partials/push_devices.html",
-            context={"devices": devices, "notice": notice, "name_of": service.device_name, "tz": service.CHINA},
+            context={"devices": devices, "notice": notice, "name_of": service.device_name},
         )

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
-from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, PermissionDeniedException
 
+from app.calendar.service import china_time
 from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
 from app.settings import Settings
 from app.web.errors import FieldErrors
+from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
@@ -26,8 +26,6 @@ from push import store as push_store
 from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
-Connection = ASGIConnection[Any, Any, Any, Any]
-CHINA = ZoneInfo("Asia/Shanghai")
 # Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
 NEEDS_ACTION = frozenset({"supplement_requested"})
 USER_AGENT_MAX = 300
@@ -108,7 +106,7 @@ async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str,
 
 def beijing_time(moment: datetime) -> str:
     """「2026-11-29 10:31（北京时间）」: how a notice names a moment, whatever the server's time zone."""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
+    return china_time(moment) + "（北京时间）"
 
 
 def _entry(row: Any) -> InboxEntry:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -15,10 +15,10 @@ from app.shell import service, store
 from app.shell.models import Preferences, PreferencesBody
 from app.web.params import AppSettings, Db
 from app.web.redirects import local_path
+from app.web.types import AnyRequest
 from auth.access import public
 from auth.models import CurrentUser
 
-AnyRequest = Request[Any, Any, Any]
 CASE_NO = re.compile(r"CZ\d{14}")
 NO_CACHE = CacheControlHeader(no_cache=True)
 

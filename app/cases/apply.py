@@ -17,32 +17,33 @@ import secrets
 from typing import Any
 
 import asyncpg
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 
+from app.calendar.service import today_in_china
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
-from app.console import service as console
 from app.delegations import current
+from app.filing import service as filing
+from app.filing.models import Subject
 from app.forms import presenter
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
-from app.forms.subject import Subject
 from app.shell.service import OFFLINE_COPY
 from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 
-AnyRequest = Request[Any, Any, Any]
 # Residents fill it for themselves; village helpers for the client they work for; window clerks for the resident
 # whose ID card they have just checked (窗口收件).
 FILERS = roles("resident", "helper", "clerk")
@@ -75,7 +76,7 @@ async def _view(
     event = await catalogue_store.get_life_event(db, code)
     if event is None:
         raise NotFoundException("没有找到这件事，请返回首页重新选择")
-    form, items = await cases.merged_form_of(db, code)
+    form, items = await forms.merged_form_of(db, code)
     prefills, certificates = await presenter.personal_sources(db, cipher, person_id, form)
     return presenter.apply_view(
         event,
@@ -85,7 +86,7 @@ async def _view(
         certificates,
         # Made when the page is rendered, so posting the same page twice (a double tap, a retry) is one case.
         idempotency_key=idempotency_key or secrets.token_urlsafe(18),
-        today=cases.today_in_china().isoformat(),
+        today=today_in_china().isoformat(),
         posted=posted,
         uploaded=uploaded,
         errors=errors,
@@ -143,11 +144,13 @@ async def _subject(
         started = walk_in.peek(request)
         if started is None:
             raise _ChooseClient(WALK_IN_HOME)
-        return await console.walk_in_subject(db, cipher, request, user, started, code)
-    chosen = await current.live(db, request, user)
-    if chosen is None:
-        raise _ChooseClient(HELPER_HOME)
-    return await current.subject_for(db, cipher, request, user, chosen[0], code)
+        served = filing.at_window(started)
+    else:
+        chosen = await current.live(db, request, user)
+        if chosen is None:
+            raise _ChooseClient(HELPER_HOME)
+        served = await current.served(db, user, chosen[0])
+    return await filing.subject_for(db, cipher, request, user, served, code)
 
 
 def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
@@ -203,10 +206,10 @@ class ApplyPages(Controller):
         self, db: Db, code: FromPath[str], field: FromQuery[str], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
         """One field's error slot, for htmx: the same rules as a submission, applied to that field alone."""
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await forms.merged_form_of(db, code)
         if field not in {f.key for f in form.fields()}:
             raise NotFoundException("表单中没有这一项")
-        _clean, errors = forms.validate(form, {field: data.get(field)}, cases.today_in_china())
+        _clean, errors = forms.validate(form, {field: data.get(field)}, today_in_china())
         return Template(
             "partials/apply_field_error.html",
             context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
@@ -232,7 +235,7 @@ class ApplyPages(Controller):
             # Filled for the client before a switch: never file one person's answers for another.
             return Redirect(f"{_home(user)}?notice=switched", status_code=303)
         person_id = _person_id(user, subject)
-        form, _ = await cases.merged_form_of(db, code)
+        form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         key = _text(data.get("idempotency_key"))
         key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
@@ -240,7 +243,7 @@ class ApplyPages(Controller):
         uploaded, errors = await _store_files(db, user, person_id, form, data)
         if errors:
             # Never submit past a file that was refused, even an optional one; show the answers' errors too.
-            _clean, field_errors = forms.validate(form, answers, cases.today_in_china())
+            _clean, field_errors = forms.validate(form, answers, today_in_china())
             read_only = presenter.account_fields(form)
             errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
         else:

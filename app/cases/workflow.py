@@ -1,0 +1,296 @@
+"""The task workflow: the table in app.cases.transitions applied. A new case's tasks and their promised dates, who
+may move which task (scope), each move with its deadline and its timeline event (inbox, push) in one transaction,
+the files of a resident's answer to a 补正告知, and the result certificate at 办结. The console's pages and API and
+the resident's case page move tasks only through here; the due date is computed only here.
+
+It lives in app/cases because every move writes the case's own records (its tasks, its timeline, its tracking
+snapshot) and the resident's case page calls it: a package of its own would import cases and be imported by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import asyncpg
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+
+from app.calendar.service import current_calendar, promised_date, today_in_china
+from app.calendar.workdays import Deadline, HolidayCalendar
+from app.cases import store
+from app.cases.models import CheckedFile
+from app.cases.states import TASK_STATUS_LABELS
+from app.cases.timeline import record_event
+from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
+from app.catalogue.models import ServiceItem, TimeLimit
+from app.certificates import service as certificates
+from app.web.errors import FieldErrors
+from app.web.types import Connection
+from auth.audit import audit
+from auth.models import CurrentUser
+from auth.pii import PiiCipher
+from auth.scope import serves
+
+NOTE_MAX = 1000
+DELIVERY_LABELS = {"window": "窗口领取", "post": "邮寄", "electronic": "电子证照"}
+_SUPPLEMENT_PREFIX = "supplement:"
+
+
+class _OutOfScope(Exception):
+    pass
+
+
+# --- scope ----------------------------------------------------------------------------------------
+
+
+def acting_roles(user: CurrentUser) -> frozenset[str]:
+    """The roles that take part in the task state machine (a resident only answers a supplement request)."""
+    return user.roles & {"clerk", "approver", "resident"}
+
+
+def in_scope(user: CurrentUser, task: Any) -> bool:
+    """A resident acts on their own case only; staff within their region (the hall's area) and, for
+    approvers, their department."""
+    if user.kind == "resident":
+        return user.person_id is not None and task["applicant_person_id"] == user.person_id
+    region_ok = serves(user.region_code, task["applicant_region"])
+    if "approver" in user.roles and "clerk" not in user.roles:
+        return region_ok and task["department_code"] == user.department_code
+    return region_ok and "clerk" in user.roles
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+async def open_tasks(tx: asyncpg.Connection, case_id: int, items: list[ServiceItem], today: date) -> None:
+    """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
+    submission; 受理 counts it again from that day (_deadline_after)."""
+    calendar = await current_calendar(tx)
+    deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
+    await store.insert_tasks(
+        tx,
+        case_id=case_id,
+        tasks=[
+            (item.code, item.department_code, position, d.due_on, d.provisional)
+            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
+        ],
+    )
+
+
+def _deadline_after(
+    action: str, task: Any, calendar: HolidayCalendar, today: date, paused_since: date | None
+) -> Deadline:
+    """SLA: counted from acceptance; a supplement pauses it for the working days the resident took."""
+    current = Deadline(due_on=task["due_on"], provisional=task["due_provisional"])
+    if action == "accept" and task["status"] == "submitted":
+        limit = TimeLimit(task["promised_limit_value"], task["promised_limit_unit"])
+        return promised_date(calendar, limit, today)
+    if action == "resubmit" and paused_since is not None and current.due_on is not None:
+        paused = calendar.working_days_between(paused_since, today)
+        extended = calendar.add_working_days(current.due_on, paused)
+        return Deadline(due_on=extended.due_on, provisional=current.provisional or extended.provisional)
+    return current
+
+
+# --- moving a task --------------------------------------------------------------------------------
+
+
+def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, str | None] | None:
+    if action != "deliver":
+        return None
+    if method not in DELIVERY_LABELS:
+        raise FieldErrors({"delivery_method": "请选择出件方式：窗口领取、邮寄或电子证照"})
+    ref = (ref or "").strip() or None
+    if method == "post" and not (ref and len(ref) <= 40):
+        raise FieldErrors({"delivery_ref": "邮寄出件请填写快递单号"})
+    return method, ref
+
+
+def _checked_note(action: str, note: str | None) -> str | None:
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
+    if action in NOTE_REQUIRED and not note:
+        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
+    return note
+
+
+@asynccontextmanager
+async def _task_to_move(
+    db: asyncpg.Pool,
+    conn: Connection,
+    user: CurrentUser,
+    task_id: int,
+    action: str,
+    case_no: str | None = None,
+) -> AsyncIterator[tuple[asyncpg.Connection, Any, Transition]]:
+    """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
+    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
+    writes commits with the move, or not at all."""
+    try:
+        async with db.acquire() as tx, tx.transaction():
+            task = await store.lock_task(tx, task_id)
+            if task is None:
+                raise NotFoundException("没有找到该事项")
+            if not in_scope(user, task):
+                raise _OutOfScope
+            if case_no is not None and task["case_no"] != case_no:
+                raise NotFoundException("该办件中没有这个事项")
+            roles = acting_roles(user)
+            step = transition(task["status"], action, roles)
+            if step is None:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
+                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                )
+            yield tx, task, step
+    except _OutOfScope:
+        # Audited outside the rolled-back transaction, so the record of the attempt survives.
+        await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
+        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+
+
+async def move_task(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: Connection,
+    user: CurrentUser,
+    task_id: int,
+    action: str,
+    note: str | None,
+    delivery_method: str | None = None,
+    delivery_ref: str | None = None,
+) -> Any:
+    """Take `action` on a task (staff); the task as it is now."""
+    note = _checked_note(action, note)
+    async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
+        delivery = _delivery(action, delivery_method, delivery_ref)
+        return await _apply_move(tx, cipher, user, task, action, step, note, delivery)
+
+
+async def answer_supplement(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: Connection,
+    user: CurrentUser,
+    case_no: str,
+    task_id: int,
+    note: str | None,
+    files: list[CheckedFile],
+) -> Any:
+    """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
+    Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
+    are stored in the transaction that moves it, so a refused answer stores nothing."""
+    note = _checked_note("resubmit", note)
+    async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
+        await _store_supplement(
+            tx,
+            user,
+            case_id=task["case_id"],
+            person_id=task["applicant_person_id"],
+            life_event_code=task["life_event_code"],
+            task_id=task_id,
+            files=files,
+        )
+        return await _apply_move(tx, cipher, user, task, "resubmit", step, note, None)
+
+
+async def _apply_move(
+    tx: asyncpg.Connection,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    task: Any,
+    action: str,
+    step: Transition,
+    note: str | None,
+    delivery: tuple[str, str | None] | None,
+) -> Any:
+    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
+    task_id = task["id"]
+    calendar, today = await current_calendar(tx), today_in_china()
+    paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
+    deadline = _deadline_after(action, task, calendar, today, paused_since)
+    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+    title = f"{task['item_name']}：{step.label}"
+    if delivery is not None:
+        await store.record_delivery(tx, task_id, *delivery)
+        title += f"（{DELIVERY_LABELS[delivery[0]]}）"
+        if delivery[1]:
+            note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
+    await record_event(
+        tx,
+        case_id=task["case_id"],
+        task_id=task_id,
+        status=step.to,
+        title=title,
+        department_code=task["department_code"],
+        actor_account_id=user.account_id,
+        note=note,
+    )
+    if step.to == "completed" and task["result_certificate"]:
+        await _issue_result(tx, cipher, task)
+    return await store.get_task(tx, task_id)
+
+
+async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: Any) -> None:
+    """办结 puts the result into the e-certificate library, so no later form asks for it again."""
+    result = task["result_certificate"]
+    await certificates.issue_to_person(
+        tx,
+        cipher,
+        person_id=task["applicant_person_id"],
+        kind=result["kind"],
+        title=result["title"],
+        number=f"{task['case_no']}-{task['item_code']}",
+        issued_by=task["department_full_name"],
+        issued_on=today_in_china(),
+        data={"case_no": task["case_no"], "item_code": task["item_code"]},
+        case_id=task["case_id"],
+    )
+
+
+# --- the files of a supplement (补正) ---------------------------------------------------------------
+
+
+def supplement_material(task_id: int) -> str:
+    """The material code of a file that answers a 补正告知 on one task."""
+    return f"{_SUPPLEMENT_PREFIX}{task_id}"
+
+
+def supplement_task(material_code: str) -> int | None:
+    """The task a supplement file answers; None for a material the merged form asked for."""
+    number = material_code.removeprefix(_SUPPLEMENT_PREFIX)
+    return int(number) if number != material_code and number.isdigit() else None
+
+
+async def _store_supplement(
+    tx: asyncpg.Connection,
+    user: CurrentUser,
+    *,
+    case_id: int,
+    person_id: int,
+    life_event_code: str,
+    task_id: int,
+    files: list[CheckedFile],
+) -> None:
+    """Files answering a 补正告知, attached straight to the case, in the transaction that moves the task: called
+    only once every check on the task and case has passed, and rolled back with a refused move."""
+    for file in files:
+        await store.insert_supplement(
+            tx,
+            token=secrets.token_urlsafe(18),
+            account_id=user.account_id,
+            person_id=person_id,
+            case_id=case_id,
+            life_event_code=life_event_code,
+            material_code=supplement_material(task_id),
+            filename=file.filename,
+            content_type=file.content_type,
+            content=file.content,
+            sha256=hashlib.sha256(file.content).digest(),
+        )

@@ -1,0 +1,43 @@
+"""Whose case a filing is, and the person a form is filled for when it is not the caller."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Filing(msgspec.Struct, frozen=True, kw_only=True):
+    """Whose case it is and how it came in."""
+
+    person_id: int
+    filed_as: str  # self | clerk | helper
+    channel: str  # online | window | helper
+    delegation_id: int | None = None
+
+
+class Served(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom a shared device serves now, as the session names them (not yet checked): the client a village helper
+    chose on the roster (app.delegations.current), or the resident at a clerk's window (auth.walk_in)."""
+
+    person_id: int
+    name: str
+    key: str  # as Subject.key
+    channel: str  # helper | window
+    delegation_id: int | None = None  # the helper's delegation from this client
+
+
+class Subject(msgspec.Struct, frozen=True, kw_only=True):
+    """The person a form is filled for when it is not the caller: a village helper's client, or the resident a window
+    clerk is receiving. The apply page, its drafts, uploads and the submission all carry this person's number as
+    `on_behalf_of`, and the server checks each of those requests again (app.filing.service.resolve_filing)."""
+
+    person_id: int
+    on_behalf_of: str  # the full number: released to the page only after the server's check, and audited
+    name: str
+    # Names this person in what the browser keeps (drafts, queued submissions, the banner): the delegation id for
+    # a helper's client, "w" + the visit for a walk-in; helper.js drops everything kept under any other key.
+    key: str
+    channel: str  # helper | window
+
+    @property
+    def at_window(self) -> bool:
+        return self.channel == "window"
