@@ -10,7 +10,7 @@
 // A village helper fills it for a client: every request then carries the client's number (on_behalf_of), which
 // the server checks against a live delegation, and what this tab keeps is keyed by the client too, so that
 // helper.js can drop it when the tablet switches to someone else.
-import { csrfToken, postJSON } from "./passkeys.js";
+import { csrfToken, postJSON } from "./api.js";
 import { clearErrors, setBusy, showErrors } from "./forms.js";
 
 const form = document.querySelector("#apply-form");
@@ -34,7 +34,7 @@ const session = {
   },
 };
 
-// GET and PUT; POST goes through passkeys.js's postJSON. Never throws for HTTP errors.
+// GET and PUT; POST goes through api.js's postJSON. Never throws for HTTP errors.
 async function requestJSON(method, path, body) {
   const headers = { Accept: "application/json" };
   // The person filed for travels in a header, never in the URL (logs, proxies, history).
