@@ -1,7 +1,8 @@
 // 新增代办授权: the elder's details, scope, expiry and how identity was checked, then the elder's consent —
 // a signature drawn on the tablet, or the elder's own passkey (consent-options, then navigator.credentials.get
 // with the elder's credentials). The server checks everything and answers per field; we only show it.
-import { ceremonyMessage, getPasskey, passkeysSupported, postJSON } from "./passkeys.js";
+import { postJSON } from "./api.js";
+import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
 import { clearErrors, setBusy, showErrors } from "./forms.js";
 import { signaturePad } from "./signature.js";
 

@@ -35,6 +35,14 @@ export function showErrors(form, errors, fallback) {
   if (summary) { summary.hidden = false; summary.focus(); }
 }
 
+// One field's own error beside it (its slot is #<id>-error, as the server draws it); "" clears it.
+export function markInvalid(input, message) {
+  const slot = document.getElementById(`${input.id}-error`);
+  if (slot) { slot.textContent = message || ""; slot.hidden = !message; }
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
 export function setBusy(button, busy, busyText) {
   if (!button.dataset.idleText) button.dataset.idleText = button.textContent;
   button.disabled = busy;

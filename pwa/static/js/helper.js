@@ -12,6 +12,8 @@
 //   person's check), and the server would refuse the submission after it: the clerk is asked first;
 // - a page restored from the back/forward cache is reloaded, so it shows the session's person, not an old one;
 // - forms marked data-confirm ask first (revoking a delegation).
+import { csrfToken } from "./api.js";
+import { tabStorage } from "./storage.js";
 
 const banner = document.querySelector("#helper-banner");
 const current = banner?.dataset.client || "";
@@ -57,11 +59,6 @@ async function waitingFor(subject) {
   }
 }
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 // One more try before a clerk's visit ends (the same sending as shell.js's, one sender at a time), given a while.
 async function sendNow() {
   const timeout = new Promise((resolve) => { setTimeout(resolve, SEND_WAIT_MS); });
@@ -97,11 +94,8 @@ function clerkNote(name, count) {
 // The next page names the person just left while something of theirs still waits, and takes the line away once
 // it has been sent (shell.js then says 已发送 with the case number).
 async function showHandover() {
-  let kept = null;
-  try {
-    kept = JSON.parse(sessionStorage.getItem(HANDOVER_KEY));
-    sessionStorage.removeItem(HANDOVER_KEY);
-  } catch { kept = null; }
+  const kept = tabStorage.get(HANDOVER_KEY);
+  tabStorage.remove(HANDOVER_KEY);
   if (!kept?.subject) return;
   const refresh = async () => {
     const count = await waitingFor(kept.subject);
@@ -114,10 +108,8 @@ async function showHandover() {
 }
 
 function rememberHandover(count) {
-  try {
-    sessionStorage.setItem(HANDOVER_KEY, JSON.stringify({ subject: `client-${current}`, name: currentName,
-      window: atWindow, count }));
-  } catch { /* storage refused: the outbox line (shell.js) still says what waits */ }
+  // Where the tab's storage is refused the next page says nothing, but shell.js's outbox line still says what waits.
+  tabStorage.set(HANDOVER_KEY, { subject: `client-${current}`, name: currentName, window: atWindow, count });
 }
 
 // Resolves "stay" or "leave"; staying is the default (Escape, Enter, no dialog on the page).

@@ -1,4 +1,5 @@
-import { ceremonyMessage, getPasskey, passkeysSupported, postJSON } from "./passkeys.js";
+import { postJSON } from "./api.js";
+import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
 import { setBusy, showErrors } from "./forms.js";
 
 // The server already keeps only a path of this site (app/web/redirects.py); checked again where it is used.

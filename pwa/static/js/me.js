@@ -1,4 +1,5 @@
-import { ceremonyMessage, createPasskey, postJSON } from "./passkeys.js";
+import { postJSON } from "./api.js";
+import { ceremonyMessage, createPasskey } from "./passkeys.js";
 
 const add = document.querySelector("#add-passkey");
 const status = document.querySelector("#add-passkey-status");

@@ -1,5 +1,7 @@
 // The offline page (the app shell shown for a page that cannot be reached): what this device keeps for reading
 // offline and the forms saved on it, for the account signed in last. Back online, the page asked for opens.
+import { reachable } from "./api.js";
+import { deviceStorage } from "./storage.js";
 
 const local = self.ywtbLocal;
 
@@ -26,8 +28,7 @@ async function keptPages() {
 }
 
 async function savedForms() {
-  let user = null;
-  try { user = JSON.parse(localStorage.getItem("ywtb:last-user")); } catch { user = null; }
+  const user = deviceStorage.get("ywtb:last-user"); // shell.js's: whoever signed in last
   if (!user || !local) return;
   const list = document.querySelector("[data-offline-draft-list]");
   const [drafts, queued] = await Promise.all([local.drafts(user), local.queued(user)]);
@@ -44,10 +45,7 @@ async function savedForms() {
 // too early, or not at all) and every few seconds.
 const RETRY_MS = 4000;
 async function reopenWhenReachable() {
-  try {
-    const response = await fetch("/healthz", { cache: "no-store" });
-    if (response.ok) window.location.reload();
-  } catch { /* still offline */ }
+  if (await reachable()) window.location.reload();
 }
 document.querySelector("[data-offline-retry]")?.addEventListener("click", () => window.location.reload());
 window.addEventListener("online", reopenWhenReachable);

@@ -14,24 +14,6 @@ const toB64url = (buffer) => {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 };
 
-export function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-// POST JSON with the CSRF header; never throws for HTTP errors: returns {ok, status, data}.
-export async function postJSON(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body ?? {}),
-  });
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  return { ok: response.ok, status: response.status, data };
-}
-
 function creationOptions(json) {
   if (window.PublicKeyCredential?.parseCreationOptionsFromJSON) {
     return PublicKeyCredential.parseCreationOptionsFromJSON(json);

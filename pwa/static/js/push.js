@@ -4,18 +4,14 @@
 // The browser's permission prompt appears only after a click on that button, never on load.
 // A subscription the browser already holds is shown as on only once the server has confirmed it for the
 // signed-in account (it may have lost it: removed after a 410, cleared from another device, a restored database).
+import { getJSON, sendJSON } from "./api.js";
+import { deviceStorage as storage } from "./storage.js";
 
 const swSupported = "serviceWorker" in navigator;
 const pushSupported = swSupported && "PushManager" in window && "Notification" in window;
 const user = document.body.dataset.localKey || "";
 // This device as the server last confirmed it: { user, endpoint, id } (the id is its row on 我的's device list).
 const DEVICE_KEY = "ywtb:push-device";
-
-// Self-contained on purpose: this module is on every page, and an import would be cached unversioned.
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
 
 function b64urlBytes(text) {
   const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
@@ -28,26 +24,8 @@ function sameKey(buffer, bytes) {
   return current.length === bytes.length && current.every((b, i) => b === bytes[i]);
 }
 
-const storage = {
-  get(key) { try { return JSON.parse(localStorage.getItem(key)); } catch { return null; } },
-  set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* private mode */ } },
-  remove(key) { try { localStorage.removeItem(key); } catch { /* private mode */ } },
-};
-
 function announce(eventName) {
   document.body.dispatchEvent(new CustomEvent(eventName, { bubbles: true }));
-}
-
-async function sendJSON(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await response.json(); } catch { data = null; }
-  return { ok: response.ok, status: response.status, data };
 }
 
 function register() {
@@ -73,8 +51,8 @@ function listenToServiceWorker() {
 }
 
 async function serverKey() {
-  const key = await fetch("/api/v1/push/key", { headers: { Accept: "application/json" } }).then((r) => r.json());
-  return b64urlBytes(key.public_key);
+  const answer = await getJSON("/api/v1/push/key");
+  return b64urlBytes(answer.data.public_key);
 }
 
 // Words for a held subscription that no longer reaches the resident, and why.

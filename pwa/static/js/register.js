@@ -2,7 +2,8 @@
 // says whether they are right) and texts a code to the phone on the population register. 2: the code → the
 // passkey creation options → the passkey. With an enrollment code from the window (a new phone, no phone on the
 // register, staff) the code is the proof and step 2 is skipped.
-import { ceremonyMessage, createPasskey, passkeysSupported, postJSON } from "./passkeys.js";
+import { postJSON } from "./api.js";
+import { ceremonyMessage, createPasskey, passkeysSupported } from "./passkeys.js";
 import { clearErrors, setBusy, showErrors } from "./forms.js";
 
 const START = "/api/v1/auth/register/options";

@@ -1,7 +1,8 @@
 // The app shell on every page: 长辈版 and its text size, the offline note, "有新版本，点击更新", the submissions
 // waiting to be sent (待发送), and signing out: what still waits is sent first or kept unless the resident chooses
 // to delete it, then this account's data is wiped from the device.
-// Self-contained (no imports): it is on every page, and an imported module would be fetched unversioned.
+import { csrfToken, reachable, sendJSON } from "./api.js";
+import { deviceStorage as storage } from "./storage.js";
 
 const html = document.documentElement;
 const local = self.ywtbLocal; // local-data.js, loaded before this module (absent only if that script failed)
@@ -10,16 +11,6 @@ const TEXT_STEPS = 5;
 const DISPLAY_KEY = "ywtb:display";
 const LAST_USER_KEY = "ywtb:last-user";
 const PREFERENCE_MAX_AGE = 400 * 24 * 3600;
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-const storage = {
-  get(key) { try { return JSON.parse(localStorage.getItem(key)); } catch { return null; } },
-  set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* private mode */ } },
-};
 
 // --- 长辈版 -------------------------------------------------------------------------------------------------
 
@@ -59,12 +50,7 @@ async function save(display) {
   remember(display);
   try {
     // Kept on the account too when signed in; offline, this device's choice still holds.
-    await fetch("/api/v1/preferences", {
-      method: "PUT",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ elder_mode: display.elder, text_step: display.textStep }),
-    });
+    await sendJSON("PUT", "/api/v1/preferences", { elder_mode: display.elder, text_step: display.textStep });
   } catch { /* offline */ }
 }
 
@@ -360,10 +346,6 @@ function askAboutUnsent(entries, reason) {
     .then((choice) => (choice === "discard" ? "discard" : "stay"));
 }
 
-async function reachable() {
-  try { return (await fetch("/healthz", { cache: "no-store" })).ok; } catch { return false; }
-}
-
 // Nothing of this account stays on the device; then the server ends the session. Without a connection the session
 // can only end once one returns: the form is sent then, by itself.
 async function wipeAndSignOut(form) {
@@ -371,7 +353,7 @@ async function wipeAndSignOut(form) {
     if (local && user) await Promise.all([local.wipe(user), local.forgetPages()]);
   } catch { /* storage unavailable: nothing to wipe */ }
   forgetTabData();
-  try { localStorage.removeItem(LAST_USER_KEY); } catch { /* private mode */ }
+  storage.remove(LAST_USER_KEY);
   form.dataset.wiped = "true";
   if (await reachable()) {
     form.submit();

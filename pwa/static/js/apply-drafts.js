@@ -1,0 +1,198 @@
+// The merged form's drafts: every change is kept on this device first (IndexedDB through local-data.js, keyed by
+// account, life event and person filed for, with the form's checksum: 已保存到本机), then sent to the server draft
+// when there is a connection (已同步). Reopened (offline, after a reload, after the browser was closed) the form
+// comes back; a server draft changed meanwhile on another device is shown beside this one, and the resident
+// chooses (apply-draft-conflict.js).
+import { getJSON, sendJSON } from "./api.js";
+import { onConflictChoice, showConflict } from "./apply-draft-conflict.js";
+import { answers, fill, form, lifeEvent, local, onBehalfOf, sameAnswers, showSources, subject, user } from "./apply-form.js";
+
+const LOCAL_DELAY_MS = 300;
+const SAVE_DELAY_MS = 1000;
+const RETRY_SYNC_MS = 5000;
+
+// --- on this device ---------------------------------------------------------------------------------------
+
+const draftKey = local && user ? local.draftKey(user, lifeEvent, subject) : null;
+
+// Local storage that may fail (private mode, a full disk) never stops the form: it only says less.
+const device = {
+  async get() {
+    if (!draftKey) return null;
+    try { return await local.getDraft(draftKey); } catch { return null; }
+  },
+  async put(data, fields) {
+    if (!draftKey) return false;
+    try {
+      await local.putDraft({
+        key: draftKey, user, lifeEvent, subject, title: form.dataset.eventName, data,
+        formChecksum: form.dataset.checksum, ...fields,
+      });
+      return true;
+    } catch { return false; }
+  },
+  async remove() {
+    if (!draftKey) return;
+    try { await local.deleteDraft(draftKey); } catch { /* nothing kept */ }
+  },
+};
+
+// --- on the server ----------------------------------------------------------------------------------------
+
+const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}`;
+// The person filed for travels in a header, never in the URL (logs, proxies, history).
+const whom = onBehalfOf ? { "X-On-Behalf-Of": onBehalfOf } : {};
+const status = form.querySelector("#draft-status");
+let version = 0; // the server draft's version this page's answers build on
+let localTimer = null;
+let serverTimer = null;
+let retry = null;
+let saving = Promise.resolve();
+let paused = false; // while a conflict waits for the resident's choice, and while the form is submitted
+let theirs = null; // the other device's answers, while that choice waits
+
+const say = (text) => { status.textContent = text; status.hidden = !text; };
+const clock = () => new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
+
+async function keepHere() {
+  const data = answers();
+  if (await device.put(data, { baseVersion: version, synced: false })) say(`已保存到本机 ${clock()}`);
+  return data;
+}
+
+function conflictWith(current) {
+  version = current.version;
+  theirs = current.data || {};
+  paused = true;
+  showConflict(answers(), theirs);
+  say(`已保存到本机 ${clock()}，尚未同步`);
+}
+
+function choose(choice) {
+  paused = false;
+  if (choice === "theirs") {
+    fill(theirs);
+    device.put(theirs, { baseVersion: version, synced: true });
+    say("已载入另一设备上的草稿");
+  } else {
+    keepHere();
+    syncSoon();
+  }
+}
+
+async function sync() {
+  const data = answers();
+  let result;
+  try {
+    result = await sendJSON("PUT", path, { data, version, form_checksum: form.dataset.checksum }, whom);
+  } catch {
+    say(`已保存到本机 ${clock()}，联网后自动同步`);
+    retryLater();
+    return;
+  }
+  if (result.ok) {
+    version = result.data.version;
+    // Changed again while this was on its way: the next sync sends that, the device keeps it unsynced.
+    const unchanged = sameAnswers(data, answers());
+    await device.put(unchanged ? data : answers(), { baseVersion: version, synced: unchanged });
+    if (unchanged) say(`已同步 ${clock()}`);
+  } else if (result.status === 409 && result.data?.current) {
+    // Saved meanwhile on another device: show both, and let the resident choose which answers stay.
+    conflictWith(result.data.current);
+  } else {
+    say(`已保存到本机 ${clock()}，暂未同步到服务器`);
+  }
+}
+
+// No connection: tried again on the online event, and every little while (that event is not always sent).
+function retryLater() {
+  retry ??= setTimeout(() => { retry = null; syncSoon(); }, RETRY_SYNC_MS);
+}
+
+function syncSoon() {
+  if (paused) return;
+  clearTimeout(serverTimer);
+  serverTimer = setTimeout(() => {
+    serverTimer = null;
+    saving = sync();
+  }, SAVE_DELAY_MS);
+}
+
+function changed(event) {
+  if (!event.target.matches("[data-field]")) return;
+  showSources();
+  clearTimeout(localTimer);
+  localTimer = setTimeout(() => { localTimer = null; keepHere(); }, LOCAL_DELAY_MS);
+  syncSoon();
+}
+
+// --- reopening the form -------------------------------------------------------------------------------------
+
+// Offline: this device's copy is all there is; sent once there is a connection, unless it already was.
+function restoreFromDevice(kept) {
+  version = kept.baseVersion || 0;
+  fill(kept.data);
+  const changedForm = kept.formChecksum !== form.dataset.checksum;
+  say(changedForm ? "已恢复本机保存的内容（表单已更新，请核对）" : "已恢复本机保存的内容");
+  if (!kept.synced) syncSoon();
+}
+
+function restoreBeside(kept, server) {
+  const data = server.data || {};
+  if (kept && !kept.synced && !sameAnswers(kept.data, data)) {
+    fill(kept.data);
+    if ((kept.baseVersion || 0) === version) {
+      // Typed here (offline, or before a reload) on top of what the server has: send it.
+      say("已恢复本机保存的内容");
+      syncSoon();
+    } else {
+      conflictWith(server);
+    }
+    return;
+  }
+  if (Object.keys(data).length) {
+    fill(data);
+    say("已恢复上次保存的草稿");
+    device.put(data, { baseVersion: version, synced: true });
+  } else if (kept) {
+    // Nothing on the server although this device synced it: the form was submitted (elsewhere).
+    device.remove();
+  }
+}
+
+async function load() {
+  const kept = await device.get();
+  let server = null;
+  try {
+    server = await getJSON(path, whom);
+  } catch {
+    server = null; // offline
+  }
+  if (server?.ok) version = server.data.version;
+  // A page re-rendered with the resident's posted answers (and their errors) keeps those instead.
+  if (form.dataset.restoreDraft !== "true") return;
+  if (server?.ok) restoreBeside(kept, server.data);
+  else if (kept) restoreFromDevice(kept);
+}
+
+// Submitting: no save may land after the case is made (the server deletes the draft then).
+async function pause() {
+  paused = true;
+  clearTimeout(serverTimer);
+  serverTimer = null;
+  await saving;
+}
+
+export function setupDrafts() {
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  window.addEventListener("online", syncSoon);
+  onConflictChoice(choose);
+  return {
+    load,
+    pause,
+    resume: () => { paused = false; },
+    keepHere,
+    forget: () => device.remove(),
+  };
+}

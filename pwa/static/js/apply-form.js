@@ -1,0 +1,62 @@
+// What every part of the merged form shares (apply.js wires the parts): the form, whom it is filed for, what this
+// tab keeps for it, and its answers.
+import { tabStorage } from "./storage.js";
+
+export const form = document.querySelector("#apply-form");
+export const lifeEvent = form.dataset.lifeEvent;
+
+// A village helper's client, or the resident at the window: every request then carries their number (checked by
+// the server against a live delegation or visit), and what this tab and this device keep is keyed by them too, so
+// that helper.js can drop it when the device switches to someone else.
+const client = form.dataset.client || null;
+export const onBehalfOf = form.elements.namedItem("on_behalf_of")?.value || null;
+export const subject = client ? `client-${client}` : "self";
+
+// This account's data on this device (local-data.js); absent only where that script could not run.
+export const local = self.ywtbLocal;
+export const user = document.body.dataset.localKey || "";
+
+// Per life event (and client), for this tab only. Others read these names: helper.js sweeps ":client-<key>:" when
+// the device serves someone else, shell.js forgets "apply:…:idempotency-key" once its submission is sent and
+// every "apply:" key at sign-out.
+const tabKey = (key) => (client ? `apply:${lifeEvent}:client-${client}:${key}` : `apply:${lifeEvent}:${key}`);
+export const tab = {
+  get: (key) => tabStorage.get(tabKey(key)),
+  set: (key, value) => tabStorage.set(tabKey(key), value),
+  remove: (key) => tabStorage.remove(tabKey(key)),
+};
+
+// --- answers: the inputs the resident may edit (read-only ones come from the account) -----------------
+
+export const answerInputs = () => [...form.querySelectorAll("[data-field]")];
+
+export function answers() {
+  const data = {};
+  for (const input of answerInputs()) data[input.name] = input.type === "checkbox" ? input.checked : input.value;
+  return data;
+}
+
+// "来自：人口基础库" is true only while the value is still the one that came from there.
+export function showSources() {
+  for (const input of form.querySelectorAll("[data-prefill]")) {
+    const note = document.getElementById(`${input.id}-source`);
+    if (note) note.hidden = input.value !== input.dataset.prefill;
+  }
+}
+
+export function fill(data) {
+  for (const input of answerInputs()) {
+    if (!Object.hasOwn(data, input.name)) continue;
+    const value = data[input.name];
+    if (input.type === "checkbox") input.checked = value === true || value === "true";
+    else input.value = typeof value === "string" ? value : "";
+  }
+  showSources();
+}
+
+// Two sets of answers are the same when every field has the same value (an absent one counts as empty).
+export function sameAnswers(a, b) {
+  const keys = new Set([...Object.keys(a || {}), ...Object.keys(b || {})]);
+  const norm = (v) => (v === true || v === "true" ? "true" : v === false || v === "false" || v == null ? "" : String(v));
+  return [...keys].every((k) => norm(a?.[k]) === norm(b?.[k]));
+}

@@ -1,0 +1,69 @@
+// The merged form's materials: each file goes to the API as soon as it is chosen; its token lives in the hidden
+// inputs a no-JS re-render fills, and in this tab, so a reload keeps what was uploaded.
+import { postForm } from "./api.js";
+import { markInvalid } from "./forms.js";
+import { form, lifeEvent, onBehalfOf, tab } from "./apply-form.js";
+
+export function setupUploads() {
+  const inputs = [...form.querySelectorAll("input[type=file][data-material]")];
+  const maxBytes = Number(form.dataset.maxUploadBytes);
+  const pending = new Set();
+  const kept = tab.get("uploads") || {};
+  const hidden = (name, code) => form.elements.namedItem(`${name}.${code}`);
+  const status = (input) => document.getElementById(`${input.id}-status`);
+
+  function keep(input, upload) {
+    const code = input.dataset.material;
+    hidden("uploaded", code).value = upload?.token || "";
+    hidden("uploaded_name", code).value = upload?.filename || "";
+    status(input).textContent = upload ? `已上传：${upload.filename}` : "";
+    if (upload) kept[code] = upload;
+    else delete kept[code];
+    tab.set("uploads", kept);
+  }
+
+  async function upload(input) {
+    const file = input.files[0];
+    if (!file) return;
+    markInvalid(input, "");
+    keep(input, null);
+    if (maxBytes && file.size > maxBytes) {
+      markInvalid(input, "文件不能超过10MB，请压缩后重新上传");
+      return;
+    }
+    status(input).textContent = `正在上传：${file.name}…`;
+    const body = new FormData();
+    body.append("life_event", lifeEvent);
+    body.append("material_code", input.dataset.material);
+    if (onBehalfOf) body.append("on_behalf_of", onBehalfOf);
+    body.append("file", file);
+    try {
+      const { ok, data } = await postForm("/api/v1/uploads", body);
+      if (ok) {
+        keep(input, { token: data.token, filename: data.filename });
+        return;
+      }
+      status(input).textContent = "";
+      const errors = data?.errors || {};
+      markInvalid(input, errors.file || errors.material_code || data?.detail || "上传失败，请重新选择文件");
+    } catch {
+      status(input).textContent = "";
+      markInvalid(input, "网络连接失败，请检查网络后重新选择文件");
+    }
+  }
+
+  for (const input of inputs) {
+    const code = input.dataset.material;
+    if (!hidden("uploaded", code).value && kept[code]) keep(input, kept[code]);
+    input.addEventListener("change", () => {
+      const job = upload(input).finally(() => pending.delete(job));
+      pending.add(job);
+    });
+  }
+
+  return {
+    tokens: () => inputs.map((input) => hidden("uploaded", input.dataset.material).value).filter(Boolean),
+    settled: () => Promise.all(pending),
+    forget: () => tab.remove("uploads"),
+  };
+}
