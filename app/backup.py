@@ -29,8 +29,8 @@ from cryptography.exceptions import InvalidTag
 from app.calendar.service import china_time
 from app.database import resolve_direct_database_url
 from app.people import store as people_store
-from app.settings import Settings
 from auth.pii import PiiCipher
+from config.settings import Settings
 from db import dump
 from db.dump import PgTool
 from db.migrate import discover

@@ -27,12 +27,12 @@ from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
-from app.settings import Settings, SettingsError, load_settings
 from auth import enrollment
 from auth import store as auth_store
 from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
+from config.settings import Settings, SettingsError, load_settings
 from db.dump import DumpError
 from db.pool import create_pool
 from push import store as push_store

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncpg
 
 from app.certificates.service import seal_clear_rows
-from app.settings import Settings
 from auth.pii import PiiCipher
+from config.settings import Settings
 from db.embedded import embedded_database_url
 from db.migrate import DataStep, apply_migrations
 from db.pool import create_pool

@@ -40,7 +40,6 @@ from app.delegations.routes import DelegationsApi
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
-from app.settings import Settings, load_settings
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
@@ -56,6 +55,7 @@ from auth.access import access_guard, public
 from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
+from config.settings import Settings, load_settings
 from push.keys import load_or_create as load_vapid_keys
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"

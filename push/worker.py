@@ -27,8 +27,8 @@ from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
 from app.database import migrate_database, open_pool, resolve_direct_database_url
-from app.settings import Settings, SettingsError, load_settings
 from auth.pii import PiiCipher
+from config.settings import Settings, SettingsError, load_settings
 from db.pool import database_unavailable
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.settings import Settings
+from config.settings import Settings
 from push.delivery import RetryPolicy
 from push.keys import load_or_create
 from push.sender import PushSender

@@ -28,7 +28,6 @@ from app.people.identity import (
     normalize_id_number,
     normalize_mobile,
 )
-from app.settings import Settings
 from app.sms import service as sms
 from app.web.errors import FieldErrors
 from app.web.types import Connection
@@ -39,6 +38,7 @@ from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
+from config.settings import Settings
 
 NAME_MAX = 50
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})

@@ -36,11 +36,11 @@ from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import store as people_store
-from app.settings import Settings
 from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from config.settings import Settings
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024

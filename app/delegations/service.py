@@ -20,7 +20,6 @@ from app.notifications.service import notify_account
 from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
-from app.settings import Settings
 from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import passkeys
@@ -31,6 +30,7 @@ from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
+from config.settings import Settings
 
 MAX_DAYS = 366
 IDENTITY_CHECKS = {

@@ -14,12 +14,12 @@ from litestar.exceptions import HTTPException, PermissionDeniedException
 from app.calendar.service import china_time
 from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
-from app.settings import Settings
 from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
+from config.settings import Settings
 from db.pool import DB
 from push import outbox
 from push import store as push_store
