@@ -27,11 +27,11 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from app.calendar.service import china_time
-from app.database import resolve_direct_database_url
 from app.people import store as people_store
 from auth.pii import PiiCipher
 from config.settings import Settings
 from db import dump
+from db.connect import resolve_direct_database_url
 from db.dump import PgTool
 from db.migrate import discover
 from push.keys import KEY_FILE as VAPID_KEY_FILE

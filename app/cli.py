@@ -22,7 +22,7 @@ from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code,
 from app.calendar.service import china_time
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
-from app.database import migrate_database, resolve_database_url, resolve_direct_database_url
+from app.database import migrate_database
 from app.people import store as people_store
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -33,6 +33,7 @@ from auth.audit import audit
 from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
 from config.settings import Settings, SettingsError, load_settings
+from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
 from db.pool import create_pool
 from push import store as push_store

@@ -34,7 +34,6 @@ from app.certificates.routes import my_certificates
 from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
-from app.database import open_pool
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.forms.routes import FormApi
@@ -56,6 +55,7 @@ from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
 from config.settings import Settings, load_settings
+from db.connect import open_pool
 from push.keys import load_or_create as load_vapid_keys
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
