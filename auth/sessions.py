@@ -30,6 +30,11 @@ ACCOUNT = "account_id"
 SIGNED_IN_AT = "signed_in_at"  # epoch seconds
 SEEN_AT = "seen_at"  # epoch seconds
 SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precision is plenty
+# Whom a shared device serves now: the resident at a clerk's window (auth.walk_in) and a village helper's current
+# client (app.delegations.current). While either is in the session, every answer may name that person.
+WALK_IN = "walk_in"
+HELPER_CLIENT = "helper_client"
+_SERVING_SOMEONE = (WALK_IN, HELPER_CLIENT)
 # Scope keys for moving the session to a new id within one request, and for what the request read (SessionBackend).
 _ROTATE = "ywtb.session.rotate"
 _FRESH_ID = "ywtb.session.fresh_id"
@@ -206,6 +211,13 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], account_id: int) -> 
 def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.clear_session()
     connection.scope["user"] = None
+
+
+def serving_someone(scope: Scope) -> bool:
+    """Whether the session of this request names a person a shared device is serving (app/web/security.py keeps
+    every such answer out of caches)."""
+    session = scope.get("session")
+    return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
 
 
 def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind: type[T]) -> T | None:

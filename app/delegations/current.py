@@ -19,9 +19,7 @@ from app.delegations.models import DelegationView
 from app.filing.models import Served
 from app.web.types import Connection
 from auth.models import CurrentUser
-from auth.sessions import drop_from_session, keep_in_session, session_value
-
-SESSION_KEY = "helper_client"
+from auth.sessions import HELPER_CLIENT, drop_from_session, keep_in_session, session_value
 
 
 class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,11 +30,11 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
 
 def peek(conn: Connection) -> CurrentClient | None:
     """The client named in the session, unchecked: for display (the banner, the roster) only."""
-    return session_value(conn, SESSION_KEY, CurrentClient)
+    return session_value(conn, HELPER_CLIENT, CurrentClient)
 
 
 def forget(conn: Connection) -> None:
-    drop_from_session(conn, SESSION_KEY)
+    drop_from_session(conn, HELPER_CLIENT)
 
 
 async def _own_delegation(db: asyncpg.Pool, helper: CurrentUser, delegation_id: int) -> DelegationView | None:
@@ -53,7 +51,7 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )
-    keep_in_session(conn, SESSION_KEY, client)
+    keep_in_session(conn, HELPER_CLIENT, client)
     return client
 
 
