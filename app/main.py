@@ -36,6 +36,7 @@ from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
+from app.errors import DomainError
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
@@ -210,6 +211,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             current_user_middleware,
         ],
         exception_handlers={
+            # What services refuse (app/errors.py), each with its status: the one mapping.
+            DomainError: errors.domain_error_handler,
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
             # The database out of reach is a 503 wherever it shows (a route, the session middleware); anything

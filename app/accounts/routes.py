@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
-from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -16,9 +15,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from app.accounts import service
 from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody, VerificationSent
 from app.delegations import service as delegations
+from app.errors import Conflict, FieldErrors, NotFound
 from app.shell import service as shell
 from app.sms import service as sms
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
@@ -140,16 +139,16 @@ async def _rename(db: Db, user: CurrentUser, passkey_id: int, name: str) -> None
     if not clean or len(clean) > PASSKEY_NAME_MAX:
         raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
     if not await auth_store.rename_credential(db, user.account_id, passkey_id, clean):
-        raise NotFoundException("没有找到该通行密钥")
+        raise NotFound("没有找到该通行密钥")
 
 
 async def _remove(db: Db, request: AnyRequest, user: CurrentUser, passkey_id: int) -> None:
     async with db.acquire() as tx, tx.transaction():
         outcome = await auth_store.remove_credential_unless_last(tx, user.account_id, passkey_id)
         if outcome == "missing":
-            raise NotFoundException("没有找到该通行密钥")
+            raise NotFound("没有找到该通行密钥")
         if outcome == "last":
-            raise HTTPException(status_code=409, detail="这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
+            raise Conflict("这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
         await audit(tx, request, "passkey.remove", "ok", subject=f"account:{user.account_id}", passkey=passkey_id)
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import ClientException, HTTPException
 
 from app.accounts import store
 from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
+from app.errors import Conflict, FieldErrors, Invalid
 from app.notifications.service import beijing_time, notify_account
 from app.people import service as people
 from app.people import store as people_store
@@ -29,7 +29,6 @@ from app.people.identity import (
     normalize_mobile,
 )
 from app.sms import service as sms
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
@@ -56,8 +55,8 @@ ENROLLMENT_MISMATCH = (
 ACCOUNT_EXISTS = "该身份号码已开通账户，请直接登录；在新手机上使用，请凭身份证到政务服务窗口领取开户码"
 
 
-class CeremonyRefused(ClientException):
-    """400 for a refused WebAuthn ceremony; the reason goes to the audit log, not to the browser."""
+class CeremonyRefused(Invalid):
+    """A refused WebAuthn ceremony (400); the reason goes to the audit log, not to the browser."""
 
 
 def _clean_name(raw: str) -> str:
@@ -354,7 +353,7 @@ async def complete_registration(
                 name=passkey_name,
             )
         except asyncpg.UniqueViolationError as exc:
-            raise HTTPException(status_code=409, detail="该通行密钥已经登记过") from exc
+            raise Conflict("该通行密钥已经登记过") from exc
         if pending.phone and pending.person_id:
             await store.update_phone(tx, pending.person_id, pending.phone)
         if pending.enrollment_code_id is not None:

@@ -29,6 +29,7 @@ from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import store as catalogue_store
 from app.delegations import current
+from app.errors import FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
 from app.forms import presenter
@@ -36,7 +37,6 @@ from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
 from app.shell.service import OFFLINE_COPY
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in

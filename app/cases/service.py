@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException
 
 from app.calendar.service import today_in_china
 from app.cases import store, tracking, workflow
@@ -31,12 +30,12 @@ from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
+from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import store as people_store
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -95,7 +94,7 @@ async def submit_case(
         person_id = filing.person_id
         try:
             form, items = await forms.merged_form_of(tx, body.life_event)
-        except NotFoundException:
+        except NotFound:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
@@ -180,7 +179,7 @@ def _task_views(rows: list[Any]) -> list[TaskView]:
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
     if head is None:
-        raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
+        raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
 
 
@@ -188,7 +187,7 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
     if head is None:
-        raise NotFoundException("没有找到该办件")
+        raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
 
 
@@ -197,7 +196,7 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     number = case_no.strip().upper()  # typed at the window as often as followed from a link
     head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
-        raise NotFoundException("没有找到该办件")
+        raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
 
 
@@ -253,7 +252,7 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     """The public tracking JSON for a receipt's token (no personal data), counted as a scan."""
     found = await tracking.snapshot_for(db, token)
     if found is None:
-        raise NotFoundException("没有找到该办件，请核对二维码或链接")
+        raise NotFound("没有找到该办件，请核对二维码或链接")
     case_id, snapshot = found
     scans.add(case_id)
     return snapshot

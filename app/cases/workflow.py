@@ -17,7 +17,6 @@ from datetime import date
 from typing import Any
 
 import asyncpg
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import Deadline, HolidayCalendar
@@ -28,7 +27,7 @@ from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
 from app.catalogue.models import ServiceItem, TimeLimit
 from app.certificates import service as certificates
-from app.web.errors import FieldErrors
+from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -135,24 +134,24 @@ async def _task_to_move(
         async with db.acquire() as tx, tx.transaction():
             task = await store.lock_task(tx, task_id)
             if task is None:
-                raise NotFoundException("没有找到该事项")
+                raise NotFound("没有找到该事项")
             if not in_scope(user, task):
                 raise _OutOfScope
             if case_no is not None and task["case_no"] != case_no:
-                raise NotFoundException("该办件中没有这个事项")
+                raise NotFound("该办件中没有这个事项")
             roles = acting_roles(user)
             step = transition(task["status"], action, roles)
             if step is None:
-                raise HTTPException(
-                    status_code=409,
-                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
-                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                raise Conflict(
+                    f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
+                    allowed_actions=allowed_actions(task["status"], roles),
+                    status=task["status"],
                 )
             yield tx, task, step
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+        raise Forbidden("该办件不在您的办理范围内") from None
 
 
 async def move_task(

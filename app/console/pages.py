@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
@@ -17,7 +16,7 @@ from app.catalogue import store as catalogue_store
 from app.console import service
 from app.console.models import InPersonCheck
 from app.console.routes import CLERK, STAFF
-from app.web.errors import FieldErrors
+from app.errors import Conflict, FieldErrors
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -166,10 +165,8 @@ class ConsolePages(Controller):
             )
         except FieldErrors as exc:
             return await self._render_case(request, db, cipher, case_no, "；".join(exc.errors.values()), 400)
-        except (PermissionDeniedException, NotFoundException):
-            raise
-        except HTTPException as exc:
-            return await self._render_case(request, db, cipher, case_no, str(exc.detail), exc.status_code)
+        except Conflict as exc:
+            return await self._render_case(request, db, cipher, case_no, exc.message, 409)
         return Redirect(f"/console/cases/{case_no}", status_code=303)
 
     @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)

@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
 from app.calendar.service import current_calendar, today_in_china
@@ -31,12 +30,12 @@ from app.console.models import (
     WalkInCase,
     WalkInView,
 )
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import walk_in
 from auth.audit import audit
@@ -102,11 +101,11 @@ def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
 async def _case_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> tuple[Any, list[Any]]:
     head = await store.case_head(db, case_no.strip().upper())
     if head is None:
-        raise NotFoundException("没有找到该办件，请核对办件编号")
+        raise NotFound("没有找到该办件，请核对办件编号")
     tasks = await cases_store.tasks_of_case(db, head["id"])
     if not _case_in_scope(user, head, tasks):
         await audit(db, conn, "case.open", "forbidden", subject=f"case:{head['case_no']}")
-        raise PermissionDeniedException("该办件不在您的办理范围内")
+        raise Forbidden("该办件不在您的办理范围内")
     return head, tasks
 
 
@@ -216,13 +215,13 @@ async def reveal_id_number(
     subject = f"case:{case.head['case_no']}"
     field = next((f for f in case.form.fields() if f.key == key), None)
     if field is None or field.type != "id_number":
-        raise NotFoundException("没有该项内容")
+        raise NotFound("没有该项内容")
     if not case.share.shows_field(key):
         await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
-        raise PermissionDeniedException("这一项属于其他部门办理的事项，不向您显示")
+        raise Forbidden("这一项属于其他部门办理的事项，不向您显示")
     value = cipher.decrypt_document(case.head["data_enc"]).get(key)
     if not isinstance(value, str):
-        raise NotFoundException("没有该项内容")
+        raise NotFound("没有该项内容")
     await audit(db, conn, "pii.read", "ok", subject=subject, field=key)
     return value
 
@@ -231,13 +230,13 @@ async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser
     """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await store.upload_of_case(db, token)
     if row is None:
-        raise NotFoundException("没有找到该文件")
+        raise NotFound("没有找到该文件")
     case = await _open_case(db, conn, user, row["case_no"])
     if not case.share.shows_upload(row["material_code"]):
         await audit(
             db, conn, "upload.read", "forbidden", subject=f"case:{row['case_no']}", material=row["material_code"]
         )
-        raise PermissionDeniedException("该材料属于其他部门办理的事项，不向您显示")
+        raise Forbidden("该材料属于其他部门办理的事项，不向您显示")
     return row
 
 

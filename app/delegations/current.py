@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.delegations import service
 from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
+from app.errors import Forbidden, NotFound
 from app.filing.models import Served
 from app.web.types import Connection
 from auth.models import CurrentUser
@@ -45,9 +45,9 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     """Work for the client of one of this helper's live delegations from now on (replacing any other)."""
     delegation = await _own_delegation(db, helper, delegation_id)
     if delegation is None:
-        raise NotFoundException("没有找到该授权")
+        raise NotFound("没有找到该授权")
     if delegation.status != "active":
-        raise PermissionDeniedException("该授权已过期或已撤销，不能再为其办事")
+        raise Forbidden("该授权已过期或已撤销，不能再为其办事")
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )
@@ -72,7 +72,7 @@ async def served(db: asyncpg.Pool, helper: CurrentUser, client: CurrentClient) -
     (app.filing.service.subject_for) before the page may hold their number."""
     row = await delegations_store.get(db, client.delegation_id)
     if row is None or row["helper_account_id"] != helper.account_id:
-        raise NotFoundException("没有找到该授权")
+        raise NotFound("没有找到该授权")
     return Served(
         person_id=row["client_person_id"],
         name=client.name,

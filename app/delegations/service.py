@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import store as accounts_store
 from app.calendar.service import today_in_china
@@ -16,11 +15,11 @@ from app.catalogue import store as catalogue_store
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.notifications.service import notify_account
 from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import passkeys
 from auth import store as auth_store
@@ -50,7 +49,7 @@ async def _client(
         raise FieldErrors({"client_id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
     if not helper.region_code or person.region_code != helper.region_code:
         await audit(db, conn, "delegation.create", "forbidden", subject=f"person:{person.id}", reason="outside village")
-        raise PermissionDeniedException("该居民不在您服务的村（社区），不能为其办理代办授权")
+        raise Forbidden("该居民不在您服务的村（社区），不能为其办理代办授权")
     return person
 
 
@@ -249,6 +248,6 @@ async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegati
         or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row["region_code"]))
     )
     if not allowed:
-        raise NotFoundException("没有找到该授权")
+        raise NotFound("没有找到该授权")
     await store.revoke(db, delegation_id, f"account:{user.account_id}")
     await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")

@@ -13,12 +13,11 @@ chooses between stay in auth/: each reads only the session and the database, and
 from __future__ import annotations
 
 import asyncpg
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
 from app.people import store as people_store
 from app.people.identity import id_number_problem, normalize_id_number
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth.audit import audit
 from auth.delegation import require_delegation
@@ -30,7 +29,7 @@ from auth.walk_in import WalkIn, require_walk_in
 def own_person_id(user: CurrentUser) -> int:
     """The person a resident files for: themself. Staff have no person of their own; they file only for someone."""
     if user.person_id is None:
-        raise PermissionDeniedException("工作人员请在办事窗口为群众代为申请")
+        raise Forbidden("工作人员请在办事窗口为群众代为申请")
     return user.person_id
 
 
@@ -48,7 +47,7 @@ async def resolve_filing(
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
-        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
+        raise Forbidden("没有有效的代办授权，不能代他人申请")
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
     person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
@@ -78,7 +77,7 @@ async def subject_for(
     clerk only after that check, and each release is audited."""
     encrypted = await people_store.encrypted_id_number(db, served.person_id)
     if encrypted is None:
-        raise NotFoundException("人口库中没有该居民")
+        raise NotFound("人口库中没有该居民")
     on_behalf_of = cipher.decrypt(encrypted)
     person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":

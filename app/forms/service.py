@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException
 
 from app.catalogue import store as catalogue_store
 from app.catalogue.models import ServiceItem
 from app.certificates.models import ECertificate
+from app.errors import NotFound
 from app.forms import store
 from app.forms.models import (
     FieldCatalogue,
@@ -106,7 +106,7 @@ async def merged_form_of(
 
     found = await _forms.get(life_event_code, build)
     if found is None:
-        raise NotFoundException("没有找到这件事")
+        raise NotFound("没有找到这件事")
     return found
 
 

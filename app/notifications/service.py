@@ -9,12 +9,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
-from litestar.exceptions import HTTPException, PermissionDeniedException
 
 from app.calendar.service import china_time
+from app.errors import Conflict, FieldErrors, Forbidden
 from app.notifications import store
 from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
@@ -177,7 +176,7 @@ async def _save(
         take_over=take_over,
     )
     if subscription_id is None:  # another account stored this endpoint between our look and our write
-        raise HTTPException(status_code=409, detail=CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     return Subscribed(id=subscription_id)
 
 
@@ -215,7 +214,7 @@ async def subscribe(
     await audit(
         db, conn, "push.subscribe", "forbidden", subject=f"push_subscription:{held['id']}", reason="auth secret differs"
     )
-    raise PermissionDeniedException(NOT_THIS_DEVICE)
+    raise Forbidden(NOT_THIS_DEVICE)
 
 
 async def resync(db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
@@ -227,7 +226,7 @@ async def resync(db: DB, settings: Settings, user: CurrentUser, body: Subscripti
     async with db.acquire() as tx, tx.transaction():
         held = await push_store.subscription_at(tx, body.endpoint)
         if held is not None and held["account_id"] != user.account_id:
-            raise HTTPException(status_code=409, detail=OTHER_ACCOUNT)
+            raise Conflict(OTHER_ACCOUNT)
         if held is not None and same_auth_secret(held["auth"], body.keys.auth):
             return Subscribed(id=held["id"])
         return await _save(tx, user, body, user_agent)
@@ -248,7 +247,7 @@ async def replace_subscription(
         raise FieldErrors(problems, detail="无法更新提醒：" + "；".join(problems.values()))
     try:
         return await _move_device(db, body)
-    except PermissionDeniedException:
+    except Forbidden:
         await ratelimit.record_failure(db, [subject])
         raise
 
@@ -264,12 +263,12 @@ async def _move_device(db: DB, body: ReplaceSubscriptionBody) -> Subscribed:
             if current is not None and same_auth_secret(current["auth"], new.keys.auth):
                 return Subscribed(id=current["id"])
             # One answer for an unknown endpoint and a wrong secret: nothing tells which endpoints exist.
-            raise PermissionDeniedException(NOT_PROVEN)
+            raise Forbidden(NOT_PROVEN)
         if new.endpoint != body.old_endpoint:
             taken = await push_store.subscription_at(tx, new.endpoint)
             if taken is not None and taken["account_id"] != old["account_id"]:
                 # Proving the old subscription says nothing about someone else's device.
-                raise HTTPException(status_code=409, detail="这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
+                raise Conflict("这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
             if taken is not None:
                 # A page of the same account saved the new subscription first: that device row stays.
                 await push_store.delete_subscription_by_id(tx, old["id"])
