@@ -17,6 +17,7 @@ import msgspec
 
 from app.accounts import store
 from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
+from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, Invalid
 from app.notifications.service import beijing_time, notify_account
 from app.people import service as people
@@ -534,7 +535,7 @@ async def staff_problem(
         return f"--name: 不能为空，且不超过{NAME_MAX}个字"
     if role not in STAFF_ROLES:
         return f"--role: 应为 {', '.join(sorted(STAFF_ROLES))} 之一"
-    level = await store.region_level(db, region)
+    level = await catalogue.region_level(db, region)
     if level is None:
         return f"--region: 区划代码 {region} 不存在"
     if role == "helper":
@@ -545,6 +546,6 @@ async def staff_problem(
         return None
     if role in ("clerk", "approver") and not department:
         return "--department: 窗口和审批人员须填写所属部门代码"
-    if department and not await store.department_exists(db, department):
+    if department and not await catalogue.department_exists(db, department):
         return f"--department: 部门代码 {department} 不存在"
     return None

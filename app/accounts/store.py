@@ -56,14 +56,6 @@ async def update_phone(db: DB, person_id: int, phone: str) -> None:
     await db.execute("UPDATE people SET phone = $2, updated_at = now() WHERE id = $1", person_id, phone)
 
 
-async def department_exists(db: DB, code: str) -> bool:
-    return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
-
-
-async def region_level(db: DB, code: str) -> str | None:
-    return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)
-
-
 # --- sign-up codes (texted to the register's phone) ------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from app.cases import service as case_service
 from app.cases import workflow
 from app.cases.pages import receipt_page
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.console import service
 from app.console.models import InPersonCheck
 from app.console.routes import CLERK, STAFF
@@ -87,7 +87,7 @@ class ConsolePages(Controller):
             context={
                 "nav": "console",
                 "walk_in": service.walk_in_view(started) if started else None,
-                "events": await catalogue_store.list_life_events(db) if started else [],
+                "events": await catalogue.life_events(db) if started else [],
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
                 "minutes": walk_in.WALK_IN_MINUTES,
                 "notice": notice,

@@ -11,7 +11,7 @@ import asyncpg
 
 from app.accounts import store as accounts_store
 from app.calendar.service import today_in_china
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
@@ -145,7 +145,7 @@ async def create(
     body: DelegationRequest,
 ) -> int:
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
-    events = {e.code for e in await catalogue_store.list_life_events(db)}
+    events = set(await catalogue.life_event_names(db))
     scope = _scope(events, body.scope)
     expires_on = _expiry(body.expires_on, today_in_china())
     if body.identity_check not in IDENTITY_CHECKS:
@@ -195,7 +195,7 @@ async def _tell_the_elder(
     if scope is None:
         matters = "全部事项"
     else:
-        names = {e.code: e.name for e in await catalogue_store.list_life_events(tx)}
+        names = await catalogue.life_event_names(tx)
         matters = "、".join(names.get(code, code) for code in scope)
     await notify_account(
         tx,
@@ -236,7 +236,7 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
         rows = await store.of_client(db, user.person_id)
     else:
         return []
-    names = {e.code: e.name for e in await catalogue_store.list_life_events(db)} if rows else {}
+    names = await catalogue.life_event_names(db) if rows else {}
     return [_view(r, today, names) for r in rows]
 
 

@@ -73,7 +73,3 @@ async def encrypted_id_number(db: DB, person_id: int) -> bytes | None:
 async def any_encrypted_id_number(db: DB) -> bytes | None:
     """One ciphertext, to tell whether a SECRET_KEY is the one the register was encrypted with."""
     return await db.fetchval("SELECT id_number_enc FROM people ORDER BY id LIMIT 1")
-
-
-async def known_region_codes(db: DB) -> set[str]:
-    return {r["code"] for r in await db.fetch("SELECT code FROM regions")}
