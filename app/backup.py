@@ -27,7 +27,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from app.calendar.service import china_time
-from app.people import store as people_store
+from app.people import service as people
 from auth.pii import PiiCipher
 from config.settings import Settings
 from db import dump
@@ -126,7 +126,7 @@ async def backup(settings: Settings, path: Path, say: Say = print) -> None:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
             counts = await dump.table_row_counts(conn)
-            sample = await people_store.any_encrypted_id_number(conn)
+            sample = await people.ciphertext_sample(conn)
             vapid = load_vapid_keys(settings.data_dir)
             manifest = Manifest(
                 format=FORMAT,

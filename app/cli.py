@@ -23,7 +23,7 @@ from app.calendar.service import china_time
 from app.calendar.store import save_year
 from app.calendar.workdays import parse_year_override
 from app.database import migrate_database
-from app.people import store as people_store
+from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
@@ -100,7 +100,7 @@ def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Conne
             return 2
         cipher = PiiCipher(settings.secret_key)
         number = normalize_id_number(raw_number)
-        person = await people_store.find_person_by_hash(conn, cipher.lookup_hash(number))
+        person = await people.person_by_number(conn, cipher, number)
         if person is None:
             print(f"{mask_id_number(number)} is not in the population register", file=sys.stderr)
             return 1

@@ -15,8 +15,7 @@ import msgspec
 from app.catalogue import service as catalogue
 from app.certificates import service as certificate_service
 from app.forms import service as forms
-from app.people import store as people_store
-from app.people.identity import normalize_id_number
+from app.people import service as people
 from app.people.register import import_register
 from auth.pii import PiiCipher
 from db.pool import DB
@@ -51,9 +50,7 @@ async def seed_catalogue(db: DB) -> tuple[int, int, int, int, int]:
 async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
     certificates = _load("certificates.json")
     for cert in certificates:
-        holder = await people_store.find_person_by_hash(
-            db, cipher.lookup_hash(normalize_id_number(cert["holder_id_number"]))
-        )
+        holder = await people.person_by_number(db, cipher, cert["holder_id_number"])
         if holder is None:
             raise ValueError(f"certificate {cert['kind']}/{cert['title']}: holder is not in the demo register")
         await certificate_service.issue_to_person(

@@ -21,7 +21,6 @@ from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, Invalid
 from app.notifications.service import beijing_time, notify_account
 from app.people import service as people
-from app.people import store as people_store
 from app.people.identity import (
     id_number_problem,
     mask_id_number,
@@ -185,7 +184,7 @@ async def _pending_with_sms_code(
         and issued.live
         and issued.person_id is not None
     )
-    person = await people_store.get_person(db, issued.person_id) if right and issued and issued.person_id else None
+    person = await people.get_person(db, issued.person_id) if right and issued and issued.person_id else None
     if person is None or issued is None:
         await audit(db, conn, "signup.sms_code_check", "refused", subject=mask_id_number(id_number))
         raise FieldErrors({"sms_code": WRONG_SMS_CODE})
@@ -356,7 +355,7 @@ async def complete_registration(
         except asyncpg.UniqueViolationError as exc:
             raise Conflict("该通行密钥已经登记过") from exc
         if pending.phone and pending.person_id:
-            await store.update_phone(tx, pending.person_id, pending.phone)
+            await people.set_phone(tx, pending.person_id, pending.phone)
         if pending.enrollment_code_id is not None:
             await audit(tx, conn, "enrollment_code.use", "ok", subject=f"account:{account_id}")
         await audit(

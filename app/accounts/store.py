@@ -52,10 +52,6 @@ async def create_staff_account(
     )
 
 
-async def update_phone(db: DB, person_id: int, phone: str) -> None:
-    await db.execute("UPDATE people SET phone = $2, updated_at = now() WHERE id = $1", person_id, phone)
-
-
 # --- sign-up codes (texted to the register's phone) ------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
 from app.forms.models import MergedForm
-from app.people import store as people_store
+from app.people import service as people
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -57,9 +57,9 @@ def tracking_url(settings: Settings, token: str) -> str:
 
 async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
-    row = await people_store.name_and_encrypted_number(db, person_id)
-    assert row is not None
-    return {"profile.name": row["name"], "profile.id_number": cipher.decrypt(row["id_number_enc"])}
+    identity = await people.identity_of(db, cipher, person_id)
+    assert identity is not None
+    return {"profile.name": identity.name, "profile.id_number": identity.id_number}
 
 
 def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:

@@ -16,8 +16,8 @@ import asyncpg
 
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
-from app.people import store as people_store
-from app.people.identity import id_number_problem, normalize_id_number
+from app.people import service as people
+from app.people.identity import id_number_problem
 from app.web.types import Connection
 from auth.audit import audit
 from auth.delegation import require_delegation
@@ -50,7 +50,7 @@ async def resolve_filing(
         raise Forbidden("没有有效的代办授权，不能代他人申请")
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
+    person = await people.person_by_number(db, cipher, on_behalf_of)
     # A number not in the register is refused like any other person the caller may not act for (and audited
     # the same way), so these calls cannot be used to find out who is registered.
     person_id, region = (person.id, person.region_code) if person else (None, None)
@@ -75,10 +75,10 @@ async def subject_for(
     (resolve_filing: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
     in the hall's region; else 403, audited). The full number the page then holds is released to the helper or
     clerk only after that check, and each release is audited."""
-    encrypted = await people_store.encrypted_id_number(db, served.person_id)
-    if encrypted is None:
+    identity = await people.identity_of(db, cipher, served.person_id)
+    if identity is None:
         raise NotFound("人口库中没有该居民")
-    on_behalf_of = cipher.decrypt(encrypted)
+    on_behalf_of = identity.id_number
     person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
