@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,11 @@ from app.cases.models import (
     CheckedFile,
     DraftBody,
     DraftView,
+    FiledCase,
+    StaffCaseRecord,
+    StaffUpload,
+    StoredUpload,
+    TaskRow,
     TaskView,
     TimelineEntry,
     UploadView,
@@ -40,6 +46,7 @@ from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from config.settings import Settings
+from db.pool import DB
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -256,6 +263,42 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     case_id, snapshot = found
     scans.add(case_id)
     return snapshot
+
+
+# --- for the back office (app.console) -------------------------------------------------------------
+
+
+async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
+    """A case by its number, as the back office opens it (who may see what of it is app.console's rule)."""
+    return await store.staff_case_record(db, case_no)
+
+
+async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
+    return await store.tasks_of_case(db, case_id)
+
+
+async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
+    """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
+    return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+
+
+async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
+    return await store.uploads_of_case(db, case_id)
+
+
+async def upload_of_case(db: DB, token: str) -> StoredUpload | None:
+    """A file attached to a case, with its content."""
+    return await store.upload_of_case(db, token)
+
+
+async def filed_at_window(db: DB, clerk_account_id: int, person_id: int, since: datetime) -> list[FiledCase]:
+    """The cases one clerk has filed at the window for one resident since a moment (the in-person ID check)."""
+    return await store.cases_filed_at_window(db, clerk_account_id, person_id, since)
+
+
+async def forget_drafts_for(db: DB, account_id: int, person_id: int) -> None:
+    """Every draft one account keeps for one person (a clerk's, when the resident leaves the window)."""
+    await store.delete_drafts_for_person(db, account_id, person_id)
 
 
 # --- drafts ---------------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ class ConsolePages(Controller):
     async def upload(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
         row = await service.upload_for_staff(db, request, caller(request), token)
         return Response(
-            row["content"],
-            media_type=row["content_type"],
+            row.content,
+            media_type=row.content_type,
             headers={"Content-Disposition": "inline"},
         )
