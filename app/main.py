@@ -23,6 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
 from app.cases.apply import ApplyPages
@@ -83,7 +84,7 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
             request.scope.get("user") if request else None, request.cookies if request else {}
         )
         # The name under which the device keeps the signed-in account's drafts and queued submissions.
-        engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
+        engine.engine.globals["local_key_for"] = lambda user: accounts.local_key(settings.secret_key, user.account_id)
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
@@ -208,7 +209,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             forwarded_client_middleware(settings.trusted_proxies),
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
-            current_user_middleware,
+            # Who is signed in: the account behind the session, per request (auth/ may not import app/).
+            current_user_middleware(accounts.current_user),
         ],
         exception_handlers={
             # What services refuse (app/errors.py), each with its status: the one mapping.

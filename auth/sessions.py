@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -19,9 +20,9 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
-from auth import store
 from auth.models import CurrentUser
 from auth.session_store import PostgresSessionStore
+from db.pool import DB
 
 SESSION_COOKIE = "ywtb_session"
 # Keys in the session dict.
@@ -43,6 +44,9 @@ _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
 _HEX = frozenset("0123456789abcdef")
 T = TypeVar("T", bound=msgspec.Struct)
+# Reads the account behind a session: (database, account id, when it signed in) → the user, or None when the account
+# is gone or was signed out everywhere since.
+UserLoader = Callable[[DB, int, datetime], Awaitable[CurrentUser | None]]
 
 
 class SessionPolicy:
@@ -246,23 +250,29 @@ def drop_from_session(connection: ASGIConnection[Any, Any, Any, Any], key: str) 
         connection.set_session({k: v for k, v in session.items() if k != key})
 
 
-def current_user_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["user"] = None  # type: ignore[typeddict-unknown-key]
-        session = scope.get("session")
-        if scope["type"] == "http" and isinstance(session, dict) and session.get(ACCOUNT):
-            await _load_user(scope, session)
-        await app(scope, receive, send)
+def current_user_middleware(load_user: UserLoader) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware that puts the signed-in account in scope["user"]; `load_user` reads it (app.accounts, given at
+    composition: auth/ does not import app/)."""
 
-    return middleware
+    def middleware_for(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["user"] = None  # type: ignore[typeddict-unknown-key]
+            session = scope.get("session")
+            if scope["type"] == "http" and isinstance(session, dict) and session.get(ACCOUNT):
+                await _load_user(load_user, scope, session)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return middleware_for
 
 
-async def _load_user(scope: Scope, session: dict[str, Any]) -> None:
+async def _load_user(load_user: UserLoader, scope: Scope, session: dict[str, Any]) -> None:
     state = scope["app"].state
     policy: SessionPolicy = state.session_policy
     now = time.time()
     signed_in_at = float(session.get(SIGNED_IN_AT, 0))
-    user = await store.load_user(state.pool, int(session[ACCOUNT]), datetime.fromtimestamp(signed_in_at, UTC))
+    user = await load_user(state.pool, int(session[ACCOUNT]), datetime.fromtimestamp(signed_in_at, UTC))
     expired = (
         user is None
         or now - signed_in_at > policy.max_age

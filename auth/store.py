@@ -1,50 +1,19 @@
-"""SQL for auth: accounts as seen by sign-in, passkeys, challenges, enrollment codes, sessions,
-failed-attempt counts and the audit log."""
+"""SQL for auth: passkeys, challenges, enrollment codes, sessions, failed-attempt counts and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from auth.models import CredentialListing, CurrentUser, EnrollmentGrant, StoredCredential
+from auth.models import CredentialListing, EnrollmentGrant, StoredCredential
 from db.pool import DB
-
-# --- the current user -----------------------------------------------------------------------------
-
-
-async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
-    """The account behind a session, unless it was signed out everywhere since."""
-    row = await db.fetchrow(
-        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode FROM accounts "
-        "WHERE id = $1 AND sessions_valid_after <= $2",
-        account_id,
-        signed_in_at,
-    )
-    if row is None:
-        return None
-    return CurrentUser(
-        account_id=row["id"],
-        kind=row["kind"],
-        name=row["name"],
-        roles=frozenset(row["roles"]),
-        person_id=row["person_id"],
-        department_code=row["department_code"],
-        region_code=row["region_code"],
-        elder_mode=row["elder_mode"],
-    )
-
-
-async def void_all_sessions(db: DB, account_id: int) -> None:
-    await db.execute("UPDATE accounts SET sessions_valid_after = now() WHERE id = $1", account_id)
-
 
 # --- credentials ----------------------------------------------------------------------------------
 
 
 async def find_credential(db: DB, credential_id: bytes) -> StoredCredential | None:
     row = await db.fetchrow(
-        "SELECT c.id, c.account_id, c.credential_id, c.public_key, c.sign_count, a.user_handle "
-        "FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.credential_id = $1",
+        "SELECT id, account_id, credential_id, public_key, sign_count FROM credentials WHERE credential_id = $1",
         credential_id,
     )
     if row is None:
@@ -55,7 +24,6 @@ async def find_credential(db: DB, credential_id: bytes) -> StoredCredential | No
         credential_id=row["credential_id"],
         public_key=row["public_key"],
         sign_count=row["sign_count"],
-        user_handle=row["user_handle"],
     )
 
 

@@ -16,7 +16,6 @@ from app.accounts import service
 from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody, VerificationSent
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors, NotFound
-from app.shell import service as shell
 from app.sms import service as sms
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
@@ -105,9 +104,7 @@ class AuthApi(Controller):
 
     @post("/logout-everywhere", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Sign out on every device")
     async def logout_everywhere(self, request: AnyRequest, db: Db) -> Response[None]:
-        user = caller(request)
-        await auth_store.void_all_sessions(db, user.account_id)
-        await audit(db, request, "signout.everywhere", "ok", subject=f"account:{user.account_id}")
+        await service.sign_out_everywhere(db, request, caller(request).account_id)
         return _signed_out(request)
 
 
@@ -119,7 +116,7 @@ class MeApi(Controller):
     async def me(self, request: AnyRequest, db: Db, settings: AppSettings) -> MeOnDevice:
         account_id = caller(request).account_id
         me = msgspec.structs.asdict(await service.me(db, account_id))
-        return MeOnDevice(**me, local_key=shell.local_key(settings.secret_key, account_id))
+        return MeOnDevice(**me, local_key=service.local_key(settings.secret_key, account_id))
 
     @get("/passkeys", opt=signed_in(), summary="The caller's passkeys")
     async def passkeys(self, request: AnyRequest, db: Db) -> list[CredentialListing]:

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from app.accounts import store
-from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
+from app.accounts.models import Account, Me, PendingRegistration, RegionRef, RegisterStart, ResidentAccount
 from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, Invalid
 from app.notifications.service import beijing_time, notify_account
@@ -38,6 +38,7 @@ from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from config.settings import Settings
+from db.pool import DB
 
 NAME_MAX = 50
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
@@ -227,9 +228,9 @@ async def _pending_with_enrollment_code(
     return PendingRegistration(
         kind="resident",
         name=person.name,
-        user_handle=(account["user_handle"] if account else passkeys.new_user_handle()).hex(),
+        user_handle=(account.user_handle if account else passkeys.new_user_handle()).hex(),
         person_id=person.id,
-        account_id=account["id"] if account else None,
+        account_id=account.id if account else None,
         phone=phone,
         region_code=person.region_code,
         enrollment_code_id=grant.id,
@@ -265,22 +266,22 @@ async def _pending_staff(
 ) -> PendingRegistration:
     grant = await enrollment.find_valid(db, settings.secret_key, code)
     account = await store.get_account(db, grant.account_id) if grant and grant.account_id else None
-    if grant is None or account is None or account["kind"] != "staff" or account["name"] != name:
+    if grant is None or account is None or account.kind != "staff" or account.name != name:
         await audit(db, conn, "signup", "refused", subject="staff", reason="bad staff enrollment code")
         raise FieldErrors({"enrollment_code": "开户码无效、已过期或与姓名不符，请联系管理员"})
     return PendingRegistration(
         kind="staff",
         name=name,
-        user_handle=account["user_handle"].hex(),
-        account_id=account["id"],
+        user_handle=account.user_handle.hex(),
+        account_id=account.id,
         enrollment_code_id=grant.id,
     )
 
 
 async def adding_passkey_options(db: asyncpg.Pool, settings: Settings, owner: str, account_id: int) -> dict[str, Any]:
-    account = await store.get_account(db, account_id)
+    account = await _signed_in_account(db, account_id)
     pending = PendingRegistration(
-        kind="add", name=account["name"], user_handle=account["user_handle"].hex(), account_id=account_id
+        kind="add", name=account.name, user_handle=account.user_handle.hex(), account_id=account_id
     )
     return await _start_registration(db, settings, owner, pending)
 
@@ -393,11 +394,9 @@ CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
 
 
 async def clerk_issuer(db: asyncpg.Pool | asyncpg.Connection, clerk: CurrentUser) -> CodeIssuer:
-    account = await store.get_account(db, clerk.account_id)
-    hall = " · ".join(part for part in (account["region_name"], account["department_name"]) if part)
-    return CodeIssuer(
-        actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account['name']}", hall=hall or None
-    )
+    account = await _signed_in_account(db, clerk.account_id)
+    hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
+    return CodeIssuer(actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account.name}", hall=hall or None)
 
 
 async def issue_enrollment_code(
@@ -422,7 +421,7 @@ async def issue_enrollment_code(
         where = f"（{issuer.hall}）" if issuer.hall else ""
         await notify_account(
             tx,
-            account["id"],
+            account.id,
             title="账户安全：已为您签发开户码",
             body=(
                 f"{beijing_time(datetime.now(UTC))}，{issuer.described}{where}为您的账户签发了开户码，"
@@ -500,7 +499,7 @@ async def complete_login(
             db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
         )
     subject = f"account:{stored.account_id}"
-    if user_handle is not None and user_handle != stored.user_handle:
+    if user_handle is not None and user_handle != await store.user_handle_of(db, stored.account_id):
         raise await _refuse(
             db, conn, "signin", "user handle mismatch", "通行密钥验证失败，请重试", [ip, cred_subject], subject
         )
@@ -515,15 +514,74 @@ async def complete_login(
 
 
 async def me(db: asyncpg.Pool, account_id: int) -> Me:
-    account = await store.get_account(db, account_id)
-    region = RegionRef(account["region_code"], account["region_name"]) if account["region_code"] else None
+    account = await _signed_in_account(db, account_id)
+    region = RegionRef(account.region_code, account.region_name or "") if account.region_code else None
     return Me(
-        name=account["name"],
-        id_number_masked=account["id_number_masked"],
-        roles=sorted(account["roles"]),
+        name=account.name,
+        id_number_masked=account.id_number_masked,
+        roles=sorted(account.roles),
         region=region,
-        department=account["department_name"],
+        department=account.department_name,
     )
+
+
+async def _signed_in_account(db: DB, account_id: int) -> Account:
+    """The caller's own account: it exists, or the session middleware would not have signed them in."""
+    account = await store.get_account(db, account_id)
+    assert account is not None
+    return account
+
+
+# --- the account itself ----------------------------------------------------------------------------
+
+
+async def current_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
+    """The account behind a session, unless it was signed out everywhere since (auth.sessions asks, per request)."""
+    return await store.load_user(db, account_id, signed_in_at)
+
+
+async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
+    """The account of a person of the register, if they have signed up."""
+    return await store.resident_account_of(db, person_id)
+
+
+async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:
+    """Every session of the account, on every device, is void from now on."""
+    await store.void_all_sessions(db, account_id)
+    await audit(db, conn, "signout.everywhere", "ok", subject=f"account:{account_id}")
+
+
+async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
+    """长辈版 as chosen on the account: every device it signs in to starts with it."""
+    await store.set_elder_mode(db, account_id, elder_mode)
+
+
+def local_key(secret_key: str, account_id: int) -> str:
+    """The name of an account's data kept on a device (drafts, queued submissions): opaque, stable per account."""
+    return hmac.new(secret_key.encode(), f"local-data:{account_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+async def add_staff_account(
+    tx: asyncpg.Connection, secret_key: str, *, name: str, role: str, department: str | None, region: str
+) -> tuple[int, str, datetime]:
+    """A staff account (checked first with staff_problem) and the enrollment code its holder registers a passkey
+    with: (account id, code, expiry). Audited as the command line's doing."""
+    account_id = await store.create_staff_account(
+        tx,
+        name=name,
+        role=role,
+        department_code=department,
+        region_code=region,
+        user_handle=passkeys.new_user_handle(),
+    )
+    code, expires_at = await enrollment.issue(tx, secret_key, account_id=account_id, issued_by="cli")
+    await audit(tx, None, "staff.add", "ok", subject=f"account:{account_id}", actor="cli", role=role)
+    return account_id, code, expires_at
+
+
+async def forget_old_signup_codes(db: DB) -> None:
+    """Sign-up codes a day past their expiry (`python -m app purge`)."""
+    await store.purge_old_signup_codes(db)
 
 
 async def staff_problem(

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from app.accounts import store as accounts_store
+from app.accounts import service as accounts
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
 from app.delegations import store
@@ -89,8 +89,8 @@ async def consent_options(
 ) -> dict[str, Any]:
     """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
-    account = await accounts_store.resident_account_of(db, person.id)
-    credentials = await auth_store.credential_ids_of(db, account["id"]) if account else []
+    account = await accounts.resident_account_of(db, person.id)
+    credentials = await auth_store.credential_ids_of(db, account.id) if account else []
     if not credentials:
         raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
     challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
@@ -115,13 +115,13 @@ async def _passkey_consent(
         raise FieldErrors({"consent": exc.message}) from exc
     payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
     stored = await auth_store.find_credential(db, credential_id)
-    account = await accounts_store.resident_account_of(db, person.id)
+    account = await accounts.resident_account_of(db, person.id)
     if (
         payload is None
         or payload.get("person_id") != person.id
         or stored is None
         or account is None
-        or stored.account_id != account["id"]
+        or stored.account_id != account.id
     ):
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}")
         raise FieldErrors({"consent": "老人的通行密钥确认无效，请重新确认"})
@@ -132,7 +132,7 @@ async def _passkey_consent(
     except PasskeyError as exc:
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}", reason=exc.reason)
         raise FieldErrors({"consent": exc.message}) from exc
-    return account["id"]
+    return account.id
 
 
 async def create(
@@ -189,7 +189,7 @@ async def _tell_the_elder(
 ) -> None:
     """The elder hears of every delegation recorded in their name (inbox, and push on their devices) if they
     have an account — one recorded against their will is revoked on 我的."""
-    account = await accounts_store.resident_account_of(tx, person_id)
+    account = await accounts.resident_account_of(tx, person_id)
     if account is None:
         return
     if scope is None:
@@ -199,7 +199,7 @@ async def _tell_the_elder(
         matters = "、".join(names.get(code, code) for code in scope)
     await notify_account(
         tx,
-        account["id"],
+        account.id,
         title="代办授权：您已授权帮办员代办",
         body=(
             f"您已授权帮办员 {helper_name} 为您代办{matters}，至 {expires_on.isoformat()}；"
