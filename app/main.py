@@ -40,6 +40,7 @@ from app.delegations.routes import DelegationsApi
 from app.errors import DomainError
 from app.forms.routes import FormApi
 from app.health import healthz
+from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             AuthApi,
             MeApi,
             AccountPages,
+            MePages,
             CasesApi,
             TrackingPages,
             CasePages,

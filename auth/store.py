@@ -320,19 +320,3 @@ async def purge_audit_before_retention(db: DB, retention_days: int) -> int:
     await db.execute(f"SET LOCAL ywtb.audit_retention_days = '{int(retention_days)}'")
     status = await db.execute("DELETE FROM audit_log WHERE at < now() - make_interval(days => $1)", retention_days)
     return int(status.split()[-1])
-
-
-# --- delegations (代办授权) -------------------------------------------------------------------------
-
-
-async def live_delegation(db: DB, helper_account_id: int, client_person_id: int, life_event_code: str | None) -> Any:
-    """The helper's unexpired, unrevoked delegation from this client covering the life event (any, when None)."""
-    return await db.fetchrow(
-        "SELECT d.id, d.scope, d.expires_on, d.region_code FROM delegations d "
-        "WHERE d.helper_account_id = $1 AND d.client_person_id = $2 AND d.revoked_at IS NULL "
-        "AND d.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date "
-        "AND ($3::text IS NULL OR d.scope IS NULL OR $3 = ANY(d.scope)) ORDER BY d.id DESC LIMIT 1",
-        helper_account_id,
-        client_person_id,
-        life_event_code,
-    )

@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from app.accounts import service
 from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody, VerificationSent
-from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors, NotFound
 from app.sms import service as sms
 from app.web.params import AppSettings, Cipher, Db
@@ -159,25 +158,6 @@ class AccountPages(Controller):
     @get("/login", opt=public())
     async def login_page(self, request: AnyRequest, next: FromQuery[str] = "/") -> Template:
         return Template("login.html", context={"nav": "me", "next": local_path(next)})
-
-    @get("/me", opt=signed_in())
-    async def me_page(self, request: AnyRequest, db: Db) -> Template:
-        user = caller(request)
-        return Template(
-            "me.html",
-            context={
-                "nav": "me",
-                "me": await service.me(db, user.account_id),
-                "passkeys": await auth_store.list_credentials(db, user.account_id),
-                # The delegations this resident has given to village helpers, to see and revoke.
-                "delegations": await delegations.listing(db, user) if user.person_id is not None else [],
-            },
-        )
-
-    @post("/me/delegations/{delegation_id:int}/revoke", opt=signed_in())
-    async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
-        await delegations.revoke(db, request, caller(request), delegation_id)
-        return Redirect("/me#delegations-heading", status_code=303)
 
     @post("/me/passkeys/{passkey_id:int}/rename", opt=signed_in())
     async def rename_form(

@@ -34,7 +34,7 @@ from auth import enrollment, passkeys, ratelimit
 from auth import store as auth_store
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
-from auth.models import CurrentUser
+from auth.models import CredentialListing, CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from config.settings import Settings
@@ -543,6 +543,11 @@ async def current_user(db: DB, account_id: int, signed_in_at: datetime) -> Curre
 async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     """The account of a person of the register, if they have signed up."""
     return await store.resident_account_of(db, person_id)
+
+
+async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
+    """The account's passkeys, as 我的 lists them."""
+    return await auth_store.list_credentials(db, account_id)
 
 
 async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:

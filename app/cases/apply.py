@@ -146,7 +146,7 @@ async def _subject(
         chosen = await current.live(db, request, user)
         if chosen is None:
             raise _ChooseClient(HELPER_HOME)
-        served = await current.served(db, user, chosen[0])
+        served = await filing.for_client(db, user, chosen[0])
     return await filing.subject_for(db, cipher, request, user, served, code)
 
 

@@ -3,8 +3,8 @@
 Choosing a client (为TA办事) puts the delegation's id, the client's name and masked number in the session: the
 banner on every page reads them from there, and the apply page takes the client from there rather than from
 the URL. It is a convenience only: every request for the client is still checked against a live delegation
-by app.filing.service.resolve_filing. Signing out, the idle time-out and ending or switching the client all
-drop it with the rest of the session value.
+(app.filing.service.for_client, then resolve_filing). Signing out, the idle time-out and ending or switching the
+client all drop it with the rest of the session value.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import asyncpg
 import msgspec
 
 from app.delegations import service
-from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
 from app.errors import Forbidden, NotFound
-from app.filing.models import Served
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.sessions import HELPER_CLIENT, drop_from_session, keep_in_session, session_value
@@ -65,18 +63,3 @@ async def live(db: asyncpg.Pool, conn: Connection, helper: CurrentUser) -> tuple
         forget(conn)
         return None
     return client, delegation
-
-
-async def served(db: asyncpg.Pool, helper: CurrentUser, client: CurrentClient) -> Served:
-    """The client of the session's delegation, to be checked like every request for them
-    (app.filing.service.subject_for) before the page may hold their number."""
-    row = await delegations_store.get(db, client.delegation_id)
-    if row is None or row["helper_account_id"] != helper.account_id:
-        raise NotFound("没有找到该授权")
-    return Served(
-        person_id=row["client_person_id"],
-        name=client.name,
-        key=str(client.delegation_id),
-        channel="helper",
-        delegation_id=row["id"],
-    )

@@ -13,7 +13,7 @@ from app.accounts import service as accounts
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
 from app.delegations import store
-from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
+from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationRow, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.notifications.service import notify_account
@@ -30,6 +30,7 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
+from db.pool import DB
 
 MAX_DAYS = 366
 IDENTITY_CHECKS = {
@@ -209,21 +210,21 @@ async def _tell_the_elder(
     )
 
 
-def _view(row: Any, today: date, event_names: dict[str, str]) -> DelegationView:
-    status = "revoked" if row["revoked_at"] else "expired" if row["expires_on"] < today else "active"
+def _view(row: DelegationRow, today: date, event_names: dict[str, str]) -> DelegationView:
+    status = "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
     return DelegationView(
-        id=row["id"],
-        helper_name=row["helper_name"],
-        client_name=row["client_name"],
-        client_id_number_masked=row["client_id_number_masked"],
-        scope=row["scope"],
-        scope_label="全部事项" if row["scope"] is None else "、".join(event_names.get(c, c) for c in row["scope"]),
-        expires_on=row["expires_on"],
-        identity_check=row["identity_check"],
-        consent_method=row["consent_method"],
-        created_at=row["created_at"],
+        id=row.id,
+        helper_name=row.helper_name,
+        client_name=row.client_name,
+        client_id_number_masked=row.client_id_number_masked,
+        scope=row.scope,
+        scope_label="全部事项" if row.scope is None else "、".join(event_names.get(c, c) for c in row.scope),
+        expires_on=row.expires_on,
+        identity_check=row.identity_check,
+        consent_method=row.consent_method,
+        created_at=row.created_at,
         status=status,
-        open_cases=list(row["open_cases"]) if status == "active" else [],
+        open_cases=row.open_cases if status == "active" else [],
     )
 
 
@@ -243,11 +244,55 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:
     row = await store.get(db, delegation_id)
     allowed = row is not None and (
-        row["helper_account_id"] == user.account_id
-        or (user.person_id is not None and row["client_person_id"] == user.person_id)
-        or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row["region_code"]))
+        row.helper_account_id == user.account_id
+        or (user.person_id is not None and row.client_person_id == user.person_id)
+        or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row.region_code))
     )
     if not allowed:
         raise NotFound("没有找到该授权")
     await store.revoke(db, delegation_id, f"account:{user.account_id}")
     await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")
+
+
+async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | None:
+    """The person who gave one of this helper's delegations (live or not); None for anyone else's."""
+    row = await store.get(db, delegation_id)
+    return row.client_person_id if row is not None and row.helper_account_id == helper.account_id else None
+
+
+# --- the check behind every request a helper makes for someone ---------------------------------------------------
+
+
+async def require_delegation(
+    db: DB,
+    conn: Connection | None,
+    helper: CurrentUser,
+    client_person_id: int | None,
+    client_region: str | None,
+    life_event_code: str | None,
+) -> int:
+    """The id of the helper's delegation that is live, covers the life event and comes from a client of the helper's
+    own village; else Forbidden, audited (`client_person_id` None: a number not in the register). Decided here in
+    the server from the database, never from what the page says."""
+    reason = None
+    if "helper" not in helper.roles:
+        reason = "not a helper"
+    elif client_person_id is None:
+        reason = "not in the population register"
+    elif not helper.region_code or client_region != helper.region_code:
+        reason = "client outside the helper's village"
+    else:
+        delegation_id = await store.live_delegation(db, helper.account_id, client_person_id, life_event_code)
+        if delegation_id is not None:
+            return delegation_id
+        reason = "no live delegation in scope"
+    await audit(
+        db,
+        conn,
+        "delegation.check",
+        "forbidden",
+        subject=f"person:{client_person_id or '-'}",
+        reason=reason,
+        life_event=life_event_code,
+    )
+    raise Forbidden("没有有效的代办授权（未授权、已过期、已撤销或超出授权范围）")

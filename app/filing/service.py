@@ -3,27 +3,30 @@ uploads and the submission.
 
 The applicant is decided here in the server, never by the page: the resident themself; the person a window clerk
 receives after checking their ID card in person (auth.walk_in); or a village helper's client under a live delegation
-covering the life event (auth.delegation).
+covering the life event (app.delegations.service.require_delegation).
 
 Why a small app package rather than auth/: the rule looks the number up in the population register (app.people)
-and answers a malformed number beside its field (app.web.errors), and auth/ may import only db/. The two checks it
-chooses between stay in auth/: each reads only the session and the database, and audits its own refusals.
+and answers a malformed number beside its field (app.errors.FieldErrors), and auth/ may import only db/ and
+config/. Of the two checks it chooses between, the walk-in's stays in auth/ (it reads only the session), and the
+delegation's lives with the delegations it reads; each audits its own refusals.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
+from app.delegations import service as delegations
+from app.delegations.current import CurrentClient
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
 from app.people import service as people
 from app.people.identity import id_number_problem
 from app.web.types import Connection
 from auth.audit import audit
-from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import WalkIn, require_walk_in
+from db.pool import DB
 
 
 def own_person_id(user: CurrentUser) -> int:
@@ -58,7 +61,7 @@ async def resolve_filing(
         await require_walk_in(db, conn, user, person_id, region)
         assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
         return Filing(person_id=person_id, filed_as="clerk", channel="window")
-    delegation_id = await require_delegation(db, conn, user, person_id, region, life_event_code)
+    delegation_id = await delegations.require_delegation(db, conn, user, person_id, region, life_event_code)
     assert person_id is not None
     return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
@@ -66,6 +69,21 @@ async def resolve_filing(
 def at_window(started: WalkIn) -> Served:
     """The resident a clerk checked in at the window (窗口收件)."""
     return Served(person_id=started.person_id, name=started.name, key=f"w{started.visit}", channel="window")
+
+
+async def for_client(db: DB, helper: CurrentUser, client: CurrentClient) -> Served:
+    """The client of the helper's current delegation (app.delegations.current), to be checked like every request for
+    them (subject_for) before the page may hold their number."""
+    person_id = await delegations.client_of(db, helper, client.delegation_id)
+    if person_id is None:
+        raise NotFound("没有找到该授权")
+    return Served(
+        person_id=person_id,
+        name=client.name,
+        key=str(client.delegation_id),
+        channel="helper",
+        delegation_id=client.delegation_id,
+    )
 
 
 async def subject_for(
