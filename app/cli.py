@@ -19,8 +19,7 @@ import msgspec
 from app import backup
 from app.accounts import service as accounts
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
-from app.calendar.service import china_time
-from app.calendar.store import save_year
+from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
 from app.database import migrate_database
 from app.people import service as people
