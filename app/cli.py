@@ -26,7 +26,7 @@ from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
-from auth import store as auth_store
+from auth import housekeeping
 from auth.audit import audit
 from auth.pii import PiiCipher
 from config.settings import Settings, SettingsError, load_settings
@@ -153,12 +153,8 @@ def _load_holidays(path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]
 async def _purge(conn: asyncpg.Connection) -> int:
     """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
     async with conn.transaction():
-        await auth_store.purge_expired_sessions(conn)
-        await auth_store.purge_old_challenges(conn)
-        await auth_store.purge_old_failures(conn)
-        await auth_store.purge_old_attempts(conn)
+        removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
-        removed = await auth_store.purge_audit_before_retention(conn, AUDIT_RETENTION_DAYS)
         deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
     print(
         f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "

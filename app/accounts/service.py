@@ -18,7 +18,7 @@ import msgspec
 from app.accounts import store
 from app.accounts.models import Account, Me, PendingRegistration, RegionRef, RegisterStart, ResidentAccount
 from app.catalogue import service as catalogue
-from app.errors import Conflict, FieldErrors, Invalid
+from app.errors import Conflict, FieldErrors, Invalid, NotFound
 from app.notifications.service import beijing_time, notify_account
 from app.people import service as people
 from app.people.identity import (
@@ -30,8 +30,7 @@ from app.people.identity import (
 )
 from app.sms import service as sms
 from app.web.types import Connection
-from auth import enrollment, passkeys, ratelimit
-from auth import store as auth_store
+from auth import challenges_store, credentials_store, enrollment, passkeys, ratelimit
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
 from auth.models import CredentialListing, CurrentUser
@@ -41,6 +40,7 @@ from config.settings import Settings
 from db.pool import DB
 
 NAME_MAX = 50
+PASSKEY_NAME_MAX = 40
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
 # Where the resident sees and removes their passkeys.
 PASSKEYS_ON_ME = "/me#passkeys-heading"
@@ -241,7 +241,7 @@ async def _start_registration(
     db: asyncpg.Pool, settings: Settings, owner: str, pending: PendingRegistration
 ) -> dict[str, Any]:
     """Creation options for a pending registration; the pending data waits server-side with the challenge."""
-    existing = await auth_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
+    existing = await credentials_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
     challenge, options = passkeys.registration_options(
         rp_id=settings.rp_id,
         user_handle=bytes.fromhex(pending.user_handle),
@@ -250,7 +250,7 @@ async def _start_registration(
         display_name=pending.name,
         exclude=existing,
     )
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db,
         challenge=challenge,
         owner=owner,
@@ -311,7 +311,7 @@ async def complete_registration(
         challenge = passkeys.challenge_of(credential)
     except PasskeyError as exc:
         raise await _refuse(db, conn, "passkey.register", exc.reason, exc.message, [ip]) from exc
-    payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
+    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
     if payload is None:
         raise await _refuse(
             db,
@@ -332,16 +332,16 @@ async def complete_registration(
         account_id = await _account_for(tx, pending)
         # An account that already had a passkey gets another: its owner hears of it (unless it was them, they
         # remove it on 我的) — a takeover through a code or a borrowed phone is never silent.
-        had_passkeys = pending.account_id is not None and bool(await auth_store.credential_ids_of(tx, account_id))
-        if pending.enrollment_code_id is not None and not await auth_store.use_enrollment_code(
-            tx, pending.enrollment_code_id
-        ):
+        had_passkeys = pending.account_id is not None and bool(
+            await credentials_store.credential_ids_of(tx, account_id)
+        )
+        if pending.enrollment_code_id is not None and not await enrollment.use(tx, pending.enrollment_code_id):
             raise FieldErrors({"enrollment_code": "开户码已被使用或已过期，请重新领取"})
         if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
             raise FieldErrors({"sms_code": "验证码已使用或已过期，请重新获取"})
         passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
-            await auth_store.add_credential(
+            await credentials_store.add_credential(
                 tx,
                 account_id=account_id,
                 credential_id=verified.credential_id,
@@ -467,7 +467,7 @@ def _device_name(user_agent: str) -> str:
 
 async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dict[str, Any]:
     challenge, options = passkeys.authentication_options(rp_id=settings.rp_id)
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db, challenge=challenge, owner=owner, purpose="login", payload={}, ttl=passkeys.CHALLENGE_TTL
     )
     return options
@@ -488,12 +488,12 @@ async def complete_login(
     # Backs off guesses at one credential from one address; its owner elsewhere signs in as usual.
     cred_subject = ratelimit.credential_subject(address, credential_id)
     await ratelimit.refuse_if_limited(db, [cred_subject])
-    if await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
+    if await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
         # Junk or a replay: nothing about the credential is known yet, so it counts against the address only.
         raise await _refuse(
             db, conn, "signin", "unknown, used, expired or foreign challenge", "验证已过期或无效，请重新登录", [ip]
         )
-    stored = await auth_store.find_credential(db, credential_id)
+    stored = await credentials_store.find_credential(db, credential_id)
     if stored is None:
         raise await _refuse(
             db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
@@ -547,7 +547,26 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
 
 async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
     """The account's passkeys, as 我的 lists them."""
-    return await auth_store.list_credentials(db, account_id)
+    return await credentials_store.list_credentials(db, account_id)
+
+
+async def rename_passkey(db: DB, account_id: int, passkey_id: int, name: str) -> None:
+    clean = " ".join(name.split())
+    if not clean or len(clean) > PASSKEY_NAME_MAX:
+        raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
+    if not await credentials_store.rename_credential(db, account_id, passkey_id, clean):
+        raise NotFound("没有找到该通行密钥")
+
+
+async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, passkey_id: int) -> None:
+    """Never the last one: an account without a passkey could not be signed in to again."""
+    async with db.acquire() as tx, tx.transaction():
+        outcome = await credentials_store.remove_credential_unless_last(tx, account_id, passkey_id)
+        if outcome == "missing":
+            raise NotFound("没有找到该通行密钥")
+        if outcome == "last":
+            raise Conflict("这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
+        await audit(tx, conn, "passkey.remove", "ok", subject=f"account:{account_id}", passkey=passkey_id)
 
 
 async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:

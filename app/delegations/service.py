@@ -21,8 +21,7 @@ from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
 from app.web.types import Connection
-from auth import passkeys
-from auth import store as auth_store
+from auth import challenges_store, credentials_store, passkeys
 from auth.assertions import check_assertion
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -91,11 +90,11 @@ async def consent_options(
     """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
     account = await accounts.resident_account_of(db, person.id)
-    credentials = await auth_store.credential_ids_of(db, account.id) if account else []
+    credentials = await credentials_store.credential_ids_of(db, account.id) if account else []
     if not credentials:
         raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
     challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db,
         challenge=challenge,
         owner=owner,
@@ -114,8 +113,8 @@ async def _passkey_consent(
         credential_id = passkeys.credential_id_of(credential)
     except PasskeyError as exc:
         raise FieldErrors({"consent": exc.message}) from exc
-    payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
-    stored = await auth_store.find_credential(db, credential_id)
+    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
+    stored = await credentials_store.find_credential(db, credential_id)
     account = await accounts.resident_account_of(db, person.id)
     if (
         payload is None
