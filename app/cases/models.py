@@ -196,6 +196,16 @@ class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
 
 
+class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
+    """A case's number and life event, whose it is and who filed it: what deciding who hears of a step needs."""
+
+    case_no: str
+    life_event_name: str
+    applicant_person_id: int
+    filed_as: str  # self | clerk | helper
+    filed_by_account_id: int
+
+
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     life_event_name: str

@@ -36,6 +36,7 @@ from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
+from app.delegations import service as delegations
 from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
@@ -193,7 +194,9 @@ async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentU
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
-    if head is None:
+    if head is None or not await delegations.given_before(
+        db, user.account_id, head["applicant_person_id"], head["created_at"]
+    ):
         raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
 

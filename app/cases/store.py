@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from app.cases.models import FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
+from app.cases.models import CaseParties, FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
 from db.pool import DB
 
 
@@ -102,6 +102,15 @@ async def append_event(
     )
 
 
+async def case_parties(db: DB, case_id: int) -> CaseParties:
+    row = await db.fetchrow(
+        "SELECT c.case_no, e.name AS life_event_name, c.applicant_person_id, c.filed_as, c.filed_by_account_id "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code WHERE c.id = $1",
+        case_id,
+    )
+    return CaseParties(**dict(row))
+
+
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
            c.created_at, c.applicant_person_id
@@ -114,11 +123,9 @@ async def case_for_person(db: DB, case_no: str, person_id: int) -> Any:
 
 
 async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> Any:
-    """A case the helper filed for someone who had authorised them (代办授权) before it was filed."""
+    """A case the helper filed as a helper (whether its applicant had authorised them: app.delegations)."""
     return await db.fetchrow(
-        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper' "
-        "AND EXISTS (SELECT 1 FROM delegations d WHERE d.helper_account_id = c.filed_by_account_id "
-        "AND d.client_person_id = c.applicant_person_id AND d.created_at <= c.created_at)",
+        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper'",
         case_no,
         helper_account_id,
     )

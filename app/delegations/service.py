@@ -4,7 +4,7 @@ elder's own passkey), seen and revoked by the elder, the helper or staff, enforc
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -257,6 +257,17 @@ async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | No
     """The person who gave one of this helper's delegations (live or not); None for anyone else's."""
     row = await store.get(db, delegation_id)
     return row.client_person_id if row is not None and row.helper_account_id == helper.account_id else None
+
+
+async def given_before(db: DB, helper_account_id: int, client_person_id: int, moment: datetime) -> bool:
+    """Whether the client had authorised this helper before `moment` (a case they filed: its receipt is theirs to
+    print, even after the delegation ended)."""
+    return await store.given_before(db, helper_account_id, client_person_id, moment)
+
+
+async def is_live(db: DB, helper_account_id: int, client_person_id: int) -> bool:
+    """Whether the client has a live delegation to this helper, in any scope."""
+    return await store.live_delegation(db, helper_account_id, client_person_id, None) is not None
 
 
 # --- the check behind every request a helper makes for someone ---------------------------------------------------

@@ -3,7 +3,7 @@ makes for someone included."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from app.delegations.models import DelegationRow
@@ -73,6 +73,19 @@ async def of_client(db: DB, person_id: int) -> list[DelegationRow]:
 async def get(db: DB, delegation_id: int) -> DelegationRow | None:
     row = await db.fetchrow(_VIEW + " WHERE d.id = $1", delegation_id)
     return _row(row) if row else None
+
+
+async def given_before(db: DB, helper_account_id: int, client_person_id: int, moment: datetime) -> bool:
+    """Whether the client had delegated to this helper (at any time before `moment`, live now or not)."""
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM delegations WHERE helper_account_id = $1 AND client_person_id = $2 AND created_at <= $3 "
+            "LIMIT 1",
+            helper_account_id,
+            client_person_id,
+            moment,
+        )
+    )
 
 
 async def live_delegation(

@@ -13,7 +13,7 @@ import msgspec
 from app.calendar.service import china_time
 from app.errors import Conflict, FieldErrors, Forbidden
 from app.notifications import store
-from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
+from app.notifications.models import CaseAudience, DeliveryView, Inbox, InboxEntry, Subscribed
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
@@ -75,22 +75,24 @@ def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: i
     )
 
 
-async def notify_event(tx: asyncpg.Connection, *, case_id: int, event_id: int, status: str, title: str) -> None:
+async def notify_event(
+    tx: asyncpg.Connection, audience: CaseAudience, *, event_id: int, status: str, title: str
+) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
-    audience = await store.case_audience(tx, case_id)
     message = message_for(
-        case_id=case_id,
-        case_no=audience["case_no"],
-        life_event_name=audience["life_event_name"],
+        case_id=audience.case_id,
+        case_no=audience.case_no,
+        life_event_name=audience.life_event_name,
         event_id=event_id,
         status=status,
         title=title,
     )
-    await outbox.enqueue(tx, message, list(audience["account_ids"]))
-    if audience["helper_account_id"] is not None:
+    applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
+    await outbox.enqueue(tx, message, applicant)
+    if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
-        helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience['case_no']}/receipt")
-        await outbox.enqueue(tx, helper_message, [audience["helper_account_id"]])
+        helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")
+        await outbox.enqueue(tx, helper_message, [audience.helper_account_id])
 
 
 async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str, body: str, url: str) -> None:
