@@ -569,6 +569,11 @@ async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, pa
         await audit(tx, conn, "passkey.remove", "ok", subject=f"account:{account_id}", passkey=passkey_id)
 
 
+async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
+    """Accounts' names by id (a delegation names its helper)."""
+    return await store.names_of(db, account_ids)
+
+
 async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:
     """Every session of the account, on every device, is void from now on."""
     await store.void_all_sessions(db, account_id)

@@ -47,6 +47,11 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     return ResidentAccount(**dict(row)) if row else None
 
 
+async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch("SELECT id, name FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
+    return {r["id"]: r["name"] for r in rows}
+
+
 async def user_handle_of(db: DB, account_id: int) -> bytes | None:
     return await db.fetchval("SELECT user_handle FROM accounts WHERE id = $1", account_id)
 

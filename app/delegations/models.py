@@ -31,8 +31,8 @@ class DelegationCreated(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DelegationRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A delegation as app/delegations/store.py reads it: with the helper's and the client's names, and the open cases
-    its helper filed for the client within its scope."""
+    """A delegation as app/delegations/store.py reads it: with the client's name, and the open cases its helper filed
+    for the client within its scope."""
 
     id: int
     scope: list[str] | None  # None: all life events
@@ -43,7 +43,6 @@ class DelegationRow(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: datetime | None
     helper_account_id: int
     client_person_id: int
-    helper_name: str
     client_name: str
     client_id_number_masked: str
     region_code: str

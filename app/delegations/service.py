@@ -209,11 +209,11 @@ async def _tell_the_elder(
     )
 
 
-def _view(row: DelegationRow, today: date, event_names: dict[str, str]) -> DelegationView:
+def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_names: dict[int, str]) -> DelegationView:
     status = "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
     return DelegationView(
         id=row.id,
-        helper_name=row.helper_name,
+        helper_name=helper_names.get(row.helper_account_id, ""),
         client_name=row.client_name,
         client_id_number_masked=row.client_id_number_masked,
         scope=row.scope,
@@ -237,7 +237,8 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
     else:
         return []
     names = await catalogue.life_event_names(db) if rows else {}
-    return [_view(r, today, names) for r in rows]
+    helpers = await accounts.names_of(db, sorted({r.helper_account_id for r in rows})) if rows else {}
+    return [_view(r, today, names, helpers) for r in rows]
 
 
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:

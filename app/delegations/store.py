@@ -13,7 +13,7 @@ from db.pool import DB
 # filings and other helpers' are not this helper's business (nor, on the elder's list, this delegation's).
 _VIEW = """
     SELECT d.id, d.scope, d.expires_on, d.identity_check, d.consent_method, d.created_at, d.revoked_at,
-           d.helper_account_id, d.client_person_id, h.name AS helper_name, p.name AS client_name,
+           d.helper_account_id, d.client_person_id, p.name AS client_name,
            p.id_number_masked AS client_id_number_masked, d.region_code,
            (SELECT coalesce(array_agg(c.case_no ORDER BY c.created_at DESC), '{}') FROM cases c
              WHERE c.applicant_person_id = d.client_person_id
@@ -21,7 +21,7 @@ _VIEW = """
                AND (d.scope IS NULL OR c.life_event_code = ANY (d.scope))
                AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id
                            AND t.status NOT IN ('delivered', 'rejected', 'denied'))) AS open_cases
-    FROM delegations d JOIN accounts h ON h.id = d.helper_account_id JOIN people p ON p.id = d.client_person_id
+    FROM delegations d JOIN people p ON p.id = d.client_person_id
 """
 
 
