@@ -196,6 +196,20 @@ class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
 
 
+class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as its resident's pages and the receipts open it (no answers, no applicant's details)."""
+
+    id: int
+    case_no: str
+    tracking_token: str
+    life_event_code: str
+    life_event_name: str
+    channel: str
+    filed_as: str
+    created_at: datetime
+    applicant_person_id: int
+
+
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     """A case's number and life event, whose it is and who filed it: what deciding who hears of a step needs."""
 

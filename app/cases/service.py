@@ -16,6 +16,7 @@ from app.calendar.service import today_in_china
 from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
+    CaseHead,
     CaseSubmission,
     CaseSummary,
     CaseView,
@@ -195,7 +196,7 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
     if head is None or not await delegations.given_before(
-        db, user.account_id, head["applicant_person_id"], head["created_at"]
+        db, user.account_id, head.applicant_person_id, head.created_at
     ):
         raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
@@ -210,19 +211,19 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     return await _case_view(db, settings, head)
 
 
-async def _case_view(db: asyncpg.Pool, settings: Settings, head: Any) -> CaseView:
-    tasks = _task_views(await store.tasks_of(db, head["id"]))
+async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> CaseView:
+    tasks = _task_views(await store.tasks_of(db, head.id))
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
-        case_no=head["case_no"],
-        life_event=head["life_event_code"],
-        life_event_name=head["life_event_name"],
+        case_no=head.case_no,
+        life_event=head.life_event_code,
+        life_event_name=head.life_event_name,
         status=status,
         status_label=CASE_STATUS_LABELS[status],
-        channel=head["channel"],
-        filed_as=head["filed_as"],
-        created_at=head["created_at"],
-        tracking_url=tracking_url(settings, head["tracking_token"]),
+        channel=head.channel,
+        filed_as=head.filed_as,
+        created_at=head.created_at,
+        tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
         timeline=[
             TimelineEntry(
@@ -233,7 +234,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: Any) -> CaseVie
                 task_id=e["task_id"],
                 note=e["note"],
             )
-            for e in await store.timeline_of(db, head["id"])
+            for e in await store.timeline_of(db, head.id)
         ],
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from app.cases.models import CaseParties, FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
+from app.cases.models import CaseHead, CaseParties, FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
 from db.pool import DB
 
 
@@ -118,25 +118,35 @@ _CASE_HEAD = """
 """
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int) -> Any:
-    return await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
+def _head(row: Any) -> CaseHead | None:
+    return CaseHead(**dict(row)) if row else None
 
 
-async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> Any:
-    """A case the helper filed as a helper (whether its applicant had authorised them: app.delegations)."""
-    return await db.fetchrow(
-        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper'",
-        case_no,
-        helper_account_id,
+async def case_for_person(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+    return _head(
+        await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
     )
 
 
-async def case_filed_at_window(db: DB, case_no: str, clerk_account_id: int) -> Any:
+async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> CaseHead | None:
+    """A case the helper filed as a helper (whether its applicant had authorised them: app.delegations)."""
+    return _head(
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper'",
+            case_no,
+            helper_account_id,
+        )
+    )
+
+
+async def case_filed_at_window(db: DB, case_no: str, clerk_account_id: int) -> CaseHead | None:
     """A case this clerk filed at the window for a walk-in resident."""
-    return await db.fetchrow(
-        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'clerk'",
-        case_no,
-        clerk_account_id,
+    return _head(
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'clerk'",
+            case_no,
+            clerk_account_id,
+        )
     )
 
 
