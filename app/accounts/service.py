@@ -1,7 +1,7 @@
 """Sign-up and sign-in rules (一号申请): one account per ID number, passkeys only.
 
 Routes call these; they validate, talk to auth/ for ceremonies, codes and audit, and raise
-FieldErrors (400, per field, Chinese) or HTTP errors that say what to do next.
+FieldErrors (per field, Chinese) or the other domain errors of app/errors.py, each saying what to do next.
 """
 
 from __future__ import annotations

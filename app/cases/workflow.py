@@ -126,8 +126,8 @@ async def _task_to_move(
     case_no: str | None = None,
 ) -> AsyncIterator[tuple[asyncpg.Connection, TaskRow, Transition]]:
     """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
-    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
-    writes commits with the move, or not at all."""
+    `case_no`, when given): else NotFound, Forbidden (audited) or Conflict naming the allowed actions. What the
+    caller then writes commits with the move, or not at all."""
     try:
         async with db.acquire() as tx, tx.transaction():
             task = await store.lock_task(tx, task_id)

@@ -139,7 +139,8 @@ class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> _OpenCase:
-    """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
+    """A case within the caller's region and department (else NotFound / Forbidden, audited), with what they may see
+    of it."""
     head, tasks = await _case_for_staff(db, conn, user, case_no)
     form, items = await forms.merged_form_of(db, head.life_event_code)
     own = [t for t in tasks if workflow.in_scope(user, t)]

@@ -91,7 +91,7 @@ async def subject_for(
 ) -> Subject:
     """The person a helper's tablet or a clerk's window serves now, checked like every request for them
     (resolve_filing: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
-    in the hall's region; else 403, audited). The full number the page then holds is released to the helper or
+    in the hall's region; else Forbidden, audited). The full number the page then holds is released to the helper or
     clerk only after that check, and each release is audited."""
     identity = await people.identity_of(db, cipher, served.person_id)
     if identity is None:

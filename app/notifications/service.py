@@ -223,7 +223,7 @@ async def resync(db: DB, settings: Settings, user: CurrentUser, body: Subscripti
     """A page confirming, without a click, the subscription its browser holds: this account's device as it is
     (nothing written, so its failure count stays), refreshed, or stored again if we lost it (removed after a
     410, cleared from another device, a restored database). A device of another account, signed in on the same
-    browser before, is left alone (409): taking it over needs the resident's click on 开启办理进度提醒."""
+    browser before, is left alone (Conflict): taking it over needs the resident's click on 开启办理进度提醒."""
     _refuse_if_unusable(body, settings)
     async with db.acquire() as tx, tx.transaction():
         held = await push_store.subscription_at(tx, body.endpoint)
