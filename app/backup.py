@@ -27,11 +27,11 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from app.calendar.service import china_time
-from app.database import resolve_direct_database_url
-from app.people import store as people_store
-from app.settings import Settings
+from app.people import service as people
 from auth.pii import PiiCipher
+from config.settings import Settings
 from db import dump
+from db.connect import resolve_direct_database_url
 from db.dump import PgTool
 from db.migrate import discover
 from push.keys import KEY_FILE as VAPID_KEY_FILE
@@ -126,7 +126,7 @@ async def backup(settings: Settings, path: Path, say: Say = print) -> None:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
             counts = await dump.table_row_counts(conn)
-            sample = await people_store.any_encrypted_id_number(conn)
+            sample = await people.ciphertext_sample(conn)
             vapid = load_vapid_keys(settings.data_dir)
             manifest = Manifest(
                 format=FORMAT,

@@ -17,22 +17,20 @@ import asyncpg
 import msgspec
 
 from app import backup
-from app.accounts import store as accounts_store
+from app.accounts import service as accounts
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
-from app.calendar.service import china_time
-from app.calendar.store import save_year
+from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
-from app.database import migrate_database, resolve_database_url, resolve_direct_database_url
-from app.people import store as people_store
+from app.database import migrate_database
+from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
-from app.settings import Settings, SettingsError, load_settings
-from auth import enrollment
-from auth import store as auth_store
+from auth import housekeeping
 from auth.audit import audit
-from auth.passkeys import new_user_handle
 from auth.pii import PiiCipher
+from config.settings import Settings, SettingsError, load_settings
+from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
 from db.pool import create_pool
 from push import store as push_store
@@ -99,7 +97,7 @@ def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Conne
             return 2
         cipher = PiiCipher(settings.secret_key)
         number = normalize_id_number(raw_number)
-        person = await people_store.find_person_by_hash(conn, cipher.lookup_hash(number))
+        person = await people.person_by_number(conn, cipher, number)
         if person is None:
             print(f"{mask_id_number(number)} is not in the population register", file=sys.stderr)
             return 1
@@ -121,16 +119,9 @@ def _staff_add(
             print(problem, file=sys.stderr)
             return 2
         async with conn.transaction():
-            account_id = await accounts_store.create_staff_account(
-                conn,
-                name=name,
-                role=role,
-                department_code=department,
-                region_code=region,
-                user_handle=new_user_handle(),
+            account_id, code, expires_at = await accounts.add_staff_account(
+                conn, settings.secret_key, name=name, role=role, department=department, region=region
             )
-            code, expires_at = await enrollment.issue(conn, settings.secret_key, account_id=account_id, issued_by="cli")
-            await audit(conn, None, "staff.add", "ok", subject=f"account:{account_id}", actor="cli", role=role)
         print(f"staff account {account_id} ({name}, {role}) created; register a passkey at /register with this")
         print(f"enrollment code and the same name, before {_local(expires_at)}:")
         print(code)
@@ -162,12 +153,8 @@ def _load_holidays(path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]
 async def _purge(conn: asyncpg.Connection) -> int:
     """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
     async with conn.transaction():
-        await auth_store.purge_expired_sessions(conn)
-        await auth_store.purge_old_challenges(conn)
-        await auth_store.purge_old_failures(conn)
-        await auth_store.purge_old_attempts(conn)
-        await accounts_store.purge_old_signup_codes(conn)
-        removed = await auth_store.purge_audit_before_retention(conn, AUDIT_RETENTION_DAYS)
+        removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
+        await accounts.forget_old_signup_codes(conn)
         deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
     print(
         f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "

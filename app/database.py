@@ -1,10 +1,8 @@
-"""Which PostgreSQL the app talks to: DATABASE_URL, or the embedded server under DATA_DIR/pg; and
-bringing its schema up to date: the SQL migrations with the data steps that need the app's keys.
+"""Bringing the database's schema up to date: the SQL migrations (db/migrate.py) with the data steps some of them
+name, which need the app's code and keys (sealing e-certificate numbers needs SECRET_KEY).
 
-Two doors to the same database. The pooled one (DATABASE_URL, perhaps PgBouncer in transaction mode)
-serves every request. The direct one (DATABASE_DIRECT_URL, else DATABASE_URL) is for what needs a
-session of its own: the migration runner's advisory lock, the push worker's LISTEN, pg_dump and
-pg_restore, and the command line.
+Every process that migrates goes through here: `python -m app migrate|serve|seed`, the tests and the bench. The
+push worker does not migrate: it waits until one of these has (push/worker.py).
 """
 
 from __future__ import annotations
@@ -12,31 +10,8 @@ from __future__ import annotations
 import asyncpg
 
 from app.certificates.service import seal_clear_rows
-from app.settings import Settings
 from auth.pii import PiiCipher
-from db.embedded import embedded_database_url
 from db.migrate import DataStep, apply_migrations
-from db.pool import create_pool
-
-
-async def resolve_database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    return await embedded_database_url(settings.data_dir)
-
-
-async def resolve_direct_database_url(settings: Settings) -> str:
-    return settings.database_direct_url or await resolve_database_url(settings)
-
-
-async def open_pool(settings: Settings, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """The pool requests use, set up for how DATABASE_URL pools connections (DATABASE_POOLING)."""
-    return await create_pool(
-        await resolve_database_url(settings),
-        min_size=min_size,
-        max_size=max_size,
-        transaction_pooling=settings.transaction_pooling,
-    )
 
 
 def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
@@ -49,6 +24,5 @@ def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
 
 
 async def migrate_database(conn: asyncpg.Connection, cipher: PiiCipher) -> list[str]:
-    """Every way the app starts migrates through here (`python -m app migrate|serve|seed`, the push worker,
-    the tests and the bench), so no pending data step is ever left behind."""
+    """Apply every pending migration and its data step, so no pending data step is ever left behind."""
     return await apply_migrations(conn, data_steps=data_steps(cipher))

@@ -23,6 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
 from app.cases.apply import ApplyPages
@@ -34,13 +35,13 @@ from app.certificates.routes import my_certificates
 from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
-from app.database import open_pool
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
+from app.errors import DomainError
 from app.forms.routes import FormApi
 from app.health import healthz
+from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
-from app.settings import Settings, load_settings
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
@@ -56,6 +57,8 @@ from auth.access import access_guard, public
 from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
+from config.settings import Settings, load_settings
+from db.connect import open_pool
 from push.keys import load_or_create as load_vapid_keys
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
@@ -82,7 +85,7 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
             request.scope.get("user") if request else None, request.cookies if request else {}
         )
         # The name under which the device keeps the signed-in account's drafts and queued submissions.
-        engine.engine.globals["local_key_for"] = lambda user: shell.local_key(settings.secret_key, user.account_id)
+        engine.engine.globals["local_key_for"] = lambda user: accounts.local_key(settings.secret_key, user.account_id)
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             AuthApi,
             MeApi,
             AccountPages,
+            MePages,
             CasesApi,
             TrackingPages,
             CasePages,
@@ -207,9 +211,12 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             forwarded_client_middleware(settings.trusted_proxies),
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
-            current_user_middleware,
+            # Who is signed in: the account behind the session, per request (auth/ may not import app/).
+            current_user_middleware(accounts.current_user),
         ],
         exception_handlers={
+            # What services refuse (app/errors.py), each with its status: the one mapping.
+            DomainError: errors.domain_error_handler,
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
             # The database out of reach is a 503 wherever it shows (a route, the session middleware); anything

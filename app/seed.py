@@ -1,6 +1,6 @@
 """Demo seed data (`python -m app seed`): idempotent, safe to run on every start.
 
-The data lives in db/seed/ as JSON and CSV; this loader only maps it onto the stores.
+The data lives in db/seed/ as JSON and CSV; this loader reads it and hands it to each feature's service.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import msgspec
 
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.certificates import service as certificate_service
-from app.people import store as people_store
-from app.people.identity import normalize_id_number
+from app.forms import service as forms
+from app.people import service as people
 from app.people.register import import_register
 from auth.pii import PiiCipher
 from db.pool import DB
@@ -38,36 +38,19 @@ def _load(name: str) -> Any:
 
 
 async def seed_catalogue(db: DB) -> tuple[int, int, int, int, int]:
-    regions = _load("regions.json")
-    # Parents first, whatever order the file lists them in.
-    level_order = {"city": 0, "district": 1, "town": 2, "village": 3}
-    for region in sorted(regions, key=lambda r: level_order[r["level"]]):
-        await catalogue_store.upsert_region(
-            db, region["code"], region["name"], region["level"], region["parent"], region["demo"]
-        )
-    departments = _load("departments.json")
-    for dept in departments:
-        await catalogue_store.upsert_department(db, dept["code"], dept["name"], dept["short_name"])
+    regions, departments, items, events = (
+        _load(name) for name in ("regions.json", "departments.json", "items.json", "life_events.json")
+    )
     form = _load("form.json")
-    for section in form["sections"]:
-        await catalogue_store.upsert_form_section(db, section["key"], section["title"], section["order"])
-    for position, field in enumerate(form["fields"]):
-        await catalogue_store.upsert_form_field(db, field, position)
-    items = _load("items.json")
-    for item in items:
-        await catalogue_store.upsert_service_item(db, item)
-    events = _load("life_events.json")
-    for position, event in enumerate(events):
-        await catalogue_store.upsert_life_event(db, event, position)
+    await forms.save_field_catalogue(db, form)
+    await catalogue.save_catalogue(db, regions=regions, departments=departments, items=items, life_events=events)
     return len(regions), len(departments), len(form["fields"]), len(items), len(events)
 
 
 async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
     certificates = _load("certificates.json")
     for cert in certificates:
-        holder = await people_store.find_person_by_hash(
-            db, cipher.lookup_hash(normalize_id_number(cert["holder_id_number"]))
-        )
+        holder = await people.person_by_number(db, cipher, cert["holder_id_number"])
         if holder is None:
             raise ValueError(f"certificate {cert['kind']}/{cert['title']}: holder is not in the demo register")
         await certificate_service.issue_to_person(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth import passkeys, store
+from auth import credentials_store, passkeys
 from auth.models import StoredCredential
 from auth.passkeys import PasskeyError
 from db.pool import DB
@@ -24,5 +24,5 @@ async def check_assertion(
         sign_count=stored.sign_count,
     )
     # Two uses of one assertion racing each other: only the first advances the counter.
-    if not await store.record_credential_use(db, stored.id, stored.sign_count, new_count):
+    if not await credentials_store.record_credential_use(db, stored.id, stored.sign_count, new_count):
         raise PasskeyError("sign counter raced")

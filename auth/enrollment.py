@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from auth import store
+from auth import enrollment_store
 from auth.models import EnrollmentGrant
 from db.pool import DB
 
@@ -41,7 +41,7 @@ async def issue(
     ttl: timedelta = DEFAULT_TTL,
 ) -> tuple[str, datetime]:
     code = new_code()
-    expires_at = await store.insert_enrollment_code(
+    expires_at = await enrollment_store.insert_enrollment_code(
         db,
         code_hash=hash_code(secret_key, code),
         person_id=person_id,
@@ -53,4 +53,9 @@ async def issue(
 
 
 async def find_valid(db: DB, secret_key: str, code: str) -> EnrollmentGrant | None:
-    return await store.find_enrollment_code(db, hash_code(secret_key, code))
+    return await enrollment_store.find_enrollment_code(db, hash_code(secret_key, code))
+
+
+async def use(db: DB, grant_id: int) -> bool:
+    """Spend a code: False when it was used or expired meanwhile (two sign-ups racing with one code: one wins)."""
+    return await enrollment_store.use_enrollment_code(db, grant_id)

@@ -31,7 +31,6 @@ class StoredCredential(msgspec.Struct, frozen=True, kw_only=True):
     credential_id: bytes
     public_key: bytes
     sign_count: int
-    user_handle: bytes
 
 
 class CredentialListing(msgspec.Struct, frozen=True, kw_only=True):

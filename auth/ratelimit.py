@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from litestar.exceptions import TooManyRequestsException
 
-from auth import store
+from auth import attempts_store
 from db.pool import DB
 
 WINDOW = timedelta(minutes=15)
@@ -59,7 +59,7 @@ def signup_number_subject(id_number_hash: bytes) -> str:
 async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
     for subject in subjects:
         limit = LIMITS[subject.split(":", 1)[0]]
-        count, oldest = await store.recent_failures(db, subject, WINDOW)
+        count, oldest = await attempts_store.recent_failures(db, subject, WINDOW)
         if count >= limit and oldest is not None:
             retry_after = max(1, int((oldest + WINDOW - datetime.now(UTC)).total_seconds()))
             minutes = -(-retry_after // 60)
@@ -71,16 +71,16 @@ async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
 
 
 async def record_failure(db: DB, subjects: list[str]) -> None:
-    await store.record_failure(db, subjects)
+    await attempts_store.record_failure(db, subjects)
 
 
 async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timedelta = ATTEMPT_WINDOW) -> None:
     """Count one attempt against each subject, or refuse with 429 (请N分钟后再试, Retry-After) — counting nothing —
     when any of them has reached its limit within the window. Atomic across app processes on one database."""
     async with db.acquire() as tx, tx.transaction():
-        await store.lock_attempt_subjects(tx, list(limits))
+        await attempts_store.lock_attempt_subjects(tx, list(limits))
         for subject, limit in limits.items():
-            count, oldest = await store.recent_attempts(tx, subject, window)
+            count, oldest = await attempts_store.recent_attempts(tx, subject, window)
             if count >= limit and oldest is not None:
                 retry_after = max(1, int((oldest + window - datetime.now(UTC)).total_seconds()))
                 minutes = -(-retry_after // 60)
@@ -89,4 +89,4 @@ async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timede
                     headers={"Retry-After": str(retry_after)},
                     extra={"retry_after": retry_after},
                 )
-        await store.record_attempts(tx, list(limits))
+        await attempts_store.record_attempts(tx, list(limits))

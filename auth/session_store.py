@@ -1,5 +1,5 @@
-"""Litestar's session Store interface over our `sessions` table, so all workers share sessions, plus the two
-writes the session backend (auth/sessions.py) uses instead of a blind upsert: create only if absent, and
+"""The sessions table: its SQL, and Litestar's session Store interface over it, so all workers share sessions, plus
+the two writes the session backend (auth/sessions.py) uses instead of a blind upsert: create only if absent, and
 replace only if the row still holds what the request read."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import timedelta
 import asyncpg
 from litestar.stores.base import Store
 
-from auth import store
+from db.pool import DB
 
 
 def _delta(value: int | timedelta | None) -> timedelta | None:
@@ -34,27 +34,96 @@ class PostgresSessionStore(Store):
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        await store.session_set(self.pool, key, data, _delta(expires_in))
+        await session_set(self.pool, key, data, _delta(expires_in))
 
     async def create(self, key: str, value: bytes, expires_in: int | None) -> bool:
         """Store a new session; False when a row under `key` exists already (nothing is changed then)."""
-        return await store.session_create(self.pool, key, value, _delta(expires_in))
+        return await session_create(self.pool, key, value, _delta(expires_in))
 
     async def replace(self, key: str, expected: bytes, value: bytes, expires_in: int | None) -> bool:
         """Store `value` only if the row still holds `expected`; False when it changed or is gone."""
-        return await store.session_replace(self.pool, key, expected, value, _delta(expires_in))
+        return await session_replace(self.pool, key, expected, value, _delta(expires_in))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        return await store.session_get(self.pool, key, _delta(renew_for))
+        return await session_get(self.pool, key, _delta(renew_for))
 
     async def delete(self, key: str) -> None:
-        await store.session_delete(self.pool, key)
+        await session_delete(self.pool, key)
 
     async def delete_all(self) -> None:
-        await store.session_delete_all(self.pool)
+        await session_delete_all(self.pool)
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        return await store.session_expires_in(self.pool, key)
+        return await session_expires_in(self.pool, key)
+
+
+# --- SQL -----------------------------------------------------------------------------------------------------------
+
+
+async def session_get(db: DB, key: str, renew_for: timedelta | None) -> bytes | None:
+    if renew_for is not None:
+        return await db.fetchval(
+            "UPDATE sessions SET expires_at = now() + $2::interval "
+            "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now()) RETURNING value",
+            key,
+            renew_for,
+        )
+    return await db.fetchval(
+        "SELECT value FROM sessions WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())", key
+    )
+
+
+async def session_set(db: DB, key: str, value: bytes, expires_in: timedelta | None) -> None:
+    await db.execute(
+        "INSERT INTO sessions (key, value, expires_at) VALUES ($1, $2, now() + $3::interval) "
+        "ON CONFLICT (key) DO UPDATE SET value = $2, expires_at = now() + $3::interval",
+        key,
+        value,
+        expires_in,
+    )
+
+
+async def session_create(db: DB, key: str, value: bytes, expires_in: timedelta | None) -> bool:
+    status = await db.execute(
+        "INSERT INTO sessions (key, value, expires_at) VALUES ($1, $2, now() + $3::interval) "
+        # An expired row under the key is as good as none.
+        "ON CONFLICT (key) DO UPDATE SET value = $2, expires_at = now() + $3::interval "
+        "WHERE sessions.expires_at IS NOT NULL AND sessions.expires_at <= now()",
+        key,
+        value,
+        expires_in,
+    )
+    return status == "INSERT 0 1"
+
+
+async def session_replace(db: DB, key: str, expected: bytes, value: bytes, expires_in: timedelta | None) -> bool:
+    status = await db.execute(
+        "UPDATE sessions SET value = $3, expires_at = now() + $4::interval "
+        "WHERE key = $1 AND value = $2 AND (expires_at IS NULL OR expires_at > now())",
+        key,
+        expected,
+        value,
+        expires_in,
+    )
+    return status == "UPDATE 1"
+
+
+async def session_delete(db: DB, key: str) -> None:
+    await db.execute("DELETE FROM sessions WHERE key = $1", key)
+
+
+async def session_delete_all(db: DB) -> None:
+    await db.execute("DELETE FROM sessions")
+
+
+async def session_expires_in(db: DB, key: str) -> int | None:
+    return await db.fetchval(
+        "SELECT greatest(0, extract(epoch FROM expires_at - now()))::int FROM sessions WHERE key = $1", key
+    )
+
+
+async def purge_expired_sessions(db: DB) -> None:
+    await db.execute("DELETE FROM sessions WHERE expires_at < now()")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -19,9 +20,9 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
-from auth import store
 from auth.models import CurrentUser
 from auth.session_store import PostgresSessionStore
+from db.pool import DB
 
 SESSION_COOKIE = "ywtb_session"
 # Keys in the session dict.
@@ -30,6 +31,11 @@ ACCOUNT = "account_id"
 SIGNED_IN_AT = "signed_in_at"  # epoch seconds
 SEEN_AT = "seen_at"  # epoch seconds
 SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precision is plenty
+# Whom a shared device serves now: the resident at a clerk's window (auth.walk_in) and a village helper's current
+# client (app.delegations.current). While either is in the session, every answer may name that person.
+WALK_IN = "walk_in"
+HELPER_CLIENT = "helper_client"
+_SERVING_SOMEONE = (WALK_IN, HELPER_CLIENT)
 # Scope keys for moving the session to a new id within one request, and for what the request read (SessionBackend).
 _ROTATE = "ywtb.session.rotate"
 _FRESH_ID = "ywtb.session.fresh_id"
@@ -38,6 +44,9 @@ _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
 _HEX = frozenset("0123456789abcdef")
 T = TypeVar("T", bound=msgspec.Struct)
+# Reads the account behind a session: (database, account id, when it signed in) → the user, or None when the account
+# is gone or was signed out everywhere since.
+UserLoader = Callable[[DB, int, datetime], Awaitable[CurrentUser | None]]
 
 
 class SessionPolicy:
@@ -208,6 +217,13 @@ def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.scope["user"] = None
 
 
+def serving_someone(scope: Scope) -> bool:
+    """Whether the session of this request names a person a shared device is serving (app/web/security.py keeps
+    every such answer out of caches)."""
+    session = scope.get("session")
+    return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
+
+
 def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind: type[T]) -> T | None:
     """What a feature keeps in the session under `key` (whom a shared device serves now), or None when there is
     nothing there or it no longer reads as `kind`."""
@@ -234,23 +250,29 @@ def drop_from_session(connection: ASGIConnection[Any, Any, Any, Any], key: str) 
         connection.set_session({k: v for k, v in session.items() if k != key})
 
 
-def current_user_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["user"] = None  # type: ignore[typeddict-unknown-key]
-        session = scope.get("session")
-        if scope["type"] == "http" and isinstance(session, dict) and session.get(ACCOUNT):
-            await _load_user(scope, session)
-        await app(scope, receive, send)
+def current_user_middleware(load_user: UserLoader) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware that puts the signed-in account in scope["user"]; `load_user` reads it (app.accounts, given at
+    composition: auth/ does not import app/)."""
 
-    return middleware
+    def middleware_for(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["user"] = None  # type: ignore[typeddict-unknown-key]
+            session = scope.get("session")
+            if scope["type"] == "http" and isinstance(session, dict) and session.get(ACCOUNT):
+                await _load_user(load_user, scope, session)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return middleware_for
 
 
-async def _load_user(scope: Scope, session: dict[str, Any]) -> None:
+async def _load_user(load_user: UserLoader, scope: Scope, session: dict[str, Any]) -> None:
     state = scope["app"].state
     policy: SessionPolicy = state.session_policy
     now = time.time()
     signed_in_at = float(session.get(SIGNED_IN_AT, 0))
-    user = await store.load_user(state.pool, int(session[ACCOUNT]), datetime.fromtimestamp(signed_in_at, UTC))
+    user = await load_user(state.pool, int(session[ACCOUNT]), datetime.fromtimestamp(signed_in_at, UTC))
     expired = (
         user is None
         or now - signed_in_at > policy.max_age

@@ -19,10 +19,9 @@ from litestar.exceptions import PermissionDeniedException
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import serves
-from auth.sessions import drop_from_session, keep_in_session, session_value
+from auth.sessions import WALK_IN, drop_from_session, keep_in_session, session_value
 from db.pool import DB
 
-SESSION_KEY = "walk_in"
 # Long enough to fill a merged form at the window; short enough that a forgotten session does not serve the next
 # person in the queue.
 WALK_IN_MINUTES = 30
@@ -57,7 +56,7 @@ def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
 
 def peek(conn: ASGIConnection[Any, Any, Any, Any]) -> WalkIn | None:
     """The session's walk-in while it is live; an expired (or unreadable) one is dropped."""
-    walk_in = session_value(conn, SESSION_KEY, WalkIn)
+    walk_in = session_value(conn, WALK_IN, WalkIn)
     if walk_in is None or not walk_in.live():
         forget(conn)
         return None
@@ -66,11 +65,11 @@ def peek(conn: ASGIConnection[Any, Any, Any, Any]) -> WalkIn | None:
 
 def remember(conn: ASGIConnection[Any, Any, Any, Any], walk_in: WalkIn) -> None:
     """Receive this person from now on, replacing whoever was at the window before."""
-    keep_in_session(conn, SESSION_KEY, walk_in)
+    keep_in_session(conn, WALK_IN, walk_in)
 
 
 def forget(conn: ASGIConnection[Any, Any, Any, Any]) -> None:
-    drop_from_session(conn, SESSION_KEY)
+    drop_from_session(conn, WALK_IN)
 
 
 async def require_walk_in(

@@ -34,8 +34,8 @@ from app.cases.timeline import record_event
 from app.database import migrate_database
 from app.main import create_app
 from app.seed import seed_demo_data
-from app.settings import load_settings
 from auth.pii import PiiCipher
+from config.settings import load_settings
 from db.embedded import ensure_database, start_embedded_server
 from db.pool import create_pool, prepare_connection
 from push.keys import load_or_create

@@ -8,6 +8,8 @@ needs the app's SECRET_KEY, which the database never sees). The caller hands the
 right after its file and before any later one (so a later file may drop what the step has emptied), and is
 recorded in schema_data_steps once it has finished. A step must be safe to run again after a crash half-way.
 A caller without the step a pending file needs stops there rather than skip it.
+
+A process that does not migrate (the push worker) asks `pending_migrations` and waits until it is empty.
 """
 
 from __future__ import annotations
@@ -125,3 +127,19 @@ async def _run_data_step(conn: asyncpg.Connection, migration: Migration, data_st
     await conn.execute(
         "INSERT INTO schema_data_steps (version, name) VALUES ($1, $2)", migration.version, migration.data_step
     )
+
+
+async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """The files this code knows that the database has not applied yet, or whose data step has not finished (empty
+    when the schema is what the code expects; later files the database has, from newer code, do not matter)."""
+    if await conn.fetchval("SELECT to_regclass('public.schema_migrations')") is None:
+        return [m.name for m in discover(directory)]
+    applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    steps_done: set[int] = set()
+    if await conn.fetchval("SELECT to_regclass('public.schema_data_steps')") is not None:
+        steps_done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_data_steps")}
+    return [
+        m.name
+        for m in discover(directory)
+        if m.version not in applied or (m.data_step is not None and m.version not in steps_done)
+    ]

@@ -6,8 +6,12 @@ another worker picks the job up again, so nothing is lost (the device may then g
 and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
-app's settings (DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the VAPID key,
-VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
+shared settings (config/settings.py: DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the
+VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS) and imports nothing of app/.
+
+It does not migrate the database: some migrations have data steps that need the app's code and keys (sealing
+e-certificate numbers), and one migrator is simpler than two. A worker that finds migrations its code expects
+still pending waits, saying which ones in its log, until `python -m app migrate` (or `serve`) has applied them.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Querie
 from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
-from app.database import migrate_database, open_pool, resolve_direct_database_url
-from app.settings import Settings, SettingsError, load_settings
-from auth.pii import PiiCipher
+from config.settings import Settings, SettingsError, load_settings
+from db.connect import open_pool, resolve_direct_database_url
+from db.migrate import pending_migrations
 from db.pool import database_unavailable
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
@@ -38,6 +42,8 @@ from push.store import SEND_ENTRYPOINT
 log = logging.getLogger("push.worker")
 # How long a worker that lost the database waits before connecting again.
 RECONNECT_SECONDS = 2.0
+# How often a worker waiting for migrations looks again.
+SCHEMA_POLL_SECONDS = 2.0
 
 
 def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
@@ -103,13 +109,11 @@ class Reconnecting:
         self,
         database_url: str,
         pool: asyncpg.Pool,
-        cipher: PiiCipher,
         sender: PushSender,
         public_key: str,
         options: WorkerOptions,
     ) -> None:
         self.database_url = database_url
-        self.cipher = cipher  # for the migrations' data steps
         self.pool = pool
         self.sender = sender
         self.public_key = public_key
@@ -144,13 +148,26 @@ class Reconnecting:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), RECONNECT_SECONDS)
 
+    async def _wait_for_schema(self, connection: asyncpg.Connection) -> None:
+        """Until the database has every migration this code expects (or the worker is stopped)."""
+        said: list[str] = []
+        while (pending := await pending_migrations(connection)) and not self.stopping.is_set():
+            if pending != said:
+                log.warning(
+                    "push worker waiting for the database schema: %s not applied yet; "
+                    "`python -m app migrate` (or `serve`) applies them",
+                    ", ".join(pending),
+                )
+                said = pending
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), SCHEMA_POLL_SECONDS)
+
     async def _run_connected(self, *, drain: bool) -> None:
         """Until stopped or drained; raises when the connection is lost. pgqueuer LISTENs on its own connection."""
         connection = await asyncpg.connect(self.database_url, server_settings={"application_name": "ywtb-push"})
         try:
             if not self.workers:
-                # Safe beside `python -m app serve` doing the same (advisory lock): either may start first.
-                await migrate_database(connection, self.cipher)
+                await self._wait_for_schema(connection)
             worker = PushWorker(self.pool, connection, self.sender, RetryPolicy(), self.options)
             self.workers.append(worker)
             if self.stopping.is_set():  # asked to stop while connecting
@@ -175,7 +192,7 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
     try:
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = Reconnecting(database_url, pool, PiiCipher(settings.secret_key), sender, keys.public_key, options)
+            worker = Reconnecting(database_url, pool, sender, keys.public_key, options)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, worker.stop)

@@ -15,7 +15,7 @@ import pytest
 from litestar import Litestar
 
 from app.main import create_app
-from app.settings import Settings
+from config.settings import Settings
 
 
 @pytest.fixture

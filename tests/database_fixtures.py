@@ -20,8 +20,8 @@ import pytest
 
 from app.database import migrate_database
 from app.seed import seed_demo_data
-from app.settings import Settings, load_settings
 from auth.pii import PiiCipher
+from config.settings import Settings, load_settings
 from db.embedded import start_embedded_server, with_database
 from db.pool import create_pool, prepare_connection
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.settings import Settings
+from config.settings import Settings
 from push.delivery import RetryPolicy
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -92,14 +92,18 @@ def worker_env(database_url: str, data_dir: Path) -> dict[str, str]:
 class WorkerProcess:
     """`python -m push.worker` in its own process, its log lines collected."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, ready: str) -> None:
         self.process = process
         self.lines: list[str] = []
+        self._ready = ready
         self._started = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, env: dict[str, str], *args: str, within: float = 30) -> WorkerProcess:
+    async def start(
+        cls, env: dict[str, str], *args: str, within: float = 30, ready: str = "push worker started"
+    ) -> WorkerProcess:
+        """Once the worker has logged `ready` (by default: it started sending)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -110,7 +114,7 @@ class WorkerProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        worker = cls(process)
+        worker = cls(process, ready)
         try:
             await asyncio.wait_for(worker._started.wait(), within)
         except TimeoutError:
@@ -123,8 +127,16 @@ class WorkerProcess:
         async for raw in self.process.stdout:
             line = raw.decode(errors="replace").rstrip()
             self.lines.append(line)
-            if "push worker started" in line:
+            if self._ready in line:
                 self._started.set()
+
+    async def wait_for(self, text: str, within: float = 30) -> None:
+        """Until a line of the log says `text`."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not any(text in line for line in self.lines):
+            if asyncio.get_running_loop().time() > deadline or self.process.returncode is not None:
+                raise AssertionError(f"the worker never said {text!r}:\n" + "\n".join(self.lines[-20:]))
+            await asyncio.sleep(0.1)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no last words, like a machine losing power."""

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from app.main import create_app
-from app.settings import load_settings
 from auth.access import ACCESS_KEY, PUBLIC, ROLES, SIGNED_IN
+from config.settings import load_settings
 
 
 def test_every_route_declares_its_access_rule(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import (
     ZHANG_WEI,
     csrf,

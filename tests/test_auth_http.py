@@ -7,9 +7,9 @@ import httpx
 import msgspec
 import pytest
 
-from app.settings import Settings
 from auth import enrollment
 from auth.pii import PiiCipher
+from config.settings import Settings
 from tests.auth_helpers import (
     LI_NA,
     ZHANG_WEI,

@@ -26,8 +26,8 @@ from app import cli
 from app.database import migrate_database
 from app.main import create_app
 from app.seed import seed_demo_data
-from app.settings import Settings, load_settings
 from auth.pii import PiiCipher
+from config.settings import Settings, load_settings
 from db.embedded import embedded_bin_dir, embedded_database_url, with_database
 from db.pool import create_pool, prepare_connection
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_in, sign_up

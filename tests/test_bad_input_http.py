@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 
 from app.main import create_app
-from app.settings import Settings, load_settings
 from app.web.input_checks import refuse_unstorable_input
+from config.settings import Settings, load_settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1
 

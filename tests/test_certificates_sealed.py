@@ -23,8 +23,8 @@ from app.main import create_app
 from app.people.identity import mask_id_number
 from app.people.register import import_register
 from app.seed import SEED_DIR, seed_catalogue, seed_certificates
-from app.settings import Settings
 from auth.pii import PiiCipher
+from config.settings import Settings
 from db.embedded import with_database
 from db.migrate import MIGRATIONS_DIR, apply_migrations
 from db.pool import create_pool

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
 

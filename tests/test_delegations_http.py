@@ -17,7 +17,7 @@ import pytest
 from litestar import Litestar
 from PIL import Image, ImageDraw, ImageFile, PngImagePlugin
 
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import new_authenticator, post, sign_in, sign_out, sign_up, staff_client_sign_up
 from tests.case_helpers import answers_for, upload_required_materials
 

@@ -18,8 +18,8 @@ import pytest
 
 from app.cases.timeline import record_event
 from app.main import create_app
-from app.settings import Settings
 from auth.sessions import SEEN_AT
+from config.settings import Settings
 from db.embedded import with_database
 from db.pool import create_pool
 from tests.app_process import AppServer, serve_env

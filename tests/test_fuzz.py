@@ -37,7 +37,7 @@ from schemathesis.config import SchemathesisConfig
 from urllib3.filepost import encode_multipart_formdata
 
 from app.main import create_app
-from app.settings import load_settings
+from config.settings import load_settings
 from db.pool import create_pool
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for, upload_required_materials

@@ -15,7 +15,7 @@ from litestar import Litestar
 
 from app.calendar.service import today_in_china
 from app.delegations.pages import one_year_after
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for, submission_for, upload_required_materials
 from tests.test_delegations_http import ELDER, NEIGHBOUR, VILLAGE, delegation_body

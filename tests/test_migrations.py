@@ -9,8 +9,9 @@ import pytest
 from app.database import migrate_database
 from auth.pii import PiiCipher
 from db.embedded import with_database
-from db.migrate import MissingDataStep, apply_migrations, discover
+from db.migrate import MissingDataStep, apply_migrations, discover, pending_migrations
 from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync
+from tests.push_helpers import WorkerProcess, worker_env
 
 CIPHER = PiiCipher(TEST_SECRET_KEY)
 
@@ -144,3 +145,37 @@ async def test_a_data_step_that_failed_runs_again_next_time(empty_database: str,
         assert await conn.fetchval("SELECT upper_name FROM t") == "A"
     finally:
         await conn.close()
+
+
+async def test_pending_migrations_name_the_files_and_data_steps_the_database_lacks(empty_database: str) -> None:
+    names = [m.name for m in discover()]
+    with_step = next(m.name for m in discover() if m.data_step is not None)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        assert await pending_migrations(conn) == names
+        with pytest.raises(MissingDataStep):
+            await apply_migrations(conn)  # a runner without the data step stops at its file
+        assert await pending_migrations(conn) == names[names.index(with_step) :]
+        await migrate_database(conn, CIPHER)
+        assert await pending_migrations(conn) == []
+    finally:
+        await conn.close()
+
+
+async def test_the_push_worker_waits_for_the_migrations_and_starts_once_they_are_applied(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The worker never migrates (a data step needs the app): it says what it waits for, and starts afterwards."""
+    env = worker_env(empty_database, tmp_path / "data")
+    worker = await WorkerProcess.start(env, ready="waiting for the database schema")
+    try:
+        assert "0001_catalogue" in worker.lines[-1] and "python -m app migrate" in worker.lines[-1]
+        conn = await asyncpg.connect(empty_database)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('public.schema_migrations')") is None
+            await migrate_database(conn, CIPHER)
+        finally:
+            await conn.close()
+        await worker.wait_for("push worker started")
+    finally:
+        assert await worker.stop() == 0

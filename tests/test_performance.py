@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import Settings
+from config.settings import Settings
 from db.pool import create_pool
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
 from tests.case_helpers import submission_for

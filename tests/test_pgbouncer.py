@@ -32,7 +32,7 @@ import pytest
 from litestar import Litestar
 
 from app.main import create_app
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import (
     ZHANG_WEI,
     csrf,

@@ -13,9 +13,9 @@ import pytest
 from litestar import Litestar
 
 from app.main import create_app
-from app.settings import Settings
 from app.web.proxies import forwarded_client
 from auth import ratelimit
+from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_in, sign_out, sign_up
 from tests.database_fixtures import settings_for
 

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from app.cases.timeline import record_event
-from app.settings import Settings
+from config.settings import Settings
 from push import store as push_store
 from tests.auth_helpers import post, staff_client_sign_up
 from tests.push_helpers import (

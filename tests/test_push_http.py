@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import DEFAULT_PUSH_HOSTS, Settings
 from auth.ratelimit import LIMITS
+from config.settings import DEFAULT_PUSH_HOSTS, Settings
 from push import store as push_store
 from push.keys import KEY_FILE
 from push.subscriptions import endpoint_problem

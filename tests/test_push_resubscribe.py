@@ -11,8 +11,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.settings import Settings
 from auth.ratelimit import LIMITS
+from config.settings import Settings
 from tests.auth_helpers import LI_NA, new_authenticator, post, sign_up
 from tests.push_helpers import file_case, local_push_service, resident_with_device, run_worker
 from tests.push_service import FakeDevice, LocalPushService, b64url

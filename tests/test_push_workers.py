@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.cases.timeline import record_event
-from app.settings import Settings
+from config.settings import Settings
 from tests.push_helpers import (
     WorkerProcess,
     file_case,

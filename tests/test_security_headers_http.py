@@ -15,8 +15,8 @@ import pytest
 from litestar import Litestar, get
 
 from app.main import create_app
-from app.settings import Settings
 from auth.access import public
+from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
 from tests.database_fixtures import settings_for

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from app.cases import service as cases
-from app.settings import Settings
 from auth.sessions import _merge
+from config.settings import Settings
 from tests.auth_helpers import csrf, post, staff_client_sign_up
 
 pytestmark = pytest.mark.anyio

@@ -13,10 +13,10 @@ import pytest
 from litestar import Litestar
 
 from app.accounts import store as accounts_store
-from app.settings import Settings
 from auth import enrollment
 from auth.passkeys import new_user_handle
 from auth.sessions import SESSION_COOKIE
+from config.settings import Settings
 from tests.auth_helpers import (
     ORIGIN,
     ZHANG_WEI,

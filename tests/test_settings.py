@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import DEFAULT_PUSH_HOSTS, SettingsError, load_settings
+from config.settings import DEFAULT_PUSH_HOSTS, SettingsError, load_settings
 
 
 def test_defaults_give_a_localhost_origin_and_generate_a_kept_secret(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.settings import Settings
 from app.shell.service import PWA_DIR, ServiceWorker
 from app.web.assets import StaticAssets
+from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_in, sign_out, sign_up, staff_client_sign_up
 
 CASE_NO = "CZ20261126000123"

@@ -15,9 +15,9 @@ from litestar import Litestar
 
 from app.main import create_app
 from app.people.identity import check_char
-from app.settings import Settings
 from auth import enrollment
 from auth.pii import PiiCipher
+from config.settings import Settings
 from db.pool import create_pool
 from tests.auth_helpers import (
     LI_NA,

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.settings import Settings
+from config.settings import Settings
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, submission_for
 

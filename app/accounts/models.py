@@ -24,6 +24,30 @@ class VerificationSent(msgspec.Struct, frozen=True, kw_only=True):
     verification: str = "sms"
 
 
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    """An account as sign-up and the profile read it, with its region's and department's names."""
+
+    id: int
+    kind: str  # resident | staff
+    name: str
+    roles: list[str]
+    person_id: int | None
+    department_code: str | None
+    region_code: str | None
+    user_handle: bytes  # WebAuthn's: random, never the ID number
+    region_name: str | None
+    department_name: str | None
+    id_number_masked: str | None  # a resident's, from the register
+
+
+class ResidentAccount(msgspec.Struct, frozen=True, kw_only=True):
+    """The account of a person of the register, if they have signed up (one per ID number)."""
+
+    id: int
+    name: str
+    user_handle: bytes
+
+
 class SignupCode(msgspec.Struct, frozen=True, kw_only=True):
     """The newest code asked for a (number, name); person_id only where one was texted."""
 

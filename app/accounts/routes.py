@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
-from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -15,20 +14,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from app.accounts import service
 from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody, VerificationSent
-from app.delegations import service as delegations
-from app.shell import service as shell
 from app.sms import service as sms
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
-from auth import store as auth_store
 from auth.access import caller, public, signed_in
 from auth.audit import audit
 from auth.models import CredentialListing, CurrentUser
 from auth.sessions import ceremony_owner, sign_in, sign_out
-
-PASSKEY_NAME_MAX = 40
 
 
 def _signed_out(request: AnyRequest) -> Response[None]:
@@ -106,9 +99,7 @@ class AuthApi(Controller):
 
     @post("/logout-everywhere", opt=signed_in(), status_code=HTTP_204_NO_CONTENT, summary="Sign out on every device")
     async def logout_everywhere(self, request: AnyRequest, db: Db) -> Response[None]:
-        user = caller(request)
-        await auth_store.void_all_sessions(db, user.account_id)
-        await audit(db, request, "signout.everywhere", "ok", subject=f"account:{user.account_id}")
+        await service.sign_out_everywhere(db, request, caller(request).account_id)
         return _signed_out(request)
 
 
@@ -120,37 +111,19 @@ class MeApi(Controller):
     async def me(self, request: AnyRequest, db: Db, settings: AppSettings) -> MeOnDevice:
         account_id = caller(request).account_id
         me = msgspec.structs.asdict(await service.me(db, account_id))
-        return MeOnDevice(**me, local_key=shell.local_key(settings.secret_key, account_id))
+        return MeOnDevice(**me, local_key=service.local_key(settings.secret_key, account_id))
 
     @get("/passkeys", opt=signed_in(), summary="The caller's passkeys")
     async def passkeys(self, request: AnyRequest, db: Db) -> list[CredentialListing]:
-        return await auth_store.list_credentials(db, caller(request).account_id)
+        return await service.passkeys_of(db, caller(request).account_id)
 
     @patch("/passkeys/{passkey_id:int}", opt=signed_in(), summary="Rename a passkey")
     async def rename(self, request: AnyRequest, db: Db, passkey_id: FromPath[int], data: JSONBody[RenameBody]) -> None:
-        await _rename(db, caller(request), passkey_id, data.name)
+        await service.rename_passkey(db, caller(request).account_id, passkey_id, data.name)
 
     @delete("/passkeys/{passkey_id:int}", opt=signed_in(), summary="Remove a passkey (never the last one)")
     async def remove(self, request: AnyRequest, db: Db, passkey_id: FromPath[int]) -> None:
-        await _remove(db, request, caller(request), passkey_id)
-
-
-async def _rename(db: Db, user: CurrentUser, passkey_id: int, name: str) -> None:
-    clean = " ".join(name.split())
-    if not clean or len(clean) > PASSKEY_NAME_MAX:
-        raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
-    if not await auth_store.rename_credential(db, user.account_id, passkey_id, clean):
-        raise NotFoundException("没有找到该通行密钥")
-
-
-async def _remove(db: Db, request: AnyRequest, user: CurrentUser, passkey_id: int) -> None:
-    async with db.acquire() as tx, tx.transaction():
-        outcome = await auth_store.remove_credential_unless_last(tx, user.account_id, passkey_id)
-        if outcome == "missing":
-            raise NotFoundException("没有找到该通行密钥")
-        if outcome == "last":
-            raise HTTPException(status_code=409, detail="这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
-        await audit(tx, request, "passkey.remove", "ok", subject=f"account:{user.account_id}", passkey=passkey_id)
+        await service.remove_passkey(db, request, caller(request).account_id, passkey_id)
 
 
 class AccountPages(Controller):
@@ -164,25 +137,6 @@ class AccountPages(Controller):
     async def login_page(self, request: AnyRequest, next: FromQuery[str] = "/") -> Template:
         return Template("login.html", context={"nav": "me", "next": local_path(next)})
 
-    @get("/me", opt=signed_in())
-    async def me_page(self, request: AnyRequest, db: Db) -> Template:
-        user = caller(request)
-        return Template(
-            "me.html",
-            context={
-                "nav": "me",
-                "me": await service.me(db, user.account_id),
-                "passkeys": await auth_store.list_credentials(db, user.account_id),
-                # The delegations this resident has given to village helpers, to see and revoke.
-                "delegations": await delegations.listing(db, user) if user.person_id is not None else [],
-            },
-        )
-
-    @post("/me/delegations/{delegation_id:int}/revoke", opt=signed_in())
-    async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
-        await delegations.revoke(db, request, caller(request), delegation_id)
-        return Redirect("/me#delegations-heading", status_code=303)
-
     @post("/me/passkeys/{passkey_id:int}/rename", opt=signed_in())
     async def rename_form(
         self,
@@ -191,16 +145,16 @@ class AccountPages(Controller):
         passkey_id: FromPath[int],
         data: URLEncodedBody[dict[str, str]],
     ) -> Template | Redirect:
-        await _rename(db, caller(request), passkey_id, str(data.get("name", "")))
+        await service.rename_passkey(db, caller(request).account_id, passkey_id, str(data.get("name", "")))
         return await self._passkeys_fragment(request, db, "已重命名")
 
     @post("/me/passkeys/{passkey_id:int}/remove", opt=signed_in())
     async def remove_form(self, request: AnyRequest, db: Db, passkey_id: FromPath[int]) -> Template | Redirect:
-        await _remove(db, request, caller(request), passkey_id)
+        await service.remove_passkey(db, request, caller(request).account_id, passkey_id)
         return await self._passkeys_fragment(request, db, "已删除")
 
     async def _passkeys_fragment(self, request: AnyRequest, db: Db, notice: str) -> Template | Redirect:
         if request.headers.get("hx-request") != "true":
             return Redirect("/me", status_code=303)
-        passkeys = await auth_store.list_credentials(db, caller(request).account_id)
+        passkeys = await service.passkeys_of(db, caller(request).account_id)
         return Template("partials/passkeys.html", context={"passkeys": passkeys, "notice": notice})

@@ -1,7 +1,7 @@
 """Sign-up and sign-in rules (一号申请): one account per ID number, passkeys only.
 
 Routes call these; they validate, talk to auth/ for ceremonies, codes and audit, and raise
-FieldErrors (400, per field, Chinese) or HTTP errors that say what to do next.
+FieldErrors (per field, Chinese) or the other domain errors of app/errors.py, each saying what to do next.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import ClientException, HTTPException
 
 from app.accounts import store
-from app.accounts.models import Me, PendingRegistration, RegionRef, RegisterStart
+from app.accounts.models import Account, Me, PendingRegistration, RegionRef, RegisterStart, ResidentAccount
+from app.catalogue import service as catalogue
+from app.errors import Conflict, FieldErrors, Invalid, NotFound
 from app.notifications.service import beijing_time, notify_account
 from app.people import service as people
-from app.people import store as people_store
 from app.people.identity import (
     id_number_problem,
     mask_id_number,
@@ -28,19 +28,19 @@ from app.people.identity import (
     normalize_id_number,
     normalize_mobile,
 )
-from app.settings import Settings
 from app.sms import service as sms
-from app.web.errors import FieldErrors
 from app.web.types import Connection
-from auth import enrollment, passkeys, ratelimit
-from auth import store as auth_store
+from auth import challenges_store, credentials_store, enrollment, passkeys, ratelimit
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
-from auth.models import CurrentUser
+from auth.models import CredentialListing, CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
+from config.settings import Settings
+from db.pool import DB
 
 NAME_MAX = 50
+PASSKEY_NAME_MAX = 40
 STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
 # Where the resident sees and removes their passkeys.
 PASSKEYS_ON_ME = "/me#passkeys-heading"
@@ -56,8 +56,8 @@ ENROLLMENT_MISMATCH = (
 ACCOUNT_EXISTS = "该身份号码已开通账户，请直接登录；在新手机上使用，请凭身份证到政务服务窗口领取开户码"
 
 
-class CeremonyRefused(ClientException):
-    """400 for a refused WebAuthn ceremony; the reason goes to the audit log, not to the browser."""
+class CeremonyRefused(Invalid):
+    """A refused WebAuthn ceremony (400); the reason goes to the audit log, not to the browser."""
 
 
 def _clean_name(raw: str) -> str:
@@ -185,7 +185,7 @@ async def _pending_with_sms_code(
         and issued.live
         and issued.person_id is not None
     )
-    person = await people_store.get_person(db, issued.person_id) if right and issued and issued.person_id else None
+    person = await people.get_person(db, issued.person_id) if right and issued and issued.person_id else None
     if person is None or issued is None:
         await audit(db, conn, "signup.sms_code_check", "refused", subject=mask_id_number(id_number))
         raise FieldErrors({"sms_code": WRONG_SMS_CODE})
@@ -228,9 +228,9 @@ async def _pending_with_enrollment_code(
     return PendingRegistration(
         kind="resident",
         name=person.name,
-        user_handle=(account["user_handle"] if account else passkeys.new_user_handle()).hex(),
+        user_handle=(account.user_handle if account else passkeys.new_user_handle()).hex(),
         person_id=person.id,
-        account_id=account["id"] if account else None,
+        account_id=account.id if account else None,
         phone=phone,
         region_code=person.region_code,
         enrollment_code_id=grant.id,
@@ -241,7 +241,7 @@ async def _start_registration(
     db: asyncpg.Pool, settings: Settings, owner: str, pending: PendingRegistration
 ) -> dict[str, Any]:
     """Creation options for a pending registration; the pending data waits server-side with the challenge."""
-    existing = await auth_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
+    existing = await credentials_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
     challenge, options = passkeys.registration_options(
         rp_id=settings.rp_id,
         user_handle=bytes.fromhex(pending.user_handle),
@@ -250,7 +250,7 @@ async def _start_registration(
         display_name=pending.name,
         exclude=existing,
     )
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db,
         challenge=challenge,
         owner=owner,
@@ -266,22 +266,22 @@ async def _pending_staff(
 ) -> PendingRegistration:
     grant = await enrollment.find_valid(db, settings.secret_key, code)
     account = await store.get_account(db, grant.account_id) if grant and grant.account_id else None
-    if grant is None or account is None or account["kind"] != "staff" or account["name"] != name:
+    if grant is None or account is None or account.kind != "staff" or account.name != name:
         await audit(db, conn, "signup", "refused", subject="staff", reason="bad staff enrollment code")
         raise FieldErrors({"enrollment_code": "开户码无效、已过期或与姓名不符，请联系管理员"})
     return PendingRegistration(
         kind="staff",
         name=name,
-        user_handle=account["user_handle"].hex(),
-        account_id=account["id"],
+        user_handle=account.user_handle.hex(),
+        account_id=account.id,
         enrollment_code_id=grant.id,
     )
 
 
 async def adding_passkey_options(db: asyncpg.Pool, settings: Settings, owner: str, account_id: int) -> dict[str, Any]:
-    account = await store.get_account(db, account_id)
+    account = await _signed_in_account(db, account_id)
     pending = PendingRegistration(
-        kind="add", name=account["name"], user_handle=account["user_handle"].hex(), account_id=account_id
+        kind="add", name=account.name, user_handle=account.user_handle.hex(), account_id=account_id
     )
     return await _start_registration(db, settings, owner, pending)
 
@@ -311,7 +311,7 @@ async def complete_registration(
         challenge = passkeys.challenge_of(credential)
     except PasskeyError as exc:
         raise await _refuse(db, conn, "passkey.register", exc.reason, exc.message, [ip]) from exc
-    payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
+    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
     if payload is None:
         raise await _refuse(
             db,
@@ -332,16 +332,16 @@ async def complete_registration(
         account_id = await _account_for(tx, pending)
         # An account that already had a passkey gets another: its owner hears of it (unless it was them, they
         # remove it on 我的) — a takeover through a code or a borrowed phone is never silent.
-        had_passkeys = pending.account_id is not None and bool(await auth_store.credential_ids_of(tx, account_id))
-        if pending.enrollment_code_id is not None and not await auth_store.use_enrollment_code(
-            tx, pending.enrollment_code_id
-        ):
+        had_passkeys = pending.account_id is not None and bool(
+            await credentials_store.credential_ids_of(tx, account_id)
+        )
+        if pending.enrollment_code_id is not None and not await enrollment.use(tx, pending.enrollment_code_id):
             raise FieldErrors({"enrollment_code": "开户码已被使用或已过期，请重新领取"})
         if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
             raise FieldErrors({"sms_code": "验证码已使用或已过期，请重新获取"})
         passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
-            await auth_store.add_credential(
+            await credentials_store.add_credential(
                 tx,
                 account_id=account_id,
                 credential_id=verified.credential_id,
@@ -354,9 +354,9 @@ async def complete_registration(
                 name=passkey_name,
             )
         except asyncpg.UniqueViolationError as exc:
-            raise HTTPException(status_code=409, detail="该通行密钥已经登记过") from exc
+            raise Conflict("该通行密钥已经登记过") from exc
         if pending.phone and pending.person_id:
-            await store.update_phone(tx, pending.person_id, pending.phone)
+            await people.set_phone(tx, pending.person_id, pending.phone)
         if pending.enrollment_code_id is not None:
             await audit(tx, conn, "enrollment_code.use", "ok", subject=f"account:{account_id}")
         await audit(
@@ -394,11 +394,9 @@ CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
 
 
 async def clerk_issuer(db: asyncpg.Pool | asyncpg.Connection, clerk: CurrentUser) -> CodeIssuer:
-    account = await store.get_account(db, clerk.account_id)
-    hall = " · ".join(part for part in (account["region_name"], account["department_name"]) if part)
-    return CodeIssuer(
-        actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account['name']}", hall=hall or None
-    )
+    account = await _signed_in_account(db, clerk.account_id)
+    hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
+    return CodeIssuer(actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account.name}", hall=hall or None)
 
 
 async def issue_enrollment_code(
@@ -423,7 +421,7 @@ async def issue_enrollment_code(
         where = f"（{issuer.hall}）" if issuer.hall else ""
         await notify_account(
             tx,
-            account["id"],
+            account.id,
             title="账户安全：已为您签发开户码",
             body=(
                 f"{beijing_time(datetime.now(UTC))}，{issuer.described}{where}为您的账户签发了开户码，"
@@ -469,7 +467,7 @@ def _device_name(user_agent: str) -> str:
 
 async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dict[str, Any]:
     challenge, options = passkeys.authentication_options(rp_id=settings.rp_id)
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db, challenge=challenge, owner=owner, purpose="login", payload={}, ttl=passkeys.CHALLENGE_TTL
     )
     return options
@@ -490,18 +488,18 @@ async def complete_login(
     # Backs off guesses at one credential from one address; its owner elsewhere signs in as usual.
     cred_subject = ratelimit.credential_subject(address, credential_id)
     await ratelimit.refuse_if_limited(db, [cred_subject])
-    if await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
+    if await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
         # Junk or a replay: nothing about the credential is known yet, so it counts against the address only.
         raise await _refuse(
             db, conn, "signin", "unknown, used, expired or foreign challenge", "验证已过期或无效，请重新登录", [ip]
         )
-    stored = await auth_store.find_credential(db, credential_id)
+    stored = await credentials_store.find_credential(db, credential_id)
     if stored is None:
         raise await _refuse(
             db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
         )
     subject = f"account:{stored.account_id}"
-    if user_handle is not None and user_handle != stored.user_handle:
+    if user_handle is not None and user_handle != await store.user_handle_of(db, stored.account_id):
         raise await _refuse(
             db, conn, "signin", "user handle mismatch", "通行密钥验证失败，请重试", [ip, cred_subject], subject
         )
@@ -516,15 +514,103 @@ async def complete_login(
 
 
 async def me(db: asyncpg.Pool, account_id: int) -> Me:
-    account = await store.get_account(db, account_id)
-    region = RegionRef(account["region_code"], account["region_name"]) if account["region_code"] else None
+    account = await _signed_in_account(db, account_id)
+    region = RegionRef(account.region_code, account.region_name or "") if account.region_code else None
     return Me(
-        name=account["name"],
-        id_number_masked=account["id_number_masked"],
-        roles=sorted(account["roles"]),
+        name=account.name,
+        id_number_masked=account.id_number_masked,
+        roles=sorted(account.roles),
         region=region,
-        department=account["department_name"],
+        department=account.department_name,
     )
+
+
+async def _signed_in_account(db: DB, account_id: int) -> Account:
+    """The caller's own account: it exists, or the session middleware would not have signed them in."""
+    account = await store.get_account(db, account_id)
+    assert account is not None
+    return account
+
+
+# --- the account itself ----------------------------------------------------------------------------
+
+
+async def current_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
+    """The account behind a session, unless it was signed out everywhere since (auth.sessions asks, per request)."""
+    return await store.load_user(db, account_id, signed_in_at)
+
+
+async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
+    """The account of a person of the register, if they have signed up."""
+    return await store.resident_account_of(db, person_id)
+
+
+async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
+    """The account's passkeys, as 我的 lists them."""
+    return await credentials_store.list_credentials(db, account_id)
+
+
+async def rename_passkey(db: DB, account_id: int, passkey_id: int, name: str) -> None:
+    clean = " ".join(name.split())
+    if not clean or len(clean) > PASSKEY_NAME_MAX:
+        raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
+    if not await credentials_store.rename_credential(db, account_id, passkey_id, clean):
+        raise NotFound("没有找到该通行密钥")
+
+
+async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, passkey_id: int) -> None:
+    """Never the last one: an account without a passkey could not be signed in to again."""
+    async with db.acquire() as tx, tx.transaction():
+        outcome = await credentials_store.remove_credential_unless_last(tx, account_id, passkey_id)
+        if outcome == "missing":
+            raise NotFound("没有找到该通行密钥")
+        if outcome == "last":
+            raise Conflict("这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
+        await audit(tx, conn, "passkey.remove", "ok", subject=f"account:{account_id}", passkey=passkey_id)
+
+
+async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
+    """Accounts' names by id (a delegation names its helper)."""
+    return await store.names_of(db, account_ids)
+
+
+async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:
+    """Every session of the account, on every device, is void from now on."""
+    await store.void_all_sessions(db, account_id)
+    await audit(db, conn, "signout.everywhere", "ok", subject=f"account:{account_id}")
+
+
+async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
+    """长辈版 as chosen on the account: every device it signs in to starts with it."""
+    await store.set_elder_mode(db, account_id, elder_mode)
+
+
+def local_key(secret_key: str, account_id: int) -> str:
+    """The name of an account's data kept on a device (drafts, queued submissions): opaque, stable per account."""
+    return hmac.new(secret_key.encode(), f"local-data:{account_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+async def add_staff_account(
+    tx: asyncpg.Connection, secret_key: str, *, name: str, role: str, department: str | None, region: str
+) -> tuple[int, str, datetime]:
+    """A staff account (checked first with staff_problem) and the enrollment code its holder registers a passkey
+    with: (account id, code, expiry). Audited as the command line's doing."""
+    account_id = await store.create_staff_account(
+        tx,
+        name=name,
+        role=role,
+        department_code=department,
+        region_code=region,
+        user_handle=passkeys.new_user_handle(),
+    )
+    code, expires_at = await enrollment.issue(tx, secret_key, account_id=account_id, issued_by="cli")
+    await audit(tx, None, "staff.add", "ok", subject=f"account:{account_id}", actor="cli", role=role)
+    return account_id, code, expires_at
+
+
+async def forget_old_signup_codes(db: DB) -> None:
+    """Sign-up codes a day past their expiry (`python -m app purge`)."""
+    await store.purge_old_signup_codes(db)
 
 
 async def staff_problem(
@@ -535,7 +621,7 @@ async def staff_problem(
         return f"--name: 不能为空，且不超过{NAME_MAX}个字"
     if role not in STAFF_ROLES:
         return f"--role: 应为 {', '.join(sorted(STAFF_ROLES))} 之一"
-    level = await store.region_level(db, region)
+    level = await catalogue.region_level(db, region)
     if level is None:
         return f"--region: 区划代码 {region} 不存在"
     if role == "helper":
@@ -546,6 +632,6 @@ async def staff_problem(
         return None
     if role in ("clerk", "approver") and not department:
         return "--department: 窗口和审批人员须填写所属部门代码"
-    if department and not await store.department_exists(db, department):
+    if department and not await catalogue.department_exists(db, department):
         return f"--department: 部门代码 {department} 不存在"
     return None

@@ -1,28 +1,71 @@
-"""SQL for accounts (residents and staff)."""
+"""SQL for accounts (residents and staff; the only store of the accounts table) and the sign-up codes texted to
+the register's phone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from app.accounts.models import SignupCode
+from app.accounts.models import Account, ResidentAccount, SignupCode
+from auth.models import CurrentUser
 from db.pool import DB
 
 
-async def resident_account_of(db: DB, person_id: int) -> Any:
-    return await db.fetchrow(
-        "SELECT id, name, user_handle FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
+async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
+    """The account behind a session, unless it was signed out everywhere since."""
+    row = await db.fetchrow(
+        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode FROM accounts "
+        "WHERE id = $1 AND sessions_valid_after <= $2",
+        account_id,
+        signed_in_at,
+    )
+    if row is None:
+        return None
+    return CurrentUser(
+        account_id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        roles=frozenset(row["roles"]),
+        person_id=row["person_id"],
+        department_code=row["department_code"],
+        region_code=row["region_code"],
+        elder_mode=row["elder_mode"],
     )
 
 
-async def get_account(db: DB, account_id: int) -> Any:
-    return await db.fetchrow(
-        "SELECT a.*, r.name AS region_name, d.short_name AS department_name, p.id_number_masked "
+async def void_all_sessions(db: DB, account_id: int) -> None:
+    await db.execute("UPDATE accounts SET sessions_valid_after = now() WHERE id = $1", account_id)
+
+
+async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
+    await db.execute("UPDATE accounts SET elder_mode = $2 WHERE id = $1", account_id, elder_mode)
+
+
+async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
+    row = await db.fetchrow(
+        "SELECT id, name, user_handle FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
+    )
+    return ResidentAccount(**dict(row)) if row else None
+
+
+async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch("SELECT id, name FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
+    return {r["id"]: r["name"] for r in rows}
+
+
+async def user_handle_of(db: DB, account_id: int) -> bytes | None:
+    return await db.fetchval("SELECT user_handle FROM accounts WHERE id = $1", account_id)
+
+
+async def get_account(db: DB, account_id: int) -> Account | None:
+    row = await db.fetchrow(
+        "SELECT a.id, a.kind, a.name, a.roles, a.person_id, a.department_code, a.region_code, a.user_handle, "
+        "r.name AS region_name, d.short_name AS department_name, p.id_number_masked "
         "FROM accounts a LEFT JOIN regions r ON r.code = a.region_code "
         "LEFT JOIN departments d ON d.code = a.department_code LEFT JOIN people p ON p.id = a.person_id "
         "WHERE a.id = $1",
         account_id,
     )
+    return Account(**dict(row)) if row else None
 
 
 async def create_resident_account(
@@ -50,18 +93,6 @@ async def create_staff_account(
         region_code,
         user_handle,
     )
-
-
-async def update_phone(db: DB, person_id: int, phone: str) -> None:
-    await db.execute("UPDATE people SET phone = $2, updated_at = now() WHERE id = $1", person_id, phone)
-
-
-async def department_exists(db: DB, code: str) -> bool:
-    return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
-
-
-async def region_level(db: DB, code: str) -> str | None:
-    return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)
 
 
 # --- sign-up codes (texted to the register's phone) ------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.calendar import store
-from app.calendar.workdays import Deadline, HolidayCalendar
+from app.calendar.workdays import Deadline, HolidayCalendar, YearOverride
 from app.catalogue.models import TimeLimit
 from app.web.cache import TtlCache
 from db.pool import DB
@@ -37,3 +37,10 @@ def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> D
 
 async def current_calendar(db: DB) -> HolidayCalendar:
     return await _calendar.get("calendar", lambda: store.load_calendar(db))
+
+
+async def save_year(db: DB, override: YearOverride) -> None:
+    """A year's holidays and make-up workdays as the State Council published them (`python -m app load-holidays`):
+    they take precedence over the package's data, and every web worker counts with them within
+    CALENDAR_TTL_SECONDS."""
+    await store.save_year(db, override)

@@ -27,8 +27,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 from app.calendar.service import today_in_china
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.delegations import current
+from app.errors import FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
 from app.forms import presenter
@@ -36,7 +37,6 @@ from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
 from app.shell.service import OFFLINE_COPY
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
@@ -73,9 +73,7 @@ async def _view(
     uploaded: dict[str, UploadedMaterial] | None = None,
     errors: dict[str, str] | None = None,
 ) -> presenter.ApplyView:
-    event = await catalogue_store.get_life_event(db, code)
-    if event is None:
-        raise NotFoundException("没有找到这件事，请返回首页重新选择")
+    event = await catalogue.life_event(db, code)
     form, items = await forms.merged_form_of(db, code)
     prefills, certificates = await presenter.personal_sources(db, cipher, person_id, form)
     return presenter.apply_view(
@@ -138,8 +136,7 @@ async def _subject(
     """A helper's client or the resident at a clerk's window (checked), or None: a resident fills it for themself."""
     if not user.roles & {"helper", "clerk"}:
         return None
-    if await catalogue_store.get_life_event(db, code) is None:
-        raise NotFoundException("没有找到这件事，请返回首页重新选择")
+    await catalogue.life_event(db, code)  # a code that is not a life event is a 404 before anything else
     if "clerk" in user.roles:
         started = walk_in.peek(request)
         if started is None:
@@ -149,7 +146,7 @@ async def _subject(
         chosen = await current.live(db, request, user)
         if chosen is None:
             raise _ChooseClient(HELPER_HOME)
-        served = await current.served(db, user, chosen[0])
+        served = await filing.for_client(db, user, chosen[0])
     return await filing.subject_for(db, cipher, request, user, served, code)
 
 

@@ -1,4 +1,4 @@
-"""What the case API takes and answers."""
+"""What the case API takes and answers, and the typed rows app/cases/store.py returns."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
+
+from app.catalogue.models import ResultCertificate, TimeLimit
 
 
 class CaseSubmission(msgspec.Struct, kw_only=True):
@@ -126,3 +128,99 @@ class UploadView(msgspec.Struct, frozen=True, kw_only=True):
     filename: str
     content_type: str
     size: int
+
+
+class StaffUpload(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    material_code: str  # the merged form's material, or supplement:<task id> for a file answering a 补正告知
+    filename: str
+    content_type: str
+    size: int
+
+
+# --- rows of app/cases/store.py ------------------------------------------------------------------------------------
+
+
+class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A task as the workflow and the back office read it: with its service item, department, case and applicant."""
+
+    id: int
+    case_id: int
+    status: str
+    due_on: date | None
+    due_provisional: bool
+    item_code: str
+    item_name: str
+    promised_limit_value: int
+    promised_limit_unit: str
+    result_certificate: ResultCertificate | None  # put into the applicant's library at 办结
+    department_code: str
+    department_name: str  # short: 公安
+    department_full_name: str  # as on a certificate: 常州市公安局
+    case_no: str
+    submitted_at: datetime
+    applicant_person_id: int
+    life_event_code: str
+    life_event_name: str
+    applicant_region: str  # '' for a person with no region on the register
+
+    @property
+    def promised_limit(self) -> TimeLimit:
+        return TimeLimit(self.promised_limit_value, self.promised_limit_unit)
+
+
+class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as the back office opens it: its applicant, and its answers still sealed."""
+
+    id: int
+    case_no: str
+    life_event_code: str
+    life_event_name: str
+    created_at: datetime
+    channel: str
+    filed_as: str
+    data_enc: bytes
+    applicant_region: str
+    applicant_name: str
+    applicant_id_masked: str
+    applicant_person_id: int
+
+
+class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """An uploaded file with its content, and the case it belongs to."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    material_code: str
+    case_no: str
+
+
+class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as its resident's pages and the receipts open it (no answers, no applicant's details)."""
+
+    id: int
+    case_no: str
+    tracking_token: str
+    life_event_code: str
+    life_event_name: str
+    channel: str
+    filed_as: str
+    created_at: datetime
+    applicant_person_id: int
+
+
+class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
+    """A case's number and life event, whose it is and who filed it: what deciding who hears of a step needs."""
+
+    case_no: str
+    life_event_name: str
+    applicant_person_id: int
+    filed_as: str  # self | clerk | helper
+    filed_by_account_id: int
+
+
+class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    life_event_name: str
+    created_at: datetime

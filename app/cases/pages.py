@@ -7,14 +7,13 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath, MultipartBody
 from litestar.response import Redirect, Template
 
 from app.cases import qr, service, workflow
 from app.cases.models import CaseView
+from app.errors import Conflict, FieldErrors
 from app.shell.service import OFFLINE_COPY
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
@@ -50,10 +49,8 @@ class CasePages(Controller):
         except FieldErrors as exc:
             errors = "；".join(exc.errors.values())
             return await self._case(request, db, settings, case_no, errors, 400, {task_id: exc.errors})
-        except HTTPException as exc:
-            if exc.status_code == 409:
-                return await self._case(request, db, settings, case_no, str(exc.detail), 409)
-            raise
+        except Conflict as exc:
+            return await self._case(request, db, settings, case_no, exc.message, 409)
         return Redirect(f"/cases/{case_no}", status_code=303)
 
     @get("/cases", opt=RESIDENT)

@@ -25,8 +25,8 @@ from app.cases.models import (
     TrackView,
     UploadView,
 )
+from app.errors import FieldErrors
 from app.filing import service as filing
-from app.web.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles

@@ -6,22 +6,28 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException
 
 from app.calendar.service import today_in_china
 from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
+    CaseHead,
     CaseSubmission,
     CaseSummary,
     CaseView,
     CheckedFile,
     DraftBody,
     DraftView,
+    FiledCase,
+    StaffCaseRecord,
+    StaffUpload,
+    StoredUpload,
+    TaskRow,
     TaskView,
     TimelineEntry,
     UploadView,
@@ -31,16 +37,18 @@ from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
+from app.delegations import service as delegations
+from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import service as forms
 from app.forms.models import MergedForm
-from app.people import store as people_store
-from app.settings import Settings
-from app.web.errors import FieldErrors
+from app.people import service as people
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from config.settings import Settings
+from db.pool import DB
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -58,9 +66,9 @@ def tracking_url(settings: Settings, token: str) -> str:
 
 async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
-    row = await people_store.name_and_encrypted_number(db, person_id)
-    assert row is not None
-    return {"profile.name": row["name"], "profile.id_number": cipher.decrypt(row["id_number_enc"])}
+    identity = await people.identity_of(db, cipher, person_id)
+    assert identity is not None
+    return {"profile.name": identity.name, "profile.id_number": identity.id_number}
 
 
 def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +103,7 @@ async def submit_case(
         person_id = filing.person_id
         try:
             form, items = await forms.merged_form_of(tx, body.life_event)
-        except NotFoundException:
+        except NotFound:
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
@@ -180,15 +188,17 @@ def _task_views(rows: list[Any]) -> list[TaskView]:
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
     if head is None:
-        raise NotFoundException("没有找到该办件")  # someone else's case looks exactly like no case
+        raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
 
 
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
-    if head is None:
-        raise NotFoundException("没有找到该办件")
+    if head is None or not await delegations.given_before(
+        db, user.account_id, head.applicant_person_id, head.created_at
+    ):
+        raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
 
 
@@ -197,23 +207,23 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     number = case_no.strip().upper()  # typed at the window as often as followed from a link
     head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
-        raise NotFoundException("没有找到该办件")
+        raise NotFound("没有找到该办件")
     return await _case_view(db, settings, head)
 
 
-async def _case_view(db: asyncpg.Pool, settings: Settings, head: Any) -> CaseView:
-    tasks = _task_views(await store.tasks_of(db, head["id"]))
+async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> CaseView:
+    tasks = _task_views(await store.tasks_of(db, head.id))
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
-        case_no=head["case_no"],
-        life_event=head["life_event_code"],
-        life_event_name=head["life_event_name"],
+        case_no=head.case_no,
+        life_event=head.life_event_code,
+        life_event_name=head.life_event_name,
         status=status,
         status_label=CASE_STATUS_LABELS[status],
-        channel=head["channel"],
-        filed_as=head["filed_as"],
-        created_at=head["created_at"],
-        tracking_url=tracking_url(settings, head["tracking_token"]),
+        channel=head.channel,
+        filed_as=head.filed_as,
+        created_at=head.created_at,
+        tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
         timeline=[
             TimelineEntry(
@@ -224,7 +234,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: Any) -> CaseVie
                 task_id=e["task_id"],
                 note=e["note"],
             )
-            for e in await store.timeline_of(db, head["id"])
+            for e in await store.timeline_of(db, head.id)
         ],
     )
 
@@ -253,10 +263,46 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     """The public tracking JSON for a receipt's token (no personal data), counted as a scan."""
     found = await tracking.snapshot_for(db, token)
     if found is None:
-        raise NotFoundException("没有找到该办件，请核对二维码或链接")
+        raise NotFound("没有找到该办件，请核对二维码或链接")
     case_id, snapshot = found
     scans.add(case_id)
     return snapshot
+
+
+# --- for the back office (app.console) -------------------------------------------------------------
+
+
+async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
+    """A case by its number, as the back office opens it (who may see what of it is app.console's rule)."""
+    return await store.staff_case_record(db, case_no)
+
+
+async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
+    return await store.tasks_of_case(db, case_id)
+
+
+async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
+    """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
+    return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+
+
+async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
+    return await store.uploads_of_case(db, case_id)
+
+
+async def upload_of_case(db: DB, token: str) -> StoredUpload | None:
+    """A file attached to a case, with its content."""
+    return await store.upload_of_case(db, token)
+
+
+async def filed_at_window(db: DB, clerk_account_id: int, person_id: int, since: datetime) -> list[FiledCase]:
+    """The cases one clerk has filed at the window for one resident since a moment (the in-person ID check)."""
+    return await store.cases_filed_at_window(db, clerk_account_id, person_id, since)
+
+
+async def forget_drafts_for(db: DB, account_id: int, person_id: int) -> None:
+    """Every draft one account keeps for one person (a clerk's, when the resident leaves the window)."""
+    await store.delete_drafts_for_person(db, account_id, person_id)
 
 
 # --- drafts ---------------------------------------------------------------------------------------

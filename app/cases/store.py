@@ -1,10 +1,14 @@
-"""SQL for cases, tasks (the queues and moving them), the timeline, drafts and uploads."""
+"""SQL for cases, tasks (the queues and moving them), the timeline, drafts and uploads, and the cases as the back
+office opens them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
+from app.cases.models import CaseHead, CaseParties, FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
 from db.pool import DB
 
 
@@ -98,6 +102,15 @@ async def append_event(
     )
 
 
+async def case_parties(db: DB, case_id: int) -> CaseParties:
+    row = await db.fetchrow(
+        "SELECT c.case_no, e.name AS life_event_name, c.applicant_person_id, c.filed_as, c.filed_by_account_id "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code WHERE c.id = $1",
+        case_id,
+    )
+    return CaseParties(**dict(row))
+
+
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
            c.created_at, c.applicant_person_id
@@ -105,27 +118,35 @@ _CASE_HEAD = """
 """
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int) -> Any:
-    return await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
+def _head(row: Any) -> CaseHead | None:
+    return CaseHead(**dict(row)) if row else None
 
 
-async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> Any:
-    """A case the helper filed for someone who had authorised them (代办授权) before it was filed."""
-    return await db.fetchrow(
-        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper' "
-        "AND EXISTS (SELECT 1 FROM delegations d WHERE d.helper_account_id = c.filed_by_account_id "
-        "AND d.client_person_id = c.applicant_person_id AND d.created_at <= c.created_at)",
-        case_no,
-        helper_account_id,
+async def case_for_person(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+    return _head(
+        await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
     )
 
 
-async def case_filed_at_window(db: DB, case_no: str, clerk_account_id: int) -> Any:
+async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> CaseHead | None:
+    """A case the helper filed as a helper (whether its applicant had authorised them: app.delegations)."""
+    return _head(
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'helper'",
+            case_no,
+            helper_account_id,
+        )
+    )
+
+
+async def case_filed_at_window(db: DB, case_no: str, clerk_account_id: int) -> CaseHead | None:
     """A case this clerk filed at the window for a walk-in resident."""
-    return await db.fetchrow(
-        _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'clerk'",
-        case_no,
-        clerk_account_id,
+    return _head(
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND c.filed_by_account_id = $2 AND c.filed_as = 'clerk'",
+            case_no,
+            clerk_account_id,
+        )
     )
 
 
@@ -213,13 +234,19 @@ _TASK = """
 """
 
 
-async def lock_task(db: DB, task_id: int) -> Any:
+def _task(row: Any) -> TaskRow:
+    return msgspec.convert(dict(row), TaskRow)
+
+
+async def lock_task(db: DB, task_id: int) -> TaskRow | None:
     """The task row locked for this transaction: a second actor waits, then sees the new state."""
-    return await db.fetchrow(_TASK + " WHERE t.id = $1 FOR UPDATE OF t", task_id)
+    row = await db.fetchrow(_TASK + " WHERE t.id = $1 FOR UPDATE OF t", task_id)
+    return _task(row) if row else None
 
 
-async def get_task(db: DB, task_id: int) -> Any:
-    return await db.fetchrow(_TASK + " WHERE t.id = $1", task_id)
+async def get_task(db: DB, task_id: int) -> TaskRow | None:
+    row = await db.fetchrow(_TASK + " WHERE t.id = $1", task_id)
+    return _task(row) if row else None
 
 
 async def set_task_status(db: DB, task_id: int, status: str, due_on: date | None, provisional: bool) -> None:
@@ -245,18 +272,65 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     )
 
 
-async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[Any]:
-    return await db.fetch(
+async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
+    rows = await db.fetch(
         _TASK + " WHERE t.status = ANY($1::text[]) AND coalesce(p.region_code, '') LIKE $2 || '%' "
         "AND ($3::text IS NULL OR t.department_code = $3) ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
         statuses,
         region_prefix,
         department,
     )
+    return [_task(r) for r in rows]
 
 
-async def tasks_of_case(db: DB, case_id: int) -> list[Any]:
-    return await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)
+async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
+    return [_task(r) for r in await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)]
+
+
+# --- a case as the back office opens it -----------------------------------------------------------
+
+
+async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
+    row = await db.fetchrow(
+        "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
+        "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
+        "WHERE c.case_no = $1",
+        case_no,
+    )
+    return StaffCaseRecord(**dict(row)) if row else None
+
+
+async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
+    rows = await db.fetch(
+        "SELECT token, material_code, filename, content_type, size FROM uploads WHERE case_id = $1 ORDER BY id",
+        case_id,
+    )
+    return [StaffUpload(**dict(r)) for r in rows]
+
+
+async def upload_of_case(db: DB, token: str) -> StoredUpload | None:
+    row = await db.fetchrow(
+        "SELECT u.filename, u.content_type, u.content, u.material_code, c.case_no "
+        "FROM uploads u JOIN cases c ON c.id = u.case_id WHERE u.token = $1",
+        token,
+    )
+    return StoredUpload(**dict(row)) if row else None
+
+
+async def cases_filed_at_window(db: DB, clerk_account_id: int, person_id: int, since: datetime) -> list[FiledCase]:
+    """Cases one clerk filed at the window for one resident since a moment (the in-person ID check)."""
+    rows = await db.fetch(
+        "SELECT c.case_no, c.created_at, e.name AS life_event_name FROM cases c "
+        "JOIN life_events e ON e.code = c.life_event_code "
+        "WHERE c.applicant_person_id = $1 AND c.created_at >= $2 AND c.filed_by_account_id = $3 "
+        "AND c.filed_as = 'clerk' ORDER BY c.created_at",
+        person_id,
+        since,
+        clerk_account_id,
+    )
+    return [FiledCase(**dict(r)) for r in rows]
 
 
 # --- drafts ---------------------------------------------------------------------------------------

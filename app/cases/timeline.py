@@ -1,12 +1,15 @@
 """Every timeline event of a case is written here, and only here, inside the caller's transaction —
 so whatever must happen with an event (the notifications to the resident's devices) happens once,
-atomically with it."""
+atomically with it. Who hears of it is decided here too (_audience)."""
 
 from __future__ import annotations
 
 import asyncpg
 
+from app.accounts import service as accounts
 from app.cases import store, tracking
+from app.delegations import service as delegations
+from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
 
 
@@ -34,5 +37,22 @@ async def record_event(
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
-    await notify_event(tx, case_id=case_id, event_id=event_id, status=status, title=title)
+    await notify_event(tx, await _audience(tx, case_id), event_id=event_id, status=status, title=title)
     return event_id
+
+
+async def _audience(tx: asyncpg.Connection, case_id: int) -> CaseAudience:
+    """The applicant's own account (if they have signed up), and the village helper who filed the case while the
+    applicant's delegation to them is still live (in whatever scope: they follow what they filed)."""
+    case = await store.case_parties(tx, case_id)
+    account = await accounts.resident_account_of(tx, case.applicant_person_id)
+    helper = case.filed_by_account_id if case.filed_as == "helper" else None
+    if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
+        helper = None
+    return CaseAudience(
+        case_id=case_id,
+        case_no=case.case_no,
+        life_event_name=case.life_event_name,
+        applicant_account_id=account.id if account else None,
+        helper_account_id=helper,
+    )

@@ -14,21 +14,19 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
 
 import asyncpg
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import Deadline, HolidayCalendar
 from app.cases import store
-from app.cases.models import CheckedFile
+from app.cases.models import CheckedFile, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
-from app.catalogue.models import ServiceItem, TimeLimit
+from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
-from app.web.errors import FieldErrors
+from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -52,14 +50,14 @@ def acting_roles(user: CurrentUser) -> frozenset[str]:
     return user.roles & {"clerk", "approver", "resident"}
 
 
-def in_scope(user: CurrentUser, task: Any) -> bool:
+def in_scope(user: CurrentUser, task: TaskRow) -> bool:
     """A resident acts on their own case only; staff within their region (the hall's area) and, for
     approvers, their department."""
     if user.kind == "resident":
-        return user.person_id is not None and task["applicant_person_id"] == user.person_id
-    region_ok = serves(user.region_code, task["applicant_region"])
+        return user.person_id is not None and task.applicant_person_id == user.person_id
+    region_ok = serves(user.region_code, task.applicant_region)
     if "approver" in user.roles and "clerk" not in user.roles:
-        return region_ok and task["department_code"] == user.department_code
+        return region_ok and task.department_code == user.department_code
     return region_ok and "clerk" in user.roles
 
 
@@ -82,13 +80,12 @@ async def open_tasks(tx: asyncpg.Connection, case_id: int, items: list[ServiceIt
 
 
 def _deadline_after(
-    action: str, task: Any, calendar: HolidayCalendar, today: date, paused_since: date | None
+    action: str, task: TaskRow, calendar: HolidayCalendar, today: date, paused_since: date | None
 ) -> Deadline:
     """SLA: counted from acceptance; a supplement pauses it for the working days the resident took."""
-    current = Deadline(due_on=task["due_on"], provisional=task["due_provisional"])
-    if action == "accept" and task["status"] == "submitted":
-        limit = TimeLimit(task["promised_limit_value"], task["promised_limit_unit"])
-        return promised_date(calendar, limit, today)
+    current = Deadline(due_on=task.due_on, provisional=task.due_provisional)
+    if action == "accept" and task.status == "submitted":
+        return promised_date(calendar, task.promised_limit, today)
     if action == "resubmit" and paused_since is not None and current.due_on is not None:
         paused = calendar.working_days_between(paused_since, today)
         extended = calendar.add_working_days(current.due_on, paused)
@@ -127,32 +124,32 @@ async def _task_to_move(
     task_id: int,
     action: str,
     case_no: str | None = None,
-) -> AsyncIterator[tuple[asyncpg.Connection, Any, Transition]]:
+) -> AsyncIterator[tuple[asyncpg.Connection, TaskRow, Transition]]:
     """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
-    `case_no`, when given): else 404, 403 (audited) or 409 naming the allowed actions. What the caller then
-    writes commits with the move, or not at all."""
+    `case_no`, when given): else NotFound, Forbidden (audited) or Conflict naming the allowed actions. What the
+    caller then writes commits with the move, or not at all."""
     try:
         async with db.acquire() as tx, tx.transaction():
             task = await store.lock_task(tx, task_id)
             if task is None:
-                raise NotFoundException("没有找到该事项")
+                raise NotFound("没有找到该事项")
             if not in_scope(user, task):
                 raise _OutOfScope
-            if case_no is not None and task["case_no"] != case_no:
-                raise NotFoundException("该办件中没有这个事项")
+            if case_no is not None and task.case_no != case_no:
+                raise NotFound("该办件中没有这个事项")
             roles = acting_roles(user)
-            step = transition(task["status"], action, roles)
+            step = transition(task.status, action, roles)
             if step is None:
-                raise HTTPException(
-                    status_code=409,
-                    detail=f"当前状态“{TASK_STATUS_LABELS[task['status']]}”下不能执行该操作",
-                    extra={"allowed_actions": allowed_actions(task["status"], roles), "status": task["status"]},
+                raise Conflict(
+                    f"当前状态“{TASK_STATUS_LABELS[task.status]}”下不能执行该操作",
+                    allowed_actions=allowed_actions(task.status, roles),
+                    status=task.status,
                 )
             yield tx, task, step
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise PermissionDeniedException("该办件不在您的办理范围内") from None
+        raise Forbidden("该办件不在您的办理范围内") from None
 
 
 async def move_task(
@@ -165,7 +162,7 @@ async def move_task(
     note: str | None,
     delivery_method: str | None = None,
     delivery_ref: str | None = None,
-) -> Any:
+) -> TaskRow:
     """Take `action` on a task (staff); the task as it is now."""
     note = _checked_note(action, note)
     async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
@@ -182,7 +179,7 @@ async def answer_supplement(
     task_id: int,
     note: str | None,
     files: list[CheckedFile],
-) -> Any:
+) -> TaskRow:
     """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
     Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
     are stored in the transaction that moves it, so a refused answer stores nothing."""
@@ -191,9 +188,9 @@ async def answer_supplement(
         await _store_supplement(
             tx,
             user,
-            case_id=task["case_id"],
-            person_id=task["applicant_person_id"],
-            life_event_code=task["life_event_code"],
+            case_id=task.case_id,
+            person_id=task.applicant_person_id,
+            life_event_code=task.life_event_code,
             task_id=task_id,
             files=files,
         )
@@ -204,19 +201,19 @@ async def _apply_move(
     tx: asyncpg.Connection,
     cipher: PiiCipher,
     user: CurrentUser,
-    task: Any,
+    task: TaskRow,
     action: str,
     step: Transition,
     note: str | None,
     delivery: tuple[str, str | None] | None,
-) -> Any:
+) -> TaskRow:
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
-    task_id = task["id"]
+    task_id = task.id
     calendar, today = await current_calendar(tx), today_in_china()
     paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
     deadline = _deadline_after(action, task, calendar, today, paused_since)
     await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
-    title = f"{task['item_name']}：{step.label}"
+    title = f"{task.item_name}：{step.label}"
     if delivery is not None:
         await store.record_delivery(tx, task_id, *delivery)
         title += f"（{DELIVERY_LABELS[delivery[0]]}）"
@@ -224,33 +221,34 @@ async def _apply_move(
             note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
     await record_event(
         tx,
-        case_id=task["case_id"],
+        case_id=task.case_id,
         task_id=task_id,
         status=step.to,
         title=title,
-        department_code=task["department_code"],
+        department_code=task.department_code,
         actor_account_id=user.account_id,
         note=note,
     )
-    if step.to == "completed" and task["result_certificate"]:
-        await _issue_result(tx, cipher, task)
-    return await store.get_task(tx, task_id)
+    if step.to == "completed" and task.result_certificate is not None:
+        await _issue_result(tx, cipher, task, task.result_certificate)
+    moved = await store.get_task(tx, task_id)
+    assert moved is not None  # locked by this transaction
+    return moved
 
 
-async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: Any) -> None:
+async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: TaskRow, result: ResultCertificate) -> None:
     """办结 puts the result into the e-certificate library, so no later form asks for it again."""
-    result = task["result_certificate"]
     await certificates.issue_to_person(
         tx,
         cipher,
-        person_id=task["applicant_person_id"],
-        kind=result["kind"],
-        title=result["title"],
-        number=f"{task['case_no']}-{task['item_code']}",
-        issued_by=task["department_full_name"],
+        person_id=task.applicant_person_id,
+        kind=result.kind,
+        title=result.title,
+        number=f"{task.case_no}-{task.item_code}",
+        issued_by=task.department_full_name,
         issued_on=today_in_china(),
-        data={"case_no": task["case_no"], "item_code": task["item_code"]},
-        case_id=task["case_id"],
+        data={"case_no": task.case_no, "item_code": task.item_code},
+        case_id=task.case_id,
     )
 
 

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from app.catalogue import store
+from app.catalogue import service, store
 from app.catalogue.models import ItemSearchHit, LifeEvent, Region
 from app.web.params import Db, SearchQuery
 from auth.access import public
@@ -29,9 +29,7 @@ class CataloguePages(Controller):
 
     @get("/life-events/{code:str}", opt=public())
     async def life_event_page(self, db: Db, code: FromPath[str]) -> Template:
-        event = await store.get_life_event(db, code)
-        if event is None:
-            raise NotFoundException("没有找到这件事，请返回首页重新选择")
+        event = await service.life_event(db, code)
         items = await store.items_of_life_event(db, code)
         return Template("life_event.html", context={"event": event, "items": items})
 

@@ -1,4 +1,5 @@
-"""SQL for the catalogue: read paths for pages and forms, upserts for the seed loader."""
+"""SQL for the catalogue (life events, service items, regions, departments): read paths for pages and forms,
+upserts for loading its configuration."""
 
 from __future__ import annotations
 
@@ -131,7 +132,19 @@ async def region_exists(db: DB, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM regions WHERE code = $1", code))
 
 
-# --- upserts used by the seed loader -------------------------------------------------------------
+async def region_level(db: DB, code: str) -> str | None:
+    return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)
+
+
+async def region_codes(db: DB) -> set[str]:
+    return {r["code"] for r in await db.fetch("SELECT code FROM regions")}
+
+
+async def department_exists(db: DB, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
+
+
+# --- upserts that load the configuration -------------------------------------------------------------
 
 
 async def upsert_region(db: DB, code: str, name: str, level: str, parent: str | None, demo: bool) -> None:
@@ -153,33 +166,6 @@ async def upsert_department(db: DB, code: str, name: str, short_name: str) -> No
         code,
         name,
         short_name,
-    )
-
-
-async def upsert_form_section(db: DB, key: str, title: str, position: int) -> None:
-    await db.execute(
-        "INSERT INTO form_sections (key, title, position) VALUES ($1, $2, $3) "
-        "ON CONFLICT (key) DO UPDATE SET title = $2, position = $3",
-        key,
-        title,
-        position,
-    )
-
-
-async def upsert_form_field(db: DB, field: dict[str, Any], position: int) -> None:
-    await db.execute(
-        "INSERT INTO form_fields (key, label, type, section_key, options, prefill, help, max_length, position) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO UPDATE SET label = $2, type = $3, "
-        "section_key = $4, options = $5, prefill = $6, help = $7, max_length = $8, position = $9",
-        field["key"],
-        field["label"],
-        field["type"],
-        field["section"],
-        field.get("options"),
-        field.get("prefill"),
-        field.get("help"),
-        field.get("max_length"),
-        position,
     )
 
 

@@ -18,7 +18,7 @@ from app.console.models import EnrollmentIssued, InPersonCheck
 
 # The form's reading of the clerk's ID-card check, shared with 窗口收件.
 from app.console.routes import CLERK
-from app.web.errors import FieldErrors
+from app.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller

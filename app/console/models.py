@@ -5,6 +5,8 @@ from typing import Any
 
 import msgspec
 
+from app.cases.models import StaffUpload
+
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
     id: int
@@ -82,14 +84,6 @@ class AnswerRow(msgspec.Struct, frozen=True, kw_only=True):
 class AnswerSection(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     rows: list[AnswerRow]
-
-
-class StaffUpload(msgspec.Struct, frozen=True, kw_only=True):
-    token: str
-    material_code: str  # the merged form's material, or supplement:<task id> for a file answering a 补正告知
-    filename: str
-    content_type: str
-    size: int
 
 
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):

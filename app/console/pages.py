@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
@@ -13,11 +12,11 @@ from litestar.status_codes import HTTP_200_OK
 from app.cases import service as case_service
 from app.cases import workflow
 from app.cases.pages import receipt_page
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.console import service
 from app.console.models import InPersonCheck
 from app.console.routes import CLERK, STAFF
-from app.web.errors import FieldErrors
+from app.errors import Conflict, FieldErrors
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -88,7 +87,7 @@ class ConsolePages(Controller):
             context={
                 "nav": "console",
                 "walk_in": service.walk_in_view(started) if started else None,
-                "events": await catalogue_store.list_life_events(db) if started else [],
+                "events": await catalogue.life_events(db) if started else [],
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
                 "minutes": walk_in.WALK_IN_MINUTES,
                 "notice": notice,
@@ -166,10 +165,8 @@ class ConsolePages(Controller):
             )
         except FieldErrors as exc:
             return await self._render_case(request, db, cipher, case_no, "；".join(exc.errors.values()), 400)
-        except (PermissionDeniedException, NotFoundException):
-            raise
-        except HTTPException as exc:
-            return await self._render_case(request, db, cipher, case_no, str(exc.detail), exc.status_code)
+        except Conflict as exc:
+            return await self._render_case(request, db, cipher, case_no, exc.message, 409)
         return Redirect(f"/console/cases/{case_no}", status_code=303)
 
     @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)
@@ -188,7 +185,7 @@ class ConsolePages(Controller):
     async def upload(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
         row = await service.upload_for_staff(db, request, caller(request), token)
         return Response(
-            row["content"],
-            media_type=row["content_type"],
+            row.content,
+            media_type=row.content_type,
             headers={"Content-Disposition": "inline"},
         )

@@ -10,16 +10,15 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.accounts import service as accounts
 from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import store as cases_store
+from app.cases import service as cases
 from app.cases import workflow
+from app.cases.models import StaffCaseRecord, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import allowed_actions
-from app.console import store
 from app.console.models import (
     AnswerRow,
     AnswerSection,
@@ -27,16 +26,15 @@ from app.console.models import (
     EnrollmentIssued,
     InPersonCheck,
     StaffCase,
-    StaffUpload,
     WalkInCase,
     WalkInView,
 )
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
-from app.web.errors import FieldErrors
 from app.web.types import Connection
 from auth import walk_in
 from auth.audit import audit
@@ -52,31 +50,33 @@ QUEUE_STATUSES = {
 }
 
 
-def _view(task: Any, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True) -> ConsoleTask:
+def _view(
+    task: TaskRow, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True
+) -> ConsoleTask:
     """A task as staff see it; `acts`: whether the caller may act on it (else it lists no actions)."""
-    due = task["due_on"]
+    due = task.due_on
     return ConsoleTask(
-        id=task["id"],
-        case_no=task["case_no"],
-        life_event_name=task["life_event_name"],
-        item_code=task["item_code"],
-        item_name=task["item_name"],
-        department=task["department_code"],
-        department_name=task["department_name"],
-        status=task["status"],
-        status_label=TASK_STATUS_LABELS[task["status"]],
+        id=task.id,
+        case_no=task.case_no,
+        life_event_name=task.life_event_name,
+        item_code=task.item_code,
+        item_name=task.item_name,
+        department=task.department_code,
+        department_name=task.department_name,
+        status=task.status,
+        status_label=TASK_STATUS_LABELS[task.status],
         due_on=due,
-        due_provisional=task["due_provisional"],
-        overdue=due is not None and due < today and task["status"] not in ("completed", "delivered"),
+        due_provisional=task.due_provisional,
+        overdue=due is not None and due < today and task.status not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
-        submitted_at=task["submitted_at"],
-        allowed_actions=allowed_actions(task["status"], workflow.acting_roles(user)) if acts else [],
+        submitted_at=task.submitted_at,
+        allowed_actions=allowed_actions(task.status, workflow.acting_roles(user)) if acts else [],
     )
 
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     role = "clerk" if "clerk" in user.roles else "approver"
-    rows = await cases_store.queue(
+    rows = await cases.tasks_in_queue(
         db,
         statuses=QUEUE_STATUSES[role],
         region_prefix=region_prefix(user.region_code) if user.region_code else "-",
@@ -86,27 +86,29 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     return [_view(r, user, calendar, today) for r in rows]
 
 
-async def task_view(db: asyncpg.Pool, user: CurrentUser, task: Any) -> ConsoleTask:
+async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> ConsoleTask:
     """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
     return _view(task, user, await current_calendar(db), today_in_china())
 
 
-def _case_in_scope(user: CurrentUser, head: Any, tasks: list[Any]) -> bool:
-    if not serves(user.region_code, head["applicant_region"]):
+def _case_in_scope(user: CurrentUser, head: StaffCaseRecord, tasks: list[TaskRow]) -> bool:
+    if not serves(user.region_code, head.applicant_region):
         return False
     if "clerk" in user.roles:
         return True
-    return any(t["department_code"] == user.department_code for t in tasks)
+    return any(t.department_code == user.department_code for t in tasks)
 
 
-async def _case_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> tuple[Any, list[Any]]:
-    head = await store.case_head(db, case_no.strip().upper())
+async def _case_for_staff(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str
+) -> tuple[StaffCaseRecord, list[TaskRow]]:
+    head = await cases.staff_case_record(db, case_no.strip().upper())
     if head is None:
-        raise NotFoundException("没有找到该办件，请核对办件编号")
-    tasks = await cases_store.tasks_of_case(db, head["id"])
+        raise NotFound("没有找到该办件，请核对办件编号")
+    tasks = await cases.tasks_of_case(db, head.id)
     if not _case_in_scope(user, head, tasks):
-        await audit(db, conn, "case.open", "forbidden", subject=f"case:{head['case_no']}")
-        raise PermissionDeniedException("该办件不在您的办理范围内")
+        await audit(db, conn, "case.open", "forbidden", subject=f"case:{head.case_no}")
+        raise Forbidden("该办件不在您的办理范围内")
     return head, tasks
 
 
@@ -130,21 +132,22 @@ class _Share(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _OpenCase(msgspec.Struct, frozen=True, kw_only=True):
-    head: Any
-    tasks: list[Any]
+    head: StaffCaseRecord
+    tasks: list[TaskRow]
     form: MergedForm
     share: _Share
 
 
 async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str) -> _OpenCase:
-    """A case within the caller's region and department (else 404 / 403, audited), with what they may see of it."""
+    """A case within the caller's region and department (else NotFound / Forbidden, audited), with what they may see
+    of it."""
     head, tasks = await _case_for_staff(db, conn, user, case_no)
-    form, items = await forms.merged_form_of(db, head["life_event_code"])
+    form, items = await forms.merged_form_of(db, head.life_event_code)
     own = [t for t in tasks if workflow.in_scope(user, t)]
     share = _Share(
         whole="clerk" in user.roles,
-        own_tasks=frozenset(t["id"] for t in own),
-        part=forms.part_for_items(form, items, {t["item_code"] for t in own}),
+        own_tasks=frozenset(t.id for t in own),
+        part=forms.part_for_items(form, items, {t.item_code for t in own}),
     )
     return _OpenCase(head=head, tasks=tasks, form=form, share=share)
 
@@ -154,20 +157,20 @@ async def case_for_staff(
 ) -> StaffCase:
     case = await _open_case(db, conn, user, case_no)
     head, share = case.head, case.share
-    data = cipher.decrypt_document(head["data_enc"])
+    data = cipher.decrypt_document(head.data_enc)
     calendar, today = await current_calendar(db), today_in_china()
-    uploads = [StaffUpload(**dict(u)) for u in await store.uploads_of_case(db, head["id"])]
+    uploads = await cases.uploads_of_case(db, head.id)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
-    others = [t for t in case.tasks if t["id"] not in share.own_tasks]
+    others = [t for t in case.tasks if t.id not in share.own_tasks]
     return StaffCase(
-        case_no=head["case_no"],
-        life_event_name=head["life_event_name"],
-        submitted_at=head["created_at"],
-        channel=head["channel"],
-        applicant_name=head["applicant_name"],
-        applicant_id_masked=head["applicant_id_masked"],
+        case_no=head.case_no,
+        life_event_name=head.life_event_name,
+        submitted_at=head.created_at,
+        channel=head.channel,
+        applicant_name=head.applicant_name,
+        applicant_id_masked=head.applicant_id_masked,
         # Every task with its progress; actions only on the caller's own.
-        tasks=[_view(t, user, calendar, today, acts=t["id"] in share.own_tasks) for t in case.tasks],
+        tasks=[_view(t, user, calendar, today, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
                 title=section.title,
@@ -181,13 +184,13 @@ async def case_for_staff(
         ],
         uploads=shown_uploads,
         shown_department=None if share.whole else _department_name(case.tasks, user),
-        withheld_departments=[] if share.whole else list(dict.fromkeys(t["department_name"] for t in others)),
+        withheld_departments=[] if share.whole else list(dict.fromkeys(t.department_name for t in others)),
         withheld_uploads=len(uploads) - len(shown_uploads),
     )
 
 
-def _department_name(tasks: list[Any], user: CurrentUser) -> str | None:
-    return next((t["department_name"] for t in tasks if t["department_code"] == user.department_code), None)
+def _department_name(tasks: list[TaskRow], user: CurrentUser) -> str | None:
+    return next((t.department_name for t in tasks if t.department_code == user.department_code), None)
 
 
 def _answer_row(field: FormField, value: Any) -> AnswerRow:
@@ -213,31 +216,29 @@ async def reveal_id_number(
     """The full ID number of one answer, for a member of staff who pressed "show": always audited, and refused
     (audited too) for an answer only another department's items ask for."""
     case = await _open_case(db, conn, user, case_no)
-    subject = f"case:{case.head['case_no']}"
+    subject = f"case:{case.head.case_no}"
     field = next((f for f in case.form.fields() if f.key == key), None)
     if field is None or field.type != "id_number":
-        raise NotFoundException("没有该项内容")
+        raise NotFound("没有该项内容")
     if not case.share.shows_field(key):
         await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
-        raise PermissionDeniedException("这一项属于其他部门办理的事项，不向您显示")
-    value = cipher.decrypt_document(case.head["data_enc"]).get(key)
+        raise Forbidden("这一项属于其他部门办理的事项，不向您显示")
+    value = cipher.decrypt_document(case.head.data_enc).get(key)
     if not isinstance(value, str):
-        raise NotFoundException("没有该项内容")
+        raise NotFound("没有该项内容")
     await audit(db, conn, "pii.read", "ok", subject=subject, field=key)
     return value
 
 
-async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, token: str) -> Any:
+async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, token: str) -> StoredUpload:
     """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
-    row = await store.upload_of_case(db, token)
+    row = await cases.upload_of_case(db, token)
     if row is None:
-        raise NotFoundException("没有找到该文件")
-    case = await _open_case(db, conn, user, row["case_no"])
-    if not case.share.shows_upload(row["material_code"]):
-        await audit(
-            db, conn, "upload.read", "forbidden", subject=f"case:{row['case_no']}", material=row["material_code"]
-        )
-        raise PermissionDeniedException("该材料属于其他部门办理的事项，不向您显示")
+        raise NotFound("没有找到该文件")
+    case = await _open_case(db, conn, user, row.case_no)
+    if not case.share.shows_upload(row.material_code):
+        await audit(db, conn, "upload.read", "forbidden", subject=f"case:{row.case_no}", material=row.material_code)
+        raise Forbidden("该材料属于其他部门办理的事项，不向您显示")
     return row
 
 
@@ -330,7 +331,7 @@ async def end_walk_in(
     ending = walk_in.peek(conn)
     walk_in.forget(conn)
     if ending is not None and ending.person_id != next_person_id:
-        await cases_store.delete_drafts_for_person(db, user.account_id, ending.person_id)
+        await cases.forget_drafts_for(db, user.account_id, ending.person_id)
 
 
 def walk_in_view(started: walk_in.WalkIn) -> WalkInView:
@@ -345,9 +346,7 @@ def walk_in_view(started: walk_in.WalkIn) -> WalkInView:
 
 async def walk_in_cases(db: asyncpg.Pool, user: CurrentUser, started: walk_in.WalkIn) -> list[WalkInCase]:
     """What this clerk has filed for the person at the window since checking their ID card: receipts to print."""
-    rows = await store.cases_filed_at_window(
+    filed = await cases.filed_at_window(
         db, user.account_id, started.person_id, datetime.fromtimestamp(started.checked_at, UTC)
     )
-    return [
-        WalkInCase(case_no=r["case_no"], life_event_name=r["life_event_name"], created_at=r["created_at"]) for r in rows
-    ]
+    return [WalkInCase(case_no=c.case_no, life_event_name=c.life_event_name, created_at=c.created_at) for c in filed]

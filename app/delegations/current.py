@@ -3,25 +3,21 @@
 Choosing a client (为TA办事) puts the delegation's id, the client's name and masked number in the session: the
 banner on every page reads them from there, and the apply page takes the client from there rather than from
 the URL. It is a convenience only: every request for the client is still checked against a live delegation
-by app.filing.service.resolve_filing. Signing out, the idle time-out and ending or switching the client all
-drop it with the rest of the session value.
+(app.filing.service.for_client, then resolve_filing). Signing out, the idle time-out and ending or switching the
+client all drop it with the rest of the session value.
 """
 
 from __future__ import annotations
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from app.delegations import service
-from app.delegations import store as delegations_store
 from app.delegations.models import DelegationView
-from app.filing.models import Served
+from app.errors import Forbidden, NotFound
 from app.web.types import Connection
 from auth.models import CurrentUser
-from auth.sessions import drop_from_session, keep_in_session, session_value
-
-SESSION_KEY = "helper_client"
+from auth.sessions import HELPER_CLIENT, drop_from_session, keep_in_session, session_value
 
 
 class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,11 +28,11 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
 
 def peek(conn: Connection) -> CurrentClient | None:
     """The client named in the session, unchecked: for display (the banner, the roster) only."""
-    return session_value(conn, SESSION_KEY, CurrentClient)
+    return session_value(conn, HELPER_CLIENT, CurrentClient)
 
 
 def forget(conn: Connection) -> None:
-    drop_from_session(conn, SESSION_KEY)
+    drop_from_session(conn, HELPER_CLIENT)
 
 
 async def _own_delegation(db: asyncpg.Pool, helper: CurrentUser, delegation_id: int) -> DelegationView | None:
@@ -47,13 +43,13 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     """Work for the client of one of this helper's live delegations from now on (replacing any other)."""
     delegation = await _own_delegation(db, helper, delegation_id)
     if delegation is None:
-        raise NotFoundException("没有找到该授权")
+        raise NotFound("没有找到该授权")
     if delegation.status != "active":
-        raise PermissionDeniedException("该授权已过期或已撤销，不能再为其办事")
+        raise Forbidden("该授权已过期或已撤销，不能再为其办事")
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )
-    keep_in_session(conn, SESSION_KEY, client)
+    keep_in_session(conn, HELPER_CLIENT, client)
     return client
 
 
@@ -67,18 +63,3 @@ async def live(db: asyncpg.Pool, conn: Connection, helper: CurrentUser) -> tuple
         forget(conn)
         return None
     return client, delegation
-
-
-async def served(db: asyncpg.Pool, helper: CurrentUser, client: CurrentClient) -> Served:
-    """The client of the session's delegation, to be checked like every request for them
-    (app.filing.service.subject_for) before the page may hold their number."""
-    row = await delegations_store.get(db, client.delegation_id)
-    if row is None or row["helper_account_id"] != helper.account_id:
-        raise NotFoundException("没有找到该授权")
-    return Served(
-        person_id=row["client_person_id"],
-        name=client.name,
-        key=str(client.delegation_id),
-        channel="helper",
-        delegation_id=row["id"],
-    )

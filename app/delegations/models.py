@@ -30,6 +30,25 @@ class DelegationCreated(msgspec.Struct, frozen=True, kw_only=True):
     id: int
 
 
+class DelegationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A delegation as app/delegations/store.py reads it: with the client's name, and the open cases its helper filed
+    for the client within its scope."""
+
+    id: int
+    scope: list[str] | None  # None: all life events
+    expires_on: date
+    identity_check: str
+    consent_method: str
+    created_at: datetime
+    revoked_at: datetime | None
+    helper_account_id: int
+    client_person_id: int
+    client_name: str
+    client_id_number_masked: str
+    region_code: str
+    open_cases: list[str]
+
+
 class DelegationView(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     helper_name: str

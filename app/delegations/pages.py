@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.calendar.service import today_in_china
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.delegations import current, service
 from app.web.params import Db
 from app.web.types import AnyRequest
@@ -48,7 +48,7 @@ class HelperPages(Controller):
     @get("", opt=HELPER)
     async def roster(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
         """The residents of the helper's village who have authorised them, with each one's open cases."""
-        events = {e.code: e.name for e in await catalogue_store.list_life_events(db)}
+        events = await catalogue.life_event_names(db)
         chosen = current.peek(request)
         return Template(
             "helper.html",
@@ -70,7 +70,7 @@ class HelperPages(Controller):
             "helper_delegation.html",
             context={
                 "nav": "helper",
-                "events": await catalogue_store.list_life_events(db),
+                "events": await catalogue.life_events(db),
                 "identity_checks": service.IDENTITY_CHECKS,
                 "min_expiry": today + timedelta(days=1),
                 "max_expiry": one_year_after(today),
@@ -98,7 +98,7 @@ class HelperPages(Controller):
         if chosen is None:
             return Redirect("/helper?notice=choose", status_code=303)
         client, delegation = chosen
-        events = await catalogue_store.list_life_events(db)
+        events = await catalogue.life_events(db)
         covered = [e for e in events if delegation.scope is None or e.code in delegation.scope]
         return Template(
             "helper_client.html",

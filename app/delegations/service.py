@@ -4,33 +4,32 @@ elder's own passkey), seen and revoked by the elder, the helper or staff, enforc
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
-from app.accounts import store as accounts_store
+from app.accounts import service as accounts
 from app.calendar.service import today_in_china
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.delegations import store
-from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationView
+from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationRow, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.notifications.service import notify_account
 from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
-from app.settings import Settings
-from app.web.errors import FieldErrors
 from app.web.types import Connection
-from auth import passkeys
-from auth import store as auth_store
+from auth import challenges_store, credentials_store, passkeys
 from auth.assertions import check_assertion
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
+from config.settings import Settings
+from db.pool import DB
 
 MAX_DAYS = 366
 IDENTITY_CHECKS = {
@@ -50,7 +49,7 @@ async def _client(
         raise FieldErrors({"client_id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
     if not helper.region_code or person.region_code != helper.region_code:
         await audit(db, conn, "delegation.create", "forbidden", subject=f"person:{person.id}", reason="outside village")
-        raise PermissionDeniedException("该居民不在您服务的村（社区），不能为其办理代办授权")
+        raise Forbidden("该居民不在您服务的村（社区），不能为其办理代办授权")
     return person
 
 
@@ -90,12 +89,12 @@ async def consent_options(
 ) -> dict[str, Any]:
     """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
-    account = await accounts_store.resident_account_of(db, person.id)
-    credentials = await auth_store.credential_ids_of(db, account["id"]) if account else []
+    account = await accounts.resident_account_of(db, person.id)
+    credentials = await credentials_store.credential_ids_of(db, account.id) if account else []
     if not credentials:
         raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
     challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
-    await auth_store.save_challenge(
+    await challenges_store.save_challenge(
         db,
         challenge=challenge,
         owner=owner,
@@ -114,15 +113,15 @@ async def _passkey_consent(
         credential_id = passkeys.credential_id_of(credential)
     except PasskeyError as exc:
         raise FieldErrors({"consent": exc.message}) from exc
-    payload = await auth_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
-    stored = await auth_store.find_credential(db, credential_id)
-    account = await accounts_store.resident_account_of(db, person.id)
+    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
+    stored = await credentials_store.find_credential(db, credential_id)
+    account = await accounts.resident_account_of(db, person.id)
     if (
         payload is None
         or payload.get("person_id") != person.id
         or stored is None
         or account is None
-        or stored.account_id != account["id"]
+        or stored.account_id != account.id
     ):
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}")
         raise FieldErrors({"consent": "老人的通行密钥确认无效，请重新确认"})
@@ -133,7 +132,7 @@ async def _passkey_consent(
     except PasskeyError as exc:
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}", reason=exc.reason)
         raise FieldErrors({"consent": exc.message}) from exc
-    return account["id"]
+    return account.id
 
 
 async def create(
@@ -146,7 +145,7 @@ async def create(
     body: DelegationRequest,
 ) -> int:
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
-    events = {e.code for e in await catalogue_store.list_life_events(db)}
+    events = set(await catalogue.life_event_names(db))
     scope = _scope(events, body.scope)
     expires_on = _expiry(body.expires_on, today_in_china())
     if body.identity_check not in IDENTITY_CHECKS:
@@ -190,17 +189,17 @@ async def _tell_the_elder(
 ) -> None:
     """The elder hears of every delegation recorded in their name (inbox, and push on their devices) if they
     have an account — one recorded against their will is revoked on 我的."""
-    account = await accounts_store.resident_account_of(tx, person_id)
+    account = await accounts.resident_account_of(tx, person_id)
     if account is None:
         return
     if scope is None:
         matters = "全部事项"
     else:
-        names = {e.code: e.name for e in await catalogue_store.list_life_events(tx)}
+        names = await catalogue.life_event_names(tx)
         matters = "、".join(names.get(code, code) for code in scope)
     await notify_account(
         tx,
-        account["id"],
+        account.id,
         title="代办授权：您已授权帮办员代办",
         body=(
             f"您已授权帮办员 {helper_name} 为您代办{matters}，至 {expires_on.isoformat()}；"
@@ -210,21 +209,21 @@ async def _tell_the_elder(
     )
 
 
-def _view(row: Any, today: date, event_names: dict[str, str]) -> DelegationView:
-    status = "revoked" if row["revoked_at"] else "expired" if row["expires_on"] < today else "active"
+def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_names: dict[int, str]) -> DelegationView:
+    status = "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
     return DelegationView(
-        id=row["id"],
-        helper_name=row["helper_name"],
-        client_name=row["client_name"],
-        client_id_number_masked=row["client_id_number_masked"],
-        scope=row["scope"],
-        scope_label="全部事项" if row["scope"] is None else "、".join(event_names.get(c, c) for c in row["scope"]),
-        expires_on=row["expires_on"],
-        identity_check=row["identity_check"],
-        consent_method=row["consent_method"],
-        created_at=row["created_at"],
+        id=row.id,
+        helper_name=helper_names.get(row.helper_account_id, ""),
+        client_name=row.client_name,
+        client_id_number_masked=row.client_id_number_masked,
+        scope=row.scope,
+        scope_label="全部事项" if row.scope is None else "、".join(event_names.get(c, c) for c in row.scope),
+        expires_on=row.expires_on,
+        identity_check=row.identity_check,
+        consent_method=row.consent_method,
+        created_at=row.created_at,
         status=status,
-        open_cases=list(row["open_cases"]) if status == "active" else [],
+        open_cases=row.open_cases if status == "active" else [],
     )
 
 
@@ -237,18 +236,74 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
         rows = await store.of_client(db, user.person_id)
     else:
         return []
-    names = {e.code: e.name for e in await catalogue_store.list_life_events(db)} if rows else {}
-    return [_view(r, today, names) for r in rows]
+    names = await catalogue.life_event_names(db) if rows else {}
+    helpers = await accounts.names_of(db, sorted({r.helper_account_id for r in rows})) if rows else {}
+    return [_view(r, today, names, helpers) for r in rows]
 
 
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:
     row = await store.get(db, delegation_id)
     allowed = row is not None and (
-        row["helper_account_id"] == user.account_id
-        or (user.person_id is not None and row["client_person_id"] == user.person_id)
-        or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row["region_code"]))
+        row.helper_account_id == user.account_id
+        or (user.person_id is not None and row.client_person_id == user.person_id)
+        or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row.region_code))
     )
     if not allowed:
-        raise NotFoundException("没有找到该授权")
+        raise NotFound("没有找到该授权")
     await store.revoke(db, delegation_id, f"account:{user.account_id}")
     await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")
+
+
+async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | None:
+    """The person who gave one of this helper's delegations (live or not); None for anyone else's."""
+    row = await store.get(db, delegation_id)
+    return row.client_person_id if row is not None and row.helper_account_id == helper.account_id else None
+
+
+async def given_before(db: DB, helper_account_id: int, client_person_id: int, moment: datetime) -> bool:
+    """Whether the client had authorised this helper before `moment` (a case they filed: its receipt is theirs to
+    print, even after the delegation ended)."""
+    return await store.given_before(db, helper_account_id, client_person_id, moment)
+
+
+async def is_live(db: DB, helper_account_id: int, client_person_id: int) -> bool:
+    """Whether the client has a live delegation to this helper, in any scope."""
+    return await store.live_delegation(db, helper_account_id, client_person_id, None) is not None
+
+
+# --- the check behind every request a helper makes for someone ---------------------------------------------------
+
+
+async def require_delegation(
+    db: DB,
+    conn: Connection | None,
+    helper: CurrentUser,
+    client_person_id: int | None,
+    client_region: str | None,
+    life_event_code: str | None,
+) -> int:
+    """The id of the helper's delegation that is live, covers the life event and comes from a client of the helper's
+    own village; else Forbidden, audited (`client_person_id` None: a number not in the register). Decided here in
+    the server from the database, never from what the page says."""
+    reason = None
+    if "helper" not in helper.roles:
+        reason = "not a helper"
+    elif client_person_id is None:
+        reason = "not in the population register"
+    elif not helper.region_code or client_region != helper.region_code:
+        reason = "client outside the helper's village"
+    else:
+        delegation_id = await store.live_delegation(db, helper.account_id, client_person_id, life_event_code)
+        if delegation_id is not None:
+            return delegation_id
+        reason = "no live delegation in scope"
+    await audit(
+        db,
+        conn,
+        "delegation.check",
+        "forbidden",
+        subject=f"person:{client_person_id or '-'}",
+        reason=reason,
+        life_event=life_event_code,
+    )
+    raise Forbidden("没有有效的代办授权（未授权、已过期、已撤销或超出授权范围）")

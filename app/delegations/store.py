@@ -1,17 +1,19 @@
-"""SQL for delegations (代办授权)."""
+"""SQL for delegations (代办授权): the only store of the delegations table, the check behind every request a helper
+makes for someone included."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from app.delegations.models import DelegationRow
 from db.pool import DB
 
 # A delegation's open cases are the ones its helper filed for the client within its scope: the client's own
 # filings and other helpers' are not this helper's business (nor, on the elder's list, this delegation's).
 _VIEW = """
     SELECT d.id, d.scope, d.expires_on, d.identity_check, d.consent_method, d.created_at, d.revoked_at,
-           d.helper_account_id, d.client_person_id, h.name AS helper_name, p.name AS client_name,
+           d.helper_account_id, d.client_person_id, p.name AS client_name,
            p.id_number_masked AS client_id_number_masked, d.region_code,
            (SELECT coalesce(array_agg(c.case_no ORDER BY c.created_at DESC), '{}') FROM cases c
              WHERE c.applicant_person_id = d.client_person_id
@@ -19,7 +21,7 @@ _VIEW = """
                AND (d.scope IS NULL OR c.life_event_code = ANY (d.scope))
                AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id
                            AND t.status NOT IN ('delivered', 'rejected', 'denied'))) AS open_cases
-    FROM delegations d JOIN accounts h ON h.id = d.helper_account_id JOIN people p ON p.id = d.client_person_id
+    FROM delegations d JOIN people p ON p.id = d.client_person_id
 """
 
 
@@ -52,18 +54,53 @@ async def insert(
     )
 
 
-async def of_helper(db: DB, helper_account_id: int) -> list[Any]:
-    return await db.fetch(
+def _row(row: Any) -> DelegationRow:
+    return DelegationRow(**{**dict(row), "open_cases": list(row["open_cases"])})
+
+
+async def of_helper(db: DB, helper_account_id: int) -> list[DelegationRow]:
+    rows = await db.fetch(
         _VIEW + " WHERE d.helper_account_id = $1 ORDER BY d.revoked_at NULLS FIRST, p.name", helper_account_id
+    )
+    return [_row(r) for r in rows]
+
+
+async def of_client(db: DB, person_id: int) -> list[DelegationRow]:
+    rows = await db.fetch(_VIEW + " WHERE d.client_person_id = $1 ORDER BY d.created_at DESC", person_id)
+    return [_row(r) for r in rows]
+
+
+async def get(db: DB, delegation_id: int) -> DelegationRow | None:
+    row = await db.fetchrow(_VIEW + " WHERE d.id = $1", delegation_id)
+    return _row(row) if row else None
+
+
+async def given_before(db: DB, helper_account_id: int, client_person_id: int, moment: datetime) -> bool:
+    """Whether the client had delegated to this helper (at any time before `moment`, live now or not)."""
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM delegations WHERE helper_account_id = $1 AND client_person_id = $2 AND created_at <= $3 "
+            "LIMIT 1",
+            helper_account_id,
+            client_person_id,
+            moment,
+        )
     )
 
 
-async def of_client(db: DB, person_id: int) -> list[Any]:
-    return await db.fetch(_VIEW + " WHERE d.client_person_id = $1 ORDER BY d.created_at DESC", person_id)
-
-
-async def get(db: DB, delegation_id: int) -> Any:
-    return await db.fetchrow(_VIEW + " WHERE d.id = $1", delegation_id)
+async def live_delegation(
+    db: DB, helper_account_id: int, client_person_id: int, life_event_code: str | None
+) -> int | None:
+    """The helper's unexpired, unrevoked delegation from this client covering the life event (any, when None)."""
+    return await db.fetchval(
+        "SELECT d.id FROM delegations d "
+        "WHERE d.helper_account_id = $1 AND d.client_person_id = $2 AND d.revoked_at IS NULL "
+        "AND d.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date "
+        "AND ($3::text IS NULL OR d.scope IS NULL OR $3 = ANY(d.scope)) ORDER BY d.id DESC LIMIT 1",
+        helper_account_id,
+        client_person_id,
+        life_event_code,
+    )
 
 
 async def revoke(db: DB, delegation_id: int, by: str) -> bool:

@@ -3,34 +3,36 @@ uploads and the submission.
 
 The applicant is decided here in the server, never by the page: the resident themself; the person a window clerk
 receives after checking their ID card in person (auth.walk_in); or a village helper's client under a live delegation
-covering the life event (auth.delegation).
+covering the life event (app.delegations.service.require_delegation).
 
 Why a small app package rather than auth/: the rule looks the number up in the population register (app.people)
-and answers a malformed number beside its field (app.web.errors), and auth/ may import only db/. The two checks it
-chooses between stay in auth/: each reads only the session and the database, and audits its own refusals.
+and answers a malformed number beside its field (app.errors.FieldErrors), and auth/ may import only db/ and
+config/. Of the two checks it chooses between, the walk-in's stays in auth/ (it reads only the session), and the
+delegation's lives with the delegations it reads; each audits its own refusals.
 """
 
 from __future__ import annotations
 
 import asyncpg
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 
+from app.delegations import service as delegations
+from app.delegations.current import CurrentClient
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
-from app.people import store as people_store
-from app.people.identity import id_number_problem, normalize_id_number
-from app.web.errors import FieldErrors
+from app.people import service as people
+from app.people.identity import id_number_problem
 from app.web.types import Connection
 from auth.audit import audit
-from auth.delegation import require_delegation
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import WalkIn, require_walk_in
+from db.pool import DB
 
 
 def own_person_id(user: CurrentUser) -> int:
     """The person a resident files for: themself. Staff have no person of their own; they file only for someone."""
     if user.person_id is None:
-        raise PermissionDeniedException("工作人员请在办事窗口为群众代为申请")
+        raise Forbidden("工作人员请在办事窗口为群众代为申请")
     return user.person_id
 
 
@@ -48,10 +50,10 @@ async def resolve_filing(
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
-        raise PermissionDeniedException("没有有效的代办授权，不能代他人申请")
+        raise Forbidden("没有有效的代办授权，不能代他人申请")
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
-    person = await people_store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(on_behalf_of)))
+    person = await people.person_by_number(db, cipher, on_behalf_of)
     # A number not in the register is refused like any other person the caller may not act for (and audited
     # the same way), so these calls cannot be used to find out who is registered.
     person_id, region = (person.id, person.region_code) if person else (None, None)
@@ -59,7 +61,7 @@ async def resolve_filing(
         await require_walk_in(db, conn, user, person_id, region)
         assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
         return Filing(person_id=person_id, filed_as="clerk", channel="window")
-    delegation_id = await require_delegation(db, conn, user, person_id, region, life_event_code)
+    delegation_id = await delegations.require_delegation(db, conn, user, person_id, region, life_event_code)
     assert person_id is not None
     return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
 
@@ -69,17 +71,32 @@ def at_window(started: WalkIn) -> Served:
     return Served(person_id=started.person_id, name=started.name, key=f"w{started.visit}", channel="window")
 
 
+async def for_client(db: DB, helper: CurrentUser, client: CurrentClient) -> Served:
+    """The client of the helper's current delegation (app.delegations.current), to be checked like every request for
+    them (subject_for) before the page may hold their number."""
+    person_id = await delegations.client_of(db, helper, client.delegation_id)
+    if person_id is None:
+        raise NotFound("没有找到该授权")
+    return Served(
+        person_id=person_id,
+        name=client.name,
+        key=str(client.delegation_id),
+        channel="helper",
+        delegation_id=client.delegation_id,
+    )
+
+
 async def subject_for(
     db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, served: Served, life_event: str
 ) -> Subject:
     """The person a helper's tablet or a clerk's window serves now, checked like every request for them
     (resolve_filing: a live delegation, in scope, in the helper's village; or a live walk-in for this very person,
-    in the hall's region; else 403, audited). The full number the page then holds is released to the helper or
+    in the hall's region; else Forbidden, audited). The full number the page then holds is released to the helper or
     clerk only after that check, and each release is audited."""
-    encrypted = await people_store.encrypted_id_number(db, served.person_id)
-    if encrypted is None:
-        raise NotFoundException("人口库中没有该居民")
-    on_behalf_of = cipher.decrypt(encrypted)
+    identity = await people.identity_of(db, cipher, served.person_id)
+    if identity is None:
+        raise NotFound("人口库中没有该居民")
+    on_behalf_of = identity.id_number
     person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)

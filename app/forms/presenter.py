@@ -13,7 +13,7 @@ from app.certificates.models import ECertificate
 from app.forms import service
 from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
 from app.forms.models import MergedForm, Prefill
-from app.people import store as people_store
+from app.people import service as people
 from auth.pii import PiiCipher
 from db.pool import DB
 
@@ -29,7 +29,7 @@ async def personal_sources(
     certificates' contents are decrypted here, on the server, for the prefill of this person's own form."""
     if person_id is None:
         return {}, []
-    person = await people_store.get_person(db, person_id)
+    person = await people.get_person(db, person_id)
     if person is None:
         return {}, []
     held = await certificate_service.held_with_contents(db, cipher, person.id)

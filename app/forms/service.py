@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.exceptions import NotFoundException
 
-from app.catalogue import store as catalogue_store
+from app.catalogue import service as catalogue
 from app.catalogue.models import ServiceItem
 from app.certificates.models import ECertificate
+from app.errors import NotFound
 from app.forms import store
 from app.forms.models import (
     FieldCatalogue,
@@ -40,6 +40,7 @@ from app.people.identity import (
     normalize_mobile,
 )
 from app.web.cache import TtlCache
+from db.pool import DB
 
 
 class FormConfigurationError(ValueError):
@@ -99,15 +100,23 @@ async def merged_form_of(
     db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
 ) -> tuple[MergedForm, list[ServiceItem]]:
     async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
-        items = await catalogue_store.items_of_life_event(db, life_event_code)
+        items = await catalogue.items_of_life_event(db, life_event_code)
         if not items:
             return None
         return merge_form(life_event_code, items, await store.load_catalogue(db)), items
 
     found = await _forms.get(life_event_code, build)
     if found is None:
-        raise NotFoundException("没有找到这件事")
+        raise NotFound("没有找到这件事")
     return found
+
+
+async def save_field_catalogue(db: DB, form: Mapping[str, Any]) -> None:
+    """Insert or update the canonical fields and their sections as configured (db/seed/form.json), in its order."""
+    for section in form["sections"]:
+        await store.upsert_form_section(db, section["key"], section["title"], section["order"])
+    for position, field in enumerate(form["fields"]):
+        await store.upsert_form_field(db, field, position)
 
 
 def form_checksum(sections: Sequence[FormSection], materials: Sequence[MaterialNeed]) -> str:

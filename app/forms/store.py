@@ -1,6 +1,8 @@
-"""SQL for the merged form: the canonical field catalogue."""
+"""SQL for the merged form: the canonical field catalogue (form_sections, form_fields)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
@@ -29,4 +31,31 @@ async def load_catalogue(db: DB) -> FieldCatalogue:
             )
             for r in rows
         ],
+    )
+
+
+async def upsert_form_section(db: DB, key: str, title: str, position: int) -> None:
+    await db.execute(
+        "INSERT INTO form_sections (key, title, position) VALUES ($1, $2, $3) "
+        "ON CONFLICT (key) DO UPDATE SET title = $2, position = $3",
+        key,
+        title,
+        position,
+    )
+
+
+async def upsert_form_field(db: DB, field: dict[str, Any], position: int) -> None:
+    await db.execute(
+        "INSERT INTO form_fields (key, label, type, section_key, options, prefill, help, max_length, position) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO UPDATE SET label = $2, type = $3, "
+        "section_key = $4, options = $5, prefill = $6, help = $7, max_length = $8, position = $9",
+        field["key"],
+        field["label"],
+        field["type"],
+        field["section"],
+        field.get("options"),
+        field.get("prefill"),
+        field.get("help"),
+        field.get("max_length"),
+        position,
     )

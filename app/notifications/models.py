@@ -1,10 +1,21 @@
-"""The inbox as the API answers it."""
+"""The inbox as the API answers it, and who hears about a case."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import msgspec
+
+
+class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
+    """Who hears about a step of a case (app.cases.timeline decides): the applicant's own account, if they have one,
+    and the village helper who filed it while the applicant's delegation to them is still live."""
+
+    case_id: int
+    case_no: str
+    life_event_name: str
+    applicant_account_id: int | None
+    helper_account_id: int | None
 
 
 class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,17 +9,16 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
-from litestar.exceptions import HTTPException, PermissionDeniedException
 
 from app.calendar.service import china_time
+from app.errors import Conflict, FieldErrors, Forbidden
 from app.notifications import store
-from app.notifications.models import DeliveryView, Inbox, InboxEntry, Subscribed
-from app.settings import Settings
-from app.web.errors import FieldErrors
+from app.notifications.models import CaseAudience, DeliveryView, Inbox, InboxEntry, Subscribed
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
+from config.settings import Settings
 from db.pool import DB
 from push import outbox
 from push import store as push_store
@@ -76,22 +75,24 @@ def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: i
     )
 
 
-async def notify_event(tx: asyncpg.Connection, *, case_id: int, event_id: int, status: str, title: str) -> None:
+async def notify_event(
+    tx: asyncpg.Connection, audience: CaseAudience, *, event_id: int, status: str, title: str
+) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
-    audience = await store.case_audience(tx, case_id)
     message = message_for(
-        case_id=case_id,
-        case_no=audience["case_no"],
-        life_event_name=audience["life_event_name"],
+        case_id=audience.case_id,
+        case_no=audience.case_no,
+        life_event_name=audience.life_event_name,
         event_id=event_id,
         status=status,
         title=title,
     )
-    await outbox.enqueue(tx, message, list(audience["account_ids"]))
-    if audience["helper_account_id"] is not None:
+    applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
+    await outbox.enqueue(tx, message, applicant)
+    if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
-        helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience['case_no']}/receipt")
-        await outbox.enqueue(tx, helper_message, [audience["helper_account_id"]])
+        helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")
+        await outbox.enqueue(tx, helper_message, [audience.helper_account_id])
 
 
 async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str, body: str, url: str) -> None:
@@ -177,7 +178,7 @@ async def _save(
         take_over=take_over,
     )
     if subscription_id is None:  # another account stored this endpoint between our look and our write
-        raise HTTPException(status_code=409, detail=CHANGED_MEANWHILE)
+        raise Conflict(CHANGED_MEANWHILE)
     return Subscribed(id=subscription_id)
 
 
@@ -215,19 +216,19 @@ async def subscribe(
     await audit(
         db, conn, "push.subscribe", "forbidden", subject=f"push_subscription:{held['id']}", reason="auth secret differs"
     )
-    raise PermissionDeniedException(NOT_THIS_DEVICE)
+    raise Forbidden(NOT_THIS_DEVICE)
 
 
 async def resync(db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
     """A page confirming, without a click, the subscription its browser holds: this account's device as it is
     (nothing written, so its failure count stays), refreshed, or stored again if we lost it (removed after a
     410, cleared from another device, a restored database). A device of another account, signed in on the same
-    browser before, is left alone (409): taking it over needs the resident's click on 开启办理进度提醒."""
+    browser before, is left alone (Conflict): taking it over needs the resident's click on 开启办理进度提醒."""
     _refuse_if_unusable(body, settings)
     async with db.acquire() as tx, tx.transaction():
         held = await push_store.subscription_at(tx, body.endpoint)
         if held is not None and held["account_id"] != user.account_id:
-            raise HTTPException(status_code=409, detail=OTHER_ACCOUNT)
+            raise Conflict(OTHER_ACCOUNT)
         if held is not None and same_auth_secret(held["auth"], body.keys.auth):
             return Subscribed(id=held["id"])
         return await _save(tx, user, body, user_agent)
@@ -248,7 +249,7 @@ async def replace_subscription(
         raise FieldErrors(problems, detail="无法更新提醒：" + "；".join(problems.values()))
     try:
         return await _move_device(db, body)
-    except PermissionDeniedException:
+    except Forbidden:
         await ratelimit.record_failure(db, [subject])
         raise
 
@@ -264,12 +265,12 @@ async def _move_device(db: DB, body: ReplaceSubscriptionBody) -> Subscribed:
             if current is not None and same_auth_secret(current["auth"], new.keys.auth):
                 return Subscribed(id=current["id"])
             # One answer for an unknown endpoint and a wrong secret: nothing tells which endpoints exist.
-            raise PermissionDeniedException(NOT_PROVEN)
+            raise Forbidden(NOT_PROVEN)
         if new.endpoint != body.old_endpoint:
             taken = await push_store.subscription_at(tx, new.endpoint)
             if taken is not None and taken["account_id"] != old["account_id"]:
                 # Proving the old subscription says nothing about someone else's device.
-                raise HTTPException(status_code=409, detail="这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
+                raise Conflict("这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
             if taken is not None:
                 # A page of the same account saved the new subscription first: that device row stays.
                 await push_store.delete_subscription_by_id(tx, old["id"])

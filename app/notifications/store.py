@@ -1,32 +1,10 @@
-"""SQL for the inbox: who hears about a case, the entries, read marks."""
+"""SQL for the inbox: the entries and their read marks."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from db.pool import DB
-
-
-async def case_audience(db: DB, case_id: int) -> Any:
-    """The case's number and life event, and the accounts to notify: the applicant's own account, and
-    the village helper who filed it while the applicant's delegation to them is still live."""
-    return await db.fetchrow(
-        """SELECT c.case_no, e.name AS life_event_name,
-                  coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}') AS account_ids,
-                  CASE WHEN c.filed_as = 'helper' AND EXISTS (
-                           SELECT 1 FROM delegations d
-                           WHERE d.helper_account_id = c.filed_by_account_id
-                             AND d.client_person_id = c.applicant_person_id AND d.revoked_at IS NULL
-                             AND d.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date)
-                       THEN c.filed_by_account_id END AS helper_account_id
-           FROM cases c
-           JOIN life_events e ON e.code = c.life_event_code
-           LEFT JOIN accounts a ON a.person_id = c.applicant_person_id AND a.kind = 'resident'
-           WHERE c.id = $1
-           GROUP BY c.id, e.name""",
-        case_id,
-    )
-
 
 _ENTRY = """
     SELECT i.id, i.kind, i.event_id, k.case_no, i.title, i.body, i.url, i.needs_action, i.created_at, i.read_at,

@@ -24,6 +24,19 @@ class Person(msgspec.Struct, frozen=True):
     sex: str
 
 
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's name and full ID number, decrypted: for the server's own use (a case takes them from here, a
+    helper's page holds the number after the server's check), never logged or shown unmasked."""
+
+    name: str
+    id_number: str
+
+
+class EncryptedIdentity(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    id_number_enc: bytes
+
+
 class ImportProblem(msgspec.Struct, frozen=True):
     line: int
     message: str

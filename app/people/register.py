@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
+from app.catalogue import service as catalogue
 from app.people import store
 from app.people.identity import (
     birth_date_of,
@@ -63,7 +64,7 @@ def _entry(row: dict[str, str | None], known_regions: set[str]) -> tuple[Registe
 
 
 async def import_register(db: DB, cipher: PiiCipher, text: str) -> ImportReport:
-    entries, problems = parse_register_csv(text, await store.known_region_codes(db))
+    entries, problems = parse_register_csv(text, await catalogue.region_codes(db))
     added = updated = 0
     for _line, entry in entries:
         was_added = await store.upsert_person(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from app.people.models import Person
+from app.people.models import EncryptedIdentity, Person
 from db.pool import DB
 
 
@@ -62,18 +62,15 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return _person(row) if row else None
 
 
-async def name_and_encrypted_number(db: DB, person_id: int) -> Any:
-    return await db.fetchrow("SELECT name, id_number_enc FROM people WHERE id = $1", person_id)
+async def encrypted_identity(db: DB, person_id: int) -> EncryptedIdentity | None:
+    row = await db.fetchrow("SELECT name, id_number_enc FROM people WHERE id = $1", person_id)
+    return EncryptedIdentity(name=row["name"], id_number_enc=row["id_number_enc"]) if row else None
 
 
-async def encrypted_id_number(db: DB, person_id: int) -> bytes | None:
-    return await db.fetchval("SELECT id_number_enc FROM people WHERE id = $1", person_id)
+async def update_phone(db: DB, person_id: int, phone: str) -> None:
+    await db.execute("UPDATE people SET phone = $2, updated_at = now() WHERE id = $1", person_id, phone)
 
 
 async def any_encrypted_id_number(db: DB) -> bytes | None:
     """One ciphertext, to tell whether a SECRET_KEY is the one the register was encrypted with."""
     return await db.fetchval("SELECT id_number_enc FROM people ORDER BY id LIMIT 1")
-
-
-async def known_region_codes(db: DB) -> set[str]:
-    return {r["code"] for r in await db.fetch("SELECT code FROM regions")}

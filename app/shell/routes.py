@@ -11,7 +11,8 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.shell import service, store
+from app.accounts import service as accounts
+from app.shell import service
 from app.shell.models import Preferences, PreferencesBody
 from app.web.params import AppSettings, Db
 from app.web.redirects import local_path
@@ -104,7 +105,7 @@ class PreferencesApi(Controller):
 async def _save(request: AnyRequest, db: Db, elder: bool, text_step: int | None) -> Preferences:
     user = _user(request)
     if user is not None and user.elder_mode != elder:
-        await store.set_elder_mode(db, user.account_id, elder)
+        await accounts.set_elder_mode(db, user.account_id, elder)
     step = service.text_step_of(text_step if text_step is not None else request.cookies.get(service.TEXT_COOKIE))
     return Preferences(elder_mode=elder, text_step=step)
 

@@ -8,7 +8,6 @@ install a new worker, which the pages then offer as "有新版本，点击更新
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -57,11 +56,6 @@ def text_step_of(raw: str | int | None) -> int:
     except (TypeError, ValueError):
         return 0
     return min(max(step, 0), TEXT_STEPS - 1)
-
-
-def local_key(secret_key: str, account_id: int) -> str:
-    """The name of an account's data kept on a device (drafts, queued submissions): opaque, stable per account."""
-    return hmac.new(secret_key.encode(), f"local-data:{account_id}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def manifest(assets: StaticAssets) -> Manifest:

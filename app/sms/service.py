@@ -39,7 +39,7 @@ _BACKENDS: dict[str, type[SmsBackend]] = {"log": LogBackend}
 
 
 def backend_named(name: str) -> SmsBackend:
-    """The backend for SMS_BACKEND (app.settings checks the name at start-up)."""
+    """The backend for SMS_BACKEND (config.settings checks the name at start-up)."""
     return _BACKENDS[name]()
 
 

@@ -1,4 +1,8 @@
-"""Errors answer in Chinese: JSON for the API, a page for a person. Never a bare 500 page."""
+"""Errors answer in Chinese: JSON for the API, a page for a person. Never a bare 500 page.
+
+The one place where a refusal becomes an HTTP status: the domain errors services raise (app/errors.py), Litestar's
+own HTTP errors (auth's 401/403/429, routing's 404/405), its decoding errors, and anything unexpected.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.errors import Conflict, DomainError, FieldErrors, Forbidden, Invalid, NotFound
 
 log = logging.getLogger("app.errors")
 
@@ -52,6 +58,21 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _problem(request, status, message, extra, exc.headers)
 
 
+# Each domain error's status; a subclass answers as the first of its bases listed here.
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    FieldErrors: 400,
+    Invalid: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = next((_DOMAIN_STATUS[kind] for kind in type(exc).__mro__ if kind in _DOMAIN_STATUS), 400)
+    return _problem(request, status, exc.message, exc.details or None)
+
+
 def validation_exception_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     # Litestar's own decoding errors (a malformed body, a wrong type): name the field where we can.
     errors = exc.extra if isinstance(exc.extra, list) else []
@@ -66,13 +87,3 @@ def validation_exception_handler(request: Request[Any, Any, Any], exc: Validatio
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, _DEFAULT_TEXT[500])
-
-
-class FieldErrors(HTTPException):
-    """400 with one Chinese message per field: {"detail": …, "errors": {field: message}}."""
-
-    status_code = HTTP_400_BAD_REQUEST
-
-    def __init__(self, errors: dict[str, str], detail: str = "请检查标出的内容") -> None:
-        super().__init__(detail=detail, extra={"errors": errors})
-        self.errors = errors

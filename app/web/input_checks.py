@@ -19,7 +19,7 @@ from litestar.exceptions import SerializationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg
 
-from app.web.errors import FieldErrors
+from app.errors import FieldErrors
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 # Our deepest legitimate body (a WebAuthn credential, a repeating group in a form) is 4 levels deep.

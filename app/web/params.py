@@ -8,8 +8,8 @@ import asyncpg
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 
-from app.settings import Settings
 from auth.pii import PiiCipher
+from config.settings import Settings
 
 Db: TypeAlias = NamedDependency[asyncpg.Pool]
 AppSettings: TypeAlias = NamedDependency[Settings]

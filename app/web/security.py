@@ -6,9 +6,8 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
-from app.delegations import current
-from auth import walk_in
 from auth.access import answers_personal_data
+from auth.sessions import serving_someone
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -40,20 +39,12 @@ HSTS = "max-age=63072000; includeSubDomains"  # two years: only ever sent when P
 NO_STORE = "no-store"
 
 
-# While a shared device serves someone (a helper's client, the resident at a clerk's window) every answer may name
-# them (the banner, prefilled forms): none is kept by a cache or for the back button after the next person comes.
-_SERVING_SOMEONE = (current.SESSION_KEY, walk_in.SESSION_KEY)
-
-
-def _serving_someone(scope: Scope) -> bool:
-    session = scope.get("session")
-    return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
-
-
 def _personal(scope: Scope) -> bool:
-    """Whether this answer may hold someone's data: the route says so by its access rule (auth/access.py)."""
+    """Whether this answer may hold someone's data: the route says so by its access rule (auth/access.py). And while
+    a shared device serves someone (a helper's client, the resident at a clerk's window) every answer may name them
+    (the banner, prefilled forms): none is kept by a cache or for the back button after the next person comes."""
     handler = scope.get("route_handler")
-    return (handler is not None and answers_personal_data(handler)) or _serving_someone(scope)
+    return (handler is not None and answers_personal_data(handler)) or serving_someone(scope)
 
 
 def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:

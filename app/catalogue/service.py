@@ -1,0 +1,69 @@
+"""What other features ask of the catalogue: life events and their service items, regions and departments; and
+loading the catalogue from its configuration (db/seed/*.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.catalogue import store
+from app.catalogue.models import LifeEvent, ServiceItem
+from app.errors import NotFound
+from db.pool import DB
+
+NO_SUCH_LIFE_EVENT = "没有找到这件事，请返回首页重新选择"
+# Parents are saved before their children, whatever order the configuration lists them in.
+_REGION_LEVELS = {"city": 0, "district": 1, "town": 2, "village": 3}
+
+
+async def life_events(db: DB) -> list[LifeEvent]:
+    return await store.list_life_events(db)
+
+
+async def life_event(db: DB, code: str) -> LifeEvent:
+    """The life event, or NotFound for a code the catalogue does not have."""
+    event = await store.get_life_event(db, code)
+    if event is None:
+        raise NotFound(NO_SUCH_LIFE_EVENT)
+    return event
+
+
+async def life_event_names(db: DB) -> dict[str, str]:
+    """Each life event's name by its code (a delegation's scope is a list of codes)."""
+    return {event.code: event.name for event in await store.list_life_events(db)}
+
+
+async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
+    return await store.items_of_life_event(db, code)
+
+
+async def region_level(db: DB, code: str) -> str | None:
+    """city, district, town or village; None for a code that is not a region."""
+    return await store.region_level(db, code)
+
+
+async def region_codes(db: DB) -> set[str]:
+    return await store.region_codes(db)
+
+
+async def department_exists(db: DB, code: str) -> bool:
+    return await store.department_exists(db, code)
+
+
+async def save_catalogue(
+    db: DB,
+    *,
+    regions: list[dict[str, Any]],
+    departments: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    life_events: list[dict[str, Any]],
+) -> None:
+    """Insert or update the catalogue as configured: regions, departments, service items, then the life events that
+    list them (in the configuration's order)."""
+    for region in sorted(regions, key=lambda r: _REGION_LEVELS[r["level"]]):
+        await store.upsert_region(db, region["code"], region["name"], region["level"], region["parent"], region["demo"])
+    for department in departments:
+        await store.upsert_department(db, department["code"], department["name"], department["short_name"])
+    for item in items:
+        await store.upsert_service_item(db, item)
+    for position, event in enumerate(life_events):
+        await store.upsert_life_event(db, event, position)

@@ -1,0 +1,39 @@
+"""我的 (/me): one page over several features — the account and its passkeys (app.accounts), and the delegations a
+resident has given to village helpers (app.delegations), to see and revoke. It lives apart so that neither feature
+imports the other for it."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.accounts import service as accounts
+from app.delegations import service as delegations
+from app.web.params import Db
+from app.web.types import AnyRequest
+from auth.access import caller, signed_in
+
+
+class MePages(Controller):
+    path = "/me"
+    include_in_schema = False
+
+    @get("", opt=signed_in())
+    async def me_page(self, request: AnyRequest, db: Db) -> Template:
+        user = caller(request)
+        return Template(
+            "me.html",
+            context={
+                "nav": "me",
+                "me": await accounts.me(db, user.account_id),
+                "passkeys": await accounts.passkeys_of(db, user.account_id),
+                # The delegations this resident has given to village helpers, to see and revoke.
+                "delegations": await delegations.listing(db, user) if user.person_id is not None else [],
+            },
+        )
+
+    @post("/delegations/{delegation_id:int}/revoke", opt=signed_in())
+    async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
+        await delegations.revoke(db, request, caller(request), delegation_id)
+        return Redirect("/me#delegations-heading", status_code=303)

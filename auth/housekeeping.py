@@ -1,0 +1,17 @@
+"""What auth keeps only for a while, removed (`python -m app purge`, daily): expired sessions, spent and stale
+challenges, attempt counts older than a day, and audit rows past their retention."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from auth import attempts_store, audit_store, challenges_store, session_store
+
+
+async def purge(tx: asyncpg.Connection, *, audit_retention_days: int) -> int:
+    """Everything past its time, in the caller's transaction; returns how many audit rows were removed."""
+    await session_store.purge_expired_sessions(tx)
+    await challenges_store.purge_old_challenges(tx)
+    await attempts_store.purge_old_failures(tx)
+    await attempts_store.purge_old_attempts(tx)
+    return await audit_store.purge_audit_before_retention(tx, audit_retention_days)
