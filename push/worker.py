@@ -7,7 +7,7 @@ and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
 app's settings (DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the VAPID key,
-VAPID_SUBJECT, PUSH_ALLOWED_HOSTS).
+VAPID_SUBJECT, PUSH_ALLOWED_HOSTS; LOG_FORMAT; PUSH_METRICS_PORT, HOST and METRICS_ALLOWED for its /metrics).
 """
 
 from __future__ import annotations
@@ -27,9 +27,12 @@ from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
 from app.database import migrate_database, open_pool, resolve_direct_database_url
+from app.ops.logs import configure_process
 from app.settings import Settings, SettingsError, load_settings
 from auth.pii import PiiCipher
 from db.pool import database_unavailable
+from db.pool_usage import sample_forever
+from push import metrics
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -172,6 +175,10 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
     # it is the direct one. Reading and updating notifications goes through the pool like the web's.
     database_url = await resolve_direct_database_url(settings)
     pool = await open_pool(settings, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
+    sampler = asyncio.create_task(sample_forever(pool))
+    exporter = None
+    if settings.push_metrics_port:
+        exporter = await metrics.serve_metrics(settings.host, settings.push_metrics_port, settings.metrics_allowed)
     try:
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
@@ -184,6 +191,9 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
             finally:
                 log.info("push worker stopped after delivering %s notifications", worker.sent)
     finally:
+        sampler.cancel()
+        if exporter is not None:
+            await exporter.cleanup()
         await pool.close()
 
 
@@ -210,12 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_process(settings.log_format, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     if min(args.concurrency, args.batch_size, args.heartbeat_seconds, args.idle_poll_seconds) <= 0:
         print("--concurrency, --batch-size and the --…-seconds options must be positive", file=sys.stderr)
         return 2
