@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
+from app.ops.metrics import DatabaseGauges
 from app.settings import Settings
 from db import pool_usage
 from db.pool import create_pool
@@ -184,3 +185,24 @@ async def test_the_pool_gauges_see_a_caller_waiting_for_a_connection(tiny_pool: 
     pool_usage.sample(tiny_pool)
     assert REGISTRY.get_sample_value("ywtb_db_pool_waiting") == 0.0
     assert REGISTRY.get_sample_value("ywtb_db_pool_max") == 1.0
+
+
+async def test_scrapes_within_the_cache_time_read_the_database_once(settings: Settings, tmp_path: Path) -> None:
+    """A scrape every 15 s (from two Prometheus servers, say) costs one read of the queue per 10 s and one of the
+    tasks per minute per worker; `ywtb_metrics_query_seconds` says what a read took."""
+    queries: list[str] = []
+
+    async def log_queries(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(lambda record: queries.append(record.query))
+
+    assert settings.database_url
+    counting = await create_pool(settings.database_url, min_size=1, max_size=2, on_connect=log_queries)
+    try:
+        gauges = DatabaseGauges()
+        for _ in range(3):
+            text = (await gauges.exposition(counting, tmp_path)).decode()
+    finally:
+        await counting.close()
+    assert sum("FROM tasks t" in q for q in queries) == 1
+    assert sum("FROM pgqueuer" in q for q in queries) == 1
+    assert 'ywtb_metrics_query_seconds{part="tasks"}' in text
