@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from app.main import create_app
 from app.settings import Settings
@@ -80,3 +81,13 @@ async def test_the_maintenance_page_prints_the_request_id_a_resident_can_quote(n
     assert page.status_code == 503 and "系统维护中" in page.text
     request_id = page.headers["x-request-id"]
     assert f"请求编号 <span class=\"request-id\">{request_id}</span>" in page.text
+
+
+async def test_a_503_raised_in_the_session_middleware_is_counted_as_a_503(no_database: httpx.AsyncClient) -> None:
+    """The database fails before any route runs (reading the session): Litestar's per-route Prometheus middleware
+    would record that answer as a 200; ours wraps routing itself."""
+    labels = {"method": "GET", "route": "/me", "status": "503"}
+    before = REGISTRY.get_sample_value("ywtb_http_requests_total", labels) or 0.0
+    no_database.cookies.set("ywtb_session", "ab" * 32)  # shaped like our ids: the store is asked
+    assert (await no_database.get("/me")).status_code == 503
+    assert REGISTRY.get_sample_value("ywtb_http_requests_total", labels) == before + 1
