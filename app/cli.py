@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -50,10 +51,12 @@ async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connectio
         await pool.close()
 
 
-def _migrate(settings: Settings) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+def _migrate(
+    settings: Settings, report: Callable[[str], object] = print
+) -> Callable[[asyncpg.Connection], Awaitable[int]]:
     async def work(conn: asyncpg.Connection) -> int:
         applied = await migrate_database(conn, PiiCipher(settings.secret_key))
-        print(f"migrations applied: {', '.join(applied)}" if applied else "migrations: already up to date")
+        report(f"migrations applied: {', '.join(applied)}" if applied else "migrations: already up to date")
         return 0
 
     return work
@@ -182,19 +185,30 @@ def _restore(settings: Settings, path: Path, *, force: bool, new_vapid_key: bool
 
 
 def _serve(settings: Settings) -> int:
+    import multiprocessing
+
     from granian import Granian
     from granian.constants import Interfaces
-    from granian.log import LOGGING_CONFIG
 
-    from app.web.logging import masking
+    from app.ops.logs import granian_logging
+    from app.ops.metrics import use_multiprocess_dir
+    from config.logging import configure_process
 
+    # This process's own lines (the migrations, "serving on") in LOG_FORMAT too, so a JSON log is JSON throughout.
+    configure_process(settings.log_format, "%(message)s")
+    say = logging.getLogger("app.serve").info
     # Start (or find) the database once here, so the workers only connect to it.
     database_url = asyncio.run(resolve_database_url(settings))
     settings = msgspec.structs.replace(settings, database_url=database_url)
-    asyncio.run(_with_connection(settings, _migrate(settings)))
+    asyncio.run(_with_connection(settings, _migrate(settings, say)))
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DATA_DIR", str(settings.data_dir))
-    print(f"serving on {settings.public_url} ({settings.web_workers} workers)", flush=True)
+    # Every worker writes its metrics into one folder, and /metrics adds them up. prometheus_client picks that
+    # mode when it is imported, which this process has done already: the workers are started afresh (spawn)
+    # rather than forked from it, so they import it with the folder named.
+    use_multiprocess_dir(settings.data_dir, settings.port)
+    multiprocessing.set_start_method("spawn", force=True)
+    say(f"serving on {settings.public_url} ({settings.web_workers} workers)")
     Granian(
         "app.main:create_app",
         factory=True,
@@ -203,7 +217,7 @@ def _serve(settings: Settings) -> int:
         port=settings.port,
         workers=settings.web_workers,
         # Its access log, when turned on, has URLs (?on_behalf_of=…): masked like every other log line.
-        log_dictconfig=masking(LOGGING_CONFIG),
+        log_dictconfig=granian_logging(settings.log_format),
     ).serve()
     return 0
 

@@ -42,13 +42,18 @@ from app.forms.routes import FormApi
 from app.health import healthz
 from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
+from app.ops import logs as ops_logs
+from app.ops.context import current_request_id
+from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
+from app.ops.probes import live, ready
+from app.ops.requests import request_context
+from app.ops.tracing import tracing
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.input_checks import refuse_unstorable_input
-from app.web.logging import logging_config
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
@@ -94,6 +99,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         engine.engine.globals["walk_in_until"] = lambda visit: china_time(
             datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"
         )
+        # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.
+        engine.engine.globals["request_id"] = current_request_id
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     """Build the app. Tests pass their own settings and pool; production reads the environment."""
     settings = settings or load_settings()
     assets = StaticAssets()
+    traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     session_store = PostgresSessionStore()
     if pool is not None:
@@ -133,9 +141,12 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
+            live,
+            ready,
+            metrics,
             CataloguePages,
             CatalogueApi,
             FormApi,
@@ -168,19 +179,23 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
         },
-        lifespan=[database],
-        # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages).
-        logging_config=logging_config(),
+        lifespan=[database, process_metrics, *traces.lifespan],
+        plugins=traces.plugins,
+        # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages) and carries
+        # its request's id; LOG_FORMAT=json writes one JSON object per line.
+        logging_config=ops_logs.logging_config(settings.log_format),
         state=State(
             {
                 "settings": settings,
                 "cipher": PiiCipher(settings.secret_key),
                 "assets": assets,
                 "service_worker": shell.ServiceWorker(assets),
-                "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute),
+                "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
-                "sms": sms_backend_named(settings.sms_backend),
+                "sms": CountedSms(sms_backend_named(settings.sms_backend)),
+                # The database's gauges on /metrics, read at most every few seconds per worker.
+                "database_gauges": DatabaseGauges(),
                 # Generated on first start; only the public half is kept in the web process.
                 "vapid_public_key": load_vapid_keys(settings.data_dir).public_key,
                 "pool": pool,
@@ -213,6 +228,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             # Who is signed in: the account behind the session, per request (auth/ may not import app/).
             current_user_middleware(accounts.current_user),
+            *traces.middleware,
         ],
         exception_handlers={
             # What services refuse (app/errors.py), each with its status: the one mapping.
@@ -230,3 +246,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             openapi_router=Router(path="/schema", route_handlers=[], opt=public()),
         ),
     )
+    # Around routing itself, so that unknown paths and errors raised in middleware get a request id, an access-log
+    # line and their place in the metrics too (Litestar's `middleware` runs per route, after routing).
+    app.asgi_handler = request_context(app.asgi_handler)
+    return app

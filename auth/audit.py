@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
-from auth import audit_store
+from auth import audit_store, metrics
 from auth.models import CurrentUser
 from db.pool import DB
 
@@ -36,6 +36,7 @@ async def audit(
     actor: str | None = None,
     **detail: Any,
 ) -> None:
+    metrics.audited(action, outcome)
     await audit_store.append_audit(
         db,
         actor=actor or (actor_of(connection) if connection else "system"),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from litestar.exceptions import TooManyRequestsException
 
-from auth import attempts_store
+from auth import attempts_store, metrics
 from db.pool import DB
 
 WINDOW = timedelta(minutes=15)
@@ -63,6 +63,7 @@ async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
         if count >= limit and oldest is not None:
             retry_after = max(1, int((oldest + WINDOW - datetime.now(UTC)).total_seconds()))
             minutes = -(-retry_after // 60)
+            metrics.refused(subject)
             raise TooManyRequestsException(
                 f"尝试次数过多，请{minutes}分钟后再试",
                 headers={"Retry-After": str(retry_after)},
@@ -84,6 +85,7 @@ async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timede
             if count >= limit and oldest is not None:
                 retry_after = max(1, int((oldest + window - datetime.now(UTC)).total_seconds()))
                 minutes = -(-retry_after // 60)
+                metrics.refused(subject)
                 raise TooManyRequestsException(
                     f"请求过于频繁，请{minutes}分钟后再试",
                     headers={"Retry-After": str(retry_after)},

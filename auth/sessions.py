@@ -64,9 +64,15 @@ class SessionPolicy:
         return self.staff_idle if user.is_staff else self.resident_idle
 
 
-# No session (nor CSRF) for these: static files, health checks, the public tracking JSON, and the service worker's
-# report of a replaced push subscription (it proves itself with the old subscription's secret, not a session).
-SESSIONLESS_PATHS = ["^/static/", "^/healthz$", "^/api/v1/track/", "^/api/v1/push/subscriptions/replace$"]
+# No session (nor CSRF) for these: static files, health probes and metrics, the public tracking JSON, and the service
+# worker's report of a replaced push subscription (it proves itself with the old subscription's secret, not a session).
+SESSIONLESS_PATHS = [
+    "^/static/",
+    "^/healthz(/live|/ready)?$",
+    "^/metrics$",
+    "^/api/v1/track/",
+    "^/api/v1/push/subscriptions/replace$",
+]
 
 
 class SessionBackend(ServerSideSessionBackend):

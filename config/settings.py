@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable (SettingsError), ne
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -24,6 +25,10 @@ DEFAULT_PUSH_HOSTS = (
 # How text messages leave (app/sms): `log` writes each one as a line of the server log. Gateways' SDKs arrive
 # with the data-exchange issue, each as another backend name here.
 SMS_BACKENDS = ("log",)
+# How log lines are written: `text` for a person at a terminal, `json` (one object per line) for a log collector.
+LOG_FORMATS = ("text", "json")
+# Who may read /metrics when METRICS_ALLOWED is not set: this machine only.
+DEFAULT_METRICS_ALLOWED = "127.0.0.0/8,::1"
 
 
 class SettingsError(ValueError):
@@ -61,6 +66,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_backend: str = "log"
     # Sign-up codes one address may ask for in an hour (many phones can share a carrier's address).
     signup_starts_per_address: int = 20
+
+    # Operations (docs/operations.md). Addresses (CIDRs as text) that may read /metrics; anyone else gets a 404.
+    metrics_allowed: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    log_format: str = "text"
+    # OTLP/HTTP collector for traces; None: tracing off.
+    otel_endpoint: str | None = None
+    # The push worker's own /metrics port (0: not served).
+    push_metrics_port: int = 0
 
     @property
     def transaction_pooling(self) -> bool:
@@ -139,8 +152,9 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
     return hosts
 
 
-def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("TRUSTED_PROXIES", "")
+def _networks(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
+    """A comma-separated list of addresses and CIDRs, as CIDR text."""
+    raw = env.get(name, "").strip() or default
     networks = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
@@ -149,9 +163,35 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
             networks.append(str(ipaddress.ip_network(part, strict=False)))
         except ValueError:
             raise SettingsError(
-                f"TRUSTED_PROXIES: {part!r} is not an address or CIDR (comma-separated, e.g. 10.0.0.0/8,::1)"
+                f"{name}: {part!r} is not an address or CIDR (comma-separated, e.g. 10.0.0.0/8,::1)"
             ) from None
     return tuple(networks)
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    return _networks(env, "TRUSTED_PROXIES")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT: expected text or json, got {raw!r}")
+    return raw
+
+
+def _otel_endpoint(env: Mapping[str, str]) -> str | None:
+    """Tracing is on only when an OTLP endpoint is given; the exporter reads the variable itself."""
+    raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).hostname:
+        raise SettingsError(f"OTEL_EXPORTER_OTLP_ENDPOINT: expected http(s)://collector:4318, got {raw!r}")
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT: tracing needs the packages of the otel extra in pyproject.toml "
+            "(opentelemetry-sdk and the exporter and instrumentations named there), which are not installed"
+        )
+    return raw
 
 
 def _sms_backend(env: Mapping[str, str]) -> str:
@@ -216,4 +256,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_trusted_proxies(env),
         sms_backend=_sms_backend(env),
         signup_starts_per_address=_int(env, "SIGNUP_STARTS_PER_ADDRESS", 20, 1, 1_000_000),
+        metrics_allowed=_networks(env, "METRICS_ALLOWED", DEFAULT_METRICS_ALLOWED),
+        log_format=_log_format(env),
+        otel_endpoint=_otel_endpoint(env),
+        push_metrics_port=_int(env, "PUSH_METRICS_PORT", 0, 0, 65535),
     )

@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
-from push import store
+from push import metrics, store
 from push.models import Payload
 from push.sender import PushSender, SendResult, Target
 
@@ -74,21 +74,25 @@ async def deliver(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, n
         return None  # delivered or failed for good already: a duplicate job, nothing to send
     if row["endpoint"] is None:
         await store.mark_device_gone(pool, notification_id, None, "设备已移除")
+        metrics.failed("permanent-failure")
         return "permanent-failure"
     target = Target(endpoint=row["endpoint"], p256dh=row["p256dh"], auth=row["auth"])
     result = await sender.send(target, payload_of(row), urgency=row["urgency"], topic=row["topic"])
     if result.accepted:
-        await store.mark_delivered(pool, notification_id)
+        metrics.delivered(await store.mark_delivered(pool, notification_id))
         return "delivered"
     if result.status in (404, 410):
         await store.mark_device_gone(pool, notification_id, row["subscription_id"], _describe(result))
+        metrics.failed("permanent-failure")
         return "permanent-failure"
     retryable = not result.refused and (result.status is None or result.status == 429 or result.status >= 500)
     tries = row["attempts"]
     if not retryable or tries >= policy.max_tries:
         await store.mark_failed(pool, notification_id, "technical-failure", _describe(result))
+        metrics.failed("technical-failure")
         log.warning("notification %s failed for good after %s tries: %s", notification_id, tries, _describe(result))
         return "technical-failure"
     await store.mark_failed(pool, notification_id, "temporary-failure", _describe(result))
+    metrics.failed("temporary-failure")
     delay = policy.delay_after(tries, result.retry_after)
     raise RetryRequested(delay=timedelta(seconds=delay), reason=f"notification {notification_id}: {_describe(result)}")

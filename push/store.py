@@ -202,14 +202,17 @@ async def claim(db: DB, notification_id: int) -> Any:
     )
 
 
-async def mark_delivered(db: DB, notification_id: int) -> None:
-    await db.execute(
+async def mark_delivered(db: DB, notification_id: int) -> int | None:
+    """Returns the milliseconds from the event to now (the notification's latency)."""
+    return await db.fetchval(
         """WITH done AS (
                UPDATE notifications SET status = 'delivered', delivered_at = clock_timestamp(), last_error = NULL,
                    latency_ms = round(extract(epoch FROM clock_timestamp() - created_at) * 1000)
-               WHERE id = $1 RETURNING subscription_id)
-           UPDATE push_subscriptions SET last_success_at = clock_timestamp(), failures = 0
-           WHERE id = (SELECT subscription_id FROM done)""",
+               WHERE id = $1 RETURNING subscription_id, latency_ms),
+           device AS (
+               UPDATE push_subscriptions SET last_success_at = clock_timestamp(), failures = 0
+               WHERE id = (SELECT subscription_id FROM done))
+           SELECT latency_ms FROM done""",
         notification_id,
     )
 

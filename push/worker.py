@@ -7,7 +7,8 @@ and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
 shared settings (config/settings.py: DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the
-VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS) and imports nothing of app/.
+VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS; LOG_FORMAT; PUSH_METRICS_PORT, HOST and METRICS_ALLOWED for its /metrics)
+and imports nothing of app/.
 
 It does not migrate the database: some migrations have data steps that need the app's code and keys (sealing
 e-certificate numbers), and one migrator is simpler than two. A worker that finds migrations its code expects
@@ -30,10 +31,13 @@ from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Querie
 from pgqueuer.executors import EntrypointExecutorParameters
 from pgqueuer.types import QueueExecutionMode
 
+from config.logging import configure_process
 from config.settings import Settings, SettingsError, load_settings
 from db.connect import open_pool, resolve_direct_database_url
 from db.migrate import pending_migrations
 from db.pool import database_unavailable
+from db.pool_usage import sample_forever
+from push import metrics
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -189,6 +193,10 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
     # it is the direct one. Reading and updating notifications goes through the pool like the web's.
     database_url = await resolve_direct_database_url(settings)
     pool = await open_pool(settings, min_size=1, max_size=min(10, max(2, options.concurrency // 5)))
+    sampler = asyncio.create_task(sample_forever(pool))
+    exporter = None
+    if settings.push_metrics_port:
+        exporter = await metrics.serve_metrics(settings.host, settings.push_metrics_port, settings.metrics_allowed)
     try:
         keys = load_or_create(settings.data_dir)
         async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
@@ -201,6 +209,9 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
             finally:
                 log.info("push worker stopped after delivering %s notifications", worker.sent)
     finally:
+        sampler.cancel()
+        if exporter is not None:
+            await exporter.cleanup()
         await pool.close()
 
 
@@ -227,12 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_process(settings.log_format, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     if min(args.concurrency, args.batch_size, args.heartbeat_seconds, args.idle_poll_seconds) <= 0:
         print("--concurrency, --batch-size and the --…-seconds options must be positive", file=sys.stderr)
         return 2

@@ -33,7 +33,7 @@ from tests.case_helpers import submission_for
 from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync, settings_for
 from tests.test_cli import run_cli
 
-# What a 公民身份号码 looks like in any text (as app/web/logging.py masks it), and the demo register's own numbers.
+# What a 公民身份号码 looks like in any text (as config/logging.py masks it), and the demo register's own numbers.
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 with (SEED_DIR / "population.csv").open(encoding="utf-8") as _register:
     DEMO_ID_NUMBERS = frozenset(row["id_number"] for row in csv.DictReader(_register))

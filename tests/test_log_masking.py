@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from app.web.logging import MaskIdNumbers, mask_id_numbers
+from config.logging import MaskIdNumbers, mask_id_numbers
 
 
 def test_id_numbers_are_masked_wherever_they_appear() -> None:
@@ -37,7 +37,7 @@ async def test_the_apps_own_logging_masks_every_handler(app: object) -> None:
 def test_granians_server_and_access_logs_mask_too() -> None:
     from granian.log import LOGGING_CONFIG
 
-    from app.web.logging import masking
+    from config.logging import masking
 
     config = masking(LOGGING_CONFIG)
     assert {"console", "access"} <= set(config["handlers"])

@@ -46,6 +46,10 @@ def test_public_url_follows_port_and_gives_rp_id(tmp_path: Path) -> None:
         ("TRUSTED_PROXIES", "proxy.internal"),
         ("SMS_BACKEND", "aliyun"),
         ("SIGNUP_STARTS_PER_ADDRESS", "0"),
+        ("METRICS_ALLOWED", "10.0.0.0/33"),
+        ("LOG_FORMAT", "xml"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ("PUSH_METRICS_PORT", "70000"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -90,3 +94,24 @@ def test_texts_go_to_the_server_log_unless_told_otherwise(tmp_path: Path) -> Non
     settings = load_settings({"DATA_DIR": str(tmp_path)})
     assert settings.sms_backend == "log" and settings.signup_starts_per_address == 20
     assert load_settings({"DATA_DIR": str(tmp_path), "SMS_BACKEND": " LOG "}).sms_backend == "log"
+
+
+def test_operations_settings_default_to_loopback_metrics_text_logs_and_no_tracing(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path)})
+    assert settings.metrics_allowed == ("127.0.0.0/8", "::1/128")
+    assert (settings.log_format, settings.otel_endpoint, settings.push_metrics_port) == ("text", None, 0)
+    chosen = load_settings(
+        {
+            "DATA_DIR": str(tmp_path),
+            "METRICS_ALLOWED": "10.1.2.0/24, 127.0.0.1",
+            "LOG_FORMAT": "JSON",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.internal:4318",
+            "PUSH_METRICS_PORT": "9464",
+        }
+    )
+    assert chosen.metrics_allowed == ("10.1.2.0/24", "127.0.0.1/32")
+    assert (chosen.log_format, chosen.otel_endpoint, chosen.push_metrics_port) == (
+        "json",
+        "http://collector.internal:4318",
+        9464,
+    )

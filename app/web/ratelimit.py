@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from auth import metrics
+
 
 class SlidingWindowLimiter:
-    def __init__(self, per_minute: int, *, max_keys: int = 50_000) -> None:
+    def __init__(self, per_minute: int, *, kind: str = "per-process", max_keys: int = 50_000) -> None:
         self.per_minute = per_minute
+        self.kind = kind  # how its refusals are counted on /metrics
         self._hits: dict[str, deque[float]] = {}
         self._max_keys = max_keys
 
@@ -29,6 +32,7 @@ class SlidingWindowLimiter:
         while hits and now - hits[0] >= 60:
             hits.popleft()
         if len(hits) >= self.per_minute:
+            metrics.refused(self.kind)
             return max(1, int(60 - (now - hits[0])) + 1)
         hits.append(now)
         return 0

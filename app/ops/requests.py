@@ -1,0 +1,95 @@
+"""Every request, before routing: its id, one access-log line, and the HTTP series of /metrics.
+
+The request id is `X-Request-ID` when a proxy (or another system) sent a sane one — 8 to 64 letters, digits, `.`,
+`_`, `-`, and no run of digits long enough to be an ID number — else a new one like `7KQ2-M9XD-4HTA` (60 random
+bits, in a Crockford base32 a resident can read out to 12345). It is sent back on every answer, stamped on every
+log line written while the request runs (app/ops/logs.py), and printed on the error page.
+
+This wraps the whole app, not one route: unknown paths (404), refused methods (405) and errors raised in
+middleware (a session that cannot be read while the database is away: 503) are counted and logged too. Litestar's
+own Prometheus middleware runs per route, so it misses those and records an error escaping a middleware as a 200.
+
+Labels and log fields hold the route template (`/t/{token}`), never the path: no case number, tracking token
+or ID number reaches a metric or the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.ops.context import RequestContext, enter, leave
+from app.ops.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+log = logging.getLogger("app.access")
+
+HEADER = b"x-request-id"
+_SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
+_LONG_NUMBER = re.compile(r"\d{15}")
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Probes and scrapes every few seconds: not worth a log line each while all is well.
+_QUIET_ROUTES = frozenset({"/healthz", "/healthz/live", "/healthz/ready", "/metrics"})
+
+
+def new_request_id() -> str:
+    bits = int.from_bytes(os.urandom(8), "big") >> 4  # 60 bits, 12 characters
+    chars = "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(55, -1, -5))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def sane_request_id(value: str | None) -> str | None:
+    """The caller's id if it is one we can log as it is."""
+    if value and _SANE.fullmatch(value) and not _LONG_NUMBER.search(value):
+        return value
+    return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    """Wrap the app (its handler before routing: app/main.py)."""
+
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        context = RequestContext(sane_request_id(_header(scope, HEADER)) or new_request_id(), scope)
+        token = enter(context)
+        status = 500  # unless an answer starts: an error no handler caught
+        started = time.perf_counter()
+        echoed = (HEADER, context.request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), echoed]}  # type: ignore[typeddict-item]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            _finish(context, status, time.perf_counter() - started)
+            leave(token)
+
+    return handle
+
+
+def _finish(context: RequestContext, status: int, seconds: float) -> None:
+    method, route = context.method, context.route
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_DURATION.labels(method, route).observe(seconds)
+    if status < 400 and route in _QUIET_ROUTES:
+        return
+    extra: dict[str, Any] = {"http_status": status, "duration_ms": round(seconds * 1000, 1)}
+    log.info("%s %s %s %.1f ms", method, route, status, seconds * 1000, extra=extra)
