@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 from litestar import Litestar, Router
@@ -20,7 +21,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
+
+# Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
+from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType]
 from litestar.template import TemplateConfig
 
 from app.accounts import service as accounts
@@ -43,6 +46,7 @@ from app.health import healthz
 from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
 from app.shell import service as shell
+from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, unavailable
@@ -52,8 +56,10 @@ from app.web.logging import logging_config
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
+from app.web.types import AnyRequest
 from auth import walk_in
-from auth.access import access_guard, public
+from auth.access import access_guard, public, user_of
+from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.session_store import PostgresSessionStore
 from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
@@ -78,22 +84,35 @@ def _provide_cipher(state: State) -> PiiCipher:
 
 def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
-        engine.engine.globals["static_url"] = assets.url
-        engine.engine.globals["public_url"] = settings.public_url
+        # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
+        environment = engine.engine
+        template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
+        template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
+
+        def display_for(request: AnyRequest | None) -> Display:
+            return shell.display_of(user_of(request) if request else None, request.cookies if request else {})
+
+        def local_key_for(user: CurrentUser) -> str:
+            return accounts.local_key(settings.secret_key, user.account_id)
+
+        def walk_in_of(request: AnyRequest | None) -> walk_in.WalkIn | None:
+            return walk_in.peek(request) if request else None
+
+        def walk_in_until(visit: walk_in.WalkIn) -> str:
+            return china_time(datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M")
+
+        template_globals["static_url"] = assets.url
+        template_globals["public_url"] = settings.public_url
         # 长辈版 and its text size, drawn by the server so the first paint is already right.
-        engine.engine.globals["display_for"] = lambda request: shell.display_of(
-            request.scope.get("user") if request else None, request.cookies if request else {}
-        )
+        template_globals["display_for"] = display_for
         # The name under which the device keeps the signed-in account's drafts and queued submissions.
-        engine.engine.globals["local_key_for"] = lambda user: accounts.local_key(settings.secret_key, user.account_id)
+        template_globals["local_key_for"] = local_key_for
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
-        engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
+        template_globals["walk_in_of"] = walk_in_of
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
-        engine.engine.filters["china_time"] = china_time
+        template_filters["china_time"] = china_time
         # When that visit ends, in Beijing time.
-        engine.engine.globals["walk_in_until"] = lambda visit: china_time(
-            datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"
-        )
+        template_globals["walk_in_until"] = walk_in_until
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -108,7 +127,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         session_store.bind(pool)
 
     @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
         if pool is None:
             app.state.pool = await open_pool(settings)
             session_store.bind(app.state.pool)

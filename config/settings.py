@@ -141,7 +141,7 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
 
 def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("TRUSTED_PROXIES", "")
-    networks = []
+    networks: list[str] = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue

@@ -7,13 +7,12 @@ all: a rolled-back transition notifies no one, and a committed one cannot be los
 
 from __future__ import annotations
 
-import asyncpg
-
+from db.pool import Tx
 from push import store
 from push.models import Message, Notice
 
 
-async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[int]) -> list[int]:
+async def enqueue(tx: Tx, message: Message, account_ids: list[int]) -> list[int]:
     """Record `message` for the recipients; returns the ids of the notifications queued for sending."""
     if not account_ids:
         return []
@@ -24,7 +23,7 @@ async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[in
     return notification_ids
 
 
-async def enqueue_notice(tx: asyncpg.Connection, notice: Notice, account_id: int) -> list[int]:
+async def enqueue_notice(tx: Tx, notice: Notice, account_id: int) -> list[int]:
     """Record an account notice for its owner, in the transaction of what it reports; returns the ids of the
     notifications queued for their devices."""
     entry_id = await store.insert_notice(tx, notice, account_id)

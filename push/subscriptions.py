@@ -55,7 +55,7 @@ def _b64url_decode(text: str) -> bytes:
 
 
 def keys_problem(keys: SubscriptionKeys) -> dict[str, str]:
-    problems = {}
+    problems: dict[str, str] = {}
     try:
         point = _b64url_decode(keys.p256dh)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)

@@ -37,7 +37,7 @@ from auth.models import CredentialListing, CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 NAME_MAX = 50
 PASSKEY_NAME_MAX = 40
@@ -393,14 +393,14 @@ class CodeIssuer(msgspec.Struct, frozen=True, kw_only=True):
 CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
 
 
-async def clerk_issuer(db: asyncpg.Pool | asyncpg.Connection, clerk: CurrentUser) -> CodeIssuer:
+async def clerk_issuer(db: DB, clerk: CurrentUser) -> CodeIssuer:
     account = await _signed_in_account(db, clerk.account_id)
     hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
     return CodeIssuer(actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account.name}", hall=hall or None)
 
 
 async def issue_enrollment_code(
-    tx: asyncpg.Connection, secret_key: str, conn: Connection | None, person_id: int, issuer: CodeIssuer
+    tx: Tx, secret_key: str, conn: Connection | None, person_id: int, issuer: CodeIssuer
 ) -> tuple[str, datetime]:
     """A one-time code for a resident, after their ID card was checked in person (a clerk at the window, or an
     administrator on the command line). Audited; and, in the same transaction, the account holder (if there is
@@ -433,7 +433,7 @@ async def issue_enrollment_code(
     return code, expires_at
 
 
-async def _account_for(tx: asyncpg.Connection, pending: PendingRegistration) -> int:
+async def _account_for(tx: Tx, pending: PendingRegistration) -> int:
     if pending.account_id is not None:
         return pending.account_id
     assert pending.person_id is not None
@@ -591,7 +591,7 @@ def local_key(secret_key: str, account_id: int) -> str:
 
 
 async def add_staff_account(
-    tx: asyncpg.Connection, secret_key: str, *, name: str, role: str, department: str | None, region: str
+    tx: Tx, secret_key: str, *, name: str, role: str, department: str | None, region: str
 ) -> tuple[int, str, datetime]:
     """A staff account (checked first with staff_problem) and the enrollment code its holder registers a passkey
     with: (account id, code, expiry). Audited as the command line's doing."""
@@ -614,7 +614,7 @@ async def forget_old_signup_codes(db: DB) -> None:
 
 
 async def staff_problem(
-    db: asyncpg.Pool | asyncpg.Connection, *, name: str, role: str, department: str | None, region: str
+    db: DB, *, name: str, role: str, department: str | None, region: str
 ) -> str | None:
     """Why a staff account cannot be created as asked, or None. Helpers serve a village and no department."""
     if not name or len(name) > NAME_MAX:

@@ -15,7 +15,7 @@ class CaseSubmission(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
     idempotency_key: str
     on_behalf_of: str | None = None
-    uploads: list[str] = msgspec.field(default_factory=list)  # tokens from POST /api/v1/uploads
+    uploads: list[str] = msgspec.field(default_factory=list[str])  # tokens from POST /api/v1/uploads
 
 
 class CaseCreated(msgspec.Struct, frozen=True, kw_only=True):

@@ -48,7 +48,7 @@ from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -124,7 +124,7 @@ async def submit_case(
 
 
 async def _create(
-    tx: asyncpg.Connection,
+    tx: Tx,
     cipher: PiiCipher,
     settings: Settings,
     user: CurrentUser,
@@ -432,7 +432,7 @@ def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile
         raise FieldErrors(
             {"file": f"一次补正最多上传{SUPPLEMENT_FILES_MAX}个文件，请把多页材料合并成一个PDF后重新提交"}
         )
-    checked = []
+    checked: list[CheckedFile] = []
     for filename, content in files:
         try:
             content_type, clean_name = _checked_file(filename, content)

@@ -61,4 +61,4 @@ class DelegationView(msgspec.Struct, frozen=True, kw_only=True):
     consent_method: str
     created_at: datetime
     status: str  # active | expired | revoked
-    open_cases: list[str] = msgspec.field(default_factory=list)
+    open_cases: list[str] = msgspec.field(default_factory=list[str])

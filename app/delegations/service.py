@@ -29,7 +29,7 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 MAX_DAYS = 366
 IDENTITY_CHECKS = {
@@ -185,7 +185,7 @@ async def create(
 
 
 async def _tell_the_elder(
-    tx: asyncpg.Connection, person_id: int, helper_name: str, scope: list[str] | None, expires_on: date
+    tx: Tx, person_id: int, helper_name: str, scope: list[str] | None, expires_on: date
 ) -> None:
     """The elder hears of every delegation recorded in their name (inbox, and push on their devices) if they
     have an account — one recorded against their will is revoked on 我的."""

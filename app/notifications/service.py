@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import msgspec
 
 from app.calendar.service import china_time
@@ -19,7 +18,7 @@ from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 from push import outbox
 from push import store as push_store
 from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
@@ -76,7 +75,7 @@ def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: i
 
 
 async def notify_event(
-    tx: asyncpg.Connection, audience: CaseAudience, *, event_id: int, status: str, title: str
+    tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str
 ) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
     message = message_for(
@@ -95,7 +94,7 @@ async def notify_event(
         await outbox.enqueue(tx, helper_message, [audience.helper_account_id])
 
 
-async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str, body: str, url: str) -> None:
+async def notify_account(tx: Tx, account_id: int, *, title: str, body: str, url: str) -> None:
     """Tell the owner of an account about something that happened to the account itself rather than to a case:
     an inbox entry, and a push to each of their devices. Call it inside the transaction of what it reports, so
     that a notice is never sent for something rolled back, nor lost for something committed.
