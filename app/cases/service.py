@@ -27,9 +27,10 @@ from app.cases.models import (
     StaffCaseRecord,
     StaffUpload,
     StoredUpload,
+    TaskListing,
     TaskRow,
     TaskView,
-    TimelineEntry,
+    UploadContent,
     UploadView,
 )
 from app.cases.scans import ScanCounter
@@ -64,7 +65,7 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
-async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
+async def _applicant_values(db: DB, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
     identity = await people.identity_of(db, cipher, person_id)
     assert identity is not None
@@ -96,9 +97,9 @@ async def submit_case(
         existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
         if existing is not None:  # a retry of a submission that already became a case
             return CaseCreated(
-                case_no=existing["case_no"],
-                tracking_token=existing["tracking_token"],
-                tracking_url=tracking_url(settings, existing["tracking_token"]),
+                case_no=existing.case_no,
+                tracking_token=existing.tracking_token,
+                tracking_url=tracking_url(settings, existing.tracking_token),
             )
         person_id = filing.person_id
         try:
@@ -109,7 +110,7 @@ async def submit_case(
         clean, errors = forms.validate(form, data, today_in_china())
         _held, to_upload = forms.split_materials(form, await certificates.held_by(tx, person_id))
         uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
-        uploaded = {u["material_code"] for u in uploads}
+        uploaded = {u.material_code for u in uploads}
         for need in to_upload:
             # At a window the clerk has checked the paper originals in person.
             if filing.channel != "window" and need.required and need.code not in uploaded:
@@ -118,7 +119,7 @@ async def submit_case(
             raise FieldErrors(errors)
         created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
         if uploads:
-            await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
+            await store.attach_uploads(tx, created[0], [u.token for u in uploads])
         await store.delete_draft(tx, user.account_id, body.life_event, person_id)
         return created[1]
 
@@ -168,18 +169,18 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
     return f"申请已提交，{routed}", None
 
 
-def _task_views(rows: list[Any]) -> list[TaskView]:
+def _task_views(rows: list[TaskListing]) -> list[TaskView]:
     return [
         TaskView(
-            id=r["id"],
-            item_code=r["item_code"],
-            item_name=r["item_name"],
-            department=r["department_code"],
-            department_name=r["department_name"],
-            status=r["status"],
-            status_label=TASK_STATUS_LABELS[r["status"]],
-            due_on=r["due_on"],
-            due_provisional=r["due_provisional"],
+            id=r.id,
+            item_code=r.item_code,
+            item_name=r.item_name,
+            department=r.department_code,
+            department_name=r.department_name,
+            status=r.status,
+            status_label=TASK_STATUS_LABELS[r.status],
+            due_on=r.due_on,
+            due_provisional=r.due_provisional,
         )
         for r in rows
     ]
@@ -225,35 +226,25 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> Ca
         created_at=head.created_at,
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
-        timeline=[
-            TimelineEntry(
-                at=e["at"],
-                status=e["status"],
-                title=e["title"],
-                department_name=e["department_name"],
-                task_id=e["task_id"],
-                note=e["note"],
-            )
-            for e in await store.timeline_of(db, head.id)
-        ],
+        timeline=await store.timeline_of(db, head.id),
     )
 
 
 async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
     if user.person_id is None:
         return []
-    summaries = []
+    summaries: list[CaseSummary] = []
     for row in await store.cases_of_person(db, user.person_id):
-        status = derive_case_status(row["task_statuses"])
+        status = derive_case_status(row.task_statuses)
         summaries.append(
             CaseSummary(
-                case_no=row["case_no"],
-                life_event=row["life_event_code"],
-                life_event_name=row["life_event_name"],
+                case_no=row.case_no,
+                life_event=row.life_event_code,
+                life_event_name=row.life_event_name,
                 status=status,
                 status_label=CASE_STATUS_LABELS[status],
-                created_at=row["created_at"],
-                task_count=len(row["task_statuses"]),
+                created_at=row.created_at,
+                task_count=len(row.task_statuses),
             )
         )
     return summaries
@@ -288,6 +279,11 @@ async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, dep
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
     return await store.uploads_of_case(db, case_id)
+
+
+async def upload_for_account(db: DB, token: str, account_id: int) -> UploadContent | None:
+    """A file this account uploaded (or attached to a case it filed), to show it again to them."""
+    return await store.upload_for_account(db, token, account_id)
 
 
 async def upload_of_case(db: DB, token: str) -> StoredUpload | None:
@@ -327,10 +323,10 @@ async def get_draft(
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
         return DraftView(data={}, version=0, form_checksum=form.checksum)
-    data = cipher.decrypt_document(row["data_enc"])
-    if row["form_checksum"] != form.checksum:
+    data = cipher.decrypt_document(row.data_enc)
+    if row.form_checksum != form.checksum:
         data = forms.drop_stale_fields(form, data)  # the form changed since: keep what still exists
-    return DraftView(data=data, version=row["version"], form_checksum=form.checksum)
+    return DraftView(data=data, version=row.version, form_checksum=form.checksum)
 
 
 class StaleDraft(Exception):
