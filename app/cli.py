@@ -33,7 +33,7 @@ from config.settings import Settings, SettingsError, load_settings
 from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
 from db.pool import Tx, create_pool
-from push import store as push_store
+from push import housekeeping as push_housekeeping
 
 # 等保 level 3 keeps audit records at least six months.
 AUDIT_RETENTION_DAYS = 184
@@ -155,7 +155,7 @@ async def _purge(conn: Tx) -> int:
     async with conn.transaction():
         removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
-        deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
+        deliveries = await push_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
     print(
         f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
         f"older than {AUDIT_RETENTION_DAYS} days"

@@ -61,8 +61,13 @@ from auth import walk_in
 from auth.access import access_guard, public, user_of
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.session_store import PostgresSessionStore
-from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
+from auth.sessions import (
+    SESSIONLESS_PATHS,
+    PostgresSessionStore,
+    SessionPolicy,
+    current_user_middleware,
+    session_config,
+)
 from config.settings import Settings, load_settings
 from db.connect import open_pool
 from push.keys import load_or_create as load_vapid_keys

@@ -21,6 +21,8 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
 from auth.models import CurrentUser
+
+# The sessions' Litestar store, which the composition root registers as "sessions" (session_config's `store`).
 from auth.session_store import PostgresSessionStore
 from db.pool import DB
 

@@ -21,7 +21,7 @@ from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
 from app.web.types import Connection
-from auth import challenges_store, credentials_store, passkeys
+from auth import ceremonies, passkeys
 from auth.assertions import check_assertion
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -90,19 +90,12 @@ async def consent_options(
     """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
     account = await accounts.resident_account_of(db, person.id)
-    credentials = await credentials_store.credential_ids_of(db, account.id) if account else []
+    credentials = await ceremonies.passkey_ids_of(db, account.id) if account else []
     if not credentials:
         raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
-    challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
-    await challenges_store.save_challenge(
-        db,
-        challenge=challenge,
-        owner=owner,
-        purpose="consent",
-        payload={"person_id": person.id},
-        ttl=passkeys.CHALLENGE_TTL,
+    return await ceremonies.authentication_options(
+        db, rp_id=settings.rp_id, owner=owner, purpose="consent", payload={"person_id": person.id}, allow=credentials
     )
-    return options
 
 
 async def _passkey_consent(
@@ -113,8 +106,8 @@ async def _passkey_consent(
         credential_id = passkeys.credential_id_of(credential)
     except PasskeyError as exc:
         raise FieldErrors({"consent": exc.message}) from exc
-    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
-    stored = await credentials_store.find_credential(db, credential_id)
+    payload = await ceremonies.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
+    stored = await ceremonies.find_passkey(db, credential_id)
     account = await accounts.resident_account_of(db, person.id)
     if (
         payload is None
