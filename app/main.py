@@ -29,6 +29,7 @@ from litestar.template import TemplateConfig
 from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
+from app.cases import service as cases
 from app.cases.apply import ApplyPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
@@ -40,6 +41,7 @@ from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
+from app.delegations.service import OpenCases
 from app.errors import DomainError
 from app.forms.routes import FormApi
 from app.health import healthz
@@ -85,6 +87,10 @@ def _provide_settings(state: State) -> Settings:
 
 def _provide_cipher(state: State) -> PiiCipher:
     return state.cipher
+
+
+def _provide_open_cases() -> OpenCases:
+    return cases.open_cases_of
 
 
 def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
@@ -191,6 +197,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "db": Provide(_provide_db, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
+            # A delegation's open cases are app.cases' to decide, which imports app.delegations (OpenCases there).
+            "open_cases": Provide(_provide_open_cases, sync_to_thread=False),
         },
         lifespan=[database],
         # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages).

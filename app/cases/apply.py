@@ -144,7 +144,7 @@ async def _subject(
             raise _ChooseClient(WALK_IN_HOME)
         served = filing.at_window(started)
     else:
-        chosen = await current.live(db, request, user)
+        chosen = await current.live(db, request, user, cases.open_cases_of)
         if chosen is None:
             raise _ChooseClient(HELPER_HOME)
         served = await filing.for_client(db, user, chosen[0])

@@ -226,6 +226,16 @@ class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class HelperFiledCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case a village helper filed for a client, with its tasks' states (whether it is still open is derived)."""
+
+    case_no: str
+    helper_account_id: int
+    applicant_person_id: int
+    life_event_code: str
+    task_statuses: list[str]
+
+
 class SubmittedCase(msgspec.Struct, frozen=True, kw_only=True):
     """A case already made from one submission (its idempotency key): what answering a retry needs."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,11 +35,12 @@ from app.cases.models import (
     UploadView,
 )
 from app.cases.scans import ScanCounter
-from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from app.cases.states import CASE_STATUS_LABELS, FINISHED_CASE_STATUSES, TASK_STATUS_LABELS, derive_case_status
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
 from app.delegations import service as delegations
+from app.delegations.models import DelegationRow
 from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
@@ -258,6 +260,24 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     case_id, snapshot = found
     scans.add(case_id)
     return snapshot
+
+
+async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[int, list[str]]:
+    """By delegation id: the cases its helper filed for its client within its scope that are still open (not every
+    task delivered or refused: the case status derived from its tasks, the one rule), newest first. The roster and
+    我的 show them; app.delegations is handed this function by the composition root, since this feature imports it."""
+    pairs = sorted({(d.helper_account_id, d.client_person_id) for d in delegations})
+    filed = await store.cases_filed_by_helpers(db, [h for h, _ in pairs], [c for _, c in pairs]) if pairs else []
+    still_open = [f for f in filed if derive_case_status(f.task_statuses) not in FINISHED_CASE_STATUSES]
+    return {
+        d.id: [
+            f.case_no
+            for f in still_open
+            if (f.helper_account_id, f.applicant_person_id) == (d.helper_account_id, d.client_person_id)
+            and (d.scope is None or f.life_event_code in d.scope)
+        ]
+        for d in delegations
+    }
 
 
 # --- for the back office (app.console) -------------------------------------------------------------

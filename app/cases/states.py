@@ -27,6 +27,8 @@ CASE_STATUS_LABELS = {
 }
 
 _ENDED = {"rejected", "denied"}
+# Case statuses after which nothing more happens to a case: every task delivered (出件) or refused.
+FINISHED_CASE_STATUSES = frozenset({"delivered", "closed"})
 
 
 def derive_case_status(task_statuses: Iterable[str]) -> str:

@@ -13,6 +13,7 @@ from app.cases.models import (
     CaseOfPerson,
     CaseParties,
     FiledCase,
+    HelperFiledCase,
     PendingUpload,
     StaffCaseRecord,
     StaffUpload,
@@ -241,6 +242,24 @@ async def cases_of_person(db: DB, person_id: int) -> list[CaseOfPerson]:
         person_id,
     )
     return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def cases_filed_by_helpers(
+    db: DB, helper_account_ids: list[int], client_person_ids: list[int]
+) -> list[HelperFiledCase]:
+    """The cases each helper filed as a helper for the client beside them in the two lists, newest first, with their
+    tasks' states."""
+    rows = await db.fetch(
+        "SELECT c.case_no, c.filed_by_account_id AS helper_account_id, c.applicant_person_id, c.life_event_code, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM unnest($1::bigint[], $2::bigint[]) AS p(helper, client) "
+        "JOIN cases c ON c.filed_by_account_id = p.helper AND c.applicant_person_id = p.client "
+        "JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.filed_as = 'helper' GROUP BY c.id ORDER BY c.created_at DESC, c.id DESC",
+        helper_account_ids,
+        client_person_ids,
+    )
+    return [HelperFiledCase(**dict(r)) for r in rows]
 
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------

@@ -4,10 +4,12 @@ elder's own passkey), seen and revoked by the elder, the helper or staff, enforc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from litestar.di import NamedDependency
 
 from app.accounts import service as accounts
 from app.calendar.service import today_in_china
@@ -32,6 +34,12 @@ from config.settings import Settings
 from db.pool import DB, Tx
 
 MAX_DAYS = 366
+# By delegation id, the cases its helper filed for its client within its scope that are still open. A rule of
+# app.cases (app.cases.service.open_cases_of: it reads cases, and derives a case's status from its tasks, once);
+# app.cases imports this feature, so the composition root (app/main.py) hands the function in as the dependency
+# `open_cases` (OpenCasesOf in a route's signature).
+OpenCases: TypeAlias = Callable[[DB, Sequence[DelegationRow]], Awaitable[dict[int, list[str]]]]
+OpenCasesOf: TypeAlias = NamedDependency[OpenCases]
 IDENTITY_CHECKS = {
     "id_card": "当面核验居民身份证",
     "id_card_reader": "身份证读卡器核验",
@@ -202,8 +210,18 @@ async def _tell_the_elder(
     )
 
 
-def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_names: dict[int, str]) -> DelegationView:
-    status = "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
+def _status(row: DelegationRow, today: date) -> str:
+    return "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
+
+
+def _view(
+    row: DelegationRow,
+    today: date,
+    event_names: dict[str, str],
+    helper_names: dict[int, str],
+    open_cases: dict[int, list[str]],
+) -> DelegationView:
+    status = _status(row, today)
     return DelegationView(
         id=row.id,
         helper_name=helper_names.get(row.helper_account_id, ""),
@@ -216,12 +234,12 @@ def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_n
         consent_method=row.consent_method,
         created_at=row.created_at,
         status=status,
-        open_cases=row.open_cases if status == "active" else [],
+        open_cases=open_cases.get(row.id, []) if status == "active" else [],
     )
 
 
-async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
-    """A helper's roster, or the delegations a resident has given."""
+async def listing(db: asyncpg.Pool, user: CurrentUser, open_cases: OpenCases) -> list[DelegationView]:
+    """A helper's roster, or the delegations a resident has given; the active ones with their open cases."""
     today = today_in_china()
     if "helper" in user.roles:
         rows = await store.of_helper(db, user.account_id)
@@ -231,7 +249,9 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
         return []
     names = await catalogue.life_event_names(db) if rows else {}
     helpers = await accounts.names_of(db, sorted({r.helper_account_id for r in rows})) if rows else {}
-    return [_view(r, today, names, helpers) for r in rows]
+    active = [r for r in rows if _status(r, today) == "active"]
+    opened = await open_cases(db, active) if active else {}
+    return [_view(r, today, names, helpers, opened) for r in rows]
 
 
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:
