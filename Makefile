@@ -10,6 +10,9 @@ PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
 STAMP := $(VENV)/.installed
 CHROME ?= $(or $(CHROME_PATH),/usr/bin/chromium)
+# Types, as configured in pyproject.toml ([tool.pyright]: strict on app/ auth/ push/ db/ config/), against the
+# packages of .venv; Node.js comes as a wheel with it (nothing is downloaded when it runs).
+PYRIGHT := $(VENV)/bin/pyright --pythonpath $(PY)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
@@ -20,6 +23,7 @@ run: setup db
 
 test: setup chromium pgbouncer
 	$(VENV)/bin/ruff check .
+	$(PYRIGHT)
 	$(PY) -m pytest
 
 # Benchmarks (about 5 minutes): the app as in production beside a minimal baseline, figures in
@@ -45,6 +49,7 @@ wrk:
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(PYRIGHT)
 
 # The lock pins exact versions of everything pyproject.toml asks for, so next month's install
 # is the one we tested. Regenerate after editing pyproject.toml, then commit both.

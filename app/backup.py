@@ -34,6 +34,7 @@ from db import dump
 from db.connect import resolve_direct_database_url
 from db.dump import PgTool
 from db.migrate import discover
+from db.pool import Tx
 from push.keys import KEY_FILE as VAPID_KEY_FILE
 from push.keys import load as load_vapid_keys
 
@@ -106,7 +107,7 @@ def _schema_version() -> int | None:
     return max((m.version for m in discover()), default=None)
 
 
-async def _schema_version_of(conn: asyncpg.Connection) -> int | None:
+async def _schema_version_of(conn: Tx) -> int | None:
     if await conn.fetchval("SELECT to_regclass('public.schema_migrations')") is None:
         return None
     return await conn.fetchval("SELECT max(version) FROM schema_migrations")

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-import asyncpg
 import msgspec
 
 from app import backup
@@ -33,14 +32,14 @@ from auth.pii import PiiCipher
 from config.settings import Settings, SettingsError, load_settings
 from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
-from db.pool import create_pool
-from push import store as push_store
+from db.pool import Tx, create_pool
+from push import housekeeping as push_housekeeping
 
 # 等保 level 3 keeps audit records at least six months.
 AUDIT_RETENTION_DAYS = 184
 
 
-async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
+async def _with_connection(settings: Settings, work: Callable[[Tx], Awaitable[int]]) -> int:
     # The direct connection: migrations hold a session advisory lock, which PgBouncer's transaction
     # pooling would take on one server connection and try to release on another.
     pool = await create_pool(await resolve_direct_database_url(settings), min_size=1, max_size=2)
@@ -51,10 +50,8 @@ async def _with_connection(settings: Settings, work: Callable[[asyncpg.Connectio
         await pool.close()
 
 
-def _migrate(
-    settings: Settings, report: Callable[[str], object] = print
-) -> Callable[[asyncpg.Connection], Awaitable[int]]:
-    async def work(conn: asyncpg.Connection) -> int:
+def _migrate(settings: Settings, report: Callable[[str], object] = print) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
         applied = await migrate_database(conn, PiiCipher(settings.secret_key))
         report(f"migrations applied: {', '.join(applied)}" if applied else "migrations: already up to date")
         return 0
@@ -62,8 +59,8 @@ def _migrate(
     return work
 
 
-def _seed(settings: Settings) -> Callable[[asyncpg.Connection], Awaitable[int]]:
-    async def work(conn: asyncpg.Connection) -> int:
+def _seed(settings: Settings) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
         await migrate_database(conn, PiiCipher(settings.secret_key))
         async with conn.transaction():
             report = await seed_demo_data(conn, PiiCipher(settings.secret_key))
@@ -76,10 +73,10 @@ def _seed(settings: Settings) -> Callable[[asyncpg.Connection], Awaitable[int]]:
     return work
 
 
-def _import_population(settings: Settings, path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+def _import_population(settings: Settings, path: Path) -> Callable[[Tx], Awaitable[int]]:
     text = path.read_text(encoding="utf-8-sig")
 
-    async def work(conn: asyncpg.Connection) -> int:
+    async def work(conn: Tx) -> int:
         report = await import_register(conn, PiiCipher(settings.secret_key), text)
         for problem in report.problems:
             print(f"line {problem.line}: {problem.message}", file=sys.stderr)
@@ -93,8 +90,8 @@ def _local(moment: datetime) -> str:
     return china_time(moment) + " (北京时间)"
 
 
-def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Connection], Awaitable[int]]:
-    async def work(conn: asyncpg.Connection) -> int:
+def _enroll_code(settings: Settings, raw_number: str) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
         if problem := id_number_problem(raw_number):
             print(f"公民身份号码：{problem}", file=sys.stderr)
             return 2
@@ -115,8 +112,8 @@ def _enroll_code(settings: Settings, raw_number: str) -> Callable[[asyncpg.Conne
 
 def _staff_add(
     settings: Settings, name: str, role: str, department: str | None, region: str
-) -> Callable[[asyncpg.Connection], Awaitable[int]]:
-    async def work(conn: asyncpg.Connection) -> int:
+) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
         problem = await staff_problem(conn, name=name, role=role, department=department, region=region)
         if problem:
             print(problem, file=sys.stderr)
@@ -133,10 +130,10 @@ def _staff_add(
     return work
 
 
-def _load_holidays(path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]:
+def _load_holidays(path: Path) -> Callable[[Tx], Awaitable[int]]:
     text = path.read_text(encoding="utf-8-sig")
 
-    async def work(conn: asyncpg.Connection) -> int:
+    async def work(conn: Tx) -> int:
         try:
             override = parse_year_override(text)
         except ValueError as exc:
@@ -153,12 +150,12 @@ def _load_holidays(path: Path) -> Callable[[asyncpg.Connection], Awaitable[int]]
     return work
 
 
-async def _purge(conn: asyncpg.Connection) -> int:
+async def _purge(conn: Tx) -> int:
     """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
     async with conn.transaction():
         removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
-        deliveries = await push_store.purge_delivery_records(conn, AUDIT_RETENTION_DAYS)
+        deliveries = await push_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
     print(
         f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
         f"older than {AUDIT_RETENTION_DAYS} days"

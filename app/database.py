@@ -7,22 +7,21 @@ push worker does not migrate: it waits until one of these has (push/worker.py).
 
 from __future__ import annotations
 
-import asyncpg
-
 from app.certificates.service import seal_clear_rows
 from auth.pii import PiiCipher
 from db.migrate import DataStep, apply_migrations
+from db.pool import Tx
 
 
 def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
     """By the name a migration file gives on its `-- data step:` line."""
 
-    async def seal_certificate_numbers(conn: asyncpg.Connection) -> None:
+    async def seal_certificate_numbers(conn: Tx) -> None:
         await seal_clear_rows(conn, cipher)
 
     return {"seal_certificate_numbers": seal_certificate_numbers}
 
 
-async def migrate_database(conn: asyncpg.Connection, cipher: PiiCipher) -> list[str]:
+async def migrate_database(conn: Tx, cipher: PiiCipher) -> list[str]:
     """Apply every pending migration and its data step, so no pending data step is ever left behind."""
     return await apply_migrations(conn, data_steps=data_steps(cipher))

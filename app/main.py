@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 from litestar import Litestar, Router
@@ -20,12 +21,15 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
+
+# Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
+from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType]
 from litestar.template import TemplateConfig
 
 from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
+from app.cases import service as cases
 from app.cases.apply import ApplyPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
@@ -37,6 +41,7 @@ from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
+from app.delegations.service import OpenCases
 from app.errors import DomainError
 from app.forms.routes import FormApi
 from app.health import healthz
@@ -49,6 +54,7 @@ from app.ops.probes import live, ready
 from app.ops.requests import request_context
 from app.ops.tracing import tracing
 from app.shell import service as shell
+from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, unavailable
@@ -57,11 +63,18 @@ from app.web.input_checks import refuse_unstorable_input
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
+from app.web.types import AnyRequest
 from auth import walk_in
-from auth.access import access_guard, public
+from auth.access import access_guard, public, user_of
+from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.session_store import PostgresSessionStore
-from auth.sessions import SESSIONLESS_PATHS, SessionPolicy, current_user_middleware, session_config
+from auth.sessions import (
+    SESSIONLESS_PATHS,
+    PostgresSessionStore,
+    SessionPolicy,
+    current_user_middleware,
+    session_config,
+)
 from config.settings import Settings, load_settings
 from db.connect import open_pool
 from push.keys import load_or_create as load_vapid_keys
@@ -81,26 +94,43 @@ def _provide_cipher(state: State) -> PiiCipher:
     return state.cipher
 
 
+def _provide_open_cases() -> OpenCases:
+    return cases.open_cases_of
+
+
 def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
-        engine.engine.globals["static_url"] = assets.url
-        engine.engine.globals["public_url"] = settings.public_url
+        # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
+        environment = engine.engine
+        template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
+        template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
+
+        def display_for(request: AnyRequest | None) -> Display:
+            return shell.display_of(user_of(request) if request else None, request.cookies if request else {})
+
+        def local_key_for(user: CurrentUser) -> str:
+            return accounts.local_key(settings.secret_key, user.account_id)
+
+        def walk_in_of(request: AnyRequest | None) -> walk_in.WalkIn | None:
+            return walk_in.peek(request) if request else None
+
+        def walk_in_until(visit: walk_in.WalkIn) -> str:
+            return china_time(datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M")
+
+        template_globals["static_url"] = assets.url
+        template_globals["public_url"] = settings.public_url
         # 长辈版 and its text size, drawn by the server so the first paint is already right.
-        engine.engine.globals["display_for"] = lambda request: shell.display_of(
-            request.scope.get("user") if request else None, request.cookies if request else {}
-        )
+        template_globals["display_for"] = display_for
         # The name under which the device keeps the signed-in account's drafts and queued submissions.
-        engine.engine.globals["local_key_for"] = lambda user: accounts.local_key(settings.secret_key, user.account_id)
+        template_globals["local_key_for"] = local_key_for
         # The resident a clerk is receiving at the window, named in the banner on every page while it is live.
-        engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
+        template_globals["walk_in_of"] = walk_in_of
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
-        engine.engine.filters["china_time"] = china_time
+        template_filters["china_time"] = china_time
         # When that visit ends, in Beijing time.
-        engine.engine.globals["walk_in_until"] = lambda visit: china_time(
-            datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"
-        )
+        template_globals["walk_in_until"] = walk_in_until
         # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.
-        engine.engine.globals["request_id"] = current_request_id
+        template_globals["request_id"] = current_request_id
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -116,7 +146,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         session_store.bind(pool)
 
     @asynccontextmanager
-    async def database(app: Litestar) -> AsyncIterator[None]:
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
         if pool is None:
             app.state.pool = await open_pool(settings)
             session_store.bind(app.state.pool)
@@ -178,6 +208,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "db": Provide(_provide_db, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
+            # A delegation's open cases are app.cases' to decide, which imports app.delegations (OpenCases there).
+            "open_cases": Provide(_provide_open_cases, sync_to_thread=False),
         },
         lifespan=[database, process_metrics, *traces.lifespan],
         plugins=traces.plugins,

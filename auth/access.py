@@ -6,7 +6,8 @@ every route so that a new one without a rule fails the suite before it can ship.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -50,9 +51,16 @@ def answers_personal_data(handler: BaseRouteHandler) -> bool:
     return declared_access(handler) != PUBLIC or bool(handler.opt.get(PERSONAL_KEY))
 
 
+def user_of(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    """The signed-in account behind a request (what auth.sessions put in scope["user"]), or None."""
+    # Litestar types the scope as its own keys only; "user" is the session middleware's.
+    user = cast("Mapping[str, object]", connection.scope).get("user")
+    return user if isinstance(user, CurrentUser) else None
+
+
 def _caller_roles(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str] | None:
-    user = connection.scope.get("user")
-    return getattr(user, "roles", None) if user is not None else None
+    user = user_of(connection)
+    return user.roles if user is not None else None
 
 
 async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -72,7 +80,7 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
     """The signed-in account of a request that the guard let through as signed in (or a role)."""
-    user = connection.scope.get("user")
-    if not isinstance(user, CurrentUser):
+    user = user_of(connection)
+    if user is None:
         raise NotAuthorizedException("请先登录")
     return user

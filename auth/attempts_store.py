@@ -25,6 +25,7 @@ async def recent_attempts(db: DB, subject: str, window: timedelta) -> tuple[int,
         subject,
         window,
     )
+    assert row is not None  # an aggregate answers one row
     return row["n"], row["oldest"]
 
 
@@ -50,6 +51,7 @@ async def recent_failures(db: DB, subject: str, window: timedelta) -> tuple[int,
         subject,
         window,
     )
+    assert row is not None  # an aggregate answers one row
     return row["n"], row["oldest"]
 
 

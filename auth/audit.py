@@ -10,7 +10,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 
 from auth import audit_store, metrics
-from auth.models import CurrentUser
+from auth.access import user_of
 from db.pool import DB
 
 
@@ -20,8 +20,8 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    user = connection.scope.get("user")
-    if isinstance(user, CurrentUser):
+    user = user_of(connection)
+    if user is not None:
         return f"account:{user.account_id}"
     return "anonymous"
 

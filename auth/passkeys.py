@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from webauthn import (
@@ -99,10 +99,16 @@ def _b64(value: Any, what: str) -> bytes:
         raise PasskeyError(f"malformed {what}", "通行密钥数据格式不正确，请重试") from exc
 
 
+def _response_of(credential: dict[str, Any]) -> dict[str, Any] | None:
+    """The credential's `response` object, if it is one."""
+    response = credential.get("response")
+    return cast("dict[str, Any]", response) if isinstance(response, dict) else None
+
+
 def challenge_of(credential: dict[str, Any]) -> bytes:
     """The challenge the browser signed, read from clientDataJSON (checked properly by verify_*)."""
-    response = credential.get("response")
-    if not isinstance(response, dict):
+    response = _response_of(credential)
+    if response is None:
         raise PasskeyError("missing response", "通行密钥数据不完整，请重试")
     try:
         return parse_client_data_json(_b64(response.get("clientDataJSON"), "clientDataJSON")).challenge
@@ -117,8 +123,8 @@ def credential_id_of(credential: dict[str, Any]) -> bytes:
 
 
 def user_handle_of(credential: dict[str, Any]) -> bytes | None:
-    response = credential.get("response")
-    handle = response.get("userHandle") if isinstance(response, dict) else None
+    response = _response_of(credential)
+    handle = response.get("userHandle") if response is not None else None
     return _b64(handle, "userHandle") if handle else None
 
 
@@ -136,8 +142,9 @@ def verify_registration(credential: dict[str, Any], *, challenge: bytes, rp_id: 
         raise PasskeyError(f"registration refused: {exc}") from exc
     except Exception as exc:  # malformed input surfaces as KeyError/ValueError/etc. inside the library
         raise PasskeyError(f"malformed registration: {type(exc).__name__}", "通行密钥数据格式不正确，请重试") from exc
-    response = credential.get("response") or {}
-    transports = [t for t in response.get("transports") or [] if isinstance(t, str)][:8]
+    response = _response_of(credential) or {}
+    listed: list[object] = response.get("transports") or []
+    transports = [t for t in listed if isinstance(t, str)][:8]
     return VerifiedPasskey(
         credential_id=verified.credential_id,
         public_key=verified.credential_public_key,

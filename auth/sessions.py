@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
 from auth.models import CurrentUser
+
+# The sessions' Litestar store, which the composition root registers as "sessions" (session_config's `store`).
 from auth.session_store import PostgresSessionStore
 from db.pool import DB
 
@@ -103,8 +105,9 @@ class SessionBackend(ServerSideSessionBackend):
         return self.deserialize_data(data) if data is not None else {}
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        fresh = connection.scope.get(_FRESH_ID)
-        return fresh if isinstance(fresh, str) else super().get_session_id(connection)
+        fresh = _scope_values(connection.scope).get(_FRESH_ID)
+        # Litestar annotates its own method with a bare ASGIConnection (unknown type arguments to pyright).
+        return fresh if isinstance(fresh, str) else super().get_session_id(connection)  # pyright: ignore[reportUnknownMemberType]
 
     def _store(self, connection: ASGIConnection[Any, Any, Any, Any]) -> PostgresSessionStore:
         found = self.config.get_store_from_app(connection.scope["app"])
@@ -112,8 +115,9 @@ class SessionBackend(ServerSideSessionBackend):
         return found
 
     async def store_in_message(
-        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+        self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
+        # scope_session: Litestar's ScopeSession, a union with a partially unknown member to pyright.
         scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
         sessions = self._store(connection)
         loaded: bytes | None = scope.get(_LOADED)
@@ -129,7 +133,7 @@ class SessionBackend(ServerSideSessionBackend):
         session_id = self.get_session_id(connection)
         headers = MutableScopeHeaders.from_message(message)
         cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
-        data = None if scope_session is Empty else self.serialize_data(scope_session, scope)
+        data = None if scope_session is Empty else self._serialize(scope_session)
         if data is None or data == EMPTY_SESSION:
             # Signed out, or a visitor with nothing to keep: no row (and no write per anonymous page view).
             if loaded is not None:
@@ -160,9 +164,13 @@ class SessionBackend(ServerSideSessionBackend):
             if current is None:
                 return False
             merged = _merge(before, mine, self.deserialize_data(current))
-            if await sessions.replace(session_id, current, self.serialize_data(merged), max_age):
+            if await sessions.replace(session_id, current, self._serialize(merged), max_age):
                 return True
         return False  # kept changing under us: the other writers' version stands
+
+    def _serialize(self, data: Any) -> bytes:
+        # Litestar's ScopeSession, which this takes, is a union with a partially unknown member to pyright.
+        return self.serialize_data(data)  # pyright: ignore[reportUnknownMemberType]
 
 
 def _merge(before: dict[str, Any], mine: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -196,15 +204,31 @@ def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
     )
 
 
+def _scope_values(scope: Scope) -> Mapping[str, object]:
+    """The scope as a mapping: Litestar types it with its own keys only, and sessions keep theirs there too."""
+    return cast("Mapping[str, object]", scope)
+
+
+def _session_of(scope: Scope) -> dict[str, Any] | None:
+    """The session dict Litestar's middleware put in the scope; None without one (a sessionless path)."""
+    session = _scope_values(scope).get("session")
+    return cast("dict[str, Any]", session) if isinstance(session, dict) else None
+
+
+def _set_session(connection: ASGIConnection[Any, Any, Any, Any], value: dict[str, Any]) -> None:
+    # Litestar's ScopeSession, which set_session takes, is a union with a partially unknown member to pyright.
+    connection.set_session(value)  # pyright: ignore[reportUnknownMemberType]
+
+
 def ceremony_owner(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The session's ceremony owner id, created on first use (this also makes the session exist)."""
-    session = connection.scope.get("session")
-    if not isinstance(session, dict):
+    session = _session_of(connection.scope)
+    if session is None:
         raise RuntimeError("session middleware missing")
     owner = session.get(OWNER)
     if not owner:
         owner = secrets.token_urlsafe(24)
-        connection.set_session({**session, OWNER: owner})
+        _set_session(connection, {**session, OWNER: owner})
     return owner
 
 
@@ -213,7 +237,7 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], account_id: int) -> 
     and whatever an earlier sign-in was working on. Display preferences are cookies of their own."""
     now = time.time()
     # A fresh owner too: challenges issued before sign-in cannot be used after it.
-    connection.set_session({OWNER: secrets.token_urlsafe(24), ACCOUNT: account_id, SIGNED_IN_AT: now, SEEN_AT: now})
+    _set_session(connection, {OWNER: secrets.token_urlsafe(24), ACCOUNT: account_id, SIGNED_IN_AT: now, SEEN_AT: now})
     connection.scope[_ROTATE] = True  # type: ignore[literal-required]
     connection.scope["user"] = None
 
@@ -226,15 +250,15 @@ def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 def serving_someone(scope: Scope) -> bool:
     """Whether the session of this request names a person a shared device is serving (app/web/security.py keeps
     every such answer out of caches)."""
-    session = scope.get("session")
-    return isinstance(session, dict) and any(key in session for key in _SERVING_SOMEONE)
+    session = _session_of(scope)
+    return session is not None and any(key in session for key in _SERVING_SOMEONE)
 
 
 def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind: type[T]) -> T | None:
     """What a feature keeps in the session under `key` (whom a shared device serves now), or None when there is
     nothing there or it no longer reads as `kind`."""
-    session = connection.scope.get("session")
-    raw = session.get(key) if isinstance(session, dict) else None
+    session = _session_of(connection.scope)
+    raw = session.get(key) if session is not None else None
     if not isinstance(raw, dict):
         return None
     try:
@@ -245,15 +269,15 @@ def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind
 
 def keep_in_session(connection: ASGIConnection[Any, Any, Any, Any], key: str, value: msgspec.Struct) -> None:
     """Keep `value` under `key`, replacing what was there; the rest of the session stays as it is."""
-    session = connection.scope.get("session")
-    kept = {k: v for k, v in session.items() if k != key} if isinstance(session, dict) else {}
-    connection.set_session({**kept, key: msgspec.to_builtins(value)})
+    session = _session_of(connection.scope)
+    kept = {k: v for k, v in session.items() if k != key} if session is not None else {}
+    _set_session(connection, {**kept, key: msgspec.to_builtins(value)})
 
 
 def drop_from_session(connection: ASGIConnection[Any, Any, Any, Any], key: str) -> None:
-    session = connection.scope.get("session")
-    if isinstance(session, dict) and key in session:
-        connection.set_session({k: v for k, v in session.items() if k != key})
+    session = _session_of(connection.scope)
+    if session is not None and key in session:
+        _set_session(connection, {k: v for k, v in session.items() if k != key})
 
 
 def current_user_middleware(load_user: UserLoader) -> Callable[[ASGIApp], ASGIApp]:
@@ -263,8 +287,8 @@ def current_user_middleware(load_user: UserLoader) -> Callable[[ASGIApp], ASGIAp
     def middleware_for(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             scope["user"] = None  # type: ignore[typeddict-unknown-key]
-            session = scope.get("session")
-            if scope["type"] == "http" and isinstance(session, dict) and session.get(ACCOUNT):
+            session = _session_of(scope)
+            if scope["type"] == "http" and session is not None and session.get(ACCOUNT):
                 await _load_user(load_user, scope, session)
             await app(scope, receive, send)
 

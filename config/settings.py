@@ -155,7 +155,7 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
 def _networks(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
     """A comma-separated list of addresses and CIDRs, as CIDR text."""
     raw = env.get(name, "").strip() or default
-    networks = []
+    networks: list[str] = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue

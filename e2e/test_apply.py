@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, StorageState, expect
 
 from e2e.conftest import PHONE, ConsoleWatch, LiveServer
 from e2e.helpers import add_virtual_authenticator, sign_up_on_page
@@ -20,7 +20,7 @@ ZHANG_WEI = {"name": "张伟", "id_number": "320402199403150119"}
 
 
 @pytest.fixture(scope="module")
-def zhang_wei(browser: Browser, live_server: LiveServer) -> dict[str, Any]:
+def zhang_wei(browser: Browser, live_server: LiveServer) -> StorageState:
     """张伟 signs up once with a passkey (the e2e database lives for the whole run); tests reuse his session."""
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
     page = context.new_page()

@@ -28,7 +28,7 @@ def write_y4m(text: str, path: Path, frames: int = 10) -> Path:
     segno.make(text, error="m").save(png, kind="png", scale=8, border=4)
     code = Image.open(png).convert("L")
     side = min(code.width, HEIGHT - 40)
-    code = code.resize((side, side), Image.NEAREST)
+    code = code.resize((side, side), Image.Resampling.NEAREST)
     frame = Image.new("L", (WIDTH, HEIGHT), 235)
     frame.paste(code, ((WIDTH - side) // 2, (HEIGHT - side) // 2))
     luma = frame.tobytes()

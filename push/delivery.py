@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
 from push import metrics, store
-from push.models import Payload
+from push.models import ClaimedNotification, Payload
 from push.sender import PushSender, SendResult, Target
 
 log = logging.getLogger("push.delivery")
@@ -45,15 +44,15 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         return backoff
 
 
-def payload_of(row: Any) -> bytes:
+def payload_of(row: ClaimedNotification) -> bytes:
     """The JSON the service worker reads; the body is shortened if it would pass 3 KB."""
     payload = Payload(
-        title=row["title"],
-        body=row["body"],
-        url=row["url"],
-        case_no=row["case_no"],
-        event_id=row["event_id"],
-        notice_id=row["notice_id"],
+        title=row.title,
+        body=row.body,
+        url=row.url,
+        case_no=row.case_no,
+        event_id=row.event_id,
+        notice_id=row.notice_id,
     )
     encoded = msgspec.json.encode(payload)
     while len(encoded) > PAYLOAD_MAX_BYTES and payload.body:
@@ -72,21 +71,21 @@ async def deliver(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, n
     row = await store.claim(pool, notification_id)
     if row is None:
         return None  # delivered or failed for good already: a duplicate job, nothing to send
-    if row["endpoint"] is None:
+    if row.endpoint is None or row.p256dh is None or row.auth is None:  # the device was removed (all or none)
         await store.mark_device_gone(pool, notification_id, None, "设备已移除")
         metrics.failed("permanent-failure")
         return "permanent-failure"
-    target = Target(endpoint=row["endpoint"], p256dh=row["p256dh"], auth=row["auth"])
-    result = await sender.send(target, payload_of(row), urgency=row["urgency"], topic=row["topic"])
+    target = Target(endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth)
+    result = await sender.send(target, payload_of(row), urgency=row.urgency, topic=row.topic)
     if result.accepted:
         metrics.delivered(await store.mark_delivered(pool, notification_id))
         return "delivered"
     if result.status in (404, 410):
-        await store.mark_device_gone(pool, notification_id, row["subscription_id"], _describe(result))
+        await store.mark_device_gone(pool, notification_id, row.subscription_id, _describe(result))
         metrics.failed("permanent-failure")
         return "permanent-failure"
     retryable = not result.refused and (result.status is None or result.status == 429 or result.status >= 500)
-    tries = row["attempts"]
+    tries = row.attempts
     if not retryable or tries >= policy.max_tries:
         await store.mark_failed(pool, notification_id, "technical-failure", _describe(result))
         metrics.failed("technical-failure")

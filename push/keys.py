@@ -28,6 +28,7 @@ class VapidKeys:
 
     def __init__(self, signer: Vapid) -> None:
         self.signer = signer
+        assert signer.public_key is not None  # loaded from a PEM or generated: never without a key
         point = signer.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )

@@ -1,4 +1,4 @@
-"""What push reads and writes: browser subscriptions, the message of one event, a send's outcome."""
+"""What push reads and writes: browser subscriptions, the message of one event, the inbox, a send's outcome."""
 
 from __future__ import annotations
 
@@ -96,3 +96,68 @@ class Payload(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     case_no: str | None = None
     event_id: int | None = None
     notice_id: int | None = None
+
+
+# --- the inbox (inbox_entries, written with the notifications above) -----------------------------------
+
+
+class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
+    """How the push to one device went."""
+
+    push_service: str
+    status: str
+    attempts: int
+    delivered_at: datetime | None
+
+
+class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A case step (`kind` "case", with its case and event) or a notice about the account itself ("account":
+    a passkey added, an enrollment code issued, a delegation recorded)."""
+
+    id: int
+    kind: str
+    event_id: int | None
+    case_no: str | None
+    title: str
+    body: str
+    url: str
+    needs_action: bool
+    created_at: datetime
+    read: bool
+    deliveries: list[DeliveryView]
+
+
+# --- rows of push/store.py -----------------------------------------------------------------------------------------
+
+
+class HeldSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    """The device at an endpoint, as proving and moving it needs: whose it is and its auth secret."""
+
+    id: int
+    account_id: int
+    auth: str
+
+
+class ClaimedNotification(msgspec.Struct, frozen=True, kw_only=True):
+    """A notification claimed for sending: the device to send to (None once it was removed) and what to send."""
+
+    id: int
+    subscription_id: int | None
+    urgency: str
+    topic: str
+    attempts: int
+    endpoint: str | None
+    p256dh: str | None
+    auth: str | None
+    title: str
+    body: str
+    url: str
+    event_id: int | None
+    case_no: str | None
+    notice_id: int | None  # an account notice's own inbox entry
+
+
+class JobCount(msgspec.Struct, frozen=True):
+    state: str  # queued (due now), delayed (a retry waiting for its time), sending, failed (held for a person)
+    jobs: int
+    oldest_due_seconds: float  # how long the oldest job due now has waited (0 when none)

@@ -7,13 +7,12 @@ all: a rolled-back transition notifies no one, and a committed one cannot be los
 
 from __future__ import annotations
 
-import asyncpg
-
+from db.pool import DB, Tx
 from push import store
-from push.models import Message, Notice
+from push.models import JobCount, Message, Notice
 
 
-async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[int]) -> list[int]:
+async def enqueue(tx: Tx, message: Message, account_ids: list[int]) -> list[int]:
     """Record `message` for the recipients; returns the ids of the notifications queued for sending."""
     if not account_ids:
         return []
@@ -24,10 +23,15 @@ async def enqueue(tx: asyncpg.Connection, message: Message, account_ids: list[in
     return notification_ids
 
 
-async def enqueue_notice(tx: asyncpg.Connection, notice: Notice, account_id: int) -> list[int]:
+async def enqueue_notice(tx: Tx, notice: Notice, account_id: int) -> list[int]:
     """Record an account notice for its owner, in the transaction of what it reports; returns the ids of the
     notifications queued for their devices."""
     entry_id = await store.insert_notice(tx, notice, account_id)
     notification_ids = await store.insert_notice_notifications(tx, entry_id)
     await store.enqueue_sends(tx, notification_ids, priority=0)
     return notification_ids
+
+
+async def queue_counts(db: DB) -> list[JobCount]:
+    """The send jobs waiting or running, by state (pgqueuer keeps only unfinished jobs): the gauges of /metrics."""
+    return await store.send_job_counts(db)

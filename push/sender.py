@@ -115,7 +115,7 @@ class PushSender:
                 content_encoding="aes128gcm",
                 ttl=TTL_SECONDS,
                 headers={"Urgency": urgency, "Topic": topic},
-                timeout=self._timeout,  # type: ignore[arg-type]  # aiohttp takes a ClientTimeout
+                timeout=self._timeout,  # handed to aiohttp, which takes a ClientTimeout
                 aiohttp_session=self._session,
             )
         except WebPushException as exc:

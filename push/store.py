@@ -1,14 +1,16 @@
-"""SQL for push: devices (subscriptions), inbox entries, notifications and their send jobs."""
+"""SQL for push: devices (subscriptions), the inbox (inbox_entries: written with an event's notifications, read and
+marked read by its owner), notifications and their send jobs. The only store of these tables."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
+import asyncpg
+import msgspec
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
 from db.pool import DB
-from push.models import Device, Message, Notice
+from push.models import ClaimedNotification, Device, HeldSubscription, InboxEntry, JobCount, Message, Notice
 
 SEND_ENTRYPOINT = "push.send"
 # pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
@@ -51,12 +53,13 @@ async def save_subscription(
     )
 
 
-async def subscription_at(tx: DB, endpoint: str) -> Any:
+async def subscription_at(tx: DB, endpoint: str) -> HeldSubscription | None:
     """The device at this endpoint (id, owner, auth secret), locked until the transaction ends; None if
     there is none."""
-    return await tx.fetchrow(
+    row = await tx.fetchrow(
         "SELECT id, account_id, auth FROM push_subscriptions WHERE endpoint = $1 FOR UPDATE", endpoint
     )
+    return HeldSubscription(**dict(row)) if row else None
 
 
 async def move_subscription(
@@ -180,13 +183,61 @@ async def enqueue_sends(tx: DB, notification_ids: list[int], priority: int) -> N
     )
 
 
+# --- the inbox as its owner reads it ----------------------------------------------------------------
+
+_ENTRY = """
+    SELECT i.id, i.kind, i.event_id, k.case_no, i.title, i.body, i.url, i.needs_action, i.created_at,
+           i.read_at IS NOT NULL AS read,
+           coalesce(json_agg(json_build_object('push_service', n.push_service, 'status', n.status,
+                                               'attempts', n.attempts, 'delivered_at', n.delivered_at)
+                             ORDER BY n.id) FILTER (WHERE n.id IS NOT NULL), '[]') AS deliveries
+    FROM inbox_entries i
+    LEFT JOIN cases k ON k.id = i.case_id
+    LEFT JOIN notifications n ON n.inbox_entry_id = i.id
+"""
+
+
+async def entries_of(db: DB, account_id: int, limit: int) -> list[InboxEntry]:
+    rows = await db.fetch(
+        _ENTRY + " WHERE i.account_id = $1 GROUP BY i.id, k.case_no ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
+        account_id,
+        limit,
+    )
+    # The deliveries are JSON, whose times PostgreSQL writes as ISO strings: convert() parses them.
+    return [msgspec.convert(dict(r), InboxEntry) for r in rows]
+
+
+async def unread_count(db: DB, account_id: int) -> int:
+    return await db.fetchval("SELECT count(*) FROM inbox_entries WHERE account_id = $1 AND read_at IS NULL", account_id)
+
+
+async def mark_read(db: DB, account_id: int, entry_ids: list[int] | None) -> int:
+    """Mark the given entries (all when None) as read; returns how many changed."""
+    status = await db.execute(
+        "UPDATE inbox_entries SET read_at = now() "
+        "WHERE account_id = $1 AND read_at IS NULL AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))",
+        account_id,
+        entry_ids,
+    )
+    return int(status.split()[-1])
+
+
+async def open_entry(db: DB, account_id: int, entry_id: int) -> str | None:
+    """Mark one entry read and return where it leads; None if it is not the caller's."""
+    return await db.fetchval(
+        "UPDATE inbox_entries SET read_at = coalesce(read_at, now()) WHERE account_id = $1 AND id = $2 RETURNING url",
+        account_id,
+        entry_id,
+    )
+
+
 # --- sending ----------------------------------------------------------------------------------------
 
 
-async def claim(db: DB, notification_id: int) -> Any:
+async def claim(db: DB, notification_id: int) -> ClaimedNotification | None:
     """Mark a notification as being sent and return what sending needs; None once it has reached a final
     state. A `sending` row is claimed again: its worker died mid-send and the job came back."""
-    return await db.fetchrow(
+    row = await db.fetchrow(
         """WITH claimed AS (
                UPDATE notifications SET status = 'sending', attempts = attempts + 1, sent_at = clock_timestamp()
                WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')
@@ -200,6 +251,7 @@ async def claim(db: DB, notification_id: int) -> Any:
            LEFT JOIN push_subscriptions s ON s.id = c.subscription_id""",
         notification_id,
     )
+    return ClaimedNotification(**dict(row)) if row else None
 
 
 async def mark_delivered(db: DB, notification_id: int) -> int | None:
@@ -230,7 +282,7 @@ async def mark_failed(db: DB, notification_id: int, status: str, error: str) -> 
     )
 
 
-async def mark_device_gone(pool: Any, notification_id: int, subscription_id: int | None, error: str) -> None:
+async def mark_device_gone(pool: asyncpg.Pool, notification_id: int, subscription_id: int | None, error: str) -> None:
     """404/410: the browser dropped the subscription, so we drop the device (its other pending
     notifications then end as permanent failures too)."""
     async with pool.acquire() as tx, tx.transaction():
@@ -252,3 +304,19 @@ async def purge_delivery_records(db: DB, retention_days: int) -> int:
         retention_days,
     )
     return int(status.split()[-1])
+
+
+async def send_job_counts(db: DB) -> list[JobCount]:
+    rows = await db.fetch(
+        """SELECT CASE WHEN status = 'queued' AND execute_after > now() THEN 'delayed'
+                       WHEN status = 'picked' THEN 'sending'
+                       ELSE status::text END AS state,
+                  count(*) AS jobs,
+                  coalesce(extract(epoch FROM now() - min(created)
+                           FILTER (WHERE status = 'queued' AND execute_after <= now())), 0)::float8
+                      AS oldest_due_seconds
+           FROM pgqueuer WHERE entrypoint = $1
+           GROUP BY 1""",
+        SEND_ENTRYPOINT,
+    )
+    return [JobCount(**dict(r)) for r in rows]

@@ -1,4 +1,5 @@
-"""Which browser push subscriptions we accept: the endpoint must be a known push service, the keys real.
+"""Which browser push subscriptions we accept (the endpoint must be a known push service, the keys real), and
+keeping them: app/ turns devices on, moves and removes them through here.
 
 An endpoint is a URL we will POST to from the server, so it is checked against PUSH_ALLOWED_HOSTS
 (the browser vendors' push services) — anything else would let a caller make us send requests to
@@ -14,7 +15,9 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from push.models import ENDPOINT_MAX, SubscriptionKeys
+from db.pool import DB
+from push import store
+from push.models import ENDPOINT_MAX, Device, HeldSubscription, SubscriptionKeys
 
 # Hosts where plain http is tolerated: a push service on this machine (tests, the bench).
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -55,7 +58,7 @@ def _b64url_decode(text: str) -> bytes:
 
 
 def keys_problem(keys: SubscriptionKeys) -> dict[str, str]:
-    problems = {}
+    problems: dict[str, str] = {}
     try:
         point = _b64url_decode(keys.p256dh)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -75,3 +78,63 @@ def same_auth_secret(stored: str, presented: str) -> bool:
     """Whether a presented auth secret is the stored one: compared in constant time, padding aside, since
     it is what a device proves itself with when its subscription is replaced."""
     return hmac.compare_digest(stored.rstrip("=").encode(), presented.rstrip("=").encode())
+
+
+# --- keeping them: what app/ calls (push/store.py is this package's own) ---------------------------------------------
+
+
+async def held_at(tx: DB, endpoint: str) -> HeldSubscription | None:
+    """The device at this endpoint (id, owner, auth secret), locked until the transaction ends; None if there is
+    none."""
+    return await store.subscription_at(tx, endpoint)
+
+
+async def save(
+    db: DB,
+    *,
+    account_id: int,
+    endpoint: str,
+    push_service: str,
+    p256dh: str,
+    auth: str,
+    user_agent: str,
+    take_over: bool = False,
+) -> int | None:
+    """Store a device (the same endpoint again updates its keys); another account's changes owner only with
+    `take_over` (its auth secret proven): otherwise None and nothing changes."""
+    return await store.save_subscription(
+        db,
+        account_id=account_id,
+        endpoint=endpoint,
+        push_service=push_service,
+        p256dh=p256dh,
+        auth=auth,
+        user_agent=user_agent,
+        take_over=take_over,
+    )
+
+
+async def move(tx: DB, subscription_id: int, *, endpoint: str, push_service: str, p256dh: str, auth: str) -> None:
+    """Point a device at the subscription its browser replaced the old one with (owner and pending notifications
+    stay)."""
+    await store.move_subscription(
+        tx, subscription_id, endpoint=endpoint, push_service=push_service, p256dh=p256dh, auth=auth
+    )
+
+
+async def forget(tx: DB, subscription_id: int) -> None:
+    await store.delete_subscription_by_id(tx, subscription_id)
+
+
+async def forget_endpoint(db: DB, account_id: int, endpoint: str) -> bool:
+    """The account's device at this endpoint removed; False if it had none there."""
+    return await store.delete_subscription_by_endpoint(db, account_id, endpoint)
+
+
+async def forget_device(db: DB, account_id: int, subscription_id: int) -> bool:
+    """One of the account's devices removed; False if it is not theirs."""
+    return await store.delete_subscription(db, account_id, subscription_id)
+
+
+async def devices_of(db: DB, account_id: int) -> list[Device]:
+    return await store.devices_of(db, account_id)

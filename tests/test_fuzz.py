@@ -165,6 +165,7 @@ def served(pg_server_dsn: str, template_database: str, tmp_path_factory: pytest.
     name = make_database(pg_server_dsn, template_database)
     settings = settings_for(with_database(pg_server_dsn, name), Path(tmp_path_factory.mktemp("fuzz")) / "data")
     with anyio.from_thread.start_blocking_portal() as portal:
+        assert settings.database_url is not None
         pool = portal.call(create_pool, settings.database_url)
         app = create_app(settings, pool=pool)
 

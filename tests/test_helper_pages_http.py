@@ -361,3 +361,34 @@ async def test_the_roster_lists_only_the_cases_this_helper_filed_within_the_dele
     # The elder sees, for each delegation, what was filed under it.
     given = {d["id"]: d["open_cases"] for d in (await client.get("/api/v1/delegations")).json()}
     assert given == {current: [own_filing], earlier: [], theirs: [others]}
+
+
+async def test_a_case_leaves_the_open_cases_once_every_task_is_delivered_or_refused(
+    helper: Client, pool: asyncpg.Pool
+) -> None:
+    """Open is the case status of app.cases.states (derive_case_status): not yet 已出件 nor 已结束."""
+    delegation = await _delegate(helper, ELDER)
+    filed = {name: await _file(helper, "retirement", f"open-case-{name}", ELDER["id_number"]) for name in "abcde"}
+    task_states = {
+        "a": ["delivered", "delivered", "delivered"],  # 已出件: closed for the helper
+        "b": ["rejected", "denied", "rejected"],  # 已结束
+        "c": ["delivered", "rejected", "denied"],  # 已出件 (delivered and refused)
+        "d": ["delivered", "delivered", "completed"],  # 已办结, not yet handed over: still open
+        "e": ["rejected", "rejected", "supplement_requested"],  # waiting for the elder: still open
+    }
+    for name, states in task_states.items():
+        await pool.execute(
+            "UPDATE tasks t SET status = s.status FROM unnest($2::text[]) WITH ORDINALITY AS s(status, n) "
+            "WHERE t.case_id = (SELECT id FROM cases WHERE case_no = $1) AND t.position = s.n - 1",
+            filed[name],
+            states,
+        )
+    statuses = await pool.fetch(
+        "SELECT c.case_no, array_agg(t.status ORDER BY t.position) AS s FROM cases c JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.case_no = ANY($1::text[]) GROUP BY c.case_no",
+        list(filed.values()),
+    )
+    assert {r["case_no"]: r["s"] for r in statuses} == {filed[n]: s for n, s in task_states.items()}
+
+    listed = {d["id"]: d["open_cases"] for d in (await helper.get("/api/v1/delegations")).json()}
+    assert sorted(listed[delegation]) == sorted([filed["d"], filed["e"]])

@@ -107,6 +107,7 @@ async def _device_row(pool: asyncpg.Pool, endpoint: str) -> dict:
         "JOIN accounts a ON a.id = s.account_id WHERE s.endpoint = $1",
         endpoint,
     )
+    assert row is not None
     return dict(row)
 
 

@@ -123,7 +123,7 @@ async def test_junk_sign_ins_from_one_address_are_limited_across_both_hosts(host
         headers = await csrf(attacker)
         junk = {"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}}
         for attempt in range(limit):
-            host = hosts[attempt % 2]
+            host = (hosts.a, hosts.b)[attempt % 2]
             refused = await attacker.post(f"{host.url}/api/v1/auth/login/verify", json=junk, headers=headers)
             assert refused.status_code != 429 and refused.status_code < 500, (attempt, refused.text)
         for host in hosts[:2]:

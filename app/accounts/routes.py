@@ -18,9 +18,9 @@ from app.sms import service as sms
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
-from auth.access import caller, public, signed_in
+from auth.access import caller, public, signed_in, user_of
 from auth.audit import audit
-from auth.models import CredentialListing, CurrentUser
+from auth.models import CredentialListing
 from auth.sessions import ceremony_owner, sign_in, sign_out
 
 
@@ -92,8 +92,8 @@ class AuthApi(Controller):
 
     @post("/logout", opt=public(), status_code=HTTP_204_NO_CONTENT, summary="Sign out of this device")
     async def logout(self, request: AnyRequest, db: Db) -> Response[None]:
-        user = request.scope.get("user")
-        if isinstance(user, CurrentUser):
+        user = user_of(request)
+        if user is not None:
             await audit(db, request, "signout", "ok", subject=f"account:{user.account_id}")
         return _signed_out(request)
 

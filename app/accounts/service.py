@@ -30,14 +30,14 @@ from app.people.identity import (
 )
 from app.sms import service as sms
 from app.web.types import Connection
-from auth import challenges_store, credentials_store, enrollment, passkeys, ratelimit
+from auth import ceremonies, enrollment, passkeys, ratelimit
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
 from auth.models import CredentialListing, CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 NAME_MAX = 50
 PASSKEY_NAME_MAX = 40
@@ -241,24 +241,16 @@ async def _start_registration(
     db: asyncpg.Pool, settings: Settings, owner: str, pending: PendingRegistration
 ) -> dict[str, Any]:
     """Creation options for a pending registration; the pending data waits server-side with the challenge."""
-    existing = await credentials_store.credential_ids_of(db, pending.account_id) if pending.account_id else []
-    challenge, options = passkeys.registration_options(
+    return await ceremonies.registration_options(
+        db,
         rp_id=settings.rp_id,
+        owner=owner,
         user_handle=bytes.fromhex(pending.user_handle),
         # Shown by the phone's passkey manager: the name, never the ID number in clear.
-        user_name=pending.name,
-        display_name=pending.name,
-        exclude=existing,
-    )
-    await challenges_store.save_challenge(
-        db,
-        challenge=challenge,
-        owner=owner,
-        purpose="register",
+        name=pending.name,
+        account_id=pending.account_id,
         payload=msgspec.to_builtins(pending),
-        ttl=passkeys.CHALLENGE_TTL,
     )
-    return options
 
 
 async def _pending_staff(
@@ -311,7 +303,7 @@ async def complete_registration(
         challenge = passkeys.challenge_of(credential)
     except PasskeyError as exc:
         raise await _refuse(db, conn, "passkey.register", exc.reason, exc.message, [ip]) from exc
-    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
+    payload = await ceremonies.take_challenge(db, challenge=challenge, owner=owner, purpose="register")
     if payload is None:
         raise await _refuse(
             db,
@@ -332,27 +324,14 @@ async def complete_registration(
         account_id = await _account_for(tx, pending)
         # An account that already had a passkey gets another: its owner hears of it (unless it was them, they
         # remove it on 我的) — a takeover through a code or a borrowed phone is never silent.
-        had_passkeys = pending.account_id is not None and bool(
-            await credentials_store.credential_ids_of(tx, account_id)
-        )
+        had_passkeys = pending.account_id is not None and bool(await ceremonies.passkey_ids_of(tx, account_id))
         if pending.enrollment_code_id is not None and not await enrollment.use(tx, pending.enrollment_code_id):
             raise FieldErrors({"enrollment_code": "开户码已被使用或已过期，请重新领取"})
         if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
             raise FieldErrors({"sms_code": "验证码已使用或已过期，请重新获取"})
         passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
-            await credentials_store.add_credential(
-                tx,
-                account_id=account_id,
-                credential_id=verified.credential_id,
-                public_key=verified.public_key,
-                sign_count=verified.sign_count,
-                transports=verified.transports,
-                aaguid=verified.aaguid,
-                device_type=verified.device_type,
-                backed_up=verified.backed_up,
-                name=passkey_name,
-            )
+            await ceremonies.add_passkey(tx, account_id, verified, passkey_name)
         except asyncpg.UniqueViolationError as exc:
             raise Conflict("该通行密钥已经登记过") from exc
         if pending.phone and pending.person_id:
@@ -393,14 +372,14 @@ class CodeIssuer(msgspec.Struct, frozen=True, kw_only=True):
 CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
 
 
-async def clerk_issuer(db: asyncpg.Pool | asyncpg.Connection, clerk: CurrentUser) -> CodeIssuer:
+async def clerk_issuer(db: DB, clerk: CurrentUser) -> CodeIssuer:
     account = await _signed_in_account(db, clerk.account_id)
     hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
     return CodeIssuer(actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account.name}", hall=hall or None)
 
 
 async def issue_enrollment_code(
-    tx: asyncpg.Connection, secret_key: str, conn: Connection | None, person_id: int, issuer: CodeIssuer
+    tx: Tx, secret_key: str, conn: Connection | None, person_id: int, issuer: CodeIssuer
 ) -> tuple[str, datetime]:
     """A one-time code for a resident, after their ID card was checked in person (a clerk at the window, or an
     administrator on the command line). Audited; and, in the same transaction, the account holder (if there is
@@ -433,7 +412,7 @@ async def issue_enrollment_code(
     return code, expires_at
 
 
-async def _account_for(tx: asyncpg.Connection, pending: PendingRegistration) -> int:
+async def _account_for(tx: Tx, pending: PendingRegistration) -> int:
     if pending.account_id is not None:
         return pending.account_id
     assert pending.person_id is not None
@@ -466,11 +445,7 @@ def _device_name(user_agent: str) -> str:
 
 
 async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dict[str, Any]:
-    challenge, options = passkeys.authentication_options(rp_id=settings.rp_id)
-    await challenges_store.save_challenge(
-        db, challenge=challenge, owner=owner, purpose="login", payload={}, ttl=passkeys.CHALLENGE_TTL
-    )
-    return options
+    return await ceremonies.authentication_options(db, rp_id=settings.rp_id, owner=owner, purpose="login", payload={})
 
 
 async def complete_login(
@@ -488,12 +463,12 @@ async def complete_login(
     # Backs off guesses at one credential from one address; its owner elsewhere signs in as usual.
     cred_subject = ratelimit.credential_subject(address, credential_id)
     await ratelimit.refuse_if_limited(db, [cred_subject])
-    if await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
+    if await ceremonies.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
         # Junk or a replay: nothing about the credential is known yet, so it counts against the address only.
         raise await _refuse(
             db, conn, "signin", "unknown, used, expired or foreign challenge", "验证已过期或无效，请重新登录", [ip]
         )
-    stored = await credentials_store.find_credential(db, credential_id)
+    stored = await ceremonies.find_passkey(db, credential_id)
     if stored is None:
         raise await _refuse(
             db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
@@ -547,21 +522,21 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
 
 async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
     """The account's passkeys, as 我的 lists them."""
-    return await credentials_store.list_credentials(db, account_id)
+    return await ceremonies.passkeys_of(db, account_id)
 
 
 async def rename_passkey(db: DB, account_id: int, passkey_id: int, name: str) -> None:
     clean = " ".join(name.split())
     if not clean or len(clean) > PASSKEY_NAME_MAX:
         raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
-    if not await credentials_store.rename_credential(db, account_id, passkey_id, clean):
+    if not await ceremonies.rename_passkey(db, account_id, passkey_id, clean):
         raise NotFound("没有找到该通行密钥")
 
 
 async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, passkey_id: int) -> None:
     """Never the last one: an account without a passkey could not be signed in to again."""
     async with db.acquire() as tx, tx.transaction():
-        outcome = await credentials_store.remove_credential_unless_last(tx, account_id, passkey_id)
+        outcome = await ceremonies.remove_passkey_unless_last(tx, account_id, passkey_id)
         if outcome == "missing":
             raise NotFound("没有找到该通行密钥")
         if outcome == "last":
@@ -591,7 +566,7 @@ def local_key(secret_key: str, account_id: int) -> str:
 
 
 async def add_staff_account(
-    tx: asyncpg.Connection, secret_key: str, *, name: str, role: str, department: str | None, region: str
+    tx: Tx, secret_key: str, *, name: str, role: str, department: str | None, region: str
 ) -> tuple[int, str, datetime]:
     """A staff account (checked first with staff_problem) and the enrollment code its holder registers a passkey
     with: (account id, code, expiry). Audited as the command line's doing."""
@@ -613,9 +588,7 @@ async def forget_old_signup_codes(db: DB) -> None:
     await store.purge_old_signup_codes(db)
 
 
-async def staff_problem(
-    db: asyncpg.Pool | asyncpg.Connection, *, name: str, role: str, department: str | None, region: str
-) -> str | None:
+async def staff_problem(db: DB, *, name: str, role: str, department: str | None, region: str) -> str | None:
     """Why a staff account cannot be created as asked, or None. Helpers serve a village and no department."""
     if not name or len(name) > NAME_MAX:
         return f"--name: 不能为空，且不超过{NAME_MAX}个字"

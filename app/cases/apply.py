@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from litestar import Controller, get, post
@@ -58,7 +58,8 @@ _FORM_MAX_BYTES = 64 * 1024 * 1024
 def _text(raw: Any) -> str:
     """One posted value as text: a repeated name arrives as a list (the last one counts, as in validate)."""
     if isinstance(raw, list):
-        raw = raw[-1] if raw else ""
+        values = cast("list[object]", raw)
+        raw = values[-1] if values else ""
     return raw if isinstance(raw, str) else ""
 
 
@@ -143,7 +144,7 @@ async def _subject(
             raise _ChooseClient(WALK_IN_HOME)
         served = filing.at_window(started)
     else:
-        chosen = await current.live(db, request, user)
+        chosen = await current.live(db, request, user, cases.open_cases_of)
         if chosen is None:
             raise _ChooseClient(HELPER_HOME)
         served = await filing.for_client(db, user, chosen[0])

@@ -15,7 +15,7 @@ class CaseSubmission(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
     idempotency_key: str
     on_behalf_of: str | None = None
-    uploads: list[str] = msgspec.field(default_factory=list)  # tokens from POST /api/v1/uploads
+    uploads: list[str] = msgspec.field(default_factory=list[str])  # tokens from POST /api/v1/uploads
 
 
 class CaseCreated(msgspec.Struct, frozen=True, kw_only=True):
@@ -224,3 +224,103 @@ class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     life_event_name: str
     created_at: datetime
+
+
+class HelperFiledCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case a village helper filed for a client, with its tasks' states (whether it is still open is derived)."""
+
+    case_no: str
+    helper_account_id: int
+    applicant_person_id: int
+    life_event_code: str
+    task_statuses: list[str]
+
+
+class SubmittedCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case already made from one submission (its idempotency key): what answering a retry needs."""
+
+    case_no: str
+    tracking_token: str
+
+
+class TaskListing(msgspec.Struct, frozen=True, kw_only=True):
+    """A task as its resident's case page lists it."""
+
+    id: int
+    item_code: str
+    item_name: str
+    department_code: str
+    department_name: str
+    status: str
+    due_on: date | None
+    due_provisional: bool
+
+
+class CaseOfPerson(msgspec.Struct, frozen=True, kw_only=True):
+    """One of a resident's cases with its tasks' states, in their order (the case's status is derived from them)."""
+
+    case_no: str
+    life_event_code: str
+    life_event_name: str
+    created_at: datetime
+    task_statuses: list[str]
+
+
+class TrackingTaskRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    item_name: str
+    department_name: str
+    status: str
+    due_on: date | None
+    due_provisional: bool
+
+
+class TrackingEventRow(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    title: str
+    task_id: int | None
+    department_name: str | None
+
+
+class TrackingSource(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the public tracking view shows, and nothing more: no names, no notes."""
+
+    id: int
+    case_no: str
+    created_at: datetime
+    life_event_name: str
+    tasks: list[TrackingTaskRow]
+    events: list[TrackingEventRow]
+
+
+class TrackingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    tracking_json: bytes | None  # None for a case made before snapshots existed, until its first scan
+
+
+class StoredDraft(msgspec.Struct, frozen=True, kw_only=True):
+    data_enc: bytes
+    version: int
+    form_checksum: str
+
+
+class PendingUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """An upload not yet attached to a case."""
+
+    token: str
+    material_code: str
+
+
+class UploadContent(msgspec.Struct, frozen=True, kw_only=True):
+    filename: str
+    content_type: str
+    content: bytes
+
+
+class TaskCount(msgspec.Struct, frozen=True):
+    department: str
+    district: str  # the applicant's district (the office serving them), '' when the register has none
+    status: str
+    open: int
+    # Past the promised date and not yet 办结 — the console's 已超期.
+    overdue: int

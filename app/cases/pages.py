@@ -3,7 +3,7 @@ helper filed for a client. A window clerk's receipt (app.console.pages) is rende
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
@@ -113,7 +113,7 @@ class CasePages(Controller):
 
 async def _posted_files(posted: Any) -> list[tuple[str, bytes]]:
     """(name, content) of each file a form posted under one name: none, one, or several (multiple)."""
-    files = posted if isinstance(posted, list) else [posted]
+    files = cast("list[object]", posted) if isinstance(posted, list) else [posted]
     return [
         (file.filename, await file.read(service.UPLOAD_MAX_BYTES + 1))
         for file in files

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from app.cases import qr, service, store, tracking
+from app.cases import qr, service, tracking
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -166,12 +166,12 @@ class CasesApi(Controller):
     @get("/uploads/{token:str}", opt=RESIDENT, summary="An uploaded material, to the person who uploaded it")
     async def download(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Response[bytes]:
 
-        row = await store.upload_for_account(db, token, caller(request).account_id)
+        row = await service.upload_for_account(db, token, caller(request).account_id)
         if row is None:
             raise NotFoundException("没有找到该文件")
         return Response(
-            row["content"],
-            media_type=row["content_type"],
+            row.content,
+            media_type=row.content_type,
             headers={"Content-Disposition": "inline"},
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,17 +28,26 @@ from app.cases.models import (
     StaffCaseRecord,
     StaffUpload,
     StoredUpload,
+    TaskCount,
+    TaskListing,
     TaskRow,
     TaskView,
-    TimelineEntry,
+    UploadContent,
     UploadView,
 )
 from app.cases.scans import ScanCounter
-from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from app.cases.states import (
+    CASE_STATUS_LABELS,
+    FINISHED_CASE_STATUSES,
+    OPEN_TASK_STATUSES,
+    TASK_STATUS_LABELS,
+    derive_case_status,
+)
 from app.cases.timeline import record_event
 from app.catalogue.models import ServiceItem
 from app.certificates import service as certificates
 from app.delegations import service as delegations
+from app.delegations.models import DelegationRow
 from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
@@ -48,7 +58,7 @@ from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -64,7 +74,7 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
-async def _applicant_values(db: asyncpg.Pool, cipher: PiiCipher, person_id: int) -> dict[str, str]:
+async def _applicant_values(db: DB, cipher: PiiCipher, person_id: int) -> dict[str, str]:
     """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
     identity = await people.identity_of(db, cipher, person_id)
     assert identity is not None
@@ -96,9 +106,9 @@ async def submit_case(
         existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
         if existing is not None:  # a retry of a submission that already became a case
             return CaseCreated(
-                case_no=existing["case_no"],
-                tracking_token=existing["tracking_token"],
-                tracking_url=tracking_url(settings, existing["tracking_token"]),
+                case_no=existing.case_no,
+                tracking_token=existing.tracking_token,
+                tracking_url=tracking_url(settings, existing.tracking_token),
             )
         person_id = filing.person_id
         try:
@@ -109,7 +119,7 @@ async def submit_case(
         clean, errors = forms.validate(form, data, today_in_china())
         _held, to_upload = forms.split_materials(form, await certificates.held_by(tx, person_id))
         uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
-        uploaded = {u["material_code"] for u in uploads}
+        uploaded = {u.material_code for u in uploads}
         for need in to_upload:
             # At a window the clerk has checked the paper originals in person.
             if filing.channel != "window" and need.required and need.code not in uploaded:
@@ -118,13 +128,13 @@ async def submit_case(
             raise FieldErrors(errors)
         created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
         if uploads:
-            await store.attach_uploads(tx, created[0], [u["token"] for u in uploads])
+            await store.attach_uploads(tx, created[0], [u.token for u in uploads])
         await store.delete_draft(tx, user.account_id, body.life_event, person_id)
         return created[1]
 
 
 async def _create(
-    tx: asyncpg.Connection,
+    tx: Tx,
     cipher: PiiCipher,
     settings: Settings,
     user: CurrentUser,
@@ -168,18 +178,18 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
     return f"申请已提交，{routed}", None
 
 
-def _task_views(rows: list[Any]) -> list[TaskView]:
+def _task_views(rows: list[TaskListing]) -> list[TaskView]:
     return [
         TaskView(
-            id=r["id"],
-            item_code=r["item_code"],
-            item_name=r["item_name"],
-            department=r["department_code"],
-            department_name=r["department_name"],
-            status=r["status"],
-            status_label=TASK_STATUS_LABELS[r["status"]],
-            due_on=r["due_on"],
-            due_provisional=r["due_provisional"],
+            id=r.id,
+            item_code=r.item_code,
+            item_name=r.item_name,
+            department=r.department_code,
+            department_name=r.department_name,
+            status=r.status,
+            status_label=TASK_STATUS_LABELS[r.status],
+            due_on=r.due_on,
+            due_provisional=r.due_provisional,
         )
         for r in rows
     ]
@@ -225,35 +235,25 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> Ca
         created_at=head.created_at,
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
-        timeline=[
-            TimelineEntry(
-                at=e["at"],
-                status=e["status"],
-                title=e["title"],
-                department_name=e["department_name"],
-                task_id=e["task_id"],
-                note=e["note"],
-            )
-            for e in await store.timeline_of(db, head.id)
-        ],
+        timeline=await store.timeline_of(db, head.id),
     )
 
 
 async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
     if user.person_id is None:
         return []
-    summaries = []
+    summaries: list[CaseSummary] = []
     for row in await store.cases_of_person(db, user.person_id):
-        status = derive_case_status(row["task_statuses"])
+        status = derive_case_status(row.task_statuses)
         summaries.append(
             CaseSummary(
-                case_no=row["case_no"],
-                life_event=row["life_event_code"],
-                life_event_name=row["life_event_name"],
+                case_no=row.case_no,
+                life_event=row.life_event_code,
+                life_event_name=row.life_event_name,
                 status=status,
                 status_label=CASE_STATUS_LABELS[status],
-                created_at=row["created_at"],
-                task_count=len(row["task_statuses"]),
+                created_at=row.created_at,
+                task_count=len(row.task_statuses),
             )
         )
     return summaries
@@ -267,6 +267,24 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     case_id, snapshot = found
     scans.add(case_id)
     return snapshot
+
+
+async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[int, list[str]]:
+    """By delegation id: the cases its helper filed for its client within its scope that are still open (not every
+    task delivered or refused: the case status derived from its tasks, the one rule), newest first. The roster and
+    我的 show them; app.delegations is handed this function by the composition root, since this feature imports it."""
+    pairs = sorted({(d.helper_account_id, d.client_person_id) for d in delegations})
+    filed = await store.cases_filed_by_helpers(db, [h for h, _ in pairs], [c for _, c in pairs]) if pairs else []
+    still_open = [f for f in filed if derive_case_status(f.task_statuses) not in FINISHED_CASE_STATUSES]
+    return {
+        d.id: [
+            f.case_no
+            for f in still_open
+            if (f.helper_account_id, f.applicant_person_id) == (d.helper_account_id, d.client_person_id)
+            and (d.scope is None or f.life_event_code in d.scope)
+        ]
+        for d in delegations
+    }
 
 
 # --- for the back office (app.console) -------------------------------------------------------------
@@ -288,6 +306,11 @@ async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, dep
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
     return await store.uploads_of_case(db, case_id)
+
+
+async def upload_for_account(db: DB, token: str, account_id: int) -> UploadContent | None:
+    """A file this account uploaded (or attached to a case it filed), to show it again to them."""
+    return await store.upload_for_account(db, token, account_id)
 
 
 async def upload_of_case(db: DB, token: str) -> StoredUpload | None:
@@ -327,10 +350,10 @@ async def get_draft(
     row = await store.get_draft(db, user.account_id, life_event_code, person_id)
     if row is None:
         return DraftView(data={}, version=0, form_checksum=form.checksum)
-    data = cipher.decrypt_document(row["data_enc"])
-    if row["form_checksum"] != form.checksum:
+    data = cipher.decrypt_document(row.data_enc)
+    if row.form_checksum != form.checksum:
         data = forms.drop_stale_fields(form, data)  # the form changed since: keep what still exists
-    return DraftView(data=data, version=row["version"], form_checksum=form.checksum)
+    return DraftView(data=data, version=row.version, form_checksum=form.checksum)
 
 
 class StaleDraft(Exception):
@@ -432,7 +455,7 @@ def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile
         raise FieldErrors(
             {"file": f"一次补正最多上传{SUPPLEMENT_FILES_MAX}个文件，请把多页材料合并成一个PDF后重新提交"}
         )
-    checked = []
+    checked: list[CheckedFile] = []
     for filename, content in files:
         try:
             content_type, clean_name = _checked_file(filename, content)
@@ -440,3 +463,9 @@ def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile
             raise FieldErrors({"file": f"“{filename}”：{exc.errors['file']}"}) from None
         checked.append(CheckedFile(filename=clean_name, content_type=content_type, content=content))
     return checked
+
+
+async def open_task_counts(db: DB) -> list[TaskCount]:
+    """Open tasks (with a department or the resident, before 出件) by department, district and status, with how
+    many are past their promised date: the gauges of /metrics."""
+    return await store.open_task_counts(db, OPEN_TASK_STATUSES)

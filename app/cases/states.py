@@ -26,7 +26,22 @@ CASE_STATUS_LABELS = {
     "closed": "已结束",
 }
 
+# Tasks still with a department or the resident: everything before 出件 and not refused.
+OPEN_TASK_STATUSES = frozenset(
+    {
+        "submitted",
+        "accepted",
+        "supplement_requested",
+        "resubmitted",
+        "in_review",
+        "approved",
+        "completed",
+    }
+)
+
 _ENDED = {"rejected", "denied"}
+# Case statuses after which nothing more happens to a case: every task delivered (出件) or refused.
+FINISHED_CASE_STATUSES = frozenset({"delivered", "closed"})
 
 
 def derive_case_status(task_statuses: Iterable[str]) -> str:

@@ -4,11 +4,30 @@ office opens them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import msgspec
+from asyncpg import Record
 
-from app.cases.models import CaseHead, CaseParties, FiledCase, StaffCaseRecord, StaffUpload, StoredUpload, TaskRow
+from app.cases.models import (
+    CaseHead,
+    CaseOfPerson,
+    CaseParties,
+    FiledCase,
+    HelperFiledCase,
+    PendingUpload,
+    StaffCaseRecord,
+    StaffUpload,
+    StoredDraft,
+    StoredUpload,
+    SubmittedCase,
+    TaskCount,
+    TaskListing,
+    TaskRow,
+    TimelineEntry,
+    TrackingSnapshot,
+    TrackingSource,
+    UploadContent,
+)
 from db.pool import DB
 
 
@@ -17,12 +36,13 @@ async def lock_submission(db: DB, account_id: int, idempotency_key: str) -> None
     await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{account_id}:{idempotency_key}")
 
 
-async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str) -> Any:
-    return await db.fetchrow(
+async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str) -> SubmittedCase | None:
+    row = await db.fetchrow(
         "SELECT case_no, tracking_token FROM cases WHERE filed_by_account_id = $1 AND idempotency_key = $2",
         account_id,
         idempotency_key,
     )
+    return SubmittedCase(case_no=row["case_no"], tracking_token=row["tracking_token"]) if row else None
 
 
 async def next_case_sequence(db: DB, day: date) -> int:
@@ -103,11 +123,13 @@ async def append_event(
 
 
 async def case_parties(db: DB, case_id: int) -> CaseParties:
+    """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(
         "SELECT c.case_no, e.name AS life_event_name, c.applicant_person_id, c.filed_as, c.filed_by_account_id "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code WHERE c.id = $1",
         case_id,
     )
+    assert row is not None
     return CaseParties(**dict(row))
 
 
@@ -118,7 +140,7 @@ _CASE_HEAD = """
 """
 
 
-def _head(row: Any) -> CaseHead | None:
+def _head(row: Record | None) -> CaseHead | None:
     return CaseHead(**dict(row)) if row else None
 
 
@@ -166,13 +188,17 @@ _TRACKING = """
 """
 
 
-async def tracking_source(db: DB, case_id: int) -> Any:
+async def tracking_source(db: DB, case_id: int) -> TrackingSource:
     """Everything the public tracking view shows, in one round trip. Only public columns: no names, no notes."""
-    return await db.fetchrow(_TRACKING + " WHERE c.id = $1", case_id)
+    row = await db.fetchrow(_TRACKING + " WHERE c.id = $1", case_id)
+    assert row is not None  # the case of the caller's own transaction
+    # JSON from PostgreSQL carries dates and times as ISO strings: strict=False parses them into the rows' types.
+    return msgspec.convert(dict(row), TrackingSource, strict=False)
 
 
-async def tracking_snapshot(db: DB, token: str) -> Any:
-    return await db.fetchrow("SELECT id, tracking_json FROM cases WHERE tracking_token = $1", token)
+async def tracking_snapshot(db: DB, token: str) -> TrackingSnapshot | None:
+    row = await db.fetchrow("SELECT id, tracking_json FROM cases WHERE tracking_token = $1", token)
+    return TrackingSnapshot(id=row["id"], tracking_json=row["tracking_json"]) if row else None
 
 
 async def save_tracking_snapshot(db: DB, case_id: int, snapshot: bytes) -> None:
@@ -188,32 +214,53 @@ async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
     )
 
 
-async def tasks_of(db: DB, case_id: int) -> list[Any]:
-    return await db.fetch(
+async def tasks_of(db: DB, case_id: int) -> list[TaskListing]:
+    rows = await db.fetch(
         "SELECT t.id, t.item_code, i.name AS item_name, t.department_code, d.short_name AS department_name, "
         "t.status, t.due_on, t.due_provisional FROM tasks t JOIN service_items i ON i.code = t.item_code "
         "JOIN departments d ON d.code = t.department_code WHERE t.case_id = $1 ORDER BY t.position",
         case_id,
     )
+    return [TaskListing(**dict(r)) for r in rows]
 
 
-async def timeline_of(db: DB, case_id: int) -> list[Any]:
-    return await db.fetch(
+async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
+    rows = await db.fetch(
         "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name "
         "FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code "
         "WHERE ev.case_id = $1 ORDER BY ev.at, ev.id",
         case_id,
     )
+    return [TimelineEntry(**dict(r)) for r in rows]
 
 
-async def cases_of_person(db: DB, person_id: int) -> list[Any]:
-    return await db.fetch(
+async def cases_of_person(db: DB, person_id: int) -> list[CaseOfPerson]:
+    rows = await db.fetch(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
         "array_agg(t.status ORDER BY t.position) AS task_statuses "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
         "WHERE c.applicant_person_id = $1 GROUP BY c.id, e.name ORDER BY c.created_at DESC",
         person_id,
     )
+    return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def cases_filed_by_helpers(
+    db: DB, helper_account_ids: list[int], client_person_ids: list[int]
+) -> list[HelperFiledCase]:
+    """The cases each helper filed as a helper for the client beside them in the two lists, newest first, with their
+    tasks' states."""
+    rows = await db.fetch(
+        "SELECT c.case_no, c.filed_by_account_id AS helper_account_id, c.applicant_person_id, c.life_event_code, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM unnest($1::bigint[], $2::bigint[]) AS p(helper, client) "
+        "JOIN cases c ON c.filed_by_account_id = p.helper AND c.applicant_person_id = p.client "
+        "JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.filed_as = 'helper' GROUP BY c.id ORDER BY c.created_at DESC, c.id DESC",
+        helper_account_ids,
+        client_person_ids,
+    )
+    return [HelperFiledCase(**dict(r)) for r in rows]
 
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
@@ -234,7 +281,7 @@ _TASK = """
 """
 
 
-def _task(row: Any) -> TaskRow:
+def _task(row: Record) -> TaskRow:
     return msgspec.convert(dict(row), TaskRow)
 
 
@@ -336,14 +383,15 @@ async def cases_filed_at_window(db: DB, clerk_account_id: int, person_id: int, s
 # --- drafts ---------------------------------------------------------------------------------------
 
 
-async def get_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> Any:
-    return await db.fetchrow(
+async def get_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> StoredDraft | None:
+    row = await db.fetchrow(
         "SELECT data_enc, version, form_checksum FROM drafts "
         "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
         account_id,
         life_event_code,
         person_id,
     )
+    return StoredDraft(**dict(row)) if row else None
 
 
 async def save_draft(
@@ -459,8 +507,8 @@ async def insert_supplement(
 
 async def pending_uploads(
     db: DB, account_id: int, person_id: int, life_event_code: str, tokens: list[str]
-) -> list[Any]:
-    return await db.fetch(
+) -> list[PendingUpload]:
+    rows = await db.fetch(
         "SELECT token, material_code FROM uploads WHERE token = ANY($1::text[]) AND account_id = $2 "
         "AND subject_person_id = $3 AND life_event_code = $4 AND case_id IS NULL",
         tokens,
@@ -468,6 +516,7 @@ async def pending_uploads(
         person_id,
         life_event_code,
     )
+    return [PendingUpload(token=r["token"], material_code=r["material_code"]) for r in rows]
 
 
 async def attach_uploads(db: DB, case_id: int, tokens: list[str]) -> None:
@@ -476,10 +525,27 @@ async def attach_uploads(db: DB, case_id: int, tokens: list[str]) -> None:
     )
 
 
-async def upload_for_account(db: DB, token: str, account_id: int) -> Any:
-    return await db.fetchrow(
+async def upload_for_account(db: DB, token: str, account_id: int) -> UploadContent | None:
+    """A file this account uploaded, or one attached to a case it filed."""
+    row = await db.fetchrow(
         "SELECT u.filename, u.content_type, u.content FROM uploads u LEFT JOIN cases c ON c.id = u.case_id "
         "WHERE u.token = $1 AND (u.account_id = $2 OR c.filed_by_account_id = $2)",
         token,
         account_id,
     )
+    return UploadContent(**dict(row)) if row else None
+
+
+async def open_task_counts(db: DB, statuses: frozenset[str]) -> list[TaskCount]:
+    rows = await db.fetch(
+        """SELECT t.department_code AS department, coalesce(left(p.region_code, 6), '') AS district, t.status,
+                  count(*) AS open,
+                  count(*) FILTER (WHERE t.due_on < current_date AND t.status <> 'completed') AS overdue
+           FROM tasks t
+           JOIN cases c ON c.id = t.case_id
+           LEFT JOIN people p ON p.id = c.applicant_person_id
+           WHERE t.status = ANY($1::text[])
+           GROUP BY 1, 2, 3""",
+        sorted(statuses),
+    )
+    return [TaskCount(**dict(r)) for r in rows]

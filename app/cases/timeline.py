@@ -4,17 +4,16 @@ atomically with it. Who hears of it is decided here too (_audience)."""
 
 from __future__ import annotations
 
-import asyncpg
-
 from app.accounts import service as accounts
 from app.cases import store, tracking
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
+from db.pool import Tx
 
 
 async def record_event(
-    tx: asyncpg.Connection,
+    tx: Tx,
     *,
     case_id: int,
     status: str,
@@ -41,7 +40,7 @@ async def record_event(
     return event_id
 
 
-async def _audience(tx: asyncpg.Connection, case_id: int) -> CaseAudience:
+async def _audience(tx: Tx, case_id: int) -> CaseAudience:
     """The applicant's own account (if they have signed up), and the village helper who filed the case while the
     applicant's delegation to them is still live (in whatever scope: they follow what they filed)."""
     case = await store.case_parties(tx, case_id)

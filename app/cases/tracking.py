@@ -6,54 +6,51 @@ existed) gets one on its first scan."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from app.cases import store
-from app.cases.models import TrackView
+from app.cases.models import TrackingSource, TrackStep, TrackTask, TrackView
 from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
 from db.pool import DB
 
 _encoder = msgspec.json.Encoder()
 
 
-def _view(row: Any) -> TrackView:
-    tasks, events = row["tasks"], row["events"]
-
-    def steps(task_id: int | None) -> list[dict[str, Any]]:
+def _view(source: TrackingSource) -> TrackView:
+    def steps(task_id: int | None) -> list[TrackStep]:
         # Only the public title and department: notes may name people, so they never leave here.
         return [
-            {"at": e["at"], "title": e["title"], "department_name": e["department_name"]}
-            for e in events
-            if e["task_id"] == task_id
+            TrackStep(at=e.at, title=e.title, department_name=e.department_name)
+            for e in source.events
+            if e.task_id == task_id
         ]
 
-    status = derive_case_status(t["status"] for t in tasks)
-    view = {
-        "case_no": row["case_no"],
-        "life_event_name": row["life_event_name"],
-        "status": status,
-        "status_label": CASE_STATUS_LABELS[status],
-        "submitted_at": row["created_at"],
-        "tasks": [
-            {
-                **{k: t[k] for k in ("item_name", "department_name", "status", "due_on", "due_provisional")},
-                "status_label": TASK_STATUS_LABELS[t["status"]],
-                "steps": steps(t["id"]),
-            }
-            for t in tasks
+    status = derive_case_status(t.status for t in source.tasks)
+    return TrackView(
+        case_no=source.case_no,
+        life_event_name=source.life_event_name,
+        status=status,
+        status_label=CASE_STATUS_LABELS[status],
+        submitted_at=source.created_at,
+        tasks=[
+            TrackTask(
+                item_name=t.item_name,
+                department_name=t.department_name,
+                status=t.status,
+                status_label=TASK_STATUS_LABELS[t.status],
+                due_on=t.due_on,
+                due_provisional=t.due_provisional,
+                steps=steps(t.id),
+            )
+            for t in source.tasks
         ],
-        "steps": steps(None),
-    }
-    # JSON from PostgreSQL carries times as ISO strings; convert() parses them into the Struct's types.
-    return msgspec.convert(view, TrackView, strict=False)
+        steps=steps(None),
+    )
 
 
 async def refresh(db: DB, case_id: int) -> bytes:
     """Rebuild and store the case's snapshot; returns its JSON."""
-    row = await store.tracking_source(db, case_id)
-    snapshot = _encoder.encode(_view(row))
+    snapshot = _encoder.encode(_view(await store.tracking_source(db, case_id)))
     await store.save_tracking_snapshot(db, case_id, snapshot)
     return snapshot
 
@@ -65,7 +62,7 @@ async def snapshot_for(db: DB, token: str) -> tuple[int, bytes] | None:
     row = await store.tracking_snapshot(db, token)
     if row is None:
         return None
-    return row["id"], row["tracking_json"] or await refresh(db, row["id"])
+    return row.id, row.tracking_json or await refresh(db, row.id)
 
 
 def decode(snapshot: bytes) -> TrackView:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import date
 
 import asyncpg
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
-from app.calendar.workdays import Deadline, HolidayCalendar
+from app.calendar.workdays import HolidayCalendar
 from app.cases import store
 from app.cases.models import CheckedFile, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
@@ -32,6 +32,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import serves
+from db.pool import Tx
 
 NOTE_MAX = 1000
 DELIVERY_LABELS = {"window": "窗口领取", "post": "邮寄", "electronic": "电子证照"}
@@ -64,7 +65,7 @@ def in_scope(user: CurrentUser, task: TaskRow) -> bool:
 # --- deadlines ------------------------------------------------------------------------------------
 
 
-async def open_tasks(tx: asyncpg.Connection, case_id: int, items: list[ServiceItem], today: date) -> None:
+async def open_tasks(tx: Tx, case_id: int, items: list[ServiceItem], today: date) -> None:
     """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
     submission; 受理 counts it again from that day (_deadline_after)."""
     calendar = await current_calendar(tx)
@@ -81,16 +82,17 @@ async def open_tasks(tx: asyncpg.Connection, case_id: int, items: list[ServiceIt
 
 def _deadline_after(
     action: str, task: TaskRow, calendar: HolidayCalendar, today: date, paused_since: date | None
-) -> Deadline:
-    """SLA: counted from acceptance; a supplement pauses it for the working days the resident took."""
-    current = Deadline(due_on=task.due_on, provisional=task.due_provisional)
+) -> tuple[date | None, bool]:
+    """(due on, provisional) once the action is done. SLA: counted from acceptance; a supplement pauses it for the
+    working days the resident took; any other action keeps the task's (which may have none)."""
     if action == "accept" and task.status == "submitted":
-        return promised_date(calendar, task.promised_limit, today)
-    if action == "resubmit" and paused_since is not None and current.due_on is not None:
+        promised = promised_date(calendar, task.promised_limit, today)
+        return promised.due_on, promised.provisional
+    if action == "resubmit" and paused_since is not None and task.due_on is not None:
         paused = calendar.working_days_between(paused_since, today)
-        extended = calendar.add_working_days(current.due_on, paused)
-        return Deadline(due_on=extended.due_on, provisional=current.provisional or extended.provisional)
-    return current
+        extended = calendar.add_working_days(task.due_on, paused)
+        return extended.due_on, task.due_provisional or extended.provisional
+    return task.due_on, task.due_provisional
 
 
 # --- moving a task --------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ async def _task_to_move(
     task_id: int,
     action: str,
     case_no: str | None = None,
-) -> AsyncIterator[tuple[asyncpg.Connection, TaskRow, Transition]]:
+) -> AsyncGenerator[tuple[Tx, TaskRow, Transition], None]:
     """The task locked in a new transaction, once the caller may take `action` on it now (and it is a task of
     `case_no`, when given): else NotFound, Forbidden (audited) or Conflict naming the allowed actions. What the
     caller then writes commits with the move, or not at all."""
@@ -198,7 +200,7 @@ async def answer_supplement(
 
 
 async def _apply_move(
-    tx: asyncpg.Connection,
+    tx: Tx,
     cipher: PiiCipher,
     user: CurrentUser,
     task: TaskRow,
@@ -211,8 +213,8 @@ async def _apply_move(
     task_id = task.id
     calendar, today = await current_calendar(tx), today_in_china()
     paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
-    deadline = _deadline_after(action, task, calendar, today, paused_since)
-    await store.set_task_status(tx, task_id, step.to, deadline.due_on, deadline.provisional)
+    due_on, provisional = _deadline_after(action, task, calendar, today, paused_since)
+    await store.set_task_status(tx, task_id, step.to, due_on, provisional)
     title = f"{task.item_name}：{step.label}"
     if delivery is not None:
         await store.record_delivery(tx, task_id, *delivery)
@@ -236,7 +238,7 @@ async def _apply_move(
     return moved
 
 
-async def _issue_result(tx: asyncpg.Connection, cipher: PiiCipher, task: TaskRow, result: ResultCertificate) -> None:
+async def _issue_result(tx: Tx, cipher: PiiCipher, task: TaskRow, result: ResultCertificate) -> None:
     """办结 puts the result into the e-certificate library, so no later form asks for it again."""
     await certificates.issue_to_person(
         tx,
@@ -267,7 +269,7 @@ def supplement_task(material_code: str) -> int | None:
 
 
 async def _store_supplement(
-    tx: asyncpg.Connection,
+    tx: Tx,
     user: CurrentUser,
     *,
     case_id: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
@@ -12,6 +12,7 @@ from litestar.response import Template
 from app.catalogue import service, store
 from app.catalogue.models import ItemSearchHit, LifeEvent, Region
 from app.web.params import Db, SearchQuery
+from app.web.types import AnyRequest
 from auth.access import public
 
 
@@ -19,7 +20,7 @@ class CataloguePages(Controller):
     include_in_schema = False
 
     @get("/", opt=public())
-    async def home(self, db: Db, request: Request, q: SearchQuery = "") -> Template:
+    async def home(self, db: Db, request: AnyRequest, q: SearchQuery = "") -> Template:
         query = q.strip()
         hits = await store.search_items(db, query) if query else []
         if request.headers.get("hx-request") == "true":

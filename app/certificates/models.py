@@ -20,7 +20,7 @@ class ECertificate(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str | None = None  # the case whose 办结 issued it
     # The contents (names, addresses, a spouse's ID number …), decrypted: filled only by
     # service.held_with_contents, for the server to prefill a form with; empty everywhere else.
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    data: dict[str, Any] = msgspec.field(default_factory=dict[str, Any])
 
 
 class StoredCertificate(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from app.certificates import store
 from app.certificates.models import ECertificate, SealedCertificate
 from app.people.identity import mask_id_number
 from auth.pii import PiiCipher
-from db.pool import DB
+from db.pool import DB, Tx
 
 # Rows sealed per transaction when converting a library written in clear: a crash loses at most one batch's work.
 SEAL_BATCH = 500
@@ -81,7 +80,7 @@ async def held_with_contents(db: DB, cipher: PiiCipher, person_id: int) -> list[
     ]
 
 
-async def seal_clear_rows(conn: asyncpg.Connection, cipher: PiiCipher, *, batch_size: int = SEAL_BATCH) -> int:
+async def seal_clear_rows(conn: Tx, cipher: PiiCipher, *, batch_size: int = SEAL_BATCH) -> int:
     """Migration 0012's data step: seal every row still in clear; return how many.
 
     Each batch is sealed and emptied in its own transaction, so a crash half-way leaves whole rows either

@@ -102,5 +102,5 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # An approver's view: their department (whose part is shown), the other departments on the case whose
     # answers and materials are not shown to them, and how many files that leaves out. None / [] / 0 for a clerk.
     shown_department: str | None = None
-    withheld_departments: list[str] = msgspec.field(default_factory=list)
+    withheld_departments: list[str] = msgspec.field(default_factory=list[str])
     withheld_uploads: int = 0

@@ -14,6 +14,7 @@ import msgspec
 
 from app.delegations import service
 from app.delegations.models import DelegationView
+from app.delegations.service import OpenCases
 from app.errors import Forbidden, NotFound
 from app.web.types import Connection
 from auth.models import CurrentUser
@@ -35,13 +36,17 @@ def forget(conn: Connection) -> None:
     drop_from_session(conn, HELPER_CLIENT)
 
 
-async def _own_delegation(db: asyncpg.Pool, helper: CurrentUser, delegation_id: int) -> DelegationView | None:
-    return next((d for d in await service.listing(db, helper) if d.id == delegation_id), None)
+async def _own_delegation(
+    db: asyncpg.Pool, helper: CurrentUser, delegation_id: int, open_cases: OpenCases
+) -> DelegationView | None:
+    return next((d for d in await service.listing(db, helper, open_cases) if d.id == delegation_id), None)
 
 
-async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delegation_id: int) -> CurrentClient:
+async def choose(
+    db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delegation_id: int, open_cases: OpenCases
+) -> CurrentClient:
     """Work for the client of one of this helper's live delegations from now on (replacing any other)."""
-    delegation = await _own_delegation(db, helper, delegation_id)
+    delegation = await _own_delegation(db, helper, delegation_id, open_cases)
     if delegation is None:
         raise NotFound("没有找到该授权")
     if delegation.status != "active":
@@ -53,12 +58,15 @@ async def choose(db: asyncpg.Pool, conn: Connection, helper: CurrentUser, delega
     return client
 
 
-async def live(db: asyncpg.Pool, conn: Connection, helper: CurrentUser) -> tuple[CurrentClient, DelegationView] | None:
-    """The session's client and their delegation while it is still live; otherwise the client is dropped."""
+async def live(
+    db: asyncpg.Pool, conn: Connection, helper: CurrentUser, open_cases: OpenCases
+) -> tuple[CurrentClient, DelegationView] | None:
+    """The session's client and their delegation (with its open cases) while it is still live; otherwise the client
+    is dropped."""
     client = peek(conn)
     if client is None:
         return None
-    delegation = await _own_delegation(db, helper, client.delegation_id)
+    delegation = await _own_delegation(db, helper, client.delegation_id, open_cases)
     if delegation is None or delegation.status != "active":
         forget(conn)
         return None

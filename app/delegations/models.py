@@ -31,8 +31,7 @@ class DelegationCreated(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DelegationRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A delegation as app/delegations/store.py reads it: with the client's name, and the open cases its helper filed
-    for the client within its scope."""
+    """A delegation as app/delegations/store.py reads it: with the client's name."""
 
     id: int
     scope: list[str] | None  # None: all life events
@@ -46,7 +45,6 @@ class DelegationRow(msgspec.Struct, frozen=True, kw_only=True):
     client_name: str
     client_id_number_masked: str
     region_code: str
-    open_cases: list[str]
 
 
 class DelegationView(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,4 +59,6 @@ class DelegationView(msgspec.Struct, frozen=True, kw_only=True):
     consent_method: str
     created_at: datetime
     status: str  # active | expired | revoked
-    open_cases: list[str] = msgspec.field(default_factory=list)
+    # The cases its helper filed for the client within its scope and still open (app.cases decides; only while the
+    # delegation is active): the client's own filings and other helpers' are not this helper's business.
+    open_cases: list[str] = msgspec.field(default_factory=list[str])

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
 from app.delegations import current, service
+from app.delegations.service import OpenCasesOf
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
@@ -46,7 +47,9 @@ class HelperPages(Controller):
     include_in_schema = False
 
     @get("", opt=HELPER)
-    async def roster(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
+    async def roster(
+        self, request: AnyRequest, db: Db, open_cases: OpenCasesOf, notice: FromQuery[str] = ""
+    ) -> Template:
         """The residents of the helper's village who have authorised them, with each one's open cases."""
         events = await catalogue.life_event_names(db)
         chosen = current.peek(request)
@@ -54,7 +57,7 @@ class HelperPages(Controller):
             "helper.html",
             context={
                 "nav": "helper",
-                "delegations": await service.listing(db, caller(request)),
+                "delegations": await service.listing(db, caller(request), open_cases),
                 "event_names": events,
                 "status_labels": STATUS_LABELS,
                 "consent_labels": CONSENT_LABELS,
@@ -86,15 +89,17 @@ class HelperPages(Controller):
         return Redirect("/helper?notice=revoked", status_code=303)
 
     @post("/clients/{delegation_id:int}/select", opt=HELPER)
-    async def select(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:
+    async def select(
+        self, request: AnyRequest, db: Db, open_cases: OpenCasesOf, delegation_id: FromPath[int]
+    ) -> Redirect:
         """为TA办事: from now on the tablet works for this client, and for no one else."""
-        await current.choose(db, request, caller(request), delegation_id)
+        await current.choose(db, request, caller(request), delegation_id, open_cases)
         return Redirect("/helper/client", status_code=303)
 
     @get("/client", opt=HELPER)
-    async def client(self, request: AnyRequest, db: Db) -> Template | Redirect:
+    async def client(self, request: AnyRequest, db: Db, open_cases: OpenCasesOf) -> Template | Redirect:
         """The current client: the life events their delegation covers, and their open cases."""
-        chosen = await current.live(db, request, caller(request))
+        chosen = await current.live(db, request, caller(request), open_cases)
         if chosen is None:
             return Redirect("/helper?notice=choose", status_code=303)
         client, delegation = chosen

@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from app.delegations import service
 from app.delegations.models import ConsentOptionsRequest, DelegationCreated, DelegationRequest, DelegationView
+from app.delegations.service import OpenCasesOf
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
@@ -23,8 +24,8 @@ class DelegationsApi(Controller):
     tags = ["delegations"]
 
     @get("", opt=signed_in(), summary="A helper's roster, or the delegations a resident has given")
-    async def listing(self, request: AnyRequest, db: Db) -> list[DelegationView]:
-        return await service.listing(db, caller(request))
+    async def listing(self, request: AnyRequest, db: Db, open_cases: OpenCasesOf) -> list[DelegationView]:
+        return await service.listing(db, caller(request), open_cases)
 
     @post(
         "",

@@ -4,10 +4,12 @@ elder's own passkey), seen and revoked by the elder, the helper or staff, enforc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from litestar.di import NamedDependency
 
 from app.accounts import service as accounts
 from app.calendar.service import today_in_china
@@ -21,7 +23,7 @@ from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
 from app.web.types import Connection
-from auth import challenges_store, credentials_store, passkeys
+from auth import ceremonies, passkeys
 from auth.assertions import check_assertion
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -29,9 +31,15 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
-from db.pool import DB
+from db.pool import DB, Tx
 
 MAX_DAYS = 366
+# By delegation id, the cases its helper filed for its client within its scope that are still open. A rule of
+# app.cases (app.cases.service.open_cases_of: it reads cases, and derives a case's status from its tasks, once);
+# app.cases imports this feature, so the composition root (app/main.py) hands the function in as the dependency
+# `open_cases` (OpenCasesOf in a route's signature).
+OpenCases: TypeAlias = Callable[[DB, Sequence[DelegationRow]], Awaitable[dict[int, list[str]]]]
+OpenCasesOf: TypeAlias = NamedDependency[OpenCases]
 IDENTITY_CHECKS = {
     "id_card": "当面核验居民身份证",
     "id_card_reader": "身份证读卡器核验",
@@ -90,19 +98,12 @@ async def consent_options(
     """Ask the elder's own passkey (on this tablet or their phone) to confirm the delegation."""
     person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
     account = await accounts.resident_account_of(db, person.id)
-    credentials = await credentials_store.credential_ids_of(db, account.id) if account else []
+    credentials = await ceremonies.passkey_ids_of(db, account.id) if account else []
     if not credentials:
         raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
-    challenge, options = passkeys.authentication_options(rp_id=settings.rp_id, allow=credentials)
-    await challenges_store.save_challenge(
-        db,
-        challenge=challenge,
-        owner=owner,
-        purpose="consent",
-        payload={"person_id": person.id},
-        ttl=passkeys.CHALLENGE_TTL,
+    return await ceremonies.authentication_options(
+        db, rp_id=settings.rp_id, owner=owner, purpose="consent", payload={"person_id": person.id}, allow=credentials
     )
-    return options
 
 
 async def _passkey_consent(
@@ -113,8 +114,8 @@ async def _passkey_consent(
         credential_id = passkeys.credential_id_of(credential)
     except PasskeyError as exc:
         raise FieldErrors({"consent": exc.message}) from exc
-    payload = await challenges_store.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
-    stored = await credentials_store.find_credential(db, credential_id)
+    payload = await ceremonies.take_challenge(db, challenge=challenge, owner=owner, purpose="consent")
+    stored = await ceremonies.find_passkey(db, credential_id)
     account = await accounts.resident_account_of(db, person.id)
     if (
         payload is None
@@ -184,9 +185,7 @@ async def create(
     return delegation_id
 
 
-async def _tell_the_elder(
-    tx: asyncpg.Connection, person_id: int, helper_name: str, scope: list[str] | None, expires_on: date
-) -> None:
+async def _tell_the_elder(tx: Tx, person_id: int, helper_name: str, scope: list[str] | None, expires_on: date) -> None:
     """The elder hears of every delegation recorded in their name (inbox, and push on their devices) if they
     have an account — one recorded against their will is revoked on 我的."""
     account = await accounts.resident_account_of(tx, person_id)
@@ -209,8 +208,18 @@ async def _tell_the_elder(
     )
 
 
-def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_names: dict[int, str]) -> DelegationView:
-    status = "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
+def _status(row: DelegationRow, today: date) -> str:
+    return "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
+
+
+def _view(
+    row: DelegationRow,
+    today: date,
+    event_names: dict[str, str],
+    helper_names: dict[int, str],
+    open_cases: dict[int, list[str]],
+) -> DelegationView:
+    status = _status(row, today)
     return DelegationView(
         id=row.id,
         helper_name=helper_names.get(row.helper_account_id, ""),
@@ -223,12 +232,12 @@ def _view(row: DelegationRow, today: date, event_names: dict[str, str], helper_n
         consent_method=row.consent_method,
         created_at=row.created_at,
         status=status,
-        open_cases=row.open_cases if status == "active" else [],
+        open_cases=open_cases.get(row.id, []) if status == "active" else [],
     )
 
 
-async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
-    """A helper's roster, or the delegations a resident has given."""
+async def listing(db: asyncpg.Pool, user: CurrentUser, open_cases: OpenCases) -> list[DelegationView]:
+    """A helper's roster, or the delegations a resident has given; the active ones with their open cases."""
     today = today_in_china()
     if "helper" in user.roles:
         rows = await store.of_helper(db, user.account_id)
@@ -238,7 +247,9 @@ async def listing(db: asyncpg.Pool, user: CurrentUser) -> list[DelegationView]:
         return []
     names = await catalogue.life_event_names(db) if rows else {}
     helpers = await accounts.names_of(db, sorted({r.helper_account_id for r in rows})) if rows else {}
-    return [_view(r, today, names, helpers) for r in rows]
+    active = [r for r in rows if _status(r, today) == "active"]
+    opened = await open_cases(db, active) if active else {}
+    return [_view(r, today, names, helpers, opened) for r in rows]
 
 
 async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegation_id: int) -> None:

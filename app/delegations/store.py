@@ -4,23 +4,16 @@ makes for someone included."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+
+from asyncpg import Record
 
 from app.delegations.models import DelegationRow
 from db.pool import DB
 
-# A delegation's open cases are the ones its helper filed for the client within its scope: the client's own
-# filings and other helpers' are not this helper's business (nor, on the elder's list, this delegation's).
 _VIEW = """
     SELECT d.id, d.scope, d.expires_on, d.identity_check, d.consent_method, d.created_at, d.revoked_at,
            d.helper_account_id, d.client_person_id, p.name AS client_name,
-           p.id_number_masked AS client_id_number_masked, d.region_code,
-           (SELECT coalesce(array_agg(c.case_no ORDER BY c.created_at DESC), '{}') FROM cases c
-             WHERE c.applicant_person_id = d.client_person_id
-               AND c.filed_by_account_id = d.helper_account_id AND c.filed_as = 'helper'
-               AND (d.scope IS NULL OR c.life_event_code = ANY (d.scope))
-               AND EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id
-                           AND t.status NOT IN ('delivered', 'rejected', 'denied'))) AS open_cases
+           p.id_number_masked AS client_id_number_masked, d.region_code
     FROM delegations d JOIN people p ON p.id = d.client_person_id
 """
 
@@ -54,8 +47,8 @@ async def insert(
     )
 
 
-def _row(row: Any) -> DelegationRow:
-    return DelegationRow(**{**dict(row), "open_cases": list(row["open_cases"])})
+def _row(row: Record) -> DelegationRow:
+    return DelegationRow(**dict(row))
 
 
 async def of_helper(db: DB, helper_account_id: int) -> list[DelegationRow]:

@@ -53,7 +53,7 @@ class MaterialNeed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     certificate_kind: str | None = None
     note: str | None = None
     # Every item of the life event that asked for this material (it is listed once for all of them).
-    item_codes: list[str] = msgspec.field(default_factory=list)
+    item_codes: list[str] = msgspec.field(default_factory=list[str])
     # Another item of the same life event whose result is this certificate: it is issued along the way,
     # so nobody has to upload it (出生医学证明 for the 户口登记 of the same birth, for instance).
     issued_by_item: str | None = None

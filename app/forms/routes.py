@@ -10,8 +10,7 @@ from app.forms import presenter, service
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
 from app.web.types import AnyRequest
-from auth.access import public
-from auth.models import CurrentUser
+from auth.access import public, user_of
 
 
 class FormApi(Controller):
@@ -33,10 +32,10 @@ class FormApi(Controller):
         on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> FormAnswer:
         form, _ = await service.merged_form_of(db, code)
-        user = request.scope.get("user")
+        user = user_of(request)
         person_id = None
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
-        if isinstance(user, CurrentUser) and (on_behalf_of or user.person_id):
+        if user is not None and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
             person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
         values, certificates = await presenter.personal_sources(db, cipher, person_id, form)

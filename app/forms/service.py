@@ -11,9 +11,8 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-import asyncpg
 import msgspec
 
 from app.catalogue import service as catalogue
@@ -72,7 +71,7 @@ def merge_form(life_event_code: str, items: Sequence[ServiceItem], catalogue: Fi
                 raise FormConfigurationError(f"field {field.key!r} has unknown prefill source {field.prefill_source!r}")
             required[field.key] = required.get(field.key, False) or item_field.required
 
-    sections = []
+    sections: list[FormSection] = []
     for section in catalogue.sections:
         fields = [
             msgspec.structs.replace(field, required=required[field.key])
@@ -96,9 +95,7 @@ FORM_TTL_SECONDS = 30.0
 _forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
 
 
-async def merged_form_of(
-    db: asyncpg.Pool | asyncpg.Connection, life_event_code: str
-) -> tuple[MergedForm, list[ServiceItem]]:
+async def merged_form_of(db: DB, life_event_code: str) -> tuple[MergedForm, list[ServiceItem]]:
     async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
         items = await catalogue.items_of_life_event(db, life_event_code)
         if not items:
@@ -273,7 +270,7 @@ _MAX_LIST_DEPTH = 8
 
 def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[dict[str, Any], dict[str, str]]:
     """(clean values, errors by field key): never raises, whatever arrives. Keys the form lacks are dropped."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance] -- kept: "never raises"
         data = {}
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -302,7 +299,7 @@ def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[di
 
 def drop_stale_fields(form: MergedForm, data: Mapping[str, Any]) -> dict[str, Any]:
     """A draft saved against an older form keeps only the answers the current form still asks."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance] -- kept, as in validate
         return {}
     keys = {field.key for field in form.fields()}
     return {key: value for key, value in data.items() if key in keys}
@@ -313,9 +310,10 @@ def _scalar_text(raw: Any) -> str | None:
     for _ in range(_MAX_LIST_DEPTH):
         if not isinstance(raw, list | tuple):
             break
-        if not raw:
+        values = cast("list[object] | tuple[object, ...]", raw)
+        if not values:
             return None
-        raw = raw[-1]
+        raw = values[-1]
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, int | float):

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts import service as accounts
 from app.delegations import service as delegations
+from app.delegations.service import OpenCasesOf
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, signed_in
@@ -20,7 +21,7 @@ class MePages(Controller):
     include_in_schema = False
 
     @get("", opt=signed_in())
-    async def me_page(self, request: AnyRequest, db: Db) -> Template:
+    async def me_page(self, request: AnyRequest, db: Db, open_cases: OpenCasesOf) -> Template:
         user = caller(request)
         return Template(
             "me.html",
@@ -29,7 +30,7 @@ class MePages(Controller):
                 "me": await accounts.me(db, user.account_id),
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.
-                "delegations": await delegations.listing(db, user) if user.person_id is not None else [],
+                "delegations": await delegations.listing(db, user, open_cases) if user.person_id is not None else [],
             },
         )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
+
+from push.models import InboxEntry
 
 
 class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,32 +16,6 @@ class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     applicant_account_id: int | None
     helper_account_id: int | None
-
-
-class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
-    """How the push to one device went."""
-
-    push_service: str
-    status: str
-    attempts: int
-    delivered_at: datetime | None
-
-
-class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """A case step (`kind` "case", with its case and event) or a notice about the account itself ("account":
-    a passkey added, an enrollment code issued, a delegation recorded)."""
-
-    id: int
-    kind: str
-    event_id: int | None
-    case_no: str | None
-    title: str
-    body: str
-    url: str
-    needs_action: bool
-    created_at: datetime
-    read: bool
-    deliveries: list[DeliveryView]
 
 
 class Inbox(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,6 @@ allowed to be notified."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -12,16 +11,14 @@ import msgspec
 
 from app.calendar.service import china_time
 from app.errors import Conflict, FieldErrors, Forbidden
-from app.notifications import store
-from app.notifications.models import CaseAudience, DeliveryView, Inbox, InboxEntry, Subscribed
+from app.notifications.models import CaseAudience, Inbox, Subscribed
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from config.settings import Settings
-from db.pool import DB
-from push import outbox
-from push import store as push_store
+from db.pool import DB, Tx
+from push import inbox, outbox, subscriptions
 from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
@@ -75,9 +72,7 @@ def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: i
     )
 
 
-async def notify_event(
-    tx: asyncpg.Connection, audience: CaseAudience, *, event_id: int, status: str, title: str
-) -> None:
+async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
     message = message_for(
         case_id=audience.case_id,
@@ -95,7 +90,7 @@ async def notify_event(
         await outbox.enqueue(tx, helper_message, [audience.helper_account_id])
 
 
-async def notify_account(tx: asyncpg.Connection, account_id: int, *, title: str, body: str, url: str) -> None:
+async def notify_account(tx: Tx, account_id: int, *, title: str, body: str, url: str) -> None:
     """Tell the owner of an account about something that happened to the account itself rather than to a case:
     an inbox entry, and a push to each of their devices. Call it inside the transaction of what it reports, so
     that a notice is never sent for something rolled back, nor lost for something committed.
@@ -110,37 +105,21 @@ def beijing_time(moment: datetime) -> str:
     return china_time(moment) + "（北京时间）"
 
 
-def _entry(row: Any) -> InboxEntry:
-    return InboxEntry(
-        id=row["id"],
-        kind=row["kind"],
-        event_id=row["event_id"],
-        case_no=row["case_no"],
-        title=row["title"],
-        body=row["body"],
-        url=row["url"],
-        needs_action=row["needs_action"],
-        created_at=row["created_at"],
-        read=row["read_at"] is not None,
-        deliveries=msgspec.convert(row["deliveries"], list[DeliveryView]),
-    )
-
-
 async def inbox_of(db: DB, user: CurrentUser, limit: int = INBOX_LIMIT) -> Inbox:
-    rows = await store.entries_of(db, user.account_id, limit)
-    return Inbox(unread=await store.unread_count(db, user.account_id), items=[_entry(r) for r in rows])
+    items = await inbox.entries_of(db, user.account_id, limit)
+    return Inbox(unread=await inbox.unread_count(db, user.account_id), items=items)
 
 
 async def unread_count(db: DB, user: CurrentUser) -> int:
-    return await store.unread_count(db, user.account_id)
+    return await inbox.unread_count(db, user.account_id)
 
 
 async def mark_read(db: DB, user: CurrentUser, ids: list[int] | None) -> int:
-    return await store.mark_read(db, user.account_id, ids)
+    return await inbox.mark_read(db, user.account_id, ids)
 
 
 async def open_entry(db: DB, user: CurrentUser, entry_id: int) -> str | None:
-    return await store.open_entry(db, user.account_id, entry_id)
+    return await inbox.open_entry(db, user.account_id, entry_id)
 
 
 # --- devices ----------------------------------------------------------------------------------------
@@ -167,7 +146,7 @@ def _refuse_if_unusable(body: SubscriptionBody, settings: Settings) -> None:
 async def _save(
     db: DB, user: CurrentUser, body: SubscriptionBody, user_agent: str, *, take_over: bool = False
 ) -> Subscribed:
-    subscription_id = await push_store.save_subscription(
+    subscription_id = await subscriptions.save(
         db,
         account_id=user.account_id,
         endpoint=body.endpoint,
@@ -183,7 +162,7 @@ async def _save(
 
 
 async def subscribe(
-    db: DB, settings: Settings, conn: Connection, user: CurrentUser, body: SubscriptionBody, user_agent: str
+    db: asyncpg.Pool, settings: Settings, conn: Connection, user: CurrentUser, body: SubscriptionBody, user_agent: str
 ) -> Subscribed:
     """The resident turned reminders on for this device (a click): stored, re-keyed, or taken over from another
     account that subscribed the same browser before (a shared phone).
@@ -196,46 +175,48 @@ async def subscribe(
     _refuse_if_unusable(body, settings)
     limit = ratelimit.push_replace_subject(client_ip(conn))
     async with db.acquire() as tx, tx.transaction():
-        held = await push_store.subscription_at(tx, body.endpoint)
-        if held is None or held["account_id"] == user.account_id:
+        held = await subscriptions.held_at(tx, body.endpoint)
+        if held is None or held.account_id == user.account_id:
             return await _save(tx, user, body, user_agent)
         await ratelimit.refuse_if_limited(tx, [limit])
-        if same_auth_secret(held["auth"], body.keys.auth):
+        if same_auth_secret(held.auth, body.keys.auth):
             moved = await _save(tx, user, body, user_agent, take_over=True)
             await audit(
                 tx,
                 conn,
                 "push.subscribe",
                 "ok",
-                subject=f"push_subscription:{held['id']}",
+                subject=f"push_subscription:{held.id}",
                 reason="taken over with its auth secret",
-                previous_account=held["account_id"],
+                previous_account=held.account_id,
             )
             return moved
     await ratelimit.record_failure(db, [limit])
     await audit(
-        db, conn, "push.subscribe", "forbidden", subject=f"push_subscription:{held['id']}", reason="auth secret differs"
+        db, conn, "push.subscribe", "forbidden", subject=f"push_subscription:{held.id}", reason="auth secret differs"
     )
     raise Forbidden(NOT_THIS_DEVICE)
 
 
-async def resync(db: DB, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str) -> Subscribed:
+async def resync(
+    db: asyncpg.Pool, settings: Settings, user: CurrentUser, body: SubscriptionBody, user_agent: str
+) -> Subscribed:
     """A page confirming, without a click, the subscription its browser holds: this account's device as it is
     (nothing written, so its failure count stays), refreshed, or stored again if we lost it (removed after a
     410, cleared from another device, a restored database). A device of another account, signed in on the same
     browser before, is left alone (Conflict): taking it over needs the resident's click on 开启办理进度提醒."""
     _refuse_if_unusable(body, settings)
     async with db.acquire() as tx, tx.transaction():
-        held = await push_store.subscription_at(tx, body.endpoint)
-        if held is not None and held["account_id"] != user.account_id:
+        held = await subscriptions.held_at(tx, body.endpoint)
+        if held is not None and held.account_id != user.account_id:
             raise Conflict(OTHER_ACCOUNT)
-        if held is not None and same_auth_secret(held["auth"], body.keys.auth):
-            return Subscribed(id=held["id"])
+        if held is not None and same_auth_secret(held.auth, body.keys.auth):
+            return Subscribed(id=held.id)
         return await _save(tx, user, body, user_agent)
 
 
 async def replace_subscription(
-    db: DB, settings: Settings, body: ReplaceSubscriptionBody, address: str | None
+    db: asyncpg.Pool, settings: Settings, body: ReplaceSubscriptionBody, address: str | None
 ) -> Subscribed:
     """The browser replaced a device's subscription (the service worker's `pushsubscriptionchange`): move
     that device, for the same account, to the new subscription.
@@ -254,48 +235,48 @@ async def replace_subscription(
         raise
 
 
-async def _move_device(db: DB, body: ReplaceSubscriptionBody) -> Subscribed:
+async def _move_device(db: asyncpg.Pool, body: ReplaceSubscriptionBody) -> Subscribed:
     new = body.subscription
     async with db.acquire() as tx, tx.transaction():
-        old = await push_store.subscription_at(tx, body.old_endpoint)
-        if old is None or not same_auth_secret(old["auth"], body.old_auth):
+        old = await subscriptions.held_at(tx, body.old_endpoint)
+        if old is None or not same_auth_secret(old.auth, body.old_auth):
             # The same report sent again after its answer was lost: the device already holds the new
             # subscription's secret, which proves it just as well; nothing changes.
-            current = await push_store.subscription_at(tx, new.endpoint)
-            if current is not None and same_auth_secret(current["auth"], new.keys.auth):
-                return Subscribed(id=current["id"])
+            current = await subscriptions.held_at(tx, new.endpoint)
+            if current is not None and same_auth_secret(current.auth, new.keys.auth):
+                return Subscribed(id=current.id)
             # One answer for an unknown endpoint and a wrong secret: nothing tells which endpoints exist.
             raise Forbidden(NOT_PROVEN)
         if new.endpoint != body.old_endpoint:
-            taken = await push_store.subscription_at(tx, new.endpoint)
-            if taken is not None and taken["account_id"] != old["account_id"]:
+            taken = await subscriptions.held_at(tx, new.endpoint)
+            if taken is not None and taken.account_id != old.account_id:
                 # Proving the old subscription says nothing about someone else's device.
                 raise Conflict("这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
             if taken is not None:
                 # A page of the same account saved the new subscription first: that device row stays.
-                await push_store.delete_subscription_by_id(tx, old["id"])
-                return Subscribed(id=taken["id"])
-        await push_store.move_subscription(
+                await subscriptions.forget(tx, old.id)
+                return Subscribed(id=taken.id)
+        await subscriptions.move(
             tx,
-            old["id"],
+            old.id,
             endpoint=new.endpoint,
             push_service=_push_service(new.endpoint),
             p256dh=new.keys.p256dh,
             auth=new.keys.auth,
         )
-        return Subscribed(id=old["id"])
+        return Subscribed(id=old.id)
 
 
 async def unsubscribe(db: DB, user: CurrentUser, endpoint: str) -> bool:
-    return await push_store.delete_subscription_by_endpoint(db, user.account_id, endpoint)
+    return await subscriptions.forget_endpoint(db, user.account_id, endpoint)
 
 
 async def remove_device(db: DB, user: CurrentUser, device_id: int) -> bool:
-    return await push_store.delete_subscription(db, user.account_id, device_id)
+    return await subscriptions.forget_device(db, user.account_id, device_id)
 
 
 async def devices_of(db: DB, user: CurrentUser) -> list[Device]:
-    return await push_store.devices_of(db, user.account_id)
+    return await subscriptions.devices_of(db, user.account_id)
 
 
 def push_service_name(host: str) -> str:

@@ -3,7 +3,9 @@ it: a context variable, set around each request by app/ops/requests.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
+from typing import cast
 
 from litestar.types import Scope
 
@@ -21,18 +23,22 @@ class RequestContext:
         self.request_id = request_id
         self.scope = scope
 
+    def _read(self, key: str) -> object:
+        # Litestar types the scope as its own keys only; "user" is the session middleware's.
+        return cast("Mapping[str, object]", self.scope).get(key)
+
     @property
     def method(self) -> str:
-        method = str(self.scope.get("method", ""))
+        method = str(self._read("method") or "")
         return method if method in _METHODS else "OTHER"
 
     @property
     def route(self) -> str:
-        return str(self.scope.get("path_template") or UNMATCHED)
+        return str(self._read("path_template") or UNMATCHED)
 
     @property
     def account_id(self) -> int | None:
-        return getattr(self.scope.get("user"), "account_id", None)
+        return getattr(self._read("user"), "account_id", None)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("ywtb_request", default=None)

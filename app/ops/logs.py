@@ -6,7 +6,7 @@ shared with the push worker.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from litestar.logging.config import LoggingConfig
 
@@ -43,9 +43,10 @@ def logging_config(log_format: str) -> LoggingConfig:
 
 def granian_logging(log_format: str) -> dict[str, Any]:
     """granian's own logging (its server lines; its access log when turned on), masked, in the chosen format."""
-    from granian.log import LOGGING_CONFIG
+    # An unannotated dict literal there: its nested values' types are unknown to pyright.
+    from granian.log import LOGGING_CONFIG  # pyright: ignore[reportUnknownVariableType]
 
-    config = masking(LOGGING_CONFIG)
+    config = masking(cast("dict[str, Any]", LOGGING_CONFIG))
     if log_format == "json":
         config["formatters"] = {name: {"()": JsonLines} for name in config["formatters"]}
     return config

@@ -22,10 +22,10 @@ import ipaddress
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar, Request, Response, get
@@ -43,13 +43,16 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.ops import probes, store
+from app.cases import service as cases
+from app.cases.models import TaskCount
+from app.ops import probes
 from app.sms.service import SmsBackend
 from app.web.params import AppSettings, Db
 from auth.access import public
 from db.pool import DB, database_unavailable
 from db.pool_usage import sample_forever
-from push.store import SEND_ENTRYPOINT
+from push import outbox
+from push.models import JobCount
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format every Prometheus reads (Litestar adds the charset); our names need no newer escaping.
@@ -123,7 +126,7 @@ def forget_dead_processes() -> None:
 
 
 @asynccontextmanager
-async def process_metrics(app: Litestar) -> AsyncIterator[None]:
+async def process_metrics(app: Litestar) -> AsyncGenerator[None, None]:
     """Lifespan: sample the pool every few seconds while the worker lives; its gauges go with it."""
     forget_dead_processes()
     sampler = asyncio.create_task(sample_forever(app.state.pool))
@@ -150,12 +153,12 @@ def _process_registry() -> CollectorRegistry:
 
 class Queue(msgspec.Struct, frozen=True):
     readiness: probes.Readiness
-    jobs: list[store.JobCount]
+    jobs: list[JobCount]
     seconds: float  # what reading them took
 
 
 class Tasks(msgspec.Struct, frozen=True):
-    counts: list[store.TaskCount]
+    counts: list[TaskCount]
     seconds: float
 
 
@@ -235,10 +238,10 @@ class DatabaseGauges:
     async def _read_queue(db: DB, data_dir: Path) -> Queue:
         started = time.perf_counter()
         readiness = await probes.readiness(db, data_dir)
-        jobs: list[store.JobCount] = []
+        jobs: list[JobCount] = []
         if readiness.database == "ok":
             try:
-                jobs = await store.push_jobs(db, SEND_ENTRYPOINT)
+                jobs = await outbox.queue_counts(db)
             except Exception as exc:  # gone since the readiness read: the next one says so
                 if database_unavailable(exc) is None:
                     raise
@@ -248,7 +251,7 @@ class DatabaseGauges:
     async def _read_tasks(db: DB) -> Tasks | None:
         started = time.perf_counter()
         try:
-            counts = await store.open_tasks(db)
+            counts = await cases.open_task_counts(db)
         except Exception as exc:
             if database_unavailable(exc) is None:
                 raise
@@ -272,7 +275,8 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress
 def metrics_allowed(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard: the client's own address (after TRUSTED_PROXIES, app/web/proxies.py) must be in METRICS_ALLOWED.
     Anyone else is told there is nothing here, as for any unknown path."""
-    client = connection.scope.get("client")
+    # The address after TRUSTED_PROXIES; Litestar types the scope per kind of connection, read here the same way.
+    client = cast("Mapping[str, Any]", connection.scope).get("client")
     try:
         address = ipaddress.ip_address(client[0]) if client else None
     except ValueError:

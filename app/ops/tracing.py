@@ -12,9 +12,9 @@ never with its parameters.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
@@ -44,18 +44,23 @@ Lifespan = Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]
 class Tracing(msgspec.Struct, frozen=True):
     """What create_app registers: nothing at all when tracing is off."""
 
-    plugins: list[PluginProtocol] = msgspec.field(default_factory=list)
-    middleware: list[Callable[[ASGIApp], ASGIApp]] = msgspec.field(default_factory=list)
-    lifespan: list[Lifespan] = msgspec.field(default_factory=list)
+    plugins: tuple[PluginProtocol, ...] = ()
+    middleware: tuple[Callable[[ASGIApp], ASGIApp], ...] = ()
+    lifespan: tuple[Lifespan, ...] = ()
+
+
+def _scope_value(scope: Scope, key: str) -> object:
+    # Litestar types the scope as its own keys per kind of connection; here any key is read the same way.
+    return cast("Mapping[str, object]", scope).get(key)
 
 
 def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
     # Before routing only the method is safe to name a span by; name_span_by_route adds the template.
-    return str(scope.get("method", scope["type"])), {}
+    return str(_scope_value(scope, "method") or scope["type"]), {}
 
 
 def _redact(span: Any, _: dict[str, Any]) -> None:
-    attributes = getattr(span, "attributes", None) or {}
+    attributes: Mapping[str, object] = getattr(span, "attributes", None) or {}
     for key in _REDACT:
         if key in attributes:
             span.set_attribute(key, REDACTED)
@@ -67,9 +72,9 @@ def name_span_by_route(app: ASGIApp) -> ASGIApp:
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
         span = trace.get_current_span()
-        template = scope.get("path_template")
-        if template and span.is_recording():
-            span.update_name(f"{scope.get('method', scope['type'])} {template}")
+        template = _scope_value(scope, "path_template")
+        if isinstance(template, str) and template and span.is_recording():
+            span.update_name(f"{_scope_value(scope, 'method') or scope['type']} {template}")
             span.set_attribute("http.route", template)
         await app(scope, receive, send)
 
@@ -81,7 +86,7 @@ def tracing(settings: Settings) -> Tracing:
         return Tracing()
     from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor  # pyright: ignore[reportMissingTypeStubs]
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -99,7 +104,7 @@ def tracing(settings: Settings) -> Tracing:
     )
 
     @asynccontextmanager
-    async def instrument_asyncpg(_: Litestar) -> AsyncIterator[None]:
+    async def instrument_asyncpg(_: Litestar) -> AsyncGenerator[None, None]:
         instrumentor = AsyncPGInstrumentor()
         instrumentor.instrument(tracer_provider=provider)  # statements only: capture_parameters stays off
         try:
@@ -109,5 +114,5 @@ def tracing(settings: Settings) -> Tracing:
             provider.shutdown()  # sends what is still batched
 
     return Tracing(
-        plugins=[OpenTelemetryPlugin(config)], middleware=[name_span_by_route], lifespan=[instrument_asyncpg]
+        plugins=(OpenTelemetryPlugin(config),), middleware=(name_span_by_route,), lifespan=(instrument_asyncpg,)
     )

@@ -36,10 +36,10 @@ def parse_register_csv(
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        entry, problem = _entry(row, known_regions)
-        if problem:
-            problems.append(ImportProblem(line, problem))
-        elif entry.id_number in seen:
+        checked = _entry(row, known_regions)
+        if checked[0] is None:
+            problems.append(ImportProblem(line, checked[1]))
+        elif (entry := checked[0]).id_number in seen:
             problems.append(ImportProblem(line, f"身份号码与第{seen[entry.id_number]}行重复"))
         else:
             seen[entry.id_number] = line

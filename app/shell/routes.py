@@ -17,7 +17,7 @@ from app.shell.models import Preferences, PreferencesBody
 from app.web.params import AppSettings, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
-from auth.access import public
+from auth.access import public, user_of
 from auth.models import CurrentUser
 
 CASE_NO = re.compile(r"CZ\d{14}")
@@ -25,8 +25,7 @@ NO_CACHE = CacheControlHeader(no_cache=True)
 
 
 def _user(request: AnyRequest) -> CurrentUser | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, CurrentUser) else None
+    return user_of(request)
 
 
 class ShellPages(Controller):

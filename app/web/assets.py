@@ -41,8 +41,7 @@ class StaticAssets:
 
 def unversioned_static_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        versioned = b"v=" in scope.get("query_string", b"")
-        if scope["type"] != "http" or not scope["path"].startswith("/static/") or versioned:
+        if scope["type"] != "http" or not scope["path"].startswith("/static/") or b"v=" in scope["query_string"]:
             await app(scope, receive, send)
             return
 

@@ -7,7 +7,7 @@ own HTTP errors (auth's 401/403/429, routing's 404/405), its decoding errors, an
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
@@ -79,7 +79,7 @@ def validation_exception_handler(request: Request[Any, Any, Any], exc: Validatio
     fields = {}
     for error in errors:
         if isinstance(error, dict):
-            key = str(error.get("key") or "body")
+            key = str(cast("dict[str, object]", error).get("key") or "body")
             fields[key] = "格式不正确"
     return _problem(request, HTTP_400_BAD_REQUEST, "提交的内容格式不正确", {"errors": fields})
 

@@ -10,7 +10,7 @@ column (a 32-bit counter) are declared on the field of its msgspec Struct.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.datastructures import UploadFile
@@ -109,7 +109,7 @@ def _leaves(value: Any) -> Iterator[tuple[str, Any]]:
         if isinstance(node, dict | list):
             if depth >= MAX_DEPTH:
                 raise _TooDeep(_top_level(path))
-            stack.extend(_children(path, node, depth + 1))
+            stack.extend(_children(path, cast("dict[str, Any] | list[Any]", node), depth + 1))
         else:
             yield path or BODY, node
 

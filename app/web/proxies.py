@@ -12,7 +12,8 @@ rate limits, the tracking-scan counter) sees the same address: one place, no sec
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -62,8 +63,10 @@ def forwarded_client_middleware(trusted_proxies: tuple[str, ...]) -> Callable[[A
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            if networks and scope["type"] in ("http", "websocket") and scope.get("client"):
-                host, port = scope["client"]
+            # Not every ASGI server sends "client" (Litestar's scope types say it is always there).
+            peer: tuple[str, int] | None = cast("Mapping[str, Any]", scope).get("client")
+            if networks and scope["type"] in ("http", "websocket") and peer:
+                host, port = peer
                 forwarded_for = [
                     value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
                 ]

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from litestar.datastructures import MutableScopeHeaders
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from auth.access import answers_personal_data
@@ -43,8 +47,8 @@ def _personal(scope: Scope) -> bool:
     """Whether this answer may hold someone's data: the route says so by its access rule (auth/access.py). And while
     a shared device serves someone (a helper's client, the resident at a clerk's window) every answer may name them
     (the banner, prefilled forms): none is kept by a cache or for the back button after the next person comes."""
-    handler = scope.get("route_handler")
-    return (handler is not None and answers_personal_data(handler)) or serving_someone(scope)
+    handler = cast("Mapping[str, object]", scope).get("route_handler")  # none before routing (a 404)
+    return (isinstance(handler, BaseRouteHandler) and answers_personal_data(handler)) or serving_someone(scope)
 
 
 def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
@@ -59,7 +63,7 @@ def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
         for name, value in fixed.items():
             if name not in headers:
                 headers[name] = value
-        if _personal(scope) and NO_STORE not in headers.get("Cache-Control", ""):
+        if _personal(scope) and not ("Cache-Control" in headers and NO_STORE in headers["Cache-Control"]):
             headers["Cache-Control"] = NO_STORE
 
     return add_headers

@@ -1,0 +1,12 @@
+"""What push keeps only for a while, removed by `python -m app purge` (daily): the queue's own log and finished
+notifications (the inbox keeps every step)."""
+
+from __future__ import annotations
+
+from db.pool import DB
+from push import store
+
+
+async def purge(db: DB, *, retention_days: int) -> int:
+    """Delivery records past their time; returns how many notifications were removed."""
+    return await store.purge_delivery_records(db, retention_days)
