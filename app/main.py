@@ -40,11 +40,12 @@ from app.delegations.routes import DelegationsApi
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
+from app.people.identity import grouped_id_number
 from app.settings import Settings, load_settings
 from app.shell import service as shell
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
-from app.web import errors, unavailable
+from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.input_checks import refuse_unstorable_input
 from app.web.logging import logging_config
@@ -87,6 +88,15 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         engine.engine.globals["walk_in_of"] = lambda request: walk_in.peek(request) if request else None
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
         engine.engine.filters["china_time"] = china_time
+        # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
+        engine.engine.filters["id_groups"] = grouped_id_number
+        # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
+        engine.engine.globals["login_url"] = lambda request: (
+            redirects.sign_in_url("/login", request.url.path, dict(request.query_params)) if request else "/login"
+        )
+        engine.engine.globals["register_url"] = lambda request: (
+            redirects.sign_in_url("/register", request.url.path, dict(request.query_params)) if request else "/register"
+        )
         # When that visit ends, in Beijing time.
         engine.engine.globals["walk_in_until"] = lambda visit: china_time(
             datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M"

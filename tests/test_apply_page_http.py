@@ -68,7 +68,8 @@ async def test_the_page_renders_every_field_once_with_prefill_and_held_materials
     assert response.headers["cache-control"] == "no-store"
     assert html.count("<fieldset") == len(form["sections"]) + 1  # the materials are the last step
     for section in form["sections"]:
-        assert f"<legend>{section['title']}</legend>" in html
+        # Each section's title is its group's legend and a heading (trained staff see the form on one page).
+        assert f'<legend><h2 class="apply-step-title">{section["title"]}</h2></legend>' in html
         for field in section["fields"]:
             control = _named(html, field["key"])
             field_id = field["key"].replace(".", "-")
@@ -81,9 +82,9 @@ async def test_the_page_renders_every_field_once_with_prefill_and_held_materials
     assert _named(html, "applicant.name")["value"] == "张伟"
     assert _named(html, "household.address")["value"] == _prefill_value(form, "household.address")
     assert "来自：电子证照：居民户口簿" in html and "来自：人口基础库" in html
-    # The applicant's own number: masked and read-only; the server takes it from the account.
+    # The applicant's own number: masked, read-only and grouped 6-8-4; the server takes it from the account.
     own = _named(html, "applicant.id_number")
-    assert own["value"] == "320402********0119" and "readonly" in own
+    assert own["value"] == "320402 ******** 0119" and "readonly" in own
     assert ZHANG_WEI["id_number"] not in html
     for held in form["materials"]["held"]:
         assert held["name"] in html and held["number_masked"] in html
@@ -112,7 +113,13 @@ async def test_every_life_event_asks_each_of_its_fields_once(client: Client) -> 
 async def test_a_checkbox_posts_true_and_shows_its_state(app: Litestar) -> None:
     template = app.template_engine.engine.get_template("partials/apply_field.html")  # type: ignore[union-attr]
     page = SimpleNamespace(
-        event=SimpleNamespace(code="demo"), values={}, errors={}, read_only=frozenset(), today="2026-01-01"
+        event=SimpleNamespace(code="demo"),
+        values={},
+        errors={},
+        read_only=frozenset(),
+        today="2026-01-01",
+        may_be_own={},
+        same_as={},
     )
     field = FieldAnswer(key="consent.truthful", label="本人承诺所填信息真实", type="checkbox", required=True)
     unticked = _named(template.render(f=field, page=page, dom_id=dom_id), "consent.truthful")
@@ -185,6 +192,8 @@ async def test_a_bad_post_shows_the_page_again_with_errors_and_keeps_what_was_ty
 ) -> None:
     form = await _signed_in_form(client)
     fields = _multipart_answers(form)
+    # Filed by a guardian, so the mother's fields are asked (a mother's would be her own, from her account).
+    fields["child.relationship"] = "guardian"
     fields.update({"mother.id_number": "320402199506180127", "child.name": "", "mother.phone": "1234"})
     fields["idempotency_key"] = "key-for-a-bad-post-1"
     first, *others = form["materials"]["to_upload"]
