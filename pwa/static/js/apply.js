@@ -108,3 +108,5 @@ document.body.addEventListener("htmx:afterSwap", () => {
 });
 
 drafts.load().then(followOutbox);
+// Steps or one page, uploads, drafts and the applicant's party are wired: the form works as enhanced from here.
+form.dataset.enhanced = "true";
