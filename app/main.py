@@ -53,11 +53,12 @@ from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
 from app.ops.probes import live, ready
 from app.ops.requests import request_context
 from app.ops.tracing import tracing
+from app.people.identity import grouped_id_number
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
-from app.web import errors, unavailable
+from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.input_checks import refuse_unstorable_input
 from app.web.proxies import forwarded_client_middleware
@@ -114,6 +115,16 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         def walk_in_of(request: AnyRequest | None) -> walk_in.WalkIn | None:
             return walk_in.peek(request) if request else None
 
+        def login_url_for(request: AnyRequest | None) -> str:
+            return (
+                redirects.sign_in_url("/login", request.url.path, dict(request.query_params)) if request else "/login"
+            )
+
+        def register_url_for(request: AnyRequest | None) -> str:
+            if request is None:
+                return "/register"
+            return redirects.sign_in_url("/register", request.url.path, dict(request.query_params))
+
         def walk_in_until(visit: walk_in.WalkIn) -> str:
             return china_time(datetime.fromtimestamp(visit.expires_at, UTC), "%H:%M")
 
@@ -127,6 +138,11 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         template_globals["walk_in_of"] = walk_in_of
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
         template_filters["china_time"] = china_time
+        # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
+        template_filters["id_groups"] = grouped_id_number
+        # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
+        template_globals["login_url"] = login_url_for
+        template_globals["register_url"] = register_url_for
         # When that visit ends, in Beijing time.
         template_globals["walk_in_until"] = walk_in_until
         # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.

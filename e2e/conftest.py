@@ -82,6 +82,8 @@ def live_server(
         "WEB_WORKERS": "1",
         # Every browser test signs up from 127.0.0.1: more than a real address asks in an hour.
         "SIGNUP_STARTS_PER_ADDRESS": "1000",
+        # As servers usually run: in UTC. Every time a page shows must still be Beijing time (the browser is there).
+        "TZ": "UTC",
     }
     log = data_dir / "server.log"
     with log.open("wb") as out:

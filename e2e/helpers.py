@@ -130,18 +130,19 @@ def api(page: Page, method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
-def file_retirement(page: Page, key: str) -> dict[str, Any]:
-    """The signed-in resident files 退休 through the API (valid answers, a small PNG per required material)."""
+def file_life_event(page: Page, life_event: str, key: str) -> dict[str, Any]:
+    """The signed-in resident files a life event through the API (valid answers, a small PNG per required
+    material); returns {case_no, tracking_token, tracking_url}."""
     from tests.case_helpers import PNG_1X1, answers_for
 
-    form = api(page, "GET", "/api/v1/life-events/retirement/form")
+    form = api(page, "GET", f"/api/v1/life-events/{life_event}/form")
     uploads = [
         api(
             page,
             "POST",
             "/api/v1/uploads",
             multipart={
-                "life_event": "retirement",
+                "life_event": life_event,
                 "material_code": m["code"],
                 "file": {"name": "scan.png", "mimeType": "image/png", "buffer": PNG_1X1},
             },
@@ -149,14 +150,77 @@ def file_retirement(page: Page, key: str) -> dict[str, Any]:
         for m in form["materials"]["to_upload"]
         if m["required"]
     ]
-    body = {"life_event": "retirement", "data": answers_for(form), "idempotency_key": key, "uploads": uploads}
+    body = {"life_event": life_event, "data": answers_for(form), "idempotency_key": key, "uploads": uploads}
     return api(page, "POST", "/api/v1/cases", data=body)
+
+
+def file_retirement(page: Page, key: str) -> dict[str, Any]:
+    """The signed-in resident files 退休 through the API."""
+    return file_life_event(page, "retirement", key)
+
+
+def next_step(page: Page) -> None:
+    """Press 下一步 and wait until the merged form shows the next step: it checks the step first (the server's
+    rules), so a step with a problem stays — then this fails, naming the problems."""
+    before = page.locator("#step-progress").inner_text()
+    page.get_by_role("button", name="下一步").click()
+    # The button is busy while the step is checked: then either the next step shows, or the summary says why not.
+    page.wait_for_function(STEP_SETTLED, arg=before)
+    summary = page.locator(".error-summary")
+    assert not summary.is_visible(), f"下一步 stopped on {before}: {summary.inner_text()}"
+
+
+STEP_SETTLED = """(before) => {
+  const next = document.querySelector("[data-step=next]");
+  const moved = document.querySelector("#step-progress").textContent !== before;
+  return moved || (!next.disabled && !document.querySelector(".error-summary").hidden);
+}"""
 
 
 def step_to(page: Page, locator: Any) -> None:
     """Press 下一步 until the merged form's step holding `locator` is shown."""
     while not locator.is_visible():
-        page.get_by_role("button", name="下一步").click()
+        next_step(page)
+
+
+def field_types(page: Page) -> dict[str, str]:
+    """The merged form's field types by key, for the form on the page (from the API, as our JS would read them)."""
+    code = page.locator("#apply-form").get_attribute("data-life-event")
+    form = api(page, "GET", f"/api/v1/life-events/{code}/form")
+    return {field["key"]: field["type"] for section in form["sections"] for field in section["fields"]}
+
+
+def fill_step(page: Page, types: dict[str, str] | None = None) -> None:
+    """Valid answers for the required fields of the step shown that are still empty (a select: its first option
+    that makes the applicant no party of the event, as tests.case_helpers.answers_for). `types`: field_types."""
+    from tests.case_helpers import SAMPLE_BY_TYPE
+
+    types = types if types is not None else field_types(page)
+    step = page.locator(".apply-step:not([hidden])")
+    for control in step.locator("[data-field][required]:not([data-bound])").all():
+        kind = types[control.get_attribute("name") or ""]
+        if kind == "select":
+            if not control.input_value():
+                free = control.locator("option:not([value='']):not([data-applicant-is])")
+                options = free if free.count() else control.locator("option:not([value=''])")
+                control.select_option(options.first.get_attribute("value"))
+        elif kind == "checkbox":
+            control.check()
+        elif not control.input_value():
+            control.fill(str(SAMPLE_BY_TYPE[kind]))
+
+
+def walk_form(page: Page, at_each_step: Callable[[str], None] | None = None) -> None:
+    """Every step of the merged form shown on the page, from the first to the last (提交申请), each filled with
+    valid answers where empty; `at_each_step(progress text)` runs on each step as it is shown."""
+    types = field_types(page)
+    while True:
+        if at_each_step is not None:
+            at_each_step(page.locator("#step-progress").inner_text())
+        if not page.get_by_role("button", name="下一步").is_visible():
+            return
+        fill_step(page, types)
+        next_step(page)
 
 
 def fill_required_fields(page: Page, form: dict[str, Any], employer: str) -> None:

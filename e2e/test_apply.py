@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 
 from e2e.conftest import PHONE, ConsoleWatch, LiveServer
-from e2e.helpers import add_virtual_authenticator, sign_up_on_page
+from e2e.helpers import add_virtual_authenticator, fill_step, next_step, sign_up_on_page, step_to, walk_form
 from tests.case_helpers import PNG_1X1
 
 APPLY = "/life-events/birth/apply"
@@ -61,12 +61,14 @@ def test_a_resident_fills_the_birth_form_in_steps_and_gets_a_receipt_and_trackin
     expect(progress).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("button", name="上一步")).to_be_hidden()
     expect(page.get_by_role("button", name="提交申请")).to_be_hidden()
-    # Prefilled, with where it came from; the own ID number masked and read-only.
+    # Prefilled, with where it came from; the own ID number masked, read-only and grouped 6-8-4.
     expect(page.get_by_label("申请人姓名")).to_have_value("张伟")
-    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320402********0119")
+    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320402 ******** 0119")
     expect(page.get_by_label("申请人公民身份号码")).not_to_be_editable()
     expect(page.get_by_text("来自：人口基础库").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # Asked first: who the applicant is in the event. 张伟 is the father.
+    page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
 
     _next(page, 2)
     expect(page.get_by_label("新生儿姓名")).to_be_visible()
@@ -95,9 +97,15 @@ def test_a_resident_fills_the_birth_form_in_steps_and_gets_a_receipt_and_trackin
     expect(mother_id).not_to_have_attribute("aria-invalid", "true")
     page.get_by_label("母亲手机号码").fill("13800000002")
     page.get_by_label("母亲参保单位名称").fill("常州市天宁区某某科技有限公司")
-    page.get_by_label("父亲姓名").fill("张伟")
-    page.get_by_label("父亲公民身份号码").fill("320402199403150119")
-    page.get_by_label("父亲手机号码").fill("13800000001")
+    # The father is the applicant: his fields are his own, filled from the first step, not asked again.
+    for label, value in (("父亲姓名", "张伟"), ("父亲公民身份号码", "320402 ******** 0119"), ("父亲手机号码", "")):
+        father = page.get_by_label(label)
+        expect(father).not_to_be_editable()
+        if value:
+            expect(father).to_have_value(value)
+    expect(page.locator("#father-name-same")).to_have_text("与申请人相同，已自动填写")
+    expect(page.locator("#father-name-same")).to_be_visible()
+    expect(page.get_by_label("父亲手机号码")).to_have_value(page.get_by_label("申请人手机号码").input_value())
 
     _next(page, 4)
     expect(page.get_by_label("户籍地址")).not_to_have_value("")
@@ -137,37 +145,138 @@ def test_a_resident_fills_the_birth_form_in_steps_and_gets_a_receipt_and_trackin
 
     # A new fill of the same form starts clean: the submitted draft is gone.
     page.goto(APPLY)
+    page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
     _next(page, 2)
     expect(page.get_by_label("新生儿姓名")).to_have_value("")
 
 
-def test_steps_and_errors_work_with_the_keyboard(resident: Page, console_watch: ConsoleWatch) -> None:
-    console_watch.allow("status of 400 (Bad Request)")  # the submission's field errors, on purpose
+def test_steps_and_errors_work_with_the_keyboard(resident: Page) -> None:
     page = resident
     page.goto(APPLY)
+    progress = page.locator("#step-progress")
+    summary = page.locator(".error-summary")
+    # Enter in a field moves on rather than submitting — once the step is answered: here it is not.
     page.get_by_label("申请人手机号码").focus()
-    page.keyboard.press("Enter")  # Enter in a field moves to the next step rather than submitting
-    expect(page.locator("#step-progress")).to_contain_text("第2步")
+    page.keyboard.press("Enter")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(["请选择申请人与新生儿的关系"])
+    expect(progress).to_contain_text("第1步")
+    summary.get_by_role("link").focus()
+    page.keyboard.press("Enter")
+    relation = page.get_by_label("申请人与新生儿的关系")
+    expect(relation).to_be_focused()
+    relation.select_option(label="父亲")
+    page.get_by_label("申请人手机号码").focus()
+    page.keyboard.press("Enter")
+    expect(progress).to_contain_text("第2步")
+    expect(summary).to_be_hidden()
     expect(page.locator("#step-child")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("新生儿姓名")).to_be_focused()
-    for step in range(3, 8):
-        page.get_by_role("button", name="下一步").focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#step-progress")).to_contain_text(f"第{step}步")
-    submit = page.get_by_role("button", name="提交申请")
-    submit.focus()
+    page.get_by_role("button", name="下一步").focus()
     page.keyboard.press("Enter")
-    summary = page.locator(".error-summary")
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("请填写新生儿姓名")
-    expect(summary).to_contain_text("请上传")
-    # The summary's link opens the step that holds the field.
+    expect(progress).to_contain_text("第2步")
+    # The summary's link takes the focus to the field, whose own error says the same.
     summary.get_by_role("link", name="请填写新生儿姓名").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("新生儿姓名")).to_be_focused()
-    expect(page.locator("#step-progress")).to_contain_text("第2步")
     expect(page.locator("#child-name-error")).to_have_text("请填写新生儿姓名")
+
+
+def test_an_invalid_field_stops_next_on_its_own_step_until_it_is_fixed(resident: Page) -> None:
+    page = resident
+    page.goto(APPLY)
+    progress = page.locator("#step-progress")
+    summary = page.locator(".error-summary")
+    page.get_by_label("申请人与新生儿的关系").select_option(label="其他监护人")
+    _next(page, 2)
+    page.get_by_label("新生儿姓名").fill("张小二")
+    page.get_by_label("新生儿性别").select_option(label="女")
+    page.get_by_label("出生日期").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_label("分娩医院").fill("常州市妇幼保健院")
+    _next(page, 3)
+    # 其他监护人: both parents' fields are asked. One number has a wrong check digit, the father's name is missing.
+    for label, value in (("母亲姓名", "李娜"), ("母亲手机号码", "13800000002"), ("母亲参保单位名称", "某某公司")):
+        page.get_by_label(label).fill(value)
+    page.get_by_label("母亲公民身份号码").fill("320402199506180127")
+    page.get_by_label("父亲姓名").fill("")
+    page.get_by_label("父亲公民身份号码").fill("320402199403150119")
+    page.get_by_label("父亲手机号码").fill("13800000001")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(summary).to_be_focused()
+    expect(progress).to_contain_text("第3步")  # the form stays on the step with the problem
+    expect(summary.get_by_role("link")).to_have_text(
+        ["身份证号码校验位不正确，请核对号码，可能有一位输错或两位顺序颠倒", "请填写父亲姓名"]
+    )
+    expect(page.get_by_label("母亲公民身份号码")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#father-name-error")).to_have_text("请填写父亲姓名")
+
+    # Fixed beside the field, the summary follows (the inline check), and then it is gone.
+    page.get_by_label("母亲公民身份号码").fill("320402199506180126")
+    page.get_by_label("母亲公民身份号码").press("Tab")
+    expect(summary.get_by_role("link")).to_have_text(["请填写父亲姓名"])
+    page.get_by_label("父亲姓名").fill("张伟")
+    page.get_by_label("父亲姓名").press("Tab")
+    expect(summary).to_be_hidden()
+    _next(page, 4)
+    expect(summary).to_be_hidden()  # never a summary left over on a later step
+
+
+def test_the_applicants_own_party_fields_follow_who_they_say_they_are(resident: Page) -> None:
+    page = resident
+    page.goto(APPLY)
+    relation = page.get_by_label("申请人与新生儿的关系")
+    relation.select_option(label="其他监护人")
+    mother = page.get_by_label("母亲姓名")
+    while not mother.is_visible():
+        fill_step(page)
+        next_step(page)
+    mother.fill("李娜")
+    page.get_by_role("button", name="上一步").click()
+    page.get_by_role("button", name="上一步").click()
+    relation.select_option(label="母亲")
+    step_to(page, mother)
+    # Now hers are the applicant's (张伟's account, in this test): read-only, from the first step.
+    expect(mother).to_have_value("张伟")
+    expect(mother).not_to_be_editable()
+    expect(page.get_by_label("母亲公民身份号码")).to_have_value("320402 ******** 0119")
+    expect(page.get_by_label("父亲姓名")).to_be_editable()
+    page.get_by_role("button", name="上一步").click()
+    page.get_by_role("button", name="上一步").click()
+    relation.select_option(label="父亲")
+    step_to(page, mother)
+    expect(mother).to_have_value("李娜")  # what was typed there comes back
+    expect(mother).to_be_editable()
+    expect(page.get_by_label("父亲姓名")).to_have_value("张伟")
+
+
+def test_a_material_is_chosen_with_a_labelled_button_shown_by_name_and_removed(resident: Page) -> None:
+    page = resident
+    page.goto("/life-events/retirement/apply")
+    step = page.locator("#step-materials")
+    walk_form(page)
+    upload = step.locator("input[type=file]").first
+    material = upload.get_attribute("id")
+    button = step.locator(f"[id='{material}-pick']")
+    expect(button).to_have_text("拍照或选择文件")
+    expect(button).to_be_visible()
+    # The browser's own control is out of sight; the input is named by the material and the button.
+    assert upload.evaluate("e => e.getBoundingClientRect().width <= 1")
+    title = step.locator(f"[id='{material}-title']").inner_text()
+    expect(upload).to_have_accessible_name(f"{title} 拍照或选择文件")
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    chooser.value.set_files({"name": "社保缴费证明.png", "mimeType": "image/png", "buffer": PNG_1X1})
+    status = step.locator(f"[id='{material}-status']")
+    expect(status).to_have_text("已上传：社保缴费证明.png")
+    remove = step.get_by_role("button", name="删除").first
+    remove.click()
+    expect(status).to_have_text("已删除，可重新拍照或选择文件")
+    expect(remove).to_be_hidden()
+    expect(page.locator(f"[name='uploaded.{material.removeprefix('materials-')}']")).to_have_value("")
 
 
 def test_without_javascript_the_whole_form_shows_and_posts_to_the_server(no_script_page: Page) -> None:
@@ -195,7 +304,9 @@ def test_a_draft_saved_meanwhile_on_another_device_is_offered_not_overwritten(
     console_watch.allow("status of 409 (Conflict)")  # the stale save, on purpose
     page = resident
     page.goto(APPLY)
-    page.wait_for_load_state("networkidle")  # the page has read the draft's version
+    # The first step answered (下一步 needs it) and saved: the page holds the draft's version.
+    page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
+    expect(page.locator("#draft-status")).to_contain_text("已同步", timeout=5000)
     # Another device saves a draft now, so the version this page holds is stale.
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     draft = page.request.get("/api/v1/drafts/birth").json()

@@ -2,49 +2,22 @@
 either: 我的 with what widens it most — a synced passkey's tag, a long passkey name in its rename field, a
 device on the reminder list — and the home page, 我的办件, 消息 and a life event's page (department tags).
 
-Each page is measured as drawn and again with every Chinese character a full em wide, as a phone draws it:
-a machine without a CJK font (this one) draws them about 0.6 em wide, which hides text that cannot wrap."""
+Each page is measured as drawn and again with every Chinese character a full em wide, as a phone draws it
+(e2e.layout.assert_fits): a machine without a CJK font draws them about 0.6 em wide, which hides text that cannot
+wrap."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import PHONE
 from e2e.helpers import add_virtual_authenticator, api, sign_up_on_page
+from e2e.layout import assert_fits
 from tests.push_service import FakeDevice
 
 RESIDENT = ("唐文杰", "320413199705163459")
 # A name without a single place to break a line, as long as the rename field allows (maxlength 40).
 LONG_NAME = "MyPixelPhoneWithAVeryLongPasskeyName0040"
 PAGES = ("/me", "/", "/cases", "/notifications", "/life-events/birth")
-PHONE_WIDTH = PHONE["width"]
-# How wide the document is, and what sticks out past the phone's width (for the failure message): as drawn,
-# then with every character widened by what a Chinese one lacks of 1 em here (nothing where a CJK font is
-# installed; Latin text gets wider too, which errs on the safe side). Against the width itself, not innerWidth:
-# a mobile browser widens its layout viewport, and innerWidth, to fit a page that overflows. The widening is a
-# constructed sheet (the page's CSP allows no <style>), removed again afterwards.
-MEASURE = """(width) => {
-  const measure = () => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    wider: [...document.querySelectorAll("body *")]
-      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)}`),
-  });
-  const drawn = measure();
-  const probe = document.body.appendChild(document.createElement("span"));
-  probe.textContent = "中";
-  const lacking = 1 - probe.getBoundingClientRect().width / parseFloat(getComputedStyle(probe).fontSize);
-  probe.remove();
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(`* { letter-spacing: ${Math.max(lacking, 0).toFixed(3)}em !important; }`);
-  const before = document.adoptedStyleSheets;
-  document.adoptedStyleSheets = [...before, sheet];
-  const fullWidth = measure();
-  document.adoptedStyleSheets = before;
-  return { drawn, fullWidth };
-}"""
 
 
 def _sign_up_with_a_synced_passkey(page: Page) -> None:
@@ -60,12 +33,6 @@ def _loaded(page: Page, path: str) -> None:
         expect(page.locator("#push-devices").get_by_role("button", name="不再提醒", exact=False)).to_be_visible()
 
 
-def _assert_fits(page: Page, where: str) -> None:
-    measured: dict[str, Any] = page.evaluate(MEASURE, PHONE_WIDTH)
-    for how, seen in (("as drawn", measured["drawn"]), ("Chinese full width", measured["fullWidth"])):
-        assert seen["scrollWidth"] <= PHONE_WIDTH, f"{where}, {how}: {seen['scrollWidth']} px wide: {seen['wider']}"
-
-
 def test_no_page_scrolls_sideways_on_a_phone_in_elder_mode_up_to_the_largest_text(phone: Page) -> None:
     page = phone
     _sign_up_with_a_synced_passkey(page)
@@ -79,22 +46,22 @@ def test_no_page_scrolls_sideways_on_a_phone_in_elder_mode_up_to_the_largest_tex
 
     for path in PAGES:
         _loaded(page, path)
-        _assert_fits(page, f"{path} (standard)")
+        assert_fits(page, f"{path} (standard)")
 
     _loaded(page, "/me")
     page.locator(".display-switch-me").get_by_role("button", name="长辈版").click()
     expect(page.locator("html")).to_have_class("elder")
     larger = page.locator(".display-switch-me").get_by_role("button", name="字号调大")
     size = 24
-    _assert_fits(page, f"/me (长辈版 {size} px)")
+    assert_fits(page, f"/me (长辈版 {size} px)")
     while larger.is_enabled():
         larger.click()
         size += 4
         expect(page.locator("html")).to_have_class(f"elder text-{(size - 24) // 4}")
-        _assert_fits(page, f"/me (长辈版 {size} px)")
+        assert_fits(page, f"/me (长辈版 {size} px)")
     assert size == 40
 
     for path in PAGES:
         _loaded(page, path)
         expect(page.locator("html")).to_have_class("elder text-4")
-        _assert_fits(page, f"{path} (长辈版 40 px)")
+        assert_fits(page, f"{path} (长辈版 40 px)")

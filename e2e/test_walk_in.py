@@ -62,7 +62,11 @@ def test_a_clerk_files_for_a_walk_in_resident_who_then_finds_the_case(
     expect(page).to_have_url("/life-events/retirement/apply")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"退休：为{RESIDENT[0]}填写申请表")
     expect(page.get_by_label("申请人姓名")).to_have_value(RESIDENT[0])
-    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320412********1647")
+    expect(page.get_by_label("申请人公民身份号码")).to_have_value("320412 ******** 1647")  # read-only: 6-8-4
+    # Trained staff get the form on one page: every section with its heading, no 下一步.
+    expect(page.locator("#apply-form")).to_have_attribute("data-layout", "one-page")
+    expect(page.get_by_role("heading", level=2, name="退休信息")).to_be_visible()
+    expect(page.get_by_role("button", name="下一步")).to_be_hidden()
     form = api(page, "GET", f"/api/v1/life-events/retirement/form?on_behalf_of={quote(RESIDENT[1])}")
     fill_required_fields(page, form, EMPLOYER)
     expect(page.get_by_text("纸质材料（窗口核验）")).to_be_visible()

@@ -28,11 +28,14 @@ SAMPLE_BY_TYPE = {
 
 
 def answers_for(form: dict[str, Any]) -> dict[str, Any]:
+    """Every field answered; where the applicant could say who they are in the event (申请人与新生儿的关系), they
+    choose an option that is no party of it (其他监护人), so every party's field is typed and kept as typed."""
     data: dict[str, Any] = {}
     for section in form["sections"]:
         for field in section["fields"]:
             if field["type"] == "select":
-                data[field["key"]] = field["options"][0]["value"]
+                options = field["options"]
+                data[field["key"]] = next((o for o in options if not o.get("applicant_is")), options[0])["value"]
             else:
                 data[field["key"]] = SAMPLE_BY_TYPE[field["type"]]
     return data

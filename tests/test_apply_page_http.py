@@ -14,8 +14,10 @@ from litestar import Litestar
 
 from app.forms.answers import FieldAnswer
 from app.forms.presenter import dom_id
+from auth.pii import PiiCipher
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_up
-from tests.case_helpers import PNG_1X1, answers_for
+from tests.case_helpers import PNG_1X1, answers_for, upload_required_materials
+from tests.database_fixtures import TEST_SECRET_KEY
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
@@ -68,7 +70,8 @@ async def test_the_page_renders_every_field_once_with_prefill_and_held_materials
     assert response.headers["cache-control"] == "no-store"
     assert html.count("<fieldset") == len(form["sections"]) + 1  # the materials are the last step
     for section in form["sections"]:
-        assert f"<legend>{section['title']}</legend>" in html
+        # Each section's title is its group's legend and a heading (trained staff see the form on one page).
+        assert f'<legend><h2 class="apply-step-title">{section["title"]}</h2></legend>' in html
         for field in section["fields"]:
             control = _named(html, field["key"])
             field_id = field["key"].replace(".", "-")
@@ -81,9 +84,9 @@ async def test_the_page_renders_every_field_once_with_prefill_and_held_materials
     assert _named(html, "applicant.name")["value"] == "张伟"
     assert _named(html, "household.address")["value"] == _prefill_value(form, "household.address")
     assert "来自：电子证照：居民户口簿" in html and "来自：人口基础库" in html
-    # The applicant's own number: masked and read-only; the server takes it from the account.
+    # The applicant's own number: masked, read-only and grouped 6-8-4; the server takes it from the account.
     own = _named(html, "applicant.id_number")
-    assert own["value"] == "320402********0119" and "readonly" in own
+    assert own["value"] == "320402 ******** 0119" and "readonly" in own
     assert ZHANG_WEI["id_number"] not in html
     for held in form["materials"]["held"]:
         assert held["name"] in html and held["number_masked"] in html
@@ -112,7 +115,13 @@ async def test_every_life_event_asks_each_of_its_fields_once(client: Client) -> 
 async def test_a_checkbox_posts_true_and_shows_its_state(app: Litestar) -> None:
     template = app.template_engine.engine.get_template("partials/apply_field.html")  # type: ignore[union-attr]
     page = SimpleNamespace(
-        event=SimpleNamespace(code="demo"), values={}, errors={}, read_only=frozenset(), today="2026-01-01"
+        event=SimpleNamespace(code="demo"),
+        values={},
+        errors={},
+        read_only=frozenset(),
+        today="2026-01-01",
+        may_be_own={},
+        same_as={},
     )
     field = FieldAnswer(key="consent.truthful", label="本人承诺所填信息真实", type="checkbox", required=True)
     unticked = _named(template.render(f=field, page=page, dom_id=dom_id), "consent.truthful")
@@ -158,6 +167,71 @@ async def test_check_answers_one_fields_error_in_chinese(client: Client) -> None
     assert unknown.status_code == 404
 
 
+async def test_a_step_is_checked_with_the_submissions_rules_and_reports_only_its_own_fields(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    url = "/life-events/birth/check-step"
+    parents = ["mother.name", "mother.id_number", "mother.phone", "father.name", "father.id_number"]
+    answers = {"child.relationship": "guardian", "mother.name": "李娜", "mother.id_number": "320402199506180127"}
+    checked = await client.post(url, json={"fields": parents, "data": answers}, headers=await csrf(client))
+    assert checked.status_code == 200
+    assert checked.json()["errors"] == {
+        "mother.id_number": "身份证号码校验位不正确，请核对号码，可能有一位输错或两位顺序颠倒",
+        "mother.phone": "请填写母亲手机号码",
+        "father.name": "请填写父亲姓名",
+        "father.id_number": "请填写父亲公民身份号码",
+    }  # not child.name, missing too: another step's
+    # 申请人是母亲: her fields are taken from the applicant at submission, not asked on this step.
+    mother = {
+        **answers,
+        "child.relationship": "mother",
+        "father.name": "张伟",
+        "father.id_number": ZHANG_WEI["id_number"],
+    }
+    own = await client.post(url, json={"fields": parents, "data": mother}, headers=await csrf(client))
+    assert own.json()["errors"] == {}
+    assert (await client.post(url, json={"fields": [], "data": {}}, headers=await csrf(client))).json() == {
+        "errors": {}
+    }
+    refused = await client.post(url, json={"fields": parents, "data": answers})
+    assert refused.status_code == 403  # no CSRF token
+    junk = await client.post(url, json={"fields": "child.name", "data": []}, headers=await csrf(client))
+    assert junk.status_code == 400
+    assert (
+        await client.post("/life-events/nope/check-step", json={"fields": [], "data": {}}, headers=await csrf(client))
+    ).status_code == 404
+
+
+async def test_the_applicants_own_party_is_filled_from_the_account_whatever_was_sent(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    form = (await client.get("/api/v1/life-events/birth/form")).json()
+    data = {**answers_for(form), "child.relationship": "father", "father.name": "别人", "father.id_number": ""}
+    body = {"life_event": "birth", "data": data, "idempotency_key": "own-party-0001"}
+    body["uploads"] = await upload_required_materials(client, "birth", form)
+    created = await client.post("/api/v1/cases", json=body, headers=await csrf(client))
+    assert created.status_code == 201, created.text
+    sealed = await pool.fetchval("SELECT data_enc FROM cases WHERE case_no = $1", created.json()["case_no"])
+    stored = PiiCipher(TEST_SECRET_KEY).decrypt_document(sealed)
+    assert stored["child.relationship"] == "father"
+    assert (stored["father.name"], stored["father.id_number"]) == (ZHANG_WEI["name"], ZHANG_WEI["id_number"])
+    page = await client.post(
+        "/life-events/birth/apply",
+        data={
+            **_multipart_answers(form),
+            "child.relationship": "father",
+            "child.name": "",
+            "idempotency_key": "own-party-0002",
+        },
+        headers=await csrf(client),
+    )
+    # Re-shown after an error: the father's fields are the applicant's, read-only, the number grouped.
+    assert page.status_code == 400
+    father = _named(page.text, "father.id_number")
+    assert father["value"] == "320402 ******** 0119" and "readonly" in father and "data-bound" in father
+    assert "与申请人相同，已自动填写" in page.text
+
+
 async def test_posting_the_form_without_javascript_makes_a_case_and_shows_the_receipt(
     client: Client, pool: asyncpg.Pool
 ) -> None:
@@ -185,6 +259,8 @@ async def test_a_bad_post_shows_the_page_again_with_errors_and_keeps_what_was_ty
 ) -> None:
     form = await _signed_in_form(client)
     fields = _multipart_answers(form)
+    # Filed by a guardian, so the mother's fields are asked (a mother's would be her own, from her account).
+    fields["child.relationship"] = "guardian"
     fields.update({"mother.id_number": "320402199506180127", "child.name": "", "mother.phone": "1234"})
     fields["idempotency_key"] = "key-for-a-bad-post-1"
     first, *others = form["materials"]["to_upload"]

@@ -176,7 +176,7 @@ async def test_the_apply_page_needs_a_chosen_client_and_is_theirs_not_the_helper
     assert page.headers["cache-control"] == "no-store"
     assert "退休：为史永生填写申请表" in html
     assert _value(html, "applicant.name") == "史永生"
-    assert _value(html, "applicant.id_number") == "320481********2050"
+    assert _value(html, "applicant.id_number") == "320481 ******** 2050"  # read-only: grouped 6-8-4
     assert "史永生本人的信息，取自代办授权，不能修改" in html
     # The page carries the client's number for its requests, each checked in the server.
     assert _value(html, "on_behalf_of") == ELDER["id_number"]

@@ -30,8 +30,10 @@ from app.forms.service import (
     FormConfigurationError,
     drop_stale_fields,
     held_material,
+    may_be_applicants_own,
     merge_form,
     prefill,
+    same_as_applicant,
     split_materials,
     validate,
 )
@@ -560,3 +562,62 @@ def test_validation_never_raises_and_keeps_only_known_fields(data: dict[str, Any
     again, again_errors = validate(EVERY_TYPE_FORM, clean, today)
     assert again == clean
     assert set(again_errors) <= set(errors)
+
+
+# --- who the applicant is in the event (configuration: an option's applicant_is) ------------------------------
+
+
+def test_the_birth_and_death_forms_first_ask_who_the_applicant_is() -> None:
+    birth = _seeded_form("birth")
+    [first, *_] = birth.sections[0].fields
+    assert (birth.sections[0].key, first.key, first.required) == ("applicant", "child.relationship", True)
+    assert [(o.label, o.applicant_is) for o in first.options or []] == [
+        ("母亲", "mother"),
+        ("父亲", "father"),
+        ("其他监护人", None),
+    ]
+    death = _seeded_form("death")
+    assert death.sections[0].fields[0].key == "deceased.relationship"
+    assert all(o.applicant_is is None for o in death.sections[0].fields[0].options or [])  # nobody is the deceased
+
+
+def test_the_chosen_party_takes_the_applicants_own_answers_whatever_was_sent() -> None:
+    form = _seeded_form("birth")
+    applicant = {"applicant.name": "李娜", "applicant.id_number": LI_NA, "applicant.phone": "13800000002"}
+    sent = {**applicant, "child.relationship": "mother", "mother.name": "别人", "mother.id_number": "1"}
+    assert same_as_applicant(form, sent) == {
+        "mother.id_number": "applicant.id_number",
+        "mother.name": "applicant.name",
+        "mother.phone": "applicant.phone",
+    }
+    clean, errors = validate(form, sent, TODAY)
+    assert (clean["mother.name"], clean["mother.id_number"], clean["mother.phone"]) == ("李娜", LI_NA, "13800000002")
+    assert not {"mother.name", "mother.id_number", "mother.phone"} & set(errors)
+    assert {"father.name", "father.id_number"} <= set(errors)  # the other parent is still asked
+
+
+def test_without_the_applicants_answers_a_party_of_theirs_is_left_for_the_submission() -> None:
+    form = _seeded_form("birth")
+    # A step checked before submission: the page does not send what it takes from the account.
+    _clean, errors = validate(form, {"child.relationship": "father"}, TODAY)
+    assert not {"father.name", "father.id_number", "father.phone"} & set(errors)
+    _clean, guardian = validate(form, {"child.relationship": "guardian"}, TODAY)
+    assert {"father.name", "father.id_number", "mother.name"} <= set(guardian)
+
+
+def test_a_problem_with_the_applicants_answer_is_reported_once_on_the_applicants_field() -> None:
+    form = _seeded_form("birth")
+    sent = {"child.relationship": "mother", "applicant.name": "李娜", "applicant.id_number": LI_NA}
+    sent["applicant.phone"] = "1380000"
+    _clean, errors = validate(form, sent, TODAY)
+    assert errors["applicant.phone"] == "手机号码应为11位，您输入了7位，请核对"
+    assert "mother.phone" not in errors
+
+
+@given(item_combinations)
+def test_every_party_field_pairs_with_an_applicant_field_of_the_same_name(items: list[ServiceItem]) -> None:
+    form = merge_form("any", items, CATALOGUE)
+    keys = set(_keys(form))
+    for target, source in may_be_applicants_own(form).items():
+        assert target in keys and source in keys
+        assert source == "applicant." + target.split(".", 1)[1]

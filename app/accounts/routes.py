@@ -130,8 +130,10 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/register", opt=public())
-    async def register_page(self, request: AnyRequest) -> Template:
-        return Template("register.html", context={"nav": "me", "sms_sent": service.SMS_SENT})
+    async def register_page(self, request: AnyRequest, next: FromQuery[str] = "/me") -> Template:
+        # Where the person was going before signing up; a path on this site only (app.web.redirects).
+        context = {"nav": "me", "sms_sent": service.SMS_SENT, "next": local_path(next, "/me")}
+        return Template("register.html", context=context)
 
     @get("/login", opt=public())
     async def login_page(self, request: AnyRequest, next: FromQuery[str] = "/") -> Template:

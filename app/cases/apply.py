@@ -20,7 +20,7 @@ import asyncpg
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 
@@ -34,6 +34,7 @@ from app.filing import service as filing
 from app.filing.models import Subject
 from app.forms import presenter
 from app.forms import service as forms
+from app.forms.answers import StepCheck, StepProblems
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
 from app.shell.service import OFFLINE_COPY
@@ -212,6 +213,15 @@ class ApplyPages(Controller):
             "partials/apply_field_error.html",
             context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
         )
+
+    @post("/life-events/{code:str}/check-step", opt=FILERS, status_code=HTTP_200_OK)
+    async def check_step(self, db: Db, code: FromPath[str], data: JSONBody[StepCheck]) -> StepProblems:
+        """One step's fields before 下一步 (apply-steps.js): the rules of a submission, applied to all the answers so
+        far (a field may depend on another step's, as 母亲's on 申请人是新生儿的), reporting only that step's fields."""
+        form, _ = await forms.merged_form_of(db, code)
+        step = set(data.fields)
+        _clean, errors = forms.validate(form, data.data, today_in_china())
+        return StepProblems(errors={key: message for key, message in errors.items() if key in step})
 
     @post("/life-events/{code:str}/apply", opt=FILERS, request_max_body_size=_FORM_MAX_BYTES)
     async def submit_form(

@@ -36,3 +36,16 @@ class FormAnswer(msgspec.Struct, frozen=True, kw_only=True):
     checksum: str
     sections: list[SectionAnswer]
     materials: MaterialsAnswer
+
+
+class StepCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of the merged form before 下一步: the answers so far and the keys of that step's fields."""
+
+    fields: list[str]
+    data: dict[str, str | bool | None]
+
+
+class StepProblems(msgspec.Struct, frozen=True, kw_only=True):
+    """That step's errors by field key, as a submission would give them; empty when it may move on."""
+
+    errors: dict[str, str]

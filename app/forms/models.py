@@ -7,9 +7,12 @@ from datetime import date
 import msgspec
 
 
-class Option(msgspec.Struct, frozen=True, kw_only=True):
+class Option(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     value: str
     label: str
+    # Choosing this option says the applicant is this party of the event (申请人是新生儿的：母亲 → "mother"): that
+    # party's fields (`mother.name` …) are the applicant's own (`applicant.name` …), taken from them, not asked again.
+    applicant_is: str | None = None
 
 
 class FormField(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

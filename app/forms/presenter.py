@@ -104,6 +104,10 @@ class ApplyView(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str
     today: str
     steps: int
+    # Fields that are the applicant's own when the applicant says so (申请人是新生儿的：母亲) → the applicant's field;
+    # `same_as` holds those the posted answers made so (the page shows them read-only, from the applicant).
+    may_be_own: dict[str, str]
+    same_as: dict[str, str]
 
 
 def apply_view(
@@ -124,6 +128,8 @@ def apply_view(
     values = {key: prefill.value for key, prefill in prefills.items()}
     if posted is not None:
         values.update({f.key: posted.get(f.key, "") for f in form.fields() if f.key not in read_only})
+    same_as = service.same_as_applicant(form, posted or {})
+    values.update({target: values.get(source, "") for target, source in same_as.items()})
     targets = [f.key for f in form.fields()] + [material_key(m.code) for m in answer.materials.to_upload]
     order = {key: position for position, key in enumerate(targets)}
     ordered = dict(sorted((errors or {}).items(), key=lambda item: order.get(item[0], len(order))))
@@ -139,4 +145,6 @@ def apply_view(
         idempotency_key=idempotency_key,
         today=today,
         steps=len(answer.sections) + 1,  # the materials are the last step
+        may_be_own=service.may_be_applicants_own(form),
+        same_as=same_as,
     )

@@ -268,13 +268,59 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.
 _MAX_LIST_DEPTH = 8
 
 
+APPLICANT = "applicant"
+
+
+def same_as_applicant(form: MergedForm, data: Mapping[str, Any]) -> dict[str, str]:
+    """The fields that are the applicant's own, by what the applicant said they are in the event (an option with
+    `applicant_is`, configured in the form catalogue): {`mother.name`: `applicant.name`, …}; empty when no such
+    option is chosen."""
+    if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance] -- any JSON may arrive
+        return {}
+    chosen = {
+        option.applicant_is
+        for field in form.fields()
+        for option in field.options or []
+        if option.applicant_is and option.value == (_scalar_text(data.get(field.key)) or "").strip()
+    }
+    return _applicant_fields_of(form, chosen)
+
+
+def may_be_applicants_own(form: MergedForm) -> dict[str, str]:
+    """Every field that is the applicant's own when some option says so → the applicant field it takes."""
+    parties = {option.applicant_is for field in form.fields() for option in field.options or [] if option.applicant_is}
+    return _applicant_fields_of(form, parties)
+
+
+def _applicant_fields_of(form: MergedForm, parties: Collection[str]) -> dict[str, str]:
+    """Pairs each party's field with the applicant's by the part after the dot (`mother.phone` ← `applicant.phone`),
+    so any party and any applicant field work alike, with no code per life event."""
+    keys = {field.key for field in form.fields()}
+    pairs: dict[str, str] = {}
+    for party in sorted(parties):
+        for key in sorted(keys):
+            head, _, attribute = key.partition(".")
+            if head == APPLICANT and f"{party}.{attribute}" in keys:
+                pairs[f"{party}.{attribute}"] = key
+    return pairs
+
+
 def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[dict[str, Any], dict[str, str]]:
-    """(clean values, errors by field key): never raises, whatever arrives. Keys the form lacks are dropped."""
+    """(clean values, errors by field key): never raises, whatever arrives. Keys the form lacks are dropped.
+
+    A field that is the applicant's own (same_as_applicant: 申请人是新生儿的母亲) takes the applicant's value, whatever
+    was sent for it; while the applicant's value is not there (a step checked before submission, where the page
+    does not send what it takes from the account) it is left for the submission to check."""
     if not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance] -- kept: "never raises"
         data = {}
+    same = same_as_applicant(form, data)
+    if same:
+        data = {**data, **{target: data.get(source) for target, source in same.items()}}
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field in form.fields():
+        if field.key in same and data.get(field.key) is None:
+            continue
         raw = data.get(field.key)
         if field.type == "checkbox":
             checked = (_scalar_text(raw) or "").strip().lower() in _TRUE_VALUES
@@ -294,6 +340,9 @@ def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[di
             errors[field.key] = problem
         else:
             clean[field.key] = value
+    for target, source in same.items():
+        if source in errors:  # said once, where it can be fixed: the applicant's own field
+            errors.pop(target, None)
     return clean, errors
 
 

@@ -84,6 +84,14 @@ def mask_id_number(id_number: str) -> str:
     return "*" * (len(normalized) - 4) + normalized[-4:]
 
 
+def grouped_id_number(shown: str) -> str:
+    """An 18-character number (masked or not) as people read it out: region 6, birth date 8, the last 4
+    (`320402 ******** 0119`). Anything else is left as it is."""
+    if len(shown) != ID_NUMBER_LENGTH:
+        return shown
+    return f"{shown[:6]} {shown[6:14]} {shown[14:]}"
+
+
 def birth_date_of(id_number: str) -> date:
     """The birth date encoded in a well-formed ID number (ValueError otherwise)."""
     normalized = _require_well_formed_digits(id_number)

@@ -8,7 +8,7 @@ of those characters, is kept; anything else becomes the home page.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 HOME = "/"
 
@@ -22,3 +22,17 @@ def local_path(raw: str | None, default: str = HOME) -> str:
     if parts.scheme or parts.netloc:
         return default
     return raw
+
+
+# The pages that sign a person in: a link to them from there keeps the `next` they were given.
+SIGN_IN_PAGES = frozenset({"/login", "/register"})
+
+
+def sign_in_url(page: str, path: str, query: dict[str, str]) -> str:
+    """`page` (/login or /register) with `next`: where the person is now (`path` and its `query`), or, on a sign-in
+    page itself, the `next` that page was given — so 开始办理 → 登录 → 注册 still ends on the form."""
+    if path in SIGN_IN_PAGES:
+        target = local_path(query.get("next"), "")
+    else:
+        target = local_path(path + (f"?{urlencode(query)}" if query else ""), "")
+    return f"{page}?{urlencode({'next': target})}" if target and target != HOME else page

@@ -52,7 +52,9 @@ let paused = false; // while a conflict waits for the resident's choice, and whi
 let theirs = null; // the other device's answers, while that choice waits
 
 const say = (text) => { status.textContent = text; status.hidden = !text; };
-const clock = () => new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
+// Beijing time, as every time the server prints (a phone set to another zone still reads the same clock).
+const clock = () =>
+  new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
 
 async function keepHere() {
   const data = answers();

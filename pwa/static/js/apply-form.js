@@ -30,9 +30,14 @@ export const tab = {
 
 export const answerInputs = () => [...form.querySelectorAll("[data-field]")];
 
+// A field shown as the applicant's own (apply-parties.js: 申请人是新生儿的母亲) is not sent: the server takes it from
+// the applicant.
 export function answers() {
   const data = {};
-  for (const input of answerInputs()) data[input.name] = input.type === "checkbox" ? input.checked : input.value;
+  for (const input of answerInputs()) {
+    if (input.hasAttribute("data-bound")) continue;
+    data[input.name] = input.type === "checkbox" ? input.checked : input.value;
+  }
   return data;
 }
 
@@ -52,6 +57,7 @@ export function fill(data) {
     else input.value = typeof value === "string" ? value : "";
   }
   showSources();
+  form.dispatchEvent(new Event("ywtb:filled")); // apply-parties.js shows again which fields are the applicant's own
 }
 
 // Two sets of answers are the same when every field has the same value (an absent one counts as empty).

@@ -1,7 +1,8 @@
 // The merged form's materials: each file goes to the API as soon as it is chosen; its token lives in the hidden
-// inputs a no-JS re-render fills, and in this tab, so a reload keeps what was uploaded.
+// inputs a no-JS re-render fills, and in this tab, so a reload keeps what was uploaded. The page shows a labelled
+// 拍照或选择文件 button, never the browser's own control; once a file is in, its name and 删除.
 import { postForm } from "./api.js";
-import { markInvalid } from "./forms.js";
+import { markInvalid, rebuildSummary } from "./forms.js";
 import { form, lifeEvent, onBehalfOf, tab } from "./apply-form.js";
 
 export function setupUploads() {
@@ -11,15 +12,27 @@ export function setupUploads() {
   const kept = tab.get("uploads") || {};
   const hidden = (name, code) => form.elements.namedItem(`${name}.${code}`);
   const status = (input) => document.getElementById(`${input.id}-status`);
+  const remover = (input) => form.querySelector(`[data-remove-upload="${CSS.escape(input.dataset.material)}"]`);
 
   function keep(input, upload) {
     const code = input.dataset.material;
     hidden("uploaded", code).value = upload?.token || "";
     hidden("uploaded_name", code).value = upload?.filename || "";
     status(input).textContent = upload ? `已上传：${upload.filename}` : "";
+    remover(input).hidden = !upload;
     if (upload) kept[code] = upload;
     else delete kept[code];
     tab.set("uploads", kept);
+  }
+
+  // 删除: the file is no longer part of this application: its token is not sent, so it is never attached to the case.
+  function remove(input) {
+    keep(input, null);
+    input.value = "";
+    markInvalid(input, "");
+    status(input).textContent = "已删除，可重新拍照或选择文件";
+    rebuildSummary(form);
+    input.focus();
   }
 
   async function upload(input) {
@@ -55,8 +68,13 @@ export function setupUploads() {
   for (const input of inputs) {
     const code = input.dataset.material;
     if (!hidden("uploaded", code).value && kept[code]) keep(input, kept[code]);
+    remover(input).hidden = !hidden("uploaded", code).value;
+    remover(input).addEventListener("click", () => remove(input));
     input.addEventListener("change", () => {
-      const job = upload(input).finally(() => pending.delete(job));
+      const job = upload(input).finally(() => {
+        pending.delete(job);
+        rebuildSummary(form); // a summary on show follows what this file fixed or broke
+      });
       pending.add(job);
     });
   }

@@ -1,6 +1,7 @@
 // The merged form (一表申请) with JavaScript. Without it the page is one long form posted to the server.
 // This module wires the parts, each in its own module:
-// - apply-steps.js: one section at a time, 上一步/下一步, "第k步，共n步" announced;
+// - apply-steps.js: one section at a time, each checked on 下一步 (or, for trained staff, every section on one page);
+// - apply-parties.js: who the applicant is in the event (申请人是新生儿的母亲): that party's fields are theirs;
 // - apply-uploads.js: each file goes to the API when chosen;
 // - apply-drafts.js: every change kept on this device, then synced to the server draft (apply-draft-conflict.js
 //   when another device changed it meanwhile);
@@ -8,14 +9,16 @@
 // - apply-form.js: what they share (the form, whom it is filed for, its answers).
 // Submitting is here: JSON to /api/v1/cases with one idempotency key per fill, then the receipt.
 import { postJSON } from "./api.js";
-import { clearErrors, markInvalid, setBusy, showErrors } from "./forms.js";
+import { clearErrors, markInvalid, rebuildSummary, setBusy, showErrors } from "./forms.js";
 import { setupDrafts } from "./apply-drafts.js";
 import { answerInputs, answers, form, lifeEvent, onBehalfOf } from "./apply-form.js";
 import { checkOutbox, forgetIdempotencyKey, idempotencyKey, queue } from "./apply-outbox.js";
+import { setupParties } from "./apply-parties.js";
 import { setupSteps } from "./apply-steps.js";
 import { setupUploads } from "./apply-uploads.js";
 
 const steps = setupSteps();
+setupParties();
 const uploads = setupUploads();
 const drafts = setupDrafts();
 
@@ -40,7 +43,7 @@ async function keepForLater(body) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!steps.isLast()) {
-    steps.next(); // Enter in a field moves on rather than submitting half a form
+    await steps.next(); // Enter in a field moves on (once the step is right) rather than submitting half a form
     return;
   }
   const button = form.querySelector("#apply-submit");
@@ -94,12 +97,16 @@ form.querySelector(".error-summary").addEventListener("click", (event) => {
   target.focus();
 });
 
-// htmx swaps a field's error slot after /check; the input's aria-invalid follows the slot.
+// htmx swaps a field's error slot after /check; the input's aria-invalid follows the slot, and a summary on show is
+// rebuilt (or cleared) to match.
 document.body.addEventListener("htmx:afterSwap", () => {
   for (const input of answerInputs()) {
     const slot = document.getElementById(`${input.id}-error`);
     if (slot) markInvalid(input, slot.hidden ? "" : slot.textContent);
   }
+  rebuildSummary(form);
 });
 
 drafts.load().then(followOutbox);
+// Steps or one page, uploads, drafts and the applicant's party are wired: the form works as enhanced from here.
+form.dataset.enhanced = "true";

@@ -3,7 +3,7 @@
 // with the elder's credentials). The server checks everything and answers per field; we only show it.
 import { postJSON } from "./api.js";
 import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
-import { clearErrors, setBusy, showErrors } from "./forms.js";
+import { clearErrors, setBusy, showErrors, showRefusal } from "./forms.js";
 import { signaturePad } from "./signature.js";
 
 const form = document.querySelector("#delegation-form");
@@ -44,7 +44,7 @@ async function passkeyConsent(client) {
   }
   const options = await postJSON("/api/v1/delegations/consent-options", client);
   if (!options.ok) {
-    showErrors(form, options.data?.errors, options.data?.detail || "无法发起通行密钥确认，请重试");
+    showRefusal(form, options, "无法发起通行密钥确认，请重试");
     return null;
   }
   try {
@@ -85,8 +85,8 @@ form.addEventListener("submit", async (event) => {
       window.location.assign("/helper?notice=created");
       return;
     }
-    const fallback = result.status === 401 ? "登录已过期，请重新登录后再记录" : result.data?.detail;
-    showErrors(form, result.data?.errors, fallback || "记录失败，请稍后重试");
+    if (result.status === 401) showErrors(form, {}, "登录已过期，请重新登录后再记录");
+    else showRefusal(form, result, "记录失败，请稍后重试");
   } catch {
     showErrors(form, {}, "网络连接失败，请检查网络后重试");
   } finally {

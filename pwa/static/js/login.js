@@ -1,18 +1,17 @@
 import { postJSON } from "./api.js";
 import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
-import { setBusy, showErrors } from "./forms.js";
-
-// The server already keeps only a path of this site (app/web/redirects.py); checked again where it is used.
-function localPath(raw) {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || /[\\\u0000-\u001f\u007f]/.test(raw)) return "/";
-  const target = new URL(raw, window.location.origin);
-  return target.origin === window.location.origin ? target.pathname + target.search + target.hash : "/";
-}
+import { setBusy, showErrors, showRefusal } from "./forms.js";
+import { localPath } from "./paths.js";
 
 const form = document.querySelector("#login-form");
 const button = form.querySelector("button[type=submit]");
 const next = localPath(form.dataset.next);
 let conditional = null;
+// Whether the person has done anything here yet (chosen a passkey in the field's suggestions, pressed the button):
+// a page just opened never greets them with an error, such as a wait left from earlier tries.
+let touched = false;
+form.addEventListener("focusin", () => { touched = true; });
+form.addEventListener("pointerdown", () => { touched = true; });
 
 // The autofill's sign-in once the browser has handed over a passkey: a click on the button meanwhile would start
 // a second ceremony, replacing the challenge the autofill's answer is checked against, and fail both.
@@ -21,7 +20,7 @@ let finishing = null;
 async function finish(credential) {
   const done = await postJSON("/api/v1/auth/login/verify", { credential });
   if (!done.ok) {
-    showErrors(form, {}, done.data?.detail || "登录失败，请重试");
+    if (touched) showRefusal(form, done, "登录失败，请重试");
     return;
   }
   window.location.assign(next);
@@ -56,7 +55,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const start = await postJSON("/api/v1/auth/login/options", {});
     if (!start.ok) {
-      showErrors(form, {}, start.data?.detail || "登录失败，请重试");
+      showRefusal(form, start, "登录失败，请重试");
       return;
     }
     let credential;

@@ -4,12 +4,15 @@
 // register, staff) the code is the proof and step 2 is skipped.
 import { postJSON } from "./api.js";
 import { ceremonyMessage, createPasskey, passkeysSupported } from "./passkeys.js";
-import { clearErrors, setBusy, showErrors } from "./forms.js";
+import { clearErrors, setBusy, showErrors, showRefusal } from "./forms.js";
+import { localPath } from "./paths.js";
 
 const START = "/api/v1/auth/register/options";
 const RESEND_AFTER_SECONDS = 60;
 
 const details = document.querySelector("#register-form");
+// Where the person was going before signing up (开始办理 → 登录 → 注册): back there once the account exists.
+const next = localPath(details.dataset.next, "/me");
 const codeForm = document.querySelector("#sms-form");
 const detailsStep = document.querySelector("#details-step");
 const codeStep = document.querySelector("#code-step");
@@ -35,7 +38,7 @@ async function finish(form, body, button) {
   try {
     const options = await postJSON(START, body);
     if (!options.ok) {
-      showErrors(form, options.data?.errors, options.data?.detail || "提交失败，请重试");
+      showRefusal(form, options, "提交失败，请重试");
       return;
     }
     let credential;
@@ -47,10 +50,10 @@ async function finish(form, body, button) {
     }
     const done = await postJSON("/api/v1/auth/register/verify", { credential });
     if (!done.ok) {
-      showErrors(form, done.data?.errors, done.data?.detail || "注册失败，请重试");
+      showRefusal(form, done, "注册失败，请重试");
       return;
     }
-    window.location.assign("/me");
+    window.location.assign(next);
   } catch {
     showErrors(form, {}, "网络连接失败，请检查网络后重试");
   } finally {
@@ -102,7 +105,7 @@ async function requestCode(form, button) {
     return false;
   }
   if (answer.status !== 202) {
-    showErrors(form, answer.data?.errors, answer.data?.detail || "提交失败，请重试");
+    showRefusal(form, answer, "提交失败，请重试");
     return false;
   }
   showCodeStep();

@@ -112,6 +112,18 @@ function setupUpdates() {
   });
 }
 
+// --- 返回上一页 on an error page: only when the page before was one of ours ------------------------------
+
+function setupBack() {
+  let before = null;
+  try { before = document.referrer && new URL(document.referrer).origin; } catch { before = null; }
+  if (before !== window.location.origin || window.history.length < 2) return;
+  for (const button of document.querySelectorAll("[data-back]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.history.back());
+  }
+}
+
 // --- submissions waiting to be sent (待发送) ------------------------------------------------------------------
 
 const outboxBox = document.querySelector("#app-outbox");
@@ -415,6 +427,7 @@ function setupSignOut() {
 }
 
 setupDisplay();
+setupBack();
 setupConnection();
 setupUpdates();
 setupSignOut();

@@ -1,0 +1,89 @@
+"""A resident's whole journey on a 360 × 740 phone in 长辈版, at every text size (A+ up to 40 px): no page scrolls
+sideways or sets text a character or two per line — home, a life event, every step of its form, the case, the
+receipt, the public tracking page, 消息, 我的, 我的办件 — the header is one compact row (at most a fifth of the
+first screen), the navigation is a bottom tab bar sized for 长辈版, and an ID number stays whole in its field."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from e2e.helpers import file_life_event, register_resident, walk_form
+from e2e.layout import (
+    assert_compact_header,
+    assert_fits,
+    assert_id_numbers_whole,
+    assert_not_squeezed,
+    tab_bar,
+    use_display,
+)
+
+RESIDENT = ("许静", "320411198611183187")
+TEXT_STEPS = range(5)  # 24, 28, 32, 36 and 40 px
+
+
+def _pages(case_no: str, tracking: str) -> dict[str, str]:
+    return {
+        "首页": "/",
+        "一件事": "/life-events/birth",
+        "办件": f"/cases/{case_no}",
+        "受理回执": f"/cases/{case_no}/receipt",
+        "公开进度": tracking,
+        "消息": "/notifications",
+        "我的": "/me",
+        "我的办件": "/cases",
+    }
+
+
+def _holds_up(page: Page, where: str) -> None:
+    assert_fits(page, where)
+    assert_not_squeezed(page, where)
+    assert_compact_header(page, where)
+    assert_id_numbers_whole(page, where)
+
+
+def test_every_page_of_the_journey_fits_a_phone_in_elder_mode_at_every_text_size(phone: Page) -> None:
+    page = phone
+    register_resident(page, *RESIDENT)
+    created = file_life_event(page, "birth", "elder-pages-birth-1")
+    tracking = re.sub(r"^https?://[^/]+", "", created["tracking_url"])
+    pages = _pages(created["case_no"], tracking)
+
+    for step in TEXT_STEPS:
+        use_display(page, elder=True, text_step=step)
+        expect(page.locator("html")).to_have_class(f"elder text-{step}" if step else "elder")
+        for name, path in pages.items():
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            _holds_up(page, f"{name} {path} (长辈版, A+ step {step})")
+        page.goto("/life-events/birth/apply")
+        walk_form(page, lambda progress, step=step: _holds_up(page, f"{progress} (长辈版, A+ step {step})"))
+
+
+def test_the_header_is_one_row_and_the_tabs_are_sized_for_elder_mode(phone: Page) -> None:
+    page = phone
+    page.goto("/life-events/birth")
+    use_display(page, elder=True, text_step=4)
+    header = page.locator(".site-header")
+    brand = header.locator(".brand")
+    menu = header.get_by_text("字号", exact=True)
+    # One row: the brand and the 字号 button side by side.
+    assert abs(brand.bounding_box()["y"] - menu.bounding_box()["y"]) < 20  # type: ignore[index]
+    assert_compact_header(page, "the life event's page at 40 px")
+    # 字号 opens in place: the page moves down, nothing covers it.
+    top = page.locator("main").bounding_box()["y"]  # type: ignore[index]
+    menu.click()
+    expect(page.get_by_role("button", name="字号调小")).to_be_visible()
+    assert page.locator("main").bounding_box()["y"] > top  # type: ignore[index]
+    assert_fits(page, "字号 open at 40 px")
+
+    tabs = tab_bar(page)
+    assert [t["name"] for t in tabs] == ["首页", "我的办件", "扫码", "登录"]
+    viewport = page.viewport_size
+    assert viewport is not None
+    for tab in tabs:
+        assert tab["width"] >= 60 and tab["height"] >= 60, tab
+        assert tab["font"] >= 24, tab  # 长辈版's body size (18 pt)
+        assert tab["bottom"] == viewport["height"], tab  # at the bottom of the screen
+    expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的办件")).to_be_visible()

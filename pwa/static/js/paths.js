@@ -1,0 +1,7 @@
+// Where a page may send the browser after signing in or up: a path on this site, never another host. The server
+// keeps only such a path already (app/web/redirects.py: local_path); checked again here, where it is used.
+export function localPath(raw, fallback = "/") {
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || /[\\\u0000-\u001f\u007f]/.test(raw)) return fallback;
+  const target = new URL(raw, window.location.origin);
+  return target.origin === window.location.origin ? target.pathname + target.search + target.hash : fallback;
+}
