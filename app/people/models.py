@@ -12,6 +12,7 @@ class RegisterEntry(msgspec.Struct, frozen=True):
     name: str
     phone: str | None
     region_code: str | None
+    household_no: str | None = None  # 户号 of the 户口簿 the person is on
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -22,6 +23,15 @@ class Person(msgspec.Struct, frozen=True):
     region_code: str | None
     birth_date: date
     sex: str
+    household_no: str | None = None
+    mother_id: int | None = None
+    father_id: int | None = None
+    status: str = "active"  # active | deceased (已注销)
+    died_on: date | None = None
+
+    @property
+    def deceased(self) -> bool:
+        return self.status == "deceased"
 
 
 class Identity(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from app.catalogue import service as catalogue
 from app.people import store
@@ -23,14 +24,18 @@ from auth.pii import PiiCipher
 from db.pool import DB
 
 COLUMNS = ("id_number", "name", "phone", "region_code")
+# Columns a file may add after those (older exports have none): the 户号 of the person's 户口簿.
+OPTIONAL_COLUMNS = ("household_no",)
+_HOUSEHOLD_NO = re.compile(r"[0-9A-Za-z]{1,20}")
 
 
 def parse_register_csv(
     text: str, known_regions: set[str]
 ) -> tuple[list[tuple[int, RegisterEntry]], list[ImportProblem]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if tuple(reader.fieldnames or ()) != COLUMNS:
-        return [], [ImportProblem(1, f"表头应为 {','.join(COLUMNS)}")]
+    header = tuple(reader.fieldnames or ())
+    if header[: len(COLUMNS)] != COLUMNS or header[len(COLUMNS) :] not in _ALLOWED_TAILS:
+        return [], [ImportProblem(1, f"表头应为 {','.join(COLUMNS)}（可再加 {','.join(OPTIONAL_COLUMNS)}）")]
     entries: list[tuple[int, RegisterEntry]] = []
     problems: list[ImportProblem] = []
     seen: dict[str, int] = {}
@@ -47,11 +52,15 @@ def parse_register_csv(
     return entries, problems
 
 
+_ALLOWED_TAILS = {OPTIONAL_COLUMNS[:n] for n in range(len(OPTIONAL_COLUMNS) + 1)}
+
+
 def _entry(row: dict[str, str | None], known_regions: set[str]) -> tuple[RegisterEntry, None] | tuple[None, str]:
     raw_number = (row.get("id_number") or "").strip()
     name = (row.get("name") or "").strip()
     phone = (row.get("phone") or "").strip() or None
     region = (row.get("region_code") or "").strip() or None
+    household = (row.get("household_no") or "").strip() or None
     if problem := id_number_problem(raw_number):
         return None, f"公民身份号码：{problem}"
     if not name or len(name) > 50:
@@ -60,7 +69,9 @@ def _entry(row: dict[str, str | None], known_regions: set[str]) -> tuple[Registe
         return None, f"手机号码：{problem}"
     if region and region not in known_regions:
         return None, f"区划代码：{region} 不存在"
-    return RegisterEntry(normalize_id_number(raw_number), name, phone, region), None
+    if household and not _HOUSEHOLD_NO.fullmatch(household):
+        return None, "户号：只能是不超过20位的数字或字母"
+    return RegisterEntry(normalize_id_number(raw_number), name, phone, region, household), None
 
 
 async def import_register(db: DB, cipher: PiiCipher, text: str) -> ImportReport:
@@ -77,6 +88,7 @@ async def import_register(db: DB, cipher: PiiCipher, text: str) -> ImportReport:
             region_code=entry.region_code,
             birth_date=birth_date_of(entry.id_number),
             sex=sex_of(entry.id_number),
+            household_no=entry.household_no,
         )
         if was_added:
             added += 1

@@ -26,6 +26,19 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return await store.get_person(db, person_id)
 
 
+async def household_of(db: DB, person: Person) -> list[Person]:
+    """Everyone on the person's 户口簿 (the person included), oldest first; just the person when the register
+    has no 户号 for them."""
+    if person.household_no is None:
+        return [person]
+    return await store.household_members(db, person.household_no)
+
+
+async def children_of(db: DB, parent_id: int) -> list[Person]:
+    """The people the register names this person as mother or father of, oldest first."""
+    return await store.children_of(db, parent_id)
+
+
 async def identity_of(db: DB, cipher: PiiCipher, person_id: int) -> Identity | None:
     """The person's name and full ID number, decrypted here for the server's own use."""
     found = await store.encrypted_identity(db, person_id)

@@ -18,6 +18,11 @@ def _person(row: Any) -> Person:
         region_code=row["region_code"],
         birth_date=row["birth_date"],
         sex=row["sex"],
+        household_no=row["household_no"],
+        mother_id=row["mother_id"],
+        father_id=row["father_id"],
+        status=row["status"],
+        died_on=row["died_on"],
     )
 
 
@@ -32,14 +37,16 @@ async def upsert_person(
     region_code: str | None,
     birth_date: date,
     sex: str,
+    household_no: str | None,
 ) -> bool:
-    """Insert or update by the number's hash; True when a new person was added."""
+    """Insert or update by the number's hash; True when a new person was added. An import without a 户号 keeps
+    the one the register has."""
     return await db.fetchval(
         """INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, phone, region_code,
-                               birth_date, sex)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                               birth_date, sex, household_no)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (id_number_hash) DO UPDATE SET name = $4, phone = $5, region_code = $6,
-               updated_at = now()
+               household_no = coalesce($9, people.household_no), updated_at = now()
            RETURNING (xmax = 0)""",
         id_number_hash,
         id_number_enc,
@@ -49,6 +56,7 @@ async def upsert_person(
         region_code,
         birth_date,
         sex,
+        household_no,
     )
 
 
@@ -60,6 +68,18 @@ async def find_person_by_hash(db: DB, id_number_hash: bytes) -> Person | None:
 async def get_person(db: DB, person_id: int) -> Person | None:
     row = await db.fetchrow("SELECT * FROM people WHERE id = $1", person_id)
     return _person(row) if row else None
+
+
+async def household_members(db: DB, household_no: str) -> list[Person]:
+    rows = await db.fetch("SELECT * FROM people WHERE household_no = $1 ORDER BY birth_date, id", household_no)
+    return [_person(r) for r in rows]
+
+
+async def children_of(db: DB, parent_id: int) -> list[Person]:
+    rows = await db.fetch(
+        "SELECT * FROM people WHERE mother_id = $1 OR father_id = $1 ORDER BY birth_date, id", parent_id
+    )
+    return [_person(r) for r in rows]
 
 
 async def encrypted_identity(db: DB, person_id: int) -> EncryptedIdentity | None:
