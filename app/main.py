@@ -103,6 +103,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
     def configure(engine: JinjaTemplateEngine) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
         environment = engine.engine
+        # Templates ship with the code: no stat() of every template on every render to see whether it changed.
+        environment.auto_reload = False
         template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
         template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
 
