@@ -60,6 +60,7 @@ from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
 from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
+from app.web.caching import release_fingerprint
 from app.web.input_checks import refuse_unstorable_input
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
@@ -103,6 +104,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
     def configure(engine: JinjaTemplateEngine) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
         environment = engine.engine
+        # Templates ship with the code: no stat() of every template on every render to see whether it changed.
+        environment.auto_reload = False
         template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
         template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
 
@@ -240,6 +243,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "service_worker": shell.ServiceWorker(assets),
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
+                # What every page is drawn with (templates, static files): part of each page's ETag (app/web/caching).
+                "release": release_fingerprint((TEMPLATES_DIR, STATIC_DIR)),
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
                 "sms": CountedSms(sms_backend_named(settings.sms_backend)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.

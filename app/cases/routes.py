@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
 from app.cases import qr, service, tracking
 from app.cases.models import (
@@ -27,9 +27,11 @@ from app.cases.models import (
 )
 from app.errors import FieldErrors
 from app.filing import service as filing
+from app.shell import service as shell
+from app.web import caching
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
 from app.web.types import AnyRequest
-from auth.access import caller, public, roles
+from auth.access import caller, public, roles, user_of
 
 RESIDENT = roles("resident")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
@@ -180,9 +182,16 @@ class TrackingPages(Controller):
     include_in_schema = False
 
     @get("/t/{token:str}", opt=public())
-    async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template:
+    async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template | Response[bytes]:
         _limit_scans(request)
-        return Template(
-            "track.html",
-            context={"track": tracking.decode(await service.track(db, token, request.app.state.scans))},
-        )
+        snapshot = await service.track(db, token, request.app.state.scans)
+        context = {"track": tracking.decode(snapshot)}
+        if user_of(request) is not None:
+            # Its menu names the signed-in account: drawn afresh each time, never revalidated.
+            return Template("track.html", context=context)
+        display = shell.display_of(None, request.cookies)
+        tag = caching.weak_etag(snapshot, f"{display.elder}:{display.text_step}", request.app.state.release)
+        headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Template("track.html", context=context, headers=headers)
