@@ -22,6 +22,7 @@ from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code,
 from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
 from app.database import migrate_database
+from app.organisations import service as organisations
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -66,7 +67,8 @@ def _seed(settings: Settings) -> Callable[[Tx], Awaitable[int]]:
             report = await seed_demo_data(conn, PiiCipher(settings.secret_key))
         print(
             f"seeded: {report.regions} regions, {report.departments} departments, {report.items} service items, "
-            f"{report.life_events} life events, {report.people} people, {report.certificates} e-certificates"
+            f"{report.life_events} life events, {report.people} people, {report.certificates} e-certificates, "
+            f"{report.organisations} organisations"
         )
         return 0
 
@@ -81,6 +83,24 @@ def _import_population(settings: Settings, path: Path) -> Callable[[Tx], Awaitab
         for problem in report.problems:
             print(f"line {problem.line}: {problem.message}", file=sys.stderr)
         print(f"imported: {report.added} added, {report.updated} updated, {len(report.problems)} rows refused")
+        return 1 if report.problems and not (report.added or report.updated) else 0
+
+    return work
+
+
+def _import_organisations(settings: Settings, path: Path) -> Callable[[Tx], Awaitable[int]]:
+    text = path.read_text(encoding="utf-8-sig")
+
+    async def work(conn: Tx) -> int:
+        report = await organisations.import_register(conn, PiiCipher(settings.secret_key), text)
+        for problem in report.problems:
+            print(f"line {problem.line}: {problem.message}", file=sys.stderr)
+        for warning in report.warnings:
+            print(f"line {warning.line} (kept): {warning.message}", file=sys.stderr)
+        print(
+            f"imported: {report.added} added, {report.updated} updated, {len(report.problems)} rows refused, "
+            f"{len(report.warnings)} kept with a warning"
+        )
         return 1 if report.problems and not (report.added or report.updated) else 0
 
     return work
@@ -227,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="load the demo data (idempotent)")
     importer = commands.add_parser("import-population", help="load the population register from CSV")
     importer.add_argument("file", type=Path)
+    organisation_importer = commands.add_parser(
+        "import-organisations", help="load the legal-person register (法人库) from CSV"
+    )
+    organisation_importer.add_argument("file", type=Path)
     holidays = commands.add_parser("load-holidays", help="load next year's holidays and make-up workdays")
     holidays.add_argument("file", type=Path, help="lines 'YYYY-MM-DD holiday' or 'YYYY-MM-DD workday'")
     commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
@@ -268,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no such file: {args.file}", file=sys.stderr)
             return 2
         return asyncio.run(_with_connection(settings, _import_population(settings, args.file)))
+    if args.command == "import-organisations":
+        if not args.file.is_file():
+            print(f"no such file: {args.file}", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_connection(settings, _import_organisations(settings, args.file)))
     if args.command == "load-holidays":
         if not args.file.is_file():
             print(f"no such file: {args.file}", file=sys.stderr)

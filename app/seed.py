@@ -15,6 +15,7 @@ import msgspec
 from app.catalogue import service as catalogue
 from app.certificates import service as certificate_service
 from app.forms import service as forms
+from app.organisations import service as organisations
 from app.people import service as people
 from app.people.register import import_register
 from auth.pii import PiiCipher
@@ -31,6 +32,7 @@ class SeedReport(msgspec.Struct, frozen=True):
     life_events: int
     people: int
     certificates: int
+    organisations: int
 
 
 def _load(name: str) -> Any:
@@ -67,10 +69,49 @@ async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
     return len(certificates)
 
 
+async def seed_organisations(db: DB, cipher: PiiCipher) -> int:
+    """The demo legal-person register, and a 营业执照 in the library of each organisation still 存续."""
+    report = await organisations.import_register(db, cipher, (SEED_DIR / "organisations.csv").read_text("utf-8"))
+    if report.problems:
+        raise ValueError(f"demo organisations.csv line {report.problems[0].line}: {report.problems[0].message}")
+    districts = {region["code"]: region["name"] for region in _load("regions.json")}
+    for credit_code in _credit_codes():
+        organisation = await organisations.by_credit_code(db, credit_code)
+        if organisation is None or organisation.status != "active":
+            continue
+        representative = await people.get_person(db, organisation.legal_rep_person_id)
+        await certificate_service.issue_to_organisation(
+            db,
+            cipher,
+            credit_code=organisation.credit_code,
+            kind="business_license",
+            title="营业执照",
+            number=organisation.credit_code,
+            issued_by=f"常州市{districts[organisation.region_code]}市场监督管理局",
+            issued_on=organisation.established_on,
+            data={
+                "name": organisation.name,
+                "type": organisation.org_type,
+                "legal_representative": representative.name if representative else "",
+                "address": organisation.address,
+                "established_on": organisation.established_on.isoformat(),
+            },
+        )
+    return report.added + report.updated
+
+
+def _credit_codes() -> list[str]:
+    lines = (SEED_DIR / "organisations.csv").read_text("utf-8").splitlines()[1:]
+    return [line.split(",", 1)[0] for line in lines if line.strip()]
+
+
 async def seed_demo_data(db: DB, cipher: PiiCipher) -> SeedReport:
     regions, departments, fields, items, events = await seed_catalogue(db)
     report = await import_register(db, cipher, (SEED_DIR / "population.csv").read_text(encoding="utf-8"))
     if report.problems:
         raise ValueError(f"demo population.csv line {report.problems[0].line}: {report.problems[0].message}")
     certificates = await seed_certificates(db, cipher)
-    return SeedReport(regions, departments, fields, items, events, report.added + report.updated, certificates)
+    companies = await seed_organisations(db, cipher)
+    return SeedReport(
+        regions, departments, fields, items, events, report.added + report.updated, certificates, companies
+    )

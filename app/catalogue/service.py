@@ -45,6 +45,11 @@ async def region_codes(db: DB) -> set[str]:
     return await store.region_codes(db)
 
 
+async def district_codes(db: DB) -> set[str]:
+    """The districts (and county-level cities) of the city: where an organisation may be registered."""
+    return await store.district_codes(db)
+
+
 async def department_exists(db: DB, code: str) -> bool:
     return await store.department_exists(db, code)
 

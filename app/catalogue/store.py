@@ -140,6 +140,10 @@ async def region_codes(db: DB) -> set[str]:
     return {r["code"] for r in await db.fetch("SELECT code FROM regions")}
 
 
+async def district_codes(db: DB) -> set[str]:
+    return {r["code"] for r in await db.fetch("SELECT code FROM regions WHERE level = 'district'")}
+
+
 async def department_exists(db: DB, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
 

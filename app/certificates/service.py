@@ -67,6 +67,37 @@ async def issue_to_person(
     )
 
 
+async def issue_to_organisation(
+    db: DB,
+    cipher: PiiCipher,
+    *,
+    credit_code: str,
+    kind: str,
+    title: str,
+    number: str,
+    issued_by: str,
+    issued_on: date,
+    data: dict[str, Any] | None = None,
+    case_id: int | None = None,
+) -> None:
+    """Put a certificate into an organisation's library (营业执照, 印章备案 …), sealed like a person's."""
+    await store.upsert_organisation_certificate(
+        db,
+        credit_code=credit_code,
+        kind=kind,
+        title=title,
+        sealed=seal(cipher, kind, number, data or {}),
+        issued_by=issued_by,
+        issued_on=issued_on,
+        case_id=case_id,
+    )
+
+
+async def held_by_organisation(db: DB, credit_code: str) -> list[ECertificate]:
+    """The organisation's certificates as they are shown: masked numbers, contents left sealed."""
+    return await store.organisation_certificates(db, credit_code)
+
+
 async def held_by(db: DB, person_id: int) -> list[ECertificate]:
     """The person's certificates as they are shown: masked numbers, contents left sealed."""
     return [stored.certificate for stored in await store.person_certificates(db, person_id)]

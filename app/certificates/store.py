@@ -40,6 +40,58 @@ async def upsert_person_certificate(
     )
 
 
+async def upsert_organisation_certificate(
+    db: DB,
+    *,
+    credit_code: str,
+    kind: str,
+    title: str,
+    sealed: SealedCertificate,
+    issued_by: str,
+    issued_on: date,
+    case_id: int | None = None,
+) -> None:
+    """One row per organisation, kind and number, as for a person."""
+    await db.execute(
+        """INSERT INTO e_certificates (org_credit_code, kind, title, number_hash, number_enc, number_masked,
+                                       issued_by, issued_on, data_enc, case_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (org_credit_code, kind, number_hash) WHERE person_id IS NULL DO UPDATE SET title = $3,
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
+        credit_code,
+        kind,
+        title,
+        sealed.number_hash,
+        sealed.number_enc,
+        sealed.number_masked,
+        issued_by,
+        issued_on,
+        sealed.data_enc,
+        case_id,
+    )
+
+
+async def organisation_certificates(db: DB, credit_code: str) -> list[ECertificate]:
+    rows = await db.fetch(
+        "SELECT e.id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, c.case_no "
+        "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+        "WHERE e.person_id IS NULL AND e.org_credit_code = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
+        credit_code,
+    )
+    return [
+        ECertificate(
+            id=r["id"],
+            kind=r["kind"],
+            title=r["title"],
+            number_masked=r["number_masked"],
+            issued_by=r["issued_by"],
+            issued_on=r["issued_on"],
+            case_no=r["case_no"],
+        )
+        for r in rows
+    ]
+
+
 async def person_certificates(db: DB, person_id: int) -> list[StoredCertificate]:
     rows = await db.fetch(
         "SELECT e.id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no "

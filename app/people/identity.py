@@ -178,6 +178,17 @@ def credit_code_problem(raw: str) -> str | None:
     return None
 
 
+def credit_code_fails_only_its_check(raw: str) -> bool:
+    """Whether the code is 18 characters of the GB 32100 charset whose 18th (the check character) is wrong: the
+    one problem a register import tolerates, since some codes assigned early in the reform are legal so."""
+    code = normalize_credit_code(raw)
+    return (
+        len(code) == CREDIT_CODE_LENGTH
+        and all(char in _CREDIT_CODE_VALUE for char in code)
+        and credit_code_check_char(code[:17]) != code[17]
+    )
+
+
 def credit_code_warning(raw: str) -> str | None:
     """A non-blocking doubt about a well-formed credit code; None if there is none.
 
