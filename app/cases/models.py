@@ -324,3 +324,27 @@ class TaskCount(msgspec.Struct, frozen=True):
     open: int
     # Past the promised date and not yet 办结 — the console's 已超期.
     overdue: int
+
+
+class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the back office's queue says of a case besides its tasks: who applied and where it was received."""
+
+    case_no: str
+    applicant_name: str
+    channel: str  # online | window | helper
+    filed_as: str  # self | helper | clerk
+    applicant_district: str | None  # the district of the applicant's registered region
+    receiving_region: str | None  # the region of the clerk who received it at a window (filed_as clerk)
+    receiving_region_code: str | None
+
+
+class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a case as the back office reads its history: with the note and who took the step."""
+
+    at: datetime
+    status: str
+    title: str
+    task_id: int | None
+    note: str | None
+    department_name: str | None
+    actor_name: str | None

@@ -25,7 +25,9 @@ from app.cases.models import (
     DraftBody,
     DraftView,
     FiledCase,
+    QueueCaseFacts,
     StaffCaseRecord,
+    StaffTimelineEntry,
     StaffUpload,
     StoredUpload,
     TaskCount,
@@ -302,6 +304,16 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
 async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
     """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
     return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+
+
+async def queue_case_facts(db: DB, case_nos: list[str]) -> dict[str, QueueCaseFacts]:
+    """By case number: the applicant and where each case was received, for the back office's queue."""
+    return {f.case_no: f for f in await store.queue_case_facts(db, case_nos)} if case_nos else {}
+
+
+async def staff_timeline_of(db: DB, case_id: int) -> list[StaffTimelineEntry]:
+    """A case's history with every note and who took each step (the back office's case page)."""
+    return await store.staff_timeline_of(db, case_id)
 
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:
