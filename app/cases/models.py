@@ -57,6 +57,10 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     tracking_url: str
     tasks: list[TaskView]
     timeline: list[TimelineEntry]
+    # Whom a receipt printed by a helper or at a window is for (name, masked number): said in its body, since the
+    # paper goes home with the resident. None on the resident's own pages.
+    applicant_name: str | None = None
+    applicant_id_masked: str | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -211,7 +211,7 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
         db, user.account_id, head.applicant_person_id, head.created_at
     ):
         raise NotFound("没有找到该办件")
-    return await _case_view(db, settings, head)
+    return await _case_view(db, settings, head, named=True)
 
 
 async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
@@ -220,11 +220,14 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
         raise NotFound("没有找到该办件")
-    return await _case_view(db, settings, head)
+    return await _case_view(db, settings, head, named=True)
 
 
-async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> CaseView:
+async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, named: bool = False) -> CaseView:
+    """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
+    someone else to take home)."""
     tasks = _task_views(await store.tasks_of(db, head.id))
+    applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
         case_no=head.case_no,
@@ -238,6 +241,8 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> Ca
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
         timeline=await store.timeline_of(db, head.id),
+        applicant_name=applicant.name if applicant else None,
+        applicant_id_masked=applicant.id_number_masked if applicant else None,
     )
 
 
