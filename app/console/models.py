@@ -174,4 +174,5 @@ class SupplementNotice(msgspec.Struct, frozen=True, kw_only=True):
     hours: str
     contact: str
     received_at_hall: str | None  # the region of the window that received the case, when it was a window
+    issued_by: str | None  # who sent the 补正告知 (经办人)
     tracking_path: str | None = None

@@ -55,4 +55,5 @@ async def supplement_notice(
         hours=item.guide.hours,
         contact=item.guide.contact,
         received_at_hall=f"{hall}政务服务中心综合窗口" if hall else None,
+        issued_by=request.actor_name,
     )
