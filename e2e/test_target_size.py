@@ -8,6 +8,7 @@ from playwright.sync_api import Page
 from e2e.conftest import LiveServer
 from e2e.helpers import register_staff
 from e2e.layout import use_display
+from e2e.test_accessibility import violations
 
 CHOICES = """() => [...document.querySelectorAll("main input[type=checkbox], main input[type=radio]")]
   .filter((el) => el.getBoundingClientRect().width > 0)
@@ -34,6 +35,7 @@ def test_checkboxes_and_radios_are_big_enough_and_beside_their_labels(tablet: Pa
     page.goto("/helper/delegations/new")
     page.get_by_label("只代办以下事项").check()
     _check(page, 24, "standard")
+    assert violations(page) == []  # the consent statement and the choices around it
     use_display(page, elder=True, text_step=0)
     page.get_by_label("只代办以下事项").check()
     _check(page, 60, "长辈版")
