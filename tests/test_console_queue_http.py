@@ -221,8 +221,8 @@ async def test_a_supplement_notice_prints_everything_missing_the_deadline_and_wh
 
 
 def _css(page: str) -> str:
-    found = re.search(r'href="(/static/console[^"]*\.css[^"]*)"', page)
-    assert found, "the notice links the console stylesheet with its print rules"
+    found = re.search(r'href="(/static/notice[^"]*\.css[^"]*)"', page)
+    assert found, "the notice links its stylesheet with the print rules"
     return found.group(1)
 
 
@@ -248,6 +248,24 @@ async def test_the_notice_is_for_staff_who_may_act_on_that_task(
 async def test_the_residents_case_page_shows_the_supplement_note_in_full(
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    case_no, _, _ = await _supplement_requested(client, another_client, pool, settings)
+    case_no, task_id, _ = await _supplement_requested(client, another_client, pool, settings)
     page = (await client.get(f"/cases/{case_no}")).text
     assert "1. 新生儿父母双方的结婚证原件\n2. 分娩医院开具的分娩记录" in page
+    assert f'href="/cases/{case_no}/tasks/{task_id}/notice"' in page
+
+
+async def test_the_resident_prints_the_notice_of_their_own_task_only(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no, task_id, _ = await _supplement_requested(client, another_client, pool, settings)
+    own = await client.get(f"/cases/{case_no}/tasks/{task_id}/notice")
+    assert own.status_code == 200
+    assert "补正材料告知书" in own.text and "2. 分娩医院开具的分娩记录" in own.text
+    assert "张*（320402********0119）" in own.text
+    assert 'href="/cases/' in own.text and "/console" not in own.text.split("<main")[1]
+    other_task = await _task_id(pool, case_no, "预防接种证办理")
+    assert (await client.get(f"/cases/{case_no}/tasks/{other_task}/notice")).status_code == 404
+    # Someone else's case looks exactly like no case.
+    stranger = another_client()
+    await sign_up(stranger, new_authenticator(), {"name": "李娜", "id_number": "320402199506180126"})
+    assert (await stranger.get(f"/cases/{case_no}/tasks/{task_id}/notice")).status_code == 404

@@ -352,3 +352,24 @@ class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None
     department_name: str | None
     actor_name: str | None
+
+
+class SupplementNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """补正告知书: printed for the resident (an account or none) to take away: what is missing, by when, where to."""
+
+    case_no: str
+    life_event_name: str
+    applicant_name_masked: str
+    applicant_id_masked: str
+    item_name: str
+    department_name: str  # in full, as on a letter: 常州市卫生健康委员会
+    requested_at: datetime
+    note: str
+    bring_by: date
+    bring_by_provisional: bool
+    bring_within_days: int
+    where: str  # the item's own place (办事指南)
+    hours: str
+    contact: str
+    received_at_hall: str | None  # the region of the window that received the case, when it was a window
+    issued_by: str | None  # who sent the 补正告知 (经办人); None on the resident's own copy

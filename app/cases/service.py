@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
+from app.cases import notice as notices
 from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
@@ -30,6 +31,7 @@ from app.cases.models import (
     StaffTimelineEntry,
     StaffUpload,
     StoredUpload,
+    SupplementNotice,
     TaskCount,
     TaskListing,
     TaskRow,
@@ -243,6 +245,39 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         timeline=await store.timeline_of(db, head.id),
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
+    )
+
+
+async def notice_for_resident(
+    db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str, task_id: int
+) -> SupplementNotice:
+    """补正告知书 of one of the resident's own tasks waiting for a supplement, to print at home (the window prints the
+    same for a resident without an account)."""
+    case = await case_for_resident(db, settings, user, case_no)
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None or task.status != "supplement_requested":
+        raise NotFound("该事项当前没有待补正的材料")
+    request = next(
+        (e for e in reversed(case.timeline) if e.task_id == task.id and e.status == "supplement_requested"), None
+    )
+    person = await people.get_person(db, own_person_id(user))
+    if request is None or not request.note or person is None:
+        raise NotFound("没有找到该事项的补正告知内容")
+    facts = (await store.queue_case_facts(db, [case.case_no]))[:1]
+    hall = facts[0].receiving_region if facts and facts[0].filed_as == "clerk" else None
+    return await notices.supplement_notice(
+        db,
+        case_no=case.case_no,
+        life_event_code=case.life_event,
+        life_event_name=case.life_event_name,
+        applicant_name=person.name,
+        applicant_id_masked=person.id_number_masked,
+        item_code=task.item_code,
+        item_name=task.item_name,
+        requested_at=request.at,
+        note=request.note,
+        issued_by=None,
+        received_at_hall=hall,
     )
 
 

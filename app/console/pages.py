@@ -251,7 +251,10 @@ class ConsolePages(Controller):
         """补正告知书 to print for the resident: staff who may act on the task (the window clerk, or the approver of
         its department) within the hall's region."""
         notice = await notices.supplement_notice(db, request, caller(request), case_no, task_id)
-        return Template("console_notice.html", context={"nav": "console", "notice": notice})
+        return Template(
+            "supplement_notice.html",
+            context={"nav": "console", "notice": notice, "back": (f"/console/cases/{notice.case_no}", "返回办件")},
+        )
 
     @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)
     async def reveal(

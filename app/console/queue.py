@@ -13,21 +13,11 @@ from app.cases.models import QueueCaseFacts
 from app.cases.states import TASK_STATUS_LABELS
 from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
 from app.console.service import QUEUE_STATUSES, task_queue
+from app.people.identity import mask_name
 from auth.models import CurrentUser
 
 DUE_FILTERS = {"overdue": "已超期", "soon": "即将到期（2个工作日内）"}
 RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
-
-
-def mask_name(name: str) -> str:
-    """A name as a queue on a screen others may see shows it: the family name and, for three characters or more,
-    the last one (张*, 周*华, 欧**娜)."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def queue_filters(status: str, department: str, due: str) -> QueueFilters:
