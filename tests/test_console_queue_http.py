@@ -269,3 +269,16 @@ async def test_the_resident_prints_the_notice_of_their_own_task_only(
     stranger = another_client()
     await sign_up(stranger, new_authenticator(), {"name": "李娜", "id_number": "320402199506180126"})
     assert (await stranger.get(f"/cases/{case_no}/tasks/{task_id}/notice")).status_code == 404
+
+
+async def test_an_approvers_queue_holds_their_departments_tasks_without_a_department_filter(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    health = await _staff(another_client, pool, settings, "approver", "health")
+    for item in (CERTIFICATE, "出生户口登记"):
+        await _act(clerk, case_no, await _task_id(pool, case_no, item), action="accept")
+    page = (await health.get("/console")).text
+    assert re.findall(r"#task-(\d+)", page) == [str(await _task_id(pool, case_no, CERTIFICATE))]
+    assert 'name="department"' not in page and 'name="status"' in page
