@@ -16,7 +16,7 @@ PYRIGHT := $(VENV)/bin/pyright --pythonpath $(PY)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium pgbouncer bench wrk fuzz
+.PHONY: run test lint lock setup db chromium pgbouncer bench wrk fuzz screens fonts
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
@@ -37,6 +37,21 @@ bench: setup wrk
 FUZZ_EXAMPLES ?= 500
 fuzz: setup
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py -q
+
+# Screenshots of the three journeys at their devices (an elder's phone in 长辈版, a helper's and a clerk's tablet) into
+# docs/screens/, indexed by docs/screens/README.md. About 2 minutes; not part of `make test`. Commit the PNGs.
+screens: setup chromium fonts
+	$(PY) -m pytest e2e/screens.py -q -p no:cacheprovider
+
+# Chinese text and the life events' icons as a person's phone shows them: Noto CJK and Noto Color Emoji.
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q . && fc-list 2>/dev/null | grep -qi emoji; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing Debian's fonts-noto-cjk and fonts-noto-color-emoji for the screenshots"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
+	else \
+		echo "The screenshots need Chinese and emoji fonts: run 'sudo apt-get install fonts-noto-cjk fonts-noto-color-emoji'"; exit 1; \
+	fi
 
 wrk:
 	@if command -v wrk >/dev/null; then :; \

@@ -57,6 +57,10 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     tracking_url: str
     tasks: list[TaskView]
     timeline: list[TimelineEntry]
+    # Whom a receipt printed by a helper or at a window is for (name, masked number): said in its body, since the
+    # paper goes home with the resident. None on the resident's own pages.
+    applicant_name: str | None = None
+    applicant_id_masked: str | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -324,3 +328,48 @@ class TaskCount(msgspec.Struct, frozen=True):
     open: int
     # Past the promised date and not yet 办结 — the console's 已超期.
     overdue: int
+
+
+class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the back office's queue says of a case besides its tasks: who applied and where it was received."""
+
+    case_no: str
+    applicant_name: str
+    channel: str  # online | window | helper
+    filed_as: str  # self | helper | clerk
+    applicant_district: str | None  # the district of the applicant's registered region
+    receiving_region: str | None  # the region of the clerk who received it at a window (filed_as clerk)
+    receiving_region_code: str | None
+
+
+class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a case as the back office reads its history: with the note and who took the step."""
+
+    at: datetime
+    status: str
+    title: str
+    task_id: int | None
+    note: str | None
+    department_name: str | None
+    actor_name: str | None
+
+
+class SupplementNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """补正告知书: printed for the resident (an account or none) to take away: what is missing, by when, where to."""
+
+    case_no: str
+    life_event_name: str
+    applicant_name_masked: str
+    applicant_id_masked: str
+    item_name: str
+    department_name: str  # in full, as on a letter: 常州市卫生健康委员会
+    requested_at: datetime
+    note: str
+    bring_by: date
+    bring_by_provisional: bool
+    bring_within_days: int
+    where: str  # the item's own place (办事指南)
+    hours: str
+    contact: str
+    received_at_hall: str | None  # the region of the window that received the case, when it was a window
+    issued_by: str | None  # who sent the 补正告知 (经办人); None on the resident's own copy

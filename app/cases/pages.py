@@ -102,6 +102,17 @@ class CasePages(Controller):
     ) -> Template:
         return receipt_page(await service.case_for_resident(db, settings, caller(request), case_no), filed_for="self")
 
+    @get("/cases/{case_no:str}/tasks/{task_id:int}/notice", opt=RESIDENT)
+    async def supplement_notice(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], task_id: FromPath[int]
+    ) -> Template:
+        """补正告知书 of the resident's own task, to print: what the window would hand them."""
+        notice = await service.notice_for_resident(db, settings, caller(request), case_no, task_id)
+        return Template(
+            "supplement_notice.html",
+            context={"nav": "cases", "notice": notice, "back": (f"/cases/{case_no}", "返回办件")},
+        )
+
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
     async def helper_receipt_page(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]

@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
+from app.cases import notice as notices
 from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
@@ -25,9 +26,12 @@ from app.cases.models import (
     DraftBody,
     DraftView,
     FiledCase,
+    QueueCaseFacts,
     StaffCaseRecord,
+    StaffTimelineEntry,
     StaffUpload,
     StoredUpload,
+    SupplementNotice,
     TaskCount,
     TaskListing,
     TaskRow,
@@ -209,7 +213,7 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
         db, user.account_id, head.applicant_person_id, head.created_at
     ):
         raise NotFound("没有找到该办件")
-    return await _case_view(db, settings, head)
+    return await _case_view(db, settings, head, named=True)
 
 
 async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
@@ -218,11 +222,14 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
         raise NotFound("没有找到该办件")
-    return await _case_view(db, settings, head)
+    return await _case_view(db, settings, head, named=True)
 
 
-async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> CaseView:
+async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, named: bool = False) -> CaseView:
+    """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
+    someone else to take home)."""
     tasks = _task_views(await store.tasks_of(db, head.id))
+    applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
         case_no=head.case_no,
@@ -236,6 +243,41 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead) -> Ca
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
         timeline=await store.timeline_of(db, head.id),
+        applicant_name=applicant.name if applicant else None,
+        applicant_id_masked=applicant.id_number_masked if applicant else None,
+    )
+
+
+async def notice_for_resident(
+    db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str, task_id: int
+) -> SupplementNotice:
+    """补正告知书 of one of the resident's own tasks waiting for a supplement, to print at home (the window prints the
+    same for a resident without an account)."""
+    case = await case_for_resident(db, settings, user, case_no)
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None or task.status != "supplement_requested":
+        raise NotFound("该事项当前没有待补正的材料")
+    request = next(
+        (e for e in reversed(case.timeline) if e.task_id == task.id and e.status == "supplement_requested"), None
+    )
+    person = await people.get_person(db, own_person_id(user))
+    if request is None or not request.note or person is None:
+        raise NotFound("没有找到该事项的补正告知内容")
+    facts = (await store.queue_case_facts(db, [case.case_no]))[:1]
+    hall = facts[0].receiving_region if facts and facts[0].filed_as == "clerk" else None
+    return await notices.supplement_notice(
+        db,
+        case_no=case.case_no,
+        life_event_code=case.life_event,
+        life_event_name=case.life_event_name,
+        applicant_name=person.name,
+        applicant_id_masked=person.id_number_masked,
+        item_code=task.item_code,
+        item_name=task.item_name,
+        requested_at=request.at,
+        note=request.note,
+        issued_by=None,
+        received_at_hall=hall,
     )
 
 
@@ -302,6 +344,16 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
 async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
     """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
     return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+
+
+async def queue_case_facts(db: DB, case_nos: list[str]) -> dict[str, QueueCaseFacts]:
+    """By case number: the applicant and where each case was received, for the back office's queue."""
+    return {f.case_no: f for f in await store.queue_case_facts(db, case_nos)} if case_nos else {}
+
+
+async def staff_timeline_of(db: DB, case_id: int) -> list[StaffTimelineEntry]:
+    """A case's history with every note and who took each step (the back office's case page)."""
+    return await store.staff_timeline_of(db, case_id)
 
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:

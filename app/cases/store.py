@@ -15,7 +15,9 @@ from app.cases.models import (
     FiledCase,
     HelperFiledCase,
     PendingUpload,
+    QueueCaseFacts,
     StaffCaseRecord,
+    StaffTimelineEntry,
     StaffUpload,
     StoredDraft,
     StoredUpload,
@@ -347,6 +349,35 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
         case_no,
     )
     return StaffCaseRecord(**dict(row)) if row else None
+
+
+async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
+    """Each case's applicant and where it was received: the applicant's district (the first six digits of their
+    region), and for a case filed at a window the region of the clerk who received it."""
+    rows = await db.fetch(
+        "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
+        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code "
+        "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
+        "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
+        "LEFT JOIN accounts a ON a.id = c.filed_by_account_id AND c.filed_as = 'clerk' "
+        "LEFT JOIN regions hall ON hall.code = a.region_code "
+        "WHERE c.case_no = ANY($1::text[])",
+        case_nos,
+    )
+    return [QueueCaseFacts(**dict(r)) for r in rows]
+
+
+async def staff_timeline_of(db: DB, case_id: int) -> list[StaffTimelineEntry]:
+    """A case's history for the back office: every step with its note and who took it, oldest first."""
+    rows = await db.fetch(
+        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name, "
+        "a.name AS actor_name FROM timeline_events ev "
+        "LEFT JOIN departments d ON d.code = ev.department_code "
+        "LEFT JOIN accounts a ON a.id = ev.actor_account_id "
+        "WHERE ev.case_id = $1 ORDER BY ev.at, ev.id",
+        case_id,
+    )
+    return [StaffTimelineEntry(**dict(r)) for r in rows]
 
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:

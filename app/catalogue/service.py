@@ -36,6 +36,11 @@ async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
     return await store.items_of_life_event(db, code)
 
 
+async def region_name(db: DB, code: str) -> str | None:
+    """丽华新村社区; None for a code that is not a region."""
+    return await store.region_name(db, code)
+
+
 async def region_level(db: DB, code: str) -> str | None:
     """city, district, town or village; None for a code that is not a region."""
     return await store.region_level(db, code)

@@ -132,6 +132,10 @@ async def region_exists(db: DB, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM regions WHERE code = $1", code))
 
 
+async def region_name(db: DB, code: str) -> str | None:
+    return await db.fetchval("SELECT name FROM regions WHERE code = $1", code)
+
+
 async def region_level(db: DB, code: str) -> str | None:
     return await db.fetchval("SELECT level FROM regions WHERE code = $1", code)
 

@@ -86,6 +86,16 @@ class AnswerSection(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[AnswerRow]
 
 
+class HistoryStep(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a task's (or the case's) history on the console case page, with its note and who took it."""
+
+    at: datetime
+    title: str
+    note: str | None
+    actor_name: str | None
+    department_name: str | None
+
+
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     """One case as a member of staff sees it: the window clerk the whole case; a department's approver every task
     (with actions on their own) but only the answers and materials their own department's items ask for."""
@@ -104,3 +114,43 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     shown_department: str | None = None
     withheld_departments: list[str] = msgspec.field(default_factory=list[str])
     withheld_uploads: int = 0
+    # Every step with its note: the case's own (收件) and each task's, by task id. An approver reads the notes of
+    # their own department's tasks; other tasks' steps come without their notes.
+    case_history: list[HistoryStep] = msgspec.field(default_factory=list[HistoryStep])
+    task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
+
+
+class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """What the queue is narrowed to ("" = everything): a task status, a department, overdue or due soon."""
+
+    status: str = ""
+    department: str = ""
+    due: str = ""  # "" | overdue | soon
+
+
+class QueueCase(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the queue: a case, with the tasks in it that wait for the caller (after the filters)."""
+
+    case_no: str
+    life_event_name: str
+    applicant_name_masked: str
+    received_where: str  # the hall of the clerk who received it, else the applicant's district
+    received_how: str  # 窗口收件 · 网上申请 · 帮办代办
+    submitted_at: datetime
+    tasks: list[ConsoleTask]
+    overdue: bool
+    due_soon: bool
+
+
+class QueueOption(msgspec.Struct, frozen=True, kw_only=True):
+    value: str
+    label: str
+
+
+class ConsoleQueue(msgspec.Struct, frozen=True, kw_only=True):
+    cases: list[QueueCase]
+    task_count: int
+    overdue_cases: int
+    filters: QueueFilters
+    statuses: list[QueueOption]
+    departments: list[QueueOption]  # empty for an approver: their own department only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -13,8 +14,10 @@ from app.cases import service as case_service
 from app.cases import workflow
 from app.cases.pages import receipt_page
 from app.catalogue import service as catalogue
+from app.console import notice as notices
 from app.console import service
-from app.console.models import InPersonCheck
+from app.console.models import InPersonCheck, QueueFilters
+from app.console.queue import DUE_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.errors import Conflict, FieldErrors
 from app.web.htmx import is_htmx
@@ -22,6 +25,7 @@ from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller
+from auth.sessions import drop_from_session, keep_in_session, session_value
 
 ACTION_LABELS = {
     "accept": "受理",
@@ -35,6 +39,19 @@ ACTION_LABELS = {
     "deliver": "出件",
 }
 
+# What a confirmation says was done: the step's past tense, as the resident's timeline reads it.
+DONE_LABELS = {
+    "accept": "已受理",
+    "reject": "已不予受理",
+    "request_supplement": "已发出补正告知",
+    "resubmit": "已登记收到补正材料",
+    "review": "已开始审核",
+    "approve": "已批准",
+    "deny": "已不予批准",
+    "complete": "已办结",
+    "deliver": "已出件",
+}
+
 
 WALK_IN_NOTICES = {
     "started": "已核验身份，请选择要办理的事。",
@@ -44,25 +61,60 @@ WALK_IN_NOTICES = {
 }
 
 
+# The session key of the confirmation shown once on the case page after an action (Post/Redirect/Get).
+DONE = "console_done"
+
+
+class Done(msgspec.Struct, frozen=True, kw_only=True):
+    """An action just taken on a task: "已受理：出生医学证明签发"."""
+
+    task_id: int
+    action: str
+    item_name: str
+
+    @property
+    def message(self) -> str:
+        return f"{DONE_LABELS.get(self.action, '已完成')}：{self.item_name}"
+
+
+class TaskError(msgspec.Struct, frozen=True, kw_only=True):
+    """An action refused on a task: which task, what is missing (per field, or one message), and what was typed."""
+
+    task_id: int | None
+    action: str | None
+    fields: dict[str, str]
+    message: str | None
+    note: str = ""
+    delivery_method: str = ""
+    delivery_ref: str = ""
+    item_name: str | None = None
+
+
 class ConsolePages(Controller):
     path = "/console"
     include_in_schema = False
 
     @get("", opt=STAFF)
-    async def home(self, request: AnyRequest, db: Db, q: FromQuery[str] = "") -> Template | Redirect:
+    async def home(
+        self,
+        request: AnyRequest,
+        db: Db,
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        department: FromQuery[str] = "",
+        due: FromQuery[str] = "",
+    ) -> Template | Redirect:
         if q.strip():
             return Redirect(f"/console/cases/{q.strip().upper()}", status_code=303)
-        tasks = await service.task_queue(db, caller(request))
+        filters = queue_filters(status, department, due)
         return Template(
             "console.html",
             context={
                 "nav": "console",
-                "tasks": tasks,
-                "overdue": [t for t in tasks if t.overdue],
-                "labels": ACTION_LABELS,
+                "queue": await case_queue(db, caller(request), filters),
+                "due_filters": DUE_FILTERS,
+                "filtered": filters != QueueFilters(),
                 "is_clerk": "clerk" in caller(request).roles,
-                "errors": {},
-                "form": {},
             },
         )
 
@@ -121,7 +173,11 @@ class ConsolePages(Controller):
 
     @get("/cases/{case_no:str}", opt=STAFF)
     async def case_page(self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str]) -> Template:
-        return await self._render_case(request, db, cipher, case_no)
+        # The confirmation of the action that brought the clerk back here (Post/Redirect/Get), shown once.
+        done = session_value(request, DONE, Done)
+        if done is not None:
+            drop_from_session(request, DONE)
+        return await self._render_case(request, db, cipher, case_no, done=done)
 
     async def _render_case(
         self,
@@ -129,19 +185,26 @@ class ConsolePages(Controller):
         db: Db,
         cipher: Cipher,
         case_no: str,
-        error: str | None = None,
+        error: TaskError | None = None,
         status: int = 200,
         revealed: dict[str, str] | None = None,
+        done: Done | None = None,
     ) -> Template:
         case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
+        if error is not None and error.task_id is not None:
+            # The message names the task (by the page's own record of it, never by what was posted).
+            item = next((t.item_name for t in case.tasks if t.id == error.task_id), None)
+            error = msgspec.structs.replace(error, item_name=item)
         return Template(
             "console_case.html",
             context={
                 "nav": "console",
                 "case": case,
                 "labels": ACTION_LABELS,
+                "delivery_labels": workflow.DELIVERY_LABELS,
                 "error": error,
                 "revealed": revealed or {},
+                "done": done if done is not None and any(t.id == done.task_id for t in case.tasks) else None,
             },
             status_code=status,
         )
@@ -150,24 +213,48 @@ class ConsolePages(Controller):
     async def transition(
         self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
     ) -> Template | Redirect:
+        """One action on a task. Done: back to the case page at that task (Post/Redirect/Get), which says what was
+        done. Refused: the case page again, naming the task and what is missing, with what was typed kept."""
         case_no = str(data.get("case_no", ""))
+        action = str(data.get("action", ""))
         try:
-            await workflow.move_task(
+            moved = await workflow.move_task(
                 db,
                 cipher,
                 request,
                 caller(request),
                 task_id,
-                str(data.get("action", "")),
+                action,
                 data.get("note"),
                 data.get("delivery_method"),
                 data.get("delivery_ref"),
             )
-        except FieldErrors as exc:
-            return await self._render_case(request, db, cipher, case_no, "；".join(exc.errors.values()), 400)
-        except Conflict as exc:
-            return await self._render_case(request, db, cipher, case_no, exc.message, 409)
-        return Redirect(f"/console/cases/{case_no}", status_code=303)
+        except (FieldErrors, Conflict) as exc:
+            typed = TaskError(
+                task_id=task_id,
+                action=action if action in ACTION_LABELS else None,
+                fields=exc.errors if isinstance(exc, FieldErrors) else {},
+                message=None if isinstance(exc, FieldErrors) else exc.message,
+                note=str(data.get("note") or "")[: workflow.NOTE_MAX],
+                delivery_method=str(data.get("delivery_method") or ""),
+                delivery_ref=str(data.get("delivery_ref") or "")[:40],
+            )
+            code = 400 if isinstance(exc, FieldErrors) else 409
+            return await self._render_case(request, db, cipher, case_no, typed, code)
+        keep_in_session(request, DONE, Done(task_id=moved.id, action=action, item_name=moved.item_name))
+        return Redirect(f"/console/cases/{moved.case_no}#task-{moved.id}", status_code=303)
+
+    @get("/cases/{case_no:str}/tasks/{task_id:int}/notice", opt=STAFF)
+    async def supplement_notice(
+        self, request: AnyRequest, db: Db, case_no: FromPath[str], task_id: FromPath[int]
+    ) -> Template:
+        """补正告知书 to print for the resident: staff who may act on the task (the window clerk, or the approver of
+        its department) within the hall's region."""
+        notice = await notices.supplement_notice(db, request, caller(request), case_no, task_id)
+        return Template(
+            "supplement_notice.html",
+            context={"nav": "console", "notice": notice, "back": (f"/console/cases/{notice.case_no}", "返回办件")},
+        )
 
     @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)
     async def reveal(

@@ -16,7 +16,7 @@ from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
 from app.cases import service as cases
 from app.cases import workflow
-from app.cases.models import StaffCaseRecord, StoredUpload, TaskRow
+from app.cases.models import StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import allowed_actions
 from app.console.models import (
@@ -24,6 +24,7 @@ from app.console.models import (
     AnswerSection,
     ConsoleTask,
     EnrollmentIssued,
+    HistoryStep,
     InPersonCheck,
     StaffCase,
     WalkInCase,
@@ -152,6 +153,21 @@ async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case
     return _OpenCase(head=head, tasks=tasks, form=form, share=share)
 
 
+async def task_for_staff(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str, task_id: int
+) -> tuple[StaffCaseRecord, TaskRow]:
+    """One task of a case, to a member of staff who may act on it: the window clerk any task of a case in the hall's
+    region, an approver their own department's (another's is Forbidden, audited)."""
+    case = await _open_case(db, conn, user, case_no)
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None:
+        raise NotFound("该办件中没有这个事项")
+    if not case.share.whole and task.id not in case.share.own_tasks:
+        await audit(db, conn, "task.open", "forbidden", subject=f"task:{task_id}")
+        raise Forbidden("该事项由其他部门办理，请由该部门处理")
+    return case.head, task
+
+
 async def case_for_staff(
     db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, case_no: str
 ) -> StaffCase:
@@ -160,6 +176,7 @@ async def case_for_staff(
     data = cipher.decrypt_document(head.data_enc)
     calendar, today = await current_calendar(db), today_in_china()
     uploads = await cases.uploads_of_case(db, head.id)
+    case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
     others = [t for t in case.tasks if t.id not in share.own_tasks]
     return StaffCase(
@@ -186,7 +203,29 @@ async def case_for_staff(
         shown_department=None if share.whole else _department_name(case.tasks, user),
         withheld_departments=[] if share.whole else list(dict.fromkeys(t.department_name for t in others)),
         withheld_uploads=len(uploads) - len(shown_uploads),
+        case_history=case_history,
+        task_history=task_history,
     )
+
+
+def _history(steps: list[StaffTimelineEntry], share: _Share) -> tuple[list[HistoryStep], dict[int, list[HistoryStep]]]:
+    """The case's own steps, and each task's, oldest first; notes only where the caller may read that task."""
+    case_steps: list[HistoryStep] = []
+    by_task: dict[int, list[HistoryStep]] = {}
+    for step in steps:
+        readable = share.whole or step.task_id is None or step.task_id in share.own_tasks
+        shown = HistoryStep(
+            at=step.at,
+            title=step.title,
+            note=step.note if readable else None,
+            actor_name=step.actor_name,
+            department_name=step.department_name,
+        )
+        if step.task_id is None:
+            case_steps.append(shown)
+        else:
+            by_task.setdefault(step.task_id, []).append(shown)
+    return case_steps, by_task
 
 
 def _department_name(tasks: list[TaskRow], user: CurrentUser) -> str | None:

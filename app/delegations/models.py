@@ -16,7 +16,7 @@ class DelegationRequest(msgspec.Struct, kw_only=True):
     client_id_number: str
     client_name: str
     scope: str | list[str]  # "all" or life-event codes
-    expires_on: date
+    expires_on: date | None  # null when the form's date was left empty: refused with the other errors
     identity_check: str
     consent: Consent
 

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
 from app.delegations import current, service
+from app.delegations.likely import age_on, by_likelihood
 from app.delegations.service import OpenCasesOf
 from app.web.params import Db
 from app.web.types import AnyRequest
@@ -67,12 +68,15 @@ class HelperPages(Controller):
         )
 
     @get("/delegations/new", opt=HELPER)
-    async def new_delegation(self, db: Db) -> Template:
+    async def new_delegation(self, request: AnyRequest, db: Db) -> Template:
         today = today_in_china()
+        helper = caller(request)
         return Template(
             "helper_delegation.html",
             context={
                 "nav": "helper",
+                "helper_name": helper.name,
+                "village": await catalogue.region_name(db, helper.region_code) if helper.region_code else None,
                 "events": await catalogue.life_events(db),
                 "identity_checks": service.IDENTITY_CHECKS,
                 "min_expiry": today + timedelta(days=1),
@@ -105,9 +109,19 @@ class HelperPages(Controller):
         client, delegation = chosen
         events = await catalogue.life_events(db)
         covered = [e for e in events if delegation.scope is None or e.code in delegation.scope]
+        born = await service.client_birth_date(db, caller(request), delegation.id)
+        age = age_on(born, today_in_china()) if born else None
+        likely, unlikely = by_likelihood(covered, age)
         return Template(
             "helper_client.html",
-            context={"nav": "helper", "client": client, "delegation": delegation, "events": covered},
+            context={
+                "nav": "helper",
+                "client": client,
+                "delegation": delegation,
+                "age": age,
+                "events": likely,
+                "unlikely_events": unlikely,
+            },
         )
 
     @post("/client/end", opt=HELPER)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from litestar.di import NamedDependency
@@ -33,6 +33,7 @@ from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
 
+T = TypeVar("T")
 MAX_DAYS = 366
 # By delegation id, the cases its helper filed for its client within its scope that are still open. A rule of
 # app.cases (app.cases.service.open_cases_of: it reads cases, and derives a case's status from its tasks, once);
@@ -69,8 +70,8 @@ def _scope(db_codes: set[str], scope: str | list[str]) -> list[str] | None:
     raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
 
 
-def _expiry(expires_on: date, today: date) -> date:
-    if not today < expires_on <= today + timedelta(days=MAX_DAYS):
+def _expiry(expires_on: date | None, today: date) -> date:
+    if expires_on is None or not today < expires_on <= today + timedelta(days=MAX_DAYS):
         raise FieldErrors({"expires_on": "授权有效期须在今天之后、一年以内"})
     return expires_on
 
@@ -84,6 +85,15 @@ async def _signature(consent: Consent) -> bytes:
     except SignatureProblem as exc:
         raise FieldErrors({"consent": str(exc)}) from exc
     return png
+
+
+async def _collected(errors: dict[str, str], check: Awaitable[T]) -> T | None:
+    """What a check gives, or None with its field errors added to `errors` (a Forbidden or other error still stops)."""
+    try:
+        return await check
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+        return None
 
 
 async def consent_options(
@@ -145,19 +155,37 @@ async def create(
     helper: CurrentUser,
     body: DelegationRequest,
 ) -> int:
-    person = await _client(db, cipher, conn, helper, body.client_id_number, body.client_name)
+    # Every problem at once, so the helper corrects them together rather than one per try with the elder waiting.
+    errors: dict[str, str] = {}
+    person = None
+    if not body.client_name.strip():
+        errors["client_name"] = "请填写老人的姓名（与身份证上一致）"
+        if problem := id_number_problem(body.client_id_number):
+            errors["client_id_number"] = problem
+    else:
+        person = await _collected(errors, _client(db, cipher, conn, helper, body.client_id_number, body.client_name))
     events = set(await catalogue.life_event_names(db))
-    scope = _scope(events, body.scope)
-    expires_on = _expiry(body.expires_on, today_in_china())
+    scope, expires_on = None, None
+    try:
+        scope = _scope(events, body.scope)
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    try:
+        expires_on = _expiry(body.expires_on, today_in_china())
+    except FieldErrors as exc:
+        errors.update(exc.errors)
     if body.identity_check not in IDENTITY_CHECKS:
-        raise FieldErrors({"identity_check": "请选择核验身份的方式"})
+        errors["identity_check"] = "请选择核验身份的方式"
     signature, consent_account = None, None
     if body.consent.method == "signature":
-        signature = await _signature(body.consent)
-    elif body.consent.method == "passkey" and body.consent.credential:
+        signature = await _collected(errors, _signature(body.consent))
+    elif body.consent.method != "passkey" or not body.consent.credential:
+        errors["consent"] = "请选择老人确认的方式：手写签名或本人通行密钥"
+    if errors or person is None or expires_on is None:
+        raise FieldErrors(errors)
+    if body.consent.method == "passkey" and body.consent.credential:
+        # The elder's passkey is checked (and its challenge used up) only once everything else is right.
         consent_account = await _passkey_consent(db, settings, conn, owner, person, body.consent.credential)
-    else:
-        raise FieldErrors({"consent": "请选择老人确认的方式：手写签名或本人通行密钥"})
     assert helper.region_code is not None
     async with db.acquire() as tx, tx.transaction():
         delegation_id = await store.insert(
@@ -269,6 +297,13 @@ async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | No
     """The person who gave one of this helper's delegations (live or not); None for anyone else's."""
     row = await store.get(db, delegation_id)
     return row.client_person_id if row is not None and row.helper_account_id == helper.account_id else None
+
+
+async def client_birth_date(db: DB, helper: CurrentUser, delegation_id: int) -> date | None:
+    """When the client of one of this helper's delegations was born (their age orders the life events offered)."""
+    person_id = await client_of(db, helper, delegation_id)
+    person = await people.get_person(db, person_id) if person_id is not None else None
+    return person.birth_date if person else None
 
 
 async def given_before(db: DB, helper_account_id: int, client_person_id: int, moment: datetime) -> bool:

@@ -248,3 +248,14 @@ def mask_mobile(mobile: str) -> str:
     if len(digits) == 11:
         return f"{digits[:3]}****{digits[-4:]}"
     return "*" * max(len(digits) - 2, 2) + digits[-2:]
+
+
+def mask_name(name: str) -> str:
+    """A name as a screen others may see, or a paper handed out, shows it: the family name and, for three characters
+    or more, the last one (张*, 周*华, 欧**娜)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

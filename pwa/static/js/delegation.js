@@ -3,7 +3,7 @@
 // with the elder's credentials). The server checks everything and answers per field; we only show it.
 import { postJSON } from "./api.js";
 import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
-import { clearErrors, setBusy, showErrors, showRefusal } from "./forms.js";
+import { clearErrors, rebuildSummary, setBusy, showErrors, showRefusal } from "./forms.js";
 import { signaturePad } from "./signature.js";
 
 const form = document.querySelector("#delegation-form");
@@ -11,9 +11,18 @@ const button = form.querySelector("button[type=submit]");
 const events = form.querySelector("#scope-events");
 const signaturePanel = form.querySelector("#signature-panel");
 const passkeyPanel = form.querySelector("#passkey-panel");
+const consentError = form.querySelector("#consent-error");
 const pad = signaturePad(form.querySelector("#signature-pad"), {
   clearButton: form.querySelector("#signature-clear"),
   status: form.querySelector("#signature-status"),
+  // Once the elder has signed, "please sign" is no longer true: it goes, from beside the pad and the summary.
+  onChange: (signed) => {
+    if (!signed || consentError.hidden) return;
+    consentError.textContent = "";
+    consentError.hidden = true;
+    form.querySelectorAll("input[name=consent]").forEach((input) => input.removeAttribute("aria-invalid"));
+    rebuildSummary(form);
+  },
 });
 
 const value = (name) => form.elements.namedItem(name).value;
@@ -30,6 +39,29 @@ form.addEventListener("change", (event) => {
   if (event.target.matches("input[name=scope], input[name=consent]")) showChoices();
 });
 showChoices();
+
+// 授权内容 says what will be recorded: the elder's name, the matters and the date, as they are chosen above.
+const statement = {
+  name: form.querySelector('[data-consent="name"]'),
+  scope: form.querySelector('[data-consent="scope"]'),
+  until: form.querySelector('[data-consent="until"]'),
+};
+
+function chineseDate(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  return year && month && day ? `${year}年${month}月${day}日` : "（请选择日期）";
+}
+
+function describe() {
+  statement.name.textContent = value("client_name").trim() || "（老人姓名）";
+  const chosen = [...form.querySelectorAll("input[name=scope_events]:checked")]
+    .map((input) => form.querySelector(`label[for="${input.id}"]`).textContent.trim());
+  statement.scope.textContent = value("scope") === "all" ? "全部事项" : chosen.join("、") || "（请选择事项）";
+  statement.until.textContent = chineseDate(value("expires_on"));
+}
+form.addEventListener("input", describe);
+form.addEventListener("change", describe);
+describe();
 
 function scope() {
   if (value("scope") === "all") return "all";
@@ -61,12 +93,8 @@ form.addEventListener("submit", async (event) => {
   setBusy(button, true, "正在记录…");
   try {
     const client = { client_name: value("client_name").trim(), client_id_number: value("client_id_number").trim() };
-    const expires = value("expires_on");
-    if (!expires) {
-      // An empty date cannot travel as a date at all: say so in the server's own words.
-      showErrors(form, { expires_on: "授权有效期须在今天之后、一年以内" });
-      return;
-    }
+    // An empty date travels as null: the server names it with every other problem, all at once.
+    const expires = value("expires_on") || null;
     let consent;
     if (consentMethod() === "passkey") {
       consent = await passkeyConsent(client);

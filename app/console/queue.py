@@ -1,0 +1,97 @@
+"""The back office's queue as a page: one row per case with the caller's tasks inside, who applied (masked) and
+where it was received, narrowed by status, department, overdue or due soon (app.console.service.task_queue decides
+which tasks are the caller's)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+
+from app.cases import service as cases
+from app.cases.models import QueueCaseFacts
+from app.cases.states import TASK_STATUS_LABELS
+from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
+from app.console.service import QUEUE_STATUSES, task_queue
+from app.people.identity import mask_name
+from auth.models import CurrentUser
+
+DUE_FILTERS = {"overdue": "已超期", "soon": "即将到期（2个工作日内）"}
+RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
+
+
+def queue_filters(status: str, department: str, due: str) -> QueueFilters:
+    """The filters as asked in the query string; a value the queue does not know is ignored, not an error."""
+    return QueueFilters(
+        status=status if status in TASK_STATUS_LABELS else "",
+        department=department.strip()[:40],
+        due=due if due in DUE_FILTERS else "",
+    )
+
+
+def _matches(task: ConsoleTask, filters: QueueFilters) -> bool:
+    if filters.status and task.status != filters.status:
+        return False
+    if filters.department and task.department != filters.department:
+        return False
+    if filters.due == "overdue":
+        return task.overdue
+    if filters.due == "soon":
+        return task.due_soon and not task.overdue
+    return True
+
+
+def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
+    """(where, how) a case was received: the hall of the clerk who took it at a window, else the applicant's
+    district."""
+    if facts is None:
+        return "—", ""
+    how = RECEIVED_HOW.get(facts.channel, facts.channel)
+    if facts.filed_as == "clerk" and facts.receiving_region:
+        return f"{facts.receiving_region}政务服务窗口", how
+    return facts.applicant_district or "—", how
+
+
+def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts]) -> list[QueueCase]:
+    """Tasks grouped by case, in the order of each case's most urgent task (the queue comes soonest due first)."""
+    grouped: dict[str, list[ConsoleTask]] = {}
+    for task in tasks:
+        grouped.setdefault(task.case_no, []).append(task)
+    rows: list[QueueCase] = []
+    for case_no, own in grouped.items():
+        first, found = own[0], facts.get(case_no)
+        where, how = _received(found)
+        rows.append(
+            QueueCase(
+                case_no=case_no,
+                life_event_name=first.life_event_name,
+                applicant_name_masked=mask_name(found.applicant_name) if found else "—",
+                received_where=where,
+                received_how=how,
+                submitted_at=first.submitted_at,
+                tasks=own,
+                overdue=any(t.overdue for t in own),
+                due_soon=any(t.due_soon for t in own),
+            )
+        )
+    return rows
+
+
+async def case_queue(db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters) -> ConsoleQueue:
+    tasks = await task_queue(db, user)
+    shown = [t for t in tasks if _matches(t, filters)]
+    facts = await cases.queue_case_facts(db, list(dict.fromkeys(t.case_no for t in shown)))
+    rows = _case_rows(shown, facts)
+    is_clerk = "clerk" in user.roles
+    departments = dict.fromkeys((t.department, t.department_name) for t in tasks) if is_clerk else {}
+    return ConsoleQueue(
+        cases=rows,
+        task_count=len(shown),
+        overdue_cases=sum(1 for r in rows if r.overdue),
+        filters=filters,
+        statuses=[
+            QueueOption(value=s, label=TASK_STATUS_LABELS[s])
+            for s in QUEUE_STATUSES["clerk" if is_clerk else "approver"]
+        ],
+        departments=[QueueOption(value=code, label=name) for code, name in sorted(departments)],
+    )

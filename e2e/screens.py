@@ -1,0 +1,171 @@
+"""Screenshots of the three journeys at their devices, for docs/screens/ (`make screens`; not part of `make test`):
+an elderly resident on a 360 × 740 phone in 长辈版 at the largest text step, a village helper on a 1024 × 768 tablet
+filing for an elder of 79, and a window clerk on the same tablet. The app is served and driven as in the browser
+tests (e2e/conftest.py, e2e/helpers.py), on a fresh database with the demo data; each picture is what the person
+sees at that step. Run: `python -m pytest e2e/screens.py` (pytest collects a file named on its command line).
+
+Each PNG is reduced to a 256-colour palette to keep the repository small; docs/screens/README.md indexes them."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import quote
+
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+
+from e2e.conftest import PHONE, ROOT, ConsoleWatch, LiveServer
+from e2e.helpers import (
+    api,
+    file_life_event,
+    file_retirement,
+    fill_required_fields,
+    register_resident,
+    register_staff,
+    upload_required_materials,
+)
+from e2e.layout import use_display
+from e2e.test_helper import _draw_signature, _fill_client
+
+SCREENS = ROOT / "docs" / "screens"
+ELDER_RESIDENT = ("王建国", "320412196608080133")  # 60, retiring
+HELPERS_CLIENT = ("史永生", "320481194702282050")  # 79, in the helper's village
+WALK_IN = ("周丽华", "320412196801221647")
+VILLAGE = "320481002002"
+
+
+def shoot(page: Page, name: str, *, full_page: bool = False, screens: int = 0) -> Path:
+    """The page as shown, whole (`full_page`), or its first `screens` screens, saved as docs/screens/<name>.png in a
+    256-colour palette. For several screens the window is made that tall for the picture (a phone's tab bar stays at
+    the bottom, where it is fixed, rather than across the middle of a stitched page), then put back."""
+    page.wait_for_load_state("networkidle")
+    viewport = page.viewport_size
+    assert viewport is not None
+    if screens:
+        height = min(page.evaluate("document.documentElement.scrollHeight"), viewport["height"] * screens)
+        page.set_viewport_size({"width": viewport["width"], "height": height})
+        page.wait_for_timeout(200)
+    png = page.screenshot(full_page=full_page, animations="disabled", caret="hide")
+    if screens:
+        page.set_viewport_size(viewport)
+    image = Image.open(BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    path = SCREENS / f"{name}.png"
+    image.save(path, optimize=True)
+    return path
+
+
+def _context_page(browser: Browser, live_server: LiveServer, watch: ConsoleWatch, viewport: dict[str, int]) -> Page:
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport=viewport,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        has_touch=viewport["width"] < 768,
+        is_mobile=viewport["width"] < 768,
+    )
+    context.on("page", watch.attach)
+    return context.new_page()
+
+
+def test_elder_on_a_phone(phone: Page) -> None:
+    """王建国 on his phone, 长辈版 at the largest text (40 px): from the home page to his case, receipt and 我的."""
+    page = phone
+    register_resident(page, *ELDER_RESIDENT)
+    use_display(page, elder=True, text_step=4)
+    page.goto("/")
+    shoot(page, "elder-01-home", screens=3)
+    page.goto("/life-events/retirement")
+    shoot(page, "elder-02-life-event", screens=3)
+    page.goto("/life-events/retirement/apply")
+    expect(page.locator("#apply-form")).to_have_attribute("data-enhanced", "true")
+    shoot(page, "elder-03-form-step", screens=3)
+    created = file_retirement(page, "screens-elder-1")
+    case_no = created["case_no"]
+    page.goto(f"/cases/{case_no}")
+    shoot(page, "elder-04-case", screens=3)
+    page.goto(f"/cases/{case_no}/receipt")
+    shoot(page, "elder-05-receipt", screens=3)
+    page.goto(re.sub(r"^https?://[^/]+", "", created["tracking_url"]))
+    shoot(page, "elder-06-tracking", screens=3)
+    page.goto("/notifications")
+    shoot(page, "elder-07-inbox", screens=3)
+    page.goto("/me")
+    shoot(page, "elder-08-me", screens=3)
+
+
+def test_helper_on_a_tablet(tablet: Page, live_server: LiveServer) -> None:
+    """A village helper records 史永生's delegation (the statement read to him, his signature), finds the events
+    likely at 79 first, files 退休 for him on one page and prints the receipt naming him."""
+    page = tablet
+    register_staff(page, live_server, "陈帮办", "--role", "helper", "--region", VILLAGE)
+    _fill_client(page, *HELPERS_CLIENT)
+    _draw_signature(page)
+    page.locator("#consent-statement").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -80)")
+    shoot(page, "helper-01-delegation-form")
+    page.get_by_role("button", name="记录授权").click()
+    expect(page).to_have_url("/helper?notice=created")
+    page.locator(".roster-card", has_text=HELPERS_CLIENT[0]).get_by_role("button", name="为TA办事").click()
+    expect(page).to_have_url("/helper/client")
+    shoot(page, "helper-02-client-events")
+    page.locator(".event-card", has_text="退休").click()
+    expect(page.locator("#apply-form")).to_have_attribute("data-layout", "one-page")
+    shoot(page, "helper-03-apply-one-page")
+    form = api(page, "GET", f"/api/v1/life-events/retirement/form?on_behalf_of={quote(HELPERS_CLIENT[1])}")
+    fill_required_fields(page, form, "溧阳天目湖茶厂")
+    upload_required_materials(page, form)
+    page.get_by_role("button", name="提交申请").click()
+    expect(page).to_have_url(re.compile(r"/helper/cases/CZ\d{14}/receipt$"))
+    shoot(page, "helper-04-receipt")
+    page.goto("/helper")
+    shoot(page, "helper-05-roster")
+
+
+def test_clerk_at_the_window(
+    tablet: Page, browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
+) -> None:
+    """A clerk of the city hall: receives a walk-in, works the queue (one row per case), accepts a task (the page
+    returns to it and says so), sends a 补正告知 and prints the 补正告知书 for the resident to take away."""
+    resident = _context_page(browser, live_server, console_watch, PHONE)
+    register_resident(resident, "张伟", "320402199403150119")
+    case_no = file_life_event(resident, "birth", "screens-clerk-birth-1")["case_no"]
+    resident.context.close()
+
+    page = tablet
+    register_staff(page, live_server, "市民中心窗口", "--role", "clerk", "--department", "police", "--region", "320400")
+    page.goto("/console/walk-in")
+    page.get_by_label("姓名").fill(WALK_IN[0])
+    page.get_by_label("公民身份号码").fill(WALK_IN[1])
+    page.get_by_label("已当面核验本人居民身份证原件").check()
+    shoot(page, "clerk-01-walk-in-check")
+    page.get_by_role("button", name="开始接待").click()
+    page.locator(".event-card", has_text="退休").click()
+    expect(page.locator("#apply-form")).to_have_attribute("data-layout", "one-page")
+    form = api(page, "GET", f"/api/v1/life-events/retirement/form?on_behalf_of={quote(WALK_IN[1])}")
+    fill_required_fields(page, form, "武进湖塘织布厂")
+    shoot(page, "clerk-02-walk-in-form")
+    page.get_by_role("button", name="提交申请").click()
+    expect(page).to_have_url(re.compile(r"/console/cases/CZ\d{14}/receipt$"))
+    page.goto("/console")
+    shoot(page, "clerk-03-queue")
+
+    page.goto(f"/console/cases/{case_no}")
+    card = page.locator(".task-card", has_text="出生医学证明签发")
+    card.get_by_role("button", name="受理", exact=True).click()
+    expect(page.locator(".confirmation")).to_contain_text("已受理：出生医学证明签发")
+    shoot(page, "clerk-04-case-confirmation")
+
+    card = page.locator(".task-card", has_text="出生户口登记")
+    card.get_by_label(re.compile("^说明")).fill(
+        "请补交：\n1. 新生儿父母双方的居民户口簿原件\n2. 父母双方的结婚证原件（电子证照库中未找到）"
+    )
+    card.get_by_role("button", name="补正告知").click()
+    expect(page.locator(".confirmation")).to_contain_text("已发出补正告知：出生户口登记")
+    notice = page.locator(".task-card", has_text="出生户口登记").get_by_role("link", name="打印补正告知书")
+    page.goto(notice.get_attribute("href") or "")
+    page.emulate_media(media="print")
+    shoot(page, "clerk-05-supplement-notice-print", full_page=True)
+    page.emulate_media(media="screen")
