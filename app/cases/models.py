@@ -45,6 +45,20 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None = None
 
 
+class CaseConsent(msgspec.Struct, frozen=True, kw_only=True):
+    """One material of a case that is another person's: whose (母亲), and its state — held (已关联, from their library
+    with their consent), awaiting_consent (待对方同意, until `deadline`) or upload (需上传)."""
+
+    material_code: str
+    name: str
+    about: str
+    about_label: str
+    state: str
+    state_label: str
+    source: str | None = None
+    deadline: datetime | None = None
+
+
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     life_event: str
@@ -57,6 +71,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     tracking_url: str
     tasks: list[TaskView]
     timeline: list[TimelineEntry]
+    # Materials that are another person's, used with their consent (or to be uploaded without it).
+    consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
