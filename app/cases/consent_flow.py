@@ -35,8 +35,9 @@ MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同�
 
 
 def document_title(need: MaterialNeed, label: str) -> str:
-    """母亲居民身份证 → 居民身份证: the document as its holder names it."""
-    return need.name.removeprefix(label) or need.name
+    """母亲居民身份证 → 居民身份证, 父母结婚证 → 结婚证: the document as its holder names it."""
+    titled = certificates.KIND_TITLES.get(need.certificate_kind or "")
+    return titled or need.name.removeprefix(label) or need.name
 
 
 async def ask(

@@ -45,7 +45,7 @@ from auth.scope import region_prefix, serves
 DUE_SOON_WORKING_DAYS = 2
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
-    "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted"],
+    "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted", "awaiting_consent"],
     "approver": ["accepted", "resubmitted", "in_review", "approved"],
 }
 
