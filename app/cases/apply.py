@@ -97,14 +97,10 @@ async def _store_files(
     db: asyncpg.Pool, user: CurrentUser, person_id: int | None, form: MergedForm, data: dict[str, Any]
 ) -> tuple[dict[str, UploadedMaterial], dict[str, str]]:
     """(uploads by material code, errors by material key) of a form posted without JavaScript."""
-    uploaded: dict[str, UploadedMaterial] = {}
+    # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
+    uploaded = _kept_uploads(form, data)
     errors: dict[str, str] = {}
     for need in form.materials:
-        # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
-        token = _text(data.get(f"uploaded.{need.code}"))
-        if _TOKEN.fullmatch(token):
-            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
-            uploaded[need.code] = UploadedMaterial(token=token, filename=name)
         file = data.get(presenter.material_key(need.code))
         if not isinstance(file, UploadFile):  # no file chosen for this material
             continue
@@ -117,6 +113,17 @@ async def _store_files(
         else:
             uploaded[need.code] = UploadedMaterial(token=stored.token, filename=stored.filename)
     return uploaded, errors
+
+
+def _kept_uploads(form: MergedForm, data: dict[str, Any]) -> dict[str, UploadedMaterial]:
+    """Files uploaded earlier on this page, as its hidden inputs carry them (checked again at submission)."""
+    kept: dict[str, UploadedMaterial] = {}
+    for need in form.materials:
+        token = _text(data.get(f"uploaded.{need.code}"))
+        if _TOKEN.fullmatch(token):
+            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
+            kept[need.code] = UploadedMaterial(token=token, filename=name)
+    return kept
 
 
 class _ChooseClient(Exception):
@@ -231,7 +238,8 @@ class ApplyPages(Controller):
         )
         form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
-        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers)
+        kept = _kept_uploads(form, data)
+        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers, uploaded=kept)
         return Template(
             "partials/apply_materials.html",
             context={

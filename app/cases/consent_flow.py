@@ -169,11 +169,16 @@ async def _lacking(db: DB, rows: Sequence[ConsentRow]) -> dict[int, set[str]]:
 
 async def sweep(db: asyncpg.Pool) -> int:
     """Expire the requests past their deadline and settle their cases; how many expired. Called before consents or a
-    case are read (lazily), and by `python -m app purge`."""
+    case are read (lazily), and by `python -m app purge` (sweep_in)."""
     async with db.acquire() as tx, tx.transaction():
-        expired = await consents.expire_due(tx, consents.now_utc())
-        for case_id in sorted({row.case_id for row in expired}):
-            await settle(tx, case_id, None)
+        return await sweep_in(tx)
+
+
+async def sweep_in(tx: Tx) -> int:
+    """The same, in the caller's transaction."""
+    expired = await consents.expire_due(tx, consents.now_utc())
+    for case_id in sorted({row.case_id for row in expired}):
+        await settle(tx, case_id, None)
     return len(expired)
 
 
