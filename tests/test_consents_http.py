@@ -143,6 +143,20 @@ async def test_the_applicants_own_documents_stand_for_the_party_they_say_they_ar
     assert "awaiting_consent" not in _statuses(case).values() and case["consents"] == []
 
 
+async def test_one_person_typed_for_two_parties_is_asked_once(client: Client, pool: asyncpg.Pool) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    both = {
+        "child.relationship": "guardian",
+        "mother.id_number": LI_NA["id_number"],
+        "father.id_number": LI_NA["id_number"],
+    }
+    filed = await _file(client, "birth", "consent-two-0001", both)
+    assert filed.status_code == 201, filed.text
+    assert await pool.fetchval("SELECT about FROM consents") == "father,mother"
+    case = await _case(client, filed.json()["case_no"])
+    assert {(c["about"], c["about_label"]) for c in case["consents"]} == {("mother", "母亲"), ("father", "父亲")}
+
+
 # --- a spouse's material is used only after they grant; a refusal or the deadline makes it an upload --------------
 
 

@@ -51,15 +51,17 @@ async def ask(
     resolved: dict[str, parties.Party],
     waiting: Sequence[MaterialToUpload],
 ) -> set[str]:
-    """One request per person for the materials of theirs the case would use; the items that wait for them."""
-    by_party: dict[str, list[MaterialToUpload]] = defaultdict(list)
+    """One request per person for the materials of theirs the case would use; the items that wait for them. A person
+    typed for two parties (the same number as mother and father) is asked once, for both."""
+    by_person: dict[str, list[MaterialToUpload]] = defaultdict(list)
     for need in waiting:
-        by_party[need.about].append(need)
+        number = resolved[need.about].number
+        assert number is not None  # awaiting_consent only for a typed, well-formed number
+        by_person[number].append(need)
     items: set[str] = set()
-    for about, needs in sorted(by_party.items()):
-        party = resolved[about]
-        assert party.number is not None  # awaiting_consent only for a typed, well-formed number
-        titles = list(dict.fromkeys(document_title(n, party.label) for n in needs))
+    for number, needs in sorted(by_person.items()):
+        abouts = sorted({n.about for n in needs})
+        titles = list(dict.fromkeys(document_title(n, resolved[n.about].label) for n in needs))
         await consents.ask(
             tx,
             cipher,
@@ -67,8 +69,8 @@ async def ask(
                 case_id=case_id,
                 requester_person_id=applicant.person.id,
                 requester_name=applicant.person.name,
-                subject_number=party.number,
-                about=about,
+                subject_number=number,
+                about=",".join(abouts),
                 life_event_code=form.life_event,
                 life_event_name=life_event_name,
                 certificate_kinds=[n.certificate_kind or "" for n in needs],
@@ -80,7 +82,7 @@ async def ask(
         )
         items.update(code for n in needs for code in n.item_codes)
     if items:
-        labels = "、".join(resolved[about].label for about in sorted(by_party))
+        labels = "、".join(dict.fromkeys(resolved[n.about].label for n in sorted(waiting, key=lambda n: n.about)))
         await workflow.await_consent(
             tx,
             case_id,
@@ -128,7 +130,7 @@ async def settle(tx: Tx, case_id: int, actor_account_id: int | None) -> None:
         missing: list[str] = []
         reasons: list[str] = []
         for row in touching:
-            label = parties.label_of(form, row.about)
+            label = labels_of(form, row.about)
             codes = [
                 code
                 for code in row.material_codes
@@ -142,6 +144,11 @@ async def settle(tx: Tx, case_id: int, actor_account_id: int | None) -> None:
             await workflow.settle_consent(tx, task, "consent_refused", note, actor_account_id)
         else:
             await workflow.settle_consent(tx, task, "consent_granted", None, actor_account_id)
+
+
+def labels_of(form: MergedForm, about: str) -> str:
+    """母亲, or 母亲、父亲 for a request covering two parties (one person typed for both)."""
+    return "、".join(parties.label_of(form, party) for party in about.split(","))
 
 
 def _reason(row: ConsentRow, label: str) -> str:
@@ -204,15 +211,16 @@ async def materials_of_case(db: DB, case_id: int, life_event_code: str) -> list[
     now = consents.now_utc()
     found: list[CaseConsent] = []
     for row in rows:
-        label = parties.label_of(form, row.about)
         state = consents.view(row, now).state
         for code in row.material_codes:
+            about = needs[code].about if code in needs else row.about
+            label = parties.label_of(form, about)
             material_state = "upload" if code in lacking.get(row.id, ()) else _STATE_OF_MATERIAL[state]
             found.append(
                 CaseConsent(
                     material_code=code,
                     name=needs[code].name if code in needs else code,
-                    about=row.about,
+                    about=about,
                     about_label=label,
                     state=material_state,
                     state_label=MATERIAL_STATE_LABELS[material_state],

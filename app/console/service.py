@@ -14,8 +14,8 @@ import msgspec
 from app.accounts import service as accounts
 from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
+from app.cases import consent_flow, workflow
 from app.cases import service as cases
-from app.cases import workflow
 from app.cases.models import StaffCaseRecord, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import allowed_actions
@@ -76,6 +76,7 @@ def _view(
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     role = "clerk" if "clerk" in user.roles else "approver"
+    await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
     rows = await cases.tasks_in_queue(
         db,
         statuses=QUEUE_STATUSES[role],
