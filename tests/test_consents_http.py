@@ -24,12 +24,12 @@ from config.settings import Settings
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.test_delegations_http import delegation_body
+from tests.window_helpers import WANG, clerk_signs_in, file_walk_in
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
 ZHOU_LIHUA = {"name": "周丽华", "id_number": "320412196801221647"}
 ZHOU_DEMING = "320412194104121430"  # her father, on the same 户口簿
-WANG_JIANGUO = {"name": "王建国", "id_number": "320412196608080133"}
 LIU_GUIFANG = "320412196802141227"  # his wife: on the register, no account
 MADE_UP = "32040219900101123" + check_char("32040219900101123")  # well-formed, nobody's
 WAITING_ITEMS = {"CZ-WJ-001", "CZ-GA-001", "CZ-RS-001", "CZ-YB-002"}  # the items that need the mother's documents
@@ -243,7 +243,7 @@ async def test_a_spouse_without_an_account_is_asked_all_the_same_and_it_expires(
     client: Client, pool: asyncpg.Pool
 ) -> None:
     """王建国's wife 刘桂芳 has not signed up: his case reads exactly as 张伟's does, and nobody is notified."""
-    await sign_up(client, new_authenticator(), WANG_JIANGUO)
+    await sign_up(client, new_authenticator(), WANG)
     filed = await _file(
         client, "birth", "consent-noacct-01", {"child.relationship": "father", "mother.id_number": LIU_GUIFANG}
     )
@@ -276,7 +276,7 @@ async def test_a_decision_by_anyone_but_the_person_asked_is_a_404(
     await _zhang_wei_files_birth(client)
     consent_id = await pool.fetchval("SELECT id FROM consents")
     stranger = another_client()
-    await sign_up(stranger, new_authenticator(), WANG_JIANGUO)
+    await sign_up(stranger, new_authenticator(), WANG)
     for someone in (client, stranger):  # the applicant himself, and a stranger
         assert (await post(someone, f"/api/v1/consents/{consent_id}", {"decision": "grant"})).status_code == 404
         assert (await someone.get("/api/v1/consents")).json() == []
@@ -400,3 +400,24 @@ async def test_a_helpers_client_uses_their_own_relatives_documents_only(helper: 
         await pool.fetchval("SELECT subject FROM audit_log WHERE action = 'certificate.use_deceased'")
         == f"person:{elder}"
     )
+
+
+# --- at the window: the clerk checks the paper originals, nobody is asked -------------------------------------------
+
+
+async def test_at_the_window_nobody_is_asked_and_nothing_waits(
+    another_client: Callable[[], Client], pool: asyncpg.Pool
+) -> None:
+    """王建国 at a 武进 window files a birth naming 刘桂芳 as the mother: the clerk saw her documents' originals."""
+    clerk = another_client()
+    await clerk_signs_in(clerk, pool, "http://localhost:8000")
+    started = await post(clerk, "/api/v1/console/walk-ins", {**WANG, "identity_checked": True})
+    assert started.status_code in (200, 201), started.text
+    form = (await clerk.get("/api/v1/life-events/birth/form", params={"on_behalf_of": WANG["id_number"]})).json()
+    data = {**answers_for(form), "child.relationship": "father", "mother.id_number": LIU_GUIFANG}
+    body = {"life_event": "birth", "data": data, "on_behalf_of": WANG["id_number"]}
+    filed = await file_walk_in(clerk, body, "window-birth-0001")
+    assert filed.status_code == 201, filed.text
+    assert await pool.fetchval("SELECT count(*) FROM consents") == 0
+    statuses = await pool.fetch("SELECT DISTINCT status FROM tasks")
+    assert [r["status"] for r in statuses] == ["submitted"]
