@@ -18,6 +18,7 @@ import asyncpg
 from app.cases import store, workflow
 from app.cases.models import CaseConsent
 from app.certificates import service as certificates
+from app.certificates.models import ECertificate
 from app.consents import service as consents
 from app.consents.models import ConsentAsked, ConsentRow, ConsentView
 from app.errors import Conflict
@@ -94,7 +95,7 @@ async def ask(
 
 
 async def audit_deceased_use(
-    tx: Tx, conn: Connection | None, case_no: str, held: Sequence[tuple[MaterialNeed, parties.Party, object]]
+    tx: Tx, conn: Connection | None, case_no: str, held: Sequence[tuple[MaterialNeed, parties.Party, ECertificate]]
 ) -> None:
     """A relative's use of a deceased person's documents is audited as such: whose, by which kinship, for which case."""
     used: dict[int, tuple[parties.Party, list[str]]] = {}

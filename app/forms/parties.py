@@ -17,7 +17,7 @@ a relative. Nobody else's number is shown unless they allowed its use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -220,7 +220,8 @@ def sort_materials(
         if need.issued_by_item is not None:
             continue
         party = parties.get(need.about) or Party(about=need.about, label=need.about, state="upload")
-        certificate = _latest(party.certificates, need.certificate_kind) if party.state == "held" else None
+        latest = service.latest_by_kind(party.certificates) if party.state == "held" else {}
+        certificate = latest.get(need.certificate_kind) if need.certificate_kind else None
         if certificate is not None:
             held.append((need, party, certificate))
             continue
@@ -228,13 +229,6 @@ def sort_materials(
         why = party.why if party.state != "held" else None
         rest.append(MaterialToUpload(**msgspec.structs.asdict(need), state=state, why=why))
     return held, rest
-
-
-def _latest(held: Sequence[ECertificate], kind: str | None) -> ECertificate | None:
-    if kind is None:
-        return None
-    of_kind = [c for c in held if c.kind == kind]
-    return max(of_kind, key=lambda c: c.issued_on) if of_kind else None
 
 
 def held_material(need: MaterialNeed, party: Party, certificate: ECertificate) -> HeldMaterial:

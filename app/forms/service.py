@@ -182,7 +182,7 @@ def _is_known_prefill_source(source: str) -> bool:
     return source in _PROFILE_SOURCES or _CERTIFICATE_SOURCE.fullmatch(source) is not None
 
 
-def _latest_by_kind(certificates: Sequence[ECertificate]) -> dict[str, ECertificate]:
+def latest_by_kind(certificates: Sequence[ECertificate]) -> dict[str, ECertificate]:
     latest: dict[str, ECertificate] = {}
     for certificate in certificates:
         held = latest.get(certificate.kind)
@@ -200,7 +200,7 @@ def prefill(
 ) -> dict[str, Prefill]:
     """Values we already know for the signed-in person, each with where it came from."""
     profile = {"profile.name": person_name, "profile.id_number": id_number, "profile.phone": person_phone}
-    latest = _latest_by_kind(certificates)
+    latest = latest_by_kind(certificates)
     values: dict[str, Prefill] = {}
     for field in form.fields():
         source = field.prefill_source
