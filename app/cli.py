@@ -21,6 +21,7 @@ from app.accounts import service as accounts
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
 from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
+from app.cases import consent_flow
 from app.database import migrate_database
 from app.organisations import service as organisations
 from app.people import service as people
@@ -176,9 +177,11 @@ async def _purge(conn: Tx) -> int:
         removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
         deliveries = await push_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
+        # Consent requests past their 3 days, with their tasks moved to 补正 (also done lazily as they are read).
+        expired = await consent_flow.sweep_in(conn)
     print(
         f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
-        f"older than {AUDIT_RETENTION_DAYS} days"
+        f"older than {AUDIT_RETENTION_DAYS} days; {expired} consent requests expired"
     )
     return 0
 

@@ -31,6 +31,7 @@ from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
 from app.cases import service as cases
 from app.cases.apply import ApplyPages
+from app.cases.consent_pages import ConsentPages, ConsentsApi
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
@@ -213,6 +214,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             EnrollmentPages,
             my_certificates,
             ApplyPages,
+            ConsentsApi,
+            ConsentPages,
             PushApi,
             NotificationsApi,
             NotificationPages,

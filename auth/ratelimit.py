@@ -30,6 +30,12 @@ ATTEMPT_WINDOW = timedelta(hours=1)
 SIGNUP_CODES_PER_NUMBER = 5
 
 
+# Lookups of another party's number on the merged form (the materials block, re-rendered as it is typed) per account
+# in an hour: plenty for a family's forms, too few to walk through numbers (though the answer tells a stranger's
+# number from a made-up one in no way).
+PARTY_LOOKUPS_PER_ACCOUNT = 60
+
+
 def ip_subject(ip: str | None) -> str:
     return f"ip:{ip or 'unknown'}"
 
@@ -49,6 +55,10 @@ def enrollment_subject(ip: str | None) -> str:
 
 def signup_address_subject(ip: str | None) -> str:
     return f"signup-ip:{ip or 'unknown'}"
+
+
+def party_lookup_subject(account_id: int) -> str:
+    return f"party-lookup:{account_id}"
 
 
 def signup_number_subject(id_number_hash: bytes) -> str:

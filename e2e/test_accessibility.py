@@ -55,7 +55,15 @@ def test_resident_pages_have_no_serious_accessibility_violations(phone: Page, li
     sign_up_on_page(page, *RESIDENT, at_the_code_step=lambda step: _no_violations(step, "/register (code)"))
     created = file_retirement(page, "axe-check-key-1")
     tracking = re.sub(r"^https?://[^/]+", "", created["tracking_url"])
-    pages = ["/", "/life-events/birth/apply", f"/cases/{created['case_no']}/receipt", tracking, "/notifications"]
+    pages = [
+        "/",
+        "/life-events/birth/apply",
+        f"/cases/{created['case_no']}/receipt",
+        tracking,
+        "/notifications",
+        "/consents",
+        "/me",
+    ]
     for path in pages:
         _check(page, path)
     # Every step of the form (each answered, as 下一步 checks it first), and 长辈版.

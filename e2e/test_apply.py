@@ -117,13 +117,16 @@ def test_a_resident_fills_the_birth_form_in_steps_and_gets_a_receipt_and_trackin
     page.get_by_label("领取方式").select_option(label="电子证照")
     _next(page, 7)
 
-    # Materials: what the e-certificate library holds is not asked for again.
+    # Materials: what the e-certificate library holds of the person each is about is not asked for again — the
+    # father's card is his own; the mother's documents are hers, for her consent or an upload (e2e/test_consent.py).
     step = page.locator("#step-materials")
-    for held in ("母亲居民身份证", "父亲居民身份证", "父母结婚证", "落户地居民户口簿"):
+    for held in ("父亲居民身份证", "落户地居民户口簿"):
         expect(step.locator(".material", has_text=held).get_by_text("无需提交")).to_be_visible()
+    for hers in ("母亲居民身份证", "父母结婚证"):
+        expect(step.locator("#material-parties .material", has_text=hers)).to_contain_text("母亲的 · 待对方同意")
     expect(step.get_by_text("办理过程中自动生成").first).to_be_visible()
     uploads = step.locator("input[type=file]")
-    assert uploads.count() == 6
+    assert uploads.count() == 8  # 6 of his own, and hers, which he may upload instead of asking her
     for index in range(uploads.count()):
         upload = uploads.nth(index)
         upload.set_input_files({"name": f"scan-{index}.png", "mimeType": "image/png", "buffer": PNG_1X1})

@@ -15,10 +15,11 @@ SENT = "若信息无误，验证码已发送至登记手机；未收到请携身
 
 
 def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server: LiveServer) -> None:
+    # 蒋小红: no other e2e test signs her up (李娜 grants a consent in e2e/test_consent.py, on a code from the window).
     cdp, authenticator = add_virtual_authenticator(phone)
     phone.goto("/register")
-    phone.get_by_label("姓名").fill("李娜")
-    phone.get_by_label("公民身份号码").fill("320402199506180126")
+    phone.get_by_label("姓名").fill("蒋小红")
+    phone.get_by_label("公民身份号码").fill("320413197503031985")
     phone.get_by_label("联系手机（选填）").fill("13900000009")
     since = server_log_size()
     phone.get_by_role("button", name="获取短信验证码").click()
@@ -27,7 +28,7 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
     # The `log` SMS backend: one line of the server's log, to the register's phone (not the one typed).
     code = texted_code(since)
     log = live_server.log.read_text(encoding="utf-8")
-    assert f"短信 → 138****0002: 【常州一网通办】验证码 {code}，10分钟内有效" in log
+    assert f"短信 → 186****0024: 【常州一网通办】验证码 {code}，10分钟内有效" in log
     assert "139****0009" not in log
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -35,8 +36,8 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
     phone.get_by_label("短信验证码").fill(code)
     phone.get_by_role("button", name="创建通行密钥并注册").click()
     expect(phone).to_have_url("/me")
-    expect(phone.get_by_text("320402********0126")).to_be_visible()
-    assert "320402199506180126" not in phone.content()
+    expect(phone.get_by_text("320413********1985")).to_be_visible()
+    assert "320413197503031985" not in phone.content()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(credentials) == 1 and credentials[0]["isResidentCredential"]
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
@@ -46,7 +47,7 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
 
     sign_in_with_passkey(phone, "/me")
     expect(phone.get_by_role("heading", name="我的", exact=True)).to_be_visible()
-    expect(phone.get_by_text("李娜").first).to_be_visible()
+    expect(phone.get_by_text("蒋小红").first).to_be_visible()
 
 
 def test_sign_up_errors_are_shown_beside_the_field_and_in_a_summary(phone: Page, console_watch: ConsoleWatch) -> None:

@@ -246,6 +246,7 @@ async def test_python_m_app_migrate_seals_a_library_written_in_clear_and_it_read
     assert fields["household.address"]["prefill"] == {
         "value": "江苏省常州市天宁区雕庄街道丽华新村18幢2单元302室",
         "source": "电子证照：居民户口簿",
+        "about": "applicant",
     }
     # The sealed contents decrypt to what was written in clear, ID numbers included (for the server's prefill).
     li_na = await _person_id(pool, cipher, LI_NA["id_number"])

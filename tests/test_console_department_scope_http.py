@@ -92,7 +92,9 @@ async def test_a_health_approver_sees_only_the_health_items_answers_and_material
     shown = {row["key"] for section in body["answers"] for row in section["rows"]}
     assert "child.birth_hospital" in shown and "mother.id_number" in shown
     assert not shown & {"household.head_name", "father.phone", "bank.account", "mother.employer"}
-    assert {u["token"] for u in body["uploads"]} == {health_upload, uploads["CZ-WJ-002:first_dose_record"]}
+    # The parents' cards too: uploaded, since no library of the applicant's may stand for the parents' (issue 15).
+    parents = {uploads["CZ-WJ-001:mother_id_card"], uploads["CZ-WJ-001:father_id_card"]}
+    assert {u["token"] for u in body["uploads"]} == {health_upload, uploads["CZ-WJ-002:first_dose_record"], *parents}
     assert SAMPLE_NUMBER not in answers.text and SAMPLE_NUMBER not in page.text
     assert body["withheld_departments"] == ["公安", "医保", "人社"]
 

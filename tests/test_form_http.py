@@ -22,9 +22,15 @@ async def test_signed_in_form_is_prefilled_and_held_materials_are_not_asked(clie
     assert fields["applicant.name"]["prefill"]["value"] == "张伟"
     assert fields["household.address"]["prefill"]["source"].startswith("电子证照")
     assert ZHANG_WEI["id_number"] not in str(form)
-    held_kinds = {m["certificate_kind"] for m in form["materials"]["held"]}
-    assert {"id_card", "marriage"} <= held_kinds
-    assert not held_kinds & {m.get("certificate_kind") for m in form["materials"]["to_upload"]}
+    held = form["materials"]["held"]
+    assert [(m["certificate_kind"], m["about"], m["state"]) for m in held] == [("hukou", "applicant", "held")]
+    # Nobody's card stands for the parents' until their number says who they are: his own is not the mother's.
+    to_upload = {m["code"]: m for m in form["materials"]["to_upload"]}
+    assert (to_upload["CZ-WJ-001:mother_id_card"]["about"], to_upload["CZ-WJ-001:mother_id_card"]["state"]) == (
+        "mother",
+        "upload",
+    )
+    assert all({"about", "state"} <= set(m) for m in form["materials"]["to_upload"])
 
 
 async def test_an_unknown_life_event_form_is_404(client: httpx.AsyncClient) -> None:

@@ -26,15 +26,14 @@ from app.forms.models import (
     Option,
     Prefill,
 )
+from app.forms.parties import Party, held_material, sort_materials
 from app.forms.service import (
     FormConfigurationError,
     drop_stale_fields,
-    held_material,
     may_be_applicants_own,
     merge_form,
     prefill,
     same_as_applicant,
-    split_materials,
     validate,
 )
 from app.people import store as people_store
@@ -196,9 +195,9 @@ def test_a_certificate_issued_by_another_item_of_the_event_is_not_asked_for() ->
     form = _seeded_form("birth")
     [birth_certificate] = [n for n in form.materials if n.certificate_kind == "birth_medical"]
     assert birth_certificate.issued_by_item == "CZ-WJ-001"
-    held, to_upload = split_materials(form, [])
-    assert birth_certificate not in to_upload
-    assert birth_certificate not in [need for need, _ in held]
+    held, to_upload = sort_materials(form, {})
+    assert birth_certificate.code not in [need.code for need in to_upload]
+    assert birth_certificate.code not in [need.code for need, _, _ in held]
 
 
 def test_the_parents_hukou_is_held_and_the_newborns_comes_from_the_household_registration() -> None:
@@ -208,8 +207,8 @@ def test_the_parents_hukou_is_held_and_the_newborns_comes_from_the_household_reg
     assert hukou_needs["CZ-GA-001:hukou"].issued_by_item is None
     assert hukou_needs["CZ-YB-001:hukou"].issued_by_item == "CZ-GA-001"
     assert hukou_needs["CZ-YB-001:hukou"].item_codes == ["CZ-YB-001", "CZ-RS-001"]
-    held, _ = split_materials(form, _certificates_from_seed(ZHANG_WEI))
-    assert [need.code for need, c in held if c.kind == "hukou"] == ["CZ-GA-001:hukou"]
+    held, _ = sort_materials(form, _holding(form, _certificates_from_seed(ZHANG_WEI)))
+    assert [need.code for need, _, c in held if c.kind == "hukou"] == ["CZ-GA-001:hukou"]
 
 
 def test_an_item_naming_a_field_the_catalogue_lacks_is_a_configuration_error() -> None:
@@ -360,21 +359,38 @@ async def test_a_spouse_id_number_is_prefilled_from_the_sealed_marriage_certific
     assert all(c.data == {} for c in await certificates_service.held_by(pool, person_id))
 
 
-async def test_held_certificates_are_attached_and_not_asked_for_again(pool: asyncpg.Pool) -> None:
+async def test_the_applicants_own_card_never_stands_for_the_mothers(pool: asyncpg.Pool) -> None:
     person_id, _, _ = await _person_id(pool, ZHANG_WEI)
     certificates = await certificates_service.held_by(pool, person_id)
-    assert "id_card" in {c.kind for c in certificates}
+    assert {"id_card", "hukou"} <= {c.kind for c in certificates}
     form = _seeded_form("birth")
-    held, to_upload = split_materials(form, certificates)
-    held_codes = {need.code for need, _ in held}
-    assert "CZ-WJ-001:mother_id_card" in held_codes
-    assert held_codes.isdisjoint(need.code for need in to_upload)
-    assert all(need.certificate_kind != "id_card" for need in to_upload)
-    [(need, certificate)] = [pair for pair in held if pair[0].code == "CZ-WJ-001:mother_id_card"]
-    shown = held_material(need, certificate)
-    assert shown.certificate_title == "居民身份证"
-    assert shown.number_masked == "320402********0119"
+    # 张伟 holds a 居民身份证, but the mother's is hers: only her consent can attach it.
+    own = Party(
+        about="applicant",
+        label="申请人",
+        state="held",
+        source="本人电子证照",
+        show_number=True,
+        certificates=certificates,
+    )
+    mother = Party(about="mother", label="母亲", state="awaiting_consent", why="提交后将请母亲本人同意")
+    held, to_upload = sort_materials(form, {"applicant": own, "mother": mother})
+    held_codes = {need.code for need, _, _ in held}
+    assert "CZ-WJ-001:mother_id_card" not in held_codes
+    [mother_card] = [need for need in to_upload if need.code == "CZ-WJ-001:mother_id_card"]
+    assert (mother_card.about, mother_card.state) == ("mother", "awaiting_consent")
+    [(need, party, certificate)] = [triple for triple in held if triple[0].code == "CZ-GA-001:hukou"]
+    shown = held_material(need, party, certificate)
+    assert (shown.certificate_title, shown.about, shown.state) == ("居民户口簿", "applicant", "held")
     assert ZHANG_WEI not in msgspec.json.encode(shown).decode()
+
+
+def _holding(form: MergedForm, certificates: list[ECertificate]) -> dict[str, Party]:
+    """Every party of the form's materials holding these certificates (as if all were the applicant's own)."""
+    return {
+        need.about: Party(about=need.about, label=need.about, state="held", certificates=certificates)
+        for need in form.materials
+    }
 
 
 @given(item_combinations, st.sets(st.sampled_from(CERTIFICATE_KINDS)))
@@ -384,8 +400,8 @@ def test_every_material_is_held_or_uploaded_or_issued_along_the_way(items: list[
         for i, kind in enumerate(kinds)
     ]
     form = merge_form("any", items, CATALOGUE)
-    held, to_upload = split_materials(form, certificates)
-    held_needs = [need for need, _ in held]
+    held, to_upload = sort_materials(form, _holding(form, certificates))
+    held_needs = [need for need, _, _ in held]
     assert not set(n.code for n in held_needs) & set(n.code for n in to_upload)
     issued = [n for n in form.materials if n.issued_by_item]
     assert sorted(n.code for n in [*held_needs, *to_upload, *issued]) == sorted(n.code for n in form.materials)

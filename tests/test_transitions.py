@@ -7,8 +7,11 @@ import pytest
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import ACTIONS, STATES, TRANSITIONS, allowed_actions, transition
 
-ROLES = ["resident", "clerk", "approver", "helper", "admin"]
+ROLES = ["resident", "clerk", "approver", "helper", "admin", "system"]
 EXPECTED = {
+    ("submitted", "await_consent"): ("awaiting_consent", {"system"}),
+    ("awaiting_consent", "consent_granted"): ("submitted", {"system"}),
+    ("awaiting_consent", "consent_refused"): ("supplement_requested", {"system"}),
     ("submitted", "accept"): ("accepted", {"clerk"}),
     ("submitted", "reject"): ("rejected", {"clerk"}),
     ("submitted", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
@@ -38,6 +41,9 @@ def test_states_are_the_ones_the_database_and_labels_know() -> None:
         "deny",
         "complete",
         "deliver",
+        "await_consent",
+        "consent_granted",
+        "consent_refused",
     } == ACTIONS
 
 

@@ -40,7 +40,7 @@ from app.forms.presenter import UploadedMaterial
 from app.shell.service import OFFLINE_COPY
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
-from auth import walk_in
+from auth import ratelimit, walk_in
 from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -77,13 +77,13 @@ async def _view(
 ) -> presenter.ApplyView:
     event = await catalogue.life_event(db, code)
     form, items = await forms.merged_form_of(db, code)
-    prefills, certificates = await presenter.personal_sources(db, cipher, person_id, form)
+    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted)
     return presenter.apply_view(
         event,
         form,
         {item.code: item.name for item in items},
         prefills,
-        certificates,
+        resolved,
         # Made when the page is rendered, so posting the same page twice (a double tap, a retry) is one case.
         idempotency_key=idempotency_key or secrets.token_urlsafe(18),
         today=today_in_china().isoformat(),
@@ -97,14 +97,10 @@ async def _store_files(
     db: asyncpg.Pool, user: CurrentUser, person_id: int | None, form: MergedForm, data: dict[str, Any]
 ) -> tuple[dict[str, UploadedMaterial], dict[str, str]]:
     """(uploads by material code, errors by material key) of a form posted without JavaScript."""
-    uploaded: dict[str, UploadedMaterial] = {}
+    # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
+    uploaded = _kept_uploads(form, data)
     errors: dict[str, str] = {}
     for need in form.materials:
-        # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
-        token = _text(data.get(f"uploaded.{need.code}"))
-        if _TOKEN.fullmatch(token):
-            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
-            uploaded[need.code] = UploadedMaterial(token=token, filename=name)
         file = data.get(presenter.material_key(need.code))
         if not isinstance(file, UploadFile):  # no file chosen for this material
             continue
@@ -117,6 +113,17 @@ async def _store_files(
         else:
             uploaded[need.code] = UploadedMaterial(token=stored.token, filename=stored.filename)
     return uploaded, errors
+
+
+def _kept_uploads(form: MergedForm, data: dict[str, Any]) -> dict[str, UploadedMaterial]:
+    """Files uploaded earlier on this page, as its hidden inputs carry them (checked again at submission)."""
+    kept: dict[str, UploadedMaterial] = {}
+    for need in form.materials:
+        token = _text(data.get(f"uploaded.{need.code}"))
+        if _TOKEN.fullmatch(token):
+            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
+            kept[need.code] = UploadedMaterial(token=token, filename=name)
+    return kept
 
 
 class _ChooseClient(Exception):
@@ -212,6 +219,35 @@ class ApplyPages(Controller):
         return Template(
             "partials/apply_field_error.html",
             context={"slot_id": f"{presenter.dom_id(field)}-error", "message": errors.get(field)},
+        )
+
+    @post("/life-events/{code:str}/materials", opt=FILERS, status_code=HTTP_200_OK)
+    async def materials_block(
+        self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template:
+        """The materials step again, for htmx, once another party's number is typed or changed (母亲公民身份号码): each
+        material about that party resolved by that number. Limited per account; it answers the same for a stranger's
+        number as for a made-up one (app.forms.parties)."""
+        user = caller(request)
+        try:
+            subject = await _subject(request, db, cipher, user, code)
+        except _ChooseClient:
+            raise NotFoundException("请先选择办理对象") from None
+        await ratelimit.count_attempt(
+            db, {ratelimit.party_lookup_subject(user.account_id): ratelimit.PARTY_LOOKUPS_PER_ACCOUNT}
+        )
+        form, _ = await forms.merged_form_of(db, code)
+        answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
+        kept = _kept_uploads(form, data)
+        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers, uploaded=kept)
+        return Template(
+            "partials/apply_materials.html",
+            context={
+                "page": view,
+                "dom_id": presenter.dom_id,
+                "material_key": presenter.material_key,
+                "subject": subject,
+            },
         )
 
     @post("/life-events/{code:str}/check-step", opt=FILERS, status_code=HTTP_200_OK)

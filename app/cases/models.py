@@ -45,6 +45,20 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None = None
 
 
+class CaseConsent(msgspec.Struct, frozen=True, kw_only=True):
+    """One material of a case that is another person's: whose (母亲), and its state — held (已关联, from their library
+    with their consent), awaiting_consent (待对方同意, until `deadline`) or upload (需上传)."""
+
+    material_code: str
+    name: str
+    about: str
+    about_label: str
+    state: str
+    state_label: str
+    source: str | None = None
+    deadline: datetime | None = None
+
+
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     life_event: str
@@ -61,6 +75,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     # paper goes home with the resident. None on the resident's own pages.
     applicant_name: str | None = None
     applicant_id_masked: str | None = None
+    # Materials that are another person's, used with their consent (or to be uploaded without it).
+    consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,8 +14,8 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
+from app.cases import consent_flow, store, tracking, workflow
 from app.cases import notice as notices
-from app.cases import store, tracking, workflow
 from app.cases.models import (
     CaseCreated,
     CaseHead,
@@ -48,13 +48,14 @@ from app.cases.states import (
     derive_case_status,
 )
 from app.cases.timeline import record_event
+from app.catalogue import service as catalogue
 from app.catalogue.models import ServiceItem
-from app.certificates import service as certificates
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
 from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
+from app.forms import parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import service as people
@@ -121,18 +122,37 @@ async def submit_case(
             raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
-        _held, to_upload = forms.split_materials(form, await certificates.held_by(tx, person_id))
+        # Each material from the library of the person it is about, resolved again by the numbers submitted.
+        applicant = await parties.applicant_of(tx, cipher, person_id)
+        assert applicant is not None  # resolve_filing found the person
+        resolved = await parties.resolve(tx, cipher, form, applicant, data)
+        held, rest = parties.sort_materials(form, resolved)
         uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
         uploaded = {u.material_code for u in uploads}
-        for need in to_upload:
-            # At a window the clerk has checked the paper originals in person.
-            if filing.channel != "window" and need.required and need.code not in uploaded:
-                errors[f"materials.{need.code}"] = f"请上传“{need.name}”"
+        # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
+        at_window = filing.channel == "window"
+        waiting = [n for n in rest if n.state == "awaiting_consent" and n.code not in uploaded and not at_window]
+        for need in rest:
+            if need.state == "upload" and not at_window and need.required and need.code not in uploaded:
+                errors[f"materials.{need.code}"] = f"请上传“{need.name}”" + (f"（{need.why}）" if need.why else "")
         if errors:
             raise FieldErrors(errors)
         created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
         if uploads:
             await store.attach_uploads(tx, created[0], [u.token for u in uploads])
+        await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, held)
+        if waiting:
+            event = await catalogue.life_event(tx, body.life_event)
+            await consent_flow.ask(
+                tx,
+                cipher,
+                case_id=created[0],
+                form=form,
+                life_event_name=event.name,
+                applicant=applicant,
+                resolved=resolved,
+                waiting=waiting,
+            )
         await store.delete_draft(tx, user.account_id, body.life_event, person_id)
         return created[1]
 
@@ -228,6 +248,7 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
 async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, named: bool = False) -> CaseView:
     """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
     someone else to take home)."""
+    await consent_flow.sweep(db)  # a request past its deadline moves its tasks before anyone reads them
     tasks = _task_views(await store.tasks_of(db, head.id))
     applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
@@ -245,6 +266,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         timeline=await store.timeline_of(db, head.id),
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
+        consents=await consent_flow.materials_of_case(db, head.id, head.life_event_code),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 TASK_STATUS_LABELS = {
+    "awaiting_consent": "待授权",
     "submitted": "已申办",
     "accepted": "已受理",
     "rejected": "不予受理",
@@ -18,6 +19,7 @@ TASK_STATUS_LABELS = {
 }
 
 CASE_STATUS_LABELS = {
+    "awaiting_consent": "待授权",
     "submitted": "已提交",
     "in_progress": "办理中",
     "supplement_requested": "待补正",
@@ -29,6 +31,7 @@ CASE_STATUS_LABELS = {
 # Tasks still with a department or the resident: everything before 出件 and not refused.
 OPEN_TASK_STATUSES = frozenset(
     {
+        "awaiting_consent",
         "submitted",
         "accepted",
         "supplement_requested",
@@ -51,6 +54,8 @@ def derive_case_status(task_statuses: Iterable[str]) -> str:
         return "submitted"
     if "supplement_requested" in statuses:
         return "supplement_requested"  # the resident has something to do: say that first
+    if "awaiting_consent" in statuses:
+        return "awaiting_consent"  # someone else has: the case waits for them before any department starts
     if all(s == "submitted" for s in statuses):
         return "submitted"
     if all(s == "delivered" or s in _ENDED for s in statuses):

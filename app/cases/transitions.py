@@ -1,5 +1,7 @@
 """The task state machine: every allowed (state, action, role) in one table. Routes only call this.
 
+待授权 awaiting_consent (another person is asked to let the case use their documents) → 申办 submitted, or →
+补正告知 supplement_requested when they refuse or let the deadline pass (the resident uploads instead);
 申办 submitted → 受理 accepted | 不予受理 rejected → 补正告知 supplement_requested ⇄ resubmitted →
 承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered.
 """
@@ -19,9 +21,14 @@ _CLERK = frozenset({"clerk"})
 _APPROVER = frozenset({"approver"})
 _STAFF = frozenset({"clerk", "approver"})
 _SUPPLEMENT = frozenset({"resident", "clerk"})  # the resident uploads it, or the window records it
+# Moves nobody's session takes: the server makes them when a consent is asked for, decided or expires.
+SYSTEM = frozenset({"system"})
 
 # (state, action) → where it goes, who may do it.
 TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
+    ("submitted", "await_consent"): Transition("awaiting_consent", SYSTEM, "待授权"),
+    ("awaiting_consent", "consent_granted"): Transition("submitted", SYSTEM, "已获授权使用证照"),
+    ("awaiting_consent", "consent_refused"): Transition("supplement_requested", SYSTEM, "需补传材料"),
     ("submitted", "accept"): Transition("accepted", _CLERK, "已受理"),
     ("submitted", "reject"): Transition("rejected", _CLERK, "不予受理"),
     ("submitted", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),

@@ -23,7 +23,7 @@ from app.cases import store
 from app.cases.models import CheckedFile, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
-from app.cases.transitions import NOTE_REQUIRED, Transition, allowed_actions, transition
+from app.cases.transitions import NOTE_REQUIRED, SYSTEM, Transition, allowed_actions, transition
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -251,6 +251,40 @@ async def _issue_result(tx: Tx, cipher: PiiCipher, task: TaskRow, result: Result
         issued_on=today_in_china(),
         data={"case_no": task.case_no, "item_code": task.item_code},
         case_id=task.case_id,
+    )
+
+
+# --- moves the server makes (consent) ---------------------------------------------------------------
+
+
+async def await_consent(tx: Tx, case_id: int, item_codes: set[str], title: str, note: str | None) -> None:
+    """A new case's tasks that use another person's documents wait for that person (待授权): one timeline event for
+    the case, however many tasks wait."""
+    waiting = [t for t in await store.tasks_of_case(tx, case_id) if t.item_code in item_codes]
+    for task in waiting:
+        step = transition(task.status, "await_consent", SYSTEM)
+        assert step is not None, task.status  # a new case's tasks are all 申办
+        await store.set_task_status(tx, task.id, step.to, task.due_on, task.due_provisional)
+    if waiting:
+        await record_event(tx, case_id=case_id, status="awaiting_consent", title=title, note=note)
+
+
+async def settle_consent(tx: Tx, task: TaskRow, action: str, note: str | None, actor_account_id: int | None) -> None:
+    """A task waiting for consent moves on once every request it waits for is decided: `consent_granted` back to 申办
+    (the departments' queue), `consent_refused` to a 补正告知 naming what to upload. Its promised date is kept."""
+    step = transition(task.status, action, SYSTEM)
+    if step is None:
+        return  # moved meanwhile: nothing waits any more
+    await store.set_task_status(tx, task.id, step.to, task.due_on, task.due_provisional)
+    await record_event(
+        tx,
+        case_id=task.case_id,
+        task_id=task.id,
+        status=step.to,
+        title=f"{task.item_name}：{step.label}",
+        department_code=task.department_code,
+        actor_account_id=actor_account_id,
+        note=note,
     )
 
 

@@ -25,6 +25,9 @@ class Material(msgspec.Struct, frozen=True, omit_defaults=True):
     required: bool = True
     certificate_kind: str | None = None
     note: str | None = None
+    # Whose document it is (applicant, mother, father, deceased, child, spouse, company): the party of the event whose
+    # `<party>.id_number` field names the person whose library may hold it (db/seed/items.json).
+    about: str = "applicant"
 
 
 class ItemField(msgspec.Struct, frozen=True):

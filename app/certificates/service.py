@@ -19,6 +19,20 @@ from app.people.identity import mask_id_number
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
 
+# Each kind of certificate as its holder names it (a consent request lists these: 居民身份证、结婚证).
+KIND_TITLES = {
+    "id_card": "居民身份证",
+    "hukou": "居民户口簿",
+    "marriage": "结婚证",
+    "birth_medical": "出生医学证明",
+    "death_medical": "死亡医学证明（推断）书",
+    "cremation": "火化证明",
+    "social_security_card": "社会保障卡",
+    "retirement_approval": "职工退休审批表",
+    "business_license": "营业执照",
+    "vaccination": "预防接种证",
+}
+
 # Rows sealed per transaction when converting a library written in clear: a crash loses at most one batch's work.
 SEAL_BATCH = 500
 

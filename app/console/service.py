@@ -14,8 +14,8 @@ import msgspec
 from app.accounts import service as accounts
 from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
+from app.cases import consent_flow, workflow
 from app.cases import service as cases
-from app.cases import workflow
 from app.cases.models import StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import allowed_actions
@@ -46,7 +46,7 @@ from auth.scope import region_prefix, serves
 DUE_SOON_WORKING_DAYS = 2
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
-    "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted"],
+    "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted", "awaiting_consent"],
     "approver": ["accepted", "resubmitted", "in_review", "approved"],
 }
 
@@ -77,6 +77,7 @@ def _view(
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     role = "clerk" if "clerk" in user.roles else "approver"
+    await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
     rows = await cases.tasks_in_queue(
         db,
         statuses=QUEUE_STATUSES[role],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.forms.models import HeldMaterial, MaterialNeed, Option, Prefill
+from app.forms.models import HeldMaterial, MaterialNeed, MaterialToUpload, Option, Prefill
 
 
 class FieldAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -27,7 +27,7 @@ class SectionAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 class MaterialsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     held: list[HeldMaterial]
-    to_upload: list[MaterialNeed]
+    to_upload: list[MaterialToUpload]  # to upload, or awaiting the consent of the person they are about
     issued_in_case: list[MaterialNeed]
 
 

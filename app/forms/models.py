@@ -60,6 +60,16 @@ class MaterialNeed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     # Another item of the same life event whose result is this certificate: it is issued along the way,
     # so nobody has to upload it (出生医学证明 for the 户口登记 of the same birth, for instance).
     issued_by_item: str | None = None
+    # Whose document it is (app.catalogue.models.Material.about): only that person's library may stand for it.
+    about: str
+
+
+class MaterialToUpload(MaterialNeed, frozen=True, kw_only=True, omit_defaults=True):
+    """A material the resident may have to upload, with what stands in the way of using a held one: `upload` (none
+    held that may be used: say why) or `awaiting_consent` (the person it is about is asked when the case is filed)."""
+
+    state: str
+    why: str | None = None
 
 
 class MergedForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +92,7 @@ class FormPart(msgspec.Struct, frozen=True, kw_only=True):
 class Prefill(msgspec.Struct, frozen=True, kw_only=True):
     value: str
     source: str  # where the value came from, as the resident reads it: 人口基础库, 个人资料, 电子证照：居民户口簿
+    about: str = "applicant"  # whose value it is: only the applicant's own data is ever prefilled
 
 
 class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +102,9 @@ class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     certificate_kind: str
     certificate_title: str
-    number_masked: str
+    number_masked: str  # empty unless the document is the applicant's own or its holder consented
     issued_by: str
     issued_on: date
+    about: str = "applicant"
+    state: str = "held"
+    source: str = "本人电子证照"  # where it comes from, as the resident reads it: 本人电子证照, 配偶已授权 …

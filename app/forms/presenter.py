@@ -4,16 +4,14 @@ issued within the case. The JSON API (`FormAnswer`) and the HTML page (`ApplyVie
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
 from app.catalogue.models import LifeEvent
-from app.certificates import service as certificate_service
-from app.certificates.models import ECertificate
-from app.forms import service
+from app.forms import parties, service
 from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
 from app.forms.models import MergedForm, Prefill
-from app.people import service as people
 from auth.pii import PiiCipher
 from db.pool import DB
 
@@ -23,23 +21,23 @@ ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
 
 
 async def personal_sources(
-    db: DB, cipher: PiiCipher, person_id: int | None, form: MergedForm
-) -> tuple[dict[str, Prefill], list[ECertificate]]:
-    """Prefill and held certificates of the person the form is for (the caller, or a helper's client). The
-    certificates' contents are decrypted here, on the server, for the prefill of this person's own form."""
-    if person_id is None:
-        return {}, []
-    person = await people.get_person(db, person_id)
-    if person is None:
-        return {}, []
-    held = await certificate_service.held_with_contents(db, cipher, person.id)
+    db: DB, cipher: PiiCipher, person_id: int | None, form: MergedForm, data: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Prefill], dict[str, parties.Party]]:
+    """Prefill of the person the form is for (the caller, or a helper's client), and every party the materials are
+    about, resolved by that party's own number in `data` (what was typed so far). The certificates' contents are
+    decrypted here, on the server, for the prefill of this person's own form."""
+    applicant = await parties.applicant_of(db, cipher, person_id)
+    resolved = await parties.resolve(db, cipher, form, applicant, data or {})
+    if applicant is None:
+        return {}, resolved
+    person = applicant.person
     # The form shows the applicant's own number masked; the case takes it from the account, not the page.
-    values = service.prefill(form, person.name, person.phone, person.id_number_masked, held)
-    return values, held
+    values = service.prefill(form, person.name, person.phone, person.id_number_masked, applicant.certificates)
+    return values, resolved
 
 
-def form_answer(form: MergedForm, values: dict[str, Prefill], certificates: list[ECertificate]) -> FormAnswer:
-    held, to_upload = service.split_materials(form, certificates)
+def form_answer(form: MergedForm, values: dict[str, Prefill], resolved: Mapping[str, parties.Party]) -> FormAnswer:
+    held, to_upload = parties.sort_materials(form, resolved)
     return FormAnswer(
         life_event=form.life_event,
         checksum=form.checksum,
@@ -64,7 +62,7 @@ def form_answer(form: MergedForm, values: dict[str, Prefill], certificates: list
             for section in form.sections
         ],
         materials=MaterialsAnswer(
-            held=[service.held_material(need, cert) for need, cert in held],
+            held=[parties.held_material(need, party, cert) for need, party, cert in held],
             to_upload=to_upload,
             issued_in_case=[m for m in form.materials if m.issued_by_item is not None],
         ),
@@ -108,6 +106,8 @@ class ApplyView(msgspec.Struct, frozen=True, kw_only=True):
     # `same_as` holds those the posted answers made so (the page shows them read-only, from the applicant).
     may_be_own: dict[str, str]
     same_as: dict[str, str]
+    # Whose each material is, as the form names the party (mother → 母亲), for materials that are not the applicant's.
+    party_labels: dict[str, str]
 
 
 def apply_view(
@@ -115,7 +115,7 @@ def apply_view(
     form: MergedForm,
     item_names: Mapping[str, str],
     prefills: dict[str, Prefill],
-    certificates: list[ECertificate],
+    resolved: Mapping[str, parties.Party],
     *,
     idempotency_key: str,
     today: str,
@@ -123,7 +123,7 @@ def apply_view(
     uploaded: Mapping[str, UploadedMaterial] | None = None,
     errors: Mapping[str, str] | None = None,
 ) -> ApplyView:
-    answer = form_answer(form, prefills, certificates)
+    answer = form_answer(form, prefills, resolved)
     read_only = account_fields(form)
     values = {key: prefill.value for key, prefill in prefills.items()}
     if posted is not None:
@@ -147,4 +147,5 @@ def apply_view(
         steps=len(answer.sections) + 1,  # the materials are the last step
         may_be_own=service.may_be_applicants_own(form),
         same_as=same_as,
+        party_labels={m.about: parties.label_of(form, m.about) for m in form.materials if m.about != parties.APPLICANT},
     )

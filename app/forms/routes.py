@@ -38,5 +38,5 @@ class FormApi(Controller):
         if user is not None and (on_behalf_of or user.person_id):
             # A helper's client: the same server-side delegation check as every other use.
             person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
-        values, certificates = await presenter.personal_sources(db, cipher, person_id, form)
-        return presenter.form_answer(form, values, certificates)
+        values, resolved = await presenter.personal_sources(db, cipher, person_id, form)
+        return presenter.form_answer(form, values, resolved)

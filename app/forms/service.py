@@ -25,7 +25,6 @@ from app.forms.models import (
     FormField,
     FormPart,
     FormSection,
-    HeldMaterial,
     MaterialNeed,
     MergedForm,
     Prefill,
@@ -137,7 +136,11 @@ def _merge_materials(items: Sequence[ServiceItem]) -> list[MaterialNeed]:
             # reuses a material code for two documents of one kind (户口登记 wants the parents' 户口簿, 医保参保
             # the newborn's, which 户口登记 issues), so whether another item issues it is part of the purpose.
             # A document without a certificate kind is each item's own (an item-specific form or proof).
-            identity = ("certificate", kind, material.code, issued_by or "") if kind else (item.code, material.code)
+            identity = (
+                ("certificate", kind, material.code, issued_by or "", material.about)
+                if kind
+                else (item.code, material.code)
+            )
             earlier = merged.get(identity)
             if earlier is None:
                 merged[identity] = MaterialNeed(
@@ -150,6 +153,7 @@ def _merge_materials(items: Sequence[ServiceItem]) -> list[MaterialNeed]:
                     note=material.note,
                     item_codes=[item.code],
                     issued_by_item=issued_by,
+                    about=material.about,
                 )
             elif item.code not in earlier.item_codes:
                 merged[identity] = msgspec.structs.replace(
@@ -178,7 +182,7 @@ def _is_known_prefill_source(source: str) -> bool:
     return source in _PROFILE_SOURCES or _CERTIFICATE_SOURCE.fullmatch(source) is not None
 
 
-def _latest_by_kind(certificates: Sequence[ECertificate]) -> dict[str, ECertificate]:
+def latest_by_kind(certificates: Sequence[ECertificate]) -> dict[str, ECertificate]:
     latest: dict[str, ECertificate] = {}
     for certificate in certificates:
         held = latest.get(certificate.kind)
@@ -196,7 +200,7 @@ def prefill(
 ) -> dict[str, Prefill]:
     """Values we already know for the signed-in person, each with where it came from."""
     profile = {"profile.name": person_name, "profile.id_number": id_number, "profile.phone": person_phone}
-    latest = _latest_by_kind(certificates)
+    latest = latest_by_kind(certificates)
     values: dict[str, Prefill] = {}
     for field in form.fields():
         source = field.prefill_source
@@ -214,44 +218,6 @@ def prefill(
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
                 values[field.key] = Prefill(value=str(value).strip(), source=f"电子证照：{certificate.title}")
     return values
-
-
-def split_materials(
-    form: MergedForm, certificates: Sequence[ECertificate]
-) -> tuple[list[tuple[MaterialNeed, ECertificate]], list[MaterialNeed]]:
-    """(held, to_upload): a material whose certificate the library holds is attached, never asked for again.
-
-    A material another item of this life event issues (`issued_by_item`) is in neither list: the resident
-    cannot upload a certificate that does not exist yet, and one of the same kind they already hold
-    (an older child's 出生医学证明) would be the wrong document.
-    """
-    latest = _latest_by_kind(certificates)
-    held: list[tuple[MaterialNeed, ECertificate]] = []
-    to_upload: list[MaterialNeed] = []
-    for need in form.materials:
-        if need.issued_by_item is not None:
-            continue
-        # Limitation of this version: the library is the applicant's own, and any certificate of the right
-        # kind satisfies the need. Items that want somebody else's document (mother_id_card and
-        # father_id_card are both id_card, so is deceased_id_card) are satisfied by the applicant's own.
-        certificate = latest.get(need.certificate_kind) if need.certificate_kind else None
-        if certificate is not None:
-            held.append((need, certificate))
-        else:
-            to_upload.append(need)
-    return held, to_upload
-
-
-def held_material(need: MaterialNeed, certificate: ECertificate) -> HeldMaterial:
-    return HeldMaterial(
-        code=need.code,
-        name=need.name,
-        certificate_kind=certificate.kind,
-        certificate_title=certificate.title,
-        number_masked=certificate.number_masked,
-        issued_by=certificate.issued_by,
-        issued_on=certificate.issued_on,
-    )
 
 
 # --- validation ----------------------------------------------------------------------------------------------

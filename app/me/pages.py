@@ -4,16 +4,20 @@ imports the other for it."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from litestar import Controller, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts import service as accounts
+from app.catalogue import service as catalogue
+from app.consents import service as consents
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
 from app.web.params import Db
 from app.web.types import AnyRequest
-from auth.access import caller, signed_in
+from auth.access import caller, roles, signed_in
 
 
 class MePages(Controller):
@@ -31,8 +35,24 @@ class MePages(Controller):
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.
                 "delegations": await delegations.listing(db, user, open_cases) if user.person_id is not None else [],
+                # 允许配偶在以下事项中使用我的证照: the life events chosen, and all of them to choose from.
+                "spouse_events": (
+                    await consents.preauthorised_events(db, user.person_id) if user.person_id is not None else None
+                ),
+                "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
             },
         )
+
+    @post("/spouse-consent", opt=roles("resident"))
+    async def spouse_consent(self, request: AnyRequest, db: Db, data: URLEncodedBody[dict[str, Any]]) -> Redirect:
+        """Which life events the spouse named on this person's 结婚证 may use their documents for without asking."""
+        user = caller(request)
+        chosen: object = data.get("life_events", [])
+        values = cast("list[object]", chosen) if isinstance(chosen, list) else [chosen]
+        codes = [c for c in values if isinstance(c, str)]
+        if user.person_id is not None:
+            await consents.set_preauthorised(db, user.person_id, codes)
+        return Redirect("/me?saved=spouse#spouse-consent-heading", status_code=303)
 
     @post("/delegations/{delegation_id:int}/revoke", opt=signed_in())
     async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:

@@ -6,7 +6,8 @@ import { markInvalid, rebuildSummary } from "./forms.js";
 import { form, lifeEvent, onBehalfOf, tab } from "./apply-form.js";
 
 export function setupUploads() {
-  const inputs = [...form.querySelectorAll("input[type=file][data-material]")];
+  // Read each time: the materials step is drawn again (htmx) when another party's number is typed.
+  const inputs = () => [...form.querySelectorAll("input[type=file][data-material]")];
   const maxBytes = Number(form.dataset.maxUploadBytes);
   const pending = new Set();
   const kept = tab.get("uploads") || {};
@@ -65,7 +66,9 @@ export function setupUploads() {
     }
   }
 
-  for (const input of inputs) {
+  function bind(input) {
+    if (input.hasAttribute("data-upload-bound")) return;
+    input.setAttribute("data-upload-bound", "");
     const code = input.dataset.material;
     if (!hidden("uploaded", code).value && kept[code]) keep(input, kept[code]);
     remover(input).hidden = !hidden("uploaded", code).value;
@@ -79,8 +82,11 @@ export function setupUploads() {
     });
   }
 
+  inputs().forEach(bind);
+  document.body.addEventListener("htmx:afterSettle", () => inputs().forEach(bind));
+
   return {
-    tokens: () => inputs.map((input) => hidden("uploaded", input.dataset.material).value).filter(Boolean),
+    tokens: () => inputs().map((input) => hidden("uploaded", input.dataset.material).value).filter(Boolean),
     settled: () => Promise.all(pending),
     forget: () => tab.remove("uploads"),
   };

@@ -1,0 +1,232 @@
+"""A case's requests for consent (授权使用证照) and what their answers do to its tasks.
+
+At submission every material about another living person that the applicant neither holds nor uploads becomes a
+request to that person (app.consents), and the tasks of the items that need it wait (待授权). Each decision, and each
+request that expires, settles the tasks that no longer wait: all granted (and the documents in the granter's
+library) → 申办, to the departments; otherwise → a 补正告知 naming what to upload, answered on the case page as any
+补正 is. Requests go out when the case is filed, not as the number is typed: a typed number must neither reach a
+stranger's phone nor tell the applicant anything about it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import asyncpg
+
+from app.cases import store, workflow
+from app.cases.models import CaseConsent
+from app.certificates import service as certificates
+from app.certificates.models import ECertificate
+from app.consents import service as consents
+from app.consents.models import ConsentAsked, ConsentRow, ConsentView
+from app.errors import Conflict
+from app.forms import parties
+from app.forms import service as forms
+from app.forms.models import MaterialNeed, MaterialToUpload, MergedForm
+from app.web.types import Connection
+from auth.audit import audit
+from auth.models import CurrentUser
+from auth.pii import PiiCipher
+from db.pool import DB, Tx
+
+_STATE_OF_MATERIAL = {"requested": "awaiting_consent", "granted": "held", "refused": "upload", "expired": "upload"}
+MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同意", "upload": "需上传"}
+
+
+def document_title(need: MaterialNeed, label: str) -> str:
+    """母亲居民身份证 → 居民身份证, 父母结婚证 → 结婚证: the document as its holder names it."""
+    titled = certificates.KIND_TITLES.get(need.certificate_kind or "")
+    return titled or need.name.removeprefix(label) or need.name
+
+
+async def ask(
+    tx: Tx,
+    cipher: PiiCipher,
+    *,
+    case_id: int,
+    form: MergedForm,
+    life_event_name: str,
+    applicant: parties.Applicant,
+    resolved: dict[str, parties.Party],
+    waiting: Sequence[MaterialToUpload],
+) -> set[str]:
+    """One request per person for the materials of theirs the case would use; the items that wait for them. A person
+    typed for two parties (the same number as mother and father) is asked once, for both."""
+    by_person: dict[str, list[MaterialToUpload]] = defaultdict(list)
+    for need in waiting:
+        number = resolved[need.about].number
+        assert number is not None  # awaiting_consent only for a typed, well-formed number
+        by_person[number].append(need)
+    items: set[str] = set()
+    for number, needs in sorted(by_person.items()):
+        abouts = sorted({n.about for n in needs})
+        titles = list(dict.fromkeys(document_title(n, resolved[n.about].label) for n in needs))
+        await consents.ask(
+            tx,
+            cipher,
+            ConsentAsked(
+                case_id=case_id,
+                requester_person_id=applicant.person.id,
+                requester_name=applicant.person.name,
+                subject_number=number,
+                about=",".join(abouts),
+                life_event_code=form.life_event,
+                life_event_name=life_event_name,
+                certificate_kinds=[n.certificate_kind or "" for n in needs],
+                certificate_titles=titles,
+                material_codes=[n.code for n in needs],
+                item_codes=sorted({code for n in needs for code in n.item_codes}),
+            ),
+            consents.now_utc(),
+        )
+        items.update(code for n in needs for code in n.item_codes)
+    if items:
+        labels = "、".join(dict.fromkeys(resolved[n.about].label for n in sorted(waiting, key=lambda n: n.about)))
+        await workflow.await_consent(
+            tx,
+            case_id,
+            items,
+            title=f"待授权：等待{labels}同意使用其证照",
+            note=f"已请{labels}在{consents.CONSENT_DAYS}日内同意；未同意或逾期的，将通知您上传相应材料",
+        )
+    return items
+
+
+async def audit_deceased_use(
+    tx: Tx, conn: Connection | None, case_no: str, held: Sequence[tuple[MaterialNeed, parties.Party, ECertificate]]
+) -> None:
+    """A relative's use of a deceased person's documents is audited as such: whose, by which kinship, for which case."""
+    used: dict[int, tuple[parties.Party, list[str]]] = {}
+    for need, party, _certificate in held:
+        if party.link is not None and party.person_id is not None:
+            used.setdefault(party.person_id, (party, []))[1].append(need.code)
+    for person_id, (party, codes) in used.items():
+        await audit(
+            tx,
+            conn,
+            "certificate.use_deceased",
+            "ok",
+            subject=f"person:{person_id}",
+            case=case_no,
+            link=party.link,
+            materials=codes,
+        )
+
+
+async def settle(tx: Tx, case_id: int, actor_account_id: int | None) -> None:
+    """Move every task of the case that waits for consent and waits no more (in the caller's transaction)."""
+    waiting = [t for t in await store.tasks_of_case(tx, case_id) if t.status == "awaiting_consent"]
+    if not waiting:
+        return
+    rows = await consents.of_case(tx, case_id)
+    form, _ = await forms.merged_form_of(tx, waiting[0].life_event_code)
+    needs = {need.code: need for need in form.materials}
+    lacking = await _lacking(tx, rows)
+    for task in waiting:
+        touching = [r for r in rows if task.item_code in r.item_codes]
+        if any(r.state == "requested" for r in touching):
+            continue
+        missing: list[str] = []
+        reasons: list[str] = []
+        for row in touching:
+            label = labels_of(form, row.about)
+            codes = [
+                code
+                for code in row.material_codes
+                if code in needs and task.item_code in needs[code].item_codes and code in lacking.get(row.id, ())
+            ]
+            if codes:
+                missing += [needs[code].name for code in codes]
+                reasons.append(_reason(row, label))
+        if missing:
+            note = f"{'；'.join(dict.fromkeys(reasons))}。请上传：{'、'.join(dict.fromkeys(missing))}"
+            await workflow.settle_consent(tx, task, "consent_refused", note, actor_account_id)
+        else:
+            await workflow.settle_consent(tx, task, "consent_granted", None, actor_account_id)
+
+
+def labels_of(form: MergedForm, about: str) -> str:
+    """母亲, or 母亲、父亲 for a request covering two parties (one person typed for both)."""
+    return "、".join(parties.label_of(form, party) for party in about.split(","))
+
+
+def _reason(row: ConsentRow, label: str) -> str:
+    if row.state == "refused":
+        return f"{label}未同意使用其证照"
+    if row.state == "expired":
+        return f"{label}未在{consents.CONSENT_DAYS}日内同意使用其证照"
+    return f"{label}的电子证照中没有所需证照"
+
+
+async def _lacking(db: DB, rows: Sequence[ConsentRow]) -> dict[int, set[str]]:
+    """By request: the material codes it does not cover — all of a request not granted; of a granted one, those whose
+    certificate the granter's library lacks."""
+    lacking: dict[int, set[str]] = {}
+    for row in rows:
+        if row.state == "granted" and row.decided_by_person_id is not None:
+            kinds = {c.kind for c in await certificates.held_by(db, row.decided_by_person_id)}
+            lacking[row.id] = {
+                code for code, kind in zip(row.material_codes, row.certificate_kinds, strict=True) if kind not in kinds
+            }
+        elif row.state != "requested":
+            lacking[row.id] = set(row.material_codes)
+    return lacking
+
+
+async def sweep(db: asyncpg.Pool) -> int:
+    """Expire the requests past their deadline and settle their cases; how many expired. Called before consents or a
+    case are read (lazily), and by `python -m app purge` (sweep_in)."""
+    async with db.acquire() as tx, tx.transaction():
+        return await sweep_in(tx)
+
+
+async def sweep_in(tx: Tx) -> int:
+    """The same, in the caller's transaction."""
+    expired = await consents.expire_due(tx, consents.now_utc())
+    for case_id in sorted({row.case_id for row in expired}):
+        await settle(tx, case_id, None)
+    return len(expired)
+
+
+async def decide(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, consent_id: int, decision: str) -> ConsentView:
+    """The person asked answers; the case's tasks move in the same transaction. Past the deadline: Conflict."""
+    assert user.person_id is not None  # residents only (the route's guard)
+    async with db.acquire() as tx, tx.transaction():
+        row = await consents.decide(tx, cipher, user.person_id, consent_id, decision)
+        await settle(tx, row.case_id, user.account_id)
+    if row.state == "expired":
+        raise Conflict(f"已超过{consents.CONSENT_DAYS}日的期限，申请人将上传相应材料")
+    return consents.view(row, consents.now_utc())
+
+
+async def materials_of_case(db: DB, case_id: int, life_event_code: str) -> list[CaseConsent]:
+    """The materials of the case that are another person's, each with whose it is and its state now."""
+    rows = await consents.of_case(db, case_id)
+    if not rows:
+        return []
+    form, _ = await forms.merged_form_of(db, life_event_code)
+    needs = {need.code: need for need in form.materials}
+    lacking = await _lacking(db, rows)
+    now = consents.now_utc()
+    found: list[CaseConsent] = []
+    for row in rows:
+        state = consents.view(row, now).state
+        for code in row.material_codes:
+            about = needs[code].about if code in needs else row.about
+            label = parties.label_of(form, about)
+            material_state = "upload" if code in lacking.get(row.id, ()) else _STATE_OF_MATERIAL[state]
+            found.append(
+                CaseConsent(
+                    material_code=code,
+                    name=needs[code].name if code in needs else code,
+                    about=about,
+                    about_label=label,
+                    state=material_state,
+                    state_label=MATERIAL_STATE_LABELS[material_state],
+                    source=f"{label}本人的电子证照（经其同意）" if material_state == "held" else None,
+                    deadline=row.deadline if material_state == "awaiting_consent" else None,
+                )
+            )
+    return found

@@ -1,0 +1,246 @@
+"""Whose each material is, and whether a document held for that person may stand for it (issue 15).
+
+Each material names the party of the event it is about (`about` in db/seed/items.json: applicant, mother, father,
+deceased, child, spouse …). The applicant is the person filing (the account, or the helper's client, or the resident
+at the window); every other party is the person whose number is typed in `<party>.id_number`. A document may be used
+without an upload only when it is:
+- the applicant's own (a party the applicant says they are — 申请人是新生儿的：母亲 — is the applicant);
+- a deceased person's (the `deceased` party) whose relative the applicant is: the same 户口簿, parent and child on the
+  register, or a 结婚证 / 出生医学证明 in the applicant's library naming them (公民身后);
+- another living person's who allowed it: their standing permission to the spouse their 结婚证 names, or their
+  answer to a consent request sent when the case is filed (until then `awaiting_consent`).
+
+What the resident sees never depends on whether somebody else's number is on the register or has an account: a
+typed number of a living person reads `awaiting_consent` whoever it belongs to, and a deceased's reads `held` only for
+a relative. Nobody else's number is shown unless they allowed its use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import msgspec
+
+from app.certificates import service as certificates
+from app.certificates.models import ECertificate
+from app.consents import service as consents
+from app.forms import service
+from app.forms.models import HeldMaterial, MaterialNeed, MaterialToUpload, MergedForm
+from app.people import service as people
+from app.people.identity import id_number_problem, normalize_id_number
+from app.people.models import Person
+from auth.pii import PiiCipher
+from db.pool import DB
+
+APPLICANT = service.APPLICANT
+DECEASED = "deceased"
+OWN = "本人电子证照"
+# Parties without an ID number field on any form (the newborn has none yet).
+_LABELS = {"applicant": "申请人", "child": "新生儿", "spouse": "配偶", "company": "企业"}
+
+State = Literal["held", "awaiting_consent", "upload"]
+
+
+class Applicant(msgspec.Struct, frozen=True, kw_only=True):
+    """The person a case is filed for, with their full number and library (contents decrypted), server-side only."""
+
+    person: Person
+    id_number: str
+    certificates: list[ECertificate]
+
+
+class Party(msgspec.Struct, frozen=True, kw_only=True):
+    """One party of the event as resolved now: whose library may stand for their materials, and why not if none."""
+
+    about: str
+    label: str  # 母亲
+    state: State
+    source: str = ""  # where held documents come from: 本人电子证照, 配偶已授权, 逝者的电子证照（同一户口簿）
+    why: str | None = None  # why the resident has to upload (or wait), in words that say what to do
+    show_number: bool = False  # the applicant's own, or allowed by the holder
+    person_id: int | None = None
+    number: str | None = None  # the typed number, normalised: for the consent request, never shown
+    link: str | None = None  # the kinship that lets a relative use a deceased person's documents (audited)
+    certificates: list[ECertificate] = msgspec.field(default_factory=list[ECertificate])
+
+
+async def applicant_of(db: DB, cipher: PiiCipher, person_id: int | None) -> Applicant | None:
+    if person_id is None:
+        return None
+    person = await people.get_person(db, person_id)
+    identity = await people.identity_of(db, cipher, person_id)
+    if person is None or identity is None:
+        return None
+    held = await certificates.held_with_contents(db, cipher, person_id)
+    return Applicant(person=person, id_number=identity.id_number, certificates=held)
+
+
+def label_of(form: MergedForm, about: str) -> str:
+    """The party as the form names it: 母亲 from 母亲公民身份号码 (configuration, not a list per event)."""
+    field = next((f for f in form.fields() if f.key == f"{about}.id_number"), None)
+    if field is not None and field.label.endswith("公民身份号码") and len(field.label) > len("公民身份号码"):
+        return field.label.removesuffix("公民身份号码")
+    return _LABELS.get(about, about)
+
+
+def typed_number(data: Mapping[str, Any], about: str) -> str | None:
+    """The party's number as typed, normalised, when it is a well-formed 公民身份号码; else None."""
+    raw = data.get(f"{about}.id_number")
+    if isinstance(raw, list) and raw:
+        raw = raw[-1]  # pyright: ignore[reportUnknownVariableType]
+    if not isinstance(raw, str) or id_number_problem(raw) is not None:
+        return None
+    return normalize_id_number(raw)
+
+
+async def resolve(
+    db: DB, cipher: PiiCipher, form: MergedForm, applicant: Applicant | None, data: Mapping[str, Any]
+) -> dict[str, Party]:
+    """Every party the form's materials are about, resolved by that party's own number."""
+    same = service.same_as_applicant(form, data)
+    abouts = sorted({need.about for need in form.materials if need.issued_by_item is None})
+    resolved: dict[str, Party] = {}
+    for about in abouts:
+        label = label_of(form, about)
+        if about == APPLICANT or f"{about}.id_number" in same:
+            resolved[about] = _own(about, label, applicant)
+            continue
+        number = typed_number(data, about)
+        if applicant is None:
+            why = f"{label}的证照：登录后可核对能否免提交"
+            resolved[about] = Party(about=about, label=label, state="upload", why=why)
+        elif number is None:
+            why = f"填写{label}的公民身份号码后，可核对{label}的证照能否免提交"
+            resolved[about] = Party(about=about, label=label, state="upload", why=why)
+        elif number == applicant.id_number:
+            resolved[about] = _own(about, label, applicant)
+        elif about == DECEASED:
+            resolved[about] = await _deceased(db, cipher, label, applicant, number)
+        else:
+            resolved[about] = await _living(db, cipher, form, about, label, applicant, number)
+    return resolved
+
+
+def _own(about: str, label: str, applicant: Applicant | None) -> Party:
+    if applicant is None:
+        return Party(about=about, label=label, state="upload")
+    return Party(
+        about=about,
+        label=label,
+        state="held",
+        source=OWN,
+        show_number=True,
+        person_id=applicant.person.id,
+        number=applicant.id_number,
+        certificates=applicant.certificates,
+    )
+
+
+async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant, number: str) -> Party:
+    person = await people.person_by_number(db, cipher, number)
+    link = _kinship(applicant, person, number) if person is not None else None
+    if person is None or link is None:
+        why = f"未能核实您与{label}的亲属关系（同一户口簿，或您的结婚证、出生医学证明），请上传{label}的证照"
+        return Party(about=DECEASED, label=label, state="upload", why=why, number=number)
+    return Party(
+        about=DECEASED,
+        label=label,
+        state="held",
+        source=f"{label}的电子证照（{link}）",
+        person_id=person.id,
+        number=number,
+        link=link,
+        certificates=await certificates.held_by(db, person.id),
+    )
+
+
+def _kinship(applicant: Applicant, person: Person, number: str) -> str | None:
+    """How the applicant is the person's relative, by the register or the applicant's own library; None if not."""
+    own = applicant.person
+    if own.household_no is not None and own.household_no == person.household_no:
+        return "同一户口簿"
+    if person.id in (own.mother_id, own.father_id) or own.id in (person.mother_id, person.father_id):
+        return "父母子女"
+    for certificate in applicant.certificates:
+        named = {str(value) for key, value in certificate.data.items() if key.endswith("id_number")}
+        if certificate.kind == "marriage" and number in named:
+            return "结婚证"
+        if certificate.kind == "birth_medical" and number in named:
+            return "出生医学证明"
+    return None
+
+
+async def _living(
+    db: DB, cipher: PiiCipher, form: MergedForm, about: str, label: str, applicant: Applicant, number: str
+) -> Party:
+    person = await people.person_by_number(db, cipher, number)
+    if await _spouse_allows(db, cipher, person, applicant.id_number, form.life_event) and person is not None:
+        return Party(
+            about=about,
+            label=label,
+            state="held",
+            source=f"{label}已授权（配偶）",
+            show_number=True,
+            person_id=person.id,
+            number=number,
+            certificates=await certificates.held_by(db, person.id),
+        )
+    why = (
+        f"提交后将请{label}本人在手机上同意使用其证照（{consents.CONSENT_DAYS}日内）；"
+        f"未同意或未能答复的，需要补传。也可以现在上传"
+    )
+    return Party(about=about, label=label, state="awaiting_consent", why=why, number=number)
+
+
+async def _spouse_allows(
+    db: DB, cipher: PiiCipher, person: Person | None, applicant_number: str, life_event: str
+) -> bool:
+    """The person allows the spouse their own 结婚证 names to use their documents for this event (set on /me). The
+    same queries run for a number nobody holds, so the time taken does not tell the two apart."""
+    if not await consents.is_preauthorised(db, person.id if person else 0, life_event) or person is None:
+        return False
+    held = await certificates.held_with_contents(db, cipher, person.id)
+    return any(c.kind == "marriage" and c.data.get("spouse_id_number") == applicant_number for c in held)
+
+
+# --- the materials sorted -----------------------------------------------------------------------------------------
+
+
+def sort_materials(
+    form: MergedForm, parties: Mapping[str, Party]
+) -> tuple[list[tuple[MaterialNeed, Party, ECertificate]], list[MaterialToUpload]]:
+    """(held, to upload or awaiting consent): a material is held only from the library of the party it is about.
+
+    A material another item of this life event issues (`issued_by_item`) is in neither list: the resident cannot
+    upload a certificate that does not exist yet."""
+    held: list[tuple[MaterialNeed, Party, ECertificate]] = []
+    rest: list[MaterialToUpload] = []
+    for need in form.materials:
+        if need.issued_by_item is not None:
+            continue
+        party = parties.get(need.about) or Party(about=need.about, label=need.about, state="upload")
+        latest = service.latest_by_kind(party.certificates) if party.state == "held" else {}
+        certificate = latest.get(need.certificate_kind) if need.certificate_kind else None
+        if certificate is not None:
+            held.append((need, party, certificate))
+            continue
+        state: State = "awaiting_consent" if party.state == "awaiting_consent" and need.certificate_kind else "upload"
+        why = party.why if party.state != "held" else None
+        rest.append(MaterialToUpload(**msgspec.structs.asdict(need), state=state, why=why))
+    return held, rest
+
+
+def held_material(need: MaterialNeed, party: Party, certificate: ECertificate) -> HeldMaterial:
+    return HeldMaterial(
+        code=need.code,
+        name=need.name,
+        certificate_kind=certificate.kind,
+        certificate_title=certificate.title,
+        number_masked=certificate.number_masked if party.show_number else "",
+        issued_by=certificate.issued_by,
+        issued_on=certificate.issued_on,
+        about=need.about,
+        state="held",
+        source=party.source,
+    )
