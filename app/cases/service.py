@@ -248,7 +248,7 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
 async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, named: bool = False) -> CaseView:
     """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
     someone else to take home)."""
-    await consent_flow.sweep(db)  # a request past its deadline moves its tasks before anyone reads them
+    requests = await consent_flow.settled_requests_of_case(db, head.id)  # before the tasks: a lapsed one moved them
     tasks = _task_views(await store.tasks_of(db, head.id))
     applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
@@ -266,7 +266,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         timeline=await store.timeline_of(db, head.id),
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
-        consents=await consent_flow.materials_of_case(db, head.id, head.life_event_code),
+        consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),
     )
 
 
