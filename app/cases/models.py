@@ -324,3 +324,14 @@ class TaskCount(msgspec.Struct, frozen=True):
     open: int
     # Past the promised date and not yet 办结 — the console's 已超期.
     overdue: int
+
+
+class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case whose applicant the register now holds as 已注销, with its tasks' states (open or not is derived)."""
+
+    case_no: str
+    life_event_name: str
+    created_at: datetime
+    applicant_name: str
+    died_on: date
+    task_statuses: list[str]

@@ -22,6 +22,7 @@ from app.cases.models import (
     CaseSummary,
     CaseView,
     CheckedFile,
+    DeceasedApplicantCase,
     DraftBody,
     DraftView,
     FiledCase,
@@ -293,6 +294,13 @@ async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[in
 async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     """A case by its number, as the back office opens it (who may see what of it is app.console's rule)."""
     return await store.staff_case_record(db, case_no)
+
+
+async def open_cases_of_deceased(db: DB, *, region_prefix: str, department: str | None) -> list[DeceasedApplicantCase]:
+    """已注销人员的在办件: cases still open (the one case-status rule) whose applicant has since been deregistered
+    (户口注销), for the back office to close or hand to the family."""
+    rows = await store.cases_of_deceased_applicants(db, region_prefix=region_prefix, department=department)
+    return [r for r in rows if derive_case_status(r.task_statuses) not in FINISHED_CASE_STATUSES]
 
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:

@@ -12,6 +12,7 @@ from app.cases.models import (
     CaseHead,
     CaseOfPerson,
     CaseParties,
+    DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
     PendingUpload,
@@ -261,6 +262,25 @@ async def cases_filed_by_helpers(
         client_person_ids,
     )
     return [HelperFiledCase(**dict(r)) for r in rows]
+
+
+async def cases_of_deceased_applicants(
+    db: DB, *, region_prefix: str, department: str | None
+) -> list[DeceasedApplicantCase]:
+    """Cases of applicants now 已注销 in the region (with a task of the department, when given), newest first."""
+    rows = await db.fetch(
+        "SELECT c.case_no, e.name AS life_event_name, c.created_at, p.name AS applicant_name, p.died_on, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM cases c JOIN people p ON p.id = c.applicant_person_id JOIN life_events e ON e.code = c.life_event_code "
+        "JOIN tasks t ON t.case_id = c.id "
+        "WHERE p.status = 'deceased' AND coalesce(p.region_code, '') LIKE $1 || '%' "
+        "GROUP BY c.id, e.name, p.name, p.died_on "
+        "HAVING $2::text IS NULL OR bool_or(t.department_code = $2) "
+        "ORDER BY c.created_at DESC, c.id DESC LIMIT 200",
+        region_prefix,
+        department,
+    )
+    return [DeceasedApplicantCase(**dict(r)) for r in rows]
 
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------

@@ -72,6 +72,20 @@ async def held_by(db: DB, person_id: int) -> list[ECertificate]:
     return [stored.certificate for stored in await store.person_certificates(db, person_id)]
 
 
+async def held_certificate(db: DB, certificate_id: int) -> tuple[int, ECertificate] | None:
+    """One certificate a person holds (masked, contents sealed) and its holder's person id; None for none."""
+    found = await store.person_certificate(db, certificate_id)
+    return (found[0], found[1].certificate) if found else None
+
+
+async def give_to(db: DB, *, case_id: int, kind: str, from_person_id: int, to_person_id: int) -> int:
+    """The certificates of `kind` a case issued to one person are held by another from now on (an 出生医学证明
+    issued while the newborn had no number, given to the child once registered); how many."""
+    return await store.move_case_certificates(
+        db, case_id=case_id, kind=kind, from_person_id=from_person_id, to_person_id=to_person_id
+    )
+
+
 async def held_with_contents(db: DB, cipher: PiiCipher, person_id: int) -> list[ECertificate]:
     """The same with their contents decrypted, for the server to prefill the person's own form; never to show."""
     return [

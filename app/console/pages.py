@@ -17,6 +17,7 @@ from app.console import service
 from app.console.models import InPersonCheck
 from app.console.routes import CLERK, STAFF
 from app.errors import Conflict, FieldErrors
+from app.registers import service as registers
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -59,6 +60,7 @@ class ConsolePages(Controller):
                 "nav": "console",
                 "tasks": tasks,
                 "overdue": [t for t in tasks if t.overdue],
+                "deceased_cases": await service.open_cases_of_deceased(db, caller(request)),
                 "labels": ACTION_LABELS,
                 "is_clerk": "clerk" in caller(request).roles,
                 "errors": {},
@@ -132,6 +134,8 @@ class ConsolePages(Controller):
         error: str | None = None,
         status: int = 200,
         revealed: dict[str, str] | None = None,
+        field_errors: dict[str, str] | None = None,
+        typed: dict[str, str] | None = None,
     ) -> Template:
         case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
         return Template(
@@ -142,6 +146,9 @@ class ConsolePages(Controller):
                 "labels": ACTION_LABELS,
                 "error": error,
                 "revealed": revealed or {},
+                "field_errors": field_errors or {},
+                "typed": typed or {},
+                "asks_for_child_number": registers.asks_for_child_number,
             },
             status_code=status,
         )
@@ -162,9 +169,19 @@ class ConsolePages(Controller):
                 data.get("note"),
                 data.get("delivery_method"),
                 data.get("delivery_ref"),
+                data.get("child_id_number"),
             )
         except FieldErrors as exc:
-            return await self._render_case(request, db, cipher, case_no, "；".join(exc.errors.values()), 400)
+            return await self._render_case(
+                request,
+                db,
+                cipher,
+                case_no,
+                "；".join(exc.errors.values()),
+                400,
+                field_errors=exc.errors,
+                typed={"child_id_number": str(data.get("child_id_number", ""))[:40]},
+            )
         except Conflict as exc:
             return await self._render_case(request, db, cipher, case_no, exc.message, 409)
         return Redirect(f"/console/cases/{case_no}", status_code=303)
