@@ -176,6 +176,8 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
         return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
     if filing.channel == "helper":
         return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
+    if filing.filed_as == "parent":
+        return f"监护人为未成年子女提交申请，{routed}", f"由父母 {user.name} 代为申请"
     return f"申请已提交，{routed}", None
 
 
@@ -197,7 +199,7 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
-    head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
+    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
     if head is None:
         raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
@@ -244,7 +246,7 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
     if user.person_id is None:
         return []
     summaries: list[CaseSummary] = []
-    for row in await store.cases_of_person(db, user.person_id):
+    for row in await store.cases_of_person(db, user.person_id, user.account_id):
         status = derive_case_status(row.task_statuses)
         summaries.append(
             CaseSummary(

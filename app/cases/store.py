@@ -145,9 +145,16 @@ def _head(row: Record | None) -> CaseHead | None:
     return CaseHead(**dict(row)) if row else None
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+async def case_for_person(db: DB, case_no: str, person_id: int, account_id: int) -> CaseHead | None:
+    """The person's own case, or one their account filed for a minor child as a parent."""
     return _head(
-        await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND (c.applicant_person_id = $2 "
+            "OR (c.filed_as = 'parent' AND c.filed_by_account_id = $3))",
+            case_no,
+            person_id,
+            account_id,
+        )
     )
 
 
@@ -235,13 +242,16 @@ async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
     return [TimelineEntry(**dict(r)) for r in rows]
 
 
-async def cases_of_person(db: DB, person_id: int) -> list[CaseOfPerson]:
+async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
+    """The person's own cases and those their account filed for a minor child as a parent, newest first."""
     rows = await db.fetch(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
         "array_agg(t.status ORDER BY t.position) AS task_statuses "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
-        "WHERE c.applicant_person_id = $1 GROUP BY c.id, e.name ORDER BY c.created_at DESC",
+        "WHERE c.applicant_person_id = $1 OR (c.filed_as = 'parent' AND c.filed_by_account_id = $2) "
+        "GROUP BY c.id, e.name ORDER BY c.created_at DESC",
         person_id,
+        account_id,
     )
     return [CaseOfPerson(**dict(r)) for r in rows]
 

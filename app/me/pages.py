@@ -1,6 +1,6 @@
-"""我的 (/me): one page over several features — the account and its passkeys (app.accounts), and the delegations a
-resident has given to village helpers (app.delegations), to see and revoke. It lives apart so that neither feature
-imports the other for it."""
+"""我的 (/me): one page over several features — the account and its passkeys (app.accounts), the delegations a
+resident has given to village helpers (app.delegations), to see and revoke, and the family (app.family). It lives
+apart so that neither feature imports the other for it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from app.accounts import service as accounts
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
+from app.family import service as family
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, signed_in
@@ -31,6 +32,8 @@ class MePages(Controller):
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.
                 "delegations": await delegations.listing(db, user, open_cases) if user.person_id is not None else [],
+                # The household and the minor children this resident files for (为TA办理).
+                "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
             },
         )
 

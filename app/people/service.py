@@ -62,12 +62,6 @@ def is_parent_of(parent_id: int, child: Person) -> bool:
     return parent_id in (child.mother_id, child.father_id)
 
 
-async def minor_children_of(db: DB, parent_id: int, today: date) -> list[Person]:
-    """The living children the register names this person as parent of who are under 18 on `today`: whom a parent
-    may file for without a delegation."""
-    return [c for c in await store.children_of(db, parent_id) if not c.deceased and is_minor(c, today)]
-
-
 async def register_newborn(
     db: DB,
     cipher: PiiCipher,

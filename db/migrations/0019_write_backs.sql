@@ -8,3 +8,8 @@ ALTER TABLE accounts
     ADD CONSTRAINT accounts_closed_with_reason CHECK ((closed_at IS NULL) = (closed_reason IS NULL));
 
 ALTER TABLE delegations ADD COLUMN revoked_reason text;
+
+-- A parent files for their minor child without a delegation (issue 15): the case is the child's, filed by the
+-- parent's account.
+ALTER TABLE cases DROP CONSTRAINT cases_filed_as_check;
+ALTER TABLE cases ADD CONSTRAINT cases_filed_as_check CHECK (filed_as IN ('self', 'helper', 'clerk', 'parent'));
