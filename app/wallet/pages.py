@@ -24,11 +24,14 @@ RESIDENT = roles("resident")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _shown(share: ShareToken) -> dict[str, object]:
+def _shown(share: ShareToken, now: datetime) -> dict[str, object]:
+    """The 亮证 code and how many seconds it has left by the server's clock: the page counts down from that, so a
+    phone whose clock is wrong still refreshes in time (and never in a loop)."""
+    left = min(SHARE_LIFETIME, share.expires_at - now)
     return {
         "share": share,
         "qr_svg": qr.qr_svg_inline(share.url, title="亮证二维码"),
-        "lifetime_seconds": int(SHARE_LIFETIME.total_seconds()),
+        "seconds_left": int(left.total_seconds()),
     }
 
 
@@ -49,12 +52,13 @@ class WalletPages(Controller):
     ) -> Template:
         person_id = own_person_id(caller(request))
         holder, certificate = await certificates.viewable(db, person_id, certificate_id, today_in_china())
+        now = datetime.now(UTC)
         share = await certificates.share(
-            db, request, settings.secret_key, settings.public_url, person_id, certificate_id, datetime.now(UTC)
+            db, request, settings.secret_key, settings.public_url, person_id, certificate_id, now
         )
         return Template(
             "certificate.html",
-            context={"nav": "me", "holder": holder, "certificate": certificate, **_shown(share)},
+            context={"nav": "me", "holder": holder, "certificate": certificate, **_shown(share, now)},
         )
 
     @get("/certificates/{certificate_id:int}/qr", opt=RESIDENT)
@@ -62,16 +66,12 @@ class WalletPages(Controller):
         self, request: AnyRequest, db: Db, settings: AppSettings, certificate_id: FromPath[int]
     ) -> Template:
         """A new 亮证 code before the shown one expires (certificate-share.js swaps it in)."""
+        now = datetime.now(UTC)
+        person_id = own_person_id(caller(request))
         share = await certificates.share(
-            db,
-            request,
-            settings.secret_key,
-            settings.public_url,
-            own_person_id(caller(request)),
-            certificate_id,
-            datetime.now(UTC),
+            db, request, settings.secret_key, settings.public_url, person_id, certificate_id, now
         )
-        return Template("partials/certificate_qr.html", context=_shown(share))
+        return Template("partials/certificate_qr.html", context=_shown(share, now))
 
     @get("/verify/{token:str}", opt=public())
     async def verify(self, db: Db, settings: AppSettings, token: FromPath[str]) -> Template:

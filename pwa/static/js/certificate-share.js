@@ -1,6 +1,8 @@
 // 亮证 (/certificates/{id}): the QR code's token lives five minutes. A countdown shows how long this one has left;
 // 30 seconds before it expires the page fetches a fresh code (/certificates/{id}/qr) and swaps it in, so the code
 // on screen always scans as valid. If the fetch fails (offline), the countdown says so instead of showing a stale code.
+// The time left comes from the server (data-seconds-left) and is counted on this device from when the code arrived,
+// so a phone whose clock is wrong still refreshes in time.
 
 const box = document.querySelector("[data-share]");
 const slot = box?.querySelector("[data-share-slot]");
@@ -30,7 +32,8 @@ function tick() {
   const shown = slot.querySelector("[data-share-qr]");
   const countdown = slot.querySelector("[data-share-countdown]");
   if (!shown || !countdown) return;
-  const left = Date.parse(shown.dataset.expiresAt) - Date.now();
+  if (!shown.dataset.deadline) shown.dataset.deadline = String(Date.now() + Number(shown.dataset.secondsLeft) * 1000);
+  const left = Number(shown.dataset.deadline) - Date.now();
   countdown.textContent = format(left);
   if (left <= REFRESH_BEFORE_MS && !refreshing) refresh();
 }
