@@ -15,7 +15,7 @@ from app.people import store as people_store
 from auth.pii import PiiCipher
 from config.settings import Settings
 from push import store as push_store
-from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_in, sign_up, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, sign_in, sign_up, staff_client_sign_up
 from tests.birth_helpers import BirthDesk, act, born_days_ago, file_birth_case, newborn_number
 from tests.case_helpers import answers_for, submission_for, upload_required_materials
 
@@ -64,6 +64,15 @@ async def test_completing_birth_registration_enters_the_child_with_parents_house
     )
     resident_view = (await client.get(f"/api/v1/cases/{case_no}")).json()
     assert any("已将新生儿登记入人口库" in e["title"] for e in resident_view["timeline"])
+    # Both parents see him under 家庭成员, his 出生医学证明 under 我的证照, and may file for him.
+    mother = another_client()
+    await sign_up(mother, new_authenticator(), LI_NA)
+    for parent in (client, mother):
+        family = (await parent.get("/api/v1/family")).json()
+        assert [(c["name"], c["id"], c["may_file_for"]) for c in family["children"]] == [("张小宝", child.id, True)]
+        assert number not in str(family)
+        wallet = await parent.get("/certificates")
+        assert "张小宝的证照" in wallet.text and "出生医学证明" in wallet.text and number not in wallet.text
     audited = await pool.fetchrow(
         "SELECT actor, subject, detail::text AS detail FROM audit_log WHERE action = 'register.birth'"
     )
