@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import PHONE, TABLET, LiveServer
 from e2e.helpers import api, register_resident, register_staff
+from e2e.test_accessibility import violations
 from e2e.test_scan import write_y4m
 from tests.birth_helpers import BIRTH_CERTIFICATE, BIRTH_REGISTRATION, birth_answers, born_days_ago, newborn_number
 from tests.case_helpers import PNG_1X1
@@ -97,13 +98,16 @@ def test_registered_newborn_appears_in_the_family_and_the_shown_certificate_veri
     family = phone.locator("#family-heading + ul")
     expect(family).to_contain_text("张小宝")
     expect(family.get_by_role("link", name="为TA办理")).to_be_visible()
+    assert violations(phone) == [], "/me"
     phone.goto(f"/cases/{case_no}")
     expect(phone.get_by_text("已将新生儿登记入人口库").first).to_be_visible()
     phone.clock.install()  # the page's timers run on a clock the test moves (the QR's refresh, below)
     phone.goto("/certificates")
+    assert violations(phone) == [], "/certificates"
     child_section = phone.locator("section", has=phone.get_by_role("heading", name=re.compile("张小宝的证照")))
     child_section.get_by_role("link", name="出生医学证明").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("出生医学证明")
+    assert violations(phone) == [], "/certificates/{id}"
 
     # 亮证: a QR code with a countdown; a clerk's scanner reads it off the screen.
     qr = phone.locator("[data-share-qr] svg")
@@ -134,3 +138,4 @@ def test_registered_newborn_appears_in_the_family_and_the_shown_certificate_veri
     expect(scanner.locator("dl.guide")).to_contain_text("出生医学证明")
     expect(scanner.locator("dl.guide")).to_contain_text("张**")
     assert "张小宝" not in scanner.content()
+    assert violations(scanner) == [], "/verify/{token}"
