@@ -173,7 +173,9 @@ async def test_a_shown_certificate_verifies_until_it_expires_is_tampered_or_revo
     assert timedelta(minutes=4) < expires_at - datetime.now(UTC) <= timedelta(minutes=5)
 
     anyone = another_client()  # not signed in: a clerk's scanner or any phone
-    checked = (await anyone.get(f"/api/v1/verify/{shared['token']}")).json()
+    answer = await anyone.get(f"/api/v1/verify/{shared['token']}")
+    assert answer.headers["cache-control"] == "no-store"
+    checked = answer.json()
     assert checked["valid"] is True and checked["title"] == "出生医学证明"
     assert checked["holder_masked"] == "张**" and checked["number_masked"].endswith("0006")
     page = await anyone.get(f"/verify/{shared['token']}")

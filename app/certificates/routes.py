@@ -70,7 +70,7 @@ async def share_certificate(
 
 @get(
     "/api/v1/verify/{token:str}",
-    opt=public(),
+    opt=public(personal=True),  # no-store: it names a holder, masked, and is only true for five minutes
     tags=["certificates"],
     summary="A shown certificate checked: valid or not (reason), the holder's name and the number masked",
 )

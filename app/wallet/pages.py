@@ -21,7 +21,6 @@ from app.web.types import AnyRequest
 from auth.access import caller, public, roles
 
 RESIDENT = roles("resident")
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _shown(share: ShareToken, now: datetime) -> dict[str, object]:
@@ -73,8 +72,9 @@ class WalletPages(Controller):
         )
         return Template("partials/certificate_qr.html", context=_shown(share, now))
 
-    @get("/verify/{token:str}", opt=public())
+    # Personal (no-store): it names a holder, masked, and is only true for five minutes.
+    @get("/verify/{token:str}", opt=public(personal=True))
     async def verify(self, db: Db, settings: AppSettings, token: FromPath[str]) -> Template:
         """What a scan of a shown certificate opens, for anyone: genuine and current or not, the holder masked."""
         checked = await certificates.verify(db, settings.secret_key, token, datetime.now(UTC))
-        return Template("verify.html", context={"checked": checked}, headers=_NO_STORE)
+        return Template("verify.html", context={"checked": checked})
