@@ -14,8 +14,8 @@ from app.people import service as people
 from app.people.identity import check_char
 from auth.pii import PiiCipher
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_up
-from tests.case_helpers import answers_for, upload_required_materials
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up
+from tests.case_helpers import PNG_1X1, answers_for, upload_required_materials
 
 pytestmark = pytest.mark.anyio
 
@@ -202,3 +202,34 @@ async def test_a_shown_certificate_verifies_until_it_expires_is_tampered_or_revo
     await pool.execute("DELETE FROM e_certificates WHERE id = $1", cert_id)
     withdrawn = (await anyone.get(f"/api/v1/verify/{shared['token']}")).json()
     assert withdrawn["valid"] is False and "已撤销" in withdrawn["reason"]
+
+
+async def test_a_parent_files_for_a_minor_child_on_the_page_without_javascript(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    baby_id, baby_number = await _child(pool, settings, "张小宝", date.today() - timedelta(days=400), 7)
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    page = await client.get(f"/life-events/retirement/apply?for={baby_id}")
+    assert f'action="/life-events/retirement/apply?for={baby_id}"' in page.text
+    form = (await client.get("/api/v1/life-events/retirement/form", params={"on_behalf_of": baby_number})).json()
+    fields = {k: "true" if v is True else str(v) for k, v in answers_for(form).items()}
+    fields |= {"idempotency_key": "parent-nojs-0001", "on_behalf_of": baby_number}
+    files = [
+        (f"materials.{need['code']}", ("scan.png", PNG_1X1, "image/png"))
+        for need in form["materials"]["to_upload"]
+        if need["required"]
+    ]
+
+    filed = await client.post(
+        f"/life-events/retirement/apply?for={baby_id}", data=fields, files=files, headers=await csrf(client)
+    )
+
+    assert filed.status_code == 303, filed.text
+    case = await pool.fetchrow("SELECT case_no, applicant_person_id, filed_as FROM cases")
+    assert (case["applicant_person_id"], case["filed_as"]) == (baby_id, "parent")
+    assert filed.headers["location"] == f"/cases/{case['case_no']}/receipt"
+    assert (await client.get(filed.headers["location"])).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM uploads WHERE case_id IS NOT NULL") == len(files)
+    # The parent hears of every step (the child has no account): the submission is already in their inbox.
+    inbox = (await client.get("/api/v1/notifications")).json()
+    assert any(case["case_no"] == e.get("case_no") for e in inbox["items"])
