@@ -11,11 +11,12 @@ import pytest
 
 from app.calendar.service import today_in_china
 from app.delegations import store as delegations_store
+from app.people import service as people_service
 from app.people import store as people_store
 from auth.pii import PiiCipher
 from config.settings import Settings
 from push import store as push_store
-from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, sign_in, sign_up, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_in, sign_up, staff_client_sign_up
 from tests.birth_helpers import BirthDesk, act, born_days_ago, file_birth_case, newborn_number
 from tests.case_helpers import answers_for, submission_for, upload_required_materials
 
@@ -255,3 +256,22 @@ async def test_deregistration_marks_the_person_deceased_and_ends_sign_in_session
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'register.death' AND outcome = 'ok'") == 1
     console = await clerk.get("/console")
     assert "已注销人员的在办件" in console.text and own_case.json()["case_no"] in console.text
+
+
+async def test_nobody_is_received_or_given_a_signup_code_as_a_deregistered_person(
+    pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320412", department="police"
+    )
+    person_id = await pool.fetchval("SELECT id FROM people WHERE name = '周德明'")
+    assert await people_service.record_death(pool, person_id, today_in_china() - timedelta(days=1))
+    check = {**ZHOU_DEMING, "identity_checked": True}
+
+    walk_in = await post(clerk, "/api/v1/console/walk-ins", check)
+    code = await post(clerk, "/api/v1/console/enrollment-codes", check)
+
+    assert walk_in.status_code == 400 and "id_number" in walk_in.json()["errors"]
+    assert code.status_code == 400 and "id_number" in code.json()["errors"]
+    assert await pool.fetchval("SELECT count(*) FROM enrollment_codes WHERE person_id = $1", person_id) == 0
