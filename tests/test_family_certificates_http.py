@@ -14,7 +14,7 @@ from app.people import service as people
 from app.people.identity import check_char
 from auth.pii import PiiCipher
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for, upload_required_materials
 
 pytestmark = pytest.mark.anyio
@@ -233,3 +233,46 @@ async def test_a_parent_files_for_a_minor_child_on_the_page_without_javascript(
     # The parent hears of every step (the child has no account): the submission is already in their inbox.
     inbox = (await client.get("/api/v1/notifications")).json()
     assert any(case["case_no"] == e.get("case_no") for e in inbox["items"])
+
+
+async def test_the_parent_answers_a_supplement_request_on_the_case_they_filed_for_their_child(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    _baby_id, baby_number = await _child(pool, settings, "张小宝", date.today() - timedelta(days=400), 8)
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    form = (await client.get("/api/v1/life-events/retirement/form", params={"on_behalf_of": baby_number})).json()
+    body = {
+        "life_event": "retirement",
+        "data": answers_for(form),
+        "idempotency_key": "parent-supplement-1",
+        "on_behalf_of": baby_number,
+        "uploads": await upload_required_materials(client, "retirement", form, on_behalf_of=baby_number),
+    }
+    case_no = (await post(client, "/api/v1/cases", body)).json()["case_no"]
+    task_id = (await client.get(f"/api/v1/cases/{case_no}")).json()["tasks"][0]["id"]
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    asked = await post(
+        clerk, f"/api/v1/console/tasks/{task_id}/transition", {"action": "request_supplement", "note": "请补交材料"}
+    )
+    assert asked.status_code == 200, asked.text
+
+    answered = await client.post(
+        f"/cases/{case_no}/tasks/{task_id}/supplement",
+        data={"note": "已补"},
+        files=[("file", ("scan.png", PNG_1X1, "image/png"))],
+        headers=await csrf(client),
+    )
+
+    assert answered.status_code == 303, answered.text
+    assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "resubmitted"
+    # Another resident still cannot.
+    stranger = another_client()
+    await sign_up(stranger, new_authenticator(), WANG_JIANGUO)
+    refused = await stranger.post(
+        f"/cases/{case_no}/tasks/{task_id}/supplement", data={"note": "x"}, headers=await csrf(stranger)
+    )
+    assert refused.status_code == 403
+    assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "resubmitted"

@@ -163,6 +163,7 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     life_event_code: str
     life_event_name: str
     applicant_region: str  # '' for a person with no region on the register
+    parent_account_id: int | None = None  # the parent who filed it for a minor child (they answer a 补正 too)
 
     @property
     def promised_limit(self) -> TimeLimit:

@@ -301,7 +301,8 @@ _TASK = """
            d.short_name AS department_name, d.name AS department_full_name,
            c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
            e.name AS life_event_name,
-           coalesce(p.region_code, '') AS applicant_region
+           coalesce(p.region_code, '') AS applicant_region,
+           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
     FROM tasks t
     JOIN cases c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code

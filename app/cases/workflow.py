@@ -54,10 +54,11 @@ def acting_roles(user: CurrentUser) -> frozenset[str]:
 
 
 def in_scope(user: CurrentUser, task: TaskRow) -> bool:
-    """A resident acts on their own case only; staff within their region (the hall's area) and, for
-    approvers, their department."""
+    """A resident acts on their own case only (or one they filed for their minor child); staff within their region
+    (the hall's area) and, for approvers, their department."""
     if user.kind == "resident":
-        return user.person_id is not None and task.applicant_person_id == user.person_id
+        own = user.person_id is not None and task.applicant_person_id == user.person_id
+        return own or task.parent_account_id == user.account_id
     region_ok = serves(user.region_code, task.applicant_region)
     if "approver" in user.roles and "clerk" not in user.roles:
         return region_ok and task.department_code == user.department_code
