@@ -36,7 +36,7 @@ from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
 from app.catalogue.routes import CatalogueApi, CataloguePages
-from app.certificates.routes import my_certificates
+from app.certificates.routes import my_certificates, share_certificate, verify_certificate
 from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
@@ -44,6 +44,7 @@ from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
 from app.errors import DomainError
+from app.family.routes import FamilyPages, my_family
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.me.pages import MePages
@@ -59,6 +60,7 @@ from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
 from app.sms.service import backend_named as sms_backend_named
+from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
@@ -204,6 +206,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             MeApi,
             AccountPages,
             MePages,
+            FamilyPages,
+            WalletPages,
             CasesApi,
             TrackingPages,
             CasePages,
@@ -213,6 +217,9 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsolePages,
             EnrollmentPages,
             my_certificates,
+            share_certificate,
+            verify_certificate,
+            my_family,
             ApplyPages,
             ConsentsApi,
             ConsentPages,

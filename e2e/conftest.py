@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -186,3 +186,26 @@ def phone(browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
 def tablet(browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch) -> Iterator[Page]:
     """A page in a fresh tablet-sized context (1024×768); console errors fail the test."""
     yield from _page(browser, live_server, TABLET, console_watch)
+
+
+@pytest.fixture
+def camera_browser(playwright: Playwright) -> Iterator[Callable[[Path], Browser]]:
+    """Launches a Chromium whose camera plays the given Y4M file (permission granted without a prompt)."""
+    launched: list[Browser] = []
+
+    def launch(video: Path) -> Browser:
+        args = [
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ]
+        if os.geteuid() == 0:
+            args.append("--no-sandbox")
+        browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True, args=args)
+        launched.append(browser)
+        return browser
+
+    yield launch
+    for browser in launched:
+        browser.close()

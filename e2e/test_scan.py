@@ -5,17 +5,15 @@ ours is shown as text and never opened."""
 from __future__ import annotations
 
 import io
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import segno
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, expect
 
-from e2e.conftest import CHROMIUM_ARGS, PHONE, LiveServer, chromium_executable
+from e2e.conftest import PHONE, LiveServer
 from e2e.helpers import file_retirement, register_resident
 
 RESIDENT = ("马丽", "320402198707072768")
@@ -38,29 +36,6 @@ def write_y4m(text: str, path: Path, frames: int = 10) -> Path:
         for _ in range(frames):
             out.write(b"FRAME\n" + luma + chroma + chroma)
     return path
-
-
-@pytest.fixture
-def camera_browser(playwright: Playwright) -> Iterator[Callable[[Path], Browser]]:
-    """Launches a Chromium whose camera plays the given Y4M file (permission granted without a prompt)."""
-    launched: list[Browser] = []
-
-    def launch(video: Path) -> Browser:
-        args = [
-            *CHROMIUM_ARGS,
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ]
-        if os.geteuid() == 0:
-            args.append("--no-sandbox")
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True, args=args)
-        launched.append(browser)
-        return browser
-
-    yield launch
-    for browser in launched:
-        browser.close()
 
 
 def _scanner(browser: Browser, live_server: LiveServer) -> Page:

@@ -96,6 +96,11 @@ async def delete_subscription(db: DB, account_id: int, subscription_id: int) -> 
     return deleted != "DELETE 0"
 
 
+async def delete_subscriptions_of(db: DB, account_id: int) -> int:
+    deleted = await db.execute("DELETE FROM push_subscriptions WHERE account_id = $1", account_id)
+    return int(deleted.split()[-1])
+
+
 async def devices_of(db: DB, account_id: int) -> list[Device]:
     rows = await db.fetch(
         "SELECT id, push_service, user_agent, created_at, last_success_at, failures FROM push_subscriptions "

@@ -136,5 +136,11 @@ async def forget_device(db: DB, account_id: int, subscription_id: int) -> bool:
     return await store.delete_subscription(db, account_id, subscription_id)
 
 
+async def forget_all_devices(db: DB, account_id: int) -> int:
+    """Every device of the account removed (a closed account is pushed to no more); notifications already queued
+    for them end as 设备已移除. How many there were."""
+    return await store.delete_subscriptions_of(db, account_id)
+
+
 async def devices_of(db: DB, account_id: int) -> list[Device]:
     return await store.devices_of(db, account_id)

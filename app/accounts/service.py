@@ -474,6 +474,8 @@ async def complete_login(
             db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
         )
     subject = f"account:{stored.account_id}"
+    if await store.is_closed(db, stored.account_id):
+        raise await _refuse(db, conn, "signin", "account closed", "该账号已注销（户口已注销），不能再登录", [], subject)
     if user_handle is not None and user_handle != await store.user_handle_of(db, stored.account_id):
         raise await _refuse(
             db, conn, "signin", "user handle mismatch", "通行密钥验证失败，请重试", [ip, cred_subject], subject
@@ -553,6 +555,12 @@ async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None
     """Every session of the account, on every device, is void from now on."""
     await store.void_all_sessions(db, account_id)
     await audit(db, conn, "signout.everywhere", "ok", subject=f"account:{account_id}")
+
+
+async def close_for_deceased(db: DB, person_id: int, case_no: str) -> int | None:
+    """户口注销 completed: the deceased person's account (if any) is closed, every session of it ends now and it
+    cannot sign in again. The account's id, or None when they had none."""
+    return await store.close_resident_account(db, person_id, f"户口已注销（办件 {case_no}）")
 
 
 async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:

@@ -14,7 +14,7 @@ async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentU
     """The account behind a session, unless it was signed out everywhere since."""
     row = await db.fetchrow(
         "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode FROM accounts "
-        "WHERE id = $1 AND sessions_valid_after <= $2",
+        "WHERE id = $1 AND sessions_valid_after <= $2 AND closed_at IS NULL",
         account_id,
         signed_in_at,
     )
@@ -34,6 +34,21 @@ async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentU
 
 async def void_all_sessions(db: DB, account_id: int) -> None:
     await db.execute("UPDATE accounts SET sessions_valid_after = now() WHERE id = $1", account_id)
+
+
+async def close_resident_account(db: DB, person_id: int, reason: str) -> int | None:
+    """The person's account closed: no session of it counts from now on, and it cannot sign in again. Its id, or
+    None when the person has no open account."""
+    return await db.fetchval(
+        "UPDATE accounts SET closed_at = now(), closed_reason = $2, sessions_valid_after = now() "
+        "WHERE person_id = $1 AND kind = 'resident' AND closed_at IS NULL RETURNING id",
+        person_id,
+        reason,
+    )
+
+
+async def is_closed(db: DB, account_id: int) -> bool:
+    return bool(await db.fetchval("SELECT closed_at IS NOT NULL FROM accounts WHERE id = $1", account_id))
 
 
 async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:

@@ -142,9 +142,16 @@ def _home(user: CurrentUser) -> str:
 async def _subject(
     request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, code: str
 ) -> Subject | None:
-    """A helper's client or the resident at a clerk's window (checked), or None: a resident fills it for themself."""
+    """A helper's client, the resident at a clerk's window, or a resident's minor child (?for=, checked), or None: a
+    resident fills it for themself."""
     if not user.roles & {"helper", "clerk"}:
-        return None
+        child = request.query_params.get("for", "")
+        if not child.isdigit():
+            return None
+        await catalogue.life_event(db, code)
+        return await filing.subject_for(
+            db, cipher, request, user, await filing.for_minor_child(db, user, int(child)), code
+        )
     await catalogue.life_event(db, code)  # a code that is not a life event is a 404 before anything else
     if "clerk" in user.roles:
         started = walk_in.peek(request)
@@ -164,7 +171,7 @@ def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
 
 
 def _receipt_prefix(subject: Subject | None) -> str:
-    if subject is None:
+    if subject is None or subject.channel == "parent":
         return "/cases/"
     return "/console/cases/" if subject.at_window else "/helper/cases/"
 
@@ -172,6 +179,8 @@ def _receipt_prefix(subject: Subject | None) -> str:
 def _read_only_hint(subject: Subject | None) -> str | None:
     if subject is None:
         return None
+    if subject.channel == "parent":
+        return f"{subject.name}的信息，取自人口库，不能修改"
     source = "人口库（已当面核验身份证）" if subject.at_window else "代办授权"
     return f"{subject.name}本人的信息，取自{source}，不能修改"
 

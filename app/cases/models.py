@@ -183,6 +183,7 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     life_event_code: str
     life_event_name: str
     applicant_region: str  # '' for a person with no region on the register
+    parent_account_id: int | None = None  # the parent who filed it for a minor child (they answer a 补正 too)
 
     @property
     def promised_limit(self) -> TimeLimit:
@@ -389,3 +390,14 @@ class SupplementNotice(msgspec.Struct, frozen=True, kw_only=True):
     contact: str
     received_at_hall: str | None  # the region of the window that received the case, when it was a window
     issued_by: str | None  # who sent the 补正告知 (经办人); None on the resident's own copy
+
+
+class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case whose applicant the register now holds as 已注销, with its tasks' states (open or not is derived)."""
+
+    case_no: str
+    life_event_name: str
+    created_at: datetime
+    applicant_name: str
+    died_on: date
+    task_statuses: list[str]

@@ -23,6 +23,7 @@ from app.cases.models import (
     CaseSummary,
     CaseView,
     CheckedFile,
+    DeceasedApplicantCase,
     DraftBody,
     DraftView,
     FiledCase,
@@ -199,6 +200,8 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
         return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
     if filing.channel == "helper":
         return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
+    if filing.filed_as == "parent":
+        return f"监护人为未成年子女提交申请，{routed}", f"由父母 {user.name} 代为申请"
     return f"申请已提交，{routed}", None
 
 
@@ -220,7 +223,7 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
-    head = await store.case_for_person(db, case_no, own_person_id(user)) if user.person_id else None
+    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
     if head is None:
         raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
@@ -307,7 +310,7 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
     if user.person_id is None:
         return []
     summaries: list[CaseSummary] = []
-    for row in await store.cases_of_person(db, user.person_id):
+    for row in await store.cases_of_person(db, user.person_id, user.account_id):
         status = derive_case_status(row.task_statuses)
         summaries.append(
             CaseSummary(
@@ -357,6 +360,13 @@ async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[in
 async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     """A case by its number, as the back office opens it (who may see what of it is app.console's rule)."""
     return await store.staff_case_record(db, case_no)
+
+
+async def open_cases_of_deceased(db: DB, *, region_prefix: str, department: str | None) -> list[DeceasedApplicantCase]:
+    """已注销人员的在办件: cases still open (the one case-status rule) whose applicant has since been deregistered
+    (户口注销), for the back office to close or hand to the family."""
+    rows = await store.cases_of_deceased_applicants(db, region_prefix=region_prefix, department=department)
+    return [r for r in rows if derive_case_status(r.task_statuses) not in FINISHED_CASE_STATUSES]
 
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:

@@ -12,6 +12,7 @@ from app.cases.models import (
     CaseHead,
     CaseOfPerson,
     CaseParties,
+    DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
     PendingUpload,
@@ -146,9 +147,16 @@ def _head(row: Record | None) -> CaseHead | None:
     return CaseHead(**dict(row)) if row else None
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+async def case_for_person(db: DB, case_no: str, person_id: int, account_id: int) -> CaseHead | None:
+    """The person's own case, or one their account filed for a minor child as a parent."""
     return _head(
-        await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1 AND c.applicant_person_id = $2", case_no, person_id)
+        await db.fetchrow(
+            _CASE_HEAD + " WHERE c.case_no = $1 AND (c.applicant_person_id = $2 "
+            "OR (c.filed_as = 'parent' AND c.filed_by_account_id = $3))",
+            case_no,
+            person_id,
+            account_id,
+        )
     )
 
 
@@ -236,13 +244,16 @@ async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
     return [TimelineEntry(**dict(r)) for r in rows]
 
 
-async def cases_of_person(db: DB, person_id: int) -> list[CaseOfPerson]:
+async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
+    """The person's own cases and those their account filed for a minor child as a parent, newest first."""
     rows = await db.fetch(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
         "array_agg(t.status ORDER BY t.position) AS task_statuses "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
-        "WHERE c.applicant_person_id = $1 GROUP BY c.id, e.name ORDER BY c.created_at DESC",
+        "WHERE c.applicant_person_id = $1 OR (c.filed_as = 'parent' AND c.filed_by_account_id = $2) "
+        "GROUP BY c.id, e.name ORDER BY c.created_at DESC",
         person_id,
+        account_id,
     )
     return [CaseOfPerson(**dict(r)) for r in rows]
 
@@ -265,6 +276,25 @@ async def cases_filed_by_helpers(
     return [HelperFiledCase(**dict(r)) for r in rows]
 
 
+async def cases_of_deceased_applicants(
+    db: DB, *, region_prefix: str, department: str | None
+) -> list[DeceasedApplicantCase]:
+    """Cases of applicants now 已注销 in the region (with a task of the department, when given), newest first."""
+    rows = await db.fetch(
+        "SELECT c.case_no, e.name AS life_event_name, c.created_at, p.name AS applicant_name, p.died_on, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM cases c JOIN people p ON p.id = c.applicant_person_id JOIN life_events e ON e.code = c.life_event_code "
+        "JOIN tasks t ON t.case_id = c.id "
+        "WHERE p.status = 'deceased' AND coalesce(p.region_code, '') LIKE $1 || '%' "
+        "GROUP BY c.id, e.name, p.name, p.died_on "
+        "HAVING $2::text IS NULL OR bool_or(t.department_code = $2) "
+        "ORDER BY c.created_at DESC, c.id DESC LIMIT 200",
+        region_prefix,
+        department,
+    )
+    return [DeceasedApplicantCase(**dict(r)) for r in rows]
+
+
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
 _TASK = """
@@ -273,7 +303,8 @@ _TASK = """
            d.short_name AS department_name, d.name AS department_full_name,
            c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
            e.name AS life_event_name,
-           coalesce(p.region_code, '') AS applicant_region
+           coalesce(p.region_code, '') AS applicant_region,
+           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
     FROM tasks t
     JOIN cases c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code

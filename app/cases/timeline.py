@@ -41,10 +41,15 @@ async def record_event(
 
 
 async def _audience(tx: Tx, case_id: int) -> CaseAudience:
-    """The applicant's own account (if they have signed up), and the village helper who filed the case while the
-    applicant's delegation to them is still live (in whatever scope: they follow what they filed)."""
+    """The applicant's own account (if they have signed up; for a minor child without one, the parent who filed), and
+    the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
+    they follow what they filed)."""
     case = await store.case_parties(tx, case_id)
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
+    if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
+        applicant_account_id: int | None = case.filed_by_account_id
+    else:
+        applicant_account_id = account.id if account else None
     helper = case.filed_by_account_id if case.filed_as == "helper" else None
     if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
         helper = None
@@ -52,6 +57,6 @@ async def _audience(tx: Tx, case_id: int) -> CaseAudience:
         case_id=case_id,
         case_no=case.case_no,
         life_event_name=case.life_event_name,
-        applicant_account_id=account.id if account else None,
+        applicant_account_id=applicant_account_id,
         helper_account_id=helper,
     )

@@ -27,6 +27,8 @@ from app.cases.transitions import NOTE_REQUIRED, SYSTEM, Transition, allowed_act
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
+from app.registers import service as registers
+from app.registers.models import CompletedTask
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -52,10 +54,11 @@ def acting_roles(user: CurrentUser) -> frozenset[str]:
 
 
 def in_scope(user: CurrentUser, task: TaskRow) -> bool:
-    """A resident acts on their own case only; staff within their region (the hall's area) and, for
-    approvers, their department."""
+    """A resident acts on their own case only (or one they filed for their minor child); staff within their region
+    (the hall's area) and, for approvers, their department."""
     if user.kind == "resident":
-        return user.person_id is not None and task.applicant_person_id == user.person_id
+        own = user.person_id is not None and task.applicant_person_id == user.person_id
+        return own or task.parent_account_id == user.account_id
     region_ok = serves(user.region_code, task.applicant_region)
     if "approver" in user.roles and "clerk" not in user.roles:
         return region_ok and task.department_code == user.department_code
@@ -164,12 +167,14 @@ async def move_task(
     note: str | None,
     delivery_method: str | None = None,
     delivery_ref: str | None = None,
+    child_id_number: str | None = None,
 ) -> TaskRow:
-    """Take `action` on a task (staff); the task as it is now."""
+    """Take `action` on a task (staff); the task as it is now. `child_id_number`: the newborn's new number, which
+    completing 出生户口登记 needs (app.registers)."""
     note = _checked_note(action, note)
     async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
         delivery = _delivery(action, delivery_method, delivery_ref)
-        return await _apply_move(tx, cipher, user, task, action, step, note, delivery)
+        return await _apply_move(tx, cipher, user, task, action, step, note, delivery, child_id_number)
 
 
 async def answer_supplement(
@@ -208,8 +213,10 @@ async def _apply_move(
     step: Transition,
     note: str | None,
     delivery: tuple[str, str | None] | None,
+    child_id_number: str | None = None,
 ) -> TaskRow:
-    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction."""
+    """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction;
+    at 办结 what the item writes back to the registers (app.registers), or its result certificate."""
     task_id = task.id
     calendar, today = await current_calendar(tx), today_in_china()
     paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
@@ -231,11 +238,43 @@ async def _apply_move(
         actor_account_id=user.account_id,
         note=note,
     )
-    if step.to == "completed" and task.result_certificate is not None:
+    if step.to == "completed" and registers.writes_back(task.item_code):
+        await _write_back(tx, cipher, user, task, child_id_number)
+    elif step.to == "completed" and task.result_certificate is not None:
         await _issue_result(tx, cipher, task, task.result_certificate)
     moved = await store.get_task(tx, task_id)
     assert moved is not None  # locked by this transaction
     return moved
+
+
+async def _write_back(tx: Tx, cipher: PiiCipher, user: CurrentUser, task: TaskRow, child_id_number: str | None) -> None:
+    """记录 → 基础库: the item's write-back and its own timeline step, in the completion's transaction."""
+    record = await store.staff_case_record(tx, task.case_no)
+    assert record is not None  # the task's own case, in this transaction
+    completed = CompletedTask(
+        case_id=task.case_id,
+        case_no=task.case_no,
+        item_code=task.item_code,
+        applicant_person_id=task.applicant_person_id,
+        department_full_name=task.department_full_name,
+        actor_account_id=user.account_id,
+        sibling_statuses={
+            t.item_code: t.status for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id
+        },
+    )
+    answers = cipher.decrypt_document(record.data_enc)
+    wrote = await registers.on_completion(tx, cipher, completed, answers, child_id_number)
+    if wrote is not None:
+        await record_event(
+            tx,
+            case_id=task.case_id,
+            task_id=task.id,
+            status="completed",
+            title=wrote.title,
+            department_code=task.department_code,
+            actor_account_id=user.account_id,
+            note=wrote.note,
+        )
 
 
 async def _issue_result(tx: Tx, cipher: PiiCipher, task: TaskRow, result: ResultCertificate) -> None:

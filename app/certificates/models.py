@@ -44,3 +44,17 @@ class ClearRow(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     number: str
     data: dict[str, Any]
+
+
+class Holder(msgspec.Struct, frozen=True, kw_only=True):
+    """Whose certificates a section of 我的证照 lists: the resident, or one of their minor children."""
+
+    person_id: int
+    name: str
+    id_number_masked: str
+    own: bool  # the resident's own (else a minor child's)
+
+
+class Wallet(msgspec.Struct, frozen=True, kw_only=True):
+    holder: Holder
+    certificates: list[ECertificate]

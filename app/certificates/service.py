@@ -8,14 +8,21 @@ API show the masked number; only the server's prefill of a form decrypts the con
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
-from app.certificates import store
-from app.certificates.models import ECertificate, SealedCertificate
+from app.certificates import sharing, store
+from app.certificates.models import ECertificate, Holder, SealedCertificate, Wallet
+from app.certificates.sharing import ShareToken, Verification
+from app.errors import NotFound
+from app.filing.service import files_for_as_parent
+from app.people import service as people
 from app.people.identity import mask_id_number
+from app.people.models import Person
+from app.web.types import Connection
+from auth.audit import audit
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
 
@@ -115,6 +122,95 @@ async def held_by_organisation(db: DB, credit_code: str) -> list[ECertificate]:
 async def held_by(db: DB, person_id: int) -> list[ECertificate]:
     """The person's certificates as they are shown: masked numbers, contents left sealed."""
     return [stored.certificate for stored in await store.person_certificates(db, person_id)]
+
+
+async def held_certificate(db: DB, certificate_id: int) -> tuple[int, ECertificate] | None:
+    """One certificate a person holds (masked, contents sealed) and its holder's person id; None for none."""
+    found = await store.person_certificate(db, certificate_id)
+    return (found[0], found[1].certificate) if found else None
+
+
+async def give_to(db: DB, *, case_id: int, kind: str, from_person_id: int, to_person_id: int) -> int:
+    """The certificates of `kind` a case issued to one person are held by another from now on (an 出生医学证明
+    issued while the newborn had no number, given to the child once registered); how many."""
+    return await store.move_case_certificates(
+        db, case_id=case_id, kind=kind, from_person_id=from_person_id, to_person_id=to_person_id
+    )
+
+
+# --- 我的证照: what a resident may see, and 亮证 -------------------------------------------------------------------
+
+
+def _holder(person: Person, own: bool) -> Holder:
+    return Holder(person_id=person.id, name=person.name, id_number_masked=person.id_number_masked, own=own)
+
+
+async def wallet_of(db: DB, person_id: int, today: date) -> list[Wallet]:
+    """我的证照: the resident's own certificates, then each minor child's (a parent holds them for the child)."""
+    me = await people.get_person(db, person_id)
+    if me is None:
+        return []
+    children = [c for c in await people.children_of(db, person_id) if files_for_as_parent(person_id, c, today)]
+    return [
+        Wallet(holder=_holder(holder, holder.id == person_id), certificates=await held_by(db, holder.id))
+        for holder in [me, *children]
+    ]
+
+
+async def viewable(db: DB, viewer_person_id: int, certificate_id: int, today: date) -> tuple[Holder, ECertificate]:
+    """One certificate, to its holder or to a registered parent of a minor holder; NotFound to anyone else (someone
+    else's certificate looks exactly like none)."""
+    found = await held_certificate(db, certificate_id)
+    if found is not None:
+        holder_id, certificate = found
+        holder = await people.get_person(db, holder_id)
+        if holder is not None and (
+            holder_id == viewer_person_id or files_for_as_parent(viewer_person_id, holder, today)
+        ):
+            return _holder(holder, holder_id == viewer_person_id), certificate
+    raise NotFound("没有找到该证照")
+
+
+async def share(
+    db: DB,
+    conn: Connection,
+    secret_key: str,
+    public_url: str,
+    viewer_person_id: int,
+    certificate_id: int,
+    now: datetime,
+) -> ShareToken:
+    """亮证: a token for one certificate the caller may see, valid for five minutes; audited."""
+    _holder_shown, certificate = await viewable(db, viewer_person_id, certificate_id, now.date())
+    token, expires_at = sharing.sign(secret_key, certificate.id, now)
+    await audit(db, conn, "certificate.share", "ok", subject=f"certificate:{certificate.id}")
+    return ShareToken(token=token, url=f"{public_url}/verify/{token}", expires_at=expires_at)
+
+
+async def verify(db: DB, secret_key: str, token: str, now: datetime) -> Verification:
+    """A shown certificate checked: genuine (our signature), current (not expired, the certificate still in the
+    library, its holder not 已注销); the holder's name and the number masked, nothing else."""
+    claim = sharing.read(secret_key, token)
+    if claim is None:
+        return Verification(valid=False, reason=sharing.TAMPERED)
+    if now >= claim.expires_at:
+        return Verification(valid=False, reason=sharing.EXPIRED)
+    found = await held_certificate(db, claim.certificate_id)
+    holder = await people.get_person(db, found[0]) if found else None
+    if found is None or holder is None:
+        return Verification(valid=False, reason=sharing.WITHDRAWN)
+    certificate = found[1]
+    shown = Verification(
+        valid=True,
+        title=certificate.title,
+        holder_masked=sharing.mask_name(holder.name),
+        number_masked=certificate.number_masked,
+        issued_by=certificate.issued_by,
+        issued_on=certificate.issued_on,
+    )
+    if holder.deceased:
+        return msgspec.structs.replace(shown, valid=False, reason=sharing.HOLDER_DEREGISTERED)
+    return shown
 
 
 async def held_with_contents(db: DB, cipher: PiiCipher, person_id: int) -> list[ECertificate]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from asyncpg import Record
+
 from app.certificates.models import ClearRow, ECertificate, SealedCertificate, StoredCertificate
 from db.pool import DB
 
@@ -37,6 +39,27 @@ async def upsert_person_certificate(
         issued_on,
         sealed.data_enc,
         case_id,
+    )
+
+
+_SELECT = (
+    "SELECT e.id, e.person_id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no "
+    "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+)
+
+
+def _stored(r: Record) -> StoredCertificate:
+    return StoredCertificate(
+        certificate=ECertificate(
+            id=r["id"],
+            kind=r["kind"],
+            title=r["title"],
+            number_masked=r["number_masked"],
+            issued_by=r["issued_by"],
+            issued_on=r["issued_on"],
+            case_no=r["case_no"],
+        ),
+        data_enc=r["data_enc"],
     )
 
 
@@ -73,47 +96,33 @@ async def upsert_organisation_certificate(
 
 async def organisation_certificates(db: DB, credit_code: str) -> list[ECertificate]:
     rows = await db.fetch(
-        "SELECT e.id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, c.case_no "
-        "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
-        "WHERE e.person_id IS NULL AND e.org_credit_code = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
+        _SELECT + "WHERE e.person_id IS NULL AND e.org_credit_code = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
         credit_code,
     )
-    return [
-        ECertificate(
-            id=r["id"],
-            kind=r["kind"],
-            title=r["title"],
-            number_masked=r["number_masked"],
-            issued_by=r["issued_by"],
-            issued_on=r["issued_on"],
-            case_no=r["case_no"],
-        )
-        for r in rows
-    ]
+    return [_stored(r).certificate for r in rows]
 
 
 async def person_certificates(db: DB, person_id: int) -> list[StoredCertificate]:
-    rows = await db.fetch(
-        "SELECT e.id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no "
-        "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
-        "WHERE e.person_id = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
-        person_id,
+    rows = await db.fetch(_SELECT + "WHERE e.person_id = $1 ORDER BY e.kind, e.issued_on DESC, e.id", person_id)
+    return [_stored(r) for r in rows]
+
+
+async def person_certificate(db: DB, certificate_id: int) -> tuple[int, StoredCertificate] | None:
+    """One certificate held by a person, with its holder's id; None for none (or an organisation's)."""
+    row = await db.fetchrow(_SELECT + "WHERE e.id = $1 AND e.person_id IS NOT NULL", certificate_id)
+    return (row["person_id"], _stored(row)) if row else None
+
+
+async def move_case_certificates(db: DB, *, case_id: int, kind: str, from_person_id: int, to_person_id: int) -> int:
+    """The certificates of this kind a case issued to one person, now held by another; how many."""
+    moved = await db.execute(
+        "UPDATE e_certificates SET person_id = $4 WHERE case_id = $1 AND kind = $2 AND person_id = $3",
+        case_id,
+        kind,
+        from_person_id,
+        to_person_id,
     )
-    return [
-        StoredCertificate(
-            certificate=ECertificate(
-                id=r["id"],
-                kind=r["kind"],
-                title=r["title"],
-                number_masked=r["number_masked"],
-                issued_by=r["issued_by"],
-                issued_on=r["issued_on"],
-                case_no=r["case_no"],
-            ),
-            data_enc=r["data_enc"],
-        )
-        for r in rows
-    ]
+    return int(moved.split()[-1])
 
 
 # --- sealing the rows written in clear before migration 0012 ------------------------------------------------------

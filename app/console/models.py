@@ -32,6 +32,8 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     # Only for `deliver`: window | post | electronic, and the post's tracking number.
     delivery_method: str | None = None
     delivery_ref: str | None = None
+    # Only for `complete` on 出生户口登记: the newborn's new 公民身份号码 (entered into the population register).
+    child_id_number: str | None = None
 
 
 class InPersonCheck(msgspec.Struct, kw_only=True):

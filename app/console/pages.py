@@ -20,6 +20,7 @@ from app.console.models import InPersonCheck, QueueFilters
 from app.console.queue import DUE_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.errors import Conflict, FieldErrors
+from app.registers import service as registers
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -87,6 +88,7 @@ class TaskError(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
     delivery_method: str = ""
     delivery_ref: str = ""
+    child_id_number: str = ""  # 出生户口登记's 办结: the newborn's number as the approver typed it
     item_name: str | None = None
 
 
@@ -114,6 +116,7 @@ class ConsolePages(Controller):
                 "queue": await case_queue(db, caller(request), filters),
                 "due_filters": DUE_FILTERS,
                 "filtered": filters != QueueFilters(),
+                "deceased_cases": await service.open_cases_of_deceased(db, caller(request)),
                 "is_clerk": "clerk" in caller(request).roles,
             },
         )
@@ -205,6 +208,7 @@ class ConsolePages(Controller):
                 "error": error,
                 "revealed": revealed or {},
                 "done": done if done is not None and any(t.id == done.task_id for t in case.tasks) else None,
+                "asks_for_child_number": registers.asks_for_child_number,
             },
             status_code=status,
         )
@@ -228,6 +232,7 @@ class ConsolePages(Controller):
                 data.get("note"),
                 data.get("delivery_method"),
                 data.get("delivery_ref"),
+                data.get("child_id_number"),
             )
         except (FieldErrors, Conflict) as exc:
             typed = TaskError(
@@ -238,6 +243,7 @@ class ConsolePages(Controller):
                 note=str(data.get("note") or "")[: workflow.NOTE_MAX],
                 delivery_method=str(data.get("delivery_method") or ""),
                 delivery_ref=str(data.get("delivery_ref") or "")[:40],
+                child_id_number=str(data.get("child_id_number") or "")[:40],
             )
             code = 400 if isinstance(exc, FieldErrors) else 409
             return await self._render_case(request, db, cipher, case_no, typed, code)

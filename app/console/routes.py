@@ -53,7 +53,16 @@ class ConsoleApi(Controller):
     ) -> ConsoleTask:
         user = caller(request)
         moved = await workflow.move_task(
-            db, cipher, request, user, task_id, data.action, data.note, data.delivery_method, data.delivery_ref
+            db,
+            cipher,
+            request,
+            user,
+            task_id,
+            data.action,
+            data.note,
+            data.delivery_method,
+            data.delivery_ref,
+            data.child_id_number,
         )
         return await service.task_view(db, user, moved)
 

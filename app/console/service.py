@@ -16,7 +16,7 @@ from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
 from app.cases import consent_flow, workflow
 from app.cases import service as cases
-from app.cases.models import StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
+from app.cases.models import DeceasedApplicantCase, StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import allowed_actions
 from app.console.models import (
@@ -86,6 +86,15 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     )
     calendar, today = await current_calendar(db), today_in_china()
     return [_view(r, user, calendar, today) for r in rows]
+
+
+async def open_cases_of_deceased(db: asyncpg.Pool, user: CurrentUser) -> list[DeceasedApplicantCase]:
+    """已注销人员的在办件 in the caller's region (an approver's: with a task of their department)."""
+    return await cases.open_cases_of_deceased(
+        db,
+        region_prefix=region_prefix(user.region_code) if user.region_code else "-",
+        department=None if "clerk" in user.roles else user.department_code,
+    )
 
 
 async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> ConsoleTask:

@@ -293,6 +293,11 @@ async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegati
     await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")
 
 
+async def end_for_deceased(db: DB, person_id: int, case_no: str) -> list[int]:
+    """户口注销 completed: every delegation the person gave ends, with the reason; their ids."""
+    return await store.revoke_all_of_client(db, person_id, "system", f"委托人户口已注销（办件 {case_no}）")
+
+
 async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | None:
     """The person who gave one of this helper's delegations (live or not); None for anyone else's."""
     row = await store.get(db, delegation_id)

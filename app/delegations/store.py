@@ -103,3 +103,15 @@ async def revoke(db: DB, delegation_id: int, by: str) -> bool:
         by,
     )
     return status == "UPDATE 1"
+
+
+async def revoke_all_of_client(db: DB, client_person_id: int, by: str, reason: str) -> list[int]:
+    """Every live delegation the person gave, ended with the reason; their ids."""
+    rows = await db.fetch(
+        "UPDATE delegations SET revoked_at = now(), revoked_by = $2, revoked_reason = $3 "
+        "WHERE client_person_id = $1 AND revoked_at IS NULL RETURNING id",
+        client_person_id,
+        by,
+        reason,
+    )
+    return [r["id"] for r in rows]

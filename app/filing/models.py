@@ -9,7 +9,7 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     """Whose case it is and how it came in."""
 
     person_id: int
-    filed_as: str  # self | clerk | helper
+    filed_as: str  # self | clerk | helper | parent
     channel: str  # online | window | helper
     delegation_id: int | None = None
 
@@ -21,7 +21,7 @@ class Served(msgspec.Struct, frozen=True, kw_only=True):
     person_id: int
     name: str
     key: str  # as Subject.key
-    channel: str  # helper | window
+    channel: str  # helper | window | parent
     delegation_id: int | None = None  # the helper's delegation from this client
 
 
@@ -36,7 +36,7 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
     # Names this person in what the browser keeps (drafts, queued submissions, the banner): the delegation id for
     # a helper's client, "w" + the visit for a walk-in; helper.js drops everything kept under any other key.
     key: str
-    channel: str  # helper | window
+    channel: str  # helper | window | parent (a resident's minor child)
 
     @property
     def at_window(self) -> bool:

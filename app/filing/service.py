@@ -2,8 +2,9 @@
 uploads and the submission.
 
 The applicant is decided here in the server, never by the page: the resident themself; the person a window clerk
-receives after checking their ID card in person (auth.walk_in); or a village helper's client under a live delegation
-covering the life event (app.delegations.service.require_delegation).
+receives after checking their ID card in person (auth.walk_in); a village helper's client under a live delegation
+covering the life event (app.delegations.service.require_delegation); or a parent's minor child, whom the population
+register names them as mother or father of (files_for_as_parent: 父母是未成年子女的监护人, no delegation needed).
 
 Why a small app package rather than auth/: the rule looks the number up in the population register (app.people)
 and answers a malformed number beside its field (app.errors.FieldErrors), and auth/ may import only db/ and
@@ -13,20 +14,52 @@ delegation's lives with the delegations it reads; each audits its own refusals.
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 
+from app.calendar.service import today_in_china
 from app.delegations import service as delegations
 from app.delegations.current import CurrentClient
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
 from app.people import service as people
 from app.people.identity import id_number_problem
+from app.people.models import Person
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import WalkIn, require_walk_in
 from db.pool import DB
+
+
+def files_for_as_parent(parent_id: int, child: Person, today: date) -> bool:
+    """A parent files for a child without a delegation while the child is a minor (under 18) and living, and only
+    when the register names them as the child's mother or father: never a stranger, never for an adult child."""
+    return not child.deceased and people.is_parent_of(parent_id, child) and people.is_minor(child, today)
+
+
+async def _require_minor_child(
+    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, on_behalf_of: str, conn: Connection | None
+) -> Filing:
+    """The minor child a resident files for as their registered parent; else Forbidden, audited (a number not in the
+    register is refused the same way, so this cannot tell who is registered)."""
+    parent_id = own_person_id(user)
+    if problem := id_number_problem(on_behalf_of):
+        raise FieldErrors({"on_behalf_of": problem})
+    child = await people.person_by_number(db, cipher, on_behalf_of)
+    if child is not None and files_for_as_parent(parent_id, child, today_in_china()):
+        return Filing(person_id=child.id, filed_as="parent", channel="online")
+    await audit(
+        db,
+        conn,
+        "family.check",
+        "forbidden",
+        subject=f"person:{child.id if child else '-'}",
+        reason="not a minor child",
+    )
+    raise Forbidden("只有人口库中登记的父母可以为未满18周岁的子女申请；为其他人办理请先取得代办授权")
 
 
 def own_person_id(user: CurrentUser) -> int:
@@ -45,12 +78,12 @@ async def resolve_filing(
     conn: Connection | None = None,
 ) -> Filing:
     """Whose form, draft, upload or case this is, decided here in the server, never by the page: the resident
-    themself; the person a clerk receives at the window after checking their ID card in person (auth.walk_in); or a
-    village helper's client under a live delegation covering this life event."""
+    themself; the person a clerk receives at the window after checking their ID card in person (auth.walk_in); a
+    village helper's client under a live delegation covering this life event; or a resident's minor child."""
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
-        raise Forbidden("没有有效的代办授权，不能代他人申请")
+        return await _require_minor_child(db, cipher, user, on_behalf_of, conn)
     if problem := id_number_problem(on_behalf_of):
         raise FieldErrors({"on_behalf_of": problem})
     person = await people.person_by_number(db, cipher, on_behalf_of)
@@ -64,6 +97,15 @@ async def resolve_filing(
     delegation_id = await delegations.require_delegation(db, conn, user, person_id, region, life_event_code)
     assert person_id is not None
     return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
+
+
+async def for_minor_child(db: DB, parent: CurrentUser, child_id: int) -> Served:
+    """A minor child of the signed-in resident (the page's ?for=), to be checked like every request for them
+    (subject_for) before the page may hold their number; NotFound for anyone else."""
+    child = await people.get_person(db, child_id)
+    if child is None or not files_for_as_parent(own_person_id(parent), child, today_in_china()):
+        raise NotFound("没有找到该家庭成员")
+    return Served(person_id=child.id, name=child.name, key=f"c{child.id}", channel="parent")
 
 
 def at_window(started: WalkIn) -> Served:
@@ -100,6 +142,8 @@ async def subject_for(
     person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
+    elif served.channel == "parent":
+        await audit(db, conn, "family.use", "ok", subject=f"person:{person_id}", life_event=life_event)
     else:
         await audit(
             db,

@@ -1,6 +1,6 @@
-"""我的 (/me): one page over several features — the account and its passkeys (app.accounts), and the delegations a
-resident has given to village helpers (app.delegations), to see and revoke. It lives apart so that neither feature
-imports the other for it."""
+"""我的 (/me): one page over several features — the account and its passkeys (app.accounts), the delegations a
+resident has given to village helpers (app.delegations), to see and revoke, and the family (app.family). It lives
+apart so that neither feature imports the other for it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.catalogue import service as catalogue
 from app.consents import service as consents
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
+from app.family import service as family
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
@@ -40,6 +41,8 @@ class MePages(Controller):
                     await consents.preauthorised_events(db, user.person_id) if user.person_id is not None else None
                 ),
                 "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
+                # The household and the minor children this resident files for (为TA办理).
+                "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
             },
         )
 

@@ -82,6 +82,50 @@ async def children_of(db: DB, parent_id: int) -> list[Person]:
     return [_person(r) for r in rows]
 
 
+async def insert_person(
+    db: DB,
+    *,
+    id_number_hash: bytes,
+    id_number_enc: bytes,
+    id_number_masked: str,
+    name: str,
+    region_code: str | None,
+    birth_date: date,
+    sex: str,
+    household_no: str | None,
+    mother_id: int | None,
+    father_id: int | None,
+) -> int | None:
+    """A new person (a newborn registered at 户口登记); None when the number is already in the register."""
+    return await db.fetchval(
+        """INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, region_code, birth_date, sex,
+                               household_no, mother_id, father_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (id_number_hash) DO NOTHING
+           RETURNING id""",
+        id_number_hash,
+        id_number_enc,
+        id_number_masked,
+        name,
+        region_code,
+        birth_date,
+        sex,
+        household_no,
+        mother_id,
+        father_id,
+    )
+
+
+async def mark_deceased(db: DB, person_id: int, died_on: date) -> bool:
+    """已注销 with the date of death; False when the person was already 已注销 (or is not in the register)."""
+    status = await db.execute(
+        "UPDATE people SET status = 'deceased', died_on = $2, updated_at = now() WHERE id = $1 AND status = 'active'",
+        person_id,
+        died_on,
+    )
+    return status == "UPDATE 1"
+
+
 async def encrypted_identity(db: DB, person_id: int) -> EncryptedIdentity | None:
     row = await db.fetchrow("SELECT name, id_number_enc FROM people WHERE id = $1", person_id)
     return EncryptedIdentity(name=row["name"], id_number_enc=row["id_number_enc"]) if row else None

@@ -1,6 +1,7 @@
 // 扫码查进度 (/scan), for residents and for staff at the console: the camera (getUserMedia), the browser's own
 // BarcodeDetector where there is one, else the vendored jsQR (pwa/static/vendor/README.md), loaded by this page only.
-// A tracking link of ours (this site + /t/<token>) opens here; anything else is shown as text and never opened.
+// A tracking link of ours (this site + /t/<token>) or a shown certificate's check (亮证: this site + /verify/<token>)
+// opens here; anything else is shown as text and never opened.
 
 const box = document.querySelector("[data-scanner]");
 const video = box.querySelector("[data-scanner-video]");
@@ -10,6 +11,7 @@ const stopButton = box.querySelector("[data-scanner-stop]");
 const result = box.querySelector("[data-scanner-result]");
 const resultText = box.querySelector("[data-scanner-text]");
 const TRACKING_PATH = /^\/t\/[A-Za-z0-9_-]{16,}$/;
+const VERIFY_PATH = /^\/verify\/[A-Za-z0-9_.-]{20,400}$/;
 const SCAN_EVERY_MS = 150;
 
 let stream = null;
@@ -18,15 +20,18 @@ let decode = null;
 
 const say = (text) => { status.textContent = text; };
 
-// Where a scanned text may take the app: our tracking page, or nowhere.
-function trackingPath(text) {
+// Where a scanned text may take the app: our tracking page, our certificate check, or nowhere.
+function ourPath(text) {
   let url;
   try {
     url = new URL(text.trim());
   } catch {
     return null;
   }
-  return url.origin === window.location.origin && TRACKING_PATH.test(url.pathname) && !url.search ? url.pathname : null;
+  if (url.origin !== window.location.origin || url.search) return null;
+  if (TRACKING_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别受理回执，正在打开办理进度…" };
+  if (VERIFY_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别亮证二维码，正在核验证照…" };
+  return null;
 }
 
 function loadScript(src) {
@@ -73,17 +78,17 @@ function stop() {
 }
 
 function found(text) {
-  const path = trackingPath(text);
+  const ours = ourPath(text);
   stop();
-  if (path) {
-    say("已识别受理回执，正在打开办理进度…");
-    window.location.assign(path);
+  if (ours) {
+    say(ours.says);
+    window.location.assign(ours.path);
     return;
   }
   resultText.textContent = text;
   result.hidden = false;
   startButton.textContent = "重新扫码";
-  say("扫到了二维码，但不是本站的办件进度链接。");
+  say("扫到了二维码，但不是本站的办件进度链接或亮证码。");
 }
 
 async function tick() {

@@ -1,0 +1,25 @@
+"""What a write-back needs of the completed task, and what it tells the case's timeline."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class CompletedTask(msgspec.Struct, frozen=True, kw_only=True):
+    """A task being completed (办结), in the transaction that completes it."""
+
+    case_id: int
+    case_no: str
+    item_code: str
+    applicant_person_id: int
+    department_full_name: str  # as on a certificate: 常州市公安局
+    actor_account_id: int
+    # The case's other tasks by item code: their states now (an 出生医学证明 still being issued holds 户口登记 up).
+    sibling_statuses: dict[str, str]
+
+
+class WriteBack(msgspec.Struct, frozen=True, kw_only=True):
+    """A timeline step saying what was written back (public title, no names), and a note the applicant sees."""
+
+    title: str
+    note: str | None = None

@@ -1,0 +1,101 @@
+"""A 新生儿出生 case driven to the point where the police approver completes 出生户口登记 (tests and e2e)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from app.calendar.service import today_in_china
+from app.people.identity import check_char
+from tests.auth_helpers import LI_NA, ZHANG_WEI, post, staff_client_sign_up
+from tests.case_helpers import answers_for, upload_required_materials
+
+BIRTH_REGISTRATION = "CZ-GA-001"
+BIRTH_CERTIFICATE = "CZ-WJ-001"
+
+
+def newborn_number(born: date, sequence: int = 1, sex: str = "M") -> str:
+    """A valid 公民身份号码 for a child born in 天宁区 on `born` (odd 17th digit for a boy, even for a girl)."""
+    last = sequence * 2 + (1 if sex == "M" else 0)
+    first17 = f"320402{born:%Y%m%d}{last:03d}"
+    return first17 + check_char(first17)
+
+
+def born_days_ago(days: int = 5) -> date:
+    return today_in_china() - timedelta(days=days)
+
+
+def birth_answers(form: dict[str, Any], born: date, *, child_name: str = "张小宝", sex: str = "M") -> dict[str, Any]:
+    """张伟 files for his and 李娜's son: the parents' real names and numbers, the household's 户号 020010001."""
+    data = answers_for(form)
+    data.update(
+        {
+            "child.name": child_name,
+            "child.sex": sex,
+            "child.birth_date": born.isoformat(),
+            "mother.name": LI_NA["name"],
+            "mother.id_number": LI_NA["id_number"],
+            "father.name": ZHANG_WEI["name"],
+            "father.id_number": ZHANG_WEI["id_number"],
+            "household.head_name": ZHANG_WEI["name"],
+            "household.relationship": "son" if sex == "M" else "daughter",
+        }
+    )
+    return data
+
+
+async def file_birth_case(client: httpx.AsyncClient, born: date, key: str, **answers: Any) -> str:
+    """The signed-in resident files 新生儿出生; the case number."""
+    form = (await client.get("/api/v1/life-events/birth/form")).json()
+    body = {
+        "life_event": "birth",
+        "data": birth_answers(form, born, **answers),
+        "idempotency_key": key,
+        "uploads": await upload_required_materials(client, "birth", form),
+    }
+    created = await post(client, "/api/v1/cases", body)
+    assert created.status_code == 201, created.text
+    return created.json()["case_no"]
+
+
+async def act(client: httpx.AsyncClient, task_id: int, action: str, **extra: Any) -> httpx.Response:
+    return await post(client, f"/api/v1/console/tasks/{task_id}/transition", {"action": action, **extra})
+
+
+class BirthDesk:
+    """The window clerk, the 卫健 approver and the 公安 approver of 天宁区, signed in on their own clients."""
+
+    def __init__(self, clerk: httpx.AsyncClient, health: httpx.AsyncClient, police: httpx.AsyncClient) -> None:
+        self.clerk, self.health, self.police = clerk, health, police
+
+    @classmethod
+    async def open(cls, another_client: Callable[[], httpx.AsyncClient], pool: Any, secret_key: str) -> BirthDesk:
+        desk = cls(another_client(), another_client(), another_client())
+        await staff_client_sign_up(
+            desk.clerk, pool, secret_key, name="王窗口", role="clerk", region="320402", department="police"
+        )
+        await staff_client_sign_up(
+            desk.health, pool, secret_key, name="刘卫健", role="approver", region="320402", department="health"
+        )
+        await staff_client_sign_up(
+            desk.police, pool, secret_key, name="赵户籍", role="approver", region="320402", department="police"
+        )
+        return desk
+
+    async def tasks(self, case_no: str) -> dict[str, int]:
+        case = (await self.clerk.get(f"/api/v1/console/cases/{case_no}")).json()
+        return {t["item_code"]: t["id"] for t in case["tasks"]}
+
+    async def ready_to_register(self, case_no: str) -> int:
+        """出生医学证明 issued (卫健 办结), 出生户口登记 approved: its task id, waiting for 办结 with the number."""
+        tasks = await self.tasks(case_no)
+        for item in (BIRTH_CERTIFICATE, BIRTH_REGISTRATION):
+            assert (await act(self.clerk, tasks[item], "accept")).status_code == 200
+        for action in ("review", "approve", "complete"):
+            assert (await act(self.health, tasks[BIRTH_CERTIFICATE], action)).status_code == 200
+        for action in ("review", "approve"):
+            assert (await act(self.police, tasks[BIRTH_REGISTRATION], action)).status_code == 200
+        return tasks[BIRTH_REGISTRATION]
