@@ -23,6 +23,7 @@ from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
 from app.catalogue import service as catalogue
 from app.database import migrate_database
+from app.exchange import service as exchange
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
@@ -34,6 +35,7 @@ from config.settings import Settings, SettingsError, load_settings
 from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
 from db.pool import Tx, create_pool
+from hooks import housekeeping as hooks_housekeeping
 from hooks import subscriptions as webhooks
 from push import housekeeping as push_housekeeping
 
@@ -235,9 +237,12 @@ async def _purge(conn: Tx) -> int:
         removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
         deliveries = await push_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
+        webhook_deliveries = await hooks_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
+        writes = await exchange.forget_old_writes(conn)
     print(
-        f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
-        f"older than {AUDIT_RETENTION_DAYS} days"
+        f"purged expired sessions and challenges; {removed} audit rows, {deliveries} push and {webhook_deliveries} "
+        f"webhook delivery records older than {AUDIT_RETENTION_DAYS} days; {writes} API answers kept for their "
+        f"idempotency keys older than {exchange.IDEMPOTENCY_DAYS} days"
     )
     return 0
 

@@ -20,6 +20,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 # Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
@@ -43,7 +44,7 @@ from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
 from app.errors import DomainError
-from app.exchange.routes import ExchangeApi, TokenApi
+from app.exchange.routes import SECURITY_SCHEMES, ExchangeApi, TokenApi
 from app.forms.routes import FormApi
 from app.health import healthz
 from app.me.pages import MePages
@@ -301,6 +302,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             title="常州一网通办 API",
             version="1",
             render_plugins=[JsonRenderPlugin()],
+            # The data-exchange API's OAuth 2.0 client credentials and bearer tokens (docs/exchange.md).
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             openapi_router=Router(path="/schema", route_handlers=[], opt=public()),
         ),
     )

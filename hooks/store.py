@@ -155,3 +155,13 @@ async def mark(db: DB, delivery_id: int, status: str, http_status: int | None, e
         http_status,
         error,
     )
+
+
+async def purge_finished(db: DB, retention_days: int) -> int:
+    """Deliveries delivered or failed for good, past retention; how many were removed."""
+    status = await db.execute(
+        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') "
+        "AND created_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    return int(status.split()[-1])

@@ -4,6 +4,7 @@ as a hash, a rotation that overlaps, a revocation that ends the client's webhook
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -86,3 +87,43 @@ def test_a_client_that_cannot_be_is_refused_with_the_reason(
 ) -> None:
     refused = run_cli(database_url, tmp_path, "client-add", "--name", "系统", *args)
     assert refused.returncode == 2 and message in refused.stderr
+
+
+async def test_purge_forgets_old_idempotency_answers_and_finished_deliveries(
+    database_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    added = run_cli(
+        database_url, tmp_path, "client-add", "--name", "卫健系统", "--department", "health", "--scopes", "tasks:write"
+    )
+    client_id = _printed(added.stdout, "client_id")
+    for key, age in (("old-key-0001", timedelta(days=8)), ("new-key-0001", timedelta(days=1))):
+        await pool.execute(
+            "INSERT INTO exchange_writes (client_id, idempotency_key, request_hash, status_code, response, created_at) "
+            "VALUES ($1, $2, '\\x00', 200, '{}', now() - $3::interval)",
+            client_id,
+            key,
+            age,
+        )
+    subscription = await pool.fetchval(
+        "INSERT INTO webhook_subscriptions (client_id, department_code, region_prefix, url, events, secret) "
+        "VALUES ($1, 'health', '3204', 'https://wjw.czgov.example/hook', '{task.created}', 'whsec_x') RETURNING id",
+        client_id,
+    )
+    for status, age in (
+        ("delivered", timedelta(days=200)),
+        ("pending", timedelta(days=200)),
+        ("delivered", timedelta(1)),
+    ):
+        await pool.execute(
+            "INSERT INTO webhook_deliveries (subscription_id, message_id, event_type, payload, status, created_at) "
+            "VALUES ($1, 'msg_' || gen_random_uuid(), 'task.created', '{}', $2, now() - $3::interval)",
+            subscription,
+            status,
+            age,
+        )
+    result = run_cli(database_url, tmp_path, "purge")
+    assert result.returncode == 0, result.stderr
+    assert [r["idempotency_key"] for r in await pool.fetch("SELECT idempotency_key FROM exchange_writes")] == [
+        "new-key-0001"
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM webhook_deliveries") == 2  # the pending one stays

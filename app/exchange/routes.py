@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote
 
 from litestar import Controller, Response, delete, get, post
 from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import OAuthFlow, OAuthFlows, SecurityRequirement, SecurityScheme
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -39,6 +40,33 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="idempotency-key", m
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
 Limit = Annotated[int | None, QueryParameter(ge=1, le=service.PAGE_MAX)]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# How the OpenAPI document (/schema) describes the API's authentication, for the departments' developers.
+_TOKEN_SCHEME = "exchangeToken"  # noqa: S105 -- the scheme's name in the document
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    _TOKEN_SCHEME: SecurityScheme(
+        type="oauth2",
+        description="OAuth 2.0 client credentials: POST /oauth/token, then Authorization: Bearer (docs/exchange.md)",
+        flows=OAuthFlows(
+            client_credentials=OAuthFlow(
+                token_url="/oauth/token",  # noqa: S106 -- a path, not a secret
+                scopes={
+                    "tasks:read": "read the department's tasks; webhooks",
+                    "tasks:write": "move tasks through the state machine",
+                    "materials:read": "download a task's own materials",
+                    "certificates:write": "办结 with the department's certificate",
+                    "records:write": "hospitals: file birth and death records",
+                },
+            )
+        ),
+    ),
+    "clientCredentials": SecurityScheme(type="http", scheme="basic", description="client_id:client_secret"),
+}
+
+
+def _token(*scopes: str) -> list[SecurityRequirement]:
+    return [{_TOKEN_SCHEME: list(scopes)}]
+
+
 REPLAYED = "Idempotent-Replayed"
 
 
@@ -66,6 +94,7 @@ class TokenApi(Controller):
     @post(
         "/token",
         opt=public(personal=True),
+        security=[{"clientCredentials": []}],
         status_code=HTTP_200_OK,
         summary="OAuth 2.0 client credentials (RFC 6749 §4.4): a bearer token for 10 minutes",
     )
@@ -102,7 +131,12 @@ class ExchangeApi(Controller):
     path = "/api/exchange/v1"
     tags = ["exchange"]
 
-    @get("/tasks", opt=client_scopes("tasks:read"), summary="The department's tasks within the client's region")
+    @get(
+        "/tasks",
+        opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
+        summary="The department's tasks within the client's region",
+    )
     async def tasks(
         self,
         request: AnyRequest,
@@ -117,13 +151,19 @@ class ExchangeApi(Controller):
             db, cipher, calling_client(request), status=status, since=since, cursor=cursor, limit=limit
         )
 
-    @get("/tasks/{task_id:int}", opt=client_scopes("tasks:read"), summary="One task: its own item's data only")
+    @get(
+        "/tasks/{task_id:int}",
+        opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
+        summary="One task: its own item's data only",
+    )
     async def task(self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int]) -> ExchangeTask:
         return await service.task_for_client(db, cipher, calling_client(request), task_id)
 
     @get(
         "/tasks/{task_id:int}/materials/{code:str}",
         opt=client_scopes("materials:read"),
+        security=_token("materials:read"),
         summary="A file of the task's own item, streamed (PDF, JPEG or PNG)",
     )
     async def material(self, request: AnyRequest, db: Db, task_id: FromPath[int], code: FromPath[str]) -> Stream:
@@ -141,6 +181,7 @@ class ExchangeApi(Controller):
     @post(
         "/tasks/{task_id:int}/transition",
         opt=client_scopes("tasks:write"),
+        security=_token("tasks:write"),
         status_code=HTTP_200_OK,
         summary="Move a task through the console's state machine; 409 names the allowed actions",
     )
@@ -162,6 +203,7 @@ class ExchangeApi(Controller):
     @post(
         "/tasks/{task_id:int}/certificates",
         opt=client_scopes("certificates:write"),
+        security=_token("certificates:write"),
         status_code=HTTP_201_CREATED,
         summary="办结 with the result certificate as issued: into the applicant's e-certificate library",
     )
@@ -183,6 +225,7 @@ class ExchangeApi(Controller):
     @post(
         "/records",
         opt=client_scopes("records:write"),
+        security=_token("records:write"),
         status_code=HTTP_201_CREATED,
         summary="A hospital's 分娩记录, 出生医学证明 or 死亡医学证明 into the person's e-certificate library",
     )
@@ -203,6 +246,7 @@ class ExchangeApi(Controller):
     @post(
         "/webhooks",
         opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
         status_code=HTTP_201_CREATED,
         summary="Subscribe a URL to task events; the answer holds the signing secret, shown once",
     )
@@ -220,13 +264,19 @@ class ExchangeApi(Controller):
         )
         return _answer(made, replayed, HTTP_201_CREATED)
 
-    @get("/webhooks", opt=client_scopes("tasks:read"), summary="The client's webhook subscriptions")
+    @get(
+        "/webhooks",
+        opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
+        summary="The client's webhook subscriptions",
+    )
     async def webhooks(self, request: AnyRequest, db: Db) -> WebhookList:
         return await service.webhook_list(db, calling_client(request))
 
     @delete(
         "/webhooks/{subscription_id:int}",
         opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a subscription (its delivery log stays readable)",
     )
@@ -236,6 +286,7 @@ class ExchangeApi(Controller):
     @get(
         "/webhooks/{subscription_id:int}/deliveries",
         opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
         summary="The subscription's delivery log, oldest first",
     )
     async def deliveries(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from app.calendar.service import today_in_china
+from app.calendar.service import CHINA, today_in_china
 from app.cases import service as cases
 from app.cases import workflow
 from app.cases.models import IssuedResult, StaffUpload, TaskRow
@@ -69,6 +69,8 @@ PAGE_MAX = 200
 CHUNK_BYTES = 256 * 1024
 NUMBER_MAX = 64
 DATA_MAX_BYTES = 16 * 1024
+# How long the answer to a write is kept under its idempotency key (a retry after that is a new request).
+IDEMPOTENCY_DAYS = 7
 # As for a case's submission (app/cases/service.py): what a client may use as an Idempotency-Key.
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 T = TypeVar("T", bound=msgspec.Struct)
@@ -219,6 +221,8 @@ async def task_page(
     if status is not None and status not in STATES:
         raise FieldErrors({"status": f"status 应为以下之一：{', '.join(sorted(STATES))}"})
     size = _limit(limit)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=CHINA)  # a time without a zone is Beijing time, as everywhere in the service
     rows = await cases.department_tasks(
         db,
         department=_department(client),
@@ -431,6 +435,11 @@ async def file_record(
         )
 
     return await _once(db, client, key, fingerprint, RecordFiled, 201, work)
+
+
+async def forget_old_writes(db: DB) -> int:
+    """Housekeeping (`python -m app purge`): answers kept past IDEMPOTENCY_DAYS."""
+    return await store.forget_writes_before(db, IDEMPOTENCY_DAYS)
 
 
 # --- webhooks -------------------------------------------------------------------------------------------------------

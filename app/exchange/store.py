@@ -36,3 +36,8 @@ async def save_write(
         status_code,
         response,
     )
+
+
+async def forget_writes_before(db: DB, days: int) -> int:
+    status = await db.execute("DELETE FROM exchange_writes WHERE created_at < now() - make_interval(days => $1)", days)
+    return int(status.split()[-1])
