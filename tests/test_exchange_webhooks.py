@@ -82,13 +82,16 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-async def _drain(pool: asyncpg.Pool, database_url: str, settings: Settings) -> int:
-    """One worker here, pushes and webhooks, until the queue is empty; the webhooks it delivered."""
+async def _drain(
+    pool: asyncpg.Pool, database_url: str, settings: Settings, allowed: tuple[str, ...] | None = None
+) -> int:
+    """One worker here, pushes and webhooks, until the queue is empty; the webhooks it delivered. `allowed`: the
+    worker's WEBHOOK_ALLOWED_HOSTS, when it differs from the web's."""
     connection = await asyncpg.connect(database_url)
     try:
         async with (
             PushSender(load_or_create(settings.data_dir), settings.vapid_subject, settings.push_allowed_hosts) as push,
-            WebhookSender(settings.webhook_allowed_hosts) as hooks,
+            WebhookSender(settings.webhook_allowed_hosts if allowed is None else allowed) as hooks,
         ):
             worker = PushWorker(
                 pool,
@@ -221,6 +224,34 @@ async def test_a_deleted_subscription_hears_nothing_more_and_anothers_log_is_404
     ).status_code == 201
     assert await _drain(pool, database_url, settings) == 0
     assert receiver.answers == []
+
+
+async def test_a_host_taken_off_the_allow_list_after_subscribing_gets_nothing(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    another_client: MakeClient,
+    receiver: Receiver,
+) -> None:
+    system, auth = await _department_system(another_client, pool)
+    made = await system.post(
+        f"{API}/webhooks",
+        json={"url": receiver.url, "events": ["task.created"]},
+        headers={**auth, "Idempotency-Key": "subscribe-0004"},
+    )
+    receiver.secret = made.json()["secret"]
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    assert (
+        await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-birth-3"))
+    ).status_code == 201
+
+    # The worker's setting no longer lists 127.0.0.1 (narrowed after the client subscribed): checked at send time.
+    assert await _drain(pool, database_url, settings, allowed=("*.czgov.example",)) == 0
+    assert receiver.answers == []
+    log = (await system.get(f"{API}/webhooks/{made.json()['id']}/deliveries", headers=auth)).json()["items"]
+    assert log and all(d["status"] == "failed" and "不在允许范围内" in d["last_error"] for d in log)
+    assert all(d["attempts"] == 1 for d in log)  # refused: not retried
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,8 @@ class WebhookCreated(msgspec.Struct, frozen=True, kw_only=True):
 
 class WebhookList(msgspec.Struct, frozen=True, kw_only=True):
     items: list[WebhookView]
+    # Shaped as every list is; a client has at most hooks.subscriptions.MAX_PER_CLIENT, so there is one page.
+    next_cursor: None = None
 
 
 class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
