@@ -30,6 +30,7 @@ from app.cases.models import IssuedResult, StaffUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import STATES, allowed_actions
 from app.certificates import service as certificates
+from app.certificates.models import ECertificate
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.exchange import store
 from app.exchange.models import (
@@ -52,6 +53,7 @@ from app.exchange.models import (
     WebhookView,
 )
 from app.forms import service as forms
+from app.forms.models import MaterialNeed
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.web.types import Connection
@@ -104,6 +106,35 @@ def _file(task_id: int, code: str, upload: StaffUpload) -> MaterialFile:
     )
 
 
+def _held(certificate: ECertificate) -> HeldCertificate:
+    return HeldCertificate(
+        kind=certificate.kind,
+        title=certificate.title,
+        number_masked=certificate.number_masked,
+        issued_by=certificate.issued_by,
+        issued_on=certificate.issued_on,
+    )
+
+
+def _material(task: TaskRow, need: MaterialNeed, upload: StaffUpload | None, held: ECertificate | None) -> TaskMaterial:
+    """How one material of the task's item was provided: a file the applicant sent first, else the library's."""
+    if upload is not None:
+        return TaskMaterial(
+            code=need.code,
+            name=need.name,
+            required=need.required,
+            provided="upload",
+            file=_file(task.id, need.code, upload),
+        )
+    return TaskMaterial(
+        code=need.code,
+        name=need.name,
+        required=need.required,
+        provided="e_certificate" if held else "issued_by_item" if need.issued_by_item else "missing",
+        certificate=_held(held) if held else None,
+    )
+
+
 async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
     """The task with its own item's answers and materials only (forms.part_for_items with this one item)."""
     head = await cases.staff_case_record(db, task.case_no)
@@ -116,41 +147,15 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
         for f in form.fields()
         if f.key in part.field_keys and f.key in answers
     ]
+    # The first file of each material (the one the download streams).
     uploads = {u.material_code: u for u in reversed(await cases.uploads_of_case(db, task.case_id))}
-    held = {
-        need.code: certificate
-        for need, certificate in forms.split_materials(form, await certificates.held_by(db, task.applicant_person_id))[
-            0
-        ]
-    }
-    materials: list[TaskMaterial] = []
-    for need in form.materials:
-        if need.code not in part.material_codes:
-            continue
-        upload, certificate = uploads.get(need.code), held.get(need.code)
-        if upload is not None:
-            provided, file = "upload", _file(task.id, need.code, upload)
-        else:
-            provided = "e_certificate" if certificate else "issued_by_item" if need.issued_by_item else "missing"
-            file = None
-        materials.append(
-            TaskMaterial(
-                code=need.code,
-                name=need.name,
-                required=need.required,
-                provided=provided,
-                file=file,
-                certificate=HeldCertificate(
-                    kind=certificate.kind,
-                    title=certificate.title,
-                    number_masked=certificate.number_masked,
-                    issued_by=certificate.issued_by,
-                    issued_on=certificate.issued_on,
-                )
-                if certificate is not None and upload is None
-                else None,
-            )
-        )
+    in_library, _ = forms.split_materials(form, await certificates.held_by(db, task.applicant_person_id))
+    held = {need.code: certificate for need, certificate in in_library}
+    materials = [
+        _material(task, need, uploads.get(need.code), held.get(need.code))
+        for need in form.materials
+        if need.code in part.material_codes
+    ]
     supplement = workflow.supplement_material(task.id)
     if supplement in uploads:
         materials.append(
