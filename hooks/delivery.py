@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
-from hooks import store
+from hooks import metrics, store
 from hooks.sender import SendResult, WebhookSender
 
 log = logging.getLogger("hooks.delivery")
@@ -53,17 +53,21 @@ async def deliver(pool: asyncpg.Pool, sender: WebhookSender, policy: RetryPolicy
         return None
     if row.disabled:
         await store.mark(pool, delivery_id, "failed", None, "订阅已删除或客户端已停用，未发送")
+        metrics.counted("failed")
         return "failed"
     body = msgspec.json.encode(row.payload).decode()
     result = await sender.send(row.url, row.message_id, body, row.secret)
     if result.accepted:
         await store.mark(pool, delivery_id, "delivered", result.status, None)
+        metrics.counted("delivered")
         return "delivered"
     error = (result.error or f"HTTP {result.status}")[:300]
     if not _retryable(result) or row.attempts >= policy.max_tries:
         await store.mark(pool, delivery_id, "failed", result.status, error)
         log.warning("webhook delivery %s failed for good after %s tries: %s", delivery_id, row.attempts, error)
+        metrics.counted("failed")
         return "failed"
     await store.mark(pool, delivery_id, "pending", result.status, error)
+    metrics.counted("retry")
     delay = policy.delay_after(row.attempts, result.retry_after)
     raise RetryRequested(delay=timedelta(seconds=delay), reason=f"webhook delivery {delivery_id}: {error}")

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from auth import clients
@@ -32,6 +33,7 @@ from tests.push_helpers import QUICK_OPTIONS
 pytestmark = pytest.mark.anyio
 API = "/api/exchange/v1"
 MakeClient = Callable[[], httpx.AsyncClient]
+RESULTS = ("delivered", "retry", "failed")
 
 
 @pytest.fixture
@@ -171,6 +173,7 @@ async def test_a_receiver_verifies_every_signature_and_sees_each_event_once_afte
     )
     assert answered.status_code in (200, 303), answered.text
 
+    before = {r: REGISTRY.get_sample_value("ywtb_webhook_deliveries_total", {"result": r}) or 0 for r in RESULTS}
     delivered = await _drain(pool, database_url, settings)
 
     expected = sorted(
@@ -182,6 +185,10 @@ async def test_a_receiver_verifies_every_signature_and_sees_each_event_once_afte
     assert receiver.bad_signatures == 0
     assert receiver.answers.count(503) == 1 and len(receiver.answers) == len(expected) + 1
     assert len(set(receiver.message_ids)) == len(expected)
+    counted = {
+        r: (REGISTRY.get_sample_value("ywtb_webhook_deliveries_total", {"result": r}) or 0) - before[r] for r in RESULTS
+    }
+    assert counted == {"delivered": len(expected), "retry": 1, "failed": 0}  # on the worker's /metrics
     # No personal data in an event: the system reads the task with its own token.
     assert all(
         set(p["data"]) == {"task_id", "case_no", "item_code", "status", "timeline_event_id"}
