@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from auth import clients
-from config.settings import Settings
+from config.settings import Settings, SettingsError, load_settings
 from hooks.delivery import RetryPolicy as WebhookRetryPolicy
 from hooks.sender import WebhookSender
 from hooks.targets import address_allowed, url_problem
@@ -298,3 +298,17 @@ async def test_a_subscription_outside_the_allow_list_is_refused_with_the_field_n
     assert refused.status_code == 400
     assert set(refused.json()["errors"]) == {"url", "events"}
     assert (await system.get(f"{API}/webhooks", headers=auth)).json()["items"] == []
+
+
+@pytest.mark.parametrize("bad", ["https://ga.czgov.example", "*", "ga.czgov.example/hook", "localhost"])
+def test_a_webhook_host_setting_that_is_no_host_stops_start_up_naming_it(bad: str, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOWED_HOSTS"):
+        load_settings({"DATA_DIR": str(tmp_path), "WEBHOOK_ALLOWED_HOSTS": bad})
+
+
+def test_webhook_hosts_are_names_and_networks(tmp_path: Path) -> None:
+    loaded = load_settings(
+        {"DATA_DIR": str(tmp_path), "WEBHOOK_ALLOWED_HOSTS": " *.CZgov.example, 10.1.0.0/16,127.0.0.1"}
+    )
+    assert loaded.webhook_allowed_hosts == ("*.czgov.example", "10.1.0.0/16", "127.0.0.1/32")
+    assert load_settings({"DATA_DIR": str(tmp_path)}).webhook_allowed_hosts == ()
