@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -22,19 +22,23 @@ from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code,
 from app.calendar.service import china_time, save_year
 from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
+from app.catalogue import service as catalogue
 from app.database import migrate_database
+from app.exchange import service as exchange
 from app.organisations import service as organisations
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
 from app.seed import seed_demo_data
-from auth import housekeeping
+from auth import clients, housekeeping
 from auth.audit import audit
 from auth.pii import PiiCipher
 from config.settings import Settings, SettingsError, load_settings
 from db.connect import resolve_database_url, resolve_direct_database_url
 from db.dump import DumpError
 from db.pool import Tx, create_pool
+from hooks import housekeeping as hooks_housekeeping
+from hooks import subscriptions as webhooks
 from push import housekeeping as push_housekeeping
 
 # 等保 level 3 keeps audit records at least six months.
@@ -151,6 +155,83 @@ def _staff_add(
     return work
 
 
+def _client_add(
+    name: str, department: str | None, hospital: str | None, region: str, scopes: str
+) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
+        if department is not None and not await catalogue.department_exists(conn, department):
+            print(f"--department: 没有部门 {department}（见 db/seed/departments.json）", file=sys.stderr)
+            return 2
+        if region not in await catalogue.region_codes(conn):
+            print(f"--region: 没有区划 {region}", file=sys.stderr)
+            return 2
+        try:
+            async with conn.transaction():
+                issued = await clients.register(
+                    conn,
+                    name=name,
+                    department_code=department,
+                    hospital=hospital,
+                    region_code=region,
+                    scopes=scopes.split(","),
+                )
+        except clients.ClientProblem as problem:
+            print(problem, file=sys.stderr)
+            return 2
+        print(f"API client {name} registered. Its secret is shown this once and kept only as a hash:")
+        print(f"client_id={issued.client_id}")
+        print(f"client_secret={issued.secret}")
+        return 0
+
+    return work
+
+
+async def _client_list(conn: Tx) -> int:
+    for client in await clients.all_clients(conn):
+        serves = f"department {client.department_code}" if client.department_code else f"hospital {client.hospital}"
+        state = f"revoked {_local(client.revoked_at)}" if client.revoked_at else "active"
+        secrets_live = await clients.live_secret_count(conn, client.client_id)
+        print(
+            f"{client.client_id}  {client.name}  {serves}  region {client.region_code}  "
+            f"scopes {','.join(client.scopes)}  {state}  {secrets_live} live secret(s)"
+        )
+    return 0
+
+
+def _client_revoke(client_id: str) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
+        try:
+            async with conn.transaction():
+                await clients.revoke(conn, client_id)
+                ended = await webhooks.end_all_of(conn, client_id)
+                await audit(conn, None, "api_client.revoke", "ok", subject=f"client:{client_id}", webhooks=ended)
+        except clients.ClientProblem as problem:
+            print(problem, file=sys.stderr)
+            return 1
+        print(
+            f"{client_id} revoked: no new token, the tokens it holds are refused from now on, {ended} webhook(s) ended"
+        )
+        return 0
+
+    return work
+
+
+def _client_rotate(client_id: str, overlap_hours: float) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
+        try:
+            async with conn.transaction():
+                issued = await clients.rotate(conn, client_id, timedelta(hours=overlap_hours))
+                await audit(conn, None, "api_client.rotate", "ok", subject=f"client:{client_id}")
+        except clients.ClientProblem as problem:
+            print(problem, file=sys.stderr)
+            return 1
+        print(f"new secret for {client_id}; the previous one stays valid for {overlap_hours:g} hour(s):")
+        print(f"client_secret={issued.secret}")
+        return 0
+
+    return work
+
+
 def _load_holidays(path: Path) -> Callable[[Tx], Awaitable[int]]:
     text = path.read_text(encoding="utf-8-sig")
 
@@ -179,9 +260,12 @@ async def _purge(conn: Tx) -> int:
         deliveries = await push_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
         # Consent requests past their 3 days, with their tasks moved to 补正 (also done lazily as they are read).
         expired = await consent_flow.sweep_in(conn)
+        webhook_deliveries = await hooks_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
+        writes = await exchange.forget_old_writes(conn)
     print(
-        f"purged expired sessions and challenges; {removed} audit rows and {deliveries} push delivery records "
-        f"older than {AUDIT_RETENTION_DAYS} days; {expired} consent requests expired"
+        f"purged expired sessions and challenges; {removed} audit rows, {deliveries} push and {webhook_deliveries} "
+        f"webhook delivery records older than {AUDIT_RETENTION_DAYS} days; {writes} API answers kept for their "
+        f"idempotency keys older than {exchange.IDEMPOTENCY_DAYS} days; {expired} consent requests expired"
     )
     return 0
 
@@ -274,6 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", required=True, choices=sorted(STAFF_ROLES))
     staff.add_argument("--department", help="department code (not for helpers)")
     staff.add_argument("--region", required=True, help="region code of the hall, or the village for helpers")
+    client = commands.add_parser("client-add", help="register a department's or hospital's system as an API client")
+    client.add_argument("--name", required=True)
+    serves = client.add_mutually_exclusive_group(required=True)
+    serves.add_argument("--department", help="department code: the client works on this department's tasks")
+    serves.add_argument("--hospital", help="the hospital's name: the client files birth and death records")
+    client.add_argument("--region", default="320400", help="region whose residents' tasks it sees (default 常州市)")
+    client.add_argument("--scopes", required=True, help=f"comma-separated, of {','.join(clients.SCOPES)}")
+    commands.add_parser("client-list", help="list the API clients")
+    revoker = commands.add_parser("client-revoke", help="revoke an API client at once")
+    revoker.add_argument("client_id")
+    rotator = commands.add_parser("client-rotate", help="give an API client a new secret")
+    rotator.add_argument("client_id")
+    rotator.add_argument(
+        "--overlap-hours", type=float, default=24.0, help="how long the current secret keeps working (default 24)"
+    )
     return parser
 
 
@@ -327,4 +426,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "staff-add":
         work = _staff_add(settings, args.name.strip(), args.role, args.department, args.region)
         return asyncio.run(_with_connection(settings, work))
+    if args.command == "client-add":
+        work = _client_add(args.name, args.department, args.hospital, args.region, args.scopes)
+        return asyncio.run(_with_connection(settings, work))
+    if args.command == "client-list":
+        return asyncio.run(_with_connection(settings, _client_list))
+    if args.command == "client-revoke":
+        return asyncio.run(_with_connection(settings, _client_revoke(args.client_id)))
+    if args.command == "client-rotate":
+        if not 0 <= args.overlap_hours <= 24 * 30:
+            print("--overlap-hours: between 0 and 720", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_connection(settings, _client_rotate(args.client_id, args.overlap_hours)))
     raise AssertionError(args.command)

@@ -20,6 +20,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 # Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
@@ -44,6 +45,7 @@ from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
 from app.errors import DomainError
+from app.exchange.routes import SECURITY_SCHEMES, ExchangeApi, TokenApi
 from app.family.routes import FamilyPages, my_family
 from app.forms.routes import FormApi
 from app.health import healthz
@@ -69,7 +71,7 @@ from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
 from app.web.types import AnyRequest
-from auth import walk_in
+from auth import clients, walk_in
 from auth.access import access_guard, public, user_of
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -228,6 +230,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             NotificationPages,
             ShellPages,
             PreferencesApi,
+            TokenApi,
+            ExchangeApi,
             static,
         ],
         guards=[access_guard],
@@ -262,6 +266,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 # Generated on first start; only the public half is kept in the web process.
                 "vapid_public_key": load_vapid_keys(settings.data_dir).public_key,
                 "pool": pool,
+                # The data-exchange API's bearer tokens (auth.clients) and each client's calls per minute.
+                "api_tokens": clients.TokenIssuer(
+                    settings.secret_key, settings.public_url, settings.exchange_requests_per_minute
+                ),
                 "session_policy": SessionPolicy(
                     resident_idle=settings.resident_idle_minutes,
                     staff_idle=settings.staff_idle_minutes,
@@ -283,7 +291,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         template_config=_template_engine(settings, assets),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # On every answer, including those Litestar makes before routing or from an exception.
-        before_send=[security_headers(https=settings.secure_cookies)],
+        # Every answer of the data-exchange API is audited with its client's id and status.
+        before_send=[security_headers(https=settings.secure_cookies), clients.audit_api_calls()],
         middleware=[
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
@@ -291,6 +300,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             # Who is signed in: the account behind the session, per request (auth/ may not import app/).
             current_user_middleware(accounts.current_user),
+            # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).
+            clients.api_client_middleware,
             *traces.middleware,
         ],
         exception_handlers={
@@ -306,6 +317,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             title="常州一网通办 API",
             version="1",
             render_plugins=[JsonRenderPlugin()],
+            # The data-exchange API's OAuth 2.0 client credentials and bearer tokens (docs/exchange.md).
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
             openapi_router=Router(path="/schema", route_handlers=[], opt=public()),
         ),
     )

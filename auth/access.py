@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from auth.models import CurrentUser
+from auth.models import CurrentClient, CurrentUser
 
 ACCESS_KEY: Final = "access"
 PUBLIC: Final = "public"
@@ -41,6 +41,18 @@ def roles(*names: str) -> dict[str, Any]:
     return {ACCESS_KEY: frozenset(names)}
 
 
+class ClientScopes(frozenset[str]):
+    """The rule of a data-exchange route: only an API client (auth.clients) whose token grants one of these scopes."""
+
+
+def clients(*scopes: str) -> dict[str, Any]:
+    """opt for a route only API clients may call (a department's or a hospital's system, with a bearer token from
+    POST /oauth/token), holding one of `scopes`. No signed-in account reaches it, and no client reaches any other."""
+    if not scopes:
+        raise ValueError("a client route names the scopes it accepts")
+    return {ACCESS_KEY: ClientScopes(scopes)}
+
+
 def declared_access(handler: BaseRouteHandler) -> Any:
     return handler.opt.get(ACCESS_KEY)
 
@@ -58,6 +70,12 @@ def user_of(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | Non
     return user if isinstance(user, CurrentUser) else None
 
 
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentClient | None:
+    """The API client behind a request's bearer token (what auth.clients put in scope["ywtb.api_client"]), or None."""
+    client = cast("Mapping[str, object]", connection.scope).get("ywtb.api_client")
+    return client if isinstance(client, CurrentClient) else None
+
+
 def _caller_roles(connection: ASGIConnection[Any, Any, Any, Any]) -> frozenset[str] | None:
     user = user_of(connection)
     return user.roles if user is not None else None
@@ -69,6 +87,9 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         return
     if rule is None:
         raise PermissionDeniedException("此功能未声明访问规则，已拒绝")
+    if isinstance(rule, ClientScopes):
+        _check_client(connection, rule)
+        return
     caller = _caller_roles(connection)
     if caller is None:
         raise NotAuthorizedException("请先登录")
@@ -76,6 +97,30 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         return
     if not (caller & rule):
         raise PermissionDeniedException("您没有权限执行此操作")
+
+
+def _check_client(connection: ASGIConnection[Any, Any, Any, Any], accepted: ClientScopes) -> None:
+    client = client_of(connection)
+    if client is None:
+        # A session, a missing, expired or foreign token, a revoked client: all the same here (RFC 6750 §3).
+        raise NotAuthorizedException(
+            "请提供有效的访问令牌（Authorization: Bearer，由 POST /oauth/token 获取）",
+            headers={"WWW-Authenticate": 'Bearer realm="ywtb-exchange", error="invalid_token"'},
+        )
+    if not (client.scopes & accepted):
+        wanted = " ".join(sorted(accepted))
+        raise PermissionDeniedException(
+            f"访问令牌的授权范围不包括此接口，需要：{wanted}",
+            headers={"WWW-Authenticate": f'Bearer realm="ywtb-exchange", error="insufficient_scope", scope="{wanted}"'},
+        )
+
+
+def calling_client(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentClient:
+    """The API client of a request that the guard let through (a route declared with `clients`)."""
+    client = client_of(connection)
+    if client is None:
+        raise NotAuthorizedException("请提供有效的访问令牌")
+    return client
 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:

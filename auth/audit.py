@@ -10,7 +10,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 
 from auth import audit_store, metrics
-from auth.access import user_of
+from auth.access import client_of, user_of
 from db.pool import DB
 
 
@@ -23,6 +23,9 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     user = user_of(connection)
     if user is not None:
         return f"account:{user.account_id}"
+    client = client_of(connection)
+    if client is not None:
+        return f"client:{client.client_id}"
     return "anonymous"
 
 

@@ -47,3 +47,28 @@ class EnrollmentGrant(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     person_id: int | None
     account_id: int | None
+
+
+class ApiClient(msgspec.Struct, frozen=True, kw_only=True):
+    """A department's or a hospital's system registered for the data-exchange API (auth.clients)."""
+
+    client_id: str
+    name: str
+    department_code: str | None
+    hospital: str | None
+    region_code: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
+    """The API client behind a request's bearer token, put in scope["ywtb.api_client"] (auth.clients): a caller of its
+    own kind, never a signed-in account. `scopes`: what this token grants, within what the client still holds."""
+
+    client_id: str
+    name: str
+    department_code: str | None
+    hospital: str | None
+    region_code: str
+    scopes: frozenset[str]

@@ -19,14 +19,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 _NONCE_BYTES = 12
 
 
-def _derive(secret_key: str, label: bytes) -> bytes:
+def derive_key(secret_key: str, label: bytes) -> bytes:
+    """A 256-bit key for one purpose (`label`), derived from SECRET_KEY: one secret, never one key for two jobs."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(secret_key.encode())
 
 
 class PiiCipher:
     def __init__(self, secret_key: str) -> None:
-        self._aead = AESGCM(_derive(secret_key, b"ywtb/id-number/encryption/v1"))
-        self._lookup_key = _derive(secret_key, b"ywtb/id-number/lookup/v1")
+        self._aead = AESGCM(derive_key(secret_key, b"ywtb/id-number/encryption/v1"))
+        self._lookup_key = derive_key(secret_key, b"ywtb/id-number/lookup/v1")
 
     def encrypt(self, plaintext: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

@@ -22,7 +22,8 @@ from auth import attempts_store, metrics
 from db.pool import DB
 
 WINDOW = timedelta(minutes=15)
-LIMITS = {"ip": 20, "credential": 5, "push-replace": 20, "enrollment": 10}
+# client-secret: wrong API client secrets at POST /oauth/token from one address (auth.clients).
+LIMITS = {"ip": 20, "credential": 5, "push-replace": 20, "enrollment": 10, "client-secret": 20}
 # Attempts (not failures) are counted per hour.
 ATTEMPT_WINDOW = timedelta(hours=1)
 # Sign-up codes asked for one ID number in an hour, whatever name came with it (counting only right pairs

@@ -67,13 +67,17 @@ class SessionPolicy:
 
 
 # No session (nor CSRF) for these: static files, health probes and metrics, the public tracking JSON, and the service
-# worker's report of a replaced push subscription (it proves itself with the old subscription's secret, not a session).
+# worker's report of a replaced push subscription (it proves itself with the old subscription's secret, not a session),
+# and the data-exchange API with its token endpoint: other systems, each call carrying its own bearer token
+# (auth.clients), so no cookie of a person's session is ever read there.
 SESSIONLESS_PATHS = [
     "^/static/",
     "^/healthz(/live|/ready)?$",
     "^/metrics$",
     "^/api/v1/track/",
     "^/api/v1/push/subscriptions/replace$",
+    "^/api/exchange/",
+    "^/oauth/token$",
 ]
 
 

@@ -75,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The push worker's own /metrics port (0: not served).
     push_metrics_port: int = 0
 
+    # The data-exchange API (docs/exchange.md): calls one API client may make per minute, counted across every host.
+    exchange_requests_per_minute: int = 600
+    # Where webhooks may be sent: host names (*.suffix allowed) and addresses or CIDRs. A host resolving to a private,
+    # loopback or link-local address is refused unless that address is listed too. Empty: no webhook is accepted.
+    webhook_allowed_hosts: tuple[str, ...] = ()
+
     @property
     def transaction_pooling(self) -> bool:
         return self.database_pooling == "transaction"
@@ -150,6 +156,26 @@ def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
         if not bare or "/" in bare or ":" in bare or "*" in bare:
             raise SettingsError(f"PUSH_ALLOWED_HOSTS: {host!r} is not a host name (comma-separated, *.suffix allowed)")
     return hosts
+
+
+def _webhook_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Host names (*.suffix allowed) and addresses or CIDRs (as CIDR text)."""
+    entries: list[str] = []
+    for part in (p.strip().lower() for p in env.get("WEBHOOK_ALLOWED_HOSTS", "").split(",")):
+        if not part:
+            continue
+        try:
+            entries.append(str(ipaddress.ip_network(part, strict=False)))
+            continue
+        except ValueError:
+            pass
+        bare = part.removeprefix("*.")
+        if not bare or "/" in bare or ":" in bare or "*" in bare or "." not in bare:
+            raise SettingsError(
+                f"WEBHOOK_ALLOWED_HOSTS: {part!r} is neither a host name (*.suffix allowed) nor an address or CIDR"
+            )
+        entries.append(part)
+    return tuple(entries)
 
 
 def _networks(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
@@ -260,4 +286,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=_log_format(env),
         otel_endpoint=_otel_endpoint(env),
         push_metrics_port=_int(env, "PUSH_METRICS_PORT", 0, 0, 65535),
+        exchange_requests_per_minute=_int(env, "EXCHANGE_REQUESTS_PER_MINUTE", 600, 1, 1_000_000),
+        webhook_allowed_hosts=_webhook_hosts(env),
     )

@@ -1,4 +1,8 @@
-"""`python -m push.worker`: sends queued push notifications. Run as many as you like, on any machines.
+"""`python -m push.worker`: sends queued push notifications and webhooks. Run as many as you like, on any machines.
+
+Webhooks to the departments' systems (hooks/) are jobs of the same pgqueuer queue under their own entrypoint: one
+worker process serves both, so there is one LISTEN connection, one reconnect and one schema wait to operate, and
+hooks/ stays free of app/ as push/ is (WEBHOOK_ALLOWED_HOSTS limits where they go).
 
 pgqueuer hands each job to one worker (FOR UPDATE SKIP LOCKED), so two workers never send the same
 notification at once. A worker that dies mid-send stops its heartbeat; after `--heartbeat-seconds`
@@ -37,6 +41,9 @@ from db.connect import open_pool, resolve_direct_database_url
 from db.migrate import pending_migrations
 from db.pool import database_unavailable
 from db.pool_usage import sample_forever
+from hooks import worker as hooks_worker
+from hooks.delivery import RetryPolicy as WebhookRetryPolicy
+from hooks.sender import WebhookSender
 from push import metrics
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
@@ -75,13 +82,21 @@ class PushWorker:
         sender: PushSender,
         policy: RetryPolicy | None = None,
         options: WorkerOptions | None = None,
+        webhooks: WebhookSender | None = None,
+        webhook_policy: WebhookRetryPolicy | None = None,
     ) -> None:
         """`queue_connection` is pgqueuer's own (it LISTENs on it) and must be a plain asyncpg
-        connection; `pool` is ours, with the app's codecs, for reading and updating notifications."""
+        connection; `pool` is ours, with the app's codecs, for reading and updating notifications.
+        `webhooks`: also deliver the departments' webhooks (hooks/) from the same queue."""
         self.options = options or WorkerOptions()
         policy = policy or RetryPolicy()
         self.sent = 0
         self._queue = QueueManager(Queries(AsyncpgDriver(queue_connection)))
+        self.webhooks = (
+            hooks_worker.register(self._queue, pool, webhooks, webhook_policy or WebhookRetryPolicy())
+            if webhooks is not None
+            else None
+        )
 
         @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
         async def send(job: Job) -> None:
@@ -116,10 +131,12 @@ class Reconnecting:
         sender: PushSender,
         public_key: str,
         options: WorkerOptions,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.database_url = database_url
         self.pool = pool
         self.sender = sender
+        self.webhooks = webhooks
         self.public_key = public_key
         self.options = options
         self.workers: list[PushWorker] = []  # the live one last
@@ -172,7 +189,7 @@ class Reconnecting:
         try:
             if not self.workers:
                 await self._wait_for_schema(connection)
-            worker = PushWorker(self.pool, connection, self.sender, RetryPolicy(), self.options)
+            worker = PushWorker(self.pool, connection, self.sender, RetryPolicy(), self.options, webhooks=self.webhooks)
             self.workers.append(worker)
             if self.stopping.is_set():  # asked to stop while connecting
                 return
@@ -199,8 +216,11 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
         exporter = await metrics.serve_metrics(settings.host, settings.push_metrics_port, settings.metrics_allowed)
     try:
         keys = load_or_create(settings.data_dir)
-        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = Reconnecting(database_url, pool, sender, keys.public_key, options)
+        async with (
+            PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender,
+            WebhookSender(settings.webhook_allowed_hosts) as webhooks,
+        ):
+            worker = Reconnecting(database_url, pool, sender, keys.public_key, options, webhooks)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, worker.stop)

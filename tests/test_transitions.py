@@ -7,25 +7,28 @@ import pytest
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import ACTIONS, STATES, TRANSITIONS, allowed_actions, transition
 
-ROLES = ["resident", "clerk", "approver", "helper", "admin", "system"]
+# system: the server's own moves (consent); department_system: a department's own system through the data-exchange
+# API, which never answers a 补正告知.
+ROLES = ["resident", "clerk", "approver", "helper", "admin", "system", "department_system"]
+SYSTEM = "department_system"
 EXPECTED = {
     ("submitted", "await_consent"): ("awaiting_consent", {"system"}),
     ("awaiting_consent", "consent_granted"): ("submitted", {"system"}),
     ("awaiting_consent", "consent_refused"): ("supplement_requested", {"system"}),
-    ("submitted", "accept"): ("accepted", {"clerk"}),
-    ("submitted", "reject"): ("rejected", {"clerk"}),
-    ("submitted", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
-    ("accepted", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
-    ("in_review", "request_supplement"): ("supplement_requested", {"clerk", "approver"}),
+    ("submitted", "accept"): ("accepted", {"clerk", SYSTEM}),
+    ("submitted", "reject"): ("rejected", {"clerk", SYSTEM}),
+    ("submitted", "request_supplement"): ("supplement_requested", {"clerk", "approver", SYSTEM}),
+    ("accepted", "request_supplement"): ("supplement_requested", {"clerk", "approver", SYSTEM}),
+    ("in_review", "request_supplement"): ("supplement_requested", {"clerk", "approver", SYSTEM}),
     ("supplement_requested", "resubmit"): ("resubmitted", {"resident", "clerk"}),
-    ("resubmitted", "accept"): ("accepted", {"clerk"}),
-    ("resubmitted", "reject"): ("rejected", {"clerk"}),
-    ("resubmitted", "review"): ("in_review", {"approver"}),
-    ("accepted", "review"): ("in_review", {"approver"}),
-    ("in_review", "approve"): ("approved", {"approver"}),
-    ("in_review", "deny"): ("denied", {"approver"}),
-    ("approved", "complete"): ("completed", {"approver"}),
-    ("completed", "deliver"): ("delivered", {"clerk"}),
+    ("resubmitted", "accept"): ("accepted", {"clerk", SYSTEM}),
+    ("resubmitted", "reject"): ("rejected", {"clerk", SYSTEM}),
+    ("resubmitted", "review"): ("in_review", {"approver", SYSTEM}),
+    ("accepted", "review"): ("in_review", {"approver", SYSTEM}),
+    ("in_review", "approve"): ("approved", {"approver", SYSTEM}),
+    ("in_review", "deny"): ("denied", {"approver", SYSTEM}),
+    ("approved", "complete"): ("completed", {"approver", SYSTEM}),
+    ("completed", "deliver"): ("delivered", {"clerk", SYSTEM}),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -241,3 +242,25 @@ async def materials_of_case(db: DB, rows: list[ConsentRow], life_event_code: str
                 )
             )
     return found
+
+
+async def held_materials(
+    db: DB, cipher: PiiCipher, form: MergedForm, applicant_person_id: int, answers: dict[str, Any], case_id: int
+) -> dict[str, ECertificate]:
+    """By material code: the certificates the e-certificate library stands in with for a case's materials, as they
+    stand now — each party resolved again from the case's answers (the applicant's own, a linked deceased
+    relative's, a spouse's standing permission) and those another person granted on this case."""
+    applicant = await parties.applicant_of(db, cipher, applicant_person_id)
+    resolved = await parties.resolve(db, cipher, form, applicant, answers)
+    in_library, _ = parties.sort_materials(form, resolved)
+    held = {need.code: certificate for need, _party, certificate in in_library}
+    needs = {need.code: need for need in form.materials}
+    for row in await consents.of_case(db, case_id):
+        if row.state != "granted" or row.decided_by_person_id is None:
+            continue
+        latest = forms.latest_by_kind(await certificates.held_by(db, row.decided_by_person_id))
+        for code in row.material_codes:
+            kind = needs[code].certificate_kind if code in needs else None
+            if kind is not None and kind in latest:
+                held[code] = latest[kind]
+    return held

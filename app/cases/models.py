@@ -161,6 +161,15 @@ class StaffUpload(msgspec.Struct, frozen=True, kw_only=True):
 # --- rows of app/cases/store.py ------------------------------------------------------------------------------------
 
 
+class IssuedResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A task's result certificate as its department issued it (through the data-exchange API), put into the
+    applicant's library at 办结."""
+
+    number: str
+    issued_on: date
+    data: dict[str, Any]
+
+
 class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     """A task as the workflow and the back office read it: with its service item, department, case and applicant."""
 
@@ -169,6 +178,7 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     due_on: date | None
     due_provisional: bool
+    updated_at: datetime  # when its status last changed
     item_code: str
     item_name: str
     promised_limit_value: int

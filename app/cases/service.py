@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -386,6 +386,39 @@ async def queue_case_facts(db: DB, case_nos: list[str]) -> dict[str, QueueCaseFa
 async def staff_timeline_of(db: DB, case_id: int) -> list[StaffTimelineEntry]:
     """A case's history with every note and who took each step (the back office's case page)."""
     return await store.staff_timeline_of(db, case_id)
+
+
+async def task_by_id(db: DB, task_id: int) -> TaskRow | None:
+    return await store.get_task(db, task_id)
+
+
+async def department_tasks(
+    db: DB,
+    *,
+    department: str,
+    region_prefix: str,
+    status: str | None,
+    since: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[TaskRow]:
+    """A page of a department's tasks within a region, in the order they last changed (the data-exchange API)."""
+    return await store.department_tasks(
+        db, department=department, region_prefix=region_prefix, status=status, since=since, after=after, limit=limit
+    )
+
+
+async def upload_chunks(db: DB, case_id: int, material_code: str, chunk_bytes: int) -> AsyncIterator[bytes]:
+    """The file of a case answering a material, read from the database a chunk at a time (a file may be 10 MB)."""
+    offset = 0
+    while True:
+        chunk = await store.upload_chunk(db, case_id, material_code, offset, chunk_bytes)
+        if not chunk:
+            return
+        yield chunk
+        offset += len(chunk)
+        if len(chunk) < chunk_bytes:
+            return
 
 
 async def uploads_of_case(db: DB, case_id: int) -> list[StaffUpload]:

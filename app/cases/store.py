@@ -298,7 +298,7 @@ async def cases_of_deceased_applicants(
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
 _TASK = """
-    SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.item_code, t.department_code,
+    SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
            d.short_name AS department_name, d.name AS department_full_name,
            c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
@@ -361,6 +361,47 @@ async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: 
         department,
     )
     return [_task(r) for r in rows]
+
+
+async def department_tasks(
+    db: DB,
+    *,
+    department: str,
+    region_prefix: str,
+    status: str | None,
+    since: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[TaskRow]:
+    """A department's tasks of residents within a region, in the order they last changed (then by id): a page of
+    them after `after` (the last one of the page before), changed at `since` or later, in `status` when given."""
+    after_at, after_id = after if after is not None else (None, None)
+    rows = await db.fetch(
+        _TASK + " WHERE t.department_code = $1 AND coalesce(p.region_code, '') LIKE $2 || '%' "
+        "AND ($3::text IS NULL OR t.status = $3) AND ($4::timestamptz IS NULL OR t.updated_at >= $4) "
+        "AND ($5::timestamptz IS NULL OR (t.updated_at, t.id) > ($5, $6)) "
+        "ORDER BY t.updated_at, t.id LIMIT $7",
+        department,
+        region_prefix,
+        status,
+        since,
+        after_at,
+        after_id,
+        limit,
+    )
+    return [_task(r) for r in rows]
+
+
+async def upload_chunk(db: DB, case_id: int, material_code: str, offset: int, length: int) -> bytes | None:
+    """`length` bytes from `offset` of the (first) file of a case answering a material; None when there is none."""
+    return await db.fetchval(
+        "SELECT substring(content FROM $3 FOR $4) FROM uploads WHERE case_id = $1 AND material_code = $2 "
+        "ORDER BY id LIMIT 1",
+        case_id,
+        material_code,
+        offset + 1,
+        length,
+    )
 
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:

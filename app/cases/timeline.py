@@ -1,15 +1,18 @@
 """Every timeline event of a case is written here, and only here, inside the caller's transaction —
-so whatever must happen with an event (the notifications to the resident's devices) happens once,
-atomically with it. Who hears of it is decided here too (_audience)."""
+so whatever must happen with an event (the notifications to the resident's devices, the webhooks of the departments'
+systems) happens once, atomically with it. Who hears of it is decided here too (_audience, _webhook_events)."""
 
 from __future__ import annotations
 
 from app.accounts import service as accounts
 from app.cases import store, tracking
+from app.cases.models import TaskRow
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
 from db.pool import Tx
+from hooks import outbox as hooks
+from hooks.models import Event
 
 
 async def record_event(
@@ -37,7 +40,38 @@ async def record_event(
     await tracking.refresh(tx, case_id)
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
     await notify_event(tx, await _audience(tx, case_id), event_id=event_id, status=status, title=title)
+    # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
+    for event in await _webhook_events(tx, case_id, task_id, status, event_id):
+        await hooks.emit(tx, event)
     return event_id
+
+
+async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int) -> list[Event]:
+    """A new case: task.created for each of its tasks, to its department. A task's step: task.resubmitted when the
+    resident answered a 补正告知, else task.updated. No personal data: the system reads the task with its token."""
+    if task_id is None:
+        if status != "submitted":
+            return []
+        return [_webhook_event("task.created", task, event_id) for task in await store.tasks_of_case(tx, case_id)]
+    task = await store.get_task(tx, task_id)
+    if task is None:
+        return []
+    return [_webhook_event("task.resubmitted" if status == "resubmitted" else "task.updated", task, event_id)]
+
+
+def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
+    return Event(
+        type=kind,
+        department_code=task.department_code,
+        applicant_region=task.applicant_region,
+        data={
+            "task_id": task.id,
+            "case_no": task.case_no,
+            "item_code": task.item_code,
+            "status": task.status,
+            "timeline_event_id": event_id,
+        },
+    )
 
 
 async def _audience(tx: Tx, case_id: int) -> CaseAudience:

@@ -17,9 +17,12 @@ class Transition(NamedTuple):
     label: str  # the public step title, e.g. "已受理"
 
 
-_CLERK = frozenset({"clerk"})
-_APPROVER = frozenset({"approver"})
-_STAFF = frozenset({"clerk", "approver"})
+# A department's own system (an API client of the data-exchange platform, app/exchange) works its department's tasks
+# end to end: 受理 in its own system, then 审核, 批准, 办结 and 出件, but never answers a 补正告知 for the resident.
+DEPARTMENT_SYSTEM = "department_system"
+_CLERK = frozenset({"clerk", DEPARTMENT_SYSTEM})
+_APPROVER = frozenset({"approver", DEPARTMENT_SYSTEM})
+_STAFF = frozenset({"clerk", "approver", DEPARTMENT_SYSTEM})
 _SUPPLEMENT = frozenset({"resident", "clerk"})  # the resident uploads it, or the window records it
 # Moves nobody's session takes: the server makes them when a consent is asked for, decided or expires.
 SYSTEM = frozenset({"system"})

@@ -20,10 +20,10 @@ import asyncpg
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import HolidayCalendar
 from app.cases import store
-from app.cases.models import CheckedFile, TaskRow
+from app.cases.models import CheckedFile, IssuedResult, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
-from app.cases.transitions import NOTE_REQUIRED, SYSTEM, Transition, allowed_actions, transition
+from app.cases.transitions import DEPARTMENT_SYSTEM, NOTE_REQUIRED, SYSTEM, Transition, allowed_actions, transition
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -63,6 +63,27 @@ def in_scope(user: CurrentUser, task: TaskRow) -> bool:
     if "approver" in user.roles and "clerk" not in user.roles:
         return region_ok and task.department_code == user.department_code
     return region_ok and "clerk" in user.roles
+
+
+# The roles a department's own system takes in the state machine (app/cases/transitions.py: DEPARTMENT_SYSTEM).
+SYSTEM_ROLES = frozenset({DEPARTMENT_SYSTEM})
+
+
+def reached_by_department_system(department_code: str | None, region_code: str, task: TaskRow) -> bool:
+    """A department's system works its own department's tasks, of residents within its region (as its approvers)."""
+    return (
+        department_code is not None
+        and task.department_code == department_code
+        and serves(region_code, task.applicant_region)
+    )
+
+
+def _not_now(task: TaskRow, roles: frozenset[str]) -> Conflict:
+    return Conflict(
+        f"当前状态“{TASK_STATUS_LABELS[task.status]}”下不能执行该操作",
+        allowed_actions=allowed_actions(task.status, roles),
+        status=task.status,
+    )
 
 
 # --- deadlines ------------------------------------------------------------------------------------
@@ -145,11 +166,7 @@ async def _task_to_move(
             roles = acting_roles(user)
             step = transition(task.status, action, roles)
             if step is None:
-                raise Conflict(
-                    f"当前状态“{TASK_STATUS_LABELS[task.status]}”下不能执行该操作",
-                    allowed_actions=allowed_actions(task.status, roles),
-                    status=task.status,
-                )
+                raise _not_now(task, roles)
             yield tx, task, step
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
@@ -174,7 +191,39 @@ async def move_task(
     note = _checked_note(action, note)
     async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
         delivery = _delivery(action, delivery_method, delivery_ref)
-        return await _apply_move(tx, cipher, user, task, action, step, note, delivery, child_id_number)
+        return await _apply_move(
+            tx, cipher, user.account_id, task, action, step, note, delivery, child_id_number=child_id_number
+        )
+
+
+async def move_task_by_system(
+    tx: Tx,
+    cipher: PiiCipher,
+    *,
+    department_code: str | None,
+    region_code: str,
+    task_id: int,
+    action: str,
+    note: str | None,
+    delivery_method: str | None = None,
+    delivery_ref: str | None = None,
+    result: IssuedResult | None = None,
+) -> TaskRow:
+    """A department's system takes `action` on one of its tasks, in the caller's transaction (which also keeps the
+    answer under the call's idempotency key). A task it does not reach is NotFound (it cannot tell another
+    department's task from none); a move not allowed now a Conflict naming the allowed actions. `result`: 办结 with
+    the certificate the department issued (its number and contents) instead of one numbered after the case."""
+    note = _checked_note(action, note)
+    task = await store.lock_task(tx, task_id)
+    if task is None or not reached_by_department_system(department_code, region_code, task):
+        raise NotFound("没有找到该事项，或它不属于本部门、本区域")
+    step = transition(task.status, action, SYSTEM_ROLES)
+    if step is None:
+        raise _not_now(task, SYSTEM_ROLES)
+    if result is not None and task.result_certificate is None:
+        raise Conflict("该事项办结时不签发电子证照", allowed_actions=allowed_actions(task.status, SYSTEM_ROLES))
+    delivery = _delivery(action, delivery_method, delivery_ref)
+    return await _apply_move(tx, cipher, None, task, action, step, note, delivery, result=result)
 
 
 async def answer_supplement(
@@ -201,19 +250,20 @@ async def answer_supplement(
             task_id=task_id,
             files=files,
         )
-        return await _apply_move(tx, cipher, user, task, "resubmit", step, note, None)
+        return await _apply_move(tx, cipher, user.account_id, task, "resubmit", step, note, None)
 
 
 async def _apply_move(
     tx: Tx,
     cipher: PiiCipher,
-    user: CurrentUser,
+    actor_account_id: int | None,
     task: TaskRow,
     action: str,
     step: Transition,
     note: str | None,
     delivery: tuple[str, str | None] | None,
     child_id_number: str | None = None,
+    result: IssuedResult | None = None,
 ) -> TaskRow:
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction;
     at 办结 what the item writes back to the registers (app.registers), or its result certificate."""
@@ -235,19 +285,21 @@ async def _apply_move(
         status=step.to,
         title=title,
         department_code=task.department_code,
-        actor_account_id=user.account_id,
+        actor_account_id=actor_account_id,
         note=note,
     )
     if step.to == "completed" and registers.writes_back(task.item_code):
-        await _write_back(tx, cipher, user, task, child_id_number)
+        await _write_back(tx, cipher, actor_account_id, task, child_id_number)
     elif step.to == "completed" and task.result_certificate is not None:
-        await _issue_result(tx, cipher, task, task.result_certificate)
+        await _issue_result(tx, cipher, task, task.result_certificate, result)
     moved = await store.get_task(tx, task_id)
     assert moved is not None  # locked by this transaction
     return moved
 
 
-async def _write_back(tx: Tx, cipher: PiiCipher, user: CurrentUser, task: TaskRow, child_id_number: str | None) -> None:
+async def _write_back(
+    tx: Tx, cipher: PiiCipher, actor_account_id: int | None, task: TaskRow, child_id_number: str | None
+) -> None:
     """记录 → 基础库: the item's write-back and its own timeline step, in the completion's transaction."""
     record = await store.staff_case_record(tx, task.case_no)
     assert record is not None  # the task's own case, in this transaction
@@ -257,7 +309,7 @@ async def _write_back(tx: Tx, cipher: PiiCipher, user: CurrentUser, task: TaskRo
         item_code=task.item_code,
         applicant_person_id=task.applicant_person_id,
         department_full_name=task.department_full_name,
-        actor_account_id=user.account_id,
+        actor_account_id=actor_account_id,
         sibling_statuses={
             t.item_code: t.status for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id
         },
@@ -272,23 +324,27 @@ async def _write_back(tx: Tx, cipher: PiiCipher, user: CurrentUser, task: TaskRo
             status="completed",
             title=wrote.title,
             department_code=task.department_code,
-            actor_account_id=user.account_id,
+            actor_account_id=actor_account_id,
             note=wrote.note,
         )
 
 
-async def _issue_result(tx: Tx, cipher: PiiCipher, task: TaskRow, result: ResultCertificate) -> None:
-    """办结 puts the result into the e-certificate library, so no later form asks for it again."""
+async def _issue_result(
+    tx: Tx, cipher: PiiCipher, task: TaskRow, result: ResultCertificate, issued: IssuedResult | None
+) -> None:
+    """办结 puts the result into the e-certificate library, so no later form asks for it again: as the department
+    issued it (its number and contents, from its own system), or else numbered after the case."""
+    reference = {"case_no": task.case_no, "item_code": task.item_code}
     await certificates.issue_to_person(
         tx,
         cipher,
         person_id=task.applicant_person_id,
         kind=result.kind,
         title=result.title,
-        number=f"{task.case_no}-{task.item_code}",
+        number=issued.number if issued else f"{task.case_no}-{task.item_code}",
         issued_by=task.department_full_name,
-        issued_on=today_in_china(),
-        data={"case_no": task.case_no, "item_code": task.item_code},
+        issued_on=issued.issued_on if issued else today_in_china(),
+        data={**issued.data, **reference} if issued else reference,
         case_id=task.case_id,
     )
 

@@ -13,7 +13,7 @@ class CompletedTask(msgspec.Struct, frozen=True, kw_only=True):
     item_code: str
     applicant_person_id: int
     department_full_name: str  # as on a certificate: 常州市公安局
-    actor_account_id: int
+    actor_account_id: int | None  # None: a department's own system (the data-exchange API)
     # The case's other tasks by item code: their states now (an 出生医学证明 still being issued holds 户口登记 up).
     sibling_statuses: dict[str, str]
 

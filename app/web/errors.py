@@ -32,7 +32,9 @@ _DEFAULT_TEXT = {
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    # /oauth/token answers other systems, as the API does (a 429 there is JSON too).
+    path = request.url.path
+    return path.startswith(("/api/", "/oauth/")) or "application/json" in request.headers.get("accept", "")
 
 
 def _problem(

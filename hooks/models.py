@@ -1,0 +1,71 @@
+"""What hooks/ keeps and sends: webhook subscriptions of API clients, their deliveries, and the events they carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+
+# The events a client may subscribe to, each fired from a case's timeline (app/cases/timeline.py).
+EVENTS: Final = {
+    "task.created": "新办件的事项已分送本部门",
+    "task.resubmitted": "申请人已补正材料",
+    "task.updated": "事项状态有变化（受理、审核、办结等，无论由谁办理）",
+}
+URL_MAX: Final = 2000
+
+
+class Subscription(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class NewSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    """A subscription as made: with its signing secret, shown this once."""
+
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event sent (or being sent) to one subscription, as the client reads it in its delivery log."""
+
+    id: int
+    message_id: str
+    event_type: str
+    status: str  # pending, delivered, failed
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery the worker is about to try: where, with which key, what."""
+
+    id: int
+    message_id: str
+    url: str
+    secret: str
+    payload: dict[str, Any]
+    attempts: int  # this try included
+    disabled: bool  # the subscription was deleted or its client revoked since: nothing is sent
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """A step of a case that a department's system may hear of: whose task it is (department, the applicant's region)
+    and what the event says. No personal data: the system reads the task through the API with its own token."""
+
+    type: str
+    department_code: str
+    applicant_region: str
+    data: dict[str, Any]

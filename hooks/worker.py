@@ -1,0 +1,38 @@
+"""The webhook deliveries' pgqueuer entrypoint, run by the one worker process (`python -m push.worker`, which wires it
+in): one queue, one LISTEN connection, one reconnect and schema wait for both kinds of job, and nothing of app/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from pgqueuer import DatabaseRetryEntrypointExecutor, Job, QueueManager
+from pgqueuer.executors import EntrypointExecutorParameters
+
+from hooks.delivery import RetryPolicy, deliver
+from hooks.sender import WebhookSender
+from hooks.store import DELIVER_ENTRYPOINT
+
+
+def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
+    """For the unexpected only (the database gone for a moment); a receiver's answers are handled in hooks.delivery."""
+    return DatabaseRetryEntrypointExecutor(
+        parameters=parameters, max_attempts=10, initial_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5)
+    )
+
+
+class DeliveryCount:
+    delivered = 0
+
+
+def register(queue: QueueManager, pool: asyncpg.Pool, sender: WebhookSender, policy: RetryPolicy) -> DeliveryCount:
+    """Deliver webhooks from `queue`; the count of those delivered."""
+    count = DeliveryCount()
+
+    @queue.entrypoint(DELIVER_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+    async def deliver_webhook(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
+        assert job.payload is not None
+        if await deliver(pool, sender, policy, int(job.payload)) == "delivered":
+            count.delivered += 1
+
+    return count
