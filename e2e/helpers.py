@@ -111,6 +111,20 @@ def register_resident(page: Page, name: str, id_number: str) -> None:
     sign_up_on_page(page, name, id_number)
 
 
+def sign_up_with_enrollment_code(page: Page, live_server: LiveServer, name: str, id_number: str) -> None:
+    """A passkey on this device with a code from the window (`enroll-code`): works whether or not another e2e test
+    of the run signed this person up already (then it is a second device for their account)."""
+    code = cli(live_server, "enroll-code", "--id-number", id_number).strip().splitlines()[-1]
+    add_virtual_authenticator(page)
+    page.goto("/register")
+    page.get_by_label("姓名").fill(name)
+    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_text("有开户码？").click()
+    page.get_by_label("开户码").fill(code)
+    page.get_by_role("button", name="凭开户码创建通行密钥").click()
+    expect(page).to_have_url("/me")
+
+
 def register_staff(page: Page, live_server: LiveServer, name: str, *staff_args: str) -> None:
     code = cli(live_server, "staff-add", "--name", name, *staff_args).strip().splitlines()[-1]
     add_virtual_authenticator(page)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e.conftest import PHONE, LiveServer
-from e2e.helpers import add_virtual_authenticator, cli, step_to
+from e2e.helpers import sign_up_with_enrollment_code, step_to
 from tests.case_helpers import PNG_1X1
 
 ZHANG_WEI = ("张伟", "320402199403150119")
@@ -21,20 +21,6 @@ LI_NA = ("李娜", "320402199506180126")
 
 def _on_a_phone(browser: Browser, live_server: LiveServer) -> BrowserContext:
     return browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
-
-
-def _signed_up(page: Page, live_server: LiveServer, name: str, id_number: str) -> None:
-    """A passkey on this phone with a code from the window (`enroll-code`): works whether or not another e2e test
-    of the run signed this person up already (a second phone for their account)."""
-    code = cli(live_server, "enroll-code", "--id-number", id_number).strip().splitlines()[-1]
-    add_virtual_authenticator(page)
-    page.goto("/register")
-    page.get_by_label("姓名").fill(name)
-    page.get_by_label("公民身份号码").fill(id_number)
-    page.get_by_text("有开户码？").click()
-    page.get_by_label("开户码").fill(code)
-    page.get_by_role("button", name="凭开户码创建通行密钥").click()
-    expect(page).to_have_url("/me")
 
 
 @pytest.fixture
@@ -53,8 +39,8 @@ def test_a_husband_files_a_birth_and_his_wife_grants_the_use_of_her_documents(
     two_phones: tuple[Page, Page], live_server: LiveServer
 ) -> None:
     his, hers = two_phones
-    _signed_up(his, live_server, *ZHANG_WEI)
-    _signed_up(hers, live_server, *LI_NA)
+    sign_up_with_enrollment_code(his, live_server, *ZHANG_WEI)
+    sign_up_with_enrollment_code(hers, live_server, *LI_NA)
 
     his.goto("/life-events/birth/apply")
     his.get_by_label("申请人与新生儿的关系").select_option(label="父亲")

@@ -1,6 +1,7 @@
-"""记录 → 基础库 to 亮证 in the browser: the police approver completes 出生户口登记 with the newborn's number, 张伟 sees
-his son under 家庭成员 and the 出生医学证明 under 我的证照, shows it (亮证), and a clerk's scanner reads the QR code on
-his screen and opens the check, which says the certificate is genuine — with the holder's name masked."""
+"""Issue 15 end to end in the browser: 张伟 files 新生儿出生 on his phone, 李娜 grants the use of her documents on
+hers, the police approver completes 出生户口登记 with the newborn's number, 张伟 sees his son under 家庭成员 and the
+出生医学证明 under 我的证照, shows it (亮证), and a clerk's scanner reads the QR code on his screen and opens the check,
+which says the certificate is genuine — with the holder's name masked."""
 
 from __future__ import annotations
 
@@ -14,17 +15,31 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import PHONE, TABLET, LiveServer
-from e2e.helpers import api, register_resident, register_staff
+from e2e.helpers import api, register_staff, sign_up_with_enrollment_code
 from e2e.test_accessibility import violations
 from e2e.test_scan import write_y4m
 from tests.birth_helpers import BIRTH_CERTIFICATE, BIRTH_REGISTRATION, birth_answers, born_days_ago, newborn_number
 from tests.case_helpers import PNG_1X1
 
 ZHANG_WEI = ("张伟", "320402199403150119")
+LI_NA = ("李娜", "320402199506180126")
+
+
+def _mother_grants(browser: Browser, live_server: LiveServer) -> None:
+    """李娜, on her own phone: the request in her inbox, 同意 on the request page."""
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
+    hers = context.new_page()
+    sign_up_with_enrollment_code(hers, live_server, *LI_NA)
+    hers.goto("/consents")
+    request = hers.locator(".consent", has_text="张伟申请新生儿出生").filter(has_text="待同意").first
+    request.get_by_role("button", name="同意").click()
+    expect(hers.get_by_role("status")).to_contain_text("已同意")
+    context.close()
 
 
 def _file_birth(phone: Page) -> str:
-    """张伟 files 新生儿出生 for his son through the API, as the form would; the case number."""
+    """张伟 files 新生儿出生 for his son through the API, as the form would, uploading only what is his to upload: the
+    mother's documents are left to her consent. The case number."""
     form = api(phone, "GET", "/api/v1/life-events/birth/form")
     uploads = [
         api(
@@ -38,7 +53,7 @@ def _file_birth(phone: Page) -> str:
             },
         )["token"]
         for m in form["materials"]["to_upload"]
-        if m["required"]
+        if m["required"] and m.get("about", "applicant") in ("applicant", "father", "child")
     ]
     body = {
         "life_event": "birth",
@@ -63,8 +78,13 @@ def _move(page: Page, task_id: int, *actions: str) -> None:
 def test_registered_newborn_appears_in_the_family_and_the_shown_certificate_verifies(
     phone: Page, browser: Browser, live_server: LiveServer, camera_browser: Callable[[Path], Browser], tmp_path: Path
 ) -> None:
-    register_resident(phone, *ZHANG_WEI)
+    sign_up_with_enrollment_code(phone, live_server, *ZHANG_WEI)
     case_no = _file_birth(phone)
+    phone.goto(f"/cases/{case_no}")
+    expect(phone.locator(".case-title")).to_contain_text("待授权")  # her documents wait for her
+    _mother_grants(browser, live_server)
+    phone.reload()
+    expect(phone.locator(".case-title")).not_to_contain_text("待授权")
 
     # The case is driven to the last step quickly: the window accepts, 卫健 issues the 出生医学证明, 公安 approves.
     clerk = _staff(browser, live_server, "天宁窗口", "--role", "clerk", "--department", "police", "--region", "320402")
@@ -86,7 +106,9 @@ def test_registered_newborn_appears_in_the_family_and_the_shown_certificate_veri
     wrong_sex = newborn_number(born_days_ago(), sex="F")
     card.get_by_label(re.compile("新生儿公民身份号码")).fill(wrong_sex)
     card.get_by_role("button", name="办结", exact=True).click()
-    expect(police.locator(".field-error")).to_contain_text("性别为女")
+    # Named beside the field, and in the task's own summary of what stopped the action.
+    expect(police.locator(f"#child-id-{tasks[BIRTH_REGISTRATION]}-error")).to_contain_text("性别为女")
+    expect(police.locator(f"#task-{tasks[BIRTH_REGISTRATION]} [role=alert]")).to_contain_text("操作未完成")
     card = police.locator(f"#task-{tasks[BIRTH_REGISTRATION]}")
     expect(card.get_by_label(re.compile("新生儿公民身份号码"))).to_have_value(wrong_sex)
     card.get_by_label(re.compile("新生儿公民身份号码")).fill(newborn_number(born_days_ago()))
