@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import TABLET, LiveServer
-from e2e.helpers import file_life_event, register_resident, register_staff
+from e2e.helpers import file_life_event, register_staff, sign_up_with_enrollment_code
 from e2e.test_accessibility import violations
 
 RESIDENT = ("张伟", "320402199403150119")
@@ -17,7 +17,7 @@ RESIDENT = ("张伟", "320402199403150119")
 def test_a_clerks_accept_confirms_it_and_keeps_the_task_in_view(
     phone: Page, browser: Browser, live_server: LiveServer
 ) -> None:
-    register_resident(phone, *RESIDENT)
+    sign_up_with_enrollment_code(phone, live_server, *RESIDENT)
     case_no = file_life_event(phone, "birth", "e2e-confirm-1")["case_no"]
 
     context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN")

@@ -36,7 +36,7 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
     phone.get_by_label("短信验证码").fill(code)
     phone.get_by_role("button", name="创建通行密钥并注册").click()
     expect(phone).to_have_url("/me")
-    expect(phone.get_by_text("320413********1985")).to_be_visible()
+    expect(phone.get_by_role("definition").filter(has_text="320413********1985")).to_be_visible()  # 我的 account facts
     assert "320413197503031985" not in phone.content()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(credentials) == 1 and credentials[0]["isResidentCredential"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.helpers import file_retirement, register_resident
+from e2e.helpers import file_retirement, sign_up_with_enrollment_code
 
 RESIDENT = ("王建国", "320412196608080133")
 
@@ -15,7 +15,7 @@ def test_the_share_button_copies_the_tracking_link(phone: Page, live_server: Liv
     phone.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     # As on a desktop browser, or a phone's without the Web Share API: the copy is what is left.
     phone.context.add_init_script("delete Navigator.prototype.share; delete Navigator.prototype.canShare;")
-    register_resident(phone, *RESIDENT)
+    sign_up_with_enrollment_code(phone, live_server, *RESIDENT)
     created = file_retirement(phone, "e2e-share-1")
 
     for path in (f"/cases/{created['case_no']}/receipt", f"/cases/{created['case_no']}"):

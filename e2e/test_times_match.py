@@ -9,14 +9,14 @@ from datetime import datetime
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import TABLET, LiveServer
-from e2e.helpers import file_retirement, register_resident, register_staff
+from e2e.helpers import file_retirement, register_staff, sign_up_with_enrollment_code
 
 RESIDENT = ("王建国", "320412196608080133")
 SHOWN = "%Y-%m-%d %H:%M"
 
 
 def test_the_console_and_me_show_the_receipts_time(phone: Page, browser: Browser, live_server: LiveServer) -> None:
-    register_resident(phone, *RESIDENT)
+    sign_up_with_enrollment_code(phone, live_server, *RESIDENT)
     case_no = file_retirement(phone, "e2e-times-1")["case_no"]
     phone.goto(f"/cases/{case_no}/receipt")
     filed = phone.locator(".receipt-facts time").first.inner_text().strip()
