@@ -171,9 +171,11 @@ class TencentBackend:
         try:
             response: Any = await self._client.SendSms(request)
         except Exception as exc:
-            code = str(getattr(exc, "code", None) or type(exc).__name__)
+            code = getattr(exc, "code", None)
+            if code is None:  # not the gateway's answer (an httpx error: no connection, a timeout): try again
+                return SendResult(outcome="retry", error=f"{type(exc).__name__}: {exc}"[:300])
             error = f"{code}: {getattr(exc, 'message', None) or exc}"[:300]
-            return SendResult(outcome=_tencent_outcome(code), error=error)
+            return SendResult(outcome=_tencent_outcome(str(code)), error=error)
         statuses = cast("list[Any]", response.SendStatusSet or [])
         if not statuses:
             return SendResult(outcome="retry", error="腾讯云未返回发送状态")
