@@ -90,6 +90,15 @@ async def sent_today(db: DB, phone: str) -> int:
 
 async def purge_counts(db: DB, keep_days: int = 2) -> int:
     status = await db.execute(
-        "DELETE FROM sms_daily_counts WHERE day < (now() AT TIME ZONE 'Asia/Shanghai')::date - $1", keep_days
+        "DELETE FROM sms_daily_counts WHERE day < (now() AT TIME ZONE 'Asia/Shanghai')::date - $1::integer", keep_days
+    )
+    return int(status.split()[-1])
+
+
+async def purge_finished(db: DB, retention_days: int) -> int:
+    status = await db.execute(
+        "DELETE FROM sms_messages WHERE status IN ('delivered', 'permanent-failure', 'technical-failure') "
+        "AND created_at < now() - make_interval(days => $1)",
+        retention_days,
     )
     return int(status.split()[-1])

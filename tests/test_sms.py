@@ -24,10 +24,11 @@ from sms.backends import AliyunBackend, LogBackend, SmsBackend, TencentBackend
 from sms.delivery import RetryPolicy, Sending
 from sms.models import Outgoing
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
-from tests.case_helpers import submission_for
+from tests.case_helpers import answers_for, submission_for, upload_required_materials
 from tests.database_fixtures import settings_for
 from tests.push_helpers import QUICK_OPTIONS, QUICK_RETRIES, local_push_service, subscribe
 from tests.sms_gateway import Answer, LocalSmsGateway
+from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
 
 pytestmark = pytest.mark.anyio
 MakeClient = Callable[[], httpx.AsyncClient]
@@ -379,3 +380,54 @@ def test_a_gateway_backend_needs_its_account_and_templates(tmp_path: Any) -> Non
             SMS_BACKEND="tencent",
             **{k: v for k, v in GATEWAY_ENV.items() if k != "SMS_SDK_APP_ID"},
         )
+
+
+# --- a helper's client without an account -------------------------------------------------------------------------
+
+
+async def test_a_helpers_client_without_an_account_is_texted_at_the_number_the_helper_recorded(
+    app: Any, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50300))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as helper:
+        await staff_client_sign_up(helper, pool, settings.secret_key, name="陈帮办", role="helper", region=VILLAGE)
+        assert (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).status_code == 201
+        form = (await helper.get("/api/v1/life-events/retirement/form")).json()
+        data = answers_for(form)
+        data["applicant.phone"] = "13912340001"  # the elder's daughter's phone, as the helper typed it
+        filed = await post(
+            helper,
+            "/api/v1/cases",
+            {
+                "life_event": "retirement",
+                "data": data,
+                "idempotency_key": "sms-helper-case-1",
+                "on_behalf_of": ELDER["id_number"],
+                "uploads": await upload_required_materials(helper, "retirement", form, ELDER["id_number"]),
+            },
+        )
+        assert filed.status_code == 201, filed.text
+    case_id = await _case_id(pool, filed.json()["case_no"])
+    assert [(t["phone"], t["step"]) for t in await _texts(pool)] == [("13912340001", "submitted")]
+
+    # A case filed before its number was kept (or without one) is texted at the register's phone.
+    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    await _step(pool, case_id, "accepted")
+    assert [(t["phone"], t["step"]) for t in await _texts(pool)][-1] == ("13700000025", "accepted")
+
+
+async def test_purge_forgets_old_texts_and_past_days_counts(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    from sms import housekeeping
+
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    await _file(client)
+    await _step(pool, await _case_id(pool, (await _file(client, "sms-case-2"))["case_no"]), "accepted")
+    await pool.execute("UPDATE sms_messages SET status = 'delivered'")
+    await pool.execute("UPDATE sms_messages SET created_at = now() - interval '200 days' WHERE id = 1")
+    await pool.execute(
+        "INSERT INTO sms_daily_counts (phone, day, sent) VALUES ($1, current_date - 5, 3), ($1, current_date, 1)",
+        CASE_PHONE,
+    )
+    assert await housekeeping.purge(pool, retention_days=184) == 1
+    assert await pool.fetchval("SELECT count(*) FROM sms_messages") == 2
+    assert await pool.fetchval("SELECT count(*) FROM sms_daily_counts WHERE phone = $1", CASE_PHONE) == 1
