@@ -243,10 +243,10 @@ def _sms_backend(env: Mapping[str, str]) -> str:
     if raw == "tencent":
         needed.append("SMS_SDK_APP_ID")
     if missing := [name for name in needed if not env.get(name, "").strip()]:
-        raise SettingsError(f"SMS_BACKEND={raw}: set {', '.join(missing)} too")
+        raise SettingsError(f"SMS_BACKEND: {raw} needs {', '.join(missing)} set too")
     sdk = {"aliyun": "alibabacloud_dysmsapi20170525", "tencent": "tencentcloud.sms"}[raw]
     if importlib.util.find_spec(sdk.split(".")[0]) is None:
-        raise SettingsError(f"SMS_BACKEND={raw}: needs the packages of the sms extra in pyproject.toml, not installed")
+        raise SettingsError(f"SMS_BACKEND: {raw} needs the packages of the sms extra in pyproject.toml (not installed)")
     return raw
 
 
