@@ -40,6 +40,7 @@ from db.pool import Tx, create_pool
 from hooks import housekeeping as hooks_housekeeping
 from hooks import subscriptions as webhooks
 from push import housekeeping as push_housekeeping
+from sms import housekeeping as sms_housekeeping
 
 # 等保 level 3 keeps audit records at least six months.
 AUDIT_RETENTION_DAYS = 184
@@ -262,10 +263,12 @@ async def _purge(conn: Tx) -> int:
         expired = await consent_flow.sweep_in(conn)
         webhook_deliveries = await hooks_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
         writes = await exchange.forget_old_writes(conn)
+        texts = await sms_housekeeping.purge(conn, retention_days=AUDIT_RETENTION_DAYS)
     print(
         f"purged expired sessions and challenges; {removed} audit rows, {deliveries} push and {webhook_deliveries} "
-        f"webhook delivery records older than {AUDIT_RETENTION_DAYS} days; {writes} API answers kept for their "
-        f"idempotency keys older than {exchange.IDEMPOTENCY_DAYS} days; {expired} consent requests expired"
+        f"webhook delivery records and {texts} texts older than {AUDIT_RETENTION_DAYS} days; {writes} API answers "
+        f"kept for their idempotency keys older than {exchange.IDEMPOTENCY_DAYS} days; "
+        f"{expired} consent requests expired"
     )
     return 0
 

@@ -61,7 +61,6 @@ from app.people.identity import grouped_id_number
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
-from app.sms.service import backend_named as sms_backend_named
 from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
@@ -85,6 +84,7 @@ from auth.sessions import (
 from config.settings import Settings, load_settings
 from db.connect import open_pool
 from push.keys import load_or_create as load_vapid_keys
+from sms.backends import backend_for as sms_backend_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 
@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 # What every page is drawn with (templates, static files): part of each page's ETag (app/web/caching).
                 "release": release_fingerprint((TEMPLATES_DIR, STATIC_DIR)),
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
-                "sms": CountedSms(sms_backend_named(settings.sms_backend)),
+                "sms": CountedSms(sms_backend_for(settings)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.
                 "database_gauges": DatabaseGauges(),
                 # Generated on first start; only the public half is kept in the web process.

@@ -22,9 +22,11 @@ DEFAULT_PUSH_HOSTS = (
     "web.push.apple.com",
     "*.notify.windows.com",
 )
-# How text messages leave (app/sms): `log` writes each one as a line of the server log. Gateways' SDKs arrive
-# with the data-exchange issue, each as another backend name here.
-SMS_BACKENDS = ("log",)
+# How text messages leave (sms/backends.py): `log` writes each one as a line of the server log; `aliyun`
+# (阿里云短信服务) and `tencent` (腾讯云短信) send through the carriers' gateways with their SDKs.
+SMS_BACKENDS = ("log", "aliyun", "tencent")
+# What a gateway backend needs: each message kind is a template approved at the provider (sms/texts.py).
+SMS_TEMPLATE_SETTINGS = ("SMS_TEMPLATE_VERIFICATION_CODE", "SMS_TEMPLATE_ACCOUNT_EXISTS", "SMS_TEMPLATE_CASE_STEP")
 # How log lines are written: `text` for a person at a terminal, `json` (one object per line) for a log collector.
 LOG_FORMATS = ("text", "json")
 # Who may read /metrics when METRICS_ALLOWED is not set: this machine only.
@@ -64,6 +66,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
 
     sms_backend: str = "log"
+    # Texts one number may be handed in a day (Beijing time), sign-up codes and case steps together.
+    sms_daily_cap_per_number: int = 20
+    # The gateway backends' account (aliyun: an AccessKey pair; tencent: a SecretId/SecretKey pair and the SDK app id),
+    # the approved sign, the template id of each message kind, and the gateway's host (empty: the provider's own).
+    sms_access_key_id: str = ""
+    sms_access_key_secret: str = ""
+    sms_sdk_app_id: str = ""
+    sms_region: str = "ap-guangzhou"
+    sms_sign_name: str = "常州一网通办"
+    sms_templates: dict[str, str] = msgspec.field(default_factory=dict[str, str])
+    sms_endpoint: str = ""
     # Sign-up codes one address may ask for in an hour (many phones can share a carrier's address).
     signup_starts_per_address: int = 20
 
@@ -224,6 +237,30 @@ def _sms_backend(env: Mapping[str, str]) -> str:
     raw = env.get("SMS_BACKEND", "").strip().lower() or "log"
     if raw not in SMS_BACKENDS:
         raise SettingsError(f"SMS_BACKEND: expected one of {', '.join(SMS_BACKENDS)}, got {raw!r}")
+    if raw == "log":
+        return raw
+    needed = ["SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", *SMS_TEMPLATE_SETTINGS]
+    if raw == "tencent":
+        needed.append("SMS_SDK_APP_ID")
+    if missing := [name for name in needed if not env.get(name, "").strip()]:
+        raise SettingsError(f"SMS_BACKEND: {raw} needs {', '.join(missing)} set too")
+    sdk = {"aliyun": "alibabacloud_dysmsapi20170525", "tencent": "tencentcloud.sms"}[raw]
+    if importlib.util.find_spec(sdk.split(".")[0]) is None:
+        raise SettingsError(f"SMS_BACKEND: {raw} needs the packages of the sms extra in pyproject.toml (not installed)")
+    return raw
+
+
+def _sms_templates(env: Mapping[str, str]) -> dict[str, str]:
+    """Template ids by message kind (verification_code, account_exists, case_step)."""
+    prefix = "SMS_TEMPLATE_"
+    return {name.removeprefix(prefix).lower(): env.get(name, "").strip() for name in SMS_TEMPLATE_SETTINGS}
+
+
+def _sms_endpoint(env: Mapping[str, str]) -> str:
+    """A gateway's host[:port], for a private gateway or a test double; empty: the provider's own."""
+    raw = env.get("SMS_ENDPOINT", "").strip()
+    if raw and ("/" in raw or " " in raw):
+        raise SettingsError(f"SMS_ENDPOINT: expected host or host:port, without a scheme or path, got {raw!r}")
     return raw
 
 
@@ -281,6 +318,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         track_scans_per_minute=_int(env, "TRACK_SCANS_PER_MINUTE", 120, 0, 1_000_000),
         trusted_proxies=_trusted_proxies(env),
         sms_backend=_sms_backend(env),
+        sms_daily_cap_per_number=_int(env, "SMS_DAILY_CAP_PER_NUMBER", 20, 1, 1000),
+        sms_access_key_id=env.get("SMS_ACCESS_KEY_ID", "").strip(),
+        sms_access_key_secret=env.get("SMS_ACCESS_KEY_SECRET", "").strip(),
+        sms_sdk_app_id=env.get("SMS_SDK_APP_ID", "").strip(),
+        sms_region=env.get("SMS_REGION", "").strip() or "ap-guangzhou",
+        sms_sign_name=env.get("SMS_SIGN_NAME", "").strip() or "常州一网通办",
+        sms_templates=_sms_templates(env),
+        sms_endpoint=_sms_endpoint(env),
         signup_starts_per_address=_int(env, "SIGNUP_STARTS_PER_ADDRESS", 20, 1, 1_000_000),
         metrics_allowed=_networks(env, "METRICS_ALLOWED", DEFAULT_METRICS_ALLOWED),
         log_format=_log_format(env),

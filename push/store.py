@@ -18,6 +18,9 @@ SEND_ENTRYPOINT = "push.send"
 # which our connections' jsonb codec (db/pool.py) would encode a second time.
 _ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
 
+# A device whose pushes failed this many times in a row (a success resets the count) is not counted on to be heard.
+LIVE_DEVICE_MAX_FAILURES = 3
+
 
 # --- devices --------------------------------------------------------------------------------------
 
@@ -108,6 +111,16 @@ async def devices_of(db: DB, account_id: int) -> list[Device]:
         account_id,
     )
     return [Device(**dict(r)) for r in rows]
+
+
+async def has_live_device(db: DB, account_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM push_subscriptions WHERE account_id = $1 AND failures < $2 LIMIT 1",
+            account_id,
+            LIVE_DEVICE_MAX_FAILURES,
+        )
+    )
 
 
 # --- the outbox: written inside the event's transaction ---------------------------------------------

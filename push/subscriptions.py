@@ -144,3 +144,8 @@ async def forget_all_devices(db: DB, account_id: int) -> int:
 
 async def devices_of(db: DB, account_id: int) -> list[Device]:
     return await store.devices_of(db, account_id)
+
+
+async def has_device(db: DB, account_id: int) -> bool:
+    """Whether a device of the account receives push: subscribed, and its last pushes did not all fail."""
+    return await store.has_live_device(db, account_id)

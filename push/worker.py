@@ -1,8 +1,10 @@
-"""`python -m push.worker`: sends queued push notifications and webhooks. Run as many as you like, on any machines.
+"""`python -m push.worker`: sends queued push notifications, webhooks and texts. Run as many as you like, on any
+machines.
 
 Webhooks to the departments' systems (hooks/) are jobs of the same pgqueuer queue under their own entrypoint: one
 worker process serves both, so there is one LISTEN connection, one reconnect and one schema wait to operate, and
-hooks/ stays free of app/ as push/ is (WEBHOOK_ALLOWED_HOSTS limits where they go).
+hooks/ stays free of app/ as push/ is (WEBHOOK_ALLOWED_HOSTS limits where they go). Texts to residents' phones (sms/:
+SMS_BACKEND, SMS_DAILY_CAP_PER_NUMBER) are a third entrypoint of the same queue, for the same reasons.
 
 pgqueuer hands each job to one worker (FOR UPDATE SKIP LOCKED), so two workers never send the same
 notification at once. A worker that dies mid-send stops its heartbeat; after `--heartbeat-seconds`
@@ -11,8 +13,8 @@ and its service worker drops the repeated event id).
 
 This module is the worker process's composition root, as app/main.py is the web's: it reads the
 shared settings (config/settings.py: DATABASE_URL, DATABASE_DIRECT_URL and DATABASE_POOLING, DATA_DIR for the
-VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS; LOG_FORMAT; PUSH_METRICS_PORT, HOST and METRICS_ALLOWED for its /metrics)
-and imports nothing of app/.
+VAPID key, VAPID_SUBJECT, PUSH_ALLOWED_HOSTS; SMS_BACKEND and its SMS_* settings, PUBLIC_URL; LOG_FORMAT;
+PUSH_METRICS_PORT, HOST and METRICS_ALLOWED for its /metrics) and imports nothing of app/.
 
 It does not migrate the database: some migrations have data steps that need the app's code and keys (sealing
 e-certificate numbers), and one migrator is simpler than two. A worker that finds migrations its code expects
@@ -49,6 +51,9 @@ from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
 from push.store import SEND_ENTRYPOINT
+from sms import worker as sms_worker
+from sms.backends import backend_for as sms_backend_for
+from sms.delivery import Sending as SmsSending
 
 log = logging.getLogger("push.worker")
 # How long a worker that lost the database waits before connecting again.
@@ -84,10 +89,11 @@ class PushWorker:
         options: WorkerOptions | None = None,
         webhooks: WebhookSender | None = None,
         webhook_policy: WebhookRetryPolicy | None = None,
+        sms: SmsSending | None = None,
     ) -> None:
         """`queue_connection` is pgqueuer's own (it LISTENs on it) and must be a plain asyncpg
         connection; `pool` is ours, with the app's codecs, for reading and updating notifications.
-        `webhooks`: also deliver the departments' webhooks (hooks/) from the same queue."""
+        `webhooks`: also deliver the departments' webhooks (hooks/) from the same queue; `sms`: also send texts."""
         self.options = options or WorkerOptions()
         policy = policy or RetryPolicy()
         self.sent = 0
@@ -97,6 +103,7 @@ class PushWorker:
             if webhooks is not None
             else None
         )
+        self.texts = sms_worker.register(self._queue, pool, sms) if sms is not None else None
 
         @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
         async def send(job: Job) -> None:
@@ -132,8 +139,10 @@ class Reconnecting:
         public_key: str,
         options: WorkerOptions,
         webhooks: WebhookSender | None = None,
+        sms: SmsSending | None = None,
     ) -> None:
         self.database_url = database_url
+        self.sms = sms
         self.pool = pool
         self.sender = sender
         self.webhooks = webhooks
@@ -189,7 +198,9 @@ class Reconnecting:
         try:
             if not self.workers:
                 await self._wait_for_schema(connection)
-            worker = PushWorker(self.pool, connection, self.sender, RetryPolicy(), self.options, webhooks=self.webhooks)
+            worker = PushWorker(
+                self.pool, connection, self.sender, RetryPolicy(), self.options, webhooks=self.webhooks, sms=self.sms
+            )
             self.workers.append(worker)
             if self.stopping.is_set():  # asked to stop while connecting
                 return
@@ -220,7 +231,12 @@ async def serve(settings: Settings, options: WorkerOptions, *, drain: bool = Fal
             PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender,
             WebhookSender(settings.webhook_allowed_hosts) as webhooks,
         ):
-            worker = Reconnecting(database_url, pool, sender, keys.public_key, options, webhooks)
+            sms = SmsSending(
+                backend=sms_backend_for(settings),
+                public_url=settings.public_url,
+                daily_cap=settings.sms_daily_cap_per_number,
+            )
+            worker = Reconnecting(database_url, pool, sender, keys.public_key, options, webhooks, sms)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, worker.stop)

@@ -46,7 +46,7 @@ class SmsOutbox(logging.Handler):
 @contextmanager
 def sms_outbox() -> Iterator[SmsOutbox]:
     """Read what the app texts (the SMS logger) while the block runs."""
-    logger = logging.getLogger("app.sms")
+    logger = logging.getLogger("sms")
     outbox = SmsOutbox()
     level = logger.level
     logger.addHandler(outbox)

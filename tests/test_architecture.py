@@ -1,12 +1,12 @@
-"""The layers of docs/architecture.md, enforced: every import in app/, auth/, push/, hooks/, db/ and config/ is read
-from the source (imports inside functions too), and a change that breaks a layer, reaches into another package's store
-or closes an import cycle fails here, naming the file and the import.
+"""The layers of docs/architecture.md, enforced: every import in app/, auth/, push/, hooks/, sms/, db/ and config/ is
+read from the source (imports inside functions too), and a change that breaks a layer, reaches into another package's
+store or closes an import cycle fails here, naming the file and the import.
 
-Units are the top-level packages auth, push, hooks, db and config, each feature package of app/ (app.cases,
+Units are the top-level packages auth, push, hooks, sms, db and config, each feature package of app/ (app.cases,
 app.people …) and each module directly in app/ (app.main, app.cli, app.errors …). The rules:
 
-- config/ imports nothing of ours; db/ only config/; auth/, push/ and hooks/ only themselves, db/ and config/ (never
-  app/, nor each other), but for the worker process in push/ running hooks/' deliveries;
+- config/ imports nothing of ours; db/ only config/; auth/, push/, hooks/ and sms/ only themselves, db/ and config/
+  (never app/, nor each other), but for the worker process in push/ running hooks/' deliveries and sms/' texts;
 - a store module (`store.py`, `*_store.py`: a table's SQL) is imported only from its own unit;
 - no import cycle between units.
 """
@@ -20,15 +20,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ROOTS = ("app", "auth", "push", "hooks", "db", "config")
+ROOTS = ("app", "auth", "push", "hooks", "sms", "db", "config")
 # What each lower layer may import of ours (app/'s units may import any of these, and each other without cycles).
 ALLOWED = {
     "config": {"config"},
     "db": {"db", "config"},
     "auth": {"auth", "db", "config"},
-    # The worker process (push/worker.py) also runs the webhook deliveries' entrypoint.
-    "push": {"push", "hooks", "db", "config"},
+    # The worker process (push/worker.py) also runs the webhook deliveries' and the texts' entrypoints.
+    "push": {"push", "hooks", "sms", "db", "config"},
     "hooks": {"hooks", "db", "config"},
+    "sms": {"sms", "db", "config"},
 }
 
 

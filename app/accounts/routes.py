@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from app.accounts import service
 from app.accounts.models import CredentialBody, Me, MeOnDevice, RegisterStart, RenameBody, VerificationSent
-from app.sms import service as sms
 from app.web.params import AppSettings, Cipher, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
@@ -22,6 +21,7 @@ from auth.access import caller, public, signed_in, user_of
 from auth.audit import audit
 from auth.models import CredentialListing
 from auth.sessions import ceremony_owner, sign_in, sign_out
+from sms import outbox as sms
 
 
 def _signed_out(request: AnyRequest) -> Response[None]:
@@ -59,9 +59,7 @@ class AuthApi(Controller):
         if step.options is not None:
             return Response(step.options, status_code=HTTP_200_OK)
         # The text goes after the answer: a slow gateway must not tell a right pair (texted) from a wrong one.
-        background = (
-            BackgroundTask(sms.send_quietly, request.app.state.sms, step.sms.phone, step.sms.text) if step.sms else None
-        )
+        background = BackgroundTask(sms.send_now, request.app.state.sms, step.sms) if step.sms else None
         return Response(VerificationSent(), status_code=HTTP_202_ACCEPTED, background=background)
 
     @post("/register/verify", opt=public(), status_code=HTTP_201_CREATED, summary="Finish a passkey sign-up")

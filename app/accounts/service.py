@@ -28,7 +28,6 @@ from app.people.identity import (
     normalize_id_number,
     normalize_mobile,
 )
-from app.sms import service as sms
 from app.web.types import Connection
 from auth import ceremonies, enrollment, passkeys, ratelimit
 from auth.assertions import check_assertion
@@ -38,6 +37,9 @@ from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from config.settings import Settings
 from db.pool import DB, Tx
+from sms import outbox as sms
+from sms import texts
+from sms.models import Outgoing
 
 NAME_MAX = 50
 PASSKEY_NAME_MAX = 40
@@ -45,7 +47,7 @@ STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
 # Where the resident sees and removes their passkeys.
 PASSKEYS_ON_ME = "/me#passkeys-heading"
 SMS_CODE_DIGITS = 6
-SMS_CODE_TTL = timedelta(minutes=sms.CODE_MINUTES)
+SMS_CODE_TTL = timedelta(minutes=texts.CODE_MINUTES)
 SMS_CODE_TRIES = 5
 # What the register page says after every start, whoever asked (the answer itself is only {"verification": "sms"}).
 SMS_SENT = "若信息无误，验证码已发送至登记手机；未收到请携身份证到政务服务窗口办理"
@@ -64,18 +66,12 @@ def _clean_name(raw: str) -> str:
     return " ".join(raw.split())
 
 
-class Sms(msgspec.Struct, frozen=True, kw_only=True):
-    """A text to send once the answer has gone (app.sms), so that sending never shows in its timing."""
-
-    phone: str
-    text: str
-
-
 class RegistrationStep(msgspec.Struct, frozen=True, kw_only=True):
     """What a sign-up call leads to: the passkey creation options, or (a start) perhaps a text to send."""
 
     options: dict[str, Any] | None = None
-    sms: Sms | None = None
+    # A text to send once the answer has gone (sms.outbox.send_now), so that sending never shows in its timing.
+    sms: Outgoing | None = None
 
 
 async def registration_options(
@@ -132,7 +128,7 @@ def _code_hash(secret_key: str, code: str) -> bytes:
 
 async def _send_sms_code(
     db: asyncpg.Pool, settings: Settings, cipher: PiiCipher, conn: Connection, name: str, id_number: str
-) -> Sms | None:
+) -> Outgoing | None:
     """Start a sign-up: the same statements run, and the same answer goes back, for a right pair, a wrong one, an
     existing account and a person with no phone on the register. Only a right pair with a phone and no account
     is texted a code (to the register's phone, never one typed in the form); an account holder is texted that
@@ -167,9 +163,13 @@ async def _send_sms_code(
         reason = "code sent"
     subject = f"person:{match.id}" if match else mask_id_number(id_number)
     await audit(db, conn, "signup.sms_code", "ok" if texted else "refused", subject=subject, reason=reason)
-    if match is None or match.phone is None:
+    # Every start counts against a number's daily cap of texts (sms/): the register's phone when there is one, else a
+    # key of the ID number, so that a start that texts nothing runs the same statement. Over the cap: no text.
+    cap_key = match.phone if match is not None and match.phone is not None else f"start:{number_hash.hex()[:32]}"
+    within_cap = await sms.within_daily_cap(db, cap_key, settings.sms_daily_cap_per_number)
+    if match is None or match.phone is None or not within_cap:
         return None
-    return Sms(phone=match.phone, text=sms.verification_code_text(code) if texted else sms.account_exists_text())
+    return texts.verification_code(match.phone, code) if texted else texts.account_exists(match.phone)
 
 
 async def _pending_with_sms_code(
@@ -566,6 +566,15 @@ async def close_for_deceased(db: DB, person_id: int, case_no: str) -> int | None
 async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
     """长辈版 as chosen on the account: every device it signs in to starts with it."""
     await store.set_elder_mode(db, account_id, elder_mode)
+
+
+async def sms_preference(db: DB, account_id: int) -> str:
+    """短信提醒 as chosen on 我的: `fallback` (only when no device receives push) or `always` (app.sms decides)."""
+    return await store.sms_preference(db, account_id)
+
+
+async def set_sms_preference(db: DB, account_id: int, preference: str) -> None:
+    await store.set_sms_preference(db, account_id, preference)
 
 
 def local_key(secret_key: str, account_id: int) -> str:

@@ -55,6 +55,14 @@ async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
     await db.execute("UPDATE accounts SET elder_mode = $2 WHERE id = $1", account_id, elder_mode)
 
 
+async def sms_preference(db: DB, account_id: int) -> str:
+    return await db.fetchval("SELECT sms_preference FROM accounts WHERE id = $1", account_id) or "fallback"
+
+
+async def set_sms_preference(db: DB, account_id: int, preference: str) -> None:
+    await db.execute("UPDATE accounts SET sms_preference = $2 WHERE id = $1", account_id, preference)
+
+
 async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     row = await db.fetchrow(
         "SELECT id, name, user_handle FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id

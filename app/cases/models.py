@@ -249,6 +249,7 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     applicant_person_id: int
     filed_as: str  # self | clerk | helper
     filed_by_account_id: int
+    tracking_token: str
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -60,6 +60,7 @@ from app.forms import parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import service as people
+from app.sms import service as sms
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -186,6 +187,9 @@ async def _create(
         idempotency_key=body.idempotency_key,
     )
     await workflow.open_tasks(tx, case_id, items, today)
+    # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
+    phone = clean.get("applicant.phone")
+    await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
     title, note = _submitted_step(filing, user, len(items))
     await record_event(
         tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note

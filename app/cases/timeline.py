@@ -1,15 +1,17 @@
 """Every timeline event of a case is written here, and only here, inside the caller's transaction —
 so whatever must happen with an event (the notifications to the resident's devices, the webhooks of the departments'
-systems) happens once, atomically with it. Who hears of it is decided here too (_audience, _webhook_events)."""
+systems, the text to the case's phone) happens once, atomically with it. Who hears of it is decided here too (_audience,
+_webhook_events; texts: app.sms.service.text_step)."""
 
 from __future__ import annotations
 
 from app.accounts import service as accounts
 from app.cases import store, tracking
-from app.cases.models import TaskRow
+from app.cases.models import CaseParties, TaskRow
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
+from app.sms import service as sms
 from db.pool import Tx
 from hooks import outbox as hooks
 from hooks.models import Event
@@ -39,7 +41,19 @@ async def record_event(
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
-    await notify_event(tx, await _audience(tx, case_id), event_id=event_id, status=status, title=title)
+    case = await store.case_parties(tx, case_id)
+    audience = await _audience(tx, case_id, case)
+    await notify_event(tx, audience, event_id=event_id, status=status, title=title)
+    # A text to the case's phone when the applicant would not hear otherwise (app.sms decides), queued likewise.
+    await sms.text_step(
+        tx,
+        audience,
+        applicant_person_id=case.applicant_person_id,
+        tracking_token=case.tracking_token,
+        event_id=event_id,
+        task_id=task_id,
+        status=status,
+    )
     # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
     for event in await _webhook_events(tx, case_id, task_id, status, event_id):
         await hooks.emit(tx, event)
@@ -74,11 +88,10 @@ def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
     )
 
 
-async def _audience(tx: Tx, case_id: int) -> CaseAudience:
+async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     """The applicant's own account (if they have signed up; for a minor child without one, the parent who filed), and
     the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
     they follow what they filed)."""
-    case = await store.case_parties(tx, case_id)
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id

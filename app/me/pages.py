@@ -16,6 +16,7 @@ from app.consents import service as consents
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
 from app.family import service as family
+from app.sms import service as sms
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
@@ -43,6 +44,11 @@ class MePages(Controller):
                 "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
                 # The household and the minor children this resident files for (为TA办理).
                 "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
+                # 短信提醒: when this resident's case steps are texted (app.sms).
+                "sms_preference": (
+                    await accounts.sms_preference(db, user.account_id) if user.person_id is not None else None
+                ),
+                "sms_preferences": sms.PREFERENCES,
             },
         )
 
@@ -56,6 +62,13 @@ class MePages(Controller):
         if user.person_id is not None:
             await consents.set_preauthorised(db, user.person_id, codes)
         return Redirect("/me?saved=spouse#spouse-consent-heading", status_code=303)
+
+    @post("/sms", opt=roles("resident"))
+    async def sms_preference(self, request: AnyRequest, db: Db, data: URLEncodedBody[dict[str, Any]]) -> Redirect:
+        """短信提醒: texted at every step, or only when no device of theirs receives push."""
+        chosen = data.get("sms_preference")
+        await sms.set_preference(caller(request).account_id, chosen if isinstance(chosen, str) else "", db=db)
+        return Redirect("/me?saved=sms#sms-heading", status_code=303)
 
     @post("/delegations/{delegation_id:int}/revoke", opt=signed_in())
     async def revoke_delegation(self, request: AnyRequest, db: Db, delegation_id: FromPath[int]) -> Redirect:

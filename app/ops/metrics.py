@@ -46,13 +46,14 @@ from prometheus_client.registry import Collector
 from app.cases import service as cases
 from app.cases.models import TaskCount
 from app.ops import probes
-from app.sms.service import SmsBackend
 from app.web.params import AppSettings, Db
 from auth.access import public
 from db.pool import DB, database_unavailable
 from db.pool_usage import sample_forever
 from push import outbox
 from push.models import JobCount
+from sms.backends import SmsBackend
+from sms.models import Outgoing, SendResult
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format every Prometheus reads (Litestar adds the charset); our names need no newer escaping.
@@ -81,13 +82,14 @@ class CountedSms:
     def __init__(self, backend: SmsBackend) -> None:
         self.backend = backend
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, message: Outgoing) -> SendResult:
         try:
-            await self.backend.send(phone, text)
+            result = await self.backend.send(message)
         except Exception:
             SMS_MESSAGES.labels("failed").inc()
             raise
-        SMS_MESSAGES.labels("sent").inc()
+        SMS_MESSAGES.labels("sent" if result.outcome == "accepted" else "failed").inc()
+        return result
 
 
 # --- several worker processes -----------------------------------------------------------------------------------

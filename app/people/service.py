@@ -104,6 +104,12 @@ async def identity_of(db: DB, cipher: PiiCipher, person_id: int) -> Identity | N
     return Identity(name=found.name, id_number=cipher.decrypt(found.id_number_enc)) if found else None
 
 
+async def phone_of(db: DB, person_id: int) -> str | None:
+    """The register's phone of a person, if any."""
+    person = await store.get_person(db, person_id)
+    return person.phone if person else None
+
+
 async def set_phone(db: DB, person_id: int, phone: str) -> None:
     """The mobile a resident gave on signing up replaces the one on the register."""
     await store.update_phone(db, person_id, phone)

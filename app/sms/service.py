@@ -1,64 +1,94 @@
-"""Text messages to residents' phones (短信): what they say, and the backend that sends them.
+"""Text messages to residents' phones (短信), the app's side: which case steps are texted to whom, at which number,
+and the resident's choice on 我的.
 
-The backend is chosen by the SMS_BACKEND setting. Only `log` exists until the carriers' gateways arrive with
-the data-exchange issue: it writes each message as one line of the server log, as a console e-mail backend
-does, so that a developer (or the demo) reads the code in the `make run` output:
+The gateways, the queue and the sending are sms/ (the worker process runs it without app/): a case step is queued in
+the step's transaction (sms.outbox.enqueue) and sent by the worker with retries; a sign-up code (app.accounts) goes
+out at once from the web process through the same backend and the same per-number daily cap (sms.outbox.send_now).
+SMS_BACKEND=log (the default, `make run`) writes each text as one line of the server log, the number masked.
 
-    短信 → 138****0011: 【常州一网通办】验证码 123456，10分钟内有效
-
-The phone is masked there; the code is in clear, which is the point of that backend. A gateway backend is
-another class with the same `send`.
+Who is texted about a case step (`text_step`): the case's number (the 申请人手机号码 on its form, else the register's
+phone) when the applicant has no account or no device receiving push, or chose 每一步都发短信 on 我的; and always for
+补正告知 and 办结, which nobody should miss. The text names the case number and the step, and links to the tracking
+page: no name, no ID number, nothing a lock screen or a shared phone should not show.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Protocol
+from app.accounts import service as accounts
+from app.notifications.models import CaseAudience
+from app.people import service as people
+from app.sms import store
+from db.pool import DB, Tx
+from push import subscriptions
+from sms import outbox
+from sms.models import CaseText
 
-from app.people.identity import mask_mobile
-
-log = logging.getLogger("app.sms")
-SIGNATURE = "【常州一网通办】"
-CODE_MINUTES = 10
-
-
-class SmsBackend(Protocol):
-    async def send(self, phone: str, text: str) -> None:
-        """Send `text` to the mainland mobile number `phone`; raises if the gateway refuses it."""
-        ...
-
-
-class LogBackend:
-    """Development and demo: each message is one line of the server log (INFO, logger `app.sms`)."""
-
-    async def send(self, phone: str, text: str) -> None:
-        log.info("短信 → %s: %s", mask_mobile(phone), text)
-
-
-_BACKENDS: dict[str, type[SmsBackend]] = {"log": LogBackend}
-
-
-def backend_named(name: str) -> SmsBackend:
-    """The backend for SMS_BACKEND (config.settings checks the name at start-up)."""
-    return _BACKENDS[name]()
+PREFERENCES = {"fallback": "仅在无法推送时发短信", "always": "每一步都发短信"}
+# Steps texted whatever the preference: the resident must act (补正告知), or the matter is done (办结).
+ALWAYS_TEXTED = frozenset({"supplement_requested", "completed"})
+# The step as a text names it: short, so that the case number, the step and the link fit in two parts.
+STEP_WORDS = {
+    "submitted": "已提交",
+    "awaiting_consent": "待他人授权",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "supplement_requested": "需补正材料，请尽快补正",
+    "resubmitted": "补正材料已提交",
+    "in_review": "正在审核",
+    "approved": "已批准",
+    "denied": "未予批准",
+    "completed": "已办结",
+    "delivered": "已出件",
+}
+OTHER_STEP = "有新进度"
 
 
-def verification_code_text(code: str) -> str:
-    return f"{SIGNATURE}验证码 {code}，{CODE_MINUTES}分钟内有效"
+# --- case steps -------------------------------------------------------------------------------------------------
 
 
-def account_exists_text() -> str:
-    """Sent instead of a code to someone who already has an account: the page must not say so, the phone may."""
-    return (
-        f"{SIGNATURE}您已开通账户，请直接登录。如需在新手机上使用，请在已登录的设备上添加通行密钥，"
-        "或凭身份证到政务服务窗口领取开户码。如非本人操作，请忽略本短信"
+async def remember_case_phone(tx: Tx, case_id: int, phone: str | None) -> None:
+    """The number the form gave for the applicant (申请人手机号码): the case's steps are texted there."""
+    if phone:
+        await store.set_case_phone(tx, case_id, phone)
+
+
+async def text_step(
+    tx: Tx,
+    audience: CaseAudience,
+    *,
+    applicant_person_id: int,
+    tracking_token: str,
+    event_id: int,
+    task_id: int | None,
+    status: str,
+) -> int | None:
+    """Queue the text of one step, in its transaction, if the applicant is to be texted (the rules above); the id of
+    the text queued, or None."""
+    if not await _texted(tx, audience.applicant_account_id, status):
+        return None
+    phone = await store.case_phone(tx, audience.case_id) or await people.phone_of(tx, applicant_person_id)
+    if phone is None:
+        return None
+    text = CaseText(
+        phone=phone,
+        case_id=audience.case_id,
+        event_id=event_id,
+        case_no=audience.case_no,
+        step=STEP_WORDS.get(status, OTHER_STEP),
+        tracking_path=f"/t/{tracking_token}",
+        once_key=f"{audience.case_id}:{task_id or 0}:{status}",
     )
+    return await outbox.enqueue(tx, text, urgent=status == "supplement_requested")
 
 
-async def send_quietly(backend: SmsBackend, phone: str, text: str) -> None:
-    """Send after the answer has gone (a background task): a failing gateway is logged, never raised, because
-    nobody is waiting for it and its failure must not show on the page (the page says the same either way)."""
-    try:
-        await backend.send(phone, text)
-    except Exception:
-        log.exception("短信 → %s: not sent", mask_mobile(phone))
+async def _texted(db: DB, account_id: int | None, status: str) -> bool:
+    if status in ALWAYS_TEXTED or account_id is None:
+        return True
+    if await accounts.sms_preference(db, account_id) == "always":
+        return True
+    return not await subscriptions.has_device(db, account_id)
+
+
+async def set_preference(account_id: int, preference: str, *, db: DB) -> None:
+    """An unknown value (a forged form) keeps the default: texts only when push cannot reach the resident."""
+    await accounts.set_sms_preference(db, account_id, preference if preference in PREFERENCES else "fallback")

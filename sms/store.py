@@ -1,0 +1,104 @@
+"""SQL for texts: the queued messages, their pgqueuer jobs and the per-number daily counts. The only store of
+sms_messages and sms_daily_counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
+
+from db.pool import DB
+from sms.models import CaseText, ClaimedSms
+
+SEND_ENTRYPOINT = "sms.send"
+# pgqueuer's own INSERT, on the caller's connection so the job commits or rolls back with the step (as push/store.py).
+_ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
+
+
+async def insert_case_text(tx: DB, text: CaseText) -> int | None:
+    """The text's id; None when this transaction has queued the same step for the case already."""
+    return await tx.fetchval(
+        """INSERT INTO sms_messages (phone, template, params, case_id, event_id, once_key)
+           VALUES ($1, 'case_step', $2, $3, $4, $5 || ':' || txid_current())
+           ON CONFLICT (once_key) DO NOTHING RETURNING id""",
+        text.phone,
+        {"case_no": text.case_no, "step": text.step, "path": text.tracking_path},
+        text.case_id,
+        text.event_id,
+        text.once_key,
+    )
+
+
+async def enqueue_send(tx: DB, message_id: int, priority: int) -> None:
+    await tx.fetch(
+        _ENQUEUE,
+        [priority],
+        [SEND_ENTRYPOINT],
+        [str(message_id).encode()],
+        [timedelta(0)],
+        [f"sms:{message_id}"],
+        [None],
+    )
+
+
+async def claim(db: DB, message_id: int) -> ClaimedSms | None:
+    """Count a try of a text still to send; None when it has ended (a repeated job)."""
+    row = await db.fetchrow(
+        """UPDATE sms_messages SET status = 'sending', attempts = attempts + 1
+           WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')
+           RETURNING id, phone, template, params, attempts""",
+        message_id,
+    )
+    return msgspec.convert(dict(row), ClaimedSms) if row else None
+
+
+async def mark(db: DB, message_id: int, status: str, error: str | None, provider_id: str | None = None) -> None:
+    await db.execute(
+        "UPDATE sms_messages SET status = $2, last_error = $3, provider_id = coalesce($4, provider_id), "
+        "sent_at = CASE WHEN $2 = 'delivered' THEN now() ELSE sent_at END WHERE id = $1",
+        message_id,
+        status,
+        error,
+        provider_id,
+    )
+
+
+async def count_towards_cap(db: DB, phone: str, cap: int) -> bool:
+    """Count one more text for the number today (Beijing time); False, counting nothing, when the cap is reached.
+    One statement, so two hosts texting the same number at once cannot both pass the last place."""
+    sent = await db.fetchval(
+        """INSERT INTO sms_daily_counts AS c (phone, day, sent)
+           VALUES ($1, (now() AT TIME ZONE 'Asia/Shanghai')::date, 1)
+           ON CONFLICT (phone, day) DO UPDATE SET sent = c.sent + 1 WHERE c.sent < $2
+           RETURNING sent""",
+        phone,
+        cap,
+    )
+    return sent is not None
+
+
+async def sent_today(db: DB, phone: str) -> int:
+    return (
+        await db.fetchval(
+            "SELECT sent FROM sms_daily_counts WHERE phone = $1 AND day = (now() AT TIME ZONE 'Asia/Shanghai')::date",
+            phone,
+        )
+        or 0
+    )
+
+
+async def purge_counts(db: DB, keep_days: int = 2) -> int:
+    status = await db.execute(
+        "DELETE FROM sms_daily_counts WHERE day < (now() AT TIME ZONE 'Asia/Shanghai')::date - $1::integer", keep_days
+    )
+    return int(status.split()[-1])
+
+
+async def purge_finished(db: DB, retention_days: int) -> int:
+    status = await db.execute(
+        "DELETE FROM sms_messages WHERE status IN ('delivered', 'permanent-failure', 'technical-failure') "
+        "AND created_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    return int(status.split()[-1])
