@@ -60,7 +60,9 @@ from app.ops.tracing import tracing
 from app.people.identity import grouped_id_number
 from app.shell import service as shell
 from app.shell.models import Display
+from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell.routes import PreferencesApi, ShellPages
+from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.sms.service import backend_named as sms_backend_named
 from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
@@ -217,6 +219,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DelegationsApi,
             HelperPages,
             ConsolePages,
+            ReviewsApi,
+            ReviewPages,
+            SupervisionApi,
+            SupervisionPages,
             EnrollmentPages,
             my_certificates,
             share_certificate,

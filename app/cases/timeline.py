@@ -25,7 +25,10 @@ async def record_event(
     department_code: str | None = None,
     actor_account_id: int | None = None,
     note: str | None = None,
+    notify: bool = True,
 ) -> int:
+    """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
+    tracking page, but no push to the resident and no webhook."""
     event_id = await store.append_event(
         tx,
         case_id=case_id,
@@ -38,6 +41,8 @@ async def record_event(
     )
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
+    if not notify:
+        return event_id
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
     await notify_event(tx, await _audience(tx, case_id), event_id=event_id, status=status, title=title)
     # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
