@@ -52,7 +52,9 @@ class ReviewsApi(Controller):
     tags = ["reviews"]
 
     @post("", opt=RATERS, summary="好差评: rate a finished task of the case, or the case as a whole (task_id omitted)")
-    async def rate(self, request: AnyRequest, db: Db, case_no: FromPath[str], data: JSONBody[ReviewBody]) -> Response[ReviewView]:
+    async def rate(
+        self, request: AnyRequest, db: Db, case_no: FromPath[str], data: JSONBody[ReviewBody]
+    ) -> Response[ReviewView]:
         review, created = await service.rate(db, request, caller(request), case_no, data, now())
         return Response(review, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 

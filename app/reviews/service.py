@@ -18,7 +18,7 @@ import asyncpg
 from app.calendar.service import CHINA, current_calendar
 from app.cases import service as cases
 from app.cases.models import TaskRow
-from app.errors import Conflict, FieldErrors, Forbidden, NotFound
+from app.errors import Conflict, FieldErrors, NotFound
 from app.reviews import store
 from app.reviews.models import (
     BAD_LEVELS,
@@ -328,13 +328,14 @@ def is_city_supervisor(user: CurrentUser) -> bool:
 
 def _reaches(user: CurrentUser, row: FollowUpRow, today: date) -> bool:
     """A supervisor reaches the follow-ups of the offices in their region (and department, when they have one);
-    the city's supervisor also every overdue one (escalated)."""
+    the city's supervisor the overdue ones (escalated) and those of no district."""
     if "supervisor" not in user.roles:
         return False
-    if is_city_supervisor(user) and _overdue(row, today):
-        return True
-    own_department = user.department_code is None or user.department_code == row.department_code
-    return serves(user.region_code, row.region_code) and own_department
+    if user.department_code is not None and user.department_code != row.department_code:
+        return False
+    if is_city_supervisor(user):
+        return _overdue(row, today) or row.region_code == CITY
+    return serves(user.region_code, row.region_code)
 
 
 def _open_item(record: FollowUpRecord, today: date) -> OpenFollowUp:
@@ -352,19 +353,21 @@ def _open_item(record: FollowUpRecord, today: date) -> OpenFollowUp:
 
 
 async def open_follow_ups(db: DB, user: CurrentUser, today: date) -> list[OpenFollowUp]:
-    """The open 整改 items a supervisor answers for, soonest due first; for the city's supervisor with every overdue
-    one of the city's offices (escalation is computed here, on read: no job has to run for it)."""
-    records = await store.open_follow_ups(
-        db, region_prefix=region_prefix(user.region_code or ""), department=user.department_code, limit=_LIST_LIMIT
-    )
+    """The open 整改 items a supervisor answers for, soonest due first: a district's supervisor those of its offices;
+    the city's supervisor the overdue ones of every office (escalated; worked out here, on read, so no job has to run
+    for it) and those of no district."""
+    department = user.department_code
     if is_city_supervisor(user):
+        overdue = await store.open_follow_ups_overdue(db, today=today, limit=_LIST_LIMIT)
+        cityless = await store.open_follow_ups(db, region_prefix=CITY, department=department, limit=_LIST_LIMIT)
+        records = [r for r in overdue if department is None or r.follow_up.department_code == department]
         seen = {r.follow_up.id for r in records}
-        records += [
-            r
-            for r in await store.open_follow_ups_overdue(db, today=today, limit=_LIST_LIMIT)
-            if r.follow_up.id not in seen
-        ]
+        records += [r for r in cityless if r.follow_up.id not in seen]
         records.sort(key=lambda r: (r.follow_up.result_due_on, r.follow_up.id))
+    else:
+        records = await store.open_follow_ups(
+            db, region_prefix=region_prefix(user.region_code or "-"), department=department, limit=_LIST_LIMIT
+        )
     return [_open_item(r, today) for r in records]
 
 
@@ -398,8 +401,3 @@ async def answer_follow_up(
             title = "评价整改：已答复整改结果，您可以重新评价"
         await cases.record_review_step(tx, row.case_id, title=title, note=words, actor_account_id=user.account_id)
     await audit(db, conn, f"review.follow_up.{step}", "ok", subject=f"follow_up:{follow_up_id}")
-
-
-def refuse_non_supervisor(user: CurrentUser) -> None:
-    if "supervisor" not in user.roles:
-        raise Forbidden("只有督查人员可以处理整改事项")

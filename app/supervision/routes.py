@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.errors import Conflict, FieldErrors, NotFound
 from app.reviews import service as reviews
@@ -53,7 +53,12 @@ class SupervisionApi(Controller):
 
     @post("/follow-ups/{follow_up_id:int}/{step:str}", opt=SUPERVISOR, summary="整改: record the 回访 or the result")
     async def answer(
-        self, request: AnyRequest, db: Db, follow_up_id: FromPath[int], step: FromPath[str], data: JSONBody[FollowUpAnswer]
+        self,
+        request: AnyRequest,
+        db: Db,
+        follow_up_id: FromPath[int],
+        step: FromPath[str],
+        data: JSONBody[FollowUpAnswer],
     ) -> Response[None]:
         if step not in _STEPS:
             raise NotFound("没有这一步：contact（回访）或 result（整改结果）")
@@ -135,7 +140,7 @@ class SupervisionPages(Controller):
         """The search form. A search is POSTed (the person's ID number must not sit in a URL: logs, history)."""
         return _audit_template({}, None, {})
 
-    @post("/audit", opt=AUDITORS)
+    @post("/audit", opt=AUDITORS, status_code=HTTP_200_OK)
     async def audit_results(
         self, request: AnyRequest, db: Db, cipher: Cipher, data: URLEncodedBody[dict[str, str]]
     ) -> Template:
@@ -146,7 +151,7 @@ class SupervisionPages(Controller):
             return _audit_template(form, None, exc.errors)
         return _audit_template(form, page, {})
 
-    @post("/audit.csv", opt=AUDITORS)
+    @post("/audit.csv", opt=AUDITORS, status_code=HTTP_200_OK)
     async def audit_export(
         self, request: AnyRequest, db: Db, cipher: Cipher, data: URLEncodedBody[dict[str, str]]
     ) -> Response[bytes]:

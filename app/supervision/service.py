@@ -221,7 +221,7 @@ async def search_audit(db: DB, cipher: PiiCipher, conn: Connection, query: Audit
     before = int(cursor) if cursor and cursor.isdigit() else None
     search = await _search(db, cipher, query)
     rows = await audit_log.search(db, search, before_id=before, limit=AUDIT_PAGE + 1)
-    await audit(db, conn, "audit.search", "ok", **_filters(query), page=cursor or "first")
+    await audit(db, conn, "audit.search", "ok", query=_filters(query), page=cursor or "first")
     more = len(rows) > AUDIT_PAGE
     rows = rows[:AUDIT_PAGE]
     return AuditPage(entries=[_entry(r) for r in rows], next_cursor=str(rows[-1].id) if more and rows else None)
@@ -230,7 +230,7 @@ async def search_audit(db: DB, cipher: PiiCipher, conn: Connection, query: Audit
 async def audit_csv(db: DB, cipher: PiiCipher, conn: Connection, query: AuditQuery) -> str:
     """The matching entries (at most AUDIT_CSV_MAX, newest first) as CSV, for a spreadsheet; audited too."""
     rows = await audit_log.search(db, await _search(db, cipher, query), before_id=None, limit=AUDIT_CSV_MAX)
-    await audit(db, conn, "audit.export", "ok", **_filters(query), rows=len(rows))
+    await audit(db, conn, "audit.export", "ok", query=_filters(query), rows=len(rows))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
