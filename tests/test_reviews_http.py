@@ -249,3 +249,33 @@ async def test_the_window_tablet_rates_once_through_a_link_with_no_session(
     assert row is not None
     assert (row["task_id"], row["level"], row["channel"], row["rated_by_account_id"]) == (task["id"], 5, "window", None)
     assert (await tablet.get(link)).status_code == 404  # spent
+
+
+async def test_a_helper_rates_for_their_client_only_with_the_client_present_and_says_so(
+    pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    from tests.test_delegations_http import ELDER, VILLAGE, _file_retirement, delegation_body
+
+    helper = another_client()
+    await staff_client_sign_up(helper, pool, settings.secret_key, name="陈帮办", role="helper", region=VILLAGE)
+    assert (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).status_code == 201
+    filed = await _file_retirement(helper, ELDER, "reviews-helper-1")
+    assert filed.status_code == 201, filed.text
+    case_no = filed.json()["case_no"]
+    task_id = await pool.fetchval(
+        "SELECT t.id FROM tasks t JOIN cases c ON c.id = t.case_id WHERE c.case_no = $1 ORDER BY t.id LIMIT 1", case_no
+    )
+    await pool.execute("UPDATE tasks SET status = 'completed' WHERE id = $1", task_id)
+    path = f"/api/v1/cases/{case_no}/reviews"
+    alone = await post(helper, path, {"task_id": task_id, "level": 5})
+    assert alone.status_code == 400 and "client_present" in alone.json()["errors"]
+    present = await post(helper, path, {"task_id": task_id, "level": 5, "client_present": True})
+    assert present.status_code == 201, present.text
+    row = await pool.fetchrow("SELECT channel, client_present, rated_by_account_id FROM reviews")
+    assert row is not None and (row["channel"], row["client_present"]) == ("helper", True)
+    assert row["rated_by_account_id"] is not None
+
+    other_helper = another_client()
+    await staff_client_sign_up(other_helper, pool, settings.secret_key, name="李帮办", role="helper", region=VILLAGE)
+    stranger = await post(other_helper, path, {"task_id": task_id, "level": 1, "client_present": True})
+    assert stranger.status_code == 404
