@@ -58,9 +58,11 @@ from app.ops.probes import live, ready
 from app.ops.requests import request_context
 from app.ops.tracing import tracing
 from app.people.identity import grouped_id_number
+from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
+from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
@@ -217,6 +219,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DelegationsApi,
             HelperPages,
             ConsolePages,
+            ReviewsApi,
+            ReviewPages,
+            SupervisionApi,
+            SupervisionPages,
             EnrollmentPages,
             my_certificates,
             share_certificate,

@@ -18,7 +18,7 @@ from auth.models import CurrentClient, CurrentUser
 ACCESS_KEY: Final = "access"
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
-ROLES: Final = frozenset({"resident", "clerk", "approver", "helper", "admin"})
+ROLES: Final = frozenset({"resident", "clerk", "approver", "helper", "admin", "supervisor"})
 PERSONAL_KEY: Final = "personal"
 
 

@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 
 from auth import audit_store, metrics
 from auth.access import client_of, user_of
+from auth.models import AuditRow, AuditSearch
 from db.pool import DB
 
 
@@ -50,3 +51,8 @@ async def audit(
         user_agent=(connection.headers.get("user-agent", "")[:300] or None) if connection else None,
         detail=detail,
     )
+
+
+async def search(db: DB, query: AuditSearch, *, before_id: int | None, limit: int) -> list[AuditRow]:
+    """The audit viewer's search (app.supervision decides who may, and audits the search itself)."""
+    return await audit_store.search_audit(db, query, before_id=before_id, limit=limit)

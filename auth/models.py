@@ -72,3 +72,28 @@ class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
     hospital: str | None
     region_code: str
     scopes: frozenset[str]
+
+
+class AuditRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One audit_log entry as the audit viewer reads it (the user agent left out)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str | None
+    outcome: str
+    ip: str | None
+    detail: dict[str, object]
+
+
+class AuditSearch(msgspec.Struct, frozen=True, kw_only=True):
+    """What to look for in the audit log; None: any. `subjects`: entries about any of these (case:…, task:…,
+    person:…, a masked ID number), or naming `case_no` in their detail."""
+
+    subjects: list[str] | None = None
+    case_no: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

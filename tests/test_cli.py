@@ -108,6 +108,7 @@ async def test_staff_add_prints_a_code_for_the_staff_passkey(
         (["--role", "approver", "--region", "320402"], "--department"),
         (["--role", "approver", "--region", "320402", "--department", "nope"], "--department"),
         (["--role", "clerk", "--region", "999999", "--department", "police"], "--region"),
+        (["--role", "supervisor", "--region", "320402001"], "--region"),
     ],
 )
 def test_staff_add_refuses_what_does_not_fit(

@@ -35,6 +35,7 @@ from auth.audit import audit, client_ip
 from auth.models import CredentialListing, CurrentUser
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
+from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
 from sms import outbox as sms
@@ -43,7 +44,7 @@ from sms.models import Outgoing
 
 NAME_MAX = 50
 PASSKEY_NAME_MAX = 40
-STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin"})
+STAFF_ROLES = frozenset({"clerk", "approver", "helper", "admin", "supervisor"})
 # Where the resident sees and removes their passkeys.
 PASSKEYS_ON_ME = "/me#passkeys-heading"
 SMS_CODE_DIGITS = 6
@@ -551,6 +552,13 @@ async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
     return await store.names_of(db, account_ids)
 
 
+async def office_staff(db: DB, *, department_code: str, person_region: str) -> list[int]:
+    """The clerks and approvers of a department who serve a resident of `person_region`: that office's staff (a
+    督办 tells them)."""
+    staff = await store.staff_of_department(db, department_code=department_code, roles=["clerk", "approver"])
+    return [account_id for account_id, region in staff if serves(region, person_region)]
+
+
 async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None:
     """Every session of the account, on every device, is void from now on."""
     await store.void_all_sessions(db, account_id)
@@ -620,6 +628,8 @@ async def staff_problem(db: DB, *, name: str, role: str, department: str | None,
         if level != "village":
             return "--region: 帮办代办员须绑定到村/社区（12位区划代码）"
         return None
+    if role == "supervisor" and level not in ("city", "district"):
+        return "--region: 督查人员须属于市（320400）或区/县级市（6位区划代码）"
     if role in ("clerk", "approver") and not department:
         return "--department: 窗口和审批人员须填写所属部门代码"
     if department and not await catalogue.department_exists(db, department):

@@ -75,6 +75,17 @@ async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
+async def staff_of_department(db: DB, *, department_code: str, roles: list[str]) -> list[tuple[int, str]]:
+    """(id, region code) of a department's staff accounts in one of `roles`."""
+    rows = await db.fetch(
+        "SELECT id, region_code FROM accounts WHERE kind = 'staff' AND department_code = $1 AND roles && $2::text[] "
+        "AND region_code IS NOT NULL ORDER BY id",
+        department_code,
+        roles,
+    )
+    return [(r["id"], r["region_code"]) for r in rows]
+
+
 async def user_handle_of(db: DB, account_id: int) -> bytes | None:
     return await db.fetchval("SELECT user_handle FROM accounts WHERE id = $1", account_id)
 

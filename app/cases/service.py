@@ -64,6 +64,7 @@ from app.sms import service as sms
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
 
@@ -590,3 +591,55 @@ async def open_task_counts(db: DB) -> list[TaskCount]:
     """Open tasks (with a department or the resident, before 出件) by department, district and status, with how
     many are past their promised date: the gauges of /metrics."""
     return await store.open_task_counts(db, OPEN_TASK_STATUSES)
+
+
+# --- 好差评 (app/reviews asks here which case a rater reaches) -------------------------------------
+
+
+async def tasks_to_rate_by_resident(db: DB, user: CurrentUser, case_no: str) -> list[TaskRow]:
+    """The tasks of the resident's own case (or one they filed as a parent for a minor child); someone else's case
+    looks exactly like no case."""
+    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    if head is None:
+        raise NotFound("没有找到该办件")
+    return await store.tasks_of_case(db, head.id)
+
+
+async def tasks_to_rate_by_helper(db: DB, user: CurrentUser, case_no: str) -> list[TaskRow]:
+    """The tasks of a case this helper filed under a delegation from its applicant."""
+    head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
+    if head is None or not await delegations.given_before(
+        db, user.account_id, head.applicant_person_id, head.created_at
+    ):
+        raise NotFound("没有找到该办件")
+    return await store.tasks_of_case(db, head.id)
+
+
+async def tasks_at_window(db: DB, user: CurrentUser, case_no: str) -> list[TaskRow]:
+    """The tasks of a case a clerk may hand the tablet for: one of a resident their hall serves."""
+    record = await store.staff_case_record(db, case_no.strip().upper()) if "clerk" in user.roles else None
+    if record is None or not serves(user.region_code, record.applicant_region):
+        raise NotFound("没有找到该办件")
+    return await store.tasks_of_case(db, record.id)
+
+
+async def record_urge(tx: Tx, task: TaskRow, *, actor_account_id: int, note: str) -> int:
+    """A supervisor's 督办 of a task, on the case's timeline (the resident sees the case is being chased; no push)."""
+    return await record_event(
+        tx,
+        case_id=task.case_id,
+        task_id=task.id,
+        status="urged",
+        title=f"{task.item_name}：已督办",
+        department_code=task.department_code,
+        actor_account_id=actor_account_id,
+        note=note,
+        notify=False,
+    )
+
+
+async def record_review_step(tx: Tx, case_id: int, *, title: str, note: str, actor_account_id: int) -> int:
+    """A follow-up of the resident's rating (回访, 整改 result) on the case's timeline: the resident hears of it."""
+    return await record_event(
+        tx, case_id=case_id, status="review_follow_up", title=title, actor_account_id=actor_account_id, note=note
+    )

@@ -27,7 +27,10 @@ async def record_event(
     department_code: str | None = None,
     actor_account_id: int | None = None,
     note: str | None = None,
+    notify: bool = True,
 ) -> int:
+    """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
+    tracking page, but no push to the resident and no webhook."""
     event_id = await store.append_event(
         tx,
         case_id=case_id,
@@ -40,6 +43,8 @@ async def record_event(
     )
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
+    if not notify:
+        return event_id
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
     case = await store.case_parties(tx, case_id)
     audience = await _audience(tx, case_id, case)

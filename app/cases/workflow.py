@@ -288,6 +288,8 @@ async def _apply_move(
         actor_account_id=actor_account_id,
         note=note,
     )
+    if step.to == "completed":
+        await _invite_rating(tx, task)
     if step.to == "completed" and registers.writes_back(task.item_code):
         await _write_back(tx, cipher, actor_account_id, task, child_id_number)
     elif step.to == "completed" and task.result_certificate is not None:
@@ -295,6 +297,21 @@ async def _apply_move(
     moved = await store.get_task(tx, task_id)
     assert moved is not None  # locked by this transaction
     return moved
+
+
+# Tasks that are over, one way or another: once all of a case's are, the case as a whole may be rated too.
+_FINISHED = frozenset({"completed", "delivered", "rejected", "denied"})
+
+
+async def _invite_rating(tx: Tx, task: TaskRow) -> None:
+    """办结 asks the resident to rate the task (好差评, app/reviews), and the whole case once it was the last one:
+    a step of its own on the timeline, so the inbox and the push carry the question to the case page."""
+    others = [t for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id]
+    whole = all(t.status in _FINISHED for t in others)
+    title = f"{task.item_name}已办结，请评价本次办理" + ("；办件已全部办结，也请评价整体办理" if whole else "")
+    await record_event(
+        tx, case_id=task.case_id, status="review_invited", title=title, department_code=task.department_code
+    )
 
 
 async def _write_back(
