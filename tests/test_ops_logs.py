@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -107,8 +108,15 @@ def test_a_served_app_logs_json_lines_with_request_ids_and_adds_up_its_workers_m
             ids.append(headers["x-request-id"])
         status, headers, page = _get(server.url + "/no-such-page?on_behalf_of=320402199403150119")
         assert status == 404 and headers["x-request-id"] in page
-        status, _, metrics = _get(server.url + "/metrics")
-        assert status == 200
+        # Each worker samples its pool every few seconds after it starts: a busy machine may need a second scrape
+        # before both have (the request counts are written as the requests finish).
+        deadline = time.monotonic() + 20
+        while True:
+            status, _, metrics = _get(server.url + "/metrics")
+            assert status == 200
+            if "ywtb_db_pool_max 20.0" in metrics or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     finally:
         server.stop()
     # Whichever worker answered the scrape counted both workers: every request, and both pools (10 each).
