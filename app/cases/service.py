@@ -184,8 +184,11 @@ async def _create(
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
+        # 全城通办: the hall that received it at its window, whatever district the resident lives in.
+        received_region=user.region_code if filing.channel == "window" else None,
     )
-    await workflow.open_tasks(tx, case_id, items, today)
+    applicant = await people.get_person(tx, filing.person_id)
+    await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
     title, note = _submitted_step(filing, user, len(items))
     await record_event(
         tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note
@@ -373,9 +376,14 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return await store.tasks_of_case(db, case_id)
 
 
-async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
-    """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
-    return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+async def tasks_in_queue(
+    db: DB, *, statuses: list[str], region_prefix: str, department: str | None, received_too: bool = False
+) -> list[TaskRow]:
+    """Tasks in these states routed to an office within the region or to none yet (全城通办), of the department when
+    given, soonest due first; `received_too`: and those of cases received at a hall within the region."""
+    return await store.queue(
+        db, statuses=statuses, region_prefix=region_prefix, department=department, received_too=received_too
+    )
 
 
 async def queue_case_facts(db: DB, case_nos: list[str]) -> dict[str, QueueCaseFacts]:
@@ -402,7 +410,8 @@ async def department_tasks(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[TaskRow]:
-    """A page of a department's tasks within a region, in the order they last changed (the data-exchange API)."""
+    """A page of a department's tasks routed to an office within a region, in the order they last changed (the
+    data-exchange API)."""
     return await store.department_tasks(
         db, department=department, region_prefix=region_prefix, status=status, since=since, after=after, limit=limit
     )
