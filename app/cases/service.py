@@ -410,8 +410,7 @@ async def department_tasks(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[TaskRow]:
-    """A page of a department's tasks routed to an office within a region, in the order they last changed (the
-    data-exchange API)."""
+    """A page of a department's tasks within a region, in the order they last changed (the data-exchange API)."""
     return await store.department_tasks(
         db, department=department, region_prefix=region_prefix, status=status, since=since, after=after, limit=limit
     )

@@ -393,12 +393,12 @@ async def department_tasks(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[TaskRow]:
-    """A department's tasks routed to an office within a region (or to none yet: 全城通办), in the order they last
-    changed (then by id): a page of them after `after` (the last one of the page before), changed at `since` or
+    """A department's tasks of residents within a region, in the order they last changed (then by id): a page of
+    them after `after` (the last one of the page before), changed at `since` or
     later, in `status` when given."""
     after_at, after_id = after if after is not None else (None, None)
     rows = await db.fetch(
-        _TASK + " WHERE t.department_code = $1 AND (t.office_region IS NULL OR t.office_region LIKE $2 || '%') "
+        _TASK + " WHERE t.department_code = $1 AND coalesce(p.region_code, '') LIKE $2 || '%' "
         "AND ($3::text IS NULL OR t.status = $3) AND ($4::timestamptz IS NULL OR t.updated_at >= $4) "
         "AND ($5::timestamptz IS NULL OR (t.updated_at, t.id) > ($5, $6)) "
         "ORDER BY t.updated_at, t.id LIMIT $7",

@@ -108,12 +108,12 @@ SYSTEM_ROLES = frozenset({DEPARTMENT_SYSTEM})
 
 
 def reached_by_department_system(department_code: str | None, region_code: str, task: TaskRow) -> bool:
-    """A department's system works its own department's tasks routed to an office within its region (as its
-    approvers)."""
+    """A department's system works its own department's tasks, of residents within its region (the default system is
+    the city's, which reaches them all). Not yet by routed office as approvers are: see docs/architecture.md."""
     return (
         department_code is not None
         and task.department_code == department_code
-        and offices.works_at(region_code, task.office_region)
+        and serves(region_code, task.applicant_region)
     )
 
 
