@@ -187,8 +187,15 @@ async def test_a_citywide_item_is_held_by_the_first_office_to_accept_it(
     xinbei = await _staff(
         another_client, pool, settings, name="新北窗口", role="clerk", region=XINBEI, department="hrss"
     )
-    for hall in (zhonglou, xinbei):  # in every hall's queue until one takes it
+    for hall in (zhonglou, xinbei):  # in every hall's 人社 window's queue until one takes it
         assert task["id"] in {t["id"] for t in (await hall.get("/api/v1/console/tasks")).json()}
+    # Not in every clerk's: a window of another department, elsewhere, neither sees it nor opens the case.
+    police_window = await _staff(
+        another_client, pool, settings, name="溧阳公安窗口", role="clerk", region="320481", department="police"
+    )
+    assert task["id"] not in {t["id"] for t in (await police_window.get("/api/v1/console/tasks")).json()}
+    assert (await police_window.get(f"/api/v1/console/cases/{case_no}")).status_code == 403
+    assert (await _act(police_window, task["id"], "accept")).status_code == 403
 
     # Both press 受理 at once: one takes it, the other is refused, and the task is the winner's office's.
     headers = [await csrf(zhonglou), await csrf(xinbei)]

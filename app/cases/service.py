@@ -377,12 +377,24 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
 
 
 async def tasks_in_queue(
-    db: DB, *, statuses: list[str], region_prefix: str, department: str | None, received_too: bool = False
+    db: DB,
+    *,
+    statuses: list[str],
+    region_prefix: str,
+    department: str | None,
+    received_too: bool = False,
+    untaken_departments: list[str] | None = None,
 ) -> list[TaskRow]:
-    """Tasks in these states routed to an office within the region or to none yet (全城通办), of the department when
-    given, soonest due first; `received_too`: and those of cases received at a hall within the region."""
+    """Tasks in these states routed to an office within the region or to none yet (全城通办: of `untaken_departments`
+    when given), of the department when given, soonest due first; `received_too`: and those of cases received at a
+    hall within the region."""
     return await store.queue(
-        db, statuses=statuses, region_prefix=region_prefix, department=department, received_too=received_too
+        db,
+        statuses=statuses,
+        region_prefix=region_prefix,
+        department=department,
+        received_too=received_too,
+        untaken_departments=untaken_departments,
     )
 
 

@@ -365,20 +365,29 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
 
 
 async def queue(
-    db: DB, *, statuses: list[str], region_prefix: str, department: str | None, received_too: bool
+    db: DB,
+    *,
+    statuses: list[str],
+    region_prefix: str,
+    department: str | None,
+    received_too: bool,
+    untaken_departments: list[str] | None = None,
 ) -> list[TaskRow]:
-    """Tasks in these states routed to an office within the region (or to none yet: 全城通办), of the department when
-    given; `received_too`: also every task of a case received at a hall within the region, or filed online or by a
-    helper for a resident of it (a window clerk's: workflow.receiving_hall)."""
+    """Tasks in these states routed to an office within the region, of the department when given, and those no
+    office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a case
+    received at a hall within the region, or filed online or by a helper for a resident of it (a window clerk's:
+    workflow.receiving_hall)."""
     rows = await db.fetch(
         _TASK + " WHERE t.status = ANY($1::text[]) AND ($3::text IS NULL OR t.department_code = $3) "
-        "AND (t.office_region IS NULL OR t.office_region LIKE $2 || '%' "
+        "AND ((t.office_region IS NULL AND ($5::text[] IS NULL OR t.department_code = ANY($5::text[]))) "
+        "OR t.office_region LIKE $2 || '%' "
         "OR ($4 AND coalesce(c.received_region, p.region_code, '') LIKE $2 || '%')) "
         "ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
         statuses,
         region_prefix,
         department,
         received_too,
+        untaken_departments,
     )
     return [_task(r) for r in rows]
 

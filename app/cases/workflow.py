@@ -80,7 +80,14 @@ def in_scope(user: CurrentUser, task: TaskRow) -> bool:
         return at_office and task.department_code == user.department_code
     if "clerk" not in user.roles:
         return False
+    if task.office_region is None:  # 全城通办, not taken yet: the windows of its department, not every hall's
+        at_office = at_office and task.department_code in clerk_departments(user)
     return at_office or serves(user.region_code, receiving_hall(task))
+
+
+def clerk_departments(user: CurrentUser) -> list[str]:
+    """The departments a window clerk works for: their own and those of their window authorisations."""
+    return sorted({*user.window_departments, *([user.department_code] if user.department_code else [])})
 
 
 def receiving_hall(task: TaskRow) -> str:

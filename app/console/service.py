@@ -79,7 +79,7 @@ def _view(
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
     """The caller's work (app.cases.workflow.in_scope, as one query): an approver's department's tasks routed to an
     office within their region; a clerk's, any department's, and every task of a case their hall received; both with
-    the 全城通办 tasks no office has taken yet."""
+    the 全城通办 tasks no office has taken yet (a clerk's: of their department or window authorisations)."""
     role = "clerk" if "clerk" in user.roles else "approver"
     if not user.region_code:
         return []
@@ -90,6 +90,7 @@ async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
         region_prefix=region_prefix(user.region_code),
         department=user.department_code if role == "approver" else None,
         received_too=role == "clerk",
+        untaken_departments=workflow.clerk_departments(user) if role == "clerk" else None,
     )
     calendar, today = await current_calendar(db), today_in_china()
     return [_view(r, user, calendar, today) for r in rows]
