@@ -137,20 +137,51 @@ def _enroll_code(settings: Settings, raw_number: str) -> Callable[[Tx], Awaitabl
 
 
 def _staff_add(
-    settings: Settings, name: str, role: str, department: str | None, region: str
+    settings: Settings, name: str, role: str, department: str | None, region: str, window_for: list[str]
 ) -> Callable[[Tx], Awaitable[int]]:
     async def work(conn: Tx) -> int:
-        problem = await staff_problem(conn, name=name, role=role, department=department, region=region)
+        problem = await staff_problem(
+            conn, name=name, role=role, department=department, region=region
+        ) or await accounts.window_problem(conn, role=role, departments=window_for)
         if problem:
             print(problem, file=sys.stderr)
             return 2
         async with conn.transaction():
             account_id, code, expires_at = await accounts.add_staff_account(
-                conn, settings.secret_key, name=name, role=role, department=department, region=region
+                conn,
+                settings.secret_key,
+                name=name,
+                role=role,
+                department=department,
+                region=region,
+                window_for=window_for,
             )
         print(f"staff account {account_id} ({name}, {role}) created; register a passkey at /register with this")
         print(f"enrollment code and the same name, before {_local(expires_at)}:")
         print(code)
+        return 0
+
+    return work
+
+
+def _staff_authorise(account_id: int, window_for: list[str], revoke: list[str]) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
+        account, _ = await accounts.staff_window(conn, account_id)
+        if account is None:
+            print(f"ACCOUNT_ID: no staff account {account_id}", file=sys.stderr)
+            return 2
+        role = "clerk" if "clerk" in account.roles else ",".join(account.roles)
+        problem = await accounts.window_problem(conn, role=role, departments=window_for + revoke)
+        if problem:
+            print(problem.replace("--window-for", "--window-for/--revoke"), file=sys.stderr)
+            return 2
+        async with conn.transaction():
+            if window_for:
+                await accounts.authorise_window(conn, account_id, window_for)
+            if revoke:
+                await accounts.revoke_window(conn, account_id, revoke)
+        _, held = await accounts.staff_window(conn, account_id)
+        print(f"{account.name} (account {account_id}) window authorisations: {','.join(held) or '-'}")
         return 0
 
     return work
@@ -361,6 +392,15 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", required=True, choices=sorted(STAFF_ROLES))
     staff.add_argument("--department", help="department code (not for helpers)")
     staff.add_argument("--region", required=True, help="region code of the hall, or the village for helpers")
+    staff.add_argument(
+        "--window-for",
+        default="",
+        help="clerks: departments whose 即办件 they may complete on the spot, e.g. hrss,police",
+    )
+    authorise = commands.add_parser("staff-authorise", help="give or take a clerk's window authorisations (马上办)")
+    authorise.add_argument("account_id", type=int)
+    authorise.add_argument("--window-for", default="", help="departments to add, e.g. hrss,police")
+    authorise.add_argument("--revoke", default="", help="departments to take away")
     client = commands.add_parser("client-add", help="register a department's or hospital's system as an API client")
     client.add_argument("--name", required=True)
     serves = client.add_mutually_exclusive_group(required=True)
@@ -427,8 +467,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "enroll-code":
         return asyncio.run(_with_connection(settings, _enroll_code(settings, args.id_number)))
     if args.command == "staff-add":
-        work = _staff_add(settings, args.name.strip(), args.role, args.department, args.region)
+        work = _staff_add(
+            settings,
+            args.name.strip(),
+            args.role,
+            args.department,
+            args.region,
+            accounts.department_list(args.window_for),
+        )
         return asyncio.run(_with_connection(settings, work))
+    if args.command == "staff-authorise":
+        window_for, revoke = accounts.department_list(args.window_for), accounts.department_list(args.revoke)
+        if not window_for and not revoke:
+            print("staff-authorise: name departments with --window-for and/or --revoke", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_connection(settings, _staff_authorise(args.account_id, window_for, revoke)))
     if args.command == "client-add":
         work = _client_add(args.name, args.department, args.hospital, args.region, args.scopes)
         return asyncio.run(_with_connection(settings, work))

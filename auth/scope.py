@@ -8,6 +8,7 @@ not start with 320400. The part that nests is the code without those trailing ze
 from __future__ import annotations
 
 _COUNTY_DIGITS = 6
+CITY = "320400"  # 常州市: every hall in it receives every resident of it (全城通办)
 
 
 def region_prefix(code: str) -> str:
@@ -23,3 +24,8 @@ def region_prefix(code: str) -> str:
 def serves(staff_region: str | None, person_region: str | None) -> bool:
     """Whether staff of `staff_region` serve a resident of `person_region` (no region: no one)."""
     return bool(staff_region) and (person_region or "").startswith(region_prefix(staff_region or ""))
+
+
+def in_city(person_region: str | None) -> bool:
+    """Whether a resident is registered in Changzhou, so any of its halls receives them (全城通办)."""
+    return serves(CITY, person_region)

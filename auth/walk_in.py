@@ -3,7 +3,8 @@
 A clerk files for someone only after checking their ID card in person. That check is recorded (audited) when the
 clerk starts receiving the person (app.console.service.start_walk_in), and kept in the clerk's server session for
 WALK_IN_MINUTES: the form, drafts, uploads and the submission for that person are allowed only while it is there,
-names the same person, and the person lives in the hall's region. Decided here from the session and the
+names the same person, and the person is a resident of Changzhou (全城通办: any hall receives any resident; their
+tasks go to the offices competent for them, app.cases.offices). Decided here from the session and the
 database, never from what the page says.
 """
 
@@ -18,7 +19,7 @@ from litestar.exceptions import PermissionDeniedException
 
 from auth.audit import audit
 from auth.models import CurrentUser
-from auth.scope import serves
+from auth.scope import in_city
 from auth.sessions import WALK_IN, drop_from_session, keep_in_session, session_value
 from db.pool import DB
 
@@ -50,8 +51,8 @@ def now() -> float:
 
 
 def in_region(clerk: CurrentUser, person_region: str | None) -> bool:
-    """The hall serves the residents of its region (its queue and case pages are scoped the same way)."""
-    return serves(clerk.region_code, person_region)
+    """Any hall of Changzhou receives any resident of Changzhou (全城通办), as long as the clerk has a hall."""
+    return bool(clerk.region_code) and in_city(person_region)
 
 
 def peek(conn: ASGIConnection[Any, Any, Any, Any]) -> WalkIn | None:
@@ -86,12 +87,20 @@ async def require_walk_in(
     elif person_id is None:
         reason = "not in the population register"
     elif not in_region(clerk, person_region):
-        reason = "resident outside the hall's region"
+        reason = "resident outside Changzhou"
     elif walk_in is None:
         reason = "no live in-person ID check"
     elif walk_in.person_id != person_id:
         reason = "in-person ID check was for someone else"
     else:
         return walk_in
-    await audit(db, conn, "walk_in.check", "forbidden", subject=f"person:{person_id or '-'}", reason=reason)
+    await audit(
+        db,
+        conn,
+        "walk_in.check",
+        "forbidden",
+        subject=f"person:{person_id or '-'}",
+        reason=reason,
+        hall=clerk.region_code,
+    )
     raise PermissionDeniedException("请先在“窗口收件”中当面核验来办人的居民身份证，再为其办理")

@@ -32,8 +32,8 @@ def test_clerk_accepts_approver_completes_and_everyone_sees_each_step(
 
     approver_context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN")
     approver = approver_context.new_page()
-    register_staff(
-        approver, live_server, "人社审批", "--role", "approver", "--department", "hrss", "--region", "320412"
+    register_staff(  # the city's 人社 office: 企业职工基本养老保险退休申请 is a 市级 item
+        approver, live_server, "人社审批", "--role", "approver", "--department", "hrss", "--region", "320400"
     )
     approver.goto("/console")
     approver.get_by_role("link", name=case_no).first.click()

@@ -62,10 +62,11 @@ class ClaimedDelivery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """A step of a case that a department's system may hear of: whose task it is (department, the applicant's region)
+    """A step of a case that a department's system may hear of: whose task it is (department, the region of the
+    office it is routed to — None while a 全城通办 task waits for any office to take it)
     and what the event says. No personal data: the system reads the task through the API with its own token."""
 
     type: str
     department_code: str
-    applicant_region: str
+    office_region: str | None
     data: dict[str, Any]

@@ -15,7 +15,7 @@ async def emit(tx: Tx, event: Event) -> list[int]:
     the deliveries queued. The body follows Standard Webhooks: {type, timestamp, data}."""
     payload = {"type": event.type, "timestamp": datetime.now(UTC).isoformat(), "data": event.data}
     delivery_ids = await store.queue_for_subscribers(
-        tx, event.type, event.department_code, event.applicant_region, payload
+        tx, event.type, event.department_code, event.office_region, payload
     )
     await store.enqueue_deliveries(tx, delivery_ids)
     return delivery_ids

@@ -97,19 +97,21 @@ async def deliveries_of(db: DB, subscription_id: int, after_id: int | None, limi
 
 
 async def queue_for_subscribers(
-    tx: DB, event_type: str, department_code: str, applicant_region: str, payload: dict[str, Any]
+    tx: DB, event_type: str, department_code: str, office_region: str | None, payload: dict[str, Any]
 ) -> list[int]:
-    """One delivery per live subscription to this event of the department whose region holds the applicant, each
+    """One delivery per live subscription to this event of the department whose region holds the task's office (every
+    office's of the department for a task none has taken yet), each
     with a random message id of its own (the webhook-id every try carries); their ids."""
     rows = await tx.fetch(
         """INSERT INTO webhook_deliveries (subscription_id, message_id, event_type, payload)
            SELECT id, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $1, $4 FROM webhook_subscriptions
-           WHERE disabled_at IS NULL AND department_code = $2 AND $3 LIKE region_prefix || '%' AND $1 = ANY (events)
+           WHERE disabled_at IS NULL AND department_code = $2 AND $1 = ANY (events)
+             AND ($3::text IS NULL OR $3 LIKE region_prefix || '%')
            ORDER BY id
            RETURNING id""",
         event_type,
         department_code,
-        applicant_region,
+        office_region,
         payload,
     )
     return [r["id"] for r in rows]

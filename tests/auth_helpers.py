@@ -122,9 +122,10 @@ async def staff_client_sign_up(
     region: str,
     department: str | None = None,
     authenticator: SoftAuthenticator | None = None,
+    window_for: list[str] | None = None,
 ) -> SoftAuthenticator:
     """Create a staff account as `staff-add` does and register its passkey over HTTP (with `authenticator`, for
-    an app served elsewhere than ORIGIN)."""
+    an app served elsewhere than ORIGIN); `window_for`: a clerk's window authorisations (马上办)."""
     from app.accounts import store as accounts_store
     from auth import enrollment
     from auth.passkeys import new_user_handle
@@ -133,6 +134,8 @@ async def staff_client_sign_up(
         pool, name=name, role=role, department_code=department, region_code=region, user_handle=new_user_handle()
     )
     code, _ = await enrollment.issue(pool, secret_key, account_id=account_id, issued_by="test")
+    if window_for:
+        await accounts_store.authorise_window(pool, account_id, window_for)
     authenticator = authenticator or new_authenticator()
     response = await sign_up(client, authenticator, {"name": name}, enrollment_code=code)
     assert response.status_code == 201, response.text

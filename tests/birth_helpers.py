@@ -66,7 +66,7 @@ async def act(client: httpx.AsyncClient, task_id: int, action: str, **extra: Any
 
 
 class BirthDesk:
-    """The window clerk, the 卫健 approver and the 公安 approver of 天宁区, signed in on their own clients."""
+    """The 天宁 window clerk, the city's 卫健 approver (出生医学证明 is 市级) and 天宁's 公安 approver."""
 
     def __init__(self, clerk: httpx.AsyncClient, health: httpx.AsyncClient, police: httpx.AsyncClient) -> None:
         self.clerk, self.health, self.police = clerk, health, police
@@ -77,8 +77,8 @@ class BirthDesk:
         await staff_client_sign_up(
             desk.clerk, pool, secret_key, name="王窗口", role="clerk", region="320402", department="police"
         )
-        await staff_client_sign_up(
-            desk.health, pool, secret_key, name="刘卫健", role="approver", region="320402", department="health"
+        await staff_client_sign_up(  # the city's 卫健 office: 出生医学证明签发 is a 市级 item
+            desk.health, pool, secret_key, name="刘卫健", role="approver", region="320400", department="health"
         )
         await staff_client_sign_up(
             desk.police, pool, secret_key, name="赵户籍", role="approver", region="320402", department="police"

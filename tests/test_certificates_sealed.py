@@ -109,8 +109,8 @@ async def test_a_completed_case_issues_its_certificate_sealed(
     await staff_client_sign_up(
         clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
     )
-    await staff_client_sign_up(
-        approver, pool, settings.secret_key, name="刘审批", role="approver", region="320402", department="health"
+    await staff_client_sign_up(  # the city's 卫健 office: 出生医学证明签发 is a 市级 item
+        approver, pool, settings.secret_key, name="刘审批", role="approver", region="320400", department="health"
     )
     path = f"/api/v1/console/tasks/{task['id']}/transition"
     assert (await post(clerk, path, {"action": "accept"})).status_code == 200

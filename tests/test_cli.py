@@ -109,6 +109,14 @@ async def test_staff_add_prints_a_code_for_the_staff_passkey(
         (["--role", "approver", "--region", "320402", "--department", "nope"], "--department"),
         (["--role", "clerk", "--region", "999999", "--department", "police"], "--region"),
         (["--role", "supervisor", "--region", "320402001"], "--region"),
+        (
+            ["--role", "approver", "--region", "320402", "--department", "police", "--window-for", "police"],
+            "--window-for",
+        ),
+        (
+            ["--role", "clerk", "--region", "320402", "--department", "police", "--window-for", "police,nope"],
+            "--window-for",
+        ),
     ],
 )
 def test_staff_add_refuses_what_does_not_fit(
@@ -117,6 +125,45 @@ def test_staff_add_refuses_what_does_not_fit(
     result = run_cli(database_url, tmp_path, "staff-add", "--name", "某人", *args)
     assert result.returncode == 2
     assert result.stderr.startswith(complaint)
+
+
+async def test_window_authorisations_are_given_at_staff_add_and_changed_with_staff_authorise(
+    database_url: str, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    added = run_cli(
+        database_url,
+        tmp_path,
+        "staff-add",
+        "--name",
+        "马上办",
+        "--role",
+        "clerk",
+        "--department",
+        "hrss",
+        "--region",
+        "320402",
+        "--window-for",
+        "hrss, police",
+    )
+    assert added.returncode == 0, added.stderr
+    account_id = await pool.fetchval("SELECT id FROM accounts WHERE name = '马上办'")
+
+    async def held() -> list[str]:
+        rows = await pool.fetch(
+            "SELECT department_code FROM staff_window_authorisations WHERE account_id = $1 ORDER BY 1", account_id
+        )
+        return [r["department_code"] for r in rows]
+
+    assert await held() == ["hrss", "police"]
+    changed = run_cli(
+        database_url, tmp_path, "staff-authorise", str(account_id), "--window-for", "health", "--revoke", "police"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert await held() == ["health", "hrss"] and "health,hrss" in changed.stdout
+    audited = await pool.fetch("SELECT outcome FROM audit_log WHERE action = 'staff.window' ORDER BY id")
+    assert [r["outcome"] for r in audited] == ["granted", "granted", "revoked"]
+    assert run_cli(database_url, tmp_path, "staff-authorise", "999999", "--window-for", "hrss").returncode == 2
+    assert run_cli(database_url, tmp_path, "staff-authorise", str(account_id)).returncode == 2
 
 
 async def test_purge_removes_only_audit_rows_past_retention(

@@ -37,11 +37,18 @@ async def _file(client: Client, life_event: str, key: str) -> str:
 
 
 async def _staff(
-    make: MakeClient, pool: asyncpg.Pool, settings: Settings, *, name: str, role: str, department: str
+    make: MakeClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    name: str,
+    role: str,
+    department: str,
+    region: str = "320402",
 ) -> Client:
     staff = make()
     await staff_client_sign_up(
-        staff, pool, settings.secret_key, name=name, role=role, region="320402", department=department
+        staff, pool, settings.secret_key, name=name, role=role, region=region, department=department
     )
     return staff
 
@@ -71,7 +78,10 @@ async def test_a_health_approver_sees_only_the_health_items_answers_and_material
     client: Client, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     case_no = await _file(client, "birth", "scope-birth-01")
-    approver = await _staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
+    # The city's 卫健 office: 出生医学证明签发 is 市级 (预防接种证办理, 区级, is the district's: it sees both parts).
+    approver = await _staff(
+        another_client, pool, settings, name="刘审批", role="approver", department="health", region="320400"
+    )
     uploads = await _uploads(pool, case_no)
     police_upload, health_upload = uploads["CZ-GA-001:settle_declaration"], uploads["CZ-WJ-001:delivery_record"]
 
@@ -179,7 +189,9 @@ async def test_the_approver_still_acts_on_their_own_tasks_only(
 ) -> None:
     case_no = await _file(client, "birth", "scope-birth-04")
     clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
-    approver = await _staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
+    approver = await _staff(  # the city's 卫健 office: 出生医学证明签发 is 市级
+        another_client, pool, settings, name="刘审批", role="approver", department="health", region="320400"
+    )
     tasks = {
         r["item_code"]: r["id"]
         for r in await pool.fetch(

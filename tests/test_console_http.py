@@ -36,8 +36,9 @@ async def test_clerk_accepts_and_approver_completes_issuing_the_certificate(
     await staff_client_sign_up(
         clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
     )
+    # 出生医学证明签发 is a 市级 item: the city's 卫健 office handles it (全城通办: routed by competence).
     await staff_client_sign_up(
-        approver, pool, settings.secret_key, name="刘审批", role="approver", region="320402", department="health"
+        approver, pool, settings.secret_key, name="刘审批", role="approver", region="320400", department="health"
     )
     queue = (await clerk.get("/api/v1/console/tasks")).json()
     assert {t["case_no"] for t in queue} == {case["case_no"]}

@@ -231,7 +231,8 @@ async def test_the_notice_is_for_staff_who_may_act_on_that_task(
 ) -> None:
     case_no, task_id, _ = await _supplement_requested(client, another_client, pool, settings)
     notice_url = f"/console/cases/{case_no}/tasks/{task_id}/notice"
-    health = await _staff(another_client, pool, settings, "approver", "health")
+    # 出生医学证明签发 is a 市级 item: the city's 卫健 office handles it.
+    health = await _staff(another_client, pool, settings, "approver", "health", region="320400")
     assert (await health.get(notice_url)).status_code == 200
     police = await _staff(another_client, pool, settings, "approver", "police")
     assert (await police.get(notice_url)).status_code == 403
@@ -276,7 +277,7 @@ async def test_an_approvers_queue_holds_their_departments_tasks_without_a_depart
 ) -> None:
     case_no = await _birth_case(client)
     clerk = await _staff(another_client, pool, settings, "clerk", "police")
-    health = await _staff(another_client, pool, settings, "approver", "health")
+    health = await _staff(another_client, pool, settings, "approver", "health", region="320400")  # a 市级 item's office
     for item in (CERTIFICATE, "出生户口登记"):
         await _act(clerk, case_no, await _task_id(pool, case_no, item), action="accept")
     page = (await health.get("/console")).text

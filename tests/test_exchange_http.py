@@ -67,10 +67,17 @@ async def _file_birth(client: httpx.AsyncClient, key: str = "exchange-birth-1") 
 
 
 async def _system(
-    make: MakeClient, pool: asyncpg.Pool, department: str = "health", scopes: list[str] | None = None
+    make: MakeClient,
+    pool: asyncpg.Pool,
+    department: str = "health",
+    scopes: list[str] | None = None,
+    region_code: str = "320400",
 ) -> tuple[httpx.AsyncClient, str, clients.IssuedSecret]:
+    """A department's system, the city's by default: 出生医学证明 is a 市级 item, routed to the city's office."""
     system = make()
-    issued = await _register(pool, department_code=department, scopes=scopes or ALL_DEPARTMENT_SCOPES)
+    issued = await _register(
+        pool, department_code=department, scopes=scopes or ALL_DEPARTMENT_SCOPES, region_code=region_code
+    )
     return system, await _token(system, issued), issued
 
 

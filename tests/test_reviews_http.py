@@ -19,15 +19,21 @@ from tests.case_helpers import submission_for
 pytestmark = pytest.mark.anyio
 
 
+def _district_health_task(case: dict) -> dict:
+    """预防接种证办理: a 区级 item, routed to the applicant's district's health office (出生医学证明 is the city's)."""
+    return next(t for t in case["tasks"] if t["item_code"] == "CZ-WJ-002")
+
+
 async def _case_with_finished_task(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
 ) -> tuple[dict, dict, httpx.AsyncClient]:
-    """张伟's birth case with its health task 办结 by the district's health approver: (case, that task, approver)."""
+    """张伟's birth case with its 预防接种证 task (a district item) 办结 by the district's health approver:
+    (case, that task, approver)."""
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "reviews-case-1"))
     assert created.status_code == 201, created.text
     case = (await client.get(f"/api/v1/cases/{created.json()['case_no']}")).json()
-    task = next(t for t in case["tasks"] if t["department"] == "health")
+    task = _district_health_task(case)
     clerk, approver = another_client(), another_client()
     await staff_client_sign_up(
         clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
@@ -194,7 +200,7 @@ async def test_urging_an_overdue_task_notifies_the_office_and_lands_on_the_timel
     assert created.status_code == 201, created.text
     case_no = created.json()["case_no"]
     case = (await client.get(f"/api/v1/cases/{case_no}")).json()
-    task = next(t for t in case["tasks"] if t["department"] == "health")
+    task = _district_health_task(case)
     approver = another_client()
     await staff_client_sign_up(
         approver, pool, settings.secret_key, name="刘审批", role="approver", region="320402", department="health"

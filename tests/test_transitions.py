@@ -29,6 +29,8 @@ EXPECTED = {
     ("in_review", "deny"): ("denied", {"approver", SYSTEM}),
     ("approved", "complete"): ("completed", {"approver", SYSTEM}),
     ("completed", "deliver"): ("delivered", {"clerk", SYSTEM}),
+    # 马上办: a window clerk only (the workflow also checks the item is a 即办件 and the clerk's window authorisation).
+    ("submitted", "complete_on_the_spot"): ("completed", {"clerk"}),
 }
 
 
@@ -44,6 +46,7 @@ def test_states_are_the_ones_the_database_and_labels_know() -> None:
         "deny",
         "complete",
         "deliver",
+        "complete_on_the_spot",
         "await_consent",
         "consent_granted",
         "consent_refused",

@@ -95,17 +95,15 @@ async def test_each_field_of_the_id_check_is_refused_with_its_own_message(clerk:
     assert (await clerk.get("/api/v1/console/walk-ins/current")).status_code == 404
 
 
-async def test_a_resident_outside_the_halls_region_is_sent_to_their_own_hall(
+async def test_any_hall_of_changzhou_receives_a_resident_of_any_district(
     client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    clerk = await _clerk(client, pool, settings, region="320402")  # 天宁区; 王建国 lives in 武进区
-    response = await _start(clerk)
-    assert response.status_code == 400 and "不在本大厅的受理区域" in response.text
-    assert (
-        await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'walk_in.start' AND outcome = 'forbidden'")
-        == 1
-    )
-    assert (await clerk.get("/api/v1/console/walk-ins/current")).status_code == 404
+    # 全城通办: a 天宁 hall receives 王建国 of 武进区 (his tasks go to the offices competent for them).
+    clerk = await _clerk(client, pool, settings, region="320402")
+    assert (await _start(clerk)).status_code == 303
+    started = await pool.fetchrow("SELECT detail FROM audit_log WHERE action = 'walk_in.start' AND outcome = 'ok'")
+    assert started is not None and started["detail"]["hall"] == "320402"
+    assert (await clerk.get("/api/v1/console/walk-ins/current")).status_code == 200
 
 
 async def test_a_city_hall_serves_every_district(client: Client, pool: asyncpg.Pool, settings: Settings) -> None:

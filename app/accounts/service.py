@@ -591,10 +591,18 @@ def local_key(secret_key: str, account_id: int) -> str:
 
 
 async def add_staff_account(
-    tx: Tx, secret_key: str, *, name: str, role: str, department: str | None, region: str
+    tx: Tx,
+    secret_key: str,
+    *,
+    name: str,
+    role: str,
+    department: str | None,
+    region: str,
+    window_for: list[str] | None = None,
 ) -> tuple[int, str, datetime]:
     """A staff account (checked first with staff_problem) and the enrollment code its holder registers a passkey
-    with: (account id, code, expiry). Audited as the command line's doing."""
+    with: (account id, code, expiry). Audited as the command line's doing. `window_for`: a clerk's window
+    authorisations (the departments whose 即办件 they may complete on the spot)."""
     account_id = await store.create_staff_account(
         tx,
         name=name,
@@ -605,7 +613,49 @@ async def add_staff_account(
     )
     code, expires_at = await enrollment.issue(tx, secret_key, account_id=account_id, issued_by="cli")
     await audit(tx, None, "staff.add", "ok", subject=f"account:{account_id}", actor="cli", role=role)
+    if window_for:
+        await authorise_window(tx, account_id, window_for)
     return account_id, code, expires_at
+
+
+def department_list(raw: str | None) -> list[str]:
+    """`hrss,police` → ["hrss", "police"] (blanks dropped, each once)."""
+    return list(dict.fromkeys(part.strip() for part in (raw or "").split(",") if part.strip()))
+
+
+async def window_problem(db: DB, *, role: str, departments: list[str]) -> str | None:
+    """Why these window authorisations cannot be given, or None: only a window clerk holds them, each for a
+    department that exists."""
+    if not departments:
+        return None
+    if role != "clerk":
+        return "--window-for: 只有综合窗口人员（clerk）可持有窗口授权"
+    unknown = [code for code in departments if not await catalogue.department_exists(db, code)]
+    return f"--window-for: 部门代码 {', '.join(unknown)} 不存在" if unknown else None
+
+
+async def authorise_window(tx: Tx, account_id: int, departments: list[str]) -> None:
+    """A clerk may complete these departments' 即办件 on the spot (马上办) from their next request on. Audited."""
+    await store.authorise_window(tx, account_id, departments)
+    await audit(
+        tx, None, "staff.window", "granted", subject=f"account:{account_id}", actor="cli", departments=departments
+    )
+
+
+async def revoke_window(tx: Tx, account_id: int, departments: list[str]) -> None:
+    """The clerk may no longer complete these departments' 即办件 on the spot, from their next request on. Audited."""
+    await store.revoke_window(tx, account_id, departments)
+    await audit(
+        tx, None, "staff.window", "revoked", subject=f"account:{account_id}", actor="cli", departments=departments
+    )
+
+
+async def staff_window(db: DB, account_id: int) -> tuple[Account | None, list[str]]:
+    """A staff account and the departments of its window authorisations."""
+    account = await store.get_account(db, account_id)
+    if account is None or account.kind != "staff":
+        return None, []
+    return account, await store.window_departments(db, account_id)
 
 
 async def forget_old_signup_codes(db: DB) -> None:

@@ -13,7 +13,9 @@ from db.pool import DB
 async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
     """The account behind a session, unless it was signed out everywhere since."""
     row = await db.fetchrow(
-        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode FROM accounts "
+        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode, "
+        "ARRAY(SELECT w.department_code FROM staff_window_authorisations w WHERE w.account_id = accounts.id) "
+        "AS window_departments FROM accounts "
         "WHERE id = $1 AND sessions_valid_after <= $2 AND closed_at IS NULL",
         account_id,
         signed_in_at,
@@ -29,6 +31,7 @@ async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentU
         department_code=row["department_code"],
         region_code=row["region_code"],
         elder_mode=row["elder_mode"],
+        window_departments=frozenset(row["window_departments"]),
     )
 
 
@@ -127,6 +130,34 @@ async def create_staff_account(
         region_code,
         user_handle,
     )
+
+
+# --- window authorisations (the departments whose 即办件 a clerk may complete on the spot) ----------------------
+
+
+async def authorise_window(db: DB, account_id: int, department_codes: list[str]) -> None:
+    await db.execute(
+        "INSERT INTO staff_window_authorisations (account_id, department_code) "
+        "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+        account_id,
+        department_codes,
+    )
+
+
+async def revoke_window(db: DB, account_id: int, department_codes: list[str]) -> None:
+    await db.execute(
+        "DELETE FROM staff_window_authorisations WHERE account_id = $1 AND department_code = ANY($2::text[])",
+        account_id,
+        department_codes,
+    )
+
+
+async def window_departments(db: DB, account_id: int) -> list[str]:
+    rows = await db.fetch(
+        "SELECT department_code FROM staff_window_authorisations WHERE account_id = $1 ORDER BY department_code",
+        account_id,
+    )
+    return [r["department_code"] for r in rows]
 
 
 # --- sign-up codes (texted to the register's phone) ------------------------------------------------

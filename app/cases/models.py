@@ -194,6 +194,10 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     applicant_region: str  # '' for a person with no region on the register
     parent_account_id: int | None = None  # the parent who filed it for a minor child (they answer a 补正 too)
+    item_kind: str  # or 即办件: a clerk holding the department's window authorisation may 当场办结 it
+    office_region: str | None  # the department office that handles it; None: 全城通办, not taken yet
+    office_name: str | None  # its region's name: 武进区
+    received_region: str | None  # the hall that received the case at a window; None: online or helper
 
     @property
     def promised_limit(self) -> TimeLimit:
@@ -366,7 +370,7 @@ class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
     channel: str  # online | window | helper
     filed_as: str  # self | helper | clerk
     applicant_district: str | None  # the district of the applicant's registered region
-    receiving_region: str | None  # the region of the clerk who received it at a window (filed_as clerk)
+    receiving_region: str | None  # the hall that received it at a window (cases.received_region's name)
     receiving_region_code: str | None
 
 

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from app.cases import qr, service, workflow
 from app.cases.models import CaseView
+from app.cases.transitions import on_the_spot_title
 from app.errors import Conflict, FieldErrors
 from app.shell.service import OFFLINE_COPY
 from app.web.params import AppSettings, Cipher, Db
@@ -136,12 +137,20 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
     """受理回执. `filed_for`: "self" (the resident's own page), "helper" (printed on a village helper's tablet) or
     "window" (printed at the clerk's window for the resident to take home)."""
     submitted = next((e for e in case.timeline if e.status == "submitted"), None)
+    names = {t.id: t.item_name for t in case.tasks}
+    # 马上办: the 即办件 completed on the spot at the window say so instead of a promised date.
+    on_the_spot = {
+        e.task_id
+        for e in case.timeline
+        if e.task_id in names and e.status == "completed" and e.title == on_the_spot_title(names[e.task_id])
+    }
     return Template(
         "receipt.html",
         context={
             "nav": {"self": "cases", "helper": "helper", "window": "console"}[filed_for],
             "case": case,
             "filed_for": filed_for,
+            "on_the_spot": on_the_spot,
             # "由帮办员 X 代办" / "由综合窗口 X 当面收件": the note on the first step of a case filed for someone.
             "filed_by": submitted.note if submitted and case.filed_as in ("helper", "clerk") else None,
             # segno's own SVG of our tracking URL: markup we generate, never user input.

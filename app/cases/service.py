@@ -186,8 +186,11 @@ async def _create(
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
+        # 全城通办: the hall that received it at its window, whatever district the resident lives in.
+        received_region=user.region_code if filing.channel == "window" else None,
     )
-    await workflow.open_tasks(tx, case_id, items, today)
+    applicant = await people.get_person(tx, filing.person_id)
+    await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
@@ -378,9 +381,26 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return await store.tasks_of_case(db, case_id)
 
 
-async def tasks_in_queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
-    """Tasks in these states of applicants within the region (and of the department, when given), soonest due first."""
-    return await store.queue(db, statuses=statuses, region_prefix=region_prefix, department=department)
+async def tasks_in_queue(
+    db: DB,
+    *,
+    statuses: list[str],
+    region_prefix: str,
+    department: str | None,
+    received_too: bool = False,
+    untaken_departments: list[str] | None = None,
+) -> list[TaskRow]:
+    """Tasks in these states routed to an office within the region or to none yet (全城通办: of `untaken_departments`
+    when given), of the department when given, soonest due first; `received_too`: and those of cases received at a
+    hall within the region."""
+    return await store.queue(
+        db,
+        statuses=statuses,
+        region_prefix=region_prefix,
+        department=department,
+        received_too=received_too,
+        untaken_departments=untaken_departments,
+    )
 
 
 async def queue_case_facts(db: DB, case_nos: list[str]) -> dict[str, QueueCaseFacts]:

@@ -69,11 +69,12 @@ async def insert_case(
     data_enc: bytes,
     form_checksum: str,
     idempotency_key: str,
+    received_region: str | None = None,
 ) -> int:
     return await db.fetchval(
         """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
-                              filed_as, channel, data_enc, form_checksum, idempotency_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                              filed_as, channel, data_enc, form_checksum, idempotency_key, received_region)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""",
         case_no,
         tracking_token,
         life_event_code,
@@ -84,20 +85,29 @@ async def insert_case(
         data_enc,
         form_checksum,
         idempotency_key,
+        received_region,
     )
 
 
-async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool]]) -> None:
-    """All of a case's tasks in one statement: (item code, department, position, due on, provisional)."""
+async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]) -> None:
+    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office)."""
     await db.execute(
-        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional) "
-        "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[])",
+        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region) "
+        "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])",
         case_id,
         [t[0] for t in tasks],
         [t[1] for t in tasks],
         [t[2] for t in tasks],
         [t[3] for t in tasks],
         [t[4] for t in tasks],
+        [t[5] for t in tasks],
+    )
+
+
+async def take_office(db: DB, task_id: int, office_region: str) -> None:
+    """A 全城通办 task taken by the office that first acts on it (the caller holds the task's row lock)."""
+    await db.execute(
+        "UPDATE tasks SET office_region = $2 WHERE id = $1 AND office_region IS NULL", task_id, office_region
     )
 
 
@@ -301,6 +311,7 @@ async def cases_of_deceased_applicants(
 _TASK = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
+           i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
            d.short_name AS department_name, d.name AS department_full_name,
            c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
            e.name AS life_event_name,
@@ -312,6 +323,7 @@ _TASK = """
     JOIN people p ON p.id = c.applicant_person_id
     JOIN service_items i ON i.code = t.item_code
     JOIN departments d ON d.code = t.department_code
+    LEFT JOIN regions office ON office.code = t.office_region
 """
 
 
@@ -353,13 +365,30 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     )
 
 
-async def queue(db: DB, *, statuses: list[str], region_prefix: str, department: str | None) -> list[TaskRow]:
+async def queue(
+    db: DB,
+    *,
+    statuses: list[str],
+    region_prefix: str,
+    department: str | None,
+    received_too: bool,
+    untaken_departments: list[str] | None = None,
+) -> list[TaskRow]:
+    """Tasks in these states routed to an office within the region, of the department when given, and those no
+    office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a case
+    received at a hall within the region, or filed online or by a helper for a resident of it (a window clerk's:
+    workflow.receiving_hall)."""
     rows = await db.fetch(
-        _TASK + " WHERE t.status = ANY($1::text[]) AND coalesce(p.region_code, '') LIKE $2 || '%' "
-        "AND ($3::text IS NULL OR t.department_code = $3) ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
+        _TASK + " WHERE t.status = ANY($1::text[]) AND ($3::text IS NULL OR t.department_code = $3) "
+        "AND ((t.office_region IS NULL AND ($5::text[] IS NULL OR t.department_code = ANY($5::text[]))) "
+        "OR t.office_region LIKE $2 || '%' "
+        "OR ($4 AND coalesce(c.received_region, p.region_code, '') LIKE $2 || '%')) "
+        "ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
         statuses,
         region_prefix,
         department,
+        received_too,
+        untaken_departments,
     )
     return [_task(r) for r in rows]
 
@@ -374,11 +403,12 @@ async def department_tasks(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[TaskRow]:
-    """A department's tasks of residents within a region, in the order they last changed (then by id): a page of
-    them after `after` (the last one of the page before), changed at `since` or later, in `status` when given."""
+    """A department's tasks routed to an office within a region (or to none yet: 全城通办), in the order they last
+    changed (then by id): a page of them after `after` (the last one of the page before), changed at `since` or
+    later, in `status` when given."""
     after_at, after_id = after if after is not None else (None, None)
     rows = await db.fetch(
-        _TASK + " WHERE t.department_code = $1 AND coalesce(p.region_code, '') LIKE $2 || '%' "
+        _TASK + " WHERE t.department_code = $1 AND (t.office_region IS NULL OR t.office_region LIKE $2 || '%') "
         "AND ($3::text IS NULL OR t.status = $3) AND ($4::timestamptz IS NULL OR t.updated_at >= $4) "
         "AND ($5::timestamptz IS NULL OR (t.updated_at, t.id) > ($5, $6)) "
         "ORDER BY t.updated_at, t.id LIMIT $7",
@@ -426,14 +456,13 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
 
 async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
     """Each case's applicant and where it was received: the applicant's district (the first six digits of their
-    region), and for a case filed at a window the region of the clerk who received it."""
+    region), and for a case filed at a window the hall that received it (recorded on the case)."""
     rows = await db.fetch(
         "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
         "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
         "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
-        "LEFT JOIN accounts a ON a.id = c.filed_by_account_id AND c.filed_as = 'clerk' "
-        "LEFT JOIN regions hall ON hall.code = a.region_code "
+        "LEFT JOIN regions hall ON hall.code = c.received_region "
         "WHERE c.case_no = ANY($1::text[])",
         case_nos,
     )

@@ -82,7 +82,7 @@ def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
     return Event(
         type=kind,
         department_code=task.department_code,
-        applicant_region=task.applicant_region,
+        office_region=task.office_region,
         data={
             "task_id": task.id,
             "case_no": task.case_no,

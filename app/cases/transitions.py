@@ -3,7 +3,8 @@
 待授权 awaiting_consent (another person is asked to let the case use their documents) → 申办 submitted, or →
 补正告知 supplement_requested when they refuse or let the deadline pass (the resident uploads instead);
 申办 submitted → 受理 accepted | 不予受理 rejected → 补正告知 supplement_requested ⇄ resubmitted →
-承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered.
+承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered; a 即办件 申办 submitted → 当场办结
+completed at the window (马上办).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ _CLERK = frozenset({"clerk", DEPARTMENT_SYSTEM})
 _APPROVER = frozenset({"approver", DEPARTMENT_SYSTEM})
 _STAFF = frozenset({"clerk", "approver", DEPARTMENT_SYSTEM})
 _SUPPLEMENT = frozenset({"resident", "clerk"})  # the resident uploads it, or the window records it
+_WINDOW = frozenset({"clerk"})
+# 马上办: a 即办件 受理 and 办结 in one action at the window, by a clerk holding its department's window authorisation
+# (app.cases.workflow.may_complete_on_the_spot checks the item and the authorisation).
+ON_THE_SPOT = "complete_on_the_spot"
 # Moves nobody's session takes: the server makes them when a consent is asked for, decided or expires.
 SYSTEM = frozenset({"system"})
 
@@ -45,6 +50,7 @@ TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
     ("in_review", "approve"): Transition("approved", _APPROVER, "已批准"),
     ("in_review", "deny"): Transition("denied", _APPROVER, "未予批准"),
     ("approved", "complete"): Transition("completed", _APPROVER, "已办结"),
+    ("submitted", ON_THE_SPOT): Transition("completed", _WINDOW, "当场办结"),
     ("completed", "deliver"): Transition("delivered", _CLERK, "已出件"),
 }
 
@@ -62,3 +68,8 @@ def transition(state: str, action: str, roles: frozenset[str]) -> Transition | N
     """The transition if this role may take this action from this state, else None."""
     found = TRANSITIONS.get((state, action))
     return found if found is not None and found.roles & roles else None
+
+
+def on_the_spot_title(item_name: str) -> str:
+    """The timeline title of a 即办件 completed on the spot (workflow's `{item}：{label}`): receipts look for it."""
+    return f"{item_name}：{TRANSITIONS[('submitted', ON_THE_SPOT)].label}"

@@ -19,11 +19,19 @@ import asyncpg
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import store
+from app.cases import offices, store
 from app.cases.models import CheckedFile, IssuedResult, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
-from app.cases.transitions import DEPARTMENT_SYSTEM, NOTE_REQUIRED, SYSTEM, Transition, allowed_actions, transition
+from app.cases.transitions import (
+    DEPARTMENT_SYSTEM,
+    NOTE_REQUIRED,
+    ON_THE_SPOT,
+    SYSTEM,
+    Transition,
+    allowed_actions,
+    transition,
+)
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -45,6 +53,11 @@ class _OutOfScope(Exception):
     pass
 
 
+class _OnTheSpotRefused(Exception):
+    def __init__(self, task: TaskRow) -> None:
+        self.task = task
+
+
 # --- scope ----------------------------------------------------------------------------------------
 
 
@@ -54,15 +67,47 @@ def acting_roles(user: CurrentUser) -> frozenset[str]:
 
 
 def in_scope(user: CurrentUser, task: TaskRow) -> bool:
-    """A resident acts on their own case only (or one they filed for their minor child); staff within their region
-    (the hall's area) and, for approvers, their department."""
+    """A resident acts on their own case only (or one they filed for their minor child). Staff act on tasks routed
+    to their office (全城通办: by competence, app.cases.offices), approvers only their own department's. A window
+    clerk also acts on every task of a case their hall received, whichever office handles it (受理, 补正 and 出件 at
+    their window): a case filed at a window was received by that hall, one filed online or by a helper by the hall
+    of the applicant's district (its 综合窗口 受理s it)."""
     if user.kind == "resident":
         own = user.person_id is not None and task.applicant_person_id == user.person_id
         return own or task.parent_account_id == user.account_id
-    region_ok = serves(user.region_code, task.applicant_region)
+    at_office = offices.works_at(user.region_code, task.office_region)
     if "approver" in user.roles and "clerk" not in user.roles:
-        return region_ok and task.department_code == user.department_code
-    return region_ok and "clerk" in user.roles
+        return at_office and task.department_code == user.department_code
+    if "clerk" not in user.roles:
+        return False
+    if task.office_region is None:  # 全城通办, not taken yet: the windows of its department, not every hall's
+        at_office = at_office and task.department_code in clerk_departments(user)
+    return at_office or serves(user.region_code, receiving_hall(task))
+
+
+def clerk_departments(user: CurrentUser) -> list[str]:
+    """The departments a window clerk works for: their own and those of their window authorisations."""
+    return sorted({*user.window_departments, *([user.department_code] if user.department_code else [])})
+
+
+def receiving_hall(task: TaskRow) -> str:
+    """The region of the hall a task's case came in at: the hall that received it at its window, else (online, by a
+    helper) the applicant's registered region, whose district hall receives it."""
+    return task.received_region or task.applicant_region
+
+
+def may_complete_on_the_spot(user: CurrentUser, task: TaskRow) -> bool:
+    """马上办: a 即办件 is 受理 and 办结 in one action, by a window clerk holding its department's window
+    authorisation."""
+    return task.item_kind == "即办件" and task.department_code in user.window_departments
+
+
+def actions_for(user: CurrentUser, task: TaskRow) -> list[str]:
+    """What the caller may do to the task now: the table's actions, 当场办结 only where may_complete_on_the_spot."""
+    allowed = allowed_actions(task.status, acting_roles(user))
+    if ON_THE_SPOT in allowed and not may_complete_on_the_spot(user, task):
+        allowed.remove(ON_THE_SPOT)
+    return allowed
 
 
 # The roles a department's own system takes in the state machine (app/cases/transitions.py: DEPARTMENT_SYSTEM).
@@ -70,18 +115,19 @@ SYSTEM_ROLES = frozenset({DEPARTMENT_SYSTEM})
 
 
 def reached_by_department_system(department_code: str | None, region_code: str, task: TaskRow) -> bool:
-    """A department's system works its own department's tasks, of residents within its region (as its approvers)."""
+    """A department's system works its own department's tasks routed to an office within its region (全城通办: any
+    office's until one takes it), as its approvers do (the default system is the city's, which reaches them all)."""
     return (
         department_code is not None
         and task.department_code == department_code
-        and serves(region_code, task.applicant_region)
+        and offices.works_at(region_code, task.office_region)
     )
 
 
-def _not_now(task: TaskRow, roles: frozenset[str]) -> Conflict:
+def _not_now(task: TaskRow, roles: frozenset[str], allowed: list[str] | None = None) -> Conflict:
     return Conflict(
         f"当前状态“{TASK_STATUS_LABELS[task.status]}”下不能执行该操作",
-        allowed_actions=allowed_actions(task.status, roles),
+        allowed_actions=allowed_actions(task.status, roles) if allowed is None else allowed,
         status=task.status,
     )
 
@@ -89,16 +135,26 @@ def _not_now(task: TaskRow, roles: frozenset[str]) -> Conflict:
 # --- deadlines ------------------------------------------------------------------------------------
 
 
-async def open_tasks(tx: Tx, case_id: int, items: list[ServiceItem], today: date) -> None:
+async def open_tasks(
+    tx: Tx, case_id: int, items: list[ServiceItem], today: date, applicant_region: str | None = None
+) -> None:
     """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
-    submission; 受理 counts it again from that day (_deadline_after)."""
+    submission (受理 counts it again from that day: _deadline_after) and routed to the office competent for it (its
+    level and the applicant's registered region; none yet for 全城通办: app.cases.offices)."""
     calendar = await current_calendar(tx)
     deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
     await store.insert_tasks(
         tx,
         case_id=case_id,
         tasks=[
-            (item.code, item.department_code, position, d.due_on, d.provisional)
+            (
+                item.code,
+                item.department_code,
+                position,
+                d.due_on,
+                d.provisional,
+                offices.office_for(item.level, item.citywide, applicant_region),
+            )
             for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
         ],
     )
@@ -166,8 +222,21 @@ async def _task_to_move(
             roles = acting_roles(user)
             step = transition(task.status, action, roles)
             if step is None:
-                raise _not_now(task, roles)
+                raise _not_now(task, roles, actions_for(user, task))
+            if action == ON_THE_SPOT and not may_complete_on_the_spot(user, task):
+                raise _OnTheSpotRefused(task)
             yield tx, task, step
+    except _OnTheSpotRefused as refused:
+        if refused.task.item_kind != "即办件":
+            raise Conflict(
+                "该事项是承诺件，不能当场办结，请先受理",
+                allowed_actions=actions_for(user, refused.task),
+                status=refused.task.status,
+            ) from None
+        await audit(
+            db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action, reason="no window"
+        )
+        raise Forbidden(f"您没有{refused.task.department_name}的窗口授权，不能当场办结该事项") from None
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
@@ -192,7 +261,16 @@ async def move_task(
     async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
         delivery = _delivery(action, delivery_method, delivery_ref)
         return await _apply_move(
-            tx, cipher, user.account_id, task, action, step, note, delivery, child_id_number=child_id_number
+            tx,
+            cipher,
+            user.account_id,
+            task,
+            action,
+            step,
+            note,
+            delivery,
+            child_id_number=child_id_number,
+            office_region=user.region_code,
         )
 
 
@@ -223,7 +301,9 @@ async def move_task_by_system(
     if result is not None and task.result_certificate is None:
         raise Conflict("该事项办结时不签发电子证照", allowed_actions=allowed_actions(task.status, SYSTEM_ROLES))
     delivery = _delivery(action, delivery_method, delivery_ref)
-    return await _apply_move(tx, cipher, None, task, action, step, note, delivery, result=result)
+    return await _apply_move(
+        tx, cipher, None, task, action, step, note, delivery, result=result, office_region=region_code
+    )
 
 
 async def answer_supplement(
@@ -264,10 +344,14 @@ async def _apply_move(
     delivery: tuple[str, str | None] | None,
     child_id_number: str | None = None,
     result: IssuedResult | None = None,
+    office_region: str | None = None,
 ) -> TaskRow:
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction;
-    at 办结 what the item writes back to the registers (app.registers), or its result certificate."""
+    at 办结 what the item writes back to the registers (app.registers), or its result certificate. `office_region`:
+    the acting office, which takes a 全城通办 task no office holds yet (the first to act on it holds it)."""
     task_id = task.id
+    if task.office_region is None and office_region:
+        await store.take_office(tx, task_id, office_region)
     calendar, today = await current_calendar(tx), today_in_china()
     paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
     due_on, provisional = _deadline_after(action, task, calendar, today, paused_since)

@@ -69,6 +69,9 @@ class ServiceItem(msgspec.Struct, frozen=True):
     fields: list[ItemField]
     materials: list[Material]
     result_certificate: ResultCertificate | None
+    # 全城通办: any office of the department may take it (the first to accept it holds it), not only the office its
+    # level and the applicant's district decide (app.cases.offices).
+    citywide: bool = False
 
 
 class LifeEventItem(msgspec.Struct, frozen=True):

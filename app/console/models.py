@@ -24,6 +24,8 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
     due_soon: bool
     submitted_at: datetime
     allowed_actions: list[str]
+    item_kind: str = "承诺件"  # 即办件 or 承诺件: the queue keeps them apart
+    office_name: str | None = None  # the office it is routed to (武进区); None: 全城通办, no office has taken it yet
 
 
 class TransitionBody(msgspec.Struct, kw_only=True):
@@ -128,6 +130,7 @@ class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
     status: str = ""
     department: str = ""
     due: str = ""  # "" | overdue | soon
+    kind: str = ""  # "" | 即办件 | 承诺件
 
 
 class QueueCase(msgspec.Struct, frozen=True, kw_only=True):

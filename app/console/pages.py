@@ -17,7 +17,7 @@ from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service
 from app.console.models import InPersonCheck, QueueFilters
-from app.console.queue import DUE_FILTERS, case_queue, queue_filters
+from app.console.queue import DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.errors import Conflict, FieldErrors
 from app.registers import service as registers
@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "deny": "不予批准",
     "complete": "办结",
     "deliver": "出件",
+    "complete_on_the_spot": "当场办结",
 }
 
 # What a confirmation says was done: the step's past tense, as the resident's timeline reads it.
@@ -51,6 +52,7 @@ DONE_LABELS = {
     "deny": "已不予批准",
     "complete": "已办结",
     "deliver": "已出件",
+    "complete_on_the_spot": "已当场办结",
 }
 
 
@@ -105,16 +107,18 @@ class ConsolePages(Controller):
         status: FromQuery[str] = "",
         department: FromQuery[str] = "",
         due: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
     ) -> Template | Redirect:
         if q.strip():
             return Redirect(f"/console/cases/{q.strip().upper()}", status_code=303)
-        filters = queue_filters(status, department, due)
+        filters = queue_filters(status, department, due, kind)
         return Template(
             "console.html",
             context={
                 "nav": "console",
                 "queue": await case_queue(db, caller(request), filters),
                 "due_filters": DUE_FILTERS,
+                "kind_filters": KIND_FILTERS,
                 "filtered": filters != QueueFilters(),
                 "deceased_cases": await service.open_cases_of_deceased(db, caller(request)),
                 "is_clerk": "clerk" in caller(request).roles,

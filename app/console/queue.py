@@ -17,15 +17,18 @@ from app.people.identity import mask_name
 from auth.models import CurrentUser
 
 DUE_FILTERS = {"overdue": "已超期", "soon": "即将到期（2个工作日内）"}
+# 即办件 (done at once: 马上办 at the window) apart from 承诺件 (done within the promised working days).
+KIND_FILTERS = {"即办件": "即办件（可当场办结）", "承诺件": "承诺件"}
 RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
 
 
-def queue_filters(status: str, department: str, due: str) -> QueueFilters:
+def queue_filters(status: str, department: str, due: str, kind: str = "") -> QueueFilters:
     """The filters as asked in the query string; a value the queue does not know is ignored, not an error."""
     return QueueFilters(
         status=status if status in TASK_STATUS_LABELS else "",
         department=department.strip()[:40],
         due=due if due in DUE_FILTERS else "",
+        kind=kind if kind in KIND_FILTERS else "",
     )
 
 
@@ -33,6 +36,8 @@ def _matches(task: ConsoleTask, filters: QueueFilters) -> bool:
     if filters.status and task.status != filters.status:
         return False
     if filters.department and task.department != filters.department:
+        return False
+    if filters.kind and task.item_kind != filters.kind:
         return False
     if filters.due == "overdue":
         return task.overdue
@@ -42,8 +47,8 @@ def _matches(task: ConsoleTask, filters: QueueFilters) -> bool:
 
 
 def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
-    """(where, how) a case was received: the hall of the clerk who took it at a window, else the applicant's
-    district."""
+    """(where, how) a case was received: the hall that took it at a window (recorded on the case: 全城通办, any hall
+    receives any resident), else the applicant's district."""
     if facts is None:
         return "—", ""
     how = RECEIVED_HOW.get(facts.channel, facts.channel)

@@ -18,7 +18,6 @@ from app.cases import consent_flow, workflow
 from app.cases import service as cases
 from app.cases.models import DeceasedApplicantCase, StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
-from app.cases.transitions import allowed_actions
 from app.console.models import (
     AnswerRow,
     AnswerSection,
@@ -41,7 +40,7 @@ from auth import walk_in
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from auth.scope import region_prefix, serves
+from auth.scope import region_prefix
 
 DUE_SOON_WORKING_DAYS = 2
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
@@ -71,18 +70,27 @@ def _view(
         overdue=due is not None and due < today and task.status not in ("completed", "delivered"),
         due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
         submitted_at=task.submitted_at,
-        allowed_actions=allowed_actions(task.status, workflow.acting_roles(user)) if acts else [],
+        allowed_actions=workflow.actions_for(user, task) if acts else [],
+        item_kind=task.item_kind,
+        office_name=task.office_name,
     )
 
 
 async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
+    """The caller's work (app.cases.workflow.in_scope, as one query): an approver's department's tasks routed to an
+    office within their region; a clerk's, any department's, and every task of a case their hall received; both with
+    the 全城通办 tasks no office has taken yet (a clerk's: of their department or window authorisations)."""
     role = "clerk" if "clerk" in user.roles else "approver"
+    if not user.region_code:
+        return []
     await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
     rows = await cases.tasks_in_queue(
         db,
         statuses=QUEUE_STATUSES[role],
-        region_prefix=region_prefix(user.region_code) if user.region_code else "-",
+        region_prefix=region_prefix(user.region_code),
         department=user.department_code if role == "approver" else None,
+        received_too=role == "clerk",
+        untaken_departments=workflow.clerk_departments(user) if role == "clerk" else None,
     )
     calendar, today = await current_calendar(db), today_in_china()
     return [_view(r, user, calendar, today) for r in rows]
@@ -102,12 +110,10 @@ async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> Conso
     return _view(task, user, await current_calendar(db), today_in_china())
 
 
-def _case_in_scope(user: CurrentUser, head: StaffCaseRecord, tasks: list[TaskRow]) -> bool:
-    if not serves(user.region_code, head.applicant_region):
-        return False
-    if "clerk" in user.roles:
-        return True
-    return any(t.department_code == user.department_code for t in tasks)
+def _case_in_scope(user: CurrentUser, tasks: list[TaskRow]) -> bool:
+    """Staff open a case with a task they act on (workflow.in_scope): a window clerk every case their hall received
+    and those with a task routed to their office; an approver those with a task of their department's office."""
+    return any(workflow.in_scope(user, t) for t in tasks)
 
 
 async def _case_for_staff(
@@ -117,7 +123,7 @@ async def _case_for_staff(
     if head is None:
         raise NotFound("没有找到该办件，请核对办件编号")
     tasks = await cases.tasks_of_case(db, head.id)
-    if not _case_in_scope(user, head, tasks):
+    if not _case_in_scope(user, tasks):
         await audit(db, conn, "case.open", "forbidden", subject=f"case:{head.case_no}")
         raise Forbidden("该办件不在您的办理范围内")
     return head, tasks
@@ -166,8 +172,8 @@ async def _open_case(db: asyncpg.Pool, conn: Connection, user: CurrentUser, case
 async def task_for_staff(
     db: asyncpg.Pool, conn: Connection, user: CurrentUser, case_no: str, task_id: int
 ) -> tuple[StaffCaseRecord, TaskRow]:
-    """One task of a case, to a member of staff who may act on it: the window clerk any task of a case in the hall's
-    region, an approver their own department's (another's is Forbidden, audited)."""
+    """One task of a case, to a member of staff who may act on it: the window clerk any task of a case they may open,
+    an approver their own department's office's (another's is Forbidden, audited)."""
     case = await _open_case(db, conn, user, case_no)
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None:
@@ -329,11 +335,15 @@ async def issue_enrollment_code(
     person = await check_in_person(db, cipher, conn, "enrollment_code.issue", check)
     if not walk_in.in_region(user, person.region_code):
         await audit(
-            db, conn, "enrollment_code.issue", "forbidden", subject=f"person:{person.id}", reason="outside region"
+            db,
+            conn,
+            "enrollment_code.issue",
+            "forbidden",
+            subject=f"person:{person.id}",
+            reason="outside Changzhou",
+            hall=user.region_code,
         )
-        raise FieldErrors(
-            {"id_number": "该居民的户籍不在本大厅的服务区域，请引导其到户籍所在地的政务服务窗口领取开户码"}
-        )
+        raise FieldErrors({"id_number": "该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口领取开户码"})
     issuer = await accounts.clerk_issuer(db, user)
     async with db.acquire() as tx, tx.transaction():
         code, expires_at = await accounts.issue_enrollment_code(tx, secret_key, conn, person.id, issuer)
@@ -353,8 +363,16 @@ async def start_walk_in(
     whoever was at the window before), for walk_in.WALK_IN_MINUTES. The check is audited."""
     person = await check_in_person(db, cipher, conn, "walk_in.start", check)
     if not walk_in.in_region(user, person.region_code):
-        await audit(db, conn, "walk_in.start", "forbidden", subject=f"person:{person.id}", reason="outside region")
-        raise FieldErrors({"id_number": "该居民的户籍不在本大厅的受理区域，请引导其到户籍所在地的综合窗口办理"})
+        await audit(
+            db,
+            conn,
+            "walk_in.start",
+            "forbidden",
+            subject=f"person:{person.id}",
+            reason="outside Changzhou",
+            hall=user.region_code,
+        )
+        raise FieldErrors({"id_number": "该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口办理"})
     await end_walk_in(db, conn, user, next_person_id=person.id)  # whoever was at the window before
     started = walk_in.WalkIn(
         visit=secrets.token_urlsafe(9),
@@ -364,7 +382,16 @@ async def start_walk_in(
         checked_at=walk_in.now(),
     )
     walk_in.remember(conn, started)
-    await audit(db, conn, "walk_in.start", "ok", subject=f"person:{person.id}", identity_checked=True)
+    await audit(
+        db,
+        conn,
+        "walk_in.start",
+        "ok",
+        subject=f"person:{person.id}",
+        identity_checked=True,
+        hall=user.region_code,
+        home_district=(person.region_code or "")[:6] or None,
+    )
     return started
 
 

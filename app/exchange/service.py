@@ -1,7 +1,8 @@
 """The data-exchange platform's rules (共享交换平台): what a department's system may read and do with its tasks, what a
 hospital files, and a client's webhooks. The caller is an API client (auth.clients), never a person.
 
-- Reach: a department's system sees its department's tasks of residents within its region, as its approvers do;
+- Reach: a department's system sees its department's tasks routed to an office within its region (全城通办: any
+  office's until one takes it), as its approvers do;
   any other task is NotFound (it cannot tell another department's task from none).
 - Data minimisation: a task carries only the answers and materials its own item asks for (the police system never
   receives the bank account asked for 生育津贴), whatever else the resident put in the same case.

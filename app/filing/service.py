@@ -141,7 +141,9 @@ async def subject_for(
     on_behalf_of = identity.id_number
     person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
-        await audit(db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event)
+        await audit(
+            db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event, hall=user.region_code
+        )
     elif served.channel == "parent":
         await audit(db, conn, "family.use", "ok", subject=f"person:{person_id}", life_event=life_event)
     else:

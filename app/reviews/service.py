@@ -18,6 +18,7 @@ import asyncpg
 from app.calendar.service import CHINA, current_calendar
 from app.cases import service as cases
 from app.cases.models import TaskRow
+from app.cases.offices import answering_office
 from app.errors import Conflict, FieldErrors, NotFound
 from app.reviews import store
 from app.reviews.models import (
@@ -100,8 +101,8 @@ async def _tasks_for(db: DB, user: CurrentUser, case_no: str, client_present: bo
 
 
 def _office_region(task: TaskRow) -> str:
-    """The district whose office did the work: the applicant's district (the city's for no region)."""
-    return task.applicant_region[:6] if len(task.applicant_region) >= 6 else CITY
+    """The office that did the work (app.cases.offices: routed by competence)."""
+    return answering_office(task.office_region, task.applicant_region)
 
 
 def _target(tasks: list[TaskRow], task_id: int | None) -> tuple[str | None, str]:

@@ -18,6 +18,7 @@ from app.accounts import service as accounts
 from app.calendar.service import CHINA, current_calendar, today_in_china
 from app.cases import service as cases
 from app.cases.models import TaskRow
+from app.cases.offices import answering_office
 from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, NotFound
@@ -50,9 +51,13 @@ AUDIT_PAGE = 50
 AUDIT_CSV_MAX = 5000
 
 
+def _office(task: TaskRow) -> str:
+    return answering_office(task.office_region, task.applicant_region)
+
+
 def _supervises(user: CurrentUser, task: TaskRow) -> bool:
     own_department = user.department_code is None or user.department_code == task.department_code
-    return "supervisor" in user.roles and serves(user.region_code, task.applicant_region) and own_department
+    return "supervisor" in user.roles and serves(user.region_code, _office(task)) and own_department
 
 
 async def supervision(db: DB, user: CurrentUser) -> SupervisionView:
@@ -63,12 +68,13 @@ async def supervision(db: DB, user: CurrentUser) -> SupervisionView:
     tasks = await cases.tasks_in_queue(
         db, statuses=RUNNING, region_prefix=region_prefix(user.region_code or "-"), department=user.department_code
     )
+    tasks = [task for task in tasks if _supervises(user, task)]
     by_office: dict[tuple[str, str], list[SupervisedTask]] = {}
     names: dict[tuple[str, str], str] = {}
     for task in tasks:
         if task.due_on is None or task.due_on > until:
             continue
-        office = (task.department_code, task.applicant_region[:6])
+        office = (task.department_code, _office(task))
         names[office] = task.department_name
         late = calendar.working_days_between(task.due_on, today) if task.due_on < today else 0
         by_office.setdefault(office, []).append(
@@ -116,7 +122,7 @@ async def urge(db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: i
         raise NotFound("没有找到该事项，或它不在您督办的范围内")
     if task.status not in RUNNING:
         raise Conflict("该事项不在办理中（已办结、待补正或待授权），无需督办")
-    staff = await accounts.office_staff(db, department_code=task.department_code, person_region=task.applicant_region)
+    staff = await accounts.office_staff(db, department_code=task.department_code, person_region=_office(task))
     async with db.acquire() as tx, tx.transaction():
         await cases.record_urge(tx, task, actor_account_id=user.account_id, note=words)
         for account_id in staff:
