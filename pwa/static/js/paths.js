@@ -5,3 +5,11 @@ export function localPath(raw, fallback = "/") {
   const target = new URL(raw, window.location.origin);
   return target.origin === window.location.origin ? target.pathname + target.search + target.hash : fallback;
 }
+
+// The apply page of a form kept on this device under `key` (apply-form.js lifeEvent: a life event's code, or
+// "item:" and a single item's), with the items chosen for it.
+export function applyPathOf(key, items = []) {
+  if (key.startsWith("item:")) return `/items/${encodeURIComponent(key.slice(5))}/apply`;
+  const query = items.map((code) => `items=${encodeURIComponent(code)}`).join("&");
+  return `/life-events/${encodeURIComponent(key)}/apply${query ? `?${query}` : ""}`;
+}
