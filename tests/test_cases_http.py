@@ -31,8 +31,7 @@ async def test_a_submission_makes_one_case_with_a_task_per_item(client: Client, 
     assert created["tracking_url"] == f"http://localhost:8000/t/{created['tracking_token']}"
     case = (await client.get(f"/api/v1/cases/{created['case_no']}")).json()
     events = (await client.get("/api/v1/life-events")).json()
-    # Without `items`: the required ones (and any the registers pre-tick: none here, the mother's library is hers).
-    birth_items = [i for i in next(e for e in events if e["code"] == "birth")["items"] if i["required"]]
+    birth_items = next(e for e in events if e["code"] == "birth")["items"]
     assert [t["item_code"] for t in case["tasks"]] == [i["code"] for i in birth_items]
     assert all(t["department"] == i["department"] for t, i in zip(case["tasks"], birth_items, strict=True))
     assert all(t["status"] == "submitted" and t["due_on"] for t in case["tasks"])

@@ -273,3 +273,18 @@ async def test_the_life_event_page_lists_when_each_item_applies_and_leads_to_the
     page = await client.get("/life-events/birth")
     assert "适用：母亲参加了职工基本医疗保险（生育保险）时可以申领" in page.text
     assert 'href="/life-events/birth/choose"' in page.text
+
+
+async def test_without_items_a_case_files_the_required_ones_and_those_the_registers_pre_tick(
+    client: Client, another_client: Callable[[], Client]
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    his = await _file_birth(client, "birth-default-0001", None)
+    assert his.status_code == 201, his.text
+    assert [t["item_code"] for t in (await client.get(f"/api/v1/cases/{his.json()['case_no']}")).json()["tasks"]] == (
+        BIRTH_REQUIRED
+    )
+    mother = another_client()
+    await sign_up(mother, new_authenticator(), LI_NA)
+    form = await _birth_form(mother, None)
+    assert "bank.account" in {f["key"] for s in form["sections"] for f in s["fields"]}  # 生育津贴 pre-ticked
