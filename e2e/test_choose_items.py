@@ -12,24 +12,24 @@ from playwright.sync_api import Browser, Page, StorageState, expect
 from e2e.conftest import PHONE, LiveServer
 from e2e.helpers import add_virtual_authenticator, api, sign_up_on_page, upload_required_materials, walk_form
 
-LU_XIAOYAN = {"name": "陆晓燕", "id_number": "320402198311094266"}  # no other e2e file uses her
+CHEN_XIAOFENG = {"name": "陈晓峰", "id_number": "320411198811021297"}  # no other e2e file uses him
 MATERNITY = "CZ-YB-002"
 
 
 @pytest.fixture(scope="module")
-def lu_xiaoyan(browser: Browser, live_server: LiveServer) -> StorageState:
+def chen_xiaofeng(browser: Browser, live_server: LiveServer) -> StorageState:
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, locale="zh-CN", is_mobile=True)
     page = context.new_page()
     add_virtual_authenticator(page)
-    sign_up_on_page(page, LU_XIAOYAN["name"], LU_XIAOYAN["id_number"])
+    sign_up_on_page(page, CHEN_XIAOFENG["name"], CHEN_XIAOFENG["id_number"])
     state = context.storage_state()
     context.close()
     return state
 
 
 @pytest.fixture
-def resident(phone: Page, lu_xiaoyan: dict[str, Any]) -> Page:
-    phone.context.add_cookies(lu_xiaoyan["cookies"])
+def resident(phone: Page, chen_xiaofeng: dict[str, Any]) -> Page:
+    phone.context.add_cookies(chen_xiaofeng["cookies"])
     return phone
 
 
