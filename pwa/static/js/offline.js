@@ -37,7 +37,7 @@ async function savedForms() {
   for (const draft of drafts) {
     if (draft.subject !== "self") continue; // a helper's client forms open from the roster, online
     const state = waiting.has(`${draft.lifeEvent}|${draft.subject}`) ? "待发送" : "已保存到本机";
-    list.append(item(applyPathOf(draft.lifeEvent, draft.items || []), `${draft.title || draft.lifeEvent}（${state}）`));
+    list.append(item(applyPathOf(draft.lifeEvent), `${draft.title || draft.lifeEvent}（${state}）`));
   }
   document.querySelector("[data-offline-drafts]").hidden = !list.childElementCount;
 }

@@ -7,9 +7,9 @@ export function localPath(raw, fallback = "/") {
 }
 
 // The apply page of a form kept on this device under `key` (apply-form.js lifeEvent: a life event's code, or
-// "item:" and a single item's), with the items chosen for it.
-export function applyPathOf(key, items = []) {
+// "item:" and a single item's). The address the service worker kept it under, without the items chosen: online the
+// page follows the server draft's choice, offline it is the page as it was kept.
+export function applyPathOf(key) {
   if (key.startsWith("item:")) return `/items/${encodeURIComponent(key.slice(5))}/apply`;
-  const query = items.map((code) => `items=${encodeURIComponent(code)}`).join("&");
-  return `/life-events/${encodeURIComponent(key)}/apply${query ? `?${query}` : ""}`;
+  return `/life-events/${encodeURIComponent(key)}/apply`;
 }

@@ -176,7 +176,7 @@ function refusedNote(entry) {
   p.append(`${forWhom(entry)}离线提交的一份申请未被受理：${entry.detail || "请检查标出的内容"}。`);
   if (entry.subject === currentSubject) {
     const link = document.createElement("a");
-    link.href = applyPathOf(entry.lifeEvent, entry.body?.items || []);
+    link.href = applyPathOf(entry.lifeEvent);
     link.textContent = "打开申请表修改";
     p.append(link);
   } else {
