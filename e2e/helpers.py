@@ -200,7 +200,12 @@ def step_to(page: Page, locator: Any) -> None:
 def field_types(page: Page) -> dict[str, str]:
     """The merged form's field types by key, for the form on the page (from the API, as our JS would read them)."""
     code = page.locator("#apply-form").get_attribute("data-life-event")
-    form = api(page, "GET", f"/api/v1/life-events/{code}/form")
+    item = page.locator("#apply-form").get_attribute("data-item")
+    # A single item's form, or the life event's with every item (a superset of the items chosen on the page).
+    form = api(page, "GET", f"/api/v1/items/{item}/form" if item else f"/api/v1/life-events/{code}/form")
+    every = [choice["code"] for choice in form.get("items", [])]
+    if not item and every:
+        form = api(page, "GET", f"/api/v1/life-events/{code}/form?" + "&".join(f"items={c}" for c in every))
     return {field["key"]: field["type"] for section in form["sections"] for field in section["fields"]}
 
 

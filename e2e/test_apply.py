@@ -15,7 +15,8 @@ from e2e.conftest import PHONE, ConsoleWatch, LiveServer
 from e2e.helpers import add_virtual_authenticator, fill_step, next_step, sign_up_on_page, step_to, walk_form
 from tests.case_helpers import PNG_1X1
 
-APPLY = "/life-events/birth/apply"
+# With 生育津贴 chosen (an optional item): every section of the merged form, bank account included.
+APPLY = "/life-events/birth/apply?items=CZ-YB-002"
 ZHANG_WEI = {"name": "张伟", "id_number": "320402199403150119"}
 
 

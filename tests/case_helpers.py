@@ -61,9 +61,13 @@ async def upload_required_materials(
 
 
 async def submission_for(client: httpx.AsyncClient, life_event: str, key: str) -> dict[str, Any]:
-    form = (await client.get(f"/api/v1/life-events/{life_event}/form")).json()
+    """A submission of every item of the life event, optional ones too (生育津贴)."""
+    path = f"/api/v1/life-events/{life_event}/form"
+    every = [item["code"] for item in (await client.get(path)).json()["items"]]
+    form = (await client.get(path, params={"items": every})).json()
     return {
         "life_event": life_event,
+        "items": every,
         "data": answers_for(form),
         "idempotency_key": key,
         "uploads": await upload_required_materials(client, life_event, form),

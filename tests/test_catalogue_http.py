@@ -46,7 +46,23 @@ async def test_life_event_page_lists_its_items_and_departments(client: Client) -
     assert response.status_code == 200
     for item in birth["items"]:
         assert item["name"] in response.text
-    assert f"/life-events/{birth['code']}/apply" in response.text
+        assert f"适用：{item['applies_when']}" in response.text
+    # 生育津贴 is optional: the resident first chooses the items that apply.
+    assert f"/life-events/{birth['code']}/choose" in response.text
+    assert "按需办理" in response.text
+
+
+async def test_single_items_are_not_listed_as_life_events(client: Client) -> None:
+    events = (await client.get("/api/v1/life-events")).json()
+    assert [e["code"] for e in events] == ["birth", "business", "retirement", "death"]
+    assert (await client.get("/life-events/CZ-MZ-002")).status_code == 404
+
+
+async def test_an_online_item_offers_to_apply_on_its_own_and_a_visit_only_item_does_not(client: Client) -> None:
+    online = await client.get("/items/CZ-MZ-002")
+    assert "在线办理" in online.text and "/items/CZ-MZ-002/apply" in online.text
+    in_person = await client.get("/items/CZ-GA-004")  # 居民身份证换领: photo and fingerprints at the hall
+    assert in_person.status_code == 200 and "/items/CZ-GA-004/apply" not in in_person.text
 
 
 async def test_item_guide_shows_time_limits_with_units(client: Client) -> None:

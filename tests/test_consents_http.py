@@ -58,7 +58,9 @@ async def _file(
 ) -> httpx.Response:
     """File a case answering every field (then `data`), uploading only the required materials about `upload_about`."""
     path = f"/api/v1/life-events/{life_event}/form" + (f"?on_behalf_of={on_behalf_of}" if on_behalf_of else "")
-    form = (await client.get(path)).json()
+    # Every item of the life event, optional ones too (生育津贴 waits for the mother's documents as well).
+    every = [item["code"] for item in (await client.get(path)).json()["items"]]
+    form = (await client.get(path, params={"items": every})).json()
     uploads = [
         await _upload(client, life_event, m["code"], on_behalf_of)
         for m in form["materials"]["to_upload"]
@@ -66,6 +68,7 @@ async def _file(
     ]
     body: dict[str, Any] = {
         "life_event": life_event,
+        "items": every,
         "data": {**answers_for(form), **data},
         "idempotency_key": key,
         "uploads": uploads,

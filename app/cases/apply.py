@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -32,7 +33,7 @@ from app.delegations import current
 from app.errors import FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
-from app.forms import presenter
+from app.forms import choice, presenter
 from app.forms import service as forms
 from app.forms.answers import StepCheck, StepProblems
 from app.forms.models import MergedForm
@@ -44,6 +45,7 @@ from auth import ratelimit, walk_in
 from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
+from config.settings import Settings
 
 # Residents fill it for themselves; village helpers for the client they work for; window clerks for the resident
 # whose ID card they have just checked (窗口收件).
@@ -69,17 +71,18 @@ async def _view(
     cipher: PiiCipher,
     person_id: int | None,
     code: str,
+    asked: Sequence[str] | None,
     *,
     idempotency_key: str | None = None,
     posted: dict[str, str] | None = None,
     uploaded: dict[str, UploadedMaterial] | None = None,
     errors: dict[str, str] | None = None,
-) -> presenter.ApplyView:
-    event = await catalogue.life_event(db, code)
-    form, items = await forms.merged_form_of(db, code)
+) -> tuple[presenter.ApplyView, choice.ChosenForm]:
+    chosen = await choice.chosen_form(db, cipher, code, asked, person_id, posted)
+    form, items = chosen.form, chosen.items
     prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted)
-    return presenter.apply_view(
-        event,
+    view = presenter.apply_view(
+        chosen.event,
         form,
         {item.code: item.name for item in items},
         prefills,
@@ -91,6 +94,12 @@ async def _view(
         uploaded=uploaded,
         errors=errors,
     )
+    return view, chosen
+
+
+def _asked(values: Sequence[str]) -> list[str] | None:
+    """The items chosen on the life event's page (?items=…, repeated), or None when none were chosen there."""
+    return [value[:40] for value in values[:50]] or None
 
 
 async def _store_files(
@@ -185,11 +194,24 @@ def _read_only_hint(subject: Subject | None) -> str | None:
     return f"{subject.name}本人的信息，取自{source}，不能修改"
 
 
-def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code: int = HTTP_200_OK) -> Template:
+def _apply_path(chosen: choice.ChosenForm) -> str:
+    """Where the form posts: a single item's page or the life event's."""
+    event = chosen.event
+    return f"/items/{event.code}/apply" if event.single_item else f"/life-events/{event.code}/apply"
+
+
+def _page(
+    view: presenter.ApplyView,
+    chosen: choice.ChosenForm,
+    subject: Subject | None = None,
+    status_code: int = HTTP_200_OK,
+) -> Template:
     return Template(
         "apply.html",
         context={
             "page": view,
+            "chosen": chosen,
+            "apply_path": _apply_path(chosen),
             "dom_id": presenter.dom_id,
             "material_key": presenter.material_key,
             "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
@@ -204,17 +226,133 @@ def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code
     )
 
 
+async def _open_page(
+    request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, code: str, single: bool
+) -> Template | Redirect:
+    user = caller(request)
+    await choice.life_event_or_item(db, code, single)
+    try:
+        subject = await _subject(request, db, cipher, user, code)
+    except _ChooseClient as choose:
+        return Redirect(f"{choose.home}?notice=choose", status_code=303)
+    person_id = _person_id(user, subject)
+    asked = _asked(request.query_params.getall("items", []))
+    if asked is None and not single and person_id is not None:
+        # Opened again without a choice (a link, the offline list): the draft's choice stands.
+        asked = await cases.drafted_items(db, user, code, person_id)
+    view, chosen = await _view(db, cipher, person_id, code, asked)
+    return _page(view, chosen, subject)
+
+
+async def _post_page(
+    request: AnyRequest,
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    settings: Settings,
+    code: str,
+    data: dict[str, Any],
+    single: bool,
+) -> Redirect | Template:
+    """The form posted without JavaScript: store the chosen files, then submit like the JSON API does."""
+    user = caller(request)
+    await choice.life_event_or_item(db, code, single)
+    try:
+        subject = await _subject(request, db, cipher, user, code)
+    except _ChooseClient as choose:
+        return Redirect(f"{choose.home}?notice=choose", status_code=303)
+    if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
+        # Filled for the client before a switch: never file one person's answers for another.
+        return Redirect(f"{_home(user)}?notice=switched", status_code=303)
+    person_id = _person_id(user, subject)
+    asked = None if single else _asked(_texts(data.get("items")))
+    try:
+        chosen = await choice.chosen_form(db, cipher, code, asked, person_id)
+    except FieldErrors:
+        raise NotFoundException("事项清单有误，请返回重新勾选") from None
+    form = chosen.form
+    answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
+    key = _text(data.get("idempotency_key"))
+    key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
+
+    uploaded, errors = await _store_files(db, user, person_id, form, data)
+    if errors:
+        # Never submit past a file that was refused, even an optional one; show the answers' errors too.
+        _clean, field_errors = forms.validate(form, answers, today_in_china())
+        read_only = presenter.account_fields(form)
+        errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
+    else:
+        submission = CaseSubmission(
+            life_event=None if single else code,
+            item=code if single else None,
+            items=None if single else chosen.chosen,
+            data=answers,
+            idempotency_key=key,
+            on_behalf_of=subject.on_behalf_of if subject else None,
+            uploads=[u.token for u in uploaded.values()],
+        )
+        try:
+            created = await cases.submit_case(db, cipher, settings, user, submission, request)
+        except FieldErrors as problem:
+            errors = problem.errors
+        else:
+            return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
+
+    view, chosen = await _view(
+        db,
+        cipher,
+        person_id,
+        code,
+        chosen.chosen,
+        idempotency_key=key,
+        posted=answers,
+        uploaded=uploaded,
+        errors=errors,
+    )
+    return _page(view, chosen, subject, HTTP_400_BAD_REQUEST)
+
+
+def _texts(raw: Any) -> list[str]:
+    """A repeated posted name (items=…&items=…) as its texts."""
+    values = cast("list[object]", raw) if isinstance(raw, list) else [raw]
+    return [value for value in values if isinstance(value, str)]
+
+
 class ApplyPages(Controller):
     include_in_schema = False
 
     @get("/life-events/{code:str}/apply", opt=FILERS)
     async def apply_page(self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str]) -> Template | Redirect:
+        return await _open_page(request, db, cipher, code, single=False)
+
+    @get("/life-events/{code:str}/choose", opt=FILERS)
+    async def choose_page(
+        self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str]
+    ) -> Template | Redirect:
+        """Which of the life event's items apply (按需组合): the required ones fixed, the optional ones ticked as the
+        draft chose them, or as the registers say (with the reason). A GET form to the apply page."""
         user = caller(request)
+        await choice.life_event_or_item(db, code, False)
         try:
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient as choose:
             return Redirect(f"{choose.home}?notice=choose", status_code=303)
-        return _page(await _view(db, cipher, _person_id(user, subject), code), subject)
+        person_id = _person_id(user, subject)
+        asked = _asked(request.query_params.getall("items", []))
+        draft = await cases.get_draft(db, cipher, user, code, person_id) if person_id is not None else None
+        if asked is None and draft is not None:
+            asked = draft.items
+        chosen = await choice.chosen_form(db, cipher, code, asked, person_id, draft.data if draft else None)
+        return Template(
+            "choose_items.html",
+            context={"event": chosen.event, "choices": chosen.choices, "subject": subject, "errors": {}},
+        )
+
+    @get("/items/{code:str}/apply", opt=FILERS)
+    async def apply_item_page(
+        self, request: AnyRequest, db: Db, cipher: Cipher, code: FromPath[str]
+    ) -> Template | Redirect:
+        """One service item offered 网上办理, applied for on its own: the same form, with that item's fields alone."""
+        return await _open_page(request, db, cipher, code, single=True)
 
     @post("/life-events/{code:str}/check", opt=FILERS, status_code=HTTP_200_OK)
     async def check_field(
@@ -248,7 +386,8 @@ class ApplyPages(Controller):
         form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         kept = _kept_uploads(form, data)
-        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers, uploaded=kept)
+        asked = _asked(_texts(data.get("items")))
+        view, _chosen = await _view(db, cipher, _person_id(user, subject), code, asked, posted=answers, uploaded=kept)
         return Template(
             "partials/apply_materials.html",
             context={
@@ -260,10 +399,15 @@ class ApplyPages(Controller):
         )
 
     @post("/life-events/{code:str}/check-step", opt=FILERS, status_code=HTTP_200_OK)
-    async def check_step(self, db: Db, code: FromPath[str], data: JSONBody[StepCheck]) -> StepProblems:
+    async def check_step(
+        self, db: Db, code: FromPath[str], data: JSONBody[StepCheck], items: FromQuery[list[str] | None] = None
+    ) -> StepProblems:
         """One step's fields before 下一步 (apply-steps.js): the rules of a submission, applied to all the answers so
-        far (a field may depend on another step's, as 母亲's on 申请人是新生儿的), reporting only that step's fields."""
-        form, _ = await forms.merged_form_of(db, code)
+        far (a field may depend on another step's, as 母亲's on 申请人是新生儿的), reporting only that step's fields;
+        `items`: the items chosen, whose form it is."""
+        event = await catalogue.life_event(db, code)
+        chosen = choice.chosen_items(event, _asked(items or []), {}) if items else None
+        form, _ = await forms.merged_form_of(db, code, chosen)
         step = set(data.fields)
         _clean, errors = forms.validate(form, data.data, today_in_china())
         return StepProblems(errors={key: message for key, message in errors.items() if key in step})
@@ -278,43 +422,16 @@ class ApplyPages(Controller):
         code: FromPath[str],
         data: MultipartBody[dict[str, Any]],
     ) -> Redirect | Template:
-        """The form posted without JavaScript: store the chosen files, then submit like the JSON API does."""
-        user = caller(request)
-        try:
-            subject = await _subject(request, db, cipher, user, code)
-        except _ChooseClient as choose:
-            return Redirect(f"{choose.home}?notice=choose", status_code=303)
-        if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
-            # Filled for the client before a switch: never file one person's answers for another.
-            return Redirect(f"{_home(user)}?notice=switched", status_code=303)
-        person_id = _person_id(user, subject)
-        form, _ = await forms.merged_form_of(db, code)
-        answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
-        key = _text(data.get("idempotency_key"))
-        key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
+        return await _post_page(request, db, cipher, settings, code, data, single=False)
 
-        uploaded, errors = await _store_files(db, user, person_id, form, data)
-        if errors:
-            # Never submit past a file that was refused, even an optional one; show the answers' errors too.
-            _clean, field_errors = forms.validate(form, answers, today_in_china())
-            read_only = presenter.account_fields(form)
-            errors = {**{k: v for k, v in field_errors.items() if k not in read_only}, **errors}
-        else:
-            submission = CaseSubmission(
-                life_event=code,
-                data=answers,
-                idempotency_key=key,
-                on_behalf_of=subject.on_behalf_of if subject else None,
-                uploads=[u.token for u in uploaded.values()],
-            )
-            try:
-                created = await cases.submit_case(db, cipher, settings, user, submission, request)
-            except FieldErrors as problem:
-                errors = problem.errors
-            else:
-                return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
-
-        view = await _view(
-            db, cipher, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors
-        )
-        return _page(view, subject, HTTP_400_BAD_REQUEST)
+    @post("/items/{code:str}/apply", opt=FILERS, request_max_body_size=_FORM_MAX_BYTES)
+    async def submit_item_form(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        code: FromPath[str],
+        data: MultipartBody[dict[str, Any]],
+    ) -> Redirect | Template:
+        return await _post_page(request, db, cipher, settings, code, data, single=True)

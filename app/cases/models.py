@@ -11,11 +11,20 @@ from app.catalogue.models import ResultCertificate, TimeLimit
 
 
 class CaseSubmission(msgspec.Struct, kw_only=True):
-    life_event: str
     data: dict[str, Any]
     idempotency_key: str
+    # A life event's code, or `item`: one service item offered 网上办理, applied for on its own.
+    life_event: str | None = None
+    item: str | None = None
+    # The life event's items that apply (按需组合); None: the required ones and those the registers pre-tick.
+    items: list[str] | None = None
     on_behalf_of: str | None = None
     uploads: list[str] = msgspec.field(default_factory=list[str])  # tokens from POST /api/v1/uploads
+
+    @property
+    def code(self) -> str:
+        """The bundle filed: the life event, or the item's one-item bundle (its code is the item's)."""
+        return self.item or self.life_event or ""
 
 
 class CaseCreated(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,12 +131,14 @@ class DraftBody(msgspec.Struct, kw_only=True):
     # drafts.version is an integer (32-bit) column.
     version: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
     form_checksum: str
+    items: list[str] | None = None  # the items chosen (按需组合); None: not chosen yet
 
 
 class DraftView(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, Any]
     version: int
     form_checksum: str
+    items: list[str] | None = None
 
 
 class DraftSaved(msgspec.Struct, frozen=True, kw_only=True):
@@ -338,6 +349,7 @@ class StoredDraft(msgspec.Struct, frozen=True, kw_only=True):
     data_enc: bytes
     version: int
     form_checksum: str
+    items: list[str] | None = None
 
 
 class PendingUpload(msgspec.Struct, frozen=True, kw_only=True):

@@ -50,13 +50,13 @@ from app.cases.states import (
 )
 from app.cases.timeline import record_event
 from app.catalogue import service as catalogue
-from app.catalogue.models import ServiceItem
+from app.catalogue.models import LifeEvent, ServiceItem
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
 from app.errors import FieldErrors, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
-from app.forms import parties
+from app.forms import choice, parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.people import service as people
@@ -107,8 +107,9 @@ async def submit_case(
 ) -> CaseCreated:
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
+    code = await _bundle_filed(db, body)
     # Outside the transaction, so a refusal is audited even though nothing else is written.
-    filing = await resolve_filing(db, cipher, user, body.on_behalf_of, body.life_event, conn)
+    filing = await resolve_filing(db, cipher, user, body.on_behalf_of, code, conn)
     async with db.acquire() as tx, tx.transaction():
         await store.lock_submission(tx, user.account_id, body.idempotency_key)
         existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
@@ -119,10 +120,9 @@ async def submit_case(
                 tracking_url=tracking_url(settings, existing.tracking_token),
             )
         person_id = filing.person_id
-        try:
-            form, items = await forms.merged_form_of(tx, body.life_event)
-        except NotFound:
-            raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"}) from None
+        # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
+        chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
+        form, items = chosen.form, chosen.items
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
         clean, errors = forms.validate(form, data, today_in_china())
         # Each material from the library of the person it is about, resolved again by the numbers submitted.
@@ -130,7 +130,7 @@ async def submit_case(
         assert applicant is not None  # resolve_filing found the person
         resolved = await parties.resolve(tx, cipher, form, applicant, data)
         held, rest = parties.sort_materials(form, resolved)
-        uploads = await store.pending_uploads(tx, user.account_id, person_id, body.life_event, body.uploads)
+        uploads = await store.pending_uploads(tx, user.account_id, person_id, code, body.uploads)
         uploaded = {u.material_code for u in uploads}
         # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
         at_window = filing.channel == "window"
@@ -145,19 +145,43 @@ async def submit_case(
             await store.attach_uploads(tx, created[0], [u.token for u in uploads])
         await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, held)
         if waiting:
-            event = await catalogue.life_event(tx, body.life_event)
             await consent_flow.ask(
                 tx,
                 cipher,
                 case_id=created[0],
                 form=form,
-                life_event_name=event.name,
+                life_event_name=chosen.event.name,
                 applicant=applicant,
                 resolved=resolved,
                 waiting=waiting,
             )
-        await store.delete_draft(tx, user.account_id, body.life_event, person_id)
+        await store.delete_draft(tx, user.account_id, code, person_id)
         return created[1]
+
+
+async def _bundle_filed(db: DB, body: CaseSubmission) -> str:
+    """The life event (or the single item's one-item bundle) a submission files; a 400 on the field it names when
+    there is none such, or both are named."""
+    if body.item is not None and body.life_event is not None:
+        raise FieldErrors({"item": "请只填写一项：一件事（life_event）或单个事项（item）"})
+    if body.item is not None:
+        if body.items is not None:
+            raise FieldErrors({"items": "单个事项无需勾选事项清单"})
+        event = await _life_event_or_none(db, body.item)
+        if event is None or event.single_item != body.item:
+            raise FieldErrors({"item": "该事项不能单独在网上办理，请在办事指南中查看办理方式"})
+        return body.item
+    event = await _life_event_or_none(db, body.life_event or "")
+    if event is None or event.single_item is not None:
+        raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
+    return event.code
+
+
+async def _life_event_or_none(db: DB, code: str) -> LifeEvent | None:
+    try:
+        return await catalogue.life_event(db, code)
+    except NotFound:
+        return None
 
 
 async def _create(
@@ -178,7 +202,7 @@ async def _create(
         tx,
         case_no=case_no,
         tracking_token=token,
-        life_event_code=body.life_event,
+        life_event_code=body.code,
         applicant_person_id=filing.person_id,
         filed_by_account_id=user.account_id,
         filed_as=filing.filed_as,
@@ -495,7 +519,13 @@ async def get_draft(
     data = cipher.decrypt_document(row.data_enc)
     if row.form_checksum != form.checksum:
         data = forms.drop_stale_fields(form, data)  # the form changed since: keep what still exists
-    return DraftView(data=data, version=row.version, form_checksum=form.checksum)
+    return DraftView(data=data, version=row.version, form_checksum=form.checksum, items=row.items)
+
+
+async def drafted_items(db: DB, user: CurrentUser, life_event_code: str, person_id: int) -> list[str] | None:
+    """The items chosen in the draft of this form (按需组合), or None when there is no draft or no choice in it."""
+    row = await store.get_draft(db, user.account_id, life_event_code, person_id)
+    return row.items if row else None
 
 
 class StaleDraft(Exception):
@@ -516,6 +546,9 @@ async def save_draft(
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
         raise FieldErrors({"data": "草稿内容过长"})
+    # The choice of items is kept as checked: the required ones and known codes only (按需组合).
+    event = await catalogue.life_event(db, life_event_code)
+    items = None if body.items is None else choice.chosen_items(event, body.items, {})
     saved = await store.save_draft(
         db,
         account_id=user.account_id,
@@ -524,6 +557,7 @@ async def save_draft(
         expected_version=body.version,
         data_enc=cipher.encrypt_document(data),
         form_checksum=form.checksum,
+        items=items,
     )
     if saved is None:
         raise StaleDraft(await get_draft(db, cipher, user, life_event_code, person_id))

@@ -518,7 +518,7 @@ async def cases_filed_at_window(db: DB, clerk_account_id: int, person_id: int, s
 
 async def get_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> StoredDraft | None:
     row = await db.fetchrow(
-        "SELECT data_enc, version, form_checksum FROM drafts "
+        "SELECT data_enc, version, form_checksum, items FROM drafts "
         "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
         account_id,
         life_event_code,
@@ -536,20 +536,22 @@ async def save_draft(
     expected_version: int,
     data_enc: bytes,
     form_checksum: str,
+    items: list[str] | None = None,
 ) -> int | None:
     """Write version expected+1; None when someone else saved in between (the caller answers 409)."""
     if expected_version == 0:
         return await db.fetchval(
-            "INSERT INTO drafts (account_id, life_event_code, subject_person_id, data_enc, version, form_checksum) "
-            "VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING RETURNING version",
+            "INSERT INTO drafts (account_id, life_event_code, subject_person_id, data_enc, version, form_checksum, "
+            "items) VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT DO NOTHING RETURNING version",
             account_id,
             life_event_code,
             person_id,
             data_enc,
             form_checksum,
+            items,
         )
     return await db.fetchval(
-        "UPDATE drafts SET data_enc = $4, version = version + 1, form_checksum = $5, updated_at = now() "
+        "UPDATE drafts SET data_enc = $4, version = version + 1, form_checksum = $5, items = $7, updated_at = now() "
         "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3 AND version = $6 "
         "RETURNING version",
         account_id,
@@ -558,6 +560,7 @@ async def save_draft(
         data_enc,
         form_checksum,
         expected_version,
+        items,
     )
 
 

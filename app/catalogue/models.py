@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+ONLINE = "网上办理"
+
 
 class TimeLimit(msgspec.Struct, frozen=True):
     value: int
@@ -53,6 +55,18 @@ class Guide(msgspec.Struct, frozen=True):
     complaint: str
 
 
+class Pretick(msgspec.Struct, frozen=True):
+    """A fact of the registers that says an optional item applies: a document of kind `holds` in the library of the
+    party `about` (mother, applicant …); `reason` is shown beside the pre-ticked box. `applicant_sex` (M or F, as
+    the population register has it): before any answer says who that party is, an applicant of that sex who may be
+    that party (申请人是新生儿的：母亲) is taken to be them."""
+
+    about: str
+    holds: str
+    reason: str
+    applicant_sex: str | None = None
+
+
 class ServiceItem(msgspec.Struct, frozen=True):
     code: str
     name: str
@@ -72,6 +86,13 @@ class ServiceItem(msgspec.Struct, frozen=True):
     # 全城通办: any office of the department may take it (the first to accept it holds it), not only the office its
     # level and the applicant's district decide (app.cases.offices).
     citywide: bool = False
+    applies_when: str | None = None  # when the item applies, in one line (一件事: the resident ticks the ones that do)
+    pretick: Pretick | None = None
+
+    @property
+    def online(self) -> bool:
+        """Offered 网上办理: it may be applied for on its own (/items/{code}/apply)."""
+        return ONLINE in self.guide.channels
 
 
 class LifeEventItem(msgspec.Struct, frozen=True):
@@ -80,6 +101,8 @@ class LifeEventItem(msgspec.Struct, frozen=True):
     department: str
     department_name: str
     promised_limit: TimeLimit
+    required: bool = True  # always filed; an optional one only when ticked (按需组合)
+    applies_when: str | None = None
 
 
 class LifeEvent(msgspec.Struct, frozen=True):
@@ -89,6 +112,8 @@ class LifeEvent(msgspec.Struct, frozen=True):
     promise: str
     icon: str
     items: list[LifeEventItem]
+    # Set on a one-item bundle (an item applied for on its own): that item's code, which is also the bundle's.
+    single_item: str | None = None
 
     @property
     def department_count(self) -> int:

@@ -31,6 +31,8 @@ class CataloguePages(Controller):
     @get("/life-events/{code:str}", opt=public())
     async def life_event_page(self, db: Db, code: FromPath[str]) -> Template:
         event = await service.life_event(db, code)
+        if event.single_item is not None:  # an item applied for on its own has its own page: /items/{code}
+            raise NotFoundException(service.NO_SUCH_LIFE_EVENT)
         items = await store.items_of_life_event(db, code)
         return Template("life_event.html", context={"event": event, "items": items})
 

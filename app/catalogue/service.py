@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, LifeEvent, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -30,6 +30,13 @@ async def life_event(db: DB, code: str) -> LifeEvent:
 async def life_event_names(db: DB) -> dict[str, str]:
     """Each life event's name by its code (a delegation's scope is a list of codes)."""
     return {event.code: event.name for event in await store.list_life_events(db)}
+
+
+async def scope_codes_covering(db: DB, code: str) -> list[str]:
+    """The codes a delegation's scope may name to cover this life event or single item: its own code and, for an item
+    applied for on its own, every life event that lists it (a delegation for 公民身后 covers 社会保障卡注销 alone).
+    A scope of 全部事项 covers everything."""
+    return [code, *await store.life_events_listing(db, code)]
 
 
 async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
@@ -77,3 +84,7 @@ async def save_catalogue(
         await store.upsert_service_item(db, item)
     for position, event in enumerate(life_events):
         await store.upsert_life_event(db, event, position)
+    # Every item offered 网上办理 may be applied for on its own, as a one-item bundle listed after the life events.
+    online = [item for item in items if ONLINE in item["channels"]]
+    for position, item in enumerate(online, start=len(life_events)):
+        await store.upsert_single_item_bundle(db, item["code"], item["name"], position)

@@ -14,6 +14,7 @@ from app.catalogue.models import (
     LifeEvent,
     LifeEventItem,
     Material,
+    Pretick,
     Region,
     ResultCertificate,
     ServiceItem,
@@ -24,7 +25,7 @@ from db.pool import DB
 _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
-    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide
+    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick
 """
 
 
@@ -47,6 +48,8 @@ def _service_item(row: Any) -> ServiceItem:
         materials=msgspec.convert(row["materials"], list[Material]),
         result_certificate=msgspec.convert(result, ResultCertificate) if result else None,
         citywide=row["citywide"],
+        applies_when=row["applies_when"],
+        pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
     )
 
 
@@ -60,6 +63,7 @@ async def get_service_item(db: DB, code: str) -> ServiceItem | None:
 
 
 async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]:
+    """Every item of the life event (required and optional), in its order."""
     rows = await db.fetch(
         f"SELECT {_ITEM_COLUMNS} FROM life_event_items le "
         "JOIN service_items i ON i.code = le.item_code JOIN departments d ON d.code = i.department_code "
@@ -69,11 +73,22 @@ async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]
     return [_service_item(r) for r in rows]
 
 
+async def life_events_listing(db: DB, item_code: str) -> list[str]:
+    """The life events (not one-item bundles) that list the item."""
+    rows = await db.fetch(
+        "SELECT le.life_event_code FROM life_event_items le JOIN life_events e ON e.code = le.life_event_code "
+        "WHERE le.item_code = $1 AND e.single_item IS NULL ORDER BY le.life_event_code",
+        item_code,
+    )
+    return [r["life_event_code"] for r in rows]
+
+
 _LIFE_EVENTS = """
-    SELECT e.code, e.name, e.summary, e.promise, e.icon,
+    SELECT e.code, e.name, e.summary, e.promise, e.icon, e.single_item,
            coalesce(json_agg(json_build_object(
                'code', i.code, 'name', i.name, 'department', d.code, 'department_name', d.short_name,
-               'promised_limit', json_build_object('value', i.promised_limit_value, 'unit', i.promised_limit_unit))
+               'promised_limit', json_build_object('value', i.promised_limit_value, 'unit', i.promised_limit_unit),
+               'required', le.required, 'applies_when', i.applies_when)
                ORDER BY le.position) FILTER (WHERE i.code IS NOT NULL), '[]') AS items
     FROM life_events e
     LEFT JOIN life_event_items le ON le.life_event_code = e.code
@@ -90,11 +105,13 @@ def _life_event(row: Any) -> LifeEvent:
         promise=row["promise"],
         icon=row["icon"],
         items=msgspec.convert(row["items"], list[LifeEventItem]),
+        single_item=row["single_item"],
     )
 
 
 async def list_life_events(db: DB) -> list[LifeEvent]:
-    rows = await db.fetch(_LIFE_EVENTS + " GROUP BY e.code ORDER BY e.position")
+    """The life events people choose from: never a single item's one-item bundle."""
+    rows = await db.fetch(_LIFE_EVENTS + " WHERE e.single_item IS NULL GROUP BY e.code ORDER BY e.position")
     return [_life_event(r) for r in rows]
 
 
@@ -185,12 +202,12 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
     await db.execute(
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
-               guide, fields, materials, result_certificate, citywide)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+               guide, fields, materials, result_certificate, applies_when, pretick, citywide)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
-               materials = $15, result_certificate = $16, citywide = $17""",
+               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -207,6 +224,8 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         item["fields"],
         item["materials"],
         item.get("result_certificate"),
+        item.get("applies_when"),
+        item.get("pretick"),
         bool(item.get("citywide", False)),
     )
 
@@ -222,8 +241,24 @@ async def upsert_life_event(db: DB, event: dict[str, Any], position: int) -> Non
         event["icon"],
         position,
     )
-    await db.execute("DELETE FROM life_event_items WHERE life_event_code = $1", event["code"])
+    await _save_life_event_items(db, event["code"], event["items"], set(event.get("optional", [])))
+
+
+async def upsert_single_item_bundle(db: DB, code: str, name: str, position: int) -> None:
+    """The one-item bundle an item is applied for alone under (0023): its code and name are the item's."""
+    await db.execute(
+        "INSERT INTO life_events (code, name, summary, promise, icon, position, single_item) "
+        "VALUES ($1, $2, '', '', '', $3, $1) ON CONFLICT (code) DO UPDATE SET name = $2, position = $3",
+        code,
+        name,
+        position,
+    )
+    await _save_life_event_items(db, code, [code], set())
+
+
+async def _save_life_event_items(db: DB, code: str, items: list[str], optional: set[str]) -> None:
+    await db.execute("DELETE FROM life_event_items WHERE life_event_code = $1", code)
     await db.executemany(
-        "INSERT INTO life_event_items (life_event_code, item_code, position) VALUES ($1, $2, $3)",
-        [(event["code"], code, n) for n, code in enumerate(event["items"])],
+        "INSERT INTO life_event_items (life_event_code, item_code, position, required) VALUES ($1, $2, $3, $4)",
+        [(code, item, n, item not in optional) for n, item in enumerate(items)],
     )

@@ -344,7 +344,8 @@ async def require_delegation(
     elif not helper.region_code or client_region != helper.region_code:
         reason = "client outside the helper's village"
     else:
-        delegation_id = await store.live_delegation(db, helper.account_id, client_person_id, life_event_code)
+        covering = None if life_event_code is None else await catalogue.scope_codes_covering(db, life_event_code)
+        delegation_id = await store.live_delegation(db, helper.account_id, client_person_id, covering)
         if delegation_id is not None:
             return delegation_id
         reason = "no live delegation in scope"

@@ -82,17 +82,18 @@ async def given_before(db: DB, helper_account_id: int, client_person_id: int, mo
 
 
 async def live_delegation(
-    db: DB, helper_account_id: int, client_person_id: int, life_event_code: str | None
+    db: DB, helper_account_id: int, client_person_id: int, covering: list[str] | None
 ) -> int | None:
-    """The helper's unexpired, unrevoked delegation from this client covering the life event (any, when None)."""
+    """The helper's unexpired, unrevoked delegation from this client whose scope names one of the `covering` codes
+    (any scope, when None; 全部事项 covers everything)."""
     return await db.fetchval(
         "SELECT d.id FROM delegations d "
         "WHERE d.helper_account_id = $1 AND d.client_person_id = $2 AND d.revoked_at IS NULL "
         "AND d.expires_on >= (now() AT TIME ZONE 'Asia/Shanghai')::date "
-        "AND ($3::text IS NULL OR d.scope IS NULL OR $3 = ANY(d.scope)) ORDER BY d.id DESC LIMIT 1",
+        "AND ($3::text[] IS NULL OR d.scope IS NULL OR d.scope && $3::text[]) ORDER BY d.id DESC LIMIT 1",
         helper_account_id,
         client_person_id,
-        life_event_code,
+        covering,
     )
 
 

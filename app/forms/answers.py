@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.forms.models import HeldMaterial, MaterialNeed, MaterialToUpload, Option, Prefill
+from app.forms.models import HeldMaterial, ItemChoice, MaterialNeed, MaterialToUpload, Option, Prefill
 
 
 class FieldAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -31,11 +31,14 @@ class MaterialsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     issued_in_case: list[MaterialNeed]
 
 
-class FormAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    life_event: str
+class FormAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    life_event: str  # the life event, or a single item's one-item bundle (its code is the item's)
     checksum: str
     sections: list[SectionAnswer]
     materials: MaterialsAnswer
+    # The items this form files: each required or optional, chosen or not, and why the registers pre-tick it.
+    items: list[ItemChoice] = msgspec.field(default_factory=list[ItemChoice])
+    item: str | None = None  # set when the form is one service item's, applied for on its own
 
 
 class StepCheck(msgspec.Struct, frozen=True, kw_only=True):

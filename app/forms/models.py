@@ -108,3 +108,15 @@ class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):
     about: str = "applicant"
     state: str = "held"
     source: str = "本人电子证照"  # where it comes from, as the resident reads it: 本人电子证照, 配偶已授权 …
+
+
+class ItemChoice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One item of a life event on the choosing page and in GET …/form: whether it is filed and why."""
+
+    code: str
+    name: str
+    department_name: str
+    required: bool
+    chosen: bool
+    applies_when: str | None = None
+    pretick_reason: str | None = None  # why the registers say it applies (shown beside a pre-ticked box)

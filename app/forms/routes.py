@@ -1,28 +1,73 @@
-"""GET /api/v1/life-events/{code}/form: the merged form, prefilled for the signed-in resident."""
+"""GET /api/v1/life-events/{code}/form and /api/v1/items/{code}/form: the merged form, prefilled for the signed-in
+resident; a life event's for the items chosen (?items=…, repeated; none: the required ones and those the registers
+pre-tick), an item's for that item alone."""
 
 from __future__ import annotations
 
+import asyncpg
+import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
+from app.errors import NotFound
 from app.filing import service as filing
-from app.forms import presenter, service
+from app.forms import choice, presenter
 from app.forms.answers import FormAnswer
 from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import public, user_of
+from auth.pii import PiiCipher
+
+
+async def _form(
+    request: AnyRequest,
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    code: str,
+    asked: list[str] | None,
+    on_behalf_of: str | None,
+    single: bool,
+) -> FormAnswer:
+    event = await choice.life_event_or_item(db, code, single)
+    user = user_of(request)
+    person_id = None
+    if user is not None and (on_behalf_of or user.person_id):
+        # A helper's client: the same server-side delegation check as every other use.
+        person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, event.code, request)).person_id
+    chosen = await choice.chosen_form(db, cipher, event.code, None if single else asked, person_id)
+    values, resolved = await presenter.personal_sources(db, cipher, person_id, chosen.form)
+    answer = presenter.form_answer(chosen.form, values, resolved)
+    return msgspec.structs.replace(answer, items=chosen.choices, item=code if single else None)
 
 
 class FormApi(Controller):
-    path = "/api/v1/life-events"
+    path = "/api/v1"
     tags = ["forms"]
 
     @get(
-        "/{code:str}/form",
+        "/life-events/{code:str}/form",
         opt=public(personal=True),
-        summary="The merged form of a life event (prefilled when signed in)",
+        summary="The merged form of a life event for the items chosen (prefilled when signed in)",
     )
     async def merged_form(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        code: FromPath[str],
+        items: FromQuery[list[str] | None] = None,
+        on_behalf_of: FromQuery[str | None] = None,
+        on_behalf_of_header: OnBehalfOfHeader = None,
+    ) -> FormAnswer:
+        behalf = behalf_of(on_behalf_of, on_behalf_of_header)
+        return await _form(request, db, cipher, code, items or None, behalf, single=False)
+
+    @get(
+        "/items/{code:str}/form",
+        opt=public(personal=True),
+        summary="The form of one service item offered 网上办理, applied for on its own (prefilled when signed in)",
+    )
+    async def item_form(
         self,
         request: AnyRequest,
         db: Db,
@@ -31,12 +76,7 @@ class FormApi(Controller):
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
     ) -> FormAnswer:
-        form, _ = await service.merged_form_of(db, code)
-        user = user_of(request)
-        person_id = None
-        on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
-        if user is not None and (on_behalf_of or user.person_id):
-            # A helper's client: the same server-side delegation check as every other use.
-            person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
-        values, resolved = await presenter.personal_sources(db, cipher, person_id, form)
-        return presenter.form_answer(form, values, resolved)
+        try:
+            return await _form(request, db, cipher, code, None, behalf_of(on_behalf_of, on_behalf_of_header), True)
+        except NotFound:
+            raise NotFound("该事项不能单独在网上办理，请在办事指南中查看办理方式") from None

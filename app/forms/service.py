@@ -94,14 +94,23 @@ FORM_TTL_SECONDS = 30.0
 _forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
 
 
-async def merged_form_of(db: DB, life_event_code: str) -> tuple[MergedForm, list[ServiceItem]]:
+async def merged_form_of(
+    db: DB, life_event_code: str, chosen: Collection[str] | None = None
+) -> tuple[MergedForm, list[ServiceItem]]:
+    """The merged form of the life event's items, or of the `chosen` ones only (app.forms.choice: 按需组合); a
+    single item's one-item bundle (its code is the item's) gives that item's own form."""
+    wanted = None if chosen is None else frozenset(chosen)
+
     async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
         items = await catalogue.items_of_life_event(db, life_event_code)
+        if wanted is not None:
+            items = [item for item in items if item.code in wanted]
         if not items:
             return None
         return merge_form(life_event_code, items, await store.load_catalogue(db)), items
 
-    found = await _forms.get(life_event_code, build)
+    key = life_event_code if wanted is None else f"{life_event_code}|{','.join(sorted(wanted))}"
+    found = await _forms.get(key, build)
     if found is None:
         raise NotFound("没有找到这件事")
     return found

@@ -5,7 +5,7 @@
 // chooses (apply-draft-conflict.js).
 import { getJSON, sendJSON } from "./api.js";
 import { onConflictChoice, showConflict } from "./apply-draft-conflict.js";
-import { answers, fill, form, lifeEvent, local, onBehalfOf, sameAnswers, showSources, subject, user } from "./apply-form.js";
+import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, sameAnswers, showSources, subject, user } from "./apply-form.js";
 
 const LOCAL_DELAY_MS = 300;
 const SAVE_DELAY_MS = 1000;
@@ -25,7 +25,7 @@ const device = {
     if (!draftKey) return false;
     try {
       await local.putDraft({
-        key: draftKey, user, lifeEvent, subject, title: form.dataset.eventName, data,
+        key: draftKey, user, lifeEvent, subject, title: form.dataset.eventName, data, items: chosenItems,
         formChecksum: form.dataset.checksum, ...fields,
       });
       return true;
@@ -39,7 +39,7 @@ const device = {
 
 // --- on the server ----------------------------------------------------------------------------------------
 
-const path = `/api/v1/drafts/${encodeURIComponent(lifeEvent)}`;
+const path = `/api/v1/drafts/${encodeURIComponent(code)}`;
 // The person filed for travels in a header, never in the URL (logs, proxies, history).
 const whom = onBehalfOf ? { "X-On-Behalf-Of": onBehalfOf } : {};
 const status = form.querySelector("#draft-status");
@@ -86,7 +86,8 @@ async function sync() {
   const data = answers();
   let result;
   try {
-    result = await sendJSON("PUT", path, { data, version, form_checksum: form.dataset.checksum }, whom);
+    const body = { data, version, form_checksum: form.dataset.checksum, ...(item ? {} : { items: chosenItems }) };
+    result = await sendJSON("PUT", path, body, whom);
   } catch {
     say(`已保存到本机 ${clock()}，联网后自动同步`);
     retryLater();

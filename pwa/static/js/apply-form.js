@@ -3,7 +3,14 @@
 import { tabStorage } from "./storage.js";
 
 export const form = document.querySelector("#apply-form");
-export const lifeEvent = form.dataset.lifeEvent;
+// The life event's code, or a single item's (applied for on its own): what the server's paths and bodies name.
+export const code = form.dataset.lifeEvent;
+export const item = form.dataset.item || null;
+// What this device keeps the form's draft, outbox entry and tab state under: a single item's never meets a life
+// event's (local-data.js draftKey), and the offline page opens it again at paths.js applyPathOf(lifeEvent).
+export const lifeEvent = item ? `item:${item}` : code;
+// The items chosen on the life event's page (按需组合): part of the draft and of the submission.
+export const chosenItems = (form.dataset.items || "").split(",").filter(Boolean);
 
 // A village helper's client, or the resident at the window: every request then carries their number (checked by
 // the server against a live delegation or visit), and what this tab and this device keep is keyed by them too, so

@@ -6,7 +6,7 @@
 // Without JavaScript every section shows, one long form.
 import { postJSON } from "./api.js";
 import { markInvalid, rebuildSummary, setBusy, showErrors } from "./forms.js";
-import { answers, form, lifeEvent } from "./apply-form.js";
+import { answers, chosenItems, code, form } from "./apply-form.js";
 
 export function setupSteps() {
   const steps = [...form.querySelectorAll(".apply-step")];
@@ -44,7 +44,8 @@ export function setupSteps() {
     const fields = fieldsOf(step).map((input) => input.name);
     if (!fields.length) return {};
     try {
-      const path = `/life-events/${encodeURIComponent(lifeEvent)}/check-step`;
+      const query = chosenItems.map((chosen) => `items=${encodeURIComponent(chosen)}`).join("&");
+      const path = `/life-events/${encodeURIComponent(code)}/check-step${query ? `?${query}` : ""}`;
       const result = await postJSON(path, { fields, data: answers() });
       return result.ok ? result.data?.errors || {} : {};
     } catch {

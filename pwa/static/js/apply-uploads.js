@@ -3,7 +3,7 @@
 // 拍照或选择文件 button, never the browser's own control; once a file is in, its name and 删除.
 import { postForm } from "./api.js";
 import { markInvalid, rebuildSummary } from "./forms.js";
-import { form, lifeEvent, onBehalfOf, tab } from "./apply-form.js";
+import { code, form, onBehalfOf, tab } from "./apply-form.js";
 
 export function setupUploads() {
   // Read each time: the materials step is drawn again (htmx) when another party's number is typed.
@@ -47,7 +47,7 @@ export function setupUploads() {
     }
     status(input).textContent = `正在上传：${file.name}…`;
     const body = new FormData();
-    body.append("life_event", lifeEvent);
+    body.append("life_event", code);
     body.append("material_code", input.dataset.material);
     if (onBehalfOf) body.append("on_behalf_of", onBehalfOf);
     body.append("file", file);

@@ -11,7 +11,7 @@
 import { postJSON } from "./api.js";
 import { clearErrors, markInvalid, rebuildSummary, setBusy, showErrors } from "./forms.js";
 import { setupDrafts } from "./apply-drafts.js";
-import { answerInputs, answers, form, lifeEvent, onBehalfOf } from "./apply-form.js";
+import { answerInputs, answers, chosenItems, code, form, item, onBehalfOf } from "./apply-form.js";
 import { checkOutbox, forgetIdempotencyKey, idempotencyKey, queue } from "./apply-outbox.js";
 import { setupParties } from "./apply-parties.js";
 import { setupSteps } from "./apply-steps.js";
@@ -54,7 +54,7 @@ form.addEventListener("submit", async (event) => {
     await drafts.pause();
     await uploads.settled();
     const body = {
-      life_event: lifeEvent,
+      ...(item ? { item } : { life_event: code, items: chosenItems }),
       data: answers(),
       idempotency_key: idempotencyKey(),
       uploads: uploads.tokens(),

@@ -2,6 +2,7 @@
 // offline and the forms saved on it, for the account signed in last. Back online, the page asked for opens.
 import { reachable } from "./api.js";
 import { deviceStorage } from "./storage.js";
+import { applyPathOf } from "./paths.js";
 
 const local = self.ywtbLocal;
 
@@ -36,7 +37,7 @@ async function savedForms() {
   for (const draft of drafts) {
     if (draft.subject !== "self") continue; // a helper's client forms open from the roster, online
     const state = waiting.has(`${draft.lifeEvent}|${draft.subject}`) ? "待发送" : "已保存到本机";
-    list.append(item(`/life-events/${encodeURIComponent(draft.lifeEvent)}/apply`, `${draft.title || draft.lifeEvent}（${state}）`));
+    list.append(item(applyPathOf(draft.lifeEvent), `${draft.title || draft.lifeEvent}（${state}）`));
   }
   document.querySelector("[data-offline-drafts]").hidden = !list.childElementCount;
 }

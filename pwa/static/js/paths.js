@@ -5,3 +5,11 @@ export function localPath(raw, fallback = "/") {
   const target = new URL(raw, window.location.origin);
   return target.origin === window.location.origin ? target.pathname + target.search + target.hash : fallback;
 }
+
+// The apply page of a form kept on this device under `key` (apply-form.js lifeEvent: a life event's code, or
+// "item:" and a single item's). The address the service worker kept it under, without the items chosen: online the
+// page follows the server draft's choice, offline it is the page as it was kept.
+export function applyPathOf(key) {
+  if (key.startsWith("item:")) return `/items/${encodeURIComponent(key.slice(5))}/apply`;
+  return `/life-events/${encodeURIComponent(key)}/apply`;
+}

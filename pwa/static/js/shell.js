@@ -3,6 +3,7 @@
 // to delete it, then this account's data is wiped from the device.
 import { csrfToken, reachable, sendJSON } from "./api.js";
 import { deviceStorage as storage } from "./storage.js";
+import { applyPathOf } from "./paths.js";
 
 const html = document.documentElement;
 const local = self.ywtbLocal; // local-data.js, loaded before this module (absent only if that script failed)
@@ -175,7 +176,7 @@ function refusedNote(entry) {
   p.append(`${forWhom(entry)}离线提交的一份申请未被受理：${entry.detail || "请检查标出的内容"}。`);
   if (entry.subject === currentSubject) {
     const link = document.createElement("a");
-    link.href = `/life-events/${encodeURIComponent(entry.lifeEvent)}/apply`;
+    link.href = applyPathOf(entry.lifeEvent);
     link.textContent = "打开申请表修改";
     p.append(link);
   } else {
