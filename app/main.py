@@ -57,6 +57,7 @@ from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
 from app.ops.probes import live, ready
 from app.ops.requests import request_context
 from app.ops.tracing import tracing
+from app.organisations.routes import OrganisationsApi
 from app.people.identity import grouped_id_number
 from app.shell import service as shell
 from app.shell.models import Display
@@ -215,6 +216,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             CasePages,
             ConsoleApi,
             DelegationsApi,
+            OrganisationsApi,
             HelperPages,
             ConsolePages,
             EnrollmentPages,

@@ -15,6 +15,9 @@ class CaseSubmission(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
     idempotency_key: str
     on_behalf_of: str | None = None
+    on_behalf_of_org: str | None = (
+        None  # 法人办事: the organisation's 统一社会信用代码 (or the X-On-Behalf-Of-Org header)
+    )
     uploads: list[str] = msgspec.field(default_factory=list[str])  # tokens from POST /api/v1/uploads
 
 

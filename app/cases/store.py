@@ -69,11 +69,12 @@ async def insert_case(
     data_enc: bytes,
     form_checksum: str,
     idempotency_key: str,
+    subject_org_credit_code: str | None = None,
 ) -> int:
     return await db.fetchval(
         """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
-                              filed_as, channel, data_enc, form_checksum, idempotency_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                              filed_as, channel, data_enc, form_checksum, idempotency_key, subject_org_credit_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""",
         case_no,
         tracking_token,
         life_event_code,
@@ -84,6 +85,7 @@ async def insert_case(
         data_enc,
         form_checksum,
         idempotency_key,
+        subject_org_credit_code,
     )
 
 
@@ -256,6 +258,35 @@ async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseO
         account_id,
     )
     return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | None) -> list[CaseOfPerson]:
+    """An organisation's cases (法人办事), whoever of its legal representative and 经办人 filed them, newest first;
+    only those of the life events in `scope` when given (an agent's)."""
+    rows = await db.fetch(
+        "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.subject_org_credit_code = $1 AND ($2::text[] IS NULL OR c.life_event_code = ANY($2)) "
+        "GROUP BY c.id, e.name ORDER BY c.created_at DESC",
+        credit_code,
+        scope,
+    )
+    return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def organisation_of_case(db: DB, case_no: str) -> tuple[str, str] | None:
+    """(the organisation's credit code, the life event) of a case filed for an organisation; None for any other."""
+    row = await db.fetchrow(
+        "SELECT subject_org_credit_code, life_event_code FROM cases "
+        "WHERE case_no = $1 AND subject_org_credit_code IS NOT NULL",
+        case_no,
+    )
+    return (row["subject_org_credit_code"], row["life_event_code"]) if row else None
+
+
+async def case_by_number(db: DB, case_no: str) -> CaseHead | None:
+    return _head(await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1", case_no))
 
 
 async def cases_filed_by_helpers(

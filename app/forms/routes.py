@@ -6,9 +6,9 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
 from app.filing import service as filing
-from app.forms import presenter, service
+from app.forms import parties, presenter, service
 from app.forms.answers import FormAnswer
-from app.web.params import Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.params import Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import public, user_of
 
@@ -30,13 +30,18 @@ class FormApi(Controller):
         code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
+        on_behalf_of_org: FromQuery[str | None] = None,
+        on_behalf_of_org_header: OnBehalfOfOrgHeader = None,
     ) -> FormAnswer:
         form, _ = await service.merged_form_of(db, code)
         user = user_of(request)
-        person_id = None
+        person_id, company = None, None
         on_behalf_of = behalf_of(on_behalf_of, on_behalf_of_header)
-        if user is not None and (on_behalf_of or user.person_id):
-            # A helper's client: the same server-side delegation check as every other use.
-            person_id = (await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request)).person_id
-        values, resolved = await presenter.personal_sources(db, cipher, person_id, form)
+        org = behalf_of(on_behalf_of_org, on_behalf_of_org_header)
+        if user is not None and (on_behalf_of or org or user.person_id):
+            # A helper's client, or an organisation: the same server-side check as every other use.
+            filed = await filing.resolve_filing(db, cipher, user, on_behalf_of, code, request, on_behalf_of_org=org)
+            person_id = filed.person_id
+            company = await parties.company_of(db, cipher, filed.org_credit_code)
+        values, resolved = await presenter.personal_sources(db, cipher, person_id, form, company=company)
         return presenter.form_answer(form, values, resolved)

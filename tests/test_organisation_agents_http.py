@@ -1,0 +1,205 @@
+"""法人办事 over HTTP (issue 18): a legal representative acts for their organisation at once and authorises 经办人
+(scope, expiry within a year, revocable, audited); everyone else gets one 403 that tells nothing about the
+organisation's agents; a case filed for an organisation has it as subject, and its 经办人 see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from app.catalogue import service as catalogue
+from app.forms import parties
+from app.forms import service as forms
+from app.forms import store as forms_store
+from auth.pii import PiiCipher
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up
+from tests.case_helpers import PNG_1X1, answers_for
+from tests.database_fixtures import TEST_SECRET_KEY
+
+pytestmark = pytest.mark.anyio
+HUANG_LEI = {"name": "黄磊", "id_number": "320411198309093113"}
+WANG_MEIFANG = {"name": "王美芳", "id_number": "320402197005202623"}
+LEIDA = "91320411MA1T4U5W2G"  # 常州磊达电子科技有限公司, 黄磊 its legal representative
+MEIFANG_SHOP = "92320402MA1X6Y7A0U"  # 天宁区美芳便利店, 王美芳's
+NOBODYS = "91350100M000100Y43"  # a well-formed code the register does not hold
+FORM = "/api/v1/life-events/business/form"
+ORG = "X-On-Behalf-Of-Org"
+
+
+def _agent(person: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    expires = (date.today() + timedelta(days=90)).isoformat()
+    return {
+        "id_number": person["id_number"],
+        "name": person["name"],
+        "scope": "all",
+        "expires_on": expires,
+        **overrides,
+    }
+
+
+async def _resident(make: Callable[[], httpx.AsyncClient], person: dict[str, str]) -> httpx.AsyncClient:
+    client = make()
+    assert (await sign_up(client, new_authenticator(), person)).status_code == 201
+    return client
+
+
+async def _authorise(legal_rep: httpx.AsyncClient, person: dict[str, str], **overrides: Any) -> int:
+    response = await post(legal_rep, f"/api/v1/organisations/{LEIDA}/agents", _agent(person, **overrides))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def _file_for_leida(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    form = (await client.get(FORM, headers={ORG: LEIDA})).json()
+    data = answers_for(form)
+    uploads = []
+    for material in form["materials"]["to_upload"]:
+        if material["required"]:
+            response = await client.post(
+                "/api/v1/uploads",
+                data={"life_event": "business", "material_code": material["code"], "on_behalf_of_org": LEIDA},
+                files={"file": ("scan.png", PNG_1X1, "image/png")},
+                headers=await csrf(client),
+            )
+            assert response.status_code == 201, response.text
+            uploads.append(response.json()["token"])
+    body = {"life_event": "business", "data": data, "idempotency_key": key, "uploads": uploads}
+    return await client.post("/api/v1/cases", json=body, headers={**await csrf(client), ORG: LEIDA})
+
+
+async def test_the_legal_representative_acts_for_the_organisation_at_once(
+    another_client: Callable[[], httpx.AsyncClient],
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    mine = (await huang.get("/api/v1/organisations/mine")).json()
+    assert mine == [
+        {"uscc": LEIDA, "name": "常州磊达电子科技有限公司", "role": "legal_rep", "scope": None, "expires_on": None}
+    ]
+    form = await huang.get(FORM, headers={ORG: LEIDA})
+    assert form.status_code == 200
+    prefill = {f["key"]: f["prefill"] for s in form.json()["sections"] for f in s["fields"] if f.get("prefill")}
+    assert prefill["company.name"]["value"] == "常州磊达电子科技有限公司"
+    assert prefill["company.name"]["source"] == "法人库"
+    assert prefill["company.address"]["value"] == "江苏省常州市新北区太湖东路9号"
+    assert prefill["company.type"]["value"] == "llc"
+    assert prefill["company.legal_rep_name"]["value"] == "黄磊"
+    assert prefill["company.legal_rep_id_number"]["value"] == "320411********3113"
+
+
+async def test_someone_else_gets_one_403_whether_or_not_the_organisation_exists(
+    pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    wang = await _resident(another_client, WANG_MEIFANG)
+    answers = [await wang.get(FORM, headers={ORG: code}) for code in (LEIDA, NOBODYS, "not-a-code")] + [
+        await wang.get(f"/api/v1/organisations/{code}/agents") for code in (LEIDA, NOBODYS)
+    ]
+    assert {r.status_code for r in answers} == {403}
+    assert len({r.json()["detail"] for r in answers}) == 1
+    adding = await post(wang, f"/api/v1/organisations/{LEIDA}/agents", _agent(WANG_MEIFANG))
+    assert adding.status_code == 403
+    submitted = await wang.post(
+        "/api/v1/cases",
+        json={"life_event": "business", "data": {}, "idempotency_key": "org-wang-0001", "on_behalf_of_org": LEIDA},
+        headers=await csrf(wang),
+    )
+    assert submitted.status_code == 403
+    refused = await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'organisation.act' AND outcome = 'forbidden'"
+    )
+    assert refused >= 6
+    assert [o["uscc"] for o in (await wang.get("/api/v1/organisations/mine")).json()] == [MEIFANG_SHOP]
+
+
+async def test_an_agent_acts_within_scope_until_revoked_and_sees_the_organisations_cases(
+    pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    zhang = await _resident(another_client, ZHANG_WEI)
+    assert (await zhang.get(FORM, headers={ORG: LEIDA})).status_code == 403
+    agent_id = await _authorise(huang, ZHANG_WEI)
+    listed = (await huang.get(f"/api/v1/organisations/{LEIDA}/agents")).json()
+    assert [(a["id"], a["name"], a["id_number_masked"], a["status"]) for a in listed] == [
+        (agent_id, "张伟", "320402********0119", "active")
+    ]
+    assert [(o["uscc"], o["role"]) for o in (await zhang.get("/api/v1/organisations/mine")).json()] == [
+        (LEIDA, "agent")
+    ]
+    # An agent may not see or authorise the organisation's other agents.
+    assert (await zhang.get(f"/api/v1/organisations/{LEIDA}/agents")).status_code == 403
+    assert (await post(zhang, f"/api/v1/organisations/{LEIDA}/agents", _agent(WANG_MEIFANG))).status_code == 403
+
+    created = await _file_for_leida(zhang, "org-zhang-0001")
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    assert await pool.fetchval("SELECT subject_org_credit_code FROM cases WHERE case_no = $1", case_no) == LEIDA
+    # The legal representative sees the case the agent filed for the organisation, and may open it.
+    org_cases = (await huang.get(f"/api/v1/organisations/{LEIDA}/cases")).json()
+    assert [c["case_no"] for c in org_cases] == [case_no]
+    assert (await huang.get(f"/api/v1/cases/{case_no}")).status_code == 200
+
+    revoked = await zhang.delete(f"/api/v1/organisations/{LEIDA}/agents/{agent_id}", headers=await csrf(zhang))
+    assert revoked.status_code == 204
+    assert (await zhang.get(FORM, headers={ORG: LEIDA})).status_code == 403
+    assert (await zhang.get(f"/api/v1/organisations/{LEIDA}/cases")).status_code == 403
+    assert (await zhang.get("/api/v1/organisations/mine")).json() == []
+
+
+async def test_an_agent_outside_scope_or_past_expiry_is_refused(
+    pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    zhang = await _resident(another_client, ZHANG_WEI)
+    await _authorise(huang, ZHANG_WEI, scope=["birth"])
+    assert (await zhang.get(FORM, headers={ORG: LEIDA})).status_code == 403
+    assert (await zhang.get("/api/v1/life-events/birth/form", headers={ORG: LEIDA})).status_code == 200
+    await pool.execute("UPDATE organisation_agents SET expires_on = current_date - 1")
+    assert (await zhang.get("/api/v1/life-events/birth/form", headers={ORG: LEIDA})).status_code == 403
+    assert (await huang.get(f"/api/v1/organisations/{LEIDA}/agents")).json()[0]["status"] == "expired"
+
+
+async def test_an_authorisation_needs_a_registered_person_a_scope_and_an_expiry_within_a_year(
+    another_client: Callable[[], httpx.AsyncClient],
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    too_late = (date.today() + timedelta(days=400)).isoformat()
+    response = await post(
+        huang,
+        f"/api/v1/organisations/{LEIDA}/agents",
+        _agent({"name": "李四", "id_number": ZHANG_WEI["id_number"]}, scope=[], expires_on=too_late),
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"id_number", "scope", "expires_on"}
+    own = await post(huang, f"/api/v1/organisations/{LEIDA}/agents", _agent(HUANG_LEI))
+    assert own.status_code == 400
+
+
+async def test_a_deregistered_organisation_cannot_be_acted_for(
+    pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    await pool.execute("UPDATE organisations SET status = 'deregistered' WHERE credit_code = $1", LEIDA)
+    refused = await huang.get(FORM, headers={ORG: LEIDA})
+    assert refused.status_code == 403
+    assert "已注销" in refused.json()["detail"]
+    assert (await huang.get("/api/v1/organisations/mine")).json() == []
+
+
+async def test_the_organisations_certificates_stand_for_its_materials(pool: asyncpg.Pool) -> None:
+    """A company material is held from the library of the organisation acted for (its 营业执照), never from a
+    person's; filed for nobody, it is to be uploaded."""
+    cipher = PiiCipher(TEST_SECRET_KEY)
+    items = [i for i in await catalogue.items_of_life_event(pool, "business") if i.code != "CZ-SJ-001"]
+    form = forms.merge_form("business", items, await forms_store.load_catalogue(pool))
+    company = await parties.company_of(pool, cipher, LEIDA)
+    assert company is not None
+    applicant = await parties.applicant_of(pool, cipher, company.organisation.legal_rep_person_id)
+    held, _ = parties.sort_materials(form, await parties.resolve(pool, cipher, form, applicant, {}, company))
+    licences = [(need.about, party.source, cert.kind) for need, party, cert in held if need.about == "company"]
+    assert licences and set(licences) == {("company", "企业电子证照", "business_license")}
+    _, rest = parties.sort_materials(form, await parties.resolve(pool, cipher, form, applicant, {}))
+    assert {m.state for m in rest if m.about == "company"} == {"upload"}
