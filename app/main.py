@@ -44,6 +44,7 @@ from app.console.routes import ConsoleApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
+from app.enterprise.pages import EnterprisePages
 from app.errors import DomainError
 from app.exchange.routes import SECURITY_SCHEMES, ExchangeApi, TokenApi
 from app.family.routes import FamilyPages, my_family
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsoleApi,
             DelegationsApi,
             OrganisationsApi,
+            EnterprisePages,
             HelperPages,
             ConsolePages,
             EnrollmentPages,

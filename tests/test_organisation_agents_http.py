@@ -203,3 +203,65 @@ async def test_the_organisations_certificates_stand_for_its_materials(pool: asyn
     assert licences and set(licences) == {("company", "企业电子证照", "business_license")}
     _, rest = parties.sort_materials(form, await parties.resolve(pool, cipher, form, applicant, {}))
     assert {m.state for m in rest if m.about == "company"} == {"upload"}
+
+
+async def test_switching_to_the_organisation_names_it_on_every_page_and_prefills_the_apply_page(
+    another_client: Callable[[], httpx.AsyncClient],
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    me = await huang.get("/me")
+    assert "企业办事：常州磊达电子科技有限公司" in me.text and 'id="org-banner"' not in me.text
+    switched = await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
+    assert (switched.status_code, switched.headers["location"]) == (303, "/org/cases")
+    page = await huang.get("/org/cases")
+    assert page.status_code == 200
+    assert 'id="org-banner"' in page.text and "91320411MA1T4U5W2G" in page.text
+    assert "营业执照" in page.text  # the organisation's library
+    apply = await huang.get("/life-events/business/apply")
+    assert apply.status_code == 200
+    assert 'name="on_behalf_of_org" value="91320411MA1T4U5W2G"' in apply.text
+    assert "企业信息，取自法人库，不能修改" in apply.text
+    assert 'value="常州磊达电子科技有限公司" readonly' in apply.text
+    back = await huang.post("/org/switch", data={"uscc": ""}, headers=await csrf(huang))
+    assert back.status_code == 303
+    assert 'id="org-banner"' not in (await huang.get("/me")).text
+    assert "以企业身份" not in (await huang.get("/life-events/business/apply")).text
+
+
+async def test_someone_else_cannot_switch_to_the_organisation(another_client: Callable[[], httpx.AsyncClient]) -> None:
+    wang = await _resident(another_client, WANG_MEIFANG)
+    refused = await wang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(wang))
+    assert refused.status_code == 403
+    assert (await wang.get("/org/cases")).status_code == 303
+
+
+async def test_the_legal_representative_authorises_an_agent_on_the_page_and_hears_of_their_filings(
+    pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    zhang = await _resident(another_client, ZHANG_WEI)
+    await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
+    wrong = await huang.post(
+        "/org/agents", data={"name": "张伟", "id_number": "", "scope": "all"}, headers=await csrf(huang)
+    )
+    assert wrong.status_code == 400
+    assert "授权有效期须在今天之后、一年以内" in wrong.text
+    expires = (date.today() + timedelta(days=30)).isoformat()
+    added = await huang.post(
+        "/org/agents",
+        data={"name": "张伟", "id_number": ZHANG_WEI["id_number"], "scope": "business", "expires_on": expires},
+        headers=await csrf(huang),
+    )
+    assert added.status_code == 303
+    assert "320402********0119" in (await huang.get("/org/cases")).text
+    created = await _file_for_leida(zhang, "org-zhang-0002")
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    huang_account = await pool.fetchval(
+        "SELECT a.id FROM accounts a JOIN people p ON p.id = a.person_id WHERE p.name = '黄磊'"
+    )
+    told = await pool.fetchval(
+        "SELECT count(*) FROM inbox_entries WHERE account_id = $1 AND url LIKE $2", huang_account, f"%{case_no}%"
+    )
+    assert told >= 1
+    assert case_no in (await huang.get("/org/cases")).text

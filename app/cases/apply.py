@@ -32,11 +32,12 @@ from app.delegations import current
 from app.errors import FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
-from app.forms import presenter
+from app.forms import parties, presenter
 from app.forms import service as forms
 from app.forms.answers import StepCheck, StepProblems
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
+from app.organisations import current as acting_org
 from app.shell.service import OFFLINE_COPY
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -74,10 +75,11 @@ async def _view(
     posted: dict[str, str] | None = None,
     uploaded: dict[str, UploadedMaterial] | None = None,
     errors: dict[str, str] | None = None,
+    company: parties.Company | None = None,
 ) -> presenter.ApplyView:
     event = await catalogue.life_event(db, code)
     form, items = await forms.merged_form_of(db, code)
-    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted)
+    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted, company)
     return presenter.apply_view(
         event,
         form,
@@ -166,6 +168,20 @@ async def _subject(
     return await filing.subject_for(db, cipher, request, user, served, code)
 
 
+async def _company(
+    request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, subject: Subject | None, code: str
+) -> parties.Company | None:
+    """The organisation a resident acts for now (企业办事, kept in the session), checked again for this life event
+    (app.filing: its legal representative, or a 经办人 in scope and in force); None for 个人办事 and anyone served."""
+    chosen = acting_org.peek(request) if subject is None and "resident" in user.roles else None
+    if chosen is None:
+        return None
+    # Forbidden (a 403 page naming why) when the authorisation ended or does not cover this life event; the banner's
+    # 切换为个人办事 and /org/cases (which drops an organisation no longer acted for) lead back.
+    filed = await filing.resolve_filing(db, cipher, user, None, code, request, on_behalf_of_org=chosen.uscc)
+    return await parties.company_of(db, cipher, filed.org_credit_code)
+
+
 def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
     return subject.person_id if subject else user.person_id
 
@@ -185,7 +201,12 @@ def _read_only_hint(subject: Subject | None) -> str | None:
     return f"{subject.name}本人的信息，取自{source}，不能修改"
 
 
-def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code: int = HTTP_200_OK) -> Template:
+def _page(
+    view: presenter.ApplyView,
+    subject: Subject | None = None,
+    status_code: int = HTTP_200_OK,
+    company: parties.Company | None = None,
+) -> Template:
     return Template(
         "apply.html",
         context={
@@ -196,11 +217,12 @@ def _page(view: presenter.ApplyView, subject: Subject | None = None, status_code
             "subject": subject,
             "receipt_prefix": _receipt_prefix(subject),
             "read_only_hint": _read_only_hint(subject),
+            "company": company.organisation if company else None,
         },
         status_code=status_code,
         # Never in an HTTP cache (app/web/security.py); our service worker keeps a resident's own form (not a helper's
         # client's) so that it opens offline; it is wiped from the device at sign-out.
-        headers=None if subject or status_code != HTTP_200_OK else OFFLINE_COPY,
+        headers=None if subject or company or status_code != HTTP_200_OK else OFFLINE_COPY,
     )
 
 
@@ -214,7 +236,9 @@ class ApplyPages(Controller):
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient as choose:
             return Redirect(f"{choose.home}?notice=choose", status_code=303)
-        return _page(await _view(db, cipher, _person_id(user, subject), code), subject)
+        company = await _company(request, db, cipher, user, subject, code)
+        view = await _view(db, cipher, _person_id(user, subject), code, company=company)
+        return _page(view, subject, company=company)
 
     @post("/life-events/{code:str}/check", opt=FILERS, status_code=HTTP_200_OK)
     async def check_field(
@@ -248,7 +272,8 @@ class ApplyPages(Controller):
         form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         kept = _kept_uploads(form, data)
-        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers, uploaded=kept)
+        company = await _company(request, db, cipher, user, subject, code)
+        view = await _view(db, cipher, _person_id(user, subject), code, posted=answers, uploaded=kept, company=company)
         return Template(
             "partials/apply_materials.html",
             context={
@@ -287,6 +312,11 @@ class ApplyPages(Controller):
         if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
             # Filled for the client before a switch: never file one person's answers for another.
             return Redirect(f"{_home(user)}?notice=switched", status_code=303)
+        company = await _company(request, db, cipher, user, subject, code)
+        uscc = company.organisation.credit_code if company else ""
+        if _text(data.get("on_behalf_of_org")) != uscc:
+            # Filled as 个人办事 and posted as 企业办事 (or for another organisation) after a switch: never mixed.
+            return Redirect(f"/life-events/{code}/apply?notice=switched", status_code=303)
         person_id = _person_id(user, subject)
         form, _ = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
@@ -305,6 +335,7 @@ class ApplyPages(Controller):
                 data=answers,
                 idempotency_key=key,
                 on_behalf_of=subject.on_behalf_of if subject else None,
+                on_behalf_of_org=uscc or None,
                 uploads=[u.token for u in uploaded.values()],
             )
             try:
@@ -315,6 +346,14 @@ class ApplyPages(Controller):
                 return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
 
         view = await _view(
-            db, cipher, person_id, code, idempotency_key=key, posted=answers, uploaded=uploaded, errors=errors
+            db,
+            cipher,
+            person_id,
+            code,
+            idempotency_key=key,
+            posted=answers,
+            uploaded=uploaded,
+            errors=errors,
+            company=company,
         )
-        return _page(view, subject, HTTP_400_BAD_REQUEST)
+        return _page(view, subject, HTTP_400_BAD_REQUEST, company)

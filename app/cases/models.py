@@ -252,6 +252,8 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     applicant_person_id: int
     filed_as: str  # self | clerk | helper
     filed_by_account_id: int
+    life_event_code: str = ""
+    subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

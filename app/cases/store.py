@@ -130,7 +130,8 @@ async def append_event(
 async def case_parties(db: DB, case_id: int) -> CaseParties:
     """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(
-        "SELECT c.case_no, e.name AS life_event_name, c.applicant_person_id, c.filed_as, c.filed_by_account_id "
+        "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
+        "c.filed_by_account_id, c.subject_org_credit_code "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code WHERE c.id = $1",
         case_id,
     )

@@ -133,7 +133,9 @@ def apply_view(
     errors: Mapping[str, str] | None = None,
 ) -> ApplyView:
     answer = form_answer(form, prefills, resolved)
-    read_only = account_fields(form)
+    # The applicant's own identity from the account; an organisation's fields from the register (法人办事): the case
+    # takes both from there, whatever the page sends.
+    read_only = account_fields(form) | {key for key, p in prefills.items() if p.about == parties.COMPANY}
     values = {key: prefill.value for key, prefill in prefills.items()}
     if posted is not None:
         values.update({f.key: posted.get(f.key, "") for f in form.fields() if f.key not in read_only})

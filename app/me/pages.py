@@ -16,6 +16,8 @@ from app.consents import service as consents
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
 from app.family import service as family
+from app.organisations import current as acting_org
+from app.organisations import service as organisations
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
@@ -43,6 +45,9 @@ class MePages(Controller):
                 "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
                 # The household and the minor children this resident files for (为TA办理).
                 "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
+                # 个人办事 / 企业办事: the organisations this resident may act for now, and the one chosen.
+                "organisations": await organisations.mine(db, user),
+                "acting_org": acting_org.peek(request),
             },
         )
 

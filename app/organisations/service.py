@@ -96,6 +96,16 @@ async def acting_for(
     raise Forbidden(NOT_YOURS)
 
 
+async def members(db: DB, credit_code: str, life_event: str) -> list[int]:
+    """The people who act for the organisation now in this life event (its legal representative, its 经办人 in
+    scope and in force), by person id: an organisation's case notifies each of them."""
+    organisation = await store.by_credit_code(db, credit_code)
+    if organisation is None:
+        return []
+    agents = await store.live_agent_people(db, organisation.id, life_event)
+    return [organisation.legal_rep_person_id, *(p for p in agents if p != organisation.legal_rep_person_id)]
+
+
 async def mine(db: DB, user: CurrentUser) -> list[OrganisationRole]:
     """The active organisations the signed-in person may act for now: as legal representative, then as 经办人."""
     if user.person_id is None:
@@ -156,7 +166,12 @@ def _agent_scope(events: set[str], scope: str | list[str]) -> list[str] | None:
 
 
 async def add_agent(
-    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection | None, user: CurrentUser, credit_code: str, body: AgentRequest
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: Connection | None,
+    user: CurrentUser,
+    credit_code: str,
+    body: AgentRequest,
 ) -> int:
     """The legal representative authorises a person of the population register (by name and number) as 经办人."""
     organisation = await _as_legal_rep(db, conn, user, credit_code)

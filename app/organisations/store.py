@@ -129,6 +129,17 @@ async def live_agent(db: DB, organisation_id: int, person_id: int, life_event_co
     )
 
 
+async def live_agent_people(db: DB, organisation_id: int, life_event_code: str) -> list[int]:
+    """The people with an authorisation for the organisation in force covering the life event."""
+    rows = await db.fetch(
+        f"SELECT DISTINCT a.person_id FROM organisation_agents a WHERE a.organisation_id = $1 AND {_LIVE} "
+        "AND (a.scope IS NULL OR $2 = ANY(a.scope)) ORDER BY a.person_id",
+        organisation_id,
+        life_event_code,
+    )
+    return [r["person_id"] for r in rows]
+
+
 async def live_agencies_of(db: DB, person_id: int) -> list[tuple[Organisation, AgentRow]]:
     """The active organisations the person is an agent of now, each with its newest authorisation in force."""
     columns = ", ".join(f"o.{c.strip()}" for c in _COLUMNS.split(","))
