@@ -17,7 +17,8 @@ from app.forms import parties
 from app.forms import service as forms
 from app.forms import store as forms_store
 from auth.pii import PiiCipher
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up
+from config.settings import Settings
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.database_fixtures import TEST_SECRET_KEY
 
@@ -265,3 +266,21 @@ async def test_the_legal_representative_authorises_an_agent_on_the_page_and_hear
     )
     assert told >= 1
     assert case_no in (await huang.get("/org/cases")).text
+
+
+async def test_the_back_office_shows_the_organisation_as_the_subject_and_the_person_as_its_agent(
+    pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    huang = await _resident(another_client, HUANG_LEI)
+    zhang = await _resident(another_client, ZHANG_WEI)
+    await _authorise(huang, ZHANG_WEI)
+    case_no = (await _file_for_leida(zhang, "org-zhang-0003")).json()["case_no"]
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    queue = await clerk.get("/console")
+    assert "申请单位" in queue.text and "常州磊达电子科技有限公司" in queue.text
+    page = await clerk.get(f"/console/cases/{case_no}")
+    assert page.status_code == 200
+    assert "统一社会信用代码 91320411MA1T4U5W2G" in page.text and "经办人" in page.text

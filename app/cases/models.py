@@ -218,6 +218,9 @@ class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     applicant_id_masked: str
     applicant_person_id: int
+    # 法人办事: the organisation the case is for (its name and code are public register data), the applicant its 经办人.
+    subject_org_credit_code: str | None = None
+    subject_org_name: str | None = None
 
 
 class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
@@ -372,6 +375,7 @@ class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
     applicant_district: str | None  # the district of the applicant's registered region
     receiving_region: str | None  # the region of the clerk who received it at a window (filed_as clerk)
     receiving_region_code: str | None
+    subject_org_name: str | None = None  # 法人办事: the organisation the case is for
 
 
 class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -447,8 +447,10 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     row = await db.fetchrow(
         "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
         "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
-        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id, c.subject_org_credit_code, "
+        "o.name AS subject_org_name "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
+        "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
         "WHERE c.case_no = $1",
         case_no,
     )
@@ -460,8 +462,10 @@ async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
     region), and for a case filed at a window the region of the clerk who received it."""
     rows = await db.fetch(
         "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
-        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code "
+        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code, "
+        "o.name AS subject_org_name "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
+        "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
         "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
         "LEFT JOIN accounts a ON a.id = c.filed_by_account_id AND c.filed_as = 'clerk' "
         "LEFT JOIN regions hall ON hall.code = a.region_code "
