@@ -16,6 +16,7 @@ from app.catalogue import service as catalogue
 from app.forms import parties
 from app.forms import service as forms
 from app.forms import store as forms_store
+from app.people.identity import credit_code_check_char
 from auth.pii import PiiCipher
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
@@ -284,3 +285,68 @@ async def test_the_back_office_shows_the_organisation_as_the_subject_and_the_per
     page = await clerk.get(f"/console/cases/{case_no}")
     assert page.status_code == 200
     assert "统一社会信用代码 91320411MA1T4U5W2G" in page.text and "经办人" in page.text
+
+
+async def test_completing_business_registration_enters_the_company_with_its_founder_and_licence(
+    pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    """企业开办: at 办结 of 设立登记 the market-supervision approver assigns the code (checked, unique); the company
+    enters the register with the applicant as legal representative, its 营业执照 in its own library, and the case
+    becomes the company's."""
+    zhang = await _resident(another_client, ZHANG_WEI)
+    form = (await zhang.get(FORM)).json()
+    data = {**answers_for(form), "company.name": "常州张伟新材料有限公司", "company.address": "常州市天宁区青龙东路1号"}
+    uploads = []
+    for material in form["materials"]["to_upload"]:
+        if material["required"]:
+            response = await zhang.post(
+                "/api/v1/uploads",
+                data={"life_event": "business", "material_code": material["code"]},
+                files={"file": ("scan.png", PNG_1X1, "image/png")},
+                headers=await csrf(zhang),
+            )
+            uploads.append(response.json()["token"])
+    body = {"life_event": "business", "data": data, "idempotency_key": "biz-zhang-0001", "uploads": uploads}
+    case_no = (await post(zhang, "/api/v1/cases", body)).json()["case_no"]
+    clerk, market = another_client(), another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    await staff_client_sign_up(
+        market, pool, settings.secret_key, name="钱登记", role="approver", region="320402", department="market"
+    )
+    case = (await clerk.get(f"/api/v1/console/cases/{case_no}")).json()
+    task_id = next(t["id"] for t in case["tasks"] if t["item_code"] == "CZ-SJ-001")
+    transition = f"/api/v1/console/tasks/{task_id}/transition"
+    assert (await post(clerk, transition, {"action": "accept"})).status_code == 200
+    for action in ("review", "approve"):
+        assert (await post(market, transition, {"action": action})).status_code == 200
+    bad = await post(market, transition, {"action": "complete", "credit_code": "91320402MA1ABCDEF0"})
+    assert bad.status_code == 400 and "credit_code" in bad.json()["errors"]
+    taken = await post(market, transition, {"action": "complete", "credit_code": LEIDA})
+    assert taken.status_code == 400 and "已登记给其他企业" in taken.json()["errors"]["credit_code"]
+    assert await pool.fetchval("SELECT status FROM tasks WHERE id = $1", task_id) == "approved"
+
+    new_code = "91320402MA1Y2W3A5" + credit_code_check_char("91320402MA1Y2W3A5")
+    done = await post(market, transition, {"action": "complete", "credit_code": new_code})
+    assert done.status_code == 200, done.text
+    organisation = await pool.fetchrow(
+        "SELECT o.name, o.status, p.name AS legal_rep FROM organisations o "
+        "JOIN people p ON p.id = o.legal_rep_person_id WHERE o.credit_code = $1",
+        new_code,
+    )
+    assert organisation is not None and dict(organisation.items()) == {
+        "name": "常州张伟新材料有限公司",
+        "status": "active",
+        "legal_rep": "张伟",
+    }
+    assert await pool.fetchval("SELECT subject_org_credit_code FROM cases WHERE case_no = $1", case_no) == new_code
+    licences = await pool.fetch(
+        "SELECT org_credit_code, person_id FROM e_certificates WHERE kind = 'business_license' AND case_id = "
+        "(SELECT id FROM cases WHERE case_no = $1)",
+        case_no,
+    )
+    assert [(r["org_credit_code"], r["person_id"]) for r in licences] == [(new_code, None)]
+    mine = (await zhang.get("/api/v1/organisations/mine")).json()
+    assert [(o["uscc"], o["role"]) for o in mine] == [(new_code, "legal_rep")]
+    assert case_no in [c["case_no"] for c in (await zhang.get(f"/api/v1/organisations/{new_code}/cases")).json()]

@@ -89,6 +89,10 @@ async def insert_case(
     )
 
 
+async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
+    await db.execute("UPDATE cases SET subject_org_credit_code = $2 WHERE id = $1", case_id, credit_code)
+
+
 async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool]]) -> None:
     """All of a case's tasks in one statement: (item code, department, position, due on, provisional)."""
     await db.execute(

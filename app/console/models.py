@@ -34,6 +34,8 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     delivery_ref: str | None = None
     # Only for `complete` on 出生户口登记: the newborn's new 公民身份号码 (entered into the population register).
     child_id_number: str | None = None
+    # Only for `complete` on 企业设立登记: the new organisation's 统一社会信用代码 (into the legal-person register).
+    credit_code: str | None = None
 
 
 class InPersonCheck(msgspec.Struct, kw_only=True):

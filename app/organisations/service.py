@@ -52,6 +52,30 @@ async def by_credit_code(db: DB, credit_code: str) -> Organisation | None:
     return await store.by_credit_code(db, normalize_credit_code(credit_code))
 
 
+async def register_new(
+    db: DB,
+    *,
+    credit_code: str,
+    name: str,
+    org_type: str,
+    legal_rep_person_id: int,
+    address: str,
+    region_code: str,
+    established_on: date,
+) -> bool:
+    """企业设立登记 completed: the organisation enters the register, active (False: the code is already taken)."""
+    return await store.insert_new(
+        db,
+        credit_code=credit_code,
+        name=name,
+        org_type=org_type,
+        legal_rep_person_id=legal_rep_person_id,
+        address=address,
+        region_code=region_code,
+        established_on=established_on,
+    )
+
+
 async def represented_by(db: DB, person_id: int) -> list[Organisation]:
     """The organisations whose legal representative (by the register) this person is, by name."""
     return await store.represented_by(db, person_id)

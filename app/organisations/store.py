@@ -64,6 +64,33 @@ async def upsert_organisation(
     return added
 
 
+async def insert_new(
+    db: DB,
+    *,
+    credit_code: str,
+    name: str,
+    org_type: str,
+    legal_rep_person_id: int,
+    address: str,
+    region_code: str,
+    established_on: date,
+) -> bool:
+    """A newly registered organisation (企业设立登记); False when the code is already someone else's."""
+    added = await db.fetchval(
+        """INSERT INTO organisations (credit_code, name, org_type, legal_rep_person_id, address, region_code,
+                                      established_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (credit_code) DO NOTHING RETURNING id""",
+        credit_code,
+        name,
+        org_type,
+        legal_rep_person_id,
+        address,
+        region_code,
+        established_on,
+    )
+    return added is not None
+
+
 async def by_credit_code(db: DB, credit_code: str) -> Organisation | None:
     row = await db.fetchrow(f"SELECT {_COLUMNS} FROM organisations WHERE credit_code = $1", credit_code)
     return _organisation(row) if row else None
