@@ -44,6 +44,7 @@ from app.console.routes import ConsoleApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
+from app.enterprise.pages import EnterprisePages
 from app.errors import DomainError
 from app.exchange.routes import SECURITY_SCHEMES, ExchangeApi, TokenApi
 from app.family.routes import FamilyPages, my_family
@@ -57,6 +58,7 @@ from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
 from app.ops.probes import live, ready
 from app.ops.requests import request_context
 from app.ops.tracing import tracing
+from app.organisations.routes import OrganisationsApi
 from app.people.identity import grouped_id_number
 from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell import service as shell
@@ -217,6 +219,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             CasePages,
             ConsoleApi,
             DelegationsApi,
+            OrganisationsApi,
+            EnterprisePages,
             HelperPages,
             ConsolePages,
             ReviewsApi,

@@ -38,6 +38,8 @@ SEEN_AT_GRANULARITY = 60  # idle time-outs are minutes long: a minute's precisio
 WALK_IN = "walk_in"
 HELPER_CLIENT = "helper_client"
 _SERVING_SOMEONE = (WALK_IN, HELPER_CLIENT)
+# The organisation a resident acts for now (企业办事, app.organisations.current): every request is still checked.
+ACTING_ORG = "acting_org"
 # Scope keys for moving the session to a new id within one request, and for what the request read (SessionBackend).
 _ROTATE = "ywtb.session.rotate"
 _FRESH_ID = "ywtb.session.fresh_id"

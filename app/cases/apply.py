@@ -33,11 +33,12 @@ from app.delegations import current
 from app.errors import FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
-from app.forms import choice, presenter
+from app.forms import choice, parties, presenter
 from app.forms import service as forms
 from app.forms.answers import StepCheck, StepProblems
 from app.forms.models import MergedForm
 from app.forms.presenter import UploadedMaterial
+from app.organisations import current as acting_org
 from app.shell.service import OFFLINE_COPY
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -77,10 +78,11 @@ async def _view(
     posted: dict[str, str] | None = None,
     uploaded: dict[str, UploadedMaterial] | None = None,
     errors: dict[str, str] | None = None,
+    company: parties.Company | None = None,
 ) -> tuple[presenter.ApplyView, choice.ChosenForm]:
     chosen = await choice.chosen_form(db, cipher, code, asked, person_id, posted)
     form, items = chosen.form, chosen.items
-    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted)
+    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted, company)
     view = presenter.apply_view(
         chosen.event,
         form,
@@ -175,6 +177,20 @@ async def _subject(
     return await filing.subject_for(db, cipher, request, user, served, code)
 
 
+async def _company(
+    request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, subject: Subject | None, code: str
+) -> parties.Company | None:
+    """The organisation a resident acts for now (企业办事, kept in the session), checked again for this life event
+    (app.filing: its legal representative, or a 经办人 in scope and in force); None for 个人办事 and anyone served."""
+    chosen = acting_org.peek(request) if subject is None and "resident" in user.roles else None
+    if chosen is None:
+        return None
+    # Forbidden (a 403 page naming why) when the authorisation ended or does not cover this life event; the banner's
+    # 切换为个人办事 and /org/cases (which drops an organisation no longer acted for) lead back.
+    filed = await filing.resolve_filing(db, cipher, user, None, code, request, on_behalf_of_org=chosen.uscc)
+    return await parties.company_of(db, cipher, filed.org_credit_code)
+
+
 def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
     return subject.person_id if subject else user.person_id
 
@@ -196,8 +212,11 @@ def _read_only_hint(subject: Subject | None) -> str | None:
 
 def _apply_path(chosen: choice.ChosenForm) -> str:
     """Where the form posts: a single item's page or the life event's."""
-    event = chosen.event
-    return f"/items/{event.code}/apply" if event.single_item else f"/life-events/{event.code}/apply"
+    return _apply_path_of(chosen.event.code, bool(chosen.event.single_item))
+
+
+def _apply_path_of(code: str, single: bool) -> str:
+    return f"/items/{code}/apply" if single else f"/life-events/{code}/apply"
 
 
 def _page(
@@ -205,6 +224,7 @@ def _page(
     chosen: choice.ChosenForm,
     subject: Subject | None = None,
     status_code: int = HTTP_200_OK,
+    company: parties.Company | None = None,
 ) -> Template:
     return Template(
         "apply.html",
@@ -218,11 +238,12 @@ def _page(
             "subject": subject,
             "receipt_prefix": _receipt_prefix(subject),
             "read_only_hint": _read_only_hint(subject),
+            "company": company.organisation if company else None,
         },
         status_code=status_code,
         # Never in an HTTP cache (app/web/security.py); our service worker keeps a resident's own form (not a helper's
         # client's) so that it opens offline; it is wiped from the device at sign-out.
-        headers=None if subject or status_code != HTTP_200_OK else OFFLINE_COPY,
+        headers=None if subject or company or status_code != HTTP_200_OK else OFFLINE_COPY,
     )
 
 
@@ -240,8 +261,9 @@ async def _open_page(
     if asked is None and not single and person_id is not None:
         # Opened again without a choice (a link, the offline list): the draft's choice stands.
         asked = await cases.drafted_items(db, user, code, person_id)
-    view, chosen = await _view(db, cipher, person_id, code, asked)
-    return _page(view, chosen, subject)
+    company = await _company(request, db, cipher, user, subject, code)
+    view, chosen = await _view(db, cipher, person_id, code, asked, company=company)
+    return _page(view, chosen, subject, company=company)
 
 
 async def _post_page(
@@ -263,6 +285,11 @@ async def _post_page(
     if subject and _text(data.get("on_behalf_of")) != subject.on_behalf_of:
         # Filled for the client before a switch: never file one person's answers for another.
         return Redirect(f"{_home(user)}?notice=switched", status_code=303)
+    company = await _company(request, db, cipher, user, subject, code)
+    uscc = company.organisation.credit_code if company else ""
+    if _text(data.get("on_behalf_of_org")) != uscc:
+        # Filled as 个人办事 and posted as 企业办事 (or for another organisation) after a switch: never mixed.
+        return Redirect(f"{_apply_path_of(code, single)}?notice=switched", status_code=303)
     person_id = _person_id(user, subject)
     asked = None if single else _asked(_texts(data.get("items")))
     try:
@@ -288,6 +315,7 @@ async def _post_page(
             data=answers,
             idempotency_key=key,
             on_behalf_of=subject.on_behalf_of if subject else None,
+            on_behalf_of_org=uscc or None,
             uploads=[u.token for u in uploaded.values()],
         )
         try:
@@ -307,8 +335,9 @@ async def _post_page(
         posted=answers,
         uploaded=uploaded,
         errors=errors,
+        company=company,
     )
-    return _page(view, chosen, subject, HTTP_400_BAD_REQUEST)
+    return _page(view, chosen, subject, HTTP_400_BAD_REQUEST, company)
 
 
 def _texts(raw: Any) -> list[str]:
@@ -387,7 +416,9 @@ class ApplyPages(Controller):
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         kept = _kept_uploads(form, data)
         asked = _asked(_texts(data.get("items")))
-        view, _chosen = await _view(db, cipher, _person_id(user, subject), code, asked, posted=answers, uploaded=kept)
+        company = await _company(request, db, cipher, user, subject, code)
+        person_id = _person_id(user, subject)
+        view, _chosen = await _view(db, cipher, person_id, code, asked, posted=answers, uploaded=kept, company=company)
         return Template(
             "partials/apply_materials.html",
             context={

@@ -19,6 +19,9 @@ class CaseSubmission(msgspec.Struct, kw_only=True):
     # The life event's items that apply (按需组合); None: the required ones and those the registers pre-tick.
     items: list[str] | None = None
     on_behalf_of: str | None = None
+    on_behalf_of_org: str | None = (
+        None  # 法人办事: the organisation's 统一社会信用代码 (or the X-On-Behalf-Of-Org header)
+    )
     uploads: list[str] = msgspec.field(default_factory=list[str])  # tokens from POST /api/v1/uploads
 
     @property
@@ -230,6 +233,9 @@ class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     applicant_id_masked: str
     applicant_person_id: int
+    # 法人办事: the organisation the case is for (its name and code are public register data), the applicant its 经办人.
+    subject_org_credit_code: str | None = None
+    subject_org_name: str | None = None
 
 
 class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,6 +271,8 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str  # self | clerk | helper
     filed_by_account_id: int
     tracking_token: str
+    life_event_code: str = ""
+    subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
@@ -384,6 +392,7 @@ class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
     applicant_district: str | None  # the district of the applicant's registered region
     receiving_region: str | None  # the hall that received it at a window (cases.received_region's name)
     receiving_region_code: str | None
+    subject_org_name: str | None = None  # 法人办事: the organisation the case is for
 
 
 class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

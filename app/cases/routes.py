@@ -29,7 +29,7 @@ from app.errors import FieldErrors
 from app.filing import service as filing
 from app.shell import service as shell
 from app.web import caching
-from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, behalf_of
+from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles, user_of
 
@@ -60,12 +60,22 @@ class CasesApi(Controller):
         cipher: Cipher,
         settings: AppSettings,
         data: Annotated[CaseSubmission, Body(media_type=RequestEncodingType.JSON)],
+        on_behalf_of_org_header: OnBehalfOfOrgHeader = None,
     ) -> CaseCreated:
+        data.on_behalf_of_org = data.on_behalf_of_org or on_behalf_of_org_header or None
         return await service.submit_case(db, cipher, settings, caller(request), data, request)
 
     @get("/cases", opt=RESIDENT, summary="The caller's cases")
     async def list_cases(self, request: AnyRequest, db: Db) -> list[CaseSummary]:
         return await service.cases_for_resident(db, caller(request))
+
+    @get(
+        "/organisations/{uscc:str}/cases",
+        opt=RESIDENT,
+        summary="An organisation's cases, to its legal representative and 经办人 (法人办事)",
+    )
+    async def organisation_cases(self, request: AnyRequest, db: Db, uscc: FromPath[str]) -> list[CaseSummary]:
+        return (await service.cases_for_organisation(db, request, caller(request), uscc))[1]
 
     @get("/cases/{case_no:str}", opt=RESIDENT, summary="One of the caller's cases with tasks and timeline")
     async def read_case(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> CaseView:
@@ -111,10 +121,13 @@ class CasesApi(Controller):
         life_event_code: FromPath[str],
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
+        on_behalf_of_org: FromQuery[str | None] = None,
+        on_behalf_of_org_header: OnBehalfOfOrgHeader = None,
     ) -> DraftView:
         user = caller(request)
-        behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-        person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
+        behalf, org = behalf_of(on_behalf_of, on_behalf_of_header), behalf_of(on_behalf_of_org, on_behalf_of_org_header)
+        filed = await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request, on_behalf_of_org=org)
+        person = filed.person_id
         return await service.get_draft(db, cipher, user, life_event_code, person)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
@@ -127,11 +140,17 @@ class CasesApi(Controller):
         data: Annotated[DraftBody, Body(media_type=RequestEncodingType.JSON)],
         on_behalf_of: FromQuery[str | None] = None,
         on_behalf_of_header: OnBehalfOfHeader = None,
+        on_behalf_of_org: FromQuery[str | None] = None,
+        on_behalf_of_org_header: OnBehalfOfOrgHeader = None,
     ) -> Response[Any]:
         try:
             user = caller(request)
             behalf = behalf_of(on_behalf_of, on_behalf_of_header)
-            person = (await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request)).person_id
+            org = behalf_of(on_behalf_of_org, on_behalf_of_org_header)
+            filed = await filing.resolve_filing(
+                db, cipher, user, behalf, life_event_code, request, on_behalf_of_org=org
+            )
+            person = filed.person_id
             version = await service.save_draft(db, cipher, user, life_event_code, data, person)
         except service.StaleDraft as stale:
             return Response(
@@ -153,6 +172,7 @@ class CasesApi(Controller):
         db: Db,
         cipher: Cipher,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        on_behalf_of_org_header: OnBehalfOfOrgHeader = None,
     ) -> UploadView:
         file = data.get("file")
         if not isinstance(file, UploadFile):
@@ -160,7 +180,9 @@ class CasesApi(Controller):
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
         user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
-        person = (await filing.resolve_filing(db, cipher, user, on_behalf_of, life_event, request)).person_id
+        org = str(data["on_behalf_of_org"]) if data.get("on_behalf_of_org") else on_behalf_of_org_header
+        filed = await filing.resolve_filing(db, cipher, user, on_behalf_of, life_event, request, on_behalf_of_org=org)
+        person = filed.person_id
         return await service.store_upload(
             db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
         )

@@ -19,6 +19,7 @@ from app.cases import notice as notices
 from app.cases.models import (
     CaseCreated,
     CaseHead,
+    CaseOfPerson,
     CaseSubmission,
     CaseSummary,
     CaseView,
@@ -53,12 +54,14 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import LifeEvent, ServiceItem
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
-from app.errors import FieldErrors, NotFound
+from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import choice, parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
+from app.organisations import service as organisations
+from app.organisations.models import Organisation
 from app.people import service as people
 from app.sms import service as sms
 from app.web.types import Connection
@@ -109,7 +112,9 @@ async def submit_case(
         raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
     code = await _bundle_filed(db, body)
     # Outside the transaction, so a refusal is audited even though nothing else is written.
-    filing = await resolve_filing(db, cipher, user, body.on_behalf_of, code, conn)
+    filing = await resolve_filing(
+        db, cipher, user, body.on_behalf_of, code, conn, on_behalf_of_org=body.on_behalf_of_org
+    )
     async with db.acquire() as tx, tx.transaction():
         await store.lock_submission(tx, user.account_id, body.idempotency_key)
         existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
@@ -124,11 +129,15 @@ async def submit_case(
         chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
         form, items = chosen.form, chosen.items
         data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
+        # Filed for an organisation: its name, address and legal representative are the register's, not the page's.
+        company = await parties.company_of(tx, cipher, filing.org_credit_code)
+        if company is not None:
+            data |= parties.register_fields(form, company)
         clean, errors = forms.validate(form, data, today_in_china())
         # Each material from the library of the person it is about, resolved again by the numbers submitted.
         applicant = await parties.applicant_of(tx, cipher, person_id)
         assert applicant is not None  # resolve_filing found the person
-        resolved = await parties.resolve(tx, cipher, form, applicant, data)
+        resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
         held, rest = parties.sort_materials(form, resolved)
         uploads = await store.pending_uploads(tx, user.account_id, person_id, code, body.uploads)
         uploaded = {u.material_code for u in uploads}
@@ -212,6 +221,7 @@ async def _create(
         idempotency_key=body.idempotency_key,
         # 全城通办: the hall that received it at its window, whatever district the resident lives in.
         received_region=user.region_code if filing.channel == "window" else None,
+        subject_org_credit_code=filing.org_credit_code,
     )
     applicant = await people.get_person(tx, filing.person_id)
     await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
@@ -234,6 +244,8 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
         return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
     if filing.filed_as == "parent":
         return f"监护人为未成年子女提交申请，{routed}", f"由父母 {user.name} 代为申请"
+    if filing.org_credit_code is not None:
+        return f"企业经办人提交申请，{routed}", f"由经办人 {user.name} 代表企业提交"
     return f"申请已提交，{routed}", None
 
 
@@ -256,9 +268,34 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    if head is None and user.person_id is not None:
+        head = await _case_of_own_organisation(db, user, case_no)
     if head is None:
         raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
+
+
+async def _case_of_own_organisation(db: DB, user: CurrentUser, case_no: str) -> CaseHead | None:
+    """A case filed for an organisation the resident may act for now (its legal representative, or a 经办人 whose
+    scope covers the case's life event), whoever of them filed it."""
+    found = await store.organisation_of_case(db, case_no)
+    if found is None:
+        return None
+    credit_code, life_event = found
+    try:
+        await organisations.acting_for(db, None, user, credit_code, life_event)
+    except Forbidden:
+        return None
+    return await store.case_by_number(db, case_no)
+
+
+async def cases_for_organisation(
+    db: DB, conn: Connection | None, user: CurrentUser, credit_code: str
+) -> tuple[Organisation, list[CaseSummary]]:
+    """An organisation's cases, to its legal representative and its 经办人 (each agent: those within their scope)."""
+    acting = await organisations.acting_for(db, conn, user, credit_code, None)
+    rows = await store.cases_of_organisation(db, acting.organisation.credit_code, acting.scope)
+    return acting.organisation, [_summary(row) for row in rows]
 
 
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
@@ -341,21 +378,20 @@ async def notice_for_resident(
 async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
     if user.person_id is None:
         return []
-    summaries: list[CaseSummary] = []
-    for row in await store.cases_of_person(db, user.person_id, user.account_id):
-        status = derive_case_status(row.task_statuses)
-        summaries.append(
-            CaseSummary(
-                case_no=row.case_no,
-                life_event=row.life_event_code,
-                life_event_name=row.life_event_name,
-                status=status,
-                status_label=CASE_STATUS_LABELS[status],
-                created_at=row.created_at,
-                task_count=len(row.task_statuses),
-            )
-        )
-    return summaries
+    return [_summary(row) for row in await store.cases_of_person(db, user.person_id, user.account_id)]
+
+
+def _summary(row: CaseOfPerson) -> CaseSummary:
+    status = derive_case_status(row.task_statuses)
+    return CaseSummary(
+        case_no=row.case_no,
+        life_event=row.life_event_code,
+        life_event_name=row.life_event_name,
+        status=status,
+        status_label=CASE_STATUS_LABELS[status],
+        created_at=row.created_at,
+        task_count=len(row.task_statuses),
+    )
 
 
 async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:

@@ -70,11 +70,13 @@ async def insert_case(
     form_checksum: str,
     idempotency_key: str,
     received_region: str | None = None,
+    subject_org_credit_code: str | None = None,
 ) -> int:
     return await db.fetchval(
         """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
-                              filed_as, channel, data_enc, form_checksum, idempotency_key, received_region)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""",
+                              filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
+                              subject_org_credit_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id""",
         case_no,
         tracking_token,
         life_event_code,
@@ -86,7 +88,12 @@ async def insert_case(
         form_checksum,
         idempotency_key,
         received_region,
+        subject_org_credit_code,
     )
+
+
+async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
+    await db.execute("UPDATE cases SET subject_org_credit_code = $2 WHERE id = $1", case_id, credit_code)
 
 
 async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]) -> None:
@@ -138,8 +145,8 @@ async def append_event(
 async def case_parties(db: DB, case_id: int) -> CaseParties:
     """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(
-        "SELECT c.case_no, e.name AS life_event_name, c.applicant_person_id, c.filed_as, c.filed_by_account_id, "
-        "c.tracking_token "
+        "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
+        "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code WHERE c.id = $1",
         case_id,
     )
@@ -267,6 +274,35 @@ async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseO
         account_id,
     )
     return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | None) -> list[CaseOfPerson]:
+    """An organisation's cases (法人办事), whoever of its legal representative and 经办人 filed them, newest first;
+    only those of the life events in `scope` when given (an agent's)."""
+    rows = await db.fetch(
+        "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
+        "WHERE c.subject_org_credit_code = $1 AND ($2::text[] IS NULL OR c.life_event_code = ANY($2)) "
+        "GROUP BY c.id, e.name ORDER BY c.created_at DESC",
+        credit_code,
+        scope,
+    )
+    return [CaseOfPerson(**dict(r)) for r in rows]
+
+
+async def organisation_of_case(db: DB, case_no: str) -> tuple[str, str] | None:
+    """(the organisation's credit code, the life event) of a case filed for an organisation; None for any other."""
+    row = await db.fetchrow(
+        "SELECT subject_org_credit_code, life_event_code FROM cases "
+        "WHERE case_no = $1 AND subject_org_credit_code IS NOT NULL",
+        case_no,
+    )
+    return (row["subject_org_credit_code"], row["life_event_code"]) if row else None
+
+
+async def case_by_number(db: DB, case_no: str) -> CaseHead | None:
+    return _head(await db.fetchrow(_CASE_HEAD + " WHERE c.case_no = $1", case_no))
 
 
 async def cases_filed_by_helpers(
@@ -446,8 +482,10 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     row = await db.fetchrow(
         "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
         "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
-        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id, c.subject_org_credit_code, "
+        "o.name AS subject_org_name "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
+        "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
         "WHERE c.case_no = $1",
         case_no,
     )
@@ -459,8 +497,10 @@ async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
     region), and for a case filed at a window the hall that received it (recorded on the case)."""
     rows = await db.fetch(
         "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
-        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code "
+        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code, "
+        "o.name AS subject_org_name "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
+        "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
         "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
         "LEFT JOIN regions hall ON hall.code = c.received_region "
         "WHERE c.case_no = ANY($1::text[])",

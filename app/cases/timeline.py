@@ -11,6 +11,7 @@ from app.cases.models import CaseParties, TaskRow
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
+from app.organisations import service as organisations
 from app.sms import service as sms
 from db.pool import Tx
 from hooks import outbox as hooks
@@ -96,7 +97,7 @@ def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
 async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     """The applicant's own account (if they have signed up; for a minor child without one, the parent who filed), and
     the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
-    they follow what they filed)."""
+    they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope."""
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
@@ -105,10 +106,17 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     helper = case.filed_by_account_id if case.filed_as == "helper" else None
     if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
         helper = None
+    members: list[int] = []
+    if case.subject_org_credit_code is not None:
+        for person_id in await organisations.members(tx, case.subject_org_credit_code, case.life_event_code):
+            member = await accounts.resident_account_of(tx, person_id)
+            if member is not None:
+                members.append(member.id)
     return CaseAudience(
         case_id=case_id,
         case_no=case.case_no,
         life_event_name=case.life_event_name,
         applicant_account_id=applicant_account_id,
         helper_account_id=helper,
+        organisation_account_ids=members,
     )

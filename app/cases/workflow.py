@@ -254,9 +254,11 @@ async def move_task(
     delivery_method: str | None = None,
     delivery_ref: str | None = None,
     child_id_number: str | None = None,
+    credit_code: str | None = None,
 ) -> TaskRow:
     """Take `action` on a task (staff); the task as it is now. `child_id_number`: the newborn's new number, which
-    completing 出生户口登记 needs (app.registers)."""
+    completing 出生户口登记 needs; `credit_code`: the new organisation's, which completing 企业设立登记 needs
+    (app.registers)."""
     note = _checked_note(action, note)
     async with _task_to_move(db, conn, user, task_id, action) as (tx, task, step):
         delivery = _delivery(action, delivery_method, delivery_ref)
@@ -271,6 +273,7 @@ async def move_task(
             delivery,
             child_id_number=child_id_number,
             office_region=user.region_code,
+            credit_code=credit_code,
         )
 
 
@@ -345,6 +348,7 @@ async def _apply_move(
     child_id_number: str | None = None,
     result: IssuedResult | None = None,
     office_region: str | None = None,
+    credit_code: str | None = None,
 ) -> TaskRow:
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction;
     at 办结 what the item writes back to the registers (app.registers), or its result certificate. `office_region`:
@@ -375,7 +379,7 @@ async def _apply_move(
     if step.to == "completed":
         await _invite_rating(tx, task)
     if step.to == "completed" and registers.writes_back(task.item_code):
-        await _write_back(tx, cipher, actor_account_id, task, child_id_number)
+        await _write_back(tx, cipher, actor_account_id, task, child_id_number, credit_code)
     elif step.to == "completed" and task.result_certificate is not None:
         await _issue_result(tx, cipher, task, task.result_certificate, result)
     moved = await store.get_task(tx, task_id)
@@ -399,7 +403,12 @@ async def _invite_rating(tx: Tx, task: TaskRow) -> None:
 
 
 async def _write_back(
-    tx: Tx, cipher: PiiCipher, actor_account_id: int | None, task: TaskRow, child_id_number: str | None
+    tx: Tx,
+    cipher: PiiCipher,
+    actor_account_id: int | None,
+    task: TaskRow,
+    child_id_number: str | None,
+    credit_code: str | None = None,
 ) -> None:
     """记录 → 基础库: the item's write-back and its own timeline step, in the completion's transaction."""
     record = await store.staff_case_record(tx, task.case_no)
@@ -416,7 +425,10 @@ async def _write_back(
         },
     )
     answers = cipher.decrypt_document(record.data_enc)
-    wrote = await registers.on_completion(tx, cipher, completed, answers, child_id_number)
+    wrote = await registers.on_completion(tx, cipher, completed, answers, child_id_number, credit_code)
+    if wrote is not None and wrote.subject_org_credit_code is not None:
+        # 企业开办: the company now exists; the case (and its remaining tasks) is the company's, its founder its 经办人.
+        await store.set_subject_org(tx, task.case_id, wrote.subject_org_credit_code)
     if wrote is not None:
         await record_event(
             tx,

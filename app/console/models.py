@@ -36,6 +36,8 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     delivery_ref: str | None = None
     # Only for `complete` on 出生户口登记: the newborn's new 公民身份号码 (entered into the population register).
     child_id_number: str | None = None
+    # Only for `complete` on 企业设立登记: the new organisation's 统一社会信用代码 (into the legal-person register).
+    credit_code: str | None = None
 
 
 class InPersonCheck(msgspec.Struct, kw_only=True):
@@ -111,6 +113,9 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     applicant_id_masked: str
     tasks: list[ConsoleTask]
+    # 法人办事: the organisation the case is for (name, 统一社会信用代码); the applicant is then its 经办人.
+    subject_org_name: str | None = None
+    subject_org_credit_code: str | None = None
     answers: list[AnswerSection]
     uploads: list[StaffUpload]
     # An approver's view: their department (whose part is shown), the other departments on the case whose
@@ -139,6 +144,7 @@ class QueueCase(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     life_event_name: str
     applicant_name_masked: str
+    subject_org_name: str | None = None  # 法人办事: the organisation the case is for
     received_where: str  # the hall of the clerk who received it, else the applicant's district
     received_how: str  # 窗口收件 · 网上申请 · 帮办代办
     submitted_at: datetime

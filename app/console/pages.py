@@ -91,6 +91,7 @@ class TaskError(msgspec.Struct, frozen=True, kw_only=True):
     delivery_method: str = ""
     delivery_ref: str = ""
     child_id_number: str = ""  # 出生户口登记's 办结: the newborn's number as the approver typed it
+    credit_code: str = ""  # 企业设立登记's 办结: the new organisation's code as the approver typed it
     item_name: str | None = None
 
 
@@ -213,6 +214,7 @@ class ConsolePages(Controller):
                 "revealed": revealed or {},
                 "done": done if done is not None and any(t.id == done.task_id for t in case.tasks) else None,
                 "asks_for_child_number": registers.asks_for_child_number,
+                "asks_for_credit_code": registers.asks_for_credit_code,
             },
             status_code=status,
         )
@@ -237,6 +239,7 @@ class ConsolePages(Controller):
                 data.get("delivery_method"),
                 data.get("delivery_ref"),
                 data.get("child_id_number"),
+                credit_code=data.get("credit_code"),
             )
         except (FieldErrors, Conflict) as exc:
             typed = TaskError(
@@ -248,6 +251,7 @@ class ConsolePages(Controller):
                 delivery_method=str(data.get("delivery_method") or ""),
                 delivery_ref=str(data.get("delivery_ref") or "")[:40],
                 child_id_number=str(data.get("child_id_number") or "")[:40],
+                credit_code=str(data.get("credit_code") or "")[:40],
             )
             code = 400 if isinstance(exc, FieldErrors) else 409
             return await self._render_case(request, db, cipher, case_no, typed, code)

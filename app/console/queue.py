@@ -71,6 +71,7 @@ def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts]) ->
                 case_no=case_no,
                 life_event_name=first.life_event_name,
                 applicant_name_masked=mask_name(found.applicant_name) if found else "—",
+                subject_org_name=found.subject_org_name if found else None,
                 received_where=where,
                 received_how=how,
                 submitted_at=first.submitted_at,

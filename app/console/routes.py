@@ -63,6 +63,7 @@ class ConsoleApi(Controller):
             data.delivery_method,
             data.delivery_ref,
             data.child_id_number,
+            credit_code=data.credit_code,
         )
         return await service.task_view(db, user, moved)
 

@@ -202,6 +202,8 @@ async def case_for_staff(
         channel=head.channel,
         applicant_name=head.applicant_name,
         applicant_id_masked=head.applicant_id_masked,
+        subject_org_name=head.subject_org_name,
+        subject_org_credit_code=head.subject_org_credit_code,
         # Every task with its progress; actions only on the caller's own.
         tasks=[_view(t, user, calendar, today, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[

@@ -12,6 +12,8 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str  # self | clerk | helper | parent
     channel: str  # online | window | helper
     delegation_id: int | None = None
+    # The organisation the case is for (法人办事): the person is then its legal representative or 经办人, filing online.
+    org_credit_code: str | None = None
 
 
 class Served(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,6 +23,7 @@ from app.delegations import service as delegations
 from app.delegations.current import CurrentClient
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
+from app.organisations import service as organisations
 from app.people import service as people
 from app.people.identity import id_number_problem
 from app.people.models import Person
@@ -76,10 +77,15 @@ async def resolve_filing(
     on_behalf_of: str | None,
     life_event_code: str,
     conn: Connection | None = None,
+    on_behalf_of_org: str | None = None,
 ) -> Filing:
     """Whose form, draft, upload or case this is, decided here in the server, never by the page: the resident
     themself; the person a clerk receives at the window after checking their ID card in person (auth.walk_in); a
-    village helper's client under a live delegation covering this life event; or a resident's minor child."""
+    village helper's client under a live delegation covering this life event; or a resident's minor child. With
+    `on_behalf_of_org`, the resident files for an organisation they may act for (its legal representative, or a
+    经办人 in scope: app.organisations.service.acting_for), as its 经办人."""
+    if on_behalf_of_org:
+        return await _for_organisation(db, user, on_behalf_of, on_behalf_of_org, life_event_code, conn)
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
@@ -97,6 +103,27 @@ async def resolve_filing(
     delegation_id = await delegations.require_delegation(db, conn, user, person_id, region, life_event_code)
     assert person_id is not None
     return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
+
+
+async def _for_organisation(
+    db: asyncpg.Pool,
+    user: CurrentUser,
+    on_behalf_of: str | None,
+    credit_code: str,
+    life_event_code: str,
+    conn: Connection | None,
+) -> Filing:
+    """The organisation the signed-in resident acts for: they file as its 经办人, in their own name (a helper's client
+    or a child cannot be one at the same time, and staff file for organisations only at a window)."""
+    if on_behalf_of is not None or user.person_id is None:
+        raise Forbidden("以企业身份办理，请由法定代表人或经办人本人登录后办理")
+    acting = await organisations.acting_for(db, conn, user, credit_code, life_event_code)
+    return Filing(
+        person_id=user.person_id,
+        filed_as="self",
+        channel="online",
+        org_credit_code=acting.organisation.credit_code,
+    )
 
 
 async def for_minor_child(db: DB, parent: CurrentUser, child_id: int) -> Served:

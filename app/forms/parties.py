@@ -26,7 +26,9 @@ from app.certificates import service as certificates
 from app.certificates.models import ECertificate
 from app.consents import service as consents
 from app.forms import service
-from app.forms.models import HeldMaterial, MaterialNeed, MaterialToUpload, MergedForm
+from app.forms.models import HeldMaterial, MaterialNeed, MaterialToUpload, MergedForm, Prefill
+from app.organisations import service as organisations
+from app.organisations.models import Organisation
 from app.people import service as people
 from app.people.identity import id_number_problem, normalize_id_number
 from app.people.models import Person
@@ -35,6 +37,9 @@ from db.pool import DB
 
 APPLICANT = service.APPLICANT
 DECEASED = "deceased"
+COMPANY = "company"
+COMPANY_OWN = "企业电子证照"
+REGISTER = "法人库"
 OWN = "本人电子证照"
 # Parties without an ID number field on any form (the newborn has none yet).
 _LABELS = {"applicant": "申请人", "child": "新生儿", "spouse": "配偶", "company": "企业"}
@@ -76,6 +81,67 @@ async def applicant_of(db: DB, cipher: PiiCipher, person_id: int | None) -> Appl
     return Applicant(person=person, id_number=identity.id_number, certificates=held)
 
 
+class Company(msgspec.Struct, frozen=True, kw_only=True):
+    """The organisation a case is filed for (法人办事), checked by app.filing: its register entry, its legal
+    representative (the full number server-side only) and its library."""
+
+    organisation: Organisation
+    legal_rep_name: str
+    legal_rep_id_number: str
+    legal_rep_id_masked: str
+    certificates: list[ECertificate]
+
+
+async def company_of(db: DB, cipher: PiiCipher, credit_code: str | None) -> Company | None:
+    if credit_code is None:
+        return None
+    organisation = await organisations.by_credit_code(db, credit_code)
+    if organisation is None:
+        return None
+    representative = await people.identity_of(db, cipher, organisation.legal_rep_person_id)
+    person = await people.get_person(db, organisation.legal_rep_person_id)
+    assert representative is not None and person is not None  # the register refers to the population register
+    return Company(
+        organisation=organisation,
+        legal_rep_name=representative.name,
+        legal_rep_id_number=representative.id_number,
+        legal_rep_id_masked=person.id_number_masked,
+        certificates=await certificates.held_by_organisation(db, organisation.credit_code),
+    )
+
+
+def _company_values(company: Company, form: MergedForm, id_number: str) -> dict[str, str]:
+    organisation = company.organisation
+    type_field = next((f for f in form.fields() if f.key == "company.type"), None)
+    # The form's 企业类型 is a list of options: the register's type when it is one of them.
+    options = (type_field.options or []) if type_field is not None else []
+    org_type = next((o.value for o in options if o.label == organisation.org_type), None)
+    values = {
+        "company.name": organisation.name,
+        "company.address": organisation.address,
+        "company.legal_rep_name": company.legal_rep_name,
+        "company.legal_rep_id_number": id_number,
+        "company.credit_code": organisation.credit_code,
+    }
+    if org_type is not None:
+        values["company.type"] = org_type
+    return values
+
+
+def company_prefill(form: MergedForm, company: Company) -> dict[str, Prefill]:
+    """The organisation's fields as the register knows them (the legal representative's number masked: the case
+    takes the register's, whatever the page sends)."""
+    keys = {f.key for f in form.fields()}
+    values = _company_values(company, form, company.legal_rep_id_masked)
+    return {k: Prefill(value=v, source=REGISTER, about=COMPANY) for k, v in values.items() if k in keys}
+
+
+def register_fields(form: MergedForm, company: Company) -> dict[str, str]:
+    """What a case filed for the organisation takes from the register, replacing what the page sent."""
+    keys = {f.key for f in form.fields()}
+    return {k: v for k, v in _company_values(company, form, company.legal_rep_id_number).items() if k in keys}
+
+
 def label_of(form: MergedForm, about: str) -> str:
     """The party as the form names it: 母亲 from 母亲公民身份号码 (configuration, not a list per event)."""
     field = next((f for f in form.fields() if f.key == f"{about}.id_number"), None)
@@ -95,14 +161,23 @@ def typed_number(data: Mapping[str, Any], about: str) -> str | None:
 
 
 async def resolve(
-    db: DB, cipher: PiiCipher, form: MergedForm, applicant: Applicant | None, data: Mapping[str, Any]
+    db: DB,
+    cipher: PiiCipher,
+    form: MergedForm,
+    applicant: Applicant | None,
+    data: Mapping[str, Any],
+    company: Company | None = None,
 ) -> dict[str, Party]:
-    """Every party the form's materials are about, resolved by that party's own number."""
+    """Every party the form's materials are about, resolved by that party's own number; the company's from the library
+    of the organisation the case is filed for (法人办事), never from a number typed in the form."""
     same = service.same_as_applicant(form, data)
     abouts = sorted({need.about for need in form.materials if need.issued_by_item is None})
     resolved: dict[str, Party] = {}
     for about in abouts:
         label = label_of(form, about)
+        if about == COMPANY:
+            resolved[about] = _company(label, company)
+            continue
         if about == APPLICANT or f"{about}.id_number" in same:
             resolved[about] = _own(about, label, applicant)
             continue
@@ -120,6 +195,20 @@ async def resolve(
         else:
             resolved[about] = await _living(db, cipher, form, about, label, applicant, number)
     return resolved
+
+
+def _company(label: str, company: Company | None) -> Party:
+    if company is None:
+        why = "以企业身份办理（由法定代表人或经办人切换为企业办事）时，企业的电子证照可免提交"
+        return Party(about=COMPANY, label=label, state="upload", why=why)
+    return Party(
+        about=COMPANY,
+        label=label,
+        state="held",
+        source=COMPANY_OWN,
+        show_number=True,
+        certificates=company.certificates,
+    )
 
 
 def _own(about: str, label: str, applicant: Applicant | None) -> Party:

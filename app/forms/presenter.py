@@ -21,18 +21,27 @@ ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
 
 
 async def personal_sources(
-    db: DB, cipher: PiiCipher, person_id: int | None, form: MergedForm, data: Mapping[str, Any] | None = None
+    db: DB,
+    cipher: PiiCipher,
+    person_id: int | None,
+    form: MergedForm,
+    data: Mapping[str, Any] | None = None,
+    company: parties.Company | None = None,
 ) -> tuple[dict[str, Prefill], dict[str, parties.Party]]:
     """Prefill of the person the form is for (the caller, or a helper's client), and every party the materials are
     about, resolved by that party's own number in `data` (what was typed so far). The certificates' contents are
-    decrypted here, on the server, for the prefill of this person's own form."""
+    decrypted here, on the server, for the prefill of this person's own form. Filed for an organisation (`company`,
+    already checked by app.filing), its fields come from the legal-person register and its materials from its
+    library."""
     applicant = await parties.applicant_of(db, cipher, person_id)
-    resolved = await parties.resolve(db, cipher, form, applicant, data or {})
+    resolved = await parties.resolve(db, cipher, form, applicant, data or {}, company)
     if applicant is None:
         return {}, resolved
     person = applicant.person
     # The form shows the applicant's own number masked; the case takes it from the account, not the page.
     values = service.prefill(form, person.name, person.phone, person.id_number_masked, applicant.certificates)
+    if company is not None:
+        values |= parties.company_prefill(form, company)
     return values, resolved
 
 
@@ -124,7 +133,9 @@ def apply_view(
     errors: Mapping[str, str] | None = None,
 ) -> ApplyView:
     answer = form_answer(form, prefills, resolved)
-    read_only = account_fields(form)
+    # The applicant's own identity from the account; an organisation's fields from the register (法人办事): the case
+    # takes both from there, whatever the page sends.
+    read_only = account_fields(form) | {key for key, p in prefills.items() if p.about == parties.COMPANY}
     values = {key: prefill.value for key, prefill in prefills.items()}
     if posted is not None:
         values.update({f.key: posted.get(f.key, "") for f in form.fields() if f.key not in read_only})

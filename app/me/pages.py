@@ -16,6 +16,8 @@ from app.consents import service as consents
 from app.delegations import service as delegations
 from app.delegations.service import OpenCasesOf
 from app.family import service as family
+from app.organisations import current as acting_org
+from app.organisations import service as organisations
 from app.sms import service as sms
 from app.web.params import Db
 from app.web.types import AnyRequest
@@ -49,6 +51,9 @@ class MePages(Controller):
                     await accounts.sms_preference(db, user.account_id) if user.person_id is not None else None
                 ),
                 "sms_preferences": sms.PREFERENCES,
+                # 个人办事 / 企业办事: the organisations this resident may act for now, and the one chosen.
+                "organisations": await organisations.mine(db, user),
+                "acting_org": acting_org.peek(request),
             },
         )
 

@@ -16,6 +16,8 @@ class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     applicant_account_id: int | None
     helper_account_id: int | None
+    # 法人办事: the accounts of the organisation's legal representative and 经办人 in scope, besides the applicant.
+    organisation_account_ids: list[int] = msgspec.field(default_factory=list[int])
 
 
 class Inbox(msgspec.Struct, frozen=True, kw_only=True):

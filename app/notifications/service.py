@@ -83,7 +83,8 @@ async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status:
         title=title,
     )
     applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
-    await outbox.enqueue(tx, message, applicant)
+    members = [a for a in audience.organisation_account_ids if a not in applicant]
+    await outbox.enqueue(tx, message, applicant + members)
     if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
         helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")

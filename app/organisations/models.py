@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 
@@ -52,3 +52,64 @@ class OrganisationImportReport(msgspec.Struct, frozen=True):
     updated: int
     problems: list[OrganisationImportProblem]
     warnings: list[OrganisationImportProblem]  # kept, but worth a look (an early code failing GB 11714)
+
+
+# --- acting for an organisation (法人办事) ------------------------------------------------------------------------
+
+LEGAL_REP = "legal_rep"
+AGENT = "agent"
+
+
+class OrganisationRole(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation the signed-in person may act for, and as what (GET /api/v1/organisations/mine)."""
+
+    uscc: str
+    name: str
+    role: str  # legal_rep | agent
+    scope: list[str] | None = None  # an agent's life events; None: every matter (always, for the legal rep)
+    expires_on: date | None = None  # an agent's authorisation ends after this day
+
+
+class Acting(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation the caller acts for in this request, checked against the register and its agents."""
+
+    organisation: Organisation
+    role: str  # legal_rep | agent
+    agent_id: int | None = None
+    scope: list[str] | None = None  # an agent's life events; None: every matter
+
+
+class AgentRequest(msgspec.Struct, kw_only=True):
+    id_number: str
+    name: str
+    scope: str | list[str]  # "all" or life-event codes
+    expires_on: date | None  # null when the form's date was left empty: refused with the other errors
+
+
+class AgentCreated(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+
+
+class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An authorisation as app/organisations/store.py reads it, with the agent's name and masked number."""
+
+    id: int
+    organisation_id: int
+    person_id: int
+    name: str
+    id_number_masked: str
+    scope: list[str] | None
+    expires_on: date
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AgentView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    id_number_masked: str
+    scope: list[str] | None  # None: every matter
+    scope_label: str
+    expires_on: date
+    created_at: datetime
+    status: str  # active | expired | revoked

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import asyncpg
+
+from app.accounts import service as accounts
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
+from app.errors import FieldErrors, Forbidden, NotFound
+from app.notifications.service import notify_account
 from app.organisations import store
-from app.organisations.models import Organisation, OrganisationImportReport
+from app.organisations.models import (
+    AGENT,
+    LEGAL_REP,
+    Acting,
+    AgentRequest,
+    AgentRow,
+    AgentView,
+    Organisation,
+    OrganisationImportReport,
+    OrganisationRole,
+)
 from app.organisations.register import import_organisations
-from app.people.identity import normalize_credit_code
+from app.people import service as people
+from app.people.identity import id_number_problem, normalize_credit_code
+from app.web.types import Connection
+from auth.audit import audit
+from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB
+
+# An authorisation lasts at most a year (then the legal representative renews it), as a helper's delegation does.
+AGENT_MAX_DAYS = 366
+# One answer for every organisation the caller may not act for, whether its code exists, is someone else's or the
+# caller's authorisation ended: the register's code and name are public, who its agents are is not.
+NOT_YOURS = "您不是该企业的法定代表人或经办人（或授权已过期、已撤销、超出授权范围），不能以企业身份办理"
+ENDED = {
+    "deregistered": "该企业已注销，不能再以企业身份办理",
+    "revoked": "该企业营业执照已被吊销，不能再以企业身份办理",
+}
 
 
 async def import_register(db: DB, cipher: PiiCipher, text: str) -> OrganisationImportReport:
@@ -21,6 +52,219 @@ async def by_credit_code(db: DB, credit_code: str) -> Organisation | None:
     return await store.by_credit_code(db, normalize_credit_code(credit_code))
 
 
+async def register_new(
+    db: DB,
+    *,
+    credit_code: str,
+    name: str,
+    org_type: str,
+    legal_rep_person_id: int,
+    address: str,
+    region_code: str,
+    established_on: date,
+) -> bool:
+    """企业设立登记 completed: the organisation enters the register, active (False: the code is already taken)."""
+    return await store.insert_new(
+        db,
+        credit_code=credit_code,
+        name=name,
+        org_type=org_type,
+        legal_rep_person_id=legal_rep_person_id,
+        address=address,
+        region_code=region_code,
+        established_on=established_on,
+    )
+
+
 async def represented_by(db: DB, person_id: int) -> list[Organisation]:
     """The organisations whose legal representative (by the register) this person is, by name."""
     return await store.represented_by(db, person_id)
+
+
+# --- acting for an organisation (法人办事) ------------------------------------------------------------------------
+#
+# Who may act for an organisation: its legal representative by the register, at once; and the people the legal
+# representative authorises as 经办人 (a scope of life events or all matters, an expiry within a year, revocable),
+# only while the organisation is active (存续). Decided here, from the database, on every request that names the
+# organisation (the API's `on_behalf_of_org` / `X-On-Behalf-Of-Org`, and the organisation a page's session acts for).
+# Authorisations are given online by the legal representative only: at a window the clerk checks the 经办人's ID card
+# and the organisation's written authorisation for that one visit, and nothing is recorded for later visits.
+
+
+async def _role_in(db: DB, organisation: Organisation, person_id: int, life_event: str | None) -> Acting | None:
+    if organisation.legal_rep_person_id == person_id:
+        return Acting(organisation=organisation, role=LEGAL_REP)
+    agent_id = await store.live_agent(db, organisation.id, person_id, life_event)
+    row = await store.agent(db, agent_id) if agent_id is not None else None
+    return Acting(organisation=organisation, role=AGENT, agent_id=row.id, scope=row.scope) if row else None
+
+
+async def acting_for(
+    db: DB, conn: Connection | None, user: CurrentUser, credit_code: str, life_event: str | None
+) -> Acting:
+    """The organisation the caller acts for in this request, for this life event (any matter, when None): its legal
+    representative, or a 经办人 authorised in scope and in force, while it is active; else Forbidden, audited."""
+    code = normalize_credit_code(credit_code)
+    organisation = await store.by_credit_code(db, code) if user.person_id is not None else None
+    acting = await _role_in(db, organisation, user.person_id, life_event) if organisation and user.person_id else None
+    if acting is not None and organisation is not None and organisation.status == "active":
+        return acting
+    reason = (
+        "not legal rep nor agent in scope" if acting is None else f"organisation {organisation and organisation.status}"
+    )
+    await audit(
+        db, conn, "organisation.act", "forbidden", subject=f"org:{code[:18]}", reason=reason, life_event=life_event
+    )
+    if acting is not None and organisation is not None:
+        raise Forbidden(ENDED.get(organisation.status, NOT_YOURS))
+    raise Forbidden(NOT_YOURS)
+
+
+async def members(db: DB, credit_code: str, life_event: str) -> list[int]:
+    """The people who act for the organisation now in this life event (its legal representative, its 经办人 in
+    scope and in force), by person id: an organisation's case notifies each of them."""
+    organisation = await store.by_credit_code(db, credit_code)
+    if organisation is None:
+        return []
+    agents = await store.live_agent_people(db, organisation.id, life_event)
+    return [organisation.legal_rep_person_id, *(p for p in agents if p != organisation.legal_rep_person_id)]
+
+
+async def mine(db: DB, user: CurrentUser) -> list[OrganisationRole]:
+    """The active organisations the signed-in person may act for now: as legal representative, then as 经办人."""
+    if user.person_id is None:
+        return []
+    roles = [
+        OrganisationRole(uscc=o.credit_code, name=o.name, role=LEGAL_REP)
+        for o in await store.represented_by(db, user.person_id)
+        if o.status == "active"
+    ]
+    represented = {r.uscc for r in roles}
+    roles += [
+        OrganisationRole(uscc=o.credit_code, name=o.name, role=AGENT, scope=a.scope, expires_on=a.expires_on)
+        for o, a in await store.live_agencies_of(db, user.person_id)
+        if o.credit_code not in represented
+    ]
+    return roles
+
+
+async def _as_legal_rep(db: DB, conn: Connection | None, user: CurrentUser, credit_code: str) -> Organisation:
+    """Only the legal representative manages an organisation's 经办人 (an agent may not authorise others)."""
+    acting = await acting_for(db, conn, user, credit_code, None)
+    if acting.role != LEGAL_REP:
+        await audit(db, conn, "organisation.agents", "forbidden", subject=f"org:{acting.organisation.credit_code}")
+        raise Forbidden("只有企业的法定代表人可以管理经办人")
+    return acting.organisation
+
+
+def _agent_status(row: AgentRow, today: date) -> str:
+    return "revoked" if row.revoked_at else "expired" if row.expires_on < today else "active"
+
+
+async def agents(db: DB, conn: Connection | None, user: CurrentUser, credit_code: str) -> list[AgentView]:
+    organisation = await _as_legal_rep(db, conn, user, credit_code)
+    rows = await store.agents_of(db, organisation.id)
+    names = await catalogue.life_event_names(db) if rows else {}
+    today = today_in_china()
+    return [
+        AgentView(
+            id=r.id,
+            name=r.name,
+            id_number_masked=r.id_number_masked,
+            scope=r.scope,
+            scope_label="全部事项" if r.scope is None else "、".join(names.get(c, c) for c in r.scope),
+            expires_on=r.expires_on,
+            created_at=r.created_at,
+            status=_agent_status(r, today),
+        )
+        for r in rows
+    ]
+
+
+def _agent_scope(events: set[str], scope: str | list[str]) -> list[str] | None:
+    if scope == "all":
+        return None
+    if isinstance(scope, list) and scope and set(scope) <= events:
+        return sorted(set(scope))
+    raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+
+
+async def add_agent(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    conn: Connection | None,
+    user: CurrentUser,
+    credit_code: str,
+    body: AgentRequest,
+) -> int:
+    """The legal representative authorises a person of the population register (by name and number) as 经办人."""
+    organisation = await _as_legal_rep(db, conn, user, credit_code)
+    errors: dict[str, str] = {}
+    person = None
+    if problem := id_number_problem(body.id_number):
+        errors["id_number"] = problem
+    elif not body.name.strip():
+        errors["name"] = "请填写经办人的姓名（与身份证上一致）"
+    else:
+        person = await people.registered_person(db, cipher, body.id_number, body.name.strip())
+        if person is None:
+            errors["id_number"] = "姓名与公民身份号码不匹配，或未在人口库中登记"
+        elif person.id == organisation.legal_rep_person_id:
+            errors["id_number"] = "法定代表人本人无需授权，可直接以企业身份办理"
+        elif person.deceased:
+            errors["id_number"] = "该居民户口已注销，不能授权"
+    scope = None
+    try:
+        scope = _agent_scope(set(await catalogue.life_event_names(db)), body.scope)
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    today = today_in_china()
+    if body.expires_on is None or not today < body.expires_on <= today + timedelta(days=AGENT_MAX_DAYS):
+        errors["expires_on"] = "授权有效期须在今天之后、一年以内"
+    if errors or person is None or body.expires_on is None:
+        raise FieldErrors(errors)
+    async with db.acquire() as tx, tx.transaction():
+        agent_id = await store.insert_agent(
+            tx,
+            organisation_id=organisation.id,
+            person_id=person.id,
+            scope=scope,
+            expires_on=body.expires_on,
+            granted_by=user.account_id,
+        )
+        await audit(
+            tx,
+            conn,
+            "organisation.agent.add",
+            "ok",
+            subject=f"person:{person.id}",
+            agent=agent_id,
+            organisation=organisation.credit_code,
+        )
+        account = await accounts.resident_account_of(tx, person.id)
+        if account is not None:
+            await notify_account(
+                tx,
+                account.id,
+                title="企业经办人授权",
+                body=(
+                    f"{organisation.name}已授权您为经办人，至 {body.expires_on.isoformat()}；可在“我的”中切换为企业办事"
+                ),
+                url="/me",
+            )
+    return agent_id
+
+
+async def revoke_agent(db: DB, conn: Connection | None, user: CurrentUser, credit_code: str, agent_id: int) -> None:
+    """The legal representative ends an authorisation (an agent of the organisation may also give up their own)."""
+    organisation = await store.by_credit_code(db, normalize_credit_code(credit_code))
+    row = await store.agent(db, agent_id)
+    own = row is not None and user.person_id is not None and row.person_id == user.person_id
+    if not own:  # a stranger learns nothing about the organisation's authorisations, not even whether one exists
+        organisation = await _as_legal_rep(db, conn, user, credit_code)
+    if organisation is None or row is None or row.organisation_id != organisation.id:
+        raise NotFound("没有找到该授权")
+    await store.revoke_agent(db, agent_id, f"account:{user.account_id}")
+    await audit(
+        db, conn, "organisation.agent.revoke", "ok", subject=f"agent:{agent_id}", organisation=organisation.credit_code
+    )

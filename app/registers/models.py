@@ -23,3 +23,5 @@ class WriteBack(msgspec.Struct, frozen=True, kw_only=True):
 
     title: str
     note: str | None = None
+    # 企业设立登记: the organisation the case is now for (the rest of 企业开办's tasks attach to it).
+    subject_org_credit_code: str | None = None

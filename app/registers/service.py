@@ -1,9 +1,12 @@
-"""Written back when a task completes (记录 → 基础库). Two items change the registers, in the transaction that
+"""Written back when a task completes (记录 → 基础库). Three items change the registers, in the transaction that
 completes their task and with its timeline event, audited, or not at all:
 
 - 出生户口登记 (CZ-GA-001): the police approver enters the newborn's new 公民身份号码; the child enters the
   population register (name, sex and birth date from the form, the household's 户号, mother and father when the
   register has them), the case's 出生医学证明 is given to the child, and the child's page of the 户口簿 is issued.
+- 企业设立登记 (CZ-SJ-001): the market-supervision approver assigns the new 统一社会信用代码 (GB 32100 check, unique);
+  the organisation enters the legal-person register with the applicant as legal representative, its 营业执照 goes
+  into the organisation's own library, and the case is the organisation's from then on (法人办事).
 - 死亡人员户口注销 (CZ-GA-003): the deceased is marked 已注销 with the date of death; their account is closed (no
   session counts, no new sign-in), push to their devices stops and the delegations they gave end.
 
@@ -21,8 +24,16 @@ from app.calendar.service import today_in_china
 from app.certificates import service as certificates
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors
+from app.organisations import service as organisations
 from app.people import service as people
-from app.people.identity import birth_date_of, id_number_problem, normalize_id_number, sex_of
+from app.people.identity import (
+    birth_date_of,
+    credit_code_problem,
+    id_number_problem,
+    normalize_credit_code,
+    normalize_id_number,
+    sex_of,
+)
 from app.people.models import Person
 from app.registers.models import CompletedTask, WriteBack
 from auth.audit import audit
@@ -33,6 +44,16 @@ from push import subscriptions
 BIRTH_REGISTRATION = "CZ-GA-001"
 BIRTH_CERTIFICATE_ITEM = "CZ-WJ-001"
 DEREGISTRATION = "CZ-GA-003"
+BUSINESS_REGISTRATION = "CZ-SJ-001"
+# The completion form's field for the new organisation's 统一社会信用代码 (the console's 办结 form and the API's body).
+CREDIT_CODE_FIELD = "credit_code"
+# 企业类型 as db/seed/form.json's `company.type` options name them, as the register records them.
+_ORG_TYPES = {
+    "llc": "有限责任公司",
+    "llc_single": "有限责任公司（自然人独资）",
+    "sole_proprietorship": "个人独资企业",
+    "partnership": "合伙企业",
+}
 # The completion form's field for the newborn's number (the console's 办结 form and the API's body).
 CHILD_NUMBER_FIELD = "child_id_number"
 _SEX_LABELS = {"M": "男", "F": "女"}
@@ -52,18 +73,30 @@ def asks_for_child_number(item_code: str) -> bool:
     return item_code == BIRTH_REGISTRATION
 
 
+def asks_for_credit_code(item_code: str) -> bool:
+    """Whether completing this item needs the new organisation's 统一社会信用代码 (the console shows the field)."""
+    return item_code == BUSINESS_REGISTRATION
+
+
 def writes_back(item_code: str) -> bool:
     """Whether completing this item writes the registers (and so replaces the item's generic result certificate)."""
-    return item_code in (BIRTH_REGISTRATION, DEREGISTRATION)
+    return item_code in (BIRTH_REGISTRATION, DEREGISTRATION, BUSINESS_REGISTRATION)
 
 
 async def on_completion(
-    tx: Tx, cipher: PiiCipher, task: CompletedTask, answers: dict[str, Any], child_id_number: str | None
+    tx: Tx,
+    cipher: PiiCipher,
+    task: CompletedTask,
+    answers: dict[str, Any],
+    child_id_number: str | None,
+    credit_code: str | None = None,
 ) -> WriteBack | None:
     """The write-back of a task being completed, in its transaction; None for an item that writes nothing back.
     A refusal (FieldErrors, Conflict) rolls the completion back with it."""
     if task.item_code == BIRTH_REGISTRATION:
         return await _register_birth(tx, cipher, task, answers, child_id_number or "")
+    if task.item_code == BUSINESS_REGISTRATION:
+        return await _register_company(tx, cipher, task, answers, credit_code or "")
     if task.item_code == DEREGISTRATION:
         return await _deregister(tx, cipher, task, answers)
     return None
@@ -163,6 +196,65 @@ async def _register_birth(
     return WriteBack(
         title="出生户口登记：已将新生儿登记入人口库",
         note="新生儿已登记入户，户口簿已增加其页" + ("，出生医学证明已归入新生儿名下" if given else ""),
+    )
+
+
+# --- 企业设立登记 -------------------------------------------------------------------------------------------------
+
+
+async def _register_company(
+    tx: Tx, cipher: PiiCipher, task: CompletedTask, answers: dict[str, Any], raw_code: str
+) -> WriteBack:
+    """The new organisation in the register (its legal representative the applicant, as 企业开办 is filed by the person
+    who will run it), its 营业执照 in its own library; a code that fails GB 32100 or is taken is refused beside its
+    field, and nothing is written."""
+    code = normalize_credit_code(raw_code)
+    if problem := credit_code_problem(code):
+        raise FieldErrors({CREDIT_CODE_FIELD: f"统一社会信用代码：{problem}"})
+    applicant = await people.get_person(tx, task.applicant_person_id)
+    name, address = str(answers.get("company.name", "")).strip(), str(answers.get("company.address", "")).strip()
+    org_type = _ORG_TYPES.get(str(answers.get("company.type", "")), "有限责任公司")
+    if applicant is None or not applicant.region_code or not name or not address:
+        raise Conflict("申请表中缺少企业名称或住所，或申请人不在人口库中，不能办结设立登记")
+    today = today_in_china()
+    added = await organisations.register_new(
+        tx,
+        credit_code=code,
+        name=name,
+        org_type=org_type,
+        legal_rep_person_id=applicant.id,
+        address=address,
+        region_code=applicant.region_code[:6],
+        established_on=today,
+    )
+    if not added:
+        raise FieldErrors({CREDIT_CODE_FIELD: "该统一社会信用代码已登记给其他企业，请核对是否输错"})
+    await certificates.issue_to_organisation(
+        tx,
+        cipher,
+        credit_code=code,
+        kind="business_license",
+        title="营业执照",
+        number=code,
+        issued_by=task.department_full_name,
+        issued_on=today,
+        data={"name": name, "type": org_type, "legal_rep_name": applicant.name, "address": address},
+        case_id=task.case_id,
+    )
+    await audit(
+        tx,
+        None,
+        "register.organisation",
+        "ok",
+        subject=f"org:{code}",
+        actor=f"account:{task.actor_account_id}",
+        case=task.case_no,
+        legal_rep=applicant.id,
+    )
+    return WriteBack(
+        title="企业设立登记：企业已登记入法人库",
+        note=f"统一社会信用代码 {code}；营业执照已归入企业电子证照库，可切换为企业办事使用",
+        subject_org_credit_code=code,
     )
 
 

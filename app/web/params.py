@@ -23,3 +23,7 @@ OnBehalfOfHeader: TypeAlias = Annotated[str | None, HeaderParameter(name="x-on-b
 def behalf_of(query: str | None, header: str | None) -> str | None:
     """The person named in the query or, as our own pages send it, the header."""
     return query or header or None
+
+
+# The organisation a resident acts for (法人办事), as our pages send it; `?on_behalf_of_org=` is accepted too.
+OnBehalfOfOrgHeader: TypeAlias = Annotated[str | None, HeaderParameter(name="x-on-behalf-of-org", max_length=30)]

@@ -5,7 +5,7 @@
 // chooses (apply-draft-conflict.js).
 import { getJSON, sendJSON } from "./api.js";
 import { onConflictChoice, showConflict } from "./apply-draft-conflict.js";
-import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, sameAnswers, showSources, subject, user } from "./apply-form.js";
+import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, onBehalfOfOrg, sameAnswers, showSources, subject, user } from "./apply-form.js";
 
 const LOCAL_DELAY_MS = 300;
 const SAVE_DELAY_MS = 1000;
@@ -41,7 +41,10 @@ const device = {
 
 const path = `/api/v1/drafts/${encodeURIComponent(code)}`;
 // The person filed for travels in a header, never in the URL (logs, proxies, history).
-const whom = onBehalfOf ? { "X-On-Behalf-Of": onBehalfOf } : {};
+const whom = {
+  ...(onBehalfOf ? { "X-On-Behalf-Of": onBehalfOf } : {}),
+  ...(onBehalfOfOrg ? { "X-On-Behalf-Of-Org": onBehalfOfOrg } : {}),
+};
 const status = form.querySelector("#draft-status");
 let version = 0; // the server draft's version this page's answers build on
 let localTimer = null;

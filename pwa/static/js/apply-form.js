@@ -17,6 +17,8 @@ export const chosenItems = (form.dataset.items || "").split(",").filter(Boolean)
 // that helper.js can drop it when the device switches to someone else.
 const client = form.dataset.client || null;
 export const onBehalfOf = form.elements.namedItem("on_behalf_of")?.value || null;
+// 企业办事: the organisation the resident acts for (its 统一社会信用代码), checked by the server on every request.
+export const onBehalfOfOrg = form.elements.namedItem("on_behalf_of_org")?.value || null;
 export const subject = client ? `client-${client}` : "self";
 
 // This account's data on this device (local-data.js); absent only where that script could not run.

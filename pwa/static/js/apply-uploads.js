@@ -3,7 +3,7 @@
 // 拍照或选择文件 button, never the browser's own control; once a file is in, its name and 删除.
 import { postForm } from "./api.js";
 import { markInvalid, rebuildSummary } from "./forms.js";
-import { code, form, onBehalfOf, tab } from "./apply-form.js";
+import { code, form, onBehalfOf, onBehalfOfOrg, tab } from "./apply-form.js";
 
 export function setupUploads() {
   // Read each time: the materials step is drawn again (htmx) when another party's number is typed.
@@ -50,6 +50,7 @@ export function setupUploads() {
     body.append("life_event", code);
     body.append("material_code", input.dataset.material);
     if (onBehalfOf) body.append("on_behalf_of", onBehalfOf);
+    if (onBehalfOfOrg) body.append("on_behalf_of_org", onBehalfOfOrg);
     body.append("file", file);
     try {
       const { ok, data } = await postForm("/api/v1/uploads", body);

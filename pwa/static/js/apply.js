@@ -11,7 +11,7 @@
 import { postJSON } from "./api.js";
 import { clearErrors, markInvalid, rebuildSummary, setBusy, showErrors } from "./forms.js";
 import { setupDrafts } from "./apply-drafts.js";
-import { answerInputs, answers, chosenItems, code, form, item, onBehalfOf } from "./apply-form.js";
+import { answerInputs, answers, chosenItems, code, form, item, onBehalfOf, onBehalfOfOrg } from "./apply-form.js";
 import { checkOutbox, forgetIdempotencyKey, idempotencyKey, queue } from "./apply-outbox.js";
 import { setupParties } from "./apply-parties.js";
 import { setupSteps } from "./apply-steps.js";
@@ -59,6 +59,7 @@ form.addEventListener("submit", async (event) => {
       idempotency_key: idempotencyKey(),
       uploads: uploads.tokens(),
       ...(onBehalfOf ? { on_behalf_of: onBehalfOf } : {}),
+      ...(onBehalfOfOrg ? { on_behalf_of_org: onBehalfOfOrg } : {}),
     };
     let result = null;
     if (navigator.onLine) {
