@@ -313,3 +313,53 @@ def test_webhook_hosts_are_names_and_networks(tmp_path: Path) -> None:
     )
     assert loaded.webhook_allowed_hosts == ("*.czgov.example", "10.1.0.0/16", "127.0.0.1/32")
     assert load_settings({"DATA_DIR": str(tmp_path)}).webhook_allowed_hosts == ()
+
+
+async def test_a_rating_of_the_departments_work_reaches_its_system_without_the_residents_words(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    another_client: MakeClient,
+    receiver: Receiver,
+) -> None:
+    system, auth = await _department_system(another_client, pool)
+    made = await system.post(
+        f"{API}/webhooks",
+        json={"url": receiver.url, "events": ["review.created"]},
+        headers={**auth, "Idempotency-Key": "subscribe-review-1"},
+    )
+    assert made.status_code == 201, made.text
+    receiver.secret = made.json()["secret"]
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-review-1"))
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    [task] = (await system.get(f"{API}/tasks", headers=auth)).json()["items"]  # 预防接种证, the district's
+    for step, action in enumerate(["accept", "review", "approve", "complete"]):
+        moved = await system.post(
+            f"{API}/tasks/{task['id']}/transition",
+            json={"action": action},
+            headers={**auth, "Idempotency-Key": f"review-move-{step}"},
+        )
+        assert moved.status_code == 200, moved.text
+
+    words = "窗口人员态度冷淡，让我跑了三趟"
+    rated = await post(
+        client,
+        f"/api/v1/cases/{case_no}/reviews",
+        {"task_id": task["id"], "level": 2, "tags": ["态度不好", "多次跑动"], "text": words},
+    )
+    assert rated.status_code == 201, rated.text
+    # An edit within 7 days is not a new rating; a rating of the whole case is no one department's.
+    assert (
+        await post(client, f"/api/v1/cases/{case_no}/reviews", {"task_id": task["id"], "level": 1})
+    ).status_code == 200
+    await _drain(pool, database_url, settings)
+
+    [event] = receiver.acknowledged
+    assert event["type"] == "review.created"
+    assert event["data"]["case_no"] == case_no and event["data"]["task_id"] == task["id"]
+    assert event["data"]["level"] == 2 and event["data"]["tags"] == ["态度不好", "多次跑动"]
+    assert words not in str(event) and ZHANG_WEI["name"] not in str(event)
+    assert receiver.bad_signatures == 0

@@ -41,6 +41,8 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import region_prefix, serves
 from db.pool import DB, Tx
+from hooks import outbox as hooks
+from hooks.models import Event
 
 EDITABLE_FOR = timedelta(days=7)
 CONTACT_WITHIN_WORKING_DAYS = 1
@@ -182,9 +184,32 @@ async def _rate(
         if inserted is None:
             raise Conflict("该事项刚刚已经评价过，请刷新后修改")
         review, created = inserted, True
+        await _tell_department_system(tx, review, tasks[0])
     if level in BAD_LEVELS:
         await _open_follow_up(tx, review, now)
     return review, created
+
+
+async def _tell_department_system(tx: Tx, review: ReviewRow, task: TaskRow) -> None:
+    """review.created to the rated department's subscribed systems, in the rating's transaction: the level and
+    reason tags only — never the resident's words or who they are (the office reads the rest on its console)."""
+    if review.department_code is None:  # the case as a whole: no one department's
+        return
+    await hooks.emit(
+        tx,
+        Event(
+            type="review.created",
+            department_code=review.department_code,
+            office_region=review.region_code,
+            data={
+                "review_id": review.id,
+                "case_no": task.case_no,
+                "task_id": review.task_id,
+                "level": review.level,
+                "tags": review.tags,
+            },
+        ),
+    )
 
 
 async def _open_follow_up(tx: Tx, review: ReviewRow, now: datetime) -> None:
