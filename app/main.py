@@ -30,6 +30,7 @@ from litestar.template import TemplateConfig
 from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.calendar.service import china_time
+from app.cases import consent_flow
 from app.cases import service as cases
 from app.cases.apply import ApplyPages
 from app.cases.consent_pages import ConsentPages, ConsentsApi
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             app.state.pool = await open_pool(settings)
             session_store.bind(app.state.pool)
         flusher = asyncio.create_task(app.state.scans.run(app.state.pool))
+        sweeper = asyncio.create_task(consent_flow.sweep_forever(app.state.pool))
         # Everything loaded at start-up lives as long as the worker: keep it out of the garbage
         # collector's scans, which otherwise show up as tail latency under load.
         gc.collect()
@@ -186,9 +188,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, sweeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if pool is None:  # a caller's (a test's) pool is theirs to close
                 await app.state.pool.close()
 

@@ -9,6 +9,8 @@ up; 周丽华 is on her father 周德明's 户口簿.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -240,6 +242,35 @@ async def test_past_the_deadline_the_request_expires_and_the_material_must_be_up
     assert request["state"] == "expired"
     late = await post(li_na, f"/api/v1/consents/{request['id']}", {"decision": "grant"})
     assert late.status_code == 409
+
+
+async def test_a_lapsed_request_expires_at_its_deadline_with_nobody_reading_anything(
+    client: Client, li_na: Client, pool: asyncpg.Pool
+) -> None:
+    """The web workers' sweeper settles a lapsed request on its own: the applicant hears that the material must be
+    uploaded at the deadline, not whenever someone next opens the case; reading the requests writes nothing."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    await _zhang_wei_files_birth(client)
+    await pool.execute("UPDATE consents SET deadline = now() - interval '1 minute'")
+    [listed] = (await li_na.get("/api/v1/consents")).json()
+    assert listed["state"] == "expired"  # shown as it is...
+    assert await pool.fetchval("SELECT state FROM consents") == "requested"  # ...without a write in a read
+    sweeper = asyncio.create_task(consent_flow.sweep_forever(pool, every=0.05))
+    try:
+        for _ in range(100):
+            if await pool.fetchval("SELECT state FROM consents") == "expired":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+    assert await pool.fetchval("SELECT state FROM consents") == "expired"
+    told = await pool.fetchval(
+        "SELECT count(*) FROM inbox_entries i JOIN timeline_events e ON e.id = i.event_id "
+        "WHERE e.status = 'supplement_requested' AND i.needs_action"
+    )
+    assert told >= 1  # the applicant's inbox (and push): upload the material yourself
 
 
 async def test_a_spouse_without_an_account_is_asked_all_the_same_and_it_expires(

@@ -10,6 +10,8 @@ stranger's phone nor tell the applicant anything about it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +36,8 @@ from db.pool import DB, Tx
 
 _STATE_OF_MATERIAL = {"requested": "awaiting_consent", "granted": "held", "refused": "upload", "expired": "upload"}
 MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同意", "upload": "需上传"}
+
+log = logging.getLogger(__name__)
 
 
 def document_title(need: MaterialNeed, label: str) -> str:
@@ -176,9 +180,25 @@ async def _lacking(db: DB, rows: Sequence[ConsentRow]) -> dict[int, set[str]]:
     return lacking
 
 
+SWEEP_EVERY_SECONDS = 60.0
+
+
+async def sweep_forever(db: asyncpg.Pool, every: float = SWEEP_EVERY_SECONDS) -> None:
+    """Run by every web worker (app.main): a request lapses at its deadline — its tasks to 补正, the applicant told
+    to upload — whether or not anyone reads anything. Workers and hosts overlap harmlessly: expire_due skips the rows
+    another transaction holds, and an expired request is never expired twice. A failed round (the database
+    restarting) is logged and tried again at the next."""
+    while True:
+        try:
+            await sweep(db)
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            log.warning("consent sweep failed; trying again in %.0f s", every, exc_info=True)
+        await asyncio.sleep(every)
+
+
 async def sweep(db: asyncpg.Pool) -> int:
-    """Expire the requests past their deadline and settle their cases; how many expired. Called before consents or a
-    case are read (lazily), and by `python -m app purge` (sweep_in)."""
+    """Expire the requests past their deadline and settle their cases; how many expired. Run by sweep_forever, before
+    a case with a lapsed request is read, and by `python -m app purge` (sweep_in)."""
     async with db.acquire() as tx, tx.transaction():
         return await sweep_in(tx)
 
