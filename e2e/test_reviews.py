@@ -16,6 +16,7 @@ ONLINE = ("卜振华", "320412196803171719")
 AT_WINDOW = ("伍德明", "320481196209052939")
 OVERDUE = ("闻秀兰", "320404197008121645")
 PENSION = "企业职工基本养老保险退休申请"
+CITY = "320400"  # 退休 is a 市级 item: the city's hrss office handles it, whichever hall received it
 
 
 def _staff_page(browser: Browser, live_server: LiveServer, name: str, *args: str) -> Page:
@@ -25,12 +26,13 @@ def _staff_page(browser: Browser, live_server: LiveServer, name: str, *args: str
 
 
 def _finish_pension(browser: Browser, live_server: LiveServer, case_no: str, region: str, tag: str) -> Page:
-    """The hrss office of `region` accepts and completes the pension task; the clerk's tablet page is returned."""
+    """The hall of `region` accepts the pension task at its window and the city's hrss office (退休 is 市级: routed to
+    320400) completes it; the clerk's tablet page is returned."""
     clerk = _staff_page(
         browser, live_server, f"{tag}窗口", "--role", "clerk", "--department", "hrss", "--region", region
     )
     approver = _staff_page(
-        browser, live_server, f"{tag}审批", "--role", "approver", "--department", "hrss", "--region", region
+        browser, live_server, f"{tag}审批", "--role", "approver", "--department", "hrss", "--region", CITY
     )
     queue = api(clerk, "GET", "/api/v1/console/tasks")
     task = next(t for t in queue if t["case_no"] == case_no and t["item_name"] == PENSION)
@@ -97,10 +99,10 @@ def test_a_supervisor_urges_an_overdue_task(phone: Page, browser: Browser, live_
     case_no = file_retirement(phone, "e2e-reviews-overdue")["case_no"]
     _make_overdue(live_server, case_no)
     approver = _staff_page(
-        browser, live_server, "新北人社审批", "--role", "approver", "--department", "hrss", "--region", "320404"
+        browser, live_server, "市人社审批", "--role", "approver", "--department", "hrss", "--region", CITY
     )
     supervisor = _staff_page(
-        browser, live_server, "新北督查", "--role", "supervisor", "--department", "hrss", "--region", "320404"
+        browser, live_server, "市人社督查", "--role", "supervisor", "--department", "hrss", "--region", CITY
     )
     supervisor.goto("/console/supervision")
     row = supervisor.locator("tr", has_text=case_no).first
