@@ -77,6 +77,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     applicant_id_masked: str | None = None
     # Materials that are another person's, used with their consent (or to be uploaded without it).
     consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
+    # When the case's answers, files and notes were removed, its retention having passed (app/retention/rules.py).
+    purged_at: datetime | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,11 +212,12 @@ class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     channel: str
     filed_as: str
-    data_enc: bytes
+    data_enc: bytes | None  # None once purged
     applicant_region: str
     applicant_name: str
     applicant_id_masked: str
     applicant_person_id: int
+    purged_at: datetime | None  # when its answers, files and notes were removed past its retention
 
 
 class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
@@ -239,6 +242,7 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str
     created_at: datetime
     applicant_person_id: int
+    purged_at: datetime | None
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -412,3 +416,4 @@ class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     died_on: date
     task_statuses: list[str]
+

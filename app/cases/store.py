@@ -139,7 +139,7 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
 
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id
+           c.created_at, c.applicant_person_id, c.purged_at
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
@@ -416,7 +416,7 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     row = await db.fetchrow(
         "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
         "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
-        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id, c.purged_at "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "WHERE c.case_no = $1",
         case_no,
@@ -653,3 +653,4 @@ async def open_task_counts(db: DB, statuses: frozenset[str]) -> list[TaskCount]:
         sorted(statuses),
     )
     return [TaskCount(**dict(r)) for r in rows]
+
