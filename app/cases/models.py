@@ -417,3 +417,44 @@ class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
     died_on: date
     task_statuses: list[str]
 
+
+class RetentionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What deciding whether a case is past its retention needs: its tasks' states and items (in order), and when a
+    task last changed state (a finished case's tasks change no more, so that is when it ended)."""
+
+    id: int
+    case_no: str
+    created_at: datetime
+    task_statuses: list[str]
+    item_codes: list[str]
+    last_change: datetime | None
+
+
+class RetentionPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One batch of the cases the purge examines: those of them past their retention, and where the next batch
+    starts (None: this was the last)."""
+
+    due: list[int]
+    examined: int
+    next_after: tuple[datetime, int] | None
+
+
+class PurgedCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case whose answers, files and notes were just removed: what the audit row and the summary say (no personal
+    data)."""
+
+    case_id: int
+    case_no: str
+    ended_on: date
+    kept_until: date
+    uploads: int
+    upload_bytes: int
+    notes: int
+
+
+class ForgottenForms(msgspec.Struct, frozen=True, kw_only=True):
+    """Forms never sent, removed past their time: drafts, and files uploaded for them."""
+
+    drafts: int
+    uploads: int
+    upload_bytes: int
