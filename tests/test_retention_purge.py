@@ -305,3 +305,24 @@ async def test_pages_read_while_the_purge_runs_never_fail(
     statuses, purged = await asyncio.gather(read(6), run_purge())
     assert purged == 2 and set(statuses) == {200}
     assert PURGED in (await client.get(f"/cases/{old}")).text
+
+
+async def test_an_item_declaring_no_retention_keeps_its_cases_and_is_named(
+    client: httpx.AsyncClient, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    town = await _town(client, another_client, pool, settings.secret_key)
+    await pool.execute(
+        "UPDATE service_items SET retention_years = NULL, retention_source = NULL WHERE code = 'CZ-GA-001'"
+    )
+    async with pool.acquire() as conn:
+        report = await purge.purge_past_retention(conn, today_in_china())
+    assert report.items_without_retention == ["CZ-GA-001"]
+    assert not (await _facts(pool, town.cases["old"]))["purged"]  # delivered 户口登记, 31 years ago: kept
+    assert (await _facts(pool, town.cases["refused_old"]))["purged"]  # refused: a year, whatever the item says
+
+
+async def test_the_guide_tells_how_long_what_the_resident_gives_is_kept(client: httpx.AsyncClient) -> None:
+    page = await client.get("/items/CZ-GA-001")
+    assert page.status_code == 200
+    assert "个人信息保存期限" in page.text and "办结后30年" in page.text and "撤回的，1年" in page.text
+    assert "国家档案局令第8号" in page.text  # where the figure comes from
