@@ -16,10 +16,10 @@ from pathlib import Path
 
 import msgspec
 
-from app import backup
+from app import backup, purge
 from app.accounts import service as accounts
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
-from app.calendar.service import china_time, save_year
+from app.calendar.service import china_time, save_year, today_in_china
 from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
 from app.catalogue import service as catalogue
@@ -29,6 +29,7 @@ from app.organisations import service as organisations
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.register import import_register
+from app.retention.rules import UNSENT_FORM_DAYS
 from app.seed import seed_demo_data
 from auth import clients, housekeeping
 from auth.audit import audit
@@ -285,7 +286,8 @@ def _load_holidays(path: Path) -> Callable[[Tx], Awaitable[int]]:
 
 
 async def _purge(conn: Tx) -> int:
-    """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention."""
+    """Housekeeping: expired sessions, challenges and failure counts; audit rows past retention; then the personal
+    data of cases past their retention and forms never sent (app/purge.py, in batches of their own)."""
     async with conn.transaction():
         removed = await housekeeping.purge(conn, audit_retention_days=AUDIT_RETENTION_DAYS)
         await accounts.forget_old_signup_codes(conn)
@@ -301,7 +303,31 @@ async def _purge(conn: Tx) -> int:
         f"kept for their idempotency keys older than {exchange.IDEMPOTENCY_DAYS} days; "
         f"{expired} consent requests expired"
     )
+    report = await purge.purge_past_retention(conn, today_in_china())
+    print(_retention_summary(report))
     return 0
+
+
+def _retention_summary(report: purge.RetentionReport) -> str:
+    forms = report.forms
+    lines = [
+        f"retention: {report.cases} of {report.examined} cases examined were past their retention and purged "
+        f"(answers, {report.uploads} files of {_megabytes(report.upload_bytes)}, {report.notes} step notes, "
+        f"{report.consent_requests} consent requests, {report.phones} phone numbers, {report.review_texts} rating "
+        "texts; their numbers, items, dates, outcomes and certificates are kept, one audit row each); "
+        f"{forms.drafts} drafts and {forms.uploads} files of forms never sent ({_megabytes(forms.upload_bytes)}) "
+        f"untouched for {UNSENT_FORM_DAYS} days removed"
+    ]
+    if report.items_without_retention:
+        lines.append(
+            "retention: these service items declare no retention, so their completed cases are kept: "
+            + ", ".join(report.items_without_retention)
+        )
+    return "\n".join(lines)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _backup(settings: Settings, path: Path) -> int:
@@ -374,7 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     organisation_importer.add_argument("file", type=Path)
     holidays = commands.add_parser("load-holidays", help="load next year's holidays and make-up workdays")
     holidays.add_argument("file", type=Path, help="lines 'YYYY-MM-DD holiday' or 'YYYY-MM-DD workday'")
-    commands.add_parser("purge", help="remove expired sessions and audit rows past the 184-day retention")
+    commands.add_parser(
+        "purge",
+        help="remove expired sessions, audit rows past the 184-day retention, and cases' personal data past theirs",
+    )
     saver = commands.add_parser("backup", help="write the whole database (uploads included) to one file")
     saver.add_argument("file", type=Path, help="e.g. /backups/ywtb-2026-11-27.tar (overwritten when it exists)")
     restorer = commands.add_parser("restore", help="restore a backup into an empty database")

@@ -89,6 +89,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     applicant_id_masked: str | None = None
     # Materials that are another person's, used with their consent (or to be uploaded without it).
     consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
+    # When the case's answers, files and notes were removed, its retention having passed (app/retention/rules.py).
+    purged_at: datetime | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,11 +230,12 @@ class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     channel: str
     filed_as: str
-    data_enc: bytes
+    data_enc: bytes | None  # None once purged
     applicant_region: str
     applicant_name: str
     applicant_id_masked: str
     applicant_person_id: int
+    purged_at: datetime | None  # when its answers, files and notes were removed past its retention
     # 法人办事: the organisation the case is for (its name and code are public register data), the applicant its 经办人.
     subject_org_credit_code: str | None = None
     subject_org_name: str | None = None
@@ -260,6 +263,7 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str
     created_at: datetime
     applicant_person_id: int
+    purged_at: datetime | None
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -437,3 +441,45 @@ class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     died_on: date
     task_statuses: list[str]
+
+
+class RetentionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What deciding whether a case is past its retention needs: its tasks' states and items (in order), and when a
+    task last changed state (a finished case's tasks change no more, so that is when it ended)."""
+
+    id: int
+    case_no: str
+    created_at: datetime
+    task_statuses: list[str]
+    item_codes: list[str]
+    last_change: datetime | None
+
+
+class RetentionPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One batch of the cases the purge examines: those of them past their retention, and where the next batch
+    starts (None: this was the last)."""
+
+    due: list[int]
+    examined: int
+    next_after: tuple[datetime, int] | None
+
+
+class PurgedCase(msgspec.Struct, frozen=True, kw_only=True):
+    """A case whose answers, files and notes were just removed: what the audit row and the summary say (no personal
+    data)."""
+
+    case_id: int
+    case_no: str
+    ended_on: date
+    kept_until: date
+    uploads: int
+    upload_bytes: int
+    notes: int
+
+
+class ForgottenForms(msgspec.Struct, frozen=True, kw_only=True):
+    """Forms never sent, removed past their time: drafts, and files uploaded for them."""
+
+    drafts: int
+    uploads: int
+    upload_bytes: int

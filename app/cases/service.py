@@ -339,6 +339,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),
+        purged_at=head.purged_at,
     )
 
 

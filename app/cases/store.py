@@ -17,6 +17,7 @@ from app.cases.models import (
     HelperFiledCase,
     PendingUpload,
     QueueCaseFacts,
+    RetentionFacts,
     StaffCaseRecord,
     StaffTimelineEntry,
     StaffUpload,
@@ -156,7 +157,7 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
 
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id
+           c.created_at, c.applicant_person_id, c.purged_at
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
@@ -482,8 +483,8 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     row = await db.fetchrow(
         "SELECT c.id, c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, c.channel, c.filed_as, "
         "c.data_enc, coalesce(p.region_code, '') AS applicant_region, p.name AS applicant_name, "
-        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id, c.subject_org_credit_code, "
-        "o.name AS subject_org_name "
+        "p.id_number_masked AS applicant_id_masked, p.id AS applicant_person_id, c.purged_at, "
+        "c.subject_org_credit_code, o.name AS subject_org_name "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
         "WHERE c.case_no = $1",
@@ -725,3 +726,113 @@ async def open_task_counts(db: DB, statuses: frozenset[str]) -> list[TaskCount]:
         sorted(statuses),
     )
     return [TaskCount(**dict(r)) for r in rows]
+
+
+# --- retention: cases past it lose their answers, files and notes; forms never sent are dropped -----------------
+
+_RETENTION_FACTS = """
+    SELECT c.id, c.case_no, c.created_at, t.task_statuses, t.item_codes, t.last_change
+    FROM cases c,
+         LATERAL (SELECT coalesce(array_agg(status ORDER BY position), '{}') AS task_statuses,
+                         coalesce(array_agg(item_code ORDER BY position), '{}') AS item_codes,
+                         max(updated_at) AS last_change
+                  FROM tasks WHERE case_id = c.id) t
+"""
+
+
+def _retention_facts(rows: list[Record]) -> list[RetentionFacts]:
+    return [RetentionFacts(**dict(r)) for r in rows]
+
+
+async def retention_facts_page(
+    db: DB, *, created_before: datetime, after: tuple[datetime, int] | None, limit: int
+) -> list[RetentionFacts]:
+    """Cases not yet purged that were filed before a moment, oldest first, `limit` of them after `after` (the last
+    one of the page before): a walk along cases_unpurged_idx that never holds more than a page."""
+    after_at, after_id = after if after is not None else (None, None)
+    rows = await db.fetch(
+        _RETENTION_FACTS + " WHERE c.purged_at IS NULL AND c.created_at < $1 "
+        "AND ($2::timestamptz IS NULL OR (c.created_at, c.id) > ($2, $3)) ORDER BY c.created_at, c.id LIMIT $4",
+        created_before,
+        after_at,
+        after_id,
+        limit,
+    )
+    return _retention_facts(rows)
+
+
+async def lock_for_purge(tx: DB, case_ids: list[int]) -> list[RetentionFacts]:
+    """The cases (not yet purged) with their tasks share-locked first, as the workflow locks a task before its case:
+    a transition in flight finishes before these facts are read, and none starts until the purge commits."""
+    await tx.execute("SELECT 1 FROM tasks WHERE case_id = ANY($1::bigint[]) ORDER BY id FOR SHARE", case_ids)
+    rows = await tx.fetch(
+        _RETENTION_FACTS + " WHERE c.id = ANY($1::bigint[]) AND c.purged_at IS NULL ORDER BY c.id", case_ids
+    )
+    return _retention_facts(rows)
+
+
+async def forget_answers(tx: DB, case_ids: list[int]) -> list[int]:
+    """Answers removed and the case marked purged; the ids it did that to (one another purge got first is skipped)."""
+    rows = await tx.fetch(
+        "UPDATE cases SET data_enc = NULL, purged_at = now() WHERE id = ANY($1::bigint[]) AND purged_at IS NULL "
+        "RETURNING id",
+        case_ids,
+    )
+    return [r["id"] for r in rows]
+
+
+async def delete_uploads_of_cases(tx: DB, case_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Every file of the cases (the content is in the row itself); by case id: (files, bytes) removed."""
+    rows = await tx.fetch(
+        "WITH gone AS (DELETE FROM uploads WHERE case_id = ANY($1::bigint[]) RETURNING case_id, size) "
+        "SELECT case_id, count(*) AS files, sum(size) AS bytes FROM gone GROUP BY case_id",
+        case_ids,
+    )
+    return {r["case_id"]: (r["files"], r["bytes"]) for r in rows}
+
+
+async def clear_notes_of_cases(tx: DB, case_ids: list[int]) -> dict[int, int]:
+    """Each step keeps its time, public title, status and department; its note (a 补正 reason, the resident's answer,
+    who filed at which window) goes. By case id: how many notes."""
+    rows = await tx.fetch(
+        "WITH cleared AS (UPDATE timeline_events SET note = NULL WHERE case_id = ANY($1::bigint[]) "
+        "AND note IS NOT NULL RETURNING case_id) SELECT case_id, count(*) AS notes FROM cleared GROUP BY case_id",
+        case_ids,
+    )
+    return {r["case_id"]: r["notes"] for r in rows}
+
+
+async def clear_delivery_refs(tx: DB, case_ids: list[int]) -> None:
+    """A 出件 by post keeps its method; the waybill number, which leads to the address, goes. updated_at stays: the
+    data-exchange API pages by it, and nothing a department acts on changed."""
+    await tx.execute(
+        "UPDATE tasks SET delivery_ref = NULL WHERE case_id = ANY($1::bigint[]) AND delivery_ref IS NOT NULL",
+        case_ids,
+    )
+
+
+async def delete_drafts_saved_before(db: DB, before: datetime, limit: int) -> int:
+    """Up to `limit` drafts last saved before a moment; how many."""
+    return await db.fetchval(
+        "WITH gone AS (DELETE FROM drafts WHERE ctid = ANY(ARRAY("
+        "SELECT ctid FROM drafts WHERE updated_at < $1 LIMIT $2)) AND updated_at < $1 RETURNING 1) "
+        "SELECT count(*) FROM gone",
+        before,
+        limit,
+    )
+
+
+async def delete_unattached_uploads_before(db: DB, before: datetime, limit: int) -> tuple[int, int]:
+    """Up to `limit` files attached to no case that arrived before a moment, unless a draft of the same form (account,
+    life event, person) was saved since: (files, bytes) removed."""
+    row = await db.fetchrow(
+        "WITH gone AS (DELETE FROM uploads WHERE id IN ("
+        "SELECT u.id FROM uploads u WHERE u.case_id IS NULL AND u.created_at < $1 AND NOT EXISTS ("
+        "SELECT 1 FROM drafts d WHERE d.account_id = u.account_id AND d.life_event_code = u.life_event_code "
+        "AND d.subject_person_id = u.subject_person_id AND d.updated_at >= $1) LIMIT $2) "
+        "AND case_id IS NULL RETURNING size) SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM gone",
+        before,
+        limit,
+    )
+    assert row is not None
+    return row["files"], row["bytes"]

@@ -424,6 +424,8 @@ async def _write_back(
             t.item_code: t.status for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id
         },
     )
+    if record.data_enc is None:  # purged past its retention: no task of such a case is still open to complete
+        raise Conflict("该办件的申请内容已按规定清除，不能再办结")
     answers = cipher.decrypt_document(record.data_enc)
     wrote = await registers.on_completion(tx, cipher, completed, answers, child_id_number, credit_code)
     if wrote is not None and wrote.subject_org_credit_code is not None:

@@ -16,6 +16,18 @@ class TimeLimit(msgspec.Struct, frozen=True):
         return f"{self.value}个{self.unit}"
 
 
+class Retention(msgspec.Struct, frozen=True):
+    """How long a case's personal data is kept after the case ends (db/seed/items.json: `retention`), and the rule
+    or policy choice that figure comes from, said as it is (app/retention/rules.py applies it)."""
+
+    years: int
+    source: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.years}年"
+
+
 class Fee(msgspec.Struct, frozen=True):
     charged: bool
     basis: str
@@ -83,6 +95,8 @@ class ServiceItem(msgspec.Struct, frozen=True):
     fields: list[ItemField]
     materials: list[Material]
     result_certificate: ResultCertificate | None
+    # None: the item declares no retention, and its cases are kept.
+    retention: Retention | None
     # 全城通办: any office of the department may take it (the first to accept it holds it), not only the office its
     # level and the applicant's district decide (app.cases.offices).
     citywide: bool = False

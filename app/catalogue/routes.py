@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from app.catalogue import service, store
 from app.catalogue.models import ItemSearchHit, LifeEvent, Region
+from app.retention.rules import WITHOUT_RESULT_YEARS
 from app.web.params import Db, SearchQuery
 from app.web.types import AnyRequest
 from auth.access import public
@@ -41,7 +42,8 @@ class CataloguePages(Controller):
         item = await store.get_service_item(db, code)
         if item is None:
             raise NotFoundException("没有找到该事项的办事指南")
-        return Template("item.html", context={"item": item})
+        # PIPL 第十七条: the resident is told how long what they give is kept, before they give it.
+        return Template("item.html", context={"item": item, "without_result_years": WITHOUT_RESULT_YEARS})
 
 
 class CatalogueApi(Controller):

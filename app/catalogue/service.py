@@ -66,6 +66,11 @@ async def department_exists(db: DB, code: str) -> bool:
     return await store.department_exists(db, code)
 
 
+async def retention_years_by_item(db: DB) -> dict[str, int | None]:
+    """Each service item's declared retention in years (None: it declares none, and its cases are kept)."""
+    return await store.retention_years_by_item(db)
+
+
 async def save_catalogue(
     db: DB,
     *,

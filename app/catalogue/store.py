@@ -17,6 +17,7 @@ from app.catalogue.models import (
     Pretick,
     Region,
     ResultCertificate,
+    Retention,
     ServiceItem,
     TimeLimit,
 )
@@ -25,7 +26,8 @@ from db.pool import DB
 _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
-    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick
+    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick,
+    i.retention_years, i.retention_source
 """
 
 
@@ -47,6 +49,7 @@ def _service_item(row: Any) -> ServiceItem:
         fields=msgspec.convert(row["fields"], list[ItemField]),
         materials=msgspec.convert(row["materials"], list[Material]),
         result_certificate=msgspec.convert(result, ResultCertificate) if result else None,
+        retention=Retention(row["retention_years"], row["retention_source"]) if row["retention_years"] else None,
         citywide=row["citywide"],
         applies_when=row["applies_when"],
         pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
@@ -170,6 +173,11 @@ async def department_exists(db: DB, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
 
 
+async def retention_years_by_item(db: DB) -> dict[str, int | None]:
+    rows = await db.fetch("SELECT code, retention_years FROM service_items")
+    return {r["code"]: r["retention_years"] for r in rows}
+
+
 # --- upserts that load the configuration -------------------------------------------------------------
 
 
@@ -199,15 +207,18 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
     guide = {
         k: item[k] for k in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint")
     }
+    retention: dict[str, Any] = item.get("retention") or {}
     await db.execute(
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
-               guide, fields, materials, result_certificate, applies_when, pretick, citywide)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+               guide, fields, materials, result_certificate, applies_when, pretick, citywide, retention_years,
+               retention_source)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
-               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19""",
+               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
+               retention_years = $20, retention_source = $21""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -227,6 +238,8 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         item.get("applies_when"),
         item.get("pretick"),
         bool(item.get("citywide", False)),
+        retention.get("years"),
+        retention.get("source"),
     )
 
 

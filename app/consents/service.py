@@ -124,6 +124,12 @@ async def of_case(db: DB, case_id: int) -> list[ConsentRow]:
     return await store.of_case(db, case_id)
 
 
+async def forget_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, int]:
+    """The requests of cases past their retention (`python -m app purge`): who asked whom for which documents, and
+    the answer. By case id: how many were removed."""
+    return await store.delete_of_cases(tx, case_ids)
+
+
 async def expire_due(tx: Tx, now: datetime) -> list[ConsentRow]:
     """Requests past their deadline, now marked expired: the caller settles their cases in the same transaction."""
     return await store.expire_due(tx, now)

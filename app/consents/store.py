@@ -133,3 +133,13 @@ async def replace_preauthorised(db: DB, person_id: int, life_event_codes: list[s
         person_id,
         life_event_codes,
     )
+
+
+async def delete_of_cases(db: DB, case_ids: list[int]) -> dict[int, int]:
+    """Every request made for the cases (who asked, whose documents, the answer); by case id: how many."""
+    rows = await db.fetch(
+        "WITH gone AS (DELETE FROM consents WHERE case_id = ANY($1::bigint[]) RETURNING case_id) "
+        "SELECT case_id, count(*) AS requests FROM gone GROUP BY case_id",
+        case_ids,
+    )
+    return {r["case_id"]: r["requests"] for r in rows}

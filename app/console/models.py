@@ -127,6 +127,8 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # their own department's tasks; other tasks' steps come without their notes.
     case_history: list[HistoryStep] = msgspec.field(default_factory=list[HistoryStep])
     task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
+    # When its answers, files and step notes were removed, its retention having passed: None while they are kept.
+    purged_at: datetime | None = None
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):

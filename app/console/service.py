@@ -43,6 +43,7 @@ from auth.pii import PiiCipher
 from auth.scope import region_prefix
 
 DUE_SOON_WORKING_DAYS = 2
+ANSWERS_PURGED = "该办件已过保存期限，申请内容已按规定清除"
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
     "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted", "awaiting_consent"],
@@ -189,7 +190,8 @@ async def case_for_staff(
 ) -> StaffCase:
     case = await _open_case(db, conn, user, case_no)
     head, share = case.head, case.share
-    data = cipher.decrypt_document(head.data_enc)
+    # Past its retention the answers and files are gone (app/retention/rules.py): the page says so in their place.
+    data = cipher.decrypt_document(head.data_enc) if head.data_enc is not None else {}
     calendar, today = await current_calendar(db), today_in_china()
     uploads = await cases.uploads_of_case(db, head.id)
     case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
@@ -223,6 +225,7 @@ async def case_for_staff(
         withheld_uploads=len(uploads) - len(shown_uploads),
         case_history=case_history,
         task_history=task_history,
+        purged_at=head.purged_at,
     )
 
 
@@ -280,6 +283,8 @@ async def reveal_id_number(
     if not case.share.shows_field(key):
         await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
         raise Forbidden("这一项属于其他部门办理的事项，不向您显示")
+    if case.head.data_enc is None:
+        raise NotFound(ANSWERS_PURGED)
     value = cipher.decrypt_document(case.head.data_enc).get(key)
     if not isinstance(value, str):
         raise NotFound("没有该项内容")

@@ -67,6 +67,8 @@ class ExchangeTask(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     fields: list[TaskField]
     materials: list[TaskMaterial]
+    # Set once the case is past its retention: its answers and files were removed then, so both lists are empty.
+    purged_at: datetime | None = None
 
 
 class TaskPage(msgspec.Struct, frozen=True, kw_only=True):

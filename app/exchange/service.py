@@ -140,6 +140,8 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
     """The task with its own item's answers and materials only (forms.part_for_items with this one item)."""
     head = await cases.staff_case_record(db, task.case_no)
     assert head is not None  # a task always has its case
+    if head.data_enc is None:  # past its retention: the skeleton only, and when the rest was removed
+        return _task_of(task, fields=[], materials=[], purged_at=head.purged_at)
     form, items = await forms.merged_form_of(db, task.life_event_code)
     part = forms.part_for_items(form, items, {task.item_code})
     answers = cipher.decrypt_document(head.data_enc)
@@ -167,6 +169,12 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
                 file=_file(task.id, supplement, uploads[supplement]),
             )
         )
+    return _task_of(task, fields=fields, materials=materials, purged_at=None)
+
+
+def _task_of(
+    task: TaskRow, *, fields: list[TaskField], materials: list[TaskMaterial], purged_at: datetime | None
+) -> ExchangeTask:
     return ExchangeTask(
         id=task.id,
         case_no=task.case_no,
@@ -183,6 +191,7 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
         updated_at=task.updated_at,
         fields=fields,
         materials=materials,
+        purged_at=purged_at,
     )
 
 

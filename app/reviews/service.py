@@ -427,3 +427,12 @@ async def answer_follow_up(
             title = "评价整改：已答复整改结果，您可以重新评价"
         await cases.record_review_step(tx, row.case_id, title=title, note=words, actor_account_id=user.account_id)
     await audit(db, conn, f"review.follow_up.{step}", "ok", subject=f"follow_up:{follow_up_id}")
+
+
+# --- retention --------------------------------------------------------------------------------------------------
+
+
+async def forget_texts_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, int]:
+    """The words of ratings and settled follow-ups of cases past their retention (`python -m app purge`): the level,
+    tags and dates stay for the statistics. By case id: how many texts were cleared."""
+    return await store.clear_texts_of_cases(tx, case_ids)

@@ -239,3 +239,19 @@ async def kiosk_link(db: DB, token_hash: bytes, *, lock: bool = False) -> KioskL
 
 async def spend_kiosk_link(db: DB, token_hash: bytes, at: datetime) -> None:
     await db.execute("UPDATE review_kiosk_links SET used_at = $2 WHERE token_hash = $1", token_hash, at)
+
+
+async def clear_texts_of_cases(db: DB, case_ids: list[int]) -> dict[int, int]:
+    """The words of the cases' ratings and of their settled follow-ups; level, tags and dates stay for the statistics.
+    By case id: how many texts were cleared."""
+    rows = await db.fetch(
+        "WITH rated AS (UPDATE reviews SET text = NULL WHERE case_id = ANY($1::bigint[]) AND text IS NOT NULL "
+        "RETURNING case_id), "
+        "followed AS (UPDATE review_followups SET contact_note = NULL, result_text = NULL "
+        "WHERE case_id = ANY($1::bigint[]) AND resolved_at IS NOT NULL "
+        "AND (contact_note IS NOT NULL OR result_text IS NOT NULL) RETURNING case_id) "
+        "SELECT case_id, count(*) AS texts FROM (SELECT case_id FROM rated UNION ALL SELECT case_id FROM followed) t "
+        "GROUP BY case_id",
+        case_ids,
+    )
+    return {r["case_id"]: r["texts"] for r in rows}

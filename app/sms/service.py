@@ -52,6 +52,12 @@ async def remember_case_phone(tx: Tx, case_id: int, phone: str | None) -> None:
         await store.set_case_phone(tx, case_id, phone)
 
 
+async def forget_case_phones(tx: Tx, case_ids: list[int]) -> set[int]:
+    """The numbers cases past their retention were texted at (`python -m app purge`); the cases that had one. The
+    texts themselves go with sms/' own retention."""
+    return set(await store.delete_case_phones(tx, case_ids))
+
+
 async def text_step(
     tx: Tx,
     audience: CaseAudience,
