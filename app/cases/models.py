@@ -250,6 +250,7 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str  # self | clerk | helper
     filed_by_account_id: int
     tracking_token: str
+    applicant_region: str  # '' for a person with no region on the register
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):
