@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from app.catalogue.models import ResultCertificate, TimeLimit
+from app.notifications.models import NoticeDelivery
 
 
 class CaseSubmission(msgspec.Struct, kw_only=True):
@@ -77,6 +78,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     applicant_id_masked: str | None = None
     # Materials that are another person's, used with their consent (or to be uploaded without it).
     consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
+    # Its notices that must arrive (补正告知, 不予受理 …): when and how each reached the resident.
+    notices: list[NoticeDelivery] = msgspec.field(default_factory=list[NoticeDelivery])
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from app.cases.models import StaffUpload
+from app.notifications.models import StaffNotice
 
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +25,13 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
     due_soon: bool
     submitted_at: datetime
     allowed_actions: list[str]
+
+
+class ByHandBody(msgspec.Struct, kw_only=True):
+    """A clerk told the resident of a notice themselves: by phone, or with a paper notice (posted or handed over)."""
+
+    channel: str  # phone | paper
+    note: str | None = None  # whom they reached, how (≤ 200 characters)
 
 
 class TransitionBody(msgspec.Struct, kw_only=True):
@@ -120,6 +128,8 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # their own department's tasks; other tasks' steps come without their notes.
     case_history: list[HistoryStep] = msgspec.field(default_factory=list[HistoryStep])
     task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
+    # The case's notices that must arrive (补正告知, 不予受理 …): how each reached the resident, or why not yet.
+    notices: list[StaffNotice] = msgspec.field(default_factory=list[StaffNotice])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
