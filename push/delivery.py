@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
-from push import metrics, store
+from push import arrival, metrics, store
 from push.models import ClaimedNotification, Payload
 from push.sender import PushSender, SendResult, Target
 
@@ -67,10 +67,24 @@ def _describe(result: SendResult) -> str:
 
 async def deliver(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, notification_id: int) -> str | None:
     """Send one notification; returns the status it reached (None if it had already ended).
-    Raises RetryRequested when pgqueuer should run the job again later."""
+    Raises RetryRequested when pgqueuer should run the job again later.
+
+    Once it has ended, a notice that must arrive hears of it (push.arrival): it may fall back to a text. A job run
+    again (its worker died after the send) tells it again: telling is idempotent, and may not have happened."""
     row = await store.claim(pool, notification_id)
     if row is None:
-        return None  # delivered or failed for good already: a duplicate job, nothing to send
+        # Delivered or failed for good already: a duplicate job, nothing to send.
+        await arrival.after_push(pool, notification_id)
+        return None
+    status = await _send(pool, sender, policy, row)
+    if row.followed:
+        await arrival.after_push(pool, notification_id)
+    return status
+
+
+async def _send(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, row: ClaimedNotification) -> str:
+    """Push a claimed notification and record the answer; the status reached (RetryRequested for a retry)."""
+    notification_id = row.id
     if row.endpoint is None or row.p256dh is None or row.auth is None:  # the device was removed (all or none)
         await store.mark_device_gone(pool, notification_id, None, "设备已移除")
         metrics.failed("permanent-failure")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from sms.models import CaseText
+
 # The longest push endpoint we accept; real ones are a few hundred characters.
 ENDPOINT_MAX = 2048
 
@@ -155,9 +157,74 @@ class ClaimedNotification(msgspec.Struct, frozen=True, kw_only=True):
     event_id: int | None
     case_no: str | None
     notice_id: int | None  # an account notice's own inbox entry
+    followed: bool = False  # a notice that must arrive (notice_arrivals) waits to hear how this push ended
 
 
 class JobCount(msgspec.Struct, frozen=True):
     state: str  # queued (due now), delayed (a retry waiting for its time), sending, failed (held for a person)
     jobs: int
     oldest_due_seconds: float  # how long the oldest job due now has waited (0 when none)
+
+
+# --- notices that must arrive (notice_arrivals: push/arrival.py) ---------------------------------------------------
+
+
+class NoticeToFollow(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice that must arrive, as the transaction of its timeline event leaves it (app.cases.timeline): which
+    step, whose, and what is already on its way to them."""
+
+    event_id: int
+    case_id: int
+    case_no: str
+    task_id: int | None
+    region_code: str  # the applicant's: whose clerks follow it up
+    title: str  # the public step title
+    account_id: int | None  # the applicant's account (its inbox entry's pushes count); None: no account
+    text_id: int | None  # a text queued with the step (app.sms: no live device, 每一步都发短信, 补正告知 and 办结)
+    fallback: CaseText | None  # else the text to queue once every push has failed; None: no number to text
+
+
+class Arrival(msgspec.Struct, frozen=True, kw_only=True):
+    """How far one notice that must arrive has got."""
+
+    id: int
+    event_id: int
+    case_id: int
+    case_no: str
+    task_id: int | None
+    region_code: str
+    title: str
+    issued_at: datetime
+    in_inbox: bool  # 站内信: the applicant has an account, and the notice is in their 消息
+    state: str  # sending | delivered | undelivered
+    pushed_at: datetime | None
+    texted_at: datetime | None
+    failure: str | None
+    undelivered_at: datetime | None
+    by_hand: str | None  # phone | paper
+    by_hand_at: datetime | None
+    by_hand_account_id: int | None
+    by_hand_note: str | None
+
+
+class ArrivalToSettle(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice locked to take in how its pushes or its text ended."""
+
+    id: int
+    inbox_entry_id: int | None
+    sms_message_id: int | None
+    fallback_text: CaseText | None
+    state: str
+    pushed_at: datetime | None
+    texted_at: datetime | None
+    undelivered_at: datetime | None
+    by_hand: str | None
+
+
+class PushOutcomes(msgspec.Struct, frozen=True, kw_only=True):
+    """The pushes of one inbox entry to the devices of its owner, counted by how they stand."""
+
+    total: int
+    pending: int  # created, sending, or a retry due
+    delivered_at: datetime | None  # the first a push service took
+    last_error: str | None  # of the latest that failed for good

@@ -1,16 +1,29 @@
 """SQL for push: devices (subscriptions), the inbox (inbox_entries: written with an event's notifications, read and
-marked read by its owner), notifications and their send jobs. The only store of these tables."""
+marked read by its owner), notifications and their send jobs, and the notices that must arrive (notice_arrivals). The
+only store of these tables."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
 from db.pool import DB
-from push.models import ClaimedNotification, Device, HeldSubscription, InboxEntry, JobCount, Message, Notice
+from push.models import (
+    Arrival,
+    ArrivalToSettle,
+    ClaimedNotification,
+    Device,
+    HeldSubscription,
+    InboxEntry,
+    JobCount,
+    Message,
+    Notice,
+    NoticeToFollow,
+    PushOutcomes,
+)
 
 SEND_ENTRYPOINT = "push.send"
 # pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
@@ -262,7 +275,8 @@ async def claim(db: DB, notification_id: int) -> ClaimedNotification | None:
                RETURNING id, inbox_entry_id, subscription_id, urgency, topic, attempts)
            SELECT c.id, c.subscription_id, c.urgency, c.topic, c.attempts,
                   s.endpoint, s.p256dh, s.auth, i.title, i.body, i.url, i.event_id, k.case_no,
-                  CASE WHEN i.kind = 'account' THEN i.id END AS notice_id
+                  CASE WHEN i.kind = 'account' THEN i.id END AS notice_id,
+                  EXISTS (SELECT 1 FROM notice_arrivals a WHERE a.inbox_entry_id = c.inbox_entry_id) AS followed
            FROM claimed c
            JOIN inbox_entries i ON i.id = c.inbox_entry_id
            LEFT JOIN cases k ON k.id = i.case_id
@@ -338,3 +352,161 @@ async def send_job_counts(db: DB) -> list[JobCount]:
         SEND_ENTRYPOINT,
     )
     return [JobCount(**dict(r)) for r in rows]
+
+
+# --- notices that must arrive (push/arrival.py) -----------------------------------------------------------------
+
+_ARRIVAL = """
+    SELECT id, event_id, case_id, case_no, task_id, region_code, title, issued_at,
+           inbox_entry_id IS NOT NULL AS in_inbox, state, pushed_at, texted_at, failure, undelivered_at,
+           by_hand, by_hand_at, by_hand_account_id, by_hand_note
+    FROM notice_arrivals
+"""
+_TO_SETTLE = """
+    SELECT id, inbox_entry_id, sms_message_id, fallback_text, state, pushed_at, texted_at, undelivered_at, by_hand
+    FROM notice_arrivals
+"""
+
+
+async def inbox_entry_of(tx: DB, account_id: int, event_id: int) -> tuple[int, int] | None:
+    """(the inbox entry, how many pushes were queued for it) of an event for one account, in its transaction."""
+    row = await tx.fetchrow(
+        "SELECT i.id, count(n.id) AS pushes FROM inbox_entries i LEFT JOIN notifications n ON n.inbox_entry_id = i.id "
+        "WHERE i.account_id = $1 AND i.event_id = $2 GROUP BY i.id",
+        account_id,
+        event_id,
+    )
+    return (row["id"], row["pushes"]) if row else None
+
+
+async def insert_arrival(
+    tx: DB,
+    notice: NoticeToFollow,
+    *,
+    inbox_entry_id: int | None,
+    sms_message_id: int | None,
+    fallback_text: dict[str, object] | None,
+    state: str,
+    failure: str | None,
+) -> int:
+    return await tx.fetchval(
+        """INSERT INTO notice_arrivals (event_id, case_id, case_no, task_id, region_code, title, inbox_entry_id,
+                                        sms_message_id, fallback_text, state, failure, undelivered_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $10 = 'undelivered' THEN now() END)
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING id""",
+        notice.event_id,
+        notice.case_id,
+        notice.case_no,
+        notice.task_id,
+        notice.region_code,
+        notice.title,
+        inbox_entry_id,
+        sms_message_id,
+        fallback_text,
+        state,
+        failure,
+    )
+
+
+def _to_settle(row: asyncpg.Record | None) -> ArrivalToSettle | None:
+    return msgspec.convert(dict(row), ArrivalToSettle) if row else None
+
+
+async def lock_arrival_of_notification(tx: DB, notification_id: int) -> ArrivalToSettle | None:
+    """The notice a push belongs to, locked until the transaction ends, unless a push of it has arrived already."""
+    return _to_settle(
+        await tx.fetchrow(
+            _TO_SETTLE + " WHERE inbox_entry_id = (SELECT inbox_entry_id FROM notifications WHERE id = $1) "
+            "AND pushed_at IS NULL FOR UPDATE",
+            notification_id,
+        )
+    )
+
+
+async def lock_arrival_of_text(tx: DB, message_id: int) -> ArrivalToSettle | None:
+    """The notice a text belongs to, locked until the transaction ends, unless its text has arrived already."""
+    return _to_settle(
+        await tx.fetchrow(_TO_SETTLE + " WHERE sms_message_id = $1 AND texted_at IS NULL FOR UPDATE", message_id)
+    )
+
+
+async def push_outcomes(db: DB, inbox_entry_id: int) -> PushOutcomes:
+    row = await db.fetchrow(
+        """SELECT count(*) AS total,
+                  count(*) FILTER (WHERE status IN ('created', 'sending', 'temporary-failure')) AS pending,
+                  min(delivered_at) FILTER (WHERE status = 'delivered') AS delivered_at,
+                  (array_agg(last_error ORDER BY id DESC)
+                      FILTER (WHERE status IN ('permanent-failure', 'technical-failure')))[1] AS last_error
+           FROM notifications WHERE inbox_entry_id = $1""",
+        inbox_entry_id,
+    )
+    assert row is not None  # an aggregate always answers
+    return PushOutcomes(**dict(row))
+
+
+async def settle_arrival(
+    tx: DB,
+    arrival_id: int,
+    *,
+    state: str,
+    pushed_at: datetime | None,
+    texted_at: datetime | None,
+    sms_message_id: int | None,
+    keep_fallback: bool,
+    failure: str | None,
+) -> None:
+    await tx.execute(
+        """UPDATE notice_arrivals SET state = $2, pushed_at = $3, texted_at = $4, sms_message_id = $5,
+               fallback_text = CASE WHEN $6 THEN fallback_text END,
+               failure = coalesce($7, failure),
+               undelivered_at = CASE WHEN $2 = 'undelivered' THEN coalesce(undelivered_at, now()) END
+           WHERE id = $1""",
+        arrival_id,
+        state,
+        pushed_at,
+        texted_at,
+        sms_message_id,
+        keep_fallback,
+        failure,
+    )
+
+
+def _arrival(row: asyncpg.Record) -> Arrival:
+    return Arrival(**dict(row))
+
+
+async def arrivals_of_case(db: DB, case_id: int) -> list[Arrival]:
+    return [_arrival(r) for r in await db.fetch(_ARRIVAL + " WHERE case_id = $1 ORDER BY event_id", case_id)]
+
+
+async def undelivered_arrivals(db: DB, region_prefix: str, limit: int) -> list[Arrival]:
+    """未送达 in a region (its code's prefix), the oldest first."""
+    rows = await db.fetch(
+        _ARRIVAL + " WHERE state = 'undelivered' AND starts_with(region_code, $1) ORDER BY undelivered_at, id LIMIT $2",
+        region_prefix,
+        limit,
+    )
+    return [_arrival(r) for r in rows]
+
+
+async def lock_arrival(tx: DB, arrival_id: int) -> Arrival | None:
+    row = await tx.fetchrow(_ARRIVAL + " WHERE id = $1 FOR UPDATE", arrival_id)
+    return _arrival(row) if row else None
+
+
+async def record_by_hand(tx: DB, arrival_id: int, *, channel: str, account_id: int, note: str | None) -> Arrival | None:
+    """A clerk's phone call or paper notice: the notice has arrived. None when one was recorded already."""
+    row = await tx.fetchrow(
+        """UPDATE notice_arrivals SET by_hand = $2, by_hand_at = now(), by_hand_account_id = $3, by_hand_note = $4,
+               state = 'delivered', fallback_text = NULL
+           WHERE id = $1 AND by_hand IS NULL
+           RETURNING id, event_id, case_id, case_no, task_id, region_code, title, issued_at,
+                     inbox_entry_id IS NOT NULL AS in_inbox, state, pushed_at, texted_at, failure, undelivered_at,
+                     by_hand, by_hand_at, by_hand_account_id, by_hand_note""",
+        arrival_id,
+        channel,
+        account_id,
+        note,
+    )
+    return _arrival(row) if row else None

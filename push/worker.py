@@ -46,7 +46,7 @@ from db.pool_usage import sample_forever
 from hooks import worker as hooks_worker
 from hooks.delivery import RetryPolicy as WebhookRetryPolicy
 from hooks.sender import WebhookSender
-from push import metrics
+from push import arrival, metrics
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
@@ -103,7 +103,8 @@ class PushWorker:
             if webhooks is not None
             else None
         )
-        self.texts = sms_worker.register(self._queue, pool, sms) if sms is not None else None
+        # A text that ends may settle a notice that must arrive (push.arrival), as a push that ends does.
+        self.texts = sms_worker.register(self._queue, pool, sms, after=arrival.after_text) if sms is not None else None
 
         @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
         async def send(job: Job) -> None:

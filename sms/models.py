@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -45,3 +46,11 @@ class CaseText(msgspec.Struct, frozen=True, kw_only=True):
     tracking_path: str  # /t/{token}: the worker puts PUBLIC_URL in front
     # Texts with the same key in one transaction are one text (办结 and its write-back are one step to a resident).
     once_key: str
+
+
+class TextState(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one queued text stands (a notice that must arrive asks: push/arrival.py)."""
+
+    status: str  # created | sending | delivered | temporary-failure | permanent-failure | technical-failure
+    sent_at: datetime | None
+    last_error: str | None

@@ -8,7 +8,7 @@ import logging
 from db.pool import DB, Tx
 from sms import store, texts
 from sms.backends import SmsBackend
-from sms.models import CaseText, Outgoing
+from sms.models import CaseText, Outgoing, TextState
 
 log = logging.getLogger("sms")
 
@@ -41,3 +41,8 @@ async def enqueue(tx: Tx, text: CaseText, *, urgent: bool) -> int | None:
     if message_id is not None:
         await store.enqueue_send(tx, message_id, priority=1 if urgent else 0)
     return message_id
+
+
+async def state_of(db: DB, message_id: int) -> TextState | None:
+    """Where a queued text stands; None once it is gone (purged)."""
+    return await store.text_state(db, message_id)

@@ -9,7 +9,7 @@ import msgspec
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
 from db.pool import DB
-from sms.models import CaseText, ClaimedSms
+from sms.models import CaseText, ClaimedSms, TextState
 
 SEND_ENTRYPOINT = "sms.send"
 # pgqueuer's own INSERT, on the caller's connection so the job commits or rolls back with the step (as push/store.py).
@@ -62,6 +62,11 @@ async def mark(db: DB, message_id: int, status: str, error: str | None, provider
         error,
         provider_id,
     )
+
+
+async def text_state(db: DB, message_id: int) -> TextState | None:
+    row = await db.fetchrow("SELECT status, sent_at, last_error FROM sms_messages WHERE id = $1", message_id)
+    return TextState(**dict(row)) if row else None
 
 
 async def count_towards_cap(db: DB, phone: str, cap: int) -> bool:

@@ -3,6 +3,7 @@ queue, one LISTEN connection, one reconnect and schema wait for push, webhooks a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -24,14 +25,24 @@ class SentCount:
     delivered = 0
 
 
-def register(queue: QueueManager, pool: asyncpg.Pool, sending: Sending) -> SentCount:
+# Told of a text whose sending has ended (or was found ended: a repeated job), by its id: push/arrival.py follows the
+# notices that must arrive. Handed in by the worker's composition root, so that sms/ imports nothing above it.
+AfterText = Callable[[asyncpg.Pool, int], Awaitable[None]]
+
+
+def register(queue: QueueManager, pool: asyncpg.Pool, sending: Sending, after: AfterText | None = None) -> SentCount:
     """Send texts from `queue`; the count of those the gateway took."""
     count = SentCount()
 
     @queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
     async def send_sms(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
         assert job.payload is not None
-        if await deliver(pool, sending, int(job.payload)) == "delivered":
+        message_id = int(job.payload)
+        # A retry raises RetryRequested here, before `after`: the text has not ended yet.
+        status = await deliver(pool, sending, message_id)
+        if status == "delivered":
             count.delivered += 1
+        if after is not None:
+            await after(pool, message_id)
 
     return count

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from app.catalogue.models import ResultCertificate, TimeLimit
+from app.notifications.models import NoticeDelivery
 
 
 class CaseSubmission(msgspec.Struct, kw_only=True):
@@ -91,6 +92,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
     # When the case's answers, files and notes were removed, its retention having passed (app/retention/rules.py).
     purged_at: datetime | None = None
+    # Its notices that must arrive (补正告知, 不予受理 …): when and how each reached the resident.
+    notices: list[NoticeDelivery] = msgspec.field(default_factory=list[NoticeDelivery])
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -275,6 +278,7 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str  # self | clerk | helper
     filed_by_account_id: int
     tracking_token: str
+    applicant_region: str  # '' for a person with no region on the register
     life_event_code: str = ""
     subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
 

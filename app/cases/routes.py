@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -206,13 +207,15 @@ class TrackingPages(Controller):
     @get("/t/{token:str}", opt=public())
     async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template | Response[bytes]:
         _limit_scans(request)
-        snapshot = await service.track(db, token, request.app.state.scans)
-        context = {"track": tracking.decode(snapshot)}
+        snapshot, notices = await service.track_page(db, token, request.app.state.scans)
+        context = {"track": tracking.decode(snapshot), "notices": notices}
         if user_of(request) is not None:
             # Its menu names the signed-in account: drawn afresh each time, never revalidated.
             return Template("track.html", context=context)
         display = shell.display_of(None, request.cookies)
-        tag = caching.weak_etag(snapshot, f"{display.elder}:{display.text_step}", request.app.state.release)
+        # The notices' delivery changes with no new timeline event (the worker's outcomes): part of the tag too.
+        delivered = msgspec.json.encode(notices)
+        tag = caching.weak_etag(snapshot, delivered, f"{display.elder}:{display.text_step}", request.app.state.release)
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)

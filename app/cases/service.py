@@ -60,6 +60,8 @@ from app.filing.service import own_person_id, resolve_filing
 from app.forms import choice, parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
+from app.notifications import service as notifications
+from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
 from app.organisations.models import Organisation
 from app.people import service as people
@@ -340,6 +342,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         applicant_id_masked=applicant.id_number_masked if applicant else None,
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),
         purged_at=head.purged_at,
+        notices=await notifications.deliveries_of_case(db, head.id),
     )
 
 
@@ -397,12 +400,22 @@ def _summary(row: CaseOfPerson) -> CaseSummary:
 
 async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     """The public tracking JSON for a receipt's token (no personal data), counted as a scan."""
+    return (await _tracked(db, token, scans))[1]
+
+
+async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[bytes, list[NoticeDelivery]]:
+    """What the tracking page shows: the public snapshot, and how each notice that must arrive reached the resident
+    (which the worker moves on without a timeline event, so it is read beside the snapshot, not from it)."""
+    case_id, snapshot = await _tracked(db, token, scans)
+    return snapshot, await notifications.deliveries_of_case(db, case_id)
+
+
+async def _tracked(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[int, bytes]:
     found = await tracking.snapshot_for(db, token)
     if found is None:
         raise NotFound("没有找到该办件，请核对二维码或链接")
-    case_id, snapshot = found
-    scans.add(case_id)
-    return snapshot
+    scans.add(found[0])
+    return found
 
 
 async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[int, list[str]]:
@@ -725,6 +738,20 @@ async def record_urge(tx: Tx, task: TaskRow, *, actor_account_id: int, note: str
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,
+        notify=False,
+    )
+
+
+async def record_notice_by_hand(tx: Tx, *, case_id: int, task_id: int | None, title: str, actor_account_id: int) -> int:
+    """A clerk's phone call or paper notice of a notice no channel delivered, on the case's timeline and its tracking
+    page (no push: it records that the resident was reached)."""
+    return await record_event(
+        tx,
+        case_id=case_id,
+        task_id=task_id,
+        status="notice_by_hand",
+        title=title,
+        actor_account_id=actor_account_id,
         notify=False,
     )
 

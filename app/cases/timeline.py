@@ -1,7 +1,8 @@
 """Every timeline event of a case is written here, and only here, inside the caller's transaction —
 so whatever must happen with an event (the notifications to the resident's devices, the webhooks of the departments'
-systems, the text to the case's phone) happens once, atomically with it. Who hears of it is decided here too (_audience,
-_webhook_events; texts: app.sms.service.text_step)."""
+systems, the text to the case's phone, following a notice that must arrive) happens once, atomically with it. Who hears
+of it is decided here too (_audience, _webhook_events; texts: app.sms.service.text_step; which notices must arrive:
+app.notifications.service.must_arrive)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from app.cases import store, tracking
 from app.cases.models import CaseParties, TaskRow
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
-from app.notifications.service import notify_event
+from app.notifications.service import follow_notice, must_arrive, notify_event
 from app.organisations import service as organisations
 from app.sms import service as sms
 from db.pool import Tx
 from hooks import outbox as hooks
 from hooks.models import Event
+from push.models import NoticeToFollow
 
 
 async def record_event(
@@ -29,9 +31,11 @@ async def record_event(
     actor_account_id: int | None = None,
     note: str | None = None,
     notify: bool = True,
+    result_to_collect: bool = False,
 ) -> int:
     """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
-    tracking page, but no push to the resident and no webhook."""
+    tracking page, but no push to the resident and no webhook. `result_to_collect`: a 办结 whose result waits for the
+    resident at the window (app.cases.workflow), which must reach them as a 补正告知 must."""
     event_id = await store.append_event(
         tx,
         case_id=case_id,
@@ -51,7 +55,7 @@ async def record_event(
     audience = await _audience(tx, case_id, case)
     await notify_event(tx, audience, event_id=event_id, status=status, title=title)
     # A text to the case's phone when the applicant would not hear otherwise (app.sms decides), queued likewise.
-    await sms.text_step(
+    text_id = await sms.text_step(
         tx,
         audience,
         applicant_person_id=case.applicant_person_id,
@@ -60,6 +64,31 @@ async def record_event(
         task_id=task_id,
         status=status,
     )
+    if must_arrive(status, result_to_collect=result_to_collect):
+        # Followed until it has reached them; a text is prepared now, for the worker to queue if every push fails.
+        fallback = None
+        if text_id is None:
+            fallback = await sms.step_text(
+                tx,
+                audience,
+                applicant_person_id=case.applicant_person_id,
+                tracking_token=case.tracking_token,
+                event_id=event_id,
+                task_id=task_id,
+                status=status,
+            )
+        notice = NoticeToFollow(
+            event_id=event_id,
+            case_id=case_id,
+            case_no=case.case_no,
+            task_id=task_id,
+            region_code=case.applicant_region,
+            title=title,
+            account_id=audience.applicant_account_id,
+            text_id=text_id,
+            fallback=fallback,
+        )
+        await follow_notice(tx, notice)
     # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
     for event in await _webhook_events(tx, case_id, task_id, status, event_id):
         await hooks.emit(tx, event)

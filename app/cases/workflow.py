@@ -32,6 +32,7 @@ from app.cases.transitions import (
     allowed_actions,
     transition,
 )
+from app.catalogue import service as catalogue
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -375,6 +376,7 @@ async def _apply_move(
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,
+        result_to_collect=step.to == "completed" and await _result_waits_at_window(tx, cipher, task),
     )
     if step.to == "completed":
         await _invite_rating(tx, task)
@@ -385,6 +387,23 @@ async def _apply_move(
     moved = await store.get_task(tx, task_id)
     assert moved is not None  # locked by this transaction
     return moved
+
+
+# 领取方式 on the merged form (db/seed/form.json): an item that asks it hands its result over at 出件.
+HANDOVER_FIELD = "delivery.method"
+
+
+async def _result_waits_at_window(tx: Tx, cipher: PiiCipher, task: TaskRow) -> bool:
+    """Whether 办结 leaves something for the resident to collect: the item hands a result over (its form asks 领取方式)
+    and they chose 窗口领取 (the default when the answer is missing), not 邮寄 or 电子证照."""
+    items = await catalogue.items_of_life_event(tx, task.life_event_code)
+    item = next((i for i in items if i.code == task.item_code), None)
+    if item is None or not any(f.key == HANDOVER_FIELD for f in item.fields):
+        return False
+    record = await store.staff_case_record(tx, task.case_no)
+    if record is None or record.data_enc is None:  # its answers purged past retention: nothing left to hand over
+        return False
+    return cipher.decrypt_document(record.data_enc).get(HANDOVER_FIELD) in (None, "window")
 
 
 # Tasks that are over, one way or another: once all of a case's are, the case as a whole may be rated too.

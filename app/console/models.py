@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from app.cases.models import StaffUpload
+from app.notifications.models import StaffNotice
 
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +27,13 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
     allowed_actions: list[str]
     item_kind: str = "承诺件"  # 即办件 or 承诺件: the queue keeps them apart
     office_name: str | None = None  # the office it is routed to (武进区); None: 全城通办, no office has taken it yet
+
+
+class ByHandBody(msgspec.Struct, kw_only=True):
+    """A clerk told the resident of a notice themselves: by phone, or with a paper notice (posted or handed over)."""
+
+    channel: str  # phone | paper
+    note: str | None = None  # whom they reached, how (≤ 200 characters)
 
 
 class TransitionBody(msgspec.Struct, kw_only=True):
@@ -129,6 +137,8 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
     # When its answers, files and step notes were removed, its retention having passed: None while they are kept.
     purged_at: datetime | None = None
+    # The case's notices that must arrive (补正告知, 不予受理 …): how each reached the resident, or why not yet.
+    notices: list[StaffNotice] = msgspec.field(default_factory=list[StaffNotice])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):

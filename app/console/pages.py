@@ -15,7 +15,7 @@ from app.cases import workflow
 from app.cases.pages import receipt_page
 from app.catalogue import service as catalogue
 from app.console import notice as notices
-from app.console import service
+from app.console import service, undelivered
 from app.console.models import InPersonCheck, QueueFilters
 from app.console.queue import DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
@@ -95,6 +95,15 @@ class TaskError(msgspec.Struct, frozen=True, kw_only=True):
     item_name: str | None = None
 
 
+class NoticeError(msgspec.Struct, frozen=True, kw_only=True):
+    """A phone call or paper notice that could not be recorded: which notice, why, and what was typed."""
+
+    notice_id: int
+    message: str
+    channel: str = ""
+    note: str = ""
+
+
 class ConsolePages(Controller):
     path = "/console"
     include_in_schema = False
@@ -122,6 +131,7 @@ class ConsolePages(Controller):
                 "kind_filters": KIND_FILTERS,
                 "filtered": filters != QueueFilters(),
                 "deceased_cases": await service.open_cases_of_deceased(db, caller(request)),
+                "undelivered": await undelivered.undelivered_for(db, caller(request)),
                 "is_clerk": "clerk" in caller(request).roles,
             },
         )
@@ -197,6 +207,7 @@ class ConsolePages(Controller):
         status: int = 200,
         revealed: dict[str, str] | None = None,
         done: Done | None = None,
+        notice_error: NoticeError | None = None,
     ) -> Template:
         case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
         if error is not None and error.task_id is not None:
@@ -215,6 +226,7 @@ class ConsolePages(Controller):
                 "done": done if done is not None and any(t.id == done.task_id for t in case.tasks) else None,
                 "asks_for_child_number": registers.asks_for_child_number,
                 "asks_for_credit_code": registers.asks_for_credit_code,
+                "notice_error": notice_error,
             },
             status_code=status,
         )
@@ -257,6 +269,28 @@ class ConsolePages(Controller):
             return await self._render_case(request, db, cipher, case_no, typed, code)
         keep_in_session(request, DONE, Done(task_id=moved.id, action=action, item_name=moved.item_name))
         return Redirect(f"/console/cases/{moved.case_no}#task-{moved.id}", status_code=303)
+
+    @post("/notices/{notice_id:int}/by-hand", opt=CLERK)
+    async def notice_by_hand(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        notice_id: FromPath[int],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Template | Redirect:
+        """未送达 → the clerk phoned the resident or gave them a paper notice: back to the case at that notice, which
+        now says so. Refused: the case page again, the reason beside the notice, what was typed kept."""
+        channel, note = str(data.get("channel") or ""), data.get("note")
+        try:
+            recorded = await undelivered.record_by_hand(db, request, caller(request), notice_id, channel, note)
+        except (FieldErrors, Conflict) as exc:
+            message = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            error = NoticeError(notice_id=notice_id, message=message, channel=channel, note=str(note or "")[:200])
+            code = 400 if isinstance(exc, FieldErrors) else 409
+            case_no = str(data.get("case_no", ""))
+            return await self._render_case(request, db, cipher, case_no, status=code, notice_error=error)
+        return Redirect(f"/console/cases/{recorded.case_no}#notice-{recorded.id}", status_code=303)
 
     @get("/cases/{case_no:str}/tasks/{task_id:int}/notice", opt=STAFF)
     async def supplement_notice(

@@ -8,8 +8,17 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.cases import workflow
-from app.console import service
-from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, StaffCase, TransitionBody, WalkInView
+from app.console import service, undelivered
+from app.console.models import (
+    ByHandBody,
+    ConsoleTask,
+    EnrollmentIssued,
+    InPersonCheck,
+    StaffCase,
+    TransitionBody,
+    WalkInView,
+)
+from app.notifications.models import StaffNotice
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
@@ -66,6 +75,25 @@ class ConsoleApi(Controller):
             credit_code=data.credit_code,
         )
         return await service.task_view(db, user, moved)
+
+    @get(
+        "/notices",
+        opt=CLERK,
+        summary="未送达: notices that must arrive which neither push nor a text delivered, in the clerk's region",
+    )
+    async def undelivered_notices(self, request: AnyRequest, db: Db) -> list[StaffNotice]:
+        return await undelivered.undelivered_for(db, caller(request))
+
+    @post(
+        "/notices/{notice_id:int}/by-hand",
+        opt=CLERK,
+        status_code=HTTP_200_OK,
+        summary="Record that the clerk told the resident by phone or with a paper notice (on the timeline, audited)",
+    )
+    async def notice_by_hand(
+        self, request: AnyRequest, db: Db, notice_id: FromPath[int], data: JSONBody[ByHandBody]
+    ) -> StaffNotice:
+        return await undelivered.record_by_hand(db, request, caller(request), notice_id, data.channel, data.note)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(

@@ -32,6 +32,7 @@ from app.console.models import (
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
+from app.notifications import service as notifications
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_id_number
 from app.people.models import Person
@@ -226,6 +227,7 @@ async def case_for_staff(
         case_history=case_history,
         task_history=task_history,
         purged_at=head.purged_at,
+        notices=await notifications.staff_notices_of_case(db, head.id),
     )
 
 

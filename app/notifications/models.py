@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from push.models import InboxEntry
@@ -37,3 +39,37 @@ class Subscribed(msgspec.Struct, frozen=True, kw_only=True):
 
 class PublicKey(msgspec.Struct, frozen=True, kw_only=True):
     public_key: str
+
+
+# --- notices that must arrive (必达通知) --------------------------------------------------------------------------
+
+
+class Reached(msgspec.Struct, frozen=True, kw_only=True):
+    """One way a notice reached the resident, and when: 推送, 短信, 电话, 纸质通知, or 站内信 (in 消息 at once)."""
+
+    channel: str  # push | sms | phone | paper | inbox
+    label: str
+    at: datetime
+
+
+class NoticeDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice that must arrive as the resident's case page and the public tracking page show it: when it went out,
+    and when and how it reached them. Nothing about who they are, their number, or why a channel failed."""
+
+    title: str
+    issued_at: datetime
+    state: str  # sending | delivered | undelivered
+    state_label: str
+    reached: list[Reached]  # the channels that reached them, the first first; 站内信 last
+
+
+class StaffNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """The same notice as staff follow it up: why it has not arrived, and the clerk's record of a call or letter."""
+
+    id: int
+    case_no: str
+    task_id: int | None
+    delivery: NoticeDelivery
+    failure: str | None
+    undelivered_at: datetime | None
+    by_hand_note: str | None

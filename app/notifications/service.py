@@ -11,19 +11,23 @@ import msgspec
 
 from app.calendar.service import china_time
 from app.errors import Conflict, FieldErrors, Forbidden
-from app.notifications.models import CaseAudience, Inbox, Subscribed
+from app.notifications.models import CaseAudience, Inbox, NoticeDelivery, Reached, StaffNotice, Subscribed
 from app.web.types import Connection
 from auth import ratelimit
 from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from config.settings import Settings
 from db.pool import DB, Tx
-from push import inbox, outbox, subscriptions
-from push.models import Device, Message, Notice, ReplaceSubscriptionBody, SubscriptionBody
+from push import arrival, inbox, outbox, subscriptions
+from push.models import Arrival, Device, Message, Notice, NoticeToFollow, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
 
 # Steps where the resident has to do something: pushed with Urgency: high and marked in the inbox.
 NEEDS_ACTION = frozenset({"supplement_requested"})
+# Notices that must arrive (必达通知): followed until they are known to have reached the resident — push, else a text,
+# else a clerk's phone call or paper notice (push/arrival.py). The resident must act (补正告知), or was refused and may
+# fix and file again or contest it within its time (不予受理, 不予批准); 办结 too when a result waits at the window.
+MUST_ARRIVE = frozenset({"supplement_requested", "rejected", "denied"})
 USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
 NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
@@ -72,6 +76,12 @@ def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: i
     )
 
 
+def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
+    """Whether the notice of this step must reach the resident (the one rule: app.cases.timeline follows it).
+    `result_to_collect`: a 办结 whose result waits for the resident at the window (app.cases.workflow says)."""
+    return status in MUST_ARRIVE or (status == "completed" and result_to_collect)
+
+
 async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
     message = message_for(
@@ -99,6 +109,77 @@ async def notify_account(tx: Tx, account_id: int, *, title: str, body: str, url:
     The words go to a lock screen too: name the account's own events, staff and halls, never the holder's ID
     number, address or anything a case step would not show."""
     await outbox.enqueue_notice(tx, Notice(title=title, body=body, url=url), account_id)
+
+
+# --- notices that must arrive -------------------------------------------------------------------------------------
+
+ARRIVAL_STATES = {"sending": "正在送达", "delivered": "已送达", "undelivered": "未送达"}
+# How each channel is named where a notice says how it reached the resident.
+ARRIVAL_CHANNELS = {"push": "推送", "sms": "短信", "phone": "电话", "paper": "纸质通知", "inbox": "站内信"}
+BY_HAND = {"phone": "已电话告知", "paper": "已送达纸质通知"}
+BY_HAND_NOTE_MAX = 200
+
+
+async def follow_notice(tx: Tx, notice: NoticeToFollow) -> None:
+    """Follow a notice that must arrive until it has (push.arrival), in its timeline event's transaction."""
+    await arrival.follow(tx, notice)
+
+
+def _delivery(row: Arrival) -> NoticeDelivery:
+    reached = [
+        Reached(channel=channel, label=ARRIVAL_CHANNELS[channel], at=at)
+        for channel, at in (("push", row.pushed_at), ("sms", row.texted_at), (row.by_hand, row.by_hand_at))
+        if channel is not None and at is not None
+    ]
+    reached.sort(key=lambda r: r.at)
+    if row.in_inbox:  # in 消息 from the moment it went out, whatever the other channels did
+        reached.append(Reached(channel="inbox", label=ARRIVAL_CHANNELS["inbox"], at=row.issued_at))
+    return NoticeDelivery(
+        title=row.title,
+        issued_at=row.issued_at,
+        state=row.state,
+        state_label=ARRIVAL_STATES[row.state],
+        reached=reached,
+    )
+
+
+def _staff_notice(row: Arrival) -> StaffNotice:
+    return StaffNotice(
+        id=row.id,
+        case_no=row.case_no,
+        task_id=row.task_id,
+        delivery=_delivery(row),
+        failure=row.failure,
+        undelivered_at=row.undelivered_at,
+        by_hand_note=row.by_hand_note,
+    )
+
+
+async def deliveries_of_case(db: DB, case_id: int) -> list[NoticeDelivery]:
+    """How each notice of a case that must arrive reached the resident: for their case page and the tracking page."""
+    return [_delivery(row) for row in await arrival.of_case(db, case_id)]
+
+
+async def staff_notices_of_case(db: DB, case_id: int) -> list[StaffNotice]:
+    return [_staff_notice(row) for row in await arrival.of_case(db, case_id)]
+
+
+async def undelivered_notices(db: DB, region_prefix: str) -> list[StaffNotice]:
+    """未送达: notices no channel could deliver to residents of a region, for its clerks to phone or post."""
+    return [_staff_notice(row) for row in await arrival.undelivered(db, region_prefix)]
+
+
+async def notice_to_record(tx: Tx, notice_id: int) -> Arrival | None:
+    """A notice, locked for a clerk's record of a phone call or paper notice."""
+    return await arrival.lock(tx, notice_id)
+
+
+async def record_by_hand(
+    tx: Tx, notice_id: int, *, channel: str, account_id: int, note: str | None
+) -> StaffNotice | None:
+    """The clerk's phone call or paper notice (the caller checked who and where); None: one was recorded already."""
+    row = await arrival.record_by_hand(tx, notice_id, channel=channel, account_id=account_id, note=note)
+    return _staff_notice(row) if row is not None else None
 
 
 def beijing_time(moment: datetime) -> str:

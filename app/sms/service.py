@@ -8,8 +8,10 @@ SMS_BACKEND=log (the default, `make run`) writes each text as one line of the se
 
 Who is texted about a case step (`text_step`): the case's number (the 申请人手机号码 on its form, else the register's
 phone) when the applicant has no account or no device receiving push, or chose 每一步都发短信 on 我的; and always for
-补正告知 and 办结, which nobody should miss. The text names the case number and the step, and links to the tracking
-page: no name, no ID number, nothing a lock screen or a shared phone should not show.
+补正告知 and 办结, which nobody should miss. Besides, a notice that must arrive (app.notifications.service.must_arrive)
+is texted once every push to the applicant has failed, whatever their choice: its text (`step_text`) is prepared with
+the step and queued by the worker (push.arrival). The text names the case number and the step, and links to the
+tracking page: no name, no ID number, nothing a lock screen or a shared phone should not show.
 """
 
 from __future__ import annotations
@@ -72,10 +74,34 @@ async def text_step(
     the text queued, or None."""
     if not await _texted(tx, audience.applicant_account_id, status):
         return None
+    text = await step_text(
+        tx,
+        audience,
+        applicant_person_id=applicant_person_id,
+        tracking_token=tracking_token,
+        event_id=event_id,
+        task_id=task_id,
+        status=status,
+    )
+    return await outbox.enqueue(tx, text, urgent=status == "supplement_requested") if text is not None else None
+
+
+async def step_text(
+    tx: Tx,
+    audience: CaseAudience,
+    *,
+    applicant_person_id: int,
+    tracking_token: str,
+    event_id: int,
+    task_id: int | None,
+    status: str,
+) -> CaseText | None:
+    """The text of one step, to the case's number (None: the case has no number to text). text_step queues it at
+    once; a notice that must arrive keeps it, to be queued if every push fails (push.arrival)."""
     phone = await store.case_phone(tx, audience.case_id) or await people.phone_of(tx, applicant_person_id)
     if phone is None:
         return None
-    text = CaseText(
+    return CaseText(
         phone=phone,
         case_id=audience.case_id,
         event_id=event_id,
@@ -84,7 +110,6 @@ async def text_step(
         tracking_path=f"/t/{tracking_token}",
         once_key=f"{audience.case_id}:{task_id or 0}:{status}",
     )
-    return await outbox.enqueue(tx, text, urgent=status == "supplement_requested")
 
 
 async def _texted(db: DB, account_id: int | None, status: str) -> bool:

@@ -1,0 +1,483 @@
+"""必达通知: a notice the resident must receive (补正告知, 不予受理, 不予批准, 办结 with a result to collect) is
+followed until it has reached them — push, else a text once every push has failed (or at once without a live device),
+else 未送达 on the console until a clerk phones or posts a paper notice and records it. The case page and the public
+tracking page say when and how each reached them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from app.notifications.service import must_arrive
+from config.settings import Settings
+from push import arrival
+from push.keys import load_or_create
+from push.models import PushOutcomes
+from push.sender import PushSender
+from push.worker import PushWorker
+from sms.backends import AliyunBackend, LogBackend, SmsBackend
+from sms.delivery import RetryPolicy, Sending
+from sms.models import TextState
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
+from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act
+from tests.database_fixtures import settings_for
+from tests.push_helpers import QUICK_OPTIONS, QUICK_RETRIES, file_case, local_push_service, resident_with_device
+from tests.push_service import LocalPushService
+from tests.sms_gateway import Answer, LocalSmsGateway
+
+pytestmark = pytest.mark.anyio
+MakeClient = Callable[[], httpx.AsyncClient]
+QUICK_TEXT_RETRIES = RetryPolicy(delays=(0.2, 0.2, 0.2, 0.2))
+REFUSAL = "材料不全，且不属于本窗口受理范围：请向户籍所在地派出所申请"
+
+
+# --- the rule ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "to_collect", "expected"),
+    [
+        ("supplement_requested", False, True),
+        ("rejected", False, True),
+        ("denied", False, True),
+        ("completed", True, True),
+        ("completed", False, False),  # 邮寄 or 电子证照: nothing waits for them
+        ("accepted", False, False),
+        ("in_review", True, False),
+        ("delivered", False, False),
+        ("submitted", False, False),
+    ],
+)
+def test_which_notices_must_arrive(status: str, to_collect: bool, expected: bool) -> None:
+    assert must_arrive(status, result_to_collect=to_collect) is expected
+
+
+@pytest.mark.parametrize(
+    ("push", "text", "text_ready", "expected"),
+    [
+        ("delivered", "none", True, "delivered"),
+        ("failed", "delivered", False, "delivered"),
+        ("delivered", "pending", False, "delivered"),
+        ("pending", "none", True, "wait"),  # the text waits for the pushes
+        ("failed", "pending", False, "wait"),
+        ("pending", "failed", False, "wait"),
+        ("failed", "none", True, "text"),  # every push failed: text now
+        ("none", "none", True, "text"),  # no device: text now
+        ("failed", "none", False, "undelivered"),  # no number to text
+        ("none", "none", False, "undelivered"),
+        ("failed", "failed", False, "undelivered"),
+        ("none", "failed", False, "undelivered"),
+        ("failed", "failed", True, "undelivered"),  # never a second text
+    ],
+)
+def test_the_fallback_rule(push: Any, text: Any, text_ready: bool, expected: str) -> None:
+    assert arrival.next_step(push, text, text_ready=text_ready) == expected
+
+
+def test_a_push_or_text_counts_as_ended_only_in_a_final_status() -> None:
+    def outcomes(total: int, pending: int, delivered: bool = False) -> PushOutcomes:
+        at = datetime(2026, 11, 29, 2, 31, tzinfo=UTC) if delivered else None
+        return PushOutcomes(total=total, pending=pending, delivered_at=at, last_error=None)
+
+    assert arrival.push_channel(None) == "none"
+    assert arrival.push_channel(outcomes(0, 0)) == "none"
+    assert arrival.push_channel(outcomes(2, 1)) == "pending"  # one device still retrying
+    assert arrival.push_channel(outcomes(2, 0)) == "failed"
+    assert arrival.push_channel(outcomes(2, 1, delivered=True)) == "delivered"
+    for status, channel in {
+        "created": "pending",
+        "sending": "pending",
+        "temporary-failure": "pending",
+        "delivered": "delivered",
+        "permanent-failure": "failed",
+        "technical-failure": "failed",
+    }.items():
+        assert arrival.text_channel(7, TextState(status=status, sent_at=None, last_error=None)) == channel
+    assert arrival.text_channel(None, None) == "none"
+
+
+def test_the_clerk_is_told_why_a_notice_did_not_arrive() -> None:
+    failed = PushOutcomes(total=1, pending=0, delivered_at=None, last_error="HTTP 410")
+    capped = TextState(status="permanent-failure", sent_at=None, last_error="该号码今日短信已达上限")
+    assert (
+        arrival.failure_of(in_inbox=True, push="failed", outcomes=failed, text="failed", state=capped)
+        == "推送未成功（HTTP 410）；短信未成功（该号码今日短信已达上限）"
+    )
+    assert (
+        arrival.failure_of(in_inbox=False, push="none", outcomes=None, text="none", state=None)
+        == "申请人没有账户，无法推送；没有可发短信的手机号码"
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def push_service(client: httpx.AsyncClient) -> AsyncIterator[LocalPushService]:
+    async with local_push_service(client) as service:
+        yield service
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[LocalSmsGateway]:
+    async with LocalSmsGateway() as local:
+        yield local
+
+
+async def _clerk(another_client: MakeClient, pool: asyncpg.Pool, settings: Settings, region: str = "320402") -> Any:
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region=region, department="police"
+    )
+    return clerk
+
+
+async def _run_worker(
+    pool: asyncpg.Pool, database_url: str, settings: Settings, backend: SmsBackend | None = None
+) -> None:
+    """One worker process's queue — pushes and texts — run here until it is empty."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        sending = Sending(
+            backend=backend or LogBackend(), public_url=settings.public_url, daily_cap=20, policy=QUICK_TEXT_RETRIES
+        )
+        keys = load_or_create(settings.data_dir)
+        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
+            worker = PushWorker(pool, connection, sender, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
+            await asyncio.wait_for(worker.run(drain=True), 60)
+    finally:
+        await connection.close()
+
+
+def _refusing_gateway(settings: Settings, gateway: LocalSmsGateway, tmp_path: Any) -> SmsBackend:
+    """阿里云 through the local gateway, which answers that the number cannot be texted."""
+    assert settings.database_url
+    configured = settings_for(
+        settings.database_url,
+        tmp_path / "gateway",
+        SMS_BACKEND="aliyun",
+        SMS_ENDPOINT=gateway.endpoint,
+        SMS_ACCESS_KEY_ID="LTAI-test",
+        SMS_ACCESS_KEY_SECRET="secret-test",
+        SMS_TEMPLATE_VERIFICATION_CODE="SMS_100",
+        SMS_TEMPLATE_ACCOUNT_EXISTS="SMS_101",
+        SMS_TEMPLATE_CASE_STEP="SMS_102",
+    )
+    gateway.answers.extend([Answer(code="isv.MOBILE_NUMBER_ILLEGAL")] * 5)
+    return AliyunBackend(configured)
+
+
+async def _reject(clerk: httpx.AsyncClient, task_id: int) -> None:
+    refused = await post(clerk, f"/api/v1/console/tasks/{task_id}/transition", {"action": "reject", "note": REFUSAL})
+    assert refused.status_code == 200, refused.text
+
+
+async def _notice(pool: asyncpg.Pool, task_id: int, status: str = "rejected") -> dict[str, Any]:
+    row = await pool.fetchrow(
+        "SELECT a.* FROM notice_arrivals a JOIN timeline_events e ON e.id = a.event_id "
+        "WHERE e.task_id = $1 AND e.status = $2",
+        task_id,
+        status,
+    )
+    assert row is not None, f"no notice followed for task {task_id} {status}"
+    return dict(row)
+
+
+async def _texts_for(pool: asyncpg.Pool, task_id: int, status: str = "rejected") -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT m.id, m.status, m.params FROM sms_messages m JOIN timeline_events e ON e.id = m.event_id "
+        "WHERE e.task_id = $1 AND e.status = $2 ORDER BY m.id",
+        task_id,
+        status,
+    )
+    return [dict(r) for r in rows]
+
+
+async def _tracking_page(client: httpx.AsyncClient, case_no: str, pool: asyncpg.Pool, **headers: str) -> Any:
+    token = await pool.fetchval("SELECT tracking_token FROM cases WHERE case_no = $1", case_no)
+    return await client.get(f"/t/{token}", headers=headers)
+
+
+# --- push fails: text; text fails: 未送达; a clerk phones -----------------------------------------------------------
+
+
+async def test_a_refusal_whose_push_is_gone_410_is_texted_and_shows_as_delivered_by_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    phone = await resident_with_device(client, push_service)
+    case = await file_case(client)
+    await _run_worker(pool, database_url, settings)  # the submission reaches the phone
+    assert len(push_service.pushes_to(phone)) == 1
+    task = next(t for t in case["tasks"] if t["department"] == "police")
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    waiting = await _notice(pool, task["id"])
+    # The phone takes pushes: the refusal goes by push, its text is only prepared.
+    assert waiting["state"] == "sending" and waiting["fallback_text"] is not None
+    assert await _texts_for(pool, task["id"]) == []
+
+    push_service.answer(phone, 410)  # the browser dropped the subscription
+    with sms_outbox() as outbox:
+        await _run_worker(pool, database_url, settings)
+    [text] = await _texts_for(pool, task["id"])
+    assert text["status"] == "delivered" and text["params"]["step"] == "不予受理"
+    assert len(outbox.to("138****0002")) == 1
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "delivered" and notice["pushed_at"] is None and notice["texted_at"] is not None
+    assert notice["fallback_text"] is None  # the number is not kept once it is no longer needed
+
+    page = (await client.get(f"/cases/{case['case_no']}")).text
+    assert "重要通知送达情况" in page and "已送达" in page and "短信" in page and "站内信" in page
+    [shown] = (await client.get(f"/api/v1/cases/{case['case_no']}")).json()["notices"]
+    assert [r["channel"] for r in shown["reached"]] == ["sms", "inbox"] and shown["state"] == "delivered"
+    public = (await _tracking_page(another_client(), case["case_no"], pool)).text
+    assert "重要通知送达情况" in public and "短信" in public and REFUSAL not in public
+
+
+async def test_a_push_failing_with_500_until_its_tries_are_spent_falls_back_to_a_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    phone = await resident_with_device(client, push_service)
+    case = await file_case(client)
+    await _run_worker(pool, database_url, settings)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    push_service.answer(phone, 500, 500, 500, 500, 500)
+    await _run_worker(pool, database_url, settings)
+    assert (
+        await pool.fetchval(
+            "SELECT n.status FROM notifications n JOIN inbox_entries i ON i.id = n.inbox_entry_id "
+            "JOIN timeline_events e ON e.id = i.event_id WHERE e.task_id = $1 AND e.status = 'rejected'",
+            task["id"],
+        )
+        == "technical-failure"
+    )
+    assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+    assert (await _notice(pool, task["id"]))["state"] == "delivered"
+
+
+async def test_a_delivered_push_needs_no_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    await resident_with_device(client, push_service)
+    case = await file_case(client)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    await _run_worker(pool, database_url, settings)
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "delivered" and notice["pushed_at"] is not None and notice["fallback_text"] is None
+    assert await _texts_for(pool, task["id"]) == []
+    [shown] = (await client.get(f"/api/v1/cases/{case['case_no']}")).json()["notices"]
+    assert [r["label"] for r in shown["reached"]] == ["推送", "站内信"]
+
+
+async def test_a_resident_without_a_device_is_texted_at_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case = await file_case(client)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    # Queued with the step itself: nothing to wait for.
+    notice = await _notice(pool, task["id"])
+    [text] = await _texts_for(pool, task["id"])
+    assert notice["sms_message_id"] == text["id"] and notice["inbox_entry_id"] is not None
+    assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
+    await _run_worker(pool, database_url, settings)
+    assert (await _notice(pool, task["id"]))["state"] == "delivered"
+    assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+
+
+async def test_when_the_text_fails_too_the_notice_is_undelivered_on_the_console_until_a_clerk_phones(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    gateway: LocalSmsGateway,
+    another_client: MakeClient,
+    tmp_path: Any,
+) -> None:
+    phone = await resident_with_device(client, push_service)
+    case = await file_case(client)
+    await _run_worker(pool, database_url, settings)
+    task = case["tasks"][0]
+    clerk = await _clerk(another_client, pool, settings)
+    await _reject(clerk, task["id"])
+    visitor = another_client()
+    before = await _tracking_page(visitor, case["case_no"], pool)
+    etag = before.headers["etag"]
+
+    push_service.answer(phone, 410)
+    await _run_worker(pool, database_url, settings, _refusing_gateway(settings, gateway, tmp_path))
+    assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["permanent-failure"]
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered" and notice["undelivered_at"] is not None
+    assert "推送未成功" in notice["failure"] and "短信未成功（isv.MOBILE_NUMBER_ILLEGAL" in notice["failure"]
+    # The tracking page's delivery changed with no new timeline event: the browser's copy is no longer the page.
+    after = await _tracking_page(visitor, case["case_no"], pool, **{"if-none-match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag and "未送达" in after.text
+
+    queue = (await clerk.get("/console")).text
+    assert "未送达的通知（1）" in queue and f"/console/cases/{case['case_no']}#notice-{notice['id']}" in queue
+    [listed] = (await clerk.get("/api/v1/console/notices")).json()
+    assert listed["id"] == notice["id"] and listed["case_no"] == case["case_no"]
+    assert "记录已告知" in (await clerk.get(f"/console/cases/{case['case_no']}")).text
+    assert "未送达" in (await client.get(f"/cases/{case['case_no']}")).text
+
+    recorded = await clerk.post(
+        f"/console/notices/{notice['id']}/by-hand",
+        data={"channel": "phone", "note": "已与本人通话", "case_no": case["case_no"]},
+        headers={"x-csrftoken": clerk.cookies["csrftoken"]},
+    )
+    assert recorded.status_code == 303
+    assert recorded.headers["location"] == f"/console/cases/{case['case_no']}#notice-{notice['id']}"
+    assert "未送达的通知" not in (await clerk.get("/console")).text
+    assert (await clerk.get("/api/v1/console/notices")).json() == []
+    done = await _notice(pool, task["id"])
+    assert done["state"] == "delivered" and done["by_hand"] == "phone" and done["by_hand_note"] == "已与本人通话"
+    step = await pool.fetchrow(
+        "SELECT title, actor_account_id FROM timeline_events WHERE task_id = $1 AND status = 'notice_by_hand'",
+        task["id"],
+    )
+    assert step is not None and step["title"].startswith("已电话告知申请人")
+    assert step["actor_account_id"] == done["by_hand_account_id"]
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'notice.by_hand' AND outcome = 'ok' AND subject = $1",
+            f"case:{case['case_no']}",
+        )
+        == 1
+    )
+    public = (await _tracking_page(another_client(), case["case_no"], pool)).text
+    assert "电话" in public and "已电话告知申请人" in public and "已与本人通话" not in public
+    [shown] = (await client.get(f"/api/v1/cases/{case['case_no']}")).json()["notices"]
+    assert [r["label"] for r in shown["reached"]] == ["电话", "站内信"]
+
+    again = await post(clerk, f"/api/v1/console/notices/{notice['id']}/by-hand", {"channel": "paper"})
+    assert again.status_code == 409
+
+
+async def test_no_device_and_no_number_is_undelivered_at_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case = await file_case(client)
+    case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
+    # A number neither on the form nor on the register (an elder filed for at a window, say).
+    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    await pool.execute(
+        "UPDATE people SET phone = NULL WHERE id = (SELECT applicant_person_id FROM cases WHERE id = $1)", case_id
+    )
+    task = case["tasks"][0]
+    clerk = await _clerk(another_client, pool, settings)
+    await _reject(clerk, task["id"])
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered" and notice["failure"] == "没有可推送的设备；没有可发短信的手机号码"
+    assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
+
+
+# --- idempotent, whoever tells it and however often ---------------------------------------------------------------
+
+
+async def test_two_workers_told_at_once_that_every_push_failed_queue_one_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    await resident_with_device(client, push_service)
+    case = await file_case(client)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    notification = await pool.fetchval(
+        "SELECT n.id FROM notifications n JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
+    )
+    # As push.delivery leaves it after a 410 (without the worker: the outcome alone is what counts).
+    await pool.execute("UPDATE notifications SET status = 'permanent-failure', last_error = 'HTTP 410'")
+    await asyncio.gather(*(arrival.after_push(pool, notification) for _ in range(4)))
+    await arrival.after_push(pool, notification)  # a job run again later
+    assert len(await _texts_for(pool, task["id"])) == 1
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "sending" and notice["fallback_text"] is None
+    assert notice["sms_message_id"] == (await _texts_for(pool, task["id"]))[0]["id"]
+
+
+# --- 办结 with something to collect ---------------------------------------------------------------------------------
+
+
+async def test_completion_must_arrive_when_its_result_waits_at_the_window(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case = await file_case(client)  # 领取方式: 窗口领取
+    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
+    tasks = await desk.tasks(case["case_no"])
+    vaccination = "CZ-WJ-002"  # its result is not handed over at a window (no 领取方式)
+    for item in (BIRTH_CERTIFICATE, vaccination):
+        assert (await act(desk.clerk, tasks[item], "accept")).status_code == 200
+        for action in ("review", "approve", "complete"):
+            assert (await act(desk.health, tasks[item], action)).status_code == 200
+    assert (await _notice(pool, tasks[BIRTH_CERTIFICATE], "completed"))["state"] == "sending"
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM notice_arrivals a JOIN timeline_events e ON e.id = a.event_id WHERE e.task_id = $1",
+            tasks[vaccination],
+        )
+        == 0
+    )
+    staff_view = (await desk.clerk.get(f"/api/v1/console/cases/{case['case_no']}")).json()
+    assert [n["delivery"]["title"] for n in staff_view["notices"]] == ["出生医学证明签发：已办结"]
+
+
+# --- who may record -------------------------------------------------------------------------------------------------
+
+
+async def test_only_a_clerk_of_the_residents_region_records_a_call(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case = await file_case(client)
+    await _reject(await _clerk(another_client, pool, settings), case["tasks"][0]["id"])
+    notice_id = await pool.fetchval("SELECT id FROM notice_arrivals")
+
+    elsewhere = await _clerk(another_client, pool, settings, region="320411")
+    assert (await elsewhere.get("/api/v1/console/notices")).json() == []
+    refused = await post(elsewhere, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "phone"})
+    assert refused.status_code == 403
+    assert (
+        await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'notice.by_hand' AND outcome = 'forbidden'")
+        == 1
+    )
+    approver = another_client()
+    await staff_client_sign_up(
+        approver, pool, settings.secret_key, name="刘卫健", role="approver", region="320402", department="health"
+    )
+    assert (
+        await post(approver, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "phone"})
+    ).status_code == 403
+    own = await _clerk(another_client, pool, settings)
+    forged = await post(own, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "pigeon"})
+    assert forged.status_code == 400 and "电话或纸质通知" in forged.json()["errors"]["channel"]
+    assert (await pool.fetchval("SELECT by_hand FROM notice_arrivals")) is None
