@@ -16,7 +16,7 @@ from urllib.parse import quote
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.conftest import PHONE, ROOT, ConsoleWatch, LiveServer
+from e2e.conftest import PHONE, ROOT, TABLET, ConsoleWatch, LiveServer
 from e2e.helpers import (
     api,
     file_life_event,
@@ -34,6 +34,8 @@ ELDER_RESIDENT = ("王建国", "320412196608080133")  # 60, retiring
 HELPERS_CLIENT = ("史永生", "320481194702282050")  # 79, in the helper's village
 WALK_IN = ("周丽华", "320412196801221647")
 VILLAGE = "320481002002"
+RATING_RESIDENT = ("卜振华", "320412196803171719")
+PENSION = "企业职工基本养老保险退休申请"
 
 
 def shoot(page: Page, name: str, *, full_page: bool = False, screens: int = 0) -> Path:
@@ -169,3 +171,51 @@ def test_clerk_at_the_window(
     page.emulate_media(media="print")
     shoot(page, "clerk-05-supplement-notice-print", full_page=True)
     page.emulate_media(media="screen")
+
+
+def test_ratings_and_supervision(
+    phone: Page, browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
+) -> None:
+    """好差评 and 督办: an elder rates the city's pension office from her phone in 长辈版 (a bad rating, followed up);
+    a walk-in rates on the clerk's tablet; the city's hrss supervisor sees the overdue work and the 整改 list."""
+    page = phone
+    register_resident(page, *RATING_RESIDENT)
+    use_display(page, elder=True, text_step=4)
+    case_no = file_retirement(page, "screens-rating-1")["case_no"]
+    clerk = _context_page(browser, live_server, console_watch, TABLET)
+    register_staff(clerk, live_server, "武进评价窗口", "--role", "clerk", "--department", "hrss", "--region", "320412")
+    approver = _context_page(browser, live_server, console_watch, TABLET)
+    register_staff(
+        approver, live_server, "市人社审批", "--role", "approver", "--department", "hrss", "--region", "320400"
+    )
+    task = next(
+        t for t in api(clerk, "GET", "/api/v1/console/tasks") if t["case_no"] == case_no and t["item_name"] == PENSION
+    )
+    api(clerk, "POST", f"/api/v1/console/tasks/{task['id']}/transition", data={"action": "accept"})
+    for action in ("review", "approve", "complete"):
+        api(approver, "POST", f"/api/v1/console/tasks/{task['id']}/transition", data={"action": action})
+
+    page.goto(f"/cases/{case_no}")
+    card = page.locator(".review-card", has_text=PENSION)
+    card.scroll_into_view_if_needed()
+    shoot(page, "rating-01-ask-elder", screens=2)
+    card.get_by_label("不满意", exact=True).check()
+    card.get_by_label("办理时间长").check()
+    card.get_by_role("button", name="提交评价").click()
+    expect(page.get_by_role("status")).to_contain_text("谢谢您的评价")
+    page.locator(".review-card", has_text=PENSION).scroll_into_view_if_needed()
+    shoot(page, "rating-02-followed-up-elder", screens=2)
+
+    clerk.goto(f"/console/cases/{case_no}")
+    clerk.get_by_role("button", name="请办事人评价").click()
+    expect(clerk.get_by_role("heading", level=1)).to_have_text("请您评价本次办理")
+    shoot(clerk, "rating-03-window-tablet")
+
+    supervisor = _context_page(browser, live_server, console_watch, TABLET)
+    register_staff(
+        supervisor, live_server, "市人社督查", "--role", "supervisor", "--department", "hrss", "--region", "320400"
+    )
+    supervisor.goto("/console/supervision")
+    shoot(supervisor, "supervision-01-board", full_page=True)
+    supervisor.goto(f"/console/audit?case_no={case_no}")
+    shoot(supervisor, "supervision-02-audit", full_page=True)

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from e2e.conftest import TABLET, LiveServer
 from e2e.helpers import api, file_retirement, register_resident, register_staff
+from e2e.test_accessibility import violations
 
 ONLINE = ("卜振华", "320412196803171719")
 AT_WINDOW = ("伍德明", "320481196209052939")
@@ -61,6 +62,7 @@ def test_a_resident_rates_from_the_notification_on_a_phone(
     expect(rated).to_contain_text("您的评价：不满意")
     expect(rated).to_contain_text("督查人员")  # a bad rating is followed up, with its deadlines
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert violations(phone) == [], "the case page with its rating"
 
 
 def test_a_walk_in_rates_on_the_clerks_tablet(phone: Page, browser: Browser, live_server: LiveServer) -> None:
@@ -72,6 +74,7 @@ def test_a_walk_in_rates_on_the_clerks_tablet(phone: Page, browser: Browser, liv
     # The tablet now shows only the rating screen: big buttons, no navigation, nothing of the console.
     expect(clerk.get_by_role("heading", level=1)).to_have_text("请您评价本次办理")
     expect(clerk.get_by_role("navigation")).to_have_count(0)
+    assert violations(clerk) == [], "the window tablet's rating screen"
     clerk.get_by_role("button", name="非常满意").click()
     expect(clerk.get_by_role("heading", level=1)).to_have_text("谢谢您的评价！")
     reviews = api(phone, "GET", f"/api/v1/cases/{case_no}/reviews")
@@ -108,6 +111,7 @@ def test_a_supervisor_urges_an_overdue_task(phone: Page, browser: Browser, live_
     row = supervisor.locator("tr", has_text=case_no).first
     expect(row).to_contain_text("超期")
     expect(supervisor.locator("main")).not_to_contain_text(OVERDUE[0])  # no resident's name
+    assert violations(supervisor) == [], "/console/supervision"
     row.get_by_label("督办要求").fill("请今日内办结并答复")
     row.get_by_role("button", name="督办").click()
     expect(supervisor.get_by_role("status")).to_contain_text(f"已督办办件 {case_no}")
@@ -115,3 +119,6 @@ def test_a_supervisor_urges_an_overdue_task(phone: Page, browser: Browser, live_
     expect(approver.locator(".inbox-entry", has_text="督办").first).to_contain_text("请今日内办结并答复")
     phone.goto(f"/cases/{case_no}")
     expect(phone.get_by_text("已督办").first).to_be_visible()
+    supervisor.goto(f"/console/audit?case_no={case_no}")
+    expect(supervisor.get_by_role("heading", level=1)).to_be_visible()
+    assert violations(supervisor) == [], "/console/audit"
