@@ -95,13 +95,13 @@ class ServiceItem(msgspec.Struct, frozen=True):
     fields: list[ItemField]
     materials: list[Material]
     result_certificate: ResultCertificate | None
-    # None: the item declares no retention, and its cases are kept.
-    retention: Retention | None
     # 全城通办: any office of the department may take it (the first to accept it holds it), not only the office its
     # level and the applicant's district decide (app.cases.offices).
     citywide: bool = False
     applies_when: str | None = None  # when the item applies, in one line (一件事: the resident ticks the ones that do)
     pretick: Pretick | None = None
+    # None: the item declares no retention, and its cases are kept.
+    retention: Retention | None = None
 
     @property
     def online(self) -> bool:
