@@ -8,6 +8,7 @@ from __future__ import annotations
 from app.accounts import service as accounts
 from app.cases import store, tracking
 from app.cases.models import CaseParties, TaskRow
+from app.cases.states import RESIDENT
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import notify_event
@@ -28,9 +29,11 @@ async def record_event(
     actor_account_id: int | None = None,
     note: str | None = None,
     notify: bool = True,
+    visibility: str = RESIDENT,
 ) -> int:
     """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
-    tracking page, but no push to the resident and no webhook."""
+    tracking page, but no push to the resident and no webhook. `visibility`: INTERNAL for a step only staff read (an
+    internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox, push, text or webhook."""
     event_id = await store.append_event(
         tx,
         case_id=case_id,
@@ -40,7 +43,10 @@ async def record_event(
         department_code=department_code,
         actor_account_id=actor_account_id,
         note=note,
+        visibility=visibility,
     )
+    if visibility != RESIDENT:
+        return event_id
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
     if not notify:

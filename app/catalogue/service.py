@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import LifeEvent, ServiceItem
+from app.catalogue.models import Department, LifeEvent, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -57,6 +57,11 @@ async def district_codes(db: DB) -> set[str]:
 
 async def department_exists(db: DB, code: str) -> bool:
     return await store.department_exists(db, code)
+
+
+async def departments(db: DB) -> list[Department]:
+    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见)."""
+    return await store.departments(db)
 
 
 async def save_catalogue(

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from app.catalogue.models import (
+    Department,
     Guide,
     ItemField,
     ItemSearchHit,
@@ -150,6 +151,11 @@ async def district_codes(db: DB) -> set[str]:
 
 async def department_exists(db: DB, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM departments WHERE code = $1", code))
+
+
+async def departments(db: DB) -> list[Department]:
+    rows = await db.fetch("SELECT code, name, short_name FROM departments ORDER BY code")
+    return [Department(code=r["code"], name=r["name"], short_name=r["short_name"]) for r in rows]
 
 
 # --- upserts that load the configuration -------------------------------------------------------------

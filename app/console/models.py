@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from app.cases.models import StaffUpload
+from app.consultations.models import Consultation
 
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +35,14 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     delivery_ref: str | None = None
     # Only for `complete` on 出生户口登记: the newborn's new 公民身份号码 (entered into the population register).
     child_id_number: str | None = None
+
+
+class NoteBody(msgspec.Struct, kw_only=True):
+    """A staff note on a task: `resident` (the applicant reads it: case page, 补正告知书, inbox) or `internal` (only
+    staff who may read the task)."""
+
+    text: str
+    visibility: str
 
 
 class InPersonCheck(msgspec.Struct, kw_only=True):
@@ -96,6 +105,7 @@ class HistoryStep(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None
     actor_name: str | None
     department_name: str | None
+    internal: bool = False  # only staff read it (an internal note, a 征求意见); else the resident reads the note too
 
 
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,6 +130,11 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # their own department's tasks; other tasks' steps come without their notes.
     case_history: list[HistoryStep] = msgspec.field(default_factory=list[HistoryStep])
     task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
+    # The tasks the caller may write notes on (those they may act on), and ask another department's opinion on now
+    # (an approver's own, while with the departments); the consultations of the tasks whose notes they read.
+    note_tasks: list[int] = msgspec.field(default_factory=list[int])
+    consult_tasks: list[int] = msgspec.field(default_factory=list[int])
+    consultations: dict[int, list[Consultation]] = msgspec.field(default_factory=dict[int, list[Consultation]])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,9 +7,18 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from app.cases import workflow
+from app.cases import notes, workflow
+from app.cases.models import TaskNote
 from app.console import service
-from app.console.models import ConsoleTask, EnrollmentIssued, InPersonCheck, StaffCase, TransitionBody, WalkInView
+from app.console.models import (
+    ConsoleTask,
+    EnrollmentIssued,
+    InPersonCheck,
+    NoteBody,
+    StaffCase,
+    TransitionBody,
+    WalkInView,
+)
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
@@ -65,6 +74,15 @@ class ConsoleApi(Controller):
             data.child_id_number,
         )
         return await service.task_view(db, user, moved)
+
+    @post(
+        "/tasks/{task_id:int}/notes",
+        opt=STAFF,
+        status_code=HTTP_201_CREATED,
+        summary="A staff note on a task: visibility resident (the applicant reads it) or internal (staff only)",
+    )
+    async def note(self, request: AnyRequest, db: Db, task_id: FromPath[int], data: JSONBody[NoteBody]) -> TaskNote:
+        return await notes.add_note(db, request, caller(request), task_id, data.text, data.visibility)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(
