@@ -42,6 +42,7 @@ from app.certificates.routes import my_certificates, share_certificate, verify_c
 from app.console.enrollment import EnrollmentPages
 from app.console.pages import ConsolePages
 from app.console.routes import ConsoleApi
+from app.consultations.routes import ConsultationPages, ConsultationsApi
 from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
@@ -226,6 +227,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             EnterprisePages,
             HelperPages,
             ConsolePages,
+            ConsultationsApi,
+            ConsultationPages,
             ReviewsApi,
             ReviewPages,
             SupervisionApi,

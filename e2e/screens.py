@@ -24,6 +24,7 @@ from e2e.helpers import (
     fill_required_fields,
     register_resident,
     register_staff,
+    sign_up_with_enrollment_code,
     upload_required_materials,
 )
 from e2e.layout import use_display
@@ -219,3 +220,112 @@ def test_ratings_and_supervision(
     shoot(supervisor, "supervision-01-board", full_page=True)
     supervisor.goto(f"/console/audit?case_no={case_no}")
     shoot(supervisor, "supervision-02-audit", full_page=True)
+
+
+def _make_overdue(live_server: LiveServer, consultation_id: int) -> None:
+    """Move a consultation's date a week back, as if 民政 had let it lapse (the supervisor's list shows it)."""
+    import asyncpg
+
+    from tests.database_fixtures import run_sync
+
+    async def run() -> None:
+        conn = await asyncpg.connect(live_server.database_url)
+        try:
+            await conn.execute("UPDATE consultations SET due_on = current_date - 7 WHERE id = $1", consultation_id)
+        finally:
+            await conn.close()
+
+    run_sync(run())
+
+
+def test_consultation_between_departments(
+    browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
+) -> None:
+    """征求意见 and notes, on the back office's 1024 × 768 tablet and a 360 px phone: the 人社 approver's case page with
+    a question out to 民政, a note for the resident and an internal one; 民政's console and the page it answers on;
+    the answer back on the task; an unanswered one, late, on the supervisor's page."""
+    resident = _context_page(browser, live_server, console_watch, PHONE)
+    sign_up_with_enrollment_code(resident, live_server, "蔡丽君", "320404198508166641")
+    case_no = file_retirement(resident, "screens-consult-1")["case_no"]
+
+    def staff(name: str, viewport: dict[str, int], region: str, *args: str) -> Page:
+        page = _context_page(browser, live_server, console_watch, viewport)
+        register_staff(page, live_server, name, *args, "--region", region)
+        return page
+
+    # 钟楼's hall receives it; 退休 is 市级: the city's 人社 office handles it and asks the city's 民政 office.
+    clerk = staff("钟楼窗口", TABLET, "320404", "--role", "clerk", "--department", "hrss")
+    hrss = staff("市人社审批征询", TABLET, "320400", "--role", "approver", "--department", "hrss")
+    civil = staff("市民政审批征询", TABLET, "320400", "--role", "approver", "--department", "civil_affairs")
+    tasks = api(hrss, "GET", f"/api/v1/console/cases/{case_no}")["tasks"]
+    task = next(t for t in tasks if t["department"] == "hrss")
+    path = f"/api/v1/console/tasks/{task['id']}"
+    api(clerk, "POST", f"{path}/transition", data={"action": "accept"})
+    api(hrss, "POST", f"{path}/transition", data={"action": "review"})
+    api(
+        hrss,
+        "POST",
+        f"{path}/notes",
+        data={"text": "请补充提供近三个月的工资流水，可在办件页上传。", "visibility": "resident"},
+    )
+    api(
+        hrss,
+        "POST",
+        f"{path}/notes",
+        data={"text": "档案中参加工作时间与社保记录相差一年，已电话联系原单位核实。", "visibility": "internal"},
+    )
+    asked = api(
+        hrss,
+        "POST",
+        f"{path}/consultations",
+        data={
+            "department": "civil_affairs",
+            "question": "申请人是否在民政部门领取过尊老金或其他补贴？",
+            "due_in_days": 3,
+        },
+    )
+    late = api(
+        hrss,
+        "POST",
+        f"{path}/consultations",
+        data={"department": "civil_affairs", "question": "申请人的婚姻登记状况？", "due_in_days": 2},
+    )
+
+    hrss.goto(f"/console/cases/{case_no}#task-{task['id']}")
+    card = hrss.locator(f"#task-{task['id']}")
+    card.get_by_text("征求其他部门意见").click()
+    card.scroll_into_view_if_needed()
+    shoot(hrss, "consult-01-task-card-asking", full_page=True)
+
+    civil.goto("/console")
+    shoot(civil, "consult-02-queue-to-answer")
+    civil.goto(f"/console/consultations/{asked['id']}")
+    civil.get_by_label(re.compile("^本部门意见")).fill("经查，申请人未在民政部门领取尊老金或其他补贴。")
+    shoot(civil, "consult-03-answer-form")
+    civil.get_by_role("button", name="答复").click()
+    expect(civil.locator(".confirmation")).to_contain_text("已答复")
+
+    hrss.goto(f"/console/cases/{case_no}")  # a new page, not a jump to the fragment of the one shown
+    expect(hrss.locator(f"#task-{task['id']} .consultation-answer")).to_be_visible()
+    shoot(hrss, "consult-04-task-card-answered", full_page=True)
+
+    # The same pages on a phone.
+    hrss_phone = staff("市人社审批手机", PHONE, "320400", "--role", "approver", "--department", "hrss")
+    hrss_phone.goto(f"/console/cases/{case_no}#task-{task['id']}")
+    hrss_phone.locator(f"#task-{task['id']}").get_by_text("添加说明或内部备注").click()
+    shoot(hrss_phone, "consult-05-phone-task-card", full_page=True)
+    civil_phone = staff("市民政审批手机", PHONE, "320400", "--role", "approver", "--department", "civil_affairs")
+    civil_phone.goto("/console")
+    shoot(civil_phone, "consult-06-phone-queue", full_page=True)
+    civil_phone.goto(f"/console/consultations/{late['id']}")
+    shoot(civil_phone, "consult-07-phone-answer-form", full_page=True)
+
+    _make_overdue(live_server, late["id"])
+    supervisor = staff("市民政督查", TABLET, "320400", "--role", "supervisor", "--department", "civil_affairs")
+    supervisor.goto("/console/supervision")
+    expect(supervisor.get_by_role("heading", name="超期未答复的征求意见")).to_be_visible()
+    supervisor.get_by_role("heading", name="超期未答复的征求意见").scroll_into_view_if_needed()
+    shoot(supervisor, "consult-08-supervision-late")
+
+    resident.goto(f"/cases/{case_no}")
+    shoot(resident, "consult-09-resident-case-page", full_page=True)

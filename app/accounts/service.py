@@ -552,10 +552,12 @@ async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:
     return await store.names_of(db, account_ids)
 
 
-async def office_staff(db: DB, *, department_code: str, person_region: str) -> list[int]:
-    """The clerks and approvers of a department who serve a resident of `person_region`: that office's staff (a
-    督办 tells them)."""
-    staff = await store.staff_of_department(db, department_code=department_code, roles=["clerk", "approver"])
+async def office_staff(
+    db: DB, *, department_code: str, person_region: str, roles: tuple[str, ...] = ("clerk", "approver")
+) -> list[int]:
+    """The clerks and approvers (or only `roles`) of a department who serve a resident of `person_region`: that
+    office's staff (a 督办 tells them; a 征求意见 its approvers)."""
+    staff = await store.staff_of_department(db, department_code=department_code, roles=list(roles))
     return [account_id for account_id, region in staff if serves(region, person_region)]
 
 

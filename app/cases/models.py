@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from app.cases.states import RESIDENT_NOTE_KINDS
 from app.catalogue.models import ResultCertificate, TimeLimit
 from app.notifications.models import NoticeDelivery
 
@@ -50,12 +51,19 @@ class TaskView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A step of a case as the resident reads it (never an internal one), with its note."""
+
     at: datetime
     status: str
     title: str
     department_name: str | None
     task_id: int | None
     note: str | None = None
+
+    @property
+    def note_label(self) -> str:
+        """What the note is: 补正告知, 不予受理理由 … or just 说明 (who filed it, a tracking number)."""
+        return RESIDENT_NOTE_KINDS.get(self.status, "说明")
 
 
 class CaseConsent(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +118,8 @@ class TrackStep(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     title: str
     department_name: str | None
+    # In short: that the step came with a note for the resident, and what kind (补正告知 …), never its words.
+    note_kind: str | None = None
 
 
 class TrackTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -343,6 +353,8 @@ class TrackingEventRow(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     task_id: int | None
     department_name: str | None
+    status: str
+    has_note: bool
 
 
 class TrackingSource(msgspec.Struct, frozen=True, kw_only=True):
@@ -411,6 +423,7 @@ class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     task_id: int | None
     note: str | None
+    visibility: str  # resident | internal (app/cases/states.py)
     department_name: str | None
     actor_name: str | None
 
@@ -426,6 +439,7 @@ class SupplementNotice(msgspec.Struct, frozen=True, kw_only=True):
     department_name: str  # in full, as on a letter: 常州市卫生健康委员会
     requested_at: datetime
     note: str
+    more_notes: list[str]  # notes for the resident written on the task since the request (办理说明)
     bring_by: date
     bring_by_provisional: bool
     bring_within_days: int
@@ -487,3 +501,14 @@ class ForgottenForms(msgspec.Struct, frozen=True, kw_only=True):
     drafts: int
     uploads: int
     upload_bytes: int
+
+
+class TaskNote(msgspec.Struct, frozen=True, kw_only=True):
+    """A staff note on a task, as written (POST /api/v1/console/tasks/{id}/notes answers with it)."""
+
+    id: int  # its timeline event's
+    task_id: int
+    case_no: str
+    item_name: str
+    visibility: str  # resident | internal
+    text: str

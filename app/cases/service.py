@@ -45,6 +45,7 @@ from app.cases.scans import ScanCounter
 from app.cases.states import (
     CASE_STATUS_LABELS,
     FINISHED_CASE_STATUSES,
+    INTERNAL,
     OPEN_TASK_STATUSES,
     TASK_STATUS_LABELS,
     derive_case_status,
@@ -355,12 +356,11 @@ async def notice_for_resident(
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None or task.status != "supplement_requested":
         raise NotFound("该事项当前没有待补正的材料")
-    request = next(
-        (e for e in reversed(case.timeline) if e.task_id == task.id and e.status == "supplement_requested"), None
-    )
+    found = notices.open_request(case.timeline, task.id)  # the resident's own timeline: nothing internal
     person = await people.get_person(db, own_person_id(user))
-    if request is None or not request.note or person is None:
+    if found is None or person is None:
         raise NotFound("没有找到该事项的补正告知内容")
+    request, more_notes = found
     facts = (await store.queue_case_facts(db, [case.case_no]))[:1]
     hall = facts[0].receiving_region if facts and facts[0].filed_as == "clerk" else None
     return await notices.supplement_notice(
@@ -373,7 +373,8 @@ async def notice_for_resident(
         item_code=task.item_code,
         item_name=task.item_name,
         requested_at=request.at,
-        note=request.note,
+        note=request.note or "",
+        more_notes=more_notes,
         issued_by=None,
         received_at_hall=hall,
     )
@@ -760,4 +761,21 @@ async def record_review_step(tx: Tx, case_id: int, *, title: str, note: str, act
     """A follow-up of the resident's rating (回访, 整改 result) on the case's timeline: the resident hears of it."""
     return await record_event(
         tx, case_id=case_id, status="review_follow_up", title=title, actor_account_id=actor_account_id, note=note
+    )
+
+
+async def record_internal_step(
+    tx: Tx, *, case_id: int, task_id: int, status: str, title: str, department_code: str, actor_account_id: int
+) -> int:
+    """A step of a task only staff read (a 征求意见 asked or answered): on the console's history of the task, never on
+    the resident's pages, the tracking page, a push, a text or a webhook."""
+    return await record_event(
+        tx,
+        case_id=case_id,
+        task_id=task_id,
+        status=status,
+        title=title,
+        department_code=department_code,
+        actor_account_id=actor_account_id,
+        visibility=INTERNAL,
     )

@@ -42,6 +42,23 @@ OPEN_TASK_STATUSES = frozenset(
     }
 )
 
+# Who reads a timeline event and its note (timeline_events.visibility): the resident (every step a resident is told of,
+# with the reasons they must read), or only staff who may read its task (an internal note, a 征求意见).
+RESIDENT = "resident"
+INTERNAL = "internal"
+VISIBILITIES = frozenset({RESIDENT, INTERNAL})
+
+# What a staff note the resident reads is, by the step it came with: the 补正告知 lists what is missing, a refusal
+# gives its reason; a note on its own (a staff note for the resident) is a 办理说明. The case page names each note so;
+# the public tracking page only says that there is one (its words may name people).
+NOTE_STEP = "note"
+RESIDENT_NOTE_KINDS = {
+    "supplement_requested": "补正告知",
+    "rejected": "不予受理理由",
+    "denied": "不予批准理由",
+    NOTE_STEP: "办理说明",
+}
+
 _ENDED = {"rejected", "denied"}
 # Case statuses after which nothing more happens to a case: every task delivered (出件) or refused.
 FINISHED_CASE_STATUSES = frozenset({"delivered", "closed"})

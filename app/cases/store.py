@@ -129,10 +129,12 @@ async def append_event(
     department_code: str | None = None,
     actor_account_id: int | None = None,
     note: str | None = None,
+    visibility: str = "resident",
 ) -> int:
     return await db.fetchval(
-        "INSERT INTO timeline_events (case_id, task_id, status, title, department_code, actor_account_id, note) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO timeline_events "
+        "(case_id, task_id, status, title, department_code, actor_account_id, note, visibility) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         case_id,
         task_id,
         status,
@@ -140,6 +142,7 @@ async def append_event(
         department_code,
         actor_account_id,
         note,
+        visibility,
     )
 
 
@@ -211,16 +214,18 @@ _TRACKING = """
                   FROM tasks t JOIN service_items i ON i.code = t.item_code
                   JOIN departments d ON d.code = t.department_code WHERE t.case_id = c.id) AS tasks,
                (SELECT coalesce(json_agg(json_build_object(
-                           'at', ev.at, 'title', ev.title, 'task_id', ev.task_id, 'department_name', d.short_name)
+                           'at', ev.at, 'title', ev.title, 'task_id', ev.task_id, 'department_name', d.short_name,
+                           'status', ev.status, 'has_note', ev.note IS NOT NULL)
                            ORDER BY ev.at, ev.id), '[]')
                   FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
-                  WHERE ev.case_id = c.id) AS events
+                  WHERE ev.case_id = c.id AND ev.visibility = 'resident') AS events
         FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
 
 async def tracking_source(db: DB, case_id: int) -> TrackingSource:
-    """Everything the public tracking view shows, in one round trip. Only public columns: no names, no notes."""
+    """Everything the public tracking view shows, in one round trip. Only public columns of the steps the resident
+    reads: no names, no notes (whether a step has one, only), no internal step."""
     row = await db.fetchrow(_TRACKING + " WHERE c.id = $1", case_id)
     assert row is not None  # the case of the caller's own transaction
     # JSON from PostgreSQL carries dates and times as ISO strings: strict=False parses them into the rows' types.
@@ -256,10 +261,11 @@ async def tasks_of(db: DB, case_id: int) -> list[TaskListing]:
 
 
 async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
+    """A case's steps as the resident reads them, with their notes: never an internal one."""
     rows = await db.fetch(
         "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name "
         "FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code "
-        "WHERE ev.case_id = $1 ORDER BY ev.at, ev.id",
+        "WHERE ev.case_id = $1 AND ev.visibility = 'resident' ORDER BY ev.at, ev.id",
         case_id,
     )
     return [TimelineEntry(**dict(r)) for r in rows]
@@ -513,9 +519,9 @@ async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
 
 
 async def staff_timeline_of(db: DB, case_id: int) -> list[StaffTimelineEntry]:
-    """A case's history for the back office: every step with its note and who took it, oldest first."""
+    """A case's history for the back office: every step with its note, who took it and who may read it, oldest first."""
     rows = await db.fetch(
-        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name, "
+        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, ev.visibility, d.short_name AS department_name, "
         "a.name AS actor_name FROM timeline_events ev "
         "LEFT JOIN departments d ON d.code = ev.department_code "
         "LEFT JOIN accounts a ON a.id = ev.actor_account_id "

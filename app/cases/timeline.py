@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.accounts import service as accounts
 from app.cases import store, tracking
 from app.cases.models import CaseParties, TaskRow
+from app.cases.states import RESIDENT
 from app.delegations import service as delegations
 from app.notifications.models import CaseAudience
 from app.notifications.service import follow_notice, must_arrive, notify_event
@@ -32,10 +33,13 @@ async def record_event(
     note: str | None = None,
     notify: bool = True,
     result_to_collect: bool = False,
+    visibility: str = RESIDENT,
 ) -> int:
     """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
     tracking page, but no push to the resident and no webhook. `result_to_collect`: a 办结 whose result waits for the
-    resident at the window (app.cases.workflow), which must reach them as a 补正告知 must."""
+    resident at the window (app.cases.workflow), which must reach them as a 补正告知 must. `visibility`: INTERNAL for a
+    step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
+    push, text or webhook."""
     event_id = await store.append_event(
         tx,
         case_id=case_id,
@@ -45,7 +49,10 @@ async def record_event(
         department_code=department_code,
         actor_account_id=actor_account_id,
         note=note,
+        visibility=visibility,
     )
+    if visibility != RESIDENT:
+        return event_id
     # The public tracking snapshot now shows this step too.
     await tracking.refresh(tx, case_id)
     if not notify:

@@ -10,7 +10,7 @@ import msgspec
 
 from app.cases import store
 from app.cases.models import TrackingSource, TrackStep, TrackTask, TrackView
-from app.cases.states import CASE_STATUS_LABELS, TASK_STATUS_LABELS, derive_case_status
+from app.cases.states import CASE_STATUS_LABELS, RESIDENT_NOTE_KINDS, TASK_STATUS_LABELS, derive_case_status
 from db.pool import DB
 
 _encoder = msgspec.json.Encoder()
@@ -18,9 +18,15 @@ _encoder = msgspec.json.Encoder()
 
 def _view(source: TrackingSource) -> TrackView:
     def steps(task_id: int | None) -> list[TrackStep]:
-        # Only the public title and department: notes may name people, so they never leave here.
+        # Only the public title and department, and whether a note for the resident came with it: notes may name
+        # people, so their words never leave here.
         return [
-            TrackStep(at=e.at, title=e.title, department_name=e.department_name)
+            TrackStep(
+                at=e.at,
+                title=e.title,
+                department_name=e.department_name,
+                note_kind=RESIDENT_NOTE_KINDS.get(e.status) if e.has_note else None,
+            )
             for e in source.events
             if e.task_id == task_id
         ]

@@ -134,6 +134,12 @@ class LifeEvent(msgspec.Struct, frozen=True):
         return len({item.department for item in self.items})
 
 
+class Department(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str  # in full, as on a letter: 常州市民政局
+    short_name: str  # 民政
+
+
 class Region(msgspec.Struct, frozen=True):
     code: str
     name: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import ONLINE, LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, Department, LifeEvent, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -69,6 +69,11 @@ async def department_exists(db: DB, code: str) -> bool:
 async def retention_years_by_item(db: DB) -> dict[str, int | None]:
     """Each service item's declared retention in years (None: it declares none, and its cases are kept)."""
     return await store.retention_years_by_item(db)
+
+
+async def departments(db: DB) -> list[Department]:
+    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见)."""
+    return await store.departments(db)
 
 
 async def save_catalogue(

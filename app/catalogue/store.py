@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from app.catalogue.models import (
+    Department,
     Guide,
     ItemField,
     ItemSearchHit,
@@ -176,6 +177,11 @@ async def department_exists(db: DB, code: str) -> bool:
 async def retention_years_by_item(db: DB) -> dict[str, int | None]:
     rows = await db.fetch("SELECT code, retention_years FROM service_items")
     return {r["code"]: r["retention_years"] for r in rows}
+
+
+async def departments(db: DB) -> list[Department]:
+    rows = await db.fetch("SELECT code, name, short_name FROM departments ORDER BY code")
+    return [Department(code=r["code"], name=r["name"], short_name=r["short_name"]) for r in rows]
 
 
 # --- upserts that load the configuration -------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 
 from app.cases.models import StaffUpload
+from app.consultations.models import Consultation
 from app.notifications.models import StaffNotice
 
 
@@ -46,6 +47,14 @@ class TransitionBody(msgspec.Struct, kw_only=True):
     child_id_number: str | None = None
     # Only for `complete` on 企业设立登记: the new organisation's 统一社会信用代码 (into the legal-person register).
     credit_code: str | None = None
+
+
+class NoteBody(msgspec.Struct, kw_only=True):
+    """A staff note on a task: `resident` (the applicant reads it: case page, 补正告知书, inbox) or `internal` (only
+    staff who may read the task)."""
+
+    text: str
+    visibility: str
 
 
 class InPersonCheck(msgspec.Struct, kw_only=True):
@@ -108,6 +117,7 @@ class HistoryStep(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None
     actor_name: str | None
     department_name: str | None
+    internal: bool = False  # only staff read it (an internal note, a 征求意见); else the resident reads the note too
 
 
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +149,11 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     purged_at: datetime | None = None
     # The case's notices that must arrive (补正告知, 不予受理 …): how each reached the resident, or why not yet.
     notices: list[StaffNotice] = msgspec.field(default_factory=list[StaffNotice])
+    # The tasks the caller may write notes on (those they may act on), and ask another department's opinion on now
+    # (an approver's own, while with the departments); the consultations of the tasks whose notes they read.
+    note_tasks: list[int] = msgspec.field(default_factory=list[int])
+    consult_tasks: list[int] = msgspec.field(default_factory=list[int])
+    consultations: dict[int, list[Consultation]] = msgspec.field(default_factory=dict[int, list[Consultation]])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):

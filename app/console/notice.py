@@ -7,6 +7,7 @@ import asyncpg
 from app.cases import notice as notices
 from app.cases import service as cases
 from app.cases.models import SupplementNotice
+from app.cases.states import RESIDENT
 from app.console.service import task_for_staff
 from app.errors import NotFound
 from app.web.types import Connection
@@ -20,10 +21,12 @@ async def supplement_notice(
     head, task = await task_for_staff(db, conn, user, case_no, task_id)
     if task.status != "supplement_requested":
         raise NotFound("该事项当前没有待补正的材料，无需打印补正告知书")
-    steps = [s for s in await cases.staff_timeline_of(db, head.id) if s.task_id == task.id]
-    request = next((s for s in reversed(steps) if s.status == "supplement_requested"), None)
-    if request is None or not request.note:
+    # The notice goes home with the resident: only the steps the resident reads, never an internal note.
+    readable = [s for s in await cases.staff_timeline_of(db, head.id) if s.visibility == RESIDENT]
+    found = notices.open_request(readable, task.id)
+    if found is None:
         raise NotFound("没有找到该事项的补正告知内容")
+    request, more_notes = found
     facts = (await cases.queue_case_facts(db, [head.case_no])).get(head.case_no)
     return await notices.supplement_notice(
         db,
@@ -35,7 +38,8 @@ async def supplement_notice(
         item_code=task.item_code,
         item_name=task.item_name,
         requested_at=request.at,
-        note=request.note,
+        note=request.note or "",
+        more_notes=more_notes,
         issued_by=request.actor_name,
         received_at_hall=facts.receiving_region if facts and facts.filed_as == "clerk" else None,
     )

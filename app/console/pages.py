@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
+from app.cases import notes, workflow
 from app.cases import service as case_service
-from app.cases import workflow
 from app.cases.pages import receipt_page
 from app.catalogue import service as catalogue
 from app.console import notice as notices
@@ -19,6 +19,9 @@ from app.console import service, undelivered
 from app.console.models import InPersonCheck, QueueFilters
 from app.console.queue import DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
+from app.consultations import service as consultations
+from app.consultations.models import ConsultationBody
+from app.consultations.routes import APPROVER
 from app.errors import Conflict, FieldErrors
 from app.registers import service as registers
 from app.web.htmx import is_htmx
@@ -53,7 +56,13 @@ DONE_LABELS = {
     "complete": "已办结",
     "deliver": "已出件",
     "complete_on_the_spot": "已当场办结",
+    "note_resident": "已添加说明（申请人可见）",
+    "note_internal": "已添加内部备注（仅工作人员可见）",
+    "consult": "已发出征求意见",
 }
+
+# The task card's other forms, besides its actions: a note, and 征求意见.
+FORM_LABELS = {"note": "添加说明", "consult": "征求意见"}
 
 
 WALK_IN_NOTICES = {
@@ -81,12 +90,15 @@ class Done(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TaskError(msgspec.Struct, frozen=True, kw_only=True):
-    """An action refused on a task: which task, what is missing (per field, or one message), and what was typed."""
+    """An action refused on a task: which task, what is missing (per field, or one message), and what was typed.
+    `form`: which of the task card's forms it was — its actions, a note, or 征求意见 (`typed` keeps the last two's)."""
 
     task_id: int | None
     action: str | None
     fields: dict[str, str]
     message: str | None
+    form: str = "transition"
+    typed: dict[str, str] = msgspec.field(default_factory=dict[str, str])
     note: str = ""
     delivery_method: str = ""
     delivery_ref: str = ""
@@ -132,6 +144,7 @@ class ConsolePages(Controller):
                 "filtered": filters != QueueFilters(),
                 "deceased_cases": await service.open_cases_of_deceased(db, caller(request)),
                 "undelivered": await undelivered.undelivered_for(db, caller(request)),
+                "consultations": await consultations.to_answer(db, caller(request)),
                 "is_clerk": "clerk" in caller(request).roles,
             },
         )
@@ -227,6 +240,9 @@ class ConsolePages(Controller):
                 "asks_for_child_number": registers.asks_for_child_number,
                 "asks_for_credit_code": registers.asks_for_credit_code,
                 "notice_error": notice_error,
+                "form_labels": FORM_LABELS,
+                "departments": await catalogue.departments(db) if case.consult_tasks else [],
+                "due_days": (consultations.DUE_DAYS_MIN, consultations.DUE_DAYS_DEFAULT, consultations.DUE_DAYS_MAX),
             },
             status_code=status,
         )
@@ -291,6 +307,52 @@ class ConsolePages(Controller):
             case_no = str(data.get("case_no", ""))
             return await self._render_case(request, db, cipher, case_no, status=code, notice_error=error)
         return Redirect(f"/console/cases/{recorded.case_no}#notice-{recorded.id}", status_code=303)
+
+    @post("/tasks/{task_id:int}/notes", opt=STAFF)
+    async def note(
+        self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        """A note on a task, for the resident or internal: back at the task, or the case page naming what is missing."""
+        case_no = str(data.get("case_no", ""))
+        typed = {"text": str(data.get("text") or "")[: notes.NOTE_MAX], "visibility": str(data.get("visibility") or "")}
+        try:
+            added = await notes.add_note(db, request, caller(request), task_id, typed["text"], typed["visibility"])
+        except FieldErrors as exc:
+            error = TaskError(task_id=task_id, action=None, fields=exc.errors, message=None, form="note", typed=typed)
+            return await self._render_case(request, db, cipher, case_no, error, 400)
+        done = Done(task_id=task_id, action=f"note_{added.visibility}", item_name=added.item_name)
+        keep_in_session(request, DONE, done)
+        return Redirect(f"/console/cases/{added.case_no}#task-{task_id}", status_code=303)
+
+    @post("/tasks/{task_id:int}/consultations", opt=APPROVER)
+    async def consult(
+        self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        """征求意见 from the task card: back at the task, or the case page naming what is missing."""
+        case_no = str(data.get("case_no", ""))
+        typed = {
+            "department": str(data.get("department") or "")[:40],
+            "question": str(data.get("question") or "")[: consultations.QUESTION_MAX],
+            "due_in_days": str(data.get("due_in_days") or "")[:4],
+        }
+        days = int(typed["due_in_days"]) if typed["due_in_days"].isdigit() else 0
+        body = ConsultationBody(department=typed["department"], question=typed["question"], due_in_days=days)
+        try:
+            asked = await consultations.ask(db, request, caller(request), task_id, body)
+        except (FieldErrors, Conflict) as exc:
+            error = TaskError(
+                task_id=task_id,
+                action=None,
+                fields=exc.errors if isinstance(exc, FieldErrors) else {},
+                message=None if isinstance(exc, FieldErrors) else exc.message,
+                form="consult",
+                typed=typed,
+            )
+            return await self._render_case(
+                request, db, cipher, case_no, error, 400 if isinstance(exc, FieldErrors) else 409
+            )
+        keep_in_session(request, DONE, Done(task_id=task_id, action="consult", item_name=asked.item_name))
+        return Redirect(f"/console/cases/{asked.case_no}#task-{task_id}", status_code=303)
 
     @get("/cases/{case_no:str}/tasks/{task_id:int}/notice", opt=STAFF)
     async def supplement_notice(

@@ -7,13 +7,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from app.cases import workflow
+from app.cases import notes, workflow
+from app.cases.models import TaskNote
 from app.console import service, undelivered
 from app.console.models import (
     ByHandBody,
     ConsoleTask,
     EnrollmentIssued,
     InPersonCheck,
+    NoteBody,
     StaffCase,
     TransitionBody,
     WalkInView,
@@ -94,6 +96,15 @@ class ConsoleApi(Controller):
         self, request: AnyRequest, db: Db, notice_id: FromPath[int], data: JSONBody[ByHandBody]
     ) -> StaffNotice:
         return await undelivered.record_by_hand(db, request, caller(request), notice_id, data.channel, data.note)
+
+    @post(
+        "/tasks/{task_id:int}/notes",
+        opt=STAFF,
+        status_code=HTTP_201_CREATED,
+        summary="A staff note on a task: visibility resident (the applicant reads it) or internal (staff only)",
+    )
+    async def note(self, request: AnyRequest, db: Db, task_id: FromPath[int], data: JSONBody[NoteBody]) -> TaskNote:
+        return await notes.add_note(db, request, caller(request), task_id, data.text, data.visibility)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(

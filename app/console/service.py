@@ -17,7 +17,7 @@ from app.calendar.workdays import HolidayCalendar
 from app.cases import consent_flow, workflow
 from app.cases import service as cases
 from app.cases.models import DeceasedApplicantCase, StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
-from app.cases.states import TASK_STATUS_LABELS
+from app.cases.states import RESIDENT, TASK_STATUS_LABELS
 from app.console.models import (
     AnswerRow,
     AnswerSection,
@@ -29,6 +29,7 @@ from app.console.models import (
     WalkInCase,
     WalkInView,
 )
+from app.consultations import service as consultations
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
@@ -198,6 +199,7 @@ async def case_for_staff(
     case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
     others = [t for t in case.tasks if t.id not in share.own_tasks]
+    readable = frozenset(t.id for t in case.tasks) if share.whole else share.own_tasks
     return StaffCase(
         case_no=head.case_no,
         life_event_name=head.life_event_name,
@@ -228,21 +230,31 @@ async def case_for_staff(
         task_history=task_history,
         purged_at=head.purged_at,
         notices=await notifications.staff_notices_of_case(db, head.id),
+        note_tasks=sorted(share.own_tasks),
+        consult_tasks=[
+            t.id for t in case.tasks if consultations.may_ask(user, t) and t.status in consultations.CONSULTABLE
+        ],
+        consultations=await consultations.of_tasks(db, user, head.id, readable),
     )
 
 
 def _history(steps: list[StaffTimelineEntry], share: _Share) -> tuple[list[HistoryStep], dict[int, list[HistoryStep]]]:
-    """The case's own steps, and each task's, oldest first; notes only where the caller may read that task."""
+    """The case's own steps, and each task's, oldest first; notes only where the caller may read that task, and an
+    internal step (a note, a 征求意见) not at all elsewhere."""
     case_steps: list[HistoryStep] = []
     by_task: dict[int, list[HistoryStep]] = {}
     for step in steps:
         readable = share.whole or step.task_id is None or step.task_id in share.own_tasks
+        internal = step.visibility != RESIDENT
+        if internal and not readable:
+            continue
         shown = HistoryStep(
             at=step.at,
             title=step.title,
             note=step.note if readable else None,
             actor_name=step.actor_name,
             department_name=step.department_name,
+            internal=internal,
         )
         if step.task_id is None:
             case_steps.append(shown)

@@ -41,6 +41,7 @@ STEP_WORDS = {
     "denied": "未予批准",
     "completed": "已办结",
     "delivered": "已出件",
+    "note": "有新的办理说明",
 }
 OTHER_STEP = "有新进度"
 

@@ -38,11 +38,27 @@ class Office(msgspec.Struct, frozen=True, kw_only=True):
     tasks: list[SupervisedTask]
 
 
+class LateConsultation(msgspec.Struct, frozen=True, kw_only=True):
+    """A 征求意见 the asked office has not answered by its date. Not the question: the supervisor chases the office,
+    the case number and the departments are enough for that."""
+
+    id: int
+    case_no: str
+    item_name: str
+    asking_department_name: str
+    department: str
+    department_name: str  # the office asked, which is late
+    asked_at: datetime
+    due_on: date
+    overdue_working_days: int
+
+
 class SupervisionView(msgspec.Struct, frozen=True, kw_only=True):
     today: date
     due_soon_until: date
     offices: list[Office]
     follow_ups: list[OpenFollowUp]
+    consultations: list[LateConsultation] = msgspec.field(default_factory=list[LateConsultation])
 
 
 class UrgeBody(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,8 @@ A supervisor's region is a district (or the city, 320400); with a department the
 there, without one every department's. An office is a department serving one district: the tasks of residents of
 that district. Overdue and due-soon (within two working days) are read from the tasks' own due dates, by office; a
 督办 is a notice to the office's clerks and approvers (inbox, push) and a step on the case's timeline, in one
-transaction. The audit viewer (supervisors and admin) searches audit_log and audits each search."""
+transaction. 征求意见 asked of those offices and not answered by their date are listed too (app.consultations). The
+audit viewer (supervisors and admin) searches audit_log and audits each search."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.cases.models import TaskRow
 from app.cases.offices import answering_office
 from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
+from app.consultations import service as consultations
 from app.errors import Conflict, FieldErrors, NotFound
 from app.notifications.service import notify_account
 from app.people import service as people
@@ -31,6 +33,7 @@ from app.supervision.models import (
     AuditEntryView,
     AuditPage,
     AuditQuery,
+    LateConsultation,
     Office,
     SupervisedTask,
     SupervisionView,
@@ -103,8 +106,26 @@ async def supervision(db: DB, user: CurrentUser) -> SupervisionView:
         for (department, region), listed in by_office.items()
     ]
     offices.sort(key=lambda o: (-o.overdue, -o.due_soon, o.department_code, o.region_code))
+    late = [
+        LateConsultation(
+            id=c.id,
+            case_no=c.case_no,
+            item_name=c.item_name,
+            asking_department_name=c.asking_department_name,
+            department=c.department,
+            department_name=c.department_name,
+            asked_at=c.asked_at,
+            due_on=c.due_on,
+            overdue_working_days=c.overdue_working_days,
+        )
+        for c in await consultations.overdue_for_supervisor(db, user)
+    ]
     return SupervisionView(
-        today=today, due_soon_until=until, offices=offices, follow_ups=await reviews.open_follow_ups(db, user, today)
+        today=today,
+        due_soon_until=until,
+        offices=offices,
+        follow_ups=await reviews.open_follow_ups(db, user, today),
+        consultations=late,
     )
 
 

@@ -1,0 +1,80 @@
+"""What the 征求意见 API takes and answers, and the typed rows app/consultations/store.py returns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+
+class ConsultationBody(msgspec.Struct, kw_only=True):
+    """征求意见: which department is asked (its code: civil_affairs …), the question, and how many working days it
+    has to answer."""
+
+    department: str
+    question: str
+    due_in_days: int
+
+
+class AnswerBody(msgspec.Struct, kw_only=True):
+    text: str
+
+
+class ConsultationAsked(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    task_id: int
+    case_no: str
+    item_name: str
+    department: str
+    due_on: date
+    due_provisional: bool  # counted past the holidays the State Council has published: may move
+
+
+class ConsultationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One 征求意见 with the task and case it is about, the asking and asked departments, and who asked and answered."""
+
+    id: int
+    case_id: int
+    task_id: int
+    case_no: str
+    life_event_name: str
+    item_name: str
+    asking_department_code: str
+    asking_department_name: str
+    department_code: str  # the department asked
+    department_name: str
+    region_code: str  # the competent region: who of the asked department may answer
+    question: str
+    asked_by_account_id: int
+    asked_by_name: str
+    asked_at: datetime
+    due_on: date
+    due_provisional: bool
+    answer: str | None
+    answered_by_name: str | None
+    answered_at: datetime | None
+
+
+class Consultation(msgspec.Struct, frozen=True, kw_only=True):
+    """A 征求意见 as staff read it: the asking task's staff and the asked department's (never a resident)."""
+
+    id: int
+    case_no: str
+    task_id: int
+    life_event_name: str
+    item_name: str
+    asking_department: str
+    asking_department_name: str
+    department: str
+    department_name: str
+    question: str
+    asked_by_name: str
+    asked_at: datetime
+    due_on: date
+    due_provisional: bool
+    overdue: bool  # unanswered past its date
+    overdue_working_days: int
+    answer: str | None
+    answered_by_name: str | None
+    answered_at: datetime | None
+    can_answer: bool = False  # unanswered, and the caller is of the asked department and serves its region

@@ -1,0 +1,306 @@
+"""The rules of 征求意见 (consultation between departments).
+
+- Who asks: the approver of the task (their department, within their region: app.cases.workflow.in_scope), while
+  the task is with the departments (受理 to 批准, or waiting for a 补正), of another department, with a question and a
+  date in working days (1–20) counted on the Chinese calendar. The asked office's approvers are told (inbox, push).
+- Who answers: an approver of the asked department who serves the consultation's competent region — one rule,
+  `may_answer`, over one region, `competent_region` (the task's applicant's region today; re-point it there when tasks
+  carry their office's region). Once: a second answer is a Conflict. The asker is told (inbox, push).
+- Who reads: the asking task's staff (the window clerk, its department's approvers) and the asked department's who may
+  answer. The asked department sees the question, the case number and the item — not the application: it is asked
+  an opinion, not given the case (data minimisation; the asker writes what the question needs).
+- The asking task's clock keeps running: a consultation is the government's time, not the resident's (its due date
+  is untouched). Both steps are on the task's history for staff only (internal), and audited. Overdue ones (past
+  their date, unanswered) show to supervisors of the asked department (app.supervision).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from app.accounts import service as accounts
+from app.calendar.service import current_calendar, today_in_china
+from app.calendar.workdays import HolidayCalendar
+from app.cases import service as cases
+from app.cases import workflow
+from app.cases.models import TaskRow
+from app.cases.offices import answering_office
+from app.catalogue import service as catalogue
+from app.consultations import store
+from app.consultations.models import Consultation, ConsultationAsked, ConsultationBody, ConsultationRow
+from app.errors import Conflict, FieldErrors, Forbidden, NotFound
+from app.notifications.service import notify_account
+from app.web.types import Connection
+from auth.audit import audit
+from auth.models import CurrentUser
+from auth.scope import region_prefix, serves
+from db.pool import DB
+
+QUESTION_MAX = 1000
+ANSWER_MAX = 2000
+DUE_DAYS_MIN, DUE_DAYS_MAX = 1, 20
+DUE_DAYS_DEFAULT = 5
+# A task may be consulted on while it is with the departments: accepted, in review, approved, or waiting for a 补正.
+CONSULTABLE = frozenset({"accepted", "resubmitted", "in_review", "approved", "supplement_requested"})
+
+
+class _OutOfScope(Exception):
+    pass
+
+
+# --- who ---------------------------------------------------------------------------------------------------
+
+
+def competent_region(task: TaskRow) -> str:
+    """The region whose office of the asked department answers a consultation on this task: the asking task's own
+    office's (全城通办: a city-level task asks the city's office of the other department, a district task that
+    district's; an untaken one its applicant's district — app.cases.offices.answering_office)."""
+    return answering_office(task.office_region, task.applicant_region)
+
+
+def may_ask(user: CurrentUser, task: TaskRow) -> bool:
+    """The task's own approver: their department's task, routed to their office (app.cases.workflow.in_scope)."""
+    return user.is_staff and "approver" in user.roles and workflow.in_scope(user, task)
+
+
+def may_answer(user: CurrentUser, consultation: ConsultationRow) -> bool:
+    """An approver of the asked department serving the consultation's competent region."""
+    return (
+        user.is_staff
+        and "approver" in user.roles
+        and user.department_code == consultation.department_code
+        and serves(user.region_code, consultation.region_code)
+    )
+
+
+def _queue_prefix(user: CurrentUser) -> str:
+    """The region prefix of the consultations `may_answer` lets this member of staff answer (no region: none)."""
+    return region_prefix(user.region_code) if user.region_code else "-"
+
+
+# --- asking ------------------------------------------------------------------------------------------------
+
+
+async def _checked_question(db: DB, task: TaskRow | None, body: ConsultationBody) -> str:
+    errors: dict[str, str] = {}
+    question = body.question.strip()
+    if not question:
+        errors["question"] = "请写明需要对方部门回答的问题"
+    elif len(question) > QUESTION_MAX:
+        errors["question"] = f"问题不能超过{QUESTION_MAX}个字"
+    if not body.department or not await catalogue.department_exists(db, body.department):
+        errors["department"] = "请选择要征求意见的部门"
+    elif task is not None and body.department == task.department_code:
+        errors["department"] = "本部门的事项无需向本部门征求意见，请选择其他部门"
+    if not DUE_DAYS_MIN <= body.due_in_days <= DUE_DAYS_MAX:
+        errors["due_in_days"] = f"答复期限请填{DUE_DAYS_MIN}到{DUE_DAYS_MAX}个工作日"
+    if errors:
+        raise FieldErrors(errors)
+    return question
+
+
+async def ask(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: int, body: ConsultationBody
+) -> ConsultationAsked:
+    """征求意见 on a task: the consultation, its internal step on the task's history and the asked office's approvers'
+    notices in one transaction; audited. Someone else's task: Forbidden (audited); a task not with the departments
+    now: Conflict."""
+    task = await cases.task_by_id(db, task_id)
+    question = await _checked_question(db, task, body)
+    if task is None:
+        raise NotFound("没有找到该事项")
+    if not may_ask(user, task):
+        await audit(db, conn, "consultation.ask", "forbidden", subject=f"task:{task_id}", department=body.department)
+        raise Forbidden("只有办理该事项的部门审批人员可以征求其他部门意见")
+    if task.status not in CONSULTABLE:
+        raise Conflict("该事项当前不在部门办理中（未受理、待授权或已办结），不能征求意见", status=task.status)
+    due = (await current_calendar(db)).add_working_days(today_in_china(), body.due_in_days)
+    region = competent_region(task)
+    asked = await accounts.office_staff(db, department_code=body.department, person_region=region, roles=("approver",))
+    async with db.acquire() as tx, tx.transaction():
+        consultation_id = await store.insert(
+            tx,
+            case_id=task.case_id,
+            task_id=task.id,
+            department_code=body.department,
+            region_code=region,
+            question=question,
+            asked_by_account_id=user.account_id,
+            due_on=due.due_on,
+            due_provisional=due.provisional,
+        )
+        row = await store.get(tx, consultation_id)
+        assert row is not None  # inserted by this transaction
+        await cases.record_internal_step(
+            tx,
+            case_id=task.case_id,
+            task_id=task.id,
+            status="consultation_asked",
+            title=f"{task.item_name}：征求{row.department_name}意见（{due.due_on.isoformat()}前答复）",
+            department_code=task.department_code,
+            actor_account_id=user.account_id,
+        )
+        for account_id in asked:
+            await notify_account(
+                tx,
+                account_id,
+                title=f"征求意见：{task.item_name}",
+                body=f"{task.department_name}就办件 {task.case_no} 征求{row.department_name}意见，"
+                f"请于{due.due_on.isoformat()}前答复",
+                url=f"/console/consultations/{consultation_id}",
+            )
+    await audit(
+        db,
+        conn,
+        "consultation.ask",
+        "ok",
+        subject=f"task:{task_id}",
+        case=task.case_no,
+        consultation=consultation_id,
+        department=body.department,
+        notified=len(asked),
+    )
+    return ConsultationAsked(
+        id=consultation_id,
+        task_id=task.id,
+        case_no=task.case_no,
+        item_name=task.item_name,
+        department=body.department,
+        due_on=due.due_on,
+        due_provisional=due.provisional,
+    )
+
+
+# --- answering ---------------------------------------------------------------------------------------------
+
+
+def _checked_answer(text: str) -> str:
+    words = text.strip()
+    if not words:
+        raise FieldErrors({"text": "请填写本部门的意见"})
+    if len(words) > ANSWER_MAX:
+        raise FieldErrors({"text": f"意见不能超过{ANSWER_MAX}个字"})
+    return words
+
+
+async def answer(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int, text: str
+) -> Consultation:
+    """The asked department's answer, once: the answer, its internal step on the asking task's history and the
+    asker's notice in one transaction; audited. Another department or region: Forbidden (audited); answered already:
+    Conflict."""
+    words = _checked_answer(text)
+    try:
+        async with db.acquire() as tx, tx.transaction():
+            row = await store.lock(tx, consultation_id)
+            if row is None:
+                raise NotFound("没有找到该征求意见")
+            if not may_answer(user, row):
+                raise _OutOfScope
+            if row.answer is not None:
+                raise Conflict("该征求意见已经答复，不能重复答复")
+            await store.set_answer(tx, consultation_id, words, user.account_id)
+            await cases.record_internal_step(
+                tx,
+                case_id=row.case_id,
+                task_id=row.task_id,
+                status="consultation_answered",
+                title=f"{row.item_name}：{row.department_name}已答复征求意见",
+                department_code=row.department_code,
+                actor_account_id=user.account_id,
+            )
+            await notify_account(
+                tx,
+                row.asked_by_account_id,
+                title=f"征求意见已答复：{row.item_name}",
+                body=f"{row.department_name}已答复办件 {row.case_no} 的征求意见",
+                url=f"/console/cases/{row.case_no}#task-{row.task_id}",
+            )
+            answered = await store.get(tx, consultation_id)
+            assert answered is not None  # locked by this transaction
+    except _OutOfScope:
+        # Audited outside the rolled-back transaction, so the record of the attempt survives.
+        await audit(db, conn, "consultation.answer", "forbidden", subject=f"consultation:{consultation_id}")
+        raise Forbidden("该征求意见不是向您所在部门（或您服务的区域）发出的") from None
+    await audit(db, conn, "consultation.answer", "ok", subject=f"consultation:{consultation_id}", case=answered.case_no)
+    return _view(answered, user, await current_calendar(db), today_in_china())
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _view(row: ConsultationRow, user: CurrentUser, calendar: HolidayCalendar, today: date) -> Consultation:
+    overdue = row.answer is None and row.due_on < today
+    return Consultation(
+        id=row.id,
+        case_no=row.case_no,
+        task_id=row.task_id,
+        life_event_name=row.life_event_name,
+        item_name=row.item_name,
+        asking_department=row.asking_department_code,
+        asking_department_name=row.asking_department_name,
+        department=row.department_code,
+        department_name=row.department_name,
+        question=row.question,
+        asked_by_name=row.asked_by_name,
+        asked_at=row.asked_at,
+        due_on=row.due_on,
+        due_provisional=row.due_provisional,
+        overdue=overdue,
+        overdue_working_days=calendar.working_days_between(row.due_on, today) if overdue else 0,
+        answer=row.answer,
+        answered_by_name=row.answered_by_name,
+        answered_at=row.answered_at,
+        can_answer=row.answer is None and may_answer(user, row),
+    )
+
+
+async def _views(db: DB, user: CurrentUser, rows: list[ConsultationRow]) -> list[Consultation]:
+    if not rows:
+        return []
+    calendar, today = await current_calendar(db), today_in_china()
+    return [_view(r, user, calendar, today) for r in rows]
+
+
+async def to_answer(db: DB, user: CurrentUser) -> list[Consultation]:
+    """The consultations waiting for this approver's department, in the regions they serve, soonest due first."""
+    if not (user.is_staff and "approver" in user.roles and user.department_code):
+        return []
+    rows = await store.open_for(db, department_code=user.department_code, region_prefix=_queue_prefix(user))
+    return await _views(db, user, [r for r in rows if may_answer(user, r)])
+
+
+async def of_tasks(db: DB, user: CurrentUser, case_id: int, task_ids: frozenset[int]) -> dict[int, list[Consultation]]:
+    """By task: the consultations on these tasks of a case (the ones the caller may read: app.console decides)."""
+    rows = [r for r in await store.of_case(db, case_id) if r.task_id in task_ids]
+    by_task: dict[int, list[Consultation]] = {}
+    for view in await _views(db, user, rows):
+        by_task.setdefault(view.task_id, []).append(view)
+    return by_task
+
+
+async def for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int) -> Consultation:
+    """One consultation, to the asked department's staff who may answer it or the asking task's staff; anyone else
+    is Forbidden (audited)."""
+    row = await store.get(db, consultation_id)
+    if row is None:
+        raise NotFound("没有找到该征求意见")
+    if not may_answer(user, row):
+        task = await cases.task_by_id(db, row.task_id)
+        if task is None or not (user.is_staff and workflow.in_scope(user, task)):
+            await audit(db, conn, "consultation.open", "forbidden", subject=f"consultation:{consultation_id}")
+            raise Forbidden("该征求意见不在您的办理范围内")
+    return (await _views(db, user, [row]))[0]
+
+
+async def overdue_for_supervisor(db: DB, user: CurrentUser) -> list[Consultation]:
+    """Unanswered consultations past their date, asked of the offices this supervisor oversees (their department's,
+    or every department's, in their region), most overdue first."""
+    if "supervisor" not in user.roles or not user.region_code:
+        return []
+    rows = await store.overdue(
+        db, department_code=user.department_code, region_prefix=region_prefix(user.region_code), today=today_in_china()
+    )
+    return await _views(db, user, [r for r in rows if serves(user.region_code, r.region_code)])
