@@ -139,3 +139,30 @@ async def test_one_bad_file_among_good_ones_stores_none_of_them(
     assert answer.status_code == 400 and "PDF" in answer.text
     assert await _stored(pool) == before
     assert await _status(pool, case["police"]) == "supplement_requested"
+
+
+async def test_an_answer_with_neither_a_file_nor_a_word_is_refused_and_the_task_keeps_waiting(
+    client: Client, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """Pressing 提交补正 on an empty form must not tell the office the resident has answered (已补正)."""
+    case = await _file_birth(client, ZHANG_WEI, "supplement-empty-1")
+    await _ask_for_supplement(another_client, pool, settings, case["police"])
+    empty = await client.post(
+        f"/cases/{case['case_no']}/tasks/{case['police']}/supplement",
+        data={"note": "   "},
+        files=[("file", ("", b"", "application/octet-stream"))],  # a file input left empty
+        headers=await csrf(client),
+        follow_redirects=False,
+    )
+    assert empty.status_code == 400
+    assert "请上传补正材料" in empty.text
+    assert await _status(pool, case["police"]) == "supplement_requested"
+    # A note alone is an answer (e.g. 原件已当面交窗口): the task goes back to the queue.
+    worded = await client.post(
+        f"/cases/{case['case_no']}/tasks/{case['police']}/supplement",
+        data={"note": "户口簿原件已于今日交到天宁区政务服务中心窗口"},
+        headers=await csrf(client),
+        follow_redirects=False,
+    )
+    assert worded.status_code == 303, worded.text
+    assert await _status(pool, case["police"]) == "resubmitted"

@@ -322,8 +322,11 @@ async def answer_supplement(
 ) -> TaskRow:
     """The resident answers a 补正告知: files (already checked) and a note, and the task goes back to the queue.
     Everything about the task comes first (the caller's own, on this case, waiting for a supplement); the files
-    are stored in the transaction that moves it, so a refused answer stores nothing."""
+    are stored in the transaction that moves it, so a refused answer stores nothing. An answer with neither a file
+    nor a word is no answer: the office would read 已补正 with nothing to look at."""
     note = _checked_note("resubmit", note)
+    if not files and not (note or "").strip():
+        raise FieldErrors({"file": "请上传补正材料，或在说明中写明已如何补正（如“原件已交窗口”）"})
     async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
         await _store_supplement(
             tx,
