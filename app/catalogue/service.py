@@ -39,6 +39,10 @@ async def scope_codes_covering(db: DB, code: str) -> list[str]:
     return [code, *await store.life_events_listing(db, code)]
 
 
+async def service_item(db: DB, code: str) -> ServiceItem | None:
+    return await store.get_service_item(db, code)
+
+
 async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
     return await store.items_of_life_event(db, code)
 
