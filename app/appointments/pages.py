@@ -49,7 +49,8 @@ NOTICES = {
 
 class SlotChoice(msgspec.Struct, frozen=True, kw_only=True):
     id: str
-    label: str  # 上午 9:00-12:00
+    half_name: str  # 上午
+    hours: str  # 9:00-12:00
     remaining: int
 
 
@@ -64,8 +65,8 @@ def _days(slots: list[SlotView]) -> list[DayChoices]:
     days: list[DayChoices] = []
     for slot in slots:
         begins, ends = slot.start, slot.end
-        label = f"{HALF_NAMES[slot.half]} {begins.hour}:{begins.minute:02d}-{ends.hour}:{ends.minute:02d}"
-        choice = SlotChoice(id=slot.id, label=label, remaining=slot.remaining)
+        hours = f"{begins.hour}:{begins.minute:02d}-{ends.hour}:{ends.minute:02d}"
+        choice = SlotChoice(id=slot.id, half_name=HALF_NAMES[slot.half], hours=hours, remaining=slot.remaining)
         if days and days[-1].day == slot.day:
             days[-1].slots.append(choice)
         else:
@@ -259,6 +260,7 @@ class AppointmentPages(Controller):
                 "qr": qr_svg_inline(url, title=service.QR_TITLE) if booking.live else None,
                 "notice": NOTICES.get(notice),
                 "own": user.person_id is not None,
+                "reminder_ahead": service.reminder_ahead(booking),
             },
         )
 

@@ -382,7 +382,7 @@ async def mine(db: asyncpg.Pool, user: CurrentUser, public_url: str) -> list[App
     """A resident's own bookings (whoever made them), newest first; a helper's, those they made for clients whose
     delegation to them is still live, from a week ago on."""
     if user.person_id is not None:
-        rows = await store.of_person(db, user.person_id)
+        rows = _upcoming_first(await store.of_person(db, user.person_id), today_in_china())
     elif "helper" in user.roles:
         made = await store.booked_by(db, user.account_id, today_in_china() - timedelta(days=7))
         live = {p for p in {r.person_id for r in made} if await delegations.is_live(db, user.account_id, p)}
@@ -394,7 +394,14 @@ async def mine(db: asyncpg.Pool, user: CurrentUser, public_url: str) -> list[App
 
 async def of_person(db: asyncpg.Pool, person_id: int, public_url: str) -> list[AppointmentView]:
     """The bookings of the person a helper or clerk serves now (checked by the caller's page: app.filing)."""
-    return await _views(db, await store.of_person(db, person_id), public_url)
+    return await _views(db, _upcoming_first(await store.of_person(db, person_id), today_in_china()), public_url)
+
+
+def _upcoming_first(rows: list[AppointmentRow], today: date) -> list[AppointmentRow]:
+    """Visits still to come, soonest first; then the others (arrived, cancelled, missed), the latest booked first."""
+    upcoming = sorted((r for r in rows if _status(r, today) == "booked"), key=lambda r: (r.day, r.half, r.id))
+    others = sorted((r for r in rows if _status(r, today) != "booked"), key=lambda r: r.id, reverse=True)
+    return upcoming + others
 
 
 async def cancel(db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, appointment_id: int) -> None:
@@ -445,6 +452,11 @@ async def reschedule(
 
 
 # --- what the resident hears -----------------------------------------------------------------------------------------
+
+
+def reminder_ahead(booking: AppointmentView) -> bool:
+    """Whether the day-before reminder of a live booking is still to come (booked after it, none is sent)."""
+    return booking.live and reminder_due(SlotKey(day=booking.day, half=booking.half)) > datetime.now(UTC)
 
 
 def _reminder_key(appointment_id: int) -> str:
