@@ -25,7 +25,7 @@ from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
 from app.catalogue import service as catalogue
 from app.database import migrate_database
-from app.errors import DomainError
+from app.errors import DomainError, FieldErrors
 from app.exchange import service as exchange
 from app.organisations import service as organisations
 from app.people import service as people
@@ -198,7 +198,8 @@ def _hall_capacity(hall_id: str, group: str, places: dict[str, int]) -> Callable
                     conn, None, "hall.capacity", "ok", subject=f"hall:{hall_id}", actor="cli", group=group, **places
                 )
         except DomainError as exc:
-            print(f"hall-capacity: {exc.message}", file=sys.stderr)
+            said = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            print(f"hall-capacity: {said}", file=sys.stderr)
             return 2
         shown = "，".join(f"{'上午' if half == 'am' else '下午'}{count}个" for half, count in places.items())
         print(f"{hall.name} {group}: {shown} per half-day from now on")

@@ -58,6 +58,7 @@ async def test_the_guide_offers_a_booking_for_an_item_done_in_person_and_beside_
 
 async def test_a_resident_chooses_a_hall_then_a_half_day_and_gets_a_code_and_qr(client: Client) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
+    assert f'<a href="/items/{ID_CARD}">居民身份证换领</a>' in (await client.get("/appointments")).text  # none yet
     halls = await client.get(f"/items/{ID_CARD}/book")
     assert halls.status_code == 200
     page = halls.text
@@ -151,6 +152,7 @@ async def test_a_helper_books_for_the_client_on_the_tablet_and_never_for_the_nex
     assert nobody.status_code == 303 and nobody.headers["location"] == "/helper?notice=choose"
     delegation = (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).json()["id"]
     assert (await helper.post(f"/helper/clients/{delegation}/select", headers=await csrf(helper))).status_code == 303
+    assert f'<a href="/items/{ID_CARD}/book">居民身份证换领</a>' in (await helper.get("/helper/client")).text
     page = (await helper.get(f"/items/{ID_CARD}/book", params={"hall": "liyang"})).text
     assert "为 <strong>史永生</strong> 预约" in page and f'name="for" value="{delegation}"' in page
     slot = await _first_slot(helper, "liyang")

@@ -228,9 +228,10 @@ class AppointmentPages(Controller):
     @get("/appointments", opt=roles("resident", "helper"))
     async def mine(self, request: AnyRequest, db: Db, settings: AppSettings, notice: FromQuery[str] = "") -> Template:
         bookings = await service.mine(db, caller(request), settings.public_url)
+        offered = [] if bookings else await catalogue.bookable_items(db)
         return Template(
             "appointments.html",
-            context={"nav": "cases", "bookings": bookings, "notice": NOTICES.get(notice)},
+            context={"nav": "cases", "bookings": bookings, "notice": NOTICES.get(notice), "offered": offered},
         )
 
     @get("/appointments/{appointment_id:int}", opt=BOOKERS)

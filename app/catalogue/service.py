@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import ONLINE, LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, ItemSearchHit, LifeEvent, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -41,6 +41,11 @@ async def scope_codes_covering(db: DB, code: str) -> list[str]:
 
 async def service_item(db: DB, code: str) -> ServiceItem | None:
     return await store.get_service_item(db, code)
+
+
+async def bookable_items(db: DB) -> list[ItemSearchHit]:
+    """The items whose visit to a hall may be booked (网上预约), for the pages that offer it."""
+    return await store.bookable_items(db)
 
 
 async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
