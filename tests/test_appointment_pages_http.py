@@ -78,7 +78,9 @@ async def test_a_resident_chooses_a_hall_then_a_half_day_and_gets_a_code_and_qr(
     assert booked.status_code == 303
     location = booked.headers["location"]
     assert re.fullmatch(r"/appointments/\d+\?notice=booked", location)
-    shown = (await client.get(location)).text
+    page_of_booking = await client.get(location)
+    assert page_of_booking.headers["ywtb-offline"] == "keep"  # her pass opens offline at the hall
+    shown = page_of_booking.text
     code = (await client.get("/api/v1/appointments")).json()[0]["code"]
     assert "预约成功" in shown and f"{code[:4]} {code[4:]}" in shown and "<svg" in shown and "预约签到二维码" in shown
     assert "天宁区政务服务中心" in shown and "原居民身份证" in shown  # what to bring
@@ -162,7 +164,8 @@ async def test_a_helper_books_for_the_client_on_the_tablet_and_never_for_the_nex
     assert booked.status_code == 303, booked.text
     row = await pool.fetchrow("SELECT booked_as, hall_id FROM appointments")
     assert tuple(row) == ("helper", "liyang")
-    assert "史永生" in (await helper.get("/appointments")).text
+    listed = await helper.get("/appointments")
+    assert "史永生" in listed.text and "ywtb-offline" not in listed.headers  # nothing of a client kept on the tablet
 
 
 async def test_the_clerk_finds_a_booking_by_its_code_and_checks_the_person_in(

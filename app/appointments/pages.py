@@ -30,6 +30,7 @@ from app.errors import Conflict, FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
 from app.people import service as people
+from app.shell.service import OFFLINE_COPY
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
@@ -232,6 +233,8 @@ class AppointmentPages(Controller):
         return Template(
             "appointments.html",
             context={"nav": "cases", "bookings": bookings, "notice": NOTICES.get(notice), "offered": offered},
+            # A resident's own list and pass open offline too (a hall's basement has no signal); wiped at sign-out.
+            headers=OFFLINE_COPY if caller(request).person_id is not None else None,
         )
 
     @get("/appointments/{appointment_id:int}", opt=BOOKERS)
@@ -263,6 +266,7 @@ class AppointmentPages(Controller):
                 "own": user.person_id is not None,
                 "reminder_ahead": service.reminder_ahead(booking),
             },
+            headers=OFFLINE_COPY if user.person_id is not None else None,
         )
 
     @get("/appointments/{appointment_id:int}/cancel", opt=BOOKERS)
