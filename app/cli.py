@@ -19,11 +19,13 @@ import msgspec
 from app import backup, purge
 from app.accounts import service as accounts
 from app.accounts.service import CLI_ISSUER, STAFF_ROLES, issue_enrollment_code, staff_problem
+from app.appointments import service as appointments
 from app.calendar.service import china_time, save_year, today_in_china
 from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
 from app.catalogue import service as catalogue
 from app.database import migrate_database
+from app.errors import DomainError, FieldErrors
 from app.exchange import service as exchange
 from app.organisations import service as organisations
 from app.people import service as people
@@ -75,7 +77,7 @@ def _seed(settings: Settings) -> Callable[[Tx], Awaitable[int]]:
         print(
             f"seeded: {report.regions} regions, {report.departments} departments, {report.items} service items, "
             f"{report.life_events} life events, {report.people} people, {report.certificates} e-certificates, "
-            f"{report.organisations} organisations"
+            f"{report.organisations} organisations, {report.halls} halls"
         )
         return 0
 
@@ -183,6 +185,25 @@ def _staff_authorise(account_id: int, window_for: list[str], revoke: list[str]) 
                 await accounts.revoke_window(conn, account_id, revoke)
         _, held = await accounts.staff_window(conn, account_id)
         print(f"{account.name} (account {account_id}) window authorisations: {','.join(held) or '-'}")
+        return 0
+
+    return work
+
+
+def _hall_capacity(hall_id: str, group: str, places: dict[str, int]) -> Callable[[Tx], Awaitable[int]]:
+    async def work(conn: Tx) -> int:
+        try:
+            async with conn.transaction():
+                hall = await appointments.set_places(conn, hall_id, group, places)
+                await audit(
+                    conn, None, "hall.capacity", "ok", subject=f"hall:{hall_id}", actor="cli", group=group, **places
+                )
+        except DomainError as exc:
+            said = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            print(f"hall-capacity: {said}", file=sys.stderr)
+            return 2
+        shown = "，".join(f"{'上午' if half == 'am' else '下午'}{count}个" for half, count in places.items())
+        print(f"{hall.name} {group}: {shown} per half-day from now on")
         return 0
 
     return work
@@ -430,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     authorise.add_argument("account_id", type=int)
     authorise.add_argument("--window-for", default="", help="departments to add, e.g. hrss,police")
     authorise.add_argument("--revoke", default="", help="departments to take away")
+    capacity = commands.add_parser(
+        "hall-capacity", help="set a hall's places per half-day for an appointment group (网上预约)"
+    )
+    capacity.add_argument("hall", help="the hall's id, e.g. tianning (db/seed/halls.json)")
+    capacity.add_argument("group", help="the appointment group, e.g. id_card")
+    capacity.add_argument("--am", type=int, help="places each morning")
+    capacity.add_argument("--pm", type=int, help="places each afternoon")
     client = commands.add_parser("client-add", help="register a department's or hospital's system as an API client")
     client.add_argument("--name", required=True)
     serves = client.add_mutually_exclusive_group(required=True)
@@ -511,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
             print("staff-authorise: name departments with --window-for and/or --revoke", file=sys.stderr)
             return 2
         return asyncio.run(_with_connection(settings, _staff_authorise(args.account_id, window_for, revoke)))
+    if args.command == "hall-capacity":
+        places = {half: count for half, count in (("am", args.am), ("pm", args.pm)) if count is not None}
+        if not places:
+            print("hall-capacity: give --am and/or --pm", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_connection(settings, _hall_capacity(args.hall, args.group, places)))
     if args.command == "client-add":
         work = _client_add(args.name, args.department, args.hospital, args.region, args.scopes)
         return asyncio.run(_with_connection(settings, work))

@@ -29,6 +29,8 @@ from litestar.template import TemplateConfig
 
 from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
+from app.appointments.pages import AppointmentPages, ConsoleAppointmentPages
+from app.appointments.routes import AppointmentsApi, ConsoleAppointmentsApi, HallsApi
 from app.calendar.service import china_time
 from app.cases import consent_flow
 from app.cases import service as cases
@@ -234,6 +236,11 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             SupervisionApi,
             SupervisionPages,
             EnrollmentPages,
+            HallsApi,
+            AppointmentsApi,
+            ConsoleAppointmentsApi,
+            AppointmentPages,
+            ConsoleAppointmentPages,
             my_certificates,
             share_certificate,
             verify_certificate,

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from app.appointments import service as appointments
 from app.catalogue import service as catalogue
 from app.certificates import service as certificate_service
 from app.forms import service as forms
@@ -33,6 +34,7 @@ class SeedReport(msgspec.Struct, frozen=True):
     people: int
     certificates: int
     organisations: int
+    halls: int
 
 
 def _load(name: str) -> Any:
@@ -47,6 +49,11 @@ async def seed_catalogue(db: DB) -> tuple[int, int, int, int, int]:
     await forms.save_field_catalogue(db, form)
     await catalogue.save_catalogue(db, regions=regions, departments=departments, items=items, life_events=events)
     return len(regions), len(departments), len(form["fields"]), len(items), len(events)
+
+
+async def seed_halls(db: DB) -> int:
+    """The halls, their opening hours and places per half-day (网上预约), after the catalogue they refer to."""
+    return await appointments.save_halls(db, _load("halls.json"), _load("items.json"))
 
 
 async def seed_certificates(db: DB, cipher: PiiCipher) -> int:
@@ -112,6 +119,7 @@ async def seed_demo_data(db: DB, cipher: PiiCipher) -> SeedReport:
         raise ValueError(f"demo population.csv line {report.problems[0].line}: {report.problems[0].message}")
     certificates = await seed_certificates(db, cipher)
     companies = await seed_organisations(db, cipher)
+    halls = await seed_halls(db)
     return SeedReport(
-        regions, departments, fields, items, events, report.added + report.updated, certificates, companies
+        regions, departments, fields, items, events, report.added + report.updated, certificates, companies, halls
     )

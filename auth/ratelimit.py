@@ -62,6 +62,12 @@ def party_lookup_subject(account_id: int) -> str:
     return f"party-lookup:{account_id}"
 
 
+def appointment_change_subject(person_id: int) -> str:
+    """Bookings, moves and cancellations of one person's appointments (whoever makes them: a place is not held by
+    cycling it)."""
+    return f"appointment-change:{person_id}"
+
+
 def signup_number_subject(id_number_hash: bytes) -> str:
     """Keyed by the number's lookup hash (auth.pii), never the number."""
     return f"signup-number:{id_number_hash.hex()}"

@@ -8,5 +8,7 @@ from push import store
 
 
 async def purge(db: DB, *, retention_days: int) -> int:
-    """Delivery records past their time; returns how many notifications were removed."""
+    """Delivery records past their time, and scheduled notices sent or cancelled as long ago; returns how many
+    notifications were removed."""
+    await store.purge_scheduled_notices(db, retention_days)
     return await store.purge_delivery_records(db, retention_days)

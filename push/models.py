@@ -113,8 +113,9 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class InboxEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """A case step (`kind` "case", with its case and event) or a notice about the account itself ("account":
-    a passkey added, an enrollment code issued, a delegation recorded)."""
+    """A case step (`kind` "case", with its case and event), a notice about the account itself ("account":
+    a passkey added, an enrollment code issued, a delegation recorded) or a reminder ("reminder": an appointment
+    tomorrow, or one booked, moved or cancelled for the resident)."""
 
     id: int
     kind: str
@@ -158,6 +159,16 @@ class ClaimedNotification(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str | None
     notice_id: int | None  # an account notice's own inbox entry
     followed: bool = False  # a notice that must arrive (notice_arrivals) waits to hear how this push ended
+
+
+class ScheduledNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice released at its time (a reminder): whose it is and what it says."""
+
+    id: int
+    account_id: int
+    title: str
+    body: str
+    url: str
 
 
 class JobCount(msgspec.Struct, frozen=True):

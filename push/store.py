@@ -1,6 +1,6 @@
 """SQL for push: devices (subscriptions), the inbox (inbox_entries: written with an event's notifications, read and
-marked read by its owner), notifications and their send jobs, and the notices that must arrive (notice_arrivals). The
-only store of these tables."""
+marked read by its owner), notifications and their send jobs, the notices that must arrive (notice_arrivals) and
+notices scheduled for later (scheduled_notices). The only store of these tables."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ from push.models import (
     Notice,
     NoticeToFollow,
     PushOutcomes,
+    ScheduledNotice,
 )
 
 SEND_ENTRYPOINT = "push.send"
+# The job that releases a scheduled notice (a reminder) at its time.
+SCHEDULED_ENTRYPOINT = "push.scheduled_notice"
 # pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
 # back with the event; Queries.enqueue is not used there because it passes job headers as JSON text,
 # which our connections' jsonb codec (db/pool.py) would encode a second time.
@@ -154,15 +157,15 @@ async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int])
     )
 
 
-async def insert_notice(tx: DB, notice: Notice, account_id: int) -> int:
-    """An account notice: an inbox entry of its own, with no case or event."""
+async def insert_notice(tx: DB, notice: Notice, account_id: int, kind: str = "account") -> int:
+    """An account notice (or a reminder, `kind` "reminder"): an inbox entry of its own, with no case or event."""
     return await tx.fetchval(
-        "INSERT INTO inbox_entries (account_id, kind, title, body, url) VALUES ($1, 'account', $2, $3, $4) "
-        "RETURNING id",
+        "INSERT INTO inbox_entries (account_id, kind, title, body, url) VALUES ($1, $5, $2, $3, $4) RETURNING id",
         account_id,
         notice.title,
         notice.body,
         notice.url,
+        kind,
     )
 
 
@@ -212,6 +215,75 @@ async def enqueue_sends(tx: DB, notification_ids: list[int], priority: int) -> N
         [f"notification:{n}" for n in notification_ids],
         [None] * count,
     )
+
+
+# --- notices scheduled for later (a reminder the day before an appointment) --------------------------------------
+
+
+async def insert_scheduled_notice(tx: DB, notice: Notice, account_id: int, key: str, due_at: datetime) -> int:
+    """A notice to release at `due_at`, replacing the one still pending under the same key for that account."""
+    await cancel_scheduled_notices(tx, key, account_id)
+    return await tx.fetchval(
+        "INSERT INTO scheduled_notices (account_id, key, title, body, url, due_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        account_id,
+        key,
+        notice.title,
+        notice.body,
+        notice.url,
+        due_at,
+    )
+
+
+async def enqueue_release(tx: DB, scheduled_id: int, delay: timedelta) -> None:
+    """The job that releases a scheduled notice, run by a worker once `delay` has passed."""
+    await tx.fetch(
+        _ENQUEUE,
+        [0],
+        [SCHEDULED_ENTRYPOINT],
+        [str(scheduled_id).encode()],
+        [max(delay, timedelta(0))],
+        [f"scheduled-notice:{scheduled_id}"],
+        [None],
+    )
+
+
+async def cancel_scheduled_notices(tx: DB, key: str, account_id: int | None = None) -> int:
+    """Cancel the pending notices under `key` (of one account, or of all); their jobs will find nothing to send."""
+    status = await tx.execute(
+        "UPDATE scheduled_notices SET cancelled_at = now() "
+        "WHERE key = $1 AND ($2::bigint IS NULL OR account_id = $2) AND sent_at IS NULL AND cancelled_at IS NULL",
+        key,
+        account_id,
+    )
+    return int(status.split()[-1])
+
+
+async def claim_scheduled_notice(tx: DB, scheduled_id: int) -> ScheduledNotice | None:
+    """Mark a pending scheduled notice sent and return it; None when it was sent or cancelled already. Run in the
+    transaction that writes its inbox entry: the row lock makes a second job (another worker) wait and then find it
+    sent, and a rollback leaves it pending for the job's retry."""
+    row = await tx.fetchrow(
+        "UPDATE scheduled_notices SET sent_at = now() "
+        "WHERE id = $1 AND sent_at IS NULL AND cancelled_at IS NULL "
+        "RETURNING id, account_id, title, body, url",
+        scheduled_id,
+    )
+    return ScheduledNotice(**dict(row)) if row else None
+
+
+async def link_scheduled_notice(tx: DB, scheduled_id: int, inbox_entry_id: int) -> None:
+    await tx.execute("UPDATE scheduled_notices SET inbox_entry_id = $2 WHERE id = $1", scheduled_id, inbox_entry_id)
+
+
+async def purge_scheduled_notices(db: DB, retention_days: int) -> int:
+    """Sent and cancelled notices past retention (the inbox keeps what was sent)."""
+    status = await db.execute(
+        "DELETE FROM scheduled_notices WHERE (sent_at IS NOT NULL OR cancelled_at IS NOT NULL) "
+        "AND created_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    return int(status.split()[-1])
 
 
 # --- the inbox as its owner reads it ----------------------------------------------------------------
@@ -275,7 +347,7 @@ async def claim(db: DB, notification_id: int) -> ClaimedNotification | None:
                RETURNING id, inbox_entry_id, subscription_id, urgency, topic, attempts)
            SELECT c.id, c.subscription_id, c.urgency, c.topic, c.attempts,
                   s.endpoint, s.p256dh, s.auth, i.title, i.body, i.url, i.event_id, k.case_no,
-                  CASE WHEN i.kind = 'account' THEN i.id END AS notice_id,
+                  CASE WHEN i.kind <> 'case' THEN i.id END AS notice_id,
                   EXISTS (SELECT 1 FROM notice_arrivals a WHERE a.inbox_entry_id = c.inbox_entry_id) AS followed
            FROM claimed c
            JOIN inbox_entries i ON i.id = c.inbox_entry_id

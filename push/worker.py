@@ -4,7 +4,8 @@ machines.
 Webhooks to the departments' systems (hooks/) are jobs of the same pgqueuer queue under their own entrypoint: one
 worker process serves both, so there is one LISTEN connection, one reconnect and one schema wait to operate, and
 hooks/ stays free of app/ as push/ is (WEBHOOK_ALLOWED_HOSTS limits where they go). Texts to residents' phones (sms/:
-SMS_BACKEND, SMS_DAILY_CAP_PER_NUMBER) are a third entrypoint of the same queue, for the same reasons.
+SMS_BACKEND, SMS_DAILY_CAP_PER_NUMBER) are a third entrypoint of the same queue, for the same reasons; reminders due
+at a set time (push.scheduled: an appointment's, the day before) a fourth, each a delayed job.
 
 pgqueuer hands each job to one worker (FOR UPDATE SKIP LOCKED), so two workers never send the same
 notification at once. A worker that dies mid-send stops its heartbeat; after `--heartbeat-seconds`
@@ -46,11 +47,11 @@ from db.pool_usage import sample_forever
 from hooks import worker as hooks_worker
 from hooks.delivery import RetryPolicy as WebhookRetryPolicy
 from hooks.sender import WebhookSender
-from push import arrival, metrics
+from push import arrival, metrics, scheduled
 from push.delivery import RetryPolicy, deliver
 from push.keys import load_or_create
 from push.sender import PushSender
-from push.store import SEND_ENTRYPOINT
+from push.store import SCHEDULED_ENTRYPOINT, SEND_ENTRYPOINT
 from sms import worker as sms_worker
 from sms.backends import backend_for as sms_backend_for
 from sms.delivery import Sending as SmsSending
@@ -111,6 +112,12 @@ class PushWorker:
             assert job.payload is not None
             if await deliver(pool, sender, policy, int(job.payload)) == "delivered":
                 self.sent += 1
+
+        # A reminder (scheduled_notices) at its time: into the inbox, with a send job per device (above).
+        @self._queue.entrypoint(SCHEDULED_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+        async def release_scheduled(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
+            assert job.payload is not None
+            await scheduled.release(pool, int(job.payload))
 
     async def run(self, *, drain: bool = False) -> None:
         """Send until stop(); with drain=True, return once the queue is empty (tests, the bench)."""

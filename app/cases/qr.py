@@ -1,5 +1,5 @@
 """The receipt QR code (segno): it encodes the absolute public tracking URL and nothing else. 亮证 (app.wallet) draws
-its verify link with the same code."""
+its verify link with the same code, and a booking (app.appointments) the clerk's link to it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ def _code(url: str) -> segno.QRCode:
     return segno.make(url, error="m", micro=False)
 
 
-def qr_svg(url: str) -> bytes:
+def qr_svg(url: str, title: str = "办件进度查询二维码") -> bytes:
     buffer = io.BytesIO()
-    _code(url).save(buffer, kind="svg", scale=6, border=4, title="办件进度查询二维码")
+    _code(url).save(buffer, kind="svg", scale=6, border=4, title=title)
     return buffer.getvalue()
 
 

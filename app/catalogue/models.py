@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 ONLINE = "网上办理"
+BY_APPOINTMENT = "网上预约"
 
 
 class TimeLimit(msgspec.Struct, frozen=True):
@@ -102,11 +103,24 @@ class ServiceItem(msgspec.Struct, frozen=True):
     pretick: Pretick | None = None
     # None: the item declares no retention, and its cases are kept.
     retention: Retention | None = None
+    # The windows (app/appointments' group, db/seed/halls.json) whose places a booked visit takes; None: not booked.
+    appointment_group: str | None = None
 
     @property
     def online(self) -> bool:
         """Offered 网上办理: it may be applied for on its own (/items/{code}/apply)."""
         return ONLINE in self.guide.channels
+
+    @property
+    def bookable(self) -> bool:
+        """A visit to a hall may be booked for it (/items/{code}/book): in person only (网上预约, its photo and
+        fingerprints taken there), or as the resident's choice beside applying online."""
+        return self.appointment_group is not None
+
+    @property
+    def needs_visit(self) -> bool:
+        """Done at a hall, not online: booked rather than filled in (居民身份证换领)."""
+        return not self.online and (self.visits > 0 or BY_APPOINTMENT in self.guide.channels)
 
 
 class LifeEventItem(msgspec.Struct, frozen=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import ONLINE, Department, LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, Department, ItemSearchHit, LifeEvent, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -37,6 +37,15 @@ async def scope_codes_covering(db: DB, code: str) -> list[str]:
     applied for on its own, every life event that lists it (a delegation for 公民身后 covers 社会保障卡注销 alone).
     A scope of 全部事项 covers everything."""
     return [code, *await store.life_events_listing(db, code)]
+
+
+async def service_item(db: DB, code: str) -> ServiceItem | None:
+    return await store.get_service_item(db, code)
+
+
+async def bookable_items(db: DB) -> list[ItemSearchHit]:
+    """The items whose visit to a hall may be booked (网上预约), for the pages that offer it."""
+    return await store.bookable_items(db)
 
 
 async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:

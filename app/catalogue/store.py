@@ -28,7 +28,7 @@ _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
     i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick,
-    i.retention_years, i.retention_source
+    i.retention_years, i.retention_source, i.appointment_group
 """
 
 
@@ -54,6 +54,7 @@ def _service_item(row: Any) -> ServiceItem:
         citywide=row["citywide"],
         applies_when=row["applies_when"],
         pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
+        appointment_group=row["appointment_group"],
     )
 
 
@@ -142,6 +143,15 @@ async def search_items(db: DB, query: str, limit: int = 20) -> list[ItemSearchHi
     return [ItemSearchHit(r["code"], r["name"], r["department_name"]) for r in rows]
 
 
+async def bookable_items(db: DB) -> list[ItemSearchHit]:
+    """The items a visit to a hall may be booked for (an appointment group), by code."""
+    rows = await db.fetch(
+        "SELECT i.code, i.name, d.short_name AS department_name FROM service_items i "
+        "JOIN departments d ON d.code = i.department_code WHERE i.appointment_group IS NOT NULL ORDER BY i.code"
+    )
+    return [ItemSearchHit(r["code"], r["name"], r["department_name"]) for r in rows]
+
+
 async def child_regions(db: DB, parent_code: str | None) -> list[Region]:
     if parent_code is None:
         rows = await db.fetch("SELECT code, name, level FROM regions WHERE parent_code IS NULL ORDER BY code")
@@ -218,13 +228,14 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
                guide, fields, materials, result_certificate, applies_when, pretick, citywide, retention_years,
-               retention_source)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+               retention_source, appointment_group)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                   $22)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
                materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
-               retention_years = $20, retention_source = $21""",
+               retention_years = $20, retention_source = $21, appointment_group = $22""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -246,6 +257,7 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         bool(item.get("citywide", False)),
         retention.get("years"),
         retention.get("source"),
+        item.get("appointment_group"),
     )
 
 

@@ -383,6 +383,25 @@ async def start_walk_in(
     """窗口收件: the clerk has checked this resident's ID card in person and files for them from now on (replacing
     whoever was at the window before), for walk_in.WALK_IN_MINUTES. The check is audited."""
     person = await check_in_person(db, cipher, conn, "walk_in.start", check)
+    return await _receive(db, conn, user, person)
+
+
+async def receive_booked(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, person_id: int, code: str
+) -> walk_in.WalkIn:
+    """窗口收件 of a resident who booked the visit (app.appointments' 签到): the booking names them, and the clerk has
+    checked their ID card in person against it (the check-in refuses without that). Audited as any walk-in, with the
+    booking's code."""
+    person = await people.get_person(db, person_id)
+    if person is None or person.deceased:
+        raise NotFound("人口库中没有该居民")
+    return await _receive(db, conn, user, person, appointment=code)
+
+
+async def _receive(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, person: Person, appointment: str | None = None
+) -> walk_in.WalkIn:
+    """Receive a person whose ID card the clerk checked: any resident of Changzhou, at any hall (全城通办)."""
     if not walk_in.in_region(user, person.region_code):
         await audit(
             db,
@@ -412,6 +431,7 @@ async def start_walk_in(
         identity_checked=True,
         hall=user.region_code,
         home_district=(person.region_code or "")[:6] or None,
+        **({"appointment": appointment} if appointment else {}),
     )
     return started
 

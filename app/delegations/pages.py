@@ -112,6 +112,9 @@ class HelperPages(Controller):
         born = await service.client_birth_date(db, caller(request), delegation.id)
         age = age_on(born, today_in_china()) if born else None
         likely, unlikely = by_likelihood(covered, age)
+        bookable = [
+            i for i in await catalogue.bookable_items(db) if delegation.scope is None or i.code in delegation.scope
+        ]
         return Template(
             "helper_client.html",
             context={
@@ -121,6 +124,7 @@ class HelperPages(Controller):
                 "age": age,
                 "events": likely,
                 "unlikely_events": unlikely,
+                "bookable": bookable,
             },
         )
 

@@ -182,6 +182,26 @@ async def record_by_hand(
     return _staff_notice(row) if row is not None else None
 
 
+async def notify_reminder(tx: Tx, account_id: int, *, title: str, body: str, url: str) -> None:
+    """A reminder now (预约提醒 in 消息: an appointment booked, moved or cancelled for the resident by someone else), in
+    the transaction of what it reports. The same care for the lock screen as notify_account."""
+    await outbox.enqueue_notice(tx, Notice(title=title, body=body, url=url), account_id, "reminder")
+
+
+async def schedule_reminder(
+    tx: Tx, account_id: int, *, key: str, due_at: datetime, title: str, body: str, url: str
+) -> None:
+    """A reminder at `due_at` (an appointment's, the day before), kept under `key` with what it reminds of, in the same
+    transaction: a worker sends it then, once, into the inbox and to the devices (push.scheduled). Scheduling under the
+    same key and account again replaces it."""
+    await outbox.schedule_notice(tx, Notice(title=title, body=body, url=url), account_id, key=key, due_at=due_at)
+
+
+async def cancel_reminders(tx: Tx, key: str) -> None:
+    """The reminders still pending under `key` are not sent (what they remind of was cancelled or moved)."""
+    await outbox.cancel_scheduled(tx, key)
+
+
 def beijing_time(moment: datetime) -> str:
     """「2026-11-29 10:31（北京时间）」: how a notice names a moment, whatever the server's time zone."""
     return china_time(moment) + "（北京时间）"

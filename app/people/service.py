@@ -30,6 +30,13 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return await store.get_person(db, person_id)
 
 
+async def people_by_id(db: DB, person_ids: list[int]) -> dict[int, Person]:
+    """Several people at once (a hall's bookings of a day), by their id."""
+    if not person_ids:
+        return {}
+    return {person.id: person for person in await store.get_people(db, sorted(set(person_ids)))}
+
+
 async def household_of(db: DB, person: Person) -> list[Person]:
     """Everyone on the person's 户口簿 (the person included), oldest first; just the person when the register
     has no 户号 for them."""

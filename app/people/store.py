@@ -70,6 +70,11 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return _person(row) if row else None
 
 
+async def get_people(db: DB, person_ids: list[int]) -> list[Person]:
+    rows = await db.fetch("SELECT * FROM people WHERE id = ANY($1::bigint[])", person_ids)
+    return [_person(r) for r in rows]
+
+
 async def household_members(db: DB, household_no: str) -> list[Person]:
     rows = await db.fetch("SELECT * FROM people WHERE household_no = $1 ORDER BY birth_date, id", household_no)
     return [_person(r) for r in rows]

@@ -1,7 +1,8 @@
 // 扫码查进度 (/scan), for residents and for staff at the console: the camera (getUserMedia), the browser's own
 // BarcodeDetector where there is one, else the vendored jsQR (pwa/static/vendor/README.md), loaded by this page only.
-// A tracking link of ours (this site + /t/<token>) or a shown certificate's check (亮证: this site + /verify/<token>)
-// opens here; anything else is shown as text and never opened.
+// A tracking link of ours (this site + /t/<token>), a shown certificate's check (亮证: this site + /verify/<token>) or a
+// booking shown at the hall (预约: this site + /console/appointments/<code>, the clerk's check-in) opens here; anything
+// else is shown as text and never opened.
 
 const box = document.querySelector("[data-scanner]");
 const video = box.querySelector("[data-scanner-video]");
@@ -12,6 +13,7 @@ const result = box.querySelector("[data-scanner-result]");
 const resultText = box.querySelector("[data-scanner-text]");
 const TRACKING_PATH = /^\/t\/[A-Za-z0-9_-]{16,}$/;
 const VERIFY_PATH = /^\/verify\/[A-Za-z0-9_.-]{20,400}$/;
+const APPOINTMENT_PATH = /^\/console\/appointments\/[2-9A-HJKMNP-Z]{8}$/;
 const SCAN_EVERY_MS = 150;
 
 let stream = null;
@@ -31,6 +33,7 @@ function ourPath(text) {
   if (url.origin !== window.location.origin || url.search) return null;
   if (TRACKING_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别受理回执，正在打开办理进度…" };
   if (VERIFY_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别亮证二维码，正在核验证照…" };
+  if (APPOINTMENT_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别预约二维码，正在打开预约…" };
   return null;
 }
 
