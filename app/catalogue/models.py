@@ -88,11 +88,14 @@ class ServiceItem(msgspec.Struct, frozen=True):
     citywide: bool = False
     applies_when: str | None = None  # when the item applies, in one line (一件事: the resident ticks the ones that do)
     pretick: Pretick | None = None
+    # 更正: the item whose result certificate this item corrects (its fields are the certificate's correctable ones);
+    # asked for from the certificate (app.cases.corrections), never applied for on its own.
+    corrects: str | None = None
 
     @property
     def online(self) -> bool:
         """Offered 网上办理: it may be applied for on its own (/items/{code}/apply)."""
-        return ONLINE in self.guide.channels
+        return ONLINE in self.guide.channels and self.corrects is None
 
 
 class LifeEventItem(msgspec.Struct, frozen=True):

@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 
-from app.cases.models import StaffUpload
+from app.cases.models import CorrectionView, StaffUpload
 
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +127,9 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # their own department's tasks; other tasks' steps come without their notes.
     case_history: list[HistoryStep] = msgspec.field(default_factory=list[HistoryStep])
     task_history: dict[int, list[HistoryStep]] = msgspec.field(default_factory=dict[int, list[HistoryStep]])
+    # 更正: each correction task's request by task id, the certificate and the change side by side (an approver: their
+    # own department's only).
+    corrections: dict[int, CorrectionView] = msgspec.field(default_factory=dict[int, CorrectionView])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
