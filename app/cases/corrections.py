@@ -185,12 +185,18 @@ def _issuing_task(tasks: Sequence[TaskRow], certificate: ECertificate) -> TaskRo
 async def correctable_of_case(db: asyncpg.Pool, who: Requester) -> list[ECertificate]:
     """The current certificates this case issued into the requester's library or their minor children's, of a kind a
     correction item corrects: what the page offers to correct."""
+    return [c for c in await correctable_of_person(db, who.person_id) if c.case_no == who.case.case_no]
+
+
+async def correctable_of_person(db: DB, person_id: int) -> list[ECertificate]:
+    """The current certificates a case issued into the person's library or their minor children's, of a kind a
+    correction item corrects (the window's 窗口收件 page lists them for the resident at the window)."""
     kinds = await catalogue.correctable_kinds(db)
     return [
         c
-        for wallet in await certificates.wallet_of(db, who.person_id, today_in_china())
+        for wallet in await certificates.wallet_of(db, person_id, today_in_china())
         for c in wallet.certificates
-        if c.case_no == who.case.case_no and c.kind in kinds
+        if c.case_no is not None and c.kind in kinds
     ]
 
 
