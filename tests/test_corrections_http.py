@@ -6,6 +6,7 @@ another department's approver 403, a second approval 409."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
+from app.calendar.service import today_in_china
+from auth import clients
 from config.settings import Settings
+from hooks import store as hooks_store
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act, born_days_ago, file_birth_case
 from tests.case_helpers import PNG_1X1
@@ -272,3 +276,67 @@ async def test_what_is_asked_is_checked_field_by_field(
     assert bad_date.status_code == 400 and "日期" in bad_date.json()["errors"]["value"]
     assert not_correctable.status_code == 404  # 张伟's 户口簿 was not issued by this case
     assert await pool.fetchval("SELECT count(*) FROM certificate_corrections") == 0
+
+
+async def test_the_issuing_departments_system_hears_of_reads_and_completes_a_correction_task(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
+    case_no, old = await _issued_birth_certificate(client, desk)
+    issued = await clients.register(
+        pool,
+        name="卫健业务系统",
+        department_code="health",
+        hospital=None,
+        region_code="320400",
+        scopes=list(clients.DEPARTMENT_SCOPES),
+    )
+    await hooks_store.insert_subscription(
+        pool,
+        client_id=issued.client_id,
+        department_code="health",
+        region_prefix="3204",
+        url="https://hooks.czgov.example/ywtb",
+        events=["task.created", "task.updated"],
+        secret="whsec_dGVzdA==",
+    )
+
+    task_id = (await _ask(client, case_no, _asked(old["id"]))).json()["task_id"]
+
+    heard = await pool.fetch("SELECT event_type, payload FROM webhook_deliveries ORDER BY id")
+    assert [(r["event_type"], r["payload"]["data"]["task_id"]) for r in heard] == [("task.created", task_id)]
+    assert "张晓宝" not in str(heard[0]["payload"])  # no personal data: the system reads the task with its token
+    system = another_client()
+    basic = base64.b64encode(f"{issued.client_id}:{issued.secret}".encode()).decode()
+    token = (
+        await system.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+        )
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    read = (await system.get(f"/api/exchange/v1/tasks/{task_id}", headers=bearer)).json()
+    assert read["correction"] == {
+        "certificate_title": "出生医学证明",
+        "certificate_number_masked": old["number_masked"],
+        "field": "child.name",
+        "field_label": "新生儿姓名",
+        "current": "张小宝",
+        "requested": "张晓宝",
+        "reason": "助产机构录入时写错",
+    }
+    for action in ("accept", "review", "approve"):
+        moved = await system.post(
+            f"/api/exchange/v1/tasks/{task_id}/transition",
+            json={"action": action},
+            headers={**bearer, "Idempotency-Key": f"corr-system-{action}"},
+        )
+        assert moved.status_code == 200, moved.text
+    done = await system.post(
+        f"/api/exchange/v1/tasks/{task_id}/certificates",
+        json={"number": "O320400600777", "issued_on": str(today_in_china()), "data": {"note": "换发"}},
+        headers={**bearer, "Idempotency-Key": "corr-system-complete"},
+    )
+    assert done.status_code == 201, done.text
+    held = [c for c in (await client.get("/api/v1/certificates")).json() if c["kind"] == "birth_medical"]
+    assert [c["number_masked"] for c in held] == ["*********0777"]  # the department's own number
