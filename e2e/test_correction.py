@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from e2e.conftest import TABLET, ConsoleWatch, LiveServer
 from e2e.helpers import api, file_retirement, register_staff, sign_up_with_enrollment_code
 from e2e.layout import assert_fits, use_display
+from e2e.test_accessibility import violations
 
 RESIDENT = ("冯建军", "320413198104302738")
 EMPLOYER = "常州金坛正确机械有限公司"
@@ -76,6 +77,7 @@ def test_a_resident_asks_for_a_correction_and_sees_the_corrected_certificate(
     phone.get_by_role("button", name="提交更正申请").click()  # nothing typed: the errors come, beside each field
     expect(phone.get_by_role("alert")).to_contain_text("请填写更正后的参保单位名称")
     expect(phone.get_by_role("alert")).to_contain_text("请写明更正原因")
+    assert violations(phone) == [], "申请更正 with errors"
     phone.get_by_label("更正为").fill(EMPLOYER)
     phone.get_by_label(re.compile("更正原因")).fill("单位名称录入错误，见劳动合同")
     phone.get_by_role("button", name="提交更正申请").click()
@@ -90,6 +92,7 @@ def test_a_resident_asks_for_a_correction_and_sees_the_corrected_certificate(
     _move(clerk, correction, "accept")
     hrss.goto(f"/console/cases/{case_no}")
     expect(hrss.locator(".correction-panel")).to_contain_text(EMPLOYER)  # side by side with the old value
+    assert violations(hrss) == [], "the approver's side-by-side panel"
     _move(hrss, correction, "review", "approve", "complete")
 
     phone.goto("/certificates")
@@ -101,3 +104,4 @@ def test_a_resident_asks_for_a_correction_and_sees_the_corrected_certificate(
     phone.get_by_text(re.compile("已作废的证照")).click()
     phone.locator(".voided-certificates").get_by_role("link", name="职工退休审批表").click()
     expect(phone.get_by_role("heading", name="这份证照已作废")).to_be_visible()
+    assert violations(phone) == [], "a void certificate"
