@@ -346,14 +346,10 @@ async def _view(db: DB, cipher: PiiCipher, row: CorrectionRow, uploads: Sequence
     held = await certificates.held_certificate(db, row.certificate_id)
     assert held is not None  # a correction names a person's certificate, which is never deleted
     certificate = held[1]
-    task = await store.get_task(db, row.task_id)
-    assert task is not None  # the correction's own task
-    item = await catalogue.service_item(db, task.item_code)
+    fields = await _fields_of(db, row.task_id)
+    field = next((f for f in fields if f.key == row.field), None)
     asked = cipher.decrypt_document(row.request_enc)
     before: dict[str, Any] = asked.get("before", {})
-    form = await forms.item_form(db, item) if item else None
-    fields = form.fields() if form else []
-    field = next((f for f in fields if f.key == row.field), None)
     label = field.label if field else row.field
     material = workflow.correction_material(row.task_id)
     return CorrectionView(
@@ -385,11 +381,16 @@ async def what_corrected(db: DB, cipher: PiiCipher, certificate_id: int) -> tupl
     if not rows:
         return None
     row = rows[0]
-    task = await store.get_task(db, row.task_id)
-    item = await catalogue.service_item(db, task.item_code) if task else None
-    field = next((f for f in (await forms.item_form(db, item)).fields() if f.key == row.field), None) if item else None
+    field = next((f for f in await _fields_of(db, row.task_id) if f.key == row.field), None)
     value = cipher.decrypt_document(row.request_enc).get("value")
     return (field.label, shown(field, value)) if field else (row.field, str(value))
+
+
+async def _fields_of(db: DB, task_id: int) -> list[FormField]:
+    """The correctable fields of a correction task's item (its label, type and options), as the request was checked."""
+    task = await store.get_task(db, task_id)
+    item = await catalogue.service_item(db, task.item_code) if task else None
+    return (await forms.item_form(db, item)).fields() if item else []
 
 
 # --- the page -----------------------------------------------------------------------------------------------------
