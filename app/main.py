@@ -36,6 +36,7 @@ from app.cases import consent_flow
 from app.cases import service as cases
 from app.cases.apply import ApplyPages
 from app.cases.consent_pages import ConsentPages, ConsentsApi
+from app.cases.correction_pages import CorrectionPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             CasesApi,
             TrackingPages,
             CasePages,
+            CorrectionPages,
             ConsoleApi,
             DelegationsApi,
             OrganisationsApi,

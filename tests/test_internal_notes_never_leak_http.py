@@ -277,6 +277,8 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
         account_id or 0,
     )
     organisations = await pool.fetch("SELECT credit_code FROM organisations ORDER BY credit_code LIMIT 3")
+    halls = await pool.fetch("SELECT id FROM halls ORDER BY id LIMIT 2")
+    bookings = await pool.fetch("SELECT id FROM appointments ORDER BY id")
     return {
         "case_no": scene.case_nos,
         "token": scene.tokens + [u["token"] for u in uploads[:2]],
@@ -288,6 +290,8 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
         "child_id": ["1"],
         "subscription_id": ["1"],
         "uscc": [o["credit_code"] for o in organisations] or ["91320400MA1XXXXX0X"],
+        "hall_id": [h["id"] for h in halls] or ["city"],
+        "appointment_id": [str(b["id"]) for b in bookings] or ["1"],
     }
 
 

@@ -227,6 +227,7 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     office_region: str | None  # the department office that handles it; None: 全城通办, not taken yet
     office_name: str | None  # its region's name: 武进区
     received_region: str | None  # the hall that received the case at a window; None: online or helper
+    corrects_certificate_id: int | None = None  # a correction task (更正): the certificate it corrects
 
     @property
     def promised_limit(self) -> TimeLimit:
@@ -512,3 +513,76 @@ class TaskNote(msgspec.Struct, frozen=True, kw_only=True):
     item_name: str
     visibility: str  # resident | internal
     text: str
+
+
+# --- 更正: corrections of an issued certificate ----------------------------------------------------------------------
+
+
+class CorrectionRequest(msgspec.Struct, kw_only=True):
+    """POST /api/v1/cases/{case_no}/corrections: which certificate of the case, which field (its form key, e.g.
+    `child.name`), the right value, why; `evidence`: tokens of files uploaded with POST /api/v1/uploads
+    (material_code `correction`) for this case's life event."""
+
+    certificate_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+    field: str
+    value: str
+    reason: str
+    evidence: list[str] = msgspec.field(default_factory=list[str])
+
+
+class CorrectionCreated(msgspec.Struct, frozen=True, kw_only=True):
+    """The correction task opened: with the issuing department, its promised date (its own SLA)."""
+
+    task_id: int
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    status: str
+    due_on: date | None
+
+
+class CorrectionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A correction as app/cases/corrections_store.py keeps it: what was asked is sealed (request_enc)."""
+
+    task_id: int
+    certificate_id: int
+    field: str
+    request_enc: bytes
+    filed_as: str  # self | parent | clerk
+    requested_by_name: str | None
+    corrected_certificate_id: int | None
+    created_at: datetime
+
+
+class CorrectableField(msgspec.Struct, frozen=True, kw_only=True):
+    """One field of a certificate that may be corrected: its form key and label, and what the certificate says now
+    (as a person reads it: an option's label, not its value)."""
+
+    key: str
+    label: str
+    shown: str
+
+
+class CorrectionView(msgspec.Struct, frozen=True, kw_only=True):
+    """One correction side by side, for the approver (and the resident's own pages): the certificate as it is and the
+    change asked for, why, by whom, and the evidence files."""
+
+    task_id: int
+    certificate_id: int
+    certificate_title: str
+    certificate_number_masked: str
+    certificate_issued_by: str
+    certificate_issued_on: date
+    field: str
+    field_label: str
+    current: str
+    requested: str
+    reason: str
+    filed_as: str
+    filed_as_label: str
+    requested_by_name: str | None
+    requested_at: datetime
+    rows: list[CorrectableField]  # the certificate's correctable fields as they are now
+    evidence: list[StaffUpload]
+    corrected_certificate_id: int | None = None

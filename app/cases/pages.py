@@ -43,7 +43,7 @@ class CasePages(Controller):
         files are checked first, then the task (app.cases.workflow.answer_supplement) before any is stored."""
         user = caller(request)
         try:
-            files = service.checked_supplement_files(await _posted_files(data.get("file")))
+            files = service.checked_supplement_files(await posted_files(data.get("file")))
             await workflow.answer_supplement(
                 db, cipher, request, user, case_no, task_id, str(data.get("note") or "") or None, files
             )
@@ -123,7 +123,7 @@ class CasePages(Controller):
         return receipt_page(await service.case_for_helper(db, settings, caller(request), case_no), filed_for="helper")
 
 
-async def _posted_files(posted: Any) -> list[tuple[str, bytes]]:
+async def posted_files(posted: Any) -> list[tuple[str, bytes]]:
     """(name, content) of each file a form posted under one name: none, one, or several (multiple)."""
     files = cast("list[object]", posted) if isinstance(posted, list) else [posted]
     return [

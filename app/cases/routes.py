@@ -14,12 +14,14 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
-from app.cases import qr, service, tracking
+from app.cases import corrections, qr, service, tracking
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
     CaseSummary,
     CaseView,
+    CorrectionCreated,
+    CorrectionRequest,
     DraftBody,
     DraftSaved,
     DraftView,
@@ -35,6 +37,9 @@ from app.web.types import AnyRequest
 from auth.access import caller, public, roles, user_of
 
 RESIDENT = roles("resident")
+# 更正: a resident for their own (or their minor child's) certificate; a window clerk for the resident whose ID card and
+# papers they have just checked in person (auth.walk_in).
+CORRECTORS = roles("resident", "clerk")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
 FILERS = roles("resident", "clerk", "helper")
 
@@ -81,6 +86,23 @@ class CasesApi(Controller):
     @get("/cases/{case_no:str}", opt=RESIDENT, summary="One of the caller's cases with tasks and timeline")
     async def read_case(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> CaseView:
         return await service.case_for_resident(db, settings, caller(request), case_no)
+
+    @post(
+        "/cases/{case_no:str}/corrections",
+        opt=CORRECTORS,
+        status_code=HTTP_201_CREATED,
+        summary="更正: ask to correct one field of a certificate the case issued; a correction task for the issuing "
+        "department",
+    )
+    async def ask_correction(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        case_no: FromPath[str],
+        data: Annotated[CorrectionRequest, Body(media_type=RequestEncodingType.JSON)],
+    ) -> CorrectionCreated:
+        return await corrections.request_correction(db, cipher, request, caller(request), case_no, data)
 
     @get("/cases/{case_no:str}/qr.svg", opt=RESIDENT, summary="Receipt QR (SVG) encoding the tracking URL")
     async def qr_svg(

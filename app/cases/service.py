@@ -637,7 +637,8 @@ async def store_upload(
 ) -> UploadView:
     person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
-    if material_code not in {m.code for m in form.materials}:
+    # Evidence for a correction (更正) of a certificate a case of this life event issued: attached with the request.
+    if material_code != workflow.CORRECTION_EVIDENCE and material_code not in {m.code for m in form.materials}:
         raise FieldErrors({"material_code": "该材料不属于这件事"})
     content_type, clean_name = _checked_file(filename, content)
     token = secrets.token_urlsafe(18)

@@ -112,6 +112,34 @@ async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int,
     )
 
 
+async def insert_correction_task(
+    db: DB,
+    *,
+    case_id: int,
+    item_code: str,
+    department_code: str,
+    due_on: date,
+    provisional: bool,
+    office_region: str | None,
+    certificate_id: int,
+) -> int | None:
+    """A correction task (更正) after the case's other tasks; its id, or None while the certificate has an open one
+    already (tasks_one_open_correction)."""
+    return await db.fetchval(
+        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region, "
+        "corrects_certificate_id) "
+        "SELECT $1, $2, $3, coalesce(max(position), -1) + 1, $4, $5, $6, $7 FROM tasks WHERE case_id = $1 "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        case_id,
+        item_code,
+        department_code,
+        due_on,
+        provisional,
+        office_region,
+        certificate_id,
+    )
+
+
 async def take_office(db: DB, task_id: int, office_region: str) -> None:
     """A 全城通办 task taken by the office that first acts on it (the caller holds the task's row lock)."""
     await db.execute(
@@ -361,7 +389,8 @@ _TASK = """
            c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
            e.name AS life_event_name,
            coalesce(p.region_code, '') AS applicant_region,
-           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
+           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
+           t.corrects_certificate_id
     FROM tasks t
     JOIN cases c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
@@ -702,6 +731,16 @@ async def pending_uploads(
         life_event_code,
     )
     return [PendingUpload(token=r["token"], material_code=r["material_code"]) for r in rows]
+
+
+async def attach_uploads_as(db: DB, case_id: int, tokens: list[str], material_code: str) -> None:
+    """Uploads attached to a case as one material (the evidence of a correction: correction:<task id>)."""
+    await db.execute(
+        "UPDATE uploads SET case_id = $1, material_code = $3 WHERE token = ANY($2::text[]) AND case_id IS NULL",
+        case_id,
+        tokens,
+        material_code,
+    )
 
 
 async def attach_uploads(db: DB, case_id: int, tokens: list[str]) -> None:

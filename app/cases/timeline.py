@@ -103,8 +103,9 @@ async def record_event(
 
 
 async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int) -> list[Event]:
-    """A new case: task.created for each of its tasks, to its department. A task's step: task.resubmitted when the
-    resident answered a 补正告知, else task.updated. No personal data: the system reads the task with its token."""
+    """A new case: task.created for each of its tasks, to its department; a task opened on a case already there (a
+    correction, 更正) likewise. A task's step: task.resubmitted when the resident answered a 补正告知, else
+    task.updated. No personal data: the system reads the task with its token."""
     if task_id is None:
         if status != "submitted":
             return []
@@ -112,6 +113,8 @@ async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str
     task = await store.get_task(tx, task_id)
     if task is None:
         return []
+    if status == "submitted" and task.corrects_certificate_id is not None:
+        return [_webhook_event("task.created", task, event_id)]  # (a task granted consent is 申办 again: updated)
     return [_webhook_event("task.resubmitted" if status == "resubmitted" else "task.updated", task, event_id)]
 
 

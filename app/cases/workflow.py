@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 
@@ -19,7 +19,7 @@ import asyncpg
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import offices, store
+from app.cases import corrections_store, offices, store
 from app.cases.models import CheckedFile, IssuedResult, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
@@ -158,6 +158,25 @@ async def open_tasks(
             )
             for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
         ],
+    )
+
+
+async def open_correction_task(
+    tx: Tx, *, case_id: int, item: ServiceItem, certificate_id: int, office_region: str | None, today: date
+) -> int | None:
+    """A correction task (更正) on the case that issued the certificate: 申办, due its correction item's own promised
+    limit from today (受理 counts it again), routed to `office_region` (the office that issued the certificate). Its
+    id; None while the certificate has an open correction already."""
+    deadline = promised_date(await current_calendar(tx), item.promised_limit, today)
+    return await store.insert_correction_task(
+        tx,
+        case_id=case_id,
+        item_code=item.code,
+        department_code=item.department_code,
+        due_on=deadline.due_on,
+        provisional=deadline.provisional,
+        office_region=office_region,
+        certificate_id=certificate_id,
     )
 
 
@@ -328,13 +347,13 @@ async def answer_supplement(
     if not files and not (note or "").strip():
         raise FieldErrors({"file": "请上传补正材料，或在说明中写明已如何补正（如“原件已交窗口”）"})
     async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
-        await _store_supplement(
+        await store_case_files(
             tx,
             user,
             case_id=task.case_id,
             person_id=task.applicant_person_id,
             life_event_code=task.life_event_code,
-            task_id=task_id,
+            material_code=supplement_material(task_id),
             files=files,
         )
         return await _apply_move(tx, cipher, user.account_id, task, "resubmit", step, note, None)
@@ -381,9 +400,24 @@ async def _apply_move(
         note=note,
         result_to_collect=step.to == "completed" and await _result_waits_at_window(tx, cipher, task),
     )
+    if task.corrects_certificate_id is not None:
+        await audit(
+            tx,
+            None,
+            "correction.step",
+            "ok",
+            subject=f"task:{task_id}",
+            actor=f"account:{actor_account_id}" if actor_account_id else DEPARTMENT_SYSTEM,
+            move=action,
+            status=step.to,
+            case=task.case_no,
+            certificate=task.corrects_certificate_id,
+        )
     if step.to == "completed":
         await _invite_rating(tx, task)
-    if step.to == "completed" and registers.writes_back(task.item_code):
+    if step.to == "completed" and task.corrects_certificate_id is not None:
+        await _issue_correction(tx, cipher, actor_account_id, task, task.corrects_certificate_id, result)
+    elif step.to == "completed" and registers.writes_back(task.item_code):
         await _write_back(tx, cipher, actor_account_id, task, child_id_number, credit_code)
     elif step.to == "completed" and task.result_certificate is not None:
         await _issue_result(tx, cipher, task, task.result_certificate, result)
@@ -486,6 +520,62 @@ async def _issue_result(
     )
 
 
+async def _issue_correction(
+    tx: Tx,
+    cipher: PiiCipher,
+    actor_account_id: int | None,
+    task: TaskRow,
+    certificate_id: int,
+    issued: IssuedResult | None,
+) -> None:
+    """更正's 办结: the corrected certificate replaces the old one (which is void from now: its 亮证 says 已作废 and no
+    form uses it), with the certificate's correctable contents as they were asked about and the one field changed;
+    numbered after the old one, or as the department's own system issued it. Its own timeline step and audit entry,
+    in the completion's transaction. The registers are not written: see app.registers.service.register_note."""
+    correction = await corrections_store.correction_of_task(tx, task.id)
+    assert correction is not None  # a correction task is opened with its request (app.cases.corrections)
+    asked = cipher.decrypt_document(correction.request_enc)
+    changes = {**asked.get("before", {}), correction.field: asked.get("value")}
+    old, new = await certificates.replace_with_corrected(
+        tx,
+        cipher,
+        certificate_id=certificate_id,
+        changes={**changes, **issued.data} if issued else changes,
+        issued_by=task.department_full_name,
+        issued_on=issued.issued_on if issued else today_in_china(),
+        number=issued.number if issued else None,
+    )
+    await corrections_store.set_corrected(tx, task.id, new.id)
+    note = (
+        f"更正后的{new.title}（编号 {new.number_masked}）已放入电子证照库，办事时自动使用；"
+        f"原证照（编号 {old.number_masked}）已作废，扫描其亮证码将显示“已作废”。"
+    )
+    if register_note := registers.register_note(correction.field):
+        note += register_note
+    await record_event(
+        tx,
+        case_id=task.case_id,
+        task_id=task.id,
+        status="completed",
+        title=f"{new.title}已更正：已换发新证照，原证照作废",
+        department_code=task.department_code,
+        actor_account_id=actor_account_id,
+        note=note,
+    )
+    await audit(
+        tx,
+        None,
+        "certificate.correct",
+        "ok",
+        subject=f"certificate:{new.id}",
+        actor=f"account:{actor_account_id}" if actor_account_id else DEPARTMENT_SYSTEM,
+        replaces=old.id,
+        case=task.case_no,
+        task=task.id,
+        field=correction.field,
+    )
+
+
 # --- moves the server makes (consent) ---------------------------------------------------------------
 
 
@@ -534,18 +624,40 @@ def supplement_task(material_code: str) -> int | None:
     return int(number) if number != material_code and number.isdigit() else None
 
 
-async def _store_supplement(
+# A file sent as evidence for a correction (更正): uploaded as this material (POST /api/v1/uploads), and attached to
+# the case as correction:<task id> with the request.
+CORRECTION_EVIDENCE = "correction"
+_CORRECTION_PREFIX = "correction:"
+
+
+def correction_material(task_id: int) -> str:
+    """The material code of a file sent as evidence for one correction task."""
+    return f"{_CORRECTION_PREFIX}{task_id}"
+
+
+def task_of_material(material_code: str) -> int | None:
+    """The one task a file belongs to — a 补正 answer or a correction's evidence — or None for a material the merged
+    form asked for (it belongs to every item that asks for it)."""
+    for prefix in (_SUPPLEMENT_PREFIX, _CORRECTION_PREFIX):
+        number = material_code.removeprefix(prefix)
+        if number != material_code and number.isdigit():
+            return int(number)
+    return None
+
+
+async def store_case_files(
     tx: Tx,
     user: CurrentUser,
     *,
     case_id: int,
     person_id: int,
     life_event_code: str,
-    task_id: int,
-    files: list[CheckedFile],
+    material_code: str,
+    files: Sequence[CheckedFile],
 ) -> None:
-    """Files answering a 补正告知, attached straight to the case, in the transaction that moves the task: called
-    only once every check on the task and case has passed, and rolled back with a refused move."""
+    """Files attached straight to a case as one material — answering a 补正告知 (supplement:<task id>), or evidence for
+    a correction (correction:<task id>) — in the transaction that moves or opens their task: called only once every
+    check has passed, and rolled back with a refused move."""
     for file in files:
         await store.insert_supplement(
             tx,
@@ -554,7 +666,7 @@ async def _store_supplement(
             person_id=person_id,
             case_id=case_id,
             life_event_code=life_event_code,
-            material_code=supplement_material(task_id),
+            material_code=material_code,
             filename=file.filename,
             content_type=file.content_type,
             content=file.content,

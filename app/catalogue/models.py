@@ -105,11 +105,14 @@ class ServiceItem(msgspec.Struct, frozen=True):
     retention: Retention | None = None
     # The windows (app/appointments' group, db/seed/halls.json) whose places a booked visit takes; None: not booked.
     appointment_group: str | None = None
+    # 更正: the item whose result certificate this item corrects (its fields are the certificate's correctable ones);
+    # asked for from the certificate (app.cases.corrections), never applied for on its own.
+    corrects: str | None = None
 
     @property
     def online(self) -> bool:
         """Offered 网上办理: it may be applied for on its own (/items/{code}/apply)."""
-        return ONLINE in self.guide.channels
+        return ONLINE in self.guide.channels and self.corrects is None
 
     @property
     def bookable(self) -> bool:

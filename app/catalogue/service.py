@@ -52,6 +52,16 @@ async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
     return await store.items_of_life_event(db, code)
 
 
+async def correction_item_of(db: DB, item_code: str) -> ServiceItem | None:
+    """更正: the item that corrects the result certificate `item_code` issues; None when it cannot be corrected here."""
+    return await store.correction_item_of(db, item_code)
+
+
+async def correctable_kinds(db: DB) -> set[str]:
+    """The kinds of certificate a resident may ask to correct (我的证照 offers 申请更正 on them)."""
+    return await store.correctable_kinds(db)
+
+
 async def region_name(db: DB, code: str) -> str | None:
     """丽华新村社区; None for a code that is not a region."""
     return await store.region_name(db, code)
@@ -103,7 +113,8 @@ async def save_catalogue(
         await store.upsert_service_item(db, item)
     for position, event in enumerate(life_events):
         await store.upsert_life_event(db, event, position)
-    # Every item offered 网上办理 may be applied for on its own, as a one-item bundle listed after the life events.
-    online = [item for item in items if ONLINE in item["channels"]]
+    # Every item offered 网上办理 may be applied for on its own, as a one-item bundle listed after the life events; a
+    # correction item (更正) is asked for from the certificate it corrects instead.
+    online = [item for item in items if ONLINE in item["channels"] and not item.get("corrects")]
     for position, item in enumerate(online, start=len(life_events)):
         await store.upsert_single_item_bundle(db, item["code"], item["name"], position)

@@ -28,7 +28,7 @@ _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
     i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick,
-    i.retention_years, i.retention_source, i.appointment_group
+    i.retention_years, i.retention_source, i.appointment_group, i.corrects
 """
 
 
@@ -55,6 +55,7 @@ def _service_item(row: Any) -> ServiceItem:
         applies_when=row["applies_when"],
         pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
         appointment_group=row["appointment_group"],
+        corrects=row["corrects"],
     )
 
 
@@ -65,6 +66,25 @@ async def get_service_item(db: DB, code: str) -> ServiceItem | None:
         code,
     )
     return _service_item(row) if row else None
+
+
+async def correction_item_of(db: DB, item_code: str) -> ServiceItem | None:
+    """The item that corrects the result certificate of `item_code` (更正), if the catalogue has one."""
+    row = await db.fetchrow(
+        f"SELECT {_ITEM_COLUMNS} FROM service_items i JOIN departments d ON d.code = i.department_code "
+        "WHERE i.corrects = $1 ORDER BY i.code LIMIT 1",
+        item_code,
+    )
+    return _service_item(row) if row else None
+
+
+async def correctable_kinds(db: DB) -> set[str]:
+    """The kinds of certificate some correction item corrects (the result of the item it names)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT o.result_certificate ->> 'kind' AS kind FROM service_items c "
+        "JOIN service_items o ON o.code = c.corrects WHERE o.result_certificate IS NOT NULL"
+    )
+    return {r["kind"] for r in rows}
 
 
 async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]:
@@ -228,14 +248,14 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
                guide, fields, materials, result_certificate, applies_when, pretick, citywide, retention_years,
-               retention_source, appointment_group)
+               retention_source, appointment_group, corrects)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22)
+                   $22, $23)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
                materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
-               retention_years = $20, retention_source = $21, appointment_group = $22""",
+               retention_years = $20, retention_source = $21, appointment_group = $22, corrects = $23""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -258,6 +278,7 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         retention.get("years"),
         retention.get("source"),
         item.get("appointment_group"),
+        item.get("corrects"),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -18,14 +18,33 @@ class ECertificate(msgspec.Struct, frozen=True, kw_only=True):
     issued_by: str
     issued_on: date
     case_no: str | None = None  # the case whose 办结 issued it
+    revision: int = 0  # how many corrections (更正) lie behind it: 0 as first issued
+    # Void (已作废) once a corrected certificate replaced it: which one, and when. A void certificate stays in the
+    # library so that its 亮证 code can say why it no longer holds; no form uses it (免提交).
+    superseded_by: int | None = None
+    voided_at: datetime | None = None
     # The contents (names, addresses, a spouse's ID number …), decrypted: filled only by
     # service.held_with_contents, for the server to prefill a form with; empty everywhere else.
     data: dict[str, Any] = msgspec.field(default_factory=dict[str, Any])
+
+    @property
+    def void(self) -> bool:
+        return self.superseded_by is not None
 
 
 class StoredCertificate(msgspec.Struct, frozen=True, kw_only=True):
     certificate: ECertificate
     data_enc: bytes
+
+
+class LockedCertificate(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's certificate locked for a correction: its holder, and its number and contents still sealed."""
+
+    person_id: int
+    certificate: ECertificate
+    number_enc: bytes
+    data_enc: bytes
+    case_id: int | None
 
 
 class SealedCertificate(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,4 +76,5 @@ class Holder(msgspec.Struct, frozen=True, kw_only=True):
 
 class Wallet(msgspec.Struct, frozen=True, kw_only=True):
     holder: Holder
-    certificates: list[ECertificate]
+    certificates: list[ECertificate]  # current ones
+    voided: list[ECertificate] = msgspec.field(default_factory=list[ECertificate])  # replaced by a corrected one

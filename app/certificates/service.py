@@ -8,15 +8,17 @@ API show the masked number; only the server's prefill of a form decrypts the con
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
+from app.calendar.service import CHINA
 from app.certificates import sharing, store
 from app.certificates.models import ECertificate, Holder, SealedCertificate, Wallet
 from app.certificates.sharing import ShareToken, Verification
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.filing.service import files_for_as_parent
 from app.people import service as people
 from app.people.identity import mask_id_number
@@ -44,13 +46,28 @@ KIND_TITLES = {
 SEAL_BATCH = 500
 
 
+# A corrected certificate's number: the first one's with -GZ and how many times it was corrected (更正).
+_CORRECTED = re.compile(r"^(?P<base>.+)-GZ(?P<revision>[0-9]+)$")
+
+
 def mask_certificate_number(kind: str, number: str) -> str:
     """A 居民身份证 keeps its region code and last 4 characters, like any 公民身份号码 we show; other numbers
-    only their last 4 (and one of 4 characters or fewer nothing)."""
+    only their last 4 (and one of 4 characters or fewer nothing) — and a corrected one its -GZn as well, so that
+    whoever compares it with the paper can tell the versions apart."""
     if kind == "id_card":
         return mask_id_number(number)
+    corrected = _CORRECTED.fullmatch(number)
+    if corrected:
+        return mask_certificate_number(kind, corrected["base"]) + f"-GZ{corrected['revision']}"
     shown = 4 if len(number) > 4 else 0
     return "*" * (len(number) - shown) + number[len(number) - shown :]
+
+
+def corrected_number(number: str, revision: int) -> str:
+    """The number of a certificate's `revision`-th correction: O320402600123 → O320402600123-GZ1, then -GZ2 (the
+    first number stays the root, so every version names the certificate it corrects)."""
+    corrected = _CORRECTED.fullmatch(number)
+    return f"{corrected['base'] if corrected else number}-GZ{revision}"
 
 
 def seal(cipher: PiiCipher, kind: str, number: str, data: dict[str, Any]) -> SealedCertificate:
@@ -125,9 +142,59 @@ async def held_by(db: DB, person_id: int) -> list[ECertificate]:
 
 
 async def held_certificate(db: DB, certificate_id: int) -> tuple[int, ECertificate] | None:
-    """One certificate a person holds (masked, contents sealed) and its holder's person id; None for none."""
+    """One certificate a person holds (masked, contents sealed; void too) and its holder's person id; None for
+    none."""
     found = await store.person_certificate(db, certificate_id)
     return (found[0], found[1].certificate) if found else None
+
+
+async def contents_of(db: DB, cipher: PiiCipher, certificate_id: int) -> dict[str, Any]:
+    """One person's certificate's contents, decrypted: for the server to compare a correction with (never shown as
+    a whole); empty for none."""
+    found = await store.person_certificate(db, certificate_id)
+    return cipher.decrypt_document(found[1].data_enc) if found else {}
+
+
+async def replaced_by_correction(db: DB, certificate_id: int) -> ECertificate | None:
+    """The (now void) certificate this one replaced when it was issued corrected; None for a first issue."""
+    return await store.replaced_certificate(db, certificate_id)
+
+
+async def replace_with_corrected(
+    tx: Tx,
+    cipher: PiiCipher,
+    *,
+    certificate_id: int,
+    changes: dict[str, Any],
+    issued_by: str,
+    issued_on: date,
+    number: str | None = None,
+) -> tuple[ECertificate, ECertificate]:
+    """更正: a corrected certificate replaces a person's certificate, in the caller's transaction: the same holder,
+    kind, title and case; the old contents with `changes`; numbered `number` (a department's own) or after the old
+    one (-GZn). The old one is void (已作废) from now. (The old one, the new one); NotFound for no such certificate,
+    Conflict when it was replaced already or the number is taken."""
+    old = await store.lock_person_certificate(tx, certificate_id)
+    if old is None:
+        raise NotFound("没有找到要更正的证照")
+    if old.certificate.void:
+        raise Conflict("该证照已更正并作废，请对更正后的新证照办理")
+    revision = old.certificate.revision + 1
+    new_number = number or corrected_number(cipher.decrypt(old.number_enc), revision)
+    contents = {**cipher.decrypt_document(old.data_enc), **changes}
+    new_id = await store.insert_corrected(
+        tx,
+        replaces=old,
+        sealed=seal(cipher, old.certificate.kind, new_number, contents),
+        issued_by=issued_by,
+        issued_on=issued_on,
+    )
+    if new_id is None:
+        raise Conflict("持证人已有相同编号的同类证照，请换一个编号")
+    await store.void(tx, certificate_id, new_id)
+    found = await store.person_certificate(tx, new_id)
+    assert found is not None  # inserted in this transaction
+    return old.certificate, found[1].certificate
 
 
 async def give_to(db: DB, *, case_id: int, kind: str, from_person_id: int, to_person_id: int) -> int:
@@ -151,10 +218,17 @@ async def wallet_of(db: DB, person_id: int, today: date) -> list[Wallet]:
     if me is None:
         return []
     children = [c for c in await people.children_of(db, person_id) if files_for_as_parent(person_id, c, today)]
-    return [
-        Wallet(holder=_holder(holder, holder.id == person_id), certificates=await held_by(db, holder.id))
-        for holder in [me, *children]
-    ]
+    wallets: list[Wallet] = []
+    for holder in [me, *children]:
+        every = [stored.certificate for stored in await store.person_certificates(db, holder.id, void_too=True)]
+        wallets.append(
+            Wallet(
+                holder=_holder(holder, holder.id == person_id),
+                certificates=[c for c in every if not c.void],
+                voided=[c for c in every if c.void],
+            )
+        )
+    return wallets
 
 
 async def viewable(db: DB, viewer_person_id: int, certificate_id: int, today: date) -> tuple[Holder, ECertificate]:
@@ -180,8 +254,11 @@ async def share(
     certificate_id: int,
     now: datetime,
 ) -> ShareToken:
-    """亮证: a token for one certificate the caller may see, valid for five minutes; audited."""
+    """亮证: a token for one certificate the caller may see, valid for five minutes; audited. A void one (replaced by
+    a corrected certificate) is not shown any more: Conflict."""
     _holder_shown, certificate = await viewable(db, viewer_person_id, certificate_id, now.date())
+    if certificate.void:
+        raise Conflict("该证照已作废（已更正并换发新证照），请出示更正后的新证照")
     token, expires_at = sharing.sign(secret_key, certificate.id, now)
     await audit(db, conn, "certificate.share", "ok", subject=f"certificate:{certificate.id}")
     return ShareToken(token=token, url=f"{public_url}/verify/{token}", expires_at=expires_at)
@@ -208,6 +285,9 @@ async def verify(db: DB, secret_key: str, token: str, now: datetime) -> Verifica
         issued_by=certificate.issued_by,
         issued_on=certificate.issued_on,
     )
+    if certificate.voided_at is not None:
+        voided_on = certificate.voided_at.astimezone(CHINA).date()
+        return msgspec.structs.replace(shown, valid=False, reason=sharing.voided(voided_on))
     if holder.deceased:
         return msgspec.structs.replace(shown, valid=False, reason=sharing.HOLDER_DEREGISTERED)
     return shown

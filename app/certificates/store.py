@@ -7,7 +7,7 @@ from datetime import date
 
 from asyncpg import Record
 
-from app.certificates.models import ClearRow, ECertificate, SealedCertificate, StoredCertificate
+from app.certificates.models import ClearRow, ECertificate, LockedCertificate, SealedCertificate, StoredCertificate
 from db.pool import DB
 
 
@@ -42,25 +42,33 @@ async def upsert_person_certificate(
     )
 
 
-_SELECT = (
-    "SELECT e.id, e.person_id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no "
-    "FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+_COLUMNS = (
+    "e.id, e.person_id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no, "
+    "e.revision, e.superseded_by, e.voided_at"
 )
+_FROM = " FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+_SELECT = f"SELECT {_COLUMNS}{_FROM}"
+# What a form may use (免提交) and a library lists as held: never a certificate a corrected one replaced.
+_CURRENT = "e.superseded_by IS NULL"
+
+
+def _certificate(r: Record) -> ECertificate:
+    return ECertificate(
+        id=r["id"],
+        kind=r["kind"],
+        title=r["title"],
+        number_masked=r["number_masked"],
+        issued_by=r["issued_by"],
+        issued_on=r["issued_on"],
+        case_no=r["case_no"],
+        revision=r["revision"],
+        superseded_by=r["superseded_by"],
+        voided_at=r["voided_at"],
+    )
 
 
 def _stored(r: Record) -> StoredCertificate:
-    return StoredCertificate(
-        certificate=ECertificate(
-            id=r["id"],
-            kind=r["kind"],
-            title=r["title"],
-            number_masked=r["number_masked"],
-            issued_by=r["issued_by"],
-            issued_on=r["issued_on"],
-            case_no=r["case_no"],
-        ),
-        data_enc=r["data_enc"],
-    )
+    return StoredCertificate(certificate=_certificate(r), data_enc=r["data_enc"])
 
 
 async def upsert_organisation_certificate(
@@ -96,21 +104,89 @@ async def upsert_organisation_certificate(
 
 async def organisation_certificates(db: DB, credit_code: str) -> list[ECertificate]:
     rows = await db.fetch(
-        _SELECT + "WHERE e.person_id IS NULL AND e.org_credit_code = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
+        _SELECT + f"WHERE e.person_id IS NULL AND e.org_credit_code = $1 AND {_CURRENT} "
+        "ORDER BY e.kind, e.issued_on DESC, e.id",
         credit_code,
     )
     return [_stored(r).certificate for r in rows]
 
 
-async def person_certificates(db: DB, person_id: int) -> list[StoredCertificate]:
-    rows = await db.fetch(_SELECT + "WHERE e.person_id = $1 ORDER BY e.kind, e.issued_on DESC, e.id", person_id)
+async def person_certificates(db: DB, person_id: int, *, void_too: bool = False) -> list[StoredCertificate]:
+    """The person's current certificates (and, `void_too`, those corrected ones replaced), by kind, newest first."""
+    current = "" if void_too else f"AND {_CURRENT} "
+    rows = await db.fetch(
+        _SELECT + f"WHERE e.person_id = $1 {current}ORDER BY e.kind, e.issued_on DESC, e.id", person_id
+    )
     return [_stored(r) for r in rows]
 
 
 async def person_certificate(db: DB, certificate_id: int) -> tuple[int, StoredCertificate] | None:
-    """One certificate held by a person, with its holder's id; None for none (or an organisation's)."""
+    """One certificate held by a person (void or not), with its holder's id; None for none (or an organisation's)."""
     row = await db.fetchrow(_SELECT + "WHERE e.id = $1 AND e.person_id IS NOT NULL", certificate_id)
     return (row["person_id"], _stored(row)) if row else None
+
+
+async def replaced_certificate(db: DB, certificate_id: int) -> ECertificate | None:
+    """The certificate this one replaced when it was issued corrected (更正), if any."""
+    row = await db.fetchrow(_SELECT + "WHERE e.superseded_by = $1", certificate_id)
+    return _certificate(row) if row else None
+
+
+async def lock_person_certificate(db: DB, certificate_id: int) -> LockedCertificate | None:
+    """A person's certificate locked until the caller's transaction ends (a correction replaces it)."""
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS}, e.number_enc, e.case_id AS row_case_id{_FROM}"
+        "WHERE e.id = $1 AND e.person_id IS NOT NULL FOR UPDATE OF e",
+        certificate_id,
+    )
+    if row is None:
+        return None
+    return LockedCertificate(
+        person_id=row["person_id"],
+        certificate=_certificate(row),
+        number_enc=row["number_enc"],
+        data_enc=row["data_enc"],
+        case_id=row["row_case_id"],
+    )
+
+
+async def insert_corrected(
+    db: DB,
+    *,
+    replaces: LockedCertificate,
+    sealed: SealedCertificate,
+    issued_by: str,
+    issued_on: date,
+) -> int | None:
+    """The corrected certificate beside the one it replaces (same holder, kind, title and case; one revision more);
+    its id, or None when the holder already has this number for this kind."""
+    old = replaces.certificate
+    return await db.fetchval(
+        """INSERT INTO e_certificates (person_id, kind, title, number_hash, number_enc, number_masked, issued_by,
+                                       issued_on, data_enc, case_id, revision)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (person_id, kind, number_hash) WHERE person_id IS NOT NULL DO NOTHING RETURNING id""",
+        replaces.person_id,
+        old.kind,
+        old.title,
+        sealed.number_hash,
+        sealed.number_enc,
+        sealed.number_masked,
+        issued_by,
+        issued_on,
+        sealed.data_enc,
+        replaces.case_id,
+        old.revision + 1,
+    )
+
+
+async def void(db: DB, certificate_id: int, superseded_by: int) -> None:
+    """已作废: replaced by a corrected certificate, from now."""
+    await db.execute(
+        "UPDATE e_certificates SET superseded_by = $2, voided_at = now() WHERE id = $1 AND superseded_by IS NULL",
+        certificate_id,
+        superseded_by,
+    )
 
 
 async def move_case_certificates(db: DB, *, case_id: int, kind: str, from_person_id: int, to_person_id: int) -> int:

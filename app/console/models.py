@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 
-from app.cases.models import StaffUpload
+from app.cases.models import CorrectionView, StaffUpload
 from app.consultations.models import Consultation
 from app.notifications.models import StaffNotice
 
@@ -154,6 +154,9 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     note_tasks: list[int] = msgspec.field(default_factory=list[int])
     consult_tasks: list[int] = msgspec.field(default_factory=list[int])
     consultations: dict[int, list[Consultation]] = msgspec.field(default_factory=dict[int, list[Consultation]])
+    # 更正: each correction task's request by task id, the certificate and the change side by side (an approver: their
+    # own department's only).
+    corrections: dict[int, CorrectionView] = msgspec.field(default_factory=dict[int, CorrectionView])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):

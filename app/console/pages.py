@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
-from app.cases import notes, workflow
+from app.cases import corrections, notes, workflow
 from app.cases import service as case_service
 from app.cases.pages import receipt_page
 from app.catalogue import service as catalogue
@@ -173,6 +173,8 @@ class ConsolePages(Controller):
                 "walk_in": service.walk_in_view(started) if started else None,
                 "events": await catalogue.life_events(db) if started else [],
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
+                # 更正 at the window: the certificates a case issued to this resident (or their minor child).
+                "correctable": await corrections.correctable_of_person(db, started.person_id) if started else [],
                 "minutes": walk_in.WALK_IN_MINUTES,
                 "notice": notice,
                 "errors": errors or {},

@@ -14,7 +14,7 @@ import msgspec
 from app.accounts import service as accounts
 from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import consent_flow, workflow
+from app.cases import consent_flow, corrections, workflow
 from app.cases import service as cases
 from app.cases.models import DeceasedApplicantCase, StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
 from app.cases.states import RESIDENT, TASK_STATUS_LABELS
@@ -147,7 +147,7 @@ class _Share(msgspec.Struct, frozen=True, kw_only=True):
     def shows_upload(self, material_code: str) -> bool:
         if self.whole:
             return True
-        task_id = workflow.supplement_task(material_code)
+        task_id = workflow.task_of_material(material_code)
         return task_id in self.own_tasks if task_id is not None else material_code in self.part.material_codes
 
 
@@ -235,6 +235,9 @@ async def case_for_staff(
             t.id for t in case.tasks if consultations.may_ask(user, t) and t.status in consultations.CONSULTABLE
         ],
         consultations=await consultations.of_tasks(db, user, head.id, readable),
+        corrections=await corrections.views_of_case(
+            db, cipher, head.id, None if share.whole else share.own_tasks, shown_uploads
+        ),
     )
 
 

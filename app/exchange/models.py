@@ -43,10 +43,24 @@ class TaskMaterial(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     required: bool
     # upload: a file the applicant sent; e_certificate: held in the library; issued_by_item: another item of the
-    # same case issues it; supplement: files answering this task's 补正告知; missing: none of these.
+    # same case issues it; supplement: files answering this task's 补正告知; evidence: files sent with a correction
+    # (更正); missing: none of these.
     provided: str
     file: MaterialFile | None = None
     certificate: HeldCertificate | None = None
+
+
+class TaskCorrection(msgspec.Struct, frozen=True, kw_only=True):
+    """A correction task's request (更正): the certificate, the field (its form key and label), what the certificate
+    says now, the value asked for and why. Its evidence files are the task's materials (provided: evidence)."""
+
+    certificate_title: str
+    certificate_number_masked: str
+    field: str
+    field_label: str
+    current: str
+    requested: str
+    reason: str
 
 
 class ExchangeTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +83,7 @@ class ExchangeTask(msgspec.Struct, frozen=True, kw_only=True):
     materials: list[TaskMaterial]
     # Set once the case is past its retention: its answers and files were removed then, so both lists are empty.
     purged_at: datetime | None = None
+    correction: TaskCorrection | None = None  # set on a correction task (更正): what is asked
 
 
 class TaskPage(msgspec.Struct, frozen=True, kw_only=True):

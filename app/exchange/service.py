@@ -25,7 +25,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import CHINA, today_in_china
-from app.cases import consent_flow, workflow
+from app.cases import consent_flow, corrections, workflow
 from app.cases import service as cases
 from app.cases.models import IssuedResult, StaffUpload, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
@@ -44,6 +44,7 @@ from app.exchange.models import (
     MaterialFile,
     RecordFiled,
     RecordRequest,
+    TaskCorrection,
     TaskField,
     TaskMaterial,
     TaskPage,
@@ -169,11 +170,28 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
                 file=_file(task.id, supplement, uploads[supplement]),
             )
         )
-    return _task_of(task, fields=fields, materials=materials, purged_at=None)
+    correction = await _correction(db, cipher, task)
+    evidence = workflow.correction_material(task.id)
+    if correction is not None and evidence in uploads:
+        materials.append(
+            TaskMaterial(
+                code=evidence,
+                name="更正依据",
+                required=False,
+                provided="evidence",
+                file=_file(task.id, evidence, uploads[evidence]),
+            )
+        )
+    return _task_of(task, fields=fields, materials=materials, purged_at=None, correction=correction)
 
 
 def _task_of(
-    task: TaskRow, *, fields: list[TaskField], materials: list[TaskMaterial], purged_at: datetime | None
+    task: TaskRow,
+    *,
+    fields: list[TaskField],
+    materials: list[TaskMaterial],
+    purged_at: datetime | None,
+    correction: TaskCorrection | None = None,
 ) -> ExchangeTask:
     return ExchangeTask(
         id=task.id,
@@ -192,6 +210,25 @@ def _task_of(
         fields=fields,
         materials=materials,
         purged_at=purged_at,
+        correction=correction,
+    )
+
+
+async def _correction(db: DB, cipher: PiiCipher, task: TaskRow) -> TaskCorrection | None:
+    """What a correction task asks (更正), as the console's approver reads it; None for any other task."""
+    if task.corrects_certificate_id is None:
+        return None
+    found = (await corrections.views_of_case(db, cipher, task.case_id, frozenset({task.id}), [])).get(task.id)
+    if found is None:
+        return None
+    return TaskCorrection(
+        certificate_title=found.certificate_title,
+        certificate_number_masked=found.certificate_number_masked,
+        field=found.field,
+        field_label=found.field_label,
+        current=found.current,
+        requested=found.requested,
+        reason=found.reason,
     )
 
 
@@ -266,12 +303,15 @@ class MaterialStream(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def material_file(db: asyncpg.Pool, client: CurrentClient, task_id: int, code: str) -> MaterialStream:
-    """A file of the task's own item (or answering its 补正告知), streamed from the database; any other material of the
-    case is NotFound, as if it did not exist."""
+    """A file of the task's own item (or answering its 补正告知, or sent as evidence for its correction), streamed from
+    the database; any other material of the case is NotFound, as if it did not exist."""
     _department(client)
     task = await _reachable_task(db, client, task_id)
     form, items = await forms.merged_form_of(db, task.life_event_code)
-    own = forms.part_for_items(form, items, {task.item_code}).material_codes | {workflow.supplement_material(task.id)}
+    own = forms.part_for_items(form, items, {task.item_code}).material_codes | {
+        workflow.supplement_material(task.id),
+        workflow.correction_material(task.id),
+    }
     upload = next((u for u in await cases.uploads_of_case(db, task.case_id) if u.material_code == code), None)
     if code not in own or upload is None:
         raise NotFound("该事项没有这份材料的文件")

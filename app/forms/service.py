@@ -116,6 +116,18 @@ async def merged_form_of(
     return found
 
 
+async def item_form(db: DB, item: ServiceItem) -> MergedForm:
+    """One item's own fields as a form, outside any life event: a correction item's (更正) are the fields of the
+    certificate that may be corrected, checked by `validate` as the merged form's are."""
+
+    async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
+        return merge_form(item.code, [item], await store.load_catalogue(db)), [item]
+
+    found = await _forms.get(f"item:{item.code}", build)
+    assert found is not None  # built from the item itself
+    return found[0]
+
+
 async def save_field_catalogue(db: DB, form: Mapping[str, Any]) -> None:
     """Insert or update the canonical fields and their sections as configured (db/seed/form.json), in its order."""
     for section in form["sections"]:

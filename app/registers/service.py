@@ -68,6 +68,22 @@ _RELATIONSHIP_LABELS = {
 _OPEN_STATUSES = frozenset({"submitted", "accepted", "supplement_requested", "resubmitted", "in_review", "approved"})
 
 
+# The form fields whose values a write-back puts into the population register: the newborn's name, sex and birth date
+# (出生户口登记), the deceased's name and date of death (户口注销).
+REGISTER_FIELDS = frozenset({"child.name", "child.sex", "child.birth_date", "deceased.name", "deceased.death_date"})
+
+
+def register_note(field: str) -> str | None:
+    """What the resident is told when a certificate's correction (更正) concerns a value the register holds. It is not
+    written back: the population register is the police's and changes only by its own procedure (户口登记项目变更更正,
+    with its own checks), never because another department corrected its certificate."""
+    if field not in REGISTER_FIELDS:
+        return None
+    return (
+        "人口库（户籍）中的登记信息不随本次更正改变；如户口簿上的信息也有误，请向户籍所在地派出所申请户口登记项目更正。"
+    )
+
+
 def asks_for_child_number(item_code: str) -> bool:
     """Whether completing this item needs the newborn's new 公民身份号码 (the console shows the field)."""
     return item_code == BIRTH_REGISTRATION

@@ -12,11 +12,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from app.calendar.service import today_in_china
-from app.cases import qr
+from app.cases import corrections, qr
+from app.catalogue import service as catalogue
 from app.certificates import service as certificates
 from app.certificates.sharing import SHARE_LIFETIME, ShareToken
 from app.filing.service import own_person_id
-from app.web.params import AppSettings, Db
+from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles
 
@@ -42,23 +43,37 @@ class WalletPages(Controller):
         person_id = own_person_id(caller(request))
         return Template(
             "certificates.html",
-            context={"nav": "me", "wallets": await certificates.wallet_of(db, person_id, today_in_china())},
+            context={
+                "nav": "me",
+                "wallets": await certificates.wallet_of(db, person_id, today_in_china()),
+                # 申请更正 is offered on the certificates a case issued, of a kind a correction item corrects.
+                "correctable": await catalogue.correctable_kinds(db),
+            },
         )
 
     @get("/certificates/{certificate_id:int}", opt=RESIDENT)
     async def certificate(
-        self, request: AnyRequest, db: Db, settings: AppSettings, certificate_id: FromPath[int]
+        self, request: AnyRequest, db: Db, cipher: Cipher, settings: AppSettings, certificate_id: FromPath[int]
     ) -> Template:
+        """One certificate with its 亮证 code; a void one (replaced by a corrected certificate) says so instead, with a
+        link to the one that replaced it; a corrected one says what was corrected and what it replaced."""
         person_id = own_person_id(caller(request))
         holder, certificate = await certificates.viewable(db, person_id, certificate_id, today_in_china())
-        now = datetime.now(UTC)
-        share = await certificates.share(
-            db, request, settings.secret_key, settings.public_url, person_id, certificate_id, now
-        )
-        return Template(
-            "certificate.html",
-            context={"nav": "me", "holder": holder, "certificate": certificate, **_shown(share, now)},
-        )
+        context: dict[str, object] = {
+            "nav": "me",
+            "holder": holder,
+            "certificate": certificate,
+            "replaced": await certificates.replaced_by_correction(db, certificate.id),
+            "corrected": await corrections.what_corrected(db, cipher, certificate.id),
+            "correctable": certificate.kind in await catalogue.correctable_kinds(db),
+        }
+        if not certificate.void:
+            now = datetime.now(UTC)
+            share = await certificates.share(
+                db, request, settings.secret_key, settings.public_url, person_id, certificate_id, now
+            )
+            context |= _shown(share, now)
+        return Template("certificate.html", context=context)
 
     @get("/certificates/{certificate_id:int}/qr", opt=RESIDENT)
     async def fresh_qr(
