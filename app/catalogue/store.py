@@ -25,7 +25,8 @@ from db.pool import DB
 _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
-    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick
+    i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick,
+    i.for_organisation
 """
 
 
@@ -50,6 +51,7 @@ def _service_item(row: Any) -> ServiceItem:
         citywide=row["citywide"],
         applies_when=row["applies_when"],
         pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
+        for_organisation=row["for_organisation"],
     )
 
 
@@ -73,6 +75,15 @@ async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]
     return [_service_item(r) for r in rows]
 
 
+async def for_organisation(db: DB, life_event_code: str) -> bool:
+    found: bool | None = await db.fetchval(
+        "SELECT bool_or(i.for_organisation) FROM life_event_items le JOIN service_items i ON i.code = le.item_code "
+        "WHERE le.life_event_code = $1",
+        life_event_code,
+    )
+    return bool(found)
+
+
 async def life_events_listing(db: DB, item_code: str) -> list[str]:
     """The life events (not one-item bundles) that list the item."""
     rows = await db.fetch(
@@ -88,7 +99,7 @@ _LIFE_EVENTS = """
            coalesce(json_agg(json_build_object(
                'code', i.code, 'name', i.name, 'department', d.code, 'department_name', d.short_name,
                'promised_limit', json_build_object('value', i.promised_limit_value, 'unit', i.promised_limit_unit),
-               'required', le.required, 'applies_when', i.applies_when)
+               'required', le.required, 'applies_when', i.applies_when, 'for_organisation', i.for_organisation)
                ORDER BY le.position) FILTER (WHERE i.code IS NOT NULL), '[]') AS items
     FROM life_events e
     LEFT JOIN life_event_items le ON le.life_event_code = e.code
@@ -202,12 +213,13 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
     await db.execute(
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
-               guide, fields, materials, result_certificate, applies_when, pretick, citywide)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+               guide, fields, materials, result_certificate, applies_when, pretick, citywide, for_organisation)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
-               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19""",
+               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
+               for_organisation = $20""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -227,6 +239,7 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         item.get("applies_when"),
         item.get("pretick"),
         bool(item.get("citywide", False)),
+        bool(item.get("for_organisation", False)),
     )
 
 

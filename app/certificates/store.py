@@ -28,7 +28,7 @@ async def upsert_person_certificate(
                                        issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (person_id, kind, number_hash) WHERE person_id IS NOT NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
         person_id,
         kind,
         title,
@@ -80,7 +80,7 @@ async def upsert_organisation_certificate(
                                        issued_by, issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (org_credit_code, kind, number_hash) WHERE person_id IS NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
         credit_code,
         kind,
         title,
@@ -95,21 +95,41 @@ async def upsert_organisation_certificate(
 
 
 async def organisation_certificates(db: DB, credit_code: str) -> list[ECertificate]:
+    """The organisation's certificates in force (a void one is kept for the record, never held)."""
     rows = await db.fetch(
-        _SELECT + "WHERE e.person_id IS NULL AND e.org_credit_code = $1 ORDER BY e.kind, e.issued_on DESC, e.id",
+        _SELECT + "WHERE e.person_id IS NULL AND e.org_credit_code = $1 AND e.void_on IS NULL "
+        "ORDER BY e.kind, e.issued_on DESC, e.id",
         credit_code,
     )
     return [_stored(r).certificate for r in rows]
 
 
+async def void_organisation_certificates(db: DB, credit_code: str, *, on: date, reason: str, keep_case_id: int) -> int:
+    """Every certificate of the organisation in force becomes void (作废), but those the case `keep_case_id` issued
+    (企业注销's own 清税证明 and 准予注销登记通知书); how many."""
+    status = await db.execute(
+        "UPDATE e_certificates SET void_on = $2, void_reason = $3 WHERE person_id IS NULL AND org_credit_code = $1 "
+        "AND void_on IS NULL AND case_id IS DISTINCT FROM $4",
+        credit_code,
+        on,
+        reason,
+        keep_case_id,
+    )
+    return int(status.split()[-1])
+
+
 async def person_certificates(db: DB, person_id: int) -> list[StoredCertificate]:
-    rows = await db.fetch(_SELECT + "WHERE e.person_id = $1 ORDER BY e.kind, e.issued_on DESC, e.id", person_id)
+    rows = await db.fetch(
+        _SELECT + "WHERE e.person_id = $1 AND e.void_on IS NULL ORDER BY e.kind, e.issued_on DESC, e.id", person_id
+    )
     return [_stored(r) for r in rows]
 
 
 async def person_certificate(db: DB, certificate_id: int) -> tuple[int, StoredCertificate] | None:
-    """One certificate held by a person, with its holder's id; None for none (or an organisation's)."""
-    row = await db.fetchrow(_SELECT + "WHERE e.id = $1 AND e.person_id IS NOT NULL", certificate_id)
+    """One certificate in force held by a person, with its holder's id; None for none (or an organisation's)."""
+    row = await db.fetchrow(
+        _SELECT + "WHERE e.id = $1 AND e.person_id IS NOT NULL AND e.void_on IS NULL", certificate_id
+    )
     return (row["person_id"], _stored(row)) if row else None
 
 
