@@ -97,6 +97,18 @@ async def resolve_filing(
         return await _for_organisation(db, cipher, user, on_behalf_of, on_behalf_of_org, life_event_code, conn)
     if await catalogue.only_for_organisations(db, life_event_code):
         raise Forbidden(AT_WINDOW_FOR_ORGANISATIONS_ONLY if "clerk" in user.roles else FOR_ORGANISATIONS_ONLY)
+    return await _for_person(db, cipher, user, on_behalf_of, life_event_code, conn)
+
+
+async def _for_person(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    on_behalf_of: str | None,
+    life_event_code: str,
+    conn: Connection | None,
+) -> Filing:
+    """The person filed for: the resident themself, a walk-in, a helper's client, or a minor child."""
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
@@ -223,7 +235,8 @@ async def subject_for(
     if identity is None:
         raise NotFound("人口库中没有该居民")
     on_behalf_of = identity.id_number
-    person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
+    # The person only: a form for an organisation they file for (at a window) is checked with it (resolve_filing).
+    person_id = (await _for_person(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(
             db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event, hall=user.region_code
