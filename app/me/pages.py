@@ -46,7 +46,7 @@ class MePages(Controller):
             "me.html",
             context={
                 "nav": "me",
-                "notice": NOTICES.get(notice),
+                "identity_notice": NOTICES.get(notice),
                 "me": await accounts.me(db, user.account_id),
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.
@@ -55,7 +55,11 @@ class MePages(Controller):
                 "spouse_events": (
                     await consents.preauthorised_events(db, user.person_id) if user.person_id is not None else None
                 ),
-                "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
+                "life_events": (
+                    [e for e in await catalogue.life_events(db) if not e.for_organisation]
+                    if user.person_id is not None
+                    else []
+                ),
                 # The household and the minor children this resident files for (为TA办理).
                 "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
                 # 短信提醒: when this resident's case steps are texted (app.sms).
