@@ -42,16 +42,6 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
         return STATUS_LABELS[self.status]
 
 
-class OrganisationChange(msgspec.Struct, frozen=True, kw_only=True):
-    """One line of the register's history: a field a completed case changed (企业变更登记, 企业注销)."""
-
-    field: str  # name | address | legal_rep_person_id | status
-    old_value: str
-    new_value: str
-    case_id: int | None
-    changed_on: date
-
-
 class Registration(msgspec.Struct, frozen=True, kw_only=True):
     """What 企业变更登记 asks the register to hold from now on (any of it may be as before)."""
 

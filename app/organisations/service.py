@@ -21,7 +21,6 @@ from app.organisations.models import (
     AgentRow,
     AgentView,
     Organisation,
-    OrganisationChange,
     OrganisationImportReport,
     OrganisationRole,
     Registration,
@@ -370,9 +369,3 @@ async def deregister(
     )
     ended = await store.end_agents(tx, organisation.id, f"register:{case_no}", "企业已注销")
     return organisation, ended
-
-
-async def history(db: DB, credit_code: str) -> list[OrganisationChange]:
-    """The register's history of the organisation, oldest first."""
-    organisation = await store.by_credit_code(db, normalize_credit_code(credit_code))
-    return await store.changes_of(db, organisation.id) if organisation else []
