@@ -28,6 +28,18 @@ from db.pool import DB
 WALK_IN_MINUTES = 30
 
 
+class WindowOrganisation(msgspec.Struct, frozen=True, kw_only=True):
+    """The organisation the resident at the window came to file for (法人办事 at a window), as the clerk checked its
+    authorisation when choosing it: by the legal-person register (legal representative, or an online 经办人
+    authorisation), or a paper 授权委托书 the clerk checked (`paper`: for this visit only, audited). Every request
+    for it is checked again (app.organisations.service.acting_at_window); it ends with the visit."""
+
+    credit_code: str
+    name: str
+    role: str  # legal_rep | agent | paper, as found when chosen
+    paper: bool = False
+
+
 class WalkIn(msgspec.Struct, frozen=True, kw_only=True):
     """The resident at the window, as the clerk checked them."""
 
@@ -36,6 +48,7 @@ class WalkIn(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     id_number_masked: str
     checked_at: float  # when the ID card was checked in person (Unix seconds)
+    organisation: WindowOrganisation | None = None  # filing for an organisation, once the clerk checked its authority
 
     @property
     def expires_at(self) -> float:

@@ -54,7 +54,14 @@ async def test_life_event_page_lists_its_items_and_departments(client: Client) -
 
 async def test_single_items_are_not_listed_as_life_events(client: Client) -> None:
     events = (await client.get("/api/v1/life-events")).json()
-    assert [e["code"] for e in events] == ["birth", "business", "retirement", "death"]
+    assert [e["code"] for e in events] == [
+        "birth",
+        "business",
+        "retirement",
+        "death",
+        "business-change",
+        "business-closure",
+    ]
     assert (await client.get("/life-events/CZ-MZ-002")).status_code == 404
 
 

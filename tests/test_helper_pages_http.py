@@ -118,8 +118,15 @@ async def test_the_new_delegation_page_offers_scope_expiry_identity_checks_and_b
         assert f'name="{name}"' in html and f'id="{name}-error"' in html
     for code, label in (("id_card", "当面核验居民身份证"), ("household_register", "核验居民户口簿及本人")):
         assert f'<option value="{code}">{label}</option>' in html
-    for code in await pool.fetch("SELECT code FROM life_events WHERE single_item IS NULL"):
-        assert f'name="scope_events" value="{code["code"]}"' in html
+    # Every life event of a person; none an organisation's (a helper files for people only: 企业变更登记, 企业注销).
+    events = await pool.fetch(
+        "SELECT e.code, bool_or(i.for_organisation) AS for_organisation FROM life_events e "
+        "JOIN life_event_items le ON le.life_event_code = e.code JOIN service_items i ON i.code = le.item_code "
+        "WHERE e.single_item IS NULL GROUP BY e.code"
+    )
+    for event in events:
+        offered = f'name="scope_events" value="{event["code"]}"' in html
+        assert offered != event["for_organisation"], event["code"]
     latest = one_year_after(today_in_china())  # the page counts in Beijing time, as every deadline does
     assert f'value="{latest.isoformat()}"' in html and f'max="{latest.isoformat()}"' in html
     assert '<canvas id="signature-pad"' in html and ">清除</button>" in html

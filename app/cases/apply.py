@@ -105,7 +105,12 @@ def _asked(values: Sequence[str]) -> list[str] | None:
 
 
 async def _store_files(
-    db: asyncpg.Pool, user: CurrentUser, person_id: int | None, form: MergedForm, data: dict[str, Any]
+    db: asyncpg.Pool,
+    user: CurrentUser,
+    person_id: int | None,
+    org_credit_code: str | None,
+    form: MergedForm,
+    data: dict[str, Any],
 ) -> tuple[dict[str, UploadedMaterial], dict[str, str]]:
     """(uploads by material code, errors by material key) of a form posted without JavaScript."""
     # A file uploaded by an earlier post of this page (it showed errors) is carried in hidden inputs.
@@ -117,7 +122,9 @@ async def _store_files(
             continue
         content = await file.read(cases.UPLOAD_MAX_BYTES + 1)
         try:
-            stored = await cases.store_upload(db, user, form.life_event, need.code, file.filename, content, person_id)
+            stored = await cases.store_upload(
+                db, user, form.life_event, need.code, file.filename, content, person_id, org_credit_code
+            )
         except FieldErrors as problem:
             uploaded.pop(need.code, None)  # the resident meant to replace it
             errors[presenter.material_key(need.code)] = next(iter(problem.errors.values()))
@@ -180,15 +187,31 @@ async def _subject(
 async def _company(
     request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, subject: Subject | None, code: str
 ) -> parties.Company | None:
-    """The organisation a resident acts for now (企业办事, kept in the session), checked again for this life event
-    (app.filing: its legal representative, or a 经办人 in scope and in force); None for 个人办事 and anyone served."""
-    chosen = acting_org.peek(request) if subject is None and "resident" in user.roles else None
-    if chosen is None:
+    """The organisation a resident acts for now (企业办事, kept in the session), or the one the resident at a clerk's
+    window came for (chosen on /console/walk-in), checked again for this life event (app.filing: its legal
+    representative, or a 经办人 in scope and in force, or a paper 授权委托书 the clerk checked); None for 个人办事."""
+    if subject is not None and subject.at_window:
+        started = walk_in.peek(request)
+        uscc = started.organisation.credit_code if started and started.organisation else None
+        behalf = subject.on_behalf_of
+    else:
+        chosen = acting_org.peek(request) if subject is None and "resident" in user.roles else None
+        uscc, behalf = (chosen.uscc if chosen else None), None
+    if uscc is None:
         return None
     # Forbidden (a 403 page naming why) when the authorisation ended or does not cover this life event; the banner's
     # 切换为个人办事 and /org/cases (which drops an organisation no longer acted for) lead back.
-    filed = await filing.resolve_filing(db, cipher, user, None, code, request, on_behalf_of_org=chosen.uscc)
+    filed = await filing.resolve_filing(db, cipher, user, behalf, code, request, on_behalf_of_org=uscc)
     return await parties.company_of(db, cipher, filed.org_credit_code)
+
+
+def _org_home(user: CurrentUser) -> str:
+    """Where a person chooses to act for an organisation: 我的 › 办事身份, or the clerk's 窗口收件 (为企业办理)."""
+    if "clerk" in user.roles:
+        return "/console/walk-in?notice=org-only#org-heading"
+    if "helper" in user.roles:
+        return f"{HELPER_HOME}?notice=org-only"
+    return "/me?notice=org-only#identity-heading"
 
 
 def _person_id(user: CurrentUser, subject: Subject | None) -> int | None:
@@ -257,11 +280,14 @@ async def _open_page(
     except _ChooseClient as choose:
         return Redirect(f"{choose.home}?notice=choose", status_code=303)
     person_id = _person_id(user, subject)
+    company = await _company(request, db, cipher, user, subject, code)
+    if company is None and await catalogue.only_for_organisations(db, code):
+        return Redirect(_org_home(user), status_code=303)
+    uscc = company.organisation.credit_code if company else None
     asked = _asked(request.query_params.getall("items", []))
     if asked is None and not single and person_id is not None:
         # Opened again without a choice (a link, the offline list): the draft's choice stands.
-        asked = await cases.drafted_items(db, user, code, person_id)
-    company = await _company(request, db, cipher, user, subject, code)
+        asked = await cases.drafted_items(db, user, code, person_id, uscc)
     view, chosen = await _view(db, cipher, person_id, code, asked, company=company)
     return _page(view, chosen, subject, company=company)
 
@@ -301,7 +327,7 @@ async def _post_page(
     key = _text(data.get("idempotency_key"))
     key = key if _KEY.fullmatch(key) else secrets.token_urlsafe(18)
 
-    uploaded, errors = await _store_files(db, user, person_id, form, data)
+    uploaded, errors = await _store_files(db, user, person_id, uscc or None, form, data)
     if errors:
         # Never submit past a file that was refused, even an optional one; show the answers' errors too.
         _clean, field_errors = forms.validate(form, answers, today_in_china())
@@ -366,14 +392,24 @@ class ApplyPages(Controller):
         except _ChooseClient as choose:
             return Redirect(f"{choose.home}?notice=choose", status_code=303)
         person_id = _person_id(user, subject)
+        company = await _company(request, db, cipher, user, subject, code)
+        if company is None and await catalogue.only_for_organisations(db, code):
+            return Redirect(_org_home(user), status_code=303)
+        uscc = company.organisation.credit_code if company else None
         asked = _asked(request.query_params.getall("items", []))
-        draft = await cases.get_draft(db, cipher, user, code, person_id) if person_id is not None else None
+        draft = await cases.get_draft(db, cipher, user, code, person_id, uscc) if person_id is not None else None
         if asked is None and draft is not None:
             asked = draft.items
         chosen = await choice.chosen_form(db, cipher, code, asked, person_id, draft.data if draft else None)
         return Template(
             "choose_items.html",
-            context={"event": chosen.event, "choices": chosen.choices, "subject": subject, "errors": {}},
+            context={
+                "event": chosen.event,
+                "choices": chosen.choices,
+                "subject": subject,
+                "errors": {},
+                "company": company.organisation if company else None,
+            },
         )
 
     @get("/items/{code:str}/apply", opt=FILERS)

@@ -265,13 +265,21 @@ async def materials_of_case(db: DB, rows: list[ConsentRow], life_event_code: str
 
 
 async def held_materials(
-    db: DB, cipher: PiiCipher, form: MergedForm, applicant_person_id: int, answers: dict[str, Any], case_id: int
+    db: DB,
+    cipher: PiiCipher,
+    form: MergedForm,
+    applicant_person_id: int,
+    answers: dict[str, Any],
+    case_id: int,
+    org_credit_code: str | None = None,
 ) -> dict[str, ECertificate]:
     """By material code: the certificates the e-certificate library stands in with for a case's materials, as they
     stand now — each party resolved again from the case's answers (the applicant's own, a linked deceased
-    relative's, a spouse's standing permission) and those another person granted on this case."""
+    relative's, a spouse's standing permission; for a case filed for an organisation, its own library and its legal
+    representative's by the register) and those another person granted on this case."""
     applicant = await parties.applicant_of(db, cipher, applicant_person_id)
-    resolved = await parties.resolve(db, cipher, form, applicant, answers)
+    company = await parties.company_of(db, cipher, org_credit_code)
+    resolved = await parties.resolve(db, cipher, form, applicant, answers, company)
     in_library, _ = parties.sort_materials(form, resolved)
     held = {need.code: certificate for need, _party, certificate in in_library}
     needs = {need.code: need for need in form.materials}

@@ -258,7 +258,10 @@ async def request_correction(
     filed_as = "clerk" if who.channel == "clerk" else "self" if found.holder.own else "parent"
     before = found.current[field.key]
     async with db.acquire() as tx, tx.transaction():
-        uploads = await store.pending_uploads(tx, user.account_id, who.person_id, who.case.life_event_code, tokens)
+        # Personal evidence only: a correction is never asked for an organisation (its 营业执照 changes by 变更登记).
+        uploads = await store.pending_uploads(
+            tx, user.account_id, who.person_id, None, who.case.life_event_code, tokens
+        )
         if len(uploads) != len(tokens) or any(u.material_code != workflow.CORRECTION_EVIDENCE for u in uploads):
             raise FieldErrors({"evidence": "有更正依据文件未找到或已被使用，请重新上传"})
         task_id = await workflow.open_correction_task(

@@ -150,8 +150,7 @@ class CasesApi(Controller):
         user = caller(request)
         behalf, org = behalf_of(on_behalf_of, on_behalf_of_header), behalf_of(on_behalf_of_org, on_behalf_of_org_header)
         filed = await filing.resolve_filing(db, cipher, user, behalf, life_event_code, request, on_behalf_of_org=org)
-        person = filed.person_id
-        return await service.get_draft(db, cipher, user, life_event_code, person)
+        return await service.get_draft(db, cipher, user, life_event_code, filed.person_id, filed.org_credit_code)
 
     @put("/drafts/{life_event_code:str}", opt=FILERS, summary="Save a draft; 409 with the current one when stale")
     async def put_draft(
@@ -173,8 +172,9 @@ class CasesApi(Controller):
             filed = await filing.resolve_filing(
                 db, cipher, user, behalf, life_event_code, request, on_behalf_of_org=org
             )
-            person = filed.person_id
-            version = await service.save_draft(db, cipher, user, life_event_code, data, person)
+            version = await service.save_draft(
+                db, cipher, user, life_event_code, data, filed.person_id, filed.org_credit_code
+            )
         except service.StaleDraft as stale:
             return Response(
                 {"status_code": 409, "detail": "草稿已在其他设备上更新，请选择保留哪一份", "current": stale.current},
@@ -205,9 +205,9 @@ class CasesApi(Controller):
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
         org = str(data["on_behalf_of_org"]) if data.get("on_behalf_of_org") else on_behalf_of_org_header
         filed = await filing.resolve_filing(db, cipher, user, on_behalf_of, life_event, request, on_behalf_of_org=org)
-        person = filed.person_id
+        material = str(data.get("material_code", ""))
         return await service.store_upload(
-            db, user, life_event, str(data.get("material_code", "")), file.filename or "upload", content, person
+            db, user, life_event, material, file.filename or "upload", content, filed.person_id, filed.org_credit_code
         )
 
     @get("/uploads/{token:str}", opt=RESIDENT, summary="An uploaded material, to the person who uploaded it")

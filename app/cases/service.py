@@ -64,8 +64,9 @@ from app.forms.models import MergedForm
 from app.notifications import service as notifications
 from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
-from app.organisations.models import Organisation
+from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
+from app.registers import service as registers
 from app.sms import service as sms
 from app.web.types import Connection
 from auth.models import CurrentUser
@@ -137,12 +138,17 @@ async def submit_case(
         if company is not None:
             data |= parties.register_fields(form, company)
         clean, errors = forms.validate(form, data, today_in_china())
+        # What a register's write-back will need of the answers (企业变更登记: something to change), beside its field.
+        problems = registers.filing_problems([item.code for item in items], clean)
+        errors |= {key: message for key, message in problems.items() if key not in errors}
         # Each material from the library of the person it is about, resolved again by the numbers submitted.
         applicant = await parties.applicant_of(tx, cipher, person_id)
         assert applicant is not None  # resolve_filing found the person
         resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
         held, rest = parties.sort_materials(form, resolved)
-        uploads = await store.pending_uploads(tx, user.account_id, person_id, code, body.uploads)
+        uploads = await store.pending_uploads(
+            tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads
+        )
         uploaded = {u.material_code for u in uploads}
         # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
         at_window = filing.channel == "window"
@@ -167,7 +173,7 @@ async def submit_case(
                 resolved=resolved,
                 waiting=waiting,
             )
-        await store.delete_draft(tx, user.account_id, code, person_id)
+        await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
         return created[1]
 
 
@@ -241,6 +247,11 @@ async def _create(
 def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, str | None]:
     """The first timeline step: a public title (no names) and a note the resident sees."""
     routed = f"共{item_count}个事项，已分送各部门"
+    if filing.channel == "window" and filing.org_credit_code is not None:
+        return (
+            f"综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），{routed}",
+            f"由综合窗口 {user.name} 当面收件；经办人身份：{ROLE_LABELS.get(filing.org_role or '', '经办人')}",
+        )
     if filing.channel == "window":
         return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
     if filing.channel == "helper":
@@ -560,11 +571,17 @@ def _draft_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_draft(
-    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, life_event_code: str, person_id: int | None = None
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    life_event_code: str,
+    person_id: int | None = None,
+    org_credit_code: str | None = None,
 ) -> DraftView:
+    """The draft kept for this person (and this organisation: a 经办人's draft for it is not their own one)."""
     person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
-    row = await store.get_draft(db, user.account_id, life_event_code, person_id)
+    row = await store.get_draft(db, user.account_id, life_event_code, person_id, org_credit_code)
     if row is None:
         return DraftView(data={}, version=0, form_checksum=form.checksum)
     data = cipher.decrypt_document(row.data_enc)
@@ -573,9 +590,11 @@ async def get_draft(
     return DraftView(data=data, version=row.version, form_checksum=form.checksum, items=row.items)
 
 
-async def drafted_items(db: DB, user: CurrentUser, life_event_code: str, person_id: int) -> list[str] | None:
+async def drafted_items(
+    db: DB, user: CurrentUser, life_event_code: str, person_id: int, org_credit_code: str | None = None
+) -> list[str] | None:
     """The items chosen in the draft of this form (按需组合), or None when there is no draft or no choice in it."""
-    row = await store.get_draft(db, user.account_id, life_event_code, person_id)
+    row = await store.get_draft(db, user.account_id, life_event_code, person_id, org_credit_code)
     return row.items if row else None
 
 
@@ -591,6 +610,7 @@ async def save_draft(
     life_event_code: str,
     body: DraftBody,
     person_id: int | None = None,
+    org_credit_code: str | None = None,
 ) -> int:
     person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
@@ -605,13 +625,14 @@ async def save_draft(
         account_id=user.account_id,
         life_event_code=life_event_code,
         person_id=person_id,
+        org_credit_code=org_credit_code,
         expected_version=body.version,
         data_enc=cipher.encrypt_document(data),
         form_checksum=form.checksum,
         items=items,
     )
     if saved is None:
-        raise StaleDraft(await get_draft(db, cipher, user, life_event_code, person_id))
+        raise StaleDraft(await get_draft(db, cipher, user, life_event_code, person_id, org_credit_code))
     return saved
 
 
@@ -634,7 +655,9 @@ async def store_upload(
     filename: str,
     content: bytes,
     person_id: int | None = None,
+    org_credit_code: str | None = None,
 ) -> UploadView:
+    """A material uploaded for a form, kept for the person (and organisation) it is for until a case takes it."""
     person_id = person_id if person_id is not None else own_person_id(user)
     form, _ = await forms.merged_form_of(db, life_event_code)
     # Evidence for a correction (更正) of a certificate a case of this life event issued: attached with the request.
@@ -647,6 +670,7 @@ async def store_upload(
         token=token,
         account_id=user.account_id,
         person_id=person_id,
+        org_credit_code=org_credit_code,
         life_event_code=life_event_code,
         material_code=material_code,
         filename=clean_name,

@@ -594,13 +594,22 @@ async def cases_filed_at_window(db: DB, clerk_account_id: int, person_id: int, s
 # --- drafts ---------------------------------------------------------------------------------------
 
 
-async def get_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> StoredDraft | None:
+# One draft per account, life event, person filed for and organisation filed for (none: NULL).
+_DRAFT = (
+    "account_id = $1 AND life_event_code = $2 AND subject_person_id = $3 "
+    "AND subject_org_credit_code IS NOT DISTINCT FROM $4"
+)
+
+
+async def get_draft(
+    db: DB, account_id: int, life_event_code: str, person_id: int, org_credit_code: str | None
+) -> StoredDraft | None:
     row = await db.fetchrow(
-        "SELECT data_enc, version, form_checksum, items FROM drafts "
-        "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
+        f"SELECT data_enc, version, form_checksum, items FROM drafts WHERE {_DRAFT}",
         account_id,
         life_event_code,
         person_id,
+        org_credit_code,
     )
     return StoredDraft(**dict(row)) if row else None
 
@@ -611,6 +620,7 @@ async def save_draft(
     account_id: int,
     life_event_code: str,
     person_id: int,
+    org_credit_code: str | None,
     expected_version: int,
     data_enc: bytes,
     form_checksum: str,
@@ -619,22 +629,24 @@ async def save_draft(
     """Write version expected+1; None when someone else saved in between (the caller answers 409)."""
     if expected_version == 0:
         return await db.fetchval(
-            "INSERT INTO drafts (account_id, life_event_code, subject_person_id, data_enc, version, form_checksum, "
-            "items) VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT DO NOTHING RETURNING version",
+            "INSERT INTO drafts (account_id, life_event_code, subject_person_id, subject_org_credit_code, data_enc, "
+            "version, form_checksum, items) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) ON CONFLICT DO NOTHING "
+            "RETURNING version",
             account_id,
             life_event_code,
             person_id,
+            org_credit_code,
             data_enc,
             form_checksum,
             items,
         )
     return await db.fetchval(
-        "UPDATE drafts SET data_enc = $4, version = version + 1, form_checksum = $5, items = $7, updated_at = now() "
-        "WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3 AND version = $6 "
-        "RETURNING version",
+        "UPDATE drafts SET data_enc = $5, version = version + 1, form_checksum = $6, items = $8, updated_at = now() "
+        f"WHERE {_DRAFT} AND version = $7 RETURNING version",
         account_id,
         life_event_code,
         person_id,
+        org_credit_code,
         data_enc,
         form_checksum,
         expected_version,
@@ -642,13 +654,10 @@ async def save_draft(
     )
 
 
-async def delete_draft(db: DB, account_id: int, life_event_code: str, person_id: int) -> None:
-    await db.execute(
-        "DELETE FROM drafts WHERE account_id = $1 AND life_event_code = $2 AND subject_person_id = $3",
-        account_id,
-        life_event_code,
-        person_id,
-    )
+async def delete_draft(
+    db: DB, account_id: int, life_event_code: str, person_id: int, org_credit_code: str | None
+) -> None:
+    await db.execute(f"DELETE FROM drafts WHERE {_DRAFT}", account_id, life_event_code, person_id, org_credit_code)
 
 
 async def delete_drafts_for_person(db: DB, account_id: int, person_id: int) -> None:
@@ -665,6 +674,7 @@ async def insert_upload(
     token: str,
     account_id: int,
     person_id: int,
+    org_credit_code: str | None,
     life_event_code: str,
     material_code: str,
     filename: str,
@@ -673,11 +683,13 @@ async def insert_upload(
     sha256: bytes,
 ) -> None:
     await db.execute(
-        "INSERT INTO uploads (token, account_id, subject_person_id, life_event_code, material_code, filename, "
-        "content_type, size, sha256, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO uploads (token, account_id, subject_person_id, subject_org_credit_code, life_event_code, "
+        "material_code, filename, content_type, size, sha256, content) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         token,
         account_id,
         person_id,
+        org_credit_code,
         life_event_code,
         material_code,
         filename,
@@ -720,14 +732,17 @@ async def insert_supplement(
 
 
 async def pending_uploads(
-    db: DB, account_id: int, person_id: int, life_event_code: str, tokens: list[str]
+    db: DB, account_id: int, person_id: int, org_credit_code: str | None, life_event_code: str, tokens: list[str]
 ) -> list[PendingUpload]:
+    """The account's uploads not yet on a case, made for this person (and this organisation, or none) and form."""
     rows = await db.fetch(
         "SELECT token, material_code FROM uploads WHERE token = ANY($1::text[]) AND account_id = $2 "
-        "AND subject_person_id = $3 AND life_event_code = $4 AND case_id IS NULL",
+        "AND subject_person_id = $3 AND subject_org_credit_code IS NOT DISTINCT FROM $4 AND life_event_code = $5 "
+        "AND case_id IS NULL",
         tokens,
         account_id,
         person_id,
+        org_credit_code,
         life_event_code,
     )
     return [PendingUpload(token=r["token"], material_code=r["material_code"]) for r in rows]

@@ -413,6 +413,18 @@ async def _apply_move(
             case=task.case_no,
             certificate=task.corrects_certificate_id,
         )
+    waiting = registers.step_on_acceptance(task.item_code, today) if step.to == "accepted" else None
+    if waiting is not None:  # 简易注销: the 公告 the case now waits for, as a step of its own
+        await record_event(
+            tx,
+            case_id=task.case_id,
+            task_id=task_id,
+            status="notice_period",
+            title=waiting[0],
+            department_code=task.department_code,
+            actor_account_id=actor_account_id,
+            note=waiting[1],
+        )
     if step.to == "completed":
         await _invite_rating(tx, task)
     if step.to == "completed" and task.corrects_certificate_id is not None:
@@ -479,6 +491,8 @@ async def _write_back(
         sibling_statuses={
             t.item_code: t.status for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id
         },
+        subject_org_credit_code=record.subject_org_credit_code,
+        accepted_on=await store.last_event_day(tx, task.id, "accepted"),
     )
     if record.data_enc is None:  # purged past its retention: no task of such a case is still open to complete
         raise Conflict("该办件的申请内容已按规定清除，不能再办结")
@@ -504,18 +518,37 @@ async def _issue_result(
     tx: Tx, cipher: PiiCipher, task: TaskRow, result: ResultCertificate, issued: IssuedResult | None
 ) -> None:
     """办结 puts the result into the e-certificate library, so no later form asks for it again: as the department
-    issued it (its number and contents, from its own system), or else numbered after the case."""
+    issued it (its number and contents, from its own system), or else numbered after the case. A case filed for an
+    organisation (法人办事: 清税证明) puts it into the organisation's library, not its 经办人's."""
     reference = {"case_no": task.case_no, "item_code": task.item_code}
+    number = issued.number if issued else f"{task.case_no}-{task.item_code}"
+    issued_on = issued.issued_on if issued else today_in_china()
+    data = {**issued.data, **reference} if issued else reference
+    record = await store.staff_case_record(tx, task.case_no)
+    if record is not None and record.subject_org_credit_code is not None:
+        await certificates.issue_to_organisation(
+            tx,
+            cipher,
+            credit_code=record.subject_org_credit_code,
+            kind=result.kind,
+            title=result.title,
+            number=number,
+            issued_by=task.department_full_name,
+            issued_on=issued_on,
+            data=data,
+            case_id=task.case_id,
+        )
+        return
     await certificates.issue_to_person(
         tx,
         cipher,
         person_id=task.applicant_person_id,
         kind=result.kind,
         title=result.title,
-        number=issued.number if issued else f"{task.case_no}-{task.item_code}",
+        number=number,
         issued_by=task.department_full_name,
-        issued_on=issued.issued_on if issued else today_in_china(),
-        data={**issued.data, **reference} if issued else reference,
+        issued_on=issued_on,
+        data=data,
         case_id=task.case_id,
     )
 

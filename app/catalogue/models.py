@@ -108,6 +108,9 @@ class ServiceItem(msgspec.Struct, frozen=True):
     # 更正: the item whose result certificate this item corrects (its fields are the certificate's correctable ones);
     # asked for from the certificate (app.cases.corrections), never applied for on its own.
     corrects: str | None = None
+    # Acts on an existing organisation (企业变更登记, 企业注销): filed only for one (企业办事), never by a person for
+    # themself (app.filing).
+    for_organisation: bool = False
 
     @property
     def online(self) -> bool:
@@ -134,6 +137,7 @@ class LifeEventItem(msgspec.Struct, frozen=True):
     promised_limit: TimeLimit
     required: bool = True  # always filed; an optional one only when ticked (按需组合)
     applies_when: str | None = None
+    for_organisation: bool = False  # as ServiceItem's
 
 
 class LifeEvent(msgspec.Struct, frozen=True):
@@ -145,6 +149,12 @@ class LifeEvent(msgspec.Struct, frozen=True):
     items: list[LifeEventItem]
     # Set on a one-item bundle (an item applied for on its own): that item's code, which is also the bundle's.
     single_item: str | None = None
+
+    @property
+    def for_organisation(self) -> bool:
+        """Filed only while acting for an organisation (企业办事), online or at a window: one of its items acts on an
+        existing organisation."""
+        return any(item.for_organisation for item in self.items)
 
     @property
     def department_count(self) -> int:

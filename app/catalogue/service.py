@@ -27,6 +27,12 @@ async def life_event(db: DB, code: str) -> LifeEvent:
     return event
 
 
+async def only_for_organisations(db: DB, code: str) -> bool:
+    """Whether a life event (or a single item's bundle) is filed only for an organisation (企业变更登记, 企业注销): one
+    of its items acts on an existing one. False for a code that is no life event (refused where it is looked up)."""
+    return await store.for_organisation(db, code)
+
+
 async def life_event_names(db: DB) -> dict[str, str]:
     """Each life event's name by its code (a delegation's scope is a list of codes)."""
     return {event.code: event.name for event in await store.list_life_events(db)}

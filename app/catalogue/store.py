@@ -28,7 +28,7 @@ _ITEM_COLUMNS = """
     i.code, i.name, i.item_type, i.department_code, d.name AS department_name, i.level, i.subject,
     i.legal_limit_value, i.legal_limit_unit, i.promised_limit_value, i.promised_limit_unit,
     i.kind, i.visits, i.guide, i.fields, i.materials, i.result_certificate, i.citywide, i.applies_when, i.pretick,
-    i.retention_years, i.retention_source, i.appointment_group, i.corrects
+    i.retention_years, i.retention_source, i.appointment_group, i.corrects, i.for_organisation
 """
 
 
@@ -56,6 +56,7 @@ def _service_item(row: Any) -> ServiceItem:
         pretick=msgspec.convert(row["pretick"], Pretick) if row["pretick"] else None,
         appointment_group=row["appointment_group"],
         corrects=row["corrects"],
+        for_organisation=row["for_organisation"],
     )
 
 
@@ -98,6 +99,15 @@ async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]
     return [_service_item(r) for r in rows]
 
 
+async def for_organisation(db: DB, life_event_code: str) -> bool:
+    found: bool | None = await db.fetchval(
+        "SELECT bool_or(i.for_organisation) FROM life_event_items le JOIN service_items i ON i.code = le.item_code "
+        "WHERE le.life_event_code = $1",
+        life_event_code,
+    )
+    return bool(found)
+
+
 async def life_events_listing(db: DB, item_code: str) -> list[str]:
     """The life events (not one-item bundles) that list the item."""
     rows = await db.fetch(
@@ -113,7 +123,7 @@ _LIFE_EVENTS = """
            coalesce(json_agg(json_build_object(
                'code', i.code, 'name', i.name, 'department', d.code, 'department_name', d.short_name,
                'promised_limit', json_build_object('value', i.promised_limit_value, 'unit', i.promised_limit_unit),
-               'required', le.required, 'applies_when', i.applies_when)
+               'required', le.required, 'applies_when', i.applies_when, 'for_organisation', i.for_organisation)
                ORDER BY le.position) FILTER (WHERE i.code IS NOT NULL), '[]') AS items
     FROM life_events e
     LEFT JOIN life_event_items le ON le.life_event_code = e.code
@@ -248,14 +258,15 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
                legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
                guide, fields, materials, result_certificate, applies_when, pretick, citywide, retention_years,
-               retention_source, appointment_group, corrects)
+               retention_source, appointment_group, corrects, for_organisation)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22, $23)
+                   $22, $23, $24)
            ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
                subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
                promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
                materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
-               retention_years = $20, retention_source = $21, appointment_group = $22, corrects = $23""",
+               retention_years = $20, retention_source = $21, appointment_group = $22, corrects = $23,
+               for_organisation = $24""",
         item["code"],
         item["name"],
         item["item_type"],
@@ -279,6 +290,7 @@ async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
         retention.get("source"),
         item.get("appointment_group"),
         item.get("corrects"),
+        bool(item.get("for_organisation", False)),
     )
 
 

@@ -39,6 +39,8 @@ KIND_TITLES = {
     "social_security_card": "社会保障卡",
     "retirement_approval": "职工退休审批表",
     "business_license": "营业执照",
+    "tax_clearance": "清税证明",
+    "deregistration_notice": "准予注销登记通知书",
     "vaccination": "预防接种证",
 }
 
@@ -134,6 +136,12 @@ async def issue_to_organisation(
 async def held_by_organisation(db: DB, credit_code: str) -> list[ECertificate]:
     """The organisation's certificates as they are shown: masked numbers, contents left sealed."""
     return await store.organisation_certificates(db, credit_code)
+
+
+async def void_for_organisation(db: DB, credit_code: str, *, on: date, reason: str, keep_case_id: int) -> int:
+    """An organisation's certificates no longer in force (企业注销: 营业执照 and the rest), but those the case
+    `keep_case_id` issued; kept for the record, never held for a form again. How many."""
+    return await store.void_organisation_certificates(db, credit_code, on=on, reason=reason, keep_case_id=keep_case_id)
 
 
 async def held_by(db: DB, person_id: int) -> list[ECertificate]:

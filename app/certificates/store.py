@@ -28,7 +28,7 @@ async def upsert_person_certificate(
                                        issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (person_id, kind, number_hash) WHERE person_id IS NOT NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
         person_id,
         kind,
         title,
@@ -49,7 +49,9 @@ _COLUMNS = (
 _FROM = " FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
 _SELECT = f"SELECT {_COLUMNS}{_FROM}"
 # What a form may use (免提交) and a library lists as held: never a certificate a corrected one replaced.
-_CURRENT = "e.superseded_by IS NULL"
+# In force: not replaced by a corrected one (更正: superseded_by) and not made void without one (an organisation's
+# 注销: void_on). The one test of "current" every read of held certificates uses.
+_CURRENT = "e.superseded_by IS NULL AND e.void_on IS NULL"
 
 
 def _certificate(r: Record) -> ECertificate:
@@ -88,7 +90,7 @@ async def upsert_organisation_certificate(
                                        issued_by, issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (org_credit_code, kind, number_hash) WHERE person_id IS NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
         credit_code,
         kind,
         title,
@@ -103,12 +105,27 @@ async def upsert_organisation_certificate(
 
 
 async def organisation_certificates(db: DB, credit_code: str) -> list[ECertificate]:
+    """The organisation's certificates in force (a void one is kept for the record, never held)."""
     rows = await db.fetch(
         _SELECT + f"WHERE e.person_id IS NULL AND e.org_credit_code = $1 AND {_CURRENT} "
         "ORDER BY e.kind, e.issued_on DESC, e.id",
         credit_code,
     )
     return [_stored(r).certificate for r in rows]
+
+
+async def void_organisation_certificates(db: DB, credit_code: str, *, on: date, reason: str, keep_case_id: int) -> int:
+    """Every certificate of the organisation in force becomes void (作废), but those the case `keep_case_id` issued
+    (企业注销's own 清税证明 and 准予注销登记通知书); how many."""
+    status = await db.execute(
+        "UPDATE e_certificates SET void_on = $2, void_reason = $3 WHERE person_id IS NULL AND org_credit_code = $1 "
+        "AND void_on IS NULL AND case_id IS DISTINCT FROM $4",
+        credit_code,
+        on,
+        reason,
+        keep_case_id,
+    )
+    return int(status.split()[-1])
 
 
 async def person_certificates(db: DB, person_id: int, *, void_too: bool = False) -> list[StoredCertificate]:

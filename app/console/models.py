@@ -74,14 +74,36 @@ class InPersonCheck(msgspec.Struct, kw_only=True):
         )
 
 
+class WindowOrganisationCheck(msgspec.Struct, kw_only=True):
+    """The organisation the resident at the window came to file for (为企业办理): its 统一社会信用代码, and whether the
+    clerk has checked its paper 授权委托书 (needed when the register shows them neither as its legal representative nor
+    as a 经办人 in force)."""
+
+    uscc: str
+    paper_checked: bool = False
+
+    @classmethod
+    def from_form(cls, data: dict[str, Any]) -> WindowOrganisationCheck:
+        return cls(uscc=str(data.get("uscc", "")), paper_checked=data.get("paper_checked") == "true")
+
+
+class WalkInOrganisation(msgspec.Struct, frozen=True, kw_only=True):
+    uscc: str
+    name: str
+    role: str  # legal_rep | agent | paper
+    role_label: str
+    paper_checked: bool
+
+
 class WalkInView(msgspec.Struct, frozen=True, kw_only=True):
-    """The resident a clerk is receiving at the window (窗口收件)."""
+    """The resident a clerk is receiving at the window (窗口收件), and the organisation they file for, if any."""
 
     visit: str
     name: str
     id_number_masked: str
     checked_at: datetime
     expires_at: datetime
+    organisation: WalkInOrganisation | None = None
 
 
 class WalkInCase(msgspec.Struct, frozen=True, kw_only=True):

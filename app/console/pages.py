@@ -16,7 +16,7 @@ from app.cases.pages import receipt_page
 from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service, undelivered
-from app.console.models import InPersonCheck, QueueFilters
+from app.console.models import InPersonCheck, QueueFilters, WindowOrganisationCheck
 from app.console.queue import DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.consultations import service as consultations
@@ -71,6 +71,9 @@ WALK_IN_NOTICES = {
     "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
     "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
     "checked_in": "预约已签到，身份已核验，请选择要办理的事。",
+    "org": "已核验企业授权，请选择要为企业办理的事。",
+    "person": "已改为个人办理。",
+    "org-only": "这件事须为企业办理：请先在下方核验来办人的企业授权（为企业办理）。",
 }
 
 
@@ -166,12 +169,15 @@ class ConsolePages(Controller):
     ) -> Template:
         started = walk_in.peek(request)
         user = caller(request)
+        # For the resident themself, the life events of a person; for an organisation, those that act on one.
+        for_org = started is not None and started.organisation is not None
+        events = [e for e in await catalogue.life_events(db) if e.for_organisation == for_org] if started else []
         return Template(
             "console_walk_in.html",
             context={
                 "nav": "console",
                 "walk_in": service.walk_in_view(started) if started else None,
-                "events": await catalogue.life_events(db) if started else [],
+                "events": events,
                 "filed": await service.walk_in_cases(db, user, started) if started else [],
                 # 更正 at the window: the certificates a case issued to this resident (or their minor child).
                 "correctable": await corrections.correctable_of_person(db, started.person_id) if started else [],
@@ -193,6 +199,25 @@ class ConsolePages(Controller):
             form = {"name": data.get("name", ""), "id_number": data.get("id_number", "")}
             return await self._render_walk_in(request, db, errors=exc.errors, form=form)
         return Redirect("/console/walk-in?notice=started", status_code=303)
+
+    @post("/walk-in/organisation", opt=CLERK)
+    async def file_for_organisation(
+        self, request: AnyRequest, db: Db, data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        """为企业办理: the organisation the resident at the window came for, its authority checked (by the register,
+        or the paper 授权委托书 the clerk has checked)."""
+        check = WindowOrganisationCheck.from_form(data)
+        try:
+            await service.file_for_organisation(db, request, caller(request), check)
+        except FieldErrors as exc:
+            form = {"uscc": check.uscc, "paper_checked": check.paper_checked}
+            return await self._render_walk_in(request, db, errors=exc.errors, form=form)
+        return Redirect("/console/walk-in?notice=org", status_code=303)
+
+    @post("/walk-in/organisation/end", opt=CLERK)
+    async def stop_filing_for_organisation(self, request: AnyRequest) -> Redirect:
+        service.stop_filing_for_organisation(request)
+        return Redirect("/console/walk-in?notice=person", status_code=303)
 
     @post("/walk-in/end", opt=CLERK)
     async def end_walk_in(self, request: AnyRequest, db: Db) -> Redirect:

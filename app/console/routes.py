@@ -19,6 +19,7 @@ from app.console.models import (
     StaffCase,
     TransitionBody,
     WalkInView,
+    WindowOrganisationCheck,
 )
 from app.notifications.models import StaffNotice
 from app.web.params import AppSettings, Cipher, Db
@@ -134,6 +135,26 @@ class ConsoleApi(Controller):
         if started is None:
             raise NotFoundException("当前没有正在接待的来办群众")
         return service.walk_in_view(started)
+
+    @post(
+        "/walk-ins/current/organisation",
+        opt=CLERK,
+        status_code=HTTP_200_OK,
+        summary="为企业办理: the resident at the window files for this organisation (legal rep, 经办人, or a paper "
+        "授权委托书 the clerk checked: paper_checked)",
+    )
+    async def file_for_organisation(
+        self, request: AnyRequest, db: Db, data: JSONBody[WindowOrganisationCheck]
+    ) -> WalkInView:
+        return service.walk_in_view(await service.file_for_organisation(db, request, caller(request), data))
+
+    @delete(
+        "/walk-ins/current/organisation",
+        opt=CLERK,
+        summary="改为个人办理: the resident at the window files for themself again",
+    )
+    async def stop_filing_for_organisation(self, request: AnyRequest) -> None:
+        service.stop_filing_for_organisation(request)
 
     @delete("/walk-ins/current", opt=CLERK, summary="End receiving the resident at the window")
     async def end_walk_in(self, request: AnyRequest, db: Db) -> None:

@@ -77,7 +77,8 @@ class HelperPages(Controller):
                 "nav": "helper",
                 "helper_name": helper.name,
                 "village": await catalogue.region_name(db, helper.region_code) if helper.region_code else None,
-                "events": await catalogue.life_events(db),
+                # A helper files for a person, never for an organisation (企业变更登记, 企业注销).
+                "events": [e for e in await catalogue.life_events(db) if not e.for_organisation],
                 "identity_checks": service.IDENTITY_CHECKS,
                 "min_expiry": today + timedelta(days=1),
                 "max_expiry": one_year_after(today),
@@ -107,7 +108,7 @@ class HelperPages(Controller):
         if chosen is None:
             return Redirect("/helper?notice=choose", status_code=303)
         client, delegation = chosen
-        events = await catalogue.life_events(db)
+        events = [e for e in await catalogue.life_events(db) if not e.for_organisation]  # for people only
         covered = [e for e in events if delegation.scope is None or e.code in delegation.scope]
         born = await service.client_birth_date(db, caller(request), delegation.id)
         age = age_on(born, today_in_china()) if born else None

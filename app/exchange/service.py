@@ -153,7 +153,9 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
     ]
     # The first file of each material (the one the download streams).
     uploads = {u.material_code: u for u in reversed(await cases.uploads_of_case(db, task.case_id))}
-    held = await consent_flow.held_materials(db, cipher, form, task.applicant_person_id, answers, task.case_id)
+    held = await consent_flow.held_materials(
+        db, cipher, form, task.applicant_person_id, answers, task.case_id, head.subject_org_credit_code
+    )
     materials = [
         _material(task, need, uploads.get(need.code), held.get(need.code))
         for need in form.materials

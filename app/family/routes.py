@@ -37,5 +37,9 @@ class FamilyPages(Controller):
         child = await service.minor_child(db, own_person_id(caller(request)), child_id)
         return Template(
             "family_child.html",
-            context={"nav": "me", "child": child, "events": await catalogue.life_events(db)},
+            context={
+                "nav": "me",
+                "child": child,
+                "events": [e for e in await catalogue.life_events(db) if not e.for_organisation],
+            },
         )

@@ -12,8 +12,11 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str  # self | clerk | helper | parent
     channel: str  # online | window | helper
     delegation_id: int | None = None
-    # The organisation the case is for (法人办事): the person is then its legal representative or 经办人, filing online.
+    # The organisation the case is for (法人办事): the person is then its legal representative or 经办人, filing online
+    # or at a window; `org_role` says how their authority was found (legal_rep | agent | paper: a 授权委托书 the clerk
+    # checked at the window).
     org_credit_code: str | None = None
+    org_role: str | None = None
 
 
 class Served(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,6 +5,9 @@ The applicant is decided here in the server, never by the page: the resident the
 receives after checking their ID card in person (auth.walk_in); a village helper's client under a live delegation
 covering the life event (app.delegations.service.require_delegation); or a parent's minor child, whom the population
 register names them as mother or father of (files_for_as_parent: 父母是未成年子女的监护人, no delegation needed).
+For an organisation (法人办事): its legal representative or a 经办人 in scope, signed in themself, or received at a
+window (their ID card checked, then the organisation's authority: app.organisations.service.acting_at_window). A
+life event that acts on an existing organisation (企业变更登记, 企业注销) is filed only for one.
 
 Why a small app package rather than auth/: the rule looks the number up in the population register (app.people)
 and answers a malformed number beside its field (app.errors.FieldErrors), and auth/ may import only db/ and
@@ -19,13 +22,14 @@ from datetime import date
 import asyncpg
 
 from app.calendar.service import today_in_china
+from app.catalogue import service as catalogue
 from app.delegations import service as delegations
 from app.delegations.current import CurrentClient
 from app.errors import FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing, Served, Subject
 from app.organisations import service as organisations
 from app.people import service as people
-from app.people.identity import id_number_problem
+from app.people.identity import id_number_problem, normalize_credit_code
 from app.people.models import Person
 from app.web.types import Connection
 from auth.audit import audit
@@ -33,6 +37,11 @@ from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import WalkIn, require_walk_in
 from db.pool import DB
+
+FOR_ORGANISATIONS_ONLY = (
+    "这件事须以企业身份办理：请企业的法定代表人或经办人在“我的”中切换为企业办事后办理，或到综合窗口办理"
+)
+AT_WINDOW_FOR_ORGANISATIONS_ONLY = "这件事须为企业办理：请在“窗口收件”中核验来办人的企业授权（为企业办理）后再办理"
 
 
 def files_for_as_parent(parent_id: int, child: Person, today: date) -> bool:
@@ -85,7 +94,21 @@ async def resolve_filing(
     `on_behalf_of_org`, the resident files for an organisation they may act for (its legal representative, or a
     经办人 in scope: app.organisations.service.acting_for), as its 经办人."""
     if on_behalf_of_org:
-        return await _for_organisation(db, user, on_behalf_of, on_behalf_of_org, life_event_code, conn)
+        return await _for_organisation(db, cipher, user, on_behalf_of, on_behalf_of_org, life_event_code, conn)
+    if await catalogue.only_for_organisations(db, life_event_code):
+        raise Forbidden(AT_WINDOW_FOR_ORGANISATIONS_ONLY if "clerk" in user.roles else FOR_ORGANISATIONS_ONLY)
+    return await _for_person(db, cipher, user, on_behalf_of, life_event_code, conn)
+
+
+async def _for_person(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    user: CurrentUser,
+    on_behalf_of: str | None,
+    life_event_code: str,
+    conn: Connection | None,
+) -> Filing:
+    """The person filed for: the resident themself, a walk-in, a helper's client, or a minor child."""
     if on_behalf_of is None:
         return Filing(person_id=own_person_id(user), filed_as="self", channel="online")
     if not user.roles & {"clerk", "helper"}:
@@ -107,6 +130,7 @@ async def resolve_filing(
 
 async def _for_organisation(
     db: asyncpg.Pool,
+    cipher: PiiCipher,
     user: CurrentUser,
     on_behalf_of: str | None,
     credit_code: str,
@@ -114,7 +138,9 @@ async def _for_organisation(
     conn: Connection | None,
 ) -> Filing:
     """The organisation the signed-in resident acts for: they file as its 经办人, in their own name (a helper's client
-    or a child cannot be one at the same time, and staff file for organisations only at a window)."""
+    or a child cannot be one at the same time). A window clerk files for it for the resident at the window."""
+    if "clerk" in user.roles:
+        return await _for_organisation_at_window(db, cipher, user, on_behalf_of, credit_code, life_event_code, conn)
     if on_behalf_of is not None or user.person_id is None:
         raise Forbidden("以企业身份办理，请由法定代表人或经办人本人登录后办理")
     acting = await organisations.acting_for(db, conn, user, credit_code, life_event_code)
@@ -123,6 +149,49 @@ async def _for_organisation(
         filed_as="self",
         channel="online",
         org_credit_code=acting.organisation.credit_code,
+        org_role=acting.role,
+    )
+
+
+async def _for_organisation_at_window(
+    db: asyncpg.Pool,
+    cipher: PiiCipher,
+    clerk: CurrentUser,
+    on_behalf_of: str | None,
+    credit_code: str,
+    life_event_code: str,
+    conn: Connection | None,
+) -> Filing:
+    """窗口收件 for an organisation: the resident at the window (their ID card checked: the walk-in) is its legal
+    representative or a 经办人 in scope and in force — or the clerk checked its paper 授权委托书 for this visit — and
+    the clerk chose this organisation for the visit (/console/walk-in). Else Forbidden, audited."""
+    if problem := id_number_problem(on_behalf_of or ""):
+        raise FieldErrors({"on_behalf_of": problem})
+    assert on_behalf_of is not None
+    person = await people.person_by_number(db, cipher, on_behalf_of)
+    person_id, region = (person.id, person.region_code) if person else (None, None)
+    started = await require_walk_in(db, conn, clerk, person_id, region)
+    chosen = started.organisation
+    if chosen is None or chosen.credit_code != normalize_credit_code(credit_code):
+        await audit(
+            db,
+            conn,
+            "organisation.act",
+            "forbidden",
+            subject=f"org:{normalize_credit_code(credit_code)[:18]}",
+            reason="organisation not checked for this visit",
+            hall=clerk.region_code,
+        )
+        raise Forbidden("请先在“窗口收件”中核验来办人的企业授权（为企业办理），再以企业名义办理")
+    acting = await organisations.acting_at_window(
+        db, conn, clerk, started.person_id, chosen.credit_code, life_event_code, chosen.paper
+    )
+    return Filing(
+        person_id=started.person_id,
+        filed_as="clerk",
+        channel="window",
+        org_credit_code=acting.organisation.credit_code,
+        org_role=acting.role,
     )
 
 
@@ -166,7 +235,8 @@ async def subject_for(
     if identity is None:
         raise NotFound("人口库中没有该居民")
     on_behalf_of = identity.id_number
-    person_id = (await resolve_filing(db, cipher, user, on_behalf_of, life_event, conn)).person_id
+    # The person only: a form for an organisation they file for (at a window) is checked with it (resolve_filing).
+    person_id = (await _for_person(db, cipher, user, on_behalf_of, life_event, conn)).person_id
     if served.channel == "window":
         await audit(
             db, conn, "walk_in.use", "ok", subject=f"person:{person_id}", life_event=life_event, hall=user.region_code

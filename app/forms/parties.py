@@ -1,14 +1,17 @@
 """Whose each material is, and whether a document held for that person may stand for it (issue 15).
 
 Each material names the party of the event it is about (`about` in db/seed/items.json: applicant, mother, father,
-deceased, child, spouse …). The applicant is the person filing (the account, or the helper's client, or the resident
-at the window); every other party is the person whose number is typed in `<party>.id_number`. A document may be used
-without an upload only when it is:
+deceased, child, spouse, company, legal_rep …). The applicant is the person filing (the account, or the helper's client,
+or the resident at the window); every other party is the person whose number is typed in `<party>.id_number` (the
+legal representative's in `company.legal_rep_id_number`). A document may be used without an upload only when it is:
 - the applicant's own (a party the applicant says they are — 申请人是新生儿的：母亲 — is the applicant);
 - a deceased person's (the `deceased` party) whose relative the applicant is: the same 户口簿, parent and child on the
   register, or a 结婚证 / 出生医学证明 in the applicant's library naming them (公民身后);
 - another living person's who allowed it: their standing permission to the spouse their 结婚证 names, or their
-  answer to a consent request sent when the case is filed (until then `awaiting_consent`).
+  answer to a consent request sent when the case is filed (until then `awaiting_consent`);
+- for a case filed for an organisation (法人办事): the organisation's own (`company`), and its legal representative's
+  by the register (`legal_rep`: the legal representative filing themself, or the 经办人 they authorised to act for the
+  organisation), whatever number the page sends.
 
 What the resident sees never depends on whether somebody else's number is on the register or has an account: a
 typed number of a living person reads `awaiting_consent` whoever it belongs to, and a deceased's reads `held` only for
@@ -38,11 +41,15 @@ from db.pool import DB
 APPLICANT = service.APPLICANT
 DECEASED = "deceased"
 COMPANY = "company"
+LEGAL_REP = "legal_rep"
 COMPANY_OWN = "企业电子证照"
+LEGAL_REP_OWN = "法定代表人的电子证照（法人库登记）"
 REGISTER = "法人库"
 OWN = "本人电子证照"
 # Parties without an ID number field on any form (the newborn has none yet).
-_LABELS = {"applicant": "申请人", "child": "新生儿", "spouse": "配偶", "company": "企业"}
+_LABELS = {"applicant": "申请人", "child": "新生儿", "spouse": "配偶", "company": "企业", "legal_rep": "法定代表人"}
+# A party whose number is typed in a field not named `<party>.id_number`.
+_NUMBER_FIELDS = {LEGAL_REP: "company.legal_rep_id_number"}
 
 State = Literal["held", "awaiting_consent", "upload"]
 
@@ -90,6 +97,7 @@ class Company(msgspec.Struct, frozen=True, kw_only=True):
     legal_rep_id_number: str
     legal_rep_id_masked: str
     certificates: list[ECertificate]
+    legal_rep_certificates: list[ECertificate]  # the legal representative's own library (法定代表人居民身份证)
 
 
 async def company_of(db: DB, cipher: PiiCipher, credit_code: str | None) -> Company | None:
@@ -107,6 +115,7 @@ async def company_of(db: DB, cipher: PiiCipher, credit_code: str | None) -> Comp
         legal_rep_id_number=representative.id_number,
         legal_rep_id_masked=person.id_number_masked,
         certificates=await certificates.held_by_organisation(db, organisation.credit_code),
+        legal_rep_certificates=await certificates.held_by(db, organisation.legal_rep_person_id),
     )
 
 
@@ -142,9 +151,15 @@ def register_fields(form: MergedForm, company: Company) -> dict[str, str]:
     return {k: v for k, v in _company_values(company, form, company.legal_rep_id_number).items() if k in keys}
 
 
+def number_field(about: str) -> str:
+    """The field the party's 公民身份号码 is typed in: `mother.id_number`; the legal representative's is a company's."""
+    return _NUMBER_FIELDS.get(about, f"{about}.id_number")
+
+
 def label_of(form: MergedForm, about: str) -> str:
     """The party as the form names it: 母亲 from 母亲公民身份号码 (configuration, not a list per event)."""
-    field = next((f for f in form.fields() if f.key == f"{about}.id_number"), None)
+    key = number_field(about)
+    field = next((f for f in form.fields() if f.key == key), None)
     if field is not None and field.label.endswith("公民身份号码") and len(field.label) > len("公民身份号码"):
         return field.label.removesuffix("公民身份号码")
     return _LABELS.get(about, about)
@@ -152,7 +167,7 @@ def label_of(form: MergedForm, about: str) -> str:
 
 def typed_number(data: Mapping[str, Any], about: str) -> str | None:
     """The party's number as typed, normalised, when it is a well-formed 公民身份号码; else None."""
-    raw = data.get(f"{about}.id_number")
+    raw = data.get(number_field(about))
     if isinstance(raw, list) and raw:
         raw = raw[-1]  # pyright: ignore[reportUnknownVariableType]
     if not isinstance(raw, str) or id_number_problem(raw) is not None:
@@ -168,9 +183,12 @@ async def resolve(
     data: Mapping[str, Any],
     company: Company | None = None,
 ) -> dict[str, Party]:
-    """Every party the form's materials are about, resolved by that party's own number; the company's from the library
-    of the organisation the case is filed for (法人办事), never from a number typed in the form."""
+    """Every party the form's materials are about, resolved by that party's own number; the company's and its legal
+    representative's from the organisation the case is filed for (法人办事) and its register entry, never from a number
+    typed in the form."""
     same = service.same_as_applicant(form, data)
+    # A number field the account fills (法定代表人公民身份号码 in 企业开办: the founder's own) is the applicant's.
+    from_account = {f.key for f in form.fields() if f.prefill_source == service.PROFILE_ID_NUMBER}
     abouts = sorted({need.about for need in form.materials if need.issued_by_item is None})
     resolved: dict[str, Party] = {}
     for about in abouts:
@@ -178,7 +196,10 @@ async def resolve(
         if about == COMPANY:
             resolved[about] = _company(label, company)
             continue
-        if about == APPLICANT or f"{about}.id_number" in same:
+        if about == LEGAL_REP and company is not None:
+            resolved[about] = _legal_rep(label, company, applicant)
+            continue
+        if about == APPLICANT or number_field(about) in same or number_field(about) in from_account:
             resolved[about] = _own(about, label, applicant)
             continue
         number = typed_number(data, about)
@@ -208,6 +229,22 @@ def _company(label: str, company: Company | None) -> Party:
         source=COMPANY_OWN,
         show_number=True,
         certificates=company.certificates,
+    )
+
+
+def _legal_rep(label: str, company: Company, applicant: Applicant | None) -> Party:
+    """The organisation's legal representative by the register: their own documents when they file themself; else the
+    经办人 they authorised uses them for the organisation (the number shown masked to nobody but the representative)."""
+    own = applicant is not None and applicant.person.id == company.organisation.legal_rep_person_id
+    return Party(
+        about=LEGAL_REP,
+        label=label,
+        state="held",
+        source=OWN if own else LEGAL_REP_OWN,
+        show_number=own,
+        person_id=company.organisation.legal_rep_person_id,
+        number=company.legal_rep_id_number,
+        certificates=company.legal_rep_certificates,
     )
 
 

@@ -48,7 +48,8 @@ class FormConfigurationError(ValueError):
 # --- merging ---------------------------------------------------------------------------------------------
 
 
-_PROFILE_SOURCES = {"profile.name": "人口基础库", "profile.id_number": "人口基础库", "profile.phone": "个人资料"}
+PROFILE_ID_NUMBER = "profile.id_number"
+_PROFILE_SOURCES = {"profile.name": "人口基础库", PROFILE_ID_NUMBER: "人口基础库", "profile.phone": "个人资料"}
 _CERTIFICATE_SOURCE = re.compile(r"certificate:([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)")
 
 

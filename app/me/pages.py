@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts import service as accounts
@@ -23,18 +23,30 @@ from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
 
+# Why a page sent the resident here (?notice=): said beside 办事身份.
+NOTICES = {
+    "choose-org": "请先选择以哪家企业的身份办事。",
+    "org-only": (
+        "这件事须以企业身份办理：企业的法定代表人或经办人请在下方“办事身份”中切换为企业办事；"
+        "企业的法定代表人可在“企业办件”中授权您为经办人，也可到综合窗口凭授权委托书办理。"
+    ),
+}
+
 
 class MePages(Controller):
     path = "/me"
     include_in_schema = False
 
     @get("", opt=signed_in())
-    async def me_page(self, request: AnyRequest, db: Db, open_cases: OpenCasesOf) -> Template:
+    async def me_page(
+        self, request: AnyRequest, db: Db, open_cases: OpenCasesOf, notice: FromQuery[str] = ""
+    ) -> Template:
         user = caller(request)
         return Template(
             "me.html",
             context={
                 "nav": "me",
+                "identity_notice": NOTICES.get(notice),
                 "me": await accounts.me(db, user.account_id),
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.
@@ -43,7 +55,11 @@ class MePages(Controller):
                 "spouse_events": (
                     await consents.preauthorised_events(db, user.person_id) if user.person_id is not None else None
                 ),
-                "life_events": await catalogue.life_events(db) if user.person_id is not None else [],
+                "life_events": (
+                    [e for e in await catalogue.life_events(db) if not e.for_organisation]
+                    if user.person_id is not None
+                    else []
+                ),
                 # The household and the minor children this resident files for (为TA办理).
                 "family": await family.family_of(db, user.person_id) if user.person_id is not None else None,
                 # 短信提醒: when this resident's case steps are texted (app.sms).

@@ -42,6 +42,18 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
         return STATUS_LABELS[self.status]
 
 
+class Registration(msgspec.Struct, frozen=True, kw_only=True):
+    """What 企业变更登记 asks the register to hold from now on (any of it may be as before)."""
+
+    name: str
+    address: str
+    legal_rep_person_id: int
+
+
+# The register's fields as a changed one is named to people (the timeline's note, the history).
+CHANGE_LABELS = {"name": "名称", "address": "住所", "legal_rep_person_id": "法定代表人", "status": "登记状态"}
+
+
 class OrganisationImportProblem(msgspec.Struct, frozen=True):
     line: int
     message: str
@@ -58,6 +70,9 @@ class OrganisationImportReport(msgspec.Struct, frozen=True):
 
 LEGAL_REP = "legal_rep"
 AGENT = "agent"
+# At a window only: the clerk checked the organisation's paper 授权委托书 for this one visit (nothing kept for later).
+PAPER = "paper"
+ROLE_LABELS = {LEGAL_REP: "法定代表人", AGENT: "经办人（企业已在线授权）", PAPER: "经办人（凭纸质授权委托书）"}
 
 
 class OrganisationRole(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,7 +89,7 @@ class Acting(msgspec.Struct, frozen=True, kw_only=True):
     """An organisation the caller acts for in this request, checked against the register and its agents."""
 
     organisation: Organisation
-    role: str  # legal_rep | agent
+    role: str  # legal_rep | agent | paper (at a window)
     agent_id: int | None = None
     scope: list[str] | None = None  # an agent's life events; None: every matter
 

@@ -15,6 +15,7 @@ from app.organisations import store
 from app.organisations.models import (
     AGENT,
     LEGAL_REP,
+    PAPER,
     Acting,
     AgentRequest,
     AgentRow,
@@ -22,6 +23,7 @@ from app.organisations.models import (
     Organisation,
     OrganisationImportReport,
     OrganisationRole,
+    Registration,
 )
 from app.organisations.register import import_organisations
 from app.people import service as people
@@ -30,13 +32,16 @@ from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
-from db.pool import DB
+from db.pool import DB, Tx
 
 # An authorisation lasts at most a year (then the legal representative renews it), as a helper's delegation does.
 AGENT_MAX_DAYS = 366
 # One answer for every organisation the caller may not act for, whether its code exists, is someone else's or the
 # caller's authorisation ended: the register's code and name are public, who its agents are is not.
 NOT_YOURS = "您不是该企业的法定代表人或经办人（或授权已过期、已撤销、超出授权范围），不能以企业身份办理"
+AT_WINDOW_NOT_AUTHORISED = (
+    "来办人不是该企业的法定代表人，也没有在有效期内、覆盖这件事的经办人授权：请查验企业出具的纸质授权委托书后再办理"
+)
 ENDED = {
     "deregistered": "该企业已注销，不能再以企业身份办理",
     "revoked": "该企业营业执照已被吊销，不能再以企业身份办理",
@@ -118,6 +123,42 @@ async def acting_for(
     if acting is not None and organisation is not None:
         raise Forbidden(ENDED.get(organisation.status, NOT_YOURS))
     raise Forbidden(NOT_YOURS)
+
+
+async def acting_at_window(
+    db: DB,
+    conn: Connection | None,
+    clerk: CurrentUser,
+    person_id: int,
+    credit_code: str,
+    life_event: str | None,
+    paper_checked: bool,
+) -> Acting:
+    """The organisation a resident at a window (their ID card checked by the clerk) files for: they are its legal
+    representative by the register, or a 经办人 in scope and in force, or the clerk checked the organisation's paper
+    授权委托书 for this visit (`paper_checked`); the organisation active. Else Forbidden, audited with the hall."""
+    code = normalize_credit_code(credit_code)
+    organisation = await store.by_credit_code(db, code)
+    acting = await _role_in(db, organisation, person_id, life_event) if organisation else None
+    if acting is None and organisation is not None and paper_checked:
+        acting = Acting(organisation=organisation, role=PAPER)
+    if acting is not None and organisation is not None and organisation.status == "active":
+        return acting
+    reason = "no authorisation" if acting is None else f"organisation {organisation and organisation.status}"
+    await audit(
+        db,
+        conn,
+        "organisation.act",
+        "forbidden",
+        subject=f"org:{code[:18]}",
+        reason=reason,
+        person=person_id,
+        life_event=life_event,
+        hall=clerk.region_code,
+    )
+    if organisation is not None and organisation.status != "active":
+        raise Forbidden(ENDED.get(organisation.status, NOT_YOURS))
+    raise Forbidden(AT_WINDOW_NOT_AUTHORISED)
 
 
 async def members(db: DB, credit_code: str, life_event: str) -> list[int]:
@@ -268,3 +309,63 @@ async def revoke_agent(db: DB, conn: Connection | None, user: CurrentUser, credi
     await audit(
         db, conn, "organisation.agent.revoke", "ok", subject=f"agent:{agent_id}", organisation=organisation.credit_code
     )
+
+
+# --- the register written back: 企业变更登记, 企业注销 ----------------------------------------------------------------
+#
+# Called by app.registers when 市场监管 completes the task, in the completion's transaction: the organisation locked,
+# the change and its history written together, or not at all.
+
+
+async def change_registration(
+    tx: Tx, credit_code: str, wanted: Registration, *, case_id: int, on: date
+) -> tuple[Organisation, list[str]] | None:
+    """The register takes the changed name, address or legal representative, each change kept in its history (value
+    before and after); (the organisation as it was, the fields changed). None: no active organisation by that code."""
+    found = await store.by_credit_code(tx, credit_code)
+    organisation = await store.lock(tx, found.id) if found else None
+    if organisation is None or organisation.status != "active":
+        return None
+    before = {
+        "name": organisation.name,
+        "address": organisation.address,
+        "legal_rep_person_id": str(organisation.legal_rep_person_id),
+    }
+    after = {"name": wanted.name, "address": wanted.address, "legal_rep_person_id": str(wanted.legal_rep_person_id)}
+    changes = [(field, before[field], after[field]) for field in before if before[field] != after[field]]
+    if changes:
+        await store.update_registration(
+            tx,
+            organisation.id,
+            name=wanted.name,
+            address=wanted.address,
+            legal_rep_person_id=wanted.legal_rep_person_id,
+            status=organisation.status,
+        )
+        await store.insert_changes(tx, organisation.id, changes, case_id=case_id, changed_on=on)
+    return organisation, [field for field, _old, _new in changes]
+
+
+async def deregister(
+    tx: Tx, credit_code: str, *, case_id: int, case_no: str, on: date
+) -> tuple[Organisation, int] | None:
+    """企业注销: the organisation's status becomes 注销 (kept in its history) and every 经办人 authorisation of it ends
+    (revoked by the register, for the case); (the organisation as it was, how many authorisations ended). None: no
+    active organisation by that code."""
+    found = await store.by_credit_code(tx, credit_code)
+    organisation = await store.lock(tx, found.id) if found else None
+    if organisation is None or organisation.status != "active":
+        return None
+    await store.update_registration(
+        tx,
+        organisation.id,
+        name=organisation.name,
+        address=organisation.address,
+        legal_rep_person_id=organisation.legal_rep_person_id,
+        status="deregistered",
+    )
+    await store.insert_changes(
+        tx, organisation.id, [("status", organisation.status, "deregistered")], case_id=case_id, changed_on=on
+    )
+    ended = await store.end_agents(tx, organisation.id, f"register:{case_no}", "企业已注销")
+    return organisation, ended

@@ -211,3 +211,49 @@ async def revoke_agent(db: DB, agent_id: int, by: str, reason: str | None = None
         reason,
     )
     return status == "UPDATE 1"
+
+
+# --- the register's history (organisation_changes): 企业变更登记, 企业注销 ----------------------------------------
+
+
+async def lock(db: DB, organisation_id: int) -> Organisation | None:
+    """The organisation, locked until the caller's transaction ends (two completions never change it at once)."""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM organisations WHERE id = $1 FOR UPDATE", organisation_id)
+    return _organisation(row) if row else None
+
+
+async def update_registration(
+    db: DB, organisation_id: int, *, name: str, address: str, legal_rep_person_id: int, status: str
+) -> None:
+    await db.execute(
+        "UPDATE organisations SET name = $2, address = $3, legal_rep_person_id = $4, status = $5, updated_at = now() "
+        "WHERE id = $1",
+        organisation_id,
+        name,
+        address,
+        legal_rep_person_id,
+        status,
+    )
+
+
+async def insert_changes(
+    db: DB, organisation_id: int, changes: list[tuple[str, str, str]], *, case_id: int | None, changed_on: date
+) -> None:
+    """(field, old value, new value) rows of the register's history."""
+    await db.executemany(
+        "INSERT INTO organisation_changes (organisation_id, field, old_value, new_value, case_id, changed_on) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        [(organisation_id, field, old, new, case_id, changed_on) for field, old, new in changes],
+    )
+
+
+async def end_agents(db: DB, organisation_id: int, by: str, reason: str) -> int:
+    """Every authorisation of the organisation still in force ends now; how many."""
+    status = await db.execute(
+        "UPDATE organisation_agents SET revoked_at = now(), revoked_by = $2, revoked_reason = $3 "
+        "WHERE organisation_id = $1 AND revoked_at IS NULL",
+        organisation_id,
+        by,
+        reason,
+    )
+    return int(status.split()[-1])

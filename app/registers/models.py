@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 
 
@@ -16,6 +18,10 @@ class CompletedTask(msgspec.Struct, frozen=True, kw_only=True):
     actor_account_id: int | None  # None: a department's own system (the data-exchange API)
     # The case's other tasks by item code: their states now (an 出生医学证明 still being issued holds 户口登记 up).
     sibling_statuses: dict[str, str]
+    # The organisation the case is for (企业变更登记, 企业注销 act on it), and the day its task was 受理 (the 简易注销
+    # 公告 runs from then).
+    subject_org_credit_code: str | None = None
+    accepted_on: date | None = None
 
 
 class WriteBack(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,8 +7,18 @@ completes their task and with its timeline event, audited, or not at all:
 - 企业设立登记 (CZ-SJ-001): the market-supervision approver assigns the new 统一社会信用代码 (GB 32100 check, unique);
   the organisation enters the legal-person register with the applicant as legal representative, its 营业执照 goes
   into the organisation's own library, and the case is the organisation's from then on (法人办事).
+- 企业变更登记 (CZ-SJ-002): the organisation's changed name, address or legal representative (a living person of the
+  population register, by the name and number the form gives) enters the register, each change kept in its history
+  with the value before; a new 营业执照 replaces the old one in the organisation's library.
+- 企业简易注销登记 (CZ-SJ-003): once the 20-day 公告 from its 受理 has run (a waiting step on the timeline) and the
+  organisation's library holds its 清税证明, the organisation's status becomes 注销 (kept in its history), every 经办人
+  authorisation of it ends, and its certificates become void but those of the case itself (清税证明, the 准予注销登记
+  通知书 it issues).
 - 死亡人员户口注销 (CZ-GA-003): the deceased is marked 已注销 with the date of death; their account is closed (no
   session counts, no new sign-in), push to their devices stops and the delegations they gave end.
+
+What a form must say before such an item is filed (企业变更登记: at least one change; a new legal representative by
+name and number) is checked here too (filing_problems), at submission.
 
 It lives beside the registers it writes (app.people, app.certificates, app.accounts, app.delegations, push), called
 by app.cases.workflow when a task completes; it imports nothing of app.cases.
@@ -16,7 +26,8 @@ by app.cases.workflow when a task completes; it imports nothing of app.cases.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Collection, Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from app.accounts import service as accounts
@@ -25,6 +36,7 @@ from app.certificates import service as certificates
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors
 from app.organisations import service as organisations
+from app.organisations.models import CHANGE_LABELS, Registration
 from app.people import service as people
 from app.people.identity import (
     birth_date_of,
@@ -45,6 +57,14 @@ BIRTH_REGISTRATION = "CZ-GA-001"
 BIRTH_CERTIFICATE_ITEM = "CZ-WJ-001"
 DEREGISTRATION = "CZ-GA-003"
 BUSINESS_REGISTRATION = "CZ-SJ-001"
+BUSINESS_CHANGE = "CZ-SJ-002"
+BUSINESS_DEREGISTRATION = "CZ-SJ-003"
+# 简易注销: the 公告 on 国家企业信用信息公示系统 runs this many calendar days from 受理 before 注销 may be registered.
+NOTICE_DAYS = 20
+TAX_CLEARANCE = "tax_clearance"
+# 企业变更登记's fields for the new values (db/seed/form.json): left empty, that part is not changed.
+NEW_NAME, NEW_ADDRESS, NEW_SCOPE = "change.name", "change.address", "change.business_scope"
+NEW_REP_NAME, NEW_REP_NUMBER = "new_legal_rep.name", "new_legal_rep.id_number"
 # The completion form's field for the new organisation's 统一社会信用代码 (the console's 办结 form and the API's body).
 CREDIT_CODE_FIELD = "credit_code"
 # 企业类型 as db/seed/form.json's `company.type` options name them, as the register records them.
@@ -96,7 +116,46 @@ def asks_for_credit_code(item_code: str) -> bool:
 
 def writes_back(item_code: str) -> bool:
     """Whether completing this item writes the registers (and so replaces the item's generic result certificate)."""
-    return item_code in (BIRTH_REGISTRATION, DEREGISTRATION, BUSINESS_REGISTRATION)
+    return item_code in (
+        BIRTH_REGISTRATION,
+        DEREGISTRATION,
+        BUSINESS_REGISTRATION,
+        BUSINESS_CHANGE,
+        BUSINESS_DEREGISTRATION,
+    )
+
+
+def step_on_acceptance(item_code: str, today: date) -> tuple[str, str] | None:
+    """The waiting step the timeline shows once the item is 受理 (title, note): 简易注销's 公告; None for others."""
+    if item_code != BUSINESS_DEREGISTRATION:
+        return None
+    ends = today + timedelta(days=NOTICE_DAYS)
+    return (
+        f"企业简易注销：公告期{NOTICE_DAYS}日",
+        f"已在国家企业信用信息公示系统公告，公告期至{ends:%Y年%m月%d日}；期间无异议的，期满后办结注销登记",
+    )
+
+
+def _text(answers: Mapping[str, Any], key: str) -> str:
+    value = answers.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def filing_problems(item_codes: Collection[str], answers: Mapping[str, Any]) -> dict[str, str]:
+    """What a form filing these items must say for their write-back to be possible, by field: 企业变更登记 changes at
+    least one thing, and names a new legal representative by both name and number (whether that person is on the
+    register is checked at 办结, never here: the form must not tell who is registered)."""
+    if BUSINESS_CHANGE not in item_codes:
+        return {}
+    problems: dict[str, str] = {}
+    rep_name, rep_number = _text(answers, NEW_REP_NAME), _text(answers, NEW_REP_NUMBER)
+    if rep_name and not rep_number:
+        problems[NEW_REP_NUMBER] = "请填写新任法定代表人的公民身份号码（与姓名一并填写）"
+    if rep_number and not rep_name:
+        problems[NEW_REP_NAME] = "请填写新任法定代表人的姓名（与公民身份号码一并填写）"
+    if not any(_text(answers, key) for key in (NEW_NAME, NEW_ADDRESS, NEW_SCOPE, NEW_REP_NAME, NEW_REP_NUMBER)):
+        problems[NEW_NAME] = "请至少填写一项变更内容：变更后的名称、住所、法定代表人或经营范围"
+    return problems
 
 
 async def on_completion(
@@ -115,6 +174,10 @@ async def on_completion(
         return await _register_company(tx, cipher, task, answers, credit_code or "")
     if task.item_code == DEREGISTRATION:
         return await _deregister(tx, cipher, task, answers)
+    if task.item_code == BUSINESS_CHANGE:
+        return await _change_company(tx, cipher, task, answers)
+    if task.item_code == BUSINESS_DEREGISTRATION:
+        return await _deregister_company(tx, cipher, task)
     return None
 
 
@@ -271,6 +334,139 @@ async def _register_company(
         title="企业设立登记：企业已登记入法人库",
         note=f"统一社会信用代码 {code}；营业执照已归入企业电子证照库，可切换为企业办事使用",
         subject_org_credit_code=code,
+    )
+
+
+# --- 企业变更登记 -------------------------------------------------------------------------------------------------
+
+_NOT_ACTIVE = "该办件的申请单位不在法人库中，或已注销、吊销，不能办结"
+
+
+async def _new_legal_rep(tx: Tx, cipher: PiiCipher, answers: dict[str, Any]) -> Person | None:
+    """The new legal representative the form names, checked against the population register at 办结: a living person
+    registered under that name and number; None when the form names nobody. Conflict otherwise (the approver asks
+    for a 补正 or refuses)."""
+    name, number = _text(answers, NEW_REP_NAME), _text(answers, NEW_REP_NUMBER)
+    if not name and not number:
+        return None
+    person = None if id_number_problem(number) else await people.registered_person(tx, cipher, number, name)
+    if person is None:
+        raise Conflict(
+            f"新任法定代表人“{name}”的姓名与公民身份号码在人口库中不一致（或未登记），不能办结：请告知申请人补正，或不予批准"
+        )
+    if person.deceased:
+        raise Conflict("新任法定代表人在人口库中已注销户口，不能担任法定代表人：请不予批准")
+    return person
+
+
+async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answers: dict[str, Any]) -> WriteBack:
+    """The changed name, address and legal representative into the register (history kept), and a new 营业执照 into
+    the organisation's library in place of the old one. Nothing changed, or the organisation not active: Conflict."""
+    current = await organisations.by_credit_code(tx, task.subject_org_credit_code or "")
+    if current is None:
+        raise Conflict(_NOT_ACTIVE)
+    representative = await _new_legal_rep(tx, cipher, answers)
+    wanted = Registration(
+        name=_text(answers, NEW_NAME) or current.name,
+        address=_text(answers, NEW_ADDRESS) or current.address,
+        legal_rep_person_id=representative.id if representative else current.legal_rep_person_id,
+    )
+    today = today_in_china()
+    changed = await organisations.change_registration(tx, current.credit_code, wanted, case_id=task.case_id, on=today)
+    if changed is None:
+        raise Conflict(_NOT_ACTIVE)
+    organisation, fields = changed
+    scope = _text(answers, NEW_SCOPE)
+    if not fields and not scope:
+        raise Conflict("申请表中的变更内容与法人库登记相同，没有需要变更的事项，不能办结：请不予批准")
+    holder = representative or await people.get_person(tx, organisation.legal_rep_person_id)
+    data = {
+        "name": wanted.name,
+        "type": organisation.org_type,
+        "legal_rep_name": holder.name if holder else "",
+        "address": wanted.address,
+        "established_on": organisation.established_on.isoformat(),
+        **({"business_scope": scope} if scope else {}),
+    }
+    await certificates.issue_to_organisation(
+        tx,
+        cipher,
+        credit_code=organisation.credit_code,
+        kind="business_license",
+        title="营业执照",
+        number=organisation.credit_code,
+        issued_by=task.department_full_name,
+        issued_on=today,
+        data=data,
+        case_id=task.case_id,
+    )
+    labels = [CHANGE_LABELS[f] for f in fields] + (["经营范围"] if scope else [])
+    await audit(
+        tx,
+        None,
+        "register.organisation.change",
+        "ok",
+        subject=f"org:{organisation.credit_code}",
+        actor=f"account:{task.actor_account_id}",
+        case=task.case_no,
+        fields=[*fields, *(["business_scope"] if scope else [])],
+    )
+    return WriteBack(
+        title="企业变更登记：法人库已更新，营业执照已换发",
+        note=f"已变更：{'、'.join(labels)}；新营业执照已归入企业电子证照库，原执照作废",
+    )
+
+
+# --- 企业简易注销登记 ---------------------------------------------------------------------------------------------
+
+
+async def _deregister_company(tx: Tx, cipher: PiiCipher, task: CompletedTask) -> WriteBack:
+    """After the 公告 and with a 清税证明 held: the organisation 注销 in the register, its 经办人 authorisations ended,
+    its certificates void but this case's own, and a 准予注销登记通知书 in its library (for the bank, and the
+    record)."""
+    today = today_in_china()
+    code = task.subject_org_credit_code or ""
+    if task.accepted_on is None or today < task.accepted_on + timedelta(days=NOTICE_DAYS):
+        ends = (task.accepted_on or today) + timedelta(days=NOTICE_DAYS)
+        raise Conflict(f"简易注销公告期至{ends:%Y年%m月%d日}届满，期满无异议后方可办结注销登记")
+    if not any(c.kind == TAX_CLEARANCE for c in await certificates.held_by_organisation(tx, code)):
+        raise Conflict("企业电子证照库中没有清税证明：请待税务部门办结“税务注销（清税）”后，再办结注销登记")
+    ended = await organisations.deregister(tx, code, case_id=task.case_id, case_no=task.case_no, on=today)
+    if ended is None:
+        raise Conflict(_NOT_ACTIVE)
+    organisation, agents_ended = ended
+    voided = await certificates.void_for_organisation(
+        tx, organisation.credit_code, on=today, reason="企业已注销", keep_case_id=task.case_id
+    )
+    await certificates.issue_to_organisation(
+        tx,
+        cipher,
+        credit_code=organisation.credit_code,
+        kind="deregistration_notice",
+        title="准予注销登记通知书",
+        number=f"{task.case_no}-{task.item_code}",
+        issued_by=task.department_full_name,
+        issued_on=today,
+        data={"name": organisation.name, "deregistered_on": today.isoformat()},
+        case_id=task.case_id,
+    )
+    await audit(
+        tx,
+        None,
+        "register.organisation.deregister",
+        "ok",
+        subject=f"org:{organisation.credit_code}",
+        actor=f"account:{task.actor_account_id}",
+        case=task.case_no,
+        agents_ended=agents_ended,
+        certificates_void=voided,
+    )
+    return WriteBack(
+        title="企业注销：已在法人库中注销",
+        note=(
+            f"营业执照等{voided}份电子证照已作废，{agents_ended}位经办人的授权已终止；"
+            "准予注销登记通知书已归入企业电子证照库，请持其到开户银行撤销银行账户"
+        ),
     )
 
 

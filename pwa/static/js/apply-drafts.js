@@ -1,11 +1,12 @@
 // The merged form's drafts: every change is kept on this device first (IndexedDB through local-data.js, keyed by
-// account, life event and person filed for, with the form's checksum: 已保存到本机), then sent to the server draft
+// account, life event, person and organisation filed for, with the form's checksum: 已保存到本机), then sent to the
+// server draft (kept there under the same person and organisation)
 // when there is a connection (已同步). Reopened (offline, after a reload, after the browser was closed) the form
 // comes back; a server draft changed meanwhile on another device is shown beside this one, and the resident
 // chooses (apply-draft-conflict.js).
 import { getJSON, sendJSON } from "./api.js";
 import { onConflictChoice, showConflict } from "./apply-draft-conflict.js";
-import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, onBehalfOfOrg, sameAnswers, showSources, subject, user } from "./apply-form.js";
+import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, onBehalfOfOrg, org, sameAnswers, showSources, subject, user } from "./apply-form.js";
 
 const LOCAL_DELAY_MS = 300;
 const SAVE_DELAY_MS = 1000;
@@ -13,7 +14,7 @@ const RETRY_SYNC_MS = 5000;
 
 // --- on this device ---------------------------------------------------------------------------------------
 
-const draftKey = local && user ? local.draftKey(user, lifeEvent, subject) : null;
+const draftKey = local && user ? local.draftKey(user, lifeEvent, subject, org) : null;
 
 // Local storage that may fail (private mode, a full disk) never stops the form: it only says less.
 const device = {
@@ -25,7 +26,7 @@ const device = {
     if (!draftKey) return false;
     try {
       await local.putDraft({
-        key: draftKey, user, lifeEvent, subject, title: form.dataset.eventName, data, items: chosenItems,
+        key: draftKey, user, lifeEvent, subject, org, title: form.dataset.eventName, data, items: chosenItems,
         formChecksum: form.dataset.checksum, ...fields,
       });
       return true;

@@ -17,18 +17,23 @@ export const chosenItems = (form.dataset.items || "").split(",").filter(Boolean)
 // that helper.js can drop it when the device switches to someone else.
 const client = form.dataset.client || null;
 export const onBehalfOf = form.elements.namedItem("on_behalf_of")?.value || null;
-// 企业办事: the organisation the resident acts for (its 统一社会信用代码), checked by the server on every request.
+// 企业办事: the organisation filed for (its 统一社会信用代码): the one the resident acts for, or the one the resident at
+// a window came for. Checked by the server on every request. A form filed for it is not the person's own: its draft,
+// queued submission and tab state are kept apart (local-data.js draftKey), online and at a window alike.
 export const onBehalfOfOrg = form.elements.namedItem("on_behalf_of_org")?.value || null;
+export const org = onBehalfOfOrg;
 export const subject = client ? `client-${client}` : "self";
 
 // This account's data on this device (local-data.js); absent only where that script could not run.
 export const local = self.ywtbLocal;
 export const user = document.body.dataset.localKey || "";
 
-// Per life event (and client), for this tab only. Others read these names: helper.js sweeps ":client-<key>:" when
-// the device serves someone else, shell.js forgets "apply:…:idempotency-key" once its submission is sent and
-// every "apply:" key at sign-out.
-const tabKey = (key) => (client ? `apply:${lifeEvent}:client-${client}:${key}` : `apply:${lifeEvent}:${key}`);
+// Per life event (and client, and organisation), for this tab only. Others read these names: helper.js sweeps
+// ":client-<key>:" when the device serves someone else, shell.js forgets "apply:…:idempotency-key" once its
+// submission is sent and every "apply:" key at sign-out.
+const orgPart = org ? `org-${org}:` : "";
+const tabKey = (key) =>
+  client ? `apply:${lifeEvent}:client-${client}:${orgPart}${key}` : `apply:${lifeEvent}:${orgPart}${key}`;
 export const tab = {
   get: (key) => tabStorage.get(tabKey(key)),
   set: (key, value) => tabStorage.set(tabKey(key), value),

@@ -3,7 +3,7 @@
 // event, the next page load, a tab shown). One idempotency key per fill, kept for the tab: a reload or a second
 // press of 提交申请 sends the same submission, never a second one.
 import { showErrors } from "./forms.js";
-import { form, lifeEvent, local, subject, tab, user } from "./apply-form.js";
+import { form, lifeEvent, local, org, subject, tab, user } from "./apply-form.js";
 
 const status = form.querySelector("#outbox-status");
 const WAITING = "待发送：没有网络，申请已保存在本机，联网后会自动发送，不会重复办理。";
@@ -32,7 +32,7 @@ export function forgetIdempotencyKey() {
 export async function queue(body) {
   if (!local || !user) return false;
   try {
-    await local.enqueue({ id: body.idempotency_key, user, lifeEvent, subject, body, receiptPrefix: form.dataset.receiptPrefix });
+    await local.enqueue({ id: body.idempotency_key, user, lifeEvent, subject, org, body, receiptPrefix: form.dataset.receiptPrefix });
   } catch {
     return false;
   }
@@ -56,7 +56,7 @@ export async function checkOutbox() {
   } catch {
     return null;
   }
-  const mine = (entry) => entry.lifeEvent === lifeEvent && entry.subject === subject;
+  const mine = (entry) => entry.lifeEvent === lifeEvent && entry.subject === subject && (entry.org || null) === org;
   const answered = done.find(mine);
   if (answered) {
     await local.forgetSent(answered.id);

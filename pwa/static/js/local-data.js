@@ -68,7 +68,9 @@
 
   const byUser = (name, user) => transact([name], "readonly", (s) => s[name].index("user").getAll(user));
 
-  const draftKey = (user, lifeEvent, subject) => `${user}|${lifeEvent}|${subject}`;
+  // One draft per account, life event, person filed for ("self", "client-<key>") and organisation filed for (企业办事:
+  // its 统一社会信用代码; none for a person's own). A person's own key is the same as before organisations had one.
+  const draftKey = (user, lifeEvent, subject, org) => `${user}|${lifeEvent}|${subject}${org ? `|org-${org}` : ""}`;
 
   function getDraft(key) {
     return transact([DRAFTS], "readonly", (s) => s[DRAFTS].get(key));
@@ -82,7 +84,7 @@
     return transact([DRAFTS], "readwrite", (s) => { s[DRAFTS].delete(key); });
   }
 
-  // entry: {id: idempotency key, user, lifeEvent, subject, body (the POST /api/v1/cases body), receiptPrefix}
+  // entry: {id: idempotency key, user, lifeEvent, subject, org?, body (the POST /api/v1/cases body), receiptPrefix}
   function enqueue(entry) {
     return transact([OUTBOX], "readwrite", (s) => {
       s[OUTBOX].put({ ...entry, state: "pending", errors: null, queuedAt: Date.now() });
@@ -168,12 +170,13 @@
     if (response.ok && data && data.case_no) {
       await transact([OUTBOX, SENT, DRAFTS], "readwrite", (s) => {
         s[OUTBOX].delete(entry.id);
-        s[DRAFTS].delete(draftKey(entry.user, entry.lifeEvent, entry.subject));
+        s[DRAFTS].delete(draftKey(entry.user, entry.lifeEvent, entry.subject, entry.org));
         s[SENT].put({
           id: entry.id,
           user: entry.user,
           lifeEvent: entry.lifeEvent,
           subject: entry.subject,
+          org: entry.org || null,
           person: maskedNumber(entry.body?.on_behalf_of),
           caseNo: data.case_no,
           receipt: `${entry.receiptPrefix}${encodeURIComponent(data.case_no)}/receipt`,
@@ -191,7 +194,7 @@
     // The server checks each time whether this account may still file for that person (a helper's delegation; a
     // clerk's visit, which lives in the session and ends at 结束接待): trying again by itself would only be refused
     // again, so the submission waits for a person to decide.
-    if (response.status === 403 && entry.body?.on_behalf_of) {
+    if (response.status === 403 && (entry.body?.on_behalf_of || entry.body?.on_behalf_of_org)) {
       await transact([OUTBOX], "readwrite", (s) => {
         s[OUTBOX].put({ ...entry, state: "forbidden", detail: data?.detail || null });
       });

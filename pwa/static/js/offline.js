@@ -33,9 +33,11 @@ async function savedForms() {
   if (!user || !local) return;
   const list = document.querySelector("[data-offline-draft-list]");
   const [drafts, queued] = await Promise.all([local.drafts(user), local.queued(user)]);
-  const waiting = new Set(queued.filter((e) => e.state === "pending").map((e) => `${e.lifeEvent}|${e.subject}`));
+  const waiting = new Set(
+    queued.filter((e) => e.state === "pending" && !e.org).map((e) => `${e.lifeEvent}|${e.subject}`));
   for (const draft of drafts) {
-    if (draft.subject !== "self") continue; // a helper's client forms open from the roster, online
+    // A helper's client's forms open from the roster, an organisation's (企业办事) from its identity: online.
+    if (draft.subject !== "self" || draft.org) continue;
     const state = waiting.has(`${draft.lifeEvent}|${draft.subject}`) ? "待发送" : "已保存到本机";
     list.append(item(applyPathOf(draft.lifeEvent), `${draft.title || draft.lifeEvent}（${state}）`));
   }

@@ -139,9 +139,11 @@ const atWindow = (entry) => entry.subject.startsWith("client-w");
 // The apply page shows its own form's submission itself (apply.js); the rest are listed here as on any page.
 const formsOwn = (entry) =>
   Boolean(applyForm) && entry.lifeEvent === applyForm.dataset.lifeEvent &&
-  entry.subject === (applyForm.dataset.client ? `client-${applyForm.dataset.client}` : "self");
+  entry.subject === (applyForm.dataset.client ? `client-${applyForm.dataset.client}` : "self") &&
+  (entry.org || null) === (applyForm.elements.namedItem("on_behalf_of_org")?.value || null);
 
 function forWhom(entry) {
+  if (entry.org) return `为企业（${entry.org}）`;
   const person = entry.person || local.maskedNumber(entry.body?.on_behalf_of);
   return entry.subject === "self" || !person ? "" : `为 ${person} `;
 }
