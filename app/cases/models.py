@@ -89,6 +89,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     applicant_id_masked: str | None = None
     # Materials that are another person's, used with their consent (or to be uploaded without it).
     consents: list[CaseConsent] = msgspec.field(default_factory=list[CaseConsent])
+    # Read by a party it names, linked to it (一事不二办): how they are a party (父亲); None for the applicant's own.
+    linked_as: str | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +101,7 @@ class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     status_label: str
     created_at: datetime
     task_count: int
+    linked_as: str | None = None  # a case the resident is linked to as a party (一事不二办), not their own
 
 
 class TrackStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -260,6 +263,9 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str
     created_at: datetime
     applicant_person_id: int
+    # Read by a party the case names, not its applicant (一事不二办: linked when their own filing was refused as a
+    # duplicate): how they are a party (父亲, 配偶). They read it; acting on it stays with the applicant.
+    linked_as: str | None = None
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -319,6 +325,7 @@ class CaseOfPerson(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     created_at: datetime
     task_statuses: list[str]
+    linked_as: str | None = None  # a party's linked case (一事不二办), not their own: how they are a party
 
 
 class TrackingTaskRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -437,3 +444,45 @@ class DeceasedApplicantCase(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     died_on: date
     task_statuses: list[str]
+
+
+# --- 一事不二办 (app/cases/duplicate_flow.py) ------------------------------------------------------------------------
+
+
+class SubjectCase(msgspec.Struct, frozen=True, kw_only=True):
+    """An open or recent case about a subject (by its key): its answers still sealed, its tasks' items and states."""
+
+    id: int
+    case_no: str
+    created_at: datetime
+    applicant_person_id: int
+    data_enc: bytes
+    item_codes: list[str]
+    task_statuses: list[str]
+
+
+class CaseToKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A case made before subject keys, as migration 0032's data step reads it to key it."""
+
+    id: int
+    data_enc: bytes
+    item_codes: list[str]
+    applicant_region: str | None
+
+
+class DuplicateFlag(msgspec.Struct, frozen=True, kw_only=True):
+    """A pair of cases flagged to the window clerk as perhaps one matter (case_duplicates)."""
+
+    id: int
+    case_id: int
+    case_no: str
+    earlier_case_id: int
+    earlier_case_no: str
+    match: str  # exact (from somebody who is no party of the earlier case) | near
+    reason: str
+    state: str  # open | merged | kept
+    kept_case_no: str | None
+    decided_by_name: str | None
+    decided_at: datetime | None
+    note: str | None
+    created_at: datetime

@@ -39,6 +39,7 @@ STEP_WORDS = {
     "denied": "未予批准",
     "completed": "已办结",
     "delivered": "已出件",
+    "withdrawn": "已撤回（重复申请）",
 }
 OTHER_STEP = "有新进度"
 
