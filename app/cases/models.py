@@ -263,9 +263,10 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     filed_as: str
     created_at: datetime
     applicant_person_id: int
-    # Read by a party the case names, not its applicant (一事不二办: linked when their own filing was refused as a
+    # The reader's link to the case as a party (一事不二办: linked when their own filing was refused or merged as a
     # duplicate): how they are a party (父亲, 配偶). They read it; acting on it stays with the applicant.
     linked_as: str | None = None
+    parent_account_id: int | None = None  # the parent who filed it for a minor child
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -325,7 +326,10 @@ class CaseOfPerson(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     created_at: datetime
     task_statuses: list[str]
-    linked_as: str | None = None  # a party's linked case (一事不二办), not their own: how they are a party
+    # For a person's own list (app.cases.workflow.resident_relation): whose it is, and their link to it as a party.
+    applicant_person_id: int | None = None
+    parent_account_id: int | None = None
+    linked_as: str | None = None
 
 
 class TrackingTaskRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -309,12 +309,31 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case the resident may read: their own (or their minor child's, filed by them), one they are linked to as a
     party (一事不二办: read only, `linked_as`), or their organisation's. Who may act on it: workflow.in_scope."""
-    head = await store.case_for_reader(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    head = await _readable_case(db, user, case_no)
     if head is None and user.person_id is not None:
         head = await _case_of_own_organisation(db, user, case_no)
     if head is None:
         raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
+
+
+async def _readable_case(db: DB, user: CurrentUser, case_no: str, *, own_only: bool = False) -> CaseHead | None:
+    """The case if the resident may read it (workflow.resident_relation), with `linked_as` only when they read it as
+    a linked party; `own_only`: only if they may act on it too."""
+    if user.person_id is None:
+        return None
+    head = await store.case_for_reader(db, case_no, user.person_id)
+    if head is None:
+        return None
+    relation = workflow.resident_relation(
+        user,
+        applicant_person_id=head.applicant_person_id,
+        parent_account_id=head.parent_account_id,
+        linked_as=head.linked_as,
+    )
+    if relation is None or (own_only and relation != "own"):
+        return None
+    return head if relation == "linked" else msgspec.structs.replace(head, linked_as=None)
 
 
 async def _case_of_own_organisation(db: DB, user: CurrentUser, case_no: str) -> CaseHead | None:
@@ -423,10 +442,21 @@ async def notice_for_resident(
 async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
     if user.person_id is None:
         return []
-    return [_summary(row) for row in await store.cases_of_person(db, user.person_id, user.account_id)]
+    rows = await store.cases_of_person(db, user.person_id, user.account_id)
+    return [_summary(row, _relation(user, row)) for row in rows if _relation(user, row) is not None]
 
 
-def _summary(row: CaseOfPerson) -> CaseSummary:
+def _relation(user: CurrentUser, row: CaseOfPerson) -> str | None:
+    assert row.applicant_person_id is not None  # cases_of_person's rows carry it
+    return workflow.resident_relation(
+        user,
+        applicant_person_id=row.applicant_person_id,
+        parent_account_id=row.parent_account_id,
+        linked_as=row.linked_as,
+    )
+
+
+def _summary(row: CaseOfPerson, relation: str | None = "own") -> CaseSummary:
     status = derive_case_status(row.task_statuses)
     return CaseSummary(
         case_no=row.case_no,
@@ -436,7 +466,7 @@ def _summary(row: CaseOfPerson) -> CaseSummary:
         status_label=CASE_STATUS_LABELS[status],
         created_at=row.created_at,
         task_count=len(row.task_statuses),
-        linked_as=row.linked_as,
+        linked_as=row.linked_as if relation == "linked" else None,
     )
 
 
@@ -781,7 +811,7 @@ async def open_task_counts(db: DB) -> list[TaskCount]:
 async def tasks_to_rate_by_resident(db: DB, user: CurrentUser, case_no: str) -> list[TaskRow]:
     """The tasks of the resident's own case (or one they filed as a parent for a minor child); someone else's case
     looks exactly like no case."""
-    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    head = await _readable_case(db, user, case_no, own_only=True)  # a linked party reads the case, never rates it
     if head is None:
         raise NotFound("没有找到该办件")
     return await store.tasks_of_case(db, head.id)

@@ -167,7 +167,8 @@ _CASE_HEAD = """
 
 _CASE_HEAD_LINKED = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, l.role AS linked_as
+           c.created_at, c.applicant_person_id, l.role AS linked_as,
+           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
@@ -176,31 +177,15 @@ def _head(row: Record | None) -> CaseHead | None:
     return CaseHead(**dict(row)) if row else None
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int, account_id: int) -> CaseHead | None:
-    """The person's own case, or one their account filed for a minor child as a parent."""
+async def case_for_reader(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+    """A case by its number with what deciding whether a resident may read it needs (app.cases.workflow.
+    resident_relation): its applicant, the parent who filed it for a minor child, and this person's link to it as a
+    party (一事不二办), if any."""
     return _head(
         await db.fetchrow(
-            _CASE_HEAD + " WHERE c.case_no = $1 AND (c.applicant_person_id = $2 "
-            "OR (c.filed_as = 'parent' AND c.filed_by_account_id = $3))",
+            _CASE_HEAD_LINKED + " LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 WHERE c.case_no = $1",
             case_no,
             person_id,
-            account_id,
-        )
-    )
-
-
-async def case_for_reader(db: DB, case_no: str, person_id: int, account_id: int) -> CaseHead | None:
-    """A case the resident may read: their own or one their account filed for a minor child as a parent (who may act
-    on it: app.cases.workflow.in_scope), or one they are linked to as a party (一事不二办, read only: `linked_as`)."""
-    return _head(
-        await db.fetchrow(
-            _CASE_HEAD_LINKED + " LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 "
-            "AND c.applicant_person_id <> $2 AND NOT (c.filed_as = 'parent' AND c.filed_by_account_id = $3) "
-            "WHERE c.case_no = $1 AND (c.applicant_person_id = $2 "
-            "OR (c.filed_as = 'parent' AND c.filed_by_account_id = $3) OR l.person_id IS NOT NULL)",
-            case_no,
-            person_id,
-            account_id,
         )
     )
 
@@ -290,13 +275,14 @@ async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
 
 
 async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
-    """The person's own cases, those their account filed for a minor child as a parent, and those they are linked to
-    as a party (一事不二办: `linked_as`), newest first."""
+    """The cases a person may read, newest first: their own, those their account filed for a minor child as a
+    parent, and those they are linked to as a party (一事不二办) — the rows app.cases.workflow.resident_relation then
+    tells apart (`linked_as` is the link's role, whichever)."""
     rows = await db.fetch(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
-        "array_agg(t.status ORDER BY t.position) AS task_statuses, "
-        "CASE WHEN c.applicant_person_id <> $1 AND NOT (c.filed_as = 'parent' AND c.filed_by_account_id = $2) "
-        "THEN (SELECT l.role FROM case_links l WHERE l.case_id = c.id AND l.person_id = $1) END AS linked_as "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses, c.applicant_person_id, "
+        "CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id, "
+        "(SELECT l.role FROM case_links l WHERE l.case_id = c.id AND l.person_id = $1) AS linked_as "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
         "WHERE c.applicant_person_id = $1 OR (c.filed_as = 'parent' AND c.filed_by_account_id = $2) "
         "OR c.id IN (SELECT l.case_id FROM case_links l WHERE l.person_id = $1) "
