@@ -163,4 +163,4 @@ def test_a_retirement_filed_again_is_exact() -> None:
 def test_a_company_registration_with_the_name_already_filed_is_exact_and_told_to_anyone() -> None:
     case = Facts(answers={"company.name": "常州磊达电子科技有限公司"}, items=frozenset({"CZ-SJ-001", "CZ-GA-002"}))
     assert classify(COMPANY, case, case) == Match(exact=True, reason="同一对象的同一事项")
-    assert COMPANY.refuse_strangers and not (BIRTH.refuse_strangers or DEATH.refuse_strangers)
+    assert COMPANY.taken_field == "company.name" and not (BIRTH.taken_field or DEATH.taken_field)

@@ -26,6 +26,7 @@ from tests.case_helpers import PNG_1X1, upload_required_materials
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
 CHEN = {"name": "陈晓峰", "id_number": "320411198811021297"}  # no relation of 李娜's or 张伟's
+HUANG_LEI = {"name": "黄磊", "id_number": "320411198309093113"}
 
 
 async def _birth_body(
@@ -215,19 +216,28 @@ async def test_two_parents_filing_at_once_make_one_case_and_one_refusal(
     assert await pool.fetchval("SELECT count(*) FROM cases") == 1
 
 
-async def test_a_company_name_being_registered_in_the_district_is_refused_to_anyone(
+async def test_a_company_name_being_registered_in_the_district_is_taken_for_anyone_else_and_a_duplicate_for_its_filer(
     another_client: Callable[[], Client], pool: asyncpg.Pool
 ) -> None:
-    """Whether a name is taken in a district is public (企业名称自主申报): the refusal names no case and no person."""
-    first, second = await _resident(another_client, CHEN), await _resident(another_client, ZHANG_WEI)
-    chen = await _business_body(first, "dup-company-1", "常州晓峰软件有限公司")
-    assert (await post(first, "/api/v1/cases", chen)).status_code == 201
-    # 张伟 lives in 天宁, 陈晓峰 in 新北: the same name in another district is another company.
-    other_district = await post(
-        second, "/api/v1/cases", await _business_body(second, "dup-company-2", "常州晓峰软件有限公司")
-    )
+    """Whether a name is taken in a district is public (企业名称自主申报): anyone else is told so beside the name, to
+    choose another; the one who filed it is told it is being processed."""
+    chen = await _resident(another_client, CHEN)  # 新北区
+    neighbour = await _resident(another_client, HUANG_LEI)  # 新北区 too
+    elsewhere = await _resident(another_client, ZHANG_WEI)  # 天宁区
+    name = "常州晓峰软件有限公司"
+    assert (await post(chen, "/api/v1/cases", await _business_body(chen, "dup-company-1", name))).status_code == 201
+    # The same name in another district is another company.
+    other_district = await post(elsewhere, "/api/v1/cases", await _business_body(elsewhere, "dup-company-2", name))
     assert other_district.status_code == 201
-    again = await post(first, "/api/v1/cases", await _business_body(first, "dup-company-3", "常州晓峰软件有限公司"))
+
+    taken = await post(neighbour, "/api/v1/cases", await _business_body(neighbour, "dup-company-3", name))
+    again = await post(chen, "/api/v1/cases", await _business_body(chen, "dup-company-4", " 常州晓峰软件有限公司"))
+
+    assert taken.status_code == 400
+    assert taken.json()["errors"] == {
+        "company.name": "本区已有同名企业的设立登记申请正在办理，请更换企业名称（可在名称中加字号或行业特点）"
+    }
+    assert "duplicate" not in taken.json() and "CZ" not in taken.text
     assert again.status_code == 409 and again.json()["duplicate"] is True, again.text
     assert await pool.fetchval("SELECT count(*) FROM cases") == 2
 

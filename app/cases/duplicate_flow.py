@@ -3,12 +3,12 @@ keyed hash of it, app/cases/duplicates.py for the rules); after, the window cler
 
 **Who is told.** An exact duplicate is refused (409, `duplicate: true`) only to someone who may know of the earlier
 case anyway: its own applicant; a party it names (the other parent typed in the birth form, the deceased's relative
-by the register or their own library, the spouse its 结婚证 names) — who is then linked to it and reads it in 我的办件;
-or, for a company name, anyone (a name taken in a district is public, as 企业名称自主申报 shows). Whoever else files the
-same matter gets the same 201 as any filing: their case is made and flagged to the clerk as an exact duplicate from a
-non-party. So filing a birth with a stranger's number and a guessed date tells nobody whether she gave birth; and who
-is a party is decided by the earlier case's answers and by documents the government issued into the filer's own
-library, never by what the new form says.
+by the register or their own library, the spouse its 结婚证 names) — who is then linked to it and reads it in 我的办件.
+A company name taken in the district is told to anyone, beside the name (400: it is public, as 企业名称自主申报
+shows, and the fix is another name). Whoever else files the same matter gets the same 201 as any filing: their case
+is made and flagged to the clerk as an exact duplicate from a non-party. So filing a birth with a stranger's number
+and a guessed date tells nobody whether she gave birth; and who is a party is decided by the earlier case's answers
+and by documents the government issued into the filer's own library, never by what the new form says.
 
 **Near** matches (a birth date two days off, a similar or different name, some items already being handled) are never
 told to the filer: they are flagged to the clerk, who merges the two (one withdrawn, its materials moved to the other,
@@ -142,11 +142,9 @@ async def _refusal(
             f"{role}，已把它加入{yours}“我的办件”，{seen}",
             earlier.case_no,
         )
-    if rule.refuse_strangers:
-        await audit(tx, conn, "case.duplicate", "refused", subject=f"case:{earlier.case_no}", party=None)
-        return DuplicateCase(
-            f"{rule.what}已有申请正在办理，不能重复申请。请核对后重新填写；如该申请是{you}本人提交的，{then}"
-        )
+    if rule.taken_field is not None:
+        # A public fact (a company name taken in the district): the filer changes the answer, as for any field.
+        raise FieldErrors({rule.taken_field: rule.taken})
     return None
 
 

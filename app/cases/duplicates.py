@@ -37,8 +37,6 @@ COMPANY_REGISTRATION = frozenset({"CZ-SJ-001"})
 
 class SubjectRule(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
-    # What the subject is, in a resident's words: "这名新生儿的出生登记" (the refusal says it).
-    what: str
     items: frozenset[str]
     # The answers whose normalised values name the subject (an `….id_number` is compared as a 公民身份号码); DISTRICT:
     # the applicant's registered district.
@@ -47,10 +45,12 @@ class SubjectRule(msgspec.Struct, frozen=True, kw_only=True):
     date_field: str | None = None
     near_days: int = 0
     name_field: str | None = None
-    # Whether a refusal may be told to anyone who files it. Only where the fact is public anyway: whether a company
-    # name is taken in a district is what 企业名称自主申报 tells everyone. Elsewhere only a party of the earlier case is
-    # told; anyone else's filing is made and flagged, so filing with a stranger's number learns nothing.
-    refuse_strangers: bool = False
+    # Where the subject is public anyway, the answer that tells anyone it is taken, beside this field: whether a
+    # company name is taken in a district is what 企业名称自主申报 tells everyone, and the filer's fix is another name.
+    # Elsewhere (None) only a party of the earlier case is told; anyone else's filing is made and flagged, so filing
+    # with a stranger's number learns nothing.
+    taken_field: str | None = None
+    taken: str = ""
     # How long a case that has ended still counts (an open one always does).
     recent_days: int = 365
 
@@ -58,21 +58,20 @@ class SubjectRule(msgspec.Struct, frozen=True, kw_only=True):
 RULES: tuple[SubjectRule, ...] = (
     SubjectRule(
         kind="birth",
-        what="这名新生儿的出生登记",
         items=BIRTH_ITEMS,
         subject=("mother.id_number",),
         date_field="child.birth_date",
         near_days=2,
         name_field="child.name",
     ),
-    SubjectRule(kind="death", what="这位逝者的身后事", items=DEATH_ITEMS, subject=("deceased.id_number",)),
-    SubjectRule(kind="retirement", what="这位职工的退休", items=RETIREMENT_ITEMS, subject=("applicant.id_number",)),
+    SubjectRule(kind="death", items=DEATH_ITEMS, subject=("deceased.id_number",)),
+    SubjectRule(kind="retirement", items=RETIREMENT_ITEMS, subject=("applicant.id_number",)),
     SubjectRule(
         kind="company",
-        what="该名称企业的设立登记",
         items=COMPANY_REGISTRATION,
         subject=("company.name", DISTRICT),
-        refuse_strangers=True,
+        taken_field="company.name",
+        taken="本区已有同名企业的设立登记申请正在办理，请更换企业名称（可在名称中加字号或行业特点）",
         recent_days=180,
     ),
 )
