@@ -32,7 +32,7 @@ SAMPLE_BY_TYPE = {
 # Each call of answers_for is another matter: a child born on another day, a company of another name (一事不二办
 # refuses the same birth or the same company name in a district filed twice). Deaths and retirements are people's:
 # a test filing one twice for the same person means to.
-_MATTERS = itertools.count()
+_MATTERS = itertools.count(1)  # never SAMPLE_BY_TYPE's own date, which a form filled in the browser takes
 _FIRST_BIRTH = date(2026, 11, 20)
 
 
