@@ -1,5 +1,5 @@
 """Bringing the database's schema up to date: the SQL migrations (db/migrate.py) with the data steps some of them
-name, which need the app's code and keys (sealing e-certificate numbers needs SECRET_KEY).
+name, which need the app's code and keys (sealing e-certificate numbers and keying cases' subjects need SECRET_KEY).
 
 Every process that migrates goes through here: `python -m app migrate|serve|seed`, the tests and the bench. The
 push worker does not migrate: it waits until one of these has (push/worker.py).
@@ -7,6 +7,7 @@ push worker does not migrate: it waits until one of these has (push/worker.py).
 
 from __future__ import annotations
 
+from app.cases.service import key_existing_cases
 from app.certificates.service import seal_clear_rows
 from auth.pii import PiiCipher
 from db.migrate import DataStep, apply_migrations
@@ -19,7 +20,10 @@ def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
     async def seal_certificate_numbers(conn: Tx) -> None:
         await seal_clear_rows(conn, cipher)
 
-    return {"seal_certificate_numbers": seal_certificate_numbers}
+    async def key_case_subjects(conn: Tx) -> None:
+        await key_existing_cases(conn, cipher)
+
+    return {"seal_certificate_numbers": seal_certificate_numbers, "key_case_subjects": key_case_subjects}
 
 
 async def migrate_database(conn: Tx, cipher: PiiCipher) -> list[str]:

@@ -31,6 +31,16 @@ class Conflict(DomainError):
     """Not now: the thing's state does not allow it (the allowed actions in `details`), or it changed meanwhile."""
 
 
+class DuplicateCase(Conflict):
+    """一事不二办: an application for this very matter is already being processed. The answer carries
+    `duplicate: true` (and the case's number, when the caller may know it), so a device shows it as done elsewhere,
+    not as an error to fix or retry."""
+
+    def __init__(self, message: str, case_no: str | None = None) -> None:
+        super().__init__(message, duplicate=True, **({"case_no": case_no} if case_no else {}))
+        self.case_no = case_no
+
+
 class Invalid(DomainError):
     """What was sent cannot be accepted, as a whole (a refused passkey ceremony): one message, no field to point at."""
 

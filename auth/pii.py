@@ -1,7 +1,8 @@
-"""Personal data at rest: the ID number encrypted with AES-GCM and found again by a keyed hash.
+"""Personal data at rest: the ID number encrypted with AES-GCM and found again by a keyed hash; a case's subject
+found by a keyed hash of its own (一事不二办).
 
-Both keys are derived from SECRET_KEY with HKDF under different labels, so one secret in the
-environment serves both purposes without reusing a key for two jobs.
+Every key is derived from SECRET_KEY with HKDF under its own label, so one secret in the environment serves each
+purpose without reusing a key for two jobs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class PiiCipher:
     def __init__(self, secret_key: str) -> None:
         self._aead = AESGCM(derive_key(secret_key, b"ywtb/id-number/encryption/v1"))
         self._lookup_key = derive_key(secret_key, b"ywtb/id-number/lookup/v1")
+        self._subject_key = derive_key(secret_key, b"ywtb/case-subject/lookup/v1")
 
     def encrypt(self, plaintext: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -38,6 +40,11 @@ class PiiCipher:
 
     def lookup_hash(self, plaintext: str) -> bytes:
         return hmac.new(self._lookup_key, plaintext.encode(), hashlib.sha256).digest()
+
+    def subject_key(self, normalised_subject: str) -> bytes:
+        """The searchable key of what a case is about (一事不二办: a birth's mother, a deceased person, a company's name
+        in its district), under a key of its own: equal subjects give equal keys, and nothing can be read back."""
+        return hmac.new(self._subject_key, normalised_subject.encode(), hashlib.sha256).digest()
 
     def encrypt_document(self, document: dict[str, Any]) -> bytes:
         """A whole JSON document (a form's answers) sealed as one blob."""

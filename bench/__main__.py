@@ -120,7 +120,10 @@ async def build_data(dsn: str) -> dict[str, Any]:
         cases, residents = await store.counts(conn)
     await pool.close()
     walk_in = {"id_number": people[0][0], "name": people[0][1]}
-    return {"tokens": tokens, "cases": cases, "residents": residents, "walk_in": walk_in}
+    # The mothers the submitted births name, one per request in turn: a city files many births, not one birth many
+    # times (一事不二办 would take each repeat for a duplicate, serialised on its subject and flagged to the clerk).
+    mothers = [n for n, _, _ in people[1:2001]]
+    return {"tokens": tokens, "cases": cases, "residents": residents, "walk_in": walk_in, "mothers": mothers}
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -312,12 +315,12 @@ def main() -> int:
             headers={"X-CSRFToken": clerk.cookies["csrftoken"]},
         ).raise_for_status()
         form = clerk.get("/api/v1/life-events/birth/form").json()
-        body_file, ids_file = work / "body.json", work / "ids.txt"
+        body_file, ids_file, mothers_file = work / "body.json", work / "ids.txt", work / "mothers.txt"
         body_file.write_text(
             json.dumps(
                 {
                     "life_event": "birth",
-                    "data": answers_for(form),
+                    "data": {**answers_for(form), "mother.id_number": "__MOTHER__"},
                     "idempotency_key": "__KEY__",
                     "on_behalf_of": "__ID__",
                 },
@@ -325,12 +328,14 @@ def main() -> int:
             )
         )
         ids_file.write_text(data["walk_in"]["id_number"])
+        mothers_file.write_text("\n".join(data["mothers"]))
         results["submit"] = wrk(
             app.url,
             "submit.lua",
             {
                 "BODY": str(body_file),
                 "IDS": str(ids_file),
+                "MOTHERS": str(mothers_file),
                 "COOKIE": cookie_header(clerk),
                 "CSRF": clerk.cookies["csrftoken"],
             },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -27,6 +29,13 @@ SAMPLE_BY_TYPE = {
 }
 
 
+# Each call of answers_for is another matter: a child born on another day, a company of another name (一事不二办
+# refuses the same birth or the same company name in a district filed twice). Deaths and retirements are people's:
+# a test filing one twice for the same person means to.
+_MATTERS = itertools.count(1)  # never SAMPLE_BY_TYPE's own date, which a form filled in the browser takes
+_FIRST_BIRTH = date(2026, 11, 20)
+
+
 def answers_for(form: dict[str, Any]) -> dict[str, Any]:
     """Every field answered; where the applicant could say who they are in the event (申请人与新生儿的关系), they
     choose an option that is no party of it (其他监护人), so every party's field is typed and kept as typed."""
@@ -38,6 +47,11 @@ def answers_for(form: dict[str, Any]) -> dict[str, Any]:
                 data[field["key"]] = next((o for o in options if not o.get("applicant_is")), options[0])["value"]
             else:
                 data[field["key"]] = SAMPLE_BY_TYPE[field["type"]]
+    matter = next(_MATTERS)
+    if "child.birth_date" in data:
+        data["child.birth_date"] = (_FIRST_BIRTH - timedelta(days=3 * matter)).isoformat()
+    if "company.name" in data:
+        data["company.name"] = f"演示企业{matter}有限公司"
     return data
 
 

@@ -337,6 +337,12 @@ async def _file(client: Client, life_event: str, key: str, on_behalf_of: str | N
     return filed.json()["case_no"]
 
 
+async def _as_if_first(pool: asyncpg.Pool) -> None:
+    """The cases so far are about no subject: the next filing for the same elder is not a duplicate (一事不二办 would
+    refuse a second retirement of one person; these tests are about who lists which case, not about that)."""
+    await pool.execute("UPDATE cases SET subject_key = NULL")
+
+
 async def test_the_roster_lists_only_the_cases_this_helper_filed_within_the_delegations_scope(
     app: Litestar, helper: Client, client: Client, pool: asyncpg.Pool, settings: Settings
 ) -> None:
@@ -349,10 +355,12 @@ async def test_the_roster_lists_only_the_cases_this_helper_filed_within_the_dele
     own_filing = await _file(helper, "retirement", "roster-scope-0002", ELDER["id_number"])
     # The elder files for himself, and another helper of the village files for him under a delegation of their own.
     await sign_up(client, new_authenticator(), ELDER)
+    await _as_if_first(pool)
     elders_own = await _file(client, "retirement", "roster-scope-0003")
     async with _client_for(app, 50403) as other:
         await staff_client_sign_up(other, pool, settings.secret_key, name="李帮办", role="helper", region=VILLAGE)
         theirs = await _delegate(other, ELDER)
+        await _as_if_first(pool)
         others = await _file(other, "retirement", "roster-scope-0004", ELDER["id_number"])
         assert [d["open_cases"] for d in (await other.get("/api/v1/delegations")).json()] == [[others]]
 
@@ -375,7 +383,10 @@ async def test_a_case_leaves_the_open_cases_once_every_task_is_delivered_or_refu
 ) -> None:
     """Open is the case status of app.cases.states (derive_case_status): not yet 已出件 nor 已结束."""
     delegation = await _delegate(helper, ELDER)
-    filed = {name: await _file(helper, "retirement", f"open-case-{name}", ELDER["id_number"]) for name in "abcde"}
+    filed: dict[str, str] = {}
+    for name in "abcde":
+        await _as_if_first(pool)
+        filed[name] = await _file(helper, "retirement", f"open-case-{name}", ELDER["id_number"])
     task_states = {
         "a": ["delivered", "delivered", "delivered"],  # 已出件: closed for the helper
         "b": ["rejected", "denied", "rejected"],  # 已结束

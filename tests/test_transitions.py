@@ -31,6 +31,11 @@ EXPECTED = {
     ("completed", "deliver"): ("delivered", {"clerk", SYSTEM}),
     # 马上办: a window clerk only (the workflow also checks the item is a 即办件 and the clerk's window authorisation).
     ("submitted", "complete_on_the_spot"): ("completed", {"clerk"}),
+    # 一事不二办: a duplicate merged into another case is withdrawn by the server (the clerk's merge), until decided.
+    **{
+        (state, "withdraw"): ("withdrawn", {"system"})
+        for state in ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
+    },
 }
 
 
@@ -50,6 +55,7 @@ def test_states_are_the_ones_the_database_and_labels_know() -> None:
         "await_consent",
         "consent_granted",
         "consent_refused",
+        "withdraw",
     } == ACTIONS
 
 
@@ -70,5 +76,5 @@ def test_the_table_has_nothing_beyond_the_expected() -> None:
 
 
 def test_final_states_allow_nothing() -> None:
-    for state in ("rejected", "denied", "delivered"):
+    for state in ("rejected", "denied", "delivered", "withdrawn"):
         assert allowed_actions(state, frozenset(ROLES)) == []

@@ -23,14 +23,14 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
+from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from app.calendar.service import today_in_china
 from app.cases import service as cases
 from app.cases.models import CaseSubmission
 from app.catalogue import service as catalogue
 from app.delegations import current
-from app.errors import FieldErrors
+from app.errors import DuplicateCase, FieldErrors
 from app.filing import service as filing
 from app.filing.models import Subject
 from app.forms import choice, parties, presenter
@@ -233,6 +233,14 @@ def _read_only_hint(subject: Subject | None) -> str | None:
     return f"{subject.name}本人的信息，取自{source}，不能修改"
 
 
+def _duplicate_link(subject: Subject | None) -> tuple[str, str]:
+    """Where a filer goes when the matter is already being processed (一事不二办): the resident to 我的办件 (the case
+    is there: their own, or linked to them as a party); a helper or a clerk back to whom they serve."""
+    if subject is None or subject.channel == "parent":
+        return "/cases", "查看我的办件"
+    return (WALK_IN_HOME, "返回窗口收件") if subject.at_window else (HELPER_HOME, "返回代办名单")
+
+
 def _apply_path(chosen: choice.ChosenForm) -> str:
     """Where the form posts: a single item's page or the life event's."""
     return _apply_path_of(chosen.event.code, bool(chosen.event.single_item))
@@ -262,6 +270,8 @@ def _page(
             "receipt_prefix": _receipt_prefix(subject),
             "read_only_hint": _read_only_hint(subject),
             "company": company.organisation if company else None,
+            "duplicate": None,
+            "duplicate_link": _duplicate_link(subject),
         },
         status_code=status_code,
         # Never in an HTTP cache (app/web/security.py); our service worker keeps a resident's own form (not a helper's
@@ -348,6 +358,8 @@ async def _post_page(
             created = await cases.submit_case(db, cipher, settings, user, submission, request)
         except FieldErrors as problem:
             errors = problem.errors
+        except DuplicateCase as duplicate:
+            return _duplicate_page(chosen, subject, duplicate)
         else:
             return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
 
@@ -364,6 +376,21 @@ async def _post_page(
         company=company,
     )
     return _page(view, chosen, subject, HTTP_400_BAD_REQUEST, company)
+
+
+def _duplicate_page(chosen: choice.ChosenForm, subject: Subject | None, duplicate: DuplicateCase) -> Template:
+    """The form posted without JavaScript was an exact duplicate (一事不二办): the same words the API answers with,
+    and the way to the case, instead of the form."""
+    return Template(
+        "case_duplicate.html",
+        context={
+            "event": chosen.event,
+            "subject": subject,
+            "duplicate": duplicate,
+            "duplicate_link": _duplicate_link(subject),
+        },
+        status_code=HTTP_409_CONFLICT,
+    )
 
 
 def _texts(raw: Any) -> list[str]:

@@ -115,8 +115,18 @@ async def requester(db: asyncpg.Pool, conn: Connection | None, user: CurrentUser
             raise NotFound("没有找到该办件，请核对办件编号")
         return Requester(case=case, person_id=await _at_window(db, conn, user, case), channel="clerk")
     person_id = own_person_id(user)
-    case = await store.case_for_person(db, number, person_id, user.account_id)
-    if case is None:
+    case = await store.case_for_reader(db, number, person_id)
+    # Only a case the resident acts on (their own, or their minor child's they filed): a linked party reads it only.
+    if (
+        case is None
+        or workflow.resident_relation(
+            user,
+            applicant_person_id=case.applicant_person_id,
+            parent_account_id=case.parent_account_id,
+            linked_as=case.linked_as,
+        )
+        != "own"
+    ):
         raise NotFound("没有找到该办件")
     return Requester(case=case, person_id=person_id, channel="self")
 

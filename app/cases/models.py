@@ -102,6 +102,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     purged_at: datetime | None = None
     # Its notices that must arrive (补正告知, 不予受理 …): when and how each reached the resident.
     notices: list[NoticeDelivery] = msgspec.field(default_factory=list[NoticeDelivery])
+    # Read by a party it names, linked to it (一事不二办): how they are a party (父亲); None for the applicant's own.
+    linked_as: str | None = None
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +114,7 @@ class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     status_label: str
     created_at: datetime
     task_count: int
+    linked_as: str | None = None  # a case the resident is linked to as a party (一事不二办), not their own
 
 
 class TrackStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -278,6 +281,10 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     applicant_person_id: int
     purged_at: datetime | None
+    # The reader's link to the case as a party (一事不二办: linked when their own filing was refused or merged as a
+    # duplicate): how they are a party (父亲, 配偶). They read it; acting on it stays with the applicant.
+    linked_as: str | None = None
+    parent_account_id: int | None = None  # the parent who filed it for a minor child
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -338,6 +345,10 @@ class CaseOfPerson(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     created_at: datetime
     task_statuses: list[str]
+    # For a person's own list (app.cases.workflow.resident_relation): whose it is, and their link to it as a party.
+    applicant_person_id: int | None = None
+    parent_account_id: int | None = None
+    linked_as: str | None = None
 
 
 class TrackingTaskRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -586,3 +597,45 @@ class CorrectionView(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[CorrectableField]  # the certificate's correctable fields as they are now
     evidence: list[StaffUpload]
     corrected_certificate_id: int | None = None
+
+
+# --- 一事不二办 (app/cases/duplicate_flow.py) ------------------------------------------------------------------------
+
+
+class SubjectCase(msgspec.Struct, frozen=True, kw_only=True):
+    """An open or recent case about a subject (by its key): its answers still sealed, its tasks' items and states."""
+
+    id: int
+    case_no: str
+    created_at: datetime
+    applicant_person_id: int
+    data_enc: bytes
+    item_codes: list[str]
+    task_statuses: list[str]
+
+
+class CaseToKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A case made before subject keys, as migration 0032's data step reads it to key it."""
+
+    id: int
+    data_enc: bytes
+    item_codes: list[str]
+    applicant_region: str | None
+
+
+class DuplicateFlag(msgspec.Struct, frozen=True, kw_only=True):
+    """A pair of cases flagged to the window clerk as perhaps one matter (case_duplicates)."""
+
+    id: int
+    case_id: int
+    case_no: str
+    earlier_case_id: int
+    earlier_case_no: str
+    match: str  # exact (from somebody who is no party of the earlier case) | near
+    reason: str
+    state: str  # open | merged | kept
+    kept_case_no: str | None
+    decided_by_name: str | None
+    decided_at: datetime | None
+    note: str | None
+    created_at: datetime

@@ -86,7 +86,10 @@ class CasePages(Controller):
                 "item_names": {task.id: task.item_name for task in case.tasks},
                 "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
                 "filed_as_label": FILED_AS_LABELS.get(case.filed_as, case.filed_as),
-                "supplements": [(t, notices.get(t.id)) for t in case.tasks if t.status == "supplement_requested"],
+                # A party linked to the case (一事不二办) reads it; answering a 补正告知 is the applicant's.
+                "supplements": []
+                if case.linked_as
+                else [(t, notices.get(t.id)) for t in case.tasks if t.status == "supplement_requested"],
                 "files_max": service.SUPPLEMENT_FILES_MAX,
                 "error": error,
                 # task id → field → message, shown beside that field of that task's supplement form.

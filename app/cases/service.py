@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
-from app.cases import consent_flow, store, tracking, workflow
+from app.cases import consent_flow, duplicate_flow, duplicates, store, tracking, workflow
 from app.cases import notice as notices
 from app.cases.models import (
     CaseCreated,
@@ -27,6 +27,7 @@ from app.cases.models import (
     DeceasedApplicantCase,
     DraftBody,
     DraftView,
+    DuplicateFlag,
     FiledCase,
     QueueCaseFacts,
     StaffCaseRecord,
@@ -55,7 +56,7 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import LifeEvent, ServiceItem
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
-from app.errors import FieldErrors, Forbidden, NotFound
+from app.errors import DuplicateCase, FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import choice, parties
@@ -120,61 +121,96 @@ async def submit_case(
         db, cipher, user, body.on_behalf_of, code, conn, on_behalf_of_org=body.on_behalf_of_org
     )
     async with db.acquire() as tx, tx.transaction():
-        await store.lock_submission(tx, user.account_id, body.idempotency_key)
-        existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
-        if existing is not None:  # a retry of a submission that already became a case
-            return CaseCreated(
-                case_no=existing.case_no,
-                tracking_token=existing.tracking_token,
-                tracking_url=tracking_url(settings, existing.tracking_token),
-            )
-        person_id = filing.person_id
-        # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
-        chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
-        form, items = chosen.form, chosen.items
-        data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
-        # Filed for an organisation: its name, address and legal representative are the register's, not the page's.
-        company = await parties.company_of(tx, cipher, filing.org_credit_code)
-        if company is not None:
-            data |= parties.register_fields(form, company)
-        clean, errors = forms.validate(form, data, today_in_china())
-        # What a register's write-back will need of the answers (企业变更登记: something to change), beside its field.
-        problems = registers.filing_problems([item.code for item in items], clean)
-        errors |= {key: message for key, message in problems.items() if key not in errors}
-        # Each material from the library of the person it is about, resolved again by the numbers submitted.
-        applicant = await parties.applicant_of(tx, cipher, person_id)
-        assert applicant is not None  # resolve_filing found the person
-        resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
-        held, rest = parties.sort_materials(form, resolved)
-        uploads = await store.pending_uploads(
-            tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads
+        made = await _submit_in(tx, cipher, settings, user, body, code, filing, conn)
+    if isinstance(made, DuplicateCase):
+        # 一事不二办: refused once the link to the earlier case (and the audit of it) is committed.
+        raise made
+    return made
+
+
+async def _submit_in(
+    tx: Tx,
+    cipher: PiiCipher,
+    settings: Settings,
+    user: CurrentUser,
+    body: CaseSubmission,
+    code: str,
+    filing: Filing,
+    conn: Connection | None,
+) -> CaseCreated | DuplicateCase:
+    """The submission in its transaction: the case made, or the refusal of an exact duplicate (returned, not raised,
+    so that what the refusal writes — the party's link to the earlier case, its audit — is committed)."""
+    await store.lock_submission(tx, user.account_id, body.idempotency_key)
+    existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
+    if existing is not None:  # a retry of a submission that already became a case
+        return CaseCreated(
+            case_no=existing.case_no,
+            tracking_token=existing.tracking_token,
+            tracking_url=tracking_url(settings, existing.tracking_token),
         )
-        uploaded = {u.material_code for u in uploads}
-        # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
-        at_window = filing.channel == "window"
-        waiting = [n for n in rest if n.state == "awaiting_consent" and n.code not in uploaded and not at_window]
-        for need in rest:
-            if need.state == "upload" and not at_window and need.required and need.code not in uploaded:
-                errors[f"materials.{need.code}"] = f"请上传“{need.name}”" + (f"（{need.why}）" if need.why else "")
-        if errors:
-            raise FieldErrors(errors)
-        created = await _create(tx, cipher, settings, user, filing, body, form, items, clean)
-        if uploads:
-            await store.attach_uploads(tx, created[0], [u.token for u in uploads])
-        await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, held)
-        if waiting:
-            await consent_flow.ask(
-                tx,
-                cipher,
-                case_id=created[0],
-                form=form,
-                life_event_name=chosen.event.name,
-                applicant=applicant,
-                resolved=resolved,
-                waiting=waiting,
-            )
+    person_id = filing.person_id
+    # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
+    chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
+    form, items = chosen.form, chosen.items
+    data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
+    # Filed for an organisation: its name, address and legal representative are the register's, not the page's.
+    company = await parties.company_of(tx, cipher, filing.org_credit_code)
+    if company is not None:
+        data |= parties.register_fields(form, company)
+    clean, errors = forms.validate(form, data, today_in_china())
+    # What a register's write-back will need of the answers (企业变更登记: something to change), beside its field.
+    problems = registers.filing_problems([item.code for item in items], clean)
+    errors |= {key: message for key, message in problems.items() if key not in errors}
+    # Each material from the library of the person it is about, resolved again by the numbers submitted.
+    applicant = await parties.applicant_of(tx, cipher, person_id)
+    assert applicant is not None  # resolve_filing found the person
+    resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
+    held, rest = parties.sort_materials(form, resolved)
+    uploads = await store.pending_uploads(tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads)
+    uploaded = {u.material_code for u in uploads}
+    # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
+    at_window = filing.channel == "window"
+    waiting = [n for n in rest if n.state == "awaiting_consent" and n.code not in uploaded and not at_window]
+    for need in rest:
+        if need.state == "upload" and not at_window and need.required and need.code not in uploaded:
+            errors[f"materials.{need.code}"] = f"请上传“{need.name}”" + (f"（{need.why}）" if need.why else "")
+    if errors:
+        raise FieldErrors(errors)
+    # 一事不二办: an open or recent case about the same subject (app/cases/duplicate_flow.py).
+    screening = await duplicate_flow.screen(
+        tx,
+        cipher,
+        conn,
+        form=form,
+        items=frozenset(item.code for item in items),
+        answers=clean,
+        applicant=applicant,
+        for_someone=filing.filed_as != "self",
+    )
+    if screening.refusal is not None:
+        # Settled: nothing left to send.
         await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
-        return created[1]
+        return screening.refusal
+    created = await _create(
+        tx, cipher, settings, user, filing, body, form, items, clean, subject_key=screening.subject_key
+    )
+    await duplicate_flow.flag(tx, created[0], screening.flags)
+    if uploads:
+        await store.attach_uploads(tx, created[0], [u.token for u in uploads])
+    await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, held)
+    if waiting:
+        await consent_flow.ask(
+            tx,
+            cipher,
+            case_id=created[0],
+            form=form,
+            life_event_name=chosen.event.name,
+            applicant=applicant,
+            resolved=resolved,
+            waiting=waiting,
+        )
+    await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
+    return created[1]
 
 
 async def _bundle_filed(db: DB, body: CaseSubmission) -> str:
@@ -212,6 +248,8 @@ async def _create(
     form: MergedForm,
     items: list[ServiceItem],
     clean: dict[str, Any],
+    *,
+    subject_key: bytes | None = None,
 ) -> tuple[int, CaseCreated]:
     today = today_in_china()
     case_no = f"CZ{today:%Y%m%d}{await store.next_case_sequence(tx, today):06d}"
@@ -231,6 +269,7 @@ async def _create(
         # 全城通办: the hall that received it at its window, whatever district the resident lives in.
         received_region=user.region_code if filing.channel == "window" else None,
         subject_org_credit_code=filing.org_credit_code,
+        subject_key=subject_key,
     )
     applicant = await people.get_person(tx, filing.person_id)
     await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
@@ -281,12 +320,33 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 
 
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
-    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    """A case the resident may read: their own (or their minor child's, filed by them), one they are linked to as a
+    party (一事不二办: read only, `linked_as`), or their organisation's. Who may act on it: workflow.in_scope."""
+    head = await _readable_case(db, user, case_no)
     if head is None and user.person_id is not None:
         head = await _case_of_own_organisation(db, user, case_no)
     if head is None:
         raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
+
+
+async def _readable_case(db: DB, user: CurrentUser, case_no: str, *, own_only: bool = False) -> CaseHead | None:
+    """The case if the resident may read it (workflow.resident_relation), with `linked_as` only when they read it as
+    a linked party; `own_only`: only if they may act on it too."""
+    if user.person_id is None:
+        return None
+    head = await store.case_for_reader(db, case_no, user.person_id)
+    if head is None:
+        return None
+    relation = workflow.resident_relation(
+        user,
+        applicant_person_id=head.applicant_person_id,
+        parent_account_id=head.parent_account_id,
+        linked_as=head.linked_as,
+    )
+    if relation is None or (own_only and relation != "own"):
+        return None
+    return head if relation == "linked" else msgspec.structs.replace(head, linked_as=None)
 
 
 async def _case_of_own_organisation(db: DB, user: CurrentUser, case_no: str) -> CaseHead | None:
@@ -355,6 +415,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),
         purged_at=head.purged_at,
         notices=await notifications.deliveries_of_case(db, head.id),
+        linked_as=head.linked_as,
     )
 
 
@@ -364,6 +425,8 @@ async def notice_for_resident(
     """补正告知书 of one of the resident's own tasks waiting for a supplement, to print at home (the window prints the
     same for a resident without an account)."""
     case = await case_for_resident(db, settings, user, case_no)
+    if case.linked_as is not None:  # a linked party reads the case; the notice is the applicant's to act on
+        raise NotFound("补正告知书由申请人查看和打印")
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None or task.status != "supplement_requested":
         raise NotFound("该事项当前没有待补正的材料")
@@ -394,10 +457,21 @@ async def notice_for_resident(
 async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSummary]:
     if user.person_id is None:
         return []
-    return [_summary(row) for row in await store.cases_of_person(db, user.person_id, user.account_id)]
+    rows = await store.cases_of_person(db, user.person_id, user.account_id)
+    return [_summary(row, _relation(user, row)) for row in rows if _relation(user, row) is not None]
 
 
-def _summary(row: CaseOfPerson) -> CaseSummary:
+def _relation(user: CurrentUser, row: CaseOfPerson) -> str | None:
+    assert row.applicant_person_id is not None  # cases_of_person's rows carry it
+    return workflow.resident_relation(
+        user,
+        applicant_person_id=row.applicant_person_id,
+        parent_account_id=row.parent_account_id,
+        linked_as=row.linked_as,
+    )
+
+
+def _summary(row: CaseOfPerson, relation: str | None = "own") -> CaseSummary:
     status = derive_case_status(row.task_statuses)
     return CaseSummary(
         case_no=row.case_no,
@@ -407,6 +481,7 @@ def _summary(row: CaseOfPerson) -> CaseSummary:
         status_label=CASE_STATUS_LABELS[status],
         created_at=row.created_at,
         task_count=len(row.task_statuses),
+        linked_as=row.linked_as if relation == "linked" else None,
     )
 
 
@@ -448,6 +523,11 @@ async def open_cases_of(db: DB, delegations: Sequence[DelegationRow]) -> dict[in
     }
 
 
+async def key_existing_cases(conn: Tx, cipher: PiiCipher) -> int:
+    """Migration 0032's data step: the subject key (一事不二办) of every case made before it."""
+    return await duplicate_flow.key_existing_cases(conn, cipher)
+
+
 # --- for the back office (app.console) -------------------------------------------------------------
 
 
@@ -465,6 +545,47 @@ async def open_cases_of_deceased(db: DB, *, region_prefix: str, department: str 
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return await store.tasks_of_case(db, case_id)
+
+
+# --- 一事不二办, for the window clerk (app.console) -----------------------------------------------------------------
+
+
+async def duplicate_flags_of(db: DB, case_id: int) -> list[DuplicateFlag]:
+    """Every pair a case is flagged in as perhaps one matter, either side, newest first."""
+    return await duplicate_flow.flags_of_case(db, case_id)
+
+
+async def cases_flagged_open(db: DB, case_nos: list[str]) -> set[str]:
+    """Which of these cases are in a flagged pair still waiting for the clerk (the queue's 疑似重复)."""
+    return await duplicate_flow.open_flagged(db, case_nos)
+
+
+def compared_fields(item_codes: Sequence[str]) -> list[str]:
+    """The answers the duplicate rule of these items compares (a birth: the mother's number, the date, the name)."""
+    rule = duplicates.rule_for(frozenset(item_codes))
+    if rule is None:
+        return []
+    keys = [*rule.subject, rule.name_field, rule.date_field]
+    return [k for k in dict.fromkeys(keys) if k is not None and k != duplicates.DISTRICT]
+
+
+def withdraw_problem(withdrawn: list[TaskRow], kept: list[TaskRow]) -> str | None:
+    """Why one case of a flagged pair cannot be withdrawn into the other; None when it can (the merge checks again)."""
+    return duplicate_flow.withdraw_problem(withdrawn, kept)
+
+
+async def merge_duplicates(
+    db: asyncpg.Pool, cipher: PiiCipher, conn: Connection, user: CurrentUser, flag_id: int, keep_case_no: str
+) -> DuplicateFlag:
+    """合并: keep one case of a flagged pair, withdraw the other (app.cases.duplicate_flow.merge)."""
+    return await duplicate_flow.merge(db, cipher, conn, user, flag_id, keep_case_no.strip().upper())
+
+
+async def keep_both_cases(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, flag_id: int, note: str | None
+) -> DuplicateFlag:
+    """保留两件: a flagged pair is not one matter; both go on."""
+    return await duplicate_flow.keep_both(db, conn, user, flag_id, note)
 
 
 async def tasks_in_queue(
@@ -729,7 +850,7 @@ async def open_task_counts(db: DB) -> list[TaskCount]:
 async def tasks_to_rate_by_resident(db: DB, user: CurrentUser, case_no: str) -> list[TaskRow]:
     """The tasks of the resident's own case (or one they filed as a parent for a minor child); someone else's case
     looks exactly like no case."""
-    head = await store.case_for_person(db, case_no, own_person_id(user), user.account_id) if user.person_id else None
+    head = await _readable_case(db, user, case_no, own_only=True)  # a linked party reads the case, never rates it
     if head is None:
         raise NotFound("没有找到该办件")
     return await store.tasks_of_case(db, head.id)

@@ -16,6 +16,7 @@ TASK_STATUS_LABELS = {
     "denied": "未予批准",
     "completed": "已办结",
     "delivered": "已出件",
+    "withdrawn": "已撤回",
 }
 
 CASE_STATUS_LABELS = {
@@ -26,6 +27,7 @@ CASE_STATUS_LABELS = {
     "completed": "已办结",
     "delivered": "已出件",
     "closed": "已结束",
+    "withdrawn": "已撤回（重复申请）",
 }
 
 # Tasks still with a department or the resident: everything before 出件 and not refused.
@@ -59,9 +61,9 @@ RESIDENT_NOTE_KINDS = {
     NOTE_STEP: "办理说明",
 }
 
-_ENDED = {"rejected", "denied"}
-# Case statuses after which nothing more happens to a case: every task delivered (出件) or refused.
-FINISHED_CASE_STATUSES = frozenset({"delivered", "closed"})
+_ENDED = {"rejected", "denied", "withdrawn"}
+# Case statuses after which nothing more happens to a case: every task delivered (出件), refused or withdrawn.
+FINISHED_CASE_STATUSES = frozenset({"delivered", "closed", "withdrawn"})
 
 
 def derive_case_status(task_statuses: Iterable[str]) -> str:
@@ -75,6 +77,8 @@ def derive_case_status(task_statuses: Iterable[str]) -> str:
         return "awaiting_consent"  # someone else has: the case waits for them before any department starts
     if all(s == "submitted" for s in statuses):
         return "submitted"
+    if all(s == "withdrawn" for s in statuses):
+        return "withdrawn"  # merged into another case as its duplicate (一事不二办)
     if all(s == "delivered" or s in _ENDED for s in statuses):
         return "closed" if all(s in _ENDED for s in statuses) else "delivered"
     if all(s in ("completed", "delivered") or s in _ENDED for s in statuses):

@@ -12,6 +12,7 @@ from app.cases.models import (
     CaseHead,
     CaseOfPerson,
     CaseParties,
+    CaseToKey,
     DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
@@ -23,6 +24,7 @@ from app.cases.models import (
     StaffUpload,
     StoredDraft,
     StoredUpload,
+    SubjectCase,
     SubmittedCase,
     TaskCount,
     TaskListing,
@@ -72,12 +74,13 @@ async def insert_case(
     idempotency_key: str,
     received_region: str | None = None,
     subject_org_credit_code: str | None = None,
+    subject_key: bytes | None = None,
 ) -> int:
     return await db.fetchval(
         """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
                               filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
-                              subject_org_credit_code)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id""",
+                              subject_org_credit_code, subject_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id""",
         case_no,
         tracking_token,
         life_event_code,
@@ -90,6 +93,7 @@ async def insert_case(
         idempotency_key,
         received_region,
         subject_org_credit_code,
+        subject_key,
     )
 
 
@@ -195,19 +199,27 @@ _CASE_HEAD = """
 """
 
 
+_CASE_HEAD_LINKED = """
+    SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
+           c.created_at, c.applicant_person_id, l.role AS linked_as,
+           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
+    FROM cases c JOIN life_events e ON e.code = c.life_event_code
+"""
+
+
 def _head(row: Record | None) -> CaseHead | None:
     return CaseHead(**dict(row)) if row else None
 
 
-async def case_for_person(db: DB, case_no: str, person_id: int, account_id: int) -> CaseHead | None:
-    """The person's own case, or one their account filed for a minor child as a parent."""
+async def case_for_reader(db: DB, case_no: str, person_id: int) -> CaseHead | None:
+    """A case by its number with what deciding whether a resident may read it needs (app.cases.workflow.
+    resident_relation): its applicant, the parent who filed it for a minor child, and this person's link to it as a
+    party (一事不二办), if any."""
     return _head(
         await db.fetchrow(
-            _CASE_HEAD + " WHERE c.case_no = $1 AND (c.applicant_person_id = $2 "
-            "OR (c.filed_as = 'parent' AND c.filed_by_account_id = $3))",
+            _CASE_HEAD_LINKED + " LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 WHERE c.case_no = $1",
             case_no,
             person_id,
-            account_id,
         )
     )
 
@@ -300,12 +312,17 @@ async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
 
 
 async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
-    """The person's own cases and those their account filed for a minor child as a parent, newest first."""
+    """The cases a person may read, newest first: their own, those their account filed for a minor child as a
+    parent, and those they are linked to as a party (一事不二办) — the rows app.cases.workflow.resident_relation then
+    tells apart (`linked_as` is the link's role, whichever)."""
     rows = await db.fetch(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.created_at, "
-        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses, c.applicant_person_id, "
+        "CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id, "
+        "(SELECT l.role FROM case_links l WHERE l.case_id = c.id AND l.person_id = $1) AS linked_as "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN tasks t ON t.case_id = c.id "
         "WHERE c.applicant_person_id = $1 OR (c.filed_as = 'parent' AND c.filed_by_account_id = $2) "
+        "OR c.id IN (SELECT l.case_id FROM case_links l WHERE l.person_id = $1) "
         "GROUP BY c.id, e.name ORDER BY c.created_at DESC",
         person_id,
         account_id,
@@ -898,3 +915,75 @@ async def delete_unattached_uploads_before(db: DB, before: datetime, limit: int)
     )
     assert row is not None
     return row["files"], row["bytes"]
+
+
+# --- 一事不二办: subject keys and linked parties ------------------------------------------------------------------
+
+
+async def lock_subject(db: DB, subject_key: bytes) -> None:
+    """Serialise submissions about one subject (held until the transaction ends): two parents pressing 提交 at once
+    make one case and one refusal, never two cases."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended('subject:' || encode($1, 'hex'), 0))", subject_key)
+
+
+async def cases_about(
+    db: DB, subject_key: bytes, *, recent_days: int, open_statuses: frozenset[str], limit: int = 20
+) -> list[SubjectCase]:
+    """The cases with this subject key still open (a task in `open_statuses`) or made within `recent_days`, newest
+    first; at most `limit`, from the newest 50 with the key (one short index scan, however many someone filed)."""
+    rows = await db.fetch(
+        "WITH newest AS (SELECT id FROM cases WHERE subject_key = $1 AND data_enc IS NOT NULL "
+        "ORDER BY created_at DESC LIMIT 50) "
+        "SELECT c.id, c.case_no, c.created_at, c.applicant_person_id, c.data_enc, "
+        "array_agg(t.item_code ORDER BY t.position) AS item_codes, "
+        "array_agg(t.status ORDER BY t.position) AS task_statuses "
+        "FROM newest JOIN cases c ON c.id = newest.id JOIN tasks t ON t.case_id = c.id "
+        "GROUP BY c.id HAVING c.created_at > now() - make_interval(days => $2) OR bool_or(t.status = ANY($3::text[])) "
+        "ORDER BY c.created_at DESC, c.id DESC LIMIT $4",
+        subject_key,
+        recent_days,
+        sorted(open_statuses),
+        limit,
+    )
+    return [SubjectCase(**dict(r)) for r in rows]
+
+
+async def link_party(db: DB, case_id: int, person_id: int, role: str) -> None:
+    await db.execute(
+        "INSERT INTO case_links (case_id, person_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        case_id,
+        person_id,
+        role,
+    )
+
+
+async def cases_to_key(db: DB, after_id: int, limit: int) -> list[CaseToKey]:
+    """Cases without a subject key after `after_id`, in id order (migration 0032's data step, a batch at a time)."""
+    rows = await db.fetch(
+        "SELECT c.id, c.data_enc, array_agg(t.item_code ORDER BY t.position) AS item_codes, "
+        "p.region_code AS applicant_region "
+        "FROM cases c JOIN tasks t ON t.case_id = c.id JOIN people p ON p.id = c.applicant_person_id "
+        "WHERE c.id > $1 AND c.subject_key IS NULL GROUP BY c.id, p.region_code ORDER BY c.id LIMIT $2",
+        after_id,
+        limit,
+    )
+    return [CaseToKey(**dict(r)) for r in rows]
+
+
+async def set_subject_keys(db: DB, keys: list[tuple[int, bytes]]) -> None:
+    await db.execute(
+        "UPDATE cases SET subject_key = k.key FROM unnest($1::bigint[], $2::bytea[]) AS k(id, key) "
+        "WHERE cases.id = k.id",
+        [case_id for case_id, _ in keys],
+        [key for _, key in keys],
+    )
+
+
+async def move_uploads(db: DB, from_case_id: int, to_case_id: int) -> int:
+    """A withdrawn duplicate's materials, moved to the case it was merged into; how many."""
+    moved = await db.fetchval(
+        "WITH m AS (UPDATE uploads SET case_id = $2 WHERE case_id = $1 RETURNING 1) SELECT count(*) FROM m",
+        from_case_id,
+        to_case_id,
+    )
+    return int(moved)

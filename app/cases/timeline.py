@@ -104,12 +104,16 @@ async def record_event(
 
 async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int) -> list[Event]:
     """A new case: task.created for each of its tasks, to its department; a task opened on a case already there (a
-    correction, 更正) likewise. A task's step: task.resubmitted when the resident answered a 补正告知, else
-    task.updated. No personal data: the system reads the task with its token."""
+    correction, 更正) likewise; a case withdrawn as a duplicate (一事不二办): task.updated for each task withdrawn. A
+    task's step: task.resubmitted when the resident answered a 补正告知, else task.updated. No personal data: the
+    system reads the task with its token."""
     if task_id is None:
-        if status != "submitted":
-            return []
-        return [_webhook_event("task.created", task, event_id) for task in await store.tasks_of_case(tx, case_id)]
+        if status == "submitted":
+            return [_webhook_event("task.created", t, event_id) for t in await store.tasks_of_case(tx, case_id)]
+        if status == "withdrawn":
+            tasks = await store.tasks_of_case(tx, case_id)
+            return [_webhook_event("task.updated", t, event_id) for t in tasks if t.status == "withdrawn"]
+        return []
     task = await store.get_task(tx, task_id)
     if task is None:
         return []

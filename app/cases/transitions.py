@@ -4,7 +4,8 @@
 补正告知 supplement_requested when they refuse or let the deadline pass (the resident uploads instead);
 申办 submitted → 受理 accepted | 不予受理 rejected → 补正告知 supplement_requested ⇄ resubmitted →
 承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered; a 即办件 申办 submitted → 当场办结
-completed at the window (马上办).
+completed at the window (马上办). A duplicate the window clerk merged into another case (一事不二办) is withdrawn:
+its tasks not yet decided end as 已撤回 withdrawn.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ _WINDOW = frozenset({"clerk"})
 # 马上办: a 即办件 受理 and 办结 in one action at the window, by a clerk holding its department's window authorisation
 # (app.cases.workflow.may_complete_on_the_spot checks the item and the authorisation).
 ON_THE_SPOT = "complete_on_the_spot"
-# Moves nobody's session takes: the server makes them when a consent is asked for, decided or expires.
+# Moves nobody's session takes: the server makes them when a consent is asked for, decided or expires, and when the
+# clerk merges a duplicate into another case (app.cases.duplicate_flow.merge withdraws its tasks).
 SYSTEM = frozenset({"system"})
+WITHDRAW = "withdraw"
+# A task may be withdrawn until a department has decided it (批准 issues a result that cannot be taken back this way).
+_WITHDRAWABLE = ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
 
 # (state, action) → where it goes, who may do it.
 TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
@@ -52,6 +57,7 @@ TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
     ("approved", "complete"): Transition("completed", _APPROVER, "已办结"),
     ("submitted", ON_THE_SPOT): Transition("completed", _WINDOW, "当场办结"),
     ("completed", "deliver"): Transition("delivered", _CLERK, "已出件"),
+    **{(state, WITHDRAW): Transition("withdrawn", SYSTEM, "已撤回（重复申请）") for state in _WITHDRAWABLE},
 }
 
 ACTIONS: Final = frozenset(action for _, action in TRANSITIONS)

@@ -67,15 +67,32 @@ def acting_roles(user: CurrentUser) -> frozenset[str]:
     return user.roles & {"clerk", "approver", "resident"}
 
 
+def resident_relation(
+    user: CurrentUser, *, applicant_person_id: int, parent_account_id: int | None, linked_as: str | None = None
+) -> str | None:
+    """The one rule for a resident and a case: "own" — their own case, or one they filed as a parent for their minor
+    child: they read it and act on it (answer a 补正, rate it); "linked" — a party of it linked to it when their own
+    filing of the same matter was refused or merged (一事不二办: `linked_as` is their link's role): they read it only;
+    None — they may not know of it. in_scope (acting), the case page and 我的办件 (reading) all ask here."""
+    if user.person_id is not None and applicant_person_id == user.person_id:
+        return "own"
+    if parent_account_id is not None and parent_account_id == user.account_id:
+        return "own"
+    return "linked" if linked_as is not None and user.person_id is not None else None
+
+
 def in_scope(user: CurrentUser, task: TaskRow) -> bool:
-    """A resident acts on their own case only (or one they filed for their minor child). Staff act on tasks routed
+    """A resident acts on their own case only (or one they filed for their minor child; a party linked to it only
+    reads it: resident_relation). Staff act on tasks routed
     to their office (全城通办: by competence, app.cases.offices), approvers only their own department's. A window
     clerk also acts on every task of a case their hall received, whichever office handles it (受理, 补正 and 出件 at
     their window): a case filed at a window was received by that hall, one filed online or by a helper by the hall
     of the applicant's district (its 综合窗口 受理s it)."""
     if user.kind == "resident":
-        own = user.person_id is not None and task.applicant_person_id == user.person_id
-        return own or task.parent_account_id == user.account_id
+        relation = resident_relation(
+            user, applicant_person_id=task.applicant_person_id, parent_account_id=task.parent_account_id
+        )
+        return relation == "own"
     at_office = offices.works_at(user.region_code, task.office_region)
     if "approver" in user.roles and "clerk" not in user.roles:
         return at_office and task.department_code == user.department_code

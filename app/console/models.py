@@ -142,6 +142,54 @@ class HistoryStep(msgspec.Struct, frozen=True, kw_only=True):
     internal: bool = False  # only staff read it (an internal note, a 征求意见); else the resident reads the note too
 
 
+class DuplicateSide(msgspec.Struct, frozen=True, kw_only=True):
+    """One case of a pair flagged as perhaps one matter (一事不二办), as the window clerk compares it with the other."""
+
+    case_no: str
+    submitted_at: datetime
+    applicant_name: str
+    applicant_id_masked: str
+    received_how: str  # 网上申请 · 窗口收件 · 帮办代办
+    status_label: str
+    tasks: list[tuple[str, str]]  # (item, its status)
+    compared: list[AnswerRow]  # the answers the rule compares (母亲公民身份号码 masked, 出生日期, 新生儿姓名)
+    # Why this case cannot be the one withdrawn (a task already decided, an item the other lacks); None: it can be.
+    withdraw_problem: str | None = None
+
+
+class DuplicatePair(msgspec.Struct, frozen=True, kw_only=True):
+    """A flag on the case page: this case and the other side by side, and what the clerk may decide."""
+
+    id: int
+    match: str  # exact | near
+    match_label: str
+    reason: str
+    state: str  # open | merged | kept
+    decided: str | None  # 已合并，保留 CZ…（王窗口，2026-11-29 10:31）
+    this: DuplicateSide
+    other_case_no: str
+    other: DuplicateSide | None  # None: the other case is outside the caller's scope (they may not open it)
+    can_decide: bool
+
+
+class DuplicateDecision(msgspec.Struct, frozen=True, kw_only=True):
+    """A flag after the clerk's decision (the API's answer)."""
+
+    id: int
+    state: str  # merged | kept
+    case_no: str
+    earlier_case_no: str
+    kept_case_no: str | None
+
+
+class MergeBody(msgspec.Struct, kw_only=True):
+    keep: str  # the case number kept; the other one is withdrawn
+
+
+class KeepBothBody(msgspec.Struct, kw_only=True):
+    note: str | None = None
+
+
 class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     """One case as a member of staff sees it: the window clerk the whole case; a department's approver every task
     (with actions on their own) but only the answers and materials their own department's items ask for."""
@@ -179,6 +227,8 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # 更正: each correction task's request by task id, the certificate and the change side by side (an approver: their
     # own department's only).
     corrections: dict[int, CorrectionView] = msgspec.field(default_factory=dict[int, CorrectionView])
+    # 一事不二办: the pairs this case is flagged in, for the window clerk (an approver gets none).
+    duplicates: list[DuplicatePair] = msgspec.field(default_factory=list[DuplicatePair])
 
 
 class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -203,6 +253,7 @@ class QueueCase(msgspec.Struct, frozen=True, kw_only=True):
     tasks: list[ConsoleTask]
     overdue: bool
     due_soon: bool
+    duplicate: bool = False  # flagged as perhaps the same matter as another case, not yet decided (一事不二办)
 
 
 class QueueOption(msgspec.Struct, frozen=True, kw_only=True):

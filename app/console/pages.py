@@ -77,6 +77,12 @@ WALK_IN_NOTICES = {
 }
 
 
+# What the case page says after the clerk decided on a pair flagged as perhaps one matter (一事不二办).
+DUPLICATE_DECIDED = {
+    "merged": "已合并：另一件已撤回，其材料已转入本件，两件的办理记录和审计日志均已记录。",
+    "kept": "已保留两件：经核查不是同一事项，两件分别办理，已记入两件的办理记录和审计日志。",
+}
+
 # The session key of the confirmation shown once on the case page after an action (Post/Redirect/Get).
 DONE = "console_done"
 
@@ -231,12 +237,48 @@ class ConsolePages(Controller):
         return receipt_page(case, filed_for="window")
 
     @get("/cases/{case_no:str}", opt=STAFF)
-    async def case_page(self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str]) -> Template:
+    async def case_page(
+        self, request: AnyRequest, db: Db, cipher: Cipher, case_no: FromPath[str], decided: FromQuery[str] = ""
+    ) -> Template:
         # The confirmation of the action that brought the clerk back here (Post/Redirect/Get), shown once.
         done = session_value(request, DONE, Done)
         if done is not None:
             drop_from_session(request, DONE)
-        return await self._render_case(request, db, cipher, case_no, done=done)
+        return await self._render_case(request, db, cipher, case_no, done=done, decided=DUPLICATE_DECIDED.get(decided))
+
+    @post("/duplicates/{flag_id:int}/merge", opt=CLERK)
+    async def merge_duplicates(
+        self, request: AnyRequest, db: Db, cipher: Cipher, flag_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        """一事不二办 合并: the case kept stays; the other is withdrawn into it. Back on the kept case's page."""
+        try:
+            flag = await case_service.merge_duplicates(
+                db, cipher, request, caller(request), flag_id, str(data.get("keep", ""))
+            )
+        except (FieldErrors, Conflict) as exc:
+            return await self._duplicate_refused(request, db, cipher, data, exc)
+        return Redirect(f"/console/cases/{flag.kept_case_no}?decided=merged#duplicates", status_code=303)
+
+    @post("/duplicates/{flag_id:int}/keep", opt=CLERK)
+    async def keep_both(
+        self, request: AnyRequest, db: Db, cipher: Cipher, flag_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        """一事不二办 保留两件: not one matter; both go on. Back on the case page it was decided from."""
+        try:
+            flag = await case_service.keep_both_cases(db, request, caller(request), flag_id, data.get("note"))
+        except (FieldErrors, Conflict) as exc:
+            return await self._duplicate_refused(request, db, cipher, data, exc)
+        pressed_on = data.get("case_no")
+        back = pressed_on if pressed_on in (flag.case_no, flag.earlier_case_no) else flag.case_no
+        return Redirect(f"/console/cases/{back}?decided=kept#duplicates", status_code=303)
+
+    async def _duplicate_refused(
+        self, request: AnyRequest, db: Db, cipher: Cipher, data: dict[str, str], exc: FieldErrors | Conflict
+    ) -> Template:
+        message = next(iter(exc.errors.values())) if isinstance(exc, FieldErrors) else exc.message
+        error = TaskError(task_id=None, action=None, fields={}, message=message, note=str(data.get("note") or ""))
+        status = 400 if isinstance(exc, FieldErrors) else 409
+        return await self._render_case(request, db, cipher, str(data.get("case_no", "")), error, status)
 
     async def _render_case(
         self,
@@ -249,6 +291,7 @@ class ConsolePages(Controller):
         revealed: dict[str, str] | None = None,
         done: Done | None = None,
         notice_error: NoticeError | None = None,
+        decided: str | None = None,
     ) -> Template:
         case = await service.case_for_staff(db, cipher, request, caller(request), case_no)
         if error is not None and error.task_id is not None:
@@ -271,6 +314,7 @@ class ConsolePages(Controller):
                 "form_labels": FORM_LABELS,
                 "departments": await catalogue.departments(db) if case.consult_tasks else [],
                 "due_days": (consultations.DUE_DAYS_MIN, consultations.DUE_DAYS_DEFAULT, consultations.DUE_DAYS_MAX),
+                "decided": decided,
             },
             status_code=status,
         )

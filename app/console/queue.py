@@ -12,14 +12,13 @@ from app.cases import service as cases
 from app.cases.models import QueueCaseFacts
 from app.cases.states import TASK_STATUS_LABELS
 from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
-from app.console.service import QUEUE_STATUSES, task_queue
+from app.console.service import QUEUE_STATUSES, RECEIVED_HOW, task_queue
 from app.people.identity import mask_name
 from auth.models import CurrentUser
 
 DUE_FILTERS = {"overdue": "已超期", "soon": "即将到期（2个工作日内）"}
 # 即办件 (done at once: 马上办 at the window) apart from 承诺件 (done within the promised working days).
 KIND_FILTERS = {"即办件": "即办件（可当场办结）", "承诺件": "承诺件"}
-RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
 
 
 def queue_filters(status: str, department: str, due: str, kind: str = "") -> QueueFilters:
@@ -57,7 +56,9 @@ def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
     return facts.applicant_district or "—", how
 
 
-def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts]) -> list[QueueCase]:
+def _case_rows(
+    tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts], flagged: set[str] | frozenset[str] = frozenset()
+) -> list[QueueCase]:
     """Tasks grouped by case, in the order of each case's most urgent task (the queue comes soonest due first)."""
     grouped: dict[str, list[ConsoleTask]] = {}
     for task in tasks:
@@ -78,6 +79,7 @@ def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts]) ->
                 tasks=own,
                 overdue=any(t.overdue for t in own),
                 due_soon=any(t.due_soon for t in own),
+                duplicate=case_no in flagged,
             )
         )
     return rows
@@ -86,9 +88,11 @@ def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts]) ->
 async def case_queue(db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters) -> ConsoleQueue:
     tasks = await task_queue(db, user)
     shown = [t for t in tasks if _matches(t, filters)]
-    facts = await cases.queue_case_facts(db, list(dict.fromkeys(t.case_no for t in shown)))
-    rows = _case_rows(shown, facts)
+    case_nos = list(dict.fromkeys(t.case_no for t in shown))
+    facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
+    # 一事不二办: the window clerk sees which cases wait for their check as perhaps one matter with another.
+    rows = _case_rows(shown, facts, await cases.cases_flagged_open(db, case_nos) if is_clerk else frozenset())
     departments = dict.fromkeys((t.department, t.department_name) for t in tasks) if is_clerk else {}
     return ConsoleQueue(
         cases=rows,

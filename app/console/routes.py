@@ -8,13 +8,17 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.cases import notes, workflow
+from app.cases import service as cases
 from app.cases.models import TaskNote
 from app.console import service, undelivered
 from app.console.models import (
     ByHandBody,
     ConsoleTask,
+    DuplicateDecision,
     EnrollmentIssued,
     InPersonCheck,
+    KeepBothBody,
+    MergeBody,
     NoteBody,
     StaffCase,
     TransitionBody,
@@ -106,6 +110,30 @@ class ConsoleApi(Controller):
     )
     async def note(self, request: AnyRequest, db: Db, task_id: FromPath[int], data: JSONBody[NoteBody]) -> TaskNote:
         return await notes.add_note(db, request, caller(request), task_id, data.text, data.visibility)
+
+    @post(
+        "/duplicates/{flag_id:int}/merge",
+        opt=CLERK,
+        status_code=HTTP_200_OK,
+        summary="一事不二办: keep one case of a flagged pair (`keep`: its number), withdraw the other into it",
+    )
+    async def merge_duplicates(
+        self, request: AnyRequest, db: Db, cipher: Cipher, flag_id: FromPath[int], data: JSONBody[MergeBody]
+    ) -> DuplicateDecision:
+        flag = await cases.merge_duplicates(db, cipher, request, caller(request), flag_id, data.keep)
+        return service.decision_view(flag)
+
+    @post(
+        "/duplicates/{flag_id:int}/keep-both",
+        opt=CLERK,
+        status_code=HTTP_200_OK,
+        summary="一事不二办: a flagged pair is not one matter; both cases go on",
+    )
+    async def keep_both(
+        self, request: AnyRequest, db: Db, flag_id: FromPath[int], data: JSONBody[KeepBothBody]
+    ) -> DuplicateDecision:
+        flag = await cases.keep_both_cases(db, request, caller(request), flag_id, data.note)
+        return service.decision_view(flag)
 
     @post("/enrollment-codes", opt=CLERK, summary="Issue a one-time enrollment code after an in-person ID check")
     async def enrollment_code(

@@ -12,16 +12,26 @@ import asyncpg
 import msgspec
 
 from app.accounts import service as accounts
-from app.calendar.service import current_calendar, today_in_china
+from app.calendar.service import china_time, current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
 from app.cases import consent_flow, corrections, workflow
 from app.cases import service as cases
-from app.cases.models import DeceasedApplicantCase, StaffCaseRecord, StaffTimelineEntry, StoredUpload, TaskRow
-from app.cases.states import RESIDENT, TASK_STATUS_LABELS
+from app.cases.models import (
+    DeceasedApplicantCase,
+    DuplicateFlag,
+    StaffCaseRecord,
+    StaffTimelineEntry,
+    StoredUpload,
+    TaskRow,
+)
+from app.cases.states import CASE_STATUS_LABELS, RESIDENT, TASK_STATUS_LABELS, derive_case_status
 from app.console.models import (
     AnswerRow,
     AnswerSection,
     ConsoleTask,
+    DuplicateDecision,
+    DuplicatePair,
+    DuplicateSide,
     EnrollmentIssued,
     HistoryStep,
     InPersonCheck,
@@ -242,6 +252,88 @@ async def case_for_staff(
         corrections=await corrections.views_of_case(
             db, cipher, head.id, None if share.whole else share.own_tasks, shown_uploads
         ),
+        duplicates=await _duplicate_pairs(db, cipher, user, case, data) if share.whole else [],
+    )
+
+
+# --- 一事不二办: pairs flagged as perhaps one matter, side by side for the window clerk ----------------------------
+
+MATCH_LABELS = {"exact": "信息完全一致", "near": "信息相近"}
+RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
+
+
+def _side(
+    record: StaffCaseRecord, tasks: list[TaskRow], form: MergedForm, data: dict[str, Any], problem: str | None
+) -> DuplicateSide:
+    fields = {f.key: f for f in form.fields()}
+    keys = cases.compared_fields([t.item_code for t in tasks])
+    status = derive_case_status(t.status for t in tasks)
+    return DuplicateSide(
+        case_no=record.case_no,
+        submitted_at=record.created_at,
+        applicant_name=record.applicant_name,
+        applicant_id_masked=record.applicant_id_masked,
+        received_how=RECEIVED_HOW.get(record.channel, record.channel),
+        status_label=CASE_STATUS_LABELS[status],
+        tasks=[(t.item_name, TASK_STATUS_LABELS[t.status]) for t in tasks],
+        compared=[_answer_row(fields[k], data[k]) for k in keys if k in fields and k in data],
+        withdraw_problem=problem,
+    )
+
+
+def _decided(flag: DuplicateFlag) -> str | None:
+    if flag.decided_at is None:
+        return None
+    what = f"已合并，保留 {flag.kept_case_no}" if flag.state == "merged" else "经核查不是同一事项，保留两件"
+    by = f"（{flag.decided_by_name}，{china_time(flag.decided_at)}）" if flag.decided_by_name else ""
+    return what + by + (f"：{flag.note}" if flag.note else "")
+
+
+async def _duplicate_pairs(
+    db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, case: _OpenCase, data: dict[str, Any]
+) -> list[DuplicatePair]:
+    """The pairs the case is flagged in, each with the other case beside it when the clerk may open that one too (a
+    case outside their scope is named by its number only, and they cannot decide on the pair)."""
+    pairs: list[DuplicatePair] = []
+    for flag in await cases.duplicate_flags_of(db, case.head.id):
+        other_no = flag.earlier_case_no if flag.case_no == case.head.case_no else flag.case_no
+        record = await cases.staff_case_record(db, other_no)
+        other_tasks = await cases.tasks_of_case(db, record.id) if record else []
+        reachable = record is not None and _case_in_scope(user, other_tasks)
+        other: DuplicateSide | None = None
+        if record is not None and reachable:
+            other_form, _ = await forms.merged_form_of(db, record.life_event_code)
+            other = _side(
+                record,
+                other_tasks,
+                other_form,
+                cipher.decrypt_document(record.data_enc) if record.data_enc is not None else {},
+                cases.withdraw_problem(other_tasks, case.tasks),
+            )
+        pairs.append(
+            DuplicatePair(
+                id=flag.id,
+                match=flag.match,
+                match_label=MATCH_LABELS.get(flag.match, flag.match),
+                reason=flag.reason,
+                state=flag.state,
+                decided=_decided(flag),
+                this=_side(case.head, case.tasks, case.form, data, cases.withdraw_problem(case.tasks, other_tasks)),
+                other_case_no=other_no,
+                other=other,
+                can_decide=flag.state == "open" and other is not None,
+            )
+        )
+    return pairs
+
+
+def decision_view(flag: DuplicateFlag) -> DuplicateDecision:
+    return DuplicateDecision(
+        id=flag.id,
+        state=flag.state,
+        case_no=flag.case_no,
+        earlier_case_no=flag.earlier_case_no,
+        kept_case_no=flag.kept_case_no,
     )
 
 

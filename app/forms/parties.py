@@ -265,7 +265,7 @@ def _own(about: str, label: str, applicant: Applicant | None) -> Party:
 
 async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant, number: str) -> Party:
     person = await people.person_by_number(db, cipher, number)
-    link = _kinship(applicant, person, number) if person is not None else None
+    link = kinship(applicant, person, number) if person is not None else None
     if person is None or link is None:
         why = f"未能核实您与{label}的亲属关系（同一户口簿，或您的结婚证、出生医学证明），请上传{label}的证照"
         return Party(about=DECEASED, label=label, state="upload", why=why, number=number)
@@ -281,8 +281,9 @@ async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant,
     )
 
 
-def _kinship(applicant: Applicant, person: Person, number: str) -> str | None:
-    """How the applicant is the person's relative, by the register or the applicant's own library; None if not."""
+def kinship(applicant: Applicant, person: Person, number: str) -> str | None:
+    """How the applicant is the person's relative, by the register or the applicant's own library; None if not. (Also
+    who is a party of a case about a deceased person: app.cases.duplicate_flow.)"""
     own = applicant.person
     if own.household_no is not None and own.household_no == person.household_no:
         return "同一户口簿"

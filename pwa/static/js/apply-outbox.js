@@ -46,7 +46,8 @@ export async function queue(body) {
 }
 
 // What the device knows of this form's queued submission: refused (its errors shown here), still waiting, or sent:
-// resolves with its case number then, to go to its receipt.
+// resolves with {caseNo} then, to go to its receipt, or with {duplicate: the server's words} when the matter was
+// already being processed (一事不二办: shown as such, never sent again).
 export async function checkOutbox() {
   if (!local || !user) return null;
   let waiting = [];
@@ -60,7 +61,8 @@ export async function checkOutbox() {
   const answered = done.find(mine);
   if (answered) {
     await local.forgetSent(answered.id);
-    return answered.caseNo;
+    say("");
+    return answered.duplicate ? { duplicate: answered.detail || "" } : { caseNo: answered.caseNo };
   }
   const entry = waiting.find(mine);
   if (!entry) return null;

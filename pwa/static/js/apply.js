@@ -28,10 +28,24 @@ function toReceipt(caseNo) {
   window.location.assign(`${form.dataset.receiptPrefix}${encodeURIComponent(caseNo)}/receipt`);
 }
 
-// Sent by shell.js or the service worker while this page was away or open: its receipt.
+// 一事不二办: the matter is already being processed (by this person elsewhere, or by another party who filed it). The
+// server's words say which case and where to see it; the form gives way to them, and nothing waits to be sent again.
+async function showDuplicate(detail) {
+  forgetIdempotencyKey();
+  uploads.forget();
+  await drafts.forget();
+  const notice = document.querySelector("#duplicate-notice");
+  notice.querySelector("#duplicate-text").textContent = detail || notice.dataset.fallback;
+  notice.hidden = false;
+  form.hidden = true;
+  notice.focus();
+}
+
+// Sent by shell.js or the service worker while this page was away or open: its receipt, or that it was a duplicate.
 async function followOutbox() {
-  const caseNo = await checkOutbox();
-  if (caseNo) toReceipt(caseNo);
+  const answer = await checkOutbox();
+  if (answer?.caseNo) toReceipt(answer.caseNo);
+  else if (answer?.duplicate !== undefined) await showDuplicate(answer.duplicate);
 }
 
 // Without a connection the answers stay on the device (the draft) and the submission waits beside them.
@@ -73,6 +87,11 @@ form.addEventListener("submit", async (event) => {
       leaving = true;
       await drafts.forget();
       toReceipt(result.data.case_no);
+      return;
+    }
+    if (result.status === 409 && result.data?.duplicate) {
+      leaving = true;
+      await showDuplicate(result.data.detail);
       return;
     }
     const fallback = result.status === 401 ? "登录已过期，请重新登录后再提交" : result.data?.detail;

@@ -150,7 +150,8 @@
     if (scope.caches) await scope.caches.delete(PAGES_CACHE);
   }
 
-  // Sends one queued submission. "sent", "refused" (the server answered why: the resident must change something),
+  // Sends one queued submission. "sent", "duplicate" (the matter is already being processed: shown, never resent),
+  // "refused" (the server answered why: the resident must change something),
   // "forbidden" (filed for someone this account may no longer act for: kept, and shown with a way to delete it), or
   // "later"/"offline" (no connection, signed out, the server busy): tried again on the next occasion.
   async function sendOne(entry, csrf, fetchImpl) {
@@ -185,6 +186,26 @@
       });
       return "sent";
     }
+    // 一事不二办: someone (or this very person, on another device) has already filed this matter and it is being
+    // processed. Nothing to fix and nothing to send again: the answer is kept to show, as a sent one is.
+    if (response.status === 409 && data && data.duplicate) {
+      await transact([OUTBOX, SENT, DRAFTS], "readwrite", (s) => {
+        s[OUTBOX].delete(entry.id);
+        s[DRAFTS].delete(draftKey(entry.user, entry.lifeEvent, entry.subject));
+        s[SENT].put({
+          id: entry.id,
+          user: entry.user,
+          lifeEvent: entry.lifeEvent,
+          subject: entry.subject,
+          person: maskedNumber(entry.body?.on_behalf_of),
+          duplicate: true,
+          detail: data.detail || null,
+          caseNo: data.case_no || null,
+          sentAt: Date.now(),
+        });
+      });
+      return "duplicate";
+    }
     if (response.status === 400 || response.status === 404) {
       await transact([OUTBOX], "readwrite", (s) => {
         s[OUTBOX].put({ ...entry, state: "refused", errors: data?.errors || {}, detail: data?.detail || null });
@@ -204,25 +225,26 @@
   }
 
   // Sends the account's pending submissions, oldest first. csrf: a (possibly async) function read per request.
-  // Returns {sent, refused, forbidden, pending} counts. Whoever each was filed for: on a shared device the person
+  // Returns {sent, duplicate, refused, forbidden, pending} counts. Whoever each was filed for: on a shared device the person
   // served before is sent too (the server checks each again).
   async function flush(user, csrf, fetchImpl) {
     const send = fetchImpl || scope.fetch.bind(scope);
     const run = async () => {
-      const outcome = { sent: 0, refused: 0, forbidden: 0, pending: 0 };
+      const outcome = { sent: 0, duplicate: 0, refused: 0, forbidden: 0, pending: 0 };
       const entries = (await queued(user)).filter((e) => e.state === "pending").sort((a, b) => a.queuedAt - b.queuedAt);
       let stopped = false;
       for (const entry of entries) {
         const result = stopped ? "later" : await sendOne(entry, csrf, send);
         if (result === "offline") stopped = true;
         if (result === "sent") outcome.sent += 1;
+        else if (result === "duplicate") outcome.duplicate += 1;
         else if (result === "refused") outcome.refused += 1;
         else if (result === "forbidden") outcome.forbidden += 1;
         else outcome.pending += 1;
       }
       return outcome;
     };
-    if (!user) return { sent: 0, refused: 0, forbidden: 0, pending: 0 };
+    if (!user) return { sent: 0, duplicate: 0, refused: 0, forbidden: 0, pending: 0 };
     const locks = scope.navigator && scope.navigator.locks;
     return locks ? locks.request(SYNC_TAG, run) : run();
   }

@@ -188,6 +188,35 @@ function refusedNote(entry) {
   return p;
 }
 
+const DUPLICATE_TEXT = "已有人为此事提交申请，正在办理中。";
+
+function sentNote(entry) {
+  const p = document.createElement("p");
+  const link = document.createElement("a");
+  link.href = entry.receipt;
+  link.textContent = "查看受理回执";
+  const who = forWhom(entry);
+  p.append(`${who ? `${who}离线提交` : "您离线时提交"}的申请已发送，办件编号 ${entry.caseNo}。`, link);
+  return p;
+}
+
+// 一事不二办: sent, and the server answered that this matter is already being processed (its own words say by whom
+// and where to see it). Not an error and not to be sent again: the resident's own lead to 我的办件.
+function duplicateNote(entry) {
+  const p = document.createElement("p");
+  const strong = document.createElement("strong");
+  strong.textContent = "这件事已在办理中：";
+  const who = forWhom(entry);
+  p.append(strong, `${who ? `${who}离线提交` : "您离线时提交"}的申请没有再次提交。${entry.detail || DUPLICATE_TEXT}`);
+  if (entry.subject === "self") {
+    const link = document.createElement("a");
+    link.href = "/cases";
+    link.textContent = "查看我的办件";
+    p.append(" ", link);
+  }
+  return p;
+}
+
 async function showOutbox() {
   if (!local || !user || !outboxBox) return;
   const [waiting, done] = await Promise.all([local.queued(user), local.sent(user)]);
@@ -214,13 +243,7 @@ async function showOutbox() {
     else if (entry.state === "forbidden") outboxBox.append(forbiddenNote(entry));
   }
   for (const entry of announced) {
-    const p = document.createElement("p");
-    const link = document.createElement("a");
-    link.href = entry.receipt;
-    link.textContent = "查看受理回执";
-    const who = forWhom(entry);
-    p.append(`${who ? `${who}离线提交` : "您离线时提交"}的申请已发送，办件编号 ${entry.caseNo}。`, link);
-    outboxBox.append(p);
+    outboxBox.append(entry.duplicate ? duplicateNote(entry) : sentNote(entry));
   }
   for (const text of said) {
     const p = document.createElement("p");
