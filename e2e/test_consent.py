@@ -42,7 +42,8 @@ def test_a_husband_files_a_birth_and_his_wife_grants_the_use_of_her_documents(
     sign_up_with_enrollment_code(his, live_server, *ZHANG_WEI)
     sign_up_with_enrollment_code(hers, live_server, *LI_NA)
 
-    his.goto("/life-events/birth/apply")
+    # 生育津贴 is 按需办理 (chosen, or pre-ticked by the mother's 社会保障卡): chosen here, so 母亲参保单位名称 shows.
+    his.goto("/life-events/birth/apply?items=CZ-YB-002")
     his.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
     _next(his)
     his.get_by_label("新生儿姓名").fill("张小宝")

@@ -3,6 +3,8 @@ the resident and records it; the notice leaves the list, and the resident's case
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from db.pool import create_pool
@@ -43,7 +45,7 @@ def test_a_clerk_phones_a_resident_no_channel_reached_and_the_notice_leaves_the_
     register_staff(clerk, live_server, "韩窗口", "--role", "clerk", "--department", "hrss", "--region", "320402")
     clerk.goto(f"/console/cases/{case_no}")
     pension = clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")
-    pension.get_by_label("说明").fill(REASON)
+    pension.get_by_label(re.compile("^说明")).fill(REASON)
     pension.get_by_role("button", name="不予受理", exact=True).click()
     expect(clerk.locator(".task-card", has_text="企业职工基本养老保险退休申请")).to_contain_text("不予受理")
 
