@@ -7,7 +7,11 @@ push worker does not migrate: it waits until one of these has (push/worker.py).
 
 from __future__ import annotations
 
+from app.cases import service as cases
 from app.certificates.service import seal_clear_rows
+from app.reviews import service as reviews
+from app.stats import service as stats
+from app.stats.models import Sources
 from auth.pii import PiiCipher
 from db.migrate import DataStep, apply_migrations
 from db.pool import Tx
@@ -19,7 +23,14 @@ def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
     async def seal_certificate_numbers(conn: Tx) -> None:
         await seal_clear_rows(conn, cipher)
 
-    return {"seal_certificate_numbers": seal_certificate_numbers}
+    return {"seal_certificate_numbers": seal_certificate_numbers, "rebuild_statistics": rebuild_statistics}
+
+
+async def rebuild_statistics(conn: Tx) -> int:
+    """Recount the public statistics from the records (migration 0030's data step, `python -m app stats-rebuild`): the
+    units that keep the records read them out through their services; how many daily rows were written."""
+    sources = Sources(tasks=cases.counted_tasks, ratings=reviews.counted_ratings, follow_ups=reviews.counted_follow_ups)
+    return await stats.rebuild(conn, sources)
 
 
 async def migrate_database(conn: Tx, cipher: PiiCipher) -> list[str]:

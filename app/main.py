@@ -64,6 +64,8 @@ from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
+from app.stats import service as stats
+from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
@@ -159,6 +161,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         template_globals["walk_in_until"] = walk_in_until
         # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.
         template_globals["request_id"] = current_request_id
+        # The home page's three figures of this month, as last read by this worker (no query per page).
+        template_globals["stats_headline"] = stats.current_headline
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -179,6 +183,11 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             app.state.pool = await open_pool(settings)
             session_store.bind(app.state.pool)
         flusher = asyncio.create_task(app.state.scans.run(app.state.pool))
+        # The public statistics: increments folded into the rollups every few seconds, the home page's figures read
+        # once before the first request and then every minute.
+        with contextlib.suppress(Exception):  # the database may be away at start: the loop reads them later
+            await stats.refresh_headline(app.state.pool)
+        folder = asyncio.create_task(stats.keep_folding(app.state.pool))
         # Everything loaded at start-up lives as long as the worker: keep it out of the garbage
         # collector's scans, which otherwise show up as tail latency under load.
         gc.collect()
@@ -186,9 +195,10 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, folder):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if pool is None:  # a caller's (a test's) pool is theirs to close
                 await app.state.pool.close()
 
@@ -225,6 +235,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsolePages,
             ReviewsApi,
             ReviewPages,
+            StatsApi,
+            StatsPages,
             SupervisionApi,
             SupervisionPages,
             EnrollmentPages,

@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
-from app.cases import consent_flow, store, tracking, workflow
+from app.cases import consent_flow, counting, store, tracking, workflow
 from app.cases import notice as notices
 from app.cases.models import (
     CaseCreated,
@@ -64,6 +64,7 @@ from app.organisations import service as organisations
 from app.organisations.models import Organisation
 from app.people import service as people
 from app.sms import service as sms
+from app.stats.models import TaskHistory
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -439,6 +440,11 @@ async def open_cases_of_deceased(db: DB, *, region_prefix: str, department: str 
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return await store.tasks_of_case(db, case_id)
+
+
+def counted_tasks(tx: Tx) -> AsyncIterator[list[TaskHistory]]:
+    """Every task as the public statistics count it, with its history, a batch of cases at a time (a recount)."""
+    return counting.histories(tx)
 
 
 async def tasks_in_queue(

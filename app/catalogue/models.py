@@ -130,3 +130,17 @@ class ItemSearchHit(msgspec.Struct, frozen=True):
     code: str
     name: str
     department_name: str
+
+
+class Department(msgspec.Struct, frozen=True):
+    code: str
+    name: str  # 常州市公安局
+    short_name: str  # 公安
+
+
+class OnlineAvailability(msgspec.Struct, frozen=True):
+    """How many of a department's items the catalogue offers 网上办理 (网上可办率)."""
+
+    department_code: str
+    items: int
+    online_items: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import ONLINE, LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, Department, LifeEvent, OnlineAvailability, Region, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -64,6 +64,20 @@ async def district_codes(db: DB) -> set[str]:
 
 async def department_exists(db: DB, code: str) -> bool:
     return await store.department_exists(db, code)
+
+
+async def departments(db: DB) -> list[Department]:
+    return await store.list_departments(db)
+
+
+async def city_and_districts(db: DB) -> list[Region]:
+    """The city (its own offices: 市本级) and its districts and county-level cities, in code order."""
+    return [*await store.regions_of_level(db, "city"), *await store.regions_of_level(db, "district")]
+
+
+async def online_availability(db: DB) -> list[OnlineAvailability]:
+    """Per department: how many items the catalogue has, and how many it offers 网上办理 (网上可办率)."""
+    return await store.online_availability(db, ONLINE)
 
 
 async def save_catalogue(

@@ -1,0 +1,146 @@
+"""Public statistics over HTTP, for anyone, signed in or not: the page /stats, GET /api/v1/stats (JSON) and
+/stats.csv. The same aggregates for everyone, so the JSON and the CSV may be kept a minute by any cache (with an ETag
+to ask again cheaply); the page, drawn for the device's 长辈版, is kept but revalidated, like the tracking page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
+
+from app.errors import FieldErrors
+from app.shell import service as shell
+from app.stats import page, service
+from app.stats.models import StatsQuery, StatsReport
+from app.web import caching
+from app.web.params import Db
+from app.web.types import AnyRequest
+from auth.access import public, user_of
+
+# Public aggregates, recomputed at most every REPORT_SECONDS: a minute in any cache is fine.
+PUBLIC_MINUTE = "public, max-age=60"
+FromMonth = Annotated[str | None, QueryParameter(name="from", description="first month, YYYY-MM")]
+ToMonth = Annotated[str | None, QueryParameter(name="to", description="last month, YYYY-MM")]
+Department = Annotated[str | None, QueryParameter(description="a department code (police, health …); empty: all")]
+District = Annotated[
+    str | None, QueryParameter(description="a district code, or 320400 for the city's own offices; empty: all")
+]
+
+
+async def _query(
+    db: Db, from_month: str | None, to_month: str | None, department: str | None, district: str | None
+) -> StatsQuery:
+    return await service.checked_query(
+        db, from_month=from_month, to_month=to_month, department=department, district=district
+    )
+
+
+def _tag(report: StatsReport, *parts: str) -> str:
+    return caching.weak_etag(msgspec.json.encode(report), *parts)
+
+
+class StatsPages(Controller):
+    include_in_schema = False
+
+    @get("/stats", opt=public())
+    async def stats_page(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Template | Response[bytes]:
+        form = {
+            "from": from_month or "",
+            "to": to_month or "",
+            "department": department or "",
+            "district": district or "",
+        }
+        choices = await service.choices(db)
+        user = user_of(request)
+        display = shell.display_of(user, request.cookies)
+        try:
+            query = await _query(db, from_month, to_month, department, district)
+        except FieldErrors as refused:
+            # The form again, each field with what to fix (a person typed it: a page, not JSON).
+            context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
+            return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+        report = await service.report(db, query)
+        context = {
+            "errors": {},
+            "form": {**form, "from": report.from_month, "to": report.to_month},
+            "choices": choices,
+            "report": report,
+            "charts": page.charts(report, elder=display.elder),
+            "links": service.links(report),
+        }
+        if user is not None:  # its menu names the signed-in account: drawn afresh each time
+            return Template("stats.html", context=context)
+        tag = _tag(report, f"{display.elder}:{display.text_step}", request.app.state.release)
+        headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Template("stats.html", context=context, headers=headers)
+
+    @get("/stats.csv", opt=public())
+    async def stats_csv(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Response[str] | Response[bytes]:
+        try:
+            query = await _query(db, from_month, to_month, department, district)
+        except FieldErrors as refused:
+            # Whoever asked for a file gets a line per field to fix, as text.
+            lines = "".join(f"{field}：{message}\n" for field, message in refused.errors.items())
+            return Response(lines, status_code=HTTP_400_BAD_REQUEST, media_type="text/plain; charset=utf-8")
+        report = await service.report(db, query)
+        tag = _tag(report, "csv")
+        headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="{service.csv_filename(report)}"'
+        return Response(service.csv_text(report), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+class StatsApi(Controller):
+    path = "/api/v1"
+    tags = ["statistics"]
+
+    @get(
+        "/stats",
+        opt=public(),
+        summary="Public statistics per month, department and district (cells under 5 办件 suppressed)",
+        description=(
+            "Whole months from `from` to `to` (YYYY-MM; default: the last 12 up to this month; at most 36), of one "
+            "department and/or one district (the district of the office handling the work; 320400: the city's own "
+            "offices). Counts are 办件 per service item. Shares and rates are fractions of 1. A figure counted over "
+            "fewer than 5 办件 is null and its name is listed in that cell's `suppressed`; a figure with nothing "
+            "counted is null and not listed. A bad value is a 400 naming the field in Chinese."
+        ),
+    )
+    async def stats(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Response[StatsReport]:
+        report = await service.report(db, await _query(db, from_month, to_month, department, district))
+        tag = _tag(report)
+        headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(report, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(report, headers=headers)
