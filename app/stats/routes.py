@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Template
-from litestar.status_codes import HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
 
 from app.errors import FieldErrors
 from app.shell import service as shell
@@ -126,8 +127,11 @@ class StatsApi(Controller):
             "department and/or one district (the district of the office handling the work; 320400: the city's own "
             "offices). Counts are 办件 per service item. Shares and rates are fractions of 1. A figure counted over "
             "fewer than 5 办件 is null and its name is listed in that cell's `suppressed`; a figure with nothing "
-            "counted is null and not listed. A bad value is a 400 naming the field in Chinese."
+            "counted is null and not listed. A bad value is a 400 naming the field in Chinese. Cache-Control: public, "
+            "max-age=60, with an ETag (If-None-Match: 304)."
         ),
+        # The answer is a StatsReport, or a bodiless 304 to a current If-None-Match: the schema names the former.
+        responses={HTTP_200_OK: ResponseSpec(data_container=StatsReport, description="The figures")},
     )
     async def stats(
         self,
@@ -137,10 +141,10 @@ class StatsApi(Controller):
         to_month: ToMonth = None,
         department: Department = None,
         district: District = None,
-    ) -> Response[StatsReport]:
+    ) -> Response[StatsReport] | Response[None]:
         report = await service.report(db, await _query(db, from_month, to_month, department, district))
         tag = _tag(report)
         headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
-            return Response(report, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+            return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(report, headers=headers)

@@ -377,6 +377,7 @@ def forget_cached_figures() -> None:
     """Read the figures afresh on the next request (this process's copies dropped): after a recount, and in tests."""
     _reports.clear()
     _catalogue_names.clear()
+    _latest.headline = None
 
 
 async def choices(db: DB) -> FilterChoices:
