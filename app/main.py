@@ -64,6 +64,7 @@ from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
+from app.stats import page as stats_page
 from app.stats import service as stats
 from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
@@ -161,8 +162,10 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         template_globals["walk_in_until"] = walk_in_until
         # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.
         template_globals["request_id"] = current_request_id
-        # The home page's three figures of this month, as last read by this worker (no query per page).
+        # The home page's three figures of this month, as last read by this worker (no query per page), and how a
+        # published figure is written ("<5" where it is not published): {{ stats_figure(cell, 'received') }}.
         template_globals["stats_headline"] = stats.current_headline
+        template_globals["stats_figure"] = stats_page.figure
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 

@@ -262,3 +262,39 @@ async def test_two_folds_at_once_move_each_increment_once(pool: asyncpg.Pool) ->
     assert await pool.fetchval("SELECT count(*) FROM stats_deltas") == 0
     assert await pool.fetchval("SELECT sum(received) FROM stats_monthly") == 600
     assert await pool.fetchval("SELECT sum(received) FROM stats_daily") == 600
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]*)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_a_kept_page_carries_each_visitors_own_csrf_token_never_anothers(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    """The page is kept drawn for visitors not signed in; the CSRF token in it (the display switch's form, htmx's
+    header) is each visitor's own: another's would let their token leak and refuse this one's form."""
+    await _put(pool, _received(12))
+    first = (await client.get("/stats")).text
+    mine = client.cookies["csrftoken"]
+    assert _form_token(first) == mine and f'"X-CSRFToken": "{mine}"' in first
+    other = another_client()
+    second = (await other.get("/stats")).text
+    theirs = other.cookies["csrftoken"]
+    assert theirs != mine and _form_token(second) == theirs and mine not in second
+    # Their form works with the token their page carries, without JavaScript.
+    switched = await other.post("/preferences", data={"_csrf_token": _form_token(second), "elder_mode": "1"})
+    assert switched.status_code == 303, switched.text
+
+
+async def test_a_hostile_csrf_cookie_is_written_into_the_kept_page_escaped(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await _put(pool, _received(12))
+    await client.get("/stats")  # the page is kept now
+    client.cookies.set("csrftoken", "<svg/onload=alert(1)>")  # what a cookie may hold: no quote, no space
+    page = (await client.get("/stats")).text
+    assert "<svg/onload" not in page
+    # Escaped once, as the template escapes it for a page drawn afresh (twice would break the visitor's own form).
+    assert '"X-CSRFToken": "&lt;svg/onload=alert(1)&gt;"' in page and "&amp;lt;svg" not in page

@@ -3,13 +3,32 @@ device (长辈版 writes fewer month labels)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import NamedTuple
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.stats.charts import Point, Series, bar_chart, gauge, line_chart
 from app.stats.models import SMALL_CELL, MonthFigures, StatsReport
+
+_SUPPRESSED = Markup('&lt;{0}<span class="visually-hidden">（少于{0}件，不公布）</span>').format(SMALL_CELL)
+_NOTHING = Markup('<span aria-hidden="true">—</span><span class="visually-hidden">无数据</span>')
+
+
+def figure(cell: object, name: str, kind: str = "count") -> Markup:
+    """One published figure of a cell (a month, a department …, the home page's headline): "<5" where fewer than 5
+    办件 are behind it (not published), "—" where nothing was counted; a share in percent, days to one place, a count
+    with thousands separators. (A function, not a template macro: a page has hundreds.)"""
+    if name in getattr(cell, "suppressed", ()):
+        return _SUPPRESSED
+    value = getattr(cell, name)
+    if value is None:
+        return _NOTHING
+    if kind == "share":
+        return escape(f"{value * 100:.1f}%")
+    if kind == "days":
+        return escape(f"{value:.1f}")
+    return escape(f"{value:,}")
 
 
 class Chart(NamedTuple):
@@ -117,3 +136,24 @@ def _gauge_summary(what: str, value: float | None, target: float) -> str:
         return f"条形图：{what}暂无可公布的数字，目标{_percent(target)}。"
     met = "已达到" if value >= target else "未达到"
     return f"条形图：{what}{_percent(value)}，目标{_percent(target)}，{met}目标。"
+
+
+class Drawings:
+    """The page's figures as HTML, drawn once per report and display and kept while that report is the current one
+    (app.stats.service keeps each report for a while; a new report object is drawn anew). Bounded: past
+    `max_entries` the oldest drawing goes."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._kept: dict[Hashable, tuple[StatsReport, Markup]] = {}
+
+    def get(self, key: Hashable, report: StatsReport, draw: Callable[[], Markup]) -> Markup:
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is report:
+            return kept[1]
+        html = draw()
+        self._kept.pop(key, None)
+        if len(self._kept) >= self.max_entries:
+            del self._kept[next(iter(self._kept))]
+        self._kept[key] = (report, html)
+        return html

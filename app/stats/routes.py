@@ -4,19 +4,23 @@ to ask again cheaply); the page, drawn for the device's 长辈版, is kept but r
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import secrets
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, MediaType, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 
 from app.errors import FieldErrors
 from app.shell import service as shell
 from app.stats import page, service
-from app.stats.models import StatsQuery, StatsReport
+from app.stats.models import FilterChoices, StatsQuery, StatsReport
 from app.web import caching
 from app.web.params import Db
 from app.web.types import AnyRequest
@@ -44,6 +48,43 @@ def _tag(report: StatsReport, *parts: str) -> str:
     return caching.weak_etag(msgspec.json.encode(report), *parts)
 
 
+# The page's filters and figures (tables and charts: most of its drawing) as HTML, per query and 长辈版, drawn once per
+# report; the page around them (the menu, the display switch with its CSRF token) is drawn for each request.
+_drawings = page.Drawings(max_entries=service.REPORT_ENTRIES)
+
+
+_whole_pages = page.Drawings(max_entries=service.REPORT_ENTRIES)
+# Where a visitor's CSRF token goes in a kept page (the display switch's form, htmx's header): unguessable, so it
+# stands for nothing else on the page.
+_TOKEN_STAND_IN = secrets.token_hex(16)
+
+
+def _engine(request: AnyRequest) -> JinjaTemplateEngine:
+    # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
+    return cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+
+
+def _whole_page(request: AnyRequest, context: dict[str, Any]) -> Markup:
+    """stats.html as Litestar's Template would draw it (the request, the CSRF token and its form field), with the
+    token's stand-in."""
+    stand_in = f'<input type="hidden" name="_csrf_token" value="{_TOKEN_STAND_IN}" />'
+    template = _engine(request).get_template("stats.html")
+    html = template.render(**context, request=request, csrf_input=stand_in, csrf_token=lambda: _TOKEN_STAND_IN)
+    return Markup(html)  # noqa: S704 — our own template, autoescaped
+
+
+def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, elder: bool) -> Markup:
+    template = _engine(request).get_template("partials/stats_figures.html")
+    context = {
+        "report": report,
+        "charts": page.charts(report, elder=elder),
+        "links": service.links(report),
+        "choices": choices,
+        "form": {"from": report.from_month, "to": report.to_month, **service.query_params(report)},
+    }
+    return Markup(template.render(**context))  # noqa: S704 — our own template, autoescaped
+
+
 class StatsPages(Controller):
     include_in_schema = False
 
@@ -57,12 +98,6 @@ class StatsPages(Controller):
         department: Department = None,
         district: District = None,
     ) -> Template | Response[bytes]:
-        form = {
-            "from": from_month or "",
-            "to": to_month or "",
-            "department": department or "",
-            "district": district or "",
-        }
         choices = await service.choices(db)
         user = user_of(request)
         display = shell.display_of(user, request.cookies)
@@ -70,24 +105,28 @@ class StatsPages(Controller):
             query = await _query(db, from_month, to_month, department, district)
         except FieldErrors as refused:
             # The form again, each field with what to fix (a person typed it: a page, not JSON).
+            asked = {"from": from_month, "to": to_month, "department": department, "district": district}
+            form = {field: value or "" for field, value in asked.items()}
             context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
             return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
         report = await service.report(db, query)
-        context = {
-            "errors": {},
-            "form": {**form, "from": report.from_month, "to": report.to_month},
-            "choices": choices,
-            "report": report,
-            "charts": page.charts(report, elder=display.elder),
-            "links": service.links(report),
-        }
+        figures = _drawings.get((query, display.elder), report, lambda: _drawn(request, report, choices, display.elder))
+        context = {"errors": {}, "report": report, "figures": figures}
         if user is not None:  # its menu names the signed-in account: drawn afresh each time
             return Template("stats.html", context=context)
-        tag = _tag(report, f"{display.elder}:{display.text_step}", request.app.state.release)
+        tag = caching.weak_etag(figures, f"{display.elder}:{display.text_step}", request.app.state.release)
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        return Template("stats.html", context=context, headers=headers)
+        # Not signed in, the whole page is this address, this display and the visitor's CSRF token: drawn once per
+        # report with a stand-in for the token, which each answer puts back (escaped, as the template would).
+        address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        drawn = _whole_pages.get(
+            (address, display.elder, display.text_step), report, lambda: _whole_page(request, context)
+        )
+        token = ScopeState.from_scope(request.scope).csrf_token  # set by the CSRF middleware on every GET
+        body = str(drawn).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
+        return Response(body.encode(), media_type=MediaType.HTML, headers=headers)
 
     @get("/stats.csv", opt=public())
     async def stats_csv(

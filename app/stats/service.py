@@ -353,9 +353,10 @@ async def checked_query(
 
 
 class _Names:
-    def __init__(self, departments: dict[str, str], districts: dict[str, str]) -> None:
+    def __init__(self, departments: dict[str, str], districts: dict[str, str], first_month: date | None) -> None:
         self.departments = departments
         self.districts = districts
+        self.first_month = first_month  # the first month with any figure
 
 
 _catalogue_names: TtlCache[_Names] = TtlCache(60.0)
@@ -368,7 +369,7 @@ async def _names(db: DB) -> _Names:
         districts = {
             r.code: ("市本级" if r.level == "city" else r.name) for r in await catalogue.city_and_districts(db)
         }
-        return _Names(departments, districts)
+        return _Names(departments, districts, await store.first_month(db))
 
     return await _catalogue_names.get("names", load)
 
@@ -381,12 +382,14 @@ def forget_cached_figures() -> None:
 
 
 async def choices(db: DB) -> FilterChoices:
-    """The page's filters: every department; the city's own offices (市本级) and every district; every month that may
-    be asked for, the latest first (chosen from a list: no date format to get wrong, whatever the browser)."""
+    """The page's filters: every department; the city's own offices (市本级) and every district; the months back to
+    the first with any figure (at least the last 12), the latest first — chosen from a list: no date format to get
+    wrong, whatever the browser. (The API takes any month from 2018 on.)"""
     names = await _names(db)
     months: list[Choice] = []
     month = _month_start(today_in_china())
-    while month >= FIRST_MONTH:
+    first = max(FIRST_MONTH, min(names.first_month or month, _add_months(month, 1 - DEFAULT_MONTHS)))
+    while month >= first:
         months.append(Choice(f"{month:%Y-%m}", _month_text(month)))
         month = _add_months(month, -1)
     return FilterChoices(

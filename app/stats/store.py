@@ -162,5 +162,5 @@ async def follow_ups(
     return {r["key"]: (int(r["due"]), int(r["on_time"])) for r in rows}
 
 
-async def pending_deltas(db: DB) -> int:
-    return await db.fetchval("SELECT count(*) FROM stats_deltas")
+async def first_month(db: DB) -> date | None:
+    return await db.fetchval("SELECT min(month) FROM stats_monthly")
