@@ -115,6 +115,7 @@ async def case_ids(conn: asyncpg.Connection, tokens: list[str]) -> list[int]:
 # --- the public statistics at city scale ------------------------------------------------------------------------------
 
 DEMO_PREFIX = "stats-demo-"
+LONG = 3600.0  # seconds a statement of a million rows may take (the pool's default is 30)
 
 
 async def create_statistics_data(
@@ -160,6 +161,7 @@ async def _statistics_data(
         """,
         max(200, count // 50),
         person_enc,
+        timeout=LONG,
     )
     added = await conn.fetchval(
         """
@@ -195,6 +197,7 @@ async def _statistics_data(
         filer,
         person_enc,
         days,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -212,7 +215,8 @@ async def _statistics_data(
         UPDATE stats_plan SET done_at = created_at + interval '2 hours' + make_interval(days =>
             (CASE WHEN kind = '即办件' THEN (h % 17 = 0)::int
                   ELSE (h * 7) % (due_days + 1) + CASE WHEN h % 20 = 0 THEN 3 ELSE 0 END END)::int);
-        """
+        """,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -231,7 +235,8 @@ async def _statistics_data(
             RETURNING id, case_id
         )
         UPDATE stats_plan s SET task_id = made.id FROM made WHERE made.case_id = s.case_id
-        """
+        """,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -243,7 +248,8 @@ async def _statistics_data(
         UNION ALL
         SELECT s.case_id, s.task_id, 'delivered', '已出件', s.department_code, s.done_at + interval '1 day'
         FROM stats_plan s JOIN tasks t ON t.id = s.task_id WHERE t.status = 'delivered'
-        """
+        """,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -255,6 +261,7 @@ async def _statistics_data(
         """,
         certificate_number_enc,
         certificate_data_enc,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -282,6 +289,7 @@ async def _statistics_data(
         CROSS JOIN LATERAL (SELECT r.created_at + make_interval(days => CASE WHEN r.case_id % 7 = 0 THEN 9 ELSE 2 END)
                             AS answer_at) x
         WHERE r.level <= 2
-        """
+        """,
+        timeout=LONG,
     )
     return int(added)

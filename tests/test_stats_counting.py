@@ -18,15 +18,16 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from app.calendar.service import today_in_china
-from app.database import rebuild_statistics
+from app.database import migrate_database, rebuild_statistics
 from app.main import create_app
 from app.stats import service as stats
+from auth.pii import PiiCipher
 from config.settings import Settings
 from db.pool import create_pool
 from tests import stats_recount
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import answers_for, upload_required_materials
-from tests.database_fixtures import run_sync
+from tests.database_fixtures import TEST_SECRET_KEY, run_sync
 
 ONLINE_ITEMS = [
     "CZ-WJ-001", "CZ-WJ-002", "CZ-GA-001", "CZ-YB-001", "CZ-RS-001", "CZ-YB-002", "CZ-SJ-001", "CZ-GA-002",
@@ -102,9 +103,6 @@ records = st.builds(
 
 
 async def _people(conn: asyncpg.Connection) -> list[tuple[int, str]]:
-    from auth.pii import PiiCipher
-    from tests.database_fixtures import TEST_SECRET_KEY
-
     cipher = PiiCipher(TEST_SECRET_KEY)
     found = []
     for number in APPLICANTS:
@@ -262,6 +260,33 @@ async def _holds_to_brute_force(conn: asyncpg.Connection) -> None:
 @given(drawn=st.lists(records, min_size=1, max_size=10))
 def test_a_recount_equals_a_brute_force_count_of_random_records(database_url: str, drawn: list[Record]) -> None:
     run_sync(_recount_and_compare(database_url, drawn))
+
+
+async def test_migration_0030_counts_the_cases_there_were_before_it(database_url: str) -> None:
+    """A deployment with cases, ratings and follow-ups from before the statistics: migrating runs 0030's data step,
+    which counts them all; migrating again leaves the figures as they are."""
+    drawn = [
+        Record(i % len(ONLINE_ITEMS), i % 4, "online", datetime.now(UTC) - timedelta(days=40 - i), "routed", 5,
+               timedelta(days=i % 6), False, timedelta(hours=5), "post", True,
+               Rating(i % 5 + 1, timedelta(hours=1), False, None, timedelta(days=i % 3)))
+        for i in range(30)
+    ]  # fmt: skip
+    conn = await asyncpg.connect(database_url)
+    try:
+        await _write(conn, drawn)
+        # As it was before 0030's data step ran: no figures at all.
+        await conn.execute("DELETE FROM stats_daily; DELETE FROM stats_monthly; DELETE FROM stats_deltas")
+        await conn.execute("DELETE FROM schema_data_steps WHERE version = 30")
+        assert await stats_recount.stored_daily(conn) == {}
+        await migrate_database(conn, PiiCipher(TEST_SECRET_KEY))
+        assert await conn.fetchval("SELECT name FROM schema_data_steps WHERE version = 30") == "rebuild_statistics"
+        await _holds_to_brute_force(conn)
+        counted = await stats_recount.stored_daily(conn)
+        assert sum(c["received"] for c in counted.values()) >= 30
+        await migrate_database(conn, PiiCipher(TEST_SECRET_KEY))
+        assert await stats_recount.stored_daily(conn) == counted
+    finally:
+        await conn.close()
 
 
 async def test_the_published_figures_are_the_rollups_read_back(database_url: str) -> None:

@@ -77,7 +77,6 @@ MAX_MONTHS = 36
 ONLINE_TARGET = 0.85  # 网上可办率 ≥ 85% (§三(二)2)
 CERTIFICATE_TARGET = 1.0  # every result into the e-certificate library
 GOOD_LEVELS = frozenset({4, 5})  # 满意, 非常满意
-CITY = "320400"
 # Which count each figure is counted over: when that count is 1–4, the figures go unpublished together.
 _BASES: dict[str, tuple[str, ...]] = {
     "received": ("received", "online_share", "window_share", "helper_share", "instant_share"),

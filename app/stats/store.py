@@ -13,6 +13,8 @@ from db.pool import DB, Tx
 
 # Only one fold (or recount) at a time: an arbitrary constant naming it among advisory locks.
 FOLD_LOCK_KEY = 7_204_069_030
+# A recount writes a city's years of rows at once: longer than the pool's usual 30 s per statement is allowed.
+RECOUNT_SECONDS = 900.0
 _COLUMNS = ", ".join(MEASURES)
 _SUMS = {
     "received": "sum(received)",
@@ -105,13 +107,14 @@ async def replace_rollups(tx: Tx, rows: list[tuple[object, ...]]) -> None:
     """After a recount (in the caller's repeatable-read transaction): the daily rows as counted, the monthly ones
     summed from them, and the increments this transaction can see dropped — the recount read the records they came
     from. Increments committed since it began stay for the next fold."""
-    await tx.execute("DELETE FROM stats_deltas")
-    await tx.execute("DELETE FROM stats_daily")
-    await tx.execute("DELETE FROM stats_monthly")
+    for table in ("stats_deltas", "stats_daily", "stats_monthly"):
+        await tx.execute(f"DELETE FROM {table}", timeout=RECOUNT_SECONDS)
     if rows:
-        await tx.copy_records_to_table("stats_daily", records=rows, columns=[*_DAILY_KEY.split(", "), *MEASURES])
+        columns = [*_DAILY_KEY.split(", "), *MEASURES]
+        await tx.copy_records_to_table("stats_daily", records=rows, columns=columns, timeout=RECOUNT_SECONDS)
     await tx.execute(
-        f"INSERT INTO stats_monthly ({_MONTHLY_COLUMNS}) SELECT {_TO_MONTHLY} FROM stats_daily GROUP BY 1, 2, 3"
+        f"INSERT INTO stats_monthly ({_MONTHLY_COLUMNS}) SELECT {_TO_MONTHLY} FROM stats_daily GROUP BY 1, 2, 3",
+        timeout=RECOUNT_SECONDS,
     )
 
 
