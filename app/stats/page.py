@@ -1,5 +1,6 @@
-"""What /stats shows besides the tables: each figure's chart (app.stats.charts) with its spoken summary, drawn for the
-device (长辈版 writes fewer month labels)."""
+"""How /stats and the home page write the figures: each published figure ("<5", "—", a share, a count), each chart
+(app.stats.charts) with its spoken summary, drawn for the device (长辈版 writes fewer month labels), and the drawn
+HTML kept while its report is current (Drawings)."""
 
 from __future__ import annotations
 

@@ -49,13 +49,11 @@ def _tag(report: StatsReport, *parts: str) -> str:
 
 
 # The page's filters and figures (tables and charts: most of its drawing) as HTML, per query and 长辈版, drawn once per
-# report; the page around them (the menu, the display switch with its CSRF token) is drawn for each request.
+# report. Around them, for a visitor signed in, the page (its menu names them) is drawn for each request; for anyone
+# else the whole page is kept too, per address and display, with a stand-in where each visitor's own CSRF token goes
+# (the display switch's form, htmx's header): unguessable, so it stands for nothing else on the page.
 _drawings = page.Drawings(max_entries=service.REPORT_ENTRIES)
-
-
 _whole_pages = page.Drawings(max_entries=service.REPORT_ENTRIES)
-# Where a visitor's CSRF token goes in a kept page (the display switch's form, htmx's header): unguessable, so it
-# stands for nothing else on the page.
 _TOKEN_STAND_IN = secrets.token_hex(16)
 
 
@@ -118,8 +116,8 @@ class StatsPages(Controller):
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        # Not signed in, the whole page is this address, this display and the visitor's CSRF token: drawn once per
-        # report with a stand-in for the token, which each answer puts back (escaped, as the template would).
+        # Not signed in, the whole page is this address, this display and the visitor's CSRF token: kept, and the
+        # token put back into it for each answer (escaped once, as the template escapes it).
         address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
         drawn = _whole_pages.get(
             (address, display.elder, display.text_step), report, lambda: _whole_page(request, context)
