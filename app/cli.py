@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from app.calendar.service import china_time, save_year, today_in_china
 from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
 from app.catalogue import service as catalogue
-from app.database import migrate_database
+from app.database import migrate_database, rebuild_statistics
 from app.errors import DomainError, FieldErrors
 from app.exchange import service as exchange
 from app.organisations import service as organisations
@@ -351,6 +352,14 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+async def _stats_rebuild(conn: Tx) -> int:
+    """Recount the public statistics from the records (after restoring old data, or when a figure is doubted)."""
+    started = time.monotonic()
+    rows = await rebuild_statistics(conn)
+    print(f"statistics recounted: {rows} daily rows in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def _backup(settings: Settings, path: Path) -> int:
     try:
         asyncio.run(backup.backup(settings, path))
@@ -425,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         "purge",
         help="remove expired sessions, audit rows past the 184-day retention, and cases' personal data past theirs",
     )
+    commands.add_parser("stats-rebuild", help="recount the public statistics (/stats) from the records")
     saver = commands.add_parser("backup", help="write the whole database (uploads included) to one file")
     saver.add_argument("file", type=Path, help="e.g. /backups/ywtb-2026-11-27.tar (overwritten when it exists)")
     restorer = commands.add_parser("restore", help="restore a backup into an empty database")
@@ -506,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_connection(settings, _load_holidays(args.file)))
     if args.command == "purge":
         return asyncio.run(_with_connection(settings, _purge))
+    if args.command == "stats-rebuild":
+        return asyncio.run(_with_connection(settings, _stats_rebuild))
     if args.command == "backup":
         if args.file.is_dir():
             print(

@@ -7,8 +7,11 @@ push worker does not migrate: it waits until one of these has (push/worker.py).
 
 from __future__ import annotations
 
-from app.cases.service import key_existing_cases
+from app.cases import service as cases
 from app.certificates.service import seal_clear_rows
+from app.reviews import service as reviews
+from app.stats import service as stats
+from app.stats.models import Sources
 from auth.pii import PiiCipher
 from db.migrate import DataStep, apply_migrations
 from db.pool import Tx
@@ -21,9 +24,20 @@ def data_steps(cipher: PiiCipher) -> dict[str, DataStep]:
         await seal_clear_rows(conn, cipher)
 
     async def key_case_subjects(conn: Tx) -> None:
-        await key_existing_cases(conn, cipher)
+        await cases.key_existing_cases(conn, cipher)
 
-    return {"seal_certificate_numbers": seal_certificate_numbers, "key_case_subjects": key_case_subjects}
+    return {
+        "seal_certificate_numbers": seal_certificate_numbers,
+        "key_case_subjects": key_case_subjects,
+        "rebuild_statistics": rebuild_statistics,
+    }
+
+
+async def rebuild_statistics(conn: Tx) -> int:
+    """Recount the public statistics from the records (migration 0035's data step, `python -m app stats-rebuild`): the
+    units that keep the records read them out through their services; how many daily rows were written."""
+    sources = Sources(tasks=cases.counted_tasks, ratings=reviews.counted_ratings, follow_ups=reviews.counted_follow_ups)
+    return await stats.rebuild(conn, sources)
 
 
 async def migrate_database(conn: Tx, cipher: PiiCipher) -> list[str]:

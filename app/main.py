@@ -69,6 +69,9 @@ from app.reviews.routes import ReviewPages, ReviewsApi
 from app.shell import service as shell
 from app.shell.models import Display
 from app.shell.routes import PreferencesApi, ShellPages
+from app.stats import page as stats_page
+from app.stats import service as stats
+from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
 from app.web import errors, redirects, unavailable
@@ -164,6 +167,10 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         template_globals["walk_in_until"] = walk_in_until
         # The id of the request being answered (X-Request-ID), which the error page prints for a call to 12345.
         template_globals["request_id"] = current_request_id
+        # The home page's three figures of this month, as last read by this worker (no query per page), and how a
+        # published figure is written ("<5" where it is not published): {{ stats_figure(cell, 'received') }}.
+        template_globals["stats_headline"] = stats.current_headline
+        template_globals["stats_figure"] = stats_page.figure
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -185,6 +192,11 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             session_store.bind(app.state.pool)
         flusher = asyncio.create_task(app.state.scans.run(app.state.pool))
         sweeper = asyncio.create_task(consent_flow.sweep_forever(app.state.pool))
+        # The public statistics: increments folded into the rollups every few seconds, the home page's figures read
+        # once before the first request and then every minute.
+        with contextlib.suppress(Exception):  # the database may be away at start: the loop reads them later
+            await stats.refresh_headline(app.state.pool)
+        folder = asyncio.create_task(stats.keep_folding(app.state.pool))
         # Everything loaded at start-up lives as long as the worker: keep it out of the garbage
         # collector's scans, which otherwise show up as tail latency under load.
         gc.collect()
@@ -192,7 +204,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         try:
             yield
         finally:
-            for task in (flusher, sweeper):
+            for task in (flusher, sweeper, folder):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -235,6 +247,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsultationPages,
             ReviewsApi,
             ReviewPages,
+            StatsApi,
+            StatsPages,
             SupervisionApi,
             SupervisionPages,
             EnrollmentPages,

@@ -68,15 +68,18 @@ class SessionPolicy:
         return self.staff_idle if user.is_staff else self.resident_idle
 
 
-# No session (nor CSRF) for these: static files, health probes and metrics, the public tracking JSON, and the service
-# worker's report of a replaced push subscription (it proves itself with the old subscription's secret, not a session),
-# and the data-exchange API with its token endpoint: other systems, each call carrying its own bearer token
-# (auth.clients), so no cookie of a person's session is ever read there.
+# No session (nor CSRF) for these: static files, health probes and metrics, the public tracking JSON, the public
+# statistics' JSON and CSV (the same for everyone, cached by anyone), and the service worker's report of a replaced
+# push subscription (it proves itself with the old subscription's secret, not a session), and the data-exchange API with
+# its token endpoint: other systems, each call carrying its own bearer token (auth.clients), so no cookie of a person's
+# session is ever read there.
 SESSIONLESS_PATHS = [
     "^/static/",
     "^/healthz(/live|/ready)?$",
     "^/metrics$",
     "^/api/v1/track/",
+    "^/api/v1/stats$",
+    "^/stats\\.csv$",
     "^/api/v1/push/subscriptions/replace$",
     "^/api/exchange/",
     "^/oauth/token$",

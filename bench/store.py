@@ -110,3 +110,186 @@ async def give_cases_to(conn: asyncpg.Connection, person_id: int, how_many: int)
 
 async def case_ids(conn: asyncpg.Connection, tokens: list[str]) -> list[int]:
     return [r["id"] for r in await conn.fetch("SELECT id FROM cases WHERE tracking_token = ANY($1::text[])", tokens)]
+
+
+# --- the public statistics at city scale ------------------------------------------------------------------------------
+
+DEMO_PREFIX = "stats-demo-"
+LONG = 3600.0  # seconds a statement of a million rows may take (the pool's default is 30)
+
+
+async def create_statistics_data(
+    conn: asyncpg.Connection,
+    count: int,
+    *,
+    person_enc: bytes,
+    certificate_number_enc: bytes,
+    certificate_data_enc: bytes,
+    days: int = 365,
+) -> int:
+    """`count` single-item cases filed over the last `days` days by invented residents (演示居民…) across every
+    district, through every channel, for every item offered 网上办理, each with its task, its 办结 and 出件 steps as
+    they would have happened (some late), a third of them rated (a few badly, with their follow-ups) and the result
+    certificates in the library — what app/stats counts, for the benchmark and the screenshots. The encrypted values
+    are the caller's (made with the app's key), shared by every row. Returns how many cases it added."""
+    async with conn.transaction():
+        return await _statistics_data(conn, count, person_enc, certificate_number_enc, certificate_data_enc, days)
+
+
+async def _statistics_data(
+    conn: asyncpg.Connection,
+    count: int,
+    person_enc: bytes,
+    certificate_number_enc: bytes,
+    certificate_data_enc: bytes,
+    days: int,
+) -> int:
+    filer = await conn.fetchval(
+        "INSERT INTO accounts (kind, name, roles, region_code, user_handle) "
+        "VALUES ('staff', '统计演示录入', ARRAY['clerk'], '320400', decode(md5('stats-demo-filer'), 'hex')) "
+        "ON CONFLICT (user_handle) DO UPDATE SET name = EXCLUDED.name RETURNING id"
+    )
+    await conn.execute(
+        """
+        WITH villages AS (SELECT array_agg(code ORDER BY code) AS codes FROM regions WHERE level = 'village')
+        INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, region_code, birth_date, sex)
+        SELECT decode(md5('stats-demo-person-' || n) || md5('stats-demo-' || n), 'hex'), $2, '320400********0000',
+               '演示居民' || n, v.codes[1 + n % cardinality(v.codes)], date '1950-01-01' + n % 20000,
+               CASE WHEN n % 2 = 0 THEN 'M' ELSE 'F' END
+        FROM generate_series(1, $1) n, villages v
+        ON CONFLICT (id_number_hash) DO NOTHING
+        """,
+        max(200, count // 50),
+        person_enc,
+        timeout=LONG,
+    )
+    added = await conn.fetchval(
+        """
+        WITH items AS (
+            SELECT row_number() OVER (ORDER BY i.code) AS k, i.code
+            FROM service_items i JOIN life_events e ON e.single_item = i.code
+        ), folk AS (
+            SELECT row_number() OVER (ORDER BY id) AS k, id, region_code FROM people WHERE name LIKE '演示居民%'
+        ), sizes AS (SELECT (SELECT count(*) FROM items) AS items, (SELECT count(*) FROM folk) AS folk),
+        start AS (SELECT coalesce(max(substr(idempotency_key, 12)::bigint), 0) AS g0 FROM cases
+                  WHERE idempotency_key LIKE 'stats-demo-%'),
+        made AS (
+            INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                               filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
+                               created_at)
+            SELECT 'CS' || to_char(start.g0 + g, 'FM0000000000'), md5('stats-token-' || (start.g0 + g)) ||
+                   md5('stats-t2-' || (start.g0 + g)), it.code, f.id, $2,
+                   CASE ch.channel WHEN 'online' THEN 'self' WHEN 'window' THEN 'clerk' ELSE 'helper' END,
+                   ch.channel, $3, 'stats-demo', 'stats-demo-' || (start.g0 + g),
+                   CASE WHEN ch.channel = 'window' THEN left(f.region_code, 6) END,
+                   now() - make_interval(days => ((g * 7) % $4)::int, hours => (g % 9)::int, mins => (g % 53)::int)
+            FROM generate_series(1, $1) g
+            CROSS JOIN start CROSS JOIN sizes
+            CROSS JOIN LATERAL (SELECT CASE WHEN g % 10 < 6 THEN 'online' WHEN g % 10 < 9 THEN 'window'
+                                            ELSE 'helper' END AS channel) ch
+            JOIN items it ON it.k = 1 + (g * 31) % sizes.items
+            JOIN folk f ON f.k = 1 + (g * 17) % sizes.folk
+            RETURNING 1
+        )
+        SELECT count(*) FROM made
+        """,
+        count,
+        filer,
+        person_enc,
+        days,
+        timeout=LONG,
+    )
+    await conn.execute(
+        """
+        CREATE TEMP TABLE stats_plan ON COMMIT DROP AS
+        SELECT c.id AS case_id, c.created_at, c.channel, c.applicant_person_id, i.code AS item_code,
+               i.department_code, i.kind, i.result_certificate ->> 'kind' AS certificate_kind,
+               i.result_certificate ->> 'title' AS certificate_title,
+               CASE WHEN i.level = '市级' AND NOT i.citywide THEN '320400' ELSE left(p.region_code, 6) END AS office,
+               (c.created_at AT TIME ZONE 'Asia/Shanghai')::date AS filed_on,
+               CASE WHEN i.kind = '即办件' THEN 0 ELSE greatest(i.promised_limit_value, 1) * 7 / 5 END AS due_days,
+               (c.id * 2654435761) % 1000 AS h
+        FROM cases c JOIN service_items i ON i.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id
+        WHERE c.form_checksum = 'stats-demo' AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id);
+        ALTER TABLE stats_plan ADD COLUMN done_at timestamptz, ADD COLUMN task_id bigint;
+        UPDATE stats_plan SET done_at = created_at + interval '2 hours' + make_interval(days =>
+            (CASE WHEN kind = '即办件' THEN (h % 17 = 0)::int
+                  ELSE (h * 7) % (due_days + 1) + CASE WHEN h % 20 = 0 THEN 3 ELSE 0 END END)::int);
+        """,
+        timeout=LONG,
+    )
+    await conn.execute(
+        """
+        WITH made AS (
+            INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region,
+                               delivery_method)
+            SELECT case_id, item_code, department_code, 0,
+                   CASE WHEN done_at > now() THEN 'in_review'
+                        WHEN h % 10 = 3 OR done_at + interval '1 day' > now() THEN 'completed'
+                        ELSE 'delivered' END,
+                   filed_on + due_days, office,
+                   CASE WHEN done_at + interval '1 day' > now() OR h % 10 = 3 THEN NULL
+                        WHEN channel = 'window' THEN (ARRAY['window', 'post'])[1 + h % 2]
+                        ELSE (ARRAY['electronic', 'post', 'window'])[1 + h % 3] END
+            FROM stats_plan
+            RETURNING id, case_id
+        )
+        UPDATE stats_plan s SET task_id = made.id FROM made WHERE made.case_id = s.case_id
+        """,
+        timeout=LONG,
+    )
+    await conn.execute(
+        """
+        INSERT INTO timeline_events (case_id, task_id, status, title, department_code, at)
+        SELECT case_id, NULL, 'submitted', '申请已提交，共1个事项，已分送各部门', NULL, created_at FROM stats_plan
+        UNION ALL
+        SELECT s.case_id, s.task_id, 'completed', '已办结', s.department_code, s.done_at
+        FROM stats_plan s WHERE s.done_at <= now()
+        UNION ALL
+        SELECT s.case_id, s.task_id, 'delivered', '已出件', s.department_code, s.done_at + interval '1 day'
+        FROM stats_plan s JOIN tasks t ON t.id = s.task_id WHERE t.status = 'delivered'
+        """,
+        timeout=LONG,
+    )
+    await conn.execute(
+        """
+        INSERT INTO e_certificates (person_id, kind, title, number, issued_by, issued_on, data, number_hash,
+                                    number_enc, number_masked, data_enc, case_id)
+        SELECT applicant_person_id, certificate_kind, certificate_title, NULL, '演示', done_at::date, '{}',
+               decode(md5('stats-demo-certificate-' || case_id), 'hex'), $1, '演示证照****', $2, case_id
+        FROM stats_plan WHERE certificate_kind IS NOT NULL AND done_at <= now() AND h % 50 <> 7
+        """,
+        certificate_number_enc,
+        certificate_data_enc,
+        timeout=LONG,
+    )
+    await conn.execute(
+        """
+        WITH rated AS (
+            INSERT INTO reviews (case_id, task_id, department_code, region_code, level, channel, client_present,
+                                 created_at, updated_at, editable_until)
+            SELECT s.case_id, s.task_id, s.department_code, s.office,
+                   CASE WHEN h % 97 < 2 THEN 1 WHEN h % 97 < 5 THEN 2 WHEN h % 11 = 0 THEN 3 WHEN h % 4 = 0 THEN 4
+                        ELSE 5 END,
+                   s.channel, s.channel = 'helper', s.done_at + interval '1 day 3 hours',
+                   s.done_at + interval '1 day 3 hours', s.done_at + interval '8 days 3 hours'
+            FROM stats_plan s JOIN tasks t ON t.id = s.task_id
+            WHERE t.status = 'delivered' AND s.h % 3 = 0 AND s.done_at + interval '1 day 3 hours' <= now()
+            RETURNING id, case_id, department_code, region_code, level, created_at
+        )
+        INSERT INTO review_followups (review_id, case_id, department_code, region_code, opened_at, contact_due_on,
+                                      result_due_on, contacted_at, resolved_at, result_text)
+        SELECT r.id, r.case_id, r.department_code, r.region_code, r.created_at,
+               (r.created_at AT TIME ZONE 'Asia/Shanghai')::date + 1,
+               (r.created_at AT TIME ZONE 'Asia/Shanghai')::date + 7,
+               CASE WHEN r.created_at + interval '20 hours' <= now() THEN r.created_at + interval '20 hours' END,
+               CASE WHEN x.answer_at <= now() THEN x.answer_at END,
+               CASE WHEN x.answer_at <= now() THEN '已回访并整改' END
+        FROM rated r
+        CROSS JOIN LATERAL (SELECT r.created_at + make_interval(days => CASE WHEN r.case_id % 7 = 0 THEN 9 ELSE 2 END)
+                            AS answer_at) x
+        WHERE r.level <= 2
+        """,
+        timeout=LONG,
+    )
+    return int(added)

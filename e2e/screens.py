@@ -1,6 +1,7 @@
 """Screenshots of the three journeys at their devices, for docs/screens/ (`make screens`; not part of `make test`):
 an elderly resident on a 360 × 740 phone in 长辈版 at the largest text step, a village helper on a 1024 × 768 tablet
-filing for an elder of 79, and a window clerk on the same tablet. The app is served and driven as in the browser
+filing for an elder of 79, and a window clerk on the same tablet; then the public statistics (/stats) on a phone, a
+1024 px screen and in 长辈版. The app is served and driven as in the browser
 tests (e2e/conftest.py, e2e/helpers.py), on a fresh database with the demo data; each picture is what the person
 sees at that step. Run: `python -m pytest e2e/screens.py` (pytest collects a file named on its command line).
 
@@ -16,9 +17,14 @@ from urllib.parse import quote
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from app.certificates.service import seal
+from auth.pii import PiiCipher
+from bench.store import create_statistics_data
+from db.pool import create_pool
 from e2e.conftest import PHONE, ROOT, TABLET, ConsoleWatch, LiveServer
 from e2e.helpers import (
     api,
+    cli,
     file_life_event,
     file_retirement,
     fill_required_fields,
@@ -29,6 +35,7 @@ from e2e.helpers import (
 )
 from e2e.layout import use_display
 from e2e.test_helper import _draw_signature, _fill_client
+from tests.database_fixtures import TEST_SECRET_KEY, run_sync
 
 SCREENS = ROOT / "docs" / "screens"
 ELDER_RESIDENT = ("王建国", "320412196608080133")  # 60, retiring
@@ -329,3 +336,36 @@ def test_consultation_between_departments(
 
     resident.goto(f"/cases/{case_no}")
     shoot(resident, "consult-09-resident-case-page", full_page=True)
+
+
+async def _year_of_cases(database_url: str) -> int:
+    """4,000 invented single-item cases over the last year (bench/store.py), as the benchmark seeds them at scale."""
+    cipher = PiiCipher(TEST_SECRET_KEY)
+    sealed = seal(cipher, "demo", "演示证照0001", {})
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            return await create_statistics_data(
+                conn,
+                4000,
+                person_enc=cipher.encrypt("320400190001010000"),
+                certificate_number_enc=sealed.number_enc,
+                certificate_data_enc=sealed.data_enc,
+            )
+    finally:
+        await pool.close()
+
+
+def test_public_statistics(browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch) -> None:
+    """/stats over a year of invented cases (recounted with `stats-rebuild`): on a phone, on a 1024 px screen, and on
+    the phone in 长辈版. Last of the journeys: its cases would otherwise join the clerk's queue above."""
+    run_sync(_year_of_cases(live_server.database_url))
+    cli(live_server, "stats-rebuild")
+    phone = _context_page(browser, live_server, console_watch, PHONE)
+    phone.goto("/stats")
+    shoot(phone, "stats-01-phone", screens=4)
+    wide = _context_page(browser, live_server, console_watch, TABLET)
+    wide.goto("/stats")
+    shoot(wide, "stats-02-1024", screens=3)
+    use_display(phone, elder=True, text_step=1)
+    shoot(phone, "stats-03-phone-elder", screens=4)

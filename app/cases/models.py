@@ -230,11 +230,32 @@ class TaskRow(msgspec.Struct, frozen=True, kw_only=True):
     office_region: str | None  # the department office that handles it; None: 全城通办, not taken yet
     office_name: str | None  # its region's name: 武进区
     received_region: str | None  # the hall that received the case at a window; None: online or helper
+    channel: str  # how the case was filed: online, window, helper
+    delivery_method: str | None  # 出件: window, post, electronic; None until delivered
     corrects_certificate_id: int | None = None  # a correction task (更正): the certificate it corrects
 
     @property
     def promised_limit(self) -> TimeLimit:
         return TimeLimit(self.promised_limit_value, self.promised_limit_unit)
+
+
+class TaskHistoryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A task as a recount of the statistics reads it: what it is, and when it was first completed and delivered."""
+
+    id: int
+    case_id: int
+    department_code: str
+    office_region: str | None
+    applicant_region: str
+    item_code: str
+    item_kind: str
+    channel: str
+    submitted_at: datetime
+    due_on: date | None
+    delivery_method: str | None
+    certificate_kind: str | None  # the kind of certificate its item puts into the library at 办结
+    completed_at: datetime | None
+    delivered_at: datetime | None
 
 
 class StaffCaseRecord(msgspec.Struct, frozen=True, kw_only=True):

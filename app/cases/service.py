@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.calendar.service import today_in_china
-from app.cases import consent_flow, duplicate_flow, duplicates, store, tracking, workflow
+from app.cases import consent_flow, counting, duplicate_flow, duplicates, store, tracking, workflow
 from app.cases import notice as notices
 from app.cases.models import (
     CaseCreated,
@@ -69,6 +69,7 @@ from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
 from app.registers import service as registers
 from app.sms import service as sms
+from app.stats.models import TaskHistory
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
@@ -586,6 +587,11 @@ async def keep_both_cases(
 ) -> DuplicateFlag:
     """保留两件: a flagged pair is not one matter; both go on."""
     return await duplicate_flow.keep_both(db, conn, user, flag_id, note)
+
+
+def counted_tasks(tx: Tx) -> AsyncIterator[list[TaskHistory]]:
+    """Every task as the public statistics count it, with its history, a batch of cases at a time (a recount)."""
+    return counting.histories(tx)
 
 
 async def tasks_in_queue(

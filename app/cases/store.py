@@ -27,6 +27,7 @@ from app.cases.models import (
     SubjectCase,
     SubmittedCase,
     TaskCount,
+    TaskHistoryRow,
     TaskListing,
     TaskRow,
     TimelineEntry,
@@ -403,7 +404,8 @@ _TASK = """
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
            i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
            d.short_name AS department_name, d.name AS department_full_name,
-           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code,
+           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code, c.channel,
+           t.delivery_method,
            e.name AS life_event_name,
            coalesce(p.region_code, '') AS applicant_region,
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
@@ -528,6 +530,38 @@ async def upload_chunk(db: DB, case_id: int, material_code: str, offset: int, le
 
 async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return [_task(r) for r in await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)]
+
+
+# --- what the statistics recount --------------------------------------------------------------------------------------
+
+
+async def last_case_id(db: DB) -> int:
+    return await db.fetchval("SELECT coalesce(max(id), 0) FROM cases")
+
+
+async def task_histories(db: DB, after_case_id: int, upto_case_id: int) -> list[TaskHistoryRow]:
+    """The tasks of the cases with ids in (after, upto], with the moments of their first 办结 and 出件 events."""
+    rows = await db.fetch(
+        """WITH steps AS (
+               SELECT task_id, min(at) FILTER (WHERE status = 'completed') AS completed_at,
+                      min(at) FILTER (WHERE status = 'delivered') AS delivered_at
+               FROM timeline_events
+               WHERE case_id > $1 AND case_id <= $2 AND task_id IS NOT NULL AND status IN ('completed', 'delivered')
+               GROUP BY task_id)
+           SELECT t.id, t.case_id, t.department_code, t.office_region, coalesce(p.region_code, '') AS applicant_region,
+                  t.item_code, i.kind AS item_kind, c.channel, c.created_at AS submitted_at, t.due_on,
+                  t.delivery_method, i.result_certificate->>'kind' AS certificate_kind, s.completed_at, s.delivered_at
+           FROM tasks t
+           JOIN cases c ON c.id = t.case_id
+           JOIN people p ON p.id = c.applicant_person_id
+           JOIN service_items i ON i.code = t.item_code
+           LEFT JOIN steps s ON s.task_id = t.id
+           WHERE t.case_id > $1 AND t.case_id <= $2 AND t.corrects_certificate_id IS NULL
+           ORDER BY t.id""",
+        after_case_id,
+        upto_case_id,
+    )
+    return [msgspec.convert(dict(r), TaskHistoryRow) for r in rows]
 
 
 # --- a case as the back office opens it -----------------------------------------------------------

@@ -19,7 +19,7 @@ import asyncpg
 
 from app.calendar.service import current_calendar, promised_date, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import corrections_store, offices, store
+from app.cases import corrections_store, counting, offices, store
 from app.cases.models import CheckedFile, IssuedResult, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
@@ -158,7 +158,8 @@ async def open_tasks(
 ) -> None:
     """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
     submission (受理 counts it again from that day: _deadline_after) and routed to the office competent for it (its
-    level and the applicant's registered region; none yet for 全城通办: app.cases.offices)."""
+    level and the applicant's registered region; none yet for 全城通办: app.cases.offices). The public statistics
+    count them received (app.cases.counting), in this transaction."""
     calendar = await current_calendar(tx)
     deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
     await store.insert_tasks(
@@ -176,6 +177,7 @@ async def open_tasks(
             for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
         ],
     )
+    await counting.count_received(tx, case_id)
 
 
 async def open_correction_task(
@@ -391,8 +393,9 @@ async def _apply_move(
     credit_code: str | None = None,
 ) -> TaskRow:
     """The task's new state, deadline and delivery, and its timeline event (inbox, push) in the caller's transaction;
-    at 办结 what the item writes back to the registers (app.registers), or its result certificate. `office_region`:
-    the acting office, which takes a 全城通办 task no office holds yet (the first to act on it holds it)."""
+    at 办结 what the item writes back to the registers (app.registers), or its result certificate; and what the public
+    statistics count of the move (app.cases.counting). `office_region`: the acting office, which takes a 全城通办 task
+    no office holds yet (the first to act on it holds it)."""
     task_id = task.id
     if task.office_region is None and office_region:
         await store.take_office(tx, task_id, office_region)
@@ -452,6 +455,7 @@ async def _apply_move(
         await _issue_result(tx, cipher, task, task.result_certificate, result)
     moved = await store.get_task(tx, task_id)
     assert moved is not None  # locked by this transaction
+    await counting.count_move(tx, task, moved, today)
     return moved
 
 

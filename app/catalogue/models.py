@@ -177,3 +177,11 @@ class ItemSearchHit(msgspec.Struct, frozen=True):
     code: str
     name: str
     department_name: str
+
+
+class OnlineAvailability(msgspec.Struct, frozen=True):
+    """How many of a department's items the catalogue offers 网上办理 (网上可办率)."""
+
+    department_code: str
+    items: int
+    online_items: int

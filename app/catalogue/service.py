@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalogue import store
-from app.catalogue.models import ONLINE, Department, ItemSearchHit, LifeEvent, ServiceItem
+from app.catalogue.models import ONLINE, Department, ItemSearchHit, LifeEvent, OnlineAvailability, Region, ServiceItem
 from app.errors import NotFound
 from db.pool import DB
 
@@ -99,6 +99,16 @@ async def retention_years_by_item(db: DB) -> dict[str, int | None]:
 async def departments(db: DB) -> list[Department]:
     """Every department, by code (a dozen: who may be asked for an opinion, 征求意见)."""
     return await store.departments(db)
+
+
+async def city_and_districts(db: DB) -> list[Region]:
+    """The city (its own offices: 市本级) and its districts and county-level cities, in code order."""
+    return [*await store.regions_of_level(db, "city"), *await store.regions_of_level(db, "district")]
+
+
+async def online_availability(db: DB) -> list[OnlineAvailability]:
+    """Per department: how many items the catalogue has, and how many it offers 网上办理 (网上可办率)."""
+    return await store.online_availability(db, ONLINE)
 
 
 async def save_catalogue(

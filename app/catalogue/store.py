@@ -15,6 +15,7 @@ from app.catalogue.models import (
     LifeEvent,
     LifeEventItem,
     Material,
+    OnlineAvailability,
     Pretick,
     Region,
     ResultCertificate,
@@ -222,6 +223,21 @@ async def retention_years_by_item(db: DB) -> dict[str, int | None]:
 async def departments(db: DB) -> list[Department]:
     rows = await db.fetch("SELECT code, name, short_name FROM departments ORDER BY code")
     return [Department(code=r["code"], name=r["name"], short_name=r["short_name"]) for r in rows]
+
+
+async def regions_of_level(db: DB, level: str) -> list[Region]:
+    rows = await db.fetch("SELECT code, name, level FROM regions WHERE level = $1 ORDER BY code", level)
+    return [Region(r["code"], r["name"], r["level"]) for r in rows]
+
+
+async def online_availability(db: DB, online_channel: str) -> list[OnlineAvailability]:
+    """Per department: its items, and those whose 办事指南 offers the channel."""
+    rows = await db.fetch(
+        "SELECT department_code, count(*) AS items, count(*) FILTER (WHERE guide->'channels' ? $1) AS online_items "
+        "FROM service_items GROUP BY department_code ORDER BY department_code",
+        online_channel,
+    )
+    return [OnlineAvailability(r["department_code"], r["items"], r["online_items"]) for r in rows]
 
 
 # --- upserts that load the configuration -------------------------------------------------------------

@@ -133,6 +133,11 @@ async def issue_to_organisation(
     )
 
 
+async def results_in_library(db: DB, case_ids: list[int]) -> set[tuple[int, str]]:
+    """(case, kind) for every certificate these cases put into a person's or an organisation's library (证照入库)."""
+    return await store.result_kinds_of_cases(db, case_ids) if case_ids else set()
+
+
 async def held_by_organisation(db: DB, credit_code: str) -> list[ECertificate]:
     """The organisation's certificates as they are shown: masked numbers, contents left sealed."""
     return await store.organisation_certificates(db, credit_code)

@@ -221,6 +221,14 @@ async def move_case_certificates(db: DB, *, case_id: int, kind: str, from_person
 # --- sealing the rows written in clear before migration 0012 ------------------------------------------------------
 
 
+async def result_kinds_of_cases(db: DB, case_ids: list[int]) -> set[tuple[int, str]]:
+    """(case, kind) for every certificate the cases put into a library."""
+    rows = await db.fetch(
+        "SELECT DISTINCT case_id, kind FROM e_certificates WHERE case_id = ANY($1::bigint[])", case_ids
+    )
+    return {(r["case_id"], r["kind"]) for r in rows}
+
+
 async def lock_clear_rows(db: DB, limit: int) -> list[ClearRow]:
     """The next rows still in clear, locked until the caller's transaction ends."""
     # `data` read as text: the migration runner's connection may have no JSON codec.

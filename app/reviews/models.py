@@ -71,6 +71,18 @@ class ReviewRow(msgspec.Struct, frozen=True, kw_only=True):
     editable_until: datetime
 
 
+class RatingRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A rating as a recount of the statistics reads it."""
+
+    id: int
+    department_code: str | None
+    region_code: str
+    item_code: str  # '' for the case as a whole
+    channel: str  # how the case was filed
+    created_at: datetime
+    level: int
+
+
 class FollowUpRow(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     review_id: int

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
 import asyncpg
+import msgspec
 
 from app.calendar.service import CHINA, current_calendar
 from app.cases import service as cases
@@ -30,12 +32,15 @@ from app.reviews.models import (
     FollowUpRow,
     FollowUpView,
     OpenFollowUp,
+    RatingRecord,
     RatingScreen,
     ReviewBody,
     ReviewRow,
     ReviewView,
     TaskToRate,
 )
+from app.stats import service as stats
+from app.stats.models import FollowUpFacts, RatingFacts
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -185,6 +190,9 @@ async def _rate(
             raise Conflict("该事项刚刚已经评价过，请刷新后修改")
         review, created = inserted, True
         await _tell_department_system(tx, review, tasks[0])
+    # The public statistics count it (好评率) in this transaction: given, or changed from what it was.
+    before = _rating_facts(existing, tasks) if existing is not None else None
+    await stats.rating_changed(tx, before, _rating_facts(review, tasks))
     if level in BAD_LEVELS:
         await _open_follow_up(tx, review, now)
     return review, created
@@ -212,16 +220,59 @@ async def _tell_department_system(tx: Tx, review: ReviewRow, task: TaskRow) -> N
     )
 
 
+def _rating_facts(review: ReviewRow, tasks: list[TaskRow]) -> RatingFacts:
+    """A rating as the statistics count it: on the day first given, for the office rated."""
+    task = next((t for t in tasks if t.id == review.task_id), None)
+    return RatingFacts(
+        department_code=review.department_code or "",
+        office_region=review.region_code,
+        item_code=task.item_code if task else "",
+        channel=tasks[0].channel,
+        rated_on=china_day(review.created_at),
+        level=review.level,
+    )
+
+
+def _follow_up_facts(row: FollowUpRow) -> FollowUpFacts:
+    """A follow-up as the statistics count it: on the day its result is due; on time when 回访 and the result each
+    came by their deadline (a result given without a 回访 first counts as the 回访 too)."""
+    contacted = row.contacted_at or row.resolved_at
+    on_time = (
+        row.resolved_at is not None
+        and contacted is not None
+        and china_day(row.resolved_at) <= row.result_due_on
+        and china_day(contacted) <= row.contact_due_on
+    )
+    return FollowUpFacts(
+        department_code=row.department_code or "",
+        office_region=row.region_code,
+        due_on=row.result_due_on,
+        on_time=on_time,
+    )
+
+
 async def _open_follow_up(tx: Tx, review: ReviewRow, now: datetime) -> None:
-    """差评 → 整改: 回访 by the next working day, the result within five working days (the working-day calendar)."""
+    """差评 → 整改: 回访 by the next working day, the result within five working days (the working-day calendar). One
+    still open stands; one answered opens again with new deadlines (the statistics count the new one instead)."""
+    previous = await store.lock_follow_up_of_review(tx, review.id)
+    if previous is not None and previous.resolved_at is None:
+        return
     calendar, today = await current_calendar(tx), china_day(now)
+    result_due_on = calendar.add_working_days(today, RESULT_WITHIN_WORKING_DAYS).due_on
     await store.open_follow_up(
         tx,
         review=review,
         opened_at=now,
         contact_due_on=calendar.add_working_days(today, CONTACT_WITHIN_WORKING_DAYS).due_on,
-        result_due_on=calendar.add_working_days(today, RESULT_WITHIN_WORKING_DAYS).due_on,
+        result_due_on=result_due_on,
     )
+    opened = FollowUpFacts(
+        department_code=review.department_code or "",
+        office_region=review.region_code,
+        due_on=result_due_on,
+        on_time=False,
+    )
+    await stats.follow_up_changed(tx, _follow_up_facts(previous) if previous else None, opened)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -423,6 +474,8 @@ async def answer_follow_up(
             title = "评价回访：工作人员已就您的评价回访"
         else:
             await store.record_result(tx, follow_up_id, text=words, at=now, account_id=user.account_id)
+            answered = msgspec.structs.replace(row, resolved_at=now, contacted_at=row.contacted_at or now)
+            await stats.follow_up_changed(tx, _follow_up_facts(row), _follow_up_facts(answered))
             await store.extend_editing(tx, row.review_id, now + EDITABLE_FOR)
             title = "评价整改：已答复整改结果，您可以重新评价"
         await cases.record_review_step(tx, row.case_id, title=title, note=words, actor_account_id=user.account_id)
@@ -436,3 +489,35 @@ async def forget_texts_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, int]:
     """The words of ratings and settled follow-ups of cases past their retention (`python -m app purge`): the level,
     tags and dates stay for the statistics. By case id: how many texts were cleared."""
     return await store.clear_texts_of_cases(tx, case_ids)
+
+
+# --- what the statistics recount --------------------------------------------------------------------------------------
+
+_RECOUNT_BATCH = 5_000
+
+
+def _counted_rating(record: RatingRecord) -> RatingFacts:
+    return RatingFacts(
+        department_code=record.department_code or "",
+        office_region=record.region_code,
+        item_code=record.item_code,
+        channel=record.channel,
+        rated_on=china_day(record.created_at),
+        level=record.level,
+    )
+
+
+async def counted_ratings(tx: Tx) -> AsyncIterator[list[RatingFacts]]:
+    """Every rating as the statistics count it, a batch at a time (a recount: app.stats.service.rebuild)."""
+    after = 0
+    while records := await store.rating_records(tx, after, _RECOUNT_BATCH):
+        yield [_counted_rating(r) for r in records]
+        after = records[-1].id
+
+
+async def counted_follow_ups(tx: Tx) -> AsyncIterator[list[FollowUpFacts]]:
+    """Every follow-up as the statistics count it, a batch at a time."""
+    after = 0
+    while rows := await store.follow_up_records(tx, after, _RECOUNT_BATCH):
+        yield [_follow_up_facts(r) for r in rows]
+        after = rows[-1].id

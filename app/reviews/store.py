@@ -8,7 +8,7 @@ from datetime import date, datetime
 import msgspec
 from asyncpg import Record
 
-from app.reviews.models import FollowUpRecord, FollowUpRow, KioskLink, ReviewRow
+from app.reviews.models import FollowUpRecord, FollowUpRow, KioskLink, RatingRecord, ReviewRow
 from db.pool import DB
 
 _REVIEW = (
@@ -117,6 +117,11 @@ async def update_review(
 
 async def extend_editing(db: DB, review_id: int, until: datetime) -> None:
     await db.execute("UPDATE reviews SET editable_until = greatest(editable_until, $2) WHERE id = $1", review_id, until)
+
+
+async def lock_follow_up_of_review(db: DB, review_id: int) -> FollowUpRow | None:
+    row = await db.fetchrow(_FOLLOW_UP + " WHERE f.review_id = $1 FOR UPDATE", review_id)
+    return _follow_up(row) if row else None
 
 
 async def open_follow_up(
@@ -255,3 +260,23 @@ async def clear_texts_of_cases(db: DB, case_ids: list[int]) -> dict[int, int]:
         case_ids,
     )
     return {r["case_id"]: r["texts"] for r in rows}
+
+
+# --- what the statistics recount --------------------------------------------------------------------------------------
+
+
+async def rating_records(db: DB, after_id: int, limit: int) -> list[RatingRecord]:
+    """Ratings by id after `after_id`, with the item rated ('' for the case as a whole) and the case's channel."""
+    rows = await db.fetch(
+        "SELECT r.id, r.department_code, r.region_code, coalesce(t.item_code, '') AS item_code, c.channel, "
+        "r.created_at, r.level FROM reviews r JOIN cases c ON c.id = r.case_id LEFT JOIN tasks t ON t.id = r.task_id "
+        "WHERE r.id > $1 ORDER BY r.id LIMIT $2",
+        after_id,
+        limit,
+    )
+    return [msgspec.convert(dict(r), RatingRecord) for r in rows]
+
+
+async def follow_up_records(db: DB, after_id: int, limit: int) -> list[FollowUpRow]:
+    rows = await db.fetch(_FOLLOW_UP + " WHERE f.id > $1 ORDER BY f.id LIMIT $2", after_id, limit)
+    return [_follow_up(r) for r in rows]

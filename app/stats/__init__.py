@@ -1,0 +1,1 @@
+"""Public statistics (/stats): rollups kept as the work happens, the figures published with small cells suppressed."""

@@ -1,0 +1,189 @@
+"""Public statistics over HTTP, for anyone, signed in or not: the page /stats, GET /api/v1/stats (JSON) and
+/stats.csv. The same aggregates for everyone, so the JSON and the CSV may be kept a minute by any cache (with an ETag
+to ask again cheaply); the page, drawn for the device's 长辈版, is kept but revalidated, like the tracking page."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, cast
+
+import msgspec
+from litestar import Controller, MediaType, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
+
+from app.errors import FieldErrors
+from app.shell import service as shell
+from app.stats import page, service
+from app.stats.models import FilterChoices, StatsQuery, StatsReport
+from app.web import caching
+from app.web.params import Db
+from app.web.types import AnyRequest
+from auth.access import public, user_of
+
+# Public aggregates, recomputed at most every REPORT_SECONDS: a minute in any cache is fine.
+PUBLIC_MINUTE = "public, max-age=60"
+FromMonth = Annotated[str | None, QueryParameter(name="from", description="first month, YYYY-MM")]
+ToMonth = Annotated[str | None, QueryParameter(name="to", description="last month, YYYY-MM")]
+Department = Annotated[str | None, QueryParameter(description="a department code (police, health …); empty: all")]
+District = Annotated[
+    str | None, QueryParameter(description="a district code, or 320400 for the city's own offices; empty: all")
+]
+
+
+async def _query(
+    db: Db, from_month: str | None, to_month: str | None, department: str | None, district: str | None
+) -> StatsQuery:
+    return await service.checked_query(
+        db, from_month=from_month, to_month=to_month, department=department, district=district
+    )
+
+
+def _tag(report: StatsReport, *parts: str) -> str:
+    return caching.weak_etag(msgspec.json.encode(report), *parts)
+
+
+# The page's filters and figures (tables and charts: most of its drawing) as HTML, per query and 长辈版, drawn once per
+# report. Around them, for a visitor signed in, the page (its menu names them) is drawn for each request; for anyone
+# else the whole page is kept too, per address and display, with a stand-in where each visitor's own CSRF token goes
+# (the display switch's form, htmx's header): unguessable, so it stands for nothing else on the page.
+_drawings = page.Drawings(max_entries=service.REPORT_ENTRIES)
+_whole_pages = page.Drawings(max_entries=service.REPORT_ENTRIES)
+_TOKEN_STAND_IN = secrets.token_hex(16)
+
+
+def _engine(request: AnyRequest) -> JinjaTemplateEngine:
+    # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
+    return cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+
+
+def _whole_page(request: AnyRequest, context: dict[str, Any]) -> Markup:
+    """stats.html as Litestar's Template would draw it (the request, the CSRF token and its form field), with the
+    token's stand-in."""
+    stand_in = f'<input type="hidden" name="_csrf_token" value="{_TOKEN_STAND_IN}" />'
+    template = _engine(request).get_template("stats.html")
+    html = template.render(**context, request=request, csrf_input=stand_in, csrf_token=lambda: _TOKEN_STAND_IN)
+    return Markup(html)  # noqa: S704 — our own template, autoescaped
+
+
+def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, elder: bool) -> Markup:
+    template = _engine(request).get_template("partials/stats_figures.html")
+    context = {
+        "report": report,
+        "charts": page.charts(report, elder=elder),
+        "links": service.links(report),
+        "choices": choices,
+        "form": {"from": report.from_month, "to": report.to_month, **service.query_params(report)},
+    }
+    return Markup(template.render(**context))  # noqa: S704 — our own template, autoescaped
+
+
+class StatsPages(Controller):
+    include_in_schema = False
+
+    @get("/stats", opt=public())
+    async def stats_page(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Template | Response[bytes]:
+        choices = await service.choices(db)
+        user = user_of(request)
+        display = shell.display_of(user, request.cookies)
+        try:
+            query = await _query(db, from_month, to_month, department, district)
+        except FieldErrors as refused:
+            # The form again, each field with what to fix (a person typed it: a page, not JSON).
+            asked = {"from": from_month, "to": to_month, "department": department, "district": district}
+            form = {field: value or "" for field, value in asked.items()}
+            context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
+            return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+        report = await service.report(db, query)
+        figures = _drawings.get((query, display.elder), report, lambda: _drawn(request, report, choices, display.elder))
+        context = {"errors": {}, "report": report, "figures": figures}
+        if user is not None:  # its menu names the signed-in account: drawn afresh each time
+            return Template("stats.html", context=context)
+        tag = caching.weak_etag(figures, f"{display.elder}:{display.text_step}", request.app.state.release)
+        headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        # Not signed in, the whole page is this address, this display and the visitor's CSRF token: kept, and the
+        # token put back into it for each answer (escaped once, as the template escapes it).
+        address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        drawn = _whole_pages.get(
+            (address, display.elder, display.text_step), report, lambda: _whole_page(request, context)
+        )
+        token = ScopeState.from_scope(request.scope).csrf_token  # set by the CSRF middleware on every GET
+        body = str(drawn).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
+        return Response(body.encode(), media_type=MediaType.HTML, headers=headers)
+
+    @get("/stats.csv", opt=public())
+    async def stats_csv(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Response[str] | Response[bytes]:
+        try:
+            query = await _query(db, from_month, to_month, department, district)
+        except FieldErrors as refused:
+            # Whoever asked for a file gets a line per field to fix, as text.
+            lines = "".join(f"{field}：{message}\n" for field, message in refused.errors.items())
+            return Response(lines, status_code=HTTP_400_BAD_REQUEST, media_type="text/plain; charset=utf-8")
+        report = await service.report(db, query)
+        tag = _tag(report, "csv")
+        headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="{service.csv_filename(report)}"'
+        return Response(service.csv_text(report), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+class StatsApi(Controller):
+    path = "/api/v1"
+    tags = ["statistics"]
+
+    @get(
+        "/stats",
+        opt=public(),
+        summary="Public statistics per month, department and district (cells under 5 办件 suppressed)",
+        description=(
+            "Whole months from `from` to `to` (YYYY-MM; default: the last 12 up to this month; at most 36), of one "
+            "department and/or one district (the district of the office handling the work; 320400: the city's own "
+            "offices). Counts are 办件 per service item. Shares and rates are fractions of 1. A figure counted over "
+            "fewer than 5 办件 is null and its name is listed in that cell's `suppressed`; a figure with nothing "
+            "counted is null and not listed. A bad value is a 400 naming the field in Chinese. Cache-Control: public, "
+            "max-age=60, with an ETag (If-None-Match: 304)."
+        ),
+        # The answer is a StatsReport, or a bodiless 304 to a current If-None-Match: the schema names the former.
+        responses={
+            HTTP_200_OK: ResponseSpec(data_container=StatsReport, description="The figures", generate_examples=False)
+        },
+    )
+    async def stats(
+        self,
+        request: AnyRequest,
+        db: Db,
+        from_month: FromMonth = None,
+        to_month: ToMonth = None,
+        department: Department = None,
+        district: District = None,
+    ) -> Response[StatsReport] | Response[None]:
+        report = await service.report(db, await _query(db, from_month, to_month, department, district))
+        tag = _tag(report)
+        headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
+        if caching.not_modified(request.headers.get("if-none-match"), tag):
+            return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(report, headers=headers)
