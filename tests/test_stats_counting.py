@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from app.calendar.service import today_in_china
 from app.database import migrate_database, rebuild_statistics
 from app.main import create_app
+from app.people.identity import check_char
 from app.stats import service as stats
 from auth.pii import PiiCipher
 from config.settings import Settings
@@ -478,7 +479,7 @@ async def _file(people: dict[str, httpx.AsyncClient], plan: Plan, key: int) -> d
         form = await clerk.get(f"/api/v1/items/{plan.item}/form", params={"on_behalf_of": WANG["id_number"]})
         body = {
             "item": plan.item,
-            "data": answers_for(form.json()),
+            "data": _about_someone_new(answers_for(form.json()), key),
             "idempotency_key": f"stats-work-{key:06d}",
             "on_behalf_of": WANG["id_number"],
         }
@@ -488,6 +489,14 @@ async def _file(people: dict[str, httpx.AsyncClient], plan: Plan, key: int) -> d
     case = await people["clerk"].get(f"/api/v1/console/cases/{case_no}")
     assert case.status_code == 200, case.text
     return {"case_no": case_no, "online": online, "task": case.json()["tasks"][0]["id"]}
+
+
+def _about_someone_new(answers: dict[str, Any], key: int) -> dict[str, Any]:
+    """社会保障卡注销 about another deceased each time: the same person's filed again is 一事不二办's duplicate (409)."""
+    if "deceased.id_number" in answers:
+        first17 = f"32040219400101{key % 1000:03d}"
+        answers["deceased.id_number"] = first17 + check_char(first17)
+    return answers
 
 
 async def _do(people: dict[str, httpx.AsyncClient], plan: Plan, key: int) -> None:

@@ -33,13 +33,14 @@ async def clerk_signs_in(
     )
 
 
-async def receive_walk_in(client: httpx.AsyncClient) -> dict[str, Any]:
-    """The clerk checks 王建国's ID card; returns the body of a filing for him, without its idempotency key."""
-    started = await post(client, "/api/v1/console/walk-ins", {**WANG, "identity_checked": True})
+async def receive_walk_in(client: httpx.AsyncClient, person: dict[str, str] = WANG) -> dict[str, Any]:
+    """The clerk checks the person's ID card (王建国's unless told); returns the body of a filing of 退休 for them,
+    without its idempotency key."""
+    started = await post(client, "/api/v1/console/walk-ins", {**person, "identity_checked": True})
     assert started.status_code in (200, 201), started.text
-    form = await client.get(f"/api/v1/life-events/{LIFE_EVENT}/form", params={"on_behalf_of": WANG["id_number"]})
+    form = await client.get(f"/api/v1/life-events/{LIFE_EVENT}/form", params={"on_behalf_of": person["id_number"]})
     assert form.status_code == 200, form.text
-    return {"life_event": LIFE_EVENT, "data": answers_for(form.json()), "on_behalf_of": WANG["id_number"]}
+    return {"life_event": LIFE_EVENT, "data": answers_for(form.json()), "on_behalf_of": person["id_number"]}
 
 
 async def file_walk_in(client: httpx.AsyncClient, body: dict[str, Any], key: str, *, at: str = "") -> httpx.Response:
