@@ -35,7 +35,7 @@ from tests.push_helpers import (
     wait_until,
     worker_env,
 )
-from tests.window_helpers import clerk_signs_in, file_walk_in, receive_walk_in
+from tests.window_helpers import clerk_signs_in, file_walk_in, receive_walk_in, receive_walk_in_births
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -258,14 +258,15 @@ async def test_submissions_cut_off_by_a_killed_web_process_become_exactly_one_ca
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as clerk:
             await clerk_signs_in(clerk, pool, server.env["PUBLIC_URL"])
-            body = await receive_walk_in(clerk)
+            another_birth = await receive_walk_in_births(clerk)
             keys = [f"fault-kill-{n:04d}" for n in range(ANSWERED + COMMITTED + CUT_OFF)]
+            bodies = {key: another_birth() for key in keys}  # each key its own child, sent again as it was
             answered_keys = keys[:ANSWERED]
             committed_keys = keys[ANSWERED : ANSWERED + COMMITTED]
             cut_off_keys = keys[ANSWERED + COMMITTED :]
             answered = {}
             for key in answered_keys:
-                response = await file_walk_in(clerk, body, key)
+                response = await file_walk_in(clerk, bodies[key], key)
                 assert response.status_code == 201, response.text
                 answered[key] = response.json()["case_no"]
 
@@ -275,13 +276,13 @@ async def test_submissions_cut_off_by_a_killed_web_process_become_exactly_one_ca
                 await hold.start()
                 # Committed, unanswered: each case commits, then its answer waits for the session row.
                 await holder.execute("SELECT 1 FROM sessions WHERE key = $1 FOR UPDATE", clerk.cookies["ywtb_session"])
-                in_flight = [asyncio.ensure_future(file_walk_in(clerk, body, key)) for key in committed_keys]
+                in_flight = [asyncio.ensure_future(file_walk_in(clerk, bodies[key], key)) for key in committed_keys]
                 await _poll(
                     pool, COMMITTED, "SELECT count(*) FROM cases WHERE idempotency_key = ANY($1)", committed_keys
                 )
                 # Cut off before their commit: no new case can be inserted until the kill.
                 await holder.execute("LOCK TABLE cases IN EXCLUSIVE MODE")
-                in_flight += [asyncio.ensure_future(file_walk_in(clerk, body, key)) for key in cut_off_keys]
+                in_flight += [asyncio.ensure_future(file_walk_in(clerk, bodies[key], key)) for key in cut_off_keys]
                 await _poll(pool, COMMITTED + CUT_OFF, WAITING_ON_LOCKS)
                 await anyio.to_thread.run_sync(server.kill)
                 await hold.rollback()
@@ -294,7 +295,7 @@ async def test_submissions_cut_off_by_a_killed_web_process_become_exactly_one_ca
 
             await anyio.to_thread.run_sync(server.start)
             for key in keys:  # the clerk's browser sends each unanswered submission again, with its key
-                response = await file_walk_in(clerk, body, key)
+                response = await file_walk_in(clerk, bodies[key], key)
                 assert response.status_code == 201, response.text
                 if key in answered:
                     assert response.json()["case_no"] == answered[key]

@@ -31,7 +31,7 @@ from tests.auth_helpers import csrf, post
 from tests.database_fixtures import drop_database, make_database
 from tests.private_postgres import PrivatePostgres, private_folder
 from tests.softauthn import SoftAuthenticator
-from tests.window_helpers import WANG, clerk_signs_in, file_walk_in, receive_walk_in
+from tests.window_helpers import WANG, clerk_signs_in, file_walk_in, receive_walk_in_births
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -136,9 +136,10 @@ async def test_one_idempotency_key_posted_to_both_hosts_at_once_makes_one_case(
     hosts: TwoHosts, db: asyncpg.Pool, browser: httpx.AsyncClient
 ) -> None:
     await clerk_signs_in(browser, db, PUBLIC_URL, name="乙窗口")
-    body = await receive_walk_in(browser)
+    another_birth = await receive_walk_in_births(browser)
     keys = [f"two-hosts-{n:04d}" for n in range(5)]
     for key in keys:
+        body = another_birth()
         both = await asyncio.gather(*(file_walk_in(browser, body, key, at=host.url) for host in hosts[:2]))
         assert [r.status_code for r in both] == [201, 201], [r.text for r in both]
         assert both[0].json()["case_no"] == both[1].json()["case_no"]
@@ -176,16 +177,16 @@ async def test_a_holiday_year_loaded_through_one_host_is_used_by_the_other_withi
     hosts: TwoHosts, db: asyncpg.Pool, browser: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     await clerk_signs_in(browser, db, PUBLIC_URL, name="丙窗口")
-    body = await receive_walk_in(browser)
-    # B computes a deadline (and so holds the calendar it has now); 公积金 提取 is due the next working day.
-    before = await _earliest_deadline_on(browser, hosts.b, body, "holiday-before-0001")
+    another_birth = await receive_walk_in_births(browser)
+    # B computes a deadline (and so holds the calendar it has now); 出生医学证明 is due the next working day.
+    before = await _earliest_deadline_on(browser, hosts.b, another_birth(), "holiday-before-0001")
 
     schedule = tmp_path / f"{before.year}.txt"
     schedule.write_text(_year_with_one_more_holiday(before), encoding="utf-8")
     await anyio.to_thread.run_sync(hosts.a.cli, "load-holidays", str(schedule))
     loaded = time.monotonic()
     attempt = 0
-    while (after := await _earliest_deadline_on(browser, hosts.b, body, f"holiday-after-{attempt:04d}")) == before:
+    while (after := await _earliest_deadline_on(browser, hosts.b, another_birth(), f"holiday-{attempt:04d}")) == before:
         assert time.monotonic() - loaded < CALENDAR_TTL_SECONDS + 2, "host B still counts without the new holiday"
         attempt += 1
         await asyncio.sleep(0.5)

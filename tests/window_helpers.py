@@ -3,6 +3,7 @@ resident's ID card and files for them without uploads (the paper originals are c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -35,12 +36,24 @@ async def clerk_signs_in(
 
 async def receive_walk_in(client: httpx.AsyncClient, person: dict[str, str] = WANG) -> dict[str, Any]:
     """The clerk checks the person's ID card (王建国's unless told); returns the body of a filing of 退休 for them,
-    without its idempotency key."""
+    without its idempotency key. One person's 退休 is one matter: filed again under another key, it is 一事不二办's
+    duplicate (409) — a test that needs many cases from one walk-in files births (`receive_walk_in_births`)."""
+    return (await _walk_in_filings(client, person, LIFE_EVENT))()
+
+
+async def receive_walk_in_births(client: httpx.AsyncClient, person: dict[str, str] = WANG) -> Callable[[], dict]:
+    """The clerk checks the person's ID card; each call of the answer is the body of a filing of 新生儿出生 for
+    another child (born on another day), without its idempotency key — as many cases as a test needs."""
+    return await _walk_in_filings(client, person, "birth")
+
+
+async def _walk_in_filings(client: httpx.AsyncClient, person: dict[str, str], life_event: str) -> Callable[[], dict]:
     started = await post(client, "/api/v1/console/walk-ins", {**person, "identity_checked": True})
     assert started.status_code in (200, 201), started.text
-    form = await client.get(f"/api/v1/life-events/{LIFE_EVENT}/form", params={"on_behalf_of": person["id_number"]})
+    form = await client.get(f"/api/v1/life-events/{life_event}/form", params={"on_behalf_of": person["id_number"]})
     assert form.status_code == 200, form.text
-    return {"life_event": LIFE_EVENT, "data": answers_for(form.json()), "on_behalf_of": person["id_number"]}
+    fields = form.json()
+    return lambda: {"life_event": life_event, "data": answers_for(fields), "on_behalf_of": person["id_number"]}
 
 
 async def file_walk_in(client: httpx.AsyncClient, body: dict[str, Any], key: str, *, at: str = "") -> httpx.Response:
