@@ -374,6 +374,11 @@ async def cases_for_organisation(
     return acting.organisation, [_summary(row) for row in rows]
 
 
+async def case_numbers(db: DB, case_ids: list[int]) -> dict[int, str]:
+    """The case number of each case id (an organisation's history names the case that made each change)."""
+    return await store.case_numbers(db, case_ids) if case_ids else {}
+
+
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None

@@ -347,6 +347,11 @@ async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | Non
     return [CaseListed(**dict(r)) for r in rows]
 
 
+async def case_numbers(db: DB, case_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch("SELECT id, case_no FROM cases WHERE id = ANY($1::bigint[])", case_ids)
+    return {r["id"]: r["case_no"] for r in rows}
+
+
 async def organisation_of_case(db: DB, case_no: str) -> tuple[str, str] | None:
     """(the organisation's credit code, the life event) of a case filed for an organisation; None for any other."""
     row = await db.fetchrow(
