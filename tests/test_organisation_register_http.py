@@ -82,11 +82,23 @@ async def test_the_people_acting_for_the_organisation_read_its_register_and_each
     assert (after["address"], after["legal_rep_name"]) == (NEW_ADDRESS, "张伟")
     today = today_in_china().isoformat()
     assert after["changes"] == [
-        {"field": "address", "label": "住所", "before": OLD_ADDRESS, "after": NEW_ADDRESS, "changed_on": today,
-         "case_no": case_no},
-        {"field": "legal_rep", "label": "法定代表人", "before": "黄磊", "after": "张伟", "changed_on": today,
-         "case_no": case_no},
-    ]  # fmt: skip
+        {
+            "field": "address",
+            "label": "住所",
+            "before": OLD_ADDRESS,
+            "after": NEW_ADDRESS,
+            "changed_on": today,
+            "case_no": case_no,
+        },
+        {
+            "field": "legal_rep",
+            "label": "法定代表人",
+            "before": "黄磊",
+            "after": "张伟",
+            "changed_on": today,
+            "case_no": case_no,
+        },
+    ]
     assert ZHANG_WEI["id_number"] not in (await zhang.get(REGISTER)).text
     # 李娜's authorisation, given by 黄磊, is still in force: she reads it too.
     assert (await li.get(REGISTER)).json()["changes"] == after["changes"]

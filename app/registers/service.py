@@ -285,7 +285,7 @@ async def _register_company(
     field, and nothing is written."""
     code = normalize_credit_code(raw_code)
     if problem := credit_code_problem(code):
-        raise FieldErrors({CREDIT_CODE_FIELD: f"统一社会信用代码：{problem}"})
+        raise FieldErrors({CREDIT_CODE_FIELD: problem})  # each problem names the code already
     applicant = await people.get_person(tx, task.applicant_person_id)
     name, address = str(answers.get("company.name", "")).strip(), str(answers.get("company.address", "")).strip()
     org_type = await forms.option_label(tx, ORG_TYPE_FIELD, answers.get(ORG_TYPE_FIELD))
