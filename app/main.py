@@ -50,6 +50,7 @@ from app.delegations.pages import HelperPages
 from app.delegations.routes import DelegationsApi
 from app.delegations.service import OpenCases
 from app.enterprise.pages import EnterprisePages
+from app.enterprise.routes import EnterpriseApi
 from app.errors import DomainError
 from app.exchange.routes import SECURITY_SCHEMES, ExchangeApi, TokenApi
 from app.family.routes import FamilyPages, my_family
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             ConsoleApi,
             DelegationsApi,
             OrganisationsApi,
+            EnterpriseApi,
             EnterprisePages,
             HelperPages,
             ConsolePages,

@@ -190,6 +190,19 @@ async def test_bad_delegations_are_400_per_field(
     assert field in response.json()["errors"]
 
 
+@pytest.mark.parametrize("scope", [["business-change"], ["retirement", "business-closure"]])
+async def test_a_delegation_cannot_name_an_organisations_life_event(
+    helper: httpx.AsyncClient, pool: asyncpg.Pool, scope: list[str]
+) -> None:
+    """企业变更登记 and 企业注销 are filed only for an organisation, by its legal representative or 经办人: a helper's
+    delegation from an elder can never cover them, so naming one is refused beside the scope, and nothing is kept."""
+    response = await post(helper, "/api/v1/delegations", delegation_body(ELDER, scope=scope))
+    assert response.status_code == 400, response.text
+    message = response.json()["errors"]["scope"]
+    assert "企业" in message and "法定代表人或经办人" in message
+    assert await pool.fetchval("SELECT count(*) FROM delegations") == 0
+
+
 def _with_corrupt_chunk(png: bytes) -> bytes:
     """One byte of the image data changed, its chunk's checksum left as it was."""
     at = png.index(b"IDAT") + 4 + 10

@@ -295,7 +295,12 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
     becomes the company's."""
     zhang = await _resident(another_client, ZHANG_WEI)
     form = (await zhang.get(FORM)).json()
-    data = {**answers_for(form), "company.name": "常州张伟新材料有限公司", "company.address": "常州市天宁区青龙东路1号"}
+    data = {
+        **answers_for(form),
+        "company.name": "常州张伟新材料有限公司",
+        "company.address": "常州市天宁区青龙东路1号",
+        "company.type": "partnership",  # recorded by its label in db/seed/form.json: 合伙企业
+    }
     uploads = []
     for material in form["materials"]["to_upload"]:
         if material["required"]:
@@ -331,12 +336,13 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
     done = await post(market, transition, {"action": "complete", "credit_code": new_code})
     assert done.status_code == 200, done.text
     organisation = await pool.fetchrow(
-        "SELECT o.name, o.status, p.name AS legal_rep FROM organisations o "
+        "SELECT o.name, o.org_type, o.status, p.name AS legal_rep FROM organisations o "
         "JOIN people p ON p.id = o.legal_rep_person_id WHERE o.credit_code = $1",
         new_code,
     )
     assert organisation is not None and dict(organisation.items()) == {
         "name": "常州张伟新材料有限公司",
+        "org_type": "合伙企业",
         "status": "active",
         "legal_rep": "张伟",
     }

@@ -358,18 +358,24 @@ class TaskListing(msgspec.Struct, frozen=True, kw_only=True):
     due_provisional: bool
 
 
-class CaseOfPerson(msgspec.Struct, frozen=True, kw_only=True):
-    """One of a resident's cases with its tasks' states, in their order (the case's status is derived from them)."""
+class CaseListed(msgspec.Struct, frozen=True, kw_only=True):
+    """A case in a list with its tasks' states, in their order (the case's status is derived from them): an
+    organisation's cases (法人办事) are listed as this, whoever of its people filed them."""
 
     case_no: str
     life_event_code: str
     life_event_name: str
     created_at: datetime
     task_statuses: list[str]
-    # For a person's own list (app.cases.workflow.resident_relation): whose it is, and their link to it as a party.
-    applicant_person_id: int | None = None
-    parent_account_id: int | None = None
-    linked_as: str | None = None
+
+
+class CaseOfPerson(CaseListed, frozen=True, kw_only=True):
+    """One of the cases a resident may read, with what app.cases.workflow.resident_relation needs to tell how: whose
+    it is, the parent's account that filed it for a minor child, and the person's link to it as a party."""
+
+    applicant_person_id: int
+    parent_account_id: int | None
+    linked_as: str | None
 
 
 class TrackingTaskRow(msgspec.Struct, frozen=True, kw_only=True):

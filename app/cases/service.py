@@ -19,6 +19,7 @@ from app.cases import notice as notices
 from app.cases.models import (
     CaseCreated,
     CaseHead,
+    CaseListed,
     CaseOfPerson,
     CaseSubmission,
     CaseSummary,
@@ -373,6 +374,11 @@ async def cases_for_organisation(
     return acting.organisation, [_summary(row) for row in rows]
 
 
+async def case_numbers(db: DB, case_ids: list[int]) -> dict[int, str]:
+    """The case number of each case id (an organisation's history names the case that made each change)."""
+    return await store.case_numbers(db, case_ids) if case_ids else {}
+
+
 async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case this helper filed under a delegation from its applicant, so they can print its receipt."""
     head = await store.case_filed_by_helper(db, case_no, user.account_id) if "helper" in user.roles else None
@@ -459,11 +465,15 @@ async def cases_for_resident(db: asyncpg.Pool, user: CurrentUser) -> list[CaseSu
     if user.person_id is None:
         return []
     rows = await store.cases_of_person(db, user.person_id, user.account_id)
-    return [_summary(row, _relation(user, row)) for row in rows if _relation(user, row) is not None]
+    summaries: list[CaseSummary] = []
+    for row in rows:
+        relation = _relation(user, row)
+        if relation is not None:
+            summaries.append(_summary(row, linked_as=row.linked_as if relation == "linked" else None))
+    return summaries
 
 
 def _relation(user: CurrentUser, row: CaseOfPerson) -> str | None:
-    assert row.applicant_person_id is not None  # cases_of_person's rows carry it
     return workflow.resident_relation(
         user,
         applicant_person_id=row.applicant_person_id,
@@ -472,7 +482,8 @@ def _relation(user: CurrentUser, row: CaseOfPerson) -> str | None:
     )
 
 
-def _summary(row: CaseOfPerson, relation: str | None = "own") -> CaseSummary:
+def _summary(row: CaseListed, *, linked_as: str | None = None) -> CaseSummary:
+    """`linked_as`: the reader's role in a case they are a party of but did not file (一事不二办)."""
     status = derive_case_status(row.task_statuses)
     return CaseSummary(
         case_no=row.case_no,
@@ -482,7 +493,7 @@ def _summary(row: CaseOfPerson, relation: str | None = "own") -> CaseSummary:
         status_label=CASE_STATUS_LABELS[status],
         created_at=row.created_at,
         task_count=len(row.task_statuses),
-        linked_as=row.linked_as if relation == "linked" else None,
+        linked_as=linked_as,
     )
 
 

@@ -10,6 +10,7 @@ from asyncpg import Record
 
 from app.cases.models import (
     CaseHead,
+    CaseListed,
     CaseOfPerson,
     CaseParties,
     CaseToKey,
@@ -331,7 +332,7 @@ async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseO
     return [CaseOfPerson(**dict(r)) for r in rows]
 
 
-async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | None) -> list[CaseOfPerson]:
+async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | None) -> list[CaseListed]:
     """An organisation's cases (法人办事), whoever of its legal representative and 经办人 filed them, newest first;
     only those of the life events in `scope` when given (an agent's)."""
     rows = await db.fetch(
@@ -343,7 +344,12 @@ async def cases_of_organisation(db: DB, credit_code: str, scope: list[str] | Non
         credit_code,
         scope,
     )
-    return [CaseOfPerson(**dict(r)) for r in rows]
+    return [CaseListed(**dict(r)) for r in rows]
+
+
+async def case_numbers(db: DB, case_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch("SELECT id, case_no FROM cases WHERE id = ANY($1::bigint[])", case_ids)
+    return {r["id"]: r["case_no"] for r in rows}
 
 
 async def organisation_of_case(db: DB, case_no: str) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ import msgspec
 from app.cases.models import CorrectionView, StaffUpload
 from app.consultations.models import Consultation
 from app.notifications.models import StaffNotice
+from app.organisations.models import OrganisationRegister
 
 
 class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -204,6 +205,8 @@ class StaffCase(msgspec.Struct, frozen=True, kw_only=True):
     # 法人办事: the organisation the case is for (name, 统一社会信用代码); the applicant is then its 经办人.
     subject_org_name: str | None = None
     subject_org_credit_code: str | None = None
+    # ... and what the legal-person register holds of it now, with its history (登记信息, 变更记录).
+    organisation_register: OrganisationRegister | None = None
     answers: list[AnswerSection]
     uploads: list[StaffUpload]
     # An approver's view: their department (whose part is shown), the other departments on the case whose

@@ -47,7 +47,7 @@ from app.forms import service as forms
 from app.forms.models import FormField, FormPart, MergedForm
 from app.notifications import service as notifications
 from app.organisations import service as organisations
-from app.organisations.models import ROLE_LABELS
+from app.organisations.models import ROLE_LABELS, OrganisationRegister
 from app.people import service as people
 from app.people.identity import id_number_problem, mask_id_number, normalize_credit_code, normalize_id_number
 from app.people.models import Person
@@ -223,6 +223,7 @@ async def case_for_staff(
         applicant_id_masked=head.applicant_id_masked,
         subject_org_name=head.subject_org_name,
         subject_org_credit_code=head.subject_org_credit_code,
+        organisation_register=await _register_of(db, head.subject_org_credit_code),
         # Every task with its progress; actions only on the caller's own.
         tasks=[_view(t, user, calendar, today, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[
@@ -254,6 +255,13 @@ async def case_for_staff(
         ),
         duplicates=await _duplicate_pairs(db, cipher, user, case, data) if share.whole else [],
     )
+
+
+async def _register_of(db: asyncpg.Pool, credit_code: str | None) -> OrganisationRegister | None:
+    """The register's entry and history of the organisation a case is for: the staff handling it compare the form
+    with it (a 变更登记's 变更前, what an earlier case changed)."""
+    organisation = await organisations.by_credit_code(db, credit_code) if credit_code else None
+    return await organisations.register_of(db, organisation, cases.case_numbers) if organisation else None
 
 
 # --- 一事不二办: pairs flagged as perhaps one matter, side by side for the window clerk ----------------------------

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from app.accounts import service as accounts
 from app.calendar.service import today_in_china
 from app.catalogue import service as catalogue
+from app.catalogue.models import LifeEvent
 from app.delegations import store
 from app.delegations.models import Consent, ConsentOptionsRequest, DelegationRequest, DelegationRow, DelegationView
 from app.delegations.signature import SignatureProblem, check_drawn, decode_data_url
@@ -62,12 +63,21 @@ async def _client(
     return person
 
 
-def _scope(db_codes: set[str], scope: str | list[str]) -> list[str] | None:
+def _scope(events: Sequence[LifeEvent], scope: str | list[str]) -> list[str] | None:
+    """The life events a delegation covers (None: all matters). An organisation's own (企业变更登记, 企业注销) are never
+    an elder's to delegate: they are filed by the organisation's legal representative or its 经办人 (法人办事)."""
     if scope == "all":
         return None
-    if isinstance(scope, list) and scope and set(scope) <= db_codes:
-        return sorted(set(scope))
-    raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+    if not isinstance(scope, list) or not scope or not set(scope) <= {e.code for e in events}:
+        raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+    if organisations := [e.name for e in events if e.for_organisation and e.code in scope]:
+        raise FieldErrors(
+            {
+                "scope": f"{'、'.join(organisations)}是企业的事情，须由企业的法定代表人或经办人以企业身份办理，"
+                "不能委托帮办代办员代办：请从授权范围中去掉"
+            }
+        )
+    return sorted(set(scope))
 
 
 def _expiry(expires_on: date | None, today: date) -> date:
@@ -164,10 +174,9 @@ async def create(
             errors["client_id_number"] = problem
     else:
         person = await _collected(errors, _client(db, cipher, conn, helper, body.client_id_number, body.client_name))
-    events = set(await catalogue.life_event_names(db))
     scope, expires_on = None, None
     try:
-        scope = _scope(events, body.scope)
+        scope = _scope(await catalogue.life_events(db), body.scope)
     except FieldErrors as exc:
         errors.update(exc.errors)
     try:

@@ -1,6 +1,7 @@
 """企业办事 pages: switching between 个人办事 and 企业办事 (the organisation kept in the session, checked on every
-request) and /org/cases, an organisation's cases and e-certificates for its legal representative and 经办人, where the
-legal representative also authorises and revokes 经办人. A package of its own because it reads cases (app.cases) and
+request); /org/cases, an organisation's cases and e-certificates for its legal representative and 经办人, where the
+legal representative also authorises and revokes 经办人; and /org/register, what the legal-person register holds of it
+and every change a case made (登记信息, 变更记录). A package of its own because it reads cases (app.cases) and
 certificates, and app.cases imports app.organisations."""
 
 from __future__ import annotations
@@ -87,6 +88,27 @@ class EnterprisePages(Controller):
         if chosen is None:
             return Redirect(_ORG_HOME, status_code=303)
         return await _org_page(request, db, chosen.uscc)
+
+    @get("/org/register", opt=RESIDENT)
+    async def org_register(self, request: AnyRequest, db: Db) -> Template | Redirect:
+        """The organisation acted for now: its register entry and history, each change linked to its case when the
+        reader may open it (an agent: within their scope)."""
+        chosen = current.peek(request)
+        if chosen is None:
+            return Redirect(_ORG_HOME, status_code=303)
+        try:
+            organisation, listed = await cases.cases_for_organisation(db, request, caller(request), chosen.uscc)
+        except Forbidden:
+            current.forget(request)  # the authorisation ended since the switch: back to 个人办事
+            raise
+        return Template(
+            "org_register.html",
+            context={
+                "nav": "cases",
+                "register": await organisations.register_of(db, organisation, cases.case_numbers),
+                "readable_cases": {c.case_no for c in listed},
+            },
+        )
 
     @post("/org/agents", opt=RESIDENT)
     async def add_agent(

@@ -129,6 +129,14 @@ async def item_form(db: DB, item: ServiceItem) -> MergedForm:
     return found[0]
 
 
+async def option_label(db: DB, field_key: str, value: object) -> str | None:
+    """The label the field catalogue (db/seed/form.json) gives one of a select field's values — `company.type`'s
+    `llc` is 有限责任公司, as the legal-person register records it; None for a value that is not one of its options."""
+    catalogue = await store.load_catalogue(db)
+    field = next((f for f in catalogue.fields if f.key == field_key), None)
+    return next((o.label for o in (field.options or []) if o.value == value), None) if field else None
+
+
 async def save_field_catalogue(db: DB, form: Mapping[str, Any]) -> None:
     """Insert or update the canonical fields and their sections as configured (db/seed/form.json), in its order."""
     for section in form["sections"]:

@@ -52,6 +52,46 @@ class Registration(msgspec.Struct, frozen=True, kw_only=True):
 
 # The register's fields as a changed one is named to people (the timeline's note, the history).
 CHANGE_LABELS = {"name": "名称", "address": "住所", "legal_rep_person_id": "法定代表人", "status": "登记状态"}
+# ... and as the history's readers (GET /api/v1/organisations/{uscc}/register) name it: the legal representative is a
+# person, not the person id the history stores.
+CHANGE_FIELDS = {"name": "name", "address": "address", "legal_rep_person_id": "legal_rep", "status": "status"}
+
+
+class ChangeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One change of the register's history as app/organisations/store.py reads it (organisation_changes)."""
+
+    field: str  # name | address | legal_rep_person_id | status
+    old_value: str
+    new_value: str
+    case_id: int | None
+    changed_on: date
+
+
+class RegisterChange(msgspec.Struct, frozen=True, kw_only=True):
+    """A change of the register, as its readers see it: the legal representative by name, the status in words."""
+
+    field: str  # name | address | legal_rep | status
+    label: str  # 名称, 住所, 法定代表人, 登记状态
+    before: str
+    after: str
+    changed_on: date
+    case_no: str | None  # the case whose completion made it (None: a change made outside any case)
+
+
+class OrganisationRegister(msgspec.Struct, frozen=True, kw_only=True):
+    """What the legal-person register holds of an organisation (登记信息) and its history (变更记录), newest first:
+    for the people acting for it, and the staff handling its case. No ID number, not even masked."""
+
+    uscc: str
+    name: str
+    type: str
+    legal_rep_name: str
+    address: str
+    district: str  # the registering district (区/县级市)
+    established_on: date
+    status: str  # active | deregistered | revoked
+    status_label: str  # 存续 | 注销 | 吊销
+    changes: list[RegisterChange]
 
 
 class OrganisationImportProblem(msgspec.Struct, frozen=True):

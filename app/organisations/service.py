@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from typing import TypeAlias
 
 import asyncpg
 
@@ -14,15 +16,21 @@ from app.notifications.service import notify_account
 from app.organisations import store
 from app.organisations.models import (
     AGENT,
+    CHANGE_FIELDS,
+    CHANGE_LABELS,
     LEGAL_REP,
     PAPER,
+    STATUS_LABELS,
     Acting,
     AgentRequest,
     AgentRow,
     AgentView,
+    ChangeRow,
     Organisation,
     OrganisationImportReport,
+    OrganisationRegister,
     OrganisationRole,
+    RegisterChange,
     Registration,
 )
 from app.organisations.register import import_organisations
@@ -309,6 +317,61 @@ async def revoke_agent(db: DB, conn: Connection | None, user: CurrentUser, credi
     await audit(
         db, conn, "organisation.agent.revoke", "ok", subject=f"agent:{agent_id}", organisation=organisation.credit_code
     )
+
+
+# --- the register as its readers see it: 登记信息 and 变更记录 ------------------------------------------------------
+
+# The case numbers of case ids: app.cases' to answer (it imports this feature), handed in by the caller.
+CaseNumbers: TypeAlias = Callable[[DB, list[int]], Awaitable[dict[int, str]]]
+
+
+async def register_of(db: DB, organisation: Organisation, case_numbers: CaseNumbers) -> OrganisationRegister:
+    """The organisation's entry in the register and its history, newest first, each change with the case that made
+    it. Who may read it is the caller's to decide first: the people acting for it (`acting_for`), the staff handling
+    its case."""
+    history = await store.changes_of(db, organisation.id)
+    people_ids = {organisation.legal_rep_person_id} | {
+        int(value) for c in history if c.field == "legal_rep_person_id" for value in (c.old_value, c.new_value)
+    }
+    names = {pid: p.name for pid, p in (await people.people_by_id(db, sorted(people_ids))).items()}
+    numbers = await case_numbers(db, sorted({c.case_id for c in history if c.case_id is not None}))
+    return OrganisationRegister(
+        uscc=organisation.credit_code,
+        name=organisation.name,
+        type=organisation.org_type,
+        legal_rep_name=names.get(organisation.legal_rep_person_id, ""),
+        address=organisation.address,
+        district=await catalogue.region_name(db, organisation.region_code) or organisation.region_code,
+        established_on=organisation.established_on,
+        status=organisation.status,
+        status_label=organisation.status_label,
+        changes=[_change(c, names, numbers) for c in history],
+    )
+
+
+def _change(row: ChangeRow, names: dict[int, str], numbers: dict[int, str]) -> RegisterChange:
+    def shown(value: str) -> str:
+        if row.field == "legal_rep_person_id":
+            return names.get(int(value), "")
+        return STATUS_LABELS.get(value, value) if row.field == "status" else value
+
+    return RegisterChange(
+        field=CHANGE_FIELDS[row.field],
+        label=CHANGE_LABELS[row.field],
+        before=shown(row.old_value),
+        after=shown(row.new_value),
+        changed_on=row.changed_on,
+        case_no=numbers.get(row.case_id) if row.case_id is not None else None,
+    )
+
+
+async def register_for(
+    db: DB, conn: Connection | None, user: CurrentUser, credit_code: str, case_numbers: CaseNumbers
+) -> OrganisationRegister:
+    """The register's entry and history, to the people acting for the organisation now (its legal representative, a
+    经办人 in force whatever their scope); anyone else: Forbidden, audited, as for any other request for it."""
+    acting = await acting_for(db, conn, user, credit_code, None)
+    return await register_of(db, acting.organisation, case_numbers)
 
 
 # --- the register written back: 企业变更登记, 企业注销 ----------------------------------------------------------------

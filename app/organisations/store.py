@@ -6,7 +6,7 @@ from datetime import date
 
 from asyncpg import Record
 
-from app.organisations.models import AgentRow, Organisation
+from app.organisations.models import AgentRow, ChangeRow, Organisation
 from db.pool import DB
 
 _COLUMNS = (
@@ -245,6 +245,16 @@ async def insert_changes(
         "VALUES ($1, $2, $3, $4, $5, $6)",
         [(organisation_id, field, old, new, case_id, changed_on) for field, old, new in changes],
     )
+
+
+async def changes_of(db: DB, organisation_id: int) -> list[ChangeRow]:
+    """The organisation's history, newest first (a case's several changes in the order it made them)."""
+    rows = await db.fetch(
+        "SELECT field, old_value, new_value, case_id, changed_on FROM organisation_changes "
+        "WHERE organisation_id = $1 ORDER BY changed_on DESC, case_id DESC NULLS LAST, id",
+        organisation_id,
+    )
+    return [ChangeRow(**dict(r)) for r in rows]
 
 
 async def end_agents(db: DB, organisation_id: int, by: str, reason: str) -> int:

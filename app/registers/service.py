@@ -35,6 +35,7 @@ from app.calendar.service import today_in_china
 from app.certificates import service as certificates
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors
+from app.forms import service as forms
 from app.organisations import service as organisations
 from app.organisations.models import CHANGE_LABELS, Registration
 from app.people import service as people
@@ -67,13 +68,8 @@ NEW_NAME, NEW_ADDRESS, NEW_SCOPE = "change.name", "change.address", "change.busi
 NEW_REP_NAME, NEW_REP_NUMBER = "new_legal_rep.name", "new_legal_rep.id_number"
 # The completion form's field for the new organisation's 统一社会信用代码 (the console's 办结 form and the API's body).
 CREDIT_CODE_FIELD = "credit_code"
-# 企业类型 as db/seed/form.json's `company.type` options name them, as the register records them.
-_ORG_TYPES = {
-    "llc": "有限责任公司",
-    "llc_single": "有限责任公司（自然人独资）",
-    "sole_proprietorship": "个人独资企业",
-    "partnership": "合伙企业",
-}
+# The form field whose option's label (db/seed/form.json) is the 企业类型 the register records: llc → 有限责任公司.
+ORG_TYPE_FIELD = "company.type"
 # The completion form's field for the newborn's number (the console's 办结 form and the API's body).
 CHILD_NUMBER_FIELD = "child_id_number"
 _SEX_LABELS = {"M": "男", "F": "女"}
@@ -289,12 +285,12 @@ async def _register_company(
     field, and nothing is written."""
     code = normalize_credit_code(raw_code)
     if problem := credit_code_problem(code):
-        raise FieldErrors({CREDIT_CODE_FIELD: f"统一社会信用代码：{problem}"})
+        raise FieldErrors({CREDIT_CODE_FIELD: problem})  # each problem names the code already
     applicant = await people.get_person(tx, task.applicant_person_id)
     name, address = str(answers.get("company.name", "")).strip(), str(answers.get("company.address", "")).strip()
-    org_type = _ORG_TYPES.get(str(answers.get("company.type", "")), "有限责任公司")
-    if applicant is None or not applicant.region_code or not name or not address:
-        raise Conflict("申请表中缺少企业名称或住所，或申请人不在人口库中，不能办结设立登记")
+    org_type = await forms.option_label(tx, ORG_TYPE_FIELD, answers.get(ORG_TYPE_FIELD))
+    if applicant is None or not applicant.region_code or not name or not address or org_type is None:
+        raise Conflict("申请表中缺少企业名称、类型或住所，或申请人不在人口库中，不能办结设立登记")
     today = today_in_china()
     added = await organisations.register_new(
         tx,
