@@ -59,6 +59,13 @@ async def _staff(another_client: MakeClient, pool: asyncpg.Pool, settings: Setti
     return client
 
 
+async def _window_clerk(another_client: MakeClient, pool: asyncpg.Pool, settings: Settings) -> Client:
+    """天宁's 综合窗口 (its hall receives 张伟's online cases)."""
+    return await _staff(
+        another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police"
+    )
+
+
 # --- the applicant --------------------------------------------------------------------------------------------------
 
 
@@ -68,7 +75,7 @@ async def test_the_applicant_withdraws_the_whole_case_each_task_says_so_and_the_
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     case = await _birth_case(client, "withdraw-whole-1")
     case_no, task_ids = case["case_no"], {t["id"] for t in case["tasks"]}
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police")
+    clerk = await _window_clerk(another_client, pool, settings)
     queued = {t["id"] for t in (await clerk.get("/api/v1/console/tasks")).json() if t["case_no"] == case_no}
     assert queued == task_ids
 
@@ -134,7 +141,7 @@ async def test_a_task_already_decided_stays_and_naming_it_is_refused_with_the_re
     case = await _birth_case(client, "withdraw-decided-1")
     case_no = case["case_no"]
     decided = next(t for t in case["tasks"] if t["item_code"] == VACCINATION)
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police")
+    clerk = await _window_clerk(another_client, pool, settings)
     approver = await _staff(
         another_client, pool, settings, name="刘审批", role="approver", region="320402", department="health"
     )
@@ -164,7 +171,7 @@ async def test_a_case_with_nothing_left_to_withdraw_says_why(
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     case = await _birth_case(client, "withdraw-nothing-1")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police")
+    clerk = await _window_clerk(another_client, pool, settings)
     for task in case["tasks"]:
         refused = await post(
             clerk, f"/api/v1/console/tasks/{task['id']}/transition", {"action": "reject", "note": "不属于本市办理"}
@@ -221,9 +228,10 @@ async def test_a_party_linked_to_the_case_reads_it_but_may_not_withdraw_it(
     assert refused.status_code == 403, refused.text
     assert "撤回申请须由申请人本人办理" in refused.json()["detail"]
     assert {t["status"] for t in (await mother.get(f"/api/v1/cases/{case_no}")).json()["tasks"]} == {"submitted"}
-    assert await pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'case.withdraw' AND outcome = 'forbidden'"
-    ) == 1
+    assert (
+        await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'case.withdraw' AND outcome = 'forbidden'")
+        == 1
+    )
     # His case page reads the case and offers nothing to withdraw; the confirmation is not his either.
     page = await father.get(f"/cases/{case_no}")
     assert page.status_code == 200 and "关联办件" in page.text and "撤回申请" not in page.text
@@ -240,7 +248,7 @@ async def test_someone_elses_case_looks_like_no_case_and_staff_may_not_withdraw_
     assert (await post(stranger, _withdraw_path(case["case_no"]), {})).status_code == 404
     assert (await post(stranger, _withdraw_path("CZ20990101999999"), {})).status_code == 404
     assert (await stranger.get(f"/cases/{case['case_no']}/withdraw")).status_code == 404
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police")
+    clerk = await _window_clerk(another_client, pool, settings)
     assert (await post(clerk, _withdraw_path(case["case_no"]), {})).status_code == 403
     assert {t["status"] for t in (await client.get(f"/api/v1/cases/{case['case_no']}")).json()["tasks"]} == {
         "submitted"
@@ -306,7 +314,9 @@ async def test_the_organisations_case_is_withdrawn_by_those_who_act_for_it_now(
     assert refused.status_code == 403, refused.text
     by_legal_rep = await post(huang, _withdraw_path(second.json()["case_no"]), {})
     assert by_legal_rep.status_code == 200, by_legal_rep.text
-    acting = await pool.fetch("SELECT detail->>'acting_as' AS a FROM audit_log WHERE action = 'case.withdraw' ORDER BY id")
+    acting = await pool.fetch(
+        "SELECT detail->>'acting_as' AS a FROM audit_log WHERE action = 'case.withdraw' ORDER BY id"
+    )
     assert [r["a"] for r in acting] == ["organisation", "organisation"]
 
 
