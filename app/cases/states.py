@@ -72,14 +72,16 @@ def derive_case_status(task_statuses: Iterable[str]) -> str:
     statuses = list(task_statuses)
     if not statuses:
         return "submitted"
+    if all(s == "withdrawn" for s in statuses):
+        return "withdrawn"  # by its applicant (撤回申请), or merged into another case as its duplicate (一事不二办)
+    # A withdrawn task no longer counts towards the case's state: the case is where its other tasks are.
+    statuses = [s for s in statuses if s != "withdrawn"]
     if "supplement_requested" in statuses:
         return "supplement_requested"  # the resident has something to do: say that first
     if "awaiting_consent" in statuses:
         return "awaiting_consent"  # someone else has: the case waits for them before any department starts
     if all(s == "submitted" for s in statuses):
         return "submitted"
-    if all(s == "withdrawn" for s in statuses):
-        return "withdrawn"  # by its applicant (撤回申请), or merged into another case as its duplicate (一事不二办)
     if all(s == "delivered" or s in _ENDED for s in statuses):
         return "closed" if all(s in _ENDED for s in statuses) else "delivered"
     if all(s in ("completed", "delivered") or s in _ENDED for s in statuses):
