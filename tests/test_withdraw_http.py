@@ -7,6 +7,7 @@ taken out of app/cases/withdrawal.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -287,6 +288,35 @@ async def test_the_helper_withdraws_for_their_client_while_the_delegation_lives_
     assert refused.status_code == 403, refused.text
     assert refused.json()["detail"].startswith("没有有效的代办授权")
     assert await _statuses(pool, second) == ["submitted"]
+
+
+async def test_the_helper_withdraws_from_the_receipt_on_the_tablet_without_javascript(
+    pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    from tests.test_delegations_http import ELDER, VILLAGE, _file_retirement, delegation_body
+
+    helper = await _staff(another_client, pool, settings, name="陈帮办", role="helper", region=VILLAGE)
+    assert (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).status_code == 201
+    case_no = (await _file_retirement(helper, ELDER, "withdraw-helper-page-1")).json()["case_no"]
+    receipt = await helper.get(f"/helper/cases/{case_no}/receipt")
+    assert f'href="/helper/cases/{case_no}/withdraw"' in receipt.text
+
+    confirm = await helper.get(f"/helper/cases/{case_no}/withdraw")
+    assert confirm.status_code == 200, confirm.text
+    assert f'action="/helper/cases/{case_no}/withdraw"' in confirm.text and "经其同意后再撤回" in confirm.text
+    task_ids = [int(i) for i in re.findall(r'name="task_id" value="(\d+)" checked', confirm.text)]
+    assert len(task_ids) == 3  # 退休: 人社, 公积金, 医保
+    done = await helper.post(
+        f"/helper/cases/{case_no}/withdraw",
+        data={"task_id": [str(i) for i in task_ids], "reason": "other_channel"},
+        headers=await csrf(helper),
+    )
+
+    assert done.status_code == 303 and done.headers["location"] == f"/helper/cases/{case_no}/receipt?notice=withdrawn"
+    after = await helper.get(done.headers["location"])
+    assert "已撤回申请" in after.text and after.text.count("<strong>已撤回</strong>") == len(task_ids)
+    assert f'href="/helper/cases/{case_no}/withdraw"' not in after.text
+    assert await _statuses(pool, case_no) == ["withdrawn"]
 
 
 async def test_the_organisations_case_is_withdrawn_by_those_who_act_for_it_now(

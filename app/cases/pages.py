@@ -76,10 +76,7 @@ class CasePages(Controller):
     ) -> Template:
         """撤回申请, the confirmation: what will stop and what stays, the reason. A page of its own, and the fragment
         the case page swaps in where its button was (htmx)."""
-        user = caller(request)
-        await withdrawal.may_withdraw(db, request, user, case_no)
-        case = await service.case_for_resident(db, settings, user, case_no)
-        return _withdraw_template(case, fragment=is_htmx(request))
+        return await _withdraw_page(request, db, settings, case_no)
 
     @post("/cases/{case_no:str}/withdraw", opt=RESIDENT)
     async def withdraw(
@@ -93,18 +90,7 @@ class CasePages(Controller):
     ) -> Template | Redirect:
         """The form's answer (works without JavaScript): the chosen tasks withdrawn, back on the case page, which says
         so; a refused choice back on the confirmation, with why."""
-        user = caller(request)
-        chosen = [int(v) for v in _listed(data.get("task_id")) if v.isdigit() and len(v) < 19]
-        reason, words = str(data.get("reason") or "") or None, str(data.get("reason_text") or "")
-        body = WithdrawalRequest(task_ids=chosen, reason=reason, reason_text=words)
-        try:
-            await withdrawal.withdraw(db, cipher, request, user, case_no, body)
-        except (FieldErrors, Conflict) as exc:
-            case = await service.case_for_resident(db, settings, user, case_no)
-            errors = exc.errors if isinstance(exc, FieldErrors) else {"task_ids": exc.message}
-            status = 400 if isinstance(exc, FieldErrors) else 409
-            return _withdraw_template(case, errors=errors, form=data, status=status)
-        return Redirect(f"/cases/{case_no}?notice=withdrawn", status_code=303)
+        return await _withdraw_posted(request, db, cipher, settings, case_no, data)
 
     async def _case(
         self,
@@ -166,11 +152,31 @@ class CasePages(Controller):
 
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
     async def helper_receipt_page(
-        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
     ) -> Template:
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
-        return receipt_page(await service.case_for_helper(db, settings, caller(request), case_no), filed_for="helper")
+        case = await service.case_for_helper(db, settings, caller(request), case_no)
+        return receipt_page(case, filed_for="helper", notice=NOTICES.get(notice))
+
+    @get("/helper/cases/{case_no:str}/withdraw", opt=roles("helper"))
+    async def helper_withdraw_page(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Template:
+        """撤回申请 by the helper who filed the case, for the client beside them (under their live delegation)."""
+        return await _withdraw_page(request, db, settings, case_no, for_helper=True)
+
+    @post("/helper/cases/{case_no:str}/withdraw", opt=roles("helper"))
+    async def helper_withdraw(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        case_no: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        return await _withdraw_posted(request, db, cipher, settings, case_no, data, for_helper=True)
 
 
 def _listed(value: Any) -> list[str]:
@@ -184,6 +190,50 @@ def _withdrawable(case: CaseView) -> list[TaskView]:
     return [t for t in case.tasks if withdrawal.withdrawable(t.status)]
 
 
+def _chosen(posted: dict[str, Any]) -> list[int]:
+    return [int(v) for v in _listed(posted.get("task_id")) if v.isdigit() and len(v) < 19]
+
+
+async def _case_to_withdraw(
+    request: AnyRequest, db: Db, settings: AppSettings, case_no: str, *, for_helper: bool
+) -> CaseView:
+    user = caller(request)
+    if for_helper:
+        return await service.case_for_helper(db, settings, user, case_no)
+    return await service.case_for_resident(db, settings, user, case_no)
+
+
+async def _withdraw_page(
+    request: AnyRequest, db: Db, settings: AppSettings, case_no: str, *, for_helper: bool = False
+) -> Template:
+    await withdrawal.may_withdraw(db, request, caller(request), case_no)
+    case = await _case_to_withdraw(request, db, settings, case_no, for_helper=for_helper)
+    return _withdraw_template(case, fragment=is_htmx(request), for_helper=for_helper)
+
+
+async def _withdraw_posted(
+    request: AnyRequest,
+    db: Db,
+    cipher: Cipher,
+    settings: AppSettings,
+    case_no: str,
+    data: dict[str, Any],
+    *,
+    for_helper: bool = False,
+) -> Template | Redirect:
+    reason, words = str(data.get("reason") or "") or None, str(data.get("reason_text") or "")
+    body = WithdrawalRequest(task_ids=_chosen(data), reason=reason, reason_text=words)
+    try:
+        await withdrawal.withdraw(db, cipher, request, caller(request), case_no, body)
+    except (FieldErrors, Conflict) as exc:
+        case = await _case_to_withdraw(request, db, settings, case_no, for_helper=for_helper)
+        errors = exc.errors if isinstance(exc, FieldErrors) else {"task_ids": exc.message}
+        status = 400 if isinstance(exc, FieldErrors) else 409
+        return _withdraw_template(case, errors=errors, form=data, status=status, for_helper=for_helper)
+    done = f"/helper/cases/{case_no}/receipt" if for_helper else f"/cases/{case_no}"
+    return Redirect(f"{done}?notice=withdrawn", status_code=303)
+
+
 def _withdraw_template(
     case: CaseView,
     *,
@@ -191,15 +241,20 @@ def _withdraw_template(
     errors: dict[str, str] | None = None,
     form: dict[str, Any] | None = None,
     status: int = 200,
+    for_helper: bool = False,
 ) -> Template:
     """The confirmation of 撤回申请: the tasks that may be withdrawn (all ticked, or as the refused form had them),
-    those that stay, the reasons to choose from."""
+    those that stay, the reasons to choose from; a helper's posts to their own path and goes back to the receipt."""
     posted = form or {}
-    chosen = {int(v) for v in _listed(posted.get("task_id")) if v.isdigit() and len(v) < 19}
+    chosen = set(_chosen(posted))
+    path = f"/helper/cases/{case.case_no}" if for_helper else f"/cases/{case.case_no}"
     return Template(
         "partials/withdraw_form.html" if fragment else "withdraw.html",
         context={
-            "nav": "cases",
+            "nav": "helper" if for_helper else "cases",
+            "action": f"{path}/withdraw",
+            "back": f"{path}/receipt" if for_helper else path,
+            "for_helper": for_helper,
             "case": case,
             "withdrawable": _withdrawable(case),
             "staying": [t for t in case.tasks if not withdrawal.withdrawable(t.status)],
@@ -224,7 +279,7 @@ async def posted_files(posted: Any) -> list[tuple[str, bytes]]:
     ]
 
 
-def receipt_page(case: CaseView, *, filed_for: str) -> Template:
+def receipt_page(case: CaseView, *, filed_for: str, notice: str | None = None) -> Template:
     """受理回执. `filed_for`: "self" (the resident's own page), "helper" (printed on a village helper's tablet) or
     "window" (printed at the clerk's window for the resident to take home)."""
     submitted = next((e for e in case.timeline if e.status == "submitted"), None)
@@ -246,6 +301,9 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
             "filed_by": submitted.note if submitted and case.filed_as in ("helper", "clerk") else None,
             # segno's own SVG of our tracking URL: markup we generate, never user input.
             "qr_svg": qr.qr_svg_inline(case.tracking_url),
+            # 撤回申请 by the helper who filed it: offered beside their receipt while a task may still be withdrawn.
+            "withdrawable": bool(_withdrawable(case)) if filed_for == "helper" else False,
+            "notice": notice,
         },
         # The resident's own receipt is kept to read offline; one printed on a shared tablet or a window's computer
         # is not (and, as every signed-in answer, none is in an HTTP cache: app/web/security.py).
