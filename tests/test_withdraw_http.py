@@ -96,8 +96,11 @@ async def test_the_applicant_withdraws_the_whole_case_each_task_says_so_and_the_
     assert {e["note"] for e in steps} == {f"不再需要办理。{words}"}
     inbox = (await client.get("/api/v1/notifications")).json()["items"]
     assert sum("申请人撤回申请" in entry["body"] for entry in inbox) == len(task_ids)
-    # The staff's queue no longer holds them; the public tracking page says 已撤回.
+    # The staff's queue no longer holds them; the case's history on the console says why, the applicant's words too.
     assert not [t for t in (await clerk.get("/api/v1/console/tasks")).json() if t["case_no"] == case_no]
+    console = await clerk.get(f"/console/cases/{case_no}")
+    assert console.status_code == 200 and "申请人撤回申请" in console.text and words in console.text
+    # The public tracking page says 已撤回, never the words.
     tracking = (await client.get(f"/api/v1/track/{withdrawn['tracking_url'].rsplit('/', 1)[1]}")).json()
     assert tracking["status_label"] == "已撤回" and words not in str(tracking)
     audited = await pool.fetchrow(
