@@ -7,12 +7,13 @@ from typing import Any, Final
 
 import msgspec
 
-# The events a client may subscribe to: a case's steps, fired from its timeline (app/cases/timeline.py), and a new
-# rating of the department's work (app/reviews/service.py).
+# The events a client may subscribe to: a case's steps, fired from its timeline (app/cases/timeline.py), its
+# applicant's withdrawal (app/cases/withdrawal.py), and a new rating of the department's work (app/reviews/service.py).
 EVENTS: Final = {
     "task.created": "新办件的事项已分送本部门",
     "task.resubmitted": "申请人已补正材料",
     "task.updated": "事项状态有变化（受理、审核、办结等，无论由谁办理）",
+    "case.withdrawn": "申请人撤回了申请：本部门的哪些事项已撤回、撤回原因的代码",
     "review.created": "申请人对本部门办结的事项作出了评价（好差评）",
 }
 URL_MAX: Final = 2000

@@ -188,6 +188,27 @@ async def test_a_spouses_documents_are_used_once_she_grants(client: Client, li_n
     assert again.status_code == 409
 
 
+async def test_once_every_task_waiting_for_her_is_withdrawn_she_is_asked_no_more(client: Client, li_na: Client) -> None:
+    """撤回申请: a request stays while any task still waits for it; once none does, it ends as 申请人已撤回."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case_no = await _zhang_wei_files_birth(client)
+    waiting = [t for t in (await _case(client, case_no))["tasks"] if t["item_code"] in WAITING_ITEMS]
+    some = await post(client, f"/api/v1/cases/{case_no}/withdraw", {"task_ids": [waiting[0]["id"]]})
+    assert some.status_code == 200, some.text
+    [request] = (await li_na.get("/api/v1/consents")).json()
+    assert request["state"] == "requested"
+
+    rest = await post(client, f"/api/v1/cases/{case_no}/withdraw", {"task_ids": [t["id"] for t in waiting[1:]]})
+
+    assert rest.status_code == 200, rest.text
+    [request] = (await li_na.get("/api/v1/consents")).json()
+    assert (request["state"], request["state_label"]) == ("withdrawn", "申请人已撤回")
+    assert (await post(li_na, f"/api/v1/consents/{request['id']}", {"decision": "grant"})).status_code == 409
+    case = await _case(client, case_no)
+    assert {c["state_label"] for c in case["consents"]} == {"已撤回"}
+    assert "申请已撤回，不再请母亲同意" in (await client.get(f"/cases/{case_no}")).text
+
+
 async def test_staff_cannot_accept_a_task_waiting_for_consent(
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:

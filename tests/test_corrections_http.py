@@ -153,6 +153,23 @@ async def test_a_refused_correction_keeps_the_certificate_and_says_why(
     assert (await _ask(client, case_no, _asked(old["id"]))).status_code == 201
 
 
+async def test_a_correction_its_applicant_withdrew_may_be_asked_again(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
+    case_no, old = await _issued_birth_certificate(client, desk)
+    task_id = (await _ask(client, case_no, _asked(old["id"]))).json()["task_id"]
+    await act(desk.clerk, task_id, "accept")
+
+    withdrawn = await post(client, f"/api/v1/cases/{case_no}/withdraw", {"task_ids": [task_id], "reason": "refile"})
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert next(t for t in withdrawn.json()["tasks"] if t["id"] == task_id)["status"] == "withdrawn"
+    assert (await _birth_certificate(client, case_no))["id"] == old["id"]  # untouched
+    assert (await _ask(client, case_no, _asked(old["id"], value="张晓包"))).status_code == 201
+
+
 async def test_the_window_clerk_asks_after_checking_papers_and_held_materials_use_the_corrected_certificate(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:

@@ -330,9 +330,10 @@ async def test_merging_withdraws_one_moves_its_materials_and_is_on_both_timeline
         "SELECT count(*) FROM uploads u JOIN cases c ON c.id = u.case_id WHERE c.case_no = $1", earlier
     )
     assert later_files > 0 and moved >= later_files
-    # The father's withdrawn case says so, and he (the father the kept case names) now reads the kept one.
+    # The father's withdrawn case says so (its step says why: 已撤回 is also what an applicant's own withdrawal reads),
+    # and he (the father the kept case names) now reads the kept one.
     his = (await father.get(f"/api/v1/cases/{later}")).json()
-    assert his["status"] == "withdrawn" and his["status_label"] == "已撤回（重复申请）"
+    assert his["status"] == "withdrawn" and his["status_label"] == "已撤回"
     assert any(
         e["title"] == "经综合窗口核查为重复申请，本件已撤回" and earlier in (e["note"] or "") for e in his["timeline"]
     )

@@ -363,3 +363,55 @@ async def test_a_rating_of_the_departments_work_reaches_its_system_without_the_r
     assert event["data"]["level"] == 2 and event["data"]["tags"] == ["态度不好", "多次跑动"]
     assert words not in str(event) and ZHANG_WEI["name"] not in str(event)
     assert receiver.bad_signatures == 0
+
+
+async def test_a_withdrawal_reaches_each_department_for_its_own_tasks_without_the_applicants_words(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    another_client: MakeClient,
+    receiver: Receiver,
+) -> None:
+    """撤回申请: case.withdrawn once to the district health office's system, naming its own task (预防接种证) and
+    not the city's (出生医学证明) nor another department's; task.updated for its task as for every step."""
+    system, auth = await _department_system(another_client, pool)
+    made = await system.post(
+        f"{API}/webhooks",
+        json={"url": receiver.url, "events": ["case.withdrawn", "task.updated"]},
+        headers={**auth, "Idempotency-Key": "subscribe-withdraw-1"},
+    )
+    assert made.status_code == 201, made.text
+    receiver.secret = made.json()["secret"]
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-withdraw-1"))
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    [task] = (await system.get(f"{API}/tasks", headers=auth)).json()["items"]
+    words = "孩子随父母回老家落户"
+
+    withdrawn = await post(
+        client, f"/api/v1/cases/{case_no}/withdraw", {"reason": "no_longer_needed", "reason_text": words}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    await _drain(pool, database_url, settings)
+
+    by_type = {p["type"]: p for p in receiver.acknowledged}
+    assert sorted(p["type"] for p in receiver.acknowledged) == ["case.withdrawn", "task.updated"]  # each once
+    assert by_type["case.withdrawn"]["data"] == {
+        "case_no": case_no,
+        "tasks": [{"task_id": task["id"], "item_code": "CZ-WJ-002"}],
+        "reason": "no_longer_needed",
+    }
+    assert by_type["task.updated"]["data"]["task_id"] == task["id"]
+    assert by_type["task.updated"]["data"]["status"] == "withdrawn"
+    assert words not in str(receiver.acknowledged) and ZHANG_WEI["name"] not in str(receiver.acknowledged)
+    assert receiver.bad_signatures == 0
+    # Read with its token, the task says it is withdrawn and takes no further step.
+    assert (await system.get(f"{API}/tasks/{task['id']}", headers=auth)).json()["status"] == "withdrawn"
+    refused = await system.post(
+        f"{API}/tasks/{task['id']}/transition",
+        json={"action": "accept"},
+        headers={**auth, "Idempotency-Key": "withdrawn-accept-1"},
+    )
+    assert refused.status_code == 409 and refused.json()["allowed_actions"] == []

@@ -1,8 +1,8 @@
 """The public statistics equal a brute-force recount of the records (tests/stats_recount.py), whatever the records
 are: random cases, tasks, steps, ratings, follow-ups and certificates written straight into the tables and recounted
 (migration 0035's data step, `stats-rebuild`); and random work done through the app itself — filings online and at
-a window, moves up to 办结 and 出件, 马上办, a 全城通办 task taken by an office, ratings given and changed, follow-ups
-answered — counted as it happens, folded, and recounted again."""
+a window, moves up to 办结 and 出件, 马上办, a 全城通办 task taken by an office, 撤回申请, ratings given and changed,
+follow-ups answered — counted as it happens, folded, and recounted again."""
 
 from __future__ import annotations
 
@@ -378,7 +378,7 @@ WANG = {"name": "王建国", "id_number": "320412196608080133"}
 # 预防接种证办理 (卫健, 区级, 即办件, a certificate).
 WORK_ITEMS = ["CZ-MZ-002", "CZ-RS-005", "CZ-WJ-002"]
 DEPARTMENTS = {"CZ-MZ-002": "civil_affairs", "CZ-RS-005": "hrss", "CZ-WJ-002": "health"}
-PROGRESS = ["filed", "accepted", "completed", "delivered", "on_the_spot"]
+PROGRESS = ["filed", "accepted", "completed", "delivered", "on_the_spot", "withdrawn"]
 
 
 class Plan(NamedTuple):
@@ -521,6 +521,10 @@ async def _do(people: dict[str, httpx.AsyncClient], plan: Plan, key: int) -> Non
             body |= {"delivery_method": plan.method, "delivery_ref": "SF1234567890" if plan.method == "post" else None}
         moved = await post(actor, f"/api/v1/console/tasks/{task}/transition", body)
         assert moved.status_code == 200, (action, moved.text)
+    if plan.progress == "withdrawn" and online:  # 撤回申请 once accepted: received, never completed
+        withdrawn = await post(people["resident"], f"/api/v1/cases/{case_no}/withdraw", {"reason": "other"})
+        assert withdrawn.status_code == 200, withdrawn.text
+        return
     if not moves or moves[-1][1] == "accept" or plan.level is None:
         return
     await _rate_in_app(people, plan, case_no, task, online)

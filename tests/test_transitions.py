@@ -36,6 +36,11 @@ EXPECTED = {
         (state, "withdraw"): ("withdrawn", {"system"})
         for state in ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
     },
+    # 撤回申请: the applicant's side withdraws a task not yet decided (app.cases.withdrawal decides who acts for them).
+    **{
+        (state, "withdraw_by_applicant"): ("withdrawn", {"resident"})
+        for state in ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
+    },
 }
 
 
@@ -56,6 +61,7 @@ def test_states_are_the_ones_the_database_and_labels_know() -> None:
         "consent_granted",
         "consent_refused",
         "withdraw",
+        "withdraw_by_applicant",
     } == ACTIONS
 
 
@@ -78,3 +84,17 @@ def test_the_table_has_nothing_beyond_the_expected() -> None:
 def test_final_states_allow_nothing() -> None:
     for state in ("rejected", "denied", "delivered", "withdrawn"):
         assert allowed_actions(state, frozenset(ROLES)) == []
+
+
+def test_an_applicant_may_withdraw_a_task_until_a_department_has_decided_it() -> None:
+    """Before 批准 or a refusal: 待授权, 申办, 受理, 补正 (either way), 审核中. A decision (批准, 不予受理,
+    不予批准), 办结, 出件 and a task already withdrawn stay as they are; no member of staff and no department's system
+    takes this step."""
+    applicant = frozenset({"resident"})
+    may = {state for state in STATES if transition(state, "withdraw_by_applicant", applicant) is not None}
+    assert may == {"awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review"}
+    assert STATES - may == {"approved", "rejected", "denied", "completed", "delivered", "withdrawn"}
+    staff = frozenset({"clerk", "approver", "department_system", "helper", "admin"})
+    assert all(transition(state, "withdraw_by_applicant", staff) is None for state in STATES)
+    step = transition("in_review", "withdraw_by_applicant", applicant)
+    assert step is not None and step.label == "申请人撤回申请"

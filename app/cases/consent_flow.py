@@ -34,8 +34,14 @@ from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
 
-_STATE_OF_MATERIAL = {"requested": "awaiting_consent", "granted": "held", "refused": "upload", "expired": "upload"}
-MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同意", "upload": "需上传"}
+_STATE_OF_MATERIAL = {
+    "requested": "awaiting_consent",
+    "granted": "held",
+    "refused": "upload",
+    "expired": "upload",
+    "withdrawn": "withdrawn",
+}
+MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同意", "upload": "需上传", "withdrawn": "已撤回"}
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +158,14 @@ async def settle(tx: Tx, case_id: int, actor_account_id: int | None) -> None:
             await workflow.settle_consent(tx, task, "consent_granted", None, actor_account_id)
 
 
+async def release(tx: Tx, case_id: int) -> None:
+    """Requests no task of the case waits for any more — their tasks withdrawn (撤回申请, or merged as a duplicate) —
+    end as withdrawn, in the caller's transaction: nobody is asked for documents a case no longer needs."""
+    waiting = {t.item_code for t in await store.tasks_of_case(tx, case_id) if t.status == "awaiting_consent"}
+    rows = await consents.of_case(tx, case_id)
+    await consents.withdraw(tx, [r.id for r in rows if r.state == "requested" and not waiting & set(r.item_codes)])
+
+
 def labels_of(form: MergedForm, about: str) -> str:
     """母亲, or 母亲、父亲 for a request covering two parties (one person typed for both)."""
     return "、".join(parties.label_of(form, party) for party in about.split(","))
@@ -248,7 +262,8 @@ async def materials_of_case(db: DB, rows: list[ConsentRow], life_event_code: str
         for code in row.material_codes:
             about = needs[code].about if code in needs else row.about
             label = parties.label_of(form, about)
-            material_state = "upload" if code in lacking.get(row.id, ()) else _STATE_OF_MATERIAL[state]
+            ended = state == "withdrawn"  # nothing to upload for a task withdrawn
+            material_state = "upload" if not ended and code in lacking.get(row.id, ()) else _STATE_OF_MATERIAL[state]
             found.append(
                 CaseConsent(
                     material_code=code,

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from app.cases import duplicates, store, workflow
+from app.cases import consent_flow, duplicates, store, workflow
 from app.cases import duplicates_store as flags_store
 from app.cases.duplicates import Facts, Match, SubjectRule
 from app.cases.models import DuplicateFlag, SubjectCase, TaskRow
@@ -262,6 +262,7 @@ async def merge(
                 step = transition(task.status, WITHDRAW, SYSTEM)
                 if step is not None:
                     await store.set_task_status(tx, task.id, step.to, task.due_on, task.due_provisional)
+            await consent_flow.release(tx, gone_case.case_id)  # nobody is asked for a withdrawn case's documents
             moved = await store.move_uploads(tx, gone_case.case_id, kept_case.case_id)
             linked_as = await _link_if_party(tx, cipher, kept_case, gone_case.applicant_person_id)
             see = (

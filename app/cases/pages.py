@@ -7,14 +7,15 @@ from typing import Any, cast
 
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, MultipartBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.cases import qr, service, workflow
-from app.cases.models import CaseView
+from app.cases import qr, service, withdrawal, workflow
+from app.cases.models import CaseView, TaskView, WithdrawalRequest
 from app.cases.transitions import on_the_spot_title
 from app.errors import Conflict, FieldErrors
 from app.shell.service import OFFLINE_COPY
+from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
@@ -23,6 +24,10 @@ RESIDENT = roles("resident")
 # How a resident reads where a case came from; unknown codes are shown as they are.
 CHANNEL_LABELS = {"online": "网上申请", "window": "窗口申请", "helper": "帮办代办"}
 FILED_AS_LABELS = {"self": "本人申请", "helper": "帮办员代为申请", "clerk": "窗口代为申请"}
+# What a page the resident is sent back to confirms (?notice=…).
+NOTICES = {
+    "withdrawn": "已撤回申请：所选事项已停止办理，办理部门已收到撤回通知。已办结的事项不受影响。",
+}
 
 
 class CasePages(Controller):
@@ -60,8 +65,32 @@ class CasePages(Controller):
         return Template("cases.html", context={"nav": "cases", "cases": cases})
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
-    async def case_page(self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]) -> Template:
-        return await self._case(request, db, settings, case_no)
+    async def case_page(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
+    ) -> Template:
+        return await self._case(request, db, settings, case_no, notice=NOTICES.get(notice))
+
+    @get("/cases/{case_no:str}/withdraw", opt=RESIDENT)
+    async def withdraw_page(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Template:
+        """撤回申请, the confirmation: what will stop and what stays, the reason. A page of its own, and the fragment
+        the case page swaps in where its button was (htmx)."""
+        return await _withdraw_page(request, db, settings, case_no)
+
+    @post("/cases/{case_no:str}/withdraw", opt=RESIDENT)
+    async def withdraw(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        case_no: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """The form's answer (works without JavaScript): the chosen tasks withdrawn, back on the case page, which says
+        so; a refused choice back on the confirmation, with why."""
+        return await _withdraw_posted(request, db, cipher, settings, case_no, data)
 
     async def _case(
         self,
@@ -72,6 +101,7 @@ class CasePages(Controller):
         error: str | None = None,
         status: int = 200,
         field_errors: dict[int, dict[str, str]] | None = None,
+        notice: str | None = None,
     ) -> Template:
         case = await service.case_for_resident(db, settings, caller(request), case_no)
         # What each task waiting for a supplement asks for: the latest 补正告知 note on that task.
@@ -94,6 +124,9 @@ class CasePages(Controller):
                 "error": error,
                 # task id → field → message, shown beside that field of that task's supplement form.
                 "field_errors": field_errors or {},
+                # 撤回申请: offered while a task may still be withdrawn, never to a party linked to the case.
+                "withdrawable": [] if case.linked_as else _withdrawable(case),
+                "notice": notice,
             },
             status_code=status,
             # The resident's own case page is kept by our service worker for reading offline (wiped at sign-out).
@@ -119,11 +152,121 @@ class CasePages(Controller):
 
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
     async def helper_receipt_page(
-        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
     ) -> Template:
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
-        return receipt_page(await service.case_for_helper(db, settings, caller(request), case_no), filed_for="helper")
+        case = await service.case_for_helper(db, settings, caller(request), case_no)
+        return receipt_page(case, filed_for="helper", notice=NOTICES.get(notice))
+
+    @get("/helper/cases/{case_no:str}/withdraw", opt=roles("helper"))
+    async def helper_withdraw_page(
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str]
+    ) -> Template:
+        """撤回申请 by the helper who filed the case, for the client beside them (under their live delegation)."""
+        return await _withdraw_page(request, db, settings, case_no, for_helper=True)
+
+    @post("/helper/cases/{case_no:str}/withdraw", opt=roles("helper"))
+    async def helper_withdraw(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        case_no: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        return await _withdraw_posted(request, db, cipher, settings, case_no, data, for_helper=True)
+
+
+def _listed(value: Any) -> list[str]:
+    """A form field sent once, several times (checkboxes), or not at all."""
+    if value is None:
+        return []
+    return [str(v) for v in cast("list[object]", value)] if isinstance(value, list) else [str(value)]
+
+
+def _withdrawable(case: CaseView) -> list[TaskView]:
+    return [t for t in case.tasks if withdrawal.withdrawable(t.status)]
+
+
+def _chosen(posted: dict[str, Any]) -> list[int]:
+    return [int(v) for v in _listed(posted.get("task_id")) if v.isdigit() and len(v) < 19]
+
+
+async def _case_to_withdraw(
+    request: AnyRequest, db: Db, settings: AppSettings, case_no: str, *, for_helper: bool
+) -> CaseView:
+    user = caller(request)
+    if for_helper:
+        return await service.case_for_helper(db, settings, user, case_no)
+    return await service.case_for_resident(db, settings, user, case_no)
+
+
+async def _withdraw_page(
+    request: AnyRequest, db: Db, settings: AppSettings, case_no: str, *, for_helper: bool = False
+) -> Template:
+    await withdrawal.may_withdraw(db, request, caller(request), case_no)
+    case = await _case_to_withdraw(request, db, settings, case_no, for_helper=for_helper)
+    return _withdraw_template(case, fragment=is_htmx(request), for_helper=for_helper)
+
+
+async def _withdraw_posted(
+    request: AnyRequest,
+    db: Db,
+    cipher: Cipher,
+    settings: AppSettings,
+    case_no: str,
+    data: dict[str, Any],
+    *,
+    for_helper: bool = False,
+) -> Template | Redirect:
+    reason, words = str(data.get("reason") or "") or None, str(data.get("reason_text") or "")
+    body = WithdrawalRequest(task_ids=_chosen(data), reason=reason, reason_text=words)
+    try:
+        await withdrawal.withdraw(db, cipher, request, caller(request), case_no, body)
+    except (FieldErrors, Conflict) as exc:
+        case = await _case_to_withdraw(request, db, settings, case_no, for_helper=for_helper)
+        errors = exc.errors if isinstance(exc, FieldErrors) else {"task_ids": exc.message}
+        status = 400 if isinstance(exc, FieldErrors) else 409
+        return _withdraw_template(case, errors=errors, form=data, status=status, for_helper=for_helper)
+    done = f"/helper/cases/{case_no}/receipt" if for_helper else f"/cases/{case_no}"
+    return Redirect(f"{done}?notice=withdrawn", status_code=303)
+
+
+def _withdraw_template(
+    case: CaseView,
+    *,
+    fragment: bool = False,
+    errors: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+    for_helper: bool = False,
+) -> Template:
+    """The confirmation of 撤回申请: the tasks that may be withdrawn (all ticked, or as the refused form had them),
+    those that stay, the reasons to choose from; a helper's posts to their own path and goes back to the receipt."""
+    posted = form or {}
+    chosen = set(_chosen(posted))
+    path = f"/helper/cases/{case.case_no}" if for_helper else f"/cases/{case.case_no}"
+    return Template(
+        "partials/withdraw_form.html" if fragment else "withdraw.html",
+        context={
+            "nav": "helper" if for_helper else "cases",
+            "action": f"{path}/withdraw",
+            "back": f"{path}/receipt" if for_helper else path,
+            "for_helper": for_helper,
+            "case": case,
+            "withdrawable": _withdrawable(case),
+            "staying": [t for t in case.tasks if not withdrawal.withdrawable(t.status)],
+            "chosen": chosen if form is not None else {t.id for t in case.tasks},
+            "reasons": withdrawal.REASONS,
+            "reason_text_max": withdrawal.REASON_TEXT_MAX,
+            "errors": errors or {},
+            "form": posted,
+            "fragment": fragment,
+        },
+        status_code=status,
+    )
 
 
 async def posted_files(posted: Any) -> list[tuple[str, bytes]]:
@@ -136,7 +279,7 @@ async def posted_files(posted: Any) -> list[tuple[str, bytes]]:
     ]
 
 
-def receipt_page(case: CaseView, *, filed_for: str) -> Template:
+def receipt_page(case: CaseView, *, filed_for: str, notice: str | None = None) -> Template:
     """受理回执. `filed_for`: "self" (the resident's own page), "helper" (printed on a village helper's tablet) or
     "window" (printed at the clerk's window for the resident to take home)."""
     submitted = next((e for e in case.timeline if e.status == "submitted"), None)
@@ -158,6 +301,9 @@ def receipt_page(case: CaseView, *, filed_for: str) -> Template:
             "filed_by": submitted.note if submitted and case.filed_as in ("helper", "clerk") else None,
             # segno's own SVG of our tracking URL: markup we generate, never user input.
             "qr_svg": qr.qr_svg_inline(case.tracking_url),
+            # 撤回申请 by the helper who filed it: offered beside their receipt while a task may still be withdrawn.
+            "withdrawable": bool(_withdrawable(case)) if filed_for == "helper" else False,
+            "notice": notice,
         },
         # The resident's own receipt is kept to read offline; one printed on a shared tablet or a window's computer
         # is not (and, as every signed-in answer, none is in an HTTP cache: app/web/security.py).

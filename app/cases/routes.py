@@ -12,9 +12,9 @@ from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
-from app.cases import corrections, qr, service, tracking
+from app.cases import corrections, qr, service, tracking, withdrawal
 from app.cases.models import (
     CaseCreated,
     CaseSubmission,
@@ -27,6 +27,7 @@ from app.cases.models import (
     DraftView,
     TrackView,
     UploadView,
+    WithdrawalRequest,
 )
 from app.errors import FieldErrors
 from app.filing import service as filing
@@ -42,6 +43,9 @@ RESIDENT = roles("resident")
 CORRECTORS = roles("resident", "clerk")
 # Residents file for themselves; clerks at a window and helpers under a delegation file for someone.
 FILERS = roles("resident", "clerk", "helper")
+# 撤回申请: the applicant (their organisation's legal representative or 经办人), or the helper who filed it under the
+# applicant's live delegation (app.cases.withdrawal decides, case by case).
+WITHDRAWERS = roles("resident", "helper")
 
 
 def _limit_scans(request: AnyRequest) -> None:
@@ -103,6 +107,28 @@ class CasesApi(Controller):
         data: Annotated[CorrectionRequest, Body(media_type=RequestEncodingType.JSON)],
     ) -> CorrectionCreated:
         return await corrections.request_correction(db, cipher, request, caller(request), case_no, data)
+
+    @post(
+        "/cases/{case_no:str}/withdraw",
+        opt=WITHDRAWERS,
+        status_code=HTTP_200_OK,
+        summary="撤回申请: withdraw the case's tasks not yet decided (task_ids omitted: all of them); the case as it "
+        "is now. 409 naming the tasks when none can be; a repeat answers as the first did",
+    )
+    async def withdraw(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cipher: Cipher,
+        settings: AppSettings,
+        case_no: FromPath[str],
+        data: Annotated[WithdrawalRequest, Body(media_type=RequestEncodingType.JSON)],
+    ) -> CaseView:
+        user = caller(request)
+        await withdrawal.withdraw(db, cipher, request, user, case_no, data)
+        if user.kind == "resident":
+            return await service.case_for_resident(db, settings, user, case_no)
+        return await service.case_for_helper(db, settings, user, case_no)
 
     @get("/cases/{case_no:str}/qr.svg", opt=RESIDENT, summary="Receipt QR (SVG) encoding the tracking URL")
     async def qr_svg(

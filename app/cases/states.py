@@ -27,7 +27,7 @@ CASE_STATUS_LABELS = {
     "completed": "已办结",
     "delivered": "已出件",
     "closed": "已结束",
-    "withdrawn": "已撤回（重复申请）",
+    "withdrawn": "已撤回",
 }
 
 # Tasks still with a department or the resident: everything before 出件 and not refused.
@@ -58,6 +58,7 @@ RESIDENT_NOTE_KINDS = {
     "supplement_requested": "补正告知",
     "rejected": "不予受理理由",
     "denied": "不予批准理由",
+    "withdrawn": "撤回说明",
     NOTE_STEP: "办理说明",
 }
 
@@ -71,14 +72,16 @@ def derive_case_status(task_statuses: Iterable[str]) -> str:
     statuses = list(task_statuses)
     if not statuses:
         return "submitted"
+    if all(s == "withdrawn" for s in statuses):
+        return "withdrawn"  # by its applicant (撤回申请), or merged into another case as its duplicate (一事不二办)
+    # A withdrawn task no longer counts towards the case's state: the case is where its other tasks are.
+    statuses = [s for s in statuses if s != "withdrawn"]
     if "supplement_requested" in statuses:
         return "supplement_requested"  # the resident has something to do: say that first
     if "awaiting_consent" in statuses:
         return "awaiting_consent"  # someone else has: the case waits for them before any department starts
     if all(s == "submitted" for s in statuses):
         return "submitted"
-    if all(s == "withdrawn" for s in statuses):
-        return "withdrawn"  # merged into another case as its duplicate (一事不二办)
     if all(s == "delivered" or s in _ENDED for s in statuses):
         return "closed" if all(s in _ENDED for s in statuses) else "delivered"
     if all(s in ("completed", "delivered") or s in _ENDED for s in statuses):

@@ -538,6 +538,12 @@ async def tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
     return [_task(r) for r in await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position", case_id)]
 
 
+async def lock_tasks_of_case(db: DB, case_id: int) -> list[TaskRow]:
+    """Every task of the case, locked for this transaction, in the order the merge of duplicates locks them too."""
+    rows = await db.fetch(_TASK + " WHERE t.case_id = $1 ORDER BY t.position FOR UPDATE OF t", case_id)
+    return [_task(r) for r in rows]
+
+
 # --- what the statistics recount --------------------------------------------------------------------------------------
 
 

@@ -4,8 +4,8 @@
 补正告知 supplement_requested when they refuse or let the deadline pass (the resident uploads instead);
 申办 submitted → 受理 accepted | 不予受理 rejected → 补正告知 supplement_requested ⇄ resubmitted →
 承办/审核 in_review → 批准 approved | denied → 办结 completed → 出件 delivered; a 即办件 申办 submitted → 当场办结
-completed at the window (马上办). A duplicate the window clerk merged into another case (一事不二办) is withdrawn:
-its tasks not yet decided end as 已撤回 withdrawn.
+completed at the window (马上办). A task not yet decided ends as 已撤回 withdrawn when its applicant withdraws it
+(撤回申请: app.cases.withdrawal) or when the window clerk merges its case into another as a duplicate (一事不二办).
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ ON_THE_SPOT = "complete_on_the_spot"
 # clerk merges a duplicate into another case (app.cases.duplicate_flow.merge withdraws its tasks).
 SYSTEM = frozenset({"system"})
 WITHDRAW = "withdraw"
-# A task may be withdrawn until a department has decided it (批准 issues a result that cannot be taken back this way).
-_WITHDRAWABLE = ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
+# A task may be withdrawn until a department has decided it: 批准 issues a result that cannot be taken back this way,
+# and 不予受理, 不予批准, 办结, 出件 have ended it already.
+WITHDRAWABLE: Final = ("awaiting_consent", "submitted", "accepted", "supplement_requested", "resubmitted", "in_review")
+# 撤回申请: the applicant's side withdraws their own application (app.cases.withdrawal decides who that is: the
+# applicant, the parent who filed for a minor child, the helper under a live delegation, the organisation's 经办人).
+APPLICANT_WITHDRAW = "withdraw_by_applicant"
+APPLICANT = frozenset({"resident"})
 
 # (state, action) → where it goes, who may do it.
 TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
@@ -57,7 +62,8 @@ TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
     ("approved", "complete"): Transition("completed", _APPROVER, "已办结"),
     ("submitted", ON_THE_SPOT): Transition("completed", _WINDOW, "当场办结"),
     ("completed", "deliver"): Transition("delivered", _CLERK, "已出件"),
-    **{(state, WITHDRAW): Transition("withdrawn", SYSTEM, "已撤回（重复申请）") for state in _WITHDRAWABLE},
+    **{(state, WITHDRAW): Transition("withdrawn", SYSTEM, "已撤回（重复申请）") for state in WITHDRAWABLE},
+    **{(state, APPLICANT_WITHDRAW): Transition("withdrawn", APPLICANT, "申请人撤回申请") for state in WITHDRAWABLE},
 }
 
 ACTIONS: Final = frozenset(action for _, action in TRANSITIONS)

@@ -24,6 +24,8 @@ from app.cases.models import CheckedFile, IssuedResult, TaskRow
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.timeline import record_event
 from app.cases.transitions import (
+    APPLICANT,
+    APPLICANT_WITHDRAW,
     DEPARTMENT_SYSTEM,
     NOTE_REQUIRED,
     ON_THE_SPOT,
@@ -476,8 +478,9 @@ async def _result_waits_at_window(tx: Tx, cipher: PiiCipher, task: TaskRow) -> b
     return cipher.decrypt_document(record.data_enc).get(HANDOVER_FIELD) in (None, "window")
 
 
-# Tasks that are over, one way or another: once all of a case's are, the case as a whole may be rated too.
-_FINISHED = frozenset({"completed", "delivered", "rejected", "denied"})
+# Tasks that are over, one way or another: once all of a case's are, the case as a whole may be rated too (a task its
+# applicant withdrew is over, and never rated itself: app.reviews).
+_FINISHED = frozenset({"completed", "delivered", "rejected", "denied", "withdrawn"})
 
 
 async def _invite_rating(tx: Tx, task: TaskRow) -> None:
@@ -628,6 +631,22 @@ async def _issue_correction(
         task=task.id,
         field=correction.field,
     )
+
+
+# --- 撤回申请 ---------------------------------------------------------------------------------------------------
+
+
+async def withdraw_by_applicant(
+    tx: Tx, cipher: PiiCipher, actor_account_id: int, task: TaskRow, note: str | None
+) -> TaskRow | None:
+    """One task withdrawn by the applicant's side (app.cases.withdrawal decides who that is and holds the task's row
+    lock), with its step 申请人撤回申请 on the timeline (inbox, push, the department's task.updated) in the caller's
+    transaction; None when the task is decided or withdrawn already (it stays as it is). Its promised date stays as the
+    record of what was promised: no queue, supervision or overdue count reads a withdrawn task."""
+    step = transition(task.status, APPLICANT_WITHDRAW, APPLICANT)
+    if step is None:
+        return None
+    return await _apply_move(tx, cipher, actor_account_id, task, APPLICANT_WITHDRAW, step, note, None)
 
 
 # --- moves the server makes (consent) ---------------------------------------------------------------

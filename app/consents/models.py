@@ -7,7 +7,13 @@ from typing import Literal
 
 import msgspec
 
-CONSENT_STATE_LABELS = {"requested": "待同意", "granted": "已同意", "refused": "已拒绝", "expired": "已过期"}
+CONSENT_STATE_LABELS = {
+    "requested": "待同意",
+    "granted": "已同意",
+    "refused": "已拒绝",
+    "expired": "已过期",
+    "withdrawn": "申请人已撤回",
+}
 
 
 class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,7 +60,7 @@ class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
     life_event_name: str
     documents: list[str]  # the certificates' titles: 居民身份证、结婚证
     text: str  # 张伟申请新生儿出生，需使用您的居民身份证、结婚证
-    state: Literal["requested", "granted", "refused", "expired"]
+    state: Literal["requested", "granted", "refused", "expired", "withdrawn"]
     state_label: str
     deadline: datetime
     decided_at: datetime | None = None

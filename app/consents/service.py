@@ -76,7 +76,7 @@ async def _own_number_hash(db: DB, cipher: PiiCipher, person_id: int) -> bytes:
 def view(row: ConsentRow, now: datetime) -> ConsentView:
     # A request past its deadline reads as expired even before a sweep has marked it so.
     state = "expired" if row.state == "requested" and row.deadline <= now else row.state
-    assert state in ("requested", "granted", "refused", "expired")
+    assert state in ("requested", "granted", "refused", "expired", "withdrawn")
     return ConsentView(
         id=row.id,
         requester_name=row.requester_name,
@@ -128,6 +128,12 @@ async def forget_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, int]:
     """The requests of cases past their retention (`python -m app purge`): who asked whom for which documents, and
     the answer. By case id: how many were removed."""
     return await store.delete_of_cases(tx, case_ids)
+
+
+async def withdraw(tx: Tx, consent_ids: list[int]) -> list[ConsentRow]:
+    """Requests their case no longer needs (every task waiting for them withdrawn: 撤回申请, or merged as a duplicate),
+    ended as withdrawn in the caller's transaction: the person asked sees 申请人已撤回 and is asked no more."""
+    return await store.withdraw(tx, consent_ids, now_utc()) if consent_ids else []
 
 
 async def expire_due(tx: Tx, now: datetime) -> list[ConsentRow]:

@@ -91,6 +91,17 @@ async def decide(db: DB, consent_id: int, state: str, person_id: int | None, at:
     return _row(row)
 
 
+async def withdraw(db: DB, consent_ids: list[int], at: datetime) -> list[ConsentRow]:
+    """These requests, still waiting for an answer, marked withdrawn (their case no longer needs them)."""
+    rows = await db.fetch(
+        "UPDATE consents SET state = 'withdrawn', decided_at = $2 "
+        f"WHERE id = ANY($1::bigint[]) AND state = 'requested' RETURNING {_COLUMNS}",
+        consent_ids,
+        at,
+    )
+    return [_row(r) for r in rows]
+
+
 async def expire_due(db: DB, now: datetime) -> list[ConsentRow]:
     """Every request past its deadline, marked expired (as of its deadline); skipping rows another transaction is
     deciding, which will see the deadline themselves."""

@@ -56,6 +56,18 @@ KIOSK_LINK_LIFETIME = timedelta(minutes=15)
 CITY = "320400"
 FOLLOW_UP_NOTE_MAX = 1000
 _FINISHED = frozenset({"completed", "delivered", "rejected", "denied"})
+# A task its applicant withdrew (撤回申请) is over too, but nobody worked it to an end: never rated on its own, and no
+# bar to rating the case as a whole once the rest are finished.
+_WITHDRAWN = "withdrawn"
+
+
+def _all_over(tasks: list[TaskRow]) -> bool:
+    """The case as a whole may be rated: every task finished or withdrawn, and at least one finished."""
+    return all(t.status in _FINISHED or t.status == _WITHDRAWN for t in tasks) and any(
+        t.status in _FINISHED for t in tasks
+    )
+
+
 _LIST_LIMIT = 500
 
 
@@ -118,7 +130,7 @@ def _target(tasks: list[TaskRow], task_id: int | None) -> tuple[str | None, str]
     if not tasks:
         raise NotFound("没有找到该办件")
     if task_id is None:
-        if not all(t.status in _FINISHED for t in tasks):
+        if not _all_over(tasks):
             raise Conflict("办件的事项尚未全部办结，全部办结后可以评价整体办理；已办结的事项现在就可以评价")
         return None, _office_region(tasks[0])
     task = next((t for t in tasks if t.id == task_id), None)
@@ -334,7 +346,7 @@ def _screen(tasks: list[TaskRow], views: list[ReviewView], only: int | str | Non
         for t in tasks
         if t.status in _FINISHED and (only == "all" or only == t.id)
     ]
-    if all(t.status in _FINISHED for t in tasks) and only in ("all", None):
+    if _all_over(tasks) and only in ("all", None):
         targets.append(TaskToRate(task_id=None, name="整体办理", department_name=None, review=by_task.get(None)))
     return RatingScreen(case_no=tasks[0].case_no, life_event_name=tasks[0].life_event_name, targets=targets)
 
@@ -359,7 +371,7 @@ async def open_kiosk_link(db: DB, conn: Connection, clerk: CurrentUser, case_no:
     finished = [t for t in tasks if t.status in _FINISHED]
     if not finished:
         raise Conflict("该办件还没有办结的事项：办结出件后再请办事人评价")
-    target = None if len(finished) == len(tasks) else max(finished, key=lambda t: t.updated_at).id
+    target = None if _all_over(tasks) else max(finished, key=lambda t: t.updated_at).id
     token = secrets.token_urlsafe(32)
     await store.insert_kiosk_link(
         db,

@@ -42,7 +42,7 @@ STEP_WORDS = {
     "completed": "已办结",
     "delivered": "已出件",
     "note": "有新的办理说明",
-    "withdrawn": "已撤回（重复申请）",
+    "withdrawn": "已撤回",
 }
 OTHER_STEP = "有新进度"
 
