@@ -16,7 +16,7 @@ PYRIGHT := $(VENV)/bin/pyright --pythonpath $(PY)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium pgbouncer bench wrk fuzz screens fonts
+.PHONY: run test lint lock setup db chromium pgbouncer bench wrk fuzz screens fonts messages
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
@@ -61,6 +61,15 @@ wrk:
 	else \
 		echo "The benchmarks need wrk: run 'sudo apt-get install wrk'"; exit 1; \
 	fi
+
+# The catalogues (i18n/): every text marked for translation extracted into locale/messages.pot, and each language's
+# .po brought up to it (new texts added untranslated, gone ones kept as obsolete). Translate, then commit the .po:
+# the app reads it at start (no compiled file to keep in step); tests/test_i18n.py names what is left untranslated.
+messages: setup
+	$(VENV)/bin/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -o locale/messages.pot .
+	$(VENV)/bin/pybabel --quiet update -i locale/messages.pot -d locale -D messages --no-fuzzy-matching \
+		--ignore-obsolete
 
 lint: setup
 	$(VENV)/bin/ruff check .

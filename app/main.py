@@ -27,6 +27,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType]
 from litestar.template import TemplateConfig
 
+import i18n
 from app.accounts import service as accounts
 from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.appointments.pages import AppointmentPages, ConsoleAppointmentPages
@@ -79,6 +80,7 @@ from app.web import errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.input_checks import refuse_unstorable_input
+from app.web.language import language_middleware
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
@@ -124,6 +126,11 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         environment = engine.engine
         # Templates ship with the code: no stat() of every template on every render to see whether it changed.
         environment.auto_reload = False
+        # Texts in the request's language (i18n): {{ _("首页") }}, {% trans %}…{% endtrans %}; the Chinese is the key.
+        environment.add_extension("jinja2.ext.i18n")
+        environment.install_gettext_callables(  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+            gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
+        )
         template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
         template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
 
@@ -172,6 +179,10 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         # published figure is written ("<5" where it is not published): {{ stats_figure(cell, 'received') }}.
         template_globals["stats_headline"] = stats.current_headline
         template_globals["stats_figure"] = stats_page.figure
+        # <html lang> and the language switch: the language of this request, and each one by its own name.
+        template_globals["html_lang"] = i18n.html_lang
+        template_globals["current_language"] = i18n.current_language
+        template_globals["languages"] = i18n.LANGUAGES
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -341,6 +352,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             # Who is signed in: the account behind the session, per request (auth/ may not import app/).
             current_user_middleware(accounts.current_user),
+            # The language again, now that the account (and its choice) is known.
+            language_middleware,
             # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).
             clients.api_client_middleware,
             *traces.middleware,
@@ -365,5 +378,5 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     # Around routing itself, so that unknown paths and errors raised in middleware get a request id, an access-log
     # line and their place in the metrics too (Litestar's `middleware` runs per route, after routing).
-    app.asgi_handler = request_context(app.asgi_handler)
+    app.asgi_handler = request_context(language_middleware(app.asgi_handler))
     return app

@@ -19,6 +19,8 @@ class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
     region_code: str | None
     # 长辈版 as chosen on this account; None: never chosen here, so the device's choice applies.
     elder_mode: bool | None = None
+    # The language chosen on this account (i18n.LANGUAGES); None: never chosen, the device's or browser's applies.
+    language: str | None = None
     # A window clerk's authorisations: the departments whose 即办件 they may complete on the spot (马上办).
     window_departments: frozenset[str] = frozenset()
 

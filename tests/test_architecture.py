@@ -20,16 +20,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ROOTS = ("app", "auth", "push", "hooks", "sms", "db", "config")
+ROOTS = ("app", "auth", "push", "hooks", "sms", "i18n", "db", "config")
 # What each lower layer may import of ours (app/'s units may import any of these, and each other without cycles).
 ALLOWED = {
     "config": {"config"},
     "db": {"db", "config"},
-    "auth": {"auth", "db", "config"},
+    # Texts in the reader's language: below everything that writes one (errors, notices, texts).
+    "i18n": {"i18n", "config"},
+    "auth": {"auth", "i18n", "db", "config"},
     # The worker process (push/worker.py) also runs the webhook deliveries' and the texts' entrypoints.
-    "push": {"push", "hooks", "sms", "db", "config"},
+    "push": {"push", "hooks", "sms", "i18n", "db", "config"},
     "hooks": {"hooks", "db", "config"},
-    "sms": {"sms", "db", "config"},
+    "sms": {"sms", "i18n", "db", "config"},
 }
 
 

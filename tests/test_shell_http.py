@@ -164,7 +164,7 @@ async def test_elder_mode_is_remembered_on_the_device_without_an_account(client:
         "/api/v1/preferences", json={"elder_mode": True, "text_step": 2}, headers=await csrf(client)
     )
     assert response.status_code == 200
-    assert response.json() == {"elder_mode": True, "text_step": 2}
+    assert response.json() == {"elder_mode": True, "text_step": 2, "language": "zh"}
     assert client.cookies["ywtb_elder"] == "1"
     assert client.cookies["ywtb_text"] == "2"
     page = (await client.get("/")).text

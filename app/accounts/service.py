@@ -578,6 +578,11 @@ async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
     await store.set_elder_mode(db, account_id, elder_mode)
 
 
+async def set_language(db: DB, account_id: int, language: str) -> None:
+    """The language chosen on the account: its pages on every device it signs in to, and its notices."""
+    await store.set_language(db, account_id, language)
+
+
 async def sms_preference(db: DB, account_id: int) -> str:
     """短信提醒 as chosen on 我的: `fallback` (only when no device receives push) or `always` (app.sms decides)."""
     return await store.sms_preference(db, account_id)

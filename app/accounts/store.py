@@ -13,7 +13,7 @@ from db.pool import DB
 async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
     """The account behind a session, unless it was signed out everywhere since."""
     row = await db.fetchrow(
-        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode, "
+        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode, language, "
         "ARRAY(SELECT w.department_code FROM staff_window_authorisations w WHERE w.account_id = accounts.id) "
         "AS window_departments FROM accounts "
         "WHERE id = $1 AND sessions_valid_after <= $2 AND closed_at IS NULL",
@@ -31,6 +31,7 @@ async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentU
         department_code=row["department_code"],
         region_code=row["region_code"],
         elder_mode=row["elder_mode"],
+        language=row["language"],
         window_departments=frozenset(row["window_departments"]),
     )
 
@@ -56,6 +57,10 @@ async def is_closed(db: DB, account_id: int) -> bool:
 
 async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
     await db.execute("UPDATE accounts SET elder_mode = $2 WHERE id = $1", account_id, elder_mode)
+
+
+async def set_language(db: DB, account_id: int, language: str) -> None:
+    await db.execute("UPDATE accounts SET language = $2 WHERE id = $1", account_id, language)
 
 
 async def sms_preference(db: DB, account_id: int) -> str:

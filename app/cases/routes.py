@@ -263,7 +263,7 @@ class TrackingPages(Controller):
         display = shell.display_of(None, request.cookies)
         # The notices' delivery changes with no new timeline event (the worker's outcomes): part of the tag too.
         delivered = msgspec.json.encode(notices)
-        tag = caching.weak_etag(snapshot, delivered, f"{display.elder}:{display.text_step}", request.app.state.release)
+        tag = caching.weak_etag(snapshot, delivered, display.key, request.app.state.release)
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
@@ -36,17 +38,26 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Display(msgspec.Struct, frozen=True, kw_only=True):
-    """How pages are drawn for this device and account: 长辈版 and its text size step (0: 24 px … 4: 40 px)."""
+    """How pages are drawn for this device and account: 长辈版 and its text size step (0: 24 px … 4: 40 px), and
+    the language."""
 
     elder: bool
     text_step: int
+    language: str = "zh"
+
+    @property
+    def key(self) -> str:
+        """Everything here a page drawn once may be kept under (a cache key, part of an ETag)."""
+        return f"{self.elder}:{self.text_step}:{self.language}"
 
 
 class PreferencesBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    elder_mode: bool
+    elder_mode: bool | None = None  # None: as it is
     text_step: int | None = None
+    language: Literal["zh", "en"] | None = None  # None: as it is
 
 
 class Preferences(msgspec.Struct, frozen=True, kw_only=True):
     elder_mode: bool
     text_step: int
+    language: str

@@ -11,9 +11,11 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.params import FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
+import i18n
 from app.accounts import service as accounts
 from app.shell import service
 from app.shell.models import Preferences, PreferencesBody
+from app.web.language import language_cookie
 from app.web.params import AppSettings, Db
 from app.web.redirects import local_path
 from app.web.types import AnyRequest
@@ -82,11 +84,17 @@ def _scan_page(request: AnyRequest, error: str | None = None, typed: str = "", s
 class PreferencesApi(Controller):
     tags = ["preferences"]
 
-    @put("/api/v1/preferences", opt=public(), summary="长辈版 and its text size, for this device (and the account)")
+    @put(
+        "/api/v1/preferences",
+        opt=public(),
+        summary="长辈版, its text size and the language, for this device (and the account)",
+    )
     async def save(
         self, request: AnyRequest, db: Db, settings: AppSettings, data: JSONBody[PreferencesBody]
     ) -> Response[Preferences]:
-        saved = await _save(request, db, data.elder_mode, data.text_step)
+        current = service.display_of(_user(request), request.cookies)
+        elder = data.elder_mode if data.elder_mode is not None else current.elder
+        saved = await _save(request, db, elder, data.text_step, data.language)
         return Response(saved, cookies=_cookies(saved, settings.secure_cookies))
 
     @post("/preferences", opt=public(), include_in_schema=False)
@@ -97,16 +105,22 @@ class PreferencesApi(Controller):
         current = service.display_of(_user(request), request.cookies)
         elder = data["elder_mode"] == "1" if "elder_mode" in data else current.elder
         step = data.get("text_step", current.text_step)
-        saved = await _save(request, db, elder, service.text_step_of(step))
+        language = data.get("language")
+        saved = await _save(request, db, elder, service.text_step_of(step), language)
         return Redirect(local_path(data.get("next")), status_code=303, cookies=_cookies(saved, settings.secure_cookies))
 
 
-async def _save(request: AnyRequest, db: Db, elder: bool, text_step: int | None) -> Preferences:
+async def _save(
+    request: AnyRequest, db: Db, elder: bool, text_step: int | None, language: str | None = None
+) -> Preferences:
     user = _user(request)
     if user is not None and user.elder_mode != elder:
         await accounts.set_elder_mode(db, user.account_id, elder)
+    chosen = language if language in i18n.LANGUAGES else i18n.current_language()
+    if user is not None and language in i18n.LANGUAGES and user.language != chosen:
+        await accounts.set_language(db, user.account_id, chosen)
     step = service.text_step_of(text_step if text_step is not None else request.cookies.get(service.TEXT_COOKIE))
-    return Preferences(elder_mode=elder, text_step=step)
+    return Preferences(elder_mode=elder, text_step=step, language=chosen)
 
 
 def _cookies(saved: Preferences, secure: bool) -> list[Cookie]:
@@ -115,4 +129,5 @@ def _cookies(saved: Preferences, secure: bool) -> list[Cookie]:
     return [
         Cookie(key=service.ELDER_COOKIE, value="1" if saved.elder_mode else "0", httponly=False, **common),
         Cookie(key=service.TEXT_COOKIE, value=str(saved.text_step), httponly=False, **common),
+        language_cookie(saved.language, secure),
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 import msgspec
 from jinja2 import Environment, FileSystemLoader, meta
 
+import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
 from app.web.assets import StaticAssets
 from auth.models import CurrentUser
@@ -47,7 +48,7 @@ def display_of(user: CurrentUser | None, cookies: Mapping[str, str]) -> Display:
     """The account's choice where it made one, else this device's (a cookie, so the first paint is right)."""
     chosen = user.elder_mode if user is not None else None
     elder = chosen if chosen is not None else cookies.get(ELDER_COOKIE) == "1"
-    return Display(elder=elder, text_step=text_step_of(cookies.get(TEXT_COOKIE)))
+    return Display(elder=elder, text_step=text_step_of(cookies.get(TEXT_COOKIE)), language=i18n.current_language())
 
 
 def text_step_of(raw: str | int | None) -> int:

@@ -108,20 +108,20 @@ class StatsPages(Controller):
             context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
             return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
         report = await service.report(db, query)
-        figures = _drawings.get((query, display.elder), report, lambda: _drawn(request, report, choices, display.elder))
+        figures = _drawings.get(
+            (query, display.elder, display.language), report, lambda: _drawn(request, report, choices, display.elder)
+        )
         context = {"errors": {}, "report": report, "figures": figures}
         if user is not None:  # its menu names the signed-in account: drawn afresh each time
             return Template("stats.html", context=context)
-        tag = caching.weak_etag(figures, f"{display.elder}:{display.text_step}", request.app.state.release)
+        tag = caching.weak_etag(figures, display.key, request.app.state.release)
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         # Not signed in, the whole page is this address, this display and the visitor's CSRF token: kept, and the
         # token put back into it for each answer (escaped once, as the template escapes it).
         address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-        drawn = _whole_pages.get(
-            (address, display.elder, display.text_step), report, lambda: _whole_page(request, context)
-        )
+        drawn = _whole_pages.get((address, display.key), report, lambda: _whole_page(request, context))
         token = ScopeState.from_scope(request.scope).csrf_token  # set by the CSRF middleware on every GET
         body = str(drawn).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
         return Response(body.encode(), media_type=MediaType.HTML, headers=headers)

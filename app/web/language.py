@@ -1,0 +1,51 @@
+"""The language a request is answered in (i18n): set once per request, before anything draws a text.
+
+Chosen from this device's cookie, else the signed-in account's choice, else the browser's `Accept-Language`
+(i18n.language_from). The same middleware stands twice: around routing (so an unknown path's 404 and an error
+raised in a middleware are in the visitor's language) and after the session's user is known (the account's
+choice, for a person signing in on a new device).
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import Cookie
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+import i18n
+
+LANGUAGE_COOKIE = "ywtb_lang"
+_MAX_AGE = 400 * 24 * 3600  # the longest lifetime browsers keep a cookie, as 长辈版's
+
+
+def language_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            i18n.set_language(_language_of(scope))
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def _language_of(scope: Scope) -> str:
+    saved = _cookie(scope, LANGUAGE_COOKIE)
+    user: object = scope.get("user")  # pyright: ignore[reportUnknownMemberType]
+    account = getattr(user, "language", None)
+    accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
+    return i18n.language_from(saved, account, accept)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                found, _, content = part.strip().partition("=")
+                if found == name:
+                    return content.strip()
+    return None
+
+
+def language_cookie(language: str, secure: bool) -> Cookie:
+    """This device remembers the language (read by the server for the first paint and by our scripts)."""
+    return Cookie(
+        key=LANGUAGE_COOKIE, value=language, max_age=_MAX_AGE, samesite="lax", secure=secure, path="/", httponly=False
+    )

@@ -1,0 +1,116 @@
+"""Which language a text is drawn in, and its translation from the catalogues in `locale/`."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import io
+from collections.abc import Generator
+from contextlib import contextmanager
+from pathlib import Path
+
+from babel.core import Locale, UnknownLocaleError, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+
+DEFAULT_LANGUAGE = "zh"
+# Each language by its code (cookie, account, catalogue folder), with the name it calls itself by: a switch shows
+# each language in its own words, so a person who reads only that one finds it.
+LANGUAGES: dict[str, str] = {"zh": "中文", "en": "English"}
+# <html lang>, Content-Language and Babel's formats: the tag of each language as we write it.
+_TAGS = {"zh": "zh-CN", "en": "en"}
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def html_lang(language: str | None = None) -> str:
+    return _TAGS[language or current_language()]
+
+
+@contextmanager
+def use_language(language: str | None) -> Generator[str]:
+    """Draw texts in `language` (a known code, else the default) inside the block: a notice for its recipient."""
+    chosen = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)
+
+
+def set_language(language: str | None) -> str:
+    """For the rest of this request (its task): the middleware's choice."""
+    chosen = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    _current.set(chosen)
+    return chosen
+
+
+def language_from(saved: str | None, account: str | None, accept_language: str | None) -> str:
+    """This device's choice (a cookie), else the account's, else the browser's languages in their order of
+    preference, else Chinese."""
+    for choice in (saved, account):
+        if choice in LANGUAGES:
+            return choice
+    return _negotiated(accept_language or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(header: str) -> str:
+    wanted: list[tuple[float, str]] = []
+    for position, part in enumerate(header.split(",")[:16]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            wanted.append((-quality + position / 1000, tag.strip().replace("-", "_")))
+    preferred = [tag for _, tag in sorted(wanted)]
+    found = negotiate_locale(preferred, list(LANGUAGES), sep="_") if preferred else None
+    if found is None:  # "en-GB" against "en": Babel matches whole tags; try the language part alone
+        for tag in preferred:
+            try:
+                language = Locale.parse(tag).language
+            except (ValueError, UnknownLocaleError):
+                continue
+            if language in LANGUAGES:
+                return language
+    return found or DEFAULT_LANGUAGE
+
+
+@functools.cache
+def _translations(language: str) -> NullTranslations:
+    """The catalogue of `language`, read from its .po once per process (no compiled file to keep in step); the
+    default language's texts are their own message ids."""
+    source = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == DEFAULT_LANGUAGE or not source.exists():
+        return NullTranslations()
+    with source.open("rb") as po:
+        catalogue = read_po(po, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def gettext(message: str) -> str:
+    return _translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return _translations(current_language()).ngettext(singular, plural, count)
+
+
+def pgettext(context: str, message: str) -> str:
+    """A text whose translation depends on where it stands (`办结` as a status, as a button)."""
+    return str(_translations(current_language()).pgettext(context, message))
