@@ -49,18 +49,14 @@ NOT_YET_TRANSLATED = frozenset(
         "console_walk_in.html",
         "consultation.html",
         "correction.html",
-        "error.html",
         "family_child.html",
         "helper.html",
         "helper_client.html",
         "helper_delegation.html",
-        "home.html",
         "item.html",
         "life_event.html",
-        "login.html",
         "me.html",
         "notifications.html",
-        "offline.html",
         "org_cases.html",
         "org_register.html",
         "partials/apply_error_summary.html",
@@ -235,3 +231,14 @@ async def test_a_tracking_page_kept_in_one_language_is_never_revalidated_for_the
     assert chinese.headers["etag"] != english.headers["etag"]
     again = await client.get("/stats", headers={"Accept-Language": "en", "If-None-Match": chinese.headers["etag"]})
     assert again.status_code == 200
+
+
+async def test_the_pages_a_visitor_meets_first_are_in_english_when_asked(client: httpx.AsyncClient) -> None:
+    """Home, sign-in and an error page: a foreign resident's first steps, every marked text in English."""
+    english = {"Accept-Language": "en"}
+    home = await client.get("/", headers=english)
+    assert "Find a service guide" in home.text and "查找办事指南" not in home.text
+    login = await client.get("/login", headers=english)
+    assert "Sign in with a passkey" in login.text and 'href="/register' in login.text
+    missing = await client.get("/no-such-page", headers={**english, "Accept": "text/html"})
+    assert missing.status_code == 404 and "Error code 404" in missing.text and "Home page" in missing.text
