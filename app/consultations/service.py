@@ -91,6 +91,15 @@ def may_answer(user: CurrentUser, consultation: ConsultationRow) -> bool:
     )
 
 
+async def may_read(db: DB, user: CurrentUser, row: ConsultationRow) -> bool:
+    """The asked department's staff who may answer it, or the asking task's staff (its window clerk, its department's
+    approvers in its office): who may read a consultation, its files included."""
+    if may_answer(user, row):
+        return True
+    task = await cases.task_by_id(db, row.task_id)
+    return task is not None and user.is_staff and workflow.in_scope(user, task)
+
+
 def _queue_prefix(user: CurrentUser) -> str:
     """The region prefix of the consultations `may_answer` lets this member of staff answer (no region: none)."""
     return region_prefix(user.region_code) if user.region_code else "-"
@@ -327,10 +336,6 @@ def _view(row: ConsultationRow, user: CurrentUser, calendar: HolidayCalendar, to
     )
 
 
-def attachment_url(consultation_id: int, attachment_id: int) -> str:
-    return f"/api/v1/console/consultations/{consultation_id}/attachments/{attachment_id}"
-
-
 def _attachment(consultation_id: int, row: AttachmentRow) -> Attachment:
     return Attachment(
         id=row.id,
@@ -338,7 +343,7 @@ def _attachment(consultation_id: int, row: AttachmentRow) -> Attachment:
         filename=row.filename,
         content_type=row.content_type,
         size=row.size,
-        url=attachment_url(consultation_id, row.id),
+        url=f"/api/v1/console/consultations/{consultation_id}/attachments/{row.id}",
     )
 
 
@@ -368,15 +373,6 @@ async def of_tasks(db: DB, user: CurrentUser, case_id: int, task_ids: frozenset[
     for view in await _views(db, user, rows):
         by_task.setdefault(view.task_id, []).append(view)
     return by_task
-
-
-async def may_read(db: DB, user: CurrentUser, row: ConsultationRow) -> bool:
-    """The asked department's staff who may answer it, or the asking task's staff (its window clerk, its department's
-    approvers in its office): who may read a consultation, its files included."""
-    if may_answer(user, row):
-        return True
-    task = await cases.task_by_id(db, row.task_id)
-    return task is not None and user.is_staff and workflow.in_scope(user, task)
 
 
 async def for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int) -> Consultation:
