@@ -14,6 +14,7 @@ from app.cases import retention as case_retention
 from app.cases.models import ForgottenForms, PurgedCase
 from app.catalogue import service as catalogue
 from app.consents import service as consents
+from app.consultations import service as consultations
 from app.reviews import service as reviews
 from app.sms import service as sms
 from auth.audit import audit
@@ -27,6 +28,8 @@ class RetentionReport(msgspec.Struct, kw_only=True):
     cases: int = 0
     uploads: int = 0
     upload_bytes: int = 0
+    consultation_files: int = 0  # 征求意见's files, the question's and the answer's
+    consultation_file_bytes: int = 0
     notes: int = 0
     consent_requests: int = 0
     phones: int = 0
@@ -63,6 +66,7 @@ async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionRe
         return
     ids = [case.case_id for case in purged]
     requests = await consents.forget_of_cases(tx, ids)
+    consulted = await consultations.forget_attachments_of_cases(tx, ids)
     phones = await sms.forget_case_phones(tx, ids)
     texts = await reviews.forget_texts_of_cases(tx, ids)
     for case in purged:
@@ -78,6 +82,8 @@ async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionRe
             answers=True,
             uploads=case.uploads,
             upload_bytes=case.upload_bytes,
+            consultation_files=consulted.get(case.case_id, (0, 0))[0],
+            consultation_file_bytes=consulted.get(case.case_id, (0, 0))[1],
             notes=case.notes,
             consent_requests=requests.get(case.case_id, 0),
             sms_phone=case.case_id in phones,
@@ -88,5 +94,7 @@ async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionRe
         report.upload_bytes += case.upload_bytes
         report.notes += case.notes
     report.consent_requests += sum(requests.values())
+    report.consultation_files += sum(files for files, _ in consulted.values())
+    report.consultation_file_bytes += sum(size for _, size in consulted.values())
     report.phones += len(phones)
     report.review_texts += sum(texts.values())

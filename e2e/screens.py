@@ -35,6 +35,7 @@ from e2e.helpers import (
 )
 from e2e.layout import use_display
 from e2e.test_helper import _draw_signature, _fill_client
+from tests.case_helpers import PNG_1X1
 from tests.database_fixtures import TEST_SECRET_KEY, run_sync
 
 SCREENS = ROOT / "docs" / "screens"
@@ -285,10 +286,11 @@ def test_consultation_between_departments(
         hrss,
         "POST",
         f"{path}/consultations",
-        data={
+        multipart={
             "department": "civil_affairs",
             "question": "申请人是否在民政部门领取过尊老金或其他补贴？",
-            "due_in_days": 3,
+            "due_in_days": "3",
+            "file": {"name": "蔡丽君参保缴费记录.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"},
         },
     )
     late = api(
@@ -308,7 +310,10 @@ def test_consultation_between_departments(
     shoot(civil, "consult-02-queue-to-answer")
     civil.goto(f"/console/consultations/{asked['id']}")
     civil.get_by_label(re.compile("^本部门意见")).fill("经查，申请人未在民政部门领取尊老金或其他补贴。")
-    shoot(civil, "consult-03-answer-form")
+    civil.get_by_label("附件（选填）").set_input_files(
+        {"name": "尊老金发放台账查询结果.png", "mimeType": "image/png", "buffer": PNG_1X1}
+    )
+    shoot(civil, "consult-03-answer-form", full_page=True)
     civil.get_by_role("button", name="答复").click()
     expect(civil.locator(".confirmation")).to_contain_text("已答复")
 

@@ -1,6 +1,7 @@
-"""征求意见 and an internal note in the browser: the 人社 approver asks 民政 from the task card and leaves an internal
-note, the 民政 approver finds the question on their console and answers it, the asking task shows the answer — and
-the resident's own case page shows none of it."""
+"""征求意见 and an internal note in the browser: the 人社 approver asks 民政 from the task card with a PDF attached and
+leaves an internal note, the 民政 approver finds the question on their console, downloads the PDF and answers with a
+photo attached, the asking task shows the answer and its photo downloads there — and the resident's own case page
+shows none of it, nor can the resident fetch the files."""
 
 from __future__ import annotations
 
@@ -11,11 +12,24 @@ from playwright.sync_api import Browser, Page, expect
 from e2e.conftest import TABLET, LiveServer
 from e2e.helpers import api, file_retirement, register_staff, sign_up_with_enrollment_code
 from e2e.test_accessibility import violations
+from tests.case_helpers import PNG_1X1
 
 RESIDENT = ("邹志明", "320412197005031732")  # 武进区; no other e2e file signs him up
 QUESTION = "申请人是否在民政部门领取过尊老金？"
 ANSWER = "经查，申请人未领取尊老金。"
 INTERNAL = "档案中参加工作时间与社保记录相差一年，已电话核实"
+PDF_NAME, PDF = "参保缴费记录.pdf", "%PDF-1.4\n% 参保缴费记录\n%%EOF\n".encode()
+PNG_NAME = "尊老金发放台账.png"
+
+
+def _downloaded(page: Page, link_name: str) -> tuple[str, bytes]:
+    """Click the file's link; what the browser saves: its suggested name and its bytes."""
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_name).click()
+    download = info.value
+    path = download.path()
+    assert path is not None, download.failure()
+    return download.suggested_filename, path.read_bytes()
 
 
 def _staff(browser: Browser, live_server: LiveServer, name: str, region: str, *args: str) -> Page:
@@ -44,10 +58,12 @@ def test_an_approver_asks_another_department_which_answers_and_the_resident_sees
     card.get_by_text("征求其他部门意见").click()
     card.get_by_label("征求意见的部门").select_option("civil_affairs")
     card.get_by_label(re.compile("^问题")).fill(QUESTION)
+    card.get_by_label("附件（选填）").set_input_files({"name": PDF_NAME, "mimeType": "application/pdf", "buffer": PDF})
     card.get_by_role("button", name="发出征求意见").click()
     expect(hrss.locator(".confirmation")).to_contain_text("已发出征求意见")
     card = hrss.locator(f"#task-{task['id']}")
     expect(card.locator(".consultation")).to_contain_text("待答复")
+    expect(card.locator(".consultation-files")).to_contain_text(PDF_NAME)
 
     card.get_by_text("添加说明或内部备注").click()
     card.get_by_label("内容", exact=True).fill(INTERNAL)  # 内部备注 is the default: the resident does not read it
@@ -60,15 +76,28 @@ def test_an_approver_asks_another_department_which_answers_and_the_resident_sees
     civil.get_by_role("link", name=re.compile(case_no)).click()
     expect(civil.locator(".consultation-question")).to_have_text(QUESTION)
     assert violations(civil) == []
+    assert _downloaded(civil, PDF_NAME) == (PDF_NAME, PDF)
     civil.get_by_label(re.compile("^本部门意见")).fill(ANSWER)
+    civil.get_by_label("附件（选填）").set_input_files({"name": PNG_NAME, "mimeType": "image/png", "buffer": PNG_1X1})
     civil.get_by_role("button", name="答复").click()
     expect(civil.locator(".confirmation")).to_contain_text("已答复")
     expect(civil.locator(".consultation-answer")).to_have_text(ANSWER)
+    expect(civil.get_by_role("link", name=PNG_NAME)).to_be_visible()
 
     hrss.goto(f"/console/cases/{case_no}")
     expect(hrss.locator(f"#task-{task['id']} .consultation-answer")).to_contain_text(ANSWER)
+    assert _downloaded(hrss, PNG_NAME) == (PNG_NAME, PNG_1X1)
+    file_urls = [
+        a["url"]
+        for a in api(hrss, "GET", f"/api/v1/console/cases/{case_no}")["consultations"][str(task["id"])][0][
+            "attachments"
+        ]
+    ]
 
     phone.goto(f"/cases/{case_no}")
     expect(phone.get_by_role("heading", name="办理记录")).to_be_visible()
     text = phone.locator("main").inner_text()
     assert QUESTION not in text and ANSWER not in text and INTERNAL not in text and "征求" not in text
+    assert PDF_NAME not in text and PNG_NAME not in text
+    for url in file_urls:  # the addresses are refused to the resident, on their own case
+        assert phone.request.get(url).status == 403

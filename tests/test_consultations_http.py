@@ -1,10 +1,13 @@
 """征求意见 over HTTP against PostgreSQL: an approver asks another department for its opinion on a task, that
 department's approvers (in the competent region) see it and answer once, the asking task shows the answer while its
-own clock keeps running, and an unanswered one past its date shows in supervision. Every rule with its attacker: another
-department or region answering, answering twice, a resident or a clerk calling, asking on someone else's task."""
+own clock keeps running, and an unanswered one past its date shows in supervision. Files go with the question and the
+answer (multipart, as residents' uploads are checked), downloaded only by those who read the consultation, and purged
+with the case. Every rule with its attacker: another department or region answering or downloading, answering twice, a
+resident or a clerk calling, asking on someone else's task, a file of the wrong type, too big or one too many."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,10 +16,13 @@ import asyncpg
 import httpx
 import pytest
 
+from app import purge
 from app.calendar.service import current_calendar, today_in_china
+from app.consultations.routes import BODY_MAX_BYTES
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
-from tests.case_helpers import submission_for
+from tests.case_helpers import PNG_1X1, submission_for
+from tests.test_retention_purge import _ended
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
@@ -298,3 +304,224 @@ async def test_an_unanswered_consultation_past_its_date_shows_in_supervision(
     assert (await police_supervisor.get("/api/v1/console/supervision")).json()["consultations"] == []
     assert (await _answer(desk.civil, consultation["id"])).status_code == 200
     assert (await civil_supervisor.get("/api/v1/console/supervision")).json()["consultations"] == []
+
+
+# --- files on the question and the answer ----------------------------------------------------------------------------
+
+PDF = "%PDF-1.4\n% 婚姻登记查询表\n1 0 obj << >> endobj\n%%EOF\n".encode()
+NOT_A_PDF = "这是一段文字，改了扩展名".encode()
+
+
+async def _ask_with_files(staff: Client, task_id: int, files: list[tuple[str, bytes]], **fields: str) -> httpx.Response:
+    """征求意见 as multipart/form-data: the contract's fields as text, each file under `file`."""
+    body = {"department": "civil_affairs", "question": QUESTION, "due_in_days": "3", **fields}
+    return await staff.post(
+        f"/api/v1/console/tasks/{task_id}/consultations",
+        data=body,
+        files=[("file", (name, content)) for name, content in files],
+        headers=await csrf(staff),
+    )
+
+
+async def _answer_with_files(
+    staff: Client, consultation_id: int, files: list[tuple[str, bytes]], text: str = ANSWER
+) -> httpx.Response:
+    return await staff.post(
+        f"/api/v1/console/consultations/{consultation_id}/answer",
+        data={"text": text},
+        files=[("file", (name, content)) for name, content in files],
+        headers=await csrf(staff),
+    )
+
+
+async def test_files_travel_with_the_question_and_the_answer_and_each_side_downloads_the_others(
+    desk: Desk, client: Client, pool: asyncpg.Pool
+) -> None:
+    asked = await _ask_with_files(desk.health, desk.task["id"], [("婚姻登记查询表.pdf", PDF), ("户口页.png", PNG_1X1)])
+    assert asked.status_code == 201, asked.text
+    consultation = asked.json()
+    assert [(a["side"], a["filename"], a["content_type"], a["size"]) for a in consultation["attachments"]] == [
+        ("question", "婚姻登记查询表.pdf", "application/pdf", len(PDF)),
+        ("question", "户口页.png", "image/png", len(PNG_1X1)),
+    ]
+    pdf = consultation["attachments"][0]
+    assert pdf["url"] == f"/api/v1/console/consultations/{consultation['id']}/attachments/{pdf['id']}"
+
+    # The asked department finds them with the question, and downloads the PDF as it was sent.
+    waiting = (await desk.civil.get("/api/v1/console/consultations")).json()
+    assert [a["filename"] for a in waiting[0]["attachments"]] == ["婚姻登记查询表.pdf", "户口页.png"]
+    page = await desk.civil.get(f"/console/consultations/{consultation['id']}")
+    assert pdf["url"] in page.text and "婚姻登记查询表.pdf" in page.text and 'type="file"' in page.text
+    downloaded = await desk.civil.get(pdf["url"])
+    assert downloaded.status_code == 200 and downloaded.content == PDF
+    assert downloaded.headers["content-type"].startswith("application/pdf")
+    assert downloaded.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
+    assert "%E5%A9%9A%E5%A7%BB" in downloaded.headers["content-disposition"]  # 婚姻…, percent-encoded
+    assert downloaded.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" in downloaded.headers["cache-control"]
+
+    # It answers with a file of its own; the asking task's staff read it on the task card and download it.
+    answered = await _answer_with_files(desk.civil, consultation["id"], [("结婚登记记录.png", PNG_1X1)])
+    assert answered.status_code == 200, answered.text
+    reply = next(a for a in answered.json()["attachments"] if a["side"] == "answer")
+    assert reply["filename"] == "结婚登记记录.png"
+    card = await desk.health.get(f"/console/cases/{desk.case_no}")
+    assert reply["url"] in card.text and pdf["url"] in card.text and "结婚登记记录.png" in card.text
+    for staff in (desk.health, desk.clerk):  # the asking task's approver and its window clerk
+        got = await staff.get(reply["url"])
+        assert got.status_code == 200 and got.content == PNG_1X1
+        assert got.headers["content-type"] == "image/png"
+
+    # Every download audited, with the case, never the file's name.
+    reads = await _audit(pool, "consultation.attachment.read", "ok")
+    assert len(reads) == 3
+    assert all(f"consultation:{consultation['id']}" == r["subject"] for r in reads)
+    assert "婚姻登记" not in str([dict(r) for r in reads]) and desk.case_no in str(reads[0]["detail"])
+    # Nothing of it on the resident's side.
+    for path in (f"/api/v1/cases/{desk.case_no}", f"/cases/{desk.case_no}"):
+        mine = await client.get(path)
+        assert "婚姻登记查询表" not in mine.text and "结婚登记记录" not in mine.text and "attachments" not in mine.text
+    assert await pool.fetchval("SELECT count(*) FROM uploads WHERE filename LIKE '%婚姻登记%'") == 0
+
+
+async def test_only_those_who_read_the_consultation_download_its_files_and_refusals_are_audited(
+    desk: Desk, client: Client, pool: asyncpg.Pool, settings: Settings, app: Any
+) -> None:
+    consultation = (await _ask_with_files(desk.health, desk.task["id"], [("查询表.pdf", PDF)])).json()
+    url = consultation["attachments"][0]["url"]
+    police = await _staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
+    elsewhere = await _staff(
+        desk.make, pool, settings, name="钱民政", role="approver", department="civil_affairs", region="320411"
+    )
+    for stranger in (police, elsewhere):
+        refused = await stranger.get(url)
+        assert refused.status_code == 403 and PDF not in refused.content, refused.text
+    assert len(await _audit(pool, "consultation.attachment.read", "forbidden")) == 2
+    # The resident whose case it is, and someone not signed in.
+    resident = await client.get(url)
+    assert resident.status_code == 403 and PDF not in resident.content
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50470)), base_url="http://localhost:8000"
+    ) as anonymous:
+        nobody = await anonymous.get(url)
+        assert nobody.status_code == 401 and PDF not in nobody.content
+    assert await _audit(pool, "consultation.attachment.read", "ok") == []
+
+    # A file asked for under another consultation the caller reads is no file at all.
+    other = (await _ask(desk.health, desk.task["id"], question="另一个问题")).json()
+    moved = url.replace(f"/consultations/{consultation['id']}/", f"/consultations/{other['id']}/")
+    assert (await desk.civil.get(moved)).status_code == 404
+    assert (await desk.civil.get(url + "0")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("查询表.pdf", NOT_A_PDF)], "只能上传 PDF、JPG 或 PNG 文件"),
+        ([("扫描件.png", PNG_1X1 + b"\0" * (10 * 1024 * 1024))], "文件不能超过10MB"),
+        ([("空白.pdf", b"")], "文件是空的"),
+        ([(f"第{n}页.png", PNG_1X1) for n in range(6)], "一次最多上传5个文件"),
+    ],
+)
+async def test_a_bad_file_is_refused_beside_its_field_on_the_question_and_on_the_answer(
+    desk: Desk, pool: asyncpg.Pool, files: list[tuple[str, bytes]], message: str
+) -> None:
+    refused = await _ask_with_files(desk.health, desk.task["id"], files)
+    assert refused.status_code == 400, refused.text
+    assert message in refused.json()["errors"]["file"]
+    assert await pool.fetchval("SELECT count(*) FROM consultations") == 0
+
+    consultation = (await _ask(desk.health, desk.task["id"])).json()
+    not_answered = await _answer_with_files(desk.civil, consultation["id"], files)
+    assert not_answered.status_code == 400 and message in not_answered.json()["errors"]["file"]
+    assert await pool.fetchval("SELECT answer FROM consultations WHERE id = $1", consultation["id"]) is None
+    assert await pool.fetchval("SELECT count(*) FROM consultation_attachments") == 0
+
+
+async def test_the_words_and_the_files_are_refused_together_each_beside_its_field(desk: Desk) -> None:
+    refused = await _ask_with_files(desk.health, desk.task["id"], [("a.pdf", NOT_A_PDF)], question=" ", due_in_days="0")
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"question", "due_in_days", "file"}
+    assert "a.pdf" in refused.json()["errors"]["file"]  # the file at fault is named
+
+
+async def test_json_bodies_are_checked_as_json_when_the_route_also_takes_files(desk: Desk, pool: asyncpg.Pool) -> None:
+    nul = await _ask(desk.health, desk.task["id"], question="问\x00题")
+    assert nul.status_code == 400 and "question" in nul.json()["errors"]
+    wrong = await _ask(desk.health, desk.task["id"], due_in_days="三天")
+    assert wrong.status_code == 400 and "due_in_days" in wrong.json()["errors"]
+    listed = await post(desk.health, f"/api/v1/console/tasks/{desk.task['id']}/consultations", None)
+    assert listed.status_code == 400
+    assert await pool.fetchval("SELECT count(*) FROM consultations") == 0
+
+
+async def test_files_through_the_console_pages_without_javascript(desk: Desk, pool: asyncpg.Pool) -> None:
+    page = await desk.health.get(f"/console/cases/{desk.case_no}")
+    assert 'enctype="multipart/form-data"' in page.text and 'id="consult-file-' in page.text
+    action = f"/console/tasks/{desk.task['id']}/consultations"
+    fields = {"case_no": desk.case_no, "department": "civil_affairs", "question": QUESTION, "due_in_days": "3"}
+    refused = await desk.health.post(
+        action, data=fields, files=[("file", ("说明.pdf", NOT_A_PDF))], headers=await csrf(desk.health)
+    )
+    assert refused.status_code == 400 and "只能上传 PDF、JPG 或 PNG 文件" in refused.text
+    assert f'href="#consult-file-{desk.task["id"]}"' in refused.text and QUESTION in refused.text
+    sent = await desk.health.post(
+        action, data=fields, files=[("file", ("查询表.pdf", PDF))], headers=await csrf(desk.health)
+    )
+    assert sent.status_code == 303, sent.text
+    consultation_id = await pool.fetchval("SELECT id FROM consultations")
+
+    answer_page = f"/console/consultations/{consultation_id}/answer"
+    too_big = await desk.civil.post(
+        answer_page,
+        data={"text": ANSWER},
+        files=[("file", ("大图.png", PNG_1X1 + b"\0" * (10 * 1024 * 1024)))],
+        headers=await csrf(desk.civil),
+    )
+    assert too_big.status_code == 400 and "文件不能超过10MB" in too_big.text and 'href="#answer-file"' in too_big.text
+    assert ANSWER in too_big.text  # what was typed is kept
+    done = await desk.civil.post(
+        answer_page, data={"text": ANSWER}, files=[("file", ("记录.png", PNG_1X1))], headers=await csrf(desk.civil)
+    )
+    assert done.status_code == 303
+    shown = await desk.civil.get(done.headers["location"])
+    assert "记录.png" in shown.text and "查询表.pdf" in shown.text
+    files = await pool.fetch("SELECT side, filename FROM consultation_attachments ORDER BY id")
+    assert [(f["side"], f["filename"]) for f in files] == [("question", "查询表.pdf"), ("answer", "记录.png")]
+
+
+async def test_purge_removes_the_consultation_files_when_the_case_passes_its_retention(
+    desk: Desk, pool: asyncpg.Pool
+) -> None:
+    consultation = (await _ask_with_files(desk.health, desk.task["id"], [("查询表.pdf", PDF)])).json()
+    assert (await _answer_with_files(desk.civil, consultation["id"], [("记录.png", PNG_1X1)])).status_code == 200
+    url = consultation["attachments"][0]["url"]
+
+    async def purge_today() -> purge.RetentionReport:
+        async with pool.acquire() as conn:
+            return await purge.purge_past_retention(conn, today_in_china())
+
+    # Open, then ended but inside its 30 years: kept.
+    assert (await purge_today()).consultation_files == 0
+    await _ended(pool, desk.case_no, "delivered", timedelta(days=29 * 365))
+    assert (await purge_today()).consultation_files == 0
+    assert await pool.fetchval("SELECT count(*) FROM consultation_attachments") == 2
+
+    await _ended(pool, desk.case_no, "delivered", timedelta(days=31 * 365))
+    report = await purge_today()
+    assert report.cases == 1
+    assert (report.consultation_files, report.consultation_file_bytes) == (2, len(PDF) + len(PNG_1X1))
+    assert await pool.fetchval("SELECT count(*) FROM consultation_attachments") == 0
+    detail = await pool.fetchval("SELECT detail FROM audit_log WHERE action = 'case.purge'")
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail["consultation_files"] == 2 and "查询表" not in json.dumps(detail, ensure_ascii=False)
+    # The consultation itself is still on the task card, without its files; the address answers 404, not a 500.
+    gone = await desk.civil.get(url)
+    assert gone.status_code == 404 and "保存期限" in gone.json()["detail"]
+    assert (await desk.civil.get(f"/api/v1/console/consultations/{consultation['id']}")).json()["attachments"] == []
+
+
+async def test_a_body_past_every_file_allowed_is_refused_in_chinese_not_read(desk: Desk) -> None:
+    huge = b"%PDF-" + b"\0" * BODY_MAX_BYTES
+    refused = await _ask_with_files(desk.health, desk.task["id"], [("巨大.pdf", huge)])
+    assert refused.status_code == 413 and "不能超过10MB" in refused.json()["detail"]

@@ -16,8 +16,11 @@ Walked, with each body searched for the internal words:
   department systems get no internal note. They are the platform's staff-to-staff words, kept under the console's
   access rules and audit; a department's system reads its tasks' answers and materials, not the staff's remarks;
 - the channels that leave the platform: every push payload as the worker would send it, every stored text message,
-  inbox entry, webhook delivery and tracking snapshot — any column of any table but the two that hold the words
-  (timeline_events, consultations).
+  inbox entry, webhook delivery and tracking snapshot — any column of any table but the three that hold the words
+  (timeline_events, consultations, consultation_attachments);
+- the consultation's files (on its question and its answer: their names and contents are internal words too): every
+  GET route with a consultation or a file of one in its path, whatever rule it declares, is refused to the resident,
+  the helper and the public (never followed to a page that could carry them).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from config.settings import Settings
 from push import store as push_store
 from push.delivery import payload_of
 from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up
-from tests.case_helpers import answers_for, upload_required_materials
+from tests.case_helpers import PNG_1X1, answers_for, upload_required_materials
 from tests.push_helpers import local_push_service, subscribe
 from tests.test_delegations_http import ELDER, delegation_body
 from tests.window_helpers import file_walk_in, receive_walk_in
@@ -51,6 +54,10 @@ CITY = "320400"
 VILLAGE = "320481002002"
 QUESTION = "问民政：该申请人是否领取过尊老金（内部核查项丁）"
 ANSWER = "民政答复：未领取（内部核查项戊）"
+# The consultation's files: their names and the words inside them are the staff's as much as the question is.
+QUESTION_FILE = ("尊老金台账内部核查项己.pdf", "%PDF-1.4\n% 尊老金发放台账（内部核查项庚）\n%%EOF\n".encode())
+ANSWER_FILE = ("民政核查结果内部核查项辛.png", PNG_1X1 + "民政核查结果（内部核查项壬）".encode())
+FILE_WORDS = ("内部核查项己", "内部核查项庚", "内部核查项辛", "内部核查项壬")  # in the files' names and contents
 FOR_RESIDENT = "请补交近三个月的工资流水"
 # Words that must stay with staff: the internal notes' texts, the consultation's, and the titles of internal steps.
 INTERNAL_TITLES = ("：内部备注", "征求民政意见", "已答复征求意见")
@@ -65,7 +72,7 @@ class Scene:
         self.case_nos: list[str] = []
         self.tokens: list[str] = []
         self.task_ids: list[int] = []
-        self.internal_words: list[str] = [QUESTION, ANSWER]
+        self.internal_words: list[str] = [QUESTION, ANSWER, *FILE_WORDS]
         self.supplement_tasks: list[tuple[str, int]] = []
 
     @property
@@ -176,16 +183,21 @@ async def _scene(
         "SELECT t.id FROM tasks t JOIN cases c ON c.id = t.case_id WHERE c.case_no = $1 AND t.department_code = 'hrss'",
         by_helper["case_no"],
     )
-    consultation = await post(
-        staff["hrss"],
+    consultation = await staff["hrss"].post(
         f"/api/v1/console/tasks/{hrss_task}/consultations",
-        {"department": "civil_affairs", "question": QUESTION, "due_in_days": 2},
+        data={"department": "civil_affairs", "question": QUESTION, "due_in_days": "2"},
+        files={"file": QUESTION_FILE},
+        headers=await csrf(staff["hrss"]),
     )
     assert consultation.status_code == 201, consultation.text
-    answered = await post(
-        staff["civil_affairs"], f"/api/v1/console/consultations/{consultation.json()['id']}/answer", {"text": ANSWER}
+    answered = await staff["civil_affairs"].post(
+        f"/api/v1/console/consultations/{consultation.json()['id']}/answer",
+        data={"text": ANSWER},
+        files={"file": ANSWER_FILE},
+        headers=await csrf(staff["civil_affairs"]),
     )
     assert answered.status_code == 200, answered.text
+    assert len(answered.json()["attachments"]) == 2
 
     # A step for the resident after all that, so every snapshot and inbox is drawn with the internal ones in place.
     for case_no in scene.case_nos:
@@ -200,7 +212,11 @@ async def _scene(
 
     # The staff do read them: the scene really holds what the walk looks for.
     page = (await staff["clerk"].get(f"/console/cases/{by_helper['case_no']}")).text
-    assert QUESTION in page and ANSWER in page and scene.internal_words[2] in page
+    first_note = next(w for w in scene.internal_words if w.startswith("内部备注"))
+    assert QUESTION in page and ANSWER in page and first_note in page
+    assert QUESTION_FILE[0] in page and ANSWER_FILE[0] in page
+    for attachment in answered.json()["attachments"]:
+        assert "内部核查项" in (await staff["clerk"].get(attachment["url"])).text
     return scene, staff
 
 
@@ -236,6 +252,31 @@ def _anonymous(rule: Any) -> bool:
 
 def _exchange(rule: Any) -> bool:
     return isinstance(rule, ClientScopes)
+
+
+def _every_get_route_with(app: Litestar, *names: str) -> Iterator[str]:
+    """Every GET route with one of these path parameters, whatever rule it declares (a rule declared too widely is
+    what this walk is for)."""
+    for path in _get_routes(app, lambda rule: True):
+        if set(_path_names(path)) & set(names):
+            yield path
+
+
+async def _refused(reader: Client, paths: Iterator[str], values: dict[str, list[str]], secrets: list[str]) -> int:
+    """GET every concrete path, redirects not followed: each is refused (401, 403, 404, or sent to sign in) and
+    carries no secret. The number of requests."""
+    unfilled: set[str] = set()
+    walked = 0
+    for template in sorted(set(paths)):
+        for path in _concrete(template, values, unfilled):
+            answer = await reader.get(path)
+            walked += 1
+            to_sign_in = answer.status_code == 303 and answer.headers["location"].startswith("/login")
+            assert answer.status_code in (401, 403, 404) or to_sign_in, f"{path}: {answer.status_code}"
+            leaked = [s for s in secrets if s in answer.text]
+            assert leaked == [], f"{path} ({answer.status_code}) shows {leaked}"
+    assert unfilled == set(), f"a route this walk cannot fill — give its parameter values here: {sorted(unfilled)}"
+    return walked
 
 
 def _concrete(path: str, values: dict[str, list[str]], unfilled: set[str]) -> Iterator[str]:
@@ -279,6 +320,8 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
     organisations = await pool.fetch("SELECT credit_code FROM organisations ORDER BY credit_code LIMIT 3")
     halls = await pool.fetch("SELECT id FROM halls ORDER BY id LIMIT 2")
     bookings = await pool.fetch("SELECT id FROM appointments ORDER BY id")
+    consultations = await pool.fetch("SELECT id FROM consultations ORDER BY id")
+    attachments = await pool.fetch("SELECT id FROM consultation_attachments ORDER BY id")
     return {
         "case_no": scene.case_nos,
         "token": scene.tokens + [u["token"] for u in uploads[:2]],
@@ -292,6 +335,8 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
         "uscc": [o["credit_code"] for o in organisations] or ["91320400MA1XXXXX0X"],
         "hall_id": [h["id"] for h in halls] or ["city"],
         "appointment_id": [str(b["id"]) for b in bookings] or ["1"],
+        "consultation_id": [str(c["id"]) for c in consultations],
+        "attachment_id": [str(a["id"]) for a in attachments],
     }
 
 
@@ -326,6 +371,18 @@ async def test_no_page_or_api_a_resident_helper_or_the_public_reads_shows_an_int
     ) as anonymous:
         walked += await _walk(anonymous, _get_routes(app, _anonymous), await _values(scene, pool, None), secrets)
     assert walked > 60  # the walk reached the case pages, not only the home page
+
+    # Whatever rule they declare, the consultation's routes (its page, its JSON, its files) refuse all three.
+    consultation_routes = list(_every_get_route_with(app, "consultation_id", "attachment_id"))
+    assert any("attachment_id" in path for path in consultation_routes)
+    refused = await _refused(
+        client, iter(consultation_routes), await _values(scene, pool, resident), secrets
+    ) + await _refused(helper, iter(consultation_routes), await _values(scene, pool, helper_id), secrets)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50461)), base_url="http://localhost:8000"
+    ) as anonymous:
+        refused += await _refused(anonymous, iter(consultation_routes), await _values(scene, pool, None), secrets)
+    assert refused >= 3 * 4  # the page, the JSON and each of the two files, for each of the three
 
     # The resident's own views of the case, to be sure they were drawn (not refused): the notes for them are there.
     own = scene.case_nos[0]
@@ -410,7 +467,7 @@ async def _nowhere_but_their_own_tables(pool: asyncpg.Pool, secrets: list[str]) 
     columns = await pool.fetch(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'bytea', 'ARRAY') "
-        "AND table_name NOT IN ('timeline_events', 'consultations') "
+        "AND table_name NOT IN ('timeline_events', 'consultations', 'consultation_attachments') "
         "AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')"
     )
     assert len(columns) > 50

@@ -839,12 +839,15 @@ SUPPLEMENT_FILES_MAX = 20
 
 
 def checked_supplement_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
-    """Every file of one answer to a 补正告知, checked before any of them is stored: one bad file refuses them
-    all, so the resident never wonders which ones arrived."""
-    if len(files) > SUPPLEMENT_FILES_MAX:
-        raise FieldErrors(
-            {"file": f"一次补正最多上传{SUPPLEMENT_FILES_MAX}个文件，请把多页材料合并成一个PDF后重新提交"}
-        )
+    """Every file of one answer to a 补正告知 (or of a correction's evidence), checked before any is stored."""
+    return checked_files(files, most=SUPPLEMENT_FILES_MAX)
+
+
+def checked_files(files: Sequence[tuple[str, bytes]], *, most: int) -> list[CheckedFile]:
+    """Every file sent at once (name, content), each checked as an upload is (type by content, size, name), before
+    any of them is stored: one bad file refuses them all, so nobody wonders which ones arrived. Under `file`."""
+    if len(files) > most:
+        raise FieldErrors({"file": f"一次最多上传{most}个文件，请把多页材料合并成一个PDF后重新提交"})
     checked: list[CheckedFile] = []
     for filename, content in files:
         try:

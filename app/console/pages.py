@@ -6,13 +6,13 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from app.cases import corrections, notes, workflow
 from app.cases import service as case_service
-from app.cases.pages import receipt_page
+from app.cases.pages import posted_files, receipt_page
 from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service, undelivered
@@ -22,6 +22,7 @@ from app.console.routes import CLERK, STAFF
 from app.consultations import service as consultations
 from app.consultations.models import ConsultationBody
 from app.consultations.routes import APPROVER
+from app.consultations.routes import BODY_MAX_BYTES as CONSULTATION_BODY_MAX_BYTES
 from app.errors import Conflict, FieldErrors
 from app.registers import service as registers
 from app.web.htmx import is_htmx
@@ -314,6 +315,7 @@ class ConsolePages(Controller):
                 "form_labels": FORM_LABELS,
                 "departments": await catalogue.departments(db) if case.consult_tasks else [],
                 "due_days": (consultations.DUE_DAYS_MIN, consultations.DUE_DAYS_DEFAULT, consultations.DUE_DAYS_MAX),
+                "consult_files_max": consultations.ATTACHMENTS_MAX,
                 "decided": decided,
             },
             status_code=status,
@@ -396,21 +398,24 @@ class ConsolePages(Controller):
         keep_in_session(request, DONE, done)
         return Redirect(f"/console/cases/{added.case_no}#task-{task_id}", status_code=303)
 
-    @post("/tasks/{task_id:int}/consultations", opt=APPROVER)
+    @post("/tasks/{task_id:int}/consultations", opt=APPROVER, request_max_body_size=CONSULTATION_BODY_MAX_BYTES)
     async def consult(
-        self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+        self, request: AnyRequest, db: Db, cipher: Cipher, task_id: FromPath[int], data: MultipartBody[dict[str, Any]]
     ) -> Template | Redirect:
-        """征求意见 from the task card: back at the task, or the case page naming what is missing."""
-        case_no = str(data.get("case_no", ""))
+        """征求意见 from the task card, with files: back at the task, or the case page naming what is missing (the
+        files are chosen again: a browser never refills a file input)."""
+        text = {key: value for key, value in data.items() if isinstance(value, str)}
+        case_no = text.get("case_no", "")
         typed = {
-            "department": str(data.get("department") or "")[:40],
-            "question": str(data.get("question") or "")[: consultations.QUESTION_MAX],
-            "due_in_days": str(data.get("due_in_days") or "")[:4],
+            "department": text.get("department", "")[:40],
+            "question": text.get("question", "")[: consultations.QUESTION_MAX],
+            "due_in_days": text.get("due_in_days", "")[:4],
         }
         days = int(typed["due_in_days"]) if typed["due_in_days"].isdigit() else 0
         body = ConsultationBody(department=typed["department"], question=typed["question"], due_in_days=days)
         try:
-            asked = await consultations.ask(db, request, caller(request), task_id, body)
+            files = await posted_files(data.get("file"))
+            asked = await consultations.ask(db, request, caller(request), task_id, body, files)
         except (FieldErrors, Conflict) as exc:
             error = TaskError(
                 task_id=task_id,

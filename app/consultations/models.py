@@ -20,6 +20,33 @@ class AnswerBody(msgspec.Struct, kw_only=True):
     text: str
 
 
+class AttachmentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A file of a consultation (not its content): on the question (the asker's) or the answer (the asked's)."""
+
+    id: int
+    side: str  # question | answer
+    filename: str
+    content_type: str
+    size: int
+
+
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    """A file of a consultation as staff read it, with where to download it (to those who may read the consultation)."""
+
+    id: int
+    side: str  # question | answer
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
+class AttachmentContent(msgspec.Struct, frozen=True, kw_only=True):
+    filename: str
+    content_type: str
+    content: bytes
+
+
 class ConsultationAsked(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     task_id: int
@@ -28,6 +55,7 @@ class ConsultationAsked(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     due_on: date
     due_provisional: bool  # counted past the holidays the State Council has published: may move
+    attachments: list[Attachment] = msgspec.field(default_factory=list[Attachment])
 
 
 class ConsultationRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +81,7 @@ class ConsultationRow(msgspec.Struct, frozen=True, kw_only=True):
     answer: str | None
     answered_by_name: str | None
     answered_at: datetime | None
+    attachments: list[AttachmentRow]  # the question's and the answer's, in the order they were attached
 
 
 class Consultation(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,4 +106,6 @@ class Consultation(msgspec.Struct, frozen=True, kw_only=True):
     answer: str | None
     answered_by_name: str | None
     answered_at: datetime | None
+    # The question's files and the answer's (`side`), each with its download address.
+    attachments: list[Attachment] = msgspec.field(default_factory=list[Attachment])
     can_answer: bool = False  # unanswered, and the caller is of the asked department and serves its region

@@ -9,6 +9,10 @@
 - Who reads: the asking task's staff (the window clerk, its department's approvers) and the asked department's who may
   answer. The asked department sees the question, the case number and the item — not the application: it is asked
   an opinion, not given the case (data minimisation; the asker writes what the question needs).
+- Files: the question and the answer each carry up to ATTACHMENTS_MAX files, checked as a resident's uploads are
+  (app.cases.service.checked_files: PDF, JPEG or PNG by their content, ≤ 10 MB each). Whoever may read the
+  consultation may download them (audited, each time); nobody else, a resident least of all. They go with the case's
+  other files when its retention has passed (`forget_attachments_of_cases`, from app/purge.py).
 - The asking task's clock keeps running: a consultation is the government's time, not the resident's (its due date
   is untouched). Both steps are on the task's history for staff only (internal), and audited. Overdue ones (past
   their date, unanswered) show to supervisors of the asked department (app.supervision).
@@ -16,6 +20,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import date
 
 import asyncpg
@@ -25,23 +31,33 @@ from app.calendar.service import current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
 from app.cases import service as cases
 from app.cases import workflow
-from app.cases.models import TaskRow
+from app.cases.models import CheckedFile, TaskRow
 from app.cases.offices import answering_office
 from app.catalogue import service as catalogue
 from app.consultations import store
-from app.consultations.models import Consultation, ConsultationAsked, ConsultationBody, ConsultationRow
+from app.consultations.models import (
+    Attachment,
+    AttachmentContent,
+    AttachmentRow,
+    Consultation,
+    ConsultationAsked,
+    ConsultationBody,
+    ConsultationRow,
+)
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.notifications.service import notify_account
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import region_prefix, serves
-from db.pool import DB
+from db.pool import DB, Tx
 
 QUESTION_MAX = 1000
 ANSWER_MAX = 2000
 DUE_DAYS_MIN, DUE_DAYS_MAX = 1, 20
 DUE_DAYS_DEFAULT = 5
+# Files on a question, and on an answer: each as a resident's upload (PDF, JPEG, PNG; ≤ 10 MB).
+ATTACHMENTS_MAX = 5
 # A task may be consulted on while it is with the departments: accepted, in review, approved, or waiting for a 补正.
 CONSULTABLE = frozenset({"accepted", "resubmitted", "in_review", "approved", "supplement_requested"})
 
@@ -75,6 +91,15 @@ def may_answer(user: CurrentUser, consultation: ConsultationRow) -> bool:
     )
 
 
+async def may_read(db: DB, user: CurrentUser, row: ConsultationRow) -> bool:
+    """The asked department's staff who may answer it, or the asking task's staff (its window clerk, its department's
+    approvers in its office): who may read a consultation, its files included."""
+    if may_answer(user, row):
+        return True
+    task = await cases.task_by_id(db, row.task_id)
+    return task is not None and user.is_staff and workflow.in_scope(user, task)
+
+
 def _queue_prefix(user: CurrentUser) -> str:
     """The region prefix of the consultations `may_answer` lets this member of staff answer (no region: none)."""
     return region_prefix(user.region_code) if user.region_code else "-"
@@ -101,14 +126,36 @@ async def _checked_question(db: DB, task: TaskRow | None, body: ConsultationBody
     return question
 
 
+def _checked_files(files: Sequence[tuple[str, bytes]], problems: dict[str, str]) -> list[CheckedFile]:
+    """The files checked as uploads are (app.cases.service.checked_files), or FieldErrors with their problem and the
+    words' `problems` together: one answer names everything to fix."""
+    try:
+        checked = cases.checked_files(files, most=ATTACHMENTS_MAX)
+    except FieldErrors as exc:
+        raise FieldErrors({**problems, **exc.errors}) from None
+    if problems:
+        raise FieldErrors(problems)
+    return checked
+
+
 async def ask(
-    db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: int, body: ConsultationBody
+    db: asyncpg.Pool,
+    conn: Connection,
+    user: CurrentUser,
+    task_id: int,
+    body: ConsultationBody,
+    files: Sequence[tuple[str, bytes]] = (),
 ) -> ConsultationAsked:
-    """征求意见 on a task: the consultation, its internal step on the task's history and the asked office's approvers'
-    notices in one transaction; audited. Someone else's task: Forbidden (audited); a task not with the departments
-    now: Conflict."""
+    """征求意见 on a task, with files (name, content): the consultation and its files, its internal step on the task's
+    history and the asked office's approvers' notices in one transaction; audited. The question and the files are
+    checked together, each problem under its field. Someone else's task: Forbidden (audited); a task not with the
+    departments now: Conflict."""
     task = await cases.task_by_id(db, task_id)
-    question = await _checked_question(db, task, body)
+    try:
+        question, problems = await _checked_question(db, task, body), {}
+    except FieldErrors as exc:
+        question, problems = "", exc.errors
+    attached = _checked_files(files, problems)
     if task is None:
         raise NotFound("没有找到该事项")
     if not may_ask(user, task):
@@ -131,6 +178,7 @@ async def ask(
             due_on=due.due_on,
             due_provisional=due.provisional,
         )
+        await _attach(tx, consultation_id, "question", user, attached)
         row = await store.get(tx, consultation_id)
         assert row is not None  # inserted by this transaction
         await cases.record_internal_step(
@@ -161,6 +209,7 @@ async def ask(
         consultation=consultation_id,
         department=body.department,
         notified=len(asked),
+        files=len(attached),
     )
     return ConsultationAsked(
         id=consultation_id,
@@ -170,28 +219,48 @@ async def ask(
         department=body.department,
         due_on=due.due_on,
         due_provisional=due.provisional,
+        attachments=_attachments(row),
     )
+
+
+async def _attach(tx: Tx, consultation_id: int, side: str, user: CurrentUser, files: list[CheckedFile]) -> None:
+    for file in files:
+        await store.insert_attachment(
+            tx,
+            consultation_id=consultation_id,
+            side=side,
+            account_id=user.account_id,
+            filename=file.filename,
+            content_type=file.content_type,
+            content=file.content,
+            sha256=hashlib.sha256(file.content).digest(),
+        )
 
 
 # --- answering ---------------------------------------------------------------------------------------------
 
 
-def _checked_answer(text: str) -> str:
-    words = text.strip()
+def _answer_problems(words: str) -> dict[str, str]:
     if not words:
-        raise FieldErrors({"text": "请填写本部门的意见"})
+        return {"text": "请填写本部门的意见"}
     if len(words) > ANSWER_MAX:
-        raise FieldErrors({"text": f"意见不能超过{ANSWER_MAX}个字"})
-    return words
+        return {"text": f"意见不能超过{ANSWER_MAX}个字"}
+    return {}
 
 
 async def answer(
-    db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int, text: str
+    db: asyncpg.Pool,
+    conn: Connection,
+    user: CurrentUser,
+    consultation_id: int,
+    text: str,
+    files: Sequence[tuple[str, bytes]] = (),
 ) -> Consultation:
-    """The asked department's answer, once: the answer, its internal step on the asking task's history and the
-    asker's notice in one transaction; audited. Another department or region: Forbidden (audited); answered already:
-    Conflict."""
-    words = _checked_answer(text)
+    """The asked department's answer with files (name, content), once: the answer and its files, its internal step on
+    the asking task's history and the asker's notice in one transaction; audited. Another department or region:
+    Forbidden (audited); answered already: Conflict."""
+    words = text.strip()
+    attached = _checked_files(files, _answer_problems(words))
     try:
         async with db.acquire() as tx, tx.transaction():
             row = await store.lock(tx, consultation_id)
@@ -202,6 +271,7 @@ async def answer(
             if row.answer is not None:
                 raise Conflict("该征求意见已经答复，不能重复答复")
             await store.set_answer(tx, consultation_id, words, user.account_id)
+            await _attach(tx, consultation_id, "answer", user, attached)
             await cases.record_internal_step(
                 tx,
                 case_id=row.case_id,
@@ -224,7 +294,15 @@ async def answer(
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "consultation.answer", "forbidden", subject=f"consultation:{consultation_id}")
         raise Forbidden("该征求意见不是向您所在部门（或您服务的区域）发出的") from None
-    await audit(db, conn, "consultation.answer", "ok", subject=f"consultation:{consultation_id}", case=answered.case_no)
+    await audit(
+        db,
+        conn,
+        "consultation.answer",
+        "ok",
+        subject=f"consultation:{consultation_id}",
+        case=answered.case_no,
+        files=len(attached),
+    )
     return _view(answered, user, await current_calendar(db), today_in_china())
 
 
@@ -253,8 +331,24 @@ def _view(row: ConsultationRow, user: CurrentUser, calendar: HolidayCalendar, to
         answer=row.answer,
         answered_by_name=row.answered_by_name,
         answered_at=row.answered_at,
+        attachments=_attachments(row),
         can_answer=row.answer is None and may_answer(user, row),
     )
+
+
+def _attachment(consultation_id: int, row: AttachmentRow) -> Attachment:
+    return Attachment(
+        id=row.id,
+        side=row.side,
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        url=f"/api/v1/console/consultations/{consultation_id}/attachments/{row.id}",
+    )
+
+
+def _attachments(row: ConsultationRow) -> list[Attachment]:
+    return [_attachment(row.id, a) for a in row.attachments]
 
 
 async def _views(db: DB, user: CurrentUser, rows: list[ConsultationRow]) -> list[Consultation]:
@@ -282,17 +376,41 @@ async def of_tasks(db: DB, user: CurrentUser, case_id: int, task_ids: frozenset[
 
 
 async def for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int) -> Consultation:
-    """One consultation, to the asked department's staff who may answer it or the asking task's staff; anyone else
-    is Forbidden (audited)."""
+    """One consultation, to those who `may_read` it; anyone else is Forbidden (audited)."""
     row = await store.get(db, consultation_id)
     if row is None:
         raise NotFound("没有找到该征求意见")
-    if not may_answer(user, row):
-        task = await cases.task_by_id(db, row.task_id)
-        if task is None or not (user.is_staff and workflow.in_scope(user, task)):
-            await audit(db, conn, "consultation.open", "forbidden", subject=f"consultation:{consultation_id}")
-            raise Forbidden("该征求意见不在您的办理范围内")
+    if not await may_read(db, user, row):
+        await audit(db, conn, "consultation.open", "forbidden", subject=f"consultation:{consultation_id}")
+        raise Forbidden("该征求意见不在您的办理范围内")
     return (await _views(db, user, [row]))[0]
+
+
+async def attachment_for_staff(
+    db: asyncpg.Pool, conn: Connection, user: CurrentUser, consultation_id: int, attachment_id: int
+) -> AttachmentContent:
+    """A file of a consultation, to those who `may_read` it; each read is audited, as is each refusal. A file of
+    another consultation, or one removed with its case's data (retention), is NotFound."""
+    row = await store.get(db, consultation_id)
+    if row is None:
+        raise NotFound("没有找到该征求意见")
+    subject = f"consultation:{consultation_id}"
+    if not await may_read(db, user, row):
+        await audit(db, conn, "consultation.attachment.read", "forbidden", subject=subject, attachment=attachment_id)
+        raise Forbidden("该征求意见的附件不在您的办理范围内")
+    found = await store.attachment(db, consultation_id, attachment_id)
+    if found is None:
+        raise NotFound("没有找到该文件，可能已按保存期限删除")
+    await audit(
+        db, conn, "consultation.attachment.read", "ok", subject=subject, case=row.case_no, attachment=attachment_id
+    )
+    return found
+
+
+async def forget_attachments_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """The files of every consultation on these cases, their retention having passed (app/purge.py, in its
+    transaction); by case id: (files, bytes) removed."""
+    return await store.delete_attachments_of_cases(tx, case_ids)
 
 
 async def overdue_for_supervisor(db: DB, user: CurrentUser) -> list[Consultation]:

@@ -1,4 +1,4 @@
-"""SQL for 征求意见 (the consultations table)."""
+"""SQL for 征求意见 (the consultations and consultation_attachments tables)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import msgspec
 from asyncpg import Record
 
-from app.consultations.models import ConsultationRow
+from app.consultations.models import AttachmentContent, ConsultationRow
 from db.pool import DB
 
 _ROW = """
@@ -15,7 +15,11 @@ _ROW = """
            t.department_code AS asking_department_code, dt.short_name AS asking_department_name,
            c.department_code, d.short_name AS department_name, c.region_code, c.question,
            c.asked_by_account_id, asker.name AS asked_by_name, c.asked_at, c.due_on, c.due_provisional,
-           c.answer, answerer.name AS answered_by_name, c.answered_at
+           c.answer, answerer.name AS answered_by_name, c.answered_at,
+           (SELECT coalesce(json_agg(json_build_object('id', a.id, 'side', a.side, 'filename', a.filename,
+                                                       'content_type', a.content_type, 'size', a.size) ORDER BY a.id),
+                            '[]')
+            FROM consultation_attachments a WHERE a.consultation_id = c.id) AS attachments
     FROM consultations c
     JOIN tasks t ON t.id = c.task_id
     JOIN cases ca ON ca.id = c.case_id
@@ -105,3 +109,52 @@ async def overdue(db: DB, *, department_code: str | None, region_prefix: str, to
         today,
     )
     return [_row(r) for r in rows]
+
+
+# --- attachments ---------------------------------------------------------------------------------------------------
+
+
+async def insert_attachment(
+    db: DB,
+    *,
+    consultation_id: int,
+    side: str,
+    account_id: int,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    sha256: bytes,
+) -> int:
+    return await db.fetchval(
+        "INSERT INTO consultation_attachments (consultation_id, side, account_id, filename, content_type, size, "
+        "sha256, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        consultation_id,
+        side,
+        account_id,
+        filename,
+        content_type,
+        len(content),
+        sha256,
+        content,
+    )
+
+
+async def attachment(db: DB, consultation_id: int, attachment_id: int) -> AttachmentContent | None:
+    """A file of this consultation (one of another consultation is None, as if it did not exist)."""
+    row = await db.fetchrow(
+        "SELECT filename, content_type, content FROM consultation_attachments WHERE id = $1 AND consultation_id = $2",
+        attachment_id,
+        consultation_id,
+    )
+    return AttachmentContent(**dict(row)) if row else None
+
+
+async def delete_attachments_of_cases(tx: DB, case_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Every file of the consultations on these cases; by case id: (files, bytes) removed."""
+    rows = await tx.fetch(
+        "WITH gone AS (DELETE FROM consultation_attachments a USING consultations c "
+        "WHERE c.id = a.consultation_id AND c.case_id = ANY($1::bigint[]) RETURNING c.case_id, a.size) "
+        "SELECT case_id, count(*) AS files, sum(size) AS bytes FROM gone GROUP BY case_id",
+        case_ids,
+    )
+    return {r["case_id"]: (r["files"], r["bytes"]) for r in rows}
