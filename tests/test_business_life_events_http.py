@@ -208,11 +208,11 @@ async def test_completing_a_change_updates_the_register_keeps_its_history_and_re
         ("legal_rep_person_id", people["黄磊"], people["张伟"]),
     ]
     licence = await pool.fetchrow(
-        "SELECT e.issued_on, e.void_on, c.case_no FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+        "SELECT e.issued_on, e.voided_at, c.case_no FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
         "WHERE e.org_credit_code = $1 AND e.kind = 'business_license'",
         LEIDA,
     )
-    assert licence is not None and (licence["case_no"], licence["void_on"]) == (case_no, None)
+    assert licence is not None and (licence["case_no"], licence["voided_at"]) == (case_no, None)
     # The legal representative is the register's from now on: 张伟 acts for the company, 黄磊 no longer.
     assert [(o["uscc"], o["role"]) for o in (await zhang.get("/api/v1/organisations/mine")).json()] == [
         (LEIDA, "legal_rep")
@@ -272,9 +272,9 @@ async def test_deregistration_waits_for_the_notice_and_the_tax_clearance_then_en
         await pool.fetchval("SELECT revoked_by FROM organisation_agents WHERE id = $1", agent) == f"register:{case_no}"
     )
     library = {
-        r["kind"]: r["void_on"] is not None
+        r["kind"]: r["voided_at"] is not None
         for r in await pool.fetch(
-            "SELECT kind, void_on FROM e_certificates WHERE org_credit_code = $1 AND person_id IS NULL", LEIDA
+            "SELECT kind, voided_at FROM e_certificates WHERE org_credit_code = $1 AND person_id IS NULL", LEIDA
         )
     }
     assert library == {"business_license": True, "tax_clearance": False, "deregistration_notice": False}

@@ -159,8 +159,10 @@ async def target(db: asyncpg.Pool, cipher: PiiCipher, who: Requester, certificat
     holder, certificate = await certificates.viewable(db, who.person_id, certificate_id, today_in_china())
     if certificate.case_no != who.case.case_no:
         raise NotFound("本办件没有签发这份证照")
-    if certificate.void:
+    if certificate.superseded_by is not None:
         raise Conflict("这份证照已更正并作废，请对更正后的新证照申请")
+    if certificate.void:
+        raise Conflict("这份证照已作废，不能申请更正")
     issuing = _issuing_task(await store.tasks_of_case(db, who.case.id), certificate)
     item = await catalogue.correction_item_of(db, issuing.item_code) if issuing else None
     if issuing is None or item is None:
