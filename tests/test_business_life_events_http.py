@@ -226,6 +226,32 @@ async def test_completing_a_change_updates_the_register_keeps_its_history_and_re
     assert "企业变更登记：法人库已更新，营业执照已换发" in timeline
 
 
+async def test_a_completed_organisation_case_offers_no_correction_its_certificates_change_by_registration(
+    pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """更正 corrects a person's certificate; an organisation's 营业执照 changes by 变更登记. Its case page, to the legal
+    representative who filed it and to a 经办人, offers no 申请更正, and the address typed by hand is no page (to
+    the one who filed it, one that says where such a change is made)."""
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
+    await authorise(huang, ZHANG_WEI)
+    clerk, approvers = await _window_and_departments(another_client, pool, settings)
+    created = await file_for_leida(huang, CHANGE, "change-no-correction", {**NO_CHANGE, "change.address": NEW_ADDRESS})
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    task = await _task_id(clerk, case_no, "CZ-SJ-002")
+    await _to_approved(clerk, approvers["market"], task)
+    assert (await _move(approvers["market"], task, "complete")).status_code == 200
+
+    for reader in (huang, zhang):
+        page = await reader.get(f"/cases/{case_no}")
+        assert page.status_code == 200 and "已办结" in page.text
+        assert "申请更正" not in page.text and "/corrections/new" not in page.text
+        assert (await reader.get(f"/cases/{case_no}/corrections/new")).status_code == 404
+    # The one who filed it is told where such a change is made.
+    assert "企业变更登记" in (await huang.get(f"/cases/{case_no}/corrections/new")).text
+
+
 # --- 企业注销 -------------------------------------------------------------------------------------------------------
 
 

@@ -195,14 +195,14 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
 
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, c.purged_at
+           c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
 
 _CASE_HEAD_LINKED = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, c.purged_at, l.role AS linked_as,
+           c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code, l.role AS linked_as,
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
