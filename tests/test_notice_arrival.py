@@ -16,14 +16,18 @@ import pytest
 
 from app.notifications.service import must_arrive
 from config.settings import Settings
+from db import jobs
 from push import arrival
 from push.keys import load_or_create
 from push.models import PushOutcomes
-from push.sender import PushSender
+from push.sender import PushSender, SendResult, Target
+from push.store import SEND_ENTRYPOINT as PUSH_SEND
 from push.worker import PushWorker
 from sms.backends import AliyunBackend, LogBackend, SmsBackend
 from sms.delivery import RetryPolicy, Sending
-from sms.models import TextState
+from sms.models import Outgoing, TextState
+from sms.models import SendResult as SmsResult
+from sms.store import SEND_ENTRYPOINT as SMS_SEND
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
 from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act
 from tests.database_fixtures import settings_for
@@ -139,7 +143,11 @@ async def _clerk(another_client: MakeClient, pool: asyncpg.Pool, settings: Setti
 
 
 async def _run_worker(
-    pool: asyncpg.Pool, database_url: str, settings: Settings, backend: SmsBackend | None = None
+    pool: asyncpg.Pool,
+    database_url: str,
+    settings: Settings,
+    backend: SmsBackend | None = None,
+    sender: type[PushSender] = PushSender,
 ) -> None:
     """One worker process's queue — pushes and texts — run here until it is empty."""
     connection = await asyncpg.connect(database_url)
@@ -148,8 +156,8 @@ async def _run_worker(
             backend=backend or LogBackend(), public_url=settings.public_url, daily_cap=20, policy=QUICK_TEXT_RETRIES
         )
         keys = load_or_create(settings.data_dir)
-        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = PushWorker(pool, connection, sender, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
+        async with sender(keys, settings.vapid_subject, settings.push_allowed_hosts) as pushing:
+            worker = PushWorker(pool, connection, pushing, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
             await asyncio.wait_for(worker.run(drain=True), 60)
     finally:
         await connection.close()
@@ -306,6 +314,68 @@ async def test_a_resident_without_a_device_is_texted_at_once(
     await _run_worker(pool, database_url, settings)
     assert (await _notice(pool, task["id"]))["state"] == "delivered"
     assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+
+
+class _CrashingSender(PushSender):
+    """A sender that fails in a way nobody planned for (a bug, a library's surprise): not an answer of the push
+    service, so pgqueuer's executor retries the job and, its tries spent, gives it up."""
+
+    async def send(self, target: Target, payload: bytes, *, urgency: str, topic: str) -> SendResult:
+        raise RuntimeError("unexpected")
+
+
+class _CrashingBackend:
+    async def send(self, message: Outgoing) -> SmsResult:
+        raise RuntimeError("unexpected")
+
+
+async def _on_last_try(pool: asyncpg.Pool, entrypoint: str) -> None:
+    """The queue's jobs of `entrypoint` as on pgqueuer's last try: one more unexpected failure and it gives them up
+    (as it would after about 18 minutes of retries)."""
+    await pool.execute("UPDATE pgqueuer SET attempts = $2 WHERE entrypoint = $1", entrypoint, jobs.TRIES)
+
+
+async def test_a_push_whose_job_the_worker_gives_up_on_falls_back_to_a_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    await resident_with_device(client, push_service)
+    case = await file_case(client)
+    await _run_worker(pool, database_url, settings)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    await _on_last_try(pool, PUSH_SEND)
+    await _run_worker(pool, database_url, settings, sender=_CrashingSender)
+    pushed = await pool.fetchrow(
+        "SELECT n.status, n.last_error FROM notifications n "
+        "JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
+    )
+    assert pushed is not None and tuple(pushed) == ("technical-failure", jobs.GIVEN_UP)
+    # Not 正在送达 for ever: the prepared text went, and reached the resident.
+    assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "delivered" and notice["texted_at"] is not None
+
+
+async def test_a_text_whose_job_the_worker_gives_up_on_leaves_the_notice_undelivered_for_a_clerk(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)  # no device: texted at once
+    case = await file_case(client)
+    task = case["tasks"][0]
+    clerk = await _clerk(another_client, pool, settings)
+    await _reject(clerk, task["id"])
+    await _on_last_try(pool, SMS_SEND)
+    await _run_worker(pool, database_url, settings, backend=_CrashingBackend())
+    [text] = await _texts_for(pool, task["id"])
+    assert text["status"] == "technical-failure"
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered" and "短信未成功" in notice["failure"]
+    assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
 async def test_when_the_text_fails_too_the_notice_is_undelivered_on_the_console_until_a_clerk_phones(
