@@ -467,6 +467,29 @@ async def test_no_device_and_no_number_is_undelivered_at_once(
     assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
+async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_office_handling_the_case(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """No region on the register: no district hall is theirs, and their case goes to the city's office (app.cases.
+    offices.office_for). Its clerks, who handle it, phone or post a 未送达 notice — no other hall's."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    person_id = await pool.fetchval("SELECT person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY id LIMIT 1")
+    await pool.execute("UPDATE people SET region_code = NULL, phone = NULL WHERE id = $1", person_id)
+    case = await file_case(client)
+    case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
+    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    city = await _clerk(another_client, pool, settings, region="320400")
+    task = case["tasks"][0]
+    await _reject(city, task["id"])
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered"
+    assert [n["id"] for n in (await city.get("/api/v1/console/notices")).json()] == [notice["id"]]
+    district = await _clerk(another_client, pool, settings, region="320402")
+    assert (await district.get("/api/v1/console/notices")).json() == []
+    recorded = await post(city, f"/api/v1/console/notices/{notice['id']}/by-hand", {"channel": "paper"})
+    assert recorded.status_code == 200, recorded.text
+
+
 # --- idempotent, whoever tells it and however often ---------------------------------------------------------------
 
 

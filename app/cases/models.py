@@ -323,6 +323,7 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     applicant_region: str  # '' for a person with no region on the register
     life_event_code: str = ""
     subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
+    received_region: str | None = None  # the hall that received it at a window; None: online or by a helper
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -183,7 +183,7 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
     """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
-        "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, "
+        "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, c.received_region, "
         "coalesce(p.region_code, '') AS applicant_region "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "WHERE c.id = $1",
