@@ -202,6 +202,35 @@ async def test_a_party_linked_to_a_case_reads_it_but_cannot_act_on_it(
     assert "需要您补正" in mine
 
 
+async def test_a_party_linked_to_a_case_hears_of_its_steps_but_is_not_asked_to_act(
+    another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The linked father follows the case as he reads it: each step the resident sees reaches his inbox (and so his
+    devices), a 补正告知 in words that do not ask him to act (the applicant answers it); an internal note does not."""
+    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    born = born_days_ago(3)
+    case_no = (await _file_birth(mother, "dup-hears-mother", born)).json()["case_no"]
+    assert (await _file_birth(father, "dup-hears-father", born)).status_code == 409
+    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
+    task_id = (await desk.tasks(case_no))["CZ-WJ-001"]
+    moves = ({"action": "accept"}, {"action": "request_supplement", "note": "请补传出生证明"})
+    for move in moves:
+        moved = await post(desk.clerk, f"/api/v1/console/tasks/{task_id}/transition", move)
+        assert moved.status_code == 200, moved.text
+    internal = {"text": "内部：与医院核对中", "visibility": "internal"}
+    assert (await post(desk.clerk, f"/api/v1/console/tasks/{task_id}/notes", internal)).status_code == 201
+
+    heard = [e for e in (await father.get("/api/v1/notifications")).json()["items"] if e["case_no"] == case_no]
+    assert len(heard) == 2
+    supplement, accepted = heard  # newest first
+    assert accepted["url"] == f"/cases/{case_no}" and "受理" in accepted["body"]
+    assert supplement["needs_action"] is False and "请补正" not in supplement["title"] + supplement["body"]
+    assert all("内部" not in e["body"] for e in heard)
+    # The applicant is asked, as before.
+    asked = next(e for e in (await mother.get("/api/v1/notifications")).json()["items"] if e["needs_action"])
+    assert asked["title"].startswith("请补正材料") and asked["case_no"] == case_no
+
+
 async def test_two_parents_filing_at_once_make_one_case_and_one_refusal(
     another_client: Callable[[], Client], pool: asyncpg.Pool
 ) -> None:

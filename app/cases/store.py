@@ -991,6 +991,12 @@ async def link_party(db: DB, case_id: int, person_id: int, role: str) -> None:
     )
 
 
+async def linked_parties(db: DB, case_id: int) -> list[int]:
+    """The people linked to a case as parties (一事不二办), in the order they were linked."""
+    rows = await db.fetch("SELECT person_id FROM case_links WHERE case_id = $1 ORDER BY linked_at, person_id", case_id)
+    return [r["person_id"] for r in rows]
+
+
 async def cases_to_key(db: DB, after_id: int, limit: int) -> list[CaseToKey]:
     """Cases without a subject key after `after_id`, in id order (migration 0032's data step, a batch at a time)."""
     rows = await db.fetch(

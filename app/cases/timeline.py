@@ -149,7 +149,8 @@ def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
 async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     """The applicant's own account (if they have signed up; for a minor child without one, the parent who filed), and
     the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
-    they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope."""
+    they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope; and the
+    parties linked to it (一事不二办: refused as a duplicate, or merged into it), who read it."""
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
@@ -164,6 +165,11 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
             member = await accounts.resident_account_of(tx, person_id)
             if member is not None:
                 members.append(member.id)
+    linked: list[int] = []
+    for person_id in await store.linked_parties(tx, case_id):
+        party = await accounts.resident_account_of(tx, person_id)
+        if party is not None:
+            linked.append(party.id)
     return CaseAudience(
         case_id=case_id,
         case_no=case.case_no,
@@ -171,4 +177,5 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         applicant_account_id=applicant_account_id,
         helper_account_id=helper,
         organisation_account_ids=members,
+        linked_account_ids=linked,
     )
