@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.org_helpers import (
     HUANG_LEI,
@@ -25,7 +25,6 @@ from tests.org_helpers import (
     authorise,
     file_for_leida,
     org_form,
-    resident,
 )
 
 pytestmark = pytest.mark.anyio

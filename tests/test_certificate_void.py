@@ -7,7 +7,6 @@ tests/test_corrections_http.py, tests/test_business_life_events_http.py.)"""
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -20,8 +19,8 @@ from app.certificates import service as certificates
 from app.database import data_steps, migrate_database
 from auth.pii import PiiCipher
 from db.embedded import with_database
-from db.migrate import MIGRATIONS_DIR, apply_migrations
 from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync
+from tests.migration_helpers import database_before
 
 ONE_VOID = 38  # 0038_one_void
 COMPANY = "91320411MA1T4U5W2G"
@@ -48,20 +47,11 @@ def two_voids(pg_server_dsn: str, tmp_path: Path) -> Iterator[tuple[str, dict[st
     """A database as the code before 0038 left it: a person's 退休审批表 corrected once (the old one superseded), and an
     organisation 注销 on 2025-03-04 with its 营业执照 void_on that day."""
     name = f"ywtb_voids_{secrets.token_hex(4)}"
-    before = tmp_path / "migrations-before-one-void"
-    before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:4]) < ONE_VOID:
-            shutil.copy(path, before / path.name)
     ids: dict[str, int] = {}
 
     async def build() -> None:
-        admin = await asyncpg.connect(pg_server_dsn)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        conn = await asyncpg.connect(with_database(pg_server_dsn, name))
+        conn = await database_before(pg_server_dsn, name, ONE_VOID, tmp_path, data_steps(CIPHER))
         try:
-            await apply_migrations(conn, before, data_steps=data_steps(CIPHER))
             await conn.execute("INSERT INTO regions (code, name, level) VALUES ('320402', '天宁区', 'district')")
             number = "320402196001010011"
             person = await conn.fetchval(

@@ -186,6 +186,18 @@ async def _reject(clerk: httpx.AsyncClient, task_id: int) -> None:
     assert refused.status_code == 200, refused.text
 
 
+async def _refuse_first_task(
+    client: httpx.AsyncClient, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any], httpx.AsyncClient]:
+    """The signed-in resident files 新生儿出生 and the 天宁 clerk refuses its first task (不予受理: a notice that must
+    arrive): the case, that task and the clerk."""
+    case = await file_case(client)
+    task = case["tasks"][0]
+    clerk = await _clerk(another_client, pool, settings)
+    await _reject(clerk, task["id"])
+    return case, task, clerk
+
+
 async def _notice(pool: asyncpg.Pool, task_id: int, status: str = "rejected") -> dict[str, Any]:
     row = await pool.fetchrow(
         "SELECT a.* FROM notice_arrivals a JOIN timeline_events e ON e.id = a.event_id "
@@ -288,9 +300,7 @@ async def test_a_delivered_push_needs_no_text(
     another_client: MakeClient,
 ) -> None:
     await resident_with_device(client, push_service)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     await _run_worker(pool, database_url, settings)
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "delivered" and notice["pushed_at"] is not None and notice["fallback_text"] is None
@@ -303,9 +313,7 @@ async def test_a_resident_without_a_device_is_texted_at_once(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     # Queued with the step itself: nothing to wait for.
     notice = await _notice(pool, task["id"])
     [text] = await _texts_for(pool, task["id"])
@@ -365,10 +373,7 @@ async def test_a_text_whose_job_the_worker_gives_up_on_leaves_the_notice_undeliv
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)  # no device: texted at once
-    case = await file_case(client)
-    task = case["tasks"][0]
-    clerk = await _clerk(another_client, pool, settings)
-    await _reject(clerk, task["id"])
+    _case, task, clerk = await _refuse_first_task(client, another_client, pool, settings)
     await _on_last_try(pool, SMS_SEND)
     await _run_worker(pool, database_url, settings, backend=_CrashingBackend())
     [text] = await _texts_for(pool, task["id"])
@@ -501,9 +506,7 @@ async def test_two_workers_told_at_once_that_every_push_failed_queue_one_text(
     another_client: MakeClient,
 ) -> None:
     await resident_with_device(client, push_service)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     notification = await pool.fetchval(
         "SELECT n.id FROM notifications n JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
     )
@@ -551,8 +554,7 @@ async def test_only_a_clerk_of_the_residents_region_records_a_call(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case = await file_case(client)
-    await _reject(await _clerk(another_client, pool, settings), case["tasks"][0]["id"])
+    await _refuse_first_task(client, another_client, pool, settings)
     notice_id = await pool.fetchval("SELECT id FROM notice_arrivals")
 
     elsewhere = await _clerk(another_client, pool, settings, region="320411")
