@@ -87,30 +87,27 @@ def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
 
 async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
-    message = message_for(
-        case_id=audience.case_id,
-        case_no=audience.case_no,
-        life_event_name=audience.life_event_name,
-        event_id=event_id,
-        status=status,
-        title=title,
-    )
-    applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
-    members = [a for a in audience.organisation_account_ids if a not in applicant]
-    await outbox.enqueue(tx, message, applicant + members)
-    told = {*applicant, *members, audience.helper_account_id}
-    linked = [a for a in dict.fromkeys(audience.linked_account_ids) if a not in told]
-    if linked:
-        linked_message = message_for(
+
+    def words(linked: bool) -> Message:
+        return message_for(
             case_id=audience.case_id,
             case_no=audience.case_no,
             life_event_name=audience.life_event_name,
             event_id=event_id,
             status=status,
             title=title,
-            linked=True,
+            linked=linked,
         )
-        await outbox.enqueue(tx, linked_message, linked)
+
+    message = words(linked=False)
+    applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
+    members = [a for a in audience.organisation_account_ids if a not in applicant]
+    await outbox.enqueue(tx, message, applicant + members)
+    # The parties linked to the case (一事不二办) read it: told of its steps in words that never ask them to act.
+    told = {*applicant, *members, audience.helper_account_id}
+    linked = [a for a in dict.fromkeys(audience.linked_account_ids) if a not in told]
+    if linked:
+        await outbox.enqueue(tx, words(linked=True), linked)
     if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
         helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")
