@@ -3,22 +3,13 @@ in): one queue, one LISTEN connection, one reconnect and schema wait for both ki
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import asyncpg
-from pgqueuer import DatabaseRetryEntrypointExecutor, Job, QueueManager
-from pgqueuer.executors import EntrypointExecutorParameters
+from pgqueuer import Job, QueueManager
 
+from db.jobs import retrying
 from hooks.delivery import RetryPolicy, deliver
 from hooks.sender import WebhookSender
 from hooks.store import DELIVER_ENTRYPOINT
-
-
-def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
-    """For the unexpected only (the database gone for a moment); a receiver's answers are handled in hooks.delivery."""
-    return DatabaseRetryEntrypointExecutor(
-        parameters=parameters, max_attempts=10, initial_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5)
-    )
 
 
 class DeliveryCount:
@@ -29,7 +20,8 @@ def register(queue: QueueManager, pool: asyncpg.Pool, sender: WebhookSender, pol
     """Deliver webhooks from `queue`; the count of those delivered."""
     count = DeliveryCount()
 
-    @queue.entrypoint(DELIVER_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+    # A receiver's answers are handled in hooks.delivery; the unexpected is retried (db/jobs.py).
+    @queue.entrypoint(DELIVER_ENTRYPOINT, on_failure="hold", executor_factory=retrying())
     async def deliver_webhook(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
         assert job.payload is not None
         if await deliver(pool, sender, policy, int(job.payload)) == "delivered":

@@ -5,6 +5,7 @@
   429            → temporary-failure, retried after Retry-After
   5xx, no answer → temporary-failure, retried with backoff
   tries spent    → technical-failure (as is any other refusal, e.g. 400/403/413: retrying will not help)
+  the job given up on (it kept raising something unexpected: db/jobs.py) → technical-failure, by `given_up`
 
 Retries go back through pgqueuer (RetryRequested), so a retry survives the worker that scheduled it.
 """
@@ -18,6 +19,7 @@ import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
+from db.jobs import GIVEN_UP
 from push import arrival, metrics, store
 from push.models import ClaimedNotification, Payload
 from push.sender import PushSender, SendResult, Target
@@ -80,6 +82,15 @@ async def deliver(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, n
     if row.followed:
         await arrival.after_push(pool, notification_id)
     return status
+
+
+async def given_up(pool: asyncpg.Pool, notification_id: int) -> None:
+    """The worker gave up on the notification's job: the push has ended in failure (if it had not ended), and a notice
+    that must arrive hears of it, as after any failure: it goes on to its text, or to 未送达."""
+    if await store.end_unsent(pool, notification_id, GIVEN_UP):
+        metrics.failed("technical-failure")
+        log.warning("notification %s given up on: its job kept failing", notification_id)
+    await arrival.after_push(pool, notification_id)
 
 
 async def _send(pool: asyncpg.Pool, sender: PushSender, policy: RetryPolicy, row: ClaimedNotification) -> str:

@@ -386,6 +386,18 @@ async def mark_failed(db: DB, notification_id: int, status: str, error: str) -> 
     )
 
 
+async def end_unsent(db: DB, notification_id: int, error: str) -> bool:
+    """A notification whose job the worker gave up on (db/jobs.py) ends as a technical failure, unless it had ended
+    already; whether it had not. Not the device's failure: its count is left alone."""
+    status = await db.execute(
+        "UPDATE notifications SET status = 'technical-failure', last_error = $2 "
+        "WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')",
+        notification_id,
+        error,
+    )
+    return status != "UPDATE 0"
+
+
 async def mark_device_gone(pool: asyncpg.Pool, notification_id: int, subscription_id: int | None, error: str) -> None:
     """404/410: the browser dropped the subscription, so we drop the device (its other pending
     notifications then end as permanent failures too)."""

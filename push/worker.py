@@ -34,13 +34,13 @@ from datetime import timedelta
 
 import asyncpg
 import msgspec
-from pgqueuer import AsyncpgDriver, DatabaseRetryEntrypointExecutor, Job, Queries, QueueManager
-from pgqueuer.executors import EntrypointExecutorParameters
+from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager
 from pgqueuer.types import QueueExecutionMode
 
 from config.logging import configure_process
 from config.settings import Settings, SettingsError, load_settings
 from db.connect import open_pool, resolve_direct_database_url
+from db.jobs import retrying
 from db.migrate import pending_migrations
 from db.pool import database_unavailable
 from db.pool_usage import sample_forever
@@ -48,7 +48,7 @@ from hooks import worker as hooks_worker
 from hooks.delivery import RetryPolicy as WebhookRetryPolicy
 from hooks.sender import WebhookSender
 from push import arrival, metrics, scheduled
-from push.delivery import RetryPolicy, deliver
+from push.delivery import RetryPolicy, deliver, given_up
 from push.keys import load_or_create
 from push.sender import PushSender
 from push.store import SCHEDULED_ENTRYPOINT, SEND_ENTRYPOINT
@@ -61,15 +61,6 @@ log = logging.getLogger("push.worker")
 RECONNECT_SECONDS = 2.0
 # How often a worker waiting for migrations looks again.
 SCHEMA_POLL_SECONDS = 2.0
-
-
-def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
-    """The push service's answers are handled in push.delivery; this is for the unexpected (the
-    database gone for a moment): the job is retried with backoff, and after ten failures it is kept
-    as `failed` in the queue table (on_failure="hold") rather than dropped, for someone to look at."""
-    return DatabaseRetryEntrypointExecutor(
-        parameters=parameters, max_attempts=10, initial_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5)
-    )
 
 
 class WorkerOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,14 +98,20 @@ class PushWorker:
         # A text that ends may settle a notice that must arrive (push.arrival), as a push that ends does.
         self.texts = sms_worker.register(self._queue, pool, sms, after=arrival.after_text) if sms is not None else None
 
-        @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+        async def send_given_up(job: Job) -> None:
+            assert job.payload is not None
+            await given_up(pool, int(job.payload))
+
+        # The push service's answers are handled in push.delivery; the unexpected is retried (db/jobs.py), and a job
+        # given up on ends its push as failed, so a notice that must arrive does not wait for it.
+        @self._queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=retrying(send_given_up))
         async def send(job: Job) -> None:
             assert job.payload is not None
             if await deliver(pool, sender, policy, int(job.payload)) == "delivered":
                 self.sent += 1
 
         # A reminder (scheduled_notices) at its time: into the inbox, with a send job per device (above).
-        @self._queue.entrypoint(SCHEDULED_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+        @self._queue.entrypoint(SCHEDULED_ENTRYPOINT, on_failure="hold", executor_factory=retrying())
         async def release_scheduled(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
             assert job.payload is not None
             await scheduled.release(pool, int(job.payload))

@@ -4,6 +4,7 @@
   bad number, cap   → permanent-failure (this number cannot be texted, or not again today)
   busy, no answer   → temporary-failure, retried with backoff
   refused           → technical-failure (credentials, sign, template: retrying will not help), as are spent tries
+  job given up on   → technical-failure, by `given_up` (it kept raising something unexpected: db/jobs.py)
 
 Retries go back through pgqueuer (RetryRequested), so a retry survives the worker that scheduled it. A try counts
 against the cap only the first time: a retry is the same text.
@@ -19,6 +20,7 @@ import asyncpg
 import msgspec
 from pgqueuer.errors import RetryRequested
 
+from db.jobs import GIVEN_UP
 from sms import store, texts
 from sms.backends import SmsBackend
 from sms.models import Outgoing
@@ -81,3 +83,11 @@ async def deliver(pool: asyncpg.Pool, sending: Sending, message_id: int) -> str 
     await store.mark(pool, message_id, "temporary-failure", error)
     delay = sending.policy.delay_after(row.attempts)
     raise RetryRequested(delay=timedelta(seconds=delay), reason=f"短信 {message_id}: {error}")
+
+
+async def given_up(pool: asyncpg.Pool, message_id: int) -> bool:
+    """The worker gave up on the text's job: it has ended in failure, if it had not ended; whether it had not."""
+    ended = await store.end_unsent(pool, message_id, GIVEN_UP)
+    if ended:
+        log.warning("短信 %s given up on: its job kept failing", message_id)
+    return ended

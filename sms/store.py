@@ -64,6 +64,18 @@ async def mark(db: DB, message_id: int, status: str, error: str | None, provider
     )
 
 
+async def end_unsent(db: DB, message_id: int, error: str) -> bool:
+    """A text whose job the worker gave up on (db/jobs.py) ends as a technical failure, unless it had ended already;
+    whether it had not."""
+    status = await db.execute(
+        "UPDATE sms_messages SET status = 'technical-failure', last_error = $2 "
+        "WHERE id = $1 AND status IN ('created', 'sending', 'temporary-failure')",
+        message_id,
+        error,
+    )
+    return status != "UPDATE 0"
+
+
 async def text_state(db: DB, message_id: int) -> TextState | None:
     row = await db.fetchrow("SELECT status, sent_at, last_error FROM sms_messages WHERE id = $1", message_id)
     return TextState(**dict(row)) if row else None

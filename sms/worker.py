@@ -4,21 +4,13 @@ queue, one LISTEN connection, one reconnect and schema wait for push, webhooks a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import asyncpg
-from pgqueuer import DatabaseRetryEntrypointExecutor, Job, QueueManager
-from pgqueuer.executors import EntrypointExecutorParameters
+from pgqueuer import Job, QueueManager
 
-from sms.delivery import Sending, deliver
+from db.jobs import retrying
+from sms.delivery import Sending, deliver, given_up
 from sms.store import SEND_ENTRYPOINT
-
-
-def _executor(parameters: EntrypointExecutorParameters) -> DatabaseRetryEntrypointExecutor:
-    """For the unexpected only (the database gone for a moment); the gateway's answers are handled in sms.delivery."""
-    return DatabaseRetryEntrypointExecutor(
-        parameters=parameters, max_attempts=10, initial_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5)
-    )
 
 
 class SentCount:
@@ -34,7 +26,16 @@ def register(queue: QueueManager, pool: asyncpg.Pool, sending: Sending, after: A
     """Send texts from `queue`; the count of those the gateway took."""
     count = SentCount()
 
-    @queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=_executor)
+    async def send_given_up(job: Job) -> None:
+        assert job.payload is not None
+        message_id = int(job.payload)
+        await given_up(pool, message_id)
+        if after is not None:
+            await after(pool, message_id)
+
+    # The gateway's answers are handled in sms.delivery; the unexpected is retried (db/jobs.py), and a job given up on
+    # ends its text as failed, so a notice that must arrive goes on to 未送达 rather than wait for it.
+    @queue.entrypoint(SEND_ENTRYPOINT, on_failure="hold", executor_factory=retrying(send_given_up))
     async def send_sms(job: Job) -> None:  # pyright: ignore[reportUnusedFunction] -- registered by the decorator
         assert job.payload is not None
         message_id = int(job.payload)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -99,6 +99,13 @@ async def sign_up(
     options = await creation_options(client, person, **extra)
     assert options.status_code == 200, options.text
     return await post(client, "/api/v1/auth/register/verify", {"credential": authenticator.create(options.json())})
+
+
+async def resident(make: Callable[[], httpx.AsyncClient], person: dict[str, str]) -> httpx.AsyncClient:
+    """A new client (`make`: the `another_client` fixture), signed up as `person` with a passkey of its own."""
+    client = make()
+    assert (await sign_up(client, new_authenticator(), person)).status_code == 201
+    return client
 
 
 async def sign_in(client: httpx.AsyncClient, authenticator: SoftAuthenticator, **tamper: Any) -> httpx.Response:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.auth_helpers import csrf, new_authenticator, post, sign_up
+from tests.auth_helpers import csrf, post
 from tests.case_helpers import PNG_1X1, answers_for
 
 HUANG_LEI = {"name": "黄磊", "id_number": "320411198309093113"}  # lives in 新北区 (320411)
@@ -17,12 +17,6 @@ LEIDA = "91320411MA1T4U5W2G"  # 常州磊达电子科技有限公司, 黄磊 its
 LEIDA_NAME = "常州磊达电子科技有限公司"
 ORG = "X-On-Behalf-Of-Org"
 MakeClient = Callable[[], httpx.AsyncClient]
-
-
-async def resident(make: MakeClient, person: dict[str, str]) -> httpx.AsyncClient:
-    client = make()
-    assert (await sign_up(client, new_authenticator(), person)).status_code == 201
-    return client
 
 
 async def authorise(legal_rep: httpx.AsyncClient, person: dict[str, str], scope: str | list[str] = "all") -> int:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.org_helpers import (
     HUANG_LEI,
@@ -25,7 +25,6 @@ from tests.org_helpers import (
     authorise,
     file_for_leida,
     org_form,
-    resident,
 )
 
 pytestmark = pytest.mark.anyio
@@ -208,11 +207,11 @@ async def test_completing_a_change_updates_the_register_keeps_its_history_and_re
         ("legal_rep_person_id", people["黄磊"], people["张伟"]),
     ]
     licence = await pool.fetchrow(
-        "SELECT e.issued_on, e.void_on, c.case_no FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
+        "SELECT e.issued_on, e.voided_at, c.case_no FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
         "WHERE e.org_credit_code = $1 AND e.kind = 'business_license'",
         LEIDA,
     )
-    assert licence is not None and (licence["case_no"], licence["void_on"]) == (case_no, None)
+    assert licence is not None and (licence["case_no"], licence["voided_at"]) == (case_no, None)
     # The legal representative is the register's from now on: 张伟 acts for the company, 黄磊 no longer.
     assert [(o["uscc"], o["role"]) for o in (await zhang.get("/api/v1/organisations/mine")).json()] == [
         (LEIDA, "legal_rep")
@@ -224,6 +223,32 @@ async def test_completing_a_change_updates_the_register_keeps_its_history_and_re
         case_no,
     )
     assert "企业变更登记：法人库已更新，营业执照已换发" in timeline
+
+
+async def test_a_completed_organisation_case_offers_no_correction_its_certificates_change_by_registration(
+    pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """更正 corrects a person's certificate; an organisation's 营业执照 changes by 变更登记. Its case page, to the legal
+    representative who filed it and to a 经办人, offers no 申请更正, and the address typed by hand is no page (to
+    the one who filed it, one that says where such a change is made)."""
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
+    await authorise(huang, ZHANG_WEI)
+    clerk, approvers = await _window_and_departments(another_client, pool, settings)
+    created = await file_for_leida(huang, CHANGE, "change-no-correction", {**NO_CHANGE, "change.address": NEW_ADDRESS})
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
+    task = await _task_id(clerk, case_no, "CZ-SJ-002")
+    await _to_approved(clerk, approvers["market"], task)
+    assert (await _move(approvers["market"], task, "complete")).status_code == 200
+
+    for reader in (huang, zhang):
+        page = await reader.get(f"/cases/{case_no}")
+        assert page.status_code == 200 and "已办结" in page.text
+        assert "申请更正" not in page.text and "/corrections/new" not in page.text
+        assert (await reader.get(f"/cases/{case_no}/corrections/new")).status_code == 404
+    # The one who filed it is told where such a change is made.
+    assert "企业变更登记" in (await huang.get(f"/cases/{case_no}/corrections/new")).text
 
 
 # --- 企业注销 -------------------------------------------------------------------------------------------------------
@@ -272,9 +297,9 @@ async def test_deregistration_waits_for_the_notice_and_the_tax_clearance_then_en
         await pool.fetchval("SELECT revoked_by FROM organisation_agents WHERE id = $1", agent) == f"register:{case_no}"
     )
     library = {
-        r["kind"]: r["void_on"] is not None
+        r["kind"]: r["voided_at"] is not None
         for r in await pool.fetch(
-            "SELECT kind, void_on FROM e_certificates WHERE org_credit_code = $1 AND person_id IS NULL", LEIDA
+            "SELECT kind, voided_at FROM e_certificates WHERE org_credit_code = $1 AND person_id IS NULL", LEIDA
         )
     }
     assert library == {"business_license": True, "tax_clearance": False, "deregistration_notice": False}

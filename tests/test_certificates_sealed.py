@@ -7,7 +7,6 @@ import csv
 import json
 import re
 import secrets
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -26,11 +25,12 @@ from app.seed import SEED_DIR, seed_catalogue, seed_certificates
 from auth.pii import PiiCipher
 from config.settings import Settings
 from db.embedded import with_database
-from db.migrate import MIGRATIONS_DIR, apply_migrations
+from db.migrate import apply_migrations
 from db.pool import create_pool
 from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
 from tests.database_fixtures import TEST_SECRET_KEY, drop_database, run_sync, settings_for
+from tests.migration_helpers import database_before
 from tests.test_cli import run_cli
 
 # What a 公民身份号码 looks like in any text (as config/logging.py masks it), and the demo register's own numbers.
@@ -162,19 +162,10 @@ def clear_library(pg_server_dsn: str, tmp_path: Path) -> Iterator[str]:
     """A database as the code before 0012 left it: migrated up to 0011, ZHANG_WEI's and LI_NA's certificates of
     the demo seed written in clear, exactly as the old store wrote them."""
     name = f"ywtb_clear_{secrets.token_hex(4)}"
-    before = tmp_path / "migrations-before-sealing"
-    before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:4]) < SEALING_MIGRATION:
-            shutil.copy(path, before / path.name)
 
     async def build() -> None:
-        admin = await asyncpg.connect(pg_server_dsn)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        conn = await asyncpg.connect(with_database(pg_server_dsn, name))
+        conn = await database_before(pg_server_dsn, name, SEALING_MIGRATION, tmp_path)
         try:
-            await apply_migrations(conn, before)
             cipher = PiiCipher(TEST_SECRET_KEY)
             for person in (ZHANG_WEI, LI_NA):
                 number = person["id_number"]

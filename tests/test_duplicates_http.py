@@ -19,7 +19,16 @@ import pytest
 from app.cases import service as cases
 from auth.pii import PiiCipher
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import (
+    LI_NA,
+    ZHANG_WEI,
+    csrf,
+    new_authenticator,
+    post,
+    resident,
+    sign_up,
+    staff_client_sign_up,
+)
 from tests.birth_helpers import BirthDesk, birth_answers, born_days_ago
 from tests.case_helpers import PNG_1X1, upload_required_materials
 
@@ -47,12 +56,6 @@ async def _file_birth(client: Client, key: str, born: date, **answers: Any) -> h
     return await post(client, "/api/v1/cases", await _birth_body(client, key, born, **answers))
 
 
-async def _resident(another_client: Callable[[], Client], person: dict[str, str]) -> Client:
-    client = another_client()
-    await sign_up(client, new_authenticator(), person)
-    return client
-
-
 async def _my_cases(client: Client) -> dict[str, dict[str, Any]]:
     return {c["case_no"]: c for c in (await client.get("/api/v1/cases")).json()}
 
@@ -63,7 +66,7 @@ async def _my_cases(client: Client) -> dict[str, dict[str, Any]]:
 async def test_the_other_parent_filing_the_same_birth_is_told_it_is_being_processed_and_finds_it_in_my_cases(
     another_client: Callable[[], Client], pool: asyncpg.Pool
 ) -> None:
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(3)
     first = await _file_birth(mother, "dup-birth-mother", born)
     assert first.status_code == 201, first.text
@@ -131,7 +134,7 @@ async def test_a_stranger_filing_a_birth_with_the_mothers_number_learns_nothing_
 ) -> None:
     """The 409 would tell anyone who types a woman's number and a date that she gave birth then: a stranger's filing is
     answered as any filing is, and the window clerk sees it beside the earlier case."""
-    mother, stranger = await _resident(another_client, LI_NA), await _resident(another_client, CHEN)
+    mother, stranger = await resident(another_client, LI_NA), await resident(another_client, CHEN)
     born = born_days_ago(4)
     earlier = (await _file_birth(mother, "dup-stranger-mother", born)).json()["case_no"]
     # A made-up case of his own for comparison: a birth nobody filed.
@@ -169,7 +172,7 @@ async def test_a_party_linked_to_a_case_reads_it_but_cannot_act_on_it(
     another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
     """Read access only: a 补正 answer, the 补正告知书 and a rating stay the applicant's."""
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(3)
     case_no = (await _file_birth(mother, "dup-read-mother", born)).json()["case_no"]
     assert (await _file_birth(father, "dup-read-father", born)).status_code == 409
@@ -202,10 +205,39 @@ async def test_a_party_linked_to_a_case_reads_it_but_cannot_act_on_it(
     assert "需要您补正" in mine
 
 
+async def test_a_party_linked_to_a_case_hears_of_its_steps_but_is_not_asked_to_act(
+    another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The linked father follows the case as he reads it: each step the resident sees reaches his inbox (and so his
+    devices), a 补正告知 in words that do not ask him to act (the applicant answers it); an internal note does not."""
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
+    born = born_days_ago(3)
+    case_no = (await _file_birth(mother, "dup-hears-mother", born)).json()["case_no"]
+    assert (await _file_birth(father, "dup-hears-father", born)).status_code == 409
+    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
+    task_id = (await desk.tasks(case_no))["CZ-WJ-001"]
+    moves = ({"action": "accept"}, {"action": "request_supplement", "note": "请补传出生证明"})
+    for move in moves:
+        moved = await post(desk.clerk, f"/api/v1/console/tasks/{task_id}/transition", move)
+        assert moved.status_code == 200, moved.text
+    internal = {"text": "内部：与医院核对中", "visibility": "internal"}
+    assert (await post(desk.clerk, f"/api/v1/console/tasks/{task_id}/notes", internal)).status_code == 201
+
+    heard = [e for e in (await father.get("/api/v1/notifications")).json()["items"] if e["case_no"] == case_no]
+    assert len(heard) == 2
+    supplement, accepted = heard  # newest first
+    assert accepted["url"] == f"/cases/{case_no}" and "受理" in accepted["body"]
+    assert supplement["needs_action"] is False and "请补正" not in supplement["title"] + supplement["body"]
+    assert all("内部" not in e["body"] for e in heard)
+    # The applicant is asked, as before.
+    asked = next(e for e in (await mother.get("/api/v1/notifications")).json()["items"] if e["needs_action"])
+    assert asked["title"].startswith("请补正材料") and asked["case_no"] == case_no
+
+
 async def test_two_parents_filing_at_once_make_one_case_and_one_refusal(
     another_client: Callable[[], Client], pool: asyncpg.Pool
 ) -> None:
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(2)
     bodies = [await _birth_body(mother, "dup-race-mother", born), await _birth_body(father, "dup-race-father", born)]
     headers = [await csrf(mother), await csrf(father)]
@@ -221,9 +253,9 @@ async def test_a_company_name_being_registered_in_the_district_is_taken_for_anyo
 ) -> None:
     """Whether a name is taken in a district is public (企业名称自主申报): anyone else is told so beside the name, to
     choose another; the one who filed it is told it is being processed."""
-    chen = await _resident(another_client, CHEN)  # 新北区
-    neighbour = await _resident(another_client, HUANG_LEI)  # 新北区 too
-    elsewhere = await _resident(another_client, ZHANG_WEI)  # 天宁区
+    chen = await resident(another_client, CHEN)  # 新北区
+    neighbour = await resident(another_client, HUANG_LEI)  # 新北区 too
+    elsewhere = await resident(another_client, ZHANG_WEI)  # 天宁区
     name = "常州晓峰软件有限公司"
     assert (await post(chen, "/api/v1/cases", await _business_body(chen, "dup-company-1", name))).status_code == 201
     # The same name in another district is another company.
@@ -257,7 +289,7 @@ async def _business_body(client: Client, key: str, name: str) -> dict[str, Any]:
 async def test_the_form_posted_without_javascript_says_the_same(
     another_client: Callable[[], Client],
 ) -> None:
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(3)
     assert (await _file_birth(mother, "dup-nojs-mother", born)).status_code == 201
     form = (await father.get("/api/v1/life-events/birth/form")).json()
@@ -277,7 +309,7 @@ async def test_the_form_posted_without_javascript_says_the_same(
 
 async def _near_pair(another_client: Callable[[], Client]) -> tuple[Client, Client, str, str]:
     """李娜 files a birth; 张伟 files it with the date a day off: two cases, flagged."""
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(5)
     first = await _file_birth(mother, "dup-near-mother", born)
     second = await _file_birth(father, "dup-near-father", born + timedelta(days=1))
@@ -373,7 +405,7 @@ async def test_keeping_both_is_on_both_timelines_in_words_that_name_no_other_cas
 async def test_a_merge_that_would_leave_an_item_undone_or_withdraw_a_decided_task_is_refused(
     another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    mother, father = await _resident(another_client, LI_NA), await _resident(another_client, ZHANG_WEI)
+    mother, father = await resident(another_client, LI_NA), await resident(another_client, ZHANG_WEI)
     born = born_days_ago(5)
     # 李娜 files without 生育津贴 (the optional item); 张伟 the whole event, a day off: 张伟's has an item hers lacks.
     form = (await mother.get("/api/v1/life-events/birth/form")).json()
@@ -453,7 +485,7 @@ async def test_the_clerk_merges_from_the_case_page_without_javascript(
 async def test_the_data_step_keys_cases_made_before_it(
     another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    mother = await _resident(another_client, LI_NA)
+    mother = await resident(another_client, LI_NA)
     case_no = (await _file_birth(mother, "dup-step-mother", born_days_ago(3))).json()["case_no"]
     retirement = (await post(mother, "/api/v1/cases", await _retirement_body(mother, "dup-step-retire"))).json()
     key = await pool.fetchval("SELECT subject_key FROM cases WHERE case_no = $1", case_no)

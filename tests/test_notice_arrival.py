@@ -16,14 +16,18 @@ import pytest
 
 from app.notifications.service import must_arrive
 from config.settings import Settings
+from db import jobs
 from push import arrival
 from push.keys import load_or_create
 from push.models import PushOutcomes
-from push.sender import PushSender
+from push.sender import PushSender, SendResult, Target
+from push.store import SEND_ENTRYPOINT as PUSH_SEND
 from push.worker import PushWorker
 from sms.backends import AliyunBackend, LogBackend, SmsBackend
 from sms.delivery import RetryPolicy, Sending
-from sms.models import TextState
+from sms.models import Outgoing, TextState
+from sms.models import SendResult as SmsResult
+from sms.store import SEND_ENTRYPOINT as SMS_SEND
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
 from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act
 from tests.database_fixtures import settings_for
@@ -139,7 +143,11 @@ async def _clerk(another_client: MakeClient, pool: asyncpg.Pool, settings: Setti
 
 
 async def _run_worker(
-    pool: asyncpg.Pool, database_url: str, settings: Settings, backend: SmsBackend | None = None
+    pool: asyncpg.Pool,
+    database_url: str,
+    settings: Settings,
+    backend: SmsBackend | None = None,
+    sender: type[PushSender] = PushSender,
 ) -> None:
     """One worker process's queue — pushes and texts — run here until it is empty."""
     connection = await asyncpg.connect(database_url)
@@ -148,8 +156,8 @@ async def _run_worker(
             backend=backend or LogBackend(), public_url=settings.public_url, daily_cap=20, policy=QUICK_TEXT_RETRIES
         )
         keys = load_or_create(settings.data_dir)
-        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = PushWorker(pool, connection, sender, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
+        async with sender(keys, settings.vapid_subject, settings.push_allowed_hosts) as pushing:
+            worker = PushWorker(pool, connection, pushing, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
             await asyncio.wait_for(worker.run(drain=True), 60)
     finally:
         await connection.close()
@@ -176,6 +184,18 @@ def _refusing_gateway(settings: Settings, gateway: LocalSmsGateway, tmp_path: An
 async def _reject(clerk: httpx.AsyncClient, task_id: int) -> None:
     refused = await post(clerk, f"/api/v1/console/tasks/{task_id}/transition", {"action": "reject", "note": REFUSAL})
     assert refused.status_code == 200, refused.text
+
+
+async def _refuse_first_task(
+    client: httpx.AsyncClient, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any], httpx.AsyncClient]:
+    """The signed-in resident files 新生儿出生 and the 天宁 clerk refuses its first task (不予受理: a notice that must
+    arrive): the case, that task and the clerk."""
+    case = await file_case(client)
+    task = case["tasks"][0]
+    clerk = await _clerk(another_client, pool, settings)
+    await _reject(clerk, task["id"])
+    return case, task, clerk
 
 
 async def _notice(pool: asyncpg.Pool, task_id: int, status: str = "rejected") -> dict[str, Any]:
@@ -280,9 +300,7 @@ async def test_a_delivered_push_needs_no_text(
     another_client: MakeClient,
 ) -> None:
     await resident_with_device(client, push_service)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     await _run_worker(pool, database_url, settings)
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "delivered" and notice["pushed_at"] is not None and notice["fallback_text"] is None
@@ -295,9 +313,7 @@ async def test_a_resident_without_a_device_is_texted_at_once(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     # Queued with the step itself: nothing to wait for.
     notice = await _notice(pool, task["id"])
     [text] = await _texts_for(pool, task["id"])
@@ -306,6 +322,65 @@ async def test_a_resident_without_a_device_is_texted_at_once(
     await _run_worker(pool, database_url, settings)
     assert (await _notice(pool, task["id"]))["state"] == "delivered"
     assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+
+
+class _CrashingSender(PushSender):
+    """A sender that fails in a way nobody planned for (a bug, a library's surprise): not an answer of the push
+    service, so pgqueuer's executor retries the job and, its tries spent, gives it up."""
+
+    async def send(self, target: Target, payload: bytes, *, urgency: str, topic: str) -> SendResult:
+        raise RuntimeError("unexpected")
+
+
+class _CrashingBackend:
+    async def send(self, message: Outgoing) -> SmsResult:
+        raise RuntimeError("unexpected")
+
+
+async def _on_last_try(pool: asyncpg.Pool, entrypoint: str) -> None:
+    """The queue's jobs of `entrypoint` as on pgqueuer's last try: one more unexpected failure and it gives them up
+    (as it would after about 18 minutes of retries)."""
+    await pool.execute("UPDATE pgqueuer SET attempts = $2 WHERE entrypoint = $1", entrypoint, jobs.TRIES)
+
+
+async def test_a_push_whose_job_the_worker_gives_up_on_falls_back_to_a_text(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    await resident_with_device(client, push_service)
+    case = await file_case(client)
+    await _run_worker(pool, database_url, settings)
+    task = case["tasks"][0]
+    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    await _on_last_try(pool, PUSH_SEND)
+    await _run_worker(pool, database_url, settings, sender=_CrashingSender)
+    pushed = await pool.fetchrow(
+        "SELECT n.status, n.last_error FROM notifications n "
+        "JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
+    )
+    assert pushed is not None and tuple(pushed) == ("technical-failure", jobs.GIVEN_UP)
+    # Not 正在送达 for ever: the prepared text went, and reached the resident.
+    assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "delivered" and notice["texted_at"] is not None
+
+
+async def test_a_text_whose_job_the_worker_gives_up_on_leaves_the_notice_undelivered_for_a_clerk(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)  # no device: texted at once
+    _case, task, clerk = await _refuse_first_task(client, another_client, pool, settings)
+    await _on_last_try(pool, SMS_SEND)
+    await _run_worker(pool, database_url, settings, backend=_CrashingBackend())
+    [text] = await _texts_for(pool, task["id"])
+    assert text["status"] == "technical-failure"
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered" and "短信未成功" in notice["failure"]
+    assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
 async def test_when_the_text_fails_too_the_notice_is_undelivered_on_the_console_until_a_clerk_phones(
@@ -397,6 +472,29 @@ async def test_no_device_and_no_number_is_undelivered_at_once(
     assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
+async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_office_handling_the_case(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """No region on the register: no district hall is theirs, and their case goes to the city's office (app.cases.
+    offices.office_for). Its clerks, who handle it, phone or post a 未送达 notice — no other hall's."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    person_id = await pool.fetchval("SELECT person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY id LIMIT 1")
+    await pool.execute("UPDATE people SET region_code = NULL, phone = NULL WHERE id = $1", person_id)
+    case = await file_case(client)
+    case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
+    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    city = await _clerk(another_client, pool, settings, region="320400")
+    task = case["tasks"][0]
+    await _reject(city, task["id"])
+    notice = await _notice(pool, task["id"])
+    assert notice["state"] == "undelivered"
+    assert [n["id"] for n in (await city.get("/api/v1/console/notices")).json()] == [notice["id"]]
+    district = await _clerk(another_client, pool, settings, region="320402")
+    assert (await district.get("/api/v1/console/notices")).json() == []
+    recorded = await post(city, f"/api/v1/console/notices/{notice['id']}/by-hand", {"channel": "paper"})
+    assert recorded.status_code == 200, recorded.text
+
+
 # --- idempotent, whoever tells it and however often ---------------------------------------------------------------
 
 
@@ -408,9 +506,7 @@ async def test_two_workers_told_at_once_that_every_push_failed_queue_one_text(
     another_client: MakeClient,
 ) -> None:
     await resident_with_device(client, push_service)
-    case = await file_case(client)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
     notification = await pool.fetchval(
         "SELECT n.id FROM notifications n JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
     )
@@ -458,8 +554,7 @@ async def test_only_a_clerk_of_the_residents_region_records_a_call(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case = await file_case(client)
-    await _reject(await _clerk(another_client, pool, settings), case["tasks"][0]["id"])
+    await _refuse_first_task(client, another_client, pool, settings)
     notice_id = await pool.fetchval("SELECT id FROM notice_arrivals")
 
     elsewhere = await _clerk(another_client, pool, settings, region="320411")

@@ -19,7 +19,7 @@ from app.forms import store as forms_store
 from app.people.identity import credit_code_check_char
 from auth.pii import PiiCipher
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, post, resident, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.database_fixtures import TEST_SECRET_KEY
 
@@ -42,12 +42,6 @@ def _agent(person: dict[str, str], **overrides: Any) -> dict[str, Any]:
         "expires_on": expires,
         **overrides,
     }
-
-
-async def _resident(make: Callable[[], httpx.AsyncClient], person: dict[str, str]) -> httpx.AsyncClient:
-    client = make()
-    assert (await sign_up(client, new_authenticator(), person)).status_code == 201
-    return client
 
 
 async def _authorise(legal_rep: httpx.AsyncClient, person: dict[str, str], **overrides: Any) -> int:
@@ -77,7 +71,7 @@ async def _file_for_leida(client: httpx.AsyncClient, key: str) -> httpx.Response
 async def test_the_legal_representative_acts_for_the_organisation_at_once(
     another_client: Callable[[], httpx.AsyncClient],
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
+    huang = await resident(another_client, HUANG_LEI)
     mine = (await huang.get("/api/v1/organisations/mine")).json()
     assert mine == [
         {"uscc": LEIDA, "name": "常州磊达电子科技有限公司", "role": "legal_rep", "scope": None, "expires_on": None}
@@ -96,7 +90,7 @@ async def test_the_legal_representative_acts_for_the_organisation_at_once(
 async def test_someone_else_gets_one_403_whether_or_not_the_organisation_exists(
     pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    wang = await _resident(another_client, WANG_MEIFANG)
+    wang = await resident(another_client, WANG_MEIFANG)
     answers = [await wang.get(FORM, headers={ORG: code}) for code in (LEIDA, NOBODYS, "not-a-code")] + [
         await wang.get(f"/api/v1/organisations/{code}/agents") for code in (LEIDA, NOBODYS)
     ]
@@ -120,8 +114,8 @@ async def test_someone_else_gets_one_403_whether_or_not_the_organisation_exists(
 async def test_an_agent_acts_within_scope_until_revoked_and_sees_the_organisations_cases(
     pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
-    zhang = await _resident(another_client, ZHANG_WEI)
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
     assert (await zhang.get(FORM, headers={ORG: LEIDA})).status_code == 403
     agent_id = await _authorise(huang, ZHANG_WEI)
     listed = (await huang.get(f"/api/v1/organisations/{LEIDA}/agents")).json()
@@ -154,8 +148,8 @@ async def test_an_agent_acts_within_scope_until_revoked_and_sees_the_organisatio
 async def test_an_agent_outside_scope_or_past_expiry_is_refused(
     pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
-    zhang = await _resident(another_client, ZHANG_WEI)
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
     await _authorise(huang, ZHANG_WEI, scope=["birth"])
     assert (await zhang.get(FORM, headers={ORG: LEIDA})).status_code == 403
     assert (await zhang.get("/api/v1/life-events/birth/form", headers={ORG: LEIDA})).status_code == 200
@@ -167,7 +161,7 @@ async def test_an_agent_outside_scope_or_past_expiry_is_refused(
 async def test_an_authorisation_needs_a_registered_person_a_scope_and_an_expiry_within_a_year(
     another_client: Callable[[], httpx.AsyncClient],
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
+    huang = await resident(another_client, HUANG_LEI)
     too_late = (date.today() + timedelta(days=400)).isoformat()
     response = await post(
         huang,
@@ -183,7 +177,7 @@ async def test_an_authorisation_needs_a_registered_person_a_scope_and_an_expiry_
 async def test_a_deregistered_organisation_cannot_be_acted_for(
     pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
+    huang = await resident(another_client, HUANG_LEI)
     await pool.execute("UPDATE organisations SET status = 'deregistered' WHERE credit_code = $1", LEIDA)
     refused = await huang.get(FORM, headers={ORG: LEIDA})
     assert refused.status_code == 403
@@ -210,7 +204,7 @@ async def test_the_organisations_certificates_stand_for_its_materials(pool: asyn
 async def test_switching_to_the_organisation_names_it_on_every_page_and_prefills_the_apply_page(
     another_client: Callable[[], httpx.AsyncClient],
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
+    huang = await resident(another_client, HUANG_LEI)
     me = await huang.get("/me")
     assert "企业办事：常州磊达电子科技有限公司" in me.text and 'id="org-banner"' not in me.text
     switched = await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
@@ -231,7 +225,7 @@ async def test_switching_to_the_organisation_names_it_on_every_page_and_prefills
 
 
 async def test_someone_else_cannot_switch_to_the_organisation(another_client: Callable[[], httpx.AsyncClient]) -> None:
-    wang = await _resident(another_client, WANG_MEIFANG)
+    wang = await resident(another_client, WANG_MEIFANG)
     refused = await wang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(wang))
     assert refused.status_code == 403
     assert (await wang.get("/org/cases")).status_code == 303
@@ -240,8 +234,8 @@ async def test_someone_else_cannot_switch_to_the_organisation(another_client: Ca
 async def test_the_legal_representative_authorises_an_agent_on_the_page_and_hears_of_their_filings(
     pool: asyncpg.Pool, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
-    zhang = await _resident(another_client, ZHANG_WEI)
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
     await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
     wrong = await huang.post(
         "/org/agents", data={"name": "张伟", "id_number": "", "scope": "all"}, headers=await csrf(huang)
@@ -272,8 +266,8 @@ async def test_the_legal_representative_authorises_an_agent_on_the_page_and_hear
 async def test_the_back_office_shows_the_organisation_as_the_subject_and_the_person_as_its_agent(
     pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    huang = await _resident(another_client, HUANG_LEI)
-    zhang = await _resident(another_client, ZHANG_WEI)
+    huang = await resident(another_client, HUANG_LEI)
+    zhang = await resident(another_client, ZHANG_WEI)
     await _authorise(huang, ZHANG_WEI)
     case_no = (await _file_for_leida(zhang, "org-zhang-0003")).json()["case_no"]
     clerk = another_client()
@@ -293,7 +287,7 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
     """企业开办: at 办结 of 设立登记 the market-supervision approver assigns the code (checked, unique); the company
     enters the register with the applicant as legal representative, its 营业执照 in its own library, and the case
     becomes the company's."""
-    zhang = await _resident(another_client, ZHANG_WEI)
+    zhang = await resident(another_client, ZHANG_WEI)
     form = (await zhang.get(FORM)).json()
     data = {
         **answers_for(form),

@@ -1,6 +1,13 @@
-import asyncpg
+import json
 
-from app.seed import seed_demo_data
+import asyncpg
+import msgspec
+import pytest
+
+from app.catalogue import service as catalogue
+from app.catalogue.models import Material, Retention, TimeLimit
+from app.catalogue.service import item_row
+from app.seed import SEED_DIR, seed_demo_data
 from auth.pii import PiiCipher
 from tests.database_fixtures import TEST_SECRET_KEY
 
@@ -75,3 +82,35 @@ async def test_register_holds_no_clear_id_numbers(pool: asyncpg.Pool) -> None:
     assert row["id_number_hash"] == cipher.lookup_hash(clear)
     assert row["id_number_masked"] == clear[:6] + "*" * 8 + clear[-4:]
     assert await pool.fetchval("SELECT count(*) FROM e_certificates WHERE person_id IS NOT NULL") > 0
+
+
+async def test_every_configured_item_reads_back_as_items_json_says(pool: asyncpg.Pool) -> None:
+    """Each key of items.json lands in its column: what the catalogue answers is the configuration, item by item."""
+    for item in json.loads((SEED_DIR / "items.json").read_text(encoding="utf-8")):
+        held = await catalogue.service_item(pool, item["code"])
+        assert held is not None
+        retention = item["retention"]
+        assert (held.department_code, held.legal_limit, held.promised_limit) == (
+            item["department"],
+            TimeLimit(**item["legal_limit"]),
+            TimeLimit(**item["promised_limit"]),
+        )
+        assert held.retention == (Retention(retention["years"], retention["source"]) if retention else None)
+        assert msgspec.to_builtins(held.guide) == {k: item[k] for k in msgspec.to_builtins(held.guide)}
+        assert msgspec.to_builtins(held.materials) == msgspec.to_builtins(
+            msgspec.convert(item["materials"], list[Material])
+        )
+        for key in ("applies_when", "appointment_group", "corrects"):
+            assert getattr(held, key) == item.get(key), (item["code"], key)
+        for key in ("citywide", "for_organisation"):
+            assert getattr(held, key) is item.get(key, False), (item["code"], key)
+        assert (held.pretick is None, held.result_certificate is None) == (
+            "pretick" not in item,
+            "result_certificate" not in item,
+        )
+
+
+def test_a_wrongly_typed_key_in_items_json_stops_loading_and_names_the_key() -> None:
+    item = json.loads((SEED_DIR / "items.json").read_text(encoding="utf-8"))[0]
+    with pytest.raises(msgspec.ValidationError, match="citywide"):
+        item_row({**item, "citywide": "是"})

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, post, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, post, resident, staff_client_sign_up
 from tests.case_helpers import answers_for
-from tests.org_helpers import HUANG_LEI, LEIDA, LEIDA_NAME, ORG, MakeClient, authorise, resident
+from tests.org_helpers import HUANG_LEI, LEIDA, LEIDA_NAME, ORG, MakeClient, authorise
 
 pytestmark = pytest.mark.anyio
 CHANGE = "business-change"

@@ -16,7 +16,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
 from app.appointments import service
 from app.appointments.models import AppointmentBody, AppointmentView, BookableItem, HallView, RescheduleBody, SlotView
@@ -126,6 +126,49 @@ async def _region_of(db: asyncpg.Pool, person_id: int | None) -> str | None:
     return person.region_code if person else None
 
 
+async def _book_template(
+    db: asyncpg.Pool,
+    item: BookableItem,
+    hall_id: str,
+    *,
+    action: str,
+    subject: Subject | None = None,
+    home_region: str | None = None,
+    existing: AppointmentView | None = None,
+    booking: AppointmentView | None = None,
+    errors: dict[str, str] | None = None,
+    chosen_slot: str = "",
+    status_code: int = HTTP_200_OK,
+) -> Template:
+    """book.html, to book an item (for the subject, their district's hall first, their live booking of it named) or to
+    move `booking` (改约: its hall chosen first); `errors` and `chosen_slot` when a choice was refused."""
+    return Template(
+        "book.html",
+        context={
+            "item": item,
+            "guide": await catalogue.service_item(db, item.item_code),
+            "subject": subject,
+            "existing": existing,
+            "booking": booking,
+            "booking_slot": _slot_text(booking) if booking else None,
+            "preselect": booking.hall if booking else "",
+            "chooser": await _chooser(db, item, hall_id, home_region),
+            "action": action,
+            "errors": errors or {},
+            "chosen_slot": chosen_slot,
+            "mode": "reschedule" if booking else "book",
+        },
+        status_code=status_code,
+    )
+
+
+def _refused(problem: FieldErrors | Conflict) -> tuple[dict[str, str], int]:
+    """A refused booking or 改约 as the page shows it: the fields' errors (400), or the slot taken meanwhile (409)."""
+    if isinstance(problem, FieldErrors):
+        return problem.errors, HTTP_400_BAD_REQUEST
+    return {"slot": problem.message}, HTTP_409_CONFLICT
+
+
 class AppointmentPages(Controller):
     include_in_schema = False
 
@@ -151,22 +194,16 @@ class AppointmentPages(Controller):
         person_id = subject.person_id if subject else user.person_id
         booked = await service.of_person(db, person_id, settings.public_url) if person_id is not None else []
         live = [b for b in booked if b.item == item.item_code and b.live]
-        chooser = await _chooser(db, item, hall_id, await _region_of(db, person_id))
-        guide = await catalogue.service_item(db, item.item_code)
-        return Template(
-            "book.html",
-            context={
-                "item": item,
-                "guide": guide,
-                "subject": subject,
-                "existing": live[0] if live else None,
-                "preselect": "",
-                "chooser": chooser,
-                "action": f"/items/{item.item_code}/book",
-                "errors": errors or {},
-                "chosen_slot": chosen_slot,
-                "mode": "book",
-            },
+        return await _book_template(
+            db,
+            item,
+            hall_id,
+            action=f"/items/{item.item_code}/book",
+            subject=subject,
+            home_region=await _region_of(db, person_id),
+            existing=live[0] if live else None,
+            errors=errors,
+            chosen_slot=chosen_slot,
             status_code=status_code,
         )
 
@@ -208,21 +245,10 @@ class AppointmentPages(Controller):
         )
         try:
             booked = await service.book(db, cipher, request, user, body)
-        except FieldErrors as problem:
+        except (FieldErrors, Conflict) as problem:
+            errors, status_code = _refused(problem)
             return await self._book_page(
-                request, db, cipher, settings, code, hall, errors=problem.errors, chosen_slot=slot, status_code=400
-            )
-        except Conflict as problem:
-            return await self._book_page(
-                request,
-                db,
-                cipher,
-                settings,
-                code,
-                hall,
-                errors={"slot": problem.message},
-                chosen_slot=slot,
-                status_code=409,
+                request, db, cipher, settings, code, hall, errors=errors, chosen_slot=slot, status_code=status_code
             )
         return Redirect(f"/appointments/{booked.id}?notice=booked", status_code=303)
 
@@ -310,24 +336,14 @@ class AppointmentPages(Controller):
     ) -> Template:
         user = caller(request)
         booking = await service.one(db, cipher, request, user, appointment_id, settings.public_url)
-        item = await service.bookable(db, booking.item)
-        chooser = await _chooser(db, item, hall_id, None)
-        return Template(
-            "book.html",
-            context={
-                "item": item,
-                "guide": await catalogue.service_item(db, item.item_code),
-                "subject": None,
-                "existing": None,
-                "booking": booking,
-                "booking_slot": _slot_text(booking),
-                "preselect": booking.hall,
-                "chooser": chooser,
-                "action": f"/appointments/{appointment_id}/reschedule",
-                "errors": errors or {},
-                "chosen_slot": chosen_slot,
-                "mode": "reschedule",
-            },
+        return await _book_template(
+            db,
+            await service.bookable(db, booking.item),
+            hall_id,
+            action=f"/appointments/{appointment_id}/reschedule",
+            booking=booking,
+            errors=errors,
+            chosen_slot=chosen_slot,
             status_code=status_code,
         )
 
@@ -358,7 +374,8 @@ class AppointmentPages(Controller):
             await service.reschedule(
                 db, cipher, request, caller(request), appointment_id, RescheduleBody(hall=hall, slot=slot)
             )
-        except FieldErrors as problem:
+        except (FieldErrors, Conflict) as problem:
+            errors, status_code = _refused(problem)
             return await self._reschedule_page(
                 request,
                 db,
@@ -366,21 +383,9 @@ class AppointmentPages(Controller):
                 settings,
                 appointment_id,
                 hall,
-                errors=problem.errors,
+                errors=errors,
                 chosen_slot=slot,
-                status_code=400,
-            )
-        except Conflict as problem:
-            return await self._reschedule_page(
-                request,
-                db,
-                cipher,
-                settings,
-                appointment_id,
-                hall,
-                errors={"slot": problem.message},
-                chosen_slot=slot,
-                status_code=409,
+                status_code=status_code,
             )
         return Redirect(f"/appointments/{appointment_id}?notice=moved", status_code=303)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import asyncpg
 from litestar import Controller, get, post
@@ -280,26 +280,54 @@ def _page(
     )
 
 
-async def _open_page(
+class _Opening(NamedTuple):
+    """Who a filing page is opened by and for: the caller, whom they file for (None: themself), whose data fills it,
+    the organisation acted for and its credit code, and the items asked for in the address (?items=)."""
+
+    user: CurrentUser
+    subject: Subject | None
+    person_id: int | None
+    company: parties.Company | None
+    uscc: str | None
+    asked: list[str] | None
+
+
+async def _opening(
     request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, code: str, single: bool
-) -> Template | Redirect:
+) -> _Opening | Redirect:
+    """What the apply and choose pages open with, or where the caller must go first: a helper or a clerk to choose
+    whom they file for, a person filing for themself to act for an organisation (an organisation's life event)."""
     user = caller(request)
     await choice.life_event_or_item(db, code, single)
     try:
         subject = await _subject(request, db, cipher, user, code)
     except _ChooseClient as choose:
         return Redirect(f"{choose.home}?notice=choose", status_code=303)
-    person_id = _person_id(user, subject)
     company = await _company(request, db, cipher, user, subject, code)
     if company is None and await catalogue.only_for_organisations(db, code):
         return Redirect(_org_home(user), status_code=303)
-    uscc = company.organisation.credit_code if company else None
-    asked = _asked(request.query_params.getall("items", []))
+    return _Opening(
+        user=user,
+        subject=subject,
+        person_id=_person_id(user, subject),
+        company=company,
+        uscc=company.organisation.credit_code if company else None,
+        asked=_asked(request.query_params.getall("items", [])),
+    )
+
+
+async def _open_page(
+    request: AnyRequest, db: asyncpg.Pool, cipher: PiiCipher, code: str, single: bool
+) -> Template | Redirect:
+    opening = await _opening(request, db, cipher, code, single)
+    if isinstance(opening, Redirect):
+        return opening
+    asked, person_id = opening.asked, opening.person_id
     if asked is None and not single and person_id is not None:
         # Opened again without a choice (a link, the offline list): the draft's choice stands.
-        asked = await cases.drafted_items(db, user, code, person_id, uscc)
-    view, chosen = await _view(db, cipher, person_id, code, asked, company=company)
-    return _page(view, chosen, subject, company=company)
+        asked = await cases.drafted_items(db, opening.user, code, person_id, opening.uscc)
+    view, chosen = await _view(db, cipher, person_id, code, asked, company=opening.company)
+    return _page(view, chosen, opening.subject, company=opening.company)
 
 
 async def _post_page(
@@ -412,19 +440,13 @@ class ApplyPages(Controller):
     ) -> Template | Redirect:
         """Which of the life event's items apply (按需组合): the required ones fixed, the optional ones ticked as the
         draft chose them, or as the registers say (with the reason). A GET form to the apply page."""
-        user = caller(request)
-        await choice.life_event_or_item(db, code, False)
-        try:
-            subject = await _subject(request, db, cipher, user, code)
-        except _ChooseClient as choose:
-            return Redirect(f"{choose.home}?notice=choose", status_code=303)
-        person_id = _person_id(user, subject)
-        company = await _company(request, db, cipher, user, subject, code)
-        if company is None and await catalogue.only_for_organisations(db, code):
-            return Redirect(_org_home(user), status_code=303)
-        uscc = company.organisation.credit_code if company else None
-        asked = _asked(request.query_params.getall("items", []))
-        draft = await cases.get_draft(db, cipher, user, code, person_id, uscc) if person_id is not None else None
+        opening = await _opening(request, db, cipher, code, single=False)
+        if isinstance(opening, Redirect):
+            return opening
+        person_id, asked = opening.person_id, opening.asked
+        draft = None
+        if person_id is not None:
+            draft = await cases.get_draft(db, cipher, opening.user, code, person_id, opening.uscc)
         if asked is None and draft is not None:
             asked = draft.items
         chosen = await choice.chosen_form(db, cipher, code, asked, person_id, draft.data if draft else None)
@@ -433,9 +455,9 @@ class ApplyPages(Controller):
             context={
                 "event": chosen.event,
                 "choices": chosen.choices,
-                "subject": subject,
+                "subject": opening.subject,
                 "errors": {},
-                "company": company.organisation if company else None,
+                "company": opening.company.organisation if opening.company else None,
             },
         )
 

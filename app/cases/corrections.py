@@ -60,6 +60,7 @@ REASON_MAX = 500
 EVIDENCE_MAX = 20
 FILED_AS_LABELS = {"self": "本人申请", "parent": "监护人（父母）申请", "clerk": "窗口当面申请"}
 _NOT_HERE = "这份证照不能在线申请更正，请到签发部门的窗口咨询"
+_ORGANISATIONS = "企业办件的证照不在这里更正：营业执照等企业证照上的信息有变，请以企业身份办理企业变更登记"
 _FINISHED = frozenset({"completed", "delivered"})
 
 
@@ -113,6 +114,8 @@ async def requester(db: asyncpg.Pool, conn: Connection | None, user: CurrentUser
         case = await store.case_by_number(db, number)
         if case is None:
             raise NotFound("没有找到该办件，请核对办件编号")
+        if case.subject_org_credit_code is not None:
+            raise NotFound(_ORGANISATIONS)
         return Requester(case=case, person_id=await _at_window(db, conn, user, case), channel="clerk")
     person_id = own_person_id(user)
     case = await store.case_for_reader(db, number, person_id)
@@ -128,6 +131,8 @@ async def requester(db: asyncpg.Pool, conn: Connection | None, user: CurrentUser
         != "own"
     ):
         raise NotFound("没有找到该办件")
+    if case.subject_org_credit_code is not None:
+        raise NotFound(_ORGANISATIONS)
     return Requester(case=case, person_id=person_id, channel="self")
 
 
@@ -159,8 +164,10 @@ async def target(db: asyncpg.Pool, cipher: PiiCipher, who: Requester, certificat
     holder, certificate = await certificates.viewable(db, who.person_id, certificate_id, today_in_china())
     if certificate.case_no != who.case.case_no:
         raise NotFound("本办件没有签发这份证照")
-    if certificate.void:
+    if certificate.superseded_by is not None:
         raise Conflict("这份证照已更正并作废，请对更正后的新证照申请")
+    if certificate.void:
+        raise Conflict("这份证照已作废，不能申请更正")
     issuing = _issuing_task(await store.tasks_of_case(db, who.case.id), certificate)
     item = await catalogue.correction_item_of(db, issuing.item_code) if issuing else None
     if issuing is None or item is None:

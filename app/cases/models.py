@@ -104,6 +104,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     notices: list[NoticeDelivery] = msgspec.field(default_factory=list[NoticeDelivery])
     # Read by a party it names, linked to it (一事不二办): how they are a party (父亲); None for the applicant's own.
     linked_as: str | None = None
+    # Filed for an organisation (法人办事): its certificates are not corrected (更正) but changed by 变更登记.
+    for_organisation: bool = False
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -306,6 +308,7 @@ class CaseHead(msgspec.Struct, frozen=True, kw_only=True):
     # duplicate): how they are a party (父亲, 配偶). They read it; acting on it stays with the applicant.
     linked_as: str | None = None
     parent_account_id: int | None = None  # the parent who filed it for a minor child
+    subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
 
 
 class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
@@ -320,6 +323,7 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     applicant_region: str  # '' for a person with no region on the register
     life_event_code: str = ""
     subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
+    received_region: str | None = None  # the hall that received it at a window; None: online or by a helper
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -42,3 +42,10 @@ def answering_office(office_region: str | None, applicant_region: str | None) ->
         return office_region
     region = applicant_region or ""
     return region[:_DISTRICT_DIGITS] if len(region) >= _DISTRICT_DIGITS and serves(CITY, region) else CITY
+
+
+def follow_up_region(applicant_region: str | None, received_region: str | None, office_region: str | None) -> str:
+    """Whose window clerks phone or post a notice that must arrive when no channel delivered it (未送达): the
+    resident's own region's, near them; for a resident the register places nowhere, the hall that received the case at
+    its window, else the office the task is routed to (the city's, for them: office_for), which handles it."""
+    return applicant_region or received_region or answering_office(office_region, applicant_region)

@@ -423,6 +423,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         purged_at=head.purged_at,
         notices=await notifications.deliveries_of_case(db, head.id),
         linked_as=head.linked_as,
+        for_organisation=head.subject_org_credit_code is not None,
     )
 
 

@@ -184,7 +184,7 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
     """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
-        "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, "
+        "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, c.received_region, "
         "coalesce(p.region_code, '') AS applicant_region "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "WHERE c.id = $1",
@@ -196,14 +196,14 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
 
 _CASE_HEAD = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, c.purged_at
+           c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
 
 
 _CASE_HEAD_LINKED = """
     SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, c.purged_at, l.role AS linked_as,
+           c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code, l.role AS linked_as,
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
     FROM cases c JOIN life_events e ON e.code = c.life_event_code
 """
@@ -1001,6 +1001,12 @@ async def link_party(db: DB, case_id: int, person_id: int, role: str) -> None:
         person_id,
         role,
     )
+
+
+async def linked_parties(db: DB, case_id: int) -> list[int]:
+    """The people linked to a case as parties (一事不二办), in the order they were linked."""
+    rows = await db.fetch("SELECT person_id FROM case_links WHERE case_id = $1 ORDER BY linked_at, person_id", case_id)
+    return [r["person_id"] for r in rows]
 
 
 async def cases_to_key(db: DB, after_id: int, limit: int) -> list[CaseToKey]:

@@ -7,7 +7,7 @@ app.notifications.service.must_arrive)."""
 from __future__ import annotations
 
 from app.accounts import service as accounts
-from app.cases import store, tracking
+from app.cases import offices, store, tracking
 from app.cases.models import CaseParties, TaskRow
 from app.cases.states import RESIDENT
 from app.delegations import service as delegations
@@ -89,7 +89,7 @@ async def record_event(
             case_id=case_id,
             case_no=case.case_no,
             task_id=task_id,
-            region_code=case.applicant_region,
+            region_code=await _follow_up_region(tx, case, task_id),
             title=title,
             account_id=audience.applicant_account_id,
             text_id=text_id,
@@ -100,6 +100,15 @@ async def record_event(
     for event in await _webhook_events(tx, case_id, task_id, status, event_id):
         await hooks.emit(tx, event)
     return event_id
+
+
+async def _follow_up_region(tx: Tx, case: CaseParties, task_id: int | None) -> str:
+    """Whose clerks follow the notice up if it does not arrive (app.cases.offices.follow_up_region); the task is read
+    only for a resident the register places nowhere, whose case came in online."""
+    if case.applicant_region or case.received_region or task_id is None:
+        return offices.follow_up_region(case.applicant_region, case.received_region, None)
+    task = await store.get_task(tx, task_id)
+    return offices.follow_up_region(case.applicant_region, None, task.office_region if task else None)
 
 
 async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int) -> list[Event]:
@@ -140,7 +149,8 @@ def _webhook_event(kind: str, task: TaskRow, event_id: int) -> Event:
 async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     """The applicant's own account (if they have signed up; for a minor child without one, the parent who filed), and
     the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
-    they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope."""
+    they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope; and the
+    parties linked to it (一事不二办: refused as a duplicate, or merged into it), who read it."""
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
@@ -155,6 +165,11 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
             member = await accounts.resident_account_of(tx, person_id)
             if member is not None:
                 members.append(member.id)
+    linked: list[int] = []
+    for person_id in await store.linked_parties(tx, case_id):
+        party = await accounts.resident_account_of(tx, person_id)
+        if party is not None:
+            linked.append(party.id)
     return CaseAudience(
         case_id=case_id,
         case_no=case.case_no,
@@ -162,4 +177,5 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         applicant_account_id=applicant_account_id,
         helper_account_id=helper,
         organisation_account_ids=members,
+        linked_account_ids=linked,
     )

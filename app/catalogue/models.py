@@ -129,6 +129,38 @@ class ServiceItem(msgspec.Struct, frozen=True):
         return not self.online and (self.visits > 0 or BY_APPOINTMENT in self.guide.channels)
 
 
+class ServiceItemRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A service item as the catalogue's configuration (db/seed/items.json) writes it: one field per column of
+    service_items, named and ordered alike (app/catalogue/store.py: upsert_service_item writes every field). A new key
+    of items.json kept in a column of its own name is a field here (with its default when items may leave it out) and
+    the column in a migration; nothing else."""
+
+    code: str
+    name: str
+    item_type: str
+    department_code: str
+    level: str
+    subject: str
+    legal_limit_value: int
+    legal_limit_unit: str
+    promised_limit_value: int
+    promised_limit_unit: str
+    kind: str
+    visits: int
+    guide: Guide
+    fields: list[ItemField]
+    materials: list[Material]
+    result_certificate: ResultCertificate | None = None
+    applies_when: str | None = None
+    pretick: Pretick | None = None
+    citywide: bool = False
+    retention_years: int | None = None
+    retention_source: str | None = None
+    appointment_group: str | None = None
+    corrects: str | None = None
+    for_organisation: bool = False
+
+
 class LifeEventItem(msgspec.Struct, frozen=True):
     code: str
     name: str

@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from app.catalogue import store
-from app.catalogue.models import ONLINE, Department, ItemSearchHit, LifeEvent, OnlineAvailability, Region, ServiceItem
+from app.catalogue.models import (
+    ONLINE,
+    Department,
+    Guide,
+    ItemSearchHit,
+    LifeEvent,
+    OnlineAvailability,
+    Region,
+    ServiceItem,
+    ServiceItemRow,
+)
 from app.errors import NotFound
 from db.pool import DB
 
@@ -111,6 +123,25 @@ async def online_availability(db: DB) -> list[OnlineAvailability]:
     return await store.online_availability(db, ONLINE)
 
 
+def item_row(item: dict[str, Any]) -> ServiceItemRow:
+    """An item of items.json as its service_items row: checked against the row's types (a wrong one stops loading,
+    naming it). A key kept in a column of its own name passes as it is; only the keys stored otherwise are named here
+    (`department`, the two time limits and `retention` over two columns each, the 办事指南's keys as one `guide`)."""
+    retention: dict[str, Any] = item.get("retention") or {}
+    row = {
+        **item,
+        "department_code": item["department"],
+        "legal_limit_value": item["legal_limit"]["value"],
+        "legal_limit_unit": item["legal_limit"]["unit"],
+        "promised_limit_value": item["promised_limit"]["value"],
+        "promised_limit_unit": item["promised_limit"]["unit"],
+        "guide": {f.name: item[f.name] for f in msgspec.structs.fields(Guide)},
+        "retention_years": retention.get("years"),
+        "retention_source": retention.get("source"),
+    }
+    return msgspec.convert(row, ServiceItemRow)
+
+
 async def save_catalogue(
     db: DB,
     *,
@@ -126,7 +157,7 @@ async def save_catalogue(
     for department in departments:
         await store.upsert_department(db, department["code"], department["name"], department["short_name"])
     for item in items:
-        await store.upsert_service_item(db, item)
+        await store.upsert_service_item(db, item_row(item))
     for position, event in enumerate(life_events):
         await store.upsert_life_event(db, event, position)
     # Every item offered 网上办理 may be applied for on its own, as a one-item bundle listed after the life events; a

@@ -21,6 +21,7 @@ from app.catalogue.models import (
     ResultCertificate,
     Retention,
     ServiceItem,
+    ServiceItemRow,
     TimeLimit,
 )
 from db.pool import DB
@@ -265,49 +266,18 @@ async def upsert_department(db: DB, code: str, name: str, short_name: str) -> No
     )
 
 
-async def upsert_service_item(db: DB, item: dict[str, Any]) -> None:
-    guide = {
-        k: item[k] for k in ("conditions", "process", "channels", "fee", "location", "hours", "contact", "complaint")
-    }
-    retention: dict[str, Any] = item.get("retention") or {}
-    await db.execute(
-        """INSERT INTO service_items (code, name, item_type, department_code, level, subject,
-               legal_limit_value, legal_limit_unit, promised_limit_value, promised_limit_unit, kind, visits,
-               guide, fields, materials, result_certificate, applies_when, pretick, citywide, retention_years,
-               retention_source, appointment_group, corrects, for_organisation)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22, $23, $24)
-           ON CONFLICT (code) DO UPDATE SET name = $2, item_type = $3, department_code = $4, level = $5,
-               subject = $6, legal_limit_value = $7, legal_limit_unit = $8, promised_limit_value = $9,
-               promised_limit_unit = $10, kind = $11, visits = $12, guide = $13, fields = $14,
-               materials = $15, result_certificate = $16, applies_when = $17, pretick = $18, citywide = $19,
-               retention_years = $20, retention_source = $21, appointment_group = $22, corrects = $23,
-               for_organisation = $24""",
-        item["code"],
-        item["name"],
-        item["item_type"],
-        item["department"],
-        item["level"],
-        item["subject"],
-        item["legal_limit"]["value"],
-        item["legal_limit"]["unit"],
-        item["promised_limit"]["value"],
-        item["promised_limit"]["unit"],
-        item["kind"],
-        item["visits"],
-        guide,
-        item["fields"],
-        item["materials"],
-        item.get("result_certificate"),
-        item.get("applies_when"),
-        item.get("pretick"),
-        bool(item.get("citywide", False)),
-        retention.get("years"),
-        retention.get("source"),
-        item.get("appointment_group"),
-        item.get("corrects"),
-        bool(item.get("for_organisation", False)),
-    )
+_ITEM_ROW = [f.name for f in msgspec.structs.fields(ServiceItemRow)]
+_UPSERT_ITEM = (
+    f"INSERT INTO service_items ({', '.join(_ITEM_ROW)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_ITEM_ROW) + 1))}) "
+    f"ON CONFLICT (code) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _ITEM_ROW if c != 'code')}"
+)
+
+
+async def upsert_service_item(db: DB, item: ServiceItemRow) -> None:
+    """Every column ServiceItemRow names, written from its field of the same name (jsonb ones as plain JSON)."""
+    values = msgspec.to_builtins(item)
+    await db.execute(_UPSERT_ITEM, *(values[column] for column in _ITEM_ROW))
 
 
 async def upsert_life_event(db: DB, event: dict[str, Any], position: int) -> None:

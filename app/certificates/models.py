@@ -19,17 +19,19 @@ class ECertificate(msgspec.Struct, frozen=True, kw_only=True):
     issued_on: date
     case_no: str | None = None  # the case whose 办结 issued it
     revision: int = 0  # how many corrections (更正) lie behind it: 0 as first issued
-    # Void (已作废) once a corrected certificate replaced it: which one, and when. A void certificate stays in the
-    # library so that its 亮证 code can say why it no longer holds; no form uses it (免提交).
-    superseded_by: int | None = None
+    # Void (已作废): since when and why, and the certificate that replaced it when a correction (更正) did; void too
+    # without one when its organisation was 注销. A void certificate stays in the library so that its 亮证 code can
+    # say why it no longer holds; no form uses it (免提交).
     voided_at: datetime | None = None
+    void_reason: str | None = None
+    superseded_by: int | None = None
     # The contents (names, addresses, a spouse's ID number …), decrypted: filled only by
     # service.held_with_contents, for the server to prefill a form with; empty everywhere else.
     data: dict[str, Any] = msgspec.field(default_factory=dict[str, Any])
 
     @property
     def void(self) -> bool:
-        return self.superseded_by is not None
+        return self.voided_at is not None
 
 
 class StoredCertificate(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,4 +79,4 @@ class Holder(msgspec.Struct, frozen=True, kw_only=True):
 class Wallet(msgspec.Struct, frozen=True, kw_only=True):
     holder: Holder
     certificates: list[ECertificate]  # current ones
-    voided: list[ECertificate] = msgspec.field(default_factory=list[ECertificate])  # replaced by a corrected one
+    voided: list[ECertificate] = msgspec.field(default_factory=list[ECertificate])  # void ones, kept for the record

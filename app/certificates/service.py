@@ -44,6 +44,9 @@ KIND_TITLES = {
     "vaccination": "预防接种证",
 }
 
+# Why a certificate a corrected one replaced is void (更正), as its page and its 亮证 check say it.
+CORRECTED = "更正并换发新证照"
+
 # Rows sealed per transaction when converting a library written in clear: a crash loses at most one batch's work.
 SEAL_BATCH = 500
 
@@ -143,10 +146,10 @@ async def held_by_organisation(db: DB, credit_code: str) -> list[ECertificate]:
     return await store.organisation_certificates(db, credit_code)
 
 
-async def void_for_organisation(db: DB, credit_code: str, *, on: date, reason: str, keep_case_id: int) -> int:
-    """An organisation's certificates no longer in force (企业注销: 营业执照 and the rest), but those the case
+async def void_for_organisation(db: DB, credit_code: str, *, reason: str, keep_case_id: int) -> int:
+    """An organisation's certificates no longer in force from now (企业注销: 营业执照 and the rest), but those the case
     `keep_case_id` issued; kept for the record, never held for a form again. How many."""
-    return await store.void_organisation_certificates(db, credit_code, on=on, reason=reason, keep_case_id=keep_case_id)
+    return await store.void_organisation_certificates(db, credit_code, reason=reason, keep_case_id=keep_case_id)
 
 
 async def held_by(db: DB, person_id: int) -> list[ECertificate]:
@@ -190,8 +193,10 @@ async def replace_with_corrected(
     old = await store.lock_person_certificate(tx, certificate_id)
     if old is None:
         raise NotFound("没有找到要更正的证照")
-    if old.certificate.void:
+    if old.certificate.superseded_by is not None:
         raise Conflict("该证照已更正并作废，请对更正后的新证照办理")
+    if old.certificate.void:
+        raise Conflict("该证照已作废，不能更正")
     revision = old.certificate.revision + 1
     new_number = number or corrected_number(cipher.decrypt(old.number_enc), revision)
     contents = {**cipher.decrypt_document(old.data_enc), **changes}
@@ -204,7 +209,7 @@ async def replace_with_corrected(
     )
     if new_id is None:
         raise Conflict("持证人已有相同编号的同类证照，请换一个编号")
-    await store.void(tx, certificate_id, new_id)
+    await store.void_replaced(tx, certificate_id, superseded_by=new_id, reason=CORRECTED)
     found = await store.person_certificate(tx, new_id)
     assert found is not None  # inserted in this transaction
     return old.certificate, found[1].certificate
@@ -267,11 +272,13 @@ async def share(
     certificate_id: int,
     now: datetime,
 ) -> ShareToken:
-    """亮证: a token for one certificate the caller may see, valid for five minutes; audited. A void one (replaced by
-    a corrected certificate) is not shown any more: Conflict."""
+    """亮证: a token for one certificate the caller may see, valid for five minutes; audited. A void one is not shown
+    any more: Conflict."""
     _holder_shown, certificate = await viewable(db, viewer_person_id, certificate_id, now.date())
-    if certificate.void:
+    if certificate.superseded_by is not None:
         raise Conflict("该证照已作废（已更正并换发新证照），请出示更正后的新证照")
+    if certificate.void:
+        raise Conflict(f"该证照已作废（{certificate.void_reason}），不能再出示")
     token, expires_at = sharing.sign(secret_key, certificate.id, now)
     await audit(db, conn, "certificate.share", "ok", subject=f"certificate:{certificate.id}")
     return ShareToken(token=token, url=f"{public_url}/verify/{token}", expires_at=expires_at)
@@ -300,7 +307,8 @@ async def verify(db: DB, secret_key: str, token: str, now: datetime) -> Verifica
     )
     if certificate.voided_at is not None:
         voided_on = certificate.voided_at.astimezone(CHINA).date()
-        return msgspec.structs.replace(shown, valid=False, reason=sharing.voided(voided_on))
+        why = sharing.voided(voided_on, certificate.void_reason or "", replaced=certificate.superseded_by is not None)
+        return msgspec.structs.replace(shown, valid=False, reason=why)
     if holder.deceased:
         return msgspec.structs.replace(shown, valid=False, reason=sharing.HOLDER_DEREGISTERED)
     return shown

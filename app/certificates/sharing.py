@@ -51,12 +51,14 @@ WITHDRAWN = "该证照已撤销或不存在，不能作为有效证照使用。"
 HOLDER_DEREGISTERED = "该证照已失效：持证人户口已注销。"
 
 
-def voided(on: date) -> str:
-    """Why a certificate replaced by a corrected one no longer holds (更正), and what to ask for instead."""
-    return (
-        f"该证照已作废：已于{on.year}年{on.month}月{on.day}日更正并换发新证照，不能再作为有效证照使用。"
-        "请持证人出示更正后的新证照。"
-    )
+def voided(on: date, reason: str, *, replaced: bool) -> str:
+    """Why a void certificate no longer holds, and, when a corrected one replaced it (更正), what to ask for instead."""
+    if replaced:
+        return (
+            f"该证照已作废：已于{on.year}年{on.month}月{on.day}日{reason}，不能再作为有效证照使用。"
+            "请持证人出示更正后的新证照。"
+        )
+    return f"该证照已作废（{reason}，{on.year}年{on.month}月{on.day}日），不能再作为有效证照使用。"
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:

@@ -10,6 +10,13 @@ from asyncpg import Record
 from app.certificates.models import ClearRow, ECertificate, LockedCertificate, SealedCertificate, StoredCertificate
 from db.pool import DB
 
+# Issued again under the same number, a certificate is in force again (an organisation re-registered), unless a
+# corrected one replaced it: that one stays void, its successor named.
+_IN_FORCE_AGAIN = """
+               voided_at = CASE WHEN e_certificates.superseded_by IS NULL THEN NULL ELSE e_certificates.voided_at END,
+               void_reason = CASE WHEN e_certificates.superseded_by IS NULL THEN NULL
+                                  ELSE e_certificates.void_reason END"""
+
 
 async def upsert_person_certificate(
     db: DB,
@@ -28,7 +35,8 @@ async def upsert_person_certificate(
                                        issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (person_id, kind, number_hash) WHERE person_id IS NOT NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, """
+        + _IN_FORCE_AGAIN,
         person_id,
         kind,
         title,
@@ -44,14 +52,14 @@ async def upsert_person_certificate(
 
 _COLUMNS = (
     "e.id, e.person_id, e.kind, e.title, e.number_masked, e.issued_by, e.issued_on, e.data_enc, c.case_no, "
-    "e.revision, e.superseded_by, e.voided_at"
+    "e.revision, e.voided_at, e.void_reason, e.superseded_by"
 )
 _FROM = " FROM e_certificates e LEFT JOIN cases c ON c.id = e.case_id "
 _SELECT = f"SELECT {_COLUMNS}{_FROM}"
-# What a form may use (免提交) and a library lists as held: never a certificate a corrected one replaced.
-# In force: not replaced by a corrected one (更正: superseded_by) and not made void without one (an organisation's
-# 注销: void_on). The one test of "current" every read of held certificates uses.
-_CURRENT = "e.superseded_by IS NULL AND e.void_on IS NULL"
+# In force: not void (已作废), whether a corrected certificate replaced it (更正) or its organisation's 注销 ended it.
+# What a form may use (免提交) and a library lists as held; the one test of "current" every read of held certificates
+# uses.
+_CURRENT = "e.voided_at IS NULL"
 
 
 def _certificate(r: Record) -> ECertificate:
@@ -64,8 +72,9 @@ def _certificate(r: Record) -> ECertificate:
         issued_on=r["issued_on"],
         case_no=r["case_no"],
         revision=r["revision"],
-        superseded_by=r["superseded_by"],
         voided_at=r["voided_at"],
+        void_reason=r["void_reason"],
+        superseded_by=r["superseded_by"],
     )
 
 
@@ -90,7 +99,8 @@ async def upsert_organisation_certificate(
                                        issued_by, issued_on, data_enc, case_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (org_credit_code, kind, number_hash) WHERE person_id IS NULL DO UPDATE SET title = $3,
-               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, void_on = NULL, void_reason = NULL""",
+               issued_by = $7, issued_on = $8, data_enc = $9, case_id = $10, """
+        + _IN_FORCE_AGAIN,
         credit_code,
         kind,
         title,
@@ -114,14 +124,13 @@ async def organisation_certificates(db: DB, credit_code: str) -> list[ECertifica
     return [_stored(r).certificate for r in rows]
 
 
-async def void_organisation_certificates(db: DB, credit_code: str, *, on: date, reason: str, keep_case_id: int) -> int:
-    """Every certificate of the organisation in force becomes void (作废), but those the case `keep_case_id` issued
-    (企业注销's own 清税证明 and 准予注销登记通知书); how many."""
+async def void_organisation_certificates(db: DB, credit_code: str, *, reason: str, keep_case_id: int) -> int:
+    """Every certificate of the organisation in force becomes void (作废) from now, but those the case `keep_case_id`
+    issued (企业注销's own 清税证明 and 准予注销登记通知书); how many."""
     status = await db.execute(
-        "UPDATE e_certificates SET void_on = $2, void_reason = $3 WHERE person_id IS NULL AND org_credit_code = $1 "
-        "AND void_on IS NULL AND case_id IS DISTINCT FROM $4",
+        "UPDATE e_certificates SET voided_at = now(), void_reason = $2 WHERE person_id IS NULL "
+        "AND org_credit_code = $1 AND voided_at IS NULL AND case_id IS DISTINCT FROM $3",
         credit_code,
-        on,
         reason,
         keep_case_id,
     )
@@ -129,7 +138,7 @@ async def void_organisation_certificates(db: DB, credit_code: str, *, on: date, 
 
 
 async def person_certificates(db: DB, person_id: int, *, void_too: bool = False) -> list[StoredCertificate]:
-    """The person's current certificates (and, `void_too`, those corrected ones replaced), by kind, newest first."""
+    """The person's current certificates (and, `void_too`, the void ones), by kind, newest first."""
     current = "" if void_too else f"AND {_CURRENT} "
     rows = await db.fetch(
         _SELECT + f"WHERE e.person_id = $1 {current}ORDER BY e.kind, e.issued_on DESC, e.id", person_id
@@ -197,12 +206,14 @@ async def insert_corrected(
     )
 
 
-async def void(db: DB, certificate_id: int, superseded_by: int) -> None:
-    """已作废: replaced by a corrected certificate, from now."""
+async def void_replaced(db: DB, certificate_id: int, *, superseded_by: int, reason: str) -> None:
+    """已作废 from now: replaced by a corrected certificate."""
     await db.execute(
-        "UPDATE e_certificates SET superseded_by = $2, voided_at = now() WHERE id = $1 AND superseded_by IS NULL",
+        "UPDATE e_certificates SET voided_at = now(), void_reason = $3, superseded_by = $2 "
+        "WHERE id = $1 AND voided_at IS NULL",
         certificate_id,
         superseded_by,
+        reason,
     )
 
 

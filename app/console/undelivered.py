@@ -1,7 +1,8 @@
 """未送达: notices that must arrive (app.notifications.service.must_arrive) which neither push nor a text delivered, on
-the console of the clerks who serve the resident's region. A clerk phones the resident or posts (or hands over) a
-paper notice and records it here: on the case's timeline and so its tracking page, in the audit log, and on the notice,
-which then counts as delivered (电话 / 纸质通知) and leaves the list."""
+the console of the clerks who serve the resident's region (for a resident the register places nowhere, the receiving
+hall's or the handling office's: app.cases.offices.follow_up_region). A clerk phones the resident or posts (or hands
+over) a paper notice and records it here: on the case's timeline and so its tracking page, in the audit log, and on the
+notice, which then counts as delivered (电话 / 纸质通知) and leaves the list."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class _OutOfScope(Exception):
 
 
 async def undelivered_for(db: asyncpg.Pool, user: CurrentUser) -> list[StaffNotice]:
-    """The notices a window clerk is to follow up: residents of the hall's region; nobody else's."""
+    """The notices a window clerk is to follow up: those whose follow-up region is within the hall's; nobody else's."""
     if "clerk" not in user.roles or not user.region_code:
         return []
     return await notifications.undelivered_notices(db, region_prefix(user.region_code))

@@ -11,7 +11,8 @@ from push.models import InboxEntry
 
 class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     """Who hears about a step of a case (app.cases.timeline decides): the applicant's own account, if they have one,
-    and the village helper who filed it while the applicant's delegation to them is still live."""
+    the village helper who filed it while the applicant's delegation to them is still live, an organisation's people,
+    and the parties linked to it (一事不二办), who read it only."""
 
     case_id: int
     case_no: str
@@ -20,6 +21,9 @@ class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     helper_account_id: int | None
     # 法人办事: the accounts of the organisation's legal representative and 经办人 in scope, besides the applicant.
     organisation_account_ids: list[int] = msgspec.field(default_factory=list[int])
+    # 一事不二办: the accounts of the parties linked to the case (its other parent, say): told of each step, never
+    # asked to act on it (a 补正 stays the applicant's).
+    linked_account_ids: list[int] = msgspec.field(default_factory=list[int])
 
 
 class Inbox(msgspec.Struct, frozen=True, kw_only=True):

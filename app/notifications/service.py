@@ -55,10 +55,13 @@ PUSH_SERVICE_NAMES = {
 }
 
 
-def message_for(*, case_id: int, case_no: str, life_event_name: str, event_id: int, status: str, title: str) -> Message:
+def message_for(
+    *, case_id: int, case_no: str, life_event_name: str, event_id: int, status: str, title: str, linked: bool = False
+) -> Message:
     """The words of one event, for the lock screen and the inbox. Only the public step title goes
-    out, never the staff's note: a lock screen is seen by others, and the note is one tap away."""
-    needs_action = status in NEEDS_ACTION
+    out, never the staff's note: a lock screen is seen by others, and the note is one tap away. `linked`: to a party
+    linked to the case (一事不二办), who reads it but is never asked to act on it."""
+    needs_action = status in NEEDS_ACTION and not linked
     if needs_action:
         heading = f"请补正材料：{life_event_name}"
         body = f"{title}。请打开办件查看需要补正的内容并重新提交（办件编号 {case_no}）"
@@ -84,17 +87,27 @@ def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
 
 async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str) -> None:
     """Called by app.cases.timeline.record_event for every event, inside its transaction."""
-    message = message_for(
-        case_id=audience.case_id,
-        case_no=audience.case_no,
-        life_event_name=audience.life_event_name,
-        event_id=event_id,
-        status=status,
-        title=title,
-    )
+
+    def words(linked: bool) -> Message:
+        return message_for(
+            case_id=audience.case_id,
+            case_no=audience.case_no,
+            life_event_name=audience.life_event_name,
+            event_id=event_id,
+            status=status,
+            title=title,
+            linked=linked,
+        )
+
+    message = words(linked=False)
     applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
     members = [a for a in audience.organisation_account_ids if a not in applicant]
     await outbox.enqueue(tx, message, applicant + members)
+    # The parties linked to the case (一事不二办) read it: told of its steps in words that never ask them to act.
+    told = {*applicant, *members, audience.helper_account_id}
+    linked = [a for a in dict.fromkeys(audience.linked_account_ids) if a not in told]
+    if linked:
+        await outbox.enqueue(tx, words(linked=True), linked)
     if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
         helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")

@@ -432,7 +432,7 @@ async def _deregister_company(tx: Tx, cipher: PiiCipher, task: CompletedTask) ->
         raise Conflict(_NOT_ACTIVE)
     organisation, agents_ended = ended
     voided = await certificates.void_for_organisation(
-        tx, organisation.credit_code, on=today, reason="企业已注销", keep_case_id=task.case_id
+        tx, organisation.credit_code, reason="企业已注销", keep_case_id=task.case_id
     )
     await certificates.issue_to_organisation(
         tx,
