@@ -97,7 +97,7 @@ async def test_0038_keeps_both_kinds_of_void_and_every_library_holds_what_it_hel
     conn = await asyncpg.connect(dsn)
     try:
         applied = await migrate_database(conn, CIPHER)
-        assert applied == ["0038_one_void"]
+        assert applied[0] == "0038_one_void"  # and any later file
         columns = {
             r["column_name"]
             for r in await conn.fetch(

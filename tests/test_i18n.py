@@ -62,6 +62,7 @@ NOT_YET_TRANSLATED = frozenset(
         "partials/apply_error_summary.html",
         "partials/apply_field.html",
         "partials/apply_materials.html",
+        "partials/case_list.html",
         "partials/case_macros.html",
         "partials/certificate_qr.html",
         "partials/console_duplicates.html",

@@ -13,8 +13,8 @@ import pytest
 
 from app.calendar.service import today_in_china
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, staff_client_sign_up
-from tests.org_helpers import HUANG_LEI, LEIDA, LEIDA_NAME, MakeClient, authorise, file_for_leida, resident
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, staff_client_sign_up
+from tests.org_helpers import HUANG_LEI, LEIDA, LEIDA_NAME, MakeClient, authorise, file_for_leida
 
 pytestmark = pytest.mark.anyio
 REGISTER = f"/api/v1/organisations/{LEIDA}/register"

@@ -327,7 +327,8 @@ async def test_the_organisations_case_is_withdrawn_by_those_who_act_for_it_now(
 ) -> None:
     """法人办事: the 经办人 who filed it may withdraw it while authorised; once their authority ends they may not,
     though they filed it; the legal representative may."""
-    from tests.org_helpers import HUANG_LEI, LEIDA, authorise, file_for_leida, resident
+    from tests.auth_helpers import resident
+    from tests.org_helpers import HUANG_LEI, LEIDA, authorise, file_for_leida
 
     huang = await resident(another_client, HUANG_LEI)
     zhang = await resident(another_client, ZHANG_WEI)
