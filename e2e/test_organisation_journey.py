@@ -74,6 +74,8 @@ def _task_ids(staff: Page, case_no: str) -> dict[str, int]:
 def _walk(page: Page, types: dict[str, str], typed: dict[str, str], where: str) -> None:
     """Every step of the form on the page: the `typed` fields (by element id) where shown, the other required ones
     filled with valid answers, each step checked; on to the last step with 提交申请."""
+    # The steps are laid out by apply-steps.js: until it has run every step shows, and a field seen now may hide.
+    expect(page.locator("#step-progress")).to_be_visible()
     while True:
         for element_id, value in typed.items():
             field = page.locator(f"#{element_id}")
