@@ -492,7 +492,8 @@ async def _file(people: dict[str, httpx.AsyncClient], plan: Plan, key: int) -> d
 
 
 def _about_someone_new(answers: dict[str, Any], key: int) -> dict[str, Any]:
-    """社会保障卡注销 about another deceased each time: the same person's filed again is 一事不二办's duplicate (409)."""
+    """社会保障卡注销 about another deceased each time: the same person's filed again is 一事不二办's duplicate
+    (409)."""
     if "deceased.id_number" in answers:
         first17 = f"32040219400101{key % 1000:03d}"
         answers["deceased.id_number"] = first17 + check_char(first17)

@@ -80,8 +80,8 @@ async def test_the_api_answers_the_last_twelve_months_with_the_contracts_figures
 async def test_a_case_filed_at_a_window_is_counted_once_folded_and_under_5_shows_as_less_than_5(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    """退休 at the 武进 hall for 王建国, then for two more: three 市级 items each (人社, 公积金, 医保), so 市本级 offices,
-    channel window."""
+    """退休 at the 武进 hall for 王建国, then for two more: three 市级 items each (人社, 公积金, 医保), so 市本级
+    offices, channel window."""
     clerk = another_client()
     await clerk_signs_in(clerk, pool, settings.public_url)
     body = await receive_walk_in(clerk)
