@@ -130,6 +130,11 @@ async def forget_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, int]:
     return await store.delete_of_cases(tx, case_ids)
 
 
+async def any_due(db: DB, now: datetime) -> bool:
+    """Whether any request is past its deadline and waits to be expired."""
+    return await store.any_due(db, now)
+
+
 async def expire_due(tx: Tx, now: datetime) -> list[ConsentRow]:
     """Requests past their deadline, now marked expired: the caller settles their cases in the same transaction."""
     return await store.expire_due(tx, now)

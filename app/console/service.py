@@ -74,9 +74,18 @@ QUEUE_STATUSES = {
 }
 
 
-def _view(
-    task: TaskRow, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True
-) -> ConsoleTask:
+async def _today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
+    """Today in China, and the last day a task is due soon (DUE_SOON_WORKING_DAYS working days on): counted once per
+    request, not once per task."""
+    calendar, today = await current_calendar(db), today_in_china()
+    return today, _soon_until(calendar, today)
+
+
+def _soon_until(calendar: HolidayCalendar, today: date) -> date:
+    return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
+
+
+def _view(task: TaskRow, user: CurrentUser, today: date, soon_until: date, *, acts: bool = True) -> ConsoleTask:
     """A task as staff see it; `acts`: whether the caller may act on it (else it lists no actions)."""
     due = task.due_on
     return ConsoleTask(
@@ -92,7 +101,7 @@ def _view(
         due_on=due,
         due_provisional=task.due_provisional,
         overdue=due is not None and due < today and task.status not in ("completed", "delivered"),
-        due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
+        due_soon=due is not None and today <= due <= soon_until,
         submitted_at=task.submitted_at,
         allowed_actions=workflow.actions_for(user, task) if acts else [],
         item_kind=task.item_kind,
@@ -122,12 +131,12 @@ async def task_queue(
         if department is not None and department != filters.department:
             statuses = []  # an approver's queue holds their own department's tasks only
         department = filters.department
-    calendar, today = await current_calendar(db), today_in_china()
+    today, soon_until = await _today_and_soon(db)
     due_before = due_from = due_until = None
     if filters.due == "overdue":  # as _view's `overdue`: a task 办结 or 出件 is no longer late
         due_before, statuses = today, [s for s in statuses if s not in ("completed", "delivered")]
     elif filters.due == "soon":
-        due_from, due_until = today, calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
+        due_from, due_until = today, soon_until
     if not user.region_code or not statuses:
         return QueuePage(tasks=[], next_cursor=None)
     await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
@@ -145,7 +154,7 @@ async def task_queue(
         after=after,
         limit=limit + 1,
     )
-    page = [_view(r, user, calendar, today) for r in rows[:limit]]
+    page = [_view(r, user, today, soon_until) for r in rows[:limit]]
     return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
 
 
@@ -179,7 +188,7 @@ async def open_cases_of_deceased(db: asyncpg.Pool, user: CurrentUser) -> list[De
 
 async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> ConsoleTask:
     """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
-    return _view(task, user, await current_calendar(db), today_in_china())
+    return _view(task, user, *await _today_and_soon(db))
 
 
 def _case_in_scope(user: CurrentUser, tasks: list[TaskRow]) -> bool:
@@ -263,7 +272,7 @@ async def case_for_staff(
     head, share = case.head, case.share
     # Past its retention the answers and files are gone (app/retention/rules.py): the page says so in their place.
     data = cipher.decrypt_document(head.data_enc) if head.data_enc is not None else {}
-    calendar, today = await current_calendar(db), today_in_china()
+    today, soon_until = await _today_and_soon(db)
     uploads = await cases.uploads_of_case(db, head.id)
     case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
@@ -279,7 +288,7 @@ async def case_for_staff(
         subject_org_name=head.subject_org_name,
         subject_org_credit_code=head.subject_org_credit_code,
         # Every task with its progress; actions only on the caller's own.
-        tasks=[_view(t, user, calendar, today, acts=t.id in share.own_tasks) for t in case.tasks],
+        tasks=[_view(t, user, today, soon_until, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
                 title=section.title,
