@@ -15,33 +15,40 @@ import gzip
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from app.cases import tracking
 from app.cases.states import OPEN_TASK_STATUSES
 from app.certificates.service import seal
 from app.database import migrate_database, rebuild_statistics
-from app.people.identity import check_char, mask_id_number
 from app.seed import seed_demo_data
 from app.stats import service as stats
 from auth.pii import PiiCipher
 from bench import store
-from bench.harness import ROOT, Server, cookie_header, free_port, log, profile, signed_in, wrk
+from bench.harness import (
+    ROOT,
+    Server,
+    cookie_header,
+    core_data,
+    free_port,
+    log,
+    profile,
+    signed_in,
+    staff_code,
+    submission_env,
+    wrk,
+)
 from db.embedded import ensure_database, start_embedded_server
 from db.pool import create_pool
-from tests.case_helpers import answers_for
 
 RESULTS = ROOT / "bench" / "results"
 CASES = int(os.environ.get("BENCH_CASES", "100000"))
@@ -71,8 +78,6 @@ QUEUE_OPEN = int(os.environ.get("BENCH_QUEUE_OPEN", "100000"))
 QUEUE_IN_OFFICE = int(os.environ.get("BENCH_QUEUE_IN_OFFICE", str(QUEUE_OPEN // 10)))
 QUEUE_CLOSED = int(os.environ.get("BENCH_QUEUE_CLOSED", str(QUEUE_OPEN * 2)))
 QUEUE_PAGES = 20
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华玉兰桂英建国志"
 
 
 def runs(group: str) -> bool:
@@ -85,28 +90,13 @@ def runs(group: str) -> bool:
 # --- data ---------------------------------------------------------------------------------------
 
 
-def bench_people(count: int, villages: list[str]) -> list[tuple[str, str, str]]:
-    rng, numbers, people = random.Random(2026), set(), []
-    while len(people) < count:
-        village = rng.choice(villages)
-        born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
-        first17 = f"{village[:6]}{born:%Y%m%d}{rng.randrange(1000):03d}"
-        number = first17 + check_char(first17)
-        if number in numbers:
-            continue
-        numbers.add(number)
-        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-        people.append((number, name, village))
-    return people
-
-
 async def build_data(dsn: str) -> dict[str, Any]:
     cipher = PiiCipher(SECRET)
     pool = await create_pool(dsn, max_size=2)
     async with pool.acquire() as conn:
         await migrate_database(conn, cipher)
         await seed_demo_data(conn, cipher)
-        found = await _core_data(conn, cipher) if runs("core") else {"tokens": [], "walk_in": {}}
+        found = await core_data(conn, cipher, CASES, RESIDENTS) if runs("core") else {"tokens": [], "walk_in": {}}
         if runs("stats"):
             found["stats"] = await _statistics_data(conn, cipher)
         cases, residents = await store.counts(conn)
@@ -137,46 +127,6 @@ async def _statistics_data(conn: Any, cipher: PiiCipher) -> dict[str, Any]:
     monthly = await conn.fetchval("SELECT count(*) FROM stats_monthly")
     log(f"recounted in {recount:.0f} s: {rows:,} daily rows, {monthly:,} monthly rows")
     return {"added": added, "seed_s": seeded, "recount_s": recount, "daily_rows": rows, "monthly_rows": monthly}
-
-
-async def _core_data(conn: Any, cipher: PiiCipher) -> dict[str, Any]:
-    """The residents and the 新生儿出生 cases the status check, the pages and the submissions are measured on."""
-    villages = [r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE level = 'village'")]
-    people = bench_people(RESIDENTS, villages)
-    log(f"encrypting and loading {len(people):,} residents")
-    await store.copy_people(
-        conn,
-        [
-            (
-                cipher.lookup_hash(n),
-                cipher.encrypt(n),
-                mask_id_number(n),
-                name,
-                f"199{i:08d}",
-                village,
-                date(int(n[6:10]), int(n[10:12]), int(n[12:14])),
-                "M" if int(n[16]) % 2 else "F",
-            )
-            for i, (n, name, village) in enumerate(people)
-        ],
-    )
-    await store.create_accounts_for_bench_people(conn)
-    log(f"creating {CASES:,} cases with tasks and timelines")
-    sample = {
-        "child.name": "王小宝",
-        "mother.id_number": people[0][0],
-        "household.address": "常州市天宁区演示路1号",
-    }
-    await store.create_cases(conn, CASES, cipher.encrypt_document(sample), "bench")
-    tokens = await store.sample_tokens(conn, 5000)
-    # Cases made by the app get their tracking snapshot with their first event; these bulk ones get
-    # it on first scan. Build them now so the run measures steady state, not first scans.
-    for case_id in await store.case_ids(conn, tokens):
-        await tracking.refresh(conn, case_id)
-    # The mothers the submitted births name, one per request in turn: a city files many births, not one birth many
-    # times (一事不二办 would take each repeat for a duplicate, serialised on its subject and flagged to the clerk).
-    mothers = [n for n, _, _ in people[1:2001]]
-    return {"tokens": tokens, "walk_in": {"id_number": people[0][0], "name": people[0][1]}, "mothers": mothers}
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -305,39 +255,8 @@ def _core_and_statistics_rows(
             log("submission (window clerk filing 新生儿出生 walk-in cases)")
             code = staff_code(env, "压测窗口", department="police", region="320400")
             clerk = signed_in(app.url, {"name": "压测窗口", "enrollment_code": code}, work / "app.log")
-            # A clerk files for the resident whose ID card they checked at the window (窗口收件), one at a time.
-            clerk.post(
-                "/api/v1/console/walk-ins",
-                json={**data["walk_in"], "identity_checked": True},
-                headers={"X-CSRFToken": clerk.cookies["csrftoken"]},
-            ).raise_for_status()
-            form = clerk.get("/api/v1/life-events/birth/form").json()
-            body_file, ids_file, mothers_file = work / "body.json", work / "ids.txt", work / "mothers.txt"
-            body_file.write_text(
-                json.dumps(
-                    {
-                        "life_event": "birth",
-                        "data": {**answers_for(form), "mother.id_number": "__MOTHER__"},
-                        "idempotency_key": "__KEY__",
-                        "on_behalf_of": "__ID__",
-                    },
-                    ensure_ascii=False,
-                )
-            )
-            ids_file.write_text(data["walk_in"]["id_number"])
-            mothers_file.write_text("\n".join(data["mothers"]))
-            results["submit"] = wrk(
-                app.url,
-                "submit.lua",
-                {
-                    "BODY": str(body_file),
-                    "IDS": str(ids_file),
-                    "MOTHERS": str(mothers_file),
-                    "COOKIE": cookie_header(clerk),
-                    "CSRF": clerk.cookies["csrftoken"],
-                },
-                connections=16,
-            )
+            births = submission_env(clerk, data["walk_in"], data["mothers"], work)
+            results["submit"] = wrk(app.url, "submit.lua", births, connections=16)
             results["memory_peak_rss_mb_per_worker"] = app.worker_peak_rss_mb()
             log("page weight")
             anonymous = httpx.Client(base_url=app.url)
@@ -349,20 +268,6 @@ def _core_and_statistics_rows(
             results["stats"] = {**data["stats"], **_statistics_rows(app, work, dsn, profiles)}
     finally:
         app.stop()
-
-
-def staff_code(env: dict[str, str], name: str, *, department: str, region: str) -> str:
-    """A window clerk's enrollment code, from `python -m app staff-add` as an administrator makes one."""
-    command = ["staff-add", "--name", name, "--role", "clerk", "--department", department, "--region", region]
-    made = subprocess.run(
-        [sys.executable, "-m", "app", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return made.stdout.strip().splitlines()[-1]
 
 
 # --- the back office's queue ------------------------------------------------------------------------------------------

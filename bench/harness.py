@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -14,13 +15,19 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
+from app.cases import tracking
+from app.people.identity import check_char, mask_id_number
+from auth.pii import PiiCipher
+from bench import store
 from tests.auth_helpers import texted_codes
+from tests.case_helpers import answers_for
 from tests.softauthn import SoftAuthenticator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +98,67 @@ def wrk(url: str, script: str, env: dict[str, str], connections: int = CONNECTIO
     return figures
 
 
+# --- the data ---------------------------------------------------------------------------------------------------------
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华玉兰桂英建国志"
+
+
+def bench_people(count: int, villages: list[str]) -> list[tuple[str, str, str]]:
+    rng, numbers, people = random.Random(2026), set(), []
+    while len(people) < count:
+        village = rng.choice(villages)
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
+        first17 = f"{village[:6]}{born:%Y%m%d}{rng.randrange(1000):03d}"
+        number = first17 + check_char(first17)
+        if number in numbers:
+            continue
+        numbers.add(number)
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        people.append((number, name, village))
+    return people
+
+
+async def core_data(conn: Any, cipher: PiiCipher, cases: int, residents: int) -> dict[str, Any]:
+    """The residents and the 新生儿出生 cases the status check, the pages and the submissions are measured on."""
+    villages = [r["code"] for r in await conn.fetch("SELECT code FROM regions WHERE level = 'village'")]
+    people = bench_people(residents, villages)
+    log(f"encrypting and loading {len(people):,} residents")
+    await store.copy_people(
+        conn,
+        [
+            (
+                cipher.lookup_hash(n),
+                cipher.encrypt(n),
+                mask_id_number(n),
+                name,
+                f"199{i:08d}",
+                village,
+                date(int(n[6:10]), int(n[10:12]), int(n[12:14])),
+                "M" if int(n[16]) % 2 else "F",
+            )
+            for i, (n, name, village) in enumerate(people)
+        ],
+    )
+    await store.create_accounts_for_bench_people(conn)
+    log(f"creating {cases:,} cases with tasks and timelines")
+    sample = {
+        "child.name": "王小宝",
+        "mother.id_number": people[0][0],
+        "household.address": "常州市天宁区演示路1号",
+    }
+    await store.create_cases(conn, cases, cipher.encrypt_document(sample), "bench")
+    tokens = await store.sample_tokens(conn, 5000)
+    # Cases made by the app get their tracking snapshot with their first event; these bulk ones get
+    # it on first scan. Build them now so the run measures steady state, not first scans.
+    for case_id in await store.case_ids(conn, tokens):
+        await tracking.refresh(conn, case_id)
+    # The mothers the submitted births name, one per request in turn: a city files many births, not one birth many
+    # times (一事不二办 would take each repeat for a duplicate, serialised on its subject and flagged to the clerk).
+    mothers = [n for n, _, _ in people[1:2001]]
+    return {"tokens": tokens, "walk_in": {"id_number": people[0][0], "name": people[0][1]}, "mothers": mothers}
+
+
 # --- a signed-in resident and a clerk, through the real passkey ceremonies ----------------------------
 
 
@@ -126,6 +194,38 @@ def signed_in(url: str, body: dict[str, str], server_log: Path) -> httpx.Client:
 
 def cookie_header(client: httpx.Client) -> str:
     return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def staff_code(env: dict[str, str], name: str, *, department: str, region: str) -> str:
+    """A window clerk's enrollment code, from `python -m app staff-add` as an administrator makes one."""
+    command = ["staff-add", "--name", name, "--role", "clerk", "--department", department, "--region", region]
+    made = subprocess.run(
+        [sys.executable, "-m", "app", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+def submission_env(clerk: httpx.Client, walk_in: dict[str, str], mothers: list[str], work: Path) -> dict[str, str]:
+    """What bench/wrk/births.lua needs for a window clerk filing births: the clerk has checked the ID card of the
+    resident `walk_in` at the window (窗口收件) and files 新生儿出生 for them, each naming another of `mothers`."""
+    clerk.post(
+        "/api/v1/console/walk-ins",
+        json={**walk_in, "identity_checked": True},
+        headers={"X-CSRFToken": clerk.cookies["csrftoken"]},
+    ).raise_for_status()
+    form = clerk.get("/api/v1/life-events/birth/form").json()
+    answers = {**answers_for(form), "mother.id_number": "__MOTHER__", "child.birth_date": "__BORN__"}
+    body = {"life_event": "birth", "data": answers, "idempotency_key": "__KEY__", "on_behalf_of": "__ID__"}
+    files = {"BODY": work / "body.json", "IDS": work / "ids.txt", "MOTHERS": work / "mothers.txt"}
+    files["BODY"].write_text(json.dumps(body, ensure_ascii=False))
+    files["IDS"].write_text(walk_in["id_number"])
+    files["MOTHERS"].write_text("\n".join(mothers))
+    return {**{k: str(v) for k, v in files.items()}, "COOKIE": cookie_header(clerk), "CSRF": clerk.cookies["csrftoken"]}
 
 
 # --- where a server spends its time under load ---------------------------------------------------------------------
