@@ -59,6 +59,7 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         count,
         data_enc,
         checksum,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -70,7 +71,8 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         FROM cases c JOIN life_event_items le ON le.life_event_code = c.life_event_code
         JOIN service_items i ON i.code = le.item_code
         WHERE c.idempotency_key LIKE 'bench-%'
-        """
+        """,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -81,9 +83,10 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         SELECT t.case_id, t.id, 'accepted', i.name || '：已受理', t.department_code, c.created_at + interval '1 hour'
         FROM tasks t JOIN cases c ON c.id = t.case_id JOIN service_items i ON i.code = t.item_code
         WHERE c.idempotency_key LIKE 'bench-%' AND t.status <> 'submitted'
-        """
+        """,
+        timeout=LONG,
     )
-    await conn.execute("ANALYZE")
+    await conn.execute("ANALYZE", timeout=LONG)
 
 
 async def sample_tokens(conn: asyncpg.Connection, limit: int) -> list[str]:
