@@ -1,12 +1,20 @@
 """`make bench`: the app as in production (granian, workers = cores) on the embedded PostgreSQL with
 ≥ 100,000 cases across ≥ 20,000 residents, measured with wrk beside a minimal baseline app.
 
-Prints one table, writes bench/results/latest.json and ends with one line of key ratios.
+Prints one table (each row with its target and whether it was met, beside the baseline of the same run), the top
+frames of each page under load (py-spy, bench/harness.py: profile) and the machine's load; writes
+bench/results/latest.json and ends with one line of key ratios.
+
+The back office's queue (/console, /api/v1/console/tasks) is measured for a district hall's window clerk on a database
+of its own: BENCH_QUEUE_OPEN open tasks (100,000), BENCH_QUEUE_IN_OFFICE of them the office's (a tenth), beside
+BENCH_QUEUE_CLOSED delivered ones (twice as many), the first 20 pages at 16 connections.
 
 The public statistics (/stats, /api/v1/stats) are measured on a database of BENCH_STATS_CASES cases (1,000,000 by
 default: the base set plus invented single-item cases over the last year, bench/store.py), recounted into their
-rollups by the app's own recount. `BENCH_ONLY=stats` runs just those rows (and the baseline), on a database with
-nothing but them."""
+rollups by the app's own recount.
+
+BENCH_ONLY picks groups of rows: core (the status check, the pages, submissions), push (the fan-out), console, stats
+— `BENCH_ONLY=stats` runs just those rows (and the baseline), on a database with nothing but them."""
 
 from __future__ import annotations
 
