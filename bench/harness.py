@@ -232,7 +232,10 @@ def submission_env(clerk: httpx.Client, walk_in: dict[str, str], mothers: list[s
 
 PROFILE_SECONDS = int(os.environ.get("BENCH_PROFILE_SECONDS", "5"))
 _FRAME = re.compile(r"^(?P<function>.+) \((?P<file>.+):(?P<line>\d+)\)$")
-_OWN = ("app/", "auth/", "push/", "db/", "config/", "sms/")
+_OWN = ("app/", "auth/", "push/", "db/", "config/", "sms/", "pwa/templates/")
+# Threads that wait, though py-spy counts them busy: granian's worker thread parked in its Rust runtime, the logging
+# queue's listener and the server's supervisor polling its workers. Their samples are left out.
+_WAITING = ("_spawn_asgi_lifespan_worker (granian/", "Condition.wait (threading.py", "Popen.poll (multiprocessing/")
 
 
 def py_spy() -> str | None:
@@ -273,7 +276,7 @@ def top_frames(raw: str, count: int = 8) -> dict[str, Any]:
         if not samples.isdigit():
             continue
         frames = [_short(f) for f in stack.split(";") if _FRAME.match(f)]
-        if not frames:
+        if not frames or frames[-1].startswith(_WAITING):
             continue
         weight = int(samples)
         total += weight
