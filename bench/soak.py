@@ -207,7 +207,9 @@ def main() -> int:
         app.stop()
         if service is not None:
             service.stop()
-    return report(peak, rate, figures, samples, outcomes, len(service.service.received) if service else 0)
+    passed = report(peak, rate, figures, samples, outcomes, len(service.service.received) if service else 0)
+    shutil.rmtree(work, ignore_errors=True)
+    return passed
 
 
 def report(
