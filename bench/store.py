@@ -59,6 +59,7 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         count,
         data_enc,
         checksum,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -70,7 +71,8 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         FROM cases c JOIN life_event_items le ON le.life_event_code = c.life_event_code
         JOIN service_items i ON i.code = le.item_code
         WHERE c.idempotency_key LIKE 'bench-%'
-        """
+        """,
+        timeout=LONG,
     )
     await conn.execute(
         """
@@ -81,9 +83,10 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
         SELECT t.case_id, t.id, 'accepted', i.name || '：已受理', t.department_code, c.created_at + interval '1 hour'
         FROM tasks t JOIN cases c ON c.id = t.case_id JOIN service_items i ON i.code = t.item_code
         WHERE c.idempotency_key LIKE 'bench-%' AND t.status <> 'submitted'
-        """
+        """,
+        timeout=LONG,
     )
-    await conn.execute("ANALYZE")
+    await conn.execute("ANALYZE", timeout=LONG)
 
 
 async def sample_tokens(conn: asyncpg.Connection, limit: int) -> list[str]:
@@ -293,3 +296,110 @@ async def _statistics_data(
         timeout=LONG,
     )
     return int(added)
+
+
+# --- the back office's queue at city scale ----------------------------------------------------------------------------
+
+QUEUE_OPEN_STATUSES = ["submitted", "accepted", "in_review", "approved", "completed", "supplement_requested"]
+
+
+async def create_queue_data(
+    conn: asyncpg.Connection,
+    *,
+    open_tasks: int,
+    office: str,
+    in_office: int,
+    closed_tasks: int,
+    person_enc: bytes,
+    data_enc: bytes,
+) -> None:
+    """Single-item cases filed online by invented residents (队列居民…) of every district, each with its one task routed
+    to the office of the applicant's district (区级 items, not 全城通办): `open_tasks` still open, `in_office` of them
+    for residents of `office`'s district, due from three weeks ago to six weeks ahead, in every open state; and
+    `closed_tasks` delivered long ago (most of a city's tasks, in no queue)."""
+    async with conn.transaction():
+        filer = await conn.fetchval(
+            "INSERT INTO accounts (kind, name, roles, region_code, user_handle) "
+            "VALUES ('staff', '队列演示录入', ARRAY['clerk'], '320400', decode(md5('queue-demo-filer'), 'hex')) "
+            "ON CONFLICT (user_handle) DO UPDATE SET name = EXCLUDED.name RETURNING id"
+        )
+        await conn.execute(
+            """
+            INSERT INTO people (id_number_hash, id_number_enc, id_number_masked, name, region_code, birth_date, sex)
+            SELECT decode(md5('queue-person-' || v.code || '-' || n) || md5('queue-' || n), 'hex'), $1,
+                   '320400********0000', '队列居民' || v.code || '-' || n, v.code, date '1950-01-01' + n * 37 % 20000,
+                   CASE WHEN n % 2 = 0 THEN 'M' ELSE 'F' END
+            FROM regions v, generate_series(1, 50) n WHERE v.level = 'village'
+            ON CONFLICT (id_number_hash) DO NOTHING
+            """,
+            person_enc,
+        )
+        # Case g (1…open) is the office's when g·in_office/open passes a whole number: evenly spread, exactly in_office.
+        await conn.execute(
+            """
+            WITH items AS (
+                SELECT row_number() OVER (ORDER BY i.code) AS k, i.code
+                FROM service_items i JOIN life_events e ON e.single_item = i.code
+                WHERE i.level = '区级' AND NOT i.citywide
+            ), folk AS (
+                SELECT row_number() OVER (PARTITION BY left(region_code, 6) ORDER BY id) AS k, id,
+                       left(region_code, 6) AS district
+                FROM people WHERE name LIKE '队列居民%'
+            ), districts AS (
+                SELECT array_agg(code ORDER BY code) FILTER (WHERE code <> $4) AS others, array_agg(code) AS every
+                FROM regions WHERE level = 'district'
+            ), sizes AS (SELECT (SELECT count(*) FROM items) AS items, (SELECT min(c) FROM (
+                SELECT count(*) AS c FROM folk GROUP BY district) x) AS folk)
+            INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                               filed_as, channel, data_enc, form_checksum, idempotency_key, created_at)
+            SELECT 'CQ' || lpad(g::text, 10, '0'), md5('queue-token-' || g) || md5('queue-t2-' || g), it.code, f.id,
+                   $3, 'self', 'online', $5, 'queue-demo', 'queue-demo-' || g,
+                   now() - make_interval(days => (g % 40)::int, hours => (g % 9)::int)
+            FROM generate_series(1, $1::int + $2::int) g
+            CROSS JOIN districts d CROSS JOIN sizes
+            CROSS JOIN LATERAL (SELECT CASE
+                WHEN g > $1::int THEN d.every[1 + g % cardinality(d.every)]
+                WHEN (g::bigint * $6::int) / $1::int > ((g::bigint - 1) * $6::int) / $1::int THEN $4::text
+                ELSE d.others[1 + g % cardinality(d.others)] END AS district) pick
+            JOIN items it ON it.k = 1 + (g * 7) % sizes.items
+            JOIN folk f ON f.district = pick.district AND f.k = 1 + (g * 13) % sizes.folk
+            """,
+            open_tasks,
+            closed_tasks,
+            filer,
+            office,
+            data_enc,
+            in_office,
+            timeout=LONG,
+        )
+        await conn.execute(
+            """
+            INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region,
+                               updated_at)
+            SELECT c.id, i.code, i.department_code, 0,
+                   CASE WHEN x.g <= $1 THEN ($2::text[])[1 + x.g % cardinality($2::text[])] ELSE 'delivered' END,
+                   CASE WHEN x.g <= $1 THEN current_date - 21 + (x.g % 63)::int
+                        ELSE (c.created_at AT TIME ZONE 'Asia/Shanghai')::date + 10 END,
+                   left(p.region_code, 6), c.created_at
+            FROM cases c JOIN service_items i ON i.code = c.life_event_code
+                 JOIN people p ON p.id = c.applicant_person_id
+            CROSS JOIN LATERAL (SELECT substr(c.idempotency_key, 12)::bigint AS g) x
+            WHERE c.form_checksum = 'queue-demo'
+            """,
+            open_tasks,
+            QUEUE_OPEN_STATUSES,
+            timeout=LONG,
+        )
+    await conn.execute("ANALYZE", timeout=LONG)
+
+
+async def queue_counts(conn: asyncpg.Connection, statuses: list[str], office: str) -> tuple[int, int]:
+    """Open tasks in the database, and those routed to the office."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS open, count(*) FILTER (WHERE office_region = $2) AS office FROM tasks "
+        "WHERE status = ANY($1::text[])",
+        statuses,
+        office,
+    )
+    assert row is not None
+    return row["open"], row["office"]

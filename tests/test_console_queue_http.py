@@ -283,3 +283,106 @@ async def test_an_approvers_queue_holds_their_departments_tasks_without_a_depart
     page = (await health.get("/console")).text
     assert re.findall(r"#task-(\d+)", page) == [str(await _task_id(pool, case_no, CERTIFICATE))]
     assert 'name="department"' not in page and 'name="status"' in page
+
+
+# --- the queue in pages (keyset: each page starts after the last task of the one before) -----------------------------
+
+
+async def _copies_of(pool: asyncpg.Pool, case_no: str, copies: int) -> None:
+    """`copies` more cases like this one (same applicant, same items), their tasks due over the next 40 days."""
+    await pool.execute(
+        """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                              filed_as, channel, data_enc, form_checksum, idempotency_key)
+           SELECT 'CZ20990101' || lpad(n::text, 6, '0'), md5('copy' || n) || md5('copy-2' || n), c.life_event_code,
+                  c.applicant_person_id, c.filed_by_account_id, c.filed_as, c.channel, c.data_enc, c.form_checksum,
+                  'copy-' || n
+           FROM cases c, generate_series(1, $2) n WHERE c.case_no = $1""",
+        case_no,
+        copies,
+    )
+    await pool.execute(
+        """INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region)
+           SELECT copy.id, t.item_code, t.department_code, t.position, t.status, current_date + (copy.id % 40)::int,
+                  t.office_region
+           FROM cases copy JOIN cases c ON c.case_no = $1 JOIN tasks t ON t.case_id = c.id
+           WHERE copy.idempotency_key LIKE 'copy-%'""",
+        case_no,
+    )
+
+
+async def _due_order(pool: asyncpg.Pool) -> list[int]:
+    rows = await pool.fetch("SELECT id FROM tasks ORDER BY due_on NULLS LAST, id")
+    return [r["id"] for r in rows]
+
+
+async def test_the_queue_comes_in_pages_each_link_opening_the_next_until_every_task_is_shown_once(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    await _copies_of(pool, case_no, 20)  # 21 cases of 6 tasks: 126, on three pages of 50
+    await pool.execute("UPDATE tasks SET due_on = NULL WHERE id IN (SELECT id FROM tasks ORDER BY id LIMIT 3)")
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+
+    pages: list[list[int]] = []
+    page = (await clerk.get("/console")).text
+    assert "本页 " in page and "回到第一页" not in page
+    while True:
+        pages.append([int(n) for n in re.findall(r"#task-(\d+)", page)])
+        more = re.search(r'<a class="button" href="(/console\?[^"]+)"', page)
+        if more is None:
+            break
+        page = (await clerk.get(more.group(1).replace("&amp;", "&"))).text
+        assert "回到第一页" in page
+    # Soonest due first, no deadline last (each page's tasks shown by case), none twice.
+    due_order = await _due_order(pool)
+    assert [sorted(p) for p in pages] == [sorted(due_order[n : n + 50]) for n in (0, 50, 100)]
+
+
+async def test_loading_more_with_htmx_answers_only_the_next_pages_cases_and_keeps_the_filters(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    await _copies_of(pool, case_no, 30)  # 31 cases, each with two 卫健 tasks: 62
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    first = (await clerk.get("/console", params={"department": "health"})).text
+    health = [r["id"] for r in await pool.fetch("SELECT id FROM tasks WHERE department_code = 'health' ORDER BY id")]
+    assert len(health) > 50
+    link = re.search(r'hx-get="(/console\?[^"]+)"', first)
+    assert link is not None and "department=health" in link.group(1)
+    more = await clerk.get(link.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert more.status_code == 200 and "<html" not in more.text and "hx-get" not in more.text  # the last page
+    assert more.text.count('<li class="queue-case') >= 1
+    shown = [int(n) for n in re.findall(r"#task-(\d+)", first + more.text)]
+    assert sorted(shown) == health and len(set(shown)) == len(shown)
+
+
+async def test_the_queue_api_pages_with_a_next_cursor_header_and_refuses_a_made_up_cursor_in_chinese(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    await _copies_of(pool, case_no, 20)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    first = await clerk.get("/api/v1/console/tasks")
+    assert first.status_code == 200 and len(first.json()) == 50
+    assert {"id", "case_no", "status"} <= set(first.json()[0])  # the contract's items, as before
+    seen, answer = [t["id"] for t in first.json()], first
+    while "x-next-cursor" in answer.headers:
+        assert answer.headers["link"] == (
+            f'</api/v1/console/tasks?cursor={answer.headers["x-next-cursor"]}&limit=30>; rel="next"'
+            if answer is not first
+            else f'</api/v1/console/tasks?cursor={answer.headers["x-next-cursor"]}>; rel="next"'
+        )
+        answer = await clerk.get(
+            "/api/v1/console/tasks", params={"cursor": answer.headers["x-next-cursor"], "limit": 30}
+        )
+        assert answer.status_code == 200
+        seen += [t["id"] for t in answer.json()]
+    assert seen == await _due_order(pool) and "link" not in answer.headers
+
+    for made_up in ("x", "MjAyNi0wMS0wMXw", "bm9uc2Vuc2V8MTI", "A" * 300, "MjAyNi0wMS0wMXwtNQ"):
+        refused = await clerk.get("/api/v1/console/tasks", params={"cursor": made_up})
+        assert refused.status_code == 400, made_up
+        assert "翻页位置无效" in refused.text and "Traceback" not in refused.text
+    page = await clerk.get("/console", params={"cursor": "x"})
+    assert page.status_code == 400 and "翻页位置无效" in page.text
+    assert (await clerk.get("/api/v1/console/tasks", params={"limit": 500})).status_code == 400

@@ -80,6 +80,7 @@ NOT_YET_TRANSLATED = frozenset(
         "partials/passkeys.html",
         "partials/push_devices.html",
         "partials/push_optin.html",
+        "partials/queue_page.html",
         "partials/review_forms.html",
         "partials/search_results.html",
         "partials/share_button.html",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
+from asyncpg.connection import LoggedQuery
+from litestar import Litestar
 
 from app.main import create_app
 from config.settings import Settings
 from db.pool import create_pool
-from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
 
 pytestmark = pytest.mark.anyio
@@ -45,22 +48,35 @@ async def test_the_status_lookup_by_tracking_token_is_an_index_scan(pool: asyncp
 
 
 @pytest.fixture
-async def counted(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
-    queries: list[str] = []
+async def logged(settings: Settings) -> AsyncIterator[tuple[Litestar, list[LoggedQuery]]]:
+    """The app on a pool that logs every query it runs (its text and arguments)."""
+    queries: list[LoggedQuery] = []
 
     async def log_queries(conn: asyncpg.Connection) -> None:
-        conn.add_query_logger(lambda record: queries.append(record.query))
+        conn.add_query_logger(queries.append)
 
     assert settings.database_url
     counting_pool = await create_pool(settings.database_url, min_size=1, max_size=4, on_connect=log_queries)
-    transport = httpx.ASGITransport(app=create_app(settings, pool=counting_pool), client=("127.0.0.1", 50400))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
-        yield client, queries
+    yield create_app(settings, pool=counting_pool), queries
     await counting_pool.close()
 
 
+def _browser(app: Litestar, port: int) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", port))
+    return httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
+
+
+@pytest.fixture
+async def counted(
+    logged: tuple[Litestar, list[LoggedQuery]],
+) -> AsyncIterator[tuple[httpx.AsyncClient, list[LoggedQuery]]]:
+    app, queries = logged
+    async with _browser(app, 50400) as client:
+        yield client, queries
+
+
 async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
-    counted: tuple[httpx.AsyncClient, list[str]],
+    counted: tuple[httpx.AsyncClient, list[LoggedQuery]],
 ) -> None:
     client, queries = counted
     await sign_up(client, new_authenticator(), ZHANG_WEI)
@@ -72,4 +88,97 @@ async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
         assert (await client.get(f"/cases/{case_no}")).status_code == 200
         counts[life_event] = len(queries)
     assert counts["birth"] == counts["retirement"], counts
-    assert counts["birth"] <= 8, queries
+    assert counts["birth"] <= 8, [q.query for q in queries]
+
+
+async def _copies_of(pool: asyncpg.Pool, case_no: str, copies: int, *, open_every: int = 1) -> None:
+    """`copies` more cases like this one with its tasks due over the next 40 days; of those, every `open_every`-th
+    case's tasks are still open, the others' long delivered (most of a city's tasks)."""
+    await pool.execute(
+        """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                              filed_as, channel, data_enc, form_checksum, idempotency_key)
+           SELECT 'CZ20990102' || lpad(n::text, 6, '0'), md5('perf' || n) || md5('perf-2' || n), c.life_event_code,
+                  c.applicant_person_id, c.filed_by_account_id, c.filed_as, c.channel, c.data_enc, c.form_checksum,
+                  'perf-copy-' || n
+           FROM cases c, generate_series(1, $2) n WHERE c.case_no = $1""",
+        case_no,
+        copies,
+    )
+    await pool.execute(
+        """INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region)
+           SELECT copy.id, t.item_code, t.department_code, t.position,
+                  CASE WHEN copy.id % $2 = 0 THEN 'accepted' ELSE 'delivered' END, current_date + (copy.id % 40)::int,
+                  t.office_region
+           FROM cases copy JOIN cases c ON c.case_no = $1 JOIN tasks t ON t.case_id = c.id
+           WHERE copy.idempotency_key LIKE 'perf-copy-%'""",
+        case_no,
+        open_every,
+    )
+    await pool.execute("ANALYZE")
+
+
+async def _staff(app: Litestar, pool: asyncpg.Pool, settings: Settings, role: str, port: int) -> httpx.AsyncClient:
+    browser = _browser(app, port)
+    await staff_client_sign_up(
+        browser, pool, settings.secret_key, name=f"{role}队列", role=role, region="320402", department="police"
+    )
+    return browser
+
+
+async def test_the_console_queue_makes_the_same_few_queries_however_many_tasks_it_shows(
+    logged: tuple[Litestar, list[LoggedQuery]], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    app, queries = logged
+    async with _browser(app, 50400) as resident:
+        await sign_up(resident, new_authenticator(), ZHANG_WEI)
+        created = await post(resident, "/api/v1/cases", await submission_for(resident, "birth", "perf-queue"))
+    await pool.execute("UPDATE tasks SET status = 'accepted'")  # in the approvers' queue too
+    clerk = await _staff(app, pool, settings, "clerk", 50401)
+    approver = await _staff(app, pool, settings, "approver", 50402)
+    counts: dict[str, list[int]] = {}
+    for copies in (0, 40):  # six tasks shown, then a full page of fifty
+        await _copies_of(pool, created.json()["case_no"], copies)
+        for who, browser, path in (
+            ("clerk page", clerk, "/console"),
+            ("clerk API", clerk, "/api/v1/console/tasks"),
+            ("approver page", approver, "/console"),
+        ):
+            await browser.get(path)  # the per-process caches (calendar, catalogue) filled
+            queries.clear()
+            answer = await browser.get(path)
+            assert answer.status_code == 200
+            counts.setdefault(who, []).append(len(queries))
+        shown = len(re.findall(r"#task-(\d+)", (await clerk.get("/console")).text))
+        assert shown == (6 if copies == 0 else 50)
+    for who, (few, many) in counts.items():
+        assert few == many, (who, counts)
+    assert counts["clerk page"][0] <= 12, counts
+    await clerk.aclose()
+    await approver.aclose()
+
+
+async def test_the_console_queue_walks_an_index_of_the_open_tasks_in_deadline_order(
+    logged: tuple[Litestar, list[LoggedQuery]], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    app, queries = logged
+    async with _browser(app, 50400) as resident:
+        await sign_up(resident, new_authenticator(), ZHANG_WEI)
+        created = await post(resident, "/api/v1/cases", await submission_for(resident, "birth", "perf-queue"))
+    # 30,000 tasks, a tenth of them open: a city's tasks are mostly delivered long ago.
+    await _copies_of(pool, created.json()["case_no"], 5000, open_every=10)
+    clerk = await _staff(app, pool, settings, "clerk", 50401)
+    approver = await _staff(app, pool, settings, "approver", 50402)
+    for browser, index in ((clerk, "tasks_queue_idx"), (approver, "tasks_department_queue_idx")):
+        first = await browser.get("/api/v1/console/tasks")
+        queries.clear()
+        later = await browser.get("/api/v1/console/tasks", params={"cursor": first.headers["x-next-cursor"]})
+        assert later.status_code == 200 and len(later.json()) == 50
+        page = next(q for q in queries if q.query.startswith("WITH page AS"))
+        plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + page.query, *page.args))
+        # The page's tasks come off the index in queue order from where the page before ended: no sort under the
+        # page's LIMIT, and the cursor a bound of the index scan (never rows skipped one by one, as OFFSET would).
+        under_limit = plan.split("Limit", 1)[1].splitlines()[1]
+        assert f"Index Scan using {index}" in plan and "Sort" not in under_limit, plan
+        assert re.search(r"Index Cond: .*ROW\(COALESCE\(due_on, 'infinity'::date\), id\) >", plan), plan
+    await clerk.aclose()
+    await approver.aclose()

@@ -79,3 +79,40 @@ async def test_a_waiter_loads_it_itself_when_the_loader_goes_away() -> None:
     assert await second == 2
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+async def test_with_stale_for_an_expired_entry_is_answered_at_once_while_one_load_replaces_it() -> None:
+    cache: TtlCache[int] = TtlCache(0.05, stale_for=60)
+    loads = 0
+    release = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            await release.wait()  # the reload takes its time
+        return loads
+
+    assert await cache.get("k", load) == 1
+    await asyncio.sleep(0.06)  # past its time
+    answers = await asyncio.gather(*(cache.get("k", load) for _ in range(5)))
+    assert answers == [1] * 5 and loads == 2  # nobody waited; one reload began
+    release.set()
+    await asyncio.sleep(0.01)
+    assert await cache.get("k", load) == 2 and loads == 2
+
+
+async def test_a_failed_background_reload_keeps_the_stale_entry() -> None:
+    cache: TtlCache[int] = TtlCache(0.01, stale_for=60)
+
+    async def first() -> int:
+        return 1
+
+    async def failing() -> int:
+        raise RuntimeError("database away")
+
+    await cache.get("k", first)
+    await asyncio.sleep(0.02)
+    assert await cache.get("k", failing) == 1
+    await asyncio.sleep(0.01)  # the reload failed (logged)
+    assert await cache.get("k", failing) == 1

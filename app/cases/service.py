@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -614,10 +614,17 @@ async def tasks_in_queue(
     department: str | None,
     received_too: bool = False,
     untaken_departments: list[str] | None = None,
+    kind: str | None = None,
+    due_before: date | None = None,
+    due_from: date | None = None,
+    due_until: date | None = None,
+    after: tuple[date | None, int] | None = None,
+    limit: int,
 ) -> list[TaskRow]:
-    """Tasks in these states routed to an office within the region or to none yet (全城通办: of `untaken_departments`
-    when given), of the department when given, soonest due first; `received_too`: and those of cases received at a
-    hall within the region."""
+    """A page of the tasks in these states routed to an office within the region or to none yet (全城通办: of
+    `untaken_departments` when given), of the department when given, soonest due first, after `after` (the deadline
+    and id of the last task of the page before); `received_too`: and those of cases received at a hall within the
+    region. Narrowed to an item kind (即办件, 承诺件) and a deadline (before, from, until a day) when given."""
     return await store.queue(
         db,
         statuses=statuses,
@@ -625,6 +632,12 @@ async def tasks_in_queue(
         department=department,
         received_too=received_too,
         untaken_departments=untaken_departments,
+        kind=kind,
+        due_before=due_before,
+        due_from=due_from,
+        due_until=due_until,
+        after=after or store.QUEUE_START,
+        limit=limit,
     )
 
 

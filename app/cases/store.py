@@ -36,6 +36,7 @@ from app.cases.models import (
     TrackingSource,
     UploadContent,
 )
+from app.cases.states import OPEN_TASK_STATUSES
 from db.pool import DB
 
 
@@ -464,6 +465,21 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     )
 
 
+# The queue's order: soonest due first, a task with no deadline last, then by id. Its indexes (migration 0037) hold
+# the open tasks only: a queue query names the states it wants as constants in its text (never a parameter), which
+# the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
+# statistics of each state.
+_QUEUE_KEY = "coalesce(t.due_on, 'infinity'::date)"
+QUEUE_START = (date.min, 0)  # before every task: the first page
+
+
+def _open_states(statuses: list[str]) -> str:
+    """`t.status IN (…)` of these states, each one of OPEN_TASK_STATUSES (a name, never a person's input)."""
+    if not statuses or not OPEN_TASK_STATUSES.issuperset(statuses):
+        raise ValueError(f"a queue holds open tasks only: {statuses}")
+    return "t.status IN (" + ", ".join(f"'{s}'" for s in sorted(set(statuses))) + ")"
+
+
 async def queue(
     db: DB,
     *,
@@ -472,22 +488,49 @@ async def queue(
     department: str | None,
     received_too: bool,
     untaken_departments: list[str] | None = None,
+    kind: str | None = None,
+    due_before: date | None = None,
+    due_from: date | None = None,
+    due_until: date | None = None,
+    after: tuple[date | None, int] = QUEUE_START,
+    limit: int,
 ) -> list[TaskRow]:
-    """Tasks in these states routed to an office within the region, of the department when given, and those no
-    office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a case
-    received at a hall within the region, or filed online or by a helper for a resident of it (a window clerk's:
-    workflow.receiving_hall)."""
+    """A page of the tasks in these states routed to an office within the region, of the department when given, and
+    those no office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a
+    case received at a hall within the region, or filed online or by a helper for a resident of it (a window clerk's:
+    workflow.receiving_hall). Narrowed to an item kind, a deadline before, from or until a day when given. Soonest due
+    first: the `limit` tasks after `after` (the deadline, None for none, and id of the last task of the page before).
+
+    The page is chosen first, walking an index in queue order and stopping after `limit` matches, then read in full;
+    each filter adds its clause (never `$n IS NULL OR …`, which a prepared statement's generic plan cannot index)."""
+    args: list[object] = [after[0], after[1], region_prefix, limit]
+    where = [_open_states(statuses), f"({_QUEUE_KEY}, t.id) > (coalesce($1::date, 'infinity'::date), $2)"]
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    untaken = "t.office_region IS NULL"
+    if untaken_departments is not None:
+        untaken += f" AND t.department_code = ANY({arg(untaken_departments)}::text[])"
+    received = " OR coalesce(c.received_region, p.region_code, '') LIKE $3 || '%'" if received_too else ""
+    where.append(f"(({untaken}) OR t.office_region LIKE $3 || '%'{received})")
+    joins = " JOIN cases c ON c.id = t.case_id JOIN people p ON p.id = c.applicant_person_id" if received_too else ""
+    if department is not None:
+        where.append(f"t.department_code = {arg(department)}")
+    if kind is not None:
+        joins += " JOIN service_items i ON i.code = t.item_code"
+        where.append(f"i.kind = {arg(kind)}")
+    if due_before is not None:
+        where.append(f"t.due_on < {arg(due_before)}")
+    if due_from is not None:
+        where.append(f"t.due_on >= {arg(due_from)}")
+    if due_until is not None:
+        where.append(f"t.due_on <= {arg(due_until)}")
     rows = await db.fetch(
-        _TASK + " WHERE t.status = ANY($1::text[]) AND ($3::text IS NULL OR t.department_code = $3) "
-        "AND ((t.office_region IS NULL AND ($5::text[] IS NULL OR t.department_code = ANY($5::text[]))) "
-        "OR t.office_region LIKE $2 || '%' "
-        "OR ($4 AND coalesce(c.received_region, p.region_code, '') LIKE $2 || '%')) "
-        "ORDER BY t.due_on NULLS LAST, t.id LIMIT 500",
-        statuses,
-        region_prefix,
-        department,
-        received_too,
-        untaken_departments,
+        f"WITH page AS (SELECT t.id, {_QUEUE_KEY} AS due_key FROM tasks t{joins} WHERE {' AND '.join(where)} "
+        f"ORDER BY {_QUEUE_KEY}, t.id LIMIT $4) " + _TASK + " JOIN page ON page.id = t.id ORDER BY page.due_key, t.id",
+        *args,
     )
     return [_task(r) for r in rows]
 

@@ -136,6 +136,11 @@ async def withdraw(tx: Tx, consent_ids: list[int]) -> list[ConsentRow]:
     return await store.withdraw(tx, consent_ids, now_utc()) if consent_ids else []
 
 
+async def any_due(db: DB, now: datetime) -> bool:
+    """Whether any request is past its deadline and waits to be expired."""
+    return await store.any_due(db, now)
+
+
 async def expire_due(tx: Tx, now: datetime) -> list[ConsentRow]:
     """Requests past their deadline, now marked expired: the caller settles their cases in the same transaction."""
     return await store.expire_due(tx, now)

@@ -102,6 +102,13 @@ async def withdraw(db: DB, consent_ids: list[int], at: datetime) -> list[Consent
     return [_row(r) for r in rows]
 
 
+async def any_due(db: DB, now: datetime) -> bool:
+    """Whether any request is past its deadline and not yet expired (an index's first entry: consents_due_idx)."""
+    return bool(
+        await db.fetchval("SELECT EXISTS (SELECT 1 FROM consents WHERE state = 'requested' AND deadline <= $1)", now)
+    )
+
+
 async def expire_due(db: DB, now: datetime) -> list[ConsentRow]:
     """Every request past its deadline, marked expired (as of its deadline); skipping rows another transaction is
     deciding, which will see the deadline themselves."""

@@ -243,6 +243,13 @@ class QueueFilters(msgspec.Struct, frozen=True, kw_only=True):
     kind: str = ""  # "" | 即办件 | 承诺件
 
 
+class QueuePage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the caller's queue, soonest due first, and where the next page starts (None: this is the last)."""
+
+    tasks: list[ConsoleTask]
+    next_cursor: str | None
+
+
 class QueueCase(msgspec.Struct, frozen=True, kw_only=True):
     """One row of the queue: a case, with the tasks in it that wait for the caller (after the filters)."""
 
@@ -265,9 +272,14 @@ class QueueOption(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConsoleQueue(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the queue as the console shows it: its cases (a case whose tasks run on past the page is listed on
+    the next page again, with the rest of them), the figures of the page, and the links to the next and first page."""
+
     cases: list[QueueCase]
     task_count: int
     overdue_cases: int
     filters: QueueFilters
     statuses: list[QueueOption]
     departments: list[QueueOption]  # empty for an approver: their own department only
+    next_query: str | None = None  # the query string of the next page (the filters and its cursor); None: the last
+    first_query: str | None = None  # that of the first page, on a later page; None on the first

@@ -141,15 +141,20 @@ class ConsolePages(Controller):
         department: FromQuery[str] = "",
         due: FromQuery[str] = "",
         kind: FromQuery[str] = "",
+        cursor: FromQuery[str] = "",
     ) -> Template | Redirect:
         if q.strip():
             return Redirect(f"/console/cases/{q.strip().upper()}", status_code=303)
         filters = queue_filters(status, department, due, kind)
+        queue = await case_queue(db, caller(request), filters, cursor or None)
+        if cursor and is_htmx(request):
+            # 加载更多: the next page's cases, appended where its link was (no script: the link opens that page).
+            return Template("partials/queue_page.html", context={"queue": queue})
         return Template(
             "console.html",
             context={
                 "nav": "console",
-                "queue": await case_queue(db, caller(request), filters),
+                "queue": queue,
                 "due_filters": DUE_FILTERS,
                 "kind_filters": KIND_FILTERS,
                 "filtered": filters != QueueFilters(),

@@ -5,12 +5,15 @@ which tasks are the caller's)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import asyncpg
+import msgspec
 
 from app.cases import service as cases
 from app.cases.models import QueueCaseFacts
 from app.cases.states import TASK_STATUS_LABELS
+from app.catalogue import service as catalogue
 from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
 from app.console.service import QUEUE_STATUSES, RECEIVED_HOW, task_queue
 from app.people.identity import mask_name
@@ -29,20 +32,6 @@ def queue_filters(status: str, department: str, due: str, kind: str = "") -> Que
         due=due if due in DUE_FILTERS else "",
         kind=kind if kind in KIND_FILTERS else "",
     )
-
-
-def _matches(task: ConsoleTask, filters: QueueFilters) -> bool:
-    if filters.status and task.status != filters.status:
-        return False
-    if filters.department and task.department != filters.department:
-        return False
-    if filters.kind and task.item_kind != filters.kind:
-        return False
-    if filters.due == "overdue":
-        return task.overdue
-    if filters.due == "soon":
-        return task.due_soon and not task.overdue
-    return True
 
 
 def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
@@ -85,23 +74,34 @@ def _case_rows(
     return rows
 
 
-async def case_queue(db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters) -> ConsoleQueue:
-    tasks = await task_queue(db, user)
-    shown = [t for t in tasks if _matches(t, filters)]
-    case_nos = list(dict.fromkeys(t.case_no for t in shown))
+async def case_queue(
+    db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None
+) -> ConsoleQueue:
+    """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
+    page = await task_queue(db, user, filters, cursor)
+    case_nos = list(dict.fromkeys(t.case_no for t in page.tasks))
     facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
     # 一事不二办: the window clerk sees which cases wait for their check as perhaps one matter with another.
-    rows = _case_rows(shown, facts, await cases.cases_flagged_open(db, case_nos) if is_clerk else frozenset())
-    departments = dict.fromkeys((t.department, t.department_name) for t in tasks) if is_clerk else {}
+    rows = _case_rows(page.tasks, facts, await cases.cases_flagged_open(db, case_nos) if is_clerk else frozenset())
+    # A window clerk receives for every department: each may be chosen, whether or not this page shows its tasks.
+    departments = [QueueOption(value=d.code, label=d.short_name) for d in await catalogue.departments(db)]
     return ConsoleQueue(
         cases=rows,
-        task_count=len(shown),
+        task_count=len(page.tasks),
         overdue_cases=sum(1 for r in rows if r.overdue),
         filters=filters,
         statuses=[
             QueueOption(value=s, label=TASK_STATUS_LABELS[s])
             for s in QUEUE_STATUSES["clerk" if is_clerk else "approver"]
         ],
-        departments=[QueueOption(value=code, label=name) for code, name in sorted(departments)],
+        departments=departments if is_clerk else [],
+        next_query=_query(filters, page.next_cursor) if page.next_cursor else None,
+        first_query=_query(filters, None) if cursor else None,
     )
+
+
+def _query(filters: QueueFilters, cursor: str | None) -> str:
+    """The query string of a page of the queue: its filters (those set) and where it starts."""
+    asked = {**msgspec.structs.asdict(filters), "cursor": cursor or ""}
+    return urlencode({key: value for key, value in asked.items() if value})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
+from urllib.parse import urlencode
+
+from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.cases import notes, workflow
@@ -41,9 +44,40 @@ class ConsoleApi(Controller):
     path = "/api/v1/console"
     tags = ["console"]
 
-    @get("/tasks", opt=STAFF, summary="The caller's queue: clerks by region, approvers by department, by deadline")
-    async def tasks(self, request: AnyRequest, db: Db) -> list[ConsoleTask]:
-        return await service.task_queue(db, caller(request))
+    @get(
+        "/tasks",
+        opt=STAFF,
+        summary="A page of the caller's queue: clerks by region, approvers by department, soonest due first",
+        description="The next page: `cursor` = the `X-Next-Cursor` header of this one (also in its `Link` header, "
+        'rel="next"); no such header on the last page. `limit`: tasks on a page, 1 to 200 (50).',
+        response_headers=[
+            ResponseHeader(
+                name="X-Next-Cursor",
+                documentation_only=True,
+                description="Where the next page starts; absent on the last page",
+            ),
+            ResponseHeader(
+                name="Link",
+                documentation_only=True,
+                description='The next page\'s URL, rel="next"; absent on the last page',
+            ),
+        ],
+    )
+    async def tasks(
+        self,
+        request: AnyRequest,
+        db: Db,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = service.QUEUE_PAGE,
+    ) -> Response[list[ConsoleTask]]:
+        page = await service.task_queue(db, caller(request), cursor=cursor, limit=limit)
+        if page.next_cursor is None:
+            return Response(page.tasks)
+        following = urlencode({"cursor": page.next_cursor, **({"limit": limit} if limit != service.QUEUE_PAGE else {})})
+        return Response(
+            page.tasks,
+            headers={"X-Next-Cursor": page.next_cursor, "Link": f'</api/v1/console/tasks?{following}>; rel="next"'},
+        )
 
     @get(
         "/cases/{case_no:str}",

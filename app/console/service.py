@@ -4,6 +4,8 @@ issuing enrollment codes. Tasks move through app.cases.workflow."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +37,8 @@ from app.console.models import (
     EnrollmentIssued,
     HistoryStep,
     InPersonCheck,
+    QueueFilters,
+    QueuePage,
     StaffCase,
     WalkInCase,
     WalkInOrganisation,
@@ -59,6 +63,9 @@ from auth.pii import PiiCipher
 from auth.scope import region_prefix
 
 DUE_SOON_WORKING_DAYS = 2
+QUEUE_PAGE = 50  # tasks on a page of the queue (the API's default `limit`)
+QUEUE_PAGE_MAX = 200
+BAD_QUEUE_CURSOR = "翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）"
 ANSWERS_PURGED = "该办件已过保存期限，申请内容已按规定清除"
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
@@ -67,9 +74,18 @@ QUEUE_STATUSES = {
 }
 
 
-def _view(
-    task: TaskRow, user: CurrentUser, calendar: HolidayCalendar, today: date, *, acts: bool = True
-) -> ConsoleTask:
+async def _today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
+    """Today in China, and the last day a task is due soon (DUE_SOON_WORKING_DAYS working days on): counted once per
+    request, not once per task."""
+    calendar, today = await current_calendar(db), today_in_china()
+    return today, _soon_until(calendar, today)
+
+
+def _soon_until(calendar: HolidayCalendar, today: date) -> date:
+    return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
+
+
+def _view(task: TaskRow, user: CurrentUser, today: date, soon_until: date, *, acts: bool = True) -> ConsoleTask:
     """A task as staff see it; `acts`: whether the caller may act on it (else it lists no actions)."""
     due = task.due_on
     return ConsoleTask(
@@ -85,7 +101,7 @@ def _view(
         due_on=due,
         due_provisional=task.due_provisional,
         overdue=due is not None and due < today and task.status not in ("completed", "delivered"),
-        due_soon=due is not None and today <= due <= calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on,
+        due_soon=due is not None and today <= due <= soon_until,
         submitted_at=task.submitted_at,
         allowed_actions=workflow.actions_for(user, task) if acts else [],
         item_kind=task.item_kind,
@@ -93,24 +109,72 @@ def _view(
     )
 
 
-async def task_queue(db: asyncpg.Pool, user: CurrentUser) -> list[ConsoleTask]:
-    """The caller's work (app.cases.workflow.in_scope, as one query): an approver's department's tasks routed to an
-    office within their region; a clerk's, any department's, and every task of a case their hall received; both with
-    the 全城通办 tasks no office has taken yet (a clerk's: of their department or window authorisations)."""
+async def task_queue(
+    db: asyncpg.Pool,
+    user: CurrentUser,
+    filters: QueueFilters | None = None,
+    cursor: str | None = None,
+    limit: int = QUEUE_PAGE,
+) -> QueuePage:
+    """A page of the caller's work (app.cases.workflow.in_scope, as one query), soonest due first, from `cursor` (the
+    next_cursor of the page before): an approver's department's tasks routed to an office within their region; a
+    clerk's, any department's, and every task of a case their hall received; both with the 全城通办 tasks no office
+    has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters."""
+    after = _queue_after(cursor) if cursor else None
+    if not 1 <= limit <= QUEUE_PAGE_MAX:
+        raise FieldErrors({"limit": f"limit 应在 1 到 {QUEUE_PAGE_MAX} 之间"})
     role = "clerk" if "clerk" in user.roles else "approver"
-    if not user.region_code:
-        return []
+    filters = filters or QueueFilters()
+    statuses = [s for s in QUEUE_STATUSES[role] if s == filters.status or not filters.status]
+    department = user.department_code if role == "approver" else None
+    if filters.department:
+        if department is not None and department != filters.department:
+            statuses = []  # an approver's queue holds their own department's tasks only
+        department = filters.department
+    today, soon_until = await _today_and_soon(db)
+    due_before = due_from = due_until = None
+    if filters.due == "overdue":  # as _view's `overdue`: a task 办结 or 出件 is no longer late
+        due_before, statuses = today, [s for s in statuses if s not in ("completed", "delivered")]
+    elif filters.due == "soon":
+        due_from, due_until = today, soon_until
+    if not user.region_code or not statuses:
+        return QueuePage(tasks=[], next_cursor=None)
     await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
     rows = await cases.tasks_in_queue(
         db,
-        statuses=QUEUE_STATUSES[role],
+        statuses=statuses,
         region_prefix=region_prefix(user.region_code),
-        department=user.department_code if role == "approver" else None,
+        department=department,
         received_too=role == "clerk",
         untaken_departments=workflow.clerk_departments(user) if role == "clerk" else None,
+        kind=filters.kind or None,
+        due_before=due_before,
+        due_from=due_from,
+        due_until=due_until,
+        after=after,
+        limit=limit + 1,
     )
-    calendar, today = await current_calendar(db), today_in_china()
-    return [_view(r, user, calendar, today) for r in rows]
+    page = [_view(r, user, today, soon_until) for r in rows[:limit]]
+    return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
+
+
+def _queue_cursor(task: ConsoleTask) -> str:
+    """Where the page after this task starts: its deadline (none: empty) and id, as opaque URL-safe text."""
+    due = task.due_on.isoformat() if task.due_on else ""
+    return base64.urlsafe_b64encode(f"{due}|{task.id}".encode()).decode().rstrip("=")
+
+
+def _queue_after(cursor: str) -> tuple[date | None, int]:
+    """The (deadline, id) a cursor names; anything else, however it was made, is a 400 that says what to do."""
+    try:
+        if len(cursor) > 40:
+            raise ValueError(cursor)
+        due, bar, task_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
+        if not bar or not task_id.isdigit() or not 0 < int(task_id) < 2**63:
+            raise ValueError(cursor)
+        return (date.fromisoformat(due) if due else None), int(task_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise FieldErrors({"cursor": BAD_QUEUE_CURSOR}, BAD_QUEUE_CURSOR) from None
 
 
 async def open_cases_of_deceased(db: asyncpg.Pool, user: CurrentUser) -> list[DeceasedApplicantCase]:
@@ -124,7 +188,7 @@ async def open_cases_of_deceased(db: asyncpg.Pool, user: CurrentUser) -> list[De
 
 async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> ConsoleTask:
     """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
-    return _view(task, user, await current_calendar(db), today_in_china())
+    return _view(task, user, *await _today_and_soon(db))
 
 
 def _case_in_scope(user: CurrentUser, tasks: list[TaskRow]) -> bool:
@@ -208,7 +272,7 @@ async def case_for_staff(
     head, share = case.head, case.share
     # Past its retention the answers and files are gone (app/retention/rules.py): the page says so in their place.
     data = cipher.decrypt_document(head.data_enc) if head.data_enc is not None else {}
-    calendar, today = await current_calendar(db), today_in_china()
+    today, soon_until = await _today_and_soon(db)
     uploads = await cases.uploads_of_case(db, head.id)
     case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]
@@ -225,7 +289,7 @@ async def case_for_staff(
         subject_org_credit_code=head.subject_org_credit_code,
         organisation_register=await _register_of(db, head.subject_org_credit_code),
         # Every task with its progress; actions only on the caller's own.
-        tasks=[_view(t, user, calendar, today, acts=t.id in share.own_tasks) for t in case.tasks],
+        tasks=[_view(t, user, today, soon_until, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
                 title=section.title,

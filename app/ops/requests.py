@@ -24,9 +24,10 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ops.context import RequestContext, enter, leave
+from app.ops.logs import ACCESS_LOGGER
 from app.ops.metrics import HTTP_DURATION, HTTP_REQUESTS
 
-log = logging.getLogger("app.access")
+log = logging.getLogger(ACCESS_LOGGER)
 
 HEADER = b"x-request-id"
 _SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")

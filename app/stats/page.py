@@ -5,13 +5,14 @@ HTML kept while its report is current (Drawings)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from markupsafe import Markup, escape
 
 from app.stats.charts import Point, Series, bar_chart, gauge, line_chart
 from app.stats.models import SMALL_CELL, MonthFigures, StatsReport
 
+T = TypeVar("T")
 _SUPPRESSED = Markup('&lt;{0}<span class="visually-hidden">（少于{0}件，不公布）</span>').format(SMALL_CELL)
 _NOTHING = Markup('<span aria-hidden="true">—</span><span class="visually-hidden">无数据</span>')
 
@@ -139,22 +140,27 @@ def _gauge_summary(what: str, value: float | None, target: float) -> str:
     return f"条形图：{what}{_percent(value)}，目标{_percent(target)}，{met}目标。"
 
 
-class Drawings:
-    """The page's figures as HTML, drawn once per report and display and kept while that report is the current one
-    (app.stats.service keeps each report for a while; a new report object is drawn anew). Bounded: past
-    `max_entries` the oldest drawing goes."""
+class Drawings(Generic[T]):
+    """What is drawn from a report (the page's figures as HTML, the API's JSON), once per report and display, kept
+    while that report is the current one (app.stats.service keeps each report for a while; a new report object is
+    drawn anew). Bounded: past `max_entries` the oldest drawing goes."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._kept: dict[Hashable, tuple[StatsReport, Markup]] = {}
+        self._kept: dict[Hashable, tuple[StatsReport, T]] = {}
 
-    def get(self, key: Hashable, report: StatsReport, draw: Callable[[], Markup]) -> Markup:
+    def kept(self, key: Hashable, report: StatsReport) -> T | None:
+        """The drawing of this report, when kept (else None: get will draw)."""
+        kept = self._kept.get(key)
+        return kept[1] if kept is not None and kept[0] is report else None
+
+    def get(self, key: Hashable, report: StatsReport, draw: Callable[[], T]) -> T:
         kept = self._kept.get(key)
         if kept is not None and kept[0] is report:
             return kept[1]
-        html = draw()
+        drawn = draw()
         self._kept.pop(key, None)
         if len(self._kept) >= self.max_entries:
             del self._kept[next(iter(self._kept))]
-        self._kept[key] = (report, html)
-        return html
+        self._kept[key] = (report, drawn)
+        return drawn

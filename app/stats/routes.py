@@ -52,8 +52,11 @@ def _tag(report: StatsReport, *parts: str) -> str:
 # report. Around them, for a visitor signed in, the page (its menu names them) is drawn for each request; for anyone
 # else the whole page is kept too, per address and display, with a stand-in where each visitor's own CSRF token goes
 # (the display switch's form, htmx's header): unguessable, so it stands for nothing else on the page.
-_drawings = page.Drawings(max_entries=service.REPORT_ENTRIES)
-_whole_pages = page.Drawings(max_entries=service.REPORT_ENTRIES)
+# The figures with a digest of them (the page's ETag: hashed once per drawing, not per request).
+_drawings: page.Drawings[tuple[Markup, str]] = page.Drawings(max_entries=service.REPORT_ENTRIES)
+_whole_pages: page.Drawings[Markup] = page.Drawings(max_entries=service.REPORT_ENTRIES)
+# The API's answer per query: the report as JSON and its ETag, encoded once per report.
+_answers: page.Drawings[tuple[bytes, str]] = page.Drawings(max_entries=service.REPORT_ENTRIES)
 _TOKEN_STAND_IN = secrets.token_hex(16)
 
 
@@ -71,7 +74,7 @@ def _whole_page(request: AnyRequest, context: dict[str, Any]) -> Markup:
     return Markup(html)  # noqa: S704 — our own template, autoescaped
 
 
-def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, elder: bool) -> Markup:
+def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, elder: bool) -> tuple[Markup, str]:
     template = _engine(request).get_template("partials/stats_figures.html")
     context = {
         "report": report,
@@ -80,7 +83,8 @@ def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, eld
         "choices": choices,
         "form": {"from": report.from_month, "to": report.to_month, **service.query_params(report)},
     }
-    return Markup(template.render(**context))  # noqa: S704 — our own template, autoescaped
+    html = Markup(template.render(**context))  # noqa: S704 — our own template, autoescaped
+    return html, caching.weak_etag(html)
 
 
 class StatsPages(Controller):
@@ -96,7 +100,6 @@ class StatsPages(Controller):
         department: Department = None,
         district: District = None,
     ) -> Template | Response[bytes]:
-        choices = await service.choices(db)
         user = user_of(request)
         display = shell.display_of(user, request.cookies)
         try:
@@ -105,25 +108,29 @@ class StatsPages(Controller):
             # The form again, each field with what to fix (a person typed it: a page, not JSON).
             asked = {"from": from_month, "to": to_month, "department": department, "district": district}
             form = {field: value or "" for field, value in asked.items()}
+            choices = await service.choices(db)
             context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
             return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
         report = await service.report(db, query)
-        figures = _drawings.get(
-            (query, display.elder, display.language), report, lambda: _drawn(request, report, choices, display.elder)
-        )
+        key = (query, display.elder, display.language)
+        drawn = _drawings.kept(key, report)
+        if drawn is None:  # the filters' choices read only when the figures are drawn (once per report)
+            choices = await service.choices(db)
+            drawn = _drawings.get(key, report, lambda: _drawn(request, report, choices, display.elder))
+        figures, digest = drawn
         context = {"errors": {}, "report": report, "figures": figures}
         if user is not None:  # its menu names the signed-in account: drawn afresh each time
             return Template("stats.html", context=context)
-        tag = caching.weak_etag(figures, display.key, request.app.state.release)
+        tag = caching.weak_etag(digest, display.key, request.app.state.release)
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         # Not signed in, the whole page is this address, this display and the visitor's CSRF token: kept, and the
         # token put back into it for each answer (escaped once, as the template escapes it).
         address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-        drawn = _whole_pages.get((address, display.key), report, lambda: _whole_page(request, context))
+        whole = _whole_pages.get((address, display.key), report, lambda: _whole_page(request, context))
         token = ScopeState.from_scope(request.scope).csrf_token  # set by the CSRF middleware on every GET
-        body = str(drawn).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
+        body = str(whole).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
         return Response(body.encode(), media_type=MediaType.HTML, headers=headers)
 
     @get("/stats.csv", opt=public())
@@ -180,10 +187,17 @@ class StatsApi(Controller):
         to_month: ToMonth = None,
         department: Department = None,
         district: District = None,
-    ) -> Response[StatsReport] | Response[None]:
-        report = await service.report(db, await _query(db, from_month, to_month, department, district))
-        tag = _tag(report)
+    ) -> Response[bytes]:
+        query = await _query(db, from_month, to_month, department, district)
+        report = await service.report(db, query)
+        body, tag = _answers.get(query, report, lambda: _encoded(report))
         headers = {"ETag": tag, "Cache-Control": PUBLIC_MINUTE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
-            return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(report, headers=headers)
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(body, media_type=MediaType.JSON, headers=headers)
+
+
+def _encoded(report: StatsReport) -> tuple[bytes, str]:
+    """The report as the API answers it, and its ETag."""
+    body = msgspec.json.encode(report)
+    return body, caching.weak_etag(body)

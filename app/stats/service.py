@@ -70,6 +70,9 @@ FOLD_BATCH = 5_000
 HEADLINE_SECONDS = 60.0
 # A figure may be this many seconds behind (besides the fold's few): public aggregates, read by many.
 REPORT_SECONDS = 30.0
+# Past that, a report is still answered for up to this long while one worker's reload replaces it (app/web/cache.py):
+# no request waits for a reload, which takes tens of milliseconds at a city's million cases.
+REPORT_STALE_SECONDS = 300.0
 REPORT_ENTRIES = 256
 FIRST_MONTH = date(2018, 1, 1)  # the plan (常政发〔2018〕69号): nothing to count before it
 DEFAULT_MONTHS = 12
@@ -359,7 +362,7 @@ class _Names:
 
 
 _catalogue_names: TtlCache[_Names] = TtlCache(60.0)
-_reports: TtlCache[StatsReport] = TtlCache(REPORT_SECONDS, max_entries=REPORT_ENTRIES)
+_reports: TtlCache[StatsReport] = TtlCache(REPORT_SECONDS, max_entries=REPORT_ENTRIES, stale_for=REPORT_STALE_SECONDS)
 
 
 async def _names(db: DB) -> _Names:

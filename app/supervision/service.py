@@ -51,6 +51,7 @@ from db.pool import DB
 RUNNING = ["submitted", "accepted", "resubmitted", "in_review", "approved"]
 DUE_SOON_WORKING_DAYS = 2
 AUDIT_PAGE = 50
+SUPERVISED_MAX = 500  # overdue and due-soon tasks on one page, the most urgent first
 AUDIT_CSV_MAX = 5000
 
 
@@ -69,7 +70,12 @@ async def supervision(db: DB, user: CurrentUser) -> SupervisionView:
     calendar, today = await current_calendar(db), today_in_china()
     until = calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
     tasks = await cases.tasks_in_queue(
-        db, statuses=RUNNING, region_prefix=region_prefix(user.region_code or "-"), department=user.department_code
+        db,
+        statuses=RUNNING,
+        region_prefix=region_prefix(user.region_code or "-"),
+        department=user.department_code,
+        due_until=until,
+        limit=SUPERVISED_MAX,
     )
     tasks = [task for task in tasks if _supervises(user, task)]
     by_office: dict[tuple[str, str], list[SupervisedTask]] = {}
