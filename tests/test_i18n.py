@@ -243,3 +243,12 @@ async def test_the_pages_a_visitor_meets_first_are_in_english_when_asked(client:
     assert "Sign in with a passkey" in login.text and 'href="/register' in login.text
     missing = await client.get("/no-such-page", headers={**english, "Accept": "text/html"})
     assert missing.status_code == 404 and "Error code 404" in missing.text and "Home page" in missing.text
+
+
+async def test_me_offers_the_language_beside_large_print(client: httpx.AsyncClient) -> None:
+    passkey = new_authenticator()
+    assert (await sign_up(client, passkey, ZHANG_WEI)).status_code == 201
+    page = (await client.get("/me")).text
+    assert 'id="language-heading"' in page and 'name="language" value="en"' in page
+    english = (await client.get("/me", headers={"Accept-Language": "en"})).text
+    assert "The language of these pages" in english and 'name="language" value="zh"' in english
