@@ -252,3 +252,34 @@ async def test_me_offers_the_language_beside_large_print(client: httpx.AsyncClie
     assert 'id="language-heading"' in page and 'name="language" value="en"' in page
     english = (await client.get("/me", headers={"Accept-Language": "en"})).text
     assert "The language of these pages" in english and 'name="language" value="zh"' in english
+
+
+def test_a_number_is_refused_in_the_readers_language() -> None:
+    from app.people.identity import id_number_problem
+
+    assert id_number_problem("123") == "身份证号码应为18位，您输入了3位，请核对后重新输入"
+    with i18n.use_language("en"):
+        assert (
+            id_number_problem("123") == "An ID number has 18 characters; you typed 3: please check it and type it again"
+        )
+
+
+def test_a_foreign_permanent_residents_card_number_passes_the_id_check() -> None:
+    """外国人永久居留身份证 (2023): 9, the province of issue (32 江苏), the nationality (840), the date of birth, a
+    serial and the GB 11643 check character."""
+    from app.people.identity import check_char, id_number_problem
+
+    first17 = "93284019800101001"
+    assert id_number_problem(first17 + check_char(first17)) is None
+    wrong = "0" if check_char(first17) != "0" else "1"
+    assert id_number_problem(first17 + wrong) is not None
+
+
+async def test_the_sign_up_form_says_what_is_wrong_in_english(client: httpx.AsyncClient) -> None:
+    refused = await client.post(
+        "/api/v1/auth/register/options",
+        json={"name": "Anna Schmidt", "id_number": "123"},
+        headers={**await csrf(client), "Accept-Language": "en"},
+    )
+    assert refused.status_code == 400
+    assert "An ID number has 18 characters" in refused.text
