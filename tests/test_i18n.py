@@ -148,7 +148,7 @@ def test_a_text_is_drawn_in_the_language_in_use_and_chinese_by_default() -> None
 def _marked_texts() -> set[str]:
     """Every text marked for translation in the code, templates and scripts, found as `make messages` finds them."""
     method_map, options_map = parse_mapping_cfg((REPO / "babel.cfg").open(encoding="utf-8"))
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "t": None}
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "t": None}
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(REPO), method_map, options_map, keywords=keywords
@@ -283,3 +283,10 @@ async def test_the_sign_up_form_says_what_is_wrong_in_english(client: httpx.Asyn
     )
     assert refused.status_code == 400
     assert "An ID number has 18 characters" in refused.text
+    assert refused.json()["detail"] == "Please check the fields marked"  # translated as the answer leaves
+
+
+async def test_an_error_of_the_api_is_in_the_callers_language(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404 and missing.json()["detail"] == "This page does not exist, or has been removed"
+    assert (await client.get("/api/v1/no-such-thing")).json()["detail"] == "页面不存在或已被删除"
