@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from i18n import N_
+
 
 class DomainError(Exception):
     """A refusal with a message for the person who asked; `details` travel with it to the API's answer."""
@@ -48,6 +50,6 @@ class Invalid(DomainError):
 class FieldErrors(DomainError):
     """One Chinese message per field of what was sent: {"detail": …, "errors": {field: message}}."""
 
-    def __init__(self, errors: dict[str, str], detail: str = "请检查标出的内容") -> None:
+    def __init__(self, errors: dict[str, str], detail: str = N_("请检查标出的内容")) -> None:
         super().__init__(detail, errors=errors)
         self.errors = errors

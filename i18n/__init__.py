@@ -12,6 +12,7 @@ A layer of its own below `auth/`, `push/` and `app/`: it imports only `config/` 
 from i18n.translate import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    N_,
     current_language,
     gettext,
     html_lang,
@@ -27,6 +28,7 @@ _ = gettext
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "N_",
     "_",
     "current_language",
     "gettext",

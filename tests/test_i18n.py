@@ -149,7 +149,7 @@ def test_a_text_is_drawn_in_the_language_in_use_and_chinese_by_default() -> None
 def _marked_texts() -> set[str]:
     """Every text marked for translation in the code, templates and scripts, found as `make messages` finds them."""
     method_map, options_map = parse_mapping_cfg((REPO / "babel.cfg").open(encoding="utf-8"))
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "t": None}
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "t": None}
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(REPO), method_map, options_map, keywords=keywords
@@ -244,3 +244,50 @@ async def test_the_pages_a_visitor_meets_first_are_in_english_when_asked(client:
     assert "Sign in with a passkey" in login.text and 'href="/register' in login.text
     missing = await client.get("/no-such-page", headers={**english, "Accept": "text/html"})
     assert missing.status_code == 404 and "Error code 404" in missing.text and "Home page" in missing.text
+
+
+async def test_me_offers_the_language_beside_large_print(client: httpx.AsyncClient) -> None:
+    passkey = new_authenticator()
+    assert (await sign_up(client, passkey, ZHANG_WEI)).status_code == 201
+    page = (await client.get("/me")).text
+    assert 'id="language-heading"' in page and 'name="language" value="en"' in page
+    english = (await client.get("/me", headers={"Accept-Language": "en"})).text
+    assert "The language of these pages" in english and 'name="language" value="zh"' in english
+
+
+def test_a_number_is_refused_in_the_readers_language() -> None:
+    from app.people.identity import id_number_problem
+
+    assert id_number_problem("123") == "身份证号码应为18位，您输入了3位，请核对后重新输入"
+    with i18n.use_language("en"):
+        assert (
+            id_number_problem("123") == "An ID number has 18 characters; you typed 3: please check it and type it again"
+        )
+
+
+def test_a_foreign_permanent_residents_card_number_passes_the_id_check() -> None:
+    """外国人永久居留身份证 (2023): 9, the province of issue (32 江苏), the nationality (840), the date of birth, a
+    serial and the GB 11643 check character."""
+    from app.people.identity import check_char, id_number_problem
+
+    first17 = "93284019800101001"
+    assert id_number_problem(first17 + check_char(first17)) is None
+    wrong = "0" if check_char(first17) != "0" else "1"
+    assert id_number_problem(first17 + wrong) is not None
+
+
+async def test_the_sign_up_form_says_what_is_wrong_in_english(client: httpx.AsyncClient) -> None:
+    refused = await client.post(
+        "/api/v1/auth/register/options",
+        json={"name": "Anna Schmidt", "id_number": "123"},
+        headers={**await csrf(client), "Accept-Language": "en"},
+    )
+    assert refused.status_code == 400
+    assert "An ID number has 18 characters" in refused.text
+    assert refused.json()["detail"] == "Please check the fields marked"  # translated as the answer leaves
+
+
+async def test_an_error_of_the_api_is_in_the_callers_language(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404 and missing.json()["detail"] == "This page does not exist, or has been removed"
+    assert (await client.get("/api/v1/no-such-thing")).json()["detail"] == "页面不存在或已被删除"

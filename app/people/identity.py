@@ -1,10 +1,13 @@
 """Checks for the identifiers people and organisations type into our forms.
 
-Every check returns a Chinese message that tells the user what is wrong and how
-to fix it, or None when the value is fine. The same functions serve the HTML
+Every check returns a message in the reader's language (i18n: Chinese unless the
+request asked for English) that tells the user what is wrong and how to fix it, or
+None when the value is fine. The same functions serve the HTML
 form and the JSON API, so both give the same answer for the same input.
 
-- 公民身份号码, GB 11643-1999 (check character: ISO 7064 MOD 11-2)
+- 公民身份号码, GB 11643-1999 (check character: ISO 7064 MOD 11-2); the 2023
+  外国人永久居留身份证 number (18 characters starting with 9: province of issue,
+  nationality, date of birth, serial, the same check character) passes the same check
 - 统一社会信用代码, GB 32100-2015 (check character: MOD 31), with the embedded
   组织机构代码 of GB 11714 checked only as a warning
 - mainland mobile numbers
@@ -13,6 +16,8 @@ form and the JSON API, so both give the same answer for the same input.
 import re
 from datetime import date
 from typing import Literal
+
+from i18n import _
 
 # --- 公民身份号码 (GB 11643-1999) -------------------------------------------
 
@@ -48,20 +53,20 @@ def id_number_problem(raw: str, today: date | None = None) -> str | None:
     """What is wrong with an ID number, in words the holder can act on; None if valid."""
     id_number = normalize_id_number(raw)
     if not id_number:
-        return "请填写身份证号码"
+        return _("请填写身份证号码")
     if len(id_number) != ID_NUMBER_LENGTH:
-        return f"身份证号码应为18位，您输入了{len(id_number)}位，请核对后重新输入"
+        return _("身份证号码应为18位，您输入了%(count)d位，请核对后重新输入") % {"count": len(id_number)}
     if not _is_ascii_digits(id_number[:17]):
-        return "身份证号码前17位须为数字，请检查是否误输入了字母或符号"
+        return _("身份证号码前17位须为数字，请检查是否误输入了字母或符号")
     if id_number[17] not in _ASCII_DIGITS and id_number[17] != "X":
-        return "身份证号码最后一位应为数字或字母X，请核对"
+        return _("身份证号码最后一位应为数字或字母X，请核对")
     birth_date = _birth_date_or_none(id_number)
     if birth_date is None:
-        return "身份证号码中的出生日期无效（第7至14位），请核对"
+        return _("身份证号码中的出生日期无效（第7至14位），请核对")
     if birth_date > (today or date.today()):
-        return "身份证号码中的出生日期不能晚于今天（第7至14位），请核对"
+        return _("身份证号码中的出生日期不能晚于今天（第7至14位），请核对")
     if check_char(id_number[:17]) != id_number[17]:
-        return "身份证号码校验位不正确，请核对号码，可能有一位输错或两位顺序颠倒"
+        return _("身份证号码校验位不正确，请核对号码，可能有一位输错或两位顺序颠倒")
     return None
 
 
@@ -161,20 +166,19 @@ def credit_code_check_char(first17: str) -> str:
 
 
 def credit_code_problem(raw: str) -> str | None:
-    """A blocking problem with a 统一社会信用代码, in Chinese; None if it is well-formed."""
+    """A blocking problem with a 统一社会信用代码, in the reader's language; None if it is well-formed."""
     code = normalize_credit_code(raw)
     if not code:
-        return "请填写统一社会信用代码"
+        return _("请填写统一社会信用代码")
     if len(code) != CREDIT_CODE_LENGTH:
-        return f"统一社会信用代码应为18位，您输入了{len(code)}位，请对照营业执照核对"
+        return _("统一社会信用代码应为18位，您输入了%(count)d位，请对照营业执照核对") % {"count": len(code)}
     unusable = sorted({char for char in code if char not in _CREDIT_CODE_VALUE})
     if unusable:
-        return (
-            f"统一社会信用代码中不能出现“{'”“'.join(unusable)}”，"
-            "代码只由数字和除I、O、S、V、Z以外的大写字母组成，请对照营业执照核对"
-        )
+        return _(
+            "统一社会信用代码中不能出现“%(chars)s”，代码只由数字和除I、O、S、V、Z以外的大写字母组成，请对照营业执照核对"
+        ) % {"chars": "”“".join(unusable)}
     if credit_code_check_char(code[:17]) != code[17]:
-        return "统一社会信用代码校验位不正确，请对照营业执照核对，可能有一位输错"
+        return _("统一社会信用代码校验位不正确，请对照营业执照核对，可能有一位输错")
     return None
 
 
@@ -200,7 +204,7 @@ def credit_code_warning(raw: str) -> str | None:
         return None
     organisation_code = normalize_credit_code(raw)[_ORGANISATION_CODE]
     if _organisation_code_check_char(organisation_code[:8]) != organisation_code[8]:
-        return (
+        return _(
             "统一社会信用代码第9至17位（组织机构代码）校验未通过。早期赋码的单位可能如此；请对照营业执照确认无误后继续"
         )
     return None
@@ -231,13 +235,13 @@ def mobile_problem(raw: str) -> str | None:
     """What is wrong with a mainland mobile number, in Chinese; None if it looks valid."""
     mobile = normalize_mobile(raw)
     if not mobile:
-        return "请填写手机号码"
+        return _("请填写手机号码")
     if not _is_ascii_digits(mobile):
-        return "手机号码只能包含数字，无需加“+86”，请核对"
+        return _("手机号码只能包含数字，无需加“+86”，请核对")
     if len(mobile) != 11:
-        return f"手机号码应为11位，您输入了{len(mobile)}位，请核对"
+        return _("手机号码应为11位，您输入了%(count)d位，请核对") % {"count": len(mobile)}
     if not _MAINLAND_MOBILE.fullmatch(mobile):
-        return "手机号码应以13至19开头，请核对"
+        return _("手机号码应以13至19开头，请核对")
     return None
 
 

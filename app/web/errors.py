@@ -15,20 +15,22 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
+import i18n
 from app.errors import Conflict, DomainError, FieldErrors, Forbidden, Invalid, NotFound
+from i18n import N_
 
 log = logging.getLogger("app.errors")
 
 _DEFAULT_TEXT = {
-    400: "请求有误，请检查后重试",
-    401: "请先登录",
-    403: "您没有权限执行此操作",
-    404: "页面不存在或已被删除",
-    405: "不支持该操作",
-    409: "状态已变化，请刷新后重试",
-    413: "提交的内容过大：每个文件不能超过10MB，请压缩文件或减少文件数量后重试",
-    429: "操作过于频繁，请稍后再试",
-    500: "系统繁忙，请稍后再试",
+    400: N_("请求有误，请检查后重试"),
+    401: N_("请先登录"),
+    403: N_("您没有权限执行此操作"),
+    404: N_("页面不存在或已被删除"),
+    405: N_("不支持该操作"),
+    409: N_("状态已变化，请刷新后重试"),
+    413: N_("提交的内容过大：每个文件不能超过10MB，请压缩文件或减少文件数量后重试"),
+    429: N_("操作过于频繁，请稍后再试"),
+    500: N_("系统繁忙，请稍后再试"),
 }
 
 
@@ -45,10 +47,21 @@ def _problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
+    # Texts are translated as the answer leaves (i18n: the Chinese is the key), so a service may raise a marked
+    # text (N_) without knowing who reads it; one already translated, or never marked, stays as it is.
+    message, extra = i18n.gettext(message), _translated(extra)
     if _wants_json(request):
         body = {"status_code": status, "detail": message, **(extra or {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template("error.html", context={"status": status, "message": message}, status_code=status, headers=headers)
+
+
+def _translated(extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The per-field messages of a 400 (`errors`: field → text) in the reader's language."""
+    if not extra or not isinstance(extra.get("errors"), dict):
+        return extra
+    errors = cast("dict[str, object]", extra["errors"])
+    return {**extra, "errors": {k: i18n.gettext(v) if isinstance(v, str) else v for k, v in errors.items()}}
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -83,8 +96,8 @@ def validation_exception_handler(request: Request[Any, Any, Any], exc: Validatio
     for error in errors:
         if isinstance(error, dict):
             key = str(cast("dict[str, object]", error).get("key") or "body")
-            fields[key] = "格式不正确"
-    return _problem(request, HTTP_400_BAD_REQUEST, "提交的内容格式不正确", {"errors": fields})
+            fields[key] = N_("格式不正确")
+    return _problem(request, HTTP_400_BAD_REQUEST, N_("提交的内容格式不正确"), {"errors": fields})
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
