@@ -8,6 +8,9 @@ choice, for a person signing in on a new device).
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -27,21 +30,13 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def _language_of(scope: Scope) -> str:
-    saved = _cookie(scope, LANGUAGE_COOKIE)
+    # Litestar's own reading of the headers and cookies (kept in the scope, so the request reuses it).
+    connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
     user: object = scope.get("user")  # pyright: ignore[reportUnknownMemberType]
     account = getattr(user, "language", None)
-    accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
-    return i18n.language_from(saved, account, accept)
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                found, _, content = part.strip().partition("=")
-                if found == name:
-                    return content.strip()
-    return None
+    return i18n.language_from(
+        connection.cookies.get(LANGUAGE_COOKIE), account, connection.headers.get("accept-language")
+    )
 
 
 def language_cookie(language: str, secure: bool) -> Cookie:
