@@ -130,6 +130,25 @@ async def _department_system(make: MakeClient, pool: asyncpg.Pool) -> tuple[http
     return system, {"Authorization": f"Bearer {token}"}
 
 
+async def _subscribe(
+    system: httpx.AsyncClient, auth: dict[str, str], receiver: Receiver, events: list[str], key: str
+) -> str:
+    """The department's system subscribes the tests' receiver, which then checks signatures with its secret."""
+    made = await system.post(
+        f"{API}/webhooks", json={"url": receiver.url, "events": events}, headers={**auth, "Idempotency-Key": key}
+    )
+    assert made.status_code == 201, made.text
+    receiver.secret = made.json()["secret"]
+    return made.json()["id"]
+
+
+async def _zhang_wei_files_a_birth(client: httpx.AsyncClient, key: str) -> str:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", key))
+    assert created.status_code == 201, created.text
+    return created.json()["case_no"]
+
+
 async def test_a_receiver_verifies_every_signature_and_sees_each_event_once_after_a_503_and_a_retry(
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
@@ -139,22 +158,15 @@ async def test_a_receiver_verifies_every_signature_and_sees_each_event_once_afte
     receiver: Receiver,
 ) -> None:
     system, auth = await _department_system(another_client, pool)
-    made = await system.post(
-        f"{API}/webhooks",
-        json={"url": receiver.url, "events": ["task.created", "task.resubmitted", "task.updated"]},
-        headers={**auth, "Idempotency-Key": "subscribe-0001"},
+    hook = await _subscribe(
+        system, auth, receiver, ["task.created", "task.resubmitted", "task.updated"], "subscribe-0001"
     )
-    assert made.status_code == 201, made.text
-    receiver.secret = made.json()["secret"]
     assert receiver.secret.startswith("whsec_")
     listed = (await system.get(f"{API}/webhooks", headers=auth)).json()["items"]
     assert [w["url"] for w in listed] == [receiver.url] and "secret" not in listed[0]
 
     # The resident files a birth: 预防接种证 is the district health office's (出生医学证明, 市级, the city's).
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-birth-1"))
-    assert created.status_code == 201
-    case_no = created.json()["case_no"]
+    case_no = await _zhang_wei_files_a_birth(client, "hooks-birth-1")
     tasks = (await system.get(f"{API}/tasks", headers=auth)).json()["items"]
     [task] = tasks
     assert task["item_code"] == "CZ-WJ-002"
@@ -197,12 +209,10 @@ async def test_a_receiver_verifies_every_signature_and_sees_each_event_once_afte
     )
 
     # The delivery log: the retried one shows its two tries and the 503 it got first.
-    log = (await system.get(f"{API}/webhooks/{made.json()['id']}/deliveries", headers=auth)).json()
+    log = (await system.get(f"{API}/webhooks/{hook}/deliveries", headers=auth)).json()
     assert [d["status"] for d in log["items"]] == ["delivered"] * len(expected)
     assert sorted(d["attempts"] for d in log["items"]) == [1] * (len(expected) - 1) + [2]
-    first_page = (
-        await system.get(f"{API}/webhooks/{made.json()['id']}/deliveries", params={"limit": 2}, headers=auth)
-    ).json()
+    first_page = (await system.get(f"{API}/webhooks/{hook}/deliveries", params={"limit": 2}, headers=auth)).json()
     assert len(first_page["items"]) == 2 and first_page["next_cursor"] is not None
 
 
@@ -215,21 +225,13 @@ async def test_a_deleted_subscription_hears_nothing_more_and_anothers_log_is_404
     receiver: Receiver,
 ) -> None:
     system, auth = await _department_system(another_client, pool)
-    made = await system.post(
-        f"{API}/webhooks",
-        json={"url": receiver.url, "events": ["task.created"]},
-        headers={**auth, "Idempotency-Key": "subscribe-0002"},
-    )
-    receiver.secret = made.json()["secret"]
+    hook = await _subscribe(system, auth, receiver, ["task.created"], "subscribe-0002")
     other, other_auth = await _department_system(another_client, pool)
-    assert (await other.get(f"{API}/webhooks/{made.json()['id']}/deliveries", headers=other_auth)).status_code == 404
-    assert (await other.delete(f"{API}/webhooks/{made.json()['id']}", headers=other_auth)).status_code == 404
+    assert (await other.get(f"{API}/webhooks/{hook}/deliveries", headers=other_auth)).status_code == 404
+    assert (await other.delete(f"{API}/webhooks/{hook}", headers=other_auth)).status_code == 404
 
-    assert (await system.delete(f"{API}/webhooks/{made.json()['id']}", headers=auth)).status_code == 204
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    assert (
-        await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-birth-2"))
-    ).status_code == 201
+    assert (await system.delete(f"{API}/webhooks/{hook}", headers=auth)).status_code == 204
+    await _zhang_wei_files_a_birth(client, "hooks-birth-2")
     assert await _drain(pool, database_url, settings) == 0
     assert receiver.answers == []
 
@@ -243,21 +245,13 @@ async def test_a_host_taken_off_the_allow_list_after_subscribing_gets_nothing(
     receiver: Receiver,
 ) -> None:
     system, auth = await _department_system(another_client, pool)
-    made = await system.post(
-        f"{API}/webhooks",
-        json={"url": receiver.url, "events": ["task.created"]},
-        headers={**auth, "Idempotency-Key": "subscribe-0004"},
-    )
-    receiver.secret = made.json()["secret"]
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    assert (
-        await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-birth-3"))
-    ).status_code == 201
+    hook = await _subscribe(system, auth, receiver, ["task.created"], "subscribe-0004")
+    await _zhang_wei_files_a_birth(client, "hooks-birth-3")
 
     # The worker's setting no longer lists 127.0.0.1 (narrowed after the client subscribed): checked at send time.
     assert await _drain(pool, database_url, settings, allowed=("*.czgov.example",)) == 0
     assert receiver.answers == []
-    log = (await system.get(f"{API}/webhooks/{made.json()['id']}/deliveries", headers=auth)).json()["items"]
+    log = (await system.get(f"{API}/webhooks/{hook}/deliveries", headers=auth)).json()["items"]
     assert log and all(d["status"] == "failed" and "不在允许范围内" in d["last_error"] for d in log)
     assert all(d["attempts"] == 1 for d in log)  # refused: not retried
 
@@ -324,17 +318,8 @@ async def test_a_rating_of_the_departments_work_reaches_its_system_without_the_r
     receiver: Receiver,
 ) -> None:
     system, auth = await _department_system(another_client, pool)
-    made = await system.post(
-        f"{API}/webhooks",
-        json={"url": receiver.url, "events": ["review.created"]},
-        headers={**auth, "Idempotency-Key": "subscribe-review-1"},
-    )
-    assert made.status_code == 201, made.text
-    receiver.secret = made.json()["secret"]
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-review-1"))
-    assert created.status_code == 201, created.text
-    case_no = created.json()["case_no"]
+    await _subscribe(system, auth, receiver, ["review.created"], "subscribe-review-1")
+    case_no = await _zhang_wei_files_a_birth(client, "hooks-review-1")
     [task] = (await system.get(f"{API}/tasks", headers=auth)).json()["items"]  # 预防接种证, the district's
     for step, action in enumerate(["accept", "review", "approve", "complete"]):
         moved = await system.post(
@@ -376,17 +361,8 @@ async def test_a_withdrawal_reaches_each_department_for_its_own_tasks_without_th
     """撤回申请: case.withdrawn once to the district health office's system, naming its own task (预防接种证) and
     not the city's (出生医学证明) nor another department's; task.updated for its task as for every step."""
     system, auth = await _department_system(another_client, pool)
-    made = await system.post(
-        f"{API}/webhooks",
-        json={"url": receiver.url, "events": ["case.withdrawn", "task.updated"]},
-        headers={**auth, "Idempotency-Key": "subscribe-withdraw-1"},
-    )
-    assert made.status_code == 201, made.text
-    receiver.secret = made.json()["secret"]
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "hooks-withdraw-1"))
-    assert created.status_code == 201, created.text
-    case_no = created.json()["case_no"]
+    await _subscribe(system, auth, receiver, ["case.withdrawn", "task.updated"], "subscribe-withdraw-1")
+    case_no = await _zhang_wei_files_a_birth(client, "hooks-withdraw-1")
     [task] = (await system.get(f"{API}/tasks", headers=auth)).json()["items"]
     words = "孩子随父母回老家落户"
 
