@@ -96,6 +96,9 @@ async def test_the_api_answers_the_catalogue_in_the_callers_language(client: htt
     assert "Tianning District" in {r["name"] for r in districts}
     hits = (await client.get("/api/v1/items/search", params={"q": "社保"}, headers=ENGLISH)).json()
     assert "Social security card (newborn)" in {h["name"] for h in hits}
+    found = (await client.get("/api/v1/items/search", params={"q": "Social Security card"}, headers=ENGLISH)).json()
+    assert {"CZ-RS-001", "CZ-RS-005"} <= {h["code"] for h in found}
+    assert (await client.get("/api/v1/items/search", params={"q": "social security"})).json() == []  # Chinese
 
 
 async def test_the_merged_form_is_in_english_and_its_checksum_is_the_same(client: httpx.AsyncClient) -> None:

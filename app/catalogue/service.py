@@ -135,10 +135,23 @@ async def region_exists(db: DB, code: str) -> bool:
     return await store.region_exists(db, code)
 
 
+SEARCH_LIMIT = 20
+
+
 async def search_items(db: DB, query: str) -> list[ItemSearchHit]:
-    """Items whose name or department matches the query (社保 finds 社会保障卡), as the reader reads them. The match
-    is on the Chinese names: the catalogue's English is a rendering of them, not a second index."""
-    return [_hit(hit) for hit in await store.search_items(db, query)]
+    """Items whose name or department matches the query (社保 finds 社会保障卡), as the reader reads them. In another
+    language its words are looked for in the translated names too (`birth`, `social security`), among the catalogue's
+    few dozen items; the Chinese matches come first, as in Chinese."""
+    found = [_hit(hit) for hit in await store.search_items(db, query, SEARCH_LIMIT)]
+    if current_language() == DEFAULT_LANGUAGE or len(found) >= SEARCH_LIMIT:
+        return found
+    words = query.casefold().split()
+    seen = {hit.code for hit in found}
+    for hit in map(_hit, await store.all_items(db)):
+        wording = f"{hit.name} {hit.department_name}".casefold()
+        if hit.code not in seen and words and all(word in wording for word in words):
+            found.append(hit)
+    return found[:SEARCH_LIMIT]
 
 
 async def online_availability(db: DB) -> list[OnlineAvailability]:
