@@ -115,15 +115,16 @@ async def retention_years_by_item(db: DB) -> dict[str, int | None]:
 
 
 async def departments(db: DB) -> list[Department]:
-    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见)."""
-    found = await store.departments(db)
-    return [msgspec.structs.replace(d, name=text(d.name), short_name=text(d.short_name)) for d in found]
+    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见). Named in Chinese whatever the
+    reader's language, as the city and districts below: the statistics keep these names in figures cached across
+    requests of both languages, so a page draws each with app.catalogue.translations.text where it shows it."""
+    return await store.departments(db)
 
 
 async def city_and_districts(db: DB) -> list[Region]:
-    """The city (its own offices: 市本级) and its districts and county-level cities, in code order."""
-    regions = [*await store.regions_of_level(db, "city"), *await store.regions_of_level(db, "district")]
-    return [_region(region) for region in regions]
+    """The city (its own offices: 市本级) and its districts and county-level cities, in code order; in Chinese, as
+    `departments`."""
+    return [*await store.regions_of_level(db, "city"), *await store.regions_of_level(db, "district")]
 
 
 async def child_regions(db: DB, parent_code: str | None) -> list[Region]:
