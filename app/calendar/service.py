@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 from app.calendar import store
 from app.calendar.workdays import Deadline, HolidayCalendar, YearOverride
 from app.catalogue.models import TimeLimit
 from app.web.cache import TtlCache
 from db.pool import DB
+from i18n import _, current_language
 
 # Deadlines, case numbers and every time shown are in Beijing time; servers usually run in UTC.
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -23,9 +26,32 @@ def today_in_china() -> date:
     return datetime.now(CHINA).date()
 
 
+# The formats pages ask for (strftime, as Chinese writes them) and the same as Babel writes them in each other
+# language: 2026-11-29 15:40 is "29 Nov 2026, 15:40" in English. A format not listed here is written as asked.
+_FORMATS: dict[str, dict[str, str]] = {
+    "en": {
+        "%Y-%m-%d %H:%M": "d MMM y, HH:mm",
+        "%Y-%m-%d": "d MMM y",
+        "%Y年%m月%d日": "d MMMM y",
+        "%H:%M": "HH:mm",
+    },
+}
+# Babel's locale for each language's dates: British English (day before month, 24-hour clock), as the texts are.
+_LOCALES = {"en": "en_GB"}
+
+
 def china_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A moment as read in China (北京时间), whatever the server's time zone."""
-    return moment.astimezone(CHINA).strftime(fmt)
+    """A moment as read in China (北京时间), whatever the server's time zone, written the reader's way."""
+    local = moment.astimezone(CHINA)
+    pattern = _FORMATS.get(current_language(), {}).get(fmt)
+    if pattern is None:
+        return local.strftime(fmt)
+    return format_datetime(local, pattern, tzinfo=CHINA, locale=_LOCALES[current_language()])
+
+
+def beijing_time(moment: datetime) -> str:
+    """A moment with its time zone said, for a notice read anywhere: 2026-11-29 15:40（北京时间）."""
+    return _("%(time)s（北京时间）") % {"time": china_time(moment)}
 
 
 def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:

@@ -4,8 +4,34 @@ from __future__ import annotations
 
 import msgspec
 
-ONLINE = "网上办理"
-BY_APPOINTMENT = "网上预约"
+from i18n import N_, _
+
+ONLINE = N_("网上办理")
+BY_APPOINTMENT = N_("网上预约")
+WORKING_DAYS = N_("工作日")
+CALENDAR_DAYS = N_("日历日")
+# The values of the catalogue's coded fields (db/seed/items.json: item_type, level, subject, kind, channels): the app
+# decides by them in Chinese, so a page translates them where it shows them (`{{ _(item.level) }}`); marked here so
+# `make messages` gives each its English.
+VOCABULARY = (
+    N_("01 行政许可"),
+    N_("05 行政给付"),
+    N_("07 行政确认"),
+    N_("10 其他行政权力"),
+    N_("20 公共服务"),
+    N_("市级"),
+    N_("区级"),
+    N_("自然人"),
+    N_("法人"),
+    N_("即办件"),
+    N_("承诺件"),
+    N_("窗口办理"),
+    N_("帮办代办"),
+    ONLINE,
+    BY_APPOINTMENT,
+    WORKING_DAYS,
+    CALENDAR_DAYS,
+)
 
 
 class TimeLimit(msgspec.Struct, frozen=True):
@@ -14,6 +40,11 @@ class TimeLimit(msgspec.Struct, frozen=True):
 
     @property
     def text(self) -> str:
+        """5个工作日, in the reader's language (5 working days; one day its own text, so English says "1 day")."""
+        if self.unit == WORKING_DAYS:
+            return _("1个工作日") if self.value == 1 else _("%(count)d个工作日") % {"count": self.value}
+        if self.unit == CALENDAR_DAYS:
+            return _("1个日历日") if self.value == 1 else _("%(count)d个日历日") % {"count": self.value}
         return f"{self.value}个{self.unit}"
 
 
@@ -26,7 +57,7 @@ class Retention(msgspec.Struct, frozen=True):
 
     @property
     def text(self) -> str:
-        return f"{self.years}年"
+        return _("1年") if self.years == 1 else _("%(count)d年") % {"count": self.years}
 
 
 class Fee(msgspec.Struct, frozen=True):

@@ -14,21 +14,25 @@ from app.catalogue.models import (
     Guide,
     ItemSearchHit,
     LifeEvent,
+    LifeEventItem,
+    Material,
     OnlineAvailability,
     Region,
     ServiceItem,
     ServiceItemRow,
 )
+from app.catalogue.translations import optional, text, texts, without_translations
 from app.errors import NotFound
 from db.pool import DB
+from i18n import DEFAULT_LANGUAGE, N_, current_language
 
-NO_SUCH_LIFE_EVENT = "没有找到这件事，请返回首页重新选择"
+NO_SUCH_LIFE_EVENT = N_("没有找到这件事，请返回首页重新选择")
 # Parents are saved before their children, whatever order the configuration lists them in.
 _REGION_LEVELS = {"city": 0, "district": 1, "town": 2, "village": 3}
 
 
 async def life_events(db: DB) -> list[LifeEvent]:
-    return await store.list_life_events(db)
+    return [in_language(event) for event in await store.list_life_events(db)]
 
 
 async def life_event(db: DB, code: str) -> LifeEvent:
@@ -36,7 +40,7 @@ async def life_event(db: DB, code: str) -> LifeEvent:
     event = await store.get_life_event(db, code)
     if event is None:
         raise NotFound(NO_SUCH_LIFE_EVENT)
-    return event
+    return in_language(event)
 
 
 async def only_for_organisations(db: DB, code: str) -> bool:
@@ -47,7 +51,7 @@ async def only_for_organisations(db: DB, code: str) -> bool:
 
 async def life_event_names(db: DB) -> dict[str, str]:
     """Each life event's name by its code (a delegation's scope is a list of codes)."""
-    return {event.code: event.name for event in await store.list_life_events(db)}
+    return {event.code: text(event.name) for event in await store.list_life_events(db)}
 
 
 async def scope_codes_covering(db: DB, code: str) -> list[str]:
@@ -58,21 +62,23 @@ async def scope_codes_covering(db: DB, code: str) -> list[str]:
 
 
 async def service_item(db: DB, code: str) -> ServiceItem | None:
-    return await store.get_service_item(db, code)
+    item = await store.get_service_item(db, code)
+    return item_in_language(item) if item else None
 
 
 async def bookable_items(db: DB) -> list[ItemSearchHit]:
     """The items whose visit to a hall may be booked (网上预约), for the pages that offer it."""
-    return await store.bookable_items(db)
+    return [_hit(hit) for hit in await store.bookable_items(db)]
 
 
 async def items_of_life_event(db: DB, code: str) -> list[ServiceItem]:
-    return await store.items_of_life_event(db, code)
+    return [item_in_language(item) for item in await store.items_of_life_event(db, code)]
 
 
 async def correction_item_of(db: DB, item_code: str) -> ServiceItem | None:
     """更正: the item that corrects the result certificate `item_code` issues; None when it cannot be corrected here."""
-    return await store.correction_item_of(db, item_code)
+    item = await store.correction_item_of(db, item_code)
+    return item_in_language(item) if item else None
 
 
 async def correctable_kinds(db: DB) -> set[str]:
@@ -81,8 +87,8 @@ async def correctable_kinds(db: DB) -> set[str]:
 
 
 async def region_name(db: DB, code: str) -> str | None:
-    """丽华新村社区; None for a code that is not a region."""
-    return await store.region_name(db, code)
+    """丽华新村社区 (Lihua Xincun Community); None for a code that is not a region."""
+    return optional(await store.region_name(db, code))
 
 
 async def region_level(db: DB, code: str) -> str | None:
@@ -109,13 +115,44 @@ async def retention_years_by_item(db: DB) -> dict[str, int | None]:
 
 
 async def departments(db: DB) -> list[Department]:
-    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见)."""
+    """Every department, by code (a dozen: who may be asked for an opinion, 征求意见). Named in Chinese whatever the
+    reader's language, as the city and districts below: the statistics keep these names in figures cached across
+    requests of both languages, so a page draws each with app.catalogue.translations.text where it shows it."""
     return await store.departments(db)
 
 
 async def city_and_districts(db: DB) -> list[Region]:
-    """The city (its own offices: 市本级) and its districts and county-level cities, in code order."""
+    """The city (its own offices: 市本级) and its districts and county-level cities, in code order; in Chinese, as
+    `departments`."""
     return [*await store.regions_of_level(db, "city"), *await store.regions_of_level(db, "district")]
+
+
+async def child_regions(db: DB, parent_code: str | None) -> list[Region]:
+    """The regions directly under a region (the city's districts …); the top of the tree for None."""
+    return [_region(region) for region in await store.child_regions(db, parent_code)]
+
+
+async def region_exists(db: DB, code: str) -> bool:
+    return await store.region_exists(db, code)
+
+
+SEARCH_LIMIT = 20
+
+
+async def search_items(db: DB, query: str) -> list[ItemSearchHit]:
+    """Items whose name or department matches the query (社保 finds 社会保障卡), as the reader reads them. In another
+    language its words are looked for in the translated names too (`birth`, `social security`), among the catalogue's
+    few dozen items; the Chinese matches come first, as in Chinese."""
+    found = [_hit(hit) for hit in await store.search_items(db, query, SEARCH_LIMIT)]
+    if current_language() == DEFAULT_LANGUAGE or len(found) >= SEARCH_LIMIT:
+        return found
+    words = query.casefold().split()
+    seen = {hit.code for hit in found}
+    for hit in map(_hit, await store.all_items(db)):
+        wording = f"{hit.name} {hit.department_name}".casefold()
+        if hit.code not in seen and words and all(word in wording for word in words):
+            found.append(hit)
+    return found[:SEARCH_LIMIT]
 
 
 async def online_availability(db: DB) -> list[OnlineAvailability]:
@@ -152,6 +189,12 @@ async def save_catalogue(
 ) -> None:
     """Insert or update the catalogue as configured: regions, departments, service items, then the life events that
     list them (in the configuration's order)."""
+    regions, departments, items, life_events = (
+        without_translations(regions),
+        without_translations(departments),
+        without_translations(items),
+        without_translations(life_events),
+    )
     for region in sorted(regions, key=lambda r: _REGION_LEVELS[r["level"]]):
         await store.upsert_region(db, region["code"], region["name"], region["level"], region["parent"], region["demo"])
     for department in departments:
@@ -165,3 +208,76 @@ async def save_catalogue(
     online = [item for item in items if ONLINE in item["channels"] and not item.get("corrects")]
     for position, item in enumerate(online, start=len(life_events)):
         await store.upsert_single_item_bundle(db, item["code"], item["name"], position)
+
+
+# --- in the reader's language (app/catalogue/translations.py) ---------------------------------------------------
+# The store answers the catalogue as the database keeps it, in Chinese; what this service answers is in the current
+# language, the same structs with their texts drawn through `text`. In Chinese nothing is rebuilt. Coded values the
+# app decides by (channels, units, level, kind) stay Chinese: pages translate them where they show them.
+
+
+def in_language(event: LifeEvent) -> LifeEvent:
+    if current_language() == DEFAULT_LANGUAGE:
+        return event
+    return msgspec.structs.replace(
+        event,
+        name=text(event.name),
+        summary=text(event.summary),
+        promise=text(event.promise),
+        items=[_event_item(item) for item in event.items],
+    )
+
+
+def item_in_language(item: ServiceItem) -> ServiceItem:
+    """A service item with its 办事指南 in the current language (what app.forms draws its form's texts from)."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return item
+    guide = item.guide
+    return msgspec.structs.replace(
+        item,
+        name=text(item.name),
+        department_name=text(item.department_name),
+        guide=msgspec.structs.replace(
+            guide,
+            conditions=text(guide.conditions),
+            process=texts(guide.process),
+            fee=msgspec.structs.replace(guide.fee, basis=text(guide.fee.basis)),
+            location=text(guide.location),
+            hours=text(guide.hours),
+            complaint=text(guide.complaint),
+        ),
+        materials=[material_in_language(material) for material in item.materials],
+        result_certificate=msgspec.structs.replace(item.result_certificate, title=text(item.result_certificate.title))
+        if item.result_certificate
+        else None,
+        applies_when=optional(item.applies_when),
+        pretick=msgspec.structs.replace(item.pretick, reason=text(item.pretick.reason)) if item.pretick else None,
+        retention=msgspec.structs.replace(item.retention, source=text(item.retention.source))
+        if item.retention
+        else None,
+    )
+
+
+def material_in_language(material: Material) -> Material:
+    return msgspec.structs.replace(material, name=text(material.name), note=optional(material.note))
+
+
+def _event_item(item: LifeEventItem) -> LifeEventItem:
+    return msgspec.structs.replace(
+        item,
+        name=text(item.name),
+        department_name=text(item.department_name),
+        applies_when=optional(item.applies_when),
+    )
+
+
+def _hit(hit: ItemSearchHit) -> ItemSearchHit:
+    if current_language() == DEFAULT_LANGUAGE:
+        return hit
+    return ItemSearchHit(hit.code, text(hit.name), text(hit.department_name))
+
+
+def _region(region: Region) -> Region:
+    if current_language() == DEFAULT_LANGUAGE:
+        return region
+    return Region(region.code, text(region.name), region.level)

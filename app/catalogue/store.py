@@ -175,6 +175,15 @@ async def search_items(db: DB, query: str, limit: int = 20) -> list[ItemSearchHi
     return [ItemSearchHit(r["code"], r["name"], r["department_name"]) for r in rows]
 
 
+async def all_items(db: DB) -> list[ItemSearchHit]:
+    """Every item with its department's short name, by code (twenty-odd: searched in another language in-process)."""
+    rows = await db.fetch(
+        "SELECT i.code, i.name, d.short_name AS department_name FROM service_items i "
+        "JOIN departments d ON d.code = i.department_code ORDER BY i.code"
+    )
+    return [ItemSearchHit(r["code"], r["name"], r["department_name"]) for r in rows]
+
+
 async def bookable_items(db: DB) -> list[ItemSearchHit]:
     """The items a visit to a hall may be booked for (an appointment group), by code."""
     rows = await db.fetch(

@@ -19,12 +19,14 @@ import msgspec
 
 from app.catalogue import service as catalogue
 from app.catalogue.models import LifeEvent, ServiceItem
+from app.catalogue.translations import optional
 from app.errors import FieldErrors, NotFound
 from app.forms import parties
 from app.forms import service as forms
 from app.forms.models import ItemChoice, MergedForm
 from auth.pii import PiiCipher
 from db.pool import DB
+from i18n import _
 
 ITEMS = "items"
 
@@ -52,7 +54,8 @@ def chosen_items(event: LifeEvent, asked: Sequence[str] | None, preticked: Mappi
         unknown = [code for code in asked if code not in codes]
         if unknown:
             shown = "、".join(str(code)[:20] for code in unknown[:3])
-            raise FieldErrors({ITEMS: f"“{event.name}”不包含事项 {shown}，请返回事项清单重新勾选"})
+            problem = _("“%(event)s”不包含事项 %(codes)s，请返回事项清单重新勾选")
+            raise FieldErrors({ITEMS: problem % {"event": event.name, "codes": shown}})
         wanted = set(asked)
     return [item.code for item in event.items if item.required or item.code in wanted]
 
@@ -66,7 +69,7 @@ def choices(event: LifeEvent, chosen: Sequence[str], preticked: Mapping[str, str
             required=item.required,
             chosen=item.code in chosen,
             applies_when=item.applies_when,
-            pretick_reason=preticked.get(item.code),
+            pretick_reason=optional(preticked.get(item.code)),
         )
         for item in event.items
     ]
@@ -115,7 +118,8 @@ async def preticks(
 
 class ChosenForm(msgspec.Struct, frozen=True, kw_only=True):
     """A life event's form as chosen: the event, the merged form of the chosen items, those items, and every item's
-    choice (with the registers' reasons)."""
+    choice (with the registers' reasons). The event, items and choices are in the reader's language, the form in
+    Chinese as cases record it (app.forms.presenter draws it in theirs)."""
 
     event: LifeEvent
     form: MergedForm
@@ -139,4 +143,10 @@ async def chosen_form(
     preticked = await preticks(db, cipher, event, full, all_items, person_id, answers or {})
     chosen = chosen_items(event, asked, preticked)
     form, items = (full, all_items) if len(chosen) == len(all_items) else await forms.merged_form_of(db, code, chosen)
-    return ChosenForm(event=event, form=form, items=items, chosen=chosen, choices=choices(event, chosen, preticked))
+    return ChosenForm(
+        event=event,
+        form=form,
+        items=[catalogue.item_in_language(item) for item in items],
+        chosen=chosen,
+        choices=choices(event, chosen, preticked),
+    )

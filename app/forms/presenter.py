@@ -4,20 +4,22 @@ issued within the case. The JSON API (`FormAnswer`) and the HTML page (`ApplyVie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from app.catalogue.models import LifeEvent
+from app.catalogue.translations import optional, text
 from app.forms import parties, service
 from app.forms.answers import FieldAnswer, FormAnswer, MaterialsAnswer, SectionAnswer
-from app.forms.models import MergedForm, Prefill
+from app.forms.models import FormField, HeldMaterial, MaterialNeed, MergedForm, Option, Prefill
 from auth.pii import PiiCipher
 from db.pool import DB
 
 # A case takes these from the account, whatever the page sends (app.cases.service), so the page never lets
 # the resident edit them: an edit would be silently replaced.
 ACCOUNT_SOURCES = frozenset({"profile.name", "profile.id_number"})
+_Need = TypeVar("_Need", bound=MaterialNeed)
 
 
 async def personal_sources(
@@ -46,6 +48,8 @@ async def personal_sources(
 
 
 def form_answer(form: MergedForm, values: dict[str, Prefill], resolved: Mapping[str, parties.Party]) -> FormAnswer:
+    """The form as the reader reads it: its texts in their language (the merged form itself is kept in Chinese,
+    app.forms.service), its keys, checksum and values as they are."""
     held, to_upload = parties.sort_materials(form, resolved)
     return FormAnswer(
         life_event=form.life_event,
@@ -53,16 +57,16 @@ def form_answer(form: MergedForm, values: dict[str, Prefill], resolved: Mapping[
         sections=[
             SectionAnswer(
                 key=section.key,
-                title=section.title,
+                title=text(section.title),
                 fields=[
                     FieldAnswer(
                         key=f.key,
-                        label=f.label,
+                        label=text(f.label),
                         type=f.type,
                         required=f.required,
                         prefill=values.get(f.key),
-                        options=f.options,
-                        help=f.help,
+                        options=_options(f),
+                        help=optional(f.help),
                         max_length=f.max_length,
                     )
                     for f in section.fields
@@ -71,10 +75,29 @@ def form_answer(form: MergedForm, values: dict[str, Prefill], resolved: Mapping[
             for section in form.sections
         ],
         materials=MaterialsAnswer(
-            held=[parties.held_material(need, party, cert) for need, party, cert in held],
-            to_upload=to_upload,
-            issued_in_case=[m for m in form.materials if m.issued_by_item is not None],
+            held=[_held(parties.held_material(need, party, cert)) for need, party, cert in held],
+            to_upload=[_need(m) for m in to_upload],
+            issued_in_case=[_need(m) for m in form.materials if m.issued_by_item is not None],
         ),
+    )
+
+
+def _options(field: FormField) -> list[Option] | None:
+    if field.options is None:
+        return None
+    return [msgspec.structs.replace(option, label=text(option.label)) for option in field.options]
+
+
+def _need(need: _Need) -> _Need:
+    return msgspec.structs.replace(need, name=text(need.name), item_name=text(need.item_name), note=optional(need.note))
+
+
+def _held(material: HeldMaterial) -> HeldMaterial:
+    return msgspec.structs.replace(
+        material,
+        name=text(material.name),
+        certificate_title=text(material.certificate_title),
+        issued_by=text(material.issued_by),
     )
 
 
@@ -152,11 +175,13 @@ def apply_view(
         uploaded=dict(uploaded or {}),
         errors=ordered,
         targets=frozenset(targets),
-        issuers=dict(item_names),
+        issuers={code: text(name) for code, name in item_names.items()},
         idempotency_key=idempotency_key,
         today=today,
         steps=len(answer.sections) + 1,  # the materials are the last step
         may_be_own=service.may_be_applicants_own(form),
         same_as=same_as,
-        party_labels={m.about: parties.label_of(form, m.about) for m in form.materials if m.about != parties.APPLICANT},
+        party_labels={
+            m.about: text(parties.label_of(form, m.about)) for m in form.materials if m.about != parties.APPLICANT
+        },
     )

@@ -17,6 +17,8 @@ import msgspec
 
 from app.catalogue import service as catalogue
 from app.catalogue.models import ServiceItem
+from app.catalogue.translations import text as catalogue_text
+from app.catalogue.translations import without_translations
 from app.certificates.models import ECertificate
 from app.errors import NotFound
 from app.forms import store
@@ -39,6 +41,7 @@ from app.people.identity import (
 )
 from app.web.cache import TtlCache
 from db.pool import DB
+from i18n import DEFAULT_LANGUAGE, N_, _, use_language
 
 
 class FormConfigurationError(ValueError):
@@ -49,7 +52,8 @@ class FormConfigurationError(ValueError):
 
 
 PROFILE_ID_NUMBER = "profile.id_number"
-_PROFILE_SOURCES = {"profile.name": "人口基础库", PROFILE_ID_NUMBER: "人口基础库", "profile.phone": "个人资料"}
+_REGISTER, _PROFILE = N_("人口基础库"), N_("个人资料")
+_PROFILE_SOURCES = {"profile.name": _REGISTER, PROFILE_ID_NUMBER: _REGISTER, "profile.phone": _PROFILE}
 _CERTIFICATE_SOURCE = re.compile(r"certificate:([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)")
 
 
@@ -90,7 +94,9 @@ def merge_form(life_event_code: str, items: Sequence[ServiceItem], catalogue: Fi
     )
 
 
-# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS.
+# The merged form is configuration: built once per life event and process, refreshed after FORM_TTL_SECONDS. It is
+# built in Chinese whatever the reader's language (what a case records, checks and checksums: a draft saved in English
+# opens in Chinese); app.forms.presenter draws it in the reader's (app/catalogue/translations.py).
 FORM_TTL_SECONDS = 30.0
 _forms: TtlCache[tuple[MergedForm, list[ServiceItem]] | None] = TtlCache(FORM_TTL_SECONDS)
 
@@ -103,7 +109,8 @@ async def merged_form_of(
     wanted = None if chosen is None else frozenset(chosen)
 
     async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
-        items = await catalogue.items_of_life_event(db, life_event_code)
+        with use_language(DEFAULT_LANGUAGE):
+            items = await catalogue.items_of_life_event(db, life_event_code)
         if wanted is not None:
             items = [item for item in items if item.code in wanted]
         if not items:
@@ -113,7 +120,7 @@ async def merged_form_of(
     key = life_event_code if wanted is None else f"{life_event_code}|{','.join(sorted(wanted))}"
     found = await _forms.get(key, build)
     if found is None:
-        raise NotFound("没有找到这件事")
+        raise NotFound(N_("没有找到这件事"))
     return found
 
 
@@ -122,7 +129,9 @@ async def item_form(db: DB, item: ServiceItem) -> MergedForm:
     certificate that may be corrected, checked by `validate` as the merged form's are."""
 
     async def build() -> tuple[MergedForm, list[ServiceItem]] | None:
-        return merge_form(item.code, [item], await store.load_catalogue(db)), [item]
+        with use_language(DEFAULT_LANGUAGE):  # the item as the catalogue keeps it, whatever language it came in
+            chinese = await catalogue.service_item(db, item.code) or item
+        return merge_form(item.code, [chinese], await store.load_catalogue(db)), [chinese]
 
     found = await _forms.get(f"item:{item.code}", build)
     assert found is not None  # built from the item itself
@@ -138,7 +147,9 @@ async def option_label(db: DB, field_key: str, value: object) -> str | None:
 
 
 async def save_field_catalogue(db: DB, form: Mapping[str, Any]) -> None:
-    """Insert or update the canonical fields and their sections as configured (db/seed/form.json), in its order."""
+    """Insert or update the canonical fields and their sections as configured (db/seed/form.json), in its order: the
+    Chinese (the translations beside it are read from the configuration itself, app/catalogue/translations.py)."""
+    form = without_translations(form)
     for section in form["sections"]:
         await store.upsert_form_section(db, section["key"], section["title"], section["order"])
     for position, field in enumerate(form["fields"]):
@@ -239,14 +250,15 @@ def prefill(
         if source in _PROFILE_SOURCES:
             value = profile[source]
             if value:
-                values[field.key] = Prefill(value=value, source=_PROFILE_SOURCES[source])
+                values[field.key] = Prefill(value=value, source=_(_PROFILE_SOURCES[source]))
             continue
         match = _CERTIFICATE_SOURCE.fullmatch(source)
         certificate = latest.get(match.group(1)) if match else None
         if match and certificate is not None:
             value = certificate.data.get(match.group(2))
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-                values[field.key] = Prefill(value=str(value).strip(), source=f"电子证照：{certificate.title}")
+                where = _("电子证照：%(title)s") % {"title": catalogue_text(certificate.title)}
+                values[field.key] = Prefill(value=str(value).strip(), source=where)
     return values
 
 
@@ -321,7 +333,7 @@ def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[di
         if field.type == "checkbox":
             checked = (_scalar_text(raw) or "").strip().lower() in _TRUE_VALUES
             if field.required and not checked:
-                errors[field.key] = f"请勾选{field.label}"
+                errors[field.key] = _("请勾选%(label)s") % {"label": catalogue_text(field.label)}
             else:
                 clean[field.key] = checked
             continue
@@ -329,7 +341,8 @@ def validate(form: MergedForm, data: Mapping[str, Any], today: date) -> tuple[di
         text = text.strip() if text is not None else ""
         if not text:
             if field.required:
-                errors[field.key] = f"请选择{field.label}" if field.type == "select" else f"请填写{field.label}"
+                asked = _("请选择%(label)s") if field.type == "select" else _("请填写%(label)s")
+                errors[field.key] = asked % {"label": catalogue_text(field.label)}
             continue
         value, problem = _check(field, text, today)
         if problem is not None:
@@ -352,7 +365,7 @@ def drop_stale_fields(form: MergedForm, data: Mapping[str, Any]) -> dict[str, An
 
 def _scalar_text(raw: Any) -> str | None:
     """The one value a field holds: HTML forms may repeat a name (a hidden default before a checkbox)."""
-    for _ in range(_MAX_LIST_DEPTH):
+    for _depth in range(_MAX_LIST_DEPTH):
         if not isinstance(raw, list | tuple):
             break
         values = cast("list[object] | tuple[object, ...]", raw)
@@ -372,7 +385,7 @@ def _scalar_text(raw: Any) -> str | None:
 
 
 def _check(field: FormField, text: str, today: date) -> tuple[Any, str | None]:
-    label = field.label
+    label = catalogue_text(field.label)
     match field.type:
         case "id_number":
             return normalize_id_number(text), id_number_problem(text, today)
@@ -382,19 +395,20 @@ def _check(field: FormField, text: str, today: date) -> tuple[Any, str | None]:
             # credit_code_warning never blocks: the page may show it, validation does not.
             return normalize_credit_code(text), credit_code_problem(text)
         case "date" | "past_date":
-            return _check_date(field, text, today)
+            return _check_date(label, field.type, text, today)
         case "select":
             if field.options is None or text not in {option.value for option in field.options}:
-                return None, f"{label}的选项无效，请从列表中重新选择"
+                return None, _("%(label)s的选项无效，请从列表中重新选择") % {"label": label}
             return text, None
         case "number":
             return _check_number(label, text)
         case "bank_account":
             digits = "".join(text.split()).translate(_FULL_WIDTH)
             if not digits.isascii() or not digits.isdigit():
-                return None, f"{label}只能包含数字，请对照银行卡或存折核对"
+                return None, _("%(label)s只能包含数字，请对照银行卡或存折核对") % {"label": label}
             if len(digits) not in _BANK_ACCOUNT_LENGTH:
-                return None, f"{label}应为12至30位数字，您输入了{len(digits)}位，请对照银行卡或存折核对"
+                problem = _("%(label)s应为12至30位数字，您输入了%(count)d位，请对照银行卡或存折核对")
+                return None, problem % {"label": label, "count": len(digits)}
             return digits, None
         case _:  # text, textarea
             if field.type == "textarea":
@@ -403,20 +417,21 @@ def _check(field: FormField, text: str, today: date) -> tuple[Any, str | None]:
             else:
                 limit = field.max_length or TEXT_MAX_LENGTH
             if len(text) > limit:
-                return None, f"{label}最多{limit}个字，您输入了{len(text)}个字，请精简后再提交"
+                problem = _("%(label)s最多%(limit)d个字，您输入了%(count)d个字，请精简后再提交")
+                return None, problem % {"label": label, "limit": limit, "count": len(text)}
             return text, None
 
 
-def _check_date(field: FormField, text: str, today: date) -> tuple[str | None, str | None]:
+def _check_date(label: str, kind: str, text: str, today: date) -> tuple[str | None, str | None]:
     text = text.translate(_FULL_WIDTH)
     if not _ISO_DATE.fullmatch(text):
-        return None, f"{field.label}请按“年-月-日”格式填写，例如 2024-03-15"
+        return None, _("%(label)s请按“年-月-日”格式填写，例如 2024-03-15") % {"label": label}
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        return None, f"{field.label}不是有效的日期，请核对月份和日期"
-    if field.type == "past_date" and value > today:
-        return None, f"{field.label}不能晚于今天，请核对"
+        return None, _("%(label)s不是有效的日期，请核对月份和日期") % {"label": label}
+    if kind == "past_date" and value > today:
+        return None, _("%(label)s不能晚于今天，请核对") % {"label": label}
     return value.isoformat(), None
 
 
@@ -424,11 +439,11 @@ def _check_number(label: str, text: str) -> tuple[str | None, str | None]:
     number = "".join(text.split()).translate(_FULL_WIDTH)
     match = _DECIMAL.fullmatch(number.removeprefix("-"))
     if match is None:
-        return None, f"{label}只能填写数字（可带小数点），例如 3250"
+        return None, _("%(label)s只能填写数字（可带小数点），例如 3250") % {"label": label}
     if number.startswith("-") and Decimal(match.group(0)) != 0:
-        return None, f"{label}不能为负数，请核对"
+        return None, _("%(label)s不能为负数，请核对") % {"label": label}
     if len(number) > _NUMBER_MAX_LENGTH:
-        return None, f"{label}数值过大，请核对"
+        return None, _("%(label)s数值过大，请核对") % {"label": label}
     whole, fraction = match.group(1).lstrip("0") or "0", match.group(2) or ""
     # Kept as text: exact for money (万元), JSON-safe, and the same after validating again.
     return whole + fraction, None
