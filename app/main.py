@@ -120,7 +120,9 @@ def _provide_open_cases() -> OpenCases:
     return cases.open_cases_of
 
 
-def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
+def _template_engine(
+    settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages
+) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
         environment = engine.engine
@@ -183,6 +185,8 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
         template_globals["html_lang"] = i18n.html_lang
         template_globals["current_language"] = i18n.current_language
         template_globals["languages"] = i18n.LANGUAGES
+        # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
+        template_globals["script_messages"] = script_messages.inline
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure)
 
@@ -191,6 +195,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     """Build the app. Tests pass their own settings and pool; production reads the environment."""
     settings = settings or load_settings()
     assets = StaticAssets()
+    script_messages = shell.ScriptMessages(assets)
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     session_store = PostgresSessionStore()
@@ -306,7 +311,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "settings": settings,
                 "cipher": PiiCipher(settings.secret_key),
                 "assets": assets,
-                "service_worker": shell.ServiceWorker(assets),
+                "script_messages": script_messages,
+                "service_worker": shell.ServiceWorker(assets, messages=script_messages),
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
                 # What every page is drawn with (templates, static files): part of each page's ETag (app/web/caching).
@@ -340,7 +346,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             # Paths that never take a form or an unsafe request need no CSRF cookie minted per response.
             exclude=SESSIONLESS_PATHS,
         ),
-        template_config=_template_engine(settings, assets),
+        template_config=_template_engine(settings, assets, script_messages),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # On every answer, including those Litestar makes before routing or from an exception.
         # Every answer of the data-exchange API is audited with its client's id and status.

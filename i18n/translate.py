@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
 import io
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -101,6 +102,13 @@ def _translations(language: str) -> NullTranslations:
     write_mo(compiled, catalogue, use_fuzzy=False)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+def catalogue_fingerprint(language: str) -> bytes:
+    """What a language's catalogue holds, as a hash: part of the service worker's version, which precaches pages
+    drawn from it (the offline page)."""
+    source = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return hashlib.sha256(source.read_bytes()).digest() if source.exists() else b""
 
 
 def N_(message: str) -> str:

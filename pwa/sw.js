@@ -1,10 +1,13 @@
 /* The app's service worker, served at /sw.js (scope /, Cache-Control: no-cache) by app/shell: the server puts a
-   first line before this file, `const SHELL = {version, precache, imports}`, where the version is a hash of
-   everything precached and of this code. Any change to the shell is therefore a new worker.
+   first line before this file, `const SHELL = {version, precache, imports, offline, messages, tags,
+   default_language}`, where the version is a hash of everything precached (translations included) and of this
+   code. Any change to the shell is therefore a new worker.
 
-   - The app shell (layout CSS, JS modules, htmx, icons, /offline, the manifest) is precached per version.
+   - The app shell (layout CSS, JS modules, htmx, icons, the offline page and the worker's own texts in every
+     language, the manifest) is precached per version.
    - Pages: network first; without a network, the copy kept of a page the server marked `Ywtb-Offline: keep`
-     (a resident's own case, receipt and form pages), else the offline page.
+     (a resident's own case, receipt and form pages), else the offline page in the language this device reads
+     pages in (local-data.js: rememberLanguage), so an English reader offline reads English.
    - Static files with ?v=<content hash>: cache first (their content never changes under that name). Without
      ?v= (modules imported by modules): network first, revalidated, the cached copy when offline.
    - Everything else (the API, htmx fragments) goes to the network and is never cached: it holds personal data.
@@ -17,6 +20,39 @@ const SHELL_CACHE = `ywtb-shell-${SHELL.version}`;
 const STATIC_CACHE = "ywtb-static";
 const PAGES_CACHE = self.ywtbLocal.PAGES_CACHE;
 const OFFLINE_PAGE = "/offline";
+
+// --- the worker's own texts, in this device's language ----------------------------------------------------------
+
+// What the pages last said (local-data.js), else the language cookie where the worker can read it, else Chinese.
+async function deviceLanguage() {
+  const said = await self.ywtbLocal.deviceLanguage().catch(() => null);
+  if (said && SHELL.offline[said]) return said;
+  const cookie = self.cookieStore ? await self.cookieStore.get("ywtb_lang").catch(() => null) : null;
+  return cookie && SHELL.offline[cookie.value] ? cookie.value : SHELL.default_language;
+}
+
+async function offlinePage() {
+  for (const language of [await deviceLanguage(), SHELL.default_language]) {
+    const page = await caches.match(SHELL.offline[language], { cacheName: SHELL_CACHE, ignoreVary: true });
+    if (page) return page;
+  }
+  return undefined;
+}
+
+// For sw-push.js: t() in this device's language (the texts precached as /i18n/<language>.json; a text missing
+// there stays Chinese) and the tag its notifications are marked with. A push's own title and body come drawn by
+// the server in the recipient's language: only the worker's fallbacks go through this.
+self.ywtbTexts = async () => {
+  const language = await deviceLanguage();
+  let table = {};
+  try {
+    const kept = await caches.match(SHELL.messages[language], { cacheName: SHELL_CACHE, ignoreVary: true });
+    if (kept) table = await kept.json();
+  } catch {
+    table = {};
+  }
+  return { t: (text) => (Object.hasOwn(table, text) ? table[text] : text), lang: SHELL.tags[language] };
+};
 
 self.addEventListener("install", (event) => {
   // cache: "reload": never fill the precache from the HTTP cache (an unversioned module may be stale there).
@@ -53,7 +89,7 @@ async function fromNetworkOrOffline(request) {
   } catch (error) {
     const kept = await caches.match(pageKey(request.url), { cacheName: PAGES_CACHE, ignoreVary: true });
     if (kept) return kept;
-    const shell = await caches.match(OFFLINE_PAGE, { cacheName: SHELL_CACHE, ignoreVary: true });
+    const shell = await offlinePage();
     if (shell) return shell;
     throw error;
   }

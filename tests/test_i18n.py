@@ -4,6 +4,7 @@ their marked texts."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -291,3 +292,93 @@ async def test_an_error_of_the_api_is_in_the_callers_language(client: httpx.Asyn
     missing = await client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and missing.json()["detail"] == "This page does not exist, or has been removed"
     assert (await client.get("/api/v1/no-such-thing")).json()["detail"] == "页面不存在或已被删除"
+
+
+# --- our scripts (pwa/static/js, the service worker) ---------------------------------------------------------------
+
+SCRIPTS = sorted([*(REPO / "pwa" / "static" / "js").glob("*.js"), REPO / "pwa" / "sw.js"])
+_QUOTES = "\"'`"
+
+
+def _script_texts(source: str) -> tuple[list[str], list[str]]:
+    """Chinese in a script that is neither in a comment nor the text of a `t("…")` (or `t('…')`): what a reader
+    would meet untranslated; and the texts of its t() calls. A small scanner, not a regex, so `//` in a string or a
+    `"` in a comment cannot fool it; a Chinese text in a template literal (`…`) counts as unmarked, as
+    `make messages` cannot extract it."""
+    found: list[str] = []
+    marked_texts: list[str] = []
+    i, n = 0, len(source)
+    while i < n:
+        if source.startswith("//", i):
+            i = source.find("\n", i) if "\n" in source[i:] else n
+        elif source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif source[i] in _QUOTES:
+            quote, j = source[i], i + 1
+            while j < n and source[j] != quote:
+                j += 2 if source[j] == "\\" else 1
+            text = source[i : j + 1]
+            marked = quote != "`" and re.search(r"(?<![\w.$])t\(\s*$", source[max(0, i - 40) : i]) is not None
+            if marked:
+                marked_texts.append(ast.literal_eval(text) if quote == '"' else text[1:-1])
+            elif CHINESE.search(text):
+                found.append(text)
+            i = j + 1
+        else:
+            if CHINESE.search(source[i]):
+                line_start = source.rfind("\n", 0, i) + 1
+                found.append(source[line_start : source.find("\n", i)].strip())
+                i = source.find("\n", i)
+                if i < 0:
+                    break
+            else:
+                i += 1
+    return found, marked_texts
+
+
+def _script_chinese_outside_t(source: str) -> list[str]:
+    return _script_texts(source)[0]
+
+
+def test_our_scripts_keep_no_chinese_outside_t_and_every_t_text_has_its_english() -> None:
+    """A message a script shows is `t("中文")` (pwa/static/js/i18n.js, the service worker's table): the test fails on
+    Chinese anywhere else but a comment, and on a t() text the English catalogue lacks."""
+    unmarked = {p.name: lines for p in SCRIPTS if (lines := _script_chinese_outside_t(p.read_text(encoding="utf-8")))}
+    assert not unmarked, f'Chinese outside t("…") (mark it, then `make messages`): {unmarked}'
+
+    from app.shell.service import ScriptMessages
+    from app.web.assets import StaticAssets
+
+    texts = ScriptMessages(StaticAssets()).texts()
+    assert "已保存到本机 %(time)s" in texts and "常州一网通办" in texts  # a page's and the service worker's
+    # Every t() is found as `make messages` finds it (Babel skips a t() inside another one's arguments).
+    marked = {p.name: set(_script_texts(p.read_text(encoding="utf-8"))[1]) for p in SCRIPTS}
+    unextracted = {name: sorted(found - set(texts)) for name, found in marked.items() if found - set(texts)}
+    assert not unextracted, f"t() texts `make messages` cannot find (compute them outside the other t()): {unextracted}"
+    with (REPO / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        english = {m.id: m.string for m in read_po(po, locale="en") if m.id}
+    missing = sorted(text for text in texts if not english.get(text))
+    assert not missing, "run `make messages` and translate: " + " | ".join(missing)
+
+
+def test_the_scanner_finds_chinese_outside_t() -> None:
+    source = """
+    // 注释里的中文可以
+    /* 块注释
+       也可以 */
+    say(t("已保存"));
+    say(t('单引号'), t(
+      "换行"));
+    const url = "http://example.com"; // 网址后的注释
+    say("没有标记");
+    say(`模板 ${x}`);
+    say(t(`模板里的 ${x}`));
+    label.replace(/（选填）/, "");
+    """
+    assert _script_chinese_outside_t(source) == [
+        '"没有标记"',
+        "`模板 ${x}`",
+        "`模板里的 ${x}`",
+        'label.replace(/（选填）/, "");',
+    ]

@@ -59,7 +59,9 @@ async def test_the_service_worker_is_served_fresh_for_the_whole_site(client: htt
     page = (await client.get("/")).text
     for url in re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]{12})"', page):
         assert f'"{url}"' in first_line, url
-    assert '"/offline"' in first_line
+    # The offline page and the worker's own texts, in every language (the worker shows the device's).
+    for language in ("zh", "en"):
+        assert f'"/offline?lang={language}"' in first_line and f'"/i18n/{language}.json"' in first_line
     assert '"/manifest.webmanifest"' in first_line
     assert "/static/vendor/jsQR" not in first_line
     # Modules imported by modules (without ?v=) are precached under that name too.

@@ -8,7 +8,8 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import CacheControlHeader, Cookie
-from litestar.params import FromQuery, JSONBody, URLEncodedBody
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 import i18n
@@ -48,10 +49,28 @@ class ShellPages(Controller):
         return Response(request.app.state.service_worker.script(), headers={"Service-Worker-Allowed": "/"})
 
     @get("/offline", opt=public())
-    async def offline(self) -> Template:
+    async def offline(self, lang: FromQuery[str | None] = None) -> Template:
         """The app shell the service worker shows when a page cannot be reached: the same for everyone (it is
-        precached once), so it names no one; its script lists what this device keeps for reading offline."""
+        precached once per language, `?lang=en`), so it names no one; its script lists what this device keeps for
+        reading offline."""
+        if lang in i18n.LANGUAGES:
+            i18n.set_language(lang)
         return Template("offline.html", context={"shell": True})
+
+    @get(
+        "/i18n/{name:str}",
+        opt=public(),
+        media_type="application/json",
+        # Precached by the service worker under its version; a page never asks for it (its table is inline).
+        cache_control=NO_CACHE,
+    )
+    async def script_messages(self, request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
+        """Our scripts' texts in one language (`en.json`), for the service worker (a notification's fallback)."""
+        language = name.removesuffix(".json")
+        if not name.endswith(".json") or language not in i18n.LANGUAGES:
+            raise NotFoundException()
+        messages: service.ScriptMessages = request.app.state.script_messages
+        return Response(messages.json(language))
 
     @get("/scan", opt=public())
     async def scan(self, request: AnyRequest) -> Template:

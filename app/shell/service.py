@@ -8,13 +8,17 @@ install a new worker, which the pages then offer as "有新版本，点击更新
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
+from babel.messages.extract import extract
 from jinja2 import Environment, FileSystemLoader, meta
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
@@ -25,6 +29,7 @@ PWA_DIR = Path(__file__).resolve().parents[2] / "pwa"
 SERVICE_WORKER_SOURCE = PWA_DIR / "sw.js"
 TEMPLATES_DIR = PWA_DIR / "templates"
 OFFLINE_TEMPLATE = "offline.html"
+OFFLINE_PAGE = "/offline"
 
 # The app shell: every page's layout, styles and scripts, htmx and the icons. The QR decoder is not among them:
 # it is loaded by /scan alone (and cached when it is).
@@ -102,18 +107,80 @@ def _templates_of(env: Environment, name: str, seen: set[str]) -> set[str]:
     return seen
 
 
+def offline_url(language: str) -> str:
+    """The offline page in one language: the worker keeps one per language and shows the one this device reads."""
+    return f"{OFFLINE_PAGE}?lang={language}"
+
+
+def script_messages_url(language: str) -> str:
+    return f"/i18n/{language}.json"
+
+
+class ScriptMessages:
+    """Our scripts' own texts, `t("中文")` in pwa/static/js and pwa/sw.js, in each language (i18n).
+
+    A page gets the table of its language inline (base.html: `<script type="application/json" id="i18n">`), so its
+    scripts draw their texts at once, offline too, and a page kept for reading offline keeps the texts of the
+    language it was drawn in. The service worker, which cannot read a page, gets the same table as
+    /i18n/<language>.json, precached with its version. The texts are found as `make messages` finds them, once
+    per process; a language's table holds only the texts it translates (the Chinese is the fallback)."""
+
+    def __init__(self, assets: StaticAssets, worker_source: Path = SERVICE_WORKER_SOURCE) -> None:
+        self._assets = assets
+        self._worker_source = worker_source
+        self._texts: tuple[str, ...] | None = None
+        self._json: dict[str, bytes] = {}
+        self._inline: dict[str, Markup] = {}
+
+    def texts(self) -> tuple[str, ...]:
+        if self._texts is None:
+            sources = [self._assets.read_text(n) for n in self._assets.names("js/*.js")]
+            sources.append(self._worker_source.read_text(encoding="utf-8"))
+            found: set[str] = set()
+            for source in sources:
+                for _line, message, _comments, _context in extract(
+                    "javascript", io.BytesIO(source.encode()), keywords={"t": None}
+                ):
+                    found.add(message if isinstance(message, str) else message[0])
+            self._texts = tuple(sorted(found))
+        return self._texts
+
+    def table(self, language: str) -> dict[str, str]:
+        with i18n.use_language(language):
+            return {text: drawn for text in self.texts() if (drawn := i18n.gettext(text)) != text}
+
+    def json(self, language: str) -> bytes:
+        """/i18n/<language>.json, for the service worker."""
+        if language not in self._json:
+            self._json[language] = msgspec.json.encode(self.table(language))
+        return self._json[language]
+
+    def inline(self, language: str | None = None) -> Markup:
+        """The table as JSON that is safe inside a <script> element of a page (no `</script>` can end it)."""
+        chosen = language or i18n.current_language()
+        if chosen not in self._inline:
+            self._inline[chosen] = htmlsafe_json_dumps(self.table(chosen))
+        return self._inline[chosen]
+
+
 class ServiceWorker:
     """/sw.js: pwa/sw.js after a first line that names this version and what it precaches. Built once per process."""
 
-    def __init__(self, assets: StaticAssets, templates_dir: Path = TEMPLATES_DIR) -> None:
+    def __init__(
+        self, assets: StaticAssets, templates_dir: Path = TEMPLATES_DIR, messages: ScriptMessages | None = None
+    ) -> None:
         self._assets = assets
         self._templates_dir = templates_dir
+        self._messages = messages or ScriptMessages(assets)
         self._script: bytes | None = None
         self.version = ""
 
     def precache(self) -> list[str]:
         names = sorted({n for pattern in PRECACHED_STATIC for n in self._assets.names(pattern)} - WORKER_ONLY)
-        urls = ["/offline", "/manifest.webmanifest", *(self._assets.url(n) for n in names)]
+        # The offline page and the worker's own texts in every language: a person who switches language offline
+        # (or whose browser asks for English) meets the shell in theirs.
+        per_language = [url for lang in i18n.LANGUAGES for url in (offline_url(lang), script_messages_url(lang))]
+        urls = [*per_language, "/manifest.webmanifest", *(self._assets.url(n) for n in names)]
         # Modules imported by other modules are asked for without ?v=: keep them under that name too.
         imported = {m for n in names if n.endswith(".js") for m in _MODULE_IMPORT.findall(self._assets.read_text(n))}
         urls += [f"/static/js/{m}" for m in sorted(imported)]
@@ -137,12 +204,20 @@ class ServiceWorker:
                 digest.update(self._assets.version(url.removeprefix("/static/")).encode())
         for name in templates:
             digest.update(name.encode() + (self._templates_dir / name).read_bytes())
+        # A changed translation changes the offline page and the worker's texts: a new version too.
+        for language in i18n.LANGUAGES:
+            digest.update(language.encode() + self._messages.json(language) + i18n.catalogue_fingerprint(language))
         digest.update(msgspec.json.encode(manifest(self._assets)))
         self.version = digest.hexdigest()[:12]
         shell = {
             "version": self.version,
             "precache": precache,
             "imports": imports,
+            # Per language: the offline page, the worker's own texts and the tag a notification is marked with.
+            "offline": {language: offline_url(language) for language in i18n.LANGUAGES},
+            "messages": {language: script_messages_url(language) for language in i18n.LANGUAGES},
+            "tags": {language: i18n.html_lang(language) for language in i18n.LANGUAGES},
+            "default_language": i18n.DEFAULT_LANGUAGE,
         }
         head = f"const SHELL = {json.dumps(shell, ensure_ascii=False)};\n"
         return head.encode() + source

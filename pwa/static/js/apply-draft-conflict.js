@@ -1,23 +1,25 @@
 // A server draft saved meanwhile on another device: both are shown, field by field (本页 / 另一设备), and the
 // resident chooses which answers stay. apply-drafts.js syncs nothing until then.
 import { answerInputs, form, sameAnswers } from "./apply-form.js";
+import { t } from "./i18n.js";
 
 const box = form.querySelector("#draft-conflict");
 const diff = form.querySelector("#draft-conflict-diff");
 
 // How a value reads on the page: an option's text, 是/否 for a checkbox.
 function shown(input, value) {
-  if (input.type === "checkbox") return value === true || value === "true" ? "是" : "否";
+  if (input.type === "checkbox") return value === true || value === "true" ? t("是") : t("否");
   if (input.tagName === "SELECT") {
     const option = [...input.options].find((o) => o.value === value);
-    return option && value ? option.textContent.trim() : "（未填）";
+    return option && value ? option.textContent.trim() : t("（未填）");
   }
-  return typeof value === "string" && value ? value : "（未填）";
+  return typeof value === "string" && value ? value : t("（未填）");
 }
 
 function labelOf(input) {
-  const label = form.querySelector(`label[for="${CSS.escape(input.id)}"]`);
-  return (label?.textContent || input.name).replace(/（选填）/, "").trim();
+  const label = form.querySelector(`label[for="${CSS.escape(input.id)}"]`)?.cloneNode(true);
+  label?.querySelector(".optional")?.remove(); // "optional" in the page's language: the name alone
+  return (label?.textContent || input.name).trim();
 }
 
 function listDifferences(mine, theirs) {
@@ -27,9 +29,9 @@ function listDifferences(mine, theirs) {
     const dt = document.createElement("dt");
     dt.textContent = labelOf(input);
     const here = document.createElement("dd");
-    here.textContent = `本页：${shown(input, mine[input.name])}`;
+    here.textContent = t("本页：%(answer)s", { answer: shown(input, mine[input.name]) });
     const there = document.createElement("dd");
-    there.textContent = `另一设备：${shown(input, theirs[input.name])}`;
+    there.textContent = t("另一设备：%(answer)s", { answer: shown(input, theirs[input.name]) });
     diff.append(dt, here, there);
   }
   diff.hidden = !diff.childElementCount;

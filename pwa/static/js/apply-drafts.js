@@ -7,6 +7,7 @@
 import { getJSON, sendJSON } from "./api.js";
 import { onConflictChoice, showConflict } from "./apply-draft-conflict.js";
 import { answers, chosenItems, code, fill, form, item, lifeEvent, local, onBehalfOf, onBehalfOfOrg, org, sameAnswers, showSources, subject, user } from "./apply-form.js";
+import { formatTime, t } from "./i18n.js";
 
 const LOCAL_DELAY_MS = 300;
 const SAVE_DELAY_MS = 1000;
@@ -57,12 +58,11 @@ let theirs = null; // the other device's answers, while that choice waits
 
 const say = (text) => { status.textContent = text; status.hidden = !text; };
 // Beijing time, as every time the server prints (a phone set to another zone still reads the same clock).
-const clock = () =>
-  new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
+const clock = () => formatTime(new Date());
 
 async function keepHere() {
   const data = answers();
-  if (await device.put(data, { baseVersion: version, synced: false })) say(`已保存到本机 ${clock()}`);
+  if (await device.put(data, { baseVersion: version, synced: false })) say(t("已保存到本机 %(time)s", { time: clock() }));
   return data;
 }
 
@@ -71,7 +71,7 @@ function conflictWith(current) {
   theirs = current.data || {};
   paused = true;
   showConflict(answers(), theirs);
-  say(`已保存到本机 ${clock()}，尚未同步`);
+  say(t("已保存到本机 %(time)s，尚未同步", { time: clock() }));
 }
 
 function choose(choice) {
@@ -79,7 +79,7 @@ function choose(choice) {
   if (choice === "theirs") {
     fill(theirs);
     device.put(theirs, { baseVersion: version, synced: true });
-    say("已载入另一设备上的草稿");
+    say(t("已载入另一设备上的草稿"));
   } else {
     keepHere();
     syncSoon();
@@ -93,7 +93,7 @@ async function sync() {
     const body = { data, version, form_checksum: form.dataset.checksum, ...(item ? {} : { items: chosenItems }) };
     result = await sendJSON("PUT", path, body, whom);
   } catch {
-    say(`已保存到本机 ${clock()}，联网后自动同步`);
+    say(t("已保存到本机 %(time)s，联网后自动同步", { time: clock() }));
     retryLater();
     return;
   }
@@ -102,12 +102,12 @@ async function sync() {
     // Changed again while this was on its way: the next sync sends that, the device keeps it unsynced.
     const unchanged = sameAnswers(data, answers());
     await device.put(unchanged ? data : answers(), { baseVersion: version, synced: unchanged });
-    if (unchanged) say(`已同步 ${clock()}`);
+    if (unchanged) say(t("已同步 %(time)s", { time: clock() }));
   } else if (result.status === 409 && result.data?.current) {
     // Saved meanwhile on another device: show both, and let the resident choose which answers stay.
     conflictWith(result.data.current);
   } else {
-    say(`已保存到本机 ${clock()}，暂未同步到服务器`);
+    say(t("已保存到本机 %(time)s，暂未同步到服务器", { time: clock() }));
   }
 }
 
@@ -140,7 +140,7 @@ function restoreFromDevice(kept) {
   version = kept.baseVersion || 0;
   fill(kept.data);
   const changedForm = kept.formChecksum !== form.dataset.checksum;
-  say(changedForm ? "已恢复本机保存的内容（表单已更新，请核对）" : "已恢复本机保存的内容");
+  say(changedForm ? t("已恢复本机保存的内容（表单已更新，请核对）") : t("已恢复本机保存的内容"));
   if (!kept.synced) syncSoon();
 }
 
@@ -150,7 +150,7 @@ function restoreBeside(kept, server) {
     fill(kept.data);
     if ((kept.baseVersion || 0) === version) {
       // Typed here (offline, or before a reload) on top of what the server has: send it.
-      say("已恢复本机保存的内容");
+      say(t("已恢复本机保存的内容"));
       syncSoon();
     } else {
       conflictWith(server);
@@ -159,7 +159,7 @@ function restoreBeside(kept, server) {
   }
   if (Object.keys(data).length) {
     fill(data);
-    say("已恢复上次保存的草稿");
+    say(t("已恢复上次保存的草稿"));
     device.put(data, { baseVersion: version, synced: true });
   } else if (kept) {
     // Nothing on the server although this device synced it: the form was submitted (elsewhere).

@@ -4,9 +4,10 @@
 // press of 提交申请 sends the same submission, never a second one.
 import { showErrors } from "./forms.js";
 import { form, lifeEvent, local, org, subject, tab, user } from "./apply-form.js";
+import { t } from "./i18n.js";
 
 const status = form.querySelector("#outbox-status");
-const WAITING = "待发送：没有网络，申请已保存在本机，联网后会自动发送，不会重复办理。";
+const WAITING = t("待发送：没有网络，申请已保存在本机，联网后会自动发送，不会重复办理。");
 let fillKey = null;
 
 function say(text) {
@@ -71,7 +72,7 @@ export async function checkOutbox() {
   if (entry.state === "refused") {
     await local.dropQueued(entry.id);
     say("");
-    showErrors(form, entry.errors, entry.detail || "离线提交的申请未被受理，请检查后重新提交");
+    showErrors(form, entry.errors, entry.detail || t("离线提交的申请未被受理，请检查后重新提交"));
   } else {
     say(WAITING);
   }

@@ -7,6 +7,7 @@
 import { postJSON } from "./api.js";
 import { markInvalid, rebuildSummary, setBusy, showErrors } from "./forms.js";
 import { answers, chosenItems, code, form } from "./apply-form.js";
+import { t } from "./i18n.js";
 
 export function setupSteps() {
   const steps = [...form.querySelectorAll(".apply-step")];
@@ -25,7 +26,7 @@ export function setupSteps() {
     current = Math.min(Math.max(index, 0), last);
     steps.forEach((step, i) => { step.hidden = i !== current; });
     const title = steps[current].querySelector("legend").textContent.trim();
-    progress.textContent = `第${current + 1}步，共${steps.length}步：${title}`;
+    progress.textContent = t("第%(step)s步，共%(steps)s步：%(title)s", { step: current + 1, steps: steps.length, title });
     prev.hidden = current === 0;
     next.hidden = current === last;
     submit.hidden = current !== last;
@@ -57,7 +58,7 @@ export function setupSteps() {
   async function forward() {
     if (checking || current === last) return;
     checking = true;
-    setBusy(next, true, "正在检查…");
+    setBusy(next, true, t("正在检查…"));
     const step = steps[current];
     try {
       const problems = await problemsOf(step);

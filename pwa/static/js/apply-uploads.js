@@ -4,6 +4,7 @@
 import { postForm } from "./api.js";
 import { markInvalid, rebuildSummary } from "./forms.js";
 import { code, form, onBehalfOf, onBehalfOfOrg, tab } from "./apply-form.js";
+import { t } from "./i18n.js";
 
 export function setupUploads() {
   // Read each time: the materials step is drawn again (htmx) when another party's number is typed.
@@ -19,7 +20,7 @@ export function setupUploads() {
     const code = input.dataset.material;
     hidden("uploaded", code).value = upload?.token || "";
     hidden("uploaded_name", code).value = upload?.filename || "";
-    status(input).textContent = upload ? `已上传：${upload.filename}` : "";
+    status(input).textContent = upload ? t("已上传：%(file)s", { file: upload.filename }) : "";
     remover(input).hidden = !upload;
     if (upload) kept[code] = upload;
     else delete kept[code];
@@ -31,7 +32,7 @@ export function setupUploads() {
     keep(input, null);
     input.value = "";
     markInvalid(input, "");
-    status(input).textContent = "已删除，可重新拍照或选择文件";
+    status(input).textContent = t("已删除，可重新拍照或选择文件");
     rebuildSummary(form);
     input.focus();
   }
@@ -42,10 +43,10 @@ export function setupUploads() {
     markInvalid(input, "");
     keep(input, null);
     if (maxBytes && file.size > maxBytes) {
-      markInvalid(input, "文件不能超过10MB，请压缩后重新上传");
+      markInvalid(input, t("文件不能超过10MB，请压缩后重新上传"));
       return;
     }
-    status(input).textContent = `正在上传：${file.name}…`;
+    status(input).textContent = t("正在上传：%(file)s…", { file: file.name });
     const body = new FormData();
     body.append("life_event", code);
     body.append("material_code", input.dataset.material);
@@ -60,10 +61,10 @@ export function setupUploads() {
       }
       status(input).textContent = "";
       const errors = data?.errors || {};
-      markInvalid(input, errors.file || errors.material_code || data?.detail || "上传失败，请重新选择文件");
+      markInvalid(input, errors.file || errors.material_code || data?.detail || t("上传失败，请重新选择文件"));
     } catch {
       status(input).textContent = "";
-      markInvalid(input, "网络连接失败，请检查网络后重新选择文件");
+      markInvalid(input, t("网络连接失败，请检查网络后重新选择文件"));
     }
   }
 

@@ -16,6 +16,7 @@ import { checkOutbox, forgetIdempotencyKey, idempotencyKey, queue } from "./appl
 import { setupParties } from "./apply-parties.js";
 import { setupSteps } from "./apply-steps.js";
 import { setupUploads } from "./apply-uploads.js";
+import { t } from "./i18n.js";
 
 const steps = setupSteps();
 setupParties();
@@ -51,7 +52,7 @@ async function followOutbox() {
 // Without a connection the answers stay on the device (the draft) and the submission waits beside them.
 async function keepForLater(body) {
   await drafts.keepHere();
-  if (!(await queue(body))) showErrors(form, {}, "网络连接失败，请检查网络后再次提交（不会重复办理）");
+  if (!(await queue(body))) showErrors(form, {}, t("网络连接失败，请检查网络后再次提交（不会重复办理）"));
 }
 
 form.addEventListener("submit", async (event) => {
@@ -62,7 +63,7 @@ form.addEventListener("submit", async (event) => {
   }
   const button = form.querySelector("#apply-submit");
   clearErrors(form);
-  setBusy(button, true, "正在提交…");
+  setBusy(button, true, t("正在提交…"));
   let leaving = false;
   try {
     await drafts.pause();
@@ -94,8 +95,8 @@ form.addEventListener("submit", async (event) => {
       await showDuplicate(result.data.detail);
       return;
     }
-    const fallback = result.status === 401 ? "登录已过期，请重新登录后再提交" : result.data?.detail;
-    showErrors(form, result.data?.errors, fallback || "提交失败，请稍后重试");
+    const fallback = result.status === 401 ? t("登录已过期，请重新登录后再提交") : result.data?.detail;
+    showErrors(form, result.data?.errors, fallback || t("提交失败，请稍后重试"));
   } finally {
     if (!leaving) {
       setBusy(button, false);

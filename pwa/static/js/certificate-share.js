@@ -3,6 +3,7 @@
 // on screen always scans as valid. If the fetch fails (offline), the countdown says so instead of showing a stale code.
 // The time left comes from the server (data-seconds-left) and is counted on this device from when the code arrived,
 // so a phone whose clock is wrong still refreshes in time.
+import { t } from "./i18n.js";
 
 const box = document.querySelector("[data-share]");
 const slot = box?.querySelector("[data-share-slot]");
@@ -22,7 +23,7 @@ async function refresh() {
     slot.innerHTML = await response.text();
   } catch {
     const countdown = slot.querySelector("[data-share-countdown]");
-    if (countdown) countdown.parentElement.textContent = "二维码未能更新，请检查网络后刷新页面";
+    if (countdown) countdown.parentElement.textContent = t("二维码未能更新，请检查网络后刷新页面");
   } finally {
     refreshing = false;
   }

@@ -5,6 +5,7 @@ import { postJSON } from "./api.js";
 import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
 import { clearErrors, rebuildSummary, setBusy, showErrors, showRefusal } from "./forms.js";
 import { signaturePad } from "./signature.js";
+import { formatDate, t } from "./i18n.js";
 
 const form = document.querySelector("#delegation-form");
 const button = form.querySelector("button[type=submit]");
@@ -47,17 +48,19 @@ const statement = {
   until: form.querySelector('[data-consent="until"]'),
 };
 
-function chineseDate(iso) {
+// The chosen day in the page's language (2026年12月1日, 1 December 2026).
+function readableDate(iso) {
   const [year, month, day] = iso.split("-").map(Number);
-  return year && month && day ? `${year}年${month}月${day}日` : "（请选择日期）";
+  if (!(year && month && day)) return t("（请选择日期）");
+  return formatDate(new Date(Date.UTC(year, month - 1, day)), { dateStyle: "long", timeZone: "UTC" });
 }
 
 function describe() {
-  statement.name.textContent = value("client_name").trim() || "（老人姓名）";
+  statement.name.textContent = value("client_name").trim() || t("（老人姓名）");
   const chosen = [...form.querySelectorAll("input[name=scope_events]:checked")]
     .map((input) => form.querySelector(`label[for="${input.id}"]`).textContent.trim());
-  statement.scope.textContent = value("scope") === "all" ? "全部事项" : chosen.join("、") || "（请选择事项）";
-  statement.until.textContent = chineseDate(value("expires_on"));
+  statement.scope.textContent = value("scope") === "all" ? t("全部事项") : chosen.join(t("、")) || t("（请选择事项）");
+  statement.until.textContent = readableDate(value("expires_on"));
 }
 form.addEventListener("input", describe);
 form.addEventListener("change", describe);
@@ -71,12 +74,12 @@ function scope() {
 // The elder's own passkey, asked for this delegation only: it does not sign them in on this tablet.
 async function passkeyConsent(client) {
   if (!passkeysSupported()) {
-    showErrors(form, { consent: "此平板的浏览器不支持通行密钥，请改用手写签名确认" });
+    showErrors(form, { consent: t("此平板的浏览器不支持通行密钥，请改用手写签名确认") });
     return null;
   }
   const options = await postJSON("/api/v1/delegations/consent-options", client);
   if (!options.ok) {
-    showRefusal(form, options, "无法发起通行密钥确认，请重试");
+    showRefusal(form, options, t("无法发起通行密钥确认，请重试"));
     return null;
   }
   try {
@@ -90,7 +93,7 @@ async function passkeyConsent(client) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
-  setBusy(button, true, "正在记录…");
+  setBusy(button, true, t("正在记录…"));
   try {
     const client = { client_name: value("client_name").trim(), client_id_number: value("client_id_number").trim() };
     // An empty date travels as null: the server names it with every other problem, all at once.
@@ -113,10 +116,10 @@ form.addEventListener("submit", async (event) => {
       window.location.assign("/helper?notice=created");
       return;
     }
-    if (result.status === 401) showErrors(form, {}, "登录已过期，请重新登录后再记录");
-    else showRefusal(form, result, "记录失败，请稍后重试");
+    if (result.status === 401) showErrors(form, {}, t("登录已过期，请重新登录后再记录"));
+    else showRefusal(form, result, t("记录失败，请稍后重试"));
   } catch {
-    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+    showErrors(form, {}, t("网络连接失败，请检查网络后重试"));
   } finally {
     setBusy(button, false);
   }

@@ -150,6 +150,27 @@
     if (scope.caches) await scope.caches.delete(PAGES_CACHE);
   }
 
+  // The language this device reads our pages in ("zh", "en"): each page says it (shell.js), and the service worker
+  // draws its own texts in it — the offline page, a notification's fallback title. Kept with the Cache API, which
+  // both can read (the worker cannot read a page, nor the language cookie in every browser). Not personal: it stays
+  // at sign-out, like the cookie.
+  const LANGUAGE_CACHE = "ywtb-language";
+  const LANGUAGE_KEY = "/i18n/device-language";
+
+  async function rememberLanguage(language) {
+    if (!scope.caches || !language) return;
+    const cache = await scope.caches.open(LANGUAGE_CACHE);
+    const kept = await cache.match(LANGUAGE_KEY);
+    if (kept && (await kept.text()) === language) return;
+    await cache.put(LANGUAGE_KEY, new Response(language, { headers: { "Content-Type": "text/plain" } }));
+  }
+
+  async function deviceLanguage() {
+    if (!scope.caches) return null;
+    const kept = await scope.caches.match(LANGUAGE_KEY, { cacheName: LANGUAGE_CACHE });
+    return kept ? kept.text() : null;
+  }
+
   // Sends one queued submission. "sent", "duplicate" (the matter is already being processed: shown, never resent),
   // "refused" (the server answered why: the resident must change something),
   // "forbidden" (filed for someone this account may no longer act for: kept, and shown with a way to delete it), or
@@ -268,5 +289,7 @@
     maskedNumber,
     forgetPages,
     flush,
+    rememberLanguage,
+    deviceLanguage,
   };
 })(self);

@@ -2,6 +2,7 @@ import { postJSON } from "./api.js";
 import { ceremonyMessage, getPasskey, passkeysSupported } from "./passkeys.js";
 import { setBusy, showErrors, showRefusal } from "./forms.js";
 import { localPath } from "./paths.js";
+import { t } from "./i18n.js";
 
 const form = document.querySelector("#login-form");
 const button = form.querySelector("button[type=submit]");
@@ -20,7 +21,7 @@ let finishing = null;
 async function finish(credential) {
   const done = await postJSON("/api/v1/auth/login/verify", { credential });
   if (!done.ok) {
-    if (touched) showRefusal(form, done, "登录失败，请重试");
+    if (touched) showRefusal(form, done, t("登录失败，请重试"));
     return;
   }
   window.location.assign(next);
@@ -47,15 +48,15 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (finishing) return; // already signing in with the passkey chosen from the suggestions
   if (!passkeysSupported()) {
-    showErrors(form, {}, "此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理");
+    showErrors(form, {}, t("此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理"));
     return;
   }
   conditional?.abort();
-  setBusy(button, true, "请在手机上确认…");
+  setBusy(button, true, t("请在手机上确认…"));
   try {
     const start = await postJSON("/api/v1/auth/login/options", {});
     if (!start.ok) {
-      showRefusal(form, start, "登录失败，请重试");
+      showRefusal(form, start, t("登录失败，请重试"));
       return;
     }
     let credential;
@@ -67,7 +68,7 @@ form.addEventListener("submit", async (event) => {
     }
     await finish(credential);
   } catch {
-    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+    showErrors(form, {}, t("网络连接失败，请检查网络后重试"));
   } finally {
     setBusy(button, false);
   }

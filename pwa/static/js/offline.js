@@ -3,6 +3,7 @@
 import { reachable } from "./api.js";
 import { deviceStorage } from "./storage.js";
 import { applyPathOf } from "./paths.js";
+import { t } from "./i18n.js";
 
 const local = self.ywtbLocal;
 
@@ -23,7 +24,8 @@ async function keptPages() {
     const response = await cache.match(request);
     const title = new DOMParser().parseFromString(await response.text(), "text/html").title;
     const url = new URL(request.url);
-    list.append(item(url.pathname + url.search, title.replace(/ · 常州一网通办$/, "") || url.pathname));
+    // "<page> · <site name>", in whichever language it was kept: the page's own name is enough here.
+    list.append(item(url.pathname + url.search, title.replace(/ · [^·]*$/, "") || url.pathname));
   }
   document.querySelector("[data-offline-kept]").hidden = !list.childElementCount;
 }
@@ -38,8 +40,11 @@ async function savedForms() {
   for (const draft of drafts) {
     // A helper's client's forms open from the roster, an organisation's (企业办事) from its identity: online.
     if (draft.subject !== "self" || draft.org) continue;
-    const state = waiting.has(`${draft.lifeEvent}|${draft.subject}`) ? "待发送" : "已保存到本机";
-    list.append(item(applyPathOf(draft.lifeEvent), `${draft.title || draft.lifeEvent}（${state}）`));
+    const title = draft.title || draft.lifeEvent;
+    const text = waiting.has(`${draft.lifeEvent}|${draft.subject}`)
+      ? t("%(title)s（待发送）", { title })
+      : t("%(title)s（已保存到本机）", { title });
+    list.append(item(applyPathOf(draft.lifeEvent), text));
   }
   document.querySelector("[data-offline-drafts]").hidden = !list.childElementCount;
 }

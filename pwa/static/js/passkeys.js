@@ -1,5 +1,6 @@
 // WebAuthn in the browser: JSON options in, JSON credentials out (WebAuthn Level 3 forms).
 // Uses the browser's own JSON helpers where present and converts by hand elsewhere.
+import { t } from "./i18n.js";
 
 const toBytes = (b64url) => {
   const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -79,10 +80,10 @@ export async function getPasskey(optionsJSON, { mediation, signal } = {}) {
 // Chinese text for the DOMExceptions a ceremony can end with.
 export function ceremonyMessage(error) {
   switch (error?.name) {
-    case "NotAllowedError": return "操作已取消或超时，请重试";
-    case "InvalidStateError": return "这台设备上已经有本站的通行密钥，请直接登录";
-    case "SecurityError": return "当前网址不支持通行密钥，请使用官方网址访问";
-    case "NotSupportedError": return "此设备或浏览器不支持通行密钥";
-    default: return "通行密钥操作失败，请重试";
+    case "NotAllowedError": return t("操作已取消或超时，请重试");
+    case "InvalidStateError": return t("这台设备上已经有本站的通行密钥，请直接登录");
+    case "SecurityError": return t("当前网址不支持通行密钥，请使用官方网址访问");
+    case "NotSupportedError": return t("此设备或浏览器不支持通行密钥");
+    default: return t("通行密钥操作失败，请重试");
   }
 }

@@ -6,6 +6,7 @@
 // signed-in account (it may have lost it: removed after a 410, cleared from another device, a restored database).
 import { getJSON, sendJSON } from "./api.js";
 import { deviceStorage as storage } from "./storage.js";
+import { t } from "./i18n.js";
 
 const swSupported = "serviceWorker" in navigator;
 const pushSupported = swSupported && "PushManager" in window && "Notification" in window;
@@ -57,8 +58,8 @@ async function serverKey() {
 
 // Words for a held subscription that no longer reaches the resident, and why.
 const PERMISSION_GONE = {
-  denied: "您已在浏览器里关闭了本站的通知，这台设备收不到提醒。如需提醒，请先在浏览器的网站设置里允许通知，再点下面的按钮。",
-  default: "这台设备的通知权限已被撤销，提醒已停止。点下面的按钮可重新开启。",
+  denied: t("您已在浏览器里关闭了本站的通知，这台设备收不到提醒。如需提醒，请先在浏览器的网站设置里允许通知，再点下面的按钮。"),
+  default: t("这台设备的通知权限已被撤销，提醒已停止。点下面的按钮可重新开启。"),
 };
 
 // The subscription the browser holds, confirmed with the server once per page load (every opt-in box on the
@@ -78,18 +79,18 @@ function confirmHeld(subscription) {
     let saved;
     try {
       if (!sameKey(subscription.options.applicationServerKey, await serverKey())) {
-        return { on: false, why: "本站的推送密钥已更换，这台设备收不到提醒。请点下面的按钮重新开启。" };
+        return { on: false, why: t("本站的推送密钥已更换，这台设备收不到提醒。请点下面的按钮重新开启。") };
       }
       saved = await sendJSON("POST", "/api/v1/push/subscriptions?resync=true", subscription.toJSON());
     } catch {
       const known = storage.get(DEVICE_KEY);
       if (known?.user === user && known.endpoint === subscription.endpoint) return { on: true };
-      return { on: false, why: "暂时无法确认这台设备的提醒是否开启，请联网后刷新页面。" };
+      return { on: false, why: t("暂时无法确认这台设备的提醒是否开启，请联网后刷新页面。") };
     }
     if (!saved.ok) {
       storage.remove(DEVICE_KEY);
       // 409: another account signed in on this browser turned it on; the button takes it over, with a click.
-      return { on: false, why: saved.data?.detail || "这台设备的提醒未能确认，请点下面的按钮重新开启。" };
+      return { on: false, why: saved.data?.detail || t("这台设备的提醒未能确认，请点下面的按钮重新开启。") };
     }
     const known = storage.get(DEVICE_KEY);
     storage.set(DEVICE_KEY, { user, endpoint: subscription.endpoint, id: saved.data.id });
@@ -116,7 +117,7 @@ class OptIn {
 
   show(subscribed) {
     this.subscribed = subscribed;
-    this.button.textContent = subscribed ? "关闭这台设备的提醒" : "开启办理进度提醒";
+    this.button.textContent = subscribed ? t("关闭这台设备的提醒") : t("开启办理进度提醒");
     this.button.classList.toggle("primary", !subscribed);
   }
 
@@ -125,14 +126,14 @@ class OptIn {
     if (!pushSupported) {
       this.button.remove();
       this.say(isIOS()
-        ? "iPhone 需先在 Safari 中点“分享”→“添加到主屏幕”，再从主屏幕打开本站，才能开启提醒。办件的每一步仍会显示在“消息”里。"
-        : "这个浏览器不支持推送提醒。办件的每一步仍会显示在“消息”里。");
+        ? t("iPhone 需先在 Safari 中点“分享”→“添加到主屏幕”，再从主屏幕打开本站，才能开启提醒。办件的每一步仍会显示在“消息”里。")
+        : t("这个浏览器不支持推送提醒。办件的每一步仍会显示在“消息”里。"));
       return;
     }
     const registration = await this.ready;
     if (!registration) {
       this.button.remove();
-      this.say("暂时无法开启提醒，请刷新页面重试。办件的每一步仍会显示在“消息”里。");
+      this.say(t("暂时无法开启提醒，请刷新页面重试。办件的每一步仍会显示在“消息”里。"));
       return;
     }
     this.button.addEventListener("click", () => (this.subscribed ? this.unsubscribe() : this.subscribe()));
@@ -140,16 +141,16 @@ class OptIn {
     const subscription = await registration.pushManager.getSubscription();
     if (subscription && user) {
       this.button.disabled = true;
-      this.say("正在确认这台设备的提醒…");
+      this.say(t("正在确认这台设备的提醒…"));
       const { on, why } = await confirmHeld(subscription);
       this.button.disabled = false;
       this.show(on);
-      this.say(on ? "这台设备已开启办理进度提醒。" : why);
+      this.say(on ? t("这台设备已开启办理进度提醒。") : why);
       return;
     }
     this.show(Boolean(subscription));
-    if (subscription) this.say("这台设备已开启办理进度提醒。");
-    else if (Notification.permission === "denied") this.say("您之前拒绝了本站的通知。如需提醒，请先在浏览器的网站设置里允许通知，再点下面的按钮。");
+    if (subscription) this.say(t("这台设备已开启办理进度提醒。"));
+    else if (Notification.permission === "denied") this.say(t("您之前拒绝了本站的通知。如需提醒，请先在浏览器的网站设置里允许通知，再点下面的按钮。"));
   }
 
   // 不再提醒 on 我的's device list, for this very device: the browser lets go of its subscription too, or the
@@ -166,16 +167,16 @@ class OptIn {
       if (subscription?.endpoint === known.endpoint) await subscription.unsubscribe();
     } catch { /* already gone */ }
     this.show(false);
-    this.say("已关闭这台设备的提醒。办件的每一步仍会显示在“消息”里。");
+    this.say(t("已关闭这台设备的提醒。办件的每一步仍会显示在“消息”里。"));
   }
 
   async subscribe() {
     this.button.disabled = true;
-    this.say("正在开启…");
+    this.say(t("正在开启…"));
     try {
       const permission = await Notification.requestPermission();
       if (permission !== "granted") {
-        this.say("没有获得通知权限，未开启提醒。办件的每一步仍会显示在“消息”里。");
+        this.say(t("没有获得通知权限，未开启提醒。办件的每一步仍会显示在“消息”里。"));
         return;
       }
       const key = await serverKey();
@@ -189,15 +190,15 @@ class OptIn {
       // The click is the resident's say-so: this takes the device over from another account signed in here before.
       const saved = await sendJSON("POST", "/api/v1/push/subscriptions", subscription.toJSON());
       if (!saved.ok) {
-        this.say(saved.data?.detail || "开启失败，请稍后重试");
+        this.say(saved.data?.detail || t("开启失败，请稍后重试"));
         return;
       }
       storage.set(DEVICE_KEY, { user, endpoint: subscription.endpoint, id: saved.data.id });
       this.show(true);
-      this.say("已开启：办件的每一步都会通知这台设备。");
+      this.say(t("已开启：办件的每一步都会通知这台设备。"));
       announce("push-devices-changed");
     } catch {
-      this.say("开启失败：无法连接推送服务，请检查网络后重试");
+      this.say(t("开启失败：无法连接推送服务，请检查网络后重试"));
     } finally {
       this.button.disabled = false;
     }
@@ -214,10 +215,10 @@ class OptIn {
       }
       storage.remove(DEVICE_KEY);
       this.show(false);
-      this.say("已关闭这台设备的提醒。办件的每一步仍会显示在“消息”里。");
+      this.say(t("已关闭这台设备的提醒。办件的每一步仍会显示在“消息”里。"));
       announce("push-devices-changed");
     } catch {
-      this.say("关闭失败，请稍后重试");
+      this.say(t("关闭失败，请稍后重试"));
     } finally {
       this.button.disabled = false;
     }

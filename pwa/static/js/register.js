@@ -6,6 +6,7 @@ import { postJSON } from "./api.js";
 import { ceremonyMessage, createPasskey, passkeysSupported } from "./passkeys.js";
 import { clearErrors, setBusy, showErrors, showRefusal } from "./forms.js";
 import { localPath } from "./paths.js";
+import { t } from "./i18n.js";
 
 const START = "/api/v1/auth/register/options";
 const RESEND_AFTER_SECONDS = 60;
@@ -34,11 +35,11 @@ function masked(idNumber) {
 
 // Creation options → passkey → account; errors go to `form`. Returns when done or refused.
 async function finish(form, body, button) {
-  setBusy(button, true, "请在手机上确认…");
+  setBusy(button, true, t("请在手机上确认…"));
   try {
     const options = await postJSON(START, body);
     if (!options.ok) {
-      showRefusal(form, options, "提交失败，请重试");
+      showRefusal(form, options, t("提交失败，请重试"));
       return;
     }
     let credential;
@@ -50,12 +51,12 @@ async function finish(form, body, button) {
     }
     const done = await postJSON("/api/v1/auth/register/verify", { credential });
     if (!done.ok) {
-      showRefusal(form, done, "注册失败，请重试");
+      showRefusal(form, done, t("注册失败，请重试"));
       return;
     }
     window.location.assign(next);
   } catch {
-    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+    showErrors(form, {}, t("网络连接失败，请检查网络后重试"));
   } finally {
     setBusy(button, false);
   }
@@ -66,7 +67,7 @@ function startCountdown() {
   let left = RESEND_AFTER_SECONDS;
   resend.disabled = true;
   const tick = () => {
-    resend.textContent = left > 0 ? `重新获取验证码（${left}秒后）` : "重新获取验证码";
+    resend.textContent = left > 0 ? t("重新获取验证码（%(seconds)s秒后）", { seconds: left }) : t("重新获取验证码");
     if (left <= 0) {
       resend.disabled = false;
       clearInterval(countdown);
@@ -92,7 +93,7 @@ function showCodeStep() {
 
 // Ask for a code; `form` shows the errors (step 1 for a first ask, step 2 for 重新获取).
 async function requestCode(form, button) {
-  setBusy(button, true, "正在发送…");
+  setBusy(button, true, t("正在发送…"));
   let answer;
   try {
     answer = await postJSON(START, person);
@@ -101,11 +102,11 @@ async function requestCode(form, button) {
   }
   setBusy(button, false);
   if (answer === null) {
-    showErrors(form, {}, "网络连接失败，请检查网络后重试");
+    showErrors(form, {}, t("网络连接失败，请检查网络后重试"));
     return false;
   }
   if (answer.status !== 202) {
-    showRefusal(form, answer, "提交失败，请重试");
+    showRefusal(form, answer, t("提交失败，请重试"));
     return false;
   }
   showCodeStep();
@@ -115,7 +116,7 @@ async function requestCode(form, button) {
 details.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!passkeysSupported()) {
-    showErrors(details, {}, "此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理");
+    showErrors(details, {}, t("此浏览器不支持通行密钥，请升级浏览器或到政务服务窗口办理"));
     return;
   }
   clearErrors(details);
@@ -130,7 +131,7 @@ details.addEventListener("submit", async (event) => {
   }
   if (button.dataset.with === "enrollment_code") {
     details.querySelector("#enrollment").open = true;
-    showErrors(details, { enrollment_code: "请填写开户码" });
+    showErrors(details, { enrollment_code: t("请填写开户码") });
     return;
   }
   await requestCode(details, button);
@@ -141,7 +142,7 @@ codeForm.addEventListener("submit", async (event) => {
   clearErrors(codeForm);
   const code = codeInput.value.replace(/\s/g, "");
   if (!/^[0-9]{6}$/.test(code)) {
-    showErrors(codeForm, { sms_code: "请填写短信中的6位数字验证码" });
+    showErrors(codeForm, { sms_code: t("请填写短信中的6位数字验证码") });
     return;
   }
   await finish(codeForm, { ...person, sms_code: code }, codeForm.querySelector("button[type=submit]"));

@@ -3,6 +3,7 @@
 // A tracking link of ours (this site + /t/<token>), a shown certificate's check (亮证: this site + /verify/<token>) or a
 // booking shown at the hall (预约: this site + /console/appointments/<code>, the clerk's check-in) opens here; anything
 // else is shown as text and never opened.
+import { t } from "./i18n.js";
 
 const box = document.querySelector("[data-scanner]");
 const video = box.querySelector("[data-scanner-video]");
@@ -31,9 +32,9 @@ function ourPath(text) {
     return null;
   }
   if (url.origin !== window.location.origin || url.search) return null;
-  if (TRACKING_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别受理回执，正在打开办理进度…" };
-  if (VERIFY_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别亮证二维码，正在核验证照…" };
-  if (APPOINTMENT_PATH.test(url.pathname)) return { path: url.pathname, says: "已识别预约二维码，正在打开预约…" };
+  if (TRACKING_PATH.test(url.pathname)) return { path: url.pathname, says: t("已识别受理回执，正在打开办理进度…") };
+  if (VERIFY_PATH.test(url.pathname)) return { path: url.pathname, says: t("已识别亮证二维码，正在核验证照…") };
+  if (APPOINTMENT_PATH.test(url.pathname)) return { path: url.pathname, says: t("已识别预约二维码，正在打开预约…") };
   return null;
 }
 
@@ -90,8 +91,8 @@ function found(text) {
   }
   resultText.textContent = text;
   result.hidden = false;
-  startButton.textContent = "重新扫码";
-  say("扫到了二维码，但不是本站的办件进度链接或亮证码。");
+  startButton.textContent = t("重新扫码");
+  say(t("扫到了二维码，但不是本站的办件进度链接或亮证码。"));
 }
 
 async function tick() {
@@ -110,7 +111,7 @@ async function tick() {
 async function start() {
   result.hidden = true;
   startButton.disabled = true;
-  say("正在打开摄像头…");
+  say(t("正在打开摄像头…"));
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
     video.srcObject = stream;
@@ -118,16 +119,16 @@ async function start() {
     decode ??= await decoder();
     startButton.hidden = true;
     stopButton.hidden = false;
-    say("请把二维码对准框内。");
+    say(t("请把二维码对准框内。"));
     tick();
   } catch (error) {
     stop();
     say(
       error?.name === "NotAllowedError"
-        ? "没有获得摄像头权限。请在浏览器设置中允许使用摄像头，或在下面输入办件编号。"
+        ? t("没有获得摄像头权限。请在浏览器设置中允许使用摄像头，或在下面输入办件编号。")
         : error?.name === "NotFoundError"
-          ? "没有找到摄像头，请在下面输入办件编号。"
-          : "无法打开摄像头，请在下面输入办件编号。",
+          ? t("没有找到摄像头，请在下面输入办件编号。")
+          : t("无法打开摄像头，请在下面输入办件编号。"),
     );
   } finally {
     startButton.disabled = false;
@@ -137,7 +138,7 @@ async function start() {
 if (navigator.mediaDevices?.getUserMedia) {
   box.hidden = false;
   startButton.addEventListener("click", start);
-  stopButton.addEventListener("click", () => { stop(); say("已关闭摄像头。"); });
+  stopButton.addEventListener("click", () => { stop(); say(t("已关闭摄像头。")); });
   // Leaving the page (or the app going to the background) turns the camera off.
   document.addEventListener("visibilitychange", () => { if (document.hidden && stream) stop(); });
   window.addEventListener("pagehide", stop);

@@ -2,6 +2,7 @@
 // Share API), else copied to the clipboard. Either way the page says what happened in words, in a live region so a
 // screen reader says it too. The button stays hidden until this script runs: without it there is no dead button,
 // and the link itself is on the page to copy by hand.
+import { t } from "./i18n.js";
 
 function say(status, text) {
   // Emptied first, so saying the same words twice is still announced.
@@ -40,17 +41,17 @@ for (const button of document.querySelectorAll("[data-share-url]")) {
     if (navigator.share && (!navigator.canShare || navigator.canShare(shared))) {
       try {
         await navigator.share(shared);
-        say(status, "已打开分享，请选择要发给的家人");
+        say(status, t("已打开分享，请选择要发给的家人"));
         return;
       } catch (error) {
         if (error?.name === "AbortError") return; // closed without sharing: nothing to say
       }
     }
     if (await copy(url)) {
-      say(status, "已复制进度查询链接，可以粘贴到微信或短信里发给家人");
+      say(status, t("已复制进度查询链接，可以粘贴到微信或短信里发给家人"));
     } else {
       selectLink(link);
-      say(status, "无法自动复制，已选中下面的链接，请长按或右键复制");
+      say(status, t("无法自动复制，已选中下面的链接，请长按或右键复制"));
     }
   });
 }

@@ -4,6 +4,7 @@
 import { csrfToken, reachable, sendJSON } from "./api.js";
 import { deviceStorage as storage } from "./storage.js";
 import { applyPathOf } from "./paths.js";
+import { language, t } from "./i18n.js";
 
 const html = document.documentElement;
 const local = self.ywtbLocal; // local-data.js, loaded before this module (absent only if that script failed)
@@ -25,7 +26,7 @@ function draw({ elder, textStep }) {
   for (let i = 1; i < TEXT_STEPS; i += 1) html.classList.toggle(`text-${i}`, elder && textStep === i);
   for (const form of document.querySelectorAll("[data-display-switch]")) {
     const toggle = form.querySelector("[data-elder-toggle]");
-    toggle.textContent = elder ? "退出长辈版" : "长辈版";
+    toggle.textContent = elder ? t("退出长辈版") : t("长辈版");
     toggle.value = elder ? "0" : "1";
     const controls = form.querySelector("[data-text-controls]");
     if (controls) controls.hidden = !elder;
@@ -107,7 +108,7 @@ function setupUpdates() {
       if (!registration.waiting) return;
       updating = true;
       button.disabled = true;
-      button.textContent = "正在更新…";
+      button.textContent = t("正在更新…");
       registration.waiting.postMessage({ type: "skip-waiting" });
     });
   });
@@ -142,10 +143,12 @@ const formsOwn = (entry) =>
   entry.subject === (applyForm.dataset.client ? `client-${applyForm.dataset.client}` : "self") &&
   (entry.org || null) === (applyForm.elements.namedItem("on_behalf_of_org")?.value || null);
 
+// Whom a queued submission was filed for: {org}, {person} (a name or a masked ID number), or {} for oneself. Each
+// note below is one whole sentence per case, so that English can put the name where its grammar wants it.
 function forWhom(entry) {
-  if (entry.org) return `为企业（${entry.org}）`;
+  if (entry.org) return { org: entry.org };
   const person = entry.person || local.maskedNumber(entry.body?.on_behalf_of);
-  return entry.subject === "self" || !person ? "" : `为 ${person} `;
+  return entry.subject === "self" || !person ? {} : { person };
 }
 
 function outboxButton(label, action, entry, className) {
@@ -160,43 +163,57 @@ function outboxButton(label, action, entry, className) {
 
 // 未能发送: the server no longer lets this account file for that person. What the device can do: send again once it
 // may (the resident's ID checked again at the window, the delegation renewed), or delete it, asked first.
+const NO_DELEGATION = t("没有有效的代办授权");
+
 function forbiddenNote(entry) {
   const p = document.createElement("p");
   const reason = atWindow(entry)
-    ? "这次窗口接待已结束，不能再以TA的名义发送。如TA还在窗口，请重新核验身份（开始接待）后点“重新发送”；否则请删除，并请TA重新办理。"
-    : `${entry.detail || "没有有效的代办授权"}。如已重新授权，请点“重新发送”；否则请删除。`;
+    ? t("这次窗口接待已结束，不能再以TA的名义发送。如TA还在窗口，请重新核验身份（开始接待）后点“重新发送”；否则请删除，并请TA重新办理。")
+    : t("%(reason)s。如已重新授权，请点“重新发送”；否则请删除。", { reason: entry.detail || NO_DELEGATION });
+  const whom = forWhom(entry);
+  let lost = t("提交的1份申请未被服务器接收。");
+  if (whom.org) lost = t("为企业（%(org)s）提交的1份申请未被服务器接收。", whom);
+  else if (whom.person) lost = t("为 %(person)s 提交的1份申请未被服务器接收。", whom);
   const strong = document.createElement("strong");
-  strong.textContent = "未能发送：";
-  p.append(strong, `${forWhom(entry)}提交的1份申请未被服务器接收。${reason}`, " ",
-    outboxButton("重新发送", "resend", entry, ""), " ",
-    outboxButton("删除这份申请", "discard", entry, "danger"));
+  strong.textContent = t("未能发送：");
+  p.append(strong, lost, reason, " ",
+    outboxButton(t("重新发送"), "resend", entry, ""), " ",
+    outboxButton(t("删除这份申请"), "discard", entry, "danger"));
   return p;
 }
 
 function refusedNote(entry) {
   const p = document.createElement("p");
-  p.append(`${forWhom(entry)}离线提交的一份申请未被受理：${entry.detail || "请检查标出的内容"}。`);
+  const whom = forWhom(entry);
+  const detail = { ...whom, detail: entry.detail || t("请检查标出的内容") };
+  let refused = t("离线提交的一份申请未被受理：%(detail)s。", detail);
+  if (whom.org) refused = t("为企业（%(org)s）离线提交的一份申请未被受理：%(detail)s。", detail);
+  else if (whom.person) refused = t("为 %(person)s 离线提交的一份申请未被受理：%(detail)s。", detail);
+  p.append(refused);
   if (entry.subject === currentSubject) {
     const link = document.createElement("a");
     link.href = applyPathOf(entry.lifeEvent);
-    link.textContent = "打开申请表修改";
+    link.textContent = t("打开申请表修改");
     p.append(link);
   } else {
     // Its form here would be the current person's: it is corrected when working for that person again.
-    p.append("请为TA办理时打开申请表修改，或 ", outboxButton("删除这份申请", "discard", entry, "danger"));
+    p.append(t("请为TA办理时打开申请表修改，或 "), outboxButton(t("删除这份申请"), "discard", entry, "danger"));
   }
   return p;
 }
 
-const DUPLICATE_TEXT = "已有人为此事提交申请，正在办理中。";
+const DUPLICATE_TEXT = t("已有人为此事提交申请，正在办理中。");
 
 function sentNote(entry) {
   const p = document.createElement("p");
   const link = document.createElement("a");
   link.href = entry.receipt;
-  link.textContent = "查看受理回执";
-  const who = forWhom(entry);
-  p.append(`${who ? `${who}离线提交` : "您离线时提交"}的申请已发送，办件编号 ${entry.caseNo}。`, link);
+  link.textContent = t("查看受理回执");
+  const whom = { ...forWhom(entry), case_no: entry.caseNo };
+  let sent = t("您离线时提交的申请已发送，办件编号 %(case_no)s。", whom);
+  if (whom.org) sent = t("为企业（%(org)s）离线提交的申请已发送，办件编号 %(case_no)s。", whom);
+  else if (whom.person) sent = t("为 %(person)s 离线提交的申请已发送，办件编号 %(case_no)s。", whom);
+  p.append(sent, link);
   return p;
 }
 
@@ -205,13 +222,16 @@ function sentNote(entry) {
 function duplicateNote(entry) {
   const p = document.createElement("p");
   const strong = document.createElement("strong");
-  strong.textContent = "这件事已在办理中：";
-  const who = forWhom(entry);
-  p.append(strong, `${who ? `${who}离线提交` : "您离线时提交"}的申请没有再次提交。${entry.detail || DUPLICATE_TEXT}`);
+  strong.textContent = t("这件事已在办理中：");
+  const whom = forWhom(entry);
+  let again = t("您离线时提交的申请没有再次提交。");
+  if (whom.org) again = t("为企业（%(org)s）离线提交的申请没有再次提交。", whom);
+  else if (whom.person) again = t("为 %(person)s 离线提交的申请没有再次提交。", whom);
+  p.append(strong, again, entry.detail || DUPLICATE_TEXT);
   if (entry.subject === "self") {
     const link = document.createElement("a");
     link.href = "/cases";
-    link.textContent = "查看我的办件";
+    link.textContent = t("查看我的办件");
     p.append(" ", link);
   }
   return p;
@@ -235,7 +255,7 @@ async function showOutbox() {
   const pending = listed.filter((e) => e.state === "pending").length;
   if (pending) {
     const p = document.createElement("p");
-    p.textContent = `待发送：${pending}份申请保存在本机，联网后会自动发送，不会重复办理。`;
+    p.textContent = t("待发送：%(count)s份申请保存在本机，联网后会自动发送，不会重复办理。", { count: pending });
     outboxBox.append(p);
   }
   for (const entry of listed) {
@@ -259,7 +279,7 @@ async function showOutbox() {
   }
 }
 
-const DISCARD_QUESTION = "删除后，政务服务中心收不到这份申请，也无法恢复；需要办理时请重新填写提交。确定删除吗？";
+const DISCARD_QUESTION = t("删除后，政务服务中心收不到这份申请，也无法恢复；需要办理时请重新填写提交。确定删除吗？");
 
 async function onOutboxButton(event) {
   const button = event.target.closest("[data-outbox-action]");
@@ -268,12 +288,12 @@ async function onOutboxButton(event) {
   if (action === "discard") {
     if (!window.confirm(DISCARD_QUESTION)) return;
     await local.dropQueued(id);
-    said.push("已从本机删除这份申请。");
+    said.push(t("已从本机删除这份申请。"));
     await showOutbox();
     document.querySelector("#main")?.focus();
   } else if (action === "resend") {
     button.disabled = true;
-    button.textContent = "正在发送…";
+    button.textContent = t("正在发送…");
     await local.resend(id);
     await flushing;
     await flushOutbox();
@@ -397,7 +417,7 @@ async function wipeAndSignOut(form) {
     form.submit();
     return;
   }
-  saySignout("这台设备上的申请和草稿已删除。当前没有网络，还没有退出登录；联网后会自动完成退出。");
+  saySignout(t("这台设备上的申请和草稿已删除。当前没有网络，还没有退出登录；联网后会自动完成退出。"));
   let leaving = false;
   const leave = async () => {
     if (leaving || !(await reachable())) return;
@@ -428,7 +448,7 @@ function setupSignOut() {
       let waiting = await unsent();
       const pending = waiting.filter((e) => e.state === "pending").length;
       if (pending) {
-        if (navigator.onLine) saySignout(`正在发送${pending}份待发送的申请，发送后再退出，请稍候…`);
+        if (navigator.onLine) saySignout(t("正在发送%(count)s份待发送的申请，发送后再退出，请稍候…", { count: pending }));
         await sendWaiting();
         waiting = await unsent();
       }
@@ -436,13 +456,13 @@ function setupSignOut() {
         saySignout("");
         const choice = await askAboutUnsent(waiting, navigator.onLine ? "later" : "offline");
         if (choice === "stay") {
-          saySignout(`已保持登录。${waiting.length}份申请仍保存在这台设备上。`);
+          saySignout(t("已保持登录。%(count)s份申请仍保存在这台设备上。", { count: waiting.length }));
           signingOut = false;
           pressed?.focus();
           return;
         }
       } else if (pending) {
-        saySignout("申请已发送，重新登录后可在“我的办件”查看。正在退出…");
+        saySignout(t("申请已发送，重新登录后可在“我的办件”查看。正在退出…"));
       }
     } catch {
       signingOut = false; // something unexpected: nothing is deleted, the resident stays signed in
@@ -458,3 +478,5 @@ setupConnection();
 setupUpdates();
 setupSignOut();
 setupOutbox();
+// The service worker draws its own texts (the offline page, a notification's fallback) in this device's language.
+local?.rememberLanguage(language).catch(() => {});

@@ -1,6 +1,7 @@
 // A signature pad on a <canvas>: drawn with pointer events (finger, stylus or mouse), cleared with a real
 // button (so the keyboard can reach it), exported as a PNG data URL. The canvas keeps a white background so
 // the PNG reads on paper and on screen alike.
+import { t } from "./i18n.js";
 
 const INK = "#111";
 // The most pixels a side of the drawing may have (the server takes up to 2048): a wide pad in 长辈版 on a
@@ -14,7 +15,7 @@ export function signaturePad(canvas, { clearButton, status, onChange } = {}) {
   let last = null;
 
   function say() {
-    if (status) status.textContent = hasInk ? "已签名" : "尚未签名";
+    if (status) status.textContent = hasInk ? t("已签名") : t("尚未签名");
     onChange?.(hasInk);
   }
 

@@ -65,10 +65,15 @@
     return null;
   }
 
+  const CHINESE = { t: (text) => text, lang: "zh-CN" };
+
   // What showNotification gets for a payload {title, body, url, case_no, event_id} or {title, body, url, notice_id}.
-  function notificationFor(payload) {
+  // The title and body come drawn by the server in the recipient's language (with its `lang`, where it says);
+  // `texts` (sw.js: t() in this device's language) words only what the payload lacks.
+  function notificationFor(payload, texts = CHINESE) {
+    const { t } = texts;
     const data = payload && typeof payload === "object" ? payload : {};
-    const title = typeof data.title === "string" && data.title ? data.title : "常州一网通办";
+    const title = typeof data.title === "string" && data.title ? data.title : t("常州一网通办");
     const notice = Number.isInteger(data.notice_id) ? data.notice_id : null;
     let tag = "ywtb";
     if (data.case_no) tag = `case-${data.case_no}`;
@@ -76,12 +81,12 @@
     return {
       title,
       options: {
-        body: typeof data.body === "string" ? data.body : "您有一条新消息，点按查看",
+        body: typeof data.body === "string" ? data.body : t("您有一条新消息，点按查看"),
         icon: ICON,
         badge: BADGE,
         tag,
         renotify: true,
-        lang: "zh-CN",
+        lang: typeof data.lang === "string" && data.lang ? data.lang : texts.lang,
         data: {
           url: data.url || INBOX,
           case_no: data.case_no || null,
@@ -218,7 +223,8 @@
       const fresh = await firstSighting(seenKey).catch(() => true);
       if (!fresh) return;
     }
-    const { title, options } = notificationFor(payload);
+    const texts = scope.ywtbTexts ? await scope.ywtbTexts().catch(() => undefined) : undefined;
+    const { title, options } = notificationFor(payload, texts);
     await scope.registration.showNotification(title, options);
     for (const client of await windows()) {
       client.postMessage({ type: "push-received", event_id: eventId, case_no: options.data.case_no });

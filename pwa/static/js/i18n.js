@@ -1,0 +1,46 @@
+// Our scripts' texts in the page's language (issue 21). A text is written in Chinese where it is used, t("已保存"),
+// and that Chinese is its key: `make messages` extracts every t("…") into the catalogue like the templates' _("…").
+// The server draws the page's language's table into the page (base.html: <script type="application/json"
+// id="i18n">), so texts are there at once, offline too; a text missing from it shows in Chinese.
+//   t("已保存到本机 %(time)s", { time }) fills a named value after translating: one whole sentence per text, so
+//   English may put the value where its grammar wants it.
+// Numbers, dates and times: Intl in the page's <html lang> (formatTime, formatDate).
+
+const element = document.getElementById("i18n");
+const table = readTable();
+
+function readTable() {
+  try {
+    const parsed = element ? JSON.parse(element.textContent || "{}") : {};
+    return parsed && typeof parsed === "object" ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+export function t(text, params) {
+  const drawn = Object.hasOwn(table, text) ? table[text] : text;
+  if (!params) return drawn;
+  return drawn.replace(/%\((\w+)\)s/g, (whole, name) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
+}
+
+// The page's language code ("zh", "en"): what this device reads pages in (shell.js tells the service worker).
+export const language = element?.dataset.language || "zh";
+
+// The page's language tag for Intl ("zh-CN", "en").
+export const locale = document.documentElement.lang || "zh-CN";
+
+// Beijing time, as every time the server prints (a phone set to another zone still reads the same clock).
+const BEIJING = "Asia/Shanghai";
+
+export function formatTime(date) {
+  return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: BEIJING }).format(date);
+}
+
+export function formatDate(date, options = { dateStyle: "long" }) {
+  return new Intl.DateTimeFormat(locale, options).format(date);
+}
+
+export function formatNumber(value) {
+  return new Intl.NumberFormat(locale).format(value);
+}
