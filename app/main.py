@@ -41,6 +41,7 @@ from app.cases.correction_pages import CorrectionPages
 from app.cases.pages import CasePages
 from app.cases.routes import CasesApi, TrackingPages
 from app.cases.scans import ScanCounter
+from app.catalogue import translations as catalogue_translations
 from app.catalogue.routes import CatalogueApi, CataloguePages
 from app.certificates.routes import my_certificates, share_certificate, verify_certificate
 from app.console.enrollment import EnrollmentPages
@@ -102,6 +103,9 @@ from push.keys import load_or_create as load_vapid_keys
 from sms.backends import backend_for as sms_backend_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
+# Everything a page is drawn from besides its data: templates, static files, the languages' catalogues and the
+# catalogue's own English (db/seed). A change to any of them is a new release, so a kept page's ETag changes too.
+RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_translations.SEED_DIR)
 
 
 def _provide_db(state: State) -> asyncpg.Pool:
@@ -315,8 +319,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "service_worker": shell.ServiceWorker(assets, messages=script_messages),
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
-                # What every page is drawn with (templates, static files): part of each page's ETag (app/web/caching).
-                "release": release_fingerprint((TEMPLATES_DIR, STATIC_DIR)),
+                # What every page is drawn with (RELEASE_FOLDERS): part of each page's ETag (app/web/caching).
+                "release": release_fingerprint(RELEASE_FOLDERS),
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
                 "sms": CountedSms(sms_backend_for(settings)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.

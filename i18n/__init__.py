@@ -12,6 +12,7 @@ A layer of its own below `auth/`, `push/` and `app/`: it imports only `config/` 
 from i18n.translate import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    LOCALE_DIR,
     N_,
     catalogue_fingerprint,
     current_language,
@@ -29,6 +30,7 @@ _ = gettext
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "LOCALE_DIR",
     "N_",
     "_",
     "catalogue_fingerprint",

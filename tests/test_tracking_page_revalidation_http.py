@@ -5,13 +5,17 @@ display (长辈版) or a signed-in viewer each get the page drawn afresh."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
+import i18n
+from app.catalogue.translations import SEED_DIR
+from app.main import RELEASE_FOLDERS
 from app.shell.service import ELDER_COOKIE
-from app.web.caching import not_modified, weak_etag
+from app.web.caching import not_modified, release_fingerprint, weak_etag
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
@@ -83,3 +87,15 @@ def test_weak_comparison_and_lists() -> None:
     assert not_modified(f'"other", {tag}', tag)
     assert not_modified("*", tag)
     assert not not_modified(None, tag) and not not_modified('"other"', tag) and not not_modified("", tag)
+
+
+def test_a_changed_translation_or_catalogue_text_is_a_new_release(tmp_path: Path) -> None:
+    """A deploy that changes only an English text must not leave browsers a 304 for the page in the old words: the
+    catalogues (locale/) and the catalogue's English (db/seed) are part of the release every page tag covers."""
+    assert {i18n.LOCALE_DIR, SEED_DIR} <= set(RELEASE_FOLDERS)
+    po = tmp_path / "en" / "messages.po"
+    po.parent.mkdir()
+    po.write_text('msgid "首页"\nmsgstr "Home"\n', encoding="utf-8")
+    before = release_fingerprint.__wrapped__((tmp_path,))
+    po.write_text('msgid "首页"\nmsgstr "Home page"\n', encoding="utf-8")
+    assert release_fingerprint.__wrapped__((tmp_path,)) != before
