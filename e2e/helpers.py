@@ -95,7 +95,7 @@ def sign_up_on_page(
     """The register page's two steps: details, then the texted code and the passkey."""
     page.goto("/register")
     page.get_by_label("姓名").fill(name)
-    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_label("身份证件号码").fill(id_number)
     since = server_log_size()
     page.get_by_role("button", name="获取短信验证码").click()
     expect(page.get_by_label("短信验证码")).to_be_focused()
@@ -118,7 +118,7 @@ def sign_up_with_enrollment_code(page: Page, live_server: LiveServer, name: str,
     add_virtual_authenticator(page)
     page.goto("/register")
     page.get_by_label("姓名").fill(name)
-    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_label("身份证件号码").fill(id_number)
     page.get_by_text("有开户码？").click()
     page.get_by_label("开户码").fill(code)
     page.get_by_role("button", name="凭开户码创建通行密钥").click()

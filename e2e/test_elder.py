@@ -152,7 +152,7 @@ def test_elder_mode_on_both_steps_of_sign_up(phone: Page) -> None:
     page.get_by_text("有开户码？").click()
     assert _measured(page, 24) == []
     page.get_by_label("姓名").fill("蒋根林")
-    page.get_by_label("公民身份号码").fill("320413194507191915")
+    page.get_by_label("身份证件号码").fill("320413194507191915")
     page.get_by_role("button", name="获取短信验证码").click()
     expect(page.get_by_label("短信验证码")).to_be_focused()
     assert _measured(page, 24) == []

@@ -19,7 +19,7 @@ def test_sign_up_sign_out_and_sign_in_again_on_a_phone(phone: Page, live_server:
     cdp, authenticator = add_virtual_authenticator(phone)
     phone.goto("/register")
     phone.get_by_label("姓名").fill("蒋小红")
-    phone.get_by_label("公民身份号码").fill("320413197503031985")
+    phone.get_by_label("身份证件号码").fill("320413197503031985")
     phone.get_by_label("联系手机（选填）").fill("13900000009")
     since = server_log_size()
     phone.get_by_role("button", name="获取短信验证码").click()
@@ -55,12 +55,12 @@ def test_sign_up_errors_are_shown_beside_the_field_and_in_a_summary(phone: Page,
     add_virtual_authenticator(phone)
     phone.goto("/register")
     phone.get_by_label("姓名").fill("李娜")
-    phone.get_by_label("公民身份号码").fill("320402199506180127")
+    phone.get_by_label("身份证件号码").fill("320402199506180127")
     phone.get_by_role("button", name="获取短信验证码").click()
     error = phone.locator("#id_number-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("校验位")
-    expect(phone.get_by_label("公民身份号码")).to_have_attribute("aria-invalid", "true")
+    expect(phone.get_by_label("身份证件号码")).to_have_attribute("aria-invalid", "true")
     expect(phone.locator("#register-form .error-summary")).to_be_focused()
 
 
@@ -72,7 +72,7 @@ def test_a_wrong_code_is_shown_beside_its_field_and_the_same_for_details_that_ar
     phone.goto("/register")
     # Nobody called 王五 has this number: the page says exactly what it says to the right person.
     phone.get_by_label("姓名").fill("王五")
-    phone.get_by_label("公民身份号码").fill("320412196608080133")
+    phone.get_by_label("身份证件号码").fill("320412196608080133")
     phone.get_by_role("button", name="获取短信验证码").click()
     expect(phone.locator("#sms-sent")).to_have_text(SENT)
     expect(phone.get_by_role("button", name="重新获取验证码（60秒后）")).to_be_disabled()
@@ -82,7 +82,7 @@ def test_a_wrong_code_is_shown_beside_its_field_and_the_same_for_details_that_ar
     expect(error).to_contain_text("验证码不正确或已失效")
     expect(phone.get_by_label("短信验证码")).to_have_attribute("aria-invalid", "true")
     expect(phone.locator("#sms-form .error-summary")).to_be_focused()
-    phone.get_by_role("button", name="修改姓名或身份号码").click()
+    phone.get_by_role("button", name="修改姓名或身份证件号码").click()
     expect(phone.get_by_label("姓名")).to_be_focused()
 
 

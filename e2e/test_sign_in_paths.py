@@ -37,7 +37,7 @@ def test_signing_up_from_start_applying_lands_on_the_form(phone: Page) -> None:
     page.get_by_role("link", name="注册").click()
     assert urlsplit(page.url).path == "/register"
     page.get_by_label("姓名").fill(NEWCOMER[0])
-    page.get_by_label("公民身份号码").fill(NEWCOMER[1])
+    page.get_by_label("身份证件号码").fill(NEWCOMER[1])
     since = server_log_size()
     page.get_by_role("button", name="获取短信验证码").click()
     page.get_by_label("短信验证码").fill(texted_code(since))

@@ -47,6 +47,7 @@ from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from config.settings import Settings
+from i18n import N_, _
 
 # Residents fill it for themselves; village helpers for the client they work for; window clerks for the resident
 # whose ID card they have just checked (窗口收件).
@@ -139,7 +140,7 @@ def _kept_uploads(form: MergedForm, data: dict[str, Any]) -> dict[str, UploadedM
     for need in form.materials:
         token = _text(data.get(f"uploaded.{need.code}"))
         if _TOKEN.fullmatch(token):
-            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or "已上传的文件"
+            name = _text(data.get(f"uploaded_name.{need.code}"))[:100] or _("已上传的文件")
             kept[need.code] = UploadedMaterial(token=token, filename=name)
     return kept
 
@@ -228,17 +229,18 @@ def _read_only_hint(subject: Subject | None) -> str | None:
     if subject is None:
         return None
     if subject.channel == "parent":
-        return f"{subject.name}的信息，取自人口库，不能修改"
-    source = "人口库（已当面核验身份证）" if subject.at_window else "代办授权"
-    return f"{subject.name}本人的信息，取自{source}，不能修改"
+        return _("%(name)s的信息，取自人口库，不能修改") % {"name": subject.name}
+    if subject.at_window:
+        return _("%(name)s本人的信息，取自人口库（已当面核验身份证件），不能修改") % {"name": subject.name}
+    return _("%(name)s本人的信息，取自代办授权，不能修改") % {"name": subject.name}
 
 
 def _duplicate_link(subject: Subject | None) -> tuple[str, str]:
     """Where a filer goes when the matter is already being processed (一事不二办): the resident to 我的办件 (the case
     is there: their own, or linked to them as a party); a helper or a clerk back to whom they serve."""
     if subject is None or subject.channel == "parent":
-        return "/cases", "查看我的办件"
-    return (WALK_IN_HOME, "返回窗口收件") if subject.at_window else (HELPER_HOME, "返回代办名单")
+        return "/cases", _("查看我的办件")
+    return (WALK_IN_HOME, _("返回窗口收件")) if subject.at_window else (HELPER_HOME, _("返回代办名单"))
 
 
 def _apply_path(chosen: choice.ChosenForm) -> str:
@@ -265,6 +267,7 @@ def _page(
             "apply_path": _apply_path(chosen),
             "dom_id": presenter.dom_id,
             "material_key": presenter.material_key,
+            "own_library": parties.OWN,
             "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
             "subject": subject,
             "receipt_prefix": _receipt_prefix(subject),
@@ -359,7 +362,7 @@ async def _post_page(
     try:
         chosen = await choice.chosen_form(db, cipher, code, asked, person_id)
     except FieldErrors:
-        raise NotFoundException("事项清单有误，请返回重新勾选") from None
+        raise NotFoundException(N_("事项清单有误，请返回重新勾选")) from None
     form = chosen.form
     answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
     key = _text(data.get("idempotency_key"))
@@ -391,6 +394,8 @@ async def _post_page(
         else:
             return Redirect(f"{_receipt_prefix(subject)}{created.case_no}/receipt", status_code=303)
 
+    # The services' messages are marked (N_) and read here in the filer's language, as app/web/errors.py does.
+    errors = {key: _(message) for key, message in errors.items()}
     view, chosen = await _view(
         db,
         cipher,
@@ -415,6 +420,7 @@ def _duplicate_page(chosen: choice.ChosenForm, subject: Subject | None, duplicat
             "event": chosen.event,
             "subject": subject,
             "duplicate": duplicate,
+            "duplicate_message": _(duplicate.message),
             "duplicate_link": _duplicate_link(subject),
         },
         status_code=HTTP_409_CONFLICT,
@@ -475,7 +481,7 @@ class ApplyPages(Controller):
         """One field's error slot, for htmx: the same rules as a submission, applied to that field alone."""
         form, _ = await forms.merged_form_of(db, code)
         if field not in {f.key for f in form.fields()}:
-            raise NotFoundException("表单中没有这一项")
+            raise NotFoundException(N_("表单中没有这一项"))
         _clean, errors = forms.validate(form, {field: data.get(field)}, today_in_china())
         return Template(
             "partials/apply_field_error.html",
@@ -493,7 +499,7 @@ class ApplyPages(Controller):
         try:
             subject = await _subject(request, db, cipher, user, code)
         except _ChooseClient:
-            raise NotFoundException("请先选择办理对象") from None
+            raise NotFoundException(N_("请先选择办理对象")) from None
         await ratelimit.count_attempt(
             db, {ratelimit.party_lookup_subject(user.account_id): ratelimit.PARTY_LOOKUPS_PER_ACCOUNT}
         )
@@ -510,6 +516,7 @@ class ApplyPages(Controller):
                 "page": view,
                 "dom_id": presenter.dom_id,
                 "material_key": presenter.material_key,
+                "own_library": parties.OWN,
                 "subject": subject,
             },
         )

@@ -19,6 +19,7 @@ from app.errors import Conflict, FieldErrors
 from app.web.params import Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 RESIDENTS = roles("resident")
 
@@ -75,7 +76,7 @@ class ConsentPages(Controller):
         return Redirect(f"/consents?notice={decided.state}#consent-{decided.id}", status_code=303)
 
 
-_NOTICES = {"granted": "已同意，申请人的办件将使用您的证照", "refused": "已拒绝，申请人需自行上传相应材料"}
+_NOTICES = {"granted": N_("已同意，申请人的办件将使用您的证照"), "refused": N_("已拒绝，申请人需自行上传相应材料")}
 
 
 async def _page(
@@ -94,8 +95,9 @@ async def _page(
         context={
             "nav": "me",
             "consents": listed,
-            "notice": notice,
-            "error": error,
+            # Marked texts (ours, the services' errors), read in the visitor's language.
+            "notice": _(notice) if notice else None,
+            "error": _(error) if error else None,
             "days": consents.CONSENT_DAYS,
         },
         status_code=status_code,

@@ -19,6 +19,7 @@ from app.errors import Conflict, FieldErrors
 from app.web.params import Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 RESIDENT = roles("resident")
 CLERK = roles("clerk")
@@ -84,7 +85,7 @@ async def _ask(request: AnyRequest, db: Db, cipher: Cipher, case_no: str, data: 
     certificate_id, field = _certificate_id(data), _text(data, "field")
     posted = {"value": _text(data, "value"), "reason": _text(data, "reason")}
     if certificate_id is None:
-        return await _render(request, db, cipher, case_no, None, None, {"certificate_id": "请选择要更正的证照"})
+        return await _render(request, db, cipher, case_no, None, None, {"certificate_id": N_("请选择要更正的证照")})
     try:
         files: list[CheckedFile] = service.checked_supplement_files(await posted_files(data.get("file")))
         created = await corrections.request_correction(
@@ -133,7 +134,7 @@ async def _render(
         errors["certificate_id"] = message
         shown = await corrections.page(db, cipher, request, user, case_no, None, None)
     if shown.target is not None and field and shown.field is None:
-        errors.setdefault("field", "请从列表中选择要更正的项目")
+        errors.setdefault("field", N_("请从列表中选择要更正的项目"))
     base = f"/console/cases/{shown.case_no}" if shown.channel == "clerk" else f"/cases/{shown.case_no}"
     return Template(
         "correction.html",
@@ -141,7 +142,8 @@ async def _render(
             "nav": "console" if shown.channel == "clerk" else "cases",
             "page": shown,
             "base": base,
-            "errors": errors,
+            # Ours and the services' messages are marked (N_): read here in the reader's language.
+            "errors": {key: _(message) for key, message in errors.items()},
             "error_order": [key for key in _ORDER if key in errors],
             "posted": posted or {},
             "files_max": corrections.EVIDENCE_MAX,

@@ -10,6 +10,7 @@ import msgspec
 from app.cases.states import RESIDENT_NOTE_KINDS
 from app.catalogue.models import ResultCertificate, TimeLimit
 from app.notifications.models import NoticeDelivery
+from i18n import N_
 
 
 class CaseSubmission(msgspec.Struct, kw_only=True):
@@ -63,7 +64,7 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def note_label(self) -> str:
         """What the note is: 补正告知, 不予受理理由 … or just 说明 (who filed it, a tracking number)."""
-        return RESIDENT_NOTE_KINDS.get(self.status, "说明")
+        return RESIDENT_NOTE_KINDS.get(self.status, N_("说明"))
 
 
 class CaseConsent(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,14 +19,15 @@ from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 RESIDENT = roles("resident")
-# How a resident reads where a case came from; unknown codes are shown as they are.
-CHANNEL_LABELS = {"online": "网上申请", "window": "窗口申请", "helper": "帮办代办"}
-FILED_AS_LABELS = {"self": "本人申请", "helper": "帮办员代为申请", "clerk": "窗口代为申请"}
+# How a resident reads where a case came from (in their language); unknown codes are shown as they are.
+CHANNEL_LABELS = {"online": N_("网上申请"), "window": N_("窗口申请"), "helper": N_("帮办代办")}
+FILED_AS_LABELS = {"self": N_("本人申请"), "helper": N_("帮办员代为申请"), "clerk": N_("窗口代为申请")}
 # What a page the resident is sent back to confirms (?notice=…).
 NOTICES = {
-    "withdrawn": "已撤回申请：所选事项已停止办理，办理部门已收到撤回通知。已办结的事项不受影响。",
+    "withdrawn": N_("已撤回申请：所选事项已停止办理，办理部门已收到撤回通知。已办结的事项不受影响。"),
 }
 
 
@@ -53,10 +54,12 @@ class CasePages(Controller):
                 db, cipher, request, user, case_no, task_id, str(data.get("note") or "") or None, files
             )
         except FieldErrors as exc:
-            errors = "；".join(exc.errors.values())
-            return await self._case(request, db, settings, case_no, errors, 400, {task_id: exc.errors})
+            # The services' messages are marked (N_): read here in the resident's language, as app/web/errors.py does.
+            messages = {key: _(message) for key, message in exc.errors.items()}
+            errors = _("；").join(messages.values())
+            return await self._case(request, db, settings, case_no, errors, 400, {task_id: messages})
         except Conflict as exc:
-            return await self._case(request, db, settings, case_no, exc.message, 409)
+            return await self._case(request, db, settings, case_no, _(exc.message), 409)
         return Redirect(f"/cases/{case_no}", status_code=303)
 
     @get("/cases", opt=RESIDENT)
@@ -68,7 +71,7 @@ class CasePages(Controller):
     async def case_page(
         self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
     ) -> Template:
-        return await self._case(request, db, settings, case_no, notice=NOTICES.get(notice))
+        return await self._case(request, db, settings, case_no, notice=_notice(notice))
 
     @get("/cases/{case_no:str}/withdraw", opt=RESIDENT)
     async def withdraw_page(
@@ -114,8 +117,8 @@ class CasePages(Controller):
                 "nav": "cases",
                 "case": case,
                 "item_names": {task.id: task.item_name for task in case.tasks},
-                "channel_label": CHANNEL_LABELS.get(case.channel, case.channel),
-                "filed_as_label": FILED_AS_LABELS.get(case.filed_as, case.filed_as),
+                "channel_label": _label(CHANNEL_LABELS, case.channel),
+                "filed_as_label": _label(FILED_AS_LABELS, case.filed_as),
                 # A party linked to the case (一事不二办) reads it; answering a 补正告知 is the applicant's.
                 "supplements": []
                 if case.linked_as
@@ -147,7 +150,7 @@ class CasePages(Controller):
         notice = await service.notice_for_resident(db, settings, caller(request), case_no, task_id)
         return Template(
             "supplement_notice.html",
-            context={"nav": "cases", "notice": notice, "back": (f"/cases/{case_no}", "返回办件")},
+            context={"nav": "cases", "notice": notice, "back": (f"/cases/{case_no}", _("返回办件"))},
         )
 
     @get("/helper/cases/{case_no:str}/receipt", opt=roles("helper"))
@@ -157,7 +160,7 @@ class CasePages(Controller):
         """The receipt of a case a helper filed for a client, to print for the family: its QR lets them follow
         the case without an account. Only cases this helper filed under a delegation from the applicant."""
         case = await service.case_for_helper(db, settings, caller(request), case_no)
-        return receipt_page(case, filed_for="helper", notice=NOTICES.get(notice))
+        return receipt_page(case, filed_for="helper", notice=_notice(notice))
 
     @get("/helper/cases/{case_no:str}/withdraw", opt=roles("helper"))
     async def helper_withdraw_page(
@@ -177,6 +180,16 @@ class CasePages(Controller):
         data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
         return await _withdraw_posted(request, db, cipher, settings, case_no, data, for_helper=True)
+
+
+def _label(labels: dict[str, str], code: str) -> str:
+    """A code's label in the reader's language; an unknown code as it is (never gettext(""): the catalogue's header)."""
+    return _(labels[code]) if code in labels else code
+
+
+def _notice(code: str) -> str | None:
+    """What the page confirms (?notice=…), in the reader's language; an unknown code confirms nothing."""
+    return _(NOTICES[code]) if code in NOTICES else None
 
 
 def _listed(value: Any) -> list[str]:
@@ -228,6 +241,7 @@ async def _withdraw_posted(
     except (FieldErrors, Conflict) as exc:
         case = await _case_to_withdraw(request, db, settings, case_no, for_helper=for_helper)
         errors = exc.errors if isinstance(exc, FieldErrors) else {"task_ids": exc.message}
+        errors = {key: _(message) for key, message in errors.items()}  # marked by the service: in the reader's words
         status = 400 if isinstance(exc, FieldErrors) else 409
         return _withdraw_template(case, errors=errors, form=data, status=status, for_helper=for_helper)
     done = f"/helper/cases/{case_no}/receipt" if for_helper else f"/cases/{case_no}"
@@ -259,7 +273,7 @@ def _withdraw_template(
             "withdrawable": _withdrawable(case),
             "staying": [t for t in case.tasks if not withdrawal.withdrawable(t.status)],
             "chosen": chosen if form is not None else {t.id for t in case.tasks},
-            "reasons": withdrawal.REASONS,
+            "reasons": {code: _(words) for code, words in withdrawal.REASONS.items()},
             "reason_text_max": withdrawal.REASON_TEXT_MAX,
             "errors": errors or {},
             "form": posted,

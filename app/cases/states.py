@@ -1,33 +1,38 @@
-"""Task states as a resident reads them, and the case status derived from its tasks."""
+"""Task states as a resident reads them, and the case status derived from its tasks.
+
+The labels are marked (N_) and stay Chinese here: a page translates each where it draws it ({{ _(label) }}), so a
+snapshot kept for the tracking page serves every language."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from i18n import N_
+
 TASK_STATUS_LABELS = {
-    "awaiting_consent": "待授权",
-    "submitted": "已申办",
-    "accepted": "已受理",
-    "rejected": "不予受理",
-    "supplement_requested": "待补正",
-    "resubmitted": "已补正",
-    "in_review": "审核中",
-    "approved": "已批准",
-    "denied": "未予批准",
-    "completed": "已办结",
-    "delivered": "已出件",
-    "withdrawn": "已撤回",
+    "awaiting_consent": N_("待授权"),
+    "submitted": N_("已申办"),
+    "accepted": N_("已受理"),
+    "rejected": N_("不予受理"),
+    "supplement_requested": N_("待补正"),
+    "resubmitted": N_("已补正"),
+    "in_review": N_("审核中"),
+    "approved": N_("已批准"),
+    "denied": N_("未予批准"),
+    "completed": N_("已办结"),
+    "delivered": N_("已出件"),
+    "withdrawn": N_("已撤回"),
 }
 
 CASE_STATUS_LABELS = {
-    "awaiting_consent": "待授权",
-    "submitted": "已提交",
-    "in_progress": "办理中",
-    "supplement_requested": "待补正",
-    "completed": "已办结",
-    "delivered": "已出件",
-    "closed": "已结束",
-    "withdrawn": "已撤回",
+    "awaiting_consent": N_("待授权"),
+    "submitted": N_("已提交"),
+    "in_progress": N_("办理中"),
+    "supplement_requested": N_("待补正"),
+    "completed": N_("已办结"),
+    "delivered": N_("已出件"),
+    "closed": N_("已结束"),
+    "withdrawn": N_("已撤回"),
 }
 
 # Tasks still with a department or the resident: everything before 出件 and not refused.
@@ -55,11 +60,11 @@ VISIBILITIES = frozenset({RESIDENT, INTERNAL})
 # the public tracking page only says that there is one (its words may name people).
 NOTE_STEP = "note"
 RESIDENT_NOTE_KINDS = {
-    "supplement_requested": "补正告知",
-    "rejected": "不予受理理由",
-    "denied": "不予批准理由",
-    "withdrawn": "撤回说明",
-    NOTE_STEP: "办理说明",
+    "supplement_requested": N_("补正告知"),
+    "rejected": N_("不予受理理由"),
+    "denied": N_("不予批准理由"),
+    "withdrawn": N_("撤回说明"),
+    NOTE_STEP: N_("办理说明"),
 }
 
 _ENDED = {"rejected", "denied", "withdrawn"}

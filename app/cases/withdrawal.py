@@ -37,13 +37,14 @@ from auth.pii import PiiCipher
 from db.pool import Tx
 from hooks import outbox as hooks
 from hooks.models import Event
+from i18n import N_
 
 # Why the applicant withdraws, as they choose it: the code goes to the departments' systems, the words to the timeline.
 REASONS = {
-    "no_longer_needed": "不再需要办理",
-    "refile": "申请信息有误，准备重新申请",
-    "other_channel": "改为到窗口或通过其他方式办理",
-    "other": "其他原因",
+    "no_longer_needed": N_("不再需要办理"),
+    "refile": N_("申请信息有误，准备重新申请"),
+    "other_channel": N_("改为到窗口或通过其他方式办理"),
+    "other": N_("其他原因"),
 }
 REASON_TEXT_MAX = 200
 _NOT_FOUND = "没有找到该办件"
