@@ -26,6 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 # Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
 from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType]
 from litestar.template import TemplateConfig
+from markupsafe import Markup
 
 import i18n
 from app.accounts import service as accounts
@@ -120,6 +121,15 @@ def _provide_open_cases() -> OpenCases:
     return cases.open_cases_of
 
 
+def _template_gettext(message: str, /, **variables: object) -> Markup:
+    """`{{ _("…") }}` as Jinja's newstyle gettext draws it in our templates (all autoescaped: Litestar's engine): the
+    text in the request's language as Markup, %-formatted with each variable escaped (a text without a % needs none)."""
+    text = i18n.gettext(message)
+    if not variables and "%" not in text:
+        return Markup(text)  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
+    return Markup(text) % variables  # noqa: S704
+
+
 def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
@@ -132,6 +142,9 @@ def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig
             gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
         )
         template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
+        # The texts themselves, hundreds a page: as the newstyle gettext above draws them, without its three lookups
+        # in the template's context per text (issue 20: a fifth of the console queue's drawing).
+        template_globals["_"] = template_globals["gettext"] = _template_gettext
         template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
 
         def display_for(request: AnyRequest | None) -> Display:
