@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -103,6 +104,8 @@ from push.keys import load_or_create as load_vapid_keys
 from sms.backends import backend_for as sms_backend_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
+# What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
+_NOT_PLAIN = re.compile(r"[<>&\"'%]")
 
 
 def _provide_db(state: State) -> asyncpg.Pool:
@@ -121,13 +124,15 @@ def _provide_open_cases() -> OpenCases:
     return cases.open_cases_of
 
 
-def _template_gettext(message: str, /, **variables: object) -> Markup:
+def _template_gettext(message: str, /, **variables: object) -> str:
     """`{{ _("…") }}` as Jinja's newstyle gettext draws it in our templates (all autoescaped: Litestar's engine): the
-    text in the request's language as Markup, %-formatted with each variable escaped (a text without a % needs none)."""
+    text in the request's language as Markup, %-formatted with each variable escaped. A text with nothing to format
+    and nothing HTML would escape comes back as it is: it is drawn the same, and each Markup drawn costs Jinja a new
+    Markup (hundreds a page)."""
     text = i18n.gettext(message)
-    if not variables and "%" not in text:
-        return Markup(text)  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
-    return Markup(text) % variables  # noqa: S704
+    if not variables and not _NOT_PLAIN.search(text):
+        return text
+    return Markup(text) % variables  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
 
 
 def _template_engine(settings: Settings, assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
