@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 # Its `directories` parameter is annotated with a bare PathLike (an unknown type argument to pyright).
 from litestar.static_files import create_static_files_router  # pyright: ignore[reportUnknownVariableType]
 from litestar.template import TemplateConfig
+from markupsafe import Markup
 
 import i18n
 from app.accounts import service as accounts
@@ -106,6 +108,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 # Everything a page is drawn from besides its data: templates, static files, the languages' catalogues and the
 # catalogue's own English (db/seed). A change to any of them is a new release, so a kept page's ETag changes too.
 RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_translations.SEED_DIR)
+# What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
+_NOT_PLAIN = re.compile(r"[<>&\"'%]")
 
 
 def _provide_db(state: State) -> asyncpg.Pool:
@@ -124,6 +128,17 @@ def _provide_open_cases() -> OpenCases:
     return cases.open_cases_of
 
 
+def _template_gettext(message: str, /, **variables: object) -> str:
+    """`{{ _("…") }}` as Jinja's newstyle gettext draws it in our templates (all autoescaped: Litestar's engine): the
+    text in the request's language as Markup, %-formatted with each variable escaped. A text with nothing to format
+    and nothing HTML would escape comes back as it is: it is drawn the same, and each Markup drawn costs Jinja a new
+    Markup (hundreds a page)."""
+    text = i18n.gettext(message)
+    if not variables and not _NOT_PLAIN.search(text):
+        return text
+    return Markup(text) % variables  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
+
+
 def _template_engine(
     settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages
 ) -> TemplateConfig[JinjaTemplateEngine]:
@@ -138,6 +153,9 @@ def _template_engine(
             gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
         )
         template_globals = cast("dict[str, object]", environment.globals)  # pyright: ignore[reportUnknownMemberType]
+        # The texts themselves, hundreds a page: as the newstyle gettext above draws them, without its three lookups
+        # in the template's context per text (issue 20: a fifth of the console queue's drawing).
+        template_globals["_"] = template_globals["gettext"] = _template_gettext
         template_filters = cast("dict[str, object]", environment.filters)  # pyright: ignore[reportUnknownMemberType]
 
         def display_for(request: AnyRequest | None) -> Display:

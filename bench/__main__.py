@@ -542,6 +542,7 @@ def _print_profiles(profiles: dict[str, Any]) -> None:
             print(f"profile of {page}: {found['error']}")
             continue
         print(f"profile of {page} ({found['samples']:,} samples across the workers, py-spy):")
+        print("  where the time went: " + ", ".join(f"{name} {share:.0f}%" for name, share in found.get("where", [])))
         for title, key in (("  innermost frames", "self"), ("  innermost of our functions", "ours")):
             print(title)
             for frame, share in found[key]:

@@ -266,10 +266,34 @@ def profile(server: Server, load: Callable[[int], object], seconds: int = PROFIL
     return top_frames(out.read_text(errors="replace"))
 
 
+# Where a sample's time went, by the innermost frame that says so (the standard library's frames say nothing: the
+# frame that called them does): drawing the page, the database, logs and metrics, the framework and server (routing,
+# middleware, sessions, CSRF, sending), or our own code (handlers, services, stores, middleware of ours).
+_WHERE = (
+    ("drawing (Jinja)", ("jinja2/", "markupsafe/", "pwa/templates/")),
+    ("database (asyncpg)", ("asyncpg/",)),
+    ("logs and metrics", ("logging/", "prometheus_client/", "app/ops/")),
+    ("framework and server", ("litestar/", "granian/", "msgspec/", "multipart/")),
+)
+
+
+def _where(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        place = frame.split(" (", 1)[1]
+        for name, marks in _WHERE:
+            if place.startswith(marks) or (name.startswith("drawing") and ".html:" in place):
+                return name
+        if place.startswith(_OWN):
+            return "our code"
+    return "framework and server"
+
+
 def top_frames(raw: str, count: int = 8) -> dict[str, Any]:
-    """The collapsed stacks py-spy wrote (`frame;frame;… samples` a line) as the top frames by share of samples."""
+    """The collapsed stacks py-spy wrote (`frame;frame;… samples` a line) as the top frames by share of samples, and the
+    share of each kind of work (`where`)."""
     inner: Counter[str] = Counter()
     ours: Counter[str] = Counter()
+    where: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, samples = line.rpartition(" ")
@@ -281,11 +305,14 @@ def top_frames(raw: str, count: int = 8) -> dict[str, Any]:
         weight = int(samples)
         total += weight
         inner[frames[-1]] += weight
+        where[_where(frames)] += weight
         own = [frame for frame in frames if frame.split(" (", 1)[1].startswith(_OWN)]
         if own:
             ours[own[-1]] += weight
     share = lambda counter: [[frame, round(100 * n / total, 1)] for frame, n in counter.most_common(count)]  # noqa: E731
-    return {"samples": total, "self": share(inner), "ours": share(ours)} if total else {"error": "no samples"}
+    if not total:
+        return {"error": "no samples"}
+    return {"samples": total, "where": share(where), "self": share(inner), "ours": share(ours)}
 
 
 def _short(frame: str) -> str:

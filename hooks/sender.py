@@ -3,16 +3,44 @@ the `standardwebhooks` package), POSTed only where WEBHOOK_ALLOWED_HOSTS allows 
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import aiohttp
 import msgspec
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from standardwebhooks.webhooks import Webhook
 
-from hooks.targets import CheckedResolver, RefusedAddress, host_allowed
+from hooks.targets import address_allowed, host_allowed
 
 SEND_TIMEOUT_SECONDS = 10
 USER_AGENT = "ywtb-webhooks/1 (+https://ywtb.changzhou.gov.cn.example/docs/exchange)"
+
+
+# Beside their only user: hooks.targets, which web workers import to check a URL, stays free of aiohttp.
+class RefusedAddress(OSError):
+    """A name resolving only to addresses a webhook may not reach."""
+
+
+class CheckedResolver(AbstractResolver):
+    """The system's resolver, keeping only the addresses a webhook may reach (address_allowed)."""
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self._allowed = allowed
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        kept = [r for r in results if address_allowed(r["host"], self._allowed)]
+        if not kept:
+            raise RefusedAddress(f"{host} resolves only to addresses outside WEBHOOK_ALLOWED_HOSTS")
+        return kept
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class SendResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,14 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
+from db.enqueue import ENQUEUE_JOBS
 from db.pool import DB
 from hooks.models import ClaimedDelivery, Delivery, Subscription
 
 DELIVER_ENTRYPOINT = "hooks.deliver"
-# pgqueuer's own INSERT, on the caller's connection so the jobs commit or roll back with the event (as push/store.py).
-_ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
 
 
 async def insert_subscription(
@@ -122,7 +120,7 @@ async def enqueue_deliveries(tx: DB, delivery_ids: list[int]) -> None:
     if not count:
         return
     await tx.fetch(
-        _ENQUEUE,
+        ENQUEUE_JOBS,
         [0] * count,
         [DELIVER_ENTRYPOINT] * count,
         [str(n).encode() for n in delivery_ids],

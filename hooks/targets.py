@@ -9,11 +9,7 @@ changes its answer after the check gains nothing); redirects are not followed.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 from hooks.models import URL_MAX
 
@@ -81,27 +77,3 @@ def url_problem(url: str, allowed: tuple[str, ...]) -> str | None:
     if not host_allowed(host, allowed):
         return f"回调主机 {host} 不在平台允许的范围内（WEBHOOK_ALLOWED_HOSTS），请联系平台管理员"
     return None
-
-
-class RefusedAddress(OSError):
-    """A name resolving only to addresses a webhook may not reach."""
-
-
-class CheckedResolver(AbstractResolver):
-    """The system's resolver, keeping only the addresses a webhook may reach (address_allowed)."""
-
-    def __init__(self, allowed: tuple[str, ...]) -> None:
-        self._allowed = allowed
-        self._inner = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        kept = [r for r in results if address_allowed(r["host"], self._allowed)]
-        if not kept:
-            raise RefusedAddress(f"{host} resolves only to addresses outside WEBHOOK_ALLOWED_HOSTS")
-        return kept
-
-    async def close(self) -> None:
-        await self._inner.close()

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import msgspec
-from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
+from db.enqueue import ENQUEUE_JOBS
 from db.pool import DB
 from push.models import (
     Arrival,
@@ -29,10 +29,6 @@ from push.models import (
 SEND_ENTRYPOINT = "push.send"
 # The job that releases a scheduled notice (a reminder) at its time.
 SCHEDULED_ENTRYPOINT = "push.scheduled_notice"
-# pgqueuer's own INSERT for jobs. It runs on the caller's connection so that the jobs commit or roll
-# back with the event; Queries.enqueue is not used there because it passes job headers as JSON text,
-# which our connections' jsonb codec (db/pool.py) would encode a second time.
-_ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
 
 # A device whose pushes failed this many times in a row (a success resets the count) is not counted on to be heard.
 LIVE_DEVICE_MAX_FAILURES = 3
@@ -206,7 +202,7 @@ async def enqueue_sends(tx: DB, notification_ids: list[int], priority: int) -> N
     if not count:
         return
     await tx.fetch(
-        _ENQUEUE,
+        ENQUEUE_JOBS,
         [priority] * count,
         [SEND_ENTRYPOINT] * count,
         [str(n).encode() for n in notification_ids],
@@ -238,7 +234,7 @@ async def insert_scheduled_notice(tx: DB, notice: Notice, account_id: int, key: 
 async def enqueue_release(tx: DB, scheduled_id: int, delay: timedelta) -> None:
     """The job that releases a scheduled notice, run by a worker once `delay` has passed."""
     await tx.fetch(
-        _ENQUEUE,
+        ENQUEUE_JOBS,
         [0],
         [SCHEDULED_ENTRYPOINT],
         [str(scheduled_id).encode()],

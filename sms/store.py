@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import msgspec
-from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
+from db.enqueue import ENQUEUE_JOBS
 from db.pool import DB
 from sms.models import CaseText, ClaimedSms, TextState
 
 SEND_ENTRYPOINT = "sms.send"
-# pgqueuer's own INSERT, on the caller's connection so the job commits or rolls back with the step (as push/store.py).
-_ENQUEUE = QueryQueueBuilder().build_enqueue_query("raise")
 
 
 async def insert_case_text(tx: DB, text: CaseText) -> int | None:
@@ -32,7 +30,7 @@ async def insert_case_text(tx: DB, text: CaseText) -> int | None:
 
 async def enqueue_send(tx: DB, message_id: int, priority: int) -> None:
     await tx.fetch(
-        _ENQUEUE,
+        ENQUEUE_JOBS,
         [priority],
         [SEND_ENTRYPOINT],
         [str(message_id).encode()],

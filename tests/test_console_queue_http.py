@@ -386,3 +386,25 @@ async def test_the_queue_api_pages_with_a_next_cursor_header_and_refuses_a_made_
     page = await clerk.get("/console", params={"cursor": "x"})
     assert page.status_code == 400 and "翻页位置无效" in page.text
     assert (await clerk.get("/api/v1/console/tasks", params={"limit": 500})).status_code == 400
+
+
+async def test_the_queue_in_english_keeps_chinese_for_names_and_data_only(
+    client: Client, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    await clerk_signs_in(client, pool, "http://localhost:8000")
+    filed = await file_walk_in(client, await receive_walk_in(client), "walk-in-queue-en")
+    assert filed.status_code == 201, filed.text
+    await pool.execute("UPDATE tasks SET due_on = current_date - 3")
+    client.cookies.set("ywtb_lang", "en")
+    page = (await client.get("/console")).text
+    main = page.split("<main", 1)[1]
+    for english in ("Case console", "Cases waiting (soonest due first)", "Find case", "Filter", "Overdue", "Applicant"):
+        assert english in main, english
+    assert "武进区 service window · Received at a service window" in main  # the hall's name is a name
+    assert "Cases: 1 (tasks: " in main and "overdue: 1</strong>" in main
+    # (承诺件 stays as the kind filter's value, in the query string.)
+    untranslated = ("办件工作台", "待办办件", "查找办件", "筛选", "已超期", "申请人", "政务服务窗口", "办结期限")
+    for chinese in (*untranslated, ">承诺件<"):
+        assert chinese not in main, chinese
+    client.cookies.delete("ywtb_lang")
+    assert "办件工作台" in (await client.get("/console")).text  # Chinese, the default

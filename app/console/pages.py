@@ -17,7 +17,7 @@ from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service, undelivered
 from app.console.models import InPersonCheck, QueueFilters, WindowOrganisationCheck
-from app.console.queue import DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
+from app.console.queue import AT_ONCE, DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.consultations import service as consultations
 from app.consultations.models import ConsultationBody
@@ -149,12 +149,13 @@ class ConsolePages(Controller):
         queue = await case_queue(db, caller(request), filters, cursor or None)
         if cursor and is_htmx(request):
             # 加载更多: the next page's cases, appended where its link was (no script: the link opens that page).
-            return Template("partials/queue_page.html", context={"queue": queue})
+            return Template("partials/queue_page.html", context={"queue": queue, "at_once": AT_ONCE})
         return Template(
             "console.html",
             context={
                 "nav": "console",
                 "queue": queue,
+                "at_once": AT_ONCE,
                 "due_filters": DUE_FILTERS,
                 "kind_filters": KIND_FILTERS,
                 "filtered": filters != QueueFilters(),

@@ -18,10 +18,13 @@ from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilter
 from app.console.service import QUEUE_STATUSES, RECEIVED_HOW, task_queue
 from app.people.identity import mask_name
 from auth.models import CurrentUser
+from i18n import N_, _
 
-DUE_FILTERS = {"overdue": "已超期", "soon": "即将到期（2个工作日内）"}
+# Their labels are marked here and translated where the page draws them.
+DUE_FILTERS = {"overdue": N_("已超期"), "soon": N_("即将到期（2个工作日内）")}
 # 即办件 (done at once: 马上办 at the window) apart from 承诺件 (done within the promised working days).
-KIND_FILTERS = {"即办件": "即办件（可当场办结）", "承诺件": "承诺件"}
+AT_ONCE = "即办件"
+KIND_FILTERS = {AT_ONCE: N_("即办件（可当场办结）"), "承诺件": N_("承诺件")}
 
 
 def queue_filters(status: str, department: str, due: str, kind: str = "") -> QueueFilters:
@@ -39,9 +42,9 @@ def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
     receives any resident), else the applicant's district."""
     if facts is None:
         return "—", ""
-    how = RECEIVED_HOW.get(facts.channel, facts.channel)
+    how = _(RECEIVED_HOW[facts.channel]) if facts.channel in RECEIVED_HOW else facts.channel
     if facts.filed_as == "clerk" and facts.receiving_region:
-        return f"{facts.receiving_region}政务服务窗口", how
+        return _("%(hall)s政务服务窗口") % {"hall": facts.receiving_region}, how
     return facts.applicant_district or "—", how
 
 

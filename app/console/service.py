@@ -61,6 +61,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import region_prefix
+from i18n import N_
 
 DUE_SOON_WORKING_DAYS = 2
 QUEUE_PAGE = 50  # tasks on a page of the queue (the API's default `limit`)
@@ -331,7 +332,7 @@ async def _register_of(db: asyncpg.Pool, credit_code: str | None) -> Organisatio
 # --- 一事不二办: pairs flagged as perhaps one matter, side by side for the window clerk ----------------------------
 
 MATCH_LABELS = {"exact": "信息完全一致", "near": "信息相近"}
-RECEIVED_HOW = {"window": "窗口收件", "online": "网上申请", "helper": "帮办代办"}
+RECEIVED_HOW = {"window": N_("窗口收件"), "online": N_("网上申请"), "helper": N_("帮办代办")}
 
 
 def _side(
