@@ -149,7 +149,7 @@ def test_clerk_at_the_window(
     register_staff(page, live_server, "市民中心窗口", "--role", "clerk", "--department", "police", "--region", "320400")
     page.goto("/console/walk-in")
     page.get_by_label("姓名").fill(WALK_IN[0])
-    page.get_by_label("公民身份号码").fill(WALK_IN[1])
+    page.get_by_label("身份证件号码").fill(WALK_IN[1])
     page.get_by_label("已当面核验本人居民身份证原件").check()
     shoot(page, "clerk-01-walk-in-check")
     page.get_by_role("button", name="开始接待").click()

@@ -81,7 +81,7 @@ def test_the_console_has_no_serious_accessibility_violations(tablet: Page, live_
     _check(tablet, "/scan")
     _check(tablet, "/console/enrollment")
     tablet.get_by_label("姓名").fill(RESIDENT[0])
-    tablet.get_by_label("公民身份号码").fill(RESIDENT[1])
+    tablet.get_by_label("身份证件号码").fill(RESIDENT[1])
     tablet.get_by_label("已当面核验本人居民身份证原件").check()
     tablet.get_by_role("button", name="生成开户码").click()
     expect(tablet.get_by_role("heading", name="开户码（只显示这一次）")).to_be_visible()
@@ -89,7 +89,7 @@ def test_the_console_has_no_serious_accessibility_violations(tablet: Page, live_
     # 窗口收件 for his company: his ID card checked, then the company's authority (he is its legal representative).
     tablet.goto("/console/walk-in")
     tablet.get_by_label("姓名").fill(RESIDENT[0])
-    tablet.get_by_label("公民身份号码").fill(RESIDENT[1])
+    tablet.get_by_label("身份证件号码").fill(RESIDENT[1])
     tablet.get_by_label("已当面核验本人居民身份证原件").check()
     tablet.get_by_role("button", name="开始接待").click()
     _no_violations(tablet, "/console/walk-in (receiving)")

@@ -47,7 +47,7 @@ def _fill_client(page: Page, name: str, id_number: str) -> None:
     page.get_by_role("link", name="新增代办授权").click()
     expect(page).to_have_url("/helper/delegations/new")
     page.get_by_label("姓名").fill(name)
-    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_label("身份证件号码").fill(id_number)
     page.get_by_label("怎样核验的身份").select_option(label="当面核验居民身份证")
 
 

@@ -34,7 +34,7 @@ def test_a_clerk_completes_a_walk_ins_jibanjian_on_the_spot(tablet: Page, live_s
     )
     page.goto("/console/walk-in")
     page.get_by_label("姓名").fill(RESIDENT[0])
-    page.get_by_label("公民身份号码").fill(RESIDENT[1])
+    page.get_by_label("身份证件号码").fill(RESIDENT[1])
     page.get_by_label("已当面核验本人居民身份证原件").check()
     page.get_by_role("button", name="开始接待").click()
     expect(page).to_have_url("/console/walk-in?notice=started")  # a 天宁 hall receives a 溧阳 resident

@@ -142,7 +142,7 @@ def test_a_helper_switching_elders_keeps_the_queued_submission_and_it_becomes_on
 
 def _receive(page: Page, name: str, id_number: str) -> None:
     page.get_by_label("姓名").fill(name)
-    page.get_by_label("公民身份号码").fill(id_number)
+    page.get_by_label("身份证件号码").fill(id_number)
     page.get_by_label("已当面核验本人居民身份证原件").check()
     page.get_by_role("button", name="开始接待").click()
 

@@ -41,14 +41,14 @@ def test_a_clerk_files_for_a_walk_in_resident_who_then_finds_the_case(
 
     # The ID card is checked first: a mistyped number and a forgotten tick are refused beside their fields.
     page.get_by_label("姓名").fill(RESIDENT[0])
-    page.get_by_label("公民身份号码").fill(RESIDENT[1][:-1] + "8")
+    page.get_by_label("身份证件号码").fill(RESIDENT[1][:-1] + "8")
     page.get_by_role("button", name="开始接待").click()
     expect(page.locator("#walk-in-id-number-error")).to_contain_text("校验位不正确")
     expect(page.locator("#walk-in-identity-checked-error")).to_contain_text("请先当面核验居民身份证")
     expect(page.locator(".error-summary")).to_be_visible()
     assert violations(page) == []
     expect(page.get_by_label("姓名")).to_have_value(RESIDENT[0])
-    page.get_by_label("公民身份号码").fill(RESIDENT[1])
+    page.get_by_label("身份证件号码").fill(RESIDENT[1])
     page.get_by_label("已当面核验本人居民身份证原件").check()
     page.get_by_role("button", name="开始接待").click()
     expect(page).to_have_url("/console/walk-in?notice=started")

@@ -20,6 +20,7 @@ from app.console.models import EnrollmentIssued, InPersonCheck
 from app.console.routes import CLERK
 from app.errors import FieldErrors
 from app.web.params import AppSettings, Cipher, Db
+from app.web.texts import translated
 from app.web.types import AnyRequest
 from auth.access import caller
 from auth.enrollment import DEFAULT_TTL
@@ -62,5 +63,5 @@ class EnrollmentPages(Controller):
                 db, cipher, settings.secret_key, request, caller(request), check
             )
         except FieldErrors as exc:
-            return _page(errors=exc.errors, form={"name": check.name, "id_number": check.id_number})
+            return _page(errors=translated(exc.errors), form={"name": check.name, "id_number": check.id_number})
         return _page(issued=issued)

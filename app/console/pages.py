@@ -27,61 +27,63 @@ from app.errors import Conflict, FieldErrors
 from app.registers import service as registers
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
+from app.web.texts import translated
 from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller
 from auth.sessions import drop_from_session, keep_in_session, session_value
+from i18n import N_, _
 
 ACTION_LABELS = {
-    "accept": "受理",
-    "reject": "不予受理",
-    "request_supplement": "补正告知",
-    "resubmit": "已收到补正",
-    "review": "开始审核",
-    "approve": "批准",
-    "deny": "不予批准",
-    "complete": "办结",
-    "deliver": "出件",
-    "complete_on_the_spot": "当场办结",
+    "accept": N_("受理"),
+    "reject": N_("不予受理"),
+    "request_supplement": N_("补正告知"),
+    "resubmit": N_("已收到补正"),
+    "review": N_("开始审核"),
+    "approve": N_("批准"),
+    "deny": N_("不予批准"),
+    "complete": N_("办结"),
+    "deliver": N_("出件"),
+    "complete_on_the_spot": N_("当场办结"),
 }
 
 # What a confirmation says was done: the step's past tense, as the resident's timeline reads it.
 DONE_LABELS = {
-    "accept": "已受理",
-    "reject": "已不予受理",
-    "request_supplement": "已发出补正告知",
-    "resubmit": "已登记收到补正材料",
-    "review": "已开始审核",
-    "approve": "已批准",
-    "deny": "已不予批准",
-    "complete": "已办结",
-    "deliver": "已出件",
-    "complete_on_the_spot": "已当场办结",
-    "note_resident": "已添加说明（申请人可见）",
-    "note_internal": "已添加内部备注（仅工作人员可见）",
-    "consult": "已发出征求意见",
+    "accept": N_("已受理"),
+    "reject": N_("已不予受理"),
+    "request_supplement": N_("已发出补正告知"),
+    "resubmit": N_("已登记收到补正材料"),
+    "review": N_("已开始审核"),
+    "approve": N_("已批准"),
+    "deny": N_("已不予批准"),
+    "complete": N_("已办结"),
+    "deliver": N_("已出件"),
+    "complete_on_the_spot": N_("已当场办结"),
+    "note_resident": N_("已添加说明（申请人可见）"),
+    "note_internal": N_("已添加内部备注（仅工作人员可见）"),
+    "consult": N_("已发出征求意见"),
 }
 
 # The task card's other forms, besides its actions: a note, and 征求意见.
-FORM_LABELS = {"note": "添加说明", "consult": "征求意见"}
+FORM_LABELS = {"note": N_("添加说明"), "consult": N_("征求意见")}
 
 
 WALK_IN_NOTICES = {
-    "started": "已核验身份，请选择要办理的事。",
-    "ended": "已结束接待，本机不再保留该居民的填写内容。",
-    "choose": "请先当面核验来办人的居民身份证，再为其填写申请。",
-    "switched": "接待对象已更换，之前那位居民的表单没有提交，请重新填写。",
-    "checked_in": "预约已签到，身份已核验，请选择要办理的事。",
-    "org": "已核验企业授权，请选择要为企业办理的事。",
-    "person": "已改为个人办理。",
-    "org-only": "这件事须为企业办理：请先在下方核验来办人的企业授权（为企业办理）。",
+    "started": N_("已核验身份，请选择要办理的事。"),
+    "ended": N_("已结束接待，本机不再保留该居民的填写内容。"),
+    "choose": N_("请先当面核验来办人的居民身份证，再为其填写申请。"),
+    "switched": N_("接待对象已更换，之前那位居民的表单没有提交，请重新填写。"),
+    "checked_in": N_("预约已签到，身份已核验，请选择要办理的事。"),
+    "org": N_("已核验企业授权，请选择要为企业办理的事。"),
+    "person": N_("已改为个人办理。"),
+    "org-only": N_("这件事须为企业办理：请先在下方核验来办人的企业授权（为企业办理）。"),
 }
 
 
 # What the case page says after the clerk decided on a pair flagged as perhaps one matter (一事不二办).
 DUPLICATE_DECIDED = {
-    "merged": "已合并：另一件已撤回，其材料已转入本件，两件的办理记录和审计日志均已记录。",
-    "kept": "已保留两件：经核查不是同一事项，两件分别办理，已记入两件的办理记录和审计日志。",
+    "merged": N_("已合并：另一件已撤回，其材料已转入本件，两件的办理记录和审计日志均已记录。"),
+    "kept": N_("已保留两件：经核查不是同一事项，两件分别办理，已记入两件的办理记录和审计日志。"),
 }
 
 # The session key of the confirmation shown once on the case page after an action (Post/Redirect/Get).
@@ -97,7 +99,8 @@ class Done(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def message(self) -> str:
-        return f"{DONE_LABELS.get(self.action, '已完成')}：{self.item_name}"
+        done = _(DONE_LABELS.get(self.action, N_("已完成")))
+        return _("%(done)s：%(item)s") % {"done": done, "item": self.item_name}
 
 
 class TaskError(msgspec.Struct, frozen=True, kw_only=True):
@@ -169,7 +172,8 @@ class ConsolePages(Controller):
     @get("/walk-in", opt=CLERK)
     async def walk_in_page(self, request: AnyRequest, db: Db, notice: FromQuery[str] = "") -> Template:
         """窗口收件: check the ID card of the resident at the window, then fill a life event's merged form for them."""
-        return await self._render_walk_in(request, db, notice=WALK_IN_NOTICES.get(notice))
+        shown = WALK_IN_NOTICES.get(notice)
+        return await self._render_walk_in(request, db, notice=_(shown) if shown else None)
 
     async def _render_walk_in(
         self,
@@ -210,7 +214,7 @@ class ConsolePages(Controller):
             await service.start_walk_in(db, cipher, request, caller(request), InPersonCheck.from_form(data))
         except FieldErrors as exc:
             form = {"name": data.get("name", ""), "id_number": data.get("id_number", "")}
-            return await self._render_walk_in(request, db, errors=exc.errors, form=form)
+            return await self._render_walk_in(request, db, errors=translated(exc.errors), form=form)
         return Redirect("/console/walk-in?notice=started", status_code=303)
 
     @post("/walk-in/organisation", opt=CLERK)
@@ -224,7 +228,7 @@ class ConsolePages(Controller):
             await service.file_for_organisation(db, request, caller(request), check)
         except FieldErrors as exc:
             form = {"uscc": check.uscc, "paper_checked": check.paper_checked}
-            return await self._render_walk_in(request, db, errors=exc.errors, form=form)
+            return await self._render_walk_in(request, db, errors=translated(exc.errors), form=form)
         return Redirect("/console/walk-in?notice=org", status_code=303)
 
     @post("/walk-in/organisation/end", opt=CLERK)
@@ -251,7 +255,8 @@ class ConsolePages(Controller):
         done = session_value(request, DONE, Done)
         if done is not None:
             drop_from_session(request, DONE)
-        return await self._render_case(request, db, cipher, case_no, done=done, decided=DUPLICATE_DECIDED.get(decided))
+        shown = DUPLICATE_DECIDED.get(decided)
+        return await self._render_case(request, db, cipher, case_no, done=done, decided=_(shown) if shown else None)
 
     @post("/duplicates/{flag_id:int}/merge", opt=CLERK)
     async def merge_duplicates(
@@ -282,7 +287,7 @@ class ConsolePages(Controller):
     async def _duplicate_refused(
         self, request: AnyRequest, db: Db, cipher: Cipher, data: dict[str, str], exc: FieldErrors | Conflict
     ) -> Template:
-        message = next(iter(exc.errors.values())) if isinstance(exc, FieldErrors) else exc.message
+        message = _(next(iter(exc.errors.values())) if isinstance(exc, FieldErrors) else exc.message)
         error = TaskError(task_id=None, action=None, fields={}, message=message, note=str(data.get("note") or ""))
         status = 400 if isinstance(exc, FieldErrors) else 409
         return await self._render_case(request, db, cipher, str(data.get("case_no", "")), error, status)
@@ -310,15 +315,15 @@ class ConsolePages(Controller):
             context={
                 "nav": "console",
                 "case": case,
-                "labels": ACTION_LABELS,
-                "delivery_labels": workflow.DELIVERY_LABELS,
+                "labels": translated(ACTION_LABELS),
+                "delivery_labels": translated(workflow.DELIVERY_LABELS),
                 "error": error,
                 "revealed": revealed or {},
                 "done": done if done is not None and any(t.id == done.task_id for t in case.tasks) else None,
                 "asks_for_child_number": registers.asks_for_child_number,
                 "asks_for_credit_code": registers.asks_for_credit_code,
                 "notice_error": notice_error,
-                "form_labels": FORM_LABELS,
+                "form_labels": translated(FORM_LABELS),
                 "departments": await catalogue.departments(db) if case.consult_tasks else [],
                 "due_days": (consultations.DUE_DAYS_MIN, consultations.DUE_DAYS_DEFAULT, consultations.DUE_DAYS_MAX),
                 "consult_files_max": consultations.ATTACHMENTS_MAX,
@@ -353,8 +358,8 @@ class ConsolePages(Controller):
             typed = TaskError(
                 task_id=task_id,
                 action=action if action in ACTION_LABELS else None,
-                fields=exc.errors if isinstance(exc, FieldErrors) else {},
-                message=None if isinstance(exc, FieldErrors) else exc.message,
+                fields=translated(exc.errors) if isinstance(exc, FieldErrors) else {},
+                message=None if isinstance(exc, FieldErrors) else _(exc.message),
                 note=str(data.get("note") or "")[: workflow.NOTE_MAX],
                 delivery_method=str(data.get("delivery_method") or ""),
                 delivery_ref=str(data.get("delivery_ref") or "")[:40],
@@ -381,7 +386,7 @@ class ConsolePages(Controller):
         try:
             recorded = await undelivered.record_by_hand(db, request, caller(request), notice_id, channel, note)
         except (FieldErrors, Conflict) as exc:
-            message = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            message = _("；").join(translated(exc.errors).values()) if isinstance(exc, FieldErrors) else _(exc.message)
             error = NoticeError(notice_id=notice_id, message=message, channel=channel, note=str(note or "")[:200])
             code = 400 if isinstance(exc, FieldErrors) else 409
             case_no = str(data.get("case_no", ""))
@@ -398,7 +403,8 @@ class ConsolePages(Controller):
         try:
             added = await notes.add_note(db, request, caller(request), task_id, typed["text"], typed["visibility"])
         except FieldErrors as exc:
-            error = TaskError(task_id=task_id, action=None, fields=exc.errors, message=None, form="note", typed=typed)
+            fields = translated(exc.errors)
+            error = TaskError(task_id=task_id, action=None, fields=fields, message=None, form="note", typed=typed)
             return await self._render_case(request, db, cipher, case_no, error, 400)
         done = Done(task_id=task_id, action=f"note_{added.visibility}", item_name=added.item_name)
         keep_in_session(request, DONE, done)
@@ -426,8 +432,8 @@ class ConsolePages(Controller):
             error = TaskError(
                 task_id=task_id,
                 action=None,
-                fields=exc.errors if isinstance(exc, FieldErrors) else {},
-                message=None if isinstance(exc, FieldErrors) else exc.message,
+                fields=translated(exc.errors) if isinstance(exc, FieldErrors) else {},
+                message=None if isinstance(exc, FieldErrors) else _(exc.message),
                 form="consult",
                 typed=typed,
             )
@@ -446,7 +452,7 @@ class ConsolePages(Controller):
         notice = await notices.supplement_notice(db, request, caller(request), case_no, task_id)
         return Template(
             "supplement_notice.html",
-            context={"nav": "console", "notice": notice, "back": (f"/console/cases/{notice.case_no}", "返回办件")},
+            context={"nav": "console", "notice": notice, "back": (f"/console/cases/{notice.case_no}", _("返回办件"))},
         )
 
     @post("/cases/{case_no:str}/reveal/{key:str}", opt=STAFF, status_code=HTTP_200_OK)

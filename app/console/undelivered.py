@@ -16,9 +16,10 @@ from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import region_prefix, serves
+from i18n import N_, _
 
 # What the timeline says a clerk did, by channel.
-BY_HAND_STEPS = {"phone": "已电话告知申请人", "paper": "已向申请人送达纸质通知"}
+BY_HAND_STEPS = {"phone": N_("已电话告知申请人"), "paper": N_("已向申请人送达纸质通知")}
 
 
 class _OutOfScope(Exception):
@@ -34,10 +35,10 @@ async def undelivered_for(db: asyncpg.Pool, user: CurrentUser) -> list[StaffNoti
 
 def _checked(channel: str, note: str | None) -> str | None:
     if channel not in BY_HAND_STEPS:
-        raise FieldErrors({"channel": "请选择告知方式：电话或纸质通知"})
+        raise FieldErrors({"channel": N_("请选择告知方式：电话或纸质通知")})
     note = (note or "").strip() or None
     if note and len(note) > notifications.BY_HAND_NOTE_MAX:
-        raise FieldErrors({"note": f"说明不能超过{notifications.BY_HAND_NOTE_MAX}个字"})
+        raise FieldErrors({"note": _("说明不能超过%(n)s个字") % {"n": notifications.BY_HAND_NOTE_MAX}})
     return note
 
 
@@ -52,14 +53,14 @@ async def record_by_hand(
         async with db.acquire() as tx, tx.transaction():
             notice = await notifications.notice_to_record(tx, notice_id)
             if notice is None:
-                raise NotFound("没有找到该通知")
+                raise NotFound(N_("没有找到该通知"))
             if not serves(user.region_code, notice.region_code):
                 raise _OutOfScope
             recorded = await notifications.record_by_hand(
                 tx, notice_id, channel=channel, account_id=user.account_id, note=note
             )
             if recorded is None:
-                raise Conflict("这条通知已记录过电话或书面告知")
+                raise Conflict(N_("这条通知已记录过电话或书面告知"))
             await cases.record_notice_by_hand(
                 tx,
                 case_id=notice.case_id,
@@ -74,4 +75,4 @@ async def record_by_hand(
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "notice.by_hand", "forbidden", subject=f"notice:{notice_id}")
-        raise Forbidden("该通知的申请人不在您的服务范围内") from None
+        raise Forbidden(N_("该通知的申请人不在您的服务范围内")) from None

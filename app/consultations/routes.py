@@ -22,12 +22,14 @@ from app.consultations.models import AnswerBody, Consultation, ConsultationAsked
 from app.errors import Conflict, FieldErrors
 from app.web.params import Db
 from app.web.security import NO_STORE
+from app.web.texts import translated
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 APPROVER = roles("approver")
 STAFF = roles("clerk", "approver")
-NOTICES = {"answered": "已答复，征求意见的部门会收到通知。"}
+NOTICES = {"answered": N_("已答复，征求意见的部门会收到通知。")}
 # Every file a question or an answer may carry, and one more (so that one file too many is told so, by name, rather
 # than refused as a body too large), with room for the words.
 BODY_MAX_BYTES = (service.ATTACHMENTS_MAX + 1) * UPLOAD_MAX_BYTES + 1024 * 1024
@@ -51,7 +53,7 @@ async def _posted(request: AnyRequest, form: dict[str, Any]) -> tuple[dict[str, 
     if request.content_type[0] == RequestEncodingType.JSON:
         decoded = await request.json()
         if not isinstance(decoded, dict):
-            raise FieldErrors({"body": "请提交一个 JSON 对象"}, detail="提交的内容格式不正确")
+            raise FieldErrors({"body": N_("请提交一个 JSON 对象")}, detail=N_("提交的内容格式不正确"))
         return cast("dict[str, Any]", decoded), []
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
     return fields, await posted_files(form.get(FILES))
@@ -65,7 +67,7 @@ def _decoded(fields: dict[str, Any], kind: type[S]) -> S:
     except msgspec.ValidationError as exc:
         named = re.search(r"`\$\.(\w+)`|field `(\w+)`", str(exc))
         field = next((g for g in named.groups() if g), "body") if named else "body"
-        raise FieldErrors({field: "格式不正确"}, detail="提交的内容格式不正确") from None
+        raise FieldErrors({field: N_("格式不正确")}, detail=N_("提交的内容格式不正确")) from None
 
 
 class ConsultationsApi(Controller):
@@ -136,7 +138,8 @@ class ConsultationPages(Controller):
         self, request: AnyRequest, db: Db, consultation_id: FromPath[int], notice: FromQuery[str] = ""
     ) -> Template:
         consultation = await service.for_staff(db, request, caller(request), consultation_id)
-        return _page(consultation, notice=NOTICES.get(notice))
+        shown = NOTICES.get(notice)
+        return _page(consultation, notice=_(shown) if shown else None)
 
     @post("/{consultation_id:int}/answer", opt=APPROVER, request_max_body_size=BODY_MAX_BYTES)
     async def answer(
@@ -149,8 +152,8 @@ class ConsultationPages(Controller):
             await service.answer(db, request, user, consultation_id, text, await posted_files(data.get(FILES)))
         except (FieldErrors, Conflict) as exc:
             consultation = await service.for_staff(db, request, user, consultation_id)
-            errors = exc.errors if isinstance(exc, FieldErrors) else {}
-            message = None if isinstance(exc, FieldErrors) else exc.message
+            errors = translated(exc.errors) if isinstance(exc, FieldErrors) else {}
+            message = None if isinstance(exc, FieldErrors) else _(exc.message)
             return _page(
                 consultation,
                 errors=errors,

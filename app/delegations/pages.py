@@ -20,18 +20,20 @@ from app.delegations import current, service
 from app.delegations.likely import age_on, by_likelihood
 from app.delegations.service import OpenCasesOf
 from app.web.params import Db
+from app.web.texts import translated
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 HELPER = roles("helper")
-STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已撤销"}
-CONSENT_LABELS = {"signature": "手写签名", "passkey": "本人通行密钥"}
+STATUS_LABELS = {"active": N_("有效"), "expired": N_("已过期"), "revoked": N_("已撤销")}
+CONSENT_LABELS = {"signature": N_("手写签名"), "passkey": N_("本人通行密钥")}
 NOTICES = {
-    "created": "已记录代办授权。可以点“为TA办事”开始办理。",
-    "revoked": "已撤销该授权。",
-    "ended": "已结束本次代办，平板上不再保留该居民的填写内容。",
-    "choose": "请先在名单中选择为哪位居民办事。",
-    "switched": "办理对象已切换，之前那位居民的表单没有提交，请重新填写。",
+    "created": N_("已记录代办授权。可以点“为TA办事”开始办理。"),
+    "revoked": N_("已撤销该授权。"),
+    "ended": N_("已结束本次代办，平板上不再保留该居民的填写内容。"),
+    "choose": N_("请先在名单中选择为哪位居民办事。"),
+    "switched": N_("办理对象已切换，之前那位居民的表单没有提交，请重新填写。"),
 }
 
 
@@ -60,10 +62,10 @@ class HelperPages(Controller):
                 "nav": "helper",
                 "delegations": await service.listing(db, caller(request), open_cases),
                 "event_names": events,
-                "status_labels": STATUS_LABELS,
-                "consent_labels": CONSENT_LABELS,
+                "status_labels": translated(STATUS_LABELS),
+                "consent_labels": translated(CONSENT_LABELS),
                 "current_id": chosen.delegation_id if chosen else None,
-                "notice": NOTICES.get(notice),
+                "notice": _(NOTICES[notice]) if notice in NOTICES else None,
             },
         )
 
@@ -79,7 +81,7 @@ class HelperPages(Controller):
                 "village": await catalogue.region_name(db, helper.region_code) if helper.region_code else None,
                 # A helper files for a person, never for an organisation (企业变更登记, 企业注销).
                 "events": [e for e in await catalogue.life_events(db) if not e.for_organisation],
-                "identity_checks": service.IDENTITY_CHECKS,
+                "identity_checks": translated(service.IDENTITY_CHECKS),
                 "min_expiry": today + timedelta(days=1),
                 "max_expiry": one_year_after(today),
             },

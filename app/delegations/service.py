@@ -33,6 +33,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
+from i18n import N_
 
 T = TypeVar("T")
 MAX_DAYS = 366
@@ -43,9 +44,9 @@ MAX_DAYS = 366
 OpenCases: TypeAlias = Callable[[DB, Sequence[DelegationRow]], Awaitable[dict[int, list[str]]]]
 OpenCasesOf: TypeAlias = NamedDependency[OpenCases]
 IDENTITY_CHECKS = {
-    "id_card": "当面核验居民身份证",
-    "id_card_reader": "身份证读卡器核验",
-    "household_register": "核验居民户口簿及本人",
+    "id_card": N_("当面核验居民身份证"),
+    "id_card_reader": N_("身份证读卡器核验"),
+    "household_register": N_("核验居民户口簿及本人"),
 }
 
 

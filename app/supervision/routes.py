@@ -16,8 +16,10 @@ from app.reviews import service as reviews
 from app.supervision import service
 from app.supervision.models import AuditPage, AuditQuery, FollowUpAnswer, SupervisionView, UrgeBody, Urged
 from app.web.params import Cipher, Db
+from app.web.texts import translated
 from app.web.types import AnyRequest
 from auth.access import caller, roles
+from i18n import N_, _
 
 SUPERVISOR = roles("supervisor")
 AUDITORS = roles("supervisor", "admin")
@@ -30,7 +32,7 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        raise FieldErrors({"since": "日期格式应为 YYYY-MM-DD"}) from None
+        raise FieldErrors({"since": N_("日期格式应为 YYYY-MM-DD")}) from None
 
 
 def _query(
@@ -61,7 +63,7 @@ class SupervisionApi(Controller):
         data: JSONBody[FollowUpAnswer],
     ) -> Response[None]:
         if step not in _STEPS:
-            raise NotFound("没有这一步：contact（回访）或 result（整改结果）")
+            raise NotFound(N_("没有这一步：contact（回访）或 result（整改结果）"))
         await reviews.answer_follow_up(
             db, request, caller(request), follow_up_id, step=step, text=data.text, now=datetime.now(UTC)
         )
@@ -106,7 +108,7 @@ class SupervisionPages(Controller):
         try:
             urged = await service.urge(db, request, user, task_id, str(data.get("note") or ""))
         except (FieldErrors, Conflict) as exc:
-            message = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            message = _("；").join(translated(exc.errors).values()) if isinstance(exc, FieldErrors) else _(exc.message)
             view = await service.supervision(db, user)
             context = {"nav": "supervision", "view": view, "notice": None, "error": message}
             return Template("supervision.html", context=context, status_code=400)
@@ -122,14 +124,14 @@ class SupervisionPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Template | Redirect:
         if step not in _STEPS:
-            raise NotFound("没有这一步")
+            raise NotFound(N_("没有这一步"))
         user = caller(request)
         try:
             await reviews.answer_follow_up(
                 db, request, user, follow_up_id, step=step, text=str(data.get("text") or ""), now=datetime.now(UTC)
             )
         except (FieldErrors, Conflict) as exc:
-            message = "；".join(exc.errors.values()) if isinstance(exc, FieldErrors) else exc.message
+            message = _("；").join(translated(exc.errors).values()) if isinstance(exc, FieldErrors) else _(exc.message)
             view = await service.supervision(db, user)
             context = {"nav": "supervision", "view": view, "notice": None, "error": message}
             return Template("supervision.html", context=context, status_code=400)
@@ -148,7 +150,7 @@ class SupervisionPages(Controller):
         try:
             page = await service.search_audit(db, cipher, request, _query(**form), data.get("cursor"))
         except FieldErrors as exc:
-            return _audit_template(form, None, exc.errors)
+            return _audit_template(form, None, translated(exc.errors))
         return _audit_template(form, page, {})
 
     @post("/audit.csv", opt=AUDITORS, status_code=HTTP_200_OK)
