@@ -98,7 +98,7 @@ def test_the_statistics_on_a_phone_and_in_elder_mode(phone: Page, live_server: L
 def test_the_filters_work_without_javascript(
     browser: Browser, live_server: LiveServer, console_watch: ConsoleWatch
 ) -> None:
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False)
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False, locale="zh-CN")
     page = context.new_page()
     try:
         page.goto("/stats")

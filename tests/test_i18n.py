@@ -25,42 +25,6 @@ CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _MARKED = re.compile(r"""_\(\s*(?P<q>["'])(?:(?!(?P=q)).)*(?P=q)""", re.DOTALL)
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
-# Templates still drawn in Chinese only: issue 21 moves them into the catalogue a few at a time. A file leaves this
-# list when it is translated — the test below fails while a listed file is already clean, so the list only shrinks.
-NOT_YET_TRANSLATED = frozenset(
-    {
-        "appointment.html",
-        "appointment_cancel.html",
-        "appointments.html",
-        "book.html",
-        "certificate.html",
-        "certificates.html",
-        "consents.html",
-        "family_child.html",
-        "me.html",
-        "notifications.html",
-        "org_cases.html",
-        "org_register.html",
-        "partials/helper_banner.html",
-        "partials/identity_switch.html",
-        "partials/inbox_badge.html",
-        "partials/notice_deliveries.html",
-        "partials/org_banner.html",
-        "partials/org_register.html",
-        "partials/passkeys.html",
-        "partials/push_devices.html",
-        "partials/push_optin.html",
-        "partials/review_forms.html",
-        "partials/stats_figures.html",
-        "partials/stats_filters.html",
-        "review_kiosk.html",
-        "reviews.html",
-        "scan.html",
-        "stats.html",
-        "verify.html",
-    }
-)
-
 
 def _untranslated_chinese(path: Path) -> list[str]:
     text = _MARKED.sub("", _COMMENT.sub("", path.read_text(encoding="utf-8")))
@@ -124,18 +88,13 @@ def test_every_marked_text_has_its_english() -> None:
     assert not missing, "run `make messages` and translate in locale/en/LC_MESSAGES/messages.po: " + " | ".join(missing)
 
 
-def test_translated_templates_keep_no_chinese_outside_their_marked_texts() -> None:
+def test_templates_keep_no_chinese_outside_their_marked_texts() -> None:
     found = {
         str(p.relative_to(TEMPLATES)): lines
         for p in sorted(TEMPLATES.rglob("*.html"))
-        if str(p.relative_to(TEMPLATES)) not in NOT_YET_TRANSLATED and (lines := _untranslated_chinese(p))
+        if (lines := _untranslated_chinese(p))
     }
     assert not found, f"Chinese outside _(…) (mark it, then `make messages`): {found}"
-
-
-def test_the_list_of_templates_not_yet_translated_only_shrinks() -> None:
-    clean = sorted(name for name in NOT_YET_TRANSLATED if not _untranslated_chinese(TEMPLATES / name))
-    assert not clean, f"already translated: take them off NOT_YET_TRANSLATED in tests/test_i18n.py: {clean}"
 
 
 # --- over HTTP ----------------------------------------------------------------------------------------------------

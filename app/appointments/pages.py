@@ -13,11 +13,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from babel.dates import format_date
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT
 
+import i18n
 from app.appointments import service
 from app.appointments.models import AppointmentBody, AppointmentView, BookableItem, HallView, RescheduleBody, SlotView
 from app.appointments.slots import HALF_NAMES, day_label
@@ -38,26 +40,38 @@ from auth.access import caller, roles
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from config.settings import Settings
+from i18n import N_, _
 
 BOOKERS = roles("resident", "helper", "clerk")
 CLERK = roles("clerk")
 NOTICES = {
-    "booked": "预约成功。请按时到大厅，向窗口出示预约码或二维码。",
-    "moved": "已改约，预约码不变。",
-    "cancelled": "预约已取消，号源已释放。",
+    "booked": N_("预约成功。请按时到大厅，向窗口出示预约码或二维码。"),
+    "moved": N_("已改约，预约码不变。"),
+    "cancelled": N_("预约已取消，号源已释放。"),
 }
+
+
+def _notice(key: str) -> str | None:
+    """Why the page was opened (?notice=), in the reader's language."""
+    return _(NOTICES[key]) if key in NOTICES else None
+
+
+def _day_label(day: date) -> str:
+    """A day as the reader's language writes it (12月3日 周四, Thu 3 Dec): the date pattern is a text of the
+    catalogue, the names of months and weekdays Babel's."""
+    return format_date(day, _("M月d日 EEE"), locale=i18n.html_lang().replace("-", "_"))
 
 
 class SlotChoice(msgspec.Struct, frozen=True, kw_only=True):
     id: str
-    half_name: str  # 上午
+    half_name: str  # 上午, in the reader's language
     hours: str  # 9:00-12:00
     remaining: int
 
 
 class DayChoices(msgspec.Struct, frozen=True, kw_only=True):
     day: date
-    label: str  # 12月3日 周三
+    label: str  # 12月3日 周三 (Wed 3 Dec)
     slots: list[SlotChoice]
 
 
@@ -67,11 +81,11 @@ def _days(slots: list[SlotView]) -> list[DayChoices]:
     for slot in slots:
         begins, ends = slot.start, slot.end
         hours = f"{begins.hour}:{begins.minute:02d}-{ends.hour}:{ends.minute:02d}"
-        choice = SlotChoice(id=slot.id, half_name=HALF_NAMES[slot.half], hours=hours, remaining=slot.remaining)
+        choice = SlotChoice(id=slot.id, half_name=_(HALF_NAMES[slot.half]), hours=hours, remaining=slot.remaining)
         if days and days[-1].day == slot.day:
             days[-1].slots.append(choice)
         else:
-            days.append(DayChoices(day=slot.day, label=day_label(slot.day), slots=[choice]))
+            days.append(DayChoices(day=slot.day, label=_day_label(slot.day), slots=[choice]))
     return days
 
 
@@ -157,6 +171,7 @@ async def _book_template(
             "errors": errors or {},
             "chosen_slot": chosen_slot,
             "mode": "reschedule" if booking else "book",
+            "day_label": _day_label,
         },
         status_code=status_code,
     )
@@ -258,7 +273,13 @@ class AppointmentPages(Controller):
         offered = [] if bookings else await catalogue.bookable_items(db)
         return Template(
             "appointments.html",
-            context={"nav": "cases", "bookings": bookings, "notice": NOTICES.get(notice), "offered": offered},
+            context={
+                "nav": "cases",
+                "bookings": bookings,
+                "notice": _notice(notice),
+                "offered": offered,
+                "day_label": _day_label,
+            },
             # A resident's own list and pass open offline too (a hall's basement has no signal); wiped at sign-out.
             headers=OFFLINE_COPY if caller(request).person_id is not None else None,
         )
@@ -287,8 +308,8 @@ class AppointmentPages(Controller):
                 "slot": _slot_text(booking),
                 "hall": hall,
                 "guide": guide,
-                "qr": qr_svg_inline(url, title=service.QR_TITLE) if booking.live else None,
-                "notice": NOTICES.get(notice),
+                "qr": qr_svg_inline(url, title=_(service.QR_TITLE)) if booking.live else None,
+                "notice": _notice(notice),
                 "own": user.person_id is not None,
                 "reminder_ahead": service.reminder_ahead(booking),
             },
@@ -392,7 +413,7 @@ class AppointmentPages(Controller):
 
 def _slot_text(booking: AppointmentView) -> str:
     return (
-        f"{day_label(booking.day)} {HALF_NAMES[booking.half]} "
+        f"{_day_label(booking.day)} {_(HALF_NAMES[booking.half])} "
         f"{booking.start.hour}:{booking.start.minute:02d}-{booking.end.hour}:{booking.end.minute:02d}"
     )
 

@@ -65,17 +65,18 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_
 
 FULL = "该时段已约满，请选择其他时段"
 NOT_FOUND = "没有找到该预约，请核对预约码"
 NOT_BOOKABLE = "该事项不需要预约，请在办事指南中查看办理方式"
 NO_HALL = "没有找到该办事大厅，请重新选择"
-QR_TITLE = "预约签到二维码"
+QR_TITLE = N_("预约签到二维码")
 # Live bookings one person may hold at once (all items): enough for a family's errands, too few to hoard places.
 MAX_LIVE = 3
 # Bookings, moves and cancellations per person in an hour: a script cannot hold places by cycling them.
 CHANGES_PER_HOUR = 10
-STATUS_LABELS = {"booked": "已预约", "arrived": "已签到", "cancelled": "已取消", "missed": "未到"}
+STATUS_LABELS = {"booked": N_("已预约"), "arrived": N_("已签到"), "cancelled": N_("已取消"), "missed": N_("未到")}
 # 预约码: 8 characters without 0/O, 1/I/L (read aloud at a window, typed from a phone's screen).
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _CODE = re.compile(r"[2-9A-HJKMNP-Z]{8}")

@@ -10,10 +10,11 @@ from app.filing import service as filing
 from app.people import service as people
 from app.people.models import Person
 from db.pool import DB
+from i18n import N_
 
 
 def _member(person: Person, self_id: int, children: set[int]) -> FamilyMember:
-    relation = "本人" if person.id == self_id else "子女" if person.id in children else "家庭成员"
+    relation = N_("本人") if person.id == self_id else N_("子女") if person.id in children else N_("家庭成员")
     return FamilyMember(
         id=person.id,
         name=person.name,

@@ -22,11 +22,12 @@ from app.sms import service as sms
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles, signed_in
+from i18n import N_, _
 
 # Why a page sent the resident here (?notice=): said beside 办事身份.
 NOTICES = {
-    "choose-org": "请先选择以哪家企业的身份办事。",
-    "org-only": (
+    "choose-org": N_("请先选择以哪家企业的身份办事。"),
+    "org-only": N_(
         "这件事须以企业身份办理：企业的法定代表人或经办人请在下方“办事身份”中切换为企业办事；"
         "企业的法定代表人可在“企业办件”中授权您为经办人，也可到综合窗口凭授权委托书办理。"
     ),
@@ -46,7 +47,7 @@ class MePages(Controller):
             "me.html",
             context={
                 "nav": "me",
-                "identity_notice": NOTICES.get(notice),
+                "identity_notice": _(NOTICES[notice]) if notice in NOTICES else None,
                 "me": await accounts.me(db, user.account_id),
                 "passkeys": await accounts.passkeys_of(db, user.account_id),
                 # The delegations this resident has given to village helpers, to see and revoke.

@@ -15,6 +15,7 @@ from app.web.params import AppSettings, Db
 from app.web.types import AnyRequest
 from auth.access import caller, public, signed_in
 from auth.audit import client_ip
+from i18n import _
 from push.models import Device, ReplaceSubscriptionBody, SubscriptionBody, UnsubscribeBody
 
 
@@ -99,7 +100,7 @@ class NotificationPages(Controller):
     async def open_entry(self, request: AnyRequest, db: Db, entry_id: FromPath[int]) -> Redirect:
         url = await service.open_entry(db, caller(request), entry_id)
         if url is None:
-            raise NotFoundException("没有找到这条消息")
+            raise NotFoundException(_("没有找到这条消息"))
         return Redirect(url, status_code=303)
 
     @post("/notifications/read-all", opt=signed_in())
@@ -121,10 +122,10 @@ class NotificationPages(Controller):
     @post("/me/devices/{device_id:int}/remove", opt=signed_in())
     async def remove_device(self, request: AnyRequest, db: Db, device_id: FromPath[int]) -> Template | Redirect:
         if not await service.remove_device(db, caller(request), device_id):
-            raise NotFoundException("没有找到该设备")
+            raise NotFoundException(_("没有找到该设备"))
         if not is_htmx(request):
             return Redirect("/me", status_code=303)
-        return await self._devices(request, db, "已移除，这台设备不会再收到提醒")
+        return await self._devices(request, db, _("已移除，这台设备不会再收到提醒"))
 
     async def _devices(self, request: AnyRequest, db: Db, notice: str | None) -> Template:
         devices = await service.devices_of(db, caller(request))

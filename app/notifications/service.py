@@ -18,6 +18,7 @@ from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from config.settings import Settings
 from db.pool import DB, Tx
+from i18n import N_, _
 from push import arrival, inbox, outbox, subscriptions
 from push.models import Arrival, Device, Message, Notice, NoticeToFollow, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
@@ -40,16 +41,16 @@ CHANGED_MEANWHILE = "这台设备的提醒刚被另一个账号开启，请刷�
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
 DELIVERY_WORDS = {
-    "created": "等待推送",
-    "sending": "正在推送",
-    "delivered": "已推送",
-    "temporary-failure": "推送未成功，稍后重试",
-    "permanent-failure": "设备已失效",
-    "technical-failure": "推送失败",
+    "created": N_("等待推送"),
+    "sending": N_("正在推送"),
+    "delivered": N_("已推送"),
+    "temporary-failure": N_("推送未成功，稍后重试"),
+    "permanent-failure": N_("设备已失效"),
+    "technical-failure": N_("推送失败"),
 }
 # Names people know the push services by, for the device list on 我的.
 PUSH_SERVICE_NAMES = {
-    "fcm.googleapis.com": "Chrome / 安卓",
+    "fcm.googleapis.com": N_("Chrome / 安卓"),
     "updates.push.services.mozilla.com": "Firefox",
     "web.push.apple.com": "Safari / iPhone",
 }
@@ -126,9 +127,15 @@ async def notify_account(tx: Tx, account_id: int, *, title: str, body: str, url:
 
 # --- notices that must arrive -------------------------------------------------------------------------------------
 
-ARRIVAL_STATES = {"sending": "正在送达", "delivered": "已送达", "undelivered": "未送达"}
+ARRIVAL_STATES = {"sending": N_("正在送达"), "delivered": N_("已送达"), "undelivered": N_("未送达")}
 # How each channel is named where a notice says how it reached the resident.
-ARRIVAL_CHANNELS = {"push": "推送", "sms": "短信", "phone": "电话", "paper": "纸质通知", "inbox": "站内信"}
+ARRIVAL_CHANNELS = {
+    "push": N_("推送"),
+    "sms": N_("短信"),
+    "phone": N_("电话"),
+    "paper": N_("纸质通知"),
+    "inbox": N_("站内信"),
+}
 BY_HAND = {"phone": "已电话告知", "paper": "已送达纸质通知"}
 BY_HAND_NOTE_MAX = 200
 
@@ -398,17 +405,17 @@ def push_service_name(host: str) -> str:
     """The browser family behind a push service, e.g. 「Chrome / 安卓」."""
     if host.endswith(".notify.windows.com"):
         return "Edge / Windows"
-    return PUSH_SERVICE_NAMES.get(host, host)
+    return _(PUSH_SERVICE_NAMES[host]) if host in PUSH_SERVICE_NAMES else host
 
 
 def _platform(user_agent: str) -> str | None:
     for marker, name in (
         ("iPhone", "iPhone"),
         ("iPad", "iPad"),
-        ("Android", "安卓手机"),
-        ("Windows", "Windows 电脑"),
-        ("Macintosh", "Mac 电脑"),
-        ("Linux", "Linux 电脑"),
+        ("Android", N_("安卓手机")),
+        ("Windows", N_("Windows 电脑")),
+        ("Macintosh", N_("Mac 电脑")),
+        ("Linux", N_("Linux 电脑")),
     ):
         if marker in user_agent:
             return name
@@ -419,4 +426,4 @@ def device_name(device: Device) -> str:
     """How the owner recognises a device in the list on 我的: 「安卓手机 · Chrome / 安卓」."""
     service = push_service_name(device.push_service)
     platform = _platform(device.user_agent)
-    return f"{platform} · {service}" if platform else service
+    return f"{_(platform)} · {service}" if platform else service

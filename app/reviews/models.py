@@ -6,11 +6,19 @@ from datetime import date, datetime
 
 import msgspec
 
+from i18n import N_
+
 # The national 好差评 scale: 5 = 非常满意 … 1 = 非常不满意. 1 and 2 are 差评 and are followed up.
-LEVEL_LABELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+LEVEL_LABELS: dict[int, str] = {
+    5: N_("非常满意"),
+    4: N_("满意"),
+    3: N_("基本满意"),
+    2: N_("不满意"),
+    1: N_("非常不满意"),
+}
 BAD_LEVELS = frozenset({1, 2})
 # Why a rating is bad, as the resident picks it (only for 1 and 2).
-REASON_TAGS = ("材料要求多", "办理时间长", "态度不好", "多次跑动", "系统难用")
+REASON_TAGS = (N_("材料要求多"), N_("办理时间长"), N_("态度不好"), N_("多次跑动"), N_("系统难用"))
 TEXT_MAX = 500
 CHANNEL_LABELS = {"online": "网上评价", "window": "窗口评价器", "helper": "帮办员协助（本人在场）"}
 

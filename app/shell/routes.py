@@ -81,7 +81,8 @@ class ShellPages(Controller):
         """The scanner's fallback: a case number typed in. Staff open it in the console, residents their own."""
         case_no = no.strip().upper()
         if not CASE_NO.fullmatch(case_no):
-            return _scan_page(request, "办件编号是CZ加14位数字，例如 CZ20261126000123，请核对后重新输入", no, 400)
+            problem = i18n.gettext("办件编号是CZ加14位数字，例如 CZ20261126000123，请核对后重新输入")
+            return _scan_page(request, problem, no, 400)
         user = _user(request)
         if user is not None and user.roles & {"clerk", "approver"}:
             return Redirect(f"/console/cases/{case_no}", status_code=303)

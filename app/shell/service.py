@@ -24,6 +24,7 @@ import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
 from app.web.assets import StaticAssets
 from auth.models import CurrentUser
+from i18n import _
 
 PWA_DIR = Path(__file__).resolve().parents[2] / "pwa"
 SERVICE_WORKER_SOURCE = PWA_DIR / "sw.js"
@@ -65,12 +66,13 @@ def text_step_of(raw: str | int | None) -> int:
 
 
 def manifest(assets: StaticAssets) -> Manifest:
+    """The manifest in the language of the request (an installed app keeps the names it was installed with)."""
     return Manifest(
         id="/",
-        name="常州一网通办",
-        short_name="一网通办",
-        description="一件事一次办：一张表申请，多个部门同时办理，进度随时查",
-        lang="zh-CN",
+        name=_("常州一网通办"),
+        short_name=_("一网通办"),
+        description=_("一件事一次办：一张表申请，多个部门同时办理，进度随时查"),
+        lang=i18n.html_lang(),
         dir="ltr",
         start_url="/",
         scope="/",
@@ -88,8 +90,8 @@ def manifest(assets: StaticAssets) -> Manifest:
             ManifestIcon(src=assets.url("icons/icon.svg"), sizes="any", type="image/svg+xml"),
         ],
         shortcuts=[
-            ManifestShortcut(name="扫码查进度", url="/scan"),
-            ManifestShortcut(name="我的办件", url="/cases"),
+            ManifestShortcut(name=_("扫码查进度"), url="/scan"),
+            ManifestShortcut(name=_("我的办件"), url="/cases"),
         ],
     )
 

@@ -21,11 +21,12 @@ from app.notifications.models import CaseAudience
 from app.people import service as people
 from app.sms import store
 from db.pool import DB, Tx
+from i18n import N_
 from push import subscriptions
 from sms import outbox
 from sms.models import CaseText
 
-PREFERENCES = {"fallback": "仅在无法推送时发短信", "always": "每一步都发短信"}
+PREFERENCES = {"fallback": N_("仅在无法推送时发短信"), "always": N_("每一步都发短信")}
 # Steps texted whatever the preference: the resident must act (补正告知), or the matter is done (办结).
 ALWAYS_TEXTED = frozenset({"supplement_requested", "completed"})
 # The step as a text names it: short, so that the case number, the step and the link fit in two parts.

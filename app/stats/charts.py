@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import NamedTuple
 
+from babel.numbers import format_compact_decimal
 from markupsafe import Markup
+
+import i18n
 
 
 class Point(NamedTuple):
@@ -54,8 +57,9 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _number(value: float) -> str:
+    """An axis's count, large ones shortened as the reader's language does (2.5万, 25K)."""
     if value >= 10_000:
-        return f"{value / 10_000:g}万"
+        return format_compact_decimal(value, locale=i18n.html_lang().replace("-", "_"), fraction_digits=2)
     return f"{value:,.0f}"
 
 

@@ -4,17 +4,64 @@ HTML kept while its report is current (Drawings)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 from typing import Generic, NamedTuple, TypeVar
 
 from markupsafe import Markup, escape
 
+import i18n
 from app.stats.charts import Point, Series, bar_chart, gauge, line_chart
 from app.stats.models import SMALL_CELL, MonthFigures, StatsReport
+from i18n import N_, _
 
 T = TypeVar("T")
-_SUPPRESSED = Markup('&lt;{0}<span class="visually-hidden">（少于{0}件，不公布）</span>').format(SMALL_CELL)
-_NOTHING = Markup('<span aria-hidden="true">—</span><span class="visually-hidden">无数据</span>')
+
+# Each month's name as the reader's language writes it beside a year or alone on an axis (5月, May).
+MONTH_NAMES = (
+    N_("1月"),
+    N_("2月"),
+    N_("3月"),
+    N_("4月"),
+    N_("5月"),
+    N_("6月"),
+    N_("7月"),
+    N_("8月"),
+    N_("9月"),
+    N_("10月"),
+    N_("11月"),
+    N_("12月"),
+)
+
+
+def month_short(month: str) -> str:
+    """A month ("2026-05") without its year: 5月, May."""
+    return _(MONTH_NAMES[int(month[5:7]) - 1])
+
+
+def month_name(month: str) -> str:
+    """A month ("2026-05") with its year: 2026年5月, May 2026."""
+    return _("%(year)s年%(month)s") % {"year": month[:4], "month": month_short(month)}
+
+
+def _suppressed() -> Markup:
+    return _suppressed_in(i18n.current_language())
+
+
+def _nothing() -> Markup:
+    return _nothing_in(i18n.current_language())
+
+
+# A page draws hundreds of these: made once per language (drawn inside a request in that language).
+@functools.cache
+def _suppressed_in(language: str) -> Markup:
+    hidden = _("（少于%(count)s件，不公布）") % {"count": SMALL_CELL}
+    return Markup('&lt;{0}<span class="visually-hidden">{1}</span>').format(SMALL_CELL, hidden)
+
+
+@functools.cache
+def _nothing_in(language: str) -> Markup:
+    return Markup('<span aria-hidden="true">—</span><span class="visually-hidden">{0}</span>').format(_("无数据"))
 
 
 def figure(cell: object, name: str, kind: str = "count") -> Markup:
@@ -22,10 +69,10 @@ def figure(cell: object, name: str, kind: str = "count") -> Markup:
     办件 are behind it (not published), "—" where nothing was counted; a share in percent, days to one place, a count
     with thousands separators. (A function, not a template macro: a page has hundreds.)"""
     if name in getattr(cell, "suppressed", ()):
-        return _SUPPRESSED
+        return _suppressed()
     value = getattr(cell, name)
     if value is None:
-        return _NOTHING
+        return _nothing()
     if kind == "share":
         return escape(f"{value * 100:.1f}%")
     if kind == "days":
@@ -49,11 +96,7 @@ class Charts(NamedTuple):
 
 
 def _label(month: MonthFigures) -> str:
-    return f"{int(month.month[5:])}月"
-
-
-def _long(month: str) -> str:
-    return f"{month[:4]}年{int(month[5:])}月"
+    return month_short(month.month)
 
 
 def _points(report: StatsReport, name: str) -> list[Point]:
@@ -65,61 +108,73 @@ def _percent(value: float) -> str:
 
 
 def _summary(report: StatsReport, kind: str, what: str, name: str, show: Callable[[float], str]) -> str:
-    """What a screen reader says for a chart: the figure, the period, its highest and lowest month."""
-    period = f"{_long(report.from_month)}至{_long(report.to_month)}"
+    """What a screen reader says for a chart: the figure, the period, its highest and lowest month (`kind` and `what`
+    already in the reader's language)."""
     shown = [(m.month, getattr(m, name)) for m in report.months if getattr(m, name) is not None]
-    text = f"{kind}：{period}每月{what}。"
+    sentences = [
+        _("%(kind)s：%(from)s至%(to)s每月%(what)s。")
+        % {"kind": kind, "from": month_name(report.from_month), "to": month_name(report.to_month), "what": what}
+    ]
     if shown:
         high = max(shown, key=lambda p: p[1])
         low = min(shown, key=lambda p: p[1])
-        text += f"最高{_long(high[0])}，{show(high[1])}；最低{_long(low[0])}，{show(low[1])}。"
+        sentences.append(
+            _("最高%(high_month)s，%(high)s；最低%(low_month)s，%(low)s。")
+            % {
+                "high_month": month_name(high[0]),
+                "high": show(high[1]),
+                "low_month": month_name(low[0]),
+                "low": show(low[1]),
+            }
+        )
     else:
-        text += "这一期间没有可公布的数字。"
+        sentences.append(_("这一期间没有可公布的数字。"))
     if any(name in m.suppressed for m in report.months):
-        text += f"少于{SMALL_CELL}件的月份不公布。"
-    return text + "各月数字见下表。"
+        sentences.append(_("少于%(count)s件的月份不公布。") % {"count": SMALL_CELL})
+    sentences.append(_("各月数字见下表。"))
+    # Chinese sets sentences side by side; English puts a space between them.
+    return ("" if i18n.current_language() == "zh" else " ").join(sentences)
 
 
 def charts(report: StatsReport, *, elder: bool) -> Charts:
+    """The page's charts, their words in the language of the request (the drawing is kept per language)."""
+
     def count(value: float) -> str:
-        return f"{value:,.0f}件"
+        return _("%(count)s件") % {"count": f"{value:,.0f}"}
 
     channels = [
-        ("online_share", "网上办理"),
-        ("no_visit_share", "不见面办理"),
-        ("instant_share", "即办件"),
+        ("online_share", _("网上办理")),
+        ("no_visit_share", _("不见面办理")),
+        ("instant_share", _("即办件")),
     ]
+    line, bar = _("折线图"), _("柱状图")
     return Charts(
         received=Chart(
-            bar_chart(
-                _points(report, "received"), _summary(report, "柱状图", "收件量", "received", count), elder=elder
-            ),
+            bar_chart(_points(report, "received"), _summary(report, bar, _("收件量"), "received", count), elder=elder),
             [],
         ),
         channels=Chart(
             line_chart(
                 [Series(label, _points(report, name)) for name, label in channels],
-                _summary(
-                    report, "折线图", "网上办理占比（另有不见面办理、即办件占比两条线）", "online_share", _percent
-                ),
+                _summary(report, line, _("网上办理占比（另有不见面办理、即办件占比两条线）"), "online_share", _percent),
                 elder=elder,
             ),
-            [(number, label) for number, (_, label) in enumerate(channels, start=1)],
+            [(number, label) for number, (_name, label) in enumerate(channels, start=1)],
         ),
-        on_time=_one_line(report, "on_time_rate", "按期办结率", elder),
-        satisfaction=_one_line(report, "satisfaction_rate", "好评率", elder),
-        follow_ups=_one_line(report, "follow_up_on_time_rate", "差评按时整改率", elder),
+        on_time=_one_line(report, "on_time_rate", _("按期办结率"), elder),
+        satisfaction=_one_line(report, "satisfaction_rate", _("好评率"), elder),
+        follow_ups=_one_line(report, "follow_up_on_time_rate", _("差评按时整改率"), elder),
         online_available=gauge(
             report.catalogue.online_available_rate,
             report.catalogue.online_available_target,
             _gauge_summary(
-                "网上可办率", report.catalogue.online_available_rate, report.catalogue.online_available_target
+                _("网上可办率"), report.catalogue.online_available_rate, report.catalogue.online_available_target
             ),
         ),
         certificates=gauge(
             report.catalogue.certificate_rate,
             report.catalogue.certificate_target,
-            _gauge_summary("证照入库率", report.catalogue.certificate_rate, report.catalogue.certificate_target),
+            _gauge_summary(_("证照入库率"), report.catalogue.certificate_rate, report.catalogue.certificate_target),
         ),
     )
 
@@ -127,7 +182,7 @@ def charts(report: StatsReport, *, elder: bool) -> Charts:
 def _one_line(report: StatsReport, name: str, what: str, elder: bool) -> Chart:
     return Chart(
         line_chart(
-            [Series(what, _points(report, name))], _summary(report, "折线图", what, name, _percent), elder=elder
+            [Series(what, _points(report, name))], _summary(report, _("折线图"), what, name, _percent), elder=elder
         ),
         [],
     )
@@ -135,9 +190,13 @@ def _one_line(report: StatsReport, name: str, what: str, elder: bool) -> Chart:
 
 def _gauge_summary(what: str, value: float | None, target: float) -> str:
     if value is None:
-        return f"条形图：{what}暂无可公布的数字，目标{_percent(target)}。"
-    met = "已达到" if value >= target else "未达到"
-    return f"条形图：{what}{_percent(value)}，目标{_percent(target)}，{met}目标。"
+        return _("条形图：%(what)s暂无可公布的数字，目标%(target)s。") % {"what": what, "target": _percent(target)}
+    words = (
+        _("条形图：%(what)s%(value)s，目标%(target)s，已达到目标。")
+        if value >= target
+        else _("条形图：%(what)s%(value)s，目标%(target)s，未达到目标。")
+    )
+    return words % {"what": what, "value": _percent(value), "target": _percent(target)}
 
 
 class Drawings(Generic[T]):

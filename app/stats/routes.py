@@ -60,6 +60,10 @@ _answers: page.Drawings[tuple[bytes, str]] = page.Drawings(max_entries=service.R
 _TOKEN_STAND_IN = secrets.token_hex(16)
 
 
+# How the page writes a month in the reader's language (2026年5月 / May 2026; 5月 / May), as the charts do.
+_MONTHS = {"month_name": page.month_name, "month_short": page.month_short}
+
+
 def _engine(request: AnyRequest) -> JinjaTemplateEngine:
     # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
     return cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
@@ -82,6 +86,7 @@ def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, eld
         "links": service.links(report),
         "choices": choices,
         "form": {"from": report.from_month, "to": report.to_month, **service.query_params(report)},
+        **_MONTHS,
     }
     html = Markup(template.render(**context))  # noqa: S704 — our own template, autoescaped
     return html, caching.weak_etag(html)
@@ -109,7 +114,13 @@ class StatsPages(Controller):
             asked = {"from": from_month, "to": to_month, "department": department, "district": district}
             form = {field: value or "" for field, value in asked.items()}
             choices = await service.choices(db)
-            context: dict[str, Any] = {"errors": refused.errors, "form": form, "choices": choices, "report": None}
+            context: dict[str, Any] = {
+                "errors": refused.errors,
+                "form": form,
+                "choices": choices,
+                "report": None,
+                **_MONTHS,
+            }
             return Template("stats.html", context=context, status_code=HTTP_400_BAD_REQUEST)
         report = await service.report(db, query)
         key = (query, display.elder, display.language)

@@ -20,6 +20,7 @@ from app.filing.service import own_person_id
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles
+from i18n import _
 
 RESIDENT = roles("resident")
 
@@ -30,7 +31,7 @@ def _shown(share: ShareToken, now: datetime) -> dict[str, object]:
     left = min(SHARE_LIFETIME, share.expires_at - now)
     return {
         "share": share,
-        "qr_svg": qr.qr_svg_inline(share.url, title="亮证二维码"),
+        "qr_svg": qr.qr_svg_inline(share.url, title=_("亮证二维码")),
         "seconds_left": int(left.total_seconds()),
     }
 
