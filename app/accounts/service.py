@@ -523,6 +523,11 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     return await store.resident_account_of(db, person_id)
 
 
+async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
+    """The language each account chose (None: never chosen), for drawing notices to them in it."""
+    return await store.languages_of(db, account_ids) if account_ids else {}
+
+
 async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
     """The account's passkeys, as 我的 lists them."""
     return await ceremonies.passkeys_of(db, account_id)

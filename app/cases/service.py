@@ -77,6 +77,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
+from i18n import N_
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -278,30 +279,43 @@ async def _create(
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
-    title, note = _submitted_step(filing, user, len(items))
+    title, params, note = _submitted_step(filing, user, len(items))
     await record_event(
-        tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note
+        tx,
+        case_id=case_id,
+        status="submitted",
+        title=title,
+        title_params=params,
+        actor_account_id=user.account_id,
+        note=note,
     )
     return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
 
 
-def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, str | None]:
-    """The first timeline step: a public title (no names) and a note the resident sees."""
-    routed = f"共{item_count}个事项，已分送各部门"
+def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, dict[str, object], str | None]:
+    """The first timeline step: a public title (no names: a marked text and its count) and a note the resident
+    sees. Both are kept in Chinese, the text of record (a notice draws the title in its reader's language)."""
+    count: dict[str, object] = {"count": item_count}
     if filing.channel == "window" and filing.org_credit_code is not None:
+        role = ROLE_LABELS.get(filing.org_role or "", "经办人")
         return (
-            f"综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），{routed}",
-            f"由综合窗口 {user.name} 当面收件；经办人身份：{ROLE_LABELS.get(filing.org_role or '', '经办人')}",
+            N_("综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），共%(count)s个事项，已分送各部门"),
+            count,
+            N_("由综合窗口 %(name)s 当面收件；经办人身份：%(role)s") % {"name": user.name, "role": role},
         )
     if filing.channel == "window":
-        return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
+        title = N_("综合窗口已收件（已当面核验身份证和纸质材料），共%(count)s个事项，已分送各部门")
+        return title, count, N_("由综合窗口 %(name)s 当面收件") % {"name": user.name}
     if filing.channel == "helper":
-        return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
+        title = N_("帮办员代为提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由帮办员 %(name)s 代办") % {"name": user.name}
     if filing.filed_as == "parent":
-        return f"监护人为未成年子女提交申请，{routed}", f"由父母 {user.name} 代为申请"
+        title = N_("监护人为未成年子女提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由父母 %(name)s 代为申请") % {"name": user.name}
     if filing.org_credit_code is not None:
-        return f"企业经办人提交申请，{routed}", f"由经办人 {user.name} 代表企业提交"
-    return f"申请已提交，{routed}", None
+        title = N_("企业经办人提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由经办人 %(name)s 代表企业提交") % {"name": user.name}
+    return N_("申请已提交，共%(count)s个事项，已分送各部门"), count, None
 
 
 def _task_views(rows: list[TaskListing]) -> list[TaskView]:
