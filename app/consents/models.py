@@ -7,12 +7,14 @@ from typing import Literal
 
 import msgspec
 
+from i18n import N_
+
 CONSENT_STATE_LABELS = {
-    "requested": "待同意",
-    "granted": "已同意",
-    "refused": "已拒绝",
-    "expired": "已过期",
-    "withdrawn": "申请人已撤回",
+    "requested": N_("待同意"),
+    "granted": N_("已同意"),
+    "refused": N_("已拒绝"),
+    "expired": N_("已过期"),
+    "withdrawn": N_("申请人已撤回"),
 }
 
 

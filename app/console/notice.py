@@ -12,6 +12,7 @@ from app.console.service import task_for_staff
 from app.errors import NotFound
 from app.web.types import Connection
 from auth.models import CurrentUser
+from i18n import N_
 
 
 async def supplement_notice(
@@ -20,12 +21,12 @@ async def supplement_notice(
     """The notice of the task's open 补正告知 (NotFound when the task is not waiting for a supplement)."""
     head, task = await task_for_staff(db, conn, user, case_no, task_id)
     if task.status != "supplement_requested":
-        raise NotFound("该事项当前没有待补正的材料，无需打印补正告知书")
+        raise NotFound(N_("该事项当前没有待补正的材料，无需打印补正告知书"))
     # The notice goes home with the resident: only the steps the resident reads, never an internal note.
     readable = [s for s in await cases.staff_timeline_of(db, head.id) if s.visibility == RESIDENT]
     found = notices.open_request(readable, task.id)
     if found is None:
-        raise NotFound("没有找到该事项的补正告知内容")
+        raise NotFound(N_("没有找到该事项的补正告知内容"))
     request, more_notes = found
     facts = (await cases.queue_case_facts(db, [head.case_no])).get(head.case_no)
     return await notices.supplement_notice(

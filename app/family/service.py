@@ -10,10 +10,11 @@ from app.filing import service as filing
 from app.people import service as people
 from app.people.models import Person
 from db.pool import DB
+from i18n import N_
 
 
 def _member(person: Person, self_id: int, children: set[int]) -> FamilyMember:
-    relation = "本人" if person.id == self_id else "子女" if person.id in children else "家庭成员"
+    relation = N_("本人") if person.id == self_id else N_("子女") if person.id in children else N_("家庭成员")
     return FamilyMember(
         id=person.id,
         name=person.name,
@@ -43,5 +44,5 @@ async def minor_child(db: DB, parent_id: int, child_id: int) -> Person:
     stranger, an adult child), which looks the same as nobody."""
     child = await people.get_person(db, child_id)
     if child is None or not filing.files_for_as_parent(parent_id, child, today_in_china()):
-        raise NotFound("没有找到该家庭成员")
+        raise NotFound(N_("没有找到该家庭成员"))
     return child

@@ -6,8 +6,10 @@ from datetime import date, datetime
 
 import msgspec
 
+from i18n import N_
+
 # The register's statuses, as 市场监管 writes them and as we store them.
-STATUS_CODES = {"存续": "active", "注销": "deregistered", "吊销": "revoked"}
+STATUS_CODES = {N_("存续"): "active", N_("注销"): "deregistered", N_("吊销"): "revoked"}
 STATUS_LABELS = {code: label for label, code in STATUS_CODES.items()}
 
 
@@ -51,7 +53,12 @@ class Registration(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # The register's fields as a changed one is named to people (the timeline's note, the history).
-CHANGE_LABELS = {"name": "名称", "address": "住所", "legal_rep_person_id": "法定代表人", "status": "登记状态"}
+CHANGE_LABELS = {
+    "name": N_("名称"),
+    "address": N_("住所"),
+    "legal_rep_person_id": N_("法定代表人"),
+    "status": N_("登记状态"),
+}
 # ... and as the history's readers (GET /api/v1/organisations/{uscc}/register) name it: the legal representative is a
 # person, not the person id the history stores.
 CHANGE_FIELDS = {"name": "name", "address": "address", "legal_rep_person_id": "legal_rep", "status": "status"}
@@ -112,7 +119,11 @@ LEGAL_REP = "legal_rep"
 AGENT = "agent"
 # At a window only: the clerk checked the organisation's paper 授权委托书 for this one visit (nothing kept for later).
 PAPER = "paper"
-ROLE_LABELS = {LEGAL_REP: "法定代表人", AGENT: "经办人（企业已在线授权）", PAPER: "经办人（凭纸质授权委托书）"}
+ROLE_LABELS = {
+    LEGAL_REP: N_("法定代表人"),
+    AGENT: N_("经办人（企业已在线授权）"),
+    PAPER: N_("经办人（凭纸质授权委托书）"),
+}
 
 
 class OrganisationRole(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,6 +20,7 @@ import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
 from app.web.assets import StaticAssets
 from auth.models import CurrentUser
+from i18n import N_
 
 PWA_DIR = Path(__file__).resolve().parents[2] / "pwa"
 SERVICE_WORKER_SOURCE = PWA_DIR / "sw.js"
@@ -62,9 +63,9 @@ def text_step_of(raw: str | int | None) -> int:
 def manifest(assets: StaticAssets) -> Manifest:
     return Manifest(
         id="/",
-        name="常州一网通办",
-        short_name="一网通办",
-        description="一件事一次办：一张表申请，多个部门同时办理，进度随时查",
+        name=N_("常州一网通办"),
+        short_name=N_("一网通办"),
+        description=N_("一件事一次办：一张表申请，多个部门同时办理，进度随时查"),
         lang="zh-CN",
         dir="ltr",
         start_url="/",
@@ -83,8 +84,8 @@ def manifest(assets: StaticAssets) -> Manifest:
             ManifestIcon(src=assets.url("icons/icon.svg"), sizes="any", type="image/svg+xml"),
         ],
         shortcuts=[
-            ManifestShortcut(name="扫码查进度", url="/scan"),
-            ManifestShortcut(name="我的办件", url="/cases"),
+            ManifestShortcut(name=N_("扫码查进度"), url="/scan"),
+            ManifestShortcut(name=N_("我的办件"), url="/cases"),
         ],
     )
 
