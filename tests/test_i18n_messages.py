@@ -10,7 +10,24 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from config.settings import Settings
+from tests.auth_helpers import (
+    REGISTER_START,
+    ZHANG_WEI,
+    csrf,
+    new_authenticator,
+    sign_out,
+    sign_up,
+    staff_client_sign_up,
+)
+from tests.push_helpers import file_case
 
 REPO = Path(__file__).resolve().parent.parent
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -153,3 +170,73 @@ def test_the_checker_finds_an_unmarked_text_and_passes_a_marked_one(tmp_path: Pa
         encoding="utf-8",
     )
     assert unmarked_chinese(module) == [5, 6]
+
+
+# --- over HTTP: real refusals in the caller's language ------------------------------------------------------------
+
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+
+
+def _no_chinese(text: str) -> bool:
+    return CHINESE.search(text) is None
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any], **headers: str) -> httpx.Response:
+    return await client.post(path, json=body, headers={**await csrf(client), **headers})
+
+
+async def test_a_bad_id_number_on_sign_up_is_refused_per_field_in_the_callers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    wrong = {"name": "John Smith", "id_number": "320402199403150118"}  # the check digit is wrong
+    english = await _post(client, REGISTER_START, wrong, **ENGLISH)
+    assert english.status_code == 400
+    assert _no_chinese(english.json()["detail"]) and _no_chinese(english.json()["errors"]["id_number"])
+    chinese = await _post(client, REGISTER_START, wrong)
+    assert chinese.status_code == 400 and CHINESE.search(chinese.json()["errors"]["id_number"])
+
+
+async def test_a_stale_action_on_a_case_is_a_409_in_the_callers_language(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case = await file_case(client)
+    task = next(t for t in case["tasks"] if t["department"] == "police")
+    clerk = another_client()
+    await staff_client_sign_up(
+        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
+    )
+    path = f"/api/v1/console/tasks/{task['id']}/transition"
+    assert (await _post(clerk, path, {"action": "accept"})).status_code == 200
+    # The same click again, from a page drawn before the first: the task has moved on.
+    english = await _post(clerk, path, {"action": "accept"}, **ENGLISH)
+    assert english.status_code == 409
+    assert english.json()["detail"] == "This cannot be done while the status is 'Accepted'"
+    chinese = await _post(clerk, path, {"action": "accept"})
+    assert chinese.status_code == 409 and chinese.json()["detail"] == "当前状态“已受理”下不能执行该操作"
+
+
+async def test_a_resident_calling_a_staff_route_is_refused_in_their_language(client: httpx.AsyncClient) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    english = await _post(client, "/api/v1/console/tasks/1/transition", {"action": "accept"}, **ENGLISH)
+    assert english.status_code == 403 and english.json()["detail"] == "Your account may not do this"
+    chinese = await _post(client, "/api/v1/console/tasks/1/transition", {"action": "accept"})
+    assert chinese.status_code == 403 and chinese.json()["detail"] == "您没有权限执行此操作"
+
+
+async def test_a_rate_limit_says_how_long_to_wait_in_the_callers_language(client: httpx.AsyncClient) -> None:
+    authenticator = new_authenticator()
+    await sign_up(client, authenticator, ZHANG_WEI)
+    await sign_out(client)
+    answers = []
+    for _ in range(7):
+        options = (await _post(client, "/api/v1/auth/login/options", {})).json()
+        forged = authenticator.forge_signature(authenticator.get(options))
+        answers.append(await _post(client, "/api/v1/auth/login/verify", {"credential": forged}, **ENGLISH))
+    limited = answers[-1]
+    assert limited.status_code == 429
+    detail = limited.json()["detail"]
+    assert detail.startswith("Too many attempts. Try again in ") and detail.endswith(" minutes"), detail
+    assert "params" not in limited.json() and limited.json()["retry_after"] > 0
+    chinese = await _post(client, "/api/v1/auth/login/verify", {"credential": forged})
+    assert chinese.status_code == 429 and "分钟后再试" in chinese.json()["detail"]

@@ -38,7 +38,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
-from i18n import N_, _
+from i18n import N_, _, use_language
 from sms import outbox as sms
 from sms import texts
 from sms.models import Outgoing
@@ -349,31 +349,33 @@ async def complete_registration(
             actor=f"account:{account_id}",
         )
         if had_passkeys:
-            how = (
-                N_("凭政务服务窗口签发的开户码登记")
-                if pending.enrollment_code_id is not None
-                else N_("在已登录的设备上添加")
-            )
-            await notify_account(
-                tx,
-                account_id,
-                title=N_("账户安全：新增了通行密钥"),
-                body=(
-                    N_(
-                        "%(beijing_time)s，您的账户新增了通行密钥“%(passkey_name)s”（%(how)s）。如不是您本人操作，请立即在“我的”中删除这个通行密钥，并到政务服务窗口咨询"
-                    )
-                    % {"beijing_time": beijing_time(datetime.now(UTC)), "passkey_name": passkey_name, "how": how}
-                ),
-                url=PASSKEYS_ON_ME,
-            )
+            language = (await store.languages_of(tx, [account_id])).get(account_id)
+            with use_language(language):  # the owner's language, wherever the passkey was added from
+                await _tell_passkey_added(tx, account_id, passkey_name, by_code=pending.enrollment_code_id is not None)
     return account_id
+
+
+async def _tell_passkey_added(tx: Tx, account_id: int, passkey_name: str, *, by_code: bool) -> None:
+    how = _("凭政务服务窗口签发的开户码登记") if by_code else _("在已登录的设备上添加")
+    await notify_account(
+        tx,
+        account_id,
+        title=_("账户安全：新增了通行密钥"),
+        body=_(
+            "%(beijing_time)s，您的账户新增了通行密钥“%(passkey_name)s”（%(how)s）。"
+            "如不是您本人操作，请立即在“我的”中删除这个通行密钥，并到政务服务窗口咨询"
+        )
+        % {"beijing_time": beijing_time(datetime.now(UTC)), "passkey_name": passkey_name, "how": how},
+        url=PASSKEYS_ON_ME,
+    )
 
 
 class CodeIssuer(msgspec.Struct, frozen=True, kw_only=True):
     """Who issued an enrollment code, as the audit log and the resident's notice name them."""
 
     actor: str  # 'cli' or 'account:<id>'
-    described: str  # 系统管理员（命令行） / 窗口工作人员 王窗口
+    described: str  # a marked text, drawn in the holder's language: 系统管理员（命令行） / 窗口工作人员 %(name)s
+    name: str = ""  # the clerk's name, for %(name)s
     hall: str | None = None  # the clerk's region and department: 天宁区 · 公安
 
 
@@ -385,7 +387,8 @@ async def clerk_issuer(db: DB, clerk: CurrentUser) -> CodeIssuer:
     hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
     return CodeIssuer(
         actor=f"account:{clerk.account_id}",
-        described=N_("窗口工作人员 %(name)s") % {"name": account.name},
+        described=N_("窗口工作人员 %(name)s"),
+        name=account.name,
         hall=hall or None,
     )
 
@@ -409,24 +412,25 @@ async def issue_enrollment_code(
     )
     account = await store.resident_account_of(tx, person_id)
     if account is not None:
-        where = f"（{issuer.hall}）" if issuer.hall else ""
-        await notify_account(
-            tx,
-            account.id,
-            title=N_("账户安全：已为您签发开户码"),
-            body=(
-                N_(
-                    "%(beijing_time)s，%(described)s%(where)s为您的账户签发了开户码，%(beijing_time2)s前有效，可在新手机上登记通行密钥。如不是您本人到窗口申请，请勿把开户码告诉他人，并在“我的”中查看、删除不认识的通行密钥"
+        with use_language(account.language):  # the holder's language, not the clerk's
+            where = _("（%(hall)s）") % {"hall": issuer.hall} if issuer.hall else ""
+            await notify_account(
+                tx,
+                account.id,
+                title=_("账户安全：已为您签发开户码"),
+                body=_(
+                    "%(issued_at)s，%(described)s%(where)s为您的账户签发了开户码，%(expires_at)s前有效，"
+                    "可在新手机上登记通行密钥。如不是您本人到窗口申请，请勿把开户码告诉他人，"
+                    "并在“我的”中查看、删除不认识的通行密钥"
                 )
                 % {
-                    "beijing_time": beijing_time(datetime.now(UTC)),
-                    "described": issuer.described,
+                    "issued_at": beijing_time(datetime.now(UTC)),
+                    "described": _(issuer.described) % {"name": issuer.name},
                     "where": where,
-                    "beijing_time2": beijing_time(expires_at),
-                }
-            ),
-            url=PASSKEYS_ON_ME,
-        )
+                    "expires_at": beijing_time(expires_at),
+                },
+                url=PASSKEYS_ON_ME,
+            )
     return code, expires_at
 
 

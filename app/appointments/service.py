@@ -65,7 +65,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
-from i18n import N_, gettext
+from i18n import N_, gettext, use_language
 
 FULL = N_("该时段已约满，请选择其他时段")
 NOT_FOUND = N_("没有找到该预约，请核对预约码")
@@ -479,7 +479,6 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
     """The reminder of the day before (scheduled again, or cancelled, with every change), to the person's account and
     to the helper or parent who booked it; and, when someone else acted for the person, a notice now."""
     key = _reminder_key(row.id)
-    slot = slot_label(at.hours, SlotKey(day=row.day, half=row.half))
     url = f"/appointments/{row.id}"
     person_account = await accounts.resident_account_of(tx, row.person_id)
     if what != "cancelled":
@@ -489,19 +488,34 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
         if row.booked_as in ("helper", "parent") and row.booked_by_account_id is not None:
             recipients.add(row.booked_by_account_id)
         if due > datetime.now(UTC):  # booked after that moment: the booking page itself said it all
+            languages = await accounts.languages_of(tx, sorted(recipients))
             for account_id in sorted(recipients):
-                await notifications.schedule_reminder(
-                    tx,
-                    account_id,
-                    key=key,
-                    due_at=due,
-                    title=N_("明天到大厅办理：%(item_name)s") % {"item_name": row.item_name},
-                    body=N_("%(slot)s，%(name)s（%(address)s）。请带齐材料，出示预约码 %(grouped_code)s。")
-                    % {"slot": slot, "name": at.name, "address": at.address, "grouped_code": grouped_code(row.code)},
-                    url=url,
-                )
+                with use_language(languages.get(account_id)):  # in the language the recipient reads
+                    await notifications.schedule_reminder(
+                        tx,
+                        account_id,
+                        key=key,
+                        due_at=due,
+                        title=gettext("明天到大厅办理：%(item_name)s") % {"item_name": row.item_name},
+                        body=gettext("%(slot)s，%(name)s（%(address)s）。请带齐材料，出示预约码 %(grouped_code)s。")
+                        % {
+                            "slot": slot_label(at.hours, SlotKey(day=row.day, half=row.half)),
+                            "name": at.name,
+                            "address": at.address,
+                            "grouped_code": grouped_code(row.code),
+                        },
+                        url=url,
+                    )
     if acting == "self" or person_account is None or person_account.id == actor.account_id:
         return
+    with use_language(person_account.language):  # the person's language, not the one who acted for them
+        await _tell_now(tx, actor, row, at, person_account.id, what, url)
+
+
+async def _tell_now(
+    tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, account_id: int, what: str, url: str
+) -> None:
+    slot = slot_label(at.hours, SlotKey(day=row.day, half=row.half))
     who = actor.name if "helper" in actor.roles else gettext("%(name)s（窗口工作人员）") % {"name": actor.name}
     title, body = {
         "booked": (
@@ -520,7 +534,7 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
             gettext("%(who)s取消了您%(slot)s在%(name)s的预约。") % {"who": who, "slot": slot, "name": at.name},
         ),
     }[what]
-    await notifications.notify_reminder(tx, person_account.id, title=title, body=body, url=url)
+    await notifications.notify_reminder(tx, account_id, title=title, body=body, url=url)
 
 
 # --- at the hall: the clerk's 签到 ---------------------------------------------------------------------------------
