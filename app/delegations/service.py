@@ -96,7 +96,7 @@ async def _signature(consent: Consent) -> bytes:
         # Decoding the largest pad's image takes a good part of a tenth of a second: not on the event loop.
         await asyncio.to_thread(check_drawn, png)
     except SignatureProblem as exc:
-        raise FieldErrors({"consent": str(exc)}) from exc
+        raise FieldErrors({"consent": exc.words()}) from exc
     return png
 
 
