@@ -204,7 +204,7 @@ def _delivery(row: Arrival) -> NoticeDelivery:
     if row.in_inbox:  # in 消息 from the moment it went out, whatever the other channels did
         reached.append(Reached(channel="inbox", label=_(ARRIVAL_CHANNELS["inbox"]), at=row.issued_at))
     return NoticeDelivery(
-        title=row.title,
+        title=step_title(row.title),  # kept in Chinese, shown in the reader's language
         issued_at=row.issued_at,
         state=row.state,
         state_label=_(ARRIVAL_STATES[row.state]),
