@@ -14,6 +14,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from auth.models import CurrentClient, CurrentUser
+from i18n import N_
 
 ACCESS_KEY: Final = "access"
 PUBLIC: Final = "public"
@@ -86,17 +87,17 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     if rule == PUBLIC:
         return
     if rule is None:
-        raise PermissionDeniedException("此功能未声明访问规则，已拒绝")
+        raise PermissionDeniedException(N_("此功能未声明访问规则，已拒绝"))
     if isinstance(rule, ClientScopes):
         _check_client(connection, rule)
         return
     caller = _caller_roles(connection)
     if caller is None:
-        raise NotAuthorizedException("请先登录")
+        raise NotAuthorizedException(N_("请先登录"))
     if rule == SIGNED_IN:
         return
     if not (caller & rule):
-        raise PermissionDeniedException("您没有权限执行此操作")
+        raise PermissionDeniedException(N_("您没有权限执行此操作"))
 
 
 def _check_client(connection: ASGIConnection[Any, Any, Any, Any], accepted: ClientScopes) -> None:
@@ -104,14 +105,15 @@ def _check_client(connection: ASGIConnection[Any, Any, Any, Any], accepted: Clie
     if client is None:
         # A session, a missing, expired or foreign token, a revoked client: all the same here (RFC 6750 §3).
         raise NotAuthorizedException(
-            "请提供有效的访问令牌（Authorization: Bearer，由 POST /oauth/token 获取）",
+            N_("请提供有效的访问令牌（Authorization: Bearer，由 POST /oauth/token 获取）"),
             headers={"WWW-Authenticate": 'Bearer realm="ywtb-exchange", error="invalid_token"'},
         )
     if not (client.scopes & accepted):
         wanted = " ".join(sorted(accepted))
         raise PermissionDeniedException(
-            f"访问令牌的授权范围不包括此接口，需要：{wanted}",
+            N_("访问令牌的授权范围不包括此接口，需要：%(wanted)s"),
             headers={"WWW-Authenticate": f'Bearer realm="ywtb-exchange", error="insufficient_scope", scope="{wanted}"'},
+            extra={"params": {"wanted": wanted}},  # filled in after translating (app/web/errors.py)
         )
 
 
@@ -119,7 +121,7 @@ def calling_client(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentCli
     """The API client of a request that the guard let through (a route declared with `clients`)."""
     client = client_of(connection)
     if client is None:
-        raise NotAuthorizedException("请提供有效的访问令牌")
+        raise NotAuthorizedException(N_("请提供有效的访问令牌"))
     return client
 
 
@@ -127,5 +129,5 @@ def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
     """The signed-in account of a request that the guard let through as signed in (or a role)."""
     user = user_of(connection)
     if user is None:
-        raise NotAuthorizedException("请先登录")
+        raise NotAuthorizedException(N_("请先登录"))
     return user

@@ -32,6 +32,7 @@ from auth.audit import audit, client_ip
 from auth.models import ApiClient, CurrentClient
 from auth.pii import derive_key
 from db.pool import DB
+from i18n import N_, gettext
 
 # What a client may be granted. A department's system reads and moves its tasks, reads their materials and issues
 # their results; a hospital's files birth and death records.
@@ -95,9 +96,12 @@ def _checked_scopes(raw: list[str], *, hospital: bool) -> list[str]:
     allowed = HOSPITAL_SCOPES if hospital else DEPARTMENT_SCOPES
     wrong = [s for s in scopes if s not in allowed]
     if not scopes or wrong:
-        kind = "医院" if hospital else "部门"
-        refused = ", ".join(wrong) or "（未指定）"
-        raise ClientProblem(f"{kind}系统可授予的范围为 {', '.join(allowed)}；不能授予：{refused}")
+        kind = N_("医院") if hospital else N_("部门")
+        refused = ", ".join(wrong) or N_("（未指定）")
+        raise ClientProblem(
+            gettext("%(kind)s系统可授予的范围为 %(join)s；不能授予：%(refused)s")
+            % {"kind": kind, "join": ", ".join(allowed), "refused": refused}
+        )
     return scopes
 
 
@@ -113,7 +117,7 @@ async def register(
     """A new client with its first secret. Exactly one of a department (whose tasks it works on) and a hospital (whose
     records it files); the department is known to exist (the caller checked the catalogue)."""
     if (department_code is None) == (hospital is None) or not name.strip():
-        raise ClientProblem("请指定名称，以及部门（--department）或医院（--hospital）之一")
+        raise ClientProblem(N_("请指定名称，以及部门（--department）或医院（--hospital）之一"))
     checked = _checked_scopes(scopes, hospital=hospital is not None)
     issued = IssuedSecret(client_id=_CLIENT_ID_PREFIX + secrets.token_hex(10), secret=_new_secret())
     await api_clients_store.insert_client(
@@ -133,7 +137,7 @@ async def rotate(db: DB, client_id: str, overlap: timedelta) -> IssuedSecret:
     """A new secret; the ones valid now stay valid for `overlap` (0: end now). Run inside a transaction."""
     client = await api_clients_store.get_client(db, client_id)
     if client is None or client.revoked_at is not None:
-        raise ClientProblem(f"没有有效的客户端 {client_id}")
+        raise ClientProblem(gettext("没有有效的客户端 %(client_id)s") % {"client_id": client_id})
     await api_clients_store.end_live_secrets(db, client_id, overlap)
     issued = IssuedSecret(client_id=client_id, secret=_new_secret())
     await api_clients_store.insert_secret(db, client_id, _hash(issued.secret))
@@ -143,7 +147,7 @@ async def rotate(db: DB, client_id: str, overlap: timedelta) -> IssuedSecret:
 async def revoke(db: DB, client_id: str) -> None:
     """No new token, and every token it holds refused from the next call on."""
     if await api_clients_store.revoke(db, client_id) is None:
-        raise ClientProblem(f"没有客户端 {client_id}")
+        raise ClientProblem(gettext("没有客户端 %(client_id)s") % {"client_id": client_id})
 
 
 async def all_clients(db: DB) -> list[ApiClient]:
@@ -219,18 +223,22 @@ async def grant(
     subjects = [f"{SECRET_FAILURES}:{client_ip(connection) or 'unknown'}"]
     await ratelimit.refuse_if_limited(db, subjects)
     if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "仅支持 grant_type=client_credentials")
+        raise OAuthError("unsupported_grant_type", N_("仅支持 grant_type=client_credentials"))
     if not client_id or not client_secret:
-        raise OAuthError("invalid_client", "请用 HTTP Basic 或表单字段 client_id、client_secret 提供客户端凭据", 401)
+        raise OAuthError(
+            "invalid_client", N_("请用 HTTP Basic 或表单字段 client_id、client_secret 提供客户端凭据"), 401
+        )
     client = await api_clients_store.client_by_secret(db, client_id, _hash(client_secret))
     if client is None or client.revoked_at is not None:
         await ratelimit.record_failure(db, subjects)
         await audit(db, connection, "oauth.token", "refused", subject=f"client:{client_id[:40]}")
-        raise OAuthError("invalid_client", "客户端凭据无效或已停用，请核对 client_id 与 client_secret", 401)
+        raise OAuthError("invalid_client", N_("客户端凭据无效或已停用，请核对 client_id 与 client_secret"), 401)
     held = frozenset(client.scopes)
     asked = frozenset(scope.split()) if scope and scope.strip() else held
     if not asked <= held:
-        raise OAuthError("invalid_scope", f"该客户端可申请的范围为：{' '.join(sorted(held))}")
+        raise OAuthError(
+            "invalid_scope", gettext("该客户端可申请的范围为：%(join)s") % {"join": " ".join(sorted(held))}
+        )
     await audit(db, connection, "oauth.token", "ok", subject=f"client:{client.client_id}")
     return issuer.issue(client, asked)
 

@@ -30,14 +30,16 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-RP_NAME = "常州一网通办"
+from i18n import N_
+
+RP_NAME = N_("常州一网通办")
 CHALLENGE_TTL = timedelta(minutes=5)
 ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
 TIMEOUT_MS = 300_000
 
 
 class PasskeyError(Exception):
-    def __init__(self, reason: str, message: str = "通行密钥验证失败，请重试") -> None:
+    def __init__(self, reason: str, message: str = N_("通行密钥验证失败，请重试")) -> None:
         super().__init__(reason)
         self.reason = reason
         self.message = message
@@ -92,11 +94,11 @@ def authentication_options(*, rp_id: str, allow: list[bytes] | None = None) -> t
 
 def _b64(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or not value:
-        raise PasskeyError(f"missing {what}", "通行密钥数据不完整，请重试")
+        raise PasskeyError(f"missing {what}", N_("通行密钥数据不完整，请重试"))
     try:
         return base64url_to_bytes(value)
     except (ValueError, TypeError) as exc:
-        raise PasskeyError(f"malformed {what}", "通行密钥数据格式不正确，请重试") from exc
+        raise PasskeyError(f"malformed {what}", N_("通行密钥数据格式不正确，请重试")) from exc
 
 
 def _response_of(credential: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,13 +111,13 @@ def challenge_of(credential: dict[str, Any]) -> bytes:
     """The challenge the browser signed, read from clientDataJSON (checked properly by verify_*)."""
     response = _response_of(credential)
     if response is None:
-        raise PasskeyError("missing response", "通行密钥数据不完整，请重试")
+        raise PasskeyError("missing response", N_("通行密钥数据不完整，请重试"))
     try:
         return parse_client_data_json(_b64(response.get("clientDataJSON"), "clientDataJSON")).challenge
     except PasskeyError:
         raise
     except Exception as exc:  # py_webauthn raises several types for malformed client data
-        raise PasskeyError("malformed clientDataJSON", "通行密钥数据格式不正确，请重试") from exc
+        raise PasskeyError("malformed clientDataJSON", N_("通行密钥数据格式不正确，请重试")) from exc
 
 
 def credential_id_of(credential: dict[str, Any]) -> bytes:
@@ -141,7 +143,9 @@ def verify_registration(credential: dict[str, Any], *, challenge: bytes, rp_id: 
     except InvalidRegistrationResponse as exc:
         raise PasskeyError(f"registration refused: {exc}") from exc
     except Exception as exc:  # malformed input surfaces as KeyError/ValueError/etc. inside the library
-        raise PasskeyError(f"malformed registration: {type(exc).__name__}", "通行密钥数据格式不正确，请重试") from exc
+        raise PasskeyError(
+            f"malformed registration: {type(exc).__name__}", N_("通行密钥数据格式不正确，请重试")
+        ) from exc
     response = _response_of(credential) or {}
     listed: list[object] = response.get("transports") or []
     transports = [t for t in listed if isinstance(t, str)][:8]
@@ -173,5 +177,5 @@ def verify_authentication(
     except InvalidAuthenticationResponse as exc:
         raise PasskeyError(f"authentication refused: {exc}") from exc
     except Exception as exc:
-        raise PasskeyError(f"malformed assertion: {type(exc).__name__}", "通行密钥数据格式不正确，请重试") from exc
+        raise PasskeyError(f"malformed assertion: {type(exc).__name__}", N_("通行密钥数据格式不正确，请重试")) from exc
     return verified.new_sign_count

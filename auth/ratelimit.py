@@ -20,6 +20,7 @@ from litestar.exceptions import TooManyRequestsException
 
 from auth import attempts_store, metrics
 from db.pool import DB
+from i18n import N_
 
 WINDOW = timedelta(minutes=15)
 # client-secret: wrong API client secrets at POST /oauth/token from one address (auth.clients).
@@ -82,9 +83,9 @@ async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
             minutes = -(-retry_after // 60)
             metrics.refused(subject)
             raise TooManyRequestsException(
-                f"尝试次数过多，请{minutes}分钟后再试",
+                N_("尝试次数过多，请%(minutes)s分钟后再试"),
                 headers={"Retry-After": str(retry_after)},
-                extra={"retry_after": retry_after},
+                extra={"retry_after": retry_after, "params": {"minutes": minutes}},
             )
 
 
@@ -104,8 +105,8 @@ async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timede
                 minutes = -(-retry_after // 60)
                 metrics.refused(subject)
                 raise TooManyRequestsException(
-                    f"请求过于频繁，请{minutes}分钟后再试",
+                    N_("请求过于频繁，请%(minutes)s分钟后再试"),
                     headers={"Retry-After": str(retry_after)},
-                    extra={"retry_after": retry_after},
+                    extra={"retry_after": retry_after, "params": {"minutes": minutes}},
                 )
         await attempts_store.record_attempts(tx, list(limits))

@@ -22,6 +22,7 @@ from auth.models import CurrentUser
 from auth.scope import in_city
 from auth.sessions import WALK_IN, drop_from_session, keep_in_session, session_value
 from db.pool import DB
+from i18n import N_
 
 # Long enough to fill a merged form at the window; short enough that a forgotten session does not serve the next
 # person in the queue.
@@ -116,4 +117,4 @@ async def require_walk_in(
         reason=reason,
         hall=clerk.region_code,
     )
-    raise PermissionDeniedException("请先在“窗口收件”中当面核验来办人的居民身份证，再为其办理")
+    raise PermissionDeniedException(N_("请先在“窗口收件”中当面核验来办人的居民身份证，再为其办理"))

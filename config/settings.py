@@ -251,9 +251,13 @@ def _sms_backend(env: Mapping[str, str]) -> str:
 
 
 def _sms_templates(env: Mapping[str, str]) -> dict[str, str]:
-    """Template ids by message kind (verification_code, account_exists, case_step)."""
+    """Template ids by message kind (verification_code, account_exists, case_step, and case_step_en if set)."""
     prefix = "SMS_TEMPLATE_"
-    return {name.removeprefix(prefix).lower(): env.get(name, "").strip() for name in SMS_TEMPLATE_SETTINGS}
+    found = {name.removeprefix(prefix).lower(): env.get(name, "").strip() for name in SMS_TEMPLATE_SETTINGS}
+    # Optional: the English case step (sms/texts.py); without it, residents who read English are texted in Chinese.
+    if english := env.get("SMS_TEMPLATE_CASE_STEP_EN", "").strip():
+        found["case_step_en"] = english
+    return found
 
 
 def _sms_endpoint(env: Mapping[str, str]) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from db.pool import DB
+from i18n import N_
 from push import store
 from push.models import ENDPOINT_MAX, Device, HeldSubscription, SubscriptionKeys
 
@@ -37,19 +38,19 @@ def host_allowed(host: str, allowed_hosts: tuple[str, ...]) -> bool:
 def endpoint_problem(endpoint: str, allowed_hosts: tuple[str, ...]) -> str | None:
     """Why this endpoint is refused, in Chinese; None when it is acceptable."""
     if len(endpoint) > ENDPOINT_MAX:
-        return "推送地址过长"
+        return N_("推送地址过长")
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
         parts.port  # noqa: B018 — raises ValueError on a malformed port
     except ValueError:
-        return "推送地址格式不正确"
+        return N_("推送地址格式不正确")
     if parts.username or parts.password or not host:
-        return "推送地址格式不正确"
+        return N_("推送地址格式不正确")
     if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK):
-        return "推送地址必须使用 https"
+        return N_("推送地址必须使用 https")
     if not host_allowed(host, allowed_hosts):
-        return "不支持该推送服务，请使用常用浏览器开启提醒"
+        return N_("不支持该推送服务，请使用常用浏览器开启提醒")
     return None
 
 
@@ -65,12 +66,12 @@ def keys_problem(keys: SubscriptionKeys) -> dict[str, str]:
         if len(point) != 65:
             raise ValueError("not an uncompressed point")
     except (ValueError, binascii.Error):
-        problems["keys.p256dh"] = "设备公钥不正确"
+        problems["keys.p256dh"] = N_("设备公钥不正确")
     try:
         if len(_b64url_decode(keys.auth)) != 16:
             raise ValueError("auth secret is 16 bytes")
     except (ValueError, binascii.Error):
-        problems["keys.auth"] = "设备认证密钥不正确"
+        problems["keys.auth"] = N_("设备认证密钥不正确")
     return problems
 
 

@@ -74,6 +74,7 @@ class AliyunBackend:
         from alibabacloud_dysmsapi20170525 import models  # pyright: ignore[reportMissingTypeStubs]
         from alibabacloud_tea_util.models import RuntimeOptions  # pyright: ignore[reportMissingTypeStubs]
 
+        message = texts.as_approved(message, self.templates)
         names = texts.param_names(message.template)
         request = models.SendSmsRequest(
             phone_numbers=message.phone, sign_name=self.sign_name, template_code=self.templates[message.template]
@@ -162,6 +163,7 @@ class TencentBackend:
     async def send(self, message: Outgoing) -> SendResult:
         from tencentcloud.sms.v20210111 import models  # pyright: ignore[reportMissingTypeStubs]
 
+        message = texts.as_approved(message, self.templates)
         request: Any = models.SendSmsRequest()
         request.PhoneNumberSet = [f"+86{message.phone}"]
         request.SmsSdkAppId = self.app_id

@@ -42,7 +42,8 @@ class CaseText(msgspec.Struct, frozen=True, kw_only=True):
     case_id: int
     event_id: int
     case_no: str
-    step: str
+    step: str  # in Chinese, always: the text of record, and what a gateway without the English template sends
+    step_en: str | None = None  # the applicant's account reads English (i18n): texted in English
     tracking_path: str  # /t/{token}: the worker puts PUBLIC_URL in front
     # Texts with the same key in one transaction are one text (办结 and its write-back are one step to a resident).
     once_key: str

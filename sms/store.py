@@ -18,13 +18,15 @@ async def insert_case_text(tx: DB, text: CaseText) -> int | None:
     """The text's id; None when this transaction has queued the same step for the case already."""
     return await tx.fetchval(
         """INSERT INTO sms_messages (phone, template, params, case_id, event_id, once_key)
-           VALUES ($1, 'case_step', $2, $3, $4, $5 || ':' || txid_current())
+           VALUES ($1, $6, $2, $3, $4, $5 || ':' || txid_current())
            ON CONFLICT (once_key) DO NOTHING RETURNING id""",
         text.phone,
-        {"case_no": text.case_no, "step": text.step, "path": text.tracking_path},
+        {"case_no": text.case_no, "step": text.step, "path": text.tracking_path}
+        | ({"step_en": text.step_en} if text.step_en else {}),
         text.case_id,
         text.event_id,
         text.once_key,
+        "case_step_en" if text.step_en else "case_step",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from sms.models import Outgoing
 
@@ -26,7 +27,12 @@ TEMPLATES: dict[str, str] = {
         "或凭身份证到政务服务窗口领取开户码。如非本人操作，请忽略本短信"
     ),
     "case_step": "您的办件{case_no}{step}，详情：{link}",
+    # For a resident whose account reads English (i18n): the step in English, the sign as approved (a sign is Chinese).
+    "case_step_en": "Your case {case_no}: {step_en}. Details: {link}",
 }
+# A kind in another language, and the Chinese kind a gateway sends instead while no template for it is approved there
+# (SMS_TEMPLATE_CASE_STEP_EN unset): the Chinese words travel with every text, so none is lost for want of one.
+IN_CHINESE = {"case_step_en": "case_step"}
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -37,6 +43,14 @@ def verification_code(phone: str, code: str) -> Outgoing:
 def account_exists(phone: str) -> Outgoing:
     """Sent instead of a code to someone who already has an account: the page must not say so, the phone may."""
     return Outgoing(phone=phone, template="account_exists", params={})
+
+
+def as_approved(message: Outgoing, templates: Mapping[str, str]) -> Outgoing:
+    """The text a gateway can send: in its own kind when the provider has that template, else in Chinese."""
+    chinese = IN_CHINESE.get(message.template)
+    if chinese is None or templates.get(message.template):
+        return message
+    return Outgoing(phone=message.phone, template=chinese, params=message.params)
 
 
 def param_names(template: str) -> list[str]:

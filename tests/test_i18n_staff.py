@@ -149,7 +149,7 @@ async def test_the_walk_in_enrollment_and_appointment_pages_are_in_english(
         another_client, pool, settings, name="武进窗口", role="clerk", region="320412", department="hrss"
     )
     walk_in = await _english(clerk, "/console/walk-in")
-    assert "Service window intake" in walk_in.text and "Check the visitor's identity" in walk_in.text
+    assert "Received at a service window" in walk_in.text and "Check the visitor's identity" in walk_in.text
     assert '<label for="walk-in-id-number">ID number</label>' in walk_in.text
     assert (
         "身份证件号码" in (await _speaks(clerk, None).get("/console/walk-in")).text
@@ -239,16 +239,19 @@ async def test_the_helpers_tablet_is_in_english(
     )
     assert chosen.status_code == 303
     client_page = await _english(helper, "/helper/client", others=BANNER)
-    assert f"Apply for {ELDER['name']}" in client_page.text and "Choose what to apply for" in client_page.text
+    assert f"Filing for {ELDER['name']}" in client_page.text and "Choose what to apply for" in client_page.text
     assert "代办名单" in (await _speaks(helper, None).get("/helper")).text
 
 
 async def test_a_signature_refused_is_told_in_english() -> None:
-    """The signature's messages are marked texts (translated as the answer leaves); the size one writes its limits
-    out, so it must say the module's limits."""
+    """The signature's messages are marked texts drawn in the reader's language; the size one says the module's
+    limits in either."""
     import i18n
 
-    assert f"{signature.MIN_WIDTH}×{signature.MIN_HEIGHT}" in signature.WRONG_SIZE
-    assert f"{signature.MAX_SIDE}×{signature.MAX_SIDE}" in signature.WRONG_SIZE
+    for language in ("zh", "en"):
+        with i18n.use_language(language):
+            words = signature.SignatureProblem(signature.WRONG_SIZE).words()
+            assert f"{signature.MIN_WIDTH}×{signature.MIN_HEIGHT}" in words
+            assert f"{signature.MAX_SIDE}×{signature.MAX_SIDE}" in words
     with i18n.use_language("en"):
-        assert i18n.gettext(signature.TOO_LITTLE_INK).startswith("There is too little in the box")
+        assert signature.SignatureProblem(signature.TOO_LITTLE_INK).words().startswith("There are too few strokes")

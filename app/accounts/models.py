@@ -46,6 +46,7 @@ class ResidentAccount(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     name: str
     user_handle: bytes
+    language: str | None = None  # chosen on the account (i18n); None: never chosen, its notices are in Chinese
 
 
 class SignupCode(msgspec.Struct, frozen=True, kw_only=True):

@@ -38,6 +38,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
+from i18n import N_, _, use_language
 from sms import outbox as sms
 from sms import texts
 from sms.models import Outgoing
@@ -51,12 +52,12 @@ SMS_CODE_DIGITS = 6
 SMS_CODE_TTL = timedelta(minutes=texts.CODE_MINUTES)
 SMS_CODE_TRIES = 5
 # What the register page says after every start, whoever asked (the answer itself is only {"verification": "sms"}).
-SMS_SENT = "若信息无误，验证码已发送至登记手机；未收到请携身份证到政务服务窗口办理"
-WRONG_SMS_CODE = "验证码不正确或已失效，请核对短信中的6位数字，或点“重新获取验证码”"
-ENROLLMENT_MISMATCH = (
+SMS_SENT = N_("若信息无误，验证码已发送至登记手机；未收到请携身份证到政务服务窗口办理")
+WRONG_SMS_CODE = N_("验证码不正确或已失效，请核对短信中的6位数字，或点“重新获取验证码”")
+ENROLLMENT_MISMATCH = N_(
     "开户码无效、已使用、已过期，或与姓名、身份号码不符；请核对后重试，或凭身份证到政务服务窗口重新领取"
 )
-ACCOUNT_EXISTS = "该身份号码已开通账户，请直接登录；在新手机上使用，请凭身份证到政务服务窗口领取开户码"
+ACCOUNT_EXISTS = N_("该身份号码已开通账户，请直接登录；在新手机上使用，请凭身份证到政务服务窗口领取开户码")
 
 
 class CeremonyRefused(Invalid):
@@ -84,16 +85,16 @@ async def registration_options(
     name = _clean_name(body.name or "")
     errors: dict[str, str] = {}
     if not name:
-        errors["name"] = "请填写姓名"
+        errors["name"] = N_("请填写姓名")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"姓名不能超过{NAME_MAX}个字"
+        errors["name"] = _("姓名不能超过%(name_max)s个字") % {"name_max": NAME_MAX}
     if body.id_number is None or not body.id_number.strip():
         if body.enrollment_code:
             if errors:
                 raise FieldErrors(errors)
             pending = await _pending_staff(db, settings, conn, name, body.enrollment_code)
             return RegistrationStep(options=await _start_registration(db, settings, owner, pending))
-        errors["id_number"] = "请填写公民身份号码"
+        errors["id_number"] = N_("请填写公民身份号码")
     elif problem := id_number_problem(body.id_number):
         errors["id_number"] = problem
     phone = normalize_mobile(body.phone or "") or None
@@ -101,7 +102,7 @@ async def registration_options(
         errors["phone"] = problem
     sms_code = (body.sms_code or "").strip() or None
     if sms_code is not None and not (len(sms_code) == SMS_CODE_DIGITS and sms_code.isascii() and sms_code.isdigit()):
-        errors["sms_code"] = "请填写短信中的6位数字验证码"
+        errors["sms_code"] = N_("请填写短信中的6位数字验证码")
     if errors:
         raise FieldErrors(errors)
     assert body.id_number is not None
@@ -261,7 +262,7 @@ async def _pending_staff(
     account = await store.get_account(db, grant.account_id) if grant and grant.account_id else None
     if grant is None or account is None or account.kind != "staff" or account.name != name:
         await audit(db, conn, "signup", "refused", subject="staff", reason="bad staff enrollment code")
-        raise FieldErrors({"enrollment_code": "开户码无效、已过期或与姓名不符，请联系管理员"})
+        raise FieldErrors({"enrollment_code": N_("开户码无效、已过期或与姓名不符，请联系管理员")})
     return PendingRegistration(
         kind="staff",
         name=name,
@@ -311,7 +312,7 @@ async def complete_registration(
             conn,
             "passkey.register",
             "unknown, used, expired or foreign challenge",
-            "验证已过期或无效，请重新开始",
+            N_("验证已过期或无效，请重新开始"),
             [ip],
         )
     pending = msgspec.convert(payload, PendingRegistration)
@@ -327,14 +328,14 @@ async def complete_registration(
         # remove it on 我的) — a takeover through a code or a borrowed phone is never silent.
         had_passkeys = pending.account_id is not None and bool(await ceremonies.passkey_ids_of(tx, account_id))
         if pending.enrollment_code_id is not None and not await enrollment.use(tx, pending.enrollment_code_id):
-            raise FieldErrors({"enrollment_code": "开户码已被使用或已过期，请重新领取"})
+            raise FieldErrors({"enrollment_code": N_("开户码已被使用或已过期，请重新领取")})
         if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
-            raise FieldErrors({"sms_code": "验证码已使用或已过期，请重新获取"})
+            raise FieldErrors({"sms_code": N_("验证码已使用或已过期，请重新获取")})
         passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
             await ceremonies.add_passkey(tx, account_id, verified, passkey_name)
         except asyncpg.UniqueViolationError as exc:
-            raise Conflict("该通行密钥已经登记过") from exc
+            raise Conflict(N_("该通行密钥已经登记过")) from exc
         if pending.phone and pending.person_id:
             await people.set_phone(tx, pending.person_id, pending.phone)
         if pending.enrollment_code_id is not None:
@@ -348,35 +349,48 @@ async def complete_registration(
             actor=f"account:{account_id}",
         )
         if had_passkeys:
-            how = "凭政务服务窗口签发的开户码登记" if pending.enrollment_code_id is not None else "在已登录的设备上添加"
-            await notify_account(
-                tx,
-                account_id,
-                title="账户安全：新增了通行密钥",
-                body=(
-                    f"{beijing_time(datetime.now(UTC))}，您的账户新增了通行密钥“{passkey_name}”（{how}）。"
-                    "如不是您本人操作，请立即在“我的”中删除这个通行密钥，并到政务服务窗口咨询"
-                ),
-                url=PASSKEYS_ON_ME,
-            )
+            language = (await store.languages_of(tx, [account_id])).get(account_id)
+            with use_language(language):  # the owner's language, wherever the passkey was added from
+                await _tell_passkey_added(tx, account_id, passkey_name, by_code=pending.enrollment_code_id is not None)
     return account_id
+
+
+async def _tell_passkey_added(tx: Tx, account_id: int, passkey_name: str, *, by_code: bool) -> None:
+    how = _("凭政务服务窗口签发的开户码登记") if by_code else _("在已登录的设备上添加")
+    await notify_account(
+        tx,
+        account_id,
+        title=_("账户安全：新增了通行密钥"),
+        body=_(
+            "%(beijing_time)s，您的账户新增了通行密钥“%(passkey_name)s”（%(how)s）。"
+            "如不是您本人操作，请立即在“我的”中删除这个通行密钥，并到政务服务窗口咨询"
+        )
+        % {"beijing_time": beijing_time(datetime.now(UTC)), "passkey_name": passkey_name, "how": how},
+        url=PASSKEYS_ON_ME,
+    )
 
 
 class CodeIssuer(msgspec.Struct, frozen=True, kw_only=True):
     """Who issued an enrollment code, as the audit log and the resident's notice name them."""
 
     actor: str  # 'cli' or 'account:<id>'
-    described: str  # 系统管理员（命令行） / 窗口工作人员 王窗口
+    described: str  # a marked text, drawn in the holder's language: 系统管理员（命令行） / 窗口工作人员 %(name)s
+    name: str = ""  # the clerk's name, for %(name)s
     hall: str | None = None  # the clerk's region and department: 天宁区 · 公安
 
 
-CLI_ISSUER = CodeIssuer(actor="cli", described="系统管理员（命令行）")
+CLI_ISSUER = CodeIssuer(actor="cli", described=N_("系统管理员（命令行）"))
 
 
 async def clerk_issuer(db: DB, clerk: CurrentUser) -> CodeIssuer:
     account = await _signed_in_account(db, clerk.account_id)
     hall = " · ".join(part for part in (account.region_name, account.department_name) if part)
-    return CodeIssuer(actor=f"account:{clerk.account_id}", described=f"窗口工作人员 {account.name}", hall=hall or None)
+    return CodeIssuer(
+        actor=f"account:{clerk.account_id}",
+        described=N_("窗口工作人员 %(name)s"),
+        name=account.name,
+        hall=hall or None,
+    )
 
 
 async def issue_enrollment_code(
@@ -398,18 +412,25 @@ async def issue_enrollment_code(
     )
     account = await store.resident_account_of(tx, person_id)
     if account is not None:
-        where = f"（{issuer.hall}）" if issuer.hall else ""
-        await notify_account(
-            tx,
-            account.id,
-            title="账户安全：已为您签发开户码",
-            body=(
-                f"{beijing_time(datetime.now(UTC))}，{issuer.described}{where}为您的账户签发了开户码，"
-                f"{beijing_time(expires_at)}前有效，可在新手机上登记通行密钥。如不是您本人到窗口申请，"
-                "请勿把开户码告诉他人，并在“我的”中查看、删除不认识的通行密钥"
-            ),
-            url=PASSKEYS_ON_ME,
-        )
+        with use_language(account.language):  # the holder's language, not the clerk's
+            where = _("（%(hall)s）") % {"hall": issuer.hall} if issuer.hall else ""
+            await notify_account(
+                tx,
+                account.id,
+                title=_("账户安全：已为您签发开户码"),
+                body=_(
+                    "%(issued_at)s，%(described)s%(where)s为您的账户签发了开户码，%(expires_at)s前有效，"
+                    "可在新手机上登记通行密钥。如不是您本人到窗口申请，请勿把开户码告诉他人，"
+                    "并在“我的”中查看、删除不认识的通行密钥"
+                )
+                % {
+                    "issued_at": beijing_time(datetime.now(UTC)),
+                    "described": _(issuer.described) % {"name": issuer.name},
+                    "where": where,
+                    "expires_at": beijing_time(expires_at),
+                },
+                url=PASSKEYS_ON_ME,
+            )
     return code, expires_at
 
 
@@ -434,15 +455,15 @@ def _device_name(user_agent: str) -> str:
     for marker, label in (
         ("iPhone", "iPhone"),
         ("iPad", "iPad"),
-        ("Android", "安卓设备"),
-        ("HarmonyOS", "鸿蒙设备"),
-        ("Windows", "Windows 电脑"),
-        ("Macintosh", "Mac 电脑"),
-        ("Linux", "Linux 设备"),
+        ("Android", N_("安卓设备")),
+        ("HarmonyOS", N_("鸿蒙设备")),
+        ("Windows", N_("Windows 电脑")),
+        ("Macintosh", N_("Mac 电脑")),
+        ("Linux", N_("Linux 设备")),
     ):
         if marker in user_agent:
-            return f"{label}上的通行密钥"
-    return "通行密钥"
+            return N_("%(label)s上的通行密钥") % {"label": label}
+    return N_("通行密钥")
 
 
 async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dict[str, Any]:
@@ -467,19 +488,21 @@ async def complete_login(
     if await ceremonies.take_challenge(db, challenge=challenge, owner=owner, purpose="login") is None:
         # Junk or a replay: nothing about the credential is known yet, so it counts against the address only.
         raise await _refuse(
-            db, conn, "signin", "unknown, used, expired or foreign challenge", "验证已过期或无效，请重新登录", [ip]
+            db, conn, "signin", "unknown, used, expired or foreign challenge", N_("验证已过期或无效，请重新登录"), [ip]
         )
     stored = await ceremonies.find_passkey(db, credential_id)
     if stored is None:
         raise await _refuse(
-            db, conn, "signin", "unknown credential", "此通行密钥未在本站登记，请先注册或使用其他通行密钥", [ip]
+            db, conn, "signin", "unknown credential", N_("此通行密钥未在本站登记，请先注册或使用其他通行密钥"), [ip]
         )
     subject = f"account:{stored.account_id}"
     if await store.is_closed(db, stored.account_id):
-        raise await _refuse(db, conn, "signin", "account closed", "该账号已注销（户口已注销），不能再登录", [], subject)
+        raise await _refuse(
+            db, conn, "signin", "account closed", N_("该账号已注销（户口已注销），不能再登录"), [], subject
+        )
     if user_handle is not None and user_handle != await store.user_handle_of(db, stored.account_id):
         raise await _refuse(
-            db, conn, "signin", "user handle mismatch", "通行密钥验证失败，请重试", [ip, cred_subject], subject
+            db, conn, "signin", "user handle mismatch", N_("通行密钥验证失败，请重试"), [ip, cred_subject], subject
         )
     try:
         await check_assertion(
@@ -523,6 +546,11 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     return await store.resident_account_of(db, person_id)
 
 
+async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
+    """The language each account chose (None: never chosen), for drawing notices to them in it."""
+    return await store.languages_of(db, account_ids) if account_ids else {}
+
+
 async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
     """The account's passkeys, as 我的 lists them."""
     return await ceremonies.passkeys_of(db, account_id)
@@ -531,9 +559,11 @@ async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:
 async def rename_passkey(db: DB, account_id: int, passkey_id: int, name: str) -> None:
     clean = " ".join(name.split())
     if not clean or len(clean) > PASSKEY_NAME_MAX:
-        raise FieldErrors({"name": f"名称不能为空，且不超过{PASSKEY_NAME_MAX}个字"})
+        raise FieldErrors(
+            {"name": _("名称不能为空，且不超过%(passkey_name_max)s个字") % {"passkey_name_max": PASSKEY_NAME_MAX}}
+        )
     if not await ceremonies.rename_passkey(db, account_id, passkey_id, clean):
-        raise NotFound("没有找到该通行密钥")
+        raise NotFound(N_("没有找到该通行密钥"))
 
 
 async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, passkey_id: int) -> None:
@@ -541,9 +571,9 @@ async def remove_passkey(db: asyncpg.Pool, conn: Connection, account_id: int, pa
     async with db.acquire() as tx, tx.transaction():
         outcome = await ceremonies.remove_passkey_unless_last(tx, account_id, passkey_id)
         if outcome == "missing":
-            raise NotFound("没有找到该通行密钥")
+            raise NotFound(N_("没有找到该通行密钥"))
         if outcome == "last":
-            raise Conflict("这是您唯一的通行密钥，不能删除；请先在新设备上添加一个")
+            raise Conflict(N_("这是您唯一的通行密钥，不能删除；请先在新设备上添加一个"))
         await audit(tx, conn, "passkey.remove", "ok", subject=f"account:{account_id}", passkey=passkey_id)
 
 
@@ -570,7 +600,9 @@ async def sign_out_everywhere(db: DB, conn: Connection, account_id: int) -> None
 async def close_for_deceased(db: DB, person_id: int, case_no: str) -> int | None:
     """户口注销 completed: the deceased person's account (if any) is closed, every session of it ends now and it
     cannot sign in again. The account's id, or None when they had none."""
-    return await store.close_resident_account(db, person_id, f"户口已注销（办件 {case_no}）")
+    return await store.close_resident_account(
+        db, person_id, N_("户口已注销（办件 %(case_no)s）") % {"case_no": case_no}
+    )
 
 
 async def set_elder_mode(db: DB, account_id: int, elder_mode: bool) -> None:
@@ -636,9 +668,9 @@ async def window_problem(db: DB, *, role: str, departments: list[str]) -> str | 
     if not departments:
         return None
     if role != "clerk":
-        return "--window-for: 只有综合窗口人员（clerk）可持有窗口授权"
+        return N_("--window-for: 只有综合窗口人员（clerk）可持有窗口授权")
     unknown = [code for code in departments if not await catalogue.department_exists(db, code)]
-    return f"--window-for: 部门代码 {', '.join(unknown)} 不存在" if unknown else None
+    return _("--window-for: 部门代码 %(join)s 不存在") % {"join": ", ".join(unknown)} if unknown else None
 
 
 async def authorise_window(tx: Tx, account_id: int, departments: list[str]) -> None:
@@ -673,22 +705,22 @@ async def forget_old_signup_codes(db: DB) -> None:
 async def staff_problem(db: DB, *, name: str, role: str, department: str | None, region: str) -> str | None:
     """Why a staff account cannot be created as asked, or None. Helpers serve a village and no department."""
     if not name or len(name) > NAME_MAX:
-        return f"--name: 不能为空，且不超过{NAME_MAX}个字"
+        return _("--name: 不能为空，且不超过%(name_max)s个字") % {"name_max": NAME_MAX}
     if role not in STAFF_ROLES:
-        return f"--role: 应为 {', '.join(sorted(STAFF_ROLES))} 之一"
+        return _("--role: 应为 %(join)s 之一") % {"join": ", ".join(sorted(STAFF_ROLES))}
     level = await catalogue.region_level(db, region)
     if level is None:
-        return f"--region: 区划代码 {region} 不存在"
+        return _("--region: 区划代码 %(region)s 不存在") % {"region": region}
     if role == "helper":
         if department:
-            return "--department: 帮办代办员不属于部门，请不要填写"
+            return N_("--department: 帮办代办员不属于部门，请不要填写")
         if level != "village":
-            return "--region: 帮办代办员须绑定到村/社区（12位区划代码）"
+            return N_("--region: 帮办代办员须绑定到村/社区（12位区划代码）")
         return None
     if role == "supervisor" and level not in ("city", "district"):
-        return "--region: 督查人员须属于市（320400）或区/县级市（6位区划代码）"
+        return N_("--region: 督查人员须属于市（320400）或区/县级市（6位区划代码）")
     if role in ("clerk", "approver") and not department:
-        return "--department: 窗口和审批人员须填写所属部门代码"
+        return N_("--department: 窗口和审批人员须填写所属部门代码")
     if department and not await catalogue.department_exists(db, department):
-        return f"--department: 部门代码 {department} 不存在"
+        return _("--department: 部门代码 %(department)s 不存在") % {"department": department}
     return None

@@ -73,9 +73,14 @@ async def set_sms_preference(db: DB, account_id: int, preference: str) -> None:
 
 async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     row = await db.fetchrow(
-        "SELECT id, name, user_handle FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
+        "SELECT id, name, user_handle, language FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
     )
     return ResidentAccount(**dict(row)) if row else None
+
+
+async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
+    rows = await db.fetch("SELECT id, language FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
+    return {r["id"]: r["language"] for r in rows}
 
 
 async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:

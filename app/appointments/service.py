@@ -65,12 +65,12 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
-from i18n import N_
+from i18n import N_, gettext, use_language
 
-FULL = "该时段已约满，请选择其他时段"
-NOT_FOUND = "没有找到该预约，请核对预约码"
-NOT_BOOKABLE = "该事项不需要预约，请在办事指南中查看办理方式"
-NO_HALL = "没有找到该办事大厅，请重新选择"
+FULL = N_("该时段已约满，请选择其他时段")
+NOT_FOUND = N_("没有找到该预约，请核对预约码")
+NOT_BOOKABLE = N_("该事项不需要预约，请在办事指南中查看办理方式")
+NO_HALL = N_("没有找到该办事大厅，请重新选择")
 QR_TITLE = N_("预约签到二维码")
 # Live bookings one person may hold at once (all items): enough for a family's errands, too few to hoard places.
 MAX_LIVE = 3
@@ -201,12 +201,14 @@ async def _choice(db: DB, hall_id: str, slot_id: str) -> tuple[HallRow, SlotKey]
     errors: dict[str, str] = {}
     chosen_hall = await store.hall(db, hall_id) if hall_id else None
     if chosen_hall is None:
-        errors["hall"] = "请选择办事大厅"
+        errors["hall"] = N_("请选择办事大厅")
     key = parse_slot_id(slot_id)
     if key is None:
-        errors["slot"] = "请选择预约时段"
+        errors["slot"] = N_("请选择预约时段")
     elif not is_bookable(await current_calendar(db), today_in_china(), key):
-        errors["slot"] = f"只能预约明天起{BOOKING_DAYS}天内的工作日，请重新选择时段"
+        errors["slot"] = gettext("只能预约明天起%(booking_days)s天内的工作日，请重新选择时段") % {
+            "booking_days": BOOKING_DAYS
+        }
     if errors or chosen_hall is None or key is None:
         raise FieldErrors(errors)
     return chosen_hall, key
@@ -222,7 +224,12 @@ async def _take_place(tx: Tx, at: HallRow, item: BookableItem, key: SlotKey) -> 
     transaction."""
     places = await store.lock_places(tx, at.id, item.group_code, key.half)
     if not places:
-        raise FieldErrors({"hall": f"{at.name}不办理{item.group_name}预约，请选择其他大厅"})
+        raise FieldErrors(
+            {
+                "hall": gettext("%(name)s不办理%(group_name)s预约，请选择其他大厅")
+                % {"name": at.name, "group_name": item.group_name}
+            }
+        )
     if await store.count_taken(tx, at.id, item.group_code, key.day, key.half) >= places:
         raise Conflict(FULL, slot=key.id)
 
@@ -233,7 +240,7 @@ async def _insert(tx: Tx, new: NewAppointment) -> int:
         if appointment_id is not None:
             return appointment_id
         new = msgspec.structs.replace(new, code=new_code())
-    raise Conflict("系统繁忙，请稍后再试")  # five codes in a row taken: not by chance
+    raise Conflict(N_("系统繁忙，请稍后再试"))  # five codes in a row taken: not by chance
 
 
 async def book(
@@ -281,16 +288,20 @@ async def book(
                 booked_as=filed.filed_as,
             )
     except asyncpg.UniqueViolationError:  # the same person's other request won the race for this item
-        raise Conflict(f"已预约{item.item_name}，如需更换时间请改约") from None
+        raise Conflict(gettext("已预约%(item_name)s，如需更换时间请改约") % {"item_name": item.item_name}) from None
     return booked
 
 
 async def _refuse_second_booking(tx: Tx, person_id: int, item: BookableItem, today: date) -> None:
     live = await store.live_of_item(tx, person_id, item.item_code, today)
     if live is not None:
-        raise Conflict(f"已预约{item.item_name}（{day_label(live.day)}），如需更换时间请改约", appointment=live.id)
+        raise Conflict(
+            gettext("已预约%(item_name)s（%(day_label)s），如需更换时间请改约")
+            % {"item_name": item.item_name, "day_label": day_label(live.day)},
+            appointment=live.id,
+        )
     if await store.live_count(tx, person_id, today) >= MAX_LIVE:
-        raise Conflict(f"同时最多保留{MAX_LIVE}个预约，请先办完或取消其中一个")
+        raise Conflict(gettext("同时最多保留%(max_live)s个预约，请先办完或取消其中一个") % {"max_live": MAX_LIVE})
 
 
 # --- one booking: who may see and change it --------------------------------------------------------------------------
@@ -325,11 +336,11 @@ def _require_live(row: AppointmentRow | None, today: date) -> AppointmentRow:
         raise NotFound(NOT_FOUND)
     status = _status(row, today)
     if status == "cancelled":
-        raise Conflict("该预约已取消")
+        raise Conflict(N_("该预约已取消"))
     if status == "arrived":
-        raise Conflict("该预约已签到，不能再取消或改约")
+        raise Conflict(N_("该预约已签到，不能再取消或改约"))
     if status == "missed":
-        raise Conflict("预约日期已过，请重新预约")
+        raise Conflict(N_("预约日期已过，请重新预约"))
     return row
 
 
@@ -468,7 +479,6 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
     """The reminder of the day before (scheduled again, or cancelled, with every change), to the person's account and
     to the helper or parent who booked it; and, when someone else acted for the person, a notice now."""
     key = _reminder_key(row.id)
-    slot = slot_label(at.hours, SlotKey(day=row.day, half=row.half))
     url = f"/appointments/{row.id}"
     person_account = await accounts.resident_account_of(tx, row.person_id)
     if what != "cancelled":
@@ -478,29 +488,53 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
         if row.booked_as in ("helper", "parent") and row.booked_by_account_id is not None:
             recipients.add(row.booked_by_account_id)
         if due > datetime.now(UTC):  # booked after that moment: the booking page itself said it all
+            languages = await accounts.languages_of(tx, sorted(recipients))
             for account_id in sorted(recipients):
-                await notifications.schedule_reminder(
-                    tx,
-                    account_id,
-                    key=key,
-                    due_at=due,
-                    title=f"明天到大厅办理：{row.item_name}",
-                    body=f"{slot}，{at.name}（{at.address}）。请带齐材料，出示预约码 {grouped_code(row.code)}。",
-                    url=url,
-                )
+                with use_language(languages.get(account_id)):  # in the language the recipient reads
+                    await notifications.schedule_reminder(
+                        tx,
+                        account_id,
+                        key=key,
+                        due_at=due,
+                        title=gettext("明天到大厅办理：%(item_name)s") % {"item_name": row.item_name},
+                        body=gettext("%(slot)s，%(name)s（%(address)s）。请带齐材料，出示预约码 %(grouped_code)s。")
+                        % {
+                            "slot": slot_label(at.hours, SlotKey(day=row.day, half=row.half)),
+                            "name": at.name,
+                            "address": at.address,
+                            "grouped_code": grouped_code(row.code),
+                        },
+                        url=url,
+                    )
     if acting == "self" or person_account is None or person_account.id == actor.account_id:
         return
-    who = actor.name if "helper" in actor.roles else f"{actor.name}（窗口工作人员）"
+    with use_language(person_account.language):  # the person's language, not the one who acted for them
+        await _tell_now(tx, actor, row, at, person_account.id, what, url)
+
+
+async def _tell_now(
+    tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, account_id: int, what: str, url: str
+) -> None:
+    slot = slot_label(at.hours, SlotKey(day=row.day, half=row.half))
+    who = actor.name if "helper" in actor.roles else gettext("%(name)s（窗口工作人员）") % {"name": actor.name}
     title, body = {
         "booked": (
-            f"已为您预约：{row.item_name}",
-            f"{who}为您预约了{slot}，{at.name}。预约码 {grouped_code(row.code)}。"
-            "如有变化，可在“我的预约”中改约或取消。",
+            gettext("已为您预约：%(item_name)s") % {"item_name": row.item_name},
+            gettext(
+                "%(who)s为您预约了%(slot)s，%(name)s。预约码 %(grouped_code)s。如有变化，可在“我的预约”中改约或取消。"
+            )
+            % {"who": who, "slot": slot, "name": at.name, "grouped_code": grouped_code(row.code)},
         ),
-        "moved": (f"预约已改期：{row.item_name}", f"{who}把您的预约改到{slot}，{at.name}。"),
-        "cancelled": (f"预约已取消：{row.item_name}", f"{who}取消了您{slot}在{at.name}的预约。"),
+        "moved": (
+            gettext("预约已改期：%(item_name)s") % {"item_name": row.item_name},
+            gettext("%(who)s把您的预约改到%(slot)s，%(name)s。") % {"who": who, "slot": slot, "name": at.name},
+        ),
+        "cancelled": (
+            gettext("预约已取消：%(item_name)s") % {"item_name": row.item_name},
+            gettext("%(who)s取消了您%(slot)s在%(name)s的预约。") % {"who": who, "slot": slot, "name": at.name},
+        ),
     }[what]
-    await notifications.notify_reminder(tx, person_account.id, title=title, body=body, url=url)
+    await notifications.notify_reminder(tx, account_id, title=title, body=body, url=url)
 
 
 # --- at the hall: the clerk's 签到 ---------------------------------------------------------------------------------
@@ -509,7 +543,7 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
 async def _clerks_hall(db: DB, user: CurrentUser) -> HallRow:
     at = await store.hall_of_region(db, user.region_code or "")
     if at is None:
-        raise Forbidden("您所在的窗口没有开通网上预约，请按现场收件办理")
+        raise Forbidden(N_("您所在的窗口没有开通网上预约，请按现场收件办理"))
     return at
 
 
@@ -522,7 +556,7 @@ async def _at_clerks_hall(db: DB, conn: Connection, user: CurrentUser, raw_code:
     (audited) for another hall's, naming where the visit is booked (nothing about the person)."""
     code = normalize_code(raw_code)
     if not _CODE.fullmatch(code):
-        raise FieldErrors({"code": "预约码是8位字母和数字（如 7KQ2 M9XD），请核对后重新输入"})
+        raise FieldErrors({"code": N_("预约码是8位字母和数字（如 7KQ2 M9XD），请核对后重新输入")})
     at = await _clerks_hall(db, user)
     row = await store.by_code(db, code)
     if row is None:
@@ -532,7 +566,10 @@ async def _at_clerks_hall(db: DB, conn: Connection, user: CurrentUser, raw_code:
         await audit(db, conn, "appointment.open", "forbidden", subject=f"appointment:{row.id}", hall=at.id)
         when = slot_label(booked_at.hours, SlotKey(day=row.day, half=row.half))
         raise Forbidden(
-            f"该预约的办理地点是{booked_at.name}（{when}），不在本大厅；可请来办人前往该大厅，或在本窗口按现场收件办理"
+            gettext(
+                "该预约的办理地点是%(name)s（%(when)s），不在本大厅；可请来办人前往该大厅，或在本窗口按现场收件办理"
+            )
+            % {"name": booked_at.name, "when": when}
         )
     return row, at
 
@@ -572,7 +609,7 @@ async def check_in(
     """签到: the person booked is at the window today, their ID card checked in person against the booking. Marks it
     arrived (audited) and starts receiving them (窗口收件, app.console), so the clerk may file for them at once."""
     if not identity_checked:
-        raise FieldErrors({"identity_checked": "请当面核验来办人的居民身份证原件，与预约人一致后再勾选"})
+        raise FieldErrors({"identity_checked": N_("请当面核验来办人的居民身份证原件，与预约人一致后再勾选")})
     row, at = await _at_clerks_hall(db, conn, user, raw_code)
     today = today_in_china()
     async with db.acquire() as tx, tx.transaction():
@@ -580,11 +617,15 @@ async def check_in(
         assert locked is not None
         status = _status(locked, today)
         if status == "arrived" and locked.arrived_at is not None:
-            raise Conflict(f"该预约已签到（{china_time(locked.arrived_at, '%H:%M')}）")
+            raise Conflict(
+                gettext("该预约已签到（%(china_time)s）") % {"china_time": china_time(locked.arrived_at, "%H:%M")}
+            )
         if status == "cancelled":
-            raise Conflict("该预约已取消，请按现场收件办理")
+            raise Conflict(N_("该预约已取消，请按现场收件办理"))
         if locked.day != today:
-            raise Conflict(f"预约日期是{day_label(locked.day)}，不是今天；可按现场收件办理")
+            raise Conflict(
+                gettext("预约日期是%(day_label)s，不是今天；可按现场收件办理") % {"day_label": day_label(locked.day)}
+            )
         await store.mark_arrived(tx, row.id, user.account_id)
         await notifications.cancel_reminders(tx, _reminder_key(row.id))
         await audit(tx, conn, "appointment.check_in", "ok", subject=f"appointment:{row.id}", hall=at.id)
@@ -662,9 +703,9 @@ async def set_places(db: DB, hall_id: str, group_code: str, places: dict[str, in
     made stay, and a half-day booked past its new number takes no more."""
     at = await hall(db, hall_id)
     if not await store.group_exists(db, group_code):
-        raise NotFound(f"没有预约分组 {group_code}")
+        raise NotFound(gettext("没有预约分组 %(group_code)s") % {"group_code": group_code})
     for half, count in places.items():
         if half not in HALVES or not 0 <= count <= 1000:
-            raise FieldErrors({half: "每个半天的号源应在0到1000之间"})
+            raise FieldErrors({half: N_("每个半天的号源应在0到1000之间")})
         await store.set_places(db, at.id, group_code, half, count)
     return at

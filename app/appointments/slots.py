@@ -15,15 +15,16 @@ import msgspec
 
 from app.calendar.service import CHINA
 from app.calendar.workdays import HolidayCalendar
+from i18n import N_, _
 
 Half = Literal["am", "pm"]
 HALVES: tuple[Half, ...] = ("am", "pm")
-HALF_NAMES: dict[str, str] = {"am": "上午", "pm": "下午"}
+HALF_NAMES: dict[str, str] = {"am": N_("上午"), "pm": N_("下午")}
 # How far ahead a visit may be booked, in calendar days from today.
 BOOKING_DAYS = 14
 # The reminder goes out the day before the visit, at this hour (Beijing time).
 REMINDER_HOUR = 10
-_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_WEEKDAYS = (N_("周一"), N_("周二"), N_("周三"), N_("周四"), N_("周五"), N_("周六"), N_("周日"))
 _SLOT_ID = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})-(am|pm)")
 
 
@@ -39,10 +40,12 @@ class OpeningHours(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def text(self) -> str:
         """工作日 9:00-12:00，13:30-17:00（法定节假日除外）"""
-        return (
-            f"工作日 {_clock(self.am_opens)}-{_clock(self.am_closes)}，"
-            f"{_clock(self.pm_opens)}-{_clock(self.pm_closes)}（法定节假日除外）"
-        )
+        return _("工作日 %(clock)s-%(clock2)s，%(clock3)s-%(clock4)s（法定节假日除外）") % {
+            "clock": _clock(self.am_opens),
+            "clock2": _clock(self.am_closes),
+            "clock3": _clock(self.pm_opens),
+            "clock4": _clock(self.pm_closes),
+        }
 
 
 class SlotKey(msgspec.Struct, frozen=True, order=True):
@@ -113,7 +116,11 @@ def reminder_due(key: SlotKey) -> datetime:
 
 def day_label(day: date) -> str:
     """12月3日 周三"""
-    return f"{day.month}月{day.day}日 {_WEEKDAYS[day.weekday()]}"
+    return _("%(month)s月%(day)s日 %(weekdays)s") % {
+        "month": day.month,
+        "day": day.day,
+        "weekdays": _WEEKDAYS[day.weekday()],
+    }
 
 
 def slot_label(hours: OpeningHours, key: SlotKey) -> str:

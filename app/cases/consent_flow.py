@@ -33,6 +33,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_, gettext
 
 _STATE_OF_MATERIAL = {
     "requested": "awaiting_consent",
@@ -41,7 +42,12 @@ _STATE_OF_MATERIAL = {
     "expired": "upload",
     "withdrawn": "withdrawn",
 }
-MATERIAL_STATE_LABELS = {"held": "已关联", "awaiting_consent": "待对方同意", "upload": "需上传", "withdrawn": "已撤回"}
+MATERIAL_STATE_LABELS = {
+    "held": N_("已关联"),
+    "awaiting_consent": N_("待对方同意"),
+    "upload": N_("需上传"),
+    "withdrawn": N_("已撤回"),
+}
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +105,9 @@ async def ask(
             tx,
             case_id,
             items,
-            title=f"待授权：等待{labels}同意使用其证照",
-            note=f"已请{labels}在{consents.CONSENT_DAYS}日内同意；未同意或逾期的，将通知您上传相应材料",
+            title=N_("待授权：等待%(labels)s同意使用其证照") % {"labels": labels},
+            note=N_("已请%(labels)s在%(consent_days)s日内同意；未同意或逾期的，将通知您上传相应材料")
+            % {"labels": labels, "consent_days": consents.CONSENT_DAYS},
         )
     return items
 
@@ -152,7 +159,10 @@ async def settle(tx: Tx, case_id: int, actor_account_id: int | None) -> None:
                 missing += [needs[code].name for code in codes]
                 reasons.append(_reason(row, label))
         if missing:
-            note = f"{'；'.join(dict.fromkeys(reasons))}。请上传：{'、'.join(dict.fromkeys(missing))}"
+            note = N_("%(join)s。请上传：%(join2)s") % {
+                "join": "；".join(dict.fromkeys(reasons)),
+                "join2": "、".join(dict.fromkeys(missing)),
+            }
             await workflow.settle_consent(tx, task, "consent_refused", note, actor_account_id)
         else:
             await workflow.settle_consent(tx, task, "consent_granted", None, actor_account_id)
@@ -173,10 +183,13 @@ def labels_of(form: MergedForm, about: str) -> str:
 
 def _reason(row: ConsentRow, label: str) -> str:
     if row.state == "refused":
-        return f"{label}未同意使用其证照"
+        return N_("%(label)s未同意使用其证照") % {"label": label}
     if row.state == "expired":
-        return f"{label}未在{consents.CONSENT_DAYS}日内同意使用其证照"
-    return f"{label}的电子证照中没有所需证照"
+        return N_("%(label)s未在%(consent_days)s日内同意使用其证照") % {
+            "label": label,
+            "consent_days": consents.CONSENT_DAYS,
+        }
+    return N_("%(label)s的电子证照中没有所需证照") % {"label": label}
 
 
 async def _lacking(db: DB, rows: Sequence[ConsentRow]) -> dict[int, set[str]]:
@@ -235,7 +248,9 @@ async def decide(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, consent
         row = await consents.decide(tx, cipher, user.person_id, consent_id, decision)
         await settle(tx, row.case_id, user.account_id)
     if row.state == "expired":
-        raise Conflict(f"已超过{consents.CONSENT_DAYS}日的期限，申请人将上传相应材料")
+        raise Conflict(
+            gettext("已超过%(consent_days)s日的期限，申请人将上传相应材料") % {"consent_days": consents.CONSENT_DAYS}
+        )
     return consents.view(row, consents.now_utc())
 
 
@@ -275,7 +290,9 @@ async def materials_of_case(db: DB, rows: list[ConsentRow], life_event_code: str
                     about_label=label,
                     state=material_state,
                     state_label=MATERIAL_STATE_LABELS[material_state],
-                    source=f"{label}本人的电子证照（经其同意）" if material_state == "held" else None,
+                    source=gettext("%(label)s本人的电子证照（经其同意）") % {"label": label}
+                    if material_state == "held"
+                    else None,
                     deadline=row.deadline if material_state == "awaiting_consent" else None,
                 )
             )

@@ -55,12 +55,13 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB
+from i18n import N_, _
 
 REASON_MAX = 500
 EVIDENCE_MAX = 20
-FILED_AS_LABELS = {"self": "本人申请", "parent": "监护人（父母）申请", "clerk": "窗口当面申请"}
-_NOT_HERE = "这份证照不能在线申请更正，请到签发部门的窗口咨询"
-_ORGANISATIONS = "企业办件的证照不在这里更正：营业执照等企业证照上的信息有变，请以企业身份办理企业变更登记"
+FILED_AS_LABELS = {"self": N_("本人申请"), "parent": N_("监护人（父母）申请"), "clerk": N_("窗口当面申请")}
+_NOT_HERE = N_("这份证照不能在线申请更正，请到签发部门的窗口咨询")
+_ORGANISATIONS = N_("企业办件的证照不在这里更正：营业执照等企业证照上的信息有变，请以企业身份办理企业变更登记")
 _FINISHED = frozenset({"completed", "delivered"})
 
 
@@ -97,7 +98,7 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
 def shown(field: FormField, value: Any) -> str:
     """A value as a person reads it: an option's label (女), not its code (F)."""
     if value is None or value == "":
-        return "（未填写）"
+        return N_("（未填写）")
     if field.options:
         return next((o.label for o in field.options if o.value == str(value)), str(value))
     return str(value)
@@ -113,7 +114,7 @@ async def requester(db: asyncpg.Pool, conn: Connection | None, user: CurrentUser
     if "clerk" in user.roles:
         case = await store.case_by_number(db, number)
         if case is None:
-            raise NotFound("没有找到该办件，请核对办件编号")
+            raise NotFound(N_("没有找到该办件，请核对办件编号"))
         if case.subject_org_credit_code is not None:
             raise NotFound(_ORGANISATIONS)
         return Requester(case=case, person_id=await _at_window(db, conn, user, case), channel="clerk")
@@ -130,7 +131,7 @@ async def requester(db: asyncpg.Pool, conn: Connection | None, user: CurrentUser
         )
         != "own"
     ):
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     if case.subject_org_credit_code is not None:
         raise NotFound(_ORGANISATIONS)
     return Requester(case=case, person_id=person_id, channel="self")
@@ -163,11 +164,11 @@ async def target(db: asyncpg.Pool, cipher: PiiCipher, who: Requester, certificat
     can be corrected here, Conflict when it was corrected already (void)."""
     holder, certificate = await certificates.viewable(db, who.person_id, certificate_id, today_in_china())
     if certificate.case_no != who.case.case_no:
-        raise NotFound("本办件没有签发这份证照")
+        raise NotFound(N_("本办件没有签发这份证照"))
     if certificate.superseded_by is not None:
-        raise Conflict("这份证照已更正并作废，请对更正后的新证照申请")
+        raise Conflict(N_("这份证照已更正并作废，请对更正后的新证照申请"))
     if certificate.void:
-        raise Conflict("这份证照已作废，不能申请更正")
+        raise Conflict(N_("这份证照已作废，不能申请更正"))
     issuing = _issuing_task(await store.tasks_of_case(db, who.case.id), certificate)
     item = await catalogue.correction_item_of(db, issuing.item_code) if issuing else None
     if issuing is None or item is None:
@@ -229,7 +230,9 @@ def checked_change(target_: Target, asked: CorrectionRequest, today: date) -> tu
     if field is None:
         choices = "、".join(f.label for f in target_.form.fields())
         errors["field"] = (
-            "请选择要更正的项目" if not key else f"这份证照没有可更正的“{key[:40]}”项，可以更正：{choices}"
+            N_("请选择要更正的项目")
+            if not key
+            else _("这份证照没有可更正的“%(key)s”项，可以更正：%(choices)s") % {"key": key[:40], "choices": choices}
         )
     else:
         clean, problems = forms.validate(target_.form, {key: asked.value}, today)
@@ -237,14 +240,20 @@ def checked_change(target_: Target, asked: CorrectionRequest, today: date) -> tu
         if key in problems:
             errors["value"] = problems[key]
         elif value is None or value == "":
-            errors["value"] = f"请填写更正后的{field.label}"
+            errors["value"] = _("请填写更正后的%(label)s") % {"label": field.label}
         elif str(value) == str(target_.current.get(key) or ""):
-            errors["value"] = f"与证照上现在的{field.label}（{shown(field, value)}）相同，请填写正确的内容"
+            errors["value"] = _("与证照上现在的%(label)s（%(shown)s）相同，请填写正确的内容") % {
+                "label": field.label,
+                "shown": shown(field, value),
+            }
     reason = asked.reason.strip().replace("\r\n", "\n")
     if not reason:
-        errors["reason"] = "请写明更正原因，例如：助产机构录入时把姓名写错了"
+        errors["reason"] = N_("请写明更正原因，例如：助产机构录入时把姓名写错了")
     elif len(reason) > REASON_MAX:
-        errors["reason"] = f"更正原因最多{REASON_MAX}个字，您写了{len(reason)}个字，请精简"
+        errors["reason"] = _("更正原因最多%(reason_max)s个字，您写了%(len)s个字，请精简") % {
+            "reason_max": REASON_MAX,
+            "len": len(reason),
+        }
     if errors:
         raise FieldErrors(errors)
     assert field is not None
@@ -271,7 +280,12 @@ async def request_correction(
     field, value, reason = checked_change(found, asked, today_in_china())
     tokens = list(dict.fromkeys(asked.evidence))
     if len(tokens) + len(files) > EVIDENCE_MAX:
-        raise FieldErrors({"evidence": f"更正依据最多{EVIDENCE_MAX}个文件，请把多页材料合并成一个PDF"})
+        raise FieldErrors(
+            {
+                "evidence": _("更正依据最多%(evidence_max)s个文件，请把多页材料合并成一个PDF")
+                % {"evidence_max": EVIDENCE_MAX}
+            }
+        )
     filed_as = "clerk" if who.channel == "clerk" else "self" if found.holder.own else "parent"
     before = found.current[field.key]
     async with db.acquire() as tx, tx.transaction():
@@ -280,7 +294,7 @@ async def request_correction(
             tx, user.account_id, who.person_id, None, who.case.life_event_code, tokens
         )
         if len(uploads) != len(tokens) or any(u.material_code != workflow.CORRECTION_EVIDENCE for u in uploads):
-            raise FieldErrors({"evidence": "有更正依据文件未找到或已被使用，请重新上传"})
+            raise FieldErrors({"evidence": N_("有更正依据文件未找到或已被使用，请重新上传")})
         task_id = await workflow.open_correction_task(
             tx,
             case_id=who.case.id,
@@ -290,7 +304,7 @@ async def request_correction(
             today=today_in_china(),
         )
         if task_id is None:
-            raise Conflict("这份证照已有一项更正申请正在办理，请等待办理结果；查看办件了解进度")
+            raise Conflict(N_("这份证照已有一项更正申请正在办理，请等待办理结果；查看办件了解进度"))
         await corrections_store.insert_correction(
             tx,
             task_id=task_id,
@@ -310,15 +324,20 @@ async def request_correction(
             material_code=material,
             files=files,
         )
-        note = f"申请将“{field.label}”由“{shown(field, before)}”更正为“{shown(field, value)}”。原因：{reason}"
+        note = N_("申请将“%(label)s”由“%(shown)s”更正为“%(shown2)s”。原因：%(reason)s") % {
+            "label": field.label,
+            "shown": shown(field, before),
+            "shown2": shown(field, value),
+            "reason": reason,
+        }
         if who.channel == "clerk":
-            note += f"（综合窗口{user.name}当面收件，已核验原件）"
+            note += N_("（综合窗口%(name)s当面收件，已核验原件）") % {"name": user.name}
         await record_event(
             tx,
             case_id=who.case.id,
             task_id=task_id,
             status="submitted",
-            title=f"{found.item.name}：已申请",
+            title=N_("%(name)s：已申请") % {"name": found.item.name},
             department_code=found.item.department_code,
             actor_account_id=user.account_id,
             note=note,

@@ -42,6 +42,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_, gettext
 
 # A task in one of these no longer claims its item: the same item may be filed again.
 _ENDED = frozenset({"rejected", "denied", "withdrawn"})
@@ -121,25 +122,30 @@ async def _refusal(
 ) -> DuplicateCase | None:
     """The refusal of an exact duplicate for its filer, linking a party to the earlier case; None for someone who is no
     party of it (their case is made and flagged: they learn nothing)."""
-    you, yours = ("TA", "TA的") if for_someone else ("您", "您的")
+    you, yours = ("TA", N_("TA的")) if for_someone else (N_("您"), N_("您的"))
     then = (
-        "TA本人登录后可在“我的办件”中查看进度，也可凭办件编号到政务服务窗口查询。"
+        N_("TA本人登录后可在“我的办件”中查看进度，也可凭办件编号到政务服务窗口查询。")
         if for_someone
-        else "请在“我的办件”中查看进度。"
+        else N_("请在“我的办件”中查看进度。")
     )
     if earlier.applicant_person_id == applicant.person.id:
         await audit(tx, conn, "case.duplicate", "refused", subject=f"case:{earlier.case_no}", party="applicant")
         return DuplicateCase(
-            f"{you}已为此事提交过申请（办件编号 {earlier.case_no}），正在办理中，无需重复提交。{then}", earlier.case_no
+            gettext("%(you)s已为此事提交过申请（办件编号 %(case_no)s），正在办理中，无需重复提交。%(then)s")
+            % {"you": you, "case_no": earlier.case_no, "then": then},
+            earlier.case_no,
         )
     role = await party_role(tx, cipher, form, earlier_answers, applicant)
     if role is not None:
         await store.link_party(tx, earlier.id, applicant.person.id, role)
         await audit(tx, conn, "case.duplicate", "refused", subject=f"case:{earlier.case_no}", party=role, linked=True)
-        seen = "TA本人登录后可查看进度。" if for_someone else "可在那里查看进度。"
+        seen = N_("TA本人登录后可查看进度。") if for_someone else N_("可在那里查看进度。")
         return DuplicateCase(
-            f"已有人为此事提交申请（办件编号 {earlier.case_no}），正在办理中，无需重复提交。{you}是该申请中的"
-            f"{role}，已把它加入{yours}“我的办件”，{seen}",
+            gettext(
+                "已有人为此事提交申请（办件编号 %(case_no)s），正在办理中，无需重复提交。"
+                "%(you)s是该申请中的%(role)s，已把它加入%(yours)s“我的办件”，%(seen)s"
+            )
+            % {"case_no": earlier.case_no, "you": you, "role": role, "yours": yours, "seen": seen},
             earlier.case_no,
         )
     if rule.taken_field is not None:
@@ -170,13 +176,16 @@ async def party_role(
             return parties.label_of(form, about)
     spouses = {str(c.data.get("spouse_id_number", "")) for c in person.certificates if c.kind == "marriage" and c.data}
     if spouses & set(named.values()):
-        return "配偶"
+        return N_("配偶")
     deceased_number = named.get(parties.DECEASED)
     if deceased_number is not None:
         deceased = await people.person_by_number(db, cipher, deceased_number)
         link = parties.kinship(person, deceased, deceased_number) if deceased is not None else None
         if link is not None:
-            return f"{parties.label_of(form, parties.DECEASED)}的亲属（{link}）"
+            return gettext("%(label_of)s的亲属（%(link)s）") % {
+                "label_of": parties.label_of(form, parties.DECEASED),
+                "link": link,
+            }
     return None
 
 
@@ -201,16 +210,19 @@ def withdraw_problem(gone: list[TaskRow], kept: list[TaskRow]) -> str | None:
     """Why this case cannot be withdrawn into the other (said to the clerk); None when it can: none of its tasks is
     decided yet (批准, 办结 or 出件), and every item it still asks for is alive in the other (none is left undone)."""
     if not gone:
-        return "没有找到该办件的事项"
+        return N_("没有找到该办件的事项")
     case_no = gone[0].case_no
     if any(t.status in _DECIDED for t in gone):
-        return f"办件 {case_no} 已有事项批准或办结，不能撤回：请撤回另一件，或保留两件"
+        return gettext("办件 %(case_no)s 已有事项批准或办结，不能撤回：请撤回另一件，或保留两件") % {"case_no": case_no}
     alive = {t.item_code for t in kept if t.status not in _ENDED}
     missing = [t.item_name for t in gone if t.status not in _ENDED and t.item_code not in alive]
     if missing:
-        return f"办件 {case_no} 中的“{'、'.join(missing)}”另一件没有，合并会漏办：请保留两件"
+        return gettext("办件 %(case_no)s 中的“%(join)s”另一件没有，合并会漏办：请保留两件") % {
+            "case_no": case_no,
+            "join": "、".join(missing),
+        }
     if all(t.status in _ENDED for t in gone):
-        return f"办件 {case_no} 的事项均已结束，无需撤回"
+        return gettext("办件 %(case_no)s 的事项均已结束，无需撤回") % {"case_no": case_no}
     return None
 
 
@@ -231,15 +243,18 @@ async def _open_flag(tx: Tx, user: CurrentUser, flag_id: int) -> tuple[Duplicate
     """The flag locked, still open, with both cases' tasks locked — for a window clerk who works on both cases."""
     found = await flags_store.lock_flag(tx, flag_id)
     if found is None:
-        raise NotFound("没有找到该疑似重复记录")
+        raise NotFound(N_("没有找到该疑似重复记录"))
     later, earlier = await _tasks_locked(tx, found.case_id), await _tasks_locked(tx, found.earlier_case_id)
     if "clerk" not in user.roles or not (
         any(workflow.in_scope(user, t) for t in later) and any(workflow.in_scope(user, t) for t in earlier)
     ):
         raise _OutOfScope
     if found.state != "open":
-        decided = {"merged": f"已合并（保留 {found.kept_case_no}）", "kept": "已保留两件"}[found.state]
-        raise Conflict(f"该疑似重复已处理：{decided}", state=found.state)
+        decided = {
+            "merged": gettext("已合并（保留 %(kept_case_no)s）") % {"kept_case_no": found.kept_case_no},
+            "kept": N_("已保留两件"),
+        }[found.state]
+        raise Conflict(gettext("该疑似重复已处理：%(decided)s") % {"decided": decided}, state=found.state)
     return found, later, earlier
 
 
@@ -253,7 +268,7 @@ async def merge(
         async with db.acquire() as tx, tx.transaction():
             found, later, earlier = await _open_flag(tx, user, flag_id)
             if keep_case_no not in (found.case_no, found.earlier_case_no):
-                raise FieldErrors({"keep": "请选择保留哪一件办件"})
+                raise FieldErrors({"keep": N_("请选择保留哪一件办件")})
             kept, gone = (later, earlier) if keep_case_no == found.case_no else (earlier, later)
             if problem := withdraw_problem(gone, kept):
                 raise Conflict(problem)
@@ -266,25 +281,25 @@ async def merge(
             moved = await store.move_uploads(tx, gone_case.case_id, kept_case.case_id)
             linked_as = await _link_if_party(tx, cipher, kept_case, gone_case.applicant_person_id)
             see = (
-                f"已并入办件 {kept_case.case_no} 办理，您可在“我的办件”中查看该办件。"
+                gettext("已并入办件 %(case_no)s 办理，您可在“我的办件”中查看该办件。") % {"case_no": kept_case.case_no}
                 if linked_as
-                else "已有同一事项的申请在办理。如有疑问，请联系综合窗口。"
+                else N_("已有同一事项的申请在办理。如有疑问，请联系综合窗口。")
             )
             await record_event(
                 tx,
                 case_id=gone_case.case_id,
                 status="withdrawn",
-                title="经综合窗口核查为重复申请，本件已撤回",
+                title=N_("经综合窗口核查为重复申请，本件已撤回"),
                 actor_account_id=user.account_id,
-                note=f"{see}已上传的材料已转入该办件，无需重新提交。" if moved else see,
+                note=N_("%(see)s已上传的材料已转入该办件，无需重新提交。") % {"see": see} if moved else see,
             )
             await record_event(
                 tx,
                 case_id=kept_case.case_id,
                 status="duplicate_merged",
-                title="综合窗口已核查：同一事项的重复申请已并入本件",
+                title=N_("综合窗口已核查：同一事项的重复申请已并入本件"),
                 actor_account_id=user.account_id,
-                note=f"并入本件的材料 {moved} 份" if moved else None,
+                note=N_("并入本件的材料 %(moved)s 份") % {"moved": moved} if moved else None,
                 notify=False,
             )
             await flags_store.decide(
@@ -306,13 +321,13 @@ async def merge(
             return decided
     except _OutOfScope:
         await audit(db, conn, "case.duplicate_merge", "forbidden", subject=f"duplicate:{flag_id}")
-        raise Forbidden("这两件办件不都在您的办理范围内，请由受理它们的综合窗口核查") from None
+        raise Forbidden(N_("这两件办件不都在您的办理范围内，请由受理它们的综合窗口核查")) from None
 
 
 async def _link_if_party(tx: Tx, cipher: PiiCipher, kept: TaskRow, person_id: int) -> str | None:
     """The withdrawn case's applicant linked to the kept case when they are a party of it (as at a refusal)."""
     if person_id == kept.applicant_person_id:
-        return "申请人"
+        return N_("申请人")
     record = await store.staff_case_record(tx, kept.case_no)
     person = await parties.applicant_of(tx, cipher, person_id)
     if record is None or person is None or record.data_enc is None:  # purged past retention: no parties to read
@@ -331,7 +346,7 @@ async def keep_both(
     that name no other case: the residents read them) and in the audit log with the clerk's note."""
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX:
-        raise FieldErrors({"note": f"核查说明不能超过{NOTE_MAX}个字"})
+        raise FieldErrors({"note": gettext("核查说明不能超过%(note_max)s个字") % {"note_max": NOTE_MAX}})
     try:
         async with db.acquire() as tx, tx.transaction():
             found, _later, _earlier = await _open_flag(tx, user, flag_id)
@@ -340,7 +355,7 @@ async def keep_both(
                     tx,
                     case_id=case_id,
                     status="duplicate_kept",
-                    title="综合窗口已核查申请信息，继续办理",
+                    title=N_("综合窗口已核查申请信息，继续办理"),
                     actor_account_id=user.account_id,
                     notify=False,
                 )
@@ -361,7 +376,7 @@ async def keep_both(
             return decided
     except _OutOfScope:
         await audit(db, conn, "case.duplicate_keep", "forbidden", subject=f"duplicate:{flag_id}")
-        raise Forbidden("这两件办件不都在您的办理范围内，请由受理它们的综合窗口核查") from None
+        raise Forbidden(N_("这两件办件不都在您的办理范围内，请由受理它们的综合窗口核查")) from None
 
 
 # --- migration 0032's data step ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from app.people.identity import id_number_problem, normalize_id_number
+from i18n import N_, _
 
 DISTRICT = "@district"  # a subject part that is not an answer: the applicant's registered district (六位代码)
 
@@ -71,7 +72,7 @@ RULES: tuple[SubjectRule, ...] = (
         items=COMPANY_REGISTRATION,
         subject=("company.name", DISTRICT),
         taken_field="company.name",
-        taken="本区已有同名企业的设立登记申请正在办理，请更换企业名称（可在名称中加字号或行业特点）",
+        taken=N_("本区已有同名企业的设立登记申请正在办理，请更换企业名称（可在名称中加字号或行业特点）"),
         recent_days=180,
     ),
 )
@@ -167,19 +168,24 @@ def classify(rule: SubjectRule, new: Facts, earlier: Facts) -> Match | None:
         apart = abs((ours - theirs).days) if ours and theirs else None
         if apart is None or apart > rule.near_days:
             return None
-        reasons.append("出生日期相同" if apart == 0 else f"出生日期相差{apart}天")
+        reasons.append(N_("出生日期相同") if apart == 0 else _("出生日期相差%(apart)s天") % {"apart": apart})
         same = apart == 0
     if rule.name_field is not None:
         ours_name, theirs_name = _name(new.answers.get(rule.name_field)), _name(earlier.answers.get(rule.name_field))
         if ours_name and theirs_name:
             if normalised_text(ours_name) == normalised_text(theirs_name):
-                reasons.append("姓名相同")
+                reasons.append(N_("姓名相同"))
             else:
                 same = False
-                reasons.append("姓名相近" if similar_names(ours_name, theirs_name) else "姓名不同（是否为双胞胎？）")
+                reasons.append(
+                    N_("姓名相近") if similar_names(ours_name, theirs_name) else N_("姓名不同（是否为双胞胎？）")
+                )
     if shared != asked:
         same = False
-        reasons.append(f"{len(shared)}个事项已在另一办件中办理，另有{len(asked - shared)}个事项没有")
+        reasons.append(
+            _("%(len)s个事项已在另一办件中办理，另有%(len2)s个事项没有")
+            % {"len": len(shared), "len2": len(asked - shared)}
+        )
     elif not reasons:
-        reasons.append("同一对象的同一事项")
+        reasons.append(N_("同一对象的同一事项"))
     return Match(exact=same, reason="；".join(reasons))

@@ -18,21 +18,22 @@ from app.errors import FieldErrors, Forbidden, NotFound
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
+from i18n import N_, _
 
 NOTE_MAX = 1000
 # The step's title is public (the tracking page lists it); the words are the note's.
-TITLES = {RESIDENT: "办理说明", INTERNAL: "内部备注"}
+TITLES = {RESIDENT: N_("办理说明"), INTERNAL: N_("内部备注")}
 
 
 def _checked(text: str, visibility: str) -> str:
     errors: dict[str, str] = {}
     words = text.strip()
     if not words:
-        errors["text"] = "请填写说明的内容"
+        errors["text"] = N_("请填写说明的内容")
     elif len(words) > NOTE_MAX:
-        errors["text"] = f"说明不能超过{NOTE_MAX}个字"
+        errors["text"] = _("说明不能超过%(note_max)s个字") % {"note_max": NOTE_MAX}
     if visibility not in VISIBILITIES:
-        errors["visibility"] = "请选择说明给谁看：申请人可见（resident），或仅工作人员可见（internal）"
+        errors["visibility"] = N_("请选择说明给谁看：申请人可见（resident），或仅工作人员可见（internal）")
     if errors:
         raise FieldErrors(errors)
     return words
@@ -46,10 +47,10 @@ async def add_note(
     words = _checked(text, visibility)
     task = await store.get_task(db, task_id)
     if task is None:
-        raise NotFound("没有找到该事项")
+        raise NotFound(N_("没有找到该事项"))
     if not (user.is_staff and in_scope(user, task)):
         await audit(db, conn, "task.note", "forbidden", subject=f"task:{task_id}", visibility=visibility)
-        raise Forbidden("该办件不在您的办理范围内")
+        raise Forbidden(N_("该办件不在您的办理范围内"))
     async with db.acquire() as tx, tx.transaction():
         event_id = await record_event(
             tx,

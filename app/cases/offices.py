@@ -10,6 +10,7 @@ task's row lock). A resident with no region on the register goes to the city's o
 from __future__ import annotations
 
 from auth.scope import CITY, serves
+from i18n import N_
 
 _DISTRICT_DIGITS = 6
 _TOWN_DIGITS = 9
@@ -20,9 +21,9 @@ def office_for(level: str, citywide: bool, applicant_region: str | None) -> str 
     if citywide:
         return None
     region = applicant_region or ""
-    if level == "市级" or len(region) < _DISTRICT_DIGITS or not serves(CITY, region):
+    if level == N_("市级") or len(region) < _DISTRICT_DIGITS or not serves(CITY, region):
         return CITY
-    if level == "镇级" and len(region) >= _TOWN_DIGITS:
+    if level == N_("镇级") and len(region) >= _TOWN_DIGITS:
         return region[:_TOWN_DIGITS]
     return region[:_DISTRICT_DIGITS]
 

@@ -77,6 +77,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
+from i18n import N_, gettext
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
@@ -116,7 +117,7 @@ async def submit_case(
     conn: Connection | None = None,
 ) -> CaseCreated:
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
-        raise FieldErrors({"idempotency_key": "提交编号格式不正确，请刷新页面后重新提交"})
+        raise FieldErrors({"idempotency_key": N_("提交编号格式不正确，请刷新页面后重新提交")})
     code = await _bundle_filed(db, body)
     # Outside the transaction, so a refusal is audited even though nothing else is written.
     filing = await resolve_filing(
@@ -175,7 +176,9 @@ async def _submit_in(
     waiting = [n for n in rest if n.state == "awaiting_consent" and n.code not in uploaded and not at_window]
     for need in rest:
         if need.state == "upload" and not at_window and need.required and need.code not in uploaded:
-            errors[f"materials.{need.code}"] = f"请上传“{need.name}”" + (f"（{need.why}）" if need.why else "")
+            errors[f"materials.{need.code}"] = (gettext("请上传“%(name)s”") % {"name": need.name}) + (
+                f"（{need.why}）" if need.why else ""
+            )
     if errors:
         raise FieldErrors(errors)
     # 一事不二办: an open or recent case about the same subject (app/cases/duplicate_flow.py).
@@ -219,17 +222,17 @@ async def _bundle_filed(db: DB, body: CaseSubmission) -> str:
     """The life event (or the single item's one-item bundle) a submission files; a 400 on the field it names when
     there is none such, or both are named."""
     if body.item is not None and body.life_event is not None:
-        raise FieldErrors({"item": "请只填写一项：一件事（life_event）或单个事项（item）"})
+        raise FieldErrors({"item": N_("请只填写一项：一件事（life_event）或单个事项（item）")})
     if body.item is not None:
         if body.items is not None:
-            raise FieldErrors({"items": "单个事项无需勾选事项清单"})
+            raise FieldErrors({"items": N_("单个事项无需勾选事项清单")})
         event = await _life_event_or_none(db, body.item)
         if event is None or event.single_item != body.item:
-            raise FieldErrors({"item": "该事项不能单独在网上办理，请在办事指南中查看办理方式"})
+            raise FieldErrors({"item": N_("该事项不能单独在网上办理，请在办事指南中查看办理方式")})
         return body.item
     event = await _life_event_or_none(db, body.life_event or "")
     if event is None or event.single_item is not None:
-        raise FieldErrors({"life_event": "没有找到这件事，请返回首页重新选择"})
+        raise FieldErrors({"life_event": N_("没有找到这件事，请返回首页重新选择")})
     return event.code
 
 
@@ -278,30 +281,43 @@ async def _create(
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
-    title, note = _submitted_step(filing, user, len(items))
+    title, params, note = _submitted_step(filing, user, len(items))
     await record_event(
-        tx, case_id=case_id, status="submitted", title=title, actor_account_id=user.account_id, note=note
+        tx,
+        case_id=case_id,
+        status="submitted",
+        title=title,
+        title_params=params,
+        actor_account_id=user.account_id,
+        note=note,
     )
     return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
 
 
-def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, str | None]:
-    """The first timeline step: a public title (no names) and a note the resident sees."""
-    routed = f"共{item_count}个事项，已分送各部门"
+def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple[str, dict[str, object], str | None]:
+    """The first timeline step: a public title (no names: a marked text and its count) and a note the resident
+    sees. Both are kept in Chinese, the text of record (a notice draws the title in its reader's language)."""
+    count: dict[str, object] = {"count": item_count}
     if filing.channel == "window" and filing.org_credit_code is not None:
+        role = ROLE_LABELS.get(filing.org_role or "", N_("经办人"))
         return (
-            f"综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），{routed}",
-            f"由综合窗口 {user.name} 当面收件；经办人身份：{ROLE_LABELS.get(filing.org_role or '', '经办人')}",
+            N_("综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），共%(count)s个事项，已分送各部门"),
+            count,
+            N_("由综合窗口 %(name)s 当面收件；经办人身份：%(role)s") % {"name": user.name, "role": role},
         )
     if filing.channel == "window":
-        return f"综合窗口已收件（已当面核验身份证和纸质材料），{routed}", f"由综合窗口 {user.name} 当面收件"
+        title = N_("综合窗口已收件（已当面核验身份证和纸质材料），共%(count)s个事项，已分送各部门")
+        return title, count, N_("由综合窗口 %(name)s 当面收件") % {"name": user.name}
     if filing.channel == "helper":
-        return f"帮办员代为提交申请，{routed}", f"由帮办员 {user.name} 代办"
+        title = N_("帮办员代为提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由帮办员 %(name)s 代办") % {"name": user.name}
     if filing.filed_as == "parent":
-        return f"监护人为未成年子女提交申请，{routed}", f"由父母 {user.name} 代为申请"
+        title = N_("监护人为未成年子女提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由父母 %(name)s 代为申请") % {"name": user.name}
     if filing.org_credit_code is not None:
-        return f"企业经办人提交申请，{routed}", f"由经办人 {user.name} 代表企业提交"
-    return f"申请已提交，{routed}", None
+        title = N_("企业经办人提交申请，共%(count)s个事项，已分送各部门")
+        return title, count, N_("由经办人 %(name)s 代表企业提交") % {"name": user.name}
+    return N_("申请已提交，共%(count)s个事项，已分送各部门"), count, None
 
 
 def _task_views(rows: list[TaskListing]) -> list[TaskView]:
@@ -328,7 +344,7 @@ async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentU
     if head is None and user.person_id is not None:
         head = await _case_of_own_organisation(db, user, case_no)
     if head is None:
-        raise NotFound("没有找到该办件")  # someone else's case looks exactly like no case
+        raise NotFound(N_("没有找到该办件"))  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head)
 
 
@@ -385,7 +401,7 @@ async def case_for_helper(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     if head is None or not await delegations.given_before(
         db, user.account_id, head.applicant_person_id, head.created_at
     ):
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     return await _case_view(db, settings, head, named=True)
 
 
@@ -394,7 +410,7 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     number = case_no.strip().upper()  # typed at the window as often as followed from a link
     head = await store.case_filed_at_window(db, number, user.account_id) if "clerk" in user.roles else None
     if head is None:
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     return await _case_view(db, settings, head, named=True)
 
 
@@ -434,14 +450,14 @@ async def notice_for_resident(
     same for a resident without an account)."""
     case = await case_for_resident(db, settings, user, case_no)
     if case.linked_as is not None:  # a linked party reads the case; the notice is the applicant's to act on
-        raise NotFound("补正告知书由申请人查看和打印")
+        raise NotFound(N_("补正告知书由申请人查看和打印"))
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None or task.status != "supplement_requested":
-        raise NotFound("该事项当前没有待补正的材料")
+        raise NotFound(N_("该事项当前没有待补正的材料"))
     found = notices.open_request(case.timeline, task.id)  # the resident's own timeline: nothing internal
     person = await people.get_person(db, own_person_id(user))
     if found is None or person is None:
-        raise NotFound("没有找到该事项的补正告知内容")
+        raise NotFound(N_("没有找到该事项的补正告知内容"))
     request, more_notes = found
     facts = (await store.queue_case_facts(db, [case.case_no]))[:1]
     hall = facts[0].receiving_region if facts and facts[0].filed_as == "clerk" else None
@@ -513,7 +529,7 @@ async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[
 async def _tracked(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[int, bytes]:
     found = await tracking.snapshot_for(db, token)
     if found is None:
-        raise NotFound("没有找到该办件，请核对二维码或链接")
+        raise NotFound(N_("没有找到该办件，请核对二维码或链接"))
     scans.add(found[0])
     return found
 
@@ -768,7 +784,7 @@ async def save_draft(
     form, _ = await forms.merged_form_of(db, life_event_code)
     data = forms.drop_stale_fields(form, _draft_values(body.data))
     if len(msgspec.json.encode(data)) > DRAFT_MAX_BYTES:
-        raise FieldErrors({"data": "草稿内容过长"})
+        raise FieldErrors({"data": N_("草稿内容过长")})
     # The choice of items is kept as checked: the required ones and known codes only (按需组合).
     event = await catalogue.life_event(db, life_event_code)
     items = None if body.items is None else choice.chosen_items(event, body.items, {})
@@ -814,7 +830,7 @@ async def store_upload(
     form, _ = await forms.merged_form_of(db, life_event_code)
     # Evidence for a correction (更正) of a certificate a case of this life event issued: attached with the request.
     if material_code != workflow.CORRECTION_EVIDENCE and material_code not in {m.code for m in form.materials}:
-        raise FieldErrors({"material_code": "该材料不属于这件事"})
+        raise FieldErrors({"material_code": N_("该材料不属于这件事")})
     content_type, clean_name = _checked_file(filename, content)
     token = secrets.token_urlsafe(18)
     await store.insert_upload(
@@ -838,12 +854,12 @@ async def store_upload(
 def _checked_file(filename: str, content: bytes) -> tuple[str, str]:
     """(content type, safe file name) of an upload, or FieldErrors saying what is wrong with it."""
     if not content:
-        raise FieldErrors({"file": "文件是空的，请重新选择"})
+        raise FieldErrors({"file": N_("文件是空的，请重新选择")})
     if len(content) > UPLOAD_MAX_BYTES:
-        raise FieldErrors({"file": "文件不能超过10MB，请压缩后重新上传"})
+        raise FieldErrors({"file": N_("文件不能超过10MB，请压缩后重新上传")})
     content_type = sniff_content_type(content)
     if content_type is None:
-        raise FieldErrors({"file": "只能上传 PDF、JPG 或 PNG 文件"})
+        raise FieldErrors({"file": N_("只能上传 PDF、JPG 或 PNG 文件")})
     return content_type, re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", filename)[-100:] or "upload"
 
 
@@ -861,7 +877,9 @@ def checked_files(files: Sequence[tuple[str, bytes]], *, most: int) -> list[Chec
     """Every file sent at once (name, content), each checked as an upload is (type by content, size, name), before
     any of them is stored: one bad file refuses them all, so nobody wonders which ones arrived. Under `file`."""
     if len(files) > most:
-        raise FieldErrors({"file": f"一次最多上传{most}个文件，请把多页材料合并成一个PDF后重新提交"})
+        raise FieldErrors(
+            {"file": gettext("一次最多上传%(most)s个文件，请把多页材料合并成一个PDF后重新提交") % {"most": most}}
+        )
     checked: list[CheckedFile] = []
     for filename, content in files:
         try:
@@ -886,7 +904,7 @@ async def tasks_to_rate_by_resident(db: DB, user: CurrentUser, case_no: str) -> 
     looks exactly like no case."""
     head = await _readable_case(db, user, case_no, own_only=True)  # a linked party reads the case, never rates it
     if head is None:
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     return await store.tasks_of_case(db, head.id)
 
 
@@ -896,7 +914,7 @@ async def tasks_to_rate_by_helper(db: DB, user: CurrentUser, case_no: str) -> li
     if head is None or not await delegations.given_before(
         db, user.account_id, head.applicant_person_id, head.created_at
     ):
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     return await store.tasks_of_case(db, head.id)
 
 
@@ -904,7 +922,7 @@ async def tasks_at_window(db: DB, user: CurrentUser, case_no: str) -> list[TaskR
     """The tasks of a case a clerk may hand the tablet for: one of a resident their hall serves."""
     record = await store.staff_case_record(db, case_no.strip().upper()) if "clerk" in user.roles else None
     if record is None or not serves(user.region_code, record.applicant_region):
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     return await store.tasks_of_case(db, record.id)
 
 
@@ -915,7 +933,7 @@ async def record_urge(tx: Tx, task: TaskRow, *, actor_account_id: int, note: str
         case_id=task.case_id,
         task_id=task.id,
         status="urged",
-        title=f"{task.item_name}：已督办",
+        title=N_("%(item_name)s：已督办") % {"item_name": task.item_name},
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,

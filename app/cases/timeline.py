@@ -6,6 +6,8 @@ app.notifications.service.must_arrive)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from app.accounts import service as accounts
 from app.cases import offices, store, tracking
 from app.cases.models import CaseParties, TaskRow
@@ -27,6 +29,7 @@ async def record_event(
     case_id: int,
     status: str,
     title: str,
+    title_params: Mapping[str, object] | None = None,
     task_id: int | None = None,
     department_code: str | None = None,
     actor_account_id: int | None = None,
@@ -39,12 +42,14 @@ async def record_event(
     tracking page, but no push to the resident and no webhook. `result_to_collect`: a 办结 whose result waits for the
     resident at the window (app.cases.workflow), which must reach them as a 补正告知 must. `visibility`: INTERNAL for a
     step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
-    push, text or webhook."""
+    push, text or webhook. `title_params`: `title` is a marked text with %(name)s in it (i18n): the timeline keeps it
+    filled in Chinese, each recipient's notice fills it in their language."""
+    shown = title % title_params if title_params is not None else title
     event_id = await store.append_event(
         tx,
         case_id=case_id,
         status=status,
-        title=title,
+        title=shown,
         task_id=task_id,
         department_code=department_code,
         actor_account_id=actor_account_id,
@@ -60,7 +65,7 @@ async def record_event(
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
     case = await store.case_parties(tx, case_id)
     audience = await _audience(tx, case_id, case)
-    await notify_event(tx, audience, event_id=event_id, status=status, title=title)
+    await notify_event(tx, audience, event_id=event_id, status=status, title=title, title_params=title_params)
     # A text to the case's phone when the applicant would not hear otherwise (app.sms decides), queued likewise.
     text_id = await sms.text_step(
         tx,
@@ -90,7 +95,7 @@ async def record_event(
             case_no=case.case_no,
             task_id=task_id,
             region_code=await _follow_up_region(tx, case, task_id),
-            title=title,
+            title=shown,
             account_id=audience.applicant_account_id,
             text_id=text_id,
             fallback=fallback,
@@ -151,11 +156,14 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     the village helper who filed the case while the applicant's delegation to them is still live (in whatever scope:
     they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope; and the
     parties linked to it (一事不二办: refused as a duplicate, or merged into it), who read it."""
+    languages: dict[int, str | None] = {}
     account = await accounts.resident_account_of(tx, case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
     else:
         applicant_account_id = account.id if account else None
+        if account is not None:
+            languages[account.id] = account.language
     helper = case.filed_by_account_id if case.filed_as == "helper" else None
     if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
         helper = None
@@ -165,11 +173,16 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
             member = await accounts.resident_account_of(tx, person_id)
             if member is not None:
                 members.append(member.id)
+                languages[member.id] = member.language
     linked: list[int] = []
     for person_id in await store.linked_parties(tx, case_id):
         party = await accounts.resident_account_of(tx, person_id)
         if party is not None:
             linked.append(party.id)
+            languages[party.id] = party.language
+    # The parent or helper who filed: their language in one query (the others' came with their accounts).
+    filers = [a for a in (applicant_account_id, helper) if a is not None and a not in languages]
+    languages.update(await accounts.languages_of(tx, filers))
     return CaseAudience(
         case_id=case_id,
         case_no=case.case_no,
@@ -178,4 +191,5 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         helper_account_id=helper,
         organisation_account_ids=members,
         linked_account_ids=linked,
+        languages=languages,
     )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from i18n import N_
+
 
 class Transition(NamedTuple):
     to: str
@@ -44,26 +46,26 @@ APPLICANT = frozenset({"resident"})
 
 # (state, action) → where it goes, who may do it.
 TRANSITIONS: Final[dict[tuple[str, str], Transition]] = {
-    ("submitted", "await_consent"): Transition("awaiting_consent", SYSTEM, "待授权"),
-    ("awaiting_consent", "consent_granted"): Transition("submitted", SYSTEM, "已获授权使用证照"),
-    ("awaiting_consent", "consent_refused"): Transition("supplement_requested", SYSTEM, "需补传材料"),
-    ("submitted", "accept"): Transition("accepted", _CLERK, "已受理"),
-    ("submitted", "reject"): Transition("rejected", _CLERK, "不予受理"),
-    ("submitted", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
-    ("accepted", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
-    ("in_review", "request_supplement"): Transition("supplement_requested", _STAFF, "需补正材料"),
-    ("supplement_requested", "resubmit"): Transition("resubmitted", _SUPPLEMENT, "已补正材料"),
-    ("resubmitted", "accept"): Transition("accepted", _CLERK, "已受理"),
-    ("resubmitted", "reject"): Transition("rejected", _CLERK, "不予受理"),
-    ("resubmitted", "review"): Transition("in_review", _APPROVER, "审核中"),
-    ("accepted", "review"): Transition("in_review", _APPROVER, "审核中"),
-    ("in_review", "approve"): Transition("approved", _APPROVER, "已批准"),
-    ("in_review", "deny"): Transition("denied", _APPROVER, "未予批准"),
-    ("approved", "complete"): Transition("completed", _APPROVER, "已办结"),
-    ("submitted", ON_THE_SPOT): Transition("completed", _WINDOW, "当场办结"),
-    ("completed", "deliver"): Transition("delivered", _CLERK, "已出件"),
-    **{(state, WITHDRAW): Transition("withdrawn", SYSTEM, "已撤回（重复申请）") for state in WITHDRAWABLE},
-    **{(state, APPLICANT_WITHDRAW): Transition("withdrawn", APPLICANT, "申请人撤回申请") for state in WITHDRAWABLE},
+    ("submitted", "await_consent"): Transition("awaiting_consent", SYSTEM, N_("待授权")),
+    ("awaiting_consent", "consent_granted"): Transition("submitted", SYSTEM, N_("已获授权使用证照")),
+    ("awaiting_consent", "consent_refused"): Transition("supplement_requested", SYSTEM, N_("需补传材料")),
+    ("submitted", "accept"): Transition("accepted", _CLERK, N_("已受理")),
+    ("submitted", "reject"): Transition("rejected", _CLERK, N_("不予受理")),
+    ("submitted", "request_supplement"): Transition("supplement_requested", _STAFF, N_("需补正材料")),
+    ("accepted", "request_supplement"): Transition("supplement_requested", _STAFF, N_("需补正材料")),
+    ("in_review", "request_supplement"): Transition("supplement_requested", _STAFF, N_("需补正材料")),
+    ("supplement_requested", "resubmit"): Transition("resubmitted", _SUPPLEMENT, N_("已补正材料")),
+    ("resubmitted", "accept"): Transition("accepted", _CLERK, N_("已受理")),
+    ("resubmitted", "reject"): Transition("rejected", _CLERK, N_("不予受理")),
+    ("resubmitted", "review"): Transition("in_review", _APPROVER, N_("审核中")),
+    ("accepted", "review"): Transition("in_review", _APPROVER, N_("审核中")),
+    ("in_review", "approve"): Transition("approved", _APPROVER, N_("已批准")),
+    ("in_review", "deny"): Transition("denied", _APPROVER, N_("未予批准")),
+    ("approved", "complete"): Transition("completed", _APPROVER, N_("已办结")),
+    ("submitted", ON_THE_SPOT): Transition("completed", _WINDOW, N_("当场办结")),
+    ("completed", "deliver"): Transition("delivered", _CLERK, N_("已出件")),
+    **{(state, WITHDRAW): Transition("withdrawn", SYSTEM, N_("已撤回（重复申请）")) for state in WITHDRAWABLE},
+    **{(state, APPLICANT_WITHDRAW): Transition("withdrawn", APPLICANT, N_("申请人撤回申请")) for state in WITHDRAWABLE},
 }
 
 ACTIONS: Final = frozenset(action for _, action in TRANSITIONS)

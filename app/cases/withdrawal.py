@@ -37,7 +37,7 @@ from auth.pii import PiiCipher
 from db.pool import Tx
 from hooks import outbox as hooks
 from hooks.models import Event
-from i18n import N_
+from i18n import N_, _
 
 # Why the applicant withdraws, as they choose it: the code goes to the departments' systems, the words to the timeline.
 REASONS = {
@@ -47,8 +47,8 @@ REASONS = {
     "other": N_("其他原因"),
 }
 REASON_TEXT_MAX = 200
-_NOT_FOUND = "没有找到该办件"
-_LINKED = "您是该办件的关联当事人，只能查看办理进度；撤回申请须由申请人本人办理"
+_NOT_FOUND = N_("没有找到该办件")
+_LINKED = N_("您是该办件的关联当事人，只能查看办理进度；撤回申请须由申请人本人办理")
 
 
 def withdrawable(task_status: str) -> bool:
@@ -61,9 +61,12 @@ def checked_reason(reason: str | None, text: str | None) -> tuple[str | None, st
     words = (text or "").strip() or None
     errors: dict[str, str] = {}
     if reason and reason not in REASONS:
-        errors["reason"] = "撤回原因请从以下选项中选择：" + "、".join(REASONS.values())
+        errors["reason"] = N_("撤回原因请从以下选项中选择：") + "、".join(REASONS.values())
     if words is not None and len(words) > REASON_TEXT_MAX:
-        errors["reason_text"] = f"补充说明请不要超过{REASON_TEXT_MAX}个字（现有{len(words)}个字）"
+        errors["reason_text"] = _("补充说明请不要超过%(reason_text_max)s个字（现有%(len)s个字）") % {
+            "reason_text_max": REASON_TEXT_MAX,
+            "len": len(words),
+        }
     if errors:
         raise FieldErrors(errors)
     code = reason or None
@@ -75,7 +78,7 @@ def _checked_ids(task_ids: list[int] | None) -> list[int] | None:
     if task_ids is None:
         return None
     if not task_ids:
-        raise FieldErrors({"task_ids": "请至少选择一个要撤回的事项"})
+        raise FieldErrors({"task_ids": N_("请至少选择一个要撤回的事项")})
     return list(dict.fromkeys(task_ids))
 
 
@@ -144,18 +147,18 @@ def _to_withdraw(tasks: list[TaskRow], chosen_ids: list[int] | None) -> list[Tas
     the case has nothing left to withdraw. Empty: asked before and done (a repeat)."""
     by_id = {t.id: t for t in tasks}
     if chosen_ids is not None and any(i not in by_id for i in chosen_ids):
-        raise NotFound("该办件中没有这个事项")
+        raise NotFound(N_("该办件中没有这个事项"))
     chosen = tasks if chosen_ids is None else [by_id[i] for i in chosen_ids]
     now = [t for t in chosen if withdrawable(t.status)]
     decided = [t for t in chosen if not withdrawable(t.status) and t.status != "withdrawn"]
     if chosen_ids is not None and decided:
         raise Conflict(
-            f"{_decided(decided)}，已有办理结果的事项不能撤回。请只选择尚未办结的事项",
+            _("%(decided)s，已有办理结果的事项不能撤回。请只选择尚未办结的事项") % {"decided": _decided(decided)},
             not_withdrawable=[t.id for t in decided],
         )
     if not now and len(decided) == len(chosen):
         raise Conflict(
-            f"该办件没有可以撤回的事项：{_decided(decided)}。已有办理结果的事项不能撤回",
+            _("该办件没有可以撤回的事项：%(decided)s。已有办理结果的事项不能撤回") % {"decided": _decided(decided)},
             not_withdrawable=[t.id for t in decided],
         )
     return now

@@ -46,9 +46,10 @@ from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import serves
 from db.pool import Tx
+from i18n import N_, _
 
 NOTE_MAX = 1000
-DELIVERY_LABELS = {"window": "窗口领取", "post": "邮寄", "electronic": "电子证照"}
+DELIVERY_LABELS = {"window": N_("窗口领取"), "post": N_("邮寄"), "electronic": N_("电子证照")}
 _SUPPLEMENT_PREFIX = "supplement:"
 
 
@@ -119,7 +120,7 @@ def receiving_hall(task: TaskRow) -> str:
 def may_complete_on_the_spot(user: CurrentUser, task: TaskRow) -> bool:
     """马上办: a 即办件 is 受理 and 办结 in one action, by a window clerk holding its department's window
     authorisation."""
-    return task.item_kind == "即办件" and task.department_code in user.window_departments
+    return task.item_kind == N_("即办件") and task.department_code in user.window_departments
 
 
 def actions_for(user: CurrentUser, task: TaskRow) -> list[str]:
@@ -146,7 +147,8 @@ def reached_by_department_system(department_code: str | None, region_code: str, 
 
 def _not_now(task: TaskRow, roles: frozenset[str], allowed: list[str] | None = None) -> Conflict:
     return Conflict(
-        f"当前状态“{TASK_STATUS_LABELS[task.status]}”下不能执行该操作",
+        _("当前状态“%(task_status_labels)s”下不能执行该操作")
+        % {"task_status_labels": _(TASK_STATUS_LABELS[task.status])},
         allowed_actions=allowed_actions(task.status, roles) if allowed is None else allowed,
         status=task.status,
     )
@@ -223,19 +225,19 @@ def _delivery(action: str, method: str | None, ref: str | None) -> tuple[str, st
     if action != "deliver":
         return None
     if method not in DELIVERY_LABELS:
-        raise FieldErrors({"delivery_method": "请选择出件方式：窗口领取、邮寄或电子证照"})
+        raise FieldErrors({"delivery_method": N_("请选择出件方式：窗口领取、邮寄或电子证照")})
     ref = (ref or "").strip() or None
     if method == "post" and not (ref and len(ref) <= 40):
-        raise FieldErrors({"delivery_ref": "邮寄出件请填写快递单号"})
+        raise FieldErrors({"delivery_ref": N_("邮寄出件请填写快递单号")})
     return method, ref
 
 
 def _checked_note(action: str, note: str | None) -> str | None:
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX:
-        raise FieldErrors({"note": f"说明不能超过{NOTE_MAX}个字"})
+        raise FieldErrors({"note": _("说明不能超过%(note_max)s个字") % {"note_max": NOTE_MAX}})
     if action in NOTE_REQUIRED and not note:
-        raise FieldErrors({"note": "请写明原因或需要补正的全部材料（一次告知）"})
+        raise FieldErrors({"note": N_("请写明原因或需要补正的全部材料（一次告知）")})
     return note
 
 
@@ -255,11 +257,11 @@ async def _task_to_move(
         async with db.acquire() as tx, tx.transaction():
             task = await store.lock_task(tx, task_id)
             if task is None:
-                raise NotFound("没有找到该事项")
+                raise NotFound(N_("没有找到该事项"))
             if not in_scope(user, task):
                 raise _OutOfScope
             if case_no is not None and task.case_no != case_no:
-                raise NotFound("该办件中没有这个事项")
+                raise NotFound(N_("该办件中没有这个事项"))
             roles = acting_roles(user)
             step = transition(task.status, action, roles)
             if step is None:
@@ -268,20 +270,23 @@ async def _task_to_move(
                 raise _OnTheSpotRefused(task)
             yield tx, task, step
     except _OnTheSpotRefused as refused:
-        if refused.task.item_kind != "即办件":
+        if refused.task.item_kind != N_("即办件"):
             raise Conflict(
-                "该事项是承诺件，不能当场办结，请先受理",
+                N_("该事项是承诺件，不能当场办结，请先受理"),
                 allowed_actions=actions_for(user, refused.task),
                 status=refused.task.status,
             ) from None
         await audit(
             db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action, reason="no window"
         )
-        raise Forbidden(f"您没有{refused.task.department_name}的窗口授权，不能当场办结该事项") from None
+        raise Forbidden(
+            _("您没有%(department_name)s的窗口授权，不能当场办结该事项")
+            % {"department_name": refused.task.department_name}
+        ) from None
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "task.transition", "forbidden", subject=f"task:{task_id}", attempted=action)
-        raise Forbidden("该办件不在您的办理范围内") from None
+        raise Forbidden(N_("该办件不在您的办理范围内")) from None
 
 
 async def move_task(
@@ -338,12 +343,12 @@ async def move_task_by_system(
     note = _checked_note(action, note)
     task = await store.lock_task(tx, task_id)
     if task is None or not reached_by_department_system(department_code, region_code, task):
-        raise NotFound("没有找到该事项，或它不属于本部门、本区域")
+        raise NotFound(N_("没有找到该事项，或它不属于本部门、本区域"))
     step = transition(task.status, action, SYSTEM_ROLES)
     if step is None:
         raise _not_now(task, SYSTEM_ROLES)
     if result is not None and task.result_certificate is None:
-        raise Conflict("该事项办结时不签发电子证照", allowed_actions=allowed_actions(task.status, SYSTEM_ROLES))
+        raise Conflict(N_("该事项办结时不签发电子证照"), allowed_actions=allowed_actions(task.status, SYSTEM_ROLES))
     delivery = _delivery(action, delivery_method, delivery_ref)
     return await _apply_move(
         tx, cipher, None, task, action, step, note, delivery, result=result, office_region=region_code
@@ -366,7 +371,7 @@ async def answer_supplement(
     nor a word is no answer: the office would read 已补正 with nothing to look at."""
     note = _checked_note("resubmit", note)
     if not files and not (note or "").strip():
-        raise FieldErrors({"file": "请上传补正材料，或在说明中写明已如何补正（如“原件已交窗口”）"})
+        raise FieldErrors({"file": N_("请上传补正材料，或在说明中写明已如何补正（如“原件已交窗口”）")})
     async with _task_to_move(db, conn, user, task_id, "resubmit", case_no) as (tx, task, step):
         await store_case_files(
             tx,
@@ -410,7 +415,7 @@ async def _apply_move(
         await store.record_delivery(tx, task_id, *delivery)
         title += f"（{DELIVERY_LABELS[delivery[0]]}）"
         if delivery[1]:
-            note = f"快递单号 {delivery[1]}" + (f"；{note}" if note else "")
+            note = (N_("快递单号 %(delivery)s") % {"delivery": delivery[1]}) + (f"；{note}" if note else "")
     await record_event(
         tx,
         case_id=task.case_id,
@@ -488,9 +493,17 @@ async def _invite_rating(tx: Tx, task: TaskRow) -> None:
     a step of its own on the timeline, so the inbox and the push carry the question to the case page."""
     others = [t for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id]
     whole = all(t.status in _FINISHED for t in others)
-    title = f"{task.item_name}已办结，请评价本次办理" + ("；办件已全部办结，也请评价整体办理" if whole else "")
+    if whole:
+        title = N_("%(item_name)s已办结，请评价本次办理；办件已全部办结，也请评价整体办理")
+    else:
+        title = N_("%(item_name)s已办结，请评价本次办理")
     await record_event(
-        tx, case_id=task.case_id, status="review_invited", title=title, department_code=task.department_code
+        tx,
+        case_id=task.case_id,
+        status="review_invited",
+        title=title,
+        title_params={"item_name": task.item_name},
+        department_code=task.department_code,
     )
 
 
@@ -519,7 +532,7 @@ async def _write_back(
         accepted_on=await store.last_event_day(tx, task.id, "accepted"),
     )
     if record.data_enc is None:  # purged past its retention: no task of such a case is still open to complete
-        raise Conflict("该办件的申请内容已按规定清除，不能再办结")
+        raise Conflict(N_("该办件的申请内容已按规定清除，不能再办结"))
     answers = cipher.decrypt_document(record.data_enc)
     wrote = await registers.on_completion(tx, cipher, completed, answers, child_id_number, credit_code)
     if wrote is not None and wrote.subject_org_credit_code is not None:
@@ -603,10 +616,10 @@ async def _issue_correction(
         number=issued.number if issued else None,
     )
     await corrections_store.set_corrected(tx, task.id, new.id)
-    note = (
-        f"更正后的{new.title}（编号 {new.number_masked}）已放入电子证照库，办事时自动使用；"
-        f"原证照（编号 {old.number_masked}）已作废，扫描其亮证码将显示“已作废”。"
-    )
+    note = N_(
+        "更正后的%(title)s（编号 %(new_number)s）已放入电子证照库，办事时自动使用；"
+        "原证照（编号 %(old_number)s）已作废，扫描其亮证码将显示“已作废”。"
+    ) % {"title": new.title, "new_number": new.number_masked, "old_number": old.number_masked}
     if register_note := registers.register_note(correction.field):
         note += register_note
     await record_event(
@@ -614,7 +627,7 @@ async def _issue_correction(
         case_id=task.case_id,
         task_id=task.id,
         status="completed",
-        title=f"{new.title}已更正：已换发新证照，原证照作废",
+        title=N_("%(title)s已更正：已换发新证照，原证照作废") % {"title": new.title},
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,

@@ -27,25 +27,26 @@ from app.web.types import Connection
 from auth.audit import audit
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_, _
 
 # Each kind of certificate as its holder names it (a consent request lists these: 居民身份证、结婚证).
 KIND_TITLES = {
-    "id_card": "居民身份证",
-    "hukou": "居民户口簿",
-    "marriage": "结婚证",
-    "birth_medical": "出生医学证明",
-    "death_medical": "死亡医学证明（推断）书",
-    "cremation": "火化证明",
-    "social_security_card": "社会保障卡",
-    "retirement_approval": "职工退休审批表",
-    "business_license": "营业执照",
-    "tax_clearance": "清税证明",
-    "deregistration_notice": "准予注销登记通知书",
-    "vaccination": "预防接种证",
+    "id_card": N_("居民身份证"),
+    "hukou": N_("居民户口簿"),
+    "marriage": N_("结婚证"),
+    "birth_medical": N_("出生医学证明"),
+    "death_medical": N_("死亡医学证明（推断）书"),
+    "cremation": N_("火化证明"),
+    "social_security_card": N_("社会保障卡"),
+    "retirement_approval": N_("职工退休审批表"),
+    "business_license": N_("营业执照"),
+    "tax_clearance": N_("清税证明"),
+    "deregistration_notice": N_("准予注销登记通知书"),
+    "vaccination": N_("预防接种证"),
 }
 
 # Why a certificate a corrected one replaced is void (更正), as its page and its 亮证 check say it.
-CORRECTED = "更正并换发新证照"
+CORRECTED = N_("更正并换发新证照")
 
 # Rows sealed per transaction when converting a library written in clear: a crash loses at most one batch's work.
 SEAL_BATCH = 500
@@ -192,11 +193,11 @@ async def replace_with_corrected(
     Conflict when it was replaced already or the number is taken."""
     old = await store.lock_person_certificate(tx, certificate_id)
     if old is None:
-        raise NotFound("没有找到要更正的证照")
+        raise NotFound(N_("没有找到要更正的证照"))
     if old.certificate.superseded_by is not None:
-        raise Conflict("该证照已更正并作废，请对更正后的新证照办理")
+        raise Conflict(N_("该证照已更正并作废，请对更正后的新证照办理"))
     if old.certificate.void:
-        raise Conflict("该证照已作废，不能更正")
+        raise Conflict(N_("该证照已作废，不能更正"))
     revision = old.certificate.revision + 1
     new_number = number or corrected_number(cipher.decrypt(old.number_enc), revision)
     contents = {**cipher.decrypt_document(old.data_enc), **changes}
@@ -208,7 +209,7 @@ async def replace_with_corrected(
         issued_on=issued_on,
     )
     if new_id is None:
-        raise Conflict("持证人已有相同编号的同类证照，请换一个编号")
+        raise Conflict(N_("持证人已有相同编号的同类证照，请换一个编号"))
     await store.void_replaced(tx, certificate_id, superseded_by=new_id, reason=CORRECTED)
     found = await store.person_certificate(tx, new_id)
     assert found is not None  # inserted in this transaction
@@ -260,7 +261,7 @@ async def viewable(db: DB, viewer_person_id: int, certificate_id: int, today: da
             holder_id == viewer_person_id or files_for_as_parent(viewer_person_id, holder, today)
         ):
             return _holder(holder, holder_id == viewer_person_id), certificate
-    raise NotFound("没有找到该证照")
+    raise NotFound(N_("没有找到该证照"))
 
 
 async def share(
@@ -276,9 +277,9 @@ async def share(
     any more: Conflict."""
     _holder_shown, certificate = await viewable(db, viewer_person_id, certificate_id, now.date())
     if certificate.superseded_by is not None:
-        raise Conflict("该证照已作废（已更正并换发新证照），请出示更正后的新证照")
+        raise Conflict(N_("该证照已作废（已更正并换发新证照），请出示更正后的新证照"))
     if certificate.void:
-        raise Conflict(f"该证照已作废（{certificate.void_reason}），不能再出示")
+        raise Conflict(_("该证照已作废（%(void_reason)s），不能再出示") % {"void_reason": certificate.void_reason})
     token, expires_at = sharing.sign(secret_key, certificate.id, now)
     await audit(db, conn, "certificate.share", "ok", subject=f"certificate:{certificate.id}")
     return ShareToken(token=token, url=f"{public_url}/verify/{token}", expires_at=expires_at)

@@ -18,6 +18,8 @@ from typing import Any
 import msgspec
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from i18n import N_, _
+
 SHARE_LIFETIME = timedelta(minutes=5)
 _SALT = "ywtb/certificate-share/v1"
 
@@ -45,20 +47,24 @@ class SharedClaim(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime
 
 
-EXPIRED = "该亮证码已过期（有效5分钟）。请持证人在证照页面刷新后重新出示。"
-TAMPERED = "该二维码无效：不是本平台签发的亮证码，或内容已被改动。请持证人重新出示。"
-WITHDRAWN = "该证照已撤销或不存在，不能作为有效证照使用。"
-HOLDER_DEREGISTERED = "该证照已失效：持证人户口已注销。"
+EXPIRED = N_("该亮证码已过期（有效5分钟）。请持证人在证照页面刷新后重新出示。")
+TAMPERED = N_("该二维码无效：不是本平台签发的亮证码，或内容已被改动。请持证人重新出示。")
+WITHDRAWN = N_("该证照已撤销或不存在，不能作为有效证照使用。")
+HOLDER_DEREGISTERED = N_("该证照已失效：持证人户口已注销。")
 
 
 def voided(on: date, reason: str, *, replaced: bool) -> str:
     """Why a void certificate no longer holds, and, when a corrected one replaced it (更正), what to ask for instead."""
     if replaced:
-        return (
-            f"该证照已作废：已于{on.year}年{on.month}月{on.day}日{reason}，不能再作为有效证照使用。"
-            "请持证人出示更正后的新证照。"
-        )
-    return f"该证照已作废（{reason}，{on.year}年{on.month}月{on.day}日），不能再作为有效证照使用。"
+        return _(
+            "该证照已作废：已于%(year)s年%(month)s月%(day)s日%(reason)s，不能再作为有效证照使用。请持证人出示更正后的新证照。"
+        ) % {"year": on.year, "month": on.month, "day": on.day, "reason": reason}
+    return _("该证照已作废（%(reason)s，%(year)s年%(month)s月%(day)s日），不能再作为有效证照使用。") % {
+        "reason": reason,
+        "year": on.year,
+        "month": on.month,
+        "day": on.day,
+    }
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:

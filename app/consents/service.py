@@ -20,9 +20,10 @@ from app.notifications.service import notify_account
 from app.people import service as people
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_, _
 
 CONSENT_DAYS = 3
-_NOT_FOUND = "没有找到这条授权请求"
+_NOT_FOUND = N_("没有找到这条授权请求")
 
 
 def now_utc() -> datetime:
@@ -31,7 +32,11 @@ def now_utc() -> datetime:
 
 def sentence(requester_name: str, life_event_name: str, titles: Sequence[str]) -> str:
     """张伟申请新生儿出生，需使用您的居民身份证、结婚证: the request in the words the person asked reads."""
-    return f"{requester_name}申请{life_event_name}，需使用您的{'、'.join(titles)}"
+    return _("%(requester_name)s申请%(life_event_name)s，需使用您的%(join)s") % {
+        "requester_name": requester_name,
+        "life_event_name": life_event_name,
+        "join": "、".join(titles),
+    }
 
 
 async def ask(tx: Tx, cipher: PiiCipher, asked: ConsentAsked, now: datetime) -> int:
@@ -58,9 +63,9 @@ async def ask(tx: Tx, cipher: PiiCipher, asked: ConsentAsked, now: datetime) -> 
         await notify_account(
             tx,
             account.id,
-            title="请确认是否同意使用您的证照",
+            title=N_("请确认是否同意使用您的证照"),
             body=sentence(asked.requester_name, asked.life_event_name, asked.certificate_titles)
-            + f"，请在{CONSENT_DAYS}日内打开“授权请求”选择同意或拒绝",
+            + (N_("，请在%(consent_days)s日内打开“授权请求”选择同意或拒绝") % {"consent_days": CONSENT_DAYS}),
             url="/consents",
         )
     return consent_id
@@ -108,12 +113,15 @@ async def decide(tx: Tx, cipher: PiiCipher, person_id: int, consent_id: int, dec
     there were none); one already decided is a Conflict; one past its deadline is marked expired and returned so,
     for the caller to settle the case and then say so."""
     if decision not in ("grant", "refuse"):
-        raise FieldErrors({"decision": "请选择同意或拒绝"})
+        raise FieldErrors({"decision": N_("请选择同意或拒绝")})
     row = await store.lock_addressed(tx, consent_id, await _own_number_hash(tx, cipher, person_id))
     if row is None:
         raise NotFound(_NOT_FOUND)
     if row.state != "requested":
-        raise Conflict(f"这条请求{CONSENT_STATE_LABELS[row.state]}，不能再更改")
+        raise Conflict(
+            _("这条请求%(consent_state_labels)s，不能再更改")
+            % {"consent_state_labels": CONSENT_STATE_LABELS[row.state]}
+        )
     now = now_utc()
     if row.deadline <= now:
         return await store.decide(tx, row.id, "expired", None, row.deadline)
@@ -161,6 +169,6 @@ async def set_preauthorised(db: DB, person_id: int, life_event_codes: Sequence[s
     known = {event.code for event in await catalogue.life_events(db)}
     chosen = sorted(set(life_event_codes))
     if not set(chosen) <= known:
-        raise FieldErrors({"life_events": "请只选择列出的事项"})
+        raise FieldErrors({"life_events": N_("请只选择列出的事项")})
     await store.replace_preauthorised(db, person_id, chosen)
     return chosen

@@ -61,13 +61,13 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import region_prefix
-from i18n import N_
+from i18n import N_, gettext
 
 DUE_SOON_WORKING_DAYS = 2
 QUEUE_PAGE = 50  # tasks on a page of the queue (the API's default `limit`)
 QUEUE_PAGE_MAX = 200
-BAD_QUEUE_CURSOR = "翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）"
-ANSWERS_PURGED = "该办件已过保存期限，申请内容已按规定清除"
+BAD_QUEUE_CURSOR = N_("翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）")
+ANSWERS_PURGED = N_("该办件已过保存期限，申请内容已按规定清除")
 # What each role's queue shows: work waiting for them, then what they may still need to act on.
 QUEUE_STATUSES = {
     "clerk": ["submitted", "resubmitted", "completed", "supplement_requested", "accepted", "awaiting_consent"],
@@ -123,7 +123,9 @@ async def task_queue(
     has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters."""
     after = _queue_after(cursor) if cursor else None
     if not 1 <= limit <= QUEUE_PAGE_MAX:
-        raise FieldErrors({"limit": f"limit 应在 1 到 {QUEUE_PAGE_MAX} 之间"})
+        raise FieldErrors(
+            {"limit": gettext("limit 应在 1 到 %(queue_page_max)s 之间") % {"queue_page_max": QUEUE_PAGE_MAX}}
+        )
     role = "clerk" if "clerk" in user.roles else "approver"
     filters = filters or QueueFilters()
     statuses = [s for s in QUEUE_STATUSES[role] if s == filters.status or not filters.status]
@@ -203,11 +205,11 @@ async def _case_for_staff(
 ) -> tuple[StaffCaseRecord, list[TaskRow]]:
     head = await cases.staff_case_record(db, case_no.strip().upper())
     if head is None:
-        raise NotFound("没有找到该办件，请核对办件编号")
+        raise NotFound(N_("没有找到该办件，请核对办件编号"))
     tasks = await cases.tasks_of_case(db, head.id)
     if not _case_in_scope(user, tasks):
         await audit(db, conn, "case.open", "forbidden", subject=f"case:{head.case_no}")
-        raise Forbidden("该办件不在您的办理范围内")
+        raise Forbidden(N_("该办件不在您的办理范围内"))
     return head, tasks
 
 
@@ -259,10 +261,10 @@ async def task_for_staff(
     case = await _open_case(db, conn, user, case_no)
     task = next((t for t in case.tasks if t.id == task_id), None)
     if task is None:
-        raise NotFound("该办件中没有这个事项")
+        raise NotFound(N_("该办件中没有这个事项"))
     if not case.share.whole and task.id not in case.share.own_tasks:
         await audit(db, conn, "task.open", "forbidden", subject=f"task:{task_id}")
-        raise Forbidden("该事项由其他部门办理，请由该部门处理")
+        raise Forbidden(N_("该事项由其他部门办理，请由该部门处理"))
     return case.head, task
 
 
@@ -331,7 +333,7 @@ async def _register_of(db: asyncpg.Pool, credit_code: str | None) -> Organisatio
 
 # --- 一事不二办: pairs flagged as perhaps one matter, side by side for the window clerk ----------------------------
 
-MATCH_LABELS = {"exact": "信息完全一致", "near": "信息相近"}
+MATCH_LABELS = {"exact": N_("信息完全一致"), "near": N_("信息相近")}
 RECEIVED_HOW = {"window": N_("窗口收件"), "online": N_("网上申请"), "helper": N_("帮办代办")}
 
 
@@ -357,7 +359,11 @@ def _side(
 def _decided(flag: DuplicateFlag) -> str | None:
     if flag.decided_at is None:
         return None
-    what = f"已合并，保留 {flag.kept_case_no}" if flag.state == "merged" else "经核查不是同一事项，保留两件"
+    what = (
+        gettext("已合并，保留 %(kept_case_no)s") % {"kept_case_no": flag.kept_case_no}
+        if flag.state == "merged"
+        else N_("经核查不是同一事项，保留两件")
+    )
     by = f"（{flag.decided_by_name}，{china_time(flag.decided_at)}）" if flag.decided_by_name else ""
     return what + by + (f"：{flag.note}" if flag.note else "")
 
@@ -443,7 +449,7 @@ def _answer_row(field: FormField, value: Any) -> AnswerRow:
     if field.type == "id_number" and isinstance(value, str):
         return AnswerRow(key=field.key, label=field.label, value=mask_id_number(value), sensitive=True)
     if field.type == "checkbox":
-        text = "是" if value is True else "否"
+        text = N_("是") if value is True else N_("否")
     elif field.options:
         text = next((o.label for o in field.options if o.value == value), str(value))
     else:
@@ -465,15 +471,15 @@ async def reveal_id_number(
     subject = f"case:{case.head.case_no}"
     field = next((f for f in case.form.fields() if f.key == key), None)
     if field is None or field.type != "id_number":
-        raise NotFound("没有该项内容")
+        raise NotFound(N_("没有该项内容"))
     if not case.share.shows_field(key):
         await audit(db, conn, "pii.read", "forbidden", subject=subject, field=key)
-        raise Forbidden("这一项属于其他部门办理的事项，不向您显示")
+        raise Forbidden(N_("这一项属于其他部门办理的事项，不向您显示"))
     if case.head.data_enc is None:
         raise NotFound(ANSWERS_PURGED)
     value = cipher.decrypt_document(case.head.data_enc).get(key)
     if not isinstance(value, str):
-        raise NotFound("没有该项内容")
+        raise NotFound(N_("没有该项内容"))
     await audit(db, conn, "pii.read", "ok", subject=subject, field=key)
     return value
 
@@ -482,11 +488,11 @@ async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser
     """An uploaded file of a case, to staff who may see it: an approver only their own department's materials."""
     row = await cases.upload_of_case(db, token)
     if row is None:
-        raise NotFound("没有找到该文件")
+        raise NotFound(N_("没有找到该文件"))
     case = await _open_case(db, conn, user, row.case_no)
     if not case.share.shows_upload(row.material_code):
         await audit(db, conn, "upload.read", "forbidden", subject=f"case:{row.case_no}", material=row.material_code)
-        raise Forbidden("该材料属于其他部门办理的事项，不向您显示")
+        raise Forbidden(N_("该材料属于其他部门办理的事项，不向您显示"))
     return row
 
 
@@ -503,15 +509,15 @@ async def check_in_person(
     if problem := id_number_problem(check.id_number):
         errors["id_number"] = problem
     if not check.name.strip():
-        errors["name"] = "请填写姓名"
+        errors["name"] = N_("请填写姓名")
     if not check.identity_checked:
-        errors["identity_checked"] = "请先当面核验居民身份证，再勾选确认"
+        errors["identity_checked"] = N_("请先当面核验居民身份证，再勾选确认")
     if errors:
         raise FieldErrors(errors)
     person = await people.registered_person(db, cipher, check.id_number, check.name)
     if person is None:
         await audit(db, conn, action, "refused", subject=mask_id_number(normalize_id_number(check.id_number)))
-        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+        raise FieldErrors({"id_number": N_("姓名与公民身份号码不匹配，或未在人口库中登记")})
     return person
 
 
@@ -536,7 +542,7 @@ async def issue_enrollment_code(
             reason="outside Changzhou",
             hall=user.region_code,
         )
-        raise FieldErrors({"id_number": "该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口领取开户码"})
+        raise FieldErrors({"id_number": N_("该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口领取开户码")})
     issuer = await accounts.clerk_issuer(db, user)
     async with db.acquire() as tx, tx.transaction():
         code, expires_at = await accounts.issue_enrollment_code(tx, secret_key, conn, person.id, issuer)
@@ -566,7 +572,7 @@ async def receive_booked(
     booking's code."""
     person = await people.get_person(db, person_id)
     if person is None or person.deceased:
-        raise NotFound("人口库中没有该居民")
+        raise NotFound(N_("人口库中没有该居民"))
     return await _receive(db, conn, user, person, appointment=code)
 
 
@@ -584,7 +590,7 @@ async def _receive(
             reason="outside Changzhou",
             hall=user.region_code,
         )
-        raise FieldErrors({"id_number": "该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口办理"})
+        raise FieldErrors({"id_number": N_("该居民的户籍不在常州市，请引导其到户籍所在地的政务服务窗口办理")})
     await end_walk_in(db, conn, user, next_person_id=person.id)  # whoever was at the window before
     started = walk_in.WalkIn(
         visit=secrets.token_urlsafe(9),
@@ -652,13 +658,18 @@ async def file_for_organisation(
     organisation 注销 or 吊销, no authority and no paper checked."""
     started = walk_in.peek(conn)
     if started is None:
-        raise FieldErrors({"uscc": "请先当面核验来办人的居民身份证（开始接待），再为企业办理"})
+        raise FieldErrors({"uscc": N_("请先当面核验来办人的居民身份证（开始接待），再为企业办理")})
     code = normalize_credit_code(check.uscc)
     organisation = await organisations.by_credit_code(db, code) if code else None
     if organisation is None:
-        raise FieldErrors({"uscc": "法人库中没有这个统一社会信用代码，请对照营业执照核对（18位）"})
+        raise FieldErrors({"uscc": N_("法人库中没有这个统一社会信用代码，请对照营业执照核对（18位）")})
     if organisation.status != "active":
-        raise FieldErrors({"uscc": f"该企业已{organisation.status_label}，不能再以企业名义办理"})
+        raise FieldErrors(
+            {
+                "uscc": gettext("该企业已%(status_label)s，不能再以企业名义办理")
+                % {"status_label": organisation.status_label}
+            }
+        )
     try:
         acting = await organisations.acting_at_window(
             db, conn, user, started.person_id, code, None, check.paper_checked
@@ -667,8 +678,10 @@ async def file_for_organisation(
         raise FieldErrors(
             {
                 "paper_checked": (
-                    f"{started.name}不是该企业的法定代表人，也没有在有效期内的经办人授权：请查验企业出具的纸质授权委托书"
-                    "（加盖企业公章）后勾选"
+                    gettext(
+                        "%(name)s不是该企业的法定代表人，也没有在有效期内的经办人授权：请查验企业出具的纸质授权委托书（加盖企业公章）后勾选"
+                    )
+                    % {"name": started.name}
                 )
             }
         ) from None

@@ -51,6 +51,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import region_prefix, serves
 from db.pool import DB, Tx
+from i18n import N_, _
 
 QUESTION_MAX = 1000
 ANSWER_MAX = 2000
@@ -112,15 +113,18 @@ async def _checked_question(db: DB, task: TaskRow | None, body: ConsultationBody
     errors: dict[str, str] = {}
     question = body.question.strip()
     if not question:
-        errors["question"] = "请写明需要对方部门回答的问题"
+        errors["question"] = N_("请写明需要对方部门回答的问题")
     elif len(question) > QUESTION_MAX:
-        errors["question"] = f"问题不能超过{QUESTION_MAX}个字"
+        errors["question"] = _("问题不能超过%(question_max)s个字") % {"question_max": QUESTION_MAX}
     if not body.department or not await catalogue.department_exists(db, body.department):
-        errors["department"] = "请选择要征求意见的部门"
+        errors["department"] = N_("请选择要征求意见的部门")
     elif task is not None and body.department == task.department_code:
-        errors["department"] = "本部门的事项无需向本部门征求意见，请选择其他部门"
+        errors["department"] = N_("本部门的事项无需向本部门征求意见，请选择其他部门")
     if not DUE_DAYS_MIN <= body.due_in_days <= DUE_DAYS_MAX:
-        errors["due_in_days"] = f"答复期限请填{DUE_DAYS_MIN}到{DUE_DAYS_MAX}个工作日"
+        errors["due_in_days"] = _("答复期限请填%(due_days_min)s到%(due_days_max)s个工作日") % {
+            "due_days_min": DUE_DAYS_MIN,
+            "due_days_max": DUE_DAYS_MAX,
+        }
     if errors:
         raise FieldErrors(errors)
     return question
@@ -157,12 +161,12 @@ async def ask(
         question, problems = "", exc.errors
     attached = _checked_files(files, problems)
     if task is None:
-        raise NotFound("没有找到该事项")
+        raise NotFound(N_("没有找到该事项"))
     if not may_ask(user, task):
         await audit(db, conn, "consultation.ask", "forbidden", subject=f"task:{task_id}", department=body.department)
-        raise Forbidden("只有办理该事项的部门审批人员可以征求其他部门意见")
+        raise Forbidden(N_("只有办理该事项的部门审批人员可以征求其他部门意见"))
     if task.status not in CONSULTABLE:
-        raise Conflict("该事项当前不在部门办理中（未受理、待授权或已办结），不能征求意见", status=task.status)
+        raise Conflict(N_("该事项当前不在部门办理中（未受理、待授权或已办结），不能征求意见"), status=task.status)
     due = (await current_calendar(db)).add_working_days(today_in_china(), body.due_in_days)
     region = competent_region(task)
     asked = await accounts.office_staff(db, department_code=body.department, person_region=region, roles=("approver",))
@@ -186,7 +190,12 @@ async def ask(
             case_id=task.case_id,
             task_id=task.id,
             status="consultation_asked",
-            title=f"{task.item_name}：征求{row.department_name}意见（{due.due_on.isoformat()}前答复）",
+            title=N_("%(item_name)s：征求%(department_name)s意见（%(isoformat)s前答复）")
+            % {
+                "item_name": task.item_name,
+                "department_name": row.department_name,
+                "isoformat": due.due_on.isoformat(),
+            },
             department_code=task.department_code,
             actor_account_id=user.account_id,
         )
@@ -194,9 +203,14 @@ async def ask(
             await notify_account(
                 tx,
                 account_id,
-                title=f"征求意见：{task.item_name}",
-                body=f"{task.department_name}就办件 {task.case_no} 征求{row.department_name}意见，"
-                f"请于{due.due_on.isoformat()}前答复",
+                title=N_("征求意见：%(item_name)s") % {"item_name": task.item_name},
+                body=N_("%(department_name)s就办件 %(case_no)s 征求%(department_name2)s意见，请于%(isoformat)s前答复")
+                % {
+                    "department_name": task.department_name,
+                    "case_no": task.case_no,
+                    "department_name2": row.department_name,
+                    "isoformat": due.due_on.isoformat(),
+                },
                 url=f"/console/consultations/{consultation_id}",
             )
     await audit(
@@ -242,9 +256,9 @@ async def _attach(tx: Tx, consultation_id: int, side: str, user: CurrentUser, fi
 
 def _answer_problems(words: str) -> dict[str, str]:
     if not words:
-        return {"text": "请填写本部门的意见"}
+        return {"text": N_("请填写本部门的意见")}
     if len(words) > ANSWER_MAX:
-        return {"text": f"意见不能超过{ANSWER_MAX}个字"}
+        return {"text": _("意见不能超过%(answer_max)s个字") % {"answer_max": ANSWER_MAX}}
     return {}
 
 
@@ -265,11 +279,11 @@ async def answer(
         async with db.acquire() as tx, tx.transaction():
             row = await store.lock(tx, consultation_id)
             if row is None:
-                raise NotFound("没有找到该征求意见")
+                raise NotFound(N_("没有找到该征求意见"))
             if not may_answer(user, row):
                 raise _OutOfScope
             if row.answer is not None:
-                raise Conflict("该征求意见已经答复，不能重复答复")
+                raise Conflict(N_("该征求意见已经答复，不能重复答复"))
             await store.set_answer(tx, consultation_id, words, user.account_id)
             await _attach(tx, consultation_id, "answer", user, attached)
             await cases.record_internal_step(
@@ -277,15 +291,17 @@ async def answer(
                 case_id=row.case_id,
                 task_id=row.task_id,
                 status="consultation_answered",
-                title=f"{row.item_name}：{row.department_name}已答复征求意见",
+                title=N_("%(item_name)s：%(department_name)s已答复征求意见")
+                % {"item_name": row.item_name, "department_name": row.department_name},
                 department_code=row.department_code,
                 actor_account_id=user.account_id,
             )
             await notify_account(
                 tx,
                 row.asked_by_account_id,
-                title=f"征求意见已答复：{row.item_name}",
-                body=f"{row.department_name}已答复办件 {row.case_no} 的征求意见",
+                title=N_("征求意见已答复：%(item_name)s") % {"item_name": row.item_name},
+                body=N_("%(department_name)s已答复办件 %(case_no)s 的征求意见")
+                % {"department_name": row.department_name, "case_no": row.case_no},
                 url=f"/console/cases/{row.case_no}#task-{row.task_id}",
             )
             answered = await store.get(tx, consultation_id)
@@ -293,7 +309,7 @@ async def answer(
     except _OutOfScope:
         # Audited outside the rolled-back transaction, so the record of the attempt survives.
         await audit(db, conn, "consultation.answer", "forbidden", subject=f"consultation:{consultation_id}")
-        raise Forbidden("该征求意见不是向您所在部门（或您服务的区域）发出的") from None
+        raise Forbidden(N_("该征求意见不是向您所在部门（或您服务的区域）发出的")) from None
     await audit(
         db,
         conn,
@@ -379,10 +395,10 @@ async def for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser, consu
     """One consultation, to those who `may_read` it; anyone else is Forbidden (audited)."""
     row = await store.get(db, consultation_id)
     if row is None:
-        raise NotFound("没有找到该征求意见")
+        raise NotFound(N_("没有找到该征求意见"))
     if not await may_read(db, user, row):
         await audit(db, conn, "consultation.open", "forbidden", subject=f"consultation:{consultation_id}")
-        raise Forbidden("该征求意见不在您的办理范围内")
+        raise Forbidden(N_("该征求意见不在您的办理范围内"))
     return (await _views(db, user, [row]))[0]
 
 
@@ -393,14 +409,14 @@ async def attachment_for_staff(
     another consultation, or one removed with its case's data (retention), is NotFound."""
     row = await store.get(db, consultation_id)
     if row is None:
-        raise NotFound("没有找到该征求意见")
+        raise NotFound(N_("没有找到该征求意见"))
     subject = f"consultation:{consultation_id}"
     if not await may_read(db, user, row):
         await audit(db, conn, "consultation.attachment.read", "forbidden", subject=subject, attachment=attachment_id)
-        raise Forbidden("该征求意见的附件不在您的办理范围内")
+        raise Forbidden(N_("该征求意见的附件不在您的办理范围内"))
     found = await store.attachment(db, consultation_id, attachment_id)
     if found is None:
-        raise NotFound("没有找到该文件，可能已按保存期限删除")
+        raise NotFound(N_("没有找到该文件，可能已按保存期限删除"))
     await audit(
         db, conn, "consultation.attachment.read", "ok", subject=subject, case=row.case_no, attachment=attachment_id
     )

@@ -19,6 +19,7 @@ from app.errors import Forbidden, NotFound
 from app.web.types import Connection
 from auth.models import CurrentUser
 from auth.sessions import HELPER_CLIENT, drop_from_session, keep_in_session, session_value
+from i18n import N_
 
 
 class CurrentClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,9 +49,9 @@ async def choose(
     """Work for the client of one of this helper's live delegations from now on (replacing any other)."""
     delegation = await _own_delegation(db, helper, delegation_id, open_cases)
     if delegation is None:
-        raise NotFound("没有找到该授权")
+        raise NotFound(N_("没有找到该授权"))
     if delegation.status != "active":
-        raise Forbidden("该授权已过期或已撤销，不能再为其办事")
+        raise Forbidden(N_("该授权已过期或已撤销，不能再为其办事"))
     client = CurrentClient(
         delegation_id=delegation.id, name=delegation.client_name, id_number_masked=delegation.client_id_number_masked
     )

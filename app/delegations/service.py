@@ -33,7 +33,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
-from i18n import N_
+from i18n import N_, _
 
 T = TypeVar("T")
 MAX_DAYS = 366
@@ -57,10 +57,10 @@ async def _client(
         raise FieldErrors({"client_id_number": problem})
     person = await people.registered_person(db, cipher, raw, name)
     if person is None:
-        raise FieldErrors({"client_id_number": "姓名与公民身份号码不匹配，或未在人口库中登记"})
+        raise FieldErrors({"client_id_number": N_("姓名与公民身份号码不匹配，或未在人口库中登记")})
     if not helper.region_code or person.region_code != helper.region_code:
         await audit(db, conn, "delegation.create", "forbidden", subject=f"person:{person.id}", reason="outside village")
-        raise Forbidden("该居民不在您服务的村（社区），不能为其办理代办授权")
+        raise Forbidden(N_("该居民不在您服务的村（社区），不能为其办理代办授权"))
     return person
 
 
@@ -70,12 +70,14 @@ def _scope(events: Sequence[LifeEvent], scope: str | list[str]) -> list[str] | N
     if scope == "all":
         return None
     if not isinstance(scope, list) or not scope or not set(scope) <= {e.code for e in events}:
-        raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+        raise FieldErrors({"scope": N_("请选择授权范围：全部事项，或具体的事情")})
     if organisations := [e.name for e in events if e.for_organisation and e.code in scope]:
         raise FieldErrors(
             {
-                "scope": f"{'、'.join(organisations)}是企业的事情，须由企业的法定代表人或经办人以企业身份办理，"
-                "不能委托帮办代办员代办：请从授权范围中去掉"
+                "scope": _(
+                    "%(join)s是企业的事情，须由企业的法定代表人或经办人以企业身份办理，不能委托帮办代办员代办：请从授权范围中去掉"
+                )
+                % {"join": "、".join(organisations)}
             }
         )
     return sorted(set(scope))
@@ -83,7 +85,7 @@ def _scope(events: Sequence[LifeEvent], scope: str | list[str]) -> list[str] | N
 
 def _expiry(expires_on: date | None, today: date) -> date:
     if expires_on is None or not today < expires_on <= today + timedelta(days=MAX_DAYS):
-        raise FieldErrors({"expires_on": "授权有效期须在今天之后、一年以内"})
+        raise FieldErrors({"expires_on": N_("授权有效期须在今天之后、一年以内")})
     return expires_on
 
 
@@ -94,7 +96,7 @@ async def _signature(consent: Consent) -> bytes:
         # Decoding the largest pad's image takes a good part of a tenth of a second: not on the event loop.
         await asyncio.to_thread(check_drawn, png)
     except SignatureProblem as exc:
-        raise FieldErrors({"consent": str(exc)}) from exc
+        raise FieldErrors({"consent": exc.words()}) from exc
     return png
 
 
@@ -121,7 +123,7 @@ async def consent_options(
     account = await accounts.resident_account_of(db, person.id)
     credentials = await ceremonies.passkey_ids_of(db, account.id) if account else []
     if not credentials:
-        raise FieldErrors({"consent": "该居民没有通行密钥，请改用手写签名确认"})
+        raise FieldErrors({"consent": N_("该居民没有通行密钥，请改用手写签名确认")})
     return await ceremonies.authentication_options(
         db, rp_id=settings.rp_id, owner=owner, purpose="consent", payload={"person_id": person.id}, allow=credentials
     )
@@ -146,7 +148,7 @@ async def _passkey_consent(
         or stored.account_id != account.id
     ):
         await audit(db, conn, "delegation.consent", "refused", subject=f"person:{person.id}")
-        raise FieldErrors({"consent": "老人的通行密钥确认无效，请重新确认"})
+        raise FieldErrors({"consent": N_("老人的通行密钥确认无效，请重新确认")})
     try:
         await check_assertion(
             db, stored, credential, challenge=challenge, rp_id=settings.rp_id, origin=settings.public_url
@@ -170,7 +172,7 @@ async def create(
     errors: dict[str, str] = {}
     person = None
     if not body.client_name.strip():
-        errors["client_name"] = "请填写老人的姓名（与身份证上一致）"
+        errors["client_name"] = N_("请填写老人的姓名（与身份证上一致）")
         if problem := id_number_problem(body.client_id_number):
             errors["client_id_number"] = problem
     else:
@@ -185,12 +187,12 @@ async def create(
     except FieldErrors as exc:
         errors.update(exc.errors)
     if body.identity_check not in IDENTITY_CHECKS:
-        errors["identity_check"] = "请选择核验身份的方式"
+        errors["identity_check"] = N_("请选择核验身份的方式")
     signature, consent_account = None, None
     if body.consent.method == "signature":
         signature = await _collected(errors, _signature(body.consent))
     elif body.consent.method != "passkey" or not body.consent.credential:
-        errors["consent"] = "请选择老人确认的方式：手写签名或本人通行密钥"
+        errors["consent"] = N_("请选择老人确认的方式：手写签名或本人通行密钥")
     if errors or person is None or expires_on is None:
         raise FieldErrors(errors)
     if body.consent.method == "passkey" and body.consent.credential:
@@ -230,17 +232,17 @@ async def _tell_the_elder(tx: Tx, person_id: int, helper_name: str, scope: list[
     if account is None:
         return
     if scope is None:
-        matters = "全部事项"
+        matters = N_("全部事项")
     else:
         names = await catalogue.life_event_names(tx)
         matters = "、".join(names.get(code, code) for code in scope)
     await notify_account(
         tx,
         account.id,
-        title="代办授权：您已授权帮办员代办",
+        title=N_("代办授权：您已授权帮办员代办"),
         body=(
-            f"您已授权帮办员 {helper_name} 为您代办{matters}，至 {expires_on.isoformat()}；"
-            "如非本人意愿，可在“我的”中撤销"
+            N_("您已授权帮办员 %(helper_name)s 为您代办%(matters)s，至 %(isoformat)s；如非本人意愿，可在“我的”中撤销")
+            % {"helper_name": helper_name, "matters": matters, "isoformat": expires_on.isoformat()}
         ),
         url="/me#delegations-heading",
     )
@@ -264,7 +266,7 @@ def _view(
         client_name=row.client_name,
         client_id_number_masked=row.client_id_number_masked,
         scope=row.scope,
-        scope_label="全部事项" if row.scope is None else "、".join(event_names.get(c, c) for c in row.scope),
+        scope_label=N_("全部事项") if row.scope is None else "、".join(event_names.get(c, c) for c in row.scope),
         expires_on=row.expires_on,
         identity_check=row.identity_check,
         consent_method=row.consent_method,
@@ -298,14 +300,16 @@ async def revoke(db: asyncpg.Pool, conn: Connection, user: CurrentUser, delegati
         or (bool(user.roles & {"clerk", "admin"}) and serves(user.region_code, row.region_code))
     )
     if not allowed:
-        raise NotFound("没有找到该授权")
+        raise NotFound(N_("没有找到该授权"))
     await store.revoke(db, delegation_id, f"account:{user.account_id}")
     await audit(db, conn, "delegation.revoke", "ok", subject=f"delegation:{delegation_id}")
 
 
 async def end_for_deceased(db: DB, person_id: int, case_no: str) -> list[int]:
     """户口注销 completed: every delegation the person gave ends, with the reason; their ids."""
-    return await store.revoke_all_of_client(db, person_id, "system", f"委托人户口已注销（办件 {case_no}）")
+    return await store.revoke_all_of_client(
+        db, person_id, "system", N_("委托人户口已注销（办件 %(case_no)s）") % {"case_no": case_no}
+    )
 
 
 async def client_of(db: DB, helper: CurrentUser, delegation_id: int) -> int | None:
@@ -368,4 +372,4 @@ async def require_delegation(
         reason=reason,
         life_event=life_event_code,
     )
-    raise Forbidden("没有有效的代办授权（未授权、已过期、已撤销或超出授权范围）")
+    raise Forbidden(N_("没有有效的代办授权（未授权、已过期、已撤销或超出授权范围）"))

@@ -16,7 +16,7 @@ import io
 
 from PIL import Image
 
-from i18n import N_
+from i18n import N_, _
 
 MAX_BYTES = 300 * 1024
 # The smallest pad (a 320-pixel-wide phone) is 250×204; the largest, 1600 on a side: a margin either way.
@@ -29,17 +29,23 @@ MIN_INK_SHARE = 0.001  # about a third of the least a real signature inked; a ta
 MIN_INK_PIXELS = 50  # on the smallest image taken, 0.1 % would be 20 pixels: a dot
 MAX_INK_SHARE = 0.25  # a pad nearly filled in, or noise, is not a signature
 
-# Marked for translation (i18n) and translated as the answer leaves (app/web/errors.py: FieldErrors). The sizes are
-# written out, a whole sentence being the key; tests/test_i18n_staff.py keeps them equal to the limits above.
 NOT_SIGNED = N_("请老人在平板上签名确认")
 UNREADABLE = N_("签名图片无法识别，请点“清除”，再请老人在签名框内重新签名")
-WRONG_SIZE = N_("签名图片尺寸不对（应在 200×100 至 2048×2048 像素之间），请刷新本页，再请老人在签名框内重新签名")
+WRONG_SIZE = N_(
+    "签名图片尺寸不对（应在 %(min_width)s×%(min_height)s 至 %(max_side)s×%(max_side)s 像素之间），"
+    "请刷新本页，再请老人在签名框内重新签名"
+)
+SIZES = {"min_width": MIN_WIDTH, "min_height": MIN_HEIGHT, "max_side": MAX_SIDE}
 TOO_LITTLE_INK = N_("签名笔画太少，看不出是签名，请点“清除”，再请老人在框内重新写下自己的名字")
 TOO_MUCH_INK = N_("签名框几乎被涂满，看不出是签名，请点“清除”，再请老人重新签名")
 
 
 class SignatureProblem(ValueError):
-    """Why an image is not a signature, saying what to do (a marked text: translated where it is answered)."""
+    """Why an image is not a signature, saying what to do: a marked text, drawn in the reader's language with
+    `words`."""
+
+    def words(self) -> str:
+        return _(str(self)) % SIZES
 
 
 def decode_data_url(text: str | None) -> bytes:

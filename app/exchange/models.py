@@ -7,11 +7,13 @@ from typing import Any, Final
 
 import msgspec
 
+from i18n import N_
+
 # Certificates a hospital files (POST /records): kind → title in the e-certificate library.
 RECORD_KINDS: Final = {
-    "delivery_record": "分娩记录",
-    "birth_medical": "出生医学证明",
-    "death_medical": "死亡医学证明（推断）书",
+    "delivery_record": N_("分娩记录"),
+    "birth_medical": N_("出生医学证明"),
+    "death_medical": N_("死亡医学证明（推断）书"),
 }
 
 

@@ -65,6 +65,7 @@ from auth.pii import PiiCipher
 from auth.scope import region_prefix
 from db.pool import DB, Tx
 from hooks import subscriptions as webhooks
+from i18n import N_, gettext
 
 API = "/api/exchange/v1"
 PAGE_DEFAULT = 50
@@ -85,14 +86,14 @@ T = TypeVar("T", bound=msgspec.Struct)
 
 def _department(client: CurrentClient) -> str:
     if client.department_code is None:
-        raise Forbidden("该客户端不是部门业务系统，不能办理事项")
+        raise Forbidden(N_("该客户端不是部门业务系统，不能办理事项"))
     return client.department_code
 
 
 async def _reachable_task(db: DB, client: CurrentClient, task_id: int) -> TaskRow:
     task = await cases.task_by_id(db, task_id)
     if task is None or not workflow.reached_by_department_system(client.department_code, client.region_code, task):
-        raise NotFound("没有找到该事项，或它不属于本部门、本区域")
+        raise NotFound(N_("没有找到该事项，或它不属于本部门、本区域"))
     return task
 
 
@@ -166,7 +167,7 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
         materials.append(
             TaskMaterial(
                 code=supplement,
-                name="补正材料",
+                name=N_("补正材料"),
                 required=False,
                 provided="supplement",
                 file=_file(task.id, supplement, uploads[supplement]),
@@ -178,7 +179,7 @@ async def _view(db: DB, cipher: PiiCipher, task: TaskRow) -> ExchangeTask:
         materials.append(
             TaskMaterial(
                 code=evidence,
-                name="更正依据",
+                name=N_("更正依据"),
                 required=False,
                 provided="evidence",
                 file=_file(task.id, evidence, uploads[evidence]),
@@ -248,14 +249,14 @@ def _after(cursor: str | None) -> tuple[datetime, int] | None:
         at, _, task_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
         return datetime.fromisoformat(at), int(task_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise FieldErrors({"cursor": "cursor 无效：请原样使用上一页返回的 next_cursor"}) from None
+        raise FieldErrors({"cursor": N_("cursor 无效：请原样使用上一页返回的 next_cursor")}) from None
 
 
 def _limit(limit: int | None) -> int:
     if limit is None:
         return PAGE_DEFAULT
     if not 1 <= limit <= PAGE_MAX:
-        raise FieldErrors({"limit": f"limit 应在 1 到 {PAGE_MAX} 之间"})
+        raise FieldErrors({"limit": gettext("limit 应在 1 到 %(page_max)s 之间") % {"page_max": PAGE_MAX}})
     return limit
 
 
@@ -272,7 +273,7 @@ async def task_page(
     """A page of the department's tasks within the client's region, in the order they last changed: a system that
     keeps the last `updated_at` it saw and asks again with `since` gets every change, none twice per page walk."""
     if status is not None and status not in STATES:
-        raise FieldErrors({"status": f"status 应为以下之一：{', '.join(sorted(STATES))}"})
+        raise FieldErrors({"status": gettext("status 应为以下之一：%(join)s") % {"join": ", ".join(sorted(STATES))}})
     size = _limit(limit)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=CHINA)  # a time without a zone is Beijing time, as everywhere in the service
@@ -316,7 +317,7 @@ async def material_file(db: asyncpg.Pool, client: CurrentClient, task_id: int, c
     }
     upload = next((u for u in await cases.uploads_of_case(db, task.case_id) if u.material_code == code), None)
     if code not in own or upload is None:
-        raise NotFound("该事项没有这份材料的文件")
+        raise NotFound(N_("该事项没有这份材料的文件"))
     return MaterialStream(
         filename=upload.filename,
         content_type=upload.content_type,
@@ -348,7 +349,11 @@ async def _once(
     is asked anew."""
     if not _IDEMPOTENCY_KEY.fullmatch(key or ""):
         raise FieldErrors(
-            {"Idempotency-Key": "每个写请求须带 Idempotency-Key 请求头：8–100 个字母、数字或 _ . : -，重试时原样重发"}
+            {
+                "Idempotency-Key": N_(
+                    "每个写请求须带 Idempotency-Key 请求头：8–100 个字母、数字或 _ . : -，重试时原样重发"
+                )
+            }
         )
     assert key is not None
     async with db.acquire() as tx, tx.transaction():
@@ -356,7 +361,7 @@ async def _once(
         earlier = await store.earlier_write(tx, client.client_id, key)
         if earlier is not None:
             if earlier.request_hash != fingerprint:
-                raise Conflict("该 Idempotency-Key 已用于另一个请求；新的请求请使用新的键")
+                raise Conflict(N_("该 Idempotency-Key 已用于另一个请求；新的请求请使用新的键"))
             return msgspec.convert(earlier.response, kind), True
         answer = await work(tx)
         await store.save_write(tx, client.client_id, key, fingerprint, status_code, msgspec.to_builtins(answer))
@@ -395,9 +400,9 @@ def _checked_certificate(number: str, data: dict[str, Any]) -> str:
     errors: dict[str, str] = {}
     number = number.strip()
     if not number or len(number) > NUMBER_MAX:
-        errors["number"] = f"请填写证照编号（不超过{NUMBER_MAX}个字符）"
+        errors["number"] = gettext("请填写证照编号（不超过%(number_max)s个字符）") % {"number_max": NUMBER_MAX}
     if len(msgspec.json.encode(data)) > DATA_MAX_BYTES:
-        errors["data"] = f"证照内容不能超过{DATA_MAX_BYTES // 1024} KB"
+        errors["data"] = gettext("证照内容不能超过%(value)s KB") % {"value": DATA_MAX_BYTES // 1024}
     if errors:
         raise FieldErrors(errors)
     return number
@@ -417,7 +422,7 @@ async def complete_with_certificate(
     department = _department(client)
     number = _checked_certificate(body.number, body.data)
     if body.issued_on > today_in_china():
-        raise FieldErrors({"issued_on": "签发日期不能晚于今天"})
+        raise FieldErrors({"issued_on": N_("签发日期不能晚于今天")})
 
     async def work(tx: Tx) -> ExchangeTask:
         moved = await workflow.move_task_by_system(
@@ -447,16 +452,16 @@ async def file_record(
     """A hospital's 分娩记录 or 出生医学证明 (for the mother) or 死亡医学证明 (for the deceased) into that person's
     e-certificate library: the person named by number and name as the register holds them, or nothing is filed."""
     if client.hospital is None:
-        raise Forbidden("只有医院系统可以报送出生、死亡医学记录")
+        raise Forbidden(N_("只有医院系统可以报送出生、死亡医学记录"))
     errors: dict[str, str] = {}
     if body.kind not in RECORD_KINDS:
-        errors["kind"] = f"kind 应为以下之一：{', '.join(RECORD_KINDS)}"
+        errors["kind"] = gettext("kind 应为以下之一：%(join)s") % {"join": ", ".join(RECORD_KINDS)}
     if problem := id_number_problem(body.id_number):
         errors["id_number"] = problem
     if not body.name.strip():
-        errors["name"] = "请填写姓名"
+        errors["name"] = N_("请填写姓名")
     if body.issued_on > today_in_china():
-        errors["issued_on"] = "签发日期不能晚于今天"
+        errors["issued_on"] = N_("签发日期不能晚于今天")
     if errors:
         raise FieldErrors(errors)
     number = _checked_certificate(body.number, body.data)
@@ -464,7 +469,7 @@ async def file_record(
     masked = mask_id_number(normalize_id_number(body.id_number))
     if person is None:
         await audit(db, conn, "exchange.record", "refused", subject=masked, kind=body.kind)
-        raise FieldErrors({"id_number": "姓名与公民身份号码不匹配，或未在人口库中登记，请核对后重新报送"})
+        raise FieldErrors({"id_number": N_("姓名与公民身份号码不匹配，或未在人口库中登记，请核对后重新报送")})
     title = RECORD_KINDS[body.kind]
     hospital = client.hospital
 
@@ -537,7 +542,7 @@ async def webhook_list(db: asyncpg.Pool, client: CurrentClient) -> WebhookList:
 
 async def unsubscribe(db: asyncpg.Pool, client: CurrentClient, subscription_id: int) -> None:
     if not await webhooks.unsubscribe(db, client.client_id, subscription_id):
-        raise NotFound("没有该订阅")
+        raise NotFound(N_("没有该订阅"))
 
 
 async def delivery_page(
@@ -547,11 +552,11 @@ async def delivery_page(
     after: int | None = None
     if cursor:
         if not cursor.isdigit() or len(cursor) > 18:
-            raise FieldErrors({"cursor": "cursor 无效：请原样使用上一页返回的 next_cursor"})
+            raise FieldErrors({"cursor": N_("cursor 无效：请原样使用上一页返回的 next_cursor")})
         after = int(cursor)
     found = await webhooks.deliveries(db, client.client_id, subscription_id, after, size + 1)
     if found is None:
-        raise NotFound("没有该订阅")
+        raise NotFound(N_("没有该订阅"))
     page = found[:size]
     return DeliveryPage(
         items=[DeliveryView(**msgspec.structs.asdict(d)) for d in page],

@@ -44,5 +44,5 @@ async def minor_child(db: DB, parent_id: int, child_id: int) -> Person:
     stranger, an adult child), which looks the same as nobody."""
     child = await people.get_person(db, child_id)
     if child is None or not filing.files_for_as_parent(parent_id, child, today_in_china()):
-        raise NotFound("没有找到该家庭成员")
+        raise NotFound(N_("没有找到该家庭成员"))
     return child

@@ -37,11 +37,12 @@ from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.walk_in import WalkIn, require_walk_in
 from db.pool import DB
+from i18n import N_
 
-FOR_ORGANISATIONS_ONLY = (
+FOR_ORGANISATIONS_ONLY = N_(
     "这件事须以企业身份办理：请企业的法定代表人或经办人在“我的”中切换为企业办事后办理，或到综合窗口办理"
 )
-AT_WINDOW_FOR_ORGANISATIONS_ONLY = "这件事须为企业办理：请在“窗口收件”中核验来办人的企业授权（为企业办理）后再办理"
+AT_WINDOW_FOR_ORGANISATIONS_ONLY = N_("这件事须为企业办理：请在“窗口收件”中核验来办人的企业授权（为企业办理）后再办理")
 
 
 def files_for_as_parent(parent_id: int, child: Person, today: date) -> bool:
@@ -69,13 +70,13 @@ async def _require_minor_child(
         subject=f"person:{child.id if child else '-'}",
         reason="not a minor child",
     )
-    raise Forbidden("只有人口库中登记的父母可以为未满18周岁的子女申请；为其他人办理请先取得代办授权")
+    raise Forbidden(N_("只有人口库中登记的父母可以为未满18周岁的子女申请；为其他人办理请先取得代办授权"))
 
 
 def own_person_id(user: CurrentUser) -> int:
     """The person a resident files for: themself. Staff have no person of their own; they file only for someone."""
     if user.person_id is None:
-        raise Forbidden("工作人员请在办事窗口为群众代为申请")
+        raise Forbidden(N_("工作人员请在办事窗口为群众代为申请"))
     return user.person_id
 
 
@@ -142,7 +143,7 @@ async def _for_organisation(
     if "clerk" in user.roles:
         return await _for_organisation_at_window(db, cipher, user, on_behalf_of, credit_code, life_event_code, conn)
     if on_behalf_of is not None or user.person_id is None:
-        raise Forbidden("以企业身份办理，请由法定代表人或经办人本人登录后办理")
+        raise Forbidden(N_("以企业身份办理，请由法定代表人或经办人本人登录后办理"))
     acting = await organisations.acting_for(db, conn, user, credit_code, life_event_code)
     return Filing(
         person_id=user.person_id,
@@ -182,7 +183,7 @@ async def _for_organisation_at_window(
             reason="organisation not checked for this visit",
             hall=clerk.region_code,
         )
-        raise Forbidden("请先在“窗口收件”中核验来办人的企业授权（为企业办理），再以企业名义办理")
+        raise Forbidden(N_("请先在“窗口收件”中核验来办人的企业授权（为企业办理），再以企业名义办理"))
     acting = await organisations.acting_at_window(
         db, conn, clerk, started.person_id, chosen.credit_code, life_event_code, chosen.paper
     )
@@ -200,7 +201,7 @@ async def for_minor_child(db: DB, parent: CurrentUser, child_id: int) -> Served:
     (subject_for) before the page may hold their number; NotFound for anyone else."""
     child = await people.get_person(db, child_id)
     if child is None or not files_for_as_parent(own_person_id(parent), child, today_in_china()):
-        raise NotFound("没有找到该家庭成员")
+        raise NotFound(N_("没有找到该家庭成员"))
     return Served(person_id=child.id, name=child.name, key=f"c{child.id}", channel="parent")
 
 
@@ -214,7 +215,7 @@ async def for_client(db: DB, helper: CurrentUser, client: CurrentClient) -> Serv
     them (subject_for) before the page may hold their number."""
     person_id = await delegations.client_of(db, helper, client.delegation_id)
     if person_id is None:
-        raise NotFound("没有找到该授权")
+        raise NotFound(N_("没有找到该授权"))
     return Served(
         person_id=person_id,
         name=client.name,
@@ -233,7 +234,7 @@ async def subject_for(
     clerk only after that check, and each release is audited."""
     identity = await people.identity_of(db, cipher, served.person_id)
     if identity is None:
-        raise NotFound("人口库中没有该居民")
+        raise NotFound(N_("人口库中没有该居民"))
     on_behalf_of = identity.id_number
     # The person only: a form for an organisation they file for (at a window) is checked with it (resolve_filing).
     person_id = (await _for_person(db, cipher, user, on_behalf_of, life_event, conn)).person_id

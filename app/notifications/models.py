@@ -24,6 +24,11 @@ class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     # 一事不二办: the accounts of the parties linked to the case (its other parent, say): told of each step, never
     # asked to act on it (a 补正 stays the applicant's).
     linked_account_ids: list[int] = msgspec.field(default_factory=list[int])
+    # The language each of these accounts chose (i18n), read with them: its notices are drawn in it (none: Chinese).
+    languages: dict[int, str | None] = msgspec.field(default_factory=dict[int, str | None])
+
+    def language_of(self, account_id: int | None) -> str | None:
+        return self.languages.get(account_id) if account_id is not None else None
 
 
 class Inbox(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,12 +3,14 @@ allowed to be notified."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
 
+import i18n
 from app.calendar.service import china_time
 from app.errors import Conflict, FieldErrors, Forbidden
 from app.notifications.models import CaseAudience, Inbox, NoticeDelivery, Reached, StaffNotice, Subscribed
@@ -18,7 +20,7 @@ from auth.audit import audit, client_ip
 from auth.models import CurrentUser
 from config.settings import Settings
 from db.pool import DB, Tx
-from i18n import N_, _
+from i18n import N_, _, use_language
 from push import arrival, inbox, outbox, subscriptions
 from push.models import Arrival, Device, Message, Notice, NoticeToFollow, ReplaceSubscriptionBody, SubscriptionBody
 from push.subscriptions import endpoint_problem, keys_problem, same_auth_secret
@@ -31,13 +33,13 @@ NEEDS_ACTION = frozenset({"supplement_requested"})
 MUST_ARRIVE = frozenset({"supplement_requested", "rejected", "denied"})
 USER_AGENT_MAX = 300
 INBOX_LIMIT = 100
-NOT_PROVEN = "无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒"
-OTHER_ACCOUNT = "这台设备的提醒目前发给另一个账号，点“开启办理进度提醒”可改为提醒您"
-NOT_THIS_DEVICE = (
+NOT_PROVEN = N_("无法确认这台设备原来的提醒订阅，请打开“我的”页面重新开启办理进度提醒")
+OTHER_ACCOUNT = N_("这台设备的提醒目前发给另一个账号，点“开启办理进度提醒”可改为提醒您")
+NOT_THIS_DEVICE = N_(
     "这个推送地址已登记在另一个账号下，且无法确认是同一台设备，未能改为提醒您。"
     "请在浏览器的网站设置里关闭本站通知，再重新允许并点“开启办理进度提醒”"
 )
-CHANGED_MEANWHILE = "这台设备的提醒刚被另一个账号开启，请刷新页面后再试"
+CHANGED_MEANWHILE = N_("这台设备的提醒刚被另一个账号开启，请刷新页面后再试")
 
 # A notification's status (DESIGN: Notification) as the resident reads it.
 DELIVERY_WORDS = {
@@ -57,18 +59,28 @@ PUSH_SERVICE_NAMES = {
 
 
 def message_for(
-    *, case_id: int, case_no: str, life_event_name: str, event_id: int, status: str, title: str, linked: bool = False
+    *,
+    case_id: int,
+    case_no: str,
+    life_event_name: str,
+    event_id: int,
+    status: str,
+    title: str,
+    title_params: Mapping[str, object] | None = None,
+    linked: bool = False,
 ) -> Message:
-    """The words of one event, for the lock screen and the inbox. Only the public step title goes
-    out, never the staff's note: a lock screen is seen by others, and the note is one tap away. `linked`: to a party
-    linked to the case (一事不二办), who reads it but is never asked to act on it."""
+    """The words of one event, for the lock screen and the inbox, in the current language (notify_event draws each
+    recipient's in theirs). Only the public step title goes out, never the staff's note: a lock screen is seen by
+    others, and the note is one tap away. `linked`: to a party linked to the case (一事不二办), who reads it but is
+    never asked to act on it."""
     needs_action = status in NEEDS_ACTION and not linked
+    names = {"name": _(life_event_name), "title": step_title(title, title_params), "case_no": case_no}
     if needs_action:
-        heading = f"请补正材料：{life_event_name}"
-        body = f"{title}。请打开办件查看需要补正的内容并重新提交（办件编号 {case_no}）"
+        heading = _("请补正材料：%(name)s") % names
+        body = _("%(title)s。请打开办件查看需要补正的内容并重新提交（办件编号 %(case_no)s）") % names
     else:
-        heading = f"办件进度：{life_event_name}"
-        body = f"{title}（办件编号 {case_no}）"
+        heading = _("办件进度：%(name)s") % names
+        body = _("%(title)s（办件编号 %(case_no)s）") % names
     return Message(
         case_id=case_id,
         case_no=case_no,
@@ -80,39 +92,76 @@ def message_for(
     )
 
 
+def step_title(title: str, params: Mapping[str, object] | None = None) -> str:
+    """A timeline step's title in the current language. Titles are stored as written, in Chinese: a whole marked
+    text (「综合窗口已核查申请信息，继续办理」), or by the workflow's convention 「subject：step」
+    (「出生医学证明：已受理」), whose two parts are each looked up. A part not in the catalogue (a name) stays as
+    written. With `params`, the title is a marked text to fill in (app.cases.timeline.record_event)."""
+    if params is not None:
+        return _(title) % params
+    translated = _(title)
+    if translated != title or i18n.current_language() == i18n.DEFAULT_LANGUAGE:
+        return translated
+    subject, colon, step = title.partition("：")
+    if not colon:
+        return title
+    return _("%(subject)s：%(step)s") % {"subject": _(subject), "step": _(step)}
+
+
 def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
     """Whether the notice of this step must reach the resident (the one rule: app.cases.timeline follows it).
     `result_to_collect`: a 办结 whose result waits for the resident at the window (app.cases.workflow says)."""
     return status in MUST_ARRIVE or (status == "completed" and result_to_collect)
 
 
-async def notify_event(tx: Tx, audience: CaseAudience, *, event_id: int, status: str, title: str) -> None:
-    """Called by app.cases.timeline.record_event for every event, inside its transaction."""
+async def notify_event(
+    tx: Tx,
+    audience: CaseAudience,
+    *,
+    event_id: int,
+    status: str,
+    title: str,
+    title_params: Mapping[str, object] | None = None,
+) -> None:
+    """Called by app.cases.timeline.record_event for every event, inside its transaction. Each recipient reads it in
+    the language their account chose (the audience carries it): the inbox keeps the words as drawn, as they went to
+    the lock screen."""
 
-    def words(linked: bool) -> Message:
-        return message_for(
-            case_id=audience.case_id,
-            case_no=audience.case_no,
-            life_event_name=audience.life_event_name,
-            event_id=event_id,
-            status=status,
-            title=title,
-            linked=linked,
-        )
+    def words(linked: bool, language: str | None) -> Message:
+        with use_language(language):
+            return message_for(
+                case_id=audience.case_id,
+                case_no=audience.case_no,
+                life_event_name=audience.life_event_name,
+                event_id=event_id,
+                status=status,
+                title=title,
+                title_params=title_params,
+                linked=linked,
+            )
 
-    message = words(linked=False)
     applicant = [audience.applicant_account_id] if audience.applicant_account_id is not None else []
     members = [a for a in audience.organisation_account_ids if a not in applicant]
-    await outbox.enqueue(tx, message, applicant + members)
+    for language, accounts in _by_language(audience, applicant + members).items():
+        await outbox.enqueue(tx, words(False, language), accounts)
     # The parties linked to the case (一事不二办) read it: told of its steps in words that never ask them to act.
     told = {*applicant, *members, audience.helper_account_id}
     linked = [a for a in dict.fromkeys(audience.linked_account_ids) if a not in told]
-    if linked:
-        await outbox.enqueue(tx, words(linked=True), linked)
+    for language, accounts in _by_language(audience, linked).items():
+        await outbox.enqueue(tx, words(True, language), accounts)
     if audience.helper_account_id is not None:
         # The helper follows the client's case too; their page for it is the printable receipt.
+        message = words(False, audience.language_of(audience.helper_account_id))
         helper_message = msgspec.structs.replace(message, url=f"/helper/cases/{audience.case_no}/receipt")
         await outbox.enqueue(tx, helper_message, [audience.helper_account_id])
+
+
+def _by_language(audience: CaseAudience, account_ids: list[int]) -> dict[str | None, list[int]]:
+    """Recipients grouped by the language they read, in their order: one message drawn per language."""
+    groups: dict[str | None, list[int]] = {}
+    for account_id in account_ids:
+        groups.setdefault(audience.language_of(account_id), []).append(account_id)
+    return groups
 
 
 async def notify_account(tx: Tx, account_id: int, *, title: str, body: str, url: str) -> None:
@@ -136,7 +185,7 @@ ARRIVAL_CHANNELS = {
     "paper": N_("纸质通知"),
     "inbox": N_("站内信"),
 }
-BY_HAND = {"phone": "已电话告知", "paper": "已送达纸质通知"}
+BY_HAND = {"phone": N_("已电话告知"), "paper": N_("已送达纸质通知")}
 BY_HAND_NOTE_MAX = 200
 
 
@@ -147,18 +196,18 @@ async def follow_notice(tx: Tx, notice: NoticeToFollow) -> None:
 
 def _delivery(row: Arrival) -> NoticeDelivery:
     reached = [
-        Reached(channel=channel, label=ARRIVAL_CHANNELS[channel], at=at)
+        Reached(channel=channel, label=_(ARRIVAL_CHANNELS[channel]), at=at)
         for channel, at in (("push", row.pushed_at), ("sms", row.texted_at), (row.by_hand, row.by_hand_at))
         if channel is not None and at is not None
     ]
     reached.sort(key=lambda r: r.at)
     if row.in_inbox:  # in 消息 from the moment it went out, whatever the other channels did
-        reached.append(Reached(channel="inbox", label=ARRIVAL_CHANNELS["inbox"], at=row.issued_at))
+        reached.append(Reached(channel="inbox", label=_(ARRIVAL_CHANNELS["inbox"]), at=row.issued_at))
     return NoticeDelivery(
-        title=row.title,
+        title=step_title(row.title),  # kept in Chinese, shown in the reader's language
         issued_at=row.issued_at,
         state=row.state,
-        state_label=ARRIVAL_STATES[row.state],
+        state_label=_(ARRIVAL_STATES[row.state]),
         reached=reached,
     )
 
@@ -224,7 +273,7 @@ async def cancel_reminders(tx: Tx, key: str) -> None:
 
 def beijing_time(moment: datetime) -> str:
     """「2026-11-29 10:31（北京时间）」: how a notice names a moment, whatever the server's time zone."""
-    return china_time(moment) + "（北京时间）"
+    return _("%(time)s（北京时间）") % {"time": china_time(moment)}
 
 
 async def inbox_of(db: DB, user: CurrentUser, limit: int = INBOX_LIMIT) -> Inbox:
@@ -255,6 +304,11 @@ def _subscription_problems(body: SubscriptionBody, settings: Settings, prefix: s
     return {prefix + name: text for name, text in problems.items()}
 
 
+def _listed(problems: dict[str, str]) -> str:
+    """The fields' reasons in one sentence, in the reader's language."""
+    return _("；").join(_(text) for text in problems.values())
+
+
 def _push_service(endpoint: str) -> str:
     """The endpoint's host, which names the push service on the device list."""
     return (urlsplit(endpoint).hostname or "").lower()
@@ -262,7 +316,7 @@ def _push_service(endpoint: str) -> str:
 
 def _refuse_if_unusable(body: SubscriptionBody, settings: Settings) -> None:
     if problems := _subscription_problems(body, settings):
-        raise FieldErrors(problems, detail="无法开启提醒：" + "；".join(problems.values()))
+        raise FieldErrors(problems, detail=_("无法开启提醒：%(problems)s") % {"problems": _listed(problems)})
 
 
 async def _save(
@@ -349,7 +403,7 @@ async def replace_subscription(
     subject = ratelimit.push_replace_subject(address)
     await ratelimit.refuse_if_limited(db, [subject])
     if problems := _subscription_problems(body.subscription, settings, prefix="subscription."):
-        raise FieldErrors(problems, detail="无法更新提醒：" + "；".join(problems.values()))
+        raise FieldErrors(problems, detail=_("无法更新提醒：%(problems)s") % {"problems": _listed(problems)})
     try:
         return await _move_device(db, body)
     except Forbidden:
@@ -373,7 +427,7 @@ async def _move_device(db: asyncpg.Pool, body: ReplaceSubscriptionBody) -> Subsc
             taken = await subscriptions.held_at(tx, new.endpoint)
             if taken is not None and taken.account_id != old.account_id:
                 # Proving the old subscription says nothing about someone else's device.
-                raise Conflict("这个推送地址已登记在其他账号下，请在页面上重新开启提醒")
+                raise Conflict(N_("这个推送地址已登记在其他账号下，请在页面上重新开启提醒"))
             if taken is not None:
                 # A page of the same account saved the new subscription first: that device row stays.
                 await subscriptions.forget(tx, old.id)
@@ -418,7 +472,7 @@ def _platform(user_agent: str) -> str | None:
         ("Linux", N_("Linux 电脑")),
     ):
         if marker in user_agent:
-            return name
+            return _(name)
     return None
 
 

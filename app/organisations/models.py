@@ -119,7 +119,11 @@ LEGAL_REP = "legal_rep"
 AGENT = "agent"
 # At a window only: the clerk checked the organisation's paper 授权委托书 for this one visit (nothing kept for later).
 PAPER = "paper"
-ROLE_LABELS = {LEGAL_REP: "法定代表人", AGENT: "经办人（企业已在线授权）", PAPER: "经办人（凭纸质授权委托书）"}
+ROLE_LABELS = {
+    LEGAL_REP: N_("法定代表人"),
+    AGENT: N_("经办人（企业已在线授权）"),
+    PAPER: N_("经办人（凭纸质授权委托书）"),
+}
 
 
 class OrganisationRole(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,6 +31,7 @@ from app.people.identity import (
 )
 from auth.pii import PiiCipher
 from db.pool import DB
+from i18n import N_, _
 
 COLUMNS = (
     "credit_code",
@@ -42,7 +43,7 @@ COLUMNS = (
     "established_on",
     "status",
 )
-_EARLY_CODE = "统一社会信用代码校验位未通过（早期赋码可能如此），已导入，请对照营业执照核对"
+_EARLY_CODE = N_("统一社会信用代码校验位未通过（早期赋码可能如此），已导入，请对照营业执照核对")
 
 
 def parse_organisations_csv(
@@ -50,7 +51,7 @@ def parse_organisations_csv(
 ) -> tuple[list[tuple[int, OrganisationEntry]], list[OrganisationImportProblem]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if tuple(reader.fieldnames or ()) != COLUMNS:
-        return [], [OrganisationImportProblem(1, f"表头应为 {','.join(COLUMNS)}")]
+        return [], [OrganisationImportProblem(1, _("表头应为 %(join)s") % {"join": ",".join(COLUMNS)})]
     entries: list[tuple[int, OrganisationEntry]] = []
     problems: list[OrganisationImportProblem] = []
     seen: dict[str, int] = {}
@@ -58,9 +59,13 @@ def parse_organisations_csv(
         line = reader.line_num
         entry, problem = _entry(row, districts, today)
         if entry is None:
-            problems.append(OrganisationImportProblem(line, problem or "无法读取"))
+            problems.append(OrganisationImportProblem(line, problem or N_("无法读取")))
         elif entry.credit_code in seen:
-            problems.append(OrganisationImportProblem(line, f"统一社会信用代码与第{seen[entry.credit_code]}行重复"))
+            problems.append(
+                OrganisationImportProblem(
+                    line, _("统一社会信用代码与第%(seen)s行重复") % {"seen": seen[entry.credit_code]}
+                )
+            )
         else:
             seen[entry.credit_code] = line
             entries.append((line, entry))
@@ -74,27 +79,27 @@ def _entry(row: dict[str, str | None], districts: set[str], today: date) -> tupl
     code = normalize_credit_code(cell("credit_code"))
     problem = credit_code_problem(code)
     if problem is not None and not credit_code_fails_only_its_check(code):
-        return None, f"统一社会信用代码：{problem}"
+        return None, _("统一社会信用代码：%(problem)s") % {"problem": problem}
     warning = _EARLY_CODE if problem is not None else credit_code_warning(code)
     name, org_type, address = cell("name"), cell("type"), cell("address")
     if not name or len(name) > 100:
-        return None, "名称：不能为空，且不超过100个字"
+        return None, N_("名称：不能为空，且不超过100个字")
     if not org_type or len(org_type) > 50:
-        return None, "类型：不能为空，且不超过50个字"
+        return None, N_("类型：不能为空，且不超过50个字")
     if problem := id_number_problem(cell("legal_rep_id_number")):
-        return None, f"法定代表人公民身份号码：{problem}"
+        return None, _("法定代表人公民身份号码：%(problem)s") % {"problem": problem}
     if not address or len(address) > 200:
-        return None, "住所：不能为空，且不超过200个字"
+        return None, N_("住所：不能为空，且不超过200个字")
     if cell("region_code") not in districts:
-        return None, f"登记区县：{cell('region_code') or '（空）'} 不是常州的区县代码"
+        return None, _("登记区县：%(value)s 不是常州的区县代码") % {"value": cell("region_code") or _("（空）")}
     try:
         established = date.fromisoformat(cell("established_on"))
     except ValueError:
-        return None, "成立日期：应为 YYYY-MM-DD"
+        return None, N_("成立日期：应为 YYYY-MM-DD")
     if established > today:
-        return None, "成立日期：不能晚于今天"
+        return None, N_("成立日期：不能晚于今天")
     if cell("status") not in STATUS_CODES:
-        return None, f"登记状态：应为 {'、'.join(STATUS_CODES)} 之一"
+        return None, _("登记状态：应为 %(join)s 之一") % {"join": "、".join(STATUS_CODES)}
     entry = OrganisationEntry(
         credit_code=code,
         name=name,
@@ -118,7 +123,9 @@ async def import_organisations(
     for line, entry in entries:
         representative = await people.person_by_number(db, cipher, entry.legal_rep_id_number)
         if representative is None:
-            problems.append(OrganisationImportProblem(line, "法定代表人：人口库中没有这个公民身份号码，请先导入人口库"))
+            problems.append(
+                OrganisationImportProblem(line, N_("法定代表人：人口库中没有这个公民身份号码，请先导入人口库"))
+            )
             continue
         was_added = await store.upsert_organisation(
             db,

@@ -41,18 +41,19 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
+from i18n import N_
 
 # An authorisation lasts at most a year (then the legal representative renews it), as a helper's delegation does.
 AGENT_MAX_DAYS = 366
 # One answer for every organisation the caller may not act for, whether its code exists, is someone else's or the
 # caller's authorisation ended: the register's code and name are public, who its agents are is not.
-NOT_YOURS = "您不是该企业的法定代表人或经办人（或授权已过期、已撤销、超出授权范围），不能以企业身份办理"
-AT_WINDOW_NOT_AUTHORISED = (
+NOT_YOURS = N_("您不是该企业的法定代表人或经办人（或授权已过期、已撤销、超出授权范围），不能以企业身份办理")
+AT_WINDOW_NOT_AUTHORISED = N_(
     "来办人不是该企业的法定代表人，也没有在有效期内、覆盖这件事的经办人授权：请查验企业出具的纸质授权委托书后再办理"
 )
 ENDED = {
-    "deregistered": "该企业已注销，不能再以企业身份办理",
-    "revoked": "该企业营业执照已被吊销，不能再以企业身份办理",
+    "deregistered": N_("该企业已注销，不能再以企业身份办理"),
+    "revoked": N_("该企业营业执照已被吊销，不能再以企业身份办理"),
 }
 
 
@@ -202,7 +203,7 @@ async def _as_legal_rep(db: DB, conn: Connection | None, user: CurrentUser, cred
     acting = await acting_for(db, conn, user, credit_code, None)
     if acting.role != LEGAL_REP:
         await audit(db, conn, "organisation.agents", "forbidden", subject=f"org:{acting.organisation.credit_code}")
-        raise Forbidden("只有企业的法定代表人可以管理经办人")
+        raise Forbidden(N_("只有企业的法定代表人可以管理经办人"))
     return acting.organisation
 
 
@@ -221,7 +222,7 @@ async def agents(db: DB, conn: Connection | None, user: CurrentUser, credit_code
             name=r.name,
             id_number_masked=r.id_number_masked,
             scope=r.scope,
-            scope_label="全部事项" if r.scope is None else "、".join(names.get(c, c) for c in r.scope),
+            scope_label=N_("全部事项") if r.scope is None else "、".join(names.get(c, c) for c in r.scope),
             expires_on=r.expires_on,
             created_at=r.created_at,
             status=_agent_status(r, today),
@@ -235,7 +236,7 @@ def _agent_scope(events: set[str], scope: str | list[str]) -> list[str] | None:
         return None
     if isinstance(scope, list) and scope and set(scope) <= events:
         return sorted(set(scope))
-    raise FieldErrors({"scope": "请选择授权范围：全部事项，或具体的事情"})
+    raise FieldErrors({"scope": N_("请选择授权范围：全部事项，或具体的事情")})
 
 
 async def add_agent(
@@ -253,15 +254,15 @@ async def add_agent(
     if problem := id_number_problem(body.id_number):
         errors["id_number"] = problem
     elif not body.name.strip():
-        errors["name"] = "请填写经办人的姓名（与身份证上一致）"
+        errors["name"] = N_("请填写经办人的姓名（与身份证上一致）")
     else:
         person = await people.registered_person(db, cipher, body.id_number, body.name.strip())
         if person is None:
-            errors["id_number"] = "姓名与公民身份号码不匹配，或未在人口库中登记"
+            errors["id_number"] = N_("姓名与公民身份号码不匹配，或未在人口库中登记")
         elif person.id == organisation.legal_rep_person_id:
-            errors["id_number"] = "法定代表人本人无需授权，可直接以企业身份办理"
+            errors["id_number"] = N_("法定代表人本人无需授权，可直接以企业身份办理")
         elif person.deceased:
-            errors["id_number"] = "该居民户口已注销，不能授权"
+            errors["id_number"] = N_("该居民户口已注销，不能授权")
     scope = None
     try:
         scope = _agent_scope(set(await catalogue.life_event_names(db)), body.scope)
@@ -269,7 +270,7 @@ async def add_agent(
         errors.update(exc.errors)
     today = today_in_china()
     if body.expires_on is None or not today < body.expires_on <= today + timedelta(days=AGENT_MAX_DAYS):
-        errors["expires_on"] = "授权有效期须在今天之后、一年以内"
+        errors["expires_on"] = N_("授权有效期须在今天之后、一年以内")
     if errors or person is None or body.expires_on is None:
         raise FieldErrors(errors)
     async with db.acquire() as tx, tx.transaction():
@@ -295,9 +296,10 @@ async def add_agent(
             await notify_account(
                 tx,
                 account.id,
-                title="企业经办人授权",
+                title=N_("企业经办人授权"),
                 body=(
-                    f"{organisation.name}已授权您为经办人，至 {body.expires_on.isoformat()}；可在“我的”中切换为企业办事"
+                    N_("%(name)s已授权您为经办人，至 %(isoformat)s；可在“我的”中切换为企业办事")
+                    % {"name": organisation.name, "isoformat": body.expires_on.isoformat()}
                 ),
                 url="/me",
             )
@@ -312,7 +314,7 @@ async def revoke_agent(db: DB, conn: Connection | None, user: CurrentUser, credi
     if not own:  # a stranger learns nothing about the organisation's authorisations, not even whether one exists
         organisation = await _as_legal_rep(db, conn, user, credit_code)
     if organisation is None or row is None or row.organisation_id != organisation.id:
-        raise NotFound("没有找到该授权")
+        raise NotFound(N_("没有找到该授权"))
     await store.revoke_agent(db, agent_id, f"account:{user.account_id}")
     await audit(
         db, conn, "organisation.agent.revoke", "ok", subject=f"agent:{agent_id}", organisation=organisation.credit_code
@@ -430,5 +432,5 @@ async def deregister(
     await store.insert_changes(
         tx, organisation.id, [("status", organisation.status, "deregistered")], case_id=case_id, changed_on=on
     )
-    ended = await store.end_agents(tx, organisation.id, f"register:{case_no}", "企业已注销")
+    ended = await store.end_agents(tx, organisation.id, f"register:{case_no}", N_("企业已注销"))
     return organisation, ended

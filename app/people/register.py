@@ -22,6 +22,7 @@ from app.people.identity import (
 from app.people.models import ImportProblem, ImportReport, RegisterEntry
 from auth.pii import PiiCipher
 from db.pool import DB
+from i18n import N_, _
 
 COLUMNS = ("id_number", "name", "phone", "region_code")
 # Columns a file may add after those (older exports have none): the 户号 of the person's 户口簿.
@@ -35,7 +36,13 @@ def parse_register_csv(
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = tuple(reader.fieldnames or ())
     if header[: len(COLUMNS)] != COLUMNS or header[len(COLUMNS) :] not in _ALLOWED_TAILS:
-        return [], [ImportProblem(1, f"表头应为 {','.join(COLUMNS)}（可再加 {','.join(OPTIONAL_COLUMNS)}）")]
+        return [], [
+            ImportProblem(
+                1,
+                _("表头应为 %(join)s（可再加 %(join2)s）")
+                % {"join": ",".join(COLUMNS), "join2": ",".join(OPTIONAL_COLUMNS)},
+            )
+        ]
     entries: list[tuple[int, RegisterEntry]] = []
     problems: list[ImportProblem] = []
     seen: dict[str, int] = {}
@@ -45,7 +52,7 @@ def parse_register_csv(
         if checked[0] is None:
             problems.append(ImportProblem(line, checked[1]))
         elif (entry := checked[0]).id_number in seen:
-            problems.append(ImportProblem(line, f"身份号码与第{seen[entry.id_number]}行重复"))
+            problems.append(ImportProblem(line, _("身份号码与第%(seen)s行重复") % {"seen": seen[entry.id_number]}))
         else:
             seen[entry.id_number] = line
             entries.append((line, entry))
@@ -62,15 +69,15 @@ def _entry(row: dict[str, str | None], known_regions: set[str]) -> tuple[Registe
     region = (row.get("region_code") or "").strip() or None
     household = (row.get("household_no") or "").strip() or None
     if problem := id_number_problem(raw_number):
-        return None, f"公民身份号码：{problem}"
+        return None, _("公民身份号码：%(problem)s") % {"problem": problem}
     if not name or len(name) > 50:
-        return None, "姓名：不能为空，且不超过50个字"
+        return None, N_("姓名：不能为空，且不超过50个字")
     if phone and (problem := mobile_problem(phone)):
-        return None, f"手机号码：{problem}"
+        return None, _("手机号码：%(problem)s") % {"problem": problem}
     if region and region not in known_regions:
-        return None, f"区划代码：{region} 不存在"
+        return None, _("区划代码：%(region)s 不存在") % {"region": region}
     if household and not _HOUSEHOLD_NO.fullmatch(household):
-        return None, "户号：只能是不超过20位的数字或字母"
+        return None, N_("户号：只能是不超过20位的数字或字母")
     return RegisterEntry(normalize_id_number(raw_number), name, phone, region, household), None
 
 

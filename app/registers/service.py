@@ -52,6 +52,7 @@ from app.registers.models import CompletedTask, WriteBack
 from auth.audit import audit
 from auth.pii import PiiCipher
 from db.pool import Tx
+from i18n import N_, _
 from push import subscriptions
 
 BIRTH_REGISTRATION = "CZ-GA-001"
@@ -72,14 +73,14 @@ CREDIT_CODE_FIELD = "credit_code"
 ORG_TYPE_FIELD = "company.type"
 # The completion form's field for the newborn's number (the console's 办结 form and the API's body).
 CHILD_NUMBER_FIELD = "child_id_number"
-_SEX_LABELS = {"M": "男", "F": "女"}
+_SEX_LABELS = {"M": N_("男"), "F": N_("女")}
 _RELATIONSHIP_LABELS = {
-    "son": "子",
-    "daughter": "女",
-    "grandson": "孙子",
-    "granddaughter": "孙女",
-    "grandson_maternal": "外孙子",
-    "granddaughter_maternal": "外孙女",
+    "son": N_("子"),
+    "daughter": N_("女"),
+    "grandson": N_("孙子"),
+    "granddaughter": N_("孙女"),
+    "grandson_maternal": N_("外孙子"),
+    "granddaughter_maternal": N_("外孙女"),
 }
 _OPEN_STATUSES = frozenset({"submitted", "accepted", "supplement_requested", "resubmitted", "in_review", "approved"})
 
@@ -95,7 +96,7 @@ def register_note(field: str) -> str | None:
     with its own checks), never because another department corrected its certificate."""
     if field not in REGISTER_FIELDS:
         return None
-    return (
+    return N_(
         "人口库（户籍）中的登记信息不随本次更正改变；如户口簿上的信息也有误，请向户籍所在地派出所申请户口登记项目更正。"
     )
 
@@ -127,8 +128,11 @@ def step_on_acceptance(item_code: str, today: date) -> tuple[str, str] | None:
         return None
     ends = today + timedelta(days=NOTICE_DAYS)
     return (
-        f"企业简易注销：公告期{NOTICE_DAYS}日",
-        f"已在国家企业信用信息公示系统公告，公告期至{ends:%Y年%m月%d日}；期间无异议的，期满后办结注销登记",
+        N_("企业简易注销：公告期%(notice_days)s日") % {"notice_days": NOTICE_DAYS},
+        N_(
+            "已在国家企业信用信息公示系统公告，公告期至%(year)s年%(month)02d月%(day)02d日；期间无异议的，期满后办结注销登记"
+        )
+        % {"year": ends.year, "month": ends.month, "day": ends.day},
     )
 
 
@@ -146,11 +150,11 @@ def filing_problems(item_codes: Collection[str], answers: Mapping[str, Any]) -> 
     problems: dict[str, str] = {}
     rep_name, rep_number = _text(answers, NEW_REP_NAME), _text(answers, NEW_REP_NUMBER)
     if rep_name and not rep_number:
-        problems[NEW_REP_NUMBER] = "请填写新任法定代表人的公民身份号码（与姓名一并填写）"
+        problems[NEW_REP_NUMBER] = N_("请填写新任法定代表人的公民身份号码（与姓名一并填写）")
     if rep_number and not rep_name:
-        problems[NEW_REP_NAME] = "请填写新任法定代表人的姓名（与公民身份号码一并填写）"
+        problems[NEW_REP_NAME] = N_("请填写新任法定代表人的姓名（与公民身份号码一并填写）")
     if not any(_text(answers, key) for key in (NEW_NAME, NEW_ADDRESS, NEW_SCOPE, NEW_REP_NAME, NEW_REP_NUMBER)):
-        problems[NEW_NAME] = "请至少填写一项变更内容：变更后的名称、住所、法定代表人或经营范围"
+        problems[NEW_NAME] = N_("请至少填写一项变更内容：变更后的名称、住所、法定代表人或经营范围")
     return problems
 
 
@@ -183,16 +187,24 @@ async def on_completion(
 def _child_number_problem(number: str, answers: dict[str, Any], today: date) -> str | None:
     """What is wrong with the newborn's number for this form, in words the approver can act on; None if nothing."""
     if problem := id_number_problem(number, today):
-        return f"新生儿公民身份号码：{problem}"
+        return _("新生儿公民身份号码：%(problem)s") % {"problem": problem}
     born, sex = birth_date_of(number), sex_of(number)
     if str(answers.get("child.birth_date", "")) != born.isoformat():
-        return (
-            f"号码中的出生日期（第7至14位）为{born:%Y年%m月%d日}，与申请表中新生儿的出生日期"
-            f"{answers.get('child.birth_date', '（未填）')}不一致，请核对号码"
-        )
+        return _(
+            "号码中的出生日期（第7至14位）为%(year)s年%(month)02d月%(day)02d日，"
+            "与申请表中新生儿的出生日期%(typed)s不一致，请核对号码"
+        ) % {
+            "year": born.year,
+            "month": born.month,
+            "day": born.day,
+            "typed": answers.get("child.birth_date") or _("（未填）"),
+        }
     if answers.get("child.sex") != sex:
-        form_sex = _SEX_LABELS.get(str(answers.get("child.sex")), "未填")
-        return f"号码第17位表示性别为{_SEX_LABELS[sex]}，与申请表中新生儿性别“{form_sex}”不一致，请核对号码"
+        form_sex = _SEX_LABELS.get(str(answers.get("child.sex")), N_("未填"))
+        return _("号码第17位表示性别为%(sex_labels)s，与申请表中新生儿性别“%(form_sex)s”不一致，请核对号码") % {
+            "sex_labels": _SEX_LABELS[sex],
+            "form_sex": form_sex,
+        }
     return None
 
 
@@ -212,9 +224,9 @@ async def _register_birth(
         raise FieldErrors({CHILD_NUMBER_FIELD: problem})
     number = normalize_id_number(raw_number)
     if await people.person_by_number(tx, cipher, number) is not None:
-        raise FieldErrors({CHILD_NUMBER_FIELD: "该公民身份号码已在人口库中登记给他人，请核对是否输错"})
+        raise FieldErrors({CHILD_NUMBER_FIELD: N_("该公民身份号码已在人口库中登记给他人，请核对是否输错")})
     if task.sibling_statuses.get(BIRTH_CERTIFICATE_ITEM) in _OPEN_STATUSES:
-        raise Conflict("出生医学证明尚未签发：请待卫健部门办结“出生医学证明签发”后，再办结户口登记")
+        raise Conflict(N_("出生医学证明尚未签发：请待卫健部门办结“出生医学证明签发”后，再办结户口登记"))
     applicant = await people.get_person(tx, task.applicant_person_id)
     mother, father = await _parent(tx, cipher, answers, "mother"), await _parent(tx, cipher, answers, "father")
     # The newborn settles on the applicant's 户口簿 (随父或随母 as declared); the mother's when the applicant has none.
@@ -233,18 +245,20 @@ async def _register_birth(
         father_id=father.id if father else None,
     )
     if child_id is None:  # registered by someone else since the check above
-        raise FieldErrors({CHILD_NUMBER_FIELD: "该公民身份号码已在人口库中登记给他人，请核对是否输错"})
+        raise FieldErrors({CHILD_NUMBER_FIELD: N_("该公民身份号码已在人口库中登记给他人，请核对是否输错")})
     given = await certificates.give_to(
         tx, case_id=task.case_id, kind="birth_medical", from_person_id=task.applicant_person_id, to_person_id=child_id
     )
     sex = sex_of(number)
-    relationship = _RELATIONSHIP_LABELS.get(str(answers.get("household.relationship")), "子" if sex == "M" else "女")
+    relationship = _RELATIONSHIP_LABELS.get(
+        str(answers.get("household.relationship")), N_("子") if sex == "M" else N_("女")
+    )
     await certificates.issue_to_person(
         tx,
         cipher,
         person_id=child_id,
         kind="hukou",
-        title="居民户口簿",
+        title=N_("居民户口簿"),
         number=household_no or f"{task.case_no}-{task.item_code}",
         issued_by=task.department_full_name,
         issued_on=today,
@@ -269,8 +283,8 @@ async def _register_birth(
         birth_certificate_given=given,
     )
     return WriteBack(
-        title="出生户口登记：已将新生儿登记入人口库",
-        note="新生儿已登记入户，户口簿已增加其页" + ("，出生医学证明已归入新生儿名下" if given else ""),
+        title=N_("出生户口登记：已将新生儿登记入人口库"),
+        note=N_("新生儿已登记入户，户口簿已增加其页") + (N_("，出生医学证明已归入新生儿名下") if given else ""),
     )
 
 
@@ -290,7 +304,7 @@ async def _register_company(
     name, address = str(answers.get("company.name", "")).strip(), str(answers.get("company.address", "")).strip()
     org_type = await forms.option_label(tx, ORG_TYPE_FIELD, answers.get(ORG_TYPE_FIELD))
     if applicant is None or not applicant.region_code or not name or not address or org_type is None:
-        raise Conflict("申请表中缺少企业名称、类型或住所，或申请人不在人口库中，不能办结设立登记")
+        raise Conflict(N_("申请表中缺少企业名称、类型或住所，或申请人不在人口库中，不能办结设立登记"))
     today = today_in_china()
     added = await organisations.register_new(
         tx,
@@ -303,13 +317,13 @@ async def _register_company(
         established_on=today,
     )
     if not added:
-        raise FieldErrors({CREDIT_CODE_FIELD: "该统一社会信用代码已登记给其他企业，请核对是否输错"})
+        raise FieldErrors({CREDIT_CODE_FIELD: N_("该统一社会信用代码已登记给其他企业，请核对是否输错")})
     await certificates.issue_to_organisation(
         tx,
         cipher,
         credit_code=code,
         kind="business_license",
-        title="营业执照",
+        title=N_("营业执照"),
         number=code,
         issued_by=task.department_full_name,
         issued_on=today,
@@ -327,15 +341,15 @@ async def _register_company(
         legal_rep=applicant.id,
     )
     return WriteBack(
-        title="企业设立登记：企业已登记入法人库",
-        note=f"统一社会信用代码 {code}；营业执照已归入企业电子证照库，可切换为企业办事使用",
+        title=N_("企业设立登记：企业已登记入法人库"),
+        note=N_("统一社会信用代码 %(code)s；营业执照已归入企业电子证照库，可切换为企业办事使用") % {"code": code},
         subject_org_credit_code=code,
     )
 
 
 # --- 企业变更登记 -------------------------------------------------------------------------------------------------
 
-_NOT_ACTIVE = "该办件的申请单位不在法人库中，或已注销、吊销，不能办结"
+_NOT_ACTIVE = N_("该办件的申请单位不在法人库中，或已注销、吊销，不能办结")
 
 
 async def _new_legal_rep(tx: Tx, cipher: PiiCipher, answers: dict[str, Any]) -> Person | None:
@@ -348,10 +362,13 @@ async def _new_legal_rep(tx: Tx, cipher: PiiCipher, answers: dict[str, Any]) -> 
     person = None if id_number_problem(number) else await people.registered_person(tx, cipher, number, name)
     if person is None:
         raise Conflict(
-            f"新任法定代表人“{name}”的姓名与公民身份号码在人口库中不一致（或未登记），不能办结：请告知申请人补正，或不予批准"
+            _(
+                "新任法定代表人“%(name)s”的姓名与公民身份号码在人口库中不一致（或未登记），不能办结：请告知申请人补正，或不予批准"
+            )
+            % {"name": name}
         )
     if person.deceased:
-        raise Conflict("新任法定代表人在人口库中已注销户口，不能担任法定代表人：请不予批准")
+        raise Conflict(N_("新任法定代表人在人口库中已注销户口，不能担任法定代表人：请不予批准"))
     return person
 
 
@@ -374,7 +391,7 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
     organisation, fields = changed
     scope = _text(answers, NEW_SCOPE)
     if not fields and not scope:
-        raise Conflict("申请表中的变更内容与法人库登记相同，没有需要变更的事项，不能办结：请不予批准")
+        raise Conflict(N_("申请表中的变更内容与法人库登记相同，没有需要变更的事项，不能办结：请不予批准"))
     holder = representative or await people.get_person(tx, organisation.legal_rep_person_id)
     data = {
         "name": wanted.name,
@@ -389,14 +406,14 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         cipher,
         credit_code=organisation.credit_code,
         kind="business_license",
-        title="营业执照",
+        title=N_("营业执照"),
         number=organisation.credit_code,
         issued_by=task.department_full_name,
         issued_on=today,
         data=data,
         case_id=task.case_id,
     )
-    labels = [CHANGE_LABELS[f] for f in fields] + (["经营范围"] if scope else [])
+    labels = [CHANGE_LABELS[f] for f in fields] + ([N_("经营范围")] if scope else [])
     await audit(
         tx,
         None,
@@ -408,8 +425,8 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         fields=[*fields, *(["business_scope"] if scope else [])],
     )
     return WriteBack(
-        title="企业变更登记：法人库已更新，营业执照已换发",
-        note=f"已变更：{'、'.join(labels)}；新营业执照已归入企业电子证照库，原执照作废",
+        title=N_("企业变更登记：法人库已更新，营业执照已换发"),
+        note=N_("已变更：%(join)s；新营业执照已归入企业电子证照库，原执照作废") % {"join": "、".join(labels)},
     )
 
 
@@ -424,22 +441,25 @@ async def _deregister_company(tx: Tx, cipher: PiiCipher, task: CompletedTask) ->
     code = task.subject_org_credit_code or ""
     if task.accepted_on is None or today < task.accepted_on + timedelta(days=NOTICE_DAYS):
         ends = (task.accepted_on or today) + timedelta(days=NOTICE_DAYS)
-        raise Conflict(f"简易注销公告期至{ends:%Y年%m月%d日}届满，期满无异议后方可办结注销登记")
+        raise Conflict(
+            _("简易注销公告期至%(year)s年%(month)02d月%(day)02d日届满，期满无异议后方可办结注销登记")
+            % {"year": ends.year, "month": ends.month, "day": ends.day}
+        )
     if not any(c.kind == TAX_CLEARANCE for c in await certificates.held_by_organisation(tx, code)):
-        raise Conflict("企业电子证照库中没有清税证明：请待税务部门办结“税务注销（清税）”后，再办结注销登记")
+        raise Conflict(N_("企业电子证照库中没有清税证明：请待税务部门办结“税务注销（清税）”后，再办结注销登记"))
     ended = await organisations.deregister(tx, code, case_id=task.case_id, case_no=task.case_no, on=today)
     if ended is None:
         raise Conflict(_NOT_ACTIVE)
     organisation, agents_ended = ended
     voided = await certificates.void_for_organisation(
-        tx, organisation.credit_code, reason="企业已注销", keep_case_id=task.case_id
+        tx, organisation.credit_code, reason=N_("企业已注销"), keep_case_id=task.case_id
     )
     await certificates.issue_to_organisation(
         tx,
         cipher,
         credit_code=organisation.credit_code,
         kind="deregistration_notice",
-        title="准予注销登记通知书",
+        title=N_("准予注销登记通知书"),
         number=f"{task.case_no}-{task.item_code}",
         issued_by=task.department_full_name,
         issued_on=today,
@@ -458,10 +478,12 @@ async def _deregister_company(tx: Tx, cipher: PiiCipher, task: CompletedTask) ->
         certificates_void=voided,
     )
     return WriteBack(
-        title="企业注销：已在法人库中注销",
+        title=N_("企业注销：已在法人库中注销"),
         note=(
-            f"营业执照等{voided}份电子证照已作废，{agents_ended}位经办人的授权已终止；"
-            "准予注销登记通知书已归入企业电子证照库，请持其到开户银行撤销银行账户"
+            N_(
+                "营业执照等%(voided)s份电子证照已作废，%(agents_ended)s位经办人的授权已终止；准予注销登记通知书已归入企业电子证照库，请持其到开户银行撤销银行账户"
+            )
+            % {"voided": voided, "agents_ended": agents_ended}
         ),
     )
 
@@ -487,8 +509,8 @@ async def _deregister(tx: Tx, cipher: PiiCipher, task: CompletedTask, answers: d
     if deceased is None or died_on is None or not await people.record_death(tx, deceased.id, died_on):
         await audit(tx, None, "register.death", "unmatched", subject=subject, actor=actor, case=task.case_no)
         return WriteBack(
-            title="户口注销：人口库未自动更新",
-            note="人口库中没有与申请表一致的在册人员（号码、姓名），请派出所人工核对",
+            title=N_("户口注销：人口库未自动更新"),
+            note=N_("人口库中没有与申请表一致的在册人员（号码、姓名），请派出所人工核对"),
         )
     account_id = await accounts.close_for_deceased(tx, deceased.id, task.case_no)
     devices = await subscriptions.forget_all_devices(tx, account_id) if account_id is not None else 0
@@ -505,4 +527,4 @@ async def _deregister(tx: Tx, cipher: PiiCipher, task: CompletedTask, answers: d
         devices_removed=devices,
         delegations_ended=ended,
     )
-    return WriteBack(title="户口注销：已在人口库中注销", note="逝者的账号已停用，代办授权已终止")
+    return WriteBack(title=N_("户口注销：已在人口库中注销"), note=N_("逝者的账号已停用，代办授权已终止"))

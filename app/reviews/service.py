@@ -48,6 +48,7 @@ from auth.scope import region_prefix, serves
 from db.pool import DB, Tx
 from hooks import outbox as hooks
 from hooks.models import Event
+from i18n import N_, gettext
 
 EDITABLE_FOR = timedelta(days=7)
 CONTACT_WITHIN_WORKING_DAYS = 1
@@ -92,15 +93,18 @@ def checked_rating(level: int, tags: list[str], text: str | None) -> tuple[int, 
     """The level, the reasons (kept in the scale's order) and the words, or one Chinese message per field."""
     errors: dict[str, str] = {}
     if level not in LEVEL_LABELS:
-        errors["level"] = "请选择评价：非常满意、满意、基本满意、不满意或非常不满意"
+        errors["level"] = N_("请选择评价：非常满意、满意、基本满意、不满意或非常不满意")
     chosen = set(tags)
     if chosen and level not in BAD_LEVELS:
-        errors["tags"] = "只有选择“不满意”或“非常不满意”时才需要选择原因"
+        errors["tags"] = N_("只有选择“不满意”或“非常不满意”时才需要选择原因")
     elif chosen - set(REASON_TAGS):
-        errors["tags"] = "原因请从以下选项中选择：" + "、".join(REASON_TAGS)
+        errors["tags"] = N_("原因请从以下选项中选择：") + "、".join(REASON_TAGS)
     words = (text or "").strip() or None
     if words is not None and len(words) > TEXT_MAX:
-        errors["text"] = f"评价内容请不要超过{TEXT_MAX}个字（现有{len(words)}个字）"
+        errors["text"] = gettext("评价内容请不要超过%(text_max)s个字（现有%(len)s个字）") % {
+            "text_max": TEXT_MAX,
+            "len": len(words),
+        }
     if errors:
         raise FieldErrors(errors)
     return level, [t for t in REASON_TAGS if t in chosen], words
@@ -114,9 +118,11 @@ async def _tasks_for(db: DB, user: CurrentUser, case_no: str, client_present: bo
     if "helper" in user.roles:
         tasks = await cases.tasks_to_rate_by_helper(db, user, case_no)
         if not client_present:
-            raise FieldErrors({"client_present": "评价须由办事人本人作出：请在本人在场时勾选“本人在场，由本人选择”"})
+            raise FieldErrors(
+                {"client_present": N_("评价须由办事人本人作出：请在本人在场时勾选“本人在场，由本人选择”")}
+            )
         return tasks, Rater("helper", user.account_id, client_present=True)
-    raise NotFound("没有找到该办件")
+    raise NotFound(N_("没有找到该办件"))
 
 
 def _office_region(task: TaskRow) -> str:
@@ -128,16 +134,16 @@ def _target(tasks: list[TaskRow], task_id: int | None) -> tuple[str | None, str]
     """(department, office region) of what is rated, once it may be rated: a finished task, or the whole case
     once all its tasks are finished."""
     if not tasks:
-        raise NotFound("没有找到该办件")
+        raise NotFound(N_("没有找到该办件"))
     if task_id is None:
         if not _all_over(tasks):
-            raise Conflict("办件的事项尚未全部办结，全部办结后可以评价整体办理；已办结的事项现在就可以评价")
+            raise Conflict(N_("办件的事项尚未全部办结，全部办结后可以评价整体办理；已办结的事项现在就可以评价"))
         return None, _office_region(tasks[0])
     task = next((t for t in tasks if t.id == task_id), None)
     if task is None:
-        raise NotFound("该办件中没有这个事项")
+        raise NotFound(N_("该办件中没有这个事项"))
     if task.status not in _FINISHED:
-        raise Conflict("该事项尚未办结，办结后才能评价")
+        raise Conflict(N_("该事项尚未办结，办结后才能评价"))
     return task.department_code, _office_region(task)
 
 
@@ -169,7 +175,7 @@ async def _rate(
     existing = await store.lock_review(tx, case_id, task_id)
     if existing is not None:
         if now > existing.editable_until:
-            raise Conflict("评价提交已超过7天，不能再修改")
+            raise Conflict(N_("评价提交已超过7天，不能再修改"))
         review = await store.update_review(
             tx,
             existing.id,
@@ -199,7 +205,7 @@ async def _rate(
             editable_until=now + EDITABLE_FOR,
         )
         if inserted is None:
-            raise Conflict("该事项刚刚已经评价过，请刷新后修改")
+            raise Conflict(N_("该事项刚刚已经评价过，请刷新后修改"))
         review, created = inserted, True
         await _tell_department_system(tx, review, tasks[0])
     # The public statistics count it (好评率) in this transaction: given, or changed from what it was.
@@ -347,7 +353,7 @@ def _screen(tasks: list[TaskRow], views: list[ReviewView], only: int | str | Non
         if t.status in _FINISHED and (only == "all" or only == t.id)
     ]
     if _all_over(tasks) and only in ("all", None):
-        targets.append(TaskToRate(task_id=None, name="整体办理", department_name=None, review=by_task.get(None)))
+        targets.append(TaskToRate(task_id=None, name=N_("整体办理"), department_name=None, review=by_task.get(None)))
     return RatingScreen(case_no=tasks[0].case_no, life_event_name=tasks[0].life_event_name, targets=targets)
 
 
@@ -370,7 +376,7 @@ async def open_kiosk_link(db: DB, conn: Connection, clerk: CurrentUser, case_no:
     tasks = await cases.tasks_at_window(db, clerk, case_no)
     finished = [t for t in tasks if t.status in _FINISHED]
     if not finished:
-        raise Conflict("该办件还没有办结的事项：办结出件后再请办事人评价")
+        raise Conflict(N_("该办件还没有办结的事项：办结出件后再请办事人评价"))
     target = None if _all_over(tasks) else max(finished, key=lambda t: t.updated_at).id
     token = secrets.token_urlsafe(32)
     await store.insert_kiosk_link(
@@ -388,7 +394,7 @@ async def open_kiosk_link(db: DB, conn: Connection, clerk: CurrentUser, case_no:
 async def kiosk_screen(db: DB, token: str, now: datetime) -> RatingScreen:
     link = await store.kiosk_link(db, _token_hash(token))
     if link is None or link.used_at is not None or now > link.expires_at:
-        raise NotFound("评价页面已失效，请窗口工作人员重新打开")
+        raise NotFound(N_("评价页面已失效，请窗口工作人员重新打开"))
     tasks = await cases.tasks_of_case(db, link.case_id)
     return _screen(tasks, [], only=link.task_id)
 
@@ -401,7 +407,7 @@ async def rate_at_kiosk(
     async with db.acquire() as tx, tx.transaction():
         link = await store.kiosk_link(tx, _token_hash(token), lock=True)
         if link is None or link.used_at is not None or now > link.expires_at:
-            raise NotFound("评价页面已失效，请窗口工作人员重新打开")
+            raise NotFound(N_("评价页面已失效，请窗口工作人员重新打开"))
         tasks = await cases.tasks_of_case(tx, link.case_id)
         await _rate(tx, tasks, link.task_id, level, tags, text, Rater("window", None), now)
         await store.spend_kiosk_link(tx, _token_hash(token), now)
@@ -463,9 +469,11 @@ async def open_follow_ups(db: DB, user: CurrentUser, today: date) -> list[OpenFo
 def _checked_note(text: str, field: str) -> str:
     words = text.strip()
     if not words:
-        raise FieldErrors({field: "请写明回访情况或整改结果，办事人会在办件中看到"})
+        raise FieldErrors({field: N_("请写明回访情况或整改结果，办事人会在办件中看到")})
     if len(words) > FOLLOW_UP_NOTE_MAX:
-        raise FieldErrors({field: f"请不要超过{FOLLOW_UP_NOTE_MAX}个字"})
+        raise FieldErrors(
+            {field: gettext("请不要超过%(follow_up_note_max)s个字") % {"follow_up_note_max": FOLLOW_UP_NOTE_MAX}}
+        )
     return words
 
 
@@ -478,18 +486,18 @@ async def answer_follow_up(
     async with db.acquire() as tx, tx.transaction():
         row = await store.lock_follow_up(tx, follow_up_id)
         if row is None or not _reaches(user, row, china_day(now)):
-            raise NotFound("没有找到该整改事项")
+            raise NotFound(N_("没有找到该整改事项"))
         if row.resolved_at is not None:
-            raise Conflict("该整改事项已答复")
+            raise Conflict(N_("该整改事项已答复"))
         if step == "contact":
             await store.record_contact(tx, follow_up_id, note=words, at=now, account_id=user.account_id)
-            title = "评价回访：工作人员已就您的评价回访"
+            title = N_("评价回访：工作人员已就您的评价回访")
         else:
             await store.record_result(tx, follow_up_id, text=words, at=now, account_id=user.account_id)
             answered = msgspec.structs.replace(row, resolved_at=now, contacted_at=row.contacted_at or now)
             await stats.follow_up_changed(tx, _follow_up_facts(row), _follow_up_facts(answered))
             await store.extend_editing(tx, row.review_id, now + EDITABLE_FOR)
-            title = "评价整改：已答复整改结果，您可以重新评价"
+            title = N_("评价整改：已答复整改结果，您可以重新评价")
         await cases.record_review_step(tx, row.case_id, title=title, note=words, actor_account_id=user.account_id)
     await audit(db, conn, f"review.follow_up.{step}", "ok", subject=f"follow_up:{follow_up_id}")
 

@@ -21,7 +21,7 @@ from app.notifications.models import CaseAudience
 from app.people import service as people
 from app.sms import store
 from db.pool import DB, Tx
-from i18n import N_
+from i18n import N_, _, use_language
 from push import subscriptions
 from sms import outbox
 from sms.models import CaseText
@@ -31,21 +31,21 @@ PREFERENCES = {"fallback": N_("仅在无法推送时发短信"), "always": N_("�
 ALWAYS_TEXTED = frozenset({"supplement_requested", "completed"})
 # The step as a text names it: short, so that the case number, the step and the link fit in two parts.
 STEP_WORDS = {
-    "submitted": "已提交",
-    "awaiting_consent": "待他人授权",
-    "accepted": "已受理",
-    "rejected": "不予受理",
-    "supplement_requested": "需补正材料，请尽快补正",
-    "resubmitted": "补正材料已提交",
-    "in_review": "正在审核",
-    "approved": "已批准",
-    "denied": "未予批准",
-    "completed": "已办结",
-    "delivered": "已出件",
-    "note": "有新的办理说明",
-    "withdrawn": "已撤回",
+    "submitted": N_("已提交"),
+    "awaiting_consent": N_("待他人授权"),
+    "accepted": N_("已受理"),
+    "rejected": N_("不予受理"),
+    "supplement_requested": N_("需补正材料，请尽快补正"),
+    "resubmitted": N_("补正材料已提交"),
+    "in_review": N_("正在审核"),
+    "approved": N_("已批准"),
+    "denied": N_("未予批准"),
+    "completed": N_("已办结"),
+    "delivered": N_("已出件"),
+    "note": N_("有新的办理说明"),
+    "withdrawn": N_("已撤回"),
 }
-OTHER_STEP = "有新进度"
+OTHER_STEP = N_("有新进度")
 
 
 # --- case steps -------------------------------------------------------------------------------------------------
@@ -110,9 +110,19 @@ async def step_text(
         event_id=event_id,
         case_no=audience.case_no,
         step=STEP_WORDS.get(status, OTHER_STEP),
+        step_en=_step_in(audience.language_of(audience.applicant_account_id), status),
         tracking_path=f"/t/{tracking_token}",
         once_key=f"{audience.case_id}:{task_id or 0}:{status}",
     )
+
+
+def _step_in(language: str | None, status: str) -> str | None:
+    """The step in the language the applicant's account reads, for a text in it (sms/texts.py's kinds); None:
+    Chinese, the text of record."""
+    if language != "en":
+        return None
+    with use_language(language):
+        return _(STEP_WORDS.get(status, OTHER_STEP))
 
 
 async def _texted(db: DB, account_id: int | None, status: str) -> bool:

@@ -62,6 +62,7 @@ from app.stats.models import (
 )
 from app.web.cache import TtlCache
 from db.pool import DB, Tx
+from i18n import N_, gettext
 
 log = logging.getLogger("app.stats")
 
@@ -299,7 +300,7 @@ def _months_between(first: date, last: date) -> int:
 
 
 def _month_text(month: date) -> str:
-    return f"{month.year}年{month.month}月"
+    return gettext("%(year)s年%(month)s月") % {"year": month.year, "month": month.month}
 
 
 def _parse_month(raw: str | None, field: str, label: str, this_month: date, errors: dict[str, str]) -> date | None:
@@ -309,13 +310,23 @@ def _parse_month(raw: str | None, field: str, label: str, this_month: date, erro
     match = _MONTH.fullmatch(text)
     month = int(match.group(2)) if match else 0
     if match is None or not 1 <= month <= 12:
-        errors[field] = f"{label}请按“年-月”填写，例如 {this_month:%Y-%m}"
+        errors[field] = gettext("%(label)s请按“年-月”填写，例如 %(example)s") % {
+            "label": label,
+            "example": f"{this_month:%Y-%m}",
+        }
         return None
     value = date(int(match.group(1)), month, 1)
     if value < FIRST_MONTH:
-        errors[field] = f"{label}不能早于{_month_text(FIRST_MONTH)}：统计从{FIRST_MONTH.year}年开始"
+        errors[field] = gettext("%(label)s不能早于%(month_text)s：统计从%(year)s年开始") % {
+            "label": label,
+            "month_text": _month_text(FIRST_MONTH),
+            "year": FIRST_MONTH.year,
+        }
     elif value > this_month:
-        errors[field] = f"{label}不能晚于本月（{_month_text(this_month)}）"
+        errors[field] = gettext("%(label)s不能晚于本月（%(month_text)s）") % {
+            "label": label,
+            "month_text": _month_text(this_month),
+        }
     return value
 
 
@@ -326,15 +337,15 @@ async def checked_query(
     FieldErrors with one Chinese message per field."""
     errors: dict[str, str] = {}
     this_month = _month_start(today_in_china())
-    first = _parse_month(from_month, "from", "起始月份", this_month, errors)
-    last = _parse_month(to_month, "to", "截止月份", this_month, errors)
+    first = _parse_month(from_month, "from", N_("起始月份"), this_month, errors)
+    last = _parse_month(to_month, "to", N_("截止月份"), this_month, errors)
     department = (department or "").strip() or None
     district = (district or "").strip() or None
     names = await _names(db)
     if department is not None and department not in names.departments:
-        errors["department"] = "没有这个部门，请从列表中选择部门，或选“全部部门”"
+        errors["department"] = N_("没有这个部门，请从列表中选择部门，或选“全部部门”")
     if district is not None and district not in names.districts:
-        errors["district"] = "没有这个区，请从列表中选择区（县级市）、“市本级”，或选“全市”"
+        errors["district"] = N_("没有这个区，请从列表中选择区（县级市）、“市本级”，或选“全市”")
     if errors:
         raise FieldErrors(errors)
     if first is None and last is None:
@@ -345,9 +356,11 @@ async def checked_query(
     if first is None:
         first = max(_add_months(last, 1 - DEFAULT_MONTHS), FIRST_MONTH)
     if last < first:
-        raise FieldErrors({"to": "截止月份不能早于起始月份"})
+        raise FieldErrors({"to": N_("截止月份不能早于起始月份")})
     if _months_between(first, last) > MAX_MONTHS:
-        raise FieldErrors({"to": f"一次最多查看{MAX_MONTHS}个月，请缩短起止月份"})
+        raise FieldErrors(
+            {"to": gettext("一次最多查看%(max_months)s个月，请缩短起止月份") % {"max_months": MAX_MONTHS}}
+        )
     return StatsQuery(first_month=first, last_month=last, department=department, district=district)
 
 
@@ -369,7 +382,7 @@ async def _names(db: DB) -> _Names:
     async def load() -> _Names:
         departments = {d.code: d.short_name for d in await catalogue.departments(db)}
         districts = {
-            r.code: ("市本级" if r.level == "city" else r.name) for r in await catalogue.city_and_districts(db)
+            r.code: (N_("市本级") if r.level == "city" else r.name) for r in await catalogue.city_and_districts(db)
         }
         return _Names(departments, districts, await store.first_month(db))
 
@@ -557,22 +570,22 @@ def current_headline() -> Headline | None:
 # --- CSV --------------------------------------------------------------------------------------------------------------
 
 _CSV_COLUMNS = (
-    ("received", "收件量（件）", "count"),
-    ("online_share", "网上办理占比（%）", "share"),
-    ("window_share", "窗口办理占比（%）", "share"),
-    ("helper_share", "帮办代办占比（%）", "share"),
-    ("instant_share", "即办件占比（%）", "share"),
-    ("delivered", "出件量（件）", "count"),
-    ("no_visit_share", "不见面办理占比（%）", "share"),
-    ("completed", "办结量（件）", "count"),
-    ("on_time_rate", "按期办结率（%）", "share"),
-    ("average_working_days", "平均办理用时（工作日）", "days"),
-    ("ratings", "评价数", "count"),
-    ("satisfaction_rate", "好评率（%）", "share"),
-    ("follow_ups_due", "到期差评整改数", "count"),
-    ("follow_up_on_time_rate", "差评按时整改率（%）", "share"),
-    ("certificates_due", "应入库证照数", "count"),
-    ("certificate_rate", "证照入库率（%）", "share"),
+    ("received", N_("收件量（件）"), "count"),
+    ("online_share", N_("网上办理占比（%）"), "share"),
+    ("window_share", N_("窗口办理占比（%）"), "share"),
+    ("helper_share", N_("帮办代办占比（%）"), "share"),
+    ("instant_share", N_("即办件占比（%）"), "share"),
+    ("delivered", N_("出件量（件）"), "count"),
+    ("no_visit_share", N_("不见面办理占比（%）"), "share"),
+    ("completed", N_("办结量（件）"), "count"),
+    ("on_time_rate", N_("按期办结率（%）"), "share"),
+    ("average_working_days", N_("平均办理用时（工作日）"), "days"),
+    ("ratings", N_("评价数"), "count"),
+    ("satisfaction_rate", N_("好评率（%）"), "share"),
+    ("follow_ups_due", N_("到期差评整改数"), "count"),
+    ("follow_up_on_time_rate", N_("差评按时整改率（%）"), "share"),
+    ("certificates_due", N_("应入库证照数"), "count"),
+    ("certificate_rate", N_("证照入库率（%）"), "share"),
 )
 
 
@@ -592,11 +605,17 @@ def csv_text(report: StatsReport) -> str:
     was counted; shares in percent. With a byte-order mark, so spreadsheet programs read it as UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    department = report.department.name if report.department else "全部部门"
-    district = report.district.name if report.district else "全市"
-    writer.writerow(["月份", "部门", "区（县级市）", *[label for _, label, _ in _CSV_COLUMNS]])
+    department = report.department.name if report.department else N_("全部部门")
+    district = report.district.name if report.district else N_("全市")
+    writer.writerow([N_("月份"), N_("部门"), N_("区（县级市）"), *[label for _, label, _ in _CSV_COLUMNS]])
     rows: list[tuple[str, Figures]] = [(m.month, m) for m in report.months]
-    rows.append((f"{report.from_month}至{report.to_month}合计", report.total))
+    rows.append(
+        (
+            gettext("%(from_month)s至%(to_month)s合计")
+            % {"from_month": report.from_month, "to_month": report.to_month},
+            report.total,
+        )
+    )
     for label, figures in rows:
         writer.writerow([label, department, district, *[_csv_cell(figures, n, k) for n, _, k in _CSV_COLUMNS]])
     return "\ufeff" + out.getvalue()

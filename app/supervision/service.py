@@ -46,6 +46,7 @@ from auth.models import AuditRow, AuditSearch, CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import region_prefix, serves
 from db.pool import DB
+from i18n import N_, _
 
 # Work on the clock: a task waiting for the resident (补正, 待授权) or already 办结 is not the office's delay.
 RUNNING = ["submitted", "accepted", "resubmitted", "in_review", "approved"]
@@ -140,15 +141,15 @@ async def urge(db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: i
     timeline records it, in one transaction. Someone else's region's task: no such task."""
     words = note.strip()
     if not words:
-        raise FieldErrors({"note": "请写明督办要求，例如“请于今日内办结并答复”"})
+        raise FieldErrors({"note": N_("请写明督办要求，例如“请于今日内办结并答复”")})
     if len(words) > URGE_NOTE_MAX:
-        raise FieldErrors({"note": f"督办要求请不要超过{URGE_NOTE_MAX}个字"})
+        raise FieldErrors({"note": _("督办要求请不要超过%(urge_note_max)s个字") % {"urge_note_max": URGE_NOTE_MAX}})
     task = await cases.task_by_id(db, task_id)
     if task is None or not _supervises(user, task):
         await audit(db, conn, "task.urge", "forbidden", subject=f"task:{task_id}")
-        raise NotFound("没有找到该事项，或它不在您督办的范围内")
+        raise NotFound(N_("没有找到该事项，或它不在您督办的范围内"))
     if task.status not in RUNNING:
-        raise Conflict("该事项不在办理中（已办结、待补正或待授权），无需督办")
+        raise Conflict(N_("该事项不在办理中（已办结、待补正或待授权），无需督办"))
     staff = await accounts.office_staff(db, department_code=task.department_code, person_region=_office(task))
     async with db.acquire() as tx, tx.transaction():
         await cases.record_urge(tx, task, actor_account_id=user.account_id, note=words)
@@ -156,8 +157,9 @@ async def urge(db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: i
             await notify_account(
                 tx,
                 account_id,
-                title=f"督办：{task.item_name}",
-                body=f"办件 {task.case_no}（{task.department_name}）被督办：{words}",
+                title=N_("督办：%(item_name)s") % {"item_name": task.item_name},
+                body=N_("办件 %(case_no)s（%(department_name)s）被督办：%(words)s")
+                % {"case_no": task.case_no, "department_name": task.department_name, "words": words},
                 url=f"/console/cases/{task.case_no}",
             )
     await audit(db, conn, "task.urge", "ok", subject=f"task:{task_id}", case=task.case_no, notified=len(staff))
@@ -181,7 +183,7 @@ async def _person_subjects(db: DB, cipher: PiiCipher, person: str) -> list[str]:
         return [raw]
     number = normalize_id_number(raw)
     if not is_valid_id_number(number):
-        raise FieldErrors({"person": "请输入18位公民身份号码，或日志中显示的脱敏号码（如 320402********0119）"})
+        raise FieldErrors({"person": N_("请输入18位公民身份号码，或日志中显示的脱敏号码（如 320402********0119）")})
     subjects = [mask_id_number(number)]
     found = await people.person_by_number(db, cipher, number)
     if found is not None:
@@ -207,7 +209,7 @@ async def _search(db: DB, cipher: PiiCipher, query: AuditQuery) -> AuditSearch:
         named = await _person_subjects(db, cipher, query.person)
         subjects = named if subjects is None else [s for s in subjects if s in named] or ["-"]
     if query.since and query.until and query.until < query.since:
-        raise FieldErrors({"until": "结束日期不能早于开始日期"})
+        raise FieldErrors({"until": N_("结束日期不能早于开始日期")})
     return AuditSearch(
         subjects=subjects,
         case_no=case_no,
@@ -267,7 +269,20 @@ async def audit_csv(db: DB, cipher: PiiCipher, conn: Connection, query: AuditQue
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        [_cell(v) for v in ["id", "时间（北京时间）", "操作者", "操作", "对象", "结果", "IP", "详情", "查看身份证号"]]
+        [
+            _cell(v)
+            for v in [
+                "id",
+                N_("时间（北京时间）"),
+                N_("操作者"),
+                N_("操作"),
+                N_("对象"),
+                N_("结果"),
+                "IP",
+                N_("详情"),
+                N_("查看身份证号"),
+            ]
+        ]
     )
     for row in rows:
         writer.writerow(
@@ -281,7 +296,7 @@ async def audit_csv(db: DB, cipher: PiiCipher, conn: Connection, query: AuditQue
                 row.outcome,
                 row.ip or "",
                 ";".join(f"{k}={v}" for k, v in sorted(row.detail.items())),
-                "是" if row.action == "pii.read" else "",
+                N_("是") if row.action == "pii.read" else "",
             ]
         )
     return out.getvalue()

@@ -48,12 +48,27 @@ def _problem(
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     # Texts are translated as the answer leaves (i18n: the Chinese is the key), so a service may raise a marked
-    # text (N_) without knowing who reads it; one already translated, or never marked, stays as it is.
-    message, extra = i18n.gettext(message), _translated(extra)
+    # text (N_) without knowing who reads it; one already translated, or never marked, stays as it is. A marked text
+    # with %(name)s in it travels with its `params` (not part of the answer), filled in once translated.
+    params = cast("dict[str, object] | None", (extra or {}).get("params"))
+    if params is not None:
+        extra = {k: v for k, v in (extra or {}).items() if k != "params"}
+    message, extra = _filled(message, params), _translated(extra)
     if _wants_json(request):
         body = {"status_code": status, "detail": message, **(extra or {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template("error.html", context={"status": status, "message": message}, status_code=status, headers=headers)
+
+
+def _filled(message: str, params: dict[str, object] | None) -> str:
+    translated = i18n.gettext(message)
+    if not params:
+        return translated
+    try:
+        return translated % params
+    except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder: the Chinese, filled in
+        log.warning("a translation does not fit its parameters: %r", message)
+        return message % params
 
 
 def _translated(extra: dict[str, Any] | None) -> dict[str, Any] | None:

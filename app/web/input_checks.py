@@ -20,14 +20,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg
 
 from app.errors import FieldErrors
+from i18n import N_
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 # Our deepest legitimate body (a WebAuthn credential, a repeating group in a form) is 4 levels deep.
 MAX_DEPTH = 32
 
-NUL_MESSAGE = "含有不可见的空字符，请删除后重新输入"
-RANGE_MESSAGE = "数字超出范围，请检查后重新输入"
-DEPTH_MESSAGE = f"内容嵌套层数过多（最多{MAX_DEPTH}层），请检查提交的内容"
+NUL_MESSAGE = N_("含有不可见的空字符，请删除后重新输入")
+RANGE_MESSAGE = N_("数字超出范围，请检查后重新输入")
+DEPTH_MESSAGE = N_("内容嵌套层数过多（最多%(max_depth)s层），请检查提交的内容") % {"max_depth": MAX_DEPTH}
 BODY = "body"  # the field named when the body as a whole is at fault
 
 

@@ -20,10 +20,11 @@ from litestar.exceptions import ServiceUnavailableException
 
 from app.web import errors
 from db.pool import database_unavailable
+from i18n import N_
 
 log = logging.getLogger("app.unavailable")
 
-MESSAGE = "系统维护中，请稍后再试"
+MESSAGE = N_("系统维护中，请稍后再试")
 RETRY_AFTER_SECONDS = 10
 # While the database is away every request fails the same way: one log line per this many seconds says so.
 LOG_EVERY_SECONDS = 5.0
