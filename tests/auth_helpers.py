@@ -147,3 +147,21 @@ async def staff_client_sign_up(
     response = await sign_up(client, authenticator, {"name": name}, enrollment_code=code)
     assert response.status_code == 201, response.text
     return authenticator
+
+
+async def signed_in_staff(
+    make: Callable[[], httpx.AsyncClient],
+    pool: Any,
+    settings: Any,
+    *,
+    name: str,
+    role: str,
+    region: str = "320402",
+    department: str | None = None,
+) -> httpx.AsyncClient:
+    """A new client signed in as a new staff account (天宁区 unless `region` says otherwise)."""
+    staff = make()
+    await staff_client_sign_up(
+        staff, pool, settings.secret_key, name=name, role=role, region=region, department=department
+    )
+    return staff

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 import asyncpg
 import httpx
@@ -15,7 +14,7 @@ import pytest
 
 from app.calendar.service import today_in_china
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
 from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
 
 pytestmark = pytest.mark.anyio
@@ -33,12 +32,6 @@ async def _form(client: Client, path: str, fields: dict[str, str]) -> httpx.Resp
 
 async def _first_slot(client: Client, hall: str = "tianning") -> str:
     return (await client.get(f"/api/v1/halls/{hall}/slots", params={"item": ID_CARD})).json()[0]["id"]
-
-
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **account: Any) -> Client:
-    client = make()
-    await staff_client_sign_up(client, pool, settings.secret_key, **account)
-    return client
 
 
 async def test_the_guide_offers_a_booking_for_an_item_done_in_person_and_beside_applying_online(client: Client) -> None:
@@ -149,7 +142,7 @@ async def test_a_resident_moves_then_cancels_a_booking_with_plain_forms(client: 
 async def test_a_helper_books_for_the_client_on_the_tablet_and_never_for_the_next_one(
     another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    helper = await _staff(another_client, pool, settings, name="陈帮办", role="helper", region=VILLAGE)
+    helper = await signed_in_staff(another_client, pool, settings, name="陈帮办", role="helper", region=VILLAGE)
     nobody = await helper.get(f"/items/{ID_CARD}/book")
     assert nobody.status_code == 303 and nobody.headers["location"] == "/helper?notice=choose"
     delegation = (await post(helper, "/api/v1/delegations", delegation_body(ELDER))).json()["id"]
@@ -176,7 +169,7 @@ async def test_the_clerk_finds_a_booking_by_its_code_and_checks_the_person_in(
     await _form(client, f"/items/{ID_CARD}/book", {"hall": "tianning", "slot": slot, "for": ""})
     code = (await client.get("/api/v1/appointments")).json()[0]["code"]
     await pool.execute("UPDATE appointments SET day = $1", today_in_china())
-    clerk = await _staff(
+    clerk = await signed_in_staff(
         another_client, pool, settings, name="天宁窗口", role="clerk", region="320402", department="police"
     )
     assert 'href="/console/appointments">预约签到</a>' in (await clerk.get("/console")).text

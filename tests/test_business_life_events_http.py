@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, signed_in_staff
 from tests.case_helpers import PNG_1X1, answers_for
 from tests.org_helpers import (
     HUANG_LEI,
@@ -43,19 +43,15 @@ NO_CHANGE = {
 }
 
 
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> httpx.AsyncClient:
-    client = make()
-    await staff_client_sign_up(client, pool, settings.secret_key, **who)  # type: ignore[arg-type]
-    return client
-
-
 async def _window_and_departments(
     make: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> tuple[httpx.AsyncClient, dict[str, httpx.AsyncClient]]:
     """The 新北 hall's clerk (黄磊 lives in 新北区: his online cases are received there) and its approvers."""
-    clerk = await _staff(make, pool, settings, name="新北窗口", role="clerk", region="320411", department="market")
+    clerk = await signed_in_staff(
+        make, pool, settings, name="新北窗口", role="clerk", region="320411", department="market"
+    )
     approvers = {
-        department: await _staff(
+        department: await signed_in_staff(
             make, pool, settings, name=f"新北{department}", role="approver", region="320411", department=department
         )
         for department in ("market", "tax")

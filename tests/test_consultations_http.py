@@ -20,7 +20,7 @@ from app import purge
 from app.calendar.service import current_calendar, today_in_china
 from app.consultations.routes import BODY_MAX_BYTES
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
 from tests.case_helpers import PNG_1X1, submission_for
 from tests.test_retention_purge import _ended
 
@@ -40,20 +40,6 @@ class Desk:
         self.make: MakeClient = staff["make"]  # type: ignore[assignment]
 
 
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> Client:
-    staff = make()
-    await staff_client_sign_up(
-        staff,
-        pool,
-        settings.secret_key,
-        name=who["name"],
-        role=who["role"],
-        region=who.get("region", "320402"),
-        department=who.get("department"),
-    )
-    return staff
-
-
 @pytest.fixture
 async def desk(client: Client, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient) -> Desk:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
@@ -62,9 +48,11 @@ async def desk(client: Client, pool: asyncpg.Pool, settings: Settings, another_c
     case = (await client.get(f"/api/v1/cases/{created.json()['case_no']}")).json()
     # 预防接种证: a 区级 item, handled by the district's health office (出生医学证明 is the city's).
     task = next(t for t in case["tasks"] if t["item_code"] == "CZ-WJ-002")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
-    health = await _staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
-    civil = await _staff(another_client, pool, settings, name="赵民政", role="approver", department="civil_affairs")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    health = await signed_in_staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
+    civil = await signed_in_staff(
+        another_client, pool, settings, name="赵民政", role="approver", department="civil_affairs"
+    )
     for actor, action in ((clerk, "accept"), (health, "review")):
         moved = await post(actor, f"/api/v1/console/tasks/{task['id']}/transition", {"action": action})
         assert moved.status_code == 200, moved.text
@@ -157,8 +145,8 @@ async def test_another_department_or_region_cannot_answer_and_is_audited(
     desk: Desk, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     consultation = (await _ask(desk.health, desk.task["id"])).json()
-    police = await _staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
-    elsewhere = await _staff(
+    police = await signed_in_staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
+    elsewhere = await signed_in_staff(
         desk.make, pool, settings, name="钱民政", role="approver", department="civil_affairs", region="320411"
     )
     for intruder in (police, elsewhere, desk.health):
@@ -173,7 +161,7 @@ async def test_another_department_or_region_cannot_answer_and_is_audited(
     assert await pool.fetchval("SELECT answer FROM consultations WHERE id = $1", consultation["id"]) is None
     assert len(await _audit(pool, "consultation.answer", "forbidden")) == 3
     # A city-level approver of the asked department serves every district: they may answer.
-    city = await _staff(
+    city = await signed_in_staff(
         desk.make, pool, settings, name="周民政", role="approver", department="civil_affairs", region="320400"
     )
     assert (await _answer(city, consultation["id"])).status_code == 200
@@ -202,7 +190,7 @@ async def test_only_the_tasks_own_approver_asks_and_only_while_it_is_with_the_de
     police_task = next(t for t in desk.case["tasks"] if t["department"] == "police")
     refused = await _ask(desk.health, police_task["id"])
     assert refused.status_code == 403
-    elsewhere = await _staff(
+    elsewhere = await signed_in_staff(
         desk.make, pool, settings, name="吴卫健", role="approver", department="health", region="320411"
     )
     assert (await _ask(elsewhere, desk.task["id"])).status_code == 403
@@ -210,7 +198,9 @@ async def test_only_the_tasks_own_approver_asks_and_only_while_it_is_with_the_de
 
     # Not yet accepted: nothing to give an opinion on yet.
     # (出生医学证明 is the city's: the city's health approver may ask on it, once accepted.)
-    city = await _staff(desk.make, pool, settings, name="市卫健", role="approver", department="health", region="320400")
+    city = await signed_in_staff(
+        desk.make, pool, settings, name="市卫健", role="approver", department="health", region="320400"
+    )
     certificate = next(t for t in desk.case["tasks"] if t["item_code"] == "CZ-WJ-001")
     early = await _ask(city, certificate["id"])
     assert early.status_code == 409, early.text
@@ -291,7 +281,7 @@ async def test_an_unanswered_consultation_past_its_date_shows_in_supervision(
     await pool.execute(
         "UPDATE consultations SET due_on = $2 WHERE id = $1", consultation["id"], today_in_china() - timedelta(days=7)
     )
-    civil_supervisor = await _staff(
+    civil_supervisor = await signed_in_staff(
         desk.make, pool, settings, name="民政督查", role="supervisor", department="civil_affairs"
     )
     view = (await civil_supervisor.get("/api/v1/console/supervision")).json()
@@ -300,7 +290,9 @@ async def test_an_unanswered_consultation_past_its_date_shows_in_supervision(
     page = await civil_supervisor.get("/console/supervision")
     assert "超期未答复的征求意见" in page.text and desk.case_no in page.text and QUESTION not in page.text
     # Another department's supervisor does not oversee the 民政 office; once answered, it is no longer late.
-    police_supervisor = await _staff(desk.make, pool, settings, name="公安督查", role="supervisor", department="police")
+    police_supervisor = await signed_in_staff(
+        desk.make, pool, settings, name="公安督查", role="supervisor", department="police"
+    )
     assert (await police_supervisor.get("/api/v1/console/supervision")).json()["consultations"] == []
     assert (await _answer(desk.civil, consultation["id"])).status_code == 200
     assert (await civil_supervisor.get("/api/v1/console/supervision")).json()["consultations"] == []
@@ -389,8 +381,8 @@ async def test_only_those_who_read_the_consultation_download_its_files_and_refus
 ) -> None:
     consultation = (await _ask_with_files(desk.health, desk.task["id"], [("查询表.pdf", PDF)])).json()
     url = consultation["attachments"][0]["url"]
-    police = await _staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
-    elsewhere = await _staff(
+    police = await signed_in_staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
+    elsewhere = await signed_in_staff(
         desk.make, pool, settings, name="钱民政", role="approver", department="civil_affairs", region="320411"
     )
     for stranger in (police, elsewhere):

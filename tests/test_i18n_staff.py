@@ -15,7 +15,7 @@ import pytest
 
 from app.delegations import signature
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
 from tests.case_helpers import submission_for
 from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
 
@@ -85,20 +85,6 @@ async def _english(client: Client, path: str, *, others: tuple[str, ...] = ()) -
     return page
 
 
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> Client:
-    staff = make()
-    await staff_client_sign_up(
-        staff,
-        pool,
-        settings.secret_key,
-        name=who["name"],
-        role=who["role"],
-        region=who.get("region", "320402"),
-        department=who.get("department"),
-    )
-    return staff
-
-
 async def _birth_case(client: Client) -> dict[str, object]:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "i18n-staff-1"))
@@ -115,7 +101,7 @@ async def test_a_clerks_case_page_and_its_actions_are_in_english(
 ) -> None:
     case = await _birth_case(client)
     case_no = str(case["case_no"])
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     page = await _english(clerk, f"/console/cases/{case_no}")
     for english in ("Case console", "Case number", "Application", "Uploaded documents", "Status: ", ">Accept</button>"):
         assert english in page.text, english
@@ -145,7 +131,7 @@ async def test_a_clerks_case_page_and_its_actions_are_in_english(
 async def test_the_walk_in_enrollment_and_appointment_pages_are_in_english(
     another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    clerk = await _staff(
+    clerk = await signed_in_staff(
         another_client, pool, settings, name="武进窗口", role="clerk", region="320412", department="hrss"
     )
     walk_in = await _english(clerk, "/console/walk-in")
@@ -173,7 +159,9 @@ async def test_the_walk_in_enrollment_and_appointment_pages_are_in_english(
 async def test_supervision_and_the_audit_log_are_in_english(
     another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    supervisor = await _staff(another_client, pool, settings, name="督查员", role="supervisor", region="320400")
+    supervisor = await signed_in_staff(
+        another_client, pool, settings, name="督查员", role="supervisor", region="320400"
+    )
     page = await _english(supervisor, "/console/supervision")
     assert "Overdue and due soon" in page.text and "Overdue consultations" in page.text
     audit = await _english(supervisor, "/console/audit")
@@ -193,9 +181,11 @@ async def test_a_consultation_is_asked_and_answered_in_english(
     tasks = case["tasks"]
     assert isinstance(tasks, list)
     task = next(t for t in tasks if t["item_code"] == "CZ-WJ-002")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
-    health = await _staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
-    civil = await _staff(another_client, pool, settings, name="赵民政", role="approver", department="civil_affairs")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    health = await signed_in_staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
+    civil = await signed_in_staff(
+        another_client, pool, settings, name="赵民政", role="approver", department="civil_affairs"
+    )
     for actor, action in ((clerk, "accept"), (health, "review")):
         moved = await post(actor, f"/api/v1/console/tasks/{task['id']}/transition", {"action": action})
         assert moved.status_code == 200, moved.text
@@ -223,7 +213,7 @@ async def test_a_consultation_is_asked_and_answered_in_english(
 async def test_the_helpers_tablet_is_in_english(
     another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    helper = await _staff(another_client, pool, settings, name="陈帮办", role="helper", region=VILLAGE)
+    helper = await signed_in_staff(another_client, pool, settings, name="陈帮办", role="helper", region=VILLAGE)
     empty = await _english(helper, "/helper")
     assert "No resident has authorised you yet" in empty.text and "New authorisation" in empty.text
     new = await _english(helper, "/helper/delegations/new", others=("请修改以下内容",))  # error_summary.html

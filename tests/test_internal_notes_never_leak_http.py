@@ -41,7 +41,7 @@ from auth.access import ACCESS_KEY, PUBLIC, SIGNED_IN, ClientScopes
 from config.settings import Settings
 from push import store as push_store
 from push.delivery import payload_of
-from tests.auth_helpers import csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import csrf, new_authenticator, post, sign_up, signed_in_staff, staff_client_sign_up
 from tests.case_helpers import PNG_1X1, answers_for, upload_required_materials
 from tests.push_helpers import local_push_service, subscribe
 from tests.test_delegations_http import ELDER, delegation_body
@@ -78,20 +78,6 @@ class Scene:
     @property
     def secrets(self) -> list[str]:
         return [*self.internal_words, *INTERNAL_TITLES]
-
-
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> Client:
-    staff = make()
-    await staff_client_sign_up(
-        staff,
-        pool,
-        settings.secret_key,
-        name=who["name"],
-        role=who["role"],
-        region=who.get("region", CITY),
-        department=who.get("department"),
-    )
-    return staff
 
 
 async def _helper_files_for_the_elder(helper: Client) -> dict[str, Any]:
@@ -156,15 +142,19 @@ async def _scene(
     elder_device: Any = None,
 ) -> tuple[Scene, dict[str, Client]]:
     scene = Scene()
-    staff = {"clerk": await _staff(another_client, pool, settings, name="市窗口", role="clerk", department="hrss")}
+    staff = {
+        "clerk": await signed_in_staff(
+            another_client, pool, settings, name="市窗口", role="clerk", department="hrss", region=CITY
+        )
+    }
     for department, name in (
         ("hrss", "人社审批"),
         ("housing_fund", "公积金审批"),
         ("medical_insurance", "医保审批"),
         ("civil_affairs", "民政审批"),
     ):
-        staff[department] = await _staff(
-            another_client, pool, settings, name=name, role="approver", department=department
+        staff[department] = await signed_in_staff(
+            another_client, pool, settings, name=name, role="approver", department=department, region=CITY
         )
 
     by_helper = await _helper_files_for_the_elder(helper)
@@ -337,6 +327,7 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
         "appointment_id": [str(b["id"]) for b in bookings] or ["1"],
         "consultation_id": [str(c["id"]) for c in consultations],
         "attachment_id": [str(a["id"]) for a in attachments],
+        "name": ["zh.json", "en.json"],  # the scripts' texts per language (/i18n/{name})
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from app.calendar.service import today_in_china
 from config.settings import Settings
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, signed_in_staff
 from tests.org_helpers import HUANG_LEI, LEIDA, LEIDA_NAME, MakeClient, authorise, file_for_leida
 
 pytestmark = pytest.mark.anyio
@@ -21,12 +21,6 @@ REGISTER = f"/api/v1/organisations/{LEIDA}/register"
 OLD_ADDRESS = "江苏省常州市新北区太湖东路9号"  # db/seed/organisations.csv
 NEW_ADDRESS = "江苏省常州市新北区太湖东路101号"
 WANG_MEIFANG = {"name": "王美芳", "id_number": "320402197005202623"}  # runs a shop of her own, nothing of 磊达's
-
-
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> httpx.AsyncClient:
-    client = make()
-    await staff_client_sign_up(client, pool, settings.secret_key, **who)  # type: ignore[arg-type]
-    return client
 
 
 async def _change_completed(
@@ -37,8 +31,12 @@ async def _change_completed(
     created = await file_for_leida(filer, "business-change", "register-change-0001", changes)
     assert created.status_code == 201, created.text
     case_no = created.json()["case_no"]
-    clerk = await _staff(make, pool, settings, name="新北窗口", role="clerk", region="320411", department="market")
-    market = await _staff(make, pool, settings, name="新北登记", role="approver", region="320411", department="market")
+    clerk = await signed_in_staff(
+        make, pool, settings, name="新北窗口", role="clerk", region="320411", department="market"
+    )
+    market = await signed_in_staff(
+        make, pool, settings, name="新北登记", role="approver", region="320411", department="market"
+    )
     case = (await clerk.get(f"/api/v1/console/cases/{case_no}")).json()
     task = next(t["id"] for t in case["tasks"] if t["item_code"] == "CZ-SJ-002")
     path = f"/api/v1/console/tasks/{task}/transition"

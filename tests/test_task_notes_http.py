@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
 from tests.case_helpers import submission_for
 
 pytestmark = pytest.mark.anyio
@@ -21,20 +21,6 @@ MakeClient = Callable[[], httpx.AsyncClient]
 FOR_RESIDENT = "请同时携带户口簿原件到窗口核对"
 INTERNAL = "内部：申请人父亲身份信息与公安库不一致，已电话核实"
 SUPPLEMENT = "出生医学证明照片不清晰，请重新上传"
-
-
-async def _staff(make: MakeClient, pool: asyncpg.Pool, settings: Settings, **who: str) -> Client:
-    staff = make()
-    await staff_client_sign_up(
-        staff,
-        pool,
-        settings.secret_key,
-        name=who["name"],
-        role=who["role"],
-        region=who.get("region", "320402"),
-        department=who.get("department"),
-    )
-    return staff
 
 
 async def _case(client: Client) -> dict[str, Any]:
@@ -58,7 +44,7 @@ async def test_a_note_for_the_resident_reaches_the_case_page_and_inbox_but_only_
     client: Client, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     case = await _case(client)
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     written = await _note(clerk, _task(case, "health")["id"], FOR_RESIDENT, "resident")
     assert written.status_code == 201, written.text
     assert written.json()["visibility"] == "resident" and written.json()["text"] == FOR_RESIDENT
@@ -85,9 +71,9 @@ async def test_an_internal_note_is_shown_only_to_the_staff_who_may_read_its_task
 ) -> None:
     case = await _case(client)
     health_task = _task(case, "health")
-    health = await _staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
-    police = await _staff(another_client, pool, settings, name="孙公安", role="approver", department="police")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    health = await signed_in_staff(another_client, pool, settings, name="刘审批", role="approver", department="health")
+    police = await signed_in_staff(another_client, pool, settings, name="孙公安", role="approver", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     inbox_before = len((await client.get("/api/v1/notifications")).json()["items"])
 
     written = await _note(health, health_task["id"], INTERNAL, "internal")
@@ -112,7 +98,7 @@ async def test_the_reasons_of_a_step_are_notes_for_the_resident_of_their_kind_an
 ) -> None:
     case = await _case(client)
     task = _task(case, "health")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     asked = await post(
         clerk, f"/api/v1/console/tasks/{task['id']}/transition", {"action": "request_supplement", "note": SUPPLEMENT}
     )
@@ -144,7 +130,7 @@ async def test_a_note_without_words_or_readers_is_refused_beside_its_field(
     client: Client, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient, body: dict[str, str], field: str
 ) -> None:
     case = await _case(client)
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     refused = await post(clerk, f"/api/v1/console/tasks/{_task(case, 'health')['id']}/notes", body)
     assert refused.status_code == 400 and field in refused.json()["errors"]
     assert await pool.fetchval("SELECT count(*) FROM timeline_events WHERE status = 'note'") == 0
@@ -155,11 +141,11 @@ async def test_only_staff_who_may_act_on_the_task_write_notes(
 ) -> None:
     case = await _case(client)
     health_task = _task(case, "health")
-    police = await _staff(another_client, pool, settings, name="孙公安", role="approver", department="police")
-    far_clerk = await _staff(
+    police = await signed_in_staff(another_client, pool, settings, name="孙公安", role="approver", department="police")
+    far_clerk = await signed_in_staff(
         another_client, pool, settings, name="武进窗口", role="clerk", department="hrss", region="320412"
     )
-    helper = await _staff(another_client, pool, settings, name="陈帮办", role="helper", region="320481002002")
+    helper = await signed_in_staff(another_client, pool, settings, name="陈帮办", role="helper", region="320481002002")
     for intruder in (police, far_clerk):
         assert (await _note(intruder, health_task["id"], INTERNAL, "internal")).status_code == 403
     for outsider in (client, helper):
@@ -182,7 +168,7 @@ async def test_notes_through_the_console_case_page(
 ) -> None:
     case = await _case(client)
     task = _task(case, "health")
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     page = await clerk.get(f"/console/cases/{case['case_no']}")
     assert "添加说明或内部备注" in page.text and "申请人可见" in page.text
     action = f"/console/tasks/{task['id']}/notes"
