@@ -16,7 +16,7 @@ PYRIGHT := $(VENV)/bin/pyright --pythonpath $(PY)
 # honcho hands each process its own PORT (5000 by default): start from ours.
 PORT ?= 8000
 
-.PHONY: run test lint lock setup db chromium pgbouncer bench soak wrk fuzz screens fonts messages
+.PHONY: run test lint lock setup db chromium pgbouncer bench soak wrk fuzz screens fonts messages lighthouse
 
 run: setup db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
@@ -49,6 +49,20 @@ fuzz: setup
 # docs/screens/, indexed by docs/screens/README.md. About 2 minutes; not part of `make test`. Commit the PNGs.
 screens: setup chromium fonts
 	$(PY) -m pytest e2e/screens.py -q -p no:cacheprovider
+
+# Lighthouse's accessibility category on the home page in Chinese, in English and in 长辈版 (bench/lighthouse.py, about
+# 1 minute): prints the three scores and fails unless each is 1.0. The Lighthouse CLI (pinned: 13 needs Node 22) is
+# installed from npm into .lighthouse/ (git-ignored) the first time. Not part of `make test`.
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE := .lighthouse/node_modules/.bin/lighthouse
+lighthouse: setup chromium fonts
+	@command -v npm >/dev/null || { echo "make lighthouse needs Node.js 18+ and npm: run 'sudo apt-get install nodejs npm'"; exit 1; }
+	@if [ "$$(cat .lighthouse/version 2>/dev/null)" != "$(LIGHTHOUSE_VERSION)" ] || [ ! -x $(LIGHTHOUSE) ]; then \
+		echo "installing lighthouse@$(LIGHTHOUSE_VERSION) into .lighthouse/"; \
+		mkdir -p .lighthouse && npm install --prefix .lighthouse --no-audit --no-fund --loglevel=error \
+			lighthouse@$(LIGHTHOUSE_VERSION) && echo $(LIGHTHOUSE_VERSION) > .lighthouse/version; \
+	fi
+	CHROME_PATH=$(CHROME) LIGHTHOUSE=$(LIGHTHOUSE) $(PY) -m bench.lighthouse
 
 # Chinese text and the life events' icons as a person's phone shows them: Noto CJK and Noto Color Emoji.
 fonts:

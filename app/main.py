@@ -192,6 +192,9 @@ def _template_engine(
         template_filters["china_time"] = china_time
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
+        # A catalogue text the database keeps in Chinese (a case's life event, items and departments, joined into its
+        # views and its tracking snapshot) in the reader's language where it reaches a page: {{ name|catalogue }}.
+        template_filters["catalogue"] = catalogue_translations.text
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
         template_globals["login_url"] = login_url_for
         template_globals["register_url"] = register_url_for

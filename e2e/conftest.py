@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Every context a test makes asks for Chinese (Accept-Language and navigator.language), the site's default and
+    # what most tests assert, unless it passes its own `locale=` (e.g. "en-GB"): Chromium's own default is en-US,
+    # which now gets the English pages.
+    "--accept-lang=zh-CN",
 ]
 
 

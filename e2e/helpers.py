@@ -4,10 +4,11 @@ from inside a signed-in browser context."""
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -292,3 +293,17 @@ def wait_until(page: Page, condition: Callable[[], bool], timeout_ms: int = 15_0
         assert waited < timeout_ms, "timed out"
         page.wait_for_timeout(100)
         waited += 100
+
+
+# Han characters (CJK Unified Ideographs, extension A, compatibility): what makes a line of a page Chinese.
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def chinese_left(page: Page, data: Iterable[str] = ()) -> list[str]:
+    """Each line of the page's text (`document.body.innerText`) that still holds Chinese once `data` — what is not
+    ours to translate: people's names, addresses, what they typed — is taken out. On an English page every line
+    listed is a text of ours drawn untranslated (or a datum the test forgot to name)."""
+    text: str = page.evaluate("document.body.innerText")
+    for value in sorted(data, key=len, reverse=True):  # the longest first: an address holds a shorter name
+        text = text.replace(value, "")
+    return [line.strip() for line in text.splitlines() if HAN.search(line)]

@@ -39,6 +39,9 @@ APPLY = (
     "partials/apply_materials.html",
     "partials/duplicate_notice.html",
 )
+# A birth's services and a department doing them (db/seed/items.json, departments.json), in each language.
+NAMED_IN_CHINESE = ("新生儿出生", "出生医学证明签发", "出生户口登记", "卫健", "公安")
+NAMED_IN_ENGLISH = ("Issue of a medical birth certificate", "Health", "Police")
 RECEIPT = ("receipt.html", "partials/case_macros.html", "partials/share_button.html")
 CASE = ("case.html", "partials/case_macros.html", "partials/timeline.html", "partials/share_button.html")
 TRACK = ("track.html", "partials/case_macros.html", "partials/timeline.html")
@@ -119,6 +122,10 @@ async def test_the_receipt_the_case_and_the_tracking_page_are_in_english(
     assert ANNA["id_number"] not in receipt.text
     assert 'title="QR code to follow this case"' in receipt.text or "<title>QR code to follow this case" in receipt.text
     assert_no_chinese_of(receipt, *RECEIPT)
+    # The case's life event, services and departments as the catalogue names them in English (the database keeps them
+    # in Chinese, the text of record).
+    assert all(words in receipt.text for words in (*NAMED_IN_ENGLISH, "Birth of a child"))
+    assert not [chinese for chinese in NAMED_IN_CHINESE if chinese in receipt.text]
 
     case = await client.get(f"/cases/{case_no}", headers=ENGLISH)
     assert case.status_code == 200
@@ -126,6 +133,8 @@ async def test_the_receipt_the_case_and_the_tracking_page_are_in_english(
         assert words in case.text
     assert ">Submitted</span>" in case.text  # the status chip
     assert_no_chinese_of(case, *CASE)
+    assert all(words in case.text for words in (*NAMED_IN_ENGLISH, "Birth of a child"))
+    assert not [chinese for chinese in NAMED_IN_CHINESE if chinese in case.text]
 
     visitor = another_client()  # family with the link: no account
     tracking = await visitor.get(f"/t/{created['tracking_token']}", headers=ENGLISH)
@@ -133,11 +142,15 @@ async def test_the_receipt_the_case_and_the_tracking_page_are_in_english(
     for words in ("Case progress", "Progress by department", "This page shows progress only"):
         assert words in tracking.text
     assert_no_chinese_of(tracking, *TRACK)
+    assert all(words in tracking.text for words in (*NAMED_IN_ENGLISH, "Birth of a child"))
+    assert not [chinese for chinese in NAMED_IN_CHINESE if chinese in tracking.text]
 
     # Chinese stays the default, for the same case.
     assert "受理回执" in (await client.get(f"/cases/{case_no}/receipt")).text
     assert "办理记录" in (await client.get(f"/cases/{case_no}")).text
     assert "各部门办理情况" in (await visitor.get(f"/t/{created['tracking_token']}")).text
+    in_chinese = (await client.get(f"/cases/{case_no}/receipt")).text
+    assert all(chinese in in_chinese for chinese in NAMED_IN_CHINESE)
 
 
 async def test_a_withdrawal_is_confirmed_in_english(client: Client) -> None:
