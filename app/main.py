@@ -396,7 +396,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             Exception: unavailable.unless_database_unavailable(errors.internal_error_handler),
         },
         openapi_config=OpenAPIConfig(
-            title="常州一网通办 API",
+            title="常州一网通办 API",  # i18n: data (the API's name, for developers)
             version="1",
             render_plugins=[JsonRenderPlugin()],
             # The data-exchange API's OAuth 2.0 client credentials and bearer tokens (docs/exchange.md).

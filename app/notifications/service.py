@@ -218,7 +218,7 @@ def _staff_notice(row: Arrival) -> StaffNotice:
         case_no=row.case_no,
         task_id=row.task_id,
         delivery=_delivery(row),
-        failure=row.failure,
+        failure=arrival.failure_text(row.failure) if row.failure else None,
         undelivered_at=row.undelivered_at,
         by_hand_note=row.by_hand_note,
     )
