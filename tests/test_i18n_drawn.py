@@ -1,0 +1,41 @@
+"""Texts drawn from tables and the catalogue in the reader's language (issue 21): a clerk's queue and case page, the
+resident's /me and /notifications pages, a service item's guide, and the statistics, fetched in English (the
+`ywtb_lang` cookie), carry no Chinese from a table of ours or the catalogue; Chinese stays the default."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import asyncpg
+import httpx
+import pytest
+
+from config.settings import Settings
+from tests.test_i18n_staff import _birth_case, _speaks, _staff
+
+pytestmark = pytest.mark.anyio
+Client = httpx.AsyncClient
+MakeClient = Callable[[], httpx.AsyncClient]
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def _chinese_in(html: str, tag: str) -> list[str]:
+    """The text of each `<tag>` element of the page that holds Chinese."""
+    found = re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", html, re.DOTALL)
+    return [re.sub(r"<[^>]*>", "", cell).strip() for cell in found if _CHINESE.search(re.sub(r"<[^>]*>", "", cell))]
+
+
+async def test_a_clerks_queue_and_case_answers_draw_the_catalogue_and_statuses_in_english(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    queue = await _speaks(clerk, "en").get("/console")
+    assert queue.status_code == 200, queue.text
+    assert not _chinese_in(queue.text, "td") + _chinese_in(queue.text, "th"), _chinese_in(queue.text, "td")
+    page = await clerk.get(f"/console/cases/{case['case_no']}")
+    assert page.status_code == 200, page.text
+    assert not _chinese_in(page.text, "dt") + _chinese_in(page.text, "h3"), _chinese_in(page.text, "dt")
+    chinese = await _speaks(clerk, None).get(f"/console/cases/{case['case_no']}")
+    assert "母亲姓名" in chinese.text
