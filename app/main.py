@@ -190,6 +190,9 @@ def _template_engine(
         template_globals["walk_in_of"] = walk_in_of
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
         template_filters["china_time"] = china_time
+        # A code the catalogue configures (网上办理, 即办件, 市级: app.catalogue.models.VOCABULARY) in the reader's
+        # language as plain text, escaped like any value: {{ item.level|gettext }}, channels|map("gettext").
+        template_filters["gettext"] = i18n.gettext
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from config.settings import Settings
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_up
 from tests.test_i18n_staff import _birth_case, _speaks, _staff
 
 pytestmark = pytest.mark.anyio
@@ -39,3 +40,24 @@ async def test_a_clerks_queue_and_case_answers_draw_the_catalogue_and_statuses_i
     assert not _chinese_in(page.text, "dt") + _chinese_in(page.text, "h3"), _chinese_in(page.text, "dt")
     chinese = await _speaks(clerk, None).get(f"/console/cases/{case['case_no']}")
     assert "母亲姓名" in chinese.text
+
+
+async def test_a_service_items_guide_draws_its_coded_values_in_english(client: Client) -> None:
+    page = await _speaks(client, "en").get("/items/CZ-GA-001")
+    assert page.status_code == 200, page.text
+    facts = re.search(r'<dl class="guide">.*?</dl>', page.text, re.DOTALL)
+    assert facts is not None
+    # The place is an address, kept as written (what a taxi driver reads); every other fact is in English.
+    cells = [cell for cell in _chinese_in(facts.group(0), "dd") if "常州市" not in cell and "路" not in cell]
+    assert not cells, cells
+    chinese = await _speaks(client, None).get("/items/CZ-GA-001")
+    assert "行政确认" in chinese.text or "公共服务" in chinese.text or "行政许可" in chinese.text
+
+
+async def test_the_residents_sms_choice_and_inbox_are_in_english(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    me = await _speaks(client, "en").get("/me")
+    assert me.status_code == 200, me.text
+    assert "仅在无法推送时发短信" not in me.text and "每一步都发短信" not in me.text
+    inbox = await client.get("/notifications")
+    assert inbox.status_code == 200 and '<html lang="en"' in inbox.text
