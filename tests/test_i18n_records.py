@@ -49,3 +49,19 @@ async def test_a_delegation_recorded_by_a_helper_reading_english_is_told_to_the_
     [notice] = (await client.get("/api/v1/notifications")).json()["items"]
     assert "为您代办退休" in notice["body"], notice
     assert "Retirement" not in notice["body"]
+
+
+async def test_a_passkey_is_named_in_the_language_its_owner_signs_up_in(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient]
+) -> None:
+    linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    client.headers["user-agent"] = linux
+    client.cookies.set("ywtb_lang", "en")
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    [english] = (await client.get("/api/v1/me/passkeys")).json()
+    assert english["name"] == "Passkey on Linux device", english
+    li_na = another_client()
+    li_na.headers["user-agent"] = linux
+    await sign_up(li_na, new_authenticator(), LI_NA)
+    [chinese] = (await li_na.get("/api/v1/me/passkeys")).json()
+    assert chinese["name"] == "Linux 设备上的通行密钥", chinese
