@@ -139,6 +139,10 @@ def _template_gettext(message: str, /, **variables: object) -> str:
     return Markup(text) % variables  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
 
 
+def _catalogue_name(name: str) -> str:
+    return catalogue_translations.text(i18n.gettext(name))
+
+
 def _template_engine(
     settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages
 ) -> TemplateConfig[JinjaTemplateEngine]:
@@ -193,6 +197,10 @@ def _template_engine(
         # A code the catalogue configures (网上办理, 即办件, 市级: app.catalogue.models.VOCABULARY) in the reader's
         # language as plain text, escaped like any value: {{ item.level|gettext }}, channels|map("gettext").
         template_filters["gettext"] = i18n.gettext
+        # A name the catalogue configures (a department, a district, a hall), or one of ours standing among them
+        # (市本级, marked), in the reader's language, drawn from data shared by every language (the statistics' cached
+        # figures): {{ g.name|catalogue }}, as plain text escaped like any value.
+        template_filters["catalogue"] = _catalogue_name
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).

@@ -61,3 +61,18 @@ async def test_the_residents_sms_choice_and_inbox_are_in_english(client: Client)
     assert "仅在无法推送时发短信" not in me.text and "每一步都发短信" not in me.text
     inbox = await client.get("/notifications")
     assert inbox.status_code == 200 and '<html lang="en"' in inbox.text
+
+
+async def test_statistics_console_filters_and_a_halls_bookings_name_departments_and_halls_in_english(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    stats = await _speaks(client, "en").get("/stats")
+    assert stats.status_code == 200, stats.text
+    assert not _chinese_in(stats.text, "option") + _chinese_in(stats.text, "th"), _chinese_in(stats.text, "th")
+    assert "公安" in (await _speaks(client, None).get("/stats")).text  # the figures are cached: Chinese stays Chinese
+    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    queue = await _speaks(clerk, "en").get("/console")
+    assert not _chinese_in(queue.text, "option"), _chinese_in(queue.text, "option")
+    bookings = await clerk.get("/console/appointments")
+    assert bookings.status_code == 200, bookings.text
+    assert not _chinese_in(bookings.text, "p") + _chinese_in(bookings.text, "caption"), _chinese_in(bookings.text, "p")
