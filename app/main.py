@@ -136,6 +136,11 @@ def _template_gettext(message: str, /, **variables: object) -> str:
     text = i18n.gettext(message)
     if not variables and not _NOT_PLAIN.search(text):
         return text
+    known = i18n.known_messages()
+    if known and message not in known:
+        # Not a text of ours (a value drawn through _(), a label from a table that was never marked): drawn as text,
+        # escaped, whatever it holds; never as HTML, and formatted only when the template passes variables.
+        return Markup.escape(text) % variables if variables else text
     return Markup(text) % variables  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_up
@@ -76,3 +77,13 @@ async def test_statistics_console_filters_and_a_halls_bookings_name_departments_
     bookings = await clerk.get("/console/appointments")
     assert bookings.status_code == 200, bookings.text
     assert not _chinese_in(bookings.text, "p") + _chinese_in(bookings.text, "caption"), _chinese_in(bookings.text, "p")
+
+
+async def test_a_text_drawn_through_gettext_that_is_not_one_of_ours_is_escaped(app: Litestar) -> None:
+    """`{{ _(value) }}` trusts only the catalogue's own texts as HTML (ours hold links and markup): a value that is not
+    a marked text — were a person's words ever to reach it — is drawn as text, never as markup."""
+    engine = app.template_engine.engine  # type: ignore[union-attr]
+    drawn = engine.from_string("{{ _(value) }}|{{ _(value, n=1) }}").render(value="<script>alert(1)</script>%(n)s")
+    assert "<script>" not in drawn and "&lt;script&gt;" in drawn
+    ours = '<a href="/appointments">我的预约</a>：到大厅办理的时间和预约码'
+    assert engine.from_string("{{ _(value) }}").render(value=ours) == ours
