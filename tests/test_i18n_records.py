@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_up
-from tests.test_consents_http import _birth_as_father, _file
+from tests.test_consents_http import _birth_as_father, _file, _materials_block
 from tests.test_delegations_http import ELDER, delegation_body, helper  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +65,12 @@ async def test_a_passkey_is_named_in_the_language_its_owner_signs_up_in(
     await sign_up(li_na, new_authenticator(), LI_NA)
     [chinese] = (await li_na.get("/api/v1/me/passkeys")).json()
     assert chinese["name"] == "Linux 设备上的通行密钥", chinese
+
+
+async def test_why_a_partys_documents_must_be_uploaded_or_wait_reads_in_english(client: httpx.AsyncClient) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    client.cookies.set("ywtb_lang", "en")
+    waiting = await _materials_block(client, "birth", _birth_as_father(LI_NA["id_number"]))
+    assert "agree on their phone" in waiting and "本人在手机上同意" not in waiting, waiting
+    stranger = await _materials_block(client, "death", {"deceased.id_number": "320412194104121430"})
+    assert "could not confirm that you are related" in stranger and "亲属关系" not in stranger, stranger
