@@ -136,7 +136,16 @@ def _template_gettext(message: str, /, **variables: object) -> str:
     text = i18n.gettext(message)
     if not variables and not _NOT_PLAIN.search(text):
         return text
+    known = i18n.known_messages()
+    if known and message not in known:
+        # Not a text of ours (a value drawn through _(), a label from a table that was never marked): drawn as text,
+        # escaped, whatever it holds; never as HTML, and formatted only when the template passes variables.
+        return Markup.escape(text) % variables if variables else text
     return Markup(text) % variables  # noqa: S704 -- our catalogue's texts, marked safe as Jinja marks them
+
+
+def _catalogue_name(name: str) -> str:
+    return catalogue_translations.text(i18n.gettext(name))
 
 
 def _template_engine(
@@ -190,6 +199,13 @@ def _template_engine(
         template_globals["walk_in_of"] = walk_in_of
         # Every time a page shows, in Beijing time whatever the server's time zone: {{ moment|china_time }}.
         template_filters["china_time"] = china_time
+        # A code the catalogue configures (网上办理, 即办件, 市级: app.catalogue.models.VOCABULARY) in the reader's
+        # language as plain text, escaped like any value: {{ item.level|gettext }}, channels|map("gettext").
+        template_filters["gettext"] = i18n.gettext
+        # A name the catalogue configures (a department, a district, a hall), or one of ours standing among them
+        # (市本级, marked), in the reader's language, drawn from data shared by every language (the statistics' cached
+        # figures): {{ g.name|catalogue }}, as plain text escaped like any value.
+        template_filters["catalogue"] = _catalogue_name
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
         # A catalogue text the database keeps in Chinese (a case's life event, items and departments, joined into its
@@ -399,7 +415,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             Exception: unavailable.unless_database_unavailable(errors.internal_error_handler),
         },
         openapi_config=OpenAPIConfig(
-            title="常州一网通办 API",
+            title="常州一网通办 API",  # i18n: data (the API's name, for developers)
             version="1",
             render_plugins=[JsonRenderPlugin()],
             # The data-exchange API's OAuth 2.0 client credentials and bearer tokens (docs/exchange.md).

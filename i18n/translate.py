@@ -104,6 +104,17 @@ def _translations(language: str) -> NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
+@functools.cache
+def known_messages() -> frozenset[str]:
+    """Every text marked in our code and templates (locale/messages.pot, which `make messages` writes and a test
+    keeps complete): the only ones a template may draw as HTML. Empty when the file is absent."""
+    template = LOCALE_DIR / f"{DOMAIN}.pot"
+    if not template.exists():
+        return frozenset()
+    with template.open("rb") as pot:
+        return frozenset(message.id for message in read_po(pot) if isinstance(message.id, str) and message.id)
+
+
 def catalogue_fingerprint(language: str) -> bytes:
     """What a language's catalogue holds, as a hash: part of the service worker's version, which precaches pages
     drawn from it (the offline page)."""

@@ -23,6 +23,7 @@ import asyncpg
 import msgspec
 
 from db.pool import DB, Tx
+from i18n import DEFAULT_LANGUAGE, N_, _, current_language
 from push import store
 from push.models import Arrival, ArrivalToSettle, NoticeToFollow, PushOutcomes
 from sms import outbox as sms_outbox
@@ -67,20 +68,41 @@ def text_channel(sms_message_id: int | None, state: TextState | None) -> Channel
     return "failed" if state.status in _TEXT_ENDED else "pending"
 
 
+# Why a notice did not arrive, recorded in Chinese and drawn in the reader's language (failure_text).
+_PUSH_FAILED = N_("推送未成功")
+_NO_DEVICE = N_("没有可推送的设备")
+_NO_ACCOUNT = N_("申请人没有账户，无法推送")
+_TEXT_FAILED = N_("短信未成功")
+_NO_PHONE = N_("没有可发短信的手机号码")
+_SEPARATOR = "；"
+
+
 def failure_of(
     *, in_inbox: bool, push: Channel, outcomes: PushOutcomes | None, text: Channel, state: TextState | None
 ) -> str:
     """Why a notice has not arrived, for the clerk who will phone: 「推送：HTTP 410；短信：该号码今日短信已达上限」."""
     if push == "failed":
-        pushed = "推送未成功" + (f"（{outcomes.last_error}）" if outcomes and outcomes.last_error else "")
+        pushed = _PUSH_FAILED + (f"（{outcomes.last_error}）" if outcomes and outcomes.last_error else "")
     else:
-        pushed = "没有可推送的设备" if in_inbox else "申请人没有账户，无法推送"
+        pushed = _NO_DEVICE if in_inbox else _NO_ACCOUNT
     if text == "failed":
         error = state.last_error if state and state.last_error else None
-        texted = "短信未成功" + (f"（{error}）" if error else "")
+        texted = _TEXT_FAILED + (f"（{error}）" if error else "")
     else:
-        texted = "没有可发短信的手机号码"
-    return f"{pushed}；{texted}"
+        texted = _NO_PHONE
+    return f"{pushed}{_SEPARATOR}{texted}"
+
+
+def failure_text(failure: str) -> str:
+    """A recorded failure (failure_of: in Chinese, the record) in the reader's language: each of its two parts is one
+    of the texts above, perhaps followed by the error the service answered (kept as it came)."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return failure
+    parts: list[str] = []
+    for part in failure.split(_SEPARATOR):
+        known, bracket, error = part.partition("（")
+        parts.append(_(known) + (f" ({error.removesuffix('）')})" if bracket else ""))
+    return "; ".join(parts)
 
 
 async def follow(tx: Tx, notice: NoticeToFollow) -> int | None:

@@ -21,6 +21,7 @@ from auth.access import caller, public, signed_in, user_of
 from auth.audit import audit
 from auth.models import CredentialListing
 from auth.sessions import ceremony_owner, sign_in, sign_out
+from i18n import _
 from sms import outbox as sms
 
 
@@ -146,12 +147,12 @@ class AccountPages(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Template | Redirect:
         await service.rename_passkey(db, caller(request).account_id, passkey_id, str(data.get("name", "")))
-        return await self._passkeys_fragment(request, db, "已重命名")
+        return await self._passkeys_fragment(request, db, _("已重命名"))
 
     @post("/me/passkeys/{passkey_id:int}/remove", opt=signed_in())
     async def remove_form(self, request: AnyRequest, db: Db, passkey_id: FromPath[int]) -> Template | Redirect:
         await service.remove_passkey(db, request, caller(request).account_id, passkey_id)
-        return await self._passkeys_fragment(request, db, "已删除")
+        return await self._passkeys_fragment(request, db, _("已删除"))
 
     async def _passkeys_fragment(self, request: AnyRequest, db: Db, notice: str) -> Template | Redirect:
         if request.headers.get("hx-request") != "true":

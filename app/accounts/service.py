@@ -17,9 +17,10 @@ import msgspec
 
 from app.accounts import store
 from app.accounts.models import Account, Me, PendingRegistration, RegionRef, RegisterStart, ResidentAccount
+from app.calendar.service import beijing_time
 from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, Invalid, NotFound
-from app.notifications.service import beijing_time, notify_account
+from app.notifications.service import notify_account
 from app.people import service as people
 from app.people.identity import (
     id_number_problem,
@@ -38,7 +39,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
-from i18n import N_, _, use_language
+from i18n import N_, _, current_language, use_language
 from sms import outbox as sms
 from sms import texts
 from sms.models import Outgoing
@@ -331,7 +332,10 @@ async def complete_registration(
             raise FieldErrors({"enrollment_code": N_("开户码已被使用或已过期，请重新领取")})
         if pending.signup_code_id is not None and not await store.use_signup_code(tx, pending.signup_code_id):
             raise FieldErrors({"sms_code": N_("验证码已使用或已过期，请重新获取")})
-        passkey_name = _device_name(conn.headers.get("user-agent", ""))
+        # Named in the account's language (else the one this sign-up is read in): the owner reads the name on 我的.
+        language = (await store.languages_of(tx, [account_id])).get(account_id) or current_language()
+        with use_language(language):
+            passkey_name = _device_name(conn.headers.get("user-agent", ""))
         try:
             await ceremonies.add_passkey(tx, account_id, verified, passkey_name)
         except asyncpg.UniqueViolationError as exc:
@@ -349,7 +353,6 @@ async def complete_registration(
             actor=f"account:{account_id}",
         )
         if had_passkeys:
-            language = (await store.languages_of(tx, [account_id])).get(account_id)
             with use_language(language):  # the owner's language, wherever the passkey was added from
                 await _tell_passkey_added(tx, account_id, passkey_name, by_code=pending.enrollment_code_id is not None)
     return account_id
@@ -452,6 +455,7 @@ async def _account_for(tx: Tx, pending: PendingRegistration) -> int:
 
 
 def _device_name(user_agent: str) -> str:
+    """The name a new passkey gets until its owner renames it, in the current language: Linux 设备上的通行密钥."""
     for marker, label in (
         ("iPhone", "iPhone"),
         ("iPad", "iPad"),
@@ -462,8 +466,8 @@ def _device_name(user_agent: str) -> str:
         ("Linux", N_("Linux 设备")),
     ):
         if marker in user_agent:
-            return N_("%(label)s上的通行密钥") % {"label": label}
-    return N_("通行密钥")
+            return _("%(label)s上的通行密钥") % {"label": _(label)}
+    return _("通行密钥")
 
 
 async def login_options(db: asyncpg.Pool, settings: Settings, owner: str) -> dict[str, Any]:

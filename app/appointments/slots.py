@@ -119,7 +119,7 @@ def day_label(day: date) -> str:
     return _("%(month)s月%(day)s日 %(weekdays)s") % {
         "month": day.month,
         "day": day.day,
-        "weekdays": _WEEKDAYS[day.weekday()],
+        "weekdays": _(_WEEKDAYS[day.weekday()]),
     }
 
 

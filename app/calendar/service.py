@@ -10,7 +10,7 @@ from babel.dates import format_datetime
 
 from app.calendar import store
 from app.calendar.workdays import Deadline, HolidayCalendar, YearOverride
-from app.catalogue.models import TimeLimit
+from app.catalogue.models import CALENDAR_DAYS, TimeLimit
 from app.web.cache import TtlCache
 from db.pool import DB
 from i18n import _, current_language
@@ -32,7 +32,7 @@ _FORMATS: dict[str, dict[str, str]] = {
     "en": {
         "%Y-%m-%d %H:%M": "d MMM y, HH:mm",
         "%Y-%m-%d": "d MMM y",
-        "%Y年%m月%d日": "d MMMM y",
+        "%Y年%m月%d日": "d MMMM y",  # i18n: data (the strftime format a page asks for, never shown)
         "%H:%M": "HH:mm",
     },
 }
@@ -56,7 +56,7 @@ def beijing_time(moment: datetime) -> str:
 
 def promised_date(calendar: HolidayCalendar, limit: TimeLimit, start: date) -> Deadline:
     """A promised limit counted from `start`: working days by the Chinese calendar, or calendar days."""
-    if limit.unit == "日历日":
+    if limit.unit == CALENDAR_DAYS:
         return Deadline(due_on=start + timedelta(days=limit.value), provisional=False)
     return calendar.add_working_days(start, limit.value)
 

@@ -29,11 +29,13 @@ from typing import Literal
 import chinese_calendar
 import msgspec
 
+from i18n import N_, _
+
 _ONE_DAY = timedelta(days=1)
-_WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_WEEKDAY_NAMES = (N_("周一"), N_("周二"), N_("周三"), N_("周四"), N_("周五"), N_("周六"), N_("周日"))
 
 DayKind = Literal["holiday", "workday"]
-_DAY_KIND_NAMES: dict[DayKind, str] = {"holiday": "放假日（holiday）", "workday": "调休上班日（workday）"}
+_DAY_KIND_NAMES: dict[DayKind, str] = {"holiday": N_("放假日（holiday）"), "workday": N_("调休上班日（workday）")}
 
 
 class YearOverride(msgspec.Struct, frozen=True):
@@ -54,13 +56,19 @@ class YearOverride(msgspec.Struct, frozen=True):
         # silently move every deadline in that year.
         outside_year = sorted(day for day in self.holidays | self.workdays if day.year != self.year)
         if outside_year:
-            raise ValueError(f"{self.year}年的调休安排中出现了其他年份的日期：{_format_days(outside_year)}")
+            raise ValueError(
+                _("%(year)s年的调休安排中出现了其他年份的日期：%(days)s")
+                % {"year": self.year, "days": _format_days(outside_year)}
+            )
         in_both = sorted(self.holidays & self.workdays)
         if in_both:
-            raise ValueError(f"以下日期不能既放假又上班：{_format_days(in_both)}")
+            raise ValueError(_("以下日期不能既放假又上班：%(days)s") % {"days": _format_days(in_both)})
         weekday_workdays = sorted(day for day in self.workdays if not _is_weekend(day))
         if weekday_workdays:
-            raise ValueError(f"调休上班日应为周六或周日，以下日期本来就是工作日：{_format_days(weekday_workdays)}")
+            raise ValueError(
+                _("调休上班日应为周六或周日，以下日期本来就是工作日：%(days)s")
+                % {"days": _format_days(weekday_workdays)}
+            )
 
 
 class Deadline(msgspec.Struct, frozen=True):
@@ -193,20 +201,23 @@ def parse_year_override(text: str) -> YearOverride:
             year, year_line = day.year, line_number
         elif day.year != year:
             raise ValueError(
-                f"第{line_number}行：{day} 不在{year}年（第{year_line}行起的日期都是{year}年），"
-                "一个文件只能包含同一年的日期"
+                _(
+                    "第%(line)s行：%(day)s 不在%(year)s年（第%(first)s行起的日期都是%(year)s年），"
+                    "一个文件只能包含同一年的日期"
+                )
+                % {"line": line_number, "day": day, "year": year, "first": year_line}
             )
         if kind == "workday" and not _is_weekend(day):
             raise ValueError(
-                f"第{line_number}行：{day} 是{_WEEKDAY_NAMES[day.weekday()]}，本来就是工作日；"
-                "workday 只用于调到周六或周日上班的日子"
+                _("第%(line)s行：%(day)s 是%(weekday)s，本来就是工作日；workday 只用于调到周六或周日上班的日子")
+                % {"line": line_number, "day": day, "weekday": _(_WEEKDAY_NAMES[day.weekday()])}
             )
         if day in kinds:
             raise ValueError(_repeated_day_message(line_number, day, kind, kinds[day], first_seen_on_line[day]))
         kinds[day] = kind
         first_seen_on_line[day] = line_number
     if year is None:
-        raise ValueError("文件中没有任何日期；每行应为“YYYY-MM-DD holiday”或“YYYY-MM-DD workday”")
+        raise ValueError(_("文件中没有任何日期；每行应为“YYYY-MM-DD holiday”或“YYYY-MM-DD workday”"))
     return YearOverride(
         year=year,
         holidays=frozenset(day for day, kind in kinds.items() if kind == "holiday"),
@@ -221,26 +232,38 @@ def _parse_entry(content: str, line_number: int) -> tuple[date, DayKind]:
     fields = content.split()
     if len(fields) != 2 or not _ISO_DATE.fullmatch(fields[0]) or fields[1].lower() not in _DAY_KIND_NAMES:
         raise ValueError(
-            f"第{line_number}行：无法识别“{content}”；"
-            "每行应为“YYYY-MM-DD holiday”（放假）或“YYYY-MM-DD workday”（调休上班）"
+            _(
+                "第%(line)s行：无法识别“%(content)s”；"
+                "每行应为“YYYY-MM-DD holiday”（放假）或“YYYY-MM-DD workday”（调休上班）"
+            )
+            % {"line": line_number, "content": content}
         )
     # The pattern check comes first because date.fromisoformat also accepts
     # forms such as 20270101 or 2027-W01-1, which would hide typos.
     try:
         day = date.fromisoformat(fields[0])
     except ValueError:
-        raise ValueError(f"第{line_number}行：日期“{fields[0]}”不存在，请核对月份和日") from None
+        raise ValueError(
+            _("第%(line)s行：日期“%(day)s”不存在，请核对月份和日") % {"line": line_number, "day": fields[0]}
+        ) from None
     kind: DayKind = "holiday" if fields[1].lower() == "holiday" else "workday"
     return day, kind
 
 
 def _repeated_day_message(line_number: int, day: date, kind: DayKind, earlier_kind: DayKind, earlier_line: int) -> str:
     if kind == earlier_kind:
-        return f"第{line_number}行：{day} 与第{earlier_line}行重复，请删去其中一行"
-    return (
-        f"第{line_number}行：{day} 在第{earlier_line}行已列为{_DAY_KIND_NAMES[earlier_kind]}，"
-        f"不能同时列为{_DAY_KIND_NAMES[kind]}"
-    )
+        return _("第%(line)s行：%(day)s 与第%(earlier)s行重复，请删去其中一行") % {
+            "line": line_number,
+            "day": day,
+            "earlier": earlier_line,
+        }
+    return _("第%(line)s行：%(day)s 在第%(earlier)s行已列为%(earlier_kind)s，不能同时列为%(kind)s") % {
+        "line": line_number,
+        "day": day,
+        "earlier": earlier_line,
+        "earlier_kind": _(_DAY_KIND_NAMES[earlier_kind]),
+        "kind": _(_DAY_KIND_NAMES[kind]),
+    }
 
 
 def _is_workday_by_override(day: date, override: YearOverride) -> bool:

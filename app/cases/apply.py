@@ -267,7 +267,7 @@ def _page(
             "apply_path": _apply_path(chosen),
             "dom_id": presenter.dom_id,
             "material_key": presenter.material_key,
-            "own_library": parties.OWN,
+            "own_library": _(parties.OWN),
             "max_upload_bytes": cases.UPLOAD_MAX_BYTES,
             "subject": subject,
             "receipt_prefix": _receipt_prefix(subject),
@@ -479,7 +479,7 @@ class ApplyPages(Controller):
         self, db: Db, code: FromPath[str], field: FromQuery[str], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
         """One field's error slot, for htmx: the same rules as a submission, applied to that field alone."""
-        form, _ = await forms.merged_form_of(db, code)
+        form, _items = await forms.merged_form_of(db, code)
         if field not in {f.key for f in form.fields()}:
             raise NotFoundException(N_("表单中没有这一项"))
         _clean, errors = forms.validate(form, {field: data.get(field)}, today_in_china())
@@ -503,7 +503,7 @@ class ApplyPages(Controller):
         await ratelimit.count_attempt(
             db, {ratelimit.party_lookup_subject(user.account_id): ratelimit.PARTY_LOOKUPS_PER_ACCOUNT}
         )
-        form, _ = await forms.merged_form_of(db, code)
+        form, _items = await forms.merged_form_of(db, code)
         answers = {f.key: _text(data[f.key]) for f in form.fields() if f.key in data}
         kept = _kept_uploads(form, data)
         asked = _asked(_texts(data.get("items")))
@@ -516,7 +516,7 @@ class ApplyPages(Controller):
                 "page": view,
                 "dom_id": presenter.dom_id,
                 "material_key": presenter.material_key,
-                "own_library": parties.OWN,
+                "own_library": _(parties.OWN),
                 "subject": subject,
             },
         )

@@ -12,9 +12,11 @@ from app.calendar.service import CHINA, current_calendar
 from app.cases.models import SupplementNotice
 from app.cases.states import NOTE_STEP
 from app.catalogue import service as catalogue
+from app.catalogue.translations import text
 from app.errors import NotFound
 from app.people.identity import mask_name
 from db.pool import DB
+from i18n import N_, _
 
 # Working days the resident has to bring what is missing, counted from the day of the request. A policy value of the
 # halls (the promised time limit is paused meanwhile and resumes on the day the materials arrive).
@@ -67,7 +69,7 @@ async def supplement_notice(
     items = await catalogue.items_of_life_event(db, life_event_code)
     item = next((i for i in items if i.code == item_code), None)
     if item is None:
-        raise NotFound("没有找到该事项的办事指南")
+        raise NotFound(N_("没有找到该事项的办事指南"))
     calendar = await current_calendar(db)
     bring_by = calendar.add_working_days(requested_at.astimezone(CHINA).date(), SUPPLEMENT_WITHIN_WORKING_DAYS)
     return SupplementNotice(
@@ -86,6 +88,8 @@ async def supplement_notice(
         where=item.guide.location,
         hours=item.guide.hours,
         contact=item.guide.contact,
-        received_at_hall=f"{received_at_hall}政务服务中心综合窗口" if received_at_hall else None,
+        received_at_hall=_("%(region)s政务服务中心综合窗口") % {"region": text(received_at_hall)}
+        if received_at_hall
+        else None,
         issued_by=issued_by,
     )

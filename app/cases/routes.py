@@ -36,6 +36,7 @@ from app.web import caching
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles, user_of
+from i18n import N_, _
 
 RESIDENT = roles("resident")
 # 更正: a resident for their own (or their minor child's) certificate; a window clerk for the resident whose ID card and
@@ -54,7 +55,8 @@ def _limit_scans(request: AnyRequest) -> None:
     retry_after = request.app.state.scan_limiter.retry_after(client)
     if retry_after:
         raise TooManyRequestsException(
-            f"查询过于频繁，请{retry_after}秒后再试", headers={"Retry-After": str(retry_after)}
+            _("查询过于频繁，请%(seconds)s秒后再试") % {"seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
         )
 
 
@@ -203,7 +205,7 @@ class CasesApi(Controller):
             )
         except service.StaleDraft as stale:
             return Response(
-                {"status_code": 409, "detail": "草稿已在其他设备上更新，请选择保留哪一份", "current": stale.current},
+                {"status_code": 409, "detail": _("草稿已在其他设备上更新，请选择保留哪一份"), "current": stale.current},
                 status_code=409,
             )
         return Response(DraftSaved(version=version))
@@ -225,7 +227,7 @@ class CasesApi(Controller):
     ) -> UploadView:
         file = data.get("file")
         if not isinstance(file, UploadFile):
-            raise FieldErrors({"file": "请选择要上传的文件"})
+            raise FieldErrors({"file": N_("请选择要上传的文件")})
         content = await file.read(service.UPLOAD_MAX_BYTES + 1)
         user, life_event = caller(request), str(data.get("life_event", ""))
         on_behalf_of = str(data["on_behalf_of"]) if data.get("on_behalf_of") else None
@@ -241,7 +243,7 @@ class CasesApi(Controller):
 
         row = await service.upload_for_account(db, token, caller(request).account_id)
         if row is None:
-            raise NotFoundException("没有找到该文件")
+            raise NotFoundException(N_("没有找到该文件"))
         return Response(
             row.content,
             media_type=row.content_type,

@@ -209,7 +209,7 @@ async def _submit_in(
             cipher,
             case_id=created[0],
             form=form,
-            life_event_name=chosen.event.name,
+            life_event_name=chosen.event_name,  # the record: in Chinese, drawn in each reader's language
             applicant=applicant,
             resolved=resolved,
             waiting=waiting,

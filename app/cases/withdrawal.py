@@ -26,6 +26,7 @@ from app.cases import consent_flow, store, workflow
 from app.cases.models import CaseHead, TaskRow, WithdrawalRequest
 from app.cases.states import TASK_STATUS_LABELS
 from app.cases.transitions import APPLICANT, APPLICANT_WITHDRAW, transition
+from app.catalogue.translations import text as catalogue_text
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.organisations import service as organisations
@@ -139,7 +140,11 @@ async def _as_resident(db: asyncpg.Pool, conn: Connection, user: CurrentUser, ca
 
 
 def _decided(tasks: list[TaskRow]) -> str:
-    return "；".join(f"“{t.item_name}”{TASK_STATUS_LABELS[t.status]}" for t in tasks)
+    """Each decided task and its status, in the reader's language: “出生户口登记”已办结."""
+    return _("；").join(
+        _("“%(item)s”%(status)s") % {"item": catalogue_text(t.item_name), "status": _(TASK_STATUS_LABELS[t.status])}
+        for t in tasks
+    )
 
 
 def _to_withdraw(tasks: list[TaskRow], chosen_ids: list[int] | None) -> list[TaskRow]:

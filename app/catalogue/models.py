@@ -45,7 +45,7 @@ class TimeLimit(msgspec.Struct, frozen=True):
             return _("1个工作日") if self.value == 1 else _("%(count)d个工作日") % {"count": self.value}
         if self.unit == CALENDAR_DAYS:
             return _("1个日历日") if self.value == 1 else _("%(count)d个日历日") % {"count": self.value}
-        return f"{self.value}个{self.unit}"
+        return _("%(count)d个%(unit)s") % {"count": self.value, "unit": _(self.unit)}
 
 
 class Retention(msgspec.Struct, frozen=True):

@@ -37,10 +37,16 @@ async def life_events(db: DB) -> list[LifeEvent]:
 
 async def life_event(db: DB, code: str) -> LifeEvent:
     """The life event, or NotFound for a code the catalogue does not have."""
+    return in_language(await life_event_of_record(db, code))
+
+
+async def life_event_of_record(db: DB, code: str) -> LifeEvent:
+    """The life event in Chinese, as a case or a consent request records it (in_language draws it for a reader), or
+    NotFound for a code the catalogue does not have."""
     event = await store.get_life_event(db, code)
     if event is None:
         raise NotFound(NO_SUCH_LIFE_EVENT)
-    return in_language(event)
+    return event
 
 
 async def only_for_organisations(db: DB, code: str) -> bool:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.accounts import service as accounts
 from app.catalogue import service as catalogue
+from app.catalogue.translations import text
 from app.consents import store
 from app.consents.models import CONSENT_STATE_LABELS, ConsentAsked, ConsentRow, ConsentView
 from app.errors import Conflict, FieldErrors, NotFound
@@ -20,7 +21,7 @@ from app.notifications.service import notify_account
 from app.people import service as people
 from auth.pii import PiiCipher
 from db.pool import DB, Tx
-from i18n import N_, _
+from i18n import N_, _, use_language
 
 CONSENT_DAYS = 3
 _NOT_FOUND = N_("没有找到这条授权请求")
@@ -31,11 +32,12 @@ def now_utc() -> datetime:
 
 
 def sentence(requester_name: str, life_event_name: str, titles: Sequence[str]) -> str:
-    """张伟申请新生儿出生，需使用您的居民身份证、结婚证: the request in the words the person asked reads."""
+    """张伟申请新生儿出生，需使用您的居民身份证、结婚证: the request in the words the person asked reads, in the
+    current language (the event's name and the documents' titles are recorded in Chinese)."""
     return _("%(requester_name)s申请%(life_event_name)s，需使用您的%(join)s") % {
         "requester_name": requester_name,
-        "life_event_name": life_event_name,
-        "join": "、".join(titles),
+        "life_event_name": text(life_event_name),
+        "join": _("、").join(text(title) for title in titles),
     }
 
 
@@ -60,14 +62,12 @@ async def ask(tx: Tx, cipher: PiiCipher, asked: ConsentAsked, now: datetime) -> 
     person = await people.person_by_number(tx, cipher, asked.subject_number)
     account = await accounts.resident_account_of(tx, person.id) if person is not None else None
     if account is not None:
-        await notify_account(
-            tx,
-            account.id,
-            title=N_("请确认是否同意使用您的证照"),
-            body=sentence(asked.requester_name, asked.life_event_name, asked.certificate_titles)
-            + (N_("，请在%(consent_days)s日内打开“授权请求”选择同意或拒绝") % {"consent_days": CONSENT_DAYS}),
-            url="/consents",
-        )
+        with use_language(account.language):  # the language of the person asked, not of the one who filed
+            title = _("请确认是否同意使用您的证照")
+            body = sentence(asked.requester_name, asked.life_event_name, asked.certificate_titles) + (
+                _("，请在%(consent_days)s日内打开“授权请求”选择同意或拒绝") % {"consent_days": CONSENT_DAYS}
+            )
+        await notify_account(tx, account.id, title=title, body=body, url="/consents")
     return consent_id
 
 
@@ -86,8 +86,8 @@ def view(row: ConsentRow, now: datetime) -> ConsentView:
         id=row.id,
         requester_name=row.requester_name,
         life_event=row.life_event_code,
-        life_event_name=row.life_event_name,
-        documents=row.certificate_titles,
+        life_event_name=text(row.life_event_name),
+        documents=[text(title) for title in row.certificate_titles],
         text=sentence(row.requester_name, row.life_event_name, row.certificate_titles),
         state=state,
         state_label=CONSENT_STATE_LABELS[state],

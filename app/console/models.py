@@ -27,7 +27,7 @@ class ConsoleTask(msgspec.Struct, frozen=True, kw_only=True):
     due_soon: bool
     submitted_at: datetime
     allowed_actions: list[str]
-    item_kind: str = "承诺件"  # 即办件 or 承诺件: the queue keeps them apart
+    item_kind: str = "承诺件"  # i18n: data (a code: 即办件 or 承诺件; the queue keeps them apart)
     office_name: str | None = None  # the office it is routed to (武进区); None: 全城通办, no office has taken it yet
 
 

@@ -23,8 +23,8 @@ from i18n import N_, _
 # Their labels are marked here and translated where the page draws them.
 DUE_FILTERS = {"overdue": N_("已超期"), "soon": N_("即将到期（2个工作日内）")}
 # 即办件 (done at once: 马上办 at the window) apart from 承诺件 (done within the promised working days).
-AT_ONCE = "即办件"
-KIND_FILTERS = {AT_ONCE: N_("即办件（可当场办结）"), "承诺件": N_("承诺件")}
+AT_ONCE = "即办件"  # i18n: data (the catalogue's item kind: a code in the query string)
+KIND_FILTERS = {AT_ONCE: N_("即办件（可当场办结）"), "承诺件": N_("承诺件")}  # i18n: data (keys are codes)
 
 
 def queue_filters(status: str, department: str, due: str, kind: str = "") -> QueueFilters:

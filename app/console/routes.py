@@ -33,6 +33,7 @@ from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth import walk_in
 from auth.access import caller, roles
+from i18n import N_
 
 STAFF = roles("clerk", "approver")
 
@@ -195,7 +196,7 @@ class ConsoleApi(Controller):
     async def current_walk_in(self, request: AnyRequest) -> WalkInView:
         started = walk_in.peek(request)
         if started is None:
-            raise NotFoundException("当前没有正在接待的来办群众")
+            raise NotFoundException(N_("当前没有正在接待的来办群众"))
         return service.walk_in_view(started)
 
     @post(

@@ -27,6 +27,8 @@ from app.cases.models import (
     TaskRow,
 )
 from app.cases.states import CASE_STATUS_LABELS, RESIDENT, TASK_STATUS_LABELS, derive_case_status
+from app.catalogue.translations import optional as optional_text
+from app.catalogue.translations import text as catalogue_text
 from app.console.models import (
     AnswerRow,
     AnswerSection,
@@ -92,11 +94,11 @@ def _view(task: TaskRow, user: CurrentUser, today: date, soon_until: date, *, ac
     return ConsoleTask(
         id=task.id,
         case_no=task.case_no,
-        life_event_name=task.life_event_name,
+        life_event_name=catalogue_text(task.life_event_name),
         item_code=task.item_code,
-        item_name=task.item_name,
+        item_name=catalogue_text(task.item_name),
         department=task.department_code,
-        department_name=task.department_name,
+        department_name=catalogue_text(task.department_name),
         status=task.status,
         status_label=TASK_STATUS_LABELS[task.status],
         due_on=due,
@@ -106,7 +108,7 @@ def _view(task: TaskRow, user: CurrentUser, today: date, soon_until: date, *, ac
         submitted_at=task.submitted_at,
         allowed_actions=workflow.actions_for(user, task) if acts else [],
         item_kind=task.item_kind,
-        office_name=task.office_name,
+        office_name=optional_text(task.office_name),
     )
 
 
@@ -295,7 +297,7 @@ async def case_for_staff(
         tasks=[_view(t, user, today, soon_until, acts=t.id in share.own_tasks) for t in case.tasks],
         answers=[
             AnswerSection(
-                title=section.title,
+                title=catalogue_text(section.title),
                 rows=[
                     _answer_row(field, data[field.key])
                     for field in section.fields
@@ -348,9 +350,9 @@ def _side(
         submitted_at=record.created_at,
         applicant_name=record.applicant_name,
         applicant_id_masked=record.applicant_id_masked,
-        received_how=RECEIVED_HOW.get(record.channel, record.channel),
-        status_label=CASE_STATUS_LABELS[status],
-        tasks=[(t.item_name, TASK_STATUS_LABELS[t.status]) for t in tasks],
+        received_how=gettext(RECEIVED_HOW.get(record.channel, record.channel)),
+        status_label=gettext(CASE_STATUS_LABELS[status]),
+        tasks=[(catalogue_text(t.item_name), gettext(TASK_STATUS_LABELS[t.status])) for t in tasks],
         compared=[_answer_row(fields[k], data[k]) for k in keys if k in fields and k in data],
         withdraw_problem=problem,
     )
@@ -393,7 +395,7 @@ async def _duplicate_pairs(
             DuplicatePair(
                 id=flag.id,
                 match=flag.match,
-                match_label=MATCH_LABELS.get(flag.match, flag.match),
+                match_label=gettext(MATCH_LABELS.get(flag.match, flag.match)),
                 reason=flag.reason,
                 state=flag.state,
                 decided=_decided(flag),
@@ -446,15 +448,17 @@ def _department_name(tasks: list[TaskRow], user: CurrentUser) -> str | None:
 
 
 def _answer_row(field: FormField, value: Any) -> AnswerRow:
+    """One answer as the clerk reads it, in their language: the field's label and a choice's (the answer as typed)."""
+    label = catalogue_text(field.label)
     if field.type == "id_number" and isinstance(value, str):
-        return AnswerRow(key=field.key, label=field.label, value=mask_id_number(value), sensitive=True)
+        return AnswerRow(key=field.key, label=label, value=mask_id_number(value), sensitive=True)
     if field.type == "checkbox":
-        text = N_("是") if value is True else N_("否")
+        shown = gettext(N_("是") if value is True else N_("否"))
     elif field.options:
-        text = next((o.label for o in field.options if o.value == value), str(value))
+        shown = next((catalogue_text(o.label) for o in field.options if o.value == value), str(value))
     else:
-        text = str(value)
-    return AnswerRow(key=field.key, label=field.label, value=text, sensitive=False)
+        shown = str(value)
+    return AnswerRow(key=field.key, label=label, value=shown, sensitive=False)
 
 
 async def reveal_id_number(

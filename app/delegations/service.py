@@ -33,7 +33,7 @@ from auth.pii import PiiCipher
 from auth.scope import serves
 from config.settings import Settings
 from db.pool import DB, Tx
-from i18n import N_, _
+from i18n import N_, _, use_language
 
 T = TypeVar("T")
 MAX_DAYS = 366
@@ -231,21 +231,18 @@ async def _tell_the_elder(tx: Tx, person_id: int, helper_name: str, scope: list[
     account = await accounts.resident_account_of(tx, person_id)
     if account is None:
         return
-    if scope is None:
-        matters = N_("全部事项")
-    else:
-        names = await catalogue.life_event_names(tx)
-        matters = "、".join(names.get(code, code) for code in scope)
-    await notify_account(
-        tx,
-        account.id,
-        title=N_("代办授权：您已授权帮办员代办"),
-        body=(
-            N_("您已授权帮办员 %(helper_name)s 为您代办%(matters)s，至 %(isoformat)s；如非本人意愿，可在“我的”中撤销")
-            % {"helper_name": helper_name, "matters": matters, "isoformat": expires_on.isoformat()}
-        ),
-        url="/me#delegations-heading",
-    )
+    # In the elder's language, not the helper's who recorded it (the events' names too).
+    with use_language(account.language):
+        if scope is None:
+            matters = _("全部事项")
+        else:
+            names = await catalogue.life_event_names(tx)
+            matters = _("、").join(names.get(code, code) for code in scope)
+        title = _("代办授权：您已授权帮办员代办")
+        body = _(
+            "您已授权帮办员 %(helper_name)s 为您代办%(matters)s，至 %(isoformat)s；如非本人意愿，可在“我的”中撤销"
+        ) % {"helper_name": helper_name, "matters": matters, "isoformat": expires_on.isoformat()}
+    await notify_account(tx, account.id, title=title, body=body, url="/me#delegations-heading")
 
 
 def _status(row: DelegationRow, today: date) -> str:

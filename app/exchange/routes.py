@@ -53,7 +53,7 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
                     "tasks:read": "read the department's tasks; webhooks",
                     "tasks:write": "move tasks through the state machine",
                     "materials:read": "download a task's own materials",
-                    "certificates:write": "办结 with the department's certificate",
+                    "certificates:write": "办结 with the department's certificate",  # i18n: data (developers')
                     "records:write": "hospitals: file birth and death records",
                 },
             )

@@ -122,6 +122,7 @@ class ChosenForm(msgspec.Struct, frozen=True, kw_only=True):
     Chinese as cases record it (app.forms.presenter draws it in theirs)."""
 
     event: LifeEvent
+    event_name: str  # the event's name in Chinese, as a case and a consent request record it
     form: MergedForm
     items: list[ServiceItem]
     chosen: list[str]
@@ -138,13 +139,15 @@ async def chosen_form(
 ) -> ChosenForm:
     """The form for the items asked for (`asked` None: the required ones and those the registers pre-tick); NotFound
     for a code that is neither a life event nor an online item's bundle, FieldErrors for a foreign item."""
-    event = await catalogue.life_event(db, code)
+    record = await catalogue.life_event_of_record(db, code)
+    event = catalogue.in_language(record)
     full, all_items = await forms.merged_form_of(db, code)
     preticked = await preticks(db, cipher, event, full, all_items, person_id, answers or {})
     chosen = chosen_items(event, asked, preticked)
     form, items = (full, all_items) if len(chosen) == len(all_items) else await forms.merged_form_of(db, code, chosen)
     return ChosenForm(
         event=event,
+        event_name=record.name,
         form=form,
         items=[catalogue.item_in_language(item) for item in items],
         chosen=chosen,

@@ -107,7 +107,8 @@ class HeldMaterial(msgspec.Struct, frozen=True, kw_only=True):
     issued_on: date
     about: str = "applicant"
     state: str = "held"
-    source: str = "本人电子证照"  # where it comes from, as the resident reads it: 本人电子证照, 配偶已授权 …
+    # Where it comes from, as the case records it (Chinese, app.forms.parties.OWN …; a page draws it translated).
+    source: str = "本人电子证照"  # i18n: data
 
 
 class ItemChoice(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

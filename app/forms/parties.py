@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from app.catalogue.translations import text
 from app.certificates import service as certificates
 from app.certificates.models import ECertificate
 from app.consents import service as consents
@@ -37,19 +38,33 @@ from app.people.identity import id_number_problem, normalize_id_number
 from app.people.models import Person
 from auth.pii import PiiCipher
 from db.pool import DB
+from i18n import N_, _
 
 APPLICANT = service.APPLICANT
 DECEASED = "deceased"
 COMPANY = "company"
 LEGAL_REP = "legal_rep"
-COMPANY_OWN = "企业电子证照"
-LEGAL_REP_OWN = "法定代表人的电子证照（法人库登记）"
-REGISTER = "法人库"
-OWN = "本人电子证照"
+# Where held documents come from, as the case records it (in Chinese; drawn per reader through Party.source_shown).
+COMPANY_OWN = N_("企业电子证照")
+LEGAL_REP_OWN = N_("法定代表人的电子证照（法人库登记）")
+REGISTER = N_("法人库")
+OWN = N_("本人电子证照")
 # Parties without an ID number field on any form (the newborn has none yet).
-_LABELS = {"applicant": "申请人", "child": "新生儿", "spouse": "配偶", "company": "企业", "legal_rep": "法定代表人"}
+_LABELS = {
+    "applicant": N_("申请人"),
+    "child": N_("新生儿"),
+    "spouse": N_("配偶"),
+    "company": N_("企业"),
+    "legal_rep": N_("法定代表人"),
+}
+# A party's number field is labelled "<party>公民身份号码" in the form's configuration: its name comes from there.
+_NUMBER_LABEL = "公民身份号码"  # i18n: data (matched against the configuration's Chinese labels, never shown)
 # A party whose number is typed in a field not named `<party>.id_number`.
 _NUMBER_FIELDS = {LEGAL_REP: "company.legal_rep_id_number"}
+
+# The source of a deceased relative's and a consenting spouse's documents: recorded in Chinese, drawn translated.
+_DECEASED_SOURCE = N_("%(label)s的电子证照（%(link)s）")
+_SPOUSE_SOURCE = N_("%(label)s已授权（配偶）")
 
 State = Literal["held", "awaiting_consent", "upload"]
 
@@ -68,7 +83,8 @@ class Party(msgspec.Struct, frozen=True, kw_only=True):
     about: str
     label: str  # 母亲
     state: State
-    source: str = ""  # where held documents come from: 本人电子证照, 配偶已授权, 逝者的电子证照（同一户口簿）
+    source: str = ""  # where held documents come from, as the case records it: 本人电子证照, 配偶已授权 …
+    source_shown: str = ""  # the same in the reader's language, for the page being drawn
     why: str | None = None  # why the resident has to upload (or wait), in words that say what to do
     show_number: bool = False  # the applicant's own, or allowed by the holder
     person_id: int | None = None
@@ -160,9 +176,14 @@ def label_of(form: MergedForm, about: str) -> str:
     """The party as the form names it: 母亲 from 母亲公民身份号码 (configuration, not a list per event)."""
     key = number_field(about)
     field = next((f for f in form.fields() if f.key == key), None)
-    if field is not None and field.label.endswith("公民身份号码") and len(field.label) > len("公民身份号码"):
-        return field.label.removesuffix("公民身份号码")
+    if field is not None and field.label.endswith(_NUMBER_LABEL) and len(field.label) > len(_NUMBER_LABEL):
+        return field.label.removesuffix(_NUMBER_LABEL)
     return _LABELS.get(about, about)
+
+
+def shown_label(label: str) -> str:
+    """A party's label (label_of) in the reader's language: the form's, from the catalogue, or one of ours."""
+    return _(label) if label in _LABELS.values() else text(label)
 
 
 def typed_number(data: Mapping[str, Any], about: str) -> str | None:
@@ -204,10 +225,10 @@ async def resolve(
             continue
         number = typed_number(data, about)
         if applicant is None:
-            why = f"{label}的证照：登录后可核对能否免提交"
+            why = _("%(label)s的证照：登录后可核对能否免提交") % {"label": shown_label(label)}
             resolved[about] = Party(about=about, label=label, state="upload", why=why)
         elif number is None:
-            why = f"填写{label}的公民身份号码后，可核对{label}的证照能否免提交"
+            why = _("填写%(label)s的公民身份号码后，可核对%(label)s的证照能否免提交") % {"label": shown_label(label)}
             resolved[about] = Party(about=about, label=label, state="upload", why=why)
         elif number == applicant.id_number:
             resolved[about] = _own(about, label, applicant)
@@ -220,13 +241,14 @@ async def resolve(
 
 def _company(label: str, company: Company | None) -> Party:
     if company is None:
-        why = "以企业身份办理（由法定代表人或经办人切换为企业办事）时，企业的电子证照可免提交"
+        why = _("以企业身份办理（由法定代表人或经办人切换为企业办事）时，企业的电子证照可免提交")
         return Party(about=COMPANY, label=label, state="upload", why=why)
     return Party(
         about=COMPANY,
         label=label,
         state="held",
         source=COMPANY_OWN,
+        source_shown=_(COMPANY_OWN),
         show_number=True,
         certificates=company.certificates,
     )
@@ -241,6 +263,7 @@ def _legal_rep(label: str, company: Company, applicant: Applicant | None) -> Par
         label=label,
         state="held",
         source=OWN if own else LEGAL_REP_OWN,
+        source_shown=_(OWN if own else LEGAL_REP_OWN),
         show_number=own,
         person_id=company.organisation.legal_rep_person_id,
         number=company.legal_rep_id_number,
@@ -256,6 +279,7 @@ def _own(about: str, label: str, applicant: Applicant | None) -> Party:
         label=label,
         state="held",
         source=OWN,
+        source_shown=_(OWN),
         show_number=True,
         person_id=applicant.person.id,
         number=applicant.id_number,
@@ -267,13 +291,16 @@ async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant,
     person = await people.person_by_number(db, cipher, number)
     link = kinship(applicant, person, number) if person is not None else None
     if person is None or link is None:
-        why = f"未能核实您与{label}的亲属关系（同一户口簿，或您的结婚证、出生医学证明），请上传{label}的证照"
+        why = _("未能核实您与%(label)s的亲属关系（同一户口簿，或您的结婚证、出生医学证明），请上传%(label)s的证照") % {
+            "label": shown_label(label)
+        }
         return Party(about=DECEASED, label=label, state="upload", why=why, number=number)
     return Party(
         about=DECEASED,
         label=label,
         state="held",
-        source=f"{label}的电子证照（{link}）",
+        source=_DECEASED_SOURCE % {"label": label, "link": link},
+        source_shown=_(_DECEASED_SOURCE) % {"label": shown_label(label), "link": _(link)},
         person_id=person.id,
         number=number,
         link=link,
@@ -286,15 +313,15 @@ def kinship(applicant: Applicant, person: Person, number: str) -> str | None:
     who is a party of a case about a deceased person: app.cases.duplicate_flow.)"""
     own = applicant.person
     if own.household_no is not None and own.household_no == person.household_no:
-        return "同一户口簿"
+        return N_("同一户口簿")
     if person.id in (own.mother_id, own.father_id) or own.id in (person.mother_id, person.father_id):
-        return "父母子女"
+        return N_("父母子女")
     for certificate in applicant.certificates:
         named = {str(value) for key, value in certificate.data.items() if key.endswith("id_number")}
         if certificate.kind == "marriage" and number in named:
-            return "结婚证"
+            return N_("结婚证")
         if certificate.kind == "birth_medical" and number in named:
-            return "出生医学证明"
+            return N_("出生医学证明")
     return None
 
 
@@ -307,16 +334,16 @@ async def _living(
             about=about,
             label=label,
             state="held",
-            source=f"{label}已授权（配偶）",
+            source=_SPOUSE_SOURCE % {"label": label},
+            source_shown=_(_SPOUSE_SOURCE) % {"label": shown_label(label)},
             show_number=True,
             person_id=person.id,
             number=number,
             certificates=await certificates.held_by(db, person.id),
         )
-    why = (
-        f"提交后将请{label}本人在手机上同意使用其证照（{consents.CONSENT_DAYS}日内）；"
-        f"未同意或未能答复的，需要补传。也可以现在上传"
-    )
+    why = _(
+        "提交后将请%(label)s本人在手机上同意使用其证照（%(days)s日内）；未同意或未能答复的，需要补传。也可以现在上传"
+    ) % {"label": shown_label(label), "days": consents.CONSENT_DAYS}
     return Party(about=about, label=label, state="awaiting_consent", why=why, number=number)
 
 

@@ -75,7 +75,7 @@ def form_answer(form: MergedForm, values: dict[str, Prefill], resolved: Mapping[
             for section in form.sections
         ],
         materials=MaterialsAnswer(
-            held=[_held(parties.held_material(need, party, cert)) for need, party, cert in held],
+            held=[_held(parties.held_material(need, party, cert), party) for need, party, cert in held],
             to_upload=[_need(m) for m in to_upload],
             issued_in_case=[_need(m) for m in form.materials if m.issued_by_item is not None],
         ),
@@ -92,9 +92,11 @@ def _need(need: _Need) -> _Need:
     return msgspec.structs.replace(need, name=text(need.name), item_name=text(need.item_name), note=optional(need.note))
 
 
-def _held(material: HeldMaterial) -> HeldMaterial:
+def _held(material: HeldMaterial, party: parties.Party) -> HeldMaterial:
+    """The held material in the reader's language: where it comes from as well (the case records the Chinese)."""
     return msgspec.structs.replace(
         material,
+        source=party.source_shown or material.source,
         name=text(material.name),
         certificate_title=text(material.certificate_title),
         issued_by=text(material.issued_by),
@@ -182,6 +184,8 @@ def apply_view(
         may_be_own=service.may_be_applicants_own(form),
         same_as=same_as,
         party_labels={
-            m.about: text(parties.label_of(form, m.about)) for m in form.materials if m.about != parties.APPLICANT
+            m.about: parties.shown_label(parties.label_of(form, m.about))
+            for m in form.materials
+            if m.about != parties.APPLICANT
         },
     )

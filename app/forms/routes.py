@@ -17,6 +17,7 @@ from app.web.params import Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, be
 from app.web.types import AnyRequest
 from auth.access import public, user_of
 from auth.pii import PiiCipher
+from i18n import N_
 
 
 async def _form(
@@ -91,4 +92,4 @@ class FormApi(Controller):
         try:
             return await _form(request, db, cipher, code, None, behalf, org, single=True)
         except NotFound:
-            raise NotFound("该事项不能单独在网上办理，请在办事指南中查看办理方式") from None
+            raise NotFound(N_("该事项不能单独在网上办理，请在办事指南中查看办理方式")) from None

@@ -11,7 +11,6 @@ import asyncpg
 import msgspec
 
 import i18n
-from app.calendar.service import china_time
 from app.errors import Conflict, FieldErrors, Forbidden
 from app.notifications.models import CaseAudience, Inbox, NoticeDelivery, Reached, StaffNotice, Subscribed
 from app.web.types import Connection
@@ -218,7 +217,7 @@ def _staff_notice(row: Arrival) -> StaffNotice:
         case_no=row.case_no,
         task_id=row.task_id,
         delivery=_delivery(row),
-        failure=row.failure,
+        failure=arrival.failure_text(row.failure) if row.failure else None,
         undelivered_at=row.undelivered_at,
         by_hand_note=row.by_hand_note,
     )
@@ -269,11 +268,6 @@ async def schedule_reminder(
 async def cancel_reminders(tx: Tx, key: str) -> None:
     """The reminders still pending under `key` are not sent (what they remind of was cancelled or moved)."""
     await outbox.cancel_scheduled(tx, key)
-
-
-def beijing_time(moment: datetime) -> str:
-    """「2026-11-29 10:31（北京时间）」: how a notice names a moment, whatever the server's time zone."""
-    return _("%(time)s（北京时间）") % {"time": china_time(moment)}
 
 
 async def inbox_of(db: DB, user: CurrentUser, limit: int = INBOX_LIMIT) -> Inbox:

@@ -17,7 +17,7 @@ import re
 from datetime import date
 from typing import Literal
 
-from i18n import _
+from i18n import N_, _
 
 # --- 公民身份号码 (GB 11643-1999) -------------------------------------------
 
@@ -102,7 +102,7 @@ def birth_date_of(id_number: str) -> date:
     normalized = _require_well_formed_digits(id_number)
     birth_date = _birth_date_or_none(normalized)
     if birth_date is None:
-        raise ValueError("身份证号码中的出生日期无效")
+        raise ValueError(N_("身份证号码中的出生日期无效"))
     return birth_date
 
 
@@ -131,7 +131,7 @@ def _birth_date_or_none(id_number: str) -> date | None:
 def _require_well_formed_digits(id_number: str) -> str:
     normalized = normalize_id_number(id_number)
     if len(normalized) != ID_NUMBER_LENGTH or not _is_ascii_digits(normalized[:17]):
-        raise ValueError("身份证号码应为18位，前17位为数字")
+        raise ValueError(N_("身份证号码应为18位，前17位为数字"))
     return normalized
 
 

@@ -20,7 +20,7 @@ BAD_LEVELS = frozenset({1, 2})
 # Why a rating is bad, as the resident picks it (only for 1 and 2).
 REASON_TAGS = (N_("材料要求多"), N_("办理时间长"), N_("态度不好"), N_("多次跑动"), N_("系统难用"))
 TEXT_MAX = 500
-CHANNEL_LABELS = {"online": "网上评价", "window": "窗口评价器", "helper": "帮办员协助（本人在场）"}
+CHANNEL_LABELS = {"online": N_("网上评价"), "window": N_("窗口评价器"), "helper": N_("帮办员协助（本人在场）")}
 
 
 class ReviewBody(msgspec.Struct, frozen=True, kw_only=True):
