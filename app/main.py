@@ -202,15 +202,13 @@ def _template_engine(
         # A code the catalogue configures (网上办理, 即办件, 市级: app.catalogue.models.VOCABULARY) in the reader's
         # language as plain text, escaped like any value: {{ item.level|gettext }}, channels|map("gettext").
         template_filters["gettext"] = i18n.gettext
-        # A name the catalogue configures (a department, a district, a hall), or one of ours standing among them
-        # (市本级, marked), in the reader's language, drawn from data shared by every language (the statistics' cached
-        # figures): {{ g.name|catalogue }}, as plain text escaped like any value.
+        # A name the catalogue configures (a case's life event, items and departments, a district, a hall), or one of
+        # ours standing among them (市本级, marked), in the reader's language, drawn from data the database or a cache
+        # keeps in Chinese for every language (a case's views, its tracking snapshot, the statistics' figures):
+        # {{ g.name|catalogue }}, as plain text escaped like any value.
         template_filters["catalogue"] = _catalogue_name
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
-        # A catalogue text the database keeps in Chinese (a case's life event, items and departments, joined into its
-        # views and its tracking snapshot) in the reader's language where it reaches a page: {{ name|catalogue }}.
-        template_filters["catalogue"] = catalogue_translations.text
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
         template_globals["login_url"] = login_url_for
         template_globals["register_url"] = register_url_for

@@ -13,8 +13,8 @@ import pytest
 from litestar import Litestar
 
 from config.settings import Settings
-from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_up
-from tests.test_i18n_staff import _birth_case, _speaks, _staff
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, sign_up, signed_in_staff
+from tests.test_i18n_staff import _birth_case, _speaks
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
@@ -32,7 +32,7 @@ async def test_a_clerks_queue_and_case_answers_draw_the_catalogue_and_statuses_i
     client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     case = await _birth_case(client)
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     queue = await _speaks(clerk, "en").get("/console")
     assert queue.status_code == 200, queue.text
     assert not _chinese_in(queue.text, "td") + _chinese_in(queue.text, "th"), _chinese_in(queue.text, "td")
@@ -71,7 +71,7 @@ async def test_statistics_console_filters_and_a_halls_bookings_name_departments_
     assert stats.status_code == 200, stats.text
     assert not _chinese_in(stats.text, "option") + _chinese_in(stats.text, "th"), _chinese_in(stats.text, "th")
     assert "公安" in (await _speaks(client, None).get("/stats")).text  # the figures are cached: Chinese stays Chinese
-    clerk = await _staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
+    clerk = await signed_in_staff(another_client, pool, settings, name="王窗口", role="clerk", department="police")
     queue = await _speaks(clerk, "en").get("/console")
     assert not _chinese_in(queue.text, "option"), _chinese_in(queue.text, "option")
     bookings = await clerk.get("/console/appointments")
