@@ -130,7 +130,7 @@ async def test_a_clerk_files_for_a_walk_in_without_uploads_and_prints_the_receip
     apply = await clerk.get("/life-events/retirement/apply")
     assert apply.status_code == 200 and apply.headers["cache-control"] == "no-store"
     assert "为王建国填写申请表" in apply.text and "纸质材料（窗口核验）" in apply.text
-    assert "取自人口库（已当面核验身份证）" in apply.text
+    assert "取自人口库（已当面核验身份证件）" in apply.text
     assert f'name="on_behalf_of" value="{WANG["id_number"]}"' in apply.text
     client_key = re.search(r'data-client="(w[^"]+)"', apply.text)
     assert client_key, "the form names the visit for what the browser keeps"
