@@ -62,6 +62,7 @@ from app.forms.routes import FormApi
 from app.health import healthz
 from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
+from app.notifications.service import step_title
 from app.ops import logs as ops_logs
 from app.ops.context import current_request_id
 from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
@@ -195,6 +196,9 @@ def _template_engine(
         # A catalogue text the database keeps in Chinese (a case's life event, items and departments, joined into its
         # views and its tracking snapshot) in the reader's language where it reaches a page: {{ name|catalogue }}.
         template_filters["catalogue"] = catalogue_translations.text
+        # A timeline step's title, stored in Chinese as written, in the reader's language: {{ step.title|step_title }}
+        # (app.notifications.titles reads a title back through the template it was written from).
+        template_filters["step_title"] = step_title
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
         template_globals["login_url"] = login_url_for
         template_globals["register_url"] = register_url_for
