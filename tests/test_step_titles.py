@@ -39,7 +39,7 @@ SAMPLES: dict[str, dict[str, tuple[str, str]]] = {
     titles.CONSULTATION_ASKED: {
         "item_name": ITEM,
         "department_name": ("卫健", "Health"),
-        "isoformat": ("2026-12-01",) * 2,
+        "isoformat": ("2026-12-01", "2026-12-01"),
     },
     titles.CONSULTATION_ANSWERED: {"item_name": ITEM, "department_name": ("公安", "Police")},
     titles.STEP_WITH_DELIVERY: {
