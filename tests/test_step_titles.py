@@ -42,6 +42,14 @@ SAMPLES: dict[str, dict[str, tuple[str, str]]] = {
         "isoformat": ("2026-12-01", "2026-12-01"),
     },
     titles.CONSULTATION_ANSWERED: {"item_name": ITEM, "department_name": ("公安", "Police")},
+    # A notice given by hand carries the notice's own title, read in turn.
+    titles.TOLD_BY_PHONE: {"notice": ("出生户口登记：已受理", "Birth registration (hukou): Accepted")},
+    titles.TOLD_ON_PAPER: {
+        "notice": (
+            "申请已提交，共3个事项，已分送各部门",
+            "Application submitted and sent to the departments (services: 3)",
+        )
+    },
     titles.STEP_WITH_DELIVERY: {
         "subject": ITEM,
         "step": ("已办结", "Completed"),

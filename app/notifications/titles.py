@@ -40,6 +40,9 @@ AWAITING_CONSENT = N_("待授权：等待%(labels)s同意使用其证照")
 # 征求意见 between departments (app.consultations): steps only staff read, on the console's history of the task.
 CONSULTATION_ASKED = N_("%(item_name)s：征求%(department_name)s意见（%(isoformat)s前答复）")
 CONSULTATION_ANSWERED = N_("%(item_name)s：%(department_name)s已答复征求意见")
+# A notice no channel delivered, then given by a clerk (app.console.undelivered), with the title it carried.
+TOLD_BY_PHONE = N_("已电话告知申请人（%(notice)s）")
+TOLD_ON_PAPER = N_("已向申请人送达纸质通知（%(notice)s）")
 # The workflow's convention for a task's step, 「subject：step」, with how its result reaches the resident when chosen.
 STEP_WITH_DELIVERY = N_("%(subject)s：%(step)s（%(delivery)s）")
 STEP = N_("%(subject)s：%(step)s")
@@ -60,6 +63,8 @@ TEMPLATES = (
     AWAITING_CONSENT,
     CONSULTATION_ASKED,
     CONSULTATION_ANSWERED,
+    TOLD_BY_PHONE,
+    TOLD_ON_PAPER,
     STEP_WITH_DELIVERY,
     STEP,
 )
@@ -84,12 +89,16 @@ _PATTERNS = tuple((template, _pattern(template)) for template in TEMPLATES)
 
 def part(value: object) -> str:
     """One filled-in part in the current language: a catalogue name (an item, a certificate), else a marked text (a
-    step's name, a way of delivery), else as written (a count, a person's name)."""
+    step's name, a way of delivery), else a title within the title (a notice's, given by hand), else as written (a
+    count, a person's name)."""
     text = str(value)
     if not text:
         return text  # (the empty message id is the catalogue's header)
     named = catalogue.text(text)
-    return named if named != text else _(text)
+    if named != text:
+        return named
+    marked = _(text)
+    return marked if marked != text else read(text)  # (each part is shorter than its title: the reading ends)
 
 
 def read(title: str) -> str:
