@@ -62,6 +62,7 @@ from app.forms.routes import FormApi
 from app.health import healthz
 from app.me.pages import MePages
 from app.notifications.routes import NotificationPages, NotificationsApi, PushApi
+from app.notifications.service import step_title
 from app.ops import logs as ops_logs
 from app.ops.context import current_request_id
 from app.ops.metrics import CountedSms, DatabaseGauges, metrics, process_metrics
@@ -209,6 +210,9 @@ def _template_engine(
         template_filters["catalogue"] = _catalogue_name
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
+        # A timeline step's title, stored in Chinese as written, in the reader's language: {{ step.title|step_title }}
+        # (app.notifications.titles reads a title back through the template it was written from).
+        template_filters["step_title"] = step_title
         # 登录 and 注册 links that bring the person back to where they were (app.web.redirects: local paths only).
         template_globals["login_url"] = login_url_for
         template_globals["register_url"] = register_url_for

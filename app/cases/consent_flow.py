@@ -28,6 +28,7 @@ from app.errors import Conflict
 from app.forms import parties
 from app.forms import service as forms
 from app.forms.models import MaterialNeed, MaterialToUpload, MergedForm
+from app.notifications.titles import AWAITING_CONSENT
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -105,7 +106,7 @@ async def ask(
             tx,
             case_id,
             items,
-            title=N_("待授权：等待%(labels)s同意使用其证照") % {"labels": labels},
+            title=AWAITING_CONSENT % {"labels": labels},
             note=N_("已请%(labels)s在%(consent_days)s日内同意；未同意或逾期的，将通知您上传相应材料")
             % {"labels": labels, "consent_days": consents.CONSENT_DAYS},
         )

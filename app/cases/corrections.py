@@ -48,6 +48,7 @@ from app.errors import Conflict, FieldErrors, NotFound
 from app.filing.service import files_for_as_parent, own_person_id
 from app.forms import service as forms
 from app.forms.models import FormField, MergedForm
+from app.notifications import titles
 from app.people import service as people
 from app.web.types import Connection
 from auth import walk_in
@@ -337,7 +338,7 @@ async def request_correction(
             case_id=who.case.id,
             task_id=task_id,
             status="submitted",
-            title=N_("%(name)s：已申请") % {"name": found.item.name},
+            title=titles.CORRECTION_APPLIED % {"name": found.item.name},
             department_code=found.item.department_code,
             actor_account_id=user.account_id,
             note=note,

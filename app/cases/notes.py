@@ -15,6 +15,7 @@ from app.cases.states import INTERNAL, NOTE_STEP, RESIDENT, VISIBILITIES
 from app.cases.timeline import record_event
 from app.cases.workflow import in_scope
 from app.errors import FieldErrors, Forbidden, NotFound
+from app.notifications import titles
 from app.web.types import Connection
 from auth.audit import audit
 from auth.models import CurrentUser
@@ -57,7 +58,7 @@ async def add_note(
             case_id=task.case_id,
             task_id=task.id,
             status=NOTE_STEP,
-            title=f"{task.item_name}：{TITLES[visibility]}",
+            title=titles.STEP % {"subject": task.item_name, "step": TITLES[visibility]},
             department_code=task.department_code,
             actor_account_id=user.account_id,
             note=words,

@@ -64,6 +64,7 @@ from app.forms import choice, parties
 from app.forms import service as forms
 from app.forms.models import MergedForm
 from app.notifications import service as notifications
+from app.notifications import titles
 from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
 from app.organisations.models import ROLE_LABELS, Organisation
@@ -301,23 +302,23 @@ def _submitted_step(filing: Filing, user: CurrentUser, item_count: int) -> tuple
     if filing.channel == "window" and filing.org_credit_code is not None:
         role = ROLE_LABELS.get(filing.org_role or "", N_("经办人"))
         return (
-            N_("综合窗口已收件（已当面核验经办人身份证、企业授权和纸质材料），共%(count)s个事项，已分送各部门"),
+            titles.SUBMITTED_AT_WINDOW_FOR_ORG,
             count,
             N_("由综合窗口 %(name)s 当面收件；经办人身份：%(role)s") % {"name": user.name, "role": role},
         )
     if filing.channel == "window":
-        title = N_("综合窗口已收件（已当面核验身份证和纸质材料），共%(count)s个事项，已分送各部门")
+        title = titles.SUBMITTED_AT_WINDOW
         return title, count, N_("由综合窗口 %(name)s 当面收件") % {"name": user.name}
     if filing.channel == "helper":
-        title = N_("帮办员代为提交申请，共%(count)s个事项，已分送各部门")
+        title = titles.SUBMITTED_BY_HELPER
         return title, count, N_("由帮办员 %(name)s 代办") % {"name": user.name}
     if filing.filed_as == "parent":
-        title = N_("监护人为未成年子女提交申请，共%(count)s个事项，已分送各部门")
+        title = titles.SUBMITTED_BY_PARENT
         return title, count, N_("由父母 %(name)s 代为申请") % {"name": user.name}
     if filing.org_credit_code is not None:
-        title = N_("企业经办人提交申请，共%(count)s个事项，已分送各部门")
+        title = titles.SUBMITTED_BY_AGENT
         return title, count, N_("由经办人 %(name)s 代表企业提交") % {"name": user.name}
-    return N_("申请已提交，共%(count)s个事项，已分送各部门"), count, None
+    return titles.SUBMITTED, count, None
 
 
 def _task_views(rows: list[TaskListing]) -> list[TaskView]:
@@ -933,7 +934,7 @@ async def record_urge(tx: Tx, task: TaskRow, *, actor_account_id: int, note: str
         case_id=task.case_id,
         task_id=task.id,
         status="urged",
-        title=N_("%(item_name)s：已督办") % {"item_name": task.item_name},
+        title=titles.URGED % {"item_name": task.item_name},
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,

@@ -38,6 +38,7 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import ResultCertificate, ServiceItem
 from app.certificates import service as certificates
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
+from app.notifications import titles
 from app.registers import service as registers
 from app.registers.models import CompletedTask
 from app.web.types import Connection
@@ -410,10 +411,11 @@ async def _apply_move(
     paused_since = await store.last_event_day(tx, task_id, "supplement_requested") if action == "resubmit" else None
     due_on, provisional = _deadline_after(action, task, calendar, today, paused_since)
     await store.set_task_status(tx, task_id, step.to, due_on, provisional)
-    title = f"{task.item_name}：{step.label}"
+    title = titles.STEP % {"subject": task.item_name, "step": step.label}
     if delivery is not None:
         await store.record_delivery(tx, task_id, *delivery)
-        title += f"（{DELIVERY_LABELS[delivery[0]]}）"
+        label = DELIVERY_LABELS[delivery[0]]
+        title = titles.STEP_WITH_DELIVERY % {"subject": task.item_name, "step": step.label, "delivery": label}
         if delivery[1]:
             note = (N_("快递单号 %(delivery)s") % {"delivery": delivery[1]}) + (f"；{note}" if note else "")
     await record_event(
@@ -493,10 +495,7 @@ async def _invite_rating(tx: Tx, task: TaskRow) -> None:
     a step of its own on the timeline, so the inbox and the push carry the question to the case page."""
     others = [t for t in await store.tasks_of_case(tx, task.case_id) if t.id != task.id]
     whole = all(t.status in _FINISHED for t in others)
-    if whole:
-        title = N_("%(item_name)s已办结，请评价本次办理；办件已全部办结，也请评价整体办理")
-    else:
-        title = N_("%(item_name)s已办结，请评价本次办理")
+    title = titles.RATE_TASK_AND_CASE if whole else titles.RATE_TASK
     await record_event(
         tx,
         case_id=task.case_id,
@@ -627,7 +626,7 @@ async def _issue_correction(
         case_id=task.case_id,
         task_id=task.id,
         status="completed",
-        title=N_("%(title)s已更正：已换发新证照，原证照作废") % {"title": new.title},
+        title=titles.CORRECTED % {"title": new.title},
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,
@@ -689,7 +688,7 @@ async def settle_consent(tx: Tx, task: TaskRow, action: str, note: str | None, a
         case_id=task.case_id,
         task_id=task.id,
         status=step.to,
-        title=f"{task.item_name}：{step.label}",
+        title=titles.STEP % {"subject": task.item_name, "step": step.label},
         department_code=task.department_code,
         actor_account_id=actor_account_id,
         note=note,

@@ -11,6 +11,7 @@ import asyncpg
 from app.cases import service as cases
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.notifications import service as notifications
+from app.notifications import titles
 from app.notifications.models import StaffNotice
 from app.web.types import Connection
 from auth.audit import audit
@@ -19,7 +20,7 @@ from auth.scope import region_prefix, serves
 from i18n import N_, _
 
 # What the timeline says a clerk did, by channel.
-BY_HAND_STEPS = {"phone": N_("已电话告知申请人"), "paper": N_("已向申请人送达纸质通知")}
+BY_HAND_STEPS = {"phone": titles.TOLD_BY_PHONE, "paper": titles.TOLD_ON_PAPER}
 
 
 class _OutOfScope(Exception):
@@ -65,7 +66,7 @@ async def record_by_hand(
                 tx,
                 case_id=notice.case_id,
                 task_id=notice.task_id,
-                title=f"{BY_HAND_STEPS[channel]}（{notice.title}）",
+                title=BY_HAND_STEPS[channel] % {"notice": notice.title},
                 actor_account_id=user.account_id,
             )
             await audit(

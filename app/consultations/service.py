@@ -45,6 +45,7 @@ from app.consultations.models import (
     ConsultationRow,
 )
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
+from app.notifications import titles
 from app.notifications.service import notify_account
 from app.web.types import Connection
 from auth.audit import audit
@@ -190,7 +191,7 @@ async def ask(
             case_id=task.case_id,
             task_id=task.id,
             status="consultation_asked",
-            title=N_("%(item_name)s：征求%(department_name)s意见（%(isoformat)s前答复）")
+            title=titles.CONSULTATION_ASKED
             % {
                 "item_name": task.item_name,
                 "department_name": row.department_name,
@@ -291,7 +292,7 @@ async def answer(
                 case_id=row.case_id,
                 task_id=row.task_id,
                 status="consultation_answered",
-                title=N_("%(item_name)s：%(department_name)s已答复征求意见")
+                title=titles.CONSULTATION_ANSWERED
                 % {"item_name": row.item_name, "department_name": row.department_name},
                 department_code=row.department_code,
                 actor_account_id=user.account_id,

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import msgspec
 
-import i18n
 from app.errors import Conflict, FieldErrors, Forbidden
+from app.notifications import titles
 from app.notifications.models import CaseAudience, Inbox, NoticeDelivery, Reached, StaffNotice, Subscribed
 from app.web.types import Connection
 from auth import ratelimit
@@ -92,19 +92,13 @@ def message_for(
 
 
 def step_title(title: str, params: Mapping[str, object] | None = None) -> str:
-    """A timeline step's title in the current language. Titles are stored as written, in Chinese: a whole marked
-    text (「综合窗口已核查申请信息，继续办理」), or by the workflow's convention 「subject：step」
-    (「出生医学证明：已受理」), whose two parts are each looked up. A part not in the catalogue (a name) stays as
-    written. With `params`, the title is a marked text to fill in (app.cases.timeline.record_event)."""
+    """A timeline step's title in the current language, the one way every page and notice draws one. With `params`,
+    `title` is a marked text to fill in (app.cases.timeline.record_event, as a step is recorded); without, a title as
+    stored, in Chinese, read back through its template (app.notifications.titles). The filled-in parts are drawn in
+    the current language where they are catalogue names or marked texts; a name stays as written."""
     if params is not None:
-        return _(title) % params
-    translated = _(title)
-    if translated != title or i18n.current_language() == i18n.DEFAULT_LANGUAGE:
-        return translated
-    subject, colon, step = title.partition("：")
-    if not colon:
-        return title
-    return _("%(subject)s：%(step)s") % {"subject": _(subject), "step": _(step)}
+        return _(title) % {name: titles.part(value) for name, value in params.items()}
+    return titles.read(title)
 
 
 def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
