@@ -114,6 +114,9 @@ async def test_a_health_approver_sees_only_the_health_items_answers_and_material
     assert own.status_code == 200 and own.headers["content-type"] == "image/png"
     audited = await _audit(pool, "upload.read", "forbidden")
     assert len(audited) == 1 and audited[0]["subject"] == f"case:{case_no}"
+    # A resident's material shown to staff is in the access trail too, as every ID number revealed is.
+    read = await _audit(pool, "upload.read", "ok")
+    assert len(read) == 1 and read[0]["subject"] == f"case:{case_no}" and "CZ-WJ-001" in str(read[0]["detail"])
 
 
 async def test_an_approver_cannot_download_another_departments_supplement(

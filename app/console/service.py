@@ -497,6 +497,9 @@ async def upload_for_staff(db: asyncpg.Pool, conn: Connection, user: CurrentUser
     if not case.share.shows_upload(row.material_code):
         await audit(db, conn, "upload.read", "forbidden", subject=f"case:{row.case_no}", material=row.material_code)
         raise Forbidden(N_("该材料属于其他部门办理的事项，不向您显示"))
+    # A resident's material (an ID card's scan, a certificate) read by staff: in the access trail, as a full ID number
+    # revealed or a consultation's attachment read is.
+    await audit(db, conn, "upload.read", "ok", subject=f"case:{row.case_no}", material=row.material_code)
     return row
 
 
