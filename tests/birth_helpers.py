@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
 from app.calendar.service import today_in_china
 from app.people.identity import check_char
-from tests.auth_helpers import LI_NA, ZHANG_WEI, post, staff_client_sign_up
+from tests.auth_helpers import LI_NA, ZHANG_WEI, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import answers_for, upload_required_materials
 
 BIRTH_REGISTRATION = "CZ-GA-001"
@@ -89,13 +89,42 @@ class BirthDesk:
         case = (await self.clerk.get(f"/api/v1/console/cases/{case_no}")).json()
         return {t["item_code"]: t["id"] for t in case["tasks"]}
 
+    async def complete_health_task(self, task_id: int, **extra: Any) -> None:
+        """A 卫健 task of the case the whole way: accepted at the 天宁 window, reviewed, approved and completed by 卫健
+        (`extra`: what the approver adds to each step, a note say)."""
+        assert (await act(self.clerk, task_id, "accept")).status_code == 200
+        for action in ("review", "approve", "complete"):
+            assert (await act(self.health, task_id, action, **extra)).status_code == 200
+
     async def ready_to_register(self, case_no: str) -> int:
         """出生医学证明 issued (卫健 办结), 出生户口登记 approved: its task id, waiting for 办结 with the number."""
         tasks = await self.tasks(case_no)
-        for item in (BIRTH_CERTIFICATE, BIRTH_REGISTRATION):
-            assert (await act(self.clerk, tasks[item], "accept")).status_code == 200
-        for action in ("review", "approve", "complete"):
-            assert (await act(self.health, tasks[BIRTH_CERTIFICATE], action)).status_code == 200
+        await self.complete_health_task(tasks[BIRTH_CERTIFICATE])
+        assert (await act(self.clerk, tasks[BIRTH_REGISTRATION], "accept")).status_code == 200
         for action in ("review", "approve"):
             assert (await act(self.police, tasks[BIRTH_REGISTRATION], action)).status_code == 200
         return tasks[BIRTH_REGISTRATION]
+
+
+class IssuedCertificate(NamedTuple):
+    desk: BirthDesk
+    case_no: str
+    certificate: dict[str, Any]  # as 我的证照 lists it (/api/v1/certificates)
+
+
+async def issued_birth_certificate(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: Any, secret_key: str, key: str
+) -> IssuedCertificate:
+    """张伟 signs up on `client` and files 新生儿出生 (the child named 张小宝); the desk's 卫健 issues its 出生医学证明
+    into his library."""
+    assert (await sign_up(client, new_authenticator(), ZHANG_WEI)).status_code == 201
+    desk = await BirthDesk.open(another_client, pool, secret_key)
+    case_no = await file_birth_case(client, born_days_ago(), key)
+    await desk.complete_health_task((await desk.tasks(case_no))[BIRTH_CERTIFICATE])
+    return IssuedCertificate(desk, case_no, await birth_certificate_of(client, case_no))
+
+
+async def birth_certificate_of(client: httpx.AsyncClient, case_no: str) -> dict[str, Any]:
+    """The 出生医学证明 the case issued, as the signed-in resident's 我的证照 lists it (while it is valid)."""
+    held = (await client.get("/api/v1/certificates")).json()
+    return next(c for c in held if c["kind"] == "birth_medical" and c.get("case_no") == case_no)

@@ -1,5 +1,5 @@
 """Shared steps for the push tests: a local push service that trusts the app's VAPID key, a resident with
-a subscribed device, and running a worker in-process until the queue is empty."""
+a subscribed device, and running a worker in-process until the queue is empty (with texts too, for the SMS tests)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from push.delivery import RetryPolicy
 from push.keys import load_or_create
 from push.sender import PushSender
 from push.worker import PushWorker, WorkerOptions
+from sms.backends import LogBackend, SmsBackend
+from sms.delivery import RetryPolicy as TextRetryPolicy
+from sms.delivery import Sending
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
 from tests.case_helpers import submission_for
 from tests.database_fixtures import TEST_SECRET_KEY
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Retries a test can wait for: five tries, a fifth of a second apart.
 QUICK_RETRIES = RetryPolicy(delays=(0.2, 0.2, 0.2, 0.2))
+QUICK_TEXT_RETRIES = TextRetryPolicy(delays=(0.2, 0.2, 0.2, 0.2))
 QUICK_OPTIONS = WorkerOptions(heartbeat_seconds=5, idle_poll_seconds=0.5)
 
 
@@ -68,13 +72,47 @@ async def run_worker(
     within: float = 60,
 ) -> int:
     """Run one worker here until the queue is empty; returns how many it delivered."""
+    return (await _drained(pool, database_url, settings, policy, options, within)).sent
+
+
+async def run_worker_with_texts(
+    pool: asyncpg.Pool,
+    database_url: str,
+    settings: Settings,
+    backend: SmsBackend | None = None,
+    *,
+    cap: int = 20,
+    sender: type[PushSender] = PushSender,
+) -> int:
+    """Run one worker here — pushes and texts, through `backend` (the `log` one unless said) with a daily cap of
+    `cap` a number — until the queue is empty; returns how many texts it handed to the gateway."""
+    texts = Sending(
+        backend=backend or LogBackend(), public_url=settings.public_url, daily_cap=cap, policy=QUICK_TEXT_RETRIES
+    )
+    worker = await _drained(pool, database_url, settings, QUICK_RETRIES, QUICK_OPTIONS, 60, sms=texts, sender=sender)
+    assert worker.texts is not None
+    return worker.texts.delivered
+
+
+async def _drained(
+    pool: asyncpg.Pool,
+    database_url: str,
+    settings: Settings,
+    policy: RetryPolicy,
+    options: WorkerOptions,
+    within: float,
+    *,
+    sms: Sending | None = None,
+    sender: type[PushSender] = PushSender,
+) -> PushWorker:
+    """One worker, run here until its queue is empty."""
     queue_connection = await asyncpg.connect(database_url)
     try:
         keys = load_or_create(settings.data_dir)
-        async with PushSender(keys, settings.vapid_subject, settings.push_allowed_hosts) as sender:
-            worker = PushWorker(pool, queue_connection, sender, policy, options)
+        async with sender(keys, settings.vapid_subject, settings.push_allowed_hosts) as pushing:
+            worker = PushWorker(pool, queue_connection, pushing, policy, options, sms=sms)
             await asyncio.wait_for(worker.run(drain=True), within)
-            return worker.sent
+            return worker
     finally:
         await queue_connection.close()
 

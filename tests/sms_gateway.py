@@ -17,6 +17,20 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from config.settings import Settings
+from sms.backends import AliyunBackend, SmsBackend, TencentBackend
+from tests.database_fixtures import settings_for
+
+# The account and the approved templates of a gateway backend, as the provider's console would give them.
+GATEWAY_ENV = {
+    "SMS_ACCESS_KEY_ID": "LTAI-test",
+    "SMS_ACCESS_KEY_SECRET": "secret-test",
+    "SMS_SDK_APP_ID": "1400000000",
+    "SMS_TEMPLATE_VERIFICATION_CODE": "SMS_100",
+    "SMS_TEMPLATE_ACCOUNT_EXISTS": "SMS_101",
+    "SMS_TEMPLATE_CASE_STEP": "SMS_102",
+}
+
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
     provider: str  # aliyun | tencent
@@ -51,6 +65,19 @@ class LocalSmsGateway:
     async def __aexit__(self, *_: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+    def backend(self, provider: str, settings: Settings, **env: str) -> SmsBackend:
+        """The app's backend for `provider` (aliyun | tencent) as the test's `settings` and `env` configure it, with
+        GATEWAY_ENV's account and templates, pointed here."""
+        assert settings.database_url
+        configured = settings_for(
+            settings.database_url,
+            settings.data_dir,
+            SMS_BACKEND=provider,
+            SMS_ENDPOINT=self.endpoint,
+            **(GATEWAY_ENV | env),
+        )
+        return AliyunBackend(configured) if provider == "aliyun" else TencentBackend(configured)
 
     async def _handle(self, request: web.Request) -> web.Response:
         answer = self.answers.pop(0) if self.answers else Answer()

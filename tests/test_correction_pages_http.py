@@ -15,21 +15,18 @@ import pytest
 
 from config.settings import Settings
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up
-from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act, born_days_ago, file_birth_case
+from tests.birth_helpers import IssuedCertificate, act, issued_birth_certificate
 from tests.case_helpers import PNG_1X1
 
 pytestmark = pytest.mark.anyio
 
 
-async def _issued(client: httpx.AsyncClient, desk: BirthDesk) -> tuple[str, int]:
-    """张伟's 新生儿出生 with its 出生医学证明 issued: (case number, certificate id)."""
-    case_no = await file_birth_case(client, born_days_ago(), "corr-pages-1")
-    task = (await desk.tasks(case_no))[BIRTH_CERTIFICATE]
-    assert (await act(desk.clerk, task, "accept")).status_code == 200
-    for action in ("review", "approve", "complete"):
-        assert (await act(desk.health, task, action)).status_code == 200
-    held = (await client.get("/api/v1/certificates")).json()
-    return case_no, next(c["id"] for c in held if c["kind"] == "birth_medical")
+@pytest.fixture
+async def issued(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+) -> IssuedCertificate:
+    """张伟, signed in on `client`, holds the 出生医学证明 of his 新生儿出生 with the child's name misspelt 张小宝."""
+    return await issued_birth_certificate(client, another_client, pool, settings.secret_key, "corr-pages-1")
 
 
 async def _post_form(
@@ -42,11 +39,9 @@ async def _post_form(
 
 
 async def test_a_resident_asks_step_by_step_and_meets_each_problem_beside_its_field(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, certificate_id = await _issued(client, desk)
+    desk, case_no, certificate_id = issued.desk, issued.case_no, issued.certificate["id"]
     link = f"/cases/{case_no}/corrections/new?certificate={certificate_id}"
     assert link in (await client.get("/certificates")).text
     assert link in (await client.get(f"/certificates/{certificate_id}")).text
@@ -103,11 +98,9 @@ async def test_a_resident_asks_step_by_step_and_meets_each_problem_beside_its_fi
 
 
 async def test_someone_elses_certificate_or_case_is_a_404_page(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    issued: IssuedCertificate, another_client: Callable[[], httpx.AsyncClient]
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, certificate_id = await _issued(client, desk)
+    case_no, certificate_id = issued.case_no, issued.certificate["id"]
     li_na = another_client()
     await sign_up(li_na, new_authenticator(), LI_NA)
 
@@ -123,12 +116,8 @@ async def test_someone_elses_certificate_or_case_is_a_404_page(
     assert "张小宝" not in on_his_case.text + posted.text
 
 
-async def test_the_window_offers_a_correction_only_during_a_live_check(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
-) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, certificate_id = await _issued(client, desk)
+async def test_the_window_offers_a_correction_only_during_a_live_check(issued: IssuedCertificate) -> None:
+    desk, case_no, certificate_id = issued.desk, issued.case_no, issued.certificate["id"]
     path = f"/console/cases/{case_no}/corrections/new?certificate={certificate_id}"
 
     unchecked = await desk.clerk.get(path)

@@ -18,32 +18,31 @@ from app.calendar.service import today_in_china
 from auth import clients
 from config.settings import Settings
 from hooks import store as hooks_store
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
-from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act, born_days_ago, file_birth_case
+from tests.auth_helpers import LI_NA, csrf, new_authenticator, post, sign_up, staff_client_sign_up
+from tests.birth_helpers import (
+    IssuedCertificate,
+    act,
+    birth_certificate_of,
+    born_days_ago,
+    file_birth_case,
+    issued_birth_certificate,
+)
 from tests.case_helpers import PNG_1X1
 from tests.database_fixtures import TEST_SECRET_KEY
 from tests.window_helpers import WANG, clerk_signs_in, file_walk_in, receive_walk_in
 
 pytestmark = pytest.mark.anyio
+MakeClient = Callable[[], httpx.AsyncClient]
 
 CORRECTION = "CZ-WJ-001-GZ"  # 出生医学证明信息更正: 卫健, 市级
 
 
-async def _birth_certificate(client: httpx.AsyncClient, case_no: str) -> dict[str, Any]:
-    held = (await client.get("/api/v1/certificates")).json()
-    return next(c for c in held if c["kind"] == "birth_medical" and c.get("case_no") == case_no)
-
-
-async def _issued_birth_certificate(
-    client: httpx.AsyncClient, desk: BirthDesk, key: str = "corr-birth-1"
-) -> tuple[str, dict[str, Any]]:
-    """张伟 files 新生儿出生 (the child's name misspelt 张小宝); 卫健 issues the 出生医学证明 into his library."""
-    case_no = await file_birth_case(client, born_days_ago(), key)
-    task = (await desk.tasks(case_no))[BIRTH_CERTIFICATE]
-    assert (await act(desk.clerk, task, "accept")).status_code == 200
-    for action in ("review", "approve", "complete"):
-        assert (await act(desk.health, task, action)).status_code == 200
-    return case_no, await _birth_certificate(client, case_no)
+@pytest.fixture
+async def issued(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> IssuedCertificate:
+    """张伟, signed in on `client`, holds the 出生医学证明 of his 新生儿出生 with the child's name misspelt 张小宝."""
+    return await issued_birth_certificate(client, another_client, pool, settings.secret_key, "corr-birth-1")
 
 
 def _asked(certificate_id: int, **change: Any) -> dict[str, Any]:
@@ -59,16 +58,21 @@ async def _ask(client: httpx.AsyncClient, case_no: str, body: dict[str, Any]) ->
     return await post(client, f"/api/v1/cases/{case_no}/corrections", body)
 
 
+async def _accepted(client: httpx.AsyncClient, issued: IssuedCertificate) -> int:
+    """张伟 asks to correct the child's name on the certificate, and the window accepts the correction task: its id."""
+    task_id = (await _ask(client, issued.case_no, _asked(issued.certificate["id"]))).json()["task_id"]
+    assert (await act(issued.desk.clerk, task_id, "accept")).status_code == 200
+    return task_id
+
+
 async def _audited(pool: asyncpg.Pool, action: str) -> list[asyncpg.Record]:
     return await pool.fetch("SELECT outcome, subject, detail FROM audit_log WHERE action = $1 ORDER BY id", action)
 
 
 async def test_a_resident_corrects_a_name_and_the_corrected_certificate_replaces_the_old_one(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, issued: IssuedCertificate, another_client: MakeClient
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
+    desk, case_no, old = issued
     old_token = (await client.get(f"/api/v1/certificates/{old['id']}/share")).json()["token"]
     evidence = await client.post(
         "/api/v1/uploads",
@@ -131,14 +135,11 @@ async def test_a_resident_corrects_a_name_and_the_corrected_certificate_replaces
 
 
 async def test_a_refused_correction_keeps_the_certificate_and_says_why(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
-    task_id = (await _ask(client, case_no, _asked(old["id"]))).json()["task_id"]
+    desk, case_no, old = issued
+    task_id = await _accepted(client, issued)
     assert (await _ask(client, case_no, _asked(old["id"], value="张晓包"))).status_code == 409  # one open at a time
-    await act(desk.clerk, task_id, "accept")
     await act(desk.health, task_id, "review")
 
     assert (await act(desk.health, task_id, "deny")).status_code == 400  # a refusal needs its reason
@@ -147,31 +148,28 @@ async def test_a_refused_correction_keeps_the_certificate_and_says_why(
     assert denied.status_code == 200, denied.text
     timeline = (await client.get(f"/api/v1/cases/{case_no}")).json()["timeline"]
     assert any(e["note"] == "分娩记录中的姓名为张小宝，与证明一致，不予更正" for e in timeline)
-    assert (await _birth_certificate(client, case_no))["id"] == old["id"]  # still valid, still offered
+    assert (await birth_certificate_of(client, case_no))["id"] == old["id"]  # still valid, still offered
     assert (await client.get(f"/api/v1/certificates/{old['id']}/share")).status_code == 200
     # Refused, it may be asked again (with better evidence).
     assert (await _ask(client, case_no, _asked(old["id"]))).status_code == 201
 
 
 async def test_a_correction_its_applicant_withdrew_may_be_asked_again(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
-    task_id = (await _ask(client, case_no, _asked(old["id"]))).json()["task_id"]
-    await act(desk.clerk, task_id, "accept")
+    case_no, old = issued.case_no, issued.certificate
+    task_id = await _accepted(client, issued)
 
     withdrawn = await post(client, f"/api/v1/cases/{case_no}/withdraw", {"task_ids": [task_id], "reason": "refile"})
 
     assert withdrawn.status_code == 200, withdrawn.text
     assert next(t for t in withdrawn.json()["tasks"] if t["id"] == task_id)["status"] == "withdrawn"
-    assert (await _birth_certificate(client, case_no))["id"] == old["id"]  # untouched
+    assert (await birth_certificate_of(client, case_no))["id"] == old["id"]  # untouched
     assert (await _ask(client, case_no, _asked(old["id"], value="张晓包"))).status_code == 201
 
 
 async def test_the_window_clerk_asks_after_checking_papers_and_held_materials_use_the_corrected_certificate(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     await clerk_signs_in(client, pool, "http://localhost:8000")
     body = await receive_walk_in(client)
@@ -219,11 +217,9 @@ async def test_the_window_clerk_asks_after_checking_papers_and_held_materials_us
 
 
 async def test_someone_elses_case_or_certificate_is_not_found(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, issued: IssuedCertificate, another_client: MakeClient
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
+    case_no, old = issued.case_no, issued.certificate
     li_na = another_client()
     await sign_up(li_na, new_authenticator(), LI_NA)
     own_case = await file_birth_case(li_na, born_days_ago(), "li-na-birth-1")
@@ -238,11 +234,9 @@ async def test_someone_elses_case_or_certificate_is_not_found(
 
 
 async def test_a_clerk_without_a_live_check_of_the_applicant_is_refused(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    pool: asyncpg.Pool, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
+    desk, case_no, old = issued
 
     unchecked = await _ask(desk.clerk, case_no, _asked(old["id"]))
     started = await post(desk.clerk, "/api/v1/console/walk-ins", {**LI_NA, "identity_checked": True})
@@ -256,13 +250,10 @@ async def test_a_clerk_without_a_live_check_of_the_applicant_is_refused(
 
 
 async def test_an_approver_of_another_department_cannot_decide_a_correction(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
-    task_id = (await _ask(client, case_no, _asked(old["id"]))).json()["task_id"]
-    await act(desk.clerk, task_id, "accept")
+    desk, case_no = issued.desk, issued.case_no
+    task_id = await _accepted(client, issued)
 
     police = await act(desk.police, task_id, "review")
     seen_by_police = (await desk.police.get(f"/api/v1/console/cases/{case_no}")).json()
@@ -273,11 +264,9 @@ async def test_an_approver_of_another_department_cannot_decide_a_correction(
 
 
 async def test_what_is_asked_is_checked_field_by_field(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, issued: IssuedCertificate
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
+    case_no, old = issued.case_no, issued.certificate
 
     unknown = await _ask(client, case_no, _asked(old["id"], field="applicant.phone", reason=""))
     same = await _ask(client, case_no, _asked(old["id"], value=" 张小宝 "))
@@ -296,12 +285,10 @@ async def test_what_is_asked_is_checked_field_by_field(
 
 
 async def test_the_issuing_departments_system_hears_of_reads_and_completes_a_correction_task(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: Callable[[], httpx.AsyncClient]
+    client: httpx.AsyncClient, pool: asyncpg.Pool, issued: IssuedCertificate, another_client: MakeClient
 ) -> None:
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, old = await _issued_birth_certificate(client, desk)
-    issued = await clients.register(
+    case_no, old = issued.case_no, issued.certificate
+    registered = await clients.register(
         pool,
         name="卫健业务系统",
         department_code="health",
@@ -311,7 +298,7 @@ async def test_the_issuing_departments_system_hears_of_reads_and_completes_a_cor
     )
     await hooks_store.insert_subscription(
         pool,
-        client_id=issued.client_id,
+        client_id=registered.client_id,
         department_code="health",
         region_prefix="3204",
         url="https://hooks.czgov.example/ywtb",
@@ -325,7 +312,7 @@ async def test_the_issuing_departments_system_hears_of_reads_and_completes_a_cor
     assert [(r["event_type"], r["payload"]["data"]["task_id"]) for r in heard] == [("task.created", task_id)]
     assert "张晓宝" not in str(heard[0]["payload"])  # no personal data: the system reads the task with its token
     system = another_client()
-    basic = base64.b64encode(f"{issued.client_id}:{issued.secret}".encode()).decode()
+    basic = base64.b64encode(f"{registered.client_id}:{registered.secret}".encode()).decode()
     token = (
         await system.post(
             "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}

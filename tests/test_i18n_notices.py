@@ -5,8 +5,8 @@ who never chose stays in Chinese, the default and the text of record."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -14,13 +14,10 @@ import pytest
 
 from config.settings import Settings
 from sms import texts
-from sms.backends import AliyunBackend, LogBackend
 from sms.models import Outgoing
-from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
-from tests.database_fixtures import settings_for
-from tests.push_helpers import file_case, local_push_service, resident_with_device, run_worker
+from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff, sms_outbox
+from tests.push_helpers import file_case, local_push_service, resident_with_device, run_worker, run_worker_with_texts
 from tests.sms_gateway import LocalSmsGateway
-from tests.test_sms import GATEWAY_ENV, _run_worker
 
 pytestmark = pytest.mark.anyio
 CHINESE = re.compile(r"[\u3400-\u9fff]")
@@ -32,37 +29,56 @@ async def _choose_english(client: httpx.AsyncClient) -> None:
     assert chosen.status_code == 200, chosen.text
 
 
-async def _accept_police_task(
-    case: dict[str, Any], pool: asyncpg.Pool, settings: Settings, clerk: httpx.AsyncClient, **headers: str
-) -> dict[str, Any]:
-    await staff_client_sign_up(
-        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region="320402", department="police"
-    )
-    task = next(t for t in case["tasks"] if t["department"] == "police")
-    accepted = await clerk.post(
-        f"/api/v1/console/tasks/{task['id']}/transition",
-        json={"action": "accept"},
-        headers={**await csrf(clerk), **headers},
-    )
-    assert accepted.status_code == 200, accepted.text
-    return task
+class _Pushed(NamedTuple):
+    case: dict[str, Any]
+    task: dict[str, Any]
+    pushes: dict[int, dict[str, Any]]  # by timeline event id: 已提交, then 已受理
 
 
-async def test_a_resident_who_reads_english_gets_the_push_and_the_inbox_entry_in_english(
+AcceptedCase = Callable[..., Awaitable[_Pushed]]
+
+
+@pytest.fixture
+def accepted_case(
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
     settings: Settings,
     database_url: str,
     another_client: Callable[[], httpx.AsyncClient],
+) -> AcceptedCase:
+    """The resident (`client`), a phone subscribed, files 新生儿出生; the 天宁 clerk accepts its 出生户口登记; a worker
+    sends both steps: the pushes the phone got."""
+
+    async def pushes(*, resident_reads_english: bool = False, **clerk_headers: str) -> _Pushed:
+        """`resident_reads_english`: the resident chose English before filing; `clerk_headers`: the clerk's browser
+        asks for a language of its own."""
+        async with local_push_service(client) as service:
+            phone = await resident_with_device(client, service)
+            if resident_reads_english:
+                await _choose_english(client)
+            case = await file_case(client)
+            clerk = await signed_in_staff(
+                another_client, pool, settings, name="王窗口", role="clerk", region="320402", department="police"
+            )
+            task = next(t for t in case["tasks"] if t["department"] == "police")
+            accepted = await clerk.post(
+                f"/api/v1/console/tasks/{task['id']}/transition",
+                json={"action": "accept"},
+                headers={**await csrf(clerk), **clerk_headers},
+            )
+            assert accepted.status_code == 200, accepted.text
+            assert await run_worker(pool, database_url, settings) == 2
+            sent = {p.payload["event_id"]: p.payload for p in service.pushes_to(phone)}
+        return _Pushed(case, task, sent)
+
+    return pushes
+
+
+async def test_a_resident_who_reads_english_gets_the_push_and_the_inbox_entry_in_english(
+    client: httpx.AsyncClient, accepted_case: AcceptedCase
 ) -> None:
-    async with local_push_service(client) as service:
-        phone = await resident_with_device(client, service)
-        await _choose_english(client)
-        case = await file_case(client)
-        # The clerk works in Chinese: the resident still reads the step in their own language.
-        task = await _accept_police_task(case, pool, settings, another_client())
-        assert await run_worker(pool, database_url, settings) == 2
-        pushes = {p.payload["event_id"]: p.payload for p in service.pushes_to(phone)}
+    # The clerk works in Chinese: the resident still reads the step in their own language.
+    case, task, pushes = await accepted_case(resident_reads_english=True)
     submitted, accepted = (pushes[k] for k in sorted(pushes))
     assert accepted["title"].startswith("Case update: ")
     # The service named as the catalogue names it in English (the task keeps its Chinese: the text of record).
@@ -79,18 +95,9 @@ async def test_a_resident_who_reads_english_gets_the_push_and_the_inbox_entry_in
 
 
 async def test_a_resident_who_never_chose_reads_chinese_though_the_clerk_works_in_english(
-    client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    another_client: Callable[[], httpx.AsyncClient],
+    accepted_case: AcceptedCase,
 ) -> None:
-    async with local_push_service(client) as service:
-        phone = await resident_with_device(client, service)
-        case = await file_case(client)
-        task = await _accept_police_task(case, pool, settings, another_client(), **ENGLISH)
-        await run_worker(pool, database_url, settings)
-        pushes = {p.payload["event_id"]: p.payload for p in service.pushes_to(phone)}
+    case, task, pushes = await accepted_case(**ENGLISH)
     accepted = pushes[max(pushes)]
     assert accepted["title"] == "办件进度：新生儿出生"
     assert accepted["body"] == f"{task['item_name']}：已受理（办件编号 {case['case_no']}）"
@@ -107,7 +114,7 @@ async def test_a_resident_who_reads_english_is_texted_in_english_and_the_text_of
     assert queued["template"] == "case_step_en"
     assert queued["params"]["step"] == "已提交" and queued["params"]["step_en"] == "Submitted"
     with sms_outbox() as outbox:
-        assert await _run_worker(pool, database_url, settings, LogBackend()) == 1
+        assert await run_worker_with_texts(pool, database_url, settings) == 1
     token = await pool.fetchval("SELECT tracking_token FROM cases WHERE case_no = $1", case_no)
     assert outbox.to("138****0002") == [
         f"短信 → 138****0002: 【常州一网通办】Your case {case_no}: Submitted. Details: {settings.public_url}/t/{token}"
@@ -122,7 +129,7 @@ async def _submission(client: httpx.AsyncClient) -> dict[str, Any]:
 
 @pytest.mark.parametrize("english_template", ["SMS_103", ""])
 async def test_a_gateway_sends_the_english_template_when_it_has_one_else_the_chinese(
-    settings: Settings, tmp_path: Any, english_template: str
+    settings: Settings, english_template: str
 ) -> None:
     message = Outgoing(
         phone="13800000002",
@@ -130,16 +137,8 @@ async def test_a_gateway_sends_the_english_template_when_it_has_one_else_the_chi
         params={"case_no": "CZ1", "step": "已受理", "step_en": "accepted", "link": "https://ywtb.example.cn/t/abc"},
     )
     async with LocalSmsGateway() as gateway:
-        assert settings.database_url
-        configured = settings_for(
-            settings.database_url,
-            tmp_path / "gateway",
-            SMS_BACKEND="aliyun",
-            SMS_ENDPOINT=gateway.endpoint,
-            SMS_TEMPLATE_CASE_STEP_EN=english_template,
-            **GATEWAY_ENV,
-        )
-        assert (await AliyunBackend(configured).send(message)).outcome == "accepted"
+        backend = gateway.backend("aliyun", settings, SMS_TEMPLATE_CASE_STEP_EN=english_template)
+        assert (await backend.send(message)).outcome == "accepted"
         [request] = gateway.received
     if english_template:
         assert request.params["TemplateCode"] == "SMS_103"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -18,26 +18,21 @@ from app.notifications.service import must_arrive
 from config.settings import Settings
 from db import jobs
 from push import arrival
-from push.keys import load_or_create
 from push.models import PushOutcomes
 from push.sender import PushSender, SendResult, Target
 from push.store import SEND_ENTRYPOINT as PUSH_SEND
-from push.worker import PushWorker
-from sms.backends import AliyunBackend, LogBackend, SmsBackend
-from sms.delivery import RetryPolicy, Sending
+from sms.backends import SmsBackend
 from sms.models import Outgoing, TextState
 from sms.models import SendResult as SmsResult
 from sms.store import SEND_ENTRYPOINT as SMS_SEND
-from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
+from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, signed_in_staff, sms_outbox
 from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, act
-from tests.database_fixtures import settings_for
-from tests.push_helpers import QUICK_OPTIONS, QUICK_RETRIES, file_case, local_push_service, resident_with_device
+from tests.push_helpers import file_case, local_push_service, resident_with_device, run_worker_with_texts
 from tests.push_service import LocalPushService
 from tests.sms_gateway import Answer, LocalSmsGateway
 
 pytestmark = pytest.mark.anyio
 MakeClient = Callable[[], httpx.AsyncClient]
-QUICK_TEXT_RETRIES = RetryPolicy(delays=(0.2, 0.2, 0.2, 0.2))
 REFUSAL = "材料不全，且不属于本窗口受理范围：请向户籍所在地派出所申请"
 
 
@@ -134,68 +129,54 @@ async def gateway() -> AsyncIterator[LocalSmsGateway]:
         yield local
 
 
-async def _clerk(another_client: MakeClient, pool: asyncpg.Pool, settings: Settings, region: str = "320402") -> Any:
-    clerk = another_client()
-    await staff_client_sign_up(
-        clerk, pool, settings.secret_key, name="王窗口", role="clerk", region=region, department="police"
-    )
-    return clerk
+class _Refused(NamedTuple):
+    case: dict[str, Any]
+    task: dict[str, Any]
+    clerk: httpx.AsyncClient
 
 
-async def _run_worker(
-    pool: asyncpg.Pool,
-    database_url: str,
-    settings: Settings,
-    backend: SmsBackend | None = None,
-    sender: type[PushSender] = PushSender,
-) -> None:
-    """One worker process's queue — pushes and texts — run here until it is empty."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        sending = Sending(
-            backend=backend or LogBackend(), public_url=settings.public_url, daily_cap=20, policy=QUICK_TEXT_RETRIES
+class _Office:
+    """The 天宁 hall's side of a test: its clerks, and the worker that sends what they do."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, database_url: str, make: MakeClient) -> None:
+        self.pool, self.settings, self.database_url, self._make = pool, settings, database_url, make
+
+    async def clerk(self, region: str = "320402") -> httpx.AsyncClient:
+        """A new window clerk (of 天宁 unless `region` says otherwise), signed in."""
+        return await signed_in_staff(
+            self._make, self.pool, self.settings, name="王窗口", role="clerk", region=region, department="police"
         )
-        keys = load_or_create(settings.data_dir)
-        async with sender(keys, settings.vapid_subject, settings.push_allowed_hosts) as pushing:
-            worker = PushWorker(pool, connection, pushing, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
-            await asyncio.wait_for(worker.run(drain=True), 60)
-    finally:
-        await connection.close()
+
+    async def run_worker(self, backend: SmsBackend | None = None, sender: type[PushSender] = PushSender) -> None:
+        """One worker process's queue — pushes and texts — run here until it is empty."""
+        await run_worker_with_texts(self.pool, self.database_url, self.settings, backend, sender=sender)
+
+    async def refuse(self, case: dict[str, Any], region: str = "320402") -> tuple[dict[str, Any], httpx.AsyncClient]:
+        """A clerk refuses the case's first task (不予受理: a notice that must arrive): that task and the clerk."""
+        task = case["tasks"][0]
+        clerk = await self.clerk(region)
+        refused = await act(clerk, task["id"], "reject", note=REFUSAL)
+        assert refused.status_code == 200, refused.text
+        return task, clerk
+
+    async def refused_case(self, client: httpx.AsyncClient) -> _Refused:
+        """The signed-in resident files 新生儿出生, a worker sends what the filing queued (so that its next run has the
+        refusal alone to send), and the 天宁 clerk refuses the first task."""
+        case = await file_case(client)
+        await self.run_worker()
+        task, clerk = await self.refuse(case)
+        return _Refused(case, task, clerk)
 
 
-def _refusing_gateway(settings: Settings, gateway: LocalSmsGateway, tmp_path: Any) -> SmsBackend:
+@pytest.fixture
+def office(pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient) -> _Office:
+    return _Office(pool, settings, database_url, another_client)
+
+
+def _refusing_gateway(settings: Settings, gateway: LocalSmsGateway) -> SmsBackend:
     """阿里云 through the local gateway, which answers that the number cannot be texted."""
-    assert settings.database_url
-    configured = settings_for(
-        settings.database_url,
-        tmp_path / "gateway",
-        SMS_BACKEND="aliyun",
-        SMS_ENDPOINT=gateway.endpoint,
-        SMS_ACCESS_KEY_ID="LTAI-test",
-        SMS_ACCESS_KEY_SECRET="secret-test",
-        SMS_TEMPLATE_VERIFICATION_CODE="SMS_100",
-        SMS_TEMPLATE_ACCOUNT_EXISTS="SMS_101",
-        SMS_TEMPLATE_CASE_STEP="SMS_102",
-    )
     gateway.answers.extend([Answer(code="isv.MOBILE_NUMBER_ILLEGAL")] * 5)
-    return AliyunBackend(configured)
-
-
-async def _reject(clerk: httpx.AsyncClient, task_id: int) -> None:
-    refused = await post(clerk, f"/api/v1/console/tasks/{task_id}/transition", {"action": "reject", "note": REFUSAL})
-    assert refused.status_code == 200, refused.text
-
-
-async def _refuse_first_task(
-    client: httpx.AsyncClient, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
-) -> tuple[dict[str, Any], dict[str, Any], httpx.AsyncClient]:
-    """The signed-in resident files 新生儿出生 and the 天宁 clerk refuses its first task (不予受理: a notice that must
-    arrive): the case, that task and the clerk."""
-    case = await file_case(client)
-    task = case["tasks"][0]
-    clerk = await _clerk(another_client, pool, settings)
-    await _reject(clerk, task["id"])
-    return case, task, clerk
+    return gateway.backend("aliyun", settings)
 
 
 async def _notice(pool: asyncpg.Pool, task_id: int, status: str = "rejected") -> dict[str, Any]:
@@ -230,17 +211,13 @@ async def _tracking_page(client: httpx.AsyncClient, case_no: str, pool: asyncpg.
 async def test_a_refusal_whose_push_is_gone_410_is_texted_and_shows_as_delivered_by_text(
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
+    office: _Office,
     push_service: LocalPushService,
     another_client: MakeClient,
 ) -> None:
     phone = await resident_with_device(client, push_service)
-    case = await file_case(client)
-    await _run_worker(pool, database_url, settings)  # the submission reaches the phone
-    assert len(push_service.pushes_to(phone)) == 1
-    task = next(t for t in case["tasks"] if t["department"] == "police")
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    case, task, _ = await office.refused_case(client)
+    assert len(push_service.pushes_to(phone)) == 1  # the submission reached the phone
     waiting = await _notice(pool, task["id"])
     # The phone takes pushes: the refusal goes by push, its text is only prepared.
     assert waiting["state"] == "sending" and waiting["fallback_text"] is not None
@@ -248,7 +225,7 @@ async def test_a_refusal_whose_push_is_gone_410_is_texted_and_shows_as_delivered
 
     push_service.answer(phone, 410)  # the browser dropped the subscription
     with sms_outbox() as outbox:
-        await _run_worker(pool, database_url, settings)
+        await office.run_worker()
     [text] = await _texts_for(pool, task["id"])
     assert text["status"] == "delivered" and text["params"]["step"] == "不予受理"
     assert len(outbox.to("138****0002")) == 1
@@ -265,20 +242,12 @@ async def test_a_refusal_whose_push_is_gone_410_is_texted_and_shows_as_delivered
 
 
 async def test_a_push_failing_with_500_until_its_tries_are_spent_falls_back_to_a_text(
-    client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    push_service: LocalPushService,
-    another_client: MakeClient,
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office, push_service: LocalPushService
 ) -> None:
     phone = await resident_with_device(client, push_service)
-    case = await file_case(client)
-    await _run_worker(pool, database_url, settings)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await office.refused_case(client)
     push_service.answer(phone, 500, 500, 500, 500, 500)
-    await _run_worker(pool, database_url, settings)
+    await office.run_worker()
     assert (
         await pool.fetchval(
             "SELECT n.status FROM notifications n JOIN inbox_entries i ON i.id = n.inbox_entry_id "
@@ -292,16 +261,11 @@ async def test_a_push_failing_with_500_until_its_tries_are_spent_falls_back_to_a
 
 
 async def test_a_delivered_push_needs_no_text(
-    client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    push_service: LocalPushService,
-    another_client: MakeClient,
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office, push_service: LocalPushService
 ) -> None:
     await resident_with_device(client, push_service)
-    case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
-    await _run_worker(pool, database_url, settings)
+    case, task, _ = await office.refused_case(client)
+    await office.run_worker()
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "delivered" and notice["pushed_at"] is not None and notice["fallback_text"] is None
     assert await _texts_for(pool, task["id"]) == []
@@ -310,16 +274,16 @@ async def test_a_delivered_push_needs_no_text(
 
 
 async def test_a_resident_without_a_device_is_texted_at_once(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
+    _case, task, _ = await office.refused_case(client)
     # Queued with the step itself: nothing to wait for.
     notice = await _notice(pool, task["id"])
     [text] = await _texts_for(pool, task["id"])
     assert notice["sms_message_id"] == text["id"] and notice["inbox_entry_id"] is not None
     assert await pool.fetchval("SELECT count(*) FROM notifications") == 0
-    await _run_worker(pool, database_url, settings)
+    await office.run_worker()
     assert (await _notice(pool, task["id"]))["state"] == "delivered"
     assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["delivered"]
 
@@ -344,20 +308,12 @@ async def _on_last_try(pool: asyncpg.Pool, entrypoint: str) -> None:
 
 
 async def test_a_push_whose_job_the_worker_gives_up_on_falls_back_to_a_text(
-    client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    database_url: str,
-    push_service: LocalPushService,
-    another_client: MakeClient,
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office, push_service: LocalPushService
 ) -> None:
     await resident_with_device(client, push_service)
-    case = await file_case(client)
-    await _run_worker(pool, database_url, settings)
-    task = case["tasks"][0]
-    await _reject(await _clerk(another_client, pool, settings), task["id"])
+    _case, task, _ = await office.refused_case(client)
     await _on_last_try(pool, PUSH_SEND)
-    await _run_worker(pool, database_url, settings, sender=_CrashingSender)
+    await office.run_worker(sender=_CrashingSender)
     pushed = await pool.fetchrow(
         "SELECT n.status, n.last_error FROM notifications n "
         "JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
@@ -370,12 +326,12 @@ async def test_a_push_whose_job_the_worker_gives_up_on_falls_back_to_a_text(
 
 
 async def test_a_text_whose_job_the_worker_gives_up_on_leaves_the_notice_undelivered_for_a_clerk(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)  # no device: texted at once
-    _case, task, clerk = await _refuse_first_task(client, another_client, pool, settings)
+    _case, task, clerk = await office.refused_case(client)
     await _on_last_try(pool, SMS_SEND)
-    await _run_worker(pool, database_url, settings, backend=_CrashingBackend())
+    await office.run_worker(backend=_CrashingBackend())
     [text] = await _texts_for(pool, task["id"])
     assert text["status"] == "technical-failure"
     notice = await _notice(pool, task["id"])
@@ -387,24 +343,19 @@ async def test_when_the_text_fails_too_the_notice_is_undelivered_on_the_console_
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
     settings: Settings,
-    database_url: str,
+    office: _Office,
     push_service: LocalPushService,
     gateway: LocalSmsGateway,
     another_client: MakeClient,
-    tmp_path: Any,
 ) -> None:
     phone = await resident_with_device(client, push_service)
-    case = await file_case(client)
-    await _run_worker(pool, database_url, settings)
-    task = case["tasks"][0]
-    clerk = await _clerk(another_client, pool, settings)
-    await _reject(clerk, task["id"])
+    case, task, clerk = await office.refused_case(client)
     visitor = another_client()
     before = await _tracking_page(visitor, case["case_no"], pool)
     etag = before.headers["etag"]
 
     push_service.answer(phone, 410)
-    await _run_worker(pool, database_url, settings, _refusing_gateway(settings, gateway, tmp_path))
+    await office.run_worker(_refusing_gateway(settings, gateway))
     assert [t["status"] for t in await _texts_for(pool, task["id"])] == ["permanent-failure"]
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "undelivered" and notice["undelivered_at"] is not None
@@ -454,7 +405,7 @@ async def test_when_the_text_fails_too_the_notice_is_undelivered_on_the_console_
 
 
 async def test_no_device_and_no_number_is_undelivered_at_once(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     case = await file_case(client)
@@ -464,16 +415,14 @@ async def test_no_device_and_no_number_is_undelivered_at_once(
     await pool.execute(
         "UPDATE people SET phone = NULL WHERE id = (SELECT applicant_person_id FROM cases WHERE id = $1)", case_id
     )
-    task = case["tasks"][0]
-    clerk = await _clerk(another_client, pool, settings)
-    await _reject(clerk, task["id"])
+    task, clerk = await office.refuse(case)
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "undelivered" and notice["failure"] == "没有可推送的设备；没有可发短信的手机号码"
     assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
 async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_office_handling_the_case(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
 ) -> None:
     """No region on the register: no district hall is theirs, and their case goes to the city's office (app.cases.
     offices.office_for). Its clerks, who handle it, phone or post a 未送达 notice — no other hall's."""
@@ -483,13 +432,11 @@ async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_offi
     case = await file_case(client)
     case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
     await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
-    city = await _clerk(another_client, pool, settings, region="320400")
-    task = case["tasks"][0]
-    await _reject(city, task["id"])
+    task, city = await office.refuse(case, region="320400")
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "undelivered"
     assert [n["id"] for n in (await city.get("/api/v1/console/notices")).json()] == [notice["id"]]
-    district = await _clerk(another_client, pool, settings, region="320402")
+    district = await office.clerk(region="320402")
     assert (await district.get("/api/v1/console/notices")).json() == []
     recorded = await post(city, f"/api/v1/console/notices/{notice['id']}/by-hand", {"channel": "paper"})
     assert recorded.status_code == 200, recorded.text
@@ -499,14 +446,10 @@ async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_offi
 
 
 async def test_two_workers_told_at_once_that_every_push_failed_queue_one_text(
-    client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    settings: Settings,
-    push_service: LocalPushService,
-    another_client: MakeClient,
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office, push_service: LocalPushService
 ) -> None:
     await resident_with_device(client, push_service)
-    _case, task, _ = await _refuse_first_task(client, another_client, pool, settings)
+    _case, task, _ = await office.refused_case(client)
     notification = await pool.fetchval(
         "SELECT n.id FROM notifications n JOIN notice_arrivals a ON a.inbox_entry_id = n.inbox_entry_id"
     )
@@ -532,9 +475,7 @@ async def test_completion_must_arrive_when_its_result_waits_at_the_window(
     tasks = await desk.tasks(case["case_no"])
     vaccination = "CZ-WJ-002"  # its result is not handed over at a window (no 领取方式)
     for item in (BIRTH_CERTIFICATE, vaccination):
-        assert (await act(desk.clerk, tasks[item], "accept")).status_code == 200
-        for action in ("review", "approve", "complete"):
-            assert (await act(desk.health, tasks[item], action)).status_code == 200
+        await desk.complete_health_task(tasks[item])
     assert (await _notice(pool, tasks[BIRTH_CERTIFICATE], "completed"))["state"] == "sending"
     assert (
         await pool.fetchval(
@@ -551,13 +492,13 @@ async def test_completion_must_arrive_when_its_result_waits_at_the_window(
 
 
 async def test_only_a_clerk_of_the_residents_region_records_a_call(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, office: _Office, another_client: MakeClient
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    await _refuse_first_task(client, another_client, pool, settings)
+    await office.refused_case(client)
     notice_id = await pool.fetchval("SELECT id FROM notice_arrivals")
 
-    elsewhere = await _clerk(another_client, pool, settings, region="320411")
+    elsewhere = await office.clerk(region="320411")
     assert (await elsewhere.get("/api/v1/console/notices")).json() == []
     refused = await post(elsewhere, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "phone"})
     assert refused.status_code == 403
@@ -565,14 +506,13 @@ async def test_only_a_clerk_of_the_residents_region_records_a_call(
         await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'notice.by_hand' AND outcome = 'forbidden'")
         == 1
     )
-    approver = another_client()
-    await staff_client_sign_up(
-        approver, pool, settings.secret_key, name="刘卫健", role="approver", region="320402", department="health"
+    approver = await signed_in_staff(
+        another_client, pool, settings, name="刘卫健", role="approver", region="320402", department="health"
     )
     assert (
         await post(approver, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "phone"})
     ).status_code == 403
-    own = await _clerk(another_client, pool, settings)
+    own = await office.clerk()
     forged = await post(own, f"/api/v1/console/notices/{notice_id}/by-hand", {"channel": "pigeon"})
     assert forged.status_code == 400 and "电话或纸质通知" in forged.json()["errors"]["channel"]
     assert (await pool.fetchval("SELECT by_hand FROM notice_arrivals")) is None

@@ -4,7 +4,6 @@ per-number daily cap."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -16,44 +15,25 @@ import pytest
 from app.cases.timeline import record_event
 from app.sms.service import STEP_WORDS
 from config.settings import Settings, SettingsError
-from push.keys import load_or_create
-from push.sender import PushSender
-from push.worker import PushWorker
 from sms import texts
-from sms.backends import AliyunBackend, LogBackend, SmsBackend, TencentBackend
-from sms.delivery import RetryPolicy, Sending
+from sms.backends import LogBackend
 from sms.models import Outgoing
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, sms_outbox, staff_client_sign_up
-from tests.case_helpers import answers_for, submission_for, upload_required_materials
+from tests.case_helpers import answers_for, upload_required_materials
 from tests.database_fixtures import settings_for
-from tests.push_helpers import QUICK_OPTIONS, QUICK_RETRIES, local_push_service, subscribe
-from tests.sms_gateway import Answer, LocalSmsGateway
+from tests.push_helpers import QUICK_TEXT_RETRIES, file_case, local_push_service, run_worker_with_texts, subscribe
+from tests.sms_gateway import GATEWAY_ENV, Answer, LocalSmsGateway
 from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
 
 pytestmark = pytest.mark.anyio
 MakeClient = Callable[[], httpx.AsyncClient]
 CASE_PHONE = "13800000002"  # 申请人手机号码 as tests/case_helpers.py types it
-QUICK_TEXT_RETRIES = RetryPolicy(delays=(0.2, 0.2, 0.2, 0.2))
-GATEWAY_ENV = {
-    "SMS_ACCESS_KEY_ID": "LTAI-test",
-    "SMS_ACCESS_KEY_SECRET": "secret-test",
-    "SMS_SDK_APP_ID": "1400000000",
-    "SMS_TEMPLATE_VERIFICATION_CODE": "SMS_100",
-    "SMS_TEMPLATE_ACCOUNT_EXISTS": "SMS_101",
-    "SMS_TEMPLATE_CASE_STEP": "SMS_102",
-}
 
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[LocalSmsGateway]:
     async with LocalSmsGateway() as local:
         yield local
-
-
-async def _file(client: httpx.AsyncClient, key: str = "sms-case-1") -> dict[str, Any]:
-    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", key))
-    assert created.status_code == 201, created.text
-    return (await client.get(f"/api/v1/cases/{created.json()['case_no']}")).json()
 
 
 async def _texts(pool: asyncpg.Pool) -> list[dict[str, Any]]:
@@ -73,24 +53,6 @@ async def _case_id(pool: asyncpg.Pool, case_no: str) -> int:
     return await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case_no)
 
 
-async def _run_worker(
-    pool: asyncpg.Pool, database_url: str, settings: Settings, backend: SmsBackend, *, cap: int = 20
-) -> int:
-    """One worker process's queue, run here until empty: the texts it handed to the gateway."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        sending = Sending(backend=backend, public_url=settings.public_url, daily_cap=cap, policy=QUICK_TEXT_RETRIES)
-        async with PushSender(
-            load_or_create(settings.data_dir), settings.vapid_subject, settings.push_allowed_hosts
-        ) as sender:
-            worker = PushWorker(pool, connection, sender, QUICK_RETRIES, QUICK_OPTIONS, sms=sending)
-            await asyncio.wait_for(worker.run(drain=True), 60)
-            assert worker.texts is not None
-            return worker.texts.delivered
-    finally:
-        await connection.close()
-
-
 # --- who is texted --------------------------------------------------------------------------------------------------
 
 
@@ -98,7 +60,7 @@ async def test_a_resident_without_a_push_device_is_texted_each_step_at_the_forms
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case = await _file(client)
+    case = await file_case(client)
     await _step(pool, await _case_id(pool, case["case_no"]), "accepted")
     queued = await _texts(pool)
     assert [(t["phone"], t["step"], t["status"]) for t in queued] == [
@@ -107,7 +69,7 @@ async def test_a_resident_without_a_push_device_is_texted_each_step_at_the_forms
     ]
 
     with sms_outbox() as outbox:
-        assert await _run_worker(pool, database_url, settings, LogBackend()) == 2
+        assert await run_worker_with_texts(pool, database_url, settings, LogBackend()) == 2
     token = await pool.fetchval("SELECT tracking_token FROM cases WHERE case_no = $1", case["case_no"])
     lines = outbox.to("138****0002")
     assert lines == [
@@ -126,7 +88,7 @@ async def test_with_a_push_device_and_the_default_choice_only_supplement_and_com
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     async with local_push_service(client) as service:
         assert (await subscribe(client, service.device("phone"))).status_code == 201
-        case = await _file(client)
+        case = await file_case(client)
         police_task = next(t for t in case["tasks"] if t["department"] == "police")
         clerk = another_client()
         await staff_client_sign_up(
@@ -162,7 +124,7 @@ async def test_a_resident_who_chose_texts_on_me_is_texted_every_step_despite_pus
         )
         assert chosen.status_code == 303
         assert 'value="always" checked' in (await client.get("/me")).text
-        await _file(client)
+        await file_case(client)
     assert [t["step"] for t in await _texts(pool)] == ["submitted"]
 
 
@@ -177,7 +139,7 @@ async def test_completion_and_its_write_back_in_one_transaction_text_once(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case_id = await _case_id(pool, (await _file(client))["case_no"])
+    case_id = await _case_id(pool, (await file_case(client))["case_no"])
     async with pool.acquire() as tx, tx.transaction():
         await record_event(tx, case_id=case_id, status="completed", title="出生登记：已办结")
         await record_event(tx, case_id=case_id, status="completed", title="出生户口已登记")
@@ -191,11 +153,11 @@ async def test_a_number_gets_at_most_the_daily_cap_of_texts(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    case_id = await _case_id(pool, (await _file(client))["case_no"])
+    case_id = await _case_id(pool, (await file_case(client))["case_no"])
     for status in ("accepted", "in_review"):
         await _step(pool, case_id, status)
     with sms_outbox() as outbox:
-        assert await _run_worker(pool, database_url, settings, LogBackend(), cap=2) == 2
+        assert await run_worker_with_texts(pool, database_url, settings, LogBackend(), cap=2) == 2
     assert len(outbox.to("138****0002")) == 2
     # The worker sends several at once: which one finds the cap reached is not fixed, only that one does.
     statuses = sorted((t["status"], t["last_error"] or "") for t in await _texts(pool))
@@ -226,13 +188,12 @@ async def test_a_busy_gateway_is_tried_again_until_it_takes_the_text(
     settings: Settings,
     database_url: str,
     gateway: LocalSmsGateway,
-    tmp_path: Any,
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    await _file(client)
+    await file_case(client)
     gateway.answers = [Answer(status=503), Answer(status=500)]
-    backend = _backend(provider, settings, gateway, tmp_path)
-    assert await _run_worker(pool, database_url, settings, backend) == 1
+    backend = gateway.backend(provider, settings)
+    assert await run_worker_with_texts(pool, database_url, settings, backend) == 1
     [text] = await _texts(pool)
     assert (text["status"], text["attempts"]) == ("delivered", 3)
     assert len(gateway.received) == 3
@@ -256,12 +217,11 @@ async def test_a_refusal_ends_the_text_without_retrying(
     settings: Settings,
     database_url: str,
     gateway: LocalSmsGateway,
-    tmp_path: Any,
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    await _file(client)
+    await file_case(client)
     gateway.answers = [Answer(code=code)]
-    assert await _run_worker(pool, database_url, settings, _backend(provider, settings, gateway, tmp_path)) == 0
+    assert await run_worker_with_texts(pool, database_url, settings, gateway.backend(provider, settings)) == 0
     [text] = await _texts(pool)
     assert (text["status"], text["attempts"]) == (status, 1) and code in text["last_error"]
 
@@ -272,29 +232,16 @@ async def test_a_gateway_down_for_good_ends_in_technical_failure_after_the_tries
     settings: Settings,
     database_url: str,
     gateway: LocalSmsGateway,
-    tmp_path: Any,
 ) -> None:
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    await _file(client)
+    await file_case(client)
     gateway.answers = [Answer(status=502)] * QUICK_TEXT_RETRIES.max_tries
-    assert await _run_worker(pool, database_url, settings, _backend("aliyun", settings, gateway, tmp_path)) == 0
+    assert await run_worker_with_texts(pool, database_url, settings, gateway.backend("aliyun", settings)) == 0
     [text] = await _texts(pool)
     assert (text["status"], text["attempts"]) == ("technical-failure", QUICK_TEXT_RETRIES.max_tries)
 
 
 # --- the backends against a local gateway speaking the provider's API ---------------------------------------------
-
-
-def _backend(provider: str, settings: Settings, gateway: LocalSmsGateway, tmp_path: Any) -> SmsBackend:
-    assert settings.database_url
-    configured = settings_for(
-        settings.database_url,
-        tmp_path / "gateway",
-        SMS_BACKEND=provider,
-        SMS_ENDPOINT=gateway.endpoint,
-        **GATEWAY_ENV,
-    )
-    return AliyunBackend(configured) if provider == "aliyun" else TencentBackend(configured)
 
 
 STEP = Outgoing(
@@ -305,9 +252,9 @@ STEP = Outgoing(
 
 
 async def test_aliyun_sends_sendsms_with_the_sign_template_and_its_parameters(
-    gateway: LocalSmsGateway, settings: Settings, tmp_path: Any
+    gateway: LocalSmsGateway, settings: Settings
 ) -> None:
-    result = await _backend("aliyun", settings, gateway, tmp_path).send(STEP)
+    result = await gateway.backend("aliyun", settings).send(STEP)
     assert result.outcome == "accepted" and result.provider_id == "biz-1"
     [request] = gateway.received
     assert request.action == "SendSms" and request.signed
@@ -320,9 +267,9 @@ async def test_aliyun_sends_sendsms_with_the_sign_template_and_its_parameters(
 
 
 async def test_tencent_sends_sendsms_with_the_app_template_and_ordered_parameters(
-    gateway: LocalSmsGateway, settings: Settings, tmp_path: Any
+    gateway: LocalSmsGateway, settings: Settings
 ) -> None:
-    backend = _backend("tencent", settings, gateway, tmp_path)
+    backend = gateway.backend("tencent", settings)
     result = await backend.send(STEP)
     assert result.outcome == "accepted" and result.provider_id == "serial-1"
     code = await backend.send(texts.verification_code("13800000002", "123456"))
@@ -339,13 +286,13 @@ async def test_tencent_sends_sendsms_with_the_app_template_and_ordered_parameter
     assert sign_up_code.params["TemplateId"] == "SMS_100" and sign_up_code.params["TemplateParamSet"] == ["123456"]
 
 
-async def test_an_unreachable_gateway_is_a_retry_not_an_error(settings: Settings, tmp_path: Any) -> None:
+async def test_an_unreachable_gateway_is_a_retry_not_an_error(settings: Settings) -> None:
     async with LocalSmsGateway() as closed:
         endpoint = closed.endpoint
     for provider in ("aliyun", "tencent"):
         stand_in = LocalSmsGateway()
         stand_in.endpoint = endpoint
-        result = await _backend(provider, settings, stand_in, tmp_path).send(STEP)
+        result = await stand_in.backend(provider, settings).send(STEP)
         assert result.outcome == "retry", (provider, result)
 
 
@@ -420,8 +367,8 @@ async def test_purge_forgets_old_texts_and_past_days_counts(client: httpx.AsyncC
     from sms import housekeeping
 
     await sign_up(client, new_authenticator(), ZHANG_WEI)
-    await _file(client)
-    await _step(pool, await _case_id(pool, (await _file(client, "sms-case-2"))["case_no"]), "accepted")
+    await file_case(client)
+    await _step(pool, await _case_id(pool, (await file_case(client, "sms-case-2"))["case_no"]), "accepted")
     await pool.execute("UPDATE sms_messages SET status = 'delivered'")
     await pool.execute("UPDATE sms_messages SET created_at = now() - interval '200 days' WHERE id = 1")
     await pool.execute(
