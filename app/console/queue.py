@@ -81,7 +81,7 @@ async def case_queue(
     db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None
 ) -> ConsoleQueue:
     """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
-    page = await task_queue(db, user, filters, cursor)
+    page = await task_queue(db, user, filters, cursor, whole_cases=True)
     case_nos = list(dict.fromkeys(t.case_no for t in page.tasks))
     facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
