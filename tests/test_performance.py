@@ -11,6 +11,7 @@ import pytest
 from asyncpg.connection import LoggedQuery
 from litestar import Litestar
 
+from app.cases.store import QUEUE_PAGE_QUERY
 from app.main import create_app
 from config.settings import Settings
 from db.pool import create_pool
@@ -173,7 +174,7 @@ async def test_the_console_queue_walks_an_index_of_the_open_tasks_in_deadline_or
         queries.clear()
         later = await browser.get("/api/v1/console/tasks", params={"cursor": first.headers["x-next-cursor"]})
         assert later.status_code == 200 and len(later.json()) == 50
-        page = next(q for q in queries if q.query.startswith("WITH page AS MATERIALIZED"))
+        page = next(q for q in queries if q.query.startswith(QUEUE_PAGE_QUERY))
         plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + page.query, *page.args))
         # The page's tasks come off the index in queue order from where the page before ended: no sort under the
         # page's LIMIT, and the cursor a bound of the index scan (never rows skipped one by one, as OFFSET would).
@@ -186,7 +187,7 @@ async def test_the_console_queue_walks_an_index_of_the_open_tasks_in_deadline_or
     assert cursor is not None
     queries.clear()
     assert (await clerk.get("/console", params={"cursor": cursor.group(1)})).status_code == 200
-    page = next(q for q in queries if q.query.startswith("WITH page AS MATERIALIZED"))
+    page = next(q for q in queries if q.query.startswith(QUEUE_PAGE_QUERY))
     plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + page.query, *page.args))
     assert "Index Scan using tasks_queue_idx" in plan and not re.search(r"Seq Scan on tasks\b", plan), plan
     assert re.search(r"Index Cond: .*ROW\(COALESCE\(due_on, 'infinity'::date\), id\) >", plan), plan

@@ -471,6 +471,7 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
 # statistics of each state.
 _QUEUE_KEY = "coalesce({t}.due_on, 'infinity'::date)"
 QUEUE_START = (date.min, 0)  # before every task: the first page
+QUEUE_PAGE_QUERY = "-- the queue's page\n"  # how tests/test_performance.py finds the query choosing a page
 
 
 def _open_states(statuses: list[str], alias: str = "t") -> str:
@@ -545,8 +546,7 @@ async def queue(
     after_clause = f"({key.format(t='t')}, t.id) > (coalesce($1::date, 'infinity'::date), $2)"
     walk = f"FROM tasks t{case_of('t') if received_too else ''} WHERE {in_queue('t')} AND {after_clause}"
     if not whole_cases:
-        page = f"SELECT t.id, {key.format(t='t')} AS due_key {walk} ORDER BY {key.format(t='t')}, t.id LIMIT $4"
-        order = "page.due_key, t.id"
+        page = f"SELECT t.id {walk} ORDER BY {key.format(t='t')}, t.id LIMIT $4"
     else:
         earlier = (
             f"NOT EXISTS (SELECT 1 FROM tasks s WHERE s.case_id = t.case_id AND {in_queue('s')} "
@@ -557,17 +557,22 @@ async def queue(
             f"ORDER BY {key.format(t='t')}, t.id LIMIT $4"
         )
         page = (
-            f"SELECT s.id, a.case_key, a.case_anchor, {key.format(t='s')} AS due_key "
-            f"FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id"
-            f"{case_of('s') if received_too else ''} WHERE {in_queue('s')}"
+            f"SELECT s.id FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id"
+            f"{case_of('s') if received_too else ''} WHERE {in_queue('s')} "
+            f"ORDER BY a.case_key, a.case_anchor, {key.format(t='s')}, s.id"
         )
-        order = "page.case_key, page.case_anchor, page.due_key, t.id"
-    # MATERIALIZED: the page is chosen on its own (a few dozen rows), then read in full by their ids; folded into the
-    # reading's seven joins it would be one join problem too large to plan well (a scan of every task, then a hash).
-    rows = await db.fetch(
-        f"WITH page AS MATERIALIZED ({page}) {_TASK} JOIN page ON page.id = t.id ORDER BY {order}", *args
-    )
-    return [_task(r) for r in rows]
+    # Two queries: the page's ids (planned afresh each time: its plan depends on the cursor and the region), then
+    # the page read by id (a plan prepared once per connection). As one, its planning cost more than both together.
+    ids = [r["id"] for r in await db.fetch(QUEUE_PAGE_QUERY + page, *args)]
+    return await tasks_by_id(db, ids)
+
+
+async def tasks_by_id(db: DB, ids: list[int]) -> list[TaskRow]:
+    """These tasks, in this order (an id of no task is left out)."""
+    if not ids:
+        return []
+    found = {r["id"]: r for r in await db.fetch(_TASK + " WHERE t.id = ANY($1::bigint[])", ids)}
+    return [_task(found[i]) for i in ids if i in found]
 
 
 async def department_tasks(
