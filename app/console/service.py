@@ -66,7 +66,7 @@ from auth.scope import region_prefix
 from i18n import N_, gettext
 
 DUE_SOON_WORKING_DAYS = 2
-QUEUE_PAGE = 50  # tasks on a page of the queue (the API's default `limit`)
+QUEUE_PAGE = 50  # tasks on a page of the queue API (its default `limit`); cases, each whole, on a page of /console
 QUEUE_PAGE_MAX = 200
 BAD_QUEUE_CURSOR = N_("翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）")
 ANSWERS_PURGED = N_("该办件已过保存期限，申请内容已按规定清除")
