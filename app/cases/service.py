@@ -585,11 +585,6 @@ async def duplicate_flags_of(db: DB, case_id: int) -> list[DuplicateFlag]:
     return await duplicate_flow.flags_of_case(db, case_id)
 
 
-async def cases_flagged_open(db: DB, case_nos: list[str]) -> set[str]:
-    """Which of these cases are in a flagged pair still waiting for the clerk (the queue's 疑似重复)."""
-    return await duplicate_flow.open_flagged(db, case_nos)
-
-
 def compared_fields(item_codes: Sequence[str]) -> list[str]:
     """The answers the duplicate rule of these items compares (a birth: the mother's number, the date, the name)."""
     rule = duplicates.rule_for(frozenset(item_codes))

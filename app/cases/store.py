@@ -8,6 +8,7 @@ from datetime import date, datetime
 import msgspec
 from asyncpg import Record
 
+from app.cases.duplicates_store import OPEN_FLAG_OF_CASE
 from app.cases.models import (
     CaseHead,
     CaseListed,
@@ -678,9 +679,10 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
 
 async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
     """Each case's applicant and where it was received: the applicant's district (the first six digits of their
-    region), and for a case filed at a window the hall that received it (recorded on the case)."""
+    region), and for a case filed at a window the hall that received it (recorded on the case); and whether it is on
+    a flag of 一事不二办 still open."""
     rows = await db.fetch(
-        "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
+        f"SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, {OPEN_FLAG_OF_CASE} AS duplicate, "
         "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code, "
         "o.name AS subject_org_name "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
