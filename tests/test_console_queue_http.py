@@ -315,38 +315,49 @@ async def _due_order(pool: asyncpg.Pool) -> list[int]:
     return [r["id"] for r in rows]
 
 
-async def test_the_queue_comes_in_pages_each_link_opening_the_next_until_every_task_is_shown_once(
+async def test_the_queue_comes_in_pages_of_whole_cases_each_link_opening_the_next_until_every_task_is_shown_once(
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
     case_no = await _birth_case(client)
-    await _copies_of(pool, case_no, 20)  # 21 cases of 6 tasks: 126, on three pages of 50
-    await pool.execute("UPDATE tasks SET due_on = NULL WHERE id IN (SELECT id FROM tasks ORDER BY id LIMIT 3)")
+    await _copies_of(pool, case_no, 60)  # 61 cases of 6 tasks: 366, on two pages of 50 cases
+    # The first case's tasks due far apart: its soonest first of all, the others last (no deadline).
+    first = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case_no)
+    await pool.execute("UPDATE tasks SET due_on = NULL WHERE case_id = $1 AND position > 0", first)
+    await pool.execute("UPDATE tasks SET due_on = current_date - 1 WHERE case_id = $1 AND position = 0", first)
     clerk = await _staff(another_client, pool, settings, "clerk", "police")
 
     pages: list[list[int]] = []
+    cases_on: list[list[str]] = []
     page = (await clerk.get("/console")).text
     assert "本页 " in page and "回到第一页" not in page
     while True:
         pages.append([int(n) for n in re.findall(r"#task-(\d+)", page)])
+        cases_on.append(re.findall(r'class="queue-case-no" href="/console/cases/(\w+)"', page))
         more = re.search(r'<a class="button" href="(/console\?[^"]+)"', page)
         if more is None:
             break
         page = (await clerk.get(more.group(1).replace("&amp;", "&"))).text
         assert "回到第一页" in page
-    # Soonest due first, no deadline last (each page's tasks shown by case), none twice.
-    due_order = await _due_order(pool)
-    assert [sorted(p) for p in pages] == [sorted(due_order[n : n + 50]) for n in (0, 50, 100)]
+    # Whole cases, 50 a page, in the order of each case's soonest task: no case on two pages, no task twice.
+    shown = [c for on_page in cases_on for c in on_page]
+    assert len(set(shown)) == len(shown) == 61 and shown[0] == case_no
+    assert [len(c) for c in cases_on] == [50, 11]
+    tasks = [t for p in pages for t in p]
+    assert len(set(tasks)) == len(tasks) == 366
+    assert sorted(pages[0][:6]) == [
+        r["id"] for r in await pool.fetch("SELECT id FROM tasks WHERE case_id = $1 ORDER BY id", first)
+    ]
 
 
 async def test_loading_more_with_htmx_answers_only_the_next_pages_cases_and_keeps_the_filters(
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
     case_no = await _birth_case(client)
-    await _copies_of(pool, case_no, 30)  # 31 cases, each with two 卫健 tasks: 62
+    await _copies_of(pool, case_no, 55)  # 56 cases, each with two 卫健 tasks: 112, on two pages of 50 cases
     clerk = await _staff(another_client, pool, settings, "clerk", "police")
     first = (await clerk.get("/console", params={"department": "health"})).text
     health = [r["id"] for r in await pool.fetch("SELECT id FROM tasks WHERE department_code = 'health' ORDER BY id")]
-    assert len(health) > 50
+    assert len(health) > 100
     link = re.search(r'hx-get="(/console\?[^"]+)"', first)
     assert link is not None and "department=health" in link.group(1)
     more = await clerk.get(link.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})

@@ -11,6 +11,7 @@ import pytest
 from asyncpg.connection import LoggedQuery
 from litestar import Litestar
 
+from app.cases.store import QUEUE_PAGE_QUERY
 from app.main import create_app
 from config.settings import Settings
 from db.pool import create_pool
@@ -136,7 +137,7 @@ async def test_the_console_queue_makes_the_same_few_queries_however_many_tasks_i
     clerk = await _staff(app, pool, settings, "clerk", 50401)
     approver = await _staff(app, pool, settings, "approver", 50402)
     counts: dict[str, list[int]] = {}
-    for copies in (0, 40):  # six tasks shown, then a full page of fifty
+    for copies in (0, 60):  # one case of six tasks shown, then a full page: fifty cases (the API: fifty tasks)
         await _copies_of(pool, created.json()["case_no"], copies)
         for who, browser, path in (
             ("clerk page", clerk, "/console"),
@@ -149,10 +150,12 @@ async def test_the_console_queue_makes_the_same_few_queries_however_many_tasks_i
             assert answer.status_code == 200
             counts.setdefault(who, []).append(len(queries))
         shown = len(re.findall(r"#task-(\d+)", (await clerk.get("/console")).text))
-        assert shown == (6 if copies == 0 else 50)
+        assert shown == (6 if copies == 0 else 300)
     for who, (few, many) in counts.items():
         assert few == many, (who, counts)
-    assert counts["clerk page"][0] <= 12, counts
+    # Session and account, the consents past their deadline, the page (its ids, then read by id), its cases' facts (with
+    # their 一事不二办 flags) and the boxes above the queue: no per-page query for the departments or the flags.
+    assert counts["clerk page"][0] <= 8, counts
     await clerk.aclose()
     await approver.aclose()
 
@@ -173,12 +176,22 @@ async def test_the_console_queue_walks_an_index_of_the_open_tasks_in_deadline_or
         queries.clear()
         later = await browser.get("/api/v1/console/tasks", params={"cursor": first.headers["x-next-cursor"]})
         assert later.status_code == 200 and len(later.json()) == 50
-        page = next(q for q in queries if q.query.startswith("WITH page AS"))
+        page = next(q for q in queries if q.query.startswith(QUEUE_PAGE_QUERY))
         plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + page.query, *page.args))
         # The page's tasks come off the index in queue order from where the page before ended: no sort under the
         # page's LIMIT, and the cursor a bound of the index scan (never rows skipped one by one, as OFFSET would).
         under_limit = plan.split("Limit", 1)[1].splitlines()[1]
         assert f"Index Scan using {index}" in plan and "Sort" not in under_limit, plan
         assert re.search(r"Index Cond: .*ROW\(COALESCE\(due_on, 'infinity'::date\), id\) >", plan), plan
+    # The console's page (whole cases): the same walk, each case's other tasks found by its id, never a scan of tasks.
+    first = await clerk.get("/console")
+    cursor = re.search(r'href="/console\?cursor=([^"&]+)"', first.text)
+    assert cursor is not None
+    queries.clear()
+    assert (await clerk.get("/console", params={"cursor": cursor.group(1)})).status_code == 200
+    page = next(q for q in queries if q.query.startswith(QUEUE_PAGE_QUERY))
+    plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + page.query, *page.args))
+    assert "Index Scan using tasks_queue_idx" in plan and not re.search(r"Seq Scan on tasks\b", plan), plan
+    assert re.search(r"Index Cond: .*ROW\(COALESCE\(due_on, 'infinity'::date\), id\) >", plan), plan
     await clerk.aclose()
     await approver.aclose()

@@ -3,6 +3,7 @@ calendar (the package's data plus admin-loaded years, cached briefly)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,11 +43,18 @@ _LOCALES = {"en": "en_GB"}
 
 def china_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A moment as read in China (北京时间), whatever the server's time zone, written the reader's way."""
+    return _written(moment, fmt, current_language())
+
+
+# Written once per moment, format and language while in use: the back office's queue writes each case's moment on
+# every page drawn (issue 20), the same few thousand moments over and over.
+@functools.lru_cache(maxsize=4096)
+def _written(moment: datetime, fmt: str, language: str) -> str:
     local = moment.astimezone(CHINA)
-    pattern = _FORMATS.get(current_language(), {}).get(fmt)
+    pattern = _FORMATS.get(language, {}).get(fmt)
     if pattern is None:
         return local.strftime(fmt)
-    return format_datetime(local, pattern, tzinfo=CHINA, locale=_LOCALES[current_language()])
+    return format_datetime(local, pattern, tzinfo=CHINA, locale=_LOCALES[language])
 
 
 def beijing_time(moment: datetime) -> str:

@@ -202,10 +202,6 @@ async def flags_of_case(db: DB, case_id: int) -> list[DuplicateFlag]:
     return await flags_store.flags_of_case(db, case_id)
 
 
-async def open_flagged(db: DB, case_nos: list[str]) -> set[str]:
-    return await flags_store.open_flagged(db, case_nos) if case_nos else set()
-
-
 def withdraw_problem(gone: list[TaskRow], kept: list[TaskRow]) -> str | None:
     """Why this case cannot be withdrawn into the other (said to the clerk); None when it can: none of its tasks is
     decided yet (批准, 办结 or 出件), and every item it still asks for is alive in the other (none is left undone)."""

@@ -56,11 +56,8 @@ async def decide(
     )
 
 
-async def open_flagged(db: DB, case_nos: list[str]) -> set[str]:
-    """Which of these cases are on a flag still open, either side (the queue's 疑似重复 marker)."""
-    rows = await db.fetch(
-        "SELECT c.case_no FROM cases c WHERE c.case_no = ANY($1::text[]) AND EXISTS ("
-        "SELECT 1 FROM case_duplicates f WHERE f.state = 'open' AND (f.case_id = c.id OR f.earlier_case_id = c.id))",
-        case_nos,
-    )
-    return {r["case_no"] for r in rows}
+# Whether the case aliased `c` is on a flag still open, either side (the queue's 疑似重复 marker): a clause of the
+# query reading the queue's cases (app/cases/store.py queue_case_facts), not a query of its own per page.
+OPEN_FLAG_OF_CASE = (
+    "EXISTS (SELECT 1 FROM case_duplicates f WHERE f.state = 'open' AND (f.case_id = c.id OR f.earlier_case_id = c.id))"
+)

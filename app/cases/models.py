@@ -457,6 +457,7 @@ class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
     receiving_region: str | None  # the hall that received it at a window (cases.received_region's name)
     receiving_region_code: str | None
     subject_org_name: str | None = None  # 法人办事: the organisation the case is for
+    duplicate: bool = False  # on a flag of 一事不二办 still open, either side: waits for the window clerk's check
 
 
 class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -585,11 +585,6 @@ async def duplicate_flags_of(db: DB, case_id: int) -> list[DuplicateFlag]:
     return await duplicate_flow.flags_of_case(db, case_id)
 
 
-async def cases_flagged_open(db: DB, case_nos: list[str]) -> set[str]:
-    """Which of these cases are in a flagged pair still waiting for the clerk (the queue's 疑似重复)."""
-    return await duplicate_flow.open_flagged(db, case_nos)
-
-
 def compared_fields(item_codes: Sequence[str]) -> list[str]:
     """The answers the duplicate rule of these items compares (a birth: the mother's number, the date, the name)."""
     rule = duplicates.rule_for(frozenset(item_codes))
@@ -637,11 +632,13 @@ async def tasks_in_queue(
     due_until: date | None = None,
     after: tuple[date | None, int] | None = None,
     limit: int,
+    whole_cases: bool = False,
 ) -> list[TaskRow]:
     """A page of the tasks in these states routed to an office within the region or to none yet (全城通办: of
     `untaken_departments` when given), of the department when given, soonest due first, after `after` (the deadline
     and id of the last task of the page before); `received_too`: and those of cases received at a hall within the
-    region. Narrowed to an item kind (即办件, 承诺件) and a deadline (before, from, until a day) when given."""
+    region. Narrowed to an item kind (即办件, 承诺件) and a deadline (before, from, until a day) when given.
+    `whole_cases`: `limit` cases with all their tasks in the queue instead, each case on one page only (store.queue)."""
     return await store.queue(
         db,
         statuses=statuses,
@@ -655,6 +652,7 @@ async def tasks_in_queue(
         due_until=due_until,
         after=after or store.QUEUE_START,
         limit=limit,
+        whole_cases=whole_cases,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import msgspec
 from asyncpg import Record
 
+from app.cases.duplicates_store import OPEN_FLAG_OF_CASE
 from app.cases.models import (
     CaseHead,
     CaseListed,
@@ -469,15 +470,16 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
 # the open tasks only: a queue query names the states it wants as constants in its text (never a parameter), which
 # the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
 # statistics of each state.
-_QUEUE_KEY = "coalesce(t.due_on, 'infinity'::date)"
+_QUEUE_KEY = "coalesce({t}.due_on, 'infinity'::date)"
 QUEUE_START = (date.min, 0)  # before every task: the first page
+QUEUE_PAGE_QUERY = "-- the queue's page\n"  # how tests/test_performance.py finds the query choosing a page
 
 
-def _open_states(statuses: list[str]) -> str:
+def _open_states(statuses: list[str], alias: str = "t") -> str:
     """`t.status IN (…)` of these states, each one of OPEN_TASK_STATUSES (a name, never a person's input)."""
     if not statuses or not OPEN_TASK_STATUSES.issuperset(statuses):
         raise ValueError(f"a queue holds open tasks only: {statuses}")
-    return "t.status IN (" + ", ".join(f"'{s}'" for s in sorted(set(statuses))) + ")"
+    return f"{alias}.status IN (" + ", ".join(f"'{s}'" for s in sorted(set(statuses))) + ")"
 
 
 async def queue(
@@ -494,6 +496,7 @@ async def queue(
     due_until: date | None = None,
     after: tuple[date | None, int] = QUEUE_START,
     limit: int,
+    whole_cases: bool = False,
 ) -> list[TaskRow]:
     """A page of the tasks in these states routed to an office within the region, of the department when given, and
     those no office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a
@@ -501,38 +504,76 @@ async def queue(
     workflow.receiving_hall). Narrowed to an item kind, a deadline before, from or until a day when given. Soonest due
     first: the `limit` tasks after `after` (the deadline, None for none, and id of the last task of the page before).
 
+    `whole_cases`: the page is `limit` cases instead, each with all its tasks in the queue, in the order of each
+    case's first task in the queue (its anchor), and `after` is the anchor of the last case of the page before: a case
+    is on one page only, however far apart its tasks' deadlines are.
+
     The page is chosen first, walking an index in queue order and stopping after `limit` matches, then read in full;
     each filter adds its clause (never `$n IS NULL OR …`, which a prepared statement's generic plan cannot index)."""
     args: list[object] = [after[0], after[1], region_prefix, limit]
-    where = [_open_states(statuses), f"({_QUEUE_KEY}, t.id) > (coalesce($1::date, 'infinity'::date), $2)"]
 
     def arg(value: object) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    untaken = "t.office_region IS NULL"
+    untaken = "{t}.office_region IS NULL"
     if untaken_departments is not None:
-        untaken += f" AND t.department_code = ANY({arg(untaken_departments)}::text[])"
-    received = " OR coalesce(c.received_region, p.region_code, '') LIKE $3 || '%'" if received_too else ""
-    where.append(f"(({untaken}) OR t.office_region LIKE $3 || '%'{received})")
-    joins = " JOIN cases c ON c.id = t.case_id JOIN people p ON p.id = c.applicant_person_id" if received_too else ""
+        untaken += f" AND {{t}}.department_code = ANY({arg(untaken_departments)}::text[])"
+    # A task's own clauses, for any alias of tasks (a case's other tasks are held to the same); the received clause
+    # reads the case (c) and its applicant (p), the same for every task of a case.
+    own = [
+        _open_states(statuses, "{t}"),
+        f"(({untaken}) OR {{t}}.office_region LIKE $3 || '%'"
+        + (" OR coalesce(c.received_region, p.region_code, '') LIKE $3 || '%')" if received_too else ")"),
+    ]
     if department is not None:
-        where.append(f"t.department_code = {arg(department)}")
+        own.append(f"{{t}}.department_code = {arg(department)}")
     if kind is not None:
-        joins += " JOIN service_items i ON i.code = t.item_code"
-        where.append(f"i.kind = {arg(kind)}")
+        own.append(f"{{t}}.item_code IN (SELECT code FROM service_items WHERE kind = {arg(kind)})")
     if due_before is not None:
-        where.append(f"t.due_on < {arg(due_before)}")
+        own.append(f"{{t}}.due_on < {arg(due_before)}")
     if due_from is not None:
-        where.append(f"t.due_on >= {arg(due_from)}")
+        own.append(f"{{t}}.due_on >= {arg(due_from)}")
     if due_until is not None:
-        where.append(f"t.due_on <= {arg(due_until)}")
-    rows = await db.fetch(
-        f"WITH page AS (SELECT t.id, {_QUEUE_KEY} AS due_key FROM tasks t{joins} WHERE {' AND '.join(where)} "
-        f"ORDER BY {_QUEUE_KEY}, t.id LIMIT $4) " + _TASK + " JOIN page ON page.id = t.id ORDER BY page.due_key, t.id",
-        *args,
-    )
-    return [_task(r) for r in rows]
+        own.append(f"{{t}}.due_on <= {arg(due_until)}")
+
+    def in_queue(alias: str) -> str:
+        return " AND ".join(clause.replace("{t}", alias) for clause in own)
+
+    def case_of(alias: str) -> str:
+        return f" JOIN cases c ON c.id = {alias}.case_id JOIN people p ON p.id = c.applicant_person_id"
+
+    key = _QUEUE_KEY
+    after_clause = f"({key.format(t='t')}, t.id) > (coalesce($1::date, 'infinity'::date), $2)"
+    walk = f"FROM tasks t{case_of('t') if received_too else ''} WHERE {in_queue('t')} AND {after_clause}"
+    if not whole_cases:
+        page = f"SELECT t.id {walk} ORDER BY {key.format(t='t')}, t.id LIMIT $4"
+    else:
+        earlier = (
+            f"NOT EXISTS (SELECT 1 FROM tasks s WHERE s.case_id = t.case_id AND {in_queue('s')} "
+            f"AND ({key.format(t='s')}, s.id) < ({key.format(t='t')}, t.id))"
+        )
+        anchors = (
+            f"SELECT t.case_id, {key.format(t='t')} AS case_key, t.id AS case_anchor {walk} AND {earlier} "
+            f"ORDER BY {key.format(t='t')}, t.id LIMIT $4"
+        )
+        page = (
+            f"SELECT s.id FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id"
+            f"{case_of('s') if received_too else ''} WHERE {in_queue('s')} "
+            f"ORDER BY a.case_key, a.case_anchor, {key.format(t='s')}, s.id"
+        )
+    # Two queries: the page's ids (planned afresh each time: its plan depends on the cursor and the region), then
+    # the page read by id (a plan prepared once per connection). As one, its planning cost more than both together.
+    ids = [r["id"] for r in await db.fetch(QUEUE_PAGE_QUERY + page, *args)]
+    return await tasks_by_id(db, ids)
+
+
+async def tasks_by_id(db: DB, ids: list[int]) -> list[TaskRow]:
+    """These tasks, in this order (an id of no task is left out)."""
+    if not ids:
+        return []
+    found = {r["id"]: r for r in await db.fetch(_TASK + " WHERE t.id = ANY($1::bigint[])", ids)}
+    return [_task(found[i]) for i in ids if i in found]
 
 
 async def department_tasks(
@@ -638,9 +679,10 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
 
 async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
     """Each case's applicant and where it was received: the applicant's district (the first six digits of their
-    region), and for a case filed at a window the hall that received it (recorded on the case)."""
+    region), and for a case filed at a window the hall that received it (recorded on the case); and whether it is on
+    a flag of 一事不二办 still open."""
     rows = await db.fetch(
-        "SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, "
+        f"SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, {OPEN_FLAG_OF_CASE} AS duplicate, "
         "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code, "
         "o.name AS subject_org_name "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "

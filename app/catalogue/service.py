@@ -23,6 +23,7 @@ from app.catalogue.models import (
 )
 from app.catalogue.translations import optional, text, texts, without_translations
 from app.errors import NotFound
+from app.web.cache import TtlCache
 from db.pool import DB
 from i18n import DEFAULT_LANGUAGE, N_, current_language
 
@@ -120,11 +121,17 @@ async def retention_years_by_item(db: DB) -> dict[str, int | None]:
     return await store.retention_years_by_item(db)
 
 
+DEPARTMENTS_TTL_SECONDS = 30.0
+_departments: TtlCache[list[Department]] = TtlCache(DEPARTMENTS_TTL_SECONDS)
+
+
 async def departments(db: DB) -> list[Department]:
     """Every department, by code (a dozen: who may be asked for an opinion, 征求意见). Named in Chinese whatever the
     reader's language, as the city and districts below: the statistics keep these names in figures cached across
-    requests of both languages, so a page draws each with app.catalogue.translations.text where it shows it."""
-    return await store.departments(db)
+    requests of both languages, so a page draws each with app.catalogue.translations.text where it shows it.
+    Kept per process for DEPARTMENTS_TTL_SECONDS (the console's queue lists them on every page; a re-seeded
+    catalogue is seen within that time, as the forms are)."""
+    return await _departments.get("departments", lambda: store.departments(db))
 
 
 async def city_and_districts(db: DB) -> list[Region]:

@@ -272,8 +272,9 @@ class QueueOption(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConsoleQueue(msgspec.Struct, frozen=True, kw_only=True):
-    """A page of the queue as the console shows it: its cases (a case whose tasks run on past the page is listed on
-    the next page again, with the rest of them), the figures of the page, and the links to the next and first page."""
+    """A page of the queue as the console shows it: its cases, each whole (every task of it in the queue, however far
+    apart their deadlines: a case is on one page only), the figures of the page, and the links to the next and first
+    page."""
 
     cases: list[QueueCase]
     task_count: int

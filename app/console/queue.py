@@ -48,9 +48,7 @@ def _received(facts: QueueCaseFacts | None) -> tuple[str, str]:
     return facts.applicant_district or "—", how
 
 
-def _case_rows(
-    tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts], flagged: set[str] | frozenset[str] = frozenset()
-) -> list[QueueCase]:
+def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts], *, flags_shown: bool) -> list[QueueCase]:
     """Tasks grouped by case, in the order of each case's most urgent task (the queue comes soonest due first)."""
     grouped: dict[str, list[ConsoleTask]] = {}
     for task in tasks:
@@ -71,7 +69,7 @@ def _case_rows(
                 tasks=own,
                 overdue=any(t.overdue for t in own),
                 due_soon=any(t.due_soon for t in own),
-                duplicate=case_no in flagged,
+                duplicate=flags_shown and found is not None and found.duplicate,
             )
         )
     return rows
@@ -81,12 +79,12 @@ async def case_queue(
     db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None
 ) -> ConsoleQueue:
     """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
-    page = await task_queue(db, user, filters, cursor)
+    page = await task_queue(db, user, filters, cursor, whole_cases=True)
     case_nos = list(dict.fromkeys(t.case_no for t in page.tasks))
     facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
     # 一事不二办: the window clerk sees which cases wait for their check as perhaps one matter with another.
-    rows = _case_rows(page.tasks, facts, await cases.cases_flagged_open(db, case_nos) if is_clerk else frozenset())
+    rows = _case_rows(page.tasks, facts, flags_shown=is_clerk)
     # A window clerk receives for every department: each may be chosen, whether or not this page shows its tasks.
     departments = [QueueOption(value=d.code, label=d.short_name) for d in await catalogue.departments(db)]
     return ConsoleQueue(

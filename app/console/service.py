@@ -66,7 +66,7 @@ from auth.scope import region_prefix
 from i18n import N_, gettext
 
 DUE_SOON_WORKING_DAYS = 2
-QUEUE_PAGE = 50  # tasks on a page of the queue (the API's default `limit`)
+QUEUE_PAGE = 50  # tasks on a page of the queue API (its default `limit`); cases, each whole, on a page of /console
 QUEUE_PAGE_MAX = 200
 BAD_QUEUE_CURSOR = N_("翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）")
 ANSWERS_PURGED = N_("该办件已过保存期限，申请内容已按规定清除")
@@ -118,11 +118,15 @@ async def task_queue(
     filters: QueueFilters | None = None,
     cursor: str | None = None,
     limit: int = QUEUE_PAGE,
+    *,
+    whole_cases: bool = False,
 ) -> QueuePage:
     """A page of the caller's work (app.cases.workflow.in_scope, as one query), soonest due first, from `cursor` (the
     next_cursor of the page before): an approver's department's tasks routed to an office within their region; a
     clerk's, any department's, and every task of a case their hall received; both with the 全城通办 tasks no office
-    has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters."""
+    has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters.
+    `whole_cases` (the console's page): `limit` cases, each with every task of it in the queue, in the order of their
+    soonest task; a case is on one page only (the cursor names the soonest task of the last case)."""
     after = _queue_after(cursor) if cursor else None
     if not 1 <= limit <= QUEUE_PAGE_MAX:
         raise FieldErrors(
@@ -158,9 +162,16 @@ async def task_queue(
         due_until=due_until,
         after=after,
         limit=limit + 1,
+        whole_cases=whole_cases,
     )
-    page = [_view(r, user, today, soon_until) for r in rows[:limit]]
-    return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
+    if not whole_cases:
+        page = [_view(r, user, today, soon_until) for r in rows[:limit]]
+        return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
+    # The rows come case by case, each case's soonest task first: the page is the first `limit` cases.
+    firsts = [n for n, r in enumerate(rows) if n == 0 or r.case_id != rows[n - 1].case_id]
+    more = len(firsts) > limit
+    page = [_view(r, user, today, soon_until) for r in (rows[: firsts[limit]] if more else rows)]
+    return QueuePage(tasks=page, next_cursor=_queue_cursor(page[firsts[limit - 1]]) if more else None)
 
 
 def _queue_cursor(task: ConsoleTask) -> str:
