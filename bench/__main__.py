@@ -19,6 +19,7 @@ BENCH_ONLY picks groups of rows: core (the status check, the pages, submissions)
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gzip
 import json
 import os
@@ -165,6 +166,9 @@ def main() -> int:
         return 2
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="ywtb-bench-"))
+    # Removed at exit after the database server has stopped (atexit runs last-registered first: the server's own
+    # clean-up, registered when it starts, stops it from its data folder, which must still be there).
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     server_dsn = start_embedded_server(work, keep_running=False)
     dsn = asyncio.run(ensure_database(server_dsn, "ywtb_bench"))
     log(
@@ -231,7 +235,6 @@ def main() -> int:
     results["machine"]["load_after"] = os.getloadavg()
     results["profiles"] = profiles
     report(results)
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
