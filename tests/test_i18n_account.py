@@ -175,16 +175,28 @@ async def test_the_public_statistics_are_in_english_and_chinese_by_default(clien
     )
     # The charts speak English too (their summary is the image's name), and months are named, not numbered.
     assert "Bar chart: Received each month" in page.text
-    month = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
+    abbreviated = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    month = rf"{abbreviated} \d{{4}}"
     assert re.search(rf'<option value="\d{{4}}-\d{{2}}"[^>]*>{month}<', page.text)
+    # A table's first row names its month before the year, as English writes it ("Dec 2025", not "2025 Dec").
+    first_row = re.search(r'<th scope="row">(.*?)</th>', page.text)
+    assert first_row and re.fullmatch(
+        rf'<span class="nowrap">{abbreviated}</span> <span class="nowrap">\d{{4}}</span>', first_row[1]
+    ), first_row
     refused = await client.get("/stats", params={"from": "2026-13"}, headers=ENGLISH)
     assert refused.status_code == 400 and "Please correct the filters" in refused.text
     # (What to fix is the statistics service's message, translated with the other errors: not this page's text.)
+    too_early = await client.get("/api/v1/stats", params={"to": "2017-12"}, headers=ENGLISH)
+    assert too_early.status_code == 400 and "cannot be before Jan 2018" in too_early.text, too_early.text
     form = re.sub(r'<div class="error-summary".*?</div>|<p class="field-error".*?</p>', "", refused.text, flags=re.S)
     assert "From month" in form and not [p for p in _template_chinese("partials/stats_filters.html") if p in form]
 
     chinese = await client.get("/stats")
     assert "统计口径" in chinese.text and "柱状图：" in chinese.text and "How we count" not in chinese.text
+    first_row = re.search(r'<th scope="row">(.*?)</th>', chinese.text)
+    assert first_row and re.fullmatch(
+        r'<span class="nowrap">\d{4}年</span><wbr><span class="nowrap">\d{1,2}月</span>', first_row[1]
+    ), first_row
     # The file's columns stay Chinese whatever the language (a stable header for whoever reads it with a program).
     csv = await client.get("/stats.csv", headers=ENGLISH)
     assert csv.text.lstrip("\ufeff").startswith("月份,部门,区（县级市）,收件量（件）")
