@@ -21,8 +21,10 @@ from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_in, sign
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "pwa" / "templates"
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# A marked text in a template: _("…") or _('…') (its Chinese is the key), and Jinja comments (notes for us).
-_MARKED = re.compile(r"""_\(\s*(?P<q>["'])(?:(?!(?P=q)).)*(?P=q)""", re.DOTALL)
+# A marked text in a template: _("…") or _('…') (its Chinese is the key), a count's ngettext("…", "…", n), a text with
+# its context pgettext("…", "…"); and Jinja comments (notes for us).
+_QUOTED = r"""(?P<q{n}>["'])(?:(?!(?P=q{n})).)*(?P=q{n})"""
+_MARKED = re.compile(rf"(?:\b_|gettext)\(\s*{_QUOTED.format(n=1)}(?:\s*,\s*{_QUOTED.format(n=2)})?", re.DOTALL)
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
 
