@@ -119,6 +119,7 @@ async def test_booking_a_visit_its_pass_moving_and_cancelling_it_are_in_english(
     _assert_english(await client.get("/appointments", headers=ENGLISH), "appointments.html", shows=("No bookings yet",))
     choose_hall = await client.get(f"/items/{ID_CARD}/book", headers=ENGLISH)
     _assert_english(choose_hall, "book.html", shows=("Step 1: choose a service hall", "Next: choose a time"))
+    assert "Renewing a resident identity card" in choose_hall.text and "居民身份证换领" not in choose_hall.text
     halls = await client.get(f"/items/{ID_CARD}/book", params={"hall": "tianning"}, headers=ENGLISH)
     _assert_english(halls, "book.html", shows=("Step 2: choose a time", "Confirm booking", "left"))
     assert re.search(r"<legend>(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}</legend>", halls.text), halls.text
@@ -133,12 +134,19 @@ async def test_booking_a_visit_its_pass_moving_and_cancelling_it_are_in_english(
     assert "Morning" in booking.text or "Afternoon" in booking.text
     path = location.split("?", 1)[0]
     mine = await client.get("/appointments", headers=ENGLISH)
-    _assert_english(mine, "appointments.html", shows=("My bookings", "Booked"))
-    _assert_english(await client.get(f"{path}/cancel", headers=ENGLISH), "appointment_cancel.html", shows=("Cancel",))
+    # The item booked is named in English on every page of the booking (the database keeps it in Chinese).
+    _assert_english(mine, "appointments.html", shows=("My bookings", "Booked", "Renewing a resident identity card"))
+    assert "居民身份证换领" not in mine.text and "公安" not in mine.text
+    assert "Renewing a resident identity card" in booking.text and "居民身份证换领" not in booking.text
+    _assert_english(
+        await client.get(f"{path}/cancel", headers=ENGLISH),
+        "appointment_cancel.html",
+        shows=("Cancel", "Renewing a resident identity card"),
+    )
     _assert_english(
         await client.get(f"{path}/reschedule", headers=ENGLISH),
         "book.html",
-        shows=("Change booking", "Your booking code stays the same"),
+        shows=("Change booking", "Your booking code stays the same", "Renewing a resident identity card"),
     )
     again = await client.get(f"/items/{ID_CARD}/book", headers=ENGLISH)
     _assert_english(again, "book.html", shows=("Already booked", "You are booked for"))
