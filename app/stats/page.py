@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 import i18n
 from app.stats.charts import Point, Series, bar_chart, gauge, line_chart
 from app.stats.models import SMALL_CELL, MonthFigures, StatsReport
-from i18n import N_, _
+from i18n import N_, _, ngettext
 
 T = TypeVar("T")
 
@@ -161,11 +161,13 @@ def _summary(report: StatsReport, kind: str, what: str, name: str, show: Callabl
     return ("" if i18n.current_language() == "zh" else " ").join(sentences)
 
 
+def _count_label(value: float) -> str:
+    """A bar's number of cases: 1 case, 1,234 cases; 1件."""
+    return ngettext("%(count)s件", "%(count)s件", round(value)) % {"count": f"{value:,.0f}"}
+
+
 def charts(report: StatsReport, *, elder: bool) -> Charts:
     """The page's charts, their words in the language of the request (the drawing is kept per language)."""
-
-    def count(value: float) -> str:
-        return _("%(count)s件") % {"count": f"{value:,.0f}"}
 
     channels = [
         ("online_share", _("网上办理")),
@@ -175,7 +177,9 @@ def charts(report: StatsReport, *, elder: bool) -> Charts:
     line, bar = _("折线图"), _("柱状图")
     return Charts(
         received=Chart(
-            bar_chart(_points(report, "received"), _summary(report, bar, _("收件量"), "received", count), elder=elder),
+            bar_chart(
+                _points(report, "received"), _summary(report, bar, _("收件量"), "received", _count_label), elder=elder
+            ),
             [],
         ),
         channels=Chart(
