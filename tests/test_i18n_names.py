@@ -18,6 +18,9 @@ from app.calendar.service import today_in_china
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
 from tests.birth_helpers import BirthDesk
+from tests.push_helpers import resident_with_device
+from tests.push_service import LocalPushService
+from tests.test_appointment_reminders import _book_the_last_slot, push_service  # noqa: F401  # pyright: ignore[reportPrivateUsage]
 from tests.test_consultations_http import QUESTION, Desk, _ask, desk  # noqa: F401  # pyright: ignore[reportPrivateUsage]
 from tests.test_correction_pages_http import _issued  # pyright: ignore[reportPrivateUsage]
 from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
@@ -139,3 +142,17 @@ async def test_the_helpers_client_page_and_the_search_name_items_in_english(
     found = await _speaks(client, "en").get("/", params={"q": "出生"}, headers={"HX-Request": "true"})
     assert found.status_code == 200 and "Birth registration (hukou)" in found.text, found.text
     assert not re.search(r'<a href="/items/[^"]+">[^<]*[\u3400-\u9fff]', found.text), found.text
+
+
+async def test_a_bookings_reminder_names_the_item_and_hall_in_the_residents_english(
+    client: Client,
+    pool: asyncpg.Pool,
+    push_service: LocalPushService,  # noqa: F811 (the fixture imported above)
+) -> None:
+    await resident_with_device(client, push_service)
+    chosen = await client.put("/api/v1/preferences", json={"language": "en"}, headers=await csrf(client))
+    assert chosen.status_code == 200, chosen.text
+    await _book_the_last_slot(client)
+    [reminder] = await pool.fetch("SELECT title, body FROM scheduled_notices WHERE sent_at IS NULL")
+    assert reminder["title"] == "Tomorrow at the service hall: Renewing a resident identity card", reminder["title"]
+    assert "天宁区政务服务中心" not in reminder["body"] and "Tianning" in reminder["body"], reminder["body"]
