@@ -88,7 +88,7 @@ wrk:
 # the app reads it at start (no compiled file to keep in step); tests/test_i18n.py names what is left untranslated.
 messages: setup
 	$(VENV)/bin/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header \
-		-k _ -k N_ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -o locale/messages.pot .
+		-k _ -k N_ -k N_plural:1,2 -k gettext -k ngettext:1,2 -k pgettext:1c,2 -o locale/messages.pot .
 	$(VENV)/bin/pybabel --quiet update -i locale/messages.pot -d locale -D messages --no-fuzzy-matching \
 		--ignore-obsolete
 

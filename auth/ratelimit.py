@@ -20,7 +20,7 @@ from litestar.exceptions import TooManyRequestsException
 
 from auth import attempts_store, metrics
 from db.pool import DB
-from i18n import N_
+from i18n import N_plural
 
 WINDOW = timedelta(minutes=15)
 # client-secret: wrong API client secrets at POST /oauth/token from one address (auth.clients).
@@ -83,9 +83,10 @@ async def refuse_if_limited(db: DB, subjects: list[str]) -> None:
             minutes = -(-retry_after // 60)
             metrics.refused(subject)
             raise TooManyRequestsException(
-                N_("尝试次数过多，请%(minutes)s分钟后再试"),
+                # Translated as the answer leaves (app/web/errors.py), its noun agreeing with `minutes` (1 minute).
+                N_plural("尝试次数过多，请%(minutes)s分钟后再试", "尝试次数过多，请%(minutes)s分钟后再试"),
                 headers={"Retry-After": str(retry_after)},
-                extra={"retry_after": retry_after, "params": {"minutes": minutes}},
+                extra={"retry_after": retry_after, "params": {"minutes": minutes}, "plural": "minutes"},
             )
 
 
@@ -105,8 +106,8 @@ async def count_attempt(db: asyncpg.Pool, limits: dict[str, int], window: timede
                 minutes = -(-retry_after // 60)
                 metrics.refused(subject)
                 raise TooManyRequestsException(
-                    N_("请求过于频繁，请%(minutes)s分钟后再试"),
+                    N_plural("请求过于频繁，请%(minutes)s分钟后再试", "请求过于频繁，请%(minutes)s分钟后再试"),
                     headers={"Retry-After": str(retry_after)},
-                    extra={"retry_after": retry_after, "params": {"minutes": minutes}},
+                    extra={"retry_after": retry_after, "params": {"minutes": minutes}, "plural": "minutes"},
                 )
         await attempts_store.record_attempts(tx, list(limits))

@@ -99,7 +99,8 @@ def assert_id_numbers_whole(page: Page, where: str) -> None:
 
 
 def tab_bar(page: Page) -> list[dict[str, Any]]:
-    """The bottom tab bar's tabs as drawn (label, size, label font size), or [] where the navigation is not one."""
+    """The bottom tab bar's tabs as drawn (name, label shown, size, label font size, the label's lines and whether
+    it is wider than its tab), or [] where the navigation is not one."""
     return page.evaluate(
         """() => {
           const nav = document.querySelector(".site-nav");
@@ -107,8 +108,11 @@ def tab_bar(page: Page) -> list[dict[str, Any]]:
           return [...nav.querySelectorAll("a")].map((a) => {
             const r = a.getBoundingClientRect();
             const label = a.querySelector(".nav-label");
-            return { name: a.textContent.trim(), width: r.width, height: r.height, bottom: r.bottom,
-                     font: parseFloat(getComputedStyle(label).fontSize) };
+            const style = getComputedStyle(label);
+            return { name: a.getAttribute("aria-label") || a.textContent.trim(), shown: label.innerText.trim(),
+                     width: r.width, height: r.height, bottom: r.bottom, font: parseFloat(style.fontSize),
+                     lines: Math.round(label.getBoundingClientRect().height / parseFloat(style.lineHeight)),
+                     overflows: label.scrollWidth > label.clientWidth };
           });
         }"""
     )

@@ -20,6 +20,7 @@ from e2e.layout import (
 )
 
 RESIDENT = ("许静", "320411198611183187")
+ENGLISH_READER = ("刘金宝", "320404194411112470")
 TEXT_STEPS = range(5)  # 24, 28, 32, 36 and 40 px
 
 
@@ -80,6 +81,7 @@ def test_the_header_is_one_row_and_the_tabs_are_sized_for_elder_mode(phone: Page
 
     tabs = tab_bar(page)
     assert [t["name"] for t in tabs] == ["首页", "我的办件", "扫码", "登录"]
+    assert [t["shown"] for t in tabs] == ["首页", "办件", "扫码", "登录"]  # 我的办件 in short
     viewport = page.viewport_size
     assert viewport is not None
     for tab in tabs:
@@ -87,3 +89,24 @@ def test_the_header_is_one_row_and_the_tabs_are_sized_for_elder_mode(phone: Page
         assert tab["font"] >= 24, tab  # 长辈版's body size (18 pt)
         assert tab["bottom"] == viewport["height"], tab  # at the bottom of the screen
     expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的办件")).to_be_visible()
+
+
+def test_the_tabs_say_their_short_labels_in_english_in_elder_mode(phone: Page) -> None:
+    """A narrow 长辈版 tab shows each language's own short word, whole on one line at 24 px: "Cases" (not the tail of
+    "My cases"), "Inbox" (where "Messages" would break inside the word)."""
+    page = phone
+    page.goto("/")
+    page.context.add_cookies([{"name": "ywtb_lang", "value": "en", "url": page.url}])
+    use_display(page, elder=True)
+    tabs = tab_bar(page)
+    assert [t["shown"] for t in tabs] == ["Home", "Cases", "Scan", "Sign in"], tabs
+    assert tabs[1]["name"] == "My cases"
+    page.context.add_cookies([{"name": "ywtb_lang", "value": "zh", "url": page.url}])
+    register_resident(page, *ENGLISH_READER)  # the sign-up's labels are looked up in Chinese
+    page.context.add_cookies([{"name": "ywtb_lang", "value": "en", "url": page.url}])
+    use_display(page, elder=True)
+    tabs = tab_bar(page)
+    assert [t["shown"] for t in tabs] == ["Home", "Cases", "Scan", "Inbox", "Me"], tabs
+    for tab in tabs:
+        assert tab["lines"] == 1 and not tab["overflows"] and tab["font"] >= 24, tab
+    assert_fits(page, "home in English, 长辈版")

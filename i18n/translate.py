@@ -128,6 +128,14 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> str:
+    """A count's text (1 minute, 5 minutes) marked for `make messages` with its plural, translated where it is shown
+    with `ngettext` and the count (app/web/errors.py: an error's `plural` names the param that counts): the Chinese
+    itself, which has one form (the plural repeats it)."""
+    del plural
+    return singular
+
+
 def gettext(message: str) -> str:
     return _translations(current_language()).gettext(message)
 

@@ -21,8 +21,10 @@ from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, sign_in, sign
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "pwa" / "templates"
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# A marked text in a template: _("…") or _('…') (its Chinese is the key), and Jinja comments (notes for us).
-_MARKED = re.compile(r"""_\(\s*(?P<q>["'])(?:(?!(?P=q)).)*(?P=q)""", re.DOTALL)
+# A marked text in a template: _("…") or _('…') (its Chinese is the key), a count's ngettext("…", "…", n), a text with
+# its context pgettext("…", "…"); and Jinja comments (notes for us).
+_QUOTED = r"""(?P<q{n}>["'])(?:(?!(?P=q{n})).)*(?P=q{n})"""
+_MARKED = re.compile(rf"(?:\b_|gettext)\(\s*{_QUOTED.format(n=1)}(?:\s*,\s*{_QUOTED.format(n=2)})?", re.DOTALL)
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
 
@@ -72,7 +74,15 @@ def test_a_text_is_drawn_in_the_language_in_use_and_chinese_by_default() -> None
 def _marked_texts() -> set[str]:
     """Every text marked for translation in the code, templates and scripts, found as `make messages` finds them."""
     method_map, options_map = parse_mapping_cfg((REPO / "babel.cfg").open(encoding="utf-8"))
-    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "t": None}
+    keywords = {
+        "_": None,
+        "N_": None,
+        "N_plural": (1, 2),
+        "gettext": None,
+        "ngettext": (1, 2),
+        "pgettext": ((1, "c"), 2),
+        "t": None,
+    }
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(REPO), method_map, options_map, keywords=keywords
@@ -83,7 +93,12 @@ def _marked_texts() -> set[str]:
 
 def test_every_marked_text_has_its_english() -> None:
     with (REPO / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        english = {m.id: m.string for m in read_po(po, locale="en") if m.id}
+        # A count's text (ngettext) by its singular, translated when every plural form is.
+        english = {
+            m.id[0] if isinstance(m.id, tuple) else m.id: all(m.string) if isinstance(m.string, tuple) else m.string
+            for m in read_po(po, locale="en")
+            if m.id
+        }
     missing = sorted(t for t in _marked_texts() if not english.get(t))
     assert not missing, "run `make messages` and translate in locale/en/LC_MESSAGES/messages.po: " + " | ".join(missing)
 

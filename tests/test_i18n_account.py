@@ -119,6 +119,7 @@ async def test_booking_a_visit_its_pass_moving_and_cancelling_it_are_in_english(
     _assert_english(await client.get("/appointments", headers=ENGLISH), "appointments.html", shows=("No bookings yet",))
     choose_hall = await client.get(f"/items/{ID_CARD}/book", headers=ENGLISH)
     _assert_english(choose_hall, "book.html", shows=("Step 1: choose a service hall", "Next: choose a time"))
+    assert "Renewing a resident identity card" in choose_hall.text and "居民身份证换领" not in choose_hall.text
     halls = await client.get(f"/items/{ID_CARD}/book", params={"hall": "tianning"}, headers=ENGLISH)
     _assert_english(halls, "book.html", shows=("Step 2: choose a time", "Confirm booking", "left"))
     assert re.search(r"<legend>(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}</legend>", halls.text), halls.text
@@ -133,12 +134,19 @@ async def test_booking_a_visit_its_pass_moving_and_cancelling_it_are_in_english(
     assert "Morning" in booking.text or "Afternoon" in booking.text
     path = location.split("?", 1)[0]
     mine = await client.get("/appointments", headers=ENGLISH)
-    _assert_english(mine, "appointments.html", shows=("My bookings", "Booked"))
-    _assert_english(await client.get(f"{path}/cancel", headers=ENGLISH), "appointment_cancel.html", shows=("Cancel",))
+    # The item booked is named in English on every page of the booking (the database keeps it in Chinese).
+    _assert_english(mine, "appointments.html", shows=("My bookings", "Booked", "Renewing a resident identity card"))
+    assert "居民身份证换领" not in mine.text and "公安" not in mine.text
+    assert "Renewing a resident identity card" in booking.text and "居民身份证换领" not in booking.text
+    _assert_english(
+        await client.get(f"{path}/cancel", headers=ENGLISH),
+        "appointment_cancel.html",
+        shows=("Cancel", "Renewing a resident identity card"),
+    )
     _assert_english(
         await client.get(f"{path}/reschedule", headers=ENGLISH),
         "book.html",
-        shows=("Change booking", "Your booking code stays the same"),
+        shows=("Change booking", "Your booking code stays the same", "Renewing a resident identity card"),
     )
     again = await client.get(f"/items/{ID_CARD}/book", headers=ENGLISH)
     _assert_english(again, "book.html", shows=("Already booked", "You are booked for"))
@@ -175,16 +183,28 @@ async def test_the_public_statistics_are_in_english_and_chinese_by_default(clien
     )
     # The charts speak English too (their summary is the image's name), and months are named, not numbered.
     assert "Bar chart: Received each month" in page.text
-    month = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
+    abbreviated = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    month = rf"{abbreviated} \d{{4}}"
     assert re.search(rf'<option value="\d{{4}}-\d{{2}}"[^>]*>{month}<', page.text)
+    # A table's first row names its month before the year, as English writes it ("Dec 2025", not "2025 Dec").
+    first_row = re.search(r'<th scope="row">(.*?)</th>', page.text)
+    assert first_row and re.fullmatch(
+        rf'<span class="nowrap">{abbreviated}</span> <span class="nowrap">\d{{4}}</span>', first_row[1]
+    ), first_row
     refused = await client.get("/stats", params={"from": "2026-13"}, headers=ENGLISH)
     assert refused.status_code == 400 and "Please correct the filters" in refused.text
     # (What to fix is the statistics service's message, translated with the other errors: not this page's text.)
+    too_early = await client.get("/api/v1/stats", params={"to": "2017-12"}, headers=ENGLISH)
+    assert too_early.status_code == 400 and "cannot be before Jan 2018" in too_early.text, too_early.text
     form = re.sub(r'<div class="error-summary".*?</div>|<p class="field-error".*?</p>', "", refused.text, flags=re.S)
     assert "From month" in form and not [p for p in _template_chinese("partials/stats_filters.html") if p in form]
 
     chinese = await client.get("/stats")
     assert "统计口径" in chinese.text and "柱状图：" in chinese.text and "How we count" not in chinese.text
+    first_row = re.search(r'<th scope="row">(.*?)</th>', chinese.text)
+    assert first_row and re.fullmatch(
+        r'<span class="nowrap">\d{4}年</span><wbr><span class="nowrap">\d{1,2}月</span>', first_row[1]
+    ), first_row
     # The file's columns stay Chinese whatever the language (a stable header for whoever reads it with a program).
     csv = await client.get("/stats.csv", headers=ENGLISH)
     assert csv.text.lstrip("\ufeff").startswith("月份,部门,区（县级市）,收件量（件）")

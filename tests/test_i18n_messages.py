@@ -31,7 +31,7 @@ from tests.push_helpers import file_case
 
 REPO = Path(__file__).resolve().parent.parent
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_MARKERS = frozenset({"_", "N_", "gettext", "ngettext", "pgettext"})
+_MARKERS = frozenset({"_", "N_", "N_plural", "gettext", "ngettext", "pgettext"})
 _LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
 # The OpenAPI description of a route (its decorator's or a parameter's summary and description): written in English
 # for the developers who call the API, naming each service by its Chinese term of record (改约, 督办): not a page text.

@@ -59,7 +59,7 @@ async def test_a_passkey_is_named_in_the_language_its_owner_signs_up_in(
     client.cookies.set("ywtb_lang", "en")
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     [english] = (await client.get("/api/v1/me/passkeys")).json()
-    assert english["name"] == "Passkey on Linux device", english
+    assert english["name"] == "Passkey on a Linux device", english
     li_na = another_client()
     li_na.headers["user-agent"] = linux
     await sign_up(li_na, new_authenticator(), LI_NA)

@@ -455,18 +455,19 @@ async def _account_for(tx: Tx, pending: PendingRegistration) -> int:
 
 
 def _device_name(user_agent: str) -> str:
-    """The name a new passkey gets until its owner renames it, in the current language: Linux 设备上的通行密钥."""
-    for marker, label in (
-        ("iPhone", "iPhone"),
-        ("iPad", "iPad"),
-        ("Android", N_("安卓设备")),
-        ("HarmonyOS", N_("鸿蒙设备")),
-        ("Windows", N_("Windows 电脑")),
-        ("Macintosh", N_("Mac 电脑")),
-        ("Linux", N_("Linux 设备")),
+    """The name a new passkey gets until its owner renames it, in the current language: Linux 设备上的通行密钥. One
+    whole text per device, so English can say "a Linux device" and "an iPhone"."""
+    for marker, name in (
+        ("iPhone", N_("iPhone上的通行密钥")),
+        ("iPad", N_("iPad上的通行密钥")),
+        ("Android", N_("安卓设备上的通行密钥")),
+        ("HarmonyOS", N_("鸿蒙设备上的通行密钥")),
+        ("Windows", N_("Windows 电脑上的通行密钥")),
+        ("Macintosh", N_("Mac 电脑上的通行密钥")),
+        ("Linux", N_("Linux 设备上的通行密钥")),
     ):
         if marker in user_agent:
-            return _("%(label)s上的通行密钥") % {"label": _(label)}
+            return _(name)
     return _("通行密钥")
 
 

@@ -52,6 +52,7 @@ from app.appointments.slots import (
 )
 from app.calendar.service import china_time, current_calendar, today_in_china
 from app.catalogue import service as catalogue
+from app.catalogue.translations import text as catalogue_text
 from app.console import service as console
 from app.delegations import service as delegations
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -496,11 +497,11 @@ async def _tell(tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, ac
                         account_id,
                         key=key,
                         due_at=due,
-                        title=gettext("明天到大厅办理：%(item_name)s") % {"item_name": row.item_name},
+                        title=gettext("明天到大厅办理：%(item_name)s") % {"item_name": catalogue_text(row.item_name)},
                         body=gettext("%(slot)s，%(name)s（%(address)s）。请带齐材料，出示预约码 %(grouped_code)s。")
                         % {
                             "slot": slot_label(at.hours, SlotKey(day=row.day, half=row.half)),
-                            "name": at.name,
+                            "name": catalogue_text(at.name),
                             "address": at.address,
                             "grouped_code": grouped_code(row.code),
                         },
@@ -516,22 +517,24 @@ async def _tell_now(
     tx: Tx, actor: CurrentUser, row: AppointmentRow, at: HallRow, account_id: int, what: str, url: str
 ) -> None:
     slot = slot_label(at.hours, SlotKey(day=row.day, half=row.half))
+    # The item and the hall as the catalogue names them in the recipient's language (the database keeps Chinese).
+    item_name, hall_name = catalogue_text(row.item_name), catalogue_text(at.name)
     who = actor.name if "helper" in actor.roles else gettext("%(name)s（窗口工作人员）") % {"name": actor.name}
     title, body = {
         "booked": (
-            gettext("已为您预约：%(item_name)s") % {"item_name": row.item_name},
+            gettext("已为您预约：%(item_name)s") % {"item_name": item_name},
             gettext(
                 "%(who)s为您预约了%(slot)s，%(name)s。预约码 %(grouped_code)s。如有变化，可在“我的预约”中改约或取消。"
             )
-            % {"who": who, "slot": slot, "name": at.name, "grouped_code": grouped_code(row.code)},
+            % {"who": who, "slot": slot, "name": hall_name, "grouped_code": grouped_code(row.code)},
         ),
         "moved": (
-            gettext("预约已改期：%(item_name)s") % {"item_name": row.item_name},
-            gettext("%(who)s把您的预约改到%(slot)s，%(name)s。") % {"who": who, "slot": slot, "name": at.name},
+            gettext("预约已改期：%(item_name)s") % {"item_name": item_name},
+            gettext("%(who)s把您的预约改到%(slot)s，%(name)s。") % {"who": who, "slot": slot, "name": hall_name},
         ),
         "cancelled": (
-            gettext("预约已取消：%(item_name)s") % {"item_name": row.item_name},
-            gettext("%(who)s取消了您%(slot)s在%(name)s的预约。") % {"who": who, "slot": slot, "name": at.name},
+            gettext("预约已取消：%(item_name)s") % {"item_name": item_name},
+            gettext("%(who)s取消了您%(slot)s在%(name)s的预约。") % {"who": who, "slot": slot, "name": hall_name},
         ),
     }[what]
     await notifications.notify_reminder(tx, account_id, title=title, body=body, url=url)

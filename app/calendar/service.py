@@ -7,7 +7,7 @@ import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 
 from app.calendar import store
 from app.calendar.workdays import Deadline, HolidayCalendar, YearOverride
@@ -55,6 +55,11 @@ def _written(moment: datetime, fmt: str, language: str) -> str:
     if pattern is None:
         return local.strftime(fmt)
     return format_datetime(local, pattern, tzinfo=CHINA, locale=_LOCALES[language])
+
+
+def month_and_year(day: date) -> str:
+    """The month of `day` with its year, the reader's way (Babel's): 2026年5月, May 2026."""
+    return format_skeleton("yMMM", day, locale=_LOCALES.get(current_language(), "zh_CN"))
 
 
 def beijing_time(moment: datetime) -> str:

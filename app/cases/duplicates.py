@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from app.people.identity import id_number_problem, normalize_id_number
-from i18n import N_, _
+from i18n import N_, _, ngettext
 
 DISTRICT = "@district"  # a subject part that is not an answer: the applicant's registered district (六位代码)
 
@@ -168,7 +168,10 @@ def classify(rule: SubjectRule, new: Facts, earlier: Facts) -> Match | None:
         apart = abs((ours - theirs).days) if ours and theirs else None
         if apart is None or apart > rule.near_days:
             return None
-        reasons.append(N_("出生日期相同") if apart == 0 else _("出生日期相差%(apart)s天") % {"apart": apart})
+        if apart == 0:
+            reasons.append(N_("出生日期相同"))
+        else:
+            reasons.append(ngettext("出生日期相差%(apart)s天", "出生日期相差%(apart)s天", apart) % {"apart": apart})
         same = apart == 0
     if rule.name_field is not None:
         ours_name, theirs_name = _name(new.answers.get(rule.name_field)), _name(earlier.answers.get(rule.name_field))

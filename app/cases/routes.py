@@ -36,7 +36,7 @@ from app.web import caching
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles, user_of
-from i18n import N_, _
+from i18n import N_, N_plural, _
 
 RESIDENT = roles("resident")
 # 更正: a resident for their own (or their minor child's) certificate; a window clerk for the resident whose ID card and
@@ -55,8 +55,9 @@ def _limit_scans(request: AnyRequest) -> None:
     retry_after = request.app.state.scan_limiter.retry_after(client)
     if retry_after:
         raise TooManyRequestsException(
-            _("查询过于频繁，请%(seconds)s秒后再试") % {"seconds": retry_after},
+            N_plural("查询过于频繁，请%(seconds)s秒后再试", "查询过于频繁，请%(seconds)s秒后再试"),
             headers={"Retry-After": str(retry_after)},
+            extra={"params": {"seconds": retry_after}, "plural": "seconds"},
         )
 
 

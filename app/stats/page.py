@@ -8,12 +8,13 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import Generic, NamedTuple, TypeVar
 
+from babel.core import Locale
 from markupsafe import Markup, escape
 
 import i18n
 from app.stats.charts import Point, Series, bar_chart, gauge, line_chart
 from app.stats.models import SMALL_CELL, MonthFigures, StatsReport
-from i18n import N_, _
+from i18n import N_, _, ngettext
 
 T = TypeVar("T")
 
@@ -42,6 +43,30 @@ def month_short(month: str) -> str:
 def month_name(month: str) -> str:
     """A month ("2026-05") with its year: 2026年5月, May 2026."""
     return _("%(year)s年%(month)s") % {"year": month[:4], "month": month_short(month)}
+
+
+def month_row(month: str, year_shown: bool) -> Markup:
+    """A month ("2026-05") heading a table's row, in the order the reader's language writes a month and its year
+    (Babel's): 2026年12月, Dec 2026. Its year is shown on the first row and on January, else there for a screen
+    reader only: 12月, Dec."""
+    year = _("%(year)s年") % {"year": month[:4]}
+    name = month_short(month)
+    year_first = _year_first(i18n.html_lang())
+    if year_shown:
+        shown = Markup('<span class="nowrap">%s</span>')
+        # Chinese has no space to break at: the year and the month may go on two lines, each whole.
+        joint = Markup("<wbr>") if year_first else Markup(" ")
+        return shown % year + joint + shown % name if year_first else shown % name + joint + shown % year
+    if year_first:
+        return Markup('<span class="visually-hidden">%s</span>%s') % (year, name)
+    return Markup('%s<span class="visually-hidden"> %s</span>') % (name, year)
+
+
+@functools.cache
+def _year_first(tag: str) -> bool:
+    """Whether a language writes a month's year before it (y年M月) or after (MMM y), as Babel's locale data says."""
+    pattern = Locale.parse(tag, sep="-").datetime_skeletons["yMMM"].pattern
+    return pattern.index("y") < pattern.index("M")
 
 
 def _suppressed() -> Markup:
@@ -136,11 +161,13 @@ def _summary(report: StatsReport, kind: str, what: str, name: str, show: Callabl
     return ("" if i18n.current_language() == "zh" else " ").join(sentences)
 
 
+def _count_label(value: float) -> str:
+    """A bar's number of cases: 1 case, 1,234 cases; 1件."""
+    return ngettext("%(count)s件", "%(count)s件", round(value)) % {"count": f"{value:,.0f}"}
+
+
 def charts(report: StatsReport, *, elder: bool) -> Charts:
     """The page's charts, their words in the language of the request (the drawing is kept per language)."""
-
-    def count(value: float) -> str:
-        return _("%(count)s件") % {"count": f"{value:,.0f}"}
 
     channels = [
         ("online_share", _("网上办理")),
@@ -150,7 +177,9 @@ def charts(report: StatsReport, *, elder: bool) -> Charts:
     line, bar = _("折线图"), _("柱状图")
     return Charts(
         received=Chart(
-            bar_chart(_points(report, "received"), _summary(report, bar, _("收件量"), "received", count), elder=elder),
+            bar_chart(
+                _points(report, "received"), _summary(report, bar, _("收件量"), "received", _count_label), elder=elder
+            ),
             [],
         ),
         channels=Chart(

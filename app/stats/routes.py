@@ -61,7 +61,7 @@ _TOKEN_STAND_IN = secrets.token_hex(16)
 
 
 # How the page writes a month in the reader's language (2026年5月 / May 2026; 5月 / May), as the charts do.
-_MONTHS = {"month_name": page.month_name, "month_short": page.month_short}
+_MONTHS = {"month_name": page.month_name, "month_short": page.month_short, "month_row": page.month_row}
 
 
 def _engine(request: AnyRequest) -> JinjaTemplateEngine:

@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 import asyncpg
 import msgspec
 
-from app.calendar.service import current_calendar, today_in_china
+from app.calendar.service import current_calendar, month_and_year, today_in_china
 from app.calendar.workdays import WorkdayCounter
 from app.catalogue import service as catalogue
 from app.errors import FieldErrors
@@ -299,10 +299,6 @@ def _months_between(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
-def _month_text(month: date) -> str:
-    return gettext("%(year)s年%(month)s月") % {"year": month.year, "month": month.month}
-
-
 def _parse_month(raw: str | None, field: str, label: str, this_month: date, errors: dict[str, str]) -> date | None:
     text = (raw or "").strip()
     if not text:
@@ -319,13 +315,13 @@ def _parse_month(raw: str | None, field: str, label: str, this_month: date, erro
     if value < FIRST_MONTH:
         errors[field] = gettext("%(label)s不能早于%(month_text)s：统计从%(year)s年开始") % {
             "label": label,
-            "month_text": _month_text(FIRST_MONTH),
+            "month_text": month_and_year(FIRST_MONTH),
             "year": FIRST_MONTH.year,
         }
     elif value > this_month:
         errors[field] = gettext("%(label)s不能晚于本月（%(month_text)s）") % {
             "label": label,
-            "month_text": _month_text(this_month),
+            "month_text": month_and_year(this_month),
         }
     return value
 
@@ -405,7 +401,7 @@ async def choices(db: DB) -> FilterChoices:
     month = _month_start(today_in_china())
     first = max(FIRST_MONTH, min(names.first_month or month, _add_months(month, 1 - DEFAULT_MONTHS)))
     while month >= first:
-        months.append(Choice(f"{month:%Y-%m}", _month_text(month)))
+        months.append(Choice(f"{month:%Y-%m}", month_and_year(month)))
         month = _add_months(month, -1)
     return FilterChoices(
         departments=[Choice(code, name) for code, name in names.departments.items()],

@@ -50,18 +50,21 @@ def _problem(
     # Texts are translated as the answer leaves (i18n: the Chinese is the key), so a service may raise a marked
     # text (N_) without knowing who reads it; one already translated, or never marked, stays as it is. A marked text
     # with %(name)s in it travels with its `params` (not part of the answer), filled in once translated.
+    # A count's text (marked N_plural) names in `plural` the param that counts, so its noun agrees (1 minute).
     params = cast("dict[str, object] | None", (extra or {}).get("params"))
-    if params is not None:
-        extra = {k: v for k, v in (extra or {}).items() if k != "params"}
-    message, extra = _filled(message, params), _translated(extra)
+    plural = cast("str | None", (extra or {}).get("plural"))
+    if params is not None or plural is not None:
+        extra = {k: v for k, v in (extra or {}).items() if k not in ("params", "plural")}
+    count = params.get(plural) if params and plural else None
+    message, extra = _filled(message, params, count if isinstance(count, int) else None), _translated(extra)
     if _wants_json(request):
         body = {"status_code": status, "detail": message, **(extra or {})}
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template("error.html", context={"status": status, "message": message}, status_code=status, headers=headers)
 
 
-def _filled(message: str, params: dict[str, object] | None) -> str:
-    translated = i18n.gettext(message)
+def _filled(message: str, params: dict[str, object] | None, count: int | None = None) -> str:
+    translated = i18n.gettext(message) if count is None else i18n.ngettext(message, message, count)
     if not params:
         return translated
     try:
