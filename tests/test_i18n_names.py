@@ -17,12 +17,11 @@ import pytest
 from app.calendar.service import today_in_china
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, signed_in_staff
-from tests.birth_helpers import BirthDesk
+from tests.birth_helpers import BIRTH_CERTIFICATE, BirthDesk, birth_certificate_of, born_days_ago, file_birth_case
 from tests.push_helpers import resident_with_device
 from tests.push_service import LocalPushService
 from tests.test_appointment_reminders import _book_the_last_slot, push_service  # noqa: F401  # pyright: ignore[reportPrivateUsage]
 from tests.test_consultations_http import QUESTION, Desk, _ask, desk  # noqa: F401  # pyright: ignore[reportPrivateUsage]
-from tests.test_correction_pages_http import _issued  # pyright: ignore[reportPrivateUsage]
 from tests.test_delegations_http import ELDER, VILLAGE, delegation_body
 from tests.test_i18n_staff import _speaks  # pyright: ignore[reportPrivateUsage]
 from tests.test_reviews_http import _case_with_finished_task  # pyright: ignore[reportPrivateUsage]
@@ -118,7 +117,9 @@ async def test_my_certificates_and_a_correction_name_each_certificate_and_its_is
     assert "居民身份证" in (await _speaks(client, None).get("/certificates")).text
 
     birth_desk = await BirthDesk.open(another_client, pool, settings.secret_key)
-    case_no, certificate_id = await _issued(client, birth_desk)
+    case_no = await file_birth_case(client, born_days_ago(), "names-birth-1")
+    await birth_desk.complete_health_task((await birth_desk.tasks(case_no))[BIRTH_CERTIFICATE])
+    certificate_id = (await birth_certificate_of(client, case_no))["id"]
     chooser = await _speaks(client, "en").get(f"/cases/{case_no}/corrections/new")
     _reads(chooser, BIRTH, ("出生医学证明", "Medical Certificate of Birth"), ("卫生健康委员会", "Health Commission"))
     assert f"Case number {case_no}. If a certificate" in chooser.text  # one sentence after another
