@@ -70,8 +70,9 @@ def test_strings_written_in_pieces_in_attributes_and_in_set_are_translated(engin
 
 def test_a_written_text_is_drawn_as_ours_html_and_all(engine: TemplatesPerLanguage) -> None:
     """As the run-time `_` draws a text of ours: its markup is HTML (texts hold links), a value's is not."""
-    source = '{{ _(\'本页只显示办理进度。<a href="/cases">我的办件</a>\') }}'
+    source = "{{ _('本页只显示办理进度。<a href=\"/cases\">我的办件</a>') }}"
     environment = engine.environment_for("zh")
     drawn = environment.from_string(source).render()
     assert drawn == '本页只显示办理进度。<a href="/cases">我的办件</a>'
-    assert isinstance(getattr(environment.from_string("{% set t = _('首页') %}").module, "t"), Markup)
+    module: Any = environment.from_string("{% set t = _('首页') %}").module
+    assert isinstance(module.t, Markup)

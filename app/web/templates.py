@@ -97,7 +97,7 @@ class TemplatesPerLanguage(JinjaTemplateEngine):
         super().__init__(directory=directory, engine_instance=engine_instance)
         self._by_language: dict[str, Environment] = {}
         # In the globals every overlay shares.
-        self.engine.globals[FORMAT_GLOBAL] = format_text
+        self.engine.globals[FORMAT_GLOBAL] = format_text  # pyright: ignore[reportUnknownMemberType]
 
     def get_template(self, template_name: str) -> Template:
         try:
