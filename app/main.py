@@ -34,7 +34,7 @@ from app.accounts.routes import AccountPages, AuthApi, MeApi
 from app.appointments.pages import AppointmentPages, ConsoleAppointmentPages
 from app.appointments.routes import AppointmentsApi, ConsoleAppointmentsApi, HallsApi
 from app.calendar.service import china_time
-from app.cases import consent_flow
+from app.cases import consent_flow, drawing
 from app.cases import service as cases
 from app.cases.apply import ApplyPages
 from app.cases.consent_pages import ConsentPages, ConsentsApi
@@ -210,6 +210,12 @@ def _template_engine(
         # keeps in Chinese for every language (a case's views, its tracking snapshot, the statistics' figures):
         # {{ g.name|catalogue }}, as plain text escaped like any value.
         template_filters["catalogue"] = _catalogue_name
+        # A case's pieces as every page draws them (app/cases/drawing.py): {{ task.status|chip(task.status_label) }},
+        # {{ step.at|when }}, {{ task|due }}, {{ value|day }}.
+        template_filters["chip"] = drawing.chip
+        template_filters["when"] = drawing.when
+        template_filters["day"] = drawing.day
+        template_filters["due"] = drawing.due
         # A read-only ID number in groups of 6-8-4, as people read it out: {{ masked|id_groups }}.
         template_filters["id_groups"] = grouped_id_number
         # A timeline step's title, stored in Chinese as written, in the reader's language: {{ step.title|step_title }}
