@@ -140,6 +140,11 @@ def gettext(message: str) -> str:
     return _translations(current_language()).gettext(message)
 
 
+def gettext_in(language: str, message: str) -> str:
+    """`message` in `language`, whatever the request's: a template compiled for that language."""
+    return _translations(language).gettext(message)
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     return _translations(current_language()).ngettext(singular, plural, count)
 

@@ -42,9 +42,9 @@ APPLY = (
 # A birth's services and a department doing them (db/seed/items.json, departments.json), in each language.
 NAMED_IN_CHINESE = ("新生儿出生", "出生医学证明签发", "出生户口登记", "卫健", "公安")
 NAMED_IN_ENGLISH = ("Issue of a medical birth certificate", "Health", "Police")
-RECEIPT = ("receipt.html", "partials/case_macros.html", "partials/share_button.html")
-CASE = ("case.html", "partials/case_macros.html", "partials/timeline.html", "partials/share_button.html")
-TRACK = ("track.html", "partials/case_macros.html", "partials/timeline.html")
+RECEIPT = ("receipt.html", "partials/share_button.html")
+CASE = ("case.html", "partials/timeline.html", "partials/share_button.html")
+TRACK = ("track.html", "partials/timeline.html")
 
 
 def _marked_chinese(*templates: str) -> tuple[set[str], set[str]]:

@@ -95,8 +95,8 @@ def test_the_service_worker_version_follows_every_precached_file(tmp_path: Path)
     assert third != second
 
     # The offline page is precached: so are the templates it is made of (base.html and what it includes).
-    (templates / "partials" / "display_switch.html").write_text(
-        (templates / "partials" / "display_switch.html").read_text() + "\n"
+    (templates / "partials" / "display_controls.html").write_text(
+        (templates / "partials" / "display_controls.html").read_text() + "\n"
     )
     fourth = _version(static, templates)
     assert fourth != third

@@ -1,0 +1,117 @@
+"""Templates compiled once per language: each `{{ _("首页") }}` whose text is written in the template becomes the
+translated text itself when the template is compiled, so drawing a page costs nothing per text (issue 20: a page
+draws a hundred texts; at run time each was a call, a catalogue lookup and a Markup).
+
+Litestar's Jinja engine keeps one Environment; this one keeps an overlay of it per language (the same loader,
+globals and filters, its own compiled templates) and picks the request's language's when a page is drawn. Texts
+that are values (`{{ _(item.level) }}`) are still translated as they are drawn, by the `_` global (app/main.py),
+which draws as HTML only our own marked texts; a text written in our templates is ours by construction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from jinja2 import Environment, Template, TemplateNotFound
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+from litestar.exceptions import TemplateNotFoundException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
+
+import i18n
+
+# The global a text with variables is formatted by once it is translated: `_("共%(n)s件", n=3)` compiles to
+# `_texts_format(("Total %(n)s"|safe), n=3)`.
+FORMAT_GLOBAL = "_texts_format"
+# How many compiled templates each language keeps (Jinja's default; we have about 120).
+_CACHE_SIZE = 400
+
+
+def format_text(text: Markup, /, **variables: object) -> Markup:
+    """A translated text of ours with its variables, each escaped (Markup's % escapes what it formats)."""
+    return text % variables
+
+
+class TextsAtCompileTime(Extension):
+    """Rewrites `_("…")` with a string literal (and optional keyword variables) into the translated text, marked
+    safe as the run-time `_` marks our texts, before Jinja parses the template: Jinja then folds it into the
+    compiled code as a constant."""
+
+    language: ClassVar[str] = i18n.DEFAULT_LANGUAGE
+
+    @classmethod
+    def in_language(cls, language: str) -> type[TextsAtCompileTime]:
+        return type(f"TextsAtCompileTime_{language}", (cls,), {"language": language})
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        tokens = list(stream)
+        position = 0
+        while position < len(tokens):
+            rewritten, position = self._text_at(tokens, position)
+            yield from rewritten
+
+    def _text_at(self, tokens: list[Token], position: int) -> tuple[list[Token], int]:
+        """The tokens to put in place of the one at `position` (and those it consumes), and where to go on."""
+        token = tokens[position]
+        if not _is_text_call(tokens, position):
+            return [token], position + 1
+        end = position + 2
+        literal = ""
+        while end < len(tokens) and tokens[end].type == "string":  # "a" "b" is one string to Jinja
+            literal += tokens[end].value
+            end += 1
+        if end >= len(tokens) or tokens[end].type not in ("rparen", "comma"):
+            return [token], position + 1
+        line = token.lineno
+        safe_text = [
+            Token(line, "lparen", "("),
+            Token(line, "string", i18n.gettext_in(self.language, literal)),
+            Token(line, "pipe", "|"),
+            Token(line, "name", "safe"),
+            Token(line, "rparen", ")"),
+        ]
+        if tokens[end].type == "rparen":
+            return safe_text, end + 1
+        # With variables: formatted once drawn; the comma and the variables follow as written.
+        return [Token(line, "name", FORMAT_GLOBAL), Token(line, "lparen", "("), *safe_text], end
+
+
+def _is_text_call(tokens: list[Token], position: int) -> bool:
+    token = tokens[position]
+    return (
+        token.type == "name"
+        and token.value == "_"
+        and (position == 0 or tokens[position - 1].type != "dot")
+        and position + 2 < len(tokens)
+        and tokens[position + 1].type == "lparen"
+        and tokens[position + 2].type == "string"
+    )
+
+
+class TemplatesPerLanguage(JinjaTemplateEngine):
+    """Litestar's Jinja engine with one compiled set of templates per language, chosen by the request's."""
+
+    def __init__(self, directory: Path | list[Path] | None = None, engine_instance: Environment | None = None) -> None:
+        super().__init__(directory=directory, engine_instance=engine_instance)
+        self._by_language: dict[str, Environment] = {}
+        # In the globals every overlay shares.
+        self.engine.globals[FORMAT_GLOBAL] = format_text  # pyright: ignore[reportUnknownMemberType]
+
+    def get_template(self, template_name: str) -> Template:
+        try:
+            return self.environment_for(i18n.current_language()).get_template(name=template_name)
+        except TemplateNotFound as missing:
+            raise TemplateNotFoundException(template_name=template_name) from missing
+
+    def environment_for(self, language: str) -> Environment:
+        """The overlay drawing `language`, made on first use (after the app configured the engine: an overlay
+        shares its globals and filters, and copies the rest)."""
+        environment = self._by_language.get(language)
+        if environment is None:
+            environment = self.engine.overlay(
+                extensions=[TextsAtCompileTime.in_language(language)], cache_size=_CACHE_SIZE
+            )
+            self._by_language[language] = environment
+        return environment

@@ -1,0 +1,78 @@
+"""Texts written in a template are translated when it is compiled, once per language (app/web/templates.py): drawing
+a page makes no call per text, and each language keeps its own compiled templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jinja2 import DictLoader, Environment
+from markupsafe import Markup
+
+import i18n
+from app.web.templates import TemplatesPerLanguage
+
+SOURCES = {
+    "home.html": '<h1>{{ _("首页") }}</h1><p>{{ _("办件进度 %(case_no)s", case_no=no) }}</p>{{ _(value) }}',
+    "split.html": '{{ _("首" "页") }}|{{ obj._("x") }}|{{ _("首页")|upper }}',
+    "attr.html": "<a title=\"{{ _('主导航') }}\">{% set label = _('扫码') %}{{ label }}</a>",
+}
+
+
+def _refusing_runtime_gettext(message: str, /, **variables: object) -> str:
+    raise AssertionError(f"_({message!r}) translated while drawing: it should have been at compile time")
+
+
+@pytest.fixture
+def engine() -> TemplatesPerLanguage:
+    engine = TemplatesPerLanguage(engine_instance=Environment(loader=DictLoader(SOURCES), autoescape=True))
+    engine.engine.globals["_"] = _refusing_runtime_gettext
+    return engine
+
+
+def _draw(engine: TemplatesPerLanguage, language: str, name: str, **context: Any) -> str:
+    with i18n.use_language(language):
+        return engine.get_template(name).render(**context)
+
+
+def test_a_written_text_is_drawn_in_each_language_without_a_call_per_text(engine: TemplatesPerLanguage) -> None:
+    calls: list[str] = []
+
+    def runtime_gettext(message: str, /, **variables: object) -> str:
+        calls.append(message)
+        return message
+
+    engine.engine.globals["_"] = runtime_gettext
+    english = _draw(engine, "en", "home.html", no="CZ1", value="消息")
+    assert english.startswith("<h1>Home</h1><p>Case progress CZ1</p>"), english
+    chinese = _draw(engine, "zh", "home.html", no="CZ1", value="消息")
+    assert chinese.startswith("<h1>首页</h1><p>办件进度 CZ1</p>"), chinese
+    # Only the value went through the run-time `_`, once per drawing; the written texts never did.
+    assert calls == ["消息", "消息"]
+    # And English again: each language's compiled template stays its own.
+    assert _draw(engine, "en", "home.html", no="CZ2", value="").startswith("<h1>Home</h1>")
+
+
+def test_a_variable_in_a_written_text_is_escaped(engine: TemplatesPerLanguage) -> None:
+    engine.engine.globals["_"] = lambda message, /, **variables: message
+    drawn = _draw(engine, "en", "home.html", no="<script>alert(1)</script>", value="")
+    assert "<script>" not in drawn and "&lt;script&gt;alert(1)&lt;/script&gt;" in drawn
+
+
+def test_strings_written_in_pieces_in_attributes_and_in_set_are_translated(engine: TemplatesPerLanguage) -> None:
+    class Other:
+        def _(self, message: str) -> str:  # a method named _ is not our gettext: left alone
+            return f"method:{message}"
+
+    assert _draw(engine, "en", "split.html", obj=Other()) == "Home|method:x|HOME"
+    assert _draw(engine, "en", "attr.html") == '<a title="Main navigation">Scan</a>'
+
+
+def test_a_written_text_is_drawn_as_ours_html_and_all(engine: TemplatesPerLanguage) -> None:
+    """As the run-time `_` draws a text of ours: its markup is HTML (texts hold links), a value's is not."""
+    source = "{{ _('本页只显示办理进度。<a href=\"/cases\">我的办件</a>') }}"
+    environment = engine.environment_for("zh")
+    drawn = environment.from_string(source).render()
+    assert drawn == '本页只显示办理进度。<a href="/cases">我的办件</a>'
+    module: Any = environment.from_string("{% set t = _('首页') %}").module
+    assert isinstance(module.t, Markup)
