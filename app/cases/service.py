@@ -94,11 +94,9 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
-async def _applicant_values(db: DB, cipher: PiiCipher, person_id: int) -> dict[str, str]:
-    """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
-    identity = await people.identity_of(db, cipher, person_id)
-    assert identity is not None
-    return {"profile.name": identity.name, "profile.id_number": identity.id_number}
+def _applicant_values(applicant: parties.Applicant) -> dict[str, str]:
+    """The applicant's own identity comes from the register, never from the page (which shows it masked)."""
+    return {"profile.name": applicant.person.name, "profile.id_number": applicant.id_number}
 
 
 def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:
@@ -153,10 +151,14 @@ async def _submit_in(
             tracking_url=tracking_url(settings, existing.tracking_token),
         )
     person_id = filing.person_id
+    # What the registers say is read once for the submission: the items' choice and the materials ask the same.
+    lookups = parties.Lookups()
+    applicant = await lookups.applicant(tx, cipher, person_id)
+    assert applicant is not None  # resolve_filing found the person
     # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
-    chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
+    chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data, lookups)
     form, items = chosen.form, chosen.items
-    data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
+    data = _with_applicant(form, body.data, _applicant_values(applicant))
     # Filed for an organisation: its name, address and legal representative are the register's, not the page's.
     company = await parties.company_of(tx, cipher, filing.org_credit_code)
     if company is not None:
@@ -166,11 +168,13 @@ async def _submit_in(
     problems = registers.filing_problems([item.code for item in items], clean)
     errors |= {key: message for key, message in problems.items() if key not in errors}
     # Each material from the library of the person it is about, resolved again by the numbers submitted.
-    applicant = await parties.applicant_of(tx, cipher, person_id)
-    assert applicant is not None  # resolve_filing found the person
-    resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
+    resolved = await parties.resolve(tx, cipher, form, applicant, data, company, lookups)
     held, rest = parties.sort_materials(form, resolved)
-    uploads = await store.pending_uploads(tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads)
+    uploads = (
+        await store.pending_uploads(tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads)
+        if body.uploads
+        else []
+    )
     uploaded = {u.material_code for u in uploads}
     # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
     at_window = filing.channel == "window"
@@ -198,7 +202,17 @@ async def _submit_in(
         await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
         return screening.refusal
     created = await _create(
-        tx, cipher, settings, user, filing, body, form, items, clean, subject_key=screening.subject_key
+        tx,
+        cipher,
+        settings,
+        user,
+        filing,
+        body,
+        form,
+        items,
+        clean,
+        applicant_region=applicant.person.region_code,
+        subject_key=screening.subject_key,
     )
     await duplicate_flow.flag(tx, created[0], screening.flags)
     if uploads:
@@ -255,6 +269,7 @@ async def _create(
     items: list[ServiceItem],
     clean: dict[str, Any],
     *,
+    applicant_region: str | None,
     subject_key: bytes | None = None,
 ) -> tuple[int, CaseCreated]:
     today = today_in_china()
@@ -277,8 +292,7 @@ async def _create(
         subject_org_credit_code=filing.org_credit_code,
         subject_key=subject_key,
     )
-    applicant = await people.get_person(tx, filing.person_id)
-    await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
+    await workflow.open_tasks(tx, case_id, items, today, applicant_region)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)

@@ -104,11 +104,16 @@ async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
     await db.execute("UPDATE cases SET subject_org_credit_code = $2 WHERE id = $1", case_id, credit_code)
 
 
-async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]) -> None:
-    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office)."""
-    await db.execute(
-        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region) "
-        "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])",
+async def insert_tasks(
+    db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]
+) -> list[TaskRow]:
+    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office); the
+    tasks as made, in their order."""
+    rows = await db.fetch(
+        "WITH new AS ("
+        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
+        " RETURNING *) " + _TASK_OF_T.format(tasks="new") + " ORDER BY t.position",
         case_id,
         [t[0] for t in tasks],
         [t[1] for t in tasks],
@@ -117,6 +122,7 @@ async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int,
         [t[4] for t in tasks],
         [t[5] for t in tasks],
     )
+    return [_task(r) for r in rows]
 
 
 async def insert_correction_task(
@@ -406,7 +412,8 @@ async def cases_of_deceased_applicants(
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
-_TASK = """
+# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned: insert_tasks).
+_TASK_OF_T = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
            i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
@@ -417,7 +424,7 @@ _TASK = """
            coalesce(p.region_code, '') AS applicant_region,
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
            t.corrects_certificate_id
-    FROM tasks t
+    FROM {tasks} t
     JOIN cases c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
     JOIN people p ON p.id = c.applicant_person_id
@@ -425,6 +432,7 @@ _TASK = """
     JOIN departments d ON d.code = t.department_code
     LEFT JOIN regions office ON office.code = t.office_region
 """
+_TASK = _TASK_OF_T.format(tasks="tasks")
 
 
 def _task(row: Record) -> TaskRow:

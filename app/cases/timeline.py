@@ -102,8 +102,7 @@ async def record_event(
         )
         await follow_notice(tx, notice)
     # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
-    for event in await _webhook_events(tx, case_id, task_id, status, event_id):
-        await hooks.emit(tx, event)
+    await hooks.emit(tx, await _webhook_events(tx, case_id, task_id, status, event_id))
     return event_id
 
 

@@ -167,7 +167,7 @@ async def open_tasks(
     count them received (app.cases.counting), in this transaction."""
     calendar = await current_calendar(tx)
     deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
-    await store.insert_tasks(
+    made = await store.insert_tasks(
         tx,
         case_id=case_id,
         tasks=[
@@ -182,7 +182,7 @@ async def open_tasks(
             for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
         ],
     )
-    await counting.count_received(tx, case_id)
+    await counting.count_received(tx, made)
 
 
 async def open_correction_task(
