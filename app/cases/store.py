@@ -55,6 +55,7 @@ async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str)
 
 
 async def next_case_sequence(db: DB, day: date) -> int:
+    """The day's next case number (its counter row is locked until the statement's transaction ends)."""
     return await db.fetchval(
         "INSERT INTO case_number_days (day, last_seq) VALUES ($1, 1) "
         "ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1 RETURNING last_seq",
@@ -192,7 +193,9 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
     row = await db.fetchrow(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
         "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, c.received_region, "
-        "coalesce(p.region_code, '') AS applicant_region "
+        "coalesce(p.region_code, '') AS applicant_region, "
+        "ARRAY(SELECT l.person_id FROM case_links l WHERE l.case_id = c.id ORDER BY l.linked_at, l.person_id) "
+        "AS linked_person_ids "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "WHERE c.id = $1",
         case_id,
@@ -1052,12 +1055,6 @@ async def link_party(db: DB, case_id: int, person_id: int, role: str) -> None:
         person_id,
         role,
     )
-
-
-async def linked_parties(db: DB, case_id: int) -> list[int]:
-    """The people linked to a case as parties (一事不二办), in the order they were linked."""
-    rows = await db.fetch("SELECT person_id FROM case_links WHERE case_id = $1 ORDER BY linked_at, person_id", case_id)
-    return [r["person_id"] for r in rows]
 
 
 async def cases_to_key(db: DB, after_id: int, limit: int) -> list[CaseToKey]:
