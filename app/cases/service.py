@@ -138,7 +138,7 @@ async def submit_case(
         number = await store.next_case_sequence(tx, today)
         async with tx.transaction():
             made = await _submit_in(
-                tx, cipher, settings, user, body, code, filing, conn, checked, case_no(today, number)
+                tx, cipher, settings, user, body, code, filing, conn, checked, _case_number(today, number)
             )
     if isinstance(made, DuplicateCase):
         # 一事不二办: refused once the link to the earlier case (and the audit of it) is committed.
@@ -146,7 +146,7 @@ async def submit_case(
     return made
 
 
-def case_no(day: date, number: int) -> str:
+def _case_number(day: date, number: int) -> str:
     """CZ + yyyymmdd + the day's number in six digits (more past 999,999): readable over the phone."""
     return f"CZ{day:%Y%m%d}{number:06d}"
 
