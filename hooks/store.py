@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -94,23 +96,26 @@ async def deliveries_of(db: DB, subscription_id: int, after_id: int | None, limi
 # --- queueing, in the event's transaction ---------------------------------------------------------------------------
 
 
-async def queue_for_subscribers(
-    tx: DB, event_type: str, department_code: str, office_region: str | None, payload: dict[str, Any]
-) -> list[int]:
-    """One delivery per live subscription to this event of the department whose region holds the task's office (every
-    office's of the department for a task none has taken yet), each
-    with a random message id of its own (the webhook-id every try carries); their ids."""
+async def queue_for_subscribers(tx: DB, events: Sequence[tuple[str, str, str | None, dict[str, Any]]]) -> list[int]:
+    """For each event (type, department, office region, payload), one delivery per live subscription to it of the
+    department whose region holds the task's office (every office's of the department for a task none has taken
+    yet), each with a random message id of its own (the webhook-id every try carries): all in one statement, however
+    many events; their ids, event by event."""
+    if not events:
+        return []
     rows = await tx.fetch(
         """INSERT INTO webhook_deliveries (subscription_id, message_id, event_type, payload)
-           SELECT id, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $1, $4 FROM webhook_subscriptions
-           WHERE disabled_at IS NULL AND department_code = $2 AND $1 = ANY (events)
-             AND ($3::text IS NULL OR $3 LIKE region_prefix || '%')
-           ORDER BY id
+           SELECT s.id, 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.type, e.payload::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+                AS e (type, department_code, office_region, payload, n)
+           JOIN webhook_subscriptions s ON s.department_code = e.department_code AND e.type = ANY (s.events)
+           WHERE s.disabled_at IS NULL AND (e.office_region IS NULL OR e.office_region LIKE s.region_prefix || '%')
+           ORDER BY e.n, s.id
            RETURNING id""",
-        event_type,
-        department_code,
-        office_region,
-        payload,
+        [e[0] for e in events],
+        [e[1] for e in events],
+        [e[2] for e in events],
+        [json.dumps(e[3]) for e in events],
     )
     return [r["id"] for r in rows]
 

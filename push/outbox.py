@@ -18,8 +18,7 @@ async def enqueue(tx: Tx, message: Message, account_ids: list[int]) -> list[int]
     """Record `message` for the recipients; returns the ids of the notifications queued for sending."""
     if not account_ids:
         return []
-    await store.insert_inbox_entries(tx, message, account_ids)
-    notification_ids = await store.insert_notifications(tx, message, account_ids)
+    notification_ids = await store.insert_inbox_entries_and_notifications(tx, message, account_ids)
     # Steps the resident must act on jump the queue when a backlog builds up.
     await store.enqueue_sends(tx, notification_ids, priority=1 if message.needs_action else 0)
     return notification_ids

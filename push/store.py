@@ -138,11 +138,25 @@ async def has_live_device(db: DB, account_id: int) -> bool:
 # --- the outbox: written inside the event's transaction ---------------------------------------------
 
 
-async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int]) -> None:
-    await tx.execute(
-        """INSERT INTO inbox_entries (account_id, event_id, case_id, title, body, url, needs_action)
-           SELECT a, $2, $3, $4, $5, $6, $7 FROM unnest($1::bigint[]) AS a
-           ON CONFLICT (account_id, event_id) DO NOTHING""",
+async def insert_inbox_entries_and_notifications(tx: DB, message: Message, account_ids: list[int]) -> list[int]:
+    """The event's inbox entry for each of these recipients (kept as it is where there is one already), and one
+    notification per device of each of them: one statement. The ids of the notifications, by device."""
+    rows = await tx.fetch(
+        """WITH new AS (
+               INSERT INTO inbox_entries (account_id, event_id, case_id, title, body, url, needs_action)
+               SELECT a, $2, $3, $4, $5, $6, $7 FROM unnest($1::bigint[]) AS a
+               ON CONFLICT (account_id, event_id) DO NOTHING
+               RETURNING id, account_id),
+           -- The statement's snapshot holds the entries there before it, never those it inserts: each once.
+           entries AS (
+               SELECT id, account_id FROM new
+               UNION ALL
+               SELECT id, account_id FROM inbox_entries WHERE event_id = $2 AND account_id = ANY($1::bigint[]))
+           INSERT INTO notifications (inbox_entry_id, subscription_id, push_service, urgency, topic)
+           SELECT i.id, s.id, s.push_service, $8, $9
+           FROM entries i JOIN push_subscriptions s ON s.account_id = i.account_id
+           ORDER BY s.id
+           RETURNING id""",
         account_ids,
         message.event_id,
         message.case_id,
@@ -150,7 +164,10 @@ async def insert_inbox_entries(tx: DB, message: Message, account_ids: list[int])
         message.body,
         message.url,
         message.needs_action,
+        message.urgency,
+        message.topic,
     )
+    return [r["id"] for r in rows]
 
 
 async def insert_notice(tx: DB, notice: Notice, account_id: int, kind: str = "account") -> int:
@@ -176,23 +193,6 @@ async def insert_notice_notifications(tx: DB, entry_id: int) -> list[int]:
            ORDER BY s.id
            RETURNING id""",
         entry_id,
-    )
-    return [r["id"] for r in rows]
-
-
-async def insert_notifications(tx: DB, message: Message, account_ids: list[int]) -> list[int]:
-    """One notification per device of each of these recipients of the event."""
-    rows = await tx.fetch(
-        """INSERT INTO notifications (inbox_entry_id, subscription_id, push_service, urgency, topic)
-           SELECT i.id, s.id, s.push_service, $2, $3
-           FROM inbox_entries i JOIN push_subscriptions s ON s.account_id = i.account_id
-           WHERE i.event_id = $1 AND i.account_id = ANY($4::bigint[])
-           ORDER BY s.id
-           RETURNING id""",
-        message.event_id,
-        message.urgency,
-        message.topic,
-        account_ids,
     )
     return [r["id"] for r in rows]
 

@@ -551,6 +551,11 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     return await store.resident_account_of(db, person_id)
 
 
+async def resident_accounts_of(db: DB, person_ids: list[int]) -> dict[int, ResidentAccount]:
+    """By person, the accounts of those of these people who have signed up: one read for all of them."""
+    return await store.resident_accounts_of(db, sorted(set(person_ids))) if person_ids else {}
+
+
 async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
     """The language each account chose (None: never chosen), for drawing notices to them in it."""
     return await store.languages_of(db, account_ids) if account_ids else {}

@@ -78,6 +78,15 @@ async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     return ResidentAccount(**dict(row)) if row else None
 
 
+async def resident_accounts_of(db: DB, person_ids: list[int]) -> dict[int, ResidentAccount]:
+    rows = await db.fetch(
+        "SELECT person_id, id, name, user_handle, language FROM accounts "
+        "WHERE person_id = ANY($1::bigint[]) AND kind = 'resident'",
+        person_ids,
+    )
+    return {r["person_id"]: ResidentAccount(**{k: v for k, v in r.items() if k != "person_id"}) for r in rows}
+
+
 async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
     rows = await db.fetch("SELECT id, language FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
     return {r["id"]: r["language"] for r in rows}

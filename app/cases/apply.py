@@ -81,9 +81,10 @@ async def _view(
     errors: dict[str, str] | None = None,
     company: parties.Company | None = None,
 ) -> tuple[presenter.ApplyView, choice.ChosenForm]:
-    chosen = await choice.chosen_form(db, cipher, code, asked, person_id, posted)
+    lookups = parties.Lookups()  # the registers read once for the choice of items and the materials
+    chosen = await choice.chosen_form(db, cipher, code, asked, person_id, posted, lookups)
     form, items = chosen.form, chosen.items
-    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted, company)
+    prefills, resolved = await presenter.personal_sources(db, cipher, person_id, form, posted, company, lookups)
     view = presenter.apply_view(
         chosen.event,
         form,

@@ -61,9 +61,9 @@ def task_facts(task: TaskRow) -> TaskFacts:
     return _facts(task, task.result_certificate is not None)
 
 
-async def count_received(tx: Tx, case_id: int) -> None:
-    """A new case's tasks, received on the day it was filed."""
-    await stats.tasks_received(tx, [task_facts(task) for task in await store.tasks_of_case(tx, case_id)])
+async def count_received(tx: Tx, tasks: list[TaskRow]) -> None:
+    """A new case's tasks (as made), received on the day it was filed."""
+    await stats.tasks_received(tx, [task_facts(task) for task in tasks])
 
 
 async def count_move(tx: Tx, before: TaskRow, after: TaskRow, today: date) -> None:

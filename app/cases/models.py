@@ -325,6 +325,8 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     life_event_code: str = ""
     subject_org_credit_code: str | None = None  # 法人办事: the organisation the case is for
     received_region: str | None = None  # the hall that received it at a window; None: online or by a helper
+    # The people linked to it as parties (一事不二办), in the order they were linked.
+    linked_person_ids: list[int] = msgspec.field(default_factory=list[int])
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -30,6 +30,7 @@ from app.cases.models import (
     DraftView,
     DuplicateFlag,
     FiledCase,
+    PendingUpload,
     QueueCaseFacts,
     StaffCaseRecord,
     StaffTimelineEntry,
@@ -55,6 +56,7 @@ from app.cases.states import (
 from app.cases.timeline import record_event
 from app.catalogue import service as catalogue
 from app.catalogue.models import LifeEvent, ServiceItem
+from app.certificates.models import ECertificate
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
 from app.errors import DuplicateCase, FieldErrors, Forbidden, NotFound
@@ -62,7 +64,7 @@ from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import choice, parties
 from app.forms import service as forms
-from app.forms.models import MergedForm
+from app.forms.models import MaterialNeed, MaterialToUpload, MergedForm
 from app.notifications import service as notifications
 from app.notifications import titles
 from app.notifications.models import NoticeDelivery
@@ -94,11 +96,9 @@ def tracking_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/t/{token}"
 
 
-async def _applicant_values(db: DB, cipher: PiiCipher, person_id: int) -> dict[str, str]:
-    """The applicant's own identity comes from the account, never from the page (which shows it masked)."""
-    identity = await people.identity_of(db, cipher, person_id)
-    assert identity is not None
-    return {"profile.name": identity.name, "profile.id_number": identity.id_number}
+def _applicant_values(applicant: parties.Applicant) -> dict[str, str]:
+    """The applicant's own identity comes from the register, never from the page (which shows it masked)."""
+    return {"profile.name": applicant.person.name, "profile.id_number": applicant.id_number}
 
 
 def _with_applicant(form: MergedForm, data: dict[str, Any], applicant: dict[str, str]) -> dict[str, Any]:
@@ -117,6 +117,8 @@ async def submit_case(
     body: CaseSubmission,
     conn: Connection | None = None,
 ) -> CaseCreated:
+    """Submit once (idempotently by the caller's key). What only reads and checks is done before the transaction;
+    the transaction holds the key's lock, the subject's (一事不二办) and the case's writes alone."""
     if not _IDEMPOTENCY_KEY.fullmatch(body.idempotency_key or ""):
         raise FieldErrors({"idempotency_key": N_("提交编号格式不正确，请刷新页面后重新提交")})
     code = await _bundle_filed(db, body)
@@ -124,41 +126,71 @@ async def submit_case(
     filing = await resolve_filing(
         db, cipher, user, body.on_behalf_of, code, conn, on_behalf_of_org=body.on_behalf_of_org
     )
-    async with db.acquire() as tx, tx.transaction():
-        made = await _submit_in(tx, cipher, settings, user, body, code, filing, conn)
+    async with db.acquire() as tx:
+        existing = await _made_already(tx, settings, user, body)
+        if existing is not None:  # a retry of a submission that already became a case
+            return existing
+        checked = await _checked(tx, cipher, user, body, code, filing)
+        # The day's next case number, in a statement of its own: the day's counter is one row that every submission
+        # writes, and in the transaction its lock would be held until the commit, one submission at a time. A number
+        # taken for a submission that then makes no case (a retry that lost the race, an exact duplicate) is skipped.
+        today = today_in_china()
+        number = await store.next_case_sequence(tx, today)
+        async with tx.transaction():
+            made = await _submit_in(
+                tx, cipher, settings, user, body, code, filing, conn, checked, _case_number(today, number)
+            )
     if isinstance(made, DuplicateCase):
         # 一事不二办: refused once the link to the earlier case (and the audit of it) is committed.
         raise made
     return made
 
 
-async def _submit_in(
-    tx: Tx,
-    cipher: PiiCipher,
-    settings: Settings,
-    user: CurrentUser,
-    body: CaseSubmission,
-    code: str,
-    filing: Filing,
-    conn: Connection | None,
-) -> CaseCreated | DuplicateCase:
-    """The submission in its transaction: the case made, or the refusal of an exact duplicate (returned, not raised,
-    so that what the refusal writes — the party's link to the earlier case, its audit — is committed)."""
-    await store.lock_submission(tx, user.account_id, body.idempotency_key)
+def _case_number(day: date, number: int) -> str:
+    """CZ + yyyymmdd + the day's number in six digits (more past 999,999): readable over the phone."""
+    return f"CZ{day:%Y%m%d}{number:06d}"
+
+
+async def _made_already(tx: Tx, settings: Settings, user: CurrentUser, body: CaseSubmission) -> CaseCreated | None:
+    """The case a submission with this key already made, as its first answer gave it."""
     existing = await store.case_by_idempotency_key(tx, user.account_id, body.idempotency_key)
-    if existing is not None:  # a retry of a submission that already became a case
-        return CaseCreated(
-            case_no=existing.case_no,
-            tracking_token=existing.tracking_token,
-            tracking_url=tracking_url(settings, existing.tracking_token),
-        )
+    if existing is None:
+        return None
+    return CaseCreated(
+        case_no=existing.case_no,
+        tracking_token=existing.tracking_token,
+        tracking_url=tracking_url(settings, existing.tracking_token),
+    )
+
+
+class _Checked(NamedTuple):
+    """A submission as checked before its transaction: the form as chosen, the answers as validated, whose the
+    materials are and which are held, uploaded or awaiting a consent."""
+
+    chosen: choice.ChosenForm
+    applicant: parties.Applicant
+    clean: dict[str, Any]
+    resolved: dict[str, parties.Party]
+    held: list[tuple[MaterialNeed, parties.Party, ECertificate]]
+    uploads: list[PendingUpload]
+    waiting: list[MaterialToUpload]
+
+
+async def _checked(
+    db: DB, cipher: PiiCipher, user: CurrentUser, body: CaseSubmission, code: str, filing: Filing
+) -> _Checked:
+    """The submission's answers and materials checked, reading only (FieldErrors, on each field, when they fail)."""
     person_id = filing.person_id
+    # What the registers say is read once for the submission: the items' choice and the materials ask the same.
+    lookups = parties.Lookups()
+    applicant = await lookups.applicant(db, cipher, person_id)
+    assert applicant is not None  # resolve_filing found the person
     # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
-    chosen = await choice.chosen_form(tx, cipher, code, body.items, person_id, body.data)
+    chosen = await choice.chosen_form(db, cipher, code, body.items, person_id, body.data, lookups)
     form, items = chosen.form, chosen.items
-    data = _with_applicant(form, body.data, await _applicant_values(tx, cipher, person_id))
+    data = _with_applicant(form, body.data, _applicant_values(applicant))
     # Filed for an organisation: its name, address and legal representative are the register's, not the page's.
-    company = await parties.company_of(tx, cipher, filing.org_credit_code)
+    company = await parties.company_of(db, cipher, filing.org_credit_code)
     if company is not None:
         data |= parties.register_fields(form, company)
     clean, errors = forms.validate(form, data, today_in_china())
@@ -166,11 +198,13 @@ async def _submit_in(
     problems = registers.filing_problems([item.code for item in items], clean)
     errors |= {key: message for key, message in problems.items() if key not in errors}
     # Each material from the library of the person it is about, resolved again by the numbers submitted.
-    applicant = await parties.applicant_of(tx, cipher, person_id)
-    assert applicant is not None  # resolve_filing found the person
-    resolved = await parties.resolve(tx, cipher, form, applicant, data, company)
+    resolved = await parties.resolve(db, cipher, form, applicant, data, company, lookups)
     held, rest = parties.sort_materials(form, resolved)
-    uploads = await store.pending_uploads(tx, user.account_id, person_id, filing.org_credit_code, code, body.uploads)
+    uploads = (
+        await store.pending_uploads(db, user.account_id, person_id, filing.org_credit_code, code, body.uploads)
+        if body.uploads
+        else []
+    )
     uploaded = {u.material_code for u in uploads}
     # At a window the clerk has checked the paper originals in person: nobody is asked, nothing must be uploaded.
     at_window = filing.channel == "window"
@@ -182,6 +216,30 @@ async def _submit_in(
             )
     if errors:
         raise FieldErrors(errors)
+    return _Checked(chosen, applicant, clean, resolved, held, uploads, waiting)
+
+
+async def _submit_in(
+    tx: Tx,
+    cipher: PiiCipher,
+    settings: Settings,
+    user: CurrentUser,
+    body: CaseSubmission,
+    code: str,
+    filing: Filing,
+    conn: Connection | None,
+    checked: _Checked,
+    number: str,
+) -> CaseCreated | DuplicateCase:
+    """The submission in its transaction: the case made (numbered `number`), or the refusal of an exact duplicate
+    (returned, not raised, so that what the refusal writes — the party's link to the earlier case, its audit — is
+    committed)."""
+    await store.lock_submission(tx, user.account_id, body.idempotency_key)
+    existing = await _made_already(tx, settings, user, body)
+    if existing is not None:  # the same submission, sent twice at once: the other one made the case
+        return existing
+    person_id = filing.person_id
+    form, items, applicant = checked.chosen.form, checked.chosen.items, checked.applicant
     # 一事不二办: an open or recent case about the same subject (app/cases/duplicate_flow.py).
     screening = await duplicate_flow.screen(
         tx,
@@ -189,7 +247,7 @@ async def _submit_in(
         conn,
         form=form,
         items=frozenset(item.code for item in items),
-        answers=clean,
+        answers=checked.clean,
         applicant=applicant,
         for_someone=filing.filed_as != "self",
     )
@@ -198,22 +256,33 @@ async def _submit_in(
         await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
         return screening.refusal
     created = await _create(
-        tx, cipher, settings, user, filing, body, form, items, clean, subject_key=screening.subject_key
+        tx,
+        cipher,
+        settings,
+        user,
+        filing,
+        body,
+        form,
+        items,
+        checked.clean,
+        case_no=number,
+        applicant_region=applicant.person.region_code,
+        subject_key=screening.subject_key,
     )
     await duplicate_flow.flag(tx, created[0], screening.flags)
-    if uploads:
-        await store.attach_uploads(tx, created[0], [u.token for u in uploads])
-    await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, held)
-    if waiting:
+    if checked.uploads:
+        await store.attach_uploads(tx, created[0], [u.token for u in checked.uploads])
+    await consent_flow.audit_deceased_use(tx, conn, created[1].case_no, checked.held)
+    if checked.waiting:
         await consent_flow.ask(
             tx,
             cipher,
             case_id=created[0],
             form=form,
-            life_event_name=chosen.event_name,  # the record: in Chinese, drawn in each reader's language
+            life_event_name=checked.chosen.event_name,  # the record: in Chinese, drawn in each reader's language
             applicant=applicant,
-            resolved=resolved,
-            waiting=waiting,
+            resolved=checked.resolved,
+            waiting=checked.waiting,
         )
     await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
     return created[1]
@@ -255,10 +324,11 @@ async def _create(
     items: list[ServiceItem],
     clean: dict[str, Any],
     *,
+    case_no: str,
+    applicant_region: str | None,
     subject_key: bytes | None = None,
 ) -> tuple[int, CaseCreated]:
     today = today_in_china()
-    case_no = f"CZ{today:%Y%m%d}{await store.next_case_sequence(tx, today):06d}"
     token = secrets.token_urlsafe(24)  # 192 random bits, the only key to the public tracking page
     case_id = await store.insert_case(
         tx,
@@ -277,8 +347,7 @@ async def _create(
         subject_org_credit_code=filing.org_credit_code,
         subject_key=subject_key,
     )
-    applicant = await people.get_person(tx, filing.person_id)
-    await workflow.open_tasks(tx, case_id, items, today, applicant.region_code if applicant else None)
+    tasks = await workflow.open_tasks(tx, case_id, items, today, applicant_region)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
@@ -291,6 +360,7 @@ async def _create(
         title_params=params,
         actor_account_id=user.account_id,
         note=note,
+        new_tasks=tasks,
     )
     return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
 

@@ -56,6 +56,7 @@ async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str)
 
 
 async def next_case_sequence(db: DB, day: date) -> int:
+    """The day's next case number (its counter row is locked until the statement's transaction ends)."""
     return await db.fetchval(
         "INSERT INTO case_number_days (day, last_seq) VALUES ($1, 1) "
         "ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1 RETURNING last_seq",
@@ -105,11 +106,16 @@ async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
     await db.execute("UPDATE cases SET subject_org_credit_code = $2 WHERE id = $1", case_id, credit_code)
 
 
-async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]) -> None:
-    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office)."""
-    await db.execute(
-        "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region) "
-        "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])",
+async def insert_tasks(
+    db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]
+) -> list[TaskRow]:
+    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office); the
+    tasks as made, in their order."""
+    rows = await db.fetch(
+        "WITH new AS ("
+        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
+        " RETURNING *) " + _TASK_OF_T.format(tasks="new") + " ORDER BY t.position",
         case_id,
         [t[0] for t in tasks],
         [t[1] for t in tasks],
@@ -118,6 +124,7 @@ async def insert_tasks(db: DB, *, case_id: int, tasks: list[tuple[str, str, int,
         [t[4] for t in tasks],
         [t[5] for t in tasks],
     )
+    return [_task(r) for r in rows]
 
 
 async def insert_correction_task(
@@ -187,7 +194,9 @@ async def case_parties(db: DB, case_id: int) -> CaseParties:
     row = await db.fetchrow(
         "SELECT c.case_no, c.life_event_code, e.name AS life_event_name, c.applicant_person_id, c.filed_as, "
         "c.filed_by_account_id, c.tracking_token, c.subject_org_credit_code, c.received_region, "
-        "coalesce(p.region_code, '') AS applicant_region "
+        "coalesce(p.region_code, '') AS applicant_region, "
+        "ARRAY(SELECT l.person_id FROM case_links l WHERE l.case_id = c.id ORDER BY l.linked_at, l.person_id) "
+        "AS linked_person_ids "
         "FROM cases c JOIN life_events e ON e.code = c.life_event_code JOIN people p ON p.id = c.applicant_person_id "
         "WHERE c.id = $1",
         case_id,
@@ -407,7 +416,8 @@ async def cases_of_deceased_applicants(
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
-_TASK = """
+# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned: insert_tasks).
+_TASK_OF_T = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
            i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
@@ -418,7 +428,7 @@ _TASK = """
            coalesce(p.region_code, '') AS applicant_region,
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
            t.corrects_certificate_id
-    FROM tasks t
+    FROM {tasks} t
     JOIN cases c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
     JOIN people p ON p.id = c.applicant_person_id
@@ -426,6 +436,7 @@ _TASK = """
     JOIN departments d ON d.code = t.department_code
     LEFT JOIN regions office ON office.code = t.office_region
 """
+_TASK = _TASK_OF_T.format(tasks="tasks")
 
 
 def _task(row: Record) -> TaskRow:
@@ -1086,12 +1097,6 @@ async def link_party(db: DB, case_id: int, person_id: int, role: str) -> None:
         person_id,
         role,
     )
-
-
-async def linked_parties(db: DB, case_id: int) -> list[int]:
-    """The people linked to a case as parties (一事不二办), in the order they were linked."""
-    rows = await db.fetch("SELECT person_id FROM case_links WHERE case_id = $1 ORDER BY linked_at, person_id", case_id)
-    return [r["person_id"] for r in rows]
 
 
 async def cases_to_key(db: DB, after_id: int, limit: int) -> list[CaseToKey]:

@@ -6,7 +6,7 @@ app.notifications.service.must_arrive)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from app.accounts import service as accounts
 from app.cases import offices, store, tracking
@@ -37,13 +37,15 @@ async def record_event(
     notify: bool = True,
     result_to_collect: bool = False,
     visibility: str = RESIDENT,
+    new_tasks: Sequence[TaskRow] | None = None,
 ) -> int:
     """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
     tracking page, but no push to the resident and no webhook. `result_to_collect`: a 办结 whose result waits for the
     resident at the window (app.cases.workflow), which must reach them as a 补正告知 must. `visibility`: INTERNAL for a
     step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
     push, text or webhook. `title_params`: `title` is a marked text with %(name)s in it (i18n): the timeline keeps it
-    filled in Chinese, each recipient's notice fills it in their language."""
+    filled in Chinese, each recipient's notice fills it in their language. `new_tasks`: a new case's tasks as just made
+    in this transaction (its first step: the departments' systems hear of each), so they are not read again."""
     shown = title % title_params if title_params is not None else title
     event_id = await store.append_event(
         tx,
@@ -102,8 +104,7 @@ async def record_event(
         )
         await follow_notice(tx, notice)
     # The departments' systems that subscribed hear of their tasks' steps (hooks/: queued in this transaction).
-    for event in await _webhook_events(tx, case_id, task_id, status, event_id):
-        await hooks.emit(tx, event)
+    await hooks.emit(tx, await _webhook_events(tx, case_id, task_id, status, event_id, new_tasks))
     return event_id
 
 
@@ -116,14 +117,17 @@ async def _follow_up_region(tx: Tx, case: CaseParties, task_id: int | None) -> s
     return offices.follow_up_region(case.applicant_region, None, task.office_region if task else None)
 
 
-async def _webhook_events(tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int) -> list[Event]:
+async def _webhook_events(
+    tx: Tx, case_id: int, task_id: int | None, status: str, event_id: int, new_tasks: Sequence[TaskRow] | None
+) -> list[Event]:
     """A new case: task.created for each of its tasks, to its department; a task opened on a case already there (a
     correction, 更正) likewise; a case withdrawn as a duplicate (一事不二办): task.updated for each task withdrawn. A
     task's step: task.resubmitted when the resident answered a 补正告知, else task.updated. No personal data: the
     system reads the task with its token."""
     if task_id is None:
         if status == "submitted":
-            return [_webhook_event("task.created", t, event_id) for t in await store.tasks_of_case(tx, case_id)]
+            tasks = new_tasks if new_tasks is not None else await store.tasks_of_case(tx, case_id)
+            return [_webhook_event("task.created", t, event_id) for t in tasks]
         if status == "withdrawn":
             tasks = await store.tasks_of_case(tx, case_id)
             return [_webhook_event("task.updated", t, event_id) for t in tasks if t.status == "withdrawn"]
@@ -157,7 +161,14 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     they follow what they filed); for an organisation's case, its legal representative and 经办人 in scope; and the
     parties linked to it (一事不二办: refused as a duplicate, or merged into it), who read it."""
     languages: dict[int, str | None] = {}
-    account = await accounts.resident_account_of(tx, case.applicant_person_id)
+    member_ids: list[int] = []
+    if case.subject_org_credit_code is not None:
+        member_ids = await organisations.members(tx, case.subject_org_credit_code, case.life_event_code)
+    # Everyone's account in one read, however many members and linked parties the case has.
+    signed_up = await accounts.resident_accounts_of(
+        tx, [case.applicant_person_id, *member_ids, *case.linked_person_ids]
+    )
+    account = signed_up.get(case.applicant_person_id)
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
     else:
@@ -168,16 +179,13 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
     if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
         helper = None
     members: list[int] = []
-    if case.subject_org_credit_code is not None:
-        for person_id in await organisations.members(tx, case.subject_org_credit_code, case.life_event_code):
-            member = await accounts.resident_account_of(tx, person_id)
-            if member is not None:
-                members.append(member.id)
-                languages[member.id] = member.language
+    for person_id in member_ids:
+        if (member := signed_up.get(person_id)) is not None:
+            members.append(member.id)
+            languages[member.id] = member.language
     linked: list[int] = []
-    for person_id in await store.linked_parties(tx, case_id):
-        party = await accounts.resident_account_of(tx, person_id)
-        if party is not None:
+    for person_id in case.linked_person_ids:
+        if (party := signed_up.get(person_id)) is not None:
             linked.append(party.id)
             languages[party.id] = party.language
     # The parent or helper who filed: their language in one query (the others' came with their accounts).

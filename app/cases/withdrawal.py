@@ -212,9 +212,9 @@ async def _tell_departments(tx: Tx, case_no: str, withdrawn: list[TaskRow], reas
     by_office: dict[tuple[str, str | None], list[TaskRow]] = defaultdict(list)
     for task in withdrawn:
         by_office[(task.department_code, task.office_region)].append(task)
-    for (department_code, office_region), tasks in by_office.items():
-        await hooks.emit(
-            tx,
+    await hooks.emit(
+        tx,
+        [
             Event(
                 type="case.withdrawn",
                 department_code=department_code,
@@ -224,5 +224,7 @@ async def _tell_departments(tx: Tx, case_no: str, withdrawn: list[TaskRow], reas
                     "tasks": [{"task_id": t.id, "item_code": t.item_code} for t in tasks],
                     "reason": reason,
                 },
-            ),
-        )
+            )
+            for (department_code, office_region), tasks in by_office.items()
+        ],
+    )

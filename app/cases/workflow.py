@@ -160,14 +160,14 @@ def _not_now(task: TaskRow, roles: frozenset[str], allowed: list[str] | None = N
 
 async def open_tasks(
     tx: Tx, case_id: int, items: list[ServiceItem], today: date, applicant_region: str | None = None
-) -> None:
+) -> list[TaskRow]:
     """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
     submission (受理 counts it again from that day: _deadline_after) and routed to the office competent for it (its
     level and the applicant's registered region; none yet for 全城通办: app.cases.offices). The public statistics
-    count them received (app.cases.counting), in this transaction."""
+    count them received (app.cases.counting), in this transaction. The tasks as made."""
     calendar = await current_calendar(tx)
     deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
-    await store.insert_tasks(
+    made = await store.insert_tasks(
         tx,
         case_id=case_id,
         tasks=[
@@ -182,7 +182,8 @@ async def open_tasks(
             for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
         ],
     )
-    await counting.count_received(tx, case_id)
+    await counting.count_received(tx, made)
+    return made
 
 
 async def open_correction_task(

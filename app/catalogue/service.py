@@ -44,16 +44,32 @@ async def life_event(db: DB, code: str) -> LifeEvent:
 async def life_event_of_record(db: DB, code: str) -> LifeEvent:
     """The life event in Chinese, as a case or a consent request records it (in_language draws it for a reader), or
     NotFound for a code the catalogue does not have."""
-    event = await store.get_life_event(db, code)
+    event = await _life_event_cached(db, code)
     if event is None:
         raise NotFound(NO_SUCH_LIFE_EVENT)
     return event
 
 
+# A life event with its items is configuration, as the merged form built from it is (app.forms.service): read once per
+# process and code, again after as many seconds as the form (a re-seeded catalogue reaches both at once). Every
+# submission and filing page asks for it several times. Bounded: the codes come from addresses, and an unknown one is
+# kept too (as None), so that guessing codes costs the database nothing either.
+LIFE_EVENT_TTL_SECONDS = 30.0
+_life_events: TtlCache[LifeEvent | None] = TtlCache(LIFE_EVENT_TTL_SECONDS, max_entries=256)
+
+
+async def _life_event_cached(db: DB, code: str) -> LifeEvent | None:
+    async def load() -> LifeEvent | None:
+        return await store.get_life_event(db, code)
+
+    return await _life_events.get(code, load)
+
+
 async def only_for_organisations(db: DB, code: str) -> bool:
     """Whether a life event (or a single item's bundle) is filed only for an organisation (企业变更登记, 企业注销): one
     of its items acts on an existing one. False for a code that is no life event (refused where it is looked up)."""
-    return await store.for_organisation(db, code)
+    event = await _life_event_cached(db, code)
+    return event is not None and event.for_organisation
 
 
 async def life_event_names(db: DB) -> dict[str, str]:

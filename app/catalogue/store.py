@@ -101,15 +101,6 @@ async def items_of_life_event(db: DB, life_event_code: str) -> list[ServiceItem]
     return [_service_item(r) for r in rows]
 
 
-async def for_organisation(db: DB, life_event_code: str) -> bool:
-    found: bool | None = await db.fetchval(
-        "SELECT bool_or(i.for_organisation) FROM life_event_items le JOIN service_items i ON i.code = le.item_code "
-        "WHERE le.life_event_code = $1",
-        life_event_code,
-    )
-    return bool(found)
-
-
 async def life_events_listing(db: DB, item_code: str) -> list[str]:
     """The life events (not one-item bundles) that list the item."""
     rows = await db.fetch(

@@ -161,8 +161,9 @@ async def preauthorised_events(db: DB, person_id: int) -> list[str]:
     return await store.preauthorised_events(db, person_id)
 
 
-async def is_preauthorised(db: DB, person_id: int, life_event_code: str) -> bool:
-    return await store.is_preauthorised(db, person_id, life_event_code)
+async def preauthorised_among(db: DB, person_ids: Sequence[int], life_event_code: str) -> set[int]:
+    """Which of these people allow the spouse their 结婚证 names to use their documents for this event: one read."""
+    return await store.preauthorised_among(db, list(person_ids), life_event_code)
 
 
 async def set_preauthorised(db: DB, person_id: int, life_event_codes: Sequence[str]) -> list[str]:

@@ -129,14 +129,13 @@ async def preauthorised_events(db: DB, person_id: int) -> list[str]:
     return [r["life_event_code"] for r in rows]
 
 
-async def is_preauthorised(db: DB, person_id: int, life_event_code: str) -> bool:
-    return bool(
-        await db.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM consent_preauthorisations WHERE person_id = $1 AND life_event_code = $2)",
-            person_id,
-            life_event_code,
-        )
+async def preauthorised_among(db: DB, person_ids: list[int], life_event_code: str) -> set[int]:
+    rows = await db.fetch(
+        "SELECT person_id FROM consent_preauthorisations WHERE person_id = ANY($1::bigint[]) AND life_event_code = $2",
+        person_ids,
+        life_event_code,
     )
+    return {r["person_id"] for r in rows}
 
 
 async def replace_preauthorised(db: DB, person_id: int, life_event_codes: list[str]) -> None:

@@ -83,6 +83,7 @@ async def preticks(
     items: Sequence[ServiceItem],
     person_id: int | None,
     answers: Mapping[str, Any],
+    lookups: parties.Lookups | None = None,
 ) -> dict[str, str]:
     """By item code, why the registers say an optional item applies: its `pretick` document is in the library of the
     party it names, as app.forms.parties resolves that party from the answers so far (a draft's, or none: then only
@@ -91,10 +92,11 @@ async def preticks(
     rules = {item.code: item.pretick for item in items if item.code in optional and item.pretick is not None}
     if not rules or person_id is None:
         return {}
-    applicant = await parties.applicant_of(db, cipher, person_id)
+    lookups = lookups or parties.Lookups()
+    applicant = await lookups.applicant(db, cipher, person_id)
     if applicant is None:
         return {}
-    resolved = await parties.resolve(db, cipher, form, applicant, answers)
+    resolved = await parties.resolve(db, cipher, form, applicant, answers, lookups=lookups)
     may_be = {key.partition(".")[0] for key in forms.may_be_applicants_own(form)}
     # Whether the answers already say who the applicant is in the event (申请人是新生儿的: 父亲 …).
     said = any(
@@ -136,13 +138,15 @@ async def chosen_form(
     asked: Sequence[str] | None,
     person_id: int | None,
     answers: Mapping[str, Any] | None = None,
+    lookups: parties.Lookups | None = None,
 ) -> ChosenForm:
     """The form for the items asked for (`asked` None: the required ones and those the registers pre-tick); NotFound
-    for a code that is neither a life event nor an online item's bundle, FieldErrors for a foreign item."""
+    for a code that is neither a life event nor an online item's bundle, FieldErrors for a foreign item. `lookups`:
+    the filing's reads of the registers, for the caller to resolve the chosen form's parties with them again."""
     record = await catalogue.life_event_of_record(db, code)
     event = catalogue.in_language(record)
     full, all_items = await forms.merged_form_of(db, code)
-    preticked = await preticks(db, cipher, event, full, all_items, person_id, answers or {})
+    preticked = await preticks(db, cipher, event, full, all_items, person_id, answers or {}, lookups)
     chosen = chosen_items(event, asked, preticked)
     form, items = (full, all_items) if len(chosen) == len(all_items) else await forms.merged_form_of(db, code, chosen)
     return ChosenForm(

@@ -20,7 +20,7 @@ a relative. Nobody else's number is shown unless they allowed its use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -96,12 +96,61 @@ class Party(msgspec.Struct, frozen=True, kw_only=True):
 async def applicant_of(db: DB, cipher: PiiCipher, person_id: int | None) -> Applicant | None:
     if person_id is None:
         return None
-    person = await people.get_person(db, person_id)
-    identity = await people.identity_of(db, cipher, person_id)
-    if person is None or identity is None:
+    found = await people.person_with_identity(db, cipher, person_id)
+    if found is None:
         return None
+    person, identity = found
     held = await certificates.held_with_contents(db, cipher, person_id)
     return Applicant(person=person, id_number=identity.id_number, certificates=held)
+
+
+class Lookups:
+    """What resolving a filing's parties reads from the registers, each read once for the filing: the applicant with
+    their library, the people the typed numbers name (all of them in one read), which of them allow their spouse their
+    documents for the event (one read), and the libraries used. A submission resolves the parties twice in its
+    transaction (for the items the registers pre-tick, then for the chosen form's materials), and nothing between the
+    two changes what they read. Made for one request and dropped with it: it holds decrypted documents."""
+
+    def __init__(self) -> None:
+        self._applicants: dict[int, Applicant | None] = {}
+        self._people: dict[str, Person | None] = {}
+        self._preauthorised: dict[tuple[int, str], bool] = {}
+        self._libraries: dict[tuple[int, bool], list[ECertificate]] = {}
+
+    async def applicant(self, db: DB, cipher: PiiCipher, person_id: int | None) -> Applicant | None:
+        if person_id is None:
+            return None
+        if person_id not in self._applicants:
+            self._applicants[person_id] = await applicant_of(db, cipher, person_id)
+        return self._applicants[person_id]
+
+    async def people(self, db: DB, cipher: PiiCipher, numbers: Collection[str]) -> dict[str, Person | None]:
+        """By (normalised) number, the person the register holds under it, or None."""
+        missing = [n for n in numbers if n not in self._people]
+        if missing:
+            found = await people.people_by_numbers(db, cipher, missing)
+            self._people.update({n: found.get(n) for n in missing})
+        return {n: self._people[n] for n in numbers}
+
+    async def preauthorised(self, db: DB, person_ids: Collection[int], life_event: str) -> set[int]:
+        """Which of these people allow their spouse their documents for the event (0: a number nobody holds)."""
+        missing = [i for i in person_ids if (i, life_event) not in self._preauthorised]
+        if missing:
+            allowed = await consents.preauthorised_among(db, missing, life_event)
+            self._preauthorised.update({(i, life_event): i in allowed for i in missing})
+        return {i for i in person_ids if self._preauthorised[(i, life_event)]}
+
+    async def library(self, db: DB, cipher: PiiCipher, person_id: int, *, contents: bool) -> list[ECertificate]:
+        """The person's documents: masked and sealed, or with their contents decrypted (for the server's checks)."""
+        key = (person_id, contents)
+        if key not in self._libraries:
+            read = (
+                certificates.held_with_contents(db, cipher, person_id)
+                if contents
+                else certificates.held_by(db, person_id)
+            )
+            self._libraries[key] = await read
+        return self._libraries[key]
 
 
 class Company(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,9 +171,9 @@ async def company_of(db: DB, cipher: PiiCipher, credit_code: str | None) -> Comp
     organisation = await organisations.by_credit_code(db, credit_code)
     if organisation is None:
         return None
-    representative = await people.identity_of(db, cipher, organisation.legal_rep_person_id)
-    person = await people.get_person(db, organisation.legal_rep_person_id)
-    assert representative is not None and person is not None  # the register refers to the population register
+    found = await people.person_with_identity(db, cipher, organisation.legal_rep_person_id)
+    assert found is not None  # the register refers to the population register
+    person, representative = found
     return Company(
         organisation=organisation,
         legal_rep_name=representative.name,
@@ -203,15 +252,19 @@ async def resolve(
     applicant: Applicant | None,
     data: Mapping[str, Any],
     company: Company | None = None,
+    lookups: Lookups | None = None,
 ) -> dict[str, Party]:
     """Every party the form's materials are about, resolved by that party's own number; the company's and its legal
     representative's from the organisation the case is filed for (法人办事) and its register entry, never from a number
-    typed in the form."""
+    typed in the form. The register is read for all the typed numbers at once (`lookups`: what this filing has read
+    already), so the reads are as many however many parties the form names."""
+    lookups = lookups or Lookups()
     same = service.same_as_applicant(form, data)
     # A number field the account fills (法定代表人公民身份号码 in 企业开办: the founder's own) is the applicant's.
     from_account = {f.key for f in form.fields() if f.prefill_source == service.PROFILE_ID_NUMBER}
     abouts = sorted({need.about for need in form.materials if need.issued_by_item is None})
     resolved: dict[str, Party] = {}
+    typed: dict[str, str] = {}  # the parties resolved by the register: their numbers as typed, normalised
     for about in abouts:
         label = label_of(form, about)
         if about == COMPANY:
@@ -232,11 +285,25 @@ async def resolve(
             resolved[about] = Party(about=about, label=label, state="upload", why=why)
         elif number == applicant.id_number:
             resolved[about] = _own(about, label, applicant)
-        elif about == DECEASED:
-            resolved[about] = await _deceased(db, cipher, label, applicant, number)
         else:
-            resolved[about] = await _living(db, cipher, form, about, label, applicant, number)
-    return resolved
+            typed[about] = number
+    if applicant is not None and typed:
+        found = await lookups.people(db, cipher, list(typed.values()))
+        # Asked for every living party's number, held by someone or not, so the time taken tells nothing either way.
+        living = [_id_or_zero(found[n]) for about, n in typed.items() if about != DECEASED]
+        allowed = await lookups.preauthorised(db, living, form.life_event) if living else set[int]()
+        for about, number in typed.items():
+            label, person = label_of(form, about), found[number]
+            if about == DECEASED:
+                resolved[about] = await _deceased(db, cipher, lookups, label, applicant, number, person)
+            else:
+                allowed_by = person if person is not None and person.id in allowed else None
+                resolved[about] = await _living(db, cipher, lookups, about, label, applicant, number, allowed_by)
+    return {about: resolved[about] for about in abouts}
+
+
+def _id_or_zero(person: Person | None) -> int:
+    return person.id if person is not None else 0
 
 
 def _company(label: str, company: Company | None) -> Party:
@@ -287,8 +354,9 @@ def _own(about: str, label: str, applicant: Applicant | None) -> Party:
     )
 
 
-async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant, number: str) -> Party:
-    person = await people.person_by_number(db, cipher, number)
+async def _deceased(
+    db: DB, cipher: PiiCipher, lookups: Lookups, label: str, applicant: Applicant, number: str, person: Person | None
+) -> Party:
     link = kinship(applicant, person, number) if person is not None else None
     if person is None or link is None:
         why = _("未能核实您与%(label)s的亲属关系（同一户口簿，或您的结婚证、出生医学证明），请上传%(label)s的证照") % {
@@ -304,7 +372,7 @@ async def _deceased(db: DB, cipher: PiiCipher, label: str, applicant: Applicant,
         person_id=person.id,
         number=number,
         link=link,
-        certificates=await certificates.held_by(db, person.id),
+        certificates=await lookups.library(db, cipher, person.id, contents=False),
     )
 
 
@@ -326,10 +394,18 @@ def kinship(applicant: Applicant, person: Person, number: str) -> str | None:
 
 
 async def _living(
-    db: DB, cipher: PiiCipher, form: MergedForm, about: str, label: str, applicant: Applicant, number: str
+    db: DB,
+    cipher: PiiCipher,
+    lookups: Lookups,
+    about: str,
+    label: str,
+    applicant: Applicant,
+    number: str,
+    preauthorised: Person | None,
 ) -> Party:
-    person = await people.person_by_number(db, cipher, number)
-    if await _spouse_allows(db, cipher, person, applicant.id_number, form.life_event) and person is not None:
+    """`preauthorised`: the person the number names when they allow the spouse their own 结婚证 names to use their
+    documents for this event (set on /me): held if the applicant is that spouse."""
+    if preauthorised is not None and await _spouse_of(db, cipher, lookups, preauthorised, applicant.id_number):
         return Party(
             about=about,
             label=label,
@@ -337,9 +413,9 @@ async def _living(
             source=_SPOUSE_SOURCE % {"label": label},
             source_shown=_(_SPOUSE_SOURCE) % {"label": shown_label(label)},
             show_number=True,
-            person_id=person.id,
+            person_id=preauthorised.id,
             number=number,
-            certificates=await certificates.held_by(db, person.id),
+            certificates=await lookups.library(db, cipher, preauthorised.id, contents=False),
         )
     why = _(
         "提交后将请%(label)s本人在手机上同意使用其证照（%(days)s日内）；未同意或未能答复的，需要补传。也可以现在上传"
@@ -347,14 +423,9 @@ async def _living(
     return Party(about=about, label=label, state="awaiting_consent", why=why, number=number)
 
 
-async def _spouse_allows(
-    db: DB, cipher: PiiCipher, person: Person | None, applicant_number: str, life_event: str
-) -> bool:
-    """The person allows the spouse their own 结婚证 names to use their documents for this event (set on /me). The
-    same queries run for a number nobody holds, so the time taken does not tell the two apart."""
-    if not await consents.is_preauthorised(db, person.id if person else 0, life_event) or person is None:
-        return False
-    held = await certificates.held_with_contents(db, cipher, person.id)
+async def _spouse_of(db: DB, cipher: PiiCipher, lookups: Lookups, person: Person, applicant_number: str) -> bool:
+    """Whether the person's own 结婚证 names the applicant as their spouse."""
+    held = await lookups.library(db, cipher, person.id, contents=True)
     return any(c.kind == "marriage" and c.data.get("spouse_id_number") == applicant_number for c in held)
 
 

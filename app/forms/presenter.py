@@ -29,14 +29,16 @@ async def personal_sources(
     form: MergedForm,
     data: Mapping[str, Any] | None = None,
     company: parties.Company | None = None,
+    lookups: parties.Lookups | None = None,
 ) -> tuple[dict[str, Prefill], dict[str, parties.Party]]:
     """Prefill of the person the form is for (the caller, or a helper's client), and every party the materials are
     about, resolved by that party's own number in `data` (what was typed so far). The certificates' contents are
     decrypted here, on the server, for the prefill of this person's own form. Filed for an organisation (`company`,
     already checked by app.filing), its fields come from the legal-person register and its materials from its
-    library."""
-    applicant = await parties.applicant_of(db, cipher, person_id)
-    resolved = await parties.resolve(db, cipher, form, applicant, data or {}, company)
+    library. `lookups`: what the page's choice of items read of the registers already."""
+    lookups = lookups or parties.Lookups()
+    applicant = await lookups.applicant(db, cipher, person_id)
+    resolved = await parties.resolve(db, cipher, form, applicant, data or {}, company, lookups)
     if applicant is None:
         return {}, resolved
     person = applicant.person

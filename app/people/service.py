@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from app.people import store
@@ -26,8 +27,25 @@ async def person_by_number(db: DB, cipher: PiiCipher, id_number: str) -> Person 
     return await store.find_person_by_hash(db, cipher.lookup_hash(normalize_id_number(id_number)))
 
 
+async def people_by_numbers(db: DB, cipher: PiiCipher, id_numbers: Iterable[str]) -> dict[str, Person]:
+    """By number (normalised), the people the register holds under these (well-formed) numbers: one lookup for all."""
+    by_hash = {cipher.lookup_hash(normalize_id_number(n)): normalize_id_number(n) for n in id_numbers}
+    if not by_hash:
+        return {}
+    return {by_hash[found]: person for found, person in await store.find_people_by_hashes(db, list(by_hash))}
+
+
 async def get_person(db: DB, person_id: int) -> Person | None:
     return await store.get_person(db, person_id)
+
+
+async def person_with_identity(db: DB, cipher: PiiCipher, person_id: int) -> tuple[Person, Identity] | None:
+    """The person and their name and full number (decrypted, server-side only), in one read."""
+    found = await store.get_person_with_identity(db, person_id)
+    if found is None:
+        return None
+    person, encrypted = found
+    return person, Identity(name=encrypted.name, id_number=cipher.decrypt(encrypted.id_number_enc))
 
 
 async def people_by_id(db: DB, person_ids: list[int]) -> dict[int, Person]:

@@ -70,6 +70,19 @@ async def get_person(db: DB, person_id: int) -> Person | None:
     return _person(row) if row else None
 
 
+async def find_people_by_hashes(db: DB, id_number_hashes: list[bytes]) -> list[tuple[bytes, Person]]:
+    """(hash, person) for each of the hashes the register holds."""
+    rows = await db.fetch("SELECT * FROM people WHERE id_number_hash = ANY($1::bytea[])", id_number_hashes)
+    return [(bytes(r["id_number_hash"]), _person(r)) for r in rows]
+
+
+async def get_person_with_identity(db: DB, person_id: int) -> tuple[Person, EncryptedIdentity] | None:
+    row = await db.fetchrow("SELECT * FROM people WHERE id = $1", person_id)
+    if row is None:
+        return None
+    return _person(row), EncryptedIdentity(name=row["name"], id_number_enc=row["id_number_enc"])
+
+
 async def get_people(db: DB, person_ids: list[int]) -> list[Person]:
     rows = await db.fetch("SELECT * FROM people WHERE id = ANY($1::bigint[])", person_ids)
     return [_person(r) for r in rows]

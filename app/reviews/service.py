@@ -223,18 +223,20 @@ async def _tell_department_system(tx: Tx, review: ReviewRow, task: TaskRow) -> N
         return
     await hooks.emit(
         tx,
-        Event(
-            type="review.created",
-            department_code=review.department_code,
-            office_region=review.region_code,
-            data={
-                "review_id": review.id,
-                "case_no": task.case_no,
-                "task_id": review.task_id,
-                "level": review.level,
-                "tags": review.tags,
-            },
-        ),
+        [
+            Event(
+                type="review.created",
+                department_code=review.department_code,
+                office_region=review.region_code,
+                data={
+                    "review_id": review.id,
+                    "case_no": task.case_no,
+                    "task_id": review.task_id,
+                    "level": review.level,
+                    "tags": review.tags,
+                },
+            )
+        ],
     )
 
 
