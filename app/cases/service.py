@@ -419,7 +419,8 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
     """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
     someone else to take home)."""
     requests = await consent_flow.settled_requests_of_case(db, head.id)  # before the tasks: a lapsed one moved them
-    tasks = _task_views(await store.tasks_of(db, head.id))
+    contents = await store.case_contents(db, head.id)
+    tasks = _task_views(contents.tasks)
     applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
@@ -433,7 +434,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         created_at=head.created_at,
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
-        timeline=await store.timeline_of(db, head.id),
+        timeline=contents.timeline,
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),

@@ -9,6 +9,7 @@ import msgspec
 from asyncpg import Record
 
 from app.cases.models import (
+    CaseContents,
     CaseHead,
     CaseListed,
     CaseOfPerson,
@@ -29,9 +30,7 @@ from app.cases.models import (
     SubmittedCase,
     TaskCount,
     TaskHistoryRow,
-    TaskListing,
     TaskRow,
-    TimelineEntry,
     TrackingSnapshot,
     TrackingSource,
     UploadContent,
@@ -293,25 +292,29 @@ async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
     )
 
 
-async def tasks_of(db: DB, case_id: int) -> list[TaskListing]:
-    rows = await db.fetch(
-        "SELECT t.id, t.item_code, i.name AS item_name, t.department_code, d.short_name AS department_name, "
-        "t.status, t.due_on, t.due_provisional FROM tasks t JOIN service_items i ON i.code = t.item_code "
-        "JOIN departments d ON d.code = t.department_code WHERE t.case_id = $1 ORDER BY t.position",
+async def case_contents(db: DB, case_id: int) -> CaseContents:
+    """A case's tasks in their order and its steps as the resident reads them, with their notes (never an internal
+    step), in one round trip."""
+    row = await db.fetchrow(
+        """SELECT (SELECT coalesce(json_agg(json_build_object(
+                              'id', t.id, 'item_code', t.item_code, 'item_name', i.name,
+                              'department_code', t.department_code, 'department_name', d.short_name,
+                              'status', t.status, 'due_on', t.due_on, 'due_provisional', t.due_provisional)
+                              ORDER BY t.position), '[]')
+                   FROM tasks t JOIN service_items i ON i.code = t.item_code
+                   JOIN departments d ON d.code = t.department_code WHERE t.case_id = $1) AS tasks,
+                  (SELECT coalesce(json_agg(json_build_object(
+                              'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                              'status', ev.status, 'title', ev.title, 'task_id', ev.task_id,
+                              'note', ev.note, 'department_name', d.short_name) ORDER BY ev.at, ev.id), '[]')
+                   FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
+                   WHERE ev.case_id = $1 AND ev.visibility = 'resident') AS timeline""",
         case_id,
     )
-    return [TaskListing(**dict(r)) for r in rows]
-
-
-async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
-    """A case's steps as the resident reads them, with their notes: never an internal one."""
-    rows = await db.fetch(
-        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name "
-        "FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code "
-        "WHERE ev.case_id = $1 AND ev.visibility = 'resident' ORDER BY ev.at, ev.id",
-        case_id,
-    )
-    return [TimelineEntry(**dict(r)) for r in rows]
+    assert row is not None  # a SELECT without FROM: always one row
+    # JSON carries dates and times as ISO strings: strict=False parses them into the rows' types. The steps' times
+    # are written in UTC ("Z"), as asyncpg reads a timestamptz, not in the connection's time zone as to_json would.
+    return msgspec.convert(dict(row), CaseContents, strict=False)
 
 
 async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
