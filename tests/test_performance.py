@@ -88,8 +88,8 @@ async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
         assert (await client.get(f"/cases/{case_no}")).status_code == 200
         counts[life_event] = len(queries)
     assert counts["birth"] == counts["retirement"], counts
-    # The session with its account, the case, its consent requests, its tasks with its steps, its notices.
-    assert counts["birth"] <= 5, [q.query for q in queries]
+    # The session with its account, the case with its tasks and steps, its consent requests, its notices.
+    assert counts["birth"] <= 4, [q.query for q in queries]
 
 
 async def _copies_of(pool: asyncpg.Pool, case_no: str, copies: int, *, open_every: int = 1) -> None:
