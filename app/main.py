@@ -249,7 +249,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     script_messages = shell.ScriptMessages(assets)
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
-    session_store = PostgresSessionStore()
+    # The session middleware reads each request's session with its account in one statement (app.accounts).
+    session_store = PostgresSessionStore(read_with_user=accounts.session_with_user)
     if pool is not None:
         session_store.bind(pool)
 
@@ -407,8 +408,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             forwarded_client_middleware(settings.trusted_proxies),
             unversioned_static_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
-            # Who is signed in: the account behind the session, per request (auth/ may not import app/).
-            current_user_middleware(accounts.current_user),
+            # Who is signed in: the account read with the session (the store's reader above), unless its sign-in lapsed.
+            current_user_middleware,
             # The language again, now that the account (and its choice) is known.
             language_middleware,
             # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).

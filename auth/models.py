@@ -29,6 +29,14 @@ class CurrentUser(msgspec.Struct, frozen=True, kw_only=True):
         return self.kind == "staff"
 
 
+class SessionRead(msgspec.Struct, frozen=True, kw_only=True):
+    """A live session's stored value and the account it names, read together (one round trip per request)."""
+
+    value: bytes
+    # None: no account in the session, or it is gone, closed or was signed out everywhere since the session signed in.
+    user: CurrentUser | None
+
+
 class StoredCredential(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     account_id: int

@@ -4,12 +4,18 @@ replace only if the row still holds what the request read."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 from litestar.stores.base import Store
 
+from auth.models import SessionRead
 from db.pool import DB
+
+# Reads a live session by its key together with the account it names, in one statement (app.accounts' store, given at
+# composition: auth/ does not import app/); None when there is no live session under the key.
+SessionReader = Callable[[DB, str], Awaitable[SessionRead | None]]
 
 
 def _delta(value: int | timedelta | None) -> timedelta | None:
@@ -19,8 +25,9 @@ def _delta(value: int | timedelta | None) -> timedelta | None:
 
 
 class PostgresSessionStore(Store):
-    def __init__(self) -> None:
+    def __init__(self, read_with_user: SessionReader) -> None:
         self._pool: asyncpg.Pool | None = None
+        self._read_with_user = read_with_user
 
     def bind(self, pool: asyncpg.Pool) -> None:
         """The pool exists only once the app has started; the store is made before that."""
@@ -46,6 +53,10 @@ class PostgresSessionStore(Store):
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         return await session_get(self.pool, key, _delta(renew_for))
+
+    async def get_with_user(self, key: str) -> SessionRead | None:
+        """The session under `key` and its account, as the session middleware reads them on every request."""
+        return await self._read_with_user(self.pool, key)
 
     async def delete(self, key: str) -> None:
         await session_delete(self.pool, key)

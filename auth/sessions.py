@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 import msgspec
@@ -24,7 +23,6 @@ from auth.models import CurrentUser
 
 # The sessions' Litestar store, which the composition root registers as "sessions" (session_config's `store`).
 from auth.session_store import PostgresSessionStore
-from db.pool import DB
 
 SESSION_COOKIE = "ywtb_session"
 # Keys in the session dict.
@@ -44,13 +42,11 @@ ACTING_ORG = "acting_org"
 _ROTATE = "ywtb.session.rotate"
 _FRESH_ID = "ywtb.session.fresh_id"
 _LOADED = "ywtb.session.loaded"
+_ACCOUNT_READ = "ywtb.session.account"  # the account the loaded session names, read with it (SessionBackend)
 _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
 _HEX = frozenset("0123456789abcdef")
 T = TypeVar("T", bound=msgspec.Struct)
-# Reads the account behind a session: (database, account id, when it signed in) → the user, or None when the account
-# is gone or was signed out everywhere since.
-UserLoader = Callable[[DB, int, datetime], Awaitable[CurrentUser | None]]
 
 
 class SessionPolicy:
@@ -108,9 +104,13 @@ class SessionBackend(ServerSideSessionBackend):
         return None
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        """The session, read with the account it names in one round trip: current_user_middleware takes the account
+        from the scope instead of asking the database a second time."""
         session_id = self.offered_id(connection)
-        data = await self.get(session_id, store=self._store(connection)) if session_id else None
+        read = await self._store(connection).get_with_user(session_id) if session_id else None
+        data = read.value if read is not None else None
         connection.scope[_LOADED] = data  # type: ignore[literal-required]
+        connection.scope[_ACCOUNT_READ] = read.user if read is not None else None  # type: ignore[literal-required]
         return self.deserialize_data(data) if data is not None else {}
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -289,31 +289,29 @@ def drop_from_session(connection: ASGIConnection[Any, Any, Any, Any], key: str) 
         _set_session(connection, {k: v for k, v in session.items() if k != key})
 
 
-def current_user_middleware(load_user: UserLoader) -> Callable[[ASGIApp], ASGIApp]:
-    """The middleware that puts the signed-in account in scope["user"]; `load_user` reads it (app.accounts, given at
-    composition: auth/ does not import app/)."""
+def current_user_middleware(app: ASGIApp) -> ASGIApp:
+    """The middleware that puts the signed-in account in scope["user"]: the account the session backend read with the
+    session (SessionBackend.load_from_connection), unless the sign-in has lapsed."""
 
-    def middleware_for(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["user"] = None  # type: ignore[typeddict-unknown-key]
-            session = _session_of(scope)
-            if scope["type"] == "http" and session is not None and session.get(ACCOUNT):
-                await _load_user(load_user, scope, session)
-            await app(scope, receive, send)
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["user"] = None  # type: ignore[typeddict-unknown-key]
+        session = _session_of(scope)
+        if scope["type"] == "http" and session is not None and session.get(ACCOUNT):
+            _sign_in_lasting(scope, session)
+        await app(scope, receive, send)
 
-        return middleware
-
-    return middleware_for
+    return middleware
 
 
-async def _load_user(load_user: UserLoader, scope: Scope, session: dict[str, Any]) -> None:
-    state = scope["app"].state
-    policy: SessionPolicy = state.session_policy
+def _sign_in_lasting(scope: Scope, session: dict[str, Any]) -> None:
+    """The session's account in scope["user"] unless it is gone, signed out everywhere, or past its time-outs."""
+    policy: SessionPolicy = scope["app"].state.session_policy
     now = time.time()
     signed_in_at = float(session.get(SIGNED_IN_AT, 0))
-    user = await load_user(state.pool, int(session[ACCOUNT]), datetime.fromtimestamp(signed_in_at, UTC))
+    user = _scope_values(scope).get(_ACCOUNT_READ)
     expired = (
-        user is None
+        not isinstance(user, CurrentUser)
+        or user.account_id != int(session[ACCOUNT])
         or now - signed_in_at > policy.max_age
         or now - float(session.get(SEEN_AT, 0)) > policy.idle_limit(user)
     )

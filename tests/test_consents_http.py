@@ -267,6 +267,20 @@ async def test_past_the_deadline_the_request_expires_and_the_material_must_be_up
     assert late.status_code == 409
 
 
+async def test_the_case_page_opened_past_the_deadline_shows_the_tasks_waiting_for_an_upload(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    """Opened before any sweep, the page settles the lapsed request and shows its tasks as they are now (补正), though
+    it reads the tasks with the case, before the requests."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    case_no = await _zhang_wei_files_birth(client)
+    await pool.execute("UPDATE consents SET deadline = now() - interval '1 minute'")
+    page = await client.get(f"/cases/{case_no}")
+    assert page.status_code == 200
+    assert not re.search(r'class="chip-mark"[^<]*</span>待授权', page.text)  # no task's state says 待授权 any more
+    assert page.text.count('<section class="supplement"') == len(WAITING_ITEMS)
+
+
 async def test_a_lapsed_request_expires_at_its_deadline_with_nobody_reading_anything(
     client: Client, li_na: Client, pool: asyncpg.Pool
 ) -> None:

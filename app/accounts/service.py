@@ -33,7 +33,7 @@ from app.web.types import Connection
 from auth import ceremonies, enrollment, passkeys, ratelimit
 from auth.assertions import check_assertion
 from auth.audit import audit, client_ip
-from auth.models import CredentialListing, CurrentUser
+from auth.models import CredentialListing, CurrentUser, SessionRead
 from auth.passkeys import PasskeyError
 from auth.pii import PiiCipher
 from auth.scope import serves
@@ -541,9 +541,10 @@ async def _signed_in_account(db: DB, account_id: int) -> Account:
 # --- the account itself ----------------------------------------------------------------------------
 
 
-async def current_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
-    """The account behind a session, unless it was signed out everywhere since (auth.sessions asks, per request)."""
-    return await store.load_user(db, account_id, signed_in_at)
+async def session_with_user(db: DB, key: str) -> SessionRead | None:
+    """A live session and the account behind it, unless it was signed out everywhere since (auth.sessions reads it
+    per request, given at composition: auth/ does not import app/)."""
+    return await store.session_with_user(db, key)
 
 
 async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:

@@ -3,37 +3,48 @@ the register's phone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from app.accounts.models import Account, ResidentAccount, SignupCode
-from auth.models import CurrentUser
+from auth.models import CurrentUser, SessionRead
 from db.pool import DB
 
 
-async def load_user(db: DB, account_id: int, signed_in_at: datetime) -> CurrentUser | None:
-    """The account behind a session, unless it was signed out everywhere since."""
+async def session_with_user(db: DB, key: str) -> SessionRead | None:
+    """A live session (auth.session_store's rule: not past its expiry) and the account it names, unless that account
+    is gone, closed or was signed out everywhere since the session signed in: the one read of the session middleware
+    on every request (auth.sessions), so both come in one round trip. The session's value is the JSON auth.sessions
+    writes; its "account_id" and "signed_in_at" (epoch seconds) are the keys read here."""
     row = await db.fetchrow(
-        "SELECT id, kind, name, roles, person_id, department_code, region_code, elder_mode, language, "
-        "ARRAY(SELECT w.department_code FROM staff_window_authorisations w WHERE w.account_id = accounts.id) "
-        "AS window_departments FROM accounts "
-        "WHERE id = $1 AND sessions_valid_after <= $2 AND closed_at IS NULL",
-        account_id,
-        signed_in_at,
+        """SELECT s.value, a.id, a.kind, a.name, a.roles, a.person_id, a.department_code, a.region_code, a.elder_mode,
+                  a.language,
+                  ARRAY(SELECT w.department_code FROM staff_window_authorisations w WHERE w.account_id = a.id)
+                      AS window_departments
+           FROM sessions s
+           CROSS JOIN LATERAL (SELECT convert_from(s.value, 'UTF8')::jsonb AS data) v
+           LEFT JOIN accounts a ON a.id = (v.data ->> 'account_id')::bigint
+                AND a.sessions_valid_after <= to_timestamp(coalesce((v.data ->> 'signed_in_at')::float8, 0))
+                AND a.closed_at IS NULL
+           WHERE s.key = $1 AND (s.expires_at IS NULL OR s.expires_at > now())""",
+        key,
     )
     if row is None:
         return None
-    return CurrentUser(
-        account_id=row["id"],
-        kind=row["kind"],
-        name=row["name"],
-        roles=frozenset(row["roles"]),
-        person_id=row["person_id"],
-        department_code=row["department_code"],
-        region_code=row["region_code"],
-        elder_mode=row["elder_mode"],
-        language=row["language"],
-        window_departments=frozenset(row["window_departments"]),
-    )
+    user = None
+    if row["id"] is not None:
+        user = CurrentUser(
+            account_id=row["id"],
+            kind=row["kind"],
+            name=row["name"],
+            roles=frozenset(row["roles"]),
+            person_id=row["person_id"],
+            department_code=row["department_code"],
+            region_code=row["region_code"],
+            elder_mode=row["elder_mode"],
+            language=row["language"],
+            window_departments=frozenset(row["window_departments"]),
+        )
+    return SessionRead(value=row["value"], user=user)
 
 
 async def void_all_sessions(db: DB, account_id: int) -> None:

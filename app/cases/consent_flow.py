@@ -255,15 +255,16 @@ async def decide(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, consent
     return consents.view(row, consents.now_utc())
 
 
-async def settled_requests_of_case(db: asyncpg.Pool, case_id: int) -> list[ConsentRow]:
-    """The case's consent requests, those past their deadline expired first (their tasks moved to 补正): read before
-    the case's tasks, so a page never shows 待授权 after the deadline. One read when nothing is due."""
+async def settled_requests_of_case(db: asyncpg.Pool, case_id: int) -> tuple[list[ConsentRow], bool]:
+    """The case's consent requests, those past their deadline expired first (their tasks moved to 补正), and whether
+    any was: the case's tasks read before this are then read again, so a page never shows 待授权 after the deadline.
+    One read when nothing is due."""
     rows = await consents.of_case(db, case_id)
     now = consents.now_utc()
     if any(row.state == "requested" and row.deadline <= now for row in rows):
         await sweep(db)
-        rows = await consents.of_case(db, case_id)
-    return rows
+        return await consents.of_case(db, case_id), True
+    return rows, False
 
 
 async def materials_of_case(db: DB, rows: list[ConsentRow], life_event_code: str) -> list[CaseConsent]:

@@ -365,6 +365,13 @@ class TaskListing(msgspec.Struct, frozen=True, kw_only=True):
     due_provisional: bool
 
 
+class CaseContents(msgspec.Struct, frozen=True, kw_only=True):
+    """A case's tasks and the steps its resident reads, as its pages show them (read together: one round trip)."""
+
+    tasks: list[TaskListing]
+    timeline: list[TimelineEntry]
+
+
 class CaseListed(msgspec.Struct, frozen=True, kw_only=True):
     """A case in a list with its tasks' states, in their order (the case's status is derived from them): an
     organisation's cases (法人办事) are listed as this, whoever of its people filed them."""

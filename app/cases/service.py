@@ -17,6 +17,7 @@ from app.calendar.service import today_in_china
 from app.cases import consent_flow, counting, duplicate_flow, duplicates, store, tracking, workflow
 from app.cases import notice as notices
 from app.cases.models import (
+    CaseContents,
     CaseCreated,
     CaseHead,
     CaseListed,
@@ -411,12 +412,17 @@ def _task_views(rows: list[TaskListing]) -> list[TaskView]:
 async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentUser, case_no: str) -> CaseView:
     """A case the resident may read: their own (or their minor child's, filed by them), one they are linked to as a
     party (一事不二办: read only, `linked_as`), or their organisation's. Who may act on it: workflow.in_scope."""
-    head = await _readable_case(db, user, case_no)
+    # The case with its tasks and steps in one round trip; shown only if the resident may read it.
+    found = (
+        await store.case_for_reader_with_contents(db, case_no, user.person_id) if user.person_id is not None else None
+    )
+    head = _as_reader(user, found[0]) if found else None
+    contents = found[1] if found and head else None
     if head is None and user.person_id is not None:
         head = await _case_of_own_organisation(db, user, case_no)
     if head is None:
         raise NotFound(N_("没有找到该办件"))  # someone else's case looks exactly like no case
-    return await _case_view(db, settings, head)
+    return await _case_view(db, settings, head, contents)
 
 
 async def _readable_case(db: DB, user: CurrentUser, case_no: str, *, own_only: bool = False) -> CaseHead | None:
@@ -424,7 +430,11 @@ async def _readable_case(db: DB, user: CurrentUser, case_no: str, *, own_only: b
     a linked party; `own_only`: only if they may act on it too."""
     if user.person_id is None:
         return None
-    head = await store.case_for_reader(db, case_no, user.person_id)
+    return _as_reader(user, await store.case_for_reader(db, case_no, user.person_id), own_only=own_only)
+
+
+def _as_reader(user: CurrentUser, head: CaseHead | None, *, own_only: bool = False) -> CaseHead | None:
+    """_readable_case's decision on a case read for this resident (store.case_for_reader)."""
     if head is None:
         return None
     relation = workflow.resident_relation(
@@ -485,11 +495,15 @@ async def case_for_window(db: asyncpg.Pool, settings: Settings, user: CurrentUse
     return await _case_view(db, settings, head, named=True)
 
 
-async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, named: bool = False) -> CaseView:
-    """The case as its pages show it; `named`: with the applicant's name and masked number (a receipt printed for
-    someone else to take home)."""
-    requests = await consent_flow.settled_requests_of_case(db, head.id)  # before the tasks: a lapsed one moved them
-    tasks = _task_views(await store.tasks_of(db, head.id))
+async def _case_view(
+    db: asyncpg.Pool, settings: Settings, head: CaseHead, contents: CaseContents | None = None, *, named: bool = False
+) -> CaseView:
+    """The case as its pages show it; `contents`: its tasks and steps when read with `head`; `named`: with the
+    applicant's name and masked number (a receipt printed for someone else to take home)."""
+    requests, tasks_moved = await consent_flow.settled_requests_of_case(db, head.id)
+    if contents is None or tasks_moved:  # a consent request that lapsed just now moved its tasks to 补正
+        contents = await store.case_contents(db, head.id)
+    tasks = _task_views(contents.tasks)
     applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
@@ -503,7 +517,7 @@ async def _case_view(db: asyncpg.Pool, settings: Settings, head: CaseHead, *, na
         created_at=head.created_at,
         tracking_url=tracking_url(settings, head.tracking_token),
         tasks=tasks,
-        timeline=await store.timeline_of(db, head.id),
+        timeline=contents.timeline,
         applicant_name=applicant.name if applicant else None,
         applicant_id_masked=applicant.id_number_masked if applicant else None,
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),

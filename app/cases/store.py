@@ -10,6 +10,7 @@ from asyncpg import Record
 
 from app.cases.duplicates_store import OPEN_FLAG_OF_CASE
 from app.cases.models import (
+    CaseContents,
     CaseHead,
     CaseListed,
     CaseOfPerson,
@@ -30,9 +31,7 @@ from app.cases.models import (
     SubmittedCase,
     TaskCount,
     TaskHistoryRow,
-    TaskListing,
     TaskRow,
-    TimelineEntry,
     TrackingSnapshot,
     TrackingSource,
     UploadContent,
@@ -212,12 +211,14 @@ _CASE_HEAD = """
 """
 
 
-_CASE_HEAD_LINKED = """
-    SELECT c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
-           c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code, l.role AS linked_as,
-           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
-    FROM cases c JOIN life_events e ON e.code = c.life_event_code
+_CASE_HEAD_LINKED_COLUMNS = """
+    c.id, c.case_no, c.tracking_token, c.life_event_code, e.name AS life_event_name, c.channel, c.filed_as,
+    c.created_at, c.applicant_person_id, c.purged_at, c.subject_org_credit_code, l.role AS linked_as,
+    CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id
 """
+_CASE_HEAD_LINKED = (
+    "SELECT " + _CASE_HEAD_LINKED_COLUMNS + " FROM cases c JOIN life_events e ON e.code = c.life_event_code"
+)
 
 
 def _head(row: Record | None) -> CaseHead | None:
@@ -235,6 +236,23 @@ async def case_for_reader(db: DB, case_no: str, person_id: int) -> CaseHead | No
             person_id,
         )
     )
+
+
+async def case_for_reader_with_contents(db: DB, case_no: str, person_id: int) -> tuple[CaseHead, CaseContents] | None:
+    """case_for_reader with the case's tasks and steps (case_contents) in the same round trip: what the resident's
+    case page shows, read before deciding whether they may (a refused reader is shown none of it)."""
+    row = await db.fetchrow(
+        "SELECT " + _CASE_HEAD_LINKED_COLUMNS + ", " + _CONTENTS + " FROM cases c "
+        "JOIN life_events e ON e.code = c.life_event_code "
+        "LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 WHERE c.case_no = $1",
+        case_no,
+        person_id,
+    )
+    if row is None:
+        return None
+    head = dict(row)
+    contents = _contents({"tasks": head.pop("tasks"), "timeline": head.pop("timeline")})
+    return CaseHead(**head), contents
 
 
 async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> CaseHead | None:
@@ -303,25 +321,35 @@ async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
     )
 
 
-async def tasks_of(db: DB, case_id: int) -> list[TaskListing]:
-    rows = await db.fetch(
-        "SELECT t.id, t.item_code, i.name AS item_name, t.department_code, d.short_name AS department_name, "
-        "t.status, t.due_on, t.due_provisional FROM tasks t JOIN service_items i ON i.code = t.item_code "
-        "JOIN departments d ON d.code = t.department_code WHERE t.case_id = $1 ORDER BY t.position",
-        case_id,
-    )
-    return [TaskListing(**dict(r)) for r in rows]
+# A case's tasks in their order and its steps as the resident reads them, with their notes (never an internal step):
+# two columns of JSON over the case `c` of the query they stand in.
+_CONTENTS = """
+    (SELECT coalesce(json_agg(json_build_object(
+                'id', t.id, 'item_code', t.item_code, 'item_name', i.name, 'department_code', t.department_code,
+                'department_name', d.short_name, 'status', t.status, 'due_on', t.due_on,
+                'due_provisional', t.due_provisional) ORDER BY t.position), '[]')
+     FROM tasks t JOIN service_items i ON i.code = t.item_code JOIN departments d ON d.code = t.department_code
+     WHERE t.case_id = c.id) AS tasks,
+    (SELECT coalesce(json_agg(json_build_object(
+                'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'status', ev.status,
+                'title', ev.title, 'task_id', ev.task_id, 'note', ev.note, 'department_name', d.short_name)
+                ORDER BY ev.at, ev.id), '[]')
+     FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
+     WHERE ev.case_id = c.id AND ev.visibility = 'resident') AS timeline
+"""
 
 
-async def timeline_of(db: DB, case_id: int) -> list[TimelineEntry]:
-    """A case's steps as the resident reads them, with their notes: never an internal one."""
-    rows = await db.fetch(
-        "SELECT ev.at, ev.status, ev.title, ev.task_id, ev.note, d.short_name AS department_name "
-        "FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code "
-        "WHERE ev.case_id = $1 AND ev.visibility = 'resident' ORDER BY ev.at, ev.id",
-        case_id,
-    )
-    return [TimelineEntry(**dict(r)) for r in rows]
+async def case_contents(db: DB, case_id: int) -> CaseContents:
+    """A case's tasks and steps (_CONTENTS) in one round trip."""
+    row = await db.fetchrow("SELECT " + _CONTENTS + " FROM cases c WHERE c.id = $1", case_id)
+    assert row is not None  # the id of a case the caller has just read
+    return _contents(dict(row))
+
+
+def _contents(columns: dict[str, object]) -> CaseContents:
+    # JSON carries dates and times as ISO strings: strict=False parses them into the rows' types. The steps' times
+    # are written in UTC ("Z"), as asyncpg reads a timestamptz, not in the connection's time zone as to_json would.
+    return msgspec.convert(columns, CaseContents, strict=False)
 
 
 async def cases_of_person(db: DB, person_id: int, account_id: int) -> list[CaseOfPerson]:
