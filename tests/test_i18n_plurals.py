@@ -53,6 +53,17 @@ def test_every_count_text_in_the_catalogue_has_both_english_forms() -> None:
         assert one and other and one != other and "fuzzy" not in message.flags, message.id
 
 
+def test_the_back_offices_counts_agree_with_their_number() -> None:
+    """A consultation or task overdue by one working day, one document of another department withheld (console)."""
+    late, withheld = "已超期 %(n)s 个工作日", "另有 %(n)s 份材料属于其他部门所办的事项，不向您显示。"
+    with i18n.use_language("en"):
+        assert i18n.ngettext(late, late, 1) % {"n": 1} == "Overdue by 1 working day"
+        assert i18n.ngettext(late, late, 3) % {"n": 3} == "Overdue by 3 working days"
+        assert (i18n.ngettext(withheld, withheld, 1) % {"n": 1}).startswith("1 more document belongs")
+    with i18n.use_language("zh"):
+        assert i18n.ngettext(late, late, 1) % {"n": 1} == "已超期 1 个工作日"
+
+
 def test_a_chart_names_one_case_in_the_singular() -> None:
     """The statistics' bar labels ("1 case", "3 cases")."""
     from app.stats.page import _count_label  # pyright: ignore[reportPrivateUsage]
