@@ -60,7 +60,7 @@ from app.catalogue.models import LifeEvent, ServiceItem
 from app.certificates.models import ECertificate
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
-from app.errors import DuplicateCase, FieldErrors, Forbidden, NotFound
+from app.errors import DomainError, DuplicateCase, FieldErrors, Forbidden, NotFound
 from app.filing.models import Filing
 from app.filing.service import own_person_id, resolve_filing
 from app.forms import choice, parties
@@ -131,7 +131,14 @@ async def submit_case(
         existing = await _made_already(tx, settings, user, body)
         if existing is not None:  # a retry of a submission that already became a case
             return existing
-        checked = await _checked(tx, cipher, user, body, code, filing)
+        try:
+            checked = await _checked(tx, cipher, user, body, code, filing)
+        except DomainError:
+            # A repeat whose original committed between the look above and these checks: its uploads now belong to
+            # the case, so they fail. It is a repeat all the same, answered with the case made.
+            if (existing := await _made_already(tx, settings, user, body)) is not None:
+                return existing
+            raise
         # The day's next case number, in a statement of its own: the day's counter is one row that every submission
         # writes, and in the transaction its lock would be held until the commit, one submission at a time. A number
         # taken for a submission that then makes no case (a retry that lost the race, an exact duplicate) is skipped.
