@@ -230,9 +230,16 @@ def fill_step(page: Page, types: dict[str, str] | None = None) -> None:
             control.fill(str(SAMPLE_BY_TYPE[kind]))
 
 
+def form_enhanced(page: Page) -> None:
+    """Wait until apply.js has laid out the form (steps, uploads, drafts): until then every step shows and 下一步 is
+    hidden, so a test that looks at the steps too early would think the form has one step."""
+    expect(page.locator("#apply-form")).to_have_attribute("data-enhanced", "true")
+
+
 def walk_form(page: Page, at_each_step: Callable[[str], None] | None = None) -> None:
     """Every step of the merged form shown on the page, from the first to the last (提交申请), each filled with
     valid answers where empty; `at_each_step(progress text)` runs on each step as it is shown."""
+    form_enhanced(page)
     types = field_types(page)
     while True:
         if at_each_step is not None:
@@ -248,6 +255,7 @@ def fill_required_fields(page: Page, form: dict[str, Any], employer: str) -> Non
     工作单位), then on to the last step with 提交申请."""
     from tests.case_helpers import SAMPLE_BY_TYPE
 
+    form_enhanced(page)
     for section in form["sections"]:
         for field in section["fields"]:
             control = page.locator(f"[id='{field['key'].replace('.', '-')}']")
@@ -269,6 +277,7 @@ def upload_required_materials(page: Page, form: dict[str, Any]) -> None:
     """A small PNG for each required material, through the form's own file inputs."""
     from tests.case_helpers import PNG_1X1
 
+    form_enhanced(page)
     for material in form["materials"]["to_upload"]:
         if not material["required"]:
             continue

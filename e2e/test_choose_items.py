@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, StorageState, expect
+from playwright.sync_api import Browser, Page, Route, StorageState, expect
 
 from e2e.conftest import PHONE, LiveServer
 from e2e.helpers import add_virtual_authenticator, api, sign_up_on_page, upload_required_materials, walk_form
@@ -84,3 +84,22 @@ def test_a_resident_applies_for_one_item_on_its_own(resident: Page) -> None:
     case = api(page, "GET", f"/api/v1/cases/{case_no}")
     assert case["life_event_name"] == "尊老金申领"
     assert [task["item_code"] for task in case["tasks"]] == ["CZ-MZ-002"]
+
+
+def test_the_form_helpers_wait_for_the_form_script(resident: Page) -> None:
+    """On a slow phone the form's script runs late: until it has, every step shows and 下一步 is hidden. The helpers
+    the other tests lean on wait for it (CI once saw walk_form take a form still laid out as one page for a form with
+    one step, and upload before the uploads were wired)."""
+    page = resident
+
+    def late_script(route: Route) -> None:
+        response = route.fetch()
+        late = "await new Promise((resolve) => setTimeout(resolve, 1500));\n" + response.text()
+        route.fulfill(response=response, body=late)
+
+    page.route(re.compile(r"/js/apply\.js"), late_script)
+    page.goto("/items/CZ-MZ-002/apply")
+    form = api(page, "GET", "/api/v1/items/CZ-MZ-002/form")
+    walk_form(page)
+    upload_required_materials(page, form)
+    expect(page.get_by_role("button", name="提交申请")).to_be_visible()

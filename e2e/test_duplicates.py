@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e.conftest import PHONE, ConsoleWatch, LiveServer
-from e2e.helpers import api, fill_step, next_step, sign_up_with_enrollment_code, under_service_worker
+from e2e.helpers import api, fill_step, form_enhanced, next_step, sign_up_with_enrollment_code, under_service_worker
 from tests.case_helpers import PNG_1X1, answers_for
 
 HIM = ("严俊杰", "320402199003120412")
@@ -84,6 +84,7 @@ def _he_fills_the_form(page: Page, born: date, child: str) -> None:
         "母亲公民身份号码": HER[1],
         "母亲手机号码": "13900000302",
     }
+    form_enhanced(page)
     while page.get_by_role("button", name="下一步").is_visible():
         step = page.locator(".apply-step:not([hidden])")
         for label, value in typed.items():

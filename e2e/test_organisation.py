@@ -18,7 +18,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer
-from e2e.helpers import cli, fill_step, next_step, register_resident, upload_required_materials
+from e2e.helpers import cli, fill_step, form_enhanced, next_step, register_resident, upload_required_materials
 from e2e.layout import assert_fits
 from tests.case_helpers import PNG_1X1, answers_for
 
@@ -148,6 +148,7 @@ def _file_change(page: Page) -> None:
     page.goto("/life-events/business-change/apply")
     expect(page.get_by_role("heading", level=1)).to_have_text("企业变更登记：以企业身份填写申请表")
     address = page.locator("#change-address")
+    form_enhanced(page)
     while True:
         if page.locator("#company-credit_code").is_visible():
             expect(page.locator("#company-credit_code")).to_have_value(COMPANY[0])
