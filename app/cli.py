@@ -335,7 +335,8 @@ def _retention_summary(report: purge.RetentionReport) -> str:
     lines = [
         f"retention: {report.cases} of {report.examined} cases examined were past their retention and purged "
         f"(answers, {report.uploads} files of {_megabytes(report.upload_bytes)}, {report.consultation_files} "
-        f"consultation files of {_megabytes(report.consultation_file_bytes)}, {report.notes} step notes, "
+        f"consultation files of {_megabytes(report.consultation_file_bytes)}, the words of "
+        f"{report.consultation_words} consultations, {report.notes} step notes, "
         f"{report.consent_requests} consent requests, {report.phones} phone numbers, {report.review_texts} rating "
         "texts; their numbers, items, dates, outcomes and certificates are kept, one audit row each); "
         f"{forms.drafts} drafts and {forms.uploads} files of forms never sent ({_megabytes(forms.upload_bytes)}) "

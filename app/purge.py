@@ -15,6 +15,7 @@ from app.cases.models import ForgottenForms, PurgedCase
 from app.catalogue import service as catalogue
 from app.consents import service as consents
 from app.consultations import service as consultations
+from app.consultations.models import Forgotten
 from app.reviews import service as reviews
 from app.sms import service as sms
 from auth.audit import audit
@@ -30,6 +31,7 @@ class RetentionReport(msgspec.Struct, kw_only=True):
     upload_bytes: int = 0
     consultation_files: int = 0  # 征求意见's files, the question's and the answer's
     consultation_file_bytes: int = 0
+    consultation_words: int = 0  # consultations whose question and answer were forgotten
     notes: int = 0
     consent_requests: int = 0
     phones: int = 0
@@ -52,7 +54,7 @@ async def purge_past_retention(
         if page.due:
             async with conn.transaction():
                 purged = await case_retention.forget_case_data(conn, page.due, years_by_item, today)
-                await _forget_the_rest(conn, purged, report)
+                await _forget_the_rest(conn, purged, today, report)
         if page.next_after is None:
             break
         after = page.next_after
@@ -60,15 +62,16 @@ async def purge_past_retention(
     return report
 
 
-async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionReport) -> None:
+async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], today: date, report: RetentionReport) -> None:
     """What the other units hold of the cases just purged, and the audit row of each."""
     if not purged:
         return
     ids = [case.case_id for case in purged]
     requests = await consents.forget_of_cases(tx, ids)
-    consulted = await consultations.forget_attachments_of_cases(tx, ids)
+    consulted = await consultations.forget_of_cases(tx, ids, today)
     phones = await sms.forget_case_phones(tx, ids)
     texts = await reviews.forget_texts_of_cases(tx, ids)
+    nothing_consulted = Forgotten()
     for case in purged:
         await audit(
             tx,
@@ -82,8 +85,9 @@ async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionRe
             answers=True,
             uploads=case.uploads,
             upload_bytes=case.upload_bytes,
-            consultation_files=consulted.get(case.case_id, (0, 0))[0],
-            consultation_file_bytes=consulted.get(case.case_id, (0, 0))[1],
+            consultation_files=consulted.get(case.case_id, nothing_consulted).files,
+            consultation_file_bytes=consulted.get(case.case_id, nothing_consulted).file_bytes,
+            consultation_words=consulted.get(case.case_id, nothing_consulted).words,
             notes=case.notes,
             consent_requests=requests.get(case.case_id, 0),
             sms_phone=case.case_id in phones,
@@ -94,7 +98,8 @@ async def _forget_the_rest(tx: Tx, purged: list[PurgedCase], report: RetentionRe
         report.upload_bytes += case.upload_bytes
         report.notes += case.notes
     report.consent_requests += sum(requests.values())
-    report.consultation_files += sum(files for files, _ in consulted.values())
-    report.consultation_file_bytes += sum(size for _, size in consulted.values())
+    report.consultation_files += sum(forgotten.files for forgotten in consulted.values())
+    report.consultation_file_bytes += sum(forgotten.file_bytes for forgotten in consulted.values())
+    report.consultation_words += sum(forgotten.words for forgotten in consulted.values())
     report.phones += len(phones)
     report.review_texts += sum(texts.values())

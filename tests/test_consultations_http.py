@@ -513,6 +513,48 @@ async def test_purge_removes_the_consultation_files_when_the_case_passes_its_ret
     assert (await desk.civil.get(f"/api/v1/console/consultations/{consultation['id']}")).json()["attachments"] == []
 
 
+async def test_purge_forgets_the_question_and_answer_but_keeps_that_it_was_asked_and_answered(
+    desk: Desk, pool: asyncpg.Pool
+) -> None:
+    """The words are the case's personal data like its notes; who asked whom, when, and that it was answered stay."""
+    consultation = (await _ask_with_files(desk.health, desk.task["id"], [("查询表.pdf", PDF)])).json()
+    assert (await _answer_with_files(desk.civil, consultation["id"], [("记录.png", PNG_1X1)])).status_code == 200
+    await _ended(pool, desk.case_no, "delivered", timedelta(days=31 * 365))
+    async with pool.acquire() as conn:
+        report = await purge.purge_past_retention(conn, today_in_china())
+    assert report.consultation_words == 1
+    row = await pool.fetchrow("SELECT question, answer, answered_at, words_forgotten_on FROM consultations")
+    assert row["question"] is None and row["answer"] is None
+    assert row["answered_at"] is not None and row["words_forgotten_on"] == today_in_china()
+    detail = await pool.fetchval("SELECT detail FROM audit_log WHERE action = 'case.purge'")
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail["consultation_words"] == 1
+
+    shown = (await desk.civil.get(f"/api/v1/console/consultations/{consultation['id']}")).json()
+    assert shown["answered"] is True and shown["can_answer"] is False
+    assert shown["question"] is None and shown["answer"] is None
+    # The asked office's page and the asking task's card: both say the words are gone and it was answered.
+    pages = (
+        (desk.civil, f"/console/consultations/{consultation['id']}", "民政的意见"),
+        (desk.health, f"/console/cases/{desk.case_no}", "已答复"),
+    )
+    for staff, page, answered in pages:
+        drawn = await staff.get(page)
+        assert drawn.status_code == 200, page
+        assert QUESTION not in drawn.text and ANSWER not in drawn.text
+        assert "已超过保存期限" in drawn.text and answered in drawn.text, page
+    # Answered stays answered: a second answer is refused as before, not taken as the first.
+    again = await desk.civil.post(
+        f"/api/v1/console/consultations/{consultation['id']}/answer",
+        json={"text": "再次答复"},
+        headers=await csrf(desk.civil),
+    )
+    assert again.status_code == 409
+    # A second run finds nothing more to forget.
+    async with pool.acquire() as conn:
+        assert (await purge.purge_past_retention(conn, today_in_china())).consultation_words == 0
+
+
 async def test_a_body_past_every_file_allowed_is_refused_in_chinese_not_read(desk: Desk) -> None:
     huge = b"%PDF-" + b"\0" * BODY_MAX_BYTES
     refused = await _ask_with_files(desk.health, desk.task["id"], [("巨大.pdf", huge)])

@@ -72,15 +72,16 @@ class ConsultationRow(msgspec.Struct, frozen=True, kw_only=True):
     department_code: str  # the department asked
     department_name: str
     region_code: str  # the competent region: who of the asked department may answer
-    question: str
+    question: str | None  # None once purged (words_forgotten_on)
     asked_by_account_id: int
     asked_by_name: str
     asked_at: datetime
     due_on: date
     due_provisional: bool
-    answer: str | None
+    answer: str | None  # None until answered, and once purged
     answered_by_name: str | None
-    answered_at: datetime | None
+    answered_at: datetime | None  # whether it was answered: the answer's words may be purged
+    words_forgotten_on: date | None  # the day `purge` forgot the question's and answer's words (past retention)
     attachments: list[AttachmentRow]  # the question's and the answer's, in the order they were attached
 
 
@@ -96,16 +97,26 @@ class Consultation(msgspec.Struct, frozen=True, kw_only=True):
     asking_department_name: str
     department: str
     department_name: str
-    question: str
+    question: str | None  # None once its case's retention has passed (words_forgotten_on)
     asked_by_name: str
     asked_at: datetime
     due_on: date
     due_provisional: bool
     overdue: bool  # unanswered past its date
     overdue_working_days: int
-    answer: str | None
+    answered: bool
+    answer: str | None  # None until answered, and once purged
     answered_by_name: str | None
     answered_at: datetime | None
+    words_forgotten_on: date | None  # the words of the question and the answer are gone (past retention)
     # The question's files and the answer's (`side`), each with its download address.
     attachments: list[Attachment] = msgspec.field(default_factory=list[Attachment])
     can_answer: bool = False  # unanswered, and the caller is of the asked department and serves its region
+
+
+class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
+    """What `purge` removed of one case's consultations: their files (and bytes), and how many lost their words."""
+
+    files: int = 0
+    file_bytes: int = 0
+    words: int = 0

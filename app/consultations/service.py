@@ -12,7 +12,8 @@
 - Files: the question and the answer each carry up to ATTACHMENTS_MAX files, checked as a resident's uploads are
   (app.cases.service.checked_files: PDF, JPEG or PNG by their content, ≤ 10 MB each). Whoever may read the
   consultation may download them (audited, each time); nobody else, a resident least of all. They go with the case's
-  other files when its retention has passed (`forget_attachments_of_cases`, from app/purge.py).
+  other files when its retention has passed, and the question's and answer's words (`forget_of_cases`, from
+  app/purge.py).
 - The asking task's clock keeps running: a consultation is the government's time, not the resident's (its due date
   is untouched). Both steps are on the task's history for staff only (internal), and audited. Overdue ones (past
   their date, unanswered) show to supervisors of the asked department (app.supervision).
@@ -43,6 +44,7 @@ from app.consultations.models import (
     ConsultationAsked,
     ConsultationBody,
     ConsultationRow,
+    Forgotten,
 )
 from app.errors import Conflict, FieldErrors, Forbidden, NotFound
 from app.notifications import titles
@@ -283,7 +285,7 @@ async def answer(
                 raise NotFound(N_("没有找到该征求意见"))
             if not may_answer(user, row):
                 raise _OutOfScope
-            if row.answer is not None:
+            if row.answered_at is not None:
                 raise Conflict(N_("该征求意见已经答复，不能重复答复"))
             await store.set_answer(tx, consultation_id, words, user.account_id)
             await _attach(tx, consultation_id, "answer", user, attached)
@@ -327,7 +329,7 @@ async def answer(
 
 
 def _view(row: ConsultationRow, user: CurrentUser, calendar: HolidayCalendar, today: date) -> Consultation:
-    overdue = row.answer is None and row.due_on < today
+    overdue = row.answered_at is None and row.due_on < today
     return Consultation(
         id=row.id,
         case_no=row.case_no,
@@ -345,11 +347,13 @@ def _view(row: ConsultationRow, user: CurrentUser, calendar: HolidayCalendar, to
         due_provisional=row.due_provisional,
         overdue=overdue,
         overdue_working_days=calendar.working_days_between(row.due_on, today) if overdue else 0,
+        answered=row.answered_at is not None,
         answer=row.answer,
         answered_by_name=row.answered_by_name,
         answered_at=row.answered_at,
+        words_forgotten_on=row.words_forgotten_on,
         attachments=_attachments(row),
-        can_answer=row.answer is None and may_answer(user, row),
+        can_answer=row.answered_at is None and may_answer(user, row),
     )
 
 
@@ -424,10 +428,17 @@ async def attachment_for_staff(
     return found
 
 
-async def forget_attachments_of_cases(tx: Tx, case_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """The files of every consultation on these cases, their retention having passed (app/purge.py, in its
-    transaction); by case id: (files, bytes) removed."""
-    return await store.delete_attachments_of_cases(tx, case_ids)
+async def forget_of_cases(tx: Tx, case_ids: list[int], today: date) -> dict[int, Forgotten]:
+    """The files and the words of every consultation on these cases, their retention having passed (app/purge.py, in
+    its transaction); by case id, what was removed. The consultations stay, without their words."""
+    files = await store.delete_attachments_of_cases(tx, case_ids)
+    words = await store.forget_words_of_cases(tx, case_ids, today)
+    return {
+        case_id: Forgotten(
+            files=files.get(case_id, (0, 0))[0], file_bytes=files.get(case_id, (0, 0))[1], words=words.get(case_id, 0)
+        )
+        for case_id in files.keys() | words.keys()
+    }
 
 
 async def overdue_for_supervisor(db: DB, user: CurrentUser) -> list[Consultation]:

@@ -15,7 +15,7 @@ _ROW = """
            t.department_code AS asking_department_code, dt.short_name AS asking_department_name,
            c.department_code, d.short_name AS department_name, c.region_code, c.question,
            c.asked_by_account_id, asker.name AS asked_by_name, c.asked_at, c.due_on, c.due_provisional,
-           c.answer, answerer.name AS answered_by_name, c.answered_at,
+           c.answer, answerer.name AS answered_by_name, c.answered_at, c.words_forgotten_on,
            (SELECT coalesce(json_agg(json_build_object('id', a.id, 'side', a.side, 'filename', a.filename,
                                                        'content_type', a.content_type, 'size', a.size) ORDER BY a.id),
                             '[]')
@@ -147,6 +147,19 @@ async def attachment(db: DB, consultation_id: int, attachment_id: int) -> Attach
         consultation_id,
     )
     return AttachmentContent(**dict(row)) if row else None
+
+
+async def forget_words_of_cases(tx: DB, case_ids: list[int], today: date) -> dict[int, int]:
+    """The question's and the answer's words of every consultation on these cases not forgotten yet; by case id: how
+    many consultations lost their words."""
+    rows = await tx.fetch(
+        "WITH gone AS (UPDATE consultations SET question = NULL, answer = NULL, words_forgotten_on = $2 "
+        "WHERE case_id = ANY($1::bigint[]) AND words_forgotten_on IS NULL RETURNING case_id) "
+        "SELECT case_id, count(*) AS consultations FROM gone GROUP BY case_id",
+        case_ids,
+        today,
+    )
+    return {r["case_id"]: r["consultations"] for r in rows}
 
 
 async def delete_attachments_of_cases(tx: DB, case_ids: list[int]) -> dict[int, tuple[int, int]]:
