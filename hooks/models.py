@@ -49,6 +49,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     last_attempt_at: datetime | None
     delivered_at: datetime | None
+    recovered_at: datetime | None  # last asked for again after it had failed (recover)
     payload: dict[str, Any]
 
 
@@ -73,3 +74,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     department_code: str
     office_region: str | None
     data: dict[str, Any]
+
+
+class Recovered(msgspec.Struct, frozen=True, kw_only=True):
+    """Failed deliveries sent again: how many were queued now, and how many failed ones since then still wait for
+    another call (a call queues at most RECOVER_MAX)."""
+
+    queued: int
+    remaining: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -84,8 +84,8 @@ async def owns(db: DB, client_id: str, subscription_id: int) -> bool:
 async def deliveries_of(db: DB, subscription_id: int, after_id: int | None, limit: int) -> list[Delivery]:
     rows = await db.fetch(
         "SELECT id, message_id, event_type, status, attempts, last_status, last_error, created_at, last_attempt_at, "
-        "delivered_at, payload FROM webhook_deliveries WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id > $2) "
-        "ORDER BY id LIMIT $3",
+        "delivered_at, recovered_at, payload FROM webhook_deliveries "
+        "WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id > $2) ORDER BY id LIMIT $3",
         subscription_id,
         after_id,
         limit,
@@ -132,6 +132,38 @@ async def enqueue_deliveries(tx: DB, delivery_ids: list[int]) -> None:
         [timedelta(0)] * count,
         [f"webhook:{n}" for n in delivery_ids],
         [None] * count,
+    )
+
+
+async def recover_failed(tx: DB, subscription_id: int, since: datetime, limit: int) -> list[int]:
+    """The subscription's failed deliveries made since `since`, oldest first, at most `limit`: pending again with
+    their tries counted afresh (their jobs are queued by the caller, in the same transaction); their ids."""
+    rows = await tx.fetch(
+        """UPDATE webhook_deliveries SET status = 'pending', attempts = 0, recovered_at = now()
+           WHERE id IN (SELECT id FROM webhook_deliveries
+                        WHERE subscription_id = $1 AND status = 'failed' AND created_at >= $2
+                        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+           RETURNING id""",
+        subscription_id,
+        since,
+        limit,
+    )
+    return sorted(r["id"] for r in rows)
+
+
+async def failed_count(db: DB, subscription_id: int, since: datetime) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'failed' AND created_at >= $2",
+        subscription_id,
+        since,
+    )
+
+
+async def is_live(db: DB, client_id: str, subscription_id: int) -> bool:
+    return await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $1 AND client_id = $2 AND disabled_at IS NULL)",
+        subscription_id,
+        client_id,
     )
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import datetime
 
-from db.pool import DB
+from db.pool import DB, Tx
 from hooks import store
-from hooks.models import EVENTS, Delivery, NewSubscription, Subscription
+from hooks.models import EVENTS, Delivery, NewSubscription, Recovered, Subscription
 from hooks.targets import url_problem
 
 MAX_PER_CLIENT = 10
+# Failed deliveries queued again by one recover call: a day's events of a busy office; the answer says how many wait.
+RECOVER_MAX = 1000
 
 
 async def problems(db: DB, client_id: str, url: str, events: list[str], allowed: tuple[str, ...]) -> dict[str, str]:
@@ -67,3 +70,13 @@ async def deliveries(
     if not await store.owns(db, client_id, subscription_id):
         return None
     return await store.deliveries_of(db, subscription_id, after_id, limit)
+
+
+async def recover(tx: Tx, client_id: str, subscription_id: int, since: datetime) -> Recovered | None:
+    """The subscription's failed deliveries made since `since`, sent again from their first try (in the caller's
+    transaction, their jobs with them); None when the client has no such live subscription."""
+    if not await store.is_live(tx, client_id, subscription_id):
+        return None
+    ids = await store.recover_failed(tx, subscription_id, since, RECOVER_MAX)
+    await store.enqueue_deliveries(tx, ids)
+    return Recovered(queued=len(ids), remaining=await store.failed_count(tx, subscription_id, since))

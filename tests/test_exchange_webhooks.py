@@ -51,6 +51,7 @@ class Receiver:
         self.message_ids: list[str] = []
         self.bad_signatures = 0
         self.url = ""
+        self.down = False  # answers 503 to everything (a receiver down for longer than the retries last)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.text()
@@ -61,7 +62,7 @@ class Receiver:
             self.bad_signatures += 1
             self.answers.append(401)
             return web.Response(status=401)
-        status = 503 if not self.answers else 204
+        status = 503 if self.down or not self.answers else 204
         self.answers.append(status)
         if status == 204:
             self.acknowledged.append(payload)
@@ -234,6 +235,59 @@ async def test_a_deleted_subscription_hears_nothing_more_and_anothers_log_is_404
     await _zhang_wei_files_a_birth(client, "hooks-birth-2")
     assert await _drain(pool, database_url, settings) == 0
     assert receiver.answers == []
+
+
+async def test_deliveries_failed_while_the_receiver_was_down_are_sent_again_on_recover_with_the_same_webhook_id(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    database_url: str,
+    another_client: MakeClient,
+    receiver: Receiver,
+) -> None:
+    system, auth = await _department_system(another_client, pool)
+    hook = await _subscribe(system, auth, receiver, ["task.created"], "subscribe-0003")
+    receiver.down = True
+    await _zhang_wei_files_a_birth(client, "hooks-birth-3")
+    assert await _drain(pool, database_url, settings) == 0
+    [failed] = (await system.get(f"{API}/webhooks/{hook}/deliveries", headers=auth)).json()["items"]
+    assert failed["status"] == "failed" and failed["attempts"] == 4 and failed["last_status"] == 503
+    assert failed["recovered_at"] is None
+
+    def recover(key: str, **body: str) -> Any:
+        return system.post(f"{API}/webhooks/{hook}/recover", json=body, headers={**auth, "Idempotency-Key": key})
+
+    # Only its own subscription, a live one, and a time with its zone.
+    other, other_auth = await _department_system(another_client, pool)
+    theirs = await other.post(
+        f"{API}/webhooks/{hook}/recover", json={}, headers={**other_auth, "Idempotency-Key": "recover-other"}
+    )
+    assert theirs.status_code == 404
+    naive = await recover("recover-naive", since="2026-11-30T08:00:00")
+    assert naive.status_code == 400 and "时区" in naive.json()["errors"]["since"]
+    later = await recover("recover-later", since="2999-01-01T00:00:00+08:00")
+    assert later.json() == {"queued": 0, "remaining": 0}
+
+    receiver.down = False
+    recovered = await recover("recover-0001")
+    assert recovered.status_code == 202 and recovered.json() == {"queued": 1, "remaining": 0}
+    assert (await recover("recover-0001")).json() == {"queued": 1, "remaining": 0}  # the same call, answered again
+    assert (await recover("recover-0002")).json()["queued"] == 0  # a new call: nothing failed is left
+    assert (await system.post(f"{API}/webhooks/{hook}/recover", json={}, headers=auth)).status_code == 400
+    assert await _drain(pool, database_url, settings) == 1
+    [sent] = (await system.get(f"{API}/webhooks/{hook}/deliveries", headers=auth)).json()["items"]
+    assert sent["status"] == "delivered" and sent["attempts"] == 1 and sent["recovered_at"] is not None
+    assert receiver.message_ids == [failed["message_id"]]  # the same webhook-id: a receiver drops a repeat
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'exchange.webhook.recover' AND subject = $1",
+            f"webhook:{hook}",
+        )
+        == 3
+    )
+
+    assert (await system.delete(f"{API}/webhooks/{hook}", headers=auth)).status_code == 204
+    assert (await recover("recover-0003")).status_code == 404
 
 
 async def test_a_host_taken_off_the_allow_list_after_subscribing_gets_nothing(

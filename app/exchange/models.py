@@ -166,7 +166,19 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     last_attempt_at: datetime | None
     delivered_at: datetime | None
+    recovered_at: datetime | None
     payload: dict[str, Any]
+
+
+class RecoverRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which failed deliveries to send again: those made at or after `since` (all the log still holds: omitted)."""
+
+    since: datetime | None = None
+
+
+class RecoverAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    queued: int  # failed deliveries sent again from their first try
+    remaining: int  # failed ones since `since` not queued by this call (at most 1,000 a call): call again
 
 
 class DeliveryPage(msgspec.Struct, frozen=True, kw_only=True):

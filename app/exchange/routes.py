@@ -15,7 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import OAuthFlow, OAuthFlows, SecurityRequirement, SecurityScheme
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from app.exchange import service
 from app.exchange.models import (
@@ -24,6 +24,8 @@ from app.exchange.models import (
     ExchangeTask,
     RecordFiled,
     RecordRequest,
+    RecoverAnswer,
+    RecoverRequest,
     TaskPage,
     TransitionRequest,
     WebhookCreated,
@@ -282,6 +284,27 @@ class ExchangeApi(Controller):
     )
     async def unsubscribe(self, request: AnyRequest, db: Db, subscription_id: FromPath[int]) -> None:
         await service.unsubscribe(db, calling_client(request), subscription_id)
+
+    @post(
+        "/webhooks/{subscription_id:int}/recover",
+        opt=client_scopes("tasks:read"),
+        security=_token("tasks:read"),
+        status_code=HTTP_202_ACCEPTED,
+        summary="Send the subscription's failed deliveries again (since a time), each from its first try",
+    )
+    async def recover(
+        self,
+        request: AnyRequest,
+        db: Db,
+        subscription_id: FromPath[int],
+        data: JSONBody[RecoverRequest],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[RecoverAnswer]:
+        fingerprint = service.request_hash("POST", request.url.path, data)
+        recovered, replayed = await service.recover_deliveries(
+            db, request, calling_client(request), subscription_id, data, idempotency_key, fingerprint
+        )
+        return _answer(recovered, replayed, HTTP_202_ACCEPTED)
 
     @get(
         "/webhooks/{subscription_id:int}/deliveries",

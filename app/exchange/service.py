@@ -44,6 +44,8 @@ from app.exchange.models import (
     MaterialFile,
     RecordFiled,
     RecordRequest,
+    RecoverAnswer,
+    RecoverRequest,
     TaskCorrection,
     TaskField,
     TaskMaterial,
@@ -543,6 +545,39 @@ async def webhook_list(db: asyncpg.Pool, client: CurrentClient) -> WebhookList:
 async def unsubscribe(db: asyncpg.Pool, client: CurrentClient, subscription_id: int) -> None:
     if not await webhooks.unsubscribe(db, client.client_id, subscription_id):
         raise NotFound(N_("没有该订阅"))
+
+
+async def recover_deliveries(
+    db: asyncpg.Pool,
+    conn: Connection,
+    client: CurrentClient,
+    subscription_id: int,
+    body: RecoverRequest,
+    key: str | None,
+    fingerprint: bytes,
+) -> tuple[RecoverAnswer, bool]:
+    """Send the subscription's failed deliveries again (its receiver is back): each from its first try, with its
+    webhook-id unchanged; audited. A retry under the same Idempotency-Key gets the first call's answer."""
+    since = body.since or datetime.fromtimestamp(0, CHINA)
+    if since.tzinfo is None:
+        raise FieldErrors({"since": N_("since 须带时区，例如 2026-11-30T08:00:00+08:00")})
+
+    async def work(tx: Tx) -> RecoverAnswer:
+        recovered = await webhooks.recover(tx, client.client_id, subscription_id, since)
+        if recovered is None:
+            raise NotFound(N_("没有该订阅，或该订阅已删除"))
+        await audit(
+            tx,
+            conn,
+            "exchange.webhook.recover",
+            "ok",
+            subject=f"webhook:{subscription_id}",
+            queued=recovered.queued,
+            remaining=recovered.remaining,
+        )
+        return RecoverAnswer(queued=recovered.queued, remaining=recovered.remaining)
+
+    return await _once(db, client, key, fingerprint, RecoverAnswer, 202, work)
 
 
 async def delivery_page(
