@@ -275,19 +275,27 @@ async def test_the_helper_withdraws_for_their_client_while_the_delegation_lives_
     assert (await post(other_helper, _withdraw_path(first), {})).status_code == 404
     assert await _statuses(pool, first) == ["submitted"]
 
-    answer = await post(helper, _withdraw_path(first), {"reason": "other_channel"})
+    # A withdrawal ends the client's application: the helper says the client is beside them and agreed.
+    unconfirmed = await post(helper, _withdraw_path(first), {"reason": "other_channel"})
+    assert unconfirmed.status_code == 400 and "本人在场" in unconfirmed.json()["errors"]["client_present"]
+    assert await _statuses(pool, first) == ["submitted"]
+
+    answer = await post(helper, _withdraw_path(first), {"reason": "other_channel", "client_present": True})
 
     assert answer.status_code == 200, answer.text
     assert {t["status"] for t in answer.json()["tasks"]} == {"withdrawn"}
     assert answer.json()["applicant_id_masked"] == "320481********2050"  # the helper's receipt view of it
-    acting = await pool.fetchval("SELECT detail->>'acting_as' FROM audit_log WHERE action = 'case.withdraw'")
-    assert acting == "helper"
+    acting = await pool.fetchrow(
+        "SELECT detail->>'acting_as' AS acting_as, detail->>'client_present' AS present FROM audit_log "
+        "WHERE action = 'case.withdraw'"
+    )
+    assert (acting["acting_as"], acting["present"]) == ("helper", "true")
 
     # Once the client's delegation is revoked, their next case is no longer the helper's to withdraw.
     second = (await _file_retirement(helper, ELDER, "withdraw-helper-2")).json()["case_no"]
     revoked = await helper.delete(f"/api/v1/delegations/{delegated.json()['id']}", headers=await csrf(helper))
     assert revoked.status_code == 204, revoked.text
-    refused = await post(helper, _withdraw_path(second), {})
+    refused = await post(helper, _withdraw_path(second), {"client_present": True})
     assert refused.status_code == 403, refused.text
     assert refused.json()["detail"].startswith("没有有效的代办授权")
     assert await _statuses(pool, second) == ["submitted"]
@@ -309,10 +317,14 @@ async def test_the_helper_withdraws_from_the_receipt_on_the_tablet_without_javas
     assert f'action="/helper/cases/{case_no}/withdraw"' in confirm.text and "经其同意后再撤回" in confirm.text
     task_ids = [int(i) for i in re.findall(r'name="task_id" value="(\d+)" checked', confirm.text)]
     assert len(task_ids) == 3  # 退休: 人社, 公积金, 医保
+    assert 'name="client_present"' in confirm.text and "本人在场，同意撤回" in confirm.text
+    chosen = {"task_id": [str(i) for i in task_ids], "reason": "other_channel"}
+    unconfirmed = await helper.post(f"/helper/cases/{case_no}/withdraw", data=chosen, headers=await csrf(helper))
+    assert unconfirmed.status_code == 400 and 'href="#withdraw-client_present"' in unconfirmed.text
+    assert 'value="other_channel" checked' in unconfirmed.text  # what was chosen is kept
+    assert await _statuses(pool, case_no) == ["submitted"]
     done = await helper.post(
-        f"/helper/cases/{case_no}/withdraw",
-        data={"task_id": [str(i) for i in task_ids], "reason": "other_channel"},
-        headers=await csrf(helper),
+        f"/helper/cases/{case_no}/withdraw", data={**chosen, "client_present": "yes"}, headers=await csrf(helper)
     )
 
     assert done.status_code == 303 and done.headers["location"] == f"/helper/cases/{case_no}/receipt?notice=withdrawn"

@@ -586,13 +586,15 @@ class CorrectionRequest(msgspec.Struct, kw_only=True):
 class WithdrawalRequest(msgspec.Struct, frozen=True, kw_only=True):
     """POST /api/v1/cases/{case_no}/withdraw (撤回申请): `task_ids` — the tasks to withdraw (omitted: every task of the
     case not yet decided); `reason` — one of app.cases.withdrawal.REASONS (optional); `reason_text` — the applicant's
-    own words (optional, at most 200 characters: the case's offices read them, their systems never)."""
+    own words (optional, at most 200 characters: the case's offices read them, their systems never);
+    `client_present` — a village helper's withdrawal only: the client is beside them and agreed (required then)."""
 
     task_ids: Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]], msgspec.Meta(max_length=100)] | None = (
         None
     )
     reason: str | None = None
     reason_text: str | None = None
+    client_present: bool = False
 
 
 class CorrectionCreated(msgspec.Struct, frozen=True, kw_only=True):

@@ -235,7 +235,8 @@ async def _withdraw_posted(
     for_helper: bool = False,
 ) -> Template | Redirect:
     reason, words = str(data.get("reason") or "") or None, str(data.get("reason_text") or "")
-    body = WithdrawalRequest(task_ids=_chosen(data), reason=reason, reason_text=words)
+    present = for_helper and str(data.get("client_present") or "") == "yes"
+    body = WithdrawalRequest(task_ids=_chosen(data), reason=reason, reason_text=words, client_present=present)
     try:
         await withdrawal.withdraw(db, cipher, request, caller(request), case_no, body)
     except (FieldErrors, Conflict) as exc:

@@ -49,6 +49,7 @@ REASONS = {
 }
 REASON_TEXT_MAX = 200
 _NOT_FOUND = N_("没有找到该办件")
+_CLIENT_PRESENT = N_("撤回须经办事人本人同意：请在本人在场并同意撤回时勾选“本人在场，同意撤回”")
 _LINKED = N_("您是该办件的关联当事人，只能查看办理进度；撤回申请须由申请人本人办理")
 
 
@@ -181,6 +182,9 @@ async def withdraw(
     chosen_ids = _checked_ids(body.task_ids)
     reason, note = checked_reason(body.reason, body.reason_text)
     head, acting_as = await may_withdraw(db, conn, user, case_no)
+    if acting_as == "helper" and not body.client_present:
+        # A withdrawal ends the client's application: the helper acts for them, never instead of them.
+        raise FieldErrors({"client_present": _CLIENT_PRESENT})
     async with db.acquire() as tx, tx.transaction():
         tasks = await store.lock_tasks_of_case(tx, head.id)
         withdrawn: list[TaskRow] = []
@@ -201,6 +205,7 @@ async def withdraw(
             tasks=[t.id for t in withdrawn],
             reason=reason,
             acting_as=acting_as,
+            client_present=body.client_present if acting_as == "helper" else None,
         )
     return [t.id for t in withdrawn]
 
