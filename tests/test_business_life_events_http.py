@@ -13,9 +13,11 @@ import asyncpg
 import httpx
 import pytest
 
+from auth.pii import PiiCipher
 from config.settings import Settings
 from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, post, resident, signed_in_staff
 from tests.case_helpers import PNG_1X1, answers_for
+from tests.database_fixtures import TEST_SECRET_KEY
 from tests.org_helpers import (
     HUANG_LEI,
     LEIDA,
@@ -176,7 +178,7 @@ async def test_completing_a_change_updates_the_register_keeps_its_history_and_re
     assert refused.status_code == 409 and "人口库中不一致" in refused.json()["detail"]
     assert await _register_row(pool) == before
 
-    changes = {"change.name": NEW_NAME, "change.address": NEW_ADDRESS, **NEW_REP}
+    changes = {**NO_CHANGE, "change.name": NEW_NAME, "change.address": NEW_ADDRESS, **NEW_REP}
     created = await file_for_leida(huang, CHANGE, "change-all-three", changes)
     assert created.status_code == 201, created.text
     case_no = created.json()["case_no"]
@@ -428,3 +430,51 @@ async def _required_uploads(client: httpx.AsyncClient, form: dict[str, Any]) -> 
             )
             tokens.append(response.json()["token"])
     return tokens
+
+
+async def test_a_change_of_business_scope_is_kept_in_the_register_and_its_history_and_carried_on_the_licence(
+    pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """经营范围 is registered like the name and the address: a change of it alone is a change (its history row, the
+    register's value, the licence reissued with it), the same scope again changes nothing, and a later change of the
+    name keeps the scope on the new licence."""
+    huang = await resident(another_client, HUANG_LEI)
+    clerk, approvers = await _window_and_departments(another_client, pool, settings)
+
+    async def completed(key: str, answers: dict[str, str]) -> tuple[str, httpx.Response]:
+        created = await file_for_leida(huang, CHANGE, key, {**NO_CHANGE, **answers})
+        assert created.status_code == 201, created.text
+        task = await _task_id(clerk, created.json()["case_no"], "CZ-SJ-002")
+        await _to_approved(clerk, approvers["market"], task)
+        return created.json()["case_no"], await _move(approvers["market"], task, "complete")
+
+    scope = "软件开发；信息技术咨询服务；人工智能应用软件开发"
+    case_no, done = await completed("change-scope-1", {"change.business_scope": scope})
+    assert done.status_code == 200, done.text
+    history = await pool.fetch(
+        "SELECT h.field, h.old_value, h.new_value FROM organisation_changes h JOIN cases c ON c.id = h.case_id "
+        "WHERE c.case_no = $1",
+        case_no,
+    )
+    assert [tuple(r.values()) for r in history] == [("business_scope", "", scope)]
+    assert await pool.fetchval("SELECT business_scope FROM organisations WHERE credit_code = $1", LEIDA) == scope
+    register = (await huang.get(f"/api/v1/organisations/{LEIDA}/register")).json()
+    assert register["business_scope"] == scope
+    newest = register["changes"][0]
+    assert (newest["field"], newest["label"], newest["after"]) == ("business_scope", "经营范围", scope)
+    await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
+    page = (await huang.get("/org/register")).text
+    assert page.count(scope) == 2  # 登记信息's 经营范围 and the change's 变更后
+
+    _, same = await completed("change-scope-2", {"change.business_scope": scope})
+    assert same.status_code == 409 and "没有需要变更的事项" in same.json()["detail"]
+
+    _, renamed = await completed("change-scope-3", {"change.name": NEW_NAME})
+    assert renamed.status_code == 200, renamed.text
+    sealed = await pool.fetchval(
+        "SELECT data_enc FROM e_certificates WHERE org_credit_code = $1 AND kind = 'business_license' "
+        "AND voided_at IS NULL",
+        LEIDA,
+    )
+    licence = PiiCipher(TEST_SECRET_KEY).decrypt_document(sealed)
+    assert (licence["name"], licence["business_scope"]) == (NEW_NAME, scope)

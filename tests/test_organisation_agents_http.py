@@ -294,6 +294,7 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
         "company.name": "常州张伟新材料有限公司",
         "company.address": "常州市天宁区青龙东路1号",
         "company.type": "partnership",  # recorded by its label in db/seed/form.json: 合伙企业
+        "company.business_scope": "新材料技术研发；合成材料销售",
     }
     uploads = []
     for material in form["materials"]["to_upload"]:
@@ -330,7 +331,7 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
     done = await post(market, transition, {"action": "complete", "credit_code": new_code})
     assert done.status_code == 200, done.text
     organisation = await pool.fetchrow(
-        "SELECT o.name, o.org_type, o.status, p.name AS legal_rep FROM organisations o "
+        "SELECT o.name, o.org_type, o.status, o.business_scope, p.name AS legal_rep FROM organisations o "
         "JOIN people p ON p.id = o.legal_rep_person_id WHERE o.credit_code = $1",
         new_code,
     )
@@ -338,6 +339,7 @@ async def test_completing_business_registration_enters_the_company_with_its_foun
         "name": "常州张伟新材料有限公司",
         "org_type": "合伙企业",
         "status": "active",
+        "business_scope": "新材料技术研发；合成材料销售",  # registered, not only printed on the licence
         "legal_rep": "张伟",
     }
     assert await pool.fetchval("SELECT subject_org_credit_code FROM cases WHERE case_no = $1", case_no) == new_code

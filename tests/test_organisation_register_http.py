@@ -72,7 +72,11 @@ async def test_the_people_acting_for_the_organisation_read_its_register_and_each
     new_rep = {"new_legal_rep.name": ZHANG_WEI["name"], "new_legal_rep.id_number": ZHANG_WEI["id_number"]}
     zhang = await resident(another_client, ZHANG_WEI)
     case_no, clerk = await _change_completed(
-        another_client, pool, settings, huang, {"change.name": "", "change.address": NEW_ADDRESS, **new_rep}
+        another_client,
+        pool,
+        settings,
+        huang,
+        {"change.name": "", "change.address": NEW_ADDRESS, "change.business_scope": "", **new_rep},
     )
 
     # 张伟 is the legal representative now: he reads the register as it is and what changed, by whose case.

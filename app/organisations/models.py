@@ -38,6 +38,7 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     established_on: date
     status: str
     code_warning: str | None
+    business_scope: str | None  # 经营范围; None: not known to this register (imported without it)
 
     @property
     def status_label(self) -> str:
@@ -50,6 +51,7 @@ class Registration(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     address: str
     legal_rep_person_id: int
+    business_scope: str | None
 
 
 # The register's fields as a changed one is named to people (the timeline's note, the history).
@@ -58,10 +60,17 @@ CHANGE_LABELS = {
     "address": N_("住所"),
     "legal_rep_person_id": N_("法定代表人"),
     "status": N_("登记状态"),
+    "business_scope": N_("经营范围"),
 }
 # ... and as the history's readers (GET /api/v1/organisations/{uscc}/register) name it: the legal representative is a
 # person, not the person id the history stores.
-CHANGE_FIELDS = {"name": "name", "address": "address", "legal_rep_person_id": "legal_rep", "status": "status"}
+CHANGE_FIELDS = {
+    "name": "name",
+    "address": "address",
+    "legal_rep_person_id": "legal_rep",
+    "status": "status",
+    "business_scope": "business_scope",
+}
 
 
 class ChangeRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,8 +86,8 @@ class ChangeRow(msgspec.Struct, frozen=True, kw_only=True):
 class RegisterChange(msgspec.Struct, frozen=True, kw_only=True):
     """A change of the register, as its readers see it: the legal representative by name, the status in words."""
 
-    field: str  # name | address | legal_rep | status
-    label: str  # 名称, 住所, 法定代表人, 登记状态
+    field: str  # name | address | legal_rep | status | business_scope
+    label: str  # 名称, 住所, 法定代表人, 登记状态, 经营范围
     before: str
     after: str
     changed_on: date
@@ -94,6 +103,7 @@ class OrganisationRegister(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     legal_rep_name: str
     address: str
+    business_scope: str | None  # 经营范围 (None: not known to this register)
     district: str  # the registering district (区/县级市)
     established_on: date
     status: str  # active | deregistered | revoked

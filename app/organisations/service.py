@@ -76,6 +76,7 @@ async def register_new(
     address: str,
     region_code: str,
     established_on: date,
+    business_scope: str | None,
 ) -> bool:
     """企业设立登记 completed: the organisation enters the register, active (False: the code is already taken)."""
     return await store.insert_new(
@@ -87,6 +88,7 @@ async def register_new(
         address=address,
         region_code=region_code,
         established_on=established_on,
+        business_scope=business_scope,
     )
 
 
@@ -343,6 +345,7 @@ async def register_of(db: DB, organisation: Organisation, case_numbers: CaseNumb
         type=organisation.org_type,
         legal_rep_name=names.get(organisation.legal_rep_person_id, ""),
         address=organisation.address,
+        business_scope=organisation.business_scope,
         district=await catalogue.region_name(db, organisation.region_code) or organisation.region_code,
         established_on=organisation.established_on,
         status=organisation.status,
@@ -391,12 +394,19 @@ async def change_registration(
     organisation = await store.lock(tx, found.id) if found else None
     if organisation is None or organisation.status != "active":
         return None
+    # The history keeps text: a scope the register did not know before is "" there.
     before = {
         "name": organisation.name,
         "address": organisation.address,
         "legal_rep_person_id": str(organisation.legal_rep_person_id),
+        "business_scope": organisation.business_scope or "",
     }
-    after = {"name": wanted.name, "address": wanted.address, "legal_rep_person_id": str(wanted.legal_rep_person_id)}
+    after = {
+        "name": wanted.name,
+        "address": wanted.address,
+        "legal_rep_person_id": str(wanted.legal_rep_person_id),
+        "business_scope": wanted.business_scope or "",
+    }
     changes = [(field, before[field], after[field]) for field in before if before[field] != after[field]]
     if changes:
         await store.update_registration(
@@ -406,6 +416,7 @@ async def change_registration(
             address=wanted.address,
             legal_rep_person_id=wanted.legal_rep_person_id,
             status=organisation.status,
+            business_scope=wanted.business_scope,
         )
         await store.insert_changes(tx, organisation.id, changes, case_id=case_id, changed_on=on)
     return organisation, [field for field, _old, _new in changes]
@@ -428,6 +439,7 @@ async def deregister(
         address=organisation.address,
         legal_rep_person_id=organisation.legal_rep_person_id,
         status="deregistered",
+        business_scope=organisation.business_scope,
     )
     await store.insert_changes(
         tx, organisation.id, [("status", organisation.status, "deregistered")], case_id=case_id, changed_on=on

@@ -10,7 +10,8 @@ from app.organisations.models import AgentRow, ChangeRow, Organisation
 from db.pool import DB
 
 _COLUMNS = (
-    "id, credit_code, name, org_type, legal_rep_person_id, address, region_code, established_on, status, code_warning"
+    "id, credit_code, name, org_type, legal_rep_person_id, address, region_code, established_on, status, code_warning, "
+    "business_scope"
 )
 
 
@@ -26,6 +27,7 @@ def _organisation(row: Record) -> Organisation:
         established_on=row["established_on"],
         status=row["status"],
         code_warning=row["code_warning"],
+        business_scope=row["business_scope"],
     )
 
 
@@ -74,12 +76,13 @@ async def insert_new(
     address: str,
     region_code: str,
     established_on: date,
+    business_scope: str | None,
 ) -> bool:
     """A newly registered organisation (企业设立登记); False when the code is already someone else's."""
     added = await db.fetchval(
         """INSERT INTO organisations (credit_code, name, org_type, legal_rep_person_id, address, region_code,
-                                      established_on)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (credit_code) DO NOTHING RETURNING id""",
+                                      established_on, business_scope)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (credit_code) DO NOTHING RETURNING id""",
         credit_code,
         name,
         org_type,
@@ -87,6 +90,7 @@ async def insert_new(
         address,
         region_code,
         established_on,
+        business_scope,
     )
     return added is not None
 
@@ -223,16 +227,24 @@ async def lock(db: DB, organisation_id: int) -> Organisation | None:
 
 
 async def update_registration(
-    db: DB, organisation_id: int, *, name: str, address: str, legal_rep_person_id: int, status: str
+    db: DB,
+    organisation_id: int,
+    *,
+    name: str,
+    address: str,
+    legal_rep_person_id: int,
+    status: str,
+    business_scope: str | None,
 ) -> None:
     await db.execute(
-        "UPDATE organisations SET name = $2, address = $3, legal_rep_person_id = $4, status = $5, updated_at = now() "
-        "WHERE id = $1",
+        "UPDATE organisations SET name = $2, address = $3, legal_rep_person_id = $4, status = $5, business_scope = $6, "
+        "updated_at = now() WHERE id = $1",
         organisation_id,
         name,
         address,
         legal_rep_person_id,
         status,
+        business_scope,
     )
 
 

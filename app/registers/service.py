@@ -66,6 +66,7 @@ NOTICE_DAYS = 20
 TAX_CLEARANCE = "tax_clearance"
 # 企业变更登记's fields for the new values (db/seed/form.json): left empty, that part is not changed.
 NEW_NAME, NEW_ADDRESS, NEW_SCOPE = "change.name", "change.address", "change.business_scope"
+COMPANY_SCOPE = "company.business_scope"  # 企业设立登记's 经营范围
 NEW_REP_NAME, NEW_REP_NUMBER = "new_legal_rep.name", "new_legal_rep.id_number"
 # The completion form's field for the new organisation's 统一社会信用代码 (the console's 办结 form and the API's body).
 CREDIT_CODE_FIELD = "credit_code"
@@ -302,6 +303,7 @@ async def _register_company(
         raise FieldErrors({CREDIT_CODE_FIELD: problem})  # each problem names the code already
     applicant = await people.get_person(tx, task.applicant_person_id)
     name, address = str(answers.get("company.name", "")).strip(), str(answers.get("company.address", "")).strip()
+    scope = _text(answers, COMPANY_SCOPE) or None
     org_type = await forms.option_label(tx, ORG_TYPE_FIELD, answers.get(ORG_TYPE_FIELD))
     if applicant is None or not applicant.region_code or not name or not address or org_type is None:
         raise Conflict(N_("申请表中缺少企业名称、类型或住所，或申请人不在人口库中，不能办结设立登记"))
@@ -315,6 +317,7 @@ async def _register_company(
         address=address,
         region_code=applicant.region_code[:6],
         established_on=today,
+        business_scope=scope,
     )
     if not added:
         raise FieldErrors({CREDIT_CODE_FIELD: N_("该统一社会信用代码已登记给其他企业，请核对是否输错")})
@@ -327,7 +330,13 @@ async def _register_company(
         number=code,
         issued_by=task.department_full_name,
         issued_on=today,
-        data={"name": name, "type": org_type, "legal_rep_name": applicant.name, "address": address},
+        data={
+            "name": name,
+            "type": org_type,
+            "legal_rep_name": applicant.name,
+            "address": address,
+            **({"business_scope": scope} if scope else {}),
+        },
         case_id=task.case_id,
     )
     await audit(
@@ -383,14 +392,14 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         name=_text(answers, NEW_NAME) or current.name,
         address=_text(answers, NEW_ADDRESS) or current.address,
         legal_rep_person_id=representative.id if representative else current.legal_rep_person_id,
+        business_scope=_text(answers, NEW_SCOPE) or current.business_scope,
     )
     today = today_in_china()
     changed = await organisations.change_registration(tx, current.credit_code, wanted, case_id=task.case_id, on=today)
     if changed is None:
         raise Conflict(_NOT_ACTIVE)
     organisation, fields = changed
-    scope = _text(answers, NEW_SCOPE)
-    if not fields and not scope:
+    if not fields:
         raise Conflict(N_("申请表中的变更内容与法人库登记相同，没有需要变更的事项，不能办结：请不予批准"))
     holder = representative or await people.get_person(tx, organisation.legal_rep_person_id)
     data = {
@@ -399,7 +408,7 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         "legal_rep_name": holder.name if holder else "",
         "address": wanted.address,
         "established_on": organisation.established_on.isoformat(),
-        **({"business_scope": scope} if scope else {}),
+        **({"business_scope": wanted.business_scope} if wanted.business_scope else {}),
     }
     await certificates.issue_to_organisation(
         tx,
@@ -413,7 +422,7 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         data=data,
         case_id=task.case_id,
     )
-    labels = [CHANGE_LABELS[f] for f in fields] + ([N_("经营范围")] if scope else [])
+    labels = [CHANGE_LABELS[f] for f in fields]
     await audit(
         tx,
         None,
@@ -422,7 +431,7 @@ async def _change_company(tx: Tx, cipher: PiiCipher, task: CompletedTask, answer
         subject=f"org:{organisation.credit_code}",
         actor=f"account:{task.actor_account_id}",
         case=task.case_no,
-        fields=[*fields, *(["business_scope"] if scope else [])],
+        fields=fields,
     )
     return WriteBack(
         title=N_("企业变更登记：法人库已更新，营业执照已换发"),
