@@ -33,7 +33,9 @@ def _loaded_in_a_web_worker(tmp_path: Path, packages: tuple[str, ...], **env: st
     program = (
         "import sys, importlib\n"
         f"app = getattr(importlib.import_module({module!r}), {factory!r})()\n"
-        f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({packages!r}))))\n"
+        # A package left out is in sys.modules as None (not installed, as far as imports go): not loaded.
+        "loaded = {name.split('.')[0] for name, module in sys.modules.items() if module is not None}\n"
+        f"print(' '.join(sorted(loaded & set({packages!r}))))\n"
         "print(' '.join(sorted(type(plugin).__name__ for plugin in app.plugins)))\n"
     )
     found = subprocess.run(
