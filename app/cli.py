@@ -380,6 +380,10 @@ def _restore(settings: Settings, path: Path, *, force: bool, new_vapid_key: bool
     return 0
 
 
+# What each of granian's workers builds: the app factory, as module:function.
+WEB_APP = "app.main:create_web_worker_app"
+
+
 def _serve(settings: Settings) -> int:
     import multiprocessing
 
@@ -406,7 +410,7 @@ def _serve(settings: Settings) -> int:
     multiprocessing.set_start_method("spawn", force=True)
     say(f"serving on {settings.public_url} ({settings.web_workers} workers)")
     Granian(
-        "app.main:create_app",
+        WEB_APP,
         factory=True,
         interface=Interfaces.ASGI,
         address=settings.host,

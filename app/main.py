@@ -79,7 +79,7 @@ from app.stats import service as stats
 from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
-from app.web import errors, redirects, unavailable
+from app.web import absent, errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.input_checks import refuse_unstorable_input
@@ -240,6 +240,14 @@ def _template_engine(
         template_globals["script_messages"] = script_messages.inline
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
+
+
+def create_web_worker_app() -> Litestar:
+    """The app as each of granian's workers builds it (`python -m app serve`): without the installed packages it never
+    uses, which Litestar would otherwise load (app/web/absent.py)."""
+    settings = load_settings()
+    absent.leave_out(absent.unused_by_web_workers(tracing_on=settings.otel_endpoint is not None))
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:

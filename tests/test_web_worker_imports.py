@@ -1,6 +1,8 @@
 """A web worker's memory: it serves pages and enqueues jobs, but never runs a job nor sends a webhook, so it does not
 import the job runner (pgqueuer) nor the HTTP client of the senders (aiohttp): about 15 MB of each worker's resident
-memory (issue 20: peak RSS per web worker within 1.5× a bare Litestar app's)."""
+memory (issue 20: peak RSS per web worker within 1.5× a bare Litestar app's). Nor does it load pydantic, nor
+OpenTelemetry while tracing is off, which Litestar would load only because they are installed (app/web/absent.py):
+about 11 MB more."""
 
 from __future__ import annotations
 
@@ -11,12 +13,61 @@ from pathlib import Path
 
 from pgqueuer.adapters.persistence.qb import QueryQueueBuilder
 
+from app.cli import WEB_APP
 from db.enqueue import ENQUEUE_JOBS
 
 ROOT = Path(__file__).resolve().parent.parent
 # What only the workers (python -m app worker: push, texts, webhooks) need. (pydantic stays: Litestar loads its own
 # plugin for it whenever it is installed.)
 WORKER_ONLY = ("pgqueuer", "aiohttp", "pywebpush")
+# What Litestar loads whenever it is installed, unless the web worker leaves it out.
+LEFT_OUT = ("pydantic", "pydantic_core", "opentelemetry")
+# Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet).
+ON_FIRST_USE = ("PIL",)
+
+
+def _loaded_in_a_web_worker(tmp_path: Path, packages: tuple[str, ...], **env: str) -> tuple[set[str], str]:
+    """The packages of `packages` loaded once the app is built as `python -m app serve` builds it in each worker (the
+    factory WEB_APP names), and the names of the app's plugins."""
+    module, factory = WEB_APP.split(":")
+    program = (
+        "import sys, importlib\n"
+        f"app = getattr(importlib.import_module({module!r}), {factory!r})()\n"
+        # A package left out is in sys.modules as None (not installed, as far as imports go): not loaded.
+        "loaded = {name.split('.')[0] for name, module in sys.modules.items() if module is not None}\n"
+        f"print(' '.join(sorted(loaded & set({packages!r}))))\n"
+        "print(' '.join(sorted(type(plugin).__name__ for plugin in app.plugins)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env={
+            **{key: value for key, value in os.environ.items() if not key.startswith("OTEL_")},
+            "DATABASE_URL": "postgresql://127.0.0.1:9/none",
+            "SECRET_KEY": "s" * 40,
+            "DATA_DIR": str(tmp_path),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules, plugins = [*found.stdout.splitlines(), "", ""][:2]
+    return set(modules.split()), plugins
+
+
+def test_a_web_worker_loads_neither_pydantic_nor_opentelemetry(tmp_path: Path) -> None:
+    loaded, plugins = _loaded_in_a_web_worker(tmp_path, (*LEFT_OUT, *WORKER_ONLY, *ON_FIRST_USE))
+    assert loaded == set()
+    assert "Pydantic" not in plugins
+    assert "MsgspecDIPlugin" in plugins  # the app is built, with Litestar's own plugins
+
+
+def test_a_web_worker_tracing_still_loads_opentelemetry(tmp_path: Path) -> None:
+    loaded, plugins = _loaded_in_a_web_worker(tmp_path, LEFT_OUT, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+    assert loaded == {"opentelemetry"}
+    assert "OpenTelemetryPlugin" in plugins
 
 
 def test_the_web_app_is_built_without_the_workers_libraries(tmp_path: Path) -> None:

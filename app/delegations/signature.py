@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from i18n import N_, _
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_BYTES = 300 * 1024
 # The smallest pad (a 320-pixel-wide phone) is 250×204; the largest, 1600 on a side: a margin either way.
@@ -81,6 +83,10 @@ def check_drawn(png: bytes) -> None:
 
 
 def _verified_size(png: bytes) -> tuple[int, int]:
+    # Pillow (about 2 MB of each web worker) is imported at a worker's first signature, some 50 ms once: the
+    # delegation page is the only one that reads an image.
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
             size = image.size
@@ -96,6 +102,8 @@ def _verified_size(png: bytes) -> tuple[int, int]:
 
 def _ink_pixels(png: bytes) -> int:
     """How many of the image's pixels differ from its background."""
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
             image.load()
@@ -108,6 +116,8 @@ def _ink_pixels(png: bytes) -> int:
 
 def _on_white_paper(image: Image.Image) -> Image.Image:
     """The image in grey levels as it would show on white paper: a transparent pixel shows the paper."""
+    from PIL import Image
+
     if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
         return image.convert("L")
     rgba = image.convert("RGBA")
