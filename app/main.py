@@ -238,6 +238,14 @@ def _template_engine(
         template_globals["languages"] = i18n.LANGUAGES
         # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
         template_globals["script_messages"] = script_messages.inline
+        # Those of the globals above whose answer depends only on the language and a literal argument, answered when a
+        # template is compiled (per language: app/web/templates.py) rather than called on every page.
+        engine.fold_when_compiled(
+            static_url=assets.url,
+            html_lang=i18n.html_lang,
+            current_language=i18n.current_language,
+            script_messages=script_messages.inline,
+        )
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
