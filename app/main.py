@@ -19,6 +19,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
@@ -82,6 +83,7 @@ from app.wallet.pages import WalletPages
 from app.web import absent, errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
+from app.web.csrf import CsrfMiddleware
 from app.web.input_checks import refuse_unstorable_input
 from app.web.language import language_middleware
 from app.web.proxies import forwarded_client_middleware
@@ -238,6 +240,14 @@ def _template_engine(
         template_globals["languages"] = i18n.LANGUAGES
         # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
         template_globals["script_messages"] = script_messages.inline
+        # Those of the globals above whose answer depends only on the language and a literal argument, answered when a
+        # template is compiled (per language: app/web/templates.py) rather than called on every page.
+        engine.fold_when_compiled(
+            static_url=assets.url,
+            html_lang=i18n.html_lang,
+            current_language=i18n.current_language,
+            script_messages=script_messages.inline,
+        )
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
@@ -294,6 +304,15 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        # Paths that never take a form or an unsafe request need no CSRF cookie minted per response.
+        exclude=SESSIONLESS_PATHS,
     )
     app = Litestar(
         route_handlers=[
@@ -397,15 +416,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             }
         ),
         stores={"sessions": session_store},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="csrftoken",
-            header_name="x-csrftoken",
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="lax",
-            # Paths that never take a form or an unsafe request need no CSRF cookie minted per response.
-            exclude=SESSIONLESS_PATHS,
-        ),
         template_config=_template_engine(settings, assets, script_messages),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # On every answer, including those Litestar makes before routing or from an exception.
@@ -423,6 +433,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).
             clients.api_client_middleware,
             *traces.middleware,
+            # Last, so innermost, where Litestar puts its own: CSRF checks on every unsafe request (app/web/csrf.py).
+            DefineMiddleware(CsrfMiddleware, config=csrf),
         ],
         exception_handlers={
             # What services refuse (app/errors.py), each with its status: the one mapping.

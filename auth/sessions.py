@@ -7,6 +7,7 @@ it back and has no call to change it, hence the backend below."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -45,7 +46,7 @@ _LOADED = "ywtb.session.loaded"
 _ACCOUNT_READ = "ywtb.session.account"  # the account the loaded session names, read with it (SessionBackend)
 _WRITE_ATTEMPTS = 5
 EMPTY_SESSION = b"{}"
-_HEX = frozenset("0123456789abcdef")
+_HEX = re.compile(r"[0-9a-f]+")  # one match, not a Python test per character (a page's every request)
 T = TypeVar("T", bound=msgspec.Struct)
 
 
@@ -99,7 +100,7 @@ class SessionBackend(ServerSideSessionBackend):
         Anything else (a NUL, which PostgreSQL refuses; a megabyte of junk) was never ours: no session."""
         offered = connection.cookies.get(self.config.key)
         length = 2 * self.config.session_id_bytes
-        if offered and len(offered) == length and all(c in _HEX for c in offered):
+        if offered and len(offered) == length and _HEX.fullmatch(offered):
             return offered
         return None
 
@@ -139,24 +140,30 @@ class SessionBackend(ServerSideSessionBackend):
         elif loaded is None and scope_session is not Empty:
             # A new session never takes the id the browser offered (planted, or of an expired row): ours only.
             scope[_FRESH_ID] = self.generate_session_id()
-        session_id = self.get_session_id(connection)
-        headers = MutableScopeHeaders.from_message(message)
-        cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
         data = None if scope_session is Empty else self._serialize(scope_session)
         if data is None or data == EMPTY_SESSION:
             # Signed out, or a visitor with nothing to keep: no row (and no write per anonymous page view).
             if loaded is not None:
-                await sessions.delete(session_id)
-                headers.add(
+                await sessions.delete(self.get_session_id(connection))
+                cookie = self._cookie_attributes()
+                MutableScopeHeaders.from_message(message).add(
                     "Set-Cookie", Cookie(value="null", key=self.config.key, expires=0, **cookie).to_header(header="")
                 )
             return
+        session_id = self.get_session_id(connection)
         if data != loaded and not await self._write(sessions, session_id, loaded, data):
             return  # the session was deleted meanwhile (signed out elsewhere): keep it that way
         if loaded is None:
             # Only a new id is sent: a slow request answering after a sign-in must not set the browser back to
             # the id it came with (its row is gone). The cookie's max-age is the session's whole lifetime.
-            headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
+            cookie = self._cookie_attributes()
+            MutableScopeHeaders.from_message(message).add(
+                "Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header="")
+            )
+
+    def _cookie_attributes(self) -> dict[str, Any]:
+        """The session cookie's attributes from the config (read only when a cookie is sent: most answers send none)."""
+        return dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
 
     async def _write(self, sessions: PostgresSessionStore, session_id: str, loaded: bytes | None, data: bytes) -> bool:
         """Store this request's changes; False when there is no session to store them in any more."""

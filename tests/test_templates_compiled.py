@@ -76,3 +76,54 @@ def test_a_written_text_is_drawn_as_ours_html_and_all(engine: TemplatesPerLangua
     assert drawn == '本页只显示办理进度。<a href="/cases">我的办件</a>'
     module: Any = environment.from_string("{% set t = _('首页') %}").module
     assert isinstance(module.t, Markup)
+
+
+FOLDED = {
+    "page.html": (
+        '<html lang="{{ html_lang() }}"><link href="{{ static_url("app.css") }}">'
+        "<script>{{ script_messages() }}</script>{{ static_url(file) }}</html>"
+    ),
+}
+
+
+def test_a_folded_call_is_answered_once_per_language_when_compiled_and_drawn_as_the_call_was() -> None:
+    """static_url('app.css'), html_lang(), script_messages(): their answer, drawn as a call's would be (text escaped,
+    our HTML as it is), without a call per page; a call with a value is still made as the page is drawn."""
+    calls: list[tuple[str, ...]] = []
+
+    def static_url(name: str) -> str:
+        calls.append(("static_url", name))
+        return f"/static/{name}?v=1&x=<2>"
+
+    def script_messages() -> Markup:
+        calls.append(("script_messages", i18n.current_language()))
+        return Markup('{"a": "<b>"}')
+
+    engine = TemplatesPerLanguage(engine_instance=Environment(loader=DictLoader(FOLDED), autoescape=True))
+    engine.engine.globals.update(static_url=static_url, html_lang=i18n.html_lang, script_messages=script_messages)
+    engine.fold_when_compiled(static_url=static_url, html_lang=i18n.html_lang, script_messages=script_messages)
+    drawn = {
+        language: [_draw(engine, language, "page.html", file=f"{n}.js") for n in (1, 2)] for language in ("en", "zh")
+    }
+    assert drawn["en"][0] == (
+        '<html lang="en"><link href="/static/app.css?v=1&amp;x=&lt;2&gt;">'
+        '<script>{"a": "<b>"}</script>/static/1.js?v=1&amp;x=&lt;2&gt;</html>'
+    ), drawn["en"][0]
+    assert drawn["zh"][1].startswith('<html lang="zh-CN">'), drawn["zh"][1]
+    # Compiled once per language (the literal call and script_messages), the call with a value made at each drawing.
+    assert calls == [
+        ("static_url", "app.css"),
+        ("script_messages", "en"),
+        ("static_url", "1.js"),
+        ("static_url", "2.js"),
+        ("static_url", "app.css"),
+        ("script_messages", "zh"),
+        ("static_url", "1.js"),
+        ("static_url", "2.js"),
+    ]
+
+
+def test_folding_after_a_template_was_compiled_is_refused(engine: TemplatesPerLanguage) -> None:
+    _draw(engine, "en", "attr.html")
+    with pytest.raises(RuntimeError):
+        engine.fold_when_compiled(static_url=str)

@@ -614,11 +614,14 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
 async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[bytes, list[NoticeDelivery]]:
     """What the tracking page shows: the public snapshot, and how each notice that must arrive reached the resident
     (which the worker moves on without a timeline event, so it is read beside the snapshot, not from it)."""
-    case_id, snapshot = await _tracked(db, token, scans)
-    return snapshot, await notifications.deliveries_of_case(db, case_id)
+    # Both read on one connection: one pool acquire and release a page view, not one per statement.
+    async with db.acquire() as conn:
+        case_id, snapshot = await _tracked(conn, token, scans)
+        deliveries = await notifications.deliveries_of_case(conn, case_id)
+    return snapshot, deliveries
 
 
-async def _tracked(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[int, bytes]:
+async def _tracked(db: DB, token: str, scans: ScanCounter) -> tuple[int, bytes]:
     found = await tracking.snapshot_for(db, token)
     if found is None:
         raise NotFound(N_("没有找到该办件，请核对二维码或链接"))

@@ -15,6 +15,7 @@ or ID number reaches a metric or the access log.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -33,13 +34,14 @@ HEADER = b"x-request-id"
 _SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
 _LONG_NUMBER = re.compile(r"\d{15}")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode("ascii"))
 # Probes and scrapes every few seconds: not worth a log line each while all is well.
 _QUIET_ROUTES = frozenset({"/healthz", "/healthz/live", "/healthz/ready", "/metrics"})
 
 
 def new_request_id() -> str:
-    bits = int.from_bytes(os.urandom(8), "big") >> 4  # 60 bits, 12 characters
-    chars = "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(55, -1, -5))
+    # 60 random bits, 12 characters: base32's first 12 of 8 random bytes, in Crockford's letters.
+    chars = base64.b32encode(os.urandom(8))[:12].translate(_TO_CROCKFORD).decode("ascii")
     return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
 
 

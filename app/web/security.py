@@ -55,14 +55,16 @@ def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
     """Litestar's before_send hook, so the headers are on every answer: those of routes and of their middleware, and
     those Litestar makes before routing (404, 405) or from an exception raised anywhere (the error pages, a 500)."""
     fixed = {**_HEADERS, "Strict-Transport-Security": HSTS} if https else dict(_HEADERS)
+    # Encoded once, as MutableScopeHeaders would encode each on every answer.
+    encoded = tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fixed.items())
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
-        for name, value in fixed.items():
-            if name not in headers:
-                headers[name] = value
+        # Those the answer has not set itself (a name at a time through MutableScopeHeaders decoded every header).
+        present = {name.lower() for name, _ in headers.headers}
+        headers.headers.extend(header for header in encoded if header[0] not in present)
         if _personal(scope) and not ("Cache-Control" in headers and NO_STORE in headers["Cache-Control"]):
             headers["Cache-Control"] = NO_STORE
 

@@ -5,15 +5,20 @@ draws a hundred texts; at run time each was a call, a catalogue lookup and a Mar
 Litestar's Jinja engine keeps one Environment; this one keeps an overlay of it per language (the same loader,
 globals and filters, its own compiled templates) and picks the request's language's when a page is drawn. Texts
 that are values (`{{ _(item.level) }}`) are still translated as they are drawn, by the `_` global (app/main.py),
-which draws as HTML only our own marked texts; a text written in our templates is ours by construction."""
+which draws as HTML only our own marked texts; a text written in our templates is ours by construction.
+
+Some calls are folded the same way (`TemplatesPerLanguage.fold_when_compiled`): a global whose answer depends only on
+the language and on literal arguments, for as long as the process runs — `static_url('app.css')` (files do not
+change while it runs), `html_lang()`, `script_messages()` — becomes its answer, drawn exactly as the call's was
+(escaped when it is text, as it is when it is our HTML), instead of a call on every page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
-from jinja2 import Environment, Template, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, Template, TemplateNotFound
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from litestar.exceptions import TemplateNotFoundException
@@ -29,6 +34,10 @@ FORMAT_GLOBAL = "_texts_format"
 _CACHE_SIZE = 400
 
 
+# A global folded when templates are compiled: no argument, or one string; its answer is text or our HTML (Markup).
+FoldedCall = Callable[..., str]
+
+
 def format_text(text: Markup, /, **variables: object) -> Markup:
     """A translated text of ours with its variables, each escaped (Markup's % escapes what it formats)."""
     return text % variables
@@ -40,10 +49,12 @@ class TextsAtCompileTime(Extension):
     compiled code as a constant."""
 
     language: ClassVar[str] = i18n.DEFAULT_LANGUAGE
+    folded: ClassVar[Mapping[str, FoldedCall]] = {}
 
     @classmethod
-    def in_language(cls, language: str) -> type[TextsAtCompileTime]:
-        return type(f"TextsAtCompileTime_{language}", (cls,), {"language": language})
+    def in_language(cls, language: str, folded: Mapping[str, FoldedCall] | None = None) -> type[TextsAtCompileTime]:
+        attributes = {"language": language, "folded": dict(folded or {})}
+        return type(f"TextsAtCompileTime_{language}", (cls,), attributes)
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
         tokens = list(stream)
@@ -55,6 +66,8 @@ class TextsAtCompileTime(Extension):
     def _text_at(self, tokens: list[Token], position: int) -> tuple[list[Token], int]:
         """The tokens to put in place of the one at `position` (and those it consumes), and where to go on."""
         token = tokens[position]
+        if (folded := self._folded_call_at(tokens, position)) is not None:
+            return folded
         if not _is_text_call(tokens, position):
             return [token], position + 1
         end = position + 2
@@ -77,6 +90,39 @@ class TextsAtCompileTime(Extension):
         # With variables: formatted once drawn; the comma and the variables follow as written.
         return [Token(line, "name", FORMAT_GLOBAL), Token(line, "lparen", "("), *safe_text], end
 
+    def _folded_call_at(self, tokens: list[Token], position: int) -> tuple[list[Token], int] | None:
+        """`name()` or `name("literal")` of a folded global, as its answer in this language; None if it is not one."""
+        token = tokens[position]
+        function = self.folded.get(token.value) if token.type == "name" else None
+        if function is None or not _called_at(tokens, position):
+            return None
+        end = position + 2
+        arguments: list[str] = []
+        if tokens[end].type == "string":
+            arguments.append("")
+            while end < len(tokens) and tokens[end].type == "string":  # "a" "b" is one string to Jinja
+                arguments[0] += tokens[end].value
+                end += 1
+        if end >= len(tokens) or tokens[end].type != "rparen":
+            return None  # other arguments: called as it is drawn
+        with i18n.use_language(self.language):
+            answer = function(*arguments)
+        line = token.lineno
+        constant = Token(line, "string", str(answer))
+        if isinstance(answer, Markup):
+            safe = [Token(line, "pipe", "|"), Token(line, "name", "safe")]
+            return [Token(line, "lparen", "("), constant, *safe, Token(line, "rparen", ")")], end + 1
+        return [Token(line, "lparen", "("), constant, Token(line, "rparen", ")")], end + 1
+
+
+def _called_at(tokens: list[Token], position: int) -> bool:
+    """A global's name called at `position` (not a method or an attribute of the same name)."""
+    return (
+        (position == 0 or tokens[position - 1].type != "dot")
+        and position + 2 < len(tokens)
+        and tokens[position + 1].type == "lparen"
+    )
+
 
 def _is_text_call(tokens: list[Token], position: int) -> bool:
     token = tokens[position]
@@ -90,12 +136,33 @@ def _is_text_call(tokens: list[Token], position: int) -> bool:
     )
 
 
+class GlobalsAsDict(Environment):
+    """Jinja's Environment whose templates hold their globals in a plain dict: the environment's globals (all set at
+    start-up, app/main.py, before any template is loaded) with the template's own over them.
+
+    Jinja's own is a ChainMap, which Python walks key by key: each `{% import %}` compared the thirty-odd globals
+    against it (a ChainMap lookup each) and each template drawn copied them with one lookup each, some 150 Python
+    calls a page. A dict does both in C. Jinja asks not to change globals once a template is loaded; we never do."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        environment_globals = cast("dict[str, Any]", self.globals)  # pyright: ignore[reportUnknownMemberType]
+        return {**environment_globals, **(d or {})}
+
+
 class TemplatesPerLanguage(JinjaTemplateEngine):
     """Litestar's Jinja engine with one compiled set of templates per language, chosen by the request's."""
 
     def __init__(self, directory: Path | list[Path] | None = None, engine_instance: Environment | None = None) -> None:
+        if directory is not None and engine_instance is None:
+            # Litestar's own set-up (its engine for `directory`: autoescaped), with our Environment (an overlay per
+            # language is of the same class).
+            engine_instance, directory = (
+                GlobalsAsDict(loader=FileSystemLoader(searchpath=directory), autoescape=True),
+                None,
+            )
         super().__init__(directory=directory, engine_instance=engine_instance)
         self._by_language: dict[str, Environment] = {}
+        self._folded: dict[str, FoldedCall] = {}
         # In the globals every overlay shares.
         self.engine.globals[FORMAT_GLOBAL] = format_text  # pyright: ignore[reportUnknownMemberType]
 
@@ -105,13 +172,21 @@ class TemplatesPerLanguage(JinjaTemplateEngine):
         except TemplateNotFound as missing:
             raise TemplateNotFoundException(template_name=template_name) from missing
 
+    def fold_when_compiled(self, **calls: FoldedCall) -> None:
+        """Globals whose calls in a template are answered when it is compiled, per language (see the module's
+        docstring): each must answer the same for the same language and literal argument while the process runs.
+        Called while the app configures the engine, before any template is compiled."""
+        if self._by_language:
+            raise RuntimeError("fold_when_compiled after templates were compiled: they would not see it")
+        self._folded.update(calls)
+
     def environment_for(self, language: str) -> Environment:
         """The overlay drawing `language`, made on first use (after the app configured the engine: an overlay
         shares its globals and filters, and copies the rest)."""
         environment = self._by_language.get(language)
         if environment is None:
             environment = self.engine.overlay(
-                extensions=[TextsAtCompileTime.in_language(language)], cache_size=_CACHE_SIZE
+                extensions=[TextsAtCompileTime.in_language(language, self._folded)], cache_size=_CACHE_SIZE
             )
             self._by_language[language] = environment
         return environment
