@@ -238,6 +238,7 @@ def _template_engine(
         template_globals["languages"] = i18n.LANGUAGES
         # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
         template_globals["script_messages"] = script_messages.inline
+        template_globals["script_plural_rule"] = script_messages.plural_rule
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
