@@ -29,3 +29,28 @@ def test_the_sign_up_countdown_reads_one_second_in_english(phone: Page, live_ser
     page.clock.run_for("00:01")
     expect(resend).to_have_text("Send a new code")
     expect(resend).to_be_enabled()
+
+
+_UNSENT = "有%(count)s份申请还没有发送"
+_DRAWN = """async ([text, counts]) => {
+  const { tn } = await import("/static/js/i18n.js");
+  return counts.map((count) => tn(text, text, count, { count }));
+}"""
+
+
+def test_a_dialogs_count_reads_one_application_two_applications_in_english_and_once_in_chinese(
+    phone: Page, live_server: LiveServer
+) -> None:
+    """The sign-out question's heading (me.html, redrawn by shell.js with the number waiting): tn in the page's
+    language, the forms from the page's table."""
+    page = phone
+    page.goto("/")
+    assert page.evaluate(_DRAWN, [_UNSENT, [1, 2]]) == ["有1份申请还没有发送", "有2份申请还没有发送"]
+    page.context.add_cookies([{"name": "ywtb_lang", "value": "en", "url": live_server.url}])
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert page.evaluate(_DRAWN, [_UNSENT, [1, 2, 0]]) == [
+        "1 application not sent yet",
+        "2 applications not sent yet",
+        "0 applications not sent yet",
+    ]

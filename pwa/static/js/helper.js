@@ -123,7 +123,9 @@ function rememberHandover(count) {
 function askClerk(count, next) {
   const dialog = document.querySelector("#walk-in-unsent");
   if (!dialog?.showModal) return Promise.resolve("stay");
-  for (const slot of dialog.querySelectorAll("[data-unsent-count]")) slot.textContent = String(count);
+  const title = dialog.querySelector("#walk-in-unsent-title");
+  title.textContent = tn("为%(name)s提交的%(count)s份申请还没有发送", "为%(name)s提交的%(count)s份申请还没有发送", count,
+    { name: title.dataset.name, count });
   for (const line of dialog.querySelectorAll("[data-leaving]")) line.hidden = line.dataset.leaving !== (next ? "next" : "end");
   const leave = dialog.querySelector("button[value=leave]");
   leave.textContent = next ? leave.dataset.nextLabel : leave.dataset.endLabel;

@@ -388,10 +388,13 @@ function askAboutUnsent(entries, reason) {
   const second = document.querySelector("#signout-discard");
   if (!first?.showModal || !second?.showModal) return Promise.resolve("stay");
   const refused = entries.filter((e) => e.state === "refused").length;
-  for (const dialog of [first, second]) {
-    for (const count of dialog.querySelectorAll("[data-unsent-count]")) count.textContent = String(entries.length);
-  }
-  first.querySelector("[data-refused-count]").textContent = String(refused);
+  const count = entries.length;
+  first.querySelector("#signout-unsent-title").textContent = tn("有%(count)s份申请还没有发送",
+    "有%(count)s份申请还没有发送", count, { count });
+  second.querySelector("#signout-discard-title").textContent = tn("删除这%(count)s份申请并退出？",
+    "删除这%(count)s份申请并退出？", count, { count });
+  first.querySelector("[data-unsent-reason=refused]").textContent = tn("%(count)s份未被受理，需要打开申请表修改后重新提交。",
+    "%(count)s份未被受理，需要打开申请表修改后重新提交。", refused, { count: refused });
   for (const line of first.querySelectorAll("[data-unsent-reason]")) {
     const which = line.dataset.unsentReason;
     line.hidden = which === "refused" ? !refused : which !== reason || refused === entries.length;
