@@ -240,6 +240,7 @@ def _template_engine(
         template_globals["languages"] = i18n.LANGUAGES
         # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
         template_globals["script_messages"] = script_messages.inline
+        template_globals["script_plural_rule"] = script_messages.plural_rule
         # Those of the globals above whose answer depends only on the language and a literal argument, answered when a
         # template is compiled (per language: app/web/templates.py) rather than called on every page.
         engine.fold_when_compiled(
@@ -247,6 +248,7 @@ def _template_engine(
             html_lang=i18n.html_lang,
             current_language=i18n.current_language,
             script_messages=script_messages.inline,
+            script_plural_rule=script_messages.plural_rule,
         )
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)

@@ -110,3 +110,35 @@ def test_the_tabs_say_their_short_labels_in_english_in_elder_mode(phone: Page) -
     for tab in tabs:
         assert tab["lines"] == 1 and not tab["overflows"] and tab["font"] >= 24, tab
     assert_fits(page, "home in English, 长辈版")
+
+
+# Each word of an element's text, and the lines it is set on (a word broken inside, "Servic/es", is on two).
+_WORD_LINES = """(element) => {
+  const words = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      words.push({ word: match[0], lines: tops.size });
+    }
+  }
+  return words;
+}"""
+
+
+def test_the_brand_in_english_breaks_between_words_never_inside_one_at_the_largest_text(phone: Page) -> None:
+    """English 长辈版 at A+ 40 px: the header's brand may take two lines, each word whole ("Gov Services", not
+    "Gov Servic/es"), beside the text size button, and the page does not scroll sideways."""
+    page = phone
+    page.goto("/")
+    page.context.add_cookies([{"name": "ywtb_lang", "value": "en", "url": page.url}])
+    use_display(page, elder=True, text_step=4)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    brand = page.locator(".site-header .brand-name")
+    words = [w for w in brand.evaluate(_WORD_LINES) if w["lines"]]  # "Changzhou" is hidden on a phone in 长辈版
+    assert words and all(w["lines"] == 1 for w in words), words
+    assert_fits(page, "home in English, 长辈版 at 40 px")
+    assert_compact_header(page, "home in English, 长辈版 at 40 px")

@@ -24,6 +24,8 @@ from i18n.translate import (
     language_from,
     ngettext,
     pgettext,
+    plural_forms,
+    plural_indices,
     set_language,
     use_language,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "language_from",
     "ngettext",
     "pgettext",
+    "plural_forms",
+    "plural_indices",
     "set_language",
     "use_language",
 ]

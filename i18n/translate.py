@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gettext as gnu_gettext
 import hashlib
 import io
 from collections.abc import Generator
@@ -11,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from babel.core import Locale, UnknownLocaleError, negotiate_locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
@@ -90,18 +93,53 @@ def _negotiated(header: str) -> str:
 
 
 @functools.cache
-def _translations(language: str) -> NullTranslations:
-    """The catalogue of `language`, read from its .po once per process (no compiled file to keep in step); the
-    default language's texts are their own message ids."""
+def _catalogue(language: str) -> Catalog | None:
+    """The .po of `language`, read once per process (no compiled file to keep in step); None for the default
+    language, whose texts are their own message ids."""
     source = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == DEFAULT_LANGUAGE or not source.exists():
-        return NullTranslations()
+        return None
     with source.open("rb") as po:
-        catalogue = read_po(po, locale=language, domain=DOMAIN)
+        return read_po(po, locale=language, domain=DOMAIN)
+
+
+@functools.cache
+def _translations(language: str) -> NullTranslations:
+    catalogue = _catalogue(language)
+    if catalogue is None:
+        return NullTranslations()
     compiled = io.BytesIO()
     write_mo(compiled, catalogue, use_fuzzy=False)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+def plural_forms(language: str, singular: str) -> tuple[str, ...] | None:
+    """Every form of a count's text (`ngettext`'s) in `language`, in the catalogue's order (English: 1 second,
+    2 seconds), for a script to choose from; None while it is untranslated (the Chinese shows)."""
+    catalogue = _catalogue(language)
+    message = catalogue.get(singular) if catalogue is not None else None
+    if message is None or message.fuzzy or not isinstance(message.string, tuple | list):
+        return None
+    forms = tuple(str(form) for form in message.string)
+    return forms if forms and all(forms) else None
+
+
+@functools.cache
+def plural_indices(language: str) -> dict[str, int]:
+    """Which of a count's forms (gettext's index, the catalogue's Plural-Forms) each CLDR plural category takes in
+    `language`: a script asks the browser's Intl.PluralRules for the category of its count (no expression to
+    evaluate in the page). English: {"one": 0, "other": 1}; Chinese, one form: {"other": 0}."""
+    catalogue = _catalogue(language)
+    expression = catalogue.plural_expr if catalogue is not None else get_plural(language).plural_expr
+    index_of = gnu_gettext.c2py(expression)
+    category_of = Locale.parse(language).plural_form
+    indices: dict[str, int] = {}
+    for count in range(1000):
+        category, index = category_of(count), index_of(count)
+        if indices.setdefault(category, index) != index:
+            raise ValueError(f"{language}: the plural category {category} takes two forms of the catalogue")
+    return indices
 
 
 @functools.cache

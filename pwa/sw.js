@@ -51,7 +51,8 @@ self.ywtbTexts = async () => {
   } catch {
     table = {};
   }
-  return { t: (text) => (Object.hasOwn(table, text) ? table[text] : text), lang: SHELL.tags[language] };
+  const t = (text) => (Object.hasOwn(table, text) && typeof table[text] === "string" ? table[text] : text);
+  return { t, lang: SHELL.tags[language] };
 };
 
 self.addEventListener("install", (event) => {

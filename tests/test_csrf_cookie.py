@@ -68,3 +68,14 @@ async def test_a_visitor_with_the_cookie_is_not_sent_another(client: httpx.Async
 async def test_paths_without_sessions_get_no_csrf_cookie(client: httpx.AsyncClient) -> None:
     answer = await client.get("/healthz")
     assert "csrftoken" not in answer.headers.get("set-cookie", "")
+
+
+def test_our_cookie_writing_still_replaces_litestars_own() -> None:
+    """app/web/csrf.py overrides the method Litestar's middleware writes its cookie with; were Litestar to rename it,
+    its own (slower, same header) would quietly run instead: this says so at the upgrade."""
+    from litestar.middleware.csrf import CSRFMiddleware
+
+    from app.web.csrf import CsrfMiddleware
+
+    assert callable(getattr(CSRFMiddleware, "_set_cookie_if_needed", None))
+    assert "_set_cookie_if_needed" in vars(CsrfMiddleware)

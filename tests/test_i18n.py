@@ -239,6 +239,7 @@ def _script_texts(source: str) -> tuple[list[str], list[str]]:
     `make messages` cannot extract it."""
     found: list[str] = []
     marked_texts: list[str] = []
+    plural_after = -1  # where a tn("…")'s first text ends: its second text (the plural) follows a comma
     i, n = 0, len(source)
     while i < n:
         if source.startswith("//", i):
@@ -251,7 +252,10 @@ def _script_texts(source: str) -> tuple[list[str], list[str]]:
             while j < n and source[j] != quote:
                 j += 2 if source[j] == "\\" else 1
             text = source[i : j + 1]
-            marked = quote != "`" and re.search(r"(?<![\w.$])t\(\s*$", source[max(0, i - 40) : i]) is not None
+            opens_call = re.search(r"(?<![\w.$])tn?\(\s*$", source[max(0, i - 40) : i])
+            plural = plural_after >= 0 and re.fullmatch(r"\s*,\s*", source[plural_after:i]) is not None
+            marked = quote != "`" and (opens_call is not None or plural)
+            plural_after = j + 1 if marked and opens_call is not None and opens_call.group().startswith("tn") else -1
             if marked:
                 marked_texts.append(ast.literal_eval(text) if quote == '"' else text[1:-1])
             elif CHINESE.search(text):
@@ -289,8 +293,9 @@ def test_our_scripts_keep_no_chinese_outside_t_and_every_t_text_has_its_english(
     unextracted = {name: sorted(found - set(texts)) for name, found in marked.items() if found - set(texts)}
     assert not unextracted, f"t() texts `make messages` cannot find (compute them outside the other t()): {unextracted}"
     with (REPO / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        english = {m.id: m.string for m in read_po(po, locale="en") if m.id}
-    missing = sorted(text for text in texts if not english.get(text))
+        # A count's text (tn) is keyed by its singular and needs every form.
+        english = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in read_po(po, locale="en") if m.id}
+    missing = sorted(text for text in texts if not english.get(text) or not all(english[text]))
     assert not missing, "run `make messages` and translate: " + " | ".join(missing)
 
 
@@ -306,11 +311,14 @@ def test_the_scanner_finds_chinese_outside_t() -> None:
     say("没有标记");
     say(`模板 ${x}`);
     say(t(`模板里的 ${x}`));
+    say(tn("%(n)s秒后", "%(n)s秒后",
+      n, { n }), "没有标记的第二个");
     label.replace(/（选填）/, "");
     """
     assert _script_chinese_outside_t(source) == [
         '"没有标记"',
         "`模板 ${x}`",
         "`模板里的 ${x}`",
+        '"没有标记的第二个"',
         'label.replace(/（选填）/, "");',
     ]

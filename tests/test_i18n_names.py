@@ -104,7 +104,7 @@ async def test_my_certificates_and_a_correction_name_each_certificate_and_its_is
     mine = await _speaks(client, "en").get("/certificates")
     _reads(
         mine,
-        ("居民身份证", "Resident ID card"),
+        ("居民身份证", "Resident identity card"),  # the catalogue's English, on every page
         ("结婚证", "Marriage certificate"),
         ("常州市公安局天宁分局", "Tianning Branch, Changzhou Public Security Bureau"),
     )
@@ -121,7 +121,7 @@ async def test_my_certificates_and_a_correction_name_each_certificate_and_its_is
     await birth_desk.complete_health_task((await birth_desk.tasks(case_no))[BIRTH_CERTIFICATE])
     certificate_id = (await birth_certificate_of(client, case_no))["id"]
     chooser = await _speaks(client, "en").get(f"/cases/{case_no}/corrections/new")
-    _reads(chooser, BIRTH, ("出生医学证明", "Medical Certificate of Birth"), ("卫生健康委员会", "Health Commission"))
+    _reads(chooser, BIRTH, ("出生医学证明", "Medical birth certificate"), ("卫生健康委员会", "Health Commission"))
     assert f"Case number {case_no}. If a certificate" in chooser.text  # one sentence after another
     fields = await client.get(f"/cases/{case_no}/corrections/new?certificate={certificate_id}")
     assert fields.status_code == 200 and "出生医学证明" not in fields.text, fields.text

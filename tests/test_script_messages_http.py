@@ -4,6 +4,7 @@ page in every language and part of its version."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -15,13 +16,44 @@ import pytest
 from app.shell.service import PWA_DIR, ScriptMessages, ServiceWorker
 from app.web.assets import StaticAssets
 
-_TABLE = re.compile(r'<script type="application/json" id="i18n" data-language="(\w+)">(.*?)</script>', re.DOTALL)
+_TABLE = re.compile(
+    r'<script type="application/json" id="i18n" data-language="(\w+)" data-plural="([^"]*)">(.*?)</script>', re.DOTALL
+)
 
 
-def _table_of(page: str) -> tuple[str, dict[str, str]]:
+def _found(page: str) -> re.Match[str]:
     found = _TABLE.search(page)
     assert found, "no script text table in the page"
-    return found.group(1), json.loads(found.group(2))
+    return found
+
+
+def _table_of(page: str) -> tuple[str, dict[str, str | list[str]]]:
+    found = _found(page)
+    return found.group(1), json.loads(found.group(3))
+
+
+def _plural_rule_of(page: str) -> dict[str, int]:
+    return json.loads(html.unescape(_found(page).group(2)))
+
+
+COUNTDOWN = "重新获取验证码（%(seconds)s秒后）"
+
+
+async def test_a_count_in_a_script_reads_in_its_languages_form_one_second_two_seconds(
+    client: httpx.AsyncClient,
+) -> None:
+    """A script's count (tn): the English page carries both forms of the text and which form each Intl.PluralRules
+    category takes; Chinese has one form, its text the key."""
+    page = (await client.get("/register", headers={"Accept-Language": "en"})).text
+    assert _table_of(page)[1][COUNTDOWN] == [
+        "Send a new code (in %(seconds)s second)",
+        "Send a new code (in %(seconds)s seconds)",
+    ]
+    assert _plural_rule_of(page) == {"one": 0, "other": 1}
+    chinese = (await client.get("/register")).text
+    assert _table_of(chinese) == ("zh", {}) and _plural_rule_of(chinese) == {"other": 0}
+    # The worker's table carries the forms too (the same table).
+    assert (await client.get("/i18n/en.json")).json()[COUNTDOWN][0] == "Send a new code (in %(seconds)s second)"
 
 
 async def test_an_english_page_carries_its_scripts_english_and_a_chinese_page_nothing(
@@ -31,7 +63,8 @@ async def test_an_english_page_carries_its_scripts_english_and_a_chinese_page_no
     assert language == "en"
     assert english["登录失败，请重试"] == "Could not sign in. Try again"
     assert english["已保存到本机 %(time)s"] == "Saved on this device at %(time)s"
-    assert all(not re.search(r"[\u3400-\u9fff]", text) for text in english.values())
+    drawn = [text for value in english.values() for text in ([value] if isinstance(value, str) else value)]
+    assert all(not re.search(r"[\u3400-\u9fff]", text) for text in drawn)
     # Chinese is the default: the scripts' own texts are the keys, nothing to send.
     assert _table_of((await client.get("/login")).text) == ("zh", {})
 

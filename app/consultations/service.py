@@ -35,6 +35,7 @@ from app.cases import workflow
 from app.cases.models import CheckedFile, TaskRow
 from app.cases.offices import answering_office
 from app.catalogue import service as catalogue
+from app.catalogue.translations import text as catalogue_text
 from app.consultations import store
 from app.consultations.models import (
     Attachment,
@@ -54,7 +55,7 @@ from auth.audit import audit
 from auth.models import CurrentUser
 from auth.scope import region_prefix, serves
 from db.pool import DB, Tx
-from i18n import N_, _
+from i18n import N_, _, use_language
 
 QUESTION_MAX = 1000
 ANSWER_MAX = 2000
@@ -202,19 +203,20 @@ async def ask(
             department_code=task.department_code,
             actor_account_id=user.account_id,
         )
+        languages = await accounts.languages_of(tx, sorted(asked))
         for account_id in asked:
-            await notify_account(
-                tx,
-                account_id,
-                title=N_("征求意见：%(item_name)s") % {"item_name": task.item_name},
-                body=N_("%(department_name)s就办件 %(case_no)s 征求%(department_name2)s意见，请于%(isoformat)s前答复")
-                % {
-                    "department_name": task.department_name,
+            with use_language(languages.get(account_id)):  # drawn in the language each approver reads
+                title = _("征求意见：%(item_name)s") % {"item_name": catalogue_text(task.item_name)}
+                said = _(
+                    "%(department_name)s就办件 %(case_no)s 征求%(department_name2)s意见，请于%(isoformat)s前答复"
+                ) % {
+                    "department_name": catalogue_text(task.department_name),
                     "case_no": task.case_no,
-                    "department_name2": row.department_name,
+                    "department_name2": catalogue_text(row.department_name),
                     "isoformat": due.due_on.isoformat(),
-                },
-                url=f"/console/consultations/{consultation_id}",
+                }
+            await notify_account(
+                tx, account_id, title=title, body=said, url=f"/console/consultations/{consultation_id}"
             )
     await audit(
         db,
@@ -299,14 +301,15 @@ async def answer(
                 department_code=row.department_code,
                 actor_account_id=user.account_id,
             )
-            await notify_account(
-                tx,
-                row.asked_by_account_id,
-                title=N_("征求意见已答复：%(item_name)s") % {"item_name": row.item_name},
-                body=N_("%(department_name)s已答复办件 %(case_no)s 的征求意见")
-                % {"department_name": row.department_name, "case_no": row.case_no},
-                url=f"/console/cases/{row.case_no}#task-{row.task_id}",
-            )
+            languages = await accounts.languages_of(tx, [row.asked_by_account_id])
+            with use_language(languages.get(row.asked_by_account_id)):  # the asker's language, not the answerer's
+                title = _("征求意见已答复：%(item_name)s") % {"item_name": catalogue_text(row.item_name)}
+                said = _("%(department_name)s已答复办件 %(case_no)s 的征求意见") % {
+                    "department_name": catalogue_text(row.department_name),
+                    "case_no": row.case_no,
+                }
+            url = f"/console/cases/{row.case_no}#task-{row.task_id}"
+            await notify_account(tx, row.asked_by_account_id, title=title, body=said, url=url)
             answered = await store.get(tx, consultation_id)
             assert answered is not None  # locked by this transaction
     except _OutOfScope:

@@ -131,25 +131,45 @@ class ScriptMessages:
         self._assets = assets
         self._worker_source = worker_source
         self._texts: tuple[str, ...] | None = None
+        self._counted: frozenset[str] = frozenset()
         self._json: dict[str, bytes] = {}
         self._inline: dict[str, Markup] = {}
 
     def texts(self) -> tuple[str, ...]:
+        """Every text, by its Chinese: a `t("…")`'s, and a `tn("…", "…", n)`'s singular (its message id)."""
         if self._texts is None:
             sources = [self._assets.read_text(n) for n in self._assets.names("js/*.js")]
             sources.append(self._worker_source.read_text(encoding="utf-8"))
             found: set[str] = set()
+            counted: set[str] = set()
             for source in sources:
                 for _line, message, _comments, _context in extract(
-                    "javascript", io.BytesIO(source.encode()), keywords={"t": None}
+                    "javascript", io.BytesIO(source.encode()), keywords={"t": None, "tn": (1, 2)}
                 ):
-                    found.add(message if isinstance(message, str) else message[0])
+                    text = message if isinstance(message, str) else message[0]
+                    found.add(text)
+                    if not isinstance(message, str):
+                        counted.add(text)
             self._texts = tuple(sorted(found))
+            self._counted = frozenset(counted)
         return self._texts
 
-    def table(self, language: str) -> dict[str, str]:
+    def counted(self) -> frozenset[str]:
+        """The texts that show a count (`tn`): their table entry is every form, in the catalogue's order."""
+        self.texts()
+        return self._counted
+
+    def table(self, language: str) -> dict[str, str | list[str]]:
+        """What `language` translates: a text's translation, or a count's text's forms (1 second, 2 seconds)."""
+        table: dict[str, str | list[str]] = {}
         with i18n.use_language(language):
-            return {text: drawn for text in self.texts() if (drawn := i18n.gettext(text)) != text}
+            for text in self.texts():
+                if text in self.counted():
+                    if (forms := i18n.plural_forms(language, text)) is not None:
+                        table[text] = list(forms)
+                elif (drawn := i18n.gettext(text)) != text:
+                    table[text] = drawn
+        return table
 
     def json(self, language: str) -> bytes:
         """/i18n/<language>.json, for the service worker."""
@@ -163,6 +183,12 @@ class ScriptMessages:
         if chosen not in self._inline:
             self._inline[chosen] = htmlsafe_json_dumps(self.table(chosen))
         return self._inline[chosen]
+
+    @staticmethod
+    def plural_rule(language: str | None = None) -> str:
+        """Which form of a count's text each Intl.PluralRules category takes in the language (i18n.plural_indices),
+        as JSON for the page's `data-plural` (an attribute: Jinja escapes it)."""
+        return json.dumps(i18n.plural_indices(language or i18n.current_language()), sort_keys=True)
 
 
 class ServiceWorker:

@@ -22,6 +22,7 @@ from app.cases.models import TaskRow
 from app.cases.offices import answering_office
 from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
+from app.catalogue.translations import text as catalogue_text
 from app.consultations import service as consultations
 from app.errors import Conflict, FieldErrors, NotFound
 from app.notifications.service import notify_account
@@ -46,7 +47,7 @@ from auth.models import AuditRow, AuditSearch, CurrentUser
 from auth.pii import PiiCipher
 from auth.scope import region_prefix, serves
 from db.pool import DB
-from i18n import N_, _
+from i18n import N_, _, use_language
 
 # Work on the clock: a task waiting for the resident (补正, 待授权) or already 办结 is not the office's delay.
 RUNNING = ["submitted", "accepted", "resubmitted", "in_review", "approved"]
@@ -153,15 +154,16 @@ async def urge(db: asyncpg.Pool, conn: Connection, user: CurrentUser, task_id: i
     staff = await accounts.office_staff(db, department_code=task.department_code, person_region=_office(task))
     async with db.acquire() as tx, tx.transaction():
         await cases.record_urge(tx, task, actor_account_id=user.account_id, note=words)
+        languages = await accounts.languages_of(tx, sorted(staff))
         for account_id in staff:
-            await notify_account(
-                tx,
-                account_id,
-                title=N_("督办：%(item_name)s") % {"item_name": task.item_name},
-                body=N_("办件 %(case_no)s（%(department_name)s）被督办：%(words)s")
-                % {"case_no": task.case_no, "department_name": task.department_name, "words": words},
-                url=f"/console/cases/{task.case_no}",
-            )
+            with use_language(languages.get(account_id)):  # drawn in the language each of them reads
+                title = _("督办：%(item_name)s") % {"item_name": catalogue_text(task.item_name)}
+                body = _("办件 %(case_no)s（%(department_name)s）被督办：%(words)s") % {
+                    "case_no": task.case_no,
+                    "department_name": catalogue_text(task.department_name),
+                    "words": words,  # the supervisor's own words, as written
+                }
+            await notify_account(tx, account_id, title=title, body=body, url=f"/console/cases/{task.case_no}")
     await audit(db, conn, "task.urge", "ok", subject=f"task:{task_id}", case=task.case_no, notified=len(staff))
     return Urged(task_id=task_id, case_no=task.case_no, notified=len(staff))
 

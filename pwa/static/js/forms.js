@@ -1,6 +1,6 @@
 // Per-field errors from a 400 answer: an error summary at the top linking to each field, and the
 // message beside the field itself (GOV.UK pattern), announced to screen readers.
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 
 export function clearErrors(form) {
   form.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; el.hidden = true; });
@@ -16,7 +16,8 @@ export function clearErrors(form) {
 export function showWait(form, retryAfterSeconds) {
   const seconds = Number(retryAfterSeconds);
   const text = seconds > 0
-    ? t("请稍后再试：%(minutes)s分钟后可以再次尝试；急需办理请拨打 12345", { minutes: Math.ceil(seconds / 60) })
+    ? tn("请稍后再试：%(minutes)s分钟后可以再次尝试；急需办理请拨打 12345", "请稍后再试：%(minutes)s分钟后可以再次尝试；急需办理请拨打 12345",
+      Math.ceil(seconds / 60), { minutes: Math.ceil(seconds / 60) })
     : t("请稍后再试；急需办理请拨打 12345");
   const notice = form.querySelector(".wait-notice");
   if (!notice) {

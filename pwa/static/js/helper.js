@@ -14,7 +14,7 @@
 // - forms marked data-confirm ask first (revoking a delegation).
 import { csrfToken } from "./api.js";
 import { tabStorage } from "./storage.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 
 const banner = document.querySelector("#helper-banner");
 const current = banner?.dataset.client || "";
@@ -87,13 +87,15 @@ function say(text) {
 const PREVIOUS = t("上一位");
 
 function helperNote(name, count) {
-  return t("为%(name)s提交的%(count)s份申请还没有发送，已保存在本机，联网后会自动发送，不会重复办理。",
-    { name: name || PREVIOUS, count });
+  return tn("为%(name)s提交的%(count)s份申请还没有发送，已保存在本机，联网后会自动发送，不会重复办理。",
+    "为%(name)s提交的%(count)s份申请还没有发送，已保存在本机，联网后会自动发送，不会重复办理。",
+    count, { name: name || PREVIOUS, count });
 }
 
 function clerkNote(name, count) {
-  return t("为%(name)s提交的%(count)s份申请还没有发送，接待已结束，服务器将不再接收。如TA还在窗口，请重新核验身份（开始接待）后在提示中点“重新发送”。",
-    { name: name || PREVIOUS, count });
+  return tn("为%(name)s提交的%(count)s份申请还没有发送，接待已结束，服务器将不再接收。如TA还在窗口，请重新核验身份（开始接待）后在提示中点“重新发送”。",
+    "为%(name)s提交的%(count)s份申请还没有发送，接待已结束，服务器将不再接收。如TA还在窗口，请重新核验身份（开始接待）后在提示中点“重新发送”。",
+    count, { name: name || PREVIOUS, count });
 }
 
 // The next page names the person just left while something of theirs still waits, and takes the line away once
@@ -121,7 +123,9 @@ function rememberHandover(count) {
 function askClerk(count, next) {
   const dialog = document.querySelector("#walk-in-unsent");
   if (!dialog?.showModal) return Promise.resolve("stay");
-  for (const slot of dialog.querySelectorAll("[data-unsent-count]")) slot.textContent = String(count);
+  const title = dialog.querySelector("#walk-in-unsent-title");
+  title.textContent = tn("为%(name)s提交的%(count)s份申请还没有发送", "为%(name)s提交的%(count)s份申请还没有发送", count,
+    { name: title.dataset.name, count });
   for (const line of dialog.querySelectorAll("[data-leaving]")) line.hidden = line.dataset.leaving !== (next ? "next" : "end");
   const leave = dialog.querySelector("button[value=leave]");
   leave.textContent = next ? leave.dataset.nextLabel : leave.dataset.endLabel;
@@ -155,12 +159,13 @@ document.addEventListener("submit", async (event) => {
   try {
     let count = await waitingFor(`client-${current}`);
     if (count && atWindow) {
-      say(t("正在发送为%(name)s提交的%(count)s份申请，请稍候…", { name: currentName, count }));
+      say(tn("正在发送为%(name)s提交的%(count)s份申请，请稍候…", "正在发送为%(name)s提交的%(count)s份申请，请稍候…", count, { name: currentName, count }));
       await sendNow();
       count = await waitingFor(`client-${current}`);
       say("");
       if (count && (await askClerk(count, next)) === "stay") {
-        say(t("已继续接待%(name)s。%(count)s份申请保存在本机，联网后会自动发送，发送后再结束接待。", { name: currentName, count }));
+        say(tn("已继续接待%(name)s。%(count)s份申请保存在本机，联网后会自动发送，发送后再结束接待。",
+          "已继续接待%(name)s。%(count)s份申请保存在本机，联网后会自动发送，发送后再结束接待。", count, { name: currentName, count }));
         switching = false;
         pressed?.focus();
         return;

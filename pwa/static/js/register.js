@@ -6,7 +6,7 @@ import { postJSON } from "./api.js";
 import { ceremonyMessage, createPasskey, passkeysSupported } from "./passkeys.js";
 import { clearErrors, setBusy, showErrors, showRefusal } from "./forms.js";
 import { localPath } from "./paths.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 
 const START = "/api/v1/auth/register/options";
 const RESEND_AFTER_SECONDS = 60;
@@ -67,7 +67,7 @@ function startCountdown() {
   let left = RESEND_AFTER_SECONDS;
   resend.disabled = true;
   const tick = () => {
-    resend.textContent = left > 0 ? t("重新获取验证码（%(seconds)s秒后）", { seconds: left }) : t("重新获取验证码");
+    resend.textContent = left > 0 ? tn("重新获取验证码（%(seconds)s秒后）", "重新获取验证码（%(seconds)s秒后）", left, { seconds: left }) : t("重新获取验证码");
     if (left <= 0) {
       resend.disabled = false;
       clearInterval(countdown);

@@ -4,7 +4,7 @@
 import { csrfToken, reachable, sendJSON } from "./api.js";
 import { deviceStorage as storage } from "./storage.js";
 import { applyPathOf } from "./paths.js";
-import { language, t } from "./i18n.js";
+import { language, t, tn } from "./i18n.js";
 
 const html = document.documentElement;
 const local = self.ywtbLocal; // local-data.js, loaded before this module (absent only if that script failed)
@@ -255,7 +255,8 @@ async function showOutbox() {
   const pending = listed.filter((e) => e.state === "pending").length;
   if (pending) {
     const p = document.createElement("p");
-    p.textContent = t("待发送：%(count)s份申请保存在本机，联网后会自动发送，不会重复办理。", { count: pending });
+    p.textContent = tn("待发送：%(count)s份申请保存在本机，联网后会自动发送，不会重复办理。",
+      "待发送：%(count)s份申请保存在本机，联网后会自动发送，不会重复办理。", pending, { count: pending });
     outboxBox.append(p);
   }
   for (const entry of listed) {
@@ -387,10 +388,13 @@ function askAboutUnsent(entries, reason) {
   const second = document.querySelector("#signout-discard");
   if (!first?.showModal || !second?.showModal) return Promise.resolve("stay");
   const refused = entries.filter((e) => e.state === "refused").length;
-  for (const dialog of [first, second]) {
-    for (const count of dialog.querySelectorAll("[data-unsent-count]")) count.textContent = String(entries.length);
-  }
-  first.querySelector("[data-refused-count]").textContent = String(refused);
+  const count = entries.length;
+  first.querySelector("#signout-unsent-title").textContent = tn("有%(count)s份申请还没有发送",
+    "有%(count)s份申请还没有发送", count, { count });
+  second.querySelector("#signout-discard-title").textContent = tn("删除这%(count)s份申请并退出？",
+    "删除这%(count)s份申请并退出？", count, { count });
+  first.querySelector("[data-unsent-reason=refused]").textContent = tn("%(count)s份未被受理，需要打开申请表修改后重新提交。",
+    "%(count)s份未被受理，需要打开申请表修改后重新提交。", refused, { count: refused });
   for (const line of first.querySelectorAll("[data-unsent-reason]")) {
     const which = line.dataset.unsentReason;
     line.hidden = which === "refused" ? !refused : which !== reason || refused === entries.length;
@@ -448,7 +452,9 @@ function setupSignOut() {
       let waiting = await unsent();
       const pending = waiting.filter((e) => e.state === "pending").length;
       if (pending) {
-        if (navigator.onLine) saySignout(t("正在发送%(count)s份待发送的申请，发送后再退出，请稍候…", { count: pending }));
+        if (navigator.onLine) {
+          saySignout(tn("正在发送%(count)s份待发送的申请，发送后再退出，请稍候…", "正在发送%(count)s份待发送的申请，发送后再退出，请稍候…", pending, { count: pending }));
+        }
         await sendWaiting();
         waiting = await unsent();
       }
@@ -456,7 +462,8 @@ function setupSignOut() {
         saySignout("");
         const choice = await askAboutUnsent(waiting, navigator.onLine ? "later" : "offline");
         if (choice === "stay") {
-          saySignout(t("已保持登录。%(count)s份申请仍保存在这台设备上。", { count: waiting.length }));
+          saySignout(tn("已保持登录。%(count)s份申请仍保存在这台设备上。", "已保持登录。%(count)s份申请仍保存在这台设备上。", waiting.length,
+            { count: waiting.length }));
           signingOut = false;
           pressed?.focus();
           return;
