@@ -529,10 +529,11 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     )
 
 
-# The queue's order: soonest due first, a task with no deadline last, then by id. Its indexes (migration 0037) hold
-# the open tasks only: a queue query names the states it wants as constants in its text (never a parameter), which
-# the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
-# statistics of each state.
+# The queue's order: soonest due first, a task with no deadline last, then by id. Its indexes (migrations 0037, 0042)
+# hold the open tasks only: a queue query names the states it wants as constants in its text (never a parameter),
+# which the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
+# statistics of each state. Each entry carries the task's state, offices and department (0042): the walk decides
+# whether a task is in the caller's queue on the entry, without reading the task, its case or its applicant.
 _QUEUE_KEY = "coalesce({t}.due_on, 'infinity'::date)"
 QUEUE_START = (date.min, 0)  # before every task: the first page
 QUEUE_PAGE_QUERY = "-- the queue's page\n"  # how tests/test_performance.py finds the query choosing a page
@@ -571,7 +572,8 @@ async def queue(
     case's first task in the queue (its anchor), and `after` is the anchor of the last case of the page before: a case
     is on one page only, however far apart its tasks' deadlines are.
 
-    The page is chosen first, walking an index in queue order and stopping after `limit` matches, then read in full;
+    The page is chosen first, walking an index in queue order and stopping after `limit` matches (the receiving hall
+    is the task's own `receiving_region`, kept from the case: 0042), then read in full;
     each filter adds its clause (never `$n IS NULL OR …`, which a prepared statement's generic plan cannot index)."""
     args: list[object] = [after[0], after[1], region_prefix, limit]
 
