@@ -24,6 +24,7 @@ from app.appointments import service as appointments
 from app.calendar.service import china_time, save_year, today_in_china
 from app.calendar.workdays import parse_year_override
 from app.cases import consent_flow
+from app.cases import service as cases
 from app.catalogue import service as catalogue
 from app.database import migrate_database, rebuild_statistics
 from app.errors import DomainError, FieldErrors
@@ -90,6 +91,7 @@ def _import_population(settings: Settings, path: Path) -> Callable[[Tx], Awaitab
 
     async def work(conn: Tx) -> int:
         report = await import_register(conn, PiiCipher(settings.secret_key), text)
+        await cases.follow_register_moves(conn)  # a moved applicant's online cases: their new district's hall
         for problem in report.problems:
             print(f"line {problem.line}: {problem.message}", file=sys.stderr)
         print(f"imported: {report.added} added, {report.updated} updated, {len(report.problems)} rows refused")

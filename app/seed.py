@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from app.appointments import service as appointments
+from app.cases import service as cases
 from app.catalogue import service as catalogue
 from app.certificates import service as certificate_service
 from app.forms import service as forms
@@ -117,6 +118,7 @@ async def seed_demo_data(db: DB, cipher: PiiCipher) -> SeedReport:
     report = await import_register(db, cipher, (SEED_DIR / "population.csv").read_text(encoding="utf-8"))
     if report.problems:
         raise ValueError(f"demo population.csv line {report.problems[0].line}: {report.problems[0].message}")
+    await cases.follow_register_moves(db)  # seeding again over cases: a moved applicant's, their new district's hall
     certificates = await seed_certificates(db, cipher)
     companies = await seed_organisations(db, cipher)
     halls = await seed_halls(db)

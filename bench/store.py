@@ -63,13 +63,13 @@ async def create_cases(conn: asyncpg.Connection, count: int, data_enc: bytes, ch
     )
     await conn.execute(
         """
-        INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on)
+        INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, receiving_region)
         SELECT c.id, le.item_code, i.department_code, le.position,
                (ARRAY['submitted', 'accepted', 'in_review', 'approved', 'completed', 'delivered'])
                    [1 + (c.id + le.position) % 6],
-               (c.created_at AT TIME ZONE 'Asia/Shanghai')::date + 7
+               (c.created_at AT TIME ZONE 'Asia/Shanghai')::date + 7, coalesce(c.received_region, p.region_code)
         FROM cases c JOIN life_event_items le ON le.life_event_code = c.life_event_code
-        JOIN service_items i ON i.code = le.item_code
+        JOIN service_items i ON i.code = le.item_code JOIN people p ON p.id = c.applicant_person_id
         WHERE c.idempotency_key LIKE 'bench-%'
         """,
         timeout=LONG,
@@ -107,6 +107,12 @@ async def give_cases_to(conn: asyncpg.Connection, person_id: int, how_many: int)
         "RETURNING case_no",
         person_id,
         how_many,
+    )
+    # Their tasks' receiving hall (migration 0042) is the new applicant's, as the app keeps it.
+    await conn.execute(
+        "UPDATE tasks t SET receiving_region = coalesce(c.received_region, p.region_code) FROM cases c "
+        "JOIN people p ON p.id = c.applicant_person_id WHERE c.id = t.case_id AND c.applicant_person_id = $1",
+        person_id,
     )
     return [r["case_no"] for r in rows]
 
@@ -225,7 +231,7 @@ async def _statistics_data(
         """
         WITH made AS (
             INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region,
-                               delivery_method)
+                               delivery_method, receiving_region)
             SELECT case_id, item_code, department_code, 0,
                    CASE WHEN done_at > now() THEN 'in_review'
                         WHEN h % 10 = 3 OR done_at + interval '1 day' > now() THEN 'completed'
@@ -233,7 +239,9 @@ async def _statistics_data(
                    filed_on + due_days, office,
                    CASE WHEN done_at + interval '1 day' > now() OR h % 10 = 3 THEN NULL
                         WHEN channel = 'window' THEN (ARRAY['window', 'post'])[1 + h % 2]
-                        ELSE (ARRAY['electronic', 'post', 'window'])[1 + h % 3] END
+                        ELSE (ARRAY['electronic', 'post', 'window'])[1 + h % 3] END,
+                   (SELECT coalesce(c.received_region, p.region_code) FROM cases c
+                    JOIN people p ON p.id = c.applicant_person_id WHERE c.id = stats_plan.case_id)
             FROM stats_plan
             RETURNING id, case_id
         )
@@ -375,12 +383,12 @@ async def create_queue_data(
         await conn.execute(
             """
             INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region,
-                               updated_at)
+                               updated_at, receiving_region)
             SELECT c.id, i.code, i.department_code, 0,
                    CASE WHEN x.g <= $1 THEN ($2::text[])[1 + x.g % cardinality($2::text[])] ELSE 'delivered' END,
                    CASE WHEN x.g <= $1 THEN current_date - 21 + (x.g % 63)::int
                         ELSE (c.created_at AT TIME ZONE 'Asia/Shanghai')::date + 10 END,
-                   left(p.region_code, 6), c.created_at
+                   left(p.region_code, 6), c.created_at, p.region_code
             FROM cases c JOIN service_items i ON i.code = c.life_event_code
                  JOIN people p ON p.id = c.applicant_person_id
             CROSS JOIN LATERAL (SELECT substr(c.idempotency_key, 12)::bigint AS g) x
@@ -390,6 +398,9 @@ async def create_queue_data(
             QUEUE_OPEN_STATUSES,
             timeout=LONG,
         )
+    # As autovacuum leaves a loaded table (its insert threshold): the visibility map set, so the queue's index-only
+    # walk reads the index alone, not each task's page too.
+    await conn.execute("VACUUM tasks", timeout=LONG)
     await conn.execute("ANALYZE", timeout=LONG)
 
 

@@ -301,9 +301,10 @@ async def _copies_of(pool: asyncpg.Pool, case_no: str, copies: int) -> None:
         copies,
     )
     await pool.execute(
-        """INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region)
+        """INSERT INTO tasks (case_id, item_code, department_code, position, status, due_on, office_region,
+                              receiving_region)
            SELECT copy.id, t.item_code, t.department_code, t.position, t.status, current_date + (copy.id % 40)::int,
-                  t.office_region
+                  t.office_region, t.receiving_region
            FROM cases copy JOIN cases c ON c.case_no = $1 JOIN tasks t ON t.case_id = c.id
            WHERE copy.idempotency_key LIKE 'copy-%'""",
         case_no,

@@ -652,6 +652,12 @@ async def key_existing_cases(conn: Tx, cipher: PiiCipher) -> int:
     return await duplicate_flow.key_existing_cases(conn, cipher)
 
 
+async def follow_register_moves(db: DB) -> int:
+    """After the population register is imported: the tasks of an online or helper case whose applicant it moved
+    keep their receiving hall (workflow.receiving_hall: the applicant's region) on their row as the queue reads it."""
+    return await store.follow_register_moves(db)
+
+
 # --- for the back office (app.console) -------------------------------------------------------------
 
 

@@ -105,6 +105,14 @@ async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
     await db.execute("UPDATE cases SET subject_org_credit_code = $2 WHERE id = $1", case_id, credit_code)
 
 
+# The region of the hall case $1 came in at (app.cases.workflow.receiving_hall), as each of its tasks keeps it (0042):
+# the hall that received it at its window, else the applicant's registered region.
+_RECEIVING_HALL_OF_CASE = (
+    "(SELECT coalesce(c.received_region, p.region_code) FROM cases c "
+    "JOIN people p ON p.id = c.applicant_person_id WHERE c.id = $1)"
+)
+
+
 async def insert_tasks(
     db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]
 ) -> list[TaskRow]:
@@ -112,8 +120,10 @@ async def insert_tasks(
     tasks as made, in their order."""
     rows = await db.fetch(
         "WITH new AS ("
-        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region)"
-        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
+        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region,"
+        " receiving_region)"
+        f" SELECT $1, *, {_RECEIVING_HALL_OF_CASE}"
+        " FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
         " RETURNING *) " + _TASK_OF_T.format(tasks="new") + " ORDER BY t.position",
         case_id,
         [t[0] for t in tasks],
@@ -141,8 +151,9 @@ async def insert_correction_task(
     already (tasks_one_open_correction)."""
     return await db.fetchval(
         "INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region, "
-        "corrects_certificate_id) "
-        "SELECT $1, $2, $3, coalesce(max(position), -1) + 1, $4, $5, $6, $7 FROM tasks WHERE case_id = $1 "
+        "corrects_certificate_id, receiving_region) "
+        f"SELECT $1, $2, $3, coalesce(max(position), -1) + 1, $4, $5, $6, $7, {_RECEIVING_HALL_OF_CASE} "
+        "FROM tasks WHERE case_id = $1 "
         "ON CONFLICT DO NOTHING RETURNING id",
         case_id,
         item_code,
@@ -152,6 +163,19 @@ async def insert_correction_task(
         office_region,
         certificate_id,
     )
+
+
+async def follow_register_moves(db: DB) -> int:
+    """The open tasks of every case filed online or by a helper whose applicant the register has since moved: their
+    receiving hall is the applicant's region now (workflow.receiving_hall reads it live); how many were moved. (An
+    ended task is in no queue and never opens again: 0042 keeps the region for open ones.)"""
+    status = await db.execute(
+        "UPDATE tasks t SET receiving_region = p.region_code "
+        "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
+        f"WHERE c.id = t.case_id AND {_open_states(sorted(OPEN_TASK_STATUSES))} AND c.received_region IS NULL "
+        "AND t.receiving_region IS DISTINCT FROM p.region_code"
+    )
+    return int(status.split()[-1])
 
 
 async def take_office(db: DB, task_id: int, office_region: str) -> None:
@@ -505,10 +529,11 @@ async def last_event_day(db: DB, task_id: int, status: str) -> date | None:
     )
 
 
-# The queue's order: soonest due first, a task with no deadline last, then by id. Its indexes (migration 0037) hold
-# the open tasks only: a queue query names the states it wants as constants in its text (never a parameter), which
-# the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
-# statistics of each state.
+# The queue's order: soonest due first, a task with no deadline last, then by id. Its indexes (migrations 0037, 0042)
+# hold the open tasks only: a queue query names the states it wants as constants in its text (never a parameter),
+# which the planner sees are all open, so those indexes serve it, and whose share of the tasks it estimates from the
+# statistics of each state. Each entry carries the task's state, offices and department (0042): the walk decides
+# whether a task is in the caller's queue on the entry, without reading the task, its case or its applicant.
 _QUEUE_KEY = "coalesce({t}.due_on, 'infinity'::date)"
 QUEUE_START = (date.min, 0)  # before every task: the first page
 QUEUE_PAGE_QUERY = "-- the queue's page\n"  # how tests/test_performance.py finds the query choosing a page
@@ -547,7 +572,8 @@ async def queue(
     case's first task in the queue (its anchor), and `after` is the anchor of the last case of the page before: a case
     is on one page only, however far apart its tasks' deadlines are.
 
-    The page is chosen first, walking an index in queue order and stopping after `limit` matches, then read in full;
+    The page is chosen first, walking an index in queue order and stopping after `limit` matches (the receiving hall
+    is the task's own `receiving_region`, kept from the case: 0042), then read in full;
     each filter adds its clause (never `$n IS NULL OR …`, which a prepared statement's generic plan cannot index)."""
     args: list[object] = [after[0], after[1], region_prefix, limit]
 
@@ -558,12 +584,12 @@ async def queue(
     untaken = "{t}.office_region IS NULL"
     if untaken_departments is not None:
         untaken += f" AND {{t}}.department_code = ANY({arg(untaken_departments)}::text[])"
-    # A task's own clauses, for any alias of tasks (a case's other tasks are held to the same); the received clause
-    # reads the case (c) and its applicant (p), the same for every task of a case.
+    # A task's own clauses, for any alias of tasks (a case's other tasks are held to the same), each on a column the
+    # queue indexes carry (0042): the walk turns away other offices' tasks without reading them, their cases or people.
     own = [
         _open_states(statuses, "{t}"),
         f"(({untaken}) OR {{t}}.office_region LIKE $3 || '%'"
-        + (" OR coalesce(c.received_region, p.region_code, '') LIKE $3 || '%')" if received_too else ")"),
+        + (" OR {t}.receiving_region LIKE $3 || '%')" if received_too else ")"),
     ]
     if department is not None:
         own.append(f"{{t}}.department_code = {arg(department)}")
@@ -579,12 +605,9 @@ async def queue(
     def in_queue(alias: str) -> str:
         return " AND ".join(clause.replace("{t}", alias) for clause in own)
 
-    def case_of(alias: str) -> str:
-        return f" JOIN cases c ON c.id = {alias}.case_id JOIN people p ON p.id = c.applicant_person_id"
-
     key = _QUEUE_KEY
     after_clause = f"({key.format(t='t')}, t.id) > (coalesce($1::date, 'infinity'::date), $2)"
-    walk = f"FROM tasks t{case_of('t') if received_too else ''} WHERE {in_queue('t')} AND {after_clause}"
+    walk = f"FROM tasks t WHERE {in_queue('t')} AND {after_clause}"
     if not whole_cases:
         page = f"SELECT t.id {walk} ORDER BY {key.format(t='t')}, t.id LIMIT $4"
     else:
@@ -597,8 +620,7 @@ async def queue(
             f"ORDER BY {key.format(t='t')}, t.id LIMIT $4"
         )
         page = (
-            f"SELECT s.id FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id"
-            f"{case_of('s') if received_too else ''} WHERE {in_queue('s')} "
+            f"SELECT s.id FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id WHERE {in_queue('s')} "
             f"ORDER BY a.case_key, a.case_anchor, {key.format(t='s')}, s.id"
         )
     # Two queries: the page's ids (planned afresh each time: its plan depends on the cursor and the region), then
