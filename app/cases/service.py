@@ -139,9 +139,10 @@ async def submit_case(
             if (existing := await _made_already(tx, settings, user, body)) is not None:
                 return existing
             raise
-        # The day's next case number, in a statement of its own: the day's counter is one row that every submission
-        # writes, and in the transaction its lock would be held until the commit, one submission at a time. A number
-        # taken for a submission that then makes no case (a retry that lost the race, an exact duplicate) is skipped.
+        # The day's next case number, from a sequence: it waits for no other submission (a counter row written by
+        # each did, until the one before had committed). Taken before the transaction, so the day's first submission
+        # does not hold the day's row until its commit. A number taken for a submission that then makes no case (a
+        # retry that lost the race, an exact duplicate) is skipped.
         today = today_in_china()
         number = await store.next_case_sequence(tx, today)
         async with tx.transaction():
