@@ -139,7 +139,7 @@ async def test_a_submission_makes_the_same_few_queries_however_many_tasks_and_ma
     assert counts["required"] == counts["every"], counts
     # Session and account, the walk-in's check, the idempotency and subject locks, the case, its tasks counted, its
     # timeline with the tracking snapshot, the inbox, the text and the departments' webhooks, the draft: one each.
-    assert counts["every"] <= 32, [" ".join(q.query.split())[:100] for q in queries]
+    assert counts["every"] <= 26, [" ".join(q.query.split())[:100] for q in queries]
 
 
 async def test_a_submission_waits_for_no_other_submission_to_commit_for_its_case_number(

@@ -249,12 +249,18 @@ async def test_the_push_worker_hears_new_jobs_on_its_direct_connection(
         phone = await resident_with_device(client, service)
         env = {**worker_env(database_url, settings.data_dir), **_through_pgbouncer(database_url, pgbouncer)}
         # The queue is looked at unasked only every two minutes: once the worker has sent the first case's
-        # push (and waits again), a prompt push for the second means its LISTEN heard the new job.
+        # push (and waits again), a prompt push for the second means its LISTEN heard the wake-up. Queueing a job
+        # sends none (migration 0043): the workers' own updates do, as here.
+        first = await file_case(client, "pgbouncer-push-1")  # queued before the worker starts: its first look
         worker = await WorkerProcess.start(env, "--idle-poll-seconds", "120")
         try:
-            first = await file_case(client, "pgbouncer-push-1")
             await service.wait_for(1, within=20)
+            await asyncio.sleep(0.5)  # the worker waits again
             second = await file_case(client, "pgbouncer-push-2")
+            await pool.execute(
+                "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation', 'update', "
+                "'sent_at', now(), 'table', 'pgqueuer', 'type', 'table_changed_event')::text)"
+            )
             await service.wait_for(2, within=20)
         finally:
             assert await worker.stop() == 0

@@ -4,6 +4,7 @@ killed mid-send loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 import asyncpg
@@ -92,3 +93,30 @@ async def test_a_worker_killed_mid_send_loses_nothing(
         event_ids = {p.payload["event_id"] for p in service.pushes_to(phone)}
         assert len(event_ids) == 1 and len(service.pushes_to(phone)) == 2
         assert case["case_no"] in service.pushes_to(phone)[0].payload["body"]
+
+
+async def test_a_case_step_queues_its_push_without_a_notify_and_an_idle_worker_takes_it_at_once(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, database_url: str
+) -> None:
+    """A transaction that sends a NOTIFY locks the whole database at its commit, until its commit is on disk: every
+    submission and step would commit one at a time. Queueing a push sends none; a worker waiting on an empty queue
+    (its default poll) takes the job within a fraction of a second all the same."""
+    listener = await asyncpg.connect(database_url)
+    heard: list[str] = []
+    await listener.add_listener("ch_pgqueuer", lambda *args: heard.append(args[-1]))
+    try:
+        async with local_push_service(client) as service:
+            await resident_with_device(client, service)
+            worker = await WorkerProcess.start(worker_env(database_url, settings.data_dir))
+            try:
+                await asyncio.sleep(1)  # the worker has found the queue empty and waits
+                heard.clear()
+                await file_case(client)
+                assert await pool.fetchval("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'") >= 1
+                await service.wait_for(1, within=3)
+            finally:
+                assert await worker.stop() == 0
+        # What the worker's own updates say (a job taken, done) is not the case's transaction.
+        assert not [h for h in heard if json.loads(h)["operation"] == "insert"], heard
+    finally:
+        await listener.close()

@@ -47,6 +47,14 @@ class ResidentAccount(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     user_handle: bytes
     language: str | None = None  # chosen on the account (i18n); None: never chosen, its notices are in Chinese
+    sms_preference: str = "fallback"  # 短信提醒 as chosen on 我的 (app.sms decides what it means)
+
+
+class NoticeChoices(msgspec.Struct, frozen=True, kw_only=True):
+    """What an account chose about its notices: their language (None: never chosen, Chinese) and 短信提醒."""
+
+    language: str | None
+    sms_preference: str
 
 
 class SignupCode(msgspec.Struct, frozen=True, kw_only=True):

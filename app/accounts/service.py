@@ -16,7 +16,15 @@ import asyncpg
 import msgspec
 
 from app.accounts import store
-from app.accounts.models import Account, Me, PendingRegistration, RegionRef, RegisterStart, ResidentAccount
+from app.accounts.models import (
+    Account,
+    Me,
+    NoticeChoices,
+    PendingRegistration,
+    RegionRef,
+    RegisterStart,
+    ResidentAccount,
+)
 from app.calendar.service import beijing_time
 from app.catalogue import service as catalogue
 from app.errors import Conflict, FieldErrors, Invalid, NotFound
@@ -560,6 +568,11 @@ async def resident_accounts_of(db: DB, person_ids: list[int]) -> dict[int, Resid
 async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
     """The language each account chose (None: never chosen), for drawing notices to them in it."""
     return await store.languages_of(db, account_ids) if account_ids else {}
+
+
+async def notice_choices_of(db: DB, account_ids: list[int]) -> dict[int, NoticeChoices]:
+    """The language and 短信提醒 each account chose, for the notices of a case step to them."""
+    return await store.notice_choices_of(db, account_ids) if account_ids else {}
 
 
 async def passkeys_of(db: DB, account_id: int) -> list[CredentialListing]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.accounts.models import Account, ResidentAccount, SignupCode
+from app.accounts.models import Account, NoticeChoices, ResidentAccount, SignupCode
 from auth.models import CurrentUser, SessionRead
 from db.pool import DB
 
@@ -84,14 +84,16 @@ async def set_sms_preference(db: DB, account_id: int, preference: str) -> None:
 
 async def resident_account_of(db: DB, person_id: int) -> ResidentAccount | None:
     row = await db.fetchrow(
-        "SELECT id, name, user_handle, language FROM accounts WHERE person_id = $1 AND kind = 'resident'", person_id
+        "SELECT id, name, user_handle, language, sms_preference FROM accounts "
+        "WHERE person_id = $1 AND kind = 'resident'",
+        person_id,
     )
     return ResidentAccount(**dict(row)) if row else None
 
 
 async def resident_accounts_of(db: DB, person_ids: list[int]) -> dict[int, ResidentAccount]:
     rows = await db.fetch(
-        "SELECT person_id, id, name, user_handle, language FROM accounts "
+        "SELECT person_id, id, name, user_handle, language, sms_preference FROM accounts "
         "WHERE person_id = ANY($1::bigint[]) AND kind = 'resident'",
         person_ids,
     )
@@ -101,6 +103,11 @@ async def resident_accounts_of(db: DB, person_ids: list[int]) -> dict[int, Resid
 async def languages_of(db: DB, account_ids: list[int]) -> dict[int, str | None]:
     rows = await db.fetch("SELECT id, language FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
     return {r["id"]: r["language"] for r in rows}
+
+
+async def notice_choices_of(db: DB, account_ids: list[int]) -> dict[int, NoticeChoices]:
+    rows = await db.fetch("SELECT id, language, sms_preference FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
+    return {r["id"]: NoticeChoices(language=r["language"], sms_preference=r["sms_preference"]) for r in rows}
 
 
 async def names_of(db: DB, account_ids: list[int]) -> dict[int, str]:

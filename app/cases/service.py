@@ -22,6 +22,7 @@ from app.cases.models import (
     CaseHead,
     CaseListed,
     CaseOfPerson,
+    CaseParties,
     CaseSubmission,
     CaseSummary,
     CaseView,
@@ -128,20 +129,21 @@ async def submit_case(
         db, cipher, user, body.on_behalf_of, code, conn, on_behalf_of_org=body.on_behalf_of_org
     )
     async with db.acquire() as tx:
-        existing = await _made_already(tx, settings, user, body)
-        if existing is not None:  # a retry of a submission that already became a case
-            return existing
+        # A retry of a submission that already became a case is checked again like any other (retries are rare: a
+        # look for the key here would cost every submission a query) and answered with the case made in the
+        # transaction, under the key's lock.
         try:
             checked = await _checked(tx, cipher, user, body, code, filing)
         except DomainError:
-            # A repeat whose original committed between the look above and these checks: its uploads now belong to
-            # the case, so they fail. It is a repeat all the same, answered with the case made.
+            # A repeat whose original has committed: its uploads now belong to the case, so they fail (and the form
+            # may have changed since). It is a repeat all the same, answered with the case made.
             if (existing := await _made_already(tx, settings, user, body)) is not None:
                 return existing
             raise
-        # The day's next case number, in a statement of its own: the day's counter is one row that every submission
-        # writes, and in the transaction its lock would be held until the commit, one submission at a time. A number
-        # taken for a submission that then makes no case (a retry that lost the race, an exact duplicate) is skipped.
+        # The day's next case number, from a sequence: it waits for no other submission (a counter row written by
+        # each did, until the one before had committed). Taken before the transaction, so the day's first submission
+        # does not hold the day's row until its commit. A number taken for a submission that then makes no case (a
+        # retry that lost the race, an exact duplicate) is skipped.
         today = today_in_china()
         number = await store.next_case_sequence(tx, today)
         async with tx.transaction():
@@ -274,6 +276,7 @@ async def _submit_in(
         items,
         checked.clean,
         case_no=number,
+        event_name=checked.chosen.event_name,
         applicant_region=applicant.person.region_code,
         subject_key=screening.subject_key,
     )
@@ -333,11 +336,14 @@ async def _create(
     clean: dict[str, Any],
     *,
     case_no: str,
+    event_name: str,
     applicant_region: str | None,
     subject_key: bytes | None = None,
 ) -> tuple[int, CaseCreated]:
     today = today_in_china()
     token = secrets.token_urlsafe(24)  # 192 random bits, the only key to the public tracking page
+    # 全城通办: the hall that received it at its window, whatever district the resident lives in.
+    received_region = user.region_code if filing.channel == "window" else None
     case_id = await store.insert_case(
         tx,
         case_no=case_no,
@@ -350,8 +356,7 @@ async def _create(
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
-        # 全城通办: the hall that received it at its window, whatever district the resident lives in.
-        received_region=user.region_code if filing.channel == "window" else None,
+        received_region=received_region,
         subject_org_credit_code=filing.org_credit_code,
         subject_key=subject_key,
     )
@@ -360,6 +365,19 @@ async def _create(
     phone = clean.get("applicant.phone")
     await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
     title, params, note = _submitted_step(filing, user, len(items))
+    # Whose it is, as just written (nobody is linked to it yet: 一事不二办's flags come after its first step).
+    parties = CaseParties(
+        case_no=case_no,
+        life_event_name=event_name,
+        applicant_person_id=filing.person_id,
+        filed_as=filing.filed_as,
+        filed_by_account_id=user.account_id,
+        tracking_token=token,
+        applicant_region=applicant_region or "",
+        life_event_code=body.code,
+        subject_org_credit_code=filing.org_credit_code,
+        received_region=received_region,
+    )
     await record_event(
         tx,
         case_id=case_id,
@@ -369,6 +387,7 @@ async def _create(
         actor_account_id=user.account_id,
         note=note,
         new_tasks=tasks,
+        parties=parties,
     )
     return case_id, CaseCreated(case_no=case_no, tracking_token=token, tracking_url=tracking_url(settings, token))
 

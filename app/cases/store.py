@@ -55,12 +55,25 @@ async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str)
 
 
 async def next_case_sequence(db: DB, day: date) -> int:
-    """The day's next case number (its counter row is locked until the statement's transaction ends)."""
-    return await db.fetchval(
-        "INSERT INTO case_number_days (day, last_seq) VALUES ($1, 1) "
-        "ON CONFLICT (day) DO UPDATE SET last_seq = case_number_days.last_seq + 1 RETURNING last_seq",
-        day,
-    )
+    """The day's next case number: the sequence's next value less the day's base. nextval holds no lock and writes
+    nothing to commit, so submissions never wait for each other for their numbers (they did on the day's counter
+    row). The first submission of a day sets its base (once, whichever process is first)."""
+    number: int | None = await db.fetchval(_NEXT_CASE_NUMBER, day)
+    if number is None:
+        await db.execute(_OPEN_CASE_NUMBER_DAY, day)
+        number = await db.fetchval(_NEXT_CASE_NUMBER, day)
+    assert number is not None  # the day's base is set above
+    return number
+
+
+# nextval is evaluated only for the day's row with its base: no number is taken for a day before its base is set.
+_NEXT_CASE_NUMBER = "SELECT nextval('case_numbers') - base FROM case_number_days WHERE day = $1 AND base IS NOT NULL"
+# The base is the last value handed out when the day opens, so every number of the day is at least 1. A day numbered
+# by the counter before (0043): above the numbers it handed out. A process that lost the race finds the base set.
+_OPEN_CASE_NUMBER_DAY = """
+    INSERT INTO case_number_days (day, last_seq, base) VALUES ($1, 0, (SELECT last_value FROM case_numbers))
+    ON CONFLICT (day) DO UPDATE SET base = (SELECT last_value FROM case_numbers) - case_number_days.last_seq
+    WHERE case_number_days.base IS NULL"""
 
 
 async def insert_case(

@@ -38,6 +38,7 @@ async def record_event(
     result_to_collect: bool = False,
     visibility: str = RESIDENT,
     new_tasks: Sequence[TaskRow] | None = None,
+    parties: CaseParties | None = None,
 ) -> int:
     """`notify`: False for a step that is the back office's own business (a 督办): on the case's timeline and its
     tracking page, but no push to the resident and no webhook. `result_to_collect`: a 办结 whose result waits for the
@@ -45,7 +46,8 @@ async def record_event(
     step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
     push, text or webhook. `title_params`: `title` is a marked text with %(name)s in it (i18n): the timeline keeps it
     filled in Chinese, each recipient's notice fills it in their language. `new_tasks`: a new case's tasks as just made
-    in this transaction (its first step: the departments' systems hear of each), so they are not read again."""
+    in this transaction (its first step: the departments' systems hear of each), so they are not read again; `parties`
+    likewise, whose the new case is."""
     shown = title % title_params if title_params is not None else title
     event_id = await store.append_event(
         tx,
@@ -65,7 +67,7 @@ async def record_event(
     if not notify:
         return event_id
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
-    case = await store.case_parties(tx, case_id)
+    case = parties if parties is not None else await store.case_parties(tx, case_id)
     audience = await _audience(tx, case_id, case)
     await notify_event(tx, audience, event_id=event_id, status=status, title=title, title_params=title_params)
     # A text to the case's phone when the applicant would not hear otherwise (app.sms decides), queued likewise.
@@ -169,12 +171,14 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         tx, [case.applicant_person_id, *member_ids, *case.linked_person_ids]
     )
     account = signed_up.get(case.applicant_person_id)
+    sms_preference = "fallback"
     if account is None and case.filed_as == "parent":  # a minor child without an account: the parent who filed
         applicant_account_id: int | None = case.filed_by_account_id
     else:
         applicant_account_id = account.id if account else None
         if account is not None:
             languages[account.id] = account.language
+            sms_preference = account.sms_preference
     helper = case.filed_by_account_id if case.filed_as == "helper" else None
     if helper is not None and not await delegations.is_live(tx, helper, case.applicant_person_id):
         helper = None
@@ -188,9 +192,13 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         if (party := signed_up.get(person_id)) is not None:
             linked.append(party.id)
             languages[party.id] = party.language
-    # The parent or helper who filed: their language in one query (the others' came with their accounts).
+    # The parent or helper who filed: their language (and the parent's 短信提醒) in one query (the others' came with
+    # their accounts).
     filers = [a for a in (applicant_account_id, helper) if a is not None and a not in languages]
-    languages.update(await accounts.languages_of(tx, filers))
+    for account_id, chosen in (await accounts.notice_choices_of(tx, filers)).items():
+        languages[account_id] = chosen.language
+        if account_id == applicant_account_id:
+            sms_preference = chosen.sms_preference
     return CaseAudience(
         case_id=case_id,
         case_no=case.case_no,
@@ -200,4 +208,5 @@ async def _audience(tx: Tx, case_id: int, case: CaseParties) -> CaseAudience:
         organisation_account_ids=members,
         linked_account_ids=linked,
         languages=languages,
+        applicant_sms_preference=sms_preference,
     )

@@ -26,6 +26,8 @@ class CaseAudience(msgspec.Struct, frozen=True, kw_only=True):
     linked_account_ids: list[int] = msgspec.field(default_factory=list[int])
     # The language each of these accounts chose (i18n), read with them: its notices are drawn in it (none: Chinese).
     languages: dict[int, str | None] = msgspec.field(default_factory=dict[int, str | None])
+    # 短信提醒 as the applicant's account chose it on 我的, read with it (app.sms: whether each step is texted).
+    applicant_sms_preference: str = "fallback"
 
     def language_of(self, account_id: int | None) -> str | None:
         return self.languages.get(account_id) if account_id is not None else None

@@ -75,7 +75,7 @@ async def text_step(
 ) -> int | None:
     """Queue the text of one step, in its transaction, if the applicant is to be texted (the rules above); the id of
     the text queued, or None."""
-    if not await _texted(tx, audience.applicant_account_id, status):
+    if not await _texted(tx, audience, status):
         return None
     text = await step_text(
         tx,
@@ -125,10 +125,13 @@ def _step_in(language: str | None, status: str) -> str | None:
         return _(STEP_WORDS.get(status, OTHER_STEP))
 
 
-async def _texted(db: DB, account_id: int | None, status: str) -> bool:
+async def _texted(db: DB, audience: CaseAudience, status: str) -> bool:
+    """The applicant's choice came with the audience (app.cases.timeline): only whether a device of theirs receives
+    push is read here."""
+    account_id = audience.applicant_account_id
     if status in ALWAYS_TEXTED or account_id is None:
         return True
-    if await accounts.sms_preference(db, account_id) == "always":
+    if audience.applicant_sms_preference == "always":
         return True
     return not await subscriptions.has_device(db, account_id)
 
