@@ -14,6 +14,7 @@ within 10 % of what it was after the first minute. Prints the figures and exits 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import shutil
@@ -142,6 +143,9 @@ def main() -> int:
         print("make soak needs wrk: run 'sudo apt-get install wrk'", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="ywtb-soak-"))
+    # Removed at exit after the database server has stopped (atexit runs last-registered first: the server's own
+    # clean-up, registered when it starts, stops it from its data folder; removed before, the server ran on).
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     dsn = asyncio.run(ensure_database(start_embedded_server(work, keep_running=False), "ywtb_soak"))
     log(f"building {CASES:,} cases across {RESIDENTS:,} residents")
     data = asyncio.run(build(dsn))
@@ -207,9 +211,7 @@ def main() -> int:
         app.stop()
         if service is not None:
             service.stop()
-    passed = report(peak, rate, figures, samples, outcomes, len(service.service.received) if service else 0)
-    shutil.rmtree(work, ignore_errors=True)
-    return passed
+    return report(peak, rate, figures, samples, outcomes, len(service.service.received) if service else 0)
 
 
 def report(
