@@ -436,12 +436,11 @@ async def forget_of_cases(tx: Tx, case_ids: list[int], today: date) -> dict[int,
     its transaction); by case id, what was removed. The consultations stay, without their words."""
     files = await store.delete_attachments_of_cases(tx, case_ids)
     words = await store.forget_words_of_cases(tx, case_ids, today)
-    return {
-        case_id: Forgotten(
-            files=files.get(case_id, (0, 0))[0], file_bytes=files.get(case_id, (0, 0))[1], words=words.get(case_id, 0)
-        )
-        for case_id in files.keys() | words.keys()
-    }
+    forgotten: dict[int, Forgotten] = {}
+    for case_id in files.keys() | words.keys():
+        count, size = files.get(case_id, (0, 0))
+        forgotten[case_id] = Forgotten(files=count, file_bytes=size, words=words.get(case_id, 0))
+    return forgotten
 
 
 async def overdue_for_supervisor(db: DB, user: CurrentUser) -> list[Consultation]:
