@@ -142,3 +142,39 @@ def test_the_brand_in_english_breaks_between_words_never_inside_one_at_the_large
     assert words and all(w["lines"] == 1 for w in words), words
     assert_fits(page, "home in English, 长辈版 at 40 px")
     assert_compact_header(page, "home in English, 长辈版 at 40 px")
+
+
+ELDER_WITH_NOTICES = ("顾桂英", "320404193812031781")
+
+
+def test_the_unread_count_on_the_bell_stays_on_one_line_at_the_largest_text(phone: Page) -> None:
+    """Two digits of unread notices on the 消息 tab at A+ 40 px: the badge is one line ("12", not "1" over "2" on the
+    tab's label) and inside its own tab (the next tab is drawn over anything past its edge)."""
+    page = phone
+    register_resident(page, *ELDER_WITH_NOTICES)
+    file_life_event(page, "retirement", "elder-badge")  # its 已受理 notice: one unread
+    # A resident cannot file a dozen cases here (one per life event at a time): the server's own badge, with its
+    # count made two digits on the way, is what a resident with 12 unread notices is sent.
+    page.route(
+        "**/notifications/badge",
+        lambda route: route.fulfill(response=(sent := route.fetch()), body=re.sub(r">\d+<", ">12<", sent.text())),
+    )
+    use_display(page, elder=True, text_step=4)
+    count = page.locator(".site-nav .inbox-count-n")
+    expect(count).to_have_text("12")
+    assert len(count.inner_text()) >= 2
+    lines = count.evaluate(
+        """(element) => {
+          const range = document.createRange();
+          range.selectNodeContents(element);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        }"""
+    )
+    assert lines == 1, f"the unread count {count.inner_text()!r} is set on {lines} lines"
+    badge = page.locator(".site-nav .inbox-count").bounding_box()
+    tab = page.locator(".site-nav a[href='/notifications']")
+    label, tab_box = tab.locator(".nav-label").bounding_box(), tab.bounding_box()
+    assert badge is not None and label is not None and tab_box is not None
+    assert badge["y"] + badge["height"] <= label["y"] + 1, "the unread count covers the tab's label"
+    # Within its own tab: past its edge the next tab is drawn over it.
+    assert tab_box["x"] <= badge["x"] and badge["x"] + badge["width"] <= tab_box["x"] + tab_box["width"] + 0.5
