@@ -236,6 +236,12 @@ def form_enhanced(page: Page) -> None:
     expect(page.locator("#apply-form")).to_have_attribute("data-enhanced", "true")
 
 
+def helper_script_ready(page: Page) -> None:
+    """helper.js has taken over the page's switch and end buttons (under load it can run after the page shows: a press
+    before it is an ordinary form post that leaves no note of what still waits for the person left)."""
+    expect(page.locator("body")).to_have_attribute("data-helper-script", "ready")
+
+
 def walk_form(page: Page, at_each_step: Callable[[str], None] | None = None) -> None:
     """Every step of the merged form shown on the page, from the first to the last (提交申请), each filled with
     valid answers where empty; `at_each_step(progress text)` runs on each step as it is shown."""

@@ -14,6 +14,7 @@ from e2e.helpers import (
     add_virtual_authenticator,
     api,
     fill_required_fields,
+    helper_script_ready,
     register_resident,
     register_staff,
     sign_up_on_page,
@@ -53,6 +54,7 @@ def _fill_client(page: Page, name: str, id_number: str) -> None:
 
 def _work_for(page: Page, name: str) -> None:
     page.goto("/helper")
+    helper_script_ready(page)
     page.locator(".roster-card", has_text=name).get_by_role("button", name="为TA办事").click()
     expect(page).to_have_url("/helper/client")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"为{name}办事")

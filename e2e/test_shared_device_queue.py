@@ -20,6 +20,7 @@ from e2e.conftest import ConsoleWatch, LiveServer
 from e2e.helpers import (
     api,
     fill_required_fields,
+    helper_script_ready,
     register_staff,
     under_service_worker,
     upload_required_materials,
@@ -107,6 +108,7 @@ def test_a_helper_switching_elders_keeps_the_queued_submission_and_it_becomes_on
 
     # The next elder: the helper is told what still waits for the first one, and is not held up by it.
     page.locator("#helper-banner").get_by_role("link", name="切换").click()
+    helper_script_ready(page)
     page.locator(".roster-card", has_text=NEXT_ELDER[0]).get_by_role("button", name="为TA办事").click()
     expect(page).to_have_url("/helper/client")
     expect(page.locator("#helper-banner")).to_contain_text(f"正在为 {NEXT_ELDER[0]}")
@@ -179,6 +181,7 @@ def test_a_clerk_is_asked_before_a_visit_ends_with_a_submission_unsent_and_may_d
 
     # 结束接待 is asked about (after one more try to send); staying is the default, from the keyboard too.
     page.goto("/console/walk-in")
+    helper_script_ready(page)
     end = page.locator("#main").get_by_role("button", name="结束接待")
     end.click()
     question = page.get_by_role("dialog", name=f"为{LEFT_AT_WINDOW[0]}提交的1份申请还没有发送")
@@ -247,6 +250,7 @@ def test_a_clerk_sends_a_refused_submission_again_after_checking_the_id_card_aga
     flaky = _file_at_window(page, CHECKED_AGAIN)
 
     page.goto("/console/walk-in")
+    helper_script_ready(page)
     page.locator("#helper-banner").get_by_role("button", name="结束接待").click()
     page.get_by_role("dialog").get_by_role("button", name="仍要结束接待").click()
     expect(page).to_have_url("/console/walk-in?notice=ended")

@@ -184,3 +184,6 @@ document.addEventListener("submit", async (event) => {
 window.addEventListener("pageshow", (event) => {
   if (event.persisted && (banner || document.querySelector("[data-client]"))) window.location.reload();
 });
+
+// Switches made from here on are checked for what still waits (before this a press is an ordinary form post).
+document.body.dataset.helperScript = "ready";
