@@ -67,8 +67,9 @@ from i18n import N_, gettext
 
 DUE_SOON_WORKING_DAYS = 2
 QUEUE_PAGE = 50  # tasks on a page of the queue API (its default `limit`)
-# Cases, each whole, on a page of /console: the soonest due, about two screens at a window's 1024 px, from which a clerk
-# picks the next one (加载更多 appends the next 20). Fifty took about 8 ms of CPU a page to draw (issue 20).
+# Cases, each whole, on a page of /console: the 20 soonest due (about five screens at a window's 1024 px, a case a
+# sixth of a screen), from which a clerk picks the next one; 加载更多 appends the next 20. Fifty took about 8 ms of CPU
+# a page to draw (issue 20).
 QUEUE_PAGE_CASES = 20
 QUEUE_PAGE_MAX = 200
 BAD_QUEUE_CURSOR = N_("翻页位置无效：请回到待办列表的第一页重新翻页（接口调用请原样使用上一页返回的 next_cursor）")
