@@ -167,6 +167,7 @@ async def task_queue(
         after=after,
         limit=limit + 1,
         whole_cases=whole_cases,
+        plan_once=True,
     )
     if not whole_cases:
         page = [_view(r, user, today, soon_until) for r in rows[:limit]]
