@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from app.console.service import QUEUE_PAGE_CASES
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, csrf, new_authenticator, post, sign_up, staff_client_sign_up
 from tests.case_helpers import submission_for
@@ -320,7 +321,7 @@ async def test_the_queue_comes_in_pages_of_whole_cases_each_link_opening_the_nex
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
     case_no = await _birth_case(client)
-    await _copies_of(pool, case_no, 60)  # 61 cases of 6 tasks: 366, on two pages of 50 cases
+    await _copies_of(pool, case_no, 60)  # 61 cases of 6 tasks: 366, on four pages of 20 cases
     # The first case's tasks due far apart: its soonest first of all, the others last (no deadline).
     first = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case_no)
     await pool.execute("UPDATE tasks SET due_on = NULL WHERE case_id = $1 AND position > 0", first)
@@ -339,10 +340,10 @@ async def test_the_queue_comes_in_pages_of_whole_cases_each_link_opening_the_nex
             break
         page = (await clerk.get(more.group(1).replace("&amp;", "&"))).text
         assert "回到第一页" in page
-    # Whole cases, 50 a page, in the order of each case's soonest task: no case on two pages, no task twice.
+    # Whole cases, 20 a page, in the order of each case's soonest task: no case on two pages, no task twice.
     shown = [c for on_page in cases_on for c in on_page]
     assert len(set(shown)) == len(shown) == 61 and shown[0] == case_no
-    assert [len(c) for c in cases_on] == [50, 11]
+    assert [len(c) for c in cases_on] == [QUEUE_PAGE_CASES] * 3 + [1]
     tasks = [t for p in pages for t in p]
     assert len(set(tasks)) == len(tasks) == 366
     assert sorted(pages[0][:6]) == [
@@ -354,11 +355,11 @@ async def test_loading_more_with_htmx_answers_only_the_next_pages_cases_and_keep
     client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
 ) -> None:
     case_no = await _birth_case(client)
-    await _copies_of(pool, case_no, 55)  # 56 cases, each with two 卫健 tasks: 112, on two pages of 50 cases
+    await _copies_of(pool, case_no, 35)  # 36 cases, each with two 卫健 tasks: 72, on two pages of 20 cases
     clerk = await _staff(another_client, pool, settings, "clerk", "police")
     first = (await clerk.get("/console", params={"department": "health"})).text
     health = [r["id"] for r in await pool.fetch("SELECT id FROM tasks WHERE department_code = 'health' ORDER BY id")]
-    assert len(health) > 100
+    assert len(health) > 2 * QUEUE_PAGE_CASES  # more than the first page's cases hold
     link = re.search(r'hx-get="(/console\?[^"]+)"', first)
     assert link is not None and "department=health" in link.group(1)
     more = await clerk.get(link.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})

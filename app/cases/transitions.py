@@ -10,6 +10,7 @@ completed at the window (马上办). A task not yet decided ends as 已撤回 wi
 
 from __future__ import annotations
 
+import functools
 from typing import Final, NamedTuple
 
 from i18n import N_
@@ -75,7 +76,14 @@ NOTE_REQUIRED: Final = frozenset({"reject", "request_supplement", "deny"})
 
 
 def allowed_actions(state: str, roles: frozenset[str]) -> list[str]:
-    return sorted(action for (s, action), t in TRANSITIONS.items() if s == state and t.roles & roles)
+    return list(_allowed_actions(state, roles))
+
+
+@functools.cache
+def _allowed_actions(state: str, roles: frozenset[str]) -> tuple[str, ...]:
+    """Looked up once per process for each (state, roles): the queue API asks it for every task it lists (issue 20).
+    The roles are a handful of sets (acting_roles), the states a few more."""
+    return tuple(sorted(action for (s, action), t in TRANSITIONS.items() if s == state and t.roles & roles))
 
 
 def transition(state: str, action: str, roles: frozenset[str]) -> Transition | None:

@@ -15,7 +15,7 @@ from app.cases.models import QueueCaseFacts
 from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
 from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
-from app.console.service import QUEUE_STATUSES, RECEIVED_HOW, task_queue
+from app.console.service import QUEUE_PAGE_CASES, QUEUE_STATUSES, RECEIVED_HOW, task_queue
 from app.people.identity import mask_name
 from auth.models import CurrentUser
 from i18n import N_, _
@@ -79,7 +79,7 @@ async def case_queue(
     db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None
 ) -> ConsoleQueue:
     """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
-    page = await task_queue(db, user, filters, cursor, whole_cases=True)
+    page = await task_queue(db, user, filters, cursor, QUEUE_PAGE_CASES, whole_cases=True)
     case_nos = list(dict.fromkeys(t.case_no for t in page.tasks))
     facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
