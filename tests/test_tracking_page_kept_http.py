@@ -5,6 +5,7 @@ again at once; a signed-in viewer is never sent it and nothing of any visitor is
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from litestar import Litestar
 from app import purge
 from app.calendar.service import today_in_china
 from app.shell.service import ELDER_COOKIE, TEXT_COOKIE
+from app.web import shared_pages
 from app.web.language import LANGUAGE_COOKIE
 from config.settings import Settings
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up, staff_client_sign_up
@@ -42,19 +44,29 @@ async def _filed(client: httpx.AsyncClient) -> dict[str, str]:
 
 async def _kept(pool: asyncpg.Pool, token: str) -> list[asyncpg.Record]:
     return await pool.fetch(
-        "SELECT p.variant, p.etag, p.body FROM tracking_pages p JOIN cases c ON c.id = p.case_id "
+        "SELECT p.variant, p.etag, p.body, p.gzip FROM tracking_pages p JOIN cases c ON c.id = p.case_id "
         "WHERE c.tracking_token = $1 ORDER BY p.variant",
         token,
     )
 
 
-async def _mark_kept(pool: asyncpg.Pool, token: str) -> None:
-    marked = await pool.execute(
-        "UPDATE tracking_pages p SET body = p.body || $2 FROM cases c WHERE c.id = p.case_id AND c.tracking_token = $1",
+async def _mark_kept(pool: asyncpg.Pool, settings: Settings, token: str) -> None:
+    """MARK added to each page kept for the case, as it would be drawn (its gzip parts made again)."""
+    rows = await pool.fetch(
+        "SELECT p.case_id, p.variant, p.body FROM tracking_pages p JOIN cases c ON c.id = p.case_id "
+        "WHERE c.tracking_token = $1",
         token,
-        MARK,
     )
-    assert marked != "UPDATE 0"
+    assert rows
+    for row in rows:
+        body = row["body"] + MARK
+        await pool.execute(
+            "UPDATE tracking_pages SET body = $3, gzip = $4 WHERE case_id = $1 AND variant = $2",
+            row["case_id"],
+            row["variant"],
+            body,
+            shared_pages.parts_between(body, shared_pages.slot_for(settings.secret_key)),
+        )
 
 
 async def _visit(visitor: httpx.AsyncClient, page: str) -> httpx.Response:
@@ -64,7 +76,7 @@ async def _visit(visitor: httpx.AsyncClient, page: str) -> httpx.Response:
 
 
 async def test_a_kept_page_is_the_page_drawn_for_each_visitor_with_their_own_token(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     filed = await _filed(client)
     page = f"/t/{filed['tracking_token']}"
@@ -77,7 +89,7 @@ async def test_a_kept_page_is_the_page_drawn_for_each_visitor_with_their_own_tok
     assert first_token.encode() in drawn.content
     assert first_token.encode() not in kept["body"]  # nothing of the visitor is kept
 
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     sent = await _visit(second, page)
     assert MARK in sent.content  # sent from what is kept, not drawn again
     second_token = second.cookies["csrftoken"]
@@ -98,13 +110,44 @@ async def test_a_kept_page_is_the_page_drawn_for_each_visitor_with_their_own_tok
     assert (again.status_code, again.content) == (304, b"")
 
 
+async def _raw(visitor: httpx.AsyncClient, page: str) -> tuple[httpx.Headers, bytes]:
+    """The answer to a browser taking gzip, as it came (not decoded)."""
+    async with visitor.stream("GET", page, headers={"Accept-Encoding": "gzip, deflate, br"}) as answer:
+        assert answer.status_code == 200
+        return answer.headers, b"".join([chunk async for chunk in answer.aiter_raw()])
+
+
+async def test_a_browser_taking_gzip_is_sent_the_kept_parts_and_reads_the_same_page(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+) -> None:
+    filed = await _filed(client)
+    page = f"/t/{filed['tracking_token']}"
+    visitor = another_client()
+    drawn_headers, drawn = await _raw(visitor, page)  # drawn, kept, and sent from the parts just made
+    [kept] = await _kept(pool, filed["tracking_token"])
+    sent_headers, sent = await _raw(visitor, page)  # from what is kept
+    plain = await visitor.get(page, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    for headers, body in ((drawn_headers, drawn), (sent_headers, sent)):
+        assert headers["content-encoding"] == "gzip" and "accept-encoding" in headers["vary"].lower()
+        assert int(headers["content-length"]) == len(body)
+        # One gzip member, its CRC and length checked: the very page sent to a browser taking none.
+        assert gzip.decompress(body) == plain.content
+        # About as small as the whole page gzipped at once: its tokens are sent as they are (stored blocks).
+        tokens = plain.content.count(visitor.cookies["csrftoken"].encode())
+        assert len(body) <= len(gzip.compress(plain.content, 6)) + tokens * 140, (len(body), len(plain.content))
+    assert visitor.cookies["csrftoken"].encode() in plain.content
+    assert visitor.cookies["csrftoken"].encode() not in kept["gzip"] + kept["body"]
+    assert sent == drawn  # the same visitor, the same page: the same bytes
+
+
 async def test_a_new_timeline_step_shows_at_once_and_overwrites_the_kept_page(
     client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     filed = await _filed(client)
     page = f"/t/{filed['tracking_token']}"
     before = await _visit(another_client(), page)
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     assert "已受理" not in before.text
 
     case = (await client.get(f"/api/v1/cases/{filed['case_no']}")).json()
@@ -136,7 +179,7 @@ async def test_a_notice_reaching_the_resident_shows_at_once(
     assert refused.status_code == 200, refused.text
     sending = await _visit(another_client(), page)
     assert 'data-state="sending"' in sending.text and "notice-channels" not in sending.text
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
 
     # The worker's outcome: texted. No timeline step, the same snapshot; the page shows it at once.
     await pool.execute(
@@ -151,7 +194,7 @@ async def test_a_notice_reaching_the_resident_shows_at_once(
 
 
 async def test_each_display_and_language_is_its_own_kept_page(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     filed = await _filed(client)
     page = f"/t/{filed['tracking_token']}"
@@ -173,7 +216,7 @@ async def test_each_display_and_language_is_its_own_kept_page(
     kept = await _kept(pool, filed["tracking_token"])
     assert [r["variant"] for r in kept] == ["False:0:en", "False:0:zh", "True:0:zh", "True:3:zh"]
 
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     again = {name: await _visit(device(cookies), page) for name, cookies in devices.items()}
     assert all(MARK in p.content for p in again.values())  # each display sent its own kept page
     assert 'class="elder"' in again["elder"].text and 'class="elder text-3"' in again["elder_larger"].text
@@ -185,12 +228,12 @@ async def test_each_display_and_language_is_its_own_kept_page(
 
 
 async def test_a_new_release_draws_the_page_again(
-    app: Litestar, client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+    app: Litestar, client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     filed = await _filed(client)
     page = f"/t/{filed['tracking_token']}"
     before = await _visit(another_client(), page)
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     release = app.state.release
     app.state.release = release + "-next"
     try:
@@ -203,7 +246,7 @@ async def test_a_new_release_draws_the_page_again(
 
 
 async def test_a_signed_in_viewer_is_never_sent_the_kept_page_and_their_page_is_never_kept(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     filed = await _filed(client)
     page = f"/t/{filed['tracking_token']}"
@@ -211,7 +254,7 @@ async def test_a_signed_in_viewer_is_never_sent_the_kept_page_and_their_page_is_
     assert await _kept(pool, filed["tracking_token"]) == []  # their page, naming them in its menu, is not kept
 
     await _visit(another_client(), page)
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     mine_again = await _visit(client, page)
     assert MARK not in mine_again.content and "etag" not in mine_again.headers
     assert "/notifications" in mine.text and "/notifications" in mine_again.text  # the signed-in menu
@@ -220,7 +263,7 @@ async def test_a_signed_in_viewer_is_never_sent_the_kept_page_and_their_page_is_
 
 
 async def test_an_address_with_a_query_is_drawn_for_its_visitor_alone(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, another_client: MakeClient
+    client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
 ) -> None:
     """The page's forms and 登录 link bring the visitor back to the address they opened: a query someone put in a link
     must not reach the page kept for everyone."""
@@ -230,7 +273,7 @@ async def test_an_address_with_a_query_is_drawn_for_its_visitor_alone(
     assert "wechat-share" in odd.text
     assert await _kept(pool, filed["tracking_token"]) == []
     await _visit(another_client(), page)
-    await _mark_kept(pool, filed["tracking_token"])
+    await _mark_kept(pool, settings, filed["tracking_token"])
     odd_again = await _visit(another_client(), page + "?from=wechat-share")
     assert MARK not in odd_again.content
     [kept] = await _kept(pool, filed["tracking_token"])

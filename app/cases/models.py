@@ -423,10 +423,12 @@ class TrackingSource(msgspec.Struct, frozen=True, kw_only=True):
 
 class KeptPage(msgspec.Struct, frozen=True, kw_only=True):
     """The tracking page as drawn for every anonymous visitor of one display (tracking_pages): the tag it was drawn
-    under, and its HTML with a placeholder where each visitor's CSRF token goes (app/web/shared_pages.py)."""
+    under, its HTML with a slot where each visitor's CSRF token goes, and the same as deflate parts between the slots
+    (app/web/shared_pages.py)."""
 
     etag: str
     body: bytes
+    gzip: bytes
 
 
 class TrackedPage(msgspec.Struct, frozen=True, kw_only=True):

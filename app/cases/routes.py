@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Response, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -281,27 +281,18 @@ class TrackingPages(Controller):
         kept = tracked.kept
         if kept is not None and kept.etag == tag:
             # The page every anonymous visitor of this display is sent while the tag stands: not drawn again.
-            return Response(
-                shared_pages.for_visitor(request, kept.body, visitor), media_type=MediaType.HTML, headers=headers
-            )
+            return shared_pages.answer(request, kept.body, kept.gzip, visitor, headers)
         page = shared_pages.draw_for_anyone(request, "track.html", _tracking_context(tracked))
-        body = shared_pages.for_visitor(request, page, visitor)
+        drawn = KeptPage(etag=tag, body=page, gzip=shared_pages.compressed_parts(request, page))
         if shared_pages.holds_token(page, visitor):  # never: drawn with the slot; but a visitor's token is never kept
-            return Response(body, media_type=MediaType.HTML, headers=headers)
+            return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers)
         # The one write on this read path, a cache fill: at most once per case, display and version of the page (a
         # timeline event, a delivery, a release), one row per case and display overwritten, after the page is sent
         # (a background task), and never failing it (the service logs a refusal). Without it every view of
         # thousands of receipts is drawn again (about 2 ms of Python each), which a per-process cache cannot spare
         # as visits spread evenly over the city's cases.
-        fill = BackgroundTask(
-            service.keep_tracking_page,
-            db,
-            tracked.case_id,
-            display.key,
-            tracked.snapshot,
-            KeptPage(etag=tag, body=page),
-        )
-        return Response(body, media_type=MediaType.HTML, headers=headers, background=fill)
+        fill = BackgroundTask(service.keep_tracking_page, db, tracked.case_id, display.key, tracked.snapshot, drawn)
+        return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers, background=fill)
 
 
 def _tracking_context(tracked: TrackedPage) -> dict[str, Any]:
