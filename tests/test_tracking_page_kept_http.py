@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 
@@ -243,6 +244,26 @@ async def test_a_new_release_draws_the_page_again(
     assert MARK not in after.content and after.headers["etag"] != before.headers["etag"]
     [kept] = await _kept(pool, filed["tracking_token"])
     assert kept["etag"] == after.headers["etag"]
+
+
+async def test_a_page_kept_under_another_secret_key_is_drawn_again(
+    app: Litestar, client: httpx.AsyncClient, pool: asyncpg.Pool, settings: Settings, another_client: MakeClient
+) -> None:
+    """The token's slot comes from the secret key: after a new key a kept page's slot would stay unfilled (a page
+    whose forms are refused), so it is no longer current."""
+    filed = await _filed(client)
+    page = f"/t/{filed['tracking_token']}"
+    before = await _visit(another_client(), page)
+    await _mark_kept(pool, settings, filed["tracking_token"])
+    app.state.settings = msgspec.structs.replace(settings, secret_key=settings.secret_key + "-rotated")
+    try:
+        visitor = another_client()
+        after = await _visit(visitor, page)
+    finally:
+        app.state.settings = settings
+    assert MARK not in after.content and after.headers["etag"] != before.headers["etag"]
+    assert shared_pages.slot_for(settings.secret_key).encode() not in after.content
+    assert visitor.cookies["csrftoken"].encode() in after.content
 
 
 async def test_a_signed_in_viewer_is_never_sent_the_kept_page_and_their_page_is_never_kept(

@@ -269,7 +269,8 @@ class TrackingPages(Controller):
         tracked = await service.track_page(db, token, scans, display.key)
         # The notices' delivery changes with no new timeline event (the worker's outcomes): part of the tag too.
         delivered = msgspec.json.encode(tracked.notices)
-        tag = caching.weak_etag(tracked.snapshot, delivered, display.key, request.app.state.release)
+        release = request.app.state.release
+        tag = caching.weak_etag(tracked.snapshot, delivered, display.key, release, shared_pages.drawing_key(request))
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)

@@ -43,6 +43,12 @@ def _csrf_slot(request: AnyRequest) -> str:
     return slot_for(request.app.state.settings.secret_key)
 
 
+def drawing_key(request: AnyRequest) -> str:
+    """What a page drawn for anyone depends on besides its data, display and release: its slot (part of its tag, so
+    a page kept under another secret key, whose slot this one would not fill, is drawn again)."""
+    return _csrf_slot(request)
+
+
 def draw_for_anyone(request: AnyRequest, template_name: str, context: dict[str, Any]) -> bytes:
     """The page as Litestar's Template draws it (the same context: request, csrf_input), with the slot for the
     token: `csrf_token()` and `csrf_input` both read it from the request's scope state."""
