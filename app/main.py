@@ -111,6 +111,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "pwa" / "templates"
 # Everything a page is drawn from besides its data: templates, static files, the languages' catalogues and the
 # catalogue's own English (db/seed). A change to any of them is a new release, so a kept page's ETag changes too.
 RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_translations.SEED_DIR)
+# And the Python that draws it (template filters and globals, the pages' contexts, the texts' rules): a deploy that
+# changes only code may change a page kept in the database (tracking_pages), so it is a new release too.
+RELEASE_CODE = (Path(__file__).resolve().parent, Path(i18n.__file__).resolve().parent)
 # What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
 _NOT_PLAIN = re.compile(r"[<>&\"'%]")
 
@@ -397,7 +400,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
                 # What every page is drawn with (RELEASE_FOLDERS): part of each page's ETag (app/web/caching).
-                "release": release_fingerprint(RELEASE_FOLDERS),
+                "release": release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE),
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
                 "sms": CountedSms(sms_backend_for(settings)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.

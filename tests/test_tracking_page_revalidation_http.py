@@ -11,9 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
+import app.main
 import i18n
 from app.catalogue.translations import SEED_DIR
-from app.main import RELEASE_FOLDERS
+from app.main import RELEASE_CODE, RELEASE_FOLDERS
 from app.shell.service import ELDER_COOKIE
 from app.web.caching import not_modified, release_fingerprint, weak_etag
 from config.settings import Settings
@@ -99,3 +100,17 @@ def test_a_changed_translation_or_catalogue_text_is_a_new_release(tmp_path: Path
     before = release_fingerprint.__wrapped__((tmp_path,))
     po.write_text('msgid "首页"\nmsgstr "Home page"\n', encoding="utf-8")
     assert release_fingerprint.__wrapped__((tmp_path,)) != before
+
+
+def test_a_change_to_the_code_that_draws_pages_is_a_new_release(tmp_path: Path) -> None:
+    """A page kept in the database (tracking_pages) is drawn by Python too (its filters, its context): a deploy
+    changing only that is a new release; the bytecode Python writes beside it as it runs is not."""
+    assert Path(app.main.__file__).resolve().parent in RELEASE_CODE
+    drawing = tmp_path / "drawing.py"
+    drawing.write_text("DATE = '%(year)s年'\n", encoding="utf-8")
+    before = release_fingerprint.__wrapped__((), (tmp_path,))
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "drawing.cpython-311.pyc").write_bytes(b"\x00compiled")
+    assert release_fingerprint.__wrapped__((), (tmp_path,)) == before
+    drawing.write_text("DATE = '%(year)s 年'\n", encoding="utf-8")
+    assert release_fingerprint.__wrapped__((), (tmp_path,)) != before

@@ -421,9 +421,30 @@ class TrackingSource(msgspec.Struct, frozen=True, kw_only=True):
     events: list[TrackingEventRow]
 
 
+class KeptPage(msgspec.Struct, frozen=True, kw_only=True):
+    """The tracking page as drawn for every anonymous visitor of one display (tracking_pages): the tag it was drawn
+    under, its HTML with a slot where each visitor's CSRF token goes, and the same as deflate parts between the slots
+    (app/web/shared_pages.py)."""
+
+    etag: str
+    body: bytes
+    gzip: bytes
+
+
+class TrackedPage(msgspec.Struct, frozen=True, kw_only=True):
+    """What the tracking page is drawn from: the public snapshot, how each notice that must arrive reached the
+    resident, and the page kept for the display asked for (None: none kept, or not asked)."""
+
+    case_id: int
+    snapshot: bytes
+    notices: list[NoticeDelivery]
+    kept: KeptPage | None = None
+
+
 class TrackingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     tracking_json: bytes | None  # None for a case made before snapshots existed, until its first scan
+    page: KeptPage | None = None  # the page kept for the display asked for, if any (whatever its tag)
 
 
 class StoredDraft(msgspec.Struct, frozen=True, kw_only=True):

@@ -74,8 +74,8 @@ async def past_retention_page(
 async def forget_case_data(
     tx: Tx, case_ids: list[int], years_by_item: Mapping[str, int | None], today: date
 ) -> list[PurgedCase]:
-    """In the caller's transaction: the answers, files, step notes and waybill numbers of those of the cases still
-    past their retention once locked (a case reopened or purged meanwhile is left as it is)."""
+    """In the caller's transaction: the answers, files, step notes, waybill numbers and kept tracking pages of those
+    of the cases still past their retention once locked (a case reopened or purged meanwhile is left as it is)."""
     due: dict[int, tuple[RetentionFacts, date, date]] = {}
     for facts in await store.lock_for_purge(tx, case_ids):
         ended, until = ended_on(facts), last_day_kept(facts, years_by_item)
@@ -87,6 +87,8 @@ async def forget_case_data(
     files = await store.delete_uploads_of_cases(tx, forgotten)
     notes = await store.clear_notes_of_cases(tx, forgotten)
     await store.clear_delivery_refs(tx, forgotten)
+    # The tracking pages kept for anonymous visitors go too; a purged case's page is drawn on each view, never kept.
+    await store.forget_tracking_pages(tx, forgotten)
     return [
         PurgedCase(
             case_id=case_id,

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post, put
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, TooManyRequestsException
@@ -25,6 +26,8 @@ from app.cases.models import (
     DraftBody,
     DraftSaved,
     DraftView,
+    KeptPage,
+    TrackedPage,
     TrackView,
     UploadView,
     WithdrawalRequest,
@@ -32,7 +35,7 @@ from app.cases.models import (
 from app.errors import FieldErrors
 from app.filing import service as filing
 from app.shell import service as shell
-from app.web import caching
+from app.web import caching, shared_pages
 from app.web.params import AppSettings, Cipher, Db, OnBehalfOfHeader, OnBehalfOfOrgHeader, behalf_of
 from app.web.types import AnyRequest
 from auth.access import caller, public, roles, user_of
@@ -258,16 +261,40 @@ class TrackingPages(Controller):
     @get("/t/{token:str}", opt=public())
     async def tracking_page(self, request: AnyRequest, db: Db, token: FromPath[str]) -> Template | Response[bytes]:
         _limit_scans(request)
-        snapshot, notices = await service.track_page(db, token, request.app.state.scans)
-        context = {"track": tracking.decode(snapshot), "notices": notices}
+        scans = request.app.state.scans
         if user_of(request) is not None:
-            # Its menu names the signed-in account: drawn afresh each time, never revalidated.
-            return Template("track.html", context=context)
+            # Its menu names the signed-in account: drawn afresh each time, never revalidated, never kept.
+            return Template("track.html", context=_tracking_context(await service.track_page(db, token, scans)))
         display = shell.display_of(None, request.cookies)
+        tracked = await service.track_page(db, token, scans, display.key)
         # The notices' delivery changes with no new timeline event (the worker's outcomes): part of the tag too.
-        delivered = msgspec.json.encode(notices)
-        tag = caching.weak_etag(snapshot, delivered, display.key, request.app.state.release)
+        delivered = msgspec.json.encode(tracked.notices)
+        release = request.app.state.release
+        tag = caching.weak_etag(tracked.snapshot, delivered, display.key, release, shared_pages.drawing_key(request))
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        return Template("track.html", context=context, headers=headers)
+        visitor = shared_pages.visitor_token(request)
+        if visitor is None or request.url.query or request.url.path != f"/t/{token}":
+            # The page brings the visitor back to this very address (its forms' `next`, 登录): one with a query or
+            # another spelling is drawn for them alone, neither kept nor sent from what is kept.
+            return Template("track.html", context=_tracking_context(tracked), headers=headers)
+        kept = tracked.kept
+        if kept is not None and kept.etag == tag:
+            # The page every anonymous visitor of this display is sent while the tag stands: not drawn again.
+            return shared_pages.answer(request, kept.body, kept.gzip, visitor, headers)
+        page = shared_pages.draw_for_anyone(request, "track.html", _tracking_context(tracked))
+        drawn = KeptPage(etag=tag, body=page, gzip=shared_pages.compressed_parts(request, page))
+        if shared_pages.holds_token(page, visitor):  # never: drawn with the slot; but a visitor's token is never kept
+            return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers)
+        # The one write on this read path, a cache fill: at most once per case, display and version of the page (a
+        # timeline event, a delivery, a release), one row per case and display overwritten, after the page is sent
+        # (a background task), and never failing it (the service logs a refusal). Without it every view of
+        # thousands of receipts is drawn again (about 2 ms of Python each), which a per-process cache cannot spare
+        # as visits spread evenly over the city's cases.
+        fill = BackgroundTask(service.keep_tracking_page, db, tracked.case_id, display.key, tracked.snapshot, drawn)
+        return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers, background=fill)
+
+
+def _tracking_context(tracked: TrackedPage) -> dict[str, Any]:
+    return {"track": tracking.decode(tracked.snapshot), "notices": tracked.notices}

@@ -4,6 +4,7 @@ uploads, and the views a resident and the public get."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -32,6 +33,7 @@ from app.cases.models import (
     DraftView,
     DuplicateFlag,
     FiledCase,
+    KeptPage,
     PendingUpload,
     QueueCaseFacts,
     StaffCaseRecord,
@@ -43,6 +45,7 @@ from app.cases.models import (
     TaskListing,
     TaskRow,
     TaskView,
+    TrackedPage,
     UploadContent,
     UploadView,
 )
@@ -69,7 +72,6 @@ from app.forms import service as forms
 from app.forms.models import MaterialNeed, MaterialToUpload, MergedForm
 from app.notifications import service as notifications
 from app.notifications import titles
-from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
 from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
@@ -84,6 +86,7 @@ from config.settings import Settings
 from db.pool import DB, Tx
 from i18n import N_, gettext
 
+log = logging.getLogger(__name__)
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 DRAFT_MAX_BYTES = 64 * 1024
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -630,14 +633,34 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
     return (await _tracked(db, token, scans))[1]
 
 
-async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter) -> tuple[bytes, list[NoticeDelivery]]:
+async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter, variant: str | None = None) -> TrackedPage:
     """What the tracking page shows: the public snapshot, and how each notice that must arrive reached the resident
-    (which the worker moves on without a timeline event, so it is read beside the snapshot, not from it)."""
+    (which the worker moves on without a timeline event, so it is read beside the snapshot, not from it); with a
+    display `variant`, the page kept for it too, read with the snapshot (the caller compares its tag)."""
     # Both read on one connection: one pool acquire and release a page view, not one per statement.
     async with db.acquire() as conn:
-        case_id, snapshot = await _tracked(conn, token, scans)
+        if variant is None:
+            case_id, snapshot = await _tracked(conn, token, scans)
+            kept = None
+        else:
+            found = await tracking.snapshot_and_page_for(conn, token, variant)
+            if found is None:
+                raise NotFound(N_("没有找到该办件，请核对二维码或链接"))
+            case_id, snapshot, kept = found
+            scans.add(case_id)
         deliveries = await notifications.deliveries_of_case(conn, case_id)
-    return snapshot, deliveries
+    return TrackedPage(case_id=case_id, snapshot=snapshot, notices=deliveries, kept=kept)
+
+
+async def keep_tracking_page(db: asyncpg.Pool, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
+    """Keep the tracking page just drawn for anonymous visitors of one display (a cache fill: see app.cases.routes),
+    once the page is sent. A refusal (the database out of reach, a statement cancelled) is logged, never raised:
+    the next view draws the page again. Whether it was kept."""
+    try:
+        return await tracking.keep_page(db, case_id, variant, snapshot, page)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+        log.warning("tracking page of case %s not kept: %s", case_id, type(error).__name__)
+        return False
 
 
 async def _tracked(db: DB, token: str, scans: ScanCounter) -> tuple[int, bytes]:

@@ -20,6 +20,7 @@ from app.cases.models import (
     DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
+    KeptPage,
     PendingUpload,
     QueueCaseFacts,
     RetentionFacts,
@@ -344,6 +345,44 @@ async def tracking_source(db: DB, case_id: int) -> TrackingSource:
 async def tracking_snapshot(db: DB, token: str) -> TrackingSnapshot | None:
     row = await db.fetchrow("SELECT id, tracking_json FROM cases WHERE tracking_token = $1", token)
     return TrackingSnapshot(id=row["id"], tracking_json=row["tracking_json"]) if row else None
+
+
+async def tracking_snapshot_with_page(db: DB, token: str, variant: str) -> TrackingSnapshot | None:
+    """The snapshot and the page kept for one display of it, in one indexed read (both primary keys)."""
+    row = await db.fetchrow(
+        "SELECT c.id, c.tracking_json, p.etag, p.body, p.gzip FROM cases c "
+        "LEFT JOIN tracking_pages p ON p.case_id = c.id AND p.variant = $2 WHERE c.tracking_token = $1",
+        token,
+        variant,
+    )
+    if row is None:
+        return None
+    page = KeptPage(etag=row["etag"], body=row["body"], gzip=row["gzip"]) if row["etag"] is not None else None
+    return TrackingSnapshot(id=row["id"], tracking_json=row["tracking_json"], page=page)
+
+
+async def keep_tracking_page(db: DB, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
+    """Keep (or overwrite) the case's page for one display, unless the snapshot it was drawn from has moved on
+    meanwhile or the case was purged: an older drawing never replaces a newer one. Whether it was kept."""
+    status = await db.execute(
+        "INSERT INTO tracking_pages (case_id, variant, etag, body, gzip) "
+        "SELECT c.id, $2, $3, $4, $6 FROM cases c WHERE c.id = $1 AND c.tracking_json = $5 AND c.purged_at IS NULL "
+        "ON CONFLICT (case_id, variant) DO UPDATE SET etag = EXCLUDED.etag, body = EXCLUDED.body, gzip = EXCLUDED.gzip "
+        "WHERE tracking_pages.etag <> EXCLUDED.etag",
+        case_id,
+        variant,
+        page.etag,
+        page.body,
+        snapshot,
+        page.gzip,
+    )
+    return status != "INSERT 0 0"
+
+
+async def forget_tracking_pages(tx: DB, case_ids: list[int]) -> int:
+    """The kept tracking pages of the cases (purge); how many."""
+    status = await tx.execute("DELETE FROM tracking_pages WHERE case_id = ANY($1::bigint[])", case_ids)
+    return int(status.split()[-1])
 
 
 async def save_tracking_snapshot(db: DB, case_id: int, snapshot: bytes) -> None:

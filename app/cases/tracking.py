@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from app.cases import store
-from app.cases.models import TrackingSource, TrackStep, TrackTask, TrackView
+from app.cases.models import KeptPage, TrackingSource, TrackStep, TrackTask, TrackView
 from app.cases.states import CASE_STATUS_LABELS, RESIDENT_NOTE_KINDS, TASK_STATUS_LABELS, derive_case_status
 from db.pool import DB
 
@@ -69,6 +69,24 @@ async def snapshot_for(db: DB, token: str) -> tuple[int, bytes] | None:
     if row is None:
         return None
     return row.id, row.tracking_json or await refresh(db, row.id)
+
+
+async def snapshot_and_page_for(db: DB, token: str, variant: str) -> tuple[int, bytes, KeptPage | None] | None:
+    """(case id, the tracking JSON, the page kept for the display `variant`) for a token, or None for an unknown
+    token: one read."""
+    if not 16 <= len(token) <= 64:
+        return None
+    row = await store.tracking_snapshot_with_page(db, token, variant)
+    if row is None:
+        return None
+    if row.tracking_json is None:
+        return row.id, await refresh(db, row.id), None
+    return row.id, row.tracking_json, row.page
+
+
+async def keep_page(db: DB, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
+    """Keep the page drawn from `snapshot` for one display, while that snapshot is still the case's."""
+    return await store.keep_tracking_page(db, case_id, variant, snapshot, page)
 
 
 def decode(snapshot: bytes) -> TrackView:

@@ -4,7 +4,8 @@ body when the browser's copy is still the page. The tracking page a receipt's QR
 member refreshing it costs one indexed row and no rendering until a department moves the case.
 
 The tag covers the data, how the page is drawn for this device (长辈版 and its text size) and the release (every
-template and static file), so a new timeline event, another display or a new deploy each make a new tag.
+template, static file and catalogue, and the Python that draws them), so a new timeline event, another display or a
+new deploy each make a new tag. The tracking page also keeps the page itself under its tag (app/web/shared_pages.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ NO_CACHE = "no-cache"
 
 
 @functools.cache
-def release_fingerprint(folders: tuple[Path, ...]) -> str:
-    """A digest of every file below the folders (names and contents): read once per process (about 50 ms)."""
+def release_fingerprint(folders: tuple[Path, ...], code: tuple[Path, ...] = ()) -> str:
+    """A digest of every file below the folders and every Python source below the code folders (names and contents;
+    not the bytecode Python writes beside them as it runs): read once per process (about 50 ms)."""
     digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for folder, pattern in [*((f, "*") for f in folders), *((f, "*.py") for f in code)]:
+        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
             digest.update(path.relative_to(folder).as_posix().encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]

@@ -1,0 +1,163 @@
+"""A page drawn once for every anonymous visitor and sent again while its tag stands (the tracking page, issue 20).
+
+Every page holds the visitor's CSRF token (base.html: htmx's header, and the display and language forms that work
+without script), so "the same page for everyone" is the same page but for that token. Such a page is drawn with a
+slot where the token goes and each visitor is sent it with their own token put in: byte for byte the page drawn for
+them (tests/test_tracking_page_kept_http.py). Nothing of any visitor is kept. The slot is the same in every worker
+(a page kept in the database is sent by any of them) and derived from the secret key: nobody can write it into
+what a page shows (a step's title) to have a visitor's token put there.
+
+Compressed once too: a browser accepting gzip (every one) is sent the kept deflate parts — the page between the
+slots, each ended at a byte boundary (a sync flush) — with its token between them as a stored block, in one gzip
+member whose trailer (CRC-32, length) is taken over the visitor's page: what pigz does to compress in parallel, read
+by every gzip reader. Each part is compressed as following what comes before it, tokens included (a preset
+dictionary): a token stands there as bytes UTF-8 never holds, so no part refers into a token, and every token has
+the one length Litestar mints. Compressing the page at level 6 for each answer cost about 0.4 ms, as much again as
+sending it; the app's compression middleware leaves such an answer as it is."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import zlib
+from typing import Any, cast
+
+from litestar import MediaType, Response
+from litestar.background_tasks import BackgroundTask
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+
+from app.web.types import AnyRequest
+
+
+@functools.cache
+def slot_for(secret_key: str) -> str:
+    # Hex, as a token is (escaping leaves it as it is), and shorter than any token Litestar mints (128).
+    return hmac.new(secret_key.encode(), b"csrf slot of a page drawn for anyone", hashlib.sha256).hexdigest()[:40]
+
+
+def _csrf_slot(request: AnyRequest) -> str:
+    return slot_for(request.app.state.settings.secret_key)
+
+
+def drawing_key(request: AnyRequest) -> str:
+    """What a page drawn for anyone depends on besides its data, display and release: its slot (part of its tag, so
+    a page kept under another secret key, whose slot this one would not fill, is drawn again)."""
+    return _csrf_slot(request)
+
+
+def draw_for_anyone(request: AnyRequest, template_name: str, context: dict[str, Any]) -> bytes:
+    """The page as Litestar's Template draws it (the same context: request, csrf_input), with the slot for the
+    token: `csrf_token()` and `csrf_input` both read it from the request's scope state."""
+    # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
+    engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+    state = ScopeState.from_scope(request.scope)
+    token = state.csrf_token
+    state.csrf_token = _csrf_slot(request)
+    try:
+        full_context = Template(template_name, context=context).create_template_context(request)  # pyright: ignore[reportUnknownMemberType]
+        drawn = engine.get_template(template_name).render(**full_context)
+    finally:
+        state.csrf_token = token
+    return drawn.encode()
+
+
+def visitor_token(request: AnyRequest) -> str | None:
+    """This visitor's CSRF token, if a page drawn for anyone can carry it as drawing would: hex, as every token
+    Litestar mints. None for anything else (a cookie made up by hand): that page is drawn for the visitor alone."""
+    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    return token if token.isalnum() else None
+
+
+def for_visitor(request: AnyRequest, page: bytes, token: str) -> bytes:
+    """The page drawn for anyone, with this visitor's token in its slots."""
+    return page.replace(_csrf_slot(request).encode(), token.encode())
+
+
+def holds_token(page: bytes, token: str) -> bool:
+    """Whether a visitor's token is in a page (never in one drawn for anyone: checked before it is kept)."""
+    return token.encode() in page
+
+
+# Level 6, as the app's CompressionConfig; raw deflate (no zlib header: the gzip member's is ours).
+_LEVEL = 6
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, OS unknown
+_LAST_BLOCK = b"\x01\x00\x00\xff\xff"  # an empty stored block marked final
+_WINDOW = 32 * 1024  # how far back deflate refers
+# A token as Litestar mints it: 32 random bytes and their HMAC, in hex (litestar.middleware.csrf).
+TOKEN_LENGTH = 128
+# Where a token goes, as the parts are compressed: 0xFF is never a byte of UTF-8, so no text matches it.
+_TOKEN_STAND_IN = b"\xff" * TOKEN_LENGTH
+
+
+def compressed_parts(request: AnyRequest, page: bytes) -> bytes:
+    """The page drawn for anyone as deflate parts (parts_between its slots)."""
+    return parts_between(page, _csrf_slot(request))
+
+
+def parts_between(page: bytes, slot: str) -> bytes:
+    """The page as deflate parts, one per stretch between its slots, each ended at a byte boundary
+    (a sync flush, not the final block) and compressed as following what precedes it, with a token's length of
+    bytes no text holds where each token goes: nothing in it refers into a token, whatever the token is. Kept as
+    4-byte lengths, each followed by its part."""
+    kept = bytearray()
+    before = b""
+    for stretch in page.split(slot.encode()):
+        if before:
+            compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=before[-_WINDOW:])
+        else:
+            compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        part = compressor.compress(stretch) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        kept += len(part).to_bytes(4, "big") + part
+        before += stretch + _TOKEN_STAND_IN
+    return bytes(kept)
+
+
+def sent_gzipped(token: str) -> bool:
+    """Whether the kept parts can carry this token: one of the length they were compressed around."""
+    return len(token) == TOKEN_LENGTH
+
+
+def gzipped_for_visitor(parts: bytes, page: bytes, token: str) -> bytes:
+    """One gzip member of the visitor's page (`page`, their token in it): the kept parts with the token between them
+    as stored blocks, a final empty block, and the trailer over the visitor's page."""
+    data = token.encode()
+    size = len(data)
+    stored = b"\x00" + size.to_bytes(2, "little") + (size ^ 0xFFFF).to_bytes(2, "little") + data
+    pieces = [_GZIP_HEADER]
+    offset = 0
+    while offset < len(parts):
+        length = int.from_bytes(parts[offset : offset + 4], "big")
+        if offset:
+            pieces.append(stored)
+        pieces.append(parts[offset + 4 : offset + 4 + length])
+        offset += 4 + length
+    pieces.append(_LAST_BLOCK)
+    pieces.append(zlib.crc32(page).to_bytes(4, "little") + (len(page) & 0xFFFFFFFF).to_bytes(4, "little"))
+    return b"".join(pieces)
+
+
+def answer(
+    request: AnyRequest,
+    page: bytes,
+    parts: bytes,
+    token: str,
+    headers: dict[str, str],
+    background: BackgroundTask | None = None,
+) -> Response[bytes]:
+    """The page drawn for anyone, for this visitor: gzipped from its kept parts if the browser takes gzip (as the
+    app's compression middleware decides: the word in Accept-Encoding), else as it is."""
+    body = for_visitor(request, page, token)
+    if "gzip" not in request.headers.get("accept-encoding", "") or not sent_gzipped(token):
+        # As it is; the compression middleware gzips it for a browser that takes gzip (a token of another length).
+        return Response(body, media_type=MediaType.HTML, headers=headers, background=background)
+    # Litestar's compression middleware sends an answer marked cached as it is (its response cache's answers are
+    # compressed already): this one is.
+    ScopeState.from_scope(request.scope).is_cached = True
+    gzipped = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(
+        gzipped_for_visitor(parts, body, token), media_type=MediaType.HTML, headers=gzipped, background=background
+    )
