@@ -144,7 +144,7 @@ def test_the_brand_in_english_breaks_between_words_never_inside_one_at_the_large
     assert_compact_header(page, "home in English, 长辈版 at 40 px")
 
 
-ELDER_WITH_NOTICES = ("顾桂英", "320404193812031781")
+ELDER_WITH_NOTICES = ("钱秀兰", "320404194003151243")  # no other test signs her up
 
 
 def test_the_unread_count_on_the_bell_stays_on_one_line_at_the_largest_text(phone: Page) -> None:
