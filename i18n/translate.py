@@ -131,7 +131,13 @@ def plural_indices(language: str) -> dict[str, int]:
     `language`: a script asks the browser's Intl.PluralRules for the category of its count (no expression to
     evaluate in the page). English: {"one": 0, "other": 1}; Chinese, one form: {"other": 0}."""
     catalogue = _catalogue(language)
-    expression = catalogue.plural_expr if catalogue is not None else get_plural(language).plural_expr
+    rule = catalogue if catalogue is not None else get_plural(language)
+    forms, expression = rule.num_plurals, rule.plural_expr
+    if forms == 1:
+        # One form for every count (Chinese): whatever the category, the script falls back to "other"'s. Asked when
+        # every page's template is compiled, so Babel's CLDR data (its global data and the language's, some 3.5 MB
+        # of each web worker's memory, issue 20) is loaded only for a language with forms to choose between.
+        return {"other": 0}
     index_of = gnu_gettext.c2py(expression)
     category_of = Locale.parse(language).plural_form
     indices: dict[str, int] = {}

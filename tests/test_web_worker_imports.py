@@ -1,8 +1,8 @@
 """A web worker's memory: it serves pages and enqueues jobs, but never runs a job nor sends a webhook, so it does not
 import the job runner (pgqueuer) nor the HTTP client of the senders (aiohttp): about 15 MB of each worker's resident
-memory (issue 20: peak RSS per web worker within 1.5× a bare Litestar app's). Nor does it load pydantic, nor
+memory (issue 20: peak RSS per web worker within 1.5× a bare Litestar app's). Nor does it load pydantic or attrs, nor
 OpenTelemetry while tracing is off, which Litestar would load only because they are installed (app/web/absent.py):
-about 11 MB more."""
+about 12 MB more. Nor Babel's CLDR data (about 3.5 MB) while it draws pages in Chinese."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What only the workers (python -m app worker: push, texts, webhooks) need.
 WORKER_ONLY = ("pgqueuer", "aiohttp", "pywebpush")
 # What Litestar loads whenever it is installed, unless the web worker leaves it out.
-LEFT_OUT = ("pydantic", "pydantic_core", "opentelemetry")
+LEFT_OUT = ("pydantic", "pydantic_core", "attr", "attrs", "opentelemetry")
 # Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet).
 ON_FIRST_USE = ("PIL",)
 
@@ -28,15 +28,21 @@ ON_FIRST_USE = ("PIL",)
 def _loaded_after_building(tmp_path: Path, factory: str, packages: tuple[str, ...], **env: str) -> tuple[set[str], str]:
     """The packages of `packages` loaded once a fresh process has built the app with `factory` ("module:function"),
     and the names of the app's plugins."""
-    module, function = factory.split(":")
     program = (
-        "import sys, importlib\n"
-        f"app = getattr(importlib.import_module({module!r}), {function!r})()\n"
         # A package left out is in sys.modules as None (not installed, as far as imports go): not loaded.
         "loaded = {name.split('.')[0] for name, module in sys.modules.items() if module is not None}\n"
         f"print(' '.join(sorted(loaded & set({packages!r}))))\n"
         "print(' '.join(sorted(type(plugin).__name__ for plugin in app.plugins)))\n"
     )
+    modules, plugins = [*_after_building(tmp_path, factory, program, **env).splitlines(), "", ""][:2]
+    return set(modules.split()), plugins
+
+
+def _after_building(tmp_path: Path, factory: str, program: str, **env: str) -> str:
+    """What `program` prints in a fresh process once it has built the app (`app`) with `factory`
+    ("module:function")."""
+    module, function = factory.split(":")
+    program = f"import sys, importlib\napp = getattr(importlib.import_module({module!r}), {function!r})()\n{program}"
     found = subprocess.run(
         [sys.executable, "-c", program],
         cwd=ROOT,
@@ -52,8 +58,7 @@ def _loaded_after_building(tmp_path: Path, factory: str, packages: tuple[str, ..
         check=True,
         timeout=120,
     )
-    modules, plugins = [*found.stdout.splitlines(), "", ""][:2]
-    return set(modules.split()), plugins
+    return found.stdout
 
 
 def _loaded_in_a_web_worker(tmp_path: Path, packages: tuple[str, ...], **env: str) -> tuple[set[str], str]:
@@ -61,10 +66,10 @@ def _loaded_in_a_web_worker(tmp_path: Path, packages: tuple[str, ...], **env: st
     return _loaded_after_building(tmp_path, WEB_APP, packages, **env)
 
 
-def test_a_web_worker_loads_neither_pydantic_nor_opentelemetry(tmp_path: Path) -> None:
+def test_a_web_worker_loads_neither_pydantic_attrs_nor_opentelemetry(tmp_path: Path) -> None:
     loaded, plugins = _loaded_in_a_web_worker(tmp_path, (*LEFT_OUT, *WORKER_ONLY, *ON_FIRST_USE))
     assert loaded == set()
-    assert "Pydantic" not in plugins
+    assert "Pydantic" not in plugins and "AttrsSchemaPlugin" not in plugins
     assert "MsgspecDIPlugin" in plugins  # the app is built, with Litestar's own plugins
 
 
@@ -72,6 +77,23 @@ def test_a_web_worker_tracing_still_loads_opentelemetry(tmp_path: Path) -> None:
     loaded, plugins = _loaded_in_a_web_worker(tmp_path, LEFT_OUT, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
     assert loaded == {"opentelemetry"}
     assert "OpenTelemetryPlugin" in plugins
+
+
+def test_a_web_worker_compiles_every_page_in_chinese_without_babels_locale_data(tmp_path: Path) -> None:
+    # Every page's layout folds the language's plural rule for the scripts (i18n.plural_indices) when it is compiled:
+    # Chinese has one form, which needs no CLDR rule, so Babel's locale and global data (its caches) stay unloaded.
+    program = (
+        "from app.shell.service import TEMPLATES_DIR\n"
+        "import babel.core, babel.localedata\n"
+        "chinese = app.template_engine.environment_for('zh')\n"
+        "names = [p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob('*.html')]\n"
+        "for name in names:\n"
+        "    chinese.get_template(name)\n"
+        "print(len(names), sorted(babel.localedata._cache), babel.core._global_data is not None)\n"
+    )
+    compiled, locales, global_data = _after_building(tmp_path, WEB_APP, program).split(maxsplit=2)
+    assert int(compiled) > 50  # the layout and the pages, not nothing
+    assert (locales, global_data.strip()) == ("[]", "False")
 
 
 def test_the_web_app_is_built_without_the_workers_libraries(tmp_path: Path) -> None:
