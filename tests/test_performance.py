@@ -96,6 +96,33 @@ async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
     assert counts["birth"] <= 4, [q.query for q in queries]
 
 
+async def test_the_case_page_reads_the_session_and_the_case_on_one_pool_connection(
+    counted: tuple[httpx.AsyncClient, list[LoggedQuery]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One acquire and release for the page view (db/request_pool.py), not one per statement (each ~200 Python calls),
+    and the connection is back in the pool once the page is answered."""
+    client, queries = counted
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "perf-one-connection"))
+    acquires = 0
+    # asyncpg's one way to a connection, pool.acquire() and pool.fetch() alike (private: not in its stubs).
+    acquire = asyncpg.pool.Pool._acquire  # type: ignore[attr-defined]
+
+    async def counted_acquire(pool: asyncpg.Pool, limit: float | None) -> object:
+        nonlocal acquires
+        acquires += 1
+        return await acquire(pool, limit)
+
+    monkeypatch.setattr(asyncpg.pool.Pool, "_acquire", counted_acquire)
+    queries.clear()
+    assert (await client.get(f"/cases/{created.json()['case_no']}")).status_code == 200
+    assert len(queries) >= 3
+    assert acquires == 1, acquires
+    monkeypatch.undo()
+    pool = client._transport.app.state.pool  # type: ignore[attr-defined]
+    assert pool.get_idle_size() == pool.get_size()
+
+
 async def test_a_submission_makes_the_same_few_queries_however_many_tasks_and_materials(
     logged: tuple[Litestar, list[LoggedQuery]], pool: asyncpg.Pool, settings: Settings
 ) -> None:
