@@ -8,8 +8,16 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import pytest
+from litestar import Litestar, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.response import Stream
 
+from app.web.database import provide_db, request_pool_middleware
+from app.web.params import Db
+from auth.access import public
 from config.settings import Settings
 from db.pool import create_pool
 from db.request_pool import RequestPool
@@ -83,3 +91,39 @@ async def test_given_back_while_a_statement_runs_the_connection_returns_when_it_
     await view.give_back()
     assert await running == 7
     assert small_pool.get_idle_size() == small_pool.get_size()
+
+
+async def test_a_page_view_gets_its_own_view_of_the_pool_and_a_form_post_the_pool_itself(
+    small_pool: asyncpg.Pool,
+) -> None:
+    """A POST's body (an upload) arrives after the session is read: no connection is held while a slow client sends
+    it. A GET's connection is back in the pool before its body is sent."""
+    seen: dict[str, object] = {}
+
+    @get("/view", opt=public())
+    async def view(db: Db) -> Stream:
+        await db.fetchval("SELECT 1")
+        seen["get"] = db
+
+        async def body() -> AsyncIterator[bytes]:
+            seen["idle while sending"] = small_pool.get_idle_size() == small_pool.get_size()
+            yield b"ok"
+
+        return Stream(body())
+
+    @post("/view", opt=public())
+    async def form(db: Db) -> None:
+        seen["post"] = db
+
+    app = Litestar(
+        route_handlers=[view, form],
+        middleware=[request_pool_middleware],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        state=State({"pool": small_pool}),
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+        assert (await client.get("/view")).text == "ok"
+        assert (await client.post("/view")).status_code == 201
+    assert isinstance(seen["get"], RequestPool)
+    assert seen["idle while sending"] is True
+    assert seen["post"] is small_pool
