@@ -49,8 +49,7 @@ class RequestPool(asyncpg.Pool):
             return None
         self._in_use = True
         try:
-            if self._kept is not None and self._kept.is_closed():
-                # Lost (the server went away mid-request): the pool cleans up after it.
+            if self._kept is not None and _back_to_the_pool(self._kept):
                 lost, self._kept = self._kept, None
                 await self._pool.release(lost)
             if self._kept is None:
@@ -63,9 +62,7 @@ class RequestPool(asyncpg.Pool):
     async def _done_with(self, conn: PoolConnectionProxy) -> None:
         """A statement or a transaction has finished with the kept connection."""
         self._in_use = False
-        if self._given_back or conn.is_in_transaction():
-            # Given back meanwhile, or a transaction left open (asyncpg's release rolls it back, as it would have
-            # for a plain pool's connection): the pool has it back now.
+        if self._given_back or _back_to_the_pool(conn):
             self._kept = None
             await self._pool.release(conn)
 
@@ -192,6 +189,17 @@ class RequestPool(asyncpg.Pool):
 
     def __repr__(self) -> str:
         return f"<RequestPool of {self._pool!r}>"
+
+
+def _back_to_the_pool(conn: PoolConnectionProxy) -> bool:
+    """Whether the kept connection must go back to the pool rather than serve the view's next statement: a transaction
+    left open (asyncpg's release rolls it back, as it would for a plain pool's connection), or the connection lost —
+    the server went away; asyncpg may have taken it back itself already, and its proxy then refuses every call (a
+    release of it is then nothing)."""
+    try:
+        return conn.is_closed() or conn.is_in_transaction()
+    except asyncpg.InterfaceError:
+        return True
 
 
 class _Lent(PoolAcquireContext):

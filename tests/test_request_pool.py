@@ -127,3 +127,14 @@ async def test_a_page_view_gets_its_own_view_of_the_pool_and_a_form_post_the_poo
     assert isinstance(seen["get"], RequestPool)
     assert seen["idle while sending"] is True
     assert seen["post"] is small_pool
+
+
+async def test_a_connection_lost_mid_view_is_replaced_for_its_next_statement(small_pool: asyncpg.Pool) -> None:
+    view = RequestPool(small_pool)
+    lost = await view.fetchval("SELECT pg_backend_pid()")
+    await small_pool.execute("SELECT pg_terminate_backend($1)", lost)  # the server goes away under the view
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        await view.fetchval("SELECT 1")
+    assert await view.fetchval("SELECT pg_backend_pid()") != lost
+    await view.give_back()
+    assert small_pool.get_idle_size() == small_pool.get_size()
