@@ -84,6 +84,7 @@ from app.web import absent, errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.csrf import CsrfMiddleware
+from app.web.database import provide_db, request_pool_middleware
 from app.web.input_checks import refuse_unstorable_input
 from app.web.language import language_middleware
 from app.web.proxies import forwarded_client_middleware
@@ -116,10 +117,6 @@ RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_transla
 RELEASE_CODE = (Path(__file__).resolve().parent, Path(i18n.__file__).resolve().parent)
 # What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
 _NOT_PLAIN = re.compile(r"[<>&\"'%]")
-
-
-def _provide_db(state: State) -> asyncpg.Pool:
-    return state.pool
 
 
 def _provide_settings(state: State) -> Settings:
@@ -379,7 +376,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         # NUL characters, integers past bigint and deep JSON: a 400 naming the field, for every route.
         before_request=refuse_unstorable_input,
         dependencies={
-            "db": Provide(_provide_db, sync_to_thread=False),
+            # A page view's own RequestPool (one connection for the view: app/web/database.py), else the pool.
+            "db": Provide(provide_db, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "cipher": Provide(_provide_cipher, sync_to_thread=False),
             # A delegation's open cases are app.cases' to decide, which imports app.delegations (OpenCases there).
@@ -430,6 +428,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
             unversioned_static_middleware,
+            # A page view's statements, the session's read first, on one pool connection (app/web/database.py).
+            request_pool_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             # Who is signed in: the account read with the session (the store's reader above), unless its sign-in lapsed.
             current_user_middleware,

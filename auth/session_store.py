@@ -54,9 +54,10 @@ class PostgresSessionStore(Store):
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         return await session_get(self.pool, key, _delta(renew_for))
 
-    async def get_with_user(self, key: str) -> SessionRead | None:
-        """The session under `key` and its account, as the session middleware reads them on every request."""
-        return await self._read_with_user(self.pool, key)
+    async def get_with_user(self, key: str, db: DB | None = None) -> SessionRead | None:
+        """The session under `key` and its account, as the session middleware reads them on every request; on `db`,
+        the request's own view of the pool when it has one (db/request_pool.py)."""
+        return await self._read_with_user(db if db is not None else self.pool, key)
 
     async def delete(self, key: str) -> None:
         await session_delete(self.pool, key)

@@ -24,6 +24,7 @@ from auth.models import CurrentUser
 
 # The sessions' Litestar store, which the composition root registers as "sessions" (session_config's `store`).
 from auth.session_store import PostgresSessionStore
+from db.request_pool import pool_of_request
 
 SESSION_COOKIE = "ywtb_session"
 # Keys in the session dict.
@@ -108,7 +109,13 @@ class SessionBackend(ServerSideSessionBackend):
         """The session, read with the account it names in one round trip: current_user_middleware takes the account
         from the scope instead of asking the database a second time."""
         session_id = self.offered_id(connection)
-        read = await self._store(connection).get_with_user(session_id) if session_id else None
+        sessions = self._store(connection)
+        # On a page view's own connection, which the route's statements then share (db/request_pool.py).
+        read = (
+            await sessions.get_with_user(session_id, pool_of_request(connection.scope, sessions.pool))
+            if session_id
+            else None
+        )
         data = read.value if read is not None else None
         connection.scope[_LOADED] = data  # type: ignore[literal-required]
         connection.scope[_ACCOUNT_READ] = read.user if read is not None else None  # type: ignore[literal-required]

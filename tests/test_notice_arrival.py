@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.notifications.service import must_arrive
+from app.notifications.service import may_have_followed, must_arrive
 from config.settings import Settings
 from db import jobs
 from push import arrival
@@ -39,6 +39,11 @@ REFUSAL = "材料不全，且不属于本窗口受理范围：请向户籍所在
 # --- the rule ------------------------------------------------------------------------------------------------------
 
 
+def test_a_case_whose_steps_had_no_notice_that_must_arrive_has_none_to_read() -> None:
+    assert not may_have_followed(["submitted", "accepted", "in_review", "approved", "delivered", "awaiting_consent"])
+    assert not may_have_followed([])
+
+
 @pytest.mark.parametrize(
     ("status", "to_collect", "expected"),
     [
@@ -55,6 +60,9 @@ REFUSAL = "材料不全，且不属于本窗口受理范围：请向户籍所在
 )
 def test_which_notices_must_arrive(status: str, to_collect: bool, expected: bool) -> None:
     assert must_arrive(status, result_to_collect=to_collect) is expected
+    # A case page reads a case's deliveries only when one of its steps may have had a notice followed: never fewer.
+    if expected:
+        assert may_have_followed(["submitted", status])
 
 
 @pytest.mark.parametrize(

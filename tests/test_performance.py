@@ -94,8 +94,36 @@ async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
         assert (await client.get(f"/cases/{case_no}")).status_code == 200
         counts[life_event] = len(queries)
     assert counts["birth"] == counts["retirement"], counts
-    # The session with its account, the case with its tasks and steps, its consent requests, its notices.
-    assert counts["birth"] <= 4, [q.query for q in queries]
+    # The session with its account, the case with its tasks and steps: nothing else for a case whose steps have no
+    # 待授权 (consent requests) and no step whose notice must arrive (补正, refusals, 办结: their deliveries).
+    assert counts["birth"] == 2, [" ".join(q.query.split())[:100] for q in queries]
+
+
+async def test_the_case_page_reads_the_session_and_the_case_on_one_pool_connection(
+    counted: tuple[httpx.AsyncClient, list[LoggedQuery]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One acquire and release for the page view (db/request_pool.py), not one per statement (each ~200 Python calls),
+    and the connection is back in the pool once the page is answered."""
+    client, queries = counted
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "perf-one-connection"))
+    acquires = 0
+    # asyncpg's one way to a connection, pool.acquire() and pool.fetch() alike (private: not in its stubs).
+    acquire = asyncpg.pool.Pool._acquire  # type: ignore[attr-defined]
+
+    async def counted_acquire(pool: asyncpg.Pool, limit: float | None) -> object:
+        nonlocal acquires
+        acquires += 1
+        return await acquire(pool, limit)
+
+    monkeypatch.setattr(asyncpg.pool.Pool, "_acquire", counted_acquire)
+    queries.clear()
+    assert (await client.get(f"/cases/{created.json()['case_no']}")).status_code == 200
+    assert len(queries) == 2  # the session with its account, the case with its tasks and steps
+    assert acquires == 1, acquires
+    monkeypatch.undo()
+    pool = client._transport.app.state.pool  # type: ignore[attr-defined]
+    assert pool.get_idle_size() == pool.get_size()
 
 
 async def test_a_submission_makes_the_same_few_queries_however_many_tasks_and_materials(

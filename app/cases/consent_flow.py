@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -253,6 +253,13 @@ async def decide(db: asyncpg.Pool, cipher: PiiCipher, user: CurrentUser, consent
             gettext("已超过%(consent_days)s日的期限，申请人将上传相应材料") % {"consent_days": consents.CONSENT_DAYS}
         )
     return consents.view(row, consents.now_utc())
+
+
+def may_have_requests(statuses: Iterable[str]) -> bool:
+    """Whether a case whose steps have these statuses may have consent requests: `ask` makes them as the case is filed,
+    in the transaction that records its 待授权 step (awaiting_consent: workflow.await_consent), the one step that puts a
+    task to wait for consent. A case without that step has none, and its page reads none (settled_requests_of_case)."""
+    return any(status == "awaiting_consent" for status in statuses)
 
 
 async def settled_requests_of_case(db: asyncpg.Pool, case_id: int) -> tuple[list[ConsentRow], bool]:

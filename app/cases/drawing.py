@@ -5,13 +5,14 @@ few dozen times, and a macro call costs Jinja a new frame and context each time 
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Protocol
 
 from markupsafe import Markup, escape
 
 from app.calendar.service import china_time
-from i18n import N_, gettext
+from i18n import N_, current_language, gettext
 
 # The tone of each status's chip: the label always carries the meaning; colour and the mark only repeat it.
 _TONES = {
@@ -48,8 +49,19 @@ class Promised(Protocol):
     def due_provisional(self) -> bool: ...
 
 
+# Each filter's answer depends only on its value and the reader's language, and a page draws the same few values
+# again and again (a case's six tasks due on one day, the same statuses, the same steps on every view of a case):
+# each is written once per process, value and language, and kept while in use (a few hundred bytes each). None of
+# them is personal: statuses, their labels, days and moments.
+
+
 def chip(status: str, label: str) -> Markup:
     """A status with its label in the reader's language (labels are our own marked texts, drawn as text)."""
+    return _chip(status, label, current_language())
+
+
+@functools.lru_cache(maxsize=256)
+def _chip(status: str, label: str, language: str) -> Markup:
     tone = _TONES.get(status, "neutral")
     return Markup(  # noqa: S704 -- our classes and marks; the label escaped
         f'<span class="chip chip-{tone}"><span class="chip-mark" aria-hidden="true">{_MARKS[tone]}</span>'
@@ -59,11 +71,21 @@ def chip(status: str, label: str) -> Markup:
 
 def when(moment: datetime) -> Markup:
     """A moment in Beijing time, the reader's way, with its machine-readable instant."""
-    return _time(moment.isoformat(), china_time(moment))
+    return _when(moment, current_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _when(moment: datetime, language: str) -> Markup:
+    return _time(moment.isoformat(), china_time(moment))  # china_time: in `language`, the current one
 
 
 def day(value: date) -> Markup:
     """A day the reader's way (2026年1月13日, 13 January 2026)."""
+    return _day(value, current_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _day(value: date, language: str) -> Markup:
     written = gettext(_DATE) % {
         "year": value.year,
         "month": value.month,

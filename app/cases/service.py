@@ -62,6 +62,7 @@ from app.cases.timeline import record_event
 from app.catalogue import service as catalogue
 from app.catalogue.models import LifeEvent, ServiceItem
 from app.certificates.models import ECertificate
+from app.consents.models import ConsentRow
 from app.delegations import service as delegations
 from app.delegations.models import DelegationRow
 from app.errors import DomainError, DuplicateCase, FieldErrors, Forbidden, NotFound
@@ -529,10 +530,17 @@ async def _case_view(
 ) -> CaseView:
     """The case as its pages show it; `contents`: its tasks and steps when read with `head`; `named`: with the
     applicant's name and masked number (a receipt printed for someone else to take home)."""
-    requests, tasks_moved = await consent_flow.settled_requests_of_case(db, head.id)
+    # What the case's steps rule out is not read: consent requests without a 待授权 step, notices that must arrive
+    # without a step whose notice must (most cases in progress: the page is then the session's read and the case's).
+    statuses = {step.status for step in contents.timeline} if contents is not None else None
+    requests: list[ConsentRow] = []
+    tasks_moved = False
+    if statuses is None or consent_flow.may_have_requests(statuses):
+        requests, tasks_moved = await consent_flow.settled_requests_of_case(db, head.id)
     if contents is None or tasks_moved:  # a consent request that lapsed just now moved its tasks to 补正
         contents = await store.case_contents(db, head.id)
     tasks = _task_views(contents.tasks)
+    followed = notifications.may_have_followed(step.status for step in contents.timeline)
     applicant = await people.get_person(db, head.applicant_person_id) if named else None
     status = derive_case_status(t.status for t in tasks)
     return CaseView(
@@ -551,7 +559,7 @@ async def _case_view(
         applicant_id_masked=applicant.id_number_masked if applicant else None,
         consents=await consent_flow.materials_of_case(db, requests, head.life_event_code),
         purged_at=head.purged_at,
-        notices=await notifications.deliveries_of_case(db, head.id),
+        notices=await notifications.deliveries_of_case(db, head.id) if followed else [],
         linked_as=head.linked_as,
         for_organisation=head.subject_org_credit_code is not None,
     )

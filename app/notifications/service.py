@@ -3,7 +3,7 @@ allowed to be notified."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -105,6 +105,13 @@ def must_arrive(status: str, *, result_to_collect: bool = False) -> bool:
     """Whether the notice of this step must reach the resident (the one rule: app.cases.timeline follows it).
     `result_to_collect`: a 办结 whose result waits for the resident at the window (app.cases.workflow says)."""
     return status in MUST_ARRIVE or (status == "completed" and result_to_collect)
+
+
+def may_have_followed(statuses: Iterable[str]) -> bool:
+    """Whether a case whose steps have these statuses may have a notice that must arrive: one of them is a step whose
+    notice must arrive (must_arrive, whatever its result). app.cases.timeline follows a notice only in the transaction
+    of its own step, so a case with no such step has none, and its page reads none (deliveries_of_case)."""
+    return any(must_arrive(status, result_to_collect=True) for status in statuses)
 
 
 async def notify_event(
