@@ -73,6 +73,7 @@ from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
 from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
+from app.people.identity import normalize_id_number
 from app.registers import service as registers
 from app.sms import service as sms
 from app.stats.models import TaskHistory
@@ -193,7 +194,9 @@ async def _checked(
     person_id = filing.person_id
     # What the registers say is read once for the submission: the items' choice and the materials ask the same.
     lookups = parties.Lookups()
-    applicant = await lookups.applicant(db, cipher, person_id)
+    # Filed for someone by their number: the register's row as the filing read it by that number (never read twice).
+    found = (filing.person, normalize_id_number(body.on_behalf_of)) if filing.person and body.on_behalf_of else None
+    applicant = await lookups.applicant(db, cipher, person_id, found=found)
     assert applicant is not None  # resolve_filing found the person
     # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
     chosen = await choice.chosen_form(db, cipher, code, body.items, person_id, body.data, lookups)
