@@ -366,7 +366,8 @@ async def _create(
     tasks = await workflow.open_tasks(tx, case_id, items, today, applicant_region)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
-    await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
+    phone = phone if isinstance(phone, str) and phone else None
+    await sms.remember_case_phone(tx, case_id, phone)
     title, params, note = _submitted_step(filing, user, len(items))
     # Whose it is, as just written (nobody is linked to it yet: 一事不二办's flags come after its first step).
     parties = CaseParties(
@@ -380,6 +381,7 @@ async def _create(
         life_event_code=body.code,
         subject_org_credit_code=filing.org_credit_code,
         received_region=received_region,
+        phone=phone,
     )
     await record_event(
         tx,

@@ -79,6 +79,7 @@ async def record_event(
         event_id=event_id,
         task_id=task_id,
         status=status,
+        case_phone=case.phone,
     )
     if must_arrive(status, result_to_collect=result_to_collect):
         # Followed until it has reached them; a text is prepared now, for the worker to queue if every push fails.
@@ -92,6 +93,7 @@ async def record_event(
                 event_id=event_id,
                 task_id=task_id,
                 status=status,
+                case_phone=case.phone,
             )
         notice = NoticeToFollow(
             event_id=event_id,
