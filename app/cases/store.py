@@ -225,6 +225,33 @@ async def append_event(
     )
 
 
+async def append_first_event(
+    db: DB,
+    *,
+    case_id: int,
+    status: str,
+    title: str,
+    actor_account_id: int | None,
+    note: str | None,
+    at: datetime,
+    tracking_json: bytes,
+) -> int:
+    """A new case's first step (a step of the resident's, of no task or department), at the moment the case was made,
+    and the case's first tracking snapshot (app.cases.tracking.first_snapshot), in one statement."""
+    return await db.fetchval(
+        "WITH snapshot AS (UPDATE cases SET tracking_json = $7 WHERE id = $1) "
+        "INSERT INTO timeline_events (case_id, status, title, actor_account_id, note, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        case_id,
+        status,
+        title,
+        actor_account_id,
+        note,
+        at,
+        tracking_json,
+    )
+
+
 async def case_parties(db: DB, case_id: int) -> CaseParties:
     """The parties of a case that exists (its id comes from the caller's own transaction)."""
     row = await db.fetchrow(

@@ -49,21 +49,36 @@ async def record_event(
     in this transaction (its first step: the departments' systems hear of each), so they are not read again; `parties`
     likewise, whose the new case is."""
     shown = title % title_params if title_params is not None else title
-    event_id = await store.append_event(
-        tx,
-        case_id=case_id,
-        status=status,
-        title=shown,
-        task_id=task_id,
-        department_code=department_code,
-        actor_account_id=actor_account_id,
-        note=note,
-        visibility=visibility,
-    )
-    if visibility != RESIDENT:
-        return event_id
-    # The public tracking snapshot now shows this step too.
-    await tracking.refresh(tx, case_id)
+    if new_tasks and task_id is None and department_code is None and visibility == RESIDENT:
+        # A new case's first step: its tracking snapshot is drawn from its tasks as just made, not read back, and
+        # saved with the step.
+        snapshot = tracking.first_snapshot(case_id, new_tasks, title=shown, status=status, has_note=note is not None)
+        event_id = await store.append_first_event(
+            tx,
+            case_id=case_id,
+            status=status,
+            title=shown,
+            actor_account_id=actor_account_id,
+            note=note,
+            at=new_tasks[0].submitted_at,
+            tracking_json=snapshot,
+        )
+    else:
+        event_id = await store.append_event(
+            tx,
+            case_id=case_id,
+            status=status,
+            title=shown,
+            task_id=task_id,
+            department_code=department_code,
+            actor_account_id=actor_account_id,
+            note=note,
+            visibility=visibility,
+        )
+        if visibility != RESIDENT:
+            return event_id
+        # The public tracking snapshot now shows this step too.
+        await tracking.refresh(tx, case_id)
     if not notify:
         return event_id
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
