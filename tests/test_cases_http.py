@@ -202,6 +202,18 @@ async def test_drafts_keep_a_version_and_refuse_a_stale_write(client: Client) ->
     assert draft["version"] == 1 and draft["data"] == {"child.name": "张小宝"}
 
 
+async def test_a_submission_forgets_its_own_draft_and_keeps_the_others(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    headers = await csrf(client)
+    for life_event in ("birth", "retirement"):
+        empty = (await client.get(f"/api/v1/drafts/{life_event}")).json()
+        body = {"data": {"applicant.phone": "13800000002"}, "version": 0, "form_checksum": empty["form_checksum"]}
+        assert (await client.put(f"/api/v1/drafts/{life_event}", json=body, headers=headers)).status_code == 200
+    assert (await _submit(client)).status_code == 201  # 新生儿出生
+    assert (await client.get("/api/v1/drafts/birth")).json()["version"] == 0
+    assert (await client.get("/api/v1/drafts/retirement")).json()["version"] == 1
+
+
 async def test_public_tracking_is_rate_limited_per_address(client: Client, app) -> None:  # type: ignore[no-untyped-def]
     app.state.scan_limiter.per_minute = 3
     statuses = [(await client.get("/api/v1/track/" + "y" * 32)).status_code for _ in range(4)]

@@ -298,8 +298,7 @@ async def _submit_in(
             resolved=checked.resolved,
             waiting=checked.waiting,
         )
-    await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
-    return created[1]
+    return created[1]  # (the draft it was filed from went with the case's insert)
 
 
 async def _bundle_filed(db: DB, body: CaseSubmission) -> str:

@@ -93,8 +93,13 @@ async def insert_case(
     subject_org_credit_code: str | None = None,
     subject_key: bytes | None = None,
 ) -> int:
+    """The case, and the filer's draft of it gone (the draft of this bundle they kept for this person or organisation)
+    in the same statement."""
     return await db.fetchval(
-        """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+        """WITH filed_draft AS (
+               DELETE FROM drafts WHERE account_id = $5 AND life_event_code = $3 AND subject_person_id = $4
+                                    AND subject_org_credit_code IS NOT DISTINCT FROM $12)
+           INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
                               filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
                               subject_org_credit_code, subject_key)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id""",
