@@ -346,7 +346,7 @@ async def _create(
     token = secrets.token_urlsafe(24)  # 192 random bits, the only key to the public tracking page
     # 全城通办: the hall that received it at its window, whatever district the resident lives in.
     received_region = user.region_code if filing.channel == "window" else None
-    case_id = await store.insert_case(
+    case_id, tasks = await store.insert_case(
         tx,
         case_no=case_no,
         tracking_token=token,
@@ -358,11 +358,12 @@ async def _create(
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
+        tasks=await workflow.new_tasks(tx, items, today, applicant_region),
         received_region=received_region,
         subject_org_credit_code=filing.org_credit_code,
         subject_key=subject_key,
     )
-    tasks = await workflow.open_tasks(tx, case_id, items, today, applicant_region)
+    await counting.count_received(tx, tasks)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
     phone = phone if isinstance(phone, str) and phone else None

@@ -76,6 +76,10 @@ _OPEN_CASE_NUMBER_DAY = """
     WHERE case_number_days.base IS NULL"""
 
 
+# A new case's task before it is made: (item code, department, position, due on, provisional, office).
+NewTask = tuple[str, str, int, date, bool, str | None]
+
+
 async def insert_case(
     db: DB,
     *,
@@ -89,20 +93,34 @@ async def insert_case(
     data_enc: bytes,
     form_checksum: str,
     idempotency_key: str,
+    tasks: list[NewTask],
     received_region: str | None = None,
     subject_org_credit_code: str | None = None,
     subject_key: bytes | None = None,
-) -> int:
-    """The case, and the filer's draft of it gone (the draft of this bundle they kept for this person or organisation)
-    in the same statement."""
-    return await db.fetchval(
+) -> tuple[int, list[TaskRow]]:
+    """The case with its tasks (at least one), and the filer's draft of it gone (the draft of this bundle they kept
+    for this person or organisation), in one statement; the case's id and its tasks as made, in their order. Each
+    task keeps the region of the hall the case came in at (0042): the hall that received it at its window, else the
+    applicant's registered region."""
+    assert tasks, "a case is made with its tasks"
+    rows = await db.fetch(
         """WITH filed_draft AS (
                DELETE FROM drafts WHERE account_id = $5 AND life_event_code = $3 AND subject_person_id = $4
-                                    AND subject_org_credit_code IS NOT DISTINCT FROM $12)
-           INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
-                              filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
-                              subject_org_credit_code, subject_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id""",
+                                    AND subject_org_credit_code IS NOT DISTINCT FROM $12),
+           new_case AS (
+               INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                                  filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
+                                  subject_org_credit_code, subject_key)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *),
+           new AS (
+               INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional,
+                                  office_region, receiving_region)
+               SELECT c.id, n.*, coalesce(c.received_region, p.region_code)
+               FROM new_case c JOIN people p ON p.id = c.applicant_person_id,
+                    unnest($14::text[], $15::text[], $16::int[], $17::date[], $18::bool[], $19::text[]) AS n
+               RETURNING *) """
+        + _TASK_OF_T.format(tasks="new", cases="new_case")
+        + " ORDER BY t.position",
         case_no,
         tracking_token,
         life_event_code,
@@ -116,7 +134,15 @@ async def insert_case(
         received_region,
         subject_org_credit_code,
         subject_key,
+        [t[0] for t in tasks],
+        [t[1] for t in tasks],
+        [t[2] for t in tasks],
+        [t[3] for t in tasks],
+        [t[4] for t in tasks],
+        [t[5] for t in tasks],
     )
+    made = [_task(r) for r in rows]
+    return made[0].case_id, made
 
 
 async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
@@ -129,29 +155,6 @@ _RECEIVING_HALL_OF_CASE = (
     "(SELECT coalesce(c.received_region, p.region_code) FROM cases c "
     "JOIN people p ON p.id = c.applicant_person_id WHERE c.id = $1)"
 )
-
-
-async def insert_tasks(
-    db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]
-) -> list[TaskRow]:
-    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office); the
-    tasks as made, in their order."""
-    rows = await db.fetch(
-        "WITH new AS ("
-        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region,"
-        " receiving_region)"
-        f" SELECT $1, *, {_RECEIVING_HALL_OF_CASE}"
-        " FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
-        " RETURNING *) " + _TASK_OF_T.format(tasks="new") + " ORDER BY t.position",
-        case_id,
-        [t[0] for t in tasks],
-        [t[1] for t in tasks],
-        [t[2] for t in tasks],
-        [t[3] for t in tasks],
-        [t[4] for t in tasks],
-        [t[5] for t in tasks],
-    )
-    return [_task(r) for r in rows]
 
 
 async def insert_correction_task(
@@ -513,7 +516,8 @@ async def cases_of_deceased_applicants(
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
-# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned: insert_tasks).
+# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned) and its case `c` (the
+# cases table, or the case an INSERT returned in the same statement: insert_case).
 _TASK_OF_T = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
@@ -526,14 +530,14 @@ _TASK_OF_T = """
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
            t.corrects_certificate_id
     FROM {tasks} t
-    JOIN cases c ON c.id = t.case_id
+    JOIN {cases} c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
     JOIN people p ON p.id = c.applicant_person_id
     JOIN service_items i ON i.code = t.item_code
     JOIN departments d ON d.code = t.department_code
     LEFT JOIN regions office ON office.code = t.office_region
 """
-_TASK = _TASK_OF_T.format(tasks="tasks")
+_TASK = _TASK_OF_T.format(tasks="tasks", cases="cases")
 
 
 def _task(row: Record) -> TaskRow:
