@@ -247,19 +247,22 @@ async def _submit_in(
     """The submission in its transaction: the case made (numbered `number`), or the refusal of an exact duplicate
     (returned, not raised, so that what the refusal writes — the party's link to the earlier case, its audit — is
     committed)."""
-    await store.lock_submission(tx, user.account_id, body.idempotency_key)
+    person_id = filing.person_id
+    form, items, applicant = checked.chosen.form, checked.chosen.items, checked.applicant
+    item_codes = frozenset(item.code for item in items)
+    subject = duplicate_flow.subject_of(cipher, items=item_codes, answers=checked.clean, applicant=applicant)
+    await store.lock_submission(tx, user.account_id, body.idempotency_key, subject.key if subject else None)
     existing = await _made_already(tx, settings, user, body)
     if existing is not None:  # the same submission, sent twice at once: the other one made the case
         return existing
-    person_id = filing.person_id
-    form, items, applicant = checked.chosen.form, checked.chosen.items, checked.applicant
     # 一事不二办: an open or recent case about the same subject (app/cases/duplicate_flow.py).
     screening = await duplicate_flow.screen(
         tx,
         cipher,
         conn,
+        subject=subject,
         form=form,
-        items=frozenset(item.code for item in items),
+        items=item_codes,
         answers=checked.clean,
         applicant=applicant,
         for_someone=filing.filed_as != "self",

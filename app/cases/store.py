@@ -39,10 +39,20 @@ from app.cases.models import (
 from app.cases.states import OPEN_TASK_STATUSES
 from db.pool import DB
 
+_LOCK_KEY = "pg_advisory_xact_lock(hashtextextended($1, 0))"
+_LOCK_SUBJECT = "pg_advisory_xact_lock(hashtextextended('subject:' || encode($2, 'hex'), 0))"
 
-async def lock_submission(db: DB, account_id: int, idempotency_key: str) -> None:
-    """Serialise submissions that share an idempotency key (held until the transaction ends)."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{account_id}:{idempotency_key}")
+
+async def lock_submission(db: DB, account_id: int, idempotency_key: str, subject_key: bytes | None) -> None:
+    """Serialise submissions that share an idempotency key, then (when it has one) those about the same subject
+    (一事不二办: two parents pressing 提交 at once make one case and one refusal, never two cases): one statement,
+    the key's lock always first (the subquery's row comes before the outer one), both held until the transaction
+    ends."""
+    key = f"case:{account_id}:{idempotency_key}"
+    if subject_key is None:
+        await db.execute(f"SELECT {_LOCK_KEY}", key)
+        return
+    await db.execute(f"SELECT {_LOCK_SUBJECT} FROM (SELECT {_LOCK_KEY}) AS key_first", key, subject_key)
 
 
 async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str) -> SubmittedCase | None:
@@ -1159,12 +1169,6 @@ async def delete_unattached_uploads_before(db: DB, before: datetime, limit: int)
 
 
 # --- 一事不二办: subject keys and linked parties ------------------------------------------------------------------
-
-
-async def lock_subject(db: DB, subject_key: bytes) -> None:
-    """Serialise submissions about one subject (held until the transaction ends): two parents pressing 提交 at once
-    make one case and one refusal, never two cases."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended('subject:' || encode($1, 'hex'), 0))", subject_key)
 
 
 async def cases_about(
