@@ -46,8 +46,8 @@ async def record_event(
     step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
     push, text or webhook. `title_params`: `title` is a marked text with %(name)s in it (i18n): the timeline keeps it
     filled in Chinese, each recipient's notice fills it in their language. `new_tasks`: a new case's tasks as just made
-    in this transaction (its first step: the departments' systems hear of each), so they are not read again; `parties`
-    likewise, whose the new case is."""
+    in this transaction (its first step: the departments' systems hear of each, and its tracking snapshot is drawn from
+    them), so they are not read again; `parties` likewise, whose the new case is (and the number it is texted at)."""
     shown = title % title_params if title_params is not None else title
     if new_tasks and task_id is None and department_code is None and visibility == RESIDENT:
         # A new case's first step: its tracking snapshot is drawn from its tasks as just made, not read back, and
