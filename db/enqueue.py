@@ -5,7 +5,11 @@ headers as JSON text, which our connections' jsonb codec (db/pool.py) would enco
 It is the text of pgqueuer's `QueryQueueBuilder().build_enqueue_query("raise")` (pgqueuer 1.6.0), written out so that
 a web worker, which enqueues but never runs a job, does not import pgqueuer (about 10 MB per worker).
 tests/test_web_worker_imports.py checks it is still pgqueuer's after an upgrade.
+
+`enqueue_jobs_after` makes of it a statement that writes a row and queues its job at once (a text and its sending).
 """
+
+import re
 
 ENQUEUE_JOBS = """
 WITH input AS MATERIALIZED (
@@ -51,3 +55,18 @@ JOIN input i ON i.id = ins.id
 ORDER BY i.ord
 
 """
+
+
+# The jobs' arrays in ENQUEUE_JOBS, and the names of their columns (`t`, with `ord`: a job's place in the result).
+_JOBS_FROM_ARRAYS = re.compile(r"FROM UNNEST\([^)]*\) WITH ORDINALITY AS\s+t\((?P<columns>[^)]*)\)")
+
+
+def enqueue_jobs_after(rows: str, jobs: str) -> str:
+    """ENQUEUE_JOBS with its jobs selected by `jobs` (priority, entrypoint, payload, execute_after, dedupe_key, headers,
+    ord) from the rows the CTE `rows` (`name AS (INSERT … RETURNING …)`) writes, instead of from arrays: the row and
+    its job in one statement, committed or rolled back together. Its result, as ENQUEUE_JOBS': (ord, id) of each job
+    queued (none when `rows` wrote none)."""
+    query, found = _JOBS_FROM_ARRAYS.subn(lambda m: f"FROM ({jobs}) AS t({m['columns']})", ENQUEUE_JOBS)
+    if found != 1 or not query.lstrip().startswith("WITH input AS"):
+        raise RuntimeError("pgqueuer's enqueue statement changed: db/enqueue.py no longer composes it")
+    return query.replace("WITH input AS", f"WITH {rows},\ninput AS", 1)

@@ -37,10 +37,7 @@ async def send_now(backend: SmsBackend, message: Outgoing) -> None:
 async def enqueue(tx: Tx, text: CaseText, *, urgent: bool) -> int | None:
     """Queue one text for the worker; its id, or None when this transaction queued the same step already.
     `urgent` (补正告知) jumps the queue when a backlog builds up."""
-    message_id = await store.insert_case_text(tx, text)
-    if message_id is not None:
-        await store.enqueue_send(tx, message_id, priority=1 if urgent else 0)
-    return message_id
+    return await store.queue_case_text(tx, text, priority=1 if urgent else 0)
 
 
 async def state_of(db: DB, message_id: int) -> TextState | None:

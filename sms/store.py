@@ -3,23 +3,30 @@ sms_messages and sms_daily_counts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import msgspec
 
-from db.enqueue import ENQUEUE_JOBS
+from db.enqueue import enqueue_jobs_after
 from db.pool import DB
 from sms.models import CaseText, ClaimedSms, TextState
 
 SEND_ENTRYPOINT = "sms.send"
 
 
-async def insert_case_text(tx: DB, text: CaseText) -> int | None:
-    """The text's id; None when this transaction has queued the same step for the case already."""
-    return await tx.fetchval(
-        """INSERT INTO sms_messages (phone, template, params, case_id, event_id, once_key)
+# The text, and its sending queued (once per text: its dedupe key), in one statement; the text's id is the job's `ord`.
+_QUEUE_CASE_TEXT = enqueue_jobs_after(
+    """text AS (
+           INSERT INTO sms_messages (phone, template, params, case_id, event_id, once_key)
            VALUES ($1, $6, $2, $3, $4, $5 || ':' || txid_current())
-           ON CONFLICT (once_key) DO NOTHING RETURNING id""",
+           ON CONFLICT (once_key) DO NOTHING RETURNING id)""",
+    "SELECT $7::int, $8::text, convert_to(id::text, 'UTF8'), interval '0', 'sms:' || id, NULL::jsonb, id FROM text",
+)
+
+
+async def queue_case_text(tx: DB, text: CaseText, priority: int) -> int | None:
+    """The text queued for the worker to send, with its job; its id, or None when this transaction has queued the
+    same step for the case already (and nothing is queued again)."""
+    row = await tx.fetchrow(
+        _QUEUE_CASE_TEXT,
         text.phone,
         {"case_no": text.case_no, "step": text.step, "path": text.tracking_path}
         | ({"step_en": text.step_en} if text.step_en else {}),
@@ -27,19 +34,10 @@ async def insert_case_text(tx: DB, text: CaseText) -> int | None:
         text.event_id,
         text.once_key,
         "case_step_en" if text.step_en else "case_step",
+        priority,
+        SEND_ENTRYPOINT,
     )
-
-
-async def enqueue_send(tx: DB, message_id: int, priority: int) -> None:
-    await tx.fetch(
-        ENQUEUE_JOBS,
-        [priority],
-        [SEND_ENTRYPOINT],
-        [str(message_id).encode()],
-        [timedelta(0)],
-        [f"sms:{message_id}"],
-        [None],
-    )
+    return row["ord"] if row else None
 
 
 async def claim(db: DB, message_id: int) -> ClaimedSms | None:

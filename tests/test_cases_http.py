@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import asyncpg
 import httpx
 import pytest
 import zxingcpp
 
-from tests.auth_helpers import LI_NA, ZHANG_WEI, csrf, new_authenticator, post, sign_out, sign_up
-from tests.case_helpers import PNG_1X1, submission_for
+from app.cases import tracking
+from config.settings import Settings
+from tests.auth_helpers import (
+    LI_NA,
+    ZHANG_WEI,
+    csrf,
+    new_authenticator,
+    post,
+    sign_out,
+    sign_up,
+    staff_client_sign_up,
+)
+from tests.case_helpers import PNG_1X1, answers_for, submission_for
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient
@@ -190,6 +202,18 @@ async def test_drafts_keep_a_version_and_refuse_a_stale_write(client: Client) ->
     assert draft["version"] == 1 and draft["data"] == {"child.name": "张小宝"}
 
 
+async def test_a_submission_forgets_its_own_draft_and_keeps_the_others(client: Client) -> None:
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    headers = await csrf(client)
+    for life_event in ("birth", "retirement"):
+        empty = (await client.get(f"/api/v1/drafts/{life_event}")).json()
+        body = {"data": {"applicant.phone": "13800000002"}, "version": 0, "form_checksum": empty["form_checksum"]}
+        assert (await client.put(f"/api/v1/drafts/{life_event}", json=body, headers=headers)).status_code == 200
+    assert (await _submit(client)).status_code == 201  # 新生儿出生
+    assert (await client.get("/api/v1/drafts/birth")).json()["version"] == 0
+    assert (await client.get("/api/v1/drafts/retirement")).json()["version"] == 1
+
+
 async def test_public_tracking_is_rate_limited_per_address(client: Client, app) -> None:  # type: ignore[no-untyped-def]
     app.state.scan_limiter.per_minute = 3
     statuses = [(await client.get("/api/v1/track/" + "y" * 32)).status_code for _ in range(4)]
@@ -207,6 +231,38 @@ async def test_scans_are_counted_and_flushed_in_one_write(client: Client, app, p
     assert await pool.fetchval("SELECT scan_count FROM cases") == 0  # not yet: no write per scan
     assert await app.state.scans.flush(pool) == 4
     assert await pool.fetchval("SELECT scan_count FROM cases") == 4
+
+
+async def test_a_new_cases_tracking_snapshot_is_the_one_its_tasks_and_first_step_read_back_give(
+    client: Client, another_client: Callable[[], Client], pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A submission draws its case's first snapshot from what it has just made (never reading it back): byte for byte
+    what rebuilding it from the database gives, for a resident's own case (no note) and a window filing (a note)."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    numbers = [(await _submit(client)).json()["case_no"]]
+    async with another_client() as clerk:
+        await staff_client_sign_up(
+            clerk, pool, settings.secret_key, name="窗口快照", role="clerk", region="320400", department="police"
+        )
+        walk_in = {"name": "王建国", "id_number": "320412196608080133"}
+        assert (await post(clerk, "/api/v1/console/walk-ins", {**walk_in, "identity_checked": True})).is_success
+        form = (await clerk.get("/api/v1/life-events/retirement/form")).json()
+        body = {
+            "life_event": "retirement",
+            "data": answers_for(form),
+            "idempotency_key": "snapshot-window-1",
+            "on_behalf_of": walk_in["id_number"],
+        }
+        filed = await post(clerk, "/api/v1/cases", body)
+        assert filed.status_code == 201, filed.text
+        numbers.append(filed.json()["case_no"])
+    for case_no in numbers:
+        case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case_no)
+        written = await pool.fetchval("SELECT tracking_json FROM cases WHERE id = $1", case_id)
+        async with pool.acquire() as conn:
+            assert written == await tracking.refresh(conn, case_id), case_no
+    view = tracking.decode(written)
+    assert len(view.steps) == 1 and len(view.tasks) == 3  # the window filing: 退休 of three items
 
 
 async def test_a_case_without_a_tracking_snapshot_gets_one_on_its_first_scan(

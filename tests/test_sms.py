@@ -144,6 +144,10 @@ async def test_completion_and_its_write_back_in_one_transaction_text_once(
         await record_event(tx, case_id=case_id, status="completed", title="出生登记：已办结")
         await record_event(tx, case_id=case_id, status="completed", title="出生户口已登记")
     assert [t["step"] for t in await _texts(pool)] == ["submitted", "completed"]
+    # Each text with its one job to send it, queued in the statement that queued the text; none for the repeat.
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM sms_messages ORDER BY id")]
+    jobs = await pool.fetch("SELECT payload, dedupe_key FROM pgqueuer WHERE entrypoint = 'sms.send' ORDER BY id")
+    assert [(bytes(j["payload"]), j["dedupe_key"]) for j in jobs] == [(str(i).encode(), f"sms:{i}") for i in ids]
 
 
 # --- the daily cap, retries and statuses -------------------------------------------------------------------------

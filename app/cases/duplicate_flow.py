@@ -71,26 +71,43 @@ def _district(person_region: str | None) -> str | None:
     return person_region[:6] if person_region else None
 
 
+class Subject(msgspec.Struct, frozen=True, kw_only=True):
+    """What a new case is about for 一事不二办: the rule that covers it and the keyed hash of its subject."""
+
+    rule: SubjectRule
+    key: bytes
+
+
+def subject_of(
+    cipher: PiiCipher, *, items: frozenset[str], answers: Mapping[str, Any], applicant: parties.Applicant
+) -> Subject | None:
+    """The subject of a new case (None: no rule covers it, or the answers name none), worked out before its
+    transaction's locks: the submission takes the subject's lock with its own (app.cases.store.lock_submission)."""
+    rule = duplicates.rule_for(items)
+    text = duplicates.subject_text(rule, answers, _district(applicant.person.region_code)) if rule else None
+    if rule is None or text is None:
+        return None
+    return Subject(rule=rule, key=cipher.subject_key(text))
+
+
 async def screen(
     tx: Tx,
     cipher: PiiCipher,
     conn: Connection | None,
     *,
+    subject: Subject | None,
     form: MergedForm,
     items: frozenset[str],
     answers: Mapping[str, Any],
     applicant: parties.Applicant,
     for_someone: bool,
 ) -> Screening:
-    """The search before a new case is made, in the submission's transaction (under a lock on the subject, so two
+    """The search before a new case is made, in the submission's transaction, which holds the subject's lock (so two
     filings at once are one case and one refusal). `applicant`: the person the case is for; `for_someone`: filed by
     a helper, a window clerk or a parent, not by that person (the refusal says TA, not 您)."""
-    rule = duplicates.rule_for(items)
-    text = duplicates.subject_text(rule, answers, _district(applicant.person.region_code)) if rule else None
-    if rule is None or text is None:
+    if subject is None:
         return Screening()
-    key = cipher.subject_key(text)
-    await store.lock_subject(tx, key)
+    rule, key = subject.rule, subject.key
     earlier = await store.cases_about(tx, key, recent_days=rule.recent_days, open_statuses=OPEN_TASK_STATUSES)
     new = Facts(answers=answers, items=items)
     matches: list[tuple[SubjectCase, Mapping[str, Any], Match]] = []

@@ -327,6 +327,8 @@ class CaseParties(msgspec.Struct, frozen=True, kw_only=True):
     received_region: str | None = None  # the hall that received it at a window; None: online or by a helper
     # The people linked to it as parties (一事不二办), in the order they were linked.
     linked_person_ids: list[int] = msgspec.field(default_factory=list[int])
+    # The number its steps are texted at (app.sms), when the caller has just remembered it (a new case); None: read.
+    phone: str | None = None
 
 
 class FiledCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -76,6 +76,7 @@ from app.notifications import titles
 from app.organisations import service as organisations
 from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
+from app.people.identity import normalize_id_number
 from app.registers import service as registers
 from app.sms import service as sms
 from app.stats.models import TaskHistory
@@ -197,7 +198,9 @@ async def _checked(
     person_id = filing.person_id
     # What the registers say is read once for the submission: the items' choice and the materials ask the same.
     lookups = parties.Lookups()
-    applicant = await lookups.applicant(db, cipher, person_id)
+    # Filed for someone by their number: the register's row as the filing read it by that number (never read twice).
+    found = (filing.person, normalize_id_number(body.on_behalf_of)) if filing.person and body.on_behalf_of else None
+    applicant = await lookups.applicant(db, cipher, person_id, found=found)
     assert applicant is not None  # resolve_filing found the person
     # The items that apply (按需组合): asked for, or the required ones and those the registers pre-tick.
     chosen = await choice.chosen_form(db, cipher, code, body.items, person_id, body.data, lookups)
@@ -248,19 +251,22 @@ async def _submit_in(
     """The submission in its transaction: the case made (numbered `number`), or the refusal of an exact duplicate
     (returned, not raised, so that what the refusal writes — the party's link to the earlier case, its audit — is
     committed)."""
-    await store.lock_submission(tx, user.account_id, body.idempotency_key)
+    person_id = filing.person_id
+    form, items, applicant = checked.chosen.form, checked.chosen.items, checked.applicant
+    item_codes = frozenset(item.code for item in items)
+    subject = duplicate_flow.subject_of(cipher, items=item_codes, answers=checked.clean, applicant=applicant)
+    await store.lock_submission(tx, user.account_id, body.idempotency_key, subject.key if subject else None)
     existing = await _made_already(tx, settings, user, body)
     if existing is not None:  # the same submission, sent twice at once: the other one made the case
         return existing
-    person_id = filing.person_id
-    form, items, applicant = checked.chosen.form, checked.chosen.items, checked.applicant
     # 一事不二办: an open or recent case about the same subject (app/cases/duplicate_flow.py).
     screening = await duplicate_flow.screen(
         tx,
         cipher,
         conn,
+        subject=subject,
         form=form,
-        items=frozenset(item.code for item in items),
+        items=item_codes,
         answers=checked.clean,
         applicant=applicant,
         for_someone=filing.filed_as != "self",
@@ -299,8 +305,7 @@ async def _submit_in(
             resolved=checked.resolved,
             waiting=checked.waiting,
         )
-    await store.delete_draft(tx, user.account_id, code, person_id, filing.org_credit_code)
-    return created[1]
+    return created[1]  # (the draft it was filed from went with the case's insert)
 
 
 async def _bundle_filed(db: DB, body: CaseSubmission) -> str:
@@ -348,7 +353,7 @@ async def _create(
     token = secrets.token_urlsafe(24)  # 192 random bits, the only key to the public tracking page
     # 全城通办: the hall that received it at its window, whatever district the resident lives in.
     received_region = user.region_code if filing.channel == "window" else None
-    case_id = await store.insert_case(
+    case_id, tasks = await store.insert_case(
         tx,
         case_no=case_no,
         tracking_token=token,
@@ -360,14 +365,16 @@ async def _create(
         data_enc=cipher.encrypt_document(clean),
         form_checksum=form.checksum,
         idempotency_key=body.idempotency_key,
+        tasks=await workflow.new_tasks(tx, items, today, applicant_region),
         received_region=received_region,
         subject_org_credit_code=filing.org_credit_code,
         subject_key=subject_key,
     )
-    tasks = await workflow.open_tasks(tx, case_id, items, today, applicant_region)
+    await counting.count_received(tx, tasks)
     # 办理进度将通过短信…发送到此号码, the form promises: the case's steps are texted there (app.sms).
     phone = clean.get("applicant.phone")
-    await sms.remember_case_phone(tx, case_id, phone if isinstance(phone, str) else None)
+    phone = phone if isinstance(phone, str) and phone else None
+    await sms.remember_case_phone(tx, case_id, phone)
     title, params, note = _submitted_step(filing, user, len(items))
     # Whose it is, as just written (nobody is linked to it yet: 一事不二办's flags come after its first step).
     parties = CaseParties(
@@ -381,6 +388,7 @@ async def _create(
         life_event_code=body.code,
         subject_org_credit_code=filing.org_credit_code,
         received_region=received_region,
+        phone=phone,
     )
     await record_event(
         tx,

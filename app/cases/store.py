@@ -41,10 +41,20 @@ from app.cases.models import (
 from app.cases.states import OPEN_TASK_STATUSES
 from db.pool import DB
 
+_LOCK_KEY = "pg_advisory_xact_lock(hashtextextended($1, 0))"
+_LOCK_SUBJECT = "pg_advisory_xact_lock(hashtextextended('subject:' || encode($2, 'hex'), 0))"
 
-async def lock_submission(db: DB, account_id: int, idempotency_key: str) -> None:
-    """Serialise submissions that share an idempotency key (held until the transaction ends)."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{account_id}:{idempotency_key}")
+
+async def lock_submission(db: DB, account_id: int, idempotency_key: str, subject_key: bytes | None) -> None:
+    """Serialise submissions that share an idempotency key, then (when it has one) those about the same subject
+    (一事不二办: two parents pressing 提交 at once make one case and one refusal, never two cases): one statement,
+    the key's lock always first (the subquery's row comes before the outer one), both held until the transaction
+    ends."""
+    key = f"case:{account_id}:{idempotency_key}"
+    if subject_key is None:
+        await db.execute(f"SELECT {_LOCK_KEY}", key)
+        return
+    await db.execute(f"SELECT {_LOCK_SUBJECT} FROM (SELECT {_LOCK_KEY}) AS key_first", key, subject_key)
 
 
 async def case_by_idempotency_key(db: DB, account_id: int, idempotency_key: str) -> SubmittedCase | None:
@@ -78,6 +88,10 @@ _OPEN_CASE_NUMBER_DAY = """
     WHERE case_number_days.base IS NULL"""
 
 
+# A new case's task before it is made: (item code, department, position, due on, provisional, office).
+NewTask = tuple[str, str, int, date, bool, str | None]
+
+
 async def insert_case(
     db: DB,
     *,
@@ -91,15 +105,34 @@ async def insert_case(
     data_enc: bytes,
     form_checksum: str,
     idempotency_key: str,
+    tasks: list[NewTask],
     received_region: str | None = None,
     subject_org_credit_code: str | None = None,
     subject_key: bytes | None = None,
-) -> int:
-    return await db.fetchval(
-        """INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
-                              filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
-                              subject_org_credit_code, subject_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id""",
+) -> tuple[int, list[TaskRow]]:
+    """The case with its tasks (at least one), and the filer's draft of it gone (the draft of this bundle they kept
+    for this person or organisation), in one statement; the case's id and its tasks as made, in their order. Each
+    task keeps the region of the hall the case came in at (0042): the hall that received it at its window, else the
+    applicant's registered region."""
+    assert tasks, "a case is made with its tasks"
+    rows = await db.fetch(
+        """WITH filed_draft AS (
+               DELETE FROM drafts WHERE account_id = $5 AND life_event_code = $3 AND subject_person_id = $4
+                                    AND subject_org_credit_code IS NOT DISTINCT FROM $12),
+           new_case AS (
+               INSERT INTO cases (case_no, tracking_token, life_event_code, applicant_person_id, filed_by_account_id,
+                                  filed_as, channel, data_enc, form_checksum, idempotency_key, received_region,
+                                  subject_org_credit_code, subject_key)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *),
+           new AS (
+               INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional,
+                                  office_region, receiving_region)
+               SELECT c.id, n.*, coalesce(c.received_region, p.region_code)
+               FROM new_case c JOIN people p ON p.id = c.applicant_person_id,
+                    unnest($14::text[], $15::text[], $16::int[], $17::date[], $18::bool[], $19::text[]) AS n
+               RETURNING *) """
+        + _TASK_OF_T.format(tasks="new", cases="new_case")
+        + " ORDER BY t.position",
         case_no,
         tracking_token,
         life_event_code,
@@ -113,7 +146,15 @@ async def insert_case(
         received_region,
         subject_org_credit_code,
         subject_key,
+        [t[0] for t in tasks],
+        [t[1] for t in tasks],
+        [t[2] for t in tasks],
+        [t[3] for t in tasks],
+        [t[4] for t in tasks],
+        [t[5] for t in tasks],
     )
+    made = [_task(r) for r in rows]
+    return made[0].case_id, made
 
 
 async def set_subject_org(db: DB, case_id: int, credit_code: str) -> None:
@@ -126,29 +167,6 @@ _RECEIVING_HALL_OF_CASE = (
     "(SELECT coalesce(c.received_region, p.region_code) FROM cases c "
     "JOIN people p ON p.id = c.applicant_person_id WHERE c.id = $1)"
 )
-
-
-async def insert_tasks(
-    db: DB, *, case_id: int, tasks: list[tuple[str, str, int, date, bool, str | None]]
-) -> list[TaskRow]:
-    """All of a case's tasks in one statement: (item code, department, position, due on, provisional, office); the
-    tasks as made, in their order."""
-    rows = await db.fetch(
-        "WITH new AS ("
-        " INSERT INTO tasks (case_id, item_code, department_code, position, due_on, due_provisional, office_region,"
-        " receiving_region)"
-        f" SELECT $1, *, {_RECEIVING_HALL_OF_CASE}"
-        " FROM unnest($2::text[], $3::text[], $4::int[], $5::date[], $6::bool[], $7::text[])"
-        " RETURNING *) " + _TASK_OF_T.format(tasks="new") + " ORDER BY t.position",
-        case_id,
-        [t[0] for t in tasks],
-        [t[1] for t in tasks],
-        [t[2] for t in tasks],
-        [t[3] for t in tasks],
-        [t[4] for t in tasks],
-        [t[5] for t in tasks],
-    )
-    return [_task(r) for r in rows]
 
 
 async def insert_correction_task(
@@ -224,6 +242,33 @@ async def append_event(
         actor_account_id,
         note,
         visibility,
+    )
+
+
+async def append_first_event(
+    db: DB,
+    *,
+    case_id: int,
+    status: str,
+    title: str,
+    actor_account_id: int | None,
+    note: str | None,
+    at: datetime,
+    tracking_json: bytes,
+) -> int:
+    """A new case's first step (a step of the resident's, of no task or department), at the moment the case was made,
+    and the case's first tracking snapshot (app.cases.tracking.first_snapshot), in one statement."""
+    return await db.fetchval(
+        "WITH snapshot AS (UPDATE cases SET tracking_json = $7 WHERE id = $1) "
+        "INSERT INTO timeline_events (case_id, status, title, actor_account_id, note, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        case_id,
+        status,
+        title,
+        actor_account_id,
+        note,
+        at,
+        tracking_json,
     )
 
 
@@ -521,7 +566,8 @@ async def cases_of_deceased_applicants(
 
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
-# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned: insert_tasks).
+# A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned) and its case `c` (the
+# cases table, or the case an INSERT returned in the same statement: insert_case).
 _TASK_OF_T = """
     SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
            i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
@@ -534,14 +580,14 @@ _TASK_OF_T = """
            CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
            t.corrects_certificate_id
     FROM {tasks} t
-    JOIN cases c ON c.id = t.case_id
+    JOIN {cases} c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
     JOIN people p ON p.id = c.applicant_person_id
     JOIN service_items i ON i.code = t.item_code
     JOIN departments d ON d.code = t.department_code
     LEFT JOIN regions office ON office.code = t.office_region
 """
-_TASK = _TASK_OF_T.format(tasks="tasks")
+_TASK = _TASK_OF_T.format(tasks="tasks", cases="cases")
 
 
 def _task(row: Record) -> TaskRow:
@@ -1184,12 +1230,6 @@ async def delete_unattached_uploads_before(db: DB, before: datetime, limit: int)
 
 
 # --- 一事不二办: subject keys and linked parties ------------------------------------------------------------------
-
-
-async def lock_subject(db: DB, subject_key: bytes) -> None:
-    """Serialise submissions about one subject (held until the transaction ends): two parents pressing 提交 at once
-    make one case and one refusal, never two cases."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended('subject:' || encode($1, 'hex'), 0))", subject_key)
 
 
 async def cases_about(

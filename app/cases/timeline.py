@@ -46,24 +46,39 @@ async def record_event(
     step only staff read (an internal note, a 征求意见): it reaches no resident-facing page, tracking snapshot, inbox,
     push, text or webhook. `title_params`: `title` is a marked text with %(name)s in it (i18n): the timeline keeps it
     filled in Chinese, each recipient's notice fills it in their language. `new_tasks`: a new case's tasks as just made
-    in this transaction (its first step: the departments' systems hear of each), so they are not read again; `parties`
-    likewise, whose the new case is."""
+    in this transaction (its first step: the departments' systems hear of each, and its tracking snapshot is drawn from
+    them), so they are not read again; `parties` likewise, whose the new case is (and the number it is texted at)."""
     shown = title % title_params if title_params is not None else title
-    event_id = await store.append_event(
-        tx,
-        case_id=case_id,
-        status=status,
-        title=shown,
-        task_id=task_id,
-        department_code=department_code,
-        actor_account_id=actor_account_id,
-        note=note,
-        visibility=visibility,
-    )
-    if visibility != RESIDENT:
-        return event_id
-    # The public tracking snapshot now shows this step too.
-    await tracking.refresh(tx, case_id)
+    if new_tasks and task_id is None and department_code is None and visibility == RESIDENT:
+        # A new case's first step: its tracking snapshot is drawn from its tasks as just made, not read back, and
+        # saved with the step.
+        snapshot = tracking.first_snapshot(case_id, new_tasks, title=shown, status=status, has_note=note is not None)
+        event_id = await store.append_first_event(
+            tx,
+            case_id=case_id,
+            status=status,
+            title=shown,
+            actor_account_id=actor_account_id,
+            note=note,
+            at=new_tasks[0].submitted_at,
+            tracking_json=snapshot,
+        )
+    else:
+        event_id = await store.append_event(
+            tx,
+            case_id=case_id,
+            status=status,
+            title=shown,
+            task_id=task_id,
+            department_code=department_code,
+            actor_account_id=actor_account_id,
+            note=note,
+            visibility=visibility,
+        )
+        if visibility != RESIDENT:
+            return event_id
+        # The public tracking snapshot now shows this step too.
+        await tracking.refresh(tx, case_id)
     if not notify:
         return event_id
     # The inbox entries and one push job per recipient device, committed (or not) with the event.
@@ -79,6 +94,7 @@ async def record_event(
         event_id=event_id,
         task_id=task_id,
         status=status,
+        case_phone=case.phone,
     )
     if must_arrive(status, result_to_collect=result_to_collect):
         # Followed until it has reached them; a text is prepared now, for the worker to queue if every push fails.
@@ -92,6 +108,7 @@ async def record_event(
                 event_id=event_id,
                 task_id=task_id,
                 status=status,
+                case_phone=case.phone,
             )
         notice = NoticeToFollow(
             event_id=event_id,

@@ -6,10 +6,22 @@ existed) gets one on its first scan."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
+from app.calendar.service import CHINA
 from app.cases import store
-from app.cases.models import KeptPage, TrackingSource, TrackStep, TrackTask, TrackView
+from app.cases.models import (
+    KeptPage,
+    TaskRow,
+    TrackingEventRow,
+    TrackingSource,
+    TrackingTaskRow,
+    TrackStep,
+    TrackTask,
+    TrackView,
+)
 from app.cases.states import CASE_STATUS_LABELS, RESIDENT_NOTE_KINDS, TASK_STATUS_LABELS, derive_case_status
 from db.pool import DB
 
@@ -52,6 +64,40 @@ def _view(source: TrackingSource) -> TrackView:
         ],
         steps=steps(None),
     )
+
+
+def first_snapshot(case_id: int, tasks: Sequence[TaskRow], *, title: str, status: str, has_note: bool) -> bytes:
+    """A new case's snapshot, drawn from its tasks as just made and its first step (a step of the case's own, at the
+    moment it was made), without reading them back: the same bytes `refresh` would write then. The step's time is
+    written in China time, as PostgreSQL's JSON gives it to `refresh` (the pool's time zone: db/pool.py)."""
+    first = tasks[0]
+    step = TrackingEventRow(
+        at=first.submitted_at.astimezone(CHINA),
+        title=title,
+        task_id=None,
+        department_name=None,
+        status=status,
+        has_note=has_note,
+    )
+    source = TrackingSource(
+        id=case_id,
+        case_no=first.case_no,
+        created_at=first.submitted_at,
+        life_event_name=first.life_event_name,
+        tasks=[
+            TrackingTaskRow(
+                id=t.id,
+                item_name=t.item_name,
+                department_name=t.department_name,
+                status=t.status,
+                due_on=t.due_on,
+                due_provisional=t.due_provisional,
+            )
+            for t in tasks
+        ],
+        events=[step],
+    )
+    return _encoder.encode(_view(source))
 
 
 async def refresh(db: DB, case_id: int) -> bytes:

@@ -158,32 +158,26 @@ def _not_now(task: TaskRow, roles: frozenset[str], allowed: list[str] | None = N
 # --- deadlines ------------------------------------------------------------------------------------
 
 
-async def open_tasks(
-    tx: Tx, case_id: int, items: list[ServiceItem], today: date, applicant_region: str | None = None
-) -> list[TaskRow]:
+async def new_tasks(
+    tx: Tx, items: list[ServiceItem], today: date, applicant_region: str | None = None
+) -> list[store.NewTask]:
     """A new case's tasks, one per item (申办, submitted), each due its item's promised limit counted from the day of
     submission (受理 counts it again from that day: _deadline_after) and routed to the office competent for it (its
-    level and the applicant's registered region; none yet for 全城通办: app.cases.offices). The public statistics
-    count them received (app.cases.counting), in this transaction. The tasks as made."""
+    level and the applicant's registered region; none yet for 全城通办: app.cases.offices): made with the case
+    (store.insert_case), and counted received by the public statistics in its transaction (app.cases.counting)."""
     calendar = await current_calendar(tx)
     deadlines = [promised_date(calendar, item.promised_limit, today) for item in items]
-    made = await store.insert_tasks(
-        tx,
-        case_id=case_id,
-        tasks=[
-            (
-                item.code,
-                item.department_code,
-                position,
-                d.due_on,
-                d.provisional,
-                offices.office_for(item.level, item.citywide, applicant_region),
-            )
-            for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
-        ],
-    )
-    await counting.count_received(tx, made)
-    return made
+    return [
+        (
+            item.code,
+            item.department_code,
+            position,
+            d.due_on,
+            d.provisional,
+            offices.office_for(item.level, item.citywide, applicant_region),
+        )
+        for position, (item, d) in enumerate(zip(items, deadlines, strict=True))
+    ]
 
 
 async def open_correction_task(

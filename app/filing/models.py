@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from app.people.models import Person
+
 
 class Filing(msgspec.Struct, frozen=True, kw_only=True):
     """Whose case it is and how it came in."""
@@ -17,6 +19,9 @@ class Filing(msgspec.Struct, frozen=True, kw_only=True):
     # checked at the window).
     org_credit_code: str | None = None
     org_role: str | None = None
+    # The register's row of the person, when deciding read it by the number filed for (a walk-in, a helper's client, a
+    # minor child): the submission reads it again only for a resident filing for themself.
+    person: Person | None = None
 
 
 class Served(msgspec.Struct, frozen=True, kw_only=True):

@@ -61,7 +61,7 @@ async def _require_minor_child(
         raise FieldErrors({"on_behalf_of": problem})
     child = await people.person_by_number(db, cipher, on_behalf_of)
     if child is not None and files_for_as_parent(parent_id, child, today_in_china()):
-        return Filing(person_id=child.id, filed_as="parent", channel="online")
+        return Filing(person_id=child.id, filed_as="parent", channel="online", person=child)
     await audit(
         db,
         conn,
@@ -123,10 +123,10 @@ async def _for_person(
     if "clerk" in user.roles:
         await require_walk_in(db, conn, user, person_id, region)
         assert person_id is not None  # require_walk_in refuses anyone but the checked, registered person
-        return Filing(person_id=person_id, filed_as="clerk", channel="window")
+        return Filing(person_id=person_id, filed_as="clerk", channel="window", person=person)
     delegation_id = await delegations.require_delegation(db, conn, user, person_id, region, life_event_code)
     assert person_id is not None
-    return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id)
+    return Filing(person_id=person_id, filed_as="helper", channel="helper", delegation_id=delegation_id, person=person)
 
 
 async def _for_organisation(
@@ -193,6 +193,7 @@ async def _for_organisation_at_window(
         channel="window",
         org_credit_code=acting.organisation.credit_code,
         org_role=acting.role,
+        person=person,
     )
 
 

@@ -117,11 +117,20 @@ class Lookups:
         self._preauthorised: dict[tuple[int, str], bool] = {}
         self._libraries: dict[tuple[int, bool], list[ECertificate]] = {}
 
-    async def applicant(self, db: DB, cipher: PiiCipher, person_id: int | None) -> Applicant | None:
+    async def applicant(
+        self, db: DB, cipher: PiiCipher, person_id: int | None, *, found: tuple[Person, str] | None = None
+    ) -> Applicant | None:
+        """`found`: the applicant's register row and number as the caller has just read them by that number (a
+        walk-in, a helper's client, a minor child: app.filing), so that only their library is read."""
         if person_id is None:
             return None
         if person_id not in self._applicants:
-            self._applicants[person_id] = await applicant_of(db, cipher, person_id)
+            if found is not None and found[0].id == person_id:
+                person, number = found
+                held = await certificates.held_with_contents(db, cipher, person_id)
+                self._applicants[person_id] = Applicant(person=person, id_number=number, certificates=held)
+            else:
+                self._applicants[person_id] = await applicant_of(db, cipher, person_id)
         return self._applicants[person_id]
 
     async def people(self, db: DB, cipher: PiiCipher, numbers: Collection[str]) -> dict[str, Person | None]:

@@ -72,9 +72,10 @@ async def text_step(
     event_id: int,
     task_id: int | None,
     status: str,
+    case_phone: str | None = None,
 ) -> int | None:
     """Queue the text of one step, in its transaction, if the applicant is to be texted (the rules above); the id of
-    the text queued, or None."""
+    the text queued, or None. `case_phone`: as step_text."""
     if not await _texted(tx, audience, status):
         return None
     text = await step_text(
@@ -85,6 +86,7 @@ async def text_step(
         event_id=event_id,
         task_id=task_id,
         status=status,
+        case_phone=case_phone,
     )
     return await outbox.enqueue(tx, text, urgent=status == "supplement_requested") if text is not None else None
 
@@ -98,10 +100,12 @@ async def step_text(
     event_id: int,
     task_id: int | None,
     status: str,
+    case_phone: str | None = None,
 ) -> CaseText | None:
     """The text of one step, to the case's number (None: the case has no number to text). text_step queues it at
-    once; a notice that must arrive keeps it, to be queued if every push fails (push.arrival)."""
-    phone = await store.case_phone(tx, audience.case_id) or await people.phone_of(tx, applicant_person_id)
+    once; a notice that must arrive keeps it, to be queued if every push fails (push.arrival). `case_phone`: the
+    case's number as the caller has just remembered it (a new case's first step), not read back."""
+    phone = case_phone or await store.case_phone(tx, audience.case_id) or await people.phone_of(tx, applicant_person_id)
     if phone is None:
         return None
     return CaseText(
