@@ -59,10 +59,12 @@ class RequestPool(asyncpg.Pool):
             raise
         return self._kept
 
-    async def _done_with(self, conn: PoolConnectionProxy) -> None:
-        """A statement or a transaction has finished with the kept connection."""
+    async def _done_with(self, conn: PoolConnectionProxy, *, failed: bool = False) -> None:
+        """A statement or a transaction has finished with the kept connection. One that failed goes back to the pool
+        (which resets it, or closes it when it cannot): after an error — the server gone away mid-statement leaves
+        asyncpg's protocol in a state no call of ours can see — the next statement takes a fresh one."""
         self._in_use = False
-        if self._given_back or _back_to_the_pool(conn):
+        if failed or self._given_back or _back_to_the_pool(conn):
             self._kept = None
             await self._pool.release(conn)
 
@@ -81,45 +83,60 @@ class RequestPool(asyncpg.Pool):
         if conn is None:
             return await self._pool.execute(query, *args, timeout=timeout)
         try:
-            return await conn.execute(query, *args, timeout=timeout)
-        finally:
-            await self._done_with(conn)
+            result = await conn.execute(query, *args, timeout=timeout)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     async def executemany(self, command: str, args: object, *, timeout: float | None = None) -> None:
         conn = await self._borrow()
         if conn is None:
             return await self._pool.executemany(command, args, timeout=timeout)
         try:
-            return await conn.executemany(command, cast("Iterable[Sequence[object]]", args), timeout=timeout)
-        finally:
-            await self._done_with(conn)
+            result = await conn.executemany(command, cast("Iterable[Sequence[object]]", args), timeout=timeout)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> list[Any]:
         conn = await self._borrow()
         if conn is None:
             return await self._pool.fetch(query, *args, timeout=timeout, record_class=record_class)
         try:
-            return await conn.fetch(query, *args, timeout=timeout, record_class=record_class)
-        finally:
-            await self._done_with(conn)
+            result = await conn.fetch(query, *args, timeout=timeout, record_class=record_class)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
         conn = await self._borrow()
         if conn is None:
             return await self._pool.fetchval(query, *args, column=column, timeout=timeout)
         try:
-            return await conn.fetchval(query, *args, column=column, timeout=timeout)
-        finally:
-            await self._done_with(conn)
+            result = await conn.fetchval(query, *args, column=column, timeout=timeout)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:
         conn = await self._borrow()
         if conn is None:
             return await self._pool.fetchrow(query, *args, timeout=timeout, record_class=record_class)
         try:
-            return await conn.fetchrow(query, *args, timeout=timeout, record_class=record_class)
-        finally:
-            await self._done_with(conn)
+            result = await conn.fetchrow(query, *args, timeout=timeout, record_class=record_class)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     async def fetchmany(
         self, query: str, args: Iterable[Sequence[Any]], *, timeout: float | None = None, record_class: Any = None
@@ -128,9 +145,12 @@ class RequestPool(asyncpg.Pool):
         if conn is None:
             return await self._pool.fetchmany(query, args, timeout=timeout, record_class=record_class)
         try:
-            return await conn.fetchmany(query, args, timeout=timeout, record_class=record_class)
-        finally:
-            await self._done_with(conn)
+            result = await conn.fetchmany(query, args, timeout=timeout, record_class=record_class)
+        except BaseException:
+            await self._done_with(conn, failed=True)
+            raise
+        await self._done_with(conn)
+        return result
 
     # COPY is for bulk work, never a page's: on a connection of the pool's, as a plain pool runs it.
     async def copy_from_table(self, table_name: str, **kwargs: Any) -> str:
@@ -223,7 +243,7 @@ class _Lent(PoolAcquireContext):
             await super().__aexit__(*exc)
             return
         lent, self._lent = self._lent, None
-        await self._lender._done_with(lent)  # pyright: ignore[reportPrivateUsage]
+        await self._lender._done_with(lent, failed=exc[0] is not None)  # pyright: ignore[reportPrivateUsage]
 
 
 def pool_of_request(scope: Mapping[str, object], pool: asyncpg.Pool) -> asyncpg.Pool:
