@@ -307,3 +307,20 @@ async def test_a_hostile_csrf_cookie_is_written_into_the_kept_page_escaped(
     assert "<svg/onload" not in page
     # Escaped once, as the template escapes it for a page drawn afresh (twice would break the visitor's own form).
     assert '"X-CSRFToken": "&lt;svg/onload=alert(1)&gt;"' in page and "&amp;lt;svg" not in page
+
+
+async def test_the_kept_page_is_byte_for_byte_the_page_drawn_for_the_visitor_alone(
+    client: httpx.AsyncClient, another_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    """Kept for anyone (a slot for the token) or drawn as Litestar's Template draws it (a cookie no page is kept
+    for): the same page but for the token, compressed or not."""
+    await _put(pool, _received(12))
+    kept = await client.get("/stats", headers={"Accept-Encoding": "gzip"})
+    assert kept.headers["content-encoding"] == "gzip"
+    plain = await client.get("/stats", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == kept.content
+    alone = another_client()
+    alone.cookies.set("csrftoken", "made-by-hand")  # not hex: drawn for this visitor alone
+    drawn = (await alone.get("/stats")).text
+    assert "made-by-hand" in drawn
+    assert kept.text.replace(client.cookies["csrftoken"], "made-by-hand") == drawn

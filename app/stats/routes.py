@@ -4,7 +4,6 @@ to ask again cheaply); the page, drawn for the device's 长辈版, is kept but r
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any, cast
 
 import msgspec
@@ -14,14 +13,13 @@ from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_400_BAD_REQUEST
-from litestar.utils.scope.state import ScopeState
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.errors import FieldErrors
 from app.shell import service as shell
 from app.stats import page, service
 from app.stats.models import FilterChoices, StatsQuery, StatsReport
-from app.web import caching
+from app.web import caching, shared_pages
 from app.web.params import Db
 from app.web.types import AnyRequest
 from auth.access import public, user_of
@@ -50,14 +48,13 @@ def _tag(report: StatsReport, *parts: str) -> str:
 
 # The page's filters and figures (tables and charts: most of its drawing) as HTML, per query and 长辈版, drawn once per
 # report. Around them, for a visitor signed in, the page (its menu names them) is drawn for each request; for anyone
-# else the whole page is kept too, per address and display, with a stand-in where each visitor's own CSRF token goes
-# (the display switch's form, htmx's header): unguessable, so it stands for nothing else on the page.
+# else the whole page is kept too, per address and display, drawn for anyone (app.web.shared_pages: a slot where each
+# visitor's own CSRF token goes) with its gzip parts.
 # The figures with a digest of them (the page's ETag: hashed once per drawing, not per request).
 _drawings: page.Drawings[tuple[Markup, str]] = page.Drawings(max_entries=service.REPORT_ENTRIES)
-_whole_pages: page.Drawings[Markup] = page.Drawings(max_entries=service.REPORT_ENTRIES)
+_whole_pages: page.Drawings[tuple[bytes, bytes]] = page.Drawings(max_entries=service.REPORT_ENTRIES)
 # The API's answer per query: the report as JSON and its ETag, encoded once per report.
 _answers: page.Drawings[tuple[bytes, str]] = page.Drawings(max_entries=service.REPORT_ENTRIES)
-_TOKEN_STAND_IN = secrets.token_hex(16)
 
 
 # How the page writes a month in the reader's language (2026年5月 / May 2026; 5月 / May), as the charts do.
@@ -69,13 +66,10 @@ def _engine(request: AnyRequest) -> JinjaTemplateEngine:
     return cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
 
 
-def _whole_page(request: AnyRequest, context: dict[str, Any]) -> Markup:
-    """stats.html as Litestar's Template would draw it (the request, the CSRF token and its form field), with the
-    token's stand-in."""
-    stand_in = f'<input type="hidden" name="_csrf_token" value="{_TOKEN_STAND_IN}" />'
-    template = _engine(request).get_template("stats.html")
-    html = template.render(**context, request=request, csrf_input=stand_in, csrf_token=lambda: _TOKEN_STAND_IN)
-    return Markup(html)  # noqa: S704 — our own template, autoescaped
+def _whole_page(request: AnyRequest, context: dict[str, Any]) -> tuple[bytes, bytes]:
+    """stats.html drawn for anyone, and its gzip parts."""
+    drawn = shared_pages.draw_for_anyone(request, "stats.html", context)
+    return drawn, shared_pages.compressed_parts(request, drawn)
 
 
 def _drawn(request: AnyRequest, report: StatsReport, choices: FilterChoices, elder: bool) -> tuple[Markup, str]:
@@ -136,13 +130,13 @@ class StatsPages(Controller):
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        # Not signed in, the whole page is this address, this display and the visitor's CSRF token: kept, and the
-        # token put back into it for each answer (escaped once, as the template escapes it).
+        visitor = shared_pages.visitor_token(request)
+        if visitor is None:  # a CSRF cookie not made by Litestar (by hand): drawn for this visitor alone
+            return Template("stats.html", context=context, headers=headers)
+        # Not signed in, the whole page is this address and this display, with the visitor's token put in.
         address = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-        whole = _whole_pages.get((address, display.key), report, lambda: _whole_page(request, context))
-        token = ScopeState.from_scope(request.scope).csrf_token  # set by the CSRF middleware on every GET
-        body = str(whole).replace(_TOKEN_STAND_IN, str(escape(token if isinstance(token, str) else "")))
-        return Response(body.encode(), media_type=MediaType.HTML, headers=headers)
+        whole, parts = _whole_pages.get((address, display.key), report, lambda: _whole_page(request, context))
+        return shared_pages.answer(request, whole, parts, visitor, headers)
 
     @get("/stats.csv", opt=public())
     async def stats_csv(
