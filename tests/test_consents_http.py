@@ -100,6 +100,18 @@ def _statuses(case: dict[str, Any]) -> dict[str, str]:
     return {t["item_code"]: t["status"] for t in case["tasks"]}
 
 
+async def _every_case_asked_has_its_waiting_step(pool: asyncpg.Pool) -> None:
+    """A case's page reads its consent requests only when its steps have a 待授权 (consent_flow.may_have_requests):
+    every case that asked anyone has that step, or its page would never show the request."""
+    asked = await pool.fetchval("SELECT count(DISTINCT case_id) FROM consents")
+    without_step = await pool.fetchval(
+        """SELECT count(DISTINCT c.case_id) FROM consents c
+           WHERE NOT EXISTS (SELECT 1 FROM timeline_events e
+                             WHERE e.case_id = c.case_id AND e.status = 'awaiting_consent')"""
+    )
+    assert asked > 0 and without_step == 0
+
+
 @pytest.fixture
 async def li_na(another_client: Callable[[], Client]) -> Client:
     client = another_client()
@@ -160,6 +172,7 @@ async def test_one_person_typed_for_two_parties_is_asked_once(client: Client, po
     filed = await _file(client, "birth", "consent-two-0001", both)
     assert filed.status_code == 201, filed.text
     assert await pool.fetchval("SELECT about FROM consents") == "father,mother"
+    await _every_case_asked_has_its_waiting_step(pool)
     case = await _case(client, filed.json()["case_no"])
     assert {(c["about"], c["about_label"]) for c in case["consents"]} == {("mother", "母亲"), ("father", "父亲")}
 
@@ -321,6 +334,7 @@ async def test_a_spouse_without_an_account_is_asked_all_the_same_and_it_expires(
     assert filed.status_code == 201, filed.text
     case = await _case(client, filed.json()["case_no"])
     assert case["status"] == "awaiting_consent"
+    await _every_case_asked_has_its_waiting_step(pool)
     assert await pool.fetchval("SELECT count(*) FROM inbox_entries WHERE body LIKE '%需使用您的%'") == 0
     await pool.execute("UPDATE consents SET deadline = now() - interval '1 minute'")
     assert (await _case(client, filed.json()["case_no"]))["status"] == "supplement_requested"
