@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -88,7 +89,10 @@ async def _today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
     return today, _soon_until(calendar, today)
 
 
+@functools.lru_cache(maxsize=4)
 def _soon_until(calendar: HolidayCalendar, today: date) -> date:
+    """Counted once a day per calendar (every page of the queue asks; a new calendar, kept per process for a while by
+    app.calendar.service, is a new key)."""
     return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
 
 
