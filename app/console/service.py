@@ -157,7 +157,7 @@ async def task_queue(
     if not user.region_code or not statuses:
         return QueuePage(tasks=[], next_cursor=None)
     await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
-    rows = await cases.tasks_in_queue(
+    read = await cases.tasks_in_queue(
         db,
         statuses=statuses,
         region_prefix=region_prefix(user.region_code),
@@ -173,6 +173,7 @@ async def task_queue(
         whole_cases=whole_cases,
         plan_once=True,
     )
+    rows = read.tasks
     if not whole_cases:
         page = [_view(r, user, today, soon_until) for r in rows[:limit]]
         return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
@@ -181,7 +182,8 @@ async def task_queue(
     more = len(firsts) > limit
     # The page lists no actions (they are on the case page): a task's actions are not worked out for it.
     page = [_view(r, user, today, soon_until, acts=False) for r in (rows[: firsts[limit]] if more else rows)]
-    return QueuePage(tasks=page, next_cursor=_queue_cursor(page[firsts[limit - 1]]) if more else None)
+    cursor = _queue_cursor(page[firsts[limit - 1]]) if more else None
+    return QueuePage(tasks=page, next_cursor=cursor, case_facts=read.case_facts)
 
 
 def _queue_cursor(task: ConsoleTask) -> str:
