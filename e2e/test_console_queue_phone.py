@@ -12,6 +12,7 @@ from db.pool import create_pool
 from e2e.conftest import LiveServer
 from e2e.helpers import register_staff
 from e2e.layout import assert_fits, assert_not_squeezed
+from e2e.test_accessibility import violations
 from tests.database_fixtures import run_sync
 
 OFFICE = "320481"  # 溧阳市: the clerk's hall, where the cases below are routed
@@ -94,6 +95,7 @@ def test_a_clerk_reads_the_queue_on_a_phone_and_loads_more_by_keyboard(
     assert cells and all(cell["lines"] == 1 for cell in cells), cells
     assert_fits(phone, "the queue at 360 px")
     assert_not_squeezed(phone, "the queue at 360 px")
+    assert violations(phone) == [], "the queue at 360 px"
 
     more = phone.get_by_role("link", name="加载更多待办（下一页）")
     more.focus()
