@@ -301,9 +301,11 @@ async def test_the_console_queue_makes_the_same_few_queries_however_many_tasks_i
     for who, (few, many) in counts.items():
         assert few == many, (who, counts)
     # Session and account, the consents past their deadline, the page (its ids — in a read-only transaction of their
-    # own, for the plan: BEGIN, SET LOCAL, COMMIT — then read by id), its cases' facts (with their 一事不二办 flags)
-    # and the boxes above the queue: no per-page query for the departments or the flags.
-    assert counts["clerk page"][0] <= 11, counts
+    # own, for the plan: BEGIN with SET LOCAL in one round trip, then COMMIT — then read by id with its cases' facts
+    # and 一事不二办 flags, one statement) and the boxes above the queue: no per-page query for the departments.
+    assert counts["clerk page"][0] <= 8, counts
+    # The API: session and account, the consents, the page's ids in their transaction (three round trips), by id.
+    assert counts["clerk API"][0] <= 6, counts
     await clerk.aclose()
     await approver.aclose()
 

@@ -492,6 +492,14 @@ class QueueCaseFacts(msgspec.Struct, frozen=True, kw_only=True):
     duplicate: bool = False  # on a flag of 一事不二办 still open, either side: waits for the window clerk's check
 
 
+class QueueRows(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a queue as read: its tasks in queue order and, for a page of whole cases (the console's), what the
+    queue says of each of their cases, by case number (else empty)."""
+
+    tasks: list[TaskRow]
+    case_facts: dict[str, QueueCaseFacts]
+
+
 class StaffTimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     """One step of a case as the back office reads its history: with the note and who took the step."""
 

@@ -36,6 +36,7 @@ from app.cases.models import (
     KeptPage,
     PendingUpload,
     QueueCaseFacts,
+    QueueRows,
     StaffCaseRecord,
     StaffTimelineEntry,
     StaffUpload,
@@ -792,12 +793,13 @@ async def tasks_in_queue(
     limit: int,
     whole_cases: bool = False,
     plan_once: bool = False,
-) -> list[TaskRow]:
+) -> QueueRows:
     """A page of the tasks in these states routed to an office within the region or to none yet (全城通办: of
     `untaken_departments` when given), of the department when given, soonest due first, after `after` (the deadline
     and id of the last task of the page before); `received_too`: and those of cases received at a hall within the
     region. Narrowed to an item kind (即办件, 承诺件) and a deadline (before, from, until a day) when given.
-    `whole_cases`: `limit` cases with all their tasks in the queue instead, each case on one page only (store.queue).
+    `whole_cases`: `limit` cases with all their tasks in the queue instead, each case on one page only, with what the
+    queue says of each case (store.queue).
     `plan_once`: chosen by the query's generic plan, prepared once per connection (store.queue)."""
     return await store.queue(
         db,

@@ -23,6 +23,7 @@ from app.cases.models import (
     KeptPage,
     PendingUpload,
     QueueCaseFacts,
+    QueueRows,
     RetentionFacts,
     StaffCaseRecord,
     StaffTimelineEntry,
@@ -661,7 +662,7 @@ async def queue(
     limit: int,
     whole_cases: bool = False,
     plan_once: bool = False,
-) -> list[TaskRow]:
+) -> QueueRows:
     """A page of the tasks in these states routed to an office within the region, of the department when given, and
     those no office has taken yet (全城通办) of `untaken_departments` (None: any); `received_too`: also every task of a
     case received at a hall within the region, or filed online or by a helper for a resident of it (a window clerk's:
@@ -670,7 +671,8 @@ async def queue(
 
     `whole_cases`: the page is `limit` cases instead, each with all its tasks in the queue, in the order of each
     case's first task in the queue (its anchor), and `after` is the anchor of the last case of the page before: a case
-    is on one page only, however far apart its tasks' deadlines are. `plan_once`: without a department, the page is
+    is on one page only, however far apart its tasks' deadlines are; read with what the queue says of each case
+    (QueueRows.case_facts). `plan_once`: without a department, the page is
     chosen by the query's generic plan (_ids_by_generic_plan): the same index walk for every cursor and region.
 
     The page is chosen first, walking an index in queue order and stopping after `limit` matches (the receiving hall
@@ -729,9 +731,12 @@ async def queue(
     # Not with a department: its generic plan, not knowing which department (nor how many of its tasks are open),
     # can choose a bitmap of all its tasks after the cursor and a sort, where each department's plan walks the index.
     if plan_once and department is None:
-        return await tasks_by_id(db, await _ids_by_generic_plan(db, QUEUE_PAGE_QUERY + page, args))
-    ids = [r["id"] for r in await db.fetch(QUEUE_PAGE_QUERY + page, *args)]
-    return await tasks_by_id(db, ids)
+        ids = await _ids_by_generic_plan(db, QUEUE_PAGE_QUERY + page, args)
+    else:
+        ids = [r["id"] for r in await db.fetch(QUEUE_PAGE_QUERY + page, *args)]
+    if whole_cases:
+        return await _tasks_with_case_facts(db, ids)
+    return QueueRows(tasks=await tasks_by_id(db, ids), case_facts={})
 
 
 async def _ids_by_generic_plan(db: DB, query: str, args: list[object]) -> list[int]:
@@ -741,12 +746,18 @@ async def _ids_by_generic_plan(db: DB, query: str, args: list[object]) -> list[i
     each cursor and region, its estimate of the generic plan being the costlier. Both walk the same index from the
     cursor (the cursor and the region are on the index entry either way; tests/test_performance.py checks the
     generic plan). In a read-only transaction of its own, so that the setting (SET LOCAL) ends with it; within a
-    caller's transaction it is left as it is."""
+    caller's transaction it is left as it is.
+
+    The transaction is begun and set in one round trip (one simple query runs both; asyncpg's transaction() would
+    send them one by one): three round trips, not four. Should the page's query fail, the connection goes back to
+    the pool, which rolls the transaction back."""
     if not isinstance(db, asyncpg.Pool):
         return [r["id"] for r in await db.fetch(query, *args)]
-    async with db.acquire() as conn, conn.transaction(readonly=True):
-        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        return [r["id"] for r in await conn.fetch(query, *args)]
+    async with db.acquire() as conn:
+        await conn.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+        ids = [r["id"] for r in await conn.fetch(query, *args)]
+        await conn.execute("COMMIT")
+        return ids
 
 
 async def tasks_by_id(db: DB, ids: list[int]) -> list[TaskRow]:
@@ -755,6 +766,21 @@ async def tasks_by_id(db: DB, ids: list[int]) -> list[TaskRow]:
         return []
     found = {r["id"]: r for r in await db.fetch(_TASK + " WHERE t.id = ANY($1::bigint[])", ids)}
     return [_task(found[i]) for i in ids if i in found]
+
+
+async def _tasks_with_case_facts(db: DB, ids: list[int]) -> QueueRows:
+    """These tasks, in this order, with their cases' facts (_CASE_FACTS): the console's page read in one statement,
+    not one for its tasks and one for its cases."""
+    if not ids:
+        return QueueRows(tasks=[], case_facts={})
+    rows = await db.fetch(
+        f"SELECT q.*, {_CASE_FACTS} FROM ({_TASK} WHERE t.id = ANY($1::bigint[])) q "
+        f"JOIN cases c ON c.id = q.case_id JOIN people p ON p.id = c.applicant_person_id {_CASE_FACTS_JOINS}",
+        ids,
+    )
+    found = {r["id"]: dict(r) for r in rows}
+    facts = {row["case_no"]: msgspec.convert(row, QueueCaseFacts) for row in found.values()}
+    return QueueRows(tasks=[msgspec.convert(found[i], TaskRow) for i in ids if i in found], case_facts=facts)
 
 
 async def department_tasks(
@@ -858,19 +884,26 @@ async def staff_case_record(db: DB, case_no: str) -> StaffCaseRecord | None:
     return StaffCaseRecord(**dict(row)) if row else None
 
 
+# What the queue says of a case besides its tasks (QueueCaseFacts, with c.case_no and c.channel), from a case `c` and
+# its applicant `p`: the applicant, their district (the first six digits of their region), for a case filed at a
+# window the hall that received it (recorded on the case), and whether it is on a flag of 一事不二办 still open.
+_CASE_FACTS = (
+    f"p.name AS applicant_name, c.filed_as, {OPEN_FLAG_OF_CASE} AS duplicate, district.name AS applicant_district, "
+    "hall.name AS receiving_region, hall.code AS receiving_region_code, o.name AS subject_org_name"
+)
+_CASE_FACTS_JOINS = (
+    "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
+    "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
+    "LEFT JOIN regions hall ON hall.code = c.received_region "
+)
+
+
 async def queue_case_facts(db: DB, case_nos: list[str]) -> list[QueueCaseFacts]:
-    """Each case's applicant and where it was received: the applicant's district (the first six digits of their
-    region), and for a case filed at a window the hall that received it (recorded on the case); and whether it is on
-    a flag of 一事不二办 still open."""
+    """Each case's applicant and where it was received, and whether it is flagged (_CASE_FACTS)."""
     rows = await db.fetch(
-        f"SELECT c.case_no, p.name AS applicant_name, c.channel, c.filed_as, {OPEN_FLAG_OF_CASE} AS duplicate, "
-        "district.name AS applicant_district, hall.name AS receiving_region, hall.code AS receiving_region_code, "
-        "o.name AS subject_org_name "
+        f"SELECT c.case_no, c.channel, {_CASE_FACTS} "
         "FROM cases c JOIN people p ON p.id = c.applicant_person_id "
-        "LEFT JOIN organisations o ON o.credit_code = c.subject_org_credit_code "
-        "LEFT JOIN regions district ON district.code = left(p.region_code, 6) "
-        "LEFT JOIN regions hall ON hall.code = c.received_region "
-        "WHERE c.case_no = ANY($1::text[])",
+        f"{_CASE_FACTS_JOINS}WHERE c.case_no = ANY($1::text[])",
         case_nos,
     )
     return [QueueCaseFacts(**dict(r)) for r in rows]

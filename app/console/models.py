@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 
-from app.cases.models import CorrectionView, StaffUpload
+from app.cases.models import CorrectionView, QueueCaseFacts, StaffUpload
 from app.consultations.models import Consultation
 from app.notifications.models import StaffNotice
 from app.organisations.models import OrganisationRegister
@@ -248,6 +248,8 @@ class QueuePage(msgspec.Struct, frozen=True, kw_only=True):
 
     tasks: list[ConsoleTask]
     next_cursor: str | None
+    # A page of whole cases (the console's): what the queue says of each of its cases, by number (else empty).
+    case_facts: dict[str, QueueCaseFacts] = msgspec.field(default_factory=dict[str, QueueCaseFacts])
 
 
 class QueueCase(msgspec.Struct, frozen=True, kw_only=True):

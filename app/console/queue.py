@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import asyncpg
 import msgspec
 
-from app.cases import service as cases
 from app.cases.models import QueueCaseFacts
 from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
@@ -80,11 +79,9 @@ async def case_queue(
 ) -> ConsoleQueue:
     """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
     page = await task_queue(db, user, filters, cursor, QUEUE_PAGE_CASES, whole_cases=True)
-    case_nos = list(dict.fromkeys(t.case_no for t in page.tasks))
-    facts = await cases.queue_case_facts(db, case_nos)
     is_clerk = "clerk" in user.roles
     # 一事不二办: the window clerk sees which cases wait for their check as perhaps one matter with another.
-    rows = _case_rows(page.tasks, facts, flags_shown=is_clerk)
+    rows = _case_rows(page.tasks, page.case_facts, flags_shown=is_clerk)
     # A window clerk receives for every department: each may be chosen, whether or not this page shows its tasks.
     departments = [QueueOption(value=d.code, label=d.short_name) for d in await catalogue.departments(db)]
     return ConsoleQueue(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -88,7 +89,10 @@ async def _today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
     return today, _soon_until(calendar, today)
 
 
+@functools.lru_cache(maxsize=4)
 def _soon_until(calendar: HolidayCalendar, today: date) -> date:
+    """Counted once a day per calendar (every page of the queue asks; a new calendar, kept per process for a while by
+    app.calendar.service, is a new key)."""
     return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).due_on
 
 
@@ -153,7 +157,7 @@ async def task_queue(
     if not user.region_code or not statuses:
         return QueuePage(tasks=[], next_cursor=None)
     await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
-    rows = await cases.tasks_in_queue(
+    read = await cases.tasks_in_queue(
         db,
         statuses=statuses,
         region_prefix=region_prefix(user.region_code),
@@ -169,6 +173,7 @@ async def task_queue(
         whole_cases=whole_cases,
         plan_once=True,
     )
+    rows = read.tasks
     if not whole_cases:
         page = [_view(r, user, today, soon_until) for r in rows[:limit]]
         return QueuePage(tasks=page, next_cursor=_queue_cursor(page[-1]) if len(rows) > limit else None)
@@ -177,7 +182,8 @@ async def task_queue(
     more = len(firsts) > limit
     # The page lists no actions (they are on the case page): a task's actions are not worked out for it.
     page = [_view(r, user, today, soon_until, acts=False) for r in (rows[: firsts[limit]] if more else rows)]
-    return QueuePage(tasks=page, next_cursor=_queue_cursor(page[firsts[limit - 1]]) if more else None)
+    cursor = _queue_cursor(page[firsts[limit - 1]]) if more else None
+    return QueuePage(tasks=page, next_cursor=cursor, case_facts=read.case_facts)
 
 
 def _queue_cursor(task: ConsoleTask) -> str:

@@ -79,7 +79,7 @@ async def supervision(db: DB, user: CurrentUser) -> SupervisionView:
         due_until=until,
         limit=SUPERVISED_MAX,
     )
-    tasks = [task for task in tasks if _supervises(user, task)]
+    tasks = [task for task in tasks.tasks if _supervises(user, task)]
     by_office: dict[tuple[str, str], list[SupervisedTask]] = {}
     names: dict[tuple[str, str], str] = {}
     for task in tasks:
