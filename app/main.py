@@ -83,6 +83,7 @@ from app.wallet.pages import WalletPages
 from app.web import absent, errors, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
+from app.web.compression import CompressionWhenNeeded
 from app.web.csrf import CsrfMiddleware
 from app.web.database import provide_db, request_pool_middleware
 from app.web.input_checks import refuse_unstorable_input
@@ -420,7 +421,9 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         ),
         stores={"sessions": session_store},
         template_config=_template_engine(settings, assets, script_messages),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, gzip_compress_level=6, middleware_class=CompressionWhenNeeded
+        ),
         # On every answer, including those Litestar makes before routing or from an exception.
         # Every answer of the data-exchange API is audited with its client's id and status.
         before_send=[security_headers(https=settings.secure_cookies), clients.audit_api_calls()],

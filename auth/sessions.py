@@ -122,9 +122,11 @@ class SessionBackend(ServerSideSessionBackend):
         return self.deserialize_data(data) if data is not None else {}
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        """The id made for the session this request stores (store_in_message), else the one the browser offered.
+        Litestar asks on every request and makes up a random id for a browser that offered none: an id is made here
+        only for a session about to be stored, not for every anonymous page view (two random ids a view)."""
         fresh = _scope_values(connection.scope).get(_FRESH_ID)
-        # Litestar annotates its own method with a bare ASGIConnection (unknown type arguments to pyright).
-        return fresh if isinstance(fresh, str) else super().get_session_id(connection)  # pyright: ignore[reportUnknownMemberType]
+        return fresh if isinstance(fresh, str) else self.offered_id(connection) or ""
 
     def _store(self, connection: ASGIConnection[Any, Any, Any, Any]) -> PostgresSessionStore:
         found = self.config.get_store_from_app(connection.scope["app"])
@@ -138,15 +140,13 @@ class SessionBackend(ServerSideSessionBackend):
         scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
         sessions = self._store(connection)
         loaded: bytes | None = scope.get(_LOADED)
-        if scope.pop(_ROTATE, False):
+        rotated = scope.pop(_ROTATE, False)
+        if rotated:
             old_id = self.offered_id(connection)  # never Litestar's "null" of a cleared session
             if old_id:
                 await sessions.delete(old_id)
             scope[_FRESH_ID] = self.generate_session_id()
             loaded = None
-        elif loaded is None and scope_session is not Empty:
-            # A new session never takes the id the browser offered (planted, or of an expired row): ours only.
-            scope[_FRESH_ID] = self.generate_session_id()
         data = None if scope_session is Empty else self._serialize(scope_session)
         if data is None or data == EMPTY_SESSION:
             # Signed out, or a visitor with nothing to keep: no row (and no write per anonymous page view).
@@ -157,6 +157,9 @@ class SessionBackend(ServerSideSessionBackend):
                     "Set-Cookie", Cookie(value="null", key=self.config.key, expires=0, **cookie).to_header(header="")
                 )
             return
+        if loaded is None and not rotated:
+            # A new session never takes the id the browser offered (planted, or of an expired row): ours only.
+            scope[_FRESH_ID] = self.generate_session_id()
         session_id = self.get_session_id(connection)
         if data != loaded and not await self._write(sessions, session_id, loaded, data):
             return  # the session was deleted meanwhile (signed out elsewhere): keep it that way

@@ -281,6 +281,33 @@ async def test_a_delivered_push_needs_no_text(
     assert [r["label"] for r in shown["reached"]] == ["推送", "站内信"]
 
 
+async def test_the_page_kept_for_anyone_shows_a_push_the_worker_saw_delivered_at_once(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    office: _Office,
+    push_service: LocalPushService,
+    another_client: MakeClient,
+) -> None:
+    """The worker settles a notice with no timeline event and without app/ (push.arrival.after_push): the tracking
+    page kept for anonymous visitors is drawn again at the next look, not sent as kept (migration 0048)."""
+    await resident_with_device(client, push_service)
+    case, task, _ = await office.refused_case(client)
+    sending = await _tracking_page(another_client(), case["case_no"], pool)
+    assert 'data-state="sending"' in sending.text
+    kept = await _tracking_page(another_client(), case["case_no"], pool)  # sent as kept: the same page, the same tag
+    assert kept.headers["etag"] == sending.headers["etag"] and 'data-state="sending"' in kept.text
+    token = await pool.fetchval("SELECT tracking_token FROM cases WHERE case_no = $1", case["case_no"])
+    kept_tags = "SELECT p.etag FROM tracking_pages p JOIN cases c ON c.id = p.case_id WHERE c.tracking_token = $1"
+    assert await pool.fetchval(kept_tags, token) == sending.headers["etag"]
+
+    await office.run_worker()
+    assert (await _notice(pool, task["id"]))["state"] == "delivered"
+    delivered = await _tracking_page(another_client(), case["case_no"], pool)
+    assert 'data-state="delivered"' in delivered.text and "推送" in delivered.text
+    assert delivered.headers["etag"] != sending.headers["etag"]
+    assert await pool.fetchval(kept_tags, token) == delivered.headers["etag"]  # kept again, as now drawn
+
+
 async def test_a_resident_without_a_device_is_texted_at_once(
     client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
 ) -> None:

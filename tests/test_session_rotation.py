@@ -15,7 +15,7 @@ from litestar import Litestar
 from app.accounts import store as accounts_store
 from auth import enrollment
 from auth.passkeys import new_user_handle
-from auth.sessions import SESSION_COOKIE
+from auth.sessions import SESSION_COOKIE, SessionBackend
 from config.settings import Settings
 from tests.auth_helpers import (
     ORIGIN,
@@ -154,3 +154,24 @@ async def test_sign_out_ends_the_moved_session(client: Client, pool: asyncpg.Poo
     assert (await client.get("/api/v1/me")).status_code == 401
     assert (await sign_in(client, authenticator)).status_code == 200
     assert _session_id(client) != signed_in
+
+
+async def test_an_id_is_made_only_for_a_session_that_is_stored(
+    client: Client, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session id is 32 random bytes: made for a session about to be stored, never for a page view that keeps
+    nothing (Litestar made one up for every request that came without one, and each new session took a second)."""
+    made: list[str] = []
+    generate = SessionBackend.generate_session_id
+
+    def counted(backend: SessionBackend) -> str:
+        made.append(generate(backend))
+        return made[-1]
+
+    monkeypatch.setattr(SessionBackend, "generate_session_id", counted)
+    for page in ("/", "/scan", "/login"):
+        assert (await client.get(page)).status_code == 200
+    assert made == [] and SESSION_COOKIE not in client.cookies and await _stored_ids(pool) == set()
+
+    await post(client, "/api/v1/auth/login/options")  # a sign-in ceremony keeps its challenge in a new session
+    assert made == [_session_id(client)] and await _stored_ids(pool) == {made[0]}

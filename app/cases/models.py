@@ -434,18 +434,21 @@ class KeptPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TrackedPage(msgspec.Struct, frozen=True, kw_only=True):
-    """What the tracking page is drawn from: the public snapshot, how each notice that must arrive reached the
-    resident, and the page kept for the display asked for (None: none kept, or not asked)."""
+    """What the tracking page is drawn from, as read in one statement: the public snapshot, how many times the case's
+    notices that must arrive changed how they reached the resident (`notices_version`, migration 0048: with the
+    snapshot, what the page's tag covers of the case; the notices themselves are read only to draw it), and the page
+    kept for the display asked for (None: none kept, or not asked)."""
 
     case_id: int
     snapshot: bytes
-    notices: list[NoticeDelivery]
+    notices_version: int
     kept: KeptPage | None = None
 
 
 class TrackingSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     tracking_json: bytes | None  # None for a case made before snapshots existed, until its first scan
+    notices_version: int = 0  # read with the page kept for a display (tracking_snapshot_with_page)
     page: KeptPage | None = None  # the page kept for the display asked for, if any (whatever its tag)
 
 

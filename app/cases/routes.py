@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
@@ -264,13 +263,15 @@ class TrackingPages(Controller):
         scans = request.app.state.scans
         if user_of(request) is not None:
             # Its menu names the signed-in account: drawn afresh each time, never revalidated, never kept.
-            return Template("track.html", context=_tracking_context(await service.track_page(db, token, scans)))
+            tracked = await service.track_page(db, token, scans)
+            return Template("track.html", context=await _tracking_context(db, tracked))
         display = shell.display_of(None, request.cookies)
         tracked = await service.track_page(db, token, scans, display.key)
-        # The notices' delivery changes with no new timeline event (the worker's outcomes): part of the tag too.
-        delivered = msgspec.json.encode(tracked.notices)
+        # The notices' delivery changes with no new timeline event (the worker's outcomes): counted beside the
+        # snapshot (migration 0048), part of the tag too.
+        notices = str(tracked.notices_version)
         release = request.app.state.release
-        tag = caching.weak_etag(tracked.snapshot, delivered, display.key, release, shared_pages.drawing_key(request))
+        tag = caching.weak_etag(tracked.snapshot, notices, display.key, release, shared_pages.drawing_key(request))
         headers = {"ETag": tag, "Cache-Control": caching.NO_CACHE}
         if caching.not_modified(request.headers.get("if-none-match"), tag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
@@ -278,12 +279,12 @@ class TrackingPages(Controller):
         if visitor is None or request.url.query or request.url.path != f"/t/{token}":
             # The page brings the visitor back to this very address (its forms' `next`, 登录): one with a query or
             # another spelling is drawn for them alone, neither kept nor sent from what is kept.
-            return Template("track.html", context=_tracking_context(tracked), headers=headers)
+            return Template("track.html", context=await _tracking_context(db, tracked), headers=headers)
         kept = tracked.kept
         if kept is not None and kept.etag == tag:
             # The page every anonymous visitor of this display is sent while the tag stands: not drawn again.
             return shared_pages.answer(request, kept.body, kept.gzip, visitor, headers)
-        page = shared_pages.draw_for_anyone(request, "track.html", _tracking_context(tracked))
+        page = shared_pages.draw_for_anyone(request, "track.html", await _tracking_context(db, tracked))
         drawn = KeptPage(etag=tag, body=page, gzip=shared_pages.compressed_parts(request, page))
         if shared_pages.holds_token(page, visitor):  # never: drawn with the slot; but a visitor's token is never kept
             return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers)
@@ -292,9 +293,10 @@ class TrackingPages(Controller):
         # (a background task), and never failing it (the service logs a refusal). Without it every view of
         # thousands of receipts is drawn again (about 2 ms of Python each), which a per-process cache cannot spare
         # as visits spread evenly over the city's cases.
-        fill = BackgroundTask(service.keep_tracking_page, db, tracked.case_id, display.key, tracked.snapshot, drawn)
+        fill = BackgroundTask(service.keep_tracking_page, db, tracked, display.key, drawn)
         return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers, background=fill)
 
 
-def _tracking_context(tracked: TrackedPage) -> dict[str, Any]:
-    return {"track": tracking.decode(tracked.snapshot), "notices": tracked.notices}
+async def _tracking_context(db: Db, tracked: TrackedPage) -> dict[str, Any]:
+    """What the page is drawn from; its notices are read here, only when it is drawn (a second statement)."""
+    return {"track": tracking.decode(tracked.snapshot), "notices": await service.tracking_notices(db, tracked)}

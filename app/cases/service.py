@@ -74,6 +74,7 @@ from app.forms import service as forms
 from app.forms.models import MaterialNeed, MaterialToUpload, MergedForm
 from app.notifications import service as notifications
 from app.notifications import titles
+from app.notifications.models import NoticeDelivery
 from app.organisations import service as organisations
 from app.organisations.models import ROLE_LABELS, Organisation
 from app.people import service as people
@@ -651,32 +652,30 @@ async def track(db: asyncpg.Pool, token: str, scans: ScanCounter) -> bytes:
 
 
 async def track_page(db: asyncpg.Pool, token: str, scans: ScanCounter, variant: str | None = None) -> TrackedPage:
-    """What the tracking page shows: the public snapshot, and how each notice that must arrive reached the resident
-    (which the worker moves on without a timeline event, so it is read beside the snapshot, not from it); with a
-    display `variant`, the page kept for it too, read with the snapshot (the caller compares its tag)."""
-    # Both read on one connection: one pool acquire and release a page view, not one per statement.
-    async with db.acquire() as conn:
-        if variant is None:
-            case_id, snapshot = await _tracked(conn, token, scans)
-            kept = None
-        else:
-            found = await tracking.snapshot_and_page_for(conn, token, variant)
-            if found is None:
-                raise NotFound(N_("没有找到该办件，请核对二维码或链接"))
-            case_id, snapshot, kept = found
-            scans.add(case_id)
-        deliveries = await notifications.deliveries_of_case(conn, case_id)
-    return TrackedPage(case_id=case_id, snapshot=snapshot, notices=deliveries, kept=kept)
+    """What the tracking page is drawn from (the public snapshot, and how often its notices that must arrive changed
+    how they reached the resident: the worker moves them on without a timeline event) and, for a display `variant`,
+    the page kept for it: one read (the caller compares the kept page's tag). The notices themselves, read only to
+    draw the page: `tracking_notices`."""
+    found = await tracking.snapshot_and_page_for(db, token, variant)
+    if found is None:
+        raise NotFound(N_("没有找到该办件，请核对二维码或链接"))
+    scans.add(found.case_id)
+    return found
 
 
-async def keep_tracking_page(db: asyncpg.Pool, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
+async def tracking_notices(db: asyncpg.Pool, tracked: TrackedPage) -> list[NoticeDelivery]:
+    """How each notice of the tracked case that must arrive reached the resident: read only to draw its page."""
+    return await notifications.deliveries_of_case(db, tracked.case_id)
+
+
+async def keep_tracking_page(db: asyncpg.Pool, tracked: TrackedPage, variant: str, page: KeptPage) -> bool:
     """Keep the tracking page just drawn for anonymous visitors of one display (a cache fill: see app.cases.routes),
     once the page is sent. A refusal (the database out of reach, a statement cancelled) is logged, never raised:
     the next view draws the page again. Whether it was kept."""
     try:
-        return await tracking.keep_page(db, case_id, variant, snapshot, page)
+        return await tracking.keep_page(db, tracked, variant, page)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
-        log.warning("tracking page of case %s not kept: %s", case_id, type(error).__name__)
+        log.warning("tracking page of case %s not kept: %s", tracked.case_id, type(error).__name__)
         return False
 
 

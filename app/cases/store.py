@@ -393,10 +393,11 @@ async def tracking_snapshot(db: DB, token: str) -> TrackingSnapshot | None:
     return TrackingSnapshot(id=row["id"], tracking_json=row["tracking_json"]) if row else None
 
 
-async def tracking_snapshot_with_page(db: DB, token: str, variant: str) -> TrackingSnapshot | None:
-    """The snapshot and the page kept for one display of it, in one indexed read (both primary keys)."""
+async def tracking_snapshot_with_page(db: DB, token: str, variant: str | None) -> TrackingSnapshot | None:
+    """The snapshot, the count of its notices' changes and the page kept for one display of it (None: no page), in
+    one indexed read (both primary keys)."""
     row = await db.fetchrow(
-        "SELECT c.id, c.tracking_json, p.etag, p.body, p.gzip FROM cases c "
+        "SELECT c.id, c.tracking_json, c.notices_version, p.etag, p.body, p.gzip FROM cases c "
         "LEFT JOIN tracking_pages p ON p.case_id = c.id AND p.variant = $2 WHERE c.tracking_token = $1",
         token,
         variant,
@@ -404,15 +405,20 @@ async def tracking_snapshot_with_page(db: DB, token: str, variant: str) -> Track
     if row is None:
         return None
     page = KeptPage(etag=row["etag"], body=row["body"], gzip=row["gzip"]) if row["etag"] is not None else None
-    return TrackingSnapshot(id=row["id"], tracking_json=row["tracking_json"], page=page)
+    return TrackingSnapshot(
+        id=row["id"], tracking_json=row["tracking_json"], notices_version=row["notices_version"], page=page
+    )
 
 
-async def keep_tracking_page(db: DB, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
-    """Keep (or overwrite) the case's page for one display, unless the snapshot it was drawn from has moved on
-    meanwhile or the case was purged: an older drawing never replaces a newer one. Whether it was kept."""
+async def keep_tracking_page(
+    db: DB, case_id: int, variant: str, snapshot: bytes, notices_version: int, page: KeptPage
+) -> bool:
+    """Keep (or overwrite) the case's page for one display, unless the snapshot or the notices it was drawn from have
+    moved on meanwhile or the case was purged: an older drawing never replaces a newer one. Whether it was kept."""
     status = await db.execute(
         "INSERT INTO tracking_pages (case_id, variant, etag, body, gzip) "
-        "SELECT c.id, $2, $3, $4, $6 FROM cases c WHERE c.id = $1 AND c.tracking_json = $5 AND c.purged_at IS NULL "
+        "SELECT c.id, $2, $3, $4, $6 FROM cases c WHERE c.id = $1 AND c.tracking_json = $5 AND c.notices_version = $7 "
+        "AND c.purged_at IS NULL "
         "ON CONFLICT (case_id, variant) DO UPDATE SET etag = EXCLUDED.etag, body = EXCLUDED.body, gzip = EXCLUDED.gzip "
         "WHERE tracking_pages.etag <> EXCLUDED.etag",
         case_id,
@@ -421,6 +427,7 @@ async def keep_tracking_page(db: DB, case_id: int, variant: str, snapshot: bytes
         page.body,
         snapshot,
         page.gzip,
+        notices_version,
     )
     return status != "INSERT 0 0"
 

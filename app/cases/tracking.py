@@ -15,6 +15,7 @@ from app.cases import store
 from app.cases.models import (
     KeptPage,
     TaskRow,
+    TrackedPage,
     TrackingEventRow,
     TrackingSource,
     TrackingTaskRow,
@@ -117,22 +118,23 @@ async def snapshot_for(db: DB, token: str) -> tuple[int, bytes] | None:
     return row.id, row.tracking_json or await refresh(db, row.id)
 
 
-async def snapshot_and_page_for(db: DB, token: str, variant: str) -> tuple[int, bytes, KeptPage | None] | None:
-    """(case id, the tracking JSON, the page kept for the display `variant`) for a token, or None for an unknown
-    token: one read."""
+async def snapshot_and_page_for(db: DB, token: str, variant: str | None) -> TrackedPage | None:
+    """The tracking page's source for a token (the tracking JSON, the count of its notices' changes) with the page kept
+    for the display `variant` (None: none asked for), or None for an unknown token: one read."""
     if not 16 <= len(token) <= 64:
         return None
     row = await store.tracking_snapshot_with_page(db, token, variant)
     if row is None:
         return None
     if row.tracking_json is None:
-        return row.id, await refresh(db, row.id), None
-    return row.id, row.tracking_json, row.page
+        snapshot = await refresh(db, row.id)
+        return TrackedPage(case_id=row.id, snapshot=snapshot, notices_version=row.notices_version)
+    return TrackedPage(case_id=row.id, snapshot=row.tracking_json, notices_version=row.notices_version, kept=row.page)
 
 
-async def keep_page(db: DB, case_id: int, variant: str, snapshot: bytes, page: KeptPage) -> bool:
-    """Keep the page drawn from `snapshot` for one display, while that snapshot is still the case's."""
-    return await store.keep_tracking_page(db, case_id, variant, snapshot, page)
+async def keep_page(db: DB, tracked: TrackedPage, variant: str, page: KeptPage) -> bool:
+    """Keep the page drawn from `tracked` for one display, while its snapshot and notices are still the case's."""
+    return await store.keep_tracking_page(db, tracked.case_id, variant, tracked.snapshot, tracked.notices_version, page)
 
 
 def decode(snapshot: bytes) -> TrackView:

@@ -1,0 +1,63 @@
+"""Litestar's compression middleware, with its gzip compressor made only for an answer that needs one.
+
+Litestar makes the compressor (a GzipFile: zlib's level-6 state, about 270 KB to set up and free) for every request
+whose browser takes gzip — every browser's — before it knows the answer. An answer compressed already (the tracking
+page sent from its kept gzip parts, app/web/shared_pages.py, marked cached for this middleware) or smaller than the
+configured minimum size then made one and dropped it unused: on every look at a kept tracking page. Here the answer's
+start waits for its first body, as it does in Litestar; those two kinds are sent as they are, as Litestar sends them,
+and any other answer goes through Litestar's own compression, made then and handed the start and the body: its bytes
+and headers are Litestar's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar.enums import CompressionEncoding
+from litestar.middleware.compression import CompressionMiddleware
+from litestar.types import Message, Scope, Send
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+
+
+class CompressionWhenNeeded(CompressionMiddleware):
+    def create_compression_send_wrapper(
+        self,
+        send: Send,
+        compression_encoding: Literal[CompressionEncoding.BROTLI, CompressionEncoding.GZIP] | str,
+        scope: Scope,
+    ) -> Send:
+        state = ScopeState.from_scope(scope)
+        start: Message | None = None
+        compressing: Send | None = None
+        as_it_is = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal start, compressing, as_it_is
+            if as_it_is:
+                await send(message)
+            elif compressing is not None:
+                await compressing(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif start is not None and self._sent_as_it_is(message, state):
+                as_it_is = True
+                await send(start)
+                await send(message)
+            else:
+                compressing = super(CompressionWhenNeeded, self).create_compression_send_wrapper(
+                    send, compression_encoding, scope
+                )
+                if start is not None:
+                    await compressing(start)
+                await compressing(message)
+
+        return send_wrapper
+
+    def _sent_as_it_is(self, message: Message, state: ScopeState) -> bool:
+        """Whether Litestar's compression would send this first body and its start as they are: the answer is
+        compressed already (marked cached), or it is whole and smaller than the minimum size."""
+        if message["type"] != "http.response.body":
+            return False
+        if value_or_default(state.is_cached, False):
+            return True
+        return not message.get("more_body", False) and len(message["body"]) < self.config.minimum_size
