@@ -16,7 +16,7 @@ from app.cases.transitions import on_the_spot_title
 from app.errors import Conflict, FieldErrors
 from app.shell.service import OFFLINE_COPY
 from app.web.htmx import is_htmx
-from app.web.params import AppSettings, Cipher, Db, settings_of
+from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
 from i18n import N_, _
@@ -69,10 +69,9 @@ class CasePages(Controller):
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
     async def case_page(
-        self, request: AnyRequest, db: Db, case_no: FromPath[str], notice: FromQuery[str] = ""
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
     ) -> Template:
-        # `db` its one dependency: the settings from the app (settings_of), not resolved beside it in a task group.
-        return await self._case(request, db, settings_of(request), case_no, notice=_notice(notice))
+        return await self._case(request, db, settings, case_no, notice=_notice(notice))
 
     @get("/cases/{case_no:str}/withdraw", opt=RESIDENT)
     async def withdraw_page(
