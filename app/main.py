@@ -86,6 +86,7 @@ from app.web.caching import release_fingerprint
 from app.web.compression import CompressionWhenNeeded
 from app.web.csrf import CsrfMiddleware
 from app.web.database import provide_db, request_pool_middleware
+from app.web.dependencies import resolve_plain_dependencies_in_turn
 from app.web.input_checks import refuse_unstorable_input
 from app.web.language import language_middleware
 from app.web.proxies import forwarded_client_middleware
@@ -269,6 +270,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     assets = StaticAssets()
     script_messages = shell.ScriptMessages(assets)
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    # The dependencies below return at once: each route's are resolved in turn, not in a task group (app/web).
+    resolve_plain_dependencies_in_turn()
 
     # The session middleware reads each request's session with its account in one statement (app.accounts).
     session_store = PostgresSessionStore(read_with_user=accounts.session_with_user)

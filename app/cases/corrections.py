@@ -19,7 +19,7 @@ audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -64,6 +64,12 @@ FILED_AS_LABELS = {"self": N_("本人申请"), "parent": N_("监护人（父母�
 _NOT_HERE = N_("这份证照不能在线申请更正，请到签发部门的窗口咨询")
 _ORGANISATIONS = N_("企业办件的证照不在这里更正：营业执照等企业证照上的信息有变，请以企业身份办理企业变更登记")
 _FINISHED = frozenset({"completed", "delivered"})
+
+
+def may_be_asked(task_statuses: Iterable[str]) -> bool:
+    """The case page offers 申请更正 (who may ask, and for which certificate, is decided when they do): a task of the
+    case has issued its result."""
+    return any(status in _FINISHED for status in task_statuses)
 
 
 class Requester(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,13 +10,14 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.cases import qr, service, withdrawal, workflow
+from app.cases import corrections, qr, service, withdrawal, workflow
 from app.cases.models import CaseView, TaskView, WithdrawalRequest
+from app.cases.states import FINISHED_TASK_STATUSES
 from app.cases.transitions import on_the_spot_title
 from app.errors import Conflict, FieldErrors
 from app.shell.service import OFFLINE_COPY
 from app.web.htmx import is_htmx
-from app.web.params import AppSettings, Cipher, Db, settings_of
+from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
 from auth.access import caller, roles
 from i18n import N_, _
@@ -69,10 +70,9 @@ class CasePages(Controller):
 
     @get("/cases/{case_no:str}", opt=RESIDENT)
     async def case_page(
-        self, request: AnyRequest, db: Db, case_no: FromPath[str], notice: FromQuery[str] = ""
+        self, request: AnyRequest, db: Db, settings: AppSettings, case_no: FromPath[str], notice: FromQuery[str] = ""
     ) -> Template:
-        # `db` its one dependency: the settings from the app (settings_of), not resolved beside it in a task group.
-        return await self._case(request, db, settings_of(request), case_no, notice=_notice(notice))
+        return await self._case(request, db, settings, case_no, notice=_notice(notice))
 
     @get("/cases/{case_no:str}/withdraw", opt=RESIDENT)
     async def withdraw_page(
@@ -130,6 +130,11 @@ class CasePages(Controller):
                 "field_errors": field_errors or {},
                 # 撤回申请: offered while a task may still be withdrawn, never to a party linked to the case.
                 "withdrawable": [] if case.linked_as else _withdrawable(case),
+                # 好差评 and 申请更正, each offered by its own rule (never to a party linked to the case; 更正 of an
+                # organisation's certificates is its own business: 企业变更登记).
+                "rating_offered": not case.linked_as and any(t.status in FINISHED_TASK_STATUSES for t in case.tasks),
+                "correction_offered": not case.for_organisation
+                and corrections.may_be_asked(t.status for t in case.tasks),
                 "notice": notice,
             },
             status_code=status,

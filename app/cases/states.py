@@ -49,6 +49,9 @@ OPEN_TASK_STATUSES = frozenset(
     }
 )
 
+# Tasks a department worked to an end, whatever the answer: what a resident may rate (好差评, app/reviews).
+FINISHED_TASK_STATUSES = frozenset({"completed", "delivered", "rejected", "denied"})
+
 # Who reads a timeline event and its note (timeline_events.visibility): the resident (every step a resident is told of,
 # with the reasons they must read), or only staff who may read its task (an internal note, a 征求意见).
 RESIDENT = "resident"

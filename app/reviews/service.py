@@ -21,6 +21,7 @@ from app.calendar.service import CHINA, current_calendar
 from app.cases import service as cases
 from app.cases.models import TaskRow
 from app.cases.offices import answering_office
+from app.cases.states import FINISHED_TASK_STATUSES
 from app.errors import Conflict, FieldErrors, NotFound
 from app.reviews import store
 from app.reviews.models import (
@@ -56,7 +57,6 @@ RESULT_WITHIN_WORKING_DAYS = 5
 KIOSK_LINK_LIFETIME = timedelta(minutes=15)
 CITY = "320400"
 FOLLOW_UP_NOTE_MAX = 1000
-_FINISHED = frozenset({"completed", "delivered", "rejected", "denied"})
 # A task its applicant withdrew (撤回申请) is over too, but nobody worked it to an end: never rated on its own, and no
 # bar to rating the case as a whole once the rest are finished.
 _WITHDRAWN = "withdrawn"
@@ -64,8 +64,8 @@ _WITHDRAWN = "withdrawn"
 
 def _all_over(tasks: list[TaskRow]) -> bool:
     """The case as a whole may be rated: every task finished or withdrawn, and at least one finished."""
-    return all(t.status in _FINISHED or t.status == _WITHDRAWN for t in tasks) and any(
-        t.status in _FINISHED for t in tasks
+    return all(t.status in FINISHED_TASK_STATUSES or t.status == _WITHDRAWN for t in tasks) and any(
+        t.status in FINISHED_TASK_STATUSES for t in tasks
     )
 
 
@@ -142,7 +142,7 @@ def _target(tasks: list[TaskRow], task_id: int | None) -> tuple[str | None, str]
     task = next((t for t in tasks if t.id == task_id), None)
     if task is None:
         raise NotFound(N_("该办件中没有这个事项"))
-    if task.status not in _FINISHED:
+    if task.status not in FINISHED_TASK_STATUSES:
         raise Conflict(N_("该事项尚未办结，办结后才能评价"))
     return task.department_code, _office_region(task)
 
@@ -352,7 +352,7 @@ def _screen(tasks: list[TaskRow], views: list[ReviewView], only: int | str | Non
     targets = [
         TaskToRate(task_id=t.id, name=t.item_name, department_name=t.department_name, review=by_task.get(t.id))
         for t in tasks
-        if t.status in _FINISHED and (only == "all" or only == t.id)
+        if t.status in FINISHED_TASK_STATUSES and (only == "all" or only == t.id)
     ]
     if _all_over(tasks) and only in ("all", None):
         targets.append(TaskToRate(task_id=None, name=N_("整体办理"), department_name=None, review=by_task.get(None)))
@@ -376,7 +376,7 @@ async def open_kiosk_link(db: DB, conn: Connection, clerk: CurrentUser, case_no:
     """A one-time link for the rating screen of one case, for the resident to tap on the window's tablet. It rates
     the case as a whole once every task is finished, else the task finished last; it grants nothing else."""
     tasks = await cases.tasks_at_window(db, clerk, case_no)
-    finished = [t for t in tasks if t.status in _FINISHED]
+    finished = [t for t in tasks if t.status in FINISHED_TASK_STATUSES]
     if not finished:
         raise Conflict(N_("该办件还没有办结的事项：办结出件后再请办事人评价"))
     target = None if _all_over(tasks) else max(finished, key=lambda t: t.updated_at).id

@@ -8,21 +8,11 @@ import asyncpg
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 
-from app.web.types import AnyRequest
 from auth.pii import PiiCipher
 from config.settings import Settings
 
 Db: TypeAlias = NamedDependency[asyncpg.Pool]
 AppSettings: TypeAlias = NamedDependency[Settings]
-
-
-def settings_of(request: AnyRequest) -> Settings:
-    """The app's settings (what `settings: AppSettings` gives), for a hot page whose route takes no dependency but
-    `db`: Litestar resolves two or more dependencies of a route in a task group, two asyncio tasks a request — about
-    380 of the signed-in case page's 4,800 Python calls a view (issue 20)."""
-    settings = request.app.state.settings
-    assert isinstance(settings, Settings)
-    return settings
 
 
 Cipher: TypeAlias = NamedDependency[PiiCipher]
