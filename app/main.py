@@ -18,7 +18,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -80,7 +80,7 @@ from app.stats import service as stats
 from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
-from app.web import absent, errors, redirects, unavailable
+from app.web import absent, errors, options, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.csrf import CsrfMiddleware
@@ -384,7 +384,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "open_cases": Provide(_provide_open_cases, sync_to_thread=False),
         },
         lifespan=[database, process_metrics, *traces.lifespan],
-        plugins=traces.plugins,
+        # Litestar's OPTIONS handler per path, which the access guard refuses, left out: one answer for all of them.
+        plugins=[options.WithoutRefusedOptions(), *traces.plugins],
         # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages) and carries
         # its request's id; LOG_FORMAT=json writes one JSON object per line.
         logging_config=ops_logs.logging_config(settings.log_format),
@@ -446,6 +447,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DomainError: errors.domain_error_handler,
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
+            MethodNotAllowedException: options.method_not_allowed,
             # The database out of reach is a 503 wherever it shows (a route, the session middleware); anything
             # else unexpected is a logged 500.
             Exception: unavailable.unless_database_unavailable(errors.internal_error_handler),
