@@ -153,7 +153,7 @@ def _catalogue_name(name: str) -> str:
 
 
 def _template_engine(
-    settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages
+    settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages, release: str
 ) -> TemplateConfig[TemplatesPerLanguage]:
     def configure(engine: TemplatesPerLanguage) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
@@ -250,6 +250,9 @@ def _template_engine(
             script_messages=script_messages.inline,
             script_plural_rule=script_messages.plural_rule,
         )
+        # Compiled once per release for every worker, after a restart too (what a template compiles to depends on
+        # the release: RELEASE_FOLDERS, RELEASE_CODE).
+        engine.keep_compiled_in(settings.data_dir / "compiled-templates" / release)
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
@@ -268,6 +271,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     assets = StaticAssets()
     script_messages = shell.ScriptMessages(assets)
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    release = release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE)
 
     # The session middleware reads each request's session with its account in one statement (app.accounts).
     session_store = PostgresSessionStore(read_with_user=accounts.session_with_user)
@@ -399,7 +403,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
                 # What every page is drawn with (RELEASE_FOLDERS): part of each page's ETag (app/web/caching).
-                "release": release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE),
+                "release": release,
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
                 "sms": CountedSms(sms_backend_for(settings)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.
@@ -420,7 +424,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             }
         ),
         stores={"sessions": session_store},
-        template_config=_template_engine(settings, assets, script_messages),
+        template_config=_template_engine(settings, assets, script_messages, release),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         # On every answer, including those Litestar makes before routing or from an exception.
         # Every answer of the data-exchange API is audited with its client's id and status.
