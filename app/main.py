@@ -265,6 +265,20 @@ def create_web_worker_app() -> Litestar:
     return create_app(settings)
 
 
+def compile_every_template() -> int:
+    """Every template in every language compiled into this release's compiled copies (TemplatesPerLanguage:
+    keep_compiled_in), as a web worker would compile them: `python -m app serve` has it done in a process of its own
+    before the workers start, so that none of them pays the memory compiling takes. The number compiled."""
+    # Litestar types the engine by its type argument, which a built app has lost; ours is TemplatesPerLanguage.
+    engine = cast("TemplatesPerLanguage", create_web_worker_app().template_engine)  # pyright: ignore[reportUnknownMemberType]
+    names = [path.relative_to(TEMPLATES_DIR).as_posix() for path in sorted(TEMPLATES_DIR.rglob("*.html"))]
+    for language in i18n.LANGUAGES:
+        environment = engine.environment_for(language)
+        for name in names:
+            environment.get_template(name)
+    return len(names) * len(i18n.LANGUAGES)
+
+
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:
     """Build the app. Tests pass their own settings and pool; production reads the environment."""
     settings = settings or load_settings()

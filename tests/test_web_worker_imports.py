@@ -96,16 +96,18 @@ def test_a_web_worker_compiles_every_page_in_chinese_without_babels_locale_data(
     assert (locales, global_data.strip()) == ("[]", "False")
 
 
-# Every template compiled in Chinese, then how many Jinja compiled (rather than read back from the compiled copies).
+# Every template compiled in each language; how many Jinja compiled rather than read back from the compiled copies.
 _COMPILE_EVERY_PAGE = (
     "from app.shell.service import TEMPLATES_DIR\n"
     "from jinja2 import Environment\n"
+    "from i18n import LANGUAGES\n"
     "compiled = []\n"
     "compile_source = Environment.compile\n"
     "Environment.compile = lambda self, *a, **k: compiled.append(a) or compile_source(self, *a, **k)\n"
-    "chinese = app.template_engine.environment_for('zh')\n"
-    "for path in TEMPLATES_DIR.rglob('*.html'):\n"
-    "    chinese.get_template(path.relative_to(TEMPLATES_DIR).as_posix())\n"
+    "for language in LANGUAGES:\n"
+    "    environment = app.template_engine.environment_for(language)\n"
+    "    for path in TEMPLATES_DIR.rglob('*.html'):\n"
+    "        environment.get_template(path.relative_to(TEMPLATES_DIR).as_posix())\n"
     "print(len(compiled), app.state.release)\n"
 )
 
@@ -115,11 +117,20 @@ def test_a_web_worker_reads_back_the_templates_another_compiled_for_its_release(
     # 1.5 MB read back): each is compiled once per release and language, in DATA_DIR, for every worker.
     first, release = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
     again, _ = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
-    assert int(first) > 50
+    assert int(first) > 100  # the layout and the pages, in Chinese and in English
     assert int(again) == 0
     kept = tmp_path / "compiled-templates"
     assert [p.name for p in kept.iterdir()] == [release]
-    assert [p.name for p in (kept / release).iterdir()] == ["zh"]
+    assert sorted(p.name for p in (kept / release).iterdir()) == ["en", "zh"]
+
+
+def test_serve_compiles_every_template_before_the_workers_start(tmp_path: Path) -> None:
+    # `python -m app serve` runs it first (app/cli.py), in a process that then ends.
+    env = {**os.environ, "DATABASE_URL": "postgresql://127.0.0.1:9/none", "SECRET_KEY": "s" * 40}
+    command = [sys.executable, "-m", "app", "compile-templates"]
+    subprocess.run(command, cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)}, check=True, capture_output=True)
+    compiled, _ = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
+    assert compiled == "0"
 
 
 def test_the_web_app_is_built_without_the_workers_libraries(tmp_path: Path) -> None:
