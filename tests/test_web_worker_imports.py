@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_ONLY = ("pgqueuer", "aiohttp", "pywebpush")
 # What Litestar loads whenever it is installed, unless the web worker leaves it out.
 LEFT_OUT = ("pydantic", "pydantic_core", "attr", "attrs", "opentelemetry")
-# Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet).
-ON_FIRST_USE = ("PIL",)
+# Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet); PyJWT (the
+# data-exchange API's tokens, by a department's system).
+ON_FIRST_USE = ("PIL", "jwt")
 
 
 def _loaded_after_building(tmp_path: Path, factory: str, packages: tuple[str, ...], **env: str) -> tuple[set[str], str]:
