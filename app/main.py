@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import re
+import shutil
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -115,6 +116,8 @@ RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_transla
 # And the Python that draws it (template filters and globals, the pages' contexts, the texts' rules): a deploy that
 # changes only code may change a page kept in the database (tracking_pages), so it is a new release too.
 RELEASE_CODE = (Path(__file__).resolve().parent, Path(i18n.__file__).resolve().parent)
+# Below DATA_DIR: each release's compiled templates (about 2.5 MB), in a folder named by its fingerprint.
+COMPILED_TEMPLATES = "compiled-templates"
 # What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
 _NOT_PLAIN = re.compile(r"[<>&\"'%]")
 
@@ -252,7 +255,7 @@ def _template_engine(
         )
         # Compiled once per release for every worker, after a restart too (what a template compiles to depends on
         # the release: RELEASE_FOLDERS, RELEASE_CODE).
-        engine.keep_compiled_in(settings.data_dir / "compiled-templates" / release)
+        engine.keep_compiled_in(settings.data_dir / COMPILED_TEMPLATES / release)
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
@@ -267,15 +270,21 @@ def create_web_worker_app() -> Litestar:
 
 def compile_every_template() -> int:
     """Every template in every language compiled into this release's compiled copies (TemplatesPerLanguage:
-    keep_compiled_in), as a web worker would compile them: `python -m app serve` has it done in a process of its own
-    before the workers start, so that none of them pays the memory compiling takes. The number compiled."""
+    keep_compiled_in), as a web worker would compile them, and the copies of earlier releases removed: `python -m app
+    serve` has it done in a process of its own before the workers start, so that none of them pays the memory
+    compiling takes. The number compiled."""
+    app = create_web_worker_app()
     # Litestar types the engine by its type argument, which a built app has lost; ours is TemplatesPerLanguage.
-    engine = cast("TemplatesPerLanguage", create_web_worker_app().template_engine)  # pyright: ignore[reportUnknownMemberType]
+    engine = cast("TemplatesPerLanguage", app.template_engine)  # pyright: ignore[reportUnknownMemberType]
     names = [path.relative_to(TEMPLATES_DIR).as_posix() for path in sorted(TEMPLATES_DIR.rglob("*.html"))]
     for language in i18n.LANGUAGES:
         environment = engine.environment_for(language)
         for name in names:
             environment.get_template(name)
+    settings: Settings = app.state.settings
+    for folder in (settings.data_dir / COMPILED_TEMPLATES).iterdir():
+        if folder.name != app.state.release:
+            shutil.rmtree(folder, ignore_errors=True)
     return len(names) * len(i18n.LANGUAGES)
 
 

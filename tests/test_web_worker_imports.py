@@ -126,12 +126,15 @@ def test_a_web_worker_reads_back_the_templates_another_compiled_for_its_release(
 
 
 def test_serve_compiles_every_template_before_the_workers_start(tmp_path: Path) -> None:
-    # `python -m app serve` runs it first (app/cli.py), in a process that then ends.
+    # `python -m app serve` runs it first (app/cli.py), in a process that then ends; an earlier release's go.
+    earlier = tmp_path / "compiled-templates" / "0123456789abcdef" / "zh"
+    earlier.mkdir(parents=True)
     env = {**os.environ, "DATABASE_URL": "postgresql://127.0.0.1:9/none", "SECRET_KEY": "s" * 40}
     command = [sys.executable, "-m", "app", "compile-templates"]
     subprocess.run(command, cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)}, check=True, capture_output=True)
-    compiled, _ = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
+    compiled, release = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
     assert compiled == "0"
+    assert [p.name for p in (tmp_path / "compiled-templates").iterdir()] == [release]
 
 
 def test_the_web_app_is_built_without_the_workers_libraries(tmp_path: Path) -> None:
