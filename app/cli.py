@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -382,6 +383,13 @@ def _restore(settings: Settings, path: Path, *, force: bool, new_vapid_key: bool
     return 0
 
 
+def _compile_templates() -> int:
+    from app.main import compile_every_template
+
+    print(f"{compile_every_template()} templates compiled")
+    return 0
+
+
 # What each of granian's workers builds: the app factory, as module:function.
 WEB_APP = "app.main:create_web_worker_app"
 
@@ -410,6 +418,9 @@ def _serve(settings: Settings) -> int:
     # rather than forked from it, so they import it with the folder named.
     use_multiprocess_dir(settings.data_dir, settings.port)
     multiprocessing.set_start_method("spawn", force=True)
+    # The templates compiled for this release before any worker starts, in a process that then ends: the workers read
+    # them back, which takes a fraction of the memory compiling does (app/main.py: compile_every_template).
+    subprocess.run([sys.executable, "-m", "app", "compile-templates"], check=True)
     say(f"serving on {settings.public_url} ({settings.web_workers} workers)")
     Granian(
         WEB_APP,
@@ -429,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate, then serve the web app with granian")
     commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("compile-templates", help="compile the templates in every language (serve does it first)")
     commands.add_parser("seed", help="load the demo data (idempotent)")
     importer = commands.add_parser("import-population", help="load the population register from CSV")
     importer.add_argument("file", type=Path)
@@ -503,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "compile-templates":
+        return _compile_templates()
     if args.command == "migrate":
         return asyncio.run(_with_connection(settings, _migrate(settings)))
     if args.command == "seed":

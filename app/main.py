@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import re
+import shutil
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -80,7 +81,7 @@ from app.stats import service as stats
 from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
-from app.web import absent, errors, redirects, unavailable
+from app.web import absent, errors, options, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.compression import CompressionWhenNeeded
@@ -117,6 +118,8 @@ RELEASE_FOLDERS = (TEMPLATES_DIR, STATIC_DIR, i18n.LOCALE_DIR, catalogue_transla
 # And the Python that draws it (template filters and globals, the pages' contexts, the texts' rules): a deploy that
 # changes only code may change a page kept in the database (tracking_pages), so it is a new release too.
 RELEASE_CODE = (Path(__file__).resolve().parent, Path(i18n.__file__).resolve().parent)
+# Below DATA_DIR: each release's compiled templates (about 2.5 MB), in a folder named by its fingerprint.
+COMPILED_TEMPLATES = "compiled-templates"
 # What makes a translated text more than plain text: HTML's specials, and % (formatting, %% for a percent sign).
 _NOT_PLAIN = re.compile(r"[<>&\"'%]")
 
@@ -155,7 +158,7 @@ def _catalogue_name(name: str) -> str:
 
 
 def _template_engine(
-    settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages
+    settings: Settings, assets: StaticAssets, script_messages: shell.ScriptMessages, release: str
 ) -> TemplateConfig[TemplatesPerLanguage]:
     def configure(engine: TemplatesPerLanguage) -> None:
         # Jinja annotates its globals and filters with the types of its own defaults; any value may go in.
@@ -252,6 +255,9 @@ def _template_engine(
             script_messages=script_messages.inline,
             script_plural_rule=script_messages.plural_rule,
         )
+        # Compiled once per release for every worker, after a restart too (what a template compiles to depends on
+        # the release: RELEASE_FOLDERS, RELEASE_CODE).
+        engine.keep_compiled_in(settings.data_dir / COMPILED_TEMPLATES / release)
 
     return TemplateConfig(directory=TEMPLATES_DIR, engine=TemplatesPerLanguage, engine_callback=configure)
 
@@ -264,6 +270,26 @@ def create_web_worker_app() -> Litestar:
     return create_app(settings)
 
 
+def compile_every_template() -> int:
+    """Every template in every language compiled into this release's compiled copies (TemplatesPerLanguage:
+    keep_compiled_in), as a web worker would compile them, and the copies of earlier releases removed: `python -m app
+    serve` has it done in a process of its own before the workers start, so that none of them pays the memory
+    compiling takes. The number compiled."""
+    app = create_web_worker_app()
+    # Litestar types the engine by its type argument, which a built app has lost; ours is TemplatesPerLanguage.
+    engine = cast("TemplatesPerLanguage", app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+    names = [path.relative_to(TEMPLATES_DIR).as_posix() for path in sorted(TEMPLATES_DIR.rglob("*.html"))]
+    for language in i18n.LANGUAGES:
+        environment = engine.environment_for(language)
+        for name in names:
+            environment.get_template(name)
+    settings: Settings = app.state.settings
+    for folder in (settings.data_dir / COMPILED_TEMPLATES).iterdir():
+        if folder.name != app.state.release:
+            shutil.rmtree(folder, ignore_errors=True)
+    return len(names) * len(i18n.LANGUAGES)
+
+
 def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = None) -> Litestar:
     """Build the app. Tests pass their own settings and pool; production reads the environment."""
     settings = settings or load_settings()
@@ -272,6 +298,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     # The dependencies below return at once: each route's are resolved in turn, not in a task group (app/web).
     resolve_plain_dependencies_in_turn()
+    release = release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE)
 
     # The session middleware reads each request's session with its account in one statement (app.accounts).
     session_store = PostgresSessionStore(read_with_user=accounts.session_with_user)
@@ -388,7 +415,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             "open_cases": Provide(_provide_open_cases, sync_to_thread=False),
         },
         lifespan=[database, process_metrics, *traces.lifespan],
-        plugins=traces.plugins,
+        # Litestar's OPTIONS handler per path, which the access guard refuses, left out: one answer for all of them.
+        plugins=[options.WithoutRefusedOptions(), *traces.plugins],
         # Every log line masks ID numbers (they reach URLs, e.g. ?on_behalf_of=, and error messages) and carries
         # its request's id; LOG_FORMAT=json writes one JSON object per line.
         logging_config=ops_logs.logging_config(settings.log_format),
@@ -402,7 +430,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
                 "scan_limiter": SlidingWindowLimiter(settings.track_scans_per_minute, kind="track-scan"),
                 "scans": ScanCounter(),
                 # What every page is drawn with (RELEASE_FOLDERS): part of each page's ETag (app/web/caching).
-                "release": release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE),
+                "release": release,
                 # How texts leave (SMS_BACKEND): sign-up codes, "you already have an account".
                 "sms": CountedSms(sms_backend_for(settings)),
                 # The database's gauges on /metrics, read at most every few seconds per worker.
@@ -423,7 +451,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             }
         ),
         stores={"sessions": session_store},
-        template_config=_template_engine(settings, assets, script_messages),
+        template_config=_template_engine(settings, assets, script_messages, release),
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=500, gzip_compress_level=6, middleware_class=CompressionWhenNeeded
         ),
@@ -452,6 +480,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             DomainError: errors.domain_error_handler,
             ValidationException: errors.validation_exception_handler,
             HTTPException: errors.http_exception_handler,
+            MethodNotAllowedException: options.method_not_allowed,
             # The database out of reach is a 503 wherever it shows (a route, the session middleware); anything
             # else unexpected is a logged 500.
             Exception: unavailable.unless_database_unavailable(errors.internal_error_handler),

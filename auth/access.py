@@ -21,6 +21,8 @@ PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
 ROLES: Final = frozenset({"resident", "clerk", "approver", "helper", "admin", "supervisor"})
 PERSONAL_KEY: Final = "personal"
+# Why a route that declares no rule is refused (Litestar's own OPTIONS handlers too: app/web/options.py).
+UNDECLARED: Final = N_("此功能未声明访问规则，已拒绝")
 
 
 def public(*, personal: bool = False) -> dict[str, Any]:
@@ -87,7 +89,7 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     if rule == PUBLIC:
         return
     if rule is None:
-        raise PermissionDeniedException(N_("此功能未声明访问规则，已拒绝"))
+        raise PermissionDeniedException(UNDECLARED)
     if isinstance(rule, ClientScopes):
         _check_client(connection, rule)
         return

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final, cast
 
-import jwt
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
@@ -181,6 +180,8 @@ class TokenIssuer:
             "exp": issued_at + TOKEN_SECONDS,
             "jti": secrets.token_urlsafe(12),
         }
+        import jwt  # on first use: see `read`
+
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
         return TokenGrant(
             access_token=token,
@@ -191,6 +192,10 @@ class TokenIssuer:
 
     def read(self, token: str) -> tuple[str, frozenset[str]] | None:
         """(client id, scopes) of a token this server signed and that has not expired; None for anything else."""
+        # PyJWT (with the parts of cryptography it loads, about 0.4 MB of each web worker) is imported by the first
+        # call of an API client, not by every worker that never sees one (tests/test_web_worker_imports.py).
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,

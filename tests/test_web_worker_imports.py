@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_ONLY = ("pgqueuer", "aiohttp", "pywebpush")
 # What Litestar loads whenever it is installed, unless the web worker leaves it out.
 LEFT_OUT = ("pydantic", "pydantic_core", "attr", "attrs", "opentelemetry")
-# Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet).
-ON_FIRST_USE = ("PIL",)
+# Imported where they are first used, on a rare page: Pillow (a helper's delegation, signed on the tablet); PyJWT (the
+# data-exchange API's tokens, by a department's system).
+ON_FIRST_USE = ("PIL", "jwt")
 
 
 def _loaded_after_building(tmp_path: Path, factory: str, packages: tuple[str, ...], **env: str) -> tuple[set[str], str]:
@@ -94,6 +95,58 @@ def test_a_web_worker_compiles_every_page_in_chinese_without_babels_locale_data(
     compiled, locales, global_data = _after_building(tmp_path, WEB_APP, program).split(maxsplit=2)
     assert int(compiled) > 50  # the layout and the pages, not nothing
     assert (locales, global_data.strip()) == ("[]", "False")
+
+
+# Every template compiled in each language; how many Jinja compiled rather than read back from the compiled copies.
+_COMPILE_EVERY_PAGE = (
+    "from app.shell.service import TEMPLATES_DIR\n"
+    "from jinja2 import Environment\n"
+    "from i18n import LANGUAGES\n"
+    "compiled = []\n"
+    "compile_source = Environment.compile\n"
+    "Environment.compile = lambda self, *a, **k: compiled.append(a) or compile_source(self, *a, **k)\n"
+    "for language in LANGUAGES:\n"
+    "    environment = app.template_engine.environment_for(language)\n"
+    "    for path in TEMPLATES_DIR.rglob('*.html'):\n"
+    "        environment.get_template(path.relative_to(TEMPLATES_DIR).as_posix())\n"
+    "print(len(compiled), app.state.release)\n"
+)
+
+
+def test_a_web_worker_reads_back_the_templates_another_compiled_for_its_release(tmp_path: Path) -> None:
+    # Compiling a template takes several times the memory it keeps once compiled (about 7 MB for all of them, against
+    # 1.5 MB read back): each is compiled once per release and language, in DATA_DIR, for every worker.
+    first, release = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
+    again, _ = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
+    assert int(first) > 100  # the layout and the pages, in Chinese and in English
+    assert int(again) == 0
+    kept = tmp_path / "compiled-templates"
+    assert [p.name for p in kept.iterdir()] == [release]
+    assert sorted(p.name for p in (kept / release).iterdir()) == ["en", "zh"]
+
+
+def test_a_page_is_drawn_when_its_compiled_copy_cannot_be_kept(tmp_path: Path) -> None:
+    # A newer release's start removes this release's folder while its workers still serve (a restart on the same
+    # host), or the disk is full: the template is compiled all the same, only not kept.
+    program = (
+        "import shutil\n"
+        "environment = app.template_engine.environment_for('zh')\n"
+        "shutil.rmtree(app.state.settings.data_dir / 'compiled-templates')\n"
+        "print(environment.get_template('scan.html').name)\n"
+    )
+    assert _after_building(tmp_path, WEB_APP, program).strip() == "scan.html"
+
+
+def test_serve_compiles_every_template_before_the_workers_start(tmp_path: Path) -> None:
+    # `python -m app serve` runs it first (app/cli.py), in a process that then ends; an earlier release's go.
+    earlier = tmp_path / "compiled-templates" / "0123456789abcdef" / "zh"
+    earlier.mkdir(parents=True)
+    env = {**os.environ, "DATABASE_URL": "postgresql://127.0.0.1:9/none", "SECRET_KEY": "s" * 40}
+    command = [sys.executable, "-m", "app", "compile-templates"]
+    subprocess.run(command, cwd=ROOT, env={**env, "DATA_DIR": str(tmp_path)}, check=True, capture_output=True)
+    compiled, release = _after_building(tmp_path, WEB_APP, _COMPILE_EVERY_PAGE).split()
+    assert compiled == "0"
+    assert [p.name for p in (tmp_path / "compiled-templates").iterdir()] == [release]
 
 
 def test_the_web_app_is_built_without_the_workers_libraries(tmp_path: Path) -> None:

@@ -14,11 +14,13 @@ change while it runs), `html_lang()`, `script_messages()` — becomes its answer
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from jinja2 import Environment, FileSystemLoader, Template, TemplateNotFound
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, FileSystemLoader, Template, TemplateNotFound
+from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from litestar.exceptions import TemplateNotFoundException
@@ -163,6 +165,7 @@ class TemplatesPerLanguage(JinjaTemplateEngine):
         super().__init__(directory=directory, engine_instance=engine_instance)
         self._by_language: dict[str, Environment] = {}
         self._folded: dict[str, FoldedCall] = {}
+        self._compiled_dir: Path | None = None
         # In the globals every overlay shares.
         self.engine.globals[FORMAT_GLOBAL] = format_text  # pyright: ignore[reportUnknownMemberType]
 
@@ -180,13 +183,48 @@ class TemplatesPerLanguage(JinjaTemplateEngine):
             raise RuntimeError("fold_when_compiled after templates were compiled: they would not see it")
         self._folded.update(calls)
 
+    def keep_compiled_in(self, directory: Path) -> None:
+        """Keep each language's compiled templates in a folder of its own below `directory`, which must be this
+        release's (app/main.py: a template compiles to other code when a text, a static file's hash or the code that
+        folds them changes, and Jinja checks only the template's own source): a worker then loads what any worker
+        compiled before, a code object read back, rather than compiling it again. Compiling a template takes many
+        times the memory the compiled template keeps (parser, nodes, generated source, Python's compiler), and a
+        worker's peak memory keeps that (issue 20). Called while the app configures the engine."""
+        if self._by_language:
+            raise RuntimeError("keep_compiled_in after templates were compiled")
+        self._compiled_dir = directory
+
+    def _bytecode_cache(self, language: str) -> BytecodeCache | None:
+        if self._compiled_dir is None:
+            return None
+        folder = self._compiled_dir / language
+        folder.mkdir(parents=True, exist_ok=True)
+        return CompiledCopies(str(folder))
+
     def environment_for(self, language: str) -> Environment:
         """The overlay drawing `language`, made on first use (after the app configured the engine: an overlay
         shares its globals and filters, and copies the rest)."""
         environment = self._by_language.get(language)
         if environment is None:
             environment = self.engine.overlay(
-                extensions=[TextsAtCompileTime.in_language(language, self._folded)], cache_size=_CACHE_SIZE
+                extensions=[TextsAtCompileTime.in_language(language, self._folded)],
+                cache_size=_CACHE_SIZE,
+                bytecode_cache=self._bytecode_cache(language),
             )
             self._by_language[language] = environment
         return environment
+
+
+_log = logging.getLogger(__name__)
+
+
+class CompiledCopies(FileSystemBytecodeCache):
+    """Jinja's compiled templates in a folder, where a copy that cannot be written is only not kept: its folder
+    removed by a newer release's start while this release's workers still serve, a full disk. Jinja's own cache would
+    fail the page being drawn; reading back already passes over a missing copy."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as refused:
+            _log.warning("compiled template not kept: %s", refused)
