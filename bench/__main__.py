@@ -45,6 +45,7 @@ from auth.pii import PiiCipher
 from bench import store
 from bench.harness import (
     ROOT,
+    WARM_UP,
     Server,
     cookie_header,
     core_data,
@@ -225,10 +226,10 @@ def main() -> int:
         rows_file.write_text("\n".join(f"/row/{t}" for t in rows))
         log("baseline: one indexed row as JSON, same server and workers")
         if runs("core"):
-            results["baseline"] = wrk(baseline.url, "paths.lua", {"PATHS": str(rows_file)})
+            results["baseline"] = wrk(baseline.url, "paths.lua", {"PATHS": str(rows_file)}, warm_up=WARM_UP)
         if runs("stats") or runs("console"):
             results["baseline_16"] = wrk(
-                baseline.url, "paths.lua", {"PATHS": str(rows_file)}, connections=STATS_CONNECTIONS
+                baseline.url, "paths.lua", {"PATHS": str(rows_file)}, connections=STATS_CONNECTIONS, warm_up=WARM_UP
             )
         results["baseline_memory_peak_rss_mb_per_worker"] = baseline.worker_peak_rss_mb()
     finally:
@@ -260,7 +261,7 @@ def _core_and_statistics_rows(
             case_file = work / "case.txt"
             case_file.write_text("\n".join(f"/cases/{n}" for n in case_nos))
             log("status check (JSON, page, signed-in case page)")
-            results["status_json"] = wrk(app.url, "paths.lua", {"PATHS": str(tokens_file)})
+            results["status_json"] = wrk(app.url, "paths.lua", {"PATHS": str(tokens_file)}, warm_up=WARM_UP)
             pages = {"PATHS": str(pages_file), "ACCEPT_ENCODING": BROWSER_ACCEPT_ENCODING}
             # A receipt's first look since its case's last event draws its page and stores it; the looks after it (the
             # resident opening each push, a family member, the scanner at the hall) are sent as stored. The first run
@@ -273,7 +274,7 @@ def _core_and_statistics_rows(
                 "COOKIE": cookie_header(resident),
                 "ACCEPT_ENCODING": BROWSER_ACCEPT_ENCODING,
             }
-            results["case_page"] = wrk(app.url, "paths.lua", case_pages)
+            results["case_page"] = wrk(app.url, "paths.lua", case_pages, warm_up=WARM_UP)
             profiles["case_page"] = profile(app, lambda s: wrk(app.url, "paths.lua", case_pages, seconds=s))
             log("submission (window clerk filing 新生儿出生 walk-in cases)")
             code = staff_code(env, "压测窗口", department="police", region="320400")
@@ -336,8 +337,10 @@ def _console_rows(
         cookie = cookie_header(clerk)
         log(f"console: /console and /api/v1/console/tasks, {len(cursors)} pages, {STATS_CONNECTIONS} connections")
         on_pages = {"PATHS": str(pages), "COOKIE": cookie, "ACCEPT_ENCODING": BROWSER_ACCEPT_ENCODING}
-        figures["page"] = wrk(app.url, "paths.lua", on_pages, connections=STATS_CONNECTIONS)
-        figures["api"] = wrk(app.url, "paths.lua", {"PATHS": str(api), "COOKIE": cookie}, connections=STATS_CONNECTIONS)
+        figures["page"] = wrk(app.url, "paths.lua", on_pages, connections=STATS_CONNECTIONS, warm_up=WARM_UP)
+        figures["api"] = wrk(
+            app.url, "paths.lua", {"PATHS": str(api), "COOKIE": cookie}, connections=STATS_CONNECTIONS, warm_up=WARM_UP
+        )
         profiles["console_page"] = profile(
             app, lambda s: wrk(app.url, "paths.lua", on_pages, connections=STATS_CONNECTIONS, seconds=s)
         )
@@ -657,8 +660,8 @@ def _statistics_rows(app: Server, work: Path, dsn: str, profiles: dict[str, Any]
     log(f"statistics: /stats and /api/v1/stats, {len(queries)} queries, {STATS_CONNECTIONS} connections")
     figures: dict[str, Any] = {
         "first_view_ms": first_ms,
-        "page": wrk(url, "paths.lua", {"PATHS": str(pages)}, connections=STATS_CONNECTIONS),
-        "api": wrk(url, "paths.lua", {"PATHS": str(api)}, connections=STATS_CONNECTIONS),
+        "page": wrk(url, "paths.lua", {"PATHS": str(pages)}, connections=STATS_CONNECTIONS, warm_up=WARM_UP),
+        "api": wrk(url, "paths.lua", {"PATHS": str(api)}, connections=STATS_CONNECTIONS, warm_up=WARM_UP),
     }
     profiles["stats_page"] = profile(
         app, lambda s: wrk(url, "paths.lua", {"PATHS": str(pages)}, connections=STATS_CONNECTIONS, seconds=s)
