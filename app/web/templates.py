@@ -248,7 +248,9 @@ def drawn_once(macro: Callable[..., str], /, *fixed: Hashable, **slots: str) -> 
     return Markup(pattern.format_map(values))  # noqa: S704 -- our macro's HTML, each value escaped unless ours
 
 
-@lru_cache(maxsize=256)
+# A few KB each: the navigation of each current item, role set and language, the switches of each display (some
+# hundred at most).
+@lru_cache(maxsize=512)
 def _drawn_pattern(macro: Callable[..., str], fixed: tuple[Hashable, ...], names: tuple[str, ...]) -> str:
     """The macro drawn with a mark for each slot, as a `str.format` pattern naming the slots."""
     marks = {name: Markup(_SLOT_MARK.format(name)) for name in names}  # noqa: S704 -- a private-use character
