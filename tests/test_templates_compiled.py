@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from jinja2 import DictLoader, Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import i18n
 from app.web.templates import TemplatesPerLanguage
@@ -127,3 +127,31 @@ def test_folding_after_a_template_was_compiled_is_refused(engine: TemplatesPerLa
     _draw(engine, "en", "attr.html")
     with pytest.raises(RuntimeError):
         engine.fold_when_compiled(static_url=str)
+
+
+DRAWN_ONCE = {
+    "menu.html": (
+        "{% macro menu(size, here, csrf_input) %}{{ drawn.append(size) or '' }}"
+        '<form data-size="{{ size }}" data-json=\'{"a": {}}\'>{{ csrf_input|safe }}'
+        '<input name="next" value="{{ here }}"><a href="{{ here }}">{{ _("首页") }}</a></form>{% endmacro %}'
+    ),
+    "page.html": (
+        '{% from "menu.html" import menu %}{{ drawn_once(menu, size, here=here, csrf_input=csrf|safe) }}'
+        "|{{ menu(size, here, csrf) }}"
+    ),
+}
+
+
+def test_a_macro_drawn_once_draws_each_request_s_values_as_the_macro_does() -> None:
+    """drawn_once (the layout's display and language switches): the macro is drawn once per language and fixed
+    argument, and the page's text (escaped) and HTML (as it is) are put in where the macro draws them."""
+    engine = TemplatesPerLanguage(engine_instance=Environment(loader=DictLoader(DRAWN_ONCE), autoescape=True))
+    drawn: list[int] = []
+    engine.engine.globals["drawn"] = drawn
+    csrf = '<input type="hidden" name="_csrf_token" value="t0k&n" />'
+    for language, size, here in (("zh", 1, "/a?x=1&y=<b>{0}"), ("zh", 1, '/b"'), ("en", 1, "/c"), ("zh", 2, "/d")):
+        once, as_macro = _draw(engine, language, "page.html", size=size, here=here, csrf=csrf).split("|")
+        assert once == as_macro, (once, as_macro)
+        assert csrf in once and f'value="{escape(here)}"' in once
+    # The macro drawn directly each time (4), and once for each of (zh, 1), (en, 1), (zh, 2).
+    assert len(drawn) == 4 + 3

@@ -15,7 +15,8 @@ change while it runs), `html_lang()`, `script_messages()` — becomes its answer
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, MutableMapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -25,7 +26,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from litestar.exceptions import TemplateNotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import i18n
 
@@ -168,6 +169,7 @@ class TemplatesPerLanguage(JinjaTemplateEngine):
         self._compiled_dir: Path | None = None
         # In the globals every overlay shares.
         self.engine.globals[FORMAT_GLOBAL] = format_text  # pyright: ignore[reportUnknownMemberType]
+        self.engine.globals["drawn_once"] = drawn_once  # pyright: ignore[reportUnknownMemberType]
 
     def get_template(self, template_name: str) -> Template:
         try:
@@ -228,3 +230,32 @@ class CompiledCopies(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
         except OSError as refused:
             _log.warning("compiled template not kept: %s", refused)
+
+
+# Where a per-request value stands in a macro drawn once (`drawn_once`): a character no text of ours has.
+_SLOT_MARK = "\ue000{}\ue000"
+
+
+def drawn_once(macro: Callable[..., str], /, *fixed: Hashable, **slots: str) -> Markup:
+    """A macro's HTML drawn once per process for each set of `fixed` arguments (its first, positional, parameters)
+    and this language (the macro is the language's own), with the request's `slots` (its other parameters, by name)
+    put in — as `{{ macro(*fixed, **slots) }}` draws it, at the cost of a dictionary lookup and a format rather than
+    the macro's hundreds of calls (issue 20: the layout's display and language switches, on every page). The macro
+    may only draw each slot (`{{ here }}`, never `{% if here %}`): a text is escaped as drawn, our HTML (Markup, e.g.
+    `csrf_input|safe`) put in as it is."""
+    pattern = _drawn_pattern(macro, fixed, tuple(slots))
+    values = {name: escape(value) for name, value in slots.items()}
+    return Markup(pattern.format_map(values))  # noqa: S704 -- our macro's HTML, each value escaped unless ours
+
+
+# A few KB each: the navigation of each current item, role set and language, the switches of each display (some
+# hundred at most).
+@lru_cache(maxsize=512)
+def _drawn_pattern(macro: Callable[..., str], fixed: tuple[Hashable, ...], names: tuple[str, ...]) -> str:
+    """The macro drawn with a mark for each slot, as a `str.format` pattern naming the slots."""
+    marks = {name: Markup(_SLOT_MARK.format(name)) for name in names}  # noqa: S704 -- a private-use character
+    drawn = macro(*fixed, **marks)
+    pattern = str(drawn).replace("{", "{{").replace("}", "}}")
+    for name in names:
+        pattern = pattern.replace(_SLOT_MARK.format(name), "{" + name + "}")
+    return pattern
