@@ -81,7 +81,10 @@ async def test_the_texts_are_kept_for_a_year_under_their_content_hash_and_checke
     client: httpx.AsyncClient,
 ) -> None:
     page = (await client.get("/login", headers={"Accept-Language": "en"})).text
+    client.cookies.clear()
     current = await client.get(_linked(page).group(1))
+    # Kept by shared caches too (public): the same for everyone, never a cookie with it (a CSRF token, a session).
+    assert "set-cookie" not in current.headers
     # As our static files are kept (their names carry their content hash too).
     stylesheet = await client.get(re.findall(r'href="(/static/app\.css\?v=\w+)"', page)[0])
     assert (
