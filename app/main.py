@@ -243,8 +243,8 @@ def _template_engine(
         template_globals["html_lang"] = i18n.html_lang
         template_globals["current_language"] = i18n.current_language
         template_globals["languages"] = i18n.LANGUAGES
-        # Our scripts' texts in the request's language, drawn into every page for t("…") (pwa/static/js/i18n.js).
-        template_globals["script_messages"] = script_messages.inline
+        # Where our scripts' texts in the request's language are, linked by every page for t("…") (js/i18n.js).
+        template_globals["script_messages_url"] = script_messages.url
         template_globals["script_plural_rule"] = script_messages.plural_rule
         # Those of the globals above whose answer depends only on the language and a literal argument, answered when a
         # template is compiled (per language: app/web/templates.py) rather than called on every page.
@@ -252,7 +252,7 @@ def _template_engine(
             static_url=assets.url,
             html_lang=i18n.html_lang,
             current_language=i18n.current_language,
-            script_messages=script_messages.inline,
+            script_messages_url=script_messages.url,
             script_plural_rule=script_messages.plural_rule,
         )
         # Compiled once per release for every worker, after a restart too (what a template compiles to depends on

@@ -73,6 +73,7 @@ class SessionPolicy:
 # session is ever read there.
 SESSIONLESS_PATHS = [
     "^/static/",
+    "^/i18n/",  # our scripts' texts: kept by any cache (public, immutable), so never with a cookie
     "^/healthz(/live|/ready)?$",
     "^/metrics$",
     "^/api/v1/track/",

@@ -28,6 +28,12 @@ def test_a_resident_who_chose_english_reads_the_scripts_and_the_offline_shell_in
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     under_service_worker(page)
+    # The worker's own texts (a notification's fallbacks, sw-push.js): every language's /i18n/<language>.js, which
+    # it imports, in the language this device reads pages in.
+    page.wait_for_function("async () => (await self.ywtbLocal.deviceLanguage()) === 'en'")
+    worker = next(w for w in page.context.service_workers if w.url.endswith("/sw.js"))
+    tap = worker.evaluate("async () => (await self.ywtbTexts()).t('您有一条新消息，点按查看')")
+    assert tap == "You have a new message. Tap to read it"
 
     page.goto(APPLY)
     page.wait_for_load_state("networkidle")

@@ -1,15 +1,16 @@
 /* The app's service worker, served at /sw.js (scope /, Cache-Control: no-cache) by app/shell: the server puts a
-   first line before this file, `const SHELL = {version, precache, imports, offline, messages, tags,
-   default_language}`, where the version is a hash of everything precached (translations included) and of this
-   code. Any change to the shell is therefore a new worker.
+   first line before this file, `const SHELL = {version, precache, imports, offline, tags, default_language}`, where
+   the version is a hash of everything precached (translations included) and of this code. Any change to the shell
+   is therefore a new worker.
 
-   - The app shell (layout CSS, JS modules, htmx, icons, the offline page and the worker's own texts in every
+   - The app shell (layout CSS, JS modules, htmx, icons, the offline page and our scripts' texts in every
      language, the manifest) is precached per version.
    - Pages: network first; without a network, the copy kept of a page the server marked `Ywtb-Offline: keep`
      (a resident's own case, receipt and form pages), else the offline page in the language this device reads
      pages in (local-data.js: rememberLanguage), so an English reader offline reads English.
-   - Static files with ?v=<content hash>: cache first (their content never changes under that name). Without
-     ?v= (modules imported by modules): network first, revalidated, the cached copy when offline.
+   - Static files and our scripts' texts (/i18n/) with ?v=<content hash>: cache first (their content never changes
+     under that name). Without ?v= (modules imported by modules): network first, revalidated, the cached copy when
+     offline.
    - Everything else (the API, htmx fragments) goes to the network and is never cached: it holds personal data.
    - A new version waits until the page's "有新版本，点击更新" is pressed; old caches go when it takes over.
    - Background Sync sends the submissions queued offline (local-data.js), for the account signed in now only.
@@ -39,18 +40,12 @@ async function offlinePage() {
   return undefined;
 }
 
-// For sw-push.js: t() in this device's language (the texts precached as /i18n/<language>.json; a text missing
-// there stays Chinese) and the tag its notifications are marked with. A push's own title and body come drawn by
-// the server in the recipient's language: only the worker's fallbacks go through this.
+// For sw-push.js: t() in this device's language (every language's /i18n/<language>.js is among SHELL.imports: a
+// text missing there stays Chinese) and the tag its notifications are marked with. A push's own title and body
+// come drawn by the server in the recipient's language: only the worker's fallbacks go through this.
 self.ywtbTexts = async () => {
   const language = await deviceLanguage();
-  let table = {};
-  try {
-    const kept = await caches.match(SHELL.messages[language], { cacheName: SHELL_CACHE, ignoreVary: true });
-    if (kept) table = await kept.json();
-  } catch {
-    table = {};
-  }
+  const table = self.ywtbScriptTexts?.[language] || {};
   const t = (text) => (Object.hasOwn(table, text) && typeof table[text] === "string" ? table[text] : text);
   return { t, lang: SHELL.tags[language] };
 };
@@ -131,7 +126,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
     event.respondWith(fromNetworkOrOffline(request));
-  } else if (url.pathname.startsWith("/static/")) {
+  } else if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/i18n/")) {
     event.respondWith(url.searchParams.has("v") ? cacheFirst(request) : networkFirst(request));
   } else if (url.pathname === "/manifest.webmanifest" || url.pathname === OFFLINE_PAGE) {
     event.respondWith(networkFirst(request));

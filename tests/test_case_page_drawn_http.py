@@ -1,7 +1,7 @@
 """The signed-in resident's case page, and its receipt, drawn byte for byte as recorded (tests/data/*.html): a change
 made to draw them faster (issue 20) must draw the same page. What differs from run to run (the case's number and
 tracking link, the times, the CSRF token, the device key, the QR code) is put in words first, and so is what every
-page has alike: our scripts' texts and our static files' content hashes.
+page has alike: the content hashes of our static files and of our scripts' texts.
 
 A deliberate change to either page records it again: `RECORD_PAGES=1 pytest tests/test_case_page_drawn_http.py`,
 and the diff of the recorded file is reviewed with the change."""
@@ -83,6 +83,4 @@ def _in_words(html: str, case_no: str, token: str) -> str:
     html = re.sub(r'(data-local-key=")[^"]+"', r'\1{device_key}"', html)
     html = re.sub(r'<time datetime="[^"]+">[^<]*</time>', "{time}", html)
     html = re.sub(r"(\?v=)[0-9a-f]+", r"\1{version}", html)  # a static file's content hash
-    # Our scripts' texts (every page's, as the catalogue has them: tests/test_i18n*.py).
-    html = re.sub(r'(<script type="application/json" id="i18n"[^>]*>).*?(</script>)', r"\1{script_messages}\2", html)
     return re.sub(r'<svg [^>]*class="segno">.*?</svg>', "{qr_code}", html, flags=re.S)

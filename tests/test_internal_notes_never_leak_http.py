@@ -327,7 +327,7 @@ async def _values(scene: Scene, pool: asyncpg.Pool, account_id: int | None) -> d
         "appointment_id": [str(b["id"]) for b in bookings] or ["1"],
         "consultation_id": [str(c["id"]) for c in consultations],
         "attachment_id": [str(a["id"]) for a in attachments],
-        "name": ["zh.json", "en.json"],  # the scripts' texts per language (/i18n/{name})
+        "name": ["zh.js", "en.js"],  # the scripts' texts per language (/i18n/{name})
     }
 
 

@@ -3,6 +3,7 @@ the QR scanner page and its case-number fallback, and 长辈版 remembered per d
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -55,13 +56,18 @@ async def test_the_service_worker_is_served_fresh_for_the_whole_site(client: htt
     first_line, _, rest = response.text.partition("\n")
     assert first_line.startswith("const SHELL = {")
     assert "importScripts(...SHELL.imports)" in rest
-    # The app shell is precached under the same versioned names pages use.
-    page = (await client.get("/")).text
-    for url in re.findall(r'(?:href|src)="(/static/[^"]+\?v=[0-9a-f]{12})"', page):
-        assert f'"{url}"' in first_line, url
-    # The offline page and the worker's own texts, in every language (the worker shows the device's).
+    # The app shell is precached under the same versioned names pages use, our scripts' texts in each language too.
+    shell = json.loads(first_line.removeprefix("const SHELL = ").removesuffix(";"))
+    for asked in ("zh", "en"):
+        page = (await client.get("/", headers={"Accept-Language": asked})).text
+        linked = re.findall(r'(?:href|src)="(/(?:static|i18n)/[^"]+\?v=[0-9a-f]{12})"', page)
+        assert f"/i18n/{asked}.js?v=" in " ".join(linked)
+        for url in linked:
+            assert url in shell["precache"], url
+    # The offline page in every language; the worker imports every language's texts (it shows the device's).
     for language in ("zh", "en"):
-        assert f'"/offline?lang={language}"' in first_line and f'"/i18n/{language}.json"' in first_line
+        assert f"/offline?lang={language}" in shell["precache"]
+        assert any(url.startswith(f"/i18n/{language}.js?v=") for url in shell["imports"])
     assert '"/manifest.webmanifest"' in first_line
     assert "/static/vendor/jsQR" not in first_line
     # Modules imported by modules (without ?v=) are precached under that name too.

@@ -25,6 +25,8 @@ from auth.models import CurrentUser
 
 CASE_NO = re.compile(r"CZ\d{14}")
 NO_CACHE = CacheControlHeader(no_cache=True)
+# As the static files' (app/main.py): what is asked for under its content hash is the same for a year.
+IMMUTABLE = CacheControlHeader(max_age=31_536_000, public=True, immutable=True)
 
 
 def _user(request: AnyRequest) -> CurrentUser | None:
@@ -57,20 +59,20 @@ class ShellPages(Controller):
             i18n.set_language(lang)
         return Template("offline.html", context={"shell": True})
 
-    @get(
-        "/i18n/{name:str}",
-        opt=public(),
-        media_type="application/json",
-        # Precached by the service worker under its version; a page never asks for it (its table is inline).
-        cache_control=NO_CACHE,
-    )
-    async def script_messages(self, request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
-        """Our scripts' texts in one language (`en.json`), for the service worker (a notification's fallback)."""
-        language = name.removesuffix(".json")
-        if not name.endswith(".json") or language not in i18n.LANGUAGES:
+    @get("/i18n/{name:str}", opt=public(), media_type="text/javascript")
+    async def script_messages(
+        self, request: AnyRequest, name: FromPath[str], v: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """Our scripts' texts in one language (`en.js`), linked by every page and imported by the service worker.
+        Under this release's content hash it never changes (a year, immutable, as a static file); asked for under
+        another one (a page drawn before a release), it is the current table, checked again next time."""
+        language = name.removesuffix(".js")
+        if not name.endswith(".js") or language not in i18n.LANGUAGES:
             raise NotFoundException()
         messages: service.ScriptMessages = request.app.state.script_messages
-        return Response(messages.json(language))
+        current = v == messages.version(language)
+        kept = IMMUTABLE if current else NO_CACHE
+        return Response(messages.script(language), headers={"Cache-Control": kept.to_header()})
 
     @get("/scan", opt=public())
     async def scan(self, request: AnyRequest) -> Template:

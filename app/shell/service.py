@@ -17,8 +17,6 @@ from pathlib import Path
 import msgspec
 from babel.messages.extract import extract
 from jinja2 import Environment, FileSystemLoader, meta
-from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
 
 import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
@@ -114,26 +112,26 @@ def offline_url(language: str) -> str:
     return f"{OFFLINE_PAGE}?lang={language}"
 
 
-def script_messages_url(language: str) -> str:
-    return f"/i18n/{language}.json"
+SCRIPT_MESSAGES_PATH = "/i18n/"
 
 
 class ScriptMessages:
     """Our scripts' own texts, `t("中文")` in pwa/static/js and pwa/sw.js, in each language (i18n).
 
-    A page gets the table of its language inline (base.html: `<script type="application/json" id="i18n">`), so its
-    scripts draw their texts at once, offline too, and a page kept for reading offline keeps the texts of the
-    language it was drawn in. The service worker, which cannot read a page, gets the same table as
-    /i18n/<language>.json, precached with its version. The texts are found as `make messages` finds them, once
-    per process; a language's table holds only the texts it translates (the Chinese is the fallback)."""
+    Each language's table is a small script, /i18n/<language>.js?v=<its content hash>, that every page links before
+    its own scripts (base.html: `<script id="i18n" src=… defer>`, run in order before our modules), so a browser
+    fetches it once per release rather than with every page (issue 20: 25 KB of every English page), kept as
+    immutable as a static file. The service worker precaches it with the shell (pages work offline) and imports every
+    language's for its own texts. The texts are found as `make messages` finds them, once per process; a language's
+    table holds only the texts it translates (the Chinese is the fallback)."""
 
     def __init__(self, assets: StaticAssets, worker_source: Path = SERVICE_WORKER_SOURCE) -> None:
         self._assets = assets
         self._worker_source = worker_source
         self._texts: tuple[str, ...] | None = None
         self._counted: frozenset[str] = frozenset()
-        self._json: dict[str, bytes] = {}
-        self._inline: dict[str, Markup] = {}
+        self._scripts: dict[str, bytes] = {}
+        self._versions: dict[str, str] = {}
 
     def texts(self) -> tuple[str, ...]:
         """Every text, by its Chinese: a `t("…")`'s, and a `tn("…", "…", n)`'s singular (its message id)."""
@@ -171,18 +169,25 @@ class ScriptMessages:
                     table[text] = drawn
         return table
 
-    def json(self, language: str) -> bytes:
-        """/i18n/<language>.json, for the service worker."""
-        if language not in self._json:
-            self._json[language] = msgspec.json.encode(self.table(language))
-        return self._json[language]
+    def script(self, language: str) -> bytes:
+        """/i18n/<language>.js: the table under its language in `self.ywtbScriptTexts` (the page's window, or the
+        worker, which imports every language's), for pwa/static/js/i18n.js and pwa/sw.js. JSON is a script's
+        literal; the language is one of ours (a code of letters)."""
+        if language not in self._scripts:
+            table = msgspec.json.encode(self.table(language))
+            self._scripts[language] = b"(self.ywtbScriptTexts ??= {})." + language.encode() + b" = " + table + b";\n"
+        return self._scripts[language]
 
-    def inline(self, language: str | None = None) -> Markup:
-        """The table as JSON that is safe inside a <script> element of a page (no `</script>` can end it)."""
+    def version(self, language: str) -> str:
+        """The script's content hash (12 hex digits), as a static file's (StaticAssets.version)."""
+        if language not in self._versions:
+            self._versions[language] = hashlib.sha256(self.script(language)).hexdigest()[:12]
+        return self._versions[language]
+
+    def url(self, language: str | None = None) -> str:
+        """The script's address in this release, `/i18n/en.js?v=…`: the request's language unless one is named."""
         chosen = language or i18n.current_language()
-        if chosen not in self._inline:
-            self._inline[chosen] = htmlsafe_json_dumps(self.table(chosen))
-        return self._inline[chosen]
+        return f"{SCRIPT_MESSAGES_PATH}{chosen}.js?v={self.version(chosen)}"
 
     @staticmethod
     def plural_rule(language: str | None = None) -> str:
@@ -207,7 +212,7 @@ class ServiceWorker:
         names = sorted({n for pattern in PRECACHED_STATIC for n in self._assets.names(pattern)} - WORKER_ONLY)
         # The offline page and the worker's own texts in every language: a person who switches language offline
         # (or whose browser asks for English) meets the shell in theirs.
-        per_language = [url for lang in i18n.LANGUAGES for url in (offline_url(lang), script_messages_url(lang))]
+        per_language = [url for lang in i18n.LANGUAGES for url in (offline_url(lang), self._messages.url(lang))]
         urls = [*per_language, "/manifest.webmanifest", *(self._assets.url(n) for n in names)]
         # Modules imported by other modules are asked for without ?v=: keep them under that name too.
         imported = {m for n in names if n.endswith(".js") for m in _MODULE_IMPORT.findall(self._assets.read_text(n))}
@@ -224,7 +229,9 @@ class ServiceWorker:
         precache = self.precache()
         env = Environment(loader=FileSystemLoader(self._templates_dir), autoescape=True)
         templates = sorted(_templates_of(env, OFFLINE_TEMPLATE, set()))
-        imports = [self._assets.url("js/sw-push.js"), self._assets.url("js/local-data.js")]
+        # The worker's own texts: every language's script (the device's language is asked when a text is shown).
+        texts = [self._messages.url(language) for language in i18n.LANGUAGES]
+        imports = [self._assets.url("js/sw-push.js"), self._assets.url("js/local-data.js"), *texts]
         digest = hashlib.sha256(source)
         for url in imports + precache:
             digest.update(url.encode())
@@ -234,16 +241,15 @@ class ServiceWorker:
             digest.update(name.encode() + (self._templates_dir / name).read_bytes())
         # A changed translation changes the offline page and the worker's texts: a new version too.
         for language in i18n.LANGUAGES:
-            digest.update(language.encode() + self._messages.json(language) + i18n.catalogue_fingerprint(language))
+            digest.update(language.encode() + self._messages.script(language) + i18n.catalogue_fingerprint(language))
         digest.update(msgspec.json.encode(manifest(self._assets)))
         self.version = digest.hexdigest()[:12]
         shell = {
             "version": self.version,
             "precache": precache,
             "imports": imports,
-            # Per language: the offline page, the worker's own texts and the tag a notification is marked with.
+            # Per language: the offline page and the tag a notification is marked with.
             "offline": {language: offline_url(language) for language in i18n.LANGUAGES},
-            "messages": {language: script_messages_url(language) for language in i18n.LANGUAGES},
             "tags": {language: i18n.html_lang(language) for language in i18n.LANGUAGES},
             "default_language": i18n.DEFAULT_LANGUAGE,
         }

@@ -1,7 +1,8 @@
 // Our scripts' texts in the page's language (issue 21). A text is written in Chinese where it is used, t("已保存"),
 // and that Chinese is its key: `make messages` extracts every t("…") into the catalogue like the templates' _("…").
-// The server draws the page's language's table into the page (base.html: <script type="application/json"
-// id="i18n">), so texts are there at once, offline too; a text missing from it shows in Chinese.
+// The page links its language's table (base.html: <script id="i18n" src="/i18n/en.js?v=…" defer>, precached by the
+// service worker): a deferred script runs before any module, so the texts are there when this one runs, offline too.
+// It sets self.ywtbScriptTexts[language]; a text missing from it shows in Chinese.
 //   t("已保存到本机 %(time)s", { time }) fills a named value after translating: one whole sentence per text, so
 //   English may put the value where its grammar wants it.
 //   tn("%(n)s秒后", "%(n)s秒后", n, { n }) is a text that shows a count: English has two forms (1 second,
@@ -10,7 +11,10 @@
 // Numbers, dates and times: Intl in the page's <html lang> (formatTime, formatDate).
 
 const element = document.getElementById("i18n");
-const table = readJSON(element?.textContent);
+// The page's language code ("zh", "en"): what this device reads pages in (shell.js tells the service worker).
+export const language = element?.dataset.language || "zh";
+const linked = self.ywtbScriptTexts?.[language];
+const table = linked && typeof linked === "object" ? linked : {};
 const pluralIndex = readJSON(element?.dataset.plural);
 
 function readJSON(text) {
@@ -39,9 +43,6 @@ export function tn(singular, plural, count, params) {
   const index = Object.hasOwn(pluralIndex, category) ? pluralIndex[category] : pluralIndex.other;
   return fill(forms[index] ?? forms[forms.length - 1], params);
 }
-
-// The page's language code ("zh", "en"): what this device reads pages in (shell.js tells the service worker).
-export const language = element?.dataset.language || "zh";
 
 // The page's language tag for Intl ("zh-CN", "en").
 export const locale = document.documentElement.lang || "zh-CN";
