@@ -117,5 +117,5 @@ def test_the_series_and_the_access_line_of_a_request_take_few_calls(access_lines
         leave(token)
         logger.handlers = handlers
     assert access_lines.getvalue().count(" - app.access - requests - GET /t/{token} 200 12.3 ms\n") == 2
-    # 136 when each request asked .labels() for its series and log.info() for its line (Python 3.11).
+    # 128 when each request asked .labels() for its series and log.info() for its line (Python 3.11).
     assert made <= 105, made
