@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -66,9 +66,12 @@ class JsonLines(logging.Formatter):
         ("account_id", "account_id"),
     )
 
+    # What json.dumps(line, ensure_ascii=False, default=str) would make a new encoder for at every line.
+    _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).astimezone(CHINA).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, CHINA).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -84,7 +87,7 @@ class JsonLines(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return mask_id_numbers(json.dumps(line, ensure_ascii=False, default=str))
+        return mask_id_numbers(self._encode(line))
 
 
 def configure_process(log_format: str, text_format: str = TEXT_FORMAT) -> None:

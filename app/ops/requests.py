@@ -20,9 +20,9 @@ import logging
 import os
 import re
 import time
-from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Counter, Histogram
 
 from app.ops.context import RequestContext, enter, leave
 from app.ops.logs import ACCESS_LOGGER
@@ -88,11 +88,49 @@ def request_context(app: ASGIApp) -> ASGIApp:
     return handle
 
 
+# (method, route, status) -> its request counter and duration histogram: `.labels()` builds and checks the label
+# values and takes the metric's lock at every call; the children it returns are the series themselves, so a request
+# counts the same through a kept one. Bounded: 8 methods × the app's route templates × the statuses it answers.
+_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _series_of(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    series = _series.get((method, route, status))
+    if series is None:
+        series = HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route)
+        _series[(method, route, status)] = series
+    return series
+
+
 def _finish(context: RequestContext, status: int, seconds: float) -> None:
     method, route = context.method, context.route
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_DURATION.labels(method, route).observe(seconds)
-    if status < 400 and route in _QUIET_ROUTES:
+    _count(method, route, status, seconds)
+    if (status < 400 and route in _QUIET_ROUTES) or not log.isEnabledFor(logging.INFO):
         return
-    extra: dict[str, Any] = {"http_status": status, "duration_ms": round(seconds * 1000, 1)}
-    log.info("%s %s %s %.1f ms", method, route, status, seconds * 1000, extra=extra)
+    _write_access_line(context, method, route, status, seconds)
+
+
+def _count(method: str, route: str, status: int, seconds: float) -> None:
+    requests, duration = _series_of(method, route, status)
+    requests.inc()
+    duration.observe(seconds)
+
+
+def _write_access_line(context: RequestContext, method: str, route: str, status: int, seconds: float) -> None:
+    milliseconds = seconds * 1000
+    # The record made here, not by log.info(): that would walk the stack to find this line (the same for every
+    # request). The request's fields come with it, so RequestFields (app/ops/logs.py) has nothing left to look up.
+    extra = {
+        "request_id": context.request_id,
+        "method": method,
+        "route": route,
+        "account_id": context.account_id,
+        "http_status": status,
+        "duration_ms": round(milliseconds, 1),
+    }
+    args = (method, route, status, milliseconds)
+    line = _write_access_line.__code__.co_firstlineno
+    record = log.makeRecord(
+        log.name, logging.INFO, __file__, line, "%s %s %s %.1f ms", args, None, "_write_access_line", extra
+    )
+    log.handle(record)
