@@ -420,7 +420,9 @@ def _serve(settings: Settings) -> int:
     multiprocessing.set_start_method("spawn", force=True)
     # The templates compiled for this release before any worker starts, in a process that then ends: the workers read
     # them back, which takes a fraction of the memory compiling does (app/main.py: compile_every_template).
-    subprocess.run([sys.executable, "-m", "app", "compile-templates"], check=True)
+    # Its count (what it prints) becomes this process's line, in LOG_FORMAT: a JSON log stays JSON throughout.
+    compiled = subprocess.run([sys.executable, "-m", "app", "compile-templates"], check=True, stdout=subprocess.PIPE)
+    say(compiled.stdout.decode().strip())
     say(f"serving on {settings.public_url} ({settings.web_workers} workers)")
     Granian(
         WEB_APP,

@@ -101,6 +101,16 @@ def test_a_served_app_logs_json_lines_with_request_ids_and_adds_up_its_workers_m
     env = serve_env(tmp_path / "data", database_url=database_url, LOG_FORMAT="json", WEB_WORKERS="2")
     server = AppServer(env, tmp_path / "serve.log").start()
     try:
+        # Both workers up before the requests: the server answers as soon as one of them does, and a busy machine
+        # may still be starting the other (then it served none). Each samples its pool every few seconds after it
+        # starts, and either one's /metrics adds both: both pools (10 each) counted means both are serving.
+        deadline = time.monotonic() + 30
+        while True:
+            status, _, metrics = _get(server.url + "/metrics")
+            assert status == 200
+            if "ywtb_db_pool_max 20.0" in metrics or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         ids = []
         for n in range(24):  # fresh connections: the two workers share them
             status, headers, _ = _get(server.url + "/", {"X-Request-ID": f"test-request-{n:04d}"})
@@ -108,15 +118,9 @@ def test_a_served_app_logs_json_lines_with_request_ids_and_adds_up_its_workers_m
             ids.append(headers["x-request-id"])
         status, headers, page = _get(server.url + "/no-such-page?on_behalf_of=320402199403150119")
         assert status == 404 and headers["x-request-id"] in page
-        # Each worker samples its pool every few seconds after it starts: a busy machine may need a second scrape
-        # before both have (the request counts are written as the requests finish).
-        deadline = time.monotonic() + 20
-        while True:
-            status, _, metrics = _get(server.url + "/metrics")
-            assert status == 200
-            if "ywtb_db_pool_max 20.0" in metrics or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        # The request counts are written as the requests finish.
+        status, _, metrics = _get(server.url + "/metrics")
+        assert status == 200
     finally:
         server.stop()
     # Whichever worker answered the scrape counted both workers: every request, and both pools (10 each).
