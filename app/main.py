@@ -84,7 +84,7 @@ from app.wallet.pages import WalletPages
 from app.web import absent, errors, options, redirects, unavailable
 from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
-from app.web.compression import CompressionWhenNeeded
+from app.web.compression import GZIP_LEVEL, CompressionWhenNeeded
 from app.web.csrf import CsrfMiddleware
 from app.web.database import provide_db, request_pool_middleware
 from app.web.dependencies import resolve_plain_dependencies_in_turn
@@ -453,7 +453,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         stores={"sessions": session_store},
         template_config=_template_engine(settings, assets, script_messages, release),
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, gzip_compress_level=6, middleware_class=CompressionWhenNeeded
+            backend="gzip", minimum_size=500, gzip_compress_level=GZIP_LEVEL, middleware_class=CompressionWhenNeeded
         ),
         # On every answer, including those Litestar makes before routing or from an exception.
         # Every answer of the data-exchange API is audited with its client's id and status.

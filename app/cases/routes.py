@@ -286,8 +286,6 @@ class TrackingPages(Controller):
             return shared_pages.answer(request, kept.body, kept.gzip, visitor, headers)
         page = shared_pages.draw_for_anyone(request, "track.html", await _tracking_context(db, tracked))
         drawn = KeptPage(etag=tag, body=page, gzip=shared_pages.compressed_parts(request, page))
-        if shared_pages.holds_token(page, visitor):  # never: drawn with the slot; but a visitor's token is never kept
-            return shared_pages.answer(request, drawn.body, drawn.gzip, visitor, headers)
         # The one write on this read path, a cache fill: at most once per case, display and version of the page (a
         # timeline event, a delivery, a release), one row per case and display overwritten, after the page is sent
         # (a background task), and never failing it (the service logs a refusal). Without it every view of

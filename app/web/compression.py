@@ -18,6 +18,10 @@ from litestar.types import Message, Scope, Send
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
+# How hard every gzipped answer is compressed: Litestar's (app/main.py's CompressionConfig) and the kept pages' parts
+# (app/web/shared_pages.py) alike.
+GZIP_LEVEL = 6
+
 
 class CompressionWhenNeeded(CompressionMiddleware):
     def create_compression_send_wrapper(

@@ -30,6 +30,7 @@ from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
+from app.web.compression import GZIP_LEVEL
 from app.web.types import AnyRequest
 
 
@@ -77,13 +78,7 @@ def for_visitor(request: AnyRequest, page: bytes, token: str) -> bytes:
     return page.replace(_csrf_slot(request).encode(), token.encode())
 
 
-def holds_token(page: bytes, token: str) -> bool:
-    """Whether a visitor's token is in a page (never in one drawn for anyone: checked before it is kept)."""
-    return token.encode() in page
-
-
-# Level 6, as the app's CompressionConfig; raw deflate (no zlib header: the gzip member's is ours).
-_LEVEL = 6
+# Raw deflate (no zlib header: the gzip member's is ours), at the app's level.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, OS unknown
 _LAST_BLOCK = b"\x01\x00\x00\xff\xff"  # an empty stored block marked final
 _WINDOW = 32 * 1024  # how far back deflate refers
@@ -107,9 +102,9 @@ def parts_between(page: bytes, slot: str) -> bytes:
     before = b""
     for stretch in page.split(slot.encode()):
         if before:
-            compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=before[-_WINDOW:])
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=before[-_WINDOW:])
         else:
-            compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
         part = compressor.compress(stretch) + compressor.flush(zlib.Z_SYNC_FLUSH)
         kept += len(part).to_bytes(4, "big") + part
         before += stretch + _TOKEN_STAND_IN
