@@ -17,7 +17,7 @@ import asyncpg
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.middleware import DefineMiddleware
@@ -82,7 +82,7 @@ from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
 from app.web import absent, errors, options, redirects, unavailable
-from app.web.assets import STATIC_DIR, StaticAssets, unversioned_static_middleware
+from app.web.assets import IMMUTABLE, STATIC_DIR, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.compression import GZIP_LEVEL, CompressionWhenNeeded
 from app.web.csrf import CsrfMiddleware
@@ -336,7 +336,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         directories=[STATIC_DIR],
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
-        cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+        cache_control=IMMUTABLE,
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,

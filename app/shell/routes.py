@@ -16,6 +16,7 @@ import i18n
 from app.accounts import service as accounts
 from app.shell import service
 from app.shell.models import Preferences, PreferencesBody
+from app.web.assets import IMMUTABLE
 from app.web.language import language_cookie
 from app.web.params import AppSettings, Db
 from app.web.redirects import local_path
@@ -25,8 +26,6 @@ from auth.models import CurrentUser
 
 CASE_NO = re.compile(r"CZ\d{14}")
 NO_CACHE = CacheControlHeader(no_cache=True)
-# As the static files' (app/main.py): what is asked for under its content hash is the same for a year.
-IMMUTABLE = CacheControlHeader(max_age=31_536_000, public=True, immutable=True)
 
 
 def _user(request: AnyRequest) -> CurrentUser | None:

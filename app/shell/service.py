@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, meta
 
 import i18n
 from app.shell.models import Display, Manifest, ManifestIcon, ManifestShortcut
-from app.web.assets import StaticAssets
+from app.web.assets import StaticAssets, content_version
 from auth.models import CurrentUser
 from i18n import _
 
@@ -179,9 +179,9 @@ class ScriptMessages:
         return self._scripts[language]
 
     def version(self, language: str) -> str:
-        """The script's content hash (12 hex digits), as a static file's (StaticAssets.version)."""
+        """The script's content hash, as a static file's."""
         if language not in self._versions:
-            self._versions[language] = hashlib.sha256(self.script(language)).hexdigest()[:12]
+            self._versions[language] = content_version(self.script(language))
         return self._versions[language]
 
     def url(self, language: str | None = None) -> str:

@@ -9,10 +9,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pwa" / "static"
+# What is asked for under its content hash (?v=…) is the same for a year: the static files, our scripts' texts.
+IMMUTABLE = CacheControlHeader(max_age=31_536_000, public=True, immutable=True)
+
+
+def content_version(content: bytes) -> str:
+    """The `?v=` of a file: its content hash, 12 hex digits."""
+    return hashlib.sha256(content).hexdigest()[:12]
 
 
 class StaticAssets:
@@ -24,7 +31,7 @@ class StaticAssets:
         """The file's content hash (12 hex digits), computed once per process: files do not change while it runs."""
         version = self._versions.get(name)
         if version is None:
-            version = hashlib.sha256((self._directory / name).read_bytes()).hexdigest()[:12]
+            version = content_version((self._directory / name).read_bytes())
             self._versions[name] = version
         return version
 
