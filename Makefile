@@ -24,13 +24,14 @@ run: setup db
 # The suite on both cores: pytest-xdist shares the test files between TEST_WORKERS pytest processes (a file stays in
 # one, in its order), each with its own PostgreSQL and, for the browser tests, its own served app and Chromium. The
 # unit and HTTP tests first, then the browser tests: a process that has driven a browser keeps Playwright's event loop
-# running, where an async test cannot start its own.
+# running, where an async test cannot start its own. Each run ends with its ten slowest tests (--durations): where
+# the suite's time goes, when it grows past its 20 minutes.
 TEST_WORKERS ?= 2
 test: setup chromium pgbouncer
 	$(VENV)/bin/ruff check .
 	$(PYRIGHT)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile e2e
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 e2e
 
 # Benchmarks (about 5 minutes): the app as in production beside a minimal baseline, figures in
 # bench/results/latest.json. Not part of `make test`.
