@@ -575,19 +575,20 @@ async def cases_of_deceased_applicants(
 # --- tasks: staff queues, and moving one (the workflow) -------------------------------------------
 
 # A task's row as TaskRow reads it, from `t` (the tasks table, or the rows an INSERT returned) and its case `c` (the
-# cases table, or the case an INSERT returned in the same statement: insert_case).
-_TASK_OF_T = """
-    SELECT t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
-           i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
-           i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
-           d.short_name AS department_name, d.name AS department_full_name,
-           c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code, c.channel,
-           t.delivery_method,
-           e.name AS life_event_name,
-           coalesce(p.region_code, '') AS applicant_region,
-           CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
-           t.corrects_certificate_id
-    FROM {tasks} t
+# cases table, or the case an INSERT returned in the same statement: insert_case): its columns, and what `t` joins.
+_TASK_COLUMNS = """
+    t.id, t.case_id, t.status, t.due_on, t.due_provisional, t.updated_at, t.item_code, t.department_code,
+    i.name AS item_name, i.promised_limit_value, i.promised_limit_unit, i.result_certificate,
+    i.kind AS item_kind, t.office_region, office.name AS office_name, c.received_region,
+    d.short_name AS department_name, d.name AS department_full_name,
+    c.case_no, c.created_at AS submitted_at, c.applicant_person_id, c.life_event_code, c.channel,
+    t.delivery_method,
+    e.name AS life_event_name,
+    coalesce(p.region_code, '') AS applicant_region,
+    CASE WHEN c.filed_as = 'parent' THEN c.filed_by_account_id END AS parent_account_id,
+    t.corrects_certificate_id
+"""
+_TASK_JOINS = """
     JOIN {cases} c ON c.id = t.case_id
     JOIN life_events e ON e.code = c.life_event_code
     JOIN people p ON p.id = c.applicant_person_id
@@ -595,6 +596,7 @@ _TASK_OF_T = """
     JOIN departments d ON d.code = t.department_code
     LEFT JOIN regions office ON office.code = t.office_region
 """
+_TASK_OF_T = f"SELECT {_TASK_COLUMNS} FROM {{tasks}} t {_TASK_JOINS}"
 _TASK = _TASK_OF_T.format(tasks="tasks", cases="cases")
 
 
@@ -680,7 +682,7 @@ async def queue(
     case's first task in the queue (its anchor), and `after` is the anchor of the last case of the page before: a case
     is on one page only, however far apart its tasks' deadlines are; read with what the queue says of each case
     (QueueRows.case_facts). `plan_once`: without a department, the page is
-    chosen by the query's generic plan (_ids_by_generic_plan): the same index walk for every cursor and region.
+    chosen by the query's generic plan (_by_generic_plan): the same index walk for every cursor and region.
 
     The page is chosen first, walking an index in queue order and stopping after `limit` matches (the receiving hall
     is the task's own `receiving_region`, kept from the case: 0042), then read in full;
@@ -733,61 +735,59 @@ async def queue(
             f"SELECT s.id FROM ({anchors}) a JOIN tasks s ON s.case_id = a.case_id WHERE {in_queue('s')} "
             f"ORDER BY a.case_key, a.case_anchor, {key.format(t='s')}, s.id"
         )
-    # Two queries: the page's ids, then the page read by id (a plan prepared once per connection). As one, its
-    # planning cost more than both together.
     # Not with a department: its generic plan, not knowing which department (nor how many of its tasks are open),
     # can choose a bitmap of all its tasks after the cursor and a sort, where each department's plan walks the index.
     if plan_once and department is None:
-        ids = await _ids_by_generic_plan(db, QUEUE_PAGE_QUERY + page, args)
+        rows = await _by_generic_plan(db, QUEUE_PAGE_QUERY + _page_read(f"ARRAY({page})", whole_cases), args)
     else:
+        # Planned for its arguments, the page and its read as one statement would plan the read's many joins on every
+        # page too (more than both statements cost together): the page's ids first, then the page read by them.
         ids = [r["id"] for r in await db.fetch(QUEUE_PAGE_QUERY + page, *args)]
+        rows = await db.fetch(_page_read("$1::bigint[]", whole_cases), ids) if ids else []
+    return _queue_rows(rows, whole_cases)
+
+
+def _page_read(ids: str, whole_cases: bool) -> str:
+    """The tasks of `ids` (an array, in queue order) read in that order, for a page of whole cases with what the queue
+    says of their cases (_CASE_FACTS: the same case and applicant rows, not read again)."""
+    facts, facts_joins = (f", {_CASE_FACTS}", _CASE_FACTS_JOINS) if whole_cases else ("", "")
+    return (
+        f"SELECT {_TASK_COLUMNS}{facts} FROM unnest({ids}) WITH ORDINALITY AS page(id, n) "
+        f"JOIN tasks t ON t.id = page.id {_TASK_JOINS.format(cases='cases')}{facts_joins}ORDER BY page.n"
+    )
+
+
+def _queue_rows(rows: list[Record], whole_cases: bool) -> QueueRows:
+    """A page as read (_page_read): its tasks, and for a page of whole cases each case's facts, read once a case."""
+    read = [dict(r) for r in rows]
+    facts: dict[str, QueueCaseFacts] = {}
     if whole_cases:
-        return await _tasks_with_case_facts(db, ids)
-    return QueueRows(tasks=await tasks_by_id(db, ids), case_facts={})
+        for row in read:
+            if row["case_no"] not in facts:
+                facts[row["case_no"]] = msgspec.convert(row, QueueCaseFacts)
+    return QueueRows(tasks=[msgspec.convert(row, TaskRow) for row in read], case_facts=facts)
 
 
-async def _ids_by_generic_plan(db: DB, query: str, args: list[object]) -> list[int]:
-    """The ids a page of the queue holds, by its query's generic plan: the plan prepared once per connection instead
-    of planned afresh on every page (about 1 ms of the server's time a page of whole cases at 100,000 open tasks, 0.4
-    ms a page of the API's tasks, more than running it; issue 20). Left to itself the server keeps planning it for
-    each cursor and region, its estimate of the generic plan being the costlier. Both walk the same index from the
-    cursor (the cursor and the region are on the index entry either way; tests/test_performance.py checks the
-    generic plan). In a read-only transaction of its own, so that the setting (SET LOCAL) ends with it; within a
-    caller's transaction it is left as it is.
+async def _by_generic_plan(db: DB, query: str, args: list[object]) -> list[Record]:
+    """A page of the queue chosen by its query's generic plan, and read: the plan prepared once per connection
+    instead of planned afresh on every page (about 1 ms of the server's time a page of whole cases at 100,000 open
+    tasks, 0.4 ms a page of the API's tasks, more than running it; issue 20). Left to itself the server keeps planning
+    it for each cursor and region, its estimate of the generic plan being the costlier. Both walk the same index from
+    the cursor (the cursor and the region are on the index entry either way; tests/test_performance.py checks the
+    generic plan). Planned once, the page's ids and its read are one statement: no round trip between them. In a
+    read-only transaction of its own, so that the setting (SET LOCAL) ends with it; within a caller's transaction it
+    is left as it is.
 
     The transaction is begun and set in one round trip (one simple query runs both; asyncpg's transaction() would
     send them one by one): three round trips, not four. Should the page's query fail, the connection goes back to
     the pool, which rolls the transaction back."""
     if not isinstance(db, asyncpg.Pool):
-        return [r["id"] for r in await db.fetch(query, *args)]
+        return await db.fetch(query, *args)
     async with db.acquire() as conn:
         await conn.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
-        ids = [r["id"] for r in await conn.fetch(query, *args)]
+        rows = await conn.fetch(query, *args)
         await conn.execute("COMMIT")
-        return ids
-
-
-async def tasks_by_id(db: DB, ids: list[int]) -> list[TaskRow]:
-    """These tasks, in this order (an id of no task is left out)."""
-    if not ids:
-        return []
-    found = {r["id"]: r for r in await db.fetch(_TASK + " WHERE t.id = ANY($1::bigint[])", ids)}
-    return [_task(found[i]) for i in ids if i in found]
-
-
-async def _tasks_with_case_facts(db: DB, ids: list[int]) -> QueueRows:
-    """These tasks, in this order, with their cases' facts (_CASE_FACTS): the console's page read in one statement,
-    not one for its tasks and one for its cases."""
-    if not ids:
-        return QueueRows(tasks=[], case_facts={})
-    rows = await db.fetch(
-        f"SELECT q.*, {_CASE_FACTS} FROM ({_TASK} WHERE t.id = ANY($1::bigint[])) q "
-        f"JOIN cases c ON c.id = q.case_id JOIN people p ON p.id = c.applicant_person_id {_CASE_FACTS_JOINS}",
-        ids,
-    )
-    found = {r["id"]: dict(r) for r in rows}
-    facts = {row["case_no"]: msgspec.convert(row, QueueCaseFacts) for row in found.values()}
-    return QueueRows(tasks=[msgspec.convert(found[i], TaskRow) for i in ids if i in found], case_facts=facts)
+        return rows
 
 
 async def department_tasks(
