@@ -10,13 +10,16 @@ import io
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.core import Locale, UnknownLocaleError, negotiate_locale
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+# Babel's catalogue tools (babel.messages: about 0.5 MB of each web worker with what they import) are imported where
+# a .po is first read or a plural rule looked up: a worker drawing Chinese from compiled templates needs neither
+# (tests/test_web_worker_imports.py).
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -99,6 +102,8 @@ def _catalogue(language: str) -> Catalog | None:
     source = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == DEFAULT_LANGUAGE or not source.exists():
         return None
+    from babel.messages.pofile import read_po
+
     with source.open("rb") as po:
         return read_po(po, locale=language, domain=DOMAIN)
 
@@ -108,6 +113,8 @@ def _translations(language: str) -> NullTranslations:
     catalogue = _catalogue(language)
     if catalogue is None:
         return NullTranslations()
+    from babel.messages.mofile import write_mo
+
     compiled = io.BytesIO()
     write_mo(compiled, catalogue, use_fuzzy=False)
     compiled.seek(0)
@@ -130,6 +137,8 @@ def plural_indices(language: str) -> dict[str, int]:
     """Which of a count's forms (gettext's index, the catalogue's Plural-Forms) each CLDR plural category takes in
     `language`: a script asks the browser's Intl.PluralRules for the category of its count (no expression to
     evaluate in the page). English: {"one": 0, "other": 1}; Chinese, one form: {"other": 0}."""
+    from babel.messages.plurals import get_plural
+
     catalogue = _catalogue(language)
     rule = catalogue if catalogue is not None else get_plural(language)
     forms, expression = rule.num_plurals, rule.plural_expr
@@ -155,6 +164,8 @@ def known_messages() -> frozenset[str]:
     template = LOCALE_DIR / f"{DOMAIN}.pot"
     if not template.exists():
         return frozenset()
+    from babel.messages.pofile import read_po
+
     with template.open("rb") as pot:
         return frozenset(message.id for message in read_po(pot) if isinstance(message.id, str) and message.id)
 

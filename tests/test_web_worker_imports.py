@@ -2,7 +2,8 @@
 import the job runner (pgqueuer) nor the HTTP client of the senders (aiohttp): about 15 MB of each worker's resident
 memory (issue 20: peak RSS per web worker within 1.5× a bare Litestar app's). Nor does it load pydantic or attrs, nor
 OpenTelemetry while tracing is off, which Litestar would load only because they are installed (app/web/absent.py):
-about 12 MB more. Nor Babel's CLDR data (about 3.5 MB) while it draws pages in Chinese."""
+about 12 MB more. Nor Babel's CLDR data (about 3.5 MB) while it draws pages in Chinese, nor Babel's catalogue tools
+(about 0.5 MB) before it first reads a language's catalogue."""
 
 from __future__ import annotations
 
@@ -95,6 +96,18 @@ def test_a_web_worker_compiles_every_page_in_chinese_without_babels_locale_data(
     compiled, locales, global_data = _after_building(tmp_path, WEB_APP, program).split(maxsplit=2)
     assert int(compiled) > 50  # the layout and the pages, not nothing
     assert (locales, global_data.strip()) == ("[]", "False")
+
+
+def test_a_web_worker_reads_babels_catalogues_only_when_it_first_translates(tmp_path: Path) -> None:
+    # babel.messages (the .po reader, the .mo writer, the scripts' text extractor: i18n/translate.py,
+    # app/shell/service.py) is imported by the first text drawn in another language than Chinese, which it translates.
+    program = (
+        "import i18n\n"
+        "def tools():\n"
+        "    return sorted(name for name in sys.modules if name.startswith('babel.messages'))\n"
+        "print(tools() == [], i18n.gettext_in('en', '首页'), 'babel.messages.pofile' in tools())\n"
+    )
+    assert _after_building(tmp_path, WEB_APP, program).split() == ["True", "Home", "True"]
 
 
 # Every template compiled in each language; how many Jinja compiled rather than read back from the compiled copies.

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
-from babel.messages.extract import extract
 from jinja2 import Environment, FileSystemLoader, meta
 
 import i18n
@@ -136,6 +135,8 @@ class ScriptMessages:
     def texts(self) -> tuple[str, ...]:
         """Every text, by its Chinese: a `t("…")`'s, and a `tn("…", "…", n)`'s singular (its message id)."""
         if self._texts is None:
+            from babel.messages.extract import extract  # on first use: see i18n/translate.py
+
             sources = [self._assets.read_text(n) for n in self._assets.names("js/*.js")]
             sources.append(self._worker_source.read_text(encoding="utf-8"))
             found: set[str] = set()
