@@ -96,7 +96,7 @@ from app.web.security import security_headers
 from app.web.templates import TemplatesPerLanguage
 from app.web.types import AnyRequest
 from auth import clients, walk_in
-from auth.access import access_guard, public, user_of
+from auth.access import access_guard, guards_read_the_route_handler_itself, public, user_of
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.sessions import (
@@ -298,6 +298,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     # The dependencies below return at once: each route's are resolved in turn, not in a task group (app/web).
     resolve_plain_dependencies_in_turn()
+    # The access guard reads the route's rule from its handler, not from a copy made per request (auth/access.py).
+    guards_read_the_route_handler_itself()
     release = release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE)
 
     # The session middleware reads each request's session with its account in one statement (app.accounts).
