@@ -457,9 +457,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=500, gzip_compress_level=GZIP_LEVEL, middleware_class=CompressionWhenNeeded
         ),
-        # On every answer, including those Litestar makes before routing or from an exception.
-        # Every answer of the data-exchange API is audited with its client's id and status.
-        before_send=[security_headers(https=settings.secure_cookies), clients.audit_api_calls()],
         middleware=[
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
@@ -498,5 +495,13 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     # Around routing itself, so that unknown paths and errors raised in middleware get a request id, an access-log
     # line and their place in the metrics too (Litestar's `middleware` runs per route, after routing).
-    app.asgi_handler = request_context(language_middleware(app.asgi_handler))
+    app.asgi_handler = request_context(
+        language_middleware(app.asgi_handler),
+        on_answer=[
+            # On every answer, including those Litestar makes before routing or from an exception.
+            security_headers(https=settings.secure_cookies),
+            # Every answer of the data-exchange API is audited with its client's id and status.
+            clients.audit_api_calls(),
+        ],
+    )
     return app
