@@ -89,7 +89,7 @@ from app.web.csrf import CsrfMiddleware
 from app.web.database import provide_db, request_pool_middleware
 from app.web.dependencies import resolve_plain_dependencies_in_turn
 from app.web.input_checks import refuse_unstorable_input
-from app.web.language import language_middleware
+from app.web.language import account_language_middleware, language_middleware
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
@@ -467,7 +467,7 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
             # Who is signed in: the account read with the session (the store's reader above), unless its sign-in lapsed.
             current_user_middleware,
             # The language again, now that the account (and its choice) is known.
-            language_middleware,
+            account_language_middleware,
             # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).
             clients.api_client_middleware,
             *traces.middleware,
