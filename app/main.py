@@ -339,6 +339,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=IMMUTABLE,
+        # Those asked for without it are revalidated instead: on this router, not as a layer of every route.
+        middleware=[unversioned_static_middleware],
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
@@ -460,7 +462,6 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         middleware=[
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
-            unversioned_static_middleware,
             # A page view's statements, the session's read first, on one pool connection (app/web/database.py).
             request_pool_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
