@@ -89,14 +89,14 @@ from app.web.csrf import CsrfMiddleware
 from app.web.database import provide_db, request_pool_middleware
 from app.web.dependencies import resolve_plain_dependencies_in_turn
 from app.web.input_checks import refuse_unstorable_input
-from app.web.language import language_middleware
+from app.web.language import account_language_middleware, language_middleware
 from app.web.proxies import forwarded_client_middleware
 from app.web.ratelimit import SlidingWindowLimiter
 from app.web.security import security_headers
 from app.web.templates import TemplatesPerLanguage
 from app.web.types import AnyRequest
 from auth import clients, walk_in
-from auth.access import access_guard, public, user_of
+from auth.access import access_guard, guards_read_the_route_handler_itself, public, user_of
 from auth.models import CurrentUser
 from auth.pii import PiiCipher
 from auth.sessions import (
@@ -298,6 +298,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     traces = tracing(settings)  # nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     # The dependencies below return at once: each route's are resolved in turn, not in a task group (app/web).
     resolve_plain_dependencies_in_turn()
+    # The access guard reads the route's rule from its handler, not from a copy made per request (auth/access.py).
+    guards_read_the_route_handler_itself()
     release = release_fingerprint(RELEASE_FOLDERS, RELEASE_CODE)
 
     # The session middleware reads each request's session with its account in one statement (app.accounts).
@@ -337,6 +339,8 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=IMMUTABLE,
+        # Those asked for without it are revalidated instead: on this router, not as a layer of every route.
+        middleware=[unversioned_static_middleware],
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
@@ -455,20 +459,16 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=500, gzip_compress_level=GZIP_LEVEL, middleware_class=CompressionWhenNeeded
         ),
-        # On every answer, including those Litestar makes before routing or from an exception.
-        # Every answer of the data-exchange API is audited with its client's id and status.
-        before_send=[security_headers(https=settings.secure_cookies), clients.audit_api_calls()],
         middleware=[
             # First: every later layer (sessions, audit, limits) sees the client's own address.
             forwarded_client_middleware(settings.trusted_proxies),
-            unversioned_static_middleware,
             # A page view's statements, the session's read first, on one pool connection (app/web/database.py).
             request_pool_middleware,
             session_config(secure=settings.secure_cookies, max_hours=settings.session_max_hours).middleware,
             # Who is signed in: the account read with the session (the store's reader above), unless its sign-in lapsed.
             current_user_middleware,
             # The language again, now that the account (and its choice) is known.
-            language_middleware,
+            account_language_middleware,
             # The API client behind a bearer token, on the routes declared for clients only (auth.access.clients).
             clients.api_client_middleware,
             *traces.middleware,
@@ -496,5 +496,13 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
     )
     # Around routing itself, so that unknown paths and errors raised in middleware get a request id, an access-log
     # line and their place in the metrics too (Litestar's `middleware` runs per route, after routing).
-    app.asgi_handler = request_context(language_middleware(app.asgi_handler))
+    app.asgi_handler = request_context(
+        language_middleware(app.asgi_handler),
+        on_answer=[
+            # On every answer, including those Litestar makes before routing or from an exception.
+            security_headers(https=settings.secure_cookies),
+            # Every answer of the data-exchange API is audited with its client's id and status.
+            clients.audit_api_calls(),
+        ],
+    )
     return app

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final, cast
 
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
 from auth import api_clients_store, ratelimit
 from auth.access import ClientScopes, client_of, declared_access
@@ -299,16 +299,17 @@ def api_client_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def audit_api_calls() -> Callable[[Message, Scope], Any]:
-    """A before_send hook: every answer of a client route is audited once, with the client's id (or anonymous), the
-    method and path, and the status — refusals (401, 403, 404, 409, 429) included."""
+def audit_api_calls() -> Callable[[HTTPResponseStartEvent, HTTPScope], Awaitable[None]]:
+    """Done to every answer as it starts (app/ops/requests.py): every answer of a client route is audited once, with
+    the client's id (or anonymous), the method and path, and the status — refusals (401, 403, 404, 409, 429)
+    included."""
 
-    async def hook(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start" or scope["type"] != "http" or not _for_clients(scope):
+    async def hook(start: HTTPResponseStartEvent, scope: HTTPScope) -> None:
+        if not _for_clients(scope):
             return
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         client = client_of(connection)
-        status = message["status"]
+        status = start["status"]
         await audit(
             scope["app"].state.pool,
             connection,

@@ -9,6 +9,10 @@ This wraps the whole app, not one route: unknown paths (404), refused methods (4
 middleware (a session that cannot be read while the database is away: 503) are counted and logged too. Litestar's
 own Prometheus middleware runs per route, so it misses those and records an error escaping a middleware as a 200.
 
+What every answer carries besides its id (the security headers, the data-exchange API's audit: app/main.py) is added
+here too, once as the answer starts, rather than by Litestar's before_send, which wraps the same send and calls each
+hook on every message of the answer.
+
 Labels and log fields hold the route template (`/t/{token}`), never the path: no case number, tracking token
 or ID number reaches a metric or the access log.
 """
@@ -20,8 +24,9 @@ import logging
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
 from app.ops.context import RequestContext, enter, leave
@@ -52,6 +57,11 @@ def sane_request_id(value: str | None) -> str | None:
     return None
 
 
+# Done to every answer as it starts: given its start message (its status, and its headers with the request id, which it
+# may change in place) and the request's scope (its route once routed).
+AnswerHook = Callable[[HTTPResponseStartEvent, HTTPScope], Awaitable[None]]
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -59,8 +69,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def request_context(app: ASGIApp) -> ASGIApp:
-    """Wrap the app (its handler before routing: app/main.py)."""
+def request_context(app: ASGIApp, on_answer: Sequence[AnswerHook] = ()) -> ASGIApp:
+    """Wrap the app (its handler before routing: app/main.py); `on_answer` in turn on every answer's start."""
+    hooks = tuple(on_answer)
 
     async def handle(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +87,10 @@ def request_context(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), echoed]}  # type: ignore[typeddict-item]
+                start: HTTPResponseStartEvent = {**message, "headers": [*message.get("headers", ()), echoed]}
+                for hook in hooks:
+                    await hook(start, scope)
+                message = start
             await send(message)
 
         try:

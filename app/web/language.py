@@ -1,9 +1,10 @@
 """The language a request is answered in (i18n): set once per request, before anything draws a text.
 
 Chosen from this device's cookie, else the signed-in account's choice, else the browser's `Accept-Language`
-(i18n.language_from). The same middleware stands twice: around routing (so an unknown path's 404 and an error
-raised in a middleware are in the visitor's language) and after the session's user is known (the account's
-choice, for a person signing in on a new device).
+(i18n.language_from). It is chosen around routing (language_middleware: so an unknown path's 404 and an error raised
+in a middleware are in the visitor's language), and again after the session's user is known when the account has a
+choice of its own (account_language_middleware: for a person signing in on a new device). Without one the second
+choice would be the first's again, from the same cookie and header: it is not made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ _MAX_AGE = 400 * 24 * 3600  # the longest lifetime browsers keep a cookie, as é•
 def language_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            i18n.set_language(_language_of(scope))
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def account_language_middleware(app: ASGIApp) -> ASGIApp:
+    """After current_user_middleware (auth.sessions): the language chosen again with the signed-in account's choice."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        user: object = scope.get("user")  # pyright: ignore[reportUnknownMemberType]
+        if scope["type"] == "http" and getattr(user, "language", None):
             i18n.set_language(_language_of(scope))
         await app(scope, receive, send)
 

@@ -58,14 +58,18 @@ def forwarded_client(peer: str | None, forwarded_for: list[str], networks: tuple
 
 
 def forwarded_client_middleware(trusted_proxies: tuple[str, ...]) -> Callable[[ASGIApp], ASGIApp]:
-    """An ASGI middleware (first in the stack) that puts the forwarded client address into the scope."""
+    """An ASGI middleware (first in the stack) that puts the forwarded client address into the scope; without trusted
+    proxies no header is believed, so there is no layer at all."""
     networks = tuple(ipaddress.ip_network(cidr) for cidr in trusted_proxies)
 
     def middleware(app: ASGIApp) -> ASGIApp:
+        if not networks:
+            return app
+
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
             # Not every ASGI server sends "client" (Litestar's scope types say it is always there).
             peer: tuple[str, int] | None = cast("Mapping[str, Any]", scope).get("client")
-            if networks and scope["type"] in ("http", "websocket") and peer:
+            if scope["type"] in ("http", "websocket") and peer:
                 host, port = peer
                 forwarded_for = [
                     value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+from litestar.types import HTTPResponseStartEvent, HTTPScope, Scope
 
+from app.ops.requests import AnswerHook
 from auth.access import answers_personal_data
 from auth.sessions import serving_someone
 
@@ -41,6 +41,8 @@ _HEADERS = {
 
 HSTS = "max-age=63072000; includeSubDomains"  # two years: only ever sent when PUBLIC_URL is https
 NO_STORE = "no-store"
+_NO_STORE = NO_STORE.encode("latin-1")
+_CACHE_CONTROL = b"cache-control"
 
 
 def _personal(scope: Scope) -> bool:
@@ -51,21 +53,35 @@ def _personal(scope: Scope) -> bool:
     return (isinstance(handler, BaseRouteHandler) and answers_personal_data(handler)) or serving_someone(scope)
 
 
-def security_headers(*, https: bool) -> BeforeMessageSendHookHandler:
-    """Litestar's before_send hook, so the headers are on every answer: those of routes and of their middleware, and
-    those Litestar makes before routing (404, 405) or from an exception raised anywhere (the error pages, a 500)."""
+def security_headers(*, https: bool) -> AnswerHook:
+    """Done to every answer as it starts (app/ops/requests.py, around the whole app): those of routes and of their
+    middleware, and those Litestar makes before routing (404, 405) or from an exception raised anywhere (the error
+    pages, a 500)."""
     fixed = {**_HEADERS, "Strict-Transport-Security": HSTS} if https else dict(_HEADERS)
     # Encoded once, as MutableScopeHeaders would encode each on every answer.
     encoded = tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fixed.items())
 
-    async def add_headers(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
-            return
-        headers = MutableScopeHeaders.from_message(message)
-        # Those the answer has not set itself (a name at a time through MutableScopeHeaders decoded every header).
-        present = {name.lower() for name, _ in headers.headers}
-        headers.headers.extend(header for header in encoded if header[0] not in present)
-        if _personal(scope) and not ("Cache-Control" in headers and NO_STORE in headers["Cache-Control"]):
-            headers["Cache-Control"] = NO_STORE
+    async def add_headers(start: HTTPResponseStartEvent, scope: HTTPScope) -> None:
+        # The answer's own list (app/ops/requests.py copied it to add the request id), changed in place.
+        headers = cast("list[tuple[bytes, bytes]]", start["headers"])
+        # Those the answer has not set itself.
+        present = {name.lower() for name, _ in headers}
+        headers.extend(header for header in encoded if header[0] not in present)
+        if _personal(scope):
+            _not_stored(headers)
 
     return add_headers
+
+
+def _not_stored(headers: list[tuple[bytes, bytes]]) -> None:
+    """`Cache-Control: no-store` in place of the answer's own, unless its (first) Cache-Control says no-store already:
+    as MutableScopeHeaders' `headers["Cache-Control"] = NO_STORE` writes it, where the first one stood."""
+    at = [i for i, (name, _) in enumerate(headers) if name.lower() == _CACHE_CONTROL]
+    if at and _NO_STORE in headers[at[0]][1]:
+        return
+    for i in reversed(at[1:]):
+        del headers[i]
+    if at:
+        headers[at[0]] = (_CACHE_CONTROL, _NO_STORE)
+    else:
+        headers.append((_CACHE_CONTROL, _NO_STORE))
