@@ -46,18 +46,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+START_SECONDS = 180
+
+
 class Server:
     def __init__(self, argv: list[str], env: dict[str, str], port: int, log_path: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        # The app compiles its templates before its workers start: a minute or more on a loaded machine.
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code in (200, 404):
                     return
             except httpx.HTTPError:
                 time.sleep(0.3)
+        self.stop()  # not left serving (granian and its workers) after the run gives up on it
         raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
 
     def worker_peak_rss_mb(self) -> float:
