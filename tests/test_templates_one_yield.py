@@ -46,3 +46,31 @@ def test_text_and_values_between_two_tags_are_yielded_as_one_piece() -> None:
     template = _environment(GlobalsAsDict).from_string("<p>{{ a }} and {{ b }}</p>{% if a %}<i>{{ a }}</i>{% endif %}")
     pieces = list(template.generate(a="<x>", b=Markup("<y>")))
     assert pieces == ["<p>&lt;x&gt; and <y></p>", "<i>&lt;x&gt;</i>"]
+
+
+@pytest.mark.parametrize(
+    "value", ["办件", "a & b", "<script>", "'\"", Markup("<b>ours</b>"), Markup("a &amp; b"), 3, None, 2.5]
+)
+def test_a_value_is_drawn_as_escape_draws_it(value: object) -> None:
+    template = "<p>{{ v }}</p>{% macro m(x) %}<i>{{ x }}</i>{% endmacro %}{{ m(v) }}"
+    ours = _environment(GlobalsAsDict).from_string(template).render(v=value)
+    assert ours == _environment(Environment).from_string(template).render(v=value)
+
+
+def test_a_value_drawn_makes_no_markup_when_it_is_plain_text_or_our_html() -> None:
+    template = _environment(GlobalsAsDict).from_string("<p>{{ a }}{{ b }}</p>")
+    ours = Markup("<b>ours</b>")
+    made: list[object] = []
+    markup_new = Markup.__new__
+
+    def counted(cls: type[Markup], *args: Any, **kwargs: Any) -> Markup:
+        made.append(args)
+        return markup_new(cls, *args, **kwargs)
+
+    Markup.__new__ = counted  # type: ignore[method-assign]
+    try:
+        drawn = template.render(a="新生儿出生", b=ours)
+    finally:
+        Markup.__new__ = markup_new  # type: ignore[method-assign]
+    assert drawn == "<p>新生儿出生<b>ours</b></p>"
+    assert made == []
