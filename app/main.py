@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import re
 import shutil
@@ -154,7 +155,16 @@ def _template_gettext(message: str, /, **variables: object) -> str:
 
 
 def _catalogue_name(name: str) -> str:
-    return catalogue_translations.text(i18n.gettext(name))
+    return _catalogue_name_in(name, i18n.current_language())
+
+
+# A name reads the same in a language for as long as the process runs (our texts and the catalogue's translations are
+# read once), and a case page draws two dozen of them: each is looked up once per name and language, not on every page
+# (issue 20). The catalogue names a few hundred things; the bound keeps any other text drawn through it from growing.
+@functools.lru_cache(maxsize=2048)
+def _catalogue_name_in(name: str, language: str) -> str:
+    with i18n.use_language(language):
+        return catalogue_translations.text(i18n.gettext(name))
 
 
 def _template_engine(
