@@ -1,6 +1,7 @@
-"""Answers to a browser taking gzip (every browser): compressed by Litestar's middleware as before, but its compressor
-is made only for an answer that needs one — not for an answer compressed already (the kept tracking page) nor for
-one under the minimum size (app/web/compression.py)."""
+"""Answers to a browser taking gzip (every browser): a whole answer gzipped in one zlib call with Litestar's headers,
+Litestar's compressor made for none of them — not for a page, an answer compressed already (the kept tracking page),
+one under the minimum size (app/web/compression.py), nor a static file, gzipped once and sent as kept
+(app/web/assets.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from litestar.middleware.compression import middleware as litestar_compression
 from litestar.middleware.compression.gzip_facade import GzipCompression
 
+from app.web.assets import STATIC_DIR
+from app.web.compression import PRECOMPRESSED_LEVEL
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
 from tests.case_helpers import submission_for
 
@@ -59,7 +62,7 @@ async def test_no_compressor_for_a_kept_page_or_a_small_answer(
     assert compressors == []
 
 
-async def test_a_page_is_compressed_as_litestar_compresses_it(
+async def test_a_page_is_gzipped_with_litestars_headers_without_its_compressor(
     another_client: MakeClient, compressors: list[GzipCompression]
 ) -> None:
     visitor = another_client()
@@ -67,4 +70,32 @@ async def test_a_page_is_compressed_as_litestar_compresses_it(
     headers, body = await _raw(visitor, "/")
     assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
     assert int(headers["content-length"]) == len(body) and gzip.decompress(body) == plain.content
-    assert len(compressors) == 1
+    assert compressors == []
+
+
+async def test_a_static_file_is_sent_gzipped_once_not_compressed_for_each_answer(
+    client: httpx.AsyncClient, compressors: list[GzipCompression]
+) -> None:
+    file = (STATIC_DIR / "app.css").read_bytes()
+    kept = gzip.compress(file, compresslevel=PRECOMPRESSED_LEVEL, mtime=0)
+    for _ in range(2):
+        headers, body = await _raw(client, "/static/app.css?v=1")
+        assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
+        assert int(headers["content-length"]) == len(body) and gzip.decompress(body) == file
+        assert body[10:] == kept[10:]  # the kept bytes (past the header's OS byte), not gzipped again
+        assert "immutable" in headers["cache-control"] and headers["etag"]
+    assert compressors == []
+    plain = await client.get("/static/app.css?v=1", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == file
+
+
+async def test_a_static_files_head_and_range_answers_agree_with_its_get(client: httpx.AsyncClient) -> None:
+    got, body = await _raw(client, "/static/js/forms.js?v=1")
+    head = await client.head("/static/js/forms.js?v=1", headers=BROWSER)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-encoding", "content-length", "etag", "cache-control", "last-modified"):
+        assert head.headers[name] == got[name], name
+    async with client.stream("GET", "/static/js/forms.js?v=1", headers={**BROWSER, "Range": "bytes=0-99"}) as ranged:
+        # Litestar's static files answer a range with the whole file, as before.
+        assert ranged.status_code == 200
+        assert b"".join([chunk async for chunk in ranged.aiter_raw()]) == body

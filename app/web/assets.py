@@ -2,6 +2,10 @@
 
 A file asked for without `?v=` (an ES module imported by another one: `import … from "./forms.js"`) is answered
 with `Cache-Control: no-cache` instead, so the browser checks it (a cheap 304) rather than keeping a year-old copy.
+
+A file is gzipped once per process (per release: files do not change while it runs), harder than a page drawn per
+request can afford, and that is what a browser taking gzip is sent; Litestar's static files still answer (their
+ETag, Last-Modified, HEAD), with the compressed bytes swapped in.
 """
 
 from __future__ import annotations
@@ -9,12 +13,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
+from litestar.datastructures import CacheControlHeader, Headers, MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from app.web.compression import PRECOMPRESSED_LEVEL, gzipped, with_gzip_headers
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pwa" / "static"
 # What is asked for under its content hash (?v=…) is the same for a year: the static files, our scripts' texts.
 IMMUTABLE = CacheControlHeader(max_age=31_536_000, public=True, immutable=True)
+# Litestar's static files send a file up to this size in one body (larger ones in chunks of it): only those are swapped.
+_WHOLE_FILE_LIMIT = 1024 * 1024
 
 
 def content_version(content: bytes) -> str:
@@ -26,6 +35,7 @@ class StaticAssets:
     def __init__(self, directory: Path = STATIC_DIR) -> None:
         self._directory = directory
         self._versions: dict[str, str] = {}
+        self._gzipped: dict[str, bytes | None] = {}
 
     def version(self, name: str) -> str:
         """The file's content hash (12 hex digits), computed once per process: files do not change while it runs."""
@@ -44,6 +54,56 @@ class StaticAssets:
 
     def read_text(self, name: str) -> str:
         return (self._directory / name).read_text(encoding="utf-8")
+
+    def gzipped(self, name: str) -> bytes | None:
+        """The file gzipped at PRECOMPRESSED_LEVEL, made once per process; None if gzip does not make it smaller or
+        it is not a file of the folder (nothing kept for such a name: names come from URLs)."""
+        if name in self._gzipped:
+            return self._gzipped[name]
+        path = (self._directory / name).resolve()
+        if not path.is_relative_to(self._directory.resolve()) or not path.is_file():
+            return None
+        content = path.read_bytes()
+        packed = gzipped(content, PRECOMPRESSED_LEVEL)
+        kept = packed if len(packed) < len(content) <= _WHOLE_FILE_LIMIT else None
+        self._gzipped[name] = kept
+        return kept
+
+
+class SentPrecompressed:
+    """The static files' router middleware: to a browser taking gzip (as the compression middleware decides), a file's
+    answer carries its kept gzip (StaticAssets.gzipped) with the headers that middleware sets, and is marked cached so
+    that middleware (inside this one) sends it as it is instead of compressing the file again."""
+
+    def __init__(self, app: ASGIApp, assets: StaticAssets) -> None:
+        self.app = app
+        self.assets = assets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        packed = self._kept_gzip(scope)
+        if packed is None:
+            await self.app(scope, receive, send)
+            return
+        state = ScopeState.from_scope(scope)
+        state.is_cached = True
+        found = False
+
+        async def send_packed(message: Message) -> None:
+            nonlocal found
+            if message["type"] == "http.response.start":
+                found = message["status"] == 200
+                if found:
+                    with_gzip_headers(message, state, len(packed))
+            elif found and message["type"] == "http.response.body" and message["body"]:  # a HEAD's is empty
+                message["body"] = packed
+            await send(message)
+
+        await self.app(scope, receive, send_packed)
+
+    def _kept_gzip(self, scope: Scope) -> bytes | None:
+        if "gzip" not in Headers.from_scope(scope).get("accept-encoding", ""):
+            return None
+        return self.assets.gzipped(scope["path"].removeprefix("/static/"))
 
 
 def unversioned_static_middleware(app: ASGIApp) -> ASGIApp:
