@@ -13,7 +13,7 @@ import pytest
 from litestar.middleware.compression import middleware as litestar_compression
 from litestar.middleware.compression.gzip_facade import GzipCompression
 
-from app.web.assets import STATIC_DIR
+from app.web.assets import STATIC_DIR, StaticAssets
 from app.web.compression import PRECOMPRESSED_LEVEL
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
 from tests.case_helpers import submission_for
@@ -99,3 +99,11 @@ async def test_a_static_files_head_and_range_answers_agree_with_its_get(client: 
         # Litestar's static files answer a range with the whole file, as before.
         assert ranged.status_code == 200
         assert b"".join([chunk async for chunk in ranged.aiter_raw()]) == body
+
+
+async def test_a_static_file_is_gzipped_from_its_folder_only() -> None:
+    assets = StaticAssets(STATIC_DIR)
+    kept = assets.gzipped("js/forms.js")
+    assert kept is not None and gzip.decompress(kept) == (STATIC_DIR / "js" / "forms.js").read_bytes()
+    assert assets.gzipped("js/./forms.js") == kept and assets.gzipped("vendor/../js/forms.js") == kept
+    assert assets.gzipped("../../app/main.py") is None and assets.gzipped("js/absent.js") is None

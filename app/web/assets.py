@@ -57,17 +57,20 @@ class StaticAssets:
 
     def gzipped(self, name: str) -> bytes | None:
         """The file gzipped at PRECOMPRESSED_LEVEL, made once per process; None if gzip does not make it smaller or
-        it is not a file of the folder (nothing kept for such a name: names come from URLs)."""
+        it is not a file of the folder. Names come from URLs: only a file's own name is kept (at most one entry per
+        file), another spelling of it (`js/./forms.js`) is looked up again."""
         if name in self._gzipped:
             return self._gzipped[name]
-        path = (self._directory / name).resolve()
-        if not path.is_relative_to(self._directory.resolve()) or not path.is_file():
+        root = self._directory.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
             return None
-        content = path.read_bytes()
-        packed = gzipped(content, PRECOMPRESSED_LEVEL)
-        kept = packed if len(packed) < len(content) <= _WHOLE_FILE_LIMIT else None
-        self._gzipped[name] = kept
-        return kept
+        own_name = path.relative_to(root).as_posix()
+        if own_name not in self._gzipped:
+            content = path.read_bytes()
+            packed = gzipped(content, PRECOMPRESSED_LEVEL)
+            self._gzipped[own_name] = packed if len(packed) < len(content) <= _WHOLE_FILE_LIMIT else None
+        return self._gzipped[own_name]
 
 
 class SentPrecompressed:
