@@ -6,6 +6,7 @@ one under the minimum size (app/web/compression.py), nor a static file, gzipped 
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -14,7 +15,7 @@ from litestar.middleware.compression import middleware as litestar_compression
 from litestar.middleware.compression.gzip_facade import GzipCompression
 
 from app.web.assets import STATIC_DIR, StaticAssets
-from app.web.compression import PRECOMPRESSED_LEVEL
+from app.web.compression import GZIP_LEVEL, PRECOMPRESSED_LEVEL
 from tests.auth_helpers import ZHANG_WEI, new_authenticator, post, sign_up
 from tests.case_helpers import submission_for
 
@@ -70,6 +71,8 @@ async def test_a_page_is_gzipped_with_litestars_headers_without_its_compressor(
     headers, body = await _raw(visitor, "/")
     assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
     assert int(headers["content-length"]) == len(body) and gzip.decompress(body) == plain.content
+    # One gzip member at the pages' level, as zlib writes it.
+    assert body == zlib.compress(plain.content, GZIP_LEVEL, wbits=16 + zlib.MAX_WBITS)
     assert compressors == []
 
 
