@@ -110,3 +110,4 @@ async def test_a_static_file_is_gzipped_from_its_folder_only() -> None:
     assert kept is not None and gzip.decompress(kept) == (STATIC_DIR / "js" / "forms.js").read_bytes()
     assert assets.gzipped("js/./forms.js") == kept and assets.gzipped("vendor/../js/forms.js") == kept
     assert assets.gzipped("../../app/main.py") is None and assets.gzipped("js/absent.js") is None
+    assert assets.gzipped("js/forms\x00.js") is None

@@ -61,6 +61,8 @@ class StaticAssets:
         file), another spelling of it (`js/./forms.js`) is looked up again."""
         if name in self._gzipped:
             return self._gzipped[name]
+        if "\x00" in name:  # no file's name: the route answers it (a 400, app/web/input_checks.py)
+            return None
         root = self._directory.resolve()
         path = (root / name).resolve()
         if not path.is_relative_to(root) or not path.is_file():
