@@ -83,7 +83,7 @@ from app.stats.routes import StatsApi, StatsPages
 from app.supervision.routes import SupervisionApi, SupervisionPages
 from app.wallet.pages import WalletPages
 from app.web import absent, errors, options, redirects, unavailable
-from app.web.assets import IMMUTABLE, STATIC_DIR, StaticAssets, unversioned_static_middleware
+from app.web.assets import IMMUTABLE, STATIC_DIR, SentPrecompressed, StaticAssets, unversioned_static_middleware
 from app.web.caching import release_fingerprint
 from app.web.compression import GZIP_LEVEL, CompressionWhenNeeded
 from app.web.csrf import CsrfMiddleware
@@ -349,8 +349,12 @@ def create_app(settings: Settings | None = None, pool: asyncpg.Pool | None = Non
         opt=public(),
         # Every page links static files by content hash (?v=…), so a year-long immutable cache is safe.
         cache_control=IMMUTABLE,
-        # Those asked for without it are revalidated instead: on this router, not as a layer of every route.
-        middleware=[unversioned_static_middleware],
+        middleware=[
+            # Those asked for without it are revalidated instead: on this router, not as a layer of every route.
+            unversioned_static_middleware,
+            # Each file gzipped once, not for each answer (app/web/assets.py).
+            DefineMiddleware(SentPrecompressed, assets=assets),
+        ],
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
