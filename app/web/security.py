@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import HTTPResponseStartEvent, HTTPScope, Scope
 
-from app.ops.requests import AnswerHook
 from auth.access import answers_personal_data
 from auth.sessions import serving_someone
 
@@ -53,7 +52,7 @@ def _personal(scope: Scope) -> bool:
     return (isinstance(handler, BaseRouteHandler) and answers_personal_data(handler)) or serving_someone(scope)
 
 
-def security_headers(*, https: bool) -> AnswerHook:
+def security_headers(*, https: bool) -> Callable[[HTTPResponseStartEvent, HTTPScope], Awaitable[None]]:
     """Done to every answer as it starts (app/ops/requests.py, around the whole app): those of routes and of their
     middleware, and those Litestar makes before routing (404, 405) or from an exception raised anywhere (the error
     pages, a 500)."""
