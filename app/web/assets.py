@@ -100,8 +100,8 @@ class SentPrecompressed:
                 if found:
                     with_gzip_headers(message, state, len(packed))
             elif found and message["type"] == "http.response.body" and message["body"]:  # a HEAD's is empty
-                # The whole gzip in place of the file's first chunk, nothing for any further one (a file past
-                # Litestar's chunk of 1 MB is read in several).
+                # The whole gzip in place of the file's first body, nothing for any further one: a file is kept only
+                # up to Litestar's chunk (_WHOLE_FILE_LIMIT), so there is one, unless Litestar reads smaller chunks.
                 message["body"] = b"" if sent else packed
                 sent = True
             await send(message)
