@@ -39,28 +39,37 @@ class PostgresSessionStore(Store):
             raise RuntimeError("session store used before the database pool was bound")
         return self._pool
 
+    def _on(self, db: DB | None) -> DB:
+        return db if db is not None else self.pool
+
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         await session_set(self.pool, key, data, _delta(expires_in))
 
-    async def create(self, key: str, value: bytes, expires_in: int | None) -> bool:
+    # The session backend's reads and writes take `db`: the request's own view of the pool when it has one
+    # (db/request_pool.py). A page view holds that connection until its answer starts, which is when the session is
+    # written: a write taking a second connection from the pool would wait, with as many such views as the pool has
+    # connections, for ever (tests/test_one_connection_http.py).
+
+    async def create(self, key: str, value: bytes, expires_in: int | None, db: DB | None = None) -> bool:
         """Store a new session; False when a row under `key` exists already (nothing is changed then)."""
-        return await session_create(self.pool, key, value, _delta(expires_in))
+        return await session_create(self._on(db), key, value, _delta(expires_in))
 
-    async def replace(self, key: str, expected: bytes, value: bytes, expires_in: int | None) -> bool:
+    async def replace(
+        self, key: str, expected: bytes, value: bytes, expires_in: int | None, db: DB | None = None
+    ) -> bool:
         """Store `value` only if the row still holds `expected`; False when it changed or is gone."""
-        return await session_replace(self.pool, key, expected, value, _delta(expires_in))
+        return await session_replace(self._on(db), key, expected, value, _delta(expires_in))
 
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        return await session_get(self.pool, key, _delta(renew_for))
+    async def get(self, key: str, renew_for: int | timedelta | None = None, db: DB | None = None) -> bytes | None:
+        return await session_get(self._on(db), key, _delta(renew_for))
 
     async def get_with_user(self, key: str, db: DB | None = None) -> SessionRead | None:
-        """The session under `key` and its account, as the session middleware reads them on every request; on `db`,
-        the request's own view of the pool when it has one (db/request_pool.py)."""
-        return await self._read_with_user(db if db is not None else self.pool, key)
+        """The session under `key` and its account, as the session middleware reads them on every request."""
+        return await self._read_with_user(self._on(db), key)
 
-    async def delete(self, key: str) -> None:
-        await session_delete(self.pool, key)
+    async def delete(self, key: str, db: DB | None = None) -> None:
+        await session_delete(self._on(db), key)
 
     async def delete_all(self) -> None:
         await session_delete_all(self.pool)

@@ -24,6 +24,7 @@ from auth.models import CurrentUser
 
 # The sessions' Litestar store, which the composition root registers as "sessions" (session_config's `store`).
 from auth.session_store import PostgresSessionStore
+from db.pool import DB
 from db.request_pool import pool_of_request
 
 SESSION_COOKIE = "ywtb_session"
@@ -111,12 +112,8 @@ class SessionBackend(ServerSideSessionBackend):
         from the scope instead of asking the database a second time."""
         session_id = self.offered_id(connection)
         sessions = self._store(connection)
-        # On a page view's own connection, which the route's statements then share (db/request_pool.py).
-        read = (
-            await sessions.get_with_user(session_id, pool_of_request(connection.scope, sessions.pool))
-            if session_id
-            else None
-        )
+        # On a page view's own connection, which the route's statements then share.
+        read = await sessions.get_with_user(session_id, self._db(connection, sessions)) if session_id else None
         data = read.value if read is not None else None
         connection.scope[_LOADED] = data  # type: ignore[literal-required]
         connection.scope[_ACCOUNT_READ] = read.user if read is not None else None  # type: ignore[literal-required]
@@ -134,25 +131,34 @@ class SessionBackend(ServerSideSessionBackend):
         assert isinstance(found, PostgresSessionStore)
         return found
 
+    @staticmethod
+    def _db(connection: ASGIConnection[Any, Any, Any, Any], sessions: PostgresSessionStore) -> DB:
+        """The request's own view of the pool when it has one (db/request_pool.py: a page view's one connection),
+        else the pool. The session is read on it and written on it too: a page view holds that connection until its
+        answer starts, when the session is written, and a write waiting for a second connection meanwhile could wait
+        for ever once every connection is held by such a view (tests/test_one_connection_http.py)."""
+        return pool_of_request(connection.scope, sessions.pool)
+
     async def store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         # scope_session: Litestar's ScopeSession, a union with a partially unknown member to pyright.
         scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
         sessions = self._store(connection)
+        db = self._db(connection, sessions)
         loaded: bytes | None = scope.get(_LOADED)
         rotated = scope.pop(_ROTATE, False)
         if rotated:
             old_id = self.offered_id(connection)  # never Litestar's "null" of a cleared session
             if old_id:
-                await sessions.delete(old_id)
+                await sessions.delete(old_id, db)
             scope[_FRESH_ID] = self.generate_session_id()
             loaded = None
         data = None if scope_session is Empty else self._serialize(scope_session)
         if data is None or data == EMPTY_SESSION:
             # Signed out, or a visitor with nothing to keep: no row (and no write per anonymous page view).
             if loaded is not None:
-                await sessions.delete(self.get_session_id(connection))
+                await sessions.delete(self.get_session_id(connection), db)
                 cookie = self._cookie_attributes()
                 MutableScopeHeaders.from_message(message).add(
                     "Set-Cookie", Cookie(value="null", key=self.config.key, expires=0, **cookie).to_header(header="")
@@ -162,7 +168,7 @@ class SessionBackend(ServerSideSessionBackend):
             # A new session never takes the id the browser offered (planted, or of an expired row): ours only.
             scope[_FRESH_ID] = self.generate_session_id()
         session_id = self.get_session_id(connection)
-        if data != loaded and not await self._write(sessions, session_id, loaded, data):
+        if data != loaded and not await self._write(sessions, db, session_id, loaded, data):
             return  # the session was deleted meanwhile (signed out elsewhere): keep it that way
         if loaded is None:
             # Only a new id is sent: a slow request answering after a sign-in must not set the browser back to
@@ -176,22 +182,24 @@ class SessionBackend(ServerSideSessionBackend):
         """The session cookie's attributes from the config (read only when a cookie is sent: most answers send none)."""
         return dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
 
-    async def _write(self, sessions: PostgresSessionStore, session_id: str, loaded: bytes | None, data: bytes) -> bool:
+    async def _write(
+        self, sessions: PostgresSessionStore, db: DB, session_id: str, loaded: bytes | None, data: bytes
+    ) -> bool:
         """Store this request's changes; False when there is no session to store them in any more."""
         max_age = int(self.config.max_age)
         if loaded is None:
-            return await sessions.create(session_id, data, max_age)  # under an id we just generated
-        if await sessions.replace(session_id, loaded, data, max_age):
+            return await sessions.create(session_id, data, max_age, db)  # under an id we just generated
+        if await sessions.replace(session_id, loaded, data, max_age, db):
             return True
         # The row changed since this request read it: apply this request's own changes to it as it is now.
         mine = self.deserialize_data(data)
         before = self.deserialize_data(loaded)
         for _attempt in range(_WRITE_ATTEMPTS):
-            current = await sessions.get(session_id)
+            current = await sessions.get(session_id, db=db)
             if current is None:
                 return False
             merged = _merge(before, mine, self.deserialize_data(current))
-            if await sessions.replace(session_id, current, self._serialize(merged), max_age):
+            if await sessions.replace(session_id, current, self._serialize(merged), max_age, db):
                 return True
         return False  # kept changing under us: the other writers' version stands
 
