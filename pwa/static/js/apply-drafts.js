@@ -55,16 +55,36 @@ let retry = null;
 let saving = Promise.resolve();
 let paused = false; // while a conflict waits for the resident's choice, and while the form is submitted
 let theirs = null; // the other device's answers, while that choice waits
+// Until load() has restored the draft (a slow connection can take seconds) the person may already be typing: the
+// fields they change are theirs and the draft fills only the others. Nothing is sent to the server meanwhile: the
+// server draft's version is not known yet, and a save on top of version 0 would come back as a conflict.
+let loading = true;
+const touched = new Set(); // the names of the fields changed while loading
 
 const say = (text) => { status.textContent = text; status.hidden = !text; };
 // Beijing time, as every time the server prints (a phone set to another zone still reads the same clock).
 const clock = () => formatTime(new Date());
 
+// What this device kept for the form when the page opened (load() restores it).
+const keptAtOpen = device.get();
+
 async function keepHere() {
-  const data = answers();
-  if (await device.put(data, { baseVersion: version, synced: false })) say(t("已保存到本机 %(time)s", { time: clock() }));
+  const { data, baseVersion } = loading ? typedOverKept(await keptAtOpen) : { data: answers(), baseVersion: version };
+  if (await device.put(data, { baseVersion, synced: false })) say(t("已保存到本机 %(time)s", { time: clock() }));
   return data;
 }
+
+// Before the draft is restored the form's other fields are not answers yet (empty, or prefilled): the device copy
+// stays what it was, with only the fields typed since on top, so that a reload meanwhile loses neither.
+function typedOverKept(kept) {
+  const typed = answers();
+  const data = { ...kept?.data };
+  for (const name of touched) if (Object.hasOwn(typed, name)) data[name] = typed[name];
+  return { data, baseVersion: kept?.baseVersion || 0 };
+}
+
+// What a restored draft may fill: every field but those the person changed while it was on its way.
+const untouched = (data) => Object.fromEntries(Object.entries(data || {}).filter(([name]) => !touched.has(name)));
 
 function conflictWith(current) {
   version = current.version;
@@ -117,7 +137,7 @@ function retryLater() {
 }
 
 function syncSoon() {
-  if (paused) return;
+  if (paused || loading) return;
   clearTimeout(serverTimer);
   serverTimer = setTimeout(() => {
     serverTimer = null;
@@ -127,6 +147,7 @@ function syncSoon() {
 
 function changed(event) {
   if (!event.target.matches("[data-field]")) return;
+  if (loading) touched.add(event.target.name);
   showSources();
   clearTimeout(localTimer);
   localTimer = setTimeout(() => { localTimer = null; keepHere(); }, LOCAL_DELAY_MS);
@@ -138,7 +159,7 @@ function changed(event) {
 // Offline: this device's copy is all there is; sent once there is a connection, unless it already was.
 function restoreFromDevice(kept) {
   version = kept.baseVersion || 0;
-  fill(kept.data);
+  fill(untouched(kept.data));
   const changedForm = kept.formChecksum !== form.dataset.checksum;
   say(changedForm ? t("已恢复本机保存的内容（表单已更新，请核对）") : t("已恢复本机保存的内容"));
   if (!kept.synced) syncSoon();
@@ -147,7 +168,7 @@ function restoreFromDevice(kept) {
 function restoreBeside(kept, server) {
   const data = server.data || {};
   if (kept && !kept.synced && !sameAnswers(kept.data, data)) {
-    fill(kept.data);
+    fill(untouched(kept.data)); // shown against the server's, if it comes to that, with what was just typed on top
     if ((kept.baseVersion || 0) === version) {
       // Typed here (offline, or before a reload) on top of what the server has: send it.
       say(t("已恢复本机保存的内容"));
@@ -158,17 +179,32 @@ function restoreBeside(kept, server) {
     return;
   }
   if (Object.keys(data).length) {
-    fill(data);
-    say(t("已恢复上次保存的草稿"));
-    device.put(data, { baseVersion: version, synced: true });
+    fill(untouched(data));
+    if (touched.size) {
+      say(t("已恢复上次保存的草稿，保留了您刚填写的内容")); // kept and sent by keepTyped
+    } else {
+      say(t("已恢复上次保存的草稿"));
+      device.put(data, { baseVersion: version, synced: true });
+    }
   } else if (kept) {
     // Nothing on the server although this device synced it: the form was submitted (elsewhere).
     device.remove();
   }
 }
 
+// Typed while the draft was on its way: the form now holds those fields over what was restored, which neither this
+// device nor the server has yet. Kept here as unsynced, and sent now that the server draft's version is known —
+// unless a conflict waits for the resident's choice (conflictWith; the device keeps what typedOverKept kept).
+function keepTyped() {
+  if (!touched.size || paused) return;
+  clearTimeout(localTimer); // it would keep the same answers, and say so over the restore's message
+  localTimer = null;
+  device.put(answers(), { baseVersion: version, synced: false });
+  syncSoon();
+}
+
 async function load() {
-  const kept = await device.get();
+  const kept = await keptAtOpen;
   let server = null;
   try {
     server = await getJSON(path, whom);
@@ -176,10 +212,14 @@ async function load() {
     server = null; // offline
   }
   if (server?.ok) version = server.data.version;
+  loading = false;
   // A page re-rendered with the resident's posted answers (and their errors) keeps those instead.
-  if (form.dataset.restoreDraft !== "true") return;
-  if (server?.ok) restoreBeside(kept, server.data);
-  else if (kept) restoreFromDevice(kept);
+  if (form.dataset.restoreDraft === "true") {
+    if (server?.ok) restoreBeside(kept, server.data);
+    else if (kept) restoreFromDevice(kept);
+  }
+  keepTyped();
+  touched.clear(); // from here on a change is simply the next answer
 }
 
 // Submitting: no save may land after the case is made (the server deletes the draft then).
