@@ -131,3 +131,43 @@ def test_what_is_typed_before_a_conflicting_draft_arrives_is_shown_as_this_pages
     expect(status).to_contain_text("已同步", timeout=5000)
     saved = api(page, "GET", DRAFT)["data"]
     assert (saved["child.relationship"], saved["applicant.phone"]) == ("guardian", "13900000003")
+
+
+def test_typing_while_the_conflict_waits_never_sends_this_pages_answers_over_the_other_devices(
+    phone: Page, live_server: LiveServer, console_watch: ConsoleWatch
+) -> None:
+    """The resident has not chosen yet: what they type meanwhile is kept on this device as building on the version
+    this page had, so that a reload asks again rather than overwriting the other device's draft unasked."""
+    console_watch.allow("net::ERR_FAILED")  # the save refused below, on purpose
+    page = phone
+    sign_up_with_enrollment_code(page, live_server, *RESIDENT)
+    page.goto(APPLY)
+    status = page.locator("#draft-status")
+    page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
+    expect(status).to_contain_text("已同步", timeout=5000)
+    # Typed here but not sent (the connection drops), while another device saves the server draft.
+    page.route(f"**{DRAFT}", lambda route: route.abort() if route.request.method == "PUT" else route.continue_())
+    page.get_by_label("申请人手机号码").fill("13900000005")
+    expect(status).to_contain_text("联网后自动同步", timeout=5000)
+    page.unroute(f"**{DRAFT}")
+    draft = api(page, "GET", DRAFT)
+    other = {"child.relationship": "father", "applicant.phone": "13900000006", "child.name": "另一设备"}
+    body = {"data": other, "version": draft["version"], "form_checksum": draft["form_checksum"], "items": ["CZ-YB-002"]}
+    theirs = api(page, "PUT", DRAFT, data=body)["version"]
+
+    page.reload()
+    notice = page.locator("#draft-conflict")
+    expect(notice).to_be_visible()
+    # Still undecided, the resident corrects a field of this page's answers: kept on the device, not sent.
+    page.get_by_label("申请人手机号码").fill("13900000007")
+    wait_until(page, lambda: page.evaluate(DEVICE_COPY)["data"].get("applicant.phone") == "13900000007")
+    assert page.evaluate(DEVICE_COPY)["baseVersion"] < theirs
+
+    page.reload()
+    expect(notice).to_be_visible()  # asked again
+    expect(notice).to_contain_text("本页：13900000007")
+    page.wait_for_timeout(1500)  # longer than the second after which a change is sent
+    assert api(page, "GET", DRAFT)["data"]["applicant.phone"] == "13900000006"
+    notice.get_by_role("button", name="保留本页填写的内容").click()
+    expect(status).to_contain_text("已同步", timeout=5000)
+    assert api(page, "GET", DRAFT)["data"]["applicant.phone"] == "13900000007"

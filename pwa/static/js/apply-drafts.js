@@ -54,7 +54,7 @@ let serverTimer = null;
 let retry = null;
 let saving = Promise.resolve();
 let paused = false; // while a conflict waits for the resident's choice, and while the form is submitted
-let theirs = null; // the other device's answers, while that choice waits
+let theirs = null; // the other device's draft ({version, data}), while that choice waits
 // Until load() has restored the draft (a slow connection can take seconds) the person may already be typing: the
 // fields they change are theirs and the draft fills only the others. Nothing is sent to the server meanwhile: the
 // server draft's version is not known yet, and a save on top of version 0 would come back as a conflict.
@@ -86,19 +86,22 @@ function typedOverKept(kept) {
 // What a restored draft may fill: every field but those the person changed while it was on its way.
 const untouched = (data) => Object.fromEntries(Object.entries(data || {}).filter(([name]) => !touched.has(name)));
 
+// `version` stays the one this page's answers build on until the resident chooses: what they type meanwhile is kept
+// on the device on that version, so that a reload asks again (restoreBeside) rather than sending it over the other
+// device's draft unasked.
 function conflictWith(current) {
-  version = current.version;
-  theirs = current.data || {};
+  theirs = { version: current.version, data: current.data || {} };
   paused = true;
-  showConflict(answers(), theirs);
+  showConflict(answers(), theirs.data);
   say(t("已保存到本机 %(time)s，尚未同步", { time: clock() }));
 }
 
 function choose(choice) {
   paused = false;
+  version = theirs.version; // either way, the answers kept now build on the other device's draft
   if (choice === "theirs") {
-    fill(theirs);
-    device.put(theirs, { baseVersion: version, synced: true });
+    fill(theirs.data);
+    device.put(theirs.data, { baseVersion: version, synced: true });
     say(t("已载入另一设备上的草稿"));
   } else {
     keepHere();
@@ -169,11 +172,12 @@ function restoreBeside(kept, server) {
   const data = server.data || {};
   if (kept && !kept.synced && !sameAnswers(kept.data, data)) {
     fill(untouched(kept.data)); // shown against the server's, if it comes to that, with what was just typed on top
-    if ((kept.baseVersion || 0) === version) {
+    if ((kept.baseVersion || 0) === server.version) {
       // Typed here (offline, or before a reload) on top of what the server has: send it.
       say(t("已恢复本机保存的内容"));
       syncSoon();
     } else {
+      version = kept.baseVersion || 0; // what these answers build on, until the resident chooses
       conflictWith(server);
     }
     return;
