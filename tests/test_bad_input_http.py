@@ -10,6 +10,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import litestar.connection.base
+import pytest
 
 from app.main import create_app
 from app.web.input_checks import refuse_unstorable_input
@@ -76,6 +78,18 @@ async def test_nul_in_a_query_parameter_is_a_400_naming_it(client: Client) -> No
     assert_names_field(await client.get("/api/v1/regions?par%00ent=320400"), "parent")  # in the name itself
     # A page: the error page, naming the parameter.
     assert_error_page_names_field(await client.get("/scan/case", params={"no": "CZ\x00"}), "no")
+
+
+async def test_a_request_without_a_query_string_has_none_parsed(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Most requests have none: the check costs them no parse (and no copy of nothing into a MultiDict).
+    def refused(query_string: bytes) -> tuple[tuple[str, str], ...]:
+        raise AssertionError(f"parsed {query_string!r}")
+
+    monkeypatch.setattr(litestar.connection.base, "parse_query_string", refused)
+    assert (await client.get("/api/v1/track/" + "y" * 32)).status_code == 404
+    assert (await client.get("/api/v1/regions")).status_code == 200
 
 
 async def test_nul_in_a_path_parameter_is_a_400_naming_it(client: Client) -> None:

@@ -42,8 +42,10 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
     errors: dict[str, str] = {}
     for name, value in request.path_params.items():
         _check_scalar(errors, name, value)
-    for name, value in request.query_params.multi_items():
-        _check_named(errors, name, value, where="query")
+    # Most requests have no query: not parsed for nothing (Request.query_params parses and copies it on every call).
+    if request.scope["query_string"]:
+        for name, value in request.query_params.multi_items():
+            _check_named(errors, name, value, where="query")
     if not errors:
         await _check_body(request, errors)
     if errors:
