@@ -173,6 +173,27 @@ def test_a_submission_made_offline_becomes_exactly_one_case(phone: Page, offline
     assert page.evaluate(LOCAL_STATE)["queued"] == 0
 
 
+# Offline, what the page gets for its stylesheet and its English texts under another release's ?v= (a page kept before
+# a deploy links those): the text of each answer, or the error.
+OLDER_RELEASE_FILES = """async () => {
+  const older = (url) => url.replace(/([?&]v=)[^&]+/, "$1000000000000");
+  const links = [document.querySelector('link[rel="stylesheet"][href*="app.css"]').href,
+                 new URL("/i18n/en.js?v=1", location.href).href];
+  return Promise.all(links.map((url) => fetch(older(url)).then((r) => r.text(), (e) => `failed: ${e}`)));
+}"""
+
+
+def test_a_page_kept_before_a_release_keeps_its_styles_and_texts_offline(phone: Page, offline_ok: ConsoleWatch) -> None:
+    page = phone
+    page.goto("/")
+    under_service_worker(page)
+    page.context.set_offline(True)
+    css, english = page.evaluate(OLDER_RELEASE_FILES)
+    assert ".site-header" in css  # this release's app.css stands in for the older one
+    assert english.startswith("(self.ywtbScriptTexts ??= {}).en = ")  # the English texts, not Chinese fallbacks
+    page.context.set_offline(False)
+
+
 def test_a_new_version_waits_until_the_resident_chooses_to_update(phone: Page) -> None:
     page = phone
     page.goto("/")

@@ -9,8 +9,8 @@
      (a resident's own case, receipt and form pages), else the offline page in the language this device reads
      pages in (local-data.js: rememberLanguage), so an English reader offline reads English.
    - Static files and our scripts' texts (/i18n/) with ?v=<content hash>: cache first (their content never changes
-     under that name). Without ?v= (modules imported by modules): network first, revalidated, the cached copy when
-     offline.
+     under that name); offline, an older ?v= (a page kept before a release) gets the version held now. Without ?v=
+     (modules imported by modules): network first, revalidated, the cached copy when offline.
    - Everything else (the API, htmx fragments) goes to the network and is never cached: it holds personal data.
    - A new version waits until the page's "有新版本，点击更新" is pressed; old caches go when it takes over.
    - Background Sync sends the submissions queued offline (local-data.js), for the account signed in now only.
@@ -101,7 +101,17 @@ function pageKey(url) {
 async function cacheFirst(request) {
   const cached = await caches.match(request, { ignoreVary: true });
   if (cached) return cached;
-  const response = await fetch(request);
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (error) {
+    // Offline, asked for a version no cache holds: a page kept before a release links the files of that release
+    // (?v= of their old content). The version held now of the same file stands in, rather than a page without its
+    // styles or its texts in the reader's language.
+    const current = await caches.match(request, { ignoreSearch: true, ignoreVary: true });
+    if (current) return current;
+    throw error;
+  }
   if (response.ok) {
     const copy = response.clone();
     await caches.open(STATIC_CACHE).then((cache) => cache.put(request, copy));
