@@ -81,26 +81,34 @@ DEVICE_COPY = """async () => {
 }"""
 
 
-def test_what_is_typed_before_a_conflicting_draft_arrives_is_shown_as_this_pages(
-    phone: Page, live_server: LiveServer, console_watch: ConsoleWatch
-) -> None:
-    console_watch.allow("net::ERR_FAILED")  # the save refused below, on purpose
-    page = phone
+def _typed_here_unsent_while_another_device_saves(
+    page: Page, live_server: LiveServer, typed_phone: str, their_phone: str
+) -> tuple[int, int]:
+    """The resident's form synced once (relation 父亲), then a phone number typed here but not sent (the connection
+    drops), while another device saves the server draft: the version this device's copy builds on, and theirs."""
     sign_up_with_enrollment_code(page, live_server, *RESIDENT)
     page.goto(APPLY)
     status = page.locator("#draft-status")
     page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
     expect(status).to_contain_text("已同步", timeout=5000)
     synced = page.evaluate(DEVICE_COPY)["baseVersion"]
-    # Typed here but not sent (the connection drops), while another device saves the server draft.
     page.route(f"**{DRAFT}", lambda route: route.abort() if route.request.method == "PUT" else route.continue_())
-    page.get_by_label("申请人手机号码").fill("13900000003")
+    page.get_by_label("申请人手机号码").fill(typed_phone)
     expect(status).to_contain_text("联网后自动同步", timeout=5000)
     page.unroute(f"**{DRAFT}")
     draft = api(page, "GET", DRAFT)
-    other = {"child.relationship": "father", "applicant.phone": "13900000004", "child.name": "另一设备"}
+    other = {"child.relationship": "father", "applicant.phone": their_phone, "child.name": "另一设备"}
     body = {"data": other, "version": draft["version"], "form_checksum": draft["form_checksum"], "items": ["CZ-YB-002"]}
-    api(page, "PUT", DRAFT, data=body)
+    return synced, api(page, "PUT", DRAFT, data=body)["version"]
+
+
+def test_what_is_typed_before_a_conflicting_draft_arrives_is_shown_as_this_pages(
+    phone: Page, live_server: LiveServer, console_watch: ConsoleWatch
+) -> None:
+    console_watch.allow("net::ERR_FAILED")  # the save refused below, on purpose
+    page = phone
+    synced, _ = _typed_here_unsent_while_another_device_saves(page, live_server, "13900000003", "13900000004")
+    status = page.locator("#draft-status")
 
     # Reopened on a slow connection: the resident changes who they are before the drafts have come back.
     held: list[Route] = []
@@ -140,20 +148,8 @@ def test_typing_while_the_conflict_waits_never_sends_this_pages_answers_over_the
     this page had, so that a reload asks again rather than overwriting the other device's draft unasked."""
     console_watch.allow("net::ERR_FAILED")  # the save refused below, on purpose
     page = phone
-    sign_up_with_enrollment_code(page, live_server, *RESIDENT)
-    page.goto(APPLY)
+    _, theirs = _typed_here_unsent_while_another_device_saves(page, live_server, "13900000005", "13900000006")
     status = page.locator("#draft-status")
-    page.get_by_label("申请人与新生儿的关系").select_option(label="父亲")
-    expect(status).to_contain_text("已同步", timeout=5000)
-    # Typed here but not sent (the connection drops), while another device saves the server draft.
-    page.route(f"**{DRAFT}", lambda route: route.abort() if route.request.method == "PUT" else route.continue_())
-    page.get_by_label("申请人手机号码").fill("13900000005")
-    expect(status).to_contain_text("联网后自动同步", timeout=5000)
-    page.unroute(f"**{DRAFT}")
-    draft = api(page, "GET", DRAFT)
-    other = {"child.relationship": "father", "applicant.phone": "13900000006", "child.name": "另一设备"}
-    body = {"data": other, "version": draft["version"], "form_checksum": draft["form_checksum"], "items": ["CZ-YB-002"]}
-    theirs = api(page, "PUT", DRAFT, data=body)["version"]
 
     page.reload()
     notice = page.locator("#draft-conflict")
