@@ -29,7 +29,9 @@ EMPLOYER = "武进湖塘纺织厂"  # typed for the first client only
 
 
 def _draw_signature(page: Page) -> None:
-    """A signature with the mouse: pointer events, as a finger or stylus would send them."""
+    """A signature with the mouse: pointer events, as a finger or stylus would send them — once delegation.js listens
+    (under load it can run after the page shows: strokes before it leave no ink)."""
+    expect(page.locator("#delegation-form")).to_have_attribute("data-enhanced", "true")
     pad = page.locator("#signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
