@@ -15,11 +15,13 @@ from app.cases.models import (
     CaseHead,
     CaseListed,
     CaseOfPerson,
+    CaseOnPage,
     CaseParties,
     CaseToKey,
     DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
+    KeptCasePage,
     KeptPage,
     PendingUpload,
     QueueCaseFacts,
@@ -338,6 +340,59 @@ async def case_for_reader_with_contents(db: DB, case_no: str, person_id: int) ->
     head = dict(row)
     contents = _contents({"tasks": head.pop("tasks"), "timeline": head.pop("timeline")})
     return CaseHead(**head), contents
+
+
+async def case_on_page_for_reader(db: DB, case_no: str, person_id: int, variant_prefix: str) -> CaseOnPage | None:
+    """case_for_reader with the counts of changes the resident's case page depends on and the page kept for this
+    reader's kind (`variant_prefix`, the language, followed by their role if they are a linked party: case_pages'
+    variant), in one indexed read (the case's number, the link's and the kept page's primary keys)."""
+    row = await db.fetchrow(
+        "SELECT " + _CASE_HEAD_LINKED_COLUMNS + ", c.page_version, c.notices_version, p.etag, p.blocks FROM cases c "
+        "JOIN life_events e ON e.code = c.life_event_code "
+        "LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 "
+        "LEFT JOIN case_pages p ON p.case_id = c.id AND p.variant = $3 || coalesce(l.role, '') WHERE c.case_no = $1",
+        case_no,
+        person_id,
+        variant_prefix,
+    )
+    if row is None:
+        return None
+    head = dict(row)
+    page_version, notices_version = head.pop("page_version"), head.pop("notices_version")
+    etag, blocks = head.pop("etag"), head.pop("blocks")
+    kept = KeptCasePage(etag=etag, blocks=_KEPT_BLOCKS.decode(blocks)) if etag is not None else None
+    return CaseOnPage(head=CaseHead(**head), page_version=page_version, notices_version=notices_version, kept=kept)
+
+
+# A kept case page's blocks (name → what it drew), as stored in case_pages.blocks.
+_KEPT_BLOCKS = msgspec.msgpack.Decoder(dict[str, str])
+
+
+async def keep_case_page(
+    db: DB, case_id: int, variant: str, page_version: int, notices_version: int, page: KeptCasePage
+) -> bool:
+    """Keep (or overwrite) the case's page for one kind of reader and language, unless what it was drawn from has
+    moved on meanwhile or the case was purged: an older drawing never replaces a newer one. Whether it was kept."""
+    status = await db.execute(
+        "INSERT INTO case_pages (case_id, variant, etag, blocks) "
+        "SELECT c.id, $2, $3, $4 FROM cases c WHERE c.id = $1 AND c.page_version = $5 AND c.notices_version = $6 "
+        "AND c.purged_at IS NULL "
+        "ON CONFLICT (case_id, variant) DO UPDATE SET etag = EXCLUDED.etag, blocks = EXCLUDED.blocks "
+        "WHERE case_pages.etag <> EXCLUDED.etag",
+        case_id,
+        variant,
+        page.etag,
+        msgspec.msgpack.encode(page.blocks),
+        page_version,
+        notices_version,
+    )
+    return status != "INSERT 0 0"
+
+
+async def forget_case_pages(tx: DB, case_ids: list[int]) -> int:
+    """The kept case pages of the cases (purge); how many."""
+    status = await tx.execute("DELETE FROM case_pages WHERE case_id = ANY($1::bigint[])", case_ids)
+    return int(status.split()[-1])
 
 
 async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> CaseHead | None:
