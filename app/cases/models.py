@@ -446,12 +446,14 @@ class CaseOnPage(msgspec.Struct, frozen=True, kw_only=True):
     """A case as its resident's page is first read, in one statement: its head (as this reader reads it), the counts
     of changes to what the page shows beside the head (`page_version`: its tasks and steps, migration 0049;
     `notices_version`: its notices that must arrive, 0048) and the page kept for this reader's kind and language
-    (None: none kept). The tasks and steps themselves are read only to draw the page."""
+    (None: none kept). The tasks and steps themselves (`contents`) are read only when no page was kept under these
+    counts: the page is then drawn."""
 
     head: CaseHead
     page_version: int
     notices_version: int
     kept: KeptCasePage | None = None
+    contents: CaseContents | None = None
 
 
 class TrackedPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -487,9 +487,10 @@ async def case_on_page(db: DB, user: CurrentUser, case_no: str, language: str) -
 
 
 async def case_view_on_page(db: asyncpg.Pool, settings: Settings, found: CaseOnPage) -> CaseView:
-    """The case as its page shows it, read to draw the page: its tasks and steps, then what they call for. Read after
-    the counts in `found`, so the page drawn is never older than the counts it will be tagged with."""
-    return await _case_view(db, settings, found.head, await store.case_contents(db, found.head.id))
+    """The case as its page shows it, to draw the page: its tasks and steps (read with the counts in `found`, else
+    now: after them, so the page drawn is never older than the counts it is tagged with), then what they call for."""
+    contents = found.contents or await store.case_contents(db, found.head.id)
+    return await _case_view(db, settings, found.head, contents)
 
 
 def case_page_may_be_kept(case: CaseView) -> bool:

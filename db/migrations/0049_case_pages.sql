@@ -13,6 +13,10 @@ CREATE TABLE case_pages (
     variant text NOT NULL CHECK (char_length(variant) <= 80),
     etag text NOT NULL,
     blocks bytea NOT NULL,
+    -- The case's counts below as the page was drawn: while they are the case's, the read that finds the page reads
+    -- none of the tasks and steps; once either moved on, the same read brings them, to draw the page again.
+    page_version bigint NOT NULL,
+    notices_version bigint NOT NULL,
     PRIMARY KEY (case_id, variant)
 );
 
