@@ -92,18 +92,25 @@ async def test_the_case_page_makes_the_same_few_queries_however_many_tasks(
         case_no = created.json()["case_no"]
         queries.clear()
         assert (await client.get(f"/cases/{case_no}")).status_code == 200
-        counts[life_event] = len(queries)
+        drawn = [" ".join(q.query.split())[:100] for q in queries]
+        queries.clear()
+        assert (await client.get(f"/cases/{case_no}")).status_code == 200
+        counts[life_event] = (drawn, [" ".join(q.query.split())[:100] for q in queries])
     assert counts["birth"] == counts["retirement"], counts
-    # The session with its account, the case with its tasks and steps: nothing else for a case whose steps have no
-    # 待授权 (consent requests) and no step whose notice must arrive (补正, refusals, 办结: their deliveries).
-    assert counts["birth"] == 2, [" ".join(q.query.split())[:100] for q in queries]
+    # The session with its account, the case with its tasks and steps, and (once the page is sent) its own part kept:
+    # nothing else for a case whose steps have no 待授权 (consent requests) and no step whose notice must arrive (补正,
+    # refusals, 办结: their deliveries).
+    drawn, sent_as_kept = counts["birth"]
+    assert len(drawn) == 3 and drawn[2].startswith("INSERT INTO case_pages"), drawn
+    # Viewed again, unchanged: the session and the same one read of the case, its page sent as kept.
+    assert sent_as_kept == drawn[:2], sent_as_kept
 
 
 async def test_the_case_page_reads_the_session_and_the_case_on_one_pool_connection(
     counted: tuple[httpx.AsyncClient, list[LoggedQuery]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One acquire and release for the page view (db/request_pool.py), not one per statement (each ~200 Python calls),
-    and the connection is back in the pool once the page is answered."""
+    and the connection is back in the pool once the page is answered; its first view keeps the page on another."""
     client, queries = counted
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     created = await post(client, "/api/v1/cases", await submission_for(client, "birth", "perf-one-connection"))
@@ -119,7 +126,14 @@ async def test_the_case_page_reads_the_session_and_the_case_on_one_pool_connecti
     monkeypatch.setattr(asyncpg.pool.Pool, "_acquire", counted_acquire)
     queries.clear()
     assert (await client.get(f"/cases/{created.json()['case_no']}")).status_code == 200
-    assert len(queries) == 2  # the session with its account, the case with its tasks and steps
+    # The session with its account, the case with its tasks and steps; its page kept once it is sent, on a
+    # connection of its own (as the tracking page's: the view's is given back before its answer is sent).
+    assert len(queries) == 3
+    assert acquires == 2, acquires
+    queries.clear()
+    acquires = 0
+    assert (await client.get(f"/cases/{created.json()['case_no']}")).status_code == 200
+    assert len(queries) == 2  # the session with its account, the case with the page kept for it
     assert acquires == 1, acquires
     monkeypatch.undo()
     pool = client._transport.app.state.pool  # type: ignore[attr-defined]

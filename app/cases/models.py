@@ -433,6 +433,29 @@ class KeptPage(msgspec.Struct, frozen=True, kw_only=True):
     gzip: bytes
 
 
+class KeptCasePage(msgspec.Struct, frozen=True, kw_only=True):
+    """The case's own part of the resident's case page as drawn for every reader of one kind in one language
+    (case_pages): the tag it was drawn under and what each of case.html's blocks drew, with a slot where each reader's
+    CSRF token goes (app/web/shared_pages.py). The layout around it is drawn for each view."""
+
+    etag: str
+    blocks: dict[str, str]
+
+
+class CaseOnPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as its resident's page is first read, in one statement: its head (as this reader reads it), the counts
+    of changes to what the page shows beside the head (`page_version`: its tasks and steps, migration 0049;
+    `notices_version`: its notices that must arrive, 0048) and the page kept for this reader's kind and language
+    (None: none kept). The tasks and steps themselves (`contents`) are read only when no page was kept under these
+    counts: the page is then drawn."""
+
+    head: CaseHead
+    page_version: int
+    notices_version: int
+    kept: KeptCasePage | None = None
+    contents: CaseContents | None = None
+
+
 class TrackedPage(msgspec.Struct, frozen=True, kw_only=True):
     """What the tracking page is drawn from, as read in one statement: the public snapshot, how many times the case's
     notices that must arrive changed how they reached the resident (`notices_version`, migration 0048: with the

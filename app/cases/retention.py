@@ -87,8 +87,10 @@ async def forget_case_data(
     files = await store.delete_uploads_of_cases(tx, forgotten)
     notes = await store.clear_notes_of_cases(tx, forgotten)
     await store.clear_delivery_refs(tx, forgotten)
-    # The tracking pages kept for anonymous visitors go too; a purged case's page is drawn on each view, never kept.
+    # The pages kept for anonymous visitors and for its residents go too (the case page shows the notes); a purged
+    # case's pages are drawn on each view, never kept.
     await store.forget_tracking_pages(tx, forgotten)
+    await store.forget_case_pages(tx, forgotten)
     return [
         PurgedCase(
             case_id=case_id,

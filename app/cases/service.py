@@ -23,6 +23,7 @@ from app.cases.models import (
     CaseHead,
     CaseListed,
     CaseOfPerson,
+    CaseOnPage,
     CaseParties,
     CaseSubmission,
     CaseSummary,
@@ -33,6 +34,7 @@ from app.cases.models import (
     DraftView,
     DuplicateFlag,
     FiledCase,
+    KeptCasePage,
     KeptPage,
     PendingUpload,
     QueueCaseFacts,
@@ -463,6 +465,50 @@ async def case_for_resident(db: asyncpg.Pool, settings: Settings, user: CurrentU
     if head is None:
         raise NotFound(N_("没有找到该办件"))  # someone else's case looks exactly like no case
     return await _case_view(db, settings, head, contents)
+
+
+def case_page_variant(language: str, linked_as: str | None) -> str:
+    """Which of a case's kept pages a reader is sent (case_pages.variant): their language, and their role if they read
+    the case as a linked party (the page offers them less and names their role); the applicant's is the language and
+    nothing after it. The store reads it as the language's and appends the link's role (case_on_page_for_reader)."""
+    return f"{language}:{linked_as or ''}"
+
+
+async def case_on_page(db: DB, user: CurrentUser, case_no: str, language: str) -> CaseOnPage | None:
+    """The case as the resident's case page first reads it (store.case_on_page_for_reader: the head, the counts of
+    changes the page depends on, the page kept for this reader) if they read it as its applicant, the parent who filed
+    it or a linked party, `linked_as` decided as case_for_resident decides it. None otherwise (their organisation's
+    case, someone else's, none at all): case_for_resident answers those as it always has."""
+    if user.person_id is None:
+        return None
+    found = await store.case_on_page_for_reader(db, case_no, user.person_id, case_page_variant(language, None))
+    head = _as_reader(user, found.head) if found else None
+    return msgspec.structs.replace(found, head=head) if found and head else None
+
+
+async def case_view_on_page(db: asyncpg.Pool, settings: Settings, found: CaseOnPage) -> CaseView:
+    """The case as its page shows it, to draw the page: its tasks and steps (read with the counts in `found`, else
+    now: after them, so the page drawn is never older than the counts it is tagged with), then what they call for."""
+    contents = found.contents or await store.case_contents(db, found.head.id)
+    return await _case_view(db, settings, found.head, contents)
+
+
+def case_page_may_be_kept(case: CaseView) -> bool:
+    """Whether the page drawn of the case may be kept for its next views: not once purged (drawn on each view, as its
+    tracking page is), nor while it may have consent requests (their state moves with the clock, a deadline passing,
+    which no count of changes sees: consent_flow.settled_requests_of_case)."""
+    return case.purged_at is None and not consent_flow.may_have_requests(step.status for step in case.timeline)
+
+
+async def keep_case_page(db: asyncpg.Pool, found: CaseOnPage, variant: str, page: KeptCasePage) -> bool:
+    """Keep the case page just drawn for its readers of one kind and language (a cache fill: see app.cases.pages), once
+    the page is sent, unless the counts it was drawn under have moved on. A refusal (the database out of reach, a
+    statement cancelled) is logged, never raised: the next view draws the page again. Whether it was kept."""
+    try:
+        return await store.keep_case_page(db, found.head.id, variant, found.page_version, found.notices_version, page)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+        log.warning("case page of case %s not kept: %s", found.head.id, type(error).__name__)
+        return False
 
 
 async def _readable_case(db: DB, user: CurrentUser, case_no: str, *, own_only: bool = False) -> CaseHead | None:

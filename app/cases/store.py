@@ -15,11 +15,13 @@ from app.cases.models import (
     CaseHead,
     CaseListed,
     CaseOfPerson,
+    CaseOnPage,
     CaseParties,
     CaseToKey,
     DeceasedApplicantCase,
     FiledCase,
     HelperFiledCase,
+    KeptCasePage,
     KeptPage,
     PendingUpload,
     QueueCaseFacts,
@@ -340,6 +342,72 @@ async def case_for_reader_with_contents(db: DB, case_no: str, person_id: int) ->
     return CaseHead(**head), contents
 
 
+async def case_on_page_for_reader(db: DB, case_no: str, person_id: int, variant_prefix: str) -> CaseOnPage | None:
+    """case_for_reader with the counts of changes the resident's case page depends on and the page kept for this
+    reader's kind (`variant_prefix`, the language, followed by their role if they are a linked party: case_pages'
+    variant), in one indexed read (the case's number, the link's and the kept page's primary keys)."""
+    row = await db.fetchrow(
+        "SELECT " + _CASE_HEAD_LINKED_COLUMNS + ", c.page_version, c.notices_version, p.etag, p.blocks, "
+        f"CASE WHEN {_NOT_KEPT} THEN {_TASKS} END AS tasks, CASE WHEN {_NOT_KEPT} THEN {_TIMELINE} END AS timeline "
+        "FROM cases c JOIN life_events e ON e.code = c.life_event_code "
+        "LEFT JOIN case_links l ON l.case_id = c.id AND l.person_id = $2 "
+        "LEFT JOIN case_pages p ON p.case_id = c.id AND p.variant = $3 || coalesce(l.role, '') WHERE c.case_no = $1",
+        case_no,
+        person_id,
+        variant_prefix,
+    )
+    if row is None:
+        return None
+    head = dict(row)
+    page_version, notices_version = head.pop("page_version"), head.pop("notices_version")
+    etag, blocks = head.pop("etag"), head.pop("blocks")
+    tasks, timeline = head.pop("tasks"), head.pop("timeline")
+    return CaseOnPage(
+        head=CaseHead(**head),
+        page_version=page_version,
+        notices_version=notices_version,
+        kept=KeptCasePage(etag=etag, blocks=_KEPT_BLOCKS.decode(blocks)) if etag is not None else None,
+        contents=_contents({"tasks": tasks, "timeline": timeline}) if tasks is not None else None,
+    )
+
+
+# No page kept for the reader drawn under the case's counts as they are: the page will be drawn, so the read brings
+# what it is drawn from (a subquery in a CASE is run only when its branch is taken).
+_NOT_KEPT = "(p.page_version IS DISTINCT FROM c.page_version OR p.notices_version IS DISTINCT FROM c.notices_version)"
+
+
+# A kept case page's blocks (name → what it drew), as stored in case_pages.blocks.
+_KEPT_BLOCKS = msgspec.msgpack.Decoder(dict[str, str])
+
+
+async def keep_case_page(
+    db: DB, case_id: int, variant: str, page_version: int, notices_version: int, page: KeptCasePage
+) -> bool:
+    """Keep (or overwrite) the case's page for one kind of reader and language, unless what it was drawn from has
+    moved on meanwhile or the case was purged: an older drawing never replaces a newer one. Whether it was kept."""
+    status = await db.execute(
+        "INSERT INTO case_pages (case_id, variant, etag, blocks, page_version, notices_version) "
+        "SELECT c.id, $2, $3, $4, $5, $6 FROM cases c "
+        "WHERE c.id = $1 AND c.page_version = $5 AND c.notices_version = $6 AND c.purged_at IS NULL "
+        "ON CONFLICT (case_id, variant) DO UPDATE SET etag = EXCLUDED.etag, blocks = EXCLUDED.blocks, "
+        "page_version = EXCLUDED.page_version, notices_version = EXCLUDED.notices_version "
+        "WHERE case_pages.etag <> EXCLUDED.etag",
+        case_id,
+        variant,
+        page.etag,
+        msgspec.msgpack.encode(page.blocks),
+        page_version,
+        notices_version,
+    )
+    return status != "INSERT 0 0"
+
+
+async def forget_case_pages(tx: DB, case_ids: list[int]) -> int:
+    """The kept case pages of the cases (purge); how many."""
+    status = await tx.execute("DELETE FROM case_pages WHERE case_id = ANY($1::bigint[])", case_ids)
+    return int(status.split()[-1])
+
+
 async def case_filed_by_helper(db: DB, case_no: str, helper_account_id: int) -> CaseHead | None:
     """A case the helper filed as a helper (whether its applicant had authorised them: app.delegations)."""
     return _head(
@@ -453,20 +521,21 @@ async def add_scans(db: DB, counts: list[tuple[int, int]]) -> None:
 
 # A case's tasks in their order and its steps as the resident reads them, with their notes (never an internal step):
 # two columns of JSON over the case `c` of the query they stand in.
-_CONTENTS = """
+_TASKS = """
     (SELECT coalesce(json_agg(json_build_object(
                 'id', t.id, 'item_code', t.item_code, 'item_name', i.name, 'department_code', t.department_code,
                 'department_name', d.short_name, 'status', t.status, 'due_on', t.due_on,
                 'due_provisional', t.due_provisional) ORDER BY t.position), '[]')
      FROM tasks t JOIN service_items i ON i.code = t.item_code JOIN departments d ON d.code = t.department_code
-     WHERE t.case_id = c.id) AS tasks,
+     WHERE t.case_id = c.id)"""
+_TIMELINE = """
     (SELECT coalesce(json_agg(json_build_object(
                 'at', to_char(ev.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'status', ev.status,
                 'title', ev.title, 'task_id', ev.task_id, 'note', ev.note, 'department_name', d.short_name)
                 ORDER BY ev.at, ev.id), '[]')
      FROM timeline_events ev LEFT JOIN departments d ON d.code = ev.department_code
-     WHERE ev.case_id = c.id AND ev.visibility = 'resident') AS timeline
-"""
+     WHERE ev.case_id = c.id AND ev.visibility = 'resident')"""
+_CONTENTS = _TASKS + " AS tasks, " + _TIMELINE + " AS timeline"
 
 
 async def case_contents(db: DB, case_id: int) -> CaseContents:

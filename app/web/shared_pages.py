@@ -13,7 +13,13 @@ member whose trailer (CRC-32, length) is taken over the visitor's page: what pig
 by every gzip reader. Each part is compressed as following what comes before it, tokens included (a preset
 dictionary): a token stands there as bytes UTF-8 never holds, so no part refers into a token, and every token has
 the one length Litestar mints. Compressing the page at level 6 for each answer cost about 0.4 ms, as much again as
-sending it; the app's compression middleware leaves such an answer as it is."""
+sending it; the app's compression middleware leaves such an answer as it is.
+
+A page whose layout is the reader's own (a signed-in resident's: their menu, their device's key, their session's
+banners) but whose content is the same for every reader of a kind (a case page) keeps only what its own template's
+blocks draw (`draw_keeping_blocks`), slot and all, and draws the layout around them on each view (`draw_around`):
+the same template, with those blocks sent as kept, so the page is byte for byte the one drawing it gives
+(tests/test_case_page_kept_http.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +27,10 @@ import functools
 import hashlib
 import hmac
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
+from jinja2.runtime import Context
 from litestar import MediaType, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -53,6 +61,61 @@ def drawing_key(request: AnyRequest) -> str:
 def draw_for_anyone(request: AnyRequest, template_name: str, context: dict[str, Any]) -> bytes:
     """The page as Litestar's Template draws it (the same context: request, csrf_input), with the slot for the
     token: `csrf_token()` and `csrf_input` both read it from the request's scope state."""
+    return _drawn(request, template_name, context, lambda blocks: None)
+
+
+def draw_keeping_blocks(
+    request: AnyRequest, template_name: str, context: dict[str, Any]
+) -> tuple[bytes, dict[str, str]]:
+    """The page as draw_for_anyone draws it, and what each block its own template defines drew in it (the blocks it
+    fills in its layout), to be drawn around again (draw_around)."""
+    drawn: dict[str, str] = {}
+
+    def keep(blocks: dict[str, list[BlockDrawing]]) -> None:
+        for name in blocks:
+            blocks[name] = [_keeping(blocks[name][0], name, drawn), *blocks[name][1:]]
+
+    return _drawn(request, template_name, context, keep), drawn
+
+
+def draw_around(request: AnyRequest, template_name: str, context: dict[str, Any], kept: dict[str, str]) -> bytes:
+    """The page with its blocks as kept (draw_keeping_blocks) and its layout drawn now, for this request, from
+    `context` (what the layout reads: the blocks' own context is not needed), with the slot for the token."""
+
+    def sent_as_kept(blocks: dict[str, list[BlockDrawing]]) -> None:
+        for name, text in kept.items():
+            blocks[name] = [_as_kept(text)]
+
+    return _drawn(request, template_name, context, sent_as_kept)
+
+
+# How Jinja draws a block: a function of the page's context yielding its text (Template.blocks, Context.blocks).
+BlockDrawing = Callable[[Context], Iterator[str]]
+
+
+def _keeping(block: BlockDrawing, name: str, drawn: dict[str, str]) -> BlockDrawing:
+    def draw(context: Context) -> Iterator[str]:
+        drawn[name] = "".join(block(context))
+        yield drawn[name]
+
+    return draw
+
+
+def _as_kept(text: str) -> BlockDrawing:
+    def draw(context: Context) -> Iterator[str]:
+        yield text
+
+    return draw
+
+
+def _drawn(
+    request: AnyRequest,
+    template_name: str,
+    context: dict[str, Any],
+    with_blocks: Callable[[dict[str, list[BlockDrawing]]], None],
+) -> bytes:
+    """The page drawn as Template.render draws it (a new context, its root drawing joined), the slot in place of the
+    token, after `with_blocks` has seen (and may have replaced) how each block is drawn."""
     # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
     engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
     state = ScopeState.from_scope(request.scope)
@@ -60,7 +123,13 @@ def draw_for_anyone(request: AnyRequest, template_name: str, context: dict[str, 
     state.csrf_token = _csrf_slot(request)
     try:
         full_context = Template(template_name, context=context).create_template_context(request)  # pyright: ignore[reportUnknownMemberType]
-        drawn = engine.get_template(template_name).render(**full_context)
+        template = engine.get_template(template_name)
+        page_context = template.new_context(full_context)
+        with_blocks(page_context.blocks)
+        try:
+            drawn = template.environment.concat(template.root_render_func(page_context))  # type: ignore[attr-defined]
+        except Exception:
+            template.environment.handle_exception()
     finally:
         state.csrf_token = token
     return drawn.encode()
