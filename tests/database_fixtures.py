@@ -114,12 +114,46 @@ def drop_database(server_dsn: str, name: str) -> None:
     run_sync(_admin(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class DatabaseCopies:
+    """This worker's copies of the template, one per test, made and dropped by a thread of their own: the next test's
+    copy is made while the current test runs, and a test's copy is dropped after it, while the next one runs. Each
+    test still gets a copy of its own, made from the template after every copy before it was handed out."""
+
+    def __init__(self, server_dsn: str, template: str) -> None:
+        self._server_dsn = server_dsn
+        self._template = template
+        # One thread: a copy is made or dropped at a time, in the order asked, as the tests asked for them before.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self._next = self._thread.submit(make_database, server_dsn, template)
+
+    def take(self) -> str:
+        """A fresh copy's name, and the following test's copy started."""
+        name = self._next.result()
+        self._next = self._thread.submit(make_database, self._server_dsn, self._template)
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._thread.submit(drop_database, self._server_dsn, name)
+
+    def close(self) -> None:
+        """The copy made for a test that never came dropped, and every drop asked for done."""
+        self.give_back(self._next.result())
+        self._thread.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def database_copies(pg_server_dsn: str, template_database: str) -> Iterator[DatabaseCopies]:
+    copies = DatabaseCopies(pg_server_dsn, template_database)
+    yield copies
+    copies.close()
+
+
 @pytest.fixture
-def database_url(pg_server_dsn: str, template_database: str) -> Iterator[str]:
+def database_url(pg_server_dsn: str, database_copies: DatabaseCopies) -> Iterator[str]:
     """A fresh database for one test: migrated and seeded with the demo data."""
-    name = make_database(pg_server_dsn, template_database)
+    name = database_copies.take()
     yield with_database(pg_server_dsn, name)
-    drop_database(pg_server_dsn, name)
+    database_copies.give_back(name)
 
 
 def settings_for(database_url: str, data_dir: Path, **env: str) -> Settings:
