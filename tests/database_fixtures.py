@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,10 @@ def pg_server_dsn() -> str:
     return dsn
 
 
+# Free room a server in memory needs, per pytest process, with a wide margin (xdist runs one per worker).
+_ROOM_IN_MEMORY = 1024**3
+
+
 def _memory_folder() -> Path | None:
     """Where the run's server keeps its files: in memory (tmpfs) where the machine has it, else the temp folder.
 
@@ -78,9 +83,12 @@ def _memory_folder() -> Path | None:
     journal (this machine's disk), each new file skips every inode deleted in the last seconds, so each copy cost more
     the more copies had been dropped before it: CREATE DATABASE took 0.3-0.9 s of the server's CPU (perf: the kernel's
     recently_deleted()) and 1-3 s when loaded, against 0.06 s and 0.12-0.16 s in tmpfs. The server is thrown away
-    with its folder, so nothing is lost by keeping it in memory (about 100 MB: the template, a test's copy, the WAL)."""
+    with its folder, so nothing is lost by keeping it in memory (55 MB seen: the template, a test's copy or two, the
+    WAL). Not where it is small (a container's 64 MB /dev/shm): the server would run out of room mid-run."""
     shared_memory = Path("/dev/shm")
-    return shared_memory if shared_memory.is_dir() and os.access(shared_memory, os.W_OK) else None
+    if not shared_memory.is_dir() or not os.access(shared_memory, os.W_OK):
+        return None
+    return shared_memory if shutil.disk_usage(shared_memory).free >= _ROOM_IN_MEMORY else None
 
 
 async def _without_flushes_to_disk(server_dsn: str) -> None:
