@@ -7,6 +7,7 @@ own copy (CREATE DATABASE … TEMPLATE), so tests are isolated and nothing leaks
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
 import shutil
@@ -64,12 +65,19 @@ def pg_server_dsn() -> str:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         return external
-    # Its own folder, not pytest's tmp tree (which another pytest run may be rotating); the server
-    # is stopped and the folder deleted when the test run ends.
-    folder = tempfile.mkdtemp(prefix="ywtb-test-pg-", dir=_memory_folder())
-    dsn = start_embedded_server(Path(folder), keep_running=False)
+    dsn = start_embedded_server(throwaway_server_folder(), keep_running=False)
     run_sync(_without_flushes_to_disk(dsn))
     return dsn
+
+
+def throwaway_server_folder() -> Path:
+    """Its own folder, not pytest's tmp tree (which another pytest run may be rotating), removed when this process
+    exits. The server stops and deletes its data (the folder's `pg`) at exit too, in an exit hook registered when it
+    starts: registered before it, this one runs after it (exit hooks run last registered first), on a stopped server.
+    Left alone, every run left an empty folder behind (hundreds in /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix="ywtb-test-pg-", dir=_memory_folder()))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 # Free room a server in memory needs, per pytest process, with a wide margin (xdist runs one per worker).
