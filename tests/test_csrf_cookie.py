@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
+import litestar.middleware.csrf as litestar_csrf
+import pytest
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import Request
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.utils.scope.state import ScopeState
 
+import app.web.csrf as app_csrf
 from app.web.csrf import csrf_cookie_header
 
 
@@ -79,3 +87,51 @@ def test_our_cookie_writing_still_replaces_litestars_own() -> None:
 
     assert callable(getattr(CSRFMiddleware, "_set_cookie_if_needed", None))
     assert "_set_cookie_if_needed" in vars(CsrfMiddleware)
+
+
+async def test_a_page_view_takes_its_token_as_litestars_own_middleware_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app/web/csrf.py takes a safe method's token without Litestar's Request: the same token in the scope's state and
+    the same messages sent as Litestar's own middleware gives, with the cookie, without it and with an empty one, for
+    GET, HEAD and OPTIONS, and neither touches an excluded path. Were a release to change what Litestar does there,
+    this says so."""
+    config = CSRFConfig(secret="x" * 32, cookie_name="csrftoken", cookie_samesite="lax", exclude=["^/static/"])
+    minted = "ab" * 64  # what both mint, so that their answers can be compared
+    monkeypatch.setattr(litestar_csrf, "generate_csrf_token", lambda secret: minted)
+    monkeypatch.setattr(app_csrf, "generate_csrf_token", lambda secret: minted)
+
+    async def run(kind: type[CSRFMiddleware], method: str, path: str, cookie: str | None) -> tuple[object, list[Any]]:
+        seen: list[object] = []
+        sent: list[Any] = []
+
+        async def page(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(ScopeState.from_scope(scope).csrf_token)
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope: Any = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [(b"cookie", f"csrftoken={cookie}".encode())] if cookie is not None else [],
+            "route_handler": SimpleNamespace(opt={}, is_mount=False),
+            "litestar_app": SimpleNamespace(request_class=Request),
+            "state": {},
+        }
+        await kind(page, config)(scope, receive, send)
+        return seen[0], sent
+
+    for method in ("GET", "HEAD", "OPTIONS"):
+        for path, cookie in (("/p", None), ("/p", minted), ("/p", ""), ("/static/app.js", None)):
+            ours = await run(app_csrf.CsrfMiddleware, method, path, cookie)
+            assert ours == await run(CSRFMiddleware, method, path, cookie), (method, path, cookie)
+    # The cases differ: a visitor without the cookie is sent it, one with it is not, an excluded path gets no token.
+    assert (await run(app_csrf.CsrfMiddleware, "GET", "/p", None))[1][0]["headers"][-1][0] == b"set-cookie"
+    assert len((await run(app_csrf.CsrfMiddleware, "GET", "/p", minted))[1][0]["headers"]) == 1
