@@ -16,8 +16,6 @@ from typing import Any, TypeVar, cast
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
@@ -223,25 +221,8 @@ def _merge(before: dict[str, Any], mine: dict[str, Any], current: dict[str, Any]
     return merged
 
 
-class RequestSessionMiddleware(SessionMiddleware[SessionBackend]):
-    """Litestar's session middleware, with the request's connection made as a plain ASGIConnection: Litestar's own
-    subscripts the generic class (ASGIConnection[Any, Any, Any, Any](…)) on every request, which goes through
-    typing's alias call and sets the instance's __orig_class__, for a connection used the same way."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive=receive, send=send)
-        scope["session"] = await self.backend.load_from_connection(connection)
-        connection._connection_state.session_id = self.backend.get_session_id(connection)  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
-        # Its parameter is annotated with a bare ASGIConnection (unknown type arguments to pyright).
-        await self.app(scope, receive, self.create_send_wrapper(connection))  # pyright: ignore[reportUnknownMemberType]
-
-
 class SessionConfig(ServerSideSessionConfig):
     _backend_class = SessionBackend
-
-    @property
-    def middleware(self) -> DefineMiddleware:
-        return DefineMiddleware(RequestSessionMiddleware, backend=self._backend_class(config=self))
 
 
 def session_config(*, secure: bool, max_hours: int) -> ServerSideSessionConfig:
