@@ -22,11 +22,13 @@ CREATE TABLE console_queue_changes (
 
 CREATE FUNCTION count_queue_change() RETURNS trigger AS $$
 DECLARE
-    scopes text[];
     counted text := coalesce(current_setting('console.queue_counted', true), '');
+    scopes text[];
+    changed text;
+    fresh text[] := '{}';
 BEGIN
+    -- A task routed from one office to another leaves one district's queue and joins another's: both count.
     IF TG_TABLE_NAME = 'tasks' THEN
-        -- A task routed from one office to another leaves one district's queue and joins another's: both count.
         scopes := ARRAY[
             CASE WHEN TG_OP <> 'INSERT' THEN coalesce(left(OLD.office_region, 6), 'untaken') END,
             CASE WHEN TG_OP <> 'INSERT' THEN left(OLD.receiving_region, 6) END,
@@ -36,16 +38,20 @@ BEGIN
     ELSE
         scopes := ARRAY['facts'];
     END IF;
-    -- Those this transaction has counted already (a statement moving many tasks counts each district once).
-    SELECT array_agg(DISTINCT s ORDER BY s) INTO scopes
-    FROM unnest(scopes) s WHERE s IS NOT NULL AND position(' ' || s || ' ' IN counted) = 0;
-    IF scopes IS NULL THEN
+    -- Only those this transaction has not counted yet (a statement moving many tasks counts each district once),
+    -- found without a query: this runs for every row changed.
+    FOREACH changed IN ARRAY scopes LOOP
+        IF changed IS NOT NULL AND strpos(counted, ' ' || changed || ' ') = 0 AND NOT changed = ANY(fresh) THEN
+            fresh := fresh || changed;
+        END IF;
+    END LOOP;
+    IF cardinality(fresh) = 0 THEN
         RETURN NULL;
     END IF;
     INSERT INTO console_queue_changes AS count (scope, shard, changes)
-    SELECT s, pg_backend_pid() % 8, 1 FROM unnest(scopes) s ORDER BY s
+    SELECT s, pg_backend_pid() % 8, 1 FROM unnest(fresh) s ORDER BY s
     ON CONFLICT (scope, shard) DO UPDATE SET changes = count.changes + 1;
-    PERFORM set_config('console.queue_counted', counted || ' ' || array_to_string(scopes, '  ') || ' ', true);
+    PERFORM set_config('console.queue_counted', counted || ' ' || array_to_string(fresh, '  ') || ' ', true);
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
