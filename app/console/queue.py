@@ -5,9 +5,10 @@ which tasks are the caller's).
 A page as drawn is kept by the web worker (KeptQueues) and sent again while nothing it shows can have changed: the
 database counts every change to the tasks of each district, to the tasks no office has taken yet and to what a row
 shows of a case (migration 0050), and a page is kept with the count of its region when it was read. Each view reads
-that count (one statement) in place of the page's three and the drawing of its rows (issue 20: about half of the
-worker's time a page). What moves with the clock is in the key a page is kept under: the day (overdue) and the
-last day due soon (working days, by the calendar in force); so is everything of the caller the queue depends on."""
+that count (one statement) in place of the page's three and the drawing of its rows (issue 20: a third of the
+worker's CPU a page, half of the database's). What moves with the clock is in the key a page is kept under: the day
+(overdue) and the last day due soon (working days, by the calendar in force); so is everything of the caller the
+queue depends on."""
 
 from __future__ import annotations
 
