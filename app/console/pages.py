@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
@@ -16,8 +17,8 @@ from app.cases.pages import posted_files, receipt_page
 from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service, undelivered
-from app.console.models import InPersonCheck, QueueFilters, WindowOrganisationCheck
-from app.console.queue import AT_ONCE, DUE_FILTERS, KIND_FILTERS, case_queue, queue_filters
+from app.console.models import ConsoleQueue, InPersonCheck, QueueFilters, WindowOrganisationCheck
+from app.console.queue import AT_ONCE, DUE_FILTERS, KIND_FILTERS, KeptQueues, drawn_case_queue, queue_filters
 from app.console.routes import CLERK, STAFF
 from app.consultations import service as consultations
 from app.consultations.models import ConsultationBody
@@ -130,6 +131,19 @@ class NoticeError(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
 
 
+def _kept_queues(request: AnyRequest) -> KeptQueues:
+    """The pages of queues this app keeps, made at its first page."""
+    kept: KeptQueues = request.app.state.setdefault("kept_queues", KeptQueues())
+    return kept
+
+
+def _queue_rows(request: AnyRequest, queue: ConsoleQueue) -> str:
+    """A page of the queue's cases as partials/queue_page.html draws them, in the request's language."""
+    # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
+    engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+    return engine.get_template("partials/queue_page.html").render(queue=queue, at_once=AT_ONCE)
+
+
 class ConsolePages(Controller):
     path = "/console"
     include_in_schema = False
@@ -145,19 +159,22 @@ class ConsolePages(Controller):
         due: FromQuery[str] = "",
         kind: FromQuery[str] = "",
         cursor: FromQuery[str] = "",
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | Response[str]:
         if q.strip():
             return Redirect(f"/console/cases/{q.strip().upper()}", status_code=303)
         filters = queue_filters(status, department, due, kind)
-        queue = await case_queue(db, caller(request), filters, cursor or None)
+        queue, rows = await drawn_case_queue(
+            db, caller(request), filters, cursor or None, _kept_queues(request), lambda q: _queue_rows(request, q)
+        )
         if cursor and is_htmx(request):
             # 加载更多: the next page's cases, appended where its link was (no script: the link opens that page).
-            return Template("partials/queue_page.html", context={"queue": queue, "at_once": AT_ONCE})
+            return Response(rows, media_type=MediaType.HTML)
         return Template(
             "console.html",
             context={
                 "nav": "console",
                 "queue": queue,
+                "queue_rows": rows,
                 "at_once": AT_ONCE,
                 "due_filters": DUE_FILTERS,
                 "kind_filters": KIND_FILTERS,

@@ -82,7 +82,7 @@ QUEUE_STATUSES = {
 }
 
 
-async def _today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
+async def today_and_soon(db: asyncpg.Pool) -> tuple[date, date]:
     """Today in China, and the last day a task is due soon (DUE_SOON_WORKING_DAYS working days on): counted once per
     request, not once per task."""
     calendar, today = await current_calendar(db), today_in_china()
@@ -128,13 +128,15 @@ async def task_queue(
     limit: int = QUEUE_PAGE,
     *,
     whole_cases: bool = False,
+    swept: bool = False,
 ) -> QueuePage:
     """A page of the caller's work (app.cases.workflow.in_scope, as one query), soonest due first, from `cursor` (the
     next_cursor of the page before): an approver's department's tasks routed to an office within their region; a
     clerk's, any department's, and every task of a case their hall received; both with the 全城通办 tasks no office
     has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters.
     `whole_cases` (the console's page): `limit` cases, each with every task of it in the queue, in the order of their
-    soonest task; a case is on one page only (the cursor names the soonest task of the last case)."""
+    soonest task; a case is on one page only (the cursor names the soonest task of the last case). `swept`: the
+    caller has just swept the consents past their deadline (consent_flow.sweep)."""
     after = _queue_after(cursor) if cursor else None
     if not 1 <= limit <= QUEUE_PAGE_MAX:
         raise FieldErrors(
@@ -148,7 +150,7 @@ async def task_queue(
         if department is not None and department != filters.department:
             statuses = []  # an approver's queue holds their own department's tasks only
         department = filters.department
-    today, soon_until = await _today_and_soon(db)
+    today, soon_until = await today_and_soon(db)
     due_before = due_from = due_until = None
     if filters.due == "overdue":  # as _view's `overdue`: a task 办结 or 出件 is no longer late
         due_before, statuses = today, [s for s in statuses if s not in ("completed", "delivered")]
@@ -156,7 +158,8 @@ async def task_queue(
         due_from, due_until = today, soon_until
     if not user.region_code or not statuses:
         return QueuePage(tasks=[], next_cursor=None)
-    await consent_flow.sweep(db)  # a consent past its deadline has sent its tasks to 补正 before the queue is read
+    if not swept:  # a consent past its deadline has sent its tasks to 补正 before the queue is read
+        await consent_flow.sweep(db)
     read = await cases.tasks_in_queue(
         db,
         statuses=statuses,
@@ -216,7 +219,7 @@ async def open_cases_of_deceased(db: asyncpg.Pool, user: CurrentUser) -> list[De
 
 async def task_view(db: asyncpg.Pool, user: CurrentUser, task: TaskRow) -> ConsoleTask:
     """One task as the caller sees it now: after a move (app.cases.workflow.move_task), the API answers with it."""
-    return _view(task, user, *await _today_and_soon(db))
+    return _view(task, user, *await today_and_soon(db))
 
 
 def _case_in_scope(user: CurrentUser, tasks: list[TaskRow]) -> bool:
@@ -300,7 +303,7 @@ async def case_for_staff(
     head, share = case.head, case.share
     # Past its retention the answers and files are gone (app/retention/rules.py): the page says so in their place.
     data = cipher.decrypt_document(head.data_enc) if head.data_enc is not None else {}
-    today, soon_until = await _today_and_soon(db)
+    today, soon_until = await today_and_soon(db)
     uploads = await cases.uploads_of_case(db, head.id)
     case_history, task_history = _history(await cases.staff_timeline_of(db, head.id), share)
     shown_uploads = [u for u in uploads if share.shows_upload(u.material_code)]

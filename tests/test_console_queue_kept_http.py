@@ -1,0 +1,116 @@
+"""The queue page kept by the web worker (app/console/queue.py, migration 0050) shows what is true at every view: a
+task moved, a case filed, an applicant renamed or a possible duplicate flagged by anyone, in any way (the database
+counts the change, not the code that makes it), and a deadline passed with the day; and a page kept for one view is
+never sent to another (another department's clerk, an approver, another language)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from app.console import service
+from config.settings import Settings
+from tests.test_console_queue_http import CERTIFICATE, _birth_case, _copies_of, _staff, _task_id
+
+pytestmark = pytest.mark.anyio
+
+Client = httpx.AsyncClient
+MakeClient = Callable[[], Client]
+
+
+def _task_row(page: str, task_id: int) -> str:
+    row = re.search(rf'#task-{task_id}">.*?</tr>', page, re.DOTALL)
+    assert row is not None, page
+    return row.group(0)
+
+
+async def _seen_twice(clerk: Client, path: str = "/console") -> str:
+    """The page as seen twice in a row (the second time as kept), checked to be the same."""
+    first = await clerk.get(path)
+    again = await clerk.get(path)
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.text == first.text
+    return again.text
+
+
+async def test_a_task_moved_by_anyone_shows_on_the_kept_queue_at_once(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    assert "已申办" in _task_row(await _seen_twice(clerk), task_id)
+    await pool.execute("UPDATE tasks SET status = 'accepted' WHERE id = $1", task_id)
+    assert "已受理" in _task_row((await clerk.get("/console")).text, task_id)
+    # Routed to an office of another district: it leaves this district's queue, which is counted too.
+    await pool.execute("UPDATE tasks SET office_region = '320411', receiving_region = '320411' WHERE id = $1", task_id)
+    assert f"#task-{task_id}" not in (await clerk.get("/console")).text
+
+
+async def test_a_case_filed_after_the_page_was_kept_joins_it(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    assert (await _seen_twice(clerk)).count('<li class="queue-case') == 1
+    await _copies_of(pool, case_no, 2)
+    assert (await clerk.get("/console")).text.count('<li class="queue-case') == 3
+
+
+async def test_an_applicant_renamed_or_a_duplicate_flagged_shows_on_the_kept_queue(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    await _copies_of(pool, case_no, 1)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    page = await _seen_twice(clerk)
+    assert "<dd>张*</dd>" in page and "疑似重复申请" not in page
+    await pool.execute("UPDATE people SET name = '李伟' WHERE id = (SELECT applicant_person_id FROM cases LIMIT 1)")
+    page = (await clerk.get("/console")).text
+    assert "<dd>李*</dd>" in page and "<dd>张*</dd>" not in page
+    await pool.execute(
+        "INSERT INTO case_duplicates (case_id, earlier_case_id, match, reason) "
+        "SELECT later.id, earlier.id, 'exact', 'test' FROM cases earlier, cases later WHERE earlier.id < later.id"
+    )
+    assert "疑似重复申请" in (await clerk.get("/console")).text
+
+
+async def test_a_task_due_today_is_overdue_on_the_kept_queue_the_next_day(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    due: date = await pool.fetchval("SELECT due_on FROM tasks WHERE id = $1", task_id)
+    monkeypatch.setattr(service, "today_in_china", lambda: due)
+    assert "已超期" not in _task_row(await _seen_twice(clerk), task_id)
+    monkeypatch.setattr(service, "today_in_china", lambda: due + timedelta(days=1))
+    assert "已超期" in _task_row((await clerk.get("/console")).text, task_id)
+
+
+async def test_a_page_kept_for_one_view_is_not_sent_to_another(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    # Untaken (全城通办): a clerk's queue holds those of their own department only.
+    await pool.execute("UPDATE tasks SET office_region = NULL, receiving_region = '320411'")
+    police = await _staff(another_client, pool, settings, "clerk", "police")
+    health = await _staff(another_client, pool, settings, "clerk", "health")
+    certificate = await _task_id(pool, case_no, CERTIFICATE)  # 卫健's
+    assert f"#task-{certificate}" not in await _seen_twice(police)
+    assert f"#task-{certificate}" in await _seen_twice(health)
+    # An approver's queue holds other states than a clerk's.
+    await pool.execute("UPDATE tasks SET office_region = '320402', receiving_region = '320402'")
+    police_page = await _seen_twice(police)
+    approver = await _staff(another_client, pool, settings, "approver", "police")
+    assert police_page.count('<li class="queue-case') == 1
+    assert '<li class="queue-case' not in (await approver.get("/console")).text
+    # The same clerk in English: drawn in English, not sent the Chinese page kept.
+    police.cookies.set("ywtb_lang", "en")
+    english = (await police.get("/console")).text
+    assert "已申办" not in english and "Submitted" in _task_row(english, certificate)
