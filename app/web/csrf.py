@@ -7,11 +7,11 @@ page a new visitor opens mints a token and sends the cookie; Litestar wrote each
 `dataclasses.asdict` and a SimpleCookie, some 80 Python calls, 7% of a small page. The header is the same byte for
 byte (tests/test_csrf_cookie.py); the checks are Litestar's own, unchanged.
 
-A page view (a safe method: GET, HEAD, OPTIONS) is checked against nothing: Litestar only takes its token from the cookie, or
-mints one, for the page to carry. It did so through a Request of its own, the request's content type parsed and, for a
-form's content type, its body read, neither of which a safe method's token depends on, and it wrapped the answer's
-sending even for a visitor who has the cookie already, to whom no cookie is sent. Here a page view takes the token
-the same way without those; every unsafe request goes through Litestar's own checks as before."""
+A page view (a safe method: GET, HEAD, OPTIONS) is checked against nothing: Litestar only takes its token from the
+cookie, or mints one, for the page to carry. It did so through a Request of its own, the request's content type parsed
+and, for a form's content type, its body read, neither of which a safe method's token depends on, and it wrapped the
+answer's sending even for a visitor who has the cookie already, to whom no cookie is sent. Here a page view takes the
+token the same way without those; every unsafe request goes through Litestar's own checks as before."""
 
 from __future__ import annotations
 
