@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from isal import isal_zlib
 from litestar.middleware.compression import middleware as litestar_compression
 from litestar.middleware.compression.gzip_facade import GzipCompression
 from litestar.types import Message, Receive, Scope, Send
@@ -72,8 +73,8 @@ async def test_a_page_is_gzipped_with_litestars_headers_without_its_compressor(
     headers, body = await _raw(visitor, "/")
     assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
     assert int(headers["content-length"]) == len(body) and gzip.decompress(body) == plain.content
-    # One gzip member at the pages' level, as zlib writes it.
-    assert body == zlib.compress(plain.content, GZIP_LEVEL, wbits=16 + zlib.MAX_WBITS)
+    # One gzip member at the pages' level, as ISA-L writes it.
+    assert body == isal_zlib.compress(plain.content, GZIP_LEVEL, wbits=16 + zlib.MAX_WBITS)
     assert compressors == []
 
 

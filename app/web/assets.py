@@ -17,7 +17,7 @@ from litestar.datastructures import CacheControlHeader, Headers, MutableScopeHea
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from app.web.compression import PRECOMPRESSED_LEVEL, gzipped, with_gzip_headers
+from app.web.compression import gzipped_smallest, with_gzip_headers
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "pwa" / "static"
 # What is asked for under its content hash (?v=…) is the same for a year: the static files, our scripts' texts.
@@ -56,7 +56,7 @@ class StaticAssets:
         return (self._directory / name).read_text(encoding="utf-8")
 
     def gzipped(self, name: str) -> bytes | None:
-        """The file gzipped at PRECOMPRESSED_LEVEL, made once per process; None if gzip does not make it smaller or
+        """The file gzipped as small as zlib makes it, made once per process; None if gzip does not make it smaller or
         it is not a file of the folder. Names come from URLs: only a file's own name is kept (at most one entry per
         file), another spelling of it (`js/./forms.js`) is looked up again."""
         if name in self._gzipped:
@@ -70,7 +70,7 @@ class StaticAssets:
         own_name = path.relative_to(root).as_posix()
         if own_name not in self._gzipped:
             content = path.read_bytes()
-            packed = gzipped(content, PRECOMPRESSED_LEVEL)
+            packed = gzipped_smallest(content)
             self._gzipped[own_name] = packed if len(packed) < len(content) <= _WHOLE_FILE_LIMIT else None
         return self._gzipped[own_name]
 

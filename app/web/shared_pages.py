@@ -38,7 +38,7 @@ from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 
-from app.web.compression import GZIP_LEVEL
+from app.web.compression import deflated_part
 from app.web.types import AnyRequest
 
 
@@ -147,10 +147,8 @@ def for_visitor(request: AnyRequest, page: bytes, token: str) -> bytes:
     return page.replace(_csrf_slot(request).encode(), token.encode())
 
 
-# Raw deflate (no zlib header: the gzip member's is ours), at the app's level.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, OS unknown
 _LAST_BLOCK = b"\x01\x00\x00\xff\xff"  # an empty stored block marked final
-_WINDOW = 32 * 1024  # how far back deflate refers
 # A token as Litestar mints it: 32 random bytes and their HMAC, in hex (litestar.middleware.csrf).
 TOKEN_LENGTH = 128
 # Where a token goes, as the parts are compressed: 0xFF is never a byte of UTF-8, so no text matches it.
@@ -170,11 +168,7 @@ def parts_between(page: bytes, slot: str) -> bytes:
     kept = bytearray()
     before = b""
     for stretch in page.split(slot.encode()):
-        if before:
-            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=before[-_WINDOW:])
-        else:
-            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-        part = compressor.compress(stretch) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        part = deflated_part(stretch, following=before)
         kept += len(part).to_bytes(4, "big") + part
         before += stretch + _TOKEN_STAND_IN
     return bytes(kept)
