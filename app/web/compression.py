@@ -8,8 +8,9 @@ start waits for its first body, as it does in Litestar; those two kinds are sent
 
 A whole answer (one body: a page, a JSON answer) is gzipped in one call, which writes the gzip member itself, with the
 headers Litestar sets; Litestar's GzipFile (Python layers over zlib, a flush per write) cost about twice as much for the
-same bytes. The call is ISA-L's (the `isal` package: Intel's deflate, the same gzip a browser reads), about five times
-as fast as zlib for a page of the same size (issue 20: zlib was a quarter of a signed-in case page's instructions).
+same bytes. The call is ISA-L's (the `isal` package: Intel's deflate, the same gzip a browser reads), twice as fast as
+zlib or more for a page of the same size (issue 20: zlib was a quarter of the instructions our code spent on a
+signed-in case page).
 An answer sent in parts (streamed) goes through Litestar's own compression, made then and handed the start and the
 body."""
 
@@ -27,8 +28,9 @@ from litestar.utils.scope.state import ScopeState
 
 # How hard every answer drawn per request is gzipped (ISA-L's levels run 0 to 3): here, by Litestar's for a streamed
 # answer (app/main.py's CompressionConfig, zlib at the same number) and the kept pages' parts (app/web/shared_pages.py)
-# alike. ISA-L's 2, its default, took 49 µs for the 15.5 KB case page where zlib's 3 took 268 µs, for 2 % more bytes
-# (4,994 for 4,894); its 3 took 95 µs for 4,933. A few bytes per page, far under the 60 KB a first visit may weigh.
+# alike. ISA-L's 2, its default, took 44 µs for the 15.5 KB case page where zlib's 3 took 95 µs (the best of five runs
+# each; 51 and 246 µs on a busy machine), for 2 % more bytes (4,994 for 4,894); its 3 took 112 µs for 4,933. A few
+# bytes per page, far under the 60 KB a first visit may weigh.
 GZIP_LEVEL = 2
 # How hard a static file is gzipped (app/web/assets.py), by zlib: once per process, so the smallest bytes are worth the
 # time (a level ISA-L does not have).
