@@ -20,6 +20,7 @@ import zlib
 from typing import Literal, TypeGuard
 
 from isal import isal_zlib
+from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import CompressionEncoding
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Scope, Send
@@ -38,9 +39,6 @@ PRECOMPRESSED_LEVEL = 9
 # A gzip member (not a zlib stream): zlib writes its header and trailer.
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _WINDOW = 32 * 1024  # how far back deflate refers
-_GZIP = CompressionEncoding.GZIP.value.encode("latin-1")
-_VARY = b"vary"
-_ACCEPT_ENCODING = b"Accept-Encoding"
 
 
 class CompressionWhenNeeded(CompressionMiddleware):
@@ -120,24 +118,9 @@ def gzipped_smallest(body: bytes) -> bytes:
 
 
 def with_gzip_headers(start: HTTPResponseStartEvent, state: ScopeState, length: int) -> None:
-    """Set on the answer's start the headers Litestar's compression sets on a whole answer it gzips, as its
-    MutableScopeHeaders sets them (each in place of the first of its name, any others of that name dropped; Vary
-    extended), on the start's own list: MutableScopeHeaders decoded and lowered every name for each of the three."""
-    if not isinstance(start["headers"], list):
-        start["headers"] = list(start["headers"])
-    headers = start["headers"]
-    _set(headers, b"content-encoding", _GZIP)
-    _set(headers, b"content-length", str(length).encode("latin-1"))
-    vary = next((value for name, value in headers if name.lower() == _VARY), None)
-    _set(headers, _VARY, _ACCEPT_ENCODING if vary is None else vary + b"," + _ACCEPT_ENCODING)
+    """Set on the answer's start the headers Litestar's compression sets on a whole answer it gzips."""
+    headers = MutableScopeHeaders(start)
+    headers["Content-Encoding"] = CompressionEncoding.GZIP
+    headers["Content-Length"] = str(length)
+    headers.extend_header_value("vary", "Accept-Encoding")
     state.response_compressed = True
-
-
-def _set(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
-    at = [i for i, (present, _) in enumerate(headers) if present.lower() == name]
-    if not at:
-        headers.append((name, value))
-        return
-    for i in reversed(at[1:]):
-        del headers[i]
-    headers[at[0]] = (name, value)
