@@ -343,14 +343,18 @@ async def test_files_travel_with_the_question_and_the_answer_and_each_side_downl
     waiting = (await desk.civil.get("/api/v1/console/consultations")).json()
     assert [a["filename"] for a in waiting[0]["attachments"]] == ["婚姻登记查询表.pdf", "户口页.png"]
     page = await desk.civil.get(f"/console/consultations/{consultation['id']}")
-    assert pdf["url"] in page.text and "婚姻登记查询表.pdf" in page.text and 'type="file"' in page.text
-    downloaded = await desk.civil.get(pdf["url"])
-    assert downloaded.status_code == 200 and downloaded.content == PDF
-    assert downloaded.headers["content-type"].startswith("application/pdf")
-    assert downloaded.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
-    assert "%E5%A9%9A%E5%A7%BB" in downloaded.headers["content-disposition"]  # 婚姻…, percent-encoded
-    assert downloaded.headers["x-content-type-options"] == "nosniff"
-    assert "no-store" in downloaded.headers["cache-control"]
+    # The page links to the console's address of the file (a person's link), the API's JSON to the API's.
+    pdf_page_link = _page_link(pdf["url"])
+    assert f'href="{pdf_page_link}"' in page.text and pdf["url"] not in page.text
+    assert "婚姻登记查询表.pdf" in page.text and 'type="file"' in page.text
+    for address in (pdf["url"], pdf_page_link):  # the same file, answered alike at either address
+        downloaded = await desk.civil.get(address)
+        assert downloaded.status_code == 200 and downloaded.content == PDF
+        assert downloaded.headers["content-type"].startswith("application/pdf")
+        assert downloaded.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
+        assert "%E5%A9%9A%E5%A7%BB" in downloaded.headers["content-disposition"]  # 婚姻…, percent-encoded
+        assert downloaded.headers["x-content-type-options"] == "nosniff"
+        assert "no-store" in downloaded.headers["cache-control"]
 
     # It answers with a file of its own; the asking task's staff read it on the task card and download it.
     answered = await _answer_with_files(desk.civil, consultation["id"], [("结婚登记记录.png", PNG_1X1)])
@@ -358,7 +362,7 @@ async def test_files_travel_with_the_question_and_the_answer_and_each_side_downl
     reply = next(a for a in answered.json()["attachments"] if a["side"] == "answer")
     assert reply["filename"] == "结婚登记记录.png"
     card = await desk.health.get(f"/console/cases/{desk.case_no}")
-    assert reply["url"] in card.text and pdf["url"] in card.text and "结婚登记记录.png" in card.text
+    assert _page_link(reply["url"]) in card.text and pdf_page_link in card.text and "结婚登记记录.png" in card.text
     for staff in (desk.health, desk.clerk):  # the asking task's approver and its window clerk
         got = await staff.get(reply["url"])
         assert got.status_code == 200 and got.content == PNG_1X1
@@ -366,7 +370,7 @@ async def test_files_travel_with_the_question_and_the_answer_and_each_side_downl
 
     # Every download audited, with the case, never the file's name.
     reads = await _audit(pool, "consultation.attachment.read", "ok")
-    assert len(reads) == 3
+    assert len(reads) == 4
     assert all(f"consultation:{consultation['id']}" == r["subject"] for r in reads)
     assert "婚姻登记" not in str([dict(r) for r in reads]) and desk.case_no in str(reads[0]["detail"])
     # Nothing of it on the resident's side.
@@ -404,6 +408,36 @@ async def test_only_those_who_read_the_consultation_download_its_files_and_refus
     moved = url.replace(f"/consultations/{consultation['id']}/", f"/consultations/{other['id']}/")
     assert (await desk.civil.get(moved)).status_code == 404
     assert (await desk.civil.get(url + "0")).status_code == 404
+
+
+def _page_link(api_url: str) -> str:
+    """The console's address of a consultation's file, given the API's."""
+    assert api_url.startswith("/api/v1/console/consultations/"), api_url
+    return api_url.removeprefix("/api/v1")
+
+
+async def test_a_file_link_followed_after_the_session_lapsed_leads_to_sign_in_not_to_a_json_file(
+    desk: Desk, pool: asyncpg.Pool, settings: Settings, app: Any
+) -> None:
+    """A person following the page's link with no live session (signed out, or idle past the staff limit) is taken
+    to sign in and brought back to the file; the API's address stays a JSON 401 for systems. Either way no file."""
+    consultation = (await _ask_with_files(desk.health, desk.task["id"], [("查询表.pdf", PDF)])).json()
+    url = consultation["attachments"][0]["url"]
+    link = _page_link(url)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50471)), base_url="http://localhost:8000"
+    ) as browser:
+        followed = await browser.get(link, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert followed.status_code == 303 and PDF not in followed.content
+        assert followed.headers["location"] == f"/login?next={link}"
+        api = await browser.get(url)
+        assert api.status_code == 401 and api.headers["content-type"].startswith("application/json")
+    # Someone signed in who may not read it is refused on a page, as at the API, and both refusals are audited.
+    police = await signed_in_staff(desk.make, pool, settings, name="孙公安", role="approver", department="police")
+    refused = await police.get(link)
+    assert refused.status_code == 403 and PDF not in refused.content and "text/html" in refused.headers["content-type"]
+    assert len(await _audit(pool, "consultation.attachment.read", "forbidden")) == 1
+    assert await _audit(pool, "consultation.attachment.read", "ok") == []
 
 
 @pytest.mark.parametrize(

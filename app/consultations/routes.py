@@ -116,17 +116,7 @@ class ConsultationsApi(Controller):
     async def attachment(
         self, request: AnyRequest, db: Db, consultation_id: FromPath[int], attachment_id: FromPath[int]
     ) -> Response[bytes]:
-        found = await service.attachment_for_staff(db, request, caller(request), consultation_id, attachment_id)
-        return Response(
-            found.content,
-            media_type=found.content_type,
-            headers={
-                # Saved, never shown in the console's own origin; not kept by any cache on the way.
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}",
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": NO_STORE,
-            },
-        )
+        return await _download(request, db, consultation_id, attachment_id)
 
 
 class ConsultationPages(Controller):
@@ -140,6 +130,15 @@ class ConsultationPages(Controller):
         consultation = await service.for_staff(db, request, caller(request), consultation_id)
         shown = NOTICES.get(notice)
         return _page(consultation, notice=_(shown) if shown else None)
+
+    @get("/{consultation_id:int}/attachments/{attachment_id:int}", opt=STAFF)
+    async def attachment(
+        self, request: AnyRequest, db: Db, consultation_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The file as the API sends it, from the console's pages: a link a person follows, so a session that has
+        lapsed meanwhile is taken to sign in and brought back (the API's address answers a JSON 401, which the
+        browser would have saved as the file)."""
+        return await _download(request, db, consultation_id, attachment_id)
 
     @post("/{consultation_id:int}/answer", opt=APPROVER, request_max_body_size=BODY_MAX_BYTES)
     async def answer(
@@ -162,6 +161,21 @@ class ConsultationPages(Controller):
                 status=400 if errors else 409,
             )
         return Redirect(f"/console/consultations/{consultation_id}?notice=answered", status_code=303)
+
+
+async def _download(request: AnyRequest, db: Db, consultation_id: int, attachment_id: int) -> Response[bytes]:
+    """A file of a consultation to staff who may read it (each download audited by the service)."""
+    found = await service.attachment_for_staff(db, request, caller(request), consultation_id, attachment_id)
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={
+            # Saved, never shown in the console's own origin; not kept by any cache on the way.
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": NO_STORE,
+        },
+    )
 
 
 def _page(
