@@ -17,6 +17,7 @@ import pytest
 from app.notifications.service import may_have_followed, must_arrive
 from config.settings import Settings
 from db import jobs
+from db.migrate import MIGRATIONS_DIR
 from push import arrival
 from push.models import PushOutcomes
 from push.sender import PushSender, SendResult, Target
@@ -475,6 +476,52 @@ async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_offi
     assert (await district.get("/api/v1/console/notices")).json() == []
     recorded = await post(city, f"/api/v1/console/notices/{notice['id']}/by-hand", {"channel": "paper"})
     assert recorded.status_code == 200, recorded.text
+
+
+async def test_notices_stored_with_no_region_before_0051_reach_the_list_of_those_who_follow_them_up_now(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
+) -> None:
+    """Before a resident the register places nowhere had anyone to follow them up, their 未送达 notices were stored
+    with an empty region: on no clerk's list. Migration 0051 gives each the region a new one gets
+    (app.cases.offices.follow_up_region): the city office's that handles the case, or the resident's own region once
+    the register places them."""
+    await sign_up(client, new_authenticator(), ZHANG_WEI)
+    person_id = await pool.fetchval("SELECT person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY id LIMIT 1")
+    await pool.execute("UPDATE people SET region_code = NULL, phone = NULL WHERE id = $1", person_id)
+    case = await file_case(client)
+    case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
+    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    # Two of its tasks refused by the city's window (the office handling the case): two notices that must arrive.
+    task, city = await office.refuse(case, region="320400")
+    second = case["tasks"][1]
+    assert (await act(city, second["id"], "reject", note=REFUSAL)).status_code == 200
+    notices = [(await _notice(pool, t["id"]))["id"] for t in (task, second)]
+    backfill = (MIGRATIONS_DIR / "0051_notice_follow_up_region.sql").read_text()
+
+    async def stored_as_before_0051() -> None:
+        await pool.execute("UPDATE notice_arrivals SET region_code = '' WHERE id = ANY($1::bigint[])", notices)
+
+    async def listed(clerk: httpx.AsyncClient) -> list[int]:
+        return sorted(n["id"] for n in (await clerk.get("/api/v1/console/notices")).json())
+
+    await stored_as_before_0051()
+    assert await listed(city) == []
+    await pool.execute(backfill)
+    # Still no region on the register: the office handling the case (the city's) follows them up.
+    assert await listed(city) == sorted(notices)
+    district = await office.clerk(region="320402")
+    assert await listed(district) == []
+
+    # Once the register places the resident (in 武进), their own district's clerks, near them.
+    await stored_as_before_0051()
+    await pool.execute("UPDATE people SET region_code = '320412' WHERE id = $1", person_id)
+    await pool.execute(backfill)
+    in_wujin = await office.clerk(region="320412")
+    assert await listed(in_wujin) == sorted(notices) and await listed(district) == []
+    recorded = await post(in_wujin, f"/api/v1/console/notices/{notices[0]}/by-hand", {"channel": "phone"})
+    assert recorded.status_code == 200, recorded.text
+    # None is left with no region.
+    assert await pool.fetchval("SELECT count(*) FROM notice_arrivals WHERE region_code = ''") == 0
 
 
 # --- idempotent, whoever tells it and however often ---------------------------------------------------------------
