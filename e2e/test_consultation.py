@@ -101,3 +101,10 @@ def test_an_approver_asks_another_department_which_answers_and_the_resident_sees
     assert PDF_NAME not in text and PNG_NAME not in text
     for url in file_urls:  # the addresses are refused to the resident, on their own case
         assert phone.request.get(url).status == 403
+        assert phone.request.get(url.removeprefix("/api/v1")).status == 403  # the console's address of it too
+
+    # The 民政 approver's session lapses with the page open: the file's link leads to sign-in, then back to the file
+    # (the page links the console's address of it; the API's would have been saved as a JSON 401).
+    civil.context.clear_cookies()
+    civil.get_by_role("link", name=PNG_NAME).click()
+    expect(civil).to_have_url(re.compile(r"/login\?next=/console/consultations/\d+/attachments/\d+$"))
