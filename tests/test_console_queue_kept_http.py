@@ -11,9 +11,12 @@ from datetime import date, timedelta
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
+from litestar.serialization import encode_json
 
 from app.console import service
+from app.console.models import ConsoleTask
 from config.settings import Settings
 from tests.test_console_queue_http import CERTIFICATE, _birth_case, _copies_of, _staff, _task_id
 
@@ -114,3 +117,63 @@ async def test_a_page_kept_for_one_view_is_not_sent_to_another(
     police.cookies.set("ywtb_lang", "en")
     english = (await police.get("/console")).text
     assert "已申办" not in english and "Submitted" in _task_row(english, certificate)
+
+
+# --- the API's queue (/api/v1/console/tasks), kept as the JSON it is sent as ---------------------------------------
+
+
+async def _sent_twice(staff: Client, path: str = "/api/v1/console/tasks") -> httpx.Response:
+    """The API's page asked for twice in a row (the second time sent as kept), checked to be the same answer."""
+    first = await staff.get(path)
+    again = await staff.get(path)
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.content == first.content
+    assert {k: again.headers.get(k) for k in ("content-type", "x-next-cursor", "link")} == {
+        k: first.headers.get(k) for k in ("content-type", "x-next-cursor", "link")
+    }
+    return again
+
+
+def _status_of(answer: httpx.Response, task_id: int) -> str:
+    return next(t["status"] for t in answer.json() if t["id"] == task_id)
+
+
+async def test_the_api_page_kept_shows_a_task_moved_by_anyone_at_once(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    sent = await _sent_twice(clerk)
+    assert sent.headers["content-type"].startswith("application/json")
+    # The contract's list of tasks, byte for byte as Litestar encodes it.
+    assert sent.content == encode_json(msgspec.json.decode(sent.content, type=list[ConsoleTask]))
+    assert _status_of(sent, task_id) == "submitted"
+    await pool.execute("UPDATE tasks SET status = 'accepted' WHERE id = $1", task_id)
+    assert _status_of(await clerk.get("/api/v1/console/tasks"), task_id) == "accepted"
+    await pool.execute("UPDATE tasks SET office_region = '320411', receiving_region = '320411' WHERE id = $1", task_id)
+    assert task_id not in [t["id"] for t in (await clerk.get("/api/v1/console/tasks")).json()]
+
+
+async def test_each_limit_cursor_and_caller_has_its_own_api_page(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    case_no = await _birth_case(client)
+    police = await _staff(another_client, pool, settings, "clerk", "police")
+    everything = [t["id"] for t in (await _sent_twice(police)).json()]
+    assert len(everything) == 6
+    # A page of one, and the page after it: each its own, each with the link to the next.
+    one = await _sent_twice(police, "/api/v1/console/tasks?limit=1")
+    assert [t["id"] for t in one.json()] == everything[:1]
+    following = await _sent_twice(police, f"/api/v1/console/tasks?limit=1&cursor={one.headers['x-next-cursor']}")
+    assert [t["id"] for t in following.json()] == everything[1:2]
+    assert one.headers["link"] != following.headers["link"]
+    # A made-up cursor is refused as ever, however often it is asked.
+    for _ in range(2):
+        assert (await police.get("/api/v1/console/tasks?cursor=nonsense")).status_code == 400
+    # Untaken (全城通办): a clerk's queue holds those of their own department only, kept apart.
+    await pool.execute("UPDATE tasks SET office_region = NULL, receiving_region = '320411'")
+    health = await _staff(another_client, pool, settings, "clerk", "health")
+    certificate = await _task_id(pool, case_no, CERTIFICATE)  # 卫健's
+    assert certificate not in [t["id"] for t in (await _sent_twice(police)).json()]
+    assert certificate in [t["id"] for t in (await _sent_twice(health)).json()]

@@ -18,7 +18,15 @@ from app.catalogue import service as catalogue
 from app.console import notice as notices
 from app.console import service, undelivered
 from app.console.models import ConsoleQueue, InPersonCheck, QueueFilters, WindowOrganisationCheck
-from app.console.queue import AT_ONCE, DUE_FILTERS, KIND_FILTERS, KeptQueues, drawn_case_queue, queue_filters
+from app.console.queue import (
+    AT_ONCE,
+    DUE_FILTERS,
+    KIND_FILTERS,
+    KeptQueue,
+    KeptQueues,
+    drawn_case_queue,
+    queue_filters,
+)
 from app.console.routes import CLERK, STAFF
 from app.consultations import service as consultations
 from app.consultations.models import ConsultationBody
@@ -131,9 +139,9 @@ class NoticeError(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
 
 
-def _kept_queues(request: AnyRequest) -> KeptQueues:
+def _kept_queues(request: AnyRequest) -> KeptQueues[KeptQueue]:
     """The pages of queues this app keeps, made at its first page."""
-    kept: KeptQueues = request.app.state.setdefault("kept_queues", KeptQueues())
+    kept: KeptQueues[KeptQueue] = request.app.state.setdefault("kept_queues", KeptQueues[KeptQueue]())
     return kept
 
 

@@ -6,7 +6,8 @@ A page as drawn is kept by the web worker (KeptQueues) and sent again while noth
 database counts every change to the tasks of each district, to the tasks no office has taken yet and to what a row
 shows of a case (migration 0050), and a page is kept with the count of its region when it was read. Each view reads
 that count (one statement) in place of the page's three and the drawing of its rows (issue 20: a third of the
-worker's CPU a page, half of the database's). What moves with the clock is in the key a page is kept under: the day
+worker's CPU a page, half of the database's). A page of the API's queue (`/api/v1/console/tasks`, by task) is kept
+the same way, as the JSON it is sent as. What moves with the clock is in the key a page is kept under: the day
 (overdue) and the last day due soon (working days, by the calendar in force); so is everything of the caller the
 queue depends on."""
 
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import asyncpg
 import msgspec
+from litestar.serialization import encode_json
 from markupsafe import Markup
 
 import i18n
@@ -131,15 +134,32 @@ class KeptQueue(msgspec.Struct, frozen=True, kw_only=True):
     rows: str
 
 
-class KeptQueues:
+class KeptTaskPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the API's queue as sent (the JSON Litestar makes of its tasks) and where the next page starts, with
+    the count of changes to its region's queues when it was read."""
+
+    changes: int
+    body: bytes
+    next_cursor: str | None
+
+
+class _Counted(Protocol):
+    @property
+    def changes(self) -> int: ...
+
+
+Page = TypeVar("Page", bound=_Counted)
+
+
+class KeptQueues(Generic[Page]):
     """The pages of queues one app keeps (app.state: a test's app does not see another's database's pages), the
     least recently sent dropped first."""
 
     def __init__(self, size: int = KEPT_QUEUE_PAGES) -> None:
-        self._pages: OrderedDict[Hashable, KeptQueue] = OrderedDict()
+        self._pages: OrderedDict[Hashable, Page] = OrderedDict()
         self._size = size
 
-    def standing(self, key: Hashable, changes: int) -> KeptQueue | None:
+    def standing(self, key: Hashable, changes: int) -> Page | None:
         """The page kept under `key`, if its queue has seen no change since it was read."""
         kept = self._pages.get(key)
         if kept is None or kept.changes != changes:
@@ -147,7 +167,7 @@ class KeptQueues:
         self._pages.move_to_end(key)
         return kept
 
-    def keep(self, key: Hashable, page: KeptQueue) -> None:
+    def keep(self, key: Hashable, page: Page) -> None:
         self._pages[key] = page
         self._pages.move_to_end(key)
         while len(self._pages) > self._size:
@@ -159,21 +179,45 @@ async def drawn_case_queue(
     user: CurrentUser,
     filters: QueueFilters,
     cursor: str | None,
-    kept: KeptQueues,
+    kept: KeptQueues[KeptQueue],
     draw: Callable[[ConsoleQueue], str],
 ) -> tuple[ConsoleQueue, Markup]:
     """A page of the caller's queue (case_queue) and its rows as `draw` draws them: the page kept for this view while
-    its region's queues have seen no change, else read, drawn and kept. The count is read before the page, so a page
-    read after a change it missed is kept under the count before that change, and never sent again."""
-    await consent_flow.sweep(db)  # a lapsed consent moves its tasks (a change counted) before the count is read
-    changes = await store.queue_changes(db, region_prefix(user.region_code)) if user.region_code else 0
-    key = _view_of(user, filters, cursor, *await today_and_soon(db))
+    its region's queues have seen no change, else read, drawn and kept."""
+    changes, key = await _count_and_view(db, user, filters, cursor)
     page = kept.standing(key, changes)
     if page is None:
         queue = await case_queue(db, user, filters, cursor, swept=True)
         page = KeptQueue(changes=changes, queue=queue, rows=draw(queue))
         kept.keep(key, page)
     return page.queue, Markup(page.rows)  # noqa: S704 -- drawn by our own template, autoescaped
+
+
+async def sent_task_page(
+    db: asyncpg.Pool, user: CurrentUser, cursor: str | None, limit: int, kept: KeptQueues[KeptTaskPage]
+) -> KeptTaskPage:
+    """A page of the caller's queue by task (app.console.service.task_queue: the API's), as sent: the page kept for
+    this view while its region's queues have seen no change, else read and kept. A cursor or limit the queue refuses
+    is refused as ever (nothing is kept under it)."""
+    changes, view = await _count_and_view(db, user, QueueFilters(), cursor)
+    key = (limit, view)
+    page = kept.standing(key, changes)
+    if page is None:
+        read = await task_queue(db, user, cursor=cursor, limit=limit, swept=True)
+        page = KeptTaskPage(changes=changes, body=encode_json(read.tasks), next_cursor=read.next_cursor)
+        kept.keep(key, page)
+    return page
+
+
+async def _count_and_view(
+    db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None
+) -> tuple[int, Hashable]:
+    """The count of changes the caller's queue has seen and the key of the view asked for. The count is read before
+    the page, so a page read after a change it missed is kept under the count before that change, and never sent
+    again."""
+    await consent_flow.sweep(db)  # a lapsed consent moves its tasks (a change counted) before the count is read
+    changes = await store.queue_changes(db, region_prefix(user.region_code)) if user.region_code else 0
+    return changes, _view_of(user, filters, cursor, *await today_and_soon(db))
 
 
 def _view_of(user: CurrentUser, filters: QueueFilters, cursor: str | None, *clock: object) -> Hashable:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlencode
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, MediaType, Response, delete, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -28,6 +29,7 @@ from app.console.models import (
     WalkInView,
     WindowOrganisationCheck,
 )
+from app.console.queue import KeptQueues, KeptTaskPage, sent_task_page
 from app.notifications.models import StaffNotice
 from app.web.params import AppSettings, Cipher, Db
 from app.web.types import AnyRequest
@@ -71,14 +73,17 @@ class ConsoleApi(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = service.QUEUE_PAGE,
     ) -> Response[list[ConsoleTask]]:
-        page = await service.task_queue(db, caller(request), cursor=cursor, limit=limit)
-        if page.next_cursor is None:
-            return Response(page.tasks)
-        following = urlencode({"cursor": page.next_cursor, **({"limit": limit} if limit != service.QUEUE_PAGE else {})})
-        return Response(
-            page.tasks,
-            headers={"X-Next-Cursor": page.next_cursor, "Link": f'</api/v1/console/tasks?{following}>; rel="next"'},
-        )
+        page = await sent_task_page(db, caller(request), cursor, limit, _kept_task_pages(request))
+        headers: dict[str, str] = {}
+        if page.next_cursor is not None:
+            following = urlencode(
+                {"cursor": page.next_cursor, **({"limit": limit} if limit != service.QUEUE_PAGE else {})}
+            )
+            headers = {"X-Next-Cursor": page.next_cursor, "Link": f'</api/v1/console/tasks?{following}>; rel="next"'}
+        # The page as Litestar encoded it when it was read (app/console/queue.py: sent_task_page), sent as it is: the
+        # contract's list of tasks, as its schema (this handler's return type) says.
+        sent = Response(page.body, media_type=MediaType.JSON, headers=headers)
+        return cast("Response[list[ConsoleTask]]", sent)
 
     @get(
         "/cases/{case_no:str}",
@@ -222,3 +227,9 @@ class ConsoleApi(Controller):
     @delete("/walk-ins/current", opt=CLERK, summary="End receiving the resident at the window")
     async def end_walk_in(self, request: AnyRequest, db: Db) -> None:
         await service.end_walk_in(db, request, caller(request))
+
+
+def _kept_task_pages(request: AnyRequest) -> KeptQueues[KeptTaskPage]:
+    """The pages of the API's queue this app keeps, made at its first page."""
+    kept: KeptQueues[KeptTaskPage] = request.app.state.setdefault("kept_task_pages", KeptQueues[KeptTaskPage]())
+    return kept
