@@ -457,17 +457,26 @@ async def test_no_device_and_no_number_is_undelivered_at_once(
     assert [n["id"] for n in (await clerk.get("/api/v1/console/notices")).json()] == [notice["id"]]
 
 
-async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_office_handling_the_case(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
-) -> None:
-    """No region on the register: no district hall is theirs, and their case goes to the city's office (app.cases.
-    offices.office_for). Its clerks, who handle it, phone or post a 未送达 notice — no other hall's."""
+async def _filed_by_a_resident_of_no_region(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> tuple[int, dict[str, Any]]:
+    """A resident signed up whom the register places nowhere and who has no number to text, and a case they filed:
+    their person id and the case."""
     await sign_up(client, new_authenticator(), ZHANG_WEI)
     person_id = await pool.fetchval("SELECT person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY id LIMIT 1")
     await pool.execute("UPDATE people SET region_code = NULL, phone = NULL WHERE id = $1", person_id)
     case = await file_case(client)
     case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
     await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    return person_id, case
+
+
+async def test_a_resident_the_register_places_nowhere_is_followed_up_by_the_office_handling_the_case(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, office: _Office
+) -> None:
+    """No region on the register: no district hall is theirs, and their case goes to the city's office (app.cases.
+    offices.office_for). Its clerks, who handle it, phone or post a 未送达 notice — no other hall's."""
+    _, case = await _filed_by_a_resident_of_no_region(client, pool)
     task, city = await office.refuse(case, region="320400")
     notice = await _notice(pool, task["id"])
     assert notice["state"] == "undelivered"
@@ -485,12 +494,7 @@ async def test_notices_stored_with_no_region_before_0051_reach_the_list_of_those
     with an empty region: on no clerk's list. Migration 0051 gives each the region a new one gets
     (app.cases.offices.follow_up_region): the city office's that handles the case, or the resident's own region once
     the register places them."""
-    await sign_up(client, new_authenticator(), ZHANG_WEI)
-    person_id = await pool.fetchval("SELECT person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY id LIMIT 1")
-    await pool.execute("UPDATE people SET region_code = NULL, phone = NULL WHERE id = $1", person_id)
-    case = await file_case(client)
-    case_id = await pool.fetchval("SELECT id FROM cases WHERE case_no = $1", case["case_no"])
-    await pool.execute("DELETE FROM case_sms_phones WHERE case_id = $1", case_id)
+    person_id, case = await _filed_by_a_resident_of_no_region(client, pool)
     # Two of its tasks refused by the city's window (the office handling the case): two notices that must arrive.
     task, city = await office.refuse(case, region="320400")
     second = case["tasks"][1]
