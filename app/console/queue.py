@@ -30,7 +30,14 @@ from app.cases.states import TASK_STATUS_LABELS
 from app.catalogue import service as catalogue
 from app.console import store
 from app.console.models import ConsoleQueue, ConsoleTask, QueueCase, QueueFilters, QueueOption
-from app.console.service import QUEUE_PAGE_CASES, QUEUE_STATUSES, RECEIVED_HOW, task_queue, today_and_soon
+from app.console.service import (
+    QUEUE_PAGE,
+    QUEUE_PAGE_CASES,
+    QUEUE_STATUSES,
+    RECEIVED_HOW,
+    task_queue,
+    today_and_soon,
+)
 from app.people.identity import mask_name
 from auth.models import CurrentUser
 from auth.scope import region_prefix
@@ -197,15 +204,17 @@ async def sent_task_page(
     db: asyncpg.Pool, user: CurrentUser, cursor: str | None, limit: int, kept: KeptQueues[KeptTaskPage]
 ) -> KeptTaskPage:
     """A page of the caller's queue by task (app.console.service.task_queue: the API's), as sent: the page kept for
-    this view while its region's queues have seen no change, else read and kept. A cursor or limit the queue refuses
-    is refused as ever (nothing is kept under it)."""
+    this view while its region's queues have seen no change, else read and kept. Only pages of the default size are
+    kept (about 25 KB each, so at most KEPT_QUEUE_PAGES × 25 KB a worker; a page of 200 weighs four times that). A
+    cursor or limit the queue refuses is refused as ever (nothing is kept under it)."""
     changes, view = await _count_and_view(db, user, QueueFilters(), cursor)
     key = (limit, view)
     page = kept.standing(key, changes)
     if page is None:
         read = await task_queue(db, user, cursor=cursor, limit=limit, swept=True)
         page = KeptTaskPage(changes=changes, body=encode_json(read.tasks), next_cursor=read.next_cursor)
-        kept.keep(key, page)
+        if limit == QUEUE_PAGE:
+            kept.keep(key, page)
     return page
 
 
