@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
@@ -34,6 +33,7 @@ from app.consultations.routes import APPROVER
 from app.consultations.routes import BODY_MAX_BYTES as CONSULTATION_BODY_MAX_BYTES
 from app.errors import Conflict, FieldErrors
 from app.registers import service as registers
+from app.web import shared_pages
 from app.web.htmx import is_htmx
 from app.web.params import AppSettings, Cipher, Db
 from app.web.texts import translated
@@ -146,10 +146,11 @@ def _kept_queues(request: AnyRequest) -> KeptQueues[KeptQueue]:
 
 
 def _queue_rows(request: AnyRequest, queue: ConsoleQueue) -> str:
-    """A page of the queue's cases as partials/queue_page.html draws them, in the request's language."""
-    # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
-    engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
-    return engine.get_template("partials/queue_page.html").render(queue=queue, at_once=AT_ONCE)
+    """A page of the queue's cases as partials/queue_page.html draws them, in the request's language, drawn to be
+    kept (it carries no token, so the slot shared_pages leaves for one never shows)."""
+    return shared_pages.draw_for_anyone(
+        request, "partials/queue_page.html", {"queue": queue, "at_once": AT_ONCE}
+    ).decode()
 
 
 class ConsolePages(Controller):

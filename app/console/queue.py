@@ -99,10 +99,10 @@ def _case_rows(tasks: list[ConsoleTask], facts: Mapping[str, QueueCaseFacts], *,
 
 
 async def case_queue(
-    db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None, *, swept: bool = False
+    db: asyncpg.Pool, user: CurrentUser, filters: QueueFilters, cursor: str | None = None
 ) -> ConsoleQueue:
     """A page of the caller's queue (app.console.service.task_queue) as cases, from `cursor` (the page before's)."""
-    page = await task_queue(db, user, filters, cursor, QUEUE_PAGE_CASES, whole_cases=True, swept=swept)
+    page = await task_queue(db, user, filters, cursor, QUEUE_PAGE_CASES, whole_cases=True)
     is_clerk = "clerk" in user.roles
     # 一事不二办: the window clerk sees which cases wait for their check as perhaps one matter with another.
     rows = _case_rows(page.tasks, page.case_facts, flags_shown=is_clerk)
@@ -194,7 +194,7 @@ async def drawn_case_queue(
     changes, key = await _count_and_view(db, user, filters, cursor)
     page = kept.standing(key, changes)
     if page is None:
-        queue = await case_queue(db, user, filters, cursor, swept=True)
+        queue = await case_queue(db, user, filters, cursor)
         page = KeptQueue(changes=changes, queue=queue, rows=draw(queue))
         kept.keep(key, page)
     return page.queue, Markup(page.rows)  # noqa: S704 -- drawn by our own template, autoescaped
@@ -211,7 +211,7 @@ async def sent_task_page(
     key = (limit, view)
     page = kept.standing(key, changes)
     if page is None:
-        read = await task_queue(db, user, cursor=cursor, limit=limit, swept=True)
+        read = await task_queue(db, user, cursor=cursor, limit=limit)
         page = KeptTaskPage(changes=changes, body=encode_json(read.tasks), next_cursor=read.next_cursor)
         if limit == QUEUE_PAGE:
             kept.keep(key, page)

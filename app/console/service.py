@@ -17,7 +17,7 @@ import msgspec
 from app.accounts import service as accounts
 from app.calendar.service import china_time, current_calendar, today_in_china
 from app.calendar.workdays import HolidayCalendar
-from app.cases import consent_flow, corrections, workflow
+from app.cases import corrections, workflow
 from app.cases import service as cases
 from app.cases.models import (
     DeceasedApplicantCase,
@@ -128,15 +128,15 @@ async def task_queue(
     limit: int = QUEUE_PAGE,
     *,
     whole_cases: bool = False,
-    swept: bool = False,
 ) -> QueuePage:
     """A page of the caller's work (app.cases.workflow.in_scope, as one query), soonest due first, from `cursor` (the
     next_cursor of the page before): an approver's department's tasks routed to an office within their region; a
     clerk's, any department's, and every task of a case their hall received; both with the 全城通办 tasks no office
     has taken yet (a clerk's: of their department or window authorisations). Narrowed by the queue's filters.
     `whole_cases` (the console's page): `limit` cases, each with every task of it in the queue, in the order of their
-    soonest task; a case is on one page only (the cursor names the soonest task of the last case). `swept`: the
-    caller has just swept the consents past their deadline (consent_flow.sweep)."""
+    soonest task; a case is on one page only (the cursor names the soonest task of the last case). The caller has
+    swept the consents past their deadline first (consent_flow.sweep, in app.console.queue before it reads the count of
+    changes), so that their tasks are read in 补正."""
     after = _queue_after(cursor) if cursor else None
     if not 1 <= limit <= QUEUE_PAGE_MAX:
         raise FieldErrors(
@@ -158,8 +158,6 @@ async def task_queue(
         due_from, due_until = today, soon_until
     if not user.region_code or not statuses:
         return QueuePage(tasks=[], next_cursor=None)
-    if not swept:  # a consent past its deadline has sent its tasks to 补正 before the queue is read
-        await consent_flow.sweep(db)
     read = await cases.tasks_in_queue(
         db,
         statuses=statuses,
