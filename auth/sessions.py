@@ -289,6 +289,18 @@ def serving_someone(scope: Scope) -> bool:
     return session is not None and any(key in session for key in _SERVING_SOMEONE)
 
 
+# What a signed-in session holds before any feature adds to it (sign_in): whose it is and when.
+_SIGN_IN_ONLY = frozenset({OWNER, ACCOUNT, SIGNED_IN_AT, SEEN_AT})
+
+
+def holds_sign_in_only(scope: Scope) -> bool:
+    """Whether this request's session holds nothing but its sign-in (no one a shared device serves, no organisation
+    acted for, nor anything a feature adds later): what a page's layout kept for every reader of a kind may be sent
+    to (app/web/shared_pages.py), a session holding more having it drawn for itself."""
+    session = _session_of(scope)
+    return session is not None and session.keys() <= _SIGN_IN_ONLY
+
+
 def session_value(connection: ASGIConnection[Any, Any, Any, Any], key: str, kind: type[T]) -> T | None:
     """What a feature keeps in the session under `key` (whom a shared device serves now), or None when there is
     nothing there or it no longer reads as `kind`."""

@@ -19,17 +19,25 @@ A page whose layout is the reader's own (a signed-in resident's: their menu, the
 banners) but whose content is the same for every reader of a kind (a case page) keeps only what its own template's
 blocks draw (`draw_keeping_blocks`), slot and all, and draws the layout around them on each view (`draw_around`):
 the same template, with those blocks sent as kept, so the page is byte for byte the one drawing it gives
-(tests/test_case_page_kept_http.py)."""
+(tests/test_case_page_kept_http.py). That layout is itself drawn once per process for each kind of reader — its
+template and context, the language, the display (长辈版, text size), the account's kind and roles — for a stand-in of
+the kind (`_ReaderOfKind`: the roles and nothing else of an account, an empty session, a mark for the path), with
+marks where the reader's own values go (the path, the device's key, the token's slot) and where the blocks go; each
+view puts them in (`_KeptLayout.filled`). Drawing it cost about a quarter of a case page view's CPU (issue 20). A
+reader whose layout shows more than their kind (a session holding more than its sign-in: whom a shared device serves,
+the organisation acted for; a query in the address) has it drawn for them, as before."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
+import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, cast
 
+import msgspec
 from jinja2.runtime import Context
 from litestar import MediaType, Response
 from litestar.background_tasks import BackgroundTask
@@ -37,9 +45,14 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
+from markupsafe import escape
 
 from app.web.compression import deflated_part
 from app.web.types import AnyRequest
+from auth.access import user_of
+from auth.models import CurrentUser
+from auth.sessions import holds_sign_in_only
+from i18n import current_language
 
 
 @functools.cache
@@ -79,14 +92,150 @@ def draw_keeping_blocks(
 
 
 def draw_around(request: AnyRequest, template_name: str, context: dict[str, Any], kept: dict[str, str]) -> bytes:
-    """The page with its blocks as kept (draw_keeping_blocks) and its layout drawn now, for this request, from
-    `context` (what the layout reads: the blocks' own context is not needed), with the slot for the token."""
+    """The page with its blocks as kept (draw_keeping_blocks) and its layout for this request from `context` (what
+    the layout reads: the blocks' own context is not needed), with the slot for the token: the layout kept for the
+    reader's kind filled in, else drawn now."""
+    kind = _layout_kind(request, template_name, context, tuple(kept))
+    if kind is None:
+        return _drawn(request, template_name, context, _sent_as(kept))
+    layouts: dict[Hashable, _KeptLayout | None] = request.app.state.setdefault("kept_layouts", {})
+    if kind not in layouts:
+        if len(layouts) >= _KEPT_LAYOUTS:
+            layouts.clear()
+        layouts[kind] = _layout_for_kind(request, template_name, context, tuple(kept))
+    layout = layouts[kind]
+    if layout is None:  # its template draws a reader's value where no mark can stand: drawn for each reader
+        return _drawn(request, template_name, context, _sent_as(kept))
+    return layout.filled(_readers_own(request, kept))
 
+
+def _sent_as(kept: dict[str, str]) -> Callable[[dict[str, list[BlockDrawing]]], None]:
     def sent_as_kept(blocks: dict[str, list[BlockDrawing]]) -> None:
         for name, text in kept.items():
             blocks[name] = [_as_kept(text)]
 
-    return _drawn(request, template_name, context, sent_as_kept)
+    return sent_as_kept
+
+
+# Where a reader's own value (or a kept block) goes in a layout kept for a kind of reader: a private-use character
+# no text of ours holds, around the value's name.
+_MARK = "\ue001{}\ue001"
+_MARKED = re.compile("\ue001([^\ue001]*)\ue001")
+_HERE = "here"  # the page's path: where the display and language switches come back to
+_LOCAL_KEY = "local_key"  # the name under which the device keeps the account's drafts (base.html)
+_BLOCK = "block_"  # and the block's name: a field name str.format reads as one
+# Kinds are few (templates drawn around × languages × displays × role sets: a few hundred at most); more than this
+# means something is wrong with the key, and the layouts are drawn afresh rather than grown without end.
+_KEPT_LAYOUTS = 512
+
+
+def _layout_kind(
+    request: AnyRequest, template_name: str, context: dict[str, Any], blocks: tuple[str, ...]
+) -> Hashable | None:
+    """Everything the layout drawn around `blocks` shows of this reader but their path and device key, as a key; None
+    when it shows more (someone served, an organisation acted for, a query kept in the switches' address)."""
+    user = user_of(request)
+    if user is None or request.scope["query_string"] or not holds_sign_in_only(request.scope):
+        return None
+    display = _template_global(request, "display_for")(request)
+    kind = (
+        template_name,
+        tuple(sorted(context.items())),
+        blocks,
+        current_language(),
+        display,
+        user.kind,
+        user.roles,
+        drawing_key(request),  # the token's slot drawn into it
+    )
+    try:
+        hash(kind)
+    except TypeError:  # a context that cannot be a key: drawn for each reader
+        return None
+    return kind
+
+
+def _template_global(request: AnyRequest, name: str) -> Callable[..., Any]:
+    engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
+    template_globals = cast("dict[str, Callable[..., Any]]", engine.engine.globals)  # pyright: ignore[reportUnknownMemberType]
+    return template_globals[name]
+
+
+class _ReaderOfKind:
+    """The request a layout kept for a kind of reader is drawn for: an account with the kind's roles and nothing else
+    of one, an empty session, a mark for the path. What else a template might read of a request is not there, so
+    nothing of one reader can be kept for another (a page reading it comes out unlike its drawing: the tests)."""
+
+    def __init__(self, user: CurrentUser) -> None:
+        self.scope: dict[str, object] = {"user": user, "session": {}}
+        self.url = _PathOnly(path=_MARK.format(_HERE), query="")
+
+
+class _PathOnly(msgspec.Struct, frozen=True, kw_only=True):
+    path: str
+    query: str
+
+
+def _layout_for_kind(
+    request: AnyRequest, template_name: str, context: dict[str, Any], blocks: tuple[str, ...]
+) -> _KeptLayout | None:
+    """The layout drawn for the reader's kind, with marks for their own values and for the blocks; None if a mark
+    comes out otherwise than whole (escaped, encoded into an address): that template is drawn for each reader."""
+    user = user_of(request)
+    assert user is not None
+    display = _template_global(request, "display_for")(request)
+    stand_in = CurrentUser(
+        account_id=0, kind=user.kind, name="", roles=user.roles, person_id=None, department_code=None, region_code=None
+    )
+    marks = {name: _MARK.format(_BLOCK + name) for name in blocks}
+    # What base.html reads of its reader, as the kind's (`display_for` read of this reader: part of the kind).
+    for_the_kind: dict[str, Any] = {
+        "request": _ReaderOfKind(stand_in),
+        "display_for": _always(display),
+        "local_key_for": _always(_MARK.format(_LOCAL_KEY)),
+        "walk_in_of": _always(None),  # a session holding only its sign-in serves no one
+        "csrf_token": _always(_csrf_slot(request)),  # Litestar's reads the request's scope, which the stand-in has not
+    }
+    drawn = _drawn(request, template_name, context, _sent_as(marks), for_the_kind).decode()
+    pieces = _MARKED.split(drawn)
+    names = set(pieces[1::2])
+    if not names <= {_HERE, _LOCAL_KEY, *(_BLOCK + name for name in blocks)}:
+        return None
+    if any("\ue001" in text or "%EE%80%81" in text.upper() for text in pieces[0::2]):
+        return None
+    # A str.format pattern: the text with its braces doubled, each mark a field named as it.
+    pattern = "".join(
+        f"{{{piece}}}" if index % 2 else piece.replace("{", "{{").replace("}", "}}")
+        for index, piece in enumerate(pieces)
+    )
+    return _KeptLayout(pattern=pattern)
+
+
+def _always(value: object) -> Callable[..., object]:
+    def answer(*_: object) -> object:
+        return value
+
+    return answer
+
+
+class _KeptLayout(msgspec.Struct, frozen=True):
+    """A layout drawn for a kind of reader, as a pattern with a field for each of a reader's values and blocks."""
+
+    pattern: str
+
+    def filled(self, values: dict[str, str]) -> bytes:
+        return self.pattern.format_map(values).encode()
+
+
+def _readers_own(request: AnyRequest, kept: dict[str, str]) -> dict[str, str]:
+    """What goes into the marks of a kept layout for this reader, escaped as the template escapes it."""
+    user = user_of(request)
+    assert user is not None
+    return {
+        _HERE: str(escape(request.url.path)),
+        _LOCAL_KEY: str(escape(_template_global(request, "local_key_for")(user))),
+        **{_BLOCK + name: text for name, text in kept.items()},
+    }
 
 
 # How Jinja draws a block: a function of the page's context yielding its text (Template.blocks, Context.blocks).
@@ -113,9 +262,11 @@ def _drawn(
     template_name: str,
     context: dict[str, Any],
     with_blocks: Callable[[dict[str, list[BlockDrawing]]], None],
+    instead: dict[str, Any] | None = None,
 ) -> bytes:
     """The page drawn as Template.render draws it (a new context, its root drawing joined), the slot in place of the
-    token, after `with_blocks` has seen (and may have replaced) how each block is drawn."""
+    token, after `with_blocks` has seen (and may have replaced) how each block is drawn; `instead`: names the
+    template reads drawn with other values (the request, a global) than Litestar's context gives."""
     # Litestar types the app's engine with an unbound type argument; it is the Jinja engine app.main configures.
     engine = cast("JinjaTemplateEngine", request.app.template_engine)  # pyright: ignore[reportUnknownMemberType]
     state = ScopeState.from_scope(request.scope)
@@ -123,6 +274,7 @@ def _drawn(
     state.csrf_token = _csrf_slot(request)
     try:
         full_context = Template(template_name, context=context).create_template_context(request)  # pyright: ignore[reportUnknownMemberType]
+        full_context.update(instead or {})
         template = engine.get_template(template_name)
         page_context = template.new_context(full_context)
         with_blocks(page_context.blocks)
