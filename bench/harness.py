@@ -303,7 +303,14 @@ _WHERE = (
 )
 
 
+# The outermost of our ASGI wrappers hands each message to the server: a sample whose innermost Python frame is it is
+# granian sending (its Rust has no Python frame of its own), not our request bookkeeping.
+_HANDING_TO_THE_SERVER = ("request_context.<locals>.handle.<locals>.send_with_id (app/ops/requests.py:",)
+
+
 def _where(frames: list[str]) -> str:
+    if frames and frames[-1].startswith(_HANDING_TO_THE_SERVER):
+        return "framework and server"
     for frame in reversed(frames):
         place = frame.split(" (", 1)[1]
         for name, marks in _WHERE:
