@@ -49,6 +49,18 @@ async def _resident_with_a_case(make: MakeClient, person: dict[str, str], key: s
     return client, await _file(client, key)
 
 
+async def _with_layout_kept(
+    app: Litestar, make: MakeClient, person: dict[str, str], key: str
+) -> tuple[httpx.AsyncClient, str]:
+    """A resident with a case whose page they have viewed twice (its blocks kept, then their kind's layout), every
+    kept layout marked."""
+    client, case_no = await _resident_with_a_case(make, person, key)
+    await _view(client, case_no)
+    await _view(client, case_no)
+    _mark_layouts(app)
+    return client, case_no
+
+
 async def _drawn_in_full(pool: asyncpg.Pool, client: httpx.AsyncClient, case_no: str) -> httpx.Response:
     """The page as drawing it for this reader gives: nothing of it kept, neither its blocks nor (drawn with them, for
     the reader) its layout."""
@@ -104,10 +116,7 @@ async def test_each_display_and_language_has_its_own_kept_layout(
 async def test_a_resident_acting_for_an_organisation_has_the_layout_drawn_for_them(
     app: Litestar, another_client: MakeClient, pool: asyncpg.Pool
 ) -> None:
-    huang, case_no = await _resident_with_a_case(another_client, HUANG_LEI, "layout-kept-0004")
-    await _view(huang, case_no)
-    await _view(huang, case_no)
-    _mark_layouts(app)
+    huang, case_no = await _with_layout_kept(app, another_client, HUANG_LEI, "layout-kept-0004")
     switched = await huang.post("/org/switch", data={"uscc": LEIDA}, headers=await csrf(huang))
     assert switched.status_code in (200, 303), switched.text
 
@@ -117,14 +126,9 @@ async def test_a_resident_acting_for_an_organisation_has_the_layout_drawn_for_th
     assert len(_layouts(app)) == 1  # nothing kept for a session holding more than its sign-in
 
 
-async def test_an_address_with_a_query_has_the_layout_drawn_for_it(
-    app: Litestar, another_client: MakeClient, pool: asyncpg.Pool
-) -> None:
+async def test_an_address_with_a_query_has_the_layout_drawn_for_it(app: Litestar, another_client: MakeClient) -> None:
     """The display and language switches come back to the page's address, query and all (base.html `here`)."""
-    zhang, case_no = await _resident_with_a_case(another_client, ZHANG_WEI, "layout-kept-0005")
-    await _view(zhang, case_no)
-    await _view(zhang, case_no)
-    _mark_layouts(app)
+    zhang, case_no = await _with_layout_kept(app, another_client, ZHANG_WEI, "layout-kept-0005")
     tapped = await zhang.get(f"/cases/{case_no}?from=push")
     assert tapped.status_code == 200 and LAYOUT_MARK not in tapped.text
     assert f'value="/cases/{case_no}?from=push"' in tapped.text
