@@ -41,12 +41,19 @@ async def _seen_twice(clerk: Client, path: str = "/console") -> str:
     return again.text
 
 
+async def _a_police_clerk_and_a_task(
+    client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
+) -> tuple[Client, int]:
+    """A police clerk, and the 出生医学证明 task of a birth case filed for their queue."""
+    case_no = await _birth_case(client)
+    clerk = await _staff(another_client, pool, settings, "clerk", "police")
+    return clerk, await _task_id(pool, case_no, CERTIFICATE)
+
+
 async def test_a_task_moved_by_anyone_shows_on_the_kept_queue_at_once(
     client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    case_no = await _birth_case(client)
-    clerk = await _staff(another_client, pool, settings, "clerk", "police")
-    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    clerk, task_id = await _a_police_clerk_and_a_task(client, another_client, pool, settings)
     assert "已申办" in _task_row(await _seen_twice(clerk), task_id)
     await pool.execute("UPDATE tasks SET status = 'accepted' WHERE id = $1", task_id)
     assert "已受理" in _task_row((await clerk.get("/console")).text, task_id)
@@ -86,9 +93,7 @@ async def test_an_applicant_renamed_or_a_duplicate_flagged_shows_on_the_kept_que
 async def test_a_task_due_today_is_overdue_on_the_kept_queue_the_next_day(
     client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case_no = await _birth_case(client)
-    clerk = await _staff(another_client, pool, settings, "clerk", "police")
-    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    clerk, task_id = await _a_police_clerk_and_a_task(client, another_client, pool, settings)
     due: date = await pool.fetchval("SELECT due_on FROM tasks WHERE id = $1", task_id)
     monkeypatch.setattr(service, "today_in_china", lambda: due)
     assert "已超期" not in _task_row(await _seen_twice(clerk), task_id)
@@ -141,9 +146,7 @@ def _status_of(answer: httpx.Response, task_id: int) -> str:
 async def test_the_api_page_kept_shows_a_task_moved_by_anyone_at_once(
     client: Client, another_client: MakeClient, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    case_no = await _birth_case(client)
-    clerk = await _staff(another_client, pool, settings, "clerk", "police")
-    task_id = await _task_id(pool, case_no, CERTIFICATE)
+    clerk, task_id = await _a_police_clerk_and_a_task(client, another_client, pool, settings)
     sent = await _sent_twice(clerk)
     assert sent.headers["content-type"].startswith("application/json")
     # The contract's list of tasks, byte for byte as Litestar encodes it.
