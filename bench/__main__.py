@@ -52,6 +52,7 @@ from bench.harness import (
     free_port,
     log,
     profile,
+    served_throughout,
     signed_in,
     staff_code,
     submission_env,
@@ -470,15 +471,9 @@ def report(results: dict[str, Any]) -> None:
 
 
 def _core_report_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    status, base = results["status_json"], results["baseline"]
-    ratio = status["rps"] / base["rps"] if base["rps"] else 0.0
+    base = results["baseline"]
     rows = [
-        (
-            "status check JSON /api/v1/track",
-            f"{status['rps']:.0f} req/s",
-            f"p99 {status['p99_ms']:.1f} ms",
-            f"≥0.5× baseline, p99 ≤50 ms: {_verdict(ratio >= TARGETS['status_ratio'] and status['p99_ms'] <= 50)}",
-        ),
+        _status_json_row(results["status_json"], base),
         ("baseline: one row as JSON", f"{base['rps']:.0f} req/s", f"p99 {base['p99_ms']:.1f} ms", ""),
         _page_row("status page /t/{token}, looked at again", results["status_page"], base, "status_page"),
         _first_looks_row(results.get("status_page_first"), base),
@@ -519,6 +514,17 @@ def _core_report_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]
     return rows
 
 
+def _status_json_row(status: dict[str, Any], base: dict[str, Any]) -> tuple[str, str, str, str]:
+    ratio = status["rps"] / base["rps"] if base["rps"] else 0.0
+    ok = ratio >= TARGETS["status_ratio"] and status["p99_ms"] <= TARGETS["status_p99_ms"] and _answered(status)
+    return (
+        "status check JSON /api/v1/track",
+        f"{status['rps']:.0f} req/s",
+        f"p99 {status['p99_ms']:.1f} ms",
+        f"≥0.5× baseline, p99 ≤50 ms: {_verdict(ok)}" + _unanswered(status),
+    )
+
+
 def _first_looks_row(run: dict[str, Any] | None, base: dict[str, Any]) -> tuple[str, str, str, str]:
     """The tracking page while each page is drawn and stored for the first time (no target of its own)."""
     if run is None:  # a results file from before the two runs
@@ -538,13 +544,26 @@ def _page_row(name: str, run: dict[str, Any], base: dict[str, Any], target: str)
     least_ratio, most_p99 = PAGE_TARGETS[target]
     ratio = run["rps"] / base["rps"] if base["rps"] else 0.0
     p99 = run["p99_ms"] / base["p99_ms"] if base["p99_ms"] else float("inf")
-    ok = ratio >= least_ratio and p99 <= most_p99 and run["errors"] == 0
+    ok = ratio >= least_ratio and p99 <= most_p99 and _answered(run)
     return (
         name,
         f"{run['rps']:.0f} req/s",
         f"p99 {run['p99_ms']:.1f} ms{_answer_kb(run)}",
-        f"≥{least_ratio}× baseline, p99 ≤{most_p99}× baseline's: {_verdict(ok)} ({ratio:.2f}×, p99 {p99:.2f}×)",
+        f"≥{least_ratio}× baseline, p99 ≤{most_p99}× baseline's: {_verdict(ok)} ({ratio:.2f}×, p99 {p99:.2f}×)"
+        + _unanswered(run),
     )
+
+
+def _answered(run: dict[str, Any]) -> bool:
+    """Every request of the run answered, and every connection throughout: a latency target is met only then."""
+    return run["errors"] == 0 and served_throughout(run)
+
+
+def _unanswered(run: dict[str, Any]) -> str:
+    """Why a run's latencies do not count, when they do not: how many of wrk's connections were answered at a time."""
+    if served_throughout(run):
+        return ""
+    return f" — about {run['mean_ms'] / 1000 * run['rps']:.0f} of {run['connections']} connections answered at a time"
 
 
 def _answer_kb(run: dict[str, Any]) -> str:
@@ -566,8 +585,8 @@ def _console_report_rows(results: dict[str, Any]) -> list[tuple[str, str, str, s
                 f"{name} ({STATS_CONNECTIONS} conn.)",
                 f"{run['rps']:.0f} req/s",
                 f"p99 {run['p99_ms']:.1f} ms{_answer_kb(run)}",
-                f"p99 ≤{target:.0f} ms: {_verdict(run['p99_ms'] <= target and run['errors'] == 0)} "
-                f"({run['rps'] / base['rps']:.2f}× baseline)",
+                f"p99 ≤{target:.0f} ms: {_verdict(run['p99_ms'] <= target and _answered(run))} "
+                f"({run['rps'] / base['rps']:.2f}× baseline)" + _unanswered(run),
             )
         )
     rows.append(
@@ -616,8 +635,8 @@ def _statistics_report_rows(results: dict[str, Any]) -> list[tuple[str, str, str
                 f"{name} ({STATS_CONNECTIONS} conn.)",
                 f"{run['rps']:.0f} req/s",
                 f"p99 {run['p99_ms']:.1f} ms{_answer_kb(run)}",
-                f"p99 ≤{target:.0f} ms: {_verdict(run['p99_ms'] <= target and run['errors'] == 0)} "
-                f"({run['rps'] / base['rps']:.2f}× baseline)",
+                f"p99 ≤{target:.0f} ms: {_verdict(run['p99_ms'] <= target and _answered(run))} "
+                f"({run['rps'] / base['rps']:.2f}× baseline)" + _unanswered(run),
             )
         )
     uncached = figures["uncached_ms"]
