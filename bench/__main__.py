@@ -47,6 +47,7 @@ from bench.harness import (
     ROOT,
     WARM_UP,
     Server,
+    answered_at_a_time,
     cookie_header,
     core_data,
     free_port,
@@ -563,7 +564,7 @@ def _unanswered(run: dict[str, Any]) -> str:
     """Why a run's latencies do not count, when they do not: how many of wrk's connections were answered at a time."""
     if served_throughout(run):
         return ""
-    return f" — about {run['mean_ms'] / 1000 * run['rps']:.0f} of {run['connections']} connections answered at a time"
+    return f" — about {answered_at_a_time(run):.0f} of {run['connections']} connections answered at a time"
 
 
 def _answer_kb(run: dict[str, Any]) -> str:
